@@ -1,0 +1,91 @@
+/*
+** api.c — the one file that owns the wasm surface (contract in api.h; the
+** linker's list is wasm/exports.txt). A module instance serves one Durable
+** Object, so it holds one connection.
+*/
+#include <string.h>
+
+#include "cJSON.h"
+#include "api.h"
+#include "config.h"
+#include "conn.h"
+#include "handler.h"
+#include "host.h"
+#include "migrate.h"
+
+static Conn theConn;
+
+/* SQLite's log goes to the host's log, one line per message. */
+static void apiLog(void *pArg, int rc, const char *zMsg){
+  char *zLine = sqlite3_mprintf("sqlite (%d): %s", rc, zMsg);
+  int level = (rc & 0xff)==SQLITE_WARNING || (rc & 0xff)==SQLITE_NOTICE
+            ? DOSQL_LOG_WARN : DOSQL_LOG_ERROR;
+  (void)pArg;
+  if( zLine ) dosql_host_log(level, zLine, (uint32_t)strlen(zLine));
+  sqlite3_free(zLine);
+}
+
+/* cJSON allocates through SQLite, so the heap limit covers parse trees too. */
+static void *apiJsonMalloc(size_t n){ return sqlite3_malloc64(n); }
+
+/* One-time library setup; SQLITE_OK or the error. */
+static int apiInitialize(void){
+  static int bDone = 0;
+  cJSON_Hooks hooks = { apiJsonMalloc, sqlite3_free };
+  int rc;
+  if( bDone ) return SQLITE_OK;
+  rc = sqlite3_config(SQLITE_CONFIG_LOG, apiLog, (void*)0);
+  if( rc==SQLITE_OK ) rc = sqlite3_initialize();
+  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_hard_heap_limit64(DOSQL_HEAP_LIMIT_BYTES);
+  cJSON_InitHooks(&hooks);
+  bDone = 1;
+  return SQLITE_OK;
+}
+
+DOSQL_EXPORT(dosql_abi_version)
+uint32_t dosql_abi_version(void){
+  return DOSQL_ABI_VERSION;
+}
+
+DOSQL_EXPORT(dosql_alloc)
+uint8_t *dosql_alloc(uint32_t n){
+  if( apiInitialize()!=SQLITE_OK ) return 0;
+  return sqlite3_malloc64(n ? n : 1);
+}
+
+DOSQL_EXPORT(dosql_free)
+void dosql_free(void *p){
+  sqlite3_free(p);
+}
+
+DOSQL_EXPORT(dosql_max_request_bytes)
+uint32_t dosql_max_request_bytes(void){
+  return DOSQL_MAX_REQUEST_BYTES;
+}
+
+DOSQL_EXPORT(dosql_open)
+uint8_t *dosql_open(uint32_t page_size){
+  Reply reply;
+  int rc = apiInitialize();
+  replyInit(&reply);
+  if( rc!=SQLITE_OK ){
+    connFail(&theConn, &reply, rc);
+  }else{
+    connOpen(&theConn, page_size, &reply);
+    if( !replyFailed(&reply) ) sqlite3_str_appendall(replyBody(&reply), "{}");
+  }
+  return replyFinish(&reply);
+}
+
+DOSQL_EXPORT(dosql_migrate)
+uint8_t *dosql_migrate(const uint8_t *body, uint32_t n){
+  return migrateApply(&theConn, body, n);
+}
+
+DOSQL_EXPORT(dosql_request)
+uint8_t *dosql_request(const char *method, uint32_t method_len,
+                       const char *path, uint32_t path_len,
+                       const uint8_t *body, uint32_t n){
+  return handleRequest(&theConn, method, method_len, path, path_len, body, n);
+}

@@ -1,0 +1,72 @@
+/*
+** api.h — everything dosql.wasm exports to its host.
+**
+** api.c is the one file that defines these; each definition carries DOSQL_EXPORT,
+** and wasm/exports.txt lists the same names for the linker (a test checks that
+** the built module exports exactly that list). The JS side wraps them in one
+** module, worker-shim/src/engine.js.
+**
+** Ownership: C allocates all memory that C reads (dosql_alloc) and frees what it
+** returns when the host calls dosql_free. The host never keeps a view of linear
+** memory across a call into C, because memory growth detaches it.
+**
+** A response is one allocation laid out (little-endian) as
+**     u32 status      an HTTP status, or DOSQL_STATUS_FAULT
+**     u32 body_len
+**     u8  body[body_len]   JSON text
+** For DOSQL_STATUS_FAULT the body is {"pages":[pgno,...]}: the request was rolled
+** back because those pages could not be read synchronously; the host fetches them
+** and calls again with the same arguments.
+*/
+#ifndef DOSQL_API_H
+#define DOSQL_API_H
+
+#include <stdint.h>
+
+#if defined(__wasm__)
+# define DOSQL_EXPORT(name) __attribute__((export_name(#name)))
+#else
+# define DOSQL_EXPORT(name)
+#endif
+
+/* Bumped whenever anything in host.h or this header changes meaning. */
+#define DOSQL_ABI_VERSION 1
+
+#define DOSQL_STATUS_FAULT 0
+
+/* Byte offsets in a response. */
+#define DOSQL_RESPONSE_STATUS 0
+#define DOSQL_RESPONSE_LENGTH 4
+#define DOSQL_RESPONSE_BODY   8
+
+uint32_t dosql_abi_version(void);
+
+/* n bytes of linear memory for the host to fill, or 0 when out of memory. */
+uint8_t *dosql_alloc(uint32_t n);
+void dosql_free(void *p);
+
+/* The largest request body dosql_request() accepts (bytes). */
+uint32_t dosql_max_request_bytes(void);
+
+/*
+** Open the database. page_size applies only to a database that has no pages
+** yet (0 picks DOSQL_DEFAULT_PAGE_SIZE). Returns a response: 200 {} or an error.
+*/
+uint8_t *dosql_open(uint32_t page_size);
+
+/*
+** Apply bundled migrations: body is {"migrations":[{"name","sql"},...]} in order.
+** Returns a response: 200 {"applied":[names]} or an error naming the file.
+*/
+uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
+
+/*
+** Answer one request of the wire protocol. body may be 0 with n larger than
+** dosql_max_request_bytes(): the host did not read an oversized body, and the
+** answer is 413.
+*/
+uint8_t *dosql_request(const char *method, uint32_t method_len,
+                       const char *path, uint32_t path_len,
+                       const uint8_t *body, uint32_t n);
+
+#endif /* DOSQL_API_H */

@@ -1,0 +1,56 @@
+/*
+** config.h — every tunable of the engine, in one place. Each is a macro that a
+** build may override (-DNAME=value); the unit and the reason stand beside it.
+*/
+#ifndef DOSQL_CONFIG_H
+#define DOSQL_CONFIG_H
+
+/* Page size (bytes) of a new database. One page is one row in Durable Object
+** storage, so it sets both the bill (rows written per commit) and the bytes moved
+** per row. 4096 is SQLite's own default; the benchmarks revisit it. Must be a
+** power of two from 512 to 65536; 65536 still fits the legacy 128 KiB value limit. */
+#ifndef DOSQL_DEFAULT_PAGE_SIZE
+# define DOSQL_DEFAULT_PAGE_SIZE 4096
+#endif
+
+/* SQLite's page cache (KiB). Pages stay cached across requests (exclusive
+** locking), so a warm object reads storage only for pages it never saw. */
+#ifndef DOSQL_CACHE_KIB
+# define DOSQL_CACHE_KIB 8192
+#endif
+
+/* Largest request body (bytes). Durable Objects allow far more; the engine has
+** to hold the body, its parse tree and the statement at once inside 128 MB. */
+#ifndef DOSQL_MAX_REQUEST_BYTES
+# define DOSQL_MAX_REQUEST_BYTES (8 * 1024 * 1024)
+#endif
+
+/* Largest response body (bytes of JSON). Past it the request fails with
+** RESULT_TOO_LARGE rather than building a response the isolate cannot hold. */
+#ifndef DOSQL_MAX_RESULT_BYTES
+# define DOSQL_MAX_RESULT_BYTES (32 * 1024 * 1024)
+#endif
+
+/* Virtual machine steps one request may take before STEP_LIMIT. About a second
+** or two of wasm time: a runaway query fails long before the platform's CPU limit
+** would reset the whole object. Checked every DOSQL_PROGRESS_INTERVAL steps. */
+#ifndef DOSQL_MAX_VM_STEPS
+# define DOSQL_MAX_VM_STEPS 200000000
+#endif
+#ifndef DOSQL_PROGRESS_INTERVAL
+# define DOSQL_PROGRESS_INTERVAL 10000
+#endif
+
+/* Hard limit on SQLite's heap (bytes). The isolate has 128 MB for everything; a
+** query that needs more (a huge sort, a huge transaction's dirty pages) fails
+** with HEAP_LIMIT instead of killing the object. */
+#ifndef DOSQL_HEAP_LIMIT_BYTES
+# define DOSQL_HEAP_LIMIT_BYTES (64 * 1024 * 1024)
+#endif
+
+/* JSON nesting a request may use (cJSON's own guard against deep recursion). */
+#ifndef DOSQL_JSON_NESTING_LIMIT
+# define DOSQL_JSON_NESTING_LIMIT 64
+#endif
+
+#endif /* DOSQL_CONFIG_H */

@@ -1,0 +1,58 @@
+/*
+** conn.h — the engine's one SQLite connection and what every endpoint does
+** with it: open, run one statement, wrap work in a transaction, and turn a
+** SQLite failure into the reply's error.
+**
+** A module instance serves one Durable Object, so it holds one Conn (api.c).
+*/
+#ifndef DOSQL_CONN_H
+#define DOSQL_CONN_H
+
+#include "sqlite3.h"
+#include "reply.h"
+
+typedef struct Conn {
+  sqlite3 *db;
+  int bTrusted;              /* internal work: the authorizer allows everything */
+  const char *zDenied;       /* why the authorizer last said no (static text) */
+  sqlite3_int64 nProgress;   /* progress callbacks during this request */
+  int bStepLimit;            /* this request ran out of VM steps */
+  sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */
+  sqlite3_stmt *pCommit;
+  sqlite3_stmt *pRollback;
+} Conn;
+
+/* Open the database over the "dosql" VFS with our settings and guards.
+** pageSize applies to a database that has no pages yet. */
+int connOpen(Conn *p, unsigned pageSize, Reply *pReply);
+
+/* Close the connection and forget all state; connOpen starts afresh. */
+void connClose(Conn *p);
+
+/* Whether connOpen succeeded. */
+int connIsOpen(const Conn *p);
+
+/* Forget per-request state (step budget, denial reason). */
+void connStartRequest(Conn *p);
+
+/*
+** Prepare exactly one statement from zSql. Fails the reply (and returns non-zero)
+** for SQL errors, for more than one statement, and for text with no statement.
+*/
+int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt);
+
+/* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
+int connBegin(Conn *p, Reply *pReply);
+int connCommit(Conn *p, Reply *pReply);
+
+/*
+** End a failed request: roll back if a transaction is open, drop uncommitted
+** pages, and turn a page fault into the reply's DOSQL_STATUS_FAULT.
+*/
+void connAbort(Conn *p, Reply *pReply);
+
+/* Record rc (the connection's last error) in the reply: SQLite's message and
+** name, or STEP_LIMIT / HEAP_LIMIT / SQLITE_AUTH with the reason. */
+void connFail(Conn *p, Reply *pReply, int rc);
+
+#endif /* DOSQL_CONN_H */

@@ -1,0 +1,36 @@
+/*
+** errors.h — every error the engine answers with: a stable code string and an
+** HTTP status. The message is SQLite's own text where SQLite produced it.
+**
+** SQLite's result codes keep their names (SQLITE_CONSTRAINT_UNIQUE); the engine's
+** own conditions have the names below. README.md lists them all with a meaning.
+** 4xx is the caller's mistake; 5xx is ours or the platform's.
+*/
+#ifndef DOSQL_ERRORS_H
+#define DOSQL_ERRORS_H
+
+/* The engine's own codes. */
+#define DOSQL_BAD_JSON            "BAD_JSON"             /* 400: body is not JSON */
+#define DOSQL_BAD_REQUEST         "BAD_REQUEST"          /* 400: a field is missing or of the wrong type */
+#define DOSQL_BAD_PARAMS          "BAD_PARAMS"           /* 400: a parameter cannot be bound */
+#define DOSQL_MULTIPLE_STATEMENTS "MULTIPLE_STATEMENTS"  /* 400: more than one statement in sql */
+#define DOSQL_NOT_FOUND           "NOT_FOUND"            /* 404: no such endpoint */
+#define DOSQL_METHOD_NOT_ALLOWED  "METHOD_NOT_ALLOWED"   /* 405 */
+#define DOSQL_PAYLOAD_TOO_LARGE   "PAYLOAD_TOO_LARGE"    /* 413: body over DOSQL_MAX_REQUEST_BYTES */
+#define DOSQL_RESULT_TOO_LARGE    "RESULT_TOO_LARGE"     /* 400: response over DOSQL_MAX_RESULT_BYTES */
+#define DOSQL_STEP_LIMIT          "STEP_LIMIT"           /* 400: over DOSQL_MAX_VM_STEPS */
+#define DOSQL_HEAP_LIMIT          "HEAP_LIMIT"           /* 400: over DOSQL_HEAP_LIMIT_BYTES */
+#define DOSQL_MIGRATION_CHANGED   "MIGRATION_CHANGED"    /* 500: an applied migration's text changed */
+#define DOSQL_MIGRATION_FAILED    "MIGRATION_FAILED"     /* 500: a migration did not apply */
+#define DOSQL_BAD_CONFIG          "BAD_CONFIG"           /* 500: the object's settings are invalid */
+#define DOSQL_NOT_OPEN            "NOT_OPEN"             /* 500: a request before dosql_open */
+#define DOSQL_INTERNAL            "INTERNAL"             /* 500: a bug of ours */
+
+/* SQLite's name for a (possibly extended) result code: "SQLITE_CONSTRAINT_UNIQUE".
+** An unknown extended code falls back to its primary code's name. */
+const char *dosqlResultName(int rc);
+
+/* The HTTP status for a SQLite result code (decided by its primary code). */
+int dosqlResultStatus(int rc);
+
+#endif /* DOSQL_ERRORS_H */

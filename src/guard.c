@@ -1,0 +1,136 @@
+/*
+** guard.c — the authorizer and the VM step budget for user SQL.
+**
+** User SQL may read anything and write its own tables. It may not attach other
+** databases, control transactions itself (the endpoint owns the transaction),
+** change settings that the storage contract depends on (journal, locking, page
+** size, schema writes), or write the engine's own _dosql_* tables. Internal work
+** runs with Conn.bTrusted set and passes untouched.
+*/
+#include <string.h>
+
+#include "config.h"
+#include "guard.h"
+
+/* PRAGMAs that only report, whatever their argument. */
+static const char *const azQueryPragma[] = {
+  "collation_list", "compile_options", "data_version", "database_list",
+  "foreign_key_check", "foreign_key_list", "freelist_count", "function_list",
+  "index_info", "index_list", "index_xinfo", "integrity_check", "module_list",
+  "optimize", "page_count", "pragma_list", "quick_check", "table_info",
+  "table_list", "table_xinfo", "incremental_vacuum",
+};
+
+/* Settings a user may read and change: they affect only the user's own SQL. */
+static const char *const azSettablePragma[] = {
+  "analysis_limit", "application_id", "automatic_index", "auto_vacuum",
+  "case_sensitive_like", "cell_size_check", "defer_foreign_keys", "foreign_keys",
+  "legacy_alter_table", "max_page_count", "recursive_triggers",
+  "reverse_unordered_selects", "secure_delete", "user_version",
+};
+
+/* Settings a user may read but not change: the engine depends on them. */
+static const char *const azReadOnlyPragma[] = {
+  "busy_timeout", "cache_size", "cache_spill", "encoding", "hard_heap_limit",
+  "journal_mode", "journal_size_limit", "locking_mode", "mmap_size", "page_size",
+  "query_only", "schema_version", "soft_heap_limit", "synchronous", "temp_store",
+  "threads", "trusted_schema",
+};
+
+static int inList(const char *const *az, int n, const char *z){
+  int i;
+  for(i=0; i<n; i++){
+    if( sqlite3_stricmp(az[i], z)==0 ) return 1;
+  }
+  return 0;
+}
+#define IN_LIST(a, z) inList(a, (int)(sizeof(a)/sizeof(a[0])), z)
+
+static int isInternal(const char *zName){
+  return zName && sqlite3_strnicmp(zName, DOSQL_INTERNAL_PREFIX,
+                                   (int)sizeof(DOSQL_INTERNAL_PREFIX)-1)==0;
+}
+
+/* Why a PRAGMA is refused, or 0 if it is allowed. */
+static const char *pragmaDenial(const char *zPragma, const char *zArg){
+  if( IN_LIST(azQueryPragma, zPragma) || IN_LIST(azSettablePragma, zPragma) ) return 0;
+  if( IN_LIST(azReadOnlyPragma, zPragma) ){
+    return zArg ? "this PRAGMA is read-only here: the storage engine depends on its value" : 0;
+  }
+  return "this PRAGMA is not allowed";
+}
+
+static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
+                          const char *zDb, const char *zTrigger){
+  Conn *p = (Conn*)pArg;
+  const char *zWhy = 0;
+  (void)zDb; (void)zTrigger;
+  if( p->bTrusted ) return SQLITE_OK;
+  switch( op ){
+    case SQLITE_ATTACH:
+    case SQLITE_DETACH:
+      zWhy = "ATTACH and DETACH are not allowed: each Durable Object holds one database";
+      break;
+    case SQLITE_TRANSACTION:
+      zWhy = "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
+             "send the statements together to /transaction";
+      break;
+    case SQLITE_PRAGMA:
+      zWhy = pragmaDenial(z3, z4);
+      break;
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+    case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_TEMP_TABLE:
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_CREATE_VTABLE:
+      if( isInternal(z3) ) zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      break;
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_CREATE_TEMP_INDEX:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_DROP_TEMP_INDEX:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_CREATE_TEMP_TRIGGER:
+    case SQLITE_DROP_TRIGGER:
+    case SQLITE_DROP_TEMP_TRIGGER:
+      if( isInternal(z3) || isInternal(z4) ){
+        zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      }
+      break;
+    case SQLITE_ALTER_TABLE:
+      if( isInternal(z4) ) zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      break;
+  }
+  if( zWhy ){
+    p->zDenied = zWhy;
+    return SQLITE_DENY;
+  }
+  return SQLITE_OK;
+}
+
+/* Called every DOSQL_PROGRESS_INTERVAL VM steps; non-zero interrupts. */
+static int guardProgress(void *pArg){
+  Conn *p = (Conn*)pArg;
+  if( p->bTrusted ) return 0;
+  if( ++p->nProgress > DOSQL_MAX_VM_STEPS / DOSQL_PROGRESS_INTERVAL ){
+    p->bStepLimit = 1;
+    return 1;
+  }
+  return 0;
+}
+
+int guardInstall(Conn *p){
+  sqlite3 *db = p->db;
+  int rc = sqlite3_set_authorizer(db, guardAuthorize, p);
+  sqlite3_progress_handler(db, DOSQL_PROGRESS_INTERVAL, guardProgress, p);
+  if( rc==SQLITE_OK ) rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int*)0);
+  if( rc==SQLITE_OK ) rc = sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int*)0);
+  sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 1);    /* VACUUM's scratch database */
+  sqlite3_limit(db, SQLITE_LIMIT_SQL_LENGTH, DOSQL_MAX_REQUEST_BYTES);
+  return rc;
+}

@@ -1,0 +1,262 @@
+/*
+** handler.c — all request dispatch of the wire protocol (README.md, "Protocol"):
+**
+**   POST /query        {sql, params?}       -> {rows:[{column: value}]}
+**   POST /run          {sql, params?}       -> {rowsAffected, lastInsertRowId}
+**   POST /transaction  {operations:[...]}   -> the last operation's result
+**
+** Every endpoint runs one request to completion or rolls it back: a statement
+** that writes runs inside a transaction, so a failure half way (an error, a
+** limit, a page fault) leaves nothing behind.
+*/
+#include <string.h>
+
+#include "cJSON.h"
+#include "config.h"
+#include "errors.h"
+#include "handler.h"
+#include "json.h"
+
+/* What a statement's result turns into. */
+typedef enum Shape {
+  SHAPE_NONE,          /* nothing: an operation before the last one */
+  SHAPE_ROWS,          /* {"rows":[...]}, for /query */
+  SHAPE_ROW_ARRAY,     /* [...], a query ending a /transaction */
+  SHAPE_RUN            /* {"rowsAffected":n,"lastInsertRowId":n} */
+} Shape;
+
+typedef void (*Endpoint)(Conn*, Reply*, const cJSON*);
+
+/************************************************************* helpers ***/
+
+/* Whether the text of pStmt starts with the keyword VACUUM, which SQLite
+** refuses to run inside a transaction. */
+static int isVacuum(sqlite3_stmt *pStmt){
+  const char *z = sqlite3_sql(pStmt);
+  for(;;){
+    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ) z++;
+    if( z[0]=='-' && z[1]=='-' ){
+      while( *z && *z!='\n' ) z++;
+    }else if( z[0]=='/' && z[1]=='*' ){
+      const char *zEnd = strstr(z+2, "*/");
+      if( zEnd==0 ) return 0;
+      z = zEnd+2;
+    }else{
+      break;
+    }
+  }
+  return sqlite3_strnicmp(z, "vacuum", 6)==0
+      && !((z[6]>='a' && z[6]<='z') || (z[6]>='A' && z[6]<='Z')
+           || (z[6]>='0' && z[6]<='9') || z[6]=='_');
+}
+
+/* Append one row as a JSON object keyed by column name. */
+static void appendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '{');
+  for(i=0; i<nCol; i++){
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    jsonAppendString(pOut, sqlite3_column_name(pStmt, i), -1);
+    sqlite3_str_appendchar(pOut, 1, ':');
+    jsonAppendColumn(pOut, pStmt, i);
+  }
+  sqlite3_str_appendchar(pOut, 1, '}');
+}
+
+/* The SQL text of an operation, or 0 after failing the reply. */
+static const char *operationSql(Reply *pReply, const cJSON *pOp){
+  const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pOp, "sql");
+  if( !cJSON_IsString(pSql) || pSql->valuestring[0]==0 ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "sql must be a non-empty string");
+    return 0;
+  }
+  return pSql->valuestring;
+}
+
+/*
+** Run one statement of pOp ({sql, params?}) and write its result as eShape.
+** A statement that writes while no transaction is open gets one of its own.
+** On failure the reply holds the error; the caller rolls back (connAbort).
+*/
+static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eShape){
+  sqlite3 *db = pConn->db;
+  sqlite3_str *pOut = replyBody(pReply);
+  const char *zSql = operationSql(pReply, pOp);
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_int64 nChangeBefore;
+  char *zErr = 0;
+  int rc, nCol, nRow = 0;
+  int bOwnTransaction = 0, bVacuum;
+
+  if( zSql==0 || connPrepareOne(pConn, pReply, zSql, &pStmt)!=SQLITE_OK ) return;
+  rc = jsonBindParams(pStmt, cJSON_GetObjectItemCaseSensitive(pOp, "params"), &zErr);
+  if( rc!=SQLITE_OK ){
+    if( zErr ) replyFail(pReply, 400, DOSQL_BAD_PARAMS, "%s", zErr);
+    else connFail(pConn, pReply, rc);
+    goto done;
+  }
+  bVacuum = isVacuum(pStmt);
+  if( sqlite3_get_autocommit(db) && !sqlite3_stmt_readonly(pStmt) && !bVacuum ){
+    if( connBegin(pConn, pReply)!=SQLITE_OK ) goto done;
+    bOwnTransaction = 1;
+  }
+
+  /* VACUUM attaches a scratch database of its own, which the authorizer would
+  ** refuse; any other file it might open, the VFS refuses. */
+  pConn->bTrusted = bVacuum;
+  nChangeBefore = sqlite3_total_changes64(db);
+  nCol = sqlite3_column_count(pStmt);
+  if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "{\"rows\":[");
+  if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, '[');
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    if( eShape!=SHAPE_ROWS && eShape!=SHAPE_ROW_ARRAY ) continue;
+    if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
+    appendRow(pOut, pStmt, nCol);
+    if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
+      replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
+          "the result is larger than %d bytes: select fewer rows or columns "
+          "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
+      goto done;
+    }
+  }
+  pConn->bTrusted = 0;
+  if( rc!=SQLITE_DONE ){
+    connFail(pConn, pReply, rc);
+    goto done;
+  }
+  if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
+  if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
+  if( eShape==SHAPE_RUN ){
+    sqlite3_int64 nChange =
+        sqlite3_total_changes64(db)==nChangeBefore ? 0 : sqlite3_changes64(db);
+    sqlite3_str_appendall(pOut, "{\"rowsAffected\":");
+    jsonAppendInteger(pOut, nChange);
+    sqlite3_str_appendall(pOut, ",\"lastInsertRowId\":");
+    jsonAppendInteger(pOut, sqlite3_last_insert_rowid(db));
+    sqlite3_str_appendchar(pOut, 1, '}');
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( bOwnTransaction ) connCommit(pConn, pReply);
+done:
+  pConn->bTrusted = 0;
+  sqlite3_free(zErr);
+  sqlite3_finalize(pStmt);
+}
+
+/*********************************************************** endpoints ***/
+
+static void doQuery(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  runStatement(pConn, pReply, pBody, SHAPE_ROWS);
+}
+
+static void doRun(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  runStatement(pConn, pReply, pBody, SHAPE_RUN);
+}
+
+/* The shape an operation of /transaction asks for, or SHAPE_NONE if invalid. */
+static Shape operationShape(const cJSON *pOp){
+  const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pOp, "type");
+  if( !cJSON_IsObject(pOp) || !cJSON_IsString(pType) ) return SHAPE_NONE;
+  if( strcmp(pType->valuestring, "query")==0 ) return SHAPE_ROW_ARRAY;
+  if( strcmp(pType->valuestring, "run")==0 ) return SHAPE_RUN;
+  return SHAPE_NONE;
+}
+
+static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const cJSON *pOps = cJSON_GetObjectItemCaseSensitive(pBody, "operations");
+  const cJSON *pOp;
+  int i;
+  if( !cJSON_IsArray(pOps) || pOps->child==0 ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "operations must be a non-empty array");
+    return;
+  }
+  for(i=0, pOp=pOps->child; pOp; i++, pOp=pOp->next){
+    if( operationShape(pOp)==SHAPE_NONE ){
+      replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+          "operation %d must be an object with type \"query\" or \"run\"", i);
+      pReply->iOperation = i;
+      return;
+    }
+  }
+  if( connBegin(pConn, pReply)!=SQLITE_OK ) return;
+  for(i=0, pOp=pOps->child; pOp; i++, pOp=pOp->next){
+    runStatement(pConn, pReply, pOp, pOp->next ? SHAPE_NONE : operationShape(pOp));
+    if( replyFailed(pReply) ){
+      pReply->iOperation = i;
+      return;
+    }
+  }
+  connCommit(pConn, pReply);
+}
+
+/************************************************************ dispatch ***/
+
+typedef struct Route {
+  const char *zPath;
+  Endpoint xEndpoint;
+} Route;
+
+static const Route aRoute[] = {
+  { "/query",       doQuery },
+  { "/run",         doRun },
+  { "/transaction", doTransaction },
+};
+
+static const Route *findRoute(const char *zPath, uint32_t nPath){
+  unsigned i;
+  for(i=0; i<sizeof(aRoute)/sizeof(aRoute[0]); i++){
+    if( strlen(aRoute[i].zPath)==nPath && memcmp(aRoute[i].zPath, zPath, nPath)==0 ){
+      return &aRoute[i];
+    }
+  }
+  return 0;
+}
+
+cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
+  const char *zEnd = 0;
+  cJSON *pBody;
+  if( nBody>DOSQL_MAX_REQUEST_BYTES ){
+    replyFail(pReply, 413, DOSQL_PAYLOAD_TOO_LARGE,
+        "the request body is %u bytes; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
+    return 0;
+  }
+  pBody = cJSON_ParseWithLengthOpts((const char*)aBody, nBody, &zEnd, 0);
+  if( pBody==0 ){
+    const char *zErr = cJSON_GetErrorPtr();
+    long iAt = (zErr && aBody) ? (long)(zErr - (const char*)aBody) : 0;
+    replyFail(pReply, 400, DOSQL_BAD_JSON, "the body is not valid JSON (at byte %ld)", iAt);
+    return 0;
+  }
+  if( !cJSON_IsObject(pBody) ){
+    cJSON_Delete(pBody);
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "the body must be a JSON object");
+    return 0;
+  }
+  return pBody;
+}
+
+uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
+                       const char *zPath, uint32_t nPath,
+                       const uint8_t *aBody, uint32_t nBody){
+  Reply reply;
+  const Route *pRoute = findRoute(zPath, nPath);
+  cJSON *pBody;
+
+  replyInit(&reply);
+  if( pRoute==0 ){
+    replyFail(&reply, 404, DOSQL_NOT_FOUND,
+        "no endpoint %.*s: use POST /query, /run or /transaction", (int)nPath, zPath);
+  }else if( nMethod!=4 || memcmp(zMethod, "POST", 4)!=0 ){
+    replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
+        "%.*s %s: only POST is allowed", (int)nMethod, zMethod, pRoute->zPath);
+  }else if( !connIsOpen(pConn) ){
+    replyFail(&reply, 500, DOSQL_NOT_OPEN, "the database is not open");
+  }else if( (pBody = handleParseBody(&reply, aBody, nBody))!=0 ){
+    connStartRequest(pConn);
+    pRoute->xEndpoint(pConn, &reply, pBody);
+    if( replyFailed(&reply) ) connAbort(pConn, &reply);
+    cJSON_Delete(pBody);
+  }
+  return replyFinish(&reply);
+}

@@ -1,0 +1,27 @@
+/*
+** handler.h — one request of the wire protocol in, one response out.
+*/
+#ifndef DOSQL_HANDLER_H
+#define DOSQL_HANDLER_H
+
+#include <stdint.h>
+#include "cJSON.h"
+#include "conn.h"
+
+/*
+** Answer method + path + body (nBody bytes; aBody may be 0 when nBody is over
+** the limit and was never read). Returns a response in the api.h layout, owned
+** by the caller, or 0 when out of memory.
+*/
+uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
+                       const char *zPath, uint32_t nPath,
+                       const uint8_t *aBody, uint32_t nBody);
+
+/*
+** Parse a request body that must be a JSON object. Returns the tree (free it
+** with cJSON_Delete), or 0 after failing the reply with PAYLOAD_TOO_LARGE,
+** BAD_JSON or BAD_REQUEST.
+*/
+cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody);
+
+#endif /* DOSQL_HANDLER_H */

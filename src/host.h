@@ -1,0 +1,81 @@
+/*
+** host.h — everything dosql.wasm imports from its host.
+**
+** This header is the ONE declaration of the C -> host boundary. In the wasm build
+** every function below is imported from the module "dosql" and implemented in ONE
+** JS module (worker-shim/src/host.js); in the native build (unit tests, fuzzing,
+** speed ratios) it is implemented by a C host (tests/c/host_mem.c). A test
+** compares the built module's import section with the DOSQL_IMPORT names here.
+**
+** Rules every implementation keeps:
+**   - Calls are synchronous and never throw into C. Failures are return codes; the
+**     host keeps any detail (the exception text) for its own logs.
+**   - Only numbers and (pointer, length) pairs cross. Memory passed in is owned by
+**     C and valid only for the duration of the call: a host must copy what it keeps.
+**   - No WASI import is used: clock, randomness and logging are declared here.
+*/
+#ifndef DOSQL_HOST_H
+#define DOSQL_HOST_H
+
+#include <stdint.h>
+
+#if defined(__wasm__)
+# define DOSQL_IMPORT(name) \
+    __attribute__((import_module("dosql"), import_name(#name)))
+#else
+# define DOSQL_IMPORT(name)
+#endif
+
+/* Results of dosql_host_page_read(). */
+#define DOSQL_PAGE_OK       0  /* the first n bytes of the page were copied */
+#define DOSQL_PAGE_MISSING  1  /* storage has no such page: it reads as zeros */
+#define DOSQL_PAGE_FAULT    2  /* the page exists but cannot be had synchronously
+                               ** (legacy async storage, cold tier): the request
+                               ** is rolled back, the host fetches, and re-runs */
+#define DOSQL_PAGE_ERROR    3  /* storage failed */
+
+/* Results of dosql_host_commit(). */
+#define DOSQL_COMMIT_OK     0
+#define DOSQL_COMMIT_ERROR  3  /* nothing was written */
+
+/*
+** Copy the first n bytes of page pgno (1-based) into buf. n is at most the page
+** size; it is smaller only for the 100-byte header read that tells the VFS the
+** database's page size. Returns one of DOSQL_PAGE_*.
+*/
+DOSQL_IMPORT(page_read)
+int dosql_host_page_read(uint32_t pgno, uint8_t *buf, uint32_t n);
+
+/*
+** Write one commit batch atomically: after a crash, storage holds either all of
+** it or none of it. The batch layout (little-endian) is
+**
+**     u32 page_size
+**     u32 old_page_count   pages the database had before this commit
+**     u32 new_page_count   pages it has after; the host drops pages above it
+**     u32 n_pages          dirty pages that follow
+**     n_pages x { u32 pgno; u8 data[page_size] }   ascending pgno, all <= new_page_count
+**
+** Returns DOSQL_COMMIT_OK or DOSQL_COMMIT_ERROR.
+*/
+DOSQL_IMPORT(commit)
+int dosql_host_commit(const uint8_t *batch, uint32_t n);
+
+/* Milliseconds since the Unix epoch (wall clock, for SQLite's date functions). */
+DOSQL_IMPORT(now_ms)
+double dosql_host_now_ms(void);
+
+/* Fill buf with n cryptographically random bytes (SQLite's PRNG seed). */
+DOSQL_IMPORT(random)
+void dosql_host_random(uint8_t *buf, uint32_t n);
+
+/* Log levels of dosql_host_log(). */
+#define DOSQL_LOG_ERROR 0
+#define DOSQL_LOG_WARN  1
+#define DOSQL_LOG_INFO  2
+
+/* Write one line of UTF-8 text (no trailing newline) to the host's log. */
+DOSQL_IMPORT(log)
+void dosql_host_log(int level, const char *z, uint32_t n);
+
+#endif /* DOSQL_HOST_H */

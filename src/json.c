@@ -1,0 +1,321 @@
+/*
+** json.c — all value encoding between JSON and SQLite (the contract is in
+** json.h). Writing goes straight into a sqlite3_str; reading binds from a cJSON
+** tree.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+/************************************************************** base64 ***/
+
+static const char aB64[] =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void base64Append(sqlite3_str *pOut, const unsigned char *a, int n){
+  char aChunk[4];
+  int i;
+  for(i=0; i+2<n; i+=3){
+    aChunk[0] = aB64[a[i]>>2];
+    aChunk[1] = aB64[((a[i]&3)<<4) | (a[i+1]>>4)];
+    aChunk[2] = aB64[((a[i+1]&15)<<2) | (a[i+2]>>6)];
+    aChunk[3] = aB64[a[i+2]&63];
+    sqlite3_str_append(pOut, aChunk, 4);
+  }
+  if( i<n ){
+    aChunk[0] = aB64[a[i]>>2];
+    if( i+1<n ){
+      aChunk[1] = aB64[((a[i]&3)<<4) | (a[i+1]>>4)];
+      aChunk[2] = aB64[(a[i+1]&15)<<2];
+    }else{
+      aChunk[1] = aB64[(a[i]&3)<<4];
+      aChunk[2] = '=';
+    }
+    aChunk[3] = '=';
+    sqlite3_str_append(pOut, aChunk, 4);
+  }
+}
+
+static int base64Digit(char c){
+  if( c>='A' && c<='Z' ) return c-'A';
+  if( c>='a' && c<='z' ) return c-'a'+26;
+  if( c>='0' && c<='9' ) return c-'0'+52;
+  if( c=='+' ) return 62;
+  if( c=='/' ) return 63;
+  return -1;
+}
+
+/*
+** Decode canonical, padded base64. Returns the decoded length and the bytes in
+** *paOut (sqlite3_malloc'd; a 1-byte allocation for empty input), -1 for text
+** that is not base64, or -2 when out of memory.
+*/
+static int base64Decode(const char *z, unsigned char **paOut){
+  size_t n = strlen(z), i, j = 0;
+  unsigned char *a;
+  if( n%4 ) return -1;
+  a = sqlite3_malloc64(n/4*3 + 1);
+  if( a==0 ) return -2;
+  for(i=0; i<n; i+=4){
+    int d0 = base64Digit(z[i]), d1 = base64Digit(z[i+1]);
+    int d2 = base64Digit(z[i+2]), d3 = base64Digit(z[i+3]);
+    int bLast = i+4==n;
+    if( d0<0 || d1<0 ) goto bad;
+    a[j++] = (unsigned char)((d0<<2) | (d1>>4));
+    if( z[i+2]=='=' ){
+      if( !bLast || z[i+3]!='=' || (d1&15) ) goto bad;
+      break;
+    }
+    if( d2<0 ) goto bad;
+    a[j++] = (unsigned char)(((d1&15)<<4) | (d2>>2));
+    if( z[i+3]=='=' ){
+      if( !bLast || (d2&3) ) goto bad;
+      break;
+    }
+    if( d3<0 ) goto bad;
+    a[j++] = (unsigned char)(((d2&3)<<6) | d3);
+  }
+  *paOut = a;
+  return (int)j;
+bad:
+  sqlite3_free(a);
+  return -1;
+}
+
+/************************************************************* writing ***/
+
+/* Length of the valid UTF-8 sequence at z (n bytes left), or 0 if invalid. */
+static int utf8SequenceLength(const unsigned char *z, int n){
+  int len, i;
+  unsigned c = z[0];
+  unsigned cp;
+  if( c<0xc2 ) return 0;
+  if( c<0xe0 ){ len = 2; cp = c & 0x1f; }
+  else if( c<0xf0 ){ len = 3; cp = c & 0x0f; }
+  else if( c<0xf5 ){ len = 4; cp = c & 0x07; }
+  else return 0;
+  if( n<len ) return 0;
+  for(i=1; i<len; i++){
+    if( (z[i] & 0xc0)!=0x80 ) return 0;
+    cp = (cp<<6) | (z[i] & 0x3f);
+  }
+  if( (len==3 && (cp<0x800 || (cp>=0xd800 && cp<=0xdfff))) || (len==4 && (cp<0x10000 || cp>0x10ffff)) ){
+    return 0;
+  }
+  return len;
+}
+
+void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
+  const unsigned char *z = (const unsigned char*)zIn;
+  int i = 0, iRun = 0;
+  if( n<0 ) n = (int)strlen(zIn);
+  sqlite3_str_appendchar(pOut, 1, '"');
+  while( i<n ){
+    unsigned char c = z[i];
+    int len;
+    if( c>=0x20 && c!='"' && c!='\\' && c<0x80 ){ i++; continue; }
+    if( c>=0x80 && (len = utf8SequenceLength(&z[i], n-i))>0 ){ i += len; continue; }
+    /* Flush the plain run, then write c escaped. */
+    sqlite3_str_append(pOut, (const char*)&z[iRun], i-iRun);
+    switch( c ){
+      case '"':  sqlite3_str_append(pOut, "\\\"", 2); break;
+      case '\\': sqlite3_str_append(pOut, "\\\\", 2); break;
+      case '\n': sqlite3_str_append(pOut, "\\n", 2); break;
+      case '\r': sqlite3_str_append(pOut, "\\r", 2); break;
+      case '\t': sqlite3_str_append(pOut, "\\t", 2); break;
+      default:
+        if( c<0x20 ) sqlite3_str_appendf(pOut, "\\u%04x", c);
+        else sqlite3_str_append(pOut, "\\ufffd", 6);   /* invalid UTF-8 */
+    }
+    iRun = ++i;
+  }
+  sqlite3_str_append(pOut, (const char*)&z[iRun], i-iRun);
+  sqlite3_str_appendchar(pOut, 1, '"');
+}
+
+void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v){
+  if( v>=-DOSQL_MAX_SAFE_INTEGER && v<=DOSQL_MAX_SAFE_INTEGER ){
+    sqlite3_str_appendf(pOut, "%lld", v);
+  }else{
+    sqlite3_str_appendf(pOut, "{\"$bigint\":\"%lld\"}", v);
+  }
+}
+
+/* The shortest decimal that strtod() reads back as exactly r. */
+static void jsonAppendReal(sqlite3_str *pOut, double r){
+  char zBuf[40];
+  int nDigit;
+  if( isinf(r) ){
+    sqlite3_str_appendall(pOut, r>0 ? "{\"$real\":\"Infinity\"}" : "{\"$real\":\"-Infinity\"}");
+    return;
+  }
+  if( isnan(r) ){                     /* SQLite stores NaN as NULL; be safe */
+    sqlite3_str_appendall(pOut, "null");
+    return;
+  }
+  for(nDigit=15; nDigit<17; nDigit++){
+    sqlite3_snprintf(sizeof(zBuf), zBuf, "%.*g", nDigit, r);
+    if( strtod(zBuf, 0)==r ) break;
+  }
+  if( nDigit==17 ) sqlite3_snprintf(sizeof(zBuf), zBuf, "%.17g", r);
+  sqlite3_str_appendall(pOut, zBuf);
+}
+
+void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i){
+  switch( sqlite3_column_type(pStmt, i) ){
+    case SQLITE_INTEGER:
+      jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, i));
+      break;
+    case SQLITE_FLOAT:
+      jsonAppendReal(pOut, sqlite3_column_double(pStmt, i));
+      break;
+    case SQLITE_TEXT: {
+      const char *z = (const char*)sqlite3_column_text(pStmt, i);
+      jsonAppendString(pOut, z ? z : "", sqlite3_column_bytes(pStmt, i));
+      break;
+    }
+    case SQLITE_BLOB: {
+      const unsigned char *a = sqlite3_column_blob(pStmt, i);
+      sqlite3_str_appendall(pOut, "{\"$blob\":\"");
+      base64Append(pOut, a, sqlite3_column_bytes(pStmt, i));
+      sqlite3_str_appendall(pOut, "\"}");
+      break;
+    }
+    default:
+      sqlite3_str_appendall(pOut, "null");
+  }
+}
+
+/************************************************************* binding ***/
+
+/* Parse a whole decimal int64 ("-9223372036854775808" .. max). */
+static int parseInt64(const char *z, sqlite3_int64 *pV){
+  sqlite3_uint64 u = 0, lim;
+  int bNeg = 0;
+  if( *z=='-' ){ bNeg = 1; z++; }
+  if( *z==0 ) return 0;
+  lim = bNeg ? (sqlite3_uint64)1<<63 : ((sqlite3_uint64)1<<63) - 1;
+  for(; *z; z++){
+    if( *z<'0' || *z>'9' ) return 0;
+    if( u > (lim - (sqlite3_uint64)(*z-'0'))/10 ) return 0;
+    u = u*10 + (sqlite3_uint64)(*z-'0');
+  }
+  *pV = bNeg ? (sqlite3_int64)(0 - u) : (sqlite3_int64)u;
+  return 1;
+}
+
+/* Bind a tagged object {"$bigint"|"$blob"|"$real": string}. */
+static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
+  const cJSON *pTag = p->child;
+  const char *zTag, *zVal;
+  if( pTag==0 || pTag->next || !cJSON_IsString(pTag) ) goto bad;
+  zTag = pTag->string;
+  zVal = pTag->valuestring;
+  if( strcmp(zTag, "$bigint")==0 ){
+    sqlite3_int64 v;
+    if( !parseInt64(zVal, &v) ){
+      *pzErr = sqlite3_mprintf("parameter %d: \"%s\" is not a 64-bit integer", i, zVal);
+      return SQLITE_MISMATCH;
+    }
+    return sqlite3_bind_int64(pStmt, i, v);
+  }
+  if( strcmp(zTag, "$blob")==0 ){
+    unsigned char *a;
+    int n = base64Decode(zVal, &a);
+    if( n==-2 ) return SQLITE_NOMEM;
+    if( n<0 ){
+      *pzErr = sqlite3_mprintf("parameter %d: $blob is not padded base64", i);
+      return SQLITE_MISMATCH;
+    }
+    return sqlite3_bind_blob(pStmt, i, a, n, sqlite3_free);
+  }
+  if( strcmp(zTag, "$real")==0 ){
+    if( strcmp(zVal, "Infinity")==0 ) return sqlite3_bind_double(pStmt, i, INFINITY);
+    if( strcmp(zVal, "-Infinity")==0 ) return sqlite3_bind_double(pStmt, i, -INFINITY);
+    *pzErr = sqlite3_mprintf("parameter %d: $real must be \"Infinity\" or \"-Infinity\"", i);
+    return SQLITE_MISMATCH;
+  }
+bad:
+  *pzErr = sqlite3_mprintf("parameter %d: objects bind only as {\"$bigint\":\"...\"}, "
+                           "{\"$blob\":\"<base64>\"} or {\"$real\":\"Infinity\"}", i);
+  return SQLITE_MISMATCH;
+}
+
+/* Bind one JSON value to parameter i. */
+static int bindValue(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
+  if( cJSON_IsNull(p) ) return sqlite3_bind_null(pStmt, i);
+  if( cJSON_IsTrue(p) ) return sqlite3_bind_int(pStmt, i, 1);
+  if( cJSON_IsFalse(p) ) return sqlite3_bind_int(pStmt, i, 0);
+  if( cJSON_IsString(p) ) return sqlite3_bind_text(pStmt, i, p->valuestring, -1, SQLITE_TRANSIENT);
+  if( cJSON_IsNumber(p) ){
+    double r = p->valuedouble;
+    if( r==floor(r) && fabs(r)<=(double)DOSQL_MAX_SAFE_INTEGER ){
+      return sqlite3_bind_int64(pStmt, i, (sqlite3_int64)r);
+    }
+    return sqlite3_bind_double(pStmt, i, r);
+  }
+  if( cJSON_IsObject(p) ) return bindTagged(pStmt, i, p, pzErr);
+  *pzErr = sqlite3_mprintf("parameter %d: arrays cannot be bound "
+                           "(pass JSON text as a string and use json())", i);
+  return SQLITE_MISMATCH;
+}
+
+/* The value in an object for parameter name zName (":x", "@x", "$x"), looked
+** up with and without its prefix. */
+static const cJSON *namedValue(const cJSON *pObj, const char *zName){
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(pObj, zName);
+  if( p==0 ) p = cJSON_GetObjectItemCaseSensitive(pObj, zName+1);
+  return p;
+}
+
+int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr){
+  int nParam = sqlite3_bind_parameter_count(pStmt);
+  int i, rc = SQLITE_OK;
+  *pzErr = 0;
+  if( pParams==0 || cJSON_IsNull(pParams) ){
+    if( nParam==0 ) return SQLITE_OK;
+    *pzErr = sqlite3_mprintf("the statement has %d parameter%s but no params were given",
+                             nParam, nParam==1 ? "" : "s");
+    return SQLITE_MISMATCH;
+  }
+  if( cJSON_IsArray(pParams) ){
+    int nGiven = cJSON_GetArraySize(pParams);
+    const cJSON *p;
+    if( nGiven!=nParam ){
+      *pzErr = sqlite3_mprintf("%d param%s given but the statement has %d parameter%s",
+                               nGiven, nGiven==1 ? "" : "s", nParam, nParam==1 ? "" : "s");
+      return SQLITE_MISMATCH;
+    }
+    for(i=1, p=pParams->child; p && rc==SQLITE_OK; i++, p=p->next){
+      rc = bindValue(pStmt, i, p, pzErr);
+    }
+    return rc;
+  }
+  if( cJSON_IsObject(pParams) ){
+    int nUsed = 0;
+    for(i=1; i<=nParam && rc==SQLITE_OK; i++){
+      const char *zName = sqlite3_bind_parameter_name(pStmt, i);
+      const cJSON *p;
+      if( zName==0 ){
+        *pzErr = sqlite3_mprintf("parameter %d is positional (?) but params is an object", i);
+        return SQLITE_MISMATCH;
+      }
+      p = namedValue(pParams, zName);
+      if( p==0 ){
+        *pzErr = sqlite3_mprintf("no value for parameter %s", zName);
+        return SQLITE_MISMATCH;
+      }
+      nUsed++;
+      rc = bindValue(pStmt, i, p, pzErr);
+    }
+    if( rc==SQLITE_OK && nUsed!=cJSON_GetArraySize(pParams) ){
+      *pzErr = sqlite3_mprintf("params names a parameter the statement does not have");
+      return SQLITE_MISMATCH;
+    }
+    return rc;
+  }
+  *pzErr = sqlite3_mprintf("params must be an array or an object");
+  return SQLITE_MISMATCH;
+}

@@ -1,0 +1,38 @@
+/*
+** json.h — the lossless value encoding between JSON and SQLite.
+**
+** Results:  NULL -> null; INTEGER -> a number when |v| <= 2^53-1, else
+**           {"$bigint":"<decimal>"}; REAL -> the shortest number that reads back
+**           as the same double, ±Infinity as {"$real":"Infinity"|"-Infinity"};
+**           TEXT -> a string (invalid UTF-8 becomes U+FFFD); BLOB -> {"$blob":"<base64>"}.
+** Params:   null, true/false (1/0), numbers (an integral number with
+**           |v| <= 2^53-1 binds as INTEGER, any other as REAL), strings, and the
+**           tagged objects above, which bind losslessly.
+*/
+#ifndef DOSQL_JSON_H
+#define DOSQL_JSON_H
+
+#include "sqlite3.h"
+#include "cJSON.h"
+
+/* Largest integer a JSON number carries exactly (2^53 - 1). */
+#define DOSQL_MAX_SAFE_INTEGER 9007199254740991LL
+
+/* Append n bytes of z (n<0: up to its NUL) as a JSON string. */
+void jsonAppendString(sqlite3_str *pOut, const char *z, int n);
+
+/* Append an integer: a number, or {"$bigint":...} outside the safe range. */
+void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v);
+
+/* Append column i of the current row of pStmt. */
+void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
+
+/*
+** Bind params (NULL, a JSON array for positional or an object for named
+** parameters) to every parameter of pStmt. Returns SQLITE_OK, SQLITE_NOMEM,
+** or SQLITE_MISMATCH with *pzErr set (sqlite3_malloc'd) to say which parameter
+** and why.
+*/
+int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr);
+
+#endif /* DOSQL_JSON_H */

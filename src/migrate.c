@@ -1,0 +1,135 @@
+/*
+** migrate.c — the migration runner (contract in migrate.h).
+**
+** Migrations are the application's own code, bundled at build time, so they run
+** trusted: the authorizer and the step budget do not apply to them. The
+** checksum is FNV-1a (64-bit) of the file's bytes, written as 16 hex digits: it
+** detects an edited file; it is not a security measure.
+*/
+#include <string.h>
+
+#include "errors.h"
+#include "handler.h"
+#include "json.h"
+#include "migrate.h"
+
+static const char zCreateTable[] =
+  "CREATE TABLE IF NOT EXISTS _dosql_migrations("
+  "  name TEXT PRIMARY KEY,"
+  "  checksum TEXT NOT NULL,"
+  "  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+  ")";
+
+static void migrateChecksum(const char *z, char zOut[17]){
+  sqlite3_uint64 h = 0xcbf29ce484222325ull;
+  for(; *z; z++){
+    h ^= (unsigned char)*z;
+    h *= 0x100000001b3ull;
+  }
+  sqlite3_snprintf(17, zOut, "%016llx", h);
+}
+
+/* The checksum recorded for zName into zOut; 1 if found, 0 if not, <0 on error. */
+static int migrateRecorded(Conn *pConn, const char *zName, char zOut[17]){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(pConn->db,
+      "SELECT checksum FROM _dosql_migrations WHERE name=?", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( rc==SQLITE_OK ) rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    sqlite3_snprintf(17, zOut, "%s", (const char*)sqlite3_column_text(pStmt, 0));
+    rc = 1;
+  }else if( rc==SQLITE_DONE ){
+    rc = 0;
+  }else{
+    rc = -1;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Run one migration and record it, all in one transaction. SQLITE_OK or an error
+** code (the transaction is left for the caller to roll back). */
+static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const char *zSum){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, zSql, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(pConn->db,
+        "INSERT INTO _dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 2, zSum, -1, SQLITE_STATIC);
+  if( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, "COMMIT", 0, 0, 0);
+  return rc;
+}
+
+/* Apply every migration of the list; the reply gets the result or the error. */
+static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
+  sqlite3_str *pOut = replyBody(pReply);
+  const cJSON *pItem;
+  int nApplied = 0, rc;
+
+  if( !cJSON_IsArray(pList) ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "migrations must be an array");
+    return;
+  }
+  if( pList->child && (rc = sqlite3_exec(pConn->db, zCreateTable, 0, 0, 0))!=SQLITE_OK ){
+    connFail(pConn, pReply, rc);
+    return;
+  }
+  sqlite3_str_appendall(pOut, "{\"applied\":[");
+  for(pItem=pList->child; pItem; pItem=pItem->next){
+    const cJSON *pName = cJSON_GetObjectItemCaseSensitive(pItem, "name");
+    const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pItem, "sql");
+    char zSum[17], zRecorded[17];
+    if( !cJSON_IsString(pName) || !cJSON_IsString(pSql) ){
+      replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
+      return;
+    }
+    migrateChecksum(pSql->valuestring, zSum);
+    rc = migrateRecorded(pConn, pName->valuestring, zRecorded);
+    if( rc<0 ){
+      connFail(pConn, pReply, sqlite3_extended_errcode(pConn->db));
+      return;
+    }
+    if( rc==1 ){
+      if( strcmp(zRecorded, zSum)!=0 ){
+        replyFail(pReply, 500, DOSQL_MIGRATION_CHANGED,
+            "migration %s was changed after it was applied (checksum %s, now %s): "
+            "restore it and put the change in a new migration",
+            pName->valuestring, zRecorded, zSum);
+        return;
+      }
+      continue;
+    }
+    rc = migrateRun(pConn, pName->valuestring, pSql->valuestring, zSum);
+    if( rc!=SQLITE_OK ){
+      replyFail(pReply, 500, DOSQL_MIGRATION_FAILED, "migration %s failed: %s",
+                pName->valuestring, sqlite3_errmsg(pConn->db));
+      return;
+    }
+    if( nApplied++ ) sqlite3_str_appendchar(pOut, 1, ',');
+    jsonAppendString(pOut, pName->valuestring, -1);
+  }
+  sqlite3_str_appendall(pOut, "]}");
+}
+
+uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody){
+  Reply reply;
+  cJSON *pBody;
+  replyInit(&reply);
+  if( !connIsOpen(pConn) ){
+    replyFail(&reply, 500, DOSQL_NOT_OPEN, "the database is not open");
+  }else if( (pBody = handleParseBody(&reply, aBody, nBody))!=0 ){
+    connStartRequest(pConn);
+    pConn->bTrusted = 1;
+    migrateAll(pConn, &reply, cJSON_GetObjectItemCaseSensitive(pBody, "migrations"));
+    pConn->bTrusted = 0;
+    if( replyFailed(&reply) ) connAbort(pConn, &reply);
+    cJSON_Delete(pBody);
+  }
+  return replyFinish(&reply);
+}

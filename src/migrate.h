@@ -1,0 +1,20 @@
+/*
+** migrate.h — applying the bundled NNN_name.sql migrations, once each.
+*/
+#ifndef DOSQL_MIGRATE_H
+#define DOSQL_MIGRATE_H
+
+#include <stdint.h>
+#include "conn.h"
+
+/*
+** Apply {"migrations":[{"name","sql"},...]} in order: each one not yet applied
+** runs in its own transaction and is recorded in _dosql_migrations with the
+** checksum of its text. An applied migration whose text changed fails with
+** MIGRATION_CHANGED, a failing one with MIGRATION_FAILED (it is rolled back);
+** both name the file and stop before later migrations. Returns a response in the
+** api.h layout: 200 {"applied":[names applied now]}.
+*/
+uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody);
+
+#endif /* DOSQL_MIGRATE_H */

@@ -1,0 +1,96 @@
+/*
+** reply.c — the response a call into the engine returns (layout in api.h).
+*/
+#include <stdarg.h>
+#include <string.h>
+
+#include "api.h"
+#include "errors.h"
+#include "json.h"
+#include "reply.h"
+
+static void replyHead(sqlite3_str *pOut){
+  sqlite3_str_appendchar(pOut, DOSQL_RESPONSE_BODY, 0);
+}
+
+void replyInit(Reply *p){
+  memset(p, 0, sizeof(*p));
+  p->pOut = sqlite3_str_new(0);
+  p->status = 200;
+  p->iOperation = -1;
+  replyHead(p->pOut);
+}
+
+sqlite3_str *replyBody(Reply *p){
+  return p->pOut;
+}
+
+int replyFailed(const Reply *p){
+  return p->zCode!=0 || p->status==DOSQL_STATUS_FAULT;
+}
+
+void replyFail(Reply *p, int status, const char *zCode, const char *zFmt, ...){
+  va_list ap;
+  if( replyFailed(p) ) return;
+  p->status = status;
+  p->zCode = zCode;
+  va_start(ap, zFmt);
+  p->zError = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+}
+
+void replyFault(Reply *p, const uint32_t *aPage, int nPage){
+  int i;
+  sqlite3_free(p->zError);      /* the fault explains the error */
+  p->zError = 0;
+  p->zCode = 0;
+  sqlite3_str_truncate(p->pOut, DOSQL_RESPONSE_BODY);
+  sqlite3_str_appendall(p->pOut, "{\"pages\":[");
+  for(i=0; i<nPage; i++){
+    sqlite3_str_appendf(p->pOut, i ? ",%u" : "%u", aPage[i]);
+  }
+  sqlite3_str_appendall(p->pOut, "]}");
+  p->status = DOSQL_STATUS_FAULT;
+}
+
+/* The body of a failed reply. */
+static void replyErrorBody(Reply *p){
+  sqlite3_str *pOut = p->pOut;
+  sqlite3_str_truncate(pOut, DOSQL_RESPONSE_BODY);
+  sqlite3_str_appendall(pOut, "{\"error\":");
+  jsonAppendString(pOut, p->zError ? p->zError : "out of memory", -1);
+  sqlite3_str_appendall(pOut, ",\"code\":");
+  jsonAppendString(pOut, p->zCode, -1);
+  if( p->iOperation>=0 ) sqlite3_str_appendf(pOut, ",\"operation\":%d", p->iOperation);
+  sqlite3_str_appendchar(pOut, 1, '}');
+}
+
+static void replyPut32le(uint8_t *a, uint32_t v){
+  a[0] = (uint8_t)v; a[1] = (uint8_t)(v>>8); a[2] = (uint8_t)(v>>16); a[3] = (uint8_t)(v>>24);
+}
+
+uint8_t *replyFinish(Reply *p){
+  uint8_t *aResp;
+  int n;
+  if( p->zCode ) replyErrorBody(p);
+  if( sqlite3_str_errcode(p->pOut)!=SQLITE_OK ){
+    /* The body could not be built: answer with a fresh, small error. */
+    sqlite3_free(sqlite3_str_finish(p->pOut));
+    sqlite3_free(p->zError);
+    p->pOut = sqlite3_str_new(0);
+    p->zError = sqlite3_mprintf("the response did not fit in memory");
+    p->zCode = DOSQL_HEAP_LIMIT;
+    p->status = 400;
+    replyHead(p->pOut);
+    replyErrorBody(p);
+  }
+  n = sqlite3_str_length(p->pOut);
+  aResp = (uint8_t*)sqlite3_str_finish(p->pOut);
+  if( aResp ){
+    replyPut32le(&aResp[DOSQL_RESPONSE_STATUS], (uint32_t)p->status);
+    replyPut32le(&aResp[DOSQL_RESPONSE_LENGTH], (uint32_t)(n - DOSQL_RESPONSE_BODY));
+  }
+  sqlite3_free(p->zError);
+  memset(p, 0, sizeof(*p));
+  return aResp;
+}

@@ -1,0 +1,45 @@
+/*
+** reply.h — building the one response a call into the engine returns.
+**
+** A Reply collects a JSON body, or the first error of the request. The error
+** body {"error","code"[,"operation"]} is built here and nowhere else.
+** replyFinish() hands the caller one allocation in the layout of api.h.
+*/
+#ifndef DOSQL_REPLY_H
+#define DOSQL_REPLY_H
+
+#include <stdint.h>
+#include "sqlite3.h"
+
+typedef struct Reply {
+  sqlite3_str *pOut;     /* the response head, then the JSON body */
+  int status;            /* HTTP status (or DOSQL_STATUS_FAULT) */
+  const char *zCode;     /* error code (static text); 0 while all is well */
+  char *zError;          /* error message (sqlite3_malloc'd) */
+  int iOperation;        /* failing operation of a batch, or -1 */
+} Reply;
+
+/* Start an empty 200 reply. */
+void replyInit(Reply *p);
+
+/* The body writer; callers append JSON to it. */
+sqlite3_str *replyBody(Reply *p);
+
+/* Record an error with a printf-style message. The first error, or a fault,
+** wins: later calls change nothing. */
+void replyFail(Reply *p, int status, const char *zCode, const char *zFmt, ...);
+
+/* Whether an error or a fault has been recorded. */
+int replyFailed(const Reply *p);
+
+/* Drop the body and any error; answer DOSQL_STATUS_FAULT with {"pages":[...]}. */
+void replyFault(Reply *p, const uint32_t *aPage, int nPage);
+
+/*
+** The finished response (api.h layout), owned by the caller, who frees it with
+** sqlite3_free. A failed reply gets the error body. Returns 0 only when even
+** the error body cannot be allocated. p is reset either way.
+*/
+uint8_t *replyFinish(Reply *p);
+
+#endif /* DOSQL_REPLY_H */

@@ -1,0 +1,34 @@
+/*
+** vfs.h — the "dosql" VFS: a database kept as numbered pages by the host.
+**
+** sqlite3_os_init() (in vfs.c) registers it as the default VFS, so every
+** connection of this build uses it. It holds exactly one main database file; the
+** rollback journal and temp files stay in SQLite's memory (journal_mode=MEMORY,
+** SQLITE_TEMP_STORE=3), so opening any other file fails with SQLITE_CANTOPEN.
+**
+** The connection learns about faults from dosqlVfsTakeFaults() and talks to the
+** open file through sqlite3_file_control() with the opcode below.
+*/
+#ifndef DOSQL_VFS_H
+#define DOSQL_VFS_H
+
+#include <stdint.h>
+
+/* Most distinct faulting pages remembered per request (more are dropped: the
+** host fetches these with read-ahead and the retry reports the rest). */
+#define DOSQL_MAX_FAULTS 16
+
+/* Pages the host could not give synchronously since the last take. */
+typedef struct DosqlFaults {
+  int nPage;
+  uint32_t aPage[DOSQL_MAX_FAULTS];
+} DosqlFaults;
+
+/* Copy out, and clear, the pages that faulted since the last call. */
+void dosqlVfsTakeFaults(DosqlFaults *pOut);
+
+/* Opcode for sqlite3_file_control(db, "main", op, 0), far above SQLite's own:
+** drop uncommitted pages and forget the cached page count. */
+#define DOSQL_FCNTL_DISCARD 0x44510001
+
+#endif /* DOSQL_VFS_H */

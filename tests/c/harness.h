@@ -1,0 +1,134 @@
+/*
+** harness.h — the C unit tests' tiny harness: TEST functions, CHECK macros, and
+** calls into the engine through the same entry points the wasm build exports.
+** Each test binary ends with the line "N passed, N failed".
+*/
+#ifndef DOSQL_HARNESS_H
+#define DOSQL_HARNESS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cJSON.h"
+#include "api.h"
+#include "conn.h"
+#include "handler.h"
+#include "host_mem.h"
+
+static int harnessFailed;      /* checks failed in the current test */
+static int nPassed, nFailed;
+
+#define CHECK(cond) do{ if(!(cond)){ \
+    printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); harnessFailed++; } }while(0)
+#define CHECK_STR(a, b) do{ const char *x_ = (a), *y_ = (b); \
+    if( !x_ || !y_ || strcmp(x_, y_)!=0 ){ \
+      printf("  %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, x_ ? x_ : "(null)", y_ ? y_ : "(null)"); \
+      harnessFailed++; } }while(0)
+
+#define RUN(fn) do{ harnessFailed = 0; hostMemReset(); fn(); \
+    if( harnessFailed ){ nFailed++; printf("FAIL %s\n", #fn); } \
+    else { nPassed++; printf("ok   %s\n", #fn); } }while(0)
+
+#define HARNESS_END() (printf("%d passed, %d failed\n", nPassed, nFailed), nFailed ? 1 : 0)
+
+/* One answer: status, the body text and its parse (0 if not JSON). */
+typedef struct Answer {
+  int status;
+  char *zBody;
+  cJSON *pJson;
+} Answer;
+
+static void answerFree(Answer *p){
+  free(p->zBody);
+  cJSON_Delete(p->pJson);
+  memset(p, 0, sizeof(*p));
+}
+
+/* Take a response (api.h layout) apart; frees it. */
+static Answer answerFrom(uint8_t *aResp){
+  Answer a;
+  uint32_t n;
+  memset(&a, 0, sizeof(a));
+  if( aResp==0 ){ a.status = -1; return a; }
+  memcpy(&a.status, aResp+DOSQL_RESPONSE_STATUS, 4);
+  memcpy(&n, aResp+DOSQL_RESPONSE_LENGTH, 4);
+  a.zBody = malloc(n+1);
+  memcpy(a.zBody, aResp+DOSQL_RESPONSE_BODY, n);
+  a.zBody[n] = 0;
+  a.pJson = cJSON_Parse(a.zBody);
+  sqlite3_free(aResp);
+  return a;
+}
+
+static Answer call(Conn *pConn, const char *zMethod, const char *zPath, const char *zBody){
+  return answerFrom(handleRequest(pConn, zMethod, (uint32_t)strlen(zMethod),
+      zPath, (uint32_t)strlen(zPath), (const uint8_t*)zBody, (uint32_t)strlen(zBody)));
+}
+
+static Answer post(Conn *pConn, const char *zPath, const char *zBody){
+  return call(pConn, "POST", zPath, zBody);
+}
+
+static inline const char *answerCode(const Answer *p){
+  const cJSON *c = cJSON_GetObjectItem(p->pJson, "code");
+  return cJSON_IsString(c) ? c->valuestring : 0;
+}
+
+static inline const char *answerError(const Answer *p){
+  const cJSON *c = cJSON_GetObjectItem(p->pJson, "error");
+  return cJSON_IsString(c) ? c->valuestring : 0;
+}
+
+/* Open a connection on the current host storage; CHECKs that it worked. */
+static void openConn(Conn *pConn){
+  Answer a;
+  Reply r;
+  memset(pConn, 0, sizeof(*pConn));
+  replyInit(&r);
+  connOpen(pConn, 0, &r);
+  a = answerFrom(replyFinish(&r));
+  CHECK(a.status==200);
+  answerFree(&a);
+}
+
+/* POST and expect 200; returns the answer for more checks. */
+static Answer ok(Conn *pConn, const char *zPath, const char *zBody){
+  Answer a = post(pConn, zPath, zBody);
+  if( a.status!=200 ){
+    printf("  %s %s -> %d %s\n", zPath, zBody, a.status, a.zBody);
+    harnessFailed++;
+  }
+  return a;
+}
+
+static void okFree(Conn *pConn, const char *zPath, const char *zBody){
+  Answer a = ok(pConn, zPath, zBody);
+  answerFree(&a);
+}
+
+/* The first row's first value of a /query as text (static buffer). */
+static inline const char *scalar(Conn *pConn, const char *zSql){
+  static char zOut[256];
+  cJSON *pReq = cJSON_CreateObject();
+  char *zBody;
+  Answer a;
+  const cJSON *pRows, *pVal;
+  zOut[0] = 0;
+  cJSON_AddStringToObject(pReq, "sql", zSql);
+  zBody = cJSON_PrintUnformatted(pReq);
+  a = ok(pConn, "/query", zBody);
+  cJSON_free(zBody);
+  cJSON_Delete(pReq);
+  pRows = cJSON_GetObjectItem(a.pJson, "rows");
+  pVal = pRows && pRows->child ? pRows->child->child : 0;
+  if( pVal ){
+    char *z = cJSON_PrintUnformatted(pVal);
+    snprintf(zOut, sizeof(zOut), "%s", z);
+    cJSON_free(z);
+  }
+  answerFree(&a);
+  return zOut;
+}
+
+#endif /* DOSQL_HARNESS_H */

@@ -1,0 +1,113 @@
+/*
+** host_mem.c — the in-memory native host (see host_mem.h). Every function of
+** src/host.h is implemented here for the native build.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "host.h"
+#include "host_mem.h"
+
+typedef struct MemPage {
+  uint8_t *aData;       /* 0 if absent */
+  uint32_t nData;
+  int bFetched;         /* async mode: readable synchronously */
+} MemPage;
+
+static MemPage *aPage;         /* indexed by pgno; [0] unused */
+static uint32_t nPageAlloc;
+static uint32_t nPageStored;
+static int bAsync;
+static int nFailCommit;
+static int nCommit;
+static int nPagesWritten;
+
+void hostMemReset(void){
+  uint32_t i;
+  for(i=0; i<nPageAlloc; i++) free(aPage[i].aData);
+  free(aPage);
+  aPage = 0;
+  nPageAlloc = nPageStored = 0;
+  bAsync = nFailCommit = nCommit = nPagesWritten = 0;
+}
+
+void hostMemSetAsync(int b){
+  uint32_t i;
+  bAsync = b;
+  for(i=0; i<nPageAlloc; i++) aPage[i].bFetched = 0;   /* a cold object */
+}
+
+void hostMemFetch(uint32_t pgno){
+  if( pgno<nPageAlloc ) aPage[pgno].bFetched = 1;
+}
+
+void hostMemFailCommit(int n){ nFailCommit = n; }
+uint32_t hostMemPageCount(void){ return nPageStored; }
+int hostMemCommits(void){ return nCommit; }
+int hostMemPagesWritten(void){ return nPagesWritten; }
+
+const uint8_t *hostMemPage(uint32_t pgno){
+  return pgno<nPageAlloc ? aPage[pgno].aData : 0;
+}
+
+int dosql_host_page_read(uint32_t pgno, uint8_t *buf, uint32_t n){
+  MemPage *p;
+  if( pgno>=nPageAlloc || aPage[pgno].aData==0 ) return DOSQL_PAGE_MISSING;
+  p = &aPage[pgno];
+  if( bAsync && !p->bFetched ) return DOSQL_PAGE_FAULT;
+  memcpy(buf, p->aData, n<p->nData ? n : p->nData);
+  if( n>p->nData ) memset(buf+p->nData, 0, n-p->nData);
+  return DOSQL_PAGE_OK;
+}
+
+static uint32_t get32le(const uint8_t *a){
+  return a[0] | ((uint32_t)a[1]<<8) | ((uint32_t)a[2]<<16) | ((uint32_t)a[3]<<24);
+}
+
+int dosql_host_commit(const uint8_t *batch, uint32_t n){
+  uint32_t szPage = get32le(batch), nNew = get32le(batch+8), nDirty = get32le(batch+12);
+  uint32_t i;
+  const uint8_t *p = batch+16;
+  if( nFailCommit>0 && --nFailCommit==0 ) return DOSQL_COMMIT_ERROR;
+  if( n!=16 + nDirty*(4+szPage) ) return DOSQL_COMMIT_ERROR;
+  if( nNew+1>nPageAlloc ){
+    aPage = realloc(aPage, sizeof(MemPage)*(nNew+1));
+    memset(&aPage[nPageAlloc], 0, sizeof(MemPage)*(nNew+1-nPageAlloc));
+    nPageAlloc = nNew+1;
+  }
+  for(i=0; i<nDirty; i++, p+=4+szPage){
+    uint32_t pgno = get32le(p);
+    MemPage *pPage = &aPage[pgno];
+    if( pgno==0 || pgno>nNew ) return DOSQL_COMMIT_ERROR;
+    free(pPage->aData);
+    pPage->aData = malloc(szPage);
+    memcpy(pPage->aData, p+4, szPage);
+    pPage->nData = szPage;
+    pPage->bFetched = 1;
+    nPagesWritten++;
+  }
+  for(i=nNew+1; i<nPageAlloc; i++){
+    free(aPage[i].aData);
+    aPage[i].aData = 0;
+  }
+  nPageStored = nNew;
+  nCommit++;
+  return DOSQL_COMMIT_OK;
+}
+
+double dosql_host_now_ms(void){
+  struct timeval tv;
+  gettimeofday(&tv, 0);
+  return (double)tv.tv_sec*1000.0 + tv.tv_usec/1000;
+}
+
+void dosql_host_random(uint8_t *buf, uint32_t n){
+  uint32_t i;
+  for(i=0; i<n; i++) buf[i] = (uint8_t)rand();
+}
+
+void dosql_host_log(int level, const char *z, uint32_t n){
+  if( getenv("DOSQL_TEST_LOG") ) fprintf(stderr, "[host %d] %.*s\n", level, (int)n, z);
+}

@@ -1,0 +1,29 @@
+/*
+** host_mem.h — a native host for src/host.h that keeps pages in memory, with
+** the knobs tests need: async faults, failing commits, and counters.
+*/
+#ifndef DOSQL_HOST_MEM_H
+#define DOSQL_HOST_MEM_H
+
+#include <stdint.h>
+
+/* Forget every page and reset every knob and counter. */
+void hostMemReset(void);
+
+/* Async mode: a stored page reads as DOSQL_PAGE_FAULT until hostMemFetch()
+** brings it in, as the legacy key-value backend does. */
+void hostMemSetAsync(int bAsync);
+void hostMemFetch(uint32_t pgno);
+
+/* Make the nth commit from now (1 = the next one) fail. 0 disables. */
+void hostMemFailCommit(int n);
+
+/* Pages in storage, and a stored page's bytes (0 if absent). */
+uint32_t hostMemPageCount(void);
+const uint8_t *hostMemPage(uint32_t pgno);
+
+/* Counters since the last reset. */
+int hostMemCommits(void);
+int hostMemPagesWritten(void);
+
+#endif /* DOSQL_HOST_MEM_H */
