@@ -143,9 +143,16 @@ void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v){
   }
 }
 
-/* The shortest decimal that strtod() reads back as exactly r. */
+/* Drop SQLite's forced ".0" ("1.0" -> "1", "1.0e+300" -> "1e+300"). */
+static void trimPointZero(char *z){
+  char *zDot = strstr(z, ".0");
+  if( zDot && (zDot[2]==0 || zDot[2]=='e') ) memmove(zDot, zDot+2, strlen(zDot+2)+1);
+}
+
+/* The shortest decimal (15 to 17 significant digits) that strtod() reads back
+** as exactly r. The "!" flag lifts SQLite's printf past 16 digits. */
 static void jsonAppendReal(sqlite3_str *pOut, double r){
-  char zBuf[40];
+  char zBuf[48];
   int nDigit;
   if( isinf(r) ){
     sqlite3_str_appendall(pOut, r>0 ? "{\"$real\":\"Infinity\"}" : "{\"$real\":\"-Infinity\"}");
@@ -155,11 +162,11 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
     sqlite3_str_appendall(pOut, "null");
     return;
   }
-  for(nDigit=15; nDigit<17; nDigit++){
-    sqlite3_snprintf(sizeof(zBuf), zBuf, "%.*g", nDigit, r);
+  for(nDigit=15; nDigit<=17; nDigit++){
+    sqlite3_snprintf(sizeof(zBuf), zBuf, "%!.*g", nDigit, r);
     if( strtod(zBuf, 0)==r ) break;
   }
-  if( nDigit==17 ) sqlite3_snprintf(sizeof(zBuf), zBuf, "%.17g", r);
+  trimPointZero(zBuf);
   sqlite3_str_appendall(pOut, zBuf);
 }
 

@@ -14,6 +14,7 @@
 #include "api.h"
 #include "conn.h"
 #include "handler.h"
+#include "migrate.h"
 #include "host_mem.h"
 
 static int harnessFailed;      /* checks failed in the current test */
@@ -39,14 +40,14 @@ typedef struct Answer {
   cJSON *pJson;
 } Answer;
 
-static void answerFree(Answer *p){
+static inline void answerFree(Answer *p){
   free(p->zBody);
   cJSON_Delete(p->pJson);
   memset(p, 0, sizeof(*p));
 }
 
 /* Take a response (api.h layout) apart; frees it. */
-static Answer answerFrom(uint8_t *aResp){
+static inline Answer answerFrom(uint8_t *aResp){
   Answer a;
   uint32_t n;
   memset(&a, 0, sizeof(a));
@@ -61,12 +62,16 @@ static Answer answerFrom(uint8_t *aResp){
   return a;
 }
 
-static Answer call(Conn *pConn, const char *zMethod, const char *zPath, const char *zBody){
+static inline Answer call(Conn *pConn, const char *zMethod, const char *zPath, const char *zBody){
   return answerFrom(handleRequest(pConn, zMethod, (uint32_t)strlen(zMethod),
       zPath, (uint32_t)strlen(zPath), (const uint8_t*)zBody, (uint32_t)strlen(zBody)));
 }
 
-static Answer post(Conn *pConn, const char *zPath, const char *zBody){
+static inline Answer migrate(Conn *pConn, const char *zBody){
+  return answerFrom(migrateApply(pConn, (const uint8_t*)zBody, (uint32_t)strlen(zBody)));
+}
+
+static inline Answer post(Conn *pConn, const char *zPath, const char *zBody){
   return call(pConn, "POST", zPath, zBody);
 }
 
@@ -81,7 +86,7 @@ static inline const char *answerError(const Answer *p){
 }
 
 /* Open a connection on the current host storage; CHECKs that it worked. */
-static void openConn(Conn *pConn){
+static inline void openConn(Conn *pConn){
   Answer a;
   Reply r;
   memset(pConn, 0, sizeof(*pConn));
@@ -93,7 +98,7 @@ static void openConn(Conn *pConn){
 }
 
 /* POST and expect 200; returns the answer for more checks. */
-static Answer ok(Conn *pConn, const char *zPath, const char *zBody){
+static inline Answer ok(Conn *pConn, const char *zPath, const char *zBody){
   Answer a = post(pConn, zPath, zBody);
   if( a.status!=200 ){
     printf("  %s %s -> %d %s\n", zPath, zBody, a.status, a.zBody);
@@ -102,7 +107,7 @@ static Answer ok(Conn *pConn, const char *zPath, const char *zBody){
   return a;
 }
 
-static void okFree(Conn *pConn, const char *zPath, const char *zBody){
+static inline void okFree(Conn *pConn, const char *zPath, const char *zBody){
   Answer a = ok(pConn, zPath, zBody);
   answerFree(&a);
 }

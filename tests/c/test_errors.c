@@ -1,0 +1,152 @@
+/*
+** test_errors.c — every failure answers with a status, a stable code and a
+** message that says what went wrong (errors.c, handler.c, conn.c).
+*/
+#include "harness.h"
+#include "errors.h"
+
+static void every_result_code_has_a_name_and_status(void){
+  int rc;
+  for(rc=1; rc<=SQLITE_WARNING; rc++){
+    int status = dosqlResultStatus(rc);
+    CHECK(strncmp(dosqlResultName(rc), "SQLITE_", 7)==0);
+    CHECK(status>=400 && status<600);
+  }
+  CHECK_STR(dosqlResultName(SQLITE_CONSTRAINT_UNIQUE), "SQLITE_CONSTRAINT_UNIQUE");
+  CHECK_STR(dosqlResultName(SQLITE_IOERR_FSYNC), "SQLITE_IOERR_FSYNC");
+  CHECK_STR(dosqlResultName(SQLITE_CONSTRAINT | (99<<8)), "SQLITE_CONSTRAINT");
+  CHECK(dosqlResultStatus(SQLITE_CONSTRAINT_FOREIGNKEY)==409);
+  CHECK(dosqlResultStatus(SQLITE_AUTH)==403);
+  CHECK(dosqlResultStatus(SQLITE_ERROR)==400);
+  CHECK(dosqlResultStatus(SQLITE_CORRUPT)==500);
+}
+
+/* POST and check status, code and that the message contains zMsg. */
+static void expect(Conn *pConn, const char *zMethod, const char *zPath, const char *zBody,
+                   int status, const char *zCode, const char *zMsg){
+  Answer a = call(pConn, zMethod, zPath, zBody);
+  CHECK(a.status==status);
+  CHECK_STR(answerCode(&a), zCode);
+  CHECK(answerError(&a) && strstr(answerError(&a), zMsg));
+  if( a.status!=status || !answerError(&a) || !strstr(answerError(&a), zMsg) ){
+    printf("  %s %s -> %d %s\n", zPath, zBody, a.status, a.zBody);
+  }
+  answerFree(&a);
+}
+
+static void caller_mistakes_are_4xx(void){
+  Conn c;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO users(email) VALUES('a@x')\"}");
+  expect(&c, "POST", "/query", "{\"sql\":", 400, "BAD_JSON", "not valid JSON");
+  expect(&c, "POST", "/query", "[1]", 400, "BAD_REQUEST", "JSON object");
+  expect(&c, "POST", "/query", "{\"params\":[]}", 400, "BAD_REQUEST", "sql must be");
+  expect(&c, "POST", "/query", "{\"sql\":7}", 400, "BAD_REQUEST", "sql must be");
+  expect(&c, "POST", "/query", "{\"sql\":\"-- nothing\"}", 400, "BAD_REQUEST", "no statement");
+  expect(&c, "POST", "/query", "{\"sql\":\"SELECT 1; SELECT 2\"}", 400, "MULTIPLE_STATEMENTS", "more than one");
+  expect(&c, "POST", "/nope", "{}", 404, "NOT_FOUND", "no endpoint /nope");
+  expect(&c, "GET", "/query", "", 405, "METHOD_NOT_ALLOWED", "only POST");
+  expect(&c, "POST", "/query", "{\"sql\":\"SELEC 1\"}", 400, "SQLITE_ERROR", "syntax error");
+  expect(&c, "POST", "/query", "{\"sql\":\"SELECT * FROM nope\"}", 400, "SQLITE_ERROR", "no such table: nope");
+  expect(&c, "POST", "/run", "{\"sql\":\"INSERT INTO users(email) VALUES('a@x')\"}",
+         409, "SQLITE_CONSTRAINT_UNIQUE", "UNIQUE constraint failed: users.email");
+  expect(&c, "POST", "/run", "{\"sql\":\"INSERT INTO users(email) VALUES(NULL)\"}",
+         409, "SQLITE_CONSTRAINT_NOTNULL", "NOT NULL constraint failed: users.email");
+  expect(&c, "POST", "/transaction", "{\"operations\":[]}", 400, "BAD_REQUEST", "non-empty array");
+  expect(&c, "POST", "/transaction", "{\"operations\":[{\"type\":\"exec\",\"sql\":\"SELECT 1\"}]}",
+         400, "BAD_REQUEST", "operation 0");
+  connClose(&c);
+}
+
+static void trailing_semicolons_and_comments_are_one_statement(void){
+  Conn c;
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT 1; ;  -- done\n /* really */"), "1");
+  connClose(&c);
+}
+
+static void oversized_body_is_413_without_reading_it(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = answerFrom(handleRequest(&c, "POST", 4, "/query", 6, 0, dosql_max_request_bytes()+1));
+  CHECK(a.status==413);
+  CHECK_STR(answerCode(&a), "PAYLOAD_TOO_LARGE");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void transaction_failure_names_the_operation_and_keeps_nothing(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x UNIQUE)\"}");
+  a = post(&c, "/transaction", "{\"operations\":["
+      "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(1)\"},"
+      "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(1)\"}]}");
+  CHECK(a.status==409);
+  CHECK(cJSON_GetObjectItem(a.pJson, "operation") && cJSON_GetObjectItem(a.pJson, "operation")->valueint==1);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  a = ok(&c, "/transaction", "{\"operations\":["
+      "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(1)\"},"
+      "{\"type\":\"query\",\"sql\":\"SELECT x FROM t\"}]}");
+  CHECK_STR(a.zBody, "[{\"x\":1}]");
+  answerFree(&a);
+  a = ok(&c, "/transaction", "{\"operations\":[{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(2)\"}]}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":1,\"lastInsertRowId\":2}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void run_and_query_shapes(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = ok(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":0,\"lastInsertRowId\":0}");
+  answerFree(&a);
+  a = ok(&c, "/query", "{\"sql\":\"INSERT INTO t VALUES(5),(6) RETURNING x\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"x\":5},{\"x\":6}]}");
+  answerFree(&a);
+  a = ok(&c, "/run", "{\"sql\":\"SELECT * FROM t\"}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":0,\"lastInsertRowId\":2}");
+  answerFree(&a);
+  a = ok(&c, "/run", "{\"sql\":\"UPDATE t SET x = x + 1\"}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":2,\"lastInsertRowId\":2}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void runaway_query_hits_the_step_limit_and_the_object_recovers(void){
+  Conn c;
+  openConn(&c);
+  expect(&c, "POST", "/query",
+         "{\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n) SELECT count(*) FROM n\"}",
+         400, "STEP_LIMIT", "virtual machine steps");
+  CHECK_STR(scalar(&c, "SELECT 2"), "2");
+  connClose(&c);
+}
+
+static void huge_result_is_refused(void){
+  Conn c;
+  openConn(&c);
+  expect(&c, "POST", "/query",
+         "{\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<40) "
+         "SELECT zeroblob(1000000) FROM n\"}",
+         400, "RESULT_TOO_LARGE", "LIMIT");
+  connClose(&c);
+}
+
+int main(void){
+  RUN(every_result_code_has_a_name_and_status);
+  RUN(caller_mistakes_are_4xx);
+  RUN(trailing_semicolons_and_comments_are_one_statement);
+  RUN(oversized_body_is_413_without_reading_it);
+  RUN(transaction_failure_names_the_operation_and_keeps_nothing);
+  RUN(run_and_query_shapes);
+  RUN(runaway_query_hits_the_step_limit_and_the_object_recovers);
+  RUN(huge_result_is_refused);
+  return HARNESS_END();
+}

@@ -1,0 +1,112 @@
+/*
+** test_guard.c — the authorizer: what user SQL may not do, and what it still may.
+*/
+#include "harness.h"
+
+static void denied(Conn *pConn, const char *zSql, const char *zWhy){
+  cJSON *pReq = cJSON_CreateObject();
+  char *zBody;
+  Answer a;
+  cJSON_AddStringToObject(pReq, "sql", zSql);
+  zBody = cJSON_PrintUnformatted(pReq);
+  a = post(pConn, "/run", zBody);
+  CHECK(a.status==403);
+  CHECK_STR(answerCode(&a), "SQLITE_AUTH");
+  CHECK(answerError(&a) && strstr(answerError(&a), zWhy));
+  if( a.status!=403 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
+  answerFree(&a);
+  cJSON_free(zBody);
+  cJSON_Delete(pReq);
+}
+
+static void allowed(Conn *pConn, const char *zSql){
+  cJSON *pReq = cJSON_CreateObject();
+  char *zBody;
+  cJSON_AddStringToObject(pReq, "sql", zSql);
+  zBody = cJSON_PrintUnformatted(pReq);
+  okFree(pConn, "/run", zBody);
+  cJSON_free(zBody);
+  cJSON_Delete(pReq);
+}
+
+static void attach_and_transaction_control_are_denied(void){
+  Conn c;
+  openConn(&c);
+  denied(&c, "ATTACH 'other.db' AS o", "ATTACH and DETACH");
+  denied(&c, "ATTACH ':memory:' AS m", "ATTACH and DETACH");
+  denied(&c, "DETACH main", "ATTACH and DETACH");
+  denied(&c, "BEGIN", "/transaction");
+  denied(&c, "COMMIT", "/transaction");
+  connClose(&c);
+}
+
+static void unsafe_pragmas_are_denied_and_safe_ones_work(void){
+  Conn c;
+  openConn(&c);
+  denied(&c, "PRAGMA writable_schema=1", "not allowed");
+  denied(&c, "PRAGMA journal_mode=WAL", "read-only");
+  denied(&c, "PRAGMA journal_mode=DELETE", "read-only");
+  denied(&c, "PRAGMA synchronous=OFF", "read-only");
+  denied(&c, "PRAGMA page_size=1024", "read-only");
+  denied(&c, "PRAGMA locking_mode=NORMAL", "read-only");
+  denied(&c, "PRAGMA trusted_schema=1", "read-only");
+  denied(&c, "PRAGMA shrink_memory", "not allowed");
+  CHECK_STR(scalar(&c, "PRAGMA journal_mode"), "\"memory\"");
+  allowed(&c, "PRAGMA user_version=7");
+  CHECK_STR(scalar(&c, "PRAGMA user_version"), "7");
+  allowed(&c, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM pragma_table_info('t')"), "2");
+  CHECK_STR(scalar(&c, "PRAGMA foreign_keys"), "1");
+  CHECK_STR(scalar(&c, "PRAGMA integrity_check"), "\"ok\"");
+  connClose(&c);
+}
+
+static void internal_tables_are_read_only(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[{\"name\":\"001_a.sql\",\"sql\":\"CREATE TABLE a(x)\"}]}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT name FROM _dosql_migrations"), "\"001_a.sql\"");
+  denied(&c, "INSERT INTO _dosql_migrations(name, checksum) VALUES('x','y')", "_dosql_");
+  denied(&c, "UPDATE _dosql_migrations SET checksum = 'x'", "_dosql_");
+  denied(&c, "DELETE FROM _dosql_migrations", "_dosql_");
+  denied(&c, "DROP TABLE _dosql_migrations", "_dosql_");
+  denied(&c, "ALTER TABLE _dosql_migrations ADD COLUMN z", "_dosql_");
+  denied(&c, "CREATE INDEX i ON _dosql_migrations(checksum)", "_dosql_");
+  denied(&c, "CREATE TRIGGER tr AFTER INSERT ON _dosql_migrations BEGIN SELECT 1; END", "_dosql_");
+  denied(&c, "CREATE TABLE _dosql_mine(x)", "_dosql_");
+  connClose(&c);
+}
+
+static void vacuum_works_but_vacuum_into_cannot_write_files(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  allowed(&c, "CREATE TABLE t(x)");
+  allowed(&c, "VACUUM");
+  a = post(&c, "/run", "{\"sql\":\"VACUUM INTO 'copy.db'\"}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "SQLITE_CANTOPEN");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "PRAGMA integrity_check"), "\"ok\"");
+  connClose(&c);
+}
+
+static void defensive_mode_is_on(void){
+  Conn c;
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM pragma_compile_options WHERE compile_options = 'OMIT_LOAD_EXTENSION'"), "1");
+  denied(&c, "PRAGMA writable_schema=ON", "not allowed");
+  connClose(&c);
+}
+
+int main(void){
+  RUN(attach_and_transaction_control_are_denied);
+  RUN(unsafe_pragmas_are_denied_and_safe_ones_work);
+  RUN(internal_tables_are_read_only);
+  RUN(vacuum_works_but_vacuum_into_cannot_write_files);
+  RUN(defensive_mode_is_on);
+  return HARNESS_END();
+}

@@ -1,0 +1,144 @@
+/*
+** test_values.c — the lossless value encoding (json.c), both ways, for every
+** SQLite type, and the errors for values that cannot be bound.
+*/
+#include "harness.h"
+
+/* The body of /query {sql, params} as text, for exact comparison. */
+static char *queryBody(Conn *pConn, const char *zSql, const char *zParams){
+  cJSON *pSql = cJSON_CreateString(zSql);
+  char *zSqlJson = cJSON_PrintUnformatted(pSql);
+  char *zReq;
+  Answer a;
+  char *zOut;
+  /* params go in as written: printing them with cJSON would round numbers */
+  zReq = sqlite3_mprintf("{\"sql\":%s,\"params\":%s}", zSqlJson, zParams ? zParams : "null");
+  cJSON_free(zSqlJson);
+  cJSON_Delete(pSql);
+  a = ok(pConn, "/query", zReq);
+  sqlite3_free(zReq);
+  zOut = strdup(a.zBody ? a.zBody : "");
+  answerFree(&a);
+  return zOut;
+}
+
+#define CHECK_QUERY(conn, sql, params, expect) do{ \
+    char *z_ = queryBody(conn, sql, params); CHECK_STR(z_, expect); free(z_); }while(0)
+
+static void results_encode_every_type(void){
+  Conn c;
+  openConn(&c);
+  CHECK_QUERY(&c, "SELECT NULL AS n, 42 AS i, -7 AS neg, 1.5 AS r, 'héllo ☃' AS t", 0,
+      "{\"rows\":[{\"n\":null,\"i\":42,\"neg\":-7,\"r\":1.5,\"t\":\"héllo ☃\"}]}");
+  CHECK_QUERY(&c, "SELECT 9007199254740991 AS a, 9007199254740992 AS b, -9223372036854775808 AS c", 0,
+      "{\"rows\":[{\"a\":9007199254740991,\"b\":{\"$bigint\":\"9007199254740992\"},"
+      "\"c\":{\"$bigint\":\"-9223372036854775808\"}}]}");
+  CHECK_QUERY(&c, "SELECT x'' AS e, x'00' AS one, x'0001' AS two, x'000102' AS three, x'fffefd7f' AS four", 0,
+      "{\"rows\":[{\"e\":{\"$blob\":\"\"},\"one\":{\"$blob\":\"AA==\"},\"two\":{\"$blob\":\"AAE=\"},"
+      "\"three\":{\"$blob\":\"AAEC\"},\"four\":{\"$blob\":\"//79fw==\"}}]}");
+  CHECK_QUERY(&c, "SELECT 0.1 AS a, 1e300 AS b, -2.5e-300 AS c, 1.0 AS d, 9e999 AS inf, -9e999 AS ninf", 0,
+      "{\"rows\":[{\"a\":0.1,\"b\":1e+300,\"c\":-2.5e-300,\"d\":1,"
+      "\"inf\":{\"$real\":\"Infinity\"},\"ninf\":{\"$real\":\"-Infinity\"}}]}");
+  CHECK_QUERY(&c, "SELECT 'a\"b\\c' || char(10) || char(1) AS s", 0,
+      "{\"rows\":[{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}]}");
+  /* Text that is not UTF-8 becomes U+FFFD rather than invalid JSON. */
+  CHECK_QUERY(&c, "SELECT CAST(x'61ff62' AS TEXT) AS s", 0,
+      "{\"rows\":[{\"s\":\"a\\ufffdb\"}]}");
+  connClose(&c);
+}
+
+static void reals_read_back_exactly(void){
+  Conn c;
+  static const char *az[] = { "0.30000000000000004", "1.7976931348623157e+308",
+                              "5e-324", "123456789.12345678", "-0.000001" };
+  unsigned i;
+  openConn(&c);
+  for(i=0; i<sizeof(az)/sizeof(az[0]); i++){
+    char zSql[100];
+    char *zBody;
+    cJSON *pBody, *pRow;
+    snprintf(zSql, sizeof(zSql), "SELECT %s AS r", az[i]);
+    zBody = queryBody(&c, zSql, 0);
+    pBody = cJSON_Parse(zBody);
+    pRow = cJSON_GetArrayItem(cJSON_GetObjectItem(pBody, "rows"), 0);
+    CHECK(pRow && cJSON_GetObjectItem(pRow, "r")->valuedouble==strtod(az[i], 0));
+    if( strlen(zBody)>40 ) printf("  not the shortest form: %s\n", zBody);
+    cJSON_Delete(pBody);
+    free(zBody);
+  }
+  connClose(&c);
+}
+
+static void params_bind_every_type(void){
+  Conn c;
+  openConn(&c);
+  CHECK_QUERY(&c, "SELECT typeof(?1) AS a, typeof(?2) AS b, ?2 AS bv, typeof(?3) AS c, ?3 AS cv,"
+      " typeof(?4) AS d, typeof(?5) AS e, typeof(?6) AS f, ?6 AS fv",
+      "[null, true, false, 3, 3.25, \"x\"]",
+      "{\"rows\":[{\"a\":\"null\",\"b\":\"integer\",\"bv\":1,\"c\":\"integer\",\"cv\":0,"
+      "\"d\":\"integer\",\"e\":\"real\",\"f\":\"text\",\"fv\":\"x\"}]}");
+  CHECK_QUERY(&c, "SELECT ? AS big, typeof(?) AS t, ? AS neg",
+      "[{\"$bigint\":\"9223372036854775807\"}, {\"$bigint\":\"1\"}, {\"$bigint\":\"-9223372036854775808\"}]",
+      "{\"rows\":[{\"big\":{\"$bigint\":\"9223372036854775807\"},\"t\":\"integer\","
+      "\"neg\":{\"$bigint\":\"-9223372036854775808\"}}]}");
+  CHECK_QUERY(&c, "SELECT hex(?) AS h, typeof(?) AS t, length(?) AS n",
+      "[{\"$blob\":\"AAEC/w==\"}, {\"$blob\":\"\"}, {\"$blob\":\"AAE=\"}]",
+      "{\"rows\":[{\"h\":\"000102FF\",\"t\":\"blob\",\"n\":2}]}");
+  CHECK_QUERY(&c, "SELECT ? > 1e308 AS pos, ? < -1e308 AS neg",
+      "[{\"$real\":\"Infinity\"}, {\"$real\":\"-Infinity\"}]",
+      "{\"rows\":[{\"pos\":1,\"neg\":1}]}");
+  /* Past 2^53 a plain JSON number is a real: exact integers need $bigint. */
+  CHECK_QUERY(&c, "SELECT typeof(?) AS t", "[9007199254740993]", "{\"rows\":[{\"t\":\"real\"}]}");
+  CHECK_QUERY(&c, "SELECT :a || @b || $c AS s", "{\":a\":\"x\",\"b\":\"y\",\"$c\":\"z\"}",
+      "{\"rows\":[{\"s\":\"xyz\"}]}");
+  connClose(&c);
+}
+
+static void values_round_trip_through_a_table(void){
+  Conn c;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE v(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO v VALUES(?),(?),(?),(?),(?),(?)\",\"params\":"
+      "[null, 12, -0.5, \"t\", {\"$bigint\":\"-9007199254740993\"}, {\"$blob\":\"3q2+7w==\"}]}");
+  CHECK_QUERY(&c, "SELECT x FROM v ORDER BY rowid", 0,
+      "{\"rows\":[{\"x\":null},{\"x\":12},{\"x\":-0.5},{\"x\":\"t\"},"
+      "{\"x\":{\"$bigint\":\"-9007199254740993\"}},{\"x\":{\"$blob\":\"3q2+7w==\"}}]}");
+  connClose(&c);
+}
+
+static void bad_params_are_rejected_with_reasons(void){
+  static const char *az[] = {
+    "{\"sql\":\"SELECT ?\",\"params\":[[1]]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"a\":1}]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$bigint\":\"12x\"}]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$bigint\":\"9223372036854775808\"}]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$blob\":\"abc\"}]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$real\":\"NaN\"}]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[1,2]}",
+    "{\"sql\":\"SELECT ?\"}",
+    "{\"sql\":\"SELECT ?\",\"params\":\"x\"}",
+    "{\"sql\":\"SELECT :a\",\"params\":{\"b\":1}}",
+    "{\"sql\":\"SELECT :a\",\"params\":{\"a\":1,\"b\":2}}",
+    "{\"sql\":\"SELECT ?\",\"params\":{\"a\":1}}",
+  };
+  unsigned i;
+  Conn c;
+  openConn(&c);
+  for(i=0; i<sizeof(az)/sizeof(az[0]); i++){
+    Answer a = post(&c, "/query", az[i]);
+    CHECK(a.status==400);
+    CHECK_STR(answerCode(&a), "BAD_PARAMS");
+    if( a.status!=400 ) printf("  %s -> %s\n", az[i], a.zBody);
+    answerFree(&a);
+  }
+  connClose(&c);
+}
+
+int main(void){
+  RUN(results_encode_every_type);
+  RUN(reals_read_back_exactly);
+  RUN(params_bind_every_type);
+  RUN(values_round_trip_through_a_table);
+  RUN(bad_params_are_rejected_with_reasons);
+  return HARNESS_END();
+}
