@@ -27,7 +27,7 @@ static int nPassed, nFailed;
       printf("  %s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, x_ ? x_ : "(null)", y_ ? y_ : "(null)"); \
       harnessFailed++; } }while(0)
 
-#define RUN(fn) do{ harnessFailed = 0; hostMemReset(); fn(); \
+#define RUN(fn) do{ setvbuf(stdout, NULL, _IOLBF, 0); harnessFailed = 0; hostMemReset(); fn(); \
     if( harnessFailed ){ nFailed++; printf("FAIL %s\n", #fn); } \
     else { nPassed++; printf("ok   %s\n", #fn); } }while(0)
 
