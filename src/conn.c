@@ -102,8 +102,8 @@ int connOpen(Conn *p, unsigned pageSize, Reply *pReply){
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "ROLLBACK", &p->pRollback);
   if( rc!=SQLITE_OK ){
-    connAbort(p, pReply);
     if( !replyFailed(pReply) ) connFail(p, pReply, rc);
+    connFinish(p, pReply);
     connClose(p);
   }
   return rc;
@@ -149,9 +149,10 @@ int connCommit(Conn *p, Reply *pReply){
   return rc;
 }
 
-void connAbort(Conn *p, Reply *pReply){
+void connFinish(Conn *p, Reply *pReply){
   DosqlFaults faults;
   dosqlVfsTakeFaults(&faults);
+  if( faults.nPage==0 && !replyFailed(pReply) ) return;
   if( p->db ){
     if( !sqlite3_get_autocommit(p->db) && p->pRollback ){
       connStepTrusted(p, p->pRollback);

@@ -46,10 +46,12 @@ int connBegin(Conn *p, Reply *pReply);
 int connCommit(Conn *p, Reply *pReply);
 
 /*
-** End a failed request: roll back if a transaction is open, drop uncommitted
-** pages, and turn a page fault into the reply's DOSQL_STATUS_FAULT.
+** End every request with this. If it failed, or any page faulted (even in a
+** statement that "succeeded": integrity_check reports failed reads as text),
+** roll back, drop uncommitted pages, and turn a fault into the reply's
+** DOSQL_STATUS_FAULT.
 */
-void connAbort(Conn *p, Reply *pReply);
+void connFinish(Conn *p, Reply *pReply);
 
 /* Record rc (the connection's last error) in the reply: SQLite's message and
 ** name, or STEP_LIMIT / HEAP_LIMIT / SQLITE_AUTH with the reason. */

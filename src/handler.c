@@ -76,7 +76,7 @@ static const char *operationSql(Reply *pReply, const cJSON *pOp){
 /*
 ** Run one statement of pOp ({sql, params?}) and write its result as eShape.
 ** A statement that writes while no transaction is open gets one of its own.
-** On failure the reply holds the error; the caller rolls back (connAbort).
+** On failure the reply holds the error; the caller rolls back (connFinish).
 */
 static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eShape){
   sqlite3 *db = pConn->db;
@@ -255,7 +255,7 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   }else if( (pBody = handleParseBody(&reply, aBody, nBody))!=0 ){
     connStartRequest(pConn);
     pRoute->xEndpoint(pConn, &reply, pBody);
-    if( replyFailed(&reply) ) connAbort(pConn, &reply);
+    connFinish(pConn, &reply);
     cJSON_Delete(pBody);
   }
   return replyFinish(&reply);

@@ -128,7 +128,7 @@ uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody){
     pConn->bTrusted = 1;
     migrateAll(pConn, &reply, cJSON_GetObjectItemCaseSensitive(pBody, "migrations"));
     pConn->bTrusted = 0;
-    if( replyFailed(&reply) ) connAbort(pConn, &reply);
+    connFinish(pConn, &reply);
     cJSON_Delete(pBody);
   }
   return replyFinish(&reply);

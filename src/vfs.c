@@ -93,6 +93,14 @@ static int vfsValidPageSize(sqlite3_int64 sz){
   return sz>=512 && sz<=65536 && (sz & (sz-1))==0;
 }
 
+/* Whether a read faulted since the last take. SQLite may turn a failed read into
+** result text and carry on (integrity_check does), so after a fault no sync may
+** commit until the request is rolled back. Reads go on, so that one attempt
+** reports as many missing pages as it can (up to DOSQL_MAX_FAULTS). */
+static int vfsFaulted(void){
+  return vfsFaults.nPage>0;
+}
+
 /* Remember that pgno faulted, once. */
 static void vfsNoteFault(uint32_t pgno){
   int i;
@@ -321,8 +329,8 @@ static int dosqlClose(sqlite3_file *pFile){
 static int dosqlRead(sqlite3_file *pFile, void *zBuf, int iAmt, sqlite3_int64 iOfst){
   DosqlFile *p = (DosqlFile*)pFile;
   uint8_t *aOut = zBuf;
-  int rc = vfsLoadMeta(p);
-  int bShort = 0;
+  int rc, bShort = 0;
+  rc = vfsLoadMeta(p);
   if( rc!=SQLITE_OK ) return rc;
   if( p->szPage==0 ){
     memset(zBuf, 0, iAmt);
@@ -386,6 +394,7 @@ static int dosqlTruncate(sqlite3_file *pFile, sqlite3_int64 size){
 
 static int dosqlSync(sqlite3_file *pFile, int flags){
   (void)flags;
+  if( vfsFaulted() ) return SQLITE_IOERR_FSYNC;
   return vfsCommit((DosqlFile*)pFile);
 }
 
@@ -416,7 +425,7 @@ static int dosqlFileControl(sqlite3_file *pFile, int op, void *pArg){
       /* In rollback-journal mode SQLite shrinks the file after the commit
       ** point (xSync). Store the new size now; if that fails, the transaction
       ** is still committed and the next commit drops the pages. */
-      vfsCommit(p);
+      if( !vfsFaulted() ) vfsCommit(p);
       return SQLITE_OK;
     case DOSQL_FCNTL_DISCARD:
       overlayClear(p);

@@ -188,6 +188,28 @@ static void faults_roll_back_and_retry_to_the_same_answer(void){
   connClose(&c);
 }
 
+/* integrity_check reports a failed read as text, not as an error: the fault
+** must still be noticed, and the check answered only once every page is there. */
+static void fault_inside_integrity_check_is_retried_not_reported(void){
+  Conn c;
+  Answer a;
+  int nFault = 0;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+      "SELECT i+1 FROM n WHERE i<3000) SELECT randomblob(100) FROM n\"}");
+  connClose(&c);
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT 1"), "1");         /* page 1 and the schema are in */
+  hostMemSetAsync(1);
+  hostMemFetch(1);
+  a = postWithFaults(&c, "/query", "{\"sql\":\"PRAGMA integrity_check\"}", &nFault);
+  CHECK(nFault>0);
+  CHECK_STR(a.zBody, "{\"rows\":[{\"integrity_check\":\"ok\"}]}");
+  answerFree(&a);
+  connClose(&c);
+}
+
 int main(void){
   RUN(commit_writes_pages_once_per_transaction);
   RUN(page_size_setting_applies_to_new_database);
@@ -198,5 +220,6 @@ int main(void){
   RUN(vacuum_truncates_storage);
   RUN(single_insert_with_one_index_writes_at_most_three_pages);
   RUN(faults_roll_back_and_retry_to_the_same_answer);
+  RUN(fault_inside_integrity_check_is_retried_not_reported);
   return HARNESS_END();
 }
