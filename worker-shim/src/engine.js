@@ -1,0 +1,334 @@
+// engine.js — the one JS wrapper of dosql.wasm's exports (src/api.h).
+//
+// EXPORT_NAMES must match wasm/exports.txt (tests/worker/abi.test.js checks both
+// against the built module). One Engine is one instance of the module, one open
+// database, and one storage adapter.
+//
+// Memory: C allocates what C reads (dosql_alloc); we free in `finally`; a view of
+// linear memory is made after each call into C and dropped before the next.
+//
+// Faults: a storage adapter that cannot give a page synchronously makes C roll the
+// request back and answer DOSQL_STATUS_FAULT with the missing pages. The engine
+// asks the adapter to fetch them (with a read-ahead window that doubles on each
+// fault) and calls again with the same arguments, a bounded number of times.
+//
+// Calls are serialized FIFO: only one call into C runs at a time, and a faulting
+// request's retries are never interleaved with another request's statements.
+
+import { createImports } from './host.js';
+
+/** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
+export const ABI_VERSION = 1;
+
+/** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
+export const EXPORT_NAMES = Object.freeze([
+  '_initialize',
+  'dosql_abi_version',
+  'dosql_alloc',
+  'dosql_free',
+  'dosql_max_request_bytes',
+  'dosql_open',
+  'dosql_migrate',
+  'dosql_request',
+]);
+
+/** Must match DOSQL_STATUS_FAULT and DOSQL_RESPONSE_* in src/api.h. */
+export const STATUS_FAULT = 0;
+const RESPONSE_STATUS = 0;
+const RESPONSE_LENGTH = 4;
+const RESPONSE_BODY = 8;
+
+/** Fault handling defaults: pages fetched per fault start at this window... */
+const DEFAULT_READ_AHEAD = 64;
+/** ...double on each further fault of the same request up to this... */
+const DEFAULT_MAX_READ_AHEAD = 4096;
+/** ...and a request gives up after this many faults (503 FAULT_LIMIT). */
+const DEFAULT_MAX_FAULTS = 64;
+
+const encoder = new TextEncoder();
+
+/**
+ * @typedef {object} EngineResponse
+ * @property {number} status  an HTTP status
+ * @property {Uint8Array} body  JSON text (a copy, safe to keep)
+ */
+
+/**
+ * @typedef {object} Migration
+ * @property {string} name  the file name, e.g. "001_init.sql"
+ * @property {string} sql
+ */
+
+/** Thrown when the module cannot be used at all (wrong ABI, missing export). */
+export class EngineStartError extends Error {
+  name = 'EngineStartError';
+}
+
+/**
+ * An exception escaped from inside the module (a trap) or from the host while C
+ * was running. The instance's state is unknown afterwards: the engine refuses
+ * further calls, and its owner starts a new one (storage is intact, since commits
+ * are atomic).
+ */
+export class EngineBrokenError extends Error {
+  name = 'EngineBrokenError';
+}
+
+export class Engine {
+  /** @type {Record<string, any>} */
+  #exports;
+  /** @type {WebAssembly.Memory} */
+  #memory;
+  /** @type {import('./host.js').StorageAdapter} */
+  #storage;
+  #maxRequestBytes;
+  #readAhead;
+  #maxReadAhead;
+  #maxFaults;
+  /** @type {Error | null} */
+  #broken = null;
+  /** Tail of the FIFO queue of calls. */
+  #tail = Promise.resolve();
+  /** Faults served since start (for tests and stats). */
+  #faults = 0;
+
+  /**
+   * Instantiate the module and initialise it. Synchronous: `module` is compiled.
+   *
+   * @param {WebAssembly.Module} module  dosql.wasm, compiled
+   * @param {object} options
+   * @param {import('./host.js').StorageAdapter} options.storage
+   * @param {string} [options.label]  names the object in logs
+   * @param {number} [options.readAhead]  first fault window (pages)
+   * @param {number} [options.maxReadAhead]  largest fault window (pages)
+   * @param {number} [options.maxFaults]  faults one call may take before 503
+   */
+  constructor(module, { storage, label = 'dosql', readAhead, maxReadAhead, maxFaults } = /** @type {any} */ ({})) {
+    if (!(module instanceof WebAssembly.Module)) {
+      throw new EngineStartError('dosql.wasm was not given as a compiled WebAssembly.Module: import it with `import wasm from "./dosql.wasm"` (the bundler\'s CompiledWasm rule)');
+    }
+    this.#storage = storage;
+    this.#readAhead = readAhead ?? DEFAULT_READ_AHEAD;
+    this.#maxReadAhead = maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
+    this.#maxFaults = maxFaults ?? DEFAULT_MAX_FAULTS;
+
+    const imports = createImports({ getMemory: () => this.#memory, storage, label });
+    const instance = new WebAssembly.Instance(module, imports);
+    const exports = instance.exports;
+    const missing = [...EXPORT_NAMES, 'memory'].filter((name) => !(name in exports));
+    if (missing.length) {
+      throw new EngineStartError(`dosql.wasm lacks the exports ${missing.join(', ')}: rebuild it with ./build.sh wasm`);
+    }
+    this.#exports = exports;
+    this.#memory = /** @type {WebAssembly.Memory} */ (exports.memory);
+    const abi = exports.dosql_abi_version() >>> 0;
+    if (abi !== ABI_VERSION) {
+      throw new EngineStartError(`dosql.wasm speaks ABI version ${abi} but this worker-shim speaks ${ABI_VERSION}: rebuild the module and the shim from the same commit`);
+    }
+    exports._initialize();
+    this.#maxRequestBytes = exports.dosql_max_request_bytes() >>> 0;
+  }
+
+  /** The largest request body the engine accepts (bytes). */
+  get maxRequestBytes() {
+    return this.#maxRequestBytes;
+  }
+
+  /** The error that broke this instance, or null while it is usable. */
+  get broken() {
+    return this.#broken;
+  }
+
+  /** Page faults served since the engine started. */
+  get faults() {
+    return this.#faults;
+  }
+
+  /**
+   * Open the database (page size applies only to a new, empty database; 0 picks
+   * the engine's default).
+   * @param {number} [pageSize]
+   * @returns {Promise<EngineResponse>}  200 {} or an error
+   */
+  open(pageSize = 0) {
+    return this.#serialize(() => this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0))));
+  }
+
+  /**
+   * Apply migrations in order (C skips those already applied, checking checksums).
+   * @param {Migration[]} migrations
+   * @returns {Promise<EngineResponse>}  200 {applied: [...]} or an error naming the file
+   */
+  migrate(migrations) {
+    const body = encoder.encode(JSON.stringify({ migrations: migrations.map(({ name, sql }) => ({ name, sql })) }));
+    return this.#serialize(() =>
+      this.#withBytes([body], ([pBody]) => this.#withFaults((e) => this.#take(e.dosql_migrate(pBody, body.length)))),
+    );
+  }
+
+  /**
+   * Answer one request of the wire protocol.
+   * @param {string} method
+   * @param {string} path  e.g. "/query"
+   * @param {Uint8Array | {oversized: number}} body  the body, or the length of one
+   *   too large to read (C answers 413)
+   * @returns {Promise<EngineResponse>}
+   */
+  request(method, path, body) {
+    const zMethod = encoder.encode(method);
+    const zPath = encoder.encode(path);
+    if (!(body instanceof Uint8Array)) {
+      // Any length past 32 bits is still too large: clamp, never wrap.
+      const n = Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
+      return this.#serialize(() =>
+        this.#withBytes([zMethod, zPath], ([pMethod, pPath]) =>
+          this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n))),
+        ),
+      );
+    }
+    return this.#serialize(() =>
+      this.#withBytes([zMethod, zPath, body], ([pMethod, pPath, pBody]) =>
+        this.#withFaults((e) =>
+          this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length)),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Run fn after every call queued before it (FIFO), and before any queued after.
+   * @template T
+   * @param {() => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  #serialize(fn) {
+    const run = this.#tail.then(fn);
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Copy byte arrays into memory C allocates, run fn with their pointers, free
+   * them. The pointers stay valid across fault retries (growth moves no data).
+   * @template T
+   * @param {Uint8Array[]} arrays
+   * @param {(pointers: number[]) => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async #withBytes(arrays, fn) {
+    /** @type {number[]} */
+    const pointers = [];
+    try {
+      for (const bytes of arrays) {
+        // At least one byte, so an empty body is a real pointer and not NULL.
+        const p = this.#call((e) => e.dosql_alloc(Math.max(bytes.length, 1))) >>> 0;
+        if (p === 0) {
+          return /** @type {any} */ (errorResponse(400, `the engine could not allocate ${bytes.length} bytes for the request`, 'HEAP_LIMIT'));
+        }
+        pointers.push(p);
+        new Uint8Array(this.#memory.buffer, p, bytes.length).set(bytes);
+      }
+      return await fn(pointers);
+    } finally {
+      // After a trap the heap is not to be trusted: leave it to the next instance.
+      if (!this.#broken) for (const p of pointers) this.#call((e) => e.dosql_free(p));
+    }
+  }
+
+  /**
+   * Call into C; on a FAULT response fetch the pages it names and call again.
+   * @param {(exports: Record<string, any>) => EngineResponse} attempt
+   * @returns {Promise<EngineResponse>}
+   */
+  async #withFaults(attempt) {
+    let window = this.#readAhead;
+    try {
+      for (let nFault = 0; ; nFault++) {
+        const response = this.#call(attempt);
+        if (response.status !== STATUS_FAULT) return response;
+        const pages = faultPages(response.body);
+        if (pages.length === 0) {
+          return errorResponse(500, 'the engine reported a page fault without naming a page', 'INTERNAL');
+        }
+        if (nFault >= this.#maxFaults) {
+          return errorResponse(
+            503,
+            `the request still needed pages that are not in memory (${pages.slice(0, 8).join(', ')}) after ${nFault} reads from storage; the database may be larger than the page cache allows: try again, or raise the cache budget`,
+            'FAULT_LIMIT',
+          );
+        }
+        this.#faults++;
+        await this.#storage.prefetch(pages, window);
+        window = Math.min(window * 2, this.#maxReadAhead);
+      }
+    } finally {
+      this.#storage.settle?.();
+    }
+  }
+
+  /**
+   * Make one synchronous call into the module. An exception (a trap, or a bug in
+   * the host) breaks this instance for good.
+   * @template T
+   * @param {(exports: Record<string, any>) => T} fn
+   * @returns {T}
+   */
+  #call(fn) {
+    if (this.#broken) {
+      throw new EngineBrokenError(`the engine stopped after an earlier failure: ${this.#broken.message}`);
+    }
+    try {
+      return fn(this.#exports);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.#broken = error;
+      throw new EngineBrokenError(`dosql.wasm failed: ${error.message}`, { cause: error });
+    }
+  }
+
+  /**
+   * Read a response (src/api.h layout) and free it.
+   * @param {number} ptr
+   * @returns {EngineResponse}
+   */
+  #take(ptr) {
+    ptr >>>= 0;
+    if (ptr === 0) {
+      return errorResponse(400, 'the engine ran out of memory building its response', 'HEAP_LIMIT');
+    }
+    try {
+      const view = new DataView(this.#memory.buffer);
+      const status = view.getUint32(ptr + RESPONSE_STATUS, true);
+      const length = view.getUint32(ptr + RESPONSE_LENGTH, true);
+      const body = new Uint8Array(this.#memory.buffer, ptr + RESPONSE_BODY, length).slice();
+      return { status, body };
+    } finally {
+      this.#exports.dosql_free(ptr);
+    }
+  }
+}
+
+/**
+ * The page numbers of a FAULT response body {"pages":[...]}.
+ * @param {Uint8Array} body
+ * @returns {number[]}
+ */
+function faultPages(body) {
+  const parsed = JSON.parse(new TextDecoder().decode(body));
+  const pages = Array.isArray(parsed?.pages) ? parsed.pages : [];
+  return pages.filter((p) => Number.isInteger(p) && p > 0);
+}
+
+/**
+ * A response built by the shim itself, in the engine's error format.
+ * @param {number} status
+ * @param {string} error
+ * @param {string} code
+ * @returns {EngineResponse}
+ */
+export function errorResponse(status, error, code) {
+  return { status, body: encoder.encode(JSON.stringify({ error, code })) };
+}

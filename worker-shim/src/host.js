@@ -1,0 +1,219 @@
+// host.js — every import of dosql.wasm (src/host.h), in one module.
+//
+// This file and src/host.h are a pair: IMPORT_NAMES and the constants below must
+// match the header (tests/worker/abi.test.js compares them with the header and with
+// the built module's import section).
+//
+// Rules kept by every function here (see host.h):
+//   - synchronous, and never throws into C: failures become return codes, and the
+//     exception text goes to the log with the object's label;
+//   - a view of linear memory is made inside each call, never kept (memory growth
+//     detaches it);
+//   - memory passed in belongs to C and is valid only during the call, so what the
+//     storage adapter keeps is copied out first;
+//   - a Promise where a synchronous answer is due is a bug in the adapter, and is
+//     treated as a failure.
+
+/** Import names of the module "dosql", in host.h order. Must match host.h. */
+export const IMPORT_NAMES = Object.freeze(['page_read', 'commit', 'now_ms', 'random', 'log']);
+
+/** The import module name. Must match DOSQL_IMPORT in host.h. */
+export const IMPORT_MODULE = 'dosql';
+
+/** Results of page_read. Must match DOSQL_PAGE_* in host.h. */
+export const PAGE_OK = 0;
+export const PAGE_MISSING = 1;
+export const PAGE_FAULT = 2;
+export const PAGE_ERROR = 3;
+
+/** Results of commit. Must match DOSQL_COMMIT_* in host.h. */
+export const COMMIT_OK = 0;
+export const COMMIT_ERROR = 3;
+
+/** Log levels. Must match DOSQL_LOG_* in host.h. */
+export const LOG_ERROR = 0;
+export const LOG_WARN = 1;
+export const LOG_INFO = 2;
+
+/** Bytes of a commit batch header, and of the pgno before each page (host.h). */
+const BATCH_HEADER_BYTES = 16;
+const BATCH_PGNO_BYTES = 4;
+
+/** crypto.getRandomValues refuses more than this many bytes per call. */
+const RANDOM_CHUNK_BYTES = 65536;
+
+/**
+ * What a storage adapter's readPage returns for a page that exists but cannot be
+ * had synchronously. The engine then fetches it (adapter.prefetch) and retries.
+ */
+export const FAULT = Symbol.for('dosql.page-fault');
+
+/**
+ * @typedef {object} CommitBatch
+ * @property {number} pageSize
+ * @property {number} oldPageCount   pages before this commit
+ * @property {number} newPageCount   pages after it; pages above it are dropped
+ * @property {{pgno: number, data: Uint8Array}[]} pages  ascending pgno, data copied
+ */
+
+/**
+ * The interface the engine and host need from a storage adapter.
+ * @typedef {object} StorageAdapter
+ * @property {(pgno: number) => Uint8Array | null | typeof FAULT} readPage
+ *   synchronous: the page's bytes, null when storage has no such page, FAULT when
+ *   it exists but is not available synchronously. May throw (storage failure).
+ * @property {(batch: CommitBatch) => void} commit
+ *   synchronous and atomic; throws when nothing was written.
+ * @property {(pages: number[], window: number) => Promise<void>} prefetch
+ *   fetch the pages [pgno, pgno + window) for each pgno, so that readPage can
+ *   answer them synchronously.
+ * @property {() => void} [settle]  called after each request (cache trimming)
+ */
+
+/**
+ * Build the import object for `new WebAssembly.Instance(module, imports)`.
+ *
+ * @param {object} options
+ * @param {() => WebAssembly.Memory} options.getMemory  the instance's memory
+ *   (known only after instantiation, hence a function)
+ * @param {StorageAdapter} options.storage
+ * @param {string} [options.label]  names the object in log lines, e.g.
+ *   "DoSQLDatabase 3f2a..."
+ * @returns {WebAssembly.Imports}
+ */
+export function createImports({ getMemory, storage, label = 'dosql' }) {
+  const prefix = `[dosql] ${label}:`;
+
+  /** Log a failure of a host call; never throws. */
+  function fail(what, err) {
+    try {
+      console.error(prefix, what, err instanceof Error ? err.stack || err.message : String(err));
+    } catch {
+      // nothing left to report to
+    }
+  }
+
+  function isPromise(value) {
+    return value !== null && typeof value === 'object' && typeof value.then === 'function';
+  }
+
+  /** @type {Record<string, Function>} */
+  const imports = {
+    /**
+     * Copy the first n bytes of page pgno into buf; zero-fill what the stored page
+     * lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
+     */
+    page_read(pgno, bufPtr, n) {
+      try {
+        const page = storage.readPage(pgno >>> 0);
+        if (page === FAULT) return PAGE_FAULT;
+        if (page === null || page === undefined) return PAGE_MISSING;
+        if (isPromise(page)) {
+          fail(`page_read(${pgno}):`, new Error('readPage returned a Promise; it must answer synchronously'));
+          return PAGE_ERROR;
+        }
+        if (!(page instanceof Uint8Array)) {
+          fail(`page_read(${pgno}):`, new Error(`readPage returned ${Object.prototype.toString.call(page)}, not a Uint8Array`));
+          return PAGE_ERROR;
+        }
+        const dest = new Uint8Array(getMemory().buffer, bufPtr >>> 0, n >>> 0);
+        const len = Math.min(dest.length, page.length);
+        dest.set(len === page.length ? page : page.subarray(0, len));
+        if (len < dest.length) dest.fill(0, len);
+        return PAGE_OK;
+      } catch (err) {
+        fail(`page_read(${pgno}):`, err);
+        return PAGE_ERROR;
+      }
+    },
+
+    /** Parse one commit batch (layout in host.h) and hand it to storage. */
+    commit(batchPtr, n) {
+      try {
+        const batch = parseBatch(getMemory().buffer, batchPtr >>> 0, n >>> 0);
+        const result = storage.commit(batch);
+        if (isPromise(result)) {
+          // The writes may still land; but C must not be told they are durable.
+          result.then(undefined, (err) => fail('commit (async):', err));
+          fail('commit:', new Error('commit returned a Promise; it must write synchronously'));
+          return COMMIT_ERROR;
+        }
+        return COMMIT_OK;
+      } catch (err) {
+        fail('commit:', err);
+        return COMMIT_ERROR;
+      }
+    },
+
+    /** Milliseconds since the Unix epoch. */
+    now_ms() {
+      return Date.now();
+    },
+
+    /** Fill buf with n cryptographically random bytes. */
+    random(bufPtr, n) {
+      try {
+        const buf = new Uint8Array(getMemory().buffer, bufPtr >>> 0, n >>> 0);
+        for (let i = 0; i < buf.length; i += RANDOM_CHUNK_BYTES) {
+          crypto.getRandomValues(buf.subarray(i, i + RANDOM_CHUNK_BYTES));
+        }
+      } catch (err) {
+        // No code to return: SQLite only seeds its PRNG with this. Say so loudly.
+        fail('random:', err);
+      }
+    },
+
+    /** One line of UTF-8 text from C. */
+    log(level, strPtr, n) {
+      try {
+        const text = new TextDecoder().decode(new Uint8Array(getMemory().buffer, strPtr >>> 0, n >>> 0));
+        if (level === LOG_ERROR) console.error(prefix, text);
+        else if (level === LOG_WARN) console.warn(prefix, text);
+        else console.log(prefix, text);
+      } catch (err) {
+        fail('log:', err);
+      }
+    },
+  };
+
+  return { [IMPORT_MODULE]: imports };
+}
+
+/**
+ * Decode a commit batch from linear memory, copying every page out.
+ * Throws on a malformed batch (a bug on the C side), which commit turns into
+ * COMMIT_ERROR.
+ *
+ * @param {ArrayBuffer} buffer  the memory's buffer
+ * @param {number} ptr
+ * @param {number} n  bytes of the batch
+ * @returns {CommitBatch}
+ */
+export function parseBatch(buffer, ptr, n) {
+  if (n < BATCH_HEADER_BYTES) throw new Error(`commit batch of ${n} bytes is shorter than its header`);
+  const view = new DataView(buffer, ptr, n);
+  const pageSize = view.getUint32(0, true);
+  const oldPageCount = view.getUint32(4, true);
+  const newPageCount = view.getUint32(8, true);
+  const nPages = view.getUint32(12, true);
+  const stride = BATCH_PGNO_BYTES + pageSize;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new Error(`commit batch has invalid page size ${pageSize}`);
+  }
+  if (BATCH_HEADER_BYTES + nPages * stride !== n) {
+    throw new Error(`commit batch of ${n} bytes does not hold ${nPages} pages of ${pageSize} bytes`);
+  }
+  const bytes = new Uint8Array(buffer, ptr, n);
+  const pages = new Array(nPages);
+  let previous = 0;
+  for (let i = 0, off = BATCH_HEADER_BYTES; i < nPages; i++, off += stride) {
+    const pgno = view.getUint32(off, true);
+    if (pgno <= previous || pgno > newPageCount) {
+      throw new Error(`commit batch page ${pgno} is out of order or above the new page count ${newPageCount}`);
+    }
+    previous = pgno;
+    const start = off + BATCH_PGNO_BYTES;
+    pages[i] = { pgno, data: bytes.slice(start, start + pageSize) };
+  }
+  return { pageSize, oldPageCount, newPageCount, pages };
+}

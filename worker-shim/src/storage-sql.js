@@ -1,0 +1,103 @@
+// storage-sql.js — pages in a SQLite-backed Durable Object (`new_sqlite_classes`).
+//
+// One page is one row of the table dosql_pages. Every call is synchronous
+// (ctx.storage.sql), so this adapter never faults: prefetch has nothing to do.
+// A commit is one ctx.storage.transactionSync(), so it lands whole or not at all,
+// and the output gate holds the response until it is durable.
+//
+// stats counts the rows Durable Objects bill for: every row read and written
+// (writes cost about 1000 reads), as the cursors report them.
+
+/** @typedef {import('./host.js').CommitBatch} CommitBatch */
+
+const CREATE_TABLE = 'CREATE TABLE IF NOT EXISTS dosql_pages (pgno INTEGER PRIMARY KEY, data BLOB NOT NULL)';
+const SELECT_PAGE = 'SELECT data FROM dosql_pages WHERE pgno = ?';
+const UPSERT_PAGE = 'INSERT INTO dosql_pages (pgno, data) VALUES (?, ?) ON CONFLICT (pgno) DO UPDATE SET data = excluded.data';
+const DROP_PAGES_ABOVE = 'DELETE FROM dosql_pages WHERE pgno > ?';
+
+/**
+ * @typedef {object} SqlStorageStats
+ * @property {number} rowsRead  billed rows read
+ * @property {number} rowsWritten  billed rows written
+ * @property {number} pagesRead  readPage calls that found a page
+ * @property {number} pagesWritten  pages written by commits
+ * @property {number} commits
+ */
+
+export class SqlPageStorage {
+  /** @type {any} DurableObjectStorage */
+  #storage;
+  /** @type {any} SqlStorage */
+  #sql;
+  /** @type {SqlStorageStats} */
+  stats = { rowsRead: 0, rowsWritten: 0, pagesRead: 0, pagesWritten: 0, commits: 0 };
+
+  /**
+   * @param {any} storage  ctx.storage of a SQLite-backed Durable Object
+   */
+  constructor(storage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+    this.#count(this.#sql.exec(CREATE_TABLE));
+  }
+
+  /**
+   * The stored bytes of page pgno, or null when there is no such page.
+   * @param {number} pgno
+   * @returns {Uint8Array | null}
+   */
+  readPage(pgno) {
+    const cursor = this.#sql.exec(SELECT_PAGE, pgno);
+    /** @type {ArrayBuffer | null} */
+    let data = null;
+    for (const row of cursor.raw()) data = row[0];
+    this.#count(cursor);
+    if (data === null) return null;
+    this.stats.pagesRead++;
+    return new Uint8Array(data);
+  }
+
+  /**
+   * Write one commit batch in one synchronous storage transaction.
+   * Throws (and writes nothing) on failure.
+   * @param {CommitBatch} batch
+   */
+  commit({ oldPageCount, newPageCount, pages }) {
+    this.#storage.transactionSync(() => {
+      for (const { pgno, data } of pages) {
+        this.#count(this.#sql.exec(UPSERT_PAGE, pgno, wholeBuffer(data)));
+      }
+      if (newPageCount < oldPageCount) {
+        this.#count(this.#sql.exec(DROP_PAGES_ABOVE, newPageCount));
+      }
+    });
+    this.stats.pagesWritten += pages.length;
+    this.stats.commits++;
+  }
+
+  /** Nothing to fetch: every page is readable synchronously. */
+  async prefetch() {}
+
+  /**
+   * Finish a cursor and add its billed rows to stats.
+   * @param {any} cursor  SqlStorageCursor
+   */
+  #count(cursor) {
+    for (const _ of cursor.raw()) {
+      // drain: the row counts are final only once the statement is done
+    }
+    this.stats.rowsRead += cursor.rowsRead;
+    this.stats.rowsWritten += cursor.rowsWritten;
+  }
+}
+
+/**
+ * The bytes of data as an ArrayBuffer of exactly that length (the form
+ * sql.exec binds as a BLOB).
+ * @param {Uint8Array} data
+ * @returns {ArrayBuffer}
+ */
+function wholeBuffer(data) {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength) return /** @type {ArrayBuffer} */ (data.buffer);
+  return /** @type {ArrayBuffer} */ (data.slice().buffer);
+}
