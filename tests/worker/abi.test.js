@@ -1,0 +1,83 @@
+// The C <-> JS boundary is declared once on each side; these tests make drift
+// between the declarations and the built module fail.
+//   imports: src/host.h (DOSQL_IMPORT) = worker-shim/src/host.js = the module's imports
+//   exports: wasm/exports.txt = worker-shim/src/engine.js = the module's exports (+ memory)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, compileWasm } from './harness.js';
+import * as host from '../../worker-shim/src/host.js';
+import { EXPORT_NAMES, ABI_VERSION } from '../../worker-shim/src/engine.js';
+
+const hostH = readFileSync(join(REPO, 'src/host.h'), 'utf8');
+const apiH = readFileSync(join(REPO, 'src/api.h'), 'utf8');
+
+/** Names declared with DOSQL_IMPORT(name) at the start of a line (not the #define). */
+function headerImports() {
+  return [...hostH.matchAll(/^DOSQL_IMPORT\((\w+)\)/gm)].map((m) => m[1]);
+}
+
+/** The value of `#define NAME value` in a header. */
+function define(text, name) {
+  const m = new RegExp(`^#define\\s+${name}\\s+(-?\\d+)`, 'm').exec(text);
+  assert.ok(m, `${name} is defined`);
+  return Number(m[1]);
+}
+
+function exportList() {
+  return readFileSync(join(REPO, 'wasm/exports.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+test('host.js lists exactly the imports host.h declares', () => {
+  assert.deepEqual([...host.IMPORT_NAMES].sort(), headerImports().sort());
+});
+
+test('host.js constants equal host.h constants', () => {
+  for (const [js, c] of [
+    ['PAGE_OK', 'DOSQL_PAGE_OK'],
+    ['PAGE_MISSING', 'DOSQL_PAGE_MISSING'],
+    ['PAGE_FAULT', 'DOSQL_PAGE_FAULT'],
+    ['PAGE_ERROR', 'DOSQL_PAGE_ERROR'],
+    ['COMMIT_OK', 'DOSQL_COMMIT_OK'],
+    ['COMMIT_ERROR', 'DOSQL_COMMIT_ERROR'],
+    ['LOG_ERROR', 'DOSQL_LOG_ERROR'],
+    ['LOG_WARN', 'DOSQL_LOG_WARN'],
+    ['LOG_INFO', 'DOSQL_LOG_INFO'],
+  ]) {
+    assert.equal(host[js], define(hostH, c), `${js} = ${c}`);
+  }
+});
+
+test('engine.js ABI version and status constants equal api.h', () => {
+  assert.equal(ABI_VERSION, define(apiH, 'DOSQL_ABI_VERSION'));
+  assert.equal(define(apiH, 'DOSQL_STATUS_FAULT'), 0);
+  assert.equal(define(apiH, 'DOSQL_RESPONSE_STATUS'), 0);
+  assert.equal(define(apiH, 'DOSQL_RESPONSE_LENGTH'), 4);
+  assert.equal(define(apiH, 'DOSQL_RESPONSE_BODY'), 8);
+});
+
+test('engine.js lists exactly the exports of wasm/exports.txt', () => {
+  assert.deepEqual([...EXPORT_NAMES].sort(), exportList().sort());
+});
+
+test('module imports equal host.h, all from module "dosql", all functions', async () => {
+  const mod = await compileWasm();
+  const imports = WebAssembly.Module.imports(mod);
+  for (const i of imports) {
+    assert.equal(i.module, host.IMPORT_MODULE, `${i.module}.${i.name} comes from "dosql" (no WASI imports)`);
+    assert.equal(i.kind, 'function', `${i.name} is a function`);
+  }
+  assert.deepEqual(imports.map((i) => i.name).sort(), headerImports().sort());
+});
+
+test('module exports equal wasm/exports.txt plus memory', async () => {
+  const mod = await compileWasm();
+  const exports = WebAssembly.Module.exports(mod);
+  assert.deepEqual(exports.map((e) => e.name).sort(), [...exportList(), 'memory'].sort());
+  assert.equal(exports.find((e) => e.name === 'memory')?.kind, 'memory');
+});

@@ -1,0 +1,94 @@
+// bin/bundle-migrations.mjs: a folder of NNN_name.sql files becomes a module of
+// {name, sql} sorted by number; bad names and duplicate numbers are refused.
+// Also: wrangler bundles the standalone worker with the root wrangler.toml.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, rmSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { REPO, TMP } from './harness.js';
+import { readMigrations, bundleMigrations } from '../../worker-shim/bin/bundle-migrations.mjs';
+
+const root = join(TMP, `bundle-${randomUUID().slice(0, 8)}`);
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A folder holding these files. @param {Record<string, string>} files */
+function folder(files) {
+  const dir = join(root, randomUUID().slice(0, 8));
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+test('migrations are sorted by number, not by name, and other files are ignored', () => {
+  const dir = folder({ '10_ten.sql': 'SELECT 10;', '2_two.sql': 'SELECT 2;', '001_one.sql': 'SELECT 1;', 'README.md': 'no' });
+  assert.deepEqual(readMigrations(dir), [
+    { name: '001_one.sql', sql: 'SELECT 1;' },
+    { name: '2_two.sql', sql: 'SELECT 2;' },
+    { name: '10_ten.sql', sql: 'SELECT 10;' },
+  ]);
+});
+
+test('badly named .sql files are refused, naming them', () => {
+  for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql']) {
+    const dir = folder({ [name]: 'SELECT 1;' });
+    assert.throws(() => readMigrations(dir), (err) => err instanceof Error && err.message.includes(name), name);
+  }
+});
+
+test('two migrations with the same number are refused, naming both', () => {
+  const dir = folder({ '001_a.sql': '', '1_b.sql': '' });
+  assert.throws(() => readMigrations(dir), /001_a\.sql and 1_b\.sql|1_b\.sql and 001_a\.sql/);
+});
+
+test('a missing folder is an error', () => {
+  assert.throws(() => readMigrations(join(root, 'nope')), /does not exist/);
+});
+
+test('the CLI writes an importable module equal to the folder, and fails with a message', async () => {
+  const dir = folder({ '001_a.sql': "CREATE TABLE a (x TEXT DEFAULT 'it''s \\ \"q\" ü');\n", '002_b.sql': 'CREATE TABLE b (y);' });
+  const out = join(root, 'out', 'migrations.js');
+  execFileSync(process.execPath, [join(REPO, 'worker-shim/bin/bundle-migrations.mjs'), dir, out]);
+  const mod = await import(pathToFileURL(out).href);
+  assert.deepEqual(mod.default, readMigrations(dir));
+
+  const broken = folder({ 'bad.sql': '' });
+  const r = spawnSync(process.execPath, [join(REPO, 'worker-shim/bin/bundle-migrations.mjs'), broken, out], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad\.sql/);
+});
+
+test('the repository\'s migrations/ folder bundles', () => {
+  const out = join(root, 'repo-migrations.js');
+  const list = bundleMigrations(join(REPO, 'migrations'), out);
+  assert.ok(list.length >= 1);
+  assert.equal(list[0].name, '001_init.sql');
+  assert.match(list[0].sql, /CREATE TABLE users/);
+  assert.match(readFileSync(out, 'utf8'), /^\/\/ Generated/);
+});
+
+test('wrangler bundles the standalone worker from the root wrangler.toml', { timeout: 120_000 }, () => {
+  const wrangler = join(REPO, 'node_modules/wrangler/bin/wrangler.js');
+  assert.ok(existsSync(wrangler), 'node_modules/wrangler is installed (npm ci)');
+  const outdir = join(root, 'wrangler-out');
+  const r = spawnSync(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_SEND_ERROR_REPORTS: 'false',
+      WRANGLER_HIDE_BANNER: 'true',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      CI: 'true',
+    },
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /env\.DOSQL_DB \(DoSQLDatabase\)/);
+  const files = readdirSync(outdir);
+  assert.ok(files.includes('standalone.js'), files.join(', '));
+  assert.ok(files.some((f) => f.endsWith('dosql.wasm')), 'the module ships as a .wasm file');
+});

@@ -1,0 +1,329 @@
+// The engine wrapper and the key-value adapter, run in Node over in-memory
+// storage: start-up checks, the fault-and-retry loop, its bound, host callbacks
+// that misbehave, FIFO serialization, and the key-value write batching.
+// (The same code runs in workerd in the other test files.)
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileWasm, defaultMigrations } from './harness.js';
+import { Engine, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
+import { KvPageStorage } from '../../worker-shim/src/storage-kv.js';
+import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/host.js';
+import { MemoryPages, FakeKvStorage, tinyModule } from './fixtures/memory-storage.js';
+
+/** @type {WebAssembly.Module} */
+let mod;
+/** @type {{name: string, sql: string}[]} */
+let migrations;
+
+before(async () => {
+  mod = await compileWasm();
+  migrations = await defaultMigrations();
+});
+
+const decoder = new TextDecoder();
+/** @param {{status: number, body: Uint8Array}} r */
+const json = (r) => JSON.parse(decoder.decode(r.body));
+const bytes = (/** @type {unknown} */ v) => new TextEncoder().encode(JSON.stringify(v));
+
+/** Open + migrate; assert both succeed. @param {Engine} engine */
+async function ready(engine) {
+  const opened = await engine.open(0);
+  assert.equal(opened.status, 200, decoder.decode(opened.body));
+  const migrated = await engine.migrate(migrations);
+  assert.equal(migrated.status, 200, decoder.decode(migrated.body));
+}
+
+/**
+ * Open, migrate and query on an engine; the first answer that is not 200.
+ * @param {Engine} engine
+ */
+async function firstFailure(engine) {
+  for (const call of [
+    () => engine.open(0),
+    () => engine.migrate(migrations),
+    () => engine.request('POST', '/query', bytes({ sql: 'SELECT count(*) FROM users' })),
+  ]) {
+    const r = await call();
+    if (r.status !== 200) return r;
+  }
+  return null;
+}
+
+/** Silence console.error/warn while fn runs; return what was logged. */
+async function quietly(fn) {
+  const logged = [];
+  const { error, warn } = console;
+  console.error = (...a) => logged.push(a.join(' '));
+  console.warn = (...a) => logged.push(a.join(' '));
+  try {
+    return { result: await fn(), logged };
+  } finally {
+    console.error = error;
+    console.warn = warn;
+  }
+}
+
+test('engine refuses a module of another ABI version, naming both versions', () => {
+  const functions = Object.fromEntries(EXPORT_NAMES.map((n) => [n, 0]));
+  functions.dosql_abi_version = 2;
+  assert.throws(
+    () => new Engine(tinyModule(functions), { storage: new MemoryPages() }),
+    (err) => err instanceof EngineStartError && /ABI version 2/.test(err.message) && /speaks 1/.test(err.message),
+  );
+});
+
+test('engine refuses a module that lacks an export, naming it', () => {
+  const functions = Object.fromEntries(EXPORT_NAMES.filter((n) => n !== 'dosql_request').map((n) => [n, 0]));
+  functions.dosql_abi_version = 1;
+  assert.throws(
+    () => new Engine(tinyModule(functions), { storage: new MemoryPages() }),
+    (err) => err instanceof EngineStartError && /dosql_request/.test(err.message),
+  );
+});
+
+test('engine refuses wasm bytes that are not a compiled module', () => {
+  assert.throws(() => new Engine(/** @type {any} */ (new Uint8Array(8)), { storage: new MemoryPages() }), EngineStartError);
+});
+
+test('engine answers the protocol over synchronous storage', async () => {
+  const storage = new MemoryPages();
+  const engine = new Engine(mod, { storage });
+  assert.ok(engine.maxRequestBytes > 0);
+  await ready(engine);
+  const run = await engine.request('POST', '/run', bytes({ sql: 'INSERT INTO users (name, email) VALUES (?, ?)', params: ['Ann', 'ann@example.com'] }));
+  assert.equal(run.status, 200, decoder.decode(run.body));
+  assert.deepEqual(json(run), { rowsAffected: 1, lastInsertRowId: 1 });
+  const query = await engine.request('POST', '/query', bytes({ sql: 'SELECT name FROM users' }));
+  assert.deepEqual(json(query), { rows: [{ name: 'Ann' }] });
+  assert.ok(storage.commits > 0, 'commits reached storage');
+});
+
+test('now_ms and random reach SQL: the clock is the wall clock, blobs are random', async () => {
+  const engine = new Engine(mod, { storage: new MemoryPages() });
+  await ready(engine);
+  const r = json(await engine.request('POST', '/query', bytes({ sql: "SELECT CAST(strftime('%s','now') AS INTEGER) AS s, hex(randomblob(16)) AS a, hex(randomblob(16)) AS b" })));
+  const [{ s, a, b }] = r.rows;
+  assert.ok(Math.abs(s - Date.now() / 1000) < 60, `clock ${s}`);
+  assert.notEqual(a, b);
+  assert.notEqual(a, '0'.repeat(32));
+});
+
+test('a new engine over the same pages sees committed data (restart)', async () => {
+  const storage = new MemoryPages();
+  const first = new Engine(mod, { storage });
+  await ready(first);
+  await first.request('POST', '/run', bytes({ sql: "INSERT INTO users (name, email) VALUES ('Bo', 'bo@example.com')" }));
+  const second = new Engine(mod, { storage });
+  await ready(second);
+  assert.deepEqual(json(await second.request('POST', '/query', bytes({ sql: 'SELECT email FROM users' }))).rows, [{ email: 'bo@example.com' }]);
+});
+
+test('faulting storage: requests are retried after prefetch and give the same answers', async () => {
+  const kv = new FakeKvStorage();
+  const writer = new Engine(mod, { storage: new KvPageStorage(kv) });
+  await ready(writer);
+  const ops = [];
+  for (let i = 0; i < 200; i++) ops.push({ type: 'run', sql: 'INSERT INTO users (name, email) VALUES (?, ?)', params: [`user ${i}`, `u${i}@example.com`] });
+  const tx = await writer.request('POST', '/transaction', bytes({ operations: ops }));
+  assert.equal(tx.status, 200, decoder.decode(tx.body));
+  const expected = json(await writer.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n, sum(id) AS s FROM users' })));
+
+  // A cold cache: the first run of every request faults.
+  const reader = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 1, maxReadAhead: 2 });
+  await ready(reader);
+  const got = json(await reader.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n, sum(id) AS s FROM users' })));
+  assert.deepEqual(got, expected);
+  assert.equal(got.rows[0].n, 200);
+  assert.ok(reader.faults > 0, 'the cold reader faulted at least once');
+});
+
+test('faults inside PRAGMA integrity_check are retried, not reported as damage', async () => {
+  const kv = new FakeKvStorage();
+  const writer = new Engine(mod, { storage: new KvPageStorage(kv) });
+  await ready(writer);
+  const r = await writer.request('POST', '/run', bytes({ sql: 'CREATE TABLE big AS WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 500) SELECT i, randomblob(3000) AS b FROM c' }));
+  assert.equal(r.status, 200, decoder.decode(r.body));
+  const cold = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 4, maxReadAhead: 16 });
+  await ready(cold);
+  const check = await cold.request('POST', '/query', bytes({ sql: 'PRAGMA integrity_check' }));
+  assert.deepEqual(json(check), { rows: [{ integrity_check: 'ok' }] });
+  assert.ok(cold.faults > 0);
+});
+
+test('a request that keeps faulting stops after the bound with 503 FAULT_LIMIT', async () => {
+  // A storage whose prefetch never makes pages available.
+  const stubborn = { readPage: () => FAULT, commit() {}, async prefetch() {} };
+  const engine = new Engine(mod, { storage: stubborn, maxFaults: 5 });
+  const r = await firstFailure(engine);
+  assert.ok(r, 'something failed');
+  assert.equal(r.status, 503);
+  assert.equal(json(r).code, 'FAULT_LIMIT');
+  assert.equal(engine.faults, 5);
+});
+
+test('a readPage that returns a Promise is an error, not a hang', async () => {
+  const pages = new MemoryPages();
+  const seed = new Engine(mod, { storage: pages });
+  await ready(seed);
+  const asyncRead = { readPage: async (/** @type {number} */ p) => pages.readPage(p), commit() {}, async prefetch() {} };
+  const { result, logged } = await quietly(async () => {
+    const engine = new Engine(mod, { storage: asyncRead });
+    return firstFailure(engine);
+  });
+  assert.ok(result, 'something failed');
+  assert.ok(result.status >= 500, `status ${result.status}`);
+  assert.ok(logged.some((l) => /Promise/.test(l)), 'the misbehaviour is logged');
+});
+
+test('a commit that returns a Promise fails the request and is not durable', async () => {
+  const pages = new MemoryPages();
+  const seed = new Engine(mod, { storage: pages });
+  await ready(seed);
+  const asyncCommit = { readPage: (/** @type {number} */ p) => pages.readPage(p), commit: async () => {}, async prefetch() {} };
+  const { result, logged } = await quietly(async () => {
+    const engine = new Engine(mod, { storage: asyncCommit });
+    await ready(engine);
+    return engine.request('POST', '/run', bytes({ sql: "INSERT INTO users (name, email) VALUES ('X', 'x@example.com')" }));
+  });
+  assert.ok(result.status >= 500, `status ${result.status}: ${decoder.decode(result.body)}`);
+  assert.ok(logged.some((l) => /Promise/.test(l)));
+  const fresh = new Engine(mod, { storage: pages });
+  await ready(fresh);
+  assert.deepEqual(json(await fresh.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM users' }))).rows, [{ n: 0 }]);
+});
+
+test('a readPage that throws gives an error response, and the engine keeps working', async () => {
+  const pages = new MemoryPages();
+  const engine0 = new Engine(mod, { storage: pages });
+  await ready(engine0);
+  let fail = false;
+  const flaky = {
+    readPage: (/** @type {number} */ p) => {
+      if (fail) throw new Error('disk on fire');
+      return pages.readPage(p);
+    },
+    commit: (/** @type {any} */ b) => pages.commit(b),
+    async prefetch() {},
+  };
+  const engine = new Engine(mod, { storage: flaky });
+  await ready(engine);
+  const { logged } = await quietly(async () => {
+    fail = true;
+    // A fresh engine has to read: the read fails.
+    const cold = new Engine(mod, { storage: flaky });
+    const r = await firstFailure(cold);
+    assert.ok(r && r.status >= 500, `status ${r?.status}`);
+    fail = false;
+  });
+  assert.ok(logged.some((l) => /disk on fire/.test(l)), 'the exception text is logged');
+  const r = await engine.request('POST', '/query', bytes({ sql: 'SELECT 1 AS one' }));
+  assert.deepEqual(json(r), { rows: [{ one: 1 }] });
+});
+
+test('concurrent calls are serialized: 50 faulting inserts all land', async () => {
+  const kv = new FakeKvStorage();
+  const engine = new Engine(mod, { storage: new KvPageStorage(kv, { cacheBytes: 64 * 1024 }), readAhead: 1, maxReadAhead: 1 });
+  await ready(engine);
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) =>
+      engine.request('POST', '/run', bytes({ sql: 'INSERT INTO users (name, email) VALUES (?, ?)', params: ['n', `c${i}@example.com`] })),
+    ),
+  );
+  for (const r of results) assert.equal(r.status, 200, decoder.decode(r.body));
+  const ids = results.map((r) => json(r).lastInsertRowId).sort((a, b) => a - b);
+  assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i + 1));
+});
+
+test('key-value commits write at most 128 keys per call and drop truncated pages', async () => {
+  const kv = new FakeKvStorage();
+  const storage = new KvPageStorage(kv);
+  const engine = new Engine(mod, { storage });
+  await ready(engine);
+  kv.calls.length = 0;
+  // About 1 MB: several hundred pages in one commit.
+  const r = await engine.request('POST', '/run', bytes({ sql: 'CREATE TABLE big AS SELECT randomblob(1000000) AS b' }));
+  assert.equal(r.status, 200, decoder.decode(r.body));
+  const puts = kv.calls.filter((c) => c.op === 'put');
+  assert.ok(puts.length >= 2, `${puts.length} put calls`);
+  assert.ok(puts.every((c) => c.keys <= 128));
+  const before = [...kv.data.keys()].length;
+  const drop = await engine.request('POST', '/run', bytes({ sql: 'DROP TABLE big' }));
+  assert.equal(drop.status, 200, decoder.decode(drop.body));
+  const vacuum = await engine.request('POST', '/run', bytes({ sql: 'VACUUM' }));
+  assert.equal(vacuum.status, 200, decoder.decode(vacuum.body));
+  assert.ok(kv.calls.some((c) => c.op === 'delete'), 'the shrink deleted pages');
+  assert.ok(kv.data.size < before / 4, `${kv.data.size} keys left of ${before}`);
+  const check = json(await engine.request('POST', '/query', bytes({ sql: 'PRAGMA integrity_check' })));
+  assert.deepEqual(check.rows, [{ integrity_check: 'ok' }]);
+});
+
+test('page_read copies a short page and zero-fills the rest; missing and fault codes', () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const pages = new Map([[1, new Uint8Array([1, 2, 3])]]);
+  const storage = {
+    readPage: (/** @type {number} */ p) => (p === 2 ? FAULT : pages.get(p) ?? null),
+    commit() {},
+    async prefetch() {},
+  };
+  const { dosql } = /** @type {any} */ (createImports({ getMemory: () => memory, storage }));
+  new Uint8Array(memory.buffer).fill(0xee, 0, 16);
+  assert.equal(dosql.page_read(1, 0, 8), PAGE_OK);
+  assert.deepEqual([...new Uint8Array(memory.buffer, 0, 9)], [1, 2, 3, 0, 0, 0, 0, 0, 0xee]);
+  assert.equal(dosql.page_read(2, 0, 8), PAGE_FAULT);
+  assert.equal(dosql.page_read(3, 0, 8), PAGE_MISSING);
+});
+
+test('commit batches are parsed per host.h, copied, and malformed ones refused', () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const size = 512;
+  const view = new DataView(memory.buffer);
+  const u8 = new Uint8Array(memory.buffer);
+  view.setUint32(100, size, true);
+  view.setUint32(104, 3, true);
+  view.setUint32(108, 2, true);
+  view.setUint32(112, 2, true);
+  view.setUint32(116, 1, true);
+  u8.fill(0xa1, 120, 120 + size);
+  view.setUint32(120 + size, 2, true);
+  u8.fill(0xb2, 124 + size, 124 + 2 * size);
+  const n = 16 + 2 * (4 + size);
+  const batch = parseBatch(memory.buffer, 100, n);
+  assert.equal(batch.pageSize, size);
+  assert.equal(batch.oldPageCount, 3);
+  assert.equal(batch.newPageCount, 2);
+  assert.deepEqual(batch.pages.map((p) => p.pgno), [1, 2]);
+  u8.fill(0, 100, 100 + n); // the batch was copied out
+  assert.ok(batch.pages[0].data.every((b) => b === 0xa1));
+  assert.ok(batch.pages[1].data.every((b) => b === 0xb2));
+
+  let committed = 0;
+  const storage = { readPage: () => null, commit: () => void committed++, async prefetch() {} };
+  const { dosql } = /** @type {any} */ (createImports({ getMemory: () => memory, storage }));
+  const bad = () => {
+    view.setUint32(100, size, true);
+    view.setUint32(112, 3, true); // claims three pages, holds two
+  };
+  bad();
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(dosql.commit(100, n), COMMIT_ERROR);
+  } finally {
+    console.error = quiet;
+  }
+  assert.equal(committed, 0);
+});
+
+test('PAGE_ERROR is the answer when readPage returns something other than bytes', () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const storage = { readPage: () => /** @type {any} */ ('page'), commit() {}, async prefetch() {} };
+  const { dosql } = /** @type {any} */ (createImports({ getMemory: () => memory, storage }));
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(dosql.page_read(1, 0, 8), PAGE_ERROR);
+  } finally {
+    console.error = quiet;
+  }
+});

@@ -1,0 +1,112 @@
+// Bundled migrations: applied once, in order, each in its own transaction,
+// recorded with a checksum; a changed or failing migration stops the object with
+// an error naming the file, nothing half applied, and a fixed bundle recovers.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWorld, BACKENDS, tenant } from './harness.js';
+
+const m001 = { name: '001_authors.sql', sql: 'CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);' };
+const m002 = {
+  name: '002_books.sql',
+  sql: `CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER REFERENCES authors(id), title TEXT);
+        CREATE INDEX books_author ON books (author_id);
+        INSERT INTO authors (name) VALUES ('seeded');`,
+};
+const m003 = { name: '003_isbn.sql', sql: 'ALTER TABLE books ADD COLUMN isbn TEXT;' };
+const bad = {
+  name: '003_broken.sql',
+  sql: `CREATE TABLE half (x);
+        INSERT INTO half VALUES (1);
+        INSERT INTO no_such_table VALUES (1);`,
+};
+
+/** @type {ReturnType<typeof createWorld>[]} */
+const worlds = [];
+/** A started world of its own. @param {string} name @param {any[]} migrations */
+async function startWorld(name, migrations) {
+  const world = createWorld(name);
+  worlds.push(world);
+  await world.start({ migrations });
+  return world;
+}
+after(async () => {
+  for (const w of worlds) await w.destroy();
+});
+
+for (const backend of BACKENDS) {
+  describe(`migrations (${backend})`, () => {
+    test('migrations are applied once, in order, and recorded; a restart does not reapply them', async () => {
+      const world = await startWorld(`mig-once-${backend}`, [m001, m002]);
+      const name = tenant('once');
+      let db = world.client(backend, name);
+      const recorded = await db.query('SELECT name, checksum, applied_at FROM _dosql_migrations ORDER BY name');
+      assert.deepEqual(recorded.map((r) => r.name), ['001_authors.sql', '002_books.sql']);
+      for (const r of recorded) assert.match(r.checksum, /^[0-9a-f]+$/);
+      assert.deepEqual(await db.query('SELECT name FROM authors'), [{ name: 'seeded' }]);
+
+      await world.restart({ migrations: [m001, m002] });
+      db = world.client(backend, name);
+      assert.deepEqual(await db.query('SELECT name, checksum, applied_at FROM _dosql_migrations ORDER BY name'), recorded);
+      assert.deepEqual(await db.query('SELECT name FROM authors'), [{ name: 'seeded' }], 'the seed ran once');
+
+      // A new migration in the bundle is applied on the next start; the old stay.
+      await world.restart({ migrations: [m001, m002, m003] });
+      db = world.client(backend, name);
+      const now = await db.query('SELECT name, checksum, applied_at FROM _dosql_migrations ORDER BY name');
+      assert.deepEqual(now.slice(0, 2), recorded);
+      assert.equal(now[2].name, '003_isbn.sql');
+      await db.run("INSERT INTO books (author_id, title, isbn) VALUES (1, 't', '978')");
+    });
+
+    test('an edited applied migration makes every request fail with 500 MIGRATION_CHANGED naming the file', async () => {
+      const world = await startWorld(`mig-changed-${backend}`, [m001, m002]);
+      const name = tenant('changed');
+      let db = world.client(backend, name);
+      await db.run("INSERT INTO authors (name) VALUES ('kept')");
+
+      const edited = { ...m001, sql: m001.sql.replace('name TEXT NOT NULL', 'name TEXT') };
+      await world.restart({ migrations: [edited, m002] });
+      db = world.client(backend, name);
+      for (const [path, body] of [['/query', { sql: 'SELECT 1' }], ['/run', { sql: 'SELECT 1' }], ['/transaction', { operations: [] }]]) {
+        const a = await db.post(path, body);
+        assert.equal(a.status, 500, a.text);
+        assert.equal(a.body.code, 'MIGRATION_CHANGED');
+        assert.match(a.body.error, /001_authors\.sql/);
+      }
+      // Putting the file back brings the object back, data intact.
+      await world.restart({ migrations: [m001, m002] });
+      db = world.client(backend, name);
+      assert.deepEqual(await db.query('SELECT name FROM authors ORDER BY id'), [{ name: 'seeded' }, { name: 'kept' }]);
+    });
+
+    test('a failing migration gives 500 MIGRATION_FAILED naming the file and leaves nothing of it', async () => {
+      const world = await startWorld(`mig-failed-${backend}`, [m001, m002, bad]);
+      const name = tenant('failed');
+      let db = world.client(backend, name);
+      for (let i = 0; i < 2; i++) {
+        const a = await db.post('/query', { sql: 'SELECT 1' });
+        assert.equal(a.status, 500, a.text);
+        assert.equal(a.body.code, 'MIGRATION_FAILED');
+        assert.match(a.body.error, /003_broken\.sql/);
+        assert.match(a.body.error, /no such table: no_such_table/, 'SQLite\'s message is kept');
+      }
+      // Without the broken file: the two good ones were applied, nothing of the third.
+      await world.restart({ migrations: [m001, m002] });
+      db = world.client(backend, name);
+      assert.deepEqual((await db.query('SELECT name FROM _dosql_migrations ORDER BY name')).map((r) => r.name), ['001_authors.sql', '002_books.sql']);
+      assert.deepEqual(await db.query("SELECT name FROM sqlite_schema WHERE name = 'half'"), []);
+    });
+
+    test('many requests at first start apply the migrations exactly once', async () => {
+      const world = await startWorld(`mig-race-${backend}`, [m001, m002]);
+      const db = world.client(backend, tenant('race'));
+      const answers = await Promise.all(Array.from({ length: 10 }, () => db.post('/query', { sql: 'SELECT count(*) AS n FROM authors' })));
+      for (const a of answers) {
+        assert.equal(a.status, 200, a.text);
+        assert.deepEqual(a.body, { rows: [{ n: 1 }] });
+      }
+      assert.deepEqual(await db.query('SELECT count(*) AS n FROM _dosql_migrations'), [{ n: 2 }]);
+    });
+  });
+}

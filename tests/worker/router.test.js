@@ -1,0 +1,117 @@
+// The standalone worker (worker-shim/standalone.js, the root wrangler.toml's
+// main): /health, the bearer token, forwarding to one object per tenant, tenant
+// isolation, and clear errors when it is misconfigured.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStandalone, createClient } from './harness.js';
+
+const TOKEN = 'test-token-0123456789';
+
+/** @param {any} mf @param {string} tenantName @param {string | null} token */
+function clientOf(mf, tenantName, token = TOKEN) {
+  return createClient((path, init = {}) =>
+    mf.dispatchFetch(`http://localhost/db/${tenantName}${path}`, {
+      ...init,
+      headers: { ...(init.headers ?? {}), ...(token === null ? {} : { Authorization: `Bearer ${token}` }) },
+    }),
+  );
+}
+
+/** @param {Response} r */
+async function answer(r) {
+  return { status: r.status, body: await r.json(), type: r.headers.get('content-type') };
+}
+
+describe('standalone router', () => {
+  /** @type {any} */
+  let mf;
+  before(async () => {
+    mf = await startStandalone({ DOSQL_TOKEN: TOKEN });
+  });
+  after(() => mf?.dispose());
+
+  test('GET /health is 200 {ok: true} without a token', async () => {
+    const a = await answer(await mf.dispatchFetch('http://localhost/health'));
+    assert.deepEqual(a, { status: 200, body: { ok: true }, type: 'application/json; charset=utf-8' });
+  });
+
+  test('no token, a wrong token, or a malformed header is 401 UNAUTHORIZED', async () => {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }, { Authorization: `bearer ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: 'Bearer ' }]) {
+      const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT 1' }) }));
+      assert.equal(a.status, 401, JSON.stringify(headers));
+      assert.equal(a.body.code, 'UNAUTHORIZED');
+    }
+  });
+
+  test('with the token, requests reach the tenant\'s database, migrated with migrations/', async () => {
+    const db = clientOf(mf, 'acme');
+    const r = await db.run('INSERT INTO users (name, email) VALUES (?, ?)', ['Ann', 'ann@acme.test']);
+    assert.deepEqual(r, { rowsAffected: 1, lastInsertRowId: 1 });
+    assert.deepEqual(await db.query('SELECT name FROM users'), [{ name: 'Ann' }]);
+    assert.deepEqual(await db.query('SELECT name FROM _dosql_migrations'), [{ name: '001_init.sql' }]);
+    const tx = await db.transaction([{ type: 'query', sql: 'SELECT count(*) AS n FROM posts' }]);
+    assert.deepEqual(tx, [{ n: 0 }]);
+  });
+
+  test('tenants are isolated: one database each', async () => {
+    const a = clientOf(mf, 'tenant-a');
+    const b = clientOf(mf, 'tenant-b');
+    await a.run("INSERT INTO users (name, email) VALUES ('only in a', 'a@a.test')");
+    assert.deepEqual(await a.query('SELECT count(*) AS n FROM users'), [{ n: 1 }]);
+    assert.deepEqual(await b.query('SELECT count(*) AS n FROM users'), [{ n: 0 }]);
+  });
+
+  test('the engine\'s own errors come through (404 for an unknown endpoint, 409 constraint)', async () => {
+    const db = clientOf(mf, 'errs');
+    const nf = await db.post('/nope', { sql: 'SELECT 1' });
+    assert.equal(nf.status, 404);
+    assert.equal(nf.body.code, 'NOT_FOUND');
+    await db.run("INSERT INTO users (name, email) VALUES ('x', 'x@x.test')");
+    const dup = await db.post('/run', { sql: "INSERT INTO users (name, email) VALUES ('y', 'x@x.test')" });
+    assert.equal(dup.status, 409);
+    assert.match(dup.body.error, /UNIQUE constraint failed: users\.email/);
+  });
+
+  test('bad tenant names are 400; other paths are JSON 404', async () => {
+    for (const path of ['/db/bad%20name/query', `/db/${'x'.repeat(129)}/query`, '/db//query', '/db/a%2Fb/query']) {
+      const a = await answer(await mf.dispatchFetch(`http://localhost${path}`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' }));
+      assert.equal(a.status, 400, path);
+      assert.equal(a.body.code, 'BAD_TENANT');
+    }
+    for (const path of ['/', '/query', '/dbx/t/query', '/health/x']) {
+      const a = await answer(await mf.dispatchFetch(`http://localhost${path}`, { method: 'POST', body: '{}' }));
+      assert.equal(a.status, 404, path);
+      assert.equal(a.body.code, 'NOT_FOUND');
+    }
+  });
+});
+
+describe('standalone router, misconfigured', () => {
+  test('without DOSQL_TOKEN: 500 MISCONFIGURED saying how to set it; /health still answers', async () => {
+    const mf = await startStandalone({});
+    try {
+      const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', body: '{}' }));
+      assert.equal(a.status, 500);
+      assert.equal(a.body.code, 'MISCONFIGURED');
+      assert.match(a.body.error, /DOSQL_TOKEN is not set/);
+      assert.match(a.body.error, /\.dev\.vars/);
+      assert.match(a.body.error, /wrangler secret put DOSQL_TOKEN/);
+      assert.equal((await mf.dispatchFetch('http://localhost/health')).status, 200);
+    } finally {
+      await mf.dispose();
+    }
+  });
+
+  test('without the DOSQL_DB binding: 500 MISCONFIGURED naming the binding', async () => {
+    const mf = await startStandalone({ DOSQL_TOKEN: TOKEN }, { withNamespace: false });
+    try {
+      const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' }));
+      assert.equal(a.status, 500);
+      assert.equal(a.body.code, 'MISCONFIGURED');
+      assert.match(a.body.error, /DOSQL_DB/);
+    } finally {
+      await mf.dispose();
+    }
+  });
+});
