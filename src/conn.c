@@ -83,7 +83,7 @@ int connOpen(Conn *p, unsigned pageSize, Reply *pReply){
   if( pageSize==0 ) pageSize = DOSQL_DEFAULT_PAGE_SIZE;
   if( pageSize<512 || pageSize>65536 || (pageSize & (pageSize-1))!=0 ){
     replyFail(pReply, 500, DOSQL_BAD_CONFIG,
-        "page size %u is not a power of two from 512 to 65536", pageSize);
+        "page size %u is not a power of two from 512 to 65536 (DOSQL_PAGE_SIZE)", pageSize);
     return SQLITE_MISUSE;
   }
   rc = sqlite3_open_v2(DOSQL_DB_NAME, &p->db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);

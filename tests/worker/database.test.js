@@ -42,13 +42,13 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
     });
 
-    test('an invalid DOSQL_PAGE_SIZE is 500 INTERNAL naming the variable, on every request', async () => {
+    test('an invalid DOSQL_PAGE_SIZE is 500 BAD_CONFIG naming the variable, on every request', async () => {
       const world = await startWorld(`pagesize-bad-${backend}`, { bindings: { DOSQL_PAGE_SIZE: '1000' } });
       const db = world.client(backend, tenant('bad'));
       for (let i = 0; i < 2; i++) {
         const a = await db.post('/query', { sql: 'SELECT 1' });
         assert.equal(a.status, 500, a.text);
-        assert.equal(a.body.code, 'INTERNAL');
+        assert.equal(a.body.code, 'BAD_CONFIG');
         assert.match(a.body.error, /DOSQL_PAGE_SIZE/);
       }
     });
