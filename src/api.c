@@ -15,12 +15,16 @@
 
 static Conn theConn;
 
-/* SQLite's log goes to the host's log, one line per message. */
+/* SQLite's log goes to the host's log, one line per message. A failed read is
+** left out: on async storage it is a page fault, retried as a matter of course,
+** and a real storage failure is logged by the host where it happens. */
 static void apiLog(void *pArg, int rc, const char *zMsg){
-  char *zLine = sqlite3_mprintf("sqlite (%d): %s", rc, zMsg);
+  char *zLine;
   int level = (rc & 0xff)==SQLITE_WARNING || (rc & 0xff)==SQLITE_NOTICE
             ? DOSQL_LOG_WARN : DOSQL_LOG_ERROR;
   (void)pArg;
+  if( rc==SQLITE_IOERR_READ ) return;
+  zLine = sqlite3_mprintf("sqlite (%d): %s", rc, zMsg);
   if( zLine ) dosql_host_log(level, zLine, (uint32_t)strlen(zLine));
   sqlite3_free(zLine);
 }

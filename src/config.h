@@ -48,9 +48,4 @@
 # define DOSQL_HEAP_LIMIT_BYTES (64 * 1024 * 1024)
 #endif
 
-/* JSON nesting a request may use (cJSON's own guard against deep recursion). */
-#ifndef DOSQL_JSON_NESTING_LIMIT
-# define DOSQL_JSON_NESTING_LIMIT 64
-#endif
-
 #endif /* DOSQL_CONFIG_H */

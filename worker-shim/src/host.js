@@ -65,8 +65,8 @@ export const FAULT = Symbol.for('dosql.page-fault');
  * @property {(batch: CommitBatch) => void} commit
  *   synchronous and atomic; throws when nothing was written.
  * @property {(pages: number[], window: number) => Promise<void>} prefetch
- *   fetch the pages [pgno, pgno + window) for each pgno, so that readPage can
- *   answer them synchronously.
+ *   fetch each named page and up to `window` pages around it, so that readPage
+ *   can answer them synchronously.
  * @property {() => void} [settle]  called after each request (cache trimming)
  */
 

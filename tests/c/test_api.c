@@ -1,0 +1,80 @@
+/*
+** test_api.c — the exported surface of api.c, used as the host uses it: library
+** set-up (heap limit, logging, cJSON's allocator), open, requests, migrations.
+** It runs in its own process because the library is configured once.
+*/
+#include "harness.h"
+#include "config.h"
+
+static Answer request(const char *zPath, const char *zBody){
+  uint8_t *aBody = dosql_alloc((uint32_t)strlen(zBody));
+  Answer a;
+  memcpy(aBody, zBody, strlen(zBody));
+  a = answerFrom(dosql_request("POST", 4, zPath, (uint32_t)strlen(zPath),
+                               aBody, (uint32_t)strlen(zBody)));
+  dosql_free(aBody);
+  return a;
+}
+
+static void abi_and_limits_are_published(void){
+  CHECK(dosql_abi_version()==DOSQL_ABI_VERSION);
+  CHECK(dosql_max_request_bytes()==DOSQL_MAX_REQUEST_BYTES);
+}
+
+static void requests_before_open_are_refused(void){
+  Answer a = request("/query", "{\"sql\":\"SELECT 1\"}");
+  CHECK(a.status==500);
+  CHECK_STR(answerCode(&a), "NOT_OPEN");
+  answerFree(&a);
+}
+
+static void open_migrate_and_query(void){
+  Answer a = answerFrom(dosql_open(0));
+  const char *zMig = "{\"migrations\":[{\"name\":\"001_t.sql\",\"sql\":\"CREATE TABLE t(x);\"}]}";
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = answerFrom(dosql_migrate((const uint8_t*)zMig, (uint32_t)strlen(zMig)));
+  CHECK_STR(a.zBody, "{\"applied\":[\"001_t.sql\"]}");
+  answerFree(&a);
+  a = request("/run", "{\"sql\":\"INSERT INTO t VALUES(?)\",\"params\":[41]}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = request("/query", "{\"sql\":\"SELECT x+1 AS y FROM t\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"y\":42}]}");
+  answerFree(&a);
+}
+
+static void heap_limit_is_a_clear_error_and_the_object_recovers(void){
+  Answer a = request("/query", "{\"sql\":\"SELECT length(randomblob(100000000)) AS n\"}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "HEAP_LIMIT");
+  CHECK(answerError(&a) && strstr(answerError(&a), "MiB"));
+  answerFree(&a);
+  a = request("/query", "{\"sql\":\"SELECT count(*) AS n FROM t\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":1}]}");
+  answerFree(&a);
+}
+
+static void a_huge_json_body_is_a_clear_error(void){
+  /* Deeper than cJSON's nesting limit: refused, not a stack overflow. */
+  char *z = malloc(4000);
+  int i;
+  for(i=0; i<1990; i++) z[i] = '[';
+  strcpy(&z[1990], "]");
+  {
+    Answer a = request("/query", z);
+    CHECK(a.status==400);
+    CHECK_STR(answerCode(&a), "BAD_JSON");
+    answerFree(&a);
+  }
+  free(z);
+}
+
+int main(void){
+  RUN(abi_and_limits_are_published);
+  RUN(requests_before_open_are_refused);
+  RUN(open_migrate_and_query);
+  RUN(heap_limit_is_a_clear_error_and_the_object_recovers);
+  RUN(a_huge_json_body_is_a_clear_error);
+  return HARNESS_END();
+}
