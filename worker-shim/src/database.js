@@ -11,7 +11,8 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import wasmModule from '../dist/dosql.wasm';
-import { Engine, errorResponse } from './engine.js';
+import { Engine } from './engine.js';
+import { errorResponse, toResponse } from './response.js';
 import { SqlPageStorage } from './storage-sql.js';
 import { KvPageStorage } from './storage-kv.js';
 
@@ -20,8 +21,6 @@ import { KvPageStorage } from './storage-kv.js';
 
 /** Pages fetched before opening a database whose storage can fault. */
 const OPEN_READ_AHEAD = 64;
-
-const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8' });
 
 export class DoSQLDatabase extends DurableObject {
   /** Migrations applied on the first request, in order. @type {readonly Migration[]} */
@@ -240,14 +239,6 @@ async function readBody(request, max) {
     offset += c.byteLength;
   }
   return bytes;
-}
-
-/** @param {EngineResponse} response */
-function toResponse({ status, body }) {
-  if (!(status >= 200 && status <= 599)) {
-    return toResponse(errorResponse(500, `the engine answered with status ${status}`, 'INTERNAL'));
-  }
-  return new Response(body, { status, headers: JSON_HEADERS });
 }
 
 /** @param {unknown} err */

@@ -16,6 +16,7 @@
 // request's retries are never interleaved with another request's statements.
 
 import { createImports } from './host.js';
+import { errorResponse } from './response.js';
 
 /** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
 export const ABI_VERSION = 1;
@@ -47,11 +48,7 @@ const DEFAULT_MAX_FAULTS = 64;
 
 const encoder = new TextEncoder();
 
-/**
- * @typedef {object} EngineResponse
- * @property {number} status  an HTTP status
- * @property {Uint8Array} body  JSON text (a copy, safe to keep)
- */
+/** @typedef {import('./response.js').EngineResponse} EngineResponse */
 
 /**
  * @typedef {object} Migration
@@ -320,15 +317,4 @@ function faultPages(body) {
   const parsed = JSON.parse(new TextDecoder().decode(body));
   const pages = Array.isArray(parsed?.pages) ? parsed.pages : [];
   return pages.filter((p) => Number.isInteger(p) && p > 0);
-}
-
-/**
- * A response built by the shim itself, in the engine's error format.
- * @param {number} status
- * @param {string} error
- * @param {string} code
- * @returns {EngineResponse}
- */
-export function errorResponse(status, error, code) {
-  return { status, body: encoder.encode(JSON.stringify({ error, code })) };
 }

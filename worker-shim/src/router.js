@@ -10,19 +10,14 @@
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
 // and says how to fix it.
 
-const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8' });
+import { errorResponse, jsonResponse, toResponse } from './response.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** @param {unknown} body @param {number} status */
-function json(body, status) {
-  return new Response(JSON.stringify(body), { status, headers: JSON_HEADERS });
-}
-
 /** @param {number} status @param {string} error @param {string} code */
 function fail(status, error, code) {
-  return json({ error, code }, status);
+  return toResponse(errorResponse(status, error, code));
 }
 
 /**
@@ -38,7 +33,7 @@ export async function route(request, env) {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         return fail(405, `${request.method} is not allowed on /health; use GET`, 'METHOD_NOT_ALLOWED');
       }
-      return json({ ok: true }, 200);
+      return toResponse(jsonResponse(200, { ok: true }));
     }
 
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);
