@@ -4,6 +4,7 @@
 */
 #include <string.h>
 
+#include "bytes.h"
 #include "config.h"
 #include "conn.h"
 #include "errors.h"
@@ -12,6 +13,15 @@
 
 /* The database's name inside the VFS (there is only one). */
 #define DOSQL_DB_NAME "dosql.db"
+
+/* The engine's own tables (guard.h lists their names). They exist from the
+** first open, so a user table can never be renamed into one of them. */
+static const char zInternalSchema[] =
+  "CREATE TABLE IF NOT EXISTS _dosql_migrations("
+  "  name TEXT PRIMARY KEY,"
+  "  checksum TEXT NOT NULL,"
+  "  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+  ");";
 
 int connIsOpen(const Conn *p){
   return p->db!=0;
@@ -81,7 +91,7 @@ int connOpen(Conn *p, unsigned pageSize, Reply *pReply){
   int rc;
   if( p->db ) return SQLITE_OK;
   if( pageSize==0 ) pageSize = DOSQL_DEFAULT_PAGE_SIZE;
-  if( pageSize<512 || pageSize>65536 || (pageSize & (pageSize-1))!=0 ){
+  if( !dosqlValidPageSize(pageSize) ){
     replyFail(pReply, 500, DOSQL_BAD_CONFIG,
         "page size %u is not a power of two from 512 to 65536 (DOSQL_PAGE_SIZE)", pageSize);
     return SQLITE_MISUSE;
@@ -98,6 +108,7 @@ int connOpen(Conn *p, unsigned pageSize, Reply *pReply){
     rc = zSettings ? connExecTrusted(p, zSettings) : SQLITE_NOMEM;
     sqlite3_free(zSettings);
   }
+  if( rc==SQLITE_OK ) rc = connExecTrusted(p, zInternalSchema);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "ROLLBACK", &p->pRollback);
@@ -152,6 +163,11 @@ int connCommit(Conn *p, Reply *pReply){
 void connFinish(Conn *p, Reply *pReply){
   DosqlFaults faults;
   dosqlVfsTakeFaults(&faults);
+  if( p->db && !replyFailed(pReply) && !sqlite3_get_autocommit(p->db) ){
+    /* Every endpoint ends its transactions; one left open is our bug, and
+    ** keeping it would let later requests' writes go uncommitted. */
+    replyFail(pReply, 500, DOSQL_INTERNAL, "a transaction was left open; it was rolled back");
+  }
   if( faults.nPage==0 && !replyFailed(pReply) ) return;
   if( p->db ){
     if( !sqlite3_get_autocommit(p->db) && p->pRollback ){

@@ -14,6 +14,8 @@
 typedef struct Conn {
   sqlite3 *db;
   int bTrusted;              /* internal work: the authorizer allows everything */
+  int bVacuum;               /* a VACUUM runs: its scratch database may attach */
+  int bAltered;              /* a table was altered: guardCheckSchema() looks */
   const char *zDenied;       /* why the authorizer last said no (static text) */
   sqlite3_int64 nProgress;   /* progress callbacks during this request */
   int bStepLimit;            /* this request ran out of VM steps */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "errors.h"
 #include "guard.h"
 
 /* PRAGMAs that only report, whatever their argument. */
@@ -66,6 +67,16 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   const char *zWhy = 0;
   (void)zDb; (void)zTrigger;
   if( p->bTrusted ) return SQLITE_OK;
+  if( p->bVacuum ){
+    /* VACUUM runs SQL of its own (BEGIN, an ATTACH of an unnamed scratch
+    ** database, copies of every table): allow it, but not VACUUM INTO, whose
+    ** ATTACH names a file. */
+    if( op==SQLITE_ATTACH && z3 && z3[0] ){
+      p->zDenied = "VACUUM INTO is not allowed: a Durable Object has no files; use /export";
+      return SQLITE_DENY;
+    }
+    return SQLITE_OK;
+  }
   switch( op ){
     case SQLITE_ATTACH:
     case SQLITE_DETACH:
@@ -74,6 +85,13 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     case SQLITE_TRANSACTION:
       zWhy = "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
              "send the statements together to /transaction";
+      break;
+    case SQLITE_SAVEPOINT:
+      /* Inside /transaction a savepoint is nested in the endpoint's transaction;
+      ** outside one it would open a transaction that outlives the request. */
+      if( sqlite3_get_autocommit(p->db) ){
+        zWhy = "SAVEPOINT is allowed only inside /transaction";
+      }
       break;
     case SQLITE_PRAGMA:
       zWhy = pragmaDenial(z3, z4);
@@ -103,7 +121,10 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       }
       break;
     case SQLITE_ALTER_TABLE:
+      /* The new name of a RENAME is not shown here: guardCheckSchema() looks
+      ** after the statement has run. */
       if( isInternal(z4) ) zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      p->bAltered = 1;
       break;
   }
   if( zWhy ){
@@ -122,6 +143,30 @@ static int guardProgress(void *pArg){
     return 1;
   }
   return 0;
+}
+
+int guardCheckSchema(Conn *p, Reply *pReply){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bFound = 0;
+  if( !p->bAltered ) return SQLITE_OK;
+  p->bAltered = 0;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT 1 FROM sqlite_schema WHERE name LIKE '\\_dosql\\_%' ESCAPE '\\'"
+      " AND name NOT IN (" DOSQL_INTERNAL_TABLES ")", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_step(pStmt);
+    bFound = rc==SQLITE_ROW;
+    rc = (rc==SQLITE_ROW || rc==SQLITE_DONE) ? SQLITE_OK : rc;
+  }
+  sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    connFail(p, pReply, rc);
+  }else if( bFound ){
+    replyFail(pReply, dosqlResultStatus(SQLITE_AUTH), dosqlResultName(SQLITE_AUTH),
+        "not authorized: tables named _dosql_* belong to DoSQL and are read-only");
+    rc = SQLITE_AUTH;
+  }
+  return rc;
 }
 
 int guardInstall(Conn *p){

@@ -14,6 +14,7 @@
 #include "cJSON.h"
 #include "config.h"
 #include "errors.h"
+#include "guard.h"
 #include "handler.h"
 #include "json.h"
 
@@ -63,6 +64,16 @@ static void appendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
+/* Commit, but only once the answer is whole: a commit must never be followed by
+** an error (out of memory while writing the body) that says it failed. */
+static void commitIfAnswered(Conn *pConn, Reply *pReply){
+  if( sqlite3_str_errcode(replyBody(pReply))!=SQLITE_OK ){
+    connFail(pConn, pReply, SQLITE_NOMEM);
+    return;
+  }
+  connCommit(pConn, pReply);
+}
+
 /* The SQL text of an operation, or 0 after failing the reply. */
 static const char *operationSql(Reply *pReply, const cJSON *pOp){
   const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pOp, "sql");
@@ -101,10 +112,10 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
     bOwnTransaction = 1;
   }
 
-  /* VACUUM attaches a scratch database of its own, which the authorizer would
-  ** refuse; any other file it might open, the VFS refuses. */
-  pConn->bTrusted = bVacuum;
+  pConn->bVacuum = bVacuum;
   nChangeBefore = sqlite3_total_changes64(db);
+  /* lastInsertRowId speaks of this statement only, not an earlier request's. */
+  sqlite3_set_last_insert_rowid(db, 0);
   nCol = sqlite3_column_count(pStmt);
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "{\"rows\":[");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, '[');
@@ -112,6 +123,10 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
     if( eShape!=SHAPE_ROWS && eShape!=SHAPE_ROW_ARRAY ) continue;
     if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
     appendRow(pOut, pStmt, nCol);
+    if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+      connFail(pConn, pReply, SQLITE_NOMEM);
+      goto done;
+    }
     if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
       replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
           "the result is larger than %d bytes: select fewer rows or columns "
@@ -119,11 +134,12 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
       goto done;
     }
   }
-  pConn->bTrusted = 0;
+  pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){
     connFail(pConn, pReply, rc);
     goto done;
   }
+  if( guardCheckSchema(pConn, pReply)!=SQLITE_OK ) goto done;
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
   if( eShape==SHAPE_RUN ){
@@ -137,9 +153,9 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   }
   sqlite3_finalize(pStmt);
   pStmt = 0;
-  if( bOwnTransaction ) connCommit(pConn, pReply);
+  if( bOwnTransaction ) commitIfAnswered(pConn, pReply);
 done:
-  pConn->bTrusted = 0;
+  pConn->bVacuum = 0;
   sqlite3_free(zErr);
   sqlite3_finalize(pStmt);
 }
@@ -187,7 +203,7 @@ static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
       return;
     }
   }
-  connCommit(pConn, pReply);
+  commitIfAnswered(pConn, pReply);
 }
 
 /************************************************************ dispatch ***/
@@ -213,6 +229,19 @@ static const Route *findRoute(const char *zPath, uint32_t nPath){
   return 0;
 }
 
+/* Whether the JSON text holds the escape \u0000. cJSON keeps strings
+** NUL-terminated, so such a string would be cut short without a word. */
+static int hasNulEscape(const uint8_t *a, uint32_t n){
+  uint32_t i;
+  for(i=0; a && i+6<=n; i++){
+    if( a[i]=='\\' ){
+      if( a[i+1]=='u' && a[i+2]=='0' && a[i+3]=='0' && a[i+4]=='0' && a[i+5]=='0' ) return 1;
+      i++;                                   /* skip the escaped character */
+    }
+  }
+  return 0;
+}
+
 cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
   const char *zEnd = 0;
   cJSON *pBody;
@@ -221,8 +250,23 @@ cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
         "the request body is %u bytes; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
     return 0;
   }
+  if( hasNulEscape(aBody, nBody) ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+        "strings may not contain \\u0000: send text with NUL bytes as a {\"$blob\":...}");
+    return 0;
+  }
   pBody = cJSON_ParseWithLengthOpts((const char*)aBody, nBody, &zEnd, 0);
-  if( pBody==0 ){
+  if( pBody ){
+    while( zEnd<(const char*)aBody+nBody && (*zEnd==' ' || *zEnd=='\t' || *zEnd=='\n' || *zEnd=='\r') ){
+      zEnd++;
+    }
+    if( zEnd!=(const char*)aBody+nBody ){
+      cJSON_Delete(pBody);
+      replyFail(pReply, 400, DOSQL_BAD_JSON, "the body has bytes after its JSON value (at byte %ld)",
+                (long)(zEnd - (const char*)aBody));
+      return 0;
+    }
+  }else{
     const char *zErr = cJSON_GetErrorPtr();
     long iAt = (zErr && aBody) ? (long)(zErr - (const char*)aBody) : 0;
     replyFail(pReply, 400, DOSQL_BAD_JSON, "the body is not valid JSON (at byte %ld)", iAt);

@@ -162,6 +162,10 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
     sqlite3_str_appendall(pOut, "null");
     return;
   }
+  if( r==0.0 ){                       /* keep the sign of -0.0 */
+    sqlite3_str_appendall(pOut, signbit(r) ? "-0" : "0");
+    return;
+  }
   for(nDigit=15; nDigit<=17; nDigit++){
     sqlite3_snprintf(sizeof(zBuf), zBuf, "%!.*g", nDigit, r);
     if( strtod(zBuf, 0)==r ) break;

@@ -1,6 +1,7 @@
 /*
 ** migrate.c — the migration runner (contract in migrate.h).
 **
+** The table _dosql_migrations is created when the database opens (conn.c).
 ** Migrations are the application's own code, bundled at build time, so they run
 ** trusted: the authorizer and the step budget do not apply to them. The
 ** checksum is FNV-1a (64-bit) of the file's bytes, written as 16 hex digits: it
@@ -12,13 +13,6 @@
 #include "handler.h"
 #include "json.h"
 #include "migrate.h"
-
-static const char zCreateTable[] =
-  "CREATE TABLE IF NOT EXISTS _dosql_migrations("
-  "  name TEXT PRIMARY KEY,"
-  "  checksum TEXT NOT NULL,"
-  "  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
-  ")";
 
 static void migrateChecksum(const char *z, char zOut[17]){
   sqlite3_uint64 h = 0xcbf29ce484222325ull;
@@ -74,10 +68,6 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
 
   if( !cJSON_IsArray(pList) ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "migrations must be an array");
-    return;
-  }
-  if( pList->child && (rc = sqlite3_exec(pConn->db, zCreateTable, 0, 0, 0))!=SQLITE_OK ){
-    connFail(pConn, pReply, rc);
     return;
   }
   sqlite3_str_appendall(pOut, "{\"applied\":[");

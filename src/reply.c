@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "bytes.h"
 #include "errors.h"
 #include "json.h"
 #include "reply.h"
@@ -65,10 +66,6 @@ static void replyErrorBody(Reply *p){
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
-static void replyPut32le(uint8_t *a, uint32_t v){
-  a[0] = (uint8_t)v; a[1] = (uint8_t)(v>>8); a[2] = (uint8_t)(v>>16); a[3] = (uint8_t)(v>>24);
-}
-
 uint8_t *replyFinish(Reply *p){
   uint8_t *aResp;
   int n;
@@ -87,8 +84,8 @@ uint8_t *replyFinish(Reply *p){
   n = sqlite3_str_length(p->pOut);
   aResp = (uint8_t*)sqlite3_str_finish(p->pOut);
   if( aResp ){
-    replyPut32le(&aResp[DOSQL_RESPONSE_STATUS], (uint32_t)p->status);
-    replyPut32le(&aResp[DOSQL_RESPONSE_LENGTH], (uint32_t)(n - DOSQL_RESPONSE_BODY));
+    dosqlPut32le(&aResp[DOSQL_RESPONSE_STATUS], (uint32_t)p->status);
+    dosqlPut32le(&aResp[DOSQL_RESPONSE_LENGTH], (uint32_t)(n - DOSQL_RESPONSE_BODY));
   }
   sqlite3_free(p->zError);
   memset(p, 0, sizeof(*p));

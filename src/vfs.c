@@ -17,11 +17,14 @@
 ** With journal_mode=MEMORY, SQLite syncs the database file exactly once per
 ** transaction, after it has written every page of that transaction, so storage
 ** only ever moves from one committed state to the next. A rollback puts the
-** original pages back through xWrite; DOSQL_FCNTL_DISCARD then drops them.
+** original pages back through xWrite (and, after a failed commit, syncs them:
+** they are dropped, as storage holds them already); DOSQL_FCNTL_DISCARD drops
+** whatever is left.
 **
 ** The page count is never stored on its own: page 1's header holds the page size
-** (bytes 16-17) and the database size in pages (bytes 28-31), so a commit that
-** changes only a row and an index costs exactly three page writes.
+** (bytes 16-17) and the database size in pages (bytes 28-31). With exclusive
+** locking SQLite rewrites page 1 only when the size changes, so a commit that
+** changes one row and its index entry writes two pages.
 **
 ** Order of this file: types, the overlay, page I/O, file methods, VFS methods,
 ** registration.
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 
 #include "sqlite3.h"
+#include "bytes.h"
 #include "host.h"
 #include "vfs.h"
 
@@ -61,6 +65,8 @@ typedef struct DosqlFile {
   uint32_t nSlot;          /* overlay hash slots, 0 or a power of two */
   uint32_t nDirty;         /* overlay pages in use */
   DirtyPage **aSlot;       /* overlay: open addressing on pgno */
+  int bCommitFailed;       /* the host refused a commit: storage still holds the
+                           ** state SQLite's rollback is restoring */
   uint8_t *aScratch;       /* one page, for reads of part of a page */
 } DosqlFile;
 
@@ -73,24 +79,11 @@ static DosqlFaults vfsFaults;
 
 /************************************************************ helpers ****/
 
-static uint32_t vfsGet32be(const uint8_t *a){
-  return ((uint32_t)a[0]<<24) | ((uint32_t)a[1]<<16) | ((uint32_t)a[2]<<8) | a[3];
-}
-
-static void vfsPut32le(uint8_t *a, uint32_t v){
-  a[0] = (uint8_t)v; a[1] = (uint8_t)(v>>8); a[2] = (uint8_t)(v>>16); a[3] = (uint8_t)(v>>24);
-}
-
 /* Page size from header bytes 16-17 (1 means 65536); 0 if not a valid size. */
 static uint32_t vfsHeaderPageSize(const uint8_t *aHdr){
   uint32_t sz = ((uint32_t)aHdr[16]<<8) | aHdr[17];
   if( sz==1 ) sz = 65536;
-  if( sz<512 || sz>65536 || (sz & (sz-1))!=0 ) return 0;
-  return sz;
-}
-
-static int vfsValidPageSize(sqlite3_int64 sz){
-  return sz>=512 && sz<=65536 && (sz & (sz-1))==0;
+  return dosqlValidPageSize(sz) ? sz : 0;
 }
 
 /* Whether a read faulted since the last take. SQLite may turn a failed read into
@@ -225,7 +218,7 @@ static int vfsLoadMeta(DosqlFile *p){
     p->nPageStored = 0;
   }else{
     p->szPage = vfsHeaderPageSize(aHdr);
-    p->nPageStored = vfsGet32be(&aHdr[28]);
+    p->nPageStored = dosqlGet32be(&aHdr[28]);
     if( p->szPage==0 || p->nPageStored==0 ) return SQLITE_CORRUPT;
   }
   p->nPage = p->nPageStored;
@@ -295,20 +288,23 @@ static int vfsCommit(DosqlFile *p){
   }
   qsort(aSorted, n, sizeof(DirtyPage*), overlayCompare);
 
-  vfsPut32le(&aBatch[0], p->szPage);
-  vfsPut32le(&aBatch[4], p->nPageStored);
-  vfsPut32le(&aBatch[8], p->nPage);
-  vfsPut32le(&aBatch[12], n);
+  dosqlPut32le(&aBatch[0], p->szPage);
+  dosqlPut32le(&aBatch[4], p->nPageStored);
+  dosqlPut32le(&aBatch[8], p->nPage);
+  dosqlPut32le(&aBatch[12], n);
   pOut = &aBatch[DOSQL_BATCH_HEADER];
   for(i=0; i<n; i++){
-    vfsPut32le(pOut, aSorted[i]->pgno);
+    dosqlPut32le(pOut, aSorted[i]->pgno);
     memcpy(pOut+DOSQL_BATCH_PGNO, aSorted[i]->aData, p->szPage);
     pOut += DOSQL_BATCH_PGNO + p->szPage;
   }
   rc = dosql_host_commit(aBatch, (uint32_t)(pOut - aBatch));
   sqlite3_free(aSorted);
   sqlite3_free(aBatch);
-  if( rc!=DOSQL_COMMIT_OK ) return SQLITE_IOERR_FSYNC;
+  if( rc!=DOSQL_COMMIT_OK ){
+    p->bCommitFailed = 1;
+    return SQLITE_IOERR_FSYNC;
+  }
   overlayClear(p);
   p->nPageStored = p->nPage;
   return SQLITE_OK;
@@ -354,14 +350,15 @@ static int dosqlRead(sqlite3_file *pFile, void *zBuf, int iAmt, sqlite3_int64 iO
 }
 
 /* Whole, aligned pages only: that is all SQLite writes to a main database. The
-** first write to an empty database sets the page size. */
+** first write to an empty database sets the page size; it need not be page 1
+** (a transaction larger than the cache spills whichever page it likes). */
 static int dosqlWrite(sqlite3_file *pFile, const void *zBuf, int iAmt, sqlite3_int64 iOfst){
   DosqlFile *p = (DosqlFile*)pFile;
   uint32_t pgno;
   int rc = vfsLoadMeta(p);
   if( rc!=SQLITE_OK ) return rc;
   if( p->szPage==0 || (p->nPage==0 && p->nDirty==0) ){
-    if( iOfst!=0 || !vfsValidPageSize(iAmt) ) return SQLITE_IOERR_WRITE;
+    if( !dosqlValidPageSize(iAmt) || iOfst % iAmt ) return SQLITE_IOERR_WRITE;
     if( p->szPage!=(uint32_t)iAmt ){
       sqlite3_free(p->aScratch);
       p->aScratch = 0;
@@ -393,9 +390,17 @@ static int dosqlTruncate(sqlite3_file *pFile, sqlite3_int64 size){
 }
 
 static int dosqlSync(sqlite3_file *pFile, int flags){
+  DosqlFile *p = (DosqlFile*)pFile;
   (void)flags;
   if( vfsFaulted() ) return SQLITE_IOERR_FSYNC;
-  return vfsCommit((DosqlFile*)pFile);
+  if( p->bCommitFailed ){
+    /* SQLite syncs after rolling a failed commit back. What it wrote back is
+    ** what storage already holds: drop it rather than write it all again. */
+    overlayClear(p);
+    p->nPage = p->nPageStored;
+    return SQLITE_OK;
+  }
+  return vfsCommit(p);
 }
 
 static int dosqlFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
@@ -430,6 +435,7 @@ static int dosqlFileControl(sqlite3_file *pFile, int op, void *pArg){
     case DOSQL_FCNTL_DISCARD:
       overlayClear(p);
       p->bMetaKnown = 0;
+      p->bCommitFailed = 0;
       return SQLITE_OK;
   }
   return SQLITE_NOTFOUND;

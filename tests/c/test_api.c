@@ -55,6 +55,22 @@ static void heap_limit_is_a_clear_error_and_the_object_recovers(void){
   answerFree(&a);
 }
 
+/* Whatever stops a large answer (the heap or the result limit), the transaction
+** it belongs to must not commit while the request reports failure. */
+static void an_answer_too_big_to_build_commits_nothing(void){
+  Answer a = request("/transaction", "{\"operations\":["
+      "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES('marker')\"},"
+      "{\"type\":\"query\",\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 "
+      "FROM n WHERE i<24) SELECT randomblob(1500000) AS b FROM n\"}]}");
+  CHECK(a.status==400);
+  CHECK(answerCode(&a) && (strcmp(answerCode(&a), "HEAP_LIMIT")==0
+                           || strcmp(answerCode(&a), "RESULT_TOO_LARGE")==0));
+  answerFree(&a);
+  a = request("/query", "{\"sql\":\"SELECT count(*) AS n FROM t WHERE x='marker'\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":0}]}");
+  answerFree(&a);
+}
+
 static void a_huge_json_body_is_a_clear_error(void){
   /* Deeper than cJSON's nesting limit: refused, not a stack overflow. */
   char *z = malloc(4000);
@@ -75,6 +91,7 @@ int main(void){
   RUN(requests_before_open_are_refused);
   RUN(open_migrate_and_query);
   RUN(heap_limit_is_a_clear_error_and_the_object_recovers);
+  RUN(an_answer_too_big_to_build_commits_nothing);
   RUN(a_huge_json_body_is_a_clear_error);
   return HARNESS_END();
 }

@@ -41,6 +41,10 @@ static void caller_mistakes_are_4xx(void){
   okFree(&c, "/run", "{\"sql\":\"INSERT INTO users(email) VALUES('a@x')\"}");
   expect(&c, "POST", "/query", "{\"sql\":", 400, "BAD_JSON", "not valid JSON");
   expect(&c, "POST", "/query", "[1]", 400, "BAD_REQUEST", "JSON object");
+  expect(&c, "POST", "/query", "{\"sql\":\"SELECT 1\"} {\"sql\":\"DROP TABLE users\"}",
+         400, "BAD_JSON", "bytes after");
+  expect(&c, "POST", "/query", "{\"sql\":\"SELECT ?\",\"params\":[\"a\\u0000b\"]}",
+         400, "BAD_REQUEST", "\\u0000");
   expect(&c, "POST", "/query", "{\"params\":[]}", 400, "BAD_REQUEST", "sql must be");
   expect(&c, "POST", "/query", "{\"sql\":7}", 400, "BAD_REQUEST", "sql must be");
   expect(&c, "POST", "/query", "{\"sql\":\"-- nothing\"}", 400, "BAD_REQUEST", "no statement");
@@ -110,11 +114,15 @@ static void run_and_query_shapes(void){
   a = ok(&c, "/query", "{\"sql\":\"INSERT INTO t VALUES(5),(6) RETURNING x\"}");
   CHECK_STR(a.zBody, "{\"rows\":[{\"x\":5},{\"x\":6}]}");
   answerFree(&a);
+  /* lastInsertRowId is this statement's: 0 when it inserted nothing */
   a = ok(&c, "/run", "{\"sql\":\"SELECT * FROM t\"}");
-  CHECK_STR(a.zBody, "{\"rowsAffected\":0,\"lastInsertRowId\":2}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":0,\"lastInsertRowId\":0}");
   answerFree(&a);
   a = ok(&c, "/run", "{\"sql\":\"UPDATE t SET x = x + 1\"}");
-  CHECK_STR(a.zBody, "{\"rowsAffected\":2,\"lastInsertRowId\":2}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":2,\"lastInsertRowId\":0}");
+  answerFree(&a);
+  a = ok(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(9)\"}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":1,\"lastInsertRowId\":3}");
   answerFree(&a);
   connClose(&c);
 }

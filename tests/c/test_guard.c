@@ -87,8 +87,8 @@ static void vacuum_works_but_vacuum_into_cannot_write_files(void){
   allowed(&c, "CREATE TABLE t(x)");
   allowed(&c, "VACUUM");
   a = post(&c, "/run", "{\"sql\":\"VACUUM INTO 'copy.db'\"}");
-  CHECK(a.status==400);
-  CHECK_STR(answerCode(&a), "SQLITE_CANTOPEN");
+  CHECK(a.status==403);
+  CHECK_STR(answerCode(&a), "SQLITE_AUTH");
   answerFree(&a);
   CHECK_STR(scalar(&c, "PRAGMA integrity_check"), "\"ok\"");
   connClose(&c);
@@ -102,11 +102,46 @@ static void defensive_mode_is_on(void){
   connClose(&c);
 }
 
+static void savepoint_only_inside_a_transaction(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  allowed(&c, "CREATE TABLE t(x)");
+  denied(&c, "SAVEPOINT a", "only inside /transaction");
+  a = ok(&c, "/transaction", "{\"operations\":["
+      "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(1)\"},"
+      "{\"type\":\"run\",\"sql\":\"SAVEPOINT s\"},"
+      "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(2)\"},"
+      "{\"type\":\"run\",\"sql\":\"ROLLBACK TO s\"},"
+      "{\"type\":\"query\",\"sql\":\"SELECT group_concat(x) AS v FROM t\"}]}");
+  CHECK_STR(a.zBody, "[{\"v\":\"1\"}]");
+  answerFree(&a);
+  CHECK(sqlite3_get_autocommit(c.db));      /* nothing outlives the request */
+  connClose(&c);
+}
+
+static void no_table_can_be_renamed_into_an_internal_name(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  allowed(&c, "CREATE TABLE foo(name, checksum, applied_at)");
+  denied(&c, "ALTER TABLE foo RENAME TO _dosql_shadow", "_dosql_");
+  a = post(&c, "/run", "{\"sql\":\"ALTER TABLE foo RENAME TO _dosql_migrations\"}");
+  CHECK(a.status==400);                      /* the real one exists already */
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM sqlite_schema WHERE type='table' ORDER BY name"),
+            "\"_dosql_migrations,foo\"");
+  allowed(&c, "ALTER TABLE foo RENAME TO bar");
+  connClose(&c);
+}
+
 int main(void){
   RUN(attach_and_transaction_control_are_denied);
   RUN(unsafe_pragmas_are_denied_and_safe_ones_work);
   RUN(internal_tables_are_read_only);
   RUN(vacuum_works_but_vacuum_into_cannot_write_files);
   RUN(defensive_mode_is_on);
+  RUN(savepoint_only_inside_a_transaction);
+  RUN(no_table_can_be_renamed_into_an_internal_name);
   return HARNESS_END();
 }

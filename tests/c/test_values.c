@@ -39,6 +39,7 @@ static void results_encode_every_type(void){
   CHECK_QUERY(&c, "SELECT 0.1 AS a, 1e300 AS b, -2.5e-300 AS c, 1.0 AS d, 9e999 AS inf, -9e999 AS ninf", 0,
       "{\"rows\":[{\"a\":0.1,\"b\":1e+300,\"c\":-2.5e-300,\"d\":1,"
       "\"inf\":{\"$real\":\"Infinity\"},\"ninf\":{\"$real\":\"-Infinity\"}}]}");
+  CHECK_QUERY(&c, "SELECT -0.0 AS z, 0.0 AS p", 0, "{\"rows\":[{\"z\":-0,\"p\":0}]}");
   CHECK_QUERY(&c, "SELECT 'a\"b\\c' || char(10) || char(1) AS s", 0,
       "{\"rows\":[{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}]}");
   /* Text that is not UTF-8 becomes U+FFFD rather than invalid JSON. */

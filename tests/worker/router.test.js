@@ -36,8 +36,13 @@ describe('standalone router', () => {
     assert.deepEqual(a, { status: 200, body: { ok: true }, type: 'application/json; charset=utf-8' });
   });
 
+  test('the scheme name is case-insensitive, the token is not', async () => {
+    const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `bearer ${TOKEN}` }, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) }));
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+  });
+
   test('no token, a wrong token, or a malformed header is 401 UNAUTHORIZED', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }, { Authorization: `bearer ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: 'Bearer ' }]) {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }, { Authorization: `Basic ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Bearer ${TOKEN.toUpperCase()}` }, { Authorization: 'Bearer ' }]) {
       const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT 1' }) }));
       assert.equal(a.status, 401, JSON.stringify(headers));
       assert.equal(a.body.code, 'UNAUTHORIZED');

@@ -43,12 +43,12 @@ export async function route(request, env) {
     if (typeof token !== 'string' || token === '') {
       return fail(500, 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN', 'MISCONFIGURED');
     }
+    if (!(await bearerMatches(request.headers.get('authorization'), token))) {
+      return fail(401, 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>', 'UNAUTHORIZED');
+    }
     const namespace = env.DOSQL_DB;
     if (!namespace || typeof namespace.idFromName !== 'function') {
       return fail(500, 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml', 'MISCONFIGURED');
-    }
-    if (!(await bearerMatches(request.headers.get('authorization'), token))) {
-      return fail(401, 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>', 'UNAUTHORIZED');
     }
 
     const tenant = match[1];
@@ -81,7 +81,8 @@ export async function route(request, env) {
  * @param {string} token
  */
 export async function bearerMatches(header, token) {
-  const given = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+  // The scheme name is case-insensitive (RFC 7235); the token is not.
+  const given = /^bearer /i.test(header ?? '') ? /** @type {string} */ (header).slice('Bearer '.length) : '';
   const encoder = new TextEncoder();
   const [a, b] = await Promise.all([
     crypto.subtle.digest('SHA-256', encoder.encode(given)),

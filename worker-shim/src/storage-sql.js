@@ -25,6 +25,8 @@ const DROP_PAGES_ABOVE = 'DELETE FROM dosql_pages WHERE pgno > ?';
  */
 
 export class SqlPageStorage {
+  /** Whether a commit of this instance has dropped stray pages above the end. */
+  #reconciled = false;
   /** @type {any} DurableObjectStorage */
   #storage;
   /** @type {any} SqlStorage */
@@ -67,10 +69,14 @@ export class SqlPageStorage {
       for (const { pgno, data } of pages) {
         this.#count(this.#sql.exec(UPSERT_PAGE, pgno, wholeBuffer(data)));
       }
-      if (newPageCount < oldPageCount) {
+      // Pages above the new end go. On the first commit of this instance also
+      // drop any above it that an interrupted shrink left behind: SQLite shrinks
+      // a file only after the commit that makes those pages unused.
+      if (newPageCount < oldPageCount || !this.#reconciled) {
         this.#count(this.#sql.exec(DROP_PAGES_ABOVE, newPageCount));
       }
     });
+    this.#reconciled = true;
     this.stats.pagesWritten += pages.length;
     this.stats.commits++;
   }
