@@ -67,6 +67,34 @@ const MODULE_RULES = [
  */
 
 /**
+ * Start workerd on a worker that exports the class twice, as DoSQLSql
+ * (SQLite-backed, bound as SQL_DB) and DoSQLKv (legacy key-value, KV_DB).
+ * @param {string} scriptPath  the worker, loaded from source (no bundling)
+ * @param {string} persist  Durable Object storage folder
+ * @param {Record<string, string>} bindings
+ * @returns {Promise<any>} a ready Miniflare
+ */
+export async function startBothBackends(scriptPath, persist, bindings) {
+  const Miniflare = await loadMiniflare();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath,
+    modulesRoot: REPO,
+    modulesRules: MODULE_RULES,
+    compatibilityDate: COMPATIBILITY_DATE,
+    cf: false,
+    durableObjects: {
+      SQL_DB: { className: 'DoSQLSql', useSQLite: true },
+      KV_DB: { className: 'DoSQLKv' },
+    },
+    durableObjectsPersist: persist,
+    bindings,
+  });
+  await mf.ready;
+  return mf;
+}
+
+/**
  * A test database world: a folder, and a runtime that can be (re)started on it.
  * @param {string} name  a readable prefix for the folder
  */
@@ -89,7 +117,6 @@ export function createWorld(name) {
     async start(options = {}) {
       requireWasm();
       if (mf) throw new Error('already running');
-      const Miniflare = await loadMiniflare();
       const migrations = options.migrations ?? (await defaultMigrations());
       writeFileSync(join(dir, 'migrations.js'), `export default ${JSON.stringify(migrations, null, 1)};\n`);
       const fixture = relative(dir, join(REPO, 'tests/worker/fixtures/dosql-worker.js')).split('\\').join('/');
@@ -104,21 +131,7 @@ export function createWorld(name) {
           '',
         ].join('\n'),
       );
-      mf = new Miniflare({
-        modules: true,
-        scriptPath: join(dir, 'worker.js'),
-        modulesRoot: REPO,
-        modulesRules: MODULE_RULES,
-        compatibilityDate: COMPATIBILITY_DATE,
-        cf: false,
-        durableObjects: {
-          SQL_DB: { className: 'DoSQLSql', useSQLite: true },
-          KV_DB: { className: 'DoSQLKv' },
-        },
-        durableObjectsPersist: persist,
-        bindings: options.bindings ?? {},
-      });
-      await mf.ready;
+      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {});
       return world;
     },
 
