@@ -12,7 +12,8 @@
 //   - memory passed in belongs to C and is valid only during the call, so what the
 //     storage adapter keeps is copied out first;
 //   - a Promise where a synchronous answer is due is a bug in the adapter, and is
-//     treated as a failure.
+//     treated as a failure (for commit, where the outcome is then unknown, by
+//     stopping the instance).
 
 /** Import names of the module "dosql", in host.h order. Must match host.h. */
 export const IMPORT_NAMES = Object.freeze(['page_read', 'commit', 'now_ms', 'random', 'log']);
@@ -129,20 +130,23 @@ export function createImports({ getMemory, storage, label = 'dosql' }) {
 
     /** Parse one commit batch (layout in host.h) and hand it to storage. */
     commit(batchPtr, n) {
+      let result;
       try {
-        const batch = parseBatch(getMemory().buffer, batchPtr >>> 0, n >>> 0);
-        const result = storage.commit(batch);
-        if (isPromise(result)) {
-          // The writes may still land; but C must not be told they are durable.
-          result.then(undefined, (err) => fail('commit (async):', err));
-          fail('commit:', new Error('commit returned a Promise; it must write synchronously'));
-          return COMMIT_ERROR;
-        }
-        return COMMIT_OK;
+        result = storage.commit(parseBatch(getMemory().buffer, batchPtr >>> 0, n >>> 0));
       } catch (err) {
         fail('commit:', err);
         return COMMIT_ERROR;
       }
+      if (isPromise(result)) {
+        // Whether these writes land is unknown, so neither answer to C is true:
+        // COMMIT_ERROR would make SQLite's cache disagree with storage if they
+        // do. The one exception to "never throw into C": it unwinds the instance,
+        // the engine marks itself broken, and the next request starts a new one
+        // from what storage holds.
+        result.then(undefined, (err) => fail('commit (async):', err));
+        throw new Error('commit returned a Promise; it must write synchronously');
+      }
+      return COMMIT_OK;
     },
 
     /** Milliseconds since the Unix epoch. */
