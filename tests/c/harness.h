@@ -113,18 +113,28 @@ static inline void okFree(Conn *pConn, const char *zPath, const char *zBody){
 }
 
 /* The first row's first value of a /query as text (static buffer). */
-static inline const char *scalar(Conn *pConn, const char *zSql){
-  static char zOut[256];
+/* POST {"sql": zSql} to zPath (the SQL JSON-quoted for us). */
+static inline Answer postSql(Conn *pConn, const char *zPath, const char *zSql){
   cJSON *pReq = cJSON_CreateObject();
   char *zBody;
   Answer a;
-  const cJSON *pRows, *pVal;
-  zOut[0] = 0;
   cJSON_AddStringToObject(pReq, "sql", zSql);
   zBody = cJSON_PrintUnformatted(pReq);
-  a = ok(pConn, "/query", zBody);
+  a = post(pConn, zPath, zBody);
   cJSON_free(zBody);
   cJSON_Delete(pReq);
+  return a;
+}
+
+static inline const char *scalar(Conn *pConn, const char *zSql){
+  static char zOut[256];
+  Answer a = postSql(pConn, "/query", zSql);
+  const cJSON *pRows, *pVal;
+  zOut[0] = 0;
+  if( a.status!=200 ){
+    printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
+    harnessFailed++;
+  }
   pRows = cJSON_GetObjectItem(a.pJson, "rows");
   pVal = pRows && pRows->child ? pRows->child->child : 0;
   if( pVal ){

@@ -4,29 +4,19 @@
 #include "harness.h"
 
 static void denied(Conn *pConn, const char *zSql, const char *zWhy){
-  cJSON *pReq = cJSON_CreateObject();
-  char *zBody;
-  Answer a;
-  cJSON_AddStringToObject(pReq, "sql", zSql);
-  zBody = cJSON_PrintUnformatted(pReq);
-  a = post(pConn, "/run", zBody);
+  Answer a = postSql(pConn, "/run", zSql);
   CHECK(a.status==403);
   CHECK_STR(answerCode(&a), "SQLITE_AUTH");
   CHECK(answerError(&a) && strstr(answerError(&a), zWhy));
   if( a.status!=403 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
   answerFree(&a);
-  cJSON_free(zBody);
-  cJSON_Delete(pReq);
 }
 
 static void allowed(Conn *pConn, const char *zSql){
-  cJSON *pReq = cJSON_CreateObject();
-  char *zBody;
-  cJSON_AddStringToObject(pReq, "sql", zSql);
-  zBody = cJSON_PrintUnformatted(pReq);
-  okFree(pConn, "/run", zBody);
-  cJSON_free(zBody);
-  cJSON_Delete(pReq);
+  Answer a = postSql(pConn, "/run", zSql);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
+  answerFree(&a);
 }
 
 static void attach_and_transaction_control_are_denied(void){
