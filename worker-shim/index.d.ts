@@ -28,6 +28,16 @@ export declare class DoSQLDatabase extends DurableObject {
   static pageSize: number | undefined;
   static cacheBytes: number | undefined;
   fetch(request: Request): Promise<Response>;
+  /** Over RPC: peak wasm memory, page faults served, and storage rows/keys read and written. */
+  stats(): Promise<DoSQLStats>;
+}
+
+export interface DoSQLStats {
+  wasmMemoryBytes: number;
+  faults: number;
+  /** SQLite-backed: rowsRead, rowsWritten, pagesRead, pagesWritten, commits;
+   *  key-value: keysRead, keysWritten, keysDeleted, fetches, commits, cacheBytes. */
+  storage: Record<string, number>;
 }
 
 /** A DoSQLDatabase class with these migrations; export it under your binding's class_name. */

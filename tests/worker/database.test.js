@@ -21,6 +21,19 @@ async function startWorld(name, options) {
 
 for (const backend of BACKENDS) {
   describe(`database class (${backend})`, () => {
+    test('stats() over RPC reports memory and the storage rows or keys written', async () => {
+      const world = await startWorld(`stats-${backend}`, {});
+      const name = tenant('st');
+      const db = world.client(backend, name);
+      await db.run('CREATE TABLE s (x)');
+      await db.run('INSERT INTO s VALUES (1)');
+      const ns = await world.mf.getDurableObjectNamespace(backend === 'sql' ? 'SQL_DB' : 'KV_DB');
+      const stats = await ns.get(ns.idFromName(name)).stats();
+      assert.ok(stats.wasmMemoryBytes >= 65536, JSON.stringify(stats));
+      const written = backend === 'sql' ? stats.storage.rowsWritten : stats.storage.keysWritten;
+      assert.ok(written >= 2, JSON.stringify(stats));
+    });
+
     test('a new database takes the class\'s page size; DOSQL_PAGE_SIZE overrides it', async () => {
       const byClass = await startWorld(`pagesize-${backend}`, { classOptions: { pageSize: 8192 } });
       assert.deepEqual(await byClass.client(backend, tenant('ps')).query('PRAGMA page_size'), [{ page_size: 8192 }]);

@@ -58,6 +58,24 @@ export class DoSQLDatabase extends DurableObject {
     }
   }
 
+  /**
+   * Numbers for monitoring and benchmarks, over RPC (`await stub.stats()`):
+   * the engine's peak memory, page faults served, and the storage adapter's
+   * counts of rows (SQLite-backed) or keys (key-value) read and written, which
+   * is what the platform bills. Opens the database first if need be.
+   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>}
+   */
+  async stats() {
+    const failure = await this.#start();
+    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    const engine = /** @type {Engine} */ (this.#engine);
+    return {
+      wasmMemoryBytes: engine.memoryBytes,
+      faults: engine.faults,
+      storage: { .../** @type {any} */ (this.#storage).stats },
+    };
+  }
+
   /** @returns {Promise<EngineResponse | null>} */
   #start() {
     this.#ready ??= this.#startGated().then(

@@ -141,6 +141,11 @@ export class Engine {
     return this.#faults;
   }
 
+  /** Bytes of linear memory: wasm memory never shrinks, so this is the peak. */
+  get memoryBytes() {
+    return this.#memory.buffer.byteLength;
+  }
+
   /**
    * Open the database (page size applies only to a new, empty database; 0 picks
    * the engine's default).
