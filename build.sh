@@ -7,6 +7,9 @@
 #   ./build.sh test     all of the above, then every test suite; ends in "N passed, N failed"
 #   ./build.sh dev      build, then serve the worker locally with wrangler
 #   ./build.sh clean    remove build outputs (deps/ stays)
+#   ./build.sh bench    build, then time DoSQL against native DO SQL and D1 (minutes): writes
+#                       bench/results.json, bench/ratios.svg, BENCHMARKS.md (--smoke: tiny, seconds)
+#   ./build.sh speedtest  build SQLite's speedtest1 natively and as wasm (tests/bench/speedtest1/)
 #
 # Every command is idempotent and incremental: run it again and only what changed is redone.
 # Third-party code is never committed: it is fetched here, pinned by version and sha256,
@@ -41,6 +44,15 @@ readonly CJSON_PATCHES=(  # in the order of debian/patches/series (1.7.15-1+deb1
 readonly DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 readonly DEBIAN_SUITE=bookworm
 readonly DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# speedtest1.c (SQLite's own CPU benchmark, tests/bench/speedtest1/): no npm package ships
+# SQLite's test/ folder, so it comes from Debian's sqlite3 source package, the upstream
+# source tree. trixie's (3.46.1) rather than sid's (closer to 3.52.0, but its mirror drops
+# it at the next upload) or bookworm's (3.40.1). It is compiled against our 3.52.0.
+readonly SPEEDTEST1_SUITE=trixie
+readonly SPEEDTEST1_SQLITE_VERSION=3.46.1
+readonly SPEEDTEST1_ORIG_SHA256=d0cdd2ece271b29e7ce18095745d892517ee26d0f270065b3a25c2e9eb11639c
+readonly SPEEDTEST1_SHA256=81875fcd4bfb76bbf21568f021e81452a72539f76db9982d9114da3bafee22cc
 
 # Debian packages the build needs. clang 14 + wasi-libc + the wasm32 builtins are a wasi-sdk
 # equivalent; binaryen gives wasm-opt, wabt gives wasm-objdump (tests read the module's
@@ -83,7 +95,10 @@ readonly WASM_CC
 # time clang warns it is unused, which -Werror would turn into an error.
 readonly WASM_CFLAGS=(--target=wasm32-wasi -Oz -DNDEBUG "${INCLUDES[@]}")
 # wasm-opt after linking: -Oz. -O2/-O3 (and clang -O2, 70% larger) were not measurably
-# faster in a Node benchmark of inserts, scans and point queries, so size wins.
+# faster in a Node benchmark of inserts, scans and point queries, so size wins. The
+# post-MVP features workerd runs (-mbulk-memory -msign-ext -mnontrapping-fptoint) were
+# tried too: speedtest1 moved within its noise, and a 152k-row GROUP BY ran 8% slower
+# in Node in two interleaved runs, so they stay off.
 readonly WASM_OPT_FLAGS=(-Oz)
 
 readonly NATIVE_CC=${CC:-cc}
@@ -264,6 +279,36 @@ apply_cjson_patches() {
   [[ -z $extra ]] || say "deps: WARNING: Debian's cjson has patches not pinned here: $extra"
 }
 
+# ---- deps: speedtest1.c -----------------------------------------------------------------
+# fetch_speedtest1: deps/speedtest1/speedtest1.c from the pinned upstream tarball of Debian's
+# sqlite3 source package (SPEEDTEST1_SUITE). Its own private apt folder, as for cJSON, so
+# the two suites' package lists never mix.
+fetch_speedtest1() {
+  local dir=deps/speedtest1 apt=$ROOT/deps/apt-speedtest1
+  stamp_ok "$dir" && return 0
+  say "deps: speedtest1.c from Debian's sqlite3 $SPEEDTEST1_SQLITE_VERSION ($SPEEDTEST1_SUITE)"
+  local opts=(-qq -o "Dir::Etc::SourceList=$apt/sources.list"
+              -o "Dir::Etc::SourceParts=$apt/sources.list.d"
+              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache")
+  if (( EUID == 0 )); then opts+=(-o APT::Sandbox::User=root); fi
+  local orig=$apt/src/sqlite3_$SPEEDTEST1_SQLITE_VERSION.orig.tar.xz
+  if ! sha256_is "$orig" "$SPEEDTEST1_ORIG_SHA256"; then
+    mkdir -p "$apt"/{sources.list.d,lists/partial,cache/archives/partial,src}
+    printf 'deb-src [signed-by=%s] %s %s main\n' "$DEBIAN_KEYRING" "$DEBIAN_MIRROR" \
+      "$SPEEDTEST1_SUITE" > "$apt/sources.list"
+    apt-get "${opts[@]}" update
+    rm -f "$apt"/src/sqlite3_*
+    (cd "$apt/src" && apt-get "${opts[@]}" source --download-only \
+       "sqlite3/$SPEEDTEST1_SUITE" >/dev/null)
+  fi
+  verify_sha256 "$orig" "$SPEEDTEST1_ORIG_SHA256"
+  rm -rf "$dir" && mkdir -p "$dir"
+  tar -xJf "$orig" -C "$dir" --touch --no-same-owner --strip-components=2 \
+    "sqlite3-$SPEEDTEST1_SQLITE_VERSION/test/speedtest1.c"
+  verify_sha256 "$dir/speedtest1.c" "$SPEEDTEST1_SHA256"
+  write_stamp "$dir" speedtest1.c
+}
+
 DEPS_DONE=0
 cmd_deps() {
   (( DEPS_DONE )) && return 0
@@ -272,6 +317,7 @@ cmd_deps() {
   ensure_node_modules
   fetch_sqlite
   fetch_cjson
+  fetch_speedtest1
   DEPS_DONE=1
 }
 
@@ -475,6 +521,82 @@ cmd_native() {
   native_link
 }
 
+# ---- speedtest: SQLite's speedtest1, native and wasm (tests/bench/speedtest1/) ----------
+# Not part of `test`: tests/bench/speedtest1/run.mjs builds with `./build.sh speedtest` and
+# compares the times. Both sides link speedtest1.c with SQLite, cJSON and every src/*.c, so
+# the database lives in our VFS "dosql": natively over tests/c/host_mem.c, in wasm over
+# worker-shim/src/host.js with pages in a Map. The wasm side is a WASI command (main,
+# printf): only this benchmark binary imports wasi_snapshot_preview1, never dosql.wasm.
+readonly SPEEDTEST=$BUILD/speedtest
+# The native side is a speed build: -O2 and no sanitizers, our options header as always.
+readonly SPEEDTEST_NATIVE_CFLAGS=(-O2 -DNDEBUG "${INCLUDES[@]}")
+# Wasm variants, "NAME|CLANG FLAGS|WASM-OPT FLAGS": the clang flags take the place of -Oz
+# in WASM_CFLAGS. "oz" is built exactly as dosql.wasm is. SPEEDTEST_WASM_VARIANTS adds more
+# for one run, ';' between them, e.g. "simd|-O2 -msimd128|-O2 --enable-simd".
+readonly SPEEDTEST_WASM_DEFAULT=("oz|-Oz|${WASM_OPT_FLAGS[*]}" "o2|-O2|-O2")
+
+# speedtest_queue DIR CC FLAGS...: queue every object of one speedtest1 binary into DIR.
+speedtest_queue() {
+  local dir=$1 src; shift
+  compile "$dir/sqlite3.o" deps/sqlite/sqlite3.c "$@"
+  compile "$dir/cJSON.o" deps/cjson/cJSON.c "$@"
+  compile "$dir/speedtest1.o" deps/speedtest1/speedtest1.c "$@"
+  while read -r src; do
+    compile "$(obj_for "$dir" "$src")" "$src" "$@" "${OUR_WARNINGS[@]}"
+  done < <(our_sources)
+}
+
+# speedtest_objs DIR: the objects speedtest_queue made, one per line.
+speedtest_objs() {
+  local src
+  printf '%s\n' "$1/speedtest1.o" "$1/sqlite3.o" "$1/cJSON.o"
+  while read -r src; do obj_for "$1" "$src"; printf '\n'; done < <(our_sources)
+}
+
+# speedtest_variants: the wasm variant lines to build.
+speedtest_variants() {
+  printf '%s\n' "${SPEEDTEST_WASM_DEFAULT[@]}"
+  [[ -z ${SPEEDTEST_WASM_VARIANTS:-} ]] || tr ';' '\n' <<<"$SPEEDTEST_WASM_VARIANTS"
+}
+
+cmd_speedtest() {
+  cmd_deps
+  local line name cflags wopt objs flags out
+  local native=$SPEEDTEST/native
+  speedtest_queue "$native" "$NATIVE_CC" "${SPEEDTEST_NATIVE_CFLAGS[@]}"
+  compile "$native/tests/host_mem.o" tests/c/host_mem.c "$NATIVE_CC" \
+    "${SPEEDTEST_NATIVE_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
+  while IFS='|' read -r name cflags wopt; do
+    [[ -n $name ]] || continue
+    # shellcheck disable=SC2086  # a variant's flags are words by design
+    speedtest_queue "$SPEEDTEST/wasm-$name" "${WASM_CC[@]}" --target=wasm32-wasi $cflags \
+      -DNDEBUG "${INCLUDES[@]}"
+  done < <(speedtest_variants)
+  jobs_wait
+
+  mapfile -t objs < <(speedtest_objs "$native")
+  objs+=("$native/tests/host_mem.o")
+  link "$SPEEDTEST/speedtest1-native" objs "$NATIVE_CC" -lm
+  # dosql.wasm's link flags, less the reactor model (this one is a command) and its exports.
+  mapfile -t flags < <(grep -v -E '^[[:space:]]*(#|$)|^-mexec-model=' wasm/link.flags)
+  while IFS='|' read -r name cflags wopt; do
+    [[ -n $name ]] || continue
+    mapfile -t objs < <(speedtest_objs "$SPEEDTEST/wasm-$name")
+    link "$SPEEDTEST/wasm-$name/speedtest1.wasm" objs "${WASM_CC[@]}" --target=wasm32-wasi \
+      "${flags[@]}"
+    out=$SPEEDTEST/speedtest1-$name.wasm
+    if [[ ! -f $out || $SPEEDTEST/wasm-$name/speedtest1.wasm -nt $out ||
+          "$(cat "$out.cmd" 2>/dev/null)" != "wasm-opt $wopt" ]]; then
+      say "  OPT wasm-opt $wopt -> $out"
+      # shellcheck disable=SC2086
+      wasm-opt $wopt "$SPEEDTEST/wasm-$name/speedtest1.wasm" -o "$out"
+      printf 'wasm-opt %s' "$wopt" > "$out.cmd"
+    fi
+  done < <(speedtest_variants)
+  say "  speedtest1: $SPEEDTEST/speedtest1-native $(speedtest_variants | cut -d'|' -f1 |
+        sed "s|.*|$SPEEDTEST/speedtest1-&.wasm|" | tr '\n' ' ')"
+}
+
 # ---- test -------------------------------------------------------------------------------
 # The suites, one line each: NAME DIR COMMAND... A suite runs only when DIR exists. COMMAND
 # runs from the repo root, shows its output, and ends it with a line "N passed, N failed"
@@ -617,6 +739,15 @@ cmd_dev() {
   exec node_modules/.bin/wrangler dev --local --persist-to .state --port "${PORT:-8787}"
 }
 
+# ---- bench ------------------------------------------------------------------------------
+# cmd_bench [OPTIONS]: build the module, then tests/bench/run.mjs (its header lists the
+# options). Not part of `test`: the full run takes minutes; the tests run its smoke mode.
+cmd_bench() {
+  cmd_wasm
+  exec 9>&-   # release the build lock: builds may go on while the benchmark runs
+  BENCH_COMMAND="./build.sh bench${*:+ $*}" exec node tests/bench/run.mjs "$@"
+}
+
 # ---- clean, usage, dispatch -------------------------------------------------------------
 cmd_clean() {
   rm -rf "$BUILD" "$DIST"
@@ -638,7 +769,7 @@ take_lock() {
 
 main() {
   local cmd=${1:-}
-  case $cmd in deps|wasm|native|test|dev|clean) take_lock; rm -f "$FAILED_JOBS" ;; esac
+  case $cmd in deps|wasm|native|test|dev|clean|speedtest|bench) take_lock; rm -f "$FAILED_JOBS" ;; esac
   case $cmd in
     deps)   cmd_deps ;;
     wasm)   cmd_wasm ;;
@@ -646,6 +777,8 @@ main() {
     test)   cmd_test ;;
     dev)    cmd_dev ;;
     clean)  cmd_clean ;;
+    speedtest) cmd_speedtest ;;
+    bench)  cmd_bench "${@:2}" ;;
     ""|-h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac
