@@ -22,8 +22,9 @@ import { FAULT } from './host.js';
 
 /** @typedef {import('./host.js').CommitBatch} CommitBatch */
 
-/** Default cache budget (bytes): a quarter of an isolate's 128 MB. */
-export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+/** Default cache budget (bytes): with SQLite's own 16 MiB cache, an object stays
+ *  near a quarter of an isolate's 128 MB. */
+export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Most keys one get/put/delete call may name (platform limit). */
 const MAX_KEYS_PER_CALL = 128;
