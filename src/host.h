@@ -46,15 +46,28 @@
 DOSQL_IMPORT(page_read)
 int dosql_host_page_read(uint32_t pgno, uint8_t *buf, uint32_t n);
 
+/* One page of a commit batch: its number and where its page_size bytes are. */
+typedef struct DosqlPageRef {
+  uint32_t pgno;
+  const uint8_t *aData;
+} DosqlPageRef;
+
+/* Bytes of a commit batch's header, before its DosqlPageRef array. */
+#define DOSQL_BATCH_HEADER 16
+
 /*
 ** Write one commit batch atomically: after a crash, storage holds either all of
-** it or none of it. The batch layout (little-endian) is
+** it or none of it. The batch is n bytes (little-endian):
 **
 **     u32 page_size
 **     u32 old_page_count   pages the database had before this commit
 **     u32 new_page_count   pages it has after; the host drops pages above it
-**     u32 n_pages          dirty pages that follow
-**     n_pages x { u32 pgno; u8 data[page_size] }   ascending pgno, all <= new_page_count
+**     u32 n_pages          pages that follow
+**     DosqlPageRef[n_pages]   ascending pgno, all <= new_page_count
+**
+** The pages are referenced, not copied, so a commit needs no second copy of its
+** dirty set. In wasm32 a DosqlPageRef is 8 bytes: u32 pgno, then the u32
+** address of the page's bytes in linear memory.
 **
 ** Returns DOSQL_COMMIT_OK or DOSQL_COMMIT_ERROR.
 */

@@ -43,10 +43,6 @@
 /* Smallest overlay hash table (slots; a power of two). */
 #define DOSQL_OVERLAY_MIN_SLOTS 64
 
-/* Bytes of a commit batch header, and per page (see host.h). */
-#define DOSQL_BATCH_HEADER 16
-#define DOSQL_BATCH_PGNO 4
-
 /************************************************************** types ****/
 
 /* One dirty page: its number and page-size bytes of data that follow. */
@@ -268,17 +264,16 @@ static int vfsReadPage(DosqlFile *p, uint32_t pgno, uint32_t iOff, uint8_t *aOut
 ** in storage and the overlay is kept for SQLite's rollback.
 */
 static int vfsCommit(DosqlFile *p){
-  sqlite3_uint64 nBatch;
-  uint8_t *aBatch, *pOut;
+  uint8_t *aBatch;
+  DosqlPageRef *aRef;
   DirtyPage **aSorted;
   uint32_t i, n = 0;
   int rc;
 
   if( p->nDirty==0 && p->nPage==p->nPageStored ) return SQLITE_OK;
   aSorted = sqlite3_malloc64(sizeof(DirtyPage*) * (sqlite3_uint64)(p->nDirty+1));
-  nBatch = DOSQL_BATCH_HEADER + (sqlite3_uint64)p->nDirty * (DOSQL_BATCH_PGNO + p->szPage);
-  aBatch = sqlite3_malloc64(nBatch);
-  if( aSorted==0 || aBatch==0 || nBatch>0xffffffffu ){
+  aBatch = sqlite3_malloc64(DOSQL_BATCH_HEADER + sizeof(DosqlPageRef) * (sqlite3_uint64)(p->nDirty+1));
+  if( aSorted==0 || aBatch==0 ){
     sqlite3_free(aSorted);
     sqlite3_free(aBatch);
     return SQLITE_IOERR_NOMEM;
@@ -292,13 +287,12 @@ static int vfsCommit(DosqlFile *p){
   dosqlPut32le(&aBatch[4], p->nPageStored);
   dosqlPut32le(&aBatch[8], p->nPage);
   dosqlPut32le(&aBatch[12], n);
-  pOut = &aBatch[DOSQL_BATCH_HEADER];
+  aRef = (DosqlPageRef*)&aBatch[DOSQL_BATCH_HEADER];
   for(i=0; i<n; i++){
-    dosqlPut32le(pOut, aSorted[i]->pgno);
-    memcpy(pOut+DOSQL_BATCH_PGNO, aSorted[i]->aData, p->szPage);
-    pOut += DOSQL_BATCH_PGNO + p->szPage;
+    aRef[i].pgno = aSorted[i]->pgno;
+    aRef[i].aData = aSorted[i]->aData;
   }
-  rc = dosql_host_commit(aBatch, (uint32_t)(pOut - aBatch));
+  rc = dosql_host_commit(aBatch, (uint32_t)(DOSQL_BATCH_HEADER + n*sizeof(DosqlPageRef)));
   sqlite3_free(aSorted);
   sqlite3_free(aBatch);
   if( rc!=DOSQL_COMMIT_OK ){

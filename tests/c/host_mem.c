@@ -69,21 +69,21 @@ static uint32_t get32le(const uint8_t *a){
 int dosql_host_commit(const uint8_t *batch, uint32_t n){
   uint32_t szPage = get32le(batch), nNew = get32le(batch+8), nDirty = get32le(batch+12);
   uint32_t i;
-  const uint8_t *p = batch+16;
+  const DosqlPageRef *aRef = (const DosqlPageRef*)(batch + DOSQL_BATCH_HEADER);
   if( nFailCommit>0 && --nFailCommit==0 ) return DOSQL_COMMIT_ERROR;
-  if( n!=16 + nDirty*(4+szPage) ) return DOSQL_COMMIT_ERROR;
+  if( n!=DOSQL_BATCH_HEADER + nDirty*sizeof(DosqlPageRef) ) return DOSQL_COMMIT_ERROR;
   if( nNew+1>nPageAlloc ){
     aPage = realloc(aPage, sizeof(MemPage)*(nNew+1));
     memset(&aPage[nPageAlloc], 0, sizeof(MemPage)*(nNew+1-nPageAlloc));
     nPageAlloc = nNew+1;
   }
-  for(i=0; i<nDirty; i++, p+=4+szPage){
-    uint32_t pgno = get32le(p);
+  for(i=0; i<nDirty; i++){
+    uint32_t pgno = aRef[i].pgno;
     MemPage *pPage = &aPage[pgno];
     if( pgno==0 || pgno>nNew ) return DOSQL_COMMIT_ERROR;
     free(pPage->aData);
     pPage->aData = malloc(szPage);
-    memcpy(pPage->aData, p+4, szPage);
+    memcpy(pPage->aData, aRef[i].aData, szPage);
     pPage->nData = szPage;
     pPage->bFetched = 1;
     nPagesWritten++;

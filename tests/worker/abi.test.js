@@ -48,6 +48,7 @@ test('host.js constants equal host.h constants', () => {
     ['LOG_ERROR', 'DOSQL_LOG_ERROR'],
     ['LOG_WARN', 'DOSQL_LOG_WARN'],
     ['LOG_INFO', 'DOSQL_LOG_INFO'],
+    ['BATCH_HEADER_BYTES', 'DOSQL_BATCH_HEADER'],
   ]) {
     assert.equal(host[js], define(hostH, c), `${js} = ${c}`);
   }

@@ -6,7 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileWasm, defaultMigrations } from './harness.js';
-import { Engine, EngineBrokenError, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
+import { ABI_VERSION, Engine, EngineBrokenError, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
 import { KvPageStorage } from '../../worker-shim/src/storage-kv.js';
 import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/host.js';
 import { MemoryPages, FakeKvStorage, tinyModule } from './fixtures/memory-storage.js';
@@ -66,10 +66,11 @@ async function quietly(fn) {
 
 test('engine refuses a module of another ABI version, naming both versions', () => {
   const functions = Object.fromEntries(EXPORT_NAMES.map((n) => [n, 0]));
-  functions.dosql_abi_version = 2;
+  functions.dosql_abi_version = ABI_VERSION + 1;
   assert.throws(
     () => new Engine(tinyModule(functions), { storage: new MemoryPages() }),
-    (err) => err instanceof EngineStartError && /ABI version 2/.test(err.message) && /speaks 1/.test(err.message),
+    (err) => err instanceof EngineStartError
+      && err.message.includes(`ABI version ${ABI_VERSION + 1}`) && err.message.includes(`speaks ${ABI_VERSION}`),
   );
 });
 
@@ -279,21 +280,24 @@ test('commit batches are parsed per host.h, copied, and malformed ones refused',
   const size = 512;
   const view = new DataView(memory.buffer);
   const u8 = new Uint8Array(memory.buffer);
+  // header at 100, two page references after it, the pages themselves elsewhere
   view.setUint32(100, size, true);
   view.setUint32(104, 3, true);
   view.setUint32(108, 2, true);
   view.setUint32(112, 2, true);
   view.setUint32(116, 1, true);
-  u8.fill(0xa1, 120, 120 + size);
-  view.setUint32(120 + size, 2, true);
-  u8.fill(0xb2, 124 + size, 124 + 2 * size);
-  const n = 16 + 2 * (4 + size);
+  view.setUint32(120, 1024, true);
+  view.setUint32(124, 2, true);
+  view.setUint32(128, 2048, true);
+  u8.fill(0xa1, 1024, 1024 + size);
+  u8.fill(0xb2, 2048, 2048 + size);
+  const n = 16 + 2 * 8;
   const batch = parseBatch(memory.buffer, 100, n);
   assert.equal(batch.pageSize, size);
   assert.equal(batch.oldPageCount, 3);
   assert.equal(batch.newPageCount, 2);
   assert.deepEqual(batch.pages.map((p) => p.pgno), [1, 2]);
-  u8.fill(0, 100, 100 + n); // the batch was copied out
+  u8.fill(0, 1024, 2048 + size); // the pages were copied out
   assert.ok(batch.pages[0].data.every((b) => b === 0xa1));
   assert.ok(batch.pages[1].data.every((b) => b === 0xb2));
 

@@ -19,7 +19,7 @@ import { createImports } from './host.js';
 import { errorResponse } from './response.js';
 
 /** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([

@@ -36,9 +36,10 @@ export const LOG_ERROR = 0;
 export const LOG_WARN = 1;
 export const LOG_INFO = 2;
 
-/** Bytes of a commit batch header, and of the pgno before each page (host.h). */
-const BATCH_HEADER_BYTES = 16;
-const BATCH_PGNO_BYTES = 4;
+/** Bytes of a commit batch header (DOSQL_BATCH_HEADER), and of each DosqlPageRef
+ *  after it in wasm32: u32 pgno, u32 address of the page's bytes (host.h). */
+export const BATCH_HEADER_BYTES = 16;
+const BATCH_REF_BYTES = 8;
 
 /** crypto.getRandomValues refuses more than this many bytes per call. */
 const RANDOM_CHUNK_BYTES = 65536;
@@ -200,24 +201,25 @@ export function parseBatch(buffer, ptr, n) {
   const oldPageCount = view.getUint32(4, true);
   const newPageCount = view.getUint32(8, true);
   const nPages = view.getUint32(12, true);
-  const stride = BATCH_PGNO_BYTES + pageSize;
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
     throw new Error(`commit batch has invalid page size ${pageSize}`);
   }
-  if (BATCH_HEADER_BYTES + nPages * stride !== n) {
-    throw new Error(`commit batch of ${n} bytes does not hold ${nPages} pages of ${pageSize} bytes`);
+  if (BATCH_HEADER_BYTES + nPages * BATCH_REF_BYTES !== n) {
+    throw new Error(`commit batch of ${n} bytes does not hold ${nPages} page references`);
   }
-  const bytes = new Uint8Array(buffer, ptr, n);
   const pages = new Array(nPages);
   let previous = 0;
-  for (let i = 0, off = BATCH_HEADER_BYTES; i < nPages; i++, off += stride) {
+  for (let i = 0, off = BATCH_HEADER_BYTES; i < nPages; i++, off += BATCH_REF_BYTES) {
     const pgno = view.getUint32(off, true);
+    const address = view.getUint32(off + 4, true);
     if (pgno <= previous || pgno > newPageCount) {
       throw new Error(`commit batch page ${pgno} is out of order or above the new page count ${newPageCount}`);
     }
+    if (address + pageSize > buffer.byteLength) {
+      throw new Error(`commit batch page ${pgno} lies outside linear memory`);
+    }
     previous = pgno;
-    const start = off + BATCH_PGNO_BYTES;
-    pages[i] = { pgno, data: bytes.slice(start, start + pageSize) };
+    pages[i] = { pgno, data: new Uint8Array(buffer.slice(address, address + pageSize)) };
   }
   return { pageSize, oldPageCount, newPageCount, pages };
 }
