@@ -90,6 +90,6 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n){
 DOSQL_EXPORT(dosql_request)
 uint8_t *dosql_request(const char *method, uint32_t method_len,
                        const char *path, uint32_t path_len,
-                       const uint8_t *body, uint32_t n){
-  return handleRequest(&theConn, method, method_len, path, path_len, body, n);
+                       const uint8_t *body, uint32_t n, uint32_t flags){
+  return handleRequest(&theConn, method, method_len, path, path_len, body, n, flags);
 }

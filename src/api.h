@@ -30,7 +30,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 2
+#define DOSQL_ABI_VERSION 3
 
 #define DOSQL_STATUS_FAULT 0
 
@@ -60,6 +60,11 @@ uint8_t *dosql_open(uint32_t page_size);
 */
 uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 
+/* flags of dosql_request(): the request belongs to the open interactive
+** transaction (docs/transactions.md). The host decides which requests do and
+** makes every other request wait while one is open. */
+#define DOSQL_REQUEST_IN_TRANSACTION 1
+
 /*
 ** Answer one request of the wire protocol. body may be 0 with n larger than
 ** dosql_max_request_bytes(): the host did not read an oversized body, and the
@@ -67,6 +72,6 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 */
 uint8_t *dosql_request(const char *method, uint32_t method_len,
                        const char *path, uint32_t path_len,
-                       const uint8_t *body, uint32_t n);
+                       const uint8_t *body, uint32_t n, uint32_t flags);
 
 #endif /* DOSQL_API_H */

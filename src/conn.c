@@ -160,21 +160,76 @@ int connCommit(Conn *p, Reply *pReply){
   return rc;
 }
 
+/* Roll back whatever is open and drop uncommitted pages: what SQLite's
+** rollback wrote back equals what storage holds. */
+static void connRollback(Conn *p){
+  if( p->db==0 ) return;
+  if( !sqlite3_get_autocommit(p->db) && p->pRollback ) connStepTrusted(p, p->pRollback);
+  sqlite3_file_control(p->db, "main", DOSQL_FCNTL_DISCARD, 0);
+  p->bInteractive = 0;
+}
+
 void connFinish(Conn *p, Reply *pReply){
   DosqlFaults faults;
   dosqlVfsTakeFaults(&faults);
+  if( p->bInteractive ){
+    if( faults.nPage>0 ){
+      connRollback(p);
+      replyFault(pReply, faults.aPage, faults.nPage);
+    }else if( sqlite3_get_autocommit(p->db) ){
+      /* SQLite rolled the whole transaction back (a full disk, an I/O error). */
+      connRollback(p);
+      replyAmend(pReply, 409, DOSQL_TRANSACTION_ABORTED, "; the transaction was rolled back");
+    }
+    return;
+  }
   if( p->db && !replyFailed(pReply) && !sqlite3_get_autocommit(p->db) ){
     /* Every endpoint ends its transactions; one left open is our bug, and
     ** keeping it would let later requests' writes go uncommitted. */
     replyFail(pReply, 500, DOSQL_INTERNAL, "a transaction was left open; it was rolled back");
   }
   if( faults.nPage==0 && !replyFailed(pReply) ) return;
-  if( p->db ){
-    if( !sqlite3_get_autocommit(p->db) && p->pRollback ){
-      connStepTrusted(p, p->pRollback);
-    }
-    /* What SQLite's rollback wrote back equals what storage holds: drop it. */
-    sqlite3_file_control(p->db, "main", DOSQL_FCNTL_DISCARD, 0);
-  }
+  connRollback(p);
   if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage);
+}
+
+int connBeginInteractive(Conn *p, Reply *pReply){
+  int rc;
+  if( p->bInteractive || !sqlite3_get_autocommit(p->db) ){
+    replyFail(pReply, 500, DOSQL_INTERNAL, "a transaction is already open");
+    return SQLITE_MISUSE;
+  }
+  rc = connExecTrusted(p, "BEGIN IMMEDIATE");
+  if( rc!=SQLITE_OK ){
+    connFail(p, pReply, rc);
+    return rc;
+  }
+  p->bInteractive = 1;
+  return SQLITE_OK;
+}
+
+int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
+  int rc = SQLITE_OK;
+  if( !bRollback ){
+    rc = connStepTrusted(p, p->pCommit);
+    if( rc==SQLITE_OK ){
+      p->bInteractive = 0;
+      return SQLITE_OK;
+    }
+    connFail(p, pReply, rc);
+  }
+  connRollback(p);
+  return rc;
+}
+
+int connSavepoint(Conn *p, Reply *pReply){
+  int rc = connExecTrusted(p, "SAVEPOINT dosql_batch");
+  if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
+  return rc;
+}
+
+void connRelease(Conn *p, Reply *pReply, int bRollback){
+  int rc = connExecTrusted(p, bRollback
+      ? "ROLLBACK TO dosql_batch; RELEASE dosql_batch" : "RELEASE dosql_batch");
+  if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
 }

@@ -16,6 +16,7 @@ typedef struct Conn {
   int bTrusted;              /* internal work: the authorizer allows everything */
   int bVacuum;               /* a VACUUM runs: its scratch database may attach */
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
+  int bInteractive;          /* an interactive transaction (/begin) is open */
   const char *zDenied;       /* why the authorizer last said no (static text) */
   sqlite3_int64 nProgress;   /* progress callbacks during this request */
   int bStepLimit;            /* this request ran out of VM steps */
@@ -47,11 +48,24 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
 int connBegin(Conn *p, Reply *pReply);
 int connCommit(Conn *p, Reply *pReply);
 
+/* Open an interactive transaction (BEGIN IMMEDIATE: it holds the write lock),
+** or end it: commit, or roll back when bRollback. A failed commit rolls back.
+** Either way the transaction is over when these return. */
+int connBeginInteractive(Conn *p, Reply *pReply);
+int connEndInteractive(Conn *p, Reply *pReply, int bRollback);
+
+/* A savepoint around work inside an interactive transaction, and its end:
+** released, or (bRollback) undone and released. */
+int connSavepoint(Conn *p, Reply *pReply);
+void connRelease(Conn *p, Reply *pReply, int bRollback);
+
 /*
 ** End every request with this. If it failed, or any page faulted (even in a
 ** statement that "succeeded": integrity_check reports failed reads as text),
 ** roll back, drop uncommitted pages, and turn a fault into the reply's
-** DOSQL_STATUS_FAULT.
+** DOSQL_STATUS_FAULT. Inside an interactive transaction a failed statement has
+** undone itself and the transaction stays open; but a fault, or an error after
+** which SQLite rolled the whole transaction back, ends it (TRANSACTION_ABORTED).
 */
 void connFinish(Conn *p, Reply *pReply);
 

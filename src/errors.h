@@ -23,6 +23,7 @@
 #define DOSQL_MIGRATION_CHANGED   "MIGRATION_CHANGED"    /* 500: an applied migration's text changed */
 #define DOSQL_MIGRATION_FAILED    "MIGRATION_FAILED"     /* 500: a migration did not apply */
 #define DOSQL_BAD_CONFIG          "BAD_CONFIG"           /* 500: the object's settings are invalid */
+#define DOSQL_TRANSACTION_ABORTED "TRANSACTION_ABORTED"  /* 409/503: the transaction was rolled back; retry it */
 #define DOSQL_INTERNAL            "INTERNAL"             /* 500: a bug of ours */
 #define DOSQL_NOT_OPEN            "NOT_OPEN"             /* 500: a request before dosql_open */
 

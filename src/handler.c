@@ -4,10 +4,14 @@
 **   POST /query        {sql, params?}       -> {rows:[{column: value}]}
 **   POST /run          {sql, params?}       -> {rowsAffected, lastInsertRowId}
 **   POST /transaction  {operations:[...]}   -> the last operation's result
+**   POST /batch        {operations:[...]}   -> {results:[{rows, rowsAffected, lastInsertRowId}]}
+**   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
 **
 ** Every endpoint runs one request to completion or rolls it back: a statement
 ** that writes runs inside a transaction, so a failure half way (an error, a
-** limit, a page fault) leaves nothing behind.
+** limit, a page fault) leaves nothing behind. Inside an interactive transaction
+** (docs/transactions.md) a failed statement undoes itself and the transaction
+** stays open; the host decides which requests belong to it (the flags).
 */
 #include <string.h>
 
@@ -17,13 +21,15 @@
 #include "guard.h"
 #include "handler.h"
 #include "json.h"
+#include "api.h"
 
 /* What a statement's result turns into. */
 typedef enum Shape {
   SHAPE_NONE,          /* nothing: an operation before the last one */
   SHAPE_ROWS,          /* {"rows":[...]}, for /query */
   SHAPE_ROW_ARRAY,     /* [...], a query ending a /transaction */
-  SHAPE_RUN            /* {"rowsAffected":n,"lastInsertRowId":n} */
+  SHAPE_RUN,           /* {"rowsAffected":n,"lastInsertRowId":n} */
+  SHAPE_RESULT         /* {"rows":[...],"rowsAffected":n,"lastInsertRowId":n}, for /batch */
 } Shape;
 
 typedef void (*Endpoint)(Conn*, Reply*, const cJSON*);
@@ -117,10 +123,10 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   /* lastInsertRowId speaks of this statement only, not an earlier request's. */
   sqlite3_set_last_insert_rowid(db, 0);
   nCol = sqlite3_column_count(pStmt);
-  if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "{\"rows\":[");
+  if( eShape==SHAPE_ROWS || eShape==SHAPE_RESULT ) sqlite3_str_appendall(pOut, "{\"rows\":[");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, '[');
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    if( eShape!=SHAPE_ROWS && eShape!=SHAPE_ROW_ARRAY ) continue;
+    if( eShape==SHAPE_NONE || eShape==SHAPE_RUN ) continue;
     if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
     appendRow(pOut, pStmt, nCol);
     if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
@@ -142,10 +148,10 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   if( guardCheckSchema(pConn, pReply)!=SQLITE_OK ) goto done;
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
-  if( eShape==SHAPE_RUN ){
+  if( eShape==SHAPE_RUN || eShape==SHAPE_RESULT ){
     sqlite3_int64 nChange =
         sqlite3_total_changes64(db)==nChangeBefore ? 0 : sqlite3_changes64(db);
-    sqlite3_str_appendall(pOut, "{\"rowsAffected\":");
+    sqlite3_str_appendall(pOut, eShape==SHAPE_RUN ? "{\"rowsAffected\":" : "],\"rowsAffected\":");
     jsonAppendInteger(pOut, nChange);
     sqlite3_str_appendall(pOut, ",\"lastInsertRowId\":");
     jsonAppendInteger(pOut, sqlite3_last_insert_rowid(db));
@@ -170,17 +176,26 @@ static void doRun(Conn *pConn, Reply *pReply, const cJSON *pBody){
   runStatement(pConn, pReply, pBody, SHAPE_RUN);
 }
 
-/* The shape an operation of /transaction asks for, or SHAPE_NONE if invalid. */
-static Shape operationShape(const cJSON *pOp){
+/* The shape an operation asks for: /batch wants every result; /transaction
+** the last one's, as "query" or "run". SHAPE_NONE if the operation is invalid. */
+static Shape operationShape(const cJSON *pOp, int bEveryResult){
   const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pOp, "type");
-  if( !cJSON_IsObject(pOp) || !cJSON_IsString(pType) ) return SHAPE_NONE;
-  if( strcmp(pType->valuestring, "query")==0 ) return SHAPE_ROW_ARRAY;
-  if( strcmp(pType->valuestring, "run")==0 ) return SHAPE_RUN;
+  if( !cJSON_IsObject(pOp) ) return SHAPE_NONE;
+  if( bEveryResult && pType==0 ) return SHAPE_RESULT;
+  if( !cJSON_IsString(pType) ) return SHAPE_NONE;
+  if( strcmp(pType->valuestring, "query")==0 ) return bEveryResult ? SHAPE_RESULT : SHAPE_ROW_ARRAY;
+  if( strcmp(pType->valuestring, "run")==0 ) return bEveryResult ? SHAPE_RESULT : SHAPE_RUN;
   return SHAPE_NONE;
 }
 
-static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
+/*
+** Run every operation of the body, all or nothing. Outside an interactive
+** transaction they get one of their own; inside one, a savepoint, so a failure
+** undoes them and leaves the transaction open.
+*/
+static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bEveryResult){
   const cJSON *pOps = cJSON_GetObjectItemCaseSensitive(pBody, "operations");
+  sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pOp;
   int i;
   if( !cJSON_IsArray(pOps) || pOps->child==0 ){
@@ -188,22 +203,54 @@ static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
     return;
   }
   for(i=0, pOp=pOps->child; pOp; i++, pOp=pOp->next){
-    if( operationShape(pOp)==SHAPE_NONE ){
-      replyFail(pReply, 400, DOSQL_BAD_REQUEST,
-          "operation %d must be an object with type \"query\" or \"run\"", i);
+    if( operationShape(pOp, bEveryResult)==SHAPE_NONE ){
+      replyFail(pReply, 400, DOSQL_BAD_REQUEST, bEveryResult
+          ? "operation %d must be an object {sql, params?}"
+          : "operation %d must be an object with type \"query\" or \"run\"", i);
       pReply->iOperation = i;
       return;
     }
   }
-  if( connBegin(pConn, pReply)!=SQLITE_OK ) return;
+  if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
+    return;
+  }
+  if( bEveryResult ) sqlite3_str_appendall(pOut, "{\"results\":[");
   for(i=0, pOp=pOps->child; pOp; i++, pOp=pOp->next){
-    runStatement(pConn, pReply, pOp, pOp->next ? SHAPE_NONE : operationShape(pOp));
+    if( bEveryResult && i ) sqlite3_str_appendchar(pOut, 1, ',');
+    runStatement(pConn, pReply, pOp,
+        bEveryResult ? SHAPE_RESULT : pOp->next ? SHAPE_NONE : operationShape(pOp, 0));
     if( replyFailed(pReply) ){
       pReply->iOperation = i;
+      if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
       return;
     }
   }
-  commitIfAnswered(pConn, pReply);
+  if( bEveryResult ) sqlite3_str_appendall(pOut, "]}");
+  if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
+  else commitIfAnswered(pConn, pReply);
+}
+
+static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  runAtomically(pConn, pReply, pBody, 0);
+}
+
+static void doBatch(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  runAtomically(pConn, pReply, pBody, 1);
+}
+
+static void doBegin(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  (void)pBody;
+  if( connBeginInteractive(pConn, pReply)==SQLITE_OK ) sqlite3_str_appendall(replyBody(pReply), "{}");
+}
+
+static void doCommit(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  (void)pBody;
+  if( connEndInteractive(pConn, pReply, 0)==SQLITE_OK ) sqlite3_str_appendall(replyBody(pReply), "{}");
+}
+
+static void doRollback(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  (void)pBody;
+  if( connEndInteractive(pConn, pReply, 1)==SQLITE_OK ) sqlite3_str_appendall(replyBody(pReply), "{}");
 }
 
 /************************************************************ dispatch ***/
@@ -217,6 +264,10 @@ static const Route aRoute[] = {
   { "/query",       doQuery },
   { "/run",         doRun },
   { "/transaction", doTransaction },
+  { "/batch",       doBatch },
+  { "/begin",       doBegin },
+  { "/commit",      doCommit },
+  { "/rollback",    doRollback },
 };
 
 static const Route *findRoute(const char *zPath, uint32_t nPath){
@@ -282,20 +333,26 @@ cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
 
 uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
                        const char *zPath, uint32_t nPath,
-                       const uint8_t *aBody, uint32_t nBody){
+                       const uint8_t *aBody, uint32_t nBody, uint32_t flags){
   Reply reply;
   const Route *pRoute = findRoute(zPath, nPath);
+  int bInTransaction = (flags & DOSQL_REQUEST_IN_TRANSACTION)!=0;
   cJSON *pBody;
 
   replyInit(&reply);
   if( pRoute==0 ){
     replyFail(&reply, 404, DOSQL_NOT_FOUND,
-        "no endpoint %.*s: use POST /query, /run or /transaction", (int)nPath, zPath);
+        "no endpoint %.*s: use POST /query, /run, /transaction or /batch", (int)nPath, zPath);
   }else if( nMethod!=4 || memcmp(zMethod, "POST", 4)!=0 ){
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
         "%.*s %s: only POST is allowed", (int)nMethod, zMethod, pRoute->zPath);
   }else if( !connIsOpen(pConn) ){
     replyFail(&reply, 500, DOSQL_NOT_OPEN, "the database is not open");
+  }else if( bInTransaction!=pConn->bInteractive ){
+    /* The host queues requests around an open transaction; this is its bug. */
+    replyFail(&reply, 500, DOSQL_INTERNAL, bInTransaction
+        ? "the request belongs to a transaction, but none is open"
+        : "a transaction is open: other requests must wait for it to end");
   }else if( (pBody = handleParseBody(&reply, aBody, nBody))!=0 ){
     connStartRequest(pConn);
     pRoute->xEndpoint(pConn, &reply, pBody);

@@ -10,12 +10,12 @@
 
 /*
 ** Answer method + path + body (nBody bytes; aBody may be 0 when nBody is over
-** the limit and was never read). Returns a response in the api.h layout, owned
-** by the caller, or 0 when out of memory.
+** the limit and was never read); flags as for dosql_request (api.h). Returns a
+** response in the api.h layout, owned by the caller, or 0 when out of memory.
 */
 uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
                        const char *zPath, uint32_t nPath,
-                       const uint8_t *aBody, uint32_t nBody);
+                       const uint8_t *aBody, uint32_t nBody, uint32_t flags);
 
 /*
 ** Parse a request body that must be a JSON object. Returns the tree (free it

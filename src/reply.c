@@ -40,6 +40,16 @@ void replyFail(Reply *p, int status, const char *zCode, const char *zFmt, ...){
   va_end(ap);
 }
 
+void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix){
+  char *zNew;
+  if( p->zCode==0 ) return;
+  zNew = sqlite3_mprintf("%s%s", p->zError ? p->zError : "", zSuffix);
+  sqlite3_free(p->zError);
+  p->zError = zNew;
+  p->status = status;
+  p->zCode = zCode;
+}
+
 void replyFault(Reply *p, const uint32_t *aPage, int nPage){
   int i;
   sqlite3_free(p->zError);      /* the fault explains the error */

@@ -29,6 +29,10 @@ sqlite3_str *replyBody(Reply *p);
 ** wins: later calls change nothing. */
 void replyFail(Reply *p, int status, const char *zCode, const char *zFmt, ...);
 
+/* Change a recorded error's status and code and add zSuffix to its message
+** (an error that turned out to end more than its statement). No error, no change. */
+void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix);
+
 /* Whether an error or a fault has been recorded. */
 int replyFailed(const Reply *p);
 

@@ -62,9 +62,15 @@ static inline Answer answerFrom(uint8_t *aResp){
   return a;
 }
 
-static inline Answer call(Conn *pConn, const char *zMethod, const char *zPath, const char *zBody){
+/* One request; flags as for dosql_request (DOSQL_REQUEST_IN_TRANSACTION). */
+static inline Answer callFlags(Conn *pConn, const char *zMethod, const char *zPath,
+                               const char *zBody, uint32_t flags){
   return answerFrom(handleRequest(pConn, zMethod, (uint32_t)strlen(zMethod),
-      zPath, (uint32_t)strlen(zPath), (const uint8_t*)zBody, (uint32_t)strlen(zBody)));
+      zPath, (uint32_t)strlen(zPath), (const uint8_t*)zBody, (uint32_t)strlen(zBody), flags));
+}
+
+static inline Answer call(Conn *pConn, const char *zMethod, const char *zPath, const char *zBody){
+  return callFlags(pConn, zMethod, zPath, zBody, 0);
 }
 
 static inline Answer migrate(Conn *pConn, const char *zBody){

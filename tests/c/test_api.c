@@ -11,7 +11,7 @@ static Answer request(const char *zPath, const char *zBody){
   Answer a;
   memcpy(aBody, zBody, strlen(zBody));
   a = answerFrom(dosql_request("POST", 4, zPath, (uint32_t)strlen(zPath),
-                               aBody, (uint32_t)strlen(zBody)));
+                               aBody, (uint32_t)strlen(zBody), 0));
   dosql_free(aBody);
   return a;
 }

@@ -74,7 +74,7 @@ static void oversized_body_is_413_without_reading_it(void){
   Conn c;
   Answer a;
   openConn(&c);
-  a = answerFrom(handleRequest(&c, "POST", 4, "/query", 6, 0, dosql_max_request_bytes()+1));
+  a = answerFrom(handleRequest(&c, "POST", 4, "/query", 6, 0, dosql_max_request_bytes()+1, 0));
   CHECK(a.status==413);
   CHECK_STR(answerCode(&a), "PAYLOAD_TOO_LARGE");
   answerFree(&a);

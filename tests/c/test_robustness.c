@@ -52,7 +52,7 @@ static void mutated_requests_never_crash_or_corrupt(void){
     mutate(z, &n);
     zPath = azPath[rng() % 3];
     a = answerFrom(handleRequest(&c, "POST", 4, zPath, (uint32_t)strlen(zPath),
-                                 (const uint8_t*)z, (uint32_t)n));
+                                 (const uint8_t*)z, (uint32_t)n, 0));
     CHECK(a.status==200 || (a.status>=400 && a.status<600));
     CHECK(a.pJson!=0);                      /* every answer is JSON */
     if( a.status==200 ) nOk++;

@@ -1,0 +1,150 @@
+/*
+** test_transactions.c — interactive transactions (/begin, /commit, /rollback
+** and requests flagged DOSQL_REQUEST_IN_TRANSACTION) and /batch.
+*/
+#include "harness.h"
+
+#define IN_TX DOSQL_REQUEST_IN_TRANSACTION
+
+static Answer tx(Conn *pConn, const char *zPath, const char *zBody){
+  return callFlags(pConn, "POST", zPath, zBody, IN_TX);
+}
+
+static void txOk(Conn *pConn, const char *zPath, const char *zBody){
+  Answer a = tx(pConn, zPath, zBody);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  %s %s -> %d %s\n", zPath, zBody, a.status, a.zBody);
+  answerFree(&a);
+}
+
+static void setup(Conn *pConn){
+  openConn(pConn);
+  okFree(pConn, "/run", "{\"sql\":\"CREATE TABLE t(x UNIQUE)\"}");
+}
+
+static void commit_keeps_and_rollback_drops(void){
+  Conn c;
+  int n;
+  setup(&c);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  {
+    Answer a = tx(&c, "/query", "{\"sql\":\"SELECT count(*) AS n FROM t\"}");
+    CHECK_STR(a.zBody, "{\"rows\":[{\"n\":1}]}");    /* it sees its own writes */
+    answerFree(&a);
+  }
+  n = hostMemCommits();
+  txOk(&c, "/commit", "{}");
+  CHECK(hostMemCommits()==n+1);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2)\"}");
+  txOk(&c, "/rollback", "{}");
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t"), "\"1\"");
+  connClose(&c);
+}
+
+static void a_failed_statement_leaves_the_transaction_open(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  a = tx(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  CHECK(a.status==409);
+  CHECK_STR(answerCode(&a), "SQLITE_CONSTRAINT_UNIQUE");
+  answerFree(&a);
+  a = tx(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(2)\"},{\"sql\":\"INSERT INTO t VALUES(1)\"}]}");
+  CHECK(a.status==409);
+  CHECK(cJSON_GetObjectItem(a.pJson, "operation")->valueint==1);
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(3)\"}");
+  txOk(&c, "/commit", "{}");
+  /* The batch was undone as a whole (2 is gone); the rest committed. */
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t ORDER BY x"), "\"1,3\"");
+  connClose(&c);
+}
+
+static void requests_must_match_the_transaction_state(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  a = tx(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  CHECK(a.status==500);                         /* flagged, but nothing open */
+  answerFree(&a);
+  okFree(&c, "/begin", "{}");
+  a = post(&c, "/query", "{\"sql\":\"SELECT 1\"}");
+  CHECK(a.status==500);                         /* unflagged while open */
+  CHECK(answerError(&a) && strstr(answerError(&a), "must wait"));
+  answerFree(&a);
+  a = tx(&c, "/begin", "{}");
+  CHECK(a.status==500);                         /* no nesting */
+  answerFree(&a);
+  txOk(&c, "/rollback", "{}");
+  okFree(&c, "/query", "{\"sql\":\"SELECT 1\"}");
+  connClose(&c);
+}
+
+static void batch_returns_every_result_all_or_nothing(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  a = ok(&c, "/batch", "{\"operations\":["
+      "{\"sql\":\"INSERT INTO t VALUES(?)\",\"params\":[5]},"
+      "{\"sql\":\"SELECT x FROM t\"}]}");
+  CHECK_STR(a.zBody, "{\"results\":["
+      "{\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":1},"
+      "{\"rows\":[{\"x\":5}],\"rowsAffected\":0,\"lastInsertRowId\":0}]}");
+  answerFree(&a);
+  a = post(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(6)\"},{\"sql\":\"INSERT INTO t VALUES(5)\"}]}");
+  CHECK(a.status==409);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "1");
+  connClose(&c);
+}
+
+static void a_fault_inside_a_transaction_ends_it(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+      "SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(200) FROM n\"}");
+  connClose(&c);
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT 1"), "1");
+  hostMemSetAsync(1);
+  hostMemFetch(1);
+  okFree(&c, "/begin", "{}");
+  a = tx(&c, "/query", "{\"sql\":\"SELECT count(*) FROM t\"}");
+  CHECK(a.status==DOSQL_STATUS_FAULT);
+  answerFree(&a);
+  CHECK(!c.bInteractive);                       /* rolled back: the host answers */
+  a = tx(&c, "/commit", "{}");
+  CHECK(a.status==500);
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void a_failed_commit_ends_the_transaction(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  hostMemFailCommit(1);
+  a = tx(&c, "/commit", "{}");
+  CHECK(a.status==503);
+  answerFree(&a);
+  CHECK(!c.bInteractive);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  connClose(&c);
+}
+
+int main(void){
+  RUN(commit_keeps_and_rollback_drops);
+  RUN(a_failed_statement_leaves_the_transaction_open);
+  RUN(requests_must_match_the_transaction_state);
+  RUN(batch_returns_every_result_all_or_nothing);
+  RUN(a_fault_inside_a_transaction_ends_it);
+  RUN(a_failed_commit_ends_the_transaction);
+  return HARNESS_END();
+}
