@@ -51,3 +51,168 @@ export declare function route(
   request: Request,
   env: { DOSQL_TOKEN?: string; DOSQL_DB?: DurableObjectNamespace },
 ): Promise<Response>;
+
+// ---- the client (worker-shim/src/client.js) ----------------------------------------
+
+/** Anything with a fetch like a Durable Object stub's. */
+export interface StubLike {
+  fetch(url: string, init?: RequestInit): Promise<Response>;
+}
+
+/**
+ * Parameters: an array for `?`/`?NNN`, an object for `:name`/`@name`/`$name`.
+ * bigint travels exactly; Uint8Array/ArrayBuffer/other ArrayBufferViews as blobs;
+ * booleans bind as 1/0; a Date as its ISO string.
+ */
+export type SQLValue = string | number | bigint | boolean | null | Uint8Array | ArrayBuffer | ArrayBufferView | Date;
+export type SQLParams = unknown[] | Record<string, unknown>;
+
+export interface RunResult {
+  rowsAffected: number;
+  /** The rowid this statement inserted (0 if none); a bigint past 2^53. */
+  lastInsertRowId: number;
+}
+
+export interface BatchStatement {
+  sql: string;
+  params?: SQLParams;
+}
+
+export interface BatchResult<T = Record<string, unknown>> extends RunResult {
+  rows: T[];
+}
+
+/** query/queryOne/run/batch, inside a transaction or outside any. */
+export interface TransactionClient {
+  /** Rows; INTEGER past 2^53 comes back as bigint, BLOB as Uint8Array. */
+  query<T = Record<string, unknown>>(sql: string, params?: SQLParams): Promise<T[]>;
+  /** The first row, or null when there is none. */
+  queryOne<T = Record<string, unknown>>(sql: string, params?: SQLParams): Promise<T | null>;
+  run(sql: string, params?: SQLParams): Promise<RunResult>;
+  /** All or nothing (inside a transaction: a savepoint; the transaction stays open after a failure). */
+  batch<T = Record<string, unknown>>(statements: Array<BatchStatement | string>): Promise<BatchResult<T>[]>;
+}
+
+export interface TransactionOptions {
+  /** Idle timeout (ms), 100..60000, default 5000: the transaction is rolled back when no request of it runs for that long. */
+  timeoutMs?: number;
+}
+
+export interface DatabaseClient extends TransactionClient {
+  /**
+   * One interactive transaction: fn's statements see each other's writes and
+   * nobody else sees them before the commit (other requests to the database wait).
+   * Commits when fn resolves (and returns its value); rolls back and rethrows when
+   * it throws.
+   */
+  transaction<T>(fn: (tx: TransactionClient & { readonly txId: string }) => Promise<T>, options?: TransactionOptions): Promise<T>;
+}
+
+/** Every failure: message is SQLite's own text where SQLite failed; code is stable. */
+export declare class DoSQLError extends Error {
+  constructor(message: string, details?: { code?: string; status?: number; operation?: number; cause?: unknown });
+  readonly name: 'DoSQLError';
+  /** e.g. "SQLITE_CONSTRAINT_UNIQUE", "TRANSACTION_EXPIRED", "TRANSACTION_ABORTED". */
+  code: string;
+  /** HTTP status of the answer. */
+  status: number;
+  /** Index of the failing statement of a batch or /transaction. */
+  operation?: number;
+}
+
+/**
+ * The client of one tenant's database. Accepts SvelteKit's `platform`
+ * (platform.env.DOSQL_DB), an `env` with DOSQL_DB, or the namespace itself.
+ */
+export declare function getDB(
+  platformOrNamespace: { env: { DOSQL_DB: DurableObjectNamespace } } | { DOSQL_DB: DurableObjectNamespace } | DurableObjectNamespace,
+  tenantId?: string,
+): DatabaseClient;
+
+/** The client over one stub (anything with fetch(url, init)). */
+export declare function createClient(stub: StubLike): DatabaseClient;
+
+/** Parameters as they travel (bigint → {$bigint}, bytes → {$blob}, Date → ISO string). */
+export declare function encodeParams(params?: SQLParams): unknown;
+export declare function encodeValue(value: unknown): unknown;
+/** A value from the wire: {$bigint} → bigint, {$blob} → Uint8Array, {$real} → ±Infinity. */
+export declare function decodeValue(value: unknown): unknown;
+export declare function decodeRow(row: Record<string, unknown>): Record<string, unknown>;
+
+// ---- D1 facade (src/d1.js, docs/d1.md) ----
+
+export interface D1FacadeOptions {
+  /** Idle timeout (ms) of a transaction opened by a BEGIN statement; default the object's (5000). */
+  transactionTimeoutMs?: number;
+  /** Integers beyond 2^53 in results: a rounded number as D1 gives (default), or an exact BigInt. */
+  int64?: 'number' | 'bigint';
+}
+
+export interface D1Meta {
+  served_by: string;
+  /** Milliseconds, measured by the facade around the request. */
+  duration: number;
+  changes: number;
+  /** The rowid this statement inserted, 0 if none (D1 keeps the connection's last one). */
+  last_row_id: number;
+  changed_db: boolean;
+  /** Not measured by DoSQL: always 0. */
+  rows_read: number;
+  /** The rows changed (D1 also counts index writes). */
+  rows_written: number;
+}
+
+export interface D1Result<T = Record<string, unknown>> {
+  success: true;
+  results: T[];
+  meta: D1Meta;
+}
+
+export interface D1ExecResult {
+  count: number;
+  duration: number;
+}
+
+/** D1's D1PreparedStatement. Blobs come back as arrays of byte values, as in D1. */
+export declare class DoSQLD1PreparedStatement {
+  readonly sql: string;
+  readonly params: unknown[];
+  /** A new statement with these parameters: booleans bind as 1/0; BigInt as an exact integer. */
+  bind(...values: unknown[]): DoSQLD1PreparedStatement;
+  all<T = Record<string, unknown>>(): Promise<D1Result<T>>;
+  run<T = Record<string, unknown>>(): Promise<D1Result<T>>;
+  first<T = Record<string, unknown>>(): Promise<T | null>;
+  first<T = unknown>(column: string): Promise<T | null>;
+  raw<T = unknown[]>(options: { columnNames: true }): Promise<[string[], ...T[]]>;
+  raw<T = unknown[]>(options?: { columnNames?: false }): Promise<T[]>;
+}
+
+/**
+ * D1's D1Database over one DoSQL database. `BEGIN` / `COMMIT` / `ROLLBACK` statements
+ * open and end an interactive transaction of this instance: use one instance per request.
+ */
+export declare class DoSQLD1Database {
+  constructor(stub: StubLike, options?: D1FacadeOptions);
+  prepare(sql: string): DoSQLD1PreparedStatement;
+  /** All or nothing, one result per statement. */
+  batch<T = Record<string, unknown>>(statements: DoSQLD1PreparedStatement[]): Promise<D1Result<T>[]>;
+  /** A script of `;`-separated statements (split as SQLite does), all or nothing. */
+  exec(sql: string): Promise<D1ExecResult>;
+  /** Not supported: rejects. */
+  dump(): Promise<ArrayBuffer>;
+  withSession(constraintOrBookmark?: string): {
+    prepare(sql: string): DoSQLD1PreparedStatement;
+    batch<T = Record<string, unknown>>(statements: DoSQLD1PreparedStatement[]): Promise<D1Result<T>[]>;
+    getBookmark(): null;
+  };
+}
+
+/**
+ * A D1Database facade: `toD1(env.DOSQL_DB, tenantId)` (or platform, an env with DOSQL_DB,
+ * or a stub) where D1 code used `env.DB`.
+ */
+export declare function toD1(
+  target: StubLike | DurableObjectNamespace | { DOSQL_DB: DurableObjectNamespace } | { env: { DOSQL_DB: DurableObjectNamespace } },
+  tenantId?: string,
+  options?: D1FacadeOptions,
+): DoSQLD1Database;

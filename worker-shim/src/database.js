@@ -1,7 +1,8 @@
 // database.js — the Durable Object class: one object is one database.
 //
 // Thin on purpose: the engine (C) owns routing, SQL, limits and every error of the
-// wire protocol; this class owns start-up and the one catch boundary.
+// wire protocol; transactions.js owns the interactive transactions' policy (who
+// waits, txIds, idle timers); this class owns start-up and the one catch boundary.
 //
 // Start-up follows cloudflare/actors: initialise lazily, once, inside
 // blockConcurrencyWhile (so two first requests never migrate twice), but catch
@@ -13,6 +14,7 @@ import { DurableObject } from 'cloudflare:workers';
 import wasmModule from '../dist/dosql.wasm';
 import { Engine } from './engine.js';
 import { errorResponse, toResponse } from './response.js';
+import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
 import { SqlPageStorage } from './storage-sql.js';
 import { KvPageStorage } from './storage-kv.js';
 
@@ -36,6 +38,11 @@ export class DoSQLDatabase extends DurableObject {
   #storage = null;
   /** Resolves to null once open and migrated, or to the failure to answer with. */
   #ready = /** @type {Promise<EngineResponse | null> | null} */ (null);
+  /** Every request after start-up goes through it (one open transaction at a time). */
+  #gate = new TransactionGate({
+    engine: () => /** @type {Engine} */ (this.#engine),
+    log: (...args) => console.error(`[dosql] ${this.#label()}:`, ...args),
+  });
 
   /**
    * Answer one request of the wire protocol. Every failure of the shim itself is
@@ -48,11 +55,17 @@ export class DoSQLDatabase extends DurableObject {
       const failure = await this.#start();
       if (failure) return toResponse(failure);
       const engine = /** @type {Engine} */ (this.#engine);
-      const body = await readBody(request, engine.maxRequestBytes);
-      const response = await engine.request(request.method, new URL(request.url).pathname, body);
+      // The gate takes the request's place in line now; the body follows.
+      const body = readBody(request, engine.maxRequestBytes);
+      body.catch(() => {}); // awaited by the gate; never an unhandled rejection
+      const txId = request.headers.get(TRANSACTION_HEADER);
+      const response = await this.#gate.request(request.method, new URL(request.url).pathname, body, txId);
       return toResponse(response);
     } catch (err) {
-      if (this.#engine?.broken) this.#ready = null; // start a fresh instance next time
+      if (this.#engine?.broken) {
+        this.#ready = null; // start a fresh instance next time
+        this.#gate.abort(`the engine failed: ${messageOf(err)}`);
+      }
       console.error(`[dosql] ${this.#label()}:`, err);
       return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
     }

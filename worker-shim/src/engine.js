@@ -10,7 +10,10 @@
 // Faults: a storage adapter that cannot give a page synchronously makes C roll the
 // request back and answer DOSQL_STATUS_FAULT with the missing pages. The engine
 // asks the adapter to fetch them (with a read-ahead window that doubles on each
-// fault) and calls again with the same arguments, a bounded number of times.
+// fault) and calls again with the same arguments, a bounded number of times —
+// except for a request of the open interactive transaction (flag
+// DOSQL_REQUEST_IN_TRANSACTION): C has rolled that transaction back, so the pages
+// are fetched and the answer is 503 TRANSACTION_ABORTED (docs/transactions.md).
 //
 // Calls are serialized FIFO: only one call into C runs at a time, and a faulting
 // request's retries are never interleaved with another request's statements.
@@ -19,7 +22,7 @@ import { createImports } from './host.js';
 import { errorResponse } from './response.js';
 
 /** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
@@ -35,6 +38,8 @@ export const EXPORT_NAMES = Object.freeze([
 
 /** Must match DOSQL_STATUS_FAULT and DOSQL_RESPONSE_* in src/api.h. */
 export const STATUS_FAULT = 0;
+/** Must match DOSQL_REQUEST_IN_TRANSACTION in src/api.h (flags of dosql_request). */
+export const REQUEST_IN_TRANSACTION = 1;
 const RESPONSE_STATUS = 0;
 const RESPONSE_LENGTH = 4;
 const RESPONSE_BODY = 8;
@@ -170,28 +175,41 @@ export class Engine {
 
   /**
    * Answer one request of the wire protocol.
+   *
+   * With inTransaction the request belongs to the open interactive transaction
+   * (docs/transactions.md): a page fault then rolls the whole transaction back in
+   * C, so it is not retried; the pages are fetched (so that a retry of the
+   * transaction finds them) and the answer is 503 TRANSACTION_ABORTED.
+   *
    * @param {string} method
    * @param {string} path  e.g. "/query"
    * @param {Uint8Array | {oversized: number}} body  the body, or the length of one
    *   too large to read (C answers 413)
+   * @param {{inTransaction?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  request(method, path, body) {
+  request(method, path, body, { inTransaction = false } = {}) {
     const zMethod = encoder.encode(method);
     const zPath = encoder.encode(path);
+    const flags = inTransaction ? REQUEST_IN_TRANSACTION : 0;
+    const faults = { retry: !inTransaction };
     if (!(body instanceof Uint8Array)) {
       // Any length past 32 bits is still too large: clamp, never wrap.
       const n = Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
       return this.#serialize(() =>
         this.#withBytes([zMethod, zPath], ([pMethod, pPath]) =>
-          this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n))),
+          this.#withFaults(
+            (e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flags)),
+            faults,
+          ),
         ),
       );
     }
     return this.#serialize(() =>
       this.#withBytes([zMethod, zPath, body], ([pMethod, pPath, pBody]) =>
-        this.#withFaults((e) =>
-          this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length)),
+        this.#withFaults(
+          (e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags)),
+          faults,
         ),
       ),
     );
@@ -241,11 +259,14 @@ export class Engine {
   }
 
   /**
-   * Call into C; on a FAULT response fetch the pages it names and call again.
+   * Call into C; on a FAULT response fetch the pages it names and call again
+   * (or, with retry false, fetch them and answer 503 TRANSACTION_ABORTED: C has
+   * rolled the open transaction back, so the request cannot simply run again).
    * @param {(exports: Record<string, any>) => EngineResponse} attempt
+   * @param {{retry?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  async #withFaults(attempt) {
+  async #withFaults(attempt, { retry = true } = {}) {
     let window = this.#readAhead;
     try {
       for (let nFault = 0; ; nFault++) {
@@ -264,6 +285,13 @@ export class Engine {
         }
         this.#faults++;
         await this.#storage.prefetch(pages, window);
+        if (!retry) {
+          return errorResponse(
+            503,
+            'a page of the database had to be fetched from storage, so the transaction was rolled back: retry the transaction',
+            'TRANSACTION_ABORTED',
+          );
+        }
         window = Math.min(window * 2, this.#maxReadAhead);
       }
     } finally {

@@ -3,9 +3,13 @@
 //   DoSQLDatabase   the Durable Object class, no migrations
 //   defineDoSQL     the class with your migrations (and page size)
 //   route           the standalone worker's router (bearer token, tenants)
+//   getDB, createClient, DoSQLError   the client (interactive transactions, batches)
+//   toD1            a D1Database facade (D1 code and ORMs' D1 drivers; BEGIN works)
 //
 // Importing this module needs the Workers runtime ('cloudflare:workers') and a
 // bundler rule that turns dosql.wasm into a compiled module (wrangler's default).
 
 export { DoSQLDatabase, defineDoSQL } from './database.js';
 export { route } from './router.js';
+export { getDB, createClient, DoSQLError, encodeParams, encodeValue, decodeRow, decodeValue } from './client.js';
+export { toD1, DoSQLD1Database, DoSQLD1PreparedStatement } from './d1.js';

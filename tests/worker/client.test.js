@@ -1,0 +1,206 @@
+// The client package (worker-shim/src/client.js): values that JSON cannot carry
+// round-trip exactly through a real workerd (BigInt past 2^53, blobs from
+// Uint8Array, ArrayBuffer and other views, ±Infinity, Dates as ISO text), errors
+// carry SQLite's message, a code and the status, and getDB finds the namespace in
+// platform, env or the namespace itself. Plus the value encoding on its own.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWorld, BACKENDS, tenant } from './harness.js';
+import { stubOf } from './fixtures/client-stub.js';
+import {
+  createClient,
+  decodeRow,
+  decodeValue,
+  DoSQLError,
+  encodeParams,
+  encodeValue,
+  getDB,
+} from '../../worker-shim/src/client.js';
+
+const world = createWorld('client');
+before(() => world.start());
+after(() => world.destroy());
+
+for (const backend of BACKENDS) {
+  describe(`client values and errors (${backend})`, () => {
+    test('BigInt beyond 2^53 round-trips exactly, as a parameter, a column and a lastInsertRowId', async () => {
+      const db = createClient(stubOf(world, backend, tenant('bigint')));
+      await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)');
+      const big = 2n ** 53n + 1n;
+      const max = 9223372036854775807n;
+      const min = -9223372036854775808n;
+      const r = await db.run('INSERT INTO t (id, v) VALUES (?, ?)', [big, max]);
+      assert.deepEqual(r, { rowsAffected: 1, lastInsertRowId: big });
+      await db.run('INSERT INTO t (id, v) VALUES (?, ?)', [1, min]);
+      assert.deepEqual(await db.query('SELECT id, v FROM t ORDER BY id'), [
+        { id: 1, v: min },
+        { id: big, v: max },
+      ]);
+      assert.deepEqual(await db.queryOne('SELECT v - 1 AS w FROM t WHERE id = ?', [big]), { w: max - 1n });
+      // Safe integers stay numbers both ways.
+      assert.deepEqual(await db.queryOne('SELECT ? AS n', [2 ** 53 - 1]), { n: 2 ** 53 - 1 });
+      // Inside a transaction too.
+      await db.transaction(async (tx) => {
+        assert.deepEqual(await tx.queryOne('SELECT v FROM t WHERE id = ?', [big]), { v: max });
+      });
+    });
+
+    test('blobs from Uint8Array, ArrayBuffer and other views come back as Uint8Array', async () => {
+      const db = createClient(stubOf(world, backend, tenant('blob')));
+      await db.run('CREATE TABLE b (id INTEGER PRIMARY KEY, data BLOB)');
+      const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+      const big = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+      const view = new DataView(all.buffer, 10, 5);
+      const words = new Uint16Array([0x0102, 0xfffe]);
+      await db.run('INSERT INTO b (id, data) VALUES (1, ?), (2, ?), (3, ?), (4, ?), (5, ?), (6, ?)', [
+        all,
+        all.buffer.slice(0, 3),
+        view,
+        words,
+        new Uint8Array(0),
+        big,
+      ]);
+      const rows = await db.query('SELECT id, data, length(data) AS n FROM b ORDER BY id');
+      assert.ok(rows.every((r) => r.data instanceof Uint8Array));
+      assert.deepEqual(rows[0].data, all);
+      assert.deepEqual(rows[1].data, new Uint8Array([0, 1, 2]));
+      assert.deepEqual(rows[2].data, new Uint8Array([10, 11, 12, 13, 14]));
+      assert.deepEqual(rows[3].data, new Uint8Array(words.buffer));
+      assert.deepEqual(rows[4].data, new Uint8Array(0));
+      assert.deepEqual(rows[5].data, big);
+      assert.deepEqual(rows.map((r) => r.n), [256, 3, 5, 4, 0, 100_000]);
+      assert.deepEqual(await db.queryOne('SELECT hex(?) AS h', [new Uint8Array([0xde, 0xad])]), { h: 'DEAD' });
+    });
+
+    test('±Infinity, booleans and Dates as parameters', async () => {
+      const db = createClient(stubOf(world, backend, tenant('misc')));
+      const when = new Date('2026-11-24T12:34:56.789Z');
+      const row = await db.queryOne('SELECT ? AS pinf, ? AS ninf, ? AS t, ? AS f, ? AS d, ? AS nul', [
+        Infinity,
+        -Infinity,
+        true,
+        false,
+        when,
+        null,
+      ]);
+      assert.deepEqual(row, { pinf: Infinity, ninf: -Infinity, t: 1, f: 0, d: '2026-11-24T12:34:56.789Z', nul: null });
+      assert.deepEqual(await db.queryOne('SELECT :a + :b AS s', { a: 2n ** 60n, b: 1 }), { s: 2n ** 60n + 1n });
+    });
+
+    test('errors are DoSQLError with SQLite\'s message, a stable code and the status', async () => {
+      const db = createClient(stubOf(world, backend, tenant('errors')));
+      await db.run('CREATE TABLE u (email TEXT UNIQUE)');
+      await db.run('INSERT INTO u VALUES (?)', ['a@x.io']);
+      /** @type {[() => Promise<unknown>, {status: number, code: string, message: RegExp}][]} */
+      const cases = [
+        [() => db.run('INSERT INTO u VALUES (?)', ['a@x.io']), { status: 409, code: 'SQLITE_CONSTRAINT_UNIQUE', message: /^UNIQUE constraint failed: u\.email$/ }],
+        [() => db.query('SELECT * FROM missing'), { status: 400, code: 'SQLITE_ERROR', message: /no such table: missing/ }],
+        [() => db.query('SELECT ?', []), { status: 400, code: 'BAD_PARAMS', message: /./ }],
+        [() => db.query('SELECT 1; SELECT 2'), { status: 400, code: 'MULTIPLE_STATEMENTS', message: /./ }],
+      ];
+      for (const [call, expected] of cases) {
+        await assert.rejects(call(), (/** @type {any} */ err) => {
+          assert.ok(err instanceof DoSQLError);
+          assert.ok(err instanceof Error);
+          assert.equal(err.name, 'DoSQLError');
+          assert.equal(err.status, expected.status);
+          assert.equal(err.code, expected.code);
+          assert.match(err.message, expected.message);
+          return true;
+        });
+      }
+      await assert.rejects(
+        db.batch(['SELECT 1', 'SELECT * FROM missing']),
+        (/** @type {any} */ err) => err instanceof DoSQLError && err.operation === 1 && /no such table/.test(err.message),
+      );
+    });
+  });
+}
+
+describe('getDB', () => {
+  /** A namespace look-alike that records the names it was asked for. */
+  function namespace() {
+    /** @type {string[]} */
+    const names = [];
+    return {
+      names,
+      idFromName: (/** @type {string} */ n) => (names.push(n), `id:${n}`),
+      get: (/** @type {string} */ id) => ({
+        fetch: async (/** @type {string} */ url, /** @type {any} */ init) =>
+          Response.json({ rows: [{ id, url, tx: init.headers['X-DoSQL-Transaction'] ?? null, body: JSON.parse(init.body) }] }),
+      }),
+    };
+  }
+
+  test('accepts platform, env, or the namespace, and the tenant (default "default")', async () => {
+    const ns = namespace();
+    for (const [arg, tenantId, id] of [
+      [{ env: { DOSQL_DB: ns } }, undefined, 'id:default'],
+      [{ DOSQL_DB: ns }, 'acme', 'id:acme'],
+      [ns, 'beta', 'id:beta'],
+    ]) {
+      const row = await getDB(arg, tenantId).queryOne('SELECT ?', [1n]);
+      assert.deepEqual(row, { id, url: 'http://internal/query', tx: null, body: { sql: 'SELECT ?', params: [{ $bigint: '1' }] } });
+    }
+    assert.deepEqual(ns.names, ['default', 'acme', 'beta']);
+  });
+
+  test('without a namespace it throws a TypeError naming DOSQL_DB', () => {
+    assert.throws(() => getDB({ env: {} }), (err) => err instanceof TypeError && /DOSQL_DB/.test(err.message));
+    assert.throws(() => getDB(undefined), TypeError);
+  });
+
+  test('a run inside getDB().transaction sends the header; the guide\'s generic calls work', async () => {
+    /** @type {{url: string, headers: any, body: any}[]} */
+    const seen = [];
+    const db = createClient({
+      async fetch(url, init) {
+        seen.push({ url, headers: init.headers, body: JSON.parse(init.body) });
+        if (url.endsWith('/begin')) return Response.json({ txId: 'T', timeoutMs: 5000 });
+        if (url.endsWith('/run')) return Response.json({ rowsAffected: 1, lastInsertRowId: 7 });
+        return Response.json({});
+      },
+    });
+    const id = await db.transaction(async (tx) => (await tx.run('INSERT INTO t DEFAULT VALUES')).lastInsertRowId);
+    assert.equal(id, 7);
+    assert.deepEqual(
+      seen.map((s) => [s.url, s.headers['X-DoSQL-Transaction'] ?? null, s.headers['Content-Type']]),
+      [
+        ['http://internal/begin', null, 'application/json'],
+        ['http://internal/run', 'T', 'application/json'],
+        ['http://internal/commit', 'T', 'application/json'],
+      ],
+    );
+  });
+
+  test('a failed commit rolls back and rejects with the commit\'s error', async () => {
+    /** @type {string[]} */
+    const paths = [];
+    const db = createClient({
+      async fetch(url) {
+        const path = new URL(url).pathname;
+        paths.push(path);
+        if (path === '/begin') return Response.json({ txId: 'T', timeoutMs: 5000 });
+        if (path === '/commit') return Response.json({ error: 'FOREIGN KEY constraint failed', code: 'SQLITE_CONSTRAINT_FOREIGNKEY' }, { status: 409 });
+        return Response.json({});
+      },
+    });
+    await assert.rejects(db.transaction(async () => 1), { name: 'DoSQLError', code: 'SQLITE_CONSTRAINT_FOREIGNKEY', status: 409 });
+    assert.deepEqual(paths, ['/begin', '/commit', '/rollback']);
+  });
+});
+
+test('value encoding: params out, tagged values in', () => {
+  assert.equal(encodeParams(undefined), undefined);
+  assert.deepEqual(encodeParams([1, 2n, 'x', true, null, undefined, 2 ** 60, NaN]), [1, { $bigint: '2' }, 'x', true, null, null, 2 ** 60, null]);
+  assert.deepEqual(encodeParams({ a: new Uint8Array([1, 2, 3]) }), { a: { $blob: 'AQID' } });
+  assert.deepEqual(encodeValue(new Uint8Array([255]).buffer), { $blob: '/w==' });
+  assert.deepEqual(encodeValue(-Infinity), { $real: '-Infinity' });
+  assert.throws(() => encodeParams('x'), TypeError);
+  assert.equal(decodeValue({ $bigint: '-9223372036854775808' }), -9223372036854775808n);
+  assert.deepEqual(decodeValue({ $blob: 'AQID' }), new Uint8Array([1, 2, 3]));
+  assert.equal(decodeValue({ $real: 'Infinity' }), Infinity);
+  assert.deepEqual(decodeValue({ other: 'x' }), { other: 'x' });
+  assert.deepEqual(decodeRow({ a: 1, b: { $bigint: '9007199254740993' } }), { a: 1, b: 9007199254740993n });
+});

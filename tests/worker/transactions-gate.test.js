@@ -1,0 +1,234 @@
+// The transaction gate (worker-shim/src/transactions.js) alone, in Node, over a
+// fake engine whose answers the test releases one by one and fake timers: who
+// waits for whom (FIFO), when the idle timer runs, and the answers about ended
+// transactions. The real engine under it is tested in transactions.test.js.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TransactionGate, ENDED_MEMORY } from '../../worker-shim/src/transactions.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const bytes = (/** @type {unknown} */ v) => enc.encode(JSON.stringify(v));
+const json = (/** @type {{body: Uint8Array}} */ r) => JSON.parse(dec.decode(r.body));
+const tick = () => new Promise((r) => setImmediate(r));
+
+/** An engine that records calls and answers 200 {} at once, or as told. */
+function fakeEngine() {
+  /** @type {{method: string, path: string, body: string, inTransaction: boolean}[]} */
+  const calls = [];
+  /** @type {Map<string, {status: number, body: Uint8Array}>} answers by path, once */
+  const scripted = new Map();
+  return {
+    calls,
+    scripted,
+    /** @param {string} method @param {string} path @param {any} body @param {{inTransaction?: boolean}} [o] */
+    async request(method, path, body, { inTransaction = false } = {}) {
+      calls.push({ method, path, body: dec.decode(body), inTransaction });
+      const s = scripted.get(path);
+      if (s) {
+        scripted.delete(path);
+        return s;
+      }
+      return { status: 200, body: bytes(path === '/query' ? { rows: [] } : {}) };
+    },
+  };
+}
+
+/** Timers run only when the test says so. */
+function fakeTimers() {
+  let next = 1;
+  /** @type {Map<number, {fn: () => void, ms: number}>} */
+  const timers = new Map();
+  return {
+    timers,
+    setTimeout: (/** @type {() => void} */ fn, /** @type {number} */ ms) => {
+      const id = next++;
+      timers.set(id, { fn, ms });
+      return id;
+    },
+    clearTimeout: (/** @type {number} */ id) => void timers.delete(id),
+    /** Fire every pending timer. */
+    fireAll() {
+      const all = [...timers.values()];
+      timers.clear();
+      for (const t of all) t.fn();
+    },
+  };
+}
+
+function setup() {
+  const engine = fakeEngine();
+  const timers = fakeTimers();
+  let n = 0;
+  const gate = new TransactionGate({
+    engine: () => engine,
+    setTimeout: timers.setTimeout,
+    clearTimeout: timers.clearTimeout,
+    randomUUID: () => `tx-${++n}`,
+    log: () => {},
+  });
+  return { engine, timers, gate };
+}
+
+test('gate: requests outside a transaction go straight to the engine, without the flag', async () => {
+  const { engine, gate } = setup();
+  const r = await gate.request('POST', '/query', bytes({ sql: 'SELECT 1' }), null);
+  assert.equal(r.status, 200);
+  assert.deepEqual(engine.calls, [{ method: 'POST', path: '/query', body: '{"sql":"SELECT 1"}', inTransaction: false }]);
+});
+
+test('gate: while a transaction is open, others wait FIFO (a second /begin too) and go in arrival order after it ends', async () => {
+  const { engine, gate } = setup();
+  const begun = json(await gate.request('POST', '/begin', bytes({}), null));
+  assert.deepEqual(begun, { txId: 'tx-1', timeoutMs: 5000 });
+  /** @type {string[]} */
+  const done = [];
+  const a = gate.request('POST', '/run', bytes({ sql: 'A' }), null).then(() => done.push('A'));
+  const b = gate.request('POST', '/begin', bytes({ timeoutMs: 1000 }), null).then((r) => (done.push('begin2'), json(r)));
+  const c = gate.request('POST', '/run', bytes({ sql: 'C' }), null).then(() => done.push('C'));
+  await tick();
+  assert.equal(gate.waiting, 3);
+  // The transaction's own requests do not wait.
+  const own = await gate.request('POST', '/run', bytes({ sql: 'own' }), 'tx-1');
+  assert.equal(own.status, 200);
+  assert.deepEqual(done, []);
+  assert.equal(json(await gate.request('POST', '/commit', bytes({}), 'tx-1')).constructor, Object);
+  const second = await b;
+  assert.deepEqual(second, { txId: 'tx-2', timeoutMs: 1000 });
+  await tick();
+  // A went before the second /begin; C waits for the second transaction.
+  assert.deepEqual(done, ['A', 'begin2']);
+  assert.equal(gate.waiting, 1);
+  await gate.request('POST', '/rollback', undefined, 'tx-2');
+  await Promise.all([a, c]);
+  assert.deepEqual(done, ['A', 'begin2', 'C']);
+  assert.deepEqual(
+    engine.calls.map((c) => `${c.path}${c.inTransaction ? '*' : ''}${c.path === '/run' ? ' ' + JSON.parse(c.body).sql : ''}`),
+    ['/begin', '/run* own', '/commit*', '/run A', '/begin', '/rollback*', '/run C'],
+  );
+});
+
+test('gate: a /begin waits until the requests admitted before it have finished', async () => {
+  const engine = fakeEngine();
+  /** @type {(() => void) | null} */
+  let finishSlow = null;
+  const slowEngine = {
+    /** @type {typeof engine.request} */
+    async request(method, path, body, o) {
+      if (path === '/query') await new Promise((r) => (finishSlow = () => r(undefined)));
+      return engine.request(method, path, body, o);
+    },
+  };
+  const gate = new TransactionGate({ engine: () => slowEngine, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });
+  const slow = gate.request('POST', '/query', bytes({ sql: 'slow' }), null);
+  const begin = gate.request('POST', '/begin', bytes({}), null);
+  await tick();
+  assert.deepEqual(engine.calls.map((c) => c.path), []);
+  /** @type {any} */ (finishSlow)();
+  await slow;
+  await begin;
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/query', '/begin']);
+});
+
+test('gate: the idle timer is cleared while a request of the transaction runs and rolls it back when idle', async () => {
+  const { engine, timers, gate } = setup();
+  const { txId } = json(await gate.request('POST', '/begin', bytes({ timeoutMs: 200 }), null));
+  assert.equal(timers.timers.size, 1);
+  assert.equal([...timers.timers.values()][0].ms, 200);
+  // A body still on its way does not stop the clock; a running request does.
+  /** @type {(b: Uint8Array) => void} */
+  let sendBody = () => {};
+  const pending = gate.request('POST', '/run', new Promise((r) => (sendBody = r)), txId);
+  await tick();
+  assert.equal(timers.timers.size, 1);
+  sendBody(bytes({ sql: 'x' }));
+  await pending;
+  assert.equal(timers.timers.size, 1, 'restarted once the request finished');
+  const waiter = gate.request('POST', '/query', bytes({ sql: 'after' }), null);
+  await tick();
+  timers.fireAll();
+  assert.equal((await waiter).status, 200);
+  assert.deepEqual(engine.calls.map((c) => `${c.path}${c.inTransaction ? '*' : ''}`), ['/begin', '/run*', '/rollback*', '/query']);
+  const late = await gate.request('POST', '/query', bytes({ sql: 'late' }), txId);
+  assert.equal(late.status, 409);
+  assert.equal(json(late).code, 'TRANSACTION_EXPIRED');
+  assert.match(json(late).error, /idled out after 200 ms/);
+  assert.equal(gate.openTransaction, null);
+});
+
+test('gate: ended and unknown txIds answer 409 TRANSACTION_EXPIRED saying why', async () => {
+  const { gate } = setup();
+  const { txId: committed } = json(await gate.request('POST', '/begin', bytes({}), null));
+  await gate.request('POST', '/commit', bytes({}), committed);
+  const { txId: rolledBack } = json(await gate.request('POST', '/begin', bytes({}), null));
+  await gate.request('POST', '/rollback', bytes({}), rolledBack);
+  for (const [id, re] of [[committed, /already committed/], [rolledBack, /already rolled back/], ['nope', /unknown/]]) {
+    const r = await gate.request('POST', '/run', bytes({ sql: 'x' }), id);
+    assert.equal(r.status, 409);
+    assert.equal(json(r).code, 'TRANSACTION_EXPIRED');
+    assert.match(json(r).error, re);
+  }
+});
+
+test('gate: TRANSACTION_ABORTED from the engine ends the transaction; other errors leave it open', async () => {
+  const { engine, gate } = setup();
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  engine.scripted.set('/run', { status: 409, body: bytes({ error: 'UNIQUE constraint failed: t.x', code: 'SQLITE_CONSTRAINT_UNIQUE' }) });
+  assert.equal((await gate.request('POST', '/run', bytes({ sql: 'x' }), txId)).status, 409);
+  assert.equal(gate.openTransaction, txId);
+  engine.scripted.set('/run', { status: 503, body: bytes({ error: 'a page ... retry the transaction', code: 'TRANSACTION_ABORTED' }) });
+  assert.equal((await gate.request('POST', '/run', bytes({ sql: 'x' }), txId)).status, 503);
+  assert.equal(gate.openTransaction, null);
+  const r = await gate.request('POST', '/run', bytes({ sql: 'x' }), txId);
+  assert.match(json(r).error, /aborted: a page/);
+});
+
+test('gate: /begin validates timeoutMs (100..60000) and answers 400 BAD_REQUEST', async () => {
+  const { engine, gate } = setup();
+  for (const timeoutMs of [99, 60001, 1.5, '200', null]) {
+    const r = await gate.request('POST', '/begin', bytes({ timeoutMs }), null);
+    assert.equal(r.status, 400, String(timeoutMs));
+    assert.equal(json(r).code, 'BAD_REQUEST');
+    assert.match(json(r).error, /timeoutMs/);
+  }
+  assert.equal(json(await gate.request('POST', '/begin', new Uint8Array(0), null)).timeoutMs, 5000);
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/begin']);
+});
+
+test('gate: a failed /begin releases the gate', async () => {
+  const { engine, gate } = setup();
+  engine.scripted.set('/begin', { status: 500, body: bytes({ error: 'no', code: 'INTERNAL' }) });
+  assert.equal((await gate.request('POST', '/begin', bytes({}), null)).status, 500);
+  assert.equal((await gate.request('POST', '/query', bytes({ sql: 'x' }), null)).status, 200);
+});
+
+test('gate: /commit and /rollback without the header are refused at once', async () => {
+  const { engine, gate } = setup();
+  await gate.request('POST', '/begin', bytes({}), null);
+  const r = await gate.request('POST', '/commit', bytes({}), null);
+  assert.equal(r.status, 400);
+  assert.match(json(r).error, /X-DoSQL-Transaction/);
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/begin']);
+});
+
+test(`gate: remembers the last ${ENDED_MEMORY} ended transactions`, async () => {
+  const { gate } = setup();
+  const ids = [];
+  for (let i = 0; i < ENDED_MEMORY + 1; i++) {
+    const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+    await gate.request('POST', '/commit', bytes({}), txId);
+    ids.push(txId);
+  }
+  assert.match(json(await gate.request('POST', '/run', bytes({}), ids[0])).error, /unknown/);
+  assert.match(json(await gate.request('POST', '/run', bytes({}), ids[1])).error, /committed/);
+});
+
+test('gate: an engine failure under the transaction ends it and lets the others go', async () => {
+  const { gate } = setup();
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const waiter = gate.request('POST', '/query', bytes({ sql: 'x' }), null);
+  gate.abort('the engine failed: trap');
+  assert.equal((await waiter).status, 200);
+  assert.match(json(await gate.request('POST', '/run', bytes({}), txId)).error, /aborted: the engine failed: trap/);
+});

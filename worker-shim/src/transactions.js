@@ -1,0 +1,410 @@
+// transactions.js — the gate of interactive transactions (docs/transactions.md).
+//
+// C owns the mechanism (BEGIN IMMEDIATE, statements inside the open transaction,
+// COMMIT/ROLLBACK); this file owns the policy, and nothing else:
+//
+// - at most one open transaction per object; its txId (crypto.randomUUID());
+// - every request that does not belong to it (readers, writers, another /begin)
+//   waits, first in first out, until it ends — so nobody sees uncommitted rows and
+//   the engine never gets a request without the flag while a transaction is open;
+// - an idle timer: cleared while a request of the transaction runs, restarted when
+//   the last one finishes; when it fires the transaction is rolled back, so a
+//   client that went away never wedges the object;
+// - the answers about ended transactions (409 TRANSACTION_EXPIRED, naming why),
+//   from a small bounded memory of ended txIds.
+//
+// No workerd here: the engine is anything with request(method, path, body,
+// {inTransaction}) resolving to {status, body}, and timers and ids can be given,
+// so tests run this in Node with a fake engine.
+
+import { errorResponse, jsonResponse } from './response.js';
+
+/** The header that says which transaction a request belongs to. */
+export const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
+/** Idle timeout of a transaction when /begin names none (ms). */
+export const DEFAULT_TIMEOUT_MS = 5000;
+export const MIN_TIMEOUT_MS = 100;
+export const MAX_TIMEOUT_MS = 60000;
+/** How many ended txIds are remembered, with why they ended. */
+export const ENDED_MEMORY = 64;
+
+const decoder = new TextDecoder();
+const EMPTY_OBJECT = new TextEncoder().encode('{}');
+
+/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+/** @typedef {Uint8Array | {oversized: number}} Body */
+
+/**
+ * @typedef {object} GateEngine
+ * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean}) => Promise<EngineResponse>} request
+ */
+
+/**
+ * @typedef {object} OpenTransaction
+ * @property {string} id
+ * @property {number} timeoutMs
+ * @property {'beginning' | 'open' | 'ended'} state
+ * @property {number} running  requests of the transaction inside the engine now
+ * @property {any} timer  the idle timer, or null
+ * @property {Promise<void> | null} closing  a /commit or /rollback in flight
+ */
+
+export class TransactionGate {
+  /** @type {() => GateEngine} */
+  #engine;
+  #setTimeout;
+  #clearTimeout;
+  #randomUUID;
+  #log;
+  /** The transaction holding the gate (beginning, open, or being rolled back). @type {OpenTransaction | null} */
+  #tx = null;
+  /** Requests (not of the transaction) admitted and not finished yet. */
+  #active = 0;
+  /** Requests waiting for their turn, in arrival order. @type {{begin: boolean, admit: () => void}[]} */
+  #waiting = [];
+  /** Ended txIds → why, oldest first (bounded). @type {Map<string, string>} */
+  #ended = new Map();
+
+  /**
+   * @param {object} options
+   * @param {() => GateEngine} options.engine  the engine to use now (it may be
+   *   replaced after a failure, so it is asked for on each call)
+   * @param {(fn: () => void, ms: number) => any} [options.setTimeout]
+   * @param {(timer: any) => void} [options.clearTimeout]
+   * @param {() => string} [options.randomUUID]
+   * @param {(...args: unknown[]) => void} [options.log]  for failures nobody awaits
+   */
+  constructor({ engine, setTimeout: set, clearTimeout: clear, randomUUID, log } = /** @type {any} */ ({})) {
+    this.#engine = engine;
+    this.#setTimeout = set ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
+    this.#clearTimeout = clear ?? ((t) => globalThis.clearTimeout(t));
+    this.#randomUUID = randomUUID ?? (() => crypto.randomUUID());
+    this.#log = log ?? ((...args) => console.error('[dosql]', ...args));
+  }
+
+  /** The open transaction's id, or null (for tests and logs). */
+  get openTransaction() {
+    return this.#tx && this.#tx.state === 'open' ? this.#tx.id : null;
+  }
+
+  /** How many requests wait for the open transaction to end. */
+  get waiting() {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Answer one request. Call it as soon as the request arrives: its place in the
+   * queue is taken synchronously; the body may still be on its way.
+   *
+   * @param {string} method
+   * @param {string} path
+   * @param {Body | Promise<Body>} body
+   * @param {string | null} txId  the X-DoSQL-Transaction header, null without it
+   * @returns {Promise<EngineResponse>}
+   */
+  request(method, path, body, txId) {
+    if (txId !== null && txId !== undefined) return this.#inTransaction(method, path, body, txId);
+    if (path === '/commit' || path === '/rollback') {
+      Promise.resolve(body).catch(() => {});
+      return Promise.resolve(
+        errorResponse(400, `${path} needs the ${TRANSACTION_HEADER} header naming the transaction to end`, 'BAD_REQUEST'),
+      );
+    }
+    if (path === '/begin') return this.#begin(method, body);
+    return this.#outside(method, path, body);
+  }
+
+  /**
+   * End the open transaction because the engine underneath it is gone (it broke
+   * and will be started again): C's transaction went with it.
+   * @param {string} why
+   */
+  abort(why) {
+    const tx = this.#tx;
+    if (tx && tx.state !== 'ended') this.#end(tx, `aborted: ${why}`);
+  }
+
+  // ---- requests outside the transaction ----------------------------------------
+
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {Body | Promise<Body>} body
+   */
+  async #outside(method, path, body) {
+    await this.#turn(false);
+    try {
+      return await this.#engine().request(method, path, await body);
+    } finally {
+      this.#active--;
+      this.#pump();
+    }
+  }
+
+  /**
+   * POST /begin {timeoutMs?}: wait for the turn, start the transaction.
+   * @param {string} method
+   * @param {Body | Promise<Body>} body
+   * @returns {Promise<EngineResponse>}
+   */
+  async #begin(method, body) {
+    await this.#turn(true);
+    // The gate is ours now (this.#tx is a 'beginning' transaction): release it on
+    // every way out that does not leave a transaction open.
+    const tx = /** @type {OpenTransaction} */ (this.#tx);
+    let opened = false;
+    try {
+      const options = parseBegin(method, await body);
+      if ('status' in options) return options;
+      tx.timeoutMs = options.timeoutMs;
+      const answer = await this.#engine().request('POST', '/begin', EMPTY_OBJECT);
+      if (answer.status !== 200) return answer;
+      opened = true;
+      tx.state = 'open';
+      this.#arm(tx);
+      return jsonResponse(200, { txId: tx.id, timeoutMs: tx.timeoutMs });
+    } finally {
+      if (!opened) {
+        this.#tx = null;
+        this.#pump();
+      }
+    }
+  }
+
+  /**
+   * Wait until this request may go to the engine. Ordinary requests go when no
+   * transaction holds the gate and nobody waits before them; a /begin also waits
+   * until the ordinary requests admitted before it have finished, so that none of
+   * them reaches the engine after its BEGIN.
+   * @param {boolean} begin
+   * @returns {Promise<void>}
+   */
+  #turn(begin) {
+    if (!begin && this.#tx === null && this.#waiting.length === 0) {
+      this.#active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.#waiting.push({ begin, admit: resolve });
+      this.#pump();
+    });
+  }
+
+  /** Admit waiting requests in order, up to (and including) the next /begin. */
+  #pump() {
+    while (this.#tx === null && this.#waiting.length > 0) {
+      const next = this.#waiting[0];
+      if (next.begin) {
+        if (this.#active > 0) return;
+        this.#waiting.shift();
+        this.#tx = { id: this.#newId(), timeoutMs: DEFAULT_TIMEOUT_MS, state: 'beginning', running: 0, timer: null, closing: null };
+        next.admit();
+        return;
+      }
+      this.#waiting.shift();
+      this.#active++;
+      next.admit();
+    }
+  }
+
+  #newId() {
+    let id = this.#randomUUID();
+    while (this.#ended.has(id)) id = this.#randomUUID();
+    return id;
+  }
+
+  // ---- requests of the transaction ---------------------------------------------
+
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {Body | Promise<Body>} bodyPromise
+   * @param {string} txId
+   * @returns {Promise<EngineResponse>}
+   */
+  async #inTransaction(method, path, bodyPromise, txId) {
+    if (path === '/begin') {
+      Promise.resolve(bodyPromise).catch(() => {});
+      return errorResponse(400, `a transaction is open on this request (${TRANSACTION_HEADER}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, 'BAD_REQUEST');
+    }
+    // The body first, with the idle timer still running: a client that stops
+    // sending half way does not hold the transaction open.
+    const body = await bodyPromise;
+    let tx = this.#current(txId);
+    while (tx && tx.closing) {
+      await tx.closing;
+      tx = this.#current(txId);
+    }
+    if (!tx) return this.#expired(txId);
+
+    const ending = path === '/commit' || path === '/rollback';
+    /** @type {() => void} */
+    let closed = () => {};
+    if (ending) tx.closing = new Promise((resolve) => (closed = resolve));
+    tx.running++;
+    this.#disarm(tx);
+    try {
+      const answer = await this.#engine().request(method, path, body, { inTransaction: true });
+      if (ending && answer.status === 200) {
+        this.#end(tx, path === '/commit' ? 'committed' : 'rolled back');
+      } else if (answer.status < 200 || answer.status > 299) {
+        const aborted = abortedBy(answer);
+        if (aborted !== null) this.#end(tx, `aborted: ${aborted}`);
+      }
+      return answer;
+    } catch (err) {
+      // The engine failed under the transaction: its state is gone with it.
+      this.#end(tx, `aborted: ${err instanceof Error ? err.message : String(err)}`);
+      throw err;
+    } finally {
+      tx.running--;
+      if (ending) {
+        tx.closing = null;
+        closed();
+      }
+      if (tx.state === 'open' && tx.running === 0) this.#arm(tx);
+    }
+  }
+
+  /**
+   * The open transaction of this id, or null.
+   * @param {string} txId
+   */
+  #current(txId) {
+    const tx = this.#tx;
+    return tx && tx.id === txId && tx.state === 'open' ? tx : null;
+  }
+
+  /**
+   * 409 TRANSACTION_EXPIRED, saying what became of the transaction.
+   * @param {string} txId
+   * @returns {EngineResponse}
+   */
+  #expired(txId) {
+    const reason = this.#ended.get(txId);
+    const message = reason === undefined
+      ? `no transaction ${JSON.stringify(txId)} is open on this database: the id is unknown (or it ended more than ${ENDED_MEMORY} transactions ago)`
+      : reason === 'committed' || reason === 'rolled back'
+        ? `transaction ${txId} has ended: it was already ${reason}`
+        : reason.startsWith('idled out')
+          ? `transaction ${txId} has ended: it ${reason} without a request, so it was rolled back`
+          : `transaction ${txId} has ended: it was ${reason}`;
+    return errorResponse(409, message, 'TRANSACTION_EXPIRED');
+  }
+
+  /** (Re)start the idle timer of an open transaction. @param {OpenTransaction} tx */
+  #arm(tx) {
+    this.#disarm(tx);
+    tx.timer = this.#setTimeout(() => {
+      tx.timer = null;
+      if (tx.state === 'open' && tx.running === 0 && this.#tx === tx) void this.#idleOut(tx);
+    }, tx.timeoutMs);
+  }
+
+  /** @param {OpenTransaction} tx */
+  #disarm(tx) {
+    if (tx.timer !== null) {
+      this.#clearTimeout(tx.timer);
+      tx.timer = null;
+    }
+  }
+
+  /**
+   * The idle timer fired: the id ends now (later requests with it get 409), and the
+   * gate stays closed until the engine has rolled the transaction back.
+   * @param {OpenTransaction} tx
+   */
+  async #idleOut(tx) {
+    tx.state = 'ended';
+    this.#remember(tx.id, `idled out after ${tx.timeoutMs} ms`);
+    try {
+      const answer = await this.#engine().request('POST', '/rollback', EMPTY_OBJECT, { inTransaction: true });
+      if (answer.status !== 200 && abortedBy(answer) === null) {
+        this.#log(`rolling back transaction ${tx.id} after its idle timeout failed: ${decoder.decode(answer.body)}`);
+      }
+    } catch (err) {
+      this.#log(`rolling back transaction ${tx.id} after its idle timeout failed:`, err);
+    } finally {
+      this.#release(tx);
+    }
+  }
+
+  /**
+   * The transaction ended: remember why, and let the waiting requests go.
+   * @param {OpenTransaction} tx
+   * @param {string} reason
+   */
+  #end(tx, reason) {
+    if (tx.state === 'ended') return;
+    tx.state = 'ended';
+    this.#remember(tx.id, reason);
+    this.#release(tx);
+  }
+
+  /** @param {OpenTransaction} tx */
+  #release(tx) {
+    this.#disarm(tx);
+    if (this.#tx === tx) {
+      this.#tx = null;
+      this.#pump();
+    }
+  }
+
+  /** @param {string} id @param {string} reason */
+  #remember(id, reason) {
+    this.#ended.delete(id);
+    this.#ended.set(id, reason);
+    while (this.#ended.size > ENDED_MEMORY) {
+      this.#ended.delete(/** @type {string} */ (this.#ended.keys().next().value));
+    }
+  }
+}
+
+/**
+ * The options of a /begin body, or the error to answer.
+ * @param {string} method
+ * @param {Body} body
+ * @returns {{timeoutMs: number} | EngineResponse}
+ */
+export function parseBegin(method, body) {
+  if (method !== 'POST') return errorResponse(405, `${method} is not allowed: every endpoint takes POST`, 'METHOD_NOT_ALLOWED');
+  if (!(body instanceof Uint8Array)) {
+    return errorResponse(413, `the body of /begin is ${body.oversized} bytes, more than the engine accepts`, 'PAYLOAD_TOO_LARGE');
+  }
+  const text = decoder.decode(body).trim();
+  if (text === '') return { timeoutMs: DEFAULT_TIMEOUT_MS };
+  /** @type {any} */
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return errorResponse(400, `the body of /begin is not JSON: ${err instanceof Error ? err.message : String(err)}`, 'BAD_JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return errorResponse(400, 'the body of /begin must be an object: {"timeoutMs"?: number}', 'BAD_REQUEST');
+  }
+  const { timeoutMs = DEFAULT_TIMEOUT_MS } = value;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < MIN_TIMEOUT_MS || timeoutMs > MAX_TIMEOUT_MS) {
+    return errorResponse(
+      400,
+      `timeoutMs must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}; got ${JSON.stringify(timeoutMs)}`,
+      'BAD_REQUEST',
+    );
+  }
+  return { timeoutMs };
+}
+
+/**
+ * When an answer says SQLite rolled the whole transaction back, its message.
+ * @param {EngineResponse} answer
+ * @returns {string | null}
+ */
+function abortedBy(answer) {
+  try {
+    const parsed = JSON.parse(decoder.decode(answer.body));
+    if (parsed?.code === 'TRANSACTION_ABORTED') return String(parsed.error ?? 'the transaction was rolled back');
+  } catch {
+    // not JSON: not an abort
+  }
+  return null;
+}
