@@ -1,0 +1,327 @@
+// The D1 facade (worker-shim/src/d1.js): D1's surface — prepare/bind/all/first/
+// run/raw, batch, exec, meta — over a real DoSQL object in workerd, on both
+// backends, and BEGIN/COMMIT/ROLLBACK statements mapped to an interactive
+// transaction. The facade runs here in Node; its requests go to workerd through
+// the test worker's router (tests/worker/orm.test.js runs it inside a Worker).
+// Where a behaviour is D1's, the expected value is what local D1 (workerd's own
+// D1 client over Miniflare) answers for the same call.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWorld, BACKENDS, tenant } from './harness.js';
+import { toD1, splitStatements, transactionControl } from '../../worker-shim/src/d1.js';
+import { DoSQLError } from '../../worker-shim/src/client.js';
+
+const world = createWorld('d1');
+
+before(() => world.start({ migrations: [] }));
+after(() => world.destroy());
+
+/**
+ * A stub of one tenant's object, as a Worker has: fetch(url, init) to the object.
+ * @param {'sql' | 'kv'} backend
+ * @param {string} name
+ */
+function stub(backend, name) {
+  return {
+    /** @param {string} url @param {any} init */
+    fetch: (url, init) => world.mf.dispatchFetch(`http://localhost/${backend}/${name}${new URL(url).pathname}`, init),
+  };
+}
+
+/**
+ * @param {'sql' | 'kv'} backend
+ * @param {string} prefix
+ * @param {import('../../worker-shim/src/d1.js').D1FacadeOptions} [options]
+ */
+function database(backend, prefix, options) {
+  return toD1(stub(backend, tenant(prefix)), undefined, options);
+}
+
+/** @param {() => Promise<unknown>} fn @param {RegExp} message */
+async function rejectsD1(fn, message) {
+  await assert.rejects(fn, (/** @type {any} */ err) => {
+    assert.ok(err instanceof Error);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+const SCHEMA = `
+  CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT UNIQUE, active INTEGER, avatar BLOB);
+  CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id), title TEXT);
+`;
+
+describe('SQL text', () => {
+  test('exec splits a script as SQLite does', () => {
+    const script = `
+      -- a comment; with a semicolon
+      CREATE TABLE a (x TEXT); /* ; */ ;;
+      INSERT INTO a VALUES ('it''s; fine'), ("q;"), ([x;]), (\`y;\`);
+      CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 'end;'; DELETE FROM a WHERE 0; END;
+      CREATE TEMP TRIGGER t2 AFTER DELETE ON a BEGIN SELECT 1; END;
+      SELECT 'last, without a semicolon'
+    `;
+    const list = splitStatements(script);
+    assert.equal(list.length, 5, JSON.stringify(list, null, 1));
+    assert.match(list[0], /^-- a comment; with a semicolon\n\s*CREATE TABLE a \(x TEXT\);$/);
+    assert.match(list[1], /^INSERT INTO a VALUES \('it''s; fine'\), \("q;"\), \(\[x;\]\), \(`y;`\);$/);
+    assert.match(list[2], /^CREATE TRIGGER t .* END;$/s);
+    assert.match(list[3], /^CREATE TEMP TRIGGER t2 .* END;$/s);
+    assert.equal(list[4], "SELECT 'last, without a semicolon'");
+    assert.deepEqual(splitStatements(' ;; -- nothing\n'), []);
+  });
+
+  test('BEGIN / COMMIT / END / ROLLBACK are recognised, nothing else', () => {
+    for (const s of ['begin', 'BEGIN;', 'begin immediate', 'BEGIN DEFERRED TRANSACTION ;', ' /* c */ begin exclusive', 'Begin Transaction'])
+      assert.equal(transactionControl(s), 'begin', s);
+    for (const s of ['commit', 'COMMIT TRANSACTION;', 'end', 'END TRANSACTION']) assert.equal(transactionControl(s), 'commit', s);
+    for (const s of ['rollback', 'ROLLBACK TRANSACTION;']) assert.equal(transactionControl(s), 'rollback', s);
+    for (const s of ['rollback to savepoint sp0', 'ROLLBACK TO sp0', 'savepoint sp0', 'release savepoint sp0', 'begin; select 1', "select 'begin'", 'beginx'])
+      assert.equal(transactionControl(s), null, s);
+  });
+});
+
+for (const backend of BACKENDS) {
+  describe(`D1 facade (${backend})`, () => {
+    test('prepare / bind / run / all / first / raw, with meta', async () => {
+      const db = database(backend, 'surface');
+      assert.equal((await db.exec(SCHEMA)).count, 2);
+      assert.deepEqual(await db.exec(' -- nothing\n'), { count: 0, duration: 0 });
+
+      const insert = db.prepare('INSERT INTO users (name, email, active) VALUES (?, ?, ?)');
+      const ran = await insert.bind('Ann', 'ann@x.io', true).run();
+      assert.equal(ran.success, true);
+      assert.deepEqual(ran.results, []);
+      assert.equal(ran.meta.changes, 1);
+      assert.equal(ran.meta.last_row_id, 1);
+      assert.equal(ran.meta.changed_db, true);
+      assert.equal(ran.meta.rows_written, 1);
+      assert.equal(ran.meta.rows_read, 0);
+      assert.equal(typeof ran.meta.duration, 'number');
+      assert.equal((await insert.bind('Bob', 'bob@x.io', false).run()).meta.last_row_id, 2);
+      assert.deepEqual(insert.params, [], 'bind() returns a new statement');
+
+      const all = await db.prepare('SELECT id, name, active FROM users ORDER BY id').all();
+      assert.deepEqual(all.results, [
+        { id: 1, name: 'Ann', active: 1 },
+        { id: 2, name: 'Bob', active: 0 },
+      ]);
+      assert.equal(all.meta.changes, 0);
+      assert.equal(all.meta.changed_db, false);
+
+      const runSelect = await db.prepare('SELECT name FROM users WHERE id = ?').bind(2).run();
+      assert.deepEqual(runSelect.results, [{ name: 'Bob' }], "run() answers a query's rows too, as D1 does");
+
+      const one = db.prepare('SELECT id, name FROM users WHERE email = ?');
+      assert.deepEqual(await one.bind('bob@x.io').first(), { id: 2, name: 'Bob' });
+      assert.equal(await one.bind('bob@x.io').first('name'), 'Bob');
+      assert.equal(await one.bind('nobody').first(), null);
+      assert.equal(await one.bind('nobody').first('name'), null);
+      await rejectsD1(() => one.bind('bob@x.io').first('nope'), /^D1_COLUMN_NOTFOUND: Column not found \(nope\)$/);
+
+      assert.deepEqual(await db.prepare('SELECT id, name FROM users ORDER BY id').raw(), [
+        [1, 'Ann'],
+        [2, 'Bob'],
+      ]);
+      assert.deepEqual(await db.prepare('SELECT id, name FROM users WHERE id = 1').raw({ columnNames: true }), [
+        ['id', 'name'],
+        [1, 'Ann'],
+      ]);
+
+      assert.deepEqual(await db.prepare('SELECT id, name FROM users WHERE 0').raw({ columnNames: true }), [[]], 'DoSQL: no names without rows');
+
+      const returning = await db.prepare("INSERT INTO users (name) VALUES ('Cy') RETURNING id, name").all();
+      assert.deepEqual(returning.results, [{ id: 3, name: 'Cy' }]);
+      assert.equal(returning.meta.changes, 1);
+      assert.equal(returning.meta.last_row_id, 3);
+
+      const updated = await db.prepare('UPDATE users SET active = 1 WHERE active IS NOT 1').run();
+      assert.equal(updated.meta.changes, 2);
+      assert.equal(updated.meta.last_row_id, 0, 'DoSQL: the rowid this statement inserted (none)');
+    });
+
+    test('raw() keeps every column, even two of one name, in order', async () => {
+      const db = database(backend, 'raw');
+      await db.exec(SCHEMA);
+      await db.exec(`INSERT INTO users (id, name) VALUES (7, 'Ann'); INSERT INTO posts (id, user_id, title) VALUES (70, 7, 'Hi');`);
+      const sql = 'SELECT users.id, users.name, posts.id, posts.title, 2 AS "1", 1 AS "0" FROM users JOIN posts ON posts.user_id = users.id';
+      assert.deepEqual(await db.prepare(sql).raw({ columnNames: true }), [
+        ['id', 'name', 'id', 'title', '1', '0'],
+        [7, 'Ann', 70, 'Hi', 2, 1],
+      ]);
+      // all() gives objects keyed by name, so the later id wins (as in D1).
+      assert.deepEqual((await db.prepare(sql).all()).results, [{ 0: 1, 1: 2, id: 70, name: 'Ann', title: 'Hi' }]);
+    });
+
+    test('values: booleans as 1/0, blobs as byte arrays, BigInt exact, bad types refused', async () => {
+      const db = database(backend, 'values');
+      await db.exec(SCHEMA);
+      const avatar = new Uint8Array([0, 1, 254, 255]);
+      await db.prepare('INSERT INTO users (id, name, active, avatar) VALUES (?, ?, ?, ?)').bind(1, 'Ann', true, avatar).run();
+      const row = await db.prepare('SELECT active, avatar, typeof(active) AS t FROM users').first();
+      assert.deepEqual(row, { active: 1, avatar: [0, 1, 254, 255], t: 'integer' });
+      await db.prepare('UPDATE users SET avatar = ?').bind(avatar.buffer).run();
+      assert.deepEqual(await db.prepare('SELECT avatar FROM users').first('avatar'), [0, 1, 254, 255]);
+
+      const big = 2n ** 63n - 1n;
+      await db.prepare('INSERT INTO users (id, name) VALUES (?, ?)').bind(big, 'Max').run();
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users WHERE id = ?').bind(big).first('n'), 1);
+      assert.equal(await db.prepare("SELECT id FROM users WHERE name = 'Max'").first('id'), Number(big), 'D1: a number');
+      // A facade that keeps int64 exact.
+      const again = database(backend, 'values-exact', { int64: 'bigint' });
+      assert.equal(await again.prepare('SELECT ? AS v').bind(big).first('v'), big);
+      assert.equal(await again.prepare('SELECT 1 AS v').first('v'), 1, 'small integers stay numbers');
+      assert.equal(await db.prepare('SELECT ? AS v').bind(-0.5).first('v'), -0.5);
+      assert.equal(await db.prepare('SELECT ? AS v').bind(null).first('v'), null);
+      assert.equal(await db.prepare('SELECT 1e999 AS v').first('v'), Infinity);
+
+      assert.throws(() => db.prepare('SELECT ?').bind(undefined), /^Error: D1_TYPE_ERROR: Type 'undefined' not supported/);
+      assert.throws(() => db.prepare('SELECT ?').bind({ a: 1 }), /^Error: D1_TYPE_ERROR: Type 'object' not supported/);
+      assert.throws(() => db.prepare('SELECT ?').bind([1]), /^Error: D1_TYPE_ERROR/);
+    });
+
+    test("errors are D1's: 'D1_ERROR: ' and SQLite's message, the DoSQLError as cause", async () => {
+      const db = database(backend, 'errors');
+      await db.exec(SCHEMA);
+      await db.prepare("INSERT INTO users (name, email) VALUES ('Ann', 'a@x.io')").run();
+      const err = await db
+        .prepare("INSERT INTO users (name, email) VALUES ('Ann', 'a@x.io')")
+        .run()
+        .then(
+          () => assert.fail('a duplicate email must fail'),
+          (e) => e,
+        );
+      assert.ok(err instanceof Error);
+      assert.equal(
+        err.message,
+        'D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)',
+      );
+      assert.ok(err.cause instanceof DoSQLError);
+      assert.equal(err.cause.code, 'SQLITE_CONSTRAINT_UNIQUE');
+      assert.equal(err.cause.message, 'UNIQUE constraint failed: users.email');
+
+      await rejectsD1(() => db.prepare('SELEC 1').all(), /^D1_ERROR: near "SELEC": syntax error.*: SQLITE_ERROR$/);
+      await rejectsD1(() => db.prepare('SELECT * FROM nope').all(), /^D1_ERROR: no such table: nope: SQLITE_ERROR$/);
+      await rejectsD1(() => db.prepare('SELECT ?').bind(1, 2).all(), /^D1_ERROR: /);
+      await rejectsD1(() => db.prepare('SELECT 1; SELECT 2').all(), /^D1_ERROR: /);
+      await rejectsD1(() => db.dump(), /^D1_DUMP_ERROR: /);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 1, 'the object keeps serving');
+    });
+
+    test('batch: one result per statement, all or nothing', async () => {
+      const db = database(backend, 'batch');
+      await db.exec(SCHEMA);
+      const insert = db.prepare('INSERT INTO users (name, email) VALUES (?, ?)');
+      const results = await db.batch([
+        insert.bind('Ann', 'a@x.io'),
+        insert.bind('Bob', 'b@x.io'),
+        db.prepare('SELECT name FROM users ORDER BY id'),
+      ]);
+      assert.equal(results.length, 3);
+      assert.equal(results[0].meta.last_row_id, 1);
+      assert.equal(results[1].meta.last_row_id, 2);
+      assert.equal(results[1].meta.changes, 1);
+      assert.deepEqual(results[2].results, [{ name: 'Ann' }, { name: 'Bob' }]);
+      assert.deepEqual(await db.batch([]), []);
+
+      await rejectsD1(() => db.batch([insert.bind('Cy', 'c@x.io'), insert.bind('Dee', 'a@x.io')]), /^D1_ERROR: UNIQUE constraint failed: users.email/);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 2, 'nothing of the failed batch is kept');
+      await assert.rejects(() => db.batch([/** @type {any} */ ('SELECT 1')]), TypeError);
+    });
+
+    test('exec: a script, all or nothing; a failure names the statement', async () => {
+      const db = database(backend, 'exec');
+      const result = await db.exec(`${SCHEMA}
+        CREATE TRIGGER stamp AFTER INSERT ON users BEGIN
+          INSERT INTO posts (user_id, title) VALUES (new.id, 'welcome; ' || new.name);
+        END;
+        INSERT INTO users (name) VALUES ('it''s; Ann'); -- and a comment;
+      `);
+      assert.equal(result.count, 4);
+      assert.equal(typeof result.duration, 'number');
+      assert.deepEqual((await db.prepare('SELECT title FROM posts').all()).results, [{ title: "welcome; it's; Ann" }]);
+
+      await rejectsD1(
+        () => db.exec("INSERT INTO users (name, email) VALUES ('a', 'x');\nINSERT INTO users (name, email) VALUES ('b', 'x');"),
+        /^D1_EXEC_ERROR: Error in line 1: INSERT INTO users \(name, email\) VALUES \('b', 'x'\);: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT/,
+      );
+      assert.equal(await db.prepare("SELECT count(*) AS n FROM users WHERE email = 'x'").first('n'), 0);
+    });
+
+    test('BEGIN ... COMMIT and BEGIN ... ROLLBACK are real transactions', async () => {
+      const name = tenant('tx');
+      const db = toD1(stub(backend, name));
+      await db.exec(SCHEMA);
+      const insert = db.prepare('INSERT INTO users (name) VALUES (?)');
+
+      await db.prepare('BEGIN').run();
+      await insert.bind('Ann').run();
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 1, 'the transaction sees its own rows');
+      // Another client (another request, another facade) waits for the transaction.
+      const other = toD1(stub(backend, name));
+      const otherCount = other.prepare('SELECT count(*) AS n FROM users').first('n');
+      await insert.bind('Bob').run();
+      await db.prepare('ROLLBACK').run();
+      assert.equal(await otherCount, 0, 'nobody saw the uncommitted rows');
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 0, 'ROLLBACK kept nothing');
+
+      await db.prepare('begin immediate;').run();
+      const r = await insert.bind('Cy').run();
+      assert.equal(r.meta.last_row_id, 1);
+      await db.prepare('SAVEPOINT sp0').run();
+      await insert.bind('Dee').run();
+      await db.prepare('ROLLBACK TO SAVEPOINT sp0').run();
+      await db.prepare('RELEASE SAVEPOINT sp0').run();
+      // A failing statement fails alone; the transaction stays open.
+      await rejectsD1(() => db.prepare('INSERT INTO nope VALUES (1)').run(), /^D1_ERROR: no such table: nope/);
+      await db.batch([insert.bind('Eve'), insert.bind('Fay')]);
+      await db.prepare('COMMIT').run();
+      assert.deepEqual((await other.prepare('SELECT name FROM users ORDER BY id').all()).results, [
+        { name: 'Cy' },
+        { name: 'Eve' },
+        { name: 'Fay' },
+      ]);
+    });
+
+    test('calls of one facade while BEGIN is in flight run after it, inside the transaction', async () => {
+      const db = database(backend, 'tx-order');
+      await db.exec(SCHEMA);
+      // Not awaited one by one: the facade keeps the order.
+      const calls = [
+        db.prepare('BEGIN').run(),
+        db.prepare("INSERT INTO users (name) VALUES ('a')").run(),
+        db.prepare("INSERT INTO users (name) VALUES ('b')").run(),
+        db.prepare('ROLLBACK').run(),
+        db.prepare('SELECT count(*) AS n FROM users').first('n'),
+      ];
+      const results = await Promise.all(calls);
+      assert.equal(results[4], 0);
+    });
+
+    test('misplaced COMMIT / ROLLBACK / BEGIN fail as in SQLite', async () => {
+      const db = database(backend, 'tx-misuse');
+      await db.exec(SCHEMA);
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: cannot commit - no transaction is active/);
+      await rejectsD1(() => db.prepare('ROLLBACK').run(), /^D1_ERROR: cannot rollback - no transaction is active/);
+      await db.prepare('BEGIN').run();
+      await rejectsD1(() => db.prepare('BEGIN').run(), /^D1_ERROR: cannot start a transaction within a transaction/);
+      await db.prepare("INSERT INTO users (name) VALUES ('kept')").run();
+      await db.prepare('END').run();
+      await rejectsD1(() => db.exec('BEGIN; SELECT 1; COMMIT;'), /^D1_EXEC_ERROR: Error in line 0: BEGIN;: /);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 1);
+    });
+
+    test('a transaction that idled out: statements fail until ROLLBACK, which then succeeds', async () => {
+      const db = database(backend, 'tx-idle', { transactionTimeoutMs: 100 });
+      await db.exec(SCHEMA);
+      await db.prepare('BEGIN').run();
+      await db.prepare("INSERT INTO users (name) VALUES ('lost')").run();
+      await new Promise((r) => setTimeout(r, 400));
+      await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*/);
+      await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*/);
+      await db.prepare('ROLLBACK').run();
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 0);
+    });
+  });
+}
