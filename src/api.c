@@ -15,15 +15,29 @@
 
 static Conn theConn;
 
-/* SQLite's log goes to the host's log, one line per message. A failed read is
-** left out: on async storage it is a page fault, retried as a matter of course,
+/* Whether SQLite's log message for rc says something about us rather than about
+** the caller's SQL. The caller's mistakes (syntax, constraints, denials, limits)
+** are answered to the caller and would only be noise in the object's log; a
+** failed read is a page fault on async storage, retried as a matter of course,
 ** and a real storage failure is logged by the host where it happens. */
+static int apiLogWorthy(int rc){
+  if( rc==SQLITE_IOERR_READ ) return 0;
+  switch( rc & 0xff ){
+    case SQLITE_ERROR: case SQLITE_CONSTRAINT: case SQLITE_AUTH: case SQLITE_INTERRUPT:
+    case SQLITE_RANGE: case SQLITE_MISMATCH: case SQLITE_TOOBIG: case SQLITE_ABORT:
+    case SQLITE_READONLY: case SQLITE_SCHEMA:
+      return 0;
+  }
+  return 1;
+}
+
+/* SQLite's log goes to the host's log, one line per message. */
 static void apiLog(void *pArg, int rc, const char *zMsg){
   char *zLine;
   int level = (rc & 0xff)==SQLITE_WARNING || (rc & 0xff)==SQLITE_NOTICE
             ? DOSQL_LOG_WARN : DOSQL_LOG_ERROR;
   (void)pArg;
-  if( rc==SQLITE_IOERR_READ ) return;
+  if( !apiLogWorthy(rc) ) return;
   zLine = sqlite3_mprintf("sqlite (%d): %s", rc, zMsg);
   if( zLine ) dosql_host_log(level, zLine, (uint32_t)strlen(zLine));
   sqlite3_free(zLine);
