@@ -139,6 +139,50 @@ export declare function encodeValue(value: unknown): unknown;
 export declare function decodeValue(value: unknown): unknown;
 export declare function decodeRow(row: Record<string, unknown>): Record<string, unknown>;
 
+// ---- DB(): your own Durable Object class (src/db.js) --------------------------------
+
+export interface DBOptions {
+  /**
+   * `[{name, sql}]` in order: the default export of the module that
+   * bin/bundle-migrations.mjs writes. `{ folder }` is refused (Workers have no file
+   * system): bundle the folder with `[build] command = "node node_modules/dosql/bin/bundle-migrations.mjs .do/migrations src/migrations.generated.js"`.
+   */
+  migrations?: Migration[];
+  storage: {
+    /** The object's `ctx.storage` (`this.state.storage`): SQLite-backed or key-value. */
+    hot: DurableObjectStorage;
+    /** An R2 bucket for a cold tier: NOT SUPPORTED YET. Logs a warning; pages stay in hot storage. */
+    cold?: unknown;
+  };
+  /** Page size (bytes) of a new database: a power of two from 512 to 65536. */
+  pageSize?: number;
+  /** Page cache budget (bytes) for legacy key-value backed objects. */
+  cacheBytes?: number;
+  /**
+   * The object's DurableObjectState, optional: start-up (open + migrations) then runs
+   * inside `ctx.blockConcurrencyWhile`, and a key-value commit whose write throws half
+   * way resets the object with `ctx.abort()`.
+   */
+  ctx?: DurableObjectState;
+}
+
+/**
+ * The database of one Durable Object, used in-process: the same query/queryOne/run/
+ * batch/transaction as the client (real results inside transactions, DoSQLError).
+ * Inside `transaction(fn)` use `tx`, not the Database: other calls wait for the
+ * transaction to end.
+ */
+export interface Database extends DatabaseClient {}
+
+/**
+ * Open the database kept in this Durable Object's storage (created and migrated on
+ * first use). One Database per object: calls with the same storage and options
+ * return the same Database (also while it is being opened); other options reject.
+ * `name` is used in logs only. Rejects with a DoSQLError (e.g. MIGRATION_FAILED,
+ * BAD_CONFIG); a failed DB() is not kept, so the next call tries again.
+ */
+export declare function DB(name: string, options: DBOptions): Promise<Database>;
+
 // ---- D1 facade (src/d1.js, docs/d1.md) ----
 
 export interface D1FacadeOptions {

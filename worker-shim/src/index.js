@@ -2,6 +2,7 @@
 //
 //   DoSQLDatabase   the Durable Object class, no migrations
 //   defineDoSQL     the class with your migrations (and page size)
+//   DB              the database inside your own Durable Object class (the guide's DB())
 //   route           the standalone worker's router (bearer token, tenants)
 //   getDB, createClient, DoSQLError   the client (interactive transactions, batches)
 //   toD1            a D1Database facade (D1 code and ORMs' D1 drivers; BEGIN works)
@@ -10,6 +11,7 @@
 // bundler rule that turns dosql.wasm into a compiled module (wrangler's default).
 
 export { DoSQLDatabase, defineDoSQL } from './database.js';
+export { DB } from './db.js';
 export { route } from './router.js';
 export { getDB, createClient, DoSQLError, encodeParams, encodeValue, decodeRow, decodeValue } from './client.js';
 export { toD1, DoSQLD1Database, DoSQLD1PreparedStatement } from './d1.js';

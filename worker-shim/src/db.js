@@ -1,0 +1,171 @@
+// db.js — the guide's DB(): DoSQL inside a Durable Object class you write yourself.
+//
+//   const db = await DB('app', { migrations, storage: { hot: this.state.storage } });
+//   await db.query(...); await db.run(...); await db.transaction(async (tx) => ...);
+//
+// No second implementation: DB() makes a DatabaseInstance (instance.js, the same
+// storage adapter choice, engine, transaction gate and request path as the
+// DoSQLDatabase class) and hands it to createClient (client.js) through an
+// in-process stub whose fetch calls the instance directly. So query/run/batch/
+// transaction, the value encoding and DoSQLError are the client's, and an
+// in-process transaction waits for / holds up other calls of this Database exactly
+// as a remote one does.
+//
+// - One Database per object: DB() is idempotent per storage object (concurrent or
+//   repeated calls with the same options get the same Database), because two
+//   engines over one storage would each cache pages the other changes.
+// - Start-up (open + migrate) runs when DB() is called, not inside
+//   blockConcurrencyWhile unless `ctx` is given; concurrent callers share it.
+// - storage.cold (R2) is not implemented yet: a warning is logged, pages stay in
+//   hot storage.
+
+import { DatabaseInstance, checkMigrations, isDurableObjectStorage, messageOf } from './instance.js';
+import { createClient, DoSQLError } from './client.js';
+
+/** @typedef {import('./engine.js').Migration} Migration */
+
+/** The one-line build hook that turns a migrations folder into a module. */
+const BUILD_HOOK = '[build] command = "node node_modules/dosql/bin/bundle-migrations.mjs .do/migrations src/migrations.generated.js"';
+
+/** hot storage → the Database made for it (or being made). @type {WeakMap<object, {key: string, database: Promise<any>}>} */
+const databases = new WeakMap();
+
+/**
+ * Open (once per object) the database kept in this Durable Object's storage.
+ *
+ * @param {string} name  used in logs only (the object is the database)
+ * @param {object} [options]
+ * @param {Migration[]} [options.migrations]  `[{name, sql}]` in order: the default
+ *   export of the module bin/bundle-migrations.mjs writes
+ * @param {{hot?: any, cold?: unknown}} [options.storage]  hot: the object's
+ *   ctx.storage (SQLite-backed or key-value); cold: not supported yet (warns)
+ * @param {number} [options.pageSize]  page size of a new database (bytes)
+ * @param {number} [options.cacheBytes]  page cache budget of the key-value backend
+ * @param {any} [options.ctx]  the object's DurableObjectState: start-up then runs
+ *   inside ctx.blockConcurrencyWhile, and a torn key-value write resets the object
+ *   with ctx.abort() (recommended on the key-value backend)
+ * @returns {Promise<any>} the Database
+ */
+export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx } = {}) {
+  const label = `DB(${JSON.stringify(String(name))})`;
+  /** @type {readonly Migration[]} */
+  let list;
+  try {
+    list = checkOptions(label, migrations, hot, pageSize, cacheBytes);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null });
+  const existing = databases.get(hot);
+  if (existing) {
+    if (existing.key === key) return existing.database;
+    return Promise.reject(
+      badConfig(
+        `${label}: DB() was already called for this Durable Object's storage with other migrations or options; keep one Database per object (create it once, e.g. in getDB(), and reuse it)`,
+      ),
+    );
+  }
+
+  if (cold !== undefined && cold !== null) {
+    console.warn(
+      `[dosql] ${label}: storage.cold (R2) is not supported yet; every page stays in hot storage (ctx.storage). The option is ignored.`,
+    );
+  }
+
+  const instance = new DatabaseInstance({
+    storage: hot,
+    migrations: () => list,
+    pageSize: () => pageSize ?? 0,
+    cacheBytes,
+    label: () => label,
+    exclusive: ctx ? (fn) => ctx.blockConcurrencyWhile(fn) : undefined,
+    onTornWrite: ctx ? (reason) => ctx.abort(reason) : undefined,
+  });
+  const database = open(instance, label).catch((err) => {
+    // Not kept: the next DB() tries again (e.g. after a fixed migration).
+    if (databases.get(hot)?.database === database) databases.delete(hot);
+    throw err;
+  });
+  databases.set(hot, { key, database });
+  return database;
+}
+
+/**
+ * Start the instance; the Database over it.
+ * @param {DatabaseInstance} instance
+ * @param {string} label
+ */
+async function open(instance, label) {
+  /** @type {import('./response.js').EngineResponse | null} */
+  let failure;
+  try {
+    failure = await instance.start();
+  } catch (err) {
+    throw new DoSQLError(`${label}: opening the database failed: ${messageOf(err)}`, { code: 'INTERNAL', status: 500, cause: err });
+  }
+  if (failure) throw errorOf(failure);
+  const stub = {
+    /** @param {string} url @param {RequestInit} [init] */
+    fetch: (url, init) => instance.fetch(new Request(url, init)),
+  };
+  return Object.freeze({ ...createClient(stub) });
+}
+
+/**
+ * Check DB()'s options; the migrations list to use.
+ * @param {string} label
+ * @param {unknown} migrations
+ * @param {unknown} hot
+ * @param {unknown} pageSize
+ * @param {unknown} cacheBytes
+ */
+function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
+  if (migrations && typeof migrations === 'object' && !Array.isArray(migrations) && 'folder' in migrations) {
+    throw badConfig(
+      `${label}: migrations: { folder: ${JSON.stringify(/** @type {any} */ (migrations).folder)} } cannot work: Workers have no file system at run time. ` +
+        `Bundle the folder at build time with one line in wrangler.toml: ${BUILD_HOOK} ` +
+        `then \`import migrations from './migrations.generated.js'\` and pass DB(name, { migrations, ... }).`,
+    );
+  }
+  /** @type {readonly Migration[]} */
+  let list;
+  try {
+    list = checkMigrations(migrations);
+  } catch (err) {
+    throw badConfig(`${label}: ${messageOf(err)} (the default export of the module bin/bundle-migrations.mjs writes)`);
+  }
+  if (!isDurableObjectStorage(hot)) {
+    throw badConfig(`${label}: storage.hot must be the Durable Object's storage (ctx.storage, or this.state.storage in the guide's class)`);
+  }
+  if (pageSize !== undefined && !(Number.isInteger(pageSize) && /** @type {number} */ (pageSize) >= 0)) {
+    throw badConfig(`${label}: pageSize must be a whole number of bytes; got ${JSON.stringify(pageSize)}`);
+  }
+  if (cacheBytes !== undefined && !(Number.isInteger(cacheBytes) && /** @type {number} */ (cacheBytes) > 0)) {
+    throw badConfig(`${label}: cacheBytes must be a positive whole number of bytes; got ${JSON.stringify(cacheBytes)}`);
+  }
+  return list;
+}
+
+/** @param {string} message */
+function badConfig(message) {
+  return new DoSQLError(message, { code: 'BAD_CONFIG', status: 500 });
+}
+
+/**
+ * A start-up failure (MIGRATION_FAILED, BAD_CONFIG, ...) as a DoSQLError.
+ * @param {import('./response.js').EngineResponse} failure
+ */
+function errorOf(failure) {
+  const text = new TextDecoder().decode(failure.body);
+  /** @type {any} */
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  return new DoSQLError(typeof value?.error === 'string' ? value.error : text, {
+    code: typeof value?.code === 'string' ? value.code : `HTTP_${failure.status}`,
+    status: failure.status,
+  });
+}

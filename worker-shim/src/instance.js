@@ -1,0 +1,268 @@
+// instance.js — one database inside one Durable Object, and the one request path.
+//
+// The DoSQLDatabase class (database.js) and DB() (db.js, for users who write their
+// own Durable Object class) are both a DatabaseInstance: the storage adapter picked
+// for ctx.storage, the engine, the transaction gate, start-up (open + migrate, once,
+// again after the engine broke), and fetch(request): body → gate → engine →
+// Response, with the one catch boundary of the shim. They differ only in how
+// start-up is made exclusive (blockConcurrencyWhile, or not) and where their
+// settings come from.
+//
+// Start-up failures are caught inside `exclusive` and rethrown outside it: a throw
+// inside blockConcurrencyWhile would reset the object, and a failure kept on the
+// instance would stick. The start promise is dropped on failure, so the next
+// request tries again.
+
+import wasmModule from '../dist/dosql.wasm';
+import { Engine } from './engine.js';
+import { errorResponse, toResponse } from './response.js';
+import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
+import { SqlPageStorage } from './storage-sql.js';
+import { KvPageStorage } from './storage-kv.js';
+
+/** @typedef {import('./engine.js').Migration} Migration */
+/** @typedef {import('./engine.js').EngineResponse} EngineResponse */
+
+/** Pages fetched before opening a database whose storage can fault. */
+const OPEN_READ_AHEAD = 64;
+
+/**
+ * @typedef {object} InstanceOptions
+ * @property {any} storage  the object's ctx.storage (SQLite-backed or key-value)
+ * @property {() => readonly Migration[]} migrations  read at each start
+ * @property {() => number} pageSize  read at each start (may throw: a shim failure)
+ * @property {number} [cacheBytes]  page cache budget of the key-value backend
+ * @property {() => string} label  names the database in logs
+ * @property {(fn: () => Promise<void>) => Promise<void>} [exclusive]  runs start-up
+ *   alone (ctx.blockConcurrencyWhile); default: just runs it
+ * @property {(reason: string) => void} [onTornWrite]  key-value backend: a commit's
+ *   write threw after others were issued (default: throw, which breaks the engine)
+ */
+
+export class DatabaseInstance {
+  /** @type {InstanceOptions} */
+  #options;
+  /** @type {Engine | null} */
+  #engine = null;
+  /** @type {import('./host.js').StorageAdapter | null} */
+  #storage = null;
+  /** Resolves to null once open and migrated, or to the failure to answer with. */
+  #ready = /** @type {Promise<EngineResponse | null> | null} */ (null);
+  /** Every request after start-up goes through it (one open transaction at a time). */
+  #gate;
+
+  /** @param {InstanceOptions} options */
+  constructor(options) {
+    this.#options = options;
+    this.#gate = new TransactionGate({
+      engine: () => /** @type {Engine} */ (this.#engine),
+      log: (...args) => console.error(`[dosql] ${options.label()}:`, ...args),
+    });
+  }
+
+  /**
+   * Answer one request of the wire protocol. Every failure of the shim itself is
+   * answered here as 500 {error, code: "INTERNAL"}; all other errors come from C.
+   * @param {Request} request
+   * @returns {Promise<Response>}
+   */
+  async fetch(request) {
+    try {
+      const failure = await this.start();
+      if (failure) return toResponse(failure);
+      const engine = /** @type {Engine} */ (this.#engine);
+      // The gate takes the request's place in line now; the body follows.
+      const body = readBody(request, engine.maxRequestBytes);
+      body.catch(() => {}); // awaited by the gate; never an unhandled rejection
+      const txId = request.headers.get(TRANSACTION_HEADER);
+      const response = await this.#gate.request(request.method, new URL(request.url).pathname, body, txId);
+      return toResponse(response);
+    } catch (err) {
+      if (this.#engine?.broken) {
+        this.#ready = null; // start a fresh instance next time
+        this.#gate.abort(`the engine failed: ${messageOf(err)}`);
+      }
+      console.error(`[dosql] ${this.#options.label()}:`, err);
+      return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+    }
+  }
+
+  /**
+   * Peak wasm memory, page faults served, and the storage adapter's counts.
+   * Opens the database first if need be.
+   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>}
+   */
+  async stats() {
+    const failure = await this.start();
+    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    const engine = /** @type {Engine} */ (this.#engine);
+    return {
+      wasmMemoryBytes: engine.memoryBytes,
+      faults: engine.faults,
+      storage: { .../** @type {any} */ (this.#storage).stats },
+    };
+  }
+
+  /**
+   * Open and migrate, once (shared by concurrent callers; again after a failure
+   * or after the engine broke).
+   * @returns {Promise<EngineResponse | null>}  null when ready, else the failure
+   */
+  start() {
+    this.#ready ??= this.#startExclusive().then(
+      (failure) => {
+        if (failure) this.#ready = null;
+        return failure;
+      },
+      (err) => {
+        this.#ready = null;
+        throw err;
+      },
+    );
+    return this.#ready;
+  }
+
+  /** @returns {Promise<EngineResponse | null>} */
+  async #startExclusive() {
+    const exclusive = this.#options.exclusive ?? ((fn) => fn());
+    /** @type {EngineResponse | null} */
+    let failure = null;
+    /** @type {unknown} */
+    let error;
+    let threw = false;
+    await exclusive(async () => {
+      try {
+        failure = await this.#openAndMigrate();
+      } catch (err) {
+        threw = true;
+        error = err;
+      }
+    });
+    if (threw) throw error;
+    return failure;
+  }
+
+  /**
+   * Create the storage adapter and engine (once; the engine again after it
+   * broke), open the database and apply the migrations.
+   * @returns {Promise<EngineResponse | null>}  null on success, else the failure
+   */
+  async #openAndMigrate() {
+    const options = this.#options;
+    const pageSize = options.pageSize();
+    this.#storage ??= createPageStorage(options.storage, {
+      cacheBytes: options.cacheBytes,
+      onTornWrite: options.onTornWrite,
+    });
+    if (!this.#engine || this.#engine.broken) {
+      this.#engine = new Engine(wasmModule, { storage: this.#storage, label: options.label() });
+    }
+    // Every open reads page 1 and the schema right after it: fetch them up front
+    // instead of through a fault (a no-op for SQLite-backed storage).
+    await this.#storage.prefetch([1], OPEN_READ_AHEAD);
+    const opened = await this.#engine.open(pageSize);
+    if (opened.status !== 200) return opened;
+    const migrated = await this.#engine.migrate([...options.migrations()]);
+    if (migrated.status !== 200) return migrated;
+    return null;
+  }
+}
+
+/**
+ * The page storage adapter for a Durable Object's ctx.storage: SQLite-backed when
+ * the class has SQL storage, else key-value. The one place the backend is chosen.
+ * @param {any} storage  ctx.storage
+ * @param {{cacheBytes?: number, onTornWrite?: (reason: string) => void}} [options]
+ *   (key-value backend only)
+ * @returns {SqlPageStorage | KvPageStorage}
+ */
+export function createPageStorage(storage, { cacheBytes, onTornWrite } = {}) {
+  if (hasSql(storage)) return new SqlPageStorage(storage);
+  return new KvPageStorage(storage, { cacheBytes, onTornWrite });
+}
+
+/**
+ * Whether ctx.storage has a working SQL API. On key-value classes `storage.sql`
+ * exists but every use of it throws ("SQL is not enabled for this Durable Object
+ * class"), so probe a cheap property.
+ * @param {any} storage
+ */
+export function hasSql(storage) {
+  try {
+    return typeof storage.sql?.exec === 'function' && typeof storage.sql.databaseSize === 'number';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether this looks like a Durable Object's ctx.storage (either backend).
+ * @param {any} storage
+ */
+export function isDurableObjectStorage(storage) {
+  if (!storage || typeof storage !== 'object') return false;
+  return hasSql(storage) || (typeof storage.get === 'function' && typeof storage.put === 'function' && typeof storage.delete === 'function');
+}
+
+/**
+ * A checked, frozen copy of a migrations list.
+ * @param {unknown} migrations
+ * @returns {readonly Migration[]}
+ */
+export function checkMigrations(migrations) {
+  if (!Array.isArray(migrations)) throw new TypeError('migrations must be an array of {name, sql}');
+  const seen = new Set();
+  return Object.freeze(
+    migrations.map((m, i) => {
+      if (!m || typeof m.name !== 'string' || typeof m.sql !== 'string' || m.name === '') {
+        throw new TypeError(`migration ${i} must be {name: string, sql: string}`);
+      }
+      if (seen.has(m.name)) throw new TypeError(`migration ${m.name} is listed twice`);
+      seen.add(m.name);
+      return Object.freeze({ name: m.name, sql: m.sql });
+    }),
+  );
+}
+
+/**
+ * Read a request body, but never more than max bytes of it: past that (by the
+ * declared Content-Length or by counting), answer {oversized: n} so C says 413.
+ * @param {Request} request
+ * @param {number} max
+ * @returns {Promise<Uint8Array | {oversized: number}>}
+ */
+async function readBody(request, max) {
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  if (declared > max) {
+    request.body?.cancel().catch(() => {});
+    return { oversized: declared };
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  /** @type {Uint8Array[]} */
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      reader.cancel().catch(() => {});
+      return { oversized: total };
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  return bytes;
+}
+
+/** @param {unknown} err */
+export function messageOf(err) {
+  return err instanceof Error ? err.message : String(err);
+}
