@@ -5,6 +5,7 @@
 **   POST /run          {sql, params?}       -> {rowsAffected, lastInsertRowId}
 **   POST /transaction  {operations:[...]}   -> the last operation's result
 **   POST /batch        {operations:[...]}   -> {results:[{rows, rowsAffected, lastInsertRowId}]}
+**   POST /exec         {sql}                -> {count}  (a script of statements)
 **   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
 **
 ** Every endpoint runs one request to completion or rolls it back: a statement
@@ -230,6 +231,43 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   else commitIfAnswered(pConn, pReply);
 }
 
+/*
+** Run a script: every statement of sql in order (rows are discarded), all or
+** nothing, split by SQLite's own parser, so strings, comments and trigger
+** bodies are never cut. Answers {"count": n}; a failure names its statement
+** (0-based) as the operation. D1's exec() is this.
+*/
+static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const char *zSql = operationSql(pReply, pBody);
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK, n = 0;
+  if( zSql==0 ) return;
+  if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
+    return;
+  }
+  while( *zSql ){
+    const char *zTail = 0;
+    rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
+    if( rc==SQLITE_OK && pStmt ){
+      while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
+      if( rc==SQLITE_DONE ) rc = guardCheckSchema(pConn, pReply);
+      sqlite3_finalize(pStmt);
+      if( rc==SQLITE_OK ) n++;
+    }
+    if( rc!=SQLITE_OK ) break;
+    zSql = zTail;
+  }
+  if( rc!=SQLITE_OK ){
+    connFail(pConn, pReply, rc);
+    pReply->iOperation = n;
+    if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
+    return;
+  }
+  sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d}", n);
+  if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
+  else commitIfAnswered(pConn, pReply);
+}
+
 static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
   runAtomically(pConn, pReply, pBody, 0);
 }
@@ -265,6 +303,7 @@ static const Route aRoute[] = {
   { "/run",         doRun },
   { "/transaction", doTransaction },
   { "/batch",       doBatch },
+  { "/exec",        doExec },
   { "/begin",       doBegin },
   { "/commit",      doCommit },
   { "/rollback",    doRollback },

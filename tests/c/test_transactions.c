@@ -139,6 +139,34 @@ static void a_failed_commit_ends_the_transaction(void){
   connClose(&c);
 }
 
+static void exec_runs_a_script_as_sqlite_splits_it(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  a = ok(&c, "/exec", "{\"sql\":\"-- a comment; with a semicolon\\n"
+      "CREATE TABLE a(x TEXT); /* ; */ ;;"
+      "CREATE TABLE log(x);"
+      "CREATE TRIGGER tr AFTER INSERT ON a BEGIN INSERT INTO log VALUES('end;'); END;"
+      "INSERT INTO a VALUES ('it''s; fine')\"}");
+  CHECK_STR(a.zBody, "{\"count\":4}");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT x FROM a"), "\"it's; fine\"");
+  CHECK_STR(scalar(&c, "SELECT x FROM log"), "\"end;\"");
+  a = post(&c, "/exec", "{\"sql\":\"INSERT INTO a VALUES('two'); INSERT INTO t VALUES(1); INSERT INTO t VALUES(1)\"}");
+  CHECK(a.status==409);
+  CHECK(cJSON_GetObjectItem(a.pJson, "operation")->valueint==2);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM a"), "1");       /* all or nothing */
+  okFree(&c, "/begin", "{}");
+  a = tx(&c, "/exec", "{\"sql\":\"INSERT INTO a VALUES('x'); SELEC 1\"}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  txOk(&c, "/exec", "{\"sql\":\"INSERT INTO a VALUES('three')\"}");
+  txOk(&c, "/commit", "{}");
+  CHECK_STR(scalar(&c, "SELECT group_concat(x, '|') FROM a"), "\"it's; fine|three\"");
+  connClose(&c);
+}
+
 int main(void){
   RUN(commit_keeps_and_rollback_drops);
   RUN(a_failed_statement_leaves_the_transaction_open);
@@ -146,5 +174,6 @@ int main(void){
   RUN(batch_returns_every_result_all_or_nothing);
   RUN(a_fault_inside_a_transaction_ends_it);
   RUN(a_failed_commit_ends_the_transaction);
+  RUN(exec_runs_a_script_as_sqlite_splits_it);
   return HARNESS_END();
 }

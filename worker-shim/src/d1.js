@@ -107,25 +107,24 @@ export class DoSQLD1Database {
   }
 
   /**
-   * A script of statements separated by `;` (split as SQLite does: strings, quoted
-   * names, comments and trigger bodies are respected), run all or nothing.
+   * A script of statements, run all or nothing by the object's POST /exec, which
+   * lets SQLite's own parser find where each statement ends.
    * @param {string} sql
    * @returns {Promise<{count: number, duration: number}>}
    */
   async exec(sql) {
     if (typeof sql !== 'string') throw new TypeError('exec() needs the SQL text as a string');
-    const list = splitStatements(sql);
-    if (list.length === 0) return { count: 0, duration: 0 };
     return this.#serialize(async () => {
+      const tx = this.#tx;
+      if (tx?.dead) throw tx.dead;
       const started = Date.now();
       try {
-        await this.#batch(list.map((s) => ({ sql: s })), false);
+        const { count } = JSON.parse(await this.#post('/exec', { sql }, tx?.id ?? null));
+        return { count, duration: Date.now() - started };
       } catch (err) {
-        const i = err?.cause?.operation ?? 0;
-        const cause = err?.cause ?? err;
-        throw d1Error('D1_EXEC_ERROR', `Error in line ${i}: ${list[i] ?? ''}: ${d1Message(cause)}`, cause);
+        if (tx && endsTransaction(err)) tx.dead = toD1Error(err);
+        throw d1Error('D1_EXEC_ERROR', `Error in statement ${err?.operation ?? 0}: ${d1Message(err)}`, err);
       }
-      return { count: list.length, duration: Date.now() - started };
     });
   }
 
@@ -649,35 +648,13 @@ function endsTransaction(err) {
 
 // ---- SQL text -------------------------------------------------------------------------
 
-// Tokens of sqlite3_complete() (SQLite's complete.c), which decides where a
-// statement ends: a `;` ends it except inside CREATE TRIGGER ... BEGIN ... END.
+// Just enough of SQLite's tokenizer to read the first words of a statement (to
+// recognise BEGIN / COMMIT / ROLLBACK and savepoints): comments are whitespace,
+// strings and quoted names are one token. Splitting scripts is the object's job
+// (POST /exec), done by SQLite's own parser.
 const T_SEMI = 0;
 const T_WS = 1;
 const T_OTHER = 2;
-const T_EXPLAIN = 3;
-const T_CREATE = 4;
-const T_TEMP = 5;
-const T_TRIGGER = 6;
-const T_END = 7;
-/** complete.c's trans[state][token]; state 1 (START) after a `;` ends a statement. */
-const TRANS = [
-  [1, 0, 2, 3, 4, 2, 2, 2],
-  [1, 1, 2, 3, 4, 2, 2, 2],
-  [1, 2, 2, 2, 2, 2, 2, 2],
-  [1, 3, 3, 2, 4, 2, 2, 2],
-  [1, 4, 2, 2, 2, 4, 5, 2],
-  [6, 5, 5, 5, 5, 5, 5, 5],
-  [6, 6, 5, 5, 5, 5, 5, 7],
-  [1, 7, 5, 5, 5, 5, 5, 5],
-];
-const KEYWORDS = /** @type {Record<string, number>} */ ({
-  EXPLAIN: T_EXPLAIN,
-  CREATE: T_CREATE,
-  TEMP: T_TEMP,
-  TEMPORARY: T_TEMP,
-  TRIGGER: T_TRIGGER,
-  END: T_END,
-});
 
 /** @param {number} c */
 function isIdChar(c) {
@@ -685,8 +662,8 @@ function isIdChar(c) {
 }
 
 /**
- * The tokens of sql as complete.c sees them (comments are whitespace; strings and
- * quoted names are one token each).
+ * The tokens of sql (comments are whitespace; strings and quoted names are one
+ * token each); words are upper-cased.
  * @param {string} sql
  * @returns {{type: number, start: number, end: number, word: string | null}[]}
  */
@@ -722,36 +699,12 @@ function tokenize(sql) {
     } else if (isIdChar(c)) {
       while (i < n && isIdChar(sql.charCodeAt(i))) i++;
       word = sql.slice(start, i).toUpperCase();
-      type = KEYWORDS[word] ?? T_OTHER;
     } else {
       i++;
     }
     out.push({ type, start, end: i, word });
   }
   return out;
-}
-
-/**
- * A script's statements, as SQLite would find them (empty ones dropped).
- * @param {string} sql
- * @returns {string[]}
- */
-export function splitStatements(sql) {
-  const list = [];
-  let state = 0;
-  let start = 0;
-  let content = false;
-  for (const t of tokenize(sql)) {
-    state = TRANS[state][t.type];
-    if (t.type !== T_WS && t.type !== T_SEMI) content = true;
-    if (t.type === T_SEMI && state === 1) {
-      if (content) list.push(sql.slice(start, t.end).trim());
-      start = t.end;
-      content = false;
-    }
-  }
-  if (content) list.push(sql.slice(start).trim());
-  return list;
 }
 
 /** SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [TRANSACTION] TO [SAVEPOINT]. @param {string} sql */
