@@ -83,14 +83,14 @@ uint32_t dosql_max_request_bytes(void){
 }
 
 DOSQL_EXPORT(dosql_open)
-uint8_t *dosql_open(uint32_t page_size){
+uint8_t *dosql_open(uint32_t page_size, uint32_t flags){
   Reply reply;
   int rc = apiInitialize();
   replyInit(&reply);
   if( rc!=SQLITE_OK ){
     connFail(&theConn, &reply, rc);
   }else{
-    connOpen(&theConn, page_size, &reply);
+    connOpen(&theConn, page_size, (flags & DOSQL_OPEN_CAPTURE_CHANGES)!=0, &reply);
     if( !replyFailed(&reply) ) sqlite3_str_appendall(replyBody(&reply), "{}");
   }
   return replyFinish(&reply);

@@ -30,7 +30,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 3
+#define DOSQL_ABI_VERSION 4
 
 #define DOSQL_STATUS_FAULT 0
 
@@ -48,11 +48,15 @@ void dosql_free(void *p);
 /* The largest request body dosql_request() accepts (bytes). */
 uint32_t dosql_max_request_bytes(void);
 
+/* flags of dosql_open(): capture every row change into the change log
+** (docs/changes.md). */
+#define DOSQL_OPEN_CAPTURE_CHANGES 1
+
 /*
 ** Open the database. page_size applies only to a database that has no pages
 ** yet (0 picks DOSQL_DEFAULT_PAGE_SIZE). Returns a response: 200 {} or an error.
 */
-uint8_t *dosql_open(uint32_t page_size);
+uint8_t *dosql_open(uint32_t page_size, uint32_t flags);
 
 /*
 ** Apply bundled migrations: body is {"migrations":[{"name","sql"},...]} in order.
@@ -64,6 +68,9 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 ** transaction (docs/transactions.md). The host decides which requests do and
 ** makes every other request wait while one is open. */
 #define DOSQL_REQUEST_IN_TRANSACTION 1
+/* ... and: the host's own request, which may use internal endpoints
+** (/changes/prune). Requests from clients never carry it. */
+#define DOSQL_REQUEST_INTERNAL 2
 
 /*
 ** Answer one request of the wire protocol. body may be 0 with n larger than

@@ -55,4 +55,20 @@
 # define DOSQL_HEAP_LIMIT_BYTES (64 * 1024 * 1024)
 #endif
 
+/* One page of POST /changes: at most this many events, and about this many
+** bytes of JSON (a larger single event still goes out alone). Small enough that
+** a subscriber's catch-up never holds the engine for long. */
+#ifndef DOSQL_CHANGES_PAGE_EVENTS
+# define DOSQL_CHANGES_PAGE_EVENTS 1000
+#endif
+#ifndef DOSQL_CHANGES_PAGE_BYTES
+# define DOSQL_CHANGES_PAGE_BYTES (4 * 1024 * 1024)
+#endif
+
+/* Events one prune call deletes at most. Deleting is a transaction whose
+** journal lives in wasm memory; this keeps it to a few MiB. */
+#ifndef DOSQL_PRUNE_BATCH
+# define DOSQL_PRUNE_BATCH 20000
+#endif
+
 #endif /* DOSQL_CONFIG_H */

@@ -17,11 +17,22 @@
 /* The engine's own tables (guard.h lists their names). They exist from the
 ** first open, so a user table can never be renamed into one of them. */
 static const char zInternalSchema[] =
+  "BEGIN;"                        /* one commit for all, on a new database */
   "CREATE TABLE IF NOT EXISTS _dosql_migrations("
   "  name TEXT PRIMARY KEY,"
   "  checksum TEXT NOT NULL,"
   "  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
-  ");";
+  ");"
+  "CREATE TABLE IF NOT EXISTS _dosql_changes("      /* capture.h, docs/changes.md */
+  "  lsn INTEGER PRIMARY KEY,"
+  "  tx_id INTEGER NOT NULL,"
+  "  ts INTEGER NOT NULL,"
+  "  type TEXT NOT NULL,"
+  "  tbl TEXT NOT NULL COLLATE NOCASE,"
+  "  data TEXT NOT NULL,"
+  "  old TEXT"
+  ");"
+  "COMMIT;";
 
 int connIsOpen(const Conn *p){
   return p->db!=0;
@@ -79,6 +90,7 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
 }
 
 void connClose(Conn *p){
+  captureClose(p);
   sqlite3_finalize(p->pBegin);
   sqlite3_finalize(p->pCommit);
   sqlite3_finalize(p->pRollback);
@@ -86,7 +98,7 @@ void connClose(Conn *p){
   memset(p, 0, sizeof(*p));
 }
 
-int connOpen(Conn *p, unsigned pageSize, Reply *pReply){
+int connOpen(Conn *p, unsigned pageSize, int bCapture, Reply *pReply){
   char *zSettings;
   int rc;
   if( p->db ) return SQLITE_OK;
@@ -109,6 +121,7 @@ int connOpen(Conn *p, unsigned pageSize, Reply *pReply){
     sqlite3_free(zSettings);
   }
   if( rc==SQLITE_OK ) rc = connExecTrusted(p, zInternalSchema);
+  if( rc==SQLITE_OK ) rc = captureInstall(p, bCapture);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "ROLLBACK", &p->pRollback);
@@ -160,6 +173,14 @@ int connCommit(Conn *p, Reply *pReply){
   return rc;
 }
 
+int connCommitIfAnswered(Conn *p, Reply *pReply){
+  if( sqlite3_str_errcode(replyBody(pReply))!=SQLITE_OK ){
+    connFail(p, pReply, SQLITE_NOMEM);
+    return SQLITE_NOMEM;
+  }
+  return connCommit(p, pReply);
+}
+
 /* Roll back whatever is open and drop uncommitted pages: what SQLite's
 ** rollback wrote back equals what storage holds. */
 static void connRollback(Conn *p){
@@ -172,6 +193,7 @@ static void connRollback(Conn *p){
 void connFinish(Conn *p, Reply *pReply){
   DosqlFaults faults;
   dosqlVfsTakeFaults(&faults);
+  captureDiscard(p);       /* changes of a statement that never finished */
   if( p->bInteractive ){
     if( faults.nPage>0 ){
       connRollback(p);

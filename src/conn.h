@@ -9,6 +9,7 @@
 #define DOSQL_CONN_H
 
 #include "sqlite3.h"
+#include "capture.h"
 #include "reply.h"
 
 typedef struct Conn {
@@ -23,11 +24,13 @@ typedef struct Conn {
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */
   sqlite3_stmt *pCommit;
   sqlite3_stmt *pRollback;
+  Capture capture;           /* change data capture (capture.h) */
 } Conn;
 
 /* Open the database over the "dosql" VFS with our settings and guards.
-** pageSize applies to a database that has no pages yet. */
-int connOpen(Conn *p, unsigned pageSize, Reply *pReply);
+** pageSize applies to a database that has no pages yet; bCapture turns change
+** data capture on (capture.h). */
+int connOpen(Conn *p, unsigned pageSize, int bCapture, Reply *pReply);
 
 /* Close the connection and forget all state; connOpen starts afresh. */
 void connClose(Conn *p);
@@ -47,6 +50,10 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);
 int connCommit(Conn *p, Reply *pReply);
+
+/* Commit, but only once the answer is whole: a commit must never be followed
+** by an error (out of memory while writing the body) that says it failed. */
+int connCommitIfAnswered(Conn *p, Reply *pReply);
 
 /* Open an interactive transaction (BEGIN IMMEDIATE: it holds the write lock),
 ** or end it: commit, or roll back when bRollback. A failed commit rolls back.

@@ -13,7 +13,7 @@
 
 /* Every internal table, as an SQL list of names. Each exists from the moment
 ** the database is opened, so no user table can be renamed to one of them. */
-#define DOSQL_INTERNAL_TABLES "'_dosql_migrations'"
+#define DOSQL_INTERNAL_TABLES "'_dosql_migrations', '_dosql_changes'"
 
 /* Install the authorizer, the progress handler and defensive settings. */
 int guardInstall(Conn *p);

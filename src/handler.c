@@ -7,6 +7,8 @@
 **   POST /batch        {operations:[...]}   -> {results:[{rows, rowsAffected, lastInsertRowId}]}
 **   POST /exec         {sql}                -> {count}  (a script of statements)
 **   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
+**   POST /changes      {since?, limit?, tables?} -> a page of the change log
+**   POST /changes/prune  (the host's only)  -> retention (changelog.h)
 **
 ** Every endpoint runs one request to completion or rolls it back: a statement
 ** that writes runs inside a transaction, so a failure half way (an error, a
@@ -23,6 +25,7 @@
 #include "handler.h"
 #include "json.h"
 #include "api.h"
+#include "changelog.h"
 
 /* What a statement's result turns into. */
 typedef enum Shape {
@@ -71,16 +74,6 @@ static void appendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
-/* Commit, but only once the answer is whole: a commit must never be followed by
-** an error (out of memory while writing the body) that says it failed. */
-static void commitIfAnswered(Conn *pConn, Reply *pReply){
-  if( sqlite3_str_errcode(replyBody(pReply))!=SQLITE_OK ){
-    connFail(pConn, pReply, SQLITE_NOMEM);
-    return;
-  }
-  connCommit(pConn, pReply);
-}
-
 /* The SQL text of an operation, or 0 after failing the reply. */
 static const char *operationSql(Reply *pReply, const cJSON *pOp){
   const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pOp, "sql");
@@ -101,7 +94,7 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   sqlite3_str *pOut = replyBody(pReply);
   const char *zSql = operationSql(pReply, pOp);
   sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 nChangeBefore;
+  sqlite3_int64 nChangeBefore, nChange;
   char *zErr = 0;
   int rc, nCol, nRow = 0;
   int bOwnTransaction = 0, bVacuum;
@@ -143,6 +136,14 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   }
   pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){
+    captureDiscard(pConn);
+    connFail(pConn, pReply, rc);
+    goto done;
+  }
+  /* Counted before captureFlush(), whose own inserts would count too. */
+  nChange = sqlite3_total_changes64(db)==nChangeBefore ? 0 : sqlite3_changes64(db);
+  rc = captureFlush(pConn);
+  if( rc!=SQLITE_OK ){
     connFail(pConn, pReply, rc);
     goto done;
   }
@@ -150,8 +151,6 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
   if( eShape==SHAPE_RUN || eShape==SHAPE_RESULT ){
-    sqlite3_int64 nChange =
-        sqlite3_total_changes64(db)==nChangeBefore ? 0 : sqlite3_changes64(db);
     sqlite3_str_appendall(pOut, eShape==SHAPE_RUN ? "{\"rowsAffected\":" : "],\"rowsAffected\":");
     jsonAppendInteger(pOut, nChange);
     sqlite3_str_appendall(pOut, ",\"lastInsertRowId\":");
@@ -160,7 +159,7 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   }
   sqlite3_finalize(pStmt);
   pStmt = 0;
-  if( bOwnTransaction ) commitIfAnswered(pConn, pReply);
+  if( bOwnTransaction ) connCommitIfAnswered(pConn, pReply);
 done:
   pConn->bVacuum = 0;
   sqlite3_free(zErr);
@@ -228,7 +227,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   }
   if( bEveryResult ) sqlite3_str_appendall(pOut, "]}");
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
-  else commitIfAnswered(pConn, pReply);
+  else connCommitIfAnswered(pConn, pReply);
 }
 
 /*
@@ -250,7 +249,9 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
     if( rc==SQLITE_OK && pStmt ){
       while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
-      if( rc==SQLITE_DONE ) rc = guardCheckSchema(pConn, pReply);
+      if( rc==SQLITE_DONE ) rc = captureFlush(pConn);
+      else captureDiscard(pConn);
+      if( rc==SQLITE_OK ) rc = guardCheckSchema(pConn, pReply);
       sqlite3_finalize(pStmt);
       if( rc==SQLITE_OK ) n++;
     }
@@ -265,7 +266,7 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   }
   sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d}", n);
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
-  else commitIfAnswered(pConn, pReply);
+  else connCommitIfAnswered(pConn, pReply);
 }
 
 static void doTransaction(Conn *pConn, Reply *pReply, const cJSON *pBody){
@@ -296,22 +297,26 @@ static void doRollback(Conn *pConn, Reply *pReply, const cJSON *pBody){
 typedef struct Route {
   const char *zPath;
   Endpoint xEndpoint;
+  int bInternal;         /* only for the host (DOSQL_REQUEST_INTERNAL) */
 } Route;
 
 static const Route aRoute[] = {
-  { "/query",       doQuery },
-  { "/run",         doRun },
-  { "/transaction", doTransaction },
-  { "/batch",       doBatch },
-  { "/exec",        doExec },
-  { "/begin",       doBegin },
-  { "/commit",      doCommit },
-  { "/rollback",    doRollback },
+  { "/query",         doQuery,        0 },
+  { "/run",           doRun,          0 },
+  { "/transaction",   doTransaction,  0 },
+  { "/batch",         doBatch,        0 },
+  { "/exec",          doExec,         0 },
+  { "/begin",         doBegin,        0 },
+  { "/commit",        doCommit,       0 },
+  { "/rollback",      doRollback,     0 },
+  { "/changes",       changelogRead,  0 },
+  { "/changes/prune", changelogPrune, 1 },
 };
 
-static const Route *findRoute(const char *zPath, uint32_t nPath){
+static const Route *findRoute(const char *zPath, uint32_t nPath, int bInternal){
   unsigned i;
   for(i=0; i<sizeof(aRoute)/sizeof(aRoute[0]); i++){
+    if( aRoute[i].bInternal && !bInternal ) continue;
     if( strlen(aRoute[i].zPath)==nPath && memcmp(aRoute[i].zPath, zPath, nPath)==0 ){
       return &aRoute[i];
     }
@@ -374,14 +379,14 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
                        const char *zPath, uint32_t nPath,
                        const uint8_t *aBody, uint32_t nBody, uint32_t flags){
   Reply reply;
-  const Route *pRoute = findRoute(zPath, nPath);
+  const Route *pRoute = findRoute(zPath, nPath, (flags & DOSQL_REQUEST_INTERNAL)!=0);
   int bInTransaction = (flags & DOSQL_REQUEST_IN_TRANSACTION)!=0;
   cJSON *pBody;
 
   replyInit(&reply);
   if( pRoute==0 ){
     replyFail(&reply, 404, DOSQL_NOT_FOUND,
-        "no endpoint %.*s: use POST /query, /run, /transaction or /batch", (int)nPath, zPath);
+        "no endpoint %.*s: use POST /query, /run, /transaction, /batch, /exec or /changes", (int)nPath, zPath);
   }else if( nMethod!=4 || memcmp(zMethod, "POST", 4)!=0 ){
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
         "%.*s %s: only POST is allowed", (int)nMethod, zMethod, pRoute->zPath);

@@ -174,29 +174,33 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
   sqlite3_str_appendall(pOut, zBuf);
 }
 
-void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i){
-  switch( sqlite3_column_type(pStmt, i) ){
+void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
+  switch( sqlite3_value_type(pVal) ){
     case SQLITE_INTEGER:
-      jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, i));
+      jsonAppendInteger(pOut, sqlite3_value_int64(pVal));
       break;
     case SQLITE_FLOAT:
-      jsonAppendReal(pOut, sqlite3_column_double(pStmt, i));
+      jsonAppendReal(pOut, sqlite3_value_double(pVal));
       break;
     case SQLITE_TEXT: {
-      const char *z = (const char*)sqlite3_column_text(pStmt, i);
-      jsonAppendString(pOut, z ? z : "", sqlite3_column_bytes(pStmt, i));
+      const char *z = (const char*)sqlite3_value_text(pVal);
+      jsonAppendString(pOut, z ? z : "", sqlite3_value_bytes(pVal));
       break;
     }
     case SQLITE_BLOB: {
-      const unsigned char *a = sqlite3_column_blob(pStmt, i);
+      const unsigned char *a = sqlite3_value_blob(pVal);
       sqlite3_str_appendall(pOut, "{\"$blob\":\"");
-      base64Append(pOut, a, sqlite3_column_bytes(pStmt, i));
+      base64Append(pOut, a, sqlite3_value_bytes(pVal));
       sqlite3_str_appendall(pOut, "\"}");
       break;
     }
     default:
       sqlite3_str_appendall(pOut, "null");
   }
+}
+
+void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i){
+  jsonAppendValue(pOut, sqlite3_column_value(pStmt, i));
 }
 
 /************************************************************* binding ***/

@@ -24,6 +24,9 @@ void jsonAppendString(sqlite3_str *pOut, const char *z, int n);
 /* Append an integer: a number, or {"$bigint":...} outside the safe range. */
 void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v);
 
+/* Append one value (a column of a row, or a value the preupdate hook gives). */
+void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal);
+
 /* Append column i of the current row of pStmt. */
 void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
 

@@ -48,6 +48,7 @@ static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const ch
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, zSql, 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = captureFlush(pConn);     /* a migration's rows are changes too */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,
         "INSERT INTO _dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);

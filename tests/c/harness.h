@@ -73,6 +73,14 @@ static inline Answer call(Conn *pConn, const char *zMethod, const char *zPath, c
   return callFlags(pConn, zMethod, zPath, zBody, 0);
 }
 
+/* A request of the open interactive transaction; CHECKs that it worked. */
+static inline void txOk(Conn *pConn, const char *zPath, const char *zBody){
+  Answer a = callFlags(pConn, "POST", zPath, zBody, DOSQL_REQUEST_IN_TRANSACTION);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  %s %s -> %d %s\n", zPath, zBody, a.status, a.zBody);
+  answerFree(&a);
+}
+
 static inline Answer migrate(Conn *pConn, const char *zBody){
   return answerFrom(migrateApply(pConn, (const uint8_t*)zBody, (uint32_t)strlen(zBody)));
 }
@@ -91,16 +99,22 @@ static inline const char *answerError(const Answer *p){
   return cJSON_IsString(c) ? c->valuestring : 0;
 }
 
-/* Open a connection on the current host storage; CHECKs that it worked. */
-static inline void openConn(Conn *pConn){
+/* Open a connection on the current host storage, capturing changes or not
+** (bCapture); CHECKs that it worked. */
+static inline void openConnCapturing(Conn *pConn, int bCapture){
   Answer a;
   Reply r;
   memset(pConn, 0, sizeof(*pConn));
   replyInit(&r);
-  connOpen(pConn, 0, &r);
+  connOpen(pConn, 0, bCapture, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==200);
   answerFree(&a);
+}
+
+/* Open a connection that captures changes, as the Durable Object does by default. */
+static inline void openConn(Conn *pConn){
+  openConnCapturing(pConn, 1);
 }
 
 /* POST and expect 200; returns the answer for more checks. */

@@ -23,6 +23,7 @@ static int bAsync;
 static int nFailCommit;
 static int nCommit;
 static int nPagesWritten;
+static double clockShiftMs;
 
 void hostMemReset(void){
   uint32_t i;
@@ -31,6 +32,7 @@ void hostMemReset(void){
   aPage = 0;
   nPageAlloc = nPageStored = 0;
   bAsync = nFailCommit = nCommit = nPagesWritten = 0;
+  clockShiftMs = 0;
 }
 
 void hostMemSetAsync(int b){
@@ -100,7 +102,11 @@ int dosql_host_commit(const uint8_t *batch, uint32_t n){
 double dosql_host_now_ms(void){
   struct timeval tv;
   gettimeofday(&tv, 0);
-  return (double)tv.tv_sec*1000.0 + tv.tv_usec/1000;
+  return (double)tv.tv_sec*1000.0 + tv.tv_usec/1000 + clockShiftMs;
+}
+
+void hostMemShiftClock(double ms){
+  clockShiftMs += ms;
 }
 
 void dosql_host_random(uint8_t *buf, uint32_t n){

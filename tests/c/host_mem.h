@@ -22,6 +22,9 @@ void hostMemFailCommit(int n);
 uint32_t hostMemPageCount(void);
 const uint8_t *hostMemPage(uint32_t pgno);
 
+/* Move the host's clock (now_ms) forward by ms, until the next reset. */
+void hostMemShiftClock(double ms);
+
 /* Counters since the last reset. */
 int hostMemCommits(void);
 int hostMemPagesWritten(void);

@@ -11,8 +11,9 @@ static const char *const azSeed[] = {
   "{\"operations\":[{\"type\":\"run\",\"sql\":\"UPDATE t SET b = ?\",\"params\":[{\"$blob\":\"AAEC\"}]},"
   "{\"type\":\"query\",\"sql\":\"SELECT count(*) FROM t\"}]}",
   "{\"sql\":\"SELECT json_extract(?, '$.a') AS v\",\"params\":[\"{\\\"a\\\":[1,2]}\"]}",
+  "{\"since\":1,\"limit\":10,\"tables\":[\"t\",\"keep\"]}",
 };
-static const char *const azPath[] = { "/query", "/run", "/transaction" };
+static const char *const azPath[] = { "/query", "/run", "/transaction", "/changes" };
 
 /* A small deterministic PRNG, so a failure reproduces. */
 static unsigned rngState = 12345;
@@ -50,7 +51,7 @@ static void mutated_requests_never_crash_or_corrupt(void){
     const char *zPath;
     memcpy(z, zSeed, n+1);
     mutate(z, &n);
-    zPath = azPath[rng() % 3];
+    zPath = azPath[rng() % (sizeof(azPath)/sizeof(azPath[0]))];
     a = answerFrom(handleRequest(&c, "POST", 4, zPath, (uint32_t)strlen(zPath),
                                  (const uint8_t*)z, (uint32_t)n, 0));
     CHECK(a.status==200 || (a.status>=400 && a.status<600));

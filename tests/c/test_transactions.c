@@ -10,12 +10,6 @@ static Answer tx(Conn *pConn, const char *zPath, const char *zBody){
   return callFlags(pConn, "POST", zPath, zBody, IN_TX);
 }
 
-static void txOk(Conn *pConn, const char *zPath, const char *zBody){
-  Answer a = tx(pConn, zPath, zBody);
-  CHECK(a.status==200);
-  if( a.status!=200 ) printf("  %s %s -> %d %s\n", zPath, zBody, a.status, a.zBody);
-  answerFree(&a);
-}
 
 static void setup(Conn *pConn){
   openConn(pConn);

@@ -36,7 +36,7 @@ static void page_size_setting_applies_to_new_database(void){
   Answer a;
   memset(&c, 0, sizeof(c));
   replyInit(&r);
-  connOpen(&c, 8192, &r);
+  connOpen(&c, 8192, 0, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==200);
   answerFree(&a);
@@ -51,7 +51,7 @@ static void invalid_page_size_is_a_config_error(void){
   Answer a;
   memset(&c, 0, sizeof(c));
   replyInit(&r);
-  connOpen(&c, 1000, &r);
+  connOpen(&c, 1000, 0, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==500);
   CHECK_STR(answerCode(&a), "BAD_CONFIG");
@@ -116,7 +116,7 @@ static void failed_commit_is_retryable_and_loses_nothing(void){
 static void vacuum_truncates_storage(void){
   Conn c;
   uint32_t nBig;
-  openConn(&c);
+  openConnCapturing(&c, 0);      /* else the change log keeps the deleted rows */
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
   okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(1000) FROM n\"}");
   nBig = hostMemPageCount();
@@ -175,7 +175,7 @@ static void faults_roll_back_and_retry_to_the_same_answer(void){
     Reply r;
     for(;;){                                 /* opening may fault too */
       replyInit(&r);
-      connOpen(&c, 0, &r);
+      connOpen(&c, 0, 0, &r);
       a = answerFrom(replyFinish(&r));
       if( a.status!=DOSQL_STATUS_FAULT ) break;
       hostMemFetch(1);

@@ -15,6 +15,10 @@
 // DOSQL_REQUEST_IN_TRANSACTION): C has rolled that transaction back, so the pages
 // are fetched and the answer is 503 TRANSACTION_ABORTED (docs/transactions.md).
 //
+// Commits: the engine counts the commits that reached storage (the host's commit
+// import), so its owner can tell that a request changed the database without
+// parsing answers (instance.js wakes the change feed with it, docs/changes.md).
+//
 // Calls are serialized FIFO: only one call into C runs at a time, and a faulting
 // request's retries are never interleaved with another request's statements.
 
@@ -22,7 +26,7 @@ import { createImports } from './host.js';
 import { errorResponse } from './response.js';
 
 /** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
@@ -38,8 +42,11 @@ export const EXPORT_NAMES = Object.freeze([
 
 /** Must match DOSQL_STATUS_FAULT and DOSQL_RESPONSE_* in src/api.h. */
 export const STATUS_FAULT = 0;
-/** Must match DOSQL_REQUEST_IN_TRANSACTION in src/api.h (flags of dosql_request). */
+/** Must match DOSQL_OPEN_CAPTURE_CHANGES in src/api.h (flags of dosql_open). */
+export const OPEN_CAPTURE_CHANGES = 1;
+/** Must match DOSQL_REQUEST_* in src/api.h (flags of dosql_request). */
 export const REQUEST_IN_TRANSACTION = 1;
+export const REQUEST_INTERNAL = 2;
 const RESPONSE_STATUS = 0;
 const RESPONSE_LENGTH = 4;
 const RESPONSE_BODY = 8;
@@ -93,6 +100,8 @@ export class Engine {
   #tail = Promise.resolve();
   /** Faults served since start (for tests and stats). */
   #faults = 0;
+  /** Commits written to storage since start. */
+  #commits = 0;
 
   /**
    * Instantiate the module and initialise it. Synchronous: `module` is compiled.
@@ -114,7 +123,14 @@ export class Engine {
     this.#maxReadAhead = maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
     this.#maxFaults = maxFaults ?? DEFAULT_MAX_FAULTS;
 
-    const imports = createImports({ getMemory: () => this.#memory, storage, label });
+    const imports = createImports({
+      getMemory: () => this.#memory,
+      storage,
+      label,
+      onCommit: () => {
+        this.#commits++;
+      },
+    });
     const instance = new WebAssembly.Instance(module, imports);
     const exports = instance.exports;
     const missing = [...EXPORT_NAMES, 'memory'].filter((name) => !(name in exports));
@@ -146,6 +162,14 @@ export class Engine {
     return this.#faults;
   }
 
+  /**
+   * Commits written to storage since the engine started. A request committed
+   * when this changed across it (or across any requests, for their batch).
+   */
+  get commits() {
+    return this.#commits;
+  }
+
   /** Bytes of linear memory: wasm memory never shrinks, so this is the peak. */
   get memoryBytes() {
     return this.#memory.buffer.byteLength;
@@ -153,12 +177,15 @@ export class Engine {
 
   /**
    * Open the database (page size applies only to a new, empty database; 0 picks
-   * the engine's default).
+   * the engine's default). With captureChanges every committed row change is
+   * also written to the change log (docs/changes.md).
    * @param {number} [pageSize]
+   * @param {{captureChanges?: boolean}} [options]
    * @returns {Promise<EngineResponse>}  200 {} or an error
    */
-  open(pageSize = 0) {
-    return this.#serialize(() => this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0))));
+  open(pageSize = 0, { captureChanges = false } = {}) {
+    const flags = captureChanges ? OPEN_CAPTURE_CHANGES : 0;
+    return this.#serialize(() => this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags))));
   }
 
   /**
@@ -185,13 +212,14 @@ export class Engine {
    * @param {string} path  e.g. "/query"
    * @param {Uint8Array | {oversized: number}} body  the body, or the length of one
    *   too large to read (C answers 413)
-   * @param {{inTransaction?: boolean}} [options]
+   * @param {{inTransaction?: boolean, internal?: boolean}} [options]  internal: the
+   *   shim's own request, which may use internal endpoints (never a client's)
    * @returns {Promise<EngineResponse>}
    */
-  request(method, path, body, { inTransaction = false } = {}) {
+  request(method, path, body, { inTransaction = false, internal = false } = {}) {
     const zMethod = encoder.encode(method);
     const zPath = encoder.encode(path);
-    const flags = inTransaction ? REQUEST_IN_TRANSACTION : 0;
+    const flags = (inTransaction ? REQUEST_IN_TRANSACTION : 0) | (internal ? REQUEST_INTERNAL : 0);
     const faults = { retry: !inTransaction };
     if (!(body instanceof Uint8Array)) {
       // Any length past 32 bits is still too large: clamp, never wrap.

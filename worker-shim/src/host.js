@@ -81,9 +81,11 @@ export const FAULT = Symbol.for('dosql.page-fault');
  * @param {StorageAdapter} options.storage
  * @param {string} [options.label]  names the object in log lines, e.g.
  *   "DoSQLDatabase 3f2a..."
+ * @param {() => void} [options.onCommit]  called after each commit storage took
+ *   (the engine counts them); must not throw
  * @returns {WebAssembly.Imports}
  */
-export function createImports({ getMemory, storage, label = 'dosql' }) {
+export function createImports({ getMemory, storage, label = 'dosql', onCommit = () => {} }) {
   const prefix = `[dosql] ${label}:`;
 
   /** Log a failure of a host call; never throws. */
@@ -147,6 +149,7 @@ export function createImports({ getMemory, storage, label = 'dosql' }) {
         result.then(undefined, (err) => fail('commit (async):', err));
         throw new Error('commit returned a Promise; it must write synchronously');
       }
+      onCommit();
       return COMMIT_OK;
     },
 

@@ -1,0 +1,50 @@
+/*
+** capture.h — change data capture (docs/changes.md): every row change of a
+** user table becomes a row of _dosql_changes, written inside the transaction
+** that made the change.
+**
+** SQLite's preupdate hook sees each change while a statement runs, but may not
+** touch the connection; so the hook only keeps the change in memory, and once
+** the statement has succeeded captureFlush() writes what it kept. Because the
+** log is ordinary rows of the same database, SQLite's own undo (a failed
+** statement, ROLLBACK TO, a rolled-back transaction) takes the events with it,
+** and the commit that makes the data durable makes its events durable too.
+*/
+#ifndef DOSQL_CAPTURE_H
+#define DOSQL_CAPTURE_H
+
+#include "sqlite3.h"
+
+struct Conn;
+typedef struct CaptureEvent CaptureEvent;
+
+typedef struct Capture {
+  int bEnabled;               /* the preupdate hook is installed */
+  CaptureEvent *aEvent;       /* changes of the running statement, in order */
+  int nEvent, nAlloc;
+  int bNoMem;                 /* the hook could not keep a change */
+  sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
+  sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
+  sqlite3_stmt *pColumns;     /* cached: a table's column names */
+  sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_changes */
+  sqlite3_stmt *pHead;        /* cached: the newest lsn */
+} Capture;
+
+/* Install the transaction hooks, and the preupdate hook when bEnabled. */
+int captureInstall(struct Conn *p, int bEnabled);
+
+/* Forget every change kept and finalize cached statements (before close). */
+void captureClose(struct Conn *p);
+
+/*
+** After a statement succeeded, inside its transaction: write the changes it
+** made to _dosql_changes. Leaves the connection's last insert rowid and change
+** counts as the statement left them. SQLITE_OK or an error code; on error the
+** caller fails the statement (and its partial log rows go with its undo).
+*/
+int captureFlush(struct Conn *p);
+
+/* The statement failed: drop the changes it made (SQLite undoes the rows). */
+void captureDiscard(struct Conn *p);
+
+#endif /* DOSQL_CAPTURE_H */

@@ -1,0 +1,28 @@
+/*
+** changelog.h — reading and pruning the change log, _dosql_changes
+** (docs/changes.md; capture.h writes it).
+*/
+#ifndef DOSQL_CHANGELOG_H
+#define DOSQL_CHANGELOG_H
+
+#include "cJSON.h"
+#include "conn.h"
+
+/*
+** POST /changes {since?, limit?, tables?} ->
+**   {"events":[...], "next":n, "head":n, "oldest":n, "gap":bool}
+** Events after since, oldest first, at most limit (and about
+** DOSQL_CHANGES_PAGE_BYTES of JSON, but at least one).
+*/
+void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody);
+
+/*
+** POST /changes/prune {keepEvents, keepMs} (internal: the host's retention) ->
+**   {"deleted":n, "remaining":n, "oldestTimestamp":ms|null, "more":bool}
+** Deletes events beyond the newest keepEvents or older than keepMs, at most
+** DOSQL_PRUNE_BATCH per call ("more" says another call has work), and never
+** the newest event, so lsns keep counting up.
+*/
+void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody);
+
+#endif /* DOSQL_CHANGELOG_H */

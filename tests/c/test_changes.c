@@ -1,0 +1,348 @@
+/*
+** test_changes.c — change data capture (capture.c) and the change log
+** endpoints (changelog.c): what is captured, what undo takes away, numbering,
+** paging, gaps and pruning.
+*/
+#include "harness.h"
+
+#define IN_TX DOSQL_REQUEST_IN_TRANSACTION
+#define INTERNAL DOSQL_REQUEST_INTERNAL
+
+/*
+** The events of POST /changes zBody as one line, timestamps left out:
+** "lsn/txId type table data[ old]" joined by " | ". Static buffer.
+*/
+static const char *events(Conn *pConn, const char *zBody){
+  static char zOut[4096];
+  Answer a = post(pConn, "/changes", zBody);
+  const cJSON *pEvent;
+  size_t n = 0;
+  zOut[0] = 0;
+  if( a.status!=200 ){
+    printf("  /changes %s -> %d %s\n", zBody, a.status, a.zBody);
+    harnessFailed++;
+  }
+  cJSON_ArrayForEach(pEvent, cJSON_GetObjectItem(a.pJson, "events")){
+    char *zData = cJSON_PrintUnformatted(cJSON_GetObjectItem(pEvent, "data"));
+    const cJSON *pOld = cJSON_GetObjectItem(pEvent, "old");
+    char *zOld = pOld ? cJSON_PrintUnformatted(pOld) : 0;
+    CHECK(cJSON_GetObjectItem(pEvent, "timestamp")->valuedouble > 1.7e12);
+    n += (size_t)snprintf(zOut+n, sizeof(zOut)-n, "%s%d/%d %s %s %s%s%s", n ? " | " : "",
+        cJSON_GetObjectItem(pEvent, "lsn")->valueint,
+        cJSON_GetObjectItem(pEvent, "txId")->valueint,
+        cJSON_GetObjectItem(pEvent, "type")->valuestring,
+        cJSON_GetObjectItem(pEvent, "table")->valuestring,
+        zData, zOld ? " " : "", zOld ? zOld : "");
+    cJSON_free(zData);
+    cJSON_free(zOld);
+    if( n>=sizeof(zOut) ) break;
+  }
+  answerFree(&a);
+  return zOut;
+}
+
+/* A whole-number field of the answer to POST /changes zBody. */
+static int logField(Conn *pConn, const char *zBody, const char *zField){
+  Answer a = post(pConn, "/changes", zBody);
+  const cJSON *p = cJSON_GetObjectItem(a.pJson, zField);
+  int v = cJSON_IsNumber(p) ? p->valueint : cJSON_IsTrue(p) ? 1 : cJSON_IsFalse(p) ? 0 : -1;
+  CHECK(a.status==200);
+  answerFree(&a);
+  return v;
+}
+
+static void run(Conn *pConn, const char *zSql){
+  Answer a = postSql(pConn, "/run", zSql);
+  if( a.status!=200 ){
+    printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
+    harnessFailed++;
+  }
+  answerFree(&a);
+}
+
+static void every_operation_and_value_type_is_an_event(void){
+  Conn c;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(id INTEGER PRIMARY KEY, i, r, s, b, n)");
+  run(&c, "INSERT INTO t VALUES(1, 9007199254740993, 0.5, 'é', x'00ff', NULL)");
+  run(&c, "UPDATE t SET s='x' WHERE id=1");
+  run(&c, "DELETE FROM t");
+  CHECK_STR(events(&c, "{}"),
+    "1/1 insert t {\"id\":1,\"i\":{\"$bigint\":\"9007199254740993\"},\"r\":0.5,\"s\":\"é\",\"b\":{\"$blob\":\"AP8=\"},\"n\":null}"
+    " | 2/2 update t {\"id\":1,\"i\":{\"$bigint\":\"9007199254740993\"},\"r\":0.5,\"s\":\"x\",\"b\":{\"$blob\":\"AP8=\"},\"n\":null}"
+    " {\"id\":1,\"i\":{\"$bigint\":\"9007199254740993\"},\"r\":0.5,\"s\":\"é\",\"b\":{\"$blob\":\"AP8=\"},\"n\":null}"
+    " | 3/3 delete t {\"id\":1,\"i\":{\"$bigint\":\"9007199254740993\"},\"r\":0.5,\"s\":\"x\",\"b\":{\"$blob\":\"AP8=\"},\"n\":null}");
+  connClose(&c);
+}
+
+static void a_commit_shares_one_txid(void){
+  Conn c;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "INSERT INTO t VALUES(1),(2)");
+  okFree(&c, "/transaction", "{\"operations\":[{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(3)\"},"
+                            "{\"type\":\"run\",\"sql\":\"DELETE FROM t WHERE x=1\"}]}");
+  CHECK_STR(events(&c, "{}"),
+    "1/1 insert t {\"x\":1} | 2/1 insert t {\"x\":2} | 3/3 insert t {\"x\":3} | 4/3 delete t {\"x\":1}");
+  connClose(&c);
+}
+
+static void results_are_not_disturbed_by_capture(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(id INTEGER PRIMARY KEY, x)");
+  a = post(&c, "/run", "{\"sql\":\"INSERT INTO t(id, x) VALUES(41, 1),(42, 2)\"}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":2,\"lastInsertRowId\":42}");
+  answerFree(&a);
+  a = post(&c, "/run", "{\"sql\":\"UPDATE t SET x=x+1\"}");
+  CHECK_STR(a.zBody, "{\"rowsAffected\":2,\"lastInsertRowId\":0}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void undone_work_leaves_no_event(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x UNIQUE)");
+  run(&c, "INSERT INTO t VALUES(1)");
+  /* A statement that fails half way: its first rows were changed, then undone. */
+  a = post(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(5),(6),(1)\"}");
+  CHECK(a.status==409);
+  answerFree(&a);
+  /* A /transaction whose second operation fails. */
+  a = post(&c, "/transaction", "{\"operations\":[{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(7)\"},"
+                              "{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(1)\"}]}");
+  CHECK(a.status==409);
+  answerFree(&a);
+  /* Inside an interactive transaction: a failed statement, a savepoint rolled
+  ** back to, a failed batch; what survives commits with one txId. */
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2)\"}");
+  a = callFlags(&c, "POST", "/run", "{\"sql\":\"INSERT INTO t VALUES(8),(1)\"}", IN_TX);
+  CHECK(a.status==409);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/transaction", "{\"operations\":["
+      "{\"type\":\"run\",\"sql\":\"SAVEPOINT s\"},{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(9)\"},"
+      "{\"type\":\"run\",\"sql\":\"ROLLBACK TO s\"},{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(3)\"},"
+      "{\"type\":\"run\",\"sql\":\"RELEASE s\"}]}", IN_TX);
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(10)\"},"
+                                     "{\"sql\":\"INSERT INTO t VALUES(1)\"}]}", IN_TX);
+  CHECK(a.status==409);
+  answerFree(&a);
+  txOk(&c, "/commit", "{}");
+  /* And an interactive transaction rolled back. */
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(11)\"}");
+  txOk(&c, "/rollback", "{}");
+  run(&c, "INSERT INTO t VALUES(4)");
+  CHECK_STR(events(&c, "{}"),
+    "1/1 insert t {\"x\":1} | 2/2 insert t {\"x\":2} | 3/2 insert t {\"x\":3} | 4/4 insert t {\"x\":4}");
+  connClose(&c);
+}
+
+static void a_failed_commit_leaves_no_event(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  hostMemFailCommit(1);
+  a = post(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  CHECK(a.status==503);
+  answerFree(&a);
+  run(&c, "INSERT INTO t VALUES(2)");
+  connClose(&c);
+  openConn(&c);
+  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"x\":2}");
+  connClose(&c);
+}
+
+static void what_is_and_is_not_captured(void){
+  Conn c;
+  openConn(&c);
+  run(&c, "CREATE TABLE g(a, v AS (a*2) VIRTUAL, s AS (a+1) STORED)");
+  run(&c, "INSERT INTO g(a) VALUES(1)");
+  run(&c, "CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID");
+  run(&c, "INSERT INTO w VALUES('a', 1)");
+  run(&c, "CREATE TABLE u(k UNIQUE, v)");
+  run(&c, "INSERT INTO u VALUES(1, 'old')");
+  run(&c, "INSERT OR REPLACE INTO u VALUES(1, 'new')");
+  run(&c, "CREATE TEMP TABLE tmp(x)");
+  run(&c, "INSERT INTO tmp VALUES(1)");
+  run(&c, "CREATE TABLE log(m)");
+  run(&c, "CREATE TRIGGER tr AFTER INSERT ON w BEGIN INSERT INTO log VALUES(new.k); END");
+  run(&c, "INSERT INTO w VALUES('b', 2)");
+  CHECK_STR(events(&c, "{}"),
+    "1/1 insert g {\"a\":1,\"s\":2}"
+    " | 2/2 insert w {\"k\":\"a\",\"v\":1}"
+    " | 3/3 insert u {\"k\":1,\"v\":\"old\"}"
+    " | 4/4 delete u {\"k\":1,\"v\":\"old\"} | 5/4 insert u {\"k\":1,\"v\":\"new\"}"
+    " | 6/6 insert w {\"k\":\"b\",\"v\":2} | 7/6 insert log {\"m\":\"b\"}");
+  connClose(&c);
+}
+
+static void drop_table_reports_cascades_but_not_its_own_rows(void){
+  Conn c;
+  openConn(&c);
+  run(&c, "CREATE TABLE p(id INTEGER PRIMARY KEY)");
+  run(&c, "CREATE TABLE k(id INTEGER PRIMARY KEY, pid REFERENCES p(id) ON DELETE CASCADE)");
+  run(&c, "INSERT INTO p VALUES(1)");
+  run(&c, "INSERT INTO k VALUES(5, 1)");
+  run(&c, "DROP TABLE p");
+  CHECK_STR(events(&c, "{\"since\":2}"), "3/3 delete k {\"id\":5,\"pid\":1}");
+  /* Rows written before ALTER TABLE ADD COLUMN read with its default. */
+  run(&c, "CREATE TABLE a(id INTEGER PRIMARY KEY)");
+  run(&c, "INSERT INTO a VALUES(6)");
+  run(&c, "ALTER TABLE a ADD COLUMN z DEFAULT 7");
+  run(&c, "DELETE FROM a");
+  CHECK_STR(events(&c, "{\"since\":4}"), "5/5 delete a {\"id\":6,\"z\":7}");
+  connClose(&c);
+}
+
+static void migrations_are_captured(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[{\"name\":\"001\",\"sql\":"
+                  "\"CREATE TABLE t(x); INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);\"}]}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"x\":1} | 2/1 insert t {\"x\":2}");
+  connClose(&c);
+}
+
+static void capture_can_be_off(void){
+  Conn c;
+  openConnCapturing(&c, 0);
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "INSERT INTO t VALUES(1)");
+  CHECK_STR(events(&c, "{}"), "");
+  CHECK(logField(&c, "{}", "head")==0);
+  connClose(&c);
+}
+
+static void the_log_is_read_only_to_users(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "INSERT INTO t VALUES(1)");
+  a = post(&c, "/run", "{\"sql\":\"DELETE FROM _dosql_changes\"}");
+  CHECK(a.status==403);
+  answerFree(&a);
+  a = post(&c, "/run", "{\"sql\":\"UPDATE _dosql_changes SET data='{}'\"}");
+  CHECK(a.status==403);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM _dosql_changes"), "1");   /* readable */
+  connClose(&c);
+}
+
+static void pages_follow_since_limit_and_tables(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE a(x)");
+  run(&c, "CREATE TABLE b(x)");
+  run(&c, "INSERT INTO a VALUES(1)");
+  run(&c, "INSERT INTO b VALUES(2)");
+  run(&c, "INSERT INTO a VALUES(3)");
+  CHECK_STR(events(&c, "{\"since\":1,\"limit\":1}"), "2/2 insert b {\"x\":2}");
+  CHECK(logField(&c, "{\"since\":1,\"limit\":1}", "next")==2);
+  CHECK(logField(&c, "{\"since\":1,\"limit\":5}", "next")==3);
+  CHECK(logField(&c, "{\"since\":1}", "head")==3);
+  CHECK(logField(&c, "{\"since\":1}", "oldest")==1);
+  CHECK_STR(events(&c, "{\"tables\":[\"A\"]}"), "1/1 insert a {\"x\":1} | 3/3 insert a {\"x\":3}");
+  CHECK(logField(&c, "{\"tables\":[\"a\"],\"limit\":1}", "next")==1);
+  CHECK(logField(&c, "{\"tables\":[\"b\"],\"since\":2}", "next")==3);
+  CHECK_STR(events(&c, "{\"since\":3}"), "");
+  a = post(&c, "/changes", "{\"since\":-1}");
+  CHECK(a.status==400 && strcmp(answerCode(&a), "BAD_REQUEST")==0);
+  answerFree(&a);
+  a = post(&c, "/changes", "{\"since\":1.5}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  a = post(&c, "/changes", "{\"limit\":1001}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  a = post(&c, "/changes", "{\"tables\":[\"a\",3]}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  a = post(&c, "/changes", "{\"tables\":\"a\"}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void prune_is_internal_and_keeps_the_newest(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<10) SELECT i FROM n");
+  a = post(&c, "/changes/prune", "{\"keepEvents\":0,\"keepMs\":0}");
+  CHECK(a.status==404);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":4,\"keepMs\":3600000}", INTERNAL);
+  CHECK(a.status==200);
+  CHECK(cJSON_GetObjectItem(a.pJson, "deleted")->valueint==6);
+  CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==4);
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItem(a.pJson, "more")));
+  CHECK(cJSON_GetObjectItem(a.pJson, "oldestTimestamp")->valuedouble > 1.7e12);
+  answerFree(&a);
+  CHECK(logField(&c, "{}", "oldest")==7);
+  /* Reading from before the oldest kept event is a gap: reload, go on from head. */
+  CHECK(logField(&c, "{\"since\":5}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":5}", "next")==10);
+  CHECK_STR(events(&c, "{\"since\":5}"), "");
+  CHECK(logField(&c, "{\"since\":6}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":11}", "gap")==1);  /* ahead of the log */
+  /* Age: everything is old an hour later, but the newest stays. */
+  hostMemShiftClock(3600001.0);
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":100,\"keepMs\":3600000}", INTERNAL);
+  CHECK(cJSON_GetObjectItem(a.pJson, "deleted")->valueint==3);
+  CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==1);
+  answerFree(&a);
+  CHECK(logField(&c, "{}", "oldest")==10);
+  /* So numbering goes on, also after a reopen. */
+  connClose(&c);
+  openConn(&c);
+  run(&c, "INSERT INTO t VALUES(11)");
+  CHECK_STR(events(&c, "{\"since\":10}"), "11/11 insert t {\"x\":11}");
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":1}", INTERNAL);
+  CHECK(a.status==400);
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void an_empty_log_prunes_and_reads_cleanly(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":0,\"keepMs\":0}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"deleted\":0,\"remaining\":0,\"oldestTimestamp\":null,\"more\":false}");
+  answerFree(&a);
+  a = post(&c, "/changes", "{}");
+  CHECK_STR(a.zBody, "{\"events\":[],\"next\":0,\"head\":0,\"oldest\":0,\"gap\":false}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+int main(void){
+  RUN(every_operation_and_value_type_is_an_event);
+  RUN(a_commit_shares_one_txid);
+  RUN(results_are_not_disturbed_by_capture);
+  RUN(undone_work_leaves_no_event);
+  RUN(a_failed_commit_leaves_no_event);
+  RUN(what_is_and_is_not_captured);
+  RUN(drop_table_reports_cascades_but_not_its_own_rows);
+  RUN(migrations_are_captured);
+  RUN(capture_can_be_off);
+  RUN(the_log_is_read_only_to_users);
+  RUN(pages_follow_since_limit_and_tables);
+  RUN(prune_is_internal_and_keeps_the_newest);
+  RUN(an_empty_log_prunes_and_reads_cleanly);
+  return HARNESS_END();
+}
