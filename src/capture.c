@@ -239,6 +239,15 @@ static int captureWrite(Capture *c, const CaptureEvent *e, const char *zNames, s
   return rc;
 }
 
+int captureWarm(Conn *p){
+  Capture *c = &p->capture;
+  int rc;
+  if( !c->bEnabled ) return SQLITE_OK;
+  rc = sqlite3_step(c->pHead);
+  sqlite3_reset(c->pHead);
+  return rc==SQLITE_ROW ? SQLITE_OK : rc;
+}
+
 /* Write every kept event, numbered after the newest lsn. */
 static int captureWriteAll(Capture *c){
   sqlite3_int64 iLsn = 0;

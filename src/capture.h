@@ -44,6 +44,13 @@ void captureClose(struct Conn *p);
 */
 int captureFlush(struct Conn *p);
 
+/*
+** Read the log's newest entry, which brings the pages captureFlush() appends to
+** into the page cache. /begin calls this: a page fault inside an interactive
+** transaction aborts it, while one during /begin is simply retried.
+*/
+int captureWarm(struct Conn *p);
+
 /* The statement failed: drop the changes it made (SQLite undoes the rows). */
 void captureDiscard(struct Conn *p);
 

@@ -222,6 +222,11 @@ int connBeginInteractive(Conn *p, Reply *pReply){
     return SQLITE_MISUSE;
   }
   rc = connExecTrusted(p, "BEGIN IMMEDIATE");
+  if( rc==SQLITE_OK ){
+    rc = captureWarm(p);
+    /* A fault here is answered by connFinish (the host retries /begin). */
+    if( rc!=SQLITE_OK ) connRollback(p);
+  }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
     return rc;

@@ -89,6 +89,20 @@ static inline Answer post(Conn *pConn, const char *zPath, const char *zBody){
   return call(pConn, "POST", zPath, zBody);
 }
 
+/* POST as the host does on async storage: while the answer is a fault, fetch
+** the pages it names and ask again. */
+static inline Answer postFetching(Conn *pConn, const char *zPath, const char *zBody){
+  Answer a = post(pConn, zPath, zBody);
+  int nTry;
+  for(nTry=0; a.status==DOSQL_STATUS_FAULT && nTry<64; nTry++){
+    const cJSON *pPage;
+    cJSON_ArrayForEach(pPage, cJSON_GetObjectItem(a.pJson, "pages")) hostMemFetch((uint32_t)pPage->valuedouble);
+    answerFree(&a);
+    a = post(pConn, zPath, zBody);
+  }
+  return a;
+}
+
 static inline const char *answerCode(const Answer *p){
   const cJSON *c = cJSON_GetObjectItem(p->pJson, "code");
   return cJSON_IsString(c) ? c->valuestring : 0;

@@ -107,7 +107,9 @@ static void a_fault_inside_a_transaction_ends_it(void){
   CHECK_STR(scalar(&c, "SELECT 1"), "1");
   hostMemSetAsync(1);
   hostMemFetch(1);
-  okFree(&c, "/begin", "{}");
+  a = postFetching(&c, "/begin", "{}");        /* it reads the change log's tail */
+  CHECK(a.status==200);
+  answerFree(&a);
   a = tx(&c, "/query", "{\"sql\":\"SELECT count(*) FROM t\"}");
   CHECK(a.status==DOSQL_STATUS_FAULT);
   answerFree(&a);
@@ -115,6 +117,35 @@ static void a_fault_inside_a_transaction_ends_it(void){
   a = tx(&c, "/commit", "{}");
   CHECK(a.status==500);
   answerFree(&a);
+  connClose(&c);
+}
+
+/* Capture appends to the change log in every writing statement: /begin brings
+** the log's tail into the cache, so on async storage it is /begin that faults
+** (and is retried), not the transaction's first write. */
+static void begin_warms_the_change_log(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+      "SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(200) FROM n\"}");
+  connClose(&c);
+  hostMemSetAsync(1);
+  hostMemFetch(1);
+  openConn(&c);
+  a = postFetching(&c, "/run", "{\"sql\":\"CREATE TABLE m(x)\"}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = post(&c, "/begin", "{}");
+  CHECK(a.status==DOSQL_STATUS_FAULT);
+  CHECK(!c.bInteractive && sqlite3_get_autocommit(c.db));
+  answerFree(&a);
+  a = postFetching(&c, "/begin", "{}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO m VALUES(1)\"}");
+  txOk(&c, "/commit", "{}");
+  CHECK_STR(scalar(&c, "SELECT max(lsn) FROM _dosql_changes"), "2001");
   connClose(&c);
 }
 
@@ -167,6 +198,7 @@ int main(void){
   RUN(requests_must_match_the_transaction_state);
   RUN(batch_returns_every_result_all_or_nothing);
   RUN(a_fault_inside_a_transaction_ends_it);
+  RUN(begin_warms_the_change_log);
   RUN(a_failed_commit_ends_the_transaction);
   RUN(exec_runs_a_script_as_sqlite_splits_it);
   return HARNESS_END();
