@@ -15,11 +15,21 @@ export interface DoSQLOptions {
   pageSize?: number;
   /** Page cache budget (bytes) for legacy key-value backed objects. Default 32 MiB. */
   cacheBytes?: number;
+  /** Change capture (docs/changes.md): on by default; `false` turns it off. */
+  changes?: ChangesOptions;
 }
 
 /**
+ * `false`: capture nothing (the log stays as it is; /subscribe answers 404). Else
+ * how much of the log the alarm keeps: the newest `retainEvents` (default 10,000)
+ * younger than `retainMs` (default 7 days), and always the newest event.
+ */
+export type ChangesOptions = false | { retainEvents?: number; retainMs?: number };
+
+/**
  * The Durable Object: one object is one SQLite database. It answers the wire
- * protocol over fetch: POST /query, /run, /transaction with JSON bodies.
+ * protocol over fetch: POST /query, /run, /transaction with JSON bodies, and
+ * /subscribe (NDJSON, Server-Sent Events, hibernatable WebSockets).
  * Works on SQLite-backed (`new_sqlite_classes`) and key-value (`new_classes`)
  * classes. Environment: DOSQL_PAGE_SIZE (optional).
  */
@@ -27,9 +37,18 @@ export declare class DoSQLDatabase extends DurableObject {
   static migrations: readonly Migration[];
   static pageSize: number | undefined;
   static cacheBytes: number | undefined;
+  static changes: ChangesOptions | undefined;
   fetch(request: Request): Promise<Response>;
-  /** Over RPC: peak wasm memory, page faults served, and storage rows/keys read and written. */
+  /** Over RPC: peak wasm memory, page faults served, storage rows/keys read and written, subscribers. */
   stats(): Promise<DoSQLStats>;
+  /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
+  alarm(): Promise<void>;
+  /** Change subscribers' WebSockets: messages other than `ping` are ignored. */
+  webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void;
+  /** Forgets the closed socket's subscription. */
+  webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): void;
+  /** Forgets the failed socket's subscription. */
+  webSocketError(ws: WebSocket, error: unknown): void;
 }
 
 export interface DoSQLStats {
@@ -38,6 +57,8 @@ export interface DoSQLStats {
   /** SQLite-backed: rowsRead, rowsWritten, pagesRead, pagesWritten, commits;
    *  key-value: keysRead, keysWritten, keysDeleted, fetches, commits, cacheBytes. */
   storage: Record<string, number>;
+  /** Change subscribers now: NDJSON and SSE streams, and WebSockets. */
+  subscribers: { streams: number; sockets: number };
 }
 
 /** A DoSQLDatabase class with these migrations; export it under your binding's class_name. */
@@ -106,7 +127,84 @@ export interface DatabaseClient extends TransactionClient {
    * it throws.
    */
   transaction<T>(fn: (tx: TransactionClient & { readonly txId: string }) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * The committed changes of these tables (all tables when omitted), in commit
+   * order (docs/changes.md): change events with decoded rows, plus `gap` and
+   * `ready`. The request is sent on the first `next()`. Ends when the signal
+   * aborts or the iterator is returned (`break`), which cancels the stream; an
+   * `end` from the database (e.g. SUBSCRIBER_TOO_SLOW) or an error answer
+   * (TOO_MANY_SUBSCRIBERS, BAD_REQUEST) throws a DoSQLError.
+   */
+  subscribe<T = Record<string, unknown>>(tables?: string[] | null, options?: SubscribeOptions): AsyncIterableIterator<SubscriptionEvent<T>>;
 }
+
+export interface SubscribeOptions {
+  /** The last lsn seen: every event after it is delivered once, in order. Omitted: from now on. */
+  since?: number;
+  /** Aborting ends the iteration and cancels the stream (pass `request.signal`). */
+  signal?: AbortSignal;
+}
+
+/** One committed row change. Values decoded as query results are (bigint past 2^53, Uint8Array). */
+export interface ChangeEvent<T = Record<string, unknown>> {
+  /** 1, 2, 3, … per database, gap-free, in commit order. */
+  lsn: number;
+  /** The lsn of the first event of the same commit. */
+  txId: number;
+  /** ms since the epoch when the transaction first changed a row. */
+  timestamp: number;
+  type: 'insert' | 'update' | 'delete';
+  table: string;
+  /** The new row; for a delete, the deleted row. */
+  data: T;
+  /** Updates only: the row before. */
+  old?: T;
+}
+
+/** Events after `since` were pruned: reload your state; the stream continues after `head`. */
+export interface GapEvent {
+  type: 'gap';
+  since: number;
+  head: number;
+}
+
+/** Every stored event up to `lsn` was delivered; from here on events are live. */
+export interface ReadyEvent {
+  type: 'ready';
+  lsn: number;
+}
+
+export type SubscriptionEvent<T = Record<string, unknown>> = ChangeEvent<T> | GapEvent | ReadyEvent;
+
+export interface EventStreamOptions {
+  /** Aborting closes the response and cancels the subscription. */
+  signal?: AbortSignal;
+  /** A `: keepalive` comment this often (ms), so proxies keep an idle stream open. Default 15000. */
+  keepAliveMs?: number;
+  /** The `retry:` hint: how long an EventSource waits before reconnecting (ms). Default 3000. */
+  retryMs?: number;
+}
+
+/**
+ * A `text/event-stream` Response relaying events (e.g. `db.subscribe(...)`) to a
+ * browser's EventSource, one SSE message per event: change events as messages with
+ * `id: <lsn>`, `gap`/`ready`/`end` as named events (with the lsn to resume after
+ * as id), data as the database's JSON ({$bigint}, {$blob}). An error of the
+ * iterator becomes a last `end` event `{type, code, error}`. When the browser
+ * disconnects, the subscription is cancelled.
+ *
+ * ```ts
+ * export const GET: RequestHandler = ({ platform, request, locals }) =>
+ *   eventStream(getDB(platform, locals.tenant).subscribe(['users'], { since: lastEventId(request), signal: request.signal }));
+ * ```
+ */
+export declare function eventStream(events: AsyncIterable<unknown>, options?: EventStreamOptions): Response;
+
+/**
+ * Where an EventSource left off: its `Last-Event-ID` header (sent on reconnect), else
+ * the `since` query parameter; undefined when neither is a whole number.
+ */
+export declare function lastEventId(request: Request): number | undefined;
 
 /** Every failure: message is SQLite's own text where SQLite failed; code is stable. */
 export declare class DoSQLError extends Error {
@@ -160,19 +258,38 @@ export interface DBOptions {
   cacheBytes?: number;
   /**
    * The object's DurableObjectState, optional: start-up (open + migrations) then runs
-   * inside `ctx.blockConcurrencyWhile`, and a key-value commit whose write throws half
-   * way resets the object with `ctx.abort()`.
+   * inside `ctx.blockConcurrencyWhile`, a key-value commit whose write throws half
+   * way resets the object with `ctx.abort()`, and change subscribers may use
+   * WebSockets.
    */
   ctx?: DurableObjectState;
+  /**
+   * Change capture (docs/changes.md): on by default; `false` turns it off. Pruning
+   * needs the class's `alarm()` to call `db.alarm()`.
+   */
+  changes?: ChangesOptions;
 }
 
 /**
  * The database of one Durable Object, used in-process: the same query/queryOne/run/
- * batch/transaction as the client (real results inside transactions, DoSQLError).
- * Inside `transaction(fn)` use `tx`, not the Database: other calls wait for the
- * transaction to end.
+ * batch/transaction/subscribe as the client (real results inside transactions,
+ * DoSQLError). Inside `transaction(fn)` use `tx`, not the Database: other calls wait
+ * for the transaction to end.
  */
-export interface Database extends DatabaseClient {}
+export interface Database extends DatabaseClient {
+  /**
+   * Answer a request as `/subscribe` does (docs/changes.md), whatever its path:
+   * NDJSON for a POST, Server-Sent Events or a WebSocket (needs `ctx`) for a GET.
+   * Only subscriptions: no SQL reaches the database through it.
+   */
+  serveSubscribe(request: Request): Promise<Response>;
+  /** Call from your class's `alarm()`: prunes the change log, sets the next alarm. */
+  alarm(): Promise<void>;
+  /** Call from your class's `webSocketClose(ws, ...)` when you serve WebSocket subscribers. */
+  webSocketClose(ws: WebSocket): void;
+  /** Call from your class's `webSocketError(ws, error)` when you serve WebSocket subscribers. */
+  webSocketError(ws: WebSocket): void;
+}
 
 /**
  * Open the database kept in this Durable Object's storage (created and migrated on

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, compileWasm } from './harness.js';
 import * as host from '../../worker-shim/src/host.js';
-import { EXPORT_NAMES, ABI_VERSION, REQUEST_IN_TRANSACTION } from '../../worker-shim/src/engine.js';
+import { EXPORT_NAMES, ABI_VERSION, OPEN_CAPTURE_CHANGES, REQUEST_IN_TRANSACTION, REQUEST_INTERNAL } from '../../worker-shim/src/engine.js';
 
 const hostH = readFileSync(join(REPO, 'src/host.h'), 'utf8');
 const apiH = readFileSync(join(REPO, 'src/api.h'), 'utf8');
@@ -58,6 +58,8 @@ test('engine.js ABI version and status constants equal api.h', () => {
   assert.equal(ABI_VERSION, define(apiH, 'DOSQL_ABI_VERSION'));
   assert.equal(define(apiH, 'DOSQL_STATUS_FAULT'), 0);
   assert.equal(REQUEST_IN_TRANSACTION, define(apiH, 'DOSQL_REQUEST_IN_TRANSACTION'));
+  assert.equal(REQUEST_INTERNAL, define(apiH, 'DOSQL_REQUEST_INTERNAL'));
+  assert.equal(OPEN_CAPTURE_CHANGES, define(apiH, 'DOSQL_OPEN_CAPTURE_CHANGES'));
   assert.equal(define(apiH, 'DOSQL_RESPONSE_STATUS'), 0);
   assert.equal(define(apiH, 'DOSQL_RESPONSE_LENGTH'), 4);
   assert.equal(define(apiH, 'DOSQL_RESPONSE_BODY'), 8);

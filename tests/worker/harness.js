@@ -62,7 +62,7 @@ const MODULE_RULES = [
 /**
  * @typedef {object} WorldOptions
  * @property {{name: string, sql: string}[]} [migrations]  default: migrations/
- * @property {{pageSize?: number, cacheBytes?: number}} [classOptions]
+ * @property {{pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number}}} [classOptions]
  * @property {Record<string, unknown>} [bindings]  extra env bindings
  */
 

@@ -405,6 +405,8 @@ for (const backend of BACKENDS) {
 
 describe('a page fault inside a transaction (kv)', () => {
   const cold = createWorld('transactions-fault');
+  // With change capture on (the default): /begin reads the log's cold tail, so the
+  // transaction's first INSERT, which appends to it, does not fault.
   const options = { classOptions: { cacheBytes: 256 * 1024 } };
   before(() => cold.start(options));
   after(() => cold.destroy());

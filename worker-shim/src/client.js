@@ -7,11 +7,19 @@
 // - transaction(fn) is interactive: /begin, then tx.query/run/... inside fn return
 //   real results (their requests carry X-DoSQL-Transaction), then /commit — or
 //   /rollback and rethrow when fn throws;
+// - subscribe() is the change stream (docs/changes.md) as an async iterator of
+//   decoded events, and eventStream() (sse.js) relays it to browsers;
 // - failures are DoSQLError with SQLite's message, a stable code and the status;
-// - values that JSON cannot carry travel tagged: BigInt ⇄ {$bigint}, bytes ⇄
-//   {$blob: base64}, ±Infinity ⇄ {$real}; a Date is sent as its ISO string.
+// - values that JSON cannot carry travel tagged (values.js): BigInt ⇄ {$bigint},
+//   bytes ⇄ {$blob: base64}, ±Infinity ⇄ {$real}; a Date is sent as its ISO string.
 //
 // No workerd needed: this module runs wherever fetch-like stubs do (and in Node).
+
+import { lineDecoder } from './ndjson.js';
+import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
+
+export { encodeParams, encodeValue, decodeRow, decodeValue } from './values.js';
+export { eventStream, lastEventId } from './sse.js';
 
 /** The header that puts a request inside a transaction (transactions.js). */
 const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
@@ -99,6 +107,20 @@ export function createClient(stub) {
       }
       return result;
     },
+
+    /**
+     * The committed changes of these tables (all when omitted), oldest first:
+     * change events with decoded rows, plus {type: 'gap'} and {type: 'ready'}
+     * (docs/changes.md). From `since` (the last lsn seen), else from now on. Ends
+     * when the signal aborts or the iterator is returned (a `break`); an `end` from
+     * the database, or an error answer, throws a DoSQLError.
+     * @param {string[] | null} [tables]
+     * @param {{since?: number, signal?: AbortSignal}} [options]
+     * @returns {AsyncIterableIterator<any>}
+     */
+    subscribe(tables, { since, signal } = {}) {
+      return new Subscription(() => post(stub, '/subscribe', { tables: tables ?? undefined, since }, null), signal);
+    },
   });
 }
 
@@ -153,6 +175,21 @@ function statements(stub, txId) {
 }
 
 /**
+ * POST a JSON body to the object; its Response, whatever the status.
+ * @param {{fetch: (url: string, init?: any) => Promise<Response>}} stub
+ * @param {string} path
+ * @param {unknown} body
+ * @param {string | null} txId
+ * @returns {Promise<Response>}
+ */
+function post(stub, path, body, txId) {
+  /** @type {Record<string, string>} */
+  const headers = { 'Content-Type': 'application/json' };
+  if (txId !== null) headers[TRANSACTION_HEADER] = txId;
+  return stub.fetch(`${BASE_URL}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+}
+
+/**
  * POST one request; the parsed answer, or a DoSQLError.
  * @param {{fetch: (url: string, init?: any) => Promise<Response>}} stub
  * @param {string} path
@@ -161,26 +198,10 @@ function statements(stub, txId) {
  * @returns {Promise<any>}
  */
 async function send(stub, path, body, txId) {
-  /** @type {Record<string, string>} */
-  const headers = { 'Content-Type': 'application/json' };
-  if (txId !== null) headers[TRANSACTION_HEADER] = txId;
-  const response = await stub.fetch(`${BASE_URL}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const response = await post(stub, path, body, txId);
   const text = await response.text();
-  /** @type {any} */
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  if (!response.ok) {
-    const message = typeof value?.error === 'string' ? value.error : text || `the database answered ${response.status}`;
-    throw new DoSQLError(message, {
-      code: typeof value?.code === 'string' ? value.code : `HTTP_${response.status}`,
-      status: response.status,
-      operation: Number.isInteger(value?.operation) ? value.operation : undefined,
-    });
-  }
+  const value = parseJSON(text);
+  if (!response.ok) throw failure(response.status, value, text);
   if (value === undefined || value === null || typeof value !== 'object') {
     throw new DoSQLError(`the database answered ${path} with something that is not a JSON object: ${text.slice(0, 200)}`, {
       code: 'BAD_RESPONSE',
@@ -190,97 +211,181 @@ async function send(stub, path, body, txId) {
   return value;
 }
 
-// ---- values ---------------------------------------------------------------------
-
 /**
- * Parameters for the wire: an array (positional) or an object (named), each value
- * encoded with encodeValue. undefined stays undefined (no parameters).
- * @param {unknown} params
- * @returns {unknown}
+ * The DoSQLError for an error answer {error, code, operation?} (or for any other
+ * text, which becomes the message).
+ * @param {number} status
+ * @param {any} value  the parsed answer, undefined if it was not JSON
+ * @param {string} text  the answer as it came
  */
-export function encodeParams(params) {
-  if (params === undefined || params === null) return undefined;
-  if (Array.isArray(params)) return params.map(encodeValue);
-  if (typeof params === 'object') {
-    return Object.fromEntries(Object.entries(/** @type {object} */ (params)).map(([k, v]) => [k, encodeValue(v)]));
-  }
-  throw new TypeError(`params must be an array or an object of named parameters; got ${typeof params}`);
+function failure(status, value, text) {
+  const message = typeof value?.error === 'string' ? value.error : text || `the database answered ${status}`;
+  return new DoSQLError(message, {
+    code: typeof value?.code === 'string' ? value.code : `HTTP_${status}`,
+    status,
+    operation: Number.isInteger(value?.operation) ? value.operation : undefined,
+  });
 }
 
-/**
- * One parameter value for the wire.
- * @param {unknown} value
- * @returns {unknown}
- */
-export function encodeValue(value) {
-  if (value === undefined) return null;
-  if (typeof value === 'bigint') return { $bigint: value.toString() };
-  if (typeof value === 'number') {
-    if (value === Infinity) return { $real: 'Infinity' };
-    if (value === -Infinity) return { $real: '-Infinity' };
-    return Number.isNaN(value) ? null : value;
-  }
-  if (value instanceof Date) return value.toISOString();
-  if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
-  if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
-  return value; // string, boolean, null, or an already tagged value
-}
-
-/**
- * A row with every value decoded.
- * @param {Record<string, unknown>} row
- * @returns {Record<string, unknown>}
- */
-export function decodeRow(row) {
-  if (row === null || typeof row !== 'object') return row;
-  /** @type {Record<string, unknown>} */
-  const out = {};
-  for (const key of Object.keys(row)) out[key] = decodeValue(row[key]);
-  return out;
-}
-
-/** @param {unknown} rows */
-function decodeRows(rows) {
-  return Array.isArray(rows) ? rows.map(decodeRow) : [];
-}
-
-/**
- * One value from the wire: {$bigint} → BigInt, {$blob} → Uint8Array, {$real} → number.
- * @param {unknown} value
- * @returns {unknown}
- */
-export function decodeValue(value) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const tagged = /** @type {Record<string, unknown>} */ (value);
-  const keys = Object.keys(tagged);
-  if (keys.length !== 1) return value;
-  const v = tagged[keys[0]];
-  if (typeof v !== 'string') return value;
-  switch (keys[0]) {
-    case '$bigint':
-      return BigInt(v);
-    case '$blob':
-      return fromBase64(v);
-    case '$real':
-      return Number(v);
-    default:
-      return value;
+/** @param {string} text @returns {any} the value, or undefined when text is not JSON */
+function parseJSON(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
-/** @param {Uint8Array} bytes */
-function toBase64(bytes) {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, /** @type {any} */ (bytes.subarray(i, i + 0x8000)));
-  }
-  return btoa(binary);
-}
+// ---- subscriptions ----------------------------------------------------------------
 
-/** @param {string} text */
-function fromBase64(text) {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+/** @type {IteratorReturnResult<undefined>} */
+const DONE = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The events of one POST /subscribe, as an async iterator: change events (rows
+ * decoded), gap and ready; keepalive lines are dropped, an end line throws. The
+ * request is sent on the first next().
+ *
+ * Written by hand, not as an async generator, because a generator queues
+ * return() behind a pending next(): a `break`, the relay's cancel or the signal
+ * must cancel the body at once, while a read may wait 15 s for a keepalive.
+ * @implements {AsyncIterableIterator<any>}
+ */
+class Subscription {
+  /** @type {() => Promise<Response>} */
+  #open;
+  /** @type {AbortSignal | undefined} */
+  #signal;
+  /** @type {ReadableStreamDefaultReader<Uint8Array> | null} */
+  #reader = null;
+  #lines = lineDecoder();
+  /** Lines received and not yet handed out. @type {string[]} */
+  #queue = [];
+  /** The status of the response, for the errors its lines cause. */
+  #status = 0;
+  /** The body has no more bytes. */
+  #ended = false;
+  /** By return(), the signal, an end line, an error or the end of the body: nothing more is handed out. */
+  #closed = false;
+  /** Resolves with null once closed (stops the wait for the response). @type {Promise<null>} */
+  #closing;
+  /** @type {(value: null) => void} */
+  #resolveClosing = () => {};
+  /** next() calls are answered in order, each after the one before. @type {Promise<unknown>} */
+  #previous = Promise.resolve();
+  #onAbort = () => this.#close();
+
+  /**
+   * @param {() => Promise<Response>} open  sends the request
+   * @param {AbortSignal} [signal]
+   */
+  constructor(open, signal) {
+    this.#open = open;
+    this.#signal = signal;
+    this.#closing = new Promise((resolve) => (this.#resolveClosing = resolve));
+    if (signal?.aborted) this.#close();
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  /** @returns {Promise<IteratorResult<any, undefined>>} */
+  next() {
+    const result = this.#previous.then(() => this.#step());
+    this.#previous = result.catch(() => {});
+    return result;
+  }
+
+  /**
+   * Stop: cancels the request's body, also while a next() is waiting (which then
+   * resolves done).
+   * @returns {Promise<IteratorReturnResult<undefined>>}
+   */
+  async return() {
+    this.#close();
+    return DONE;
+  }
+
+  /** @returns {Promise<IteratorResult<any, undefined>>} */
+  async #step() {
+    try {
+      for (;;) {
+        if (this.#closed) return DONE;
+        const line = this.#queue.shift();
+        if (line !== undefined) {
+          const event = this.#parse(line);
+          if (event !== null) return { done: false, value: event };
+        } else if (this.#ended) {
+          this.#close();
+        } else if (this.#reader === null) {
+          await this.#connect();
+        } else {
+          await this.#read();
+        }
+      }
+    } catch (err) {
+      this.#close();
+      throw err;
+    }
+  }
+
+  /** Send the request; keep the body's reader, or throw the error answer. */
+  async #connect() {
+    const opening = this.#open();
+    const response = await Promise.race([opening, this.#closing]);
+    if (response === null) {
+      // Closed first: the response, when it comes, is not read.
+      opening.then((r) => r.body?.cancel(), () => {}).catch(() => {});
+      return;
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      throw failure(response.status, parseJSON(text), text);
+    }
+    this.#status = response.status;
+    if (this.#closed || !response.body) {
+      this.#ended = true;
+      await response.body?.cancel();
+      return;
+    }
+    this.#reader = response.body.getReader();
+  }
+
+  /** One chunk of the body into lines. */
+  async #read() {
+    const { done, value } = await /** @type {ReadableStreamDefaultReader<Uint8Array>} */ (this.#reader).read();
+    const lines = done ? this.#lines.end() : this.#lines.push(value);
+    this.#ended = done;
+    for (const line of lines) this.#queue.push(line);
+  }
+
+  /**
+   * One line: the event to hand out, null for a keepalive; throws for an end line.
+   * @param {string} line
+   * @returns {any}
+   */
+  #parse(line) {
+    const event = parseJSON(line);
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+      throw new DoSQLError(`the database sent a subscription line that is not a JSON object: ${line.slice(0, 200)}`, {
+        code: 'BAD_RESPONSE',
+        status: this.#status,
+      });
+    }
+    if (event.type === 'keepalive') return null;
+    if (event.type === 'end') throw failure(this.#status, event, line);
+    if (event.data !== undefined) event.data = decodeRow(event.data);
+    if (event.old !== undefined) event.old = decodeRow(event.old);
+    return event;
+  }
+
+  #close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#resolveClosing(null);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#reader?.cancel().catch(() => {});
+  }
 }

@@ -4,7 +4,9 @@
 // wire protocol; transactions.js owns the interactive transactions' policy (who
 // waits, txIds, idle timers); instance.js owns the storage adapter, start-up and
 // the one request path (shared with DB(), db.js). This class owns where its
-// settings come from and that start-up runs inside blockConcurrencyWhile.
+// settings come from, that start-up runs inside blockConcurrencyWhile, and the
+// platform's entry points beyond fetch: the alarm that prunes the change log and
+// the hibernatable WebSockets of change subscribers (docs/changes.md).
 //
 // Start-up follows cloudflare/actors: initialise lazily, once, inside
 // blockConcurrencyWhile (so two first requests never migrate twice), but catch
@@ -12,6 +14,8 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import { DatabaseInstance, checkMigrations } from './instance.js';
+import { messageOf } from './response.js';
+import { checkChanges } from './retention.js';
 
 /** @typedef {import('./engine.js').Migration} Migration */
 
@@ -22,9 +26,17 @@ export class DoSQLDatabase extends DurableObject {
   static pageSize = undefined;
   /** Page cache budget of the key-value backend (bytes). @type {number | undefined} */
   static cacheBytes = undefined;
+  /**
+   * Change capture: false (off), or its retention {retainEvents?, retainMs?};
+   * undefined: on, with the default retention.
+   * @type {false | {retainEvents?: number, retainMs?: number} | undefined}
+   */
+  static changes = undefined;
 
   #instance = new DatabaseInstance({
     storage: this.ctx.storage,
+    ctx: this.ctx,
+    changes: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).changes,
     migrations: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).migrations,
     pageSize: () => {
       const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
@@ -57,6 +69,46 @@ export class DoSQLDatabase extends DurableObject {
     return this.#instance.stats();
   }
 
+  /**
+   * Prunes the change log to the class's retention and sets the next alarm when
+   * the log will need one. A subclass that defines alarm() calls super.alarm().
+   * @returns {Promise<void>}
+   */
+  async alarm() {
+    try {
+      await this.#instance.pruneChanges();
+    } catch (err) {
+      console.error(`[dosql] ${this.#label()}: the alarm that prunes the change log failed (it will be retried):`, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Subscribers send nothing but `ping`, which the runtime answers without
+   * waking the object; anything else is ignored.
+   * @param {WebSocket} _ws
+   * @param {string | ArrayBuffer} _message
+   */
+  webSocketMessage(_ws, _message) {}
+
+  /**
+   * A subscriber's WebSocket closed: forget it.
+   * @param {WebSocket} ws
+   */
+  webSocketClose(ws) {
+    this.#instance.dropSocket(ws);
+  }
+
+  /**
+   * A subscriber's WebSocket failed: forget it.
+   * @param {WebSocket} ws
+   * @param {unknown} error
+   */
+  webSocketError(ws, error) {
+    console.warn(`[dosql] ${this.#label()}: a change subscriber's WebSocket failed: ${messageOf(error)}`);
+    this.#instance.dropSocket(ws);
+  }
+
   #label() {
     let id = '?';
     try {
@@ -77,15 +129,20 @@ export class DoSQLDatabase extends DurableObject {
  *   the module that bin/bundle-migrations.mjs writes
  * @param {number} [options.pageSize]  page size of new databases (bytes)
  * @param {number} [options.cacheBytes]  page cache budget of the key-value backend
+ * @param {false | {retainEvents?: number, retainMs?: number}} [options.changes]
+ *   change capture (docs/changes.md): false turns it off; else how much of the
+ *   log to keep (default 10,000 events, 7 days)
  * @returns {typeof DoSQLDatabase}
  */
-export function defineDoSQL({ migrations = [], pageSize, cacheBytes } = {}) {
+export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes } = {}) {
   const list = checkMigrations(migrations);
+  const retention = checkChanges(changes);
   const Base = DoSQLDatabase;
   return class DoSQLDatabase extends Base {
     static migrations = list;
     static pageSize = pageSize;
     static cacheBytes = cacheBytes;
+    static changes = retention;
   };
 }
 

@@ -18,9 +18,16 @@
 //   blockConcurrencyWhile unless `ctx` is given; concurrent callers share it.
 // - storage.cold (R2) is not implemented yet: a warning is logged, pages stay in
 //   hot storage.
+// - Change streams (docs/changes.md): db.subscribe() works in process as it does
+//   remotely, and db.serveSubscribe(request) answers a browser's /subscribe.
+//   What the platform delivers to the class is the class's to forward: alarm()
+//   to db.alarm() (pruning the change log), and, for WebSocket subscribers
+//   (which need ctx), webSocketClose/webSocketError to the database's.
 
-import { DatabaseInstance, checkMigrations, isDurableObjectStorage, messageOf } from './instance.js';
+import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './instance.js';
+import { messageOf } from './response.js';
 import { createClient, DoSQLError } from './client.js';
+import { checkChanges } from './retention.js';
 
 /** @typedef {import('./engine.js').Migration} Migration */
 
@@ -42,20 +49,27 @@ const databases = new WeakMap();
  * @param {number} [options.pageSize]  page size of a new database (bytes)
  * @param {number} [options.cacheBytes]  page cache budget of the key-value backend
  * @param {any} [options.ctx]  the object's DurableObjectState: start-up then runs
- *   inside ctx.blockConcurrencyWhile, and a torn key-value write resets the object
- *   with ctx.abort() (recommended on the key-value backend)
+ *   inside ctx.blockConcurrencyWhile, a torn key-value write resets the object
+ *   with ctx.abort() (recommended on the key-value backend), and change
+ *   subscribers may use WebSockets
+ * @param {false | {retainEvents?: number, retainMs?: number}} [options.changes]
+ *   change capture (docs/changes.md): false turns it off; else how much of the
+ *   log to keep (default 10,000 events, 7 days; pruned by db.alarm())
  * @returns {Promise<any>} the Database
  */
-export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx } = {}) {
+export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes } = {}) {
   const label = `DB(${JSON.stringify(String(name))})`;
   /** @type {readonly Migration[]} */
   let list;
+  /** @type {ReturnType<typeof checkChanges>} */
+  let retention;
   try {
     list = checkOptions(label, migrations, hot, pageSize, cacheBytes);
+    retention = checkRetention(label, changes);
   } catch (err) {
     return Promise.reject(err);
   }
-  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null });
+  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention });
   const existing = databases.get(hot);
   if (existing) {
     if (existing.key === key) return existing.database;
@@ -77,6 +91,8 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
     migrations: () => list,
     pageSize: () => pageSize ?? 0,
     cacheBytes,
+    changes: () => retention,
+    ctx,
     label: () => label,
     exclusive: ctx ? (fn) => ctx.blockConcurrencyWhile(fn) : undefined,
     onTornWrite: ctx ? (reason) => ctx.abort(reason) : undefined,
@@ -108,7 +124,25 @@ async function open(instance, label) {
     /** @param {string} url @param {RequestInit} [init] */
     fetch: (url, init) => instance.fetch(new Request(url, init)),
   };
-  return Object.freeze({ ...createClient(stub) });
+  return Object.freeze({
+    ...createClient(stub),
+    /**
+     * Answer a subscription request as GET/POST /subscribe (docs/changes.md),
+     * whatever its path: e.g. a browser's EventSource or WebSocket. Only
+     * subscriptions: no SQL reaches the database through it.
+     * @param {Request} request
+     * @returns {Promise<Response>}
+     */
+    serveSubscribe: (request) => instance.subscribe(request),
+    /** Call from the class's alarm(): prunes the change log, sets the next alarm. */
+    alarm: async () => {
+      await instance.pruneChanges();
+    },
+    /** Call from the class's webSocketClose(ws) (WebSocket subscribers). @param {WebSocket} ws */
+    webSocketClose: (ws) => instance.dropSocket(ws),
+    /** Call from the class's webSocketError(ws) (WebSocket subscribers). @param {WebSocket} ws */
+    webSocketError: (ws) => instance.dropSocket(ws),
+  });
 }
 
 /**
@@ -144,6 +178,19 @@ function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
     throw badConfig(`${label}: cacheBytes must be a positive whole number of bytes; got ${JSON.stringify(cacheBytes)}`);
   }
   return list;
+}
+
+/**
+ * The changes option, checked.
+ * @param {string} label
+ * @param {unknown} changes
+ */
+function checkRetention(label, changes) {
+  try {
+    return checkChanges(changes);
+  } catch (err) {
+    throw badConfig(`${label}: ${messageOf(err)}`);
+  }
 }
 
 /** @param {string} message */

@@ -4,7 +4,8 @@
 //   defineDoSQL     the class with your migrations (and page size)
 //   DB              the database inside your own Durable Object class (the guide's DB())
 //   route           the standalone worker's router (bearer token, tenants)
-//   getDB, createClient, DoSQLError   the client (interactive transactions, batches)
+//   getDB, createClient, DoSQLError   the client (interactive transactions, batches,
+//                   subscribe); eventStream, lastEventId relay change streams as SSE
 //   toD1            a D1Database facade (D1 code and ORMs' D1 drivers; BEGIN works)
 //
 // Importing this module needs the Workers runtime ('cloudflare:workers') and a
@@ -13,5 +14,7 @@
 export { DoSQLDatabase, defineDoSQL } from './database.js';
 export { DB } from './db.js';
 export { route } from './router.js';
-export { getDB, createClient, DoSQLError, encodeParams, encodeValue, decodeRow, decodeValue } from './client.js';
+export {
+  getDB, createClient, DoSQLError, encodeParams, encodeValue, decodeRow, decodeValue, eventStream, lastEventId,
+} from './client.js';
 export { toD1, DoSQLD1Database, DoSQLD1PreparedStatement } from './d1.js';

@@ -8,6 +8,12 @@
 // start-up is made exclusive (blockConcurrencyWhile, or not) and where their
 // settings come from.
 //
+// Change streams (docs/changes.md): /subscribe goes to the change feed
+// (changes.js), not to the engine. After every request the engine's commit count
+// is compared with the last one seen: when it moved, the feed is woken and the
+// retention alarm made due (retention.js), neither awaited, so a commit never
+// waits for subscribers.
+//
 // Start-up failures are caught inside `exclusive` and rethrown outside it: a throw
 // inside blockConcurrencyWhile would reset the object, and a failure kept on the
 // instance would stick. The start promise is dropped on failure, so the next
@@ -15,8 +21,10 @@
 
 import wasmModule from '../dist/dosql.wasm';
 import { Engine } from './engine.js';
-import { errorResponse, toResponse } from './response.js';
+import { errorResponse, messageOf, toResponse } from './response.js';
 import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
+import { ChangeFeed, MAX_SUBSCRIBE_BYTES } from './changes.js';
+import { Retention, checkChanges } from './retention.js';
 import { SqlPageStorage } from './storage-sql.js';
 import { KvPageStorage } from './storage-kv.js';
 
@@ -26,11 +34,16 @@ import { KvPageStorage } from './storage-kv.js';
 /** Pages fetched before opening a database whose storage can fault. */
 const OPEN_READ_AHEAD = 64;
 
+const encoder = new TextEncoder();
+
 /**
  * @typedef {object} InstanceOptions
  * @property {any} storage  the object's ctx.storage (SQLite-backed or key-value)
  * @property {() => readonly Migration[]} migrations  read at each start
  * @property {() => number} pageSize  read at each start (may throw: a shim failure)
+ * @property {() => unknown} [changes]  the `changes` setting (retention.js,
+ *   checkChanges), read at each start; default: capture with default retention
+ * @property {any} [ctx]  the object's DurableObjectState: WebSocket subscribers
  * @property {number} [cacheBytes]  page cache budget of the key-value backend
  * @property {() => string} label  names the database in logs
  * @property {(fn: () => Promise<void>) => Promise<void>} [exclusive]  runs start-up
@@ -50,13 +63,29 @@ export class DatabaseInstance {
   #ready = /** @type {Promise<EngineResponse | null> | null} */ (null);
   /** Every request after start-up goes through it (one open transaction at a time). */
   #gate;
+  /** The subscribers of /subscribe. */
+  #feed;
+  /** Prunes the change log; null while capture is off (or before start). @type {Retention | null} */
+  #retention = null;
+  /** Whether the engine was opened with change capture. */
+  #capture = false;
+  /** The engine's commit count when last looked at. */
+  #commitsSeen = 0;
 
   /** @param {InstanceOptions} options */
   constructor(options) {
     this.#options = options;
-    this.#gate = new TransactionGate({
-      engine: () => /** @type {Engine} */ (this.#engine),
-      log: (...args) => console.error(`[dosql] ${options.label()}:`, ...args),
+    const log = (/** @type {unknown[]} */ ...args) => console.error(`[dosql] ${options.label()}:`, ...args);
+    this.#gate = new TransactionGate({ engine: () => /** @type {Engine} */ (this.#engine), log });
+    this.#feed = new ChangeFeed({
+      ctx: options.ctx,
+      log,
+      // Through the gate like any request: never inside an open transaction.
+      read: async (body) => {
+        const failure = await this.start();
+        if (failure) return failure;
+        return this.#request('POST', '/changes', encoder.encode(JSON.stringify(body)), null);
+      },
     });
   }
 
@@ -71,26 +100,47 @@ export class DatabaseInstance {
       const failure = await this.start();
       if (failure) return toResponse(failure);
       const engine = /** @type {Engine} */ (this.#engine);
+      const path = new URL(request.url).pathname;
+      if (path === '/subscribe') return await this.subscribe(request);
       // The gate takes the request's place in line now; the body follows.
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
       const txId = request.headers.get(TRANSACTION_HEADER);
-      const response = await this.#gate.request(request.method, new URL(request.url).pathname, body, txId);
+      const response = await this.#request(request.method, path, body, txId);
+      this.#noticeCommits();
       return toResponse(response);
     } catch (err) {
-      if (this.#engine?.broken) {
-        this.#ready = null; // start a fresh instance next time
-        this.#gate.abort(`the engine failed: ${messageOf(err)}`);
-      }
       console.error(`[dosql] ${this.#options.label()}:`, err);
       return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
     }
   }
 
   /**
-   * Peak wasm memory, page faults served, and the storage adapter's counts.
-   * Opens the database first if need be.
-   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>}
+   * One request through the gate. When it broke the engine, the next request
+   * starts a fresh one (and the open transaction, gone with it, ends).
+   * @param {string} method
+   * @param {string} path
+   * @param {import('./transactions.js').Body | Promise<import('./transactions.js').Body>} body
+   * @param {string | null} txId
+   * @param {{internal?: boolean}} [options]
+   * @returns {Promise<EngineResponse>}
+   */
+  async #request(method, path, body, txId, options) {
+    try {
+      return await this.#gate.request(method, path, body, txId, options);
+    } catch (err) {
+      if (this.#engine?.broken) {
+        this.#ready = null; // start a fresh instance next time
+        this.#gate.abort(`the engine failed: ${messageOf(err)}`);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Peak wasm memory, page faults served, the storage adapter's counts, and the
+   * change feed's subscribers. Opens the database first if need be.
+   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>, subscribers: {streams: number, sockets: number}}>}
    */
   async stats() {
     const failure = await this.start();
@@ -100,7 +150,65 @@ export class DatabaseInstance {
       wasmMemoryBytes: engine.memoryBytes,
       faults: engine.faults,
       storage: { .../** @type {any} */ (this.#storage).stats },
+      subscribers: this.#feed.subscribers,
     };
+  }
+
+  /**
+   * The retention alarm: prune the change log (through the gate, like any
+   * request) and set the next alarm if the log will need one. Does nothing
+   * while capture is off. Throws when it fails (the platform retries alarms).
+   * @returns {Promise<import('./retention.js').PruneResult | null>}  the last
+   *   prune's answer, null with capture off
+   */
+  async pruneChanges() {
+    const failure = await this.start();
+    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    return this.#retention ? this.#retention.alarm() : null;
+  }
+
+  /**
+   * A WebSocket subscriber's socket closed or failed (the object's
+   * webSocketClose / webSocketError): forget it.
+   * @param {WebSocket} ws
+   */
+  dropSocket(ws) {
+    this.#feed.dropSocket(ws);
+  }
+
+  /**
+   * Answer a request as GET or POST /subscribe, whatever its path: a stream of
+   * changes, a WebSocket, or an error (the change feed's).
+   * @param {Request} request
+   * @returns {Promise<Response>}
+   */
+  async subscribe(request) {
+    try {
+      const failure = await this.start();
+      if (failure) return toResponse(failure);
+      if (!this.#capture) {
+        request.body?.cancel().catch(() => {});
+        return toResponse(errorResponse(404, 'change streams are off for this database (its settings say changes: false)', 'NOT_FOUND'));
+      }
+      return await this.#feed.subscribe(request, () => readBody(request, MAX_SUBSCRIBE_BYTES));
+    } catch (err) {
+      console.error(`[dosql] ${this.#options.label()}:`, err);
+      return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+    }
+  }
+
+  /**
+   * After a request: if anything committed since the last look, wake the feed
+   * and make pruning due (but not for the prune's own commit: the alarm that
+   * ran it sets the next one).
+   * @param {{byPrune?: boolean}} [options]
+   */
+  #noticeCommits({ byPrune = false } = {}) {
+    const commits = /** @type {Engine} */ (this.#engine).commits;
+    if (commits === this.#commitsSeen) return;
+    this.#commitsSeen = commits;
+    this.#feed.notify();
+    if (!byPrune) this.#retention?.committed();
   }
 
   /**
@@ -150,6 +258,7 @@ export class DatabaseInstance {
   async #openAndMigrate() {
     const options = this.#options;
     const pageSize = options.pageSize();
+    const changes = checkChanges(options.changes?.());
     this.#storage ??= createPageStorage(options.storage, {
       cacheBytes: options.cacheBytes,
       onTornWrite: options.onTornWrite,
@@ -160,11 +269,29 @@ export class DatabaseInstance {
     // Every open reads page 1 and the schema right after it: fetch them up front
     // instead of through a fault (a no-op for SQLite-backed storage).
     await this.#storage.prefetch([1], OPEN_READ_AHEAD);
-    const opened = await this.#engine.open(pageSize);
+    const opened = await this.#engine.open(pageSize, { captureChanges: changes !== false });
     if (opened.status !== 200) return opened;
     const migrated = await this.#engine.migrate([...options.migrations()]);
     if (migrated.status !== 200) return migrated;
+    this.#capture = changes !== false;
+    this.#retention = changes === false ? null : (this.#retention ?? this.#newRetention(changes));
+    // What start-up wrote needs no notice; the next commit arms the alarm.
+    this.#commitsSeen = this.#engine.commits;
     return null;
+  }
+
+  /** @param {import('./retention.js').RetentionSettings} settings */
+  #newRetention(settings) {
+    return new Retention({
+      settings,
+      storage: this.#options.storage,
+      prune: async (body) => {
+        const answer = await this.#request('POST', '/changes/prune', body, null, { internal: true });
+        this.#noticeCommits({ byPrune: true });
+        return answer;
+      },
+      log: (...args) => console.error(`[dosql] ${this.#options.label()}:`, ...args),
+    });
   }
 }
 
@@ -260,9 +387,4 @@ async function readBody(request, max) {
     offset += c.byteLength;
   }
   return bytes;
-}
-
-/** @param {unknown} err */
-export function messageOf(err) {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -46,3 +46,11 @@ export function toResponse({ status, body }) {
   }
   return new Response(body, { status, headers: JSON_HEADERS });
 }
+
+/**
+ * The message of anything thrown.
+ * @param {unknown} err
+ */
+export function messageOf(err) {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -14,8 +14,8 @@
 //   from a small bounded memory of ended txIds.
 //
 // No workerd here: the engine is anything with request(method, path, body,
-// {inTransaction}) resolving to {status, body}, and timers and ids can be given,
-// so tests run this in Node with a fake engine.
+// {inTransaction, internal}) resolving to {status, body}, and timers and ids can
+// be given, so tests run this in Node with a fake engine.
 
 import { errorResponse, jsonResponse } from './response.js';
 
@@ -36,7 +36,7 @@ const EMPTY_OBJECT = new TextEncoder().encode('{}');
 
 /**
  * @typedef {object} GateEngine
- * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean}) => Promise<EngineResponse>} request
+ * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean, internal?: boolean}) => Promise<EngineResponse>} request
  */
 
 /**
@@ -100,9 +100,12 @@ export class TransactionGate {
    * @param {string} path
    * @param {Body | Promise<Body>} body
    * @param {string | null} txId  the X-DoSQL-Transaction header, null without it
+   * @param {{internal?: boolean}} [options]  internal: the shim's own request
+   *   (e.g. the change log's prune), which waits its turn like any other
    * @returns {Promise<EngineResponse>}
    */
-  request(method, path, body, txId) {
+  request(method, path, body, txId, { internal = false } = {}) {
+    if (internal) return this.#outside(method, path, body, { internal });
     if (txId !== null && txId !== undefined) return this.#inTransaction(method, path, body, txId);
     if (path === '/commit' || path === '/rollback') {
       Promise.resolve(body).catch(() => {});
@@ -130,11 +133,12 @@ export class TransactionGate {
    * @param {string} method
    * @param {string} path
    * @param {Body | Promise<Body>} body
+   * @param {{internal?: boolean}} [options]
    */
-  async #outside(method, path, body) {
+  async #outside(method, path, body, options) {
     await this.#turn(false);
     try {
-      return await this.#engine().request(method, path, await body);
+      return await this.#engine().request(method, path, await body, options);
     } finally {
       this.#active--;
       this.#pump();

@@ -1,0 +1,680 @@
+// Change streams, server side (docs/changes.md; worker-shim/src/changes.js and
+// retention.js), in a real workerd, on both backends: what an event holds for
+// every value type; nothing from what was rolled back; commit order under 50
+// concurrent writers; resuming NDJSON with since and SSE with Last-Event-ID after
+// a dropped connection; retention and the gap event, from the alarm; a commit
+// that storage refused leaving neither row nor event (also after a restart); a
+// slow subscriber cut off while commits stay fast; keepalives; WebSocket
+// subscribers, also across hibernation; DB() in a class of one's own; the
+// standalone router; and the 4xx answers to bad subscriptions.
+//
+// The test worker is fixtures/changes-worker.js: the DoSQL class with each
+// world's `changes` settings, plus test-only routes (constructor count, alarm,
+// failing commits).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BACKENDS, REPO, TMP, requireWasm, startBothBackends, startStandalone, tenant } from './harness.js';
+import { sseParser } from './fixtures/sse-parser.js';
+import { lineDecoder } from '../../worker-shim/src/ndjson.js';
+
+const TIMEOUT = { timeout: 60_000 };
+
+/**
+ * Workerd on fixtures/changes-worker.js with these defineDoSQL options (no
+ * migrations, so every event is the test's own), restartable on its storage.
+ * @param {string} prefix
+ * @param {object} classOptions  e.g. {changes: {retainEvents: 3}}
+ * @param {'makeClasses' | 'makeOwnClasses'} [factory]  the DoSQL class, or a
+ *   class of one's own around DB()
+ */
+function changesWorld(prefix, classOptions, factory = 'makeClasses') {
+  const dir = join(TMP, `${prefix}-${randomUUID().slice(0, 8)}`);
+  /** @type {any} */
+  let mf = null;
+  const world = {
+    async start() {
+      requireWasm();
+      mkdirSync(join(dir, 'persist'), { recursive: true });
+      const fixture = relative(dir, join(REPO, 'tests/worker/fixtures/changes-worker.js')).split('\\').join('/');
+      writeFileSync(
+        join(dir, 'worker.js'),
+        [
+          `import { ${factory}, handle } from '${fixture}';`,
+          `const { Sql, Kv } = ${factory}(${factory === 'makeClasses' ? '[], ' : ''}${JSON.stringify(classOptions)});`,
+          'export { Sql as DoSQLSql, Kv as DoSQLKv };',
+          'export default { fetch: handle };',
+          '',
+        ].join('\n'),
+      );
+      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), {});
+    },
+    async restart() {
+      await mf.dispose();
+      await world.start();
+    },
+    async destroy() {
+      await mf?.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    /**
+     * One tenant's database on one backend.
+     * @param {'sql' | 'kv'} backend
+     * @param {string} [name]
+     */
+    db(backend, name = tenant('changes')) {
+      /** @param {string} path @param {any} [init] @returns {Promise<Response>} */
+      const fetch = (path, init) => mf.dispatchFetch(`http://localhost/${backend}/${name}${path}`, init);
+      /** @param {string} path @param {unknown} body @param {Record<string, string>} [headers] */
+      const post = async (path, body, headers = {}) => {
+        const r = await fetch(path, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+        const text = await r.text();
+        return { status: r.status, body: text === '' ? undefined : JSON.parse(text) };
+      };
+      /** @param {string} sql @param {unknown[]} [params] */
+      const run = async (sql, params) => {
+        const r = await post('/run', { sql, params });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body;
+      };
+      return {
+        name,
+        fetch,
+        post,
+        run,
+        /** @param {string} sql */
+        query: async (sql) => (await post('/query', { sql })).body.rows,
+        /** POST /changes; asserts 200. @param {object} [body] */
+        changes: async (body = {}) => {
+          const r = await post('/changes', body);
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          return r.body;
+        },
+        /** The object's __test/info (fixtures/changes-worker.js). @returns {Promise<any>} */
+        info: async () => (await fetch('/__test/info')).json(),
+        /** POST /subscribe as NDJSON. @param {object} [body] @param {AbortSignal} [signal] */
+        subscribe: async (body = {}, signal) => {
+          const r = await fetch('/subscribe', { method: 'POST', body: JSON.stringify(body), signal });
+          if (r.status !== 200) assert.fail(`POST /subscribe answered ${r.status}: ${await r.text()}`);
+          assert.match(r.headers.get('content-type') ?? '', /^application\/x-ndjson/);
+          return messages(r.body, (chunks) => chunks.lines.map((l) => JSON.parse(l)));
+        },
+        /** GET /subscribe as SSE. @param {string} [query] @param {Record<string, string>} [headers] */
+        sse: async (query = '', headers = {}) => {
+          const r = await fetch(`/subscribe${query}`, { headers: { accept: 'text/event-stream', ...headers } });
+          if (r.status !== 200) assert.fail(`GET /subscribe answered ${r.status}: ${await r.text()}`);
+          assert.match(r.headers.get('content-type') ?? '', /^text\/event-stream/);
+          return messages(r.body, (chunks) => chunks.sse);
+        },
+        /** GET /subscribe as a WebSocket; messages parsed (pong as the string). @param {string} [query] */
+        socket: async (query = '') => {
+          const r = await fetch(`/subscribe${query}`, { headers: { upgrade: 'websocket' } });
+          assert.equal(r.status, 101);
+          const ws = r.webSocket;
+          /** @type {any[]} */
+          const received = [];
+          /** @type {(() => void) | null} */
+          let wake = null;
+          ws.addEventListener('message', (/** @type {any} */ e) => {
+            received.push(e.data === 'pong' ? 'pong' : JSON.parse(e.data));
+            wake?.();
+          });
+          ws.accept();
+          return {
+            ws,
+            received,
+            /** Wait until `n` messages have arrived; all of them. @param {number} n */
+            async take(n, ms = 10_000) {
+              const deadline = Date.now() + ms;
+              while (received.length < n) {
+                if (Date.now() > deadline) assert.fail(`only ${received.length} of ${n} WebSocket messages arrived: ${JSON.stringify(received)}`);
+                await Promise.race([new Promise((resolve) => (wake = () => resolve(undefined))), sleep(100)]);
+              }
+              return received.slice(0, n);
+            },
+          };
+        },
+      };
+    },
+  };
+  return world;
+}
+
+/**
+ * The messages of a streaming body, in order, whatever its chunking: NDJSON
+ * lines or SSE messages (as an EventSource parses them).
+ * @template T
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {(parsed: {lines: string[], sse: any[]}) => T[]} pick
+ */
+function messages(body, pick) {
+  const reader = body.getReader();
+  const lines = lineDecoder();
+  const sse = sseParser();
+  /** @type {T[]} */
+  const queue = [];
+  let ended = false;
+  /** A read kept across timeouts, so no chunk is ever lost. @type {Promise<ReadableStreamReadResult<Uint8Array>> | null} */
+  let pending = null;
+  let seenSse = 0;
+
+  /** @param {Uint8Array | null} chunk */
+  function take(chunk) {
+    const got = chunk ? lines.push(chunk) : lines.end();
+    if (chunk) sse.push(chunk);
+    else sse.end();
+    const fresh = sse.messages.slice(seenSse);
+    seenSse = sse.messages.length;
+    queue.push(...pick({ lines: got, sse: fresh }));
+  }
+
+  const stream = {
+    /** The last SSE id the parser saw (what an EventSource sends back). */
+    get lastEventId() {
+      return sse.lastEventId;
+    },
+    get comments() {
+      return sse.comments;
+    },
+    /**
+     * The next message; null at the end of the body; throws after ms without one.
+     * @param {number} [ms]
+     * @returns {Promise<T | null>}
+     */
+    async next(ms = 10_000) {
+      const deadline = Date.now() + ms;
+      while (queue.length === 0) {
+        if (ended) return null;
+        pending ??= reader.read();
+        const left = deadline - Date.now();
+        const result = await Promise.race([pending, sleep(Math.max(left, 0)).then(() => null)]);
+        if (result === null) throw new Error(`no message within ${ms} ms`);
+        pending = null;
+        if (result.done) {
+          ended = true;
+          take(null);
+        } else {
+          take(result.value);
+        }
+      }
+      return /** @type {T} */ (queue.shift());
+    },
+    /** Messages up to and including the first for which stop is true. @param {(m: T) => boolean} stop */
+    async until(stop, ms = 10_000) {
+      /** @type {T[]} */
+      const out = [];
+      for (;;) {
+        const m = await stream.next(ms);
+        if (m === null) assert.fail(`the stream ended after ${JSON.stringify(out)}`);
+        out.push(m);
+        if (stop(m)) return out;
+      }
+    },
+    /** Whether nothing arrives within ms. @param {number} ms */
+    async quietFor(ms) {
+      try {
+        const m = await stream.next(ms);
+        return m === null ? true : assert.fail(`unexpected message ${JSON.stringify(m)}`);
+      } catch (err) {
+        if (/no message within/.test(/** @type {Error} */ (err).message)) return true;
+        throw err;
+      }
+    },
+    /** Drop the connection, as a client that goes away does. */
+    cancel() {
+      return reader.cancel().catch(() => {});
+    },
+  };
+  return stream;
+}
+
+/** Poll fn until it returns true. @param {() => Promise<boolean>} fn @param {string} what */
+async function eventually(fn, what, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Change events only (not gap/ready/end/keepalive). @param {any[]} list */
+const changesOf = (list) => list.filter((m) => typeof m.lsn === 'number' && typeof m.table === 'string');
+const isReady = (/** @type {any} */ m) => m.type === 'ready';
+
+const world = changesWorld('changes', {});
+/** retainEvents 3: pruning by count. */
+const countWorld = changesWorld('changes-count', { changes: { retainEvents: 3 } });
+/** retainMs 1: every event but the newest is old. */
+const ageWorld = changesWorld('changes-age', { changes: { retainMs: 1 } });
+const offWorld = changesWorld('changes-off', { changes: false });
+/** A class of one's own around DB(), keeping one event. */
+const ownWorld = changesWorld('changes-own', { changes: { retainEvents: 1 } }, 'makeOwnClasses');
+/** The same without alarm(), as the guide's class: pruning runs after commits. */
+const noAlarmWorld = changesWorld('changes-no-alarm', { changes: { retainEvents: 1 }, withAlarm: false }, 'makeOwnClasses');
+const worlds = [world, countWorld, ageWorld, offWorld, ownWorld, noAlarmWorld];
+before(() => Promise.all(worlds.map((w) => w.start())));
+after(() => Promise.all(worlds.map((w) => w.destroy())));
+
+for (const backend of BACKENDS) {
+  describe(`change events (${backend})`, () => {
+    test('insert, update and delete carry every value type, a blob and an integer beyond 2^53 exactly', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE vals (id INTEGER PRIMARY KEY, i INTEGER, big INTEGER, r REAL, inf REAL, t TEXT, b BLOB, n)');
+      const before = Date.now();
+      await db.run("INSERT INTO vals VALUES (1, 42, 9007199254740993, 1.5, 1e999, 'héllo ✓', x'00ff10', NULL)");
+      await db.run("UPDATE vals SET t = 'bye', big = -9223372036854775808 WHERE id = 1");
+      await db.run('DELETE FROM vals WHERE id = 1');
+      const inserted = { id: 1, i: 42, big: { $bigint: '9007199254740993' }, r: 1.5, inf: { $real: 'Infinity' }, t: 'héllo ✓', b: { $blob: 'AP8Q' }, n: null };
+      const updated = { ...inserted, t: 'bye', big: { $bigint: '-9223372036854775808' } };
+
+      const log = await db.changes({ since: 0 });
+      assert.deepEqual({ ...log, events: undefined }, { events: undefined, next: 3, head: 3, oldest: 1, gap: false });
+      const strip = (/** @type {any} */ e) => ({ ...e, timestamp: undefined });
+      assert.deepEqual(log.events.map(strip), [
+        { lsn: 1, txId: 1, timestamp: undefined, type: 'insert', table: 'vals', data: inserted },
+        { lsn: 2, txId: 2, timestamp: undefined, type: 'update', table: 'vals', data: updated, old: inserted },
+        { lsn: 3, txId: 3, timestamp: undefined, type: 'delete', table: 'vals', data: updated },
+      ]);
+      for (const e of log.events) assert.ok(e.timestamp >= before - 1000 && e.timestamp <= Date.now() + 1000, `timestamp ${e.timestamp}`);
+
+      // A subscription from 0 sends the same events, then ready.
+      const stream = await db.subscribe({ since: 0 });
+      assert.deepEqual(await stream.until(isReady), [...log.events, { type: 'ready', lsn: 3 }]);
+      await stream.cancel();
+    });
+
+    test('nothing rolled back becomes an event: a failed /transaction, a failed statement, /begin … /rollback, ROLLBACK TO', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+      const stream = await db.subscribe({ since: 0 });
+      assert.deepEqual(await stream.next(), { type: 'ready', lsn: 0 });
+
+      const failed = await db.post('/transaction', {
+        operations: [
+          { type: 'run', sql: "INSERT INTO t VALUES (1, 'in a failed transaction')" },
+          { type: 'run', sql: "INSERT INTO t VALUES (1, 'duplicate')" },
+        ],
+      });
+      assert.equal(failed.status, 409);
+      // One statement: its first row is inserted, then it fails on the second.
+      const statement = await db.post('/run', { sql: "INSERT INTO t VALUES (2, 'ok'), (2, 'duplicate')" });
+      assert.equal(statement.status, 409);
+
+      const begun = await db.post('/begin', {});
+      const txId = begun.body.txId;
+      assert.equal((await db.post('/run', { sql: "INSERT INTO t VALUES (3, 'rolled back')" }, { 'X-DoSQL-Transaction': txId })).status, 200);
+      assert.equal((await db.post('/rollback', {}, { 'X-DoSQL-Transaction': txId })).status, 200);
+
+      const tx = (await db.post('/begin', {})).body.txId;
+      const inTx = (/** @type {string} */ sql) => db.post('/run', { sql }, { 'X-DoSQL-Transaction': tx });
+      assert.equal((await inTx("INSERT INTO t VALUES (4, 'kept')")).status, 200);
+      assert.equal((await inTx('SAVEPOINT s')).status, 200);
+      assert.equal((await inTx("INSERT INTO t VALUES (5, 'undone by ROLLBACK TO')")).status, 200);
+      assert.equal((await inTx('ROLLBACK TO s')).status, 200);
+      assert.equal((await db.post('/commit', {}, { 'X-DoSQL-Transaction': tx })).status, 200);
+
+      const [event] = changesOf(await stream.until((m) => m.lsn !== undefined));
+      assert.deepEqual([event.lsn, event.txId, event.type, event.data], [1, 1, 'insert', { id: 4, v: 'kept' }]);
+      assert.ok(await stream.quietFor(300));
+      assert.deepEqual((await db.changes({ since: 0 })).events.map((/** @type {any} */ e) => e.data.id), [4]);
+      await stream.cancel();
+    });
+
+    test('50 concurrent writers: lsns strictly increasing and gap-free, each commit\'s events share its txId', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE w (writer INTEGER, part INTEGER)');
+      const stream = await db.subscribe({});
+      assert.deepEqual(await stream.next(), { type: 'ready', lsn: 0 });
+      const WRITERS = 50;
+      const answers = await Promise.all(
+        Array.from({ length: WRITERS }, (_, writer) =>
+          db.post('/transaction', {
+            operations: [
+              { type: 'run', sql: 'INSERT INTO w VALUES (?, 1)', params: [writer] },
+              { type: 'run', sql: 'INSERT INTO w VALUES (?, 2)', params: [writer] },
+            ],
+          }),
+        ),
+      );
+      for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+
+      const live = [];
+      while (live.length < 2 * WRITERS) live.push(await stream.next());
+      const stored = (await db.changes({ since: 0 })).events;
+      assert.deepEqual(live, stored, 'the live stream equals the log');
+      assert.deepEqual(stored.map((/** @type {any} */ e) => e.lsn), Array.from({ length: 2 * WRITERS }, (_, i) => i + 1));
+      for (let i = 0; i < stored.length; i += 2) {
+        const [a, b] = stored.slice(i, i + 2);
+        assert.equal(a.txId, a.lsn, 'txId is the lsn of the commit\'s first event');
+        assert.equal(b.txId, a.txId, 'both events of a commit share its txId');
+        assert.equal(b.data.writer, a.data.writer);
+        assert.deepEqual([a.data.part, b.data.part], [1, 2]);
+      }
+      assert.equal(new Set(stored.map((/** @type {any} */ e) => e.data.writer)).size, WRITERS);
+      assert.ok(await stream.quietFor(200));
+      await stream.cancel();
+    });
+
+    test('NDJSON: resuming with since after a dropped connection loses and repeats nothing; the dropped subscriber goes', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE t (v INTEGER)');
+      for (const v of [1, 2, 3]) await db.run('INSERT INTO t VALUES (?)', [v]);
+      const first = await db.subscribe({ since: 0 });
+      const seen = [await first.next(), await first.next()]; // lsn 1 and 2; 3 is left unread
+      await first.cancel();
+      for (const v of [4, 5]) await db.run('INSERT INTO t VALUES (?)', [v]);
+      // The object learns of the drop on its next write to the stream at the latest.
+      await eventually(async () => (await db.info()).subscribers.streams === 0, 'the dropped subscriber to go');
+
+      const second = await db.subscribe({ since: seen[1].lsn });
+      const caught = await second.until(isReady);
+      await db.run('INSERT INTO t VALUES (6)');
+      const live = await second.next();
+      const all = [...seen, ...changesOf(caught), live];
+      assert.deepEqual(all.map((e) => e.lsn), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(all.map((e) => e.data.v), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(caught.at(-1), { type: 'ready', lsn: 5 });
+      await second.cancel();
+    });
+
+    test('SSE: ids, named gap/ready events, and resuming with Last-Event-ID (which wins over ?since)', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE t (v TEXT)');
+      await db.run("INSERT INTO t VALUES ('a')");
+      const first = await db.sse('?since=0');
+      const opening = await first.until((m) => m.type === 'ready');
+      assert.deepEqual(opening.map((m) => [m.type, m.lastEventId]), [['message', '1'], ['ready', '1']]);
+      assert.equal(JSON.parse(opening[0].data).data.v, 'a');
+      assert.deepEqual(JSON.parse(opening[1].data), { type: 'ready', lsn: 1 });
+      await db.run("INSERT INTO t VALUES ('b')");
+      const live = await first.next();
+      assert.deepEqual([live?.type, live?.lastEventId, JSON.parse(live?.data).data.v], ['message', '2', 'b']);
+      const lastEventId = first.lastEventId;
+      await first.cancel();
+
+      await db.run("INSERT INTO t VALUES ('c')");
+      await db.run("INSERT INTO t VALUES ('d')");
+      const again = await db.sse('?since=0', { 'Last-Event-ID': lastEventId });
+      const resumed = await again.until((m) => m.type === 'ready');
+      assert.deepEqual(resumed.map((m) => [m.type, m.lastEventId]), [['message', '3'], ['message', '4'], ['ready', '4']]);
+      assert.deepEqual(resumed.slice(0, 2).map((m) => JSON.parse(m.data).data.v), ['c', 'd']);
+      await again.cancel();
+    });
+
+    test('a live subscription starts at the head, filters tables case-insensitively, and never sees an open transaction\'s rows', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE a (v TEXT)');
+      await db.run('CREATE TABLE "Bee" (v TEXT)');
+      await db.run('CREATE TABLE other (v TEXT)');
+      await db.run("INSERT INTO a VALUES ('before')");
+      const stream = await db.subscribe({ tables: ['A', 'bee'] });
+      assert.deepEqual(await stream.next(), { type: 'ready', lsn: 1 });
+
+      const tx = (await db.post('/begin', { timeoutMs: 10_000 })).body.txId;
+      assert.equal((await db.post('/run', { sql: "INSERT INTO a VALUES ('in tx')" }, { 'X-DoSQL-Transaction': tx })).status, 200);
+      assert.ok(await stream.quietFor(300), 'an open transaction\'s rows are not sent');
+      assert.equal((await db.post('/commit', {}, { 'X-DoSQL-Transaction': tx })).status, 200);
+      await db.run("INSERT INTO other VALUES ('filtered out')");
+      await db.run('INSERT INTO "Bee" VALUES (\'b\')');
+      const got = [await stream.next(), await stream.next()];
+      assert.deepEqual(got.map((e) => [e.lsn, e.table, e.data.v]), [[2, 'a', 'in tx'], [4, 'Bee', 'b']]);
+      await stream.cancel();
+    });
+
+    test('retention: the alarm keeps the newest retainEvents, and a reader from before gets gap, then the rest', TIMEOUT, async () => {
+      const db = countWorld.db(backend);
+      await db.run('CREATE TABLE t (v INTEGER)');
+      const committedAt = Date.now();
+      for (let v = 1; v <= 6; v++) await db.run('INSERT INTO t VALUES (?)', [v]);
+      const { alarm } = await db.info();
+      assert.ok(alarm !== null && alarm <= committedAt + 61_000 && alarm > committedAt, `an alarm within a minute of the commits: ${alarm}`);
+
+      await db.fetch('/__test/alarm-now'); // as when it is due: workerd runs alarm()
+      await eventually(async () => (await db.changes({ since: 0 })).oldest === 4, 'the alarm to prune');
+      const log = await db.changes({ since: 0 });
+      assert.deepEqual({ ...log, events: undefined }, { events: undefined, next: 6, head: 6, oldest: 4, gap: true });
+      assert.deepEqual((await db.changes({ since: 3 })).events.map((/** @type {any} */ e) => e.lsn), [4, 5, 6], 'no gap from oldest - 1');
+      // Three events left, young: the next alarm is when the oldest turns 7 days old.
+      await eventually(async () => ((await db.info()).alarm ?? 0) > Date.now() + 6 * 24 * 3600_000, 're-arming at the oldest event\'s expiry');
+
+      const stream = await db.subscribe({ since: 1 });
+      assert.deepEqual(await stream.until(isReady), [{ type: 'gap', since: 1, head: 6 }, { type: 'ready', lsn: 6 }]);
+      await db.run('INSERT INTO t VALUES (7)');
+      assert.equal((await stream.next())?.lsn, 7, 'the stream goes on after the head');
+      await stream.cancel();
+
+      const sse = await db.sse('?since=2');
+      const [gap] = await sse.until((m) => m.type === 'ready');
+      assert.deepEqual([gap.type, gap.lastEventId, JSON.parse(gap.data)], ['gap', '7', { type: 'gap', since: 2, head: 7 }]);
+      await sse.cancel();
+    });
+
+    test('retention: the runtime\'s alarm prunes by age, keeps the newest event, and then sets no alarm', TIMEOUT, async () => {
+      const db = ageWorld.db(backend);
+      await db.run('CREATE TABLE t (v INTEGER)');
+      for (let v = 1; v <= 4; v++) await db.run('INSERT INTO t VALUES (?)', [v]);
+      await sleep(5);
+      await db.fetch('/__test/alarm-now');
+      await eventually(async () => (await db.changes({ since: 0 })).oldest === 4, 'the alarm to prune');
+      const log = await db.changes({ since: 3 });
+      assert.deepEqual([log.head, log.oldest, log.events.map((/** @type {any} */ e) => e.data.v)], [4, 4, [4]]);
+      await eventually(async () => (await db.info()).alarm === null, 'no alarm: one event left, nothing more to prune');
+      // lsns go on from the newest.
+      await db.run('INSERT INTO t VALUES (5)');
+      assert.deepEqual((await db.changes({ since: 4 })).events.map((/** @type {any} */ e) => e.lsn), [5]);
+    });
+
+    test('a commit that storage refused leaves neither the row nor its event, also after a restart', TIMEOUT, async () => {
+      const db = world.db(backend, tenant('crash'));
+      await db.run('CREATE TABLE t (v TEXT)');
+      await db.run("INSERT INTO t VALUES ('a')");
+      const stream = await db.subscribe({ since: 0 });
+      assert.equal((await stream.next())?.lsn, 1);
+      await stream.next(); // ready
+
+      await db.fetch('/__test/fail-commits?n=1');
+      const refused = await db.post('/run', { sql: "INSERT INTO t VALUES ('lost')" });
+      assert.ok(refused.status >= 500, `the failed commit is an error: ${JSON.stringify(refused)}`);
+      assert.deepEqual(await db.query('SELECT v FROM t'), [{ v: 'a' }]);
+      assert.deepEqual((await db.changes({ since: 0 })).events.map((/** @type {any} */ e) => e.data.v), ['a']);
+      await db.run("INSERT INTO t VALUES ('b')");
+      const next = await stream.next();
+      assert.deepEqual([next?.lsn, next?.data.v], [2, 'b'], 'no event for the lost row, and no hole');
+      await stream.cancel();
+
+      await world.restart();
+      const after = world.db(backend, db.name);
+      assert.deepEqual(await after.query('SELECT v FROM t ORDER BY rowid'), [{ v: 'a' }, { v: 'b' }]);
+      assert.deepEqual((await after.changes({ since: 0 })).events.map((/** @type {any} */ e) => [e.lsn, e.data.v]), [[1, 'a'], [2, 'b']]);
+      assert.deepEqual(await after.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    });
+
+    test('DB() in a class of one\'s own: db.subscribe() in process, db.serveSubscribe() over a WebSocket, db.alarm() prunes', TIMEOUT, async () => {
+      const db = ownWorld.db(backend);
+      await db.run('CREATE TABLE t (v TEXT)');
+      for (const v of ['a', 'b', 'c']) await db.run(`INSERT INTO t VALUES ('${v}')`);
+      const inProcess = await (await db.fetch('/inproc?n=4')).json();
+      assert.deepEqual(inProcess.map((/** @type {any} */ m) => m.lsn), [1, 2, 3, 3]);
+      assert.deepEqual(inProcess[3], { type: 'ready', lsn: 3 });
+
+      const socket = await db.socket('?since=2');
+      assert.deepEqual((await socket.take(2)).map((m) => m.lsn), [3, 3]);
+      await db.run("INSERT INTO t VALUES ('d')");
+      assert.deepEqual((await socket.take(3))[2].data, { v: 'd' });
+
+      await db.fetch('/__test/alarm-now'); // the class's alarm() calls db.alarm()
+      await eventually(async () => (await db.info()).lsns.join() === '4', 'the alarm to keep one event');
+      socket.ws.close(1000, 'done');
+    });
+
+    test('DB() in a class without alarm(): the change log is pruned after commits instead', TIMEOUT, async () => {
+      const db = noAlarmWorld.db(backend);
+      await db.run('CREATE TABLE t (v INTEGER)'); // its commit finds that no alarm can be set
+      await db.run('INSERT INTO t VALUES (1), (2), (3), (4), (5)');
+      await eventually(async () => (await db.info()).lsns.join() === '5', 'the commit to prune to one event');
+      assert.equal((await db.info()).alarm, null);
+    });
+
+    test('WebSocket: stored events, ready, live events of its tables; ping answers pong; a closed socket goes', TIMEOUT, async () => {
+      const db = world.db(backend);
+      await db.run('CREATE TABLE t (v TEXT)');
+      await db.run('CREATE TABLE skip (v TEXT)');
+      await db.run("INSERT INTO t VALUES ('stored')");
+      const socket = await db.socket('?since=0&tables=t');
+      const [stored, ready] = await socket.take(2);
+      assert.deepEqual([stored.lsn, stored.data.v, ready], [1, 'stored', { type: 'ready', lsn: 1 }]);
+      await db.run("INSERT INTO skip VALUES ('x')");
+      await db.run("INSERT INTO t VALUES ('live')");
+      const [, , live] = await socket.take(3);
+      assert.deepEqual([live.lsn, live.data.v], [3, 'live']);
+      socket.ws.send('ping');
+      assert.equal((await socket.take(4))[3], 'pong');
+      assert.equal((await db.info()).subscribers.sockets, 1);
+      socket.ws.close(1000, 'done');
+      await eventually(async () => (await db.info()).subscribers.sockets === 0, 'the closed socket to go');
+    });
+  });
+}
+
+describe('change streams (sql only)', () => {
+  test('a subscriber that does not read gets end SUBSCRIBER_TOO_SLOW; commits stay fast meanwhile', TIMEOUT, async () => {
+    const db = world.db('sql');
+    await db.run('CREATE TABLE big (b BLOB)');
+    const stream = await db.subscribe({});
+    assert.deepEqual(await stream.next(), { type: 'ready', lsn: 0 });
+    // Now it reads nothing. Each event is ~350 kB of JSON (a 256 KiB blob in base64).
+    /** @type {number[]} */
+    const took = [];
+    for (let i = 0; i < 80 && (await db.info()).subscribers.streams > 0; i++) {
+      const t0 = performance.now();
+      await db.run('INSERT INTO big VALUES (randomblob(262144))');
+      took.push(performance.now() - t0);
+    }
+    assert.equal((await db.info()).subscribers.streams, 0, 'the slow subscriber was closed');
+    assert.ok(Math.max(...took) < 2000, `no commit waited for the subscriber: ${took.map(Math.round)}`);
+
+    /** @type {any[]} */
+    const got = [];
+    for (let m = await stream.next(); m !== null; m = await stream.next()) got.push(m);
+    const end = got.pop();
+    assert.equal(end.type, 'end');
+    assert.equal(end.code, 'SUBSCRIBER_TOO_SLOW');
+    assert.match(end.error, /subscribe again/);
+    assert.ok(got.length > 0 && got.length < took.length, `some events were sent before the end: ${got.length}`);
+    assert.deepEqual(got.map((e) => e.lsn), Array.from({ length: got.length }, (_, i) => i + 1), 'what was sent is whole and in order');
+  });
+
+  test('a hibernated WebSocket subscriber wakes the object on the next commit and receives it', { timeout: 90_000 }, async () => {
+    const db = world.db('sql');
+    await db.run('CREATE TABLE t (v TEXT)');
+    const socket = await db.socket('?since=0');
+    assert.deepEqual(await socket.take(1), [{ type: 'ready', lsn: 0 }]);
+    const { constructed } = await db.info();
+    assert.equal(constructed.length, 1);
+    // workerd evicts an object 10 s after its last event when only hibernatable
+    // sockets hold it. Pings meanwhile are answered without waking it.
+    await sleep(12_000);
+    socket.ws.send('ping');
+    await sleep(2_000);
+    socket.ws.send('ping');
+    const commitAt = Date.now();
+    await db.run("INSERT INTO t VALUES ('after the wake')");
+    const got = (await socket.take(4)).slice(1);
+    assert.deepEqual(got.filter((m) => m === 'pong').length, 2);
+    const event = got.find((m) => m !== 'pong');
+    assert.deepEqual([event.lsn, event.data.v], [1, 'after the wake']);
+    const woken = (await db.info()).constructed;
+    assert.equal(woken.length, 2, 'the object was evicted and constructed again');
+    assert.ok(woken[1] >= commitAt - 50, `constructed again by the commit, not by the pings: ${woken[1] - commitAt} ms`);
+    socket.ws.close(1000, 'done');
+  });
+
+  test('idle streams get a keepalive every 15 s: an NDJSON line, an SSE comment', TIMEOUT, async () => {
+    const db = world.db('sql');
+    const ndjson = await db.subscribe({});
+    const sse = await db.sse();
+    assert.deepEqual(await ndjson.next(), { type: 'ready', lsn: 0 });
+    assert.equal((await sse.next())?.type, 'ready');
+    const opened = Date.now();
+    assert.deepEqual(await ndjson.next(20_000), { type: 'keepalive' });
+    assert.ok(Date.now() - opened > 10_000, 'not before its time');
+    assert.ok(await sse.quietFor(1_000), 'a comment is no message');
+    assert.deepEqual(sse.comments, [' keepalive']);
+    await Promise.all([ndjson.cancel(), sse.cancel()]);
+  });
+
+  test('bad subscriptions get 400/405 with the documented codes; /changes/prune is not for clients', TIMEOUT, async () => {
+    const db = world.db('sql');
+    /** @param {Promise<Response>} answer */
+    const codeOf = async (answer) => {
+      const r = await answer;
+      return [r.status, (await r.json()).code];
+    };
+    /** @param {string} body */
+    const post = (body) => db.fetch('/subscribe', { method: 'POST', body });
+    const sse = (/** @type {string} */ query, headers = {}) => db.fetch(`/subscribe${query}`, { headers: { accept: 'text/event-stream', ...headers } });
+    assert.deepEqual(await codeOf(post('{not json')), [400, 'BAD_JSON']);
+    assert.deepEqual(await codeOf(post('[]')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(post('{"tables": "t"}')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(post('{"tables": [1]}')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(post('{"tables": [""]}')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(post('{"since": -1}')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(post('{"since": 1.5}')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(post('{"since": "3"}')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(sse('?since=-1')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(sse('?tables=')), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(sse('', { 'Last-Event-ID': 'abc' })), [400, 'BAD_REQUEST']);
+    assert.deepEqual(await codeOf(db.fetch('/subscribe')), [400, 'BAD_REQUEST'], 'a GET that is neither SSE nor an upgrade');
+    assert.deepEqual(await codeOf(db.fetch('/subscribe', { method: 'PUT', body: '{}' })), [405, 'METHOD_NOT_ALLOWED']);
+    assert.deepEqual(await codeOf(db.fetch('/changes/prune', { method: 'POST', body: '{"keepEvents": 0, "keepMs": 0}' })), [404, 'NOT_FOUND']);
+  });
+
+  test('the standalone worker\'s router passes SSE and WebSocket subscriptions through', TIMEOUT, async () => {
+    const mf = await startStandalone({ DOSQL_TOKEN: 'secret' });
+    try {
+      const auth = { authorization: 'Bearer secret' };
+      const url = 'http://localhost/db/router-changes';
+      const run = (/** @type {string} */ sql) => mf.dispatchFetch(`${url}/run`, { method: 'POST', headers: auth, body: JSON.stringify({ sql }) });
+      assert.equal((await run('CREATE TABLE t (v TEXT)')).status, 200);
+      const denied = await mf.dispatchFetch(`${url}/subscribe`, { headers: { accept: 'text/event-stream' } });
+      assert.equal(denied.status, 401);
+      await denied.text();
+
+      const sse = await mf.dispatchFetch(`${url}/subscribe`, { headers: { ...auth, accept: 'text/event-stream' } });
+      assert.equal(sse.status, 200);
+      const events = messages(/** @type {any} */ (sse.body), (p) => p.sse);
+      const ws = await mf.dispatchFetch(`${url}/subscribe?tables=t`, { headers: { ...auth, upgrade: 'websocket' } });
+      assert.equal(ws.status, 101);
+      /** @type {any[]} */
+      const received = [];
+      ws.webSocket.addEventListener('message', (/** @type {any} */ e) => received.push(JSON.parse(e.data)));
+      ws.webSocket.accept();
+      await eventually(async () => received.length === 1, 'the WebSocket\'s ready');
+      const { lsn } = received[0];
+
+      assert.equal((await run("INSERT INTO t VALUES ('through the router')")).status, 200);
+      const [ready, change] = [await events.next(), await events.next()];
+      assert.deepEqual([ready?.type, JSON.parse(change?.data).data], ['ready', { v: 'through the router' }]);
+      await eventually(async () => received.length === 2, 'the WebSocket\'s event');
+      assert.deepEqual([received[1].lsn, received[1].data], [lsn + 1, { v: 'through the router' }]);
+      await events.cancel();
+      ws.webSocket.close(1000, 'done');
+    } finally {
+      await mf.dispose();
+    }
+  });
+
+  test('with changes: false nothing is captured and /subscribe is 404', TIMEOUT, async () => {
+    const db = offWorld.db('sql');
+    await db.run('CREATE TABLE t (v TEXT)');
+    await db.run("INSERT INTO t VALUES ('a')");
+    assert.deepEqual(await db.changes({ since: 0 }), { events: [], next: 0, head: 0, oldest: 0, gap: false });
+    const r = await db.fetch('/subscribe', { method: 'POST', body: '{}' });
+    assert.deepEqual([r.status, (await r.json()).code], [404, 'NOT_FOUND']);
+    assert.equal((await db.info()).alarm, null, 'no retention alarm');
+  });
+});

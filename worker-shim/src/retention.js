@@ -1,0 +1,169 @@
+// retention.js — how long the change log keeps events, and the alarm that prunes
+// it (docs/changes.md, "Retention").
+//
+// C prunes (internal POST /changes/prune: it keeps the newest keepEvents events
+// younger than keepMs, and always the newest one, at most DOSQL_PRUNE_BATCH per
+// call). This file decides when:
+//
+// - after a commit, an alarm is due at most ALARM_DELAY_MS ahead. Where the alarm
+//   stands is remembered, so a commit costs a storage call only when it is not
+//   known to be near enough: the first commit of a run (getAlarm), or the first
+//   one after the alarm ran or was set far ahead;
+// - the alarm prunes until C says there is no more to delete, then sets the next
+//   alarm only while the log holds more than one event: when its oldest event
+//   turns retainMs old, but not sooner than ALARM_DELAY_MS. An idle object with
+//   a small log thus costs no alarms at all.
+//
+// An alarm is only ever moved earlier here, never later, so one set by the
+// class's own code for an earlier time stays (its alarm() calls ours).
+//
+// A class without alarm() (the guide's own class around DB()) cannot set one:
+// then pruning runs after a commit instead, at most once per ALARM_DELAY_MS, so
+// the log stays bounded there too (a warning says how to move it to an alarm).
+
+/** Events kept by default. */
+export const DEFAULT_RETAIN_EVENTS = 10_000;
+/** Age of the oldest event kept by default (ms): 7 days. */
+export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
+/** A commit wants the log pruned within this many ms; nor is an alarm set sooner. */
+export const ALARM_DELAY_MS = 60_000;
+
+import { messageOf } from './response.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+
+/**
+ * @typedef {object} RetentionSettings
+ * @property {number} retainEvents
+ * @property {number} retainMs
+ */
+
+/**
+ * The answer of one prune.
+ * @typedef {{deleted: number, remaining: number, oldestTimestamp: number | null, more: boolean}} PruneResult
+ */
+
+/**
+ * The `changes` setting, checked: false (no capture), or retention with defaults
+ * filled in. Throws a TypeError saying what is wrong.
+ * @param {unknown} value  undefined, false, or {retainEvents?, retainMs?}
+ * @returns {false | RetentionSettings}
+ */
+export function checkChanges(value) {
+  if (value === false) return false;
+  if (value === undefined || value === null || value === true) {
+    return Object.freeze({ retainEvents: DEFAULT_RETAIN_EVENTS, retainMs: DEFAULT_RETAIN_MS });
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`changes must be false or {retainEvents?, retainMs?}; got ${JSON.stringify(value)}`);
+  }
+  const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS } = /** @type {any} */ (value);
+  for (const [name, n] of [['retainEvents', retainEvents], ['retainMs', retainMs]]) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new TypeError(`changes.${name} must be a whole number >= 0; got ${JSON.stringify(n)}`);
+    }
+  }
+  return Object.freeze({ retainEvents, retainMs });
+}
+
+export class Retention {
+  #settings;
+  #storage;
+  #prune;
+  #log;
+  /** When the alarm is set for (ms since the epoch), null when none is, undefined when not known yet. @type {number | null | undefined} */
+  #alarmAt = undefined;
+  /** Alarm changes, one at a time. @type {Promise<void>} */
+  #tail = Promise.resolve();
+  /** Set when no alarm can be set: prune after commits, not before this time (ms). @type {number | null} */
+  #pruneInlineAfter = null;
+
+  /**
+   * @param {object} options
+   * @param {RetentionSettings} options.settings
+   * @param {any} options.storage  ctx.storage (getAlarm, setAlarm)
+   * @param {(body: Uint8Array) => Promise<EngineResponse>} options.prune  the
+   *   internal POST /changes/prune through the gate
+   * @param {(...args: unknown[]) => void} options.log
+   */
+  constructor({ settings, storage, prune, log }) {
+    this.#settings = settings;
+    this.#storage = storage;
+    this.#prune = prune;
+    this.#log = log;
+  }
+
+  /** A request committed: make sure the log is pruned within ALARM_DELAY_MS. Never waits, never throws. */
+  committed() {
+    const now = Date.now();
+    const soon = now + ALARM_DELAY_MS;
+    if (this.#pruneInlineAfter !== null) {
+      if (now < this.#pruneInlineAfter) return;
+      this.#pruneInlineAfter = soon;
+      this.#pruneAll().catch((err) => this.#log('pruning the change log failed:', err));
+      return;
+    }
+    if (typeof this.#alarmAt === 'number' && this.#alarmAt <= soon) return;
+    this.#schedule(soon).catch((err) => {
+      this.#pruneInlineAfter = now; // the next commit prunes
+      this.#log(
+        `could not set the alarm that prunes the change log (${messageOf(err)}), so it is pruned after ` +
+          'commits instead. A class of your own can give it an alarm: alarm() { return db.alarm(); } (README, "Change streams").',
+      );
+    });
+  }
+
+  /**
+   * The alarm: prune to the retention settings, then set the next alarm if the
+   * log will need one.
+   * @returns {Promise<PruneResult>}  the last prune's answer
+   */
+  async alarm() {
+    // It fired; but the class's own alarm() may have set the next one already.
+    this.#alarmAt = undefined;
+    const result = await this.#pruneAll();
+    if (result.remaining > 1 && result.oldestTimestamp !== null) {
+      await this.#schedule(Math.max(result.oldestTimestamp + this.#settings.retainMs, Date.now() + ALARM_DELAY_MS));
+    }
+    return result;
+  }
+
+  /** Prune until C has no more to delete. @returns {Promise<PruneResult>} the last answer */
+  async #pruneAll() {
+    let result;
+    do result = await this.prune();
+    while (result.more);
+    return result;
+  }
+
+  /**
+   * One prune call (at most DOSQL_PRUNE_BATCH events); throws when it fails.
+   * @returns {Promise<PruneResult>}
+   */
+  async prune() {
+    const { retainEvents, retainMs } = this.#settings;
+    const answer = await this.#prune(encoder.encode(JSON.stringify({ keepEvents: retainEvents, keepMs: retainMs })));
+    const text = decoder.decode(answer.body);
+    if (answer.status !== 200) throw new Error(`pruning the change log failed (${answer.status}): ${text}`);
+    const value = JSON.parse(text);
+    return { deleted: value.deleted, remaining: value.remaining, oldestTimestamp: value.oldestTimestamp ?? null, more: value.more === true };
+  }
+
+  /**
+   * Have the alarm go off at `at` or sooner.
+   * @param {number} at
+   */
+  #schedule(at) {
+    const run = this.#tail.then(async () => {
+      if (this.#alarmAt === undefined) this.#alarmAt = await this.#storage.getAlarm();
+      if (typeof this.#alarmAt === 'number' && this.#alarmAt <= at) return;
+      await this.#storage.setAlarm(at);
+      this.#alarmAt = at;
+    });
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+}

@@ -1,0 +1,112 @@
+// values.js — how values travel: the lossless encoding of the wire protocol.
+//
+// JSON cannot carry every SQLite value, so some travel tagged (README, "Values"):
+// BigInt ⇄ {$bigint: "<decimal>"}, bytes ⇄ {$blob: "<base64>"}, ±Infinity ⇄
+// {$real: "Infinity"}; a Date is sent as its ISO string. The client decodes what
+// the object answers, and the SSE relay (sse.js) encodes it again for browsers.
+
+/**
+ * Parameters for the wire: an array (positional) or an object (named), each value
+ * encoded with encodeValue. undefined stays undefined (no parameters).
+ * @param {unknown} params
+ * @returns {unknown}
+ */
+export function encodeParams(params) {
+  if (params === undefined || params === null) return undefined;
+  if (Array.isArray(params)) return params.map(encodeValue);
+  if (typeof params === 'object') {
+    return Object.fromEntries(Object.entries(/** @type {object} */ (params)).map(([k, v]) => [k, encodeValue(v)]));
+  }
+  throw new TypeError(`params must be an array or an object of named parameters; got ${typeof params}`);
+}
+
+/**
+ * One parameter value for the wire.
+ * @param {unknown} value
+ * @returns {unknown}
+ */
+export function encodeValue(value) {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return { $bigint: value.toString() };
+  if (typeof value === 'number') {
+    if (value === Infinity) return { $real: 'Infinity' };
+    if (value === -Infinity) return { $real: '-Infinity' };
+    return Number.isNaN(value) ? null : value;
+  }
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
+  if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  return value; // string, boolean, null, or an already tagged value
+}
+
+/**
+ * A row with every value encoded for the wire: decodeRow undone.
+ * @param {Record<string, unknown>} row
+ * @returns {Record<string, unknown>}
+ */
+export function encodeRow(row) {
+  if (row === null || typeof row !== 'object') return row;
+  /** @type {Record<string, unknown>} */
+  const out = {};
+  for (const key of Object.keys(row)) out[key] = encodeValue(row[key]);
+  return out;
+}
+
+/**
+ * A row with every value decoded.
+ * @param {Record<string, unknown>} row
+ * @returns {Record<string, unknown>}
+ */
+export function decodeRow(row) {
+  if (row === null || typeof row !== 'object') return row;
+  /** @type {Record<string, unknown>} */
+  const out = {};
+  for (const key of Object.keys(row)) out[key] = decodeValue(row[key]);
+  return out;
+}
+
+/** @param {unknown} rows @returns {Record<string, unknown>[]} */
+export function decodeRows(rows) {
+  return Array.isArray(rows) ? rows.map(decodeRow) : [];
+}
+
+/**
+ * One value from the wire: {$bigint} → BigInt, {$blob} → Uint8Array, {$real} → number.
+ * @param {unknown} value
+ * @returns {unknown}
+ */
+export function decodeValue(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const tagged = /** @type {Record<string, unknown>} */ (value);
+  const keys = Object.keys(tagged);
+  if (keys.length !== 1) return value;
+  const v = tagged[keys[0]];
+  if (typeof v !== 'string') return value;
+  switch (keys[0]) {
+    case '$bigint':
+      return BigInt(v);
+    case '$blob':
+      return fromBase64(v);
+    case '$real':
+      return Number(v);
+    default:
+      return value;
+  }
+}
+
+/** @param {Uint8Array} bytes */
+function toBase64(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode.apply(null, /** @type {any} */ (bytes.subarray(i, i + 0x8000)));
+  }
+  return btoa(binary);
+}
+
+/** @param {string} text */
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
