@@ -32,7 +32,7 @@ const TIMEOUT = { timeout: 60_000 };
  * @param {'makeClasses' | 'makeOwnClasses'} [factory]  the DoSQL class, or a
  *   class of one's own around DB()
  */
-function changesWorld(prefix, classOptions, factory = 'makeClasses') {
+function changesWorld(prefix, classOptions, factory = 'makeClasses', bindings = {}) {
   const dir = join(TMP, `${prefix}-${randomUUID().slice(0, 8)}`);
   /** @type {any} */
   let mf = null;
@@ -51,7 +51,7 @@ function changesWorld(prefix, classOptions, factory = 'makeClasses') {
           '',
         ].join('\n'),
       );
-      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), {});
+      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), bindings);
     },
     async restart() {
       await mf.dispose();
@@ -251,11 +251,13 @@ const countWorld = changesWorld('changes-count', { changes: { retainEvents: 3 } 
 /** retainMs 1: every event but the newest is old. */
 const ageWorld = changesWorld('changes-age', { changes: { retainMs: 1 } });
 const offWorld = changesWorld('changes-off', { changes: false });
+/** Capture turned off by the DOSQL_CHANGES var instead. */
+const varOffWorld = changesWorld('changes-var-off', {}, 'makeClasses', { DOSQL_CHANGES: 'off' });
 /** A class of one's own around DB(), keeping one event. */
 const ownWorld = changesWorld('changes-own', { changes: { retainEvents: 1 } }, 'makeOwnClasses');
 /** The same without alarm(), as the guide's class: pruning runs after commits. */
 const noAlarmWorld = changesWorld('changes-no-alarm', { changes: { retainEvents: 1 }, withAlarm: false }, 'makeOwnClasses');
-const worlds = [world, countWorld, ageWorld, offWorld, ownWorld, noAlarmWorld];
+const worlds = [world, countWorld, ageWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld];
 before(() => Promise.all(worlds.map((w) => w.start())));
 after(() => Promise.all(worlds.map((w) => w.destroy())));
 
@@ -668,13 +670,15 @@ describe('change streams (sql only)', () => {
     }
   });
 
-  test('with changes: false nothing is captured and /subscribe is 404', TIMEOUT, async () => {
-    const db = offWorld.db('sql');
-    await db.run('CREATE TABLE t (v TEXT)');
-    await db.run("INSERT INTO t VALUES ('a')");
-    assert.deepEqual(await db.changes({ since: 0 }), { events: [], next: 0, head: 0, oldest: 0, gap: false });
-    const r = await db.fetch('/subscribe', { method: 'POST', body: '{}' });
-    assert.deepEqual([r.status, (await r.json()).code], [404, 'NOT_FOUND']);
-    assert.equal((await db.info()).alarm, null, 'no retention alarm');
-  });
+  for (const [how, off] of [['changes: false', offWorld], ['DOSQL_CHANGES=off', varOffWorld]]) {
+    test(`with ${how} nothing is captured and /subscribe is 404`, TIMEOUT, async () => {
+      const db = off.db('sql');
+      await db.run('CREATE TABLE t (v TEXT)');
+      await db.run("INSERT INTO t VALUES ('a')");
+      assert.deepEqual(await db.changes({ since: 0 }), { events: [], next: 0, head: 0, oldest: 0, gap: false });
+      const r = await db.fetch('/subscribe', { method: 'POST', body: '{}' });
+      assert.deepEqual([r.status, (await r.json()).code], [404, 'NOT_FOUND']);
+      assert.equal((await db.info()).alarm, null, 'no retention alarm');
+    });
+  }
 });

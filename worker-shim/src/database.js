@@ -36,7 +36,11 @@ export class DoSQLDatabase extends DurableObject {
   #instance = new DatabaseInstance({
     storage: this.ctx.storage,
     ctx: this.ctx,
-    changes: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).changes,
+    // The DOSQL_CHANGES var ("off") turns capture off without code (the standalone worker).
+    changes: () => {
+      const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
+      return env.DOSQL_CHANGES === 'off' ? false : /** @type {typeof DoSQLDatabase} */ (this.constructor).changes;
+    },
     migrations: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).migrations,
     pageSize: () => {
       const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
