@@ -9,6 +9,7 @@
 //            --cold-sizes 10,200  --cold-reps N  --rows N  --scale X (rounds × X)  --no-cold
 //            --cache-dir DIR  (cold-start databases, default tests/.tmp/bench-cache)
 //            --render-only  rewrite ratios.svg and BENCHMARKS.md from results.json
+//            --no-capture  DoSQL without change capture (DOSQL_CHANGES=off; default: on, as shipped)
 //
 // Systems (tests/bench/compare-worker.js), all in ONE Miniflare (one workerd process),
 // each called the way a user's Worker calls it (the Worker's fetch → a Durable Object
@@ -82,6 +83,8 @@ export function settings(o = {}) {
     /** Which systems get the biggest cold database (all four unless told). */
     bigSystems: o['big-systems'] ? String(o['big-systems']).split(',') : [...SYSTEMS],
     speedtest: o.speedtest === undefined ? !smoke : !!o.speedtest,
+    /** DoSQL's change capture (docs/changes.md), on by default as it ships. */
+    capture: o.capture !== false,
     // smoke mode never writes over the real results
     outDir: o['out-dir'] ? resolve(String(o['out-dir'])) : smoke ? join(TMP, 'bench-smoke') : null,
     cacheDir: o['cache-dir'] ? resolve(String(o['cache-dir'])) : join(TMP, smoke ? 'bench-smoke/cache' : 'bench-cache'),
@@ -108,8 +111,9 @@ async function loadMiniflare() {
  * database per tenant (binding D1_<TENANT>).
  * @param {string} persist
  * @param {string[]} tenants
+ * @param {boolean} capture  DoSQL's change capture (off: the DOSQL_CHANGES var)
  */
-function runtime(persist, tenants) {
+function runtime(persist, tenants, capture) {
   /** @type {any} */
   let mf = null;
   const rt = {
@@ -122,6 +126,7 @@ function runtime(persist, tenants) {
         modulesRules: MODULE_RULES,
         compatibilityDate: COMPATIBILITY_DATE,
         cf: false,
+        bindings: capture ? {} : { DOSQL_CHANGES: 'off' },
         durableObjects: {
           OURS_SQL: { className: 'DoSQLSql', useSQLite: true },
           OURS_KV: { className: 'DoSQLKv' },
@@ -427,7 +432,7 @@ async function coldDatabases(S) {
   }
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const rt = runtime(dir, plan.map((p) => coldTenant(p.mb)));
+  const rt = runtime(dir, plan.map((p) => coldTenant(p.mb)), S.capture);
   await rt.start();
   try {
     for (const { mb, systems } of plan) {
@@ -465,7 +470,7 @@ async function coldStart(S) {
   const t0 = performance.now();
   const { dir, plan, cached } = await coldDatabases(S);
   const buildS = (performance.now() - t0) / 1000;
-  const rt = runtime(dir, plan.map((p) => coldTenant(p.mb)));
+  const rt = runtime(dir, plan.map((p) => coldTenant(p.mb)), S.capture);
   const biggest = Math.max(...S.cold);
   /** @type {Record<number, Record<string, any>>} */
   const raw = {};
@@ -587,7 +592,7 @@ export async function runBench(options = {}) {
 
   const work = join(TMP, `bench-run-${randomUUID().slice(0, 8)}`);
   mkdirSync(work, { recursive: true });
-  const rt = runtime(work, ['main']);
+  const rt = runtime(work, ['main'], S.capture);
   /** @type {any[]} */
   const results = [];
   let base;
@@ -684,7 +689,7 @@ function assemble({ S, date, base, results, cold, size, memoryAfterMain, cpu, el
       loadS: round3(loadS),
       coldBuildS: round3(cold.buildS),
       coldCached: cold.cached,
-      settings: { rows: S.rows, warmup: S.warmup, rounds: S.rounds, txRows: S.txRows, rangeRows: S.rangeRows, joinSpan: S.joinSpan, coldSizesMB: S.cold, coldReps: S.coldReps, bigSystems: S.bigSystems },
+      settings: { rows: S.rows, warmup: S.warmup, rounds: S.rounds, txRows: S.txRows, rangeRows: S.rangeRows, joinSpan: S.joinSpan, coldSizesMB: S.cold, coldReps: S.coldReps, bigSystems: S.bigSystems, capture: S.capture },
     },
     systems: SYSTEMS.map((s) => ({ key: s, label: LABEL[s] })),
     baseline: base,
@@ -733,6 +738,11 @@ function markdown(out, svgRef, mdPath) {
   L.push(`- machine: nproc ${m.machine.nproc} (shared with other work), ${m.machine.cpu}, ${m.machine.memGiB.toFixed(1)} GiB, ${m.machine.os}`);
   L.push(`- node ${m.node}, workerd ${m.workerd} (miniflare ${m.miniflare}), compatibility date ${m.compatibilityDate}`);
   L.push(`- dosql.wasm: ${fmtInt(out.size.raw)} B raw, ${fmtInt(out.size.gzip)} B gzipped (zlib level 9)`);
+  L.push(
+    m.settings.capture === false
+      ? '- DoSQL with change capture OFF (`--no-capture`: `DOSQL_CHANGES=off`); it ships on'
+      : '- DoSQL with change capture on, as it ships (every write also appends to the change log, docs/changes.md)',
+  );
   L.push(
     `- one workerd (one Miniflare) serves all four systems with persistence on; ${fmtInt(m.settings.rows)} items + ${fmtInt(m.settings.rows)} orders per system; ` +
       `${m.settings.warmup} warm-up ops, then rounds of one op per system in rotating order; times are Node-side \`dispatchFetch\` round trips.`,
@@ -923,8 +933,9 @@ export function parseArgs(argv) {
     if (flags.has(key)) o[key] = true;
     else if (key === 'no-speedtest') o.speedtest = false;
     else if (key === 'no-cold') o.cold = false;
+    else if (key === 'no-capture') o.capture = false;
     else if (values.has(key)) o[key] = inline ?? argv[++i];
-    else throw new Error(`unknown option --${key} (known: --smoke --speedtest --no-speedtest --no-cold --quiet ${[...values].map((v) => `--${v} X`).join(' ')})`);
+    else throw new Error(`unknown option --${key} (known: --smoke --speedtest --no-speedtest --no-cold --no-capture --quiet ${[...values].map((v) => `--${v} X`).join(' ')})`);
   }
   return o;
 }

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// changes-cost.mjs — what change capture (docs/changes.md) costs a write.
+//
+//   node tests/bench/changes-cost.mjs               # 5 rounds, writes tests/bench/changes-cost.md
+//   node tests/bench/changes-cost.mjs --rounds 1 --no-write
+//
+// Needs worker-shim/dist/dosql.wasm (./build.sh wasm).
+//
+// The engine runs in Node over in-memory pages (no workerd: the question is what
+// capture adds inside the engine, and pages written per commit are what a
+// SQLite-backed object bills as rows written). Two engines, capture on and off,
+// run the same workloads interleaved op by op, so machine noise lands on both:
+//   1. 500 single-row INSERTs, each its own /run, into a table with one index
+//   2. 20 /transaction calls of 1,000 INSERTs each
+//   3. one UPDATE of every row of a 100,000-row table (the largest statement
+//      class: every changed row is kept in memory until the statement ends)
+//   4. 500 point SELECTs (capture must cost reads nothing)
+// Times are medians per op and on/off ratios; counts are exact.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Engine } from '../../worker-shim/src/engine.js';
+import { MemoryPages } from '../worker/fixtures/memory-storage.js';
+import { REPO, WASM_PATH, requireWasm } from '../worker/harness.js';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a, i, all) => (a.startsWith('--') ? [a.slice(2), all[i + 1]?.startsWith('--') === false ? all[i + 1] : true] : [])).filter((x) => x.length),
+);
+const ROUNDS = Number(args.rounds ?? 5);
+const REPORT = join(REPO, 'tests/bench/changes-cost.md');
+const encoder = new TextEncoder();
+
+/** Pages written, counted at storage. */
+class CountingPages extends MemoryPages {
+  pagesWritten = 0;
+  /** @param {any} batch */
+  commit(batch) {
+    this.pagesWritten += batch.pages.length;
+    super.commit(batch);
+  }
+}
+
+/** @param {Engine} engine @param {string} path @param {unknown} body */
+async function call(engine, path, body) {
+  const r = await engine.request('POST', path, encoder.encode(JSON.stringify(body)));
+  if (r.status !== 200) throw new Error(`${path} ${JSON.stringify(body).slice(0, 80)}: ${r.status} ${new TextDecoder().decode(r.body)}`);
+}
+
+/** @param {WebAssembly.Module} module @param {boolean} captureChanges */
+async function start(module, captureChanges) {
+  const storage = new CountingPages();
+  const engine = new Engine(module, { storage });
+  const opened = await engine.open(0, { captureChanges });
+  if (opened.status !== 200) throw new Error('open failed');
+  await call(engine, '/run', { sql: 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, n INT)' });
+  await call(engine, '/run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, name TEXT, n INT)' });
+  await call(engine, '/run', { sql: "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v+1 FROM s WHERE v<100000) INSERT INTO big SELECT v, 'user ' || v, v FROM s" });
+  return { engine, storage, captureChanges };
+}
+
+/** The workloads: each op is one call; ops are run alternately on both engines. */
+const WORKLOADS = [
+  { key: 'insert', label: 'single-row INSERT (one index), per op', ops: 500,
+    op: (i, r) => ['/run', { sql: 'INSERT INTO users(name, email, n) VALUES(?, ?, ?)', params: [`user ${i}`, `u${r}-${i}@example.com`, i] }] },
+  { key: 'tx1000', label: '1,000-row /transaction, per op', ops: 20,
+    op: (i, r) => ['/transaction', { operations: Array.from({ length: 1000 }, (_, j) => ({ type: 'run', sql: 'INSERT INTO users(name, email, n) VALUES(?, ?, ?)', params: [`bulk ${j}`, `b${r}-${i}-${j}@example.com`, j] })) }] },
+  { key: 'update100k', label: 'UPDATE of 100,000 rows, one statement', ops: 1,
+    op: () => ['/run', { sql: 'UPDATE big SET n = n + 1' }] },
+  { key: 'read', label: 'point SELECT, per op', ops: 500,
+    op: (i) => ['/query', { sql: 'SELECT * FROM users WHERE id = ?', params: [1 + (i % 400)] }] },
+];
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  requireWasm();
+  const module = await WebAssembly.compile(readFileSync(WASM_PATH));
+  /** @type {Record<string, {on: number[], off: number[], pagesOn: number, pagesOff: number}>} */
+  const results = Object.fromEntries(WORKLOADS.map((w) => [w.key, { on: [], off: [], pagesOn: 0, pagesOff: 0 }]));
+  let memory = { on: 0, off: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    const pair = [await start(module, true), await start(module, false)];
+    if (round % 2) pair.reverse();
+    for (const w of WORKLOADS) {
+      const before = pair.map((s) => s.storage.pagesWritten);
+      for (let i = 0; i < w.ops; i++) {
+        for (const s of pair) {
+          const [path, body] = w.op(i, round);
+          const t0 = performance.now();
+          await call(s.engine, path, body);
+          results[w.key][s.captureChanges ? 'on' : 'off'].push(performance.now() - t0);
+        }
+      }
+      pair.forEach((s, k) => {
+        results[w.key][s.captureChanges ? 'pagesOn' : 'pagesOff'] = (s.storage.pagesWritten - before[k]) / w.ops;
+      });
+    }
+    for (const s of pair) memory[s.captureChanges ? 'on' : 'off'] = Math.max(memory[s.captureChanges ? 'on' : 'off'], s.engine.memoryBytes);
+  }
+  const lines = [
+    '# What change capture costs a write',
+    '',
+    `\`node tests/bench/changes-cost.mjs\` (${ROUNDS} rounds, ${new Date().toISOString().slice(0, 10)}; engine in Node ${process.version} over in-memory pages).`,
+    'Times are medians; the ratio is capture on / capture off, both measured in the same run, op by op interleaved.',
+    'Pages written per op are what a SQLite-backed object bills as rows written.',
+    '',
+    '| workload | pages written, off | pages written, on | time on/off |',
+    '| --- | ---: | ---: | ---: |',
+    ...WORKLOADS.map((w) => {
+      const r = results[w.key];
+      return `| ${w.label} | ${r.pagesOff.toFixed(2)} | ${r.pagesOn.toFixed(2)} | ${(median(r.on) / median(r.off)).toFixed(2)} |`;
+    }),
+    '',
+    `Peak wasm memory: ${(memory.off / 2 ** 20).toFixed(0)} MiB with capture off, ${(memory.on / 2 ** 20).toFixed(0)} MiB on (the 100,000-row UPDATE keeps every changed row in memory until the statement ends).`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  if (!args['no-write']) writeFileSync(REPORT, lines.join('\n'));
+}
+
+await main();
