@@ -188,6 +188,7 @@ static void connRollback(Conn *p){
   if( !sqlite3_get_autocommit(p->db) && p->pRollback ) connStepTrusted(p, p->pRollback);
   sqlite3_file_control(p->db, "main", DOSQL_FCNTL_DISCARD, 0);
   p->bInteractive = 0;
+  p->bSavepoint = 0;
 }
 
 void connFinish(Conn *p, Reply *pReply){
@@ -252,6 +253,7 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
 int connSavepoint(Conn *p, Reply *pReply){
   int rc = connExecTrusted(p, "SAVEPOINT dosql_batch");
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
+  p->bSavepoint = rc==SQLITE_OK;
   return rc;
 }
 
@@ -259,4 +261,11 @@ void connRelease(Conn *p, Reply *pReply, int bRollback){
   int rc = connExecTrusted(p, bRollback
       ? "ROLLBACK TO dosql_batch; RELEASE dosql_batch" : "RELEASE dosql_batch");
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
+  p->bSavepoint = 0;
+}
+
+void connUndoCompleted(Conn *p){
+  if( p->bInteractive && !p->bSavepoint && !sqlite3_get_autocommit(p->db) ){
+    connStepTrusted(p, p->pRollback);
+  }
 }

@@ -18,6 +18,7 @@ typedef struct Conn {
   int bVacuum;               /* a VACUUM runs: its scratch database may attach */
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
+  int bSavepoint;            /* connSavepoint() is open inside it */
   const char *zDenied;       /* why the authorizer last said no (static text) */
   sqlite3_int64 nProgress;   /* progress callbacks during this request */
   int bStepLimit;            /* this request ran out of VM steps */
@@ -65,6 +66,16 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback);
 ** released, or (bRollback) undone and released. */
 int connSavepoint(Conn *p, Reply *pReply);
 void connRelease(Conn *p, Reply *pReply, int bRollback);
+
+/*
+** A statement ran to completion, and then its request failed (capture could
+** not write its events, or the schema check refused it): its changes must not
+** stay. A request's own transaction and connSavepoint() are rolled back by
+** their callers; an interactive transaction outside a savepoint has nothing
+** smaller to undo, so it is rolled back whole, and connFinish() answers
+** TRANSACTION_ABORTED.
+*/
+void connUndoCompleted(Conn *p);
 
 /*
 ** End every request with this. If it failed, or any page faulted (even in a

@@ -143,11 +143,12 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   /* Counted before captureFlush(), whose own inserts would count too. */
   nChange = sqlite3_total_changes64(db)==nChangeBefore ? 0 : sqlite3_changes64(db);
   rc = captureFlush(pConn);
+  if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
+  else rc = guardCheckSchema(pConn, pReply);
   if( rc!=SQLITE_OK ){
-    connFail(pConn, pReply, rc);
+    connUndoCompleted(pConn);
     goto done;
   }
-  if( guardCheckSchema(pConn, pReply)!=SQLITE_OK ) goto done;
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
   if( eShape==SHAPE_RUN || eShape==SHAPE_RESULT ){

@@ -149,6 +149,32 @@ static void begin_warms_the_change_log(void){
   connClose(&c);
 }
 
+/* A statement that SQLite completed, but that the request then refuses (here:
+** a rename into _dosql_*), cannot undo itself alone: the transaction ends. */
+static void a_statement_refused_after_it_ran_ends_the_transaction(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  a = tx(&c, "/run", "{\"sql\":\"ALTER TABLE t RENAME TO _dosql_t\"}");
+  CHECK(a.status==409);
+  CHECK_STR(answerCode(&a), "TRANSACTION_ABORTED");
+  answerFree(&a);
+  CHECK(!c.bInteractive);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name='_dosql_t'"), "0");
+  /* Inside a /batch of the transaction the savepoint undoes it; the transaction stays. */
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2)\"}");
+  a = tx(&c, "/batch", "{\"operations\":[{\"sql\":\"ALTER TABLE t RENAME TO _dosql_t\"}]}");
+  CHECK(a.status==403);
+  answerFree(&a);
+  txOk(&c, "/commit", "{}");
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t"), "\"2\"");
+  connClose(&c);
+}
+
 static void a_failed_commit_ends_the_transaction(void){
   Conn c;
   Answer a;
@@ -199,6 +225,7 @@ int main(void){
   RUN(batch_returns_every_result_all_or_nothing);
   RUN(a_fault_inside_a_transaction_ends_it);
   RUN(begin_warms_the_change_log);
+  RUN(a_statement_refused_after_it_ran_ends_the_transaction);
   RUN(a_failed_commit_ends_the_transaction);
   RUN(exec_runs_a_script_as_sqlite_splits_it);
   return HARNESS_END();
