@@ -1,0 +1,60 @@
+// usage.ts — what users write against worker-shim/index.d.ts, type-checked by
+// tests/worker/types.test.js. Each `@ts-expect-error` line is a mistake the
+// types must catch: if the types grow too loose, tsc reports the unused directive.
+
+import { DB, defineDoSQL, DoSQLDatabase } from 'dosql';
+import { DoSQLError, eventStream, getDB, lastEventId } from 'dosql/client';
+import { toD1 } from 'dosql/d1';
+
+interface User {
+  id: number;
+  email: string;
+}
+
+declare const env: { DOSQL_DB: DurableObjectNamespace };
+declare const request: Request;
+declare const ctx: DurableObjectState;
+
+export const Database: typeof DoSQLDatabase = defineDoSQL({ migrations: [], changes: { retainEvents: 1000, retainMs: 86_400_000 } });
+export const NoCapture = defineDoSQL({ changes: false });
+// @ts-expect-error retainEvents is a number
+defineDoSQL({ changes: { retainEvents: '10' } });
+
+export async function queries(): Promise<number> {
+  const db = getDB(env, 'acme');
+  const users = await db.query<User>('SELECT * FROM users WHERE id = ?', [1]);
+  const one = await db.queryOne<User>('SELECT * FROM users LIMIT 1');
+  const id = await db.transaction(async (tx) => (await tx.run('INSERT INTO users(email) VALUES (?)', ['a@x.io'])).lastInsertRowId);
+  // @ts-expect-error queryOne may be null
+  const email: string = one.email;
+  return users.length + Number(id) + email.length;
+}
+
+export async function changes(): Promise<string[]> {
+  const seen: string[] = [];
+  try {
+    for await (const event of getDB(env, 'acme').subscribe<User>(['users'], { since: 0, signal: request.signal })) {
+      if (event.type === 'gap') seen.push(`reload after ${event.head}`);
+      else if (event.type === 'ready') seen.push(`live from ${event.lsn}`);
+      else seen.push(`${event.lsn} ${event.type} ${event.table} ${event.data.email} ${event.old?.email ?? ''}`);
+      // @ts-expect-error a gap or ready event has no data
+      event.data;
+    }
+  } catch (err) {
+    if (err instanceof DoSQLError && err.code === 'SUBSCRIBER_TOO_SLOW') seen.push('resubscribe');
+  }
+  return seen;
+}
+
+export const relay = (): Response =>
+  eventStream(getDB(env, 'acme').subscribe(['users'], { since: lastEventId(request), signal: request.signal }), { keepAliveMs: 10_000 });
+
+export async function ownClass(): Promise<void> {
+  const db = await DB('app', { storage: { hot: ctx.storage }, ctx, changes: { retainEvents: 100 } });
+  await db.alarm();
+  const response: Response = await db.serveSubscribe(request);
+  // @ts-expect-error since is a number
+  db.subscribe(['users'], { since: '5' });
+  await toD1(env.DOSQL_DB.get(env.DOSQL_DB.idFromName('acme'))).prepare('SELECT 1').all();
+  void response;
+}
