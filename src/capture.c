@@ -137,9 +137,18 @@ void captureDiscard(Conn *p){
   c->bNoMem = 0;
 }
 
+void captureSchemaChanged(Conn *p){
+  Capture *c = &p->capture;
+  sqlite3_free(c->zColumnsOf);
+  sqlite3_free(c->zColumns);
+  c->zColumnsOf = c->zColumns = 0;
+  c->nColumns = 0;
+}
+
 void captureClose(Conn *p){
   Capture *c = &p->capture;
   captureDiscard(p);
+  captureSchemaChanged(p);
   sqlite3_free(c->aEvent);
   sqlite3_finalize(c->pColumns);
   sqlite3_finalize(c->pInsert);
@@ -248,12 +257,28 @@ int captureWarm(Conn *p){
   return rc==SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* Make c->zColumns the names of zTable: kept from the last statement that
+** wrote it unless the schema changed since, else read (captureColumns). */
+static int captureColumnsOf(Capture *c, const char *zTable){
+  int rc;
+  if( c->zColumnsOf && sqlite3_stricmp(c->zColumnsOf, zTable)==0 ) return SQLITE_OK;
+  sqlite3_free(c->zColumnsOf);
+  sqlite3_free(c->zColumns);
+  c->zColumns = 0;
+  c->zColumnsOf = sqlite3_mprintf("%s", zTable);
+  if( c->zColumnsOf==0 ) return SQLITE_NOMEM;
+  rc = captureColumns(c, zTable, &c->zColumns, &c->nColumns);
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(c->zColumnsOf);
+    c->zColumnsOf = 0;
+  }
+  return rc;
+}
+
 /* Write every kept event, numbered after the newest lsn. */
 static int captureWriteAll(Capture *c){
   sqlite3_int64 iLsn = 0;
-  char *zNames = 0;
-  const char *zNamesOf = 0;      /* the table zNames belongs to */
-  int i, nCol = 0, rc;
+  int i, rc;
   rc = sqlite3_step(c->pHead);
   if( rc==SQLITE_ROW ){
     iLsn = sqlite3_column_int64(c->pHead, 0);
@@ -267,21 +292,16 @@ static int captureWriteAll(Capture *c){
   }
   for(i=0; rc==SQLITE_OK && i<c->nEvent; i++){
     const CaptureEvent *e = &c->aEvent[i];
-    if( zNamesOf==0 || sqlite3_stricmp(zNamesOf, e->zTable)!=0 ){
-      sqlite3_free(zNames);
-      rc = captureColumns(c, e->zTable, &zNames, &nCol);
-      zNamesOf = e->zTable;
-      if( rc!=SQLITE_OK ) break;
-    }
+    rc = captureColumnsOf(c, e->zTable);
+    if( rc!=SQLITE_OK ) break;
     /* Rows the statement deleted from a table it then dropped are not reported. */
-    if( nCol==0 ) continue;
-    if( nCol!=e->nCol ){
+    if( c->nColumns==0 ) continue;
+    if( c->nColumns!=e->nCol ){
       rc = SQLITE_INTERNAL;   /* the table changed shape inside one statement */
       break;
     }
-    rc = captureWrite(c, e, zNames, ++iLsn);
+    rc = captureWrite(c, e, c->zColumns, ++iLsn);
   }
-  sqlite3_free(zNames);
   return rc;
 }
 

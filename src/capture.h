@@ -26,6 +26,9 @@ typedef struct Capture {
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
   sqlite3_stmt *pColumns;     /* cached: a table's column names */
+  char *zColumnsOf;           /* the table whose names zColumns holds, or 0 */
+  char *zColumns;             /* its names, until the schema changes */
+  int nColumns;
   sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_changes */
   sqlite3_stmt *pHead;        /* cached: the newest lsn */
 } Capture;
@@ -50,6 +53,10 @@ int captureFlush(struct Conn *p);
 ** transaction aborts it, while one during /begin is simply retried.
 */
 int captureWarm(struct Conn *p);
+
+/* A statement that may change a table's columns is being prepared (the
+** authorizer says so): forget the column names kept. */
+void captureSchemaChanged(struct Conn *p);
 
 /* The statement failed: drop the changes it made (SQLite undoes the rows). */
 void captureDiscard(struct Conn *p);

@@ -66,6 +66,10 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   Conn *p = (Conn*)pArg;
   const char *zWhy = 0;
   (void)zDb; (void)zTrigger;
+  /* Whoever prepares it (migrations too), a table's columns may change. */
+  if( op==SQLITE_CREATE_TABLE || op==SQLITE_DROP_TABLE || op==SQLITE_ALTER_TABLE ){
+    captureSchemaChanged(p);
+  }
   if( p->bTrusted ) return SQLITE_OK;
   if( p->bVacuum ){
     /* VACUUM runs SQL of its own (BEGIN, an ATTACH of an unnamed scratch

@@ -199,6 +199,13 @@ static void drop_table_reports_cascades_but_not_its_own_rows(void){
   run(&c, "ALTER TABLE a ADD COLUMN z DEFAULT 7");
   run(&c, "DELETE FROM a");
   CHECK_STR(events(&c, "{\"since\":4}"), "5/5 delete a {\"id\":6,\"z\":7}");
+  /* A table made again under a dropped one's name is named by its new columns;
+  ** so is one whose column was renamed. */
+  run(&c, "CREATE TABLE p(x, y)");
+  run(&c, "INSERT INTO p VALUES(1, 2)");
+  run(&c, "ALTER TABLE p RENAME COLUMN y TO why");
+  run(&c, "INSERT INTO p VALUES(3, 4)");
+  CHECK_STR(events(&c, "{\"since\":5}"), "6/6 insert p {\"x\":1,\"y\":2} | 7/7 insert p {\"x\":3,\"why\":4}");
   connClose(&c);
 }
 
