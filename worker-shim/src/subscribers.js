@@ -1,0 +1,258 @@
+// subscribers.js — the two kinds of subscriber of the change feed (docs/changes.md):
+// a streaming body (NDJSON or Server-Sent Events) and a hibernatable WebSocket.
+//
+// The feed (changes.js) decides what each subscriber is sent and when; a
+// subscriber holds its selection, its cursor and its pump's state, and owns how
+// messages reach its reader:
+//
+// - NDJSON and SSE bodies are ReadableStreams that count their unread bytes: with
+//   more than MAX_UNREAD_BYTES queued when something new is due, the stream gets
+//   `end` SUBSCRIBER_TOO_SLOW and closes. drained() lets a catch-up wait for the
+//   reader between pages, so reading a long log back never counts as slow;
+// - a WebSocket keeps {tables, cursor, ready} in its attachment, so the feed can
+//   rebuild its subscriber when the object wakes from hibernation. The platform
+//   buffers its messages, so it never waits and is never too slow here.
+
+import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
+
+/** Unread bytes a stream may have queued before it is too slow. */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
+
+const encoder = new TextEncoder();
+
+const NDJSON_HEADERS = Object.freeze({
+  'content-type': 'application/x-ndjson; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+});
+
+/**
+ * One message for a subscriber: JSON text; SSE also sends the event name (gap,
+ * ready, end) and the id (the lsn the stream continues after).
+ * @typedef {{text: string, event?: string, id?: number}} Message
+ */
+
+/**
+ * A control message; in SSE a named event, with the lsn the stream continues
+ * after as its id (so an EventSource resumes there).
+ * @param {{type: string} & Record<string, unknown>} value
+ * @param {number} [id]
+ * @returns {Message}
+ */
+export function control(value, id) {
+  return { text: JSON.stringify(value), event: value.type, id };
+}
+
+/**
+ * Table names compare as SQLite compares them: ASCII letters case-insensitively.
+ * @param {string} name
+ */
+function foldCase(name) {
+  return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+// ---- what both kinds share -----------------------------------------------------------
+
+/** The selection, the cursor and the pump's state. */
+class Subscriber {
+  /** Table names in ASCII lower case, or null for every table. @type {Set<string> | null} */
+  filter;
+  /** The last lsn passed (sent or filtered out); null until a live start read the head. @type {number | null} */
+  cursor;
+  ready;
+  pumping = false;
+  again = false;
+  closed = false;
+
+  /**
+   * @param {string[] | null} tables
+   * @param {number | null} cursor
+   * @param {boolean} ready
+   */
+  constructor(tables, cursor, ready) {
+    this.filter = tables === null ? null : new Set(tables.map(foldCase));
+    this.cursor = cursor;
+    this.ready = ready;
+  }
+
+  /** @param {string} table */
+  wants(table) {
+    return this.filter === null || this.filter.has(foldCase(table));
+  }
+}
+
+// ---- NDJSON and SSE --------------------------------------------------------------------
+
+/** An NDJSON or SSE body. */
+export class StreamSubscriber extends Subscriber {
+  /** @type {ReadableStream<Uint8Array>} */
+  body;
+  #format;
+  /** @type {ReadableStreamDefaultController<Uint8Array>} */
+  #controller;
+  /** Resolves the catch-up waiting for the reader (pull), if any. */
+  #wake = () => {};
+  #onClose;
+
+  /**
+   * @param {'ndjson' | 'sse'} format
+   * @param {string[] | null} tables
+   * @param {number | null} since
+   * @param {() => void} onClose  the stream closed: the reader went away, or it
+   *   was too slow
+   */
+  constructor(format, tables, since, onClose) {
+    super(tables, since, false);
+    this.#format = format;
+    this.#onClose = onClose;
+    this.body = new ReadableStream(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+        },
+        pull: () => this.#wake(),
+        cancel: () => {
+          this.closed = true;
+          this.#wake();
+          this.#onClose();
+        },
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: MAX_UNREAD_BYTES }),
+    );
+  }
+
+  /** The response headers of the body's format. */
+  get headers() {
+    return this.#format === 'sse' ? SSE_HEADERS : NDJSON_HEADERS;
+  }
+
+  /**
+   * Queue messages. False once the stream is closed: by the reader, or here
+   * because more than MAX_UNREAD_BYTES were still unread.
+   * @param {Message[]} messages
+   */
+  deliver(messages) {
+    if (this.closed) return false;
+    if (messages.length === 0) return true;
+    if (this.#tooSlow()) return false;
+    return this.#enqueue(messages.map((m) => this.#frame(m)).join(''));
+  }
+
+  /** The periodic keepalive (or the end of a reader that stopped reading). */
+  keepalive() {
+    if (this.closed || this.#tooSlow()) return;
+    this.#enqueue(this.#format === 'sse' ? SSE_KEEPALIVE : '{"type":"keepalive"}\n');
+  }
+
+  /** Resolves once the reader took enough to go on with a catch-up (or left). */
+  drained() {
+    const size = this.#controller.desiredSize;
+    if (this.closed || size === null || size > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = () => {};
+        resolve(undefined);
+      };
+    });
+  }
+
+  /**
+   * Send `end` and close.
+   * @param {string} code
+   * @param {string} error
+   */
+  end(code, error) {
+    if (this.closed) return;
+    this.#enqueue(this.#frame(control({ type: 'end', code, error })));
+    this.closed = true;
+    try {
+      this.#controller.close();
+    } catch {
+      // cancelled meanwhile
+    }
+    this.#wake();
+  }
+
+  #tooSlow() {
+    const size = this.#controller.desiredSize;
+    if (size === null || size >= 0) return false;
+    this.end('SUBSCRIBER_TOO_SLOW', `more than ${MAX_UNREAD_BYTES} bytes of events were not read; subscribe again from the last lsn you saw`);
+    this.#onClose();
+    return true;
+  }
+
+  /** @param {string} text */
+  #enqueue(text) {
+    try {
+      this.#controller.enqueue(encoder.encode(text));
+      return true;
+    } catch {
+      // The reader went away.
+      this.closed = true;
+      this.#onClose();
+      return false;
+    }
+  }
+
+  /** @param {Message} m */
+  #frame(m) {
+    return this.#format === 'ndjson' ? `${m.text}\n` : sseMessage(m.text, m);
+  }
+}
+
+// ---- WebSockets ------------------------------------------------------------------------
+
+/**
+ * A hibernatable WebSocket; its state lives in the socket's attachment.
+ * @typedef {{tables: string[] | null, cursor: number | null, ready: boolean}} SocketState
+ */
+export class SocketSubscriber extends Subscriber {
+  /** @type {WebSocket} */
+  ws;
+  /** @type {string[] | null} */
+  #tables;
+
+  /**
+   * @param {WebSocket} ws
+   * @param {SocketState} state
+   */
+  constructor(ws, { tables, cursor, ready }) {
+    super(tables, cursor, ready);
+    this.ws = ws;
+    this.#tables = tables;
+  }
+
+  /** Keep the state where it survives hibernation. */
+  save() {
+    this.ws.serializeAttachment({ tables: this.#tables, cursor: this.cursor, ready: this.ready });
+  }
+
+  /** @param {Message[]} messages */
+  deliver(messages) {
+    if (this.closed) return false;
+    try {
+      for (const m of messages) this.ws.send(m.text);
+      this.save();
+      return true;
+    } catch {
+      this.closed = true; // the socket is gone
+      return false;
+    }
+  }
+
+  /** The platform buffers WebSocket messages: nothing to wait for. */
+  drained() {
+    return Promise.resolve();
+  }
+
+  /** @param {string} code @param {string} error */
+  end(code, error) {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.ws.send(control({ type: 'end', code, error }).text);
+      this.ws.close(1011, code);
+    } catch {
+      // already gone
+    }
+  }
+}
