@@ -1,0 +1,169 @@
+// faults.test.js — crash safety by fault injection: for each kind of write, make
+// storage fail its 1st write, then its 2nd, ... until the write goes through
+// without reaching the injected fault. After every run the object is reset and
+// reopens from storage: PRAGMA integrity_check is ok, and the database (schema,
+// rows and change log) is exactly as before the write or exactly as after it,
+// never in between; a write that was answered 200 is there.
+//
+// Faults (tests/worker/fixtures/faults-worker.js): "once" fails one write (a
+// transient error), "forever" fails it and every later one (storage gone for
+// good, until the test disarms it). On SQLite-backed objects a write is one row
+// of the commit's transactionSync; on key-value objects one put/delete call.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { BACKENDS, REPO, TMP, createClient, requireWasm, startBothBackends } from './harness.js';
+
+/** The same data before every scenario: a table with an index, 300 rows. */
+const BASE = [
+  'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)',
+  'CREATE INDEX t_v ON t (v)',
+  "INSERT INTO t (v) SELECT printf('%03d %s', value, hex(zeroblob(40))) FROM json_each(json_array(" +
+    Array.from({ length: 300 }, (_, i) => i).join(',') +
+    '))',
+];
+
+/** Each scenario: extra setup, then the one request whose writes are failed. */
+const SCENARIOS = [
+  { name: 'a single-row write', setup: [], path: '/run', body: { sql: "INSERT INTO t (v) VALUES ('one more')" } },
+  {
+    name: 'a multi-statement transaction',
+    setup: [],
+    path: '/transaction',
+    body: {
+      operations: [
+        { type: 'run', sql: "INSERT INTO t (v) VALUES ('new')" },
+        { type: 'run', sql: "UPDATE t SET v = v || ' changed' WHERE id < 60" },
+        { type: 'run', sql: 'DELETE FROM t WHERE id > 250' },
+      ],
+    },
+  },
+  {
+    name: 'a schema change',
+    setup: [],
+    path: '/exec',
+    body: { sql: "ALTER TABLE t ADD COLUMN w TEXT DEFAULT 'x'; CREATE TABLE u (a INTEGER); INSERT INTO u SELECT id FROM t; CREATE INDEX u_a ON u (a)" },
+  },
+  { name: 'VACUUM', setup: ['DELETE FROM t WHERE id % 3 <> 0'], path: '/run', body: { sql: 'VACUUM' } },
+];
+
+/** A stop guard: no scenario writes this many times. */
+const MAX_WRITES = 400;
+
+function faultsWorld() {
+  const dir = join(TMP, `faults-${randomUUID().slice(0, 8)}`);
+  /** @type {any} */
+  let mf = null;
+  return {
+    async start() {
+      requireWasm();
+      mkdirSync(join(dir, 'persist'), { recursive: true });
+      const fixture = relative(dir, join(REPO, 'tests/worker/fixtures/faults-worker.js')).split('\\').join('/');
+      writeFileSync(
+        join(dir, 'worker.js'),
+        [
+          `import { makeFaultClasses, handle } from '${fixture}';`,
+          'const { Sql, Kv } = makeFaultClasses();',
+          'export { Sql as DoSQLSql, Kv as DoSQLKv };',
+          'export default { fetch: handle };',
+          '',
+        ].join('\n'),
+      );
+      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), {});
+    },
+    async destroy() {
+      if (mf) await mf.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    /** @param {string} backend @param {string} tenant */
+    tenant(backend, tenant) {
+      const url = (/** @type {string} */ path) => `http://localhost/${backend}/${tenant}${path}`;
+      return {
+        db: createClient((path, init) => mf.dispatchFetch(url(path), init)),
+        /** @param {string} path @param {unknown} body */
+        async post(path, body) {
+          const r = await mf.dispatchFetch(url(path), { method: 'POST', body: JSON.stringify(body) });
+          return { status: r.status, body: await r.json() };
+        },
+        /** @param {string} path */
+        async get(path) {
+          return (await mf.dispatchFetch(url(path))).json();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Everything a write could change, as one comparable value: the schema, every
+ * row of every table, the change log (all but its timestamps) and the page count.
+ * @param {ReturnType<ReturnType<typeof faultsWorld>['tenant']>} t
+ */
+async function snapshot(t) {
+  const schema = await t.db.query("SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+  /** @type {Record<string, unknown>} */
+  const tables = {};
+  for (const { name } of schema.filter((s) => s.type === 'table' && s.name !== '_dosql_changes')) {
+    tables[name] = await t.db.query(`SELECT * FROM "${name}" ORDER BY rowid`);
+  }
+  const log = await t.db.query('SELECT lsn, tx_id, type, tbl, data, old FROM _dosql_changes ORDER BY lsn');
+  // The file's size too: VACUUM changes nothing else.
+  const [{ page_count: pages }] = await t.db.query('PRAGMA page_count');
+  return { schema, tables, log, pages };
+}
+
+describe('fault injection: every failed storage write leaves the database before or after', () => {
+  const world = faultsWorld();
+  before(() => world.start());
+  after(() => world.destroy());
+
+  for (const backend of BACKENDS) {
+    for (const scenario of SCENARIOS) {
+      test(`${backend}: ${scenario.name}`, { timeout: 300_000 }, async () => {
+        /** @param {string} name */
+        const prepared = async (name) => {
+          const t = world.tenant(backend, `${name}-${randomUUID().slice(0, 8)}`);
+          for (const sql of [...BASE, ...scenario.setup]) await t.db.run(sql);
+          return t;
+        };
+        const reference = await prepared('reference');
+        const before = await snapshot(reference);
+        const answer = await reference.post(scenario.path, scenario.body);
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        const afterWrite = await snapshot(reference);
+        assert.notDeepEqual(afterWrite, before);
+
+        for (const mode of ['once', 'forever']) {
+          let n = 1;
+          for (; n <= MAX_WRITES; n++) {
+            const t = await prepared(`${mode}-${n}`);
+            await t.get(`/__faults/arm?n=${n}&mode=${mode}`);
+            const result = await t.post(scenario.path, scenario.body).catch((err) => ({ status: 0, body: String(err) }));
+            const { failed } = await t.get('/__faults/disarm');
+            await t.get('/__faults/reopen');
+            assert.deepEqual(await t.db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }], `${mode} ${n}`);
+            const now = await snapshot(t);
+            const where = `${mode}, write ${n} failed (answer ${result.status} ${JSON.stringify(result.body).slice(0, 160)})`;
+            if (result.status === 200) assert.deepEqual(now, afterWrite, `acknowledged, so after: ${where}`);
+            else assert.ok(isDeepEqual(now, before) || isDeepEqual(now, afterWrite), `before or after: ${where}`);
+            if (failed === 0) break; // the write needed fewer than n writes: every point was tried
+          }
+          assert.ok(n > 1 && n <= MAX_WRITES, `faults were injected (${n - 1} points)`);
+        }
+      });
+    }
+  }
+});
+
+/** @param {unknown} a @param {unknown} b */
+function isDeepEqual(a, b) {
+  try {
+    assert.deepEqual(a, b);
+    return true;
+  } catch {
+    return false;
+  }
+}
