@@ -14,11 +14,8 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BACKENDS, REPO, TMP, requireWasm, startBothBackends, startStandalone, tenant } from './harness.js';
+import { BACKENDS, fixtureRuntime, startStandalone, tenant } from './harness.js';
 import { sseParser } from './fixtures/sse-parser.js';
 import { lineDecoder } from '../../worker-shim/src/ndjson.js';
 
@@ -33,34 +30,12 @@ const TIMEOUT = { timeout: 60_000 };
  *   class of one's own around DB()
  */
 function changesWorld(prefix, classOptions, factory = 'makeClasses', bindings = {}) {
-  const dir = join(TMP, `${prefix}-${randomUUID().slice(0, 8)}`);
-  /** @type {any} */
-  let mf = null;
+  const runtime = fixtureRuntime(prefix, 'changes-worker.js', factory, factory === 'makeClasses' ? [[], classOptions] : [classOptions], bindings);
+  const mf = { dispatchFetch: runtime.fetch };
   const world = {
-    async start() {
-      requireWasm();
-      mkdirSync(join(dir, 'persist'), { recursive: true });
-      const fixture = relative(dir, join(REPO, 'tests/worker/fixtures/changes-worker.js')).split('\\').join('/');
-      writeFileSync(
-        join(dir, 'worker.js'),
-        [
-          `import { ${factory}, handle } from '${fixture}';`,
-          `const { Sql, Kv } = ${factory}(${factory === 'makeClasses' ? '[], ' : ''}${JSON.stringify(classOptions)});`,
-          'export { Sql as DoSQLSql, Kv as DoSQLKv };',
-          'export default { fetch: handle };',
-          '',
-        ].join('\n'),
-      );
-      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), bindings);
-    },
-    async restart() {
-      await mf.dispose();
-      await world.start();
-    },
-    async destroy() {
-      await mf?.dispose();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    start: runtime.start,
+    restart: runtime.restart,
+    destroy: runtime.destroy,
     /**
      * One tenant's database on one backend.
      * @param {'sql' | 'kv'} backend

@@ -12,10 +12,8 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { BACKENDS, REPO, TMP, createClient, requireWasm, startBothBackends } from './harness.js';
+import { BACKENDS, createClient, fixtureRuntime } from './harness.js';
 
 /** The same data before every scenario: a table with an index, 300 rows. */
 const BASE = [
@@ -54,30 +52,11 @@ const SCENARIOS = [
 const MAX_WRITES = 400;
 
 function faultsWorld() {
-  const dir = join(TMP, `faults-${randomUUID().slice(0, 8)}`);
-  /** @type {any} */
-  let mf = null;
+  const runtime = fixtureRuntime('faults', 'faults-worker.js', 'makeFaultClasses', []);
+  const mf = { dispatchFetch: runtime.fetch };
   return {
-    async start() {
-      requireWasm();
-      mkdirSync(join(dir, 'persist'), { recursive: true });
-      const fixture = relative(dir, join(REPO, 'tests/worker/fixtures/faults-worker.js')).split('\\').join('/');
-      writeFileSync(
-        join(dir, 'worker.js'),
-        [
-          `import { makeFaultClasses, handle } from '${fixture}';`,
-          'const { Sql, Kv } = makeFaultClasses();',
-          'export { Sql as DoSQLSql, Kv as DoSQLKv };',
-          'export default { fetch: handle };',
-          '',
-        ].join('\n'),
-      );
-      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), {});
-    },
-    async destroy() {
-      if (mf) await mf.dispose();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    start: runtime.start,
+    destroy: runtime.destroy,
     /** @param {string} backend @param {string} tenant */
     tenant(backend, tenant) {
       const url = (/** @type {string} */ path) => `http://localhost/${backend}/${tenant}${path}`;

@@ -95,6 +95,56 @@ export async function startBothBackends(scriptPath, persist, bindings) {
 }
 
 /**
+ * Workerd on a fixture module's classes, in a folder of its own under tests/.tmp/,
+ * restartable on its storage. The generated entry module is
+ *   import { <factory>, handle } from '<fixture>';
+ *   const { Sql, Kv } = <factory>(<args>);   // bound as SQL_DB and KV_DB
+ *   export default { fetch: handle };
+ * @param {string} prefix  a readable prefix for the folder
+ * @param {string} fixture  a file in tests/worker/fixtures/
+ * @param {string} factory  the exported function that makes the classes
+ * @param {unknown[]} args  its arguments (JSON)
+ * @param {Record<string, unknown>} [bindings]
+ */
+export function fixtureRuntime(prefix, fixture, factory, args, bindings = {}) {
+  const dir = join(TMP, `${prefix}-${randomUUID().slice(0, 8)}`);
+  /** @type {any} */
+  let mf = null;
+  const runtime = {
+    async start() {
+      requireWasm();
+      mkdirSync(join(dir, 'persist'), { recursive: true });
+      const from = relative(dir, join(REPO, 'tests/worker/fixtures', fixture)).split('\\').join('/');
+      writeFileSync(
+        join(dir, 'worker.js'),
+        [
+          `import { ${factory}, handle } from '${from}';`,
+          `const { Sql, Kv } = ${factory}(${args.map((a) => JSON.stringify(a)).join(', ')});`,
+          'export { Sql as DoSQLSql, Kv as DoSQLKv };',
+          'export default { fetch: handle };',
+          '',
+        ].join('\n'),
+      );
+      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), bindings);
+    },
+    async restart() {
+      await mf.dispose();
+      await runtime.start();
+    },
+    async destroy() {
+      await mf?.dispose();
+      mf = null;
+      rmSync(dir, { recursive: true, force: true });
+    },
+    /** @param {string} url @param {any} [init] @returns {Promise<Response>} */
+    fetch(url, init) {
+      return mf.dispatchFetch(url, init);
+    },
+  };
+  return runtime;
+}
+
+/**
  * A test database world: a folder, and a runtime that can be (re)started on it.
  * @param {string} name  a readable prefix for the folder
  */
