@@ -24,6 +24,7 @@ import { Engine } from './engine.js';
 import { errorResponse, messageOf, toResponse } from './response.js';
 import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
 import { ChangeFeed } from './changes.js';
+import { exportResponse } from './export.js';
 import { MAX_SUBSCRIBE_BYTES } from './subscribe-request.js';
 import { Retention, checkChanges } from './retention.js';
 import { SqlPageStorage } from './storage-sql.js';
@@ -103,6 +104,7 @@ export class DatabaseInstance {
       const engine = /** @type {Engine} */ (this.#engine);
       const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
+      if (path === '/export') return this.#export(request);
       // The gate takes the request's place in line now; the body follows.
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
@@ -114,6 +116,20 @@ export class DatabaseInstance {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
     }
+  }
+
+  /**
+   * GET /export: the database as a SQLite file, consistent as of one commit
+   * (export.js holds the gate while it streams).
+   * @param {Request} request
+   * @returns {Response}
+   */
+  #export(request) {
+    if (request.method !== 'GET') {
+      return toResponse(errorResponse(405, `${request.method} /export: only GET is allowed`, 'METHOD_NOT_ALLOWED'));
+    }
+    const storage = /** @type {any} */ (this.#storage);
+    return exportResponse({ hold: () => this.#gate.hold(), storage }, 'database');
   }
 
   /**

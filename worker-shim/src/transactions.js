@@ -127,6 +127,22 @@ export class TransactionGate {
     if (tx && tx.state !== 'ended') this.#end(tx, `aborted: ${why}`);
   }
 
+  /**
+   * Hold the gate alone, as an open transaction does, for work outside the
+   * engine that must see one committed state (export.js reads storage page by
+   * page). Waits its turn like a /begin: after every request admitted before it.
+   * @returns {Promise<() => void>}  releases the gate (idempotent)
+   */
+  async hold() {
+    await this.#turn(true);
+    const held = this.#tx;
+    return () => {
+      if (this.#tx !== held) return;
+      this.#tx = null;
+      this.#pump();
+    };
+  }
+
   // ---- requests outside the transaction ----------------------------------------
 
   /**
