@@ -232,3 +232,35 @@ test('gate: an engine failure under the transaction ends it and lets the others 
   assert.equal((await waiter).status, 200);
   assert.match(json(await gate.request('POST', '/run', bytes({}), txId)).error, /aborted: the engine failed: trap/);
 });
+
+test('gate: hold() waits for requests admitted before it, then keeps others waiting until released', async () => {
+  const engine = fakeEngine();
+  /** @type {(() => void) | null} */
+  let finishSlow = null;
+  const slowEngine = {
+    /** @type {typeof engine.request} */
+    async request(method, path, body, o) {
+      if (path === '/run') await new Promise((r) => (finishSlow = () => r(undefined)));
+      return engine.request(method, path, body, o);
+    },
+  };
+  const gate = new TransactionGate({ engine: () => slowEngine, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });
+  const first = gate.request('POST', '/run', bytes({ sql: 'INSERT' }), null);
+  let held = false;
+  const holding = gate.hold().then((release) => {
+    held = true;
+    return release;
+  });
+  const later = gate.request('POST', '/query', bytes({ sql: 'SELECT' }), null);
+  await tick();
+  assert.equal(held, false, 'the hold waits for the request admitted before it');
+  /** @type {any} */ (finishSlow)();
+  await first;
+  const release = await holding;
+  await tick();
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/run'], 'the later request waits while the gate is held');
+  release();
+  release(); // idempotent
+  await later;
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/run', '/query']);
+});
