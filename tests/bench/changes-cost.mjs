@@ -20,14 +20,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { Engine } from '../../worker-shim/src/engine.js';
 import { MemoryPages } from '../worker/fixtures/memory-storage.js';
 import { REPO, WASM_PATH, requireWasm } from '../worker/harness.js';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a, i, all) => (a.startsWith('--') ? [a.slice(2), all[i + 1]?.startsWith('--') === false ? all[i + 1] : true] : [])).filter((x) => x.length),
-);
-const ROUNDS = Number(args.rounds ?? 5);
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, 'no-write': { type: 'boolean' } } });
+const ROUNDS = Number(args.rounds);
 const REPORT = join(REPO, 'tests/bench/changes-cost.md');
 const encoder = new TextEncoder();
 

@@ -40,7 +40,7 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { REPO, TMP, COMPATIBILITY_DATE, requireWasm, createClient, startBothBackends } from '../worker/harness.js';
+import { REPO, TMP, COMPATIBILITY_DATE, requireWasm, createClient, startBothBackends, seededRandom as rng } from '../worker/harness.js';
 
 // ---------------------------------------------------------------- settings
 
@@ -125,17 +125,6 @@ function benchWorld(pageSize) {
 
 // ---------------------------------------------------------------- data
 
-/** mulberry32: the same rows every run, so counts repeat exactly. @param {number} seed */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 /** @param {() => number} r @param {number} n */
 function text(r, n) {

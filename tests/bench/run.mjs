@@ -31,6 +31,7 @@ import { randomUUID, createHash } from 'node:crypto';
 import { gzipSync, constants as zlibConstants } from 'node:zlib';
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { seededRandom as rng } from '../worker/harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '../..');
@@ -181,18 +182,6 @@ function runtime(persist, tenants, capture) {
 }
 
 // ---------------------------------------------------------------- data
-
-/** mulberry32: the same ops every run. @param {number} seed */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SCHEMA = [
   'CREATE TABLE items(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT, grp INTEGER)',

@@ -96,13 +96,19 @@ static void batch_returns_every_result_all_or_nothing(void){
   connClose(&c);
 }
 
-static void a_fault_inside_a_transaction_ends_it(void){
+/* A database of 2,000 rows in t (far more pages than one read-ahead), closed. */
+static void writeBigTable(void){
   Conn c;
-  Answer a;
   setup(&c);
   okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
       "SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(200) FROM n\"}");
   connClose(&c);
+}
+
+static void a_fault_inside_a_transaction_ends_it(void){
+  Conn c;
+  Answer a;
+  writeBigTable();
   openConn(&c);
   CHECK_STR(scalar(&c, "SELECT 1"), "1");
   hostMemSetAsync(1);
@@ -126,10 +132,7 @@ static void a_fault_inside_a_transaction_ends_it(void){
 static void begin_warms_the_change_log(void){
   Conn c;
   Answer a;
-  setup(&c);
-  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
-      "SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(200) FROM n\"}");
-  connClose(&c);
+  writeBigTable();
   hostMemSetAsync(1);
   hostMemFetch(1);
   openConn(&c);

@@ -12,23 +12,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { BACKENDS, createWorld } from './harness.js';
+import { BACKENDS, createWorld, seededRandom } from './harness.js';
 
 const ROUNDS = 5;
 const WRITERS = 4;
 const SEED = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
-
-/** A small seeded PRNG (mulberry32), so a failing timing can be replayed. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The workerd processes this test process started (Miniflare spawns them as children). */
 function workerdPids() {
@@ -57,7 +45,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
 
   for (const backend of BACKENDS) {
     test(`${backend}: acknowledged writes survive, transactions are whole, the change log agrees`, { timeout: 180_000 }, async () => {
-      const rand = random(SEED + (backend === 'kv' ? 1 : 0));
+      const rand = seededRandom(SEED + (backend === 'kv' ? 1 : 0));
       const tenant = `crash-${backend}-${SEED}`;
       await world.client(backend, tenant).run('CREATE TABLE t (id INTEGER, part TEXT, PRIMARY KEY (id, part))');
       /** ids answered 200, and whether they were written as a pair */

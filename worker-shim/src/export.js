@@ -103,10 +103,16 @@ export function exportResponse({ hold, storage }, filename) {
  */
 async function readPages(storage, first, last) {
   const pgnos = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-  if (pgnos.some((p) => storage.readPage(p) === FAULT)) await storage.prefetch(pgnos, 1);
-  return pgnos.map((p) => {
-    const page = storage.readPage(p);
-    if (!(page instanceof Uint8Array)) throw new Error(`export: page ${p} of ${last} is missing from storage`);
+  // One read per page (a statement on SQLite-backed storage); only the pages a
+  // key-value object does not have at hand are fetched and read again.
+  const pages = pgnos.map((p) => storage.readPage(p));
+  const missing = pgnos.filter((_, i) => pages[i] === FAULT);
+  if (missing.length > 0) {
+    await storage.prefetch(missing, 1);
+    for (const p of missing) pages[p - first] = storage.readPage(p);
+  }
+  return pages.map((page, i) => {
+    if (!(page instanceof Uint8Array)) throw new Error(`export: page ${first + i} of ${last} is missing from storage`);
     return page;
   });
 }
