@@ -17,6 +17,30 @@ export interface DoSQLOptions {
   cacheBytes?: number;
   /** Change capture (docs/changes.md): on by default; `false` turns it off. */
   changes?: ChangesOptions;
+  /** The R2 cold tier (README "Storage tiers"): SQLite-backed classes only. */
+  cold?: ColdTierOptions;
+}
+
+/** The R2 cold tier of a DoSQLDatabase class. */
+export interface ColdTierOptions {
+  /** The name of the R2 bucket binding in env (`[[r2_buckets]] binding = "..."`). */
+  binding: string;
+  /** Budget of the object's own storage (bytes, at least 1 MiB); default 1 GiB. */
+  hotBytes?: number;
+  /** Pages per R2 object, 1 to 4096; default 64. Fixed by a database's first use. */
+  groupPages?: number;
+}
+
+/** The R2 cold tier of DB(): the bucket itself rather than its name. */
+export interface DBColdTierOptions {
+  /** An R2 bucket binding, e.g. `env.DOSQL_COLD`. */
+  bucket: R2Bucket;
+  /** Budget of the object's own storage (bytes, at least 1 MiB); default 1 GiB. */
+  hotBytes?: number;
+  /** Pages per R2 object, 1 to 4096; default 64. Fixed by a database's first use. */
+  groupPages?: number;
+  /** Start of the object names; default "dosql/<ctx.id, or name>/". One per database. */
+  prefix?: string;
 }
 
 /**
@@ -31,16 +55,25 @@ export type ChangesOptions = false | { retainEvents?: number; retainMs?: number 
  * protocol over fetch: POST /query, /run, /transaction with JSON bodies, and
  * /subscribe (NDJSON, Server-Sent Events, hibernatable WebSockets).
  * Works on SQLite-backed (`new_sqlite_classes`) and key-value (`new_classes`)
- * classes. Environment: DOSQL_PAGE_SIZE (optional).
+ * classes. Environment (optional): DOSQL_PAGE_SIZE, DOSQL_CHANGES ("off"), and
+ * for a cold tier DOSQL_COLD_BUCKET (a binding's name), DOSQL_HOT_BYTES,
+ * DOSQL_GROUP_PAGES.
  */
 export declare class DoSQLDatabase extends DurableObject {
   static migrations: readonly Migration[];
   static pageSize: number | undefined;
   static cacheBytes: number | undefined;
   static changes: ChangesOptions | undefined;
+  static cold: ColdTierOptions | undefined;
   fetch(request: Request): Promise<Response>;
-  /** Over RPC: peak wasm memory, page faults served, storage rows/keys read and written, subscribers. */
+  /** Over RPC (and GET /stats): peak wasm memory, page faults served, storage rows/keys read and written, the cold tier, subscribers. */
   stats(): Promise<DoSQLStats>;
+  /**
+   * Over RPC: storage upkeep (the cold tier moves pages over the hot budget to R2
+   * and deletes unreferenced objects). It runs by itself after requests; this
+   * resolves when it has finished, and rejects when R2 failed.
+   */
+  maintainStorage(): Promise<void>;
   /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
   alarm(): Promise<void>;
   /** Change subscribers' WebSockets: messages other than `ping` are ignored. */
@@ -55,6 +88,10 @@ export interface DoSQLStats {
   wasmMemoryBytes: number;
   faults: number;
   /** SQLite-backed: rowsRead, rowsWritten, pagesRead, pagesWritten, commits;
+   *  with a cold tier also pageSize, pageCount, hotBytes, hotBudgetBytes, coldBytes,
+   *  coldGroups, groupPages, garbageObjects, hotReads, coldReads, hitRate,
+   *  promotedGroups, demotedGroups, r2Reads, r2Writes, r2Deletes, r2BytesRead,
+   *  r2BytesWritten;
    *  key-value: keysRead, keysWritten, keysDeleted, fetches, commits, cacheBytes. */
   storage: Record<string, number>;
   /** Change subscribers now: NDJSON and SSE streams, and WebSockets. */
@@ -249,8 +286,8 @@ export interface DBOptions {
   storage: {
     /** The object's `ctx.storage` (`this.state.storage`): SQLite-backed or key-value. */
     hot: DurableObjectStorage;
-    /** An R2 bucket for a cold tier: NOT SUPPORTED YET. Logs a warning; pages stay in hot storage. */
-    cold?: unknown;
+    /** The R2 cold tier (README "Storage tiers"): SQLite-backed `hot` only. */
+    cold?: DBColdTierOptions;
   };
   /** Page size (bytes) of a new database: a power of two from 512 to 65536. */
   pageSize?: number;
@@ -285,6 +322,10 @@ export interface Database extends DatabaseClient {
   serveSubscribe(request: Request): Promise<Response>;
   /** Call from your class's `alarm()`: prunes the change log, sets the next alarm. */
   alarm(): Promise<void>;
+  /** Storage upkeep (the cold tier); runs by itself after requests. Resolves when finished. */
+  maintainStorage(): Promise<void>;
+  /** The object's numbers, as `DoSQLDatabase.stats()`. */
+  stats(): Promise<DoSQLStats>;
   /** Call from your class's `webSocketClose(ws, ...)` when you serve WebSocket subscribers. */
   webSocketClose(ws: WebSocket): void;
   /** Call from your class's `webSocketError(ws, error)` when you serve WebSocket subscribers. */

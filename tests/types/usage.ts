@@ -11,7 +11,7 @@ interface User {
   email: string;
 }
 
-declare const env: { DOSQL_DB: DurableObjectNamespace };
+declare const env: { DOSQL_DB: DurableObjectNamespace; DOSQL_COLD: R2Bucket };
 declare const request: Request;
 declare const ctx: DurableObjectState;
 
@@ -19,6 +19,9 @@ export const Database: typeof DoSQLDatabase = defineDoSQL({ migrations: [], chan
 export const NoCapture = defineDoSQL({ changes: false });
 // @ts-expect-error retainEvents is a number
 defineDoSQL({ changes: { retainEvents: '10' } });
+export const Tiered = defineDoSQL({ cold: { binding: 'DOSQL_COLD', hotBytes: 32 * 1024 * 1024, groupPages: 64 } });
+// @ts-expect-error the class names its bucket's binding; DB() takes the bucket
+defineDoSQL({ cold: { bucket: 'DOSQL_COLD' } });
 
 export async function queries(): Promise<number> {
   const db = getDB(env, 'acme');
@@ -53,6 +56,10 @@ export async function ownClass(): Promise<void> {
   const db = await DB('app', { storage: { hot: ctx.storage }, ctx, changes: { retainEvents: 100 } });
   await db.alarm();
   const response: Response = await db.serveSubscribe(request);
+  const tiered = await DB('tiered', { storage: { hot: ctx.storage, cold: { bucket: env.DOSQL_COLD, hotBytes: 64 << 20 } }, ctx });
+  await tiered.maintainStorage();
+  const hotBytes: number | undefined = (await tiered.stats()).storage.hotBytes;
+  void hotBytes;
   // @ts-expect-error since is a number
   db.subscribe(['users'], { since: '5' });
   await toD1(env.DOSQL_DB.get(env.DOSQL_DB.idFromName('acme'))).prepare('SELECT 1').all();

@@ -23,9 +23,9 @@ const m002 = { name: '002_users.sql', sql: 'CREATE TABLE users (id INTEGER PRIMA
 /**
  * A world serving the guide's class (SQL_DB SQLite-backed, KV_DB key-value).
  * @param {string} name
- * @param {{migrations?: any[], bindings?: Record<string, unknown>}} [options]
+ * @param {{migrations?: any[], bindings?: Record<string, unknown>, r2Buckets?: string[]}} [options]
  */
-function guideWorld(name, { migrations = [m001, m002], bindings = {} } = {}) {
+function guideWorld(name, { migrations = [m001, m002], bindings = {}, r2Buckets } = {}) {
   const dir = join(TMP, `${name}-${randomUUID().slice(0, 8)}`);
   const persist = join(dir, 'persist');
   mkdirSync(persist, { recursive: true });
@@ -51,7 +51,8 @@ function guideWorld(name, { migrations = [m001, m002], bindings = {} } = {}) {
   const world = {
     async start() {
       requireWasm();
-      mf = await startBothBackends(join(dir, 'worker.js'), persist, /** @type {any} */ (bindings));
+      const r2 = r2Buckets ? { r2Buckets, r2Persist: join(dir, 'r2') } : {};
+      mf = await startBothBackends(join(dir, 'worker.js'), persist, /** @type {any} */ (bindings), r2);
       return world;
     },
     async restart() {
@@ -210,21 +211,27 @@ describe('DB() across restarts and configurations', () => {
     }
   });
 
-  test('a cold tier logs a warning once per object and everything still works in hot storage', async () => {
-    const world = await startWorld('db-cold', { bindings: { DATA_BUCKET: { r2: 'not yet' } } });
-    // The isolate's log is shared by both backends' objects: one warning per object.
-    for (const [objects, backend] of BACKENDS.map((b, i) => [i + 1, b])) {
-      const name = tenant('cold');
-      const db = world.client(backend, name);
+  test("the guide's bare R2 bucket is the cold tier of SQLite-backed objects; key-value objects warn once and keep pages hot", async () => {
+    const world = await startWorld('db-cold', { r2Buckets: ['DATA_BUCKET'] });
+    for (const backend of BACKENDS) {
+      const db = world.client(backend, tenant('cold'));
       await db.run('INSERT INTO users (email) VALUES (?)', ['c@x.io']);
       assert.deepEqual(
         await db.transaction([{ type: 'query', sql: 'SELECT email FROM users' }]),
         [{ email: 'c@x.io' }],
       );
+      const { body: stats } = await db.fetch('/stats');
       const { body } = await db.fetch('/warnings');
-      const mine = body.warnings.filter((/** @type {string} */ w) => /storage\.cold/.test(w));
-      assert.equal(mine.length, objects, JSON.stringify(body.warnings));
-      assert.match(mine[objects - 1], /DB\("sveltekit-app"\): storage\.cold \(R2\) is not supported yet; every page stays in hot storage/);
+      const mine = body.warnings.filter((/** @type {string} */ w) => /cold tier/.test(w));
+      if (backend === 'sql') {
+        assert.equal(stats.storage.hotBudgetBytes, 1024 * 1024 * 1024, JSON.stringify(stats.storage));
+        assert.equal(stats.storage.coldGroups, 0);
+        assert.equal(mine.length, 0, JSON.stringify(body.warnings));
+      } else {
+        assert.equal(stats.storage.hotBudgetBytes, undefined, JSON.stringify(stats.storage));
+        assert.equal(mine.length, 1, JSON.stringify(body.warnings));
+        assert.match(mine[0], /DB\("sveltekit-app"\): the cold tier \(R2\) needs a SQLite-backed class/);
+      }
     }
   });
 });

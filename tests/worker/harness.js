@@ -88,9 +88,10 @@ const MODULE_RULES = [
  * @param {string} scriptPath  the worker, loaded from source (no bundling)
  * @param {string} persist  Durable Object storage folder
  * @param {Record<string, string>} bindings
+ * @param {Record<string, unknown>} [more]  further Miniflare options (R2 buckets)
  * @returns {Promise<any>} a ready Miniflare
  */
-export async function startBothBackends(scriptPath, persist, bindings) {
+export async function startBothBackends(scriptPath, persist, bindings, more = {}) {
   const Miniflare = await loadMiniflare();
   const mf = new Miniflare({
     modules: true,
@@ -105,6 +106,7 @@ export async function startBothBackends(scriptPath, persist, bindings) {
     },
     durableObjectsPersist: persist,
     bindings,
+    ...more,
   });
   await mf.ready;
   return mf;
@@ -121,8 +123,9 @@ export async function startBothBackends(scriptPath, persist, bindings) {
  * @param {string} factory  the exported function that makes the classes
  * @param {unknown[]} args  its arguments (JSON)
  * @param {Record<string, unknown>} [bindings]
+ * @param {{r2Buckets?: string[]}} [more]  R2 buckets, persisted beside the objects
  */
-export function fixtureRuntime(prefix, fixture, factory, args, bindings = {}) {
+export function fixtureRuntime(prefix, fixture, factory, args, bindings = {}, { r2Buckets } = {}) {
   const dir = join(TMP, `${prefix}-${randomUUID().slice(0, 8)}`);
   /** @type {any} */
   let mf = null;
@@ -141,7 +144,8 @@ export function fixtureRuntime(prefix, fixture, factory, args, bindings = {}) {
           '',
         ].join('\n'),
       );
-      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), bindings);
+      const r2 = r2Buckets ? { r2Buckets, r2Persist: join(dir, 'r2') } : {};
+      mf = await startBothBackends(join(dir, 'worker.js'), join(dir, 'persist'), bindings, r2);
     },
     async restart() {
       await mf.dispose();

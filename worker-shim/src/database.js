@@ -32,6 +32,12 @@ export class DoSQLDatabase extends DurableObject {
    * @type {false | {retainEvents?: number, retainMs?: number} | undefined}
    */
   static changes = undefined;
+  /**
+   * The R2 cold tier (storage-tiered.js): `binding` names the R2 bucket in env;
+   * undefined: every page stays in the object's own storage.
+   * @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined}
+   */
+  static cold = undefined;
 
   #instance = new DatabaseInstance({
     storage: this.ctx.storage,
@@ -48,6 +54,7 @@ export class DoSQLDatabase extends DurableObject {
       return parsePageSize(env.DOSQL_PAGE_SIZE ?? cls.pageSize ?? 0);
     },
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
+    cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
     label: () => this.#label(),
     exclusive: (fn) => this.ctx.blockConcurrencyWhile(fn),
     onTornWrite: (reason) => this.ctx.abort(reason),
@@ -71,6 +78,16 @@ export class DoSQLDatabase extends DurableObject {
    */
   stats() {
     return this.#instance.stats();
+  }
+
+  /**
+   * Storage upkeep, over RPC: with a cold tier, move the least recently used
+   * pages over the hot budget to R2 and delete R2 objects nothing references.
+   * It runs by itself after requests; await this to know it has finished.
+   * @returns {Promise<void>}
+   */
+  maintainStorage() {
+    return this.#instance.maintainStorage();
   }
 
   /**
@@ -136,18 +153,56 @@ export class DoSQLDatabase extends DurableObject {
  * @param {false | {retainEvents?: number, retainMs?: number}} [options.changes]
  *   change capture (docs/changes.md): false turns it off; else how much of the
  *   log to keep (default 10,000 events, 7 days)
+ * @param {{binding: string, hotBytes?: number, groupPages?: number}} [options.cold]
+ *   the R2 cold tier: the name of the R2 bucket binding, the hot tier's budget
+ *   (bytes, default 1 GiB) and pages per R2 object (default 64); SQLite-backed
+ *   classes only
  * @returns {typeof DoSQLDatabase}
  */
-export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes } = {}) {
+export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold } = {}) {
   const list = checkMigrations(migrations);
   const retention = checkChanges(changes);
+  if (cold !== undefined && (typeof cold !== 'object' || cold === null || typeof cold.binding !== 'string' || cold.binding === '')) {
+    throw new TypeError('cold must be {binding: "<R2 bucket binding name>", hotBytes?, groupPages?}');
+  }
   const Base = DoSQLDatabase;
   return class DoSQLDatabase extends Base {
     static migrations = list;
     static pageSize = pageSize;
     static cacheBytes = cacheBytes;
     static changes = retention;
+    static cold = cold ? Object.freeze({ ...cold }) : undefined;
   };
+}
+
+/**
+ * The cold tier's settings: the class's, or the vars DOSQL_COLD_BUCKET (the
+ * binding's name), DOSQL_HOT_BYTES and DOSQL_GROUP_PAGES (the standalone
+ * worker); undefined without either. Checked when the storage is made.
+ * @param {{binding: string, hotBytes?: number, groupPages?: number} | undefined} cold
+ * @param {Record<string, any>} env
+ * @param {DurableObjectState} ctx
+ */
+function coldSettings(cold, env, ctx) {
+  const fromVars = env.DOSQL_COLD_BUCKET
+    ? { binding: String(env.DOSQL_COLD_BUCKET), hotBytes: numberVar(env.DOSQL_HOT_BYTES), groupPages: numberVar(env.DOSQL_GROUP_PAGES) }
+    : undefined;
+  const settings = cold ?? fromVars;
+  if (!settings) return undefined;
+  const bucket = env[settings.binding];
+  if (!bucket) {
+    throw new TypeError(`env.${settings.binding} is missing: add an [[r2_buckets]] binding named "${settings.binding}" to the wrangler config`);
+  }
+  return { ...settings, bucket, prefix: `dosql/${ctx.id}/` };
+}
+
+/**
+ * A numeric var (vars are strings), undefined when unset; checkCold says what
+ * is wrong with a bad one.
+ * @param {unknown} value
+ */
+function numberVar(value) {
+  return value === undefined || value === '' ? undefined : Number(value);
 }
 
 /**

@@ -16,8 +16,8 @@
 //   engines over one storage would each cache pages the other changes.
 // - Start-up (open + migrate) runs when DB() is called, not inside
 //   blockConcurrencyWhile unless `ctx` is given; concurrent callers share it.
-// - storage.cold (R2) is not implemented yet: a warning is logged, pages stay in
-//   hot storage.
+// - storage.cold: an R2 bucket behind SQLite-backed hot storage (storage-tiered.js);
+//   db.maintainStorage() awaits the upkeep that otherwise runs after requests.
 // - Change streams (docs/changes.md): db.subscribe() works in process as it does
 //   remotely, and db.serveSubscribe(request) answers a browser's /subscribe.
 //   What the platform delivers to the class is the class's to forward: alarm()
@@ -28,6 +28,7 @@ import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './ins
 import { messageOf } from './response.js';
 import { createClient, DoSQLError } from './client.js';
 import { checkChanges } from './retention.js';
+import { checkCold } from './storage-tiered.js';
 
 /** @typedef {import('./engine.js').Migration} Migration */
 
@@ -44,8 +45,10 @@ const databases = new WeakMap();
  * @param {object} [options]
  * @param {Migration[]} [options.migrations]  `[{name, sql}]` in order: the default
  *   export of the module bin/bundle-migrations.mjs writes
- * @param {{hot?: any, cold?: unknown}} [options.storage]  hot: the object's
- *   ctx.storage (SQLite-backed or key-value); cold: not supported yet (warns)
+ * @param {{hot?: any, cold?: import('./storage-tiered.js').ColdSettings}} [options.storage]
+ *   hot: the object's ctx.storage (SQLite-backed or key-value); cold: an R2
+ *   bucket binding and its budget, `{bucket, hotBytes?, groupPages?, prefix?}`
+ *   (SQLite-backed only; prefix defaults to "dosql/<ctx.id or name>/")
  * @param {number} [options.pageSize]  page size of a new database (bytes)
  * @param {number} [options.cacheBytes]  page cache budget of the key-value backend
  * @param {any} [options.ctx]  the object's DurableObjectState: start-up then runs
@@ -63,13 +66,17 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
   let list;
   /** @type {ReturnType<typeof checkChanges>} */
   let retention;
+  /** @type {import('./storage-tiered.js').ColdSettings | undefined} */
+  let tier;
   try {
     list = checkOptions(label, migrations, hot, pageSize, cacheBytes);
     retention = checkRetention(label, changes);
+    tier = checkTier(label, cold, ctx, name);
   } catch (err) {
     return Promise.reject(err);
   }
-  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention });
+  const { bucket: _, ...tierKey } = tier ?? {};
+  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention, tier: tierKey });
   const existing = databases.get(hot);
   if (existing) {
     if (existing.key === key) return existing.database;
@@ -80,17 +87,12 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
     );
   }
 
-  if (cold !== undefined && cold !== null) {
-    console.warn(
-      `[dosql] ${label}: storage.cold (R2) is not supported yet; every page stays in hot storage (ctx.storage). The option is ignored.`,
-    );
-  }
-
   const instance = new DatabaseInstance({
     storage: hot,
     migrations: () => list,
     pageSize: () => pageSize ?? 0,
     cacheBytes,
+    cold: () => tier,
     changes: () => retention,
     ctx,
     label: () => label,
@@ -134,6 +136,10 @@ async function open(instance, label) {
      * @returns {Promise<Response>}
      */
     serveSubscribe: (request) => instance.subscribe(request),
+    /** Storage upkeep (the cold tier); runs by itself after requests, await it to know it finished. */
+    maintainStorage: () => instance.maintainStorage(),
+    /** Counts for monitoring: memory, faults, storage and cold tier (as GET /stats). */
+    stats: () => instance.stats(),
     /** Call from the class's alarm(): prunes the change log, sets the next alarm. */
     alarm: async () => {
       await instance.pruneChanges();
@@ -143,6 +149,32 @@ async function open(instance, label) {
     /** Call from the class's webSocketError(ws) (WebSocket subscribers). @param {WebSocket} ws */
     webSocketError: (ws) => instance.dropSocket(ws),
   });
+}
+
+/**
+ * Check storage.cold, which is the guide's bare R2 bucket or {bucket, ...}; the
+ * cold tier's settings with their default prefix.
+ * @param {string} label
+ * @param {unknown} cold
+ * @param {any} ctx
+ * @param {string} name
+ */
+function checkTier(label, cold, ctx, name) {
+  try {
+    const tier = checkCold(isBucket(cold) ? { bucket: cold } : cold);
+    if (!tier) return undefined;
+    return { ...tier, prefix: tier.prefix ?? `dosql/${ctx?.id ?? name}/` };
+  } catch (err) {
+    throw badConfig(`${label}: storage.${messageOf(err)}`);
+  }
+}
+
+/**
+ * Whether value looks like an R2 bucket binding.
+ * @param {any} value
+ */
+function isBucket(value) {
+  return typeof value?.get === 'function' && typeof value.put === 'function' && typeof value.head === 'function';
 }
 
 /**

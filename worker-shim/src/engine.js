@@ -22,7 +22,7 @@
 // Calls are serialized FIFO: only one call into C runs at a time, and a faulting
 // request's retries are never interleaved with another request's statements.
 
-import { createImports } from './host.js';
+import { StorageError, createImports } from './host.js';
 import { errorResponse } from './response.js';
 
 /** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
@@ -312,7 +312,9 @@ export class Engine {
           );
         }
         this.#faults++;
-        await this.#storage.prefetch(pages, window);
+        const failure = await this.#fetch(pages, window);
+        if (failure && retry) return errorResponse(failure.status, failure.message, failure.code);
+        if (failure) return errorResponse(503, `the transaction was rolled back: ${failure.message}`, 'TRANSACTION_ABORTED');
         if (!retry) {
           return errorResponse(
             503,
@@ -324,6 +326,24 @@ export class Engine {
       }
     } finally {
       this.#storage.settle?.();
+    }
+  }
+
+  /**
+   * Fetch the pages of a fault. A StorageError (the cold tier is unreachable,
+   * say) is returned, to be answered with its status and code; anything else
+   * storage throws is a bug and propagates.
+   * @param {number[]} pages
+   * @param {number} window
+   * @returns {Promise<StorageError | null>}  null once the pages are at hand
+   */
+  async #fetch(pages, window) {
+    try {
+      await this.#storage.prefetch(pages, window);
+      return null;
+    } catch (err) {
+      if (err instanceof StorageError) return err;
+      throw err;
     }
   }
 

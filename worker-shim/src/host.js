@@ -51,6 +51,27 @@ const RANDOM_CHUNK_BYTES = 65536;
 export const FAULT = Symbol.for('dosql.page-fault');
 
 /**
+ * What a storage adapter's prefetch throws for a failure the caller should see
+ * as an answer (e.g. the cold tier cannot be reached) rather than as a bug of
+ * ours: the engine answers it with this status and code.
+ */
+export class StorageError extends Error {
+  name = 'StorageError';
+
+  /**
+   * @param {number} status  an HTTP status (503 when retrying may succeed)
+   * @param {string} code  stable (README.md lists them)
+   * @param {string} message
+   * @param {ErrorOptions} [options]
+   */
+  constructor(status, code, message, options) {
+    super(message, options);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
  * @typedef {object} CommitBatch
  * @property {number} pageSize
  * @property {number} oldPageCount   pages before this commit
@@ -68,8 +89,11 @@ export const FAULT = Symbol.for('dosql.page-fault');
  *   synchronous and atomic; throws when nothing was written.
  * @property {(pages: number[], window: number) => Promise<void>} prefetch
  *   fetch each named page and up to `window` pages around it, so that readPage
- *   can answer them synchronously.
+ *   can answer them synchronously. Throws StorageError when it cannot.
  * @property {() => void} [settle]  called after each request (cache trimming)
+ * @property {(hold: () => Promise<() => void>) => Promise<void>} [maintain]
+ *   upkeep between requests (the cold tier); hold() takes the transaction gate
+ * @property {Record<string, number>} stats  counts for /stats
  */
 
 /**

@@ -21,7 +21,7 @@
 
 import wasmModule from '../dist/dosql.wasm';
 import { Engine } from './engine.js';
-import { errorResponse, messageOf, toResponse } from './response.js';
+import { errorResponse, jsonResponse, messageOf, toResponse } from './response.js';
 import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
 import { ChangeFeed } from './changes.js';
 import { exportResponse } from './export.js';
@@ -29,6 +29,7 @@ import { MAX_SUBSCRIBE_BYTES } from './subscribe-request.js';
 import { Retention, checkChanges } from './retention.js';
 import { SqlPageStorage } from './storage-sql.js';
 import { KvPageStorage } from './storage-kv.js';
+import { TieredPageStorage, checkCold } from './storage-tiered.js';
 
 /** @typedef {import('./engine.js').Migration} Migration */
 /** @typedef {import('./engine.js').EngineResponse} EngineResponse */
@@ -47,6 +48,8 @@ const encoder = new TextEncoder();
  *   checkChanges), read at each start; default: capture with default retention
  * @property {any} [ctx]  the object's DurableObjectState: WebSocket subscribers
  * @property {number} [cacheBytes]  page cache budget of the key-value backend
+ * @property {() => unknown} [cold]  the R2 cold tier's settings (storage-tiered.js,
+ *   checkCold), read when the storage adapter is made; default: none
  * @property {() => string} label  names the database in logs
  * @property {(fn: () => Promise<void>) => Promise<void>} [exclusive]  runs start-up
  *   alone (ctx.blockConcurrencyWhile); default: just runs it
@@ -105,12 +108,14 @@ export class DatabaseInstance {
       const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/export') return this.#export(request);
+      if (path === '/stats') return await this.#statsResponse(request);
       // The gate takes the request's place in line now; the body follows.
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
       const txId = request.headers.get(TRANSACTION_HEADER);
       const response = await this.#request(request.method, path, body, txId);
       this.#noticeCommits();
+      this.#maintainInBackground();
       return toResponse(response);
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
@@ -130,6 +135,36 @@ export class DatabaseInstance {
     }
     const storage = /** @type {any} */ (this.#storage);
     return exportResponse({ hold: () => this.#gate.hold(), storage }, 'database');
+  }
+
+  /**
+   * GET /stats: stats() as JSON.
+   * @param {Request} request
+   * @returns {Promise<Response>}
+   */
+  async #statsResponse(request) {
+    if (request.method !== 'GET') {
+      return toResponse(errorResponse(405, `${request.method} /stats: only GET is allowed`, 'METHOD_NOT_ALLOWED'));
+    }
+    return toResponse(jsonResponse(200, await this.stats()));
+  }
+
+  /**
+   * Storage upkeep between requests (the cold tier: demote pages over the hot
+   * budget, delete unreferenced R2 objects). Resolves when it is done; throws
+   * when it failed (nothing is lost: the next run goes on).
+   * @returns {Promise<void>}
+   */
+  async maintainStorage() {
+    const failure = await this.start();
+    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    await this.#storage?.maintain?.(() => this.#gate.hold());
+  }
+
+  /** maintainStorage(), not awaited: a request never waits for upkeep. */
+  #maintainInBackground() {
+    if (!this.#storage?.maintain) return;
+    this.maintainStorage().catch((err) => console.error(`[dosql] ${this.#options.label()}: storage upkeep failed (a later request retries it):`, err));
   }
 
   /**
@@ -276,10 +311,27 @@ export class DatabaseInstance {
     const options = this.#options;
     const pageSize = options.pageSize();
     const changes = checkChanges(options.changes?.());
-    this.#storage ??= createPageStorage(options.storage, {
-      cacheBytes: options.cacheBytes,
-      onTornWrite: options.onTornWrite,
-    });
+    if (!this.#storage) {
+      /** @type {import('./storage-tiered.js').ColdSettings | undefined} */
+      let cold;
+      try {
+        cold = checkCold(options.cold?.());
+      } catch (err) {
+        return errorResponse(500, `the cold tier is misconfigured: ${messageOf(err)}`, 'MISCONFIGURED');
+      }
+      const warn = (/** @type {unknown[]} */ ...args) => console.warn(`[dosql] ${options.label()}:`, ...args);
+      if (cold && !hasSql(options.storage)) {
+        // The guide binds a bucket to a key-value class: it keeps working, hot only.
+        warn('the cold tier (R2) needs a SQLite-backed class (new_sqlite_classes in the wrangler migrations); this key-value object keeps every page in its own storage');
+        cold = undefined;
+      }
+      this.#storage = createPageStorage(options.storage, {
+        cacheBytes: options.cacheBytes,
+        onTornWrite: options.onTornWrite,
+        cold,
+        log: warn,
+      });
+    }
     if (!this.#engine || this.#engine.broken) {
       this.#engine = new Engine(wasmModule, { storage: this.#storage, label: options.label() });
     }
@@ -314,14 +366,21 @@ export class DatabaseInstance {
 
 /**
  * The page storage adapter for a Durable Object's ctx.storage: SQLite-backed when
- * the class has SQL storage, else key-value. The one place the backend is chosen.
+ * the class has SQL storage (with an R2 cold tier behind it when configured),
+ * else key-value. The one place the backend is chosen.
  * @param {any} storage  ctx.storage
- * @param {{cacheBytes?: number, onTornWrite?: (reason: string) => void}} [options]
- *   (key-value backend only)
- * @returns {SqlPageStorage | KvPageStorage}
+ * @param {object} [options]
+ * @param {number} [options.cacheBytes]  key-value backend only
+ * @param {(reason: string) => void} [options.onTornWrite]  key-value backend only
+ * @param {import('./storage-tiered.js').ColdSettings} [options.cold]  SQLite-backed only
+ * @param {(...args: unknown[]) => void} [options.log]
+ * @returns {SqlPageStorage | TieredPageStorage | KvPageStorage}
  */
-export function createPageStorage(storage, { cacheBytes, onTornWrite } = {}) {
-  if (hasSql(storage)) return new SqlPageStorage(storage);
+export function createPageStorage(storage, { cacheBytes, onTornWrite, cold, log } = {}) {
+  if (hasSql(storage)) {
+    const hot = new SqlPageStorage(storage);
+    return cold ? new TieredPageStorage(hot, { ...cold, log }) : hot;
+  }
   return new KvPageStorage(storage, { cacheBytes, onTornWrite });
 }
 

@@ -14,6 +14,9 @@ const CREATE_TABLE = 'CREATE TABLE IF NOT EXISTS dosql_pages (pgno INTEGER PRIMA
 const SELECT_PAGE = 'SELECT data FROM dosql_pages WHERE pgno = ?';
 const UPSERT_PAGE = 'INSERT INTO dosql_pages (pgno, data) VALUES (?, ?) ON CONFLICT (pgno) DO UPDATE SET data = excluded.data';
 const DROP_PAGES_ABOVE = 'DELETE FROM dosql_pages WHERE pgno > ?';
+const DELETE_PAGES_BETWEEN = 'DELETE FROM dosql_pages WHERE pgno BETWEEN ? AND ?';
+const SELECT_PGNOS = 'SELECT pgno FROM dosql_pages ORDER BY pgno';
+const SELECT_PAGE_SIZE = 'SELECT length(data) FROM dosql_pages LIMIT 1';
 
 /**
  * @typedef {object} SqlStorageStats
@@ -63,22 +66,77 @@ export class SqlPageStorage {
    * Write one commit batch in one synchronous storage transaction.
    * Throws (and writes nothing) on failure.
    * @param {CommitBatch} batch
+   * @param {() => void} [alongside]  more writes of the same transaction (the
+   *   cold tier's manifest): if it throws, nothing is written
    */
-  commit({ oldPageCount, newPageCount, pages }) {
+  commit({ oldPageCount, newPageCount, pages }, alongside) {
     this.#storage.transactionSync(() => {
-      for (const { pgno, data } of pages) {
-        this.#count(this.#sql.exec(UPSERT_PAGE, pgno, wholeBuffer(data)));
-      }
+      this.putPages(pages);
       // Pages above the new end go. On the first commit of this instance also
       // drop any above it that an interrupted shrink left behind: SQLite shrinks
       // a file only after the commit that makes those pages unused.
       if (newPageCount < oldPageCount || !this.#reconciled) {
         this.#count(this.#sql.exec(DROP_PAGES_ABOVE, newPageCount));
       }
+      alongside?.();
     });
     this.#reconciled = true;
     this.stats.pagesWritten += pages.length;
     this.stats.commits++;
+  }
+
+  /**
+   * Write pages (inside transaction() or commit()'s alongside).
+   * @param {{pgno: number, data: Uint8Array}[]} pages
+   */
+  putPages(pages) {
+    for (const { pgno, data } of pages) {
+      this.#count(this.#sql.exec(UPSERT_PAGE, pgno, wholeBuffer(data)));
+    }
+  }
+
+  /**
+   * Delete pages first..last (inside transaction()).
+   * @param {number} first
+   * @param {number} last
+   */
+  deletePages(first, last) {
+    this.#count(this.#sql.exec(DELETE_PAGES_BETWEEN, first, last));
+  }
+
+  /**
+   * The numbers of the stored pages, ascending, and the size of one (0 if none).
+   * @returns {{pgnos: number[], pageSize: number}}
+   */
+  inventory() {
+    /** @type {number[]} */
+    const pgnos = this.exec(SELECT_PGNOS).map((row) => Number(row[0]));
+    const sized = this.exec(SELECT_PAGE_SIZE);
+    return { pgnos, pageSize: sized.length ? Number(sized[0][0]) : 0 };
+  }
+
+  /**
+   * Run fn in one synchronous storage transaction: all its writes or none.
+   * @template T
+   * @param {() => T} fn
+   * @returns {T}
+   */
+  transaction(fn) {
+    return this.#storage.transactionSync(fn);
+  }
+
+  /**
+   * One statement on the object's SQL storage, counted in stats: its rows, raw.
+   * For the tables of other parts of the adapter (the cold tier's manifest).
+   * @param {string} sql
+   * @param {...unknown} bindings
+   * @returns {unknown[][]}
+   */
+  exec(sql, ...bindings) {
+    const cursor = this.#sql.exec(sql, ...bindings);
+    const rows = [...cursor.raw()];
+    this.#count(cursor);
+    return rows;
   }
 
   /** Nothing to fetch: every page is readable synchronously. */

@@ -1,0 +1,156 @@
+// cold-objects.js — page groups as immutable R2 objects: their format, names and I/O.
+//
+// A group is `groupPages` consecutive pages starting at a multiple of it plus one
+// (group 0 is pages 1..groupPages). One R2 object holds the pages of one group
+// that existed when it was written, in order, after a 16-byte header:
+//
+//   bytes 0..7   "DoSQLgrp" (magic)
+//   bytes 8..11  page size, u32 little-endian
+//   bytes 12..15 first page number, u32 little-endian
+//
+// Objects are never overwritten: each gets a fresh name under the database's
+// prefix, and the manifest (storage-tiered.js) records its SHA-256, which R2
+// checks on upload and this module checks on every download. So a reader never
+// sees a half-written or substituted group.
+//
+// Every failure of R2 is a StorageError: 503 COLD_TIER_UNAVAILABLE when R2 did
+// not answer (retry), 500 COLD_TIER_CORRUPT when an object the manifest names is
+// gone or does not match it (the bucket was changed behind our back).
+
+import { StorageError } from './host.js';
+
+const MAGIC = new TextEncoder().encode('DoSQLgrp');
+export const GROUP_HEADER_BYTES = 16;
+/** Most keys one R2 delete() call may name (platform limit). */
+const MAX_DELETE_KEYS = 1000;
+
+/**
+ * @typedef {object} ColdObjectStats
+ * @property {number} r2Reads  objects downloaded
+ * @property {number} r2Writes  objects uploaded
+ * @property {number} r2Deletes  objects deleted
+ * @property {number} r2BytesRead
+ * @property {number} r2BytesWritten
+ */
+
+export class ColdObjects {
+  /** @type {any} R2Bucket */
+  #bucket;
+  #prefix;
+  /** @type {ColdObjectStats} */
+  stats = { r2Reads: 0, r2Writes: 0, r2Deletes: 0, r2BytesRead: 0, r2BytesWritten: 0 };
+
+  /**
+   * @param {any} bucket  an R2 bucket binding
+   * @param {string} prefix  the start of every object name of this database
+   */
+  constructor(bucket, prefix) {
+    this.#bucket = bucket;
+    this.#prefix = prefix;
+  }
+
+  /**
+   * A name no object has had: the group number for people reading the bucket,
+   * a random id so that a rewrite of the group never reuses one.
+   * @param {number} group
+   */
+  newName(group) {
+    return `${this.#prefix}g${group}-${crypto.randomUUID()}`;
+  }
+
+  /**
+   * Upload one group's pages as a new object.
+   * @param {string} name  from newName()
+   * @param {number} pageSize
+   * @param {number} firstPgno
+   * @param {Uint8Array[]} pages  consecutive, each pageSize bytes
+   * @returns {Promise<string>}  the object's SHA-256, hex
+   */
+  async put(name, pageSize, firstPgno, pages) {
+    const bytes = new Uint8Array(GROUP_HEADER_BYTES + pageSize * pages.length);
+    bytes.set(MAGIC, 0);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(8, pageSize, true);
+    view.setUint32(12, firstPgno, true);
+    pages.forEach((page, i) => bytes.set(page, GROUP_HEADER_BYTES + i * pageSize));
+    const sha256 = await sha256Hex(bytes);
+    try {
+      await this.#bucket.put(name, bytes, { sha256 });
+    } catch (err) {
+      throw unavailable(`writing ${name}`, err);
+    }
+    this.stats.r2Writes++;
+    this.stats.r2BytesWritten += bytes.byteLength;
+    return sha256;
+  }
+
+  /**
+   * Download a group and check it against what the manifest says of it.
+   * @param {{object: string, sha256: string, pages: number, firstPgno: number}} entry
+   * @returns {Promise<{pageSize: number, pages: Uint8Array[]}>}  at least entry.pages pages
+   */
+  async get({ object, sha256, pages: count, firstPgno }) {
+    let found;
+    /** @type {ArrayBuffer} */
+    let buffer;
+    try {
+      found = await this.#bucket.get(object);
+      buffer = found ? await found.arrayBuffer() : new ArrayBuffer(0);
+    } catch (err) {
+      throw unavailable(`reading ${object}`, err);
+    }
+    if (!found) throw corrupt(`${object} is missing from the bucket`);
+    const bytes = new Uint8Array(buffer);
+    this.stats.r2Reads++;
+    this.stats.r2BytesRead += bytes.byteLength;
+    if ((await sha256Hex(bytes)) !== sha256) throw corrupt(`${object} does not match the SHA-256 the manifest recorded`);
+    const view = new DataView(buffer);
+    const pageSize = bytes.byteLength >= GROUP_HEADER_BYTES ? view.getUint32(8, true) : 0;
+    const held = pageSize ? (bytes.byteLength - GROUP_HEADER_BYTES) / pageSize : 0;
+    if (!MAGIC.every((b, i) => bytes[i] === b) || view.getUint32(12, true) !== firstPgno || held < count) {
+      throw corrupt(`${object} does not hold pages ${firstPgno}..${firstPgno + count - 1}`);
+    }
+    const pages = [];
+    for (let i = 0; i < count; i++) {
+      const at = GROUP_HEADER_BYTES + i * pageSize;
+      pages.push(bytes.subarray(at, at + pageSize));
+    }
+    return { pageSize, pages };
+  }
+
+  /**
+   * Delete objects (deleting one that is already gone is not an error).
+   * @param {string[]} names
+   */
+  async delete(names) {
+    for (let i = 0; i < names.length; i += MAX_DELETE_KEYS) {
+      const some = names.slice(i, i + MAX_DELETE_KEYS);
+      try {
+        await this.#bucket.delete(some);
+      } catch (err) {
+        throw unavailable('deleting unreferenced objects', err);
+      }
+      this.stats.r2Deletes += some.length;
+    }
+  }
+}
+
+/** @param {Uint8Array} bytes */
+async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * @param {string} what
+ * @param {unknown} err
+ */
+function unavailable(what, err) {
+  const why = err instanceof Error ? err.message : String(err);
+  return new StorageError(503, 'COLD_TIER_UNAVAILABLE', `the cold tier (R2) failed ${what}: ${why}; nothing was changed, retry`, { cause: err });
+}
+
+/** @param {string} what */
+function corrupt(what) {
+  return new StorageError(500, 'COLD_TIER_CORRUPT', `the cold tier lost data: ${what}; restore the bucket or import a backup`);
+}

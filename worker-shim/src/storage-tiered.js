@@ -1,0 +1,630 @@
+// storage-tiered.js — SQLite-backed hot storage with an R2 cold tier behind it.
+//
+// Pages live in the hot tier (storage-sql.js, one row per page) until it passes
+// its byte budget; then the least recently used groups of pages are written to
+// R2 (cold-objects.js) and removed from it. Two tables in the object's SQL
+// storage say where everything is, and change only inside the same
+// transactionSync as the pages they describe, so a crash at any instant leaves
+// a consistent picture:
+//
+//   dosql_cold_groups   the manifest: group → R2 object, how many pages it
+//                       holds, its SHA-256, and `dirty` once a commit wrote
+//                       into the group after the object was made
+//   dosql_cold_garbage  R2 objects nothing references, to delete: replaced or
+//                       dropped groups, and uploads in progress (recorded
+//                       before the upload, so one a crash orphans is found)
+//
+// Reading: a page in the hot tier is read as before. A page only in R2 is a
+// FAULT: the engine rolls the request back, prefetch() downloads its group and
+// the cold groups around it, promotes them (writes their pages into the hot
+// tier, keeping the manifest entry), and the request runs again. Writes always
+// land in the hot tier; a commit that writes into a cold group marks it dirty.
+//
+// Demotion (maintain(), after requests, never during one): least recently used
+// groups first. A clean promoted group is only deleted from the hot tier (its
+// object still holds exactly those pages); any other is uploaded as a new
+// object first. The switch happens while holding the transaction gate, and
+// only for groups no commit touched since they were read (a version per group).
+//
+// Garbage: an object leaves the manifest in the transaction that replaces or
+// drops it and is deleted from R2 afterwards, but never while this instance is
+// still reading or writing it. One Durable Object runs one instance, so that is
+// every reader there is.
+
+import { FAULT } from './host.js';
+import { ColdObjects } from './cold-objects.js';
+
+/** Default hot budget (bytes). */
+export const DEFAULT_HOT_BYTES = 1024 * 1024 * 1024;
+/** Default pages per R2 object (256 KiB at the default page size). */
+export const DEFAULT_GROUP_PAGES = 64;
+/** Largest group: an object is downloaded whole on a fault. */
+export const MAX_GROUP_PAGES = 4096;
+/** Smallest hot budget: a few groups must fit. */
+export const MIN_HOT_BYTES = 1024 * 1024;
+
+/** Groups demoted per round (one hold of the gate, one transaction). */
+const DEMOTE_BATCH = 16;
+/** Objects up- or downloaded at once. */
+const TRANSFER_CONCURRENCY = 8;
+/** Garbage objects deleted per round. */
+const COLLECT_BATCH = 1000;
+
+const CREATE_GROUPS =
+  'CREATE TABLE IF NOT EXISTS dosql_cold_groups (grp INTEGER PRIMARY KEY, object TEXT NOT NULL, pages INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL)';
+const CREATE_GARBAGE = 'CREATE TABLE IF NOT EXISTS dosql_cold_garbage (object TEXT PRIMARY KEY, since INTEGER NOT NULL)';
+const CREATE_SETTINGS = 'CREATE TABLE IF NOT EXISTS dosql_cold_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)';
+const SELECT_GROUPS = 'SELECT grp, object, pages, sha256, dirty FROM dosql_cold_groups';
+const UPSERT_GROUP =
+  'INSERT INTO dosql_cold_groups (grp, object, pages, sha256, dirty) VALUES (?, ?, ?, ?, 0) ON CONFLICT (grp) DO UPDATE SET object = excluded.object, pages = excluded.pages, sha256 = excluded.sha256, dirty = 0';
+const SET_DIRTY = 'UPDATE dosql_cold_groups SET dirty = 1 WHERE grp = ?';
+const TRIM_GROUP = 'UPDATE dosql_cold_groups SET pages = ? WHERE grp = ?';
+const DROP_GROUP = 'DELETE FROM dosql_cold_groups WHERE grp = ?';
+const ADD_GARBAGE = 'INSERT OR IGNORE INTO dosql_cold_garbage (object, since) VALUES (?, ?)';
+const DROP_GARBAGE = 'DELETE FROM dosql_cold_garbage WHERE object = ?';
+const COUNT_GARBAGE = 'SELECT count(*) FROM dosql_cold_garbage';
+const SELECT_GARBAGE = 'SELECT object FROM dosql_cold_garbage ORDER BY since LIMIT ?';
+const SELECT_GROUP_PAGES = "SELECT value FROM dosql_cold_settings WHERE name = 'group_pages'";
+const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES ('group_pages', ?)";
+
+/**
+ * @typedef {object} ColdSettings
+ * @property {any} bucket  an R2 bucket binding
+ * @property {number} [hotBytes]  the hot tier's budget
+ * @property {number} [groupPages]  pages per R2 object (fixed by a database's
+ *   first use: a later different value is ignored, with a warning)
+ * @property {string} [prefix]  start of the object names (one per database)
+ */
+
+/**
+ * @typedef {object} ManifestEntry  (replaced, never changed, except `dirty`)
+ * @property {string} object
+ * @property {number} pages  the object holds pages first..first+pages-1
+ * @property {string} sha256
+ * @property {boolean} dirty
+ */
+
+/**
+ * @typedef {object} Demotion  one group's way to R2
+ * @property {number} group
+ * @property {ManifestEntry | undefined} entry  the manifest entry it replaces
+ * @property {number} version  the group's version when planned
+ * @property {number} pages  how many pages the group has
+ * @property {boolean} reuse  the entry's object already holds these pages
+ * @property {string} [name]  the new object, when not reused
+ * @property {string} [sha256]
+ * @property {boolean} [stale]  a commit changed the group meanwhile
+ */
+
+export class TieredPageStorage {
+  /** @type {import('./storage-sql.js').SqlPageStorage} */
+  #hot;
+  #cold;
+  #budget;
+  #groupPages;
+  /** @type {(...args: unknown[]) => void} */
+  #log;
+  #pageSize = 0;
+  #pageCount = 0;
+  #committed = false;
+  /** The manifest. @type {Map<number, ManifestEntry>} */
+  #groups = new Map();
+  /** Groups with pages in the hot tier → which of their pages; least recently used first. @type {Map<number, Uint8Array>} */
+  #resident = new Map();
+  #residentPages = 0;
+  /** Group → changes of its pages since start. @type {Map<number, number>} */
+  #versions = new Map();
+  /** Objects being read or written now: never collected. @type {Set<string>} */
+  #inUse = new Set();
+  #garbage = 0;
+  /** @type {Promise<void> | null} */
+  #maintenance = null;
+  #counts = { hotReads: 0, coldReads: 0, promotedGroups: 0, demotedGroups: 0 };
+
+  /**
+   * @param {import('./storage-sql.js').SqlPageStorage} hot
+   * @param {ColdSettings & {log?: (...args: unknown[]) => void}} settings  checked (checkCold)
+   */
+  constructor(hot, { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix = 'dosql/', log = console.warn }) {
+    this.#hot = hot;
+    this.#cold = new ColdObjects(bucket, prefix);
+    this.#budget = hotBytes;
+    this.#log = log;
+    hot.transaction(() => {
+      for (const sql of [CREATE_GROUPS, CREATE_GARBAGE, CREATE_SETTINGS]) hot.exec(sql);
+      if (hot.exec(SELECT_GROUP_PAGES).length === 0) hot.exec(INSERT_GROUP_PAGES, groupPages);
+    });
+    this.#groupPages = Number(hot.exec(SELECT_GROUP_PAGES)[0][0]);
+    if (this.#groupPages !== groupPages) {
+      log(`the cold tier keeps groups of ${this.#groupPages} pages, as when it was first used; groupPages: ${groupPages} is ignored`);
+    }
+    for (const [group, object, pages, sha256, dirty] of hot.exec(SELECT_GROUPS)) {
+      this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0 });
+    }
+    const { pgnos, pageSize } = hot.inventory();
+    for (const pgno of pgnos) this.#mark(pgno);
+    this.#pageSize = pageSize;
+    this.#garbage = Number(hot.exec(COUNT_GARBAGE)[0][0]);
+  }
+
+  /**
+   * The page from the hot tier, FAULT when it is only in R2, null when there
+   * is no such page.
+   * @param {number} pgno
+   * @returns {Uint8Array | null | typeof FAULT}
+   */
+  readPage(pgno) {
+    const group = this.#groupOf(pgno);
+    const index = pgno - this.#firstOf(group);
+    const flags = this.#resident.get(group);
+    if (flags?.[index]) {
+      // Most recently used goes last.
+      this.#resident.delete(group);
+      this.#resident.set(group, flags);
+      this.#counts.hotReads++;
+      const page = this.#hot.readPage(pgno);
+      if (pgno === 1 && page) this.#learnFromHeader(page);
+      return page;
+    }
+    const entry = this.#groups.get(group);
+    if (entry && index < entry.pages) {
+      this.#counts.coldReads++;
+      return FAULT;
+    }
+    return null;
+  }
+
+  /**
+   * Write one commit batch to the hot tier, and the manifest changes it causes
+   * (groups it writes into become dirty; a shrink trims or drops groups) in
+   * the same transaction.
+   * @param {import('./host.js').CommitBatch} batch
+   */
+  commit(batch) {
+    const { pageSize, oldPageCount, newPageCount, pages } = batch;
+    const dirtied = new Set();
+    for (const { pgno } of pages) {
+      const group = this.#groupOf(pgno);
+      if (this.#groups.get(group)?.dirty === false) dirtied.add(group);
+    }
+    const trims = newPageCount < oldPageCount ? this.#trimsTo(newPageCount) : [];
+    const now = Date.now();
+    this.#hot.commit(batch, () => {
+      for (const group of dirtied) this.#hot.exec(SET_DIRTY, group);
+      for (const { group, pages: kept, entry } of trims) {
+        if (kept > 0) {
+          this.#hot.exec(TRIM_GROUP, kept, group);
+        } else {
+          this.#hot.exec(DROP_GROUP, group);
+          this.#hot.exec(ADD_GARBAGE, entry.object, now);
+        }
+      }
+    });
+    // Stored: now the picture in memory follows.
+    for (const group of dirtied) /** @type {ManifestEntry} */ (this.#groups.get(group)).dirty = true;
+    for (const { group, pages: kept, entry } of trims) {
+      if (kept > 0) {
+        this.#groups.set(group, { ...entry, pages: kept });
+      } else {
+        this.#groups.delete(group);
+        this.#garbage++;
+      }
+      this.#bump(group);
+    }
+    for (const { pgno } of pages) {
+      this.#mark(pgno);
+      this.#bump(this.#groupOf(pgno));
+    }
+    // The hot tier dropped its pages above the end (on a first commit, strays too).
+    if (newPageCount < oldPageCount || !this.#committed) this.#unmarkAbove(newPageCount);
+    this.#committed = true;
+    this.#pageSize = pageSize;
+    this.#pageCount = newPageCount;
+  }
+
+  /**
+   * Download the cold groups holding the named pages and those within `window`
+   * pages of them, and promote them into the hot tier. Throws StorageError
+   * when R2 fails (groups downloaded before that stay promoted).
+   * @param {number[]} pgnos
+   * @param {number} window
+   */
+  async prefetch(pgnos, window) {
+    /** @type {Set<number>} named groups first, then their neighbours */
+    const wanted = new Set();
+    for (const pgno of pgnos) this.#wantCold(this.#groupOf(pgno), wanted);
+    for (const pgno of pgnos) {
+      const last = this.#groupOf(pgno + window - 1);
+      for (let group = this.#groupOf(Math.max(1, pgno - window + 1)); group <= last; group++) this.#wantCold(group, wanted);
+    }
+    await eachLimited([...wanted], TRANSFER_CONCURRENCY, async (group) => {
+      const entry = /** @type {ManifestEntry} */ (this.#groups.get(group));
+      const { pages } = await this.#download(group, entry);
+      this.#promote(group, entry, pages);
+    });
+  }
+
+  /**
+   * Bring the hot tier within its budget, then delete R2 objects nothing
+   * references. Runs once at a time (a second caller shares the run), outside
+   * requests: the swap of each round holds the transaction gate. Throws
+   * StorageError when R2 fails; nothing is lost then, a later run goes on.
+   * @param {() => Promise<() => void>} hold  the gate's hold(): resolves to its release
+   * @returns {Promise<void>}
+   */
+  maintain(hold) {
+    if (this.#hotBytes() <= this.#budget && this.#garbage === 0) return Promise.resolve();
+    this.#maintenance ??= this.#maintain(hold).finally(() => {
+      this.#maintenance = null;
+    });
+    return this.#maintenance;
+  }
+
+  /** Counts for /stats: the hot tier's billed rows, R2's operations, where reads were served. */
+  get stats() {
+    let coldPages = 0;
+    for (const entry of this.#groups.values()) coldPages += entry.pages;
+    const reads = this.#counts.hotReads + this.#counts.coldReads;
+    return {
+      ...this.#hot.stats,
+      ...this.#cold.stats,
+      ...this.#counts,
+      pageSize: this.#pageSize,
+      pageCount: this.#pageCount,
+      hotBytes: this.#hotBytes(),
+      hotBudgetBytes: this.#budget,
+      coldBytes: coldPages * this.#pageSize,
+      coldGroups: this.#groups.size,
+      groupPages: this.#groupPages,
+      garbageObjects: this.#garbage,
+      hitRate: reads === 0 ? 1 : this.#counts.hotReads / reads,
+    };
+  }
+
+  // ---- demotion and garbage ------------------------------------------------
+
+  /** @param {() => Promise<() => void>} hold */
+  async #maintain(hold) {
+    while (this.#hotBytes() > this.#budget) {
+      const moved = await this.#demote(this.#victims(), hold);
+      // Every chosen group changed under us: leave the rest to the next run.
+      if (moved === 0) break;
+    }
+    while (this.#garbage > 0) {
+      if ((await this.#collect()) === 0) break;
+    }
+  }
+
+  /** The least recently used groups whose demotion brings the hot tier nearest its budget. */
+  #victims() {
+    const victims = [];
+    let excess = this.#hotBytes() - this.#budget;
+    for (const [group, flags] of this.#resident) {
+      if (excess <= 0 || victims.length === DEMOTE_BATCH) break;
+      victims.push(group);
+      excess -= count(flags) * this.#pageSize;
+    }
+    return victims;
+  }
+
+  /**
+   * Move groups to R2: upload those whose object would not hold their pages,
+   * then, holding the gate, record them and delete them from the hot tier.
+   * @param {number[]} groups
+   * @param {() => Promise<() => void>} hold
+   * @returns {Promise<number>}  how many groups left the hot tier
+   */
+  async #demote(groups, hold) {
+    /** @type {Demotion[]} */
+    const plans = groups.map((group) => {
+      const entry = this.#groups.get(group);
+      const pages = Math.max(entry?.pages ?? 0, lastIndex(this.#resident.get(group)) + 1);
+      const reuse = entry !== undefined && !entry.dirty && pages <= entry.pages;
+      return { group, entry, version: this.#versions.get(group) ?? 0, pages, reuse };
+    });
+    const uploads = plans.filter((plan) => !plan.reuse);
+    for (const plan of uploads) plan.name = this.#cold.newName(plan.group);
+    const names = uploads.map((plan) => /** @type {string} */ (plan.name));
+    names.forEach((name) => this.#inUse.add(name));
+    try {
+      // Recorded as garbage before it exists: an upload a crash orphans is collected.
+      const now = Date.now();
+      this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(ADD_GARBAGE, name, now)));
+      this.#garbage += names.length;
+      await eachLimited(uploads, TRANSFER_CONCURRENCY, (plan) => this.#upload(plan));
+      const release = await hold();
+      try {
+        return this.#record(plans);
+      } finally {
+        release();
+      }
+    } finally {
+      names.forEach((name) => this.#inUse.delete(name));
+    }
+  }
+
+  /**
+   * Build a group's new object from its pages (from the hot tier, and from its
+   * old object for those not there) and upload it.
+   * @param {Demotion} plan
+   */
+  async #upload(plan) {
+    const first = this.#firstOf(plan.group);
+    const needsOld = plan.entry && !allSet(this.#resident.get(plan.group), plan.pages);
+    const old = needsOld ? (await this.#download(plan.group, /** @type {ManifestEntry} */ (plan.entry))).pages : [];
+    if (this.#changed(plan)) {
+      plan.stale = true;
+      return;
+    }
+    const flags = this.#resident.get(plan.group);
+    const pages = [];
+    for (let i = 0; i < plan.pages; i++) {
+      const page = flags?.[i] ? this.#hot.readPage(first + i) : old[i];
+      if (!(page instanceof Uint8Array)) throw new Error(`cold tier: page ${first + i} is in neither tier`);
+      pages.push(page);
+    }
+    plan.sha256 = await this.#cold.put(/** @type {string} */ (plan.name), this.#pageSize, first, pages);
+  }
+
+  /**
+   * Inside the gate: record each planned group that nothing changed meanwhile
+   * in the manifest and delete its pages from the hot tier, in one transaction.
+   * @param {Demotion[]} plans
+   * @returns {number}  groups moved
+   */
+  #record(plans) {
+    const ready = plans.filter((plan) => !plan.stale && !this.#changed(plan));
+    const now = Date.now();
+    this.#hot.transaction(() => {
+      for (const plan of ready) {
+        const first = this.#firstOf(plan.group);
+        if (!plan.reuse) {
+          this.#hot.exec(UPSERT_GROUP, plan.group, plan.name, plan.pages, plan.sha256);
+          this.#hot.exec(DROP_GARBAGE, plan.name);
+          if (plan.entry) this.#hot.exec(ADD_GARBAGE, plan.entry.object, now);
+        }
+        this.#hot.deletePages(first, first + this.#groupPages - 1);
+      }
+    });
+    for (const plan of ready) {
+      this.#residentPages -= count(/** @type {Uint8Array} */ (this.#resident.get(plan.group)));
+      this.#resident.delete(plan.group);
+      if (!plan.reuse) {
+        this.#groups.set(plan.group, {
+          object: /** @type {string} */ (plan.name),
+          pages: plan.pages,
+          sha256: /** @type {string} */ (plan.sha256),
+          dirty: false,
+        });
+        this.#garbage += (plan.entry ? 1 : 0) - 1;
+      }
+    }
+    this.#counts.demotedGroups += ready.length;
+    return ready.length;
+  }
+
+  /**
+   * Delete one batch of unreferenced objects from R2 (none in use), then
+   * forget them.
+   * @returns {Promise<number>}  objects deleted
+   */
+  async #collect() {
+    const names = this.#hot
+      .exec(SELECT_GARBAGE, COLLECT_BATCH)
+      .map((row) => String(row[0]))
+      .filter((name) => !this.#inUse.has(name));
+    if (names.length === 0) return 0;
+    await this.#cold.delete(names);
+    this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(DROP_GARBAGE, name)));
+    this.#garbage -= names.length;
+    return names.length;
+  }
+
+  // ---- promotion -------------------------------------------------------------
+
+  /**
+   * @param {number} group
+   * @param {ManifestEntry} entry
+   */
+  async #download(group, entry) {
+    this.#inUse.add(entry.object);
+    try {
+      return await this.#cold.get({ ...entry, firstPgno: this.#firstOf(group) });
+    } finally {
+      this.#inUse.delete(entry.object);
+    }
+  }
+
+  /**
+   * Write a downloaded group's pages that the hot tier lacks into it. The
+   * manifest entry stays: the object still holds these pages, so demoting the
+   * group again costs no upload while no commit writes into it.
+   * @param {number} group
+   * @param {ManifestEntry} entry  the entry the object was downloaded for
+   * @param {Uint8Array[]} pages
+   */
+  #promote(group, entry, pages) {
+    const current = this.#groups.get(group);
+    // Replaced or dropped while downloading: a later fault fetches the new one.
+    if (current?.object !== entry.object) return;
+    const flags = this.#resident.get(group);
+    const first = this.#firstOf(group);
+    const missing = [];
+    for (let i = 0; i < current.pages; i++) {
+      if (!flags?.[i]) missing.push({ pgno: first + i, data: pages[i] });
+    }
+    this.#hot.transaction(() => this.#hot.putPages(missing));
+    for (const { pgno } of missing) this.#mark(pgno);
+    this.#counts.promotedGroups++;
+  }
+
+  /**
+   * Add a group to `wanted` if it has pages only R2 holds.
+   * @param {number} group
+   * @param {Set<number>} wanted
+   */
+  #wantCold(group, wanted) {
+    const entry = this.#groups.get(group);
+    if (entry && !allSet(this.#resident.get(group), entry.pages)) wanted.add(group);
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------
+
+  /**
+   * The manifest changes a shrink to newPageCount pages causes.
+   * @param {number} newPageCount
+   */
+  #trimsTo(newPageCount) {
+    const trims = [];
+    for (const [group, entry] of this.#groups) {
+      const first = this.#firstOf(group);
+      if (first + entry.pages - 1 > newPageCount) trims.push({ group, entry, pages: Math.max(0, newPageCount - first + 1) });
+    }
+    return trims;
+  }
+
+  /** @param {number} newPageCount */
+  #unmarkAbove(newPageCount) {
+    for (const [group, flags] of this.#resident) {
+      const first = this.#firstOf(group);
+      if (first + flags.length - 1 <= newPageCount) continue;
+      for (let i = Math.max(0, newPageCount - first + 1); i < flags.length; i++) {
+        if (flags[i]) {
+          flags[i] = 0;
+          this.#residentPages--;
+        }
+      }
+      if (count(flags) === 0) this.#resident.delete(group);
+      this.#bump(group);
+    }
+  }
+
+  /**
+   * Note that page pgno is in the hot tier, its group most recently used.
+   * @param {number} pgno
+   */
+  #mark(pgno) {
+    const group = this.#groupOf(pgno);
+    const flags = this.#resident.get(group) ?? new Uint8Array(this.#groupPages);
+    this.#resident.delete(group);
+    this.#resident.set(group, flags);
+    const index = pgno - this.#firstOf(group);
+    if (!flags[index]) {
+      flags[index] = 1;
+      this.#residentPages++;
+    }
+  }
+
+  /** @param {number} group */
+  #bump(group) {
+    this.#versions.set(group, (this.#versions.get(group) ?? 0) + 1);
+  }
+
+  /** @param {Demotion} plan */
+  #changed(plan) {
+    return (this.#versions.get(plan.group) ?? 0) !== plan.version || this.#groups.get(plan.group) !== plan.entry;
+  }
+
+  #hotBytes() {
+    return this.#residentPages * this.#pageSize;
+  }
+
+  /** @param {number} pgno */
+  #groupOf(pgno) {
+    return Math.floor((pgno - 1) / this.#groupPages);
+  }
+
+  /** @param {number} group */
+  #firstOf(group) {
+    return group * this.#groupPages + 1;
+  }
+
+  /**
+   * The page size and count from page 1's header, when its count is valid
+   * (bytes 92..95 equal the change counter at 24..27).
+   * @param {Uint8Array} page
+   */
+  #learnFromHeader(page) {
+    if (page.length < 100) return;
+    const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+    const size = view.getUint16(16);
+    this.#pageSize = size === 1 ? 65536 : size;
+    if (view.getUint32(92) === view.getUint32(24)) this.#pageCount = view.getUint32(28);
+  }
+}
+
+/**
+ * Cold tier settings, checked; undefined when there is no cold tier.
+ * @param {unknown} value
+ * @returns {ColdSettings | undefined}
+ */
+export function checkCold(value) {
+  if (value === undefined || value === null || value === false) return undefined;
+  if (typeof value !== 'object') throw new TypeError('cold must be {bucket, hotBytes?, groupPages?, prefix?}');
+  const { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix } = /** @type {any} */ (value);
+  if (!bucket || typeof bucket.get !== 'function' || typeof bucket.put !== 'function' || typeof bucket.delete !== 'function') {
+    throw new TypeError('cold.bucket must be an R2 bucket binding (add [[r2_buckets]] to the wrangler config)');
+  }
+  if (!Number.isSafeInteger(hotBytes) || hotBytes < MIN_HOT_BYTES) {
+    throw new TypeError(`cold.hotBytes must be a whole number of bytes, at least ${MIN_HOT_BYTES}; got ${JSON.stringify(hotBytes)}`);
+  }
+  if (!Number.isInteger(groupPages) || groupPages < 1 || groupPages > MAX_GROUP_PAGES) {
+    throw new TypeError(`cold.groupPages must be a whole number from 1 to ${MAX_GROUP_PAGES}; got ${JSON.stringify(groupPages)}`);
+  }
+  if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError('cold.prefix must be a string');
+  return { bucket, hotBytes, groupPages, prefix };
+}
+
+/** @param {Uint8Array} flags */
+function count(flags) {
+  let n = 0;
+  for (const flag of flags) n += flag;
+  return n;
+}
+
+/**
+ * The index of the last set flag, -1 if none.
+ * @param {Uint8Array | undefined} flags
+ */
+function lastIndex(flags) {
+  if (!flags) return -1;
+  for (let i = flags.length - 1; i >= 0; i--) if (flags[i]) return i;
+  return -1;
+}
+
+/**
+ * Whether flags 0..n-1 are all set.
+ * @param {Uint8Array | undefined} flags
+ * @param {number} n
+ */
+function allSet(flags, n) {
+  if (!flags) return n === 0;
+  for (let i = 0; i < n; i++) if (!flags[i]) return false;
+  return true;
+}
+
+/**
+ * Run fn over items, at most `limit` at once; rejects with the first failure
+ * once every started call has settled.
+ * @template T
+ * @param {T[]} items
+ * @param {number} limit
+ * @param {(item: T) => Promise<void>} fn
+ */
+async function eachLimited(items, limit, fn) {
+  let next = 0;
+  /** @type {unknown[]} */
+  const failures = [];
+  const worker = async () => {
+    while (next < items.length && failures.length === 0) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length) throw failures[0];
+}
