@@ -7,9 +7,11 @@
 // "a" and "b" of one id). A write that was in flight when the process died may
 // or may not have committed; one that was answered 200 must have. The kill comes
 // after a random delay (seeded: the seed is printed, and CRASH_SEED replays it),
-// several times per backend on the same database.
+// several times per backend on the same database. A third run does the same on a
+// SQLite-backed object with an R2 cold tier and a 1 MiB hot budget, whose rows
+// are padded so that pages move to R2 (and back) while the clients write.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { BACKENDS, createWorld, seededRandom } from './harness.js';
@@ -38,16 +40,33 @@ function workerdPids() {
   return rows.filter((r) => ours.has(r.pid) && r.comm.includes('workerd')).map((r) => r.pid);
 }
 
-describe(`SIGKILL while writing (seed ${SEED})`, () => {
-  const world = createWorld('crash');
-  before(() => world.start());
-  after(() => world.destroy());
+/** A world whose SQLite-backed class keeps at most 1 MiB hot, the rest in R2. */
+const COLD_WORLD = {
+  classOptions: { cold: { binding: 'COLD', hotBytes: 1024 * 1024, groupPages: 8 } },
+  r2Buckets: ['COLD'],
+};
 
-  for (const backend of BACKENDS) {
-    test(`${backend}: acknowledged writes survive, transactions are whole, the change log agrees`, { timeout: 180_000 }, async () => {
-      const rand = seededRandom(SEED + (backend === 'kv' ? 1 : 0));
-      const tenant = `crash-${backend}-${SEED}`;
-      await world.client(backend, tenant).run('CREATE TABLE t (id INTEGER, part TEXT, PRIMARY KEY (id, part))');
+const VARIANTS = [
+  ...BACKENDS.map((backend) => ({ name: backend, backend, world: {}, pad: 0, seed: SEED + (backend === 'kv' ? 1 : 0) })),
+  { name: 'sql with an R2 cold tier', backend: /** @type {const} */ ('sql'), world: COLD_WORLD, pad: 3000, seed: SEED + 2 },
+];
+
+describe(`SIGKILL while writing (seed ${SEED})`, () => {
+  for (const { name, backend, world: options, pad, seed } of VARIANTS) {
+    // One running world at a time: the kill takes every workerd of this process.
+    const world = createWorld('crash');
+    after(() => world.destroy());
+
+    test(`${name}: acknowledged writes survive, transactions are whole, the change log agrees`, { timeout: 180_000 }, async () => {
+      const rand = seededRandom(seed);
+      const tenant = `crash-${backend}-${seed}`;
+      await world.start(options);
+      const setup = world.client(backend, tenant);
+      await setup.run(`CREATE TABLE t (id INTEGER, part TEXT, pad BLOB DEFAULT (zeroblob(${pad})), PRIMARY KEY (id, part))`);
+      if (options === COLD_WORLD) {
+        // Past the hot budget from the start, so that every round moves pages.
+        await setup.run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 800) INSERT INTO t (id, part) SELECT -i, 'a' FROM n");
+      }
       /** ids answered 200, and whether they were written as a pair */
       const acknowledged = new Map();
       let next = 0;
@@ -61,11 +80,11 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
             try {
               if (pair) {
                 await db.batch([
-                  { sql: "INSERT INTO t VALUES (?, 'a')", params: [id] },
-                  { sql: "INSERT INTO t VALUES (?, 'b')", params: [id] },
+                  { sql: "INSERT INTO t (id, part) VALUES (?, 'a')", params: [id] },
+                  { sql: "INSERT INTO t (id, part) VALUES (?, 'b')", params: [id] },
                 ]);
               } else {
-                await db.run("INSERT INTO t VALUES (?, 'a')", [id]);
+                await db.run("INSERT INTO t (id, part) VALUES (?, 'a')", [id]);
               }
               if (!dead) acknowledged.set(id, pair);
             } catch {
@@ -80,7 +99,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         for (const pid of pids) process.kill(pid, 'SIGKILL');
         await Promise.all(writers);
         await world.stop().catch(() => {});
-        await world.start();
+        await world.start(options);
 
         const check = world.client(backend, tenant);
         assert.deepEqual(await check.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
@@ -95,6 +114,11 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         next = Math.max(next, ...rows.map((r) => r.id));
       }
       assert.ok(acknowledged.size > ROUNDS, `writes were acknowledged (${acknowledged.size})`);
+      if (options === COLD_WORLD) {
+        const { storage } = await (await world.mf.dispatchFetch(`http://localhost/${backend}/${tenant}/stats`)).json();
+        assert.ok(storage.coldGroups > 0, `pages moved to R2: ${JSON.stringify(storage)}`);
+      }
+      await world.stop();
     });
   }
 });

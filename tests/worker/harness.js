@@ -78,8 +78,9 @@ const MODULE_RULES = [
 /**
  * @typedef {object} WorldOptions
  * @property {{name: string, sql: string}[]} [migrations]  default: migrations/
- * @property {{pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number}}} [classOptions]
+ * @property {{pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number}, cold?: {binding: string, hotBytes?: number, groupPages?: number}}} [classOptions]
  * @property {Record<string, unknown>} [bindings]  extra env bindings
+ * @property {string[]} [r2Buckets]  R2 bucket bindings, persisted in the world's folder
  */
 
 /**
@@ -201,7 +202,8 @@ export function createWorld(name) {
           '',
         ].join('\n'),
       );
-      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {});
+      const r2 = options.r2Buckets ? { r2Buckets: options.r2Buckets, r2Persist: join(dir, 'r2') } : {};
+      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {}, r2);
       return world;
     },
 
