@@ -52,8 +52,9 @@ export type ChangesOptions = false | { retainEvents?: number; retainMs?: number 
 
 /**
  * The Durable Object: one object is one SQLite database. It answers the wire
- * protocol over fetch: POST /query, /run, /transaction with JSON bodies, and
- * /subscribe (NDJSON, Server-Sent Events, hibernatable WebSockets).
+ * protocol over fetch: POST /query, /run, /transaction with JSON bodies,
+ * /subscribe (NDJSON, Server-Sent Events, hibernatable WebSockets), GET /export
+ * and POST /import (the database as a SQLite file, both ways).
  * Works on SQLite-backed (`new_sqlite_classes`) and key-value (`new_classes`)
  * classes. Environment (optional): DOSQL_PAGE_SIZE, DOSQL_CHANGES ("off"), and
  * for a cold tier DOSQL_COLD_BUCKET (a binding's name), DOSQL_HOT_BYTES,
@@ -96,6 +97,15 @@ export interface DoSQLStats {
   storage: Record<string, number>;
   /** Change subscribers now: NDJSON and SSE streams, and WebSockets. */
   subscribers: { streams: number; sockets: number };
+  /** The POST /import in progress: bytes of the file received, pages staged in storage; null when none. */
+  importing: { receivedBytes: number; stagedPages: number } | null;
+}
+
+/** The answer of a POST /import that replaced the database. */
+export interface ImportResult {
+  pageSize: number;
+  pages: number;
+  bytes: number;
 }
 
 /** A DoSQLDatabase class with these migrations; export it under your binding's class_name. */
@@ -320,6 +330,12 @@ export interface Database extends DatabaseClient {
    * Only subscriptions: no SQL reaches the database through it.
    */
   serveSubscribe(request: Request): Promise<Response>;
+  /**
+   * Answer a request as `POST /import` does, whatever its path: the SQLite file in
+   * its body (streamed) replaces the database, atomically, after it is checked;
+   * `200` with an {@link ImportResult}, or a `4xx` `{error, code}` and nothing changed.
+   */
+  serveImport(request: Request): Promise<Response>;
   /** Call from your class's `alarm()`: prunes the change log, sets the next alarm. */
   alarm(): Promise<void>;
   /** Storage upkeep (the cold tier); runs by itself after requests. Resolves when finished. */

@@ -2,7 +2,7 @@
 // tests/worker/types.test.js. Each `@ts-expect-error` line is a mistake the
 // types must catch: if the types grow too loose, tsc reports the unused directive.
 
-import { DB, defineDoSQL, DoSQLDatabase } from 'dosql';
+import { DB, defineDoSQL, DoSQLDatabase, type ImportResult } from 'dosql';
 import { DoSQLError, eventStream, getDB, lastEventId } from 'dosql/client';
 import { toD1 } from 'dosql/d1';
 
@@ -56,6 +56,13 @@ export async function ownClass(): Promise<void> {
   const db = await DB('app', { storage: { hot: ctx.storage }, ctx, changes: { retainEvents: 100 } });
   await db.alarm();
   const response: Response = await db.serveSubscribe(request);
+  const imported = await db.serveImport(request);
+  if (imported.ok) {
+    const { pages }: ImportResult = await imported.json();
+    void pages;
+  }
+  const importing: number | undefined = (await db.stats()).importing?.stagedPages;
+  void importing;
   const tiered = await DB('tiered', { storage: { hot: ctx.storage, cold: { bucket: env.DOSQL_COLD, hotBytes: 64 << 20 } }, ctx });
   await tiered.maintainStorage();
   const hotBytes: number | undefined = (await tiered.stats()).storage.hotBytes;

@@ -17,7 +17,8 @@
 //   between pages of a catch-up, wait until the subscriber is drained;
 // - fan-out: a commit wakes every pump (notify) and never waits for one. Pumps at
 //   the same cursor share one read while it is in flight; a commit starts a new
-//   generation of reads, so nobody joins a read that began before the commit.
+//   generation of reads, so nobody joins a read that began before the commit;
+// - the end of every subscription when an import replaces the database (endAll).
 
 import { errorResponse, messageOf, toResponse } from './response.js';
 import { parseSubscribeRequest } from './subscribe-request.js';
@@ -103,6 +104,22 @@ export class ChangeFeed {
     this.#reads.clear();
     for (const sub of this.#streams) void this.#pump(sub);
     for (const sub of this.#sockets.values()) void this.#pump(sub);
+  }
+
+  /**
+   * End every subscription: each gets `end` with this code and closes (an
+   * import replaced the database, and with it the log their cursors point
+   * into). Pumps in flight find their subscriber closed and stop.
+   * @param {string} code
+   * @param {string} error
+   */
+  endAll(code, error) {
+    this.#loadSockets();
+    this.#reads.clear();
+    for (const sub of [...this.#streams, ...this.#sockets.values()]) {
+      sub.end(code, error);
+      this.#remove(sub);
+    }
   }
 
   /**

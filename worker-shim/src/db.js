@@ -23,6 +23,8 @@
 //   What the platform delivers to the class is the class's to forward: alarm()
 //   to db.alarm() (pruning the change log), and, for WebSocket subscribers
 //   (which need ctx), webSocketClose/webSocketError to the database's.
+// - db.serveImport(request) answers POST /import (a streamed file replaces the
+//   database), for the class to route to.
 
 import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './instance.js';
 import { messageOf } from './response.js';
@@ -136,6 +138,13 @@ async function open(instance, label) {
      * @returns {Promise<Response>}
      */
     serveSubscribe: (request) => instance.subscribe(request),
+    /**
+     * Answer a request as POST /import (README, "Import"), whatever its path:
+     * replace the database with the SQLite file in its body, or refuse it.
+     * @param {Request} request
+     * @returns {Promise<Response>}
+     */
+    serveImport: (request) => instance.importDatabase(request),
     /** Storage upkeep (the cold tier); runs by itself after requests, await it to know it finished. */
     maintainStorage: () => instance.maintainStorage(),
     /** Counts for monitoring: memory, faults, storage and cold tier (as GET /stats). */

@@ -110,8 +110,10 @@ export class Engine {
    * @param {object} options
    * @param {import('./host.js').StorageAdapter} options.storage
    * @param {string} [options.label]  names the object in logs
-   * @param {number} [options.readAhead]  first fault window (pages)
-   * @param {number} [options.maxReadAhead]  largest fault window (pages)
+   * @param {number} [options.readAhead]  first fault window (pages); default the
+   *   storage adapter's `readAhead`, else 64
+   * @param {number} [options.maxReadAhead]  largest fault window (pages); default
+   *   the storage adapter's `maxReadAhead`, else 4096
    * @param {number} [options.maxFaults]  faults one call may take before 503
    */
   constructor(module, { storage, label = 'dosql', readAhead, maxReadAhead, maxFaults } = /** @type {any} */ ({})) {
@@ -119,8 +121,8 @@ export class Engine {
       throw new EngineStartError('dosql.wasm was not given as a compiled WebAssembly.Module: import it with `import wasm from "./dosql.wasm"` (the bundler\'s CompiledWasm rule)');
     }
     this.#storage = storage;
-    this.#readAhead = readAhead ?? DEFAULT_READ_AHEAD;
-    this.#maxReadAhead = maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
+    this.#readAhead = readAhead ?? storage.readAhead ?? DEFAULT_READ_AHEAD;
+    this.#maxReadAhead = maxReadAhead ?? storage.maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
     this.#maxFaults = maxFaults ?? DEFAULT_MAX_FAULTS;
 
     const imports = createImports({
@@ -307,7 +309,7 @@ export class Engine {
         if (nFault >= this.#maxFaults) {
           return errorResponse(
             503,
-            `the request still needed pages that are not in memory (${pages.slice(0, 8).join(', ')}) after ${nFault} reads from storage; the database may be larger than the page cache allows: try again, or raise the cache budget`,
+            `the request still needed pages that storage could not give at once (${pages.slice(0, 8).join(', ')}) after ${nFault} reads: it reads more than the page cache can hold; split it into smaller requests, or raise the cache budget`,
             'FAULT_LIMIT',
           );
         }

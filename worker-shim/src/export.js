@@ -9,7 +9,9 @@
 // A reader that stops pulling for IDLE_MS loses the stream, so nobody can hold
 // the database by opening an export and walking away.
 
-import { FAULT } from './host.js';
+import { FAULT, StorageError } from './host.js';
+import { headerPageCount } from './file-header.js';
+import { errorResponse, toResponse } from './response.js';
 
 /** Pages read and sent per chunk (256 KiB at the default page size). */
 export const PAGES_PER_CHUNK = 64;
@@ -23,16 +25,18 @@ export const IDLE_MS = 30_000;
  */
 
 /**
- * The file as a streaming Response (application/vnd.sqlite3).
+ * The file as a streaming Response (application/vnd.sqlite3) of a known length,
+ * or the error that kept it from starting (storage could not give page 1: 503
+ * COLD_TIER_UNAVAILABLE, say). A failure after the first byte cannot change the
+ * status any more: the stream errors and stops short of its Content-Length, so
+ * no client takes a truncated file for a whole one.
  * @param {ExportSource} source
  * @param {string} filename  for Content-Disposition
- * @returns {Response}
+ * @returns {Promise<Response>}
  */
-export function exportResponse({ hold, storage }, filename) {
+export async function exportResponse({ hold, storage }, filename) {
   /** @type {(() => void) | null} */
-  let release = null;
-  let next = 1;
-  let pageCount = 0;
+  let release = await hold();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let idle;
   const done = () => {
@@ -40,6 +44,18 @@ export function exportResponse({ hold, storage }, filename) {
     release?.();
     release = null;
   };
+  let page1;
+  try {
+    [page1] = await readPages(storage, 1, 1, 0);
+  } catch (err) {
+    done();
+    if (err instanceof StorageError) return toResponse(errorResponse(err.status, err.message, err.code));
+    throw err;
+  }
+  // A database nothing was ever committed to has no page 1: an empty file.
+  const pageSize = page1?.byteLength ?? 0;
+  const pageCount = page1 ? headerPageCount(page1) : 0;
+  let next = 1;
   /** @param {ReadableStreamDefaultController<Uint8Array>} controller */
   const watch = (controller) => {
     clearTimeout(idle);
@@ -48,17 +64,8 @@ export function exportResponse({ hold, storage }, filename) {
       done();
     }, IDLE_MS);
   };
-  const body = new ReadableStream({
-    async start(controller) {
-      release = await hold();
-      try {
-        if (storage.readPage(1) === FAULT) await storage.prefetch([1], 1);
-        const page1 = storage.readPage(1);
-        pageCount = page1 instanceof Uint8Array ? headerPageCount(page1) : 0;
-      } catch (err) {
-        done();
-        throw err;
-      }
+  const pages = new ReadableStream({
+    start(controller) {
       watch(controller);
     },
     async pull(controller) {
@@ -70,10 +77,9 @@ export function exportResponse({ hold, storage }, filename) {
           return;
         }
         const last = Math.min(pageCount, next + PAGES_PER_CHUNK - 1);
-        const pages = await readPages(storage, next, last);
-        const size = pages[0].byteLength;
-        const bytes = new Uint8Array(size * pages.length);
-        pages.forEach((page, i) => bytes.set(page, i * size));
+        const chunk = await readPages(storage, next, last, pageSize);
+        const bytes = new Uint8Array(pageSize * chunk.length);
+        chunk.forEach((page, i) => bytes.set(page, i * pageSize));
         controller.enqueue(bytes);
         next = last + 1;
       } catch (err) {
@@ -85,7 +91,7 @@ export function exportResponse({ hold, storage }, filename) {
       done();
     },
   });
-  return new Response(body, {
+  return new Response(withLength(pages, pageSize * pageCount), {
     headers: {
       'content-type': 'application/vnd.sqlite3',
       'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}.sqlite"`,
@@ -95,16 +101,36 @@ export function exportResponse({ hold, storage }, filename) {
 }
 
 /**
- * Pages first..last from storage, fetching those not at hand (key-value objects).
+ * The stream with its length declared (workerd's FixedLengthStream sends it as
+ * Content-Length, and a stream that errors before that many bytes arrive ends
+ * the response as a failed transfer); as it is where there is none.
+ * @param {ReadableStream<Uint8Array>} stream
+ * @param {number} length
+ * @returns {ReadableStream<Uint8Array>}
+ */
+function withLength(stream, length) {
+  const FixedLength = /** @type {any} */ (globalThis).FixedLengthStream;
+  if (typeof FixedLength !== 'function') return stream;
+  const fixed = new FixedLength(length);
+  stream.pipeTo(fixed.writable).catch(() => {}); // the reader sees the failure
+  return fixed.readable;
+}
+
+/**
+ * Pages first..last from storage, fetching those not at hand (key-value
+ * objects, the cold tier). A page storage lacks is zeros of pageSize bytes: the
+ * one SQLite never writes (it holds byte 2^30, kept for locks) reads so through
+ * the VFS too. With pageSize 0 (page 1, before its size is known) it is null.
  * @param {ExportSource['storage']} storage
  * @param {number} first
  * @param {number} last
- * @returns {Promise<Uint8Array[]>}
+ * @param {number} pageSize
+ * @returns {Promise<(Uint8Array | null)[]>}  only page 1 can be null
  */
-async function readPages(storage, first, last) {
+async function readPages(storage, first, last, pageSize) {
   const pgnos = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-  // One read per page (a statement on SQLite-backed storage); only the pages a
-  // key-value object does not have at hand are fetched and read again.
+  // One read per page (a statement on SQLite-backed storage); only the pages
+  // not at hand are fetched and read again.
   const pages = pgnos.map((p) => storage.readPage(p));
   const missing = pgnos.filter((_, i) => pages[i] === FAULT);
   if (missing.length > 0) {
@@ -112,15 +138,7 @@ async function readPages(storage, first, last) {
     for (const p of missing) pages[p - first] = storage.readPage(p);
   }
   return pages.map((page, i) => {
-    if (!(page instanceof Uint8Array)) throw new Error(`export: page ${first + i} of ${last} is missing from storage`);
-    return page;
+    if (page === FAULT) throw new Error(`export: page ${first + i} was fetched but is still not at hand`);
+    return page ?? (pageSize ? new Uint8Array(pageSize) : null);
   });
-}
-
-/**
- * The page count in page 1's header (bytes 28..31, big-endian).
- * @param {Uint8Array} page1
- */
-function headerPageCount(page1) {
-  return new DataView(page1.buffer, page1.byteOffset, page1.byteLength).getUint32(28);
 }

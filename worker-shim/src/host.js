@@ -91,6 +91,8 @@ export class StorageError extends Error {
  *   fetch each named page and up to `window` pages around it, so that readPage
  *   can answer them synchronously. Throws StorageError when it cannot.
  * @property {() => void} [settle]  called after each request (cache trimming)
+ * @property {number} [readAhead]  the first fault window this storage wants (pages)
+ * @property {number} [maxReadAhead]  the largest fault window it can hold (pages)
  * @property {(hold: () => Promise<() => void>) => Promise<void>} [maintain]
  *   upkeep between requests (the cold tier); hold() takes the transaction gate
  * @property {Record<string, number>} stats  counts for /stats

@@ -14,6 +14,10 @@
 // retention alarm made due (retention.js), neither awaited, so a commit never
 // waits for subscribers.
 //
+// Import (import.js) stages and checks the file beside the live database; only
+// its swap holds the gate, and the engine is started afresh on the new pages
+// (and every change stream ended) before the gate opens again.
+//
 // Start-up failures are caught inside `exclusive` and rethrown outside it: a throw
 // inside blockConcurrencyWhile would reset the object, and a failure kept on the
 // instance would stick. The start promise is dropped on failure, so the next
@@ -21,15 +25,17 @@
 
 import wasmModule from '../dist/dosql.wasm';
 import { Engine } from './engine.js';
+import { StorageError } from './host.js';
 import { errorResponse, jsonResponse, messageOf, toResponse } from './response.js';
 import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
 import { ChangeFeed } from './changes.js';
 import { exportResponse } from './export.js';
+import { discardBody, importFile } from './import.js';
 import { MAX_SUBSCRIBE_BYTES } from './subscribe-request.js';
 import { Retention, checkChanges } from './retention.js';
 import { SqlPageStorage } from './storage-sql.js';
 import { KvPageStorage } from './storage-kv.js';
-import { TieredPageStorage, checkCold } from './storage-tiered.js';
+import { TieredPageStorage, checkCold, hasColdPages } from './storage-tiered.js';
 
 /** @typedef {import('./engine.js').Migration} Migration */
 /** @typedef {import('./engine.js').EngineResponse} EngineResponse */
@@ -76,6 +82,8 @@ export class DatabaseInstance {
   #capture = false;
   /** The engine's commit count when last looked at. */
   #commitsSeen = 0;
+  /** The import in progress (one at a time), or null. @type {import('./import.js').ImportProgress | null} */
+  #importing = null;
 
   /** @param {InstanceOptions} options */
   constructor(options) {
@@ -107,7 +115,8 @@ export class DatabaseInstance {
       const engine = /** @type {Engine} */ (this.#engine);
       const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
-      if (path === '/export') return this.#export(request);
+      if (path === '/export') return await this.#export(request);
+      if (path === '/import') return await this.importDatabase(request);
       if (path === '/stats') return await this.#statsResponse(request);
       // The gate takes the request's place in line now; the body follows.
       const body = readBody(request, engine.maxRequestBytes);
@@ -127,14 +136,81 @@ export class DatabaseInstance {
    * GET /export: the database as a SQLite file, consistent as of one commit
    * (export.js holds the gate while it streams).
    * @param {Request} request
-   * @returns {Response}
+   * @returns {Promise<Response>}
    */
-  #export(request) {
+  async #export(request) {
     if (request.method !== 'GET') {
       return toResponse(errorResponse(405, `${request.method} /export: only GET is allowed`, 'METHOD_NOT_ALLOWED'));
     }
     const storage = /** @type {any} */ (this.#storage);
     return exportResponse({ hold: () => this.#gate.hold(), storage }, 'database');
+  }
+
+  /**
+   * Answer a request as POST /import, whatever its path: replace the database
+   * with the SQLite file in its body (import.js), or refuse the file and change
+   * nothing.
+   * @param {Request} request
+   * @returns {Promise<Response>}
+   */
+  async importDatabase(request) {
+    try {
+      const refused = await this.#refuseImport(request);
+      if (refused) {
+        await discardBody(request.body);
+        return toResponse(refused);
+      }
+      const storage = /** @type {import('./import.js').ImportableStorage} */ (this.#storage);
+      const label = this.#options.label();
+      this.#importing = { receivedBytes: 0, stagedPages: 0 };
+      try {
+        return toResponse(
+          await importFile(request.body, {
+            storage,
+            newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
+            migrations: this.#options.migrations(),
+            captureChanges: this.#capture,
+            hold: () => this.#gate.hold(),
+            replaced: () => this.#restartAfterImport(),
+            progress: this.#importing,
+            log: (...args) => console.error(`[dosql] ${label}:`, ...args),
+          }),
+        );
+      } finally {
+        this.#importing = null;
+      }
+    } catch (err) {
+      console.error(`[dosql] ${this.#options.label()}:`, err);
+      return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+    }
+  }
+
+  /**
+   * Why this import request cannot start now (started, so the database is open), or null.
+   * @param {Request} request
+   * @returns {Promise<EngineResponse | null>}
+   */
+  async #refuseImport(request) {
+    if (request.method !== 'POST') return errorResponse(405, `${request.method} /import: only POST is allowed`, 'METHOD_NOT_ALLOWED');
+    const failure = await this.start();
+    if (failure) return failure;
+    if (this.#importing) return errorResponse(409, 'another import into this database is in progress; wait for its answer', 'IMPORT_IN_PROGRESS');
+    return null;
+  }
+
+  /**
+   * An import swapped the pages (the gate is held): end the change streams,
+   * whose cursors point into the old log, and start a fresh engine on the new
+   * pages before any request runs.
+   * @returns {Promise<EngineResponse | null>}  null, or the failure of the start
+   */
+  async #restartAfterImport() {
+    this.#feed.endAll('DATABASE_REPLACED', 'the database was replaced by an import, and its change log with it: reload, then subscribe again');
+    this.#engine = null;
+    this.#ready = null;
+    const failure = await this.start();
+    this.#retention?.committed();
+    return failure;
   }
 
   /**
@@ -190,9 +266,10 @@ export class DatabaseInstance {
   }
 
   /**
-   * Peak wasm memory, page faults served, the storage adapter's counts, and the
-   * change feed's subscribers. Opens the database first if need be.
-   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>, subscribers: {streams: number, sockets: number}}>}
+   * Peak wasm memory, page faults served, the storage adapter's counts, the
+   * change feed's subscribers, and how far an import in progress has come.
+   * Opens the database first if need be.
+   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>, subscribers: {streams: number, sockets: number}, importing: import('./import.js').ImportProgress | null}>}
    */
   async stats() {
     const failure = await this.start();
@@ -203,6 +280,7 @@ export class DatabaseInstance {
       faults: engine.faults,
       storage: { .../** @type {any} */ (this.#storage).stats },
       subscribers: this.#feed.subscribers,
+      importing: this.#importing && { ...this.#importing },
     };
   }
 
@@ -325,19 +403,29 @@ export class DatabaseInstance {
         warn('the cold tier (R2) needs a SQLite-backed class (new_sqlite_classes in the wrangler migrations); this key-value object keeps every page in its own storage');
         cold = undefined;
       }
-      this.#storage = createPageStorage(options.storage, {
+      const storage = createPageStorage(options.storage, {
         cacheBytes: options.cacheBytes,
         onTornWrite: options.onTornWrite,
         cold,
         log: warn,
       });
+      // Without its cold tier such a database would read its R2 pages as missing.
+      if (storage instanceof SqlPageStorage && hasColdPages(storage)) {
+        return errorResponse(500, 'this database keeps pages in R2, but no cold tier is configured: restore the cold setting and its R2 bucket binding', 'MISCONFIGURED');
+      }
+      this.#storage = storage;
     }
     if (!this.#engine || this.#engine.broken) {
       this.#engine = new Engine(wasmModule, { storage: this.#storage, label: options.label() });
     }
     // Every open reads page 1 and the schema right after it: fetch them up front
     // instead of through a fault (a no-op for SQLite-backed storage).
-    await this.#storage.prefetch([1], OPEN_READ_AHEAD);
+    try {
+      await this.#storage.prefetch([1], OPEN_READ_AHEAD);
+    } catch (err) {
+      if (err instanceof StorageError) return errorResponse(err.status, err.message, err.code);
+      throw err;
+    }
     const opened = await this.#engine.open(pageSize, { captureChanges: changes !== false });
     if (opened.status !== 200) return opened;
     const migrated = await this.#engine.migrate([...options.migrations()]);

@@ -8,6 +8,15 @@
 // Keys: "p:<pgno in decimal>", one page per key (a page is at most 64 KiB, under
 // the 128 KiB value limit). At most 128 keys per get/put/delete call.
 //
+// Generations (POST /import, import.js): thousands of keys cannot be replaced in
+// one atomic batch, so an import writes its pages under a new prefix,
+// "g<N>:p:<pgno>", and switches to them with one put of GENERATION_KEY (absent:
+// generation 0, the "p:" keys every object had before imports existed). The
+// adapter reads that key before its first page. The previous generation's keys
+// are deleted after the switch, in the background; whatever an interrupted
+// import or clean-up leaves behind (generations N + 1 and N - 1) is deleted when
+// the next import starts.
+//
 // Commit: every put and delete of one batch is issued with no `await` in between.
 // Durable Objects submit such writes as one atomic batch, and the output gate holds
 // the response until it is durable; if the write fails, the runtime resets the
@@ -19,6 +28,7 @@
 // the cache above budget.
 
 import { FAULT } from './host.js';
+import { HEADER_BYTES, headerPageCount, headerPageCountValid, headerPageSize } from './file-header.js';
 
 /** @typedef {import('./host.js').CommitBatch} CommitBatch */
 
@@ -38,6 +48,14 @@ const ENTRY_OVERHEAD_BYTES = 64;
 /** Page size assumed for sizing read-ahead before the first page is seen. */
 const ASSUMED_PAGE_SIZE = 4096;
 
+/** The key that names the current generation of page keys (a number; absent: 0). */
+export const GENERATION_KEY = 'dosql:generation';
+
+/** Largest file POST /import takes here (bytes): its integrity check reads every
+ *  page within one request, and a request keeps every page it read in the cache
+ *  until it ends, so the whole file must fit in memory beside the live database. */
+export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+
 /**
  * @typedef {object} KvStorageStats
  * @property {number} keysRead  keys asked for by get (billed reads)
@@ -48,10 +66,22 @@ const ASSUMED_PAGE_SIZE = 4096;
  * @property {number} cacheBytes  bytes held by the cache now
  */
 
-/** @param {number} pgno */
-export function pageKey(pgno) {
-  return `p:${pgno}`;
+/**
+ * The key of page pgno in a generation.
+ * @param {number} pgno
+ * @param {number} [generation]
+ */
+export function pageKey(pgno, generation = 0) {
+  return `${generationPrefix(generation)}${pgno}`;
 }
+
+/** @param {number} generation */
+function generationPrefix(generation) {
+  return generation === 0 ? 'p:' : `g${generation}:p:`;
+}
+
+/** What follows the prefix of a page key. */
+const PAGE_NUMBER = /^[1-9][0-9]*$/;
 
 export class KvPageStorage {
   /** @type {any} DurableObjectStorage */
@@ -63,8 +93,12 @@ export class KvPageStorage {
   /** Pages in the database as of the last commit or page 1 seen; null if unknown. */
   #pageCount = /** @type {number | null} */ (null);
   #pageSize = ASSUMED_PAGE_SIZE;
+  /** The generation of the page keys; null until read from storage. @type {number | null} */
+  #generation;
   /** @type {(reason: string) => void} */
   #onTornWrite;
+  /** Largest file POST /import takes into this object (bytes). */
+  maxImportBytes = MAX_IMPORT_BYTES;
   /** @type {KvStorageStats} */
   stats = { keysRead: 0, keysWritten: 0, keysDeleted: 0, fetches: 0, commits: 0, cacheBytes: 0 };
 
@@ -75,10 +109,13 @@ export class KvPageStorage {
    * @param {(reason: string) => void} [options.onTornWrite]  called if a write
    *   call throws after others of the same batch were issued (they would land
    *   alone): the owner resets the object, e.g. with ctx.abort(reason)
+   * @param {number} [options.generation]  the page keys to use (an import's
+   *   staged pages); default: the current generation, read from storage
    */
-  constructor(storage, { cacheBytes = DEFAULT_CACHE_BYTES, onTornWrite } = {}) {
+  constructor(storage, { cacheBytes = DEFAULT_CACHE_BYTES, onTornWrite, generation } = {}) {
     this.#storage = storage;
     this.#budget = cacheBytes;
+    this.#generation = generation ?? null;
     this.#onTornWrite = onTornWrite ?? ((reason) => {
       throw new Error(reason);
     });
@@ -107,6 +144,7 @@ export class KvPageStorage {
    * @param {number} window
    */
   async prefetch(pages, window) {
+    const generation = await this.#currentGeneration();
     // Read-ahead never takes more than half the budget at once.
     const most = Math.max(1, Math.floor(this.#budget / 2 / this.#pageSize));
     const span = Math.max(1, Math.min(window, most));
@@ -123,7 +161,7 @@ export class KvPageStorage {
     const sorted = [...wanted].sort((a, b) => a - b);
     const chunks = chunk(sorted, MAX_KEYS_PER_CALL);
     this.stats.fetches++;
-    const results = await Promise.all(chunks.map((c) => this.#storage.get(c.map(pageKey))));
+    const results = await Promise.all(chunks.map((c) => this.#storage.get(c.map((pgno) => pageKey(pgno, generation)))));
     chunks.forEach((c, i) => {
       /** @type {Map<string, unknown>} */
       const found = results[i];
@@ -131,7 +169,7 @@ export class KvPageStorage {
       for (const pgno of c) {
         // A page written since the fetch began is newer than what came back.
         if (this.#cache.has(pgno)) continue;
-        const value = found.get(pageKey(pgno));
+        const value = found.get(pageKey(pgno, generation));
         const page = value === undefined ? null : asBytes(value);
         this.#remember(pgno, page);
         if (pgno === 1 && page) this.#learnFromHeader(page);
@@ -149,6 +187,9 @@ export class KvPageStorage {
     if (pageSize > MAX_VALUE_BYTES) {
       throw new Error(`page size ${pageSize} exceeds the ${MAX_VALUE_BYTES}-byte value limit of key-value Durable Objects`);
     }
+    const generation = this.#generation;
+    // The engine reads page 1, so prefetches, before it ever commits.
+    if (generation === null) throw new Error('a commit came before the first read of the key-value adapter');
     /** @type {number[]} */
     const dropped = [];
     for (let pgno = newPageCount + 1; pgno <= oldPageCount; pgno++) dropped.push(pgno);
@@ -156,10 +197,10 @@ export class KvPageStorage {
     const puts = chunk(pages, MAX_KEYS_PER_CALL).map((group) => {
       /** @type {Record<string, Uint8Array>} */
       const entries = {};
-      for (const { pgno, data } of group) entries[pageKey(pgno)] = data;
+      for (const { pgno, data } of group) entries[pageKey(pgno, generation)] = data;
       return entries;
     });
-    const deletes = chunk(dropped, MAX_KEYS_PER_CALL).map((group) => group.map(pageKey));
+    const deletes = chunk(dropped, MAX_KEYS_PER_CALL).map((group) => group.map((pgno) => pageKey(pgno, generation)));
 
     /** @type {Promise<unknown>[]} */
     const pending = [];
@@ -224,11 +265,80 @@ export class KvPageStorage {
    * @param {Uint8Array} page
    */
   #learnFromHeader(page) {
-    if (page.length < 100) return;
-    const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    const size = view.getUint16(16);
-    this.#pageSize = size === 1 ? 65536 : size || ASSUMED_PAGE_SIZE;
-    if (view.getUint32(92) === view.getUint32(24)) this.#pageCount = view.getUint32(28);
+    if (page.length < HEADER_BYTES) return;
+    this.#pageSize = headerPageSize(page) || ASSUMED_PAGE_SIZE;
+    if (headerPageCountValid(page)) this.#pageCount = headerPageCount(page);
+  }
+
+  // ---- imports (import.js) ---------------------------------------------------------
+
+  /**
+   * Where an import stages its pages: generation current + 1, emptied first (an
+   * abandoned import may have left keys there), as an adapter of its own. Keys
+   * of generation current - 1 that an interrupted clean-up left go too.
+   * @returns {Promise<KvPageStorage>}
+   */
+  async stageImport() {
+    const current = await this.#currentGeneration();
+    await Promise.all([this.#deleteGeneration(current + 1), current > 0 ? this.#deleteGeneration(current - 1) : null]);
+    return new KvPageStorage(this.#storage, { cacheBytes: this.#budget, generation: current + 1 });
+  }
+
+  /**
+   * Make staged's pages the database with one put of GENERATION_KEY. This
+   * adapter then reads the new pages (its cache is emptied); the old
+   * generation's keys are deleted in the background.
+   * @param {KvPageStorage} staged  from stageImport()
+   */
+  async replaceWith(staged) {
+    const old = await this.#currentGeneration();
+    await this.#storage.put({ [GENERATION_KEY]: staged.#generation });
+    this.#generation = staged.#generation;
+    this.#cache.clear();
+    this.#cacheBytes = 0;
+    this.#pageCount = null;
+    this.stats.cacheBytes = 0;
+    this.#deleteGeneration(old).catch((err) => console.error(`[dosql] deleting the pages replaced by an import failed (the next import retries):`, err));
+  }
+
+  /**
+   * Delete the staged pages of an import that was refused. Awaited: the next
+   * import stages into the same generation.
+   * @param {KvPageStorage} staged  from stageImport()
+   */
+  async discardImport(staged) {
+    await staged.#deleteGeneration(/** @type {number} */ (staged.#generation));
+  }
+
+  /** The generation of the page keys, read from storage the first time. */
+  async #currentGeneration() {
+    if (this.#generation === null) {
+      const stored = (await this.#storage.get([GENERATION_KEY])).get(GENERATION_KEY);
+      this.stats.keysRead++;
+      this.#generation ??= typeof stored === 'number' ? stored : 0;
+    }
+    return this.#generation;
+  }
+
+  /**
+   * Delete every page key of a generation, MAX_KEYS_PER_CALL at a time. They are
+   * listed rather than counted (after a crash nobody knows how many there are),
+   * and only page keys go: a class of one's own around DB() may keep keys of its
+   * own in the same storage, under the same prefix.
+   * @param {number} generation
+   */
+  async #deleteGeneration(generation) {
+    const prefix = generationPrefix(generation);
+    /** @type {{prefix: string, limit: number, startAfter?: string}} */
+    const options = { prefix, limit: MAX_KEYS_PER_CALL };
+    for (;;) {
+      const listed = [...(await this.#storage.list(options)).keys()];
+      this.stats.keysRead += listed.length;
+      if (listed.length === 0) return;
+      options.startAfter = listed[listed.length - 1];
+      const pages = listed.filter((key) => PAGE_NUMBER.test(key.slice(prefix.length)));
+      if (pages.length > 0) this.stats.keysDeleted += await this.#storage.delete(pages);
+    }
   }
 }
 

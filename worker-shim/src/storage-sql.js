@@ -7,16 +7,36 @@
 //
 // stats counts the rows Durable Objects bill for: every row read and written
 // (writes cost about 1000 reads), as the cursors report them.
+//
+// POST /import (import.js) stages the file's pages in a second table,
+// dosql_import_pages, through an adapter of its own (the `table` option), and
+// swaps it in with DROP TABLE and ALTER TABLE ... RENAME in one transactionSync.
 
 /** @typedef {import('./host.js').CommitBatch} CommitBatch */
 
-const CREATE_TABLE = 'CREATE TABLE IF NOT EXISTS dosql_pages (pgno INTEGER PRIMARY KEY, data BLOB NOT NULL)';
-const SELECT_PAGE = 'SELECT data FROM dosql_pages WHERE pgno = ?';
-const UPSERT_PAGE = 'INSERT INTO dosql_pages (pgno, data) VALUES (?, ?) ON CONFLICT (pgno) DO UPDATE SET data = excluded.data';
-const DROP_PAGES_ABOVE = 'DELETE FROM dosql_pages WHERE pgno > ?';
-const DELETE_PAGES_BETWEEN = 'DELETE FROM dosql_pages WHERE pgno BETWEEN ? AND ?';
-const SELECT_PGNOS = 'SELECT pgno FROM dosql_pages ORDER BY pgno';
-const SELECT_PAGE_SIZE = 'SELECT length(data) FROM dosql_pages LIMIT 1';
+/** The database's pages, and an import's until they replace them. */
+const PAGES_TABLE = 'dosql_pages';
+const IMPORT_TABLE = 'dosql_import_pages';
+
+/** Largest file POST /import takes (bytes): a SQLite-backed object stores at
+ *  most 10 GB, and the staged file shares that with the live database. */
+export const MAX_IMPORT_BYTES = 10_000_000_000;
+
+/**
+ * The statements on one table of pages.
+ * @param {string} table
+ */
+function statementsOn(table) {
+  return Object.freeze({
+    createTable: `CREATE TABLE IF NOT EXISTS ${table} (pgno INTEGER PRIMARY KEY, data BLOB NOT NULL)`,
+    selectPage: `SELECT data FROM ${table} WHERE pgno = ?`,
+    upsertPage: `INSERT INTO ${table} (pgno, data) VALUES (?, ?) ON CONFLICT (pgno) DO UPDATE SET data = excluded.data`,
+    dropPagesAbove: `DELETE FROM ${table} WHERE pgno > ?`,
+    deletePagesBetween: `DELETE FROM ${table} WHERE pgno BETWEEN ? AND ?`,
+    selectPgnos: `SELECT pgno FROM ${table} ORDER BY pgno`,
+    selectPageSize: `SELECT length(data) FROM ${table} LIMIT 1`,
+  });
+}
 
 /**
  * @typedef {object} SqlStorageStats
@@ -34,16 +54,24 @@ export class SqlPageStorage {
   #storage;
   /** @type {any} SqlStorage */
   #sql;
+  #table;
+  #statements;
+  /** Largest file POST /import takes into this object (bytes). */
+  maxImportBytes = MAX_IMPORT_BYTES;
   /** @type {SqlStorageStats} */
   stats = { rowsRead: 0, rowsWritten: 0, pagesRead: 0, pagesWritten: 0, commits: 0 };
 
   /**
    * @param {any} storage  ctx.storage of a SQLite-backed Durable Object
+   * @param {{table?: string}} [options]  table: the pages' table (an import's
+   *   staged pages are an adapter on IMPORT_TABLE)
    */
-  constructor(storage) {
+  constructor(storage, { table = PAGES_TABLE } = {}) {
     this.#storage = storage;
     this.#sql = storage.sql;
-    this.#count(this.#sql.exec(CREATE_TABLE));
+    this.#table = table;
+    this.#statements = statementsOn(table);
+    this.#count(this.#sql.exec(this.#statements.createTable));
   }
 
   /**
@@ -52,7 +80,7 @@ export class SqlPageStorage {
    * @returns {Uint8Array | null}
    */
   readPage(pgno) {
-    const cursor = this.#sql.exec(SELECT_PAGE, pgno);
+    const cursor = this.#sql.exec(this.#statements.selectPage, pgno);
     /** @type {ArrayBuffer | null} */
     let data = null;
     for (const row of cursor.raw()) data = row[0];
@@ -76,7 +104,7 @@ export class SqlPageStorage {
       // drop any above it that an interrupted shrink left behind: SQLite shrinks
       // a file only after the commit that makes those pages unused.
       if (newPageCount < oldPageCount || !this.#reconciled) {
-        this.#count(this.#sql.exec(DROP_PAGES_ABOVE, newPageCount));
+        this.#count(this.#sql.exec(this.#statements.dropPagesAbove, newPageCount));
       }
       alongside?.();
     });
@@ -91,7 +119,7 @@ export class SqlPageStorage {
    */
   putPages(pages) {
     for (const { pgno, data } of pages) {
-      this.#count(this.#sql.exec(UPSERT_PAGE, pgno, wholeBuffer(data)));
+      this.#count(this.#sql.exec(this.#statements.upsertPage, pgno, wholeBuffer(data)));
     }
   }
 
@@ -101,7 +129,7 @@ export class SqlPageStorage {
    * @param {number} last
    */
   deletePages(first, last) {
-    this.#count(this.#sql.exec(DELETE_PAGES_BETWEEN, first, last));
+    this.#count(this.#sql.exec(this.#statements.deletePagesBetween, first, last));
   }
 
   /**
@@ -110,8 +138,8 @@ export class SqlPageStorage {
    */
   inventory() {
     /** @type {number[]} */
-    const pgnos = this.exec(SELECT_PGNOS).map((row) => Number(row[0]));
-    const sized = this.exec(SELECT_PAGE_SIZE);
+    const pgnos = this.exec(this.#statements.selectPgnos).map((row) => Number(row[0]));
+    const sized = this.exec(this.#statements.selectPageSize);
     return { pgnos, pageSize: sized.length ? Number(sized[0][0]) : 0 };
   }
 
@@ -141,6 +169,42 @@ export class SqlPageStorage {
 
   /** Nothing to fetch: every page is readable synchronously. */
   async prefetch() {}
+
+  // ---- imports (import.js) ---------------------------------------------------------
+
+  /**
+   * Where an import stages its pages: IMPORT_TABLE, emptied first (an abandoned
+   * import may have left pages there), as an adapter of its own.
+   * @returns {SqlPageStorage}
+   */
+  stageImport() {
+    this.#count(this.#sql.exec(`DROP TABLE IF EXISTS ${IMPORT_TABLE}`));
+    return new SqlPageStorage(this.#storage, { table: IMPORT_TABLE });
+  }
+
+  /**
+   * Make staged's pages the database, in one transactionSync: this adapter's
+   * table is dropped and staged's takes its name, so this adapter reads the
+   * new pages from now on.
+   * @param {SqlPageStorage} staged  from stageImport()
+   * @param {() => void} [alongside]  more writes of the same transaction (the
+   *   cold tier forgets the old database's groups)
+   */
+  replaceWith(staged, alongside) {
+    this.#storage.transactionSync(() => {
+      this.#count(this.#sql.exec(`DROP TABLE ${this.#table}`));
+      this.#count(this.#sql.exec(`ALTER TABLE ${staged.#table} RENAME TO ${this.#table}`));
+      alongside?.();
+    });
+  }
+
+  /**
+   * Drop the staged pages of an import that was refused.
+   * @param {SqlPageStorage} staged  from stageImport()
+   */
+  discardImport(staged) {
+    this.#count(this.#sql.exec(`DROP TABLE IF EXISTS ${staged.#table}`));
+  }
 
   /**
    * Finish a cursor and add its billed rows to stats.

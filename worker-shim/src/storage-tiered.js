@@ -33,6 +33,7 @@
 
 import { FAULT } from './host.js';
 import { ColdObjects } from './cold-objects.js';
+import { HEADER_BYTES, headerPageCount, headerPageCountValid, headerPageSize } from './file-header.js';
 
 /** Default hot budget (bytes). */
 export const DEFAULT_HOT_BYTES = 1024 * 1024 * 1024;
@@ -43,6 +44,12 @@ export const MAX_GROUP_PAGES = 4096;
 /** Smallest hot budget: a few groups must fit. */
 export const MIN_HOT_BYTES = 1024 * 1024;
 
+/** A cold fault first fetches only the groups named: a point read costs one download. */
+const READ_AHEAD = 1;
+/** Read-ahead doubles on each further fault of a request without a cap that
+ *  matters (2^24 pages): promoted pages land in the hot tier, not in memory, so a
+ *  scan of any size takes about log2(pages) faults. */
+const MAX_READ_AHEAD = 1 << 24;
 /** Groups demoted per round (one hold of the gate, one transaction). */
 const DEMOTE_BATCH = 16;
 /** Objects up- or downloaded at once. */
@@ -60,6 +67,7 @@ const UPSERT_GROUP =
 const SET_DIRTY = 'UPDATE dosql_cold_groups SET dirty = 1 WHERE grp = ?';
 const TRIM_GROUP = 'UPDATE dosql_cold_groups SET pages = ? WHERE grp = ?';
 const DROP_GROUP = 'DELETE FROM dosql_cold_groups WHERE grp = ?';
+const DROP_ALL_GROUPS = 'DELETE FROM dosql_cold_groups';
 const ADD_GARBAGE = 'INSERT OR IGNORE INTO dosql_cold_garbage (object, since) VALUES (?, ?)';
 const DROP_GARBAGE = 'DELETE FROM dosql_cold_garbage WHERE object = ?';
 const COUNT_GARBAGE = 'SELECT count(*) FROM dosql_cold_garbage';
@@ -89,6 +97,7 @@ const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES
  * @property {number} group
  * @property {ManifestEntry | undefined} entry  the manifest entry it replaces
  * @property {number} version  the group's version when planned
+ * @property {number} epoch  the storage's epoch when planned
  * @property {number} pages  how many pages the group has
  * @property {boolean} reuse  the entry's object already holds these pages
  * @property {string} [name]  the new object, when not reused
@@ -119,7 +128,13 @@ export class TieredPageStorage {
   #garbage = 0;
   /** @type {Promise<void> | null} */
   #maintenance = null;
+  /** Bumped when an import replaces the database: every plan made before is void. */
+  #epoch = 0;
   #counts = { hotReads: 0, coldReads: 0, promotedGroups: 0, demotedGroups: 0 };
+  /** The engine's first fault window (pages). */
+  readAhead = READ_AHEAD;
+  /** The engine's largest fault window (pages). */
+  maxReadAhead = MAX_READ_AHEAD;
 
   /**
    * @param {import('./storage-sql.js').SqlPageStorage} hot
@@ -138,13 +153,29 @@ export class TieredPageStorage {
     if (this.#groupPages !== groupPages) {
       log(`the cold tier keeps groups of ${this.#groupPages} pages, as when it was first used; groupPages: ${groupPages} is ignored`);
     }
-    for (const [group, object, pages, sha256, dirty] of hot.exec(SELECT_GROUPS)) {
+    this.#load();
+  }
+
+  /** Read what is where from storage: the manifest, the hot pages, the garbage. */
+  #load() {
+    this.#groups.clear();
+    this.#resident.clear();
+    this.#residentPages = 0;
+    this.#committed = false;
+    for (const [group, object, pages, sha256, dirty] of this.#hot.exec(SELECT_GROUPS)) {
       this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0 });
     }
-    const { pgnos, pageSize } = hot.inventory();
+    const { pgnos, pageSize } = this.#hot.inventory();
     for (const pgno of pgnos) this.#mark(pgno);
+    // No use is known yet, so the order is by page number; but every open reads
+    // page 1 and the schema: keep their group last to go.
+    const schema = this.#resident.get(0);
+    if (schema) {
+      this.#resident.delete(0);
+      this.#resident.set(0, schema);
+    }
     this.#pageSize = pageSize;
-    this.#garbage = Number(hot.exec(COUNT_GARBAGE)[0][0]);
+    this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
   }
 
   /**
@@ -230,13 +261,12 @@ export class TieredPageStorage {
    * @param {number} window
    */
   async prefetch(pgnos, window) {
-    /** @type {Set<number>} named groups first, then their neighbours */
+    /** @type {Set<number>} named groups first, then their neighbours, nearest first */
     const wanted = new Set();
     for (const pgno of pgnos) this.#wantCold(this.#groupOf(pgno), wanted);
-    for (const pgno of pgnos) {
-      const last = this.#groupOf(pgno + window - 1);
-      for (let group = this.#groupOf(Math.max(1, pgno - window + 1)); group <= last; group++) this.#wantCold(group, wanted);
-    }
+    const distance = (/** @type {number} */ group) => Math.min(...pgnos.map((pgno) => Math.abs(this.#groupOf(pgno) - group)));
+    const near = [...this.#groups.keys()].filter((group) => distance(group) * this.#groupPages < window);
+    for (const group of near.sort((a, b) => distance(a) - distance(b))) this.#wantCold(group, wanted);
     await eachLimited([...wanted], TRANSFER_CONCURRENCY, async (group) => {
       const entry = /** @type {ManifestEntry} */ (this.#groups.get(group));
       const { pages } = await this.#download(group, entry);
@@ -258,6 +288,38 @@ export class TieredPageStorage {
       this.#maintenance = null;
     });
     return this.#maintenance;
+  }
+
+  // ---- import (import.js) -------------------------------------------------------
+
+  /** Largest file an import may bring: the hot tier's, which stages it whole. */
+  get maxImportBytes() {
+    return this.#hot.maxImportBytes;
+  }
+
+  /** Stage an import in the hot tier, beside the live pages. */
+  stageImport() {
+    return this.#hot.stageImport();
+  }
+
+  /** @param {import('./storage-sql.js').SqlPageStorage} staged */
+  discardImport(staged) {
+    this.#hot.discardImport(staged);
+  }
+
+  /**
+   * Make the staged pages the database (all hot), and hand every R2 object of
+   * the old one to garbage, in one transaction.
+   * @param {import('./storage-sql.js').SqlPageStorage} staged
+   */
+  replaceWith(staged) {
+    const now = Date.now();
+    this.#hot.replaceWith(staged, () => {
+      for (const { object } of this.#groups.values()) this.#hot.exec(ADD_GARBAGE, object, now);
+      this.#hot.exec(DROP_ALL_GROUPS);
+    });
+    this.#epoch++;
+    this.#load();
   }
 
   /** Counts for /stats: the hot tier's billed rows, R2's operations, where reads were served. */
@@ -320,7 +382,7 @@ export class TieredPageStorage {
       const entry = this.#groups.get(group);
       const pages = Math.max(entry?.pages ?? 0, lastIndex(this.#resident.get(group)) + 1);
       const reuse = entry !== undefined && !entry.dirty && pages <= entry.pages;
-      return { group, entry, version: this.#versions.get(group) ?? 0, pages, reuse };
+      return { group, entry, version: this.#versions.get(group) ?? 0, epoch: this.#epoch, pages, reuse };
     });
     const uploads = plans.filter((plan) => !plan.reuse);
     for (const plan of uploads) plan.name = this.#cold.newName(plan.group);
@@ -359,8 +421,14 @@ export class TieredPageStorage {
     const flags = this.#resident.get(plan.group);
     const pages = [];
     for (let i = 0; i < plan.pages; i++) {
-      const page = flags?.[i] ? this.#hot.readPage(first + i) : old[i];
-      if (!(page instanceof Uint8Array)) throw new Error(`cold tier: page ${first + i} is in neither tier`);
+      if (!flags?.[i]) {
+        // A page SQLite never wrote (the one holding byte 2^30, which it keeps
+        // for locks) is zeros, as the VFS reads every missing page.
+        pages.push(old[i] ?? new Uint8Array(this.#pageSize));
+        continue;
+      }
+      const page = this.#hot.readPage(first + i);
+      if (!(page instanceof Uint8Array)) throw new Error(`cold tier: page ${first + i} is marked hot but the hot tier lacks it`);
       pages.push(page);
     }
     plan.sha256 = await this.#cold.put(/** @type {string} */ (plan.name), this.#pageSize, first, pages);
@@ -522,7 +590,7 @@ export class TieredPageStorage {
 
   /** @param {Demotion} plan */
   #changed(plan) {
-    return (this.#versions.get(plan.group) ?? 0) !== plan.version || this.#groups.get(plan.group) !== plan.entry;
+    return plan.epoch !== this.#epoch || (this.#versions.get(plan.group) ?? 0) !== plan.version || this.#groups.get(plan.group) !== plan.entry;
   }
 
   #hotBytes() {
@@ -540,16 +608,27 @@ export class TieredPageStorage {
   }
 
   /**
-   * The page size and count from page 1's header, when its count is valid
-   * (bytes 92..95 equal the change counter at 24..27).
+   * The page size and count from page 1's header (the count only when valid).
    * @param {Uint8Array} page
    */
   #learnFromHeader(page) {
-    if (page.length < 100) return;
-    const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    const size = view.getUint16(16);
-    this.#pageSize = size === 1 ? 65536 : size;
-    if (view.getUint32(92) === view.getUint32(24)) this.#pageCount = view.getUint32(28);
+    if (page.length < HEADER_BYTES) return;
+    this.#pageSize = headerPageSize(page) || this.#pageSize;
+    if (headerPageCountValid(page)) this.#pageCount = headerPageCount(page);
+  }
+}
+
+/**
+ * Whether the manifest in this hot storage names any R2 object: a database
+ * that must not be opened without its cold tier.
+ * @param {import('./storage-sql.js').SqlPageStorage} hot
+ */
+export function hasColdPages(hot) {
+  try {
+    return hot.exec('SELECT 1 FROM dosql_cold_groups LIMIT 1').length > 0;
+  } catch (err) {
+    if (/no such table/.test(String(err))) return false; // never tiered
+    throw err;
   }
 }
 

@@ -1,0 +1,365 @@
+// import.js — POST /import: replace the whole database with an uploaded SQLite
+// file, atomically. A file that is refused changes nothing.
+//
+// The counterpart of export.js, in three steps:
+//
+// 1. Receive. The body is cut into pages as it arrives. The header is checked
+//    first (magic, page size, file format, size limit); pages are staged in
+//    storage PAGES_PER_WRITE at a time, beside the live pages (the adapter's
+//    stageImport: a second table, or a new generation of keys), so the file is
+//    never whole in memory. Page 1 is kept and written last, normalized: legacy
+//    journal mode (a WAL file arrives without its WAL, so its main file is the
+//    database) and a page count the VFS can trust.
+// 2. Validate. A second engine opens the staged pages as start-up would (with
+//    the same change capture), runs PRAGMA integrity_check, which must answer
+//    exactly "ok", and applies this database's migrations, so a file they cannot
+//    apply to is refused now rather than at the next start.
+// 3. Swap. Holding the transaction gate, as an open transaction does, so no
+//    request runs meanwhile: the adapter makes the staged pages the database in
+//    one atomic write (replaceWith), and the owner restarts its engine on them
+//    before the gate opens again. Requests see the old database or the new one,
+//    never a mix.
+//
+// Steps 1 and 2 do not hold the gate: the database answers requests meanwhile,
+// from its old pages. One import runs at a time (the owner's concern).
+
+import { jsonResponse, errorResponse } from './response.js';
+import {
+  HEADER_BYTES,
+  LEGACY_FORMAT,
+  WAL_FORMAT,
+  headerFormat,
+  headerPageCount,
+  headerPageCountValid,
+  headerPageSize,
+  headerPageSizeField,
+  normalizeHeader,
+  startsLikeSqlite,
+} from './file-header.js';
+
+/** Pages staged per storage write (the key-value backend's most keys per call). */
+export const PAGES_PER_WRITE = 128;
+/** Before refusing a file, up to this much more of the body is read and thrown
+ *  away (the rest is cancelled): an HTTP client that is still sending when the
+ *  connection closes sees a reset instead of the answer. */
+export const DRAIN_BYTES = 1024 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_check' }));
+
+/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+/** @typedef {import('./host.js').StorageAdapter} StorageAdapter */
+
+/**
+ * A storage adapter that can take an import (storage-sql.js, storage-kv.js,
+ * storage-tiered.js).
+ * @typedef {StorageAdapter & {
+ *   maxImportBytes: number,
+ *   stageImport(): StorageAdapter | Promise<StorageAdapter>,
+ *   replaceWith(staged: StorageAdapter): void | Promise<void>,
+ *   discardImport(staged: StorageAdapter): void | Promise<void>,
+ * }} ImportableStorage
+ */
+
+/**
+ * How far an import has come (the owner's stats).
+ * @typedef {{receivedBytes: number, stagedPages: number}} ImportProgress
+ */
+
+/**
+ * @typedef {object} ImportTarget
+ * @property {ImportableStorage} storage  the live database's adapter
+ * @property {(staged: StorageAdapter) => import('./engine.js').Engine} newEngine
+ *   an engine over the staged pages, for validation
+ * @property {readonly import('./engine.js').Migration[]} migrations
+ * @property {boolean} captureChanges  as the live engine is opened
+ * @property {() => Promise<() => void>} hold  takes the transaction gate
+ * @property {() => Promise<EngineResponse | null>} replaced  called holding the
+ *   gate, right after the swap: starts the live engine on the new pages (null,
+ *   or the failure to answer with)
+ * @property {ImportProgress} progress  updated as the file arrives
+ * @property {(...args: unknown[]) => void} log
+ */
+
+/**
+ * Replace the database with the SQLite file in body, or refuse the file and
+ * change nothing.
+ * @param {ReadableStream<Uint8Array> | null} body
+ * @param {ImportTarget} target
+ * @returns {Promise<EngineResponse>}  200 {pageSize, pages, bytes}, or the refusal
+ */
+export async function importFile(body, target) {
+  const { storage } = target;
+  const staged = await storage.stageImport();
+  let swapped = false;
+  try {
+    const file = await receive(body, staged, storage.maxImportBytes, target.progress);
+    if ('status' in file) return file;
+    const refused = await validate(staged, target);
+    if (refused) return refused;
+    const release = await target.hold();
+    try {
+      await storage.replaceWith(staged);
+      swapped = true;
+      return (await target.replaced()) ?? jsonResponse(200, file);
+    } finally {
+      release();
+    }
+  } finally {
+    // A failed clean-up is retried by the next import's stageImport.
+    if (!swapped) await Promise.resolve(storage.discardImport(staged)).catch((err) => target.log('discarding a refused import failed:', err));
+  }
+}
+
+// ---- 1. receive ------------------------------------------------------------------------
+
+/**
+ * Read the file from body into staged pages; its shape, or the refusal.
+ * @param {ReadableStream<Uint8Array> | null} body
+ * @param {StorageAdapter} staged
+ * @param {number} maxBytes
+ * @param {ImportProgress} progress
+ * @returns {Promise<{pageSize: number, pages: number, bytes: number} | EngineResponse>}
+ */
+async function receive(body, staged, maxBytes, progress) {
+  const reader = new BodyReader(body);
+  try {
+    const header = new Uint8Array(HEADER_BYTES);
+    const refused = checkHeader(header.subarray(0, await reader.fill(header)), maxBytes);
+    if (refused) return refused;
+    const pageSize = headerPageSize(header);
+    const expected = headerPageCountValid(header) ? headerPageCount(header) : null;
+    const page1 = new Uint8Array(pageSize);
+    page1.set(header);
+    if ((await reader.fill(page1, HEADER_BYTES)) < pageSize) return badLength(reader.bytes, pageSize);
+    let pages = 1;
+    /** @type {{pgno: number, data: Uint8Array}[]} */
+    let batch = [];
+    // Until the body ends, or is longer than its header says.
+    while (expected === null || pages <= expected) {
+      if (reader.bytes > maxBytes) return tooLarge(`more than ${maxBytes} bytes`, maxBytes);
+      const page = new Uint8Array(pageSize);
+      const n = await reader.fill(page);
+      progress.receivedBytes = reader.bytes;
+      if (n === 0) break;
+      if (n < pageSize) return badLength(reader.bytes, pageSize);
+      batch.push({ pgno: ++pages, data: page });
+      if (batch.length === PAGES_PER_WRITE) {
+        stage(staged, pageSize, batch, progress);
+        batch = [];
+      }
+    }
+    if (expected !== null && pages !== expected) {
+      const actual = pages > expected ? 'the file is longer' : `the file has ${pages}`;
+      return errorResponse(400, `the file's header says it has ${expected} pages of ${pageSize} bytes, but ${actual}`, 'IMPORT_PAGE_COUNT_MISMATCH');
+    }
+    normalizeHeader(page1, pages);
+    stage(staged, pageSize, [{ pgno: 1, data: page1 }, ...batch], progress);
+    return { pageSize, pages, bytes: pages * pageSize };
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * The refusal of a file whose first bytes are these (up to HEADER_BYTES), or null.
+ * @param {Uint8Array} header
+ * @param {number} maxBytes
+ * @returns {EngineResponse | null}
+ */
+function checkHeader(header, maxBytes) {
+  if (header.length === 0) return errorResponse(400, 'the body is empty: send the SQLite file as the body of POST /import', 'IMPORT_EMPTY');
+  if (!startsLikeSqlite(header)) return errorResponse(400, 'the body is not a SQLite database file: it does not start with "SQLite format 3\\0"', 'IMPORT_NOT_SQLITE');
+  if (header.length < HEADER_BYTES) return badLength(header.length, 0);
+  const pageSize = headerPageSize(header);
+  if (pageSize === 0) {
+    return errorResponse(400, `the file's header gives the page size ${headerPageSizeField(header)}, not a power of two from 512 to 65536`, 'IMPORT_BAD_PAGE_SIZE');
+  }
+  const { write, read } = headerFormat(header);
+  if (![LEGACY_FORMAT, WAL_FORMAT].includes(write) || ![LEGACY_FORMAT, WAL_FORMAT].includes(read)) {
+    return errorResponse(400, `the file's format versions (header bytes 18 and 19) are ${write} and ${read}; SQLite 3 reads 1 (rollback journal) or 2 (WAL)`, 'IMPORT_NOT_SQLITE');
+  }
+  if (headerPageCountValid(header) && headerPageCount(header) * pageSize > maxBytes) {
+    return tooLarge(`${headerPageCount(header) * pageSize} bytes, as its header says`, maxBytes);
+  }
+  return null;
+}
+
+/**
+ * @param {number} bytes  the length of the body
+ * @param {number} pageSize  0 when the header is incomplete
+ * @returns {EngineResponse}
+ */
+function badLength(bytes, pageSize) {
+  const why = pageSize === 0 ? `shorter than the ${HEADER_BYTES}-byte header` : `not a multiple of its page size, ${pageSize}`;
+  return errorResponse(400, `the file is truncated: its ${bytes} bytes are ${why}`, 'IMPORT_TRUNCATED');
+}
+
+/**
+ * @param {string} size  how large the file is
+ * @param {number} maxBytes
+ * @returns {EngineResponse}
+ */
+function tooLarge(size, maxBytes) {
+  return errorResponse(413, `the file is ${size}; this database takes files of up to ${maxBytes} bytes`, 'IMPORT_TOO_LARGE');
+}
+
+/**
+ * Write pages (ascending) into the staging area: one commit batch of the file
+ * so far, so the adapter writes them as it writes any commit.
+ * @param {StorageAdapter} staged
+ * @param {number} pageSize
+ * @param {{pgno: number, data: Uint8Array}[]} pages
+ * @param {ImportProgress} progress
+ */
+function stage(staged, pageSize, pages, progress) {
+  const pageCount = pages[pages.length - 1].pgno;
+  staged.commit({ pageSize, oldPageCount: pageCount, newPageCount: pageCount, pages });
+  staged.settle?.();
+  progress.stagedPages += pages.length;
+}
+
+/** A request body read into caller-given buffers, whatever its chunking. */
+class BodyReader {
+  /** @type {ReadableStreamDefaultReader<Uint8Array> | null} */
+  #reader;
+  /** @type {Uint8Array} */
+  #chunk = new Uint8Array(0);
+  #offset = 0;
+  /** Bytes received so far. */
+  bytes = 0;
+
+  /** @param {ReadableStream<Uint8Array> | null} body */
+  constructor(body) {
+    this.#reader = body ? body.getReader() : null;
+  }
+
+  /**
+   * Fill into[from..] from the body; how far into is filled (short only at the
+   * end of the body).
+   * @param {Uint8Array} into
+   * @param {number} [from]
+   */
+  async fill(into, from = 0) {
+    let filled = from;
+    while (filled < into.length) {
+      if (this.#offset === this.#chunk.length) {
+        const next = await this.#reader?.read();
+        if (!next || next.done) break;
+        this.#chunk = next.value;
+        this.#offset = 0;
+        this.bytes += next.value.byteLength;
+      }
+      const n = Math.min(into.length - filled, this.#chunk.length - this.#offset);
+      into.set(this.#chunk.subarray(this.#offset, this.#offset + n), filled);
+      filled += n;
+      this.#offset += n;
+    }
+    return filled;
+  }
+
+  /** Stop reading (a refusal may come before the end): see discardBody. */
+  async close() {
+    const reader = this.#reader;
+    this.#reader = null;
+    if (reader) await drain(reader);
+  }
+}
+
+/**
+ * Throw away a body that is not read: up to DRAIN_BYTES of it are read first,
+ * so that a client still sending gets the answer rather than a reset.
+ * @param {ReadableStream<Uint8Array> | null} body
+ */
+export async function discardBody(body) {
+  if (body) await drain(body.getReader());
+}
+
+/** @param {ReadableStreamDefaultReader<Uint8Array>} reader */
+async function drain(reader) {
+  try {
+    for (let drained = 0; drained <= DRAIN_BYTES; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      drained += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // a body that breaks while it is thrown away is no loss
+  }
+}
+
+// ---- 2. validate -----------------------------------------------------------------------
+
+/** Engine codes (prefixes) that say the file itself is damaged. */
+const CORRUPTION = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'];
+/** Engine codes that say the migrations do not apply to the file. */
+const MIGRATION_FAILURES = ['MIGRATION_FAILED', 'MIGRATION_CHANGED'];
+
+/**
+ * Open the staged pages as start-up would, check their integrity and migrate
+ * them; null when all went well, else the refusal.
+ * @param {StorageAdapter} staged
+ * @param {ImportTarget} target
+ * @returns {Promise<EngineResponse | null>}
+ */
+async function validate(staged, { newEngine, migrations, captureChanges }) {
+  const engine = newEngine(staged);
+  const opened = await engine.open(0, { captureChanges });
+  if (opened.status !== 200) return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);
+  const checked = await engine.request('POST', '/query', INTEGRITY_CHECK);
+  if (checked.status !== 200) return refusal(checked, 'checking the file', 'IMPORT_CORRUPT', CORRUPTION);
+  const problems = integrityProblems(checked);
+  if (problems.length > 0) {
+    return errorResponse(422, `the file is corrupt; PRAGMA integrity_check says: ${problems.slice(0, 5).join('; ')}`, 'IMPORT_CORRUPT');
+  }
+  const migrated = await engine.migrate([...migrations]);
+  if (migrated.status !== 200) {
+    return refusal(migrated, "applying this database's migrations to the file", 'IMPORT_MIGRATION_FAILED', MIGRATION_FAILURES);
+  }
+  return null;
+}
+
+/**
+ * An engine failure during validation as the answer to the import: 422 with
+ * our code when it is the file's fault (its code starts with one of fileCodes),
+ * else its own status and code (a limit, a storage failure: not the file's).
+ * @param {EngineResponse} answer
+ * @param {string} doing
+ * @param {string} code
+ * @param {string[]} fileCodes
+ * @returns {EngineResponse}
+ */
+function refusal(answer, doing, code, fileCodes) {
+  const failure = errorOf(answer);
+  const message = `${doing} failed: ${failure.error}`;
+  if (fileCodes.some((c) => failure.code.startsWith(c))) return errorResponse(422, message, code);
+  return errorResponse(answer.status, message, failure.code);
+}
+
+/**
+ * The lines of an integrity_check answer other than "ok".
+ * @param {EngineResponse} answer  200 {rows: [{integrity_check: text}]}
+ * @returns {string[]}
+ */
+function integrityProblems(answer) {
+  const { rows } = JSON.parse(decoder.decode(answer.body));
+  const lines = rows.map((/** @type {Record<string, unknown>} */ row) => String(Object.values(row)[0]));
+  return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
+}
+
+/**
+ * The {error, code} of an engine's error answer.
+ * @param {EngineResponse} answer
+ * @returns {{error: string, code: string}}
+ */
+function errorOf(answer) {
+  const text = decoder.decode(answer.body);
+  try {
+    const { error, code } = JSON.parse(text);
+    return { error: String(error), code: String(code) };
+  } catch {
+    return { error: text, code: 'INTERNAL' };
+  }
+}
