@@ -27,7 +27,7 @@ export interface ColdTierOptions {
   binding: string;
   /** Budget of the object's own storage (bytes, at least 1 MiB); default 1 GiB. */
   hotBytes?: number;
-  /** Pages per R2 object, 1 to 4096; default 64. Fixed by a database's first use. */
+  /** Pages per R2 object, 1 to 256; default 64. Fixed by a database's first use. */
   groupPages?: number;
 }
 
@@ -37,7 +37,7 @@ export interface DBColdTierOptions {
   bucket: R2Bucket;
   /** Budget of the object's own storage (bytes, at least 1 MiB); default 1 GiB. */
   hotBytes?: number;
-  /** Pages per R2 object, 1 to 4096; default 64. Fixed by a database's first use. */
+  /** Pages per R2 object, 1 to 256; default 64. Fixed by a database's first use. */
   groupPages?: number;
   /** Start of the object names; default "dosql/<ctx.id, or name>/". One per database. */
   prefix?: string;

@@ -51,7 +51,7 @@ test('a cold tier whose binding is missing answers MISCONFIGURED naming the bind
 test('a hot budget below 1 MiB or a bad group size answers MISCONFIGURED saying which', async () => {
   for (const [cold, message] of [
     [{ binding: 'COLD', hotBytes: 1000 }, /cold\.hotBytes must be a whole number of bytes, at least 1048576; got 1000/],
-    [{ binding: 'COLD', groupPages: 0 }, /cold\.groupPages must be a whole number from 1 to 4096; got 0/],
+    [{ binding: 'COLD', groupPages: 0 }, /cold\.groupPages must be a whole number from 1 to 256; got 0/],
   ]) {
     const world = await startWorld({ migrations: MIGRATIONS, classOptions: { cold }, r2Buckets: ['COLD'] });
     const answer = await world.client('sql', tenant('bad')).post('/query', { sql: 'SELECT 1' });

@@ -437,10 +437,17 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
   test('GET /export of a database mostly in R2 is a file the sqlite3 CLI opens, intact, with the same rows', async () => {
     const db = await coldDatabase('export');
     await db.reopen();
+    await db.query('SELECT 1'); // open
+    const before = await db.storage();
     const r = await runtime.fetch(`http://localhost/sql/${db.name}/export`);
     assert.equal(r.status, 200);
     const file = join(TMP, `${db.name}.sqlite`);
     writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+    const after = await db.storage();
+    assert.equal(after.promotedGroups, before.promotedGroups, 'the export promoted nothing');
+    assert.equal(after.hotBytes, before.hotBytes, 'the hot tier did not grow');
+    const downloads = after.r2Reads - before.r2Reads;
+    assert.ok(downloads > 0 && downloads <= before.coldGroups, `each cold group downloaded at most once (${downloads} of ${before.coldGroups})`);
     try {
       assert.deepEqual(cli(file, 'PRAGMA integrity_check'), ['ok']);
       const [ours] = await db.query(`SELECT count(*) AS n, sum(k) AS k, sum(body <> ${BODY('id')}) AS bad FROM t`);

@@ -87,7 +87,7 @@ export class ColdObjects {
   /**
    * Download a group and check it against what the manifest says of it.
    * @param {{object: string, sha256: string, pages: number, firstPgno: number}} entry
-   * @returns {Promise<{pageSize: number, pages: Uint8Array[]}>}  at least entry.pages pages
+   * @returns {Promise<{pages: Uint8Array[]}>}  entry.pages pages
    */
   async get({ object, sha256, pages: count, firstPgno }) {
     let found;
@@ -115,7 +115,7 @@ export class ColdObjects {
       const at = GROUP_HEADER_BYTES + i * pageSize;
       pages.push(bytes.subarray(at, at + pageSize));
     }
-    return { pageSize, pages };
+    return { pages };
   }
 
   /**

@@ -5,7 +5,8 @@
 // order. Consistency: the export holds the transaction gate, as an open
 // transaction does, from its first page to its last, so no commit lands half way
 // through; requests that arrive meanwhile wait. Memory: pages are read from
-// storage PAGES_PER_CHUNK at a time as the reader pulls, never the whole file.
+// storage PAGES_PER_CHUNK (or one cold group) at a time as the reader pulls,
+// never the whole file; pages in R2 are read from there, not promoted.
 // A reader that stops pulling for IDLE_MS loses the stream, so nobody can hold
 // the database by opening an export and walking away.
 
@@ -21,7 +22,11 @@ export const IDLE_MS = 30_000;
 /**
  * @typedef {object} ExportSource
  * @property {() => Promise<() => void>} hold  waits for the gate; resolves to its release
- * @property {import('./host.js').StorageAdapter & {prefetch(pages: number[], window: number): Promise<void>}} storage
+ * @property {import('./host.js').StorageAdapter & {
+ *   readForExport?: (first: number, last: number) => Promise<(Uint8Array | null)[]>,
+ *   groupPages?: number,
+ * }} storage  readForExport: pages without moving them between tiers (the cold
+ *   tier); else they are read through readPage and prefetch
  */
 
 /**
@@ -56,6 +61,8 @@ export async function exportResponse({ hold, storage }, filename) {
   const pageSize = page1?.byteLength ?? 0;
   const pageCount = page1 ? headerPageCount(page1) : 0;
   let next = 1;
+  // Whole cold groups at a time, so each is downloaded once.
+  const chunkPages = Math.max(PAGES_PER_CHUNK, storage.groupPages ?? 0);
   /** @param {ReadableStreamDefaultController<Uint8Array>} controller */
   const watch = (controller) => {
     clearTimeout(idle);
@@ -76,8 +83,9 @@ export async function exportResponse({ hold, storage }, filename) {
           controller.close();
           return;
         }
-        const last = Math.min(pageCount, next + PAGES_PER_CHUNK - 1);
+        const last = Math.min(pageCount, next + chunkPages - 1);
         const chunk = await readPages(storage, next, last, pageSize);
+        storage.settle?.(); // a key-value cache trims what the export read
         const bytes = new Uint8Array(pageSize * chunk.length);
         chunk.forEach((page, i) => bytes.set(page, i * pageSize));
         controller.enqueue(bytes);
@@ -128,17 +136,29 @@ function withLength(stream, length) {
  * @returns {Promise<(Uint8Array | null)[]>}  only page 1 can be null
  */
 async function readPages(storage, first, last, pageSize) {
+  const pages = storage.readForExport ? await storage.readForExport(first, last) : await readThroughFaults(storage, first, last);
+  return pages.map((page, i) => {
+    if (page === FAULT) throw new Error(`export: page ${first + i} was fetched but is still not at hand`);
+    return page ?? (pageSize ? new Uint8Array(pageSize) : null);
+  });
+}
+
+/**
+ * Pages first..last through readPage, fetching those not at hand (key-value
+ * objects) and reading them again.
+ * @param {ExportSource['storage']} storage
+ * @param {number} first
+ * @param {number} last
+ * @returns {Promise<(Uint8Array | null | typeof FAULT)[]>}
+ */
+async function readThroughFaults(storage, first, last) {
   const pgnos = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-  // One read per page (a statement on SQLite-backed storage); only the pages
-  // not at hand are fetched and read again.
+  // One read per page (a statement on SQLite-backed storage).
   const pages = pgnos.map((p) => storage.readPage(p));
   const missing = pgnos.filter((_, i) => pages[i] === FAULT);
   if (missing.length > 0) {
     await storage.prefetch(missing, 1);
     for (const p of missing) pages[p - first] = storage.readPage(p);
   }
-  return pages.map((page, i) => {
-    if (page === FAULT) throw new Error(`export: page ${first + i} was fetched but is still not at hand`);
-    return page ?? (pageSize ? new Uint8Array(pageSize) : null);
-  });
+  return pages;
 }

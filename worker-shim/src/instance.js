@@ -154,48 +154,43 @@ export class DatabaseInstance {
    * @returns {Promise<Response>}
    */
   async importDatabase(request) {
+    if (request.method !== 'POST') {
+      await discardBody(request.body);
+      return toResponse(errorResponse(405, `${request.method} /import: only POST is allowed`, 'METHOD_NOT_ALLOWED'));
+    }
+    if (this.#importing) {
+      await discardBody(request.body);
+      return toResponse(errorResponse(409, 'another import into this database is in progress; wait for its answer', 'IMPORT_IN_PROGRESS'));
+    }
+    // Claimed before the first await, so two imports never both pass the check.
+    const progress = { receivedBytes: 0, stagedPages: 0 };
+    this.#importing = progress;
     try {
-      const refused = await this.#refuseImport(request);
-      if (refused) {
+      const failure = await this.start();
+      if (failure) {
         await discardBody(request.body);
-        return toResponse(refused);
+        return toResponse(failure);
       }
       const storage = /** @type {import('./import.js').ImportableStorage} */ (this.#storage);
       const label = this.#options.label();
-      this.#importing = { receivedBytes: 0, stagedPages: 0 };
-      try {
-        return toResponse(
-          await importFile(request.body, {
-            storage,
-            newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
-            migrations: this.#options.migrations(),
-            captureChanges: this.#capture,
-            hold: () => this.#gate.hold(),
-            replaced: () => this.#restartAfterImport(),
-            progress: this.#importing,
-            log: (...args) => console.error(`[dosql] ${label}:`, ...args),
-          }),
-        );
-      } finally {
-        this.#importing = null;
-      }
+      return toResponse(
+        await importFile(request.body, {
+          storage,
+          newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
+          migrations: this.#options.migrations(),
+          captureChanges: this.#capture,
+          hold: () => this.#gate.hold(),
+          replaced: () => this.#restartAfterImport(),
+          progress,
+          log: (...args) => console.error(`[dosql] ${label}:`, ...args),
+        }),
+      );
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+    } finally {
+      this.#importing = null;
     }
-  }
-
-  /**
-   * Why this import request cannot start now (started, so the database is open), or null.
-   * @param {Request} request
-   * @returns {Promise<EngineResponse | null>}
-   */
-  async #refuseImport(request) {
-    if (request.method !== 'POST') return errorResponse(405, `${request.method} /import: only POST is allowed`, 'METHOD_NOT_ALLOWED');
-    const failure = await this.start();
-    if (failure) return failure;
-    if (this.#importing) return errorResponse(409, 'another import into this database is in progress; wait for its answer', 'IMPORT_IN_PROGRESS');
-    return null;
   }
 
   /**

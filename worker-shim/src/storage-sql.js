@@ -133,14 +133,20 @@ export class SqlPageStorage {
   }
 
   /**
-   * The numbers of the stored pages, ascending, and the size of one (0 if none).
-   * @returns {{pgnos: number[], pageSize: number}}
+   * Call fn with the number of every stored page, ascending, row by row (a
+   * hot tier of gigabytes has millions: never all in one array).
+   * @param {(pgno: number) => void} fn
    */
-  inventory() {
-    /** @type {number[]} */
-    const pgnos = this.exec(this.#statements.selectPgnos).map((row) => Number(row[0]));
+  eachPageNumber(fn) {
+    const cursor = this.#sql.exec(this.#statements.selectPgnos);
+    for (const row of cursor.raw()) fn(Number(row[0]));
+    this.#count(cursor);
+  }
+
+  /** The size of a stored page, 0 when there is none. */
+  storedPageSize() {
     const sized = this.exec(this.#statements.selectPageSize);
-    return { pgnos, pageSize: sized.length ? Number(sized[0][0]) : 0 };
+    return sized.length ? Number(sized[0][0]) : 0;
   }
 
   /**

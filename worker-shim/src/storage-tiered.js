@@ -5,7 +5,7 @@
 // R2 (cold-objects.js) and removed from it. Two tables in the object's SQL
 // storage say where everything is, and change only inside the same
 // transactionSync as the pages they describe, so a crash at any instant leaves
-// a consistent picture:
+// a consistent picture (a third, dosql_cold_settings, keeps the group size):
 //
 //   dosql_cold_groups   the manifest: group → R2 object, how many pages it
 //                       holds, its SHA-256, and `dirty` once a commit wrote
@@ -15,9 +15,10 @@
 //                       before the upload, so one a crash orphans is found)
 //
 // Reading: a page in the hot tier is read as before. A page only in R2 is a
-// FAULT: the engine rolls the request back, prefetch() downloads its group and
-// the cold groups around it, promotes them (writes their pages into the hot
-// tier, keeping the manifest entry), and the request runs again. Writes always
+// FAULT: the engine rolls the request back, prefetch() downloads its group (and,
+// as the request faults again, the cold groups around it), promotes them (writes
+// their pages into the hot tier, keeping the manifest entry), and the request
+// runs again. An export reads cold groups without promoting them. Writes always
 // land in the hot tier; a commit that writes into a cold group marks it dirty.
 //
 // Demotion (maintain(), after requests, never during one): least recently used
@@ -39,21 +40,21 @@ import { HEADER_BYTES, headerPageCount, headerPageCountValid, headerPageSize } f
 export const DEFAULT_HOT_BYTES = 1024 * 1024 * 1024;
 /** Default pages per R2 object (256 KiB at the default page size). */
 export const DEFAULT_GROUP_PAGES = 64;
-/** Largest group: an object is downloaded whole on a fault. */
-export const MAX_GROUP_PAGES = 4096;
+/** Largest group: an object is downloaded whole on a fault (16 MiB at 64 KiB pages). */
+export const MAX_GROUP_PAGES = 256;
 /** Smallest hot budget: a few groups must fit. */
 export const MIN_HOT_BYTES = 1024 * 1024;
 
-/** A cold fault first fetches only the groups named: a point read costs one download. */
-const READ_AHEAD = 1;
 /** Read-ahead doubles on each further fault of a request without a cap that
  *  matters (2^24 pages): promoted pages land in the hot tier, not in memory, so a
  *  scan of any size takes about log2(pages) faults. */
 const MAX_READ_AHEAD = 1 << 24;
 /** Groups demoted per round (one hold of the gate, one transaction). */
 const DEMOTE_BATCH = 16;
-/** Objects up- or downloaded at once. */
+/** Objects up- or downloaded at once: at most this many... */
 const TRANSFER_CONCURRENCY = 8;
+/** ...and at most this many bytes of them (large groups go one at a time). */
+const TRANSFER_BYTES = 16 * 1024 * 1024;
 /** Garbage objects deleted per round. */
 const COLLECT_BATCH = 1000;
 
@@ -123,18 +124,22 @@ export class TieredPageStorage {
   #residentPages = 0;
   /** Group → changes of its pages since start. @type {Map<number, number>} */
   #versions = new Map();
-  /** Objects being read or written now: never collected. @type {Set<string>} */
-  #inUse = new Set();
+  /** Objects being read or written now → by how many: never collected. @type {Map<string, number>} */
+  #inUse = new Map();
   #garbage = 0;
   /** @type {Promise<void> | null} */
   #maintenance = null;
   /** Bumped when an import replaces the database: every plan made before is void. */
   #epoch = 0;
   #counts = { hotReads: 0, coldReads: 0, promotedGroups: 0, demotedGroups: 0 };
-  /** The engine's first fault window (pages). */
-  readAhead = READ_AHEAD;
   /** The engine's largest fault window (pages). */
   maxReadAhead = MAX_READ_AHEAD;
+
+  /** The engine's first fault window: one group, so a point read costs one
+   *  download; the neighbours come with the next fault of the same request. */
+  get readAhead() {
+    return this.#groupPages;
+  }
 
   /**
    * @param {import('./storage-sql.js').SqlPageStorage} hot
@@ -165,8 +170,7 @@ export class TieredPageStorage {
     for (const [group, object, pages, sha256, dirty] of this.#hot.exec(SELECT_GROUPS)) {
       this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0 });
     }
-    const { pgnos, pageSize } = this.#hot.inventory();
-    for (const pgno of pgnos) this.#mark(pgno);
+    this.#hot.eachPageNumber((pgno) => this.#mark(pgno));
     // No use is known yet, so the order is by page number; but every open reads
     // page 1 and the schema: keep their group last to go.
     const schema = this.#resident.get(0);
@@ -174,7 +178,7 @@ export class TieredPageStorage {
       this.#resident.delete(0);
       this.#resident.set(0, schema);
     }
-    this.#pageSize = pageSize;
+    this.#pageSize = this.#hot.storedPageSize();
     this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
   }
 
@@ -218,7 +222,9 @@ export class TieredPageStorage {
       const group = this.#groupOf(pgno);
       if (this.#groups.get(group)?.dirty === false) dirtied.add(group);
     }
-    const trims = newPageCount < oldPageCount ? this.#trimsTo(newPageCount) : [];
+    // On a first commit too: a crash between a commit and the truncation after
+    // it (vfs.c) can leave groups past the end.
+    const trims = newPageCount < oldPageCount || !this.#committed ? this.#trimsTo(newPageCount) : [];
     const now = Date.now();
     this.#hot.commit(batch, () => {
       for (const group of dirtied) this.#hot.exec(SET_DIRTY, group);
@@ -267,7 +273,7 @@ export class TieredPageStorage {
     const distance = (/** @type {number} */ group) => Math.min(...pgnos.map((pgno) => Math.abs(this.#groupOf(pgno) - group)));
     const near = [...this.#groups.keys()].filter((group) => distance(group) * this.#groupPages < window);
     for (const group of near.sort((a, b) => distance(a) - distance(b))) this.#wantCold(group, wanted);
-    await eachLimited([...wanted], TRANSFER_CONCURRENCY, async (group) => {
+    await eachLimited([...wanted], this.#transfers(), async (group) => {
       const entry = /** @type {ManifestEntry} */ (this.#groups.get(group));
       const { pages } = await this.#download(group, entry);
       this.#promote(group, entry, pages);
@@ -288,6 +294,41 @@ export class TieredPageStorage {
       this.#maintenance = null;
     });
     return this.#maintenance;
+  }
+
+  // ---- export and import (export.js, import.js) ----------------------------
+
+  /** Pages per R2 object: an export reads whole groups at a time. */
+  get groupPages() {
+    return this.#groupPages;
+  }
+
+  /**
+   * Pages first..last for an export, without promoting anything: hot pages
+   * from the hot tier, cold ones from their objects (each downloaded once per
+   * call). The caller holds the gate, so nothing moves meanwhile.
+   * @param {number} first
+   * @param {number} last
+   * @returns {Promise<(Uint8Array | null)[]>}  null for a page neither tier has
+   */
+  async readForExport(first, last) {
+    /** @type {Map<number, Uint8Array[]>} */
+    const downloaded = new Map();
+    const pages = [];
+    for (let pgno = first; pgno <= last; pgno++) {
+      const group = this.#groupOf(pgno);
+      const index = pgno - this.#firstOf(group);
+      const entry = this.#groups.get(group);
+      if (this.#resident.get(group)?.[index]) {
+        pages.push(this.#hot.readPage(pgno));
+      } else if (entry && index < entry.pages) {
+        if (!downloaded.has(group)) downloaded.set(group, (await this.#download(group, entry)).pages);
+        pages.push(/** @type {Uint8Array[]} */ (downloaded.get(group))[index]);
+      } else {
+        pages.push(null);
+      }
+    }
+    return pages;
   }
 
   // ---- import (import.js) -------------------------------------------------------
@@ -387,13 +428,13 @@ export class TieredPageStorage {
     const uploads = plans.filter((plan) => !plan.reuse);
     for (const plan of uploads) plan.name = this.#cold.newName(plan.group);
     const names = uploads.map((plan) => /** @type {string} */ (plan.name));
-    names.forEach((name) => this.#inUse.add(name));
+    names.forEach((name) => this.#use(name));
     try {
       // Recorded as garbage before it exists: an upload a crash orphans is collected.
       const now = Date.now();
-      this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(ADD_GARBAGE, name, now)));
+      if (names.length) this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(ADD_GARBAGE, name, now)));
       this.#garbage += names.length;
-      await eachLimited(uploads, TRANSFER_CONCURRENCY, (plan) => this.#upload(plan));
+      await eachLimited(uploads, this.#transfers(), (plan) => this.#upload(plan));
       const release = await hold();
       try {
         return this.#record(plans);
@@ -401,7 +442,7 @@ export class TieredPageStorage {
         release();
       }
     } finally {
-      names.forEach((name) => this.#inUse.delete(name));
+      names.forEach((name) => this.#release(name));
     }
   }
 
@@ -495,12 +536,30 @@ export class TieredPageStorage {
    * @param {ManifestEntry} entry
    */
   async #download(group, entry) {
-    this.#inUse.add(entry.object);
+    this.#use(entry.object);
     try {
       return await this.#cold.get({ ...entry, firstPgno: this.#firstOf(group) });
     } finally {
-      this.#inUse.delete(entry.object);
+      this.#release(entry.object);
     }
+  }
+
+  /** @param {string} object */
+  #use(object) {
+    this.#inUse.set(object, (this.#inUse.get(object) ?? 0) + 1);
+  }
+
+  /** @param {string} object */
+  #release(object) {
+    const users = (this.#inUse.get(object) ?? 1) - 1;
+    if (users === 0) this.#inUse.delete(object);
+    else this.#inUse.set(object, users);
+  }
+
+  /** How many objects to move at once: by count, and by bytes for large groups. */
+  #transfers() {
+    const groupBytes = this.#groupPages * (this.#pageSize || 4096);
+    return Math.max(1, Math.min(TRANSFER_CONCURRENCY, Math.floor(TRANSFER_BYTES / groupBytes)));
   }
 
   /**
@@ -624,12 +683,8 @@ export class TieredPageStorage {
  * @param {import('./storage-sql.js').SqlPageStorage} hot
  */
 export function hasColdPages(hot) {
-  try {
-    return hot.exec('SELECT 1 FROM dosql_cold_groups LIMIT 1').length > 0;
-  } catch (err) {
-    if (/no such table/.test(String(err))) return false; // never tiered
-    throw err;
-  }
+  if (hot.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dosql_cold_groups'").length === 0) return false;
+  return hot.exec('SELECT 1 FROM dosql_cold_groups LIMIT 1').length > 0;
 }
 
 /**
