@@ -4,7 +4,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, rmSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, readFileSync, existsSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -59,6 +59,16 @@ test('the CLI writes an importable module equal to the folder, and fails with a 
   const r = spawnSync(process.execPath, [join(REPO, 'worker-shim/bin/bundle-migrations.mjs'), broken, out], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /bad\.sql/);
+});
+
+test('the CLI run through a symlink (node_modules/dosql from a file: install, node_modules/.bin) still writes the module', () => {
+  const dir = folder({ '001_a.sql': 'CREATE TABLE a (x);' });
+  const link = join(root, 'linked-bin');
+  mkdirSync(link, { recursive: true });
+  symlinkSync(join(REPO, 'worker-shim/bin'), join(link, 'bin'));
+  const out = join(root, 'linked-out', 'migrations.js');
+  execFileSync(process.execPath, [join(link, 'bin/bundle-migrations.mjs'), dir, out]);
+  assert.ok(existsSync(out), 'the module was written');
 });
 
 test('the repository\'s migrations/ folder bundles', () => {

@@ -9,7 +9,7 @@
 // order would be a guess). The output is rewritten only when it changes, so
 // `wrangler dev` does not rebuild in a loop.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,7 +72,9 @@ export function bundleMigrations(folder, out) {
   return migrations;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// realpath: run through a symlink (node_modules/dosql from `file:`, node_modules/.bin)
+// argv[1] names the link while import.meta.url names the file.
+if (process.argv[1] && realpathSync(resolve(process.argv[1])) === realpathSync(fileURLToPath(import.meta.url))) {
   const [folder, out] = process.argv.slice(2);
   if (!folder || !out) {
     console.error('usage: bundle-migrations.mjs <folder> <out.js>');
