@@ -605,6 +605,7 @@ cmd_speedtest() {
 readonly SUITES=(
   "c        tests/c        suite_c"
   "worker   tests/worker   suite_node tests/worker"
+  "e2e      tests/e2e      suite_e2e"
 )
 readonly SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200}   # seconds; CI's whole budget is 90 minutes
 
@@ -660,6 +661,40 @@ suite_node() {
   [[ -n $pass && -n $fail ]] || { say "node exited $rc without a summary"; return 1; }
   say "$pass passed, $((fail + ${cancelled:-0})) failed"
   return "$rc"
+}
+
+# suite_e2e: the SvelteKit example (examples/sveltekit) in a real browser. Debian's
+# chromium (installed here as root, never a Playwright download), the example's own
+# node_modules (npm ci when its lockfile is newer, as for the root's), a fresh
+# `npm run build`, then tests/e2e, which serve the build with `npm run preview:worker`.
+# Runs with errexit off (inside run_suite): every step checks its own status.
+readonly E2E_APP=examples/sveltekit
+readonly CHROMIUM=/usr/bin/chromium
+suite_e2e() {
+  if [[ ! -x $CHROMIUM ]]; then
+    if (( EUID != 0 )); then
+      say "e2e: $CHROMIUM is missing; run: sudo apt-get update && sudo apt-get install -y chromium"
+      return 1
+    fi
+    # fonts-dejavu-core: the fonts the screenshots were made with (users.png is committed).
+    say "e2e: installing chromium"
+    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+           DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+             chromium fonts-dejavu-core; }; then
+      say "e2e: apt-get install chromium failed"
+      return 1
+    fi
+  fi
+  [[ -f $E2E_APP/package-lock.json ]] || { say "e2e: $E2E_APP/package-lock.json is missing"; return 1; }
+  if [[ ! -f $E2E_APP/node_modules/.package-lock.json ||
+        $E2E_APP/package-lock.json -nt $E2E_APP/node_modules/.package-lock.json ]]; then
+    say "e2e: npm ci in $E2E_APP"
+    (cd "$E2E_APP" && npm ci --no-audit --no-fund --loglevel=error) ||
+      { say "e2e: npm ci in $E2E_APP failed"; return 1; }
+  fi
+  say "e2e: npm run build in $E2E_APP"
+  (cd "$E2E_APP" && npm run build --silent) || { say "e2e: npm run build in $E2E_APP failed"; return 1; }
+  suite_node tests/e2e
 }
 
 # run_suite NAME DIR COMMAND...: run one suite, add its counts to the totals. A suite that

@@ -1,0 +1,6 @@
+import type { PageServerLoad } from './$types';
+import type { User } from '$lib/server/db';
+
+export const load: PageServerLoad = async ({ locals }) => ({
+	users: await locals.db.query<User>('SELECT id, name, email, created_at FROM users ORDER BY id')
+});
