@@ -10,6 +10,10 @@
 #   ./build.sh bench    build, then time DoSQL against native DO SQL and D1 (minutes): writes
 #                       bench/results.json, bench/ratios.svg, BENCHMARKS.md (--smoke: tiny, seconds)
 #   ./build.sh speedtest  build SQLite's speedtest1 natively and as wasm (tests/bench/speedtest1/)
+#   ./build.sh fuzz [SECONDS]  build the libFuzzer targets (tests/fuzz/) and run each SECONDS
+#                       (default 60): executions, coverage, findings (in wasm/build/fuzz/findings/)
+#   ./build.sh load [--clients N] [--seconds T] [--tenants K]  build, then load wrangler dev with mixed
+#                       traffic and check every acknowledged write (default 8 × 60 s × 4): tests/load/results.md
 #
 # Every command is idempotent and incremental: run it again and only what changed is redone.
 # Third-party code is never committed: it is fetched here, pinned by version and sha256,
@@ -56,9 +60,10 @@ readonly SPEEDTEST1_SHA256=81875fcd4bfb76bbf21568f021e81452a72539f76db9982d9114d
 
 # Debian packages the build needs. clang 14 + wasi-libc + the wasm32 builtins are a wasi-sdk
 # equivalent; binaryen gives wasm-opt, wabt gives wasm-objdump (tests read the module's
-# imports and exports with it); gcc builds the native sanitizer build; git applies patches.
+# imports and exports with it); gcc builds the native sanitizer build; git applies patches;
+# clang-14 and its libFuzzer runtime (libclang-rt-14-dev) build the fuzz targets.
 readonly APT_WASM_TOOLCHAIN=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
-readonly APT_ALWAYS=(binaryen wabt gcc libc6-dev git xz-utils)
+readonly APT_ALWAYS=(binaryen wabt gcc libc6-dev git xz-utils clang-14 libclang-rt-14-dev)
 
 # ---- Layout -----------------------------------------------------------------------------
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,6 +89,10 @@ export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false \
 readonly INCLUDES=(-include src/sqlite_options.h -Ideps/sqlite -Ideps/cjson -Isrc)
 # Our own code must be warning-free; third-party code is compiled as it is.
 readonly OUR_WARNINGS=(-Wall -Wextra -Werror)
+# SQLite's translation unit: the amalgamation, included by the one file of ours that needs
+# its internals (src/sqlite/unit.c meters built-in SQL functions), compiled as third-party
+# code. Every build of the engine (wasm, native tests, fuzzers, speedtest) compiles this.
+readonly SQLITE_UNIT=src/sqlite/unit.c
 
 if [[ -n ${WASI_SDK_PATH:-} ]]; then
   WASM_CC=("$WASI_SDK_PATH/bin/clang" "--sysroot=$WASI_SDK_PATH/share/wasi-sysroot")
@@ -411,7 +420,7 @@ obj_for() { local base=${2##*/}; printf '%s/%s.o' "$1" "${base%.c}"; }
 # wasm_compile: queue every object of dosql.wasm. sqlite3.c first: it is the long one.
 wasm_compile() {
   mkdir -p "$WASM_OBJ"
-  compile "$WASM_OBJ/sqlite3.o" deps/sqlite/sqlite3.c "${WASM_CC[@]}" "${WASM_CFLAGS[@]}"
+  compile "$WASM_OBJ/sqlite3.o" "$SQLITE_UNIT" "${WASM_CC[@]}" "${WASM_CFLAGS[@]}"
   compile "$WASM_OBJ/cJSON.o" deps/cjson/cJSON.c "${WASM_CC[@]}" "${WASM_CFLAGS[@]}"
   local src
   while read -r src; do
@@ -470,7 +479,7 @@ cmd_wasm() {
 # and the sqlite3 CLI.
 native_compile() {
   mkdir -p "$NATIVE_OBJ"
-  compile "$NATIVE_OBJ/sqlite3.o" deps/sqlite/sqlite3.c "$NATIVE_CC" "${NATIVE_CFLAGS[@]}"
+  compile "$NATIVE_OBJ/sqlite3.o" "$SQLITE_UNIT" "$NATIVE_CC" "${NATIVE_CFLAGS[@]}"
   compile "$NATIVE_OBJ/cli-sqlite3.o" deps/sqlite/sqlite3.c "$NATIVE_CC" "${CLI_CFLAGS[@]}"
   compile "$NATIVE_OBJ/cli-shell.o" deps/sqlite/shell.c "$NATIVE_CC" "${CLI_CFLAGS[@]}" -Ideps/sqlite
   compile "$NATIVE_OBJ/cJSON.o" deps/cjson/cJSON.c "$NATIVE_CC" "${NATIVE_CFLAGS[@]}"
@@ -538,7 +547,7 @@ readonly SPEEDTEST_WASM_DEFAULT=("oz|-Oz|${WASM_OPT_FLAGS[*]}" "o2|-O2|-O2")
 # speedtest_queue DIR CC FLAGS...: queue every object of one speedtest1 binary into DIR.
 speedtest_queue() {
   local dir=$1 src; shift
-  compile "$dir/sqlite3.o" deps/sqlite/sqlite3.c "$@"
+  compile "$dir/sqlite3.o" "$SQLITE_UNIT" "$@"
   compile "$dir/cJSON.o" deps/cjson/cJSON.c "$@"
   compile "$dir/speedtest1.o" deps/speedtest1/speedtest1.c "$@"
   while read -r src; do
@@ -597,6 +606,201 @@ cmd_speedtest() {
         sed "s|.*|$SPEEDTEST/speedtest1-&.wasm|" | tr '\n' ' ')"
 }
 
+# ---- fuzz: libFuzzer targets (tests/fuzz/) ----------------------------------------------
+# Each tests/fuzz/fuzz_*.c is one target (its header says what it feeds the engine), linked
+# with tests/fuzz/fuzz.c (the checks every answer must pass), the engine (src/, SQLite,
+# cJSON) and the in-memory host tests/c/host_mem.c, all compiled by clang with libFuzzer's
+# coverage and ASan+UBSan: a crash, a leak, undefined behaviour or a failed check is a
+# finding. The seeds in tests/fuzz/corpus/<target>/ are only read; what runs learn goes to
+# FUZZ/corpus/<target>/ (ignored, kept from run to run), findings to FUZZ/findings/.
+readonly FUZZ=$BUILD/fuzz
+readonly FUZZ_CC=clang-14          # Debian's libclang-rt-14-dev holds its libFuzzer
+# shellcheck disable=SC2054  # the commas in -fsanitize= are meant
+readonly FUZZ_CFLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=all "${INCLUDES[@]}" -Itests/c -Itests/fuzz)
+# shellcheck disable=SC2054
+readonly FUZZ_LDFLAGS=(-fsanitize=fuzzer,address,undefined -lm)
+# Longest input per target (bytes): up to 16 requests; a file of up to 128 pages of 512.
+readonly FUZZ_MAX_LEN=(fuzz_request:4096 fuzz_import:65536 fuzz_changes:4096)
+# libFuzzer's options for every run: a slow input (10 s) or a bloated one is a finding too.
+readonly FUZZ_OPTIONS=(-timeout=10 -rss_limit_mb=2048)
+# The test suite fuzzes each target this long (seconds) after replaying its corpus: with
+# the build, the suite stays near 3 minutes on 2 cores.
+readonly FUZZ_SUITE_SECONDS=${FUZZ_SUITE_SECONDS:-20}
+
+# fuzz_targets: the targets' names, one per line.
+fuzz_targets() {
+  local src
+  while read -r src; do basename "${src%.c}"; done < <(compgen -G 'tests/fuzz/fuzz_*.c' | LC_ALL=C sort || true)
+}
+
+# fuzz_max_len TARGET: its -max_len (FUZZ_MAX_LEN, else 4096).
+fuzz_max_len() {
+  local entry
+  for entry in "${FUZZ_MAX_LEN[@]}"; do
+    [[ ${entry%%:*} == "$1" ]] && { printf '%s\n' "${entry#*:}"; return 0; }
+  done
+  printf '4096\n'
+}
+
+# fuzz_build: compile (incrementally, JOBS at a time) and link every target into FUZZ/.
+fuzz_build() {
+  command -v "$FUZZ_CC" >/dev/null || die "$FUZZ_CC not found (run ./build.sh deps as root)"
+  local obj=$FUZZ/obj lib=() src target inputs
+  compile "$obj/sqlite3.o" "$SQLITE_UNIT" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}"
+  compile "$obj/cJSON.o" deps/cjson/cJSON.c "$FUZZ_CC" "${FUZZ_CFLAGS[@]}"
+  lib=("$obj/sqlite3.o" "$obj/cJSON.o")
+  while read -r src; do
+    compile "$(obj_for "$obj" "$src")" "$src" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
+    lib+=("$(obj_for "$obj" "$src")")
+  done < <(our_sources)
+  for src in tests/c/host_mem.c tests/fuzz/fuzz.c; do
+    compile "$(obj_for "$obj/tests" "$src")" "$src" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
+    lib+=("$(obj_for "$obj/tests" "$src")")
+  done
+  while read -r target; do
+    compile "$obj/tests/$target.o" "tests/fuzz/$target.c" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
+  done < <(fuzz_targets)
+  jobs_wait
+  while read -r target; do
+    # shellcheck disable=SC2034  # read through link's nameref
+    inputs=("$obj/tests/$target.o" "${lib[@]}")
+    link "$FUZZ/$target" inputs "$FUZZ_CC" "${FUZZ_LDFLAGS[@]}"
+  done < <(fuzz_targets)
+}
+
+# fuzz_run TARGET SECONDS DIR LOG: fuzz TARGET for SECONDS, from its committed seeds and DIR,
+# where new inputs go; everything it prints into LOG. Returns libFuzzer's status: non-zero
+# is a finding (its input is in FUZZ/findings/).
+fuzz_run() {
+  local target=$1 secs=$2 dir=$3 log=$4 opts=()
+  mkdir -p "$dir" "$FUZZ/findings" "$(dirname "$log")"
+  [[ -f tests/fuzz/$target.dict ]] && opts+=(-dict="tests/fuzz/$target.dict")
+  UBSAN_OPTIONS=print_stacktrace=1 timeout --kill-after=10 $((secs + 120)) \
+    "$FUZZ/$target" "${FUZZ_OPTIONS[@]}" "${opts[@]}" -max_total_time="$secs" \
+    -max_len="$(fuzz_max_len "$target")" -print_final_stats=1 \
+    -artifact_prefix="$FUZZ/findings/$target-" "$dir" "tests/fuzz/corpus/$target" \
+    >"$log" 2>&1 </dev/null
+}
+
+# fuzz_report TARGET LOG STATUS: executions and coverage (after the seeds, and at the end),
+# and a finding's input and report with its stack.
+fuzz_report() {
+  local target=$1 log=$2 rc=$3 runs speed seeds last
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
+  seeds=$(grep -a -m1 -E '^#[0-9]+[[:space:]]+INITED' "$log" | grep -o 'cov: [0-9]* ft: [0-9]*' || true)
+  last=$(grep -a -E '^#[0-9]+.* cov: ' "$log" | tail -n1 | grep -o 'cov: [0-9]* ft: [0-9]* corp: [^ ]*' || true)
+  say "  $target: ${runs:-?} executions (${speed:-?}/s); seeds: ${seeds:-?}; end: ${last:-?}"
+  (( rc == 0 )) && return 0
+  say "  $target: FINDING (libFuzzer exited $rc); full log: $log"
+  grep -a -o 'Test unit written to .*' "$log" | sed 's/^/    /' || true
+  # The report and its stack, less libFuzzer's, libc's and the sanitizers' own frames.
+  sed -n '/^==[0-9]*==ERROR\|FUZZ FINDING\|runtime error/,/^SUMMARY/p' "$log" |
+    grep -a -v -E ' in (fuzzer::|__sanitizer_|__libc_|_start|abort|raise|__pthread_kill)|^[[:space:]]*#[0-9]+ 0x[0-9a-f]+ +\(|^NOTE: libFuzzer|^ *Combine libFuzzer|^ *$' |
+    head -n 40 | sed 's/^/    /'
+}
+
+# cmd_fuzz [SECONDS]: build the targets, then fuzz each for SECONDS (default 60), one after
+# the other, printing executions, coverage and any finding. Fails when any target found one.
+cmd_fuzz() {
+  local secs=${1:-60} target rc found=0
+  [[ $secs =~ ^[0-9]+$ ]] || die "fuzz: SECONDS must be a whole number, not '$secs'"
+  cmd_deps
+  fuzz_build
+  exec 9>&-   # release the build lock: builds may go on while the targets run
+  while read -r target; do
+    say "fuzz: $target for $secs s (log: $LOGS/fuzz-$target.log)"
+    set +e
+    fuzz_run "$target" "$secs" "$FUZZ/corpus/$target" "$LOGS/fuzz-$target.log"
+    rc=$?
+    set -e
+    fuzz_report "$target" "$LOGS/fuzz-$target.log" "$rc"
+    (( rc == 0 )) || found=$((found + 1))
+  done < <(fuzz_targets)
+  (( found == 0 ))
+}
+
+# fuzz_replay TARGET LOG FILE...: run every FILE through TARGET once (all in one process,
+# which stops at a finding; the files after it then run in the next), output into LOG. Prints
+# the files that fail, one per line; status 0 when none does.
+fuzz_replay() {
+  local target=$1 log=$2 files=("${@:3}") failed=0 last i
+  : >"$log"
+  while (( ${#files[@]} > 0 )); do
+    UBSAN_OPTIONS=print_stacktrace=1 timeout --kill-after=10 "$SUITE_TIMEOUT" \
+      "$FUZZ/$target" "${FUZZ_OPTIONS[@]}" "${files[@]}" >>"$log" 2>&1 </dev/null && break
+    failed=1
+    last=$(grep -a '^Running: ' "$log" | tail -n1 || true)
+    last=${last#Running: }
+    printf '%s\n' "${last:-(before the first file)}"
+    for (( i = 0; i < ${#files[@]}; i++ )); do [[ ${files[i]} == "$last" ]] && break; done
+    (( i < ${#files[@]} )) || break          # no file to blame: the rest cannot run either
+    files=("${files[@]:i+1}")
+  done
+  return "$failed"
+}
+
+# suite_fuzz: the test suite. Builds the targets, then for each target: one test replays its
+# committed corpus (every file must pass), one test per file of tests/fuzz/findings/<target>/
+# (a reported finding's input: it fails until the finding is fixed, then guards against its
+# return), and one test fuzzes it FUZZ_SUITE_SECONDS from its seeds (JOBS targets at a time,
+# into a scratch corpus). Runs with errexit off (inside run_suite): every step checks its own
+# status.
+suite_fuzz() {
+  local targets target files file bad rc i k passed=0 failed=0 pids=() batch=()
+  (set -e; fuzz_build)
+  rc=$?
+  if (( rc != 0 )); then say "fuzz: the targets did not build" "fuzz: 0 passed, 1 failed"; return 1; fi
+  mapfile -t targets < <(fuzz_targets)
+  for target in "${targets[@]}"; do
+    mapfile -t files < <(compgen -G "tests/fuzz/corpus/$target/*" | LC_ALL=C sort || true)
+    if (( ${#files[@]} == 0 )); then
+      say "FAIL $target: tests/fuzz/corpus/$target/ is empty"; failed=$((failed + 1))
+    elif bad=$(fuzz_replay "$target" "$LOGS/fuzz-replay-$target.log" "${files[@]}"); then
+      say "ok   $target replays its ${#files[@]} corpus files"; passed=$((passed + 1))
+    else
+      say "FAIL $target replays its ${#files[@]} corpus files; these fail (log: $LOGS/fuzz-replay-$target.log):"
+      printf '       %s\n' "${bad//$'\n'/$'\n'       }"
+      grep -a -E 'FUZZ FINDING|runtime error|^==[0-9]+==ERROR' "$LOGS/fuzz-replay-$target.log" | sed 's/^/       /' | cut -c1-400
+      failed=$((failed + 1))
+    fi
+    while read -r file; do
+      [[ -n $file ]] || continue
+      if fuzz_replay "$target" "$LOGS/fuzz-finding-$(basename "$file").log" "$file" >/dev/null; then
+        say "ok   finding $file no longer reproduces"; passed=$((passed + 1))
+      else
+        say "FAIL finding $file still reproduces:"
+        grep -a -E -m2 'FUZZ FINDING|runtime error|^==[0-9]+==ERROR' "$LOGS/fuzz-finding-$(basename "$file").log" |
+          sed 's/^/       /' | cut -c1-400
+        failed=$((failed + 1))
+      fi
+    done < <(compgen -G "tests/fuzz/findings/$target/*" | LC_ALL=C sort || true)
+  done
+  rm -rf "$FUZZ/suite"
+  for (( i = 0; i < ${#targets[@]}; i += JOBS )); do
+    batch=("${targets[@]:i:JOBS}")
+    pids=()
+    for target in "${batch[@]}"; do
+      fuzz_run "$target" "$FUZZ_SUITE_SECONDS" "$FUZZ/suite/$target" "$LOGS/fuzz-suite-$target.log" &
+      pids+=($!)
+    done
+    for (( k = 0; k < ${#batch[@]}; k++ )); do
+      target=${batch[k]}
+      wait "${pids[k]}"
+      rc=$?
+      fuzz_report "$target" "$LOGS/fuzz-suite-$target.log" "$rc"
+      if (( rc == 0 )); then
+        say "ok   $target fuzzed for $FUZZ_SUITE_SECONDS s"; passed=$((passed + 1))
+      else
+        say "FAIL $target fuzzed for $FUZZ_SUITE_SECONDS s"; failed=$((failed + 1))
+      fi
+    done
+  done
+  say "fuzz: $passed passed, $failed failed"
+  (( failed == 0 ))
+}
+
 # ---- test -------------------------------------------------------------------------------
 # The suites, one line each: NAME DIR COMMAND... A suite runs only when DIR exists. COMMAND
 # runs from the repo root, shows its output, and ends it with a line "N passed, N failed"
@@ -604,6 +808,7 @@ cmd_speedtest() {
 #   "fault    tests/fault    suite_node tests/fault"
 readonly SUITES=(
   "c        tests/c        suite_c"
+  "fuzz     tests/fuzz     suite_fuzz"
   "worker   tests/worker   suite_node tests/worker"
   "e2e      tests/e2e      suite_e2e"
 )
@@ -783,6 +988,16 @@ cmd_bench() {
   BENCH_COMMAND="./build.sh bench${*:+ $*}" exec node tests/bench/run.mjs "$@"
 }
 
+# ---- load -------------------------------------------------------------------------------
+# cmd_load [OPTIONS]: build the module, then tests/load/run.mjs (its header lists the options):
+# a real `wrangler dev` under N clients' mixed traffic, then every acknowledged write checked,
+# again after a restart. Not part of `test`: a minute or more, figures depend on the machine.
+cmd_load() {
+  cmd_wasm
+  exec 9>&-   # release the build lock: builds may go on while the load runs
+  LOAD_COMMAND="./build.sh load${*:+ $*}" exec node tests/load/run.mjs "$@"
+}
+
 # ---- clean, usage, dispatch -------------------------------------------------------------
 cmd_clean() {
   rm -rf "$BUILD" "$DIST"
@@ -804,7 +1019,7 @@ take_lock() {
 
 main() {
   local cmd=${1:-}
-  case $cmd in deps|wasm|native|test|dev|clean|speedtest|bench) take_lock; rm -f "$FAILED_JOBS" ;; esac
+  case $cmd in deps|wasm|native|test|dev|clean|speedtest|bench|load|fuzz) take_lock; rm -f "$FAILED_JOBS" ;; esac
   case $cmd in
     deps)   cmd_deps ;;
     wasm)   cmd_wasm ;;
@@ -814,6 +1029,8 @@ main() {
     clean)  cmd_clean ;;
     speedtest) cmd_speedtest ;;
     bench)  cmd_bench "${@:2}" ;;
+    fuzz)   cmd_fuzz "${@:2}" ;;
+    load)   cmd_load "${@:2}" ;;
     ""|-h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

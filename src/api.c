@@ -9,9 +9,11 @@
 #include "api.h"
 #include "config.h"
 #include "conn.h"
+#include "errors.h"
 #include "handler.h"
 #include "host.h"
 #include "migrate.h"
+#include "request.h"
 
 static Conn theConn;
 
@@ -74,7 +76,7 @@ uint8_t *dosql_alloc(uint32_t n){
 
 DOSQL_EXPORT(dosql_free)
 void dosql_free(void *p){
-  sqlite3_free(p);
+  if( !replyIsStatic(p) ) sqlite3_free(p);
 }
 
 DOSQL_EXPORT(dosql_max_request_bytes)
@@ -83,14 +85,14 @@ uint32_t dosql_max_request_bytes(void){
 }
 
 DOSQL_EXPORT(dosql_open)
-uint8_t *dosql_open(uint32_t page_size, uint32_t flags){
+uint8_t *dosql_open(uint32_t page_size, uint32_t flags, uint32_t cpu_budget_ms){
   Reply reply;
   int rc = apiInitialize();
   replyInit(&reply);
   if( rc!=SQLITE_OK ){
     connFail(&theConn, &reply, rc);
   }else{
-    connOpen(&theConn, page_size, (flags & DOSQL_OPEN_CAPTURE_CHANGES)!=0, &reply);
+    connOpen(&theConn, page_size, (flags & DOSQL_OPEN_CAPTURE_CHANGES)!=0, cpu_budget_ms, &reply);
     if( !replyFailed(&reply) ) sqlite3_str_appendall(replyBody(&reply), "{}");
   }
   return replyFinish(&reply);
@@ -106,4 +108,16 @@ uint8_t *dosql_request(const char *method, uint32_t method_len,
                        const char *path, uint32_t path_len,
                        const uint8_t *body, uint32_t n, uint32_t flags){
   return handleRequest(&theConn, method, method_len, path, path_len, body, n, flags);
+}
+
+DOSQL_EXPORT(dosql_check_json)
+uint8_t *dosql_check_json(const uint8_t *body, uint32_t n){
+  Reply reply;
+  replyInit(&reply);
+  if( apiInitialize()!=SQLITE_OK ){
+    replyFail(&reply, 500, DOSQL_INTERNAL, "the engine could not start");
+  }else if( requestCheck(&reply, body, n)==0 ){
+    sqlite3_str_appendall(replyBody(&reply), "{}");
+  }
+  return replyFinish(&reply);
 }

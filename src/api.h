@@ -30,7 +30,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 4
+#define DOSQL_ABI_VERSION 5
 
 #define DOSQL_STATUS_FAULT 0
 
@@ -54,9 +54,12 @@ uint32_t dosql_max_request_bytes(void);
 
 /*
 ** Open the database. page_size applies only to a database that has no pages
-** yet (0 picks DOSQL_DEFAULT_PAGE_SIZE). Returns a response: 200 {} or an error.
+** yet (0 picks DOSQL_DEFAULT_PAGE_SIZE); cpu_budget_ms is each request's CPU
+** budget (budget.h; 0 picks DOSQL_CPU_BUDGET_MS). Returns a response: 200 {}
+** or an error (UNSAFE_SCHEMA: the database holds objects under names reserved
+** for the engine's own tables, internal.h).
 */
-uint8_t *dosql_open(uint32_t page_size, uint32_t flags);
+uint8_t *dosql_open(uint32_t page_size, uint32_t flags, uint32_t cpu_budget_ms);
 
 /*
 ** Apply bundled migrations: body is {"migrations":[{"name","sql"},...]} in order.
@@ -80,5 +83,12 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 uint8_t *dosql_request(const char *method, uint32_t method_len,
                        const char *path, uint32_t path_len,
                        const uint8_t *body, uint32_t n, uint32_t flags);
+
+/*
+** Whether body (n bytes) is a valid request body (request.h): 200 {} or the
+** 4xx error a request with it would get. The host asks this of every body it
+** reads itself (/begin's, /subscribe's), so both sides read bodies alike.
+*/
+uint8_t *dosql_check_json(const uint8_t *body, uint32_t n);
 
 #endif /* DOSQL_API_H */

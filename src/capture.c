@@ -17,6 +17,8 @@
 #include "guard.h"
 #include "host.h"
 #include "json.h"
+#include "internal.h"
+#include "sqlite/unit.h"
 
 #define CAPTURE_SEP '\x1f'
 
@@ -28,10 +30,12 @@ struct CaptureEvent {
   char *zNew;            /* the row after (0 for a delete) */
 };
 
-/* Whether changes to zTable are reported: not SQLite's, not ours. */
-static int captureReports(const char *zTable){
+/* Whether changes to zTable are reported: not SQLite's, not ours, and not a
+** virtual table's storage (FTS5's and R*Tree's shadow tables). */
+static int captureReports(sqlite3 *db, const char *zTable){
   return sqlite3_strnicmp(zTable, "sqlite_", 7)!=0
-      && sqlite3_strnicmp(zTable, DOSQL_INTERNAL_PREFIX, (int)sizeof(DOSQL_INTERNAL_PREFIX)-1)!=0;
+      && !internalIsReserved(zTable)
+      && !dosqlIsShadowTable(db, "main", zTable);
 }
 
 /* The old or new row's values, each followed by CAPTURE_SEP, or 0 when out of
@@ -63,7 +67,7 @@ static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
   Capture *c = &((Conn*)pArg)->capture;
   CaptureEvent *e;
   (void)iKey1; (void)iKey2;
-  if( strcmp(zDb, "main")!=0 || !captureReports(zTable) || c->bNoMem ) return;
+  if( strcmp(zDb, "main")!=0 || c->bNoMem || !captureReports(db, zTable) ) return;
   if( c->nEvent==c->nAlloc ){
     int nNew = c->nAlloc ? c->nAlloc*2 : 16;
     CaptureEvent *aNew = sqlite3_realloc64(c->aEvent, sizeof(CaptureEvent)*(sqlite3_uint64)nNew);
@@ -106,20 +110,17 @@ static void captureOnRollback(void *pArg){
 }
 
 int captureInstall(Conn *p, int bEnabled){
-  static const char zColumns[] =
-    "SELECT name, hidden FROM pragma_table_xinfo(?1, 'main')";
   static const char zInsert[] =
-    "INSERT INTO _dosql_changes(lsn, tx_id, ts, type, tbl, data, old)"
+    "INSERT INTO main._dosql_changes(lsn, tx_id, ts, type, tbl, data, old)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-  static const char zHead[] = "SELECT coalesce(max(lsn), 0) FROM _dosql_changes";
+  static const char zHead[] = "SELECT coalesce(max(lsn), 0) FROM main._dosql_changes";
   Capture *c = &p->capture;
   int rc;
   sqlite3_commit_hook(p->db, captureOnCommit, p);
   sqlite3_rollback_hook(p->db, captureOnRollback, p);
   if( !bEnabled ) return SQLITE_OK;
   p->bTrusted = 1;                 /* _dosql_changes is read-only to user SQL */
-  rc = sqlite3_prepare_v3(p->db, zColumns, -1, SQLITE_PREPARE_PERSISTENT, &c->pColumns, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(p->db, zInsert, -1, SQLITE_PREPARE_PERSISTENT, &c->pInsert, 0);
+  rc = sqlite3_prepare_v3(p->db, zInsert, -1, SQLITE_PREPARE_PERSISTENT, &c->pInsert, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(p->db, zHead, -1, SQLITE_PREPARE_PERSISTENT, &c->pHead, 0);
   p->bTrusted = 0;
   if( rc==SQLITE_OK ){
@@ -150,7 +151,6 @@ void captureClose(Conn *p){
   captureDiscard(p);
   captureSchemaChanged(p);
   sqlite3_free(c->aEvent);
-  sqlite3_finalize(c->pColumns);
   sqlite3_finalize(c->pInsert);
   sqlite3_finalize(c->pHead);
   memset(c, 0, sizeof(*c));
@@ -162,20 +162,26 @@ void captureClose(Conn *p){
 ** virtual generated one) is an empty name. *pzNames is 0 when the table no
 ** longer exists (the statement dropped it). Sets *pnCol to the column count.
 */
-static int captureColumns(Capture *c, const char *zTable, char **pzNames, int *pnCol){
+static int captureColumns(Conn *p, const char *zTable, char **pzNames, int *pnCol){
   sqlite3_str *pOut = sqlite3_str_new(0);
+  sqlite3_stmt *pStmt = 0;
+  /* The PRAGMA statement, not pragma_table_xinfo(): a user table of that name
+  ** would answer in the table-valued function's place. */
+  char *zSql = sqlite3_mprintf("PRAGMA main.table_xinfo(%Q)", zTable);
   int rc, n = 0;
-  sqlite3_bind_text(c->pColumns, 1, zTable, -1, SQLITE_STATIC);
-  while( (rc = sqlite3_step(c->pColumns))==SQLITE_ROW ){
-    if( sqlite3_column_int(c->pColumns, 1)!=2 ){
-      jsonAppendString(pOut, (const char*)sqlite3_column_text(c->pColumns, 0),
-                       sqlite3_column_bytes(c->pColumns, 0));
+  rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_int(pStmt, 6)!=2 ){        /* hidden: 2 is virtual generated */
+      jsonAppendString(pOut, (const char*)sqlite3_column_text(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1));
     }
     sqlite3_str_appendchar(pOut, 1, CAPTURE_SEP);
     n++;
   }
-  sqlite3_reset(c->pColumns);
-  if( rc==SQLITE_DONE ) rc = sqlite3_str_errcode(pOut);
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK ) rc = sqlite3_str_errcode(pOut);
   *pzNames = sqlite3_str_finish(pOut);
   *pnCol = n;
   if( rc!=SQLITE_OK ){
@@ -259,7 +265,8 @@ int captureWarm(Conn *p){
 
 /* Make c->zColumns the names of zTable: kept from the last statement that
 ** wrote it unless the schema changed since, else read (captureColumns). */
-static int captureColumnsOf(Capture *c, const char *zTable){
+static int captureColumnsOf(Conn *p, const char *zTable){
+  Capture *c = &p->capture;
   int rc;
   if( c->zColumnsOf && sqlite3_stricmp(c->zColumnsOf, zTable)==0 ) return SQLITE_OK;
   sqlite3_free(c->zColumnsOf);
@@ -267,7 +274,7 @@ static int captureColumnsOf(Capture *c, const char *zTable){
   c->zColumns = 0;
   c->zColumnsOf = sqlite3_mprintf("%s", zTable);
   if( c->zColumnsOf==0 ) return SQLITE_NOMEM;
-  rc = captureColumns(c, zTable, &c->zColumns, &c->nColumns);
+  rc = captureColumns(p, zTable, &c->zColumns, &c->nColumns);
   if( rc!=SQLITE_OK ){
     sqlite3_free(c->zColumnsOf);
     c->zColumnsOf = 0;
@@ -276,7 +283,8 @@ static int captureColumnsOf(Capture *c, const char *zTable){
 }
 
 /* Write every kept event, numbered after the newest lsn. */
-static int captureWriteAll(Capture *c){
+static int captureWriteAll(Conn *p){
+  Capture *c = &p->capture;
   sqlite3_int64 iLsn = 0;
   int i, rc;
   rc = sqlite3_step(c->pHead);
@@ -286,13 +294,15 @@ static int captureWriteAll(Capture *c){
   }
   sqlite3_reset(c->pHead);
   if( rc!=SQLITE_OK ) return rc;
+  /* lsns stay exact in every JSON reader: past 2^53-1 the log is full. */
+  if( iLsn > DOSQL_MAX_SAFE_INTEGER - c->nEvent ) return SQLITE_FULL;
   if( c->iTxId==0 ){
     c->iTxId = iLsn+1;
     c->iTimestamp = (sqlite3_int64)dosql_host_now_ms();
   }
   for(i=0; rc==SQLITE_OK && i<c->nEvent; i++){
     const CaptureEvent *e = &c->aEvent[i];
-    rc = captureColumnsOf(c, e->zTable);
+    rc = captureColumnsOf(p, e->zTable);
     if( rc!=SQLITE_OK ) break;
     /* Rows the statement deleted from a table it then dropped are not reported. */
     if( c->nColumns==0 ) continue;
@@ -317,7 +327,7 @@ int captureFlush(Conn *p){
   iRowid = sqlite3_last_insert_rowid(p->db);
   bTrusted = p->bTrusted;
   p->bTrusted = 1;               /* _dosql_changes is read-only to user SQL */
-  rc = captureWriteAll(c);
+  rc = captureWriteAll(p);
   p->bTrusted = bTrusted;
   sqlite3_set_last_insert_rowid(p->db, iRowid);
   captureDiscard(p);

@@ -25,7 +25,6 @@ typedef struct Capture {
   int bNoMem;                 /* the hook could not keep a change */
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
-  sqlite3_stmt *pColumns;     /* cached: a table's column names */
   char *zColumnsOf;           /* the table whose names zColumns holds, or 0 */
   char *zColumns;             /* its names, until the schema changes */
   int nColumns;

@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "host.h"
 #include "json.h"
+#include "request.h"
 
 /*
 ** Read the optional whole-number field zName of pBody into *pV (iDefault when
@@ -60,43 +61,64 @@ static int changelogScalar(Conn *p, const char *zSql, sqlite3_int64 iArg,
 /* The newest and the oldest lsn (0 and 0 while the log is empty). */
 static int changelogExtent(Conn *p, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
   int bNull;
-  int rc = changelogScalar(p, "SELECT max(lsn) FROM _dosql_changes", 0, piHead, &bNull);
-  if( rc==SQLITE_OK ) rc = changelogScalar(p, "SELECT min(lsn) FROM _dosql_changes", 0, piOldest, &bNull);
+  int rc = changelogScalar(p, "SELECT max(lsn) FROM main._dosql_changes", 0, piHead, &bNull);
+  if( rc==SQLITE_OK ) rc = changelogScalar(p, "SELECT min(lsn) FROM main._dosql_changes", 0, piOldest, &bNull);
+  /* capture.c numbers from 1 and stops at 2^53-1; a log past that was forged
+  ** (in a file imported before /import/check existed), and the arithmetic on
+  ** lsns here must not overflow. */
+  if( rc==SQLITE_OK && (*piOldest<0 || *piHead>DOSQL_MAX_SAFE_INTEGER) ) rc = SQLITE_CORRUPT;
   return rc;
 }
 
-/* Whether tables is absent, or an array of non-empty strings. */
+/* Whether tables is absent, or an array of at most DOSQL_CHANGES_MAX_TABLES
+** non-empty strings. */
 static int changelogTablesValid(const cJSON *pTables){
   const cJSON *pItem;
+  int n = 0;
   if( pTables==0 || cJSON_IsNull(pTables) ) return 1;
   if( !cJSON_IsArray(pTables) ) return 0;
   cJSON_ArrayForEach(pItem, pTables){
     if( !cJSON_IsString(pItem) || pItem->valuestring[0]==0 ) return 0;
+    n++;
   }
-  return 1;
+  return n<=DOSQL_CHANGES_MAX_TABLES;
 }
 
-/* The names of a valid tables array as a JSON array for json_each()
-** (sqlite3_malloc'd), or 0 when out of memory. Written here rather than by
-** cJSON's printer, which would pull stdio into the module. */
-static char *changelogNames(const cJSON *pTables){
-  sqlite3_str *pOut = sqlite3_str_new(0);
-  const cJSON *pItem;
-  sqlite3_str_appendchar(pOut, 1, '[');
-  cJSON_ArrayForEach(pItem, pTables){
-    if( pItem!=pTables->child ) sqlite3_str_appendchar(pOut, 1, ',');
-    jsonAppendString(pOut, pItem->valuestring, -1);
+/* The page's query: events after ?1, at most ?2, of the tables bound from ?3
+** on (nTables of them; -1 for every table). The names are bound, not read
+** through json_each(): a user table of that name would answer in its place. */
+static char *changelogQuery(int nTables){
+  sqlite3_str *pSql = sqlite3_str_new(0);
+  int i;
+  sqlite3_str_appendall(pSql,
+      "SELECT lsn, tx_id, ts, type, tbl, data, old"
+      " FROM main._dosql_changes WHERE lsn>?1");
+  if( nTables>=0 ){
+    sqlite3_str_appendall(pSql, " AND tbl IN (");
+    for(i=0; i<nTables; i++) sqlite3_str_appendf(pSql, i ? ",?%d" : "?%d", i+3);
+    sqlite3_str_appendchar(pSql, 1, ')');
   }
-  sqlite3_str_appendchar(pOut, 1, ']');
-  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
-    sqlite3_free(sqlite3_str_finish(pOut));
+  sqlite3_str_appendall(pSql, " ORDER BY lsn LIMIT ?2");
+  if( sqlite3_str_errcode(pSql)!=SQLITE_OK ){
+    sqlite3_free(sqlite3_str_finish(pSql));
     return 0;
   }
-  return sqlite3_str_finish(pOut);
+  return sqlite3_str_finish(pSql);
 }
 
-/* Append one stored event (a row of the read in changelogRead) as JSON. */
-static void changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
+/* Append one stored event (a row of changelogQuery) as JSON. data and old
+** were written as JSON by capture.c and are copied as they are; the query
+** checked them, and an import checks every row (internal.h), so a stored
+** event that is not JSON is a corrupt log, answered as such. */
+static int changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
+  int i;
+  for(i=5; i<=6; i++){
+    int bValid;
+    if( i==6 && sqlite3_column_type(pStmt, 6)==SQLITE_NULL ) break;
+    bValid = requestCheckStored((const char*)sqlite3_column_text(pStmt, i), sqlite3_column_bytes(pStmt, i));
+    if( bValid<0 ) return SQLITE_NOMEM;
+    if( bValid==0 ) return SQLITE_CORRUPT;
+  }
   sqlite3_str_appendall(pOut, "{\"lsn\":");
   jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, 0));
   sqlite3_str_appendall(pOut, ",\"txId\":");
@@ -107,7 +129,6 @@ static void changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
   jsonAppendColumn(pOut, pStmt, 3);
   sqlite3_str_appendall(pOut, ",\"table\":");
   jsonAppendColumn(pOut, pStmt, 4);
-  /* data and old were written as JSON by capture.c: copy them as they are. */
   sqlite3_str_appendall(pOut, ",\"data\":");
   sqlite3_str_appendall(pOut, (const char*)sqlite3_column_text(pStmt, 5));
   if( sqlite3_column_type(pStmt, 6)!=SQLITE_NULL ){
@@ -115,6 +136,7 @@ static void changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
     sqlite3_str_appendall(pOut, (const char*)sqlite3_column_text(pStmt, 6));
   }
   sqlite3_str_appendchar(pOut, 1, '}');
+  return SQLITE_OK;
 }
 
 void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
@@ -122,7 +144,6 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   sqlite3_str *pOut = replyBody(pReply);
   sqlite3_stmt *pStmt = 0;
   sqlite3_int64 iSince, nLimit, iHead, iOldest, iNext, nEvent = 0;
-  char *zTables = 0;
   int rc, bGap;
 
   if( changelogField(pReply, pBody, "since", 0, 0, DOSQL_MAX_SAFE_INTEGER, &iSince)
@@ -131,10 +152,15 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
     return;
   }
   if( !changelogTablesValid(pTables) ){
-    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "tables must be an array of table names");
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+        "tables must be an array of at most %d table names", DOSQL_CHANGES_MAX_TABLES);
     return;
   }
   rc = changelogExtent(p, &iHead, &iOldest);
+  if( rc==SQLITE_CORRUPT ){
+    replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
+    return;
+  }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
     return;
@@ -144,24 +170,24 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   iNext = bGap ? iHead : iSince;
   sqlite3_str_appendall(pOut, "{\"events\":[");
   if( !bGap ){
-    if( pTables && cJSON_IsArray(pTables) ){
-      zTables = changelogNames(pTables);
-      if( zTables==0 ){
-        connFail(p, pReply, SQLITE_NOMEM);
-        return;
-      }
-    }
-    rc = sqlite3_prepare_v2(p->db,
-        "SELECT lsn, tx_id, ts, type, tbl, data, old FROM _dosql_changes"
-        " WHERE lsn>?1 AND (?2 IS NULL OR tbl IN (SELECT value FROM json_each(?2)))"
-        " ORDER BY lsn LIMIT ?3", -1, &pStmt, 0);
+    int nTables = cJSON_IsArray(pTables) ? cJSON_GetArraySize(pTables) : -1;
+    char *zSql = changelogQuery(nTables);
+    rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
     if( rc==SQLITE_OK ){
+      const cJSON *pItem;
+      int i = 3;
       sqlite3_bind_int64(pStmt, 1, iSince);
-      if( zTables ) sqlite3_bind_text(pStmt, 2, zTables, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(pStmt, 3, nLimit);
+      sqlite3_bind_int64(pStmt, 2, nLimit);
+      if( nTables>0 ){
+        cJSON_ArrayForEach(pItem, pTables){
+          sqlite3_bind_text(pStmt, i++, pItem->valuestring, -1, SQLITE_STATIC);
+        }
+      }
       while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
         if( nEvent++ ) sqlite3_str_appendchar(pOut, 1, ',');
-        changelogAppendEvent(pOut, pStmt);
+        rc = changelogAppendEvent(pOut, pStmt);
+        if( rc!=SQLITE_OK ) break;
         iNext = sqlite3_column_int64(pStmt, 0);
         if( sqlite3_str_length(pOut)>DOSQL_CHANGES_PAGE_BYTES ) break;
       }
@@ -175,14 +201,24 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
       }
     }
     sqlite3_finalize(pStmt);
-    sqlite3_free(zTables);
+    if( rc==SQLITE_CORRUPT ){
+      replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT,
+          "the change log holds an event that is not JSON, after lsn %lld", iNext);
+      return;
+    }
     if( rc!=SQLITE_OK ){
       connFail(p, pReply, rc);
       return;
     }
   }
-  sqlite3_str_appendf(pOut, "],\"next\":%lld,\"head\":%lld,\"oldest\":%lld,\"gap\":%s}",
-                      iNext, iHead, iOldest, bGap ? "true" : "false");
+  /* Every lsn as jsonAppendInteger writes integers: exact in any reader. */
+  sqlite3_str_appendall(pOut, "],\"next\":");
+  jsonAppendInteger(pOut, iNext);
+  sqlite3_str_appendall(pOut, ",\"head\":");
+  jsonAppendInteger(pOut, iHead);
+  sqlite3_str_appendall(pOut, ",\"oldest\":");
+  jsonAppendInteger(pOut, iOldest);
+  sqlite3_str_appendf(pOut, ",\"gap\":%s}", bGap ? "true" : "false");
 }
 
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
@@ -198,10 +234,14 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
   }
   if( connBegin(p, pReply)!=SQLITE_OK ) return;
   rc = changelogExtent(p, &iHead, &iOldest);
+  if( rc==SQLITE_CORRUPT ){
+    replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
+    return;
+  }
   /* The first event young enough to keep (ts grows with lsn): the scan from
   ** the oldest visits only the events about to go. */
   if( rc==SQLITE_OK ){
-    rc = changelogScalar(p, "SELECT lsn FROM _dosql_changes WHERE ts>=?1 ORDER BY lsn LIMIT 1",
+    rc = changelogScalar(p, "SELECT lsn FROM main._dosql_changes WHERE ts>=?1 ORDER BY lsn LIMIT 1",
                          (sqlite3_int64)dosql_host_now_ms() - nKeepMs, &iFresh, &bNull);
     if( bNull ) iFresh = iHead+1;
   }
@@ -212,7 +252,7 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
   if( rc==SQLITE_OK && iUpto>=iOldest && iOldest>0 ){
     sqlite3_stmt *pDelete = 0;
     p->bTrusted = 1;                   /* _dosql_changes is read-only to user SQL */
-    rc = sqlite3_prepare_v2(p->db, "DELETE FROM _dosql_changes WHERE lsn<=?1", -1, &pDelete, 0);
+    rc = sqlite3_prepare_v2(p->db, "DELETE FROM main._dosql_changes WHERE lsn<=?1", -1, &pDelete, 0);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pDelete, 1, iUpto);
       rc = sqlite3_step(pDelete)==SQLITE_DONE ? SQLITE_OK : sqlite3_reset(pDelete);
@@ -223,7 +263,7 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
     iUpto = iOldest>0 ? iOldest-1 : 0;                 /* nothing to delete */
   }
   if( rc==SQLITE_OK ){
-    rc = changelogScalar(p, "SELECT ts FROM _dosql_changes WHERE lsn=?1", iUpto+1, &iTs, &bNull);
+    rc = changelogScalar(p, "SELECT ts FROM main._dosql_changes WHERE lsn=?1", iUpto+1, &iTs, &bNull);
   }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);

@@ -38,12 +38,38 @@
 # define DOSQL_MAX_RESULT_BYTES (32 * 1024 * 1024)
 #endif
 
-/* Virtual machine steps one request may take before STEP_LIMIT. About a second
-** or two of wasm time: a runaway query fails long before the platform's CPU limit
-** would reset the whole object. Checked every DOSQL_PROGRESS_INTERVAL steps. */
-#ifndef DOSQL_MAX_VM_STEPS
-# define DOSQL_MAX_VM_STEPS 200000000
+/* The CPU budget of one request (budget.h), in milliseconds; the host may set
+** another per database (dosql_open). A request over it stops with CPU_LIMIT
+** long before the platform's own limit (30 s by default) would reset the whole
+** object and every request in it. Migrations, the application's own code, get
+** DOSQL_MIGRATION_CPU_MS each. */
+#ifndef DOSQL_CPU_BUDGET_MS
+# define DOSQL_CPU_BUDGET_MS 3000
 #endif
+#ifndef DOSQL_MAX_CPU_BUDGET_MS
+# define DOSQL_MAX_CPU_BUDGET_MS 300000
+#endif
+#ifndef DOSQL_MIGRATION_CPU_MS
+# define DOSQL_MIGRATION_CPU_MS 30000
+#endif
+
+/* What the budget counts, calibrated on dosql.wasm in V8 (docs/limits.md has
+** the measurements): a work unit is about one VM step, some 33 ns, so a
+** millisecond buys 30,000. Built-in functions are charged a unit per
+** DOSQL_CPU_BYTES_PER_UNIT bytes they read or write (randomblob() makes about
+** 16 bytes in 33 ns), and the O(n*m) ones (instr, LIKE, GLOB, replace, trim) a
+** unit per DOSQL_CPU_PAIRS_PER_UNIT byte pairs they may compare (GLOB, the
+** slowest, compares about 11 pairs in 33 ns at worst). */
+#ifndef DOSQL_CPU_UNITS_PER_MS
+# define DOSQL_CPU_UNITS_PER_MS 30000
+#endif
+#ifndef DOSQL_CPU_BYTES_PER_UNIT
+# define DOSQL_CPU_BYTES_PER_UNIT 16
+#endif
+#ifndef DOSQL_CPU_PAIRS_PER_UNIT
+# define DOSQL_CPU_PAIRS_PER_UNIT 8
+#endif
+/* VM steps between two charges of the budget (the progress handler). */
 #ifndef DOSQL_PROGRESS_INTERVAL
 # define DOSQL_PROGRESS_INTERVAL 10000
 #endif
@@ -65,10 +91,19 @@
 # define DOSQL_CHANGES_PAGE_BYTES (4 * 1024 * 1024)
 #endif
 
+/* Tables one change-log read (or subscription) may name. */
+#ifndef DOSQL_CHANGES_MAX_TABLES
+# define DOSQL_CHANGES_MAX_TABLES 500
+#endif
+
 /* Events one prune call deletes at most. Deleting is a transaction whose
 ** journal lives in wasm memory; this keeps it to a few MiB. */
 #ifndef DOSQL_PRUNE_BATCH
 # define DOSQL_PRUNE_BATCH 20000
 #endif
+
+/* A macro's value as a string literal. */
+#define DOSQL_STR_(x) #x
+#define DOSQL_STR(x) DOSQL_STR_(x)
 
 #endif /* DOSQL_CONFIG_H */

@@ -9,46 +9,27 @@
 #include "conn.h"
 #include "errors.h"
 #include "guard.h"
+#include "internal.h"
+#include "sqlite/unit.h"
 #include "vfs.h"
 
 /* The database's name inside the VFS (there is only one). */
 #define DOSQL_DB_NAME "dosql.db"
 
-/* The engine's own tables (guard.h lists their names). They exist from the
-** first open, so a user table can never be renamed into one of them. */
-static const char zInternalSchema[] =
-  "BEGIN;"                        /* one commit for all, on a new database */
-  "CREATE TABLE IF NOT EXISTS _dosql_migrations("
-  "  name TEXT PRIMARY KEY,"
-  "  checksum TEXT NOT NULL,"
-  "  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
-  ");"
-  "CREATE TABLE IF NOT EXISTS _dosql_changes("      /* capture.h, docs/changes.md */
-  "  lsn INTEGER PRIMARY KEY,"
-  "  tx_id INTEGER NOT NULL,"
-  "  ts INTEGER NOT NULL,"
-  "  type TEXT NOT NULL,"
-  "  tbl TEXT NOT NULL COLLATE NOCASE,"
-  "  data TEXT NOT NULL,"
-  "  old TEXT"
-  ");"
-  "COMMIT;";
-
 int connIsOpen(const Conn *p){
   return p->db!=0;
 }
 
-void connStartRequest(Conn *p){
-  p->nProgress = 0;
-  p->bStepLimit = 0;
+void connStartRequest(Conn *p, unsigned nCpuMs){
   p->zDenied = 0;
+  budgetStart(&p->budget, budgetUnitsForMs(nCpuMs ? nCpuMs : (unsigned)p->nCpuBudgetMs));
 }
 
 void connFail(Conn *p, Reply *pReply, int rc){
-  if( p->bStepLimit ){
-    replyFail(pReply, 400, DOSQL_STEP_LIMIT,
-        "the request ran more than %d virtual machine steps: add an index or a LIMIT, "
-        "or split the work", DOSQL_MAX_VM_STEPS);
+  if( p->budget.bSpent ){
+    replyFail(pReply, 400, DOSQL_CPU_LIMIT,
+        "the request used up its CPU budget (%d ms) and was stopped: add an index or a "
+        "LIMIT, work on smaller strings, or split the work", p->nCpuBudgetMs);
   }else if( (rc & 0xff)==SQLITE_NOMEM ){
     replyFail(pReply, 400, DOSQL_HEAP_LIMIT,
         "out of memory: the request needs more than the %d MiB SQLite may use",
@@ -98,18 +79,42 @@ void connClose(Conn *p){
   memset(p, 0, sizeof(*p));
 }
 
-int connOpen(Conn *p, unsigned pageSize, int bCapture, Reply *pReply){
+/* Refuse a database whose internal tables are not the engine's (internal.h). */
+static int connCheckInternal(Conn *p, Reply *pReply){
+  char *zWhy = 0;
+  int rc = internalCheckSchema(p, &zWhy);
+  if( rc==SQLITE_OK && zWhy ){
+    replyFail(pReply, 500, DOSQL_UNSAFE_SCHEMA, "the database cannot be opened: %s", zWhy);
+    rc = SQLITE_AUTH;
+  }
+  sqlite3_free(zWhy);
+  return rc;
+}
+
+int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Reply *pReply){
   char *zSettings;
   int rc;
   if( p->db ) return SQLITE_OK;
   if( pageSize==0 ) pageSize = DOSQL_DEFAULT_PAGE_SIZE;
+  if( nCpuBudgetMs==0 ) nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   if( !dosqlValidPageSize(pageSize) ){
     replyFail(pReply, 500, DOSQL_BAD_CONFIG,
         "page size %u is not a power of two from 512 to 65536 (DOSQL_PAGE_SIZE)", pageSize);
     return SQLITE_MISUSE;
   }
+  if( nCpuBudgetMs>DOSQL_MAX_CPU_BUDGET_MS ){
+    replyFail(pReply, 500, DOSQL_BAD_CONFIG,
+        "a CPU budget of %u ms is more than the most allowed, %d ms", nCpuBudgetMs,
+        DOSQL_MAX_CPU_BUDGET_MS);
+    return SQLITE_MISUSE;
+  }
+  p->nCpuBudgetMs = (int)nCpuBudgetMs;
+  /* Opening reads the schema and runs trusted SQL: migrations' allowance. */
+  budgetStart(&p->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_open_v2(DOSQL_DB_NAME, &p->db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_extended_result_codes(p->db, 1);
+  if( rc==SQLITE_OK ) rc = dosqlMeterBuiltins();   /* once, after SQLite's initialize */
+  if( rc==SQLITE_OK ) rc = budgetAttach(p->db, &p->budget);
   if( rc==SQLITE_OK ) rc = guardInstall(p);
   if( rc==SQLITE_OK ){
     /* journal_mode=MEMORY: vfs.c commits in xSync, once per transaction.
@@ -120,7 +125,8 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, Reply *pReply){
     rc = zSettings ? connExecTrusted(p, zSettings) : SQLITE_NOMEM;
     sqlite3_free(zSettings);
   }
-  if( rc==SQLITE_OK ) rc = connExecTrusted(p, zInternalSchema);
+  if( rc==SQLITE_OK ) rc = internalCreate(p);
+  if( rc==SQLITE_OK ) rc = connCheckInternal(p, pReply);
   if( rc==SQLITE_OK ) rc = captureInstall(p, bCapture);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);
@@ -186,6 +192,9 @@ int connCommitIfAnswered(Conn *p, Reply *pReply){
 static void connRollback(Conn *p){
   if( p->db==0 ) return;
   if( !sqlite3_get_autocommit(p->db) && p->pRollback ) connStepTrusted(p, p->pRollback);
+  /* The cached ROLLBACK may need preparing again (the schema changed), which
+  ** can fail for want of memory: then once more, afresh. */
+  if( !sqlite3_get_autocommit(p->db) ) connExecTrusted(p, "ROLLBACK");
   sqlite3_file_control(p->db, "main", DOSQL_FCNTL_DISCARD, 0);
   p->bInteractive = 0;
   p->bSavepoint = 0;
@@ -244,7 +253,11 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
       p->bInteractive = 0;
       return SQLITE_OK;
     }
+    /* A COMMIT that fails (a deferred foreign key) ends the transaction too:
+    ** say so, so that the host ends it as well. */
     connFail(p, pReply, rc);
+    replyAmend(pReply, pReply->status>=500 ? pReply->status : 409, DOSQL_TRANSACTION_ABORTED,
+               "; the transaction was rolled back");
   }
   connRollback(p);
   return rc;

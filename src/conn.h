@@ -9,6 +9,7 @@
 #define DOSQL_CONN_H
 
 #include "sqlite3.h"
+#include "budget.h"
 #include "capture.h"
 #include "reply.h"
 
@@ -20,8 +21,8 @@ typedef struct Conn {
   int bInteractive;          /* an interactive transaction (/begin) is open */
   int bSavepoint;            /* connSavepoint() is open inside it */
   const char *zDenied;       /* why the authorizer last said no (static text) */
-  sqlite3_int64 nProgress;   /* progress callbacks during this request */
-  int bStepLimit;            /* this request ran out of VM steps */
+  Budget budget;             /* the CPU budget of the running request */
+  int nCpuBudgetMs;          /* each request's budget (dosql_open) */
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */
   sqlite3_stmt *pCommit;
   sqlite3_stmt *pRollback;
@@ -30,8 +31,10 @@ typedef struct Conn {
 
 /* Open the database over the "dosql" VFS with our settings and guards.
 ** pageSize applies to a database that has no pages yet; bCapture turns change
-** data capture on (capture.h). */
-int connOpen(Conn *p, unsigned pageSize, int bCapture, Reply *pReply);
+** data capture on (capture.h); nCpuBudgetMs is each request's CPU budget
+** (budget.h; 0 picks DOSQL_CPU_BUDGET_MS). A database whose internal tables
+** are not the engine's (internal.h) is refused with UNSAFE_SCHEMA. */
+int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Reply *pReply);
 
 /* Close the connection and forget all state; connOpen starts afresh. */
 void connClose(Conn *p);
@@ -39,8 +42,9 @@ void connClose(Conn *p);
 /* Whether connOpen succeeded. */
 int connIsOpen(const Conn *p);
 
-/* Forget per-request state (step budget, denial reason). */
-void connStartRequest(Conn *p);
+/* Forget per-request state (denial reason) and give the request its CPU
+** budget: nCpuMs milliseconds, or the connection's own when 0. */
+void connStartRequest(Conn *p, unsigned nCpuMs);
 
 /*
 ** Prepare exactly one statement from zSql. Fails the reply (and returns non-zero)
@@ -57,8 +61,9 @@ int connCommit(Conn *p, Reply *pReply);
 int connCommitIfAnswered(Conn *p, Reply *pReply);
 
 /* Open an interactive transaction (BEGIN IMMEDIATE: it holds the write lock),
-** or end it: commit, or roll back when bRollback. A failed commit rolls back.
-** Either way the transaction is over when these return. */
+** or end it: commit, or roll back when bRollback. A failed commit rolls back
+** and answers TRANSACTION_ABORTED. Either way the transaction is over when
+** these return. */
 int connBeginInteractive(Conn *p, Reply *pReply);
 int connEndInteractive(Conn *p, Reply *pReply, int bRollback);
 
@@ -88,7 +93,7 @@ void connUndoCompleted(Conn *p);
 void connFinish(Conn *p, Reply *pReply);
 
 /* Record rc (the connection's last error) in the reply: SQLite's message and
-** name, or STEP_LIMIT / HEAP_LIMIT / SQLITE_AUTH with the reason. */
+** name, or CPU_LIMIT / HEAP_LIMIT / SQLITE_AUTH with the reason. */
 void connFail(Conn *p, Reply *pReply, int rc);
 
 #endif /* DOSQL_CONN_H */

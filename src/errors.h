@@ -18,10 +18,13 @@
 #define DOSQL_METHOD_NOT_ALLOWED  "METHOD_NOT_ALLOWED"   /* 405 */
 #define DOSQL_PAYLOAD_TOO_LARGE   "PAYLOAD_TOO_LARGE"    /* 413: body over DOSQL_MAX_REQUEST_BYTES */
 #define DOSQL_RESULT_TOO_LARGE    "RESULT_TOO_LARGE"     /* 400: response over DOSQL_MAX_RESULT_BYTES */
-#define DOSQL_STEP_LIMIT          "STEP_LIMIT"           /* 400: over DOSQL_MAX_VM_STEPS */
+#define DOSQL_CPU_LIMIT           "CPU_LIMIT"            /* 400: over the request's CPU budget (budget.h) */
 #define DOSQL_HEAP_LIMIT          "HEAP_LIMIT"           /* 400: over DOSQL_HEAP_LIMIT_BYTES */
 #define DOSQL_MIGRATION_CHANGED   "MIGRATION_CHANGED"    /* 500: an applied migration's text changed */
 #define DOSQL_MIGRATION_FAILED    "MIGRATION_FAILED"     /* 500: a migration did not apply */
+#define DOSQL_UNSAFE_SCHEMA       "UNSAFE_SCHEMA"        /* 500: objects under names reserved for DoSQL (internal.h) */
+#define DOSQL_IMPORT_UNSAFE       "IMPORT_UNSAFE"        /* 422: an imported file's internal tables are not DoSQL's */
+#define DOSQL_CHANGE_LOG_CORRUPT  "CHANGE_LOG_CORRUPT"   /* 500: a stored change event is not what capture writes */
 #define DOSQL_BAD_CONFIG          "BAD_CONFIG"           /* 500: the object's settings are invalid */
 #define DOSQL_TRANSACTION_ABORTED "TRANSACTION_ABORTED"  /* 409/503: the transaction was rolled back; retry it */
 #define DOSQL_INTERNAL            "INTERNAL"             /* 500: a bug of ours */

@@ -1,17 +1,23 @@
 /*
-** guard.c — the authorizer and the VM step budget for user SQL.
+** guard.c — the authorizer for user SQL, and the VM's charge to the CPU budget.
 **
 ** User SQL may read anything and write its own tables. It may not attach other
 ** databases, control transactions itself (the endpoint owns the transaction),
 ** change settings that the storage contract depends on (journal, locking, page
-** size, schema writes), or write the engine's own _dosql_* tables. Internal work
-** runs with Conn.bTrusted set and passes untouched.
+** size, schema writes), or create, write, rename to or trigger on a name
+** reserved for the engine's own tables, in any schema (internal.h).
+**
+** Internal work runs with Conn.bTrusted set and passes untouched, but only the
+** engine's own statements: whatever a trigger or a view runs is user SQL, and
+** the authorizer judges it so even while trusted work fired it. The CPU budget
+** (budget.h) holds for all of it.
 */
 #include <string.h>
 
 #include "config.h"
 #include "errors.h"
 #include "guard.h"
+#include "internal.h"
 
 /* PRAGMAs that only report, whatever their argument. */
 static const char *const azQueryPragma[] = {
@@ -25,7 +31,7 @@ static const char *const azQueryPragma[] = {
 /* Settings a user may read and change: they affect only the user's own SQL. */
 static const char *const azSettablePragma[] = {
   "analysis_limit", "application_id", "automatic_index", "auto_vacuum",
-  "case_sensitive_like", "cell_size_check", "defer_foreign_keys", "foreign_keys",
+  "cell_size_check", "defer_foreign_keys", "foreign_keys",
   "legacy_alter_table", "max_page_count", "recursive_triggers",
   "reverse_unordered_selects", "secure_delete", "user_version",
 };
@@ -38,6 +44,9 @@ static const char *const azReadOnlyPragma[] = {
   "threads", "trusted_schema",
 };
 
+/* Why an internal name is refused. */
+#define GUARD_RESERVED "names starting _dosql_ belong to DoSQL's own tables, in every schema"
+
 static int inList(const char *const *az, int n, const char *z){
   int i;
   for(i=0; i<n; i++){
@@ -46,11 +55,6 @@ static int inList(const char *const *az, int n, const char *z){
   return 0;
 }
 #define IN_LIST(a, z) inList(a, (int)(sizeof(a)/sizeof(a[0])), z)
-
-static int isInternal(const char *zName){
-  return zName && sqlite3_strnicmp(zName, DOSQL_INTERNAL_PREFIX,
-                                   (int)sizeof(DOSQL_INTERNAL_PREFIX)-1)==0;
-}
 
 /* Why a PRAGMA is refused, or 0 if it is allowed. */
 static const char *pragmaDenial(const char *zPragma, const char *zArg){
@@ -65,12 +69,12 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
                           const char *zDb, const char *zTrigger){
   Conn *p = (Conn*)pArg;
   const char *zWhy = 0;
-  (void)zDb; (void)zTrigger;
+  (void)zDb;
   /* Whoever prepares it (migrations too), a table's columns may change. */
   if( op==SQLITE_CREATE_TABLE || op==SQLITE_DROP_TABLE || op==SQLITE_ALTER_TABLE ){
     captureSchemaChanged(p);
   }
-  if( p->bTrusted ) return SQLITE_OK;
+  if( p->bTrusted && zTrigger==0 ) return SQLITE_OK;
   if( p->bVacuum ){
     /* VACUUM runs SQL of its own (BEGIN, an ATTACH of an unnamed scratch
     ** database, copies of every table): allow it, but not VACUUM INTO, whose
@@ -110,7 +114,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     case SQLITE_CREATE_VIEW:
     case SQLITE_CREATE_TEMP_VIEW:
     case SQLITE_CREATE_VTABLE:
-      if( isInternal(z3) ) zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      if( internalIsReserved(z3) ) zWhy = GUARD_RESERVED;
       break;
     case SQLITE_CREATE_INDEX:
     case SQLITE_CREATE_TEMP_INDEX:
@@ -120,14 +124,14 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     case SQLITE_CREATE_TEMP_TRIGGER:
     case SQLITE_DROP_TRIGGER:
     case SQLITE_DROP_TEMP_TRIGGER:
-      if( isInternal(z3) || isInternal(z4) ){
-        zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      if( internalIsReserved(z3) || internalIsReserved(z4) ){
+        zWhy = GUARD_RESERVED;
       }
       break;
     case SQLITE_ALTER_TABLE:
       /* The new name of a RENAME is not shown here: guardCheckSchema() looks
       ** after the statement has run. */
-      if( isInternal(z4) ) zWhy = "tables named _dosql_* belong to DoSQL and are read-only";
+      if( internalIsReserved(z4) ) zWhy = GUARD_RESERVED;
       p->bAltered = 1;
       break;
   }
@@ -138,38 +142,26 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   return SQLITE_OK;
 }
 
-/* Called every DOSQL_PROGRESS_INTERVAL VM steps; non-zero interrupts. */
+/* Called every DOSQL_PROGRESS_INTERVAL VM steps: charge them to the budget;
+** non-zero interrupts. */
 static int guardProgress(void *pArg){
-  Conn *p = (Conn*)pArg;
-  if( p->bTrusted ) return 0;
-  if( ++p->nProgress > DOSQL_MAX_VM_STEPS / DOSQL_PROGRESS_INTERVAL ){
-    p->bStepLimit = 1;
-    return 1;
-  }
-  return 0;
+  return budgetCharge(&((Conn*)pArg)->budget, DOSQL_PROGRESS_INTERVAL);
 }
 
 int guardCheckSchema(Conn *p, Reply *pReply){
-  sqlite3_stmt *pStmt = 0;
-  int rc, bFound = 0;
+  char *zWhy = 0;
+  int rc;
   if( !p->bAltered ) return SQLITE_OK;
   p->bAltered = 0;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT 1 FROM sqlite_schema WHERE name LIKE '\\_dosql\\_%' ESCAPE '\\'"
-      " AND name NOT IN (" DOSQL_INTERNAL_TABLES ")", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_step(pStmt);
-    bFound = rc==SQLITE_ROW;
-    rc = (rc==SQLITE_ROW || rc==SQLITE_DONE) ? SQLITE_OK : rc;
-  }
-  sqlite3_finalize(pStmt);
+  rc = internalCheckSchema(p, &zWhy);
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
-  }else if( bFound ){
+  }else if( zWhy ){
     replyFail(pReply, dosqlResultStatus(SQLITE_AUTH), dosqlResultName(SQLITE_AUTH),
-        "not authorized: tables named _dosql_* belong to DoSQL and are read-only");
+        "not authorized: %s", zWhy);
     rc = SQLITE_AUTH;
   }
+  sqlite3_free(zWhy);
   return rc;
 }
 

@@ -9,6 +9,8 @@
 **   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
 **   POST /changes      {since?, limit?, tables?} -> a page of the change log
 **   POST /changes/prune  (the host's only)  -> retention (changelog.h)
+**   POST /import/check   (the host's only)  -> {} when an imported file's
+**                                             internal tables are the engine's
 **
 ** Every endpoint runs one request to completion or rolls it back: a statement
 ** that writes runs inside a transaction, so a failure half way (an error, a
@@ -26,6 +28,9 @@
 #include "json.h"
 #include "api.h"
 #include "changelog.h"
+#include "internal.h"
+#include "request.h"
+#include "sqlite/unit.h"
 
 /* What a statement's result turns into. */
 typedef enum Shape {
@@ -140,8 +145,11 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
     connFail(pConn, pReply, rc);
     goto done;
   }
-  /* Counted before captureFlush(), whose own inserts would count too. */
-  nChange = sqlite3_total_changes64(db)==nChangeBefore ? 0 : sqlite3_changes64(db);
+  /* Counted before captureFlush(), whose own inserts would count too; and
+  ** only for INSERT, UPDATE and DELETE (not the rows CREATE VIRTUAL TABLE
+  ** writes into its shadow tables). */
+  nChange = sqlite3_total_changes64(db)==nChangeBefore || !dosqlStmtCountsChanges(pStmt)
+          ? 0 : sqlite3_changes64(db);
   rc = captureFlush(pConn);
   if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
   else rc = guardCheckSchema(pConn, pReply);
@@ -278,19 +286,47 @@ static void doBatch(Conn *pConn, Reply *pReply, const cJSON *pBody){
   runAtomically(pConn, pReply, pBody, 1);
 }
 
+/* The answer of /begin, /commit and /rollback, written before they act: once
+** the transaction has begun or ended, the answer must not fail to say so. */
+static int answerEmpty(Conn *pConn, Reply *pReply){
+  sqlite3_str_appendall(replyBody(pReply), "{}");
+  if( sqlite3_str_errcode(replyBody(pReply))==SQLITE_OK ) return 1;
+  connFail(pConn, pReply, SQLITE_NOMEM);
+  return 0;
+}
+
 static void doBegin(Conn *pConn, Reply *pReply, const cJSON *pBody){
   (void)pBody;
-  if( connBeginInteractive(pConn, pReply)==SQLITE_OK ) sqlite3_str_appendall(replyBody(pReply), "{}");
+  if( answerEmpty(pConn, pReply) ) connBeginInteractive(pConn, pReply);
 }
 
 static void doCommit(Conn *pConn, Reply *pReply, const cJSON *pBody){
   (void)pBody;
-  if( connEndInteractive(pConn, pReply, 0)==SQLITE_OK ) sqlite3_str_appendall(replyBody(pReply), "{}");
+  if( answerEmpty(pConn, pReply) ) connEndInteractive(pConn, pReply, 0);
 }
 
 static void doRollback(Conn *pConn, Reply *pReply, const cJSON *pBody){
   (void)pBody;
-  if( connEndInteractive(pConn, pReply, 1)==SQLITE_OK ) sqlite3_str_appendall(replyBody(pReply), "{}");
+  if( answerEmpty(pConn, pReply) ) connEndInteractive(pConn, pReply, 1);
+}
+
+/*
+** An imported file, opened by a second engine (connOpen has checked its
+** schema): are the rows of its internal tables what the engine writes? A file
+** that carries forged change events or migration records is refused whole.
+*/
+static void doImportCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  char *zWhy = 0;
+  int rc = internalCheckRows(pConn, &zWhy);
+  (void)pBody;
+  if( rc!=SQLITE_OK ){
+    connFail(pConn, pReply, rc);
+  }else if( zWhy ){
+    replyFail(pReply, 422, DOSQL_IMPORT_UNSAFE, "the file cannot be imported: %s", zWhy);
+  }else{
+    sqlite3_str_appendall(replyBody(pReply), "{}");
+  }
+  sqlite3_free(zWhy);
 }
 
 /************************************************************ dispatch ***/
@@ -312,6 +348,7 @@ static const Route aRoute[] = {
   { "/rollback",      doRollback,     0 },
   { "/changes",       changelogRead,  0 },
   { "/changes/prune", changelogPrune, 1 },
+  { "/import/check",  doImportCheck,  1 },
 };
 
 static const Route *findRoute(const char *zPath, uint32_t nPath, int bInternal){
@@ -323,57 +360,6 @@ static const Route *findRoute(const char *zPath, uint32_t nPath, int bInternal){
     }
   }
   return 0;
-}
-
-/* Whether the JSON text holds the escape \u0000. cJSON keeps strings
-** NUL-terminated, so such a string would be cut short without a word. */
-static int hasNulEscape(const uint8_t *a, uint32_t n){
-  uint32_t i;
-  for(i=0; a && i+6<=n; i++){
-    if( a[i]=='\\' ){
-      if( a[i+1]=='u' && a[i+2]=='0' && a[i+3]=='0' && a[i+4]=='0' && a[i+5]=='0' ) return 1;
-      i++;                                   /* skip the escaped character */
-    }
-  }
-  return 0;
-}
-
-cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
-  const char *zEnd = 0;
-  cJSON *pBody;
-  if( nBody>DOSQL_MAX_REQUEST_BYTES ){
-    replyFail(pReply, 413, DOSQL_PAYLOAD_TOO_LARGE,
-        "the request body is %u bytes; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
-    return 0;
-  }
-  if( hasNulEscape(aBody, nBody) ){
-    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
-        "strings may not contain \\u0000: send text with NUL bytes as a {\"$blob\":...}");
-    return 0;
-  }
-  pBody = cJSON_ParseWithLengthOpts((const char*)aBody, nBody, &zEnd, 0);
-  if( pBody ){
-    while( zEnd<(const char*)aBody+nBody && (*zEnd==' ' || *zEnd=='\t' || *zEnd=='\n' || *zEnd=='\r') ){
-      zEnd++;
-    }
-    if( zEnd!=(const char*)aBody+nBody ){
-      cJSON_Delete(pBody);
-      replyFail(pReply, 400, DOSQL_BAD_JSON, "the body has bytes after its JSON value (at byte %ld)",
-                (long)(zEnd - (const char*)aBody));
-      return 0;
-    }
-  }else{
-    const char *zErr = cJSON_GetErrorPtr();
-    long iAt = (zErr && aBody) ? (long)(zErr - (const char*)aBody) : 0;
-    replyFail(pReply, 400, DOSQL_BAD_JSON, "the body is not valid JSON (at byte %ld)", iAt);
-    return 0;
-  }
-  if( !cJSON_IsObject(pBody) ){
-    cJSON_Delete(pBody);
-    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "the body must be a JSON object");
-    return 0;
-  }
-  return pBody;
 }
 
 uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
@@ -398,8 +384,11 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     replyFail(&reply, 500, DOSQL_INTERNAL, bInTransaction
         ? "the request belongs to a transaction, but none is open"
         : "a transaction is open: other requests must wait for it to end");
-  }else if( (pBody = handleParseBody(&reply, aBody, nBody))!=0 ){
-    connStartRequest(pConn);
+  }else if( sqlite3_str_errcode(replyBody(&reply))!=SQLITE_OK ){
+    /* Not even the answer's head fits: do nothing that would need telling. */
+    replyFail(&reply, 400, DOSQL_HEAP_LIMIT, "out of memory before the request began");
+  }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
+    connStartRequest(pConn, 0);
     pRoute->xEndpoint(pConn, &reply, pBody);
     connFinish(pConn, &reply);
     cJSON_Delete(pBody);

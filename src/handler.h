@@ -11,17 +11,10 @@
 /*
 ** Answer method + path + body (nBody bytes; aBody may be 0 when nBody is over
 ** the limit and was never read); flags as for dosql_request (api.h). Returns a
-** response in the api.h layout, owned by the caller, or 0 when out of memory.
+** response in the api.h layout, owned by the caller (dosql_free), never 0.
 */
 uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
                        const char *zPath, uint32_t nPath,
                        const uint8_t *aBody, uint32_t nBody, uint32_t flags);
-
-/*
-** Parse a request body that must be a JSON object. Returns the tree (free it
-** with cJSON_Delete), or 0 after failing the reply with PAYLOAD_TOO_LARGE,
-** BAD_JSON or BAD_REQUEST.
-*/
-cJSON *handleParseBody(Reply *pReply, const uint8_t *aBody, uint32_t nBody);
 
 #endif /* DOSQL_HANDLER_H */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
+#include "config.h"
 #include "json.h"
 
 /************************************************************** base64 ***/
@@ -86,8 +88,7 @@ bad:
 
 /************************************************************* writing ***/
 
-/* Length of the valid UTF-8 sequence at z (n bytes left), or 0 if invalid. */
-static int utf8SequenceLength(const unsigned char *z, int n){
+int jsonUtf8Length(const unsigned char *z, int n){
   int len, i;
   unsigned c = z[0];
   unsigned cp;
@@ -116,7 +117,7 @@ void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
     unsigned char c = z[i];
     int len;
     if( c>=0x20 && c!='"' && c!='\\' && c<0x80 ){ i++; continue; }
-    if( c>=0x80 && (len = utf8SequenceLength(&z[i], n-i))>0 ){ i += len; continue; }
+    if( c>=0x80 && (len = jsonUtf8Length(&z[i], n-i))>0 ){ i += len; continue; }
     /* Flush the plain run, then write c escaped. */
     sqlite3_str_append(pOut, (const char*)&z[iRun], i-iRun);
     switch( c ){
@@ -258,8 +259,15 @@ bad:
   return SQLITE_MISMATCH;
 }
 
-/* Bind one JSON value to parameter i. */
-static int bindValue(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
+/* Bind one JSON value to parameter i, charging the request's CPU budget
+** (budget.h) for it: a unit, and one per DOSQL_CPU_BYTES_PER_UNIT bytes. */
+static int bindValue(sqlite3_stmt *pStmt, Budget *pBudget, int i, const cJSON *p, char **pzErr){
+  sqlite3_int64 nBytes = cJSON_IsString(p) ? (sqlite3_int64)strlen(p->valuestring)
+                       : cJSON_IsObject(p) && p->child && cJSON_IsString(p->child)
+                       ? (sqlite3_int64)strlen(p->child->valuestring) : 0;
+  if( pBudget && budgetCharge(pBudget, 1 + nBytes/DOSQL_CPU_BYTES_PER_UNIT) ){
+    return SQLITE_INTERRUPT;
+  }
   if( cJSON_IsNull(p) ) return sqlite3_bind_null(pStmt, i);
   if( cJSON_IsTrue(p) ) return sqlite3_bind_int(pStmt, i, 1);
   if( cJSON_IsFalse(p) ) return sqlite3_bind_int(pStmt, i, 0);
@@ -277,15 +285,72 @@ static int bindValue(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
   return SQLITE_MISMATCH;
 }
 
-/* The value in an object for parameter name zName (":x", "@x", "$x"), looked
-** up with and without its prefix. */
-static const cJSON *namedValue(const cJSON *pObj, const char *zName){
-  const cJSON *p = cJSON_GetObjectItemCaseSensitive(pObj, zName);
-  if( p==0 ) p = cJSON_GetObjectItemCaseSensitive(pObj, zName+1);
-  return p;
+/* Order of the members of a params object: by key. */
+static int compareMembers(const void *a, const void *b){
+  return strcmp((*(const cJSON *const*)a)->string, (*(const cJSON *const*)b)->string);
+}
+
+/* The index in aMember (n members sorted by key) of the member keyed zKey, or -1. */
+static int findMember(const cJSON **aMember, int n, const char *zKey){
+  int lo = 0, hi = n-1;
+  while( lo<=hi ){
+    int mid = lo + (hi-lo)/2;
+    int c = strcmp(aMember[mid]->string, zKey);
+    if( c==0 ) return mid;
+    if( c<0 ) lo = mid+1; else hi = mid-1;
+  }
+  return -1;
+}
+
+/*
+** Bind named parameters from an object. A parameter ":x" (or "@x", "$x") takes
+** the member keyed ":x", else the one keyed "x". The members are sorted once,
+** so binding n parameters costs O(n log n), not a lookup of O(n) each.
+*/
+static int bindNamed(sqlite3_stmt *pStmt, Budget *pBudget, const cJSON *pParams, char **pzErr){
+  int nParam = sqlite3_bind_parameter_count(pStmt);
+  int nMember = cJSON_GetArraySize(pParams), nUsed = 0, i, rc = SQLITE_OK;
+  const cJSON **aMember = sqlite3_malloc64(sizeof(*aMember) * (sqlite3_uint64)(nMember+1));
+  unsigned char *aUsed = sqlite3_malloc64((sqlite3_uint64)nMember + 1);
+  const cJSON *p;
+  if( aMember==0 || aUsed==0 ){
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  for(i=0, p=pParams->child; p; p=p->next) aMember[i++] = p;
+  qsort((void*)aMember, (size_t)nMember, sizeof(*aMember), compareMembers);
+  memset(aUsed, 0, (size_t)nMember + 1);
+  for(i=1; i<=nParam && rc==SQLITE_OK; i++){
+    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
+    int iMember;
+    if( zName==0 ){
+      *pzErr = sqlite3_mprintf("parameter %d is positional (?) but params is an object", i);
+      rc = SQLITE_MISMATCH;
+      break;
+    }
+    iMember = findMember(aMember, nMember, zName);
+    if( iMember<0 ) iMember = findMember(aMember, nMember, zName+1);
+    if( iMember<0 ){
+      *pzErr = sqlite3_mprintf("no value for parameter %s", zName);
+      rc = SQLITE_MISMATCH;
+      break;
+    }
+    if( !aUsed[iMember] ) nUsed++;
+    aUsed[iMember] = 1;
+    rc = bindValue(pStmt, pBudget, i, aMember[iMember], pzErr);
+  }
+  if( rc==SQLITE_OK && nUsed!=nMember ){
+    *pzErr = sqlite3_mprintf("params names a parameter the statement does not have");
+    rc = SQLITE_MISMATCH;
+  }
+done:
+  sqlite3_free((void*)aMember);
+  sqlite3_free(aUsed);
+  return rc;
 }
 
 int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr){
+  Budget *pBudget = budgetOf(sqlite3_db_handle(pStmt));
   int nParam = sqlite3_bind_parameter_count(pStmt);
   int i, rc = SQLITE_OK;
   *pzErr = 0;
@@ -304,33 +369,11 @@ int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr){
       return SQLITE_MISMATCH;
     }
     for(i=1, p=pParams->child; p && rc==SQLITE_OK; i++, p=p->next){
-      rc = bindValue(pStmt, i, p, pzErr);
+      rc = bindValue(pStmt, pBudget, i, p, pzErr);
     }
     return rc;
   }
-  if( cJSON_IsObject(pParams) ){
-    int nUsed = 0;
-    for(i=1; i<=nParam && rc==SQLITE_OK; i++){
-      const char *zName = sqlite3_bind_parameter_name(pStmt, i);
-      const cJSON *p;
-      if( zName==0 ){
-        *pzErr = sqlite3_mprintf("parameter %d is positional (?) but params is an object", i);
-        return SQLITE_MISMATCH;
-      }
-      p = namedValue(pParams, zName);
-      if( p==0 ){
-        *pzErr = sqlite3_mprintf("no value for parameter %s", zName);
-        return SQLITE_MISMATCH;
-      }
-      nUsed++;
-      rc = bindValue(pStmt, i, p, pzErr);
-    }
-    if( rc==SQLITE_OK && nUsed!=cJSON_GetArraySize(pParams) ){
-      *pzErr = sqlite3_mprintf("params names a parameter the statement does not have");
-      return SQLITE_MISMATCH;
-    }
-    return rc;
-  }
+  if( cJSON_IsObject(pParams) ) return bindNamed(pStmt, pBudget, pParams, pzErr);
   *pzErr = sqlite3_mprintf("params must be an array or an object");
   return SQLITE_MISMATCH;
 }

@@ -18,6 +18,10 @@
 /* Largest integer a JSON number carries exactly (2^53 - 1). */
 #define DOSQL_MAX_SAFE_INTEGER 9007199254740991LL
 
+/* Length of the valid UTF-8 sequence at z (n bytes left, n>=1), or 0 when
+** invalid (overlong, a surrogate, past U+10FFFF, cut short) or plain ASCII. */
+int jsonUtf8Length(const unsigned char *z, int n);
+
 /* Append n bytes of z (n<0: up to its NUL) as a JSON string. */
 void jsonAppendString(sqlite3_str *pOut, const char *z, int n);
 
@@ -33,7 +37,8 @@ void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
 /*
 ** Bind params (NULL, a JSON array for positional or an object for named
 ** parameters) to every parameter of pStmt. Returns SQLITE_OK, SQLITE_NOMEM,
-** or SQLITE_MISMATCH with *pzErr set (sqlite3_malloc'd) to say which parameter
+** SQLITE_INTERRUPT when the request's CPU budget (budget.h) ran out, or
+** SQLITE_MISMATCH with *pzErr set (sqlite3_malloc'd) to say which parameter
 ** and why.
 */
 int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr);

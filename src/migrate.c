@@ -3,16 +3,19 @@
 **
 ** The table _dosql_migrations is created when the database opens (conn.c).
 ** Migrations are the application's own code, bundled at build time, so they run
-** trusted: the authorizer and the step budget do not apply to them. The
+** trusted: the authorizer does not apply to them (but does to the triggers
+** they fire, internal.h), and each gets DOSQL_MIGRATION_CPU_MS of CPU. The
 ** checksum is FNV-1a (64-bit) of the file's bytes, written as 16 hex digits: it
 ** detects an edited file; it is not a security measure.
 */
 #include <string.h>
 
+#include "config.h"
 #include "errors.h"
 #include "handler.h"
 #include "json.h"
 #include "migrate.h"
+#include "request.h"
 
 static void migrateChecksum(const char *z, char zOut[17]){
   sqlite3_uint64 h = 0xcbf29ce484222325ull;
@@ -27,7 +30,7 @@ static void migrateChecksum(const char *z, char zOut[17]){
 static int migrateRecorded(Conn *pConn, const char *zName, char zOut[17]){
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_prepare_v2(pConn->db,
-      "SELECT checksum FROM _dosql_migrations WHERE name=?", -1, &pStmt, 0);
+      "SELECT checksum FROM main._dosql_migrations WHERE name=?", -1, &pStmt, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
   if( rc==SQLITE_OK ) rc = sqlite3_step(pStmt);
   if( rc==SQLITE_ROW ){
@@ -46,12 +49,14 @@ static int migrateRecorded(Conn *pConn, const char *zName, char zOut[17]){
 ** code (the transaction is left for the caller to roll back). */
 static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const char *zSum){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
+  int rc;
+  budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
+  rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, zSql, 0, 0, 0);
   if( rc==SQLITE_OK ) rc = captureFlush(pConn);     /* a migration's rows are changes too */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,
-        "INSERT INTO _dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
+        "INSERT INTO main._dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
   if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 2, zSum, -1, SQLITE_STATIC);
@@ -99,7 +104,10 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
     rc = migrateRun(pConn, pName->valuestring, pSql->valuestring, zSum);
     if( rc!=SQLITE_OK ){
       replyFail(pReply, 500, DOSQL_MIGRATION_FAILED, "migration %s failed: %s",
-                pName->valuestring, sqlite3_errmsg(pConn->db));
+                pName->valuestring, pConn->budget.bSpent
+                ? "it ran longer than the " DOSQL_STR(DOSQL_MIGRATION_CPU_MS) " ms one migration may"
+                : sqlite3_errcode(pConn->db)==SQLITE_OK ? sqlite3_errstr(rc)
+                : sqlite3_errmsg(pConn->db));
       return;
     }
     if( nApplied++ ) sqlite3_str_appendchar(pOut, 1, ',');
@@ -114,8 +122,8 @@ uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody){
   replyInit(&reply);
   if( !connIsOpen(pConn) ){
     replyFail(&reply, 500, DOSQL_NOT_OPEN, "the database is not open");
-  }else if( (pBody = handleParseBody(&reply, aBody, nBody))!=0 ){
-    connStartRequest(pConn);
+  }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
+    connStartRequest(pConn, DOSQL_MIGRATION_CPU_MS);
     pConn->bTrusted = 1;
     migrateAll(pConn, &reply, cJSON_GetObjectItemCaseSensitive(pBody, "migrations"));
     pConn->bTrusted = 0;

@@ -76,9 +76,32 @@ static void replyErrorBody(Reply *p){
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
+/* The answers that need no memory, for when not even a small error could be
+** allocated: HEAP_LIMIT, or TRANSACTION_ABORTED when the request's failure
+** ended the open transaction (the host must learn that above all). */
+static const char zNoMemory[] =
+  "{\"error\":\"out of memory\",\"code\":\"" DOSQL_HEAP_LIMIT "\"}";
+static const char zNoMemoryAborted[] =
+  "{\"error\":\"out of memory; the transaction was rolled back\",\"code\":\""
+  DOSQL_TRANSACTION_ABORTED "\"}";
+static uint8_t aStaticNoMemory[DOSQL_RESPONSE_BODY + sizeof(zNoMemory)];
+static uint8_t aStaticAborted[DOSQL_RESPONSE_BODY + sizeof(zNoMemoryAborted)];
+
+static uint8_t *replyStatic(uint8_t *a, int status, const char *zBody, size_t nBody){
+  dosqlPut32le(&a[DOSQL_RESPONSE_STATUS], (uint32_t)status);
+  dosqlPut32le(&a[DOSQL_RESPONSE_LENGTH], (uint32_t)nBody);
+  memcpy(&a[DOSQL_RESPONSE_BODY], zBody, nBody);
+  return a;
+}
+
+int replyIsStatic(const void *p){
+  return p==aStaticNoMemory || p==aStaticAborted;
+}
+
 uint8_t *replyFinish(Reply *p){
   uint8_t *aResp;
   int n;
+  int bAborted = p->zCode && strcmp(p->zCode, DOSQL_TRANSACTION_ABORTED)==0;
   if( p->zCode ) replyErrorBody(p);
   if( sqlite3_str_errcode(p->pOut)!=SQLITE_OK ){
     /* The body could not be built: answer with a fresh, small error. */
@@ -96,6 +119,10 @@ uint8_t *replyFinish(Reply *p){
   if( aResp ){
     dosqlPut32le(&aResp[DOSQL_RESPONSE_STATUS], (uint32_t)p->status);
     dosqlPut32le(&aResp[DOSQL_RESPONSE_LENGTH], (uint32_t)(n - DOSQL_RESPONSE_BODY));
+  }else if( bAborted ){
+    aResp = replyStatic(aStaticAborted, 409, zNoMemoryAborted, sizeof(zNoMemoryAborted)-1);
+  }else{
+    aResp = replyStatic(aStaticNoMemory, 400, zNoMemory, sizeof(zNoMemory)-1);
   }
   sqlite3_free(p->zError);
   memset(p, 0, sizeof(*p));

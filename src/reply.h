@@ -41,9 +41,13 @@ void replyFault(Reply *p, const uint32_t *aPage, int nPage);
 
 /*
 ** The finished response (api.h layout), owned by the caller, who frees it with
-** sqlite3_free. A failed reply gets the error body. Returns 0 only when even
-** the error body cannot be allocated. p is reset either way.
+** dosql_free. A failed reply gets the error body. Never 0: when not even the
+** error body can be allocated, a static answer (replyIsStatic) says HEAP_LIMIT,
+** or TRANSACTION_ABORTED if that was the failure. p is reset either way.
 */
 uint8_t *replyFinish(Reply *p);
+
+/* Whether p is one of replyFinish's static answers, which are never freed. */
+int replyIsStatic(const void *p);
 
 #endif /* DOSQL_REPLY_H */

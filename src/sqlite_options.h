@@ -36,6 +36,8 @@
 #define SQLITE_OMIT_UTF16 1
 #define SQLITE_OMIT_TCL_VARIABLE 1
 #define SQLITE_OMIT_GET_TABLE 1
+/* Deprecated, and it would re-register LIKE past the CPU meter (sqlite/unit.c). */
+#define SQLITE_OMIT_CASE_SENSITIVE_LIKE_PRAGMA 1
 #define SQLITE_DEFAULT_MEMSTATUS 1           /* needed by the hard heap limit */
 #define SQLITE_USE_ALLOCA 1
 

@@ -15,6 +15,9 @@ export interface DoSQLOptions {
   pageSize?: number;
   /** Page cache budget (bytes) for legacy key-value backed objects. Default 32 MiB. */
   cacheBytes?: number;
+  /** Each request's CPU budget in milliseconds (default 3000, at most 300000): a
+   *  request over it answers 400 CPU_LIMIT and the object stays healthy. */
+  cpuBudgetMs?: number;
   /** Change capture (docs/changes.md): on by default; `false` turns it off. */
   changes?: ChangesOptions;
   /** The R2 cold tier (README "Storage tiers"): SQLite-backed classes only. */
@@ -303,6 +306,9 @@ export interface DBOptions {
   pageSize?: number;
   /** Page cache budget (bytes) for legacy key-value backed objects. */
   cacheBytes?: number;
+  /** Each request's CPU budget in milliseconds (default 3000, at most 300000): a
+   *  request over it answers 400 CPU_LIMIT and the object stays healthy. */
+  cpuBudgetMs?: number;
   /**
    * The object's DurableObjectState, optional: start-up (open + migrations) then runs
    * inside `ctx.blockConcurrencyWhile`, a key-value commit whose write throws half

@@ -58,7 +58,7 @@ static inline Answer answerFrom(uint8_t *aResp){
   memcpy(a.zBody, aResp+DOSQL_RESPONSE_BODY, n);
   a.zBody[n] = 0;
   a.pJson = cJSON_Parse(a.zBody);
-  sqlite3_free(aResp);
+  dosql_free(aResp);
   return a;
 }
 
@@ -120,7 +120,7 @@ static inline void openConnCapturing(Conn *pConn, int bCapture){
   Reply r;
   memset(pConn, 0, sizeof(*pConn));
   replyInit(&r);
-  connOpen(pConn, 0, bCapture, &r);
+  connOpen(pConn, 0, bCapture, 0, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==200);
   answerFree(&a);

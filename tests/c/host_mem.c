@@ -64,6 +64,23 @@ int dosql_host_page_read(uint32_t pgno, uint8_t *buf, uint32_t n){
   return DOSQL_PAGE_OK;
 }
 
+void hostMemPutPage(uint32_t pgno, const uint8_t *aData, uint32_t n){
+  MemPage *pPage;
+  if( pgno==0 ) return;
+  if( pgno+1>nPageAlloc ){
+    aPage = realloc(aPage, sizeof(MemPage)*(pgno+1));
+    memset(&aPage[nPageAlloc], 0, sizeof(MemPage)*(pgno+1-nPageAlloc));
+    nPageAlloc = pgno+1;
+  }
+  pPage = &aPage[pgno];
+  free(pPage->aData);
+  pPage->aData = malloc(n ? n : 1);
+  memcpy(pPage->aData, aData, n);
+  pPage->nData = n;
+  pPage->bFetched = 1;
+  if( pgno>nPageStored ) nPageStored = pgno;
+}
+
 static uint32_t get32le(const uint8_t *a){
   return a[0] | ((uint32_t)a[1]<<8) | ((uint32_t)a[2]<<16) | ((uint32_t)a[3]<<24);
 }

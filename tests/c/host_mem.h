@@ -18,6 +18,11 @@ void hostMemFetch(uint32_t pgno);
 /* Make the nth commit from now (1 = the next one) fail. 0 disables. */
 void hostMemFailCommit(int n);
 
+/* Store n bytes as page pgno (1-based), as a committed write would; a page
+** shorter than the database's page size reads with zeros after its n bytes.
+** For tests and fuzzers that bring a database file of their own. */
+void hostMemPutPage(uint32_t pgno, const uint8_t *aData, uint32_t n);
+
 /* Pages in storage, and a stored page's bytes (0 if absent). */
 uint32_t hostMemPageCount(void);
 const uint8_t *hostMemPage(uint32_t pgno);

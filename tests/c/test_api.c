@@ -29,7 +29,7 @@ static void requests_before_open_are_refused(void){
 }
 
 static void open_migrate_and_query(void){
-  Answer a = answerFrom(dosql_open(0, DOSQL_OPEN_CAPTURE_CHANGES));
+  Answer a = answerFrom(dosql_open(0, DOSQL_OPEN_CAPTURE_CHANGES, 0));
   const char *zMig = "{\"migrations\":[{\"name\":\"001_t.sql\",\"sql\":\"CREATE TABLE t(x);\"}]}";
   CHECK(a.status==200);
   answerFree(&a);

@@ -44,7 +44,7 @@ static void caller_mistakes_are_4xx(void){
   expect(&c, "POST", "/query", "{\"sql\":\"SELECT 1\"} {\"sql\":\"DROP TABLE users\"}",
          400, "BAD_JSON", "bytes after");
   expect(&c, "POST", "/query", "{\"sql\":\"SELECT ?\",\"params\":[\"a\\u0000b\"]}",
-         400, "BAD_REQUEST", "\\u0000");
+         400, "BAD_JSON", "\\u0000");
   expect(&c, "POST", "/query", "{\"params\":[]}", 400, "BAD_REQUEST", "sql must be");
   expect(&c, "POST", "/query", "{\"sql\":7}", 400, "BAD_REQUEST", "sql must be");
   expect(&c, "POST", "/query", "{\"sql\":\"-- nothing\"}", 400, "BAD_REQUEST", "no statement");
@@ -127,12 +127,12 @@ static void run_and_query_shapes(void){
   connClose(&c);
 }
 
-static void runaway_query_hits_the_step_limit_and_the_object_recovers(void){
+static void runaway_query_hits_the_cpu_budget_and_the_object_recovers(void){
   Conn c;
   openConn(&c);
   expect(&c, "POST", "/query",
          "{\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n) SELECT count(*) FROM n\"}",
-         400, "STEP_LIMIT", "virtual machine steps");
+         400, "CPU_LIMIT", "CPU budget");
   CHECK_STR(scalar(&c, "SELECT 2"), "2");
   connClose(&c);
 }
@@ -154,7 +154,7 @@ int main(void){
   RUN(oversized_body_is_413_without_reading_it);
   RUN(transaction_failure_names_the_operation_and_keeps_nothing);
   RUN(run_and_query_shapes);
-  RUN(runaway_query_hits_the_step_limit_and_the_object_recovers);
+  RUN(runaway_query_hits_the_cpu_budget_and_the_object_recovers);
   RUN(huge_result_is_refused);
   return HARNESS_END();
 }

@@ -36,7 +36,7 @@ static void page_size_setting_applies_to_new_database(void){
   Answer a;
   memset(&c, 0, sizeof(c));
   replyInit(&r);
-  connOpen(&c, 8192, 0, &r);
+  connOpen(&c, 8192, 0, 0, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==200);
   answerFree(&a);
@@ -51,7 +51,7 @@ static void invalid_page_size_is_a_config_error(void){
   Answer a;
   memset(&c, 0, sizeof(c));
   replyInit(&r);
-  connOpen(&c, 1000, 0, &r);
+  connOpen(&c, 1000, 0, 0, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==500);
   CHECK_STR(answerCode(&a), "BAD_CONFIG");
@@ -175,7 +175,7 @@ static void faults_roll_back_and_retry_to_the_same_answer(void){
     Reply r;
     for(;;){                                 /* opening may fault too */
       replyInit(&r);
-      connOpen(&c, 0, 0, &r);
+      connOpen(&c, 0, 0, 0, &r);
       a = answerFrom(replyFinish(&r));
       if( a.status!=DOSQL_STATUS_FAULT ) break;
       hostMemFetch(1);

@@ -157,10 +157,10 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query('SELECT name FROM _dosql_migrations'), [{ name: '001_init.sql' }]);
     });
 
-    test('a runaway recursive query is 400 STEP_LIMIT, and the object still answers', async () => {
+    test('a runaway recursive query is 400 CPU_LIMIT, and the object still answers', async () => {
       const db = world.client(backend, tenant('steps'));
       const a = await db.post('/query', { sql: 'WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT max(i) FROM c' });
-      assertError(a, 400, 'STEP_LIMIT');
+      assertError(a, 400, 'CPU_LIMIT');
       assert.deepEqual(await db.query('SELECT 1 AS ok'), [{ ok: 1 }]);
     });
   });

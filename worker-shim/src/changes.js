@@ -85,10 +85,12 @@ export class ChangeFeed {
    * @param {Request} request
    * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body
    *   of a POST, read up to MAX_SUBSCRIBE_BYTES (subscribe-request.js)
+   * @param {(bytes: Uint8Array) => import('./response.js').EngineResponse | null} checkJson
+   *   whether C accepts a body (src/request.h)
    * @returns {Promise<Response>}
    */
-  async subscribe(request, readBody) {
-    const subscription = await parseSubscribeRequest(request, readBody);
+  async subscribe(request, readBody, checkJson) {
+    const subscription = await parseSubscribeRequest(request, readBody, checkJson);
     if ('status' in subscription) return toResponse(subscription);
     const { transport, ...selection } = subscription;
     return transport === 'websocket' ? this.#socket(selection) : this.#stream(selection, transport);

@@ -38,6 +38,8 @@ export class DoSQLDatabase extends DurableObject {
    * @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined}
    */
   static cold = undefined;
+  /** Each request's CPU budget (ms; README "Limits"); undefined: the engine's default. @type {number | undefined} */
+  static cpuBudgetMs = undefined;
 
   #instance = new DatabaseInstance({
     storage: this.ctx.storage,
@@ -54,6 +56,8 @@ export class DoSQLDatabase extends DurableObject {
       return parsePageSize(env.DOSQL_PAGE_SIZE ?? cls.pageSize ?? 0);
     },
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
+    // The DOSQL_CPU_BUDGET_MS var sets it without code (the standalone worker).
+    cpuBudgetMs: () => Number((this.env ?? {}).DOSQL_CPU_BUDGET_MS ?? /** @type {typeof DoSQLDatabase} */ (this.constructor).cpuBudgetMs ?? 0),
     cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
     label: () => this.#label(),
     exclusive: (fn) => this.ctx.blockConcurrencyWhile(fn),
@@ -157,9 +161,11 @@ export class DoSQLDatabase extends DurableObject {
  *   the R2 cold tier: the name of the R2 bucket binding, the hot tier's budget
  *   (bytes, default 1 GiB) and pages per R2 object (default 64); SQLite-backed
  *   classes only
+ * @param {number} [options.cpuBudgetMs]  each request's CPU budget (ms, default
+ *   3000, at most 300000); a request over it answers 400 CPU_LIMIT
  * @returns {typeof DoSQLDatabase}
  */
-export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold } = {}) {
+export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold, cpuBudgetMs } = {}) {
   const list = checkMigrations(migrations);
   const retention = checkChanges(changes);
   if (cold !== undefined && (typeof cold !== 'object' || cold === null || typeof cold.binding !== 'string' || cold.binding === '')) {
@@ -172,6 +178,7 @@ export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, co
     static cacheBytes = cacheBytes;
     static changes = retention;
     static cold = cold ? Object.freeze({ ...cold }) : undefined;
+    static cpuBudgetMs = cpuBudgetMs;
   };
 }
 

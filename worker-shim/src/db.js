@@ -60,9 +60,11 @@ const databases = new WeakMap();
  * @param {false | {retainEvents?: number, retainMs?: number}} [options.changes]
  *   change capture (docs/changes.md): false turns it off; else how much of the
  *   log to keep (default 10,000 events, 7 days; pruned by db.alarm())
+ * @param {number} [options.cpuBudgetMs]  each request's CPU budget (ms, default
+ *   3000, at most 300000); a request over it answers 400 CPU_LIMIT
  * @returns {Promise<any>} the Database
  */
-export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes } = {}) {
+export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes, cpuBudgetMs } = {}) {
   const label = `DB(${JSON.stringify(String(name))})`;
   /** @type {readonly Migration[]} */
   let list;
@@ -78,7 +80,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
     return Promise.reject(err);
   }
   const { bucket: _, ...tierKey } = tier ?? {};
-  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention, tier: tierKey });
+  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention, tier: tierKey, cpuBudgetMs: cpuBudgetMs ?? 0 });
   const existing = databases.get(hot);
   if (existing) {
     if (existing.key === key) return existing.database;
@@ -93,6 +95,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
     storage: hot,
     migrations: () => list,
     pageSize: () => pageSize ?? 0,
+    cpuBudgetMs: () => cpuBudgetMs ?? 0,
     cacheBytes,
     cold: () => tier,
     changes: () => retention,

@@ -26,7 +26,7 @@ import { StorageError, createImports } from './host.js';
 import { errorResponse } from './response.js';
 
 /** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
@@ -38,6 +38,7 @@ export const EXPORT_NAMES = Object.freeze([
   'dosql_open',
   'dosql_migrate',
   'dosql_request',
+  'dosql_check_json',
 ]);
 
 /** Must match DOSQL_STATUS_FAULT and DOSQL_RESPONSE_* in src/api.h. */
@@ -180,14 +181,28 @@ export class Engine {
   /**
    * Open the database (page size applies only to a new, empty database; 0 picks
    * the engine's default). With captureChanges every committed row change is
-   * also written to the change log (docs/changes.md).
+   * also written to the change log (docs/changes.md). cpuBudgetMs is each
+   * request's CPU budget (0: the engine's default; C checks the range).
    * @param {number} [pageSize]
-   * @param {{captureChanges?: boolean}} [options]
+   * @param {{captureChanges?: boolean, cpuBudgetMs?: number}} [options]
    * @returns {Promise<EngineResponse>}  200 {} or an error
    */
-  open(pageSize = 0, { captureChanges = false } = {}) {
+  open(pageSize = 0, { captureChanges = false, cpuBudgetMs = 0 } = {}) {
     const flags = captureChanges ? OPEN_CAPTURE_CHANGES : 0;
-    return this.#serialize(() => this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags))));
+    const budget = Math.min(Math.max(Math.trunc(cpuBudgetMs) || 0, 0), 0xffffffff) >>> 0;
+    return this.#serialize(() => this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget))));
+  }
+
+  /**
+   * Whether a body the host reads itself (/begin's, /subscribe's) is a valid
+   * request body, as C defines one (src/request.h): null, or the error to
+   * answer. Synchronous and stateless, so it needs no place in the queue.
+   * @param {Uint8Array} body
+   * @returns {EngineResponse | null}
+   */
+  checkJson(body) {
+    const answer = this.#withBytesSync([body], ([p]) => this.#take(this.#exports.dosql_check_json(p, body.length)));
+    return answer.status === 200 ? null : answer;
   }
 
   /**
@@ -269,23 +284,57 @@ export class Engine {
    * @returns {Promise<T>}
    */
   async #withBytes(arrays, fn) {
-    /** @type {number[]} */
-    const pointers = [];
+    const pointers = this.#copyIn(arrays);
+    if (!Array.isArray(pointers)) return /** @type {any} */ (pointers);
     try {
-      for (const bytes of arrays) {
-        // At least one byte, so an empty body is a real pointer and not NULL.
-        const p = this.#call((e) => e.dosql_alloc(Math.max(bytes.length, 1))) >>> 0;
-        if (p === 0) {
-          return /** @type {any} */ (errorResponse(400, `the engine could not allocate ${bytes.length} bytes for the request`, 'HEAP_LIMIT'));
-        }
-        pointers.push(p);
-        new Uint8Array(this.#memory.buffer, p, bytes.length).set(bytes);
-      }
       return await fn(pointers);
     } finally {
-      // After a trap the heap is not to be trusted: leave it to the next instance.
-      if (!this.#broken) for (const p of pointers) this.#call((e) => e.dosql_free(p));
+      this.#freeAll(pointers);
     }
+  }
+
+  /**
+   * #withBytes for a synchronous fn.
+   * @template T
+   * @param {Uint8Array[]} arrays
+   * @param {(pointers: number[]) => T} fn
+   * @returns {T}
+   */
+  #withBytesSync(arrays, fn) {
+    const pointers = this.#copyIn(arrays);
+    if (!Array.isArray(pointers)) return /** @type {any} */ (pointers);
+    try {
+      return fn(pointers);
+    } finally {
+      this.#freeAll(pointers);
+    }
+  }
+
+  /**
+   * Copy each array into memory C allocates (at least one byte, so an empty
+   * body is a real pointer and not NULL).
+   * @param {Uint8Array[]} arrays
+   * @returns {number[] | EngineResponse}  the pointers, or the error to answer
+   */
+  #copyIn(arrays) {
+    /** @type {number[]} */
+    const pointers = [];
+    for (const bytes of arrays) {
+      const p = this.#call((e) => e.dosql_alloc(Math.max(bytes.length, 1))) >>> 0;
+      if (p === 0) {
+        this.#freeAll(pointers);
+        return errorResponse(400, `the engine could not allocate ${bytes.length} bytes for the request`, 'HEAP_LIMIT');
+      }
+      pointers.push(p);
+      new Uint8Array(this.#memory.buffer, p, bytes.length).set(bytes);
+    }
+    return pointers;
+  }
+
+  /** @param {number[]} pointers */
+  #freeAll(pointers) {
+    // After a trap the heap is not to be trusted: leave it to the next instance.
+    if (!this.#broken) for (const p of pointers) this.#call((e) => e.dosql_free(p));
   }
 
   /**

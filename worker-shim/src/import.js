@@ -11,9 +11,13 @@
 //    journal mode (a WAL file arrives without its WAL, so its main file is the
 //    database) and a page count the VFS can trust.
 // 2. Validate. A second engine opens the staged pages as start-up would (with
-//    the same change capture), runs PRAGMA integrity_check, which must answer
-//    exactly "ok", and applies this database's migrations, so a file they cannot
-//    apply to is refused now rather than at the next start.
+//    the same change capture), which refuses objects under the engine's reserved
+//    names (a trigger on the change log; src/internal.h), checks the rows of its
+//    internal tables (POST /import/check: the change log must hold what capture
+//    writes), runs PRAGMA integrity_check, which must answer exactly "ok", and
+//    applies this database's migrations, so a file they cannot apply to is
+//    refused now rather than at the next start. The file passes the same guard
+//    as live SQL.
 // 3. Swap. Holding the transaction gate, as an open transaction does, so no
 //    request runs meanwhile: the adapter makes the staged pages the database in
 //    one atomic write (replaceWith), and the owner restarts its engine on them
@@ -46,6 +50,7 @@ export const DRAIN_BYTES = 1024 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const EMPTY_OBJECT = encoder.encode('{}');
 const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_check' }));
 
 /** @typedef {import('./response.js').EngineResponse} EngineResponse */
@@ -296,6 +301,8 @@ async function drain(reader) {
 const CORRUPTION = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'];
 /** Engine codes that say the migrations do not apply to the file. */
 const MIGRATION_FAILURES = ['MIGRATION_FAILED', 'MIGRATION_CHANGED'];
+/** Engine codes that say the file holds what only DoSQL may write. */
+const UNSAFE = ['UNSAFE_SCHEMA', 'IMPORT_UNSAFE'];
 
 /**
  * Open the staged pages as start-up would, check their integrity and migrate
@@ -307,7 +314,12 @@ const MIGRATION_FAILURES = ['MIGRATION_FAILED', 'MIGRATION_CHANGED'];
 async function validate(staged, { newEngine, migrations, captureChanges }) {
   const engine = newEngine(staged);
   const opened = await engine.open(0, { captureChanges });
-  if (opened.status !== 200) return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);
+  if (opened.status !== 200) {
+    if (UNSAFE.includes(errorOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
+    return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);
+  }
+  const rows = await engine.request('POST', '/import/check', EMPTY_OBJECT, { internal: true });
+  if (rows.status !== 200) return refusal(rows, 'checking its internal tables', 'IMPORT_UNSAFE', UNSAFE);
   const checked = await engine.request('POST', '/query', INTEGRITY_CHECK);
   if (checked.status !== 200) return refusal(checked, 'checking the file', 'IMPORT_CORRUPT', CORRUPTION);
   const problems = integrityProblems(checked);

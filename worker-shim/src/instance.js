@@ -24,6 +24,7 @@
 // request tries again.
 
 import wasmModule from '../dist/dosql.wasm';
+import { RECYCLE_MEMORY_BYTES } from './config.js';
 import { Engine } from './engine.js';
 import { StorageError } from './host.js';
 import { errorResponse, jsonResponse, messageOf, toResponse } from './response.js';
@@ -43,6 +44,7 @@ import { TieredPageStorage, checkCold, hasColdPages } from './storage-tiered.js'
 /** Pages fetched before opening a database whose storage can fault. */
 const OPEN_READ_AHEAD = 64;
 
+
 const encoder = new TextEncoder();
 
 /**
@@ -56,6 +58,8 @@ const encoder = new TextEncoder();
  * @property {number} [cacheBytes]  page cache budget of the key-value backend
  * @property {() => unknown} [cold]  the R2 cold tier's settings (storage-tiered.js,
  *   checkCold), read when the storage adapter is made; default: none
+ * @property {() => number} [cpuBudgetMs]  each request's CPU budget in ms (0 or
+ *   absent: the engine's default; the engine checks the range), read at each start
  * @property {() => string} label  names the database in logs
  * @property {(fn: () => Promise<void>) => Promise<void>} [exclusive]  runs start-up
  *   alone (ctx.blockConcurrencyWhile); default: just runs it
@@ -84,6 +88,8 @@ export class DatabaseInstance {
   #commitsSeen = 0;
   /** The import in progress (one at a time), or null. @type {import('./import.js').ImportProgress | null} */
   #importing = null;
+  /** A fresh engine is being started to give memory back (#recycleIfBloated). */
+  #recycling = false;
 
   /** @param {InstanceOptions} options */
   constructor(options) {
@@ -125,6 +131,7 @@ export class DatabaseInstance {
       const response = await this.#request(request.method, path, body, txId);
       this.#noticeCommits();
       this.#maintainInBackground();
+      this.#recycleIfBloated();
       return toResponse(response);
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
@@ -239,6 +246,30 @@ export class DatabaseInstance {
   }
 
   /**
+   * When the engine's memory grew past RECYCLE_MEMORY_BYTES, replace it with a
+   * fresh one, holding the gate (so after any open transaction, and before the
+   * next request), in the background.
+   */
+  #recycleIfBloated() {
+    const engine = this.#engine;
+    if (!engine || this.#recycling || engine.memoryBytes <= RECYCLE_MEMORY_BYTES) return;
+    this.#recycling = true;
+    const recycle = async () => {
+      const release = await this.#gate.hold();
+      try {
+        if (this.#engine !== engine) return; // replaced meanwhile (an import, a failure)
+        this.#engine = null;
+        this.#ready = null;
+        await this.start();
+      } finally {
+        release();
+        this.#recycling = false;
+      }
+    };
+    recycle().catch((err) => console.error(`[dosql] ${this.#options.label()}: starting a smaller engine failed (the next request retries):`, err));
+  }
+
+  /**
    * One request through the gate. When it broke the engine, the next request
    * starts a fresh one (and the open transaction, gone with it, ends).
    * @param {string} method
@@ -315,7 +346,8 @@ export class DatabaseInstance {
         request.body?.cancel().catch(() => {});
         return toResponse(errorResponse(404, 'change streams are off for this database (its settings say changes: false)', 'NOT_FOUND'));
       }
-      return await this.#feed.subscribe(request, () => readBody(request, MAX_SUBSCRIBE_BYTES));
+      const engine = /** @type {Engine} */ (this.#engine);
+      return await this.#feed.subscribe(request, () => readBody(request, MAX_SUBSCRIBE_BYTES), (bytes) => engine.checkJson(bytes));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
@@ -421,7 +453,10 @@ export class DatabaseInstance {
       if (err instanceof StorageError) return errorResponse(err.status, err.message, err.code);
       throw err;
     }
-    const opened = await this.#engine.open(pageSize, { captureChanges: changes !== false });
+    const opened = await this.#engine.open(pageSize, {
+      captureChanges: changes !== false,
+      cpuBudgetMs: options.cpuBudgetMs?.() ?? 0,
+    });
     if (opened.status !== 200) return opened;
     const migrated = await this.#engine.migrate([...options.migrations()]);
     if (migrated.status !== 200) return migrated;

@@ -1,15 +1,18 @@
 // router.js — the standalone worker's public HTTP front door.
 //
 //   GET /health                      200 {"ok": true}, no token needed
-//   /db/<tenant>/<endpoint...>       with "Authorization: Bearer <DOSQL_TOKEN>":
+//   /db/<tenant>/<endpoint>          with "Authorization: Bearer <DOSQL_TOKEN>":
 //                                    forwarded to the tenant's Durable Object as
-//                                    /<endpoint...> (one object per tenant)
+//                                    /<endpoint> (one object per tenant); a path
+//                                    that is no endpoint (endpoints.js) is 404
+//                                    without creating the object
 //   anything else                    404 JSON
 //
 // Every answer is JSON {error, code} on failure. Nothing reaches a database
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
 // and says how to fix it.
 
+import { isEndpoint } from './endpoints.js';
 import { errorResponse, jsonResponse, toResponse } from './response.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
@@ -46,6 +49,11 @@ export async function route(request, env) {
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
       return fail(401, 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>', 'UNAUTHORIZED');
     }
+    const path = match[2] ?? '/';
+    if (!isEndpoint(path)) {
+      await request.body?.cancel().catch(() => {});
+      return fail(404, `no endpoint ${path}: use /db/<tenant>/query, run, transaction, batch, exec, begin, commit, rollback, changes, subscribe, export, import or stats`, 'NOT_FOUND');
+    }
     const namespace = env.DOSQL_DB;
     if (!namespace || typeof namespace.idFromName !== 'function') {
       return fail(500, 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml', 'MISCONFIGURED');
@@ -56,13 +64,17 @@ export async function route(request, env) {
       return fail(400, 'tenant names are 1 to 128 characters of A-Z a-z 0-9 . _ -', 'BAD_TENANT');
     }
     const target = new URL(url);
-    target.pathname = match[2] ?? '/';
+    target.pathname = path;
     const headers = new Headers(request.headers);
     headers.delete('authorization'); // the object needs no credentials
+    // GET and HEAD carry no body (the platform refuses to build such a request):
+    // one that came with a body has it dropped, as HTTP leaves its meaning undefined.
+    const bodyless = request.method === 'GET' || request.method === 'HEAD';
+    if (bodyless) await request.body?.cancel().catch(() => {});
     const forwarded = new Request(target, {
       method: request.method,
       headers,
-      body: request.body,
+      body: bodyless ? null : request.body,
       redirect: 'manual',
     });
     const stub = namespace.get(namespace.idFromName(tenant));

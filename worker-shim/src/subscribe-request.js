@@ -30,13 +30,15 @@ const decoder = new TextDecoder();
  * @param {Request} request
  * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body
  *   of a POST, read up to MAX_SUBSCRIBE_BYTES
+ * @param {(bytes: Uint8Array) => EngineResponse | null} checkJson  whether C
+ *   accepts a body (src/request.h): null, or the error to answer
  * @returns {Promise<Subscription | EngineResponse>}
  */
-export async function parseSubscribeRequest(request, readBody) {
+export async function parseSubscribeRequest(request, readBody, checkJson) {
   const upgrade = (request.headers.get('upgrade') ?? '').toLowerCase();
   const sse = (request.headers.get('accept') ?? '').includes('text/event-stream');
   if (request.method === 'POST') {
-    const selection = parseBody(await readBody());
+    const selection = parseBody(await readBody(), checkJson);
     return 'status' in selection ? selection : { ...selection, transport: 'ndjson' };
   }
   if (request.method !== 'GET') {
@@ -53,9 +55,10 @@ export async function parseSubscribeRequest(request, readBody) {
 /**
  * The selection of a POST body {tables?, since?}, or the error to answer.
  * @param {Uint8Array | {oversized: number}} body
+ * @param {(bytes: Uint8Array) => EngineResponse | null} checkJson
  * @returns {Selection | EngineResponse}
  */
-function parseBody(body) {
+function parseBody(body, checkJson) {
   if (!(body instanceof Uint8Array)) {
     return errorResponse(413, `the body of /subscribe is ${body.oversized} bytes; it holds only {tables, since}`, 'PAYLOAD_TOO_LARGE');
   }
@@ -63,6 +66,8 @@ function parseBody(body) {
   /** @type {any} */
   let value = {};
   if (text !== '') {
+    const refused = checkJson(body);
+    if (refused) return refused;
     try {
       value = JSON.parse(text);
     } catch (err) {

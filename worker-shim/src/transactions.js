@@ -174,7 +174,7 @@ export class TransactionGate {
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
-      const options = parseBegin(method, await body);
+      const options = parseBegin(method, await body, (bytes) => this.#engine().checkJson(bytes));
       if ('status' in options) return options;
       tx.timeoutMs = options.timeoutMs;
       const answer = await this.#engine().request('POST', '/begin', EMPTY_OBJECT);
@@ -381,18 +381,23 @@ export class TransactionGate {
 }
 
 /**
- * The options of a /begin body, or the error to answer.
+ * The options of a /begin body, or the error to answer. A body that is not
+ * empty must first be one C accepts (checkJson: src/request.h), so that no
+ * body means one thing here and another to the engine.
  * @param {string} method
  * @param {Body} body
+ * @param {(bytes: Uint8Array) => EngineResponse | null} checkJson
  * @returns {{timeoutMs: number} | EngineResponse}
  */
-export function parseBegin(method, body) {
+export function parseBegin(method, body, checkJson) {
   if (method !== 'POST') return errorResponse(405, `${method} is not allowed: every endpoint takes POST`, 'METHOD_NOT_ALLOWED');
   if (!(body instanceof Uint8Array)) {
     return errorResponse(413, `the body of /begin is ${body.oversized} bytes, more than the engine accepts`, 'PAYLOAD_TOO_LARGE');
   }
   const text = decoder.decode(body).trim();
   if (text === '') return { timeoutMs: DEFAULT_TIMEOUT_MS };
+  const refused = checkJson(body);
+  if (refused) return refused;
   /** @type {any} */
   let value;
   try {

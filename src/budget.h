@@ -1,0 +1,50 @@
+/*
+** budget.h — the CPU budget of one request.
+**
+** Every call into the engine runs synchronously inside the Durable Object, so a
+** request that computes for long blocks every other request of the runtime.
+** The budget bounds it. It is counted in work units, not measured in time:
+** workerd does not advance its clocks while JavaScript or wasm runs, so no
+** clock inside a request can tell how long it has run. A unit is about one VM
+** step; config.h says how many units a millisecond is worth, as measured.
+**
+** Three things charge the budget:
+**   - the VM, DOSQL_PROGRESS_INTERVAL units per progress callback (guard.c);
+**   - built-in SQL functions, before each call an upper bound of its work from
+**     its arguments' sizes, after it the bytes of its result (sqlite/unit.c):
+**     instr(), LIKE or replace() can do O(n*m) work inside one VM step;
+**   - binding parameters (json.c).
+** Once spent, a budget stays spent until the next request: the VM is
+** interrupted, metered functions fail, and the request answers CPU_LIMIT.
+** Internal work (change capture, migrations) is charged like any other.
+*/
+#ifndef DOSQL_BUDGET_H
+#define DOSQL_BUDGET_H
+
+#include "sqlite3.h"
+
+typedef struct Budget {
+  sqlite3_int64 nLeft;   /* units this request may still use */
+  int bSpent;            /* nLeft fell below zero: the work was stopped */
+} Budget;
+
+/* The error text of a metered function refused for want of budget. */
+#define DOSQL_CPU_SPENT_MESSAGE "interrupted: the request used up its CPU budget"
+
+/* A request with nUnits to spend begins. */
+void budgetStart(Budget *p, sqlite3_int64 nUnits);
+
+/* Charge n units. Returns non-zero when the budget is spent (now or before). */
+int budgetCharge(Budget *p, sqlite3_int64 n);
+
+/* Make p the budget that db's metered functions charge (sqlite/unit.c finds
+** it with budgetOf). p must outlive the connection's use of it. */
+int budgetAttach(sqlite3 *db, Budget *p);
+
+/* The budget attached to db, or 0: a connection without one is not metered. */
+Budget *budgetOf(sqlite3 *db);
+
+/* Units for a whole number of milliseconds (DOSQL_CPU_UNITS_PER_MS). */
+sqlite3_int64 budgetUnitsForMs(sqlite3_int64 ms);
+
+#endif /* DOSQL_BUDGET_H */

@@ -1,0 +1,42 @@
+/*
+** internal.h — the engine's own tables (_dosql_*): their one definition, and
+** the checks that a database's copy of them is the engine's.
+**
+** Every name starting with DOSQL_INTERNAL_PREFIX is reserved in every schema
+** (main, temp, any other): the engine's SQL names its schema ("main.") and
+** reads only what it wrote. A database that holds anything else under such a
+** name (a user's TEMP table renamed to one, an imported file with a trigger
+** on the change log) is refused, at open, after every ALTER, and on import.
+*/
+#ifndef DOSQL_INTERNAL_H
+#define DOSQL_INTERNAL_H
+
+#include "conn.h"
+
+/* Names of the engine's own tables start with this (case-insensitive). */
+#define DOSQL_INTERNAL_PREFIX "_dosql_"
+
+/* Whether zName (may be 0) is reserved for the engine. */
+int internalIsReserved(const char *zName);
+
+/* Create the internal tables in main where missing (trusted SQL, one commit). */
+int internalCreate(Conn *p);
+
+/*
+** Check every schema of the connection: an object named _dosql_*, or an index
+** or trigger on such a table, must be one of the engine's tables in main,
+** exactly as internalCreate defines it, or its primary-key index. SQLITE_OK
+** with *pzWhy 0 when all is well; SQLITE_OK with *pzWhy naming the first
+** stranger (sqlite3_malloc'd) when not; another code when SQL failed.
+*/
+int internalCheckSchema(Conn *p, char **pzWhy);
+
+/*
+** Check the rows of the internal tables as an imported file brings them: the
+** change log holds what capture.c writes (lsns gap-free from 1 to 2^53-1,
+** whole-number ids and times, a known type, JSON objects) and the migration
+** log names and checksums. Same results as internalCheckSchema.
+*/
+int internalCheckRows(Conn *p, char **pzWhy);
+
+#endif /* DOSQL_INTERNAL_H */

@@ -1,0 +1,174 @@
+/*
+** unit.c — SQLite's translation unit: the amalgamation, and the few things of
+** ours that need SQLite's internals (contract in unit.h). SQLite's own wasm
+** build does the same (ext/wasm/api/sqlite3-wasm.c includes sqlite3.c). It is
+** compiled as third-party code, without our warning flags.
+**
+** Metering built-in functions. A function such as instr(), LIKE or replace()
+** does O(n*m) work inside a single VM step, where the progress handler never
+** looks: on strings under the heap limit one call ran for seconds. Each
+** metered built-in's FuncDef is patched in place, its xSFunc replaced by a
+** slot that charges the request's budget (budget.h) before the call, with an
+** upper bound of its work taken from its arguments' sizes, and refuses the
+** call when the budget cannot pay; after the call it charges the bytes of the
+** result. Patching the FuncDef keeps every flag the planner reads (the LIKE
+** optimisation, constant folding) as SQLite set it.
+*/
+#include "sqlite3.c"
+
+#include "budget.h"
+#include "config.h"
+#include "unit.h"
+
+/* How a metered function's work grows with its arguments. */
+typedef enum MeterCost {
+  METER_LINEAR,     /* in the bytes of its arguments and result */
+  METER_PRODUCT     /* in the product of its first two arguments' bytes */
+} MeterCost;
+
+typedef struct MeteredName {
+  const char *zName;
+  MeterCost eCost;
+} MeteredName;
+
+/* Every built-in whose one call can touch many bytes: text, blobs, JSON.
+** Functions of fixed-size values (abs, round, math) are not metered: their
+** work is bounded by the VM steps around them. Every overload of a name is
+** metered. */
+static const MeteredName aMeteredName[] = {
+  { "instr", METER_PRODUCT }, { "replace", METER_PRODUCT },
+  { "like", METER_PRODUCT },  { "glob", METER_PRODUCT },
+  { "trim", METER_PRODUCT },  { "ltrim", METER_PRODUCT }, { "rtrim", METER_PRODUCT },
+  { "substr", METER_LINEAR }, { "substring", METER_LINEAR },
+  { "upper", METER_LINEAR },  { "lower", METER_LINEAR },
+  { "hex", METER_LINEAR },    { "unhex", METER_LINEAR },  { "quote", METER_LINEAR },
+  { "printf", METER_LINEAR }, { "format", METER_LINEAR }, { "char", METER_LINEAR },
+  { "concat", METER_LINEAR }, { "concat_ws", METER_LINEAR },
+  { "zeroblob", METER_LINEAR }, { "randomblob", METER_LINEAR },
+  { "soundex", METER_LINEAR }, { "unistr", METER_LINEAR }, { "unistr_quote", METER_LINEAR },
+  { "length", METER_LINEAR }, { "unicode", METER_LINEAR },
+  { "group_concat", METER_LINEAR }, { "string_agg", METER_LINEAR },
+  { "strftime", METER_LINEAR }, { "timediff", METER_LINEAR },
+  { "json", METER_LINEAR }, { "jsonb", METER_LINEAR },
+  { "json_array", METER_LINEAR }, { "jsonb_array", METER_LINEAR },
+  { "json_object", METER_LINEAR }, { "jsonb_object", METER_LINEAR },
+  { "json_extract", METER_LINEAR }, { "jsonb_extract", METER_LINEAR },
+  { "->", METER_LINEAR }, { "->>", METER_LINEAR },
+  { "json_set", METER_LINEAR }, { "jsonb_set", METER_LINEAR },
+  { "json_insert", METER_LINEAR }, { "jsonb_insert", METER_LINEAR },
+  { "json_replace", METER_LINEAR }, { "jsonb_replace", METER_LINEAR },
+  { "json_remove", METER_LINEAR }, { "jsonb_remove", METER_LINEAR },
+  { "json_patch", METER_LINEAR }, { "jsonb_patch", METER_LINEAR },
+  { "json_type", METER_LINEAR }, { "json_valid", METER_LINEAR },
+  { "json_quote", METER_LINEAR }, { "json_array_length", METER_LINEAR },
+  { "json_error_position", METER_LINEAR }, { "json_pretty", METER_LINEAR },
+  { "json_group_array", METER_LINEAR }, { "jsonb_group_array", METER_LINEAR },
+  { "json_group_object", METER_LINEAR }, { "jsonb_group_object", METER_LINEAR },
+};
+
+/* One patched FuncDef: what its slot calls. */
+typedef struct Meter {
+  void (*xOriginal)(sqlite3_context*, int, sqlite3_value**);
+  MeterCost eCost;
+} Meter;
+
+#define METER_SLOTS 200
+static Meter aMeter[METER_SLOTS];
+
+/* Bytes a value holds as text or blob (a zeroblob's zeros included); 0 for
+** numbers and NULL, whose work is constant. */
+static sqlite3_int64 meterBytes(const Mem *p){
+  sqlite3_int64 n = 0;
+  if( p->flags & (MEM_Str|MEM_Blob) ){
+    n = p->n;
+    if( p->flags & MEM_Zero ) n += p->u.nZero;
+  }
+  return n;
+}
+
+/* The units a call may cost at most, before it runs. */
+static sqlite3_int64 meterBound(MeterCost eCost, int nArg, sqlite3_value **apArg){
+  sqlite3_int64 nBytes = 0, nUnits = 1;
+  int i;
+  for(i=0; i<nArg; i++) nBytes += meterBytes(apArg[i]);
+  nUnits += nBytes / DOSQL_CPU_BYTES_PER_UNIT;
+  if( eCost==METER_PRODUCT && nArg>=2 ){
+    nUnits += meterBytes(apArg[0]) * meterBytes(apArg[1]) / DOSQL_CPU_PAIRS_PER_UNIT;
+  }
+  return nUnits;
+}
+
+/* What every slot does: charge, call the built-in, charge its result. */
+static void meterCall(sqlite3_context *ctx, int nArg, sqlite3_value **apArg, int iSlot){
+  const Meter *m = &aMeter[iSlot];
+  Budget *pBudget = budgetOf(sqlite3_context_db_handle(ctx));
+  if( pBudget && budgetCharge(pBudget, meterBound(m->eCost, nArg, apArg)) ){
+    sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
+    sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+    return;
+  }
+  m->xOriginal(ctx, nArg, apArg);
+  /* An aggregate's step has no result yet; its final value is not metered
+  ** beyond the steps that built it. */
+  if( pBudget && ctx->pFunc->xFinalize==0 ){
+    budgetCharge(pBudget, meterBytes(ctx->pOut) / DOSQL_CPU_BYTES_PER_UNIT);
+  }
+}
+
+/* The slots: METER_SLOTS functions, each calling meterCall with its index. */
+#define METER_SLOT(i) \
+  static void meterSlot##i(sqlite3_context *c, int n, sqlite3_value **a){ meterCall(c, n, a, i); }
+#define METER_DECADE(X, d) X(d##0) X(d##1) X(d##2) X(d##3) X(d##4) \
+                           X(d##5) X(d##6) X(d##7) X(d##8) X(d##9)
+#define METER_ALL_SLOTS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) \
+  METER_DECADE(X, 1) METER_DECADE(X, 2) METER_DECADE(X, 3) METER_DECADE(X, 4) \
+  METER_DECADE(X, 5) METER_DECADE(X, 6) METER_DECADE(X, 7) METER_DECADE(X, 8) \
+  METER_DECADE(X, 9) METER_DECADE(X, 10) METER_DECADE(X, 11) METER_DECADE(X, 12) \
+  METER_DECADE(X, 13) METER_DECADE(X, 14) METER_DECADE(X, 15) METER_DECADE(X, 16) \
+  METER_DECADE(X, 17) METER_DECADE(X, 18) METER_DECADE(X, 19)
+METER_ALL_SLOTS(METER_SLOT)
+#define METER_SLOT_ENTRY(i) meterSlot##i,
+static void (*const aMeterSlot[METER_SLOTS])(sqlite3_context*, int, sqlite3_value**) = {
+  METER_ALL_SLOTS(METER_SLOT_ENTRY)
+};
+
+static const MeteredName *meterFind(const char *zName){
+  unsigned i;
+  for(i=0; i<sizeof(aMeteredName)/sizeof(aMeteredName[0]); i++){
+    if( sqlite3StrICmp(aMeteredName[i].zName, zName)==0 ) return &aMeteredName[i];
+  }
+  return 0;
+}
+
+int dosqlMeterBuiltins(void){
+  static int nUsed = -1;           /* slots used; -1 until the first call */
+  int h;
+  if( nUsed>=0 ) return SQLITE_OK; /* the FuncDefs are static: patched once for good */
+  nUsed = 0;
+  for(h=0; h<SQLITE_FUNC_HASH_SZ; h++){
+    FuncDef *pName;
+    for(pName=sqlite3BuiltinFunctions.a[h]; pName; pName=pName->u.pHash){
+      const MeteredName *pMetered = meterFind(pName->zName);
+      FuncDef *p;
+      if( pMetered==0 ) continue;
+      for(p=pName; p; p=p->pNext){
+        if( p->xSFunc==0 ) continue;
+        if( nUsed==METER_SLOTS ) return SQLITE_INTERNAL;
+        aMeter[nUsed].xOriginal = p->xSFunc;
+        aMeter[nUsed].eCost = pMetered->eCost;
+        p->xSFunc = aMeterSlot[nUsed++];
+      }
+    }
+  }
+  return SQLITE_OK;
+}
+
+int dosqlStmtCountsChanges(sqlite3_stmt *pStmt){
+  return pStmt && ((Vdbe*)pStmt)->changeCntOn;
+}
+
+int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
+  Table *pTab = sqlite3FindTable(db, zTable, zDb);
+  if( pTab && (pTab->tabFlags & TF_Shadow) ) return 1;
+  return sqlite3ShadowTableName(db, zTable);
+}

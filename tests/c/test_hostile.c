@@ -1,0 +1,285 @@
+/*
+** test_hostile.c — what a hostile tenant tried, as classes: reserved names in
+** every schema, user SQL fired by trusted work, names the engine's own SQL
+** uses, work done inside single function calls, bodies the two JSON readers
+** could read differently, and forged internal tables in a database file.
+*/
+#include "harness.h"
+#include "internal.h"
+
+static void expectCode(Conn *pConn, const char *zPath, const char *zBody, int status, const char *zCode){
+  Answer a = post(pConn, zPath, zBody);
+  CHECK(a.status==status);
+  if( zCode ) CHECK_STR(answerCode(&a), zCode);
+  if( a.status!=status ) printf("  %s %.200s -> %d %.300s\n", zPath, zBody, a.status, a.zBody);
+  answerFree(&a);
+}
+
+/* status 4 means any 4xx. */
+static void expectSql(Conn *pConn, const char *zSql, int status, const char *zCode){
+  Answer a = postSql(pConn, "/run", zSql);
+  if( status==4 ) CHECK(a.status>=400 && a.status<500);
+  else CHECK(a.status==status);
+  if( zCode ) CHECK_STR(answerCode(&a), zCode);
+  if( a.status!=status && status!=4 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
+  answerFree(&a);
+}
+
+/* Run trusted SQL directly, as a forged file would hold it. */
+static void forge(Conn *pConn, const char *zSql){
+  int rc;
+  pConn->bTrusted = 1;
+  rc = sqlite3_exec(pConn->db, zSql, 0, 0, 0);
+  pConn->bTrusted = 0;
+  CHECK(rc==SQLITE_OK);
+  if( rc!=SQLITE_OK ) printf("  forge %s: %s\n", zSql, sqlite3_errmsg(pConn->db));
+}
+
+static void reserved_names_are_refused_in_every_schema(void){
+  static const char *const azName[] = { "_dosql_changes", "_DOSQL_MIGRATIONS", "_dosql_x" };
+  Conn c;
+  unsigned i;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  for(i=0; i<sizeof(azName)/sizeof(azName[0]); i++){
+    char *z;
+    z = sqlite3_mprintf("CREATE TEMP TABLE %s(x)", azName[i]); expectSql(&c, z, 403, "SQLITE_AUTH"); sqlite3_free(z);
+    z = sqlite3_mprintf("CREATE TEMP VIEW %s AS SELECT 1", azName[i]); expectSql(&c, z, 403, "SQLITE_AUTH"); sqlite3_free(z);
+    z = sqlite3_mprintf("CREATE VIRTUAL TABLE temp.%s USING fts5(a)", azName[i]); expectSql(&c, z, 403, "SQLITE_AUTH"); sqlite3_free(z);
+    z = sqlite3_mprintf("CREATE TEMP TRIGGER tr AFTER INSERT ON main.%s BEGIN SELECT 1; END", azName[i]);
+    expectSql(&c, z, 4, 0); sqlite3_free(z);
+    /* The rename the authorizer cannot see: checked after the statement. */
+    okFree(&c, "/run", "{\"sql\":\"CREATE TEMP TABLE x(lsn, tx_id, ts, type, tbl, data, old)\"}");
+    z = sqlite3_mprintf("ALTER TABLE temp.x RENAME TO %s", azName[i]); expectSql(&c, z, 403, "SQLITE_AUTH"); sqlite3_free(z);
+    z = sqlite3_mprintf("ALTER TABLE t RENAME TO %s", azName[i]); expectSql(&c, z, 4, 0); sqlite3_free(z);
+    okFree(&c, "/run", "{\"sql\":\"DROP TABLE temp.x\"}");
+  }
+  /* A virtual table whose shadow tables would take reserved names. */
+  expectSql(&c, "CREATE VIRTUAL TABLE _dosql USING fts5(a)", 403, "SQLITE_AUTH");
+  /* Nothing of it stayed: the engine still captures into its own log. */
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM temp.sqlite_schema"), "0");
+  CHECK_STR(scalar(&c, "SELECT json_extract(data,'$.x') FROM main._dosql_changes WHERE tbl='t'"), "1");
+  connClose(&c);
+}
+
+static void triggers_fired_by_trusted_work_are_user_sql(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"CREATE TRIGGER wipe AFTER INSERT ON t BEGIN DELETE FROM _dosql_migrations; END\"}");
+  /* A migration (trusted) inserting into t fires the user's trigger: denied. */
+  a = migrate(&c, "{\"migrations\":[{\"name\":\"001.sql\",\"sql\":\"INSERT INTO t VALUES(1)\"}]}");
+  CHECK(a.status==500);
+  CHECK_STR(answerCode(&a), "MIGRATION_FAILED");
+  CHECK(answerError(&a) && strstr(answerError(&a), "not authorized"));
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM _dosql_migrations"), "0");
+  connClose(&c);
+}
+
+static void names_the_engine_uses_cannot_be_shadowed(void){
+  Conn c;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE pragma_table_xinfo(name, hidden)\"}");
+  okFree(&c, "/run", "{\"sql\":\"CREATE TEMP TABLE pragma_database_list(name)\"}");
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE json_each(value)\"}");
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE a(x, y)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO a VALUES(1, 2)\"}");
+  CHECK_STR(scalar(&c, "SELECT data FROM main._dosql_changes WHERE tbl='a'"), "\"{\\\"x\\\":1,\\\"y\\\":2}\"");
+  {
+    Answer a = ok(&c, "/changes", "{\"tables\":[\"a\"]}");
+    const cJSON *pEvents = cJSON_GetObjectItem(a.pJson, "events");
+    CHECK(cJSON_GetArraySize(pEvents)==1);
+    answerFree(&a);
+  }
+  /* The schema check after ALTER reads every schema, whatever the user named. */
+  okFree(&c, "/run", "{\"sql\":\"CREATE TEMP TABLE y(x)\"}");
+  expectSql(&c, "ALTER TABLE temp.y RENAME TO _dosql_changes", 403, "SQLITE_AUTH");
+  connClose(&c);
+}
+
+/* A /query whose one function call would do O(n*m) work on big strings (the
+** pattern stays under SQLite's LIKE pattern limit, 50,000 bytes). */
+static void bomb(Conn *pConn, const char *zExpr){
+  char *zBody = sqlite3_mprintf(
+      "{\"sql\":\"WITH s(a, b) AS (SELECT replace(hex(zeroblob(4000000)),'0','a')||'b', "
+      "replace(hex(zeroblob(20000)),'0','a')||'c') SELECT %s\"}", zExpr);
+  expectCode(pConn, "/query", zBody, 400, "CPU_LIMIT");
+  sqlite3_free(zBody);
+}
+
+static void cpu_bombs_inside_one_function_stop_at_the_budget(void){
+  Conn c;
+  openConn(&c);
+  bomb(&c, "instr(a, b) FROM s");
+  bomb(&c, "a LIKE '%' || b || '%' FROM s");
+  bomb(&c, "a GLOB '*' || b || '*' FROM s");
+  bomb(&c, "length(replace(a, b, 'x')) FROM s");
+  bomb(&c, "length(trim(a, b)) FROM s");
+  /* Linear work repeated: each call small, their sum over the budget. */
+  expectCode(&c, "/query", "{\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000)"
+                           " SELECT sum(length(randomblob(8000000))) FROM n\"}", 400, "CPU_LIMIT");
+  /* The object is healthy afterwards, and small calls cost little. */
+  CHECK_STR(scalar(&c, "SELECT instr('hello', 'll') || (('abc' LIKE 'a%') + ('abc' GLOB 'a*'))"), "\"32\"");
+  connClose(&c);
+}
+
+static void many_named_parameters_bind_in_n_log_n(void){
+  Conn c;
+  sqlite3_str *pSql = sqlite3_str_new(0), *pBody = sqlite3_str_new(0);
+  char *zSql, *zBody;
+  cJSON *pReq = cJSON_CreateObject(), *pParams;
+  int i;
+  Answer a;
+  openConn(&c);
+  sqlite3_str_appendall(pSql, "SELECT 30000 WHERE 1 IN (:p0");
+  for(i=1; i<30000; i++) sqlite3_str_appendf(pSql, ",:p%d", i);
+  sqlite3_str_appendchar(pSql, 1, ')');
+  zSql = sqlite3_str_finish(pSql);
+  cJSON_AddStringToObject(pReq, "sql", zSql);
+  pParams = cJSON_AddObjectToObject(pReq, "params");
+  for(i=0; i<30000; i++){
+    char zKey[16];
+    snprintf(zKey, sizeof(zKey), "p%d", i);
+    cJSON_AddNumberToObject(pParams, zKey, 1);
+  }
+  zBody = cJSON_PrintUnformatted(pReq);
+  a = post(&c, "/query", zBody);
+  CHECK(a.status==200);
+  CHECK(a.zBody && strstr(a.zBody, "30000"));
+  if( a.status!=200 ) printf("  -> %d %.300s\n", a.status, a.zBody);
+  answerFree(&a);
+  cJSON_free(zBody);
+  cJSON_Delete(pReq);
+  sqlite3_free(zSql);
+  sqlite3_free(sqlite3_str_finish(pBody));
+  connClose(&c);
+}
+
+static void ambiguous_bodies_are_refused(void){
+  static const char *const azBad[] = {
+    "{\"sql\":\"SELECT 1\",\"sql\":\"DROP TABLE t\"}",        /* duplicate key */
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$blob\":\"AA==\",\"$blob\":\"AQ==\"}]}",
+    "{\"sql\":\"SELECT 1\\u0000; DROP TABLE t\"}",            /* escaped NUL */
+    "{\"sql\":\"SELECT '\\ud800'\"}",                           /* lone surrogate */
+    "{\"sql\":\"SELECT '\\udc00'\"}",
+    "{\"sql\":\"SELECT\t1\"}",                                  /* raw control char */
+    "{\"sql\":\"SELECT 1\",\"params\":[01]}",                  /* number forms */
+    "{\"sql\":\"SELECT 1\",\"params\":[1.]}",
+    "{\"sql\":\"SELECT 1\",\"params\":[+1]}",
+    "{\"sql\":\"SELECT 1\",\"params\":[.5]}",
+    "{\"sql\":\"SELECT 1\",\"params\":[1e]}",
+    "{\"sql\":\"SELECT 1\",}",                                  /* trailing comma */
+    "\xef\xbb\xbf{\"sql\":\"SELECT 1\"}",                       /* BOM */
+    "{\"sql\":\"SELECT 'a\xff'\"}",                             /* invalid UTF-8 */
+    "{\"sql\":\"SELECT 'a\xc0\xaf'\"}",                         /* overlong */
+    "{'sql':\"SELECT 1\"}",
+    "{\"sql\":\"SELECT 1\"} x",
+  };
+  Conn c;
+  unsigned i;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  for(i=0; i<sizeof(azBad)/sizeof(azBad[0]); i++) expectCode(&c, "/query", azBad[i], 400, "BAD_JSON");
+  /* A raw NUL byte inside a string, which the JSON text carries as is. */
+  {
+    static const char aNul[] = "{\"sql\":\"SELECT 1\0; DROP TABLE t\"}";
+    Answer a = answerFrom(handleRequest(&c, "POST", 4, "/run", 4, (const uint8_t*)aNul, sizeof(aNul)-1, 0));
+    CHECK(a.status==400);
+    CHECK_STR(answerCode(&a), "BAD_JSON");
+    answerFree(&a);
+  }
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name='t'"), "1");
+  /* What both readers agree on still works: escapes, pairs, deep nesting. */
+  CHECK_STR(scalar(&c, "SELECT 'é\xf0\x9f\x98\x80' = '\xc3\xa9' || char(128512)"), "1");
+  {
+    sqlite3_str *p = sqlite3_str_new(0);
+    char *z;
+    int k;
+    sqlite3_str_appendall(p, "{\"sql\":\"SELECT 1\",\"x\":");
+    for(k=0; k<999; k++) sqlite3_str_appendchar(p, 1, '[');
+    for(k=0; k<999; k++) sqlite3_str_appendchar(p, 1, ']');
+    sqlite3_str_appendall(p, "}");
+    z = sqlite3_str_finish(p);
+    expectCode(&c, "/query", "{\"sql\":\"SELECT ?\",\"params\":[\"\\ud83d\\ude00\"]}", 200, 0);
+    { Answer a = post(&c, "/query", z); CHECK(a.status==200); answerFree(&a); }
+    z[22] = '[';                  /* one level more: over cJSON's limit */
+    sqlite3_free(z);
+  }
+  connClose(&c);
+}
+
+static void virtual_tables_report_as_themselves(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = postSql(&c, "/run", "CREATE VIRTUAL TABLE f USING fts5(body)");
+  CHECK(a.status==200);
+  CHECK(a.zBody && strstr(a.zBody, "\"rowsAffected\":0"));
+  answerFree(&a);
+  a = postSql(&c, "/run", "CREATE VIRTUAL TABLE r USING rtree(id, x0, x1)");
+  CHECK(a.zBody && strstr(a.zBody, "\"rowsAffected\":0"));
+  answerFree(&a);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO f VALUES('hello world')\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO r VALUES(1, 0, 1)\"}");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM main._dosql_changes WHERE tbl GLOB 'f_*' OR tbl GLOB 'r_*'"), "0");
+  connClose(&c);
+}
+
+static void forged_internal_tables_are_refused(void){
+  Conn c;
+  Answer a;
+  Reply r;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==200);
+  answerFree(&a);
+  /* Not for clients. */
+  expectCode(&c, "/import/check", "{}", 404, "NOT_FOUND");
+
+  /* Rows capture would never write: each is refused. */
+  forge(&c, "INSERT INTO main._dosql_changes VALUES(2, 2, 0, 'insert', 't', 'not json', NULL)");
+  a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==422);
+  CHECK_STR(answerCode(&a), "IMPORT_UNSAFE");
+  answerFree(&a);
+  /* ... and a log that holds one anyway never answers invalid JSON. */
+  expectCode(&c, "/changes", "{}", 500, "CHANGE_LOG_CORRUPT");
+  forge(&c, "UPDATE main._dosql_changes SET data='{}', lsn=9007199254740993 WHERE lsn=2");
+  a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==422);
+  answerFree(&a);
+  /* lsns past 2^53-1 would lose precision in every JSON reader. */
+  expectCode(&c, "/changes", "{}", 500, "CHANGE_LOG_CORRUPT");
+  forge(&c, "DELETE FROM main._dosql_changes WHERE lsn>1");
+
+  /* A trigger on the change log: the database does not open. */
+  forge(&c, "CREATE TRIGGER evil AFTER INSERT ON _dosql_changes BEGIN DELETE FROM _dosql_migrations; END");
+  connClose(&c);
+  memset(&c, 0, sizeof(c));
+  replyInit(&r);
+  connOpen(&c, 0, 1, 0, &r);
+  a = answerFrom(replyFinish(&r));
+  CHECK(a.status==500);
+  CHECK_STR(answerCode(&a), "UNSAFE_SCHEMA");
+  CHECK(answerError(&a) && strstr(answerError(&a), "evil"));
+  answerFree(&a);
+  CHECK(!connIsOpen(&c));
+}
+
+int main(void){
+  RUN(reserved_names_are_refused_in_every_schema);
+  RUN(triggers_fired_by_trusted_work_are_user_sql);
+  RUN(names_the_engine_uses_cannot_be_shadowed);
+  RUN(cpu_bombs_inside_one_function_stop_at_the_budget);
+  RUN(many_named_parameters_bind_in_n_log_n);
+  RUN(ambiguous_bodies_are_refused);
+  RUN(virtual_tables_report_as_themselves);
+  RUN(forged_internal_tables_are_refused);
+  return HARNESS_END();
+}

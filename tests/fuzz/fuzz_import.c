@@ -1,0 +1,155 @@
+/*
+** fuzz_import.c — libFuzzer target: an arbitrary database file, as POST
+** /import brings one (README.md, "Import").
+**
+** The input is the file. It goes into the host's storage page by page, at the
+** page size its header names (512 when the header names none), the last page
+** short if the file is; then the engine opens it as start-up does (change
+** capture on) and the host's checks and a client's first requests follow:
+**
+**   POST /import/check (the host's own)   the import's verdict on the file
+**   POST /query PRAGMA integrity_check
+**   POST /changes {}                      the change log, as a subscriber reads it
+**   POST /query SELECT * FROM each table (the first FUZZ_MAX_TABLES)
+**   POST /exec a write to a table of its own and to the file's tables, which
+**        capture turns into events after the file's newest lsn
+**   POST /changes {}                      again
+**
+** Whatever the file holds, the engine must not crash, leak or hit undefined
+** behaviour, and every answer passes fuzz.h's checks (a corrupt file may be
+** answered SQLITE_CORRUPT). A file the import accepts is held to the contract
+** in full: when /import/check answers 200 (or 404, from an engine without the
+** route) and integrity_check answers ok, /changes must not call the log
+** corrupt, and its 200 answers must be valid UTF-8 and hold no key twice.
+**
+** Seeds: tests/fuzz/corpus/fuzz_import/, made by tests/fuzz/make-import-seeds.sh.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "fuzz.h"
+#include "host_mem.h"
+#include "json.h"
+
+/* Tables read, and written, per input. */
+#define FUZZ_MAX_TABLES 8
+#define FUZZ_MAX_WRITES 3
+
+int LLVMFuzzerInitialize(int *pArgc, char ***pArgv){
+  (void)pArgc; (void)pArgv;
+  fuzzInit();
+  fuzzSetTolerance(FUZZ_CORRUPT_OK);
+  return 0;
+}
+
+/* The page size of a file's header, or 0 when it names no valid one. */
+static uint32_t headerPageSize(const uint8_t *a, size_t n){
+  uint32_t sz;
+  if( n<18 ) return 0;
+  sz = ((uint32_t)a[16]<<8) | a[17];
+  if( sz==1 ) sz = 65536;
+  return (sz>=512 && sz<=65536 && (sz & (sz-1))==0) ? sz : 0;
+}
+
+/* POST zPath {"sql": zSql} (zSql JSON-quoted here); frees nothing of the caller's. */
+static FuzzAnswer postSql(Conn *p, const char *zPath, const char *zSql){
+  sqlite3_str *pBody = sqlite3_str_new(0);
+  FuzzAnswer a;
+  char *zBody;
+  sqlite3_str_appendall(pBody, "{\"sql\":");
+  jsonAppendString(pBody, zSql, -1);
+  sqlite3_str_appendchar(pBody, 1, '}');
+  zBody = sqlite3_str_finish(pBody);
+  if( zBody==0 ) fuzzFail(0, "out of memory building a request");
+  a = fuzzPost(p, zPath, zBody, 0);
+  sqlite3_free(zBody);
+  return a;
+}
+
+/* The names of the file's first FUZZ_MAX_TABLES ordinary tables (trusted read
+** of sqlite_schema); *pn of them, each sqlite3_malloc'd. */
+static void tableNames(Conn *p, char **azName, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  *pn = 0;
+  connStartRequest(p, 1000);
+  p->bTrusted = 1;
+  if( sqlite3_prepare_v2(p->db, "SELECT name FROM sqlite_schema WHERE type='table'"
+                         " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+                         -1, &pStmt, 0)==SQLITE_OK ){
+    while( *pn<FUZZ_MAX_TABLES && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+      if( zName ) azName[(*pn)++] = sqlite3_mprintf("%s", zName);
+    }
+  }
+  sqlite3_finalize(pStmt);
+  p->bTrusted = 0;
+}
+
+/* /changes {} and its checks; bAccepted: the import accepts the file. */
+static void readChanges(Conn *p, int bAccepted){
+  FuzzAnswer a;
+  fuzzSetTolerance(bAccepted ? 0 : FUZZ_CORRUPT_OK|FUZZ_UNCHECKED_LOG);
+  a = fuzzPost(p, "/changes", "{}", 0);
+  if( a.status==200 && bAccepted ) fuzzCheckObjectKeys(&a, "/changes of an accepted file");
+  fuzzAnswerFree(&a);
+  fuzzSetTolerance(FUZZ_CORRUPT_OK);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
+  uint32_t szPage = headerPageSize(aData, nData), pgno;
+  char *azName[FUZZ_MAX_TABLES];
+  int nName = 0, bAccepted, i;
+  FuzzAnswer a;
+  Conn c;
+
+  if( szPage==0 ) szPage = 512;
+  hostMemReset();
+  for(pgno=1; (size_t)(pgno-1)*szPage<nData; pgno++){
+    size_t iOff = (size_t)(pgno-1)*szPage;
+    size_t n = nData-iOff<szPage ? nData-iOff : szPage;
+    hostMemPutPage(pgno, aData+iOff, (uint32_t)n);
+  }
+  if( fuzzOpen(&c, 1)!=200 ) return 0;
+
+  a = fuzzPost(&c, "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+  bAccepted = a.status==200 || a.status==404;
+  fuzzAnswerFree(&a);
+  a = postSql(&c, "/query", "PRAGMA integrity_check");
+  bAccepted = bAccepted && a.status==200
+           && strcmp(a.zBody, "{\"rows\":[{\"integrity_check\":\"ok\"}]}")==0;
+  fuzzAnswerFree(&a);
+  readChanges(&c, bAccepted);
+
+  tableNames(&c, azName, &nName);
+  for(i=0; i<nName; i++){
+    char *zSql = sqlite3_mprintf("SELECT * FROM \"%w\" LIMIT 20", azName[i]);
+    a = postSql(&c, "/query", zSql);
+    fuzzAnswerFree(&a);
+    sqlite3_free(zSql);
+  }
+
+  /* A table of the fuzzer's own, then a row out of and back into each of the
+  ** file's first tables: one script each, so that one's failure keeps the others. */
+  a = postSql(&c, "/exec",
+      "CREATE TABLE IF NOT EXISTS fuzz_w(x);"
+      "INSERT INTO fuzz_w VALUES(randomblob(700)), (1), ('text');"
+      "DELETE FROM fuzz_w WHERE rowid % 2;");
+  fuzzAnswerFree(&a);
+  for(i=0; i<nName && i<FUZZ_MAX_WRITES; i++){
+    char *zSql = sqlite3_mprintf(
+        "CREATE TEMP TABLE fuzz_keep AS SELECT * FROM \"%w\" LIMIT 2;"
+        "DELETE FROM \"%w\" WHERE rowid IN (SELECT rowid FROM \"%w\" LIMIT 2);"
+        "INSERT INTO \"%w\" SELECT * FROM temp.fuzz_keep;"
+        "DROP TABLE temp.fuzz_keep;",
+        azName[i], azName[i], azName[i], azName[i]);
+    a = postSql(&c, "/exec", zSql);
+    fuzzAnswerFree(&a);
+    sqlite3_free(zSql);
+  }
+  readChanges(&c, bAccepted);
+
+  for(i=0; i<nName; i++) sqlite3_free(azName[i]);
+  fuzzClose(&c);
+  return 0;
+}

@@ -1,0 +1,221 @@
+// hostile.test.js — a hostile tenant in workerd, as classes of attack: reserved
+// names in every schema, forged imports, CPU bombs inside single functions,
+// bodies the engine and JavaScript could read differently, and paths and
+// methods the router must refuse without touching a database. After every
+// attack the object answers, integrity_check is ok, and no acknowledged write
+// is missing.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BACKENDS, REPO, createWorld, startStandalone, tenant } from './harness.js';
+import { ENGINE_ENDPOINTS } from '../../worker-shim/src/endpoints.js';
+import { RECYCLE_MEMORY_BYTES } from '../../worker-shim/src/config.js';
+
+const CLI = join(REPO, 'wasm/build/native/sqlite3');
+const world = createWorld('hostile');
+before(() => world.start());
+after(() => world.destroy());
+
+/** @param {import('./harness.js').Answer} a @param {number} status @param {string} code */
+function assertError(a, status, code) {
+  assert.equal(a.status, status, a.text);
+  assert.equal(a.body?.code, code, a.text);
+}
+
+/**
+ * The object still serves: a write is acknowledged and read back with every
+ * earlier acknowledged one, and integrity_check is ok.
+ * @param {ReturnType<typeof world.client>} db
+ * @param {number[]} acknowledged  values written so far (appended to)
+ */
+async function stillHealthy(db, acknowledged) {
+  await db.run('CREATE TABLE IF NOT EXISTS kept (v INTEGER)');
+  const v = acknowledged.length + 1;
+  await db.run('INSERT INTO kept VALUES (?)', [v]);
+  acknowledged.push(v);
+  const rows = await db.query('SELECT v FROM kept ORDER BY v');
+  assert.deepEqual(rows.map((r) => r.v), acknowledged);
+  assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+}
+
+for (const backend of BACKENDS) {
+  describe(`a hostile tenant (${backend})`, () => {
+    test('no schema may hold, wrap or trigger on a reserved name', async () => {
+      const db = world.client(backend, tenant('names'));
+      const acknowledged = /** @type {number[]} */ ([]);
+      await stillHealthy(db, acknowledged);
+      for (const name of ['_dosql_changes', '_DOSQL_Migrations', '_dosql_next']) {
+        for (const sql of [
+          `CREATE TEMP TABLE ${name} (x)`,
+          `CREATE TEMP VIEW ${name} AS SELECT 1`,
+          `CREATE VIRTUAL TABLE temp.${name} USING fts5(a)`,
+          `CREATE TABLE ${name} (x)`,
+          `CREATE INDEX ${name} ON kept (v)`,
+          `CREATE TRIGGER ${name} AFTER INSERT ON kept BEGIN SELECT 1; END`,
+        ]) {
+          const a = await db.post('/run', { sql });
+          assert.ok(a.status >= 400 && a.status < 500, `${sql}: ${a.text}`);
+        }
+        await db.run('CREATE TEMP TABLE x (lsn, tx_id, ts, type, tbl, data, old)');
+        assertError(await db.post('/run', { sql: `ALTER TABLE temp.x RENAME TO ${name}` }), 403, 'SQLITE_AUTH');
+        await db.run('DROP TABLE temp.x');
+      }
+      assert.equal((await db.post('/run', { sql: 'CREATE TEMP TRIGGER t AFTER INSERT ON main._dosql_changes BEGIN SELECT 1; END' })).status, 403);
+      // Names the engine's own SQL reads cannot answer in its place.
+      await db.run('CREATE TABLE json_each (value)');
+      await db.run('CREATE TABLE pragma_table_xinfo (name, hidden)');
+      await db.run('CREATE TEMP TABLE pragma_database_list (name)');
+      const [{ n }] = await db.query("SELECT count(*) AS n FROM sqlite_temp_master WHERE name LIKE '\\_dosql%' ESCAPE '\\'");
+      assert.equal(n, 0, 'no reserved name in temp');
+      await stillHealthy(db, acknowledged);
+      const page = (await db.post('/changes', { tables: ['kept'] })).body;
+      assert.equal(page.events.length, acknowledged.length, 'capture still writes its own log');
+    });
+
+    test('CPU bombs inside one function call end with 400 CPU_LIMIT', async () => {
+      const db = world.client(backend, tenant('cpu'));
+      const acknowledged = /** @type {number[]} */ ([]);
+      await stillHealthy(db, acknowledged);
+      const big = "WITH s(a, b) AS (SELECT replace(hex(zeroblob(4000000)), '0', 'a') || 'b', replace(hex(zeroblob(20000)), '0', 'a') || 'c') ";
+      for (const sql of [
+        `${big}SELECT instr(a, b) FROM s`,
+        `${big}SELECT a LIKE '%' || b || '%' FROM s`,
+        `${big}SELECT a GLOB '*' || b || '*' FROM s`,
+        `${big}SELECT length(replace(a, b, 'x')) FROM s`,
+        `${big}SELECT length(trim(a, b)) FROM s`,
+        'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT sum(length(randomblob(8000000))) FROM n',
+        'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n',
+      ]) {
+        assertError(await db.post('/query', { sql }), 400, 'CPU_LIMIT');
+      }
+      // Binding tens of thousands of named parameters is not a bomb.
+      const names = Array.from({ length: 30000 }, (_, i) => `p${i}`);
+      const rows = await db.query(`SELECT 30000 AS n WHERE 1 IN (${names.map((n) => `:${n}`).join(',')})`, Object.fromEntries(names.map((n) => [n, 1])));
+      assert.deepEqual(rows, [{ n: 30000 }]);
+      await stillHealthy(db, acknowledged);
+    });
+
+    test('bodies JavaScript and the engine could read differently are 400 BAD_JSON', async () => {
+      const db = world.client(backend, tenant('json'));
+      const acknowledged = /** @type {number[]} */ ([]);
+      await stillHealthy(db, acknowledged);
+      for (const body of [
+        '{"sql":"SELECT 1","sql":"DROP TABLE kept"}',
+        '{"sql":"SELECT 1\u0000; DROP TABLE kept"}',
+        '{"sql":"SELECT \'\\ud800\'"}',
+        '{"sql":"SELECT 1","params":[01]}',
+        '\ufeff{"sql":"SELECT 1"}',
+      ]) {
+        assertError(await db.post('/run', body), 400, 'BAD_JSON');
+      }
+      assertError(await db.post('/begin', '{"timeoutMs":1000,"timeoutMs":60000}'), 400, 'BAD_JSON');
+      if (backend === 'sql') {
+        const sub = await db.fetch('/subscribe', { method: 'POST', body: '{"since":0,"since":5}' });
+        assertError(sub, 400, 'BAD_JSON');
+      }
+      await stillHealthy(db, acknowledged);
+    });
+
+    test('virtual tables: no shadow table in the change log, no rows counted for CREATE', async () => {
+      const db = world.client(backend, tenant('vtab'));
+      assert.equal((await db.run('CREATE VIRTUAL TABLE f USING fts5(body)')).rowsAffected, 0);
+      assert.equal((await db.run('CREATE VIRTUAL TABLE r USING rtree(id, x0, x1)')).rowsAffected, 0);
+      await db.run("INSERT INTO f VALUES ('hello')");
+      await db.run('INSERT INTO r VALUES (1, 0, 1)');
+      const { events } = (await db.post('/changes', {})).body;
+      assert.deepEqual(events.filter((e) => /^[fr]_/.test(e.table)), []);
+    });
+  });
+}
+
+describe('imports that carry what only DoSQL writes', () => {
+  /** @param {string} name @param {string} path @param {any} [init] */
+  const call = (name, path, init) => world.mf.dispatchFetch(`http://localhost/sql/${name}${path}`, init);
+
+  /** An export of a small database, changed by the sqlite3 CLI running sql. @param {string} sql */
+  async function forged(sql) {
+    assert.ok(existsSync(CLI), `${CLI} is missing: run ./build.sh native`);
+    const source = tenant('source');
+    const db = world.client('sql', source);
+    await db.run('CREATE TABLE t (x)');
+    await db.run('INSERT INTO t VALUES (1)');
+    const file = join(world.dir, `${source}.sqlite`);
+    writeFileSync(file, Buffer.from(await (await call(source, '/export')).arrayBuffer()));
+    execFileSync(CLI, [file, sql]);
+    const bytes = readFileSync(file);
+    rmSync(file);
+    return bytes;
+  }
+
+  for (const [what, sql] of [
+    ['a trigger on the change log', 'CREATE TRIGGER evil AFTER INSERT ON _dosql_changes BEGIN DELETE FROM _dosql_migrations; END;'],
+    ['a view under a reserved name', 'CREATE VIEW _dosql_view AS SELECT 1;'],
+    ['change events that are not JSON', "INSERT INTO _dosql_changes VALUES (2, 2, 0, 'insert', 't', 'not json', NULL);"],
+    ['an lsn above 2^53', "INSERT INTO _dosql_changes VALUES (9007199254740993, 2, 0, 'insert', 't', '{}', NULL);"],
+    ['a change event with a key twice', `INSERT INTO _dosql_changes VALUES (2, 2, 0, 'insert', 't', '{"x":1,"x":2}', NULL);`],
+    ['a forged migration record', "INSERT INTO _dosql_migrations VALUES ('x.sql', 'nothex', 'now');"],
+  ]) {
+    test(`${what} is refused with 422 IMPORT_UNSAFE, and nothing changes`, async () => {
+      const name = tenant('target');
+      const db = world.client('sql', name);
+      const acknowledged = /** @type {number[]} */ ([]);
+      await stillHealthy(db, acknowledged);
+      const r = await call(name, '/import', { method: 'POST', body: await forged(sql), headers: { 'content-type': 'application/vnd.sqlite3' } });
+      const body = await r.json();
+      assert.equal(r.status, 422, JSON.stringify(body));
+      assert.equal(body.code, 'IMPORT_UNSAFE');
+      await stillHealthy(db, acknowledged);
+      const { events } = (await db.post('/changes', {})).body;
+      assert.ok(events.length >= 1);
+    });
+  }
+});
+
+describe('the standalone router refuses before it touches a database', () => {
+  const TOKEN = 'hostile-token';
+  /** @type {any} */
+  let mf;
+  /** @type {any} */
+  let bare;
+  before(async () => {
+    mf = await startStandalone({ DOSQL_TOKEN: TOKEN });
+    bare = await startStandalone({ DOSQL_TOKEN: TOKEN }, { withNamespace: false });
+  });
+  after(async () => {
+    await mf?.dispose();
+    await bare?.dispose();
+  });
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  test('an unknown endpoint is 404 without reaching the Durable Object', async () => {
+    // Without a namespace any request that reached for an object would be 500.
+    for (const path of ['/db/a/nope', '/db/a/', '/db/a', '/db/a/query/x', '/db/a/changes/prune', '/db/a/import/check']) {
+      const r = await bare.dispatchFetch(`http://localhost${path}`, { method: 'POST', headers: auth, body: '{}' });
+      assert.equal(r.status, 404, path);
+      assert.equal((await r.json()).code, 'NOT_FOUND');
+    }
+    for (const path of ENGINE_ENDPOINTS) {
+      const r = await bare.dispatchFetch(`http://localhost/db/a${path}`, { method: 'POST', headers: auth, body: '{}' });
+      assert.equal(r.status, 500, `${path} is an endpoint: the missing binding answers`);
+      await r.text();
+    }
+  });
+});
+
+describe('memory', () => {
+  test('after one big query the engine gives its memory back', async () => {
+    const db = world.client('sql', tenant('memory'));
+    await db.run('CREATE TABLE t (b BLOB)');
+    await db.run('INSERT INTO t VALUES (randomblob(4000))');
+    // One 42 MB value grows wasm memory past the threshold.
+    assert.deepEqual(await db.query('SELECT length(hex(zeroblob(14000000))) AS n'), [{ n: 28000000 }]);
+    const stats = async () => (await db.fetch('/stats')).body;
+    let after = await stats();
+    for (let i = 0; i < 50 && after.wasmMemoryBytes > RECYCLE_MEMORY_BYTES; i++) after = await stats();
+    assert.ok(after.wasmMemoryBytes <= RECYCLE_MEMORY_BYTES, `wasm memory is ${after.wasmMemoryBytes} bytes`);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 1 }]);
+  });
+});
