@@ -6,6 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransactionGate, ENDED_MEMORY } from '../../worker-shim/src/transactions.js';
+import { Engine } from '../../worker-shim/src/engine.js';
+import { compileWasm } from './harness.js';
+import { MemoryPages } from './fixtures/memory-storage.js';
+
+/** The real engine, for the one question the gate asks it directly: is a body valid JSON. */
+const realEngine = new Engine(await compileWasm(), { storage: new MemoryPages() });
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -13,7 +19,8 @@ const bytes = (/** @type {unknown} */ v) => enc.encode(JSON.stringify(v));
 const json = (/** @type {{body: Uint8Array}} */ r) => JSON.parse(dec.decode(r.body));
 const tick = () => new Promise((r) => setImmediate(r));
 
-/** An engine that records calls and answers 200 {} at once, or as told. */
+/** An engine that records calls and answers 200 {} at once, or as told (bodies
+ *  are judged by the real engine's checkJson). */
 function fakeEngine() {
   /** @type {{method: string, path: string, body: string, inTransaction: boolean}[]} */
   const calls = [];
@@ -22,6 +29,8 @@ function fakeEngine() {
   return {
     calls,
     scripted,
+    /** @param {Uint8Array} body */
+    checkJson: (body) => realEngine.checkJson(body),
     /** @param {string} method @param {string} path @param {any} body @param {{inTransaction?: boolean}} [o] */
     async request(method, path, body, { inTransaction = false } = {}) {
       calls.push({ method, path, body: dec.decode(body), inTransaction });
@@ -114,6 +123,7 @@ test('gate: a /begin waits until the requests admitted before it have finished',
   /** @type {(() => void) | null} */
   let finishSlow = null;
   const slowEngine = {
+    checkJson: engine.checkJson,
     /** @type {typeof engine.request} */
     async request(method, path, body, o) {
       if (path === '/query') await new Promise((r) => (finishSlow = () => r(undefined)));
