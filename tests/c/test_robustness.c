@@ -75,14 +75,13 @@ static void hostile_sql_is_refused_or_harmless(void){
     "{\"sql\":\"PRAGMA journal_mode=OFF\"}",
     "{\"sql\":\"PRAGMA locking_mode=NORMAL\"}",
     "{\"sql\":\"SELECT load_extension('x')\"}",
-    "{\"sql\":\"DROP TABLE keep\"}",
   };
   unsigned i;
   Conn c;
   openConn(&c);
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE keep(x)\"}");
   okFree(&c, "/run", "{\"sql\":\"INSERT INTO keep VALUES(1)\"}");
-  for(i=0; i+1<sizeof(az)/sizeof(az[0]); i++){
+  for(i=0; i<sizeof(az)/sizeof(az[0]); i++){
     Answer a = post(&c, "/run", az[i]);
     CHECK(a.status>=400 && a.status<500);
     if( a.status<400 || a.status>=500 ) printf("  %s -> %d %s\n", az[i], a.status, a.zBody);

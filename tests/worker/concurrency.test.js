@@ -6,6 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
+import { TRANSACTION_HEADER } from '../../worker-shim/src/transactions.js';
 
 const N = 100;
 
@@ -31,17 +32,23 @@ for (const backend of BACKENDS) {
       const db = world.client(backend, tenant('counter'));
       await db.run('CREATE TABLE counter (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)');
       await db.run('INSERT INTO counter (id, v) VALUES (1, 0)');
-      await Promise.all(Array.from({ length: N }, () => db.run('UPDATE counter SET v = v + 1 WHERE id = 1')));
-      // The same through transactions that read, then write what they read.
-      await Promise.all(
-        Array.from({ length: N }, () =>
-          db.transaction([
-            { type: 'query', sql: 'SELECT v FROM counter WHERE id = 1' },
-            { type: 'run', sql: 'UPDATE counter SET v = (SELECT v FROM counter WHERE id = 1) + 1 WHERE id = 1' },
-          ]),
-        ),
-      );
-      assert.deepEqual(await db.query('SELECT v FROM counter'), [{ v: 2 * N }]);
+      // Each client reads the value, computes the next one itself and writes it
+      // back, inside an interactive transaction: were two to interleave, both
+      // would write the same value and one increment would be lost.
+      const increment = async () => {
+        const begun = await db.post('/begin', {});
+        assert.equal(begun.status, 200, begun.text);
+        const headers = { 'Content-Type': 'application/json', [TRANSACTION_HEADER]: begun.body.txId };
+        const read = await db.post('/query', { sql: 'SELECT v FROM counter WHERE id = 1' }, { headers });
+        const [{ v }] = read.body.rows;
+        await new Promise((resolve) => setImmediate(resolve)); // let the others try to get in
+        const wrote = await db.post('/run', { sql: 'UPDATE counter SET v = ? WHERE id = 1', params: [v + 1] }, { headers });
+        assert.equal(wrote.status, 200, wrote.text);
+        const committed = await db.post('/commit', {}, { headers });
+        assert.equal(committed.status, 200, committed.text);
+      };
+      await Promise.all(Array.from({ length: N }, increment));
+      assert.deepEqual(await db.query('SELECT v FROM counter'), [{ v: N }]);
     });
 
     test('concurrent requests on a cold, larger database are consistent after a restart', { timeout: 120_000 }, async () => {
