@@ -58,15 +58,21 @@ static int changelogScalar(Conn *p, const char *zSql, sqlite3_int64 iArg,
   return rc;
 }
 
-/* The newest and the oldest lsn (0 and 0 while the log is empty). */
-static int changelogExtent(Conn *p, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
+/* The newest and the oldest lsn (0 and 0 while the log is empty); on failure
+** the reply says why. */
+static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
   int bNull;
   int rc = changelogScalar(p, "SELECT max(lsn) FROM main._dosql_changes", 0, piHead, &bNull);
   if( rc==SQLITE_OK ) rc = changelogScalar(p, "SELECT min(lsn) FROM main._dosql_changes", 0, piOldest, &bNull);
-  /* capture.c numbers from 1 and stops at 2^53-1; a log past that was forged
-  ** (in a file imported before /import/check existed), and the arithmetic on
-  ** lsns here must not overflow. */
-  if( rc==SQLITE_OK && (*piOldest<0 || *piHead>DOSQL_MAX_SAFE_INTEGER) ) rc = SQLITE_CORRUPT;
+  if( rc!=SQLITE_OK ){
+    connFail(p, pReply, rc);
+  }else if( *piOldest<0 || *piHead>DOSQL_MAX_SAFE_INTEGER ){
+    /* capture.c numbers from 1 and stops at 2^53-1; a log past that was forged
+    ** (in a file imported before /import/check existed), and the arithmetic
+    ** on lsns here must not overflow. */
+    replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
+    rc = SQLITE_CORRUPT;
+  }
   return rc;
 }
 
@@ -106,19 +112,25 @@ static char *changelogQuery(int nTables){
   return sqlite3_str_finish(pSql);
 }
 
+int changelogEventValid(sqlite3_stmt *pStmt, int iData){
+  int i;
+  for(i=iData; i<=iData+1; i++){
+    int bValid;
+    if( sqlite3_column_type(pStmt, i)==SQLITE_NULL ) continue;   /* old of a non-update */
+    bValid = requestCheckStored((const char*)sqlite3_column_text(pStmt, i), sqlite3_column_bytes(pStmt, i));
+    if( bValid<0 ) return SQLITE_NOMEM;
+    if( bValid==0 ) return SQLITE_CORRUPT;
+  }
+  return SQLITE_OK;
+}
+
 /* Append one stored event (a row of changelogQuery) as JSON. data and old
 ** were written as JSON by capture.c and are copied as they are; the query
 ** checked them, and an import checks every row (internal.h), so a stored
 ** event that is not JSON is a corrupt log, answered as such. */
 static int changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
-  int i;
-  for(i=5; i<=6; i++){
-    int bValid;
-    if( i==6 && sqlite3_column_type(pStmt, 6)==SQLITE_NULL ) break;
-    bValid = requestCheckStored((const char*)sqlite3_column_text(pStmt, i), sqlite3_column_bytes(pStmt, i));
-    if( bValid<0 ) return SQLITE_NOMEM;
-    if( bValid==0 ) return SQLITE_CORRUPT;
-  }
+  int rc = changelogEventValid(pStmt, 5);
+  if( rc!=SQLITE_OK ) return rc;
   sqlite3_str_appendall(pOut, "{\"lsn\":");
   jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, 0));
   sqlite3_str_appendall(pOut, ",\"txId\":");
@@ -156,15 +168,7 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
         "tables must be an array of at most %d table names", DOSQL_CHANGES_MAX_TABLES);
     return;
   }
-  rc = changelogExtent(p, &iHead, &iOldest);
-  if( rc==SQLITE_CORRUPT ){
-    replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
-    return;
-  }
-  if( rc!=SQLITE_OK ){
-    connFail(p, pReply, rc);
-    return;
-  }
+  if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
   /* Pruned past since, or since is ahead of the log (an imported database). */
   bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1);
   iNext = bGap ? iHead : iSince;
@@ -233,18 +237,12 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
     return;
   }
   if( connBegin(p, pReply)!=SQLITE_OK ) return;
-  rc = changelogExtent(p, &iHead, &iOldest);
-  if( rc==SQLITE_CORRUPT ){
-    replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
-    return;
-  }
+  if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
   /* The first event young enough to keep (ts grows with lsn): the scan from
   ** the oldest visits only the events about to go. */
-  if( rc==SQLITE_OK ){
-    rc = changelogScalar(p, "SELECT lsn FROM main._dosql_changes WHERE ts>=?1 ORDER BY lsn LIMIT 1",
-                         (sqlite3_int64)dosql_host_now_ms() - nKeepMs, &iFresh, &bNull);
-    if( bNull ) iFresh = iHead+1;
-  }
+  rc = changelogScalar(p, "SELECT lsn FROM main._dosql_changes WHERE ts>=?1 ORDER BY lsn LIMIT 1",
+                       (sqlite3_int64)dosql_host_now_ms() - nKeepMs, &iFresh, &bNull);
+  if( bNull ) iFresh = iHead+1;
   iTarget = iHead-nKeep > iFresh-1 ? iHead-nKeep : iFresh-1;
   if( iTarget>iHead-1 ) iTarget = iHead-1;             /* keep the newest */
   iUpto = iTarget;

@@ -11,7 +11,7 @@
 #include "errors.h"
 #include "internal.h"
 #include "json.h"
-#include "request.h"
+#include "changelog.h"
 
 typedef struct InternalTable {
   const char *zName;
@@ -165,13 +165,9 @@ static int internalCheckEvents(Conn *p, char **pzWhy){
   int rc = sqlite3_prepare_v2(p->db,
       "SELECT lsn, data, old FROM main._dosql_changes ORDER BY lsn", -1, &pStmt, 0);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    int i, bValid = 1;
-    for(i=1; i<=2 && bValid==1; i++){
-      if( sqlite3_column_type(pStmt, i)==SQLITE_NULL ) continue;
-      bValid = requestCheckStored((const char*)sqlite3_column_text(pStmt, i), sqlite3_column_bytes(pStmt, i));
-    }
-    if( bValid<0 ) rc = SQLITE_NOMEM;
-    else if( bValid==0 ){
+    int rcEvent = changelogEventValid(pStmt, 1);
+    if( rcEvent==SQLITE_NOMEM ) rc = SQLITE_NOMEM;
+    else if( rcEvent==SQLITE_CORRUPT ){
       *pzWhy = sqlite3_mprintf("the change-log row of lsn %lld holds JSON that readers would "
                                "read differently (invalid UTF-8, a key twice, not an object)",
                                sqlite3_column_int64(pStmt, 0));

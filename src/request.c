@@ -178,8 +178,12 @@ static int requestCompareKeys(const void *a, const void *b){
   return strcmp((*(const cJSON *const*)a)->string, (*(const cJSON *const*)b)->string);
 }
 
+/* Objects with at most this many keys are checked pair by pair, without an
+** allocation: every request body is one ({sql, params}). */
+#define REQUEST_SMALL_OBJECT 8
+
 /* The first key that appears twice in one object of the tree, or 0 (also when
-** out of memory: *pbNoMem is set). Sorting makes it O(n log n). */
+** out of memory: *pbNoMem is set). Larger objects are sorted: O(n log n). */
 static const char *requestDuplicateKey(const cJSON *p, int *pbNoMem){
   const cJSON *pChild;
   const char *zDup = 0;
@@ -188,7 +192,14 @@ static const char *requestDuplicateKey(const cJSON *p, int *pbNoMem){
     zDup = requestDuplicateKey(pChild, pbNoMem);
     n++;
   }
-  if( zDup==0 && cJSON_IsObject(p) && n>1 ){
+  if( zDup==0 && cJSON_IsObject(p) && n>1 && n<=REQUEST_SMALL_OBJECT ){
+    const cJSON *pOther;
+    for(pChild=p->child; pChild && zDup==0; pChild=pChild->next){
+      for(pOther=pChild->next; pOther && zDup==0; pOther=pOther->next){
+        if( strcmp(pChild->string, pOther->string)==0 ) zDup = pOther->string;
+      }
+    }
+  }else if( zDup==0 && cJSON_IsObject(p) && n>1 ){
     const cJSON **aKey = sqlite3_malloc64(sizeof(*aKey) * (sqlite3_uint64)n);
     if( aKey==0 ){
       *pbNoMem = 1;

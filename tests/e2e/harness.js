@@ -72,7 +72,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** wrangler offline and quiet (the contract's environment). */
-const QUIET_ENV = {
+export const QUIET_ENV = {
   WRANGLER_SEND_METRICS: 'false',
   WRANGLER_SEND_ERROR_REPORTS: 'false',
   WRANGLER_HIDE_BANNER: 'true',

@@ -58,7 +58,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../e2e/harness.js';
+import { QUIET_ENV, freePort } from '../e2e/harness.js';
 import { seededRandom } from '../worker/harness.js';
 import os from 'node:os';
 
@@ -108,14 +108,6 @@ const REQUEST_KINDS = [
 ];
 const INTERACTIVE_STEPS = new Set(['begin', 'tx_query', 'tx_run', 'commit', 'rollback']);
 
-const QUIET_ENV = {
-  WRANGLER_SEND_METRICS: 'false',
-  WRANGLER_SEND_ERROR_REPORTS: 'false',
-  WRANGLER_HIDE_BANNER: 'true',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  CI: 'true',
-  NPM_CONFIG_UPDATE_NOTIFIER: 'false',
-};
 
 // ---------------------------------------------------------------- options
 
