@@ -9,11 +9,12 @@
 #include "api.h"
 #include "config.h"
 #include "conn.h"
+#include "contract.h"
 #include "errors.h"
+#include "fileformat.h"
 #include "handler.h"
 #include "host.h"
 #include "migrate.h"
-#include "request.h"
 
 static Conn theConn;
 
@@ -63,9 +64,9 @@ static int apiInitialize(void){
   return SQLITE_OK;
 }
 
-DOSQL_EXPORT(dosql_abi_version)
-uint32_t dosql_abi_version(void){
-  return DOSQL_ABI_VERSION;
+DOSQL_EXPORT(dosql_contract)
+const char *dosql_contract(void){
+  return apiInitialize()==SQLITE_OK ? contractJson() : 0;
 }
 
 DOSQL_EXPORT(dosql_alloc)
@@ -79,11 +80,6 @@ void dosql_free(void *p){
   if( !replyIsStatic(p) ) sqlite3_free(p);
 }
 
-DOSQL_EXPORT(dosql_max_request_bytes)
-uint32_t dosql_max_request_bytes(void){
-  return DOSQL_MAX_REQUEST_BYTES;
-}
-
 DOSQL_EXPORT(dosql_open)
 uint8_t *dosql_open(uint32_t page_size, uint32_t flags, uint32_t cpu_budget_ms){
   Reply reply;
@@ -93,7 +89,7 @@ uint8_t *dosql_open(uint32_t page_size, uint32_t flags, uint32_t cpu_budget_ms){
     connFail(&theConn, &reply, rc);
   }else{
     connOpen(&theConn, page_size, (flags & DOSQL_OPEN_CAPTURE_CHANGES)!=0, cpu_budget_ms, &reply);
-    if( !replyFailed(&reply) ) sqlite3_str_appendall(replyBody(&reply), "{}");
+    if( !replyFailed(&reply) ) connAnswerSize(&theConn, &reply);
   }
   return replyFinish(&reply);
 }
@@ -110,14 +106,14 @@ uint8_t *dosql_request(const char *method, uint32_t method_len,
   return handleRequest(&theConn, method, method_len, path, path_len, body, n, flags);
 }
 
-DOSQL_EXPORT(dosql_check_json)
-uint8_t *dosql_check_json(const uint8_t *body, uint32_t n){
+DOSQL_EXPORT(dosql_file_header)
+uint8_t *dosql_file_header(uint8_t *header, uint32_t n, double max_bytes, uint32_t page_count){
   Reply reply;
   replyInit(&reply);
   if( apiInitialize()!=SQLITE_OK ){
     replyFail(&reply, 500, DOSQL_INTERNAL, "the engine could not start");
-  }else if( requestCheck(&reply, body, n)==0 ){
-    sqlite3_str_appendall(replyBody(&reply), "{}");
+  }else{
+    fileCheckHeader(&reply, header, n, max_bytes, page_count);
   }
   return replyFinish(&reply);
 }

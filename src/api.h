@@ -30,7 +30,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 5
+#define DOSQL_ABI_VERSION 6
 
 #define DOSQL_STATUS_FAULT 0
 
@@ -39,14 +39,14 @@
 #define DOSQL_RESPONSE_LENGTH 4
 #define DOSQL_RESPONSE_BODY   8
 
-uint32_t dosql_abi_version(void);
+/* The contract (contract.h): NUL-terminated JSON the module keeps, holding
+** among others "abi" (DOSQL_ABI_VERSION) and the offsets below; 0 when out
+** of memory. The host reads it first, and never frees it. */
+const char *dosql_contract(void);
 
 /* n bytes of linear memory for the host to fill, or 0 when out of memory. */
 uint8_t *dosql_alloc(uint32_t n);
 void dosql_free(void *p);
-
-/* The largest request body dosql_request() accepts (bytes). */
-uint32_t dosql_max_request_bytes(void);
 
 /* flags of dosql_open(): capture every row change into the change log
 ** (docs/changes.md). */
@@ -55,9 +55,10 @@ uint32_t dosql_max_request_bytes(void);
 /*
 ** Open the database. page_size applies only to a database that has no pages
 ** yet (0 picks DOSQL_DEFAULT_PAGE_SIZE); cpu_budget_ms is each request's CPU
-** budget (budget.h; 0 picks DOSQL_CPU_BUDGET_MS). Returns a response: 200 {}
-** or an error (UNSAFE_SCHEMA: the database holds objects under names reserved
-** for the engine's own tables, internal.h).
+** budget (budget.h; 0 picks DOSQL_CPU_BUDGET_MS). Returns a response: 200
+** {"pageSize":n,"pageCount":n} (the database as stored: the host's storage
+** sizes its read-ahead by it), or an error (UNSAFE_SCHEMA: the database holds
+** objects under names reserved for the engine's own tables, internal.h).
 */
 uint8_t *dosql_open(uint32_t page_size, uint32_t flags, uint32_t cpu_budget_ms);
 
@@ -77,18 +78,22 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 
 /*
 ** Answer one request of the wire protocol. body may be 0 with n larger than
-** dosql_max_request_bytes(): the host did not read an oversized body, and the
-** answer is 413.
+** DOSQL_MAX_REQUEST_BYTES ("maxRequestBytes" in the contract): the host did
+** not read an oversized body, and the answer is 413. A route the host serves
+** itself (streams, file transfer: "host" in the contract's routes) is asked
+** first, and answers 404, 405 or a refused body, else 200 with what C read:
+** the selection of /subscribe, the size of the file /export will stream, {}.
 */
 uint8_t *dosql_request(const char *method, uint32_t method_len,
                        const char *path, uint32_t path_len,
                        const uint8_t *body, uint32_t n, uint32_t flags);
 
 /*
-** Whether body (n bytes) is a valid request body (request.h): 200 {} or the
-** 4xx error a request with it would get. The host asks this of every body it
-** reads itself (/begin's, /subscribe's), so both sides read bodies alike.
+** Check the header of a SQLite file the host was given to import: the first
+** n bytes of it, in memory from dosql_alloc (fileformat.h). Returns a
+** response: 200 {"pageSize":n,"pageCount":n|null} or the IMPORT_* error.
+** With page_count > 0 the header is rewritten in place, as storage keeps it.
 */
-uint8_t *dosql_check_json(const uint8_t *body, uint32_t n);
+uint8_t *dosql_file_header(uint8_t *header, uint32_t n, double max_bytes, uint32_t page_count);
 
 #endif /* DOSQL_API_H */

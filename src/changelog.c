@@ -151,6 +151,44 @@ static int changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
   return SQLITE_OK;
 }
 
+/* Fail the reply unless tables is absent or valid (changelogTablesValid). */
+static int changelogTables(Reply *pReply, const cJSON *pTables){
+  if( changelogTablesValid(pTables) ) return SQLITE_OK;
+  replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+      "tables must be an array of at most %d table names (non-empty strings); "
+      "leave it out for every table", DOSQL_CHANGES_MAX_TABLES);
+  return SQLITE_MISMATCH;
+}
+
+void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody){
+  const cJSON *pTables = cJSON_GetObjectItemCaseSensitive(pBody, "tables");
+  const cJSON *pSince = cJSON_GetObjectItemCaseSensitive(pBody, "since");
+  sqlite3_str *pOut = replyBody(pReply);
+  sqlite3_int64 iSince;
+  int i = 0;
+  const cJSON *pItem;
+  (void)p;
+  if( changelogField(pReply, pBody, "since", 0, 0, DOSQL_MAX_SAFE_INTEGER, &iSince)
+   || changelogTables(pReply, pTables) ){
+    return;
+  }
+  sqlite3_str_appendall(pOut, "{\"tables\":");
+  if( cJSON_IsArray(pTables) ){
+    sqlite3_str_appendchar(pOut, 1, '[');
+    cJSON_ArrayForEach(pItem, pTables){
+      if( i++ ) sqlite3_str_appendchar(pOut, 1, ',');
+      jsonAppendString(pOut, pItem->valuestring, -1);
+    }
+    sqlite3_str_appendchar(pOut, 1, ']');
+  }else{
+    sqlite3_str_appendall(pOut, "null");
+  }
+  sqlite3_str_appendall(pOut, ",\"since\":");
+  if( pSince==0 || cJSON_IsNull(pSince) ) sqlite3_str_appendall(pOut, "null");
+  else jsonAppendInteger(pOut, iSince);
+  sqlite3_str_appendchar(pOut, 1, '}');
+}
+
 void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   const cJSON *pTables = cJSON_GetObjectItemCaseSensitive(pBody, "tables");
   sqlite3_str *pOut = replyBody(pReply);
@@ -160,12 +198,8 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
 
   if( changelogField(pReply, pBody, "since", 0, 0, DOSQL_MAX_SAFE_INTEGER, &iSince)
    || changelogField(pReply, pBody, "limit", DOSQL_CHANGES_PAGE_EVENTS, 1,
-                     DOSQL_CHANGES_PAGE_EVENTS, &nLimit) ){
-    return;
-  }
-  if( !changelogTablesValid(pTables) ){
-    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
-        "tables must be an array of at most %d table names", DOSQL_CHANGES_MAX_TABLES);
+                     DOSQL_CHANGES_PAGE_EVENTS, &nLimit)
+   || changelogTables(pReply, pTables) ){
     return;
   }
   if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;

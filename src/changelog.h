@@ -17,6 +17,13 @@
 void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody);
 
 /*
+** /subscribe {tables?, since?} (checked for the host, which serves the
+** stream) -> {"tables":[...]|null, "since":n|null}: the selection of a
+** subscription, under the rules of /changes; null since starts at the head.
+*/
+void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody);
+
+/*
 ** POST /changes/prune {keepEvents, keepMs} (internal: the host's retention) ->
 **   {"deleted":n, "remaining":n, "oldestTimestamp":ms|null, "more":bool}
 ** Deletes events beyond the newest keepEvents or older than keepMs, at most

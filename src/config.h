@@ -103,6 +103,16 @@
 #endif
 
 /* A macro's value as a string literal. */
+/* The header naming the interactive transaction a request belongs to
+** (docs/transactions.md), and a transaction's idle timeout: /begin's
+** timeoutMs, its default and its range (ms). */
+#define DOSQL_TRANSACTION_HEADER "X-DoSQL-Transaction"
+#ifndef DOSQL_TRANSACTION_TIMEOUT_MS
+# define DOSQL_TRANSACTION_TIMEOUT_MS 5000
+#endif
+#define DOSQL_MIN_TRANSACTION_TIMEOUT_MS 100
+#define DOSQL_MAX_TRANSACTION_TIMEOUT_MS 60000
+
 #define DOSQL_STR_(x) #x
 #define DOSQL_STR(x) DOSQL_STR_(x)
 

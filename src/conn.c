@@ -20,6 +20,19 @@ int connIsOpen(const Conn *p){
   return p->db!=0;
 }
 
+void connAnswerSize(Conn *p, Reply *pReply){
+  uint32_t aSize[2] = { 0, 0 };
+  int rc = sqlite3_file_control(p->db, "main", DOSQL_FCNTL_SIZE, aSize);
+  if( rc!=SQLITE_OK ){
+    DosqlFaults faults;
+    dosqlVfsTakeFaults(&faults);
+    if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage, 0);
+    else connFail(p, pReply, rc);
+    return;
+  }
+  sqlite3_str_appendf(replyBody(pReply), "{\"pageSize\":%u,\"pageCount\":%u}", aSize[0], aSize[1]);
+}
+
 void connStartRequest(Conn *p, unsigned nCpuMs){
   p->zDenied = 0;
   budgetStart(&p->budget, budgetUnitsForMs(nCpuMs ? nCpuMs : (unsigned)p->nCpuBudgetMs));
@@ -207,7 +220,7 @@ void connFinish(Conn *p, Reply *pReply){
   if( p->bInteractive ){
     if( faults.nPage>0 ){
       connRollback(p);
-      replyFault(pReply, faults.aPage, faults.nPage);
+      replyFault(pReply, faults.aPage, faults.nPage, 1);
     }else if( sqlite3_get_autocommit(p->db) ){
       /* SQLite rolled the whole transaction back (a full disk, an I/O error). */
       connRollback(p);
@@ -222,7 +235,7 @@ void connFinish(Conn *p, Reply *pReply){
   }
   if( faults.nPage==0 && !replyFailed(pReply) ) return;
   connRollback(p);
-  if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage);
+  if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage, 0);
 }
 
 int connBeginInteractive(Conn *p, Reply *pReply){

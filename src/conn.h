@@ -21,6 +21,11 @@ typedef struct Conn {
   int bInteractive;          /* an interactive transaction (/begin) is open */
   int bSavepoint;            /* connSavepoint() is open inside it */
   const char *zDenied;       /* why the authorizer last said no (static text) */
+  /* What the user statement being prepared does, as the authorizer saw it
+  ** (guardStartStatement() clears these; guard.h asks them). */
+  const char *zTxControl;    /* refused BEGIN/COMMIT/ROLLBACK: "begin", "commit", "rollback" */
+  int bSavepointSql;         /* SAVEPOINT, RELEASE or ROLLBACK TO */
+  int bSchemaSql;            /* CREATE, DROP, ALTER or ANALYZE: may change the schema */
   Budget budget;             /* the CPU budget of the running request */
   int nCpuBudgetMs;          /* each request's budget (dosql_open) */
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */
@@ -41,6 +46,10 @@ void connClose(Conn *p);
 
 /* Whether connOpen succeeded. */
 int connIsOpen(const Conn *p);
+
+/* Append {"pageSize":n,"pageCount":n}, the database as stored (0 and 0 with
+** no pages yet), to the reply; when page 1 faulted, answer the fault. */
+void connAnswerSize(Conn *p, Reply *pReply);
 
 /* Forget per-request state (denial reason) and give the request its CPU
 ** budget: nCpuMs milliseconds, or the connection's own when 0. */

@@ -65,6 +65,35 @@ static const char *pragmaDenial(const char *zPragma, const char *zArg){
   return "this PRAGMA is not allowed";
 }
 
+/* The authorizer's actions that change the schema when their statement runs:
+** what makes a statement a candidate for schemaChanged (handler.c checks the
+** schema cookie to be sure: CREATE TABLE IF NOT EXISTS of a table that exists
+** is authorized as CREATE TABLE and changes nothing). ANALYZE may create
+** sqlite_stat1. */
+static int guardIsSchemaAction(int op){
+  switch( op ){
+    case SQLITE_CREATE_INDEX:       case SQLITE_CREATE_TABLE:
+    case SQLITE_CREATE_TEMP_INDEX:  case SQLITE_CREATE_TEMP_TABLE:
+    case SQLITE_CREATE_TEMP_TRIGGER:case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_CREATE_TRIGGER:     case SQLITE_CREATE_VIEW:
+    case SQLITE_DROP_INDEX:         case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_TEMP_INDEX:    case SQLITE_DROP_TEMP_TABLE:
+    case SQLITE_DROP_TEMP_TRIGGER:  case SQLITE_DROP_TEMP_VIEW:
+    case SQLITE_DROP_TRIGGER:       case SQLITE_DROP_VIEW:
+    case SQLITE_ALTER_TABLE:        case SQLITE_ANALYZE:
+    case SQLITE_CREATE_VTABLE:      case SQLITE_DROP_VTABLE:
+      return 1;
+  }
+  return 0;
+}
+
+/* The wire name of a transaction operation the authorizer reports. */
+static const char *guardTransactionName(const char *zOp){
+  if( zOp && sqlite3_stricmp(zOp, "BEGIN")==0 ) return "begin";
+  if( zOp && sqlite3_stricmp(zOp, "COMMIT")==0 ) return "commit";
+  return "rollback";
+}
+
 static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
                           const char *zDb, const char *zTrigger){
   Conn *p = (Conn*)pArg;
@@ -85,20 +114,30 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     }
     return SQLITE_OK;
   }
+  if( guardIsSchemaAction(op) ) p->bSchemaSql = 1;
   switch( op ){
     case SQLITE_ATTACH:
     case SQLITE_DETACH:
       zWhy = "ATTACH and DETACH are not allowed: each Durable Object holds one database";
       break;
     case SQLITE_TRANSACTION:
+      /* z3 is the operation: "BEGIN", "COMMIT" (also for END) or "ROLLBACK".
+      ** The handler answers TRANSACTION_STATEMENT naming it, so a client that
+      ** maps such statements to /begin, /commit and /rollback (the D1 facade)
+      ** learns what the statement was from SQLite's parser. */
+      p->zTxControl = guardTransactionName(z3);
       zWhy = "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
-             "send the statements together to /transaction";
+             "send the statements together to /transaction or /batch, or use "
+             "an interactive transaction (/begin, /commit, /rollback)";
       break;
     case SQLITE_SAVEPOINT:
-      /* Inside /transaction a savepoint is nested in the endpoint's transaction;
-      ** outside one it would open a transaction that outlives the request. */
+      /* Inside a transaction a savepoint nests in it; outside one it would
+      ** open a transaction that outlives the request. */
+      p->bSavepointSql = 1;
       if( sqlite3_get_autocommit(p->db) ){
-        zWhy = "SAVEPOINT is allowed only inside /transaction";
+        zWhy = "SAVEPOINT, RELEASE and ROLLBACK TO are allowed only inside a transaction: "
+               "among the operations of one /transaction or /batch, or in an "
+               "interactive transaction (/begin)";
       }
       break;
     case SQLITE_PRAGMA:
@@ -163,6 +202,24 @@ int guardCheckSchema(Conn *p, Reply *pReply){
   }
   sqlite3_free(zWhy);
   return rc;
+}
+
+void guardStartStatement(Conn *p){
+  p->zTxControl = 0;
+  p->bSavepointSql = 0;
+  p->bSchemaSql = 0;
+}
+
+const char *guardTransactionStatement(const Conn *p){
+  return p->zTxControl;
+}
+
+int guardIsSavepoint(const Conn *p){
+  return p->bSavepointSql;
+}
+
+int guardMayChangeSchema(const Conn *p){
+  return p->bSchemaSql;
 }
 
 int guardInstall(Conn *p){

@@ -1,10 +1,16 @@
 /*
 ** handler.c — all request dispatch of the wire protocol (README.md, "Protocol"):
 **
-**   POST /query        {sql, params?}       -> {rows:[{column: value}]}
+**   POST /query        {sql, params?, rowMode?} -> {rows:[{column: value}]}
 **   POST /run          {sql, params?}       -> {rowsAffected, lastInsertRowId}
 **   POST /transaction  {operations:[...]}   -> the last operation's result
-**   POST /batch        {operations:[...]}   -> {results:[{rows, rowsAffected, lastInsertRowId}]}
+**   POST /batch        {operations:[...], rowMode?}
+**                                           -> {results:[{rows, rowsAffected, lastInsertRowId}]}
+**
+** With rowMode "array", a statement's result is {columns:[name...], rows:[[value...]],
+** rowsAffected, lastInsertRowId, readOnly, schemaChanged} (/query: that object;
+** /batch: one per operation): every column is kept, names come even without rows,
+** and the flags say what SQLite saw the statement do.
 **   POST /exec         {sql}                -> {count}  (a script of statements)
 **   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
 **   POST /changes      {since?, limit?, tables?} -> a page of the change log
@@ -38,29 +44,36 @@ typedef enum Shape {
   SHAPE_ROWS,          /* {"rows":[...]}, for /query */
   SHAPE_ROW_ARRAY,     /* [...], a query ending a /transaction */
   SHAPE_RUN,           /* {"rowsAffected":n,"lastInsertRowId":n} */
-  SHAPE_RESULT         /* {"rows":[...],"rowsAffected":n,"lastInsertRowId":n}, for /batch */
+  SHAPE_RESULT,        /* {"rows":[...],"rowsAffected":n,"lastInsertRowId":n}, for /batch */
+  SHAPE_COLUMNS        /* {"columns":[...],"rows":[[...]],"rowsAffected":n,"lastInsertRowId":n,
+                       ** "readOnly":b,"schemaChanged":b}: /query and /batch, rowMode "array" */
 } Shape;
 
 typedef void (*Endpoint)(Conn*, Reply*, const cJSON*);
 
 /************************************************************* helpers ***/
 
-/* Whether the text of pStmt starts with the keyword VACUUM, which SQLite
-** refuses to run inside a transaction. */
-static int isVacuum(sqlite3_stmt *pStmt){
-  const char *z = sqlite3_sql(pStmt);
+/* The first byte of z that is not a blank, a comment or a ';': where the
+** statement SQLite prepares from z begins (the end of z if there is none). */
+static const char *skipBlanks(const char *z){
   for(;;){
-    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ) z++;
+    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' || *z==';' ) z++;
     if( z[0]=='-' && z[1]=='-' ){
       while( *z && *z!='\n' ) z++;
     }else if( z[0]=='/' && z[1]=='*' ){
       const char *zEnd = strstr(z+2, "*/");
-      if( zEnd==0 ) return 0;
+      if( zEnd==0 ) return z + strlen(z);
       z = zEnd+2;
     }else{
-      break;
+      return z;
     }
   }
+}
+
+/* Whether the text of pStmt starts with the keyword VACUUM, which SQLite
+** refuses to run inside a transaction. */
+static int isVacuum(sqlite3_stmt *pStmt){
+  const char *z = skipBlanks(sqlite3_sql(pStmt));
   return sqlite3_strnicmp(z, "vacuum", 6)==0
       && !((z[6]>='a' && z[6]<='z') || (z[6]>='A' && z[6]<='Z')
            || (z[6]>='0' && z[6]<='9') || z[6]=='_');
@@ -79,6 +92,50 @@ static void appendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
+/* Append one row as a JSON array of its values, in column order: every
+** column is kept, also two of one name (SELECT a.id, b.id). */
+static void appendRowArray(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '[');
+  for(i=0; i<nCol; i++){
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    jsonAppendColumn(pOut, pStmt, i);
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+}
+
+/* Append the column names as a JSON array. Non-zero when a name is missing
+** (SQLite could not allocate it). */
+static int appendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '[');
+  for(i=0; i<nCol; i++){
+    const char *zName = sqlite3_column_name(pStmt, i);
+    if( zName==0 ) return 1;
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    jsonAppendString(pOut, zName, -1);
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+  return 0;
+}
+
+/* Fail the reply with RESULT_TOO_LARGE once the body has passed the limit;
+** non-zero then (or when the body could not grow). */
+static int resultTooLarge(Conn *pConn, Reply *pReply){
+  sqlite3_str *pOut = replyBody(pReply);
+  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+    connFail(pConn, pReply, SQLITE_NOMEM);
+    return 1;
+  }
+  if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
+    replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
+        "the result is larger than %d bytes: select fewer rows or columns "
+        "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
+    return 1;
+  }
+  return 0;
+}
+
 /* The SQL text of an operation, or 0 after failing the reply. */
 static const char *operationSql(Reply *pReply, const cJSON *pOp){
   const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pOp, "sql");
@@ -89,32 +146,114 @@ static const char *operationSql(Reply *pReply, const cJSON *pOp){
   return pSql->valuestring;
 }
 
+/* The rowMode of a /query or /batch body: 0 for "object" (the default), 1
+** for "array", -1 after failing the reply. */
+static int requestArrayRows(Reply *pReply, const cJSON *pBody){
+  const cJSON *pMode = cJSON_GetObjectItemCaseSensitive(pBody, "rowMode");
+  if( pMode==0 ) return 0;
+  if( cJSON_IsString(pMode) && strcmp(pMode->valuestring, "object")==0 ) return 0;
+  if( cJSON_IsString(pMode) && strcmp(pMode->valuestring, "array")==0 ) return 1;
+  replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+      "rowMode must be \"object\" (rows as {column: value}, the default) or "
+      "\"array\" (the column names once, each row as [value, ...])");
+  return -1;
+}
+
 /*
-** Run one statement of pOp ({sql, params?}) and write its result as eShape.
-** A statement that writes while no transaction is open gets one of its own.
-** On failure the reply holds the error; the caller rolls back (connFinish).
+** A prepare of user SQL failed and the reply holds the error. Say more where
+** SQLite knows more: a BEGIN, COMMIT or ROLLBACK the authorizer refused
+** answers 400 TRANSACTION_STATEMENT with "statement" naming it (the message
+** stays); an error SQLite ties to one token of the text gets that token's
+** byte "offset" (sqlite3_error_offset), iBase being where the prepared text
+** starts in the request's sql. Not for MULTIPLE_STATEMENTS: its error is
+** about the second statement.
 */
-static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eShape){
-  sqlite3 *db = pConn->db;
-  sqlite3_str *pOut = replyBody(pReply);
+static void explainPrepareFailure(Conn *pConn, Reply *pReply, int iBase){
+  const char *zTx = guardTransactionStatement(pConn);
+  int iOffset;
+  if( pReply->zCode==0 || strncmp(pReply->zCode, "SQLITE_", 7)!=0 ) return;
+  if( zTx && strcmp(pReply->zCode, "SQLITE_AUTH")==0 ){
+    replyAmend(pReply, 400, DOSQL_TRANSACTION_STATEMENT, "");
+    pReply->zStatement = zTx;
+    return;
+  }
+  iOffset = sqlite3_error_offset(pConn->db);
+  if( iOffset>=0 ) pReply->iOffset = iBase + iOffset;
+}
+
+/*
+** The main database's schema cookie (PRAGMA schema_version), which SQLite
+** moves on every change of the schema and on nothing else but VACUUM.
+** schemaChanged compares it around a statement the authorizer saw as DDL
+** (guardMayChangeSchema): the authorizer alone would also count CREATE TABLE
+** IF NOT EXISTS of a table that exists, which changes nothing, and the cookie
+** alone would cost two statements around every write.
+*/
+static int schemaCookie(Conn *pConn, int *piCookie){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  pConn->bTrusted = 1;
+  rc = sqlite3_prepare_v3(pConn->db, "PRAGMA main.schema_version", -1, 0, &pStmt, 0);
+  if( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    *piCookie = sqlite3_column_int(pStmt, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  pConn->bTrusted = 0;
+  return rc;
+}
+
+/*
+** Prepare the statement of pOp ({sql, params?}) and bind its params: the
+** statement, or 0 after failing the reply (explainPrepareFailure). What the
+** authorizer saw of it stays in pConn (guard.h) until the next prepare of
+** user SQL: runPrepared() and the caller ask it.
+*/
+static sqlite3_stmt *prepareOperation(Conn *pConn, Reply *pReply, const cJSON *pOp){
   const char *zSql = operationSql(pReply, pOp);
   sqlite3_stmt *pStmt = 0;
-  sqlite3_int64 nChangeBefore, nChange;
   char *zErr = 0;
-  int rc, nCol, nRow = 0;
-  int bOwnTransaction = 0, bVacuum;
-
-  if( zSql==0 || connPrepareOne(pConn, pReply, zSql, &pStmt)!=SQLITE_OK ) return;
+  int rc;
+  if( zSql==0 ) return 0;
+  guardStartStatement(pConn);
+  if( connPrepareOne(pConn, pReply, zSql, &pStmt)!=SQLITE_OK ){
+    explainPrepareFailure(pConn, pReply, 0);
+    return 0;
+  }
   rc = jsonBindParams(pStmt, cJSON_GetObjectItemCaseSensitive(pOp, "params"), &zErr);
   if( rc!=SQLITE_OK ){
     if( zErr ) replyFail(pReply, 400, DOSQL_BAD_PARAMS, "%s", zErr);
     else connFail(pConn, pReply, rc);
-    goto done;
+    sqlite3_free(zErr);
+    sqlite3_finalize(pStmt);
+    return 0;
   }
+  return pStmt;
+}
+
+/*
+** Run pStmt, just prepared by prepareOperation(), and write its result as
+** eShape; pStmt is finalized. A statement that writes while no transaction is
+** open gets one of its own. On failure the reply holds the error; the caller
+** rolls back (connFinish).
+*/
+static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape eShape){
+  sqlite3 *db = pConn->db;
+  sqlite3_str *pOut = replyBody(pReply);
+  sqlite3_int64 nChangeBefore, nChange;
+  int rc, nCol, nRow = 0;
+  int bOwnTransaction = 0, bVacuum;
+  int bCookie = eShape==SHAPE_COLUMNS && guardMayChangeSchema(pConn);
+  int iCookieBefore = 0, iCookieAfter = 0;
+
   bVacuum = isVacuum(pStmt);
   if( sqlite3_get_autocommit(db) && !sqlite3_stmt_readonly(pStmt) && !bVacuum ){
     if( connBegin(pConn, pReply)!=SQLITE_OK ) goto done;
     bOwnTransaction = 1;
+  }
+  if( bCookie && (rc = schemaCookie(pConn, &iCookieBefore))!=SQLITE_OK ){
+    connFail(pConn, pReply, rc);
+    goto done;
   }
 
   pConn->bVacuum = bVacuum;
@@ -124,20 +263,22 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   nCol = sqlite3_column_count(pStmt);
   if( eShape==SHAPE_ROWS || eShape==SHAPE_RESULT ) sqlite3_str_appendall(pOut, "{\"rows\":[");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, '[');
-  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    if( eShape==SHAPE_NONE || eShape==SHAPE_RUN ) continue;
-    if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
-    appendRow(pOut, pStmt, nCol);
-    if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+  if( eShape==SHAPE_COLUMNS ){
+    /* The names come first, so that a result without rows has them too. */
+    sqlite3_str_appendall(pOut, "{\"columns\":");
+    if( appendColumns(pOut, pStmt, nCol) ){
       connFail(pConn, pReply, SQLITE_NOMEM);
       goto done;
     }
-    if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
-      replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
-          "the result is larger than %d bytes: select fewer rows or columns "
-          "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
-      goto done;
-    }
+    sqlite3_str_appendall(pOut, ",\"rows\":[");
+    if( resultTooLarge(pConn, pReply) ) goto done;
+  }
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    if( eShape==SHAPE_NONE || eShape==SHAPE_RUN ) continue;
+    if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
+    if( eShape==SHAPE_COLUMNS ) appendRowArray(pOut, pStmt, nCol);
+    else appendRow(pOut, pStmt, nCol);
+    if( resultTooLarge(pConn, pReply) ) goto done;
   }
   pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){
@@ -153,17 +294,25 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   rc = captureFlush(pConn);
   if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
   else rc = guardCheckSchema(pConn, pReply);
+  if( rc==SQLITE_OK && bCookie && (rc = schemaCookie(pConn, &iCookieAfter))!=SQLITE_OK ){
+    connFail(pConn, pReply, rc);
+  }
   if( rc!=SQLITE_OK ){
     connUndoCompleted(pConn);
     goto done;
   }
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
-  if( eShape==SHAPE_RUN || eShape==SHAPE_RESULT ){
+  if( eShape==SHAPE_RUN || eShape==SHAPE_RESULT || eShape==SHAPE_COLUMNS ){
     sqlite3_str_appendall(pOut, eShape==SHAPE_RUN ? "{\"rowsAffected\":" : "],\"rowsAffected\":");
     jsonAppendInteger(pOut, nChange);
     sqlite3_str_appendall(pOut, ",\"lastInsertRowId\":");
     jsonAppendInteger(pOut, sqlite3_last_insert_rowid(db));
+    if( eShape==SHAPE_COLUMNS ){
+      sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s",
+          sqlite3_stmt_readonly(pStmt) ? "true" : "false",
+          iCookieAfter!=iCookieBefore ? "true" : "false");
+    }
     sqlite3_str_appendchar(pOut, 1, '}');
   }
   sqlite3_finalize(pStmt);
@@ -171,14 +320,20 @@ static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eSh
   if( bOwnTransaction ) connCommitIfAnswered(pConn, pReply);
 done:
   pConn->bVacuum = 0;
-  sqlite3_free(zErr);
   sqlite3_finalize(pStmt);
+}
+
+/* Prepare and run one statement of pOp ({sql, params?}) as eShape. */
+static void runStatement(Conn *pConn, Reply *pReply, const cJSON *pOp, Shape eShape){
+  sqlite3_stmt *pStmt = prepareOperation(pConn, pReply, pOp);
+  if( pStmt ) runPrepared(pConn, pReply, pStmt, eShape);
 }
 
 /*********************************************************** endpoints ***/
 
 static void doQuery(Conn *pConn, Reply *pReply, const cJSON *pBody){
-  runStatement(pConn, pReply, pBody, SHAPE_ROWS);
+  int bArray = requestArrayRows(pReply, pBody);
+  if( bArray>=0 ) runStatement(pConn, pReply, pBody, bArray ? SHAPE_COLUMNS : SHAPE_ROWS);
 }
 
 static void doRun(Conn *pConn, Reply *pReply, const cJSON *pBody){
@@ -201,12 +356,20 @@ static Shape operationShape(const cJSON *pOp, int bEveryResult){
 ** Run every operation of the body, all or nothing. Outside an interactive
 ** transaction they get one of their own; inside one, a savepoint, so a failure
 ** undoes them and leaves the transaction open.
+**
+** A single operation is prepared first, before that transaction or savepoint,
+** so that SQLite's parser says whether it is SAVEPOINT, RELEASE or ROLLBACK
+** TO. Inside an interactive transaction such a statement runs as it is: the
+** request's own savepoint would end it again (a RELEASE of the request's
+** savepoint releases the caller's savepoint taken inside it). Outside one the
+** authorizer refuses it, as for /run: there is no transaction for it to nest in.
 */
 static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bEveryResult){
   const cJSON *pOps = cJSON_GetObjectItemCaseSensitive(pBody, "operations");
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pOp;
-  int i;
+  sqlite3_stmt *pFirst = 0;     /* the single operation, prepared */
+  int i, bArray = 0, bBare = 0;
   if( !cJSON_IsArray(pOps) || pOps->child==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "operations must be a non-empty array");
     return;
@@ -220,21 +383,39 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
       return;
     }
   }
-  if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
+  if( bEveryResult && (bArray = requestArrayRows(pReply, pBody))<0 ) return;
+  if( pOps->child->next==0 ){
+    pFirst = prepareOperation(pConn, pReply, pOps->child);
+    if( pFirst==0 ){
+      pReply->iOperation = 0;
+      return;
+    }
+    bBare = pConn->bInteractive && guardIsSavepoint(pConn);
+  }
+  if( !bBare
+   && (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
+    sqlite3_finalize(pFirst);
     return;
   }
   if( bEveryResult ) sqlite3_str_appendall(pOut, "{\"results\":[");
   for(i=0, pOp=pOps->child; pOp; i++, pOp=pOp->next){
+    Shape eShape = bEveryResult ? (bArray ? SHAPE_COLUMNS : SHAPE_RESULT)
+                 : pOp->next ? SHAPE_NONE : operationShape(pOp, 0);
     if( bEveryResult && i ) sqlite3_str_appendchar(pOut, 1, ',');
-    runStatement(pConn, pReply, pOp,
-        bEveryResult ? SHAPE_RESULT : pOp->next ? SHAPE_NONE : operationShape(pOp, 0));
+    if( pFirst ){
+      runPrepared(pConn, pReply, pFirst, eShape);
+      pFirst = 0;
+    }else{
+      runStatement(pConn, pReply, pOp, eShape);
+    }
     if( replyFailed(pReply) ){
       pReply->iOperation = i;
-      if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
+      if( pConn->bInteractive && !bBare ) connRelease(pConn, pReply, 1);
       return;
     }
   }
   if( bEveryResult ) sqlite3_str_appendall(pOut, "]}");
+  if( bBare ) return;
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
   else connCommitIfAnswered(pConn, pReply);
 }
@@ -242,20 +423,25 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
 /*
 ** Run a script: every statement of sql in order (rows are discarded), all or
 ** nothing, split by SQLite's own parser, so strings, comments and trigger
-** bodies are never cut. Answers {"count": n}; a failure names its statement
-** (0-based) as the operation. D1's exec() is this.
+** bodies are never cut. Answers {"count": n}; a failure names its statement:
+** "operation" (0-based) and "statementOffset" (the byte in sql where it
+** begins), and "offset" in sql as explainPrepareFailure() gives it. D1's
+** exec() is this.
 */
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
-  const char *zSql = operationSql(pReply, pBody);
+  const char *zScript = operationSql(pReply, pBody);
+  const char *zSql = zScript;
   sqlite3_stmt *pStmt = 0;
-  int rc = SQLITE_OK, n = 0;
+  int rc = SQLITE_OK, n = 0, bPrepared = 0;
   if( zSql==0 ) return;
   if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
     return;
   }
   while( *zSql ){
     const char *zTail = 0;
+    guardStartStatement(pConn);
     rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
+    bPrepared = rc==SQLITE_OK;
     if( rc==SQLITE_OK && pStmt ){
       while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
       if( rc==SQLITE_DONE ) rc = captureFlush(pConn);
@@ -269,7 +455,9 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   }
   if( rc!=SQLITE_OK ){
     connFail(pConn, pReply, rc);
+    if( !bPrepared ) explainPrepareFailure(pConn, pReply, (int)(zSql - zScript));
     pReply->iOperation = n;
+    pReply->iStatementOffset = (int)(skipBlanks(zSql) - zScript);
     if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
     return;
   }
@@ -295,9 +483,28 @@ static int answerEmpty(Conn *pConn, Reply *pReply){
   return 0;
 }
 
+/*
+** /begin {timeoutMs?} -> {"timeoutMs": n}: the transaction's idle timeout,
+** checked here and enforced by the host, which owns the timers.
+*/
 static void doBegin(Conn *pConn, Reply *pReply, const cJSON *pBody){
-  (void)pBody;
-  if( answerEmpty(pConn, pReply) ) connBeginInteractive(pConn, pReply);
+  const cJSON *pTimeout = cJSON_GetObjectItemCaseSensitive(pBody, "timeoutMs");
+  double r = DOSQL_TRANSACTION_TIMEOUT_MS;
+  if( pTimeout && !cJSON_IsNull(pTimeout) ){
+    r = cJSON_IsNumber(pTimeout) ? pTimeout->valuedouble : -1;
+    if( !(r>=DOSQL_MIN_TRANSACTION_TIMEOUT_MS && r<=DOSQL_MAX_TRANSACTION_TIMEOUT_MS) || r!=(double)(int)r ){
+      replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+          "timeoutMs must be a whole number of milliseconds from %d to %d",
+          DOSQL_MIN_TRANSACTION_TIMEOUT_MS, DOSQL_MAX_TRANSACTION_TIMEOUT_MS);
+      return;
+    }
+  }
+  sqlite3_str_appendf(replyBody(pReply), "{\"timeoutMs\":%d}", (int)r);
+  if( sqlite3_str_errcode(replyBody(pReply))!=SQLITE_OK ){
+    connFail(pConn, pReply, SQLITE_NOMEM);
+    return;
+  }
+  connBeginInteractive(pConn, pReply);
 }
 
 static void doCommit(Conn *pConn, Reply *pReply, const cJSON *pBody){
@@ -329,37 +536,90 @@ static void doImportCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_free(zWhy);
 }
 
+/* GET /export asks first how large the file is: {"pageSize","pageCount"}. */
+static void doExportSize(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  (void)pBody;
+  if( !connIsOpen(pConn) ){
+    replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
+    return;
+  }
+  connAnswerSize(pConn, pReply);
+}
+
 /************************************************************ dispatch ***/
+
+/* The methods a route takes. */
+#define METHOD_GET  1
+#define METHOD_POST 2
 
 typedef struct Route {
   const char *zPath;
-  Endpoint xEndpoint;
+  Endpoint xEndpoint;    /* the answer (of a host route: its check, or 0) */
+  int mMethods;          /* METHOD_* */
+  int bHost;             /* the host serves it (streams, file transfer) */
   int bInternal;         /* only for the host (DOSQL_REQUEST_INTERNAL) */
 } Route;
 
+/* Every endpoint of a database, the host's included, so that every 404 and
+** 405 is decided here (README.md, "Protocol"). */
 static const Route aRoute[] = {
-  { "/query",         doQuery,        0 },
-  { "/run",           doRun,          0 },
-  { "/transaction",   doTransaction,  0 },
-  { "/batch",         doBatch,        0 },
-  { "/exec",          doExec,         0 },
-  { "/begin",         doBegin,        0 },
-  { "/commit",        doCommit,       0 },
-  { "/rollback",      doRollback,     0 },
-  { "/changes",       changelogRead,  0 },
-  { "/changes/prune", changelogPrune, 1 },
-  { "/import/check",  doImportCheck,  1 },
+  { "/query",         doQuery,            METHOD_POST, 0, 0 },
+  { "/run",           doRun,              METHOD_POST, 0, 0 },
+  { "/transaction",   doTransaction,      METHOD_POST, 0, 0 },
+  { "/batch",         doBatch,            METHOD_POST, 0, 0 },
+  { "/exec",          doExec,             METHOD_POST, 0, 0 },
+  { "/begin",         doBegin,            METHOD_POST, 0, 0 },
+  { "/commit",        doCommit,           METHOD_POST, 0, 0 },
+  { "/rollback",      doRollback,         METHOD_POST, 0, 0 },
+  { "/changes",       changelogRead,      METHOD_POST, 0, 0 },
+  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0 },
+  { "/export",        doExportSize,       METHOD_GET,  1, 0 },
+  { "/import",        0,                  METHOD_POST, 1, 0 },
+  { "/stats",         0,                  METHOD_GET,  1, 0 },
+  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1 },
+  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1 },
 };
+#define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))
 
 static const Route *findRoute(const char *zPath, uint32_t nPath, int bInternal){
-  unsigned i;
-  for(i=0; i<sizeof(aRoute)/sizeof(aRoute[0]); i++){
+  int i;
+  for(i=0; i<N_ROUTE; i++){
     if( aRoute[i].bInternal && !bInternal ) continue;
     if( strlen(aRoute[i].zPath)==nPath && memcmp(aRoute[i].zPath, zPath, nPath)==0 ){
       return &aRoute[i];
     }
   }
   return 0;
+}
+
+/* The METHOD_* bit of a method, 0 for any other. */
+static int methodBit(const char *zMethod, uint32_t nMethod){
+  if( nMethod==3 && memcmp(zMethod, "GET", 3)==0 ) return METHOD_GET;
+  if( nMethod==4 && memcmp(zMethod, "POST", 4)==0 ) return METHOD_POST;
+  return 0;
+}
+
+static const char *methodsText(int mMethods){
+  switch( mMethods ){
+    case METHOD_GET:  return "only GET is allowed";
+    case METHOD_POST: return "only POST is allowed";
+    default:          return "only GET and POST are allowed";
+  }
+}
+
+void handlerAppendRoutes(sqlite3_str *pOut){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '[');
+  for(i=0; i<N_ROUTE; i++){
+    const Route *p = &aRoute[i];
+    sqlite3_str_appendf(pOut, "%s{\"path\":\"%s\",\"methods\":[%s%s%s],\"host\":%s,\"internal\":%s}",
+        i ? "," : "", p->zPath,
+        (p->mMethods & METHOD_GET) ? "\"GET\"" : "",
+        (p->mMethods & METHOD_GET) && (p->mMethods & METHOD_POST) ? "," : "",
+        (p->mMethods & METHOD_POST) ? "\"POST\"" : "",
+        p->bHost ? "true" : "false", p->bInternal ? "true" : "false");
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
 }
 
 uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
@@ -374,9 +634,17 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   if( pRoute==0 ){
     replyFail(&reply, 404, DOSQL_NOT_FOUND,
         "no endpoint %.*s: use POST /query, /run, /transaction, /batch, /exec or /changes", (int)nPath, zPath);
-  }else if( nMethod!=4 || memcmp(zMethod, "POST", 4)!=0 ){
+  }else if( (methodBit(zMethod, nMethod) & pRoute->mMethods)==0 ){
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
-        "%.*s %s: only POST is allowed", (int)nMethod, zMethod, pRoute->zPath);
+        "%.*s %s: %s", (int)nMethod, zMethod, pRoute->zPath, methodsText(pRoute->mMethods));
+  }else if( pRoute->bHost ){
+    /* The host serves it and asks first: may it, and with what body. */
+    if( pRoute->xEndpoint==0 ){
+      sqlite3_str_appendall(replyBody(&reply), "{}");
+    }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
+      pRoute->xEndpoint(pConn, &reply, pBody);
+      cJSON_Delete(pBody);
+    }
   }else if( !connIsOpen(pConn) ){
     replyFail(&reply, 500, DOSQL_NOT_OPEN, "the database is not open");
   }else if( bInTransaction!=pConn->bInteractive ){

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include "cJSON.h"
+#include "sqlite3.h"
 #include "conn.h"
 
 /*
@@ -16,5 +17,9 @@
 uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
                        const char *zPath, uint32_t nPath,
                        const uint8_t *aBody, uint32_t nBody, uint32_t flags);
+
+/* Append the route table as JSON: [{"path","methods":[...],"host","internal"}]
+** (contract.h publishes it). */
+void handlerAppendRoutes(sqlite3_str *pOut);
 
 #endif /* DOSQL_HANDLER_H */

@@ -140,7 +140,7 @@ void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v){
   if( v>=-DOSQL_MAX_SAFE_INTEGER && v<=DOSQL_MAX_SAFE_INTEGER ){
     sqlite3_str_appendf(pOut, "%lld", v);
   }else{
-    sqlite3_str_appendf(pOut, "{\"$bigint\":\"%lld\"}", v);
+    sqlite3_str_appendf(pOut, "{\"" JSON_TAG_BIGINT "\":\"%lld\"}", v);
   }
 }
 
@@ -156,7 +156,7 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
   char zBuf[48];
   int nDigit;
   if( isinf(r) ){
-    sqlite3_str_appendall(pOut, r>0 ? "{\"$real\":\"Infinity\"}" : "{\"$real\":\"-Infinity\"}");
+    sqlite3_str_appendall(pOut, r>0 ? "{\"" JSON_TAG_REAL "\":\"Infinity\"}" : "{\"" JSON_TAG_REAL "\":\"-Infinity\"}");
     return;
   }
   if( isnan(r) ){                     /* SQLite stores NaN as NULL; be safe */
@@ -190,7 +190,7 @@ void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
     }
     case SQLITE_BLOB: {
       const unsigned char *a = sqlite3_value_blob(pVal);
-      sqlite3_str_appendall(pOut, "{\"$blob\":\"");
+      sqlite3_str_appendall(pOut, "{\"" JSON_TAG_BLOB "\":\"");
       base64Append(pOut, a, sqlite3_value_bytes(pVal));
       sqlite3_str_appendall(pOut, "\"}");
       break;
@@ -229,7 +229,7 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
   if( pTag==0 || pTag->next || !cJSON_IsString(pTag) ) goto bad;
   zTag = pTag->string;
   zVal = pTag->valuestring;
-  if( strcmp(zTag, "$bigint")==0 ){
+  if( strcmp(zTag, JSON_TAG_BIGINT)==0 ){
     sqlite3_int64 v;
     if( !parseInt64(zVal, &v) ){
       *pzErr = sqlite3_mprintf("parameter %d: \"%s\" is not a 64-bit integer", i, zVal);
@@ -237,7 +237,7 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
     }
     return sqlite3_bind_int64(pStmt, i, v);
   }
-  if( strcmp(zTag, "$blob")==0 ){
+  if( strcmp(zTag, JSON_TAG_BLOB)==0 ){
     unsigned char *a;
     int n = base64Decode(zVal, &a);
     if( n==-2 ) return SQLITE_NOMEM;
@@ -247,7 +247,7 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
     }
     return sqlite3_bind_blob(pStmt, i, a, n, sqlite3_free);
   }
-  if( strcmp(zTag, "$real")==0 ){
+  if( strcmp(zTag, JSON_TAG_REAL)==0 ){
     if( strcmp(zVal, "Infinity")==0 ) return sqlite3_bind_double(pStmt, i, INFINITY);
     if( strcmp(zVal, "-Infinity")==0 ) return sqlite3_bind_double(pStmt, i, -INFINITY);
     *pzErr = sqlite3_mprintf("parameter %d: $real must be \"Infinity\" or \"-Infinity\"", i);

@@ -15,6 +15,11 @@
 #include "sqlite3.h"
 #include "cJSON.h"
 
+/* The tags of values JSON cannot carry as they are. */
+#define JSON_TAG_BIGINT "$bigint"
+#define JSON_TAG_BLOB   "$blob"
+#define JSON_TAG_REAL   "$real"
+
 /* Largest integer a JSON number carries exactly (2^53 - 1). */
 #define DOSQL_MAX_SAFE_INTEGER 9007199254740991LL
 

@@ -19,6 +19,8 @@ void replyInit(Reply *p){
   p->pOut = sqlite3_str_new(0);
   p->status = 200;
   p->iOperation = -1;
+  p->iOffset = -1;
+  p->iStatementOffset = -1;
   replyHead(p->pOut);
 }
 
@@ -50,7 +52,7 @@ void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix){
   p->zCode = zCode;
 }
 
-void replyFault(Reply *p, const uint32_t *aPage, int nPage){
+void replyFault(Reply *p, const uint32_t *aPage, int nPage, int bFinal){
   int i;
   sqlite3_free(p->zError);      /* the fault explains the error */
   p->zError = 0;
@@ -60,7 +62,14 @@ void replyFault(Reply *p, const uint32_t *aPage, int nPage){
   for(i=0; i<nPage; i++){
     sqlite3_str_appendf(p->pOut, i ? ",%u" : "%u", aPage[i]);
   }
-  sqlite3_str_appendall(p->pOut, "]}");
+  sqlite3_str_appendchar(p->pOut, 1, ']');
+  if( bFinal ){
+    sqlite3_str_appendall(p->pOut,
+        ",\"status\":503,\"error\":\"a page of the database had to be fetched from"
+        " storage, so the transaction was rolled back: retry the transaction\""
+        ",\"code\":\"" DOSQL_TRANSACTION_ABORTED "\"");
+  }
+  sqlite3_str_appendchar(p->pOut, 1, '}');
   p->status = DOSQL_STATUS_FAULT;
 }
 
@@ -73,6 +82,12 @@ static void replyErrorBody(Reply *p){
   sqlite3_str_appendall(pOut, ",\"code\":");
   jsonAppendString(pOut, p->zCode, -1);
   if( p->iOperation>=0 ) sqlite3_str_appendf(pOut, ",\"operation\":%d", p->iOperation);
+  if( p->zStatement ){
+    sqlite3_str_appendall(pOut, ",\"statement\":");
+    jsonAppendString(pOut, p->zStatement, -1);
+  }
+  if( p->iOffset>=0 ) sqlite3_str_appendf(pOut, ",\"offset\":%d", p->iOffset);
+  if( p->iStatementOffset>=0 ) sqlite3_str_appendf(pOut, ",\"statementOffset\":%d", p->iStatementOffset);
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
@@ -111,6 +126,8 @@ uint8_t *replyFinish(Reply *p){
     p->zError = sqlite3_mprintf("the response did not fit in memory");
     p->zCode = DOSQL_HEAP_LIMIT;
     p->status = 400;
+    p->zStatement = 0;         /* details of the error this one replaces */
+    p->iOffset = p->iStatementOffset = -1;
     replyHead(p->pOut);
     replyErrorBody(p);
   }

@@ -2,7 +2,8 @@
 ** reply.h — building the one response a call into the engine returns.
 **
 ** A Reply collects a JSON body, or the first error of the request. The error
-** body {"error","code"[,"operation"]} is built here and nowhere else.
+** body {"error","code"[,"operation"][,"statement"][,"offset"][,"statementOffset"]}
+** is built here and nowhere else.
 ** replyFinish() hands the caller one allocation in the layout of api.h.
 */
 #ifndef DOSQL_REPLY_H
@@ -17,6 +18,12 @@ typedef struct Reply {
   const char *zCode;     /* error code (static text); 0 while all is well */
   char *zError;          /* error message (sqlite3_malloc'd) */
   int iOperation;        /* failing operation of a batch, or -1 */
+  const char *zStatement;/* a refused transaction statement: "begin", "commit",
+                         ** "rollback" (static text; TRANSACTION_STATEMENT), or 0 */
+  int iOffset;           /* byte offset in sql of the token SQLite's error is
+                         ** about (sqlite3_error_offset), or -1 */
+  int iStatementOffset;  /* byte offset in sql where the failing statement of
+                         ** a script (/exec) begins, or -1 */
 } Reply;
 
 /* Start an empty 200 reply. */
@@ -36,8 +43,14 @@ void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix);
 /* Whether an error or a fault has been recorded. */
 int replyFailed(const Reply *p);
 
-/* Drop the body and any error; answer DOSQL_STATUS_FAULT with {"pages":[...]}. */
-void replyFault(Reply *p, const uint32_t *aPage, int nPage);
+/*
+** Drop the body and any error; answer DOSQL_STATUS_FAULT with {"pages":[...]}:
+** the host fetches the pages and calls again. With bFinal (a fault inside an
+** interactive transaction, which was rolled back, api.h) the body also holds
+** the answer to give once the pages are fetched, instead of calling again:
+** {"pages":[...],"status":503,"error":"...","code":"TRANSACTION_ABORTED"}.
+*/
+void replyFault(Reply *p, const uint32_t *aPage, int nPage, int bFinal);
 
 /*
 ** The finished response (api.h layout), owned by the caller, who frees it with

@@ -225,6 +225,14 @@ cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
         "the request body is %u bytes; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
     return 0;
   }
+  if( nBody==0 ){
+    /* No body at all is the empty object: every field of /begin, /commit,
+    ** /rollback and /changes is optional. */
+    aBody = (const uint8_t*)"{}";
+    nBody = 2;
+    scan.a = aBody;
+    scan.n = nBody;
+  }
   if( (zWhy = scanBody(&scan))!=0 ){
     replyFail(pReply, 400, DOSQL_BAD_JSON, "the body is not valid JSON: %s (at byte %u)", zWhy, scan.i);
     return 0;
@@ -247,13 +255,6 @@ cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
     return 0;
   }
   return pBody;
-}
-
-int requestCheck(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
-  cJSON *pBody = requestParse(pReply, aBody, nBody);
-  int bValid = pBody!=0;
-  cJSON_Delete(pBody);
-  return !bValid;
 }
 
 int requestCheckStored(const char *z, int n){

@@ -9,7 +9,7 @@
 ** strings end at NUL), unpaired surrogates (JSON.parse keeps them, cJSON
 ** refuses), duplicate keys (cJSON takes the first, JSON.parse the last),
 ** nesting deeper than CJSON_NESTING_LIMIT, a byte-order mark, and bytes after
-** the value. The host asks C (dosql_check_json) rather than judge a body itself.
+** the value. The host never reads a body itself: C answers what it holds.
 */
 #ifndef DOSQL_REQUEST_H
 #define DOSQL_REQUEST_H
@@ -23,13 +23,10 @@
 ** Parse a request body: its JSON object, or 0 after failing the reply with 413
 ** PAYLOAD_TOO_LARGE (over DOSQL_MAX_REQUEST_BYTES), 400 BAD_JSON (not a valid
 ** body, as above, with the byte offset) or 400 BAD_REQUEST (not an object).
-** The caller frees the tree with cJSON_Delete.
+** No body at all (0 bytes) reads as {}. The caller frees the tree with
+** cJSON_Delete.
 */
 cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody);
-
-/* Check a body as requestParse does, without keeping the tree: 0 when it is
-** valid, else the reply's failure is set. */
-int requestCheck(Reply *pReply, const uint8_t *aBody, uint32_t nBody);
 
 /* Whether stored JSON text (z, n bytes) is an object as capture.c writes
 ** one: valid as a body is, except that \u0000 may stand for a NUL character

@@ -34,6 +34,7 @@
 
 #include "sqlite3.h"
 #include "bytes.h"
+#include "fileformat.h"
 #include "host.h"
 #include "vfs.h"
 
@@ -74,13 +75,6 @@ static int vfsMainOpen = 0;
 static DosqlFaults vfsFaults;
 
 /************************************************************ helpers ****/
-
-/* Page size from header bytes 16-17 (1 means 65536); 0 if not a valid size. */
-static uint32_t vfsHeaderPageSize(const uint8_t *aHdr){
-  uint32_t sz = ((uint32_t)aHdr[16]<<8) | aHdr[17];
-  if( sz==1 ) sz = 65536;
-  return dosqlValidPageSize(sz) ? sz : 0;
-}
 
 /* Whether a read faulted since the last take. SQLite may turn a failed read into
 ** result text and carry on (integrity_check does), so after a fault no sync may
@@ -203,7 +197,7 @@ static int overlayCompare(const void *a, const void *b){
 ** the host faulted or failed.
 */
 static int vfsLoadMeta(DosqlFile *p){
-  uint8_t aHdr[100];
+  uint8_t aHdr[FILE_HEADER_BYTES];
   int rc;
   if( p->bMetaKnown ) return SQLITE_OK;
   rc = dosql_host_page_read(1, aHdr, sizeof(aHdr));
@@ -213,8 +207,8 @@ static int vfsLoadMeta(DosqlFile *p){
     p->szPage = 0;
     p->nPageStored = 0;
   }else{
-    p->szPage = vfsHeaderPageSize(aHdr);
-    p->nPageStored = dosqlGet32be(&aHdr[28]);
+    p->szPage = fileHeaderPageSize(aHdr);
+    p->nPageStored = fileHeaderPageCount(aHdr);
     if( p->szPage==0 || p->nPageStored==0 ) return SQLITE_CORRUPT;
   }
   p->nPage = p->nPageStored;
@@ -418,7 +412,6 @@ static int dosqlCheckReservedLock(sqlite3_file *pFile, int *pResOut){
 
 static int dosqlFileControl(sqlite3_file *pFile, int op, void *pArg){
   DosqlFile *p = (DosqlFile*)pFile;
-  (void)pArg;
   switch( op ){
     case SQLITE_FCNTL_COMMIT_PHASETWO:
       /* In rollback-journal mode SQLite shrinks the file after the commit
@@ -431,6 +424,13 @@ static int dosqlFileControl(sqlite3_file *pFile, int op, void *pArg){
       p->bMetaKnown = 0;
       p->bCommitFailed = 0;
       return SQLITE_OK;
+    case DOSQL_FCNTL_SIZE: {
+      uint32_t *aSize = (uint32_t*)pArg;
+      int rc = vfsLoadMeta(p);
+      aSize[0] = rc==SQLITE_OK ? p->szPage : 0;
+      aSize[1] = rc==SQLITE_OK ? p->nPageStored : 0;
+      return rc;
+    }
   }
   return SQLITE_NOTFOUND;
 }

@@ -27,8 +27,12 @@ typedef struct DosqlFaults {
 /* Copy out, and clear, the pages that faulted since the last call. */
 void dosqlVfsTakeFaults(DosqlFaults *pOut);
 
-/* Opcode for sqlite3_file_control(db, "main", op, 0), far above SQLite's own:
-** drop uncommitted pages and forget the cached page count. */
+/* Opcodes for sqlite3_file_control(db, "main", op, pArg), far above SQLite's
+** own. DISCARD (pArg 0): drop uncommitted pages and forget the cached page
+** count. SIZE (pArg a uint32_t[2]): the page size and page count of the
+** database as stored (0 and 0 while it has no pages); SQLITE_IOERR_READ when
+** page 1 faulted (dosqlVfsTakeFaults names it). */
 #define DOSQL_FCNTL_DISCARD 0x44510001
+#define DOSQL_FCNTL_SIZE    0x44510002
 
 #endif /* DOSQL_VFS_H */

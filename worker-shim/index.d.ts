@@ -78,6 +78,19 @@ export declare class DoSQLDatabase extends DurableObject {
    * resolves when it has finished, and rejects when R2 failed.
    */
   maintainStorage(): Promise<void>;
+  /** Over RPC: one request of the wire protocol, answered as fetch would: its status and JSON text (what getDB and toD1 use). */
+  request(path: string, body: unknown, txId?: string | null): Promise<{ status: number; text: string }>;
+  /** Over RPC: rows, values as themselves; errors as `Error("[CODE status] message")` (fromRpcError). */
+  query<T = Record<string, unknown>>(sql: string, params?: SQLParams, options?: RpcOptions): Promise<T[]>;
+  queryOne<T = Record<string, unknown>>(sql: string, params?: SQLParams, options?: RpcOptions): Promise<T | null>;
+  run(sql: string, params?: SQLParams, options?: RpcOptions): Promise<RunResult>;
+  batch<T = Record<string, unknown>>(statements: Array<BatchStatement | string>, options?: RpcOptions): Promise<BatchResult<T>[]>;
+  /** A script of statements, all or nothing. */
+  exec(sql: string, options?: RpcOptions): Promise<{ count: number }>;
+  /** Opens an interactive transaction; name it in later calls as `{transaction: txId}`. */
+  begin(options?: TransactionOptions): Promise<{ txId: string; timeoutMs: number }>;
+  commit(txId: string): Promise<void>;
+  rollback(txId: string): Promise<void>;
   /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
   alarm(): Promise<void>;
   /** Change subscribers' WebSockets: messages other than `ping` are ignored. */
@@ -86,6 +99,12 @@ export declare class DoSQLDatabase extends DurableObject {
   webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): void;
   /** Forgets the failed socket's subscription. */
   webSocketError(ws: WebSocket, error: unknown): void;
+}
+
+/** The last argument of DoSQLDatabase's RPC statements. */
+export interface RpcOptions {
+  /** The open transaction's txId (from begin()). */
+  transaction?: string;
 }
 
 export interface DoSQLStats {
@@ -153,7 +172,7 @@ export interface BatchResult<T = Record<string, unknown>> extends RunResult {
   rows: T[];
 }
 
-/** query/queryOne/run/batch, inside a transaction or outside any. */
+/** query/queryOne/run/batch/exec, inside a transaction or outside any. */
 export interface TransactionClient {
   /** Rows; INTEGER past 2^53 comes back as bigint, BLOB as Uint8Array. */
   query<T = Record<string, unknown>>(sql: string, params?: SQLParams): Promise<T[]>;
@@ -162,6 +181,8 @@ export interface TransactionClient {
   run(sql: string, params?: SQLParams): Promise<RunResult>;
   /** All or nothing (inside a transaction: a savepoint; the transaction stays open after a failure). */
   batch<T = Record<string, unknown>>(statements: Array<BatchStatement | string>): Promise<BatchResult<T>[]>;
+  /** A script of statements (split by SQLite's parser), all or nothing. */
+  exec(sql: string): Promise<{ count: number }>;
 }
 
 export interface TransactionOptions {
@@ -258,7 +279,7 @@ export declare function lastEventId(request: Request): number | undefined;
 
 /** Every failure: message is SQLite's own text where SQLite failed; code is stable. */
 export declare class DoSQLError extends Error {
-  constructor(message: string, details?: { code?: string; status?: number; operation?: number; cause?: unknown });
+  constructor(message: string, details?: { code?: string; status?: number; operation?: number; statement?: string; offset?: number; statementOffset?: number; cause?: unknown });
   readonly name: 'DoSQLError';
   /** e.g. "SQLITE_CONSTRAINT_UNIQUE", "TRANSACTION_EXPIRED", "TRANSACTION_ABORTED". */
   code: string;
@@ -266,6 +287,12 @@ export declare class DoSQLError extends Error {
   status: number;
   /** Index of the failing statement of a batch or /transaction. */
   operation?: number;
+  /** TRANSACTION_STATEMENT: which statement sql was ("begin", "commit" or "rollback"). */
+  statement?: string;
+  /** Byte offset in sql where SQLite found the error (a syntax error, say). */
+  offset?: number;
+  /** /exec: byte offset in the script where the failing statement begins. */
+  statementOffset?: number;
 }
 
 /**
@@ -279,6 +306,8 @@ export declare function getDB(
 
 /** The client over one stub (anything with fetch(url, init)). */
 export declare function createClient(stub: StubLike): DatabaseClient;
+/** The DoSQLError an error from DoSQLDatabase's RPC methods stands for (any other error as it is). */
+export declare function fromRpcError(err: unknown): unknown;
 
 /** Parameters as they travel (bigint → {$bigint}, bytes → {$blob}, Date → ISO string). */
 export declare function encodeParams(params?: SQLParams): unknown;

@@ -4,6 +4,7 @@
 ** It runs in its own process because the library is configured once.
 */
 #include "harness.h"
+#include "cJSON.h"
 #include "config.h"
 
 static Answer request(const char *zPath, const char *zBody){
@@ -16,9 +17,20 @@ static Answer request(const char *zPath, const char *zBody){
   return a;
 }
 
-static void abi_and_limits_are_published(void){
-  CHECK(dosql_abi_version()==DOSQL_ABI_VERSION);
-  CHECK(dosql_max_request_bytes()==DOSQL_MAX_REQUEST_BYTES);
+/* The contract is JSON that names the ABI, the limits and every route and
+** error code; the JS side reads nothing else (tests/worker/contract.test.js). */
+static void the_contract_is_published(void){
+  const char *z = dosql_contract();
+  cJSON *p = z ? cJSON_Parse(z) : 0;
+  CHECK(p!=0);
+  if( p==0 ) return;
+  CHECK(cJSON_GetObjectItem(p, "abi")->valueint==DOSQL_ABI_VERSION);
+  CHECK(cJSON_GetObjectItem(p, "maxRequestBytes")->valueint==DOSQL_MAX_REQUEST_BYTES);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(p, "routes"))>=13);
+  CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "errors"), "CPU_LIMIT")!=0);
+  CHECK(dosql_contract()==z);   /* built once */
+  CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "requestFlags"), "internal")->valueint==DOSQL_REQUEST_INTERNAL);
+  cJSON_Delete(p);
 }
 
 static void requests_before_open_are_refused(void){
@@ -87,7 +99,7 @@ static void a_huge_json_body_is_a_clear_error(void){
 }
 
 int main(void){
-  RUN(abi_and_limits_are_published);
+  RUN(the_contract_is_published);
   RUN(requests_before_open_are_refused);
   RUN(open_migrate_and_query);
   RUN(heap_limit_is_a_clear_error_and_the_object_recovers);

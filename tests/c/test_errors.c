@@ -3,6 +3,7 @@
 ** message that says what went wrong (errors.c, handler.c, conn.c).
 */
 #include "harness.h"
+#include "config.h"
 #include "errors.h"
 
 static void every_result_code_has_a_name_and_status(void){
@@ -74,7 +75,7 @@ static void oversized_body_is_413_without_reading_it(void){
   Conn c;
   Answer a;
   openConn(&c);
-  a = answerFrom(handleRequest(&c, "POST", 4, "/query", 6, 0, dosql_max_request_bytes()+1, 0));
+  a = answerFrom(handleRequest(&c, "POST", 4, "/query", 6, 0, DOSQL_MAX_REQUEST_BYTES+1, 0));
   CHECK(a.status==413);
   CHECK_STR(answerCode(&a), "PAYLOAD_TOO_LARGE");
   answerFree(&a);

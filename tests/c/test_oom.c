@@ -571,6 +571,18 @@ static void oom_batch(void){
   oomScenario(&sc);
 }
 
+/* rowMode "array": column names, rows as arrays, and a DDL statement whose
+** schemaChanged reads the schema cookie around it. */
+static void oom_batch_array_rows(void){
+  static const Scenario sc = { .zName = "batch array", .xRun = runOne, .zPath = "/batch",
+    .zBody = "{\"rowMode\":\"array\",\"operations\":["
+             "{\"sql\":\"CREATE TABLE arr(x)\"},"
+             "{\"sql\":\"INSERT INTO t(a, b) VALUES(?, 'arr')\",\"params\":[{\"$bigint\":\"9007199254740993\"}]},"
+             "{\"sql\":\"SELECT id, a, b, c, b AS id FROM t ORDER BY id\"}]}",
+    .zEffect = OOM_EFFECT " || '/' || (SELECT count(*) FROM sqlite_schema WHERE name = 'arr')" };
+  oomScenario(&sc);
+}
+
 static void oom_exec_script_with_trigger(void){
   static const Scenario sc = { .zName = "exec trigger", .xRun = runOne, .zPath = "/exec",
     .zBody = "{\"sql\":\"CREATE TABLE audit(id, what); "
@@ -606,6 +618,7 @@ int main(void){
   RUN(oom_query_rows);
   RUN(oom_transaction);
   RUN(oom_batch);
+  RUN(oom_batch_array_rows);
   RUN(oom_exec_script_with_trigger);
   RUN(oom_interactive_transaction);
   RUN(oom_changes_read);

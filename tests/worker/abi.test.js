@@ -2,6 +2,7 @@
 // between the declarations and the built module fail.
 //   imports: src/host.h (DOSQL_IMPORT) = worker-shim/src/host.js = the module's imports
 //   exports: wasm/exports.txt = worker-shim/src/engine.js = the module's exports (+ memory)
+//   the contract: src/api.h = what the module publishes (contract.js reads it)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, compileWasm } from './harness.js';
 import * as host from '../../worker-shim/src/host.js';
-import { EXPORT_NAMES, ABI_VERSION, OPEN_CAPTURE_CHANGES, REQUEST_IN_TRANSACTION, REQUEST_INTERNAL } from '../../worker-shim/src/engine.js';
+import { Engine, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
+import { ABI_VERSION } from '../../worker-shim/src/contract.js';
+import { MemoryPages } from './fixtures/memory-storage.js';
 
 const hostH = readFileSync(join(REPO, 'src/host.h'), 'utf8');
 const apiH = readFileSync(join(REPO, 'src/api.h'), 'utf8');
@@ -54,15 +57,21 @@ test('host.js constants equal host.h constants', () => {
   }
 });
 
-test('engine.js ABI version and status constants equal api.h', () => {
+test('the contract the module publishes equals api.h, and contract.js speaks its ABI', async () => {
+  const { contract } = new Engine(await compileWasm(), { storage: new MemoryPages() });
   assert.equal(ABI_VERSION, define(apiH, 'DOSQL_ABI_VERSION'));
-  assert.equal(define(apiH, 'DOSQL_STATUS_FAULT'), 0);
-  assert.equal(REQUEST_IN_TRANSACTION, define(apiH, 'DOSQL_REQUEST_IN_TRANSACTION'));
-  assert.equal(REQUEST_INTERNAL, define(apiH, 'DOSQL_REQUEST_INTERNAL'));
-  assert.equal(OPEN_CAPTURE_CHANGES, define(apiH, 'DOSQL_OPEN_CAPTURE_CHANGES'));
-  assert.equal(define(apiH, 'DOSQL_RESPONSE_STATUS'), 0);
-  assert.equal(define(apiH, 'DOSQL_RESPONSE_LENGTH'), 4);
-  assert.equal(define(apiH, 'DOSQL_RESPONSE_BODY'), 8);
+  assert.equal(contract.abi, define(apiH, 'DOSQL_ABI_VERSION'));
+  assert.deepEqual(contract.response, {
+    status: define(apiH, 'DOSQL_RESPONSE_STATUS'),
+    length: define(apiH, 'DOSQL_RESPONSE_LENGTH'),
+    body: define(apiH, 'DOSQL_RESPONSE_BODY'),
+    fault: define(apiH, 'DOSQL_STATUS_FAULT'),
+  });
+  assert.deepEqual(contract.requestFlags, {
+    inTransaction: define(apiH, 'DOSQL_REQUEST_IN_TRANSACTION'),
+    internal: define(apiH, 'DOSQL_REQUEST_INTERNAL'),
+  });
+  assert.deepEqual(contract.openFlags, { captureChanges: define(apiH, 'DOSQL_OPEN_CAPTURE_CHANGES') });
 });
 
 test('engine.js lists exactly the exports of wasm/exports.txt', () => {

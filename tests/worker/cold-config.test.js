@@ -33,22 +33,22 @@ test('a database with pages in R2 refuses to open without its cold tier, and ope
   await world.restart({ migrations: MIGRATIONS, r2Buckets: ['COLD'] });
   const refused = await world.client('sql', name).post('/query', { sql: 'SELECT count(*) AS n FROM t' });
   assert.equal(refused.status, 500, refused.text);
-  assert.equal(refused.body.code, 'MISCONFIGURED');
+  assert.equal(refused.body.code, 'BAD_CONFIG');
   assert.match(refused.body.error, /keeps pages in R2, but no cold tier is configured/);
 
   await world.restart(TIERED);
   assert.deepEqual(await world.client('sql', name).query('SELECT count(*) AS n FROM t'), [{ n: 1000 }]);
 });
 
-test('a cold tier whose binding is missing answers MISCONFIGURED naming the binding', async () => {
+test('a cold tier whose binding is missing answers BAD_CONFIG naming the binding', async () => {
   const world = await startWorld({ ...TIERED, r2Buckets: [] });
   const answer = await world.client('sql', tenant('nobinding')).post('/query', { sql: 'SELECT 1' });
   assert.equal(answer.status, 500, answer.text);
-  assert.equal(answer.body.code, 'MISCONFIGURED');
+  assert.equal(answer.body.code, 'BAD_CONFIG');
   assert.match(answer.body.error, /env\.COLD is missing: add an \[\[r2_buckets\]\] binding named "COLD"/);
 });
 
-test('a hot budget below 1 MiB or a bad group size answers MISCONFIGURED saying which', async () => {
+test('a hot budget below 1 MiB or a bad group size answers BAD_CONFIG saying which', async () => {
   for (const [cold, message] of [
     [{ binding: 'COLD', hotBytes: 1000 }, /cold\.hotBytes must be a whole number of bytes, at least 1048576; got 1000/],
     [{ binding: 'COLD', groupPages: 0 }, /cold\.groupPages must be a whole number from 1 to 256; got 0/],
@@ -56,7 +56,7 @@ test('a hot budget below 1 MiB or a bad group size answers MISCONFIGURED saying 
     const world = await startWorld({ migrations: MIGRATIONS, classOptions: { cold }, r2Buckets: ['COLD'] });
     const answer = await world.client('sql', tenant('bad')).post('/query', { sql: 'SELECT 1' });
     assert.equal(answer.status, 500, answer.text);
-    assert.equal(answer.body.code, 'MISCONFIGURED');
+    assert.equal(answer.body.code, 'BAD_CONFIG');
     assert.match(answer.body.error, message);
     await world.stop();
   }

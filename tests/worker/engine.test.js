@@ -6,10 +6,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileWasm, defaultMigrations } from './harness.js';
-import { ABI_VERSION, Engine, EngineBrokenError, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
+import { Engine, EngineBrokenError, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
+import { ABI_VERSION } from '../../worker-shim/src/contract.js';
 import { KvPageStorage } from '../../worker-shim/src/storage-kv.js';
 import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/host.js';
-import { MemoryPages, FakeKvStorage, tinyModule } from './fixtures/memory-storage.js';
+import { MemoryPages, FakeKvStorage, TINY_TEXT_ADDRESS, tinyModule } from './fixtures/memory-storage.js';
 
 /** @type {WebAssembly.Module} */
 let mod;
@@ -66,9 +67,9 @@ async function quietly(fn) {
 
 test('engine refuses a module of another ABI version, naming both versions', () => {
   const functions = Object.fromEntries(EXPORT_NAMES.map((n) => [n, 0]));
-  functions.dosql_abi_version = ABI_VERSION + 1;
+  functions.dosql_contract = TINY_TEXT_ADDRESS;
   assert.throws(
-    () => new Engine(tinyModule(functions), { storage: new MemoryPages() }),
+    () => new Engine(tinyModule(functions, JSON.stringify({ abi: ABI_VERSION + 1 })), { storage: new MemoryPages() }),
     (err) => err instanceof EngineStartError
       && err.message.includes(`ABI version ${ABI_VERSION + 1}`) && err.message.includes(`speaks ${ABI_VERSION}`),
   );
@@ -76,7 +77,6 @@ test('engine refuses a module of another ABI version, naming both versions', () 
 
 test('engine refuses a module that lacks an export, naming it', () => {
   const functions = Object.fromEntries(EXPORT_NAMES.filter((n) => n !== 'dosql_request').map((n) => [n, 0]));
-  functions.dosql_abi_version = 1;
   assert.throws(
     () => new Engine(tinyModule(functions), { storage: new MemoryPages() }),
     (err) => err instanceof EngineStartError && /dosql_request/.test(err.message),

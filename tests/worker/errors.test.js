@@ -35,7 +35,12 @@ for (const backend of BACKENDS) {
     test('bad JSON is 400 BAD_JSON', async () => {
       const db = world.client(backend, tenant('badjson'));
       assertError(await db.post('/query', '{"sql": "SELECT 1",'), 400, 'BAD_JSON');
-      assertError(await db.post('/run', ''), 400, 'BAD_JSON');
+      assertError(await db.post('/run', ' '), 400, 'BAD_JSON');
+    });
+
+    test('no body at all is the empty object: 400 BAD_REQUEST where sql is needed', async () => {
+      const db = world.client(backend, tenant('nobody'));
+      assertError(await db.post('/run', ''), 400, 'BAD_REQUEST');
     });
 
     test('a body without sql is 400 BAD_REQUEST', async () => {

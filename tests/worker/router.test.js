@@ -93,12 +93,12 @@ describe('standalone router', () => {
 });
 
 describe('standalone router, misconfigured', () => {
-  test('without DOSQL_TOKEN: 500 MISCONFIGURED saying how to set it; /health still answers', async () => {
+  test('without DOSQL_TOKEN: 500 BAD_CONFIG saying how to set it; /health still answers', async () => {
     const mf = await startStandalone({});
     try {
       const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', body: '{}' }));
       assert.equal(a.status, 500);
-      assert.equal(a.body.code, 'MISCONFIGURED');
+      assert.equal(a.body.code, 'BAD_CONFIG');
       assert.match(a.body.error, /DOSQL_TOKEN is not set/);
       assert.match(a.body.error, /\.dev\.vars/);
       assert.match(a.body.error, /wrangler secret put DOSQL_TOKEN/);
@@ -108,12 +108,12 @@ describe('standalone router, misconfigured', () => {
     }
   });
 
-  test('without the DOSQL_DB binding: 500 MISCONFIGURED naming the binding', async () => {
+  test('without the DOSQL_DB binding: 500 BAD_CONFIG naming the binding', async () => {
     const mf = await startStandalone({ DOSQL_TOKEN: TOKEN }, { withNamespace: false });
     try {
       const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' }));
       assert.equal(a.status, 500);
-      assert.equal(a.body.code, 'MISCONFIGURED');
+      assert.equal(a.body.code, 'BAD_CONFIG');
       assert.match(a.body.error, /DOSQL_DB/);
     } finally {
       await mf.dispose();

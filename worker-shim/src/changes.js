@@ -20,18 +20,14 @@
 //   generation of reads, so nobody joins a read that began before the commit;
 // - the end of every subscription when an import replaces the database (endAll).
 
-import { errorResponse, messageOf, toResponse } from './response.js';
+import { messageOf, toResponse, valueOf } from './response.js';
+import { hostError } from './contract.js';
 import { parseSubscribeRequest } from './subscribe-request.js';
 import { SocketSubscriber, StreamSubscriber, control } from './subscribers.js';
+import { MAX_STREAMS, KEEPALIVE_MS } from './config.js';
 
-/** Streaming subscribers (NDJSON and SSE) per object; WebSockets are the platform's to bound. */
-export const MAX_STREAMS = 1000;
-/** A keepalive line (NDJSON) or comment (SSE) this often keeps proxies from closing idle streams. */
-export const KEEPALIVE_MS = 15_000;
 /** The tag of subscribers' WebSockets: a class of one's own may hibernate sockets of its own too. */
 const SOCKET_TAG = 'dosql-changes';
-
-const decoder = new TextDecoder();
 
 /** @typedef {import('./response.js').EngineResponse} EngineResponse */
 /** @typedef {import('./subscribe-request.js').Selection} Selection */
@@ -83,14 +79,13 @@ export class ChangeFeed {
   /**
    * Answer GET or POST /subscribe: a stream, a WebSocket (101), or an error.
    * @param {Request} request
-   * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body
-   *   of a POST, read up to MAX_SUBSCRIBE_BYTES (subscribe-request.js)
-   * @param {(bytes: Uint8Array) => import('./response.js').EngineResponse | null} checkJson
-   *   whether C accepts a body (src/request.h)
+   * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body of a POST
+   * @param {(method: string, body: Uint8Array | {oversized: number}) => import('./response.js').EngineResponse} ask
+   *   C's answer to the selection (subscribe-request.js)
    * @returns {Promise<Response>}
    */
-  async subscribe(request, readBody, checkJson) {
-    const subscription = await parseSubscribeRequest(request, readBody, checkJson);
+  async subscribe(request, readBody, ask) {
+    const subscription = await parseSubscribeRequest(request, readBody, ask);
     if ('status' in subscription) return toResponse(subscription);
     const { transport, ...selection } = subscription;
     return transport === 'websocket' ? this.#socket(selection) : this.#stream(selection, transport);
@@ -149,7 +144,7 @@ export class ChangeFeed {
   #stream({ tables, since }, format) {
     if (this.#streams.size >= MAX_STREAMS) {
       return toResponse(
-        errorResponse(503, `this database already serves ${MAX_STREAMS} streaming subscribers; try again later, or subscribe over a WebSocket`, 'TOO_MANY_SUBSCRIBERS'),
+        hostError('TOO_MANY_SUBSCRIBERS', `this database already serves ${MAX_STREAMS} streaming subscribers; try again later, or subscribe over a WebSocket`),
       );
     }
     const sub = new StreamSubscriber(format, tables, since, () => this.#remove(sub));
@@ -166,7 +161,7 @@ export class ChangeFeed {
     const ctx = this.#options.ctx;
     if (!ctx) {
       return toResponse(
-        errorResponse(500, 'WebSocket subscriptions need the Durable Object\'s state: pass ctx to DB(name, {ctx, ...}) and forward webSocketClose/webSocketError to the database', 'BAD_CONFIG'),
+        hostError('BAD_CONFIG', 'WebSocket subscriptions need the Durable Object\'s state: pass ctx to DB(name, {ctx, ...}) and forward webSocketClose/webSocketError to the database'),
       );
     }
     this.#loadSockets();
@@ -175,7 +170,7 @@ export class ChangeFeed {
     try {
       sub.save();
     } catch (err) {
-      return toResponse(errorResponse(400, `this subscription does not fit a WebSocket's attachment (list fewer tables): ${messageOf(err)}`, 'BAD_REQUEST'));
+      return toResponse(hostError('BAD_REQUEST', `this subscription does not fit a WebSocket's attachment (list fewer tables): ${messageOf(err)}`));
     }
     ctx.acceptWebSocket(server, [SOCKET_TAG]);
     // Answered by the runtime, so a ping never wakes a hibernated object.
@@ -299,17 +294,10 @@ export class ChangeFeed {
  * @returns {Page}
  */
 function parsePage(answer) {
-  const text = decoder.decode(answer.body);
-  /** @type {any} */
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  if (answer.status !== 200 || !Array.isArray(value?.events)) {
-    const err = /** @type {Error & {code?: string}} */ (new Error(`reading the change log failed (${answer.status}): ${value?.error ?? text.slice(0, 200)}`));
-    err.code = typeof value?.code === 'string' ? value.code : 'INTERNAL';
+  const value = valueOf(answer);
+  if (answer.status !== 200) {
+    const err = /** @type {Error & {code?: string}} */ (new Error(`reading the change log failed (${answer.status}): ${value.error}`));
+    err.code = value.code;
     throw err;
   }
   return {

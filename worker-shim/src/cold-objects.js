@@ -147,10 +147,10 @@ async function sha256Hex(bytes) {
  */
 function unavailable(what, err) {
   const why = err instanceof Error ? err.message : String(err);
-  return new StorageError(503, 'COLD_TIER_UNAVAILABLE', `the cold tier (R2) failed ${what}: ${why}; nothing was changed, retry`, { cause: err });
+  return new StorageError('COLD_TIER_UNAVAILABLE', `the cold tier (R2) failed ${what}: ${why}; nothing was changed, retry`, { cause: err });
 }
 
 /** @param {string} what */
 function corrupt(what) {
-  return new StorageError(500, 'COLD_TIER_CORRUPT', `the cold tier lost data: ${what}; restore the bucket or import a backup`);
+  return new StorageError('COLD_TIER_CORRUPT', `the cold tier lost data: ${what}; restore the bucket or import a backup`);
 }

@@ -1,7 +1,9 @@
 // engine.js — the one JS wrapper of dosql.wasm's exports (src/api.h).
 //
 // EXPORT_NAMES must match wasm/exports.txt (tests/worker/abi.test.js checks both
-// against the built module). One Engine is one instance of the module, one open
+// against the built module). Everything else the wrapper must know of C (the
+// response layout, flags, limits, error statuses) it reads from the module's
+// contract (contract.js). One Engine is one instance of the module, one open
 // database, and one storage adapter.
 //
 // Memory: C allocates what C reads (dosql_alloc); we free in `finally`; a view of
@@ -11,9 +13,9 @@
 // request back and answer DOSQL_STATUS_FAULT with the missing pages. The engine
 // asks the adapter to fetch them (with a read-ahead window that doubles on each
 // fault) and calls again with the same arguments, a bounded number of times —
-// except for a request of the open interactive transaction (flag
-// DOSQL_REQUEST_IN_TRANSACTION): C has rolled that transaction back, so the pages
-// are fetched and the answer is 503 TRANSACTION_ABORTED (docs/transactions.md).
+// unless C's fault answer carries the final answer too (a request of the open
+// interactive transaction, which C rolled back: 503 TRANSACTION_ABORTED,
+// docs/transactions.md); then the pages are fetched and that is the answer.
 //
 // Commits: the engine counts the commits that reached storage (the host's commit
 // import), so its owner can tell that a request changed the database without
@@ -22,42 +24,22 @@
 // Calls are serialized FIFO: only one call into C runs at a time, and a faulting
 // request's retries are never interleaved with another request's statements.
 
+import { ABI_VERSION, hostError, publish, readContract } from './contract.js';
 import { StorageError, createImports } from './host.js';
-import { errorResponse } from './response.js';
-
-/** The ABI this file speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 5;
+import { valueOf } from './response.js';
+import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS } from './config.js';
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
   '_initialize',
-  'dosql_abi_version',
+  'dosql_contract',
   'dosql_alloc',
   'dosql_free',
-  'dosql_max_request_bytes',
   'dosql_open',
   'dosql_migrate',
   'dosql_request',
-  'dosql_check_json',
+  'dosql_file_header',
 ]);
-
-/** Must match DOSQL_STATUS_FAULT and DOSQL_RESPONSE_* in src/api.h. */
-export const STATUS_FAULT = 0;
-/** Must match DOSQL_OPEN_CAPTURE_CHANGES in src/api.h (flags of dosql_open). */
-export const OPEN_CAPTURE_CHANGES = 1;
-/** Must match DOSQL_REQUEST_* in src/api.h (flags of dosql_request). */
-export const REQUEST_IN_TRANSACTION = 1;
-export const REQUEST_INTERNAL = 2;
-const RESPONSE_STATUS = 0;
-const RESPONSE_LENGTH = 4;
-const RESPONSE_BODY = 8;
-
-/** Fault handling defaults: pages fetched per fault start at this window... */
-const DEFAULT_READ_AHEAD = 64;
-/** ...double on each further fault of the same request up to this... */
-const DEFAULT_MAX_READ_AHEAD = 4096;
-/** ...and a request gives up after this many faults (503 FAULT_LIMIT). */
-const DEFAULT_MAX_FAULTS = 64;
 
 const encoder = new TextEncoder();
 
@@ -91,7 +73,8 @@ export class Engine {
   #memory;
   /** @type {import('./host.js').StorageAdapter} */
   #storage;
-  #maxRequestBytes;
+  /** @type {import('./contract.js').Contract} */
+  #contract;
   #readAhead;
   #maxReadAhead;
   #maxFaults;
@@ -142,17 +125,23 @@ export class Engine {
     }
     this.#exports = exports;
     this.#memory = /** @type {WebAssembly.Memory} */ (exports.memory);
-    const abi = exports.dosql_abi_version() >>> 0;
+    exports._initialize();
+    this.#contract = readContract(exports, this.#memory);
+    const { abi } = this.#contract;
     if (abi !== ABI_VERSION) {
       throw new EngineStartError(`dosql.wasm speaks ABI version ${abi} but this worker-shim speaks ${ABI_VERSION}: rebuild the module and the shim from the same commit`);
     }
-    exports._initialize();
-    this.#maxRequestBytes = exports.dosql_max_request_bytes() >>> 0;
+    publish(module, this.#contract);
+  }
+
+  /** What the module says of itself (contract.js). */
+  get contract() {
+    return this.#contract;
   }
 
   /** The largest request body the engine accepts (bytes). */
   get maxRequestBytes() {
-    return this.#maxRequestBytes;
+    return this.#contract.maxRequestBytes;
   }
 
   /** The error that broke this instance, or null while it is usable. */
@@ -185,24 +174,38 @@ export class Engine {
    * request's CPU budget (0: the engine's default; C checks the range).
    * @param {number} [pageSize]
    * @param {{captureChanges?: boolean, cpuBudgetMs?: number}} [options]
-   * @returns {Promise<EngineResponse>}  200 {} or an error
+   * @returns {Promise<EngineResponse>}  200 {pageSize, pageCount} (the database
+   *   as stored) or an error
    */
   open(pageSize = 0, { captureChanges = false, cpuBudgetMs = 0 } = {}) {
-    const flags = captureChanges ? OPEN_CAPTURE_CHANGES : 0;
+    const flags = captureChanges ? this.#contract.openFlags.captureChanges : 0;
     const budget = Math.min(Math.max(Math.trunc(cpuBudgetMs) || 0, 0), 0xffffffff) >>> 0;
-    return this.#serialize(() => this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget))));
+    return this.#serialize(async () => {
+      const opened = await this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget)));
+      if (opened.status === 200) this.#storage.sized?.(valueOf(opened));
+      return opened;
+    });
   }
 
   /**
-   * Whether a body the host reads itself (/begin's, /subscribe's) is a valid
-   * request body, as C defines one (src/request.h): null, or the error to
-   * answer. Synchronous and stateless, so it needs no place in the queue.
-   * @param {Uint8Array} body
-   * @returns {EngineResponse | null}
+   * Check the header of a SQLite file given to import (src/fileformat.h):
+   * C's answer, 200 {pageSize, pageCount} or an IMPORT_* error, and the
+   * header as C left it: rewritten for storage when pageCount > 0 (the
+   * file's real page count, known once it has all arrived). Synchronous and
+   * stateless, so it needs no place in the queue.
+   * @param {Uint8Array} header  the file's first bytes (up to 100)
+   * @param {number} maxBytes  the largest file the storage takes
+   * @param {number} [pageCount]
+   * @returns {{answer: EngineResponse, header: Uint8Array}}
    */
-  checkJson(body) {
-    const answer = this.#withBytesSync([body], ([p]) => this.#take(this.#exports.dosql_check_json(p, body.length)));
-    return answer.status === 200 ? null : answer;
+  fileHeader(header, maxBytes, pageCount = 0) {
+    const copy = header.slice();
+    const answer = this.#withBytesSync([header], ([p]) => {
+      const a = this.#take(this.#exports.dosql_file_header(p, header.length, maxBytes, pageCount >>> 0));
+      copy.set(new Uint8Array(this.#memory.buffer, p, header.length));
+      return a;
+    });
+    return { answer, header: copy };
   }
 
   /**
@@ -218,12 +221,32 @@ export class Engine {
   }
 
   /**
+   * Ask C about a request to a route the host serves itself (streams, file
+   * transfer): 200 with what C read of the body ({} for a route without one),
+   * or C's error (404, 405, a bad body). Synchronous, and it touches no
+   * database, so it needs no place in the queue.
+   * @param {string} method
+   * @param {string} path
+   * @param {Uint8Array | {oversized: number}} [body]
+   * @returns {EngineResponse}
+   */
+  hostRequest(method, path, body = new Uint8Array(0)) {
+    const zMethod = encoder.encode(method);
+    const zPath = encoder.encode(path);
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
+    const n = body instanceof Uint8Array ? body.length : Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
+    return this.#withBytesSync([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
+      this.#take(this.#exports.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n, 0)),
+    );
+  }
+
+  /**
    * Answer one request of the wire protocol.
    *
    * With inTransaction the request belongs to the open interactive transaction
    * (docs/transactions.md): a page fault then rolls the whole transaction back in
-   * C, so it is not retried; the pages are fetched (so that a retry of the
-   * transaction finds them) and the answer is 503 TRANSACTION_ABORTED.
+   * C, which answers with the pages to fetch (so that a retry of the transaction
+   * finds them) and 503 TRANSACTION_ABORTED.
    *
    * @param {string} method
    * @param {string} path  e.g. "/query"
@@ -236,26 +259,20 @@ export class Engine {
   request(method, path, body, { inTransaction = false, internal = false } = {}) {
     const zMethod = encoder.encode(method);
     const zPath = encoder.encode(path);
-    const flags = (inTransaction ? REQUEST_IN_TRANSACTION : 0) | (internal ? REQUEST_INTERNAL : 0);
-    const faults = { retry: !inTransaction };
+    const { requestFlags } = this.#contract;
+    const flags = (inTransaction ? requestFlags.inTransaction : 0) | (internal ? requestFlags.internal : 0);
     if (!(body instanceof Uint8Array)) {
       // Any length past 32 bits is still too large: clamp, never wrap.
       const n = Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
       return this.#serialize(() =>
         this.#withBytes([zMethod, zPath], ([pMethod, pPath]) =>
-          this.#withFaults(
-            (e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flags)),
-            faults,
-          ),
+          this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flags))),
         ),
       );
     }
     return this.#serialize(() =>
       this.#withBytes([zMethod, zPath, body], ([pMethod, pPath, pBody]) =>
-        this.#withFaults(
-          (e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags)),
-          faults,
-        ),
+        this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags))),
       ),
     );
   }
@@ -323,7 +340,7 @@ export class Engine {
       const p = this.#call((e) => e.dosql_alloc(Math.max(bytes.length, 1))) >>> 0;
       if (p === 0) {
         this.#freeAll(pointers);
-        return errorResponse(400, `the engine could not allocate ${bytes.length} bytes for the request`, 'HEAP_LIMIT');
+        return hostError('HEAP_LIMIT', `the engine could not allocate ${bytes.length} bytes for the request`, this.#contract);
       }
       pointers.push(p);
       new Uint8Array(this.#memory.buffer, p, bytes.length).set(bytes);
@@ -338,41 +355,33 @@ export class Engine {
   }
 
   /**
-   * Call into C; on a FAULT response fetch the pages it names and call again
-   * (or, with retry false, fetch them and answer 503 TRANSACTION_ABORTED: C has
-   * rolled the open transaction back, so the request cannot simply run again).
+   * Call into C; on a FAULT response fetch the pages it names and call again,
+   * or, when C gave the final answer with the pages (it rolled the open
+   * transaction back), fetch them and give that answer.
    * @param {(exports: Record<string, any>) => EngineResponse} attempt
-   * @param {{retry?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  async #withFaults(attempt, { retry = true } = {}) {
+  async #withFaults(attempt) {
     let window = this.#readAhead;
     try {
       for (let nFault = 0; ; nFault++) {
         const response = this.#call(attempt);
-        if (response.status !== STATUS_FAULT) return response;
-        const pages = faultPages(response.body);
-        if (pages.length === 0) {
-          return errorResponse(500, 'the engine reported a page fault without naming a page', 'INTERNAL');
-        }
-        if (nFault >= this.#maxFaults) {
-          return errorResponse(
-            503,
-            `the request still needed pages that storage could not give at once (${pages.slice(0, 8).join(', ')}) after ${nFault} reads: it reads more than the page cache can hold; split it into smaller requests, or raise the cache budget`,
+        if (response.status !== this.#contract.response.fault) return response;
+        const { pages, ...final } = valueOf(response);
+        if (nFault >= this.#maxFaults && !final.code) {
+          return hostError(
             'FAULT_LIMIT',
+            `the request still needed pages that storage could not give at once (${pages.slice(0, 8).join(', ')}) after ${nFault} reads: it reads more than the page cache can hold; split it into smaller requests, or raise the cache budget`,
+            this.#contract,
           );
         }
         this.#faults++;
         const failure = await this.#fetch(pages, window);
-        if (failure && retry) return errorResponse(failure.status, failure.message, failure.code);
-        if (failure) return errorResponse(503, `the transaction was rolled back: ${failure.message}`, 'TRANSACTION_ABORTED');
-        if (!retry) {
-          return errorResponse(
-            503,
-            'a page of the database had to be fetched from storage, so the transaction was rolled back: retry the transaction',
-            'TRANSACTION_ABORTED',
-          );
+        if (final.code) {
+          const error = failure ? `${final.error}; fetching the pages failed too: ${failure.message}` : final.error;
+          return { status: final.status, body: encoder.encode(JSON.stringify({ error, code: final.code })) };
         }
+        if (failure) return hostError(failure.code, failure.message, this.#contract);
         window = Math.min(window * 2, this.#maxReadAhead);
       }
     } finally {
@@ -426,27 +435,17 @@ export class Engine {
   #take(ptr) {
     ptr >>>= 0;
     if (ptr === 0) {
-      return errorResponse(400, 'the engine ran out of memory building its response', 'HEAP_LIMIT');
+      return hostError('HEAP_LIMIT', 'the engine ran out of memory building its response', this.#contract);
     }
     try {
+      const layout = this.#contract.response;
       const view = new DataView(this.#memory.buffer);
-      const status = view.getUint32(ptr + RESPONSE_STATUS, true);
-      const length = view.getUint32(ptr + RESPONSE_LENGTH, true);
-      const body = new Uint8Array(this.#memory.buffer, ptr + RESPONSE_BODY, length).slice();
+      const status = view.getUint32(ptr + layout.status, true);
+      const length = view.getUint32(ptr + layout.length, true);
+      const body = new Uint8Array(this.#memory.buffer, ptr + layout.body, length).slice();
       return { status, body };
     } finally {
       this.#exports.dosql_free(ptr);
     }
   }
-}
-
-/**
- * The page numbers of a FAULT response body {"pages":[...]}.
- * @param {Uint8Array} body
- * @returns {number[]}
- */
-function faultPages(body) {
-  const parsed = JSON.parse(new TextDecoder().decode(body));
-  const pages = Array.isArray(parsed?.pages) ? parsed.pages : [];
-  return pages.filter((p) => Number.isInteger(p) && p > 0);
 }

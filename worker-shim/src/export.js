@@ -1,8 +1,8 @@
 // export.js — GET /export: the database as a standard SQLite file, streamed.
 //
-// The pages in storage are SQLite's own pages (vfs.c keeps no other format, and
-// page 1's header holds the page size and count), so the file is those pages in
-// order. Consistency: the export holds the transaction gate, as an open
+// The pages in storage are SQLite's own pages (vfs.c keeps no other format), so
+// the file is those pages in order; how many, and of what size, the engine says
+// (GET /export's check, src/handler.c). Consistency: the export holds the transaction gate, as an open
 // transaction does, from its first page to its last, so no commit lands half way
 // through; requests that arrive meanwhile wait. Memory: pages are read from
 // storage PAGES_PER_CHUNK (or one cold group) at a time as the reader pulls,
@@ -10,18 +10,15 @@
 // A reader that stops pulling for IDLE_MS loses the stream, so nobody can hold
 // the database by opening an export and walking away.
 
-import { FAULT, StorageError } from './host.js';
-import { headerPageCount } from './file-header.js';
-import { errorResponse, toResponse } from './response.js';
-
-/** Pages read and sent per chunk (256 KiB at the default page size). */
-export const PAGES_PER_CHUNK = 64;
-/** A reader that pulls nothing for this long (ms) is cut off and the gate freed. */
-export const IDLE_MS = 30_000;
+import { FAULT } from './host.js';
+import { toResponse, valueOf } from './response.js';
+import { PAGES_PER_CHUNK, IDLE_MS } from './config.js';
 
 /**
  * @typedef {object} ExportSource
  * @property {() => Promise<() => void>} hold  waits for the gate; resolves to its release
+ * @property {() => Promise<import('./response.js').EngineResponse>} size  the
+ *   engine's answer to GET /export: {pageSize, pageCount} of the database as stored
  * @property {import('./host.js').StorageAdapter & {
  *   readForExport?: (first: number, last: number) => Promise<(Uint8Array | null)[]>,
  *   groupPages?: number,
@@ -39,7 +36,7 @@ export const IDLE_MS = 30_000;
  * @param {string} filename  for Content-Disposition
  * @returns {Promise<Response>}
  */
-export async function exportResponse({ hold, storage }, filename) {
+export async function exportResponse({ hold, size, storage }, filename) {
   /** @type {(() => void) | null} */
   let release = await hold();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -49,17 +46,19 @@ export async function exportResponse({ hold, storage }, filename) {
     release?.();
     release = null;
   };
-  let page1;
+  let sized;
   try {
-    [page1] = await readPages(storage, 1, 1, 0);
+    sized = await size();
   } catch (err) {
     done();
-    if (err instanceof StorageError) return toResponse(errorResponse(err.status, err.message, err.code));
     throw err;
   }
-  // A database nothing was ever committed to has no page 1: an empty file.
-  const pageSize = page1?.byteLength ?? 0;
-  const pageCount = page1 ? headerPageCount(page1) : 0;
+  if (sized.status !== 200) {
+    done();
+    return toResponse(sized);
+  }
+  // A database nothing was ever committed to has no pages: an empty file.
+  const { pageSize, pageCount } = valueOf(sized);
   let next = 1;
   // Whole cold groups at a time, so each is downloaded once.
   const chunkPages = Math.max(PAGES_PER_CHUNK, storage.groupPages ?? 0);
@@ -128,18 +127,18 @@ function withLength(stream, length) {
  * Pages first..last from storage, fetching those not at hand (key-value
  * objects, the cold tier). A page storage lacks is zeros of pageSize bytes: the
  * one SQLite never writes (it holds byte 2^30, kept for locks) reads so through
- * the VFS too. With pageSize 0 (page 1, before its size is known) it is null.
+ * the VFS too.
  * @param {ExportSource['storage']} storage
  * @param {number} first
  * @param {number} last
  * @param {number} pageSize
- * @returns {Promise<(Uint8Array | null)[]>}  only page 1 can be null
+ * @returns {Promise<Uint8Array[]>}
  */
 async function readPages(storage, first, last, pageSize) {
   const pages = storage.readForExport ? await storage.readForExport(first, last) : await readThroughFaults(storage, first, last);
   return pages.map((page, i) => {
     if (page === FAULT) throw new Error(`export: page ${first + i} was fetched but is still not at hand`);
-    return page ?? (pageSize ? new Uint8Array(pageSize) : null);
+    return page ?? new Uint8Array(pageSize);
   });
 }
 

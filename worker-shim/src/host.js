@@ -59,14 +59,12 @@ export class StorageError extends Error {
   name = 'StorageError';
 
   /**
-   * @param {number} status  an HTTP status (503 when retrying may succeed)
-   * @param {string} code  stable (README.md lists them)
+   * @param {string} code  stable, with its status in src/errors.c
    * @param {string} message
    * @param {ErrorOptions} [options]
    */
-  constructor(status, code, message, options) {
+  constructor(code, message, options) {
     super(message, options);
-    this.status = status;
     this.code = code;
   }
 }
@@ -91,6 +89,9 @@ export class StorageError extends Error {
  *   fetch each named page and up to `window` pages around it, so that readPage
  *   can answer them synchronously. Throws StorageError when it cannot.
  * @property {() => void} [settle]  called after each request (cache trimming)
+ * @property {(size: {pageSize: number, pageCount: number}) => void} [sized]
+ *   the database's page size and count as the engine found them at open (for
+ *   sizing read-ahead; commits say the count from then on)
  * @property {number} [readAhead]  the first fault window this storage wants (pages)
  * @property {number} [maxReadAhead]  the largest fault window it can hold (pages)
  * @property {(hold: () => Promise<() => void>) => Promise<void>} [maintain]
@@ -230,9 +231,6 @@ export function parseBatch(buffer, ptr, n) {
   const oldPageCount = view.getUint32(4, true);
   const newPageCount = view.getUint32(8, true);
   const nPages = view.getUint32(12, true);
-  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
-    throw new Error(`commit batch has invalid page size ${pageSize}`);
-  }
   if (BATCH_HEADER_BYTES + nPages * BATCH_REF_BYTES !== n) {
     throw new Error(`commit batch of ${n} bytes does not hold ${nPages} page references`);
   }

@@ -3,8 +3,9 @@
 //
 // The counterpart of export.js, in three steps:
 //
-// 1. Receive. The body is cut into pages as it arrives. The header is checked
-//    first (magic, page size, file format, size limit); pages are staged in
+// 1. Receive. The body is cut into pages as it arrives. The engine checks the
+//    header first (magic, page size, file format, size limit: src/fileformat.h);
+//    pages are staged in
 //    storage PAGES_PER_WRITE at a time, beside the live pages (the adapter's
 //    stageImport: a second table, or a new generation of keys), so the file is
 //    never whole in memory. Page 1 is kept and written last, normalized: legacy
@@ -27,30 +28,11 @@
 // Steps 1 and 2 do not hold the gate: the database answers requests meanwhile,
 // from its old pages. One import runs at a time (the owner's concern).
 
-import { jsonResponse, errorResponse } from './response.js';
-import {
-  HEADER_BYTES,
-  LEGACY_FORMAT,
-  WAL_FORMAT,
-  headerFormat,
-  headerPageCount,
-  headerPageCountValid,
-  headerPageSize,
-  headerPageSizeField,
-  normalizeHeader,
-  startsLikeSqlite,
-} from './file-header.js';
-
-/** Pages staged per storage write (the key-value backend's most keys per call). */
-export const PAGES_PER_WRITE = 128;
-/** Before refusing a file, up to this much more of the body is read and thrown
- *  away (the rest is cancelled): an HTTP client that is still sending when the
- *  connection closes sees a reset instead of the answer. */
-export const DRAIN_BYTES = 1024 * 1024;
+import { jsonResponse, valueOf } from './response.js';
+import { hostError } from './contract.js';
+import { PAGES_PER_WRITE, DRAIN_BYTES } from './config.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const EMPTY_OBJECT = encoder.encode('{}');
 const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_check' }));
 
 /** @typedef {import('./response.js').EngineResponse} EngineResponse */
@@ -75,6 +57,7 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
 /**
  * @typedef {object} ImportTarget
  * @property {ImportableStorage} storage  the live database's adapter
+ * @property {import('./engine.js').Engine} engine  the live engine, which reads file headers
  * @property {(staged: StorageAdapter) => import('./engine.js').Engine} newEngine
  *   an engine over the staged pages, for validation
  * @property {readonly import('./engine.js').Migration[]} migrations
@@ -99,7 +82,7 @@ export async function importFile(body, target) {
   const staged = await storage.stageImport();
   let swapped = false;
   try {
-    const file = await receive(body, staged, storage.maxImportBytes, target.progress);
+    const file = await receive(body, staged, storage.maxImportBytes, target);
     if ('status' in file) return file;
     const refused = await validate(staged, target);
     if (refused) return refused;
@@ -124,20 +107,19 @@ export async function importFile(body, target) {
  * @param {ReadableStream<Uint8Array> | null} body
  * @param {StorageAdapter} staged
  * @param {number} maxBytes
- * @param {ImportProgress} progress
+ * @param {ImportTarget} target
  * @returns {Promise<{pageSize: number, pages: number, bytes: number} | EngineResponse>}
  */
-async function receive(body, staged, maxBytes, progress) {
+async function receive(body, staged, maxBytes, { engine, progress }) {
   const reader = new BodyReader(body);
   try {
-    const header = new Uint8Array(HEADER_BYTES);
-    const refused = checkHeader(header.subarray(0, await reader.fill(header)), maxBytes);
-    if (refused) return refused;
-    const pageSize = headerPageSize(header);
-    const expected = headerPageCountValid(header) ? headerPageCount(header) : null;
+    const header = new Uint8Array(engine.contract.fileHeaderBytes);
+    const { answer } = engine.fileHeader(header.subarray(0, await reader.fill(header)), maxBytes);
+    if (answer.status !== 200) return answer;
+    const { pageSize, pageCount: expected } = valueOf(answer);
     const page1 = new Uint8Array(pageSize);
     page1.set(header);
-    if ((await reader.fill(page1, HEADER_BYTES)) < pageSize) return badLength(reader.bytes, pageSize);
+    if ((await reader.fill(page1, header.length)) < pageSize) return badLength(reader.bytes, pageSize);
     let pages = 1;
     /** @type {{pgno: number, data: Uint8Array}[]} */
     let batch = [];
@@ -157,9 +139,9 @@ async function receive(body, staged, maxBytes, progress) {
     }
     if (expected !== null && pages !== expected) {
       const actual = pages > expected ? 'the file is longer' : `the file has ${pages}`;
-      return errorResponse(400, `the file's header says it has ${expected} pages of ${pageSize} bytes, but ${actual}`, 'IMPORT_PAGE_COUNT_MISMATCH');
+      return hostError('IMPORT_PAGE_COUNT_MISMATCH', `the file's header says it has ${expected} pages of ${pageSize} bytes, but ${actual}`);
     }
-    normalizeHeader(page1, pages);
+    page1.set(engine.fileHeader(header, maxBytes, pages).header);
     stage(staged, pageSize, [{ pgno: 1, data: page1 }, ...batch], progress);
     return { pageSize, pages, bytes: pages * pageSize };
   } finally {
@@ -168,37 +150,12 @@ async function receive(body, staged, maxBytes, progress) {
 }
 
 /**
- * The refusal of a file whose first bytes are these (up to HEADER_BYTES), or null.
- * @param {Uint8Array} header
- * @param {number} maxBytes
- * @returns {EngineResponse | null}
- */
-function checkHeader(header, maxBytes) {
-  if (header.length === 0) return errorResponse(400, 'the body is empty: send the SQLite file as the body of POST /import', 'IMPORT_EMPTY');
-  if (!startsLikeSqlite(header)) return errorResponse(400, 'the body is not a SQLite database file: it does not start with "SQLite format 3\\0"', 'IMPORT_NOT_SQLITE');
-  if (header.length < HEADER_BYTES) return badLength(header.length, 0);
-  const pageSize = headerPageSize(header);
-  if (pageSize === 0) {
-    return errorResponse(400, `the file's header gives the page size ${headerPageSizeField(header)}, not a power of two from 512 to 65536`, 'IMPORT_BAD_PAGE_SIZE');
-  }
-  const { write, read } = headerFormat(header);
-  if (![LEGACY_FORMAT, WAL_FORMAT].includes(write) || ![LEGACY_FORMAT, WAL_FORMAT].includes(read)) {
-    return errorResponse(400, `the file's format versions (header bytes 18 and 19) are ${write} and ${read}; SQLite 3 reads 1 (rollback journal) or 2 (WAL)`, 'IMPORT_NOT_SQLITE');
-  }
-  if (headerPageCountValid(header) && headerPageCount(header) * pageSize > maxBytes) {
-    return tooLarge(`${headerPageCount(header) * pageSize} bytes, as its header says`, maxBytes);
-  }
-  return null;
-}
-
-/**
  * @param {number} bytes  the length of the body
- * @param {number} pageSize  0 when the header is incomplete
+ * @param {number} pageSize
  * @returns {EngineResponse}
  */
 function badLength(bytes, pageSize) {
-  const why = pageSize === 0 ? `shorter than the ${HEADER_BYTES}-byte header` : `not a multiple of its page size, ${pageSize}`;
-  return errorResponse(400, `the file is truncated: its ${bytes} bytes are ${why}`, 'IMPORT_TRUNCATED');
+  return hostError('IMPORT_TRUNCATED', `the file is truncated: its ${bytes} bytes are not a multiple of its page size, ${pageSize}`);
 }
 
 /**
@@ -207,7 +164,7 @@ function badLength(bytes, pageSize) {
  * @returns {EngineResponse}
  */
 function tooLarge(size, maxBytes) {
-  return errorResponse(413, `the file is ${size}; this database takes files of up to ${maxBytes} bytes`, 'IMPORT_TOO_LARGE');
+  return hostError('IMPORT_TOO_LARGE', `the file is ${size}; this database takes files of up to ${maxBytes} bytes`);
 }
 
 /**
@@ -318,13 +275,13 @@ async function validate(staged, { newEngine, migrations, captureChanges }) {
     if (UNSAFE.includes(errorOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
     return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);
   }
-  const rows = await engine.request('POST', '/import/check', EMPTY_OBJECT, { internal: true });
+  const rows = await engine.request('POST', '/import/check', new Uint8Array(0), { internal: true });
   if (rows.status !== 200) return refusal(rows, 'checking its internal tables', 'IMPORT_UNSAFE', UNSAFE);
   const checked = await engine.request('POST', '/query', INTEGRITY_CHECK);
   if (checked.status !== 200) return refusal(checked, 'checking the file', 'IMPORT_CORRUPT', CORRUPTION);
   const problems = integrityProblems(checked);
   if (problems.length > 0) {
-    return errorResponse(422, `the file is corrupt; PRAGMA integrity_check says: ${problems.slice(0, 5).join('; ')}`, 'IMPORT_CORRUPT');
+    return hostError('IMPORT_CORRUPT', `the file is corrupt; PRAGMA integrity_check says: ${problems.slice(0, 5).join('; ')}`);
   }
   const migrated = await engine.migrate([...migrations]);
   if (migrated.status !== 200) {
@@ -346,8 +303,8 @@ async function validate(staged, { newEngine, migrations, captureChanges }) {
 function refusal(answer, doing, code, fileCodes) {
   const failure = errorOf(answer);
   const message = `${doing} failed: ${failure.error}`;
-  if (fileCodes.some((c) => failure.code.startsWith(c))) return errorResponse(422, message, code);
-  return errorResponse(answer.status, message, failure.code);
+  if (fileCodes.some((c) => failure.code.startsWith(c))) return hostError(code, message);
+  return { status: answer.status, body: new TextEncoder().encode(JSON.stringify({ error: message, code: failure.code })) };
 }
 
 /**
@@ -356,7 +313,7 @@ function refusal(answer, doing, code, fileCodes) {
  * @returns {string[]}
  */
 function integrityProblems(answer) {
-  const { rows } = JSON.parse(decoder.decode(answer.body));
+  const { rows } = valueOf(answer);
   const lines = rows.map((/** @type {Record<string, unknown>} */ row) => String(Object.values(row)[0]));
   return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
 }
@@ -367,11 +324,6 @@ function integrityProblems(answer) {
  * @returns {{error: string, code: string}}
  */
 function errorOf(answer) {
-  const text = decoder.decode(answer.body);
-  try {
-    const { error, code } = JSON.parse(text);
-    return { error: String(error), code: String(code) };
-  } catch {
-    return { error: text, code: 'INTERNAL' };
-  }
+  const { error, code } = valueOf(answer);
+  return { error, code };
 }

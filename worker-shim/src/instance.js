@@ -23,29 +23,27 @@
 // instance would stick. The start promise is dropped on failure, so the next
 // request tries again.
 
-import wasmModule from '../dist/dosql.wasm';
+import wasmModule from './module.js';
 import { RECYCLE_MEMORY_BYTES } from './config.js';
 import { Engine } from './engine.js';
 import { StorageError } from './host.js';
-import { errorResponse, jsonResponse, messageOf, toResponse } from './response.js';
-import { TRANSACTION_HEADER, TransactionGate } from './transactions.js';
+import { jsonResponse, messageOf, toResponse } from './response.js';
+import { hostError } from './contract.js';
+import { TransactionGate } from './transactions.js';
 import { ChangeFeed } from './changes.js';
 import { exportResponse } from './export.js';
 import { discardBody, importFile } from './import.js';
-import { MAX_SUBSCRIBE_BYTES } from './subscribe-request.js';
 import { Retention, checkChanges } from './retention.js';
 import { SqlPageStorage } from './storage-sql.js';
 import { KvPageStorage } from './storage-kv.js';
 import { TieredPageStorage, checkCold, hasColdPages } from './storage-tiered.js';
+import { OPEN_READ_AHEAD } from './config.js';
 
 /** @typedef {import('./engine.js').Migration} Migration */
 /** @typedef {import('./engine.js').EngineResponse} EngineResponse */
 
-/** Pages fetched before opening a database whose storage can fault. */
-const OPEN_READ_AHEAD = 64;
-
-
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * @typedef {object} InstanceOptions
@@ -121,36 +119,86 @@ export class DatabaseInstance {
       const engine = /** @type {Engine} */ (this.#engine);
       const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
-      if (path === '/export') return await this.#export(request);
       if (path === '/import') return await this.importDatabase(request);
-      if (path === '/stats') return await this.#statsResponse(request);
+      if (engine.contract.routes.some((r) => r.host && r.path === path)) {
+        const refused = await this.#refuseHostRequest(request, path);
+        if (refused) return refused;
+        if (path === '/export') return await this.#export();
+        return toResponse(jsonResponse(200, await this.stats()));
+      }
       // The gate takes the request's place in line now; the body follows.
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
-      const txId = request.headers.get(TRANSACTION_HEADER);
-      const response = await this.#request(request.method, path, body, txId);
-      this.#noticeCommits();
-      this.#maintainInBackground();
-      this.#recycleIfBloated();
-      return toResponse(response);
+      const txId = request.headers.get(engine.contract.transactionHeader);
+      return toResponse(await this.#answer(request.method, path, body, txId));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
-      return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+      return toResponse(hostError('INTERNAL', messageOf(err)));
     }
+  }
+
+  /**
+   * Answer one request of the wire protocol given as a value, not an HTTP
+   * request: the Workers RPC entry points' path (database.js). The answer's
+   * text, and its status.
+   * @param {string} path
+   * @param {unknown} body  a request body (JSON.stringify'd)
+   * @param {string | null} txId
+   * @returns {Promise<{status: number, text: string}>}
+   */
+  async call(path, body, txId) {
+    let answer;
+    try {
+      answer = (await this.start()) ?? (await this.#answer('POST', path, encoder.encode(JSON.stringify(body ?? {})), txId));
+    } catch (err) {
+      console.error(`[dosql] ${this.#options.label()}:`, err);
+      answer = hostError('INTERNAL', messageOf(err));
+    }
+    return { status: answer.status, text: decoder.decode(answer.body) };
+  }
+
+  /**
+   * One request through the gate, then what follows every request: wake the
+   * change feed, storage upkeep, a smaller engine if this one grew.
+   * @param {string} method
+   * @param {string} path
+   * @param {import('./transactions.js').Body | Promise<import('./transactions.js').Body>} body
+   * @param {string | null} txId
+   * @returns {Promise<EngineResponse>}
+   */
+  async #answer(method, path, body, txId) {
+    const response = await this.#request(method, path, body, txId);
+    this.#noticeCommits();
+    this.#maintainInBackground();
+    this.#recycleIfBloated();
+    return response;
+  }
+
+  /**
+   * C's answer when a route the host serves does not take the request's
+   * method (its body discarded), else null. Starts the engine if need be.
+   * @param {Request} request
+   * @param {string} path
+   * @returns {Promise<Response | null>}
+   */
+  async #refuseHostRequest(request, path) {
+    const failure = await this.start();
+    const answer = failure ?? /** @type {Engine} */ (this.#engine).hostRequest(request.method, path);
+    const refused = answer.status === 200 ? null : answer;
+    if (!refused) return null;
+    await discardBody(request.body);
+    return toResponse(refused);
   }
 
   /**
    * GET /export: the database as a SQLite file, consistent as of one commit
    * (export.js holds the gate while it streams).
-   * @param {Request} request
    * @returns {Promise<Response>}
    */
-  async #export(request) {
-    if (request.method !== 'GET') {
-      return toResponse(errorResponse(405, `${request.method} /export: only GET is allowed`, 'METHOD_NOT_ALLOWED'));
-    }
+  async #export() {
     const storage = /** @type {any} */ (this.#storage);
-    return exportResponse({ hold: () => this.#gate.hold(), storage }, 'database');
+    const size = () => /** @type {Engine} */ (this.#engine).request('GET', '/export', new Uint8Array(0));
+    return exportResponse({ hold: () => this.#gate.hold(), size, storage }, 'database');
   }
 
   /**
@@ -161,13 +209,11 @@ export class DatabaseInstance {
    * @returns {Promise<Response>}
    */
   async importDatabase(request) {
-    if (request.method !== 'POST') {
-      await discardBody(request.body);
-      return toResponse(errorResponse(405, `${request.method} /import: only POST is allowed`, 'METHOD_NOT_ALLOWED'));
-    }
+    const refused = await this.#refuseHostRequest(request, '/import');
+    if (refused) return refused;
     if (this.#importing) {
       await discardBody(request.body);
-      return toResponse(errorResponse(409, 'another import into this database is in progress; wait for its answer', 'IMPORT_IN_PROGRESS'));
+      return toResponse(hostError('IMPORT_IN_PROGRESS', 'another import into this database is in progress; wait for its answer'));
     }
     // Claimed before the first await, so two imports never both pass the check.
     const progress = { receivedBytes: 0, stagedPages: 0 };
@@ -183,6 +229,7 @@ export class DatabaseInstance {
       return toResponse(
         await importFile(request.body, {
           storage,
+          engine: /** @type {Engine} */ (this.#engine),
           newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
           migrations: this.#options.migrations(),
           captureChanges: this.#capture,
@@ -194,7 +241,7 @@ export class DatabaseInstance {
       );
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
-      return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+      return toResponse(hostError('INTERNAL', messageOf(err)));
     } finally {
       this.#importing = null;
     }
@@ -216,18 +263,6 @@ export class DatabaseInstance {
   }
 
   /**
-   * GET /stats: stats() as JSON.
-   * @param {Request} request
-   * @returns {Promise<Response>}
-   */
-  async #statsResponse(request) {
-    if (request.method !== 'GET') {
-      return toResponse(errorResponse(405, `${request.method} /stats: only GET is allowed`, 'METHOD_NOT_ALLOWED'));
-    }
-    return toResponse(jsonResponse(200, await this.stats()));
-  }
-
-  /**
    * Storage upkeep between requests (the cold tier: demote pages over the hot
    * budget, delete unreferenced R2 objects). Resolves when it is done; throws
    * when it failed (nothing is lost: the next run goes on).
@@ -235,7 +270,7 @@ export class DatabaseInstance {
    */
   async maintainStorage() {
     const failure = await this.start();
-    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    if (failure) throw new Error(decoder.decode(failure.body));
     await this.#storage?.maintain?.(() => this.#gate.hold());
   }
 
@@ -299,7 +334,7 @@ export class DatabaseInstance {
    */
   async stats() {
     const failure = await this.start();
-    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    if (failure) throw new Error(decoder.decode(failure.body));
     const engine = /** @type {Engine} */ (this.#engine);
     return {
       wasmMemoryBytes: engine.memoryBytes,
@@ -319,7 +354,7 @@ export class DatabaseInstance {
    */
   async pruneChanges() {
     const failure = await this.start();
-    if (failure) throw new Error(new TextDecoder().decode(failure.body));
+    if (failure) throw new Error(decoder.decode(failure.body));
     return this.#retention ? this.#retention.alarm() : null;
   }
 
@@ -340,17 +375,17 @@ export class DatabaseInstance {
    */
   async subscribe(request) {
     try {
-      const failure = await this.start();
-      if (failure) return toResponse(failure);
+      const refused = await this.#refuseHostRequest(request, '/subscribe');
+      if (refused) return refused;
       if (!this.#capture) {
         request.body?.cancel().catch(() => {});
-        return toResponse(errorResponse(404, 'change streams are off for this database (its settings say changes: false)', 'NOT_FOUND'));
+        return toResponse(hostError('NOT_FOUND', 'change streams are off for this database (its settings say changes: false)'));
       }
       const engine = /** @type {Engine} */ (this.#engine);
-      return await this.#feed.subscribe(request, () => readBody(request, MAX_SUBSCRIBE_BYTES), (bytes) => engine.checkJson(bytes));
+      return await this.#feed.subscribe(request, () => readBody(request, engine.maxRequestBytes), (method, body) => engine.hostRequest(method, '/subscribe', body));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
-      return toResponse(errorResponse(500, messageOf(err), 'INTERNAL'));
+      return toResponse(hostError('INTERNAL', messageOf(err)));
     }
   }
 
@@ -422,7 +457,7 @@ export class DatabaseInstance {
       try {
         cold = checkCold(options.cold?.());
       } catch (err) {
-        return errorResponse(500, `the cold tier is misconfigured: ${messageOf(err)}`, 'MISCONFIGURED');
+        return hostError('BAD_CONFIG', `the cold tier is misconfigured: ${messageOf(err)}`);
       }
       const warn = (/** @type {unknown[]} */ ...args) => console.warn(`[dosql] ${options.label()}:`, ...args);
       if (cold && !hasSql(options.storage)) {
@@ -438,7 +473,7 @@ export class DatabaseInstance {
       });
       // Without its cold tier such a database would read its R2 pages as missing.
       if (storage instanceof SqlPageStorage && hasColdPages(storage)) {
-        return errorResponse(500, 'this database keeps pages in R2, but no cold tier is configured: restore the cold setting and its R2 bucket binding', 'MISCONFIGURED');
+        return hostError('BAD_CONFIG', 'this database keeps pages in R2, but no cold tier is configured: restore the cold setting and its R2 bucket binding');
       }
       this.#storage = storage;
     }
@@ -450,7 +485,7 @@ export class DatabaseInstance {
     try {
       await this.#storage.prefetch([1], OPEN_READ_AHEAD);
     } catch (err) {
-      if (err instanceof StorageError) return errorResponse(err.status, err.message, err.code);
+      if (err instanceof StorageError) return hostError(err.code, err.message);
       throw err;
     }
     const opened = await this.#engine.open(pageSize, {

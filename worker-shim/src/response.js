@@ -1,10 +1,13 @@
-// response.js — the shim's own answers, in the engine's format.
+// response.js — engine answers as HTTP responses.
 //
-// The engine (C) builds every error of the wire protocol. The few the shim must
-// answer itself (it failed, or the router refused a request) are built here and
-// nowhere else, in the same {error, code} shape.
+// The engine (C) builds every answer of the wire protocol; the few errors the
+// shim answers itself are built by contract.js's hostError, in the same
+// {error, code} shape, with their status from the engine's table.
+
+import { hostError } from './contract.js';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=utf-8' });
 
@@ -13,6 +16,15 @@ const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json; charset=
  * @property {number} status  an HTTP status
  * @property {Uint8Array} body  JSON text (a copy, safe to keep)
  */
+
+/**
+ * The JSON value of an engine response (the engine writes nothing else).
+ * @param {EngineResponse} response
+ * @returns {any}
+ */
+export function valueOf(response) {
+  return JSON.parse(decoder.decode(response.body));
+}
 
 /**
  * A JSON value as an engine response.
@@ -25,24 +37,13 @@ export function jsonResponse(status, value) {
 }
 
 /**
- * An error in the engine's format.
- * @param {number} status
- * @param {string} error  what went wrong and, where it helps, how to fix it
- * @param {string} code  stable (README.md lists them)
- * @returns {EngineResponse}
- */
-export function errorResponse(status, error, code) {
-  return jsonResponse(status, { error, code });
-}
-
-/**
  * The HTTP response for an engine response.
  * @param {EngineResponse} response
  * @returns {Response}
  */
 export function toResponse({ status, body }) {
   if (!(status >= 200 && status <= 599)) {
-    return toResponse(errorResponse(500, `the engine answered with status ${status}`, 'INTERNAL'));
+    return toResponse(hostError('INTERNAL', `the engine answered with status ${status}`));
   }
   return new Response(body, { status, headers: JSON_HEADERS });
 }

@@ -21,17 +21,10 @@
 // then pruning runs after a commit instead, at most once per ALARM_DELAY_MS, so
 // the log stays bounded there too (a warning says how to move it to an alarm).
 
-/** Events kept by default. */
-export const DEFAULT_RETAIN_EVENTS = 10_000;
-/** Age of the oldest event kept by default (ms): 7 days. */
-export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
-/** A commit wants the log pruned within this many ms; nor is an alarm set sooner. */
-export const ALARM_DELAY_MS = 60_000;
-
-import { messageOf } from './response.js';
+import { messageOf, valueOf } from './response.js';
+import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, ALARM_DELAY_MS } from './config.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** @typedef {import('./response.js').EngineResponse} EngineResponse */
 
@@ -146,9 +139,8 @@ export class Retention {
   async prune() {
     const { retainEvents, retainMs } = this.#settings;
     const answer = await this.#prune(encoder.encode(JSON.stringify({ keepEvents: retainEvents, keepMs: retainMs })));
-    const text = decoder.decode(answer.body);
-    if (answer.status !== 200) throw new Error(`pruning the change log failed (${answer.status}): ${text}`);
-    const value = JSON.parse(text);
+    const value = valueOf(answer);
+    if (answer.status !== 200) throw new Error(`pruning the change log failed (${answer.status}): ${value.error} (${value.code})`);
     return { deleted: value.deleted, remaining: value.remaining, oldestTimestamp: value.oldestTimestamp ?? null, more: value.more === true };
   }
 

@@ -4,7 +4,7 @@
 //   /db/<tenant>/<endpoint>          with "Authorization: Bearer <DOSQL_TOKEN>":
 //                                    forwarded to the tenant's Durable Object as
 //                                    /<endpoint> (one object per tenant); a path
-//                                    that is no endpoint (endpoints.js) is 404
+//                                    that is no endpoint (the engine's route table) is 404
 //                                    without creating the object
 //   anything else                    404 JSON
 //
@@ -12,15 +12,25 @@
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
 // and says how to fix it.
 
-import { isEndpoint } from './endpoints.js';
-import { errorResponse, jsonResponse, toResponse } from './response.js';
+import { hostError, shippedContract } from './contract.js';
+import './module.js';
+import { jsonResponse, toResponse } from './response.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
-/** @param {number} status @param {string} error @param {string} code */
-function fail(status, error, code) {
-  return toResponse(errorResponse(status, error, code));
+/** @param {string} code @param {string} error */
+function fail(code, error) {
+  return toResponse(hostError(code, error));
+}
+
+/**
+ * Whether a client may send path to a database: a route of the engine's table
+ * (src/handler.c) that is not internal.
+ * @param {string} path
+ */
+function isEndpoint(path) {
+  return shippedContract().routes.some((r) => r.path === path && !r.internal);
 }
 
 /**
@@ -34,34 +44,35 @@ export async function route(request, env) {
     const url = new URL(request.url);
     if (url.pathname === '/health') {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return fail(405, `${request.method} is not allowed on /health; use GET`, 'METHOD_NOT_ALLOWED');
+        return fail('METHOD_NOT_ALLOWED', `${request.method} is not allowed on /health; use GET`);
       }
       return toResponse(jsonResponse(200, { ok: true }));
     }
 
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);
-    if (!match) return fail(404, `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`, 'NOT_FOUND');
+    if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
 
     const token = env.DOSQL_TOKEN;
     if (typeof token !== 'string' || token === '') {
-      return fail(500, 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN', 'MISCONFIGURED');
+      return fail('BAD_CONFIG', 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN');
     }
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
-      return fail(401, 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>', 'UNAUTHORIZED');
+      return fail('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
     }
     const path = match[2] ?? '/';
     if (!isEndpoint(path)) {
       await request.body?.cancel().catch(() => {});
-      return fail(404, `no endpoint ${path}: use /db/<tenant>/query, run, transaction, batch, exec, begin, commit, rollback, changes, subscribe, export, import or stats`, 'NOT_FOUND');
+      const names = shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1));
+      return fail('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${names.join(', ')}`);
     }
     const namespace = env.DOSQL_DB;
     if (!namespace || typeof namespace.idFromName !== 'function') {
-      return fail(500, 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml', 'MISCONFIGURED');
+      return fail('BAD_CONFIG', 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml');
     }
 
     const tenant = match[1];
     if (!TENANT_PATTERN.test(tenant)) {
-      return fail(400, 'tenant names are 1 to 128 characters of A-Z a-z 0-9 . _ -', 'BAD_TENANT');
+      return fail('BAD_TENANT', 'tenant names are 1 to 128 characters of A-Z a-z 0-9 . _ -');
     }
     const target = new URL(url);
     target.pathname = path;
@@ -81,7 +92,7 @@ export async function route(request, env) {
     return await stub.fetch(forwarded);
   } catch (err) {
     console.error('[dosql] router:', err);
-    return fail(500, err instanceof Error ? err.message : String(err), 'INTERNAL');
+    return fail('INTERNAL', err instanceof Error ? err.message : String(err));
   }
 }
 

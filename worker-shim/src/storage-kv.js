@@ -28,13 +28,9 @@
 // the cache above budget.
 
 import { FAULT } from './host.js';
-import { HEADER_BYTES, headerPageCount, headerPageCountValid, headerPageSize } from './file-header.js';
+import { DEFAULT_CACHE_BYTES } from './config.js';
 
 /** @typedef {import('./host.js').CommitBatch} CommitBatch */
-
-/** Default cache budget (bytes): with SQLite's own 16 MiB cache, an object stays
- *  near a quarter of an isolate's 128 MB. */
-export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Most keys one get/put/delete call may name (platform limit). */
 const MAX_KEYS_PER_CALL = 128;
@@ -172,7 +168,6 @@ export class KvPageStorage {
         const value = found.get(pageKey(pgno, generation));
         const page = value === undefined ? null : asBytes(value);
         this.#remember(pgno, page);
-        if (pgno === 1 && page) this.#learnFromHeader(page);
       }
     });
     if (wanted.has(1) && this.#cache.get(1) === null) this.#pageCount = 0;
@@ -259,15 +254,13 @@ export class KvPageStorage {
   }
 
   /**
-   * Learn the page size and page count from page 1's header, when the header's
-   * size field is valid (bytes 92-95 equal the change counter at 24-27). Used only
-   * to size read-ahead, never to answer a read.
-   * @param {Uint8Array} page
+   * The page size and count the engine found at open (used only to size
+   * read-ahead, never to answer a read).
+   * @param {{pageSize: number, pageCount: number}} size
    */
-  #learnFromHeader(page) {
-    if (page.length < HEADER_BYTES) return;
-    this.#pageSize = headerPageSize(page) || ASSUMED_PAGE_SIZE;
-    if (headerPageCountValid(page)) this.#pageCount = headerPageCount(page);
+  sized({ pageSize, pageCount }) {
+    this.#pageSize = pageSize || ASSUMED_PAGE_SIZE;
+    this.#pageCount = pageCount;
   }
 
   // ---- imports (import.js) ---------------------------------------------------------

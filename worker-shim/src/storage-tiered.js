@@ -34,16 +34,7 @@
 
 import { FAULT } from './host.js';
 import { ColdObjects } from './cold-objects.js';
-import { HEADER_BYTES, headerPageCount, headerPageCountValid, headerPageSize } from './file-header.js';
-
-/** Default hot budget (bytes). */
-export const DEFAULT_HOT_BYTES = 1024 * 1024 * 1024;
-/** Default pages per R2 object (256 KiB at the default page size). */
-export const DEFAULT_GROUP_PAGES = 64;
-/** Largest group: an object is downloaded whole on a fault (16 MiB at 64 KiB pages). */
-export const MAX_GROUP_PAGES = 256;
-/** Smallest hot budget: a few groups must fit. */
-export const MIN_HOT_BYTES = 1024 * 1024;
+import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from './config.js';
 
 /** Read-ahead doubles on each further fault of a request without a cap that
  *  matters (2^24 pages): promoted pages land in the hot tier, not in memory, so a
@@ -197,9 +188,7 @@ export class TieredPageStorage {
       this.#resident.delete(group);
       this.#resident.set(group, flags);
       this.#counts.hotReads++;
-      const page = this.#hot.readPage(pgno);
-      if (pgno === 1 && page) this.#learnFromHeader(page);
-      return page;
+      return this.#hot.readPage(pgno);
     }
     const entry = this.#groups.get(group);
     if (entry && index < entry.pages) {
@@ -667,13 +656,13 @@ export class TieredPageStorage {
   }
 
   /**
-   * The page size and count from page 1's header (the count only when valid).
-   * @param {Uint8Array} page
+   * The page size and count the engine found at open (used only to size
+   * read-ahead, never to answer a read).
+   * @param {{pageSize: number, pageCount: number}} size
    */
-  #learnFromHeader(page) {
-    if (page.length < HEADER_BYTES) return;
-    this.#pageSize = headerPageSize(page) || this.#pageSize;
-    if (headerPageCountValid(page)) this.#pageCount = headerPageCount(page);
+  sized({ pageSize, pageCount }) {
+    this.#pageSize = pageSize || this.#pageSize;
+    this.#pageCount = pageCount;
   }
 }
 

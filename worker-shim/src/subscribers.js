@@ -14,9 +14,7 @@
 //   buffers its messages, so it never waits and is never too slow here.
 
 import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
-
-/** Unread bytes a stream may have queued before it is too slow. */
-export const MAX_UNREAD_BYTES = 1024 * 1024;
+import { MAX_UNREAD_BYTES } from './config.js';
 
 const encoder = new TextEncoder();
 

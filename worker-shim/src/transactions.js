@@ -17,19 +17,11 @@
 // {inTransaction, internal}) resolving to {status, body}, and timers and ids can
 // be given, so tests run this in Node with a fake engine.
 
-import { errorResponse, jsonResponse } from './response.js';
-
-/** The header that says which transaction a request belongs to. */
-export const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
-/** Idle timeout of a transaction when /begin names none (ms). */
-export const DEFAULT_TIMEOUT_MS = 5000;
-export const MIN_TIMEOUT_MS = 100;
-export const MAX_TIMEOUT_MS = 60000;
-/** How many ended txIds are remembered, with why they ended. */
-export const ENDED_MEMORY = 64;
+import { jsonResponse, valueOf } from './response.js';
+import { hostError } from './contract.js';
+import { ENDED_MEMORY } from './config.js';
 
 const decoder = new TextDecoder();
-const EMPTY_OBJECT = new TextEncoder().encode('{}');
 
 /** @typedef {import('./response.js').EngineResponse} EngineResponse */
 /** @typedef {Uint8Array | {oversized: number}} Body */
@@ -37,6 +29,7 @@ const EMPTY_OBJECT = new TextEncoder().encode('{}');
 /**
  * @typedef {object} GateEngine
  * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean, internal?: boolean}) => Promise<EngineResponse>} request
+ * @property {import('./contract.js').Contract} contract
  */
 
 /**
@@ -82,6 +75,11 @@ export class TransactionGate {
     this.#log = log ?? ((...args) => console.error('[dosql]', ...args));
   }
 
+  /** The header naming a request's transaction (the engine's contract). */
+  get #header() {
+    return this.#engine().contract.transactionHeader;
+  }
+
   /** The open transaction's id, or null (for tests and logs). */
   get openTransaction() {
     return this.#tx && this.#tx.state === 'open' ? this.#tx.id : null;
@@ -110,7 +108,7 @@ export class TransactionGate {
     if (path === '/commit' || path === '/rollback') {
       Promise.resolve(body).catch(() => {});
       return Promise.resolve(
-        errorResponse(400, `${path} needs the ${TRANSACTION_HEADER} header naming the transaction to end`, 'BAD_REQUEST'),
+        hostError('BAD_REQUEST', `${path} needs the ${this.#header} header naming the transaction to end`, this.#engine().contract),
       );
     }
     if (path === '/begin') return this.#begin(method, body);
@@ -162,7 +160,8 @@ export class TransactionGate {
   }
 
   /**
-   * POST /begin {timeoutMs?}: wait for the turn, start the transaction.
+   * POST /begin {timeoutMs?}: wait for the turn, start the transaction (C
+   * checks the body and answers the idle timeout; the gate keeps the timer).
    * @param {string} method
    * @param {Body | Promise<Body>} body
    * @returns {Promise<EngineResponse>}
@@ -174,11 +173,9 @@ export class TransactionGate {
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
-      const options = parseBegin(method, await body, (bytes) => this.#engine().checkJson(bytes));
-      if ('status' in options) return options;
-      tx.timeoutMs = options.timeoutMs;
-      const answer = await this.#engine().request('POST', '/begin', EMPTY_OBJECT);
+      const answer = await this.#engine().request(method, '/begin', await body);
       if (answer.status !== 200) return answer;
+      tx.timeoutMs = valueOf(answer).timeoutMs;
       opened = true;
       tx.state = 'open';
       this.#arm(tx);
@@ -217,7 +214,7 @@ export class TransactionGate {
       if (next.begin) {
         if (this.#active > 0) return;
         this.#waiting.shift();
-        this.#tx = { id: this.#newId(), timeoutMs: DEFAULT_TIMEOUT_MS, state: 'beginning', running: 0, timer: null, closing: null };
+        this.#tx = { id: this.#newId(), timeoutMs: 0, state: 'beginning', running: 0, timer: null, closing: null };
         next.admit();
         return;
       }
@@ -245,7 +242,7 @@ export class TransactionGate {
   async #inTransaction(method, path, bodyPromise, txId) {
     if (path === '/begin') {
       Promise.resolve(bodyPromise).catch(() => {});
-      return errorResponse(400, `a transaction is open on this request (${TRANSACTION_HEADER}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, 'BAD_REQUEST');
+      return hostError('BAD_REQUEST', `a transaction is open on this request (${this.#header}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, this.#engine().contract);
     }
     // The body first, with the idle timer still running: a client that stops
     // sending half way does not hold the transaction open.
@@ -309,7 +306,7 @@ export class TransactionGate {
         : reason.startsWith('idled out')
           ? `transaction ${txId} has ended: it ${reason} without a request, so it was rolled back`
           : `transaction ${txId} has ended: it was ${reason}`;
-    return errorResponse(409, message, 'TRANSACTION_EXPIRED');
+    return hostError('TRANSACTION_EXPIRED', message, this.#engine().contract);
   }
 
   /** (Re)start the idle timer of an open transaction. @param {OpenTransaction} tx */
@@ -338,7 +335,7 @@ export class TransactionGate {
     tx.state = 'ended';
     this.#remember(tx.id, `idled out after ${tx.timeoutMs} ms`);
     try {
-      const answer = await this.#engine().request('POST', '/rollback', EMPTY_OBJECT, { inTransaction: true });
+      const answer = await this.#engine().request('POST', '/rollback', new Uint8Array(0), { inTransaction: true });
       if (answer.status !== 200 && abortedBy(answer) === null) {
         this.#log(`rolling back transaction ${tx.id} after its idle timeout failed: ${decoder.decode(answer.body)}`);
       }
@@ -381,55 +378,12 @@ export class TransactionGate {
 }
 
 /**
- * The options of a /begin body, or the error to answer. A body that is not
- * empty must first be one C accepts (checkJson: src/request.h), so that no
- * body means one thing here and another to the engine.
- * @param {string} method
- * @param {Body} body
- * @param {(bytes: Uint8Array) => EngineResponse | null} checkJson
- * @returns {{timeoutMs: number} | EngineResponse}
- */
-export function parseBegin(method, body, checkJson) {
-  if (method !== 'POST') return errorResponse(405, `${method} is not allowed: every endpoint takes POST`, 'METHOD_NOT_ALLOWED');
-  if (!(body instanceof Uint8Array)) {
-    return errorResponse(413, `the body of /begin is ${body.oversized} bytes, more than the engine accepts`, 'PAYLOAD_TOO_LARGE');
-  }
-  const text = decoder.decode(body).trim();
-  if (text === '') return { timeoutMs: DEFAULT_TIMEOUT_MS };
-  const refused = checkJson(body);
-  if (refused) return refused;
-  /** @type {any} */
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return errorResponse(400, `the body of /begin is not JSON: ${err instanceof Error ? err.message : String(err)}`, 'BAD_JSON');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return errorResponse(400, 'the body of /begin must be an object: {"timeoutMs"?: number}', 'BAD_REQUEST');
-  }
-  const { timeoutMs = DEFAULT_TIMEOUT_MS } = value;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < MIN_TIMEOUT_MS || timeoutMs > MAX_TIMEOUT_MS) {
-    return errorResponse(
-      400,
-      `timeoutMs must be a whole number of milliseconds from ${MIN_TIMEOUT_MS} to ${MAX_TIMEOUT_MS}; got ${JSON.stringify(timeoutMs)}`,
-      'BAD_REQUEST',
-    );
-  }
-  return { timeoutMs };
-}
-
-/**
  * When an answer says SQLite rolled the whole transaction back, its message.
  * @param {EngineResponse} answer
  * @returns {string | null}
  */
 function abortedBy(answer) {
-  try {
-    const parsed = JSON.parse(decoder.decode(answer.body));
-    if (parsed?.code === 'TRANSACTION_ABORTED') return String(parsed.error ?? 'the transaction was rolled back');
-  } catch {
-    // not JSON: not an abort
-  }
-  return null;
+  if (answer.status === 200) return null;
+  const { error, code } = valueOf(answer);
+  return code === 'TRANSACTION_ABORTED' ? error : null;
 }
