@@ -23,6 +23,16 @@ export const Tiered = defineDoSQL({ cold: { binding: 'DOSQL_COLD', hotBytes: 32 
 // @ts-expect-error the class names its bucket's binding; DB() takes the bucket
 defineDoSQL({ cold: { bucket: 'DOSQL_COLD' } });
 
+export async function overRpc(): Promise<bigint | number> {
+  const stub = env.DOSQL_DB.get(env.DOSQL_DB.idFromName('acme')) as unknown as DoSQLDatabase;
+  const { txId } = await stub.begin({ timeoutMs: 2000 });
+  const { lastInsertRowId } = await stub.run('INSERT INTO users(email) VALUES (?)', ['b@x.io'], { transaction: txId });
+  await stub.commit(txId);
+  // @ts-expect-error the transaction is named in an options object
+  await stub.query('SELECT 1', [], txId);
+  return lastInsertRowId;
+}
+
 export async function queries(): Promise<number> {
   const db = getDB(env, 'acme');
   const users = await db.query<User>('SELECT * FROM users WHERE id = ?', [1]);

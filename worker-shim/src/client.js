@@ -21,26 +21,33 @@ import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
 export { encodeParams, encodeValue, decodeRow, decodeValue } from './values.js';
 export { eventStream, lastEventId } from './sse.js';
 
-/** The header that puts a request inside a transaction (transactions.js). */
-const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
+/** The header naming a request's transaction (the engine's contract; tests/worker/contract.test.js). */
+export const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
 const BASE_URL = 'http://internal';
+
+/** What an error answer may say beside its message (docs/errors.md). */
+const ERROR_DETAILS = /** @type {const} */ (['operation', 'statement', 'offset', 'statementOffset']);
 
 /** A failure answered by the database (or of the exchange with it). */
 export class DoSQLError extends Error {
   /**
    * @param {string} message  SQLite's own text where SQLite failed
-   * @param {{code?: string, status?: number, operation?: number, cause?: unknown}} [details]
+   * @param {{code?: string, status?: number, operation?: number, statement?: string,
+   *   offset?: number, statementOffset?: number, cause?: unknown}} [details]  beside
+   *   code and status, each only when the answer said it: the failing operation of
+   *   a /batch or /transaction, the transaction statement refused
+   *   (TRANSACTION_STATEMENT), the byte offsets of the error and of its statement
    */
-  constructor(message, { code = 'UNKNOWN', status = 0, operation, cause } = {}) {
+  constructor(message, { code = 'UNKNOWN', status = 0, cause, ...details } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'DoSQLError';
     /** Stable code, e.g. "SQLITE_CONSTRAINT_UNIQUE", "TRANSACTION_EXPIRED". */
     this.code = code;
     /** The HTTP status of the answer. */
     this.status = status;
-    /** Index of the failing operation of a /batch or /transaction. @type {number | undefined} */
-    this.operation = operation;
-    if (operation === undefined) delete this.operation;
+    for (const key of ERROR_DETAILS) {
+      if (details[key] !== undefined) /** @type {any} */ (this)[key] = details[key];
+    }
   }
 }
 
@@ -67,47 +74,19 @@ function findNamespace(x) {
 }
 
 /**
- * A DatabaseClient over a stub.
- * @param {{fetch: (url: string, init?: any) => Promise<Response>}} stub
+ * One request of the protocol: the answer's JSON (values still tagged), or a
+ * thrown DoSQLError.
+ * @typedef {(path: string, body: unknown, txId: string | null) => Promise<any>} Send
+ */
+
+/**
+ * A DatabaseClient over a stub: over Workers RPC when the object's class has
+ * DoSQL's RPC entry points (DoSQLDatabase does), else over its fetch.
+ * @param {{fetch: (url: string, init?: any) => Promise<Response>, request?: Function}} stub
  */
 export function createClient(stub) {
   if (!stub || typeof stub.fetch !== 'function') throw new TypeError('createClient needs a stub with fetch(url, init)');
-  const db = statements(stub, null);
-  return Object.freeze({
-    ...db,
-
-    /**
-     * Run fn inside one transaction; commit when it resolves, roll back and
-     * rethrow when it throws. Other requests to the database wait meanwhile, so
-     * keep fn short; the transaction is rolled back when idle for timeoutMs.
-     * @template T
-     * @param {(tx: any) => Promise<T>} fn
-     * @param {{timeoutMs?: number}} [options]
-     * @returns {Promise<T>}
-     */
-    async transaction(fn, options = {}) {
-      const begun = await send(stub, '/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null);
-      const txId = /** @type {string} */ (begun.txId);
-      const tx = Object.freeze({ txId, ...statements(stub, txId) });
-      /** @type {T} */
-      let result;
-      try {
-        result = await fn(tx);
-      } catch (err) {
-        await send(stub, '/rollback', {}, txId).catch(() => {}); // ended already, or gone: it was not kept
-        throw err;
-      }
-      try {
-        await send(stub, '/commit', {}, txId);
-      } catch (err) {
-        // A failed COMMIT can leave the transaction open (deferred foreign keys):
-        // do not leave it to the idle timer.
-        await send(stub, '/rollback', {}, txId).catch(() => {});
-        throw err;
-      }
-      return result;
-    },
-
+  return clientOver(sendTo(stub), {
     /**
      * The committed changes of these tables (all when omitted), oldest first:
      * change events with decoded rows, plus {type: 'gap'} and {type: 'ready'}
@@ -119,17 +98,64 @@ export function createClient(stub) {
      * @returns {AsyncIterableIterator<any>}
      */
     subscribe(tables, { since, signal } = {}) {
-      return new Subscription(() => post(stub, '/subscribe', { tables: tables ?? undefined, since }, null), signal);
+      return new Subscription(() => postRequest(stub, '/subscribe', { tables: tables ?? undefined, since }, null), signal);
     },
   });
 }
 
 /**
- * query/queryOne/run/batch, inside the transaction txId or outside any.
- * @param {{fetch: (url: string, init?: any) => Promise<Response>}} stub
+ * The client over one way of sending (exported for DoSQLDatabase's own RPC
+ * entry points, which send to the object they are in).
+ * @param {Send} send
+ * @param {object} [more]  further methods (createClient's subscribe)
+ */
+export function clientOver(send, more = {}) {
+  const db = statements(send, null);
+  const post = (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {string | null} */ txId) => send(path, body, txId);
+  return Object.freeze({
+    ...db,
+    ...more,
+
+    /**
+     * Run fn inside one transaction; commit when it resolves, roll back and
+     * rethrow when it throws. Other requests to the database wait meanwhile, so
+     * keep fn short; the transaction is rolled back when idle for timeoutMs.
+     * @template T
+     * @param {(tx: any) => Promise<T>} fn
+     * @param {{timeoutMs?: number}} [options]
+     * @returns {Promise<T>}
+     */
+    async transaction(fn, options = {}) {
+      const begun = await post('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null);
+      const txId = /** @type {string} */ (begun.txId);
+      const tx = Object.freeze({ txId, ...statements(send, txId) });
+      /** @type {T} */
+      let result;
+      try {
+        result = await fn(tx);
+      } catch (err) {
+        await post('/rollback', {}, txId).catch(() => {}); // ended already, or gone: it was not kept
+        throw err;
+      }
+      try {
+        await post('/commit', {}, txId);
+      } catch (err) {
+        // A failed COMMIT can leave the transaction open (deferred foreign keys):
+        // do not leave it to the idle timer.
+        await post('/rollback', {}, txId).catch(() => {});
+        throw err;
+      }
+      return result;
+    },
+  });
+}
+
+/**
+ * query/queryOne/run/batch/exec, inside the transaction txId or outside any.
+ * @param {Send} send
  * @param {string | null} txId
  */
-function statements(stub, txId) {
+export function statements(send, txId) {
   return {
     /**
      * @param {string} sql
@@ -137,7 +163,7 @@ function statements(stub, txId) {
      * @returns {Promise<any[]>}
      */
     async query(sql, params) {
-      const { rows } = await send(stub, '/query', { sql, params: encodeParams(params) }, txId);
+      const { rows } = await send('/query', { sql, params: encodeParams(params) }, txId);
       return decodeRows(rows);
     },
     /**
@@ -145,7 +171,7 @@ function statements(stub, txId) {
      * @param {unknown} [params]
      */
     async queryOne(sql, params) {
-      const { rows } = await send(stub, '/query', { sql, params: encodeParams(params) }, txId);
+      const { rows } = await send('/query', { sql, params: encodeParams(params) }, txId);
       return Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null;
     },
     /**
@@ -154,7 +180,7 @@ function statements(stub, txId) {
      * @returns {Promise<{rowsAffected: number, lastInsertRowId: number}>}
      */
     async run(sql, params) {
-      const { rowsAffected, lastInsertRowId } = await send(stub, '/run', { sql, params: encodeParams(params) }, txId);
+      const { rowsAffected, lastInsertRowId } = await send('/run', { sql, params: encodeParams(params) }, txId);
       return { rowsAffected: decodeValue(rowsAffected), lastInsertRowId: decodeValue(lastInsertRowId) };
     },
     /**
@@ -164,14 +190,54 @@ function statements(stub, txId) {
     async batch(list) {
       if (!Array.isArray(list)) throw new TypeError('batch needs an array of statements ({sql, params?} or strings)');
       const operations = list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) }));
-      const { results } = await send(stub, '/batch', { operations }, txId);
+      const { results } = await send('/batch', { operations }, txId);
       return (Array.isArray(results) ? results : []).map((r) => ({
         rows: decodeRows(r?.rows ?? []),
         rowsAffected: decodeValue(r?.rowsAffected),
         lastInsertRowId: decodeValue(r?.lastInsertRowId),
       }));
     },
+    /**
+     * A script of statements, all or nothing (split by SQLite's parser).
+     * @param {string} sql
+     * @returns {Promise<{count: number}>}
+     */
+    async exec(sql) {
+      const { count } = await send('/exec', { sql }, txId);
+      return { count };
+    },
   };
+}
+
+/**
+ * How to send to a stub: Workers RPC (DoSQLDatabase's `request`, which answers
+ * {status, text} as fetch would), found out on the first call; fetch when the
+ * object's class has no such method (a user's own class around DB()), from then
+ * on.
+ * @param {any} stub
+ * @returns {Send}
+ */
+export function sendTo(stub) {
+  let rpc = true;
+  return async (path, body, txId) => {
+    if (rpc) {
+      /** @type {{status: number, text: string} | undefined} */
+      let answer;
+      try {
+        answer = await stub.request(path, body, txId);
+      } catch (err) {
+        if (!lacksRpc(err)) throw err;
+        rpc = false;
+      }
+      if (answer) return answerOf(path, answer.status, answer.text);
+    }
+    return sendOverFetch(stub, path, body, txId);
+  };
+}
+
+/** Whether err says the stub's class has no RPC method `request`. @param {unknown} err */
+function lacksRpc(err) {
+  return err instanceof TypeError && /does not implement|is not a function|not a function/i.test(err.message);
 }
 
 /**
@@ -182,7 +248,7 @@ function statements(stub, txId) {
  * @param {string | null} txId
  * @returns {Promise<Response>}
  */
-function post(stub, path, body, txId) {
+function postRequest(stub, path, body, txId) {
   /** @type {Record<string, string>} */
   const headers = { 'Content-Type': 'application/json' };
   if (txId !== null) headers[TRANSACTION_HEADER] = txId;
@@ -197,18 +263,53 @@ function post(stub, path, body, txId) {
  * @param {string | null} txId
  * @returns {Promise<any>}
  */
-async function send(stub, path, body, txId) {
-  const response = await post(stub, path, body, txId);
-  const text = await response.text();
+async function sendOverFetch(stub, path, body, txId) {
+  const response = await postRequest(stub, path, body, txId);
+  return answerOf(path, response.status, await response.text());
+}
+
+/**
+ * The parsed answer of a request, or the DoSQLError it is.
+ * @param {string} path
+ * @param {number} status
+ * @param {string} text
+ * @returns {any}
+ */
+export function answerOf(path, status, text) {
   const value = parseJSON(text);
-  if (!response.ok) throw failure(response.status, value, text);
+  if (status < 200 || status > 299) throw failure(status, value, text);
   if (value === undefined || value === null || typeof value !== 'object') {
     throw new DoSQLError(`the database answered ${path} with something that is not a JSON object: ${text.slice(0, 200)}`, {
       code: 'BAD_RESPONSE',
-      status: response.status,
+      status,
     });
   }
   return value;
+}
+
+// Workers RPC keeps only an error's message: a DoSQLError thrown by one of
+// DoSQLDatabase's statement methods crosses as "[CODE status operation N]
+// message", and fromRpcError rebuilds it on the other side.
+const RPC_ERROR = /^\[([A-Z][A-Z0-9_]*) (\d{3})(?: operation (\d+))?\] ([\s\S]*)$/;
+
+/**
+ * A DoSQLError as an Error that crosses Workers RPC.
+ * @param {unknown} err
+ */
+export function toRpcError(err) {
+  if (!(err instanceof DoSQLError)) return err;
+  const operation = err.operation === undefined ? '' : ` operation ${err.operation}`;
+  return new Error(`[${err.code} ${err.status}${operation}] ${err.message}`);
+}
+
+/**
+ * The DoSQLError an RPC error stands for (any other error as it is).
+ * @param {unknown} err
+ */
+export function fromRpcError(err) {
+  const m = err instanceof Error ? RPC_ERROR.exec(err.message) : null;
+  if (!m) return err;
+  return new DoSQLError(m[4], { code: m[1], status: Number(m[2]), operation: m[3] === undefined ? undefined : Number(m[3]) });
 }
 
 /**
@@ -220,11 +321,10 @@ async function send(stub, path, body, txId) {
  */
 function failure(status, value, text) {
   const message = typeof value?.error === 'string' ? value.error : text || `the database answered ${status}`;
-  return new DoSQLError(message, {
-    code: typeof value?.code === 'string' ? value.code : `HTTP_${status}`,
-    status,
-    operation: Number.isInteger(value?.operation) ? value.operation : undefined,
-  });
+  /** @type {Record<string, unknown>} */
+  const details = {};
+  for (const key of ERROR_DETAILS) if (value?.[key] !== undefined) details[key] = value[key];
+  return new DoSQLError(message, { ...details, code: typeof value?.code === 'string' ? value.code : `HTTP_${status}`, status });
 }
 
 /** @param {string} text @returns {any} the value, or undefined when text is not JSON */

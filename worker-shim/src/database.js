@@ -13,6 +13,7 @@
 // failures inside the gate and rethrow them outside it (instance.js).
 
 import { DurableObject } from 'cloudflare:workers';
+import { answerOf, statements, toRpcError } from './client.js';
 import { DatabaseInstance, checkMigrations } from './instance.js';
 import { messageOf } from './response.js';
 import { checkChanges } from './retention.js';
@@ -71,6 +72,87 @@ export class DoSQLDatabase extends DurableObject {
    */
   fetch(request) {
     return this.#instance.fetch(request);
+  }
+
+  // ---- Workers RPC (README "Workers RPC") -----------------------------------------
+  //
+  // The protocol's requests as methods of the stub, beside fetch. Values cross
+  // as themselves (BigInt, Uint8Array, ±Infinity); an error crosses as an
+  // Error whose message carries its code and status (client.js fromRpcError).
+  // A request of an open transaction names it: {transaction: txId}.
+
+  /**
+   * One request of the wire protocol, its answer as fetch gives it: the status
+   * and the JSON text (values tagged, errors as {error, code, ...}), which
+   * getDB() and toD1() read exactly as they read a fetch (client.js sendTo).
+   * @param {string} path  e.g. "/query"
+   * @param {unknown} body
+   * @param {string | null} [txId]
+   * @returns {Promise<{status: number, text: string}>}
+   */
+  request(path, body, txId = null) {
+    return this.#instance.call(path, body, txId);
+  }
+
+  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string}} [options] */
+  query(sql, params, options) {
+    return this.#statement(options, (s) => s.query(sql, params));
+  }
+
+  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string}} [options] */
+  queryOne(sql, params, options) {
+    return this.#statement(options, (s) => s.queryOne(sql, params));
+  }
+
+  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string}} [options] */
+  run(sql, params, options) {
+    return this.#statement(options, (s) => s.run(sql, params));
+  }
+
+  /** @param {(string | {sql: string, params?: unknown})[]} list @param {{transaction?: string}} [options] */
+  batch(list, options) {
+    return this.#statement(options, (s) => s.batch(list));
+  }
+
+  /** @param {string} sql @param {{transaction?: string}} [options] */
+  exec(sql, options) {
+    return this.#statement(options, (s) => s.exec(sql));
+  }
+
+  /**
+   * Open an interactive transaction (docs/transactions.md): {txId, timeoutMs}.
+   * @param {{timeoutMs?: number}} [options]
+   */
+  begin(options = {}) {
+    return this.#statement(undefined, (_, send) => send('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null));
+  }
+
+  /** @param {string} txId */
+  async commit(txId) {
+    await this.#statement(undefined, (_, send) => send('/commit', {}, txId));
+  }
+
+  /** @param {string} txId */
+  async rollback(txId) {
+    await this.#statement(undefined, (_, send) => send('/rollback', {}, txId));
+  }
+
+  /**
+   * @template T
+   * @param {{transaction?: string} | undefined} options
+   * @param {(s: ReturnType<typeof statements>, send: import('./client.js').Send) => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async #statement(options, fn) {
+    const send = async (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {string | null} */ txId) => {
+      const { status, text } = await this.#instance.call(path, body, txId);
+      return answerOf(path, status, text);
+    };
+    try {
+      return await fn(statements(send, options?.transaction ?? null), send);
+    } catch (err) {
+      throw toRpcError(err);
+    }
   }
 
   /**

@@ -15,6 +15,6 @@ export { DoSQLDatabase, defineDoSQL } from './database.js';
 export { DB } from './db.js';
 export { route } from './router.js';
 export {
-  getDB, createClient, DoSQLError, encodeParams, encodeValue, decodeRow, decodeValue, eventStream, lastEventId,
+  getDB, createClient, DoSQLError, fromRpcError, encodeParams, encodeValue, decodeRow, decodeValue, eventStream, lastEventId,
 } from './client.js';
 export { toD1, DoSQLD1Database, DoSQLD1PreparedStatement } from './d1.js';

@@ -1,0 +1,116 @@
+// Workers RPC entry points of DoSQLDatabase (README "Workers RPC"): the
+// protocol's requests as methods of the stub, values crossing as themselves,
+// errors keeping their code and status, transactions named by txId; and
+// createClient (getDB) over RPC. The calls are made inside workerd (the test
+// worker's __rpc route, tests/worker/fixtures/dosql-worker.js), as a user's
+// Worker makes them; values come back to the test tagged.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWorld, BACKENDS, tenant } from './harness.js';
+import { fromRpcError, DoSQLError } from '../../worker-shim/src/client.js';
+import { tag, untag } from './fixtures/tagged.js';
+
+/** @type {ReturnType<typeof createWorld>} */
+let world;
+before(async () => {
+  world = createWorld('rpc');
+  await world.start({ migrations: [] });
+});
+after(() => world.destroy());
+
+/**
+ * A stub of the tenant's object whose methods run inside workerd; with
+ * client, the methods of createClient(stub) instead.
+ * @param {string} backend @param {string} name @param {{client?: boolean}} [options]
+ * @returns {any}
+ */
+function stubOf(backend, name, { client = false } = {}) {
+  return new Proxy({}, {
+    get: (_, method) => async (/** @type {unknown[]} */ ...args) => {
+      const r = await world.mf.dispatchFetch(`http://localhost/${backend}/${name}/__rpc`, {
+        method: 'POST',
+        body: JSON.stringify({ method, args: tag(args), client }),
+      });
+      const answer = await r.json();
+      if (answer.error) throw Object.assign(new Error(answer.error.message), answer.error);
+      return untag(answer.value);
+    },
+  });
+}
+
+/** The DoSQLError a call rejected with (an RPC error's message decoded). @param {Promise<unknown>} call */
+async function rpcFailure(call) {
+  try {
+    await call;
+  } catch (err) {
+    const e = /** @type {any} */ (err);
+    return e.code ? new DoSQLError(e.message, e) : fromRpcError(err);
+  }
+  assert.fail('the call succeeded');
+}
+
+for (const backend of BACKENDS) {
+  describe(`RPC (${backend})`, () => {
+    test('query, queryOne, run, batch and exec, with values that JSON cannot carry', async () => {
+      const stub = stubOf(backend, tenant('rpc'));
+      assert.deepEqual(await stub.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, big INTEGER, b BLOB, r REAL); CREATE INDEX t_big ON t (big)'), { count: 2 });
+      const run = await stub.run('INSERT INTO t (big, b, r) VALUES (?, ?, ?)', [2n ** 62n, new Uint8Array([0, 1, 255]), -Infinity]);
+      assert.deepEqual(run, { rowsAffected: 1, lastInsertRowId: 1 });
+      const rows = await stub.query('SELECT big, b, r FROM t WHERE id = ?', [1]);
+      assert.deepEqual(rows, [{ big: 2n ** 62n, b: new Uint8Array([0, 1, 255]), r: -Infinity }]);
+      assert.deepEqual(await stub.queryOne('SELECT count(*) AS n FROM t'), { n: 1 });
+      assert.equal(await stub.queryOne('SELECT * FROM t WHERE id = 99'), null);
+      const batch = await stub.batch(['INSERT INTO t (big) VALUES (1)', { sql: 'SELECT big FROM t ORDER BY id', params: [] }]);
+      assert.equal(batch.length, 2);
+      assert.deepEqual(batch[1].rows, [{ big: 2n ** 62n }, { big: 1 }]);
+    });
+
+    test('an error keeps its code, status and operation', async () => {
+      const stub = stubOf(backend, tenant('rpc-err'));
+      await stub.exec('CREATE TABLE u (id INTEGER PRIMARY KEY)');
+      await stub.run('INSERT INTO u VALUES (1)');
+      const unique = await rpcFailure(stub.run('INSERT INTO u VALUES (1)'));
+      assert.match(unique.message, /UNIQUE constraint failed: u\.id/);
+      assert.equal(unique.code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+      assert.equal(unique.status, 409);
+      const second = await rpcFailure(stub.batch(['INSERT INTO u VALUES (2)', 'INSERT INTO u VALUES (1)']));
+      assert.equal(second.operation, 1);
+      assert.deepEqual(await stub.query('SELECT id FROM u'), [{ id: 1 }], 'the batch was all or nothing');
+      assert.equal((await rpcFailure(stub.query('SELEC 1'))).status, 400);
+      const notFound = await stub.request('/nope', {});
+      assert.equal(notFound.status, 404, 'request() answers as fetch would');
+      assert.equal(JSON.parse(notFound.text).code, 'NOT_FOUND');
+    });
+
+    test('an interactive transaction over RPC: begin, statements naming it, commit or rollback', async () => {
+      const stub = stubOf(backend, tenant('rpc-tx'));
+      await stub.exec('CREATE TABLE a (v)');
+      const { txId, timeoutMs } = await stub.begin({ timeoutMs: 2000 });
+      assert.equal(timeoutMs, 2000);
+      await stub.run('INSERT INTO a VALUES (1)', [], { transaction: txId });
+      assert.deepEqual(await stub.query('SELECT v FROM a', [], { transaction: txId }), [{ v: 1 }]);
+      await stub.rollback(txId);
+      assert.deepEqual(await stub.query('SELECT v FROM a'), []);
+      const second = await stub.begin();
+      await stub.run('INSERT INTO a VALUES (2)', [], { transaction: second.txId });
+      await stub.commit(second.txId);
+      assert.deepEqual(await stub.query('SELECT v FROM a'), [{ v: 2 }]);
+      assert.equal((await rpcFailure(stub.commit(second.txId))).code, 'TRANSACTION_EXPIRED');
+      assert.equal((await rpcFailure(stub.begin({ timeoutMs: 5 }))).code, 'BAD_REQUEST');
+    });
+
+    test('createClient (getDB) over RPC answers as over fetch, errors included', async () => {
+      const name = tenant('rpc-client');
+      const client = stubOf(backend, name, { client: true });
+      await client.run('CREATE TABLE c (v)');
+      await client.run('INSERT INTO c VALUES (?)', [2n ** 60n]);
+      await client.batch([{ sql: 'INSERT INTO c VALUES (?)', params: [new Uint8Array([7])] }]);
+      assert.deepEqual(await client.query('SELECT v FROM c ORDER BY rowid'), [{ v: 2n ** 60n }, { v: new Uint8Array([7]) }]);
+      const failed = await rpcFailure(client.query('SELECT nope'));
+      assert.equal(failed.code, 'SQLITE_ERROR');
+      assert.equal(failed.status, 400);
+      assert.deepEqual(await world.client(backend, name).query('SELECT count(*) AS n FROM c'), [{ n: 2 }]);
+    });
+  });
+}
