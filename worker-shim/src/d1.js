@@ -6,20 +6,20 @@
 //   const { results } = await db.prepare('SELECT * FROM users WHERE id = ?').bind(1).all();
 //
 // It speaks the wire protocol (README.md "Protocol", docs/transactions.md) to the
-// Durable Object itself: every statement goes to POST /batch, whose answer holds
-// the rows and the counts of each statement, and its text is read column by column
-// for raw(), so `SELECT a.id, b.id` keeps both columns there (drizzle reads every
-// select through raw()).
+// Durable Object itself, over Workers RPC or its fetch (client.js sendTo): every statement goes to POST /batch with rowMode "array",
+// whose answer holds each statement's column names, its rows as arrays (so raw()
+// keeps `SELECT a.id, b.id` as two columns: drizzle reads every select that way),
+// its counts and what SQLite saw it do (readOnly, schemaChanged). This file reads
+// no SQL: the object's SQLite says which statement is BEGIN / COMMIT / ROLLBACK
+// (the answer TRANSACTION_STATEMENT), and runs a savepoint statement inside the
+// open transaction.
 //
 // Beyond D1: `BEGIN` / `COMMIT` / `ROLLBACK` sent as statements (what drizzle's
 // db.transaction() does) open and end a real interactive transaction; BigInt
 // parameters bind as exact 64-bit integers. Where D1 and DoSQL differ, see
-// docs/d1.md.
+// docs/d1.md (and tests/worker/d1-differential.test.js, which compares the two).
 
-import { DoSQLError, encodeValue } from './client.js';
-
-const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
-const BASE_URL = 'http://internal';
+import { DoSQLError, encodeValue, sendTo } from './client.js';
 
 // ---- the database ---------------------------------------------------------------
 
@@ -55,8 +55,8 @@ function findStub(x, tenantId) {
 }
 
 export class DoSQLD1Database {
-  /** @type {{fetch: (url: string, init?: any) => Promise<Response>}} */
-  #stub;
+  /** Sends a request to the object: over RPC, or its fetch (client.js). @type {import('./client.js').Send} */
+  #send;
   /** @type {D1FacadeOptions} */
   #options;
   /**
@@ -65,10 +65,8 @@ export class DoSQLD1Database {
    * @type {{id: string, dead: Error | null} | null}
    */
   #tx = null;
-  /** Calls chained one after another (while a transaction is open or pending). */
+  /** The calls of this instance, chained: each runs after the one before it. */
   #tail = Promise.resolve();
-  /** Calls in the chain now, plus one from each BEGIN until its transaction ends. */
-  #chained = 0;
 
   /**
    * @param {{fetch: (url: string, init?: any) => Promise<Response>}} stub
@@ -76,7 +74,7 @@ export class DoSQLD1Database {
    */
   constructor(stub, options = {}) {
     if (!stub || typeof stub.fetch !== 'function') throw new TypeError('DoSQLD1Database needs a stub with fetch(url, init)');
-    this.#stub = stub;
+    this.#send = sendTo(stub);
     this.#options = { ...options };
   }
 
@@ -97,12 +95,12 @@ export class DoSQLD1Database {
         throw new TypeError('batch() takes statements prepared by this database');
       }
     }
-    if (statements.length === 0) return [];
     return this.#serialize(async () => {
+      if (statements.length === 0) throw d1Error('D1_ERROR', NO_STATEMENTS, null);
       const started = Date.now();
-      const { results } = await this.#batch(statements.map((s) => ({ sql: s.sql, params: s.params })), false);
+      const { results } = await this.#batch(statements.map((s) => ({ sql: s.sql, params: s.params })), this.#tx);
       const duration = Date.now() - started;
-      return results.map((r, i) => d1Result(statements[i].sql, r, duration, this.#options));
+      return results.map((/** @type {any} */ r) => d1Result(r, duration, this.#options));
     });
   }
 
@@ -115,15 +113,16 @@ export class DoSQLD1Database {
   async exec(sql) {
     if (typeof sql !== 'string') throw new TypeError('exec() needs the SQL text as a string');
     return this.#serialize(async () => {
+      // D1 refuses a blank script before it reaches SQLite, with this text.
+      if (sql.trim() === '') throw d1Error('D1_EXEC_ERROR', `Error in line 1: : ${NO_STATEMENTS}`, null);
       const tx = this.#tx;
       if (tx?.dead) throw tx.dead;
       const started = Date.now();
       try {
-        const { count } = JSON.parse(await this.#post('/exec', { sql }, tx?.id ?? null));
+        const { count } = await this.#request('/exec', { sql }, tx);
         return { count, duration: Date.now() - started };
       } catch (err) {
-        if (tx && endsTransaction(err)) tx.dead = toD1Error(err);
-        throw d1Error('D1_EXEC_ERROR', `Error in statement ${err?.operation ?? 0}: ${d1Message(err)}`, err);
+        throw execError(sql, err);
       }
     });
   }
@@ -150,168 +149,135 @@ export class DoSQLD1Database {
   // ---- for DoSQLD1PreparedStatement ------------------------------------------
 
   /**
-   * One statement: its D1Result, and the raw text of the answer (for raw()).
+   * One statement: its D1Result, its column names and its rows as arrays (raw()).
    * BEGIN / COMMIT / ROLLBACK become the interactive transaction's requests.
    * @param {string} sql
    * @param {unknown[]} params
-   * @param {boolean} ordered  also parse the rows keeping every column in order
-   * @returns {Promise<{result: any, rows: unknown[][] | null, columns: string[] | null}>}
+   * @returns {Promise<{result: any, columns: string[], rows: unknown[][]}>}
    */
-  async _execute(sql, params, ordered) {
-    const control = transactionControl(sql);
-    if (control === 'begin') {
-      // From this BEGIN until its transaction ends, this instance's calls run one
-      // after another, so every statement after BEGIN carries the transaction.
-      this.#chained++;
-      return this.#chain(() => this.#begin(params));
-    }
+  async _execute(sql, params) {
     return this.#serialize(async () => {
-      if (control === 'commit' || control === 'rollback') return this.#end(control, sql, params);
+      // D1's own check, before SQLite sees the text (comment lines that start
+      // with a blank are dropped): its answer for nothing to run.
+      if (sql.replace(/^\s+--.*/gm, '').trim().length === 0) throw d1Error('D1_ERROR', NO_STATEMENTS, null);
       const started = Date.now();
-      if (isSavepointStatement(sql)) {
-        // Not through /batch: its own savepoint would take this one with it.
-        const r = await this.#single('/run', sql, params);
-        return { result: d1Result(sql, { rows: [], ...r }, Date.now() - started, this.#options), rows: [], columns: [] };
+      const tx = this.#tx;
+      if (tx?.dead) return this.#afterDeath(tx, sql, params, started);
+      /** @type {any} */
+      let answer;
+      try {
+        answer = await this.#batch([{ sql, params }], tx);
+      } catch (err) {
+        const control = transactionStatement(err);
+        if (control === null) throw err;
+        return this.#control(control, params, started);
       }
-      const { results, text } = await this.#batch([{ sql, params }], ordered);
-      const duration = Date.now() - started;
-      const result = d1Result(sql, results[0], duration, this.#options);
-      if (!ordered) return { result, rows: null, columns: null };
-      const { rows, columns } = orderedRows(text, this.#options);
-      return { result, rows, columns };
+      const r = answer.results[0];
+      return { result: d1Result(r, Date.now() - started, this.#options), ...decodedRows(r, this.#options) };
     });
   }
 
-  /** @param {unknown[]} params */
-  async #begin(params) {
-    const started = Date.now();
+  /**
+   * A statement while the object has already ended the transaction: only ROLLBACK
+   * (nothing was kept) and COMMIT (fails with the reason) have something to do;
+   * the rest fails with the reason. SQLite says which the statement is: prepared
+   * under EXPLAIN outside any transaction, it runs nothing, and a transaction
+   * statement is still refused as one.
+   * @param {{id: string, dead: Error | null}} tx
+   * @param {string} sql @param {unknown[]} params @param {number} started
+   */
+  async #afterDeath(tx, sql, params, started) {
     try {
-      if (this.#tx !== null) {
-        throw d1Error('D1_ERROR', 'cannot start a transaction within a transaction: SQLITE_ERROR', null);
-      }
-      if (params.length > 0) throw d1Error('D1_ERROR', 'Wrong number of parameter bindings for SQL query.', null);
-      const timeoutMs = this.#options.transactionTimeoutMs;
-      const { txId } = JSON.parse(await this.#post('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null));
-      this.#tx = { id: txId, dead: null };
+      await this.#batch([{ sql: `EXPLAIN ${sql}`, params }], null);
     } catch (err) {
-      this.#chained--;
-      throw toD1Error(err);
+      const control = transactionStatement(err);
+      if (control !== null) return this.#control(control, params, started);
     }
-    return { result: emptyResult(Date.now() - started, false), rows: [], columns: [] };
+    throw tx.dead;
   }
 
-  /** @param {'commit' | 'rollback'} control @param {string} sql @param {unknown[]} params */
-  async #end(control, sql, params) {
-    const tx = this.#tx;
-    if (tx === null) {
-      const what = control === 'commit' ? 'commit' : 'rollback';
-      throw d1Error('D1_ERROR', `cannot ${what} - no transaction is active: SQLITE_ERROR`, null);
+  /**
+   * BEGIN, COMMIT or ROLLBACK, as the object named it: the interactive
+   * transaction's /begin, /commit or /rollback.
+   * @param {'begin' | 'commit' | 'rollback'} control
+   * @param {unknown[]} params @param {number} started
+   */
+  async #control(control, params, started) {
+    if (control === 'begin' && this.#tx !== null) {
+      throw d1Error('D1_ERROR', 'cannot start a transaction within a transaction: SQLITE_ERROR', null);
     }
-    if (params.length > 0) throw d1Error('D1_ERROR', 'Wrong number of parameter bindings for SQL query.', null);
-    const started = Date.now();
-    const finish = () => {
-      this.#tx = null;
-      this.#chained--;
-    };
+    if (control !== 'begin' && this.#tx === null) {
+      throw d1Error('D1_ERROR', `cannot ${control} - no transaction is active: SQLITE_ERROR`, null);
+    }
+    if (params.length > 0) throw d1Error('D1_ERROR', WRONG_PARAMETER_COUNT, null);
+    if (control === 'begin') {
+      const timeoutMs = this.#options.transactionTimeoutMs;
+      const { txId } = await this.#request('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null).catch(rethrowD1);
+      this.#tx = { id: txId, dead: null };
+      return emptyResult(Date.now() - started, false);
+    }
+    const tx = /** @type {{id: string, dead: Error | null}} */ (this.#tx);
     if (tx.dead) {
       // Rolled back already by the object: ROLLBACK has nothing left to do, COMMIT fails.
-      finish();
+      this.#tx = null;
       if (control === 'commit') throw tx.dead;
-      return { result: emptyResult(Date.now() - started, false), rows: [], columns: [] };
+      return emptyResult(Date.now() - started, false);
     }
     try {
-      await this.#post(`/${control}`, {}, tx.id);
+      await this.#request(`/${control}`, {}, tx);
     } catch (err) {
       // A COMMIT that failed on a deferred constraint leaves the transaction open
       // (ROLLBACK next, as SQLite would); any other end is final.
-      if (control === 'rollback' || endsTransaction(err) || !(err instanceof DoSQLError)) finish();
+      if (control === 'rollback' || endsTransaction(err) || !(err instanceof DoSQLError)) this.#tx = null;
       throw toD1Error(err);
     }
-    finish();
-    return { result: emptyResult(Date.now() - started, control === 'commit'), rows: [], columns: [] };
+    this.#tx = null;
+    return emptyResult(Date.now() - started, control === 'commit');
   }
 
   /**
-   * POST /batch (inside the open transaction, if any).
+   * POST /batch with rowMode "array" (inside tx, if any). Fails with D1's error,
+   * whose cause is the DoSQLError.
    * @param {{sql: string, params?: unknown[]}[]} operations
-   * @param {boolean} keepText
-   * @returns {Promise<{results: any[], text: string}>}
+   * @param {{id: string, dead: Error | null} | null} tx
+   * @returns {Promise<any>}
    */
-  async #batch(operations, keepText) {
-    const tx = this.#tx;
+  async #batch(operations, tx) {
     if (tx?.dead) throw tx.dead;
-    const body = { operations: operations.map((o) => (o.params?.length ? { sql: o.sql, params: o.params.map(encodeValue) } : { sql: o.sql })) };
-    let text;
+    const body = {
+      rowMode: 'array',
+      operations: operations.map((o) => (o.params?.length ? { sql: o.sql, params: o.params.map(encodeValue) } : { sql: o.sql })),
+    };
     try {
-      text = await this.#post('/batch', body, tx?.id ?? null);
+      return await this.#request('/batch', body, tx);
     } catch (err) {
-      const e = toD1Error(err);
-      if (tx && endsTransaction(err)) tx.dead = e;
-      throw e;
+      throw toD1Error(err);
     }
-    const { results } = JSON.parse(text);
-    return { results, text: keepText ? text : '' };
   }
 
   /**
-   * POST /run or /query with one statement (inside the open transaction, if any).
-   * @param {string} path @param {string} sql @param {unknown[]} params
+   * POST one request (inside tx, if any); an error that ended tx on the object's
+   * side marks it dead.
+   * @param {string} path @param {unknown} body @param {{id: string, dead: Error | null} | null} tx
+   * @returns {Promise<any>} the answer (2xx)
    */
-  async #single(path, sql, params) {
-    const tx = this.#tx;
-    if (tx?.dead) throw tx.dead;
+  async #request(path, body, tx) {
     try {
-      return JSON.parse(await this.#post(path, params.length ? { sql, params: params.map(encodeValue) } : { sql }, tx?.id ?? null));
+      return await this.#send(path, body, tx?.id ?? null);
     } catch (err) {
-      const e = toD1Error(err);
-      if (tx && endsTransaction(err)) tx.dead = e;
-      throw e;
+      if (tx && endsTransaction(err)) tx.dead = toD1Error(err);
+      throw err;
     }
   }
 
   /**
-   * @param {string} path @param {unknown} body @param {string | null} txId
-   * @returns {Promise<string>} the answer's text (2xx)
-   */
-  async #post(path, body, txId) {
-    /** @type {Record<string, string>} */
-    const headers = { 'Content-Type': 'application/json' };
-    if (txId !== null) headers[TRANSACTION_HEADER] = txId;
-    const response = await this.#stub.fetch(`${BASE_URL}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const text = await response.text();
-    if (response.ok) return text;
-    /** @type {any} */
-    let value;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = undefined;
-    }
-    throw new DoSQLError(typeof value?.error === 'string' ? value.error : text || `the database answered ${response.status}`, {
-      code: typeof value?.code === 'string' ? value.code : `HTTP_${response.status}`,
-      status: response.status,
-      operation: Number.isInteger(value?.operation) ? value.operation : undefined,
-    });
-  }
-
-  /**
-   * Run fn now, or after the calls before it while a transaction is open or pending.
+   * Run fn after every call of this instance made before it. The object names a
+   * BEGIN only in its answer, so a call made while one is on its way must wait
+   * to learn whether it belongs to the transaction; one at a time keeps that
+   * simple, and the order of calls SQLite's (one connection).
    * @template T @param {() => Promise<T>} fn @returns {Promise<T>}
    */
   #serialize(fn) {
-    if (this.#tx === null && this.#chained === 0) return fn();
-    this.#chained++;
-    return this.#chain(async () => {
-      try {
-        return await fn();
-      } finally {
-        this.#chained--;
-      }
-    });
-  }
-
-  /** @template T @param {() => Promise<T>} fn @returns {Promise<T>} */
-  #chain(fn) {
     const run = this.#tail.then(fn);
     this.#tail = run.then(
       () => {},
@@ -336,14 +302,14 @@ export class DoSQLD1PreparedStatement {
     return new DoSQLD1PreparedStatement(this.database, this.sql, values.map(bindValue));
   }
 
-  /** Every row, as objects keyed by column name. */
+  /** Every row, as objects keyed by column name (the later of two columns of one name wins, as in D1). */
   async all() {
-    return (await this.database._execute(this.sql, this.params, false)).result;
+    return (await this.database._execute(this.sql, this.params)).result;
   }
 
   /** Like all(): D1's run() answers the rows too (none for a write without RETURNING). */
   async run() {
-    return (await this.database._execute(this.sql, this.params, false)).result;
+    return (await this.database._execute(this.sql, this.params)).result;
   }
 
   /**
@@ -351,11 +317,11 @@ export class DoSQLD1PreparedStatement {
    * @param {string} [column]
    */
   async first(column) {
-    const { result } = await this.database._execute(this.sql, this.params, false);
+    const { result } = await this.database._execute(this.sql, this.params);
     const row = result.results[0];
     if (row === undefined) return null;
     if (column === undefined) return row;
-    if (!Object.prototype.hasOwnProperty.call(row, column)) {
+    if (row[column] === undefined) {
       throw d1Error('D1_COLUMN_NOTFOUND', `Column not found (${column})`, new Error('Column not found'));
     }
     return row[column];
@@ -363,38 +329,44 @@ export class DoSQLD1PreparedStatement {
 
   /**
    * Rows as arrays of values in column order (every column, even two of one name);
-   * with {columnNames: true} the first array is the column names.
+   * with {columnNames: true} the first array is the column names (also without rows).
    * @param {{columnNames?: boolean}} [options]
    */
   async raw(options = {}) {
-    const { rows, columns } = await this.database._execute(this.sql, this.params, true);
-    const list = /** @type {unknown[][]} */ (rows);
-    return options?.columnNames ? [/** @type {string[]} */ (columns), ...list] : list;
+    const { rows, columns } = await this.database._execute(this.sql, this.params);
+    return options?.columnNames ? [columns, ...rows] : rows;
   }
 }
 
 /**
- * A parameter as D1 takes it: booleans as 1/0, bytes as a blob; beyond D1, a
- * BigInt binds as an exact 64-bit integer and a Date as its ISO string.
+ * A parameter as D1 takes it: booleans as 1/0; bytes (an ArrayBuffer, a typed
+ * array, or an array of numbers 0-255) as a blob. Beyond D1, a BigInt binds as
+ * an exact 64-bit integer and a Date as its ISO string.
  * @param {unknown} value
  */
 function bindValue(value) {
   switch (typeof value) {
     case 'string':
     case 'number':
-    case 'bigint':
       return value;
+    case 'bigint':
+      if (value >= INT64_MIN && value <= INT64_MAX) return value;
+      break;
     case 'boolean':
       return value ? 1 : 0;
     case 'object':
       if (value === null || value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value instanceof Date) return value;
+      if (Array.isArray(value) && value.every((b) => typeof b === 'number' && b >= 0 && b < 256)) return Uint8Array.from(value);
   }
   throw d1Error(
     'D1_TYPE_ERROR',
     `Type '${typeof value}' not supported for value '${safeString(value)}'`,
-    new TypeError(`Type '${typeof value}' not supported`),
+    new TypeError(`Type '${typeof value}' not supported for value '${safeString(value)}'`),
   );
 }
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /** @param {unknown} value */
 function safeString(value) {
@@ -408,27 +380,38 @@ function safeString(value) {
 // ---- results ----------------------------------------------------------------------
 
 /**
- * @param {string} sql @param {any} r a /batch result {rows, rowsAffected, lastInsertRowId}
- * @param {number} duration @param {D1FacadeOptions} options
+ * A statement's rows with their values decoded, and its column names.
+ * @param {any} r a /batch result of rowMode "array"
+ * @param {D1FacadeOptions} options
+ * @returns {{columns: string[], rows: unknown[][]}}
  */
-function d1Result(sql, r, duration, options) {
+function decodedRows(r, options) {
+  const columns = Array.isArray(r?.columns) ? r.columns : [];
+  const rows = (Array.isArray(r?.rows) ? r.rows : []).map((/** @type {unknown[]} */ row) =>
+    row.map((v) => (v !== null && typeof v === 'object' ? decodeTagged(v, options) : v)),
+  );
+  return { columns, rows };
+}
+
+/**
+ * A D1Result from a /batch result of rowMode "array":
+ * {columns, rows, rowsAffected, lastInsertRowId, readOnly, schemaChanged}.
+ * @param {any} r @param {number} duration @param {D1FacadeOptions} options
+ */
+function d1Result(r, duration, options) {
+  const { columns, rows } = decodedRows(r, options);
   const changes = toNumber(decodeTagged(r?.rowsAffected, options));
-  const results = (Array.isArray(r?.rows) ? r.rows : []).map((/** @type {any} */ row) => {
-    for (const key of Object.keys(row)) {
-      const v = row[key];
-      if (v !== null && typeof v === 'object') row[key] = decodeTagged(v, options);
-    }
-    return row;
-  });
   return {
     success: true,
-    results,
+    // As D1 makes them: one object per row, the later of two columns of one name wins.
+    results: rows.map((row) => Object.fromEntries(row.map((v, i) => [columns[i], v]))),
     meta: {
       served_by: 'dosql',
       duration,
       changes,
       last_row_id: toNumber(decodeTagged(r?.lastInsertRowId, options)),
-      changed_db: changes > 0 || changesSchema(sql),
+      // What SQLite saw the statement do: it wrote rows, or changed the schema.
+      changed_db: r?.readOnly === false && (changes > 0 || r?.schemaChanged === true),
       // Not measured per statement by DoSQL: rows_read is 0 and rows_written is
       // the rows changed (indexes not counted); see docs/d1.md.
       rows_read: 0,
@@ -437,12 +420,19 @@ function d1Result(sql, r, duration, options) {
   };
 }
 
-/** @param {number} duration @param {boolean} changedDb */
+/**
+ * The answer of BEGIN, COMMIT and ROLLBACK, which return no rows.
+ * @param {number} duration @param {boolean} changedDb
+ */
 function emptyResult(duration, changedDb) {
   return {
-    success: true,
-    results: [],
-    meta: { served_by: 'dosql', duration, changes: 0, last_row_id: 0, changed_db: changedDb, rows_read: 0, rows_written: 0 },
+    result: {
+      success: true,
+      results: [],
+      meta: { served_by: 'dosql', duration, changes: 0, last_row_id: 0, changed_db: changedDb, rows_read: 0, rows_written: 0 },
+    },
+    columns: [],
+    rows: [],
   };
 }
 
@@ -478,144 +468,12 @@ function decodeTagged(value, options) {
   }
 }
 
-/** Whether a statement changes the schema (D1's changed_db is true for DDL). @param {string} sql */
-function changesSchema(sql) {
-  const first = firstWord(sql);
-  return first === 'CREATE' || first === 'DROP' || first === 'ALTER';
-}
-
-/**
- * The rows of a one-statement /batch answer with every column in order: the
- * server writes each row as a JSON object with one member per column, so two
- * columns of one name are both in the text (JSON.parse would keep the last).
- * @param {string} text @param {D1FacadeOptions} options
- * @returns {{rows: unknown[][], columns: string[]}}
- */
-function orderedRows(text, options) {
-  const answer = /** @type {Members} */ (parseOrdered(text));
-  const results = /** @type {unknown[]} */ (answer.get('results'));
-  const first = /** @type {Members} */ (results[0]);
-  const rowList = /** @type {Members[]} */ (first.get('rows'));
-  const columns = rowList.length > 0 ? rowList[0].members.map(([k]) => k) : [];
-  const rows = rowList.map((row) => row.members.map(([, v]) => decodeTagged(v instanceof Members ? v.toObject() : v, options)));
-  return { rows, columns };
-}
-
-/** A JSON object as the list of its members, in order, duplicates kept. */
-class Members {
-  /** @param {[string, unknown][]} members */
-  constructor(members) {
-    this.members = members;
-  }
-  /** @param {string} key */
-  get(key) {
-    for (let i = this.members.length - 1; i >= 0; i--) if (this.members[i][0] === key) return this.members[i][1];
-    return undefined;
-  }
-  /** @returns {Record<string, unknown>} */
-  toObject() {
-    /** @type {Record<string, unknown>} */
-    const out = {};
-    for (const [k, v] of this.members) out[k] = v instanceof Members ? v.toObject() : v;
-    return out;
-  }
-}
-
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-
-/**
- * JSON.parse, except that objects become Members (ordered, duplicates kept).
- * @param {string} text
- * @returns {unknown}
- */
-export function parseOrdered(text) {
-  let i = 0;
-  const ws = () => {
-    for (;;) {
-      const c = text.charCodeAt(i);
-      if (c === 32 || c === 10 || c === 13 || c === 9) i++;
-      else return;
-    }
-  };
-  const fail = () => {
-    throw new SyntaxError(`bad JSON from the database at offset ${i}`);
-  };
-  const string = () => {
-    const start = i; // at the opening quote
-    let escaped = false;
-    i++;
-    for (;;) {
-      const c = text.charCodeAt(i);
-      if (Number.isNaN(c)) fail();
-      if (c === 34) break;
-      if (c === 92) {
-        escaped = true;
-        i += 2;
-      } else i++;
-    }
-    i++;
-    const raw = text.slice(start, i);
-    return escaped ? JSON.parse(raw) : raw.slice(1, -1);
-  };
-  /** @returns {unknown} */
-  const value = () => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      /** @type {[string, unknown][]} */
-      const members = [];
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return new Members(members);
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        const key = string();
-        ws();
-        if (text[i++] !== ':') fail();
-        members.push([key, value()]);
-        ws();
-        const d = text[i++];
-        if (d === '}') return new Members(members);
-        if (d !== ',') fail();
-      }
-    }
-    if (c === '[') {
-      i++;
-      const items = [];
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return items;
-      }
-      for (;;) {
-        items.push(value());
-        ws();
-        const d = text[i++];
-        if (d === ']') return items;
-        if (d !== ',') fail();
-      }
-    }
-    if (c === '"') return string();
-    if (text.startsWith('null', i)) return (i += 4), null;
-    if (text.startsWith('true', i)) return (i += 4), true;
-    if (text.startsWith('false', i)) return (i += 5), false;
-    NUMBER.lastIndex = i;
-    const m = NUMBER.exec(text);
-    if (!m) fail();
-    i += /** @type {RegExpExecArray} */ (m)[0].length;
-    return Number(/** @type {RegExpExecArray} */ (m)[0]);
-  };
-  const v = value();
-  ws();
-  if (i !== text.length) fail();
-  return v;
-}
-
 // ---- errors -------------------------------------------------------------------------
+
+// D1's texts where DoSQL's differ only in words.
+const NO_STATEMENTS = 'No SQL statements detected.';
+const NO_STATEMENT_IN_SQL = 'SQL code did not contain a statement.';
+const WRONG_PARAMETER_COUNT = 'Wrong number of parameter bindings for SQL query.';
 
 /** @param {string} prefix @param {string} message @param {unknown} cause */
 function d1Error(prefix, message, cause) {
@@ -623,16 +481,23 @@ function d1Error(prefix, message, cause) {
 }
 
 /**
- * The text after D1's prefix: SQLite's message, then its result code as D1 writes
- * it (": SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)").
- * @param {any} err
+ * The text after D1's prefix. For SQLite's errors: its message, " at offset N"
+ * when SQLite names a token (N counted from offsetBase), then the result code as
+ * D1 writes it (": SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)"). The
+ * facade's well-formed requests meet BAD_PARAMS only for a wrong count of
+ * parameters, and BAD_REQUEST only for sql without a statement: those get D1's
+ * words.
+ * @param {any} err @param {number} [offsetBase]
  */
-function d1Message(err) {
+function d1Message(err, offsetBase = 0) {
   const message = String(err?.message ?? err);
   const code = typeof err?.code === 'string' ? err.code : '';
+  if (code === 'BAD_PARAMS') return WRONG_PARAMETER_COUNT;
+  if (code === 'BAD_REQUEST') return NO_STATEMENT_IN_SQL;
   const m = /^SQLITE_[A-Z]+/.exec(code);
   if (!m) return message;
-  return m[0] === code ? `${message}: ${code}` : `${message}: ${m[0]} (extended: ${code})`;
+  const at = Number.isInteger(err?.offset) && err.offset >= offsetBase ? ` at offset ${err.offset - offsetBase}` : '';
+  return m[0] === code ? `${message}${at}: ${code}` : `${message}${at}: ${m[0]} (extended: ${code})`;
 }
 
 /** A failure of the database as D1 throws it: "D1_ERROR: <message>", cause the DoSQLError. @param {unknown} err */
@@ -641,110 +506,50 @@ function toD1Error(err) {
   return d1Error('D1_ERROR', d1Message(err), err);
 }
 
+/** Rethrow as D1 does. @param {unknown} err @returns {never} */
+function rethrowD1(err) {
+  throw toD1Error(err);
+}
+
+/**
+ * A failed exec() as D1 words it: "D1_EXEC_ERROR: Error in line N: <that line>:
+ * <message>", N the line (of the trimmed script, as D1 splits it) where the
+ * failing statement begins, and SQLite's offset counted from that line's start.
+ * The object gives byte offsets into sql (statementOffset, offset).
+ * @param {string} sql @param {any} err
+ */
+function execError(sql, err) {
+  const script = sql.trim();
+  const lines = script.split('\n');
+  const bytes = new TextEncoder().encode(script);
+  const lead = new TextEncoder().encode(sql.slice(0, sql.length - sql.trimStart().length)).length;
+  let line = 1;
+  let lineStart = 0;
+  const at = Number.isInteger(err?.statementOffset) ? err.statementOffset - lead : 0;
+  for (let i = 0; i < at && i < bytes.length; i++) {
+    if (bytes[i] === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lead + lineStart)}`;
+  return d1Error('D1_EXEC_ERROR', text, err);
+}
+
 /** Whether an error means the object no longer holds the transaction. @param {any} err */
 function endsTransaction(err) {
   return err?.code === 'TRANSACTION_ABORTED' || err?.code === 'TRANSACTION_EXPIRED';
 }
 
-// ---- SQL text -------------------------------------------------------------------------
-
-// Just enough of SQLite's tokenizer to read the first words of a statement (to
-// recognise BEGIN / COMMIT / ROLLBACK and savepoints): comments are whitespace,
-// strings and quoted names are one token. Splitting scripts is the object's job
-// (POST /exec), done by SQLite's own parser.
-const T_SEMI = 0;
-const T_WS = 1;
-const T_OTHER = 2;
-
-/** @param {number} c */
-function isIdChar(c) {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36 || c > 127;
-}
-
 /**
- * The tokens of sql (comments are whitespace; strings and quoted names are one
- * token each); words are upper-cased.
- * @param {string} sql
- * @returns {{type: number, start: number, end: number, word: string | null}[]}
- */
-function tokenize(sql) {
-  const out = [];
-  let i = 0;
-  const n = sql.length;
-  while (i < n) {
-    const start = i;
-    const c = sql.charCodeAt(i);
-    let type = T_OTHER;
-    let word = null;
-    if (c === 59) {
-      type = T_SEMI;
-      i++;
-    } else if (c === 32 || c === 9 || c === 10 || c === 12 || c === 13) {
-      type = T_WS;
-      i++;
-    } else if (c === 47 && sql.charCodeAt(i + 1) === 42) {
-      const close = sql.indexOf('*/', i + 2);
-      i = close < 0 ? n : close + 2;
-      type = T_WS;
-    } else if (c === 45 && sql.charCodeAt(i + 1) === 45) {
-      const nl = sql.indexOf('\n', i + 2);
-      i = nl < 0 ? n : nl + 1;
-      type = T_WS;
-    } else if (c === 91) {
-      const close = sql.indexOf(']', i + 1);
-      i = close < 0 ? n : close + 1;
-    } else if (c === 34 || c === 39 || c === 96) {
-      const close = sql.indexOf(sql[i], i + 1);
-      i = close < 0 ? n : close + 1;
-    } else if (isIdChar(c)) {
-      while (i < n && isIdChar(sql.charCodeAt(i))) i++;
-      word = sql.slice(start, i).toUpperCase();
-    } else {
-      i++;
-    }
-    out.push({ type, start, end: i, word });
-  }
-  return out;
-}
-
-/** SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK [TRANSACTION] TO [SAVEPOINT]. @param {string} sql */
-function isSavepointStatement(sql) {
-  const first = firstWord(sql);
-  return first === 'SAVEPOINT' || first === 'RELEASE' || (first === 'ROLLBACK' && transactionControl(sql) === null);
-}
-
-/** The first keyword of a statement (after comments), upper case. @param {string} sql */
-function firstWord(sql) {
-  for (const t of tokenize(sql)) {
-    if (t.type === T_WS) continue;
-    return t.word ?? '';
-  }
-  return '';
-}
-
-/**
- * Whether sql is exactly BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE] [TRANSACTION [name]],
- * COMMIT / END [TRANSACTION [name]] or ROLLBACK [TRANSACTION [name]] (any case, comments
- * and a trailing `;` allowed), and which.
- * @param {string} sql
+ * The transaction statement the object refused a statement as (SQLite's parser
+ * decided: BEGIN, COMMIT / END, ROLLBACK), or null.
+ * @param {any} err  a D1 error whose cause is the DoSQLError
  * @returns {'begin' | 'commit' | 'rollback' | null}
  */
-export function transactionControl(sql) {
-  const words = [];
-  let ended = false;
-  for (const t of tokenize(sql)) {
-    if (t.type === T_WS) continue;
-    if (t.type === T_SEMI) {
-      ended = true;
-      continue;
-    }
-    if (ended || t.word === null) return null;
-    words.push(t.word);
-    if (words.length > 4) return null;
-  }
-  const text = words.join(' ');
-  if (/^BEGIN(?: (?:DEFERRED|IMMEDIATE|EXCLUSIVE))?(?: TRANSACTION(?: \S+)?)?$/.test(text)) return 'begin';
-  if (/^(?:COMMIT|END)(?: TRANSACTION(?: \S+)?)?$/.test(text)) return 'commit';
-  if (/^ROLLBACK(?: TRANSACTION(?: \S+)?)?$/.test(text)) return 'rollback';
-  return null;
+function transactionStatement(err) {
+  const cause = err?.cause;
+  if (!(cause instanceof DoSQLError) || cause.code !== 'TRANSACTION_STATEMENT') return null;
+  const which = /** @type {any} */ (cause).statement;
+  return which === 'begin' || which === 'commit' || which === 'rollback' ? which : null;
 }
