@@ -27,7 +27,7 @@
 //   database), for the class to route to.
 
 import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './instance.js';
-import { messageOf } from './response.js';
+import { messageOf, valueOf } from './response.js';
 import { createClient, DoSQLError } from './client.js';
 import { checkChanges } from './retention.js';
 import { checkCold } from './storage-tiered.js';
@@ -247,16 +247,6 @@ function badConfig(message) {
  * @param {import('./response.js').EngineResponse} failure
  */
 function errorOf(failure) {
-  const text = new TextDecoder().decode(failure.body);
-  /** @type {any} */
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  return new DoSQLError(typeof value?.error === 'string' ? value.error : text, {
-    code: typeof value?.code === 'string' ? value.code : `HTTP_${failure.status}`,
-    status: failure.status,
-  });
+  const { error, code } = valueOf(failure);
+  return new DoSQLError(error, { code, status: failure.status });
 }
