@@ -75,6 +75,8 @@ export class Engine {
   #storage;
   /** @type {import('./contract.js').Contract} */
   #contract;
+  /** @type {Set<string> | null} */
+  #hostPaths = null;
   #readAhead;
   #maxReadAhead;
   #maxFaults;
@@ -137,6 +139,15 @@ export class Engine {
   /** What the module says of itself (contract.js). */
   get contract() {
     return this.#contract;
+  }
+
+  /**
+   * Whether the host serves path itself (its route is "host" in the contract).
+   * @param {string} path
+   */
+  isHostRoute(path) {
+    this.#hostPaths ??= new Set(this.#contract.routes.filter((r) => r.host).map((r) => r.path));
+    return this.#hostPaths.has(path);
   }
 
   /** The largest request body the engine accepts (bytes). */
@@ -328,30 +339,36 @@ export class Engine {
   }
 
   /**
-   * Copy each array into memory C allocates (at least one byte, so an empty
-   * body is a real pointer and not NULL).
+   * Copy the arrays, one after another, into one block C allocates (at least
+   * one byte, so an empty body is a real pointer and not NULL): one call into
+   * C for the lot, and one to free it.
    * @param {Uint8Array[]} arrays
-   * @returns {number[] | EngineResponse}  the pointers, or the error to answer
+   * @returns {number[] | EngineResponse}  each array's pointer (the first is
+   *   the block's), or the error to answer
    */
   #copyIn(arrays) {
+    let total = 0;
+    for (const bytes of arrays) total += bytes.length;
+    const block = this.#call((e) => e.dosql_alloc(Math.max(total, 1))) >>> 0;
+    if (block === 0) {
+      return hostError('HEAP_LIMIT', `the engine could not allocate ${total} bytes for the request`, this.#contract);
+    }
+    const memory = new Uint8Array(this.#memory.buffer);
     /** @type {number[]} */
     const pointers = [];
+    let at = block;
     for (const bytes of arrays) {
-      const p = this.#call((e) => e.dosql_alloc(Math.max(bytes.length, 1))) >>> 0;
-      if (p === 0) {
-        this.#freeAll(pointers);
-        return hostError('HEAP_LIMIT', `the engine could not allocate ${bytes.length} bytes for the request`, this.#contract);
-      }
-      pointers.push(p);
-      new Uint8Array(this.#memory.buffer, p, bytes.length).set(bytes);
+      pointers.push(at);
+      memory.set(bytes, at);
+      at += bytes.length;
     }
     return pointers;
   }
 
-  /** @param {number[]} pointers */
+  /** @param {number[]} pointers  from #copyIn */
   #freeAll(pointers) {
     // After a trap the heap is not to be trusted: leave it to the next instance.
-    if (!this.#broken) for (const p of pointers) this.#call((e) => e.dosql_free(p));
+    if (!this.#broken) this.#call((e) => e.dosql_free(pointers[0]));
   }
 
   /**

@@ -120,7 +120,7 @@ export class DatabaseInstance {
       const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/import') return await this.importDatabase(request);
-      if (engine.contract.routes.some((r) => r.host && r.path === path)) {
+      if (engine.isHostRoute(path)) {
         const refused = await this.#refuseHostRequest(request, path);
         if (refused) return refused;
         if (path === '/export') return await this.#export();
