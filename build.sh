@@ -10,17 +10,18 @@
 #   ./build.sh bench    build, then time DoSQL against native DO SQL and D1 (minutes): writes
 #                       bench/results.json, bench/ratios.svg, BENCHMARKS.md (--smoke: tiny, seconds)
 #   ./build.sh speedtest  build SQLite's speedtest1 natively and as wasm (tests/bench/speedtest1/)
-#   ./build.sh fuzz [SECONDS]  build the libFuzzer targets (tests/fuzz/) and run each SECONDS
+#   ./build.sh fuzz [SECONDS]  build the libFuzzer targets (tests/faults/fuzz/) and run each SECONDS
 #                       (default 60): executions, coverage, findings (in wasm/build/fuzz/findings/)
 #   ./build.sh load [--clients N] [--seconds T] [--tenants K]  build, then load wrangler dev with mixed
 #                       traffic and check every acknowledged write (default 8 × 60 s × 4): tests/load/results.md
 #
 # Every command is idempotent and incremental: run it again and only what changed is redone.
-# Third-party code is never committed: it is fetched here, pinned by version and sha256,
-# into the ignored deps/ folder.
+# This script sets the machine up (Debian packages, node_modules, the pinned sources in the
+# ignored deps/ folder, each checked by sha256); the Makefile compiles; tests/run.sh runs
+# the test suites. Third-party code is never committed.
 set -euo pipefail
 
-# ---- Pinned third-party inputs ---------------------------------------------------------
+# ---- Pinned third-party inputs ----------------------------------------------------------
 # SQLite: the official amalgamation tarball, as shipped inside the npm package sqlite3
 # (the npm registry is the only non-Debian source reachable from CI). Both the npm tarball
 # and the autoconf tarball inside it are checked.
@@ -61,21 +62,15 @@ readonly SPEEDTEST1_SHA256=81875fcd4bfb76bbf21568f021e81452a72539f76db9982d9114d
 # Debian packages the build needs. clang 14 + wasi-libc + the wasm32 builtins are a wasi-sdk
 # equivalent; binaryen gives wasm-opt, wabt gives wasm-objdump (tests read the module's
 # imports and exports with it); gcc builds the native sanitizer build; git applies patches;
-# clang-14 and its libFuzzer runtime (libclang-rt-14-dev) build the fuzz targets.
+# clang-14 and its libFuzzer runtime (libclang-rt-14-dev) build the fuzz targets; make runs
+# the Makefile.
 readonly APT_WASM_TOOLCHAIN=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
-readonly APT_ALWAYS=(binaryen wabt gcc libc6-dev git xz-utils clang-14 libclang-rt-14-dev)
+readonly APT_ALWAYS=(make binaryen wabt gcc libc6-dev git xz-utils clang-14 libclang-rt-14-dev)
 
 # ---- Layout -----------------------------------------------------------------------------
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly ROOT
 cd "$ROOT"   # every path below is relative to the repo root
-
-readonly BUILD=wasm/build
-readonly WASM_OBJ=$BUILD/obj
-readonly NATIVE=$BUILD/native
-readonly NATIVE_OBJ=$NATIVE/obj
-readonly LOGS=$BUILD/logs
-readonly DIST=worker-shim/dist
 
 # Offline and quiet wrangler/miniflare (no metrics, no Cloudflare lookups), for dev and tests.
 # npm: no "new version available" notices in build logs.
@@ -83,44 +78,18 @@ export NPM_CONFIG_UPDATE_NOTIFIER=false
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false \
        WRANGLER_HIDE_BANNER=true CLOUDFLARE_CF_FETCH_ENABLED=false
 
-# ---- Compiler flags ---------------------------------------------------------------------
-# Shared by every translation unit, wasm and native: the one SQLite options header is
-# force-included so sqlite3.c, cJSON.c and our code agree on every SQLITE_* option.
-readonly INCLUDES=(-include src/sqlite_options.h -Ideps/sqlite -Ideps/cjson -Isrc)
-# Our own code must be warning-free; third-party code is compiled as it is.
-readonly OUR_WARNINGS=(-Wall -Wextra -Werror)
-# SQLite's translation unit: the amalgamation, included by the one file of ours that needs
-# its internals (src/sqlite/unit.c meters built-in SQL functions), compiled as third-party
-# code. Every build of the engine (wasm, native tests, fuzzers, speedtest) compiles this.
-readonly SQLITE_UNIT=src/sqlite/unit.c
-
+# ---- Toolchain --------------------------------------------------------------------------
+# What the Makefile compiles with (its flags are its own). A wasi-sdk named by WASI_SDK_PATH
+# replaces Debian's clang and wasi-libc for the wasm builds.
 if [[ -n ${WASI_SDK_PATH:-} ]]; then
   WASM_CC=("$WASI_SDK_PATH/bin/clang" "--sysroot=$WASI_SDK_PATH/share/wasi-sysroot")
 else
   WASM_CC=(clang)   # Debian's clang finds wasi-libc under /usr/{include,lib}/wasm32-wasi
 fi
 readonly WASM_CC
-# Size-optimised release. -mexec-model=reactor is a link flag (wasm/link.flags): at compile
-# time clang warns it is unused, which -Werror would turn into an error.
-readonly WASM_CFLAGS=(--target=wasm32-wasi -Oz -DNDEBUG "${INCLUDES[@]}")
-# wasm-opt after linking: -Oz. -O2/-O3 (and clang -O2, 70% larger) were not measurably
-# faster in a Node benchmark of inserts, scans and point queries, so size wins. The
-# post-MVP features workerd runs (-mbulk-memory -msign-ext -mnontrapping-fptoint) were
-# tried too: speedtest1 moved within its noise, and a 152k-row GROUP BY ran 8% slower
-# in Node in two interleaved runs, so they stay off.
-readonly WASM_OPT_FLAGS=(-Oz)
-
 readonly NATIVE_CC=${CC:-cc}
-# Debug build under AddressSanitizer and UndefinedBehaviorSanitizer; any report is fatal.
-# shellcheck disable=SC2054  # the comma in -fsanitize=address,undefined is meant
-readonly NATIVE_CFLAGS=(-g -O1 -fno-omit-frame-pointer
-                        -fsanitize=address,undefined -fno-sanitize-recover=all
-                        "${INCLUDES[@]}")
-# The sqlite3 shell for tests that inspect database files: SQLite's defaults (not our
-# options header, which has no OS layer) plus the extensions our databases may contain.
-readonly CLI_CFLAGS=(-O1 -DSQLITE_THREADSAFE=0 -DSQLITE_ENABLE_FTS5 -DSQLITE_ENABLE_RTREE
-                     -DSQLITE_ENABLE_GEOPOLY -DSQLITE_ENABLE_MATH_FUNCTIONS
-                     -DSQLITE_ENABLE_DBSTAT_VTAB)
+readonly FUZZ_CC=clang-14          # Debian's libclang-rt-14-dev holds its libFuzzer
+JOBS=${JOBS:-$(nproc)}             # compiles at once
 
 # ---- Small helpers ----------------------------------------------------------------------
 say() { printf '%s\n' "$@"; }   # one line per argument
@@ -149,21 +118,24 @@ write_stamp() {
   (cd "$dir" && sha256sum "$@" > SHA256SUMS)
 }
 
-# ---- deps: toolchain ---------------------------------------------------------------------
-# apt_missing PKG...: print the packages that are not installed.
+# ---- deps: toolchain --------------------------------------------------------------------
+# apt_missing PKG...: print the packages that are not installed (one dpkg-query for all).
 apt_missing() {
+  local -A installed=()
   local pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-      printf '%s\n' "$pkg"
-  done
+  while read -r pkg; do installed[$pkg]=1; done < <(
+    dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | sed -n 's/ install ok installed$//p')
+  for pkg in "$@"; do [[ -n ${installed[$pkg]:-} ]] || printf '%s\n' "$pkg"; done
 }
 
-# ensure_apt_packages: install what is missing (CI runs as root on a fresh machine);
-# anyone else gets the exact command to run.
+# ensure_apt_packages [PKG...]: install what is missing of PKG... (default: everything the
+# build needs). CI runs as root on a fresh machine; anyone else gets the exact command to run.
 ensure_apt_packages() {
-  local wanted=("${APT_ALWAYS[@]}") missing
-  [[ -n ${WASI_SDK_PATH:-} ]] || wanted+=("${APT_WASM_TOOLCHAIN[@]}")
+  local wanted=("$@") missing
+  if (( ${#wanted[@]} == 0 )); then
+    wanted=("${APT_ALWAYS[@]}")
+    [[ -n ${WASI_SDK_PATH:-} ]] || wanted+=("${APT_WASM_TOOLCHAIN[@]}")
+  fi
   mapfile -t missing < <(apt_missing "${wanted[@]}")
   (( ${#missing[@]} == 0 )) && return 0
   if (( EUID != 0 )); then
@@ -181,7 +153,7 @@ check_toolchain() {
     die "WASI_SDK_PATH=$WASI_SDK_PATH has no bin/clang"
   fi
   local tool
-  for tool in "${WASM_CC[0]}" wasm-opt wasm-objdump "$NATIVE_CC"; do
+  for tool in make "${WASM_CC[0]}" wasm-opt wasm-objdump "$NATIVE_CC"; do
     command -v "$tool" >/dev/null || die "$tool not found (run ./build.sh deps as root)"
   done
 }
@@ -330,604 +302,35 @@ cmd_deps() {
   DEPS_DONE=1
 }
 
-# ---- Incremental compilation ------------------------------------------------------------
-# Each object O has O.d (the headers it included, from -MMD) and O.cmd (the command that made
-# it). O is rebuilt when it is missing, when the command changed, or when any file in O.d is
-# newer. Compiles run in the background, at most JOBS at a time, so the long compiles of
-# sqlite3.c (wasm ~20 s, native with sanitizers ~50 s, the CLI's ~25 s) overlap.
-JOBS=${JOBS:-$(nproc)}
-FAILED_JOBS=$BUILD/.failed-jobs
-
-# is_stale OUT CMD: true when OUT must be rebuilt by CMD (a string).
-is_stale() {
-  local out=$1 cmd=$2 dep
-  [[ -f $out && -f $out.cmd && -f $out.d ]] || return 0
-  [[ "$(<"$out.cmd")" == "$cmd" ]] || return 0
-  # A depfile reads "target: dep dep \" over several lines; drop the target and the "\".
-  # shellcheck disable=SC2013  # paths here never contain spaces: words are what we want
-  for dep in $(sed -e 's/^[^:]*://' -e 's/\\$//' "$out.d"); do
-    [[ -f $dep && ! $dep -nt $out ]] || return 0
-  done
-  return 1
+# ---- Building: the Makefile -------------------------------------------------------------
+# make_build [MAKE OPTIONS] TARGET...: the Makefile's TARGETs with this machine's toolchain,
+# JOBS compiles at once. Quiet (one line per step) unless V=1, which prints every command.
+make_build() {
+  local quiet=(-s)
+  [[ -z ${V:-} ]] || quiet=()
+  make "${quiet[@]}" -j"$JOBS" "WASM_CC=${WASM_CC[*]}" "NATIVE_CC=$NATIVE_CC" "FUZZ_CC=$FUZZ_CC" "$@"
 }
 
-# spawn WHAT CMD...: run CMD in the background once fewer than JOBS are running; a failure
-# is recorded as WHAT in FAILED_JOBS for jobs_wait (background exit statuses are easy to lose).
-spawn() {
-  local what=$1; shift
-  while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
-  ( "$@" || printf '%s\n' "$what" >> "$FAILED_JOBS" ) &
-}
+cmd_wasm()   { cmd_deps; make_build wasm; }
+cmd_native() { cmd_deps; make_build native; }
 
-# jobs_wait: wait for every spawned job; stop the build if any failed.
-jobs_wait() {
-  wait
-  if [[ -s $FAILED_JOBS ]]; then
-    say "build failed:" >&2
-    sed 's/^/  /' "$FAILED_JOBS" >&2
-    rm -f "$FAILED_JOBS"
-    exit 1
-  fi
-}
-
-# compile OUT SRC CC-AND-FLAGS...: compile SRC to OUT in the background when stale.
-compile() {
-  local out=$1 src=$2; shift 2
-  local cmd="$* -c $src -o $out"
-  is_stale "$out" "$cmd" || return 0
-  mkdir -p "$(dirname "$out")"
-  rm -f "$out.cmd"   # a failed compile must not leave a stamp that looks current
-  say "  CC $src -> $out"
-  spawn "$src -> $out" compile_now "$out" "$src" "$cmd" "$@"
-}
-compile_now() {
-  local out=$1 src=$2 cmd=$3; shift 3
-  # Explicit "|| return": spawn runs this on the left of "||", where set -e does not apply.
-  "$@" -MMD -MF "$out.d" -c "$src" -o "$out" || return 1
-  printf '%s' "$cmd" > "$out.cmd"
-}
-
-# needs_link OUT CMD INPUT...: true when OUT must be relinked (missing, new command, or any
-# INPUT newer than it).
-needs_link() {
-  local out=$1 cmd=$2 input; shift 2
-  [[ -f $out && -f $out.cmd && "$(<"$out.cmd")" == "$cmd" ]] || return 0
-  for input in "$@"; do [[ ! $input -nt $out ]] || return 0; done
-  return 1
-}
-
-# link OUT OBJS-ARRAY-NAME CC FLAGS...: link the objects in the named array when stale. The
-# objects go between CC and FLAGS, so libraries (-lm) come after what needs them.
-link() {
-  local out=$1 cc=$3
-  local -n link_objs=$2
-  shift 3
-  local cmd="$cc ${link_objs[*]} $* -o $out"
-  needs_link "$out" "$cmd" "${link_objs[@]}" || return 0
-  say "  LD $out"
-  rm -f "$out.cmd"
-  "$cc" "${link_objs[@]}" "$@" -o "$out"
-  printf '%s' "$cmd" > "$out.cmd"
-}
-
-# our_sources: our translation units, every src/*.c (sorted, so builds are reproducible).
-our_sources() { compgen -G 'src/*.c' | LC_ALL=C sort || true; }
-
-# obj_for DIR SRC: the object path for SRC under DIR.
-obj_for() { local base=${2##*/}; printf '%s/%s.o' "$1" "${base%.c}"; }
-
-# ---- wasm -------------------------------------------------------------------------------
-# wasm_compile: queue every object of dosql.wasm. sqlite3.c first: it is the long one.
-wasm_compile() {
-  mkdir -p "$WASM_OBJ"
-  compile "$WASM_OBJ/sqlite3.o" "$SQLITE_UNIT" "${WASM_CC[@]}" "${WASM_CFLAGS[@]}"
-  compile "$WASM_OBJ/cJSON.o" deps/cjson/cJSON.c "${WASM_CC[@]}" "${WASM_CFLAGS[@]}"
-  local src
-  while read -r src; do
-    compile "$(obj_for "$WASM_OBJ" "$src")" "$src" "${WASM_CC[@]}" "${WASM_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-  done < <(our_sources)
-}
-
-# wasm_link_flags: wasm/link.flags (comments and blank lines dropped) plus one
-# -Wl,--export=NAME per line of wasm/exports.txt: the module exports that list and memory.
-wasm_link_flags() {
-  grep -v -E '^[[:space:]]*(#|$)' wasm/link.flags
-  local name
-  while read -r name; do
-    [[ -n $name ]] && printf -- '-Wl,--export=%s\n' "$name"
-  done < wasm/exports.txt
-}
-
-# wasm_link: wasm/build/dosql.wasm, then wasm-opt into worker-shim/dist/dosql.wasm.
-wasm_link() {
-  local objs=() flags src
-  [[ -n $(our_sources) ]] || die "no src/*.c to build"
-  objs=("$WASM_OBJ/sqlite3.o" "$WASM_OBJ/cJSON.o")
-  while read -r src; do objs+=("$(obj_for "$WASM_OBJ" "$src")"); done < <(our_sources)
-  mapfile -t flags < <(wasm_link_flags)
-  # Not -O at link time: clang would then run wasm-opt itself; we run it once, below.
-  # The flags (exports included) are part of the recorded command: editing wasm/link.flags
-  # or wasm/exports.txt relinks.
-  link "$BUILD/dosql.wasm" objs "${WASM_CC[@]}" --target=wasm32-wasi "${flags[@]}"
-  mkdir -p "$DIST"
-  if [[ ! -f $DIST/dosql.wasm || $BUILD/dosql.wasm -nt $DIST/dosql.wasm ]]; then
-    say "  OPT wasm-opt ${WASM_OPT_FLAGS[*]} -> $DIST/dosql.wasm"
-    wasm-opt "${WASM_OPT_FLAGS[@]}" "$BUILD/dosql.wasm" -o "$DIST/dosql.wasm"
-  fi
-  report_wasm
-}
-
-# report_wasm: sizes (raw and gzip -9, what Workers' size limit counts) and the module's
-# imports, so a new import shows up in every build log.
-report_wasm() {
-  local f
-  for f in "$BUILD/dosql.wasm" "$DIST/dosql.wasm"; do
-    printf '  %-28s %9d bytes, %9d gzipped\n' "$f" "$(wc -c < "$f")" "$(gzip -9 -c "$f" | wc -c)"
-  done
-  say "  imports: $(wasm-objdump -x -j Import "$DIST/dosql.wasm" | sed -n 's/.*<- //p' | tr '\n' ' ')"
-}
-
-cmd_wasm() {
-  cmd_deps
-  wasm_compile
-  jobs_wait
-  wasm_link
-}
-
-# ---- native -----------------------------------------------------------------------------
-# native_compile: queue src/*.c, sqlite3.c, cJSON.c and tests/c/*.c under the sanitizers,
-# and the sqlite3 CLI.
-native_compile() {
-  mkdir -p "$NATIVE_OBJ"
-  compile "$NATIVE_OBJ/sqlite3.o" "$SQLITE_UNIT" "$NATIVE_CC" "${NATIVE_CFLAGS[@]}"
-  compile "$NATIVE_OBJ/cli-sqlite3.o" deps/sqlite/sqlite3.c "$NATIVE_CC" "${CLI_CFLAGS[@]}"
-  compile "$NATIVE_OBJ/cli-shell.o" deps/sqlite/shell.c "$NATIVE_CC" "${CLI_CFLAGS[@]}" -Ideps/sqlite
-  compile "$NATIVE_OBJ/cJSON.o" deps/cjson/cJSON.c "$NATIVE_CC" "${NATIVE_CFLAGS[@]}"
-  local src
-  while read -r src; do
-    compile "$(obj_for "$NATIVE_OBJ" "$src")" "$src" "$NATIVE_CC" "${NATIVE_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-  done < <(our_sources)
-  # The C tests, listed once so that linking and running agree even while files are added.
-  mapfile -t C_TESTS < <(compgen -G 'tests/c/test_*.c' | LC_ALL=C sort || true)
-  # Test objects apart, so a test file can never shadow a src/ object of the same name.
-  for src in "${C_TESTS[@]}" tests/c/host_mem.c; do
-    [[ -f $src ]] || continue
-    compile "$(obj_for "$NATIVE_OBJ/tests" "$src")" "$src" "$NATIVE_CC" "${NATIVE_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-  done
-}
-C_TESTS=()   # tests/c/test_*.c, each of which becomes one binary
-
-# native_link: the sqlite3 CLI, libdosql.a (src + SQLite + cJSON, for fuzzers and
-# benchmarks) and one binary per C test, linked with the native host tests/c/host_mem.c.
-native_link() {
-  # shellcheck disable=SC2034  # read through link's nameref
-  local cli=("$NATIVE_OBJ/cli-shell.o" "$NATIVE_OBJ/cli-sqlite3.o")
-  link "$NATIVE/sqlite3" cli "$NATIVE_CC" -ldl -lm
-
-  local lib=("$NATIVE_OBJ/sqlite3.o" "$NATIVE_OBJ/cJSON.o") src
-  while read -r src; do lib+=("$(obj_for "$NATIVE_OBJ" "$src")"); done < <(our_sources)
-  if needs_link "$NATIVE/libdosql.a" "ar" "${lib[@]}"; then
-    say "  AR $NATIVE/libdosql.a"
-    rm -f "$NATIVE/libdosql.a"
-    ar rcs "$NATIVE/libdosql.a" "${lib[@]}"
-    printf 'ar' > "$NATIVE/libdosql.a.cmd"
-  fi
-
-  (( ${#C_TESTS[@]} > 0 )) || { say "  (no tests/c/test_*.c yet)"; return 0; }
-  [[ -f tests/c/host_mem.c ]] || die "tests/c/host_mem.c is missing: the C tests need the native host"
-  local inputs
-  for src in "${C_TESTS[@]}"; do
-    # shellcheck disable=SC2034  # read through link's nameref
-    inputs=("$(obj_for "$NATIVE_OBJ/tests" "$src")" "$NATIVE_OBJ/tests/host_mem.o" "${lib[@]}")
-    link "$NATIVE/$(basename "${src%.c}")" inputs "$NATIVE_CC" -g -fsanitize=address,undefined -lm
-  done
-}
-
-cmd_native() {
-  cmd_deps
-  native_compile
-  jobs_wait
-  native_link
-}
-
-# ---- speedtest: SQLite's speedtest1, native and wasm (tests/bench/speedtest1/) ----------
-# Not part of `test`: tests/bench/speedtest1/run.mjs builds with `./build.sh speedtest` and
-# compares the times. Both sides link speedtest1.c with SQLite, cJSON and every src/*.c, so
-# the database lives in our VFS "dosql": natively over tests/c/host_mem.c, in wasm over
-# worker-shim/src/host.js with pages in a Map. The wasm side is a WASI command (main,
-# printf): only this benchmark binary imports wasi_snapshot_preview1, never dosql.wasm.
-readonly SPEEDTEST=$BUILD/speedtest
-# The native side is a speed build: -O2 and no sanitizers, our options header as always.
-readonly SPEEDTEST_NATIVE_CFLAGS=(-O2 -DNDEBUG "${INCLUDES[@]}")
-# Wasm variants, "NAME|CLANG FLAGS|WASM-OPT FLAGS": the clang flags take the place of -Oz
-# in WASM_CFLAGS. "oz" is built exactly as dosql.wasm is. SPEEDTEST_WASM_VARIANTS adds more
-# for one run, ';' between them, e.g. "simd|-O2 -msimd128|-O2 --enable-simd".
-readonly SPEEDTEST_WASM_DEFAULT=("oz|-Oz|${WASM_OPT_FLAGS[*]}" "o2|-O2|-O2")
-
-# speedtest_queue DIR CC FLAGS...: queue every object of one speedtest1 binary into DIR.
-speedtest_queue() {
-  local dir=$1 src; shift
-  compile "$dir/sqlite3.o" "$SQLITE_UNIT" "$@"
-  compile "$dir/cJSON.o" deps/cjson/cJSON.c "$@"
-  compile "$dir/speedtest1.o" deps/speedtest1/speedtest1.c "$@"
-  while read -r src; do
-    compile "$(obj_for "$dir" "$src")" "$src" "$@" "${OUR_WARNINGS[@]}"
-  done < <(our_sources)
-}
-
-# speedtest_objs DIR: the objects speedtest_queue made, one per line.
-speedtest_objs() {
-  local src
-  printf '%s\n' "$1/speedtest1.o" "$1/sqlite3.o" "$1/cJSON.o"
-  while read -r src; do obj_for "$1" "$src"; printf '\n'; done < <(our_sources)
-}
-
-# speedtest_variants: the wasm variant lines to build.
-speedtest_variants() {
-  printf '%s\n' "${SPEEDTEST_WASM_DEFAULT[@]}"
-  [[ -z ${SPEEDTEST_WASM_VARIANTS:-} ]] || tr ';' '\n' <<<"$SPEEDTEST_WASM_VARIANTS"
-}
-
+# cmd_speedtest: SQLite's speedtest1 natively and as wasm (tests/bench/speedtest1/, which runs
+# this). SPEEDTEST_WASM_VARIANTS adds wasm variants for one run, e.g. "simd|-O2 -msimd128|-O2
+# --enable-simd" (the Makefile has the format and the default variants).
 cmd_speedtest() {
   cmd_deps
-  local line name cflags wopt objs flags out
-  local native=$SPEEDTEST/native
-  speedtest_queue "$native" "$NATIVE_CC" "${SPEEDTEST_NATIVE_CFLAGS[@]}"
-  compile "$native/tests/host_mem.o" tests/c/host_mem.c "$NATIVE_CC" \
-    "${SPEEDTEST_NATIVE_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-  while IFS='|' read -r name cflags wopt; do
-    [[ -n $name ]] || continue
-    # shellcheck disable=SC2086  # a variant's flags are words by design
-    speedtest_queue "$SPEEDTEST/wasm-$name" "${WASM_CC[@]}" --target=wasm32-wasi $cflags \
-      -DNDEBUG "${INCLUDES[@]}"
-  done < <(speedtest_variants)
-  jobs_wait
-
-  mapfile -t objs < <(speedtest_objs "$native")
-  objs+=("$native/tests/host_mem.o")
-  link "$SPEEDTEST/speedtest1-native" objs "$NATIVE_CC" -lm
-  # dosql.wasm's link flags, less the reactor model (this one is a command) and its exports.
-  mapfile -t flags < <(grep -v -E '^[[:space:]]*(#|$)|^-mexec-model=' wasm/link.flags)
-  while IFS='|' read -r name cflags wopt; do
-    [[ -n $name ]] || continue
-    mapfile -t objs < <(speedtest_objs "$SPEEDTEST/wasm-$name")
-    link "$SPEEDTEST/wasm-$name/speedtest1.wasm" objs "${WASM_CC[@]}" --target=wasm32-wasi \
-      "${flags[@]}"
-    out=$SPEEDTEST/speedtest1-$name.wasm
-    if [[ ! -f $out || $SPEEDTEST/wasm-$name/speedtest1.wasm -nt $out ||
-          "$(cat "$out.cmd" 2>/dev/null)" != "wasm-opt $wopt" ]]; then
-      say "  OPT wasm-opt $wopt -> $out"
-      # shellcheck disable=SC2086
-      wasm-opt $wopt "$SPEEDTEST/wasm-$name/speedtest1.wasm" -o "$out"
-      printf 'wasm-opt %s' "$wopt" > "$out.cmd"
-    fi
-  done < <(speedtest_variants)
-  say "  speedtest1: $SPEEDTEST/speedtest1-native $(speedtest_variants | cut -d'|' -f1 |
-        sed "s|.*|$SPEEDTEST/speedtest1-&.wasm|" | tr '\n' ' ')"
+  make_build speedtest "SPEEDTEST_WASM_VARIANTS=${SPEEDTEST_WASM_VARIANTS:-}"
 }
 
-# ---- fuzz: libFuzzer targets (tests/fuzz/) ----------------------------------------------
-# Each tests/fuzz/fuzz_*.c is one target (its header says what it feeds the engine), linked
-# with tests/fuzz/fuzz.c (the checks every answer must pass), the engine (src/, SQLite,
-# cJSON) and the in-memory host tests/c/host_mem.c, all compiled by clang with libFuzzer's
-# coverage and ASan+UBSan: a crash, a leak, undefined behaviour or a failed check is a
-# finding. The seeds in tests/fuzz/corpus/<target>/ are only read; what runs learn goes to
-# FUZZ/corpus/<target>/ (ignored, kept from run to run), findings to FUZZ/findings/.
-readonly FUZZ=$BUILD/fuzz
-readonly FUZZ_CC=clang-14          # Debian's libclang-rt-14-dev holds its libFuzzer
-# shellcheck disable=SC2054  # the commas in -fsanitize= are meant
-readonly FUZZ_CFLAGS=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
-                      -fno-sanitize-recover=all "${INCLUDES[@]}" -Itests/c -Itests/fuzz)
-# shellcheck disable=SC2054
-readonly FUZZ_LDFLAGS=(-fsanitize=fuzzer,address,undefined -lm)
-# Longest input per target (bytes): up to 16 requests; a file of up to 128 pages of 512.
-readonly FUZZ_MAX_LEN=(fuzz_request:4096 fuzz_import:65536 fuzz_changes:4096)
-# libFuzzer's options for every run: a slow input (10 s) or a bloated one is a finding too.
-readonly FUZZ_OPTIONS=(-timeout=10 -rss_limit_mb=2048)
-# The test suite fuzzes each target this long (seconds) after replaying its corpus: with
-# the build, the suite stays near 3 minutes on 2 cores.
-readonly FUZZ_SUITE_SECONDS=${FUZZ_SUITE_SECONDS:-20}
-
-# fuzz_targets: the targets' names, one per line.
-fuzz_targets() {
-  local src
-  while read -r src; do basename "${src%.c}"; done < <(compgen -G 'tests/fuzz/fuzz_*.c' | LC_ALL=C sort || true)
-}
-
-# fuzz_max_len TARGET: its -max_len (FUZZ_MAX_LEN, else 4096).
-fuzz_max_len() {
-  local entry
-  for entry in "${FUZZ_MAX_LEN[@]}"; do
-    [[ ${entry%%:*} == "$1" ]] && { printf '%s\n' "${entry#*:}"; return 0; }
-  done
-  printf '4096\n'
-}
-
-# fuzz_build: compile (incrementally, JOBS at a time) and link every target into FUZZ/.
-fuzz_build() {
-  command -v "$FUZZ_CC" >/dev/null || die "$FUZZ_CC not found (run ./build.sh deps as root)"
-  local obj=$FUZZ/obj lib=() src target inputs
-  compile "$obj/sqlite3.o" "$SQLITE_UNIT" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}"
-  compile "$obj/cJSON.o" deps/cjson/cJSON.c "$FUZZ_CC" "${FUZZ_CFLAGS[@]}"
-  lib=("$obj/sqlite3.o" "$obj/cJSON.o")
-  while read -r src; do
-    compile "$(obj_for "$obj" "$src")" "$src" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-    lib+=("$(obj_for "$obj" "$src")")
-  done < <(our_sources)
-  for src in tests/c/host_mem.c tests/fuzz/fuzz.c; do
-    compile "$(obj_for "$obj/tests" "$src")" "$src" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-    lib+=("$(obj_for "$obj/tests" "$src")")
-  done
-  while read -r target; do
-    compile "$obj/tests/$target.o" "tests/fuzz/$target.c" "$FUZZ_CC" "${FUZZ_CFLAGS[@]}" "${OUR_WARNINGS[@]}"
-  done < <(fuzz_targets)
-  jobs_wait
-  while read -r target; do
-    # shellcheck disable=SC2034  # read through link's nameref
-    inputs=("$obj/tests/$target.o" "${lib[@]}")
-    link "$FUZZ/$target" inputs "$FUZZ_CC" "${FUZZ_LDFLAGS[@]}"
-  done < <(fuzz_targets)
-}
-
-# fuzz_run TARGET SECONDS DIR LOG: fuzz TARGET for SECONDS, from its committed seeds and DIR,
-# where new inputs go; everything it prints into LOG. Returns libFuzzer's status: non-zero
-# is a finding (its input is in FUZZ/findings/).
-fuzz_run() {
-  local target=$1 secs=$2 dir=$3 log=$4 opts=()
-  mkdir -p "$dir" "$FUZZ/findings" "$(dirname "$log")"
-  [[ -f tests/fuzz/$target.dict ]] && opts+=(-dict="tests/fuzz/$target.dict")
-  UBSAN_OPTIONS=print_stacktrace=1 timeout --kill-after=10 $((secs + 120)) \
-    "$FUZZ/$target" "${FUZZ_OPTIONS[@]}" "${opts[@]}" -max_total_time="$secs" \
-    -max_len="$(fuzz_max_len "$target")" -print_final_stats=1 \
-    -artifact_prefix="$FUZZ/findings/$target-" "$dir" "tests/fuzz/corpus/$target" \
-    >"$log" 2>&1 </dev/null
-}
-
-# fuzz_report TARGET LOG STATUS: executions and coverage (after the seeds, and at the end),
-# and a finding's input and report with its stack.
-fuzz_report() {
-  local target=$1 log=$2 rc=$3 runs speed seeds last
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
-  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
-  seeds=$(grep -a -m1 -E '^#[0-9]+[[:space:]]+INITED' "$log" | grep -o 'cov: [0-9]* ft: [0-9]*' || true)
-  last=$(grep -a -E '^#[0-9]+.* cov: ' "$log" | tail -n1 | grep -o 'cov: [0-9]* ft: [0-9]* corp: [^ ]*' || true)
-  say "  $target: ${runs:-?} executions (${speed:-?}/s); seeds: ${seeds:-?}; end: ${last:-?}"
-  (( rc == 0 )) && return 0
-  say "  $target: FINDING (libFuzzer exited $rc); full log: $log"
-  grep -a -o 'Test unit written to .*' "$log" | sed 's/^/    /' || true
-  # The report and its stack, less libFuzzer's, libc's and the sanitizers' own frames.
-  sed -n '/^==[0-9]*==ERROR\|FUZZ FINDING\|runtime error/,/^SUMMARY/p' "$log" |
-    grep -a -v -E ' in (fuzzer::|__sanitizer_|__libc_|_start|abort|raise|__pthread_kill)|^[[:space:]]*#[0-9]+ 0x[0-9a-f]+ +\(|^NOTE: libFuzzer|^ *Combine libFuzzer|^ *$' |
-    head -n 40 | sed 's/^/    /'
-}
-
-# cmd_fuzz [SECONDS]: build the targets, then fuzz each for SECONDS (default 60), one after
-# the other, printing executions, coverage and any finding. Fails when any target found one.
+# cmd_fuzz [SECONDS]: build the libFuzzer targets, then fuzz each for SECONDS (tests/run.sh).
 cmd_fuzz() {
-  local secs=${1:-60} target rc found=0
-  [[ $secs =~ ^[0-9]+$ ]] || die "fuzz: SECONDS must be a whole number, not '$secs'"
   cmd_deps
-  fuzz_build
+  make_build fuzz
   exec 9>&-   # release the build lock: builds may go on while the targets run
-  while read -r target; do
-    say "fuzz: $target for $secs s (log: $LOGS/fuzz-$target.log)"
-    set +e
-    fuzz_run "$target" "$secs" "$FUZZ/corpus/$target" "$LOGS/fuzz-$target.log"
-    rc=$?
-    set -e
-    fuzz_report "$target" "$LOGS/fuzz-$target.log" "$rc"
-    (( rc == 0 )) || found=$((found + 1))
-  done < <(fuzz_targets)
-  (( found == 0 ))
-}
-
-# fuzz_replay TARGET LOG FILE...: run every FILE through TARGET once (all in one process,
-# which stops at a finding; the files after it then run in the next), output into LOG. Prints
-# the files that fail, one per line; status 0 when none does.
-fuzz_replay() {
-  local target=$1 log=$2 files=("${@:3}") failed=0 last i
-  : >"$log"
-  while (( ${#files[@]} > 0 )); do
-    UBSAN_OPTIONS=print_stacktrace=1 timeout --kill-after=10 "$SUITE_TIMEOUT" \
-      "$FUZZ/$target" "${FUZZ_OPTIONS[@]}" "${files[@]}" >>"$log" 2>&1 </dev/null && break
-    failed=1
-    last=$(grep -a '^Running: ' "$log" | tail -n1 || true)
-    last=${last#Running: }
-    printf '%s\n' "${last:-(before the first file)}"
-    for (( i = 0; i < ${#files[@]}; i++ )); do [[ ${files[i]} == "$last" ]] && break; done
-    (( i < ${#files[@]} )) || break          # no file to blame: the rest cannot run either
-    files=("${files[@]:i+1}")
-  done
-  return "$failed"
-}
-
-# suite_fuzz: the test suite. Builds the targets, then for each target: one test replays its
-# committed corpus (every file must pass), one test per file of tests/fuzz/findings/<target>/
-# (a reported finding's input: it fails until the finding is fixed, then guards against its
-# return), and one test fuzzes it FUZZ_SUITE_SECONDS from its seeds (JOBS targets at a time,
-# into a scratch corpus). Runs with errexit off (inside run_suite): every step checks its own
-# status.
-suite_fuzz() {
-  local targets target files file bad rc i k passed=0 failed=0 pids=() batch=()
-  (set -e; fuzz_build)
-  rc=$?
-  if (( rc != 0 )); then say "fuzz: the targets did not build" "fuzz: 0 passed, 1 failed"; return 1; fi
-  mapfile -t targets < <(fuzz_targets)
-  for target in "${targets[@]}"; do
-    mapfile -t files < <(compgen -G "tests/fuzz/corpus/$target/*" | LC_ALL=C sort || true)
-    if (( ${#files[@]} == 0 )); then
-      say "FAIL $target: tests/fuzz/corpus/$target/ is empty"; failed=$((failed + 1))
-    elif bad=$(fuzz_replay "$target" "$LOGS/fuzz-replay-$target.log" "${files[@]}"); then
-      say "ok   $target replays its ${#files[@]} corpus files"; passed=$((passed + 1))
-    else
-      say "FAIL $target replays its ${#files[@]} corpus files; these fail (log: $LOGS/fuzz-replay-$target.log):"
-      printf '       %s\n' "${bad//$'\n'/$'\n'       }"
-      grep -a -E 'FUZZ FINDING|runtime error|^==[0-9]+==ERROR' "$LOGS/fuzz-replay-$target.log" | sed 's/^/       /' | cut -c1-400
-      failed=$((failed + 1))
-    fi
-    while read -r file; do
-      [[ -n $file ]] || continue
-      if fuzz_replay "$target" "$LOGS/fuzz-finding-$(basename "$file").log" "$file" >/dev/null; then
-        say "ok   finding $file no longer reproduces"; passed=$((passed + 1))
-      else
-        say "FAIL finding $file still reproduces:"
-        grep -a -E -m2 'FUZZ FINDING|runtime error|^==[0-9]+==ERROR' "$LOGS/fuzz-finding-$(basename "$file").log" |
-          sed 's/^/       /' | cut -c1-400
-        failed=$((failed + 1))
-      fi
-    done < <(compgen -G "tests/fuzz/findings/$target/*" | LC_ALL=C sort || true)
-  done
-  rm -rf "$FUZZ/suite"
-  for (( i = 0; i < ${#targets[@]}; i += JOBS )); do
-    batch=("${targets[@]:i:JOBS}")
-    pids=()
-    for target in "${batch[@]}"; do
-      fuzz_run "$target" "$FUZZ_SUITE_SECONDS" "$FUZZ/suite/$target" "$LOGS/fuzz-suite-$target.log" &
-      pids+=($!)
-    done
-    for (( k = 0; k < ${#batch[@]}; k++ )); do
-      target=${batch[k]}
-      wait "${pids[k]}"
-      rc=$?
-      fuzz_report "$target" "$LOGS/fuzz-suite-$target.log" "$rc"
-      if (( rc == 0 )); then
-        say "ok   $target fuzzed for $FUZZ_SUITE_SECONDS s"; passed=$((passed + 1))
-      else
-        say "FAIL $target fuzzed for $FUZZ_SUITE_SECONDS s"; failed=$((failed + 1))
-      fi
-    done
-  done
-  say "fuzz: $passed passed, $failed failed"
-  (( failed == 0 ))
+  exec tests/run.sh --fuzz "${1:-60}"
 }
 
 # ---- test -------------------------------------------------------------------------------
-# The suites, one line each: NAME DIR COMMAND... A suite runs only when DIR exists. COMMAND
-# runs from the repo root, shows its output, and ends it with a line "N passed, N failed"
-# (suite_node makes that line from node's TAP output). Adding a suite is adding a line, e.g.
-#   "fault    tests/fault    suite_node tests/fault"
-readonly SUITES=(
-  "c        tests/c        suite_c"
-  "fuzz     tests/fuzz     suite_fuzz"
-  "worker   tests/worker   suite_node tests/worker"
-  "e2e      tests/e2e      suite_e2e"
-)
-readonly SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200}   # seconds; CI's whole budget is 90 minutes
-
-# last_counts FILE: print "PASSED FAILED" from FILE's last "N passed, N failed" line
-# (an optional "word: " may precede it), or nothing when there is none.
-last_counts() {
-  sed -n -E 's/^([[:alnum:]_./-]+: )?([0-9]+) passed, ([0-9]+) failed.*$/\2 \3/p' "$1" | tail -n1
-}
-
-# suite_c: every C test binary. Each ends with "N passed, N failed"; one that exits non-zero
-# without reporting a failure (a sanitizer abort, a crash) counts as one failed test.
-suite_c() {
-  local src bin log rc counts p f passed=0 failed=0
-  for src in "${C_TESTS[@]}"; do
-    bin=$NATIVE/$(basename "${src%.c}")
-    log=$LOGS/c-$(basename "$bin").log
-    say "-- $bin"
-    set +e
-    timeout --kill-after=10 "$SUITE_TIMEOUT" "$bin" </dev/null 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
-    set -e
-    counts=$(last_counts "$log")
-    read -r p f <<<"${counts:-0 0}"
-    if [[ -z $counts || ( $rc -ne 0 && $f -eq 0 ) ]]; then
-      say "-- $bin: exit status $rc without a failure count: counted as 1 failed"
-      f=$((f + 1))
-    fi
-    passed=$((passed + p)); failed=$((failed + f))
-  done
-  say "c: $passed passed, $failed failed"
-  (( failed == 0 ))
-}
-
-# suite_node DIR: node's test runner over the files DIR/**/*.test.{js,mjs}, spec output for
-# people and TAP into a file for the counts. Cancelled tests count as failed. The files are
-# listed explicitly: given a folder, node would also run helpers that happen to match its
-# own patterns (fixtures/test-worker.js).
-suite_node() {
-  local dir=$1 tap rc pass fail cancelled files
-  tap=$LOGS/$(basename "$dir").tap
-  mapfile -t files < <(find "$dir" -type f \( -name '*.test.js' -o -name '*.test.mjs' \) \
-                         -not -path '*/node_modules/*' | LC_ALL=C sort)
-  (( ${#files[@]} > 0 )) || { say "no *.test.js files in $dir" "0 passed, 0 failed"; return 0; }
-  set +e
-  timeout --kill-after=10 "$SUITE_TIMEOUT" node --test \
-    --test-reporter=spec --test-reporter-destination=stdout \
-    --test-reporter=tap --test-reporter-destination="$tap" "${files[@]}" </dev/null
-  rc=$?
-  set -e
-  pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -n1)
-  fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -n1)
-  cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" | tail -n1)
-  [[ -n $pass && -n $fail ]] || { say "node exited $rc without a summary"; return 1; }
-  say "$pass passed, $((fail + ${cancelled:-0})) failed"
-  return "$rc"
-}
-
-# suite_e2e: the SvelteKit example (examples/sveltekit) in a real browser. Debian's
-# chromium (installed here as root, never a Playwright download), the example's own
-# node_modules (npm ci when its lockfile is newer, as for the root's), a fresh
-# `npm run build`, then tests/e2e, which serve the build with `npm run preview:worker`.
-# Runs with errexit off (inside run_suite): every step checks its own status.
-readonly E2E_APP=examples/sveltekit
-readonly CHROMIUM=/usr/bin/chromium
-suite_e2e() {
-  if [[ ! -x $CHROMIUM ]]; then
-    if (( EUID != 0 )); then
-      say "e2e: $CHROMIUM is missing; run: sudo apt-get update && sudo apt-get install -y chromium"
-      return 1
-    fi
-    # fonts-dejavu-core: the fonts the screenshots were made with (users.png is committed).
-    say "e2e: installing chromium"
-    if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-           DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-             chromium fonts-dejavu-core; }; then
-      say "e2e: apt-get install chromium failed"
-      return 1
-    fi
-  fi
-  [[ -f $E2E_APP/package-lock.json ]] || { say "e2e: $E2E_APP/package-lock.json is missing"; return 1; }
-  if [[ ! -f $E2E_APP/node_modules/.package-lock.json ||
-        $E2E_APP/package-lock.json -nt $E2E_APP/node_modules/.package-lock.json ]]; then
-    say "e2e: npm ci in $E2E_APP"
-    (cd "$E2E_APP" && npm ci --no-audit --no-fund --loglevel=error) ||
-      { say "e2e: npm ci in $E2E_APP failed"; return 1; }
-  fi
-  say "e2e: npm run build in $E2E_APP"
-  (cd "$E2E_APP" && npm run build --silent) || { say "e2e: npm run build in $E2E_APP failed"; return 1; }
-  suite_node tests/e2e
-}
-
-# run_suite NAME DIR COMMAND...: run one suite, add its counts to the totals. A suite that
-# exits non-zero without a failure, prints no count or runs no test adds one failure.
-TOTAL_PASSED=0 TOTAL_FAILED=0 RESULTS=()
-run_suite() {
-  local name=$1 dir=$2 log rc counts p f note=""; shift 2
-  if [[ ! -d $dir ]]; then
-    RESULTS+=("$(printf '  %-8s skipped (no %s)' "$name" "$dir")")
-    return 0
-  fi
-  log=$LOGS/suite-$name.log
-  say "" "==== suite $name: $*"
-  set +e
-  "$@" </dev/null 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
-  set -e
-  counts=$(last_counts "$log")
-  read -r p f <<<"${counts:-0 0}"
-  if [[ -z $counts ]]; then note="crashed (exit $rc, no count)"; f=$((f + 1))
-  elif (( rc != 0 && f == 0 )); then note="crashed (exit $rc)"; f=$((f + 1))
-  elif (( p + f == 0 )); then note="ran no tests"; f=1
-  fi
-  TOTAL_PASSED=$((TOTAL_PASSED + p)); TOTAL_FAILED=$((TOTAL_FAILED + f))
-  RESULTS+=("$(printf '  %-8s %-4s (%d passed, %d failed)%s' "$name" \
-                "$( ((f == 0)) && echo ok || echo FAIL)" "$p" "$f" "${note:+ $note}")")
-}
-
 # tests_never_ran: EXIT trap of cmd_test until the suites start. A build that fails still
 # ends the log with the closing line CI reads, so the failure is not taken for "no tests".
 tests_never_ran() {
@@ -935,26 +338,21 @@ tests_never_ran() {
   (( rc == 0 )) || say "" "build failed before any test ran" "0 passed, 1 failed"
 }
 
+# cmd_test: build what the suites run in one parallel make, then run them (tests/run.sh),
+# still holding the build lock so no other build.sh rebuilds the module under them. Only the
+# fuzz targets may fail to build without stopping here: their suite then counts one failure
+# and the other suites still run.
 cmd_test() {
   trap tests_never_ran EXIT
   cmd_deps
-  # Queue both builds before waiting, so they share the cores.
-  wasm_compile
-  native_compile
-  jobs_wait
-  wasm_link
-  native_link
+  local fuzz_built=1
+  if ! make_build --keep-going wasm native fuzz; then
+    make_build --question worker-shim/dist/dosql.wasm native || die "the build failed (above)"
+    say "build: the fuzz targets did not build (above); the fuzz suite counts that as a failure"
+    fuzz_built=0
+  fi
   trap - EXIT
-  mkdir -p "$LOGS"
-  local line
-  for line in "${SUITES[@]}"; do
-    # shellcheck disable=SC2086  # a suite line is words by design
-    run_suite $line
-  done
-  say "" "==== results"
-  printf '%s\n' "${RESULTS[@]}"
-  say "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
-  (( TOTAL_FAILED == 0 && TOTAL_PASSED > 0 ))
+  FUZZ_BUILT=$fuzz_built exec tests/run.sh
 }
 
 # ---- dev --------------------------------------------------------------------------------
@@ -999,8 +397,11 @@ cmd_load() {
 }
 
 # ---- clean, usage, dispatch -------------------------------------------------------------
+# cmd_clean: the Makefile's outputs, wasm/build/ and worker-shim/dist/ (objects, binaries,
+# logs, what fuzzing learned). deps/, node_modules/ and .state/ stay.
 cmd_clean() {
-  rm -rf "$BUILD" "$DIST"
+  ensure_apt_packages make
+  make -s clean
 }
 
 usage() {
@@ -1019,7 +420,7 @@ take_lock() {
 
 main() {
   local cmd=${1:-}
-  case $cmd in deps|wasm|native|test|dev|clean|speedtest|bench|load|fuzz) take_lock; rm -f "$FAILED_JOBS" ;; esac
+  case $cmd in deps|wasm|native|test|dev|clean|speedtest|bench|load|fuzz) take_lock ;; esac
   case $cmd in
     deps)   cmd_deps ;;
     wasm)   cmd_wasm ;;

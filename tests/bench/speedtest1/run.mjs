@@ -14,7 +14,7 @@
 // tests by hundreds: 1xx, 2xx, ... 9xx; a group is one hundred), the median time natively
 // and in wasm and their ratio, plus the total (the sum of the per-test medians).
 //
-// --variant adds a wasm build for this run (see SPEEDTEST_WASM_VARIANTS in build.sh), e.g.
+// --variant adds a wasm build for this run (see SPEEDTEST_WASM_VARIANTS in the Makefile), e.g.
 //   --variant 'bulk|-O2 -mbulk-memory|-O2 --enable-bulk-memory'
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -173,11 +173,14 @@ function main() {
 
   const pins = readFileSync(join(ROOT, 'build.sh'), 'utf8');
   const pin = (name) => new RegExp(`readonly ${name}=(\\S+)`).exec(pins)?.[1] ?? null;
+  // The variants' flags are the Makefile's (SPEEDTEST_WASM_DEFAULT, name|clang|wasm-opt;...).
+  const makefile = readFileSync(join(ROOT, 'Makefile'), 'utf8');
+  const wasmOptFlags = /^WASM_OPT_FLAGS := (.*)$/m.exec(makefile)?.[1].trim() ?? '';
+  const defaults = /^SPEEDTEST_WASM_DEFAULT := (.*)$/m.exec(makefile)?.[1].trim() ?? '';
   const variantFlags = {};
-  const defaults = /SPEEDTEST_WASM_DEFAULT=\(([^)]*)\)/.exec(pins)?.[1] ?? '';
-  for (const v of [...defaults.matchAll(/"([^"]+)"/g)].map((m) => m[1]).concat(o.extra)) {
-    const [name, cflags, wopt] = v.split('|');
-    variantFlags[name] = { clang: cflags.replace('${WASM_OPT_FLAGS[*]}', '-Oz'), wasmOpt: wopt.replace('${WASM_OPT_FLAGS[*]}', '-Oz') };
+  for (const v of defaults.split(';').filter(Boolean).concat(o.extra)) {
+    const [name, cflags, wopt] = v.split('|').map((f) => f.replaceAll('$(WASM_OPT_FLAGS)', wasmOptFlags));
+    variantFlags[name] = { clang: cflags, wasmOpt: wopt };
   }
   const result = {
     speedtest1: {

@@ -22,7 +22,7 @@
 ** route) and integrity_check answers ok, /changes must not call the log
 ** corrupt, and its 200 answers must be valid UTF-8 and hold no key twice.
 **
-** Seeds: tests/fuzz/corpus/fuzz_import/, made by tests/fuzz/make-import-seeds.sh.
+** Seeds: tests/faults/fuzz/corpus/fuzz_import/, made by tests/faults/fuzz/make-import-seeds.sh.
 */
 #include <stdlib.h>
 #include <string.h>

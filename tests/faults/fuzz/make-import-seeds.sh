@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # make-import-seeds.sh — writes the seeds of the fuzz_import target,
-# tests/fuzz/corpus/fuzz_import/*.db: small database files (512-byte pages, a few KiB) of the
+# tests/faults/fuzz/corpus/fuzz_import/*.db: small database files (512-byte pages, a few KiB) of the
 # kinds POST /import brings, made by the sqlite3 CLI that `./build.sh native` builds; and the
-# files of its findings, tests/fuzz/findings/fuzz_import/*.db. The files are committed; run
+# files of its findings, tests/faults/fuzz/findings/fuzz_import/*.db. The files are committed; run
 # this from anywhere after changing what they hold, and commit them.
 #
 # Most hold the engine's own tables exactly as src/internal.c defines them (else the engine
 # refuses the file at open, and the fuzzer learns nothing past that); a few break a rule on
 # purpose (a stranger's _dosql_changes, log rows no capture writes).
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
 readonly CLI=wasm/build/native/sqlite3
-OUT=tests/fuzz/corpus/fuzz_import
+OUT=tests/faults/fuzz/corpus/fuzz_import
 [[ -x $CLI ]] || { echo "make-import-seeds.sh: $CLI is missing: run ./build.sh native" >&2; exit 1; }
-mkdir -p "$OUT" tests/fuzz/findings/fuzz_import
+mkdir -p "$OUT" tests/faults/fuzz/findings/fuzz_import
 
 # The engine's tables, text for text as src/internal.c writes them.
 readonly INTERNAL="CREATE TABLE _dosql_migrations(  name TEXT PRIMARY KEY,  checksum TEXT NOT NULL,  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
@@ -161,8 +161,8 @@ CREATE TRIGGER _dosql_spy AFTER INSERT ON _dosql_changes BEGIN SELECT 1; END;
 SQL
 
 # Findings: files the import check accepts, whose change log /changes then answers with text
-# that is not valid UTF-8, or with an object holding one key twice (tests/fuzz/README.md).
-OUT=tests/fuzz/findings/fuzz_import
+# that is not valid UTF-8, or with an object holding one key twice (tests/faults/fuzz/README.md).
+OUT=tests/faults/fuzz/findings/fuzz_import
 
 seed log-invalid-utf8 <<SQL
 $INTERNAL

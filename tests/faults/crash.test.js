@@ -14,7 +14,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { BACKENDS, createWorld, seededRandom } from './harness.js';
+import { BACKENDS, createWorld, seededRandom } from '../worker/harness.js';
 
 const ROUNDS = 5;
 const WRITERS = 4;

@@ -8,7 +8,7 @@
 **
 ** METHOD is POST unless given; "!" marks the host's own request
 ** (DOSQL_REQUEST_INTERNAL). The body is everything up to the next separator,
-** bytes as they are. tests/fuzz/corpus/fuzz_request/ has one of each route.
+** bytes as they are. tests/faults/fuzz/corpus/fuzz_request/ has one of each route.
 **
 ** The flag DOSQL_REQUEST_IN_TRANSACTION is set as the host sets it
 ** (worker-shim/src/transactions.js): from a /begin answered 200 until a /commit

@@ -4,7 +4,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWorld, BACKENDS, tenant } from './harness.js';
+import { createWorld, BACKENDS, tenant } from '../worker/harness.js';
 
 const world = createWorld('durability');
 before(() => world.start());

@@ -1,5 +1,5 @@
 /*
-** fuzz.h — what the libFuzzer targets of tests/fuzz/ share: the engine over the
+** fuzz.h — what the libFuzzer targets of tests/faults/fuzz/ share: the engine over the
 ** in-memory host (tests/c/host_mem.c), one request in and its answer out, and
 ** the checks every answer must pass.
 **

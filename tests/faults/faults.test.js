@@ -13,7 +13,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { BACKENDS, createClient, fixtureRuntime } from './harness.js';
+import { BACKENDS, createClient, fixtureRuntime } from '../worker/harness.js';
 
 /** The same data before every scenario: a table with an index, 300 rows. */
 const BASE = [
