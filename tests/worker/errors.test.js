@@ -105,6 +105,22 @@ for (const backend of BACKENDS) {
       assert.deepEqual(ok.body, { rows: [{ one: 1 }] });
     });
 
+    test('a body longer than its Content-Length (a Worker streaming it) is read whole, and counted', async () => {
+      const name = tenant('lying');
+      const send = (/** @type {Uint8Array} */ body, /** @type {number} */ declared) =>
+        world.mf.dispatchFetch(`http://localhost/${backend}/${name}/__lying/query?declared=${declared}`, { method: 'POST', body });
+      const sql = new TextEncoder().encode(JSON.stringify({ sql: 'SELECT 42 AS n' }));
+      const small = await send(sql, 5);
+      assert.equal(small.status, 200);
+      assert.deepEqual(await small.json(), { rows: [{ n: 42 }] });
+      const huge = await send(new Uint8Array(maxRequestBytes + 300_000).fill(0x20), 10);
+      assert.equal(huge.status, 413);
+      assert.equal((await huge.json()).code, 'PAYLOAD_TOO_LARGE');
+      const short = await send(sql, sql.length + 100);   // shorter than it says: what came is the body
+      assert.equal(short.status, 200);
+      await short.text();
+    });
+
     test('a UNIQUE violation is 409 SQLITE_CONSTRAINT_UNIQUE with SQLite\'s message', async () => {
       const db = world.client(backend, tenant('unique'));
       await db.run('INSERT INTO users (name, email) VALUES (?, ?)', ['A', 'a@example.com']);

@@ -77,6 +77,8 @@ export class Engine {
   #contract;
   /** @type {Set<string> | null} */
   #hostPaths = null;
+  /** The methods and route paths, encoded once. @type {Map<string, Uint8Array> | null} */
+  #names = null;
   #readAhead;
   #maxReadAhead;
   #maxFaults;
@@ -242,8 +244,8 @@ export class Engine {
    * @returns {EngineResponse}
    */
   hostRequest(method, path, body = new Uint8Array(0)) {
-    const zMethod = encoder.encode(method);
-    const zPath = encoder.encode(path);
+    const zMethod = this.#utf8(method);
+    const zPath = this.#utf8(path);
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
     const n = body instanceof Uint8Array ? body.length : Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
     return this.#withBytesSync([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
@@ -268,8 +270,8 @@ export class Engine {
    * @returns {Promise<EngineResponse>}
    */
   request(method, path, body, { inTransaction = false, internal = false } = {}) {
-    const zMethod = encoder.encode(method);
-    const zPath = encoder.encode(path);
+    const zMethod = this.#utf8(method);
+    const zPath = this.#utf8(path);
     const { requestFlags } = this.#contract;
     const flags = (inTransaction ? requestFlags.inTransaction : 0) | (internal ? requestFlags.internal : 0);
     if (!(body instanceof Uint8Array)) {
@@ -286,6 +288,18 @@ export class Engine {
         this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags))),
       ),
     );
+  }
+
+  /**
+   * A method or path as UTF-8: the routes' own (and GET, POST) encoded once.
+   * @param {string} name
+   */
+  #utf8(name) {
+    if (!this.#names) {
+      const names = ['GET', 'POST', ...this.#contract.routes.map((r) => r.path)];
+      this.#names = new Map(names.map((n) => [n, encoder.encode(n)]));
+    }
+    return this.#names.get(name) ?? encoder.encode(name);
   }
 
   /**

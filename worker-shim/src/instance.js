@@ -74,6 +74,8 @@ export class DatabaseInstance {
   #storage = null;
   /** Resolves to null once open and migrated, or to the failure to answer with. */
   #ready = /** @type {Promise<EngineResponse | null> | null} */ (null);
+  /** #ready resolved to null: requests need not wait for it (the common case). */
+  #started = false;
   /** Every request after start-up goes through it (one open transaction at a time). */
   #gate;
   /** The subscribers of /subscribe. */
@@ -114,7 +116,7 @@ export class DatabaseInstance {
    */
   async fetch(request) {
     try {
-      const failure = await this.start();
+      const failure = this.#started ? null : await this.start();
       if (failure) return toResponse(failure);
       const engine = /** @type {Engine} */ (this.#engine);
       const path = new URL(request.url).pathname;
@@ -149,7 +151,7 @@ export class DatabaseInstance {
   async call(path, body, txId) {
     let answer;
     try {
-      answer = (await this.start()) ?? (await this.#answer('POST', path, encoder.encode(JSON.stringify(body ?? {})), txId));
+      answer = (this.#started ? null : await this.start()) ?? (await this.#answer('POST', path, encoder.encode(JSON.stringify(body ?? {})), txId));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       answer = hostError('INTERNAL', messageOf(err));
@@ -256,7 +258,7 @@ export class DatabaseInstance {
   async #restartAfterImport() {
     this.#feed.endAll('DATABASE_REPLACED', 'the database was replaced by an import, and its change log with it: reload, then subscribe again');
     this.#engine = null;
-    this.#ready = null;
+    this.#forget();
     const failure = await this.start();
     this.#retention?.committed();
     return failure;
@@ -294,7 +296,7 @@ export class DatabaseInstance {
       try {
         if (this.#engine !== engine) return; // replaced meanwhile (an import, a failure)
         this.#engine = null;
-        this.#ready = null;
+        this.#forget();
         await this.start();
       } finally {
         release();
@@ -319,7 +321,7 @@ export class DatabaseInstance {
       return await this.#gate.request(method, path, body, txId, options);
     } catch (err) {
       if (this.#engine?.broken) {
-        this.#ready = null; // start a fresh instance next time
+        this.#forget(); // start a fresh instance next time
         this.#gate.abort(`the engine failed: ${messageOf(err)}`);
       }
       throw err;
@@ -409,17 +411,30 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse | null>}  null when ready, else the failure
    */
   start() {
-    this.#ready ??= this.#startExclusive().then(
-      (failure) => {
-        if (failure) this.#ready = null;
-        return failure;
-      },
-      (err) => {
-        this.#ready = null;
-        throw err;
-      },
-    );
+    if (!this.#ready) {
+      // Only this start's outcome may change the state: a later one may have begun.
+      const ready = this.#startExclusive().then(
+        (failure) => {
+          if (this.#ready === ready) {
+            if (failure) this.#forget();
+            else this.#started = true;
+          }
+          return failure;
+        },
+        (err) => {
+          if (this.#ready === ready) this.#forget();
+          throw err;
+        },
+      );
+      this.#ready = ready;
+    }
     return this.#ready;
+  }
+
+  /** The next request starts the engine afresh. */
+  #forget() {
+    this.#ready = null;
+    this.#started = false;
   }
 
   /** @returns {Promise<EngineResponse | null>} */
@@ -594,18 +609,40 @@ async function readBody(request, max) {
     return { oversized: declared };
   }
   if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
   /** @type {Uint8Array[]} */
   const chunks = [];
-  let total = 0;
+  if (Number.isSafeInteger(declared) && declared >= 0) {
+    // One read of the declared length, and a byte more to see a body longer
+    // than it says (the header is not enforced on a body a Worker streams
+    // itself): a third of the time of reading chunk by chunk. workerd's
+    // readAtLeast gives fewer bytes only at the end of the body.
+    const reader = request.body.getReader({ mode: 'byob' });
+    const { value } = await reader.readAtLeast(declared + 1, new Uint8Array(declared + 1));
+    reader.releaseLock();
+    if (!value || value.byteLength <= declared) return value ?? new Uint8Array(0);
+    chunks.push(value);
+  }
+  return readRest(request.body, chunks, max);
+}
+
+/**
+ * Read the rest of a body after chunks, counting, never more than max bytes.
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {Uint8Array[]} chunks  what was read already
+ * @param {number} max
+ * @returns {Promise<Uint8Array | {oversized: number}>}
+ */
+async function readRest(body, chunks, max) {
+  const reader = body.getReader();
+  let total = chunks.reduce((n, c) => n + c.byteLength, 0);
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
     if (total > max) {
       reader.cancel().catch(() => {});
       return { oversized: total };
     }
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
     chunks.push(value);
   }
   if (chunks.length === 1) return chunks[0];
