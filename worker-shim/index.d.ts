@@ -142,7 +142,7 @@ export declare function route(
   env: { DOSQL_TOKEN?: string; DOSQL_DB?: DurableObjectNamespace },
 ): Promise<Response>;
 
-// ---- the client (worker-shim/src/client.js) ----------------------------------------
+// ---- the client (worker-shim/src/client/client.js) ----------------------------------------
 
 /** Anything with a fetch like a Durable Object stub's. */
 export interface StubLike {
@@ -316,7 +316,7 @@ export declare function encodeValue(value: unknown): unknown;
 export declare function decodeValue(value: unknown): unknown;
 export declare function decodeRow(row: Record<string, unknown>): Record<string, unknown>;
 
-// ---- DB(): your own Durable Object class (src/db.js) --------------------------------
+// ---- DB(): your own Durable Object class (src/durable-object/embedded.js) --------------------------------
 
 export interface DBOptions {
   /**
@@ -392,7 +392,7 @@ export interface Database extends DatabaseClient {
  */
 export declare function DB(name: string, options: DBOptions): Promise<Database>;
 
-// ---- D1 facade (src/d1.js, docs/d1.md) ----
+// ---- D1 facade (src/client/d1.js, docs/d1.md) ----
 
 export interface D1FacadeOptions {
   /** Idle timeout (ms) of a transaction opened by a BEGIN statement; default the object's (5000). */

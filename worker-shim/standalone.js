@@ -6,7 +6,7 @@
 // runs bin/bundle-migrations.mjs, which writes wasm/build/migrations.js.
 
 import migrations from '../wasm/build/migrations.js';
-import { defineDoSQL } from './src/database.js';
+import { defineDoSQL } from './src/durable-object/class.js';
 import { route } from './src/router.js';
 
 /** The class the DOSQL_DB binding names, with the bundled migrations. */

@@ -21,7 +21,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Engine } from '../../worker-shim/src/engine.js';
+import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { MemoryPages } from '../worker/fixtures/memory-storage.js';
 import { REPO, WASM_PATH, requireWasm } from '../worker/harness.js';
 

@@ -1,7 +1,7 @@
 // The C <-> JS boundary is declared once on each side; these tests make drift
 // between the declarations and the built module fail.
-//   imports: src/host.h (DOSQL_IMPORT) = worker-shim/src/host.js = the module's imports
-//   exports: wasm/exports.txt = worker-shim/src/engine.js = the module's exports (+ memory)
+//   imports: src/host.h (DOSQL_IMPORT) = worker-shim/src/wasm/host.js = the module's imports
+//   exports: wasm/exports.txt = worker-shim/src/wasm/engine.js = the module's exports (+ memory)
 //   the contract: src/api.h = what the module publishes (contract.js reads it)
 
 import { test } from 'node:test';
@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, compileWasm } from './harness.js';
-import * as host from '../../worker-shim/src/host.js';
-import { Engine, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
-import { ABI_VERSION } from '../../worker-shim/src/contract.js';
+import * as host from '../../worker-shim/src/wasm/host.js';
+import { Engine, EXPORT_NAMES } from '../../worker-shim/src/wasm/engine.js';
+import { ABI_VERSION } from '../../worker-shim/src/wasm/contract.js';
 import { MemoryPages } from './fixtures/memory-storage.js';
 
 const hostH = readFileSync(join(REPO, 'src/host.h'), 'utf8');

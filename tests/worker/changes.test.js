@@ -1,4 +1,4 @@
-// Change streams, server side (docs/changes.md; worker-shim/src/changes.js and
+// Change streams, server side (docs/changes.md; worker-shim/src/changes/feed.js and
 // retention.js), in a real workerd, on both backends: what an event holds for
 // every value type; nothing from what was rolled back; commit order under 50
 // concurrent writers; resuming NDJSON with since and SSE with Last-Event-ID after
@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKENDS, fixtureRuntime, startStandalone, tenant } from './harness.js';
 import { sseParser } from './fixtures/sse-parser.js';
-import { lineDecoder } from '../../worker-shim/src/ndjson.js';
+import { lineDecoder } from '../../worker-shim/src/changes/ndjson.js';
 
 const TIMEOUT = { timeout: 60_000 };
 

@@ -1,4 +1,4 @@
-// db.subscribe() of the client (worker-shim/src/client.js), in Node over real
+// db.subscribe() of the client (worker-shim/src/client/client.js), in Node over real
 // ReadableStreams: NDJSON read correctly whatever the chunking (lines across
 // chunks, several in one, multibyte characters cut in half, a last line without
 // newline), keepalives dropped, rows decoded, `end` and error answers thrown as
@@ -7,8 +7,8 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, DoSQLError } from '../../worker-shim/src/client.js';
-import { lineDecoder } from '../../worker-shim/src/ndjson.js';
+import { createClient, DoSQLError } from '../../worker-shim/src/client/client.js';
+import { lineDecoder } from '../../worker-shim/src/changes/ndjson.js';
 import { byteStream, cutStream, manualStream } from './fixtures/streams.js';
 
 const encoder = new TextEncoder();

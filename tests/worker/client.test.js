@@ -1,4 +1,4 @@
-// The client package (worker-shim/src/client.js): values that JSON cannot carry
+// The client package (worker-shim/src/client/client.js): values that JSON cannot carry
 // round-trip exactly through a real workerd (BigInt past 2^53, blobs from
 // Uint8Array, ArrayBuffer and other views, ±Infinity, Dates as ISO text), errors
 // carry SQLite's message, a code and the status, and getDB finds the namespace in
@@ -16,7 +16,7 @@ import {
   encodeParams,
   encodeValue,
   getDB,
-} from '../../worker-shim/src/client.js';
+} from '../../worker-shim/src/client/client.js';
 
 const world = createWorld('client');
 before(() => world.start());

@@ -6,7 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
-import { TRANSACTION_HEADER } from '../../worker-shim/src/client.js';
+import { TRANSACTION_HEADER } from '../../worker-shim/src/client/client.js';
 
 const N = 100;
 

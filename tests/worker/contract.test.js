@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, compileWasm } from './harness.js';
-import { Engine } from '../../worker-shim/src/engine.js';
-import { TRANSACTION_HEADER } from '../../worker-shim/src/client.js';
-import { encodeValue } from '../../worker-shim/src/values.js';
+import { Engine } from '../../worker-shim/src/wasm/engine.js';
+import { TRANSACTION_HEADER } from '../../worker-shim/src/client/client.js';
+import { encodeValue } from '../../worker-shim/src/client/values.js';
 import { MemoryPages } from './fixtures/memory-storage.js';
 
 const decoder = new TextDecoder();
@@ -95,8 +95,8 @@ test('every code the shim answers or ends a stream with is in the table', async 
   const { contract } = await openEngine();
   const dir = join(REPO, 'worker-shim/src');
   const used = new Set();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
-    const text = readFileSync(join(dir, file), 'utf8');
+  for (const file of readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.js'))) {
+    const text = readFileSync(join(dir, String(file)), 'utf8');
     for (const m of text.matchAll(/(?:hostError|fail|StorageError|\.end|endAll)\(\s*'([A-Z][A-Z0-9_]+)'/g)) used.add(m[1]);
   }
   assert.ok(used.size > 15, [...used].join(' '));

@@ -15,7 +15,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createWorld, BACKENDS, tenant, REPO, COMPATIBILITY_DATE } from './harness.js';
-import { toD1 } from '../../worker-shim/src/d1.js';
+import { toD1 } from '../../worker-shim/src/client/d1.js';
 
 /** Deliberate differences: key → why. Every step that differs names one. */
 const DIFFERENCES = {

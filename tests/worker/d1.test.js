@@ -1,4 +1,4 @@
-// The D1 facade (worker-shim/src/d1.js): D1's surface — prepare/bind/all/first/
+// The D1 facade (worker-shim/src/client/d1.js): D1's surface — prepare/bind/all/first/
 // run/raw, batch, exec, meta — over a real DoSQL object in workerd, on both
 // backends, and BEGIN/COMMIT/ROLLBACK statements mapped to an interactive
 // transaction. The facade runs here in Node; its requests go to workerd through
@@ -9,8 +9,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
-import { toD1 } from '../../worker-shim/src/d1.js';
-import { DoSQLError } from '../../worker-shim/src/client.js';
+import { toD1 } from '../../worker-shim/src/client/d1.js';
+import { DoSQLError } from '../../worker-shim/src/client/client.js';
 
 const world = createWorld('d1');
 
@@ -32,7 +32,7 @@ function stub(backend, name) {
 /**
  * @param {'sql' | 'kv'} backend
  * @param {string} prefix
- * @param {import('../../worker-shim/src/d1.js').D1FacadeOptions} [options]
+ * @param {import('../../worker-shim/src/client/d1.js').D1FacadeOptions} [options]
  */
 function database(backend, prefix, options) {
   return toD1(stub(backend, tenant(prefix)), undefined, options);

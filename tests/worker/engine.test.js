@@ -6,10 +6,10 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileWasm, defaultMigrations } from './harness.js';
-import { Engine, EngineBrokenError, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/engine.js';
-import { ABI_VERSION } from '../../worker-shim/src/contract.js';
-import { KvPageStorage } from '../../worker-shim/src/storage-kv.js';
-import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/host.js';
+import { Engine, EngineBrokenError, EngineStartError, EXPORT_NAMES } from '../../worker-shim/src/wasm/engine.js';
+import { ABI_VERSION } from '../../worker-shim/src/wasm/contract.js';
+import { KvPageStorage } from '../../worker-shim/src/storage/kv.js';
+import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/wasm/host.js';
 import { MemoryPages, FakeKvStorage, TINY_TEXT_ADDRESS, tinyModule } from './fixtures/memory-storage.js';
 
 /** @type {WebAssembly.Module} */

@@ -4,7 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant, compileWasm } from './harness.js';
-import { Engine } from '../../worker-shim/src/engine.js';
+import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { MemoryPages } from './fixtures/memory-storage.js';
 
 const world = createWorld('errors');

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKENDS, REPO, createWorld, fixtureRuntime, startStandalone, tenant } from './harness.js';
 import { cutStream } from './fixtures/streams.js';
-import { createClient } from '../../worker-shim/src/client.js';
+import { createClient } from '../../worker-shim/src/client/client.js';
 
 const CLI = join(REPO, 'wasm/build/native/sqlite3');
 /** The class's migrations: a file that already has `notes` cannot take them. */

@@ -8,7 +8,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
-import { fromRpcError, DoSQLError } from '../../worker-shim/src/client.js';
+import { fromRpcError, DoSQLError } from '../../worker-shim/src/client/client.js';
 import { tag, untag } from './fixtures/tagged.js';
 
 /** @type {ReturnType<typeof createWorld>} */

@@ -1,4 +1,4 @@
-// eventStream() and lastEventId() (worker-shim/src/sse.js), in Node: what an
+// eventStream() and lastEventId() (worker-shim/src/changes/sse.js), in Node: what an
 // EventSource would receive from the relay, read by a parser that follows the
 // standard (fixtures/sse-parser.js). One message per event with the ids a
 // reconnect needs, values as the database sent them, keepalive comments, a last
@@ -7,7 +7,7 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, DoSQLError, eventStream, lastEventId } from '../../worker-shim/src/client.js';
+import { createClient, DoSQLError, eventStream, lastEventId } from '../../worker-shim/src/client/client.js';
 import { parseSSE, sseParser } from './fixtures/sse-parser.js';
 import { cutStream, manualStream } from './fixtures/streams.js';
 

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { BACKENDS, REPO, TMP, requireWasm, startBothBackends, tenant } from './harness.js';
 import { stubOf } from './fixtures/client-stub.js';
 import { sseParser } from './fixtures/sse-parser.js';
-import { createClient, DoSQLError } from '../../worker-shim/src/client.js';
+import { createClient, DoSQLError } from '../../worker-shim/src/client/client.js';
 
 const TIMEOUT = { timeout: 30_000 };
 

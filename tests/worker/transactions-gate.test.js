@@ -1,13 +1,13 @@
-// The transaction gate (worker-shim/src/transactions.js) alone, in Node, over a
+// The transaction gate (worker-shim/src/durable-object/transaction-gate.js) alone, in Node, over a
 // fake engine whose answers the test releases one by one and fake timers: who
 // waits for whom (FIFO), when the idle timer runs, and the answers about ended
 // transactions. The real engine under it is tested in transactions.test.js.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TransactionGate } from '../../worker-shim/src/transactions.js';
+import { TransactionGate } from '../../worker-shim/src/durable-object/transaction-gate.js';
 import { ENDED_MEMORY } from '../../worker-shim/src/config.js';
-import { Engine } from '../../worker-shim/src/engine.js';
+import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { compileWasm } from './harness.js';
 import { MemoryPages } from './fixtures/memory-storage.js';
 

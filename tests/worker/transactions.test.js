@@ -1,5 +1,5 @@
 // Interactive transactions and batches (docs/transactions.md) through the client
-// (worker-shim/src/client.js), in a real workerd, on both backends: begin/commit/
+// (worker-shim/src/client/client.js), in a real workerd, on both backends: begin/commit/
 // rollback, isolation (others wait, FIFO, and never see uncommitted rows), the idle
 // timeout, expired ids, statement errors inside a transaction, /batch, and the
 // guide's checkout example unchanged in shape.
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createWorld, BACKENDS, tenant } from './harness.js';
 import { stubOf } from './fixtures/client-stub.js';
-import { createClient, DoSQLError } from '../../worker-shim/src/client.js';
+import { createClient, DoSQLError } from '../../worker-shim/src/client/client.js';
 
 const world = createWorld('transactions');
 before(() => world.start());

@@ -11,10 +11,10 @@
 // Importing this module needs the Workers runtime ('cloudflare:workers') and a
 // bundler rule that turns dosql.wasm into a compiled module (wrangler's default).
 
-export { DoSQLDatabase, defineDoSQL } from './database.js';
-export { DB } from './db.js';
+export { DoSQLDatabase, defineDoSQL } from './durable-object/class.js';
+export { DB } from './durable-object/embedded.js';
 export { route } from './router.js';
 export {
   getDB, createClient, DoSQLError, fromRpcError, encodeParams, encodeValue, decodeRow, decodeValue, eventStream, lastEventId,
-} from './client.js';
-export { toD1, DoSQLD1Database, DoSQLD1PreparedStatement } from './d1.js';
+} from './client/client.js';
+export { toD1, DoSQLD1Database, DoSQLD1PreparedStatement } from './client/d1.js';

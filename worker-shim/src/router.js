@@ -12,9 +12,9 @@
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
 // and says how to fix it.
 
-import { hostError, shippedContract } from './contract.js';
-import './module.js';
-import { jsonResponse, toResponse } from './response.js';
+import { hostError, shippedContract } from './wasm/contract.js';
+import './wasm/module.js';
+import { jsonResponse, toResponse } from './durable-object/response.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;

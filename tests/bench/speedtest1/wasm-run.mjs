@@ -3,7 +3,7 @@
 //   node tests/bench/speedtest1/wasm-run.mjs wasm/build/speedtest/speedtest1-oz.wasm [speedtest1 options...] DB
 //
 // stdio, argv and exit come from node:wasi (WASI preview1, only this benchmark binary
-// imports it); the "dosql" imports are the real host of dosql.wasm (worker-shim/src/host.js)
+// imports it); the "dosql" imports are the real host of dosql.wasm (worker-shim/src/wasm/host.js)
 // over an in-memory page store (tests/worker/fixtures/memory-storage.js), so every page
 // SQLite's cache misses is one host call, as in the Durable Object.
 // On exit it prints one line "-- host: {json}" with the host calls made.
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { WASI } from 'node:wasi';
 import { basename } from 'node:path';
 
-import { createImports } from '../../../worker-shim/src/host.js';
+import { createImports } from '../../../worker-shim/src/wasm/host.js';
 import { MemoryPages } from '../../worker/fixtures/memory-storage.js';
 
 const [file, ...args] = process.argv.slice(2);
@@ -29,7 +29,7 @@ class CountingPages extends MemoryPages {
     this.reads++;
     return super.readPage(pgno);
   }
-  /** @param {import('../../../worker-shim/src/host.js').CommitBatch} batch */
+  /** @param {import('../../../worker-shim/src/wasm/host.js').CommitBatch} batch */
   commit(batch) {
     this.pagesCommitted += batch.pages.length;
     super.commit(batch);

@@ -1,4 +1,4 @@
-// sse.js — a change stream relayed to browsers as Server-Sent Events.
+// changes/sse.js — a change stream relayed to browsers as Server-Sent Events.
 //
 // For a SvelteKit +server.ts route (or any Worker's fetch handler):
 //
@@ -12,7 +12,7 @@
 // values are encoded again as the database sent them ({$bigint}, {$blob}), so the
 // browser's JSON.parse(event.data) sees the wire format of docs/changes.md.
 
-import { encodeRow } from './values.js';
+import { encodeRow } from '../client/values.js';
 
 const encoder = new TextEncoder();
 

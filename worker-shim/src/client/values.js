@@ -1,9 +1,9 @@
-// values.js — how values travel: the lossless encoding of the wire protocol.
+// client/values.js — how values travel: the lossless encoding of the wire protocol.
 //
 // JSON cannot carry every SQLite value, so some travel tagged (README, "Values"):
 // BigInt ⇄ {$bigint: "<decimal>"}, bytes ⇄ {$blob: "<base64>"}, ±Infinity ⇄
 // {$real: "Infinity"}; a Date is sent as its ISO string. The client decodes what
-// the object answers, and the SSE relay (sse.js) encodes it again for browsers.
+// the object answers, and the SSE relay (changes/sse.js) encodes it again for browsers.
 
 /**
  * Parameters for the wire: an array (positional) or an object (named), each value

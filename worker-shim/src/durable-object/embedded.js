@@ -1,11 +1,11 @@
-// db.js — the guide's DB(): DoSQL inside a Durable Object class you write yourself.
+// durable-object/embedded.js — the guide's DB(): DoSQL inside a Durable Object class you write yourself.
 //
 //   const db = await DB('app', { migrations, storage: { hot: this.state.storage } });
 //   await db.query(...); await db.run(...); await db.transaction(async (tx) => ...);
 //
-// No second implementation: DB() makes a DatabaseInstance (instance.js, the same
+// No second implementation: DB() makes a DatabaseInstance (durable-object/instance.js, the same
 // storage adapter choice, engine, transaction gate and request path as the
-// DoSQLDatabase class) and hands it to createClient (client.js) through an
+// DoSQLDatabase class) and hands it to createClient (client/client.js) through an
 // in-process stub whose fetch calls the instance directly. So query/run/batch/
 // transaction, the value encoding and DoSQLError are the client's, and an
 // in-process transaction waits for / holds up other calls of this Database exactly
@@ -16,7 +16,7 @@
 //   engines over one storage would each cache pages the other changes.
 // - Start-up (open + migrate) runs when DB() is called, not inside
 //   blockConcurrencyWhile unless `ctx` is given; concurrent callers share it.
-// - storage.cold: an R2 bucket behind SQLite-backed hot storage (storage-tiered.js);
+// - storage.cold: an R2 bucket behind SQLite-backed hot storage (storage/tiered.js);
 //   db.maintainStorage() awaits the upkeep that otherwise runs after requests.
 // - Change streams (docs/changes.md): db.subscribe() works in process as it does
 //   remotely, and db.serveSubscribe(request) answers a browser's /subscribe.
@@ -28,11 +28,11 @@
 
 import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './instance.js';
 import { messageOf, valueOf } from './response.js';
-import { createClient, DoSQLError } from './client.js';
-import { checkChanges } from './retention.js';
-import { checkCold } from './storage-tiered.js';
+import { createClient, DoSQLError } from '../client/client.js';
+import { checkChanges } from '../changes/retention.js';
+import { checkCold } from '../storage/tiered.js';
 
-/** @typedef {import('./engine.js').Migration} Migration */
+/** @typedef {import('../wasm/engine.js').Migration} Migration */
 
 /** The one-line build hook that turns a migrations folder into a module. */
 const BUILD_HOOK = '[build] command = "node node_modules/dosql/bin/bundle-migrations.mjs .do/migrations src/migrations.generated.js"';
@@ -47,7 +47,7 @@ const databases = new WeakMap();
  * @param {object} [options]
  * @param {Migration[]} [options.migrations]  `[{name, sql}]` in order: the default
  *   export of the module bin/bundle-migrations.mjs writes
- * @param {{hot?: any, cold?: import('./storage-tiered.js').ColdSettings}} [options.storage]
+ * @param {{hot?: any, cold?: import('../storage/tiered.js').ColdSettings}} [options.storage]
  *   hot: the object's ctx.storage (SQLite-backed or key-value); cold: an R2
  *   bucket binding and its budget, `{bucket, hotBytes?, groupPages?, prefix?}`
  *   (SQLite-backed only; prefix defaults to "dosql/<ctx.id or name>/")
@@ -70,7 +70,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
   let list;
   /** @type {ReturnType<typeof checkChanges>} */
   let retention;
-  /** @type {import('./storage-tiered.js').ColdSettings | undefined} */
+  /** @type {import('../storage/tiered.js').ColdSettings | undefined} */
   let tier;
   try {
     list = checkOptions(label, migrations, hot, pageSize, cacheBytes);

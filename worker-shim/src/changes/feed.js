@@ -1,10 +1,10 @@
-// changes.js — the change feed of one database: who is subscribed to /subscribe
+// changes/feed.js — the change feed of one database: who is subscribed to /subscribe
 // (docs/changes.md), and the pumps that send each subscriber the log.
 //
 // C keeps the log (table _dosql_changes, written in the same transaction as the
 // rows) and reads it (POST /changes). What a /subscribe request asks for is read in
-// subscribe-request.js, and how a message reaches a stream or a WebSocket is
-// subscribers.js's. This file owns the rest:
+// changes/subscribe-request.js, and how a message reaches a stream or a WebSocket is
+// changes/subscribers.js's. This file owns the rest:
 //
 // - the registry: streams (at most MAX_STREAMS, with one keepalive timer while
 //   there are any) and WebSockets, tagged SOCKET_TAG; when the object wakes from
@@ -20,16 +20,16 @@
 //   generation of reads, so nobody joins a read that began before the commit;
 // - the end of every subscription when an import replaces the database (endAll).
 
-import { messageOf, toResponse, valueOf } from './response.js';
-import { hostError } from './contract.js';
+import { messageOf, toResponse, valueOf } from '../durable-object/response.js';
+import { hostError } from '../wasm/contract.js';
 import { parseSubscribeRequest } from './subscribe-request.js';
 import { SocketSubscriber, StreamSubscriber, control } from './subscribers.js';
-import { MAX_STREAMS, KEEPALIVE_MS } from './config.js';
+import { MAX_STREAMS, KEEPALIVE_MS } from '../config.js';
 
 /** The tag of subscribers' WebSockets: a class of one's own may hibernate sockets of its own too. */
 const SOCKET_TAG = 'dosql-changes';
 
-/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+/** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 /** @typedef {import('./subscribe-request.js').Selection} Selection */
 /** @typedef {import('./subscribers.js').Message} Message */
 
@@ -80,8 +80,8 @@ export class ChangeFeed {
    * Answer GET or POST /subscribe: a stream, a WebSocket (101), or an error.
    * @param {Request} request
    * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body of a POST
-   * @param {(method: string, body: Uint8Array | {oversized: number}) => import('./response.js').EngineResponse} ask
-   *   C's answer to the selection (subscribe-request.js)
+   * @param {(method: string, body: Uint8Array | {oversized: number}) => import('../durable-object/response.js').EngineResponse} ask
+   *   C's answer to the selection (changes/subscribe-request.js)
    * @returns {Promise<Response>}
    */
   async subscribe(request, readBody, ask) {

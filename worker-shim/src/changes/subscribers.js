@@ -1,7 +1,8 @@
-// subscribers.js — the two kinds of subscriber of the change feed (docs/changes.md):
-// a streaming body (NDJSON or Server-Sent Events) and a hibernatable WebSocket.
+// changes/subscribers.js — the two kinds of subscriber of the change feed
+// (docs/changes.md): a streaming body (NDJSON or Server-Sent Events) and a hibernatable
+// WebSocket.
 //
-// The feed (changes.js) decides what each subscriber is sent and when; a
+// The feed (changes/feed.js) decides what each subscriber is sent and when; a
 // subscriber holds its selection, its cursor and its pump's state, and owns how
 // messages reach its reader:
 //
@@ -14,7 +15,7 @@
 //   buffers its messages, so it never waits and is never too slow here.
 
 import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
-import { MAX_UNREAD_BYTES } from './config.js';
+import { MAX_UNREAD_BYTES } from '../config.js';
 
 const encoder = new TextEncoder();
 

@@ -1,10 +1,10 @@
-// response.js — engine answers as HTTP responses.
+// durable-object/response.js — engine answers as HTTP responses.
 //
 // The engine (C) builds every answer of the wire protocol; the few errors the
-// shim answers itself are built by contract.js's hostError, in the same
+// shim answers itself are built by wasm/contract.js's hostError, in the same
 // {error, code} shape, with their status from the engine's table.
 
-import { hostError } from './contract.js';
+import { hostError } from '../wasm/contract.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,4 +1,4 @@
-// contract.js — what the shim knows of the engine, read from the engine.
+// wasm/contract.js — what the shim knows of the engine, read from the engine.
 //
 // dosql.wasm publishes its contract (src/contract.h): the response layout and
 // call flags, the request limit, the transaction header, the value tags, every
@@ -69,7 +69,7 @@ export function publish(module, contract) {
 }
 
 /**
- * The module the shim ships (instance.js names it at import).
+ * The module the shim ships (durable-object/instance.js names it at import).
  * @param {WebAssembly.Module} module
  */
 export function ship(module) {
@@ -83,7 +83,7 @@ export function ship(module) {
  */
 export function shippedContract() {
   if (!shipped && latest) return latest;
-  if (!shipped) throw new Error('no dosql.wasm module was shipped to the shim (module.js) and no engine has started');
+  if (!shipped) throw new Error('no dosql.wasm module was shipped to the shim (wasm/module.js) and no engine has started');
   let contract = published.get(shipped);
   if (!contract) {
     contract = scratchContract(shipped);
@@ -98,7 +98,7 @@ export function shippedContract() {
  * @param {string} code
  * @param {string} error  what went wrong and, where it helps, how to fix it
  * @param {Contract} [contract]
- * @returns {import('./response.js').EngineResponse}
+ * @returns {import('../durable-object/response.js').EngineResponse}
  */
 export function hostError(code, error, contract = shippedContract()) {
   const status = contract.errors[code]?.status;

@@ -1,4 +1,4 @@
-// host.js — every import of dosql.wasm (src/host.h), in one module.
+// wasm/host.js — every import of dosql.wasm (src/host.h), in one module.
 //
 // This file and src/host.h are a pair: IMPORT_NAMES and the constants below must
 // match the header (tests/worker/abi.test.js compares them with the header and with

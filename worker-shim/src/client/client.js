@@ -1,4 +1,4 @@
-// client.js — the guide's getDB() client, with real interactive transactions.
+// client/client.js — the guide's getDB() client, with real interactive transactions.
 //
 // It speaks the wire protocol of DoSQLDatabase to a Durable Object stub (anything
 // with fetch(url, init)), exactly as the SvelteKit guide's client does: POST
@@ -8,18 +8,18 @@
 //   real results (their requests carry X-DoSQL-Transaction), then /commit — or
 //   /rollback and rethrow when fn throws;
 // - subscribe() is the change stream (docs/changes.md) as an async iterator of
-//   decoded events, and eventStream() (sse.js) relays it to browsers;
+//   decoded events, and eventStream() (changes/sse.js) relays it to browsers;
 // - failures are DoSQLError with SQLite's message, a stable code and the status;
-// - values that JSON cannot carry travel tagged (values.js): BigInt ⇄ {$bigint},
+// - values that JSON cannot carry travel tagged (client/values.js): BigInt ⇄ {$bigint},
 //   bytes ⇄ {$blob: base64}, ±Infinity ⇄ {$real}; a Date is sent as its ISO string.
 //
 // No workerd needed: this module runs wherever fetch-like stubs do (and in Node).
 
-import { lineDecoder } from './ndjson.js';
+import { lineDecoder } from '../changes/ndjson.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
 
 export { encodeParams, encodeValue, decodeRow, decodeValue } from './values.js';
-export { eventStream, lastEventId } from './sse.js';
+export { eventStream, lastEventId } from '../changes/sse.js';
 
 /** The header naming a request's transaction (the engine's contract; tests/worker/contract.test.js). */
 export const TRANSACTION_HEADER = 'X-DoSQL-Transaction';

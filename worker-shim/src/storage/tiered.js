@@ -1,8 +1,8 @@
-// storage-tiered.js — SQLite-backed hot storage with an R2 cold tier behind it.
+// storage/tiered.js — SQLite-backed hot storage with an R2 cold tier behind it.
 //
-// Pages live in the hot tier (storage-sql.js, one row per page) until it passes
+// Pages live in the hot tier (storage/sql.js, one row per page) until it passes
 // its byte budget; then the least recently used groups of pages are written to
-// R2 (cold-objects.js) and removed from it. Two tables in the object's SQL
+// R2 (storage/cold-objects.js) and removed from it. Two tables in the object's SQL
 // storage say where everything is, and change only inside the same
 // transactionSync as the pages they describe, so a crash at any instant leaves
 // a consistent picture (a third, dosql_cold_settings, keeps the group size):
@@ -32,9 +32,9 @@
 // still reading or writing it. One Durable Object runs one instance, so that is
 // every reader there is.
 
-import { FAULT } from './host.js';
+import { FAULT } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
-import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from './config.js';
+import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from '../config.js';
 
 /** Read-ahead doubles on each further fault of a request without a cap that
  *  matters (2^24 pages): promoted pages land in the hot tier, not in memory, so a
@@ -98,7 +98,7 @@ const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES
  */
 
 export class TieredPageStorage {
-  /** @type {import('./storage-sql.js').SqlPageStorage} */
+  /** @type {import('./sql.js').SqlPageStorage} */
   #hot;
   #cold;
   #budget;
@@ -133,7 +133,7 @@ export class TieredPageStorage {
   }
 
   /**
-   * @param {import('./storage-sql.js').SqlPageStorage} hot
+   * @param {import('./sql.js').SqlPageStorage} hot
    * @param {ColdSettings & {log?: (...args: unknown[]) => void}} settings  checked (checkCold)
    */
   constructor(hot, { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix = 'dosql/', log = console.warn }) {
@@ -202,7 +202,7 @@ export class TieredPageStorage {
    * Write one commit batch to the hot tier, and the manifest changes it causes
    * (groups it writes into become dirty; a shrink trims or drops groups) in
    * the same transaction.
-   * @param {import('./host.js').CommitBatch} batch
+   * @param {import('../wasm/host.js').CommitBatch} batch
    */
   commit(batch) {
     const { pageSize, oldPageCount, newPageCount, pages } = batch;
@@ -285,7 +285,7 @@ export class TieredPageStorage {
     return this.#maintenance;
   }
 
-  // ---- export and import (export.js, import.js) ----------------------------
+  // ---- export and import (durable-object/file-export.js, durable-object/file-import.js) ----------------------------
 
   /** Pages per R2 object: an export reads whole groups at a time. */
   get groupPages() {
@@ -320,7 +320,7 @@ export class TieredPageStorage {
     return pages;
   }
 
-  // ---- import (import.js) -------------------------------------------------------
+  // ---- import (durable-object/file-import.js) -------------------------------------------------------
 
   /** Largest file an import may bring: the hot tier's, which stages it whole. */
   get maxImportBytes() {
@@ -332,7 +332,7 @@ export class TieredPageStorage {
     return this.#hot.stageImport();
   }
 
-  /** @param {import('./storage-sql.js').SqlPageStorage} staged */
+  /** @param {import('./sql.js').SqlPageStorage} staged */
   discardImport(staged) {
     this.#hot.discardImport(staged);
   }
@@ -340,7 +340,7 @@ export class TieredPageStorage {
   /**
    * Make the staged pages the database (all hot), and hand every R2 object of
    * the old one to garbage, in one transaction.
-   * @param {import('./storage-sql.js').SqlPageStorage} staged
+   * @param {import('./sql.js').SqlPageStorage} staged
    */
   replaceWith(staged) {
     const now = Date.now();
@@ -669,7 +669,7 @@ export class TieredPageStorage {
 /**
  * Whether the manifest in this hot storage names any R2 object: a database
  * that must not be opened without its cold tier.
- * @param {import('./storage-sql.js').SqlPageStorage} hot
+ * @param {import('./sql.js').SqlPageStorage} hot
  */
 export function hasColdPages(hot) {
   if (hot.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dosql_cold_groups'").length === 0) return false;

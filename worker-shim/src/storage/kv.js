@@ -1,4 +1,4 @@
-// storage-kv.js — pages in a legacy key-value Durable Object (`new_classes`).
+// storage/kv.js — pages in a legacy key-value Durable Object (`new_classes`).
 //
 // Such objects have only the asynchronous API (ctx.storage.get/put/delete), so the
 // engine cannot read storage while SQLite runs. This adapter keeps pages in an
@@ -8,14 +8,13 @@
 // Keys: "p:<pgno in decimal>", one page per key (a page is at most 64 KiB, under
 // the 128 KiB value limit). At most 128 keys per get/put/delete call.
 //
-// Generations (POST /import, import.js): thousands of keys cannot be replaced in
-// one atomic batch, so an import writes its pages under a new prefix,
+// Generations (POST /import, durable-object/file-import.js): thousands of keys cannot be
+// replaced in one atomic batch, so an import writes its pages under a new prefix,
 // "g<N>:p:<pgno>", and switches to them with one put of GENERATION_KEY (absent:
-// generation 0, the "p:" keys every object had before imports existed). The
-// adapter reads that key before its first page. The previous generation's keys
-// are deleted after the switch, in the background; whatever an interrupted
-// import or clean-up leaves behind (generations N + 1 and N - 1) is deleted when
-// the next import starts.
+// generation 0, the "p:" keys every object had before imports existed). The adapter
+// reads that key before its first page. The previous generation's keys are deleted after
+// the switch, in the background; whatever an interrupted import or clean-up leaves
+// behind (generations N + 1 and N - 1) is deleted when the next import starts.
 //
 // Commit: every put and delete of one batch is issued with no `await` in between.
 // Durable Objects submit such writes as one atomic batch, and the output gate holds
@@ -27,10 +26,10 @@
 // stay resident until its final, fault-free run, so a request may briefly take
 // the cache above budget.
 
-import { FAULT } from './host.js';
-import { DEFAULT_CACHE_BYTES } from './config.js';
+import { FAULT } from '../wasm/host.js';
+import { DEFAULT_CACHE_BYTES } from '../config.js';
 
-/** @typedef {import('./host.js').CommitBatch} CommitBatch */
+/** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
 
 /** Most keys one get/put/delete call may name (platform limit). */
 const MAX_KEYS_PER_CALL = 128;
@@ -263,7 +262,7 @@ export class KvPageStorage {
     this.#pageCount = pageCount;
   }
 
-  // ---- imports (import.js) ---------------------------------------------------------
+  // ---- imports (durable-object/file-import.js) ---------------------------------------------------------
 
   /**
    * Where an import stages its pages: generation current + 1, emptied first (an

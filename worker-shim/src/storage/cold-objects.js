@@ -1,4 +1,4 @@
-// cold-objects.js — page groups as immutable R2 objects: their format, names and I/O.
+// storage/cold-objects.js — page groups as immutable R2 objects: their format, names and I/O.
 //
 // A group is `groupPages` consecutive pages starting at a multiple of it plus one
 // (group 0 is pages 1..groupPages). One R2 object holds the pages of one group
@@ -9,7 +9,7 @@
 //   bytes 12..15 first page number, u32 little-endian
 //
 // Objects are never overwritten: each gets a fresh name under the database's
-// prefix, and the manifest (storage-tiered.js) records its SHA-256, which R2
+// prefix, and the manifest (storage/tiered.js) records its SHA-256, which R2
 // checks on upload and this module checks on every download. So a reader never
 // sees a half-written or substituted group.
 //
@@ -17,7 +17,7 @@
 // not answer (retry), 500 COLD_TIER_CORRUPT when an object the manifest names is
 // gone or does not match it (the bucket was changed behind our back).
 
-import { StorageError } from './host.js';
+import { StorageError } from '../wasm/host.js';
 
 const MAGIC = new TextEncoder().encode('DoSQLgrp');
 export const GROUP_HEADER_BYTES = 16;

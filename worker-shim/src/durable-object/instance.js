@@ -1,6 +1,6 @@
-// instance.js — one database inside one Durable Object, and the one request path.
+// durable-object/instance.js — one database inside one Durable Object, and the one request path.
 //
-// The DoSQLDatabase class (database.js) and DB() (db.js, for users who write their
+// The DoSQLDatabase class (durable-object/class.js) and DB() (durable-object/embedded.js, for users who write their
 // own Durable Object class) are both a DatabaseInstance: the storage adapter picked
 // for ctx.storage, the engine, the transaction gate, start-up (open + migrate, once,
 // again after the engine broke), and fetch(request): body → gate → engine →
@@ -9,12 +9,12 @@
 // settings come from.
 //
 // Change streams (docs/changes.md): /subscribe goes to the change feed
-// (changes.js), not to the engine. After every request the engine's commit count
+// (changes/feed.js), not to the engine. After every request the engine's commit count
 // is compared with the last one seen: when it moved, the feed is woken and the
-// retention alarm made due (retention.js), neither awaited, so a commit never
+// retention alarm made due (changes/retention.js), neither awaited, so a commit never
 // waits for subscribers.
 //
-// Import (import.js) stages and checks the file beside the live database; only
+// Import (durable-object/file-import.js) stages and checks the file beside the live database; only
 // its swap holds the gate, and the engine is started afresh on the new pages
 // (and every change stream ended) before the gate opens again.
 //
@@ -23,24 +23,24 @@
 // instance would stick. The start promise is dropped on failure, so the next
 // request tries again.
 
-import wasmModule from './module.js';
-import { RECYCLE_MEMORY_BYTES } from './config.js';
-import { Engine } from './engine.js';
-import { StorageError } from './host.js';
+import wasmModule from '../wasm/module.js';
+import { RECYCLE_MEMORY_BYTES } from '../config.js';
+import { Engine } from '../wasm/engine.js';
+import { StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, toResponse } from './response.js';
-import { hostError } from './contract.js';
-import { TransactionGate } from './transactions.js';
-import { ChangeFeed } from './changes.js';
-import { exportResponse } from './export.js';
-import { discardBody, importFile } from './import.js';
-import { Retention, checkChanges } from './retention.js';
-import { SqlPageStorage } from './storage-sql.js';
-import { KvPageStorage } from './storage-kv.js';
-import { TieredPageStorage, checkCold, hasColdPages } from './storage-tiered.js';
-import { OPEN_READ_AHEAD } from './config.js';
+import { hostError } from '../wasm/contract.js';
+import { TransactionGate } from './transaction-gate.js';
+import { ChangeFeed } from '../changes/feed.js';
+import { exportResponse } from './file-export.js';
+import { discardBody, importFile } from './file-import.js';
+import { Retention, checkChanges } from '../changes/retention.js';
+import { SqlPageStorage } from '../storage/sql.js';
+import { KvPageStorage } from '../storage/kv.js';
+import { TieredPageStorage, checkCold, hasColdPages } from '../storage/tiered.js';
+import { OPEN_READ_AHEAD } from '../config.js';
 
-/** @typedef {import('./engine.js').Migration} Migration */
-/** @typedef {import('./engine.js').EngineResponse} EngineResponse */
+/** @typedef {import('../wasm/engine.js').Migration} Migration */
+/** @typedef {import('../wasm/engine.js').EngineResponse} EngineResponse */
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -50,11 +50,11 @@ const decoder = new TextDecoder();
  * @property {any} storage  the object's ctx.storage (SQLite-backed or key-value)
  * @property {() => readonly Migration[]} migrations  read at each start
  * @property {() => number} pageSize  read at each start (may throw: a shim failure)
- * @property {() => unknown} [changes]  the `changes` setting (retention.js,
+ * @property {() => unknown} [changes]  the `changes` setting (changes/retention.js,
  *   checkChanges), read at each start; default: capture with default retention
  * @property {any} [ctx]  the object's DurableObjectState: WebSocket subscribers
  * @property {number} [cacheBytes]  page cache budget of the key-value backend
- * @property {() => unknown} [cold]  the R2 cold tier's settings (storage-tiered.js,
+ * @property {() => unknown} [cold]  the R2 cold tier's settings (storage/tiered.js,
  *   checkCold), read when the storage adapter is made; default: none
  * @property {() => number} [cpuBudgetMs]  each request's CPU budget in ms (0 or
  *   absent: the engine's default; the engine checks the range), read at each start
@@ -70,7 +70,7 @@ export class DatabaseInstance {
   #options;
   /** @type {Engine | null} */
   #engine = null;
-  /** @type {import('./host.js').StorageAdapter | null} */
+  /** @type {import('../wasm/host.js').StorageAdapter | null} */
   #storage = null;
   /** Resolves to null once open and migrated, or to the failure to answer with. */
   #ready = /** @type {Promise<EngineResponse | null> | null} */ (null);
@@ -86,7 +86,7 @@ export class DatabaseInstance {
   #capture = false;
   /** The engine's commit count when last looked at. */
   #commitsSeen = 0;
-  /** The import in progress (one at a time), or null. @type {import('./import.js').ImportProgress | null} */
+  /** The import in progress (one at a time), or null. @type {import('./file-import.js').ImportProgress | null} */
   #importing = null;
   /** A fresh engine is being started to give memory back (#recycleIfBloated). */
   #recycling = false;
@@ -141,7 +141,7 @@ export class DatabaseInstance {
 
   /**
    * Answer one request of the wire protocol given as a value, not an HTTP
-   * request: the Workers RPC entry points' path (database.js). The answer's
+   * request: the Workers RPC entry points' path (durable-object/class.js). The answer's
    * text, and its status.
    * @param {string} path
    * @param {unknown} body  a request body (JSON.stringify'd)
@@ -164,7 +164,7 @@ export class DatabaseInstance {
    * change feed, storage upkeep, a smaller engine if this one grew.
    * @param {string} method
    * @param {string} path
-   * @param {import('./transactions.js').Body | Promise<import('./transactions.js').Body>} body
+   * @param {import('./transaction-gate.js').Body | Promise<import('./transaction-gate.js').Body>} body
    * @param {string | null} txId
    * @returns {Promise<EngineResponse>}
    */
@@ -194,7 +194,7 @@ export class DatabaseInstance {
 
   /**
    * GET /export: the database as a SQLite file, consistent as of one commit
-   * (export.js holds the gate while it streams).
+   * (durable-object/file-export.js holds the gate while it streams).
    * @returns {Promise<Response>}
    */
   async #export() {
@@ -205,7 +205,7 @@ export class DatabaseInstance {
 
   /**
    * Answer a request as POST /import, whatever its path: replace the database
-   * with the SQLite file in its body (import.js), or refuse the file and change
+   * with the SQLite file in its body (durable-object/file-import.js), or refuse the file and change
    * nothing.
    * @param {Request} request
    * @returns {Promise<Response>}
@@ -226,7 +226,7 @@ export class DatabaseInstance {
         await discardBody(request.body);
         return toResponse(failure);
       }
-      const storage = /** @type {import('./import.js').ImportableStorage} */ (this.#storage);
+      const storage = /** @type {import('./file-import.js').ImportableStorage} */ (this.#storage);
       const label = this.#options.label();
       return toResponse(
         await importFile(request.body, {
@@ -311,7 +311,7 @@ export class DatabaseInstance {
    * starts a fresh one (and the open transaction, gone with it, ends).
    * @param {string} method
    * @param {string} path
-   * @param {import('./transactions.js').Body | Promise<import('./transactions.js').Body>} body
+   * @param {import('./transaction-gate.js').Body | Promise<import('./transaction-gate.js').Body>} body
    * @param {string | null} txId
    * @param {{internal?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
@@ -332,7 +332,7 @@ export class DatabaseInstance {
    * Peak wasm memory, page faults served, the storage adapter's counts, the
    * change feed's subscribers, and how far an import in progress has come.
    * Opens the database first if need be.
-   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>, subscribers: {streams: number, sockets: number}, importing: import('./import.js').ImportProgress | null}>}
+   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>, subscribers: {streams: number, sockets: number}, importing: import('./file-import.js').ImportProgress | null}>}
    */
   async stats() {
     const failure = await this.start();
@@ -351,7 +351,7 @@ export class DatabaseInstance {
    * The retention alarm: prune the change log (through the gate, like any
    * request) and set the next alarm if the log will need one. Does nothing
    * while capture is off. Throws when it fails (the platform retries alarms).
-   * @returns {Promise<import('./retention.js').PruneResult | null>}  the last
+   * @returns {Promise<import('../changes/retention.js').PruneResult | null>}  the last
    *   prune's answer, null with capture off
    */
   async pruneChanges() {
@@ -467,7 +467,7 @@ export class DatabaseInstance {
     const pageSize = options.pageSize();
     const changes = checkChanges(options.changes?.());
     if (!this.#storage) {
-      /** @type {import('./storage-tiered.js').ColdSettings | undefined} */
+      /** @type {import('../storage/tiered.js').ColdSettings | undefined} */
       let cold;
       try {
         cold = checkCold(options.cold?.());
@@ -517,7 +517,7 @@ export class DatabaseInstance {
     return null;
   }
 
-  /** @param {import('./retention.js').RetentionSettings} settings */
+  /** @param {import('../changes/retention.js').RetentionSettings} settings */
   #newRetention(settings) {
     return new Retention({
       settings,
@@ -540,7 +540,7 @@ export class DatabaseInstance {
  * @param {object} [options]
  * @param {number} [options.cacheBytes]  key-value backend only
  * @param {(reason: string) => void} [options.onTornWrite]  key-value backend only
- * @param {import('./storage-tiered.js').ColdSettings} [options.cold]  SQLite-backed only
+ * @param {import('../storage/tiered.js').ColdSettings} [options.cold]  SQLite-backed only
  * @param {(...args: unknown[]) => void} [options.log]
  * @returns {SqlPageStorage | TieredPageStorage | KvPageStorage}
  */

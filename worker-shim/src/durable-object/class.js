@@ -1,24 +1,24 @@
-// database.js — the Durable Object class: one object is one database.
+// durable-object/class.js — the Durable Object class: one object is one database.
 //
 // Thin on purpose: the engine (C) owns routing, SQL, limits and every error of the
-// wire protocol; transactions.js owns the interactive transactions' policy (who
-// waits, txIds, idle timers); instance.js owns the storage adapter, start-up and
-// the one request path (shared with DB(), db.js). This class owns where its
+// wire protocol; durable-object/transaction-gate.js owns the interactive transactions' policy (who
+// waits, txIds, idle timers); durable-object/instance.js owns the storage adapter, start-up and
+// the one request path (shared with DB(), durable-object/embedded.js). This class owns where its
 // settings come from, that start-up runs inside blockConcurrencyWhile, and the
 // platform's entry points beyond fetch: the alarm that prunes the change log and
 // the hibernatable WebSockets of change subscribers (docs/changes.md).
 //
 // Start-up follows cloudflare/actors: initialise lazily, once, inside
 // blockConcurrencyWhile (so two first requests never migrate twice), but catch
-// failures inside the gate and rethrow them outside it (instance.js).
+// failures inside the gate and rethrow them outside it (durable-object/instance.js).
 
 import { DurableObject } from 'cloudflare:workers';
-import { answerOf, statements, toRpcError } from './client.js';
+import { answerOf, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance, checkMigrations } from './instance.js';
 import { messageOf } from './response.js';
-import { checkChanges } from './retention.js';
+import { checkChanges } from '../changes/retention.js';
 
-/** @typedef {import('./engine.js').Migration} Migration */
+/** @typedef {import('../wasm/engine.js').Migration} Migration */
 
 export class DoSQLDatabase extends DurableObject {
   /** Migrations applied on the first request, in order. @type {readonly Migration[]} */
@@ -34,7 +34,7 @@ export class DoSQLDatabase extends DurableObject {
    */
   static changes = undefined;
   /**
-   * The R2 cold tier (storage-tiered.js): `binding` names the R2 bucket in env;
+   * The R2 cold tier (storage/tiered.js): `binding` names the R2 bucket in env;
    * undefined: every page stays in the object's own storage.
    * @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined}
    */
@@ -66,7 +66,7 @@ export class DoSQLDatabase extends DurableObject {
   });
 
   /**
-   * Answer one request of the wire protocol (instance.js: the one request path).
+   * Answer one request of the wire protocol (durable-object/instance.js: the one request path).
    * @param {Request} request
    * @returns {Promise<Response>}
    */
@@ -78,13 +78,13 @@ export class DoSQLDatabase extends DurableObject {
   //
   // The protocol's requests as methods of the stub, beside fetch. Values cross
   // as themselves (BigInt, Uint8Array, ±Infinity); an error crosses as an
-  // Error whose message carries its code and status (client.js fromRpcError).
+  // Error whose message carries its code and status (client/client.js fromRpcError).
   // A request of an open transaction names it: {transaction: txId}.
 
   /**
    * One request of the wire protocol, its answer as fetch gives it: the status
    * and the JSON text (values tagged, errors as {error, code, ...}), which
-   * getDB() and toD1() read exactly as they read a fetch (client.js sendTo).
+   * getDB() and toD1() read exactly as they read a fetch (client/client.js sendTo).
    * @param {string} path  e.g. "/query"
    * @param {unknown} body
    * @param {string | null} [txId]
@@ -140,7 +140,7 @@ export class DoSQLDatabase extends DurableObject {
   /**
    * @template T
    * @param {{transaction?: string} | undefined} options
-   * @param {(s: ReturnType<typeof statements>, send: import('./client.js').Send) => Promise<T>} fn
+   * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn
    * @returns {Promise<T>}
    */
   async #statement(options, fn) {

@@ -1,4 +1,4 @@
-// subscribe-request.js — what a /subscribe request asks for (docs/changes.md,
+// changes/subscribe-request.js — what a /subscribe request asks for (docs/changes.md,
 // "Subscribing"), or the error to answer it with.
 //
 // The transport comes from the method and headers, the shim's concern: POST is
@@ -7,14 +7,14 @@
 // or the query of a GET turned into the same body (where an SSE reconnect's
 // Last-Event-ID wins over since), goes to the engine's /subscribe route, which
 // checks it under the rules of /changes (src/changelog.h). So the change feed
-// (changes.js) is handed only subscriptions it can serve.
+// (changes/feed.js) is handed only subscriptions it can serve.
 
-import { hostError } from './contract.js';
-import { valueOf } from './response.js';
+import { hostError } from '../wasm/contract.js';
+import { valueOf } from '../durable-object/response.js';
 
 const encoder = new TextEncoder();
 
-/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+/** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
 /**
  * @typedef {object} Selection

@@ -1,7 +1,7 @@
-// import.js — POST /import: replace the whole database with an uploaded SQLite
+// durable-object/file-import.js — POST /import: replace the whole database with an uploaded SQLite
 // file, atomically. A file that is refused changes nothing.
 //
-// The counterpart of export.js, in three steps:
+// The counterpart of durable-object/file-export.js, in three steps:
 //
 // 1. Receive. The body is cut into pages as it arrives. The engine checks the
 //    header first (magic, page size, file format, size limit: src/fileformat.h);
@@ -29,18 +29,18 @@
 // from its old pages. One import runs at a time (the owner's concern).
 
 import { jsonResponse, valueOf } from './response.js';
-import { hostError } from './contract.js';
-import { PAGES_PER_WRITE, DRAIN_BYTES } from './config.js';
+import { hostError } from '../wasm/contract.js';
+import { PAGES_PER_WRITE, DRAIN_BYTES } from '../config.js';
 
 const encoder = new TextEncoder();
 const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_check' }));
 
 /** @typedef {import('./response.js').EngineResponse} EngineResponse */
-/** @typedef {import('./host.js').StorageAdapter} StorageAdapter */
+/** @typedef {import('../wasm/host.js').StorageAdapter} StorageAdapter */
 
 /**
- * A storage adapter that can take an import (storage-sql.js, storage-kv.js,
- * storage-tiered.js).
+ * A storage adapter that can take an import (storage/sql.js, storage/kv.js,
+ * storage/tiered.js).
  * @typedef {StorageAdapter & {
  *   maxImportBytes: number,
  *   stageImport(): StorageAdapter | Promise<StorageAdapter>,
@@ -57,10 +57,10 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
 /**
  * @typedef {object} ImportTarget
  * @property {ImportableStorage} storage  the live database's adapter
- * @property {import('./engine.js').Engine} engine  the live engine, which reads file headers
- * @property {(staged: StorageAdapter) => import('./engine.js').Engine} newEngine
+ * @property {import('../wasm/engine.js').Engine} engine  the live engine, which reads file headers
+ * @property {(staged: StorageAdapter) => import('../wasm/engine.js').Engine} newEngine
  *   an engine over the staged pages, for validation
- * @property {readonly import('./engine.js').Migration[]} migrations
+ * @property {readonly import('../wasm/engine.js').Migration[]} migrations
  * @property {boolean} captureChanges  as the live engine is opened
  * @property {() => Promise<() => void>} hold  takes the transaction gate
  * @property {() => Promise<EngineResponse | null>} replaced  called holding the

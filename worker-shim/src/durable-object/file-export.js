@@ -1,4 +1,4 @@
-// export.js — GET /export: the database as a standard SQLite file, streamed.
+// durable-object/file-export.js — GET /export: the database as a standard SQLite file, streamed.
 //
 // The pages in storage are SQLite's own pages (vfs.c keeps no other format), so
 // the file is those pages in order; how many, and of what size, the engine says
@@ -10,16 +10,16 @@
 // A reader that stops pulling for IDLE_MS loses the stream, so nobody can hold
 // the database by opening an export and walking away.
 
-import { FAULT } from './host.js';
+import { FAULT } from '../wasm/host.js';
 import { toResponse, valueOf } from './response.js';
-import { PAGES_PER_CHUNK, IDLE_MS } from './config.js';
+import { PAGES_PER_CHUNK, IDLE_MS } from '../config.js';
 
 /**
  * @typedef {object} ExportSource
  * @property {() => Promise<() => void>} hold  waits for the gate; resolves to its release
  * @property {() => Promise<import('./response.js').EngineResponse>} size  the
  *   engine's answer to GET /export: {pageSize, pageCount} of the database as stored
- * @property {import('./host.js').StorageAdapter & {
+ * @property {import('../wasm/host.js').StorageAdapter & {
  *   readForExport?: (first: number, last: number) => Promise<(Uint8Array | null)[]>,
  *   groupPages?: number,
  * }} storage  readForExport: pages without moving them between tiers (the cold

@@ -1,4 +1,4 @@
-// ndjson.js — newline-delimited JSON from a byte stream, whatever its chunking.
+// changes/ndjson.js — newline-delimited JSON from a byte stream, whatever its chunking.
 //
 // A network stream's chunks fall anywhere: a line may span chunks, a chunk may
 // hold several lines, and a multibyte UTF-8 character may be split between two

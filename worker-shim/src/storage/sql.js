@@ -1,4 +1,4 @@
-// storage-sql.js — pages in a SQLite-backed Durable Object (`new_sqlite_classes`).
+// storage/sql.js — pages in a SQLite-backed Durable Object (`new_sqlite_classes`).
 //
 // One page is one row of the table dosql_pages. Every call is synchronous
 // (ctx.storage.sql), so this adapter never faults: prefetch has nothing to do.
@@ -8,11 +8,11 @@
 // stats counts the rows Durable Objects bill for: every row read and written
 // (writes cost about 1000 reads), as the cursors report them.
 //
-// POST /import (import.js) stages the file's pages in a second table,
-// dosql_import_pages, through an adapter of its own (the `table` option), and
+// POST /import (durable-object/file-import.js) stages the file's pages in a second
+// table, dosql_import_pages, through an adapter of its own (the `table` option), and
 // swaps it in with DROP TABLE and ALTER TABLE ... RENAME in one transactionSync.
 
-/** @typedef {import('./host.js').CommitBatch} CommitBatch */
+/** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
 
 /** The database's pages, and an import's until they replace them. */
 const PAGES_TABLE = 'dosql_pages';
@@ -176,7 +176,7 @@ export class SqlPageStorage {
   /** Nothing to fetch: every page is readable synchronously. */
   async prefetch() {}
 
-  // ---- imports (import.js) ---------------------------------------------------------
+  // ---- imports (durable-object/file-import.js) ---------------------------------------------------------
 
   /**
    * Where an import stages its pages: IMPORT_TABLE, emptied first (an abandoned

@@ -1,4 +1,4 @@
-// retention.js — how long the change log keeps events, and the alarm that prunes
+// changes/retention.js — how long the change log keeps events, and the alarm that prunes
 // it (docs/changes.md, "Retention").
 //
 // C prunes (internal POST /changes/prune: it keeps the newest keepEvents events
@@ -21,12 +21,12 @@
 // then pruning runs after a commit instead, at most once per ALARM_DELAY_MS, so
 // the log stays bounded there too (a warning says how to move it to an alarm).
 
-import { messageOf, valueOf } from './response.js';
-import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, ALARM_DELAY_MS } from './config.js';
+import { messageOf, valueOf } from '../durable-object/response.js';
+import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, ALARM_DELAY_MS } from '../config.js';
 
 const encoder = new TextEncoder();
 
-/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+/** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
 /**
  * @typedef {object} RetentionSettings

@@ -1,4 +1,4 @@
-// transactions.js — the gate of interactive transactions (docs/transactions.md).
+// durable-object/transaction-gate.js — the gate of interactive transactions (docs/transactions.md).
 //
 // C owns the mechanism (BEGIN IMMEDIATE, statements inside the open transaction,
 // COMMIT/ROLLBACK); this file owns the policy, and nothing else:
@@ -18,8 +18,8 @@
 // be given, so tests run this in Node with a fake engine.
 
 import { jsonResponse, valueOf } from './response.js';
-import { hostError } from './contract.js';
-import { ENDED_MEMORY } from './config.js';
+import { hostError } from '../wasm/contract.js';
+import { ENDED_MEMORY } from '../config.js';
 
 const decoder = new TextDecoder();
 
@@ -29,7 +29,7 @@ const decoder = new TextDecoder();
 /**
  * @typedef {object} GateEngine
  * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean, internal?: boolean}) => Promise<EngineResponse>} request
- * @property {import('./contract.js').Contract} contract
+ * @property {import('../wasm/contract.js').Contract} contract
  */
 
 /**
@@ -127,7 +127,7 @@ export class TransactionGate {
 
   /**
    * Hold the gate alone, as an open transaction does, for work outside the
-   * engine that must see one committed state (export.js reads storage page by
+   * engine that must see one committed state (durable-object/file-export.js reads storage page by
    * page). Waits its turn like a /begin: after every request admitted before it.
    * @returns {Promise<() => void>}  releases the gate (idempotent)
    */

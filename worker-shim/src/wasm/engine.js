@@ -1,9 +1,9 @@
-// engine.js — the one JS wrapper of dosql.wasm's exports (src/api.h).
+// wasm/engine.js — the one JS wrapper of dosql.wasm's exports (src/api.h).
 //
 // EXPORT_NAMES must match wasm/exports.txt (tests/worker/abi.test.js checks both
 // against the built module). Everything else the wrapper must know of C (the
 // response layout, flags, limits, error statuses) it reads from the module's
-// contract (contract.js). One Engine is one instance of the module, one open
+// contract (wasm/contract.js). One Engine is one instance of the module, one open
 // database, and one storage adapter.
 //
 // Memory: C allocates what C reads (dosql_alloc); we free in `finally`; a view of
@@ -19,15 +19,15 @@
 //
 // Commits: the engine counts the commits that reached storage (the host's commit
 // import), so its owner can tell that a request changed the database without
-// parsing answers (instance.js wakes the change feed with it, docs/changes.md).
+// parsing answers (durable-object/instance.js wakes the change feed with it, docs/changes.md).
 //
 // Calls are serialized FIFO: only one call into C runs at a time, and a faulting
 // request's retries are never interleaved with another request's statements.
 
 import { ABI_VERSION, hostError, publish, readContract } from './contract.js';
 import { StorageError, createImports } from './host.js';
-import { valueOf } from './response.js';
-import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS } from './config.js';
+import { valueOf } from '../durable-object/response.js';
+import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS } from '../config.js';
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
@@ -43,7 +43,7 @@ export const EXPORT_NAMES = Object.freeze([
 
 const encoder = new TextEncoder();
 
-/** @typedef {import('./response.js').EngineResponse} EngineResponse */
+/** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
 /**
  * @typedef {object} Migration
@@ -138,7 +138,7 @@ export class Engine {
     publish(module, this.#contract);
   }
 
-  /** What the module says of itself (contract.js). */
+  /** What the module says of itself (wasm/contract.js). */
   get contract() {
     return this.#contract;
   }

@@ -1,4 +1,4 @@
-// d1.js — a D1-compatible facade over a DoSQL database, so code written for
+// client/d1.js — a D1-compatible facade over a DoSQL database, so code written for
 // Cloudflare D1 (and ORMs with a D1 driver: drizzle-orm/d1, kysely-d1, ...) runs
 // on DoSQL unchanged:
 //
@@ -6,7 +6,7 @@
 //   const { results } = await db.prepare('SELECT * FROM users WHERE id = ?').bind(1).all();
 //
 // It speaks the wire protocol (README.md "Protocol", docs/transactions.md) to the
-// Durable Object itself, over Workers RPC or its fetch (client.js sendTo): every statement goes to POST /batch with rowMode "array",
+// Durable Object itself, over Workers RPC or its fetch (client/client.js sendTo): every statement goes to POST /batch with rowMode "array",
 // whose answer holds each statement's column names, its rows as arrays (so raw()
 // keeps `SELECT a.id, b.id` as two columns: drizzle reads every select that way),
 // its counts and what SQLite saw it do (readOnly, schemaChanged). This file reads
