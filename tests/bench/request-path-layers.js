@@ -4,12 +4,12 @@
 // (workerd, over a Durable Object's ctx.storage.sql); no platform imports here.
 //
 // Order of this file: the queries, the layers (makeLayers), the bare wasm instance
-// they need, the copy of readBody, the timer (profileLayers).
+// they need, the old readBody (a copy), the timer (profileLayers).
 //
 // The path being taken apart (worker-shim/src, read, never changed; as of bedaad1):
 //   durable-object/instance.js  DatabaseInstance.fetch: the started check, URL
-//                 pathname, engine.isHostRoute, readBody(), the transaction header,
-//                 #answer → #request, toResponse
+//                 pathname, engine.isHostRoute, readBody() (request-body.js), the
+//                 transaction header, #answer → #request, toResponse
 //   durable-object/transaction-gate.js  TransactionGate.request → #outside → #turn,
 //                 await body, #pump
 //   wasm/engine.js  Engine.request: #utf8 (method and path, encoded once),
@@ -17,13 +17,17 @@
 //                 #freeAll: one dosql_free), #withFaults → #call → dosql_request,
 //                 #take (DataView, slice copy, dosql_free), storage.settle
 //   durable-object/response.js  toResponse: new Response(body, {status, headers})
-// Each layer below names which of these it is. "bare" layers call the module's
+// Each layer below names which of these it is; readBody is the shim's own, the one
+// before bedaad1 a copy (readBodyInChunks). "bare" layers call the module's
 // exports directly on an instance of our own (bareInstance), so the wasm call can
 // be told from the JavaScript around it.
 
 import { createImports } from '../../worker-shim/src/wasm/host.js';
 import { TransactionGate } from '../../worker-shim/src/durable-object/transaction-gate.js';
 import { toResponse } from '../../worker-shim/src/durable-object/response.js';
+import { readBody } from '../../worker-shim/src/durable-object/request-body.js';
+
+export { readBody };
 
 /** Rows of the items table (as tests/bench/run.mjs builds it). */
 export const ITEM_ROWS = 100_000;
@@ -113,7 +117,7 @@ export function makeLayers({ module, engine, storage, query, instance, sql, open
     { key: 'client.parse', what: "the caller's JSON.parse of the answer (both systems)", async: false, fn: () => JSON.parse(answerText) },
     { key: 'request.new', what: 'new Request(url, {method, headers, body}) (the runtime makes it; subtracted from body.read)', async: false, fn: newRequest },
     ...(HAS_READ_AT_LEAST
-      ? [{ key: 'body.read', what: "new Request + durable-object/instance.js readBody() (bedaad1): content-length, a BYOB reader's readAtLeast(length + 1)", async: true, fn: (/** @type {number} */ i) => readBody(newRequest(i), 1 << 20) }]
+      ? [{ key: 'body.read', what: "new Request + durable-object/request-body.js readBody() (bedaad1): content-length, a BYOB reader's readAtLeast(length + 1)", async: true, fn: (/** @type {number} */ i) => readBody(newRequest(i), 1 << 20) }]
       : []),
     { key: 'body.read.chunks', what: 'new Request + readBody() before bedaad1: content-length, getReader(), read() until done', async: true, fn: (i) => readBodyInChunks(newRequest(i), 1 << 20) },
     {
@@ -291,53 +295,6 @@ export function bareInstance(module, storage, engine, openFlags) {
 
 /** workerd's BYOB readers have readAtLeast (Node's do not). */
 const HAS_READ_AT_LEAST = typeof globalThis.ReadableStreamBYOBReader?.prototype?.readAtLeast === 'function';
-
-/**
- * A copy of worker-shim/src/durable-object/instance.js readBody as of bedaad1 (it
- * is not exported); keep in step.
- * @param {Request} request
- * @param {number} max
- * @returns {Promise<Uint8Array | {oversized: number}>}
- */
-export async function readBody(request, max) {
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (declared > max) {
-    request.body?.cancel().catch(() => {});
-    return { oversized: declared };
-  }
-  if (!request.body) return new Uint8Array(0);
-  /** @type {Uint8Array[]} */
-  const chunks = [];
-  if (Number.isSafeInteger(declared) && declared >= 0) {
-    const reader = /** @type {any} */ (request.body.getReader({ mode: 'byob' }));
-    const { value } = await reader.readAtLeast(declared + 1, new Uint8Array(declared + 1));
-    reader.releaseLock();
-    if (!value || value.byteLength <= declared) return value ?? new Uint8Array(0);
-    chunks.push(value);
-  }
-  return readRest(request.body, chunks, max);
-}
-
-/**
- * instance.js readRest as of bedaad1.
- * @param {ReadableStream<Uint8Array>} body @param {Uint8Array[]} chunks @param {number} max
- * @returns {Promise<Uint8Array | {oversized: number}>}
- */
-async function readRest(body, chunks, max) {
-  const reader = body.getReader();
-  let total = chunks.reduce((n, c) => n + c.byteLength, 0);
-  for (;;) {
-    if (total > max) {
-      reader.cancel().catch(() => {});
-      return { oversized: total };
-    }
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    chunks.push(value);
-  }
-  return join(chunks, total);
-}
 
 /**
  * readBody as it was before bedaad1 (4471dac … 5ec79d8): read() until done.

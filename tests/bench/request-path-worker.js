@@ -41,7 +41,7 @@ import { ITEM_ROWS, LOAD_BODIES, QUERIES, SCHEMA, bareInstance, makeLayers, prof
 const MODES = Object.freeze({
   noop: 'answer null at once, the body unread (the transport)',
   'read.chunks': 'read the body as instance.js did before bedaad1 (getReader(), read() until done), answer null',
-  read: "read the body with instance.js's readBody (bedaad1: one readAtLeast), answer null",
+  read: "read the body with durable-object/request-body.js readBody (bedaad1: one readAtLeast), answer null",
   'read.exact': 'read the body with one readAtLeast(declared length), no wait for its end (the rest, if any, cancelled), answer null',
   arrayBuffer: 'read the body with await request.arrayBuffer(), answer null',
   'answer.only': "request.arrayBuffer(), then toResponse of the engine's answer to this query, made once (no engine call): the answer's own cost",
