@@ -237,7 +237,7 @@ export function sendTo(stub) {
 
 /** Whether err says the stub's class has no RPC method `request`. @param {unknown} err */
 function lacksRpc(err) {
-  return err instanceof TypeError && /does not implement|is not a function|not a function/i.test(err.message);
+  return err instanceof TypeError && /does not implement|is not a function/i.test(err.message);
 }
 
 /**

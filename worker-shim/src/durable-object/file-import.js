@@ -272,7 +272,7 @@ async function validate(staged, { newEngine, migrations, captureChanges }) {
   const engine = newEngine(staged);
   const opened = await engine.open(0, { captureChanges });
   if (opened.status !== 200) {
-    if (UNSAFE.includes(errorOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
+    if (UNSAFE.includes(valueOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
     return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);
   }
   const rows = await engine.request('POST', '/import/check', new Uint8Array(0), { internal: true });
@@ -301,10 +301,10 @@ async function validate(staged, { newEngine, migrations, captureChanges }) {
  * @returns {EngineResponse}
  */
 function refusal(answer, doing, code, fileCodes) {
-  const failure = errorOf(answer);
+  const failure = valueOf(answer);
   const message = `${doing} failed: ${failure.error}`;
   if (fileCodes.some((c) => failure.code.startsWith(c))) return hostError(code, message);
-  return { status: answer.status, body: new TextEncoder().encode(JSON.stringify({ error: message, code: failure.code })) };
+  return jsonResponse(answer.status, { error: message, code: failure.code });
 }
 
 /**
@@ -318,12 +318,3 @@ function integrityProblems(answer) {
   return lines.length === 1 && lines[0] === 'ok' ? [] : lines;
 }
 
-/**
- * The {error, code} of an engine's error answer.
- * @param {EngineResponse} answer
- * @returns {{error: string, code: string}}
- */
-function errorOf(answer) {
-  const { error, code } = valueOf(answer);
-  return { error, code };
-}

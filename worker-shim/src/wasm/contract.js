@@ -37,6 +37,8 @@
 /** The ABI this shim speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
 export const ABI_VERSION = 6;
 
+const encoder = new TextEncoder();
+
 /** @type {WeakMap<WebAssembly.Module, Contract>} */
 const published = new WeakMap();
 /** @type {WebAssembly.Module | null} */
@@ -103,7 +105,7 @@ export function shippedContract() {
 export function hostError(code, error, contract = shippedContract()) {
   const status = contract.errors[code]?.status;
   if (!status) throw new Error(`the shim answered with the error code ${code}, which src/errors.c does not list`);
-  return { status, body: new TextEncoder().encode(JSON.stringify({ error, code })) };
+  return { status, body: encoder.encode(JSON.stringify({ error, code })) };
 }
 
 /**

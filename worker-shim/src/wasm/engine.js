@@ -26,7 +26,7 @@
 
 import { ABI_VERSION, hostError, publish, readContract } from './contract.js';
 import { StorageError, createImports } from './host.js';
-import { valueOf } from '../durable-object/response.js';
+import { jsonResponse, valueOf } from '../durable-object/response.js';
 import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS } from '../config.js';
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
@@ -410,7 +410,7 @@ export class Engine {
         const failure = await this.#fetch(pages, window);
         if (final.code) {
           const error = failure ? `${final.error}; fetching the pages failed too: ${failure.message}` : final.error;
-          return { status: final.status, body: encoder.encode(JSON.stringify({ error, code: final.code })) };
+          return jsonResponse(final.status, { error, code: final.code });
         }
         if (failure) return hostError(failure.code, failure.message, this.#contract);
         window = Math.min(window * 2, this.#maxReadAhead);
