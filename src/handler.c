@@ -1,5 +1,5 @@
 /*
-** handler.c — all request dispatch of the wire protocol (README.md, "Protocol"):
+** handler.c — all request dispatch of the wire protocol (docs/protocol.md):
 **
 **   POST /query        {sql, params?, rowMode?} -> {rows:[{column: value}]}
 **   POST /run          {sql, params?}       -> {rowsAffected, lastInsertRowId}
@@ -561,7 +561,7 @@ typedef struct Route {
 } Route;
 
 /* Every endpoint of a database, the host's included, so that every 404 and
-** 405 is decided here (README.md, "Protocol"). */
+** 405 is decided here (docs/protocol.md). */
 static const Route aRoute[] = {
   { "/query",         doQuery,            METHOD_POST, 0, 0 },
   { "/run",           doRun,              METHOD_POST, 0, 0 },

@@ -1,6 +1,6 @@
 /*
 ** fuzz_import.c — libFuzzer target: an arbitrary database file, as POST
-** /import brings one (README.md, "Import").
+** /import brings one (docs/files.md, "Import").
 **
 ** The input is the file. It goes into the host's storage page by page, at the
 ** page size its header names (512 when the header names none), the last page

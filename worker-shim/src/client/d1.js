@@ -5,7 +5,7 @@
 //   const db = toD1(env.DOSQL_DB, tenantId);       // what env.DB was
 //   const { results } = await db.prepare('SELECT * FROM users WHERE id = ?').bind(1).all();
 //
-// It speaks the wire protocol (README.md "Protocol", docs/transactions.md) to the
+// It speaks the wire protocol (docs/protocol.md, docs/transactions.md) to the
 // Durable Object itself, over Workers RPC or its fetch (client/client.js sendTo): every statement goes to POST /batch with rowMode "array",
 // whose answer holds each statement's column names, its rows as arrays (so raw()
 // keeps `SELECT a.id, b.id` as two columns: drizzle reads every select that way),

@@ -1,6 +1,6 @@
 // client/values.js — how values travel: the lossless encoding of the wire protocol.
 //
-// JSON cannot carry every SQLite value, so some travel tagged (README, "Values"):
+// JSON cannot carry every SQLite value, so some travel tagged (docs/protocol.md, "Values"):
 // BigInt ⇄ {$bigint: "<decimal>"}, bytes ⇄ {$blob: "<base64>"}, ±Infinity ⇄
 // {$real: "Infinity"}; a Date is sent as its ISO string. The client decodes what
 // the object answers, and the SSE relay (changes/sse.js) encodes it again for browsers.

@@ -39,7 +39,7 @@ export class DoSQLDatabase extends DurableObject {
    * @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined}
    */
   static cold = undefined;
-  /** Each request's CPU budget (ms; README "Limits"); undefined: the engine's default. @type {number | undefined} */
+  /** Each request's CPU budget (ms; docs/protocol.md, "Limits"); undefined: the engine's default. @type {number | undefined} */
   static cpuBudgetMs = undefined;
 
   #instance = new DatabaseInstance({

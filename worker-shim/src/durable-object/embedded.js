@@ -142,7 +142,7 @@ async function open(instance, label) {
      */
     serveSubscribe: (request) => instance.subscribe(request),
     /**
-     * Answer a request as POST /import (README, "Import"), whatever its path:
+     * Answer a request as POST /import (docs/files.md, "Import"), whatever its path:
      * replace the database with the SQLite file in its body, or refuse it.
      * @param {Request} request
      * @returns {Promise<Response>}
