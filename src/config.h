@@ -26,6 +26,14 @@
 # define DOSQL_CACHE_KIB 16384
 #endif
 
+/* Prepared statements of user SQL kept between requests (conn.h). Preparing is
+** about half of a point SELECT's time in the engine (tests/bench/request-path.md);
+** an app sends a few statement texts over and over, as native DO SQL, which
+** caches by text too, assumes. */
+#ifndef DOSQL_STATEMENT_CACHE
+# define DOSQL_STATEMENT_CACHE 32
+#endif
+
 /* Largest request body (bytes). Durable Objects allow far more; the engine has
 ** to hold the body, its parse tree and the statement at once inside 128 MB. */
 #ifndef DOSQL_MAX_REQUEST_BYTES

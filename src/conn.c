@@ -83,7 +83,58 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
   return rc;
 }
 
+/* Finalize every kept statement. */
+static void connForgetStatements(Conn *p){
+  while( p->nCache>0 ) sqlite3_finalize(p->apCache[--p->nCache]);
+}
+
+/* Take the kept statement of exactly zSql out of the cache, or 0. After a
+** schema action, nothing is kept or reused until its transaction has ended:
+** a rollback can still bring the older schema back. */
+static sqlite3_stmt *connTakeKept(Conn *p, const char *zSql){
+  int i;
+  if( p->bSchemaTouched ){
+    connForgetStatements(p);
+    if( !sqlite3_get_autocommit(p->db) ) return 0;
+    p->bSchemaTouched = 0;
+  }
+  for(i=0; i<p->nCache; i++){
+    sqlite3_stmt *pStmt = p->apCache[i];
+    if( strcmp(sqlite3_sql(pStmt), zSql)==0 ){
+      p->nCache--;
+      memmove(&p->apCache[i], &p->apCache[i+1], (size_t)(p->nCache-i)*sizeof(pStmt));
+      return pStmt;
+    }
+  }
+  return 0;
+}
+
+/* Whether pStmt, just prepared from zSql, may be kept (conn.h). Only a text
+** that is the statement's whole text can ever be asked for again. */
+static int connMayKeep(Conn *p, sqlite3_stmt *pStmt, const char *zSql){
+  return !p->bSchemaTouched && !guardMayChangeSchema(p) && !guardIsSavepoint(p)
+      && strcmp(sqlite3_sql(pStmt), zSql)==0;
+}
+
+void connFinalize(Conn *p, sqlite3_stmt *pStmt){
+  if( pStmt==0 ) return;
+  if( pStmt!=p->pCacheable || p->bSchemaTouched ){
+    if( pStmt==p->pCacheable ) p->pCacheable = 0;
+    sqlite3_finalize(pStmt);
+    return;
+  }
+  p->pCacheable = 0;
+  sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if( p->nCache==DOSQL_STATEMENT_CACHE ) sqlite3_finalize(p->apCache[--p->nCache]);
+  memmove(&p->apCache[1], &p->apCache[0], (size_t)p->nCache*sizeof(pStmt));
+  p->apCache[0] = pStmt;
+  p->nCache++;
+}
+
 void connClose(Conn *p){
+  connForgetStatements(p);
+  p->bSchemaTouched = 0;
   captureClose(p);
   sqlite3_finalize(p->pBegin);
   sqlite3_finalize(p->pCommit);
@@ -155,7 +206,10 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
 int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt){
   const char *zTail = 0;
   sqlite3_stmt *pNext = 0;
-  int rc = sqlite3_prepare_v3(p->db, zSql, -1, 0, ppStmt, &zTail);
+  int rc;
+  p->pCacheable = *ppStmt = connTakeKept(p, zSql);
+  if( *ppStmt ) return SQLITE_OK;
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
     return rc;
@@ -177,6 +231,7 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
       return SQLITE_MISUSE;
     }
   }
+  if( connMayKeep(p, *ppStmt, zSql) ) p->pCacheable = *ppStmt;
   return SQLITE_OK;
 }
 

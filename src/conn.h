@@ -9,6 +9,7 @@
 #define DOSQL_CONN_H
 
 #include "sqlite3.h"
+#include "config.h"
 #include "budget.h"
 #include "capture.h"
 #include "reply.h"
@@ -32,6 +33,12 @@ typedef struct Conn {
   sqlite3_stmt *pCommit;
   sqlite3_stmt *pRollback;
   Capture capture;           /* change data capture (capture.h) */
+  /* Statements of user SQL kept for the next request of the same text, most
+  ** recently used first (connPrepareOne, connFinalize). */
+  sqlite3_stmt *apCache[DOSQL_STATEMENT_CACHE];
+  int nCache;
+  sqlite3_stmt *pCacheable;  /* the statement connPrepareOne gave, when it may be kept */
+  int bSchemaTouched;        /* a schema action was prepared: the kept statements go */
 } Conn;
 
 /* Open the database over the "dosql" VFS with our settings and guards.
@@ -58,8 +65,21 @@ void connStartRequest(Conn *p, unsigned nCpuMs);
 /*
 ** Prepare exactly one statement from zSql. Fails the reply (and returns non-zero)
 ** for SQL errors, for more than one statement, and for text with no statement.
+** The statement may be one kept from an earlier request of the same text (its
+** bindings cleared): give it back with connFinalize(), never sqlite3_finalize().
 */
 int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt);
+
+/*
+** Done with a statement of connPrepareOne (0 is a no-op): keep it, reset, for
+** the next request of the same text, or finalize it. Kept are statements whose
+** authorizer decisions depend on their text alone: not DDL, not savepoints
+** (allowed only inside a transaction). A prepare of a schema action (guard.c
+** sets bSchemaTouched) drops them all, and none is kept or reused until its
+** transaction has ended (committed or rolled back): a kept statement must never
+** show the columns of another schema before its first step re-prepares it.
+*/
+void connFinalize(Conn *p, sqlite3_stmt *pStmt);
 
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);

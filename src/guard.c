@@ -103,6 +103,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   if( op==SQLITE_CREATE_TABLE || op==SQLITE_DROP_TABLE || op==SQLITE_ALTER_TABLE ){
     captureSchemaChanged(p);
   }
+  if( guardIsSchemaAction(op) ) p->bSchemaTouched = 1;   /* conn.h: kept statements */
   if( p->bTrusted && zTrigger==0 ) return SQLITE_OK;
   if( p->bVacuum ){
     /* VACUUM runs SQL of its own (BEGIN, an ATTACH of an unnamed scratch

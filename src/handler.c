@@ -225,7 +225,7 @@ static sqlite3_stmt *prepareOperation(Conn *pConn, Reply *pReply, const cJSON *p
     if( zErr ) replyFail(pReply, 400, DOSQL_BAD_PARAMS, "%s", zErr);
     else connFail(pConn, pReply, rc);
     sqlite3_free(zErr);
-    sqlite3_finalize(pStmt);
+    connFinalize(pConn, pStmt);
     return 0;
   }
   return pStmt;
@@ -233,8 +233,8 @@ static sqlite3_stmt *prepareOperation(Conn *pConn, Reply *pReply, const cJSON *p
 
 /*
 ** Run pStmt, just prepared by prepareOperation(), and write its result as
-** eShape; pStmt is finalized. A statement that writes while no transaction is
-** open gets one of its own. On failure the reply holds the error; the caller
+** eShape; pStmt is given back (connFinalize). A statement that writes while
+** no transaction is open gets one of its own. On failure the reply holds the error; the caller
 ** rolls back (connFinish).
 */
 static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape eShape){
@@ -315,12 +315,12 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     }
     sqlite3_str_appendchar(pOut, 1, '}');
   }
-  sqlite3_finalize(pStmt);
+  connFinalize(pConn, pStmt);
   pStmt = 0;
   if( bOwnTransaction ) connCommitIfAnswered(pConn, pReply);
 done:
   pConn->bVacuum = 0;
-  sqlite3_finalize(pStmt);
+  connFinalize(pConn, pStmt);
 }
 
 /* Prepare and run one statement of pOp ({sql, params?}) as eShape. */
@@ -394,7 +394,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   }
   if( !bBare
    && (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
-    sqlite3_finalize(pFirst);
+    connFinalize(pConn, pFirst);
     return;
   }
   if( bEveryResult ) sqlite3_str_appendall(pOut, "{\"results\":[");

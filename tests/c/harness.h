@@ -146,6 +146,14 @@ static inline void okFree(Conn *pConn, const char *zPath, const char *zBody){
   answerFree(&a);
 }
 
+/* POST zReq to zPath: it must answer 200 with exactly the body zWant. */
+static inline void okBody(Conn *pConn, const char *zPath, const char *zReq, const char *zWant){
+  Answer a = post(pConn, zPath, zReq);
+  CHECK(a.status==200);
+  CHECK_STR(a.zBody, zWant);
+  answerFree(&a);
+}
+
 /* The first row's first value of a /query as text (static buffer). */
 /* POST {"sql": zSql} to zPath (the SQL JSON-quoted for us). */
 static inline Answer postSql(Conn *pConn, const char *zPath, const char *zSql){

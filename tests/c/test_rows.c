@@ -7,14 +7,6 @@
 */
 #include "harness.h"
 
-/* POST and compare the whole body with zWant (status 200). */
-static void body(Conn *pConn, const char *zPath, const char *zReq, const char *zWant){
-  Answer a = post(pConn, zPath, zReq);
-  CHECK(a.status==200);
-  CHECK_STR(a.zBody, zWant);
-  answerFree(&a);
-}
-
 /* The same inside the open interactive transaction. */
 static void txBody(Conn *pConn, const char *zPath, const char *zReq, const char *zWant){
   Answer a = callFlags(pConn, "POST", zPath, zReq, DOSQL_REQUEST_IN_TRANSACTION);
@@ -59,15 +51,15 @@ static void object_mode_answers_as_before(void){
   Conn c;
   openConn(&c);
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)\"}");
-  body(&c, "/query", "{\"sql\":\"INSERT INTO t(b) VALUES('x') RETURNING a, b\"}",
+  okBody(&c, "/query", "{\"sql\":\"INSERT INTO t(b) VALUES('x') RETURNING a, b\"}",
        "{\"rows\":[{\"a\":1,\"b\":\"x\"}]}");
-  body(&c, "/query", "{\"sql\":\"SELECT a, b FROM t\",\"rowMode\":\"object\"}",
+  okBody(&c, "/query", "{\"sql\":\"SELECT a, b FROM t\",\"rowMode\":\"object\"}",
        "{\"rows\":[{\"a\":1,\"b\":\"x\"}]}");
-  body(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t(b) VALUES('y')\"},"
+  okBody(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t(b) VALUES('y')\"},"
        "{\"sql\":\"SELECT 1 AS v, 2 AS v\"}]}",
        "{\"results\":[{\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":2},"
        "{\"rows\":[{\"v\":1,\"v\":2}],\"rowsAffected\":0,\"lastInsertRowId\":0}]}");
-  body(&c, "/batch", "{\"rowMode\":\"object\",\"operations\":[{\"sql\":\"SELECT count(*) AS n FROM t\"}]}",
+  okBody(&c, "/batch", "{\"rowMode\":\"object\",\"operations\":[{\"sql\":\"SELECT count(*) AS n FROM t\"}]}",
        "{\"results\":[{\"rows\":[{\"n\":2}],\"rowsAffected\":0,\"lastInsertRowId\":0}]}");
   connClose(&c);
 }
@@ -75,14 +67,14 @@ static void object_mode_answers_as_before(void){
 static void array_mode_keeps_every_column_in_order(void){
   Conn c;
   openConn(&c);
-  body(&c, "/query", "{\"sql\":\"SELECT 1 AS a, 'x' AS a, NULL AS c, 2.5 AS \\\"0\\\"\",\"rowMode\":\"array\"}",
+  okBody(&c, "/query", "{\"sql\":\"SELECT 1 AS a, 'x' AS a, NULL AS c, 2.5 AS \\\"0\\\"\",\"rowMode\":\"array\"}",
        "{\"columns\":[\"a\",\"a\",\"c\",\"0\"],\"rows\":[[1,\"x\",null,2.5]],"
        "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false}");
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)\"}");
-  body(&c, "/query", "{\"sql\":\"SELECT id, name FROM t WHERE 0\",\"rowMode\":\"array\"}",
+  okBody(&c, "/query", "{\"sql\":\"SELECT id, name FROM t WHERE 0\",\"rowMode\":\"array\"}",
        "{\"columns\":[\"id\",\"name\"],\"rows\":[],"
        "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false}");
-  body(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":["
+  okBody(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":["
        "{\"sql\":\"INSERT INTO t(name) VALUES(?),(?)\",\"params\":[\"Ann\",\"Bob\"]},"
        "{\"sql\":\"SELECT id, name FROM t ORDER BY id\"},"
        "{\"sql\":\"UPDATE t SET name = upper(name) WHERE id = 2 RETURNING name\"}]}",
@@ -98,7 +90,7 @@ static void array_mode_keeps_every_column_in_order(void){
 static void array_mode_values_are_tagged_as_in_object_mode(void){
   Conn c;
   openConn(&c);
-  body(&c, "/query", "{\"rowMode\":\"array\",\"sql\":\"SELECT ?, ?, 1e999, -1e999, 9007199254740991\","
+  okBody(&c, "/query", "{\"rowMode\":\"array\",\"sql\":\"SELECT ?, ?, 1e999, -1e999, 9007199254740991\","
        "\"params\":[{\"$bigint\":\"9007199254740993\"},{\"$blob\":\"AAH/\"}]}",
        "{\"columns\":[\"?\",\"?\",\"1e999\",\"-1e999\",\"9007199254740991\"],"
        "\"rows\":[[{\"$bigint\":\"9007199254740993\"},{\"$blob\":\"AAH/\"},{\"$real\":\"Infinity\"},"
@@ -181,7 +173,7 @@ static void schema_changed_is_what_the_schema_cookie_says(void){
 static void read_only_is_sqlite3_stmt_readonly(void){
   Conn c;
   openConn(&c);
-  body(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":["
+  okBody(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":["
        "{\"sql\":\"CREATE TABLE t(x)\"},{\"sql\":\"SELECT * FROM t\"},"
        "{\"sql\":\"INSERT OR IGNORE INTO t VALUES(1)\"},{\"sql\":\"PRAGMA user_version = 1\"},"
        "{\"sql\":\"PRAGMA user_version\"}]}",
