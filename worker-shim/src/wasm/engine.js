@@ -84,8 +84,9 @@ export class Engine {
   #maxFaults;
   /** @type {Error | null} */
   #broken = null;
-  /** Tail of the FIFO queue of calls. */
+  /** Tail of the FIFO queue of calls, and how many calls are in it. */
   #tail = Promise.resolve();
+  #queued = 0;
   /** Faults served since start (for tests and stats). */
   #faults = 0;
   /** Commits written to storage since start. */
@@ -228,9 +229,7 @@ export class Engine {
    */
   migrate(migrations) {
     const body = encoder.encode(JSON.stringify({ migrations: migrations.map(({ name, sql }) => ({ name, sql })) }));
-    return this.#serialize(() =>
-      this.#withBytes([body], ([pBody]) => this.#withFaults((e) => this.#take(e.dosql_migrate(pBody, body.length)))),
-    );
+    return this.#submit([body], (e, [pBody]) => e.dosql_migrate(pBody, body.length));
   }
 
   /**
@@ -277,17 +276,45 @@ export class Engine {
     if (!(body instanceof Uint8Array)) {
       // Any length past 32 bits is still too large: clamp, never wrap.
       const n = Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
-      return this.#serialize(() =>
-        this.#withBytes([zMethod, zPath], ([pMethod, pPath]) =>
-          this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flags))),
-        ),
+      return this.#submit([zMethod, zPath], (e, [pMethod, pPath]) =>
+        e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flags),
       );
     }
-    return this.#serialize(() =>
-      this.#withBytes([zMethod, zPath, body], ([pMethod, pPath, pBody]) =>
-        this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags))),
-      ),
+    return this.#submit([zMethod, zPath, body], (e, [pMethod, pPath, pBody]) =>
+      e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags),
     );
+  }
+
+  /**
+   * Copy arrays in and call C with their pointers, in turn with every other
+   * call (#serialize), fetching pages while it faults (#withFaults). When
+   * nothing is queued the first attempt runs at once, synchronously: most
+   * requests end there, and only one that faults waits in the queue for storage.
+   * @param {Uint8Array[]} arrays
+   * @param {(exports: Record<string, any>, pointers: number[]) => number} call  a response pointer
+   * @returns {Promise<EngineResponse>}
+   */
+  #submit(arrays, call) {
+    if (this.#queued > 0) {
+      return this.#serialize(() => this.#withBytes(arrays, (pointers) => this.#withFaults((e) => this.#take(call(e, pointers)))));
+    }
+    const pointers = this.#copyIn(arrays);
+    if (!Array.isArray(pointers)) return Promise.resolve(pointers);
+    const attempt = (/** @type {Record<string, any>} */ e) => this.#take(call(e, pointers));
+    /** @type {EngineResponse} */
+    let first;
+    try {
+      first = this.#call(attempt);
+    } catch (err) {
+      this.#freeAll(pointers);
+      return Promise.reject(err);
+    }
+    if (first.status !== this.#contract.response.fault) {
+      this.#freeAll(pointers);
+      this.#storage.settle?.();
+      return Promise.resolve(first);
+    }
+    return this.#serialize(() => this.#withFaults(attempt, first).finally(() => this.#freeAll(pointers)));
   }
 
   /**
@@ -310,10 +337,11 @@ export class Engine {
    */
   #serialize(fn) {
     const run = this.#tail.then(fn);
-    this.#tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.#queued++;
+    const settled = () => {
+      this.#queued--;
+    };
+    this.#tail = run.then(settled, settled);
     return run;
   }
 
@@ -390,13 +418,14 @@ export class Engine {
    * or, when C gave the final answer with the pages (it rolled the open
    * transaction back), fetch them and give that answer.
    * @param {(exports: Record<string, any>) => EngineResponse} attempt
+   * @param {EngineResponse} [first]  the answer of a first attempt made already
    * @returns {Promise<EngineResponse>}
    */
-  async #withFaults(attempt) {
+  async #withFaults(attempt, first) {
     let window = this.#readAhead;
     try {
       for (let nFault = 0; ; nFault++) {
-        const response = this.#call(attempt);
+        const response = nFault === 0 && first ? first : this.#call(attempt);
         if (response.status !== this.#contract.response.fault) return response;
         const { pages, ...final } = valueOf(response);
         if (nFault >= this.#maxFaults && !final.code) {
