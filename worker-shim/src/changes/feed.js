@@ -1,24 +1,21 @@
-// changes/feed.js — the change feed of one database: who is subscribed to /subscribe
-// (docs/changes.md), and the pumps that send each subscriber the log.
+// changes/feed.js — the change feed of one database (docs/changes.md): who is
+// subscribed, and the pumps that send each subscriber the log.
 //
-// C keeps the log (table _dosql_changes, written in the same transaction as the
-// rows) and reads it (POST /changes). What a /subscribe request asks for is read in
-// changes/subscribe-request.js, and how a message reaches a stream or a WebSocket is
-// changes/subscribers.js's. This file owns the rest:
+// C keeps the log (_dosql_changes, written in the rows' transaction) and reads it
+// (POST /changes); changes/subscribe-request.js reads a /subscribe request, and
+// changes/subscribers.js delivers messages. This file owns the rest:
 //
-// - the registry: streams (at most MAX_STREAMS, with one keepalive timer while
-//   there are any) and WebSockets, tagged SOCKET_TAG; when the object wakes from
-//   hibernation, the next use finds the sockets of the earlier run
-//   (ctx.getWebSockets()) and carries on from their attachments. `ping` is
-//   answered by the runtime without a wake;
-// - each subscriber's pump: read the page after its cursor through the same gate
-//   as every request (so never an open interactive transaction's uncommitted
-//   rows), send what matches, advance, loop until next == head, then `ready` once;
-//   between pages of a catch-up, wait until the subscriber is drained;
-// - fan-out: a commit wakes every pump (notify) and never waits for one. Pumps at
-//   the same cursor share one read while it is in flight; a commit starts a new
-//   generation of reads, so nobody joins a read that began before the commit;
-// - the end of every subscription when an import replaces the database (endAll).
+// - the registry: streams (at most MAX_STREAMS, one keepalive timer while there are
+//   any) and WebSockets tagged SOCKET_TAG; after hibernation, the next use finds the
+//   earlier run's sockets (ctx.getWebSockets()) and carries on from their attachments;
+// - each subscriber's pump: read the page after its cursor through the same gate as
+//   every request (so never an open transaction's uncommitted rows), send what
+//   matches, loop until next == head, then `ready` once; between pages of a
+//   catch-up, wait until the subscriber is drained;
+// - fan-out: a commit wakes every pump and waits for none. Pumps at the same cursor
+//   share one read in flight; a commit starts a new generation of reads, so nobody
+//   joins a read that began before it;
+// - ending every subscription when an import replaces the database (endAll).
 
 import { messageOf, toResponse, valueOf } from '../durable-object/response.js';
 import { hostError } from '../wasm/contract.js';
@@ -26,27 +23,19 @@ import { parseSubscribeRequest } from './subscribe-request.js';
 import { SocketSubscriber, StreamSubscriber, control } from './subscribers.js';
 import { MAX_STREAMS, KEEPALIVE_MS } from '../config.js';
 
-/** The tag of subscribers' WebSockets: a class of one's own may hibernate sockets of its own too. */
+/** A class of one's own may hibernate sockets of its own too. */
 const SOCKET_TAG = 'dosql-changes';
 
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 /** @typedef {import('./subscribe-request.js').Selection} Selection */
 /** @typedef {import('./subscribers.js').Message} Message */
 
-/**
- * One page of POST /changes, each event's JSON text made once for every subscriber.
- * @typedef {object} Page
- * @property {{lsn: number, table: string}[]} events
- * @property {string[]} lines  JSON text of each event
- * @property {number} next
- * @property {number} head
- * @property {boolean} gap
- */
+/** A page of POST /changes; lines: each event's JSON text, made once for every subscriber.
+ *  @typedef {{events: {lsn: number, table: string}[], lines: string[], next: number, head: number, gap: boolean}} Page */
 
 /**
  * @typedef {object} FeedOptions
- * @property {(body: {since: number, limit?: number}) => Promise<EngineResponse>} read
- *   POST /changes through the gate
+ * @property {(body: {since: number, limit?: number}) => Promise<EngineResponse>} read  POST /changes through the gate
  * @property {any} [ctx]  the object's DurableObjectState; without it, no WebSockets
  * @property {(...args: unknown[]) => void} log  for failures nobody awaits
  */
@@ -58,7 +47,7 @@ export class ChangeFeed {
   #streams = new Set();
   /** @type {Map<WebSocket, SocketSubscriber>} */
   #sockets = new Map();
-  /** The hibernated sockets of an earlier run of the object have been looked up. */
+  /** An earlier run's hibernated sockets have been looked up. */
   #socketsLoaded = false;
   /** since → its read in flight, of the current commit generation. @type {Map<number, Promise<Page>>} */
   #reads = new Map();
@@ -70,7 +59,6 @@ export class ChangeFeed {
     this.#options = options;
   }
 
-  /** Subscribers now, for stats. */
   get subscribers() {
     this.#loadSockets();
     return { streams: this.#streams.size, sockets: this.#sockets.size };
@@ -78,10 +66,8 @@ export class ChangeFeed {
 
   /**
    * Answer GET or POST /subscribe: a stream, a WebSocket (101), or an error.
-   * @param {Request} request
-   * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body of a POST
-   * @param {(method: string, body: Uint8Array | {oversized: number}) => import('../durable-object/response.js').EngineResponse} ask
-   *   C's answer to the selection (changes/subscribe-request.js)
+   * @param {Request} request @param {() => Promise<Uint8Array | {oversized: number}>} readBody
+   * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse} ask  C's answer to the selection
    * @returns {Promise<Response>}
    */
   async subscribe(request, readBody, ask) {
@@ -91,10 +77,7 @@ export class ChangeFeed {
     return transport === 'websocket' ? this.#socket(selection) : this.#stream(selection, transport);
   }
 
-  /**
-   * Something committed: wake every subscriber. Returns at once; the pumps log
-   * their own failures. Costs nothing without subscribers.
-   */
+  /** Something committed: wake every subscriber. Returns at once; the pumps log their own failures. */
   notify() {
     this.#loadSockets();
     if (this.#streams.size === 0 && this.#sockets.size === 0) return;
@@ -104,11 +87,9 @@ export class ChangeFeed {
   }
 
   /**
-   * End every subscription: each gets `end` with this code and closes (an
-   * import replaced the database, and with it the log their cursors point
-   * into). Pumps in flight find their subscriber closed and stop.
-   * @param {string} code
-   * @param {string} error
+   * Send every subscriber `end` and close it (an import replaced the log their
+   * cursors point into); pumps in flight find it closed and stop.
+   * @param {string} code @param {string} error
    */
   endAll(code, error) {
     this.#loadSockets();
@@ -119,10 +100,7 @@ export class ChangeFeed {
     }
   }
 
-  /**
-   * A hibernatable socket closed or failed: forget its subscriber.
-   * @param {WebSocket} ws
-   */
+  /** A hibernatable socket closed or failed. @param {WebSocket} ws */
   dropSocket(ws) {
     this.#loadSockets();
     const sub = this.#sockets.get(ws);
@@ -137,10 +115,7 @@ export class ChangeFeed {
 
   // ---- the registry --------------------------------------------------------------
 
-  /**
-   * @param {Selection} selection
-   * @param {'ndjson' | 'sse'} format
-   */
+  /** @param {Selection} selection @param {'ndjson' | 'sse'} format */
   #stream({ tables, since }, format) {
     if (this.#streams.size >= MAX_STREAMS) {
       return toResponse(
@@ -173,14 +148,13 @@ export class ChangeFeed {
       return toResponse(hostError('BAD_REQUEST', `this subscription does not fit a WebSocket's attachment (list fewer tables): ${messageOf(err)}`));
     }
     ctx.acceptWebSocket(server, [SOCKET_TAG]);
-    // Answered by the runtime, so a ping never wakes a hibernated object.
+    // Answered by the runtime: a ping never wakes a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
     this.#sockets.set(server, sub);
     void this.#pump(sub);
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** After a wake from hibernation: the sockets accepted by an earlier run. */
   #loadSockets() {
     if (this.#socketsLoaded || !this.#options.ctx) return;
     this.#socketsLoaded = true;
@@ -204,7 +178,7 @@ export class ChangeFeed {
   // ---- pumps ---------------------------------------------------------------------
 
   /**
-   * Send a subscriber everything after its cursor; again if a commit came in
+   * Send a subscriber everything after its cursor, again if a commit came in
    * meanwhile. One pump per subscriber at a time; never rejects.
    * @param {StreamSubscriber | SocketSubscriber} sub
    */
@@ -263,12 +237,7 @@ export class ChangeFeed {
     }
   }
 
-  /**
-   * The page after since (null: a page that tells the head), shared by the
-   * pumps that ask for it while it is in flight.
-   * @param {number | null} since
-   * @returns {Promise<Page>}
-   */
+  /** The page after since (null: one that tells the head), shared while in flight. @param {number | null} since @returns {Promise<Page>} */
   #page(since) {
     const key = since ?? -1;
     let read = this.#reads.get(key);
@@ -285,14 +254,7 @@ export class ChangeFeed {
   }
 }
 
-// ---- reading the log -------------------------------------------------------------------
-
-/**
- * An answer of POST /changes as a page; throws an Error with the answer's code
- * when it is an error.
- * @param {EngineResponse} answer
- * @returns {Page}
- */
+/** Throws an Error with the answer's code when it is an error. @param {EngineResponse} answer @returns {Page} */
 function parsePage(answer) {
   const value = valueOf(answer);
   if (answer.status !== 200) {

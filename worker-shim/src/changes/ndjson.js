@@ -1,15 +1,10 @@
 // changes/ndjson.js — newline-delimited JSON from a byte stream, whatever its chunking.
 //
-// A network stream's chunks fall anywhere: a line may span chunks, a chunk may
-// hold several lines, and a multibyte UTF-8 character may be split between two
-// chunks. So one TextDecoder decodes the whole stream ({stream: true} keeps an
-// incomplete character for the next chunk), and only text up to the last newline
-// is cut into lines; the rest waits for more.
+// A line may span chunks and a UTF-8 character may be split between two, so one
+// TextDecoder ({stream: true}) decodes the whole stream, and only text up to the
+// last newline is cut into lines; the rest waits for more.
 
-/**
- * A decoder of one stream: bytes in, complete lines out (without their "\n" or
- * "\r\n"; blank lines dropped).
- */
+/** Bytes in, complete lines out (without "\n" or "\r\n"; blank lines dropped). */
 export function lineDecoder() {
   const decoder = new TextDecoder();
   let rest = '';
@@ -22,11 +17,7 @@ export function lineDecoder() {
       .filter((line) => line !== '');
 
   return {
-    /**
-     * The lines that this chunk completes.
-     * @param {Uint8Array} chunk
-     * @returns {string[]}
-     */
+    /** The lines this chunk completes. @param {Uint8Array} chunk @returns {string[]} */
     push(chunk) {
       const text = decoder.decode(chunk, { stream: true });
       // Search only the new text: a long line arriving in many chunks stays linear.
@@ -40,11 +31,7 @@ export function lineDecoder() {
       return lines;
     },
 
-    /**
-     * At the end of the stream: the last line, which may lack its newline (an
-     * incomplete character at the very end decodes as U+FFFD).
-     * @returns {string[]}
-     */
+    /** The last line, which may lack its newline (a cut character at the end decodes as U+FFFD). @returns {string[]} */
     end() {
       const lines = split(rest + decoder.decode());
       rest = '';

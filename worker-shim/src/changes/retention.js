@@ -1,25 +1,20 @@
 // changes/retention.js — how long the change log keeps events, and the alarm that prunes
 // it (docs/changes.md, "Retention").
 //
-// C prunes (internal POST /changes/prune: it keeps the newest keepEvents events
-// younger than keepMs, and always the newest one, at most DOSQL_PRUNE_BATCH per
-// call). This file decides when:
+// C prunes (internal POST /changes/prune: the newest keepEvents events younger than
+// keepMs stay, and always the newest one; at most DOSQL_PRUNE_BATCH per call). This
+// file decides when:
 //
-// - after a commit, an alarm is due at most ALARM_DELAY_MS ahead. Where the alarm
-//   stands is remembered, so a commit costs a storage call only when it is not
-//   known to be near enough: the first commit of a run (getAlarm), or the first
-//   one after the alarm ran or was set far ahead;
-// - the alarm prunes until C says there is no more to delete, then sets the next
-//   alarm only while the log holds more than one event: when its oldest event
-//   turns retainMs old, but not sooner than ALARM_DELAY_MS. An idle object with
-//   a small log thus costs no alarms at all.
+// - after a commit, an alarm is due at most ALARM_DELAY_MS ahead. Where it stands is
+//   remembered, so a commit costs a storage call only when it is not known to be
+//   near enough (a run's first commit, or the first after the alarm ran);
+// - the alarm prunes until C has no more to delete, then, only while the log holds
+//   more than one event, sets the next for when the oldest turns retainMs old (not
+//   sooner than ALARM_DELAY_MS). An idle object with a small log costs no alarms.
 //
-// An alarm is only ever moved earlier here, never later, so one set by the
-// class's own code for an earlier time stays (its alarm() calls ours).
-//
-// A class without alarm() (the guide's own class around DB()) cannot set one:
-// then pruning runs after a commit instead, at most once per ALARM_DELAY_MS, so
-// the log stays bounded there too (a warning says how to move it to an alarm).
+// An alarm is only ever moved earlier, so one the class's own code set earlier
+// stays (its alarm() calls ours). A class without alarm() (one's own around DB())
+// cannot set one: pruning then runs after commits, at most once per ALARM_DELAY_MS.
 
 import { messageOf, valueOf } from '../durable-object/response.js';
 import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, ALARM_DELAY_MS } from '../config.js';
@@ -28,16 +23,8 @@ const encoder = new TextEncoder();
 
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
-/**
- * @typedef {object} RetentionSettings
- * @property {number} retainEvents
- * @property {number} retainMs
- */
-
-/**
- * The answer of one prune.
- * @typedef {{deleted: number, remaining: number, oldestTimestamp: number | null, more: boolean}} PruneResult
- */
+/** @typedef {{retainEvents: number, retainMs: number}} RetentionSettings */
+/** @typedef {{deleted: number, remaining: number, oldestTimestamp: number | null, more: boolean}} PruneResult */
 
 /**
  * The `changes` setting, checked: false (no capture), or retention with defaults
@@ -67,7 +54,7 @@ export class Retention {
   #storage;
   #prune;
   #log;
-  /** When the alarm is set for (ms since the epoch), null when none is, undefined when not known yet. @type {number | null | undefined} */
+  /** When the alarm is set for (ms); null: none; undefined: not known yet. @type {number | null | undefined} */
   #alarmAt = undefined;
   /** Alarm changes, one at a time. @type {Promise<void>} */
   #tail = Promise.resolve();
@@ -75,12 +62,8 @@ export class Retention {
   #pruneInlineAfter = null;
 
   /**
-   * @param {object} options
-   * @param {RetentionSettings} options.settings
-   * @param {any} options.storage  ctx.storage (getAlarm, setAlarm)
-   * @param {(body: Uint8Array) => Promise<EngineResponse>} options.prune  the
-   *   internal POST /changes/prune through the gate
-   * @param {(...args: unknown[]) => void} options.log
+   * @param {{settings: RetentionSettings, storage: any, prune: (body: Uint8Array) => Promise<EngineResponse>,
+   *   log: (...args: unknown[]) => void}} options  storage: ctx.storage; prune: POST /changes/prune through the gate
    */
   constructor({ settings, storage, prune, log }) {
     this.#settings = settings;
@@ -109,11 +92,7 @@ export class Retention {
     });
   }
 
-  /**
-   * The alarm: prune to the retention settings, then set the next alarm if the
-   * log will need one.
-   * @returns {Promise<PruneResult>}  the last prune's answer
-   */
+  /** Prune, then set the next alarm if the log will need one. @returns {Promise<PruneResult>}  the last prune's answer */
   async alarm() {
     // It fired; but the class's own alarm() may have set the next one already.
     this.#alarmAt = undefined;
@@ -132,10 +111,7 @@ export class Retention {
     return result;
   }
 
-  /**
-   * One prune call (at most DOSQL_PRUNE_BATCH events); throws when it fails.
-   * @returns {Promise<PruneResult>}
-   */
+  /** One prune call (at most DOSQL_PRUNE_BATCH events); throws when it fails. @returns {Promise<PruneResult>} */
   async prune() {
     const { retainEvents, retainMs } = this.#settings;
     const answer = await this.#prune(encoder.encode(JSON.stringify({ keepEvents: retainEvents, keepMs: retainMs })));
@@ -144,10 +120,7 @@ export class Retention {
     return { deleted: value.deleted, remaining: value.remaining, oldestTimestamp: value.oldestTimestamp ?? null, more: value.more === true };
   }
 
-  /**
-   * Have the alarm go off at `at` or sooner.
-   * @param {number} at
-   */
+  /** Have the alarm go off at `at` or sooner. @param {number} at */
   #schedule(at) {
     const run = this.#tail.then(async () => {
       if (this.#alarmAt === undefined) this.#alarmAt = await this.#storage.getAlarm();

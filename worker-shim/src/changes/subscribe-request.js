@@ -1,13 +1,11 @@
 // changes/subscribe-request.js — what a /subscribe request asks for (docs/changes.md,
 // "Subscribing"), or the error to answer it with.
 //
-// The transport comes from the method and headers, the shim's concern: POST is
-// NDJSON; a GET is Server-Sent Events (Accept: text/event-stream) or a WebSocket
-// (Upgrade: websocket). The selection ({tables, since}) is C's: the POST body,
-// or the query of a GET turned into the same body (where an SSE reconnect's
-// Last-Event-ID wins over since), goes to the engine's /subscribe route, which
-// checks it under the rules of /changes (src/changelog.h). So the change feed
-// (changes/feed.js) is handed only subscriptions it can serve.
+// The transport is the shim's: POST is NDJSON; a GET is Server-Sent Events (Accept:
+// text/event-stream) or a WebSocket (Upgrade: websocket). The selection ({tables,
+// since}) is C's: the POST body, or a GET's query as the same body (an SSE
+// reconnect's Last-Event-ID wins over since), goes to the engine's /subscribe
+// route, which checks it under the rules of /changes (src/changelog.h).
 
 import { hostError } from '../wasm/contract.js';
 import { valueOf } from '../durable-object/response.js';
@@ -16,20 +14,14 @@ const encoder = new TextEncoder();
 
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
-/**
- * @typedef {object} Selection
- * @property {string[] | null} tables  null: every table
- * @property {number | null} since  null: start live, at the head
- */
+/** tables null: every table; since null: start live, at the head.
+ *  @typedef {{tables: string[] | null, since: number | null}} Selection */
 
 /** @typedef {Selection & {transport: 'ndjson' | 'sse' | 'websocket'}} Subscription */
 
 /**
- * The subscription a GET or POST /subscribe asks for, or the error to answer.
- * @param {Request} request
- * @param {() => Promise<Uint8Array | {oversized: number}>} readBody  the body of a POST
- * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse} ask
- *   the engine's answer to the selection (Engine.hostRequest on /subscribe)
+ * @param {Request} request @param {() => Promise<Uint8Array | {oversized: number}>} readBody  of a POST
+ * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse} ask  the engine's /subscribe
  * @returns {Promise<Subscription | EngineResponse>}
  */
 export async function parseSubscribeRequest(request, readBody, ask) {
@@ -52,11 +44,7 @@ export async function parseSubscribeRequest(request, readBody, ask) {
   return 'status' in selection ? selection : { ...selection, transport: websocket ? 'websocket' : 'sse' };
 }
 
-/**
- * The selection C answered with, or its error.
- * @param {EngineResponse} answer
- * @returns {Selection | EngineResponse}
- */
+/** @param {EngineResponse} answer @returns {Selection | EngineResponse} */
 function selectionOf(answer) {
   return answer.status === 200 ? valueOf(answer) : answer;
 }

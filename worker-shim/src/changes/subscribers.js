@@ -1,18 +1,14 @@
-// changes/subscribers.js — the two kinds of subscriber of the change feed
-// (docs/changes.md): a streaming body (NDJSON or Server-Sent Events) and a hibernatable
-// WebSocket.
+// changes/subscribers.js — the change feed's two kinds of subscriber: a streaming
+// body (NDJSON or Server-Sent Events) and a hibernatable WebSocket. The feed
+// decides what each is sent and when; a subscriber holds its selection, cursor and
+// pump state, and owns how messages reach its reader:
 //
-// The feed (changes/feed.js) decides what each subscriber is sent and when; a
-// subscriber holds its selection, its cursor and its pump's state, and owns how
-// messages reach its reader:
-//
-// - NDJSON and SSE bodies are ReadableStreams that count their unread bytes: with
-//   more than MAX_UNREAD_BYTES queued when something new is due, the stream gets
-//   `end` SUBSCRIBER_TOO_SLOW and closes. drained() lets a catch-up wait for the
-//   reader between pages, so reading a long log back never counts as slow;
-// - a WebSocket keeps {tables, cursor, ready} in its attachment, so the feed can
-//   rebuild its subscriber when the object wakes from hibernation. The platform
-//   buffers its messages, so it never waits and is never too slow here.
+// - streams count their unread bytes: with more than MAX_UNREAD_BYTES queued when
+//   something new is due, the stream gets `end` SUBSCRIBER_TOO_SLOW and closes.
+//   drained() lets a catch-up wait for the reader between pages, so reading a long
+//   log back never counts as slow;
+// - a WebSocket keeps {tables, cursor, ready} in its attachment, to be rebuilt
+//   after hibernation. The platform buffers its messages: it is never too slow.
 
 import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
 import { MAX_UNREAD_BYTES } from '../config.js';
@@ -24,36 +20,21 @@ const NDJSON_HEADERS = Object.freeze({
   'cache-control': 'no-cache, no-transform',
 });
 
-/**
- * One message for a subscriber: JSON text; SSE also sends the event name (gap,
- * ready, end) and the id (the lsn the stream continues after).
- * @typedef {{text: string, event?: string, id?: number}} Message
- */
+/** JSON text; SSE also sends the event name (gap, ready, end) and the id (the lsn the stream continues after).
+ *  @typedef {{text: string, event?: string, id?: number}} Message */
 
-/**
- * A control message; in SSE a named event, with the lsn the stream continues
- * after as its id (so an EventSource resumes there).
- * @param {{type: string} & Record<string, unknown>} value
- * @param {number} [id]
- * @returns {Message}
- */
+/** @param {{type: string} & Record<string, unknown>} value @param {number} [id] @returns {Message} */
 export function control(value, id) {
   return { text: JSON.stringify(value), event: value.type, id };
 }
 
-/**
- * Table names compare as SQLite compares them: ASCII letters case-insensitively.
- * @param {string} name
- */
+/** As SQLite compares table names: ASCII letters case-insensitively. @param {string} name */
 function foldCase(name) {
   return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
 }
 
-// ---- what both kinds share -----------------------------------------------------------
-
-/** The selection, the cursor and the pump's state. */
 class Subscriber {
-  /** Table names in ASCII lower case, or null for every table. @type {Set<string> | null} */
+  /** Folded table names, or null for every table. @type {Set<string> | null} */
   filter;
   /** The last lsn passed (sent or filtered out); null until a live start read the head. @type {number | null} */
   cursor;
@@ -62,11 +43,7 @@ class Subscriber {
   again = false;
   closed = false;
 
-  /**
-   * @param {string[] | null} tables
-   * @param {number | null} cursor
-   * @param {boolean} ready
-   */
+  /** @param {string[] | null} tables @param {number | null} cursor @param {boolean} ready */
   constructor(tables, cursor, ready) {
     this.filter = tables === null ? null : new Set(tables.map(foldCase));
     this.cursor = cursor;
@@ -79,9 +56,6 @@ class Subscriber {
   }
 }
 
-// ---- NDJSON and SSE --------------------------------------------------------------------
-
-/** An NDJSON or SSE body. */
 export class StreamSubscriber extends Subscriber {
   /** @type {ReadableStream<Uint8Array>} */
   body;
@@ -93,11 +67,8 @@ export class StreamSubscriber extends Subscriber {
   #onClose;
 
   /**
-   * @param {'ndjson' | 'sse'} format
-   * @param {string[] | null} tables
-   * @param {number | null} since
-   * @param {() => void} onClose  the stream closed: the reader went away, or it
-   *   was too slow
+   * @param {'ndjson' | 'sse'} format @param {string[] | null} tables @param {number | null} since
+   * @param {() => void} onClose  the reader went away, or was too slow
    */
   constructor(format, tables, since, onClose) {
     super(tables, since, false);
@@ -119,16 +90,11 @@ export class StreamSubscriber extends Subscriber {
     );
   }
 
-  /** The response headers of the body's format. */
   get headers() {
     return this.#format === 'sse' ? SSE_HEADERS : NDJSON_HEADERS;
   }
 
-  /**
-   * Queue messages. False once the stream is closed: by the reader, or here
-   * because more than MAX_UNREAD_BYTES were still unread.
-   * @param {Message[]} messages
-   */
+  /** False once the stream is closed (by the reader, or here as too slow). @param {Message[]} messages */
   deliver(messages) {
     if (this.closed) return false;
     if (messages.length === 0) return true;
@@ -154,11 +120,7 @@ export class StreamSubscriber extends Subscriber {
     });
   }
 
-  /**
-   * Send `end` and close.
-   * @param {string} code
-   * @param {string} error
-   */
+  /** Send `end` and close. @param {string} code @param {string} error */
   end(code, error) {
     if (this.closed) return;
     this.#enqueue(this.#frame(control({ type: 'end', code, error })));
@@ -198,29 +160,21 @@ export class StreamSubscriber extends Subscriber {
   }
 }
 
-// ---- WebSockets ------------------------------------------------------------------------
-
-/**
- * A hibernatable WebSocket; its state lives in the socket's attachment.
- * @typedef {{tables: string[] | null, cursor: number | null, ready: boolean}} SocketState
- */
+/** Kept in the socket's attachment. @typedef {{tables: string[] | null, cursor: number | null, ready: boolean}} SocketState */
 export class SocketSubscriber extends Subscriber {
   /** @type {WebSocket} */
   ws;
   /** @type {string[] | null} */
   #tables;
 
-  /**
-   * @param {WebSocket} ws
-   * @param {SocketState} state
-   */
+  /** @param {WebSocket} ws @param {SocketState} state */
   constructor(ws, { tables, cursor, ready }) {
     super(tables, cursor, ready);
     this.ws = ws;
     this.#tables = tables;
   }
 
-  /** Keep the state where it survives hibernation. */
+  /** Where the state survives hibernation. */
   save() {
     this.ws.serializeAttachment({ tables: this.#tables, cursor: this.cursor, ready: this.ready });
   }

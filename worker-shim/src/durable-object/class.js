@@ -1,16 +1,13 @@
 // durable-object/class.js — the Durable Object class: one object is one database.
 //
-// Thin on purpose: the engine (C) owns routing, SQL, limits and every error of the
-// wire protocol; durable-object/transaction-gate.js owns the interactive transactions' policy (who
-// waits, txIds, idle timers); durable-object/instance.js owns the storage adapter, start-up and
-// the one request path (shared with DB(), durable-object/embedded.js). This class owns where its
-// settings come from, that start-up runs inside blockConcurrencyWhile, and the
-// platform's entry points beyond fetch: the alarm that prunes the change log and
-// the hibernatable WebSockets of change subscribers (docs/changes.md).
-//
-// Start-up follows cloudflare/actors: initialise lazily, once, inside
-// blockConcurrencyWhile (so two first requests never migrate twice), but catch
-// failures inside the gate and rethrow them outside it (durable-object/instance.js).
+// Thin on purpose: C owns routing, SQL, limits and the protocol's errors;
+// transaction-gate.js the interactive transactions; instance.js the storage adapter,
+// start-up and the one request path (shared with DB()). This class owns where its
+// settings come from, that start-up runs inside blockConcurrencyWhile (so two first
+// requests never migrate twice; failures are rethrown outside it, as in
+// cloudflare/actors), and the platform's entry points beyond fetch: the alarm that
+// prunes the change log and the hibernatable WebSockets of change subscribers.
+// Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
 import { answerOf, statements, toRpcError } from '../client/client.js';
@@ -21,31 +18,23 @@ import { checkChanges } from '../changes/retention.js';
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
 export class DoSQLDatabase extends DurableObject {
-  /** Migrations applied on the first request, in order. @type {readonly Migration[]} */
+  /** @type {readonly Migration[]} */
   static migrations = Object.freeze([]);
-  /** Page size of a new database (0: the engine's default). @type {number | undefined} */
+  /** @type {number | undefined} */
   static pageSize = undefined;
-  /** Page cache budget of the key-value backend (bytes). @type {number | undefined} */
+  /** @type {number | undefined} */
   static cacheBytes = undefined;
-  /**
-   * Change capture: false (off), or its retention {retainEvents?, retainMs?};
-   * undefined: on, with the default retention.
-   * @type {false | {retainEvents?: number, retainMs?: number} | undefined}
-   */
+  /** Undefined: on, with the default retention. @type {false | {retainEvents?: number, retainMs?: number} | undefined} */
   static changes = undefined;
-  /**
-   * The R2 cold tier (storage/tiered.js): `binding` names the R2 bucket in env;
-   * undefined: every page stays in the object's own storage.
-   * @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined}
-   */
+  /** `binding` names the R2 bucket in env. @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined} */
   static cold = undefined;
-  /** Each request's CPU budget (ms; docs/protocol.md, "Limits"); undefined: the engine's default. @type {number | undefined} */
+  /** @type {number | undefined} */
   static cpuBudgetMs = undefined;
 
   #instance = new DatabaseInstance({
     storage: this.ctx.storage,
     ctx: this.ctx,
-    // The DOSQL_CHANGES var ("off") turns capture off without code (the standalone worker).
+    // Vars (DOSQL_*) configure the standalone worker without code.
     changes: () => {
       const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
       return env.DOSQL_CHANGES === 'off' ? false : /** @type {typeof DoSQLDatabase} */ (this.constructor).changes;
@@ -57,7 +46,6 @@ export class DoSQLDatabase extends DurableObject {
       return parsePageSize(env.DOSQL_PAGE_SIZE ?? cls.pageSize ?? 0);
     },
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
-    // The DOSQL_CPU_BUDGET_MS var sets it without code (the standalone worker).
     cpuBudgetMs: () => Number((this.env ?? {}).DOSQL_CPU_BUDGET_MS ?? /** @type {typeof DoSQLDatabase} */ (this.constructor).cpuBudgetMs ?? 0),
     cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
     label: () => this.#label(),
@@ -65,29 +53,19 @@ export class DoSQLDatabase extends DurableObject {
     onTornWrite: (reason) => this.ctx.abort(reason),
   });
 
-  /**
-   * Answer one request of the wire protocol (durable-object/instance.js: the one request path).
-   * @param {Request} request
-   * @returns {Promise<Response>}
-   */
+  /** @param {Request} request @returns {Promise<Response>} */
   fetch(request) {
     return this.#instance.fetch(request);
   }
 
   // ---- Workers RPC (README "Workers RPC") -----------------------------------------
-  //
-  // The protocol's requests as methods of the stub, beside fetch. Values cross
-  // as themselves (BigInt, Uint8Array, ±Infinity); an error crosses as an
-  // Error whose message carries its code and status (client/client.js fromRpcError).
-  // A request of an open transaction names it: {transaction: txId}.
+  // Values cross as themselves (BigInt, Uint8Array, ±Infinity); an error crosses as
+  // an Error whose message carries its code and status (client/client.js fromRpcError).
 
   /**
-   * One request of the wire protocol, its answer as fetch gives it: the status
-   * and the JSON text (values tagged, errors as {error, code, ...}), which
-   * getDB() and toD1() read exactly as they read a fetch (client/client.js sendTo).
-   * @param {string} path  e.g. "/query"
-   * @param {unknown} body
-   * @param {string | null} [txId]
+   * The answer as fetch gives it (status and JSON text), which getDB() and toD1()
+   * read exactly as they read a fetch (client/client.js sendTo).
+   * @param {string} path  e.g. "/query" @param {unknown} body @param {string | null} [txId]
    * @returns {Promise<{status: number, text: string}>}
    */
   request(path, body, txId = null) {
@@ -119,10 +97,7 @@ export class DoSQLDatabase extends DurableObject {
     return this.#statement(options, (s) => s.exec(sql));
   }
 
-  /**
-   * Open an interactive transaction (docs/transactions.md): {txId, timeoutMs}.
-   * @param {{timeoutMs?: number}} [options]
-   */
+  /** @param {{timeoutMs?: number}} [options] */
   begin(options = {}) {
     return this.#statement(undefined, (_, send) => send('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null));
   }
@@ -138,10 +113,8 @@ export class DoSQLDatabase extends DurableObject {
   }
 
   /**
-   * @template T
-   * @param {{transaction?: string} | undefined} options
-   * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn
-   * @returns {Promise<T>}
+   * @template T @param {{transaction?: string} | undefined} options
+   * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn @returns {Promise<T>}
    */
   async #statement(options, fn) {
     const send = async (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {string | null} */ txId) => {
@@ -155,32 +128,17 @@ export class DoSQLDatabase extends DurableObject {
     }
   }
 
-  /**
-   * Numbers for monitoring and benchmarks, over RPC (`await stub.stats()`):
-   * the engine's peak memory, page faults served, and the storage adapter's
-   * counts of rows (SQLite-backed) or keys (key-value) read and written, which
-   * is what the platform bills. Opens the database first if need be.
-   * @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>}
-   */
+  /** @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>} */
   stats() {
     return this.#instance.stats();
   }
 
-  /**
-   * Storage upkeep, over RPC: with a cold tier, move the least recently used
-   * pages over the hot budget to R2 and delete R2 objects nothing references.
-   * It runs by itself after requests; await this to know it has finished.
-   * @returns {Promise<void>}
-   */
+  /** @returns {Promise<void>} */
   maintainStorage() {
     return this.#instance.maintainStorage();
   }
 
-  /**
-   * Prunes the change log to the class's retention and sets the next alarm when
-   * the log will need one. A subclass that defines alarm() calls super.alarm().
-   * @returns {Promise<void>}
-   */
+  /** A subclass that defines alarm() calls super.alarm(). @returns {Promise<void>} */
   async alarm() {
     try {
       await this.#instance.pruneChanges();
@@ -190,27 +148,15 @@ export class DoSQLDatabase extends DurableObject {
     }
   }
 
-  /**
-   * Subscribers send nothing but `ping`, which the runtime answers without
-   * waking the object; anything else is ignored.
-   * @param {WebSocket} _ws
-   * @param {string | ArrayBuffer} _message
-   */
+  /** Subscribers send nothing but `ping`, which the runtime answers. @param {WebSocket} _ws @param {string | ArrayBuffer} _message */
   webSocketMessage(_ws, _message) {}
 
-  /**
-   * A subscriber's WebSocket closed: forget it.
-   * @param {WebSocket} ws
-   */
+  /** @param {WebSocket} ws */
   webSocketClose(ws) {
     this.#instance.dropSocket(ws);
   }
 
-  /**
-   * A subscriber's WebSocket failed: forget it.
-   * @param {WebSocket} ws
-   * @param {unknown} error
-   */
+  /** @param {WebSocket} ws @param {unknown} error */
   webSocketError(ws, error) {
     console.warn(`[dosql] ${this.#label()}: a change subscriber's WebSocket failed: ${messageOf(error)}`);
     this.#instance.dropSocket(ws);
@@ -228,23 +174,9 @@ export class DoSQLDatabase extends DurableObject {
 }
 
 /**
- * A DoSQLDatabase class that applies these migrations on each object's first
- * request. Export the result under the class name your wrangler config binds.
- *
- * @param {object} [options]
- * @param {Migration[]} [options.migrations]  in order, e.g. the default export of
- *   the module that bin/bundle-migrations.mjs writes
- * @param {number} [options.pageSize]  page size of new databases (bytes)
- * @param {number} [options.cacheBytes]  page cache budget of the key-value backend
- * @param {false | {retainEvents?: number, retainMs?: number}} [options.changes]
- *   change capture (docs/changes.md): false turns it off; else how much of the
- *   log to keep (default 10,000 events, 7 days)
- * @param {{binding: string, hotBytes?: number, groupPages?: number}} [options.cold]
- *   the R2 cold tier: the name of the R2 bucket binding, the hot tier's budget
- *   (bytes, default 1 GiB) and pages per R2 object (default 64); SQLite-backed
- *   classes only
- * @param {number} [options.cpuBudgetMs]  each request's CPU budget (ms, default
- *   3000, at most 300000); a request over it answers 400 CPU_LIMIT
+ * A DoSQLDatabase class with these options (index.d.ts, DoSQLOptions).
+ * @param {{migrations?: Migration[], pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number},
+ *   cold?: {binding: string, hotBytes?: number, groupPages?: number}, cpuBudgetMs?: number}} [options]
  * @returns {typeof DoSQLDatabase}
  */
 export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold, cpuBudgetMs } = {}) {
@@ -265,12 +197,9 @@ export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, co
 }
 
 /**
- * The cold tier's settings: the class's, or the vars DOSQL_COLD_BUCKET (the
- * binding's name), DOSQL_HOT_BYTES and DOSQL_GROUP_PAGES (the standalone
- * worker); undefined without either. Checked when the storage is made.
+ * The class's cold tier, or the standalone worker's vars; checked when the storage is made.
  * @param {{binding: string, hotBytes?: number, groupPages?: number} | undefined} cold
- * @param {Record<string, any>} env
- * @param {DurableObjectState} ctx
+ * @param {Record<string, any>} env @param {DurableObjectState} ctx
  */
 function coldSettings(cold, env, ctx) {
   const fromVars = env.DOSQL_COLD_BUCKET
@@ -285,20 +214,12 @@ function coldSettings(cold, env, ctx) {
   return { ...settings, bucket, prefix: `dosql/${ctx.id}/` };
 }
 
-/**
- * A numeric var (vars are strings), undefined when unset; checkCold says what
- * is wrong with a bad one.
- * @param {unknown} value
- */
+/** Vars are strings; checkCold says what is wrong with a bad one. @param {unknown} value */
 function numberVar(value) {
   return value === undefined || value === '' ? undefined : Number(value);
 }
 
-/**
- * The page size setting as a number. Which sizes are valid is the engine's
- * rule (it answers BAD_CONFIG); here only a value that is not a number fails.
- * @param {unknown} value
- */
+/** Which sizes are valid is the engine's rule (BAD_CONFIG); here only a non-number fails. @param {unknown} value */
 function parsePageSize(value) {
   const n = Number(value);
   if (Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;

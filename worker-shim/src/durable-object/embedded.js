@@ -1,30 +1,19 @@
-// durable-object/embedded.js — the guide's DB(): DoSQL inside a Durable Object class you write yourself.
+// durable-object/embedded.js — the guide's DB(): DoSQL inside a Durable Object class you write
+// yourself (options and the Database's methods: index.d.ts, DBOptions and Database).
 //
 //   const db = await DB('app', { migrations, storage: { hot: this.state.storage } });
-//   await db.query(...); await db.run(...); await db.transaction(async (tx) => ...);
 //
-// No second implementation: DB() makes a DatabaseInstance (durable-object/instance.js, the same
-// storage adapter choice, engine, transaction gate and request path as the
-// DoSQLDatabase class) and hands it to createClient (client/client.js) through an
-// in-process stub whose fetch calls the instance directly. So query/run/batch/
-// transaction, the value encoding and DoSQLError are the client's, and an
-// in-process transaction waits for / holds up other calls of this Database exactly
-// as a remote one does.
+// No second implementation: DB() makes a DatabaseInstance (durable-object/instance.js,
+// as the DoSQLDatabase class does) and hands it to createClient through an in-process
+// stub whose fetch calls the instance. So the API, value encoding and DoSQLError are
+// the client's, and an in-process transaction holds up other calls exactly as a
+// remote one does.
 //
-// - One Database per object: DB() is idempotent per storage object (concurrent or
-//   repeated calls with the same options get the same Database), because two
-//   engines over one storage would each cache pages the other changes.
-// - Start-up (open + migrate) runs when DB() is called, not inside
-//   blockConcurrencyWhile unless `ctx` is given; concurrent callers share it.
-// - storage.cold: an R2 bucket behind SQLite-backed hot storage (storage/tiered.js);
-//   db.maintainStorage() awaits the upkeep that otherwise runs after requests.
-// - Change streams (docs/changes.md): db.subscribe() works in process as it does
-//   remotely, and db.serveSubscribe(request) answers a browser's /subscribe.
-//   What the platform delivers to the class is the class's to forward: alarm()
-//   to db.alarm() (pruning the change log), and, for WebSocket subscribers
-//   (which need ctx), webSocketClose/webSocketError to the database's.
-// - db.serveImport(request) answers POST /import (a streamed file replaces the
-//   database), for the class to route to.
+// DB() is idempotent per storage object (same options: same Database, also while it
+// opens), because two engines over one storage would each cache pages the other
+// changes. Start-up runs inside blockConcurrencyWhile only when `ctx` is given. What
+// the platform delivers to the class is the class's to forward: alarm() to
+// db.alarm(), webSocketClose/webSocketError to the database's.
 
 import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './instance.js';
 import { messageOf, valueOf } from './response.js';
@@ -34,34 +23,15 @@ import { checkCold } from '../storage/tiered.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
-/** The one-line build hook that turns a migrations folder into a module. */
 const BUILD_HOOK = '[build] command = "node node_modules/dosql/bin/bundle-migrations.mjs .do/migrations src/migrations.generated.js"';
 
 /** hot storage → the Database made for it (or being made). @type {WeakMap<object, {key: string, database: Promise<any>}>} */
 const databases = new WeakMap();
 
 /**
- * Open (once per object) the database kept in this Durable Object's storage.
- *
- * @param {string} name  used in logs only (the object is the database)
- * @param {object} [options]
- * @param {Migration[]} [options.migrations]  `[{name, sql}]` in order: the default
- *   export of the module bin/bundle-migrations.mjs writes
- * @param {{hot?: any, cold?: import('../storage/tiered.js').ColdSettings}} [options.storage]
- *   hot: the object's ctx.storage (SQLite-backed or key-value); cold: an R2
- *   bucket binding and its budget, `{bucket, hotBytes?, groupPages?, prefix?}`
- *   (SQLite-backed only; prefix defaults to "dosql/<ctx.id or name>/")
- * @param {number} [options.pageSize]  page size of a new database (bytes)
- * @param {number} [options.cacheBytes]  page cache budget of the key-value backend
- * @param {any} [options.ctx]  the object's DurableObjectState: start-up then runs
- *   inside ctx.blockConcurrencyWhile, a torn key-value write resets the object
- *   with ctx.abort() (recommended on the key-value backend), and change
- *   subscribers may use WebSockets
- * @param {false | {retainEvents?: number, retainMs?: number}} [options.changes]
- *   change capture (docs/changes.md): false turns it off; else how much of the
- *   log to keep (default 10,000 events, 7 days; pruned by db.alarm())
- * @param {number} [options.cpuBudgetMs]  each request's CPU budget (ms, default
- *   3000, at most 300000); a request over it answers 400 CPU_LIMIT
+ * @param {string} name  for logs only (the object is the database)
+ * @param {{migrations?: Migration[], storage?: {hot?: any, cold?: import('../storage/tiered.js').ColdSettings}, pageSize?: number,
+ *   cacheBytes?: number, ctx?: any, changes?: false | {retainEvents?: number, retainMs?: number}, cpuBudgetMs?: number}} [options]
  * @returns {Promise<any>} the Database
  */
 export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes, cpuBudgetMs } = {}) {
@@ -113,11 +83,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
   return database;
 }
 
-/**
- * Start the instance; the Database over it.
- * @param {DatabaseInstance} instance
- * @param {string} label
- */
+/** @param {DatabaseInstance} instance @param {string} label */
 async function open(instance, label) {
   /** @type {import('./response.js').EngineResponse | null} */
   let failure;
@@ -133,43 +99,25 @@ async function open(instance, label) {
   };
   return Object.freeze({
     ...createClient(stub),
-    /**
-     * Answer a subscription request as GET/POST /subscribe (docs/changes.md),
-     * whatever its path: e.g. a browser's EventSource or WebSocket. Only
-     * subscriptions: no SQL reaches the database through it.
-     * @param {Request} request
-     * @returns {Promise<Response>}
-     */
+    /** @param {Request} request @returns {Promise<Response>} */
     serveSubscribe: (request) => instance.subscribe(request),
-    /**
-     * Answer a request as POST /import (docs/files.md, "Import"), whatever its path:
-     * replace the database with the SQLite file in its body, or refuse it.
-     * @param {Request} request
-     * @returns {Promise<Response>}
-     */
+    /** @param {Request} request @returns {Promise<Response>} */
     serveImport: (request) => instance.importDatabase(request),
-    /** Storage upkeep (the cold tier); runs by itself after requests, await it to know it finished. */
     maintainStorage: () => instance.maintainStorage(),
-    /** Counts for monitoring: memory, faults, storage and cold tier (as GET /stats). */
     stats: () => instance.stats(),
-    /** Call from the class's alarm(): prunes the change log, sets the next alarm. */
     alarm: async () => {
       await instance.pruneChanges();
     },
-    /** Call from the class's webSocketClose(ws) (WebSocket subscribers). @param {WebSocket} ws */
+    /** @param {WebSocket} ws */
     webSocketClose: (ws) => instance.dropSocket(ws),
-    /** Call from the class's webSocketError(ws) (WebSocket subscribers). @param {WebSocket} ws */
+    /** @param {WebSocket} ws */
     webSocketError: (ws) => instance.dropSocket(ws),
   });
 }
 
 /**
- * Check storage.cold, which is the guide's bare R2 bucket or {bucket, ...}; the
- * cold tier's settings with their default prefix.
- * @param {string} label
- * @param {unknown} cold
- * @param {any} ctx
- * @param {string} name
+ * storage.cold is the guide's bare R2 bucket or {bucket, ...}; the settings with their default prefix.
+ * @param {string} label @param {unknown} cold @param {any} ctx @param {string} name
  */
 function checkTier(label, cold, ctx, name) {
   try {
@@ -181,21 +129,14 @@ function checkTier(label, cold, ctx, name) {
   }
 }
 
-/**
- * Whether value looks like an R2 bucket binding.
- * @param {any} value
- */
+/** @param {any} value */
 function isBucket(value) {
   return typeof value?.get === 'function' && typeof value.put === 'function' && typeof value.head === 'function';
 }
 
 /**
  * Check DB()'s options; the migrations list to use.
- * @param {string} label
- * @param {unknown} migrations
- * @param {unknown} hot
- * @param {unknown} pageSize
- * @param {unknown} cacheBytes
+ * @param {string} label @param {unknown} migrations @param {unknown} hot @param {unknown} pageSize @param {unknown} cacheBytes
  */
 function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
   if (migrations && typeof migrations === 'object' && !Array.isArray(migrations) && 'folder' in migrations) {
@@ -224,11 +165,7 @@ function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
   return list;
 }
 
-/**
- * The changes option, checked.
- * @param {string} label
- * @param {unknown} changes
- */
+/** @param {string} label @param {unknown} changes */
 function checkRetention(label, changes) {
   try {
     return checkChanges(changes);
@@ -242,10 +179,7 @@ function badConfig(message) {
   return new DoSQLError(message, { code: 'BAD_CONFIG', status: 500 });
 }
 
-/**
- * A start-up failure (MIGRATION_FAILED, BAD_CONFIG, ...) as a DoSQLError.
- * @param {import('./response.js').EngineResponse} failure
- */
+/** A start-up failure (MIGRATION_FAILED, BAD_CONFIG, ...) as a DoSQLError. @param {import('./response.js').EngineResponse} failure */
 function errorOf(failure) {
   const { error, code } = valueOf(failure);
   return new DoSQLError(error, { code, status: failure.status });

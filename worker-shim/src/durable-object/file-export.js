@@ -1,14 +1,12 @@
 // durable-object/file-export.js — GET /export: the database as a standard SQLite file, streamed.
 //
-// The pages in storage are SQLite's own pages (vfs.c keeps no other format), so
-// the file is those pages in order; how many, and of what size, the engine says
-// (GET /export's check, src/handler.c). Consistency: the export holds the transaction gate, as an open
-// transaction does, from its first page to its last, so no commit lands half way
-// through; requests that arrive meanwhile wait. Memory: pages are read from
-// storage PAGES_PER_CHUNK (or one cold group) at a time as the reader pulls,
-// never the whole file; pages in R2 are read from there, not promoted.
-// A reader that stops pulling for IDLE_MS loses the stream, so nobody can hold
-// the database by opening an export and walking away.
+// The stored pages are SQLite's own (vfs.c keeps no other format), so the file is
+// those pages in order; how many, and of what size, the engine says (src/handler.c).
+// The export holds the transaction gate from its first page to its last, so no
+// commit lands half way through. Pages are read PAGES_PER_CHUNK (or one cold group)
+// at a time as the reader pulls; cold pages are read from R2, not promoted. A
+// reader idle for IDLE_MS loses the stream, so nobody can hold the database by
+// opening an export and walking away.
 
 import { FAULT } from '../wasm/host.js';
 import { toResponse, valueOf } from './response.js';
@@ -17,23 +15,18 @@ import { PAGES_PER_CHUNK, IDLE_MS } from '../config.js';
 /**
  * @typedef {object} ExportSource
  * @property {() => Promise<() => void>} hold  waits for the gate; resolves to its release
- * @property {() => Promise<import('./response.js').EngineResponse>} size  the
- *   engine's answer to GET /export: {pageSize, pageCount} of the database as stored
+ * @property {() => Promise<import('./response.js').EngineResponse>} size  GET /export's {pageSize, pageCount}
  * @property {import('../wasm/host.js').StorageAdapter & {
  *   readForExport?: (first: number, last: number) => Promise<(Uint8Array | null)[]>,
  *   groupPages?: number,
- * }} storage  readForExport: pages without moving them between tiers (the cold
- *   tier); else they are read through readPage and prefetch
+ * }} storage  readForExport (the cold tier) moves nothing between tiers
  */
 
 /**
- * The file as a streaming Response (application/vnd.sqlite3) of a known length,
- * or the error that kept it from starting (storage could not give page 1: 503
- * COLD_TIER_UNAVAILABLE, say). A failure after the first byte cannot change the
- * status any more: the stream errors and stops short of its Content-Length, so
- * no client takes a truncated file for a whole one.
- * @param {ExportSource} source
- * @param {string} filename  for Content-Disposition
+ * The file as a streaming Response of a known length, or the error that kept it
+ * from starting. A later failure errors the stream short of its Content-Length,
+ * so no client takes a truncated file for a whole one.
+ * @param {ExportSource} source @param {string} filename  for Content-Disposition
  * @returns {Promise<Response>}
  */
 export async function exportResponse({ hold, size, storage }, filename) {
@@ -108,12 +101,9 @@ export async function exportResponse({ hold, size, storage }, filename) {
 }
 
 /**
- * The stream with its length declared (workerd's FixedLengthStream sends it as
- * Content-Length, and a stream that errors before that many bytes arrive ends
- * the response as a failed transfer); as it is where there is none.
- * @param {ReadableStream<Uint8Array>} stream
- * @param {number} length
- * @returns {ReadableStream<Uint8Array>}
+ * workerd's FixedLengthStream sends Content-Length, and one that errors short of
+ * it fails the transfer; elsewhere the stream as it is.
+ * @param {ReadableStream<Uint8Array>} stream @param {number} length @returns {ReadableStream<Uint8Array>}
  */
 function withLength(stream, length) {
   const FixedLength = /** @type {any} */ (globalThis).FixedLengthStream;
@@ -124,14 +114,9 @@ function withLength(stream, length) {
 }
 
 /**
- * Pages first..last from storage, fetching those not at hand (key-value
- * objects, the cold tier). A page storage lacks is zeros of pageSize bytes: the
- * one SQLite never writes (it holds byte 2^30, kept for locks) reads so through
- * the VFS too.
- * @param {ExportSource['storage']} storage
- * @param {number} first
- * @param {number} last
- * @param {number} pageSize
+ * A page storage lacks is zeros, as through the VFS: SQLite never writes the one
+ * holding byte 2^30 (kept for locks).
+ * @param {ExportSource['storage']} storage @param {number} first @param {number} last @param {number} pageSize
  * @returns {Promise<Uint8Array[]>}
  */
 async function readPages(storage, first, last, pageSize) {
@@ -143,11 +128,8 @@ async function readPages(storage, first, last, pageSize) {
 }
 
 /**
- * Pages first..last through readPage, fetching those not at hand (key-value
- * objects) and reading them again.
- * @param {ExportSource['storage']} storage
- * @param {number} first
- * @param {number} last
+ * Through readPage, fetching those not at hand (key-value objects) and reading again.
+ * @param {ExportSource['storage']} storage @param {number} first @param {number} last
  * @returns {Promise<(Uint8Array | null | typeof FAULT)[]>}
  */
 async function readThroughFaults(storage, first, last) {

@@ -1,32 +1,22 @@
-// durable-object/file-import.js — POST /import: replace the whole database with an uploaded SQLite
-// file, atomically. A file that is refused changes nothing.
+// durable-object/file-import.js — POST /import: replace the whole database with an
+// uploaded SQLite file, atomically. A file that is refused changes nothing.
 //
-// The counterpart of durable-object/file-export.js, in three steps:
+// 1. Receive. The engine checks the header (src/fileformat.h); the body is cut into
+//    pages as it arrives and staged PAGES_PER_WRITE at a time beside the live pages
+//    (the adapter's stageImport), so the file is never whole in memory. Page 1 is
+//    written last, normalized: legacy journal mode (a WAL file arrives without its
+//    WAL) and a page count the VFS can trust.
+// 2. Validate. A second engine opens the staged pages as start-up would (same
+//    change capture and guard as live SQL: reserved names are refused, src/internal.h),
+//    checks its internal tables' rows (POST /import/check), runs PRAGMA
+//    integrity_check (exactly "ok") and applies this database's migrations, so a
+//    file they cannot apply to is refused now rather than at the next start.
+// 3. Swap, holding the transaction gate: the adapter makes the staged pages the
+//    database in one atomic write (replaceWith), and the owner restarts its engine
+//    on them before the gate opens. Requests see the old database or the new one.
 //
-// 1. Receive. The body is cut into pages as it arrives. The engine checks the
-//    header first (magic, page size, file format, size limit: src/fileformat.h);
-//    pages are staged in
-//    storage PAGES_PER_WRITE at a time, beside the live pages (the adapter's
-//    stageImport: a second table, or a new generation of keys), so the file is
-//    never whole in memory. Page 1 is kept and written last, normalized: legacy
-//    journal mode (a WAL file arrives without its WAL, so its main file is the
-//    database) and a page count the VFS can trust.
-// 2. Validate. A second engine opens the staged pages as start-up would (with
-//    the same change capture), which refuses objects under the engine's reserved
-//    names (a trigger on the change log; src/internal.h), checks the rows of its
-//    internal tables (POST /import/check: the change log must hold what capture
-//    writes), runs PRAGMA integrity_check, which must answer exactly "ok", and
-//    applies this database's migrations, so a file they cannot apply to is
-//    refused now rather than at the next start. The file passes the same guard
-//    as live SQL.
-// 3. Swap. Holding the transaction gate, as an open transaction does, so no
-//    request runs meanwhile: the adapter makes the staged pages the database in
-//    one atomic write (replaceWith), and the owner restarts its engine on them
-//    before the gate opens again. Requests see the old database or the new one,
-//    never a mix.
-//
-// Steps 1 and 2 do not hold the gate: the database answers requests meanwhile,
-// from its old pages. One import runs at a time (the owner's concern).
+// Steps 1 and 2 do not hold the gate: the old pages answer requests meanwhile. One
+// import runs at a time (the owner's concern).
 
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
@@ -39,8 +29,6 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
 /** @typedef {import('../wasm/host.js').StorageAdapter} StorageAdapter */
 
 /**
- * A storage adapter that can take an import (storage/sql.js, storage/kv.js,
- * storage/tiered.js).
  * @typedef {StorageAdapter & {
  *   maxImportBytes: number,
  *   stageImport(): StorageAdapter | Promise<StorageAdapter>,
@@ -49,34 +37,24 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
  * }} ImportableStorage
  */
 
-/**
- * How far an import has come (the owner's stats).
- * @typedef {{receivedBytes: number, stagedPages: number}} ImportProgress
- */
+/** For the owner's stats. @typedef {{receivedBytes: number, stagedPages: number}} ImportProgress */
 
 /**
  * @typedef {object} ImportTarget
  * @property {ImportableStorage} storage  the live database's adapter
  * @property {import('../wasm/engine.js').Engine} engine  the live engine, which reads file headers
- * @property {(staged: StorageAdapter) => import('../wasm/engine.js').Engine} newEngine
- *   an engine over the staged pages, for validation
+ * @property {(staged: StorageAdapter) => import('../wasm/engine.js').Engine} newEngine  for validation
  * @property {readonly import('../wasm/engine.js').Migration[]} migrations
  * @property {boolean} captureChanges  as the live engine is opened
  * @property {() => Promise<() => void>} hold  takes the transaction gate
- * @property {() => Promise<EngineResponse | null>} replaced  called holding the
- *   gate, right after the swap: starts the live engine on the new pages (null,
- *   or the failure to answer with)
- * @property {ImportProgress} progress  updated as the file arrives
+ * @property {() => Promise<EngineResponse | null>} replaced  holding the gate, after the
+ *   swap: starts the live engine on the new pages (null, or the failure to answer)
+ * @property {ImportProgress} progress
  * @property {(...args: unknown[]) => void} log
  */
 
-/**
- * Replace the database with the SQLite file in body, or refuse the file and
- * change nothing.
- * @param {ReadableStream<Uint8Array> | null} body
- * @param {ImportTarget} target
- * @returns {Promise<EngineResponse>}  200 {pageSize, pages, bytes}, or the refusal
- */
+/** @param {ReadableStream<Uint8Array> | null} body @param {ImportTarget} target
+ *  @returns {Promise<EngineResponse>}  200 {pageSize, pages, bytes}, or the refusal */
 export async function importFile(body, target) {
   const { storage } = target;
   const staged = await storage.stageImport();
@@ -103,11 +81,7 @@ export async function importFile(body, target) {
 // ---- 1. receive ------------------------------------------------------------------------
 
 /**
- * Read the file from body into staged pages; its shape, or the refusal.
- * @param {ReadableStream<Uint8Array> | null} body
- * @param {StorageAdapter} staged
- * @param {number} maxBytes
- * @param {ImportTarget} target
+ * @param {ReadableStream<Uint8Array> | null} body @param {StorageAdapter} staged @param {number} maxBytes @param {ImportTarget} target
  * @returns {Promise<{pageSize: number, pages: number, bytes: number} | EngineResponse>}
  */
 async function receive(body, staged, maxBytes, { engine, progress }) {
@@ -149,31 +123,20 @@ async function receive(body, staged, maxBytes, { engine, progress }) {
   }
 }
 
-/**
- * @param {number} bytes  the length of the body
- * @param {number} pageSize
- * @returns {EngineResponse}
- */
+/** @param {number} bytes  the length of the body @param {number} pageSize @returns {EngineResponse} */
 function badLength(bytes, pageSize) {
   return hostError('IMPORT_TRUNCATED', `the file is truncated: its ${bytes} bytes are not a multiple of its page size, ${pageSize}`);
 }
 
-/**
- * @param {string} size  how large the file is
- * @param {number} maxBytes
- * @returns {EngineResponse}
- */
+/** @param {string} size  how large the file is @param {number} maxBytes @returns {EngineResponse} */
 function tooLarge(size, maxBytes) {
   return hostError('IMPORT_TOO_LARGE', `the file is ${size}; this database takes files of up to ${maxBytes} bytes`);
 }
 
 /**
- * Write pages (ascending) into the staging area: one commit batch of the file
- * so far, so the adapter writes them as it writes any commit.
- * @param {StorageAdapter} staged
- * @param {number} pageSize
- * @param {{pgno: number, data: Uint8Array}[]} pages
- * @param {ImportProgress} progress
+ * Stage pages (ascending) as one commit batch of the file so far, written as any commit is.
+ * @param {StorageAdapter} staged @param {number} pageSize
+ * @param {{pgno: number, data: Uint8Array}[]} pages @param {ImportProgress} progress
  */
 function stage(staged, pageSize, pages, progress) {
   const pageCount = pages[pages.length - 1].pgno;
@@ -189,20 +152,14 @@ class BodyReader {
   /** @type {Uint8Array} */
   #chunk = new Uint8Array(0);
   #offset = 0;
-  /** Bytes received so far. */
-  bytes = 0;
+  bytes = 0; // received so far
 
   /** @param {ReadableStream<Uint8Array> | null} body */
   constructor(body) {
     this.#reader = body ? body.getReader() : null;
   }
 
-  /**
-   * Fill into[from..] from the body; how far into is filled (short only at the
-   * end of the body).
-   * @param {Uint8Array} into
-   * @param {number} [from]
-   */
+  /** Fill into[from..]; how far it is filled (short only at the end). @param {Uint8Array} into @param {number} [from] */
   async fill(into, from = 0) {
     let filled = from;
     while (filled < into.length) {
@@ -221,7 +178,7 @@ class BodyReader {
     return filled;
   }
 
-  /** Stop reading (a refusal may come before the end): see discardBody. */
+  /** A refusal may come before the end: see discardBody. */
   async close() {
     const reader = this.#reader;
     this.#reader = null;
@@ -229,11 +186,7 @@ class BodyReader {
   }
 }
 
-/**
- * Throw away a body that is not read: up to DRAIN_BYTES of it are read first,
- * so that a client still sending gets the answer rather than a reset.
- * @param {ReadableStream<Uint8Array> | null} body
- */
+/** Up to DRAIN_BYTES are read first, so a client still sending gets the answer, not a reset. @param {ReadableStream<Uint8Array> | null} body */
 export async function discardBody(body) {
   if (body) await drain(body.getReader());
 }
@@ -254,20 +207,14 @@ async function drain(reader) {
 
 // ---- 2. validate -----------------------------------------------------------------------
 
-/** Engine codes (prefixes) that say the file itself is damaged. */
+// Engine code prefixes that blame the file: damaged, migrations do not apply, it
+// holds what only DoSQL may write.
 const CORRUPTION = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'];
-/** Engine codes that say the migrations do not apply to the file. */
 const MIGRATION_FAILURES = ['MIGRATION_FAILED', 'MIGRATION_CHANGED'];
-/** Engine codes that say the file holds what only DoSQL may write. */
 const UNSAFE = ['UNSAFE_SCHEMA', 'IMPORT_UNSAFE'];
 
-/**
- * Open the staged pages as start-up would, check their integrity and migrate
- * them; null when all went well, else the refusal.
- * @param {StorageAdapter} staged
- * @param {ImportTarget} target
- * @returns {Promise<EngineResponse | null>}
- */
+/** Null when all went well, else the refusal.
+ *  @param {StorageAdapter} staged @param {ImportTarget} target @returns {Promise<EngineResponse | null>} */
 async function validate(staged, { newEngine, migrations, captureChanges }) {
   const engine = newEngine(staged);
   const opened = await engine.open(0, { captureChanges });
@@ -291,13 +238,10 @@ async function validate(staged, { newEngine, migrations, captureChanges }) {
 }
 
 /**
- * An engine failure during validation as the answer to the import: 422 with
- * our code when it is the file's fault (its code starts with one of fileCodes),
- * else its own status and code (a limit, a storage failure: not the file's).
- * @param {EngineResponse} answer
- * @param {string} doing
- * @param {string} code
- * @param {string[]} fileCodes
+ * A validation failure as the import's answer: our code when it is the file's fault
+ * (its code starts with one of fileCodes), else its own status and code (a limit, a
+ * storage failure).
+ * @param {EngineResponse} answer @param {string} doing @param {string} code @param {string[]} fileCodes
  * @returns {EngineResponse}
  */
 function refusal(answer, doing, code, fileCodes) {
@@ -307,11 +251,7 @@ function refusal(answer, doing, code, fileCodes) {
   return jsonResponse(answer.status, { error: message, code: failure.code });
 }
 
-/**
- * The lines of an integrity_check answer other than "ok".
- * @param {EngineResponse} answer  200 {rows: [{integrity_check: text}]}
- * @returns {string[]}
- */
+/** @param {EngineResponse} answer  200 {rows: [{integrity_check: text}]} @returns {string[]} */
 function integrityProblems(answer) {
   const { rows } = valueOf(answer);
   const lines = rows.map((/** @type {Record<string, unknown>} */ row) => String(Object.values(row)[0]));

@@ -1,21 +1,19 @@
 // durable-object/transaction-gate.js — the gate of interactive transactions (docs/transactions.md).
 //
-// C owns the mechanism (BEGIN IMMEDIATE, statements inside the open transaction,
-// COMMIT/ROLLBACK); this file owns the policy, and nothing else:
+// C owns the mechanism (BEGIN IMMEDIATE, statements inside, COMMIT/ROLLBACK); this
+// file owns the policy:
 //
-// - at most one open transaction per object; its txId (crypto.randomUUID());
-// - every request that does not belong to it (readers, writers, another /begin)
-//   waits, first in first out, until it ends — so nobody sees uncommitted rows and
-//   the engine never gets a request without the flag while a transaction is open;
-// - an idle timer: cleared while a request of the transaction runs, restarted when
-//   the last one finishes; when it fires the transaction is rolled back, so a
-//   client that went away never wedges the object;
-// - the answers about ended transactions (409 TRANSACTION_EXPIRED, naming why),
-//   from a small bounded memory of ended txIds.
+// - at most one open transaction per object, named by a txId (crypto.randomUUID());
+// - every request not of it (readers, writers, another /begin) waits, first in first
+//   out, until it ends: nobody sees uncommitted rows, and the engine never gets a
+//   request without the flag while a transaction is open;
+// - an idle timer, stopped while a request of the transaction runs: when it fires
+//   the transaction is rolled back, so a client that went away never wedges the object;
+// - 409 TRANSACTION_EXPIRED for ended transactions, naming why, from a bounded memory.
 //
 // No workerd here: the engine is anything with request(method, path, body,
-// {inTransaction, internal}) resolving to {status, body}, and timers and ids can
-// be given, so tests run this in Node with a fake engine.
+// {inTransaction, internal}), and timers and ids can be given, so tests run this in
+// Node with a fake engine.
 
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
@@ -33,13 +31,9 @@ const decoder = new TextDecoder();
  */
 
 /**
- * @typedef {object} OpenTransaction
- * @property {string} id
- * @property {number} timeoutMs
- * @property {'beginning' | 'open' | 'ended'} state
- * @property {number} running  requests of the transaction inside the engine now
- * @property {any} timer  the idle timer, or null
- * @property {Promise<void> | null} closing  a /commit or /rollback in flight
+ * running: its requests inside the engine now; closing: a /commit or /rollback in flight.
+ * @typedef {{id: string, timeoutMs: number, state: 'beginning' | 'open' | 'ended', running: number, timer: any,
+ *   closing: Promise<void> | null}} OpenTransaction
  */
 
 export class TransactionGate {
@@ -49,19 +43,18 @@ export class TransactionGate {
   #clearTimeout;
   #randomUUID;
   #log;
-  /** The transaction holding the gate (beginning, open, or being rolled back). @type {OpenTransaction | null} */
+  /** Holds the gate (beginning, open, or being rolled back). @type {OpenTransaction | null} */
   #tx = null;
-  /** Requests (not of the transaction) admitted and not finished yet. */
+  /** Requests not of the transaction admitted and not finished yet. */
   #active = 0;
-  /** Requests waiting for their turn, in arrival order. @type {{begin: boolean, admit: () => void}[]} */
+  /** In arrival order. @type {{begin: boolean, admit: () => void}[]} */
   #waiting = [];
   /** Ended txIds → why, oldest first (bounded). @type {Map<string, string>} */
   #ended = new Map();
 
   /**
    * @param {object} options
-   * @param {() => GateEngine} options.engine  the engine to use now (it may be
-   *   replaced after a failure, so it is asked for on each call)
+   * @param {() => GateEngine} options.engine  asked for on each call (it may be replaced after a failure)
    * @param {(fn: () => void, ms: number) => any} [options.setTimeout]
    * @param {(timer: any) => void} [options.clearTimeout]
    * @param {() => string} [options.randomUUID]
@@ -75,31 +68,25 @@ export class TransactionGate {
     this.#log = log ?? ((...args) => console.error('[dosql]', ...args));
   }
 
-  /** The header naming a request's transaction (the engine's contract). */
   get #header() {
     return this.#engine().contract.transactionHeader;
   }
 
-  /** The open transaction's id, or null (for tests and logs). */
+  /** For tests and logs. */
   get openTransaction() {
     return this.#tx && this.#tx.state === 'open' ? this.#tx.id : null;
   }
 
-  /** How many requests wait for the open transaction to end. */
   get waiting() {
     return this.#waiting.length;
   }
 
   /**
-   * Answer one request. Call it as soon as the request arrives: its place in the
-   * queue is taken synchronously; the body may still be on its way.
-   *
-   * @param {string} method
-   * @param {string} path
-   * @param {Body | Promise<Body>} body
-   * @param {string | null} txId  the X-DoSQL-Transaction header, null without it
-   * @param {{internal?: boolean}} [options]  internal: the shim's own request
-   *   (e.g. the change log's prune), which waits its turn like any other
+   * Call as soon as the request arrives: its place in the queue is taken
+   * synchronously; the body may still be on its way.
+   * @param {string} method @param {string} path @param {Body | Promise<Body>} body
+   * @param {string | null} txId  the X-DoSQL-Transaction header
+   * @param {{internal?: boolean}} [options]  the shim's own request (the log's prune), which waits its turn too
    * @returns {Promise<EngineResponse>}
    */
   request(method, path, body, txId, { internal = false } = {}) {
@@ -115,20 +102,15 @@ export class TransactionGate {
     return this.#outside(method, path, body);
   }
 
-  /**
-   * End the open transaction because the engine underneath it is gone (it broke
-   * and will be started again): C's transaction went with it.
-   * @param {string} why
-   */
+  /** The engine broke (and will be started again): C's transaction went with it. @param {string} why */
   abort(why) {
     const tx = this.#tx;
     if (tx && tx.state !== 'ended') this.#end(tx, `aborted: ${why}`);
   }
 
   /**
-   * Hold the gate alone, as an open transaction does, for work outside the
-   * engine that must see one committed state (durable-object/file-export.js reads storage page by
-   * page). Waits its turn like a /begin: after every request admitted before it.
+   * Hold the gate alone, as a transaction does, for work outside the engine that
+   * must see one committed state (an export). Waits its turn like a /begin.
    * @returns {Promise<() => void>}  releases the gate (idempotent)
    */
   async hold() {
@@ -143,12 +125,7 @@ export class TransactionGate {
 
   // ---- requests outside the transaction ----------------------------------------
 
-  /**
-   * @param {string} method
-   * @param {string} path
-   * @param {Body | Promise<Body>} body
-   * @param {{internal?: boolean}} [options]
-   */
+  /** @param {string} method @param {string} path @param {Body | Promise<Body>} body @param {{internal?: boolean}} [options] */
   async #outside(method, path, body, options) {
     await this.#turn(false);
     try {
@@ -160,16 +137,13 @@ export class TransactionGate {
   }
 
   /**
-   * POST /begin {timeoutMs?}: wait for the turn, start the transaction (C
-   * checks the body and answers the idle timeout; the gate keeps the timer).
-   * @param {string} method
-   * @param {Body | Promise<Body>} body
-   * @returns {Promise<EngineResponse>}
+   * POST /begin {timeoutMs?}: C checks the body and answers the idle timeout; the gate keeps the timer.
+   * @param {string} method @param {Body | Promise<Body>} body @returns {Promise<EngineResponse>}
    */
   async #begin(method, body) {
     await this.#turn(true);
-    // The gate is ours now (this.#tx is a 'beginning' transaction): release it on
-    // every way out that does not leave a transaction open.
+    // The gate is ours (a 'beginning' #tx): release it on every way out that does
+    // not leave a transaction open.
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
@@ -189,12 +163,10 @@ export class TransactionGate {
   }
 
   /**
-   * Wait until this request may go to the engine. Ordinary requests go when no
-   * transaction holds the gate and nobody waits before them; a /begin also waits
-   * until the ordinary requests admitted before it have finished, so that none of
-   * them reaches the engine after its BEGIN.
-   * @param {boolean} begin
-   * @returns {Promise<void>}
+   * Ordinary requests go when no transaction holds the gate and nobody waits before
+   * them; a /begin also waits until the requests admitted before it have finished,
+   * so none of them reaches the engine after its BEGIN.
+   * @param {boolean} begin @returns {Promise<void>}
    */
   #turn(begin) {
     if (!begin && this.#tx === null && this.#waiting.length === 0) {
@@ -232,20 +204,14 @@ export class TransactionGate {
 
   // ---- requests of the transaction ---------------------------------------------
 
-  /**
-   * @param {string} method
-   * @param {string} path
-   * @param {Body | Promise<Body>} bodyPromise
-   * @param {string} txId
-   * @returns {Promise<EngineResponse>}
-   */
+  /** @param {string} method @param {string} path @param {Body | Promise<Body>} bodyPromise @param {string} txId @returns {Promise<EngineResponse>} */
   async #inTransaction(method, path, bodyPromise, txId) {
     if (path === '/begin') {
       Promise.resolve(bodyPromise).catch(() => {});
       return hostError('BAD_REQUEST', `a transaction is open on this request (${this.#header}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, this.#engine().contract);
     }
-    // The body first, with the idle timer still running: a client that stops
-    // sending half way does not hold the transaction open.
+    // The body first, with the idle timer running: a client that stops sending half
+    // way does not hold the transaction open.
     const body = await bodyPromise;
     let tx = this.#current(txId);
     while (tx && tx.closing) {
@@ -283,20 +249,13 @@ export class TransactionGate {
     }
   }
 
-  /**
-   * The open transaction of this id, or null.
-   * @param {string} txId
-   */
+  /** @param {string} txId */
   #current(txId) {
     const tx = this.#tx;
     return tx && tx.id === txId && tx.state === 'open' ? tx : null;
   }
 
-  /**
-   * 409 TRANSACTION_EXPIRED, saying what became of the transaction.
-   * @param {string} txId
-   * @returns {EngineResponse}
-   */
+  /** @param {string} txId @returns {EngineResponse} */
   #expired(txId) {
     const reason = this.#ended.get(txId);
     const message = reason === undefined
@@ -326,11 +285,8 @@ export class TransactionGate {
     }
   }
 
-  /**
-   * The idle timer fired: the id ends now (later requests with it get 409), and the
-   * gate stays closed until the engine has rolled the transaction back.
-   * @param {OpenTransaction} tx
-   */
+  /** The idle timer fired: the id ends now (later requests get 409); the gate stays
+   *  closed until the engine has rolled back. @param {OpenTransaction} tx */
   async #idleOut(tx) {
     tx.state = 'ended';
     this.#remember(tx.id, `idled out after ${tx.timeoutMs} ms`);
@@ -346,11 +302,7 @@ export class TransactionGate {
     }
   }
 
-  /**
-   * The transaction ended: remember why, and let the waiting requests go.
-   * @param {OpenTransaction} tx
-   * @param {string} reason
-   */
+  /** @param {OpenTransaction} tx @param {string} reason */
   #end(tx, reason) {
     if (tx.state === 'ended') return;
     tx.state = 'ended';
@@ -377,11 +329,7 @@ export class TransactionGate {
   }
 }
 
-/**
- * When an answer says SQLite rolled the whole transaction back, its message.
- * @param {EngineResponse} answer
- * @returns {string | null}
- */
+/** When an answer says SQLite rolled the whole transaction back, its message. @param {EngineResponse} answer @returns {string | null} */
 function abortedBy(answer) {
   if (answer.status === 200) return null;
   const { error, code } = valueOf(answer);

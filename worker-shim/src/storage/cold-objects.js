@@ -1,37 +1,24 @@
 // storage/cold-objects.js — page groups as immutable R2 objects: their format, names and I/O.
 //
-// A group is `groupPages` consecutive pages starting at a multiple of it plus one
-// (group 0 is pages 1..groupPages). One R2 object holds the pages of one group
-// that existed when it was written, in order, after a 16-byte header:
+// Group g is pages g*groupPages+1 .. (g+1)*groupPages. Its object holds the pages
+// that existed when it was written, in order, after a 16-byte header: "DoSQLgrp",
+// then the page size and the first page number (u32 little-endian each).
 //
-//   bytes 0..7   "DoSQLgrp" (magic)
-//   bytes 8..11  page size, u32 little-endian
-//   bytes 12..15 first page number, u32 little-endian
+// Objects are never overwritten (each gets a fresh name), and the manifest records
+// their SHA-256, which R2 checks on upload and this module on every download, so
+// a reader never sees a half-written or substituted group.
 //
-// Objects are never overwritten: each gets a fresh name under the database's
-// prefix, and the manifest (storage/tiered.js) records its SHA-256, which R2
-// checks on upload and this module checks on every download. So a reader never
-// sees a half-written or substituted group.
-//
-// Every failure of R2 is a StorageError: 503 COLD_TIER_UNAVAILABLE when R2 did
-// not answer (retry), 500 COLD_TIER_CORRUPT when an object the manifest names is
-// gone or does not match it (the bucket was changed behind our back).
+// R2 failures are StorageErrors: 503 COLD_TIER_UNAVAILABLE when R2 did not answer
+// (retry), 500 COLD_TIER_CORRUPT when an object is gone or does not match the
+// manifest (the bucket was changed behind our back).
 
 import { StorageError } from '../wasm/host.js';
 
 const MAGIC = new TextEncoder().encode('DoSQLgrp');
 export const GROUP_HEADER_BYTES = 16;
-/** Most keys one R2 delete() call may name (platform limit). */
 const MAX_DELETE_KEYS = 1000;
 
-/**
- * @typedef {object} ColdObjectStats
- * @property {number} r2Reads  objects downloaded
- * @property {number} r2Writes  objects uploaded
- * @property {number} r2Deletes  objects deleted
- * @property {number} r2BytesRead
- * @property {number} r2BytesWritten
- */
+/** @typedef {{r2Reads: number, r2Writes: number, r2Deletes: number, r2BytesRead: number, r2BytesWritten: number}} ColdObjectStats */
 
 export class ColdObjects {
   /** @type {any} R2Bucket */
@@ -40,29 +27,19 @@ export class ColdObjects {
   /** @type {ColdObjectStats} */
   stats = { r2Reads: 0, r2Writes: 0, r2Deletes: 0, r2BytesRead: 0, r2BytesWritten: 0 };
 
-  /**
-   * @param {any} bucket  an R2 bucket binding
-   * @param {string} prefix  the start of every object name of this database
-   */
+  /** @param {any} bucket  an R2 bucket binding @param {string} prefix  of every object name of this database */
   constructor(bucket, prefix) {
     this.#bucket = bucket;
     this.#prefix = prefix;
   }
 
-  /**
-   * A name no object has had: the group number for people reading the bucket,
-   * a random id so that a rewrite of the group never reuses one.
-   * @param {number} group
-   */
+  /** The group number for people reading the bucket, a random id so a rewrite never reuses a name. @param {number} group */
   newName(group) {
     return `${this.#prefix}g${group}-${crypto.randomUUID()}`;
   }
 
   /**
-   * Upload one group's pages as a new object.
-   * @param {string} name  from newName()
-   * @param {number} pageSize
-   * @param {number} firstPgno
+   * @param {string} name  from newName() @param {number} pageSize @param {number} firstPgno
    * @param {Uint8Array[]} pages  consecutive, each pageSize bytes
    * @returns {Promise<string>}  the object's SHA-256, hex
    */
@@ -85,9 +62,8 @@ export class ColdObjects {
   }
 
   /**
-   * Download a group and check it against what the manifest says of it.
-   * @param {{object: string, sha256: string, pages: number, firstPgno: number}} entry
-   * @returns {Promise<{pages: Uint8Array[]}>}  entry.pages pages
+   * Download a group and check it against the manifest.
+   * @param {{object: string, sha256: string, pages: number, firstPgno: number}} entry @returns {Promise<{pages: Uint8Array[]}>}
    */
   async get({ object, sha256, pages: count, firstPgno }) {
     let found;
@@ -118,10 +94,7 @@ export class ColdObjects {
     return { pages };
   }
 
-  /**
-   * Delete objects (deleting one that is already gone is not an error).
-   * @param {string[]} names
-   */
+  /** Deleting one that is already gone is not an error. @param {string[]} names */
   async delete(names) {
     for (let i = 0; i < names.length; i += MAX_DELETE_KEYS) {
       const some = names.slice(i, i + MAX_DELETE_KEYS);
@@ -141,10 +114,7 @@ async function sha256Hex(bytes) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/**
- * @param {string} what
- * @param {unknown} err
- */
+/** @param {string} what @param {unknown} err */
 function unavailable(what, err) {
   const why = err instanceof Error ? err.message : String(err);
   return new StorageError('COLD_TIER_UNAVAILABLE', `the cold tier (R2) failed ${what}: ${why}; nothing was changed, retry`, { cause: err });

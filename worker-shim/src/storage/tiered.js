@@ -1,53 +1,39 @@
 // storage/tiered.js — SQLite-backed hot storage with an R2 cold tier behind it.
 //
-// Pages live in the hot tier (storage/sql.js, one row per page) until it passes
-// its byte budget; then the least recently used groups of pages are written to
-// R2 (storage/cold-objects.js) and removed from it. Two tables in the object's SQL
-// storage say where everything is, and change only inside the same
-// transactionSync as the pages they describe, so a crash at any instant leaves
-// a consistent picture (a third, dosql_cold_settings, keeps the group size):
+// Pages live in the hot tier (storage/sql.js) until it passes its byte budget; then
+// the least recently used groups are written to R2 (storage/cold-objects.js) and
+// removed from it. Two tables say where everything is, and change only inside the
+// transactionSync of the pages they describe, so a crash at any instant leaves a
+// consistent picture (a third, dosql_cold_settings, keeps the group size):
 //
-//   dosql_cold_groups   the manifest: group → R2 object, how many pages it
-//                       holds, its SHA-256, and `dirty` once a commit wrote
-//                       into the group after the object was made
-//   dosql_cold_garbage  R2 objects nothing references, to delete: replaced or
-//                       dropped groups, and uploads in progress (recorded
-//                       before the upload, so one a crash orphans is found)
+//   dosql_cold_groups   group → R2 object, its page count, SHA-256, and `dirty` once
+//                       a commit wrote into the group after the object was made
+//   dosql_cold_garbage  unreferenced R2 objects to delete, uploads in progress too
+//                       (recorded before the upload, so a crash's orphan is found)
 //
-// Reading: a page in the hot tier is read as before. A page only in R2 is a
-// FAULT: the engine rolls the request back, prefetch() downloads its group (and,
-// as the request faults again, the cold groups around it), promotes them (writes
-// their pages into the hot tier, keeping the manifest entry), and the request
-// runs again. An export reads cold groups without promoting them. Writes always
-// land in the hot tier; a commit that writes into a cold group marks it dirty.
+// A page only in R2 is a FAULT: the engine rolls the request back, prefetch()
+// downloads its group (and, on further faults, its neighbours) and promotes it
+// into the hot tier, keeping the manifest entry; the request runs again. Writes
+// always land in the hot tier; one into a cold group marks it dirty.
 //
-// Demotion (maintain(), after requests, never during one): least recently used
-// groups first. A clean promoted group is only deleted from the hot tier (its
-// object still holds exactly those pages); any other is uploaded as a new
-// object first. The switch happens while holding the transaction gate, and
-// only for groups no commit touched since they were read (a version per group).
-//
-// Garbage: an object leaves the manifest in the transaction that replaces or
-// drops it and is deleted from R2 afterwards, but never while this instance is
-// still reading or writing it. One Durable Object runs one instance, so that is
-// every reader there is.
+// Demotion (maintain(), never during a request) uploads a new object unless a clean
+// promoted group's object still holds its pages, then switches holding the
+// transaction gate, only for groups no commit touched since (a version per group).
+// A dropped object is deleted from R2 after the transaction that drops it, never
+// while this instance reads or writes it (one object, one instance: every reader).
 
 import { FAULT } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
 import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from '../config.js';
 
-/** Read-ahead doubles on each further fault of a request without a cap that
- *  matters (2^24 pages): promoted pages land in the hot tier, not in memory, so a
+/** No cap that matters: promoted pages land in the hot tier, not in memory, so a
  *  scan of any size takes about log2(pages) faults. */
 const MAX_READ_AHEAD = 1 << 24;
-/** Groups demoted per round (one hold of the gate, one transaction). */
-const DEMOTE_BATCH = 16;
-/** Objects up- or downloaded at once: at most this many... */
+const DEMOTE_BATCH = 16; // groups per round (one hold of the gate, one transaction)
+/** Objects up- or downloaded at once, by count and by bytes (large groups go one at a time). */
 const TRANSFER_CONCURRENCY = 8;
-/** ...and at most this many bytes of them (large groups go one at a time). */
 const TRANSFER_BYTES = 16 * 1024 * 1024;
-/** Garbage objects deleted per round. */
-const COLLECT_BATCH = 1000;
+const COLLECT_BATCH = 1000; // garbage objects deleted per round
 
 const CREATE_GROUPS =
   'CREATE TABLE IF NOT EXISTS dosql_cold_groups (grp INTEGER PRIMARY KEY, object TEXT NOT NULL, pages INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL)';
@@ -71,30 +57,19 @@ const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES
  * @typedef {object} ColdSettings
  * @property {any} bucket  an R2 bucket binding
  * @property {number} [hotBytes]  the hot tier's budget
- * @property {number} [groupPages]  pages per R2 object (fixed by a database's
- *   first use: a later different value is ignored, with a warning)
+ * @property {number} [groupPages]  pages per R2 object (fixed by a database's first use)
  * @property {string} [prefix]  start of the object names (one per database)
  */
 
-/**
- * @typedef {object} ManifestEntry  (replaced, never changed, except `dirty`)
- * @property {string} object
- * @property {number} pages  the object holds pages first..first+pages-1
- * @property {string} sha256
- * @property {boolean} dirty
- */
+/** Replaced, never changed (except `dirty`); the object holds pages first..first+pages-1.
+ *  @typedef {{object: string, pages: number, sha256: string, dirty: boolean}} ManifestEntry */
 
 /**
- * @typedef {object} Demotion  one group's way to R2
- * @property {number} group
- * @property {ManifestEntry | undefined} entry  the manifest entry it replaces
- * @property {number} version  the group's version when planned
- * @property {number} epoch  the storage's epoch when planned
- * @property {number} pages  how many pages the group has
- * @property {boolean} reuse  the entry's object already holds these pages
- * @property {string} [name]  the new object, when not reused
- * @property {string} [sha256]
- * @property {boolean} [stale]  a commit changed the group meanwhile
+ * One group's way to R2: the entry it replaces, the group's version and the epoch
+ * when planned; reuse: the entry's object already holds these pages, else name is
+ * the new object; stale: a commit changed the group meanwhile.
+ * @typedef {{group: number, entry: ManifestEntry | undefined, version: number, epoch: number, pages: number,
+ *   reuse: boolean, name?: string, sha256?: string, stale?: boolean}} Demotion
  */
 
 export class TieredPageStorage {
@@ -110,7 +85,7 @@ export class TieredPageStorage {
   #committed = false;
   /** The manifest. @type {Map<number, ManifestEntry>} */
   #groups = new Map();
-  /** Groups with pages in the hot tier → which of their pages; least recently used first. @type {Map<number, Uint8Array>} */
+  /** Group → which of its pages are hot; least recently used first. @type {Map<number, Uint8Array>} */
   #resident = new Map();
   #residentPages = 0;
   /** Group → changes of its pages since start. @type {Map<number, number>} */
@@ -123,19 +98,15 @@ export class TieredPageStorage {
   /** Bumped when an import replaces the database: every plan made before is void. */
   #epoch = 0;
   #counts = { hotReads: 0, coldReads: 0, promotedGroups: 0, demotedGroups: 0 };
-  /** The engine's largest fault window (pages). */
   maxReadAhead = MAX_READ_AHEAD;
 
-  /** The engine's first fault window: one group, so a point read costs one
-   *  download; the neighbours come with the next fault of the same request. */
+  /** One group, so a point read costs one download; the neighbours come with the
+   *  request's next fault. */
   get readAhead() {
     return this.#groupPages;
   }
 
-  /**
-   * @param {import('./sql.js').SqlPageStorage} hot
-   * @param {ColdSettings & {log?: (...args: unknown[]) => void}} settings  checked (checkCold)
-   */
+  /** @param {import('./sql.js').SqlPageStorage} hot @param {ColdSettings & {log?: (...args: unknown[]) => void}} settings  checked (checkCold) */
   constructor(hot, { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix = 'dosql/', log = console.warn }) {
     this.#hot = hot;
     this.#cold = new ColdObjects(bucket, prefix);
@@ -152,7 +123,6 @@ export class TieredPageStorage {
     this.#load();
   }
 
-  /** Read what is where from storage: the manifest, the hot pages, the garbage. */
   #load() {
     this.#groups.clear();
     this.#resident.clear();
@@ -162,8 +132,8 @@ export class TieredPageStorage {
       this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0 });
     }
     this.#hot.eachPageNumber((pgno) => this.#mark(pgno));
-    // No use is known yet, so the order is by page number; but every open reads
-    // page 1 and the schema: keep their group last to go.
+    // No use is known yet, so order by page number, but every open reads page 1
+    // and the schema: keep their group last to go.
     const schema = this.#resident.get(0);
     if (schema) {
       this.#resident.delete(0);
@@ -173,19 +143,13 @@ export class TieredPageStorage {
     this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
   }
 
-  /**
-   * The page from the hot tier, FAULT when it is only in R2, null when there
-   * is no such page.
-   * @param {number} pgno
-   * @returns {Uint8Array | null | typeof FAULT}
-   */
+  /** @param {number} pgno @returns {Uint8Array | null | typeof FAULT}  FAULT: only in R2 */
   readPage(pgno) {
     const group = this.#groupOf(pgno);
     const index = pgno - this.#firstOf(group);
     const flags = this.#resident.get(group);
     if (flags?.[index]) {
-      // Most recently used goes last.
-      this.#resident.delete(group);
+      this.#resident.delete(group); // most recently used goes last
       this.#resident.set(group, flags);
       this.#counts.hotReads++;
       return this.#hot.readPage(pgno);
@@ -199,9 +163,8 @@ export class TieredPageStorage {
   }
 
   /**
-   * Write one commit batch to the hot tier, and the manifest changes it causes
-   * (groups it writes into become dirty; a shrink trims or drops groups) in
-   * the same transaction.
+   * Write a commit batch to the hot tier with the manifest changes it causes (groups
+   * written into become dirty; a shrink trims or drops groups), in one transaction.
    * @param {import('../wasm/host.js').CommitBatch} batch
    */
   commit(batch) {
@@ -226,7 +189,6 @@ export class TieredPageStorage {
         }
       }
     });
-    // Stored: now the picture in memory follows.
     for (const group of dirtied) /** @type {ManifestEntry} */ (this.#groups.get(group)).dirty = true;
     for (const { group, pages: kept, entry } of trims) {
       if (kept > 0) {
@@ -249,11 +211,9 @@ export class TieredPageStorage {
   }
 
   /**
-   * Download the cold groups holding the named pages and those within `window`
-   * pages of them, and promote them into the hot tier. Throws StorageError
-   * when R2 fails (groups downloaded before that stay promoted).
-   * @param {number[]} pgnos
-   * @param {number} window
+   * Download and promote the cold groups holding pgnos and those within `window`
+   * pages of them. Throws StorageError when R2 fails (earlier groups stay promoted).
+   * @param {number[]} pgnos @param {number} window
    */
   async prefetch(pgnos, window) {
     /** @type {Set<number>} named groups first, then their neighbours, nearest first */
@@ -270,10 +230,9 @@ export class TieredPageStorage {
   }
 
   /**
-   * Bring the hot tier within its budget, then delete R2 objects nothing
-   * references. Runs once at a time (a second caller shares the run), outside
-   * requests: the swap of each round holds the transaction gate. Throws
-   * StorageError when R2 fails; nothing is lost then, a later run goes on.
+   * Bring the hot tier within its budget, then delete unreferenced R2 objects. One
+   * run at a time (a second caller shares it); each round's swap holds the gate.
+   * Throws StorageError when R2 fails; nothing is lost, a later run goes on.
    * @param {() => Promise<() => void>} hold  the gate's hold(): resolves to its release
    * @returns {Promise<void>}
    */
@@ -285,19 +244,17 @@ export class TieredPageStorage {
     return this.#maintenance;
   }
 
-  // ---- export and import (durable-object/file-export.js, durable-object/file-import.js) ----------------------------
+  // ---- export and import ----------------------------------------------------
 
-  /** Pages per R2 object: an export reads whole groups at a time. */
+  /** An export reads whole groups at a time. */
   get groupPages() {
     return this.#groupPages;
   }
 
   /**
-   * Pages first..last for an export, without promoting anything: hot pages
-   * from the hot tier, cold ones from their objects (each downloaded once per
-   * call). The caller holds the gate, so nothing moves meanwhile.
-   * @param {number} first
-   * @param {number} last
+   * Pages first..last for an export, promoting nothing (each cold group downloaded
+   * once per call). The caller holds the gate, so nothing moves meanwhile.
+   * @param {number} first @param {number} last
    * @returns {Promise<(Uint8Array | null)[]>}  null for a page neither tier has
    */
   async readForExport(first, last) {
@@ -320,14 +277,11 @@ export class TieredPageStorage {
     return pages;
   }
 
-  // ---- import (durable-object/file-import.js) -------------------------------------------------------
-
-  /** Largest file an import may bring: the hot tier's, which stages it whole. */
+  /** The hot tier stages an import whole, beside the live pages. */
   get maxImportBytes() {
     return this.#hot.maxImportBytes;
   }
 
-  /** Stage an import in the hot tier, beside the live pages. */
   stageImport() {
     return this.#hot.stageImport();
   }
@@ -337,11 +291,8 @@ export class TieredPageStorage {
     this.#hot.discardImport(staged);
   }
 
-  /**
-   * Make the staged pages the database (all hot), and hand every R2 object of
-   * the old one to garbage, in one transaction.
-   * @param {import('./sql.js').SqlPageStorage} staged
-   */
+  /** Make the staged pages the database (all hot) and every old R2 object garbage, in one transaction.
+   *  @param {import('./sql.js').SqlPageStorage} staged */
   replaceWith(staged) {
     const now = Date.now();
     this.#hot.replaceWith(staged, () => {
@@ -352,7 +303,7 @@ export class TieredPageStorage {
     this.#load();
   }
 
-  /** Counts for /stats: the hot tier's billed rows, R2's operations, where reads were served. */
+  /** For /stats: the hot tier's billed rows, R2's operations, where reads were served. */
   get stats() {
     let coldPages = 0;
     for (const entry of this.#groups.values()) coldPages += entry.pages;
@@ -379,8 +330,7 @@ export class TieredPageStorage {
   async #maintain(hold) {
     while (this.#hotBytes() > this.#budget) {
       const moved = await this.#demote(this.#victims(), hold);
-      // Every chosen group changed under us: leave the rest to the next run.
-      if (moved === 0) break;
+      if (moved === 0) break; // every chosen group changed under us: leave it to the next run
     }
     while (this.#garbage > 0) {
       if ((await this.#collect()) === 0) break;
@@ -400,10 +350,9 @@ export class TieredPageStorage {
   }
 
   /**
-   * Move groups to R2: upload those whose object would not hold their pages,
-   * then, holding the gate, record them and delete them from the hot tier.
-   * @param {number[]} groups
-   * @param {() => Promise<() => void>} hold
+   * Upload the groups whose object would not hold their pages, then, holding the
+   * gate, record them and delete them from the hot tier.
+   * @param {number[]} groups @param {() => Promise<() => void>} hold
    * @returns {Promise<number>}  how many groups left the hot tier
    */
   async #demote(groups, hold) {
@@ -435,11 +384,7 @@ export class TieredPageStorage {
     }
   }
 
-  /**
-   * Build a group's new object from its pages (from the hot tier, and from its
-   * old object for those not there) and upload it.
-   * @param {Demotion} plan
-   */
+  /** Build a group's new object from the hot tier (and its old object for pages not there) and upload it. @param {Demotion} plan */
   async #upload(plan) {
     const first = this.#firstOf(plan.group);
     const needsOld = plan.entry && !allSet(this.#resident.get(plan.group), plan.pages);
@@ -452,8 +397,8 @@ export class TieredPageStorage {
     const pages = [];
     for (let i = 0; i < plan.pages; i++) {
       if (!flags?.[i]) {
-        // A page SQLite never wrote (the one holding byte 2^30, which it keeps
-        // for locks) is zeros, as the VFS reads every missing page.
+        // A page SQLite never wrote (the one holding byte 2^30, kept for locks)
+        // is zeros, as the VFS reads every missing page.
         pages.push(old[i] ?? new Uint8Array(this.#pageSize));
         continue;
       }
@@ -465,10 +410,9 @@ export class TieredPageStorage {
   }
 
   /**
-   * Inside the gate: record each planned group that nothing changed meanwhile
-   * in the manifest and delete its pages from the hot tier, in one transaction.
+   * Inside the gate, in one transaction: record each group nothing changed meanwhile
+   * and delete its pages from the hot tier; how many moved.
    * @param {Demotion[]} plans
-   * @returns {number}  groups moved
    */
   #record(plans) {
     const ready = plans.filter((plan) => !plan.stale && !this.#changed(plan));
@@ -501,11 +445,7 @@ export class TieredPageStorage {
     return ready.length;
   }
 
-  /**
-   * Delete one batch of unreferenced objects from R2 (none in use), then
-   * forget them.
-   * @returns {Promise<number>}  objects deleted
-   */
+  /** Delete one batch of unreferenced objects (none in use) from R2, then forget them; how many. */
   async #collect() {
     const names = this.#hot
       .exec(SELECT_GARBAGE, COLLECT_BATCH)
@@ -520,10 +460,7 @@ export class TieredPageStorage {
 
   // ---- promotion -------------------------------------------------------------
 
-  /**
-   * @param {number} group
-   * @param {ManifestEntry} entry
-   */
+  /** @param {number} group @param {ManifestEntry} entry */
   async #download(group, entry) {
     this.#use(entry.object);
     try {
@@ -545,19 +482,15 @@ export class TieredPageStorage {
     else this.#inUse.set(object, users);
   }
 
-  /** How many objects to move at once: by count, and by bytes for large groups. */
   #transfers() {
     const groupBytes = this.#groupPages * (this.#pageSize || 4096);
     return Math.max(1, Math.min(TRANSFER_CONCURRENCY, Math.floor(TRANSFER_BYTES / groupBytes)));
   }
 
   /**
-   * Write a downloaded group's pages that the hot tier lacks into it. The
-   * manifest entry stays: the object still holds these pages, so demoting the
-   * group again costs no upload while no commit writes into it.
-   * @param {number} group
-   * @param {ManifestEntry} entry  the entry the object was downloaded for
-   * @param {Uint8Array[]} pages
+   * Write a downloaded group's pages the hot tier lacks into it. The manifest entry
+   * stays, so demoting the group again costs no upload while no commit writes into it.
+   * @param {number} group @param {ManifestEntry} entry  the one downloaded @param {Uint8Array[]} pages
    */
   #promote(group, entry, pages) {
     const current = this.#groups.get(group);
@@ -574,11 +507,7 @@ export class TieredPageStorage {
     this.#counts.promotedGroups++;
   }
 
-  /**
-   * Add a group to `wanted` if it has pages only R2 holds.
-   * @param {number} group
-   * @param {Set<number>} wanted
-   */
+  /** Add group to wanted if it has pages only R2 holds. @param {number} group @param {Set<number>} wanted */
   #wantCold(group, wanted) {
     const entry = this.#groups.get(group);
     if (entry && !allSet(this.#resident.get(group), entry.pages)) wanted.add(group);
@@ -586,10 +515,7 @@ export class TieredPageStorage {
 
   // ---- bookkeeping -------------------------------------------------------------
 
-  /**
-   * The manifest changes a shrink to newPageCount pages causes.
-   * @param {number} newPageCount
-   */
+  /** The manifest changes a shrink to newPageCount pages causes. @param {number} newPageCount */
   #trimsTo(newPageCount) {
     const trims = [];
     for (const [group, entry] of this.#groups) {
@@ -615,10 +541,7 @@ export class TieredPageStorage {
     }
   }
 
-  /**
-   * Note that page pgno is in the hot tier, its group most recently used.
-   * @param {number} pgno
-   */
+  /** Page pgno is hot, its group most recently used. @param {number} pgno */
   #mark(pgno) {
     const group = this.#groupOf(pgno);
     const flags = this.#resident.get(group) ?? new Uint8Array(this.#groupPages);
@@ -655,32 +578,20 @@ export class TieredPageStorage {
     return group * this.#groupPages + 1;
   }
 
-  /**
-   * The page size and count the engine found at open (used only to size
-   * read-ahead, never to answer a read).
-   * @param {{pageSize: number, pageCount: number}} size
-   */
+  /** What the engine found at open (never used to answer a read). @param {{pageSize: number, pageCount: number}} size */
   sized({ pageSize, pageCount }) {
     this.#pageSize = pageSize || this.#pageSize;
     this.#pageCount = pageCount;
   }
 }
 
-/**
- * Whether the manifest in this hot storage names any R2 object: a database
- * that must not be opened without its cold tier.
- * @param {import('./sql.js').SqlPageStorage} hot
- */
+/** Whether the manifest names any R2 object: then the database needs its cold tier. @param {import('./sql.js').SqlPageStorage} hot */
 export function hasColdPages(hot) {
   if (hot.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dosql_cold_groups'").length === 0) return false;
   return hot.exec('SELECT 1 FROM dosql_cold_groups LIMIT 1').length > 0;
 }
 
-/**
- * Cold tier settings, checked; undefined when there is no cold tier.
- * @param {unknown} value
- * @returns {ColdSettings | undefined}
- */
+/** Cold tier settings, checked; undefined for none. @param {unknown} value @returns {ColdSettings | undefined} */
 export function checkCold(value) {
   if (value === undefined || value === null || value === false) return undefined;
   if (typeof value !== 'object') throw new TypeError('cold must be {bucket, hotBytes?, groupPages?, prefix?}');
@@ -705,21 +616,14 @@ function count(flags) {
   return n;
 }
 
-/**
- * The index of the last set flag, -1 if none.
- * @param {Uint8Array | undefined} flags
- */
+/** The index of the last set flag, -1 if none. @param {Uint8Array | undefined} flags */
 function lastIndex(flags) {
   if (!flags) return -1;
   for (let i = flags.length - 1; i >= 0; i--) if (flags[i]) return i;
   return -1;
 }
 
-/**
- * Whether flags 0..n-1 are all set.
- * @param {Uint8Array | undefined} flags
- * @param {number} n
- */
+/** Whether flags 0..n-1 are all set. @param {Uint8Array | undefined} flags @param {number} n */
 function allSet(flags, n) {
   if (!flags) return n === 0;
   for (let i = 0; i < n; i++) if (!flags[i]) return false;
@@ -727,12 +631,9 @@ function allSet(flags, n) {
 }
 
 /**
- * Run fn over items, at most `limit` at once; rejects with the first failure
- * once every started call has settled.
- * @template T
- * @param {T[]} items
- * @param {number} limit
- * @param {(item: T) => Promise<void>} fn
+ * Run fn over items, at most `limit` at once; rejects with the first failure once
+ * every started call has settled.
+ * @template T @param {T[]} items @param {number} limit @param {(item: T) => Promise<void>} fn
  */
 async function eachLimited(items, limit, fn) {
   let next = 0;

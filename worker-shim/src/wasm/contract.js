@@ -1,24 +1,16 @@
 // wasm/contract.js — what the shim knows of the engine, read from the engine.
 //
-// dosql.wasm publishes its contract (src/contract.h): the response layout and
-// call flags, the request limit, the transaction header, the value tags, every
-// route (the host's marked) and every error code with its HTTP status. The
-// shim reads it from the module instead of restating it, so the two cannot
-// drift; tests/worker/contract.test.js checks the shim's one copy of what
-// clients need (client-protocol.js) against it.
+// dosql.wasm publishes its contract (src/contract.h): response layout, call flags,
+// request limit, transaction header, value tags, routes and error codes with their
+// HTTP status. The shim reads it instead of restating it, so the two cannot drift;
+// tests/worker/contract.test.js checks the client's copy (client/) against it.
 //
-// An Engine reads the contract of its own instance. Answers the host gives
-// before any engine exists (a refused route, a misconfigured object) look
-// their status up in the contract of the module the shim ships, read once per
-// isolate from a scratch instance when no engine has published it yet.
+// An Engine reads its own instance's contract. Answers the host gives before any
+// engine exists look their status up in the shipped module's contract, read once
+// per isolate from a scratch instance if no engine has published it yet.
 
-/**
- * @typedef {object} Route
- * @property {string} path
- * @property {string[]} methods
- * @property {boolean} host  served by the shim (streams, file transfer)
- * @property {boolean} internal  the shim's own requests only
- */
+/** host: served by the shim (streams, file transfer); internal: the shim's own requests only.
+ *  @typedef {{path: string, methods: string[], host: boolean, internal: boolean}} Route */
 
 /**
  * @typedef {object} Contract
@@ -34,7 +26,7 @@
  * @property {Record<string, {status: number, host: boolean}>} errors
  */
 
-/** The ABI this shim speaks. Must match DOSQL_ABI_VERSION in src/api.h. */
+/** Must match DOSQL_ABI_VERSION in src/api.h. */
 export const ABI_VERSION = 6;
 
 const encoder = new TextEncoder();
@@ -43,15 +35,10 @@ const encoder = new TextEncoder();
 const published = new WeakMap();
 /** @type {WebAssembly.Module | null} */
 let shipped = null;
-/** The contract the last engine published (what Node tests, which ship no module, use). @type {Contract | null} */
+/** The last engine's (for Node tests, which ship no module). @type {Contract | null} */
 let latest = null;
 
-/**
- * Read the contract of an initialised instance's exports.
- * @param {Record<string, any>} exports
- * @param {WebAssembly.Memory} memory
- * @returns {Contract}
- */
+/** @param {Record<string, any>} exports  of an initialised instance @param {WebAssembly.Memory} memory @returns {Contract} */
 export function readContract(exports, memory) {
   const p = exports.dosql_contract() >>> 0;
   if (p === 0) throw new Error('dosql.wasm could not build its contract (out of memory at start)');
@@ -60,29 +47,18 @@ export function readContract(exports, memory) {
   return deepFreeze(JSON.parse(text));
 }
 
-/**
- * Remember the contract an engine read from its instance of module.
- * @param {WebAssembly.Module} module
- * @param {Contract} contract
- */
+/** @param {WebAssembly.Module} module @param {Contract} contract  read from an instance of module */
 export function publish(module, contract) {
   if (!published.has(module)) published.set(module, contract);
   latest = contract;
 }
 
-/**
- * The module the shim ships (durable-object/instance.js names it at import).
- * @param {WebAssembly.Module} module
- */
+/** @param {WebAssembly.Module} module  the one the shim ships (wasm/module.js) */
 export function ship(module) {
   shipped = module;
 }
 
-/**
- * The contract of the shipped module (or, where none was shipped, as in Node
- * tests that start engines themselves, the last engine's).
- * @returns {Contract}
- */
+/** The shipped module's contract (where none was shipped, as in Node tests, the last engine's). @returns {Contract} */
 export function shippedContract() {
   if (!shipped && latest) return latest;
   if (!shipped) throw new Error('no dosql.wasm module was shipped to the shim (wasm/module.js) and no engine has started');
@@ -95,12 +71,10 @@ export function shippedContract() {
 }
 
 /**
- * An answer of the host in the engine's format, its status from the contract's
- * table of error codes (an unknown code is the shim's bug, and throws).
- * @param {string} code
- * @param {string} error  what went wrong and, where it helps, how to fix it
- * @param {Contract} [contract]
- * @returns {import('../durable-object/response.js').EngineResponse}
+ * A host answer in the engine's format, its status from the contract (an unknown
+ * code is the shim's bug, and throws).
+ * @param {string} code @param {string} error  what went wrong and, where it helps, how to fix it
+ * @param {Contract} [contract] @returns {import('../durable-object/response.js').EngineResponse}
  */
 export function hostError(code, error, contract = shippedContract()) {
   const status = contract.errors[code]?.status;
@@ -108,12 +82,7 @@ export function hostError(code, error, contract = shippedContract()) {
   return { status, body: encoder.encode(JSON.stringify({ error, code })) };
 }
 
-/**
- * Read a module's contract from a throwaway instance whose imports all throw
- * (dosql_contract calls none of them).
- * @param {WebAssembly.Module} module
- * @returns {Contract}
- */
+/** From a throwaway instance whose imports all throw (dosql_contract calls none). @param {WebAssembly.Module} module @returns {Contract} */
 function scratchContract(module) {
   /** @type {Record<string, Record<string, () => never>>} */
   const imports = {};
