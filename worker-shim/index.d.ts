@@ -360,6 +360,16 @@ export interface DBOptions {
  */
 export interface Database extends DatabaseClient {
   /**
+   * Answer any request of DoSQL's wire protocol (docs/protocol.md) exactly as the
+   * `DoSQLDatabase` class does: `/query`, `/run`, `/batch`, `/transaction`, `/exec`,
+   * `/begin`/`/commit`/`/rollback` (interactive transactions, with the
+   * `X-DoSQL-Transaction` header), `/changes`, `/subscribe`, `/export`, `/import`,
+   * `/stats`; 404 `NOT_FOUND` for any other path. A class of your own that routes
+   * some paths itself ends its `fetch` with `return db.serve(request)`, and then
+   * `getDB`/`createClient` from `dosql/client` work against it, transactions included.
+   */
+  serve(request: Request): Promise<Response>;
+  /**
    * Answer a request as `/subscribe` does (docs/changes.md), whatever its path:
    * NDJSON for a POST, Server-Sent Events or a WebSocket (needs `ctx`) for a GET.
    * Only subscriptions: no SQL reaches the database through it.

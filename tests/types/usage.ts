@@ -66,6 +66,8 @@ export async function ownClass(): Promise<void> {
   const db = await DB('app', { storage: { hot: ctx.storage }, ctx, changes: { retainEvents: 100 } });
   await db.alarm();
   const response: Response = await db.serveSubscribe(request);
+  const served: Response = await db.serve(request);
+  void served;
   const imported = await db.serveImport(request);
   if (imported.ok) {
     const { pages }: ImportResult = await imported.json();

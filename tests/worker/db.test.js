@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { BACKENDS, REPO, TMP, createClient, requireWasm, startBothBackends, tenant } from './harness.js';
+import { createClient as dosqlClient, DoSQLError } from '../../worker-shim/src/client/client.js';
 
 const m001 = {
   name: '001_shop.sql',
@@ -64,6 +65,18 @@ function guideWorld(name, { migrations = [m001, m002], bindings = {}, r2Buckets 
       await mf?.dispose();
       mf = null;
       rmSync(dir, { recursive: true, force: true });
+    },
+    /**
+     * The object as a stub that has only fetch, for dosql/client's createClient.
+     * @param {'sql' | 'kv'} backend @param {string} name
+     */
+    stub(backend, name) {
+      return {
+        fetch: (/** @type {string} */ url, /** @type {any} */ init) => {
+          const { pathname, search } = new URL(url);
+          return mf.dispatchFetch(`http://localhost/${backend}/${name}${pathname}${search}`, init);
+        },
+      };
     },
     /** @param {'sql' | 'kv'} backend @param {string} name */
     client(backend, name) {
@@ -208,6 +221,47 @@ describe('DB() across restarts and configurations', () => {
         assert.equal(a.body.code, 'MIGRATION_FAILED');
         assert.match(a.body.error, /003_broken\.sql/);
       }
+    }
+  });
+
+  test("dosql/client against the guide's class: its router's 404 for /begin is NOT_DOSQL naming db.serve(request); with db.serve the whole protocol works", async () => {
+    const plain = await startWorld('db-unserved');
+    const served = await startWorld('db-served', { bindings: { GUIDE_SERVE: 'on' } });
+    for (const backend of BACKENDS) {
+      const name = tenant('serve');
+      const unserved = dosqlClient(plain.stub(backend, name));
+      assert.deepEqual(await unserved.query('SELECT stock FROM products'), [{ stock: 1 }]);   // the guide's own /query
+      await assert.rejects(
+        unserved.transaction(async (tx) => tx.run('UPDATE products SET stock = 0')),
+        (/** @type {any} */ err) => {
+          assert.ok(err instanceof DoSQLError, String(err));
+          assert.equal(err.code, 'NOT_DOSQL');
+          assert.equal(err.status, 404);
+          assert.match(err.message, /\/begin with 404 "Not Found".*return db\.serve\(request\)/);
+          return true;
+        },
+      );
+
+      const db = dosqlClient(served.stub(backend, name));
+      const orderId = await db.transaction(async (tx) => {
+        const product = await tx.queryOne('SELECT stock FROM products WHERE id = ?', [7]);
+        assert.equal(product?.stock, 1);                                     // a real read inside
+        const { lastInsertRowId } = await tx.run('INSERT INTO orders (user_id, product_id) VALUES (?, ?)', [1, 7]);
+        await tx.run('UPDATE products SET stock = stock - 1 WHERE id = ?', [7]);
+        return lastInsertRowId;
+      });
+      assert.equal(orderId, 1);
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run('INSERT INTO orders (user_id, product_id) VALUES (?, ?)', [2, 7]);
+          throw new Error('out of stock');
+        }),
+        /out of stock/,
+      );
+      assert.deepEqual(await db.query('SELECT id FROM orders'), [{ id: 1 }]);   // the throw rolled back
+      assert.deepEqual(await db.query('SELECT stock FROM products'), [{ stock: 0 }]);
+      const { body } = await served.client(backend, name).fetch('/stats');   // the class's own routes still answer
+      assert.equal(typeof body.wasmMemoryBytes, 'number');
     }
   });
 

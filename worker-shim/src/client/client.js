@@ -277,7 +277,7 @@ async function sendOverFetch(stub, path, body, txId) {
  */
 export function answerOf(path, status, text) {
   const value = parseJSON(text);
-  if (status < 200 || status > 299) throw failure(status, value, text);
+  if (status < 200 || status > 299) throw typeof value?.code === 'string' ? failure(status, value, text) : foreign(path, status, text);
   if (value === undefined || value === null || typeof value !== 'object') {
     throw new DoSQLError(`the database answered ${path} with something that is not a JSON object: ${text.slice(0, 200)}`, {
       code: 'BAD_RESPONSE',
@@ -325,6 +325,26 @@ function failure(status, value, text) {
   const details = {};
   for (const key of ERROR_DETAILS) if (value?.[key] !== undefined) details[key] = value[key];
   return new DoSQLError(message, { ...details, code: typeof value?.code === 'string' ? value.code : `HTTP_${status}`, status });
+}
+
+/**
+ * The DoSQLError for an error answer that is not DoSQL's {error, code}. A 404
+ * or 405 is the object's own fetch() answering a route it does not know (a
+ * class of one's own that routes requests itself): NOT_DOSQL, saying how to
+ * pass them on. Anything else came from the platform or from code between the
+ * two: HTTP_<status>, with the text.
+ * @param {string} path @param {number} status @param {string} text
+ */
+function foreign(path, status, text) {
+  const said = `${path} with ${status} ${text ? JSON.stringify(text.slice(0, 200)) : '(an empty body)'}`;
+  if (status !== 404 && status !== 405) {
+    return new DoSQLError(`the Durable Object answered ${said}, which is not an answer of DoSQL's protocol`, { code: `HTTP_${status}`, status });
+  }
+  return new DoSQLError(
+    `the Durable Object answered ${said}: its fetch() did not pass the request to DoSQL. In a class of your own ` +
+      'that calls DB(), end fetch() with `return db.serve(request)` (docs/troubleshooting.md), or bind the DoSQLDatabase class itself',
+    { code: 'NOT_DOSQL', status },
+  );
 }
 
 /** @param {string} text @returns {any} the value, or undefined when text is not JSON */

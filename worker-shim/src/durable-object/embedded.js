@@ -99,6 +99,8 @@ async function open(instance, label) {
   };
   return Object.freeze({
     ...createClient(stub),
+    /** The whole wire protocol, as the DoSQLDatabase class answers it. @param {Request} request @returns {Promise<Response>} */
+    serve: (request) => instance.fetch(request),
     /** @param {Request} request @returns {Promise<Response>} */
     serveSubscribe: (request) => instance.subscribe(request),
     /** @param {Request} request @returns {Promise<Response>} */
