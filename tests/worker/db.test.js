@@ -260,6 +260,10 @@ describe('DB() across restarts and configurations', () => {
       );
       assert.deepEqual(await db.query('SELECT id FROM orders'), [{ id: 1 }]);   // the throw rolled back
       assert.deepEqual(await db.query('SELECT stock FROM products'), [{ stock: 0 }]);
+      // Through a real stub inside workerd: the guide's class does not extend
+      // DurableObject, so the client's RPC attempt is refused and it falls back to fetch.
+      const rpc = await served.client(backend, name).post('/__rpc', { method: 'query', args: ['SELECT stock FROM products'], client: true });
+      assert.deepEqual(rpc.body, { value: [{ stock: 0 }] }, rpc.text);
       const { body } = await served.client(backend, name).fetch('/stats');   // the class's own routes still answer
       assert.equal(typeof body.wasmMemoryBytes, 'number');
     }

@@ -235,9 +235,14 @@ export function sendTo(stub) {
   };
 }
 
-/** Whether err says the stub's class has no RPC method `request`. @param {unknown} err */
+/**
+ * Whether err says the stub's class has no RPC method `request`: it lacks the
+ * method, or it is not RPC-capable at all (a class that does not extend
+ * DurableObject, as the guide's own class is written).
+ * @param {unknown} err
+ */
 function lacksRpc(err) {
-  return err instanceof TypeError && /does not implement|is not a function/i.test(err.message);
+  return err instanceof TypeError && /does not implement|is not a function|does not support RPC/i.test(err.message);
 }
 
 /**
