@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build.sh — the one entry point for fetching dependencies, building and testing DoSQL.
 #
-#   ./build.sh deps     install the toolchain and fetch pinned third-party sources into deps/
+#   ./build.sh deps     install the toolchain, fetch the pinned sources the builds need into deps/
 #   ./build.sh wasm     build worker-shim/dist/dosql.wasm
 #   ./build.sh native   build src/ natively with ASan+UBSan, the C tests and a sqlite3 CLI
 #   ./build.sh test     all of the above, then every test suite; ends in "N passed, N failed"
@@ -9,7 +9,8 @@
 #   ./build.sh clean    remove build outputs (deps/ stays)
 #   ./build.sh bench    build, then time DoSQL against native DO SQL and D1 (minutes): writes
 #                       bench/results.json, bench/ratios.svg, BENCHMARKS.md (--smoke: tiny, seconds)
-#   ./build.sh speedtest  build SQLite's speedtest1 natively and as wasm (tests/bench/speedtest1/)
+#   ./build.sh speedtest  fetch speedtest1.c, build SQLite's speedtest1 natively and as wasm
+#                       (tests/bench/speedtest1/; a full `bench` runs it)
 #   ./build.sh fuzz [SECONDS]  build the libFuzzer targets (tests/faults/fuzz/) and run each SECONDS
 #                       (default 60): executions, coverage, findings (in wasm/build/fuzz/findings/)
 #   ./build.sh load [--clients N] [--seconds T] [--tenants K]  build, then load wrangler dev with mixed
@@ -53,7 +54,9 @@ readonly DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # speedtest1.c (SQLite's own CPU benchmark, tests/bench/speedtest1/): no npm package ships
 # SQLite's test/ folder, so it comes from Debian's sqlite3 source package, the upstream
 # source tree. trixie's (3.46.1) rather than sid's (closer to 3.52.0, but its mirror drops
-# it at the next upload) or bookworm's (3.40.1). It is compiled against our 3.52.0.
+# it at the next upload) or bookworm's (3.40.1). It is compiled against our 3.52.0. Only
+# `speedtest` fetches it: the wasm, native, fuzz and test builds never compile it, so they
+# do not download trixie's sqlite3 source package.
 readonly SPEEDTEST1_SUITE=trixie
 readonly SPEEDTEST1_SQLITE_VERSION=3.46.1
 readonly SPEEDTEST1_ORIG_SHA256=d0cdd2ece271b29e7ce18095745d892517ee26d0f270065b3a25c2e9eb11639c
@@ -298,7 +301,6 @@ cmd_deps() {
   ensure_node_modules
   fetch_sqlite
   fetch_cjson
-  fetch_speedtest1
   DEPS_DONE=1
 }
 
@@ -319,6 +321,7 @@ cmd_native() { cmd_deps; make_build native; }
 # --enable-simd" (the Makefile has the format and the default variants).
 cmd_speedtest() {
   cmd_deps
+  fetch_speedtest1
   make_build speedtest "SPEEDTEST_WASM_VARIANTS=${SPEEDTEST_WASM_VARIANTS:-}"
 }
 

@@ -13,14 +13,14 @@ export interface DoSQLOptions {
   migrations?: Migration[];
   /** Page size (bytes) of a new database: a power of two from 512 to 65536. */
   pageSize?: number;
-  /** Page cache budget (bytes) for legacy key-value backed objects. Default 32 MiB. */
+  /** Page cache budget (bytes) for legacy key-value backed objects. Default 16 MiB. */
   cacheBytes?: number;
   /** Each request's CPU budget in milliseconds (default 3000, at most 300000): a
    *  request over it answers 400 CPU_LIMIT and the object stays healthy. */
   cpuBudgetMs?: number;
   /** Change capture (docs/changes.md): on by default; `false` turns it off. */
   changes?: ChangesOptions;
-  /** The R2 cold tier (README "Storage tiers"): SQLite-backed classes only. */
+  /** The R2 cold tier (docs/storage.md): SQLite-backed classes only; key-value ones warn and keep every page hot. */
   cold?: ColdTierOptions;
 }
 
@@ -42,7 +42,7 @@ export interface DBColdTierOptions {
   hotBytes?: number;
   /** Pages per R2 object, 1 to 256; default 64. Fixed by a database's first use. */
   groupPages?: number;
-  /** Start of the object names; default "dosql/<ctx.id, or name>/". One per database. */
+  /** Start of the object names; default "dosql/<ctx.id>/" ("dosql/<name>/" without `ctx`). One per database. */
   prefix?: string;
 }
 
@@ -59,8 +59,8 @@ export type ChangesOptions = false | { retainEvents?: number; retainMs?: number 
  * /subscribe (NDJSON, Server-Sent Events, hibernatable WebSockets), GET /export
  * and POST /import (the database as a SQLite file, both ways).
  * Works on SQLite-backed (`new_sqlite_classes`) and key-value (`new_classes`)
- * classes. Environment (optional): DOSQL_PAGE_SIZE, DOSQL_CHANGES ("off"), and
- * for a cold tier DOSQL_COLD_BUCKET (a binding's name), DOSQL_HOT_BYTES,
+ * classes. Environment (optional): DOSQL_PAGE_SIZE, DOSQL_CPU_BUDGET_MS, DOSQL_CHANGES
+ * ("off"), and for a cold tier DOSQL_COLD_BUCKET (a binding's name), DOSQL_HOT_BYTES,
  * DOSQL_GROUP_PAGES.
  */
 export declare class DoSQLDatabase extends DurableObject {
@@ -69,6 +69,7 @@ export declare class DoSQLDatabase extends DurableObject {
   static cacheBytes: number | undefined;
   static changes: ChangesOptions | undefined;
   static cold: ColdTierOptions | undefined;
+  static cpuBudgetMs: number | undefined;
   fetch(request: Request): Promise<Response>;
   /** Over RPC (and GET /stats): peak wasm memory, page faults served, storage rows/keys read and written, the cold tier, subscribers. */
   stats(): Promise<DoSQLStats>;
@@ -328,8 +329,12 @@ export interface DBOptions {
   storage: {
     /** The object's `ctx.storage` (`this.state.storage`): SQLite-backed or key-value. */
     hot: DurableObjectStorage;
-    /** The R2 cold tier (README "Storage tiers"): SQLite-backed `hot` only. */
-    cold?: DBColdTierOptions;
+    /**
+     * The R2 cold tier (docs/storage.md): an R2 bucket binding (`env.BUCKET`, as the
+     * guide passes it) or {@link DBColdTierOptions}; undefined for none. SQLite-backed
+     * `hot` only: a key-value object warns once and keeps every page hot.
+     */
+    cold?: R2Bucket | DBColdTierOptions;
   };
   /** Page size (bytes) of a new database: a power of two from 512 to 65536. */
   pageSize?: number;
@@ -347,7 +352,8 @@ export interface DBOptions {
   ctx?: DurableObjectState;
   /**
    * Change capture (docs/changes.md): on by default; `false` turns it off. Pruning
-   * needs the class's `alarm()` to call `db.alarm()`.
+   * runs from the class's `alarm()` when it calls `db.alarm()`; in a class without
+   * `alarm()`, after commits, at most once a minute.
    */
   changes?: ChangesOptions;
 }
