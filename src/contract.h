@@ -8,7 +8,7 @@
 #ifndef DOSQL_CONTRACT_H
 #define DOSQL_CONTRACT_H
 
-/* The contract as JSON text (README.md, "The contract"), or 0 when out of
+/* The contract as JSON text (its members: contract.c), or 0 when out of
 ** memory. Built by the first call; kept for the life of the module. */
 const char *contractJson(void);
 

@@ -3,7 +3,7 @@
 ** HTTP status. The message is SQLite's own text where SQLite produced it.
 **
 ** SQLite's result codes keep their names (SQLITE_CONSTRAINT_UNIQUE); the engine's
-** own conditions have the names below. README.md lists them all with a meaning.
+** own conditions have the names below. docs/errors.md lists them all with a meaning.
 ** 4xx is the caller's mistake; 5xx is ours or the platform's.
 */
 #ifndef DOSQL_ERRORS_H

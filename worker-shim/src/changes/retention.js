@@ -87,7 +87,7 @@ export class Retention {
       this.#pruneInlineAfter = now; // the next commit prunes
       this.#log(
         `could not set the alarm that prunes the change log (${messageOf(err)}), so it is pruned after ` +
-          'commits instead. A class of your own can give it an alarm: alarm() { return db.alarm(); } (README, "Change streams").',
+          'commits instead. A class of your own can give it an alarm: alarm() { return db.alarm(); } (docs/changes.md, "Retention").',
       );
     });
   }

@@ -58,7 +58,7 @@ export class DoSQLDatabase extends DurableObject {
     return this.#instance.fetch(request);
   }
 
-  // ---- Workers RPC (README "Workers RPC") -----------------------------------------
+  // ---- Workers RPC (docs/client.md, "Workers RPC") ---------------------------------
   // Values cross as themselves (BigInt, Uint8Array, ±Infinity); an error crosses as
   // an Error whose message carries its code and status (client/client.js fromRpcError).
 
