@@ -48,13 +48,13 @@ for (const js of [true, false]) {
 
     status = await buy(1, 2);
     if (!js) assert.equal(status, 400);
-    await eventually(async () => assert.equal(await textOf(error), 'Insufficient stock'));
+    await eventually(async () => assert.equal(await textOf(error), 'Insufficient stock for Widget'));
     assert.equal(await success.count(), 0, 'no success message beside the error');
     assert.deepEqual(await stock(page), ['Widget — 1 in stock', 'Gadget — 0 in stock']);
 
     status = await buy(2, 1);
     if (!js) assert.equal(status, 400);
-    await eventually(async () => assert.equal(await textOf(error), 'Insufficient stock'));
+    await eventually(async () => assert.equal(await textOf(error), 'Insufficient stock for Gadget'));
     assert.deepEqual(await stock(page), ['Widget — 1 in stock', 'Gadget — 0 in stock']);
 
     status = await buy(1, 1);
@@ -89,7 +89,7 @@ test('two checkouts at once for the last units: exactly one wins', async (t) => 
   const statuses = results.map((r) => r.status()).sort();
   assert.deepEqual(statuses, [200, 400], `statuses ${statuses}`);
   const bodies = await Promise.all(results.map((r) => r.text()));
-  assert.equal(bodies.filter((b) => b.includes('Insufficient stock')).length, 1);
+  assert.equal(bodies.filter((b) => b.includes('Insufficient stock for Widget')).length, 1);
   assert.equal(bodies.filter((b) => /Order #\d+ placed/.test(b)).length, 1);
   await page.reload();
   assert.deepEqual(await stock(page), ['Widget — 1 in stock', 'Gadget — 0 in stock']);

@@ -1,6 +1,8 @@
-// posts.test.js — /posts (10 per page, title search) and /posts/<id>/edit (save,
-// publish, unpublish, delete in one interactive transaction), with and without
-// JavaScript. Each test has a tenant of its own: the edits must not move the pages.
+// posts.test.js — /posts (10 per page, title search) and the guide's /posts/<id> with
+// its named actions (update, publish, unpublish, delete: comments and post in one
+// interactive transaction), with and without JavaScript; /posts/<id>/edit serves the
+// same page and actions. Each test has a tenant of its own: the edits must not move
+// the pages.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +48,7 @@ for (const js of [true, false]) {
     assert.deepEqual([l.info, l.previous, l.next], ['Page 1 of 3', 0, 1]);
     for (const row of await page.getByTestId('post-row').all()) {
       const href = await row.getByRole('link').first().getAttribute('href');
-      assert.match(href ?? '', /^\/posts\/\d+\/edit$/);
+      assert.match(href ?? '', /^\/posts\/\d+$/);
     }
     if (js) await screenshot(page, 'posts');
 
@@ -91,49 +93,73 @@ for (const js of [true, false]) {
     assert.equal(await page.getByTestId('post-row').count(), 0);
   });
 
-  test(`edit a post ${how}: save, publish, unpublish, delete`, async (t) => {
+  test(`named actions at /posts/[id] ${how}: update, publish, unpublish, delete`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `posts-edit-${js ? 'js' : 'nojs'}` });
-    page.on('dialog', (d) => d.accept()); // should the app ask before deleting
+    page.on('dialog', (d) => d.accept()); // "Are you sure you want to delete this post?"
     await page.goto('/posts?page=3');
     if (js) {
       await hydrated(page);
       await markDocument(page);
     }
     await page.getByRole('link', { name: 'Post 21', exact: true }).click();
-    await page.waitForURL('**/posts/21/edit');
+    await page.waitForURL((url) => url.pathname === '/posts/21');
     const title = page.locator('[name="title"]');
     const content = page.locator('[name="content"]');
+    const published = page.locator('[name="published"]');
     const status = page.getByTestId('post-status');
-    assert.equal(await title.inputValue(), 'Post 21');
+    const success = page.getByTestId('form-success');
+    await eventually(async () => assert.equal(await title.inputValue(), 'Post 21'));
     assert.equal(await content.inputValue(), 'Content of post 21');
     assert.equal(await textOf(status), 'draft');
+    assert.equal(await published.isChecked(), false);
+    // Only the action that applies: a draft can be published.
+    assert.equal(await page.getByRole('button', { name: 'Unpublish' }).count(), 0);
 
+    // ?/update
     await title.fill('Post 21, edited');
     await content.fill('New content\non two lines');
-    let res = await submit(page, 'Save');
+    let res = await submit(page, 'Save Changes');
     if (!js) assert.equal(res.status(), 200);
-    await eventually(async () => assert.equal(await textOf(page.getByTestId('form-success')), 'Saved'));
+    await eventually(async () => assert.equal(await textOf(success), 'Changes saved'));
+    assert.equal(await textOf(status), 'draft');
 
+    // ?/publish, ?/unpublish
     res = await submit(page, 'Publish');
     if (!js) assert.equal(res.status(), 200);
     await eventually(async () => assert.equal(await textOf(status), 'published'));
+    assert.equal(await textOf(success), 'Post published');
+    assert.equal(await published.isChecked(), true);
+    assert.equal(await page.getByRole('button', { name: 'Publish', exact: true }).count(), 0);
     if (js) await screenshot(page, 'post-edit');
     res = await submit(page, 'Unpublish');
     if (!js) assert.equal(res.status(), 200);
     await eventually(async () => assert.equal(await textOf(status), 'draft'));
-    await submit(page, 'Publish');
+    assert.equal(await textOf(success), 'Post unpublished');
+
+    // ?/update with the Published box: the guide's form publishes through it too.
+    await published.check();
+    await submit(page, 'Save Changes');
     await eventually(async () => assert.equal(await textOf(status), 'published'));
     if (js) assert.equal(await documentKept(page), true, 'the actions ran without a page load');
 
-    // Saved for real: a fresh load shows the new values (a GET: reload() would repost
+    // A refused update keeps what was typed.
+    await title.fill('');
+    await content.fill('Kept after the error');
+    res = await submit(page, 'Save Changes');
+    if (!js) assert.equal(res.status(), 400);
+    await eventually(async () => assert.equal(await textOf(page.getByTestId('form-error')), 'Title is required'));
+    assert.equal(await content.inputValue(), 'Kept after the error');
+
+    // Saved for real: a fresh load shows the saved values (a GET: reload() would repost
     // the last action without JavaScript).
-    await page.goto('/posts/21/edit');
+    await page.goto('/posts/21');
     assert.equal(await title.inputValue(), 'Post 21, edited');
     assert.equal(await content.inputValue(), 'New content\non two lines');
     assert.equal(await textOf(status), 'published');
 
+    // ?/delete: the post and its comments, then back to /posts.
     if (js) await hydrated(page);
-    res = await submit(page, 'Delete');
+    res = await submit(page, 'Delete Post');
     if (!js) assert.equal(res.status(), 303);
     await page.waitForURL((url) => url.pathname === '/posts');
     await page.goto('/posts?page=3');
@@ -141,13 +167,59 @@ for (const js of [true, false]) {
     assert.equal(await textOf(page.getByTestId('page-info')), 'Page 3 of 3');
     await page.goto('/posts?q=edited');
     assert.equal(await page.getByTestId('post-row').count(), 0, 'the deleted post is not found');
-    const gone = await page.goto('/posts/21/edit');
-    assert.equal(gone?.status(), 404);
+    assert.equal((await page.goto('/posts/21'))?.status(), 404);
+    assert.equal((await page.goto('/posts/21/edit'))?.status(), 404);
   });
 }
 
-test('editing a post that does not exist is a 404', async (t) => {
+test('deleting a post asks first: Cancel in the confirm() sends nothing, OK deletes it', async (t) => {
+  const page = await app.newPage(t, { tenant: 'posts-delete' });
+  await page.goto('/posts/1');
+  await hydrated(page);
+  assert.equal(await textOf(page.getByTestId('post-comments')), '2 comment(s)');
+
+  // Cancel: no request at all (the guide's callback let the POST through).
+  let posts = 0;
+  page.on('request', (r) => { if (r.method() === 'POST') posts++; });
+  page.once('dialog', (d) => d.dismiss());
+  await page.getByRole('button', { name: 'Delete Post' }).click();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(posts, 0, 'no POST after Cancel');
+  assert.equal(new URL(page.url()).pathname, '/posts/1');
+  assert.equal((await page.goto('/posts/1'))?.status(), 200, 'still there');
+
+  await hydrated(page);
+  page.once('dialog', (d) => d.accept());
+  await submit(page, 'Delete Post');
+  await page.waitForURL((url) => url.pathname === '/posts');
+  assert.equal(posts, 1);
+  assert.equal((await page.goto('/posts/1'))?.status(), 404);
+  assert.equal((await page.goto('/comments?post=1'))?.status(), 404);
+  // Another post's comments are untouched.
+  await page.goto('/comments?post=2');
+  assert.deepEqual(await texts(page.getByTestId('comment-content')), ['Thanks for writing this.']);
+});
+
+test('/posts/[id]/edit serves the same page and named actions as /posts/[id]', async (t) => {
+  const page = await app.newPage(t, { tenant: 'posts-edit-path' });
+  await page.goto('/posts/22/edit');
+  await hydrated(page);
+  assert.equal(await textOf(page.locator('h1')), 'Edit Post');
+  await page.locator('[name="title"]').fill('Edited at /edit');
+  await submit(page, 'Save Changes');
+  await eventually(async () => assert.equal(await textOf(page.getByTestId('form-success')), 'Changes saved'));
+  await submit(page, 'Publish');
+  await eventually(async () => assert.equal(await textOf(page.getByTestId('post-status')), 'published'));
+  assert.equal(new URL(page.url()).pathname, '/posts/22/edit');
+
+  await page.goto('/posts/22');
+  assert.equal(await page.locator('[name="title"]').inputValue(), 'Edited at /edit');
+  assert.equal(await textOf(page.getByTestId('post-status')), 'published');
+});
+
+test('a post that does not exist is a 404, at both paths', async (t) => {
   const page = await app.newPage(t, { tenant: 'posts-404' });
-  const res = await page.goto('/posts/999/edit');
-  assert.equal(res?.status(), 404);
+  for (const path of ['/posts/999', '/posts/999/edit', '/posts/abc', '/posts/abc/edit']) {
+    assert.equal((await page.goto(path))?.status(), 404, path);
+  }
 });

@@ -1,11 +1,13 @@
 // tenants.test.js — each tenant is a database of its own: a user created in one is
 // not seen by another, whether the tenant comes from the path (/tenant/<slug>/...),
 // the X-Tenant-ID header or a subdomain (acme.localhost); the path wins over the
-// header, and plain localhost is the default tenant.
+// header, and plain localhost is the default tenant. Under /tenant/<slug>/, the
+// guide's tenant layout (+layout.server.ts) frames every page with that tenant's name
+// and figures.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, submit, texts } from './harness.js';
+import { startApp, hydrated, screenshot, submit, texts, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -112,4 +114,65 @@ test('tenant slugs: case-folded; anything else is a 400', async (t) => {
   }
   const res = await page.goto('/tenant/bad%20slug/users');
   assert.equal(res?.status(), 400);
+});
+
+/**
+ * What the tenant layout shows: its tenant's name and figures.
+ * @param {import('playwright-core').Page} page
+ */
+async function layout(page) {
+  return { name: await textOf(page.getByTestId('tenant-name')), stats: await textOf(page.getByTestId('tenant-stats')) };
+}
+
+test('tenant layout: /tenant/<slug> and the pages below it show only that tenant\'s data', async (t) => {
+  const page = await app.newPage(t);
+  await page.goto('/tenant/layout-a');
+  await hydrated(page);
+  assert.deepEqual(await layout(page), { name: 'layout-a', stats: '2 users · 25 posts · 0 orders' });
+  assert.equal(await textOf(page.locator('h1')), 'Tenant layout-a');
+
+  // A user and an order in tenant layout-a: the user through the layout's own "New
+  // user" page, the order through /orders with the tenant's header.
+  await page.getByRole('link', { name: 'New user', exact: true }).click();
+  await page.waitForURL((url) => url.pathname === '/tenant/layout-a/users/new');
+  assert.deepEqual(await layout(page), { name: 'layout-a', stats: '2 users · 25 posts · 0 orders' });
+  await page.locator('input[name="name"]').fill('Only In Layout A');
+  await page.locator('input[name="email"]').fill('only@layout-a.example');
+  await submit(page, 'Create user');
+  await page.waitForURL((url) => url.pathname === '/tenant/layout-a/users');
+  await eventually(async () => assert.deepEqual(await layout(page), { name: 'layout-a', stats: '3 users · 25 posts · 0 orders' }));
+  assert.deepEqual(await texts(page.getByTestId('user-row')), [...SEED, 'Only In Layout A only@layout-a.example']);
+  const order = await page.request.post('/orders?/checkout', {
+    form: { user_id: '3', product_id: '1', quantity: '1' },
+    headers: { Origin: app.baseURL, Accept: 'text/html', 'X-Tenant-ID': 'layout-a' },
+    maxRedirects: 0,
+  });
+  assert.equal(order.status(), 303);
+
+  await page.getByRole('link', { name: 'Overview', exact: true }).click();
+  await page.waitForURL((url) => url.pathname === '/tenant/layout-a');
+  await eventually(async () => assert.deepEqual(await layout(page), { name: 'layout-a', stats: '3 users · 25 posts · 1 orders' }));
+  assert.deepEqual(await texts(page.getByTestId('user-row')),
+    ['Only In Layout A only@layout-a.example', 'Alan Turing alan@example.com', 'Ada Lovelace ada@example.com']);
+  await screenshot(page, 'tenant');
+
+  // Tenant layout-b: its own figures and rows, nothing of layout-a's.
+  await page.goto('/tenant/layout-b');
+  assert.deepEqual(await layout(page), { name: 'layout-b', stats: '2 users · 25 posts · 0 orders' });
+  assert.deepEqual(await texts(page.getByTestId('user-row')), ['Alan Turing alan@example.com', 'Ada Lovelace ada@example.com']);
+  await page.goto('/tenant/layout-b/users');
+  assert.deepEqual(await layout(page), { name: 'layout-b', stats: '2 users · 25 posts · 0 orders' });
+  assert.deepEqual(await texts(page.getByTestId('user-row')), SEED);
+
+  // The path decides, whatever the header or the subdomain say (the guide's hook put
+  // the subdomain first: these would have shown layout-b's rows under layout-a's name).
+  const other = await app.newPage(t, { tenant: 'layout-b' });
+  await other.goto('/tenant/layout-a/users');
+  assert.deepEqual(await layout(other), { name: 'layout-a', stats: '3 users · 25 posts · 1 orders' });
+  assert.deepEqual(await texts(other.getByTestId('user-row')), [...SEED, 'Only In Layout A only@layout-a.example']);
+  await other.goto(`${app.baseURL.replace('//localhost:', '//layout-b.localhost:')}/tenant/layout-a`);
+  assert.deepEqual(await layout(other), { name: 'layout-a', stats: '3 users · 25 posts · 1 orders' });
+
+  // Below the layout, a slug that is not one is refused before any page runs.
+  assert.equal((await page.goto('/tenant/-bad'))?.status(), 400);
 });

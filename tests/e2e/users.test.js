@@ -18,7 +18,7 @@ test('home page links to every part of the example', async (t) => {
   const page = await app.newPage(t, { tenant: 'users-home' });
   const res = await page.goto('/');
   assert.equal(res?.status(), 200);
-  for (const name of ['Users', 'Posts', 'Dashboard', 'Checkout', 'Live users', 'Login']) {
+  for (const name of ['Users', 'Posts', 'Search', 'Comments', 'Dashboard', 'Orders', 'Checkout', 'Live users', 'Tenant acme', 'Login']) {
     assert.equal(await page.getByRole('link', { name, exact: true }).count() > 0, true, `a link "${name}"`);
   }
 });
