@@ -30,6 +30,7 @@ readonly SUITES=(
   "worker   tests/worker       suite_node tests/worker"
   "faults   tests/faults       suite_node tests/faults"
   "e2e      tests/e2e          suite_e2e"
+  "blank    tests/blank        suite_blank"
 )
 readonly SUITE_TIMEOUT=${SUITE_TIMEOUT:-1200}   # seconds; CI's whole budget is 90 minutes
 JOBS=${JOBS:-$(nproc)}
@@ -288,6 +289,40 @@ suite_e2e() {
   say "e2e: npm run build in $E2E_APP"
   (cd "$E2E_APP" && npm run build --silent) || { say "e2e: npm run build in $E2E_APP failed"; return 1; }
   suite_node tests/e2e
+}
+
+# ---- blank: a new user's first hour, on both Node versions --------------------------------
+# suite_blank: tests/blank (a SvelteKit project from nothing, README's steps, the guide's pages)
+# on the machine's node, then on Node 22 from the registry (npm's "node" package, kept in
+# tests/.tmp/node22), where the README's steps install the newest wrangler. The two runs'
+# counts are added up.
+readonly NODE22_DIR=tests/.tmp/node22
+readonly NODE22_VERSION=22.23.3
+suite_blank() {
+  local counts p f passed=0 failed=0 major path
+  for major in current 22; do
+    path=$PATH
+    if [[ $major == 22 ]]; then
+      ensure_node22 || { say "blank: installing node@$NODE22_VERSION failed"; failed=$((failed + 1)); continue; }
+      path=$PWD/$NODE22_DIR/node_modules/.bin:$PATH
+    fi
+    say "-- blank on node $(PATH=$path node --version)"
+    PATH=$path suite_node tests/blank | tee "$LOGS/blank-$major.log"
+    counts=$(last_counts "$LOGS/blank-$major.log")
+    read -r p f <<<"${counts:-0 1}"
+    passed=$((passed + p)); failed=$((failed + f))
+  done
+  say "blank: $passed passed, $failed failed"
+  (( failed == 0 ))
+}
+
+# ensure_node22: node $NODE22_VERSION in $NODE22_DIR/node_modules/.bin (its package's install
+# script fetches the binary: allowed for that one package).
+ensure_node22() {
+  [[ -x $NODE22_DIR/node_modules/.bin/node ]] && return 0
+  mkdir -p "$NODE22_DIR"
+  printf '{"private": true, "allowScripts": {"node": true}}\n' > "$NODE22_DIR/package.json"
+  (cd "$NODE22_DIR" && npm i -E --no-audit --no-fund --loglevel=error "node@$NODE22_VERSION")
 }
 
 # ---- Running suites, totals -------------------------------------------------------------

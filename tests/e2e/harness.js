@@ -195,24 +195,33 @@ async function killGroup(pgid) {
 }
 
 /**
- * Start `npm run preview:worker` on a free port with a fresh PERSIST_DIR and wait until it
- * answers HTTP. Rejects (after killing it, with the tail of its log; the folder stays for
- * the whole log) when it exits or does not answer in time.
- * @param {string} name  a readable prefix for the folder under tests/.tmp/
+ * @typedef {object} ServerOptions
+ * @property {string} [cwd]  the app's folder (default examples/sveltekit)
+ * @property {string} [script]  the npm script that runs `wrangler dev` (default preview:worker,
+ *   which takes PORT and PERSIST_DIR from the environment; any other is given --port and
+ *   --persist-to)
  */
-export async function startServer(name) {
+
+/**
+ * Start the app's `wrangler dev` on a free port with a fresh persistence folder and wait
+ * until it answers HTTP. Rejects (after killing it, with the tail of its log; the folder
+ * stays for the whole log) when it exits or does not answer in time.
+ * @param {string} name  a readable prefix for the folder under tests/.tmp/
+ * @param {ServerOptions} [options]
+ */
+export async function startServer(name, options = {}) {
   // Ports are picked free and bound a moment later by wrangler: should another process
   // take one in between, the server exits at once and a second try picks new ones.
   try {
-    return await startServerOnce(name);
+    return await startServerOnce(name, options);
   } catch (e) {
     if (!/Address already in use|EADDRINUSE/.test(/** @type {Error} */ (e).message)) throw e;
-    return startServerOnce(name);
+    return startServerOnce(name, options);
   }
 }
 
-/** @param {string} name */
-async function startServerOnce(name) {
+/** @param {string} name @param {ServerOptions} options */
+async function startServerOnce(name, { cwd = APP_DIR, script = 'preview:worker' }) {
   const dir = join(TMP, `e2e-${name}-${randomUUID().slice(0, 8)}`);
   const persist = join(dir, 'state');
   mkdirSync(persist, { recursive: true });
@@ -223,8 +232,9 @@ async function startServerOnce(name) {
   // wrangler's inspector defaults to port 9229: servers of test files running in
   // parallel would collide there, so each gets a free one (npm appends the argument).
   const inspectorPort = await freePort();
-  const child = spawn('npm', ['run', '--silent', 'preview:worker', '--', '--inspector-port', String(inspectorPort)], {
-    cwd: APP_DIR,
+  const place = script === 'preview:worker' ? [] : ['--port', String(port), '--persist-to', persist];
+  const child = spawn('npm', ['run', '--silent', script, '--', ...place, '--inspector-port', String(inspectorPort)], {
+    cwd,
     env: { ...process.env, ...QUIET_ENV, PORT: String(port), PERSIST_DIR: persist },
     stdio: ['ignore', logFd, logFd],
     detached: true, // a process group of its own: killed as a whole
@@ -248,8 +258,8 @@ async function startServerOnce(name) {
   const started = Date.now();
   try {
     for (;;) {
-      if (exited) throw new Error(`preview:worker ${exited} before it was ready`);
-      if (Date.now() - started > READY_TIMEOUT_MS) throw new Error(`preview:worker not ready after ${READY_TIMEOUT_MS} ms`);
+      if (exited) throw new Error(`${script} ${exited} before it was ready`);
+      if (Date.now() - started > READY_TIMEOUT_MS) throw new Error(`${script} not ready after ${READY_TIMEOUT_MS} ms`);
       try {
         const res = await fetch(`${baseURL}/`, { signal: AbortSignal.timeout(5000), redirect: 'manual' });
         await res.arrayBuffer();

@@ -1,0 +1,179 @@
+// blank-project.test.js — a new user's first hour, from a blank folder: a SvelteKit
+// project scaffolded as `sv create` makes one (adapter-cloudflare, Workers, TypeScript),
+// then README.md's "Add DoSQL to an existing SvelteKit project" followed literally (the
+// commands and files are read from the README, so the two cannot drift), the guide's
+// pages pasted (tests/blank/guide/, with the SvelteKit 2 fixes docs/troubleshooting.md
+// gives), the user's own schema and pages (tests/blank/app/), `npm run build`, and the
+// README's `npm run preview` (wrangler dev) driven over HTTP: the list, a create with
+// validation, search, a checkout that commits and one that rolls back, the JSON API.
+//
+// Runs on whatever node is first on PATH; tests/run.sh runs it on Node 20 (wrangler
+// 4.86.0, the README's "# Node 20" line) and on Node 22 (the newest wrangler). The project
+// is made under tests/.tmp/blank-node<major>/ and removed at the end (BLANK_KEEP=1 keeps it).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { QUIET_ENV, REPO, TMP, startServer } from '../e2e/harness.js';
+
+/** sv's version: what `npx sv create` gave on the day this was pinned. */
+const SV = 'sv@0.17.1';
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+const WORK = join(TMP, `blank-node${NODE_MAJOR}`);
+const APP = join(WORK, 'app');
+const SECTION = '## Add DoSQL to an existing SvelteKit project';
+
+/** npm and wrangler quiet, and offline but for the registry. */
+const ENV = {
+  ...process.env,
+  ...QUIET_ENV,
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+  npm_config_loglevel: 'error',
+};
+
+/** @type {Awaited<ReturnType<typeof startServer>> | null} */
+let server = null;
+
+/**
+ * The README's steps: each shell line to run (a line ending "# Node N" only on Node
+ * N), and each file shown with its path as the first line's comment.
+ * @returns {{commands: string[], files: {path: string, text: string}[]}}
+ */
+function readmeSteps() {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const start = readme.indexOf(`\n${SECTION}\n`);
+  assert.ok(start >= 0, `README.md has the section "${SECTION}"`);
+  const end = readme.indexOf('\n## ', start + SECTION.length + 2);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const commands = [];
+  const files = [];
+  for (const [, lang, body] of section.matchAll(/```(\w*)\n([\s\S]*?)```/g)) {
+    if (lang === 'sh') {
+      for (const line of body.split('\n')) {
+        const only = /#\s*Node (\d+)\s*$/.exec(line);
+        if (only && Number(only[1]) !== NODE_MAJOR) continue;
+        const command = line.replace(/#.*$/, '').trim();
+        if (command) commands.push(command.replaceAll('/path/to/dosql', REPO));
+        continue;
+      }
+    }
+    const path = /^\/\/ (\S+)\n/.exec(body)?.[1];
+    if (path) files.push({ path, text: body });
+  }
+  return { commands, files };
+}
+
+/** @param {string} command @param {string} cwd */
+function sh(command, cwd) {
+  process.stderr.write(`# blank: ${command}\n`);
+  execFileSync('bash', ['-c', command], { cwd, env: ENV, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+}
+
+/** @param {string} from  a folder of files laid out as in the project */
+function paste(from) {
+  cpSync(from, APP, { recursive: true });
+}
+
+before(async () => {
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  sh(`npx --yes ${SV} create --template minimal --types ts --add "sveltekit-adapter=adapter:cloudflare+cfTarget:workers" --no-install app`, WORK);
+  const { commands, files } = readmeSteps();
+  assert.ok(commands.length >= 4 && files.length >= 4, 'the README section has its commands and files');
+  for (const command of commands) sh(command, APP);
+  for (const { path, text } of files) {
+    mkdirSync(dirname(join(APP, path)), { recursive: true });
+    writeFileSync(join(APP, path), text);
+  }
+  paste(join(REPO, 'tests/blank/guide'));
+  paste(join(REPO, 'tests/blank/app'));
+  sh('npm run build', APP);
+  server = await startServer(`blank-node${NODE_MAJOR}`, { cwd: APP, script: 'preview' });
+}, { timeout: 1_200_000 });
+
+after(async () => {
+  await server?.stop();
+  if (process.env.BLANK_KEEP !== '1') rmSync(WORK, { recursive: true, force: true });
+});
+
+/** @param {string} path @param {RequestInit} [init] */
+function get(path, init) {
+  return fetch(`${/** @type {any} */ (server).baseURL}${path}`, { redirect: 'manual', ...init });
+}
+
+/**
+ * A form action posted as `use:enhance` posts it: SvelteKit answers JSON
+ * {type: "redirect" | "failure" | "success", status, location?, data?}.
+ * @param {string} path @param {Record<string, string>} fields
+ */
+async function action(path, fields) {
+  const res = await get(path, {
+    method: 'POST',
+    headers: { origin: /** @type {any} */ (server).baseURL, accept: 'application/json', 'x-sveltekit-action': 'true' },
+    body: new URLSearchParams(fields),
+  });
+  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  return res.json();   // data, if any, is devalue's text: matched as text below
+}
+
+test('the guide\'s users list shows the rows of the migration', async () => {
+  const res = await get('/users');
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  assert.match(html, /Ada Lovelace/);
+  assert.match(html, /Alan Turing/);
+});
+
+test('creating a user: the validation answers 400 with its errors; a valid one is inserted and redirected to', async () => {
+  const bad = await action('/users/new', { name: 'X', email: 'nope' });
+  assert.equal(bad.type, 'failure');
+  assert.equal(bad.status, 400);
+  assert.match(bad.data, /Name must be at least 2 characters/);
+  const ok = await action('/users/new', { name: 'Grace Hopper', email: 'grace@example.com' });
+  assert.equal(ok.type, 'redirect', JSON.stringify(ok));
+  assert.match(ok.location, /^\/users\/3$/);
+  const dup = await action('/users/new', { name: 'Grace Again', email: 'grace@example.com' });
+  assert.equal(dup.type, 'failure');
+  assert.match(dup.data, /Email already exists/);
+  assert.match(await (await get('/users')).text(), /Grace Hopper/);
+});
+
+test('search finds rows on both sides of the guide\'s UNION ALL', async () => {
+  const html = await (await get('/search?q=an')).text();
+  assert.match(html, /user: Alan Turing/);
+  assert.match(html, /post: Notes on the Analytical Engine/);
+});
+
+test('checkout: one transaction commits the order and the stock; a failing item rolls all of it back', async () => {
+  const stock = async () => (await (await get('/api/products')).json()).map((/** @type {any} */ p) => p.stock);
+  assert.deepEqual(await stock(), [5, 1]);
+  const ok = await action('/orders?/checkout', { user_id: '1', cart: JSON.stringify([{ product_id: 1, quantity: 2, price: 2.5 }]) });
+  assert.equal(ok.type, 'redirect', JSON.stringify(ok));
+  const confirmation = await (await get(ok.location)).text();
+  assert.match(confirmation, /Order \d+ confirmed/);
+  assert.match(confirmation, /<span id="total">5<\/span>/);
+  assert.deepEqual(await stock(), [3, 1]);
+
+  // Widget first (in stock), then two Gadgets (one left): the whole order goes.
+  const cart = [{ product_id: 1, quantity: 1, price: 2.5 }, { product_id: 2, quantity: 2, price: 10 }];
+  const failed = await action('/orders?/checkout', { user_id: '1', cart: JSON.stringify(cart) });
+  assert.equal(failed.type, 'failure');
+  assert.match(failed.data, /Insufficient stock for product 2/);
+  assert.deepEqual(await stock(), [3, 1]);
+});
+
+test('the guide\'s JSON API lists and creates users', async () => {
+  const created = await get('/api/users', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: /** @type {any} */ (server).baseURL },
+    body: JSON.stringify({ name: 'Edsger Dijkstra', email: 'edsger@example.com' }),
+  });
+  assert.equal(created.status, 201, await created.clone().text());
+  const list = await (await get('/api/users?q=Edsger')).json();
+  assert.equal(list.total, 1);
+  assert.equal(list.users[0].email, 'edsger@example.com');
+});
