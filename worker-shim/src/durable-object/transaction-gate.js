@@ -126,14 +126,36 @@ export class TransactionGate {
   // ---- requests outside the transaction ----------------------------------------
 
   /** @param {string} method @param {string} path @param {Body | Promise<Body>} body @param {{internal?: boolean}} [options] */
-  async #outside(method, path, body, options) {
+  #outside(method, path, body, options) {
+    if (this.#tx !== null || this.#waiting.length > 0 || body instanceof Promise) {
+      return this.#outsideInTurn(method, path, body, options);
+    }
+    // The gate is free and the body at hand (every RPC call): straight to the engine.
+    this.#active++;
+    /** @type {Promise<EngineResponse>} */
+    let answer;
+    try {
+      answer = this.#engine().request(method, path, body, options);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    return answer.finally(() => this.#leave());
+  }
+
+  /** @param {string} method @param {string} path @param {Body | Promise<Body>} body @param {{internal?: boolean}} [options] */
+  async #outsideInTurn(method, path, body, options) {
     await this.#turn(false);
     try {
       return await this.#engine().request(method, path, await body, options);
     } finally {
-      this.#active--;
-      this.#pump();
+      this.#leave();
     }
+  }
+
+  /** A request admitted by #turn(false) has ended. */
+  #leave() {
+    this.#active--;
+    this.#pump();
   }
 
   /**
