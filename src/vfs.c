@@ -207,9 +207,12 @@ static int vfsLoadMeta(DosqlFile *p){
     p->szPage = 0;
     p->nPageStored = 0;
   }else{
+    /* Storage holds what our commits wrote, or an import whose header
+    ** fileCheckHeader rewrote: its page count is always valid. One that is not
+    ** would be believed by SQLite here (it asks xFileSize), however large. */
     p->szPage = fileHeaderPageSize(aHdr);
     p->nPageStored = fileHeaderPageCount(aHdr);
-    if( p->szPage==0 || p->nPageStored==0 ) return SQLITE_CORRUPT;
+    if( p->szPage==0 || !fileHeaderPageCountValid(aHdr) ) return SQLITE_CORRUPT;
   }
   p->nPage = p->nPageStored;
   p->bMetaKnown = 1;
