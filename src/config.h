@@ -33,6 +33,11 @@
 #ifndef DOSQL_STATEMENT_CACHE
 # define DOSQL_STATEMENT_CACHE 32
 #endif
+/* ...each at most this large (SQLite's own count of its memory): a statement
+** with big literals is prepared afresh rather than holding the heap. */
+#ifndef DOSQL_STATEMENT_MAX_BYTES
+# define DOSQL_STATEMENT_MAX_BYTES (64*1024)
+#endif
 
 /* Largest request body (bytes). Durable Objects allow far more; the engine has
 ** to hold the body, its parse tree and the statement at once inside 128 MB. */

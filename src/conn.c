@@ -20,6 +20,11 @@ int connIsOpen(const Conn *p){
   return p->db!=0;
 }
 
+/* Finalize every kept statement. */
+static void connForgetStatements(Conn *p){
+  while( p->nCache>0 ) sqlite3_finalize(p->apCache[--p->nCache]);
+}
+
 void connAnswerSize(Conn *p, Reply *pReply){
   uint32_t aSize[2] = { 0, 0 };
   int rc = sqlite3_file_control(p->db, "main", DOSQL_FCNTL_SIZE, aSize);
@@ -35,6 +40,11 @@ void connAnswerSize(Conn *p, Reply *pReply){
 
 void connStartRequest(Conn *p, unsigned nCpuMs){
   p->zDenied = 0;
+  if( p->bSchemaTouched && p->db && sqlite3_get_autocommit(p->db) ){
+    /* The schema action's transaction has ended: statements may be kept again. */
+    connForgetStatements(p);
+    p->bSchemaTouched = 0;
+  }
   budgetStart(&p->budget, budgetUnitsForMs(nCpuMs ? nCpuMs : (unsigned)p->nCpuBudgetMs));
 }
 
@@ -44,6 +54,7 @@ void connFail(Conn *p, Reply *pReply, int rc){
         "the request used up its CPU budget (%d ms) and was stopped: add an index or a "
         "LIMIT, work on smaller strings, or split the work", p->nCpuBudgetMs);
   }else if( (rc & 0xff)==SQLITE_NOMEM ){
+    connForgetStatements(p);   /* their heap is the next request's */
     replyFail(pReply, 400, DOSQL_HEAP_LIMIT,
         "out of memory: the request needs more than the %d MiB SQLite may use",
         DOSQL_HEAP_LIMIT_BYTES/(1024*1024));
@@ -83,11 +94,6 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
   return rc;
 }
 
-/* Finalize every kept statement. */
-static void connForgetStatements(Conn *p){
-  while( p->nCache>0 ) sqlite3_finalize(p->apCache[--p->nCache]);
-}
-
 /* Take the kept statement of exactly zSql out of the cache, or 0. After a
 ** schema action, nothing is kept or reused until its transaction has ended:
 ** a rollback can still bring the older schema back. */
@@ -110,9 +116,12 @@ static sqlite3_stmt *connTakeKept(Conn *p, const char *zSql){
 }
 
 /* Whether pStmt, just prepared from zSql, may be kept (conn.h). Only a text
-** that is the statement's whole text can ever be asked for again. */
+** that is the statement's whole text can ever be asked for again; a large one
+** (big literals) would hold heap that later requests need. */
 static int connMayKeep(Conn *p, sqlite3_stmt *pStmt, const char *zSql){
-  return !p->bSchemaTouched && !guardMayChangeSchema(p) && !guardIsSavepoint(p)
+  return DOSQL_STATEMENT_CACHE>0
+      && !p->bSchemaTouched && !guardMayChangeSchema(p) && !guardIsSavepoint(p)
+      && sqlite3_stmt_status(pStmt, SQLITE_STMTSTATUS_MEMUSED, 0)<=DOSQL_STATEMENT_MAX_BYTES
       && strcmp(sqlite3_sql(pStmt), zSql)==0;
 }
 

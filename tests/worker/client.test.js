@@ -204,3 +204,31 @@ test('value encoding: params out, tagged values in', () => {
   assert.deepEqual(decodeValue({ other: 'x' }), { other: 'x' });
   assert.deepEqual(decodeRow({ a: 1, b: { $bigint: '9007199254740993' } }), { a: 1, b: 9007199254740993n });
 });
+
+describe('answers that are not DoSQL\'s', () => {
+  /** A client over an object whose fetch answers res to everything. @param {() => Response} res */
+  const over = (res) => createClient({ fetch: async () => res() });
+
+  test("a 404 or 405 from the object's own router is NOT_DOSQL, naming db.serve(request)", async () => {
+    for (const status of [404, 405]) {
+      await assert.rejects(over(() => new Response('Not Found', { status })).transaction(async () => {}), (/** @type {any} */ err) => {
+        assert.ok(err instanceof DoSQLError);
+        assert.deepEqual([err.code, err.status], ['NOT_DOSQL', status]);
+        assert.match(err.message, /\/begin with \d{3} "Not Found".*return db\.serve\(request\)/);
+        return true;
+      });
+    }
+  });
+
+  test('any other is HTTP_<status>, with its {error} as the message when it has one', async () => {
+    await assert.rejects(over(() => Response.json({ error: 'the class said no' }, { status: 400 })).query('SELECT 1'), (/** @type {any} */ err) => {
+      assert.deepEqual([err.code, err.status, err.message], ['HTTP_400', 400, 'the class said no']);
+      return true;
+    });
+    await assert.rejects(over(() => new Response('worker threw', { status: 500 })).query('SELECT 1'), (/** @type {any} */ err) => {
+      assert.deepEqual([err.code, err.status], ['HTTP_500', 500]);
+      assert.match(err.message, /\/query with 500 "worker threw", which is not an answer of DoSQL's protocol/);
+      return true;
+    });
+  });
+});

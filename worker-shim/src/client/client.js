@@ -337,13 +337,15 @@ function failure(status, value, text) {
  * or 405 is the object's own fetch() answering a route it does not know (a
  * class of one's own that routes requests itself): NOT_DOSQL, saying how to
  * pass them on. Anything else came from the platform or from code between the
- * two: HTTP_<status>, with the text.
+ * two: HTTP_<status>, with its {error} as the message when it has one.
  * @param {string} path @param {number} status @param {string} text
  */
 function foreign(path, status, text) {
   const said = `${path} with ${status} ${text ? JSON.stringify(text.slice(0, 200)) : '(an empty body)'}`;
   if (status !== 404 && status !== 405) {
-    return new DoSQLError(`the Durable Object answered ${said}, which is not an answer of DoSQL's protocol`, { code: `HTTP_${status}`, status });
+    const value = parseJSON(text);
+    const message = typeof value?.error === 'string' ? value.error : `the Durable Object answered ${said}, which is not an answer of DoSQL's protocol`;
+    return new DoSQLError(message, { code: `HTTP_${status}`, status });
   }
   return new DoSQLError(
     `the Durable Object answered ${said}: its fetch() did not pass the request to DoSQL. In a class of your own ` +
