@@ -95,14 +95,14 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
 }
 
 /* Take the kept statement of exactly zSql out of the cache, or 0. After a
-** schema action, nothing is kept or reused until its transaction has ended:
-** a rollback can still bring the older schema back. */
+** schema action, nothing is kept or reused until a request starts with its
+** transaction ended (connStartRequest): a rollback can still bring the older
+** schema back. */
 static sqlite3_stmt *connTakeKept(Conn *p, const char *zSql){
   int i;
   if( p->bSchemaTouched ){
     connForgetStatements(p);
-    if( !sqlite3_get_autocommit(p->db) ) return 0;
-    p->bSchemaTouched = 0;
+    return 0;
   }
   for(i=0; i<p->nCache; i++){
     sqlite3_stmt *pStmt = p->apCache[i];

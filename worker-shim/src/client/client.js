@@ -282,7 +282,7 @@ async function sendOverFetch(stub, path, body, txId) {
  */
 export function answerOf(path, status, text) {
   const value = parseJSON(text);
-  if (status < 200 || status > 299) throw typeof value?.code === 'string' ? failure(status, value, text) : foreign(path, status, text);
+  if (status < 200 || status > 299) throw typeof value?.code === 'string' ? failure(status, value, text) : foreign(path, status, text, value);
   if (value === undefined || value === null || typeof value !== 'object') {
     throw new DoSQLError(`the database answered ${path} with something that is not a JSON object: ${text.slice(0, 200)}`, {
       code: 'BAD_RESPONSE',
@@ -339,11 +339,11 @@ function failure(status, value, text) {
  * pass them on. Anything else came from the platform or from code between the
  * two: HTTP_<status>, with its {error} as the message when it has one.
  * @param {string} path @param {number} status @param {string} text
+ * @param {any} value  text parsed, undefined if it is not JSON
  */
-function foreign(path, status, text) {
+function foreign(path, status, text, value) {
   const said = `${path} with ${status} ${text ? JSON.stringify(text.slice(0, 200)) : '(an empty body)'}`;
   if (status !== 404 && status !== 405) {
-    const value = parseJSON(text);
     const message = typeof value?.error === 'string' ? value.error : `the Durable Object answered ${said}, which is not an answer of DoSQL's protocol`;
     return new DoSQLError(message, { code: `HTTP_${status}`, status });
   }

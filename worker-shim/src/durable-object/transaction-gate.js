@@ -72,6 +72,11 @@ export class TransactionGate {
     return this.#engine().contract.transactionHeader;
   }
 
+  /** No transaction holds the gate and nobody waits: a request may go at once. */
+  get #free() {
+    return this.#tx === null && this.#waiting.length === 0;
+  }
+
   /** For tests and logs. */
   get openTransaction() {
     return this.#tx && this.#tx.state === 'open' ? this.#tx.id : null;
@@ -127,7 +132,7 @@ export class TransactionGate {
 
   /** @param {string} method @param {string} path @param {Body | Promise<Body>} body @param {{internal?: boolean}} [options] */
   #outside(method, path, body, options) {
-    if (this.#tx !== null || this.#waiting.length > 0 || body instanceof Promise) {
+    if (!this.#free || body instanceof Promise) {
       return this.#outsideInTurn(method, path, body, options);
     }
     // The gate is free and the body at hand (every RPC call): straight to the engine.
@@ -191,7 +196,7 @@ export class TransactionGate {
    * @param {boolean} begin @returns {Promise<void>}
    */
   #turn(begin) {
-    if (!begin && this.#tx === null && this.#waiting.length === 0) {
+    if (!begin && this.#free) {
       this.#active++;
       return Promise.resolve();
     }
