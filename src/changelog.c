@@ -116,7 +116,10 @@ int changelogEventValid(sqlite3_stmt *pStmt, int iData){
   int i;
   for(i=iData; i<=iData+1; i++){
     int bValid;
-    if( sqlite3_column_type(pStmt, i)==SQLITE_NULL ) continue;   /* old of a non-update */
+    if( sqlite3_column_type(pStmt, i)==SQLITE_NULL ){
+      if( i==iData ) return SQLITE_CORRUPT;   /* every event has data */
+      continue;                               /* old, of a non-update */
+    }
     bValid = requestCheckStored((const char*)sqlite3_column_text(pStmt, i), sqlite3_column_bytes(pStmt, i));
     if( bValid<0 ) return SQLITE_NOMEM;
     if( bValid==0 ) return SQLITE_CORRUPT;

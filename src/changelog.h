@@ -33,8 +33,9 @@ void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody);
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody);
 
 /* Whether the data and old columns of a stored event (columns iData and
-** iData+1 of pStmt) are JSON objects every reader reads alike, as capture.c
-** writes them (request.h): SQLITE_OK, SQLITE_CORRUPT, or SQLITE_NOMEM. */
+** iData+1 of pStmt) are as capture.c writes them: data a JSON object every
+** reader reads alike (request.h), old NULL or one such object. SQLITE_OK,
+** SQLITE_CORRUPT, or SQLITE_NOMEM. */
 int changelogEventValid(sqlite3_stmt *pStmt, int iData);
 
 #endif /* DOSQL_CHANGELOG_H */

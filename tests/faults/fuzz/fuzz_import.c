@@ -2,10 +2,14 @@
 ** fuzz_import.c — libFuzzer target: an arbitrary database file, as POST
 ** /import brings one (docs/files.md, "Import").
 **
-** The input is the file. It goes into the host's storage page by page, at the
-** page size its header names (512 when the header names none), the last page
-** short if the file is; then the engine opens it as start-up does (change
-** capture on) and the host's checks and a client's first requests follow:
+** The input is the file. It reaches the host's storage as an import leaves
+** it (worker-shim's file-import.js): a file whose header the engine refuses
+** is never stored; otherwise its pages go in at the header's page size, the
+** last one zero-filled to a whole page (the file the import accepts), and page
+** 1's header rewritten by dosql_file_header for that page count. Storage never
+** holds any other header, so one the import never writes is not a finding.
+** Then the engine opens it as start-up does (change capture on) and the
+** host's checks and a client's first requests follow:
 **
 **   POST /import/check (the host's own)   the import's verdict on the file
 **   POST /query PRAGMA integrity_check
@@ -28,6 +32,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "fileformat.h"
 #include "fuzz.h"
 #include "host_mem.h"
 #include "json.h"
@@ -43,13 +48,32 @@ int LLVMFuzzerInitialize(int *pArgc, char ***pArgv){
   return 0;
 }
 
-/* The page size of a file's header, or 0 when it names no valid one. */
-static uint32_t headerPageSize(const uint8_t *a, size_t n){
-  uint32_t sz;
-  if( n<18 ) return 0;
-  sz = ((uint32_t)a[16]<<8) | a[17];
-  if( sz==1 ) sz = 65536;
-  return (sz>=512 && sz<=65536 && (sz & (sz-1))==0) ? sz : 0;
+/* Store the file as an import does (see above): its page size, or 0 when
+** the import refuses its header and nothing is stored. */
+static uint32_t storeAsImported(const uint8_t *aData, size_t nData){
+  uint8_t *aPage = 0, *aResp;
+  uint32_t szPage, nPage, pgno, status;
+  if( nData<FILE_HEADER_BYTES ) return 0;
+  szPage = fileHeaderPageSize(aData);
+  if( szPage==0 ) return 0;
+  nPage = (uint32_t)((nData + szPage - 1) / szPage);
+  aPage = dosql_alloc(szPage);
+  if( aPage==0 ) fuzzFail(0, "out of memory storing the file");
+  memcpy(aPage, aData, szPage<nData ? szPage : nData);
+  aResp = dosql_file_header(aPage, FILE_HEADER_BYTES, 1e12, nPage);
+  if( aResp==0 ) fuzzFail(0, "out of memory checking the header");
+  memcpy(&status, aResp+DOSQL_RESPONSE_STATUS, 4);   /* host byte order, as fuzz.c reads it */
+  dosql_free(aResp);
+  for(pgno=1; status==200 && pgno<=nPage; pgno++){
+    size_t iOff = (size_t)(pgno-1)*szPage;
+    if( pgno>1 ){
+      memset(aPage, 0, szPage);
+      memcpy(aPage, aData+iOff, nData-iOff<szPage ? nData-iOff : szPage);
+    }
+    hostMemPutPage(pgno, aPage, szPage);
+  }
+  dosql_free(aPage);
+  return status==200 ? szPage : 0;
 }
 
 /* POST zPath {"sql": zSql} (zSql JSON-quoted here); frees nothing of the caller's. */
@@ -97,19 +121,13 @@ static void readChanges(Conn *p, int bAccepted){
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
-  uint32_t szPage = headerPageSize(aData, nData), pgno;
   char *azName[FUZZ_MAX_TABLES];
   int nName = 0, bAccepted, i;
   FuzzAnswer a;
   Conn c;
 
-  if( szPage==0 ) szPage = 512;
   hostMemReset();
-  for(pgno=1; (size_t)(pgno-1)*szPage<nData; pgno++){
-    size_t iOff = (size_t)(pgno-1)*szPage;
-    size_t n = nData-iOff<szPage ? nData-iOff : szPage;
-    hostMemPutPage(pgno, aData+iOff, (uint32_t)n);
-  }
+  if( storeAsImported(aData, nData)==0 ) return 0;
   if( fuzzOpen(&c, 1)!=200 ) return 0;
 
   a = fuzzPost(&c, "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
