@@ -13,7 +13,7 @@
 //       of the path by the x-probe-mode header (MODES): the difference of two modes
 //       is what the extra steps cost on the real path, pipe included
 //
-// The object holds, over the same pages (dosql_pages in its storage):
+// The object holds, over the same pages (one database in its storage):
 //   a DatabaseInstance (instance.js, the class's whole request path), which also
 //     loads the 100k-row items table through its own /run;
 //   an Engine on a SqlPageStorage of its own, and the bare instance of the layers

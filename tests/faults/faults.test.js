@@ -24,6 +24,9 @@ const BASE = [
     '))',
 ];
 
+/** Row n of table big: 1 MB of one letter, so that a snapshot can tell every byte is right. @param {string} n */
+const BIG_ROW = (n) => `CAST(printf('%.*c', 1000000, char(64 + ${n})) AS BLOB)`;
+
 /** Each scenario: extra setup, then the one request whose writes are failed. */
 const SCENARIOS = [
   { name: 'a single-row write', setup: [], path: '/run', body: { sql: "INSERT INTO t (v) VALUES ('one more')" } },
@@ -46,6 +49,13 @@ const SCENARIOS = [
     body: { sql: "ALTER TABLE t ADD COLUMN w TEXT DEFAULT 'x'; CREATE TABLE u (a INTEGER); INSERT INTO u SELECT id FROM t; CREATE INDEX u_a ON u (a)" },
   },
   { name: 'VACUUM', setup: ['DELETE FROM t WHERE id % 3 <> 0'], path: '/run', body: { sql: 'VACUUM' } },
+  {
+    // 5 MB: past CHECKPOINT_BYTES, so the commit also folds the page log into its groups.
+    name: 'a large write, which checkpoints the page log',
+    setup: ['CREATE TABLE big (b BLOB)'],
+    path: '/run',
+    body: { sql: `INSERT INTO big (b) SELECT ${BIG_ROW('value')} FROM json_each('[1,2,3,4,5]')` },
+  },
 ];
 
 /** A stop guard: no scenario writes this many times. */
@@ -86,7 +96,8 @@ async function snapshot(t) {
   /** @type {Record<string, unknown>} */
   const tables = {};
   for (const { name } of schema.filter((s) => s.type === 'table' && s.name !== '_dosql_changes')) {
-    tables[name] = await t.db.query(`SELECT * FROM "${name}" ORDER BY rowid`);
+    const rows = name === 'big' ? `rowid, length(b) AS n, b = ${BIG_ROW('rowid')} AS intact` : '*';
+    tables[name] = await t.db.query(`SELECT ${rows} FROM "${name}" ORDER BY rowid`);
   }
   const log = await t.db.query('SELECT lsn, tx_id, type, tbl, data, old FROM _dosql_changes ORDER BY lsn');
   // The file's size too: VACUUM changes nothing else.

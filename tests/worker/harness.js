@@ -29,21 +29,7 @@ export const COMPATIBILITY_DATE = '2026-04-01';
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';
 
-/**
- * A seeded PRNG (mulberry32) returning floats in [0, 1): the same sequence for
- * the same seed, so benchmark data repeats and a failing test timing replays.
- * @param {number} seed
- */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './seeded-random.js';
 
 /** Fail loudly (not skip) when the module has not been built. */
 export function requireWasm() {

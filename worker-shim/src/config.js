@@ -15,6 +15,21 @@ export const PAGES_PER_WRITE = 128;
  *  still sending when the connection closes sees a reset instead of the answer. */
 export const DRAIN_BYTES = 1024 * 1024;
 
+// ---- Pages in SQLite-backed storage (storage/sql.js, docs/storage-format.md)
+/** Log rows kept: a row's slot is reused this many commits later, checkpointed by then. */
+export const LOG_SLOTS = 256;
+/** A checkpoint folds the log into its groups once it holds this many rows or bytes. */
+export const CHECKPOINT_ROWS = 64;
+export const CHECKPOINT_BYTES = 4 * 1024 * 1024;
+/** Page bytes in one log row: Durable Objects take values up to 2 MB. */
+export const LOG_ROW_BYTES = 1024 * 1024;
+/** A hot group holds this many bytes of pages, at most HOT_GROUP_PAGES (32 at 4 KiB):
+ *  fixed by a database's first commit. */
+export const HOT_GROUP_BYTES = 128 * 1024;
+export const HOT_GROUP_PAGES = 32;
+/** Groups kept in memory after a read (a scan reads each group's row once). */
+export const GROUP_CACHE_BYTES = 8 * 1024 * 1024;
+
 // ---- The R2 cold tier (storage/tiered.js)
 export const DEFAULT_HOT_BYTES = 1024 * 1024 * 1024;
 /** 256 KiB at the default page size. */
