@@ -51,7 +51,7 @@ const TMP = join(REPO, 'tests/.tmp');
 const SPEEDTEST_RUNNER = join(REPO, 'tests/bench/speedtest1/run.mjs');
 const COMPATIBILITY_DATE = '2026-04-01';
 /** Bump when the cold-start databases change shape: the cache is keyed by it. */
-const COLD_VERSION = 'cold-v1';
+const COLD_VERSION = 'cold-v2'; // v2: the page log over groups (docs/storage-format.md)
 
 process.env.WRANGLER_SEND_METRICS ??= 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false';

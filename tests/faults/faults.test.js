@@ -50,11 +50,11 @@ const SCENARIOS = [
   },
   { name: 'VACUUM', setup: ['DELETE FROM t WHERE id % 3 <> 0'], path: '/run', body: { sql: 'VACUUM' } },
   {
-    // 5 MB: past CHECKPOINT_BYTES, so the commit also folds the page log into its groups.
+    // 9 MB: past CHECKPOINT_BYTES, so the commit also folds the page log into its groups.
     name: 'a large write, which checkpoints the page log',
     setup: ['CREATE TABLE big (b BLOB)'],
     path: '/run',
-    body: { sql: `INSERT INTO big (b) SELECT ${BIG_ROW('value')} FROM json_each('[1,2,3,4,5]')` },
+    body: { sql: `INSERT INTO big (b) SELECT ${BIG_ROW('value')} FROM json_each('[1,2,3,4,5,6,7,8,9]')` },
   },
 ];
 

@@ -17,10 +17,10 @@ export const DRAIN_BYTES = 1024 * 1024;
 
 // ---- Pages in SQLite-backed storage (storage/sql.js, docs/storage-format.md)
 /** Log rows kept: a row's slot is reused this many commits later, checkpointed by then. */
-export const LOG_SLOTS = 256;
+export const LOG_SLOTS = 1024;
 /** A checkpoint folds the log into its groups once it holds this many rows or bytes. */
-export const CHECKPOINT_ROWS = 64;
-export const CHECKPOINT_BYTES = 4 * 1024 * 1024;
+export const CHECKPOINT_ROWS = 256;
+export const CHECKPOINT_BYTES = 8 * 1024 * 1024;
 /** Page bytes in one log row: Durable Objects take values up to 2 MB. */
 export const LOG_ROW_BYTES = 1024 * 1024;
 /** A hot group holds this many bytes of pages, at most HOT_GROUP_PAGES (32 at 4 KiB):

@@ -95,7 +95,9 @@ function statementsOn(prefix) {
 /** rows*: billed; pagesRead: readPage calls that found a page.
  *  @typedef {{rowsRead: number, rowsWritten: number, pagesRead: number, pagesWritten: number, commits: number, checkpoints: number}} SqlStorageStats */
 
-/** Where a page's newest version is in the log: its row's slot, and its place in the row. @typedef {{slot: number, index: number}} LogPlace */
+/** Where a page's newest version is in the log: its row's slot, its place in the row, and its
+ *  bytes when this instance wrote them (a checkpoint and reads need no query then; the log
+ *  since the checkpoint is at most CHECKPOINT_BYTES). @typedef {{slot: number, index: number, data?: Uint8Array}} LogPlace */
 
 /** A group as read: its pages by position. @typedef {{pages: (Uint8Array | null)[], bytes: number}} CachedGroup */
 
@@ -149,8 +151,7 @@ export class SqlPageStorage {
     const place = this.#logPages.get(pgno);
     let page = null;
     if (place) {
-      const rows = this.exec(this.#statements.selectLogPage, place.index * this.#pageSize + 1, this.#pageSize, place.slot);
-      page = new Uint8Array(/** @type {ArrayBuffer} */ (rows[0][0]));
+      page = place.data ?? new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, place.index * this.#pageSize + 1, this.#pageSize, place.slot)[0][0]));
     } else if (pgno <= this.#lowWater) {
       page = this.#group(this.#groupOf(pgno))?.pages[(pgno - 1) % this.#groupPages] ?? null;
     }
@@ -188,7 +189,7 @@ export class SqlPageStorage {
         const slot = seq % logSlots;
         const data = concatPages(part.map((p) => p.data), this.#pageSize);
         this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, encodePgnos(part.map((p) => p.pgno)).buffer, data.buffer);
-        part.forEach(({ pgno }, index) => this.#logPages.set(pgno, { slot, index }));
+        part.forEach(({ pgno }, index) => this.#logPages.set(pgno, { slot, index, data: data.subarray(index * this.#pageSize, (index + 1) * this.#pageSize) }));
         this.#logBytes += data.byteLength;
       }
       this.#logRows += rows;
@@ -315,9 +316,9 @@ export class SqlPageStorage {
       const base = group * this.#groupPages + 1;
       const slots = group > keepGroup ? new Array(this.#groupPages).fill(null) : this.#groupSlots(group).map((page, i) => (base + i > keep ? null : page));
       for (const pgno of /** @type {number[]} */ (touched.get(group))) {
-        const { slot, index } = /** @type {LogPlace} */ (this.#logPages.get(pgno));
-        if (!rows.has(slot)) rows.set(slot, /** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogData, slot)[0][0]));
-        slots[pgno - base] = new Uint8Array(/** @type {ArrayBuffer} */ (rows.get(slot)), index * this.#pageSize, this.#pageSize);
+        const { slot, index, data } = /** @type {LogPlace} */ (this.#logPages.get(pgno));
+        if (!data && !rows.has(slot)) rows.set(slot, /** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogData, slot)[0][0]));
+        slots[pgno - base] = data ?? new Uint8Array(/** @type {ArrayBuffer} */ (rows.get(slot)), index * this.#pageSize, this.#pageSize);
       }
       this.#putGroup(group, slots);
     }
