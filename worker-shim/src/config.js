@@ -18,7 +18,8 @@ export const DRAIN_BYTES = 1024 * 1024;
 // ---- Pages in SQLite-backed storage (storage/sql.js, docs/storage-format.md)
 /** Log rows kept: a row's slot is reused this many commits later, checkpointed by then. */
 export const LOG_SLOTS = 1024;
-/** A checkpoint folds the log into its groups once it holds this many rows or bytes. */
+/** A checkpoint folds the log into its groups once it holds this many rows, or this many
+ *  bytes of distinct pages (their newest versions are kept in memory until then). */
 export const CHECKPOINT_ROWS = 256;
 export const CHECKPOINT_BYTES = 8 * 1024 * 1024;
 /** Page bytes in one log row: Durable Objects take values up to 2 MB. */

@@ -13,7 +13,7 @@
 // A page's newest version is in the log when a row since the checkpoint holds it
 // (an index in memory, rebuilt on open from those rows' page numbers), else in its
 // group, unless a commit since the checkpoint truncated the database below it. A
-// checkpoint, every CHECKPOINT_ROWS rows or CHECKPOINT_BYTES, rewrites the groups
+// checkpoint, every CHECKPOINT_ROWS rows or CHECKPOINT_BYTES of distinct pages, rewrites the groups
 // the log touched (and trims those a truncation cut), inside the commit's own
 // transaction. A commit too large for the log goes straight into the groups.
 //
@@ -82,7 +82,6 @@ function statementsOn(prefix) {
       `INSERT INTO ${log} (slot, seq, lsn, ts, page_count, pgnos, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO UPDATE SET` +
       ' seq = excluded.seq, lsn = excluded.lsn, ts = excluded.ts, page_count = excluded.page_count, pgnos = excluded.pgnos, data = excluded.data',
     selectLogPage: `SELECT substr(data, ?, ?) FROM ${log} WHERE slot = ?`,
-    selectLogData: `SELECT data FROM ${log} WHERE slot = ?`,
     selectGroup: `SELECT mask, data FROM ${groups} WHERE grp = ?`,
     selectMasks: `SELECT grp, mask FROM ${groups} ORDER BY grp`,
     selectLastGroup: `SELECT max(grp) FROM ${groups}`,
@@ -96,8 +95,8 @@ function statementsOn(prefix) {
  *  @typedef {{rowsRead: number, rowsWritten: number, pagesRead: number, pagesWritten: number, commits: number, checkpoints: number}} SqlStorageStats */
 
 /** Where a page's newest version is in the log: its row's slot, its place in the row, and its
- *  bytes when this instance wrote them (a checkpoint and reads need no query then; the log
- *  since the checkpoint is at most CHECKPOINT_BYTES). @typedef {{slot: number, index: number, data?: Uint8Array}} LogPlace */
+ *  bytes when this instance wrote them (a checkpoint and reads need no query then; the pages
+ *  logged since the checkpoint are at most CHECKPOINT_BYTES). @typedef {{slot: number, index: number, data?: Uint8Array}} LogPlace */
 
 /** A group as read: its pages by position. @typedef {{pages: (Uint8Array | null)[], bytes: number}} CachedGroup */
 
@@ -120,7 +119,6 @@ export class SqlPageStorage {
   #nextSeq = 1;
   #lsn = 0;
   #logRows = 0;
-  #logBytes = 0;
   /** The page count as the last commit left it: only a smaller one is a truncation. */
   #pageCount = 0;
   /** The lowest page count a commit since the checkpoint truncated to: a grouped page
@@ -151,7 +149,7 @@ export class SqlPageStorage {
     const place = this.#logPages.get(pgno);
     let page = null;
     if (place) {
-      page = place.data ?? new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, place.index * this.#pageSize + 1, this.#pageSize, place.slot)[0][0]));
+      page = this.#logPage(place);
     } else if (pgno <= this.#lowWater) {
       page = this.#group(this.#groupOf(pgno))?.pages[(pgno - 1) % this.#groupPages] ?? null;
     }
@@ -189,12 +187,11 @@ export class SqlPageStorage {
         const slot = seq % logSlots;
         const data = concatPages(part.map((p) => p.data), this.#pageSize);
         this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, encodePgnos(part.map((p) => p.pgno)).buffer, data.buffer);
-        part.forEach(({ pgno }, index) => this.#logPages.set(pgno, { slot, index, data: data.subarray(index * this.#pageSize, (index + 1) * this.#pageSize) }));
-        this.#logBytes += data.byteLength;
+        part.forEach(({ pgno, data: page }, index) => this.#logPages.set(pgno, { slot, index, data: page }));
       }
       this.#logRows += rows;
       this.#lsn = lsn;
-      if (this.#logRows >= checkpointRows || this.#logBytes >= checkpointBytes) this.#checkpoint();
+      if (this.#logRows >= checkpointRows || this.#logPages.size * this.#pageSize >= checkpointBytes) this.#checkpoint();
       alongside?.();
     });
     this.stats.pagesWritten += pages.length;
@@ -310,15 +307,11 @@ export class SqlPageStorage {
       for (const group of this.#cache.keys()) if (group > keepGroup) this.#remember(group, null, 0);
       if (keep % this.#groupPages !== 0 && !touched.has(keepGroup)) touched.set(keepGroup, []);
     }
-    /** @type {Map<number, ArrayBuffer>} */
-    const rows = new Map();
     for (const group of [...touched.keys()].sort((a, b) => a - b)) {
       const base = group * this.#groupPages + 1;
       const slots = group > keepGroup ? new Array(this.#groupPages).fill(null) : this.#groupSlots(group).map((page, i) => (base + i > keep ? null : page));
       for (const pgno of /** @type {number[]} */ (touched.get(group))) {
-        const { slot, index, data } = /** @type {LogPlace} */ (this.#logPages.get(pgno));
-        if (!data && !rows.has(slot)) rows.set(slot, /** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogData, slot)[0][0]));
-        slots[pgno - base] = data ?? new Uint8Array(/** @type {ArrayBuffer} */ (rows.get(slot)), index * this.#pageSize, this.#pageSize);
+        slots[pgno - base] = this.#logPage(/** @type {LogPlace} */ (this.#logPages.get(pgno)));
       }
       this.#putGroup(group, slots);
     }
@@ -327,7 +320,6 @@ export class SqlPageStorage {
     this.#saveState();
     this.#logPages.clear();
     this.#logRows = 0;
-    this.#logBytes = 0;
     this.#lowWater = Infinity;
     this.stats.checkpoints++;
   }
@@ -340,6 +332,11 @@ export class SqlPageStorage {
       for (const pgno of pgnos) slots[(pgno - 1) % this.#groupPages] = /** @type {Uint8Array} */ (byPgno.get(pgno));
       this.#putGroup(group, slots);
     }
+  }
+
+  /** A logged page's bytes: in memory when this instance wrote it, else one query. @param {LogPlace} place */
+  #logPage({ slot, index, data }) {
+    return data ?? new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, index * this.#pageSize + 1, this.#pageSize, slot)[0][0]));
   }
 
   /** A group's pages by position, a fresh array (all null when it has no row). @param {number} group */
@@ -420,7 +417,6 @@ export class SqlPageStorage {
     this.#cacheBytes = 0;
     this.#logPages.clear();
     this.#logRows = 0;
-    this.#logBytes = 0;
     const [state] = this.exec(this.#statements.selectState);
     [this.#pageSize, this.#groupPages, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn] = state ? state.map(Number) : [0, 0, 0, 0, 0];
     this.#lowWater = Infinity;
@@ -430,7 +426,6 @@ export class SqlPageStorage {
       this.#truncate(Number(pageCount));
       decodePgnos(/** @type {ArrayBuffer} */ (pgnos)).forEach((pgno, index) => this.#logPages.set(pgno, { slot: Number(slot), index }));
       this.#logRows++;
-      this.#logBytes += (/** @type {ArrayBuffer} */ (pgnos).byteLength / 4) * this.#pageSize;
       this.#nextSeq = Number(seq) + 1;
       this.#lsn = Number(lsn);
     }
