@@ -37,8 +37,9 @@ import { concatPages, decodeGroup, decodePgnos, encodeGroup, encodePgnos } from 
 const FORMAT = 2;
 const LIVE_PREFIX = 'dosql_';
 const IMPORT_PREFIX = 'dosql_import_';
-/** The first format's table: one row per page. */
-const V1_PAGES = 'dosql_pages';
+/** The first format's table (one row per page), by prefix. @param {string} prefix */
+const firstFormatTable = (prefix) => `${prefix}pages`;
+const V1_PAGES = firstFormatTable(LIVE_PREFIX);
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
  *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number,
@@ -77,7 +78,6 @@ function statementsOn(prefix) {
       ' ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, group_pages = excluded.group_pages,' +
       ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn',
     selectLogSince: `SELECT slot, seq, lsn, page_count, pgnos FROM ${log} WHERE seq > ? ORDER BY seq`,
-    selectLastRow: `SELECT seq, lsn FROM ${log} ORDER BY seq DESC LIMIT 1`,
     upsertLogRow:
       `INSERT INTO ${log} (slot, seq, lsn, ts, page_count, pgnos, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO UPDATE SET` +
       ' seq = excluded.seq, lsn = excluded.lsn, ts = excluded.ts, page_count = excluded.page_count, pgnos = excluded.pgnos, data = excluded.data',
@@ -174,10 +174,10 @@ export class SqlPageStorage {
       const ts = Date.now();
       this.#truncate(newPageCount);
       if (rows > checkpointRows) {
+        // The checkpoint records this commit's lsn; its pages follow in the same transaction.
+        this.#lsn = lsn;
         this.#checkpoint();
         this.#putPagesInGroups(pages);
-        this.#lsn = this.#checkpointLsn = lsn;
-        this.#saveState();
         alongside?.();
         return;
       }
@@ -375,10 +375,10 @@ export class SqlPageStorage {
     }
     if (!pages) return null;
     // The least recently used go first, during a request too: a scan reads each group once.
-    for (const [old, { bytes: oldBytes }] of this.#cache) {
+    for (const [oldest, { bytes: oldestBytes }] of this.#cache) {
       if (this.#cacheBytes + bytes <= GROUP_CACHE_BYTES) break;
-      this.#cache.delete(old);
-      this.#cacheBytes -= oldBytes;
+      this.#cache.delete(oldest);
+      this.#cacheBytes -= oldestBytes;
     }
     const cached = { pages, bytes };
     this.#cache.set(group, cached);
@@ -447,7 +447,7 @@ export class SqlPageStorage {
 
   /** @param {string} prefix */
   #dropTables(prefix) {
-    const tables = [...statementsOn(prefix).tables, prefix === IMPORT_PREFIX ? 'dosql_import_pages' : V1_PAGES];
+    const tables = [...statementsOn(prefix).tables, firstFormatTable(prefix)];
     tables.forEach((table) => this.exec(`DROP TABLE IF EXISTS ${table}`));
   }
 
