@@ -23,10 +23,11 @@ describe('storage format: a page log over packed groups', () => {
   };
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    test(`every page reads as the model says, through checkpoints, log wrap-around, large commits, truncation, failed commits and reopening (seed ${seed})`, async () => {
-      const { problems, kinds } = await call('modelRun', seed, 1000);
+    test(`every page reads as the model says, now and as of past lsns, through checkpoints, log wrap-around, large commits, truncation, failed commits, restores and reopening (seed ${seed})`, async () => {
+      const { problems, kinds, oldestLsn, lsn } = await call('modelRun', seed, 1000);
       assert.deepEqual(problems, []);
       for (const [kind, n] of Object.entries(kinds)) assert.ok(n > 0, `the run had no ${kind} step`);
+      assert.ok(oldestLsn > 0 && lsn - oldestLsn >= 10, `history moved on with the ring and kept some (${oldestLsn}..${lsn})`);
     });
   }
 
@@ -46,10 +47,10 @@ describe('storage format: a page log over packed groups', () => {
     }
   });
 
-  test('a one-page commit writes one row; a checkpoint adds a row per group it rewrites and the state row', async () => {
+  test('a one-page commit writes one row; a checkpoint adds a row per group it rewrites, the history segment and the state row', async () => {
     const { rowsWritten, checkpoints } = await call('rowsPerCommit', 1300, 3);
     assert.equal(checkpoints, 5, 'one checkpoint per 256 commits');
-    // 1,300 log rows; per checkpoint one group row and the state row; the first commit's state row.
-    assert.equal(rowsWritten, 1300 + checkpoints * 2 + 1);
+    // 1,300 log rows; per checkpoint one group row, one segment row and the state row; the first commit's state row.
+    assert.equal(rowsWritten, 1300 + checkpoints * 3 + 1);
   });
 });

@@ -16,8 +16,12 @@ export const PAGES_PER_WRITE = 128;
 export const DRAIN_BYTES = 1024 * 1024;
 
 // ---- Pages in SQLite-backed storage (storage/sql.js, docs/storage-format.md)
-/** Log rows kept: a row's slot is reused this many commits later, checkpointed by then. */
-export const LOG_SLOTS = 1024;
+/** Log rows kept: a row's slot is reused this many rows later. They are the history
+ *  (docs/history.md): a point is available while its log rows are, and no older than
+ *  HISTORY_WINDOW_MS. Fixed by a database's first commit. */
+export const LOG_SLOTS = 16384;
+/** How far back history reaches at most; older segments and log rows are deleted at a checkpoint. */
+export const HISTORY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 /** A checkpoint folds the log into its groups once it holds this many rows, or this many
  *  bytes of distinct pages (their newest versions are kept in memory until then). */
 export const CHECKPOINT_ROWS = 256;

@@ -1,10 +1,12 @@
-// storage/page-blobs.js — the two blobs of storage/sql.js's format (docs/storage-format.md):
-// a log row's pages, and a group's. Pure functions over bytes; no storage here.
+// storage/page-blobs.js — the blobs of storage/sql.js's format (docs/storage-format.md):
+// a log row's pages, a group's, and a history segment's. Pure functions over bytes.
 //
 //   log row   pgnos: the page numbers, 4 bytes each (little-endian); data: the pages
 //             in that order, each pageSize bytes
 //   group     mask: bit i set when page first+i is present; data: the present pages
 //             in page order, each pageSize bytes
+//   segment   pgnos as a log row's; lsns: for each page, the lsn that superseded it
+//             (8-byte doubles); data: the superseded versions; times: commit times
 
 /** @param {number[]} pgnos @returns {Uint8Array} */
 export function encodePgnos(pgnos) {
@@ -55,4 +57,19 @@ export function encodeGroup(pages, pageSize) {
     present.push(page);
   });
   return { mask, data: concatPages(present, pageSize) };
+}
+
+/** Numbers as 8-byte little-endian doubles (a history segment's lsns and times).
+ *  @param {number[]} values @returns {Uint8Array} */
+export function encodeNumbers(values) {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  values.forEach((value, i) => view.setFloat64(i * 8, value, true));
+  return bytes;
+}
+
+/** @param {ArrayBuffer} blob @returns {number[]} */
+export function decodeNumbers(blob) {
+  const view = new DataView(blob);
+  return Array.from({ length: blob.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true));
 }

@@ -9,6 +9,9 @@
 //                      the last checkpoint
 //   dosql_page_state   one row: page size, group size, and how far the groups go
 //                      (the page count, and the last log row folded into them)
+//   dosql_page_history one row per checkpoint (more past LOG_ROW_BYTES): the group
+//                      versions it replaced, each with the lsn that replaced it, and
+//                      the times of the commits it folded
 //
 // A page's newest version is in the log when a row since the checkpoint holds it
 // (an index in memory, rebuilt on open from those rows' page numbers), else in its
@@ -22,15 +25,25 @@
 // is read again from storage. Every call is synchronous (ctx.storage.sql), so this
 // adapter never faults. stats counts the rows Durable Objects bill for.
 //
+// History (docs/history.md): log rows stay until their slot is reused, so every
+// version a commit wrote is kept, and a checkpoint keeps the group versions it
+// replaces. A page as of lsn L is, in order: its newest write at or before L in the
+// log rows of L's span (the commits one checkpoint folds); the first version a
+// later checkpoint replaced after L; its checkpointed version now. A span is history
+// while its first log row is (the ring has not come round) and for
+// HISTORY_WINDOW_MS after its last commit.
+//
 // An import stages its file through an adapter on tables of its own (dosql_import_*)
 // and swaps them in with DROP TABLE and ALTER TABLE ... RENAME in one transaction.
 // A database in the first format (one row per page, dosql_pages) moves into groups
 // on open, in steps that each commit, so a crash mid-way resumes (upgradeFromPages).
 
 import {
-  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_ROW_BYTES, LOG_SLOTS,
+  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_ROW_BYTES, LOG_SLOTS,
 } from '../config.js';
-import { concatPages, decodeGroup, decodePgnos, encodeGroup, encodePgnos } from './page-blobs.js';
+import {
+  concatPages, decodeGroup, decodeNumbers, decodePgnos, encodeGroup, encodeNumbers, encodePgnos,
+} from './page-blobs.js';
 
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
 
@@ -43,10 +56,11 @@ const V1_PAGES = firstFormatTable(LIVE_PREFIX);
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
  *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number,
- *    groupBytes: number, groupPages: number, upgradeGroups: number}} Tuning */
+ *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number}} Tuning */
 /** @type {Tuning} */
 const TUNING = Object.freeze({
   logSlots: LOG_SLOTS,
+  historyMs: HISTORY_WINDOW_MS,
   checkpointRows: CHECKPOINT_ROWS,
   checkpointBytes: CHECKPOINT_BYTES,
   logRowBytes: LOG_ROW_BYTES,
@@ -63,21 +77,27 @@ function statementsOn(prefix) {
   const log = `${prefix}page_log`;
   const groups = `${prefix}page_groups`;
   const state = `${prefix}page_state`;
+  const history = `${prefix}page_history`;
   return Object.freeze({
-    tables: [log, groups, state],
+    tables: [log, groups, state, history],
     create: [
       `CREATE TABLE IF NOT EXISTS ${state} (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL,` +
-        ' page_size INTEGER NOT NULL, group_pages INTEGER NOT NULL, page_count INTEGER NOT NULL, seq INTEGER NOT NULL, lsn INTEGER NOT NULL)',
+        ' page_size INTEGER NOT NULL, group_pages INTEGER NOT NULL, log_slots INTEGER NOT NULL, page_count INTEGER NOT NULL,' +
+        ' seq INTEGER NOT NULL, lsn INTEGER NOT NULL, floor INTEGER NOT NULL)',
       `CREATE TABLE IF NOT EXISTS ${log} (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lsn INTEGER NOT NULL, ts INTEGER NOT NULL,` +
         ' page_count INTEGER NOT NULL, pgnos BLOB NOT NULL, data BLOB NOT NULL)',
       `CREATE TABLE IF NOT EXISTS ${groups} (grp INTEGER PRIMARY KEY, mask INTEGER NOT NULL, data BLOB NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${history} (seg INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,` +
+        ' first_lsn INTEGER NOT NULL, last_lsn INTEGER NOT NULL, page_count INTEGER NOT NULL, last_ts INTEGER NOT NULL,' +
+        ' times BLOB NOT NULL, pgnos BLOB NOT NULL, lsns BLOB NOT NULL, data BLOB NOT NULL)',
     ],
-    selectState: `SELECT page_size, group_pages, page_count, seq, lsn FROM ${state} WHERE id = 1`,
+    selectState: `SELECT page_size, group_pages, log_slots, page_count, seq, lsn, floor FROM ${state} WHERE id = 1`,
     upsertState:
-      `INSERT INTO ${state} (id, format, page_size, group_pages, page_count, seq, lsn) VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?)` +
-      ' ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, group_pages = excluded.group_pages,' +
-      ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn',
-    selectLogSince: `SELECT slot, seq, lsn, page_count, pgnos FROM ${log} WHERE seq > ? ORDER BY seq`,
+      `INSERT INTO ${state} (id, format, page_size, group_pages, log_slots, page_count, seq, lsn, floor) VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?, ?, ?)` +
+      ' ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, group_pages = excluded.group_pages, log_slots = excluded.log_slots,' +
+      ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn, floor = excluded.floor',
+    selectLogSlots: `SELECT slot, seq, lsn, ts, page_count, pgnos FROM ${log} WHERE slot BETWEEN ? AND ? ORDER BY slot`,
+    deleteLogSlots: `DELETE FROM ${log} WHERE slot BETWEEN ? AND ? AND seq BETWEEN ? AND ?`,
     upsertLogRow:
       `INSERT INTO ${log} (slot, seq, lsn, ts, page_count, pgnos, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO UPDATE SET` +
       ' seq = excluded.seq, lsn = excluded.lsn, ts = excluded.ts, page_count = excluded.page_count, pgnos = excluded.pgnos, data = excluded.data',
@@ -88,15 +108,42 @@ function statementsOn(prefix) {
     upsertGroup: `INSERT INTO ${groups} (grp, mask, data) VALUES (?, ?, ?) ON CONFLICT (grp) DO UPDATE SET mask = excluded.mask, data = excluded.data`,
     deleteGroup: `DELETE FROM ${groups} WHERE grp = ?`,
     deleteGroupsAbove: `DELETE FROM ${groups} WHERE grp > ?`,
+    selectGroupsAbove: `SELECT grp FROM ${groups} WHERE grp > ? ORDER BY grp`,
+    selectSpans: `SELECT seg, first_seq, last_seq, first_lsn, last_lsn, page_count, last_ts FROM ${history} ORDER BY seg`,
+    insertSegment:
+      `INSERT INTO ${history} (seg, first_seq, last_seq, first_lsn, last_lsn, page_count, last_ts, times, pgnos, lsns, data)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    selectSegmentIndex: `SELECT pgnos, lsns FROM ${history} WHERE seg = ?`,
+    selectSegmentTimes: `SELECT times FROM ${history} WHERE seg = ?`,
+    selectSegmentPage: `SELECT substr(data, ?, ?) FROM ${history} WHERE seg = ?`,
+    deleteSegments: `DELETE FROM ${history} WHERE seg BETWEEN ? AND ?`,
+    historyBeginsNow: `UPDATE ${state} SET floor = lsn WHERE id = 1`,
+    historyBytes: `SELECT (SELECT coalesce(sum(length(data)), 0) FROM ${history}), (SELECT coalesce(sum(length(data)), 0) FROM ${log})`,
   });
 }
 
 /** rows*: billed; pagesRead: readPage calls that found a page.
  *  @typedef {{rowsRead: number, rowsWritten: number, pagesRead: number, pagesWritten: number, commits: number, checkpoints: number}} SqlStorageStats */
 
-/** Where a page's newest version is in the log: its row's slot, its place in the row, and its
+/** Where a page's newest version is in the log: its row's slot, its place in the row, its
  *  bytes when this instance wrote them (a checkpoint and reads need no query then; the pages
- *  logged since the checkpoint are at most CHECKPOINT_BYTES). @typedef {{slot: number, index: number, data?: Uint8Array}} LogPlace */
+ *  logged since the checkpoint are at most CHECKPOINT_BYTES), and the lsn of its first
+ *  write since the checkpoint (which replaced its group version).
+ *  @typedef {{slot: number, index: number, data?: Uint8Array, first: number}} LogPlace */
+
+/** A checkpoint's history: its segment rows, its log rows, the commits it folded, the
+ *  page count before them and the time of its last.
+ *  @typedef {{firstSeg: number, lastSeg: number, firstSeq: number, lastSeq: number, firstLsn: number, lastLsn: number,
+ *    pageCount: number, lastTs: number}} Span */
+
+/** A page version a checkpoint replaced: the lsn that replaced it (a write, or a truncation
+ *  below it); data null when the page had none (the write created it).
+ *  @typedef {{pgno: number, lsn: number, data: Uint8Array | null}} Superseded */
+
+/** The database as of an lsn, read-only. readPage gives null for a page that did not exist;
+ *  changedSince lists the pages that may differ now (restore() writes those that do).
+ *  @typedef {{lsn: number, pageCount: number, readPage: (pgno: number) => Uint8Array | null | symbol,
+ *    changedSince: () => Set<number>}} HistoryView */
 
 /** A group as read: its pages by position. @typedef {{pages: (Uint8Array | null)[], bytes: number}} CachedGroup */
 
@@ -111,8 +158,11 @@ export class SqlPageStorage {
   // What dosql_page_state says (0s for a database with no commit yet).
   #pageSize = 0;
   #groupPages = 0;
+  #logSlots = 0;
   #checkpointSeq = 0;
   #checkpointLsn = 0;
+  /** No point before this lsn is history (an import, an upgrade, a lost cold page). */
+  #floor = 0;
   // The log since the checkpoint.
   /** @type {Map<number, LogPlace>} */
   #logPages = new Map();
@@ -124,6 +174,15 @@ export class SqlPageStorage {
   /** The lowest page count a commit since the checkpoint truncated to: a grouped page
    *  above it is gone. Infinity when none did. */
   #lowWater = Infinity;
+  /** The span since the checkpoint: its commits' times, its truncations, its first page count. */
+  /** @type {number[]} */
+  #spanTimes = [];
+  /** @type {{lsn: number, count: number}[]} */
+  #spanTruncations = [];
+  #spanPageCount = 0;
+  /** Checkpointed spans still in storage, oldest first. @type {Span[]} */
+  #spans = [];
+  #nextSeg = 1;
   /** Least recently used first. @type {Map<number, CachedGroup>} */
   #cache = new Map();
   #cacheBytes = 0;
@@ -166,29 +225,33 @@ export class SqlPageStorage {
   commit({ pageSize, newPageCount, pages }, alongside) {
     this.#write(() => {
       if (this.#pageSize === 0) this.#begin(pageSize);
-      const { logSlots, logRowBytes, checkpointRows, checkpointBytes } = this.#tuning;
+      const { logRowBytes, checkpointRows, checkpointBytes } = this.#tuning;
       const perRow = Math.max(1, Math.floor(logRowBytes / this.#pageSize));
       const rows = Math.max(1, Math.ceil(pages.length / perRow));
-      if (this.#logRows + rows > logSlots - 1) this.#checkpoint();
       const lsn = this.#lsn + 1;
       const ts = Date.now();
-      this.#truncate(newPageCount);
       if (rows > checkpointRows) {
-        // The checkpoint records this commit's lsn; its pages follow in the same transaction.
+        // Too large for the log: a span of its own, folded straight into the groups.
+        if (this.#lsn > this.#checkpointLsn) this.#checkpoint();
+        this.#truncate(newPageCount, lsn);
+        pages.forEach(({ pgno, data }) => this.#logPages.set(pgno, { slot: -1, index: -1, data, first: lsn }));
+        this.#spanTimes.push(ts);
         this.#lsn = lsn;
         this.#checkpoint();
-        this.#putPagesInGroups(pages);
         alongside?.();
         return;
       }
+      if (this.#logRows + rows > this.#logSlots - 1) this.#checkpoint();
+      this.#truncate(newPageCount, lsn);
       for (let first = 0, row = 0; row < rows; row++, first += perRow) {
         const part = pages.slice(first, first + perRow);
         const seq = this.#nextSeq++;
-        const slot = seq % logSlots;
+        const slot = seq % this.#logSlots;
         const data = concatPages(part.map((p) => p.data), this.#pageSize);
         this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, encodePgnos(part.map((p) => p.pgno)).buffer, data.buffer);
-        part.forEach(({ pgno, data: page }, index) => this.#logPages.set(pgno, { slot, index, data: page }));
+        part.forEach(({ pgno, data: page }, index) => this.#logged(pgno, { slot, index, data: page }, lsn));
       }
+      this.#spanTimes.push(ts);
       this.#logRows += rows;
       this.#lsn = lsn;
       if (this.#logRows >= checkpointRows || this.#logPages.size * this.#pageSize >= checkpointBytes) this.#checkpoint();
@@ -252,6 +315,149 @@ export class SqlPageStorage {
 
   async prefetch() {}
 
+  // ---- history --------------------------------------------------------------------
+
+  /** The newest lsn (0 before the first commit). */
+  get lsn() {
+    return this.#lsn;
+  }
+
+  /** The oldest lsn history can still show. */
+  get oldestLsn() {
+    const span = this.#intactSpans()[0];
+    return Math.max(this.#floor, span ? span.firstLsn - 1 : this.#checkpointLsn);
+  }
+
+  /**
+   * The database as of lsn (oldestLsn..lsn). fallback reads a page history does not
+   * hold and its group lacks (the cold tier's).
+   * @param {number} lsn @param {(pgno: number) => Uint8Array | null | symbol} [fallback] @returns {HistoryView}
+   */
+  historyView(lsn, fallback = () => null) {
+    if (!(lsn >= this.oldestLsn && lsn <= this.#lsn)) throw new RangeError(`lsn ${lsn} is not in history (${this.oldestLsn}..${this.#lsn})`);
+    const spans = this.#intactSpans();
+    const at = spans.findIndex((span) => span.lastLsn > lsn);
+    const span = at < 0 ? null : spans[at];
+    // Its newest write at or before lsn in the log rows of its span (none when a
+    // truncation in the span cut it since),
+    /** @type {Map<number, {slot: number, index: number}>} */
+    const written = new Map();
+    /** @type {Set<number>} */
+    const writtenAfter = new Set();
+    let pageCount = span ? span.pageCount : this.#spanPageCount;
+    let cut = Infinity;
+    /** The fewest pages the database had since lsn: pages above it may differ now, written or not. */
+    let fewestSince = Math.min(this.#pageCount, this.#lowWater, ...spans.slice(at < 0 ? spans.length : at + 1).map((later) => later.pageCount));
+    const rows = this.#logRowsFrom(span ? span.firstSeq : this.#checkpointSeq + 1, span ? span.lastSeq : this.#nextSeq - 1);
+    for (const [slot, , rowLsn, , rowPageCount, pgnos] of rows) {
+      const pages = decodePgnos(/** @type {ArrayBuffer} */ (pgnos));
+      if (Number(rowLsn) > lsn) {
+        pages.forEach((pgno) => writtenAfter.add(pgno));
+        fewestSince = Math.min(fewestSince, Number(rowPageCount));
+        continue;
+      }
+      if (Number(rowPageCount) < pageCount) {
+        cut = Math.min(cut, Number(rowPageCount));
+        for (const pgno of written.keys()) if (pgno > Number(rowPageCount)) written.delete(pgno);
+      }
+      pageCount = Number(rowPageCount);
+      pages.forEach((pgno, index) => written.set(pgno, { slot: Number(slot), index }));
+    }
+    // else the first version a checkpoint replaced after lsn,
+    /** @type {Map<number, {seg: number, index: number}>} */
+    const replaced = new Map();
+    for (const { firstSeg, lastSeg } of at < 0 ? [] : spans.slice(at)) {
+      for (let seg = firstSeg; seg <= lastSeg; seg++) {
+        const [[pgnos, lsns]] = this.exec(this.#statements.selectSegmentIndex, seg);
+        const replacedAt = decodeNumbers(/** @type {ArrayBuffer} */ (lsns));
+        let stored = 0;
+        decodePgnos(/** @type {ArrayBuffer} */ (pgnos)).forEach((pgno, i) => {
+          const hadData = replacedAt[i] > 0;
+          if (Math.abs(replacedAt[i]) > lsn && !replaced.has(pgno)) replaced.set(pgno, { seg, index: hadData ? stored : -1 });
+          if (hadData) stored++;
+        });
+      }
+    }
+    // else its checkpointed version.
+    return {
+      lsn,
+      pageCount,
+      readPage: (pgno) => {
+        if (pgno > pageCount) return null;
+        const place = written.get(pgno);
+        if (place) return this.#logPage({ ...place, first: 0 });
+        if (pgno > cut) return null;
+        const old = replaced.get(pgno);
+        if (old?.index === -1) return null;
+        if (old) {
+          const [[data]] = this.exec(this.#statements.selectSegmentPage, old.index * this.#pageSize + 1, this.#pageSize, old.seg);
+          return new Uint8Array(/** @type {ArrayBuffer} */ (data));
+        }
+        return this.#group(this.#groupOf(pgno))?.pages[(pgno - 1) % this.#groupPages] ?? fallback(pgno);
+      },
+      changedSince: () => {
+        const changed = new Set([...writtenAfter, ...replaced.keys(), ...this.#logPages.keys()]);
+        for (let pgno = fewestSince + 1; pgno <= pageCount; pgno++) changed.add(pgno);
+        return changed;
+      },
+    };
+  }
+
+  /**
+   * The commit that puts the database back as it was at lsn: the pages that differ,
+   * and its page count then. readPage: the current state (the cold tier's, which may fault).
+   * @param {HistoryView} view @param {(pgno: number) => Uint8Array | null | symbol} readPage
+   * @returns {CommitBatch}
+   */
+  restoreBatch(view, readPage) {
+    const changed = view.changedSince();
+    const pages = [];
+    for (const pgno of [...changed].filter((p) => p <= view.pageCount).sort((a, b) => a - b)) {
+      const then = view.readPage(pgno);
+      const now = readPage(pgno);
+      if (typeof then === 'symbol' || typeof now === 'symbol') throw new RangeError(`page ${pgno} is in the cold tier`);
+      const data = then ?? new Uint8Array(this.#pageSize);
+      if (!now || !equalBytes(now, data)) pages.push({ pgno, data });
+    }
+    return { pageSize: this.#pageSize, oldPageCount: this.#pageCount, newPageCount: view.pageCount, pages };
+  }
+
+  /** The newest lsn committed at or before ms, or null when that is older than history. @param {number} ms */
+  lsnAtTime(ms) {
+    const current = { firstLsn: this.#checkpointLsn + 1, times: this.#spanTimes };
+    const spans = [...this.#intactSpans().map((span) => ({ firstLsn: span.firstLsn, lastTs: span.lastTs, firstSeg: span.firstSeg })), current];
+    for (const [i, span] of spans.entries()) {
+      const times = 'times' in span ? span.times : decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, span.firstSeg)[0][0]));
+      if (times.length === 0 || times[times.length - 1] <= ms) continue;
+      let newest = -1;
+      times.forEach((ts, index) => { if (ts <= ms) newest = index; });
+      const lsn = span.firstLsn + newest;
+      if (newest < 0 && i === 0) return null;
+      return lsn >= this.oldestLsn ? lsn : null;
+    }
+    return this.#lsn;
+  }
+
+  /** What /history tells: the lsns, the earliest time lsnAtTime answers, the bytes history keeps. */
+  historyInfo() {
+    const oldest = this.oldestLsn;
+    const first = this.#intactSpans()[0];
+    const oldestTime = first
+      ? decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, first.firstSeg)[0][0])).at(Math.max(0, oldest - first.firstLsn + 1)) ?? first.lastTs
+      : this.#spanTimes.at(oldest - this.#checkpointLsn) ?? null;
+    const [[segmentBytes, logBytes]] = this.exec(this.#statements.historyBytes);
+    return {
+      lsn: this.#lsn, oldestLsn: oldest, oldestTime, windowMs: this.#tuning.historyMs, logSlots: this.#logSlots,
+      bytes: Number(segmentBytes) + Number(logBytes),
+    };
+  }
+
+  /** No point before lsn is history any more (the cold tier dropped pages it would need). Inside a transaction. @param {number} lsn */
+  raiseHistoryFloor(lsn) {
+    this.#floor = Math.max(this.#floor, lsn);
+    this.#saveState();
+  }
+
   // ---- imports ------------------------------------------------------------------
 
   /** An adapter on the import's tables, emptied first (an abandoned import may have left pages). @returns {SqlPageStorage} */
@@ -268,6 +474,8 @@ export class SqlPageStorage {
     this.#write(() => {
       this.#dropTables(this.#prefix);
       staged.#statements.tables.forEach((table, i) => this.exec(`ALTER TABLE ${table} RENAME TO ${this.#statements.tables[i]}`));
+      // The states an import wrote on its way are not history: it begins at the file.
+      this.exec(this.#statements.historyBeginsNow);
       alongside?.();
     });
     this.#load();
@@ -284,16 +492,24 @@ export class SqlPageStorage {
   #begin(pageSize) {
     this.#pageSize = pageSize;
     this.#groupPages = Math.max(1, Math.min(this.#tuning.groupPages, Math.floor(this.#tuning.groupBytes / pageSize)));
+    this.#logSlots = this.#tuning.logSlots;
     this.#saveState();
   }
 
-  /** The page count becomes count: log pages above it go, and grouped ones stop counting. @param {number} count */
-  #truncate(count) {
+  /** The page count becomes count at lsn: log pages above it go, and grouped ones stop counting.
+   *  @param {number} count @param {number} lsn */
+  #truncate(count, lsn) {
     if (count < this.#pageCount) {
       for (const pgno of this.#logPages.keys()) if (pgno > count) this.#logPages.delete(pgno);
       this.#lowWater = Math.min(this.#lowWater, count);
+      this.#spanTruncations.push({ lsn, count });
     }
     this.#pageCount = count;
+  }
+
+  /** pgno's newest version is at place, written by the commit lsn. @param {number} pgno @param {Omit<LogPlace, 'first'>} place @param {number} lsn */
+  #logged(pgno, place, lsn) {
+    this.#logPages.set(pgno, { ...place, first: this.#logPages.get(pgno)?.first ?? lsn });
   }
 
   /** Fold the log into the groups (inside a transaction): every group it touched is
@@ -302,6 +518,23 @@ export class SqlPageStorage {
     const keep = this.#lowWater;
     const keepGroup = this.#groupOf(keep);
     const touched = this.#byGroup(this.#logPages.keys());
+    /** The group versions this checkpoint replaces, for history: of the pages logged, and of
+     *  those a truncation cut. Read before any group changes. @type {Superseded[]} */
+    const superseded = [];
+    const replacedGroups = new Set(touched.keys());
+    if (keep !== Infinity) {
+      for (const [group] of this.exec(this.#statements.selectGroupsAbove, keepGroup)) replacedGroups.add(Number(group));
+      replacedGroups.add(keepGroup);
+    }
+    for (const group of [...replacedGroups].sort((a, b) => a - b)) {
+      const base = group * this.#groupPages + 1;
+      const old = this.#group(group)?.pages;
+      for (let i = 0; i < this.#groupPages; i++) {
+        const pgno = base + i;
+        const page = old?.[i] ?? null;
+        if (this.#logPages.has(pgno) || (page && pgno > keep)) superseded.push({ pgno, lsn: this.#replacedAt(pgno), data: page });
+      }
+    }
     if (keep !== Infinity) {
       this.exec(this.#statements.deleteGroupsAbove, keepGroup);
       for (const group of this.#cache.keys()) if (group > keepGroup) this.#remember(group, null, 0);
@@ -315,13 +548,74 @@ export class SqlPageStorage {
       }
       this.#putGroup(group, slots);
     }
+    if (this.#lsn > this.#checkpointLsn) this.#writeSegment(superseded);
     this.#checkpointSeq = this.#nextSeq - 1;
     this.#checkpointLsn = this.#lsn;
     this.#saveState();
+    this.#startSpan();
+    this.#pruneHistory();
+    this.stats.checkpoints++;
+  }
+
+  /** The lsn that replaced a checkpointed page: its first write since, or a truncation below it first. @param {number} pgno */
+  #replacedAt(pgno) {
+    const written = this.#logPages.get(pgno)?.first ?? Infinity;
+    const cut = this.#spanTruncations.find(({ count }) => count < pgno)?.lsn ?? Infinity;
+    return Math.min(written, cut);
+  }
+
+  /** The checkpointed spans whose log rows are all still there (the ring has not reused their first slot). */
+  #intactSpans() {
+    const lastSeq = this.#nextSeq - 1;
+    const at = this.#spans.findIndex((span) => span.firstSeq + this.#logSlots > lastSeq);
+    return at < 0 ? [] : this.#spans.slice(at);
+  }
+
+  /** Keep the span just checkpointed: the group versions it replaced and its commits' times. @param {Superseded[]} superseded */
+  #writeSegment(superseded) {
+    const perRow = Math.max(1, Math.floor(this.#tuning.logRowBytes / this.#pageSize));
+    const span = {
+      firstSeg: this.#nextSeg, lastSeg: this.#nextSeg, firstSeq: this.#checkpointSeq + 1, lastSeq: this.#nextSeq - 1,
+      firstLsn: this.#checkpointLsn + 1, lastLsn: this.#lsn, pageCount: this.#spanPageCount, lastTs: /** @type {number} */ (this.#spanTimes.at(-1)),
+    };
+    for (let first = 0; first === 0 || first < superseded.length; first += perRow) {
+      const part = superseded.slice(first, first + perRow);
+      span.lastSeg = this.#nextSeg++;
+      this.exec(this.#statements.insertSegment, span.lastSeg, span.firstSeq, span.lastSeq, span.firstLsn, span.lastLsn, span.pageCount, span.lastTs,
+        encodeNumbers(first === 0 ? this.#spanTimes : []).buffer, encodePgnos(part.map((p) => p.pgno)).buffer,
+        // A page that had no version is stored as its negated lsn, without data.
+        encodeNumbers(part.map((p) => (p.data ? p.lsn : -p.lsn))).buffer,
+        concatPages(/** @type {Uint8Array[]} */ (part.map((p) => p.data).filter(Boolean)), this.#pageSize).buffer);
+    }
+    this.#spans.push(span);
+  }
+
+  /** Delete the spans that stopped being history: the ring reused their first log row, or
+   *  they are older than the window (then their log rows go too, before the ring reuses them). */
+  #pruneHistory() {
+    const intact = new Set(this.#intactSpans());
+    const since = Date.now() - this.#tuning.historyMs;
+    while (this.#spans.length > 0 && (!intact.has(this.#spans[0]) || this.#spans[0].lastTs < since)) {
+      const span = /** @type {Span} */ (this.#spans.shift());
+      this.exec(this.#statements.deleteSegments, span.firstSeg, span.lastSeg);
+      if (!intact.has(span)) continue;
+      for (let seq = span.firstSeq; seq <= span.lastSeq; ) {
+        const slot = seq % this.#logSlots;
+        const count = Math.min(span.lastSeq - seq + 1, this.#logSlots - slot);
+        this.exec(this.#statements.deleteLogSlots, slot, slot + count - 1, span.firstSeq, span.lastSeq);
+        seq += count;
+      }
+    }
+  }
+
+  /** The span since the checkpoint is empty. */
+  #startSpan() {
     this.#logPages.clear();
     this.#logRows = 0;
     this.#lowWater = Infinity;
-    this.stats.checkpoints++;
+    this.#spanTimes = [];
+    this.#spanTruncations = [];
+    this.#spanPageCount = this.#pageCount;
   }
 
   /** Pages into their groups, each group rewritten once. @param {{pgno: number, data: Uint8Array}[]} pages */
@@ -406,7 +700,7 @@ export class SqlPageStorage {
 
   /** The checkpoint as dosql_page_state keeps it (the page count is the one it left). */
   #saveState() {
-    this.exec(this.#statements.upsertState, this.#pageSize, this.#groupPages, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn);
+    this.exec(this.#statements.upsertState, this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor);
   }
 
   // ---- opening -------------------------------------------------------------------
@@ -415,20 +709,50 @@ export class SqlPageStorage {
   #load() {
     this.#cache.clear();
     this.#cacheBytes = 0;
-    this.#logPages.clear();
-    this.#logRows = 0;
     const [state] = this.exec(this.#statements.selectState);
-    [this.#pageSize, this.#groupPages, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn] = state ? state.map(Number) : [0, 0, 0, 0, 0];
-    this.#lowWater = Infinity;
+    [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor] =
+      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, 0, 0];
+    this.#startSpan();
     this.#nextSeq = this.#checkpointSeq + 1;
     this.#lsn = this.#checkpointLsn;
-    for (const [slot, seq, lsn, pageCount, pgnos] of this.exec(this.#statements.selectLogSince, this.#checkpointSeq)) {
-      this.#truncate(Number(pageCount));
-      decodePgnos(/** @type {ArrayBuffer} */ (pgnos)).forEach((pgno, index) => this.#logPages.set(pgno, { slot: Number(slot), index }));
+    let lastLsn = this.#lsn;
+    for (const [slot, seq, lsn, ts, pageCount, pgnos] of this.#logRowsFrom(this.#nextSeq, Infinity)) {
+      this.#truncate(Number(pageCount), Number(lsn));
+      decodePgnos(/** @type {ArrayBuffer} */ (pgnos)).forEach((pgno, index) => this.#logged(pgno, { slot: Number(slot), index }, Number(lsn)));
+      if (Number(lsn) !== lastLsn) this.#spanTimes.push(Number(ts));
+      lastLsn = Number(lsn);
       this.#logRows++;
       this.#nextSeq = Number(seq) + 1;
       this.#lsn = Number(lsn);
     }
+    this.#spans = [];
+    for (const [seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs] of this.exec(this.#statements.selectSpans).map((row) => row.map(Number))) {
+      const span = this.#spans.at(-1);
+      if (span?.firstLsn === firstLsn) span.lastSeg = seg;
+      else this.#spans.push({ firstSeg: seg, lastSeg: seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs });
+    }
+    this.#nextSeg = (this.#spans.at(-1)?.lastSeg ?? 0) + 1;
+  }
+
+  /**
+   * The log rows of seqs first.. in seq order, up to last or to the first seq
+   * missing (a slot holds an older row, or none): [slot, seq, lsn, ts, page_count, pgnos].
+   * @param {number} first @param {number} last @returns {unknown[][]}
+   */
+  #logRowsFrom(first, last) {
+    const rows = [];
+    for (let seq = first; seq <= last; ) {
+      const slot = seq % this.#logSlots;
+      const count = Math.min(last - seq + 1, this.#logSlots - slot, this.#tuning.checkpointRows);
+      const chunk = this.exec(this.#statements.selectLogSlots, slot, slot + count - 1);
+      for (const row of chunk) {
+        if (Number(row[1]) !== seq) return rows;
+        rows.push(row);
+        seq++;
+      }
+      if (chunk.length < count) return rows;
+    }
+    return rows;
   }
 
   /**
@@ -481,4 +805,11 @@ export class SqlPageStorage {
     }
     this.exec(`DROP TABLE ${V1_PAGES}`);
   }
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function equalBytes(a, b) {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
