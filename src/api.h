@@ -30,7 +30,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 6
+#define DOSQL_ABI_VERSION 7
 
 #define DOSQL_STATUS_FAULT 0
 

@@ -77,8 +77,7 @@ static int connStepTrusted(Conn *p, sqlite3_stmt *pStmt){
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Run internal SQL (settings at open). */
-static int connExecTrusted(Conn *p, const char *zSql){
+int connExecTrusted(Conn *p, const char *zSql){
   int rc;
   p->bTrusted = 1;
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
@@ -212,6 +211,31 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
   return rc;
 }
 
+int connOpenView(Conn *p, double lsn, unsigned nCpuBudgetMs, Reply *pReply){
+  char *zName = dosqlVfsViewName(lsn);
+  char *zSettings = sqlite3_mprintf("PRAGMA query_only=1; PRAGMA cache_size=-%d;", DOSQL_CACHE_KIB);
+  int rc = zName && zSettings ? SQLITE_OK : SQLITE_NOMEM;
+  p->bView = 1;
+  p->nCpuBudgetMs = (int)(nCpuBudgetMs ? nCpuBudgetMs : DOSQL_CPU_BUDGET_MS);
+  budgetStart(&p->budget, budgetUnitsForMs((unsigned)p->nCpuBudgetMs));
+  if( rc==SQLITE_OK ) rc = sqlite3_open_v2(zName, &p->db, SQLITE_OPEN_READONLY, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_extended_result_codes(p->db, 1);
+  if( rc==SQLITE_OK ) rc = budgetAttach(p->db, &p->budget);
+  if( rc==SQLITE_OK ) rc = guardInstall(p);
+  if( rc==SQLITE_OK ) rc = connExecTrusted(p, zSettings);
+  if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);
+  if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);
+  if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "ROLLBACK", &p->pRollback);
+  sqlite3_free(zName);
+  sqlite3_free(zSettings);
+  if( rc!=SQLITE_OK ){
+    connFail(p, pReply, rc);
+    connFinish(p, pReply);
+    connClose(p);
+  }
+  return rc;
+}
+
 int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt){
   const char *zTail = 0;
   sqlite3_stmt *pNext = 0;
@@ -242,6 +266,21 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
   }
   if( connMayKeep(p, *ppStmt, zSql) ) p->pCacheable = *ppStmt;
   return SQLITE_OK;
+}
+
+int connResultTooLarge(Conn *p, Reply *pReply){
+  sqlite3_str *pOut = replyBody(pReply);
+  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+    connFail(p, pReply, SQLITE_NOMEM);
+    return 1;
+  }
+  if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
+    replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
+        "the result is larger than %d bytes: select fewer rows or columns "
+        "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
+    return 1;
+  }
+  return 0;
 }
 
 int connBegin(Conn *p, Reply *pReply){

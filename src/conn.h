@@ -20,6 +20,7 @@ typedef struct Conn {
   int bVacuum;               /* a VACUUM runs: its scratch database may attach */
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
+  int bView;                 /* a view of a past point (connOpenView): read-only */
   int bSavepoint;            /* connSavepoint() is open inside it */
   const char *zDenied;       /* why the authorizer last said no (static text) */
   /* What the user statement being prepared does, as the authorizer saw it
@@ -47,6 +48,11 @@ typedef struct Conn {
 ** (budget.h; 0 picks DOSQL_CPU_BUDGET_MS). A database whose internal tables
 ** are not the engine's (internal.h) is refused with UNSAFE_SCHEMA. */
 int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Reply *pReply);
+
+/* Open a read-only connection to the database as of lsn (a point
+** dosql_host_history_point() gave in this request), with the guards of
+** connOpen and its CPU budget; no change capture. Close it with connClose(). */
+int connOpenView(Conn *p, double lsn, unsigned nCpuBudgetMs, Reply *pReply);
 
 /* Close the connection and forget all state; connOpen starts afresh. */
 void connClose(Conn *p);
@@ -80,6 +86,13 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
 ** show the columns of another schema before its first step re-prepares it.
 */
 void connFinalize(Conn *p, sqlite3_stmt *pStmt);
+
+/* Fail the reply with RESULT_TOO_LARGE once its body has passed
+** DOSQL_MAX_RESULT_BYTES; non-zero then (or when the body could not grow). */
+int connResultTooLarge(Conn *p, Reply *pReply);
+
+/* Run internal SQL (settings, ATTACH of a view), past the authorizer. */
+int connExecTrusted(Conn *p, const char *zSql);
 
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);

@@ -35,6 +35,10 @@
 #define DOSQL_TRANSACTION_ABORTED "TRANSACTION_ABORTED"  /* 409/503: the transaction was rolled back; retry it */
 #define DOSQL_INTERNAL            "INTERNAL"             /* 500: a bug of ours */
 #define DOSQL_NOT_OPEN            "NOT_OPEN"             /* 500: a request before dosql_open */
+#define DOSQL_BAD_POINT           "BAD_POINT"            /* 400: a point of history is not an lsn, bookmark or time (history.h) */
+#define DOSQL_POINT_TOO_OLD       "POINT_TOO_OLD"        /* 410: older than the oldest point history keeps */
+#define DOSQL_POINT_IN_FUTURE     "POINT_IN_FUTURE"      /* 400: an lsn no commit has reached */
+#define DOSQL_HISTORY_UNSUPPORTED "HISTORY_UNSUPPORTED"  /* 501: the storage keeps no history (key-value) */
 
 /*
 ** Every code an object answers with, the engine's above and the host's (the

@@ -17,6 +17,12 @@
 **   POST /changes/prune  (the host's only)  -> retention (changelog.h)
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
+**   GET  /history  (or POST)                 -> the points history keeps (history.h)
+**   POST /restore      {to}  (the host's)    -> {to: point}: what the host puts back
+**   POST /diff         {from, to?, tables?, limit?} -> the row changes between them (diff.h)
+**
+** /query and /batch take "asOf": a point of history, read on a read-only
+** connection to it (history.h).
 **
 ** Every endpoint runs one request to completion or rolls it back: a statement
 ** that writes runs inside a transaction, so a failure half way (an error, a
@@ -34,6 +40,8 @@
 #include "json.h"
 #include "api.h"
 #include "changelog.h"
+#include "diff.h"
+#include "history.h"
 #include "internal.h"
 #include "request.h"
 #include "sqlite/unit.h"
@@ -116,23 +124,6 @@ static int appendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
     jsonAppendString(pOut, zName, -1);
   }
   sqlite3_str_appendchar(pOut, 1, ']');
-  return 0;
-}
-
-/* Fail the reply with RESULT_TOO_LARGE once the body has passed the limit;
-** non-zero then (or when the body could not grow). */
-static int resultTooLarge(Conn *pConn, Reply *pReply){
-  sqlite3_str *pOut = replyBody(pReply);
-  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
-    connFail(pConn, pReply, SQLITE_NOMEM);
-    return 1;
-  }
-  if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
-    replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
-        "the result is larger than %d bytes: select fewer rows or columns "
-        "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
-    return 1;
-  }
   return 0;
 }
 
@@ -271,14 +262,14 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
       goto done;
     }
     sqlite3_str_appendall(pOut, ",\"rows\":[");
-    if( resultTooLarge(pConn, pReply) ) goto done;
+    if( connResultTooLarge(pConn, pReply) ) goto done;
   }
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     if( eShape==SHAPE_NONE || eShape==SHAPE_RUN ) continue;
     if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
     if( eShape==SHAPE_COLUMNS ) appendRowArray(pOut, pStmt, nCol);
     else appendRow(pOut, pStmt, nCol);
-    if( resultTooLarge(pConn, pReply) ) goto done;
+    if( connResultTooLarge(pConn, pReply) ) goto done;
   }
   pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){
@@ -558,26 +549,30 @@ typedef struct Route {
   int mMethods;          /* METHOD_* */
   int bHost;             /* the host serves it (streams, file transfer) */
   int bInternal;         /* only for the host (DOSQL_REQUEST_INTERNAL) */
+  int bAsOf;             /* reads that take "asOf" (history.h) */
 } Route;
 
 /* Every endpoint of a database, the host's included, so that every 404 and
 ** 405 is decided here (docs/protocol.md). */
 static const Route aRoute[] = {
-  { "/query",         doQuery,            METHOD_POST, 0, 0 },
-  { "/run",           doRun,              METHOD_POST, 0, 0 },
-  { "/transaction",   doTransaction,      METHOD_POST, 0, 0 },
-  { "/batch",         doBatch,            METHOD_POST, 0, 0 },
-  { "/exec",          doExec,             METHOD_POST, 0, 0 },
-  { "/begin",         doBegin,            METHOD_POST, 0, 0 },
-  { "/commit",        doCommit,           METHOD_POST, 0, 0 },
-  { "/rollback",      doRollback,         METHOD_POST, 0, 0 },
-  { "/changes",       changelogRead,      METHOD_POST, 0, 0 },
-  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0 },
-  { "/export",        doExportSize,       METHOD_GET,  1, 0 },
-  { "/import",        0,                  METHOD_POST, 1, 0 },
-  { "/stats",         0,                  METHOD_GET,  1, 0 },
-  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1 },
-  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1 },
+  { "/query",         doQuery,            METHOD_POST, 0, 0, 1 },
+  { "/run",           doRun,              METHOD_POST, 0, 0, 0 },
+  { "/transaction",   doTransaction,      METHOD_POST, 0, 0, 0 },
+  { "/batch",         doBatch,            METHOD_POST, 0, 0, 1 },
+  { "/exec",          doExec,             METHOD_POST, 0, 0, 0 },
+  { "/begin",         doBegin,            METHOD_POST, 0, 0, 0 },
+  { "/commit",        doCommit,           METHOD_POST, 0, 0, 0 },
+  { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0 },
+  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0 },
+  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0 },
+  { "/export",        doExportSize,       METHOD_GET,  1, 0, 0 },
+  { "/import",        0,                  METHOD_POST, 1, 0, 0 },
+  { "/stats",         0,                  METHOD_GET,  1, 0, 0 },
+  { "/history",       historyInfo,        METHOD_GET|METHOD_POST, 0, 0, 0 },
+  { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0 },
+  { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0 },
+  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0 },
+  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0 },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))
 
@@ -657,7 +652,12 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     replyFail(&reply, 400, DOSQL_HEAP_LIMIT, "out of memory before the request began");
   }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
     connStartRequest(pConn, 0);
-    pRoute->xEndpoint(pConn, &reply, pBody);
+    if( !pRoute->bAsOf && cJSON_GetObjectItemCaseSensitive(pBody, "asOf") ){
+      replyFail(&reply, 400, DOSQL_BAD_REQUEST,
+          "%s does not take asOf: reads of a past point go to /query or /batch", pRoute->zPath);
+    }else if( !pRoute->bAsOf || !historyRunAsOf(pConn, &reply, pBody, pRoute->xEndpoint) ){
+      pRoute->xEndpoint(pConn, &reply, pBody);
+    }
     connFinish(pConn, &reply);
     cJSON_Delete(pBody);
   }

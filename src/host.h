@@ -74,6 +74,43 @@ typedef struct DosqlPageRef {
 DOSQL_IMPORT(commit)
 int dosql_host_commit(const uint8_t *batch, uint32_t n);
 
+/* Kinds of point of dosql_host_history_point(). */
+#define DOSQL_POINT_LSN   0  /* value is an lsn: the state its commit left */
+#define DOSQL_POINT_TIME  1  /* value is ms since the Unix epoch: the newest commit
+                             ** at or before it */
+
+/* Failures of dosql_host_history_point() (an lsn is never negative). */
+#define DOSQL_HISTORY_NONE   (-1)  /* this storage keeps no history */
+#define DOSQL_HISTORY_BEFORE (-2)  /* older than the oldest point kept */
+#define DOSQL_HISTORY_AFTER  (-3)  /* an lsn no commit has reached */
+#define DOSQL_HISTORY_ERROR  (-4)  /* storage failed */
+
+/*
+** The lsn of a point of the database's history (the count of commits that made
+** it), or one of DOSQL_HISTORY_*. An lsn it returns can be read with
+** dosql_host_page_read_at() until the end of the request.
+*/
+DOSQL_IMPORT(history_point)
+double dosql_host_history_point(int kind, double value);
+
+/* As dosql_host_page_read(), but page pgno as it was at lsn (from
+** dosql_host_history_point()): DOSQL_PAGE_MISSING for a page it did not have. */
+DOSQL_IMPORT(page_read_at)
+int dosql_host_page_read_at(double lsn, uint32_t pgno, uint8_t *buf, uint32_t n);
+
+/* What dosql_host_history_info() fills, by index. */
+#define DOSQL_HISTORY_LSN          0  /* the newest lsn */
+#define DOSQL_HISTORY_OLDEST_LSN   1  /* the oldest lsn history can show */
+#define DOSQL_HISTORY_OLDEST_TIME  2  /* the earliest time a point may name (ms), or -1 */
+#define DOSQL_HISTORY_WINDOW_MS    3  /* how far back history reaches at most */
+#define DOSQL_HISTORY_BYTES        4  /* bytes of storage history takes */
+#define DOSQL_HISTORY_LOG_ROWS     5  /* log rows kept at most (commits, roughly) */
+#define DOSQL_HISTORY_N            6
+
+/* Fill a[0..DOSQL_HISTORY_N-1]. Returns 0, or DOSQL_HISTORY_NONE. */
+DOSQL_IMPORT(history_info)
+int dosql_host_history_info(double *a, uint32_t n);
+
 /* Milliseconds since the Unix epoch (wall clock, for SQLite's date functions). */
 DOSQL_IMPORT(now_ms)
 double dosql_host_now_ms(void);

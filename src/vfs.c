@@ -14,6 +14,9 @@
 **   xSync      the commit point: the whole overlay goes to the host in ONE call
 **              (dosql_host_commit), which writes it atomically.
 **
+** A view (dosqlVfsViewName) is the database as of a past commit: read-only, its
+** pages from dosql_host_page_read_at, its size from its own page 1.
+**
 ** With journal_mode=MEMORY, SQLite syncs the database file exactly once per
 ** transaction, after it has written every page of that transaction, so storage
 ** only ever moves from one committed state to the next. A rollback puts the
@@ -41,6 +44,9 @@
 /* Name under which the VFS registers. */
 #define DOSQL_VFS_NAME "dosql"
 
+/* Names of views: this prefix, then the lsn in decimal. */
+#define DOSQL_VIEW_PREFIX "dosql-asof-"
+
 /* Smallest overlay hash table (slots; a power of two). */
 #define DOSQL_OVERLAY_MIN_SLOTS 64
 
@@ -65,6 +71,8 @@ typedef struct DosqlFile {
   int bCommitFailed;       /* the host refused a commit: storage still holds the
                            ** state SQLite's rollback is restoring */
   uint8_t *aScratch;       /* one page, for reads of part of a page */
+  int bView;               /* a view: read-only, as of lsnView */
+  double lsnView;
 } DosqlFile;
 
 /* Whether a main database is open: this VFS holds exactly one. */
@@ -191,6 +199,12 @@ static int overlayCompare(const void *a, const void *b){
 
 /*********************************************************** page I/O ****/
 
+/* The first n bytes of page pgno from the host: as stored, or as of the view's lsn. */
+static int vfsHostRead(const DosqlFile *p, uint32_t pgno, uint8_t *buf, uint32_t n){
+  return p->bView ? dosql_host_page_read_at(p->lsnView, pgno, buf, n)
+                  : dosql_host_page_read(pgno, buf, n);
+}
+
 /*
 ** Load the page size and stored page count from page 1's header, once.
 ** SQLITE_OK (an absent page 1 is an empty database), or SQLITE_IOERR_READ when
@@ -200,7 +214,7 @@ static int vfsLoadMeta(DosqlFile *p){
   uint8_t aHdr[FILE_HEADER_BYTES];
   int rc;
   if( p->bMetaKnown ) return SQLITE_OK;
-  rc = dosql_host_page_read(1, aHdr, sizeof(aHdr));
+  rc = vfsHostRead(p, 1, aHdr, sizeof(aHdr));
   if( rc==DOSQL_PAGE_FAULT ){ vfsNoteFault(1); return SQLITE_IOERR_READ; }
   if( rc==DOSQL_PAGE_ERROR ) return SQLITE_IOERR_READ;
   if( rc==DOSQL_PAGE_MISSING ){
@@ -239,7 +253,7 @@ static int vfsReadPage(DosqlFile *p, uint32_t pgno, uint32_t iOff, uint8_t *aOut
   }
   /* Whole pages go straight to the caller; parts go through the scratch page. */
   aPage = (iOff==0 && n==p->szPage) ? aOut : p->aScratch;
-  rc = dosql_host_page_read(pgno, aPage, p->szPage);
+  rc = vfsHostRead(p, pgno, aPage, p->szPage);
   switch( rc ){
     case DOSQL_PAGE_OK:
       if( aPage!=aOut ) memcpy(aOut, &aPage[iOff], n);
@@ -308,7 +322,7 @@ static int dosqlClose(sqlite3_file *pFile){
   overlayClear(p);
   sqlite3_free(p->aScratch);
   p->aScratch = 0;
-  vfsMainOpen = 0;
+  if( !p->bView ) vfsMainOpen = 0;
   return SQLITE_OK;
 }
 
@@ -346,7 +360,9 @@ static int dosqlRead(sqlite3_file *pFile, void *zBuf, int iAmt, sqlite3_int64 iO
 static int dosqlWrite(sqlite3_file *pFile, const void *zBuf, int iAmt, sqlite3_int64 iOfst){
   DosqlFile *p = (DosqlFile*)pFile;
   uint32_t pgno;
-  int rc = vfsLoadMeta(p);
+  int rc;
+  if( p->bView ) return SQLITE_READONLY;
+  rc = vfsLoadMeta(p);
   if( rc!=SQLITE_OK ) return rc;
   if( p->szPage==0 || (p->nPage==0 && p->nDirty==0) ){
     if( !dosqlValidPageSize(iAmt) || iOfst % iAmt ) return SQLITE_IOERR_WRITE;
@@ -365,7 +381,9 @@ static int dosqlWrite(sqlite3_file *pFile, const void *zBuf, int iAmt, sqlite3_i
 
 static int dosqlTruncate(sqlite3_file *pFile, sqlite3_int64 size){
   DosqlFile *p = (DosqlFile*)pFile;
-  int rc = vfsLoadMeta(p);
+  int rc;
+  if( p->bView ) return SQLITE_READONLY;
+  rc = vfsLoadMeta(p);
   if( rc!=SQLITE_OK ) return rc;
   if( p->szPage==0 ){
     return size==0 ? SQLITE_OK : SQLITE_IOERR_TRUNCATE;
@@ -383,6 +401,7 @@ static int dosqlTruncate(sqlite3_file *pFile, sqlite3_int64 size){
 static int dosqlSync(sqlite3_file *pFile, int flags){
   DosqlFile *p = (DosqlFile*)pFile;
   (void)flags;
+  if( p->bView ) return SQLITE_OK;
   if( vfsFaulted() ) return SQLITE_IOERR_FSYNC;
   if( p->bCommitFailed ){
     /* SQLite syncs after rolling a failed commit back. What it wrote back is
@@ -420,7 +439,7 @@ static int dosqlFileControl(sqlite3_file *pFile, int op, void *pArg){
       /* In rollback-journal mode SQLite shrinks the file after the commit
       ** point (xSync). Store the new size now; if that fails, the transaction
       ** is still committed and the next commit drops the pages. */
-      if( !vfsFaulted() ) vfsCommit(p);
+      if( !vfsFaulted() && !p->bView ) vfsCommit(p);
       return SQLITE_OK;
     case DOSQL_FCNTL_DISCARD:
       overlayClear(p);
@@ -469,15 +488,44 @@ static const sqlite3_io_methods dosqlIoMethods = {
 
 /******************************************************** VFS methods ****/
 
-/* The one main database; anything else (a second database, a journal, a temp
-** file) cannot be opened, because it has nowhere to live. */
+/* The lsn a view's name gives, or -1 when zName names no view. */
+static double vfsViewLsn(const char *zName){
+  size_t nPrefix = sizeof(DOSQL_VIEW_PREFIX)-1;
+  double lsn = 0;
+  const char *z;
+  if( zName==0 || strncmp(zName, DOSQL_VIEW_PREFIX, nPrefix)!=0 ) return -1;
+  z = zName + nPrefix;
+  if( *z==0 ) return -1;
+  for(; *z; z++){
+    if( *z<'0' || *z>'9' || lsn>=9007199254740992.0/10 ) return -1;
+    lsn = lsn*10 + (*z-'0');
+  }
+  return lsn;
+}
+
+char *dosqlVfsViewName(double lsn){
+  return sqlite3_mprintf("%s%lld", DOSQL_VIEW_PREFIX, (sqlite3_int64)lsn);
+}
+
+/* The one main database, and views of it; anything else (a second database, a
+** journal, a temp file) cannot be opened, because it has nowhere to live. */
 static int dosqlOpen(sqlite3_vfs *pVfs, sqlite3_filename zName, sqlite3_file *pFile,
                      int flags, int *pOutFlags){
   DosqlFile *p = (DosqlFile*)pFile;
-  (void)pVfs; (void)zName;
+  double lsn = vfsViewLsn(zName);
+  (void)pVfs;
   memset(p, 0, sizeof(*p));
-  if( (flags & SQLITE_OPEN_MAIN_DB)==0 || vfsMainOpen ) return SQLITE_CANTOPEN;
-  vfsMainOpen = 1;
+  if( (flags & SQLITE_OPEN_MAIN_DB)==0 ) return SQLITE_CANTOPEN;
+  if( lsn>=0 ){
+    /* Read-only however it was asked for (ATTACH asks as the main database
+    ** was opened): SQLite's pager then refuses every write to it. */
+    flags = (flags & ~(SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE)) | SQLITE_OPEN_READONLY;
+    p->bView = 1;
+    p->lsnView = lsn;
+  }else{
+    if( vfsMainOpen ) return SQLITE_CANTOPEN;
+    vfsMainOpen = 1;
+  }
   p->base.pMethods = &dosqlIoMethods;
   if( pOutFlags ) *pOutFlags = flags;
   return SQLITE_OK;

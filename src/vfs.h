@@ -5,6 +5,8 @@
 ** connection of this build uses it. It holds exactly one main database file; the
 ** rollback journal and temp files stay in SQLite's memory (journal_mode=MEMORY,
 ** SQLITE_TEMP_STORE=3), so opening any other file fails with SQLITE_CANTOPEN.
+** The exception: read-only views of the database as of a past commit, named by
+** dosqlVfsViewName(), as many as wanted (history.c opens them).
 **
 ** The connection learns about faults from dosqlVfsTakeFaults() and talks to the
 ** open file through sqlite3_file_control() with the opcode below.
@@ -26,6 +28,11 @@ typedef struct DosqlFaults {
 
 /* Copy out, and clear, the pages that faulted since the last call. */
 void dosqlVfsTakeFaults(DosqlFaults *pOut);
+
+/* The file name of the database as of lsn (an lsn dosql_host_history_point()
+** gave), for sqlite3_open_v2() read-only or ATTACH; from sqlite3_malloc, 0 when
+** out of memory. */
+char *dosqlVfsViewName(double lsn);
 
 /* Opcodes for sqlite3_file_control(db, "main", op, pArg), far above SQLite's
 ** own. DISCARD (pArg 0): drop uncommitted pages and forget the cached page

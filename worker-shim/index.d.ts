@@ -92,6 +92,12 @@ export declare class DoSQLDatabase extends DurableObject {
   begin(options?: TransactionOptions): Promise<{ txId: string; timeoutMs: number }>;
   commit(txId: string): Promise<void>;
   rollback(txId: string): Promise<void>;
+  /** Over RPC: the points history keeps (docs/history.md). */
+  history(): Promise<HistoryInfo>;
+  /** Over RPC: the row changes between two points. */
+  diff<T = Record<string, unknown>>(from: HistoryPoint, options?: DiffOptions): Promise<DiffResult<T>>;
+  /** Over RPC: the whole database back as it was at a point, as one new commit. */
+  restore(to: HistoryPoint): Promise<RestoreResult>;
   /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
   alarm(): Promise<void>;
   /** Change subscribers' WebSockets: messages other than `ping` are ignored. */
@@ -106,6 +112,62 @@ export declare class DoSQLDatabase extends DurableObject {
 export interface RpcOptions {
   /** The open transaction's txId (from begin()). */
   transaction?: string;
+  /** query, queryOne and batch: read the database as it was at this point (read-only). */
+  asOf?: HistoryPoint;
+}
+
+/**
+ * A point of the database's history (docs/history.md): an lsn (the count of
+ * commits that made it; not a change event's lsn), a bookmark (16 hex digits,
+ * from history()), a time SQLite reads ("2026-12-01 12:00:00", ISO 8601), or
+ * {time: ms since the epoch}: the newest commit at or before it.
+ */
+export type HistoryPoint = number | string | { time: number };
+
+export interface HistoryMark {
+  lsn: number;
+  /** Sorts as the lsn does. */
+  bookmark: string;
+}
+
+export interface HistoryInfo {
+  current: HistoryMark;
+  /** The oldest point that can still be read or restored. */
+  oldest: HistoryMark;
+  /** The earliest time a point may name (ms since the epoch), or null. */
+  oldestTime: number | null;
+  /** How far back history reaches at most (ms). */
+  windowMs: number;
+  /** Storage bytes history takes. */
+  bytes: number;
+  /** Log rows kept at most: history reaches back about this many commits. */
+  logRows: number;
+}
+
+export interface DiffOptions {
+  /** The later point; the present when omitted. */
+  to?: HistoryPoint;
+  /** Only these tables. */
+  tables?: string[];
+  /** At most this many changes (1..100000, default 10000); `more` says whether there were more. */
+  limit?: number;
+}
+
+export interface DiffResult<T = Record<string, unknown>> {
+  from: HistoryMark;
+  to: HistoryMark;
+  /** Tables, indexes, views and triggers whose SQL differs (null: absent at that point). */
+  schema: { type: string; name: string; before: string | null; after: string | null }[];
+  /** Keyed by rowid (or primary key, WITHOUT ROWID); the shape of change events. */
+  changes: { table: string; type: 'insert' | 'update' | 'delete'; data: T; old?: T }[];
+  more: boolean;
+}
+
+export interface RestoreResult {
+  restoredTo: HistoryMark;
+  /** The restore's own commit: restore to current.lsn - 1 to undo it. */
+  current: HistoryMark;
+  pagesWritten: number;
 }
 
 export interface DoSQLStats {
@@ -208,6 +270,14 @@ export interface DatabaseClient extends TransactionClient {
    * (TOO_MANY_SUBSCRIBERS, BAD_REQUEST) throws a DoSQLError.
    */
   subscribe<T = Record<string, unknown>>(tables?: string[] | null, options?: SubscribeOptions): AsyncIterableIterator<SubscriptionEvent<T>>;
+  /** Read-only reads of the database as it was at a point (docs/history.md); POINT_TOO_OLD (410) past the window. */
+  asOf(point: HistoryPoint): Pick<TransactionClient, 'query' | 'queryOne' | 'batch'>;
+  /** The row changes between two points (`to`: the present when omitted), and the schema objects that differ. */
+  diff<T = Record<string, unknown>>(from: HistoryPoint, options?: DiffOptions): Promise<DiffResult<T>>;
+  /** The points history keeps. */
+  history(): Promise<HistoryInfo>;
+  /** The whole database back as it was at a point, as one new commit; change streams end with DATABASE_RESTORED. */
+  restore(to: HistoryPoint): Promise<RestoreResult>;
 }
 
 export interface SubscribeOptions {

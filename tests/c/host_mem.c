@@ -10,11 +10,22 @@
 #include "host.h"
 #include "host_mem.h"
 
+typedef struct MemVersion MemVersion;
+
 typedef struct MemPage {
   uint8_t *aData;       /* 0 if absent */
   uint32_t nData;
   int bFetched;         /* async mode: readable synchronously */
+  MemVersion *pOld;     /* earlier versions, newest first */
 } MemPage;
+
+/* A version a commit replaced: what the page was (0: none) until lsn. */
+struct MemVersion {
+  uint8_t *aData;
+  uint32_t nData;
+  double lsnUntil;
+  MemVersion *pNext;
+};
 
 static MemPage *aPage;         /* indexed by pgno; [0] unused */
 static uint32_t nPageAlloc;
@@ -24,10 +35,39 @@ static int nFailCommit;
 static int nCommit;
 static int nPagesWritten;
 static double clockShiftMs;
+static double lsnNow;          /* commits since the reset: history keeps them all */
+static double *aCommitMs;      /* [lsn-1]: when commit lsn was made */
+
+/* Forget pPage's earlier versions. */
+static void memFreeVersions(MemPage *pPage){
+  while( pPage->pOld ){
+    MemVersion *p = pPage->pOld;
+    pPage->pOld = p->pNext;
+    free(p->aData);
+    free(p);
+  }
+}
+
+/* Keep pPage's current bytes as the version commit lsn replaces. */
+static void memKeepVersion(MemPage *pPage, double lsn){
+  MemVersion *p = malloc(sizeof(*p));
+  p->aData = pPage->aData;
+  p->nData = pPage->nData;
+  p->lsnUntil = lsn;
+  p->pNext = pPage->pOld;
+  pPage->pOld = p;
+  pPage->aData = 0;
+}
 
 void hostMemReset(void){
   uint32_t i;
-  for(i=0; i<nPageAlloc; i++) free(aPage[i].aData);
+  for(i=0; i<nPageAlloc; i++){
+    free(aPage[i].aData);
+    memFreeVersions(&aPage[i]);
+  }
+  free(aCommitMs);
+  aCommitMs = 0;
+  lsnNow = 0;
   free(aPage);
   aPage = 0;
   nPageAlloc = nPageStored = 0;
@@ -74,6 +114,7 @@ void hostMemPutPage(uint32_t pgno, const uint8_t *aData, uint32_t n){
   }
   pPage = &aPage[pgno];
   free(pPage->aData);
+  memFreeVersions(pPage);   /* a file of its own: no history before it */
   pPage->aData = malloc(n ? n : 1);
   memcpy(pPage->aData, aData, n);
   pPage->nData = n;
@@ -97,10 +138,15 @@ int dosql_host_commit(const uint8_t *batch, uint32_t n){
     nPageAlloc = nNew+1;
   }
   for(i=0; i<nDirty; i++){
+    if( aRef[i].pgno==0 || aRef[i].pgno>nNew ) return DOSQL_COMMIT_ERROR;
+  }
+  lsnNow++;
+  aCommitMs = realloc(aCommitMs, sizeof(double)*(size_t)lsnNow);
+  aCommitMs[(size_t)lsnNow-1] = dosql_host_now_ms();
+  for(i=0; i<nDirty; i++){
     uint32_t pgno = aRef[i].pgno;
     MemPage *pPage = &aPage[pgno];
-    if( pgno==0 || pgno>nNew ) return DOSQL_COMMIT_ERROR;
-    free(pPage->aData);
+    memKeepVersion(pPage, lsnNow);
     pPage->aData = malloc(szPage);
     memcpy(pPage->aData, aRef[i].aData, szPage);
     pPage->nData = szPage;
@@ -108,12 +154,48 @@ int dosql_host_commit(const uint8_t *batch, uint32_t n){
     nPagesWritten++;
   }
   for(i=nNew+1; i<nPageAlloc; i++){
-    free(aPage[i].aData);
-    aPage[i].aData = 0;
+    if( aPage[i].aData ) memKeepVersion(&aPage[i], lsnNow);
   }
   nPageStored = nNew;
   nCommit++;
   return DOSQL_COMMIT_OK;
+}
+
+double dosql_host_history_point(int kind, double value){
+  double lsn = value;
+  if( kind==DOSQL_POINT_TIME ){
+    for(lsn=lsnNow; lsn>0 && aCommitMs[(size_t)lsn-1]>value; lsn--){}
+  }
+  return lsn>lsnNow ? DOSQL_HISTORY_AFTER : lsn;
+}
+
+int dosql_host_page_read_at(double lsn, uint32_t pgno, uint8_t *buf, uint32_t n){
+  const uint8_t *aData;
+  uint32_t nData;
+  MemVersion *pVersion;
+  if( pgno>=nPageAlloc ) return DOSQL_PAGE_MISSING;
+  aData = aPage[pgno].aData;
+  nData = aPage[pgno].nData;
+  /* The oldest version replaced after lsn is the one lsn saw. */
+  for(pVersion=aPage[pgno].pOld; pVersion && pVersion->lsnUntil>lsn; pVersion=pVersion->pNext){
+    aData = pVersion->aData;
+    nData = pVersion->nData;
+  }
+  if( aData==0 ) return DOSQL_PAGE_MISSING;
+  memcpy(buf, aData, n<nData ? n : nData);
+  if( n>nData ) memset(buf+nData, 0, n-nData);
+  return DOSQL_PAGE_OK;
+}
+
+int dosql_host_history_info(double *a, uint32_t n){
+  if( n<DOSQL_HISTORY_N ) return DOSQL_HISTORY_NONE;
+  a[DOSQL_HISTORY_LSN] = lsnNow;
+  a[DOSQL_HISTORY_OLDEST_LSN] = 0;
+  a[DOSQL_HISTORY_OLDEST_TIME] = lsnNow>0 ? aCommitMs[0] : -1;
+  a[DOSQL_HISTORY_WINDOW_MS] = 0;
+  a[DOSQL_HISTORY_BYTES] = 0;
+  a[DOSQL_HISTORY_LOG_ROWS] = 0;
+  return 0;
 }
 
 double dosql_host_now_ms(void){

@@ -24,7 +24,7 @@ function headerImports() {
 
 /** The value of `#define NAME value` in a header. */
 function define(text, name) {
-  const m = new RegExp(`^#define\\s+${name}\\s+(-?\\d+)`, 'm').exec(text);
+  const m = new RegExp(`^#define\\s+${name}\\s+\\(?(-?\\d+)\\)?`, 'm').exec(text);
   assert.ok(m, `${name} is defined`);
   return Number(m[1]);
 }
@@ -52,9 +52,19 @@ test('host.js constants equal host.h constants', () => {
     ['LOG_WARN', 'DOSQL_LOG_WARN'],
     ['LOG_INFO', 'DOSQL_LOG_INFO'],
     ['BATCH_HEADER_BYTES', 'DOSQL_BATCH_HEADER'],
+    ['POINT_LSN', 'DOSQL_POINT_LSN'],
+    ['POINT_TIME', 'DOSQL_POINT_TIME'],
+    ['HISTORY_NONE', 'DOSQL_HISTORY_NONE'],
+    ['HISTORY_BEFORE', 'DOSQL_HISTORY_BEFORE'],
+    ['HISTORY_AFTER', 'DOSQL_HISTORY_AFTER'],
+    ['HISTORY_ERROR', 'DOSQL_HISTORY_ERROR'],
   ]) {
     assert.equal(host[js], define(hostH, c), `${js} = ${c}`);
   }
+  // history_info's slots, by index.
+  const slots = { lsn: 'LSN', oldestLsn: 'OLDEST_LSN', oldestTime: 'OLDEST_TIME', windowMs: 'WINDOW_MS', bytes: 'BYTES', logSlots: 'LOG_ROWS' };
+  host.HISTORY_INFO.forEach((name, i) => assert.equal(define(hostH, `DOSQL_HISTORY_${slots[name]}`), i, name));
+  assert.equal(define(hostH, 'DOSQL_HISTORY_N'), host.HISTORY_INFO.length);
 });
 
 test('the contract the module publishes equals api.h, and contract.js speaks its ABI', async () => {

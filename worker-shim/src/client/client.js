@@ -117,6 +117,43 @@ export function clientOver(send, more = {}) {
     ...more,
 
     /**
+     * Read-only reads of the database as it was at a point (docs/history.md): an
+     * lsn, a bookmark from history(), a time ("2026-12-01 12:00:00", ISO 8601) or
+     * {time: ms}. Throws POINT_TOO_OLD (410) past the history window.
+     * @param {number | string | {time: number}} point
+     */
+    asOf(point) {
+      if (point === undefined || point === null) throw new TypeError('asOf needs a point: an lsn, a bookmark, a time or {time: ms}');
+      return Object.freeze(reads(send, null, point));
+    },
+
+    /**
+     * The row changes between two points (to: the present when omitted), as change
+     * events ({table, type, data, old?}, rows decoded), and the schema objects that differ.
+     * @param {number | string | {time: number}} from
+     * @param {{to?: number | string | {time: number}, tables?: string[], limit?: number}} [options]
+     */
+    async diff(from, { to, tables, limit } = {}) {
+      return decodeDiff(await post('/diff', { from, to, tables, limit }, null));
+    },
+
+    /** The points history keeps: {current, oldest, oldestTime, windowMs, bytes, logRows}. */
+    history() {
+      return post('/history', {}, null);
+    },
+
+    /**
+     * Put the whole database back as it was at a point, as one new commit (undo it
+     * by restoring to the point before it: `current` in the answer, minus one).
+     * Change streams end with DATABASE_RESTORED.
+     * @param {number | string | {time: number}} to
+     * @returns {Promise<{restoredTo: {lsn: number, bookmark: string}, current: {lsn: number, bookmark: string}, pagesWritten: number}>}
+     */
+    restore(to) {
+      return post('/restore', { to }, null);
+    },
+
+    /**
      * Run fn inside one transaction; commit when it resolves, roll back and
      * rethrow when it throws. Other requests to the database wait meanwhile, so
      * keep fn short; the transaction is rolled back when idle for timeoutMs.
@@ -157,23 +194,7 @@ export function clientOver(send, more = {}) {
  */
 export function statements(send, txId) {
   return {
-    /**
-     * @param {string} sql
-     * @param {unknown} [params]
-     * @returns {Promise<any[]>}
-     */
-    async query(sql, params) {
-      const { rows } = await send('/query', { sql, params: encodeParams(params) }, txId);
-      return decodeRows(rows);
-    },
-    /**
-     * @param {string} sql
-     * @param {unknown} [params]
-     */
-    async queryOne(sql, params) {
-      const { rows } = await send('/query', { sql, params: encodeParams(params) }, txId);
-      return Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null;
-    },
+    ...reads(send, txId, undefined),
     /**
      * @param {string} sql
      * @param {unknown} [params]
@@ -187,16 +208,6 @@ export function statements(send, txId) {
      * Several statements, all or nothing; one result per statement.
      * @param {(string | {sql: string, params?: unknown})[]} list
      */
-    async batch(list) {
-      if (!Array.isArray(list)) throw new TypeError('batch needs an array of statements ({sql, params?} or strings)');
-      const operations = list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) }));
-      const { results } = await send('/batch', { operations }, txId);
-      return (Array.isArray(results) ? results : []).map((r) => ({
-        rows: decodeRows(r?.rows ?? []),
-        rowsAffected: decodeValue(r?.rowsAffected),
-        lastInsertRowId: decodeValue(r?.lastInsertRowId),
-      }));
-    },
     /**
      * A script of statements, all or nothing (split by SQLite's parser).
      * @param {string} sql
@@ -206,6 +217,57 @@ export function statements(send, txId) {
       const { count } = await send('/exec', { sql }, txId);
       return { count };
     },
+  };
+}
+
+/**
+ * query/queryOne/batch, inside the transaction txId or outside any; as of a point
+ * of history when asOf is given (docs/history.md), where they are read-only.
+ * @param {Send} send
+ * @param {string | null} txId
+ * @param {unknown} asOf  a point: an lsn, a bookmark, a time, or undefined for now
+ */
+export function reads(send, txId, asOf) {
+  return {
+    /**
+     * @param {string} sql
+     * @param {unknown} [params]
+     * @returns {Promise<any[]>}
+     */
+    async query(sql, params) {
+      const { rows } = await send('/query', { sql, params: encodeParams(params), asOf }, txId);
+      return decodeRows(rows);
+    },
+    /**
+     * @param {string} sql
+     * @param {unknown} [params]
+     */
+    async queryOne(sql, params) {
+      const { rows } = await send('/query', { sql, params: encodeParams(params), asOf }, txId);
+      return Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null;
+    },
+    /**
+     * Several statements, all or nothing; one result per statement.
+     * @param {(string | {sql: string, params?: unknown})[]} list
+     */
+    async batch(list) {
+      if (!Array.isArray(list)) throw new TypeError('batch needs an array of statements ({sql, params?} or strings)');
+      const operations = list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) }));
+      const { results } = await send('/batch', { operations, asOf }, txId);
+      return (Array.isArray(results) ? results : []).map((r) => ({
+        rows: decodeRows(r?.rows ?? []),
+        rowsAffected: decodeValue(r?.rowsAffected),
+        lastInsertRowId: decodeValue(r?.lastInsertRowId),
+      }));
+    },
+  };
+}
+
+/** A /diff answer with its rows decoded. @param {any} answer */
+export function decodeDiff(answer) {
+  return {
+    ...answer,
+    changes: answer.changes.map((/** @type {any} */ c) => ({ ...c, data: decodeRow(c.data), ...(c.old ? { old: decodeRow(c.old) } : {}) })),
   };
 }
 

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { answerOf, statements, toRpcError } from '../client/client.js';
+import { answerOf, decodeDiff, reads, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance, checkMigrations } from './instance.js';
 import { messageOf } from './response.js';
 import { checkChanges } from '../changes/retention.js';
@@ -72,12 +72,12 @@ export class DoSQLDatabase extends DurableObject {
     return this.#instance.call(path, body, txId);
   }
 
-  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string}} [options] */
+  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string, asOf?: unknown}} [options]  asOf: a point of history */
   query(sql, params, options) {
     return this.#statement(options, (s) => s.query(sql, params));
   }
 
-  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string}} [options] */
+  /** @param {string} sql @param {unknown} [params] @param {{transaction?: string, asOf?: unknown}} [options] */
   queryOne(sql, params, options) {
     return this.#statement(options, (s) => s.queryOne(sql, params));
   }
@@ -87,7 +87,7 @@ export class DoSQLDatabase extends DurableObject {
     return this.#statement(options, (s) => s.run(sql, params));
   }
 
-  /** @param {(string | {sql: string, params?: unknown})[]} list @param {{transaction?: string}} [options] */
+  /** @param {(string | {sql: string, params?: unknown})[]} list @param {{transaction?: string, asOf?: unknown}} [options] */
   batch(list, options) {
     return this.#statement(options, (s) => s.batch(list));
   }
@@ -100,6 +100,21 @@ export class DoSQLDatabase extends DurableObject {
   /** @param {{timeoutMs?: number}} [options] */
   begin(options = {}) {
     return this.#statement(undefined, (_, send) => send('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null));
+  }
+
+  /** The points history keeps (docs/history.md). */
+  history() {
+    return this.#statement(undefined, (_, send) => send('/history', {}, null));
+  }
+
+  /** The row changes between two points. @param {unknown} from @param {{to?: unknown, tables?: string[], limit?: number}} [options] */
+  diff(from, options = {}) {
+    return this.#statement(undefined, async (_, send) => decodeDiff(await send('/diff', { from, to: options.to, tables: options.tables, limit: options.limit }, null)));
+  }
+
+  /** The whole database back as it was at a point. @param {unknown} to */
+  restore(to) {
+    return this.#statement(undefined, (_, send) => send('/restore', { to }, null));
   }
 
   /** @param {string} txId */
@@ -122,7 +137,9 @@ export class DoSQLDatabase extends DurableObject {
       return answerOf(path, status, text);
     };
     try {
-      return await fn(statements(send, options?.transaction ?? null), send);
+      const txId = options?.transaction ?? null;
+      const asOf = options?.asOf === undefined ? {} : reads(send, txId, options.asOf);
+      return await fn({ ...statements(send, txId), ...asOf }, send);
     } catch (err) {
       throw toRpcError(err);
     }

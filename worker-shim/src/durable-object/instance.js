@@ -44,6 +44,8 @@ import { OPEN_READ_AHEAD } from '../config.js';
 /** @typedef {import('../wasm/engine.js').EngineResponse} EngineResponse */
 
 const encoder = new TextEncoder();
+/** A restore gives up after this many rounds of fetching pages from the cold tier. */
+const MAX_RESTORE_ROUNDS = 64;
 const decoder = new TextDecoder();
 
 /**
@@ -123,6 +125,7 @@ export class DatabaseInstance {
       const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/import') return await this.importDatabase(request);
+      if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
       if (engine.isHostRoute(path)) {
         const refused = await this.#refuseHostRequest(request, path);
         if (refused) return refused;
@@ -152,7 +155,8 @@ export class DatabaseInstance {
   async call(path, body, txId) {
     let answer;
     try {
-      answer = (this.#started ? null : await this.start()) ?? (await this.#answer('POST', path, encoder.encode(JSON.stringify(body ?? {})), txId));
+      const bytes = encoder.encode(JSON.stringify(body ?? {}));
+      answer = (this.#started ? null : await this.start()) ?? (path === '/restore' ? await this.#restore('POST', bytes) : await this.#answer('POST', path, bytes, txId));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       answer = hostError('INTERNAL', messageOf(err));
@@ -247,6 +251,46 @@ export class DatabaseInstance {
       return toResponse(hostError('INTERNAL', messageOf(err)));
     } finally {
       this.#importing = null;
+    }
+  }
+
+  /**
+   * POST /restore {to}: the whole database back as it was at a point of history (C
+   * reads the point), as one new commit of the pages that differ, so a restore can
+   * itself be undone. Holds the gate: after any open transaction, before the next
+   * request. The change log goes back with the database, so change streams end.
+   * @param {string} method @param {Uint8Array | {oversized: number}} body
+   * @returns {Promise<EngineResponse>}
+   */
+  async #restore(method, body) {
+    const release = await this.#gate.hold();
+    try {
+      const failure = await this.start();
+      if (failure) return failure;
+      const check = /** @type {Engine} */ (this.#engine).hostRequest(method, '/restore', body);
+      if (check.status !== 200) return check;
+      const { to } = JSON.parse(decoder.decode(check.body));
+      const storage = /** @type {Required<import('../wasm/host.js').StorageAdapter> & {restoreBatch: (lsn: number) => {batch: import('../wasm/host.js').CommitBatch, faults: number[]}}} */ (this.#storage);
+      let plan = storage.restoreBatch(to.lsn);
+      // Pages only in the cold tier are fetched first; each round promotes whole groups.
+      for (let round = 0; plan.faults.length > 0; round++) {
+        if (round === MAX_RESTORE_ROUNDS) return hostError('FAULT_LIMIT', `restoring took more than ${MAX_RESTORE_ROUNDS} rounds of cold-tier fetches; try again`);
+        await storage.prefetch(plan.faults, storage.readAhead ?? OPEN_READ_AHEAD);
+        plan = storage.restoreBatch(to.lsn);
+      }
+      storage.commit(plan.batch);
+      this.#feed.endAll('DATABASE_RESTORED', `the database was restored to lsn ${to.lsn}, its change log with it: reload, then subscribe again`);
+      this.#engine = null;
+      this.#forget();
+      const restarted = await this.start();
+      if (restarted) return restarted;
+      this.#retention?.committed();
+      const history = await /** @type {Engine} */ (this.#engine).request('GET', '/history', new Uint8Array(0));
+      if (history.status !== 200) return history;
+      const { current } = JSON.parse(decoder.decode(history.body));
+      return jsonResponse(200, { restoredTo: to, current, pagesWritten: plan.batch.pages.length });
+    } finally {
+      release();
     }
   }
 

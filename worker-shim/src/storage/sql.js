@@ -53,6 +53,8 @@ const IMPORT_PREFIX = 'dosql_import_';
 /** The first format's table (one row per page), by prefix. @param {string} prefix */
 const firstFormatTable = (prefix) => `${prefix}pages`;
 const V1_PAGES = firstFormatTable(LIVE_PREFIX);
+/** Views of past lsns kept between writes (a request reads one or two). */
+const MAX_VIEWS = 4;
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
  *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number,
@@ -183,6 +185,8 @@ export class SqlPageStorage {
   /** Checkpointed spans still in storage, oldest first. @type {Span[]} */
   #spans = [];
   #nextSeg = 1;
+  /** Views built since the last write, by lsn (a write can change where a past page is). @type {Map<number, HistoryView>} */
+  #views = new Map();
   /** Least recently used first. @type {Map<number, CachedGroup>} */
   #cache = new Map();
   #cacheBytes = 0;
@@ -403,23 +407,49 @@ export class SqlPageStorage {
     };
   }
 
+  /** The lsn of a point (an lsn, or ms since the epoch), or why history has none.
+   *  @param {'lsn' | 'time'} kind @param {number} value @returns {number | 'before' | 'after'} */
+  historyPoint(kind, value) {
+    const lsn = kind === 'time' ? this.lsnAtTime(value) : value;
+    if (lsn === null || lsn < this.oldestLsn) return 'before';
+    return lsn > this.#lsn ? 'after' : lsn;
+  }
+
+  /** readPage as of lsn (historyPoint's). fallback as for historyView.
+   *  @param {number} lsn @param {number} pgno @param {(pgno: number) => Uint8Array | null | symbol} [fallback] */
+  readPageAt(lsn, pgno, fallback) {
+    let view = this.#views.get(lsn);
+    if (!view) {
+      if (this.#views.size >= MAX_VIEWS) this.#views.clear();
+      view = this.historyView(lsn, fallback);
+      this.#views.set(lsn, view);
+    }
+    return view.readPage(pgno);
+  }
+
   /**
    * The commit that puts the database back as it was at lsn: the pages that differ,
-   * and its page count then. readPage: the current state (the cold tier's, which may fault).
-   * @param {HistoryView} view @param {(pgno: number) => Uint8Array | null | symbol} readPage
-   * @returns {CommitBatch}
+   * and its page count then; or the pages the cold tier must fetch first. current:
+   * the state now (the cold tier's); fallback as for historyView.
+   * @param {number} lsn @param {(pgno: number) => Uint8Array | null | symbol} [current]
+   * @param {(pgno: number) => Uint8Array | null | symbol} [fallback]
+   * @returns {{batch: CommitBatch, faults: number[]}}
    */
-  restoreBatch(view, readPage) {
-    const changed = view.changedSince();
+  restoreBatch(lsn, current = (pgno) => this.readPage(pgno), fallback = undefined) {
+    const view = this.historyView(lsn, fallback);
     const pages = [];
-    for (const pgno of [...changed].filter((p) => p <= view.pageCount).sort((a, b) => a - b)) {
+    const faults = [];
+    for (const pgno of [...view.changedSince()].filter((p) => p <= view.pageCount).sort((a, b) => a - b)) {
       const then = view.readPage(pgno);
-      const now = readPage(pgno);
-      if (typeof then === 'symbol' || typeof now === 'symbol') throw new RangeError(`page ${pgno} is in the cold tier`);
+      const now = current(pgno);
+      if (typeof then === 'symbol' || typeof now === 'symbol') {
+        faults.push(pgno);
+        continue;
+      }
       const data = then ?? new Uint8Array(this.#pageSize);
       if (!now || !equalBytes(now, data)) pages.push({ pgno, data });
     }
-    return { pageSize: this.#pageSize, oldPageCount: this.#pageCount, newPageCount: view.pageCount, pages };
+    return { batch: { pageSize: this.#pageSize, oldPageCount: this.#pageCount, newPageCount: view.pageCount, pages }, faults };
   }
 
   /** The newest lsn committed at or before ms, or null when that is older than history. @param {number} ms */
@@ -761,6 +791,7 @@ export class SqlPageStorage {
    * @template T @param {() => T} fn @returns {T}
    */
   #write(fn) {
+    this.#views.clear();
     try {
       return this.#storage.transactionSync(fn);
     } catch (err) {

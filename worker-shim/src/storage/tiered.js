@@ -154,12 +154,39 @@ export class TieredPageStorage {
       this.#counts.hotReads++;
       return this.#hot.readPage(pgno);
     }
+    return this.#coldRead(pgno);
+  }
+
+  /** FAULT when pgno is in R2, else null. @param {number} pgno */
+  #coldRead(pgno) {
+    const group = this.#groupOf(pgno);
     const entry = this.#groups.get(group);
-    if (entry && index < entry.pages) {
+    if (entry && pgno - this.#firstOf(group) < entry.pages) {
       this.#counts.coldReads++;
       return FAULT;
     }
     return null;
+  }
+
+  // History is the hot tier's (storage/sql.js); a past page it does not hold is the one in R2.
+
+  /** @param {'lsn' | 'time'} kind @param {number} value */
+  historyPoint(kind, value) {
+    return this.#hot.historyPoint(kind, value);
+  }
+
+  /** @param {number} lsn @param {number} pgno */
+  readPageAt(lsn, pgno) {
+    return this.#hot.readPageAt(lsn, pgno, (p) => this.#coldRead(p));
+  }
+
+  historyInfo() {
+    return this.#hot.historyInfo();
+  }
+
+  /** @param {number} lsn */
+  restoreBatch(lsn) {
+    return this.#hot.restoreBatch(lsn, (p) => this.readPage(p), (p) => this.#coldRead(p));
   }
 
   /**
@@ -179,6 +206,8 @@ export class TieredPageStorage {
     const trims = newPageCount < oldPageCount || !this.#committed ? this.#trimsTo(newPageCount) : [];
     const now = Date.now();
     this.#hot.commit(batch, () => {
+      // Pages trimmed from R2 objects are gone from history too: no point before this commit can be read.
+      if (trims.length > 0) this.#hot.raiseHistoryFloor(this.#hot.lsn);
       for (const group of dirtied) this.#hot.exec(SET_DIRTY, group);
       for (const { group, pages: kept, entry } of trims) {
         if (kept > 0) {

@@ -27,7 +27,7 @@
  */
 
 /** Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 const encoder = new TextEncoder();
 

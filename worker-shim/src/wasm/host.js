@@ -16,7 +16,7 @@
 //     stopping the instance).
 
 /** Import names of the module "dosql", in host.h order. Must match host.h. */
-export const IMPORT_NAMES = Object.freeze(['page_read', 'commit', 'now_ms', 'random', 'log']);
+export const IMPORT_NAMES = Object.freeze(['page_read', 'commit', 'history_point', 'page_read_at', 'history_info', 'now_ms', 'random', 'log']);
 
 /** The import module name. Must match DOSQL_IMPORT in host.h. */
 export const IMPORT_MODULE = 'dosql';
@@ -30,6 +30,19 @@ export const PAGE_ERROR = 3;
 /** Results of commit. Must match DOSQL_COMMIT_* in host.h. */
 export const COMMIT_OK = 0;
 export const COMMIT_ERROR = 3;
+
+/** Kinds of point of history_point. Must match DOSQL_POINT_* in host.h. */
+export const POINT_LSN = 0;
+export const POINT_TIME = 1;
+
+/** Failures of history_point. Must match DOSQL_HISTORY_* in host.h. */
+export const HISTORY_NONE = -1;
+export const HISTORY_BEFORE = -2;
+export const HISTORY_AFTER = -3;
+export const HISTORY_ERROR = -4;
+
+/** What history_info fills, in order. Must match DOSQL_HISTORY_* (the indexes) in host.h. */
+export const HISTORY_INFO = Object.freeze(['lsn', 'oldestLsn', 'oldestTime', 'windowMs', 'bytes', 'logSlots']);
 
 /** Log levels. Must match DOSQL_LOG_* in host.h. */
 export const LOG_ERROR = 0;
@@ -97,7 +110,15 @@ export class StorageError extends Error {
  * @property {(hold: () => Promise<() => void>) => Promise<void>} [maintain]
  *   upkeep between requests (the cold tier); hold() takes the transaction gate
  * @property {Record<string, number>} stats  counts for /stats
+ * @property {(kind: 'lsn' | 'time', value: number) => number | 'before' | 'after'} [historyPoint]
+ *   the lsn of a point of history (an lsn, or ms since the epoch: the newest commit
+ *   at or before it), or why there is none; absent: this storage keeps no history
+ * @property {(lsn: number, pgno: number) => Uint8Array | null | typeof FAULT} [readPageAt]
+ *   readPage as of an lsn historyPoint gave
+ * @property {() => HistoryInfo} [historyInfo]  what GET /history tells
  */
+
+/** @typedef {{lsn: number, oldestLsn: number, oldestTime: number | null, windowMs: number, bytes: number, logSlots: number}} HistoryInfo */
 
 /**
  * Build the import object for `new WebAssembly.Instance(module, imports)`.
@@ -135,27 +156,7 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
      * lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
      */
     page_read(pgno, bufPtr, n) {
-      try {
-        const page = storage.readPage(pgno >>> 0);
-        if (page === FAULT) return PAGE_FAULT;
-        if (page === null || page === undefined) return PAGE_MISSING;
-        if (isPromise(page)) {
-          fail(`page_read(${pgno}):`, new Error('readPage returned a Promise; it must answer synchronously'));
-          return PAGE_ERROR;
-        }
-        if (!(page instanceof Uint8Array)) {
-          fail(`page_read(${pgno}):`, new Error(`readPage returned ${Object.prototype.toString.call(page)}, not a Uint8Array`));
-          return PAGE_ERROR;
-        }
-        const dest = new Uint8Array(getMemory().buffer, bufPtr >>> 0, n >>> 0);
-        const len = Math.min(dest.length, page.length);
-        dest.set(len === page.length ? page : page.subarray(0, len));
-        if (len < dest.length) dest.fill(0, len);
-        return PAGE_OK;
-      } catch (err) {
-        fail(`page_read(${pgno}):`, err);
-        return PAGE_ERROR;
-      }
+      return copyPage(`page_read(${pgno})`, () => storage.readPage(pgno >>> 0), bufPtr, n);
     },
 
     /** Parse one commit batch (layout in host.h) and hand it to storage. */
@@ -178,6 +179,40 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
       }
       onCommit();
       return COMMIT_OK;
+    },
+
+    /** The lsn of a point of history, or HISTORY_NONE, _BEFORE, _AFTER. */
+    history_point(kind, value) {
+      if (!storage.historyPoint) return HISTORY_NONE;
+      try {
+        const lsn = storage.historyPoint(kind === POINT_TIME ? 'time' : 'lsn', value);
+        return lsn === 'before' ? HISTORY_BEFORE : lsn === 'after' ? HISTORY_AFTER : lsn;
+      } catch (err) {
+        fail(`history_point(${kind}, ${value}):`, err);
+        return HISTORY_ERROR;
+      }
+    },
+
+    /** As page_read, as of lsn. */
+    page_read_at(lsn, pgno, bufPtr, n) {
+      if (!storage.readPageAt) return PAGE_ERROR;
+      return copyPage(`page_read_at(${lsn}, ${pgno})`, () => /** @type {NonNullable<StorageAdapter['readPageAt']>} */ (storage.readPageAt)(lsn, pgno >>> 0), bufPtr, n);
+    },
+
+    /** Fill n doubles at ptr with HISTORY_INFO's values. */
+    history_info(ptr, n) {
+      if (!storage.historyInfo) return HISTORY_NONE;
+      try {
+        const info = storage.historyInfo();
+        const out = new DataView(getMemory().buffer, ptr >>> 0, (n >>> 0) * 8);
+        HISTORY_INFO.forEach((name, i) => {
+          if (i < n >>> 0) out.setFloat64(i * 8, info[name] ?? -1, true);
+        });
+        return 0;
+      } catch (err) {
+        fail('history_info:', err);
+        return HISTORY_NONE;
+      }
     },
 
     /** Milliseconds since the Unix epoch. */
@@ -210,6 +245,36 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
       }
     },
   };
+
+  /**
+   * Copy the first n bytes of what read() gives into buf, zero-filling what the
+   * page lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
+   * @param {string} what  the call, for the log @param {() => unknown} read
+   * @param {number} bufPtr @param {number} n
+   */
+  function copyPage(what, read, bufPtr, n) {
+    try {
+      const page = read();
+      if (page === FAULT) return PAGE_FAULT;
+      if (page === null || page === undefined) return PAGE_MISSING;
+      if (isPromise(page)) {
+        fail(`${what}:`, new Error('the read returned a Promise; it must answer synchronously'));
+        return PAGE_ERROR;
+      }
+      if (!(page instanceof Uint8Array)) {
+        fail(`${what}:`, new Error(`the read returned ${Object.prototype.toString.call(page)}, not a Uint8Array`));
+        return PAGE_ERROR;
+      }
+      const dest = new Uint8Array(getMemory().buffer, bufPtr >>> 0, n >>> 0);
+      const len = Math.min(dest.length, page.length);
+      dest.set(len === page.length ? page : page.subarray(0, len));
+      if (len < dest.length) dest.fill(0, len);
+      return PAGE_OK;
+    } catch (err) {
+      fail(`${what}:`, err);
+      return PAGE_ERROR;
+    }
+  }
 
   return { [IMPORT_MODULE]: imports };
 }

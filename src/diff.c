@@ -1,0 +1,381 @@
+/*
+** diff.c — the changes between two points (diff.h). Both points are attached
+** read-only to the connection ("to" is main when it is the present), and
+** compared by SQL the engine writes: the authorizer lets it through, the CPU
+** budget does not.
+*/
+#include <string.h>
+
+#include "diff.h"
+#include "errors.h"
+#include "history.h"
+#include "host.h"
+#include "internal.h"
+#include "json.h"
+#include "vfs.h"
+
+/* Schema names of the attached points. */
+#define DIFF_FROM "dosql_diff_from"
+#define DIFF_TO   "dosql_diff_to"
+
+/* A time after every commit (the year 275760, JavaScript's last date). */
+#define MAX_POINT_MS 8.64e15
+
+/* One point's side of a table. */
+typedef struct Side {
+  int bExists;
+  int bWithoutRowid;
+  int nCol;
+  char **azCol;           /* column names (sqlite3_malloc'd) */
+  int nPk;
+  char **azPk;            /* primary key columns in key order (WITHOUT ROWID) */
+} Side;
+
+/* A diff in progress. */
+typedef struct Diff {
+  Conn *pConn;
+  Reply *pReply;
+  const char *zTo;        /* the schema of "to": DIFF_TO or "main" */
+  const cJSON *pTables;   /* the tables asked for, or 0 for all */
+  int nLeft;              /* changes still to list */
+  int bMore;              /* one more was found */
+  int nChange;            /* changes listed */
+  int rc;                 /* the first failure (the reply has it) */
+} Diff;
+
+/* Prepare SQL the engine wrote; fails the diff. */
+static sqlite3_stmt *diffPrepare(Diff *p, char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  if( p->rc!=SQLITE_OK ){
+    sqlite3_free(zSql);
+    return 0;
+  }
+  p->pConn->bTrusted = 1;
+  p->rc = zSql ? sqlite3_prepare_v2(p->pConn->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
+  p->pConn->bTrusted = 0;
+  sqlite3_free(zSql);
+  if( p->rc!=SQLITE_OK ) connFail(p->pConn, p->pReply, p->rc);
+  return pStmt;
+}
+
+/* Whether table zName is one the request asks for. */
+static int diffWanted(const Diff *p, const char *zName){
+  const cJSON *pItem;
+  if( zName==0 || internalIsReserved(zName) ) return 0;
+  if( p->pTables==0 ) return 1;
+  cJSON_ArrayForEach(pItem, p->pTables){
+    if( strcmp(pItem->valuestring, zName)==0 ) return 1;
+  }
+  return 0;
+}
+
+static void sideFree(Side *s){
+  int i;
+  for(i=0; i<s->nCol; i++) sqlite3_free(s->azCol[i]);
+  for(i=0; i<s->nPk; i++) sqlite3_free(s->azPk[i]);
+  sqlite3_free(s->azCol);
+  sqlite3_free(s->azPk);
+  memset(s, 0, sizeof(*s));
+}
+
+/* Read table zTable's columns and key in schema zSchema. */
+static void sideLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
+  sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
+      "SELECT l.wr, c.name, c.pk FROM pragma_table_list AS l, pragma_table_xinfo(%Q, %Q) AS c "
+      "WHERE l.schema = %Q AND l.name = %Q AND c.hidden IN (0, 2, 3) ORDER BY c.cid",
+      zTable, zSchema, zSchema, zTable));
+  memset(s, 0, sizeof(*s));
+  if( pStmt==0 ) return;
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    char *zCol = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 1));
+    int iPk = sqlite3_column_int(pStmt, 2);
+    char **azCol = sqlite3_realloc64(s->azCol, sizeof(char*)*(s->nCol+1));
+    char **azPk = sqlite3_realloc64(s->azPk, sizeof(char*)*(iPk>s->nPk ? iPk : s->nPk+1));
+    if( zCol==0 || azCol==0 || azPk==0 ){
+      sqlite3_free(zCol);
+      if( azCol ) s->azCol = azCol;
+      if( azPk ) s->azPk = azPk;
+      p->rc = SQLITE_NOMEM;
+      break;
+    }
+    s->bExists = 1;
+    s->bWithoutRowid = sqlite3_column_int(pStmt, 0);
+    s->azCol = azCol;
+    s->azPk = azPk;
+    s->azCol[s->nCol++] = zCol;
+    if( iPk>0 ){
+      while( s->nPk<iPk ) s->azPk[s->nPk++] = 0;
+      s->azPk[iPk-1] = sqlite3_mprintf("%s", zCol);
+    }
+  }
+  if( p->rc==SQLITE_OK && (p->rc = sqlite3_finalize(pStmt))!=SQLITE_OK ){
+    connFail(p->pConn, p->pReply, p->rc);
+  }else if( p->rc!=SQLITE_OK ){
+    sqlite3_finalize(pStmt);
+    connFail(p->pConn, p->pReply, p->rc);
+  }
+}
+
+/* Append columns iFirst..iFirst+n-1 of pStmt's row as an object. */
+static void appendObject(sqlite3_str *pOut, sqlite3_stmt *pStmt, int iFirst, int n){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '{');
+  for(i=0; i<n; i++){
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    jsonAppendString(pOut, sqlite3_column_name(pStmt, iFirst+i), -1);
+    sqlite3_str_appendchar(pOut, 1, ':');
+    jsonAppendColumn(pOut, pStmt, iFirst+i);
+  }
+  sqlite3_str_appendchar(pOut, 1, '}');
+}
+
+/* List the rows of zSql (built by the caller) as changes of type zType: the
+** first nData columns are "data", the nOld after them "old". */
+static void diffList(Diff *p, const char *zTable, const char *zType, char *zSql, int nData, int nOld){
+  sqlite3_str *pOut = replyBody(p->pReply);
+  sqlite3_stmt *pStmt = diffPrepare(p, zSql);
+  int rc;
+  if( pStmt==0 ) return;
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    if( p->nLeft==0 ){
+      p->bMore = 1;
+      break;
+    }
+    p->nLeft--;
+    if( p->nChange++ ) sqlite3_str_appendchar(pOut, 1, ',');
+    sqlite3_str_appendall(pOut, "{\"table\":");
+    jsonAppendString(pOut, zTable, -1);
+    sqlite3_str_appendf(pOut, ",\"type\":\"%s\",\"data\":", zType);
+    appendObject(pOut, pStmt, 0, nData);
+    if( nOld ){
+      sqlite3_str_appendall(pOut, ",\"old\":");
+      appendObject(pOut, pStmt, nData, nOld);
+    }
+    sqlite3_str_appendchar(pOut, 1, '}');
+    if( connResultTooLarge(p->pConn, p->pReply) ){
+      p->rc = SQLITE_TOOBIG;
+      break;
+    }
+  }
+  if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
+    p->rc = rc;
+    connFail(p->pConn, p->pReply, rc);
+  }
+  sqlite3_finalize(pStmt);
+}
+
+/* The column list of a side, each prefixed with zAlias. */
+static char *columnList(const Side *s, const char *zAlias){
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  int i;
+  for(i=0; i<s->nCol; i++) sqlite3_str_appendf(pOut, "%s%s.\"%w\"", i ? "," : "", zAlias, s->azCol[i]);
+  if( s->nCol==0 ) sqlite3_str_appendall(pOut, "NULL");
+  return sqlite3_str_finish(pOut);
+}
+
+/* Whether side s has column zCol. */
+static int hasColumn(const Side *s, const char *zCol){
+  int i;
+  for(i=0; i<s->nCol; i++) if( sqlite3_stricmp(s->azCol[i], zCol)==0 ) return 1;
+  return 0;
+}
+
+/* The condition that pairs a row of f with its row of x, and the key to order by. */
+static void keyOf(const Side *s, char **pzJoin, char **pzOrderF, char **pzOrderX){
+  sqlite3_str *pJoin = sqlite3_str_new(0), *pF = sqlite3_str_new(0), *pX = sqlite3_str_new(0);
+  int i;
+  if( !s->bWithoutRowid ){
+    sqlite3_str_appendall(pJoin, "x.rowid = f.rowid");
+    sqlite3_str_appendall(pF, "f.rowid");
+    sqlite3_str_appendall(pX, "x.rowid");
+  }
+  for(i=0; s->bWithoutRowid && i<s->nPk; i++){
+    sqlite3_str_appendf(pJoin, "%sx.\"%w\" IS f.\"%w\"", i ? " AND " : "", s->azPk[i], s->azPk[i]);
+    sqlite3_str_appendf(pF, "%sf.\"%w\"", i ? "," : "", s->azPk[i]);
+    sqlite3_str_appendf(pX, "%sx.\"%w\"", i ? "," : "", s->azPk[i]);
+  }
+  *pzJoin = sqlite3_str_finish(pJoin);
+  *pzOrderF = sqlite3_str_finish(pF);
+  *pzOrderX = sqlite3_str_finish(pX);
+}
+
+/* When a row of f and its row of x differ (diff.h). */
+static char *differs(const Side *f, const Side *x){
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  int i;
+  sqlite3_str_appendall(pOut, "0");
+  for(i=0; i<f->nCol; i++){
+    const char *z = f->azCol[i];
+    if( hasColumn(x, z) ) sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT x.\"%w\"", z, z);
+    else sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT NULL", z);
+  }
+  for(i=0; i<x->nCol; i++){
+    if( !hasColumn(f, x->azCol[i]) ) sqlite3_str_appendf(pOut, " OR x.\"%w\" IS NOT NULL", x->azCol[i]);
+  }
+  return sqlite3_str_finish(pOut);
+}
+
+/* List the changes of one table. */
+static void diffTable(Diff *p, const char *zTable){
+  Side f, x;
+  char *zF = 0, *zX = 0, *zJoin = 0, *zOrderF = 0, *zOrderX = 0, *zDiffers = 0;
+  sideLoad(p, &f, DIFF_FROM, zTable);
+  sideLoad(p, &x, p->zTo, zTable);
+  if( p->rc!=SQLITE_OK ) goto done;
+  zF = columnList(&f, "f");
+  zX = columnList(&x, "x");
+  if( !f.bExists || !x.bExists || f.bWithoutRowid!=x.bWithoutRowid ){
+    /* Created, dropped, or rebuilt with another kind of key: every row goes and comes. */
+    if( f.bExists ){
+      diffList(p, zTable, "delete", sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" AS f", zF, DIFF_FROM, zTable), f.nCol, 0);
+    }
+    if( x.bExists ){
+      diffList(p, zTable, "insert", sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" AS x", zX, p->zTo, zTable), x.nCol, 0);
+    }
+    goto done;
+  }
+  keyOf(&f, &zJoin, &zOrderF, &zOrderX);
+  zDiffers = differs(&f, &x);
+  diffList(p, zTable, "delete", sqlite3_mprintf(
+      "SELECT %s FROM \"%w\".\"%w\" AS f WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w\" AS x WHERE %s) ORDER BY %s",
+      zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zOrderF), f.nCol, 0);
+  diffList(p, zTable, "update", sqlite3_mprintf(
+      "SELECT %s, %s FROM \"%w\".\"%w\" AS f JOIN \"%w\".\"%w\" AS x ON %s WHERE %s ORDER BY %s",
+      zX, zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zDiffers, zOrderF), x.nCol, f.nCol);
+  diffList(p, zTable, "insert", sqlite3_mprintf(
+      "SELECT %s FROM \"%w\".\"%w\" AS x WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w\" AS f WHERE %s) ORDER BY %s",
+      zX, p->zTo, zTable, DIFF_FROM, zTable, zJoin, zOrderX), x.nCol, 0);
+done:
+  sqlite3_free(zF);
+  sqlite3_free(zX);
+  sqlite3_free(zJoin);
+  sqlite3_free(zOrderF);
+  sqlite3_free(zOrderX);
+  sqlite3_free(zDiffers);
+  sideFree(&f);
+  sideFree(&x);
+}
+
+/* The schema objects whose SQL differs. */
+static void diffSchema(Diff *p){
+  sqlite3_str *pOut = replyBody(p->pReply);
+  sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
+      "SELECT coalesce(f.type, x.type), coalesce(f.name, x.name), coalesce(f.tbl_name, x.tbl_name), f.sql, x.sql "
+      "FROM \"%w\".sqlite_schema AS f FULL JOIN \"%w\".sqlite_schema AS x ON x.name = f.name "
+      "WHERE f.sql IS NOT x.sql ORDER BY 2", DIFF_FROM, p->zTo));
+  int n = 0;
+  if( pStmt==0 ) return;
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 1);
+    if( !diffWanted(p, (const char*)sqlite3_column_text(pStmt, 2)) || internalIsReserved(zName) ) continue;
+    sqlite3_str_appendf(pOut, "%s{\"type\":", n++ ? "," : "");
+    jsonAppendColumn(pOut, pStmt, 0);
+    sqlite3_str_appendall(pOut, ",\"name\":");
+    jsonAppendColumn(pOut, pStmt, 1);
+    sqlite3_str_appendall(pOut, ",\"before\":");
+    jsonAppendColumn(pOut, pStmt, 3);
+    sqlite3_str_appendall(pOut, ",\"after\":");
+    jsonAppendColumn(pOut, pStmt, 4);
+    sqlite3_str_appendchar(pOut, 1, '}');
+  }
+  p->rc = sqlite3_finalize(pStmt);
+  if( p->rc!=SQLITE_OK ) connFail(p->pConn, p->pReply, p->rc);
+}
+
+/* Every table either point has (not SQLite's, not the engine's, not a virtual
+** table's shadow), by name. */
+static void diffTables(Diff *p){
+  sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
+      "SELECT DISTINCT name FROM pragma_table_list WHERE schema IN (%Q, %Q) AND type IN ('table', 'virtual') "
+      "AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' ORDER BY name", DIFF_FROM, p->zTo));
+  if( pStmt==0 ) return;
+  while( p->rc==SQLITE_OK && !p->bMore && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    if( diffWanted(p, zName) ) diffTable(p, zName);
+  }
+  sqlite3_finalize(pStmt);
+}
+
+/* Attach the view of lsn as zSchema. */
+static int diffAttach(Diff *p, double lsn, const char *zSchema){
+  char *zName = dosqlVfsViewName(lsn);
+  char *zSql = zName ? sqlite3_mprintf("ATTACH %Q AS %s", zName, zSchema) : 0;
+  int rc = zSql ? connExecTrusted(p->pConn, zSql) : SQLITE_NOMEM;
+  sqlite3_free(zName);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ) connFail(p->pConn, p->pReply, rc);
+  return rc;
+}
+
+/* "tables" and "limit", checked: SQLITE_OK or a failed reply. */
+static int diffOptions(Diff *p, const cJSON *pBody){
+  const cJSON *pLimit = cJSON_GetObjectItemCaseSensitive(pBody, "limit");
+  const cJSON *pItem;
+  p->pTables = cJSON_GetObjectItemCaseSensitive(pBody, "tables");
+  p->nLeft = DIFF_DEFAULT_LIMIT;
+  if( pLimit ){
+    if( !cJSON_IsNumber(pLimit) || pLimit->valuedouble<1 || pLimit->valuedouble>DIFF_MAX_LIMIT
+     || pLimit->valuedouble!=(double)(int)pLimit->valuedouble ){
+      replyFail(p->pReply, 400, DOSQL_BAD_REQUEST, "limit must be a whole number from 1 to %d", DIFF_MAX_LIMIT);
+      return SQLITE_MISUSE;
+    }
+    p->nLeft = (int)pLimit->valuedouble;
+  }
+  if( p->pTables && !cJSON_IsArray(p->pTables) ){
+    replyFail(p->pReply, 400, DOSQL_BAD_REQUEST, "tables must be an array of table names");
+    return SQLITE_MISUSE;
+  }
+  cJSON_ArrayForEach(pItem, p->pTables){
+    if( !cJSON_IsString(pItem) ){
+      replyFail(p->pReply, 400, DOSQL_BAD_REQUEST, "tables must be an array of table names");
+      return SQLITE_MISUSE;
+    }
+  }
+  return SQLITE_OK;
+}
+
+void diffEndpoint(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const cJSON *pFrom = cJSON_GetObjectItemCaseSensitive(pBody, "from");
+  const cJSON *pTo = cJSON_GetObjectItemCaseSensitive(pBody, "to");
+  sqlite3_str *pOut = replyBody(pReply);
+  double lsnFrom, lsnTo = -1;
+  int bFrom = 0, bTo = 0;
+  Diff d;
+  memset(&d, 0, sizeof(d));
+  d.pConn = pConn;
+  d.pReply = pReply;
+  d.zTo = "main";
+  if( pConn->bInteractive ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "/diff compares committed points: it cannot run inside a transaction");
+    return;
+  }
+  if( pFrom==0 ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "/diff needs {\"from\": point} (and \"to\", or the present)");
+    return;
+  }
+  if( diffOptions(&d, pBody)!=SQLITE_OK ) return;
+  if( historyResolve(pConn, pReply, pFrom, "from", &lsnFrom)!=SQLITE_OK ) return;
+  if( pTo && historyResolve(pConn, pReply, pTo, "to", &lsnTo)!=SQLITE_OK ) return;
+  /* The present is main; its lsn is the newest commit's. */
+  if( pTo==0 ) lsnTo = dosql_host_history_point(DOSQL_POINT_TIME, MAX_POINT_MS);
+  sqlite3_limit(pConn->db, SQLITE_LIMIT_ATTACHED, 2);
+  bFrom = diffAttach(&d, lsnFrom, DIFF_FROM)==SQLITE_OK;
+  if( bFrom && pTo ){
+    bTo = diffAttach(&d, lsnTo, DIFF_TO)==SQLITE_OK;
+    d.zTo = DIFF_TO;
+  }
+  if( bFrom && (bTo || !pTo) ){
+    sqlite3_str_appendall(pOut, "{\"from\":");
+    historyAppendPoint(pOut, lsnFrom);
+    sqlite3_str_appendall(pOut, ",\"to\":");
+    historyAppendPoint(pOut, lsnTo);
+    sqlite3_str_appendall(pOut, ",\"schema\":[");
+    diffSchema(&d);
+    sqlite3_str_appendall(pOut, "],\"changes\":[");
+    diffTables(&d);
+    sqlite3_str_appendf(pOut, "],\"more\":%s}", d.bMore ? "true" : "false");
+  }
+  if( bTo ) connExecTrusted(pConn, "DETACH " DIFF_TO);
+  if( bFrom ) connExecTrusted(pConn, "DETACH " DIFF_FROM);
+  sqlite3_limit(pConn->db, SQLITE_LIMIT_ATTACHED, 1);
+}

@@ -1,0 +1,161 @@
+/*
+** history.c — points of the database's history, and reads at them (history.h).
+*/
+#include <string.h>
+
+#include "errors.h"
+#include "history.h"
+#include "host.h"
+#include "json.h"
+
+/* A bookmark is an lsn as this many lowercase hex digits: they sort as lsns do. */
+#define BOOKMARK_DIGITS 16
+
+/* Largest lsn: a double holds every whole number up to 2^53 exactly. */
+#define MAX_LSN 9007199254740992.0
+
+/* The lsn a bookmark names, or -1 when z is not one. */
+static double bookmarkLsn(const char *z){
+  double lsn = 0;
+  int i;
+  if( strlen(z)!=BOOKMARK_DIGITS ) return -1;
+  for(i=0; i<BOOKMARK_DIGITS; i++){
+    char c = z[i];
+    int d = c>='0' && c<='9' ? c-'0' : c>='a' && c<='f' ? c-'a'+10 : -1;
+    if( d<0 ) return -1;
+    lsn = lsn*16 + d;
+  }
+  return lsn<=MAX_LSN ? lsn : -1;
+}
+
+/* Milliseconds since the epoch of a time SQLite reads, or -1 when it reads none. */
+static double timeMs(Conn *pConn, const char *z){
+  sqlite3_stmt *pStmt = 0;
+  double ms = -1;
+  pConn->bTrusted = 1;
+  if( sqlite3_prepare_v2(pConn->db, "SELECT unixepoch(?1, 'subsec')", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_bind_text(pStmt, 1, z, -1, SQLITE_STATIC)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    ms = sqlite3_column_double(pStmt, 0)*1000.0;
+  }
+  sqlite3_finalize(pStmt);
+  pConn->bTrusted = 0;
+  return ms;
+}
+
+/* The answer of a storage that keeps no history. */
+static void failUnsupported(Reply *pReply){
+  replyFail(pReply, 501, DOSQL_HISTORY_UNSUPPORTED,
+      "this object keeps no history: its pages are in key-value storage; history needs a "
+      "SQLite-backed Durable Object (new_sqlite_classes in wrangler.toml)");
+}
+
+int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *zField, double *pLsn){
+  const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
+  int kind = DOSQL_POINT_LSN;
+  double value = -1, lsn;
+  if( cJSON_IsNumber(pPoint) ){
+    value = pPoint->valuedouble;
+    if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = -1;
+  }else if( cJSON_IsString(pPoint) ){
+    value = bookmarkLsn(pPoint->valuestring);
+    if( value<0 ){
+      kind = DOSQL_POINT_TIME;
+      value = timeMs(pConn, pPoint->valuestring);
+    }
+  }else if( cJSON_IsObject(pPoint) && cJSON_IsNumber(pTime) && pPoint->child->next==0 ){
+    kind = DOSQL_POINT_TIME;
+    value = pTime->valuedouble>=0 && pTime->valuedouble<=MAX_LSN ? pTime->valuedouble : -1;
+  }
+  if( value<0 ){
+    replyFail(pReply, 400, DOSQL_BAD_POINT,
+        "%s must name a point: an lsn (a whole number), a bookmark (16 hex digits, as GET /history "
+        "gives), a time SQLite reads (\"2026-12-01 12:00:00\", ISO 8601) or {\"time\": ms since the epoch}",
+        zField);
+    return SQLITE_MISUSE;
+  }
+  lsn = dosql_host_history_point(kind, value);
+  if( lsn==DOSQL_HISTORY_NONE ){
+    failUnsupported(pReply);
+  }else if( lsn==DOSQL_HISTORY_BEFORE ){
+    replyFail(pReply, 410, DOSQL_POINT_TOO_OLD,
+        "%s is older than the oldest point history keeps (GET /history says which)", zField);
+  }else if( lsn==DOSQL_HISTORY_AFTER ){
+    replyFail(pReply, 400, DOSQL_POINT_IN_FUTURE,
+        "%s names lsn %lld, which no commit has reached (GET /history gives the newest)",
+        zField, (sqlite3_int64)value);
+  }else if( lsn<0 ){
+    replyFail(pReply, dosqlResultStatus(SQLITE_IOERR), dosqlResultName(SQLITE_IOERR),
+        "storage failed to find the point %s names", zField);
+  }else{
+    *pLsn = lsn;
+    return SQLITE_OK;
+  }
+  return SQLITE_ERROR;
+}
+
+int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoint xEndpoint){
+  const cJSON *pPoint = cJSON_GetObjectItemCaseSensitive(pBody, "asOf");
+  Conn *pView;
+  double lsn;
+  if( pPoint==0 || pConn->bView ) return 0;
+  if( historyResolve(pConn, pReply, pPoint, "asOf", &lsn)!=SQLITE_OK ) return 1;
+  pView = sqlite3_malloc64(sizeof(*pView));
+  if( pView==0 ){
+    connFail(pConn, pReply, SQLITE_NOMEM);
+    return 1;
+  }
+  memset(pView, 0, sizeof(*pView));
+  if( connOpenView(pView, lsn, (unsigned)pConn->nCpuBudgetMs, pReply)==SQLITE_OK ){
+    connStartRequest(pView, 0);
+    xEndpoint(pView, pReply, pBody);
+    if( pReply->zCode && strncmp(pReply->zCode, "SQLITE_READONLY", 15)==0 ){
+      replyAmend(pReply, 400, pReply->zCode, ": a point in history (asOf) is read-only");
+    }
+    connFinish(pView, pReply);
+    connClose(pView);
+  }
+  sqlite3_free(pView);
+  return 1;
+}
+
+void historyAppendPoint(sqlite3_str *pOut, double lsn){
+  sqlite3_str_appendf(pOut, "{\"lsn\":%lld,\"bookmark\":\"%0*llx\"}",
+      (sqlite3_int64)lsn, BOOKMARK_DIGITS, (sqlite3_uint64)lsn);
+}
+
+void historyInfo(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  double a[DOSQL_HISTORY_N];
+  sqlite3_str *pOut = replyBody(pReply);
+  (void)pConn; (void)pBody;
+  if( dosql_host_history_info(a, DOSQL_HISTORY_N)!=0 ){
+    failUnsupported(pReply);
+    return;
+  }
+  sqlite3_str_appendall(pOut, "{\"current\":");
+  historyAppendPoint(pOut, a[DOSQL_HISTORY_LSN]);
+  sqlite3_str_appendall(pOut, ",\"oldest\":");
+  historyAppendPoint(pOut, a[DOSQL_HISTORY_OLDEST_LSN]);
+  sqlite3_str_appendall(pOut, ",\"oldestTime\":");
+  if( a[DOSQL_HISTORY_OLDEST_TIME]<0 ) sqlite3_str_appendall(pOut, "null");
+  else jsonAppendInteger(pOut, (sqlite3_int64)a[DOSQL_HISTORY_OLDEST_TIME]);
+  sqlite3_str_appendf(pOut, ",\"windowMs\":%lld,\"bytes\":%lld,\"logRows\":%lld}",
+      (sqlite3_int64)a[DOSQL_HISTORY_WINDOW_MS], (sqlite3_int64)a[DOSQL_HISTORY_BYTES],
+      (sqlite3_int64)a[DOSQL_HISTORY_LOG_ROWS]);
+}
+
+void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const cJSON *pTo = cJSON_GetObjectItemCaseSensitive(pBody, "to");
+  double lsn;
+  if( !connIsOpen(pConn) ){
+    replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
+  }else if( pTo==0 ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+        "POST /restore needs {\"to\": point}: an lsn, a bookmark or a time (GET /history)");
+  }else if( historyResolve(pConn, pReply, pTo, "to", &lsn)==SQLITE_OK ){
+    sqlite3_str_appendall(replyBody(pReply), "{\"to\":");
+    historyAppendPoint(replyBody(pReply), lsn);
+    sqlite3_str_appendchar(replyBody(pReply), 1, '}');
+  }
+}

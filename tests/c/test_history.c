@@ -1,0 +1,200 @@
+/*
+** test_history.c — reads as of a past point (history.c), over the native
+** host's history (host_mem.c keeps every version): asOf by lsn, bookmark and
+** time; the points that are refused; /history; the check of /restore.
+*/
+#include "harness.h"
+#include "host.h"
+
+/* The answer's rows as text, for comparing. */
+static Answer asOf(Conn *pConn, const char *zPoint, const char *zSql){
+  char zBody[512];
+  snprintf(zBody, sizeof(zBody), "{\"sql\":\"%s\",\"asOf\":%s}", zSql, zPoint);
+  return post(pConn, "/query", zBody);
+}
+
+static void expectRows(Conn *pConn, const char *zPoint, const char *zSql, const char *zWant){
+  Answer a = asOf(pConn, zPoint, zSql);
+  CHECK(a.status==200);
+  CHECK_STR(a.zBody, zWant);
+  answerFree(&a);
+}
+
+static void expectError(Conn *pConn, const char *zPoint, const char *zSql, int status, const char *zCode){
+  Answer a = asOf(pConn, zPoint, zSql);
+  CHECK(a.status==status);
+  CHECK_STR(answerCode(&a), zCode);
+  answerFree(&a);
+}
+
+/* The lsn /history calls current. */
+static int currentLsn(Conn *pConn){
+  Answer a = call(pConn, "GET", "/history", "");
+  int lsn = cJSON_GetObjectItem(cJSON_GetObjectItem(a.pJson, "current"), "lsn")->valueint;
+  answerFree(&a);
+  return lsn;
+}
+
+static void reads_see_each_point(void){
+  Conn c;
+  int before, after;
+  char zPoint[64];
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  before = currentLsn(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2)\"}");
+  okFree(&c, "/run", "{\"sql\":\"DROP TABLE t\"}");
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE u(y)\"}");
+  after = currentLsn(&c);
+  CHECK(after==before+3);
+  snprintf(zPoint, sizeof(zPoint), "%d", before);
+  expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":1}]}");
+  snprintf(zPoint, sizeof(zPoint), "%d", before+1);
+  expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":1},{\"x\":2}]}");
+  /* The schema is the point's: t is gone now, u is not there yet. */
+  snprintf(zPoint, sizeof(zPoint), "%d", before+2);
+  expectError(&c, zPoint, "SELECT x FROM t", 400, "SQLITE_ERROR");
+  snprintf(zPoint, sizeof(zPoint), "%d", before);
+  expectError(&c, zPoint, "SELECT y FROM u", 400, "SQLITE_ERROR");
+  /* A bookmark names the same lsn. */
+  snprintf(zPoint, sizeof(zPoint), "\"%016x\"", before);
+  expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":1}]}");
+  /* Lsn 0 is the empty database. */
+  expectRows(&c, "0", "SELECT count(*) AS n FROM sqlite_schema", "{\"rows\":[{\"n\":0}]}");
+  /* The present is what a plain read sees. */
+  expectRows(&c, zPoint, "SELECT 1 AS one", "{\"rows\":[{\"one\":1}]}");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), "0");
+  connClose(&c);
+}
+
+static void a_time_names_the_newest_commit_at_or_before_it(void){
+  Conn c;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES('old')\"}");
+  hostMemShiftClock(3600000.0);     /* an hour passes */
+  okFree(&c, "/run", "{\"sql\":\"UPDATE t SET x = 'new'\"}");
+  {
+    char zPoint[96];
+    /* Half an hour ago, by the host's clock. */
+    double ms = dosql_host_now_ms() - 1800000.0;
+    snprintf(zPoint, sizeof(zPoint), "{\"time\":%.0f}", ms);
+    expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":\"old\"}]}");
+    expectRows(&c, "\"2999-01-01 00:00:00\"", "SELECT x FROM t", "{\"rows\":[{\"x\":\"new\"}]}");
+    /* Before the first commit: the empty database. */
+    expectRows(&c, "\"1970-01-02T00:00:00Z\"", "SELECT count(*) AS n FROM sqlite_schema", "{\"rows\":[{\"n\":0}]}");
+  }
+  connClose(&c);
+}
+
+static void bad_points_and_writes_are_refused(void){
+  Conn c;
+  Answer a;
+  char zPoint[32], zBody[256];
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  snprintf(zPoint, sizeof(zPoint), "%d", currentLsn(&c));
+  expectError(&c, "-1", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "1.5", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "true", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "\"yesterday-ish\"", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "{\"time\":\"x\"}", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "{\"time\":1,\"lsn\":2}", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "1000000", "SELECT 1", 400, "POINT_IN_FUTURE");
+  expectError(&c, "\"00000000000f4240\"", "SELECT 1", 400, "POINT_IN_FUTURE");
+  /* A point is read-only: a write fails and changes nothing. */
+  expectError(&c, zPoint, "INSERT INTO t VALUES(1)", 400, "SQLITE_READONLY");
+  snprintf(zBody, sizeof(zBody), "{\"asOf\":%s,\"operations\":[{\"sql\":\"SELECT 1\"},{\"sql\":\"DELETE FROM t\"}]}", zPoint);
+  a = post(&c, "/batch", zBody);
+  CHECK(a.status==400);
+  CHECK(strstr(answerError(&a), "read-only")!=0);
+  answerFree(&a);
+  /* Endpoints that write do not take asOf. */
+  a = post(&c, "/run", "{\"sql\":\"SELECT 1\",\"asOf\":1}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "BAD_REQUEST");
+  answerFree(&a);
+  /* The guards hold there too. */
+  expectError(&c, "1", "ATTACH 'x' AS y", 403, "SQLITE_AUTH");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  connClose(&c);
+}
+
+static void history_and_restore_name_points(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  a = call(&c, "GET", "/history", "");
+  CHECK(a.status==200);
+  CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(a.pJson, "current"), "lsn")->valueint>=1);
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(a.pJson, "oldest"), "bookmark")->valuestring, "0000000000000000");
+  answerFree(&a);
+  a = post(&c, "/restore", "{\"to\":0}");
+  CHECK(a.status==200);
+  CHECK_STR(a.zBody, "{\"to\":{\"lsn\":0,\"bookmark\":\"0000000000000000\"}}");
+  answerFree(&a);
+  a = post(&c, "/restore", "{}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "BAD_REQUEST");
+  answerFree(&a);
+  a = post(&c, "/restore", "{\"to\":99999}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "POINT_IN_FUTURE");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void diff_lists_row_changes_between_points(void){
+  Conn c;
+  Answer a;
+  char zBody[256];
+  int from;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, v); CREATE TABLE w(k TEXT PRIMARY KEY, n) WITHOUT ROWID;"
+      " INSERT INTO t VALUES(1,'a'),(2,'b'),(3,'c'); INSERT INTO w VALUES('x',1),('y',2)\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"DELETE FROM t WHERE id=1; UPDATE t SET v='B' WHERE id=2; INSERT INTO t VALUES(4,'d');"
+      " UPDATE w SET n=20 WHERE k='y'; CREATE TABLE z(q); INSERT INTO z VALUES(7)\"}");
+  snprintf(zBody, sizeof(zBody), "{\"from\":%d}", from);
+  a = post(&c, "/diff", zBody);
+  CHECK(a.status==200);
+  CHECK(strstr(a.zBody, "\"changes\":[{\"table\":\"t\",\"type\":\"delete\",\"data\":{\"id\":1,\"v\":\"a\"}},"
+      "{\"table\":\"t\",\"type\":\"update\",\"data\":{\"id\":2,\"v\":\"B\"},\"old\":{\"id\":2,\"v\":\"b\"}},"
+      "{\"table\":\"t\",\"type\":\"insert\",\"data\":{\"id\":4,\"v\":\"d\"}},"
+      "{\"table\":\"w\",\"type\":\"update\",\"data\":{\"k\":\"y\",\"n\":20},\"old\":{\"k\":\"y\",\"n\":2}},"
+      "{\"table\":\"z\",\"type\":\"insert\",\"data\":{\"q\":7}}],\"more\":false}")!=0);
+  CHECK(strstr(a.zBody, "\"schema\":[{\"type\":\"table\",\"name\":\"z\",\"before\":null,\"after\":\"CREATE TABLE z(q)\"}]")!=0);
+  if( !harnessFailed ) {} else printf("  %s\n", a.zBody);
+  answerFree(&a);
+  /* Backwards, only table w, limited: the same change the other way, then more. */
+  snprintf(zBody, sizeof(zBody), "{\"from\":%d,\"to\":%d,\"tables\":[\"t\"],\"limit\":1}", currentLsn(&c), from);
+  a = post(&c, "/diff", zBody);
+  CHECK(a.status==200);
+  CHECK(strstr(a.zBody, "\"changes\":[{\"table\":\"t\",\"type\":\"delete\",\"data\":{\"id\":4,\"v\":\"d\"}}],\"more\":true}")!=0);
+  answerFree(&a);
+  a = post(&c, "/diff", "{\"from\":0,\"limit\":0}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  a = post(&c, "/diff", "{}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "BAD_REQUEST");
+  answerFree(&a);
+  /* Nothing stays attached: the next diff and plain reads work. */
+  snprintf(zBody, sizeof(zBody), "{\"from\":%d,\"tables\":[\"w\"]}", from);
+  a = post(&c, "/diff", zBody);
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM pragma_database_list WHERE name LIKE 'dosql%'"), "0");
+  connClose(&c);
+}
+
+int main(void){
+  RUN(reads_see_each_point);
+  RUN(a_time_names_the_newest_commit_at_or_before_it);
+  RUN(bad_points_and_writes_are_refused);
+  RUN(history_and_restore_name_points);
+  RUN(diff_lists_row_changes_between_points);
+  return HARNESS_END();
+}

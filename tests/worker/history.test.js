@@ -1,0 +1,209 @@
+// History (docs/history.md) through the Durable Object class, as users call it:
+// reads as of an lsn, a bookmark or a time on /query and /batch, over HTTP, the
+// stub's RPC methods and createClient().asOf(); GET /history; POST /restore, which
+// undoes a bad migration in one commit that can itself be undone, survives a
+// restart and ends change streams; and the key-value backend's clear refusal.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createWorld, tenant } from './harness.js';
+import { tag, untag } from './fixtures/tagged.js';
+
+/** @type {ReturnType<typeof createWorld>} */
+let world;
+before(async () => {
+  world = createWorld('history');
+  await world.start({ migrations: [] });
+});
+after(() => world.destroy());
+
+/** @param {string} name */
+const sql = (name) => world.client('sql', name);
+
+/** @param {ReturnType<typeof sql>} db */
+async function history(db) {
+  const a = await db.post('/history', {});
+  assert.equal(a.status, 200, a.text);
+  return a.body;
+}
+
+/** The stub's RPC method (or createClient(stub)'s, then `then`'s), called inside workerd.
+ *  @param {string} name @param {{method: string, args: unknown[], client?: boolean, then?: {method: string, args: unknown[]}}} call */
+async function rpc(name, call) {
+  const r = await world.mf.dispatchFetch(`http://localhost/sql/${name}/__rpc`, { method: 'POST', body: JSON.stringify(tag(call)) });
+  const answer = await r.json();
+  if (answer.error) throw Object.assign(new Error(answer.error.message), answer.error);
+  return untag(answer.value);
+}
+
+describe('history', () => {
+  test('a read as of an lsn, a bookmark or a time sees the database as that commit left it, schema included', async () => {
+    const name = tenant('h');
+    const db = sql(name);
+    await db.run('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+    await db.run("INSERT INTO notes (body) VALUES ('first')");
+    const one = (await history(db)).current;
+    await db.run("INSERT INTO notes (body) VALUES ('second')");
+    await db.run("UPDATE notes SET body = 'FIRST' WHERE id = 1");
+    const two = (await history(db)).current;
+    await db.run('DROP TABLE notes');
+    assert.equal(two.lsn, one.lsn + 2);
+    assert.match(one.bookmark, /^[0-9a-f]{16}$/);
+
+    const at = async (/** @type {unknown} */ asOf, sqlText = 'SELECT id, body FROM notes ORDER BY id') => db.post('/query', { sql: sqlText, asOf });
+    assert.deepEqual((await at(one.lsn)).body.rows, [{ id: 1, body: 'first' }]);
+    assert.deepEqual((await at(one.bookmark)).body.rows, [{ id: 1, body: 'first' }]);
+    assert.deepEqual((await at(two.lsn)).body.rows, [{ id: 1, body: 'FIRST' }, { id: 2, body: 'second' }]);
+    // Now the table is gone; the present has no notes, the past does.
+    assert.equal((await db.post('/query', { sql: 'SELECT * FROM notes' })).status, 400);
+    const batch = await db.post('/batch', { asOf: two.lsn, operations: [{ sql: 'SELECT count(*) AS n FROM notes' }, { sql: "SELECT body FROM notes WHERE id = 2" }] });
+    assert.equal(batch.status, 200, batch.text);
+    assert.deepEqual(batch.body.results.map((/** @type {any} */ r) => r.rows), [[{ n: 2 }], [{ body: 'second' }]]);
+    // A time: now is the newest commit; far in the future too.
+    assert.equal((await at({ time: Date.now() + 1000 }, 'SELECT count(*) AS n FROM sqlite_schema WHERE name = \'notes\'')).body.rows[0].n, 0);
+    assert.equal((await at('2999-01-01T00:00:00Z', 'SELECT 1 AS one')).status, 200);
+  });
+
+  test('points outside history, bad points and writes at a point are clear 4xx errors', async () => {
+    const db = sql(tenant('hbad'));
+    await db.run('CREATE TABLE t (x)');
+    const { current } = await history(db);
+    const cases = [
+      [{ sql: 'SELECT 1', asOf: current.lsn + 5 }, 400, 'POINT_IN_FUTURE'],
+      [{ sql: 'SELECT 1', asOf: 'not a time' }, 400, 'BAD_POINT'],
+      [{ sql: 'SELECT 1', asOf: [1] }, 400, 'BAD_POINT'],
+      [{ sql: 'SELECT 1', asOf: '1971-01-01' }, 410, 'POINT_TOO_OLD'],
+      [{ sql: 'INSERT INTO t VALUES (1)', asOf: current.lsn }, 400, 'SQLITE_READONLY'],
+    ];
+    for (const [body, status, code] of cases) {
+      const a = await db.post('/query', body);
+      assert.equal(a.status, status, `${JSON.stringify(body)}: ${a.text}`);
+      assert.equal(a.body.code, code, a.text);
+      assert.ok(a.body.error.length > 20, a.text);
+    }
+    const run = await db.post('/run', { sql: 'SELECT 1', asOf: current.lsn });
+    assert.equal(run.body.code, 'BAD_REQUEST');
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+  });
+
+  test('reads as of a point stay right across checkpoints (hundreds of commits back)', async () => {
+    const db = sql(tenant('hck'));
+    await db.run('CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)');
+    const first = (await history(db)).current.lsn;
+    for (let i = 1; i <= 600; i++) await db.run("INSERT INTO c (n, pad) VALUES (?, printf('%.500c', 'x'))", [i]);
+    for (const back of [600, 450, 300, 257, 256, 1]) {
+      const a = await db.post('/query', { sql: 'SELECT count(*) AS n, max(n) AS top FROM c', asOf: first + 600 - back });
+      assert.equal(a.status, 200, a.text);
+      assert.deepEqual(a.body.rows, [{ n: 600 - back, top: 600 - back || null }], `${back} commits back`);
+    }
+  });
+
+  test('restore undoes a bad migration in one commit, which a second restore undoes; it survives a restart', async () => {
+    const name = tenant('hr');
+    const db = sql(name);
+    await db.run('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)');
+    await db.run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500) INSERT INTO users (email) SELECT printf('u%d@example.com', x) FROM c");
+    const good = (await history(db)).current;
+    // The bad migration: a column dropped, rows lost.
+    await db.run('ALTER TABLE users DROP COLUMN email');
+    await db.run('DELETE FROM users WHERE id > 10');
+    const bad = (await history(db)).current;
+
+    const restored = await db.post('/restore', { to: good.bookmark });
+    assert.equal(restored.status, 200, restored.text);
+    assert.deepEqual(restored.body.restoredTo, good);
+    assert.equal(restored.body.current.lsn, bad.lsn + 1, 'one new commit');
+    assert.ok(restored.body.pagesWritten > 0);
+    assert.deepEqual(await db.query('SELECT count(*) AS n, max(email) AS m FROM users'), [{ n: 500, m: 'u9@example.com' }]);
+    assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+
+    // Undo the restore: back to the bad state, then forward again.
+    const undone = await db.post('/restore', { to: restored.body.current.lsn - 1 });
+    assert.equal(undone.status, 200, undone.text);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 10 }]);
+    assert.equal((await db.post('/query', { sql: 'SELECT email FROM users' })).status, 400);
+    assert.equal((await db.post('/restore', { to: good.lsn })).status, 200);
+    await db.run("INSERT INTO users (email) VALUES ('after@example.com')");
+
+    await world.restart({ migrations: [] });
+    const again = sql(name);
+    assert.deepEqual(await again.query('SELECT count(*) AS n FROM users'), [{ n: 501 }]);
+    assert.deepEqual(await again.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    // History survives the restart: the bad state is still readable.
+    const past = await again.post('/query', { sql: 'SELECT count(*) AS n FROM users', asOf: bad.lsn });
+    assert.deepEqual(past.body.rows, [{ n: 10 }]);
+  });
+
+  test('restore ends change streams with DATABASE_RESTORED', async () => {
+    const name = tenant('hs');
+    const db = sql(name);
+    await db.run('CREATE TABLE t (x)');
+    const { current } = await history(db);
+    await db.run('INSERT INTO t VALUES (1)');
+    const stream = await world.mf.dispatchFetch(`http://localhost/sql/${name}/subscribe`, { method: 'POST', body: '{}' });
+    assert.equal(stream.status, 200);
+    const reader = /** @type {ReadableStream<Uint8Array>} */ (stream.body).getReader();
+    assert.equal((await db.post('/restore', { to: current.lsn })).status, 200);
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    assert.match(text, /DATABASE_RESTORED/);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+  });
+
+  test('over RPC: query/batch take {asOf}, history() and restore(), and createClient(stub).asOf(point)', async () => {
+    const name = tenant('hrpc');
+    await rpc(name, { method: 'run', args: ['CREATE TABLE k (v)'] });
+    await rpc(name, { method: 'run', args: ["INSERT INTO k VALUES ('then')"] });
+    const { current } = await rpc(name, { method: 'history', args: [] });
+    await rpc(name, { method: 'run', args: ["UPDATE k SET v = 'now'"] });
+    assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k', [], { asOf: current.lsn }] }), [{ v: 'then' }]);
+    assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'now' }]);
+    assert.deepEqual(await rpc(name, { method: 'asOf', args: [current.bookmark], client: true, then: { method: 'queryOne', args: ['SELECT v FROM k'] } }), { v: 'then' });
+    await assert.rejects(rpc(name, { method: 'query', args: ['SELECT 1', [], { asOf: current.lsn + 100 }] }), (/** @type {any} */ err) => /POINT_IN_FUTURE/.test(err.message));
+    const restored = await rpc(name, { method: 'restore', args: [current.lsn], client: true });
+    assert.deepEqual(restored.restoredTo, current);
+    assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'then' }]);
+  });
+
+  test('diff lists the row changes between two points, for tables without change capture too', async () => {
+    const name = tenant('hd');
+    const db = sql(name);
+    await db.run('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT, price REAL)');
+    await db.run("INSERT INTO items (label, price) VALUES ('pen', 1.5), ('ink', 4), ('pad', 2)");
+    const from = (await history(db)).current;
+    await db.run("UPDATE items SET price = 5 WHERE label = 'ink'");
+    await db.run("DELETE FROM items WHERE label = 'pen'");
+    await db.run("INSERT INTO items (label, price) VALUES ('clip', 0.25)");
+    await db.run('ALTER TABLE items ADD COLUMN stock INTEGER');
+    const diff = await db.post('/diff', { from: from.bookmark });
+    assert.equal(diff.status, 200, diff.text);
+    assert.deepEqual(diff.body.from, from);
+    assert.deepEqual(diff.body.changes, [
+      { table: 'items', type: 'delete', data: { id: 1, label: 'pen', price: 1.5 } },
+      { table: 'items', type: 'update', data: { id: 2, label: 'ink', price: 5, stock: null }, old: { id: 2, label: 'ink', price: 4 } },
+      { table: 'items', type: 'insert', data: { id: 4, label: 'clip', price: 0.25, stock: null } },
+    ]);
+    assert.equal(diff.body.schema.length, 1);
+    assert.match(diff.body.schema[0].after, /stock INTEGER/);
+    // Over RPC, rows decoded; backwards between two past points.
+    const back = await rpc(name, { method: 'diff', args: [diff.body.to.lsn, { to: from.lsn, tables: ['items'] }] });
+    assert.deepEqual(back.changes.map((/** @type {any} */ c) => c.type), ['delete', 'update', 'insert']);
+    const bad = await db.post('/diff', { from: from.lsn, tables: 'items' });
+    assert.equal(bad.body.code, 'BAD_REQUEST');
+  });
+
+  test('a key-value object says it keeps no history (501 HISTORY_UNSUPPORTED)', async () => {
+    const db = world.client('kv', tenant('hkv'));
+    await db.run('CREATE TABLE t (x)');
+    for (const [path, body] of [['/query', { sql: 'SELECT 1', asOf: 1 }], ['/history', {}], ['/restore', { to: 1 }], ['/diff', { from: 1 }]]) {
+      const a = await db.post(path, body);
+      assert.equal(a.status, 501, `${path}: ${a.text}`);
+      assert.equal(a.body.code, 'HISTORY_UNSUPPORTED');
+      assert.match(a.body.error, /SQLite-backed/);
+    }
+  });
+});
