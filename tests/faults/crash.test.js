@@ -9,12 +9,43 @@
 // after a random delay (seeded: the seed is printed, and CRASH_SEED replays it),
 // several times per backend on the same database. A third run does the same on a
 // SQLite-backed object with an R2 cold tier and a 1 MiB hot budget, whose rows
-// are padded so that pages move to R2 (and back) while the clients write.
+// are padded so that pages move to R2 (and back) while the clients write. On
+// SQLite-backed objects every past point history keeps reads whole too: rows only
+// ever added from one commit to the next, one change event per row at each.
 
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { BACKENDS, createWorld, seededRandom } from '../worker/harness.js';
+
+/** The newest lsn. @param {ReturnType<ReturnType<typeof createWorld>['client']>} db */
+async function currentLsn(db) {
+  return (await db.post('/history', {})).body.current.lsn;
+}
+
+/**
+ * Past points since `since` (a few, at random, oldest first), read whole: each holds
+ * the rows of the one before it and more, and as many change events as rows.
+ * @param {ReturnType<ReturnType<typeof createWorld>['client']>} db @param {number} since
+ * @param {() => number} rand @param {string} where
+ */
+async function checkHistory(db, since, rand, where) {
+  const { body } = await db.post('/history', {});
+  const first = Math.max(since, body.oldest.lsn);
+  const last = body.current.lsn;
+  const points = [...new Set([first, last, ...Array.from({ length: 4 }, () => first + Math.floor(rand() * (last - first + 1)))])].sort((a, b) => a - b);
+  /** @type {Set<string>} */
+  let earlier = new Set();
+  for (const asOf of points) {
+    const answer = await db.post('/query', { sql: 'SELECT id || part AS k, (SELECT count(*) FROM _dosql_changes) AS events FROM t', asOf });
+    assert.equal(answer.status, 200, `${where}, as of ${asOf}: ${answer.text}`);
+    const rows = answer.body.rows;
+    const keys = new Set(rows.map((/** @type {any} */ r) => r.k));
+    for (const k of earlier) assert.ok(keys.has(k), `${where}: row ${k} is at an earlier point than ${asOf}, not at it`);
+    if (rows.length > 0) assert.equal(rows[0].events, rows.length, `${where}, as of ${asOf}: one change event per row`);
+    earlier = keys;
+  }
+}
 
 const ROUNDS = 5;
 const WRITERS = 4;
@@ -67,6 +98,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         // Past the hot budget from the start, so that every round moves pages.
         await setup.run("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 800) INSERT INTO t (id, part) SELECT -i, 'a' FROM n");
       }
+      const since = backend === 'sql' ? await currentLsn(setup) : 0;
       /** ids answered 200, and whether they were written as a pair */
       const acknowledged = new Map();
       let next = 0;
@@ -111,6 +143,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         const events = await check.query('SELECT count(*) AS n, coalesce(max(lsn), 0) AS head FROM _dosql_changes');
         const total = (await check.query('SELECT count(*) AS n FROM t'))[0].n;
         assert.deepEqual(events, [{ n: total, head: total }], `round ${round}: one event per row, lsns 1..${total}`);
+        if (backend === 'sql') await checkHistory(check, since, rand, `round ${round}`);
         next = Math.max(next, ...rows.map((r) => r.id));
       }
       assert.ok(acknowledged.size > ROUNDS, `writes were acknowledged (${acknowledged.size})`);

@@ -3,7 +3,9 @@
 // without reaching the injected fault. After every run the object is reset and
 // reopens from storage: PRAGMA integrity_check is ok, and the database (schema,
 // rows and change log) is exactly as before the write or exactly as after it,
-// never in between; a write that was answered 200 is there.
+// never in between; a write that was answered 200 is there. On SQLite-backed objects
+// the database as of the commit before the write reads exactly as it did then
+// (history survives every fault), and a restore is one of the writes failed.
 //
 // Faults (tests/worker/fixtures/faults-worker.js): "once" fails one write (a
 // transient error), "forever" fails it and every later one (storage gone for
@@ -50,6 +52,14 @@ const SCENARIOS = [
   },
   { name: 'VACUUM', setup: ['DELETE FROM t WHERE id % 3 <> 0'], path: '/run', body: { sql: 'VACUUM' } },
   {
+    // Undo the setup's delete: one commit of the pages that differ (docs/history.md).
+    name: 'a restore to the commit before',
+    setup: ['DELETE FROM t WHERE id > 100'],
+    path: '/restore',
+    body: { to: 'the commit before the last' },
+    only: 'sql',
+  },
+  {
     // 9 MB: past CHECKPOINT_BYTES, so the commit also folds the page log into its groups.
     name: 'a large write, which checkpoints the page log',
     setup: ['CREATE TABLE big (b BLOB)'],
@@ -88,21 +98,32 @@ function faultsWorld() {
 
 /**
  * Everything a write could change, as one comparable value: the schema, every
- * row of every table, the change log (all but its timestamps) and the page count.
- * @param {ReturnType<ReturnType<typeof faultsWorld>['tenant']>} t
+ * row of every table, the change log (all but its timestamps) and the page count;
+ * now, or as of a point of history.
+ * @param {ReturnType<ReturnType<typeof faultsWorld>['tenant']>} t @param {number} [asOf]
  */
-async function snapshot(t) {
-  const schema = await t.db.query("SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+async function snapshot(t, asOf) {
+  const query = async (/** @type {string} */ sql) => {
+    const answer = await t.post('/query', { sql, asOf });
+    assert.equal(answer.status, 200, `${sql} as of ${asOf}: ${JSON.stringify(answer.body)}`);
+    return answer.body.rows;
+  };
+  const schema = await query("SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
   /** @type {Record<string, unknown>} */
   const tables = {};
-  for (const { name } of schema.filter((s) => s.type === 'table' && s.name !== '_dosql_changes')) {
+  for (const { name } of schema.filter((/** @type {any} */ s) => s.type === 'table' && s.name !== '_dosql_changes')) {
     const rows = name === 'big' ? `rowid, length(b) AS n, b = ${BIG_ROW('rowid')} AS intact` : '*';
-    tables[name] = await t.db.query(`SELECT ${rows} FROM "${name}" ORDER BY rowid`);
+    tables[name] = await query(`SELECT ${rows} FROM "${name}" ORDER BY rowid`);
   }
-  const log = await t.db.query('SELECT lsn, tx_id, type, tbl, data, old FROM _dosql_changes ORDER BY lsn');
+  const log = await query('SELECT lsn, tx_id, type, tbl, data, old FROM _dosql_changes ORDER BY lsn');
   // The file's size too: VACUUM changes nothing else.
-  const [{ page_count: pages }] = await t.db.query('PRAGMA page_count');
+  const [{ page_count: pages }] = await query('PRAGMA page_count');
   return { schema, tables, log, pages };
+}
+
+/** The newest lsn of history. @param {ReturnType<ReturnType<typeof faultsWorld>['tenant']>} t */
+async function currentLsn(t) {
+  return (await t.post('/history', {})).body.current.lsn;
 }
 
 describe('fault injection: every failed storage write leaves the database before or after', () => {
@@ -111,7 +132,7 @@ describe('fault injection: every failed storage write leaves the database before
   after(() => world.destroy());
 
   for (const backend of BACKENDS) {
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => !s.only || s.only === backend)) {
       test(`${backend}: ${scenario.name}`, { timeout: 300_000 }, async () => {
         /** @param {string} name */
         const prepared = async (name) => {
@@ -119,9 +140,11 @@ describe('fault injection: every failed storage write leaves the database before
           for (const sql of [...BASE, ...scenario.setup]) await t.db.run(sql);
           return t;
         };
+        /** The request's body; a restore's point is the commit before the setup's last. @param {ReturnType<typeof world.tenant>} t */
+        const bodyFor = async (t) => (scenario.path === '/restore' ? { to: (await currentLsn(t)) - 1 } : scenario.body);
         const reference = await prepared('reference');
         const before = await snapshot(reference);
-        const answer = await reference.post(scenario.path, scenario.body);
+        const answer = await reference.post(scenario.path, await bodyFor(reference));
         assert.equal(answer.status, 200, JSON.stringify(answer.body));
         const afterWrite = await snapshot(reference);
         assert.notDeepEqual(afterWrite, before);
@@ -130,8 +153,10 @@ describe('fault injection: every failed storage write leaves the database before
           let n = 1;
           for (; n <= MAX_WRITES; n++) {
             const t = await prepared(`${mode}-${n}`);
+            const body = await bodyFor(t);
+            const lsnBefore = backend === 'sql' ? await currentLsn(t) : 0;
             await t.get(`/__faults/arm?n=${n}&mode=${mode}`);
-            const result = await t.post(scenario.path, scenario.body).catch((err) => ({ status: 0, body: String(err) }));
+            const result = await t.post(scenario.path, body).catch((err) => ({ status: 0, body: String(err) }));
             const { failed } = await t.get('/__faults/disarm');
             await t.get('/__faults/reopen');
             assert.deepEqual(await t.db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }], `${mode} ${n}`);
@@ -139,6 +164,7 @@ describe('fault injection: every failed storage write leaves the database before
             const where = `${mode}, write ${n} failed (answer ${result.status} ${JSON.stringify(result.body).slice(0, 160)})`;
             if (result.status === 200) assert.deepEqual(now, afterWrite, `acknowledged, so after: ${where}`);
             else assert.ok(isDeepEqual(now, before) || isDeepEqual(now, afterWrite), `before or after: ${where}`);
+            if (backend === 'sql') assert.deepEqual(await snapshot(t, lsnBefore), before, `as of the commit before: ${where}`);
             if (failed === 0) break; // the write needed fewer than n writes: every point was tried
           }
           assert.ok(n > 1 && n <= MAX_WRITES, `faults were injected (${n - 1} points)`);

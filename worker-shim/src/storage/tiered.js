@@ -143,6 +143,12 @@ export class TieredPageStorage {
     this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
   }
 
+  /** Whether the hot tier holds pgno. @param {number} pgno */
+  #isResident(pgno) {
+    const group = this.#groupOf(pgno);
+    return this.#resident.get(group)?.[pgno - this.#firstOf(group)] === 1;
+  }
+
   /** @param {number} pgno @returns {Uint8Array | null | typeof FAULT}  FAULT: only in R2 */
   readPage(pgno) {
     const group = this.#groupOf(pgno);
@@ -159,13 +165,16 @@ export class TieredPageStorage {
 
   /** FAULT when pgno is in R2, else null. @param {number} pgno */
   #coldRead(pgno) {
+    if (!this.#inCold(pgno)) return null;
+    this.#counts.coldReads++;
+    return FAULT;
+  }
+
+  /** Whether an R2 object holds pgno. @param {number} pgno */
+  #inCold(pgno) {
     const group = this.#groupOf(pgno);
     const entry = this.#groups.get(group);
-    if (entry && pgno - this.#firstOf(group) < entry.pages) {
-      this.#counts.coldReads++;
-      return FAULT;
-    }
-    return null;
+    return entry !== undefined && pgno - this.#firstOf(group) < entry.pages;
   }
 
   // History is the hot tier's (storage/sql.js); a past page it does not hold is the one in R2.
@@ -204,10 +213,14 @@ export class TieredPageStorage {
     // On a first commit too: a crash between a commit and the truncation after
     // it (vfs.c) can leave groups past the end.
     const trims = newPageCount < oldPageCount || !this.#committed ? this.#trimsTo(newPageCount) : [];
+    // A page written while only R2 holds it (SQLite's own cache kept it after a
+    // demotion): the version it replaces is in no table history reads.
+    const overCold = pages.some(({ pgno }) => !this.#isResident(pgno) && this.#inCold(pgno));
     const now = Date.now();
     this.#hot.commit(batch, () => {
-      // Pages trimmed from R2 objects are gone from history too: no point before this commit can be read.
-      if (trims.length > 0) this.#hot.raiseHistoryFloor(this.#hot.lsn);
+      // Versions only R2 held are not history (R2 objects are replaced and deleted):
+      // no point before this commit can be read.
+      if (trims.length > 0 || overCold) this.#hot.raiseHistoryFloor(this.#hot.lsn);
       for (const group of dirtied) this.#hot.exec(SET_DIRTY, group);
       for (const { group, pages: kept, entry } of trims) {
         if (kept > 0) {
