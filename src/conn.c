@@ -35,7 +35,9 @@ void connAnswerSize(Conn *p, Reply *pReply){
     else connFail(p, pReply, rc);
     return;
   }
-  sqlite3_str_appendf(replyBody(pReply), "{\"pageSize\":%u,\"pageCount\":%u}", aSize[0], aSize[1]);
+  sqlite3_str_appendf(replyBody(pReply), "{\"pageSize\":%u,\"pageCount\":%u", aSize[0], aSize[1]);
+  if( p->bView ) sqlite3_str_appendf(replyBody(pReply), ",\"lsn\":%lld", (sqlite3_int64)p->lsnView);
+  sqlite3_str_appendchar(replyBody(pReply), 1, '}');
 }
 
 void connStartRequest(Conn *p, unsigned nCpuMs){
@@ -216,6 +218,7 @@ int connOpenView(Conn *p, double lsn, unsigned nCpuBudgetMs, Reply *pReply){
   char *zSettings = sqlite3_mprintf("PRAGMA query_only=1; PRAGMA cache_size=-%d;", DOSQL_CACHE_KIB);
   int rc = zName && zSettings ? SQLITE_OK : SQLITE_NOMEM;
   p->bView = 1;
+  p->lsnView = lsn;
   p->nCpuBudgetMs = (int)(nCpuBudgetMs ? nCpuBudgetMs : DOSQL_CPU_BUDGET_MS);
   budgetStart(&p->budget, budgetUnitsForMs((unsigned)p->nCpuBudgetMs));
   if( rc==SQLITE_OK ) rc = sqlite3_open_v2(zName, &p->db, SQLITE_OPEN_READONLY, 0);

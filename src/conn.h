@@ -21,6 +21,7 @@ typedef struct Conn {
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
   int bView;                 /* a view of a past point (connOpenView): read-only */
+  double lsnView;            /* the view's lsn */
   int bSavepoint;            /* connSavepoint() is open inside it */
   const char *zDenied;       /* why the authorizer last said no (static text) */
   /* What the user statement being prepared does, as the authorizer saw it
@@ -61,7 +62,8 @@ void connClose(Conn *p);
 int connIsOpen(const Conn *p);
 
 /* Append {"pageSize":n,"pageCount":n}, the database as stored (0 and 0 with
-** no pages yet), to the reply; when page 1 faulted, answer the fault. */
+** no pages yet), and "lsn" for a view, to the reply; when page 1 faulted,
+** answer the fault. */
 void connAnswerSize(Conn *p, Reply *pReply);
 
 /* Forget per-request state (denial reason) and give the request its CPU

@@ -9,7 +9,6 @@
 #include "diff.h"
 #include "errors.h"
 #include "history.h"
-#include "host.h"
 #include "internal.h"
 #include "json.h"
 #include "vfs.h"
@@ -17,9 +16,6 @@
 /* Schema names of the attached points. */
 #define DIFF_FROM "dosql_diff_from"
 #define DIFF_TO   "dosql_diff_to"
-
-/* A time after every commit (the year 275760, JavaScript's last date). */
-#define MAX_POINT_MS 8.64e15
 
 /* One point's side of a table. */
 typedef struct Side {
@@ -357,7 +353,7 @@ void diffEndpoint(Conn *pConn, Reply *pReply, const cJSON *pBody){
   if( historyResolve(pConn, pReply, pFrom, "from", &lsnFrom)!=SQLITE_OK ) return;
   if( pTo && historyResolve(pConn, pReply, pTo, "to", &lsnTo)!=SQLITE_OK ) return;
   /* The present is main; its lsn is the newest commit's. */
-  if( pTo==0 ) lsnTo = dosql_host_history_point(DOSQL_POINT_TIME, MAX_POINT_MS);
+  if( pTo==0 ) lsnTo = historyCurrentLsn();
   sqlite3_limit(pConn->db, SQLITE_LIMIT_ATTACHED, 2);
   bFrom = diffAttach(&d, lsnFrom, DIFF_FROM)==SQLITE_OK;
   if( bFrom && pTo ){

@@ -51,6 +51,7 @@ const DosqlError aDosqlError[] = {
   HOST("IMPORT_CORRUPT", 422),
   HOST("IMPORT_MIGRATION_FAILED", 422),
   HOST("IMPORT_IN_PROGRESS", 409),
+  HOST("BRANCH_EXISTS", 409),
 };
 #undef ENGINE
 #undef HOST

@@ -20,6 +20,8 @@
 **   GET  /history  (or POST)                 -> the points history keeps (history.h)
 **   POST /restore      {to}  (the host's)    -> {to: point}: what the host puts back
 **   POST /diff         {from, to?, tables?, limit?} -> the row changes between them (diff.h)
+**   POST /branch       {name, from?}  (the host's) -> {name, from: point}: what the
+**                                             host copies into a new object
 **
 ** /query and /batch take "asOf": a point of history, read on a read-only
 ** connection to it (history.h).
@@ -528,12 +530,13 @@ static void doImportCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
 }
 
 /* GET /export asks first how large the file is: {"pageSize","pageCount"}. */
+/* GET /export's check: the file's size, now or as of "asOf" (history.h). */
 static void doExportSize(Conn *pConn, Reply *pReply, const cJSON *pBody){
-  (void)pBody;
   if( !connIsOpen(pConn) ){
     replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
     return;
   }
+  if( historyRunAsOf(pConn, pReply, pBody, doExportSize) ) return;
   connAnswerSize(pConn, pReply);
 }
 
@@ -571,6 +574,7 @@ static const Route aRoute[] = {
   { "/history",       historyInfo,        METHOD_GET|METHOD_POST, 0, 0, 0 },
   { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0 },
   { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0 },
+  { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0 },
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0 },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0 },
 };

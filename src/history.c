@@ -14,6 +14,20 @@
 /* Largest lsn: a double holds every whole number up to 2^53 exactly. */
 #define MAX_LSN 9007199254740992.0
 
+/* A time after every commit (the year 275760, JavaScript's last date). */
+#define MAX_POINT_MS 8.64e15
+
+/* The lsn a string of decimal digits names (as a query string gives one), or -1. */
+static double digitsLsn(const char *z){
+  double lsn = 0;
+  if( *z==0 ) return -1;
+  for(; *z; z++){
+    if( *z<'0' || *z>'9' || lsn>MAX_LSN/10 ) return -1;
+    lsn = lsn*10 + (*z-'0');
+  }
+  return lsn;
+}
+
 /* The lsn a bookmark names, or -1 when z is not one. */
 static double bookmarkLsn(const char *z){
   double lsn = 0;
@@ -51,6 +65,26 @@ static void failUnsupported(Reply *pReply){
       "SQLite-backed Durable Object (new_sqlite_classes in wrangler.toml)");
 }
 
+/* Whether the host's answer lsn for the point zField (value) is a failure: then
+** the reply says which. */
+static int lookupFailed(Reply *pReply, double lsn, const char *zField, double value){
+  if( lsn>=0 ) return 0;
+  if( lsn==DOSQL_HISTORY_NONE ){
+    failUnsupported(pReply);
+  }else if( lsn==DOSQL_HISTORY_BEFORE ){
+    replyFail(pReply, 410, DOSQL_POINT_TOO_OLD,
+        "%s is older than the oldest point history keeps (GET /history says which)", zField);
+  }else if( lsn==DOSQL_HISTORY_AFTER ){
+    replyFail(pReply, 400, DOSQL_POINT_IN_FUTURE,
+        "%s names lsn %lld, which no commit has reached (GET /history gives the newest)",
+        zField, (sqlite3_int64)value);
+  }else{
+    replyFail(pReply, dosqlResultStatus(SQLITE_IOERR), dosqlResultName(SQLITE_IOERR),
+        "storage failed to find the point %s names", zField);
+  }
+  return 1;
+}
+
 int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *zField, double *pLsn){
   const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
   int kind = DOSQL_POINT_LSN;
@@ -60,6 +94,7 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = -1;
   }else if( cJSON_IsString(pPoint) ){
     value = bookmarkLsn(pPoint->valuestring);
+    if( value<0 ) value = digitsLsn(pPoint->valuestring);
     if( value<0 ){
       kind = DOSQL_POINT_TIME;
       value = timeMs(pConn, pPoint->valuestring);
@@ -76,23 +111,9 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     return SQLITE_MISUSE;
   }
   lsn = dosql_host_history_point(kind, value);
-  if( lsn==DOSQL_HISTORY_NONE ){
-    failUnsupported(pReply);
-  }else if( lsn==DOSQL_HISTORY_BEFORE ){
-    replyFail(pReply, 410, DOSQL_POINT_TOO_OLD,
-        "%s is older than the oldest point history keeps (GET /history says which)", zField);
-  }else if( lsn==DOSQL_HISTORY_AFTER ){
-    replyFail(pReply, 400, DOSQL_POINT_IN_FUTURE,
-        "%s names lsn %lld, which no commit has reached (GET /history gives the newest)",
-        zField, (sqlite3_int64)value);
-  }else if( lsn<0 ){
-    replyFail(pReply, dosqlResultStatus(SQLITE_IOERR), dosqlResultName(SQLITE_IOERR),
-        "storage failed to find the point %s names", zField);
-  }else{
-    *pLsn = lsn;
-    return SQLITE_OK;
-  }
-  return SQLITE_ERROR;
+  if( lookupFailed(pReply, lsn, zField, value) ) return SQLITE_ERROR;
+  *pLsn = lsn;
+  return SQLITE_OK;
 }
 
 int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoint xEndpoint){
@@ -158,4 +179,34 @@ void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
     historyAppendPoint(replyBody(pReply), lsn);
     sqlite3_str_appendchar(replyBody(pReply), 1, '}');
   }
+}
+
+void historyBranchCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const cJSON *pName = cJSON_GetObjectItemCaseSensitive(pBody, "name");
+  const cJSON *pFrom = cJSON_GetObjectItemCaseSensitive(pBody, "from");
+  double lsn;
+  if( !connIsOpen(pConn) ){
+    replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
+    return;
+  }
+  if( !cJSON_IsString(pName) ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+        "POST /branch needs {\"name\": the new database's tenant name, \"from\"?: point}");
+    return;
+  }
+  if( pFrom ){
+    if( historyResolve(pConn, pReply, pFrom, "from", &lsn)!=SQLITE_OK ) return;
+  }else{
+    lsn = historyCurrentLsn();
+    if( lookupFailed(pReply, lsn, "from", 0) ) return;
+  }
+  sqlite3_str_appendall(replyBody(pReply), "{\"name\":");
+  jsonAppendString(replyBody(pReply), pName->valuestring, -1);
+  sqlite3_str_appendall(replyBody(pReply), ",\"from\":");
+  historyAppendPoint(replyBody(pReply), lsn);
+  sqlite3_str_appendchar(replyBody(pReply), 1, '}');
+}
+
+double historyCurrentLsn(void){
+  return dosql_host_history_point(DOSQL_POINT_TIME, MAX_POINT_MS);
 }

@@ -3,7 +3,8 @@
 ** point, GET /history, and the check of POST /restore.
 **
 ** A point names a commit, by
-**   - its lsn, a JSON number (the count of commits that made it);
+**   - its lsn, a JSON number (the count of commits that made it), or a string
+**     of its decimal digits (as a query string gives it);
 **   - a bookmark, the 16 lowercase hex digits of an lsn (as /history gives);
 **   - a time, a string SQLite's date functions read ("2026-12-01 12:00:00",
 **     ISO 8601 with "Z" or an offset; UTC without one), or {"time": ms since
@@ -39,6 +40,13 @@ void historyInfo(Conn *pConn, Reply *pReply, const cJSON *pBody);
 
 /* POST /restore {to}, the host's route: {"lsn": n}, the point the host puts back. */
 void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody);
+
+/* POST /branch {name, from?}, the host's route: {"name": ..., "from": point},
+** the point (the present by default) the host copies into the object name. */
+void historyBranchCheck(Conn *pConn, Reply *pReply, const cJSON *pBody);
+
+/* The newest lsn, or a DOSQL_HISTORY_* failure (host.h). */
+double historyCurrentLsn(void);
 
 /* Append {"lsn":n,"bookmark":"..."} for lsn. */
 void historyAppendPoint(sqlite3_str *pOut, double lsn);

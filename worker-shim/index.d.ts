@@ -94,6 +94,8 @@ export declare class DoSQLDatabase extends DurableObject {
   rollback(txId: string): Promise<void>;
   /** Over RPC: the points history keeps (docs/history.md). */
   history(): Promise<HistoryInfo>;
+  /** Over RPC: a new database, the object `name` of this namespace, holding this one as of a point. */
+  branch(name: string, from?: HistoryPoint): Promise<BranchResult>;
   /** Over RPC: the row changes between two points. */
   diff<T = Record<string, unknown>>(from: HistoryPoint, options?: DiffOptions): Promise<DiffResult<T>>;
   /** Over RPC: the whole database back as it was at a point, as one new commit. */
@@ -161,6 +163,14 @@ export interface DiffResult<T = Record<string, unknown>> {
   /** Keyed by rowid (or primary key, WITHOUT ROWID); the shape of change events. */
   changes: { table: string; type: 'insert' | 'update' | 'delete'; data: T; old?: T }[];
   more: boolean;
+}
+
+export interface BranchResult {
+  name: string;
+  from: HistoryMark;
+  pageSize: number;
+  pages: number;
+  bytes: number;
 }
 
 export interface RestoreResult {
@@ -274,6 +284,8 @@ export interface DatabaseClient extends TransactionClient {
   asOf(point: HistoryPoint): Pick<TransactionClient, 'query' | 'queryOne' | 'batch'>;
   /** The row changes between two points (`to`: the present when omitted), and the schema objects that differ. */
   diff<T = Record<string, unknown>>(from: HistoryPoint, options?: DiffOptions): Promise<DiffResult<T>>;
+  /** A new database, the tenant `name`, holding this one as of a point (the present by default); 409 BRANCH_EXISTS when it holds rows. */
+  branch(name: string, from?: HistoryPoint): Promise<BranchResult>;
   /** The points history keeps. */
   history(): Promise<HistoryInfo>;
   /** The whole database back as it was at a point, as one new commit; change streams end with DATABASE_RESTORED. */

@@ -196,10 +196,43 @@ describe('history', () => {
     assert.equal(bad.body.code, 'BAD_REQUEST');
   });
 
+  test('a branch is a new database holding this one as of a point; GET /export?asOf= is the file of that point', async () => {
+    const name = tenant('hb');
+    const db = sql(name);
+    await db.run('CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT)');
+    await db.run("INSERT INTO posts (title) VALUES ('hello'), ('world')");
+    const point = (await history(db)).current;
+    await db.run("UPDATE posts SET title = 'changed'");
+    const file = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${point.lsn}`);
+    assert.equal(file.status, 200);
+    assert.match(file.headers.get('content-disposition') ?? '', new RegExp(`-${point.lsn}\\.sqlite`));
+    assert.equal(new TextDecoder().decode(new Uint8Array(await file.arrayBuffer()).subarray(0, 15)), 'SQLite format 3');
+
+    const preview = tenant('hb-preview');
+    const branched = await db.post('/branch', { name: preview, from: point.bookmark });
+    assert.equal(branched.status, 200, branched.text);
+    assert.deepEqual(branched.body.from, point);
+    const copy = sql(preview);
+    assert.deepEqual(await copy.query('SELECT title FROM posts ORDER BY id'), [{ title: 'hello' }, { title: 'world' }]);
+    // Independent: each goes its own way.
+    await copy.run("INSERT INTO posts (title) VALUES ('only on the branch')");
+    assert.deepEqual(await db.query('SELECT count(*) AS n, min(title) AS t FROM posts'), [{ n: 2, t: 'changed' }]);
+    assert.deepEqual(await copy.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    // The present by default, over RPC too; never over a database that holds rows.
+    const now = await rpc(name, { method: 'branch', args: [tenant('hb-now')] });
+    assert.ok(now.from.lsn > point.lsn);
+    const again = await db.post('/branch', { name: preview });
+    assert.equal(again.status, 409, again.text);
+    assert.equal(again.body.code, 'BRANCH_EXISTS');
+    assert.equal((await db.post('/branch', { name: 'no spaces allowed' })).body.code, 'BAD_TENANT');
+    assert.equal((await db.post('/branch', { name })).body.code, 'BRANCH_EXISTS');
+    assert.equal((await db.post('/branch', {})).body.code, 'BAD_REQUEST');
+  });
+
   test('a key-value object says it keeps no history (501 HISTORY_UNSUPPORTED)', async () => {
     const db = world.client('kv', tenant('hkv'));
     await db.run('CREATE TABLE t (x)');
-    for (const [path, body] of [['/query', { sql: 'SELECT 1', asOf: 1 }], ['/history', {}], ['/restore', { to: 1 }], ['/diff', { from: 1 }]]) {
+    for (const [path, body] of [['/query', { sql: 'SELECT 1', asOf: 1 }], ['/history', {}], ['/restore', { to: 1 }], ['/diff', { from: 1 }], ['/branch', { name: 'elsewhere' }]]) {
       const a = await db.post(path, body);
       assert.equal(a.status, 501, `${path}: ${a.text}`);
       assert.equal(a.body.code, 'HISTORY_UNSUPPORTED');

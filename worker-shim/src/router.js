@@ -12,12 +12,12 @@
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
 // and says how to fix it.
 
+import { tenantNameError } from './tenant.js';
 import { hostError, shippedContract } from './wasm/contract.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse } from './durable-object/response.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
-const TENANT_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** @param {string} code @param {string} error */
 function fail(code, error) {
@@ -71,9 +71,8 @@ export async function route(request, env) {
     }
 
     const tenant = match[1];
-    if (!TENANT_PATTERN.test(tenant)) {
-      return fail('BAD_TENANT', 'tenant names are 1 to 128 characters of A-Z a-z 0-9 . _ -');
-    }
+    const badTenant = tenantNameError(tenant);
+    if (badTenant) return fail('BAD_TENANT', badTenant);
     const target = new URL(url);
     target.pathname = path;
     const headers = new Headers(request.headers);

@@ -137,6 +137,15 @@ export function clientOver(send, more = {}) {
       return decodeDiff(await post('/diff', { from, to, tables, limit }, null));
     },
 
+    /**
+     * A new database, the tenant `name`, holding this one as it was at a point (the
+     * present when omitted). Refused (409 BRANCH_EXISTS) when that tenant holds rows.
+     * @param {string} name @param {number | string | {time: number}} [from]
+     */
+    branch(name, from) {
+      return post('/branch', { name, from }, null);
+    },
+
     /** The points history keeps: {current, oldest, oldestTime, windowMs, bytes, logRows}. */
     history() {
       return post('/history', {}, null);

@@ -47,6 +47,7 @@ export class DoSQLDatabase extends DurableObject {
     },
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
     cpuBudgetMs: () => Number((this.env ?? {}).DOSQL_CPU_BUDGET_MS ?? /** @type {typeof DoSQLDatabase} */ (this.constructor).cpuBudgetMs ?? 0),
+    namespace: () => ownNamespace(this.env ?? {}, this.ctx),
     cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
     label: () => this.#label(),
     exclusive: (fn) => this.ctx.blockConcurrencyWhile(fn),
@@ -110,6 +111,11 @@ export class DoSQLDatabase extends DurableObject {
   /** The row changes between two points. @param {unknown} from @param {{to?: unknown, tables?: string[], limit?: number}} [options] */
   diff(from, options = {}) {
     return this.#statement(undefined, async (_, send) => decodeDiff(await send('/diff', { from, to: options.to, tables: options.tables, limit: options.limit }, null)));
+  }
+
+  /** A new database, the object `name` of DOSQL_DB, holding this one as of a point. @param {string} name @param {unknown} [from] */
+  branch(name, from) {
+    return this.#statement(undefined, (_, send) => send('/branch', { name, from }, null));
   }
 
   /** The whole database back as it was at a point. @param {unknown} to */
@@ -211,6 +217,25 @@ export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, co
     static cold = cold ? Object.freeze({ ...cold }) : undefined;
     static cpuBudgetMs = cpuBudgetMs;
   };
+}
+
+/**
+ * The namespace binding this object belongs to (POST /branch makes new databases in
+ * it): the one that takes this object's id, DOSQL_DB first. workerd refuses an id of
+ * another namespace.
+ * @param {Record<string, any>} env @param {DurableObjectState} ctx
+ */
+function ownNamespace(env, ctx) {
+  const id = ctx?.id?.toString?.();
+  if (!id) return undefined;
+  const bindings = [env.DOSQL_DB, ...Object.values(env)].filter((b) => b && typeof b.idFromString === 'function' && typeof b.idFromName === 'function');
+  return bindings.find((namespace) => {
+    try {
+      return namespace.idFromString(id).equals(ctx.id);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

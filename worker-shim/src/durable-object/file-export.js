@@ -51,7 +51,9 @@ export async function exportResponse({ hold, size, storage }, filename) {
     return toResponse(sized);
   }
   // A database nothing was ever committed to has no pages: an empty file.
-  const { pageSize, pageCount } = valueOf(sized);
+  const { pageSize, pageCount, lsn } = valueOf(sized);
+  // As of a point of history (C answered its lsn): the pages as they were then.
+  const reader = lsn === undefined ? storage : pagesAt(storage, lsn);
   let next = 1;
   // Whole cold groups at a time, so each is downloaded once.
   const chunkPages = Math.max(PAGES_PER_CHUNK, storage.groupPages ?? 0);
@@ -76,7 +78,7 @@ export async function exportResponse({ hold, size, storage }, filename) {
           return;
         }
         const last = Math.min(pageCount, next + chunkPages - 1);
-        const chunk = await readPages(storage, next, last, pageSize);
+        const chunk = await readPages(reader, next, last, pageSize);
         storage.settle?.(); // a key-value cache trims what the export read
         const bytes = new Uint8Array(pageSize * chunk.length);
         chunk.forEach((page, i) => bytes.set(page, i * pageSize));
@@ -94,10 +96,28 @@ export async function exportResponse({ hold, size, storage }, filename) {
   return new Response(withLength(pages, pageSize * pageCount), {
     headers: {
       'content-type': 'application/vnd.sqlite3',
-      'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}.sqlite"`,
+      'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}${lsn === undefined ? '' : `-${lsn}`}.sqlite"`,
       'cache-control': 'no-store',
     },
   });
+}
+
+/**
+ * The storage as of lsn, read through faults as the present is (no readForExport:
+ * R2's objects hold the present).
+ * @param {ExportSource['storage']} storage @param {number} lsn @returns {ExportSource['storage']}
+ */
+function pagesAt(storage, lsn) {
+  const readPageAt = /** @type {NonNullable<ExportSource['storage']['readPageAt']>} */ (storage.readPageAt);
+  return {
+    readPage: (pgno) => readPageAt.call(storage, lsn, pgno),
+    commit: () => {
+      throw new Error('export: a point of history is read-only');
+    },
+    prefetch: (pages, window) => storage.prefetch(pages, window),
+    settle: () => storage.settle?.(),
+    stats: storage.stats,
+  };
 }
 
 /**

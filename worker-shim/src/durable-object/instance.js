@@ -39,11 +39,15 @@ import { SqlPageStorage } from '../storage/sql.js';
 import { KvPageStorage } from '../storage/kv.js';
 import { TieredPageStorage, checkCold, hasColdPages } from '../storage/tiered.js';
 import { OPEN_READ_AHEAD } from '../config.js';
+import { tenantNameError } from '../tenant.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 /** @typedef {import('../wasm/engine.js').EngineResponse} EngineResponse */
 
 const encoder = new TextEncoder();
+/** Whether a database holds any row of its own (not SQLite's, not DoSQL's): a leaf page with cells. */
+const HOLDS_ROWS_SQL =
+  "SELECT count(*) AS n FROM dbstat WHERE pagetype = 'leaf' AND ncell > 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\'";
 /** A restore gives up after this many rounds of fetching pages from the cold tier. */
 const MAX_RESTORE_ROUNDS = 64;
 const decoder = new TextDecoder();
@@ -61,6 +65,8 @@ const decoder = new TextDecoder();
  *   checkCold), read when the storage adapter is made; default: none
  * @property {() => number} [cpuBudgetMs]  each request's CPU budget in ms (0 or
  *   absent: the engine's default; the engine checks the range), read at each start
+ * @property {() => any} [namespace]  the DurableObjectNamespace POST /branch makes new
+ *   databases in (this object's own); absent: branches are refused
  * @property {() => string} label  names the database in logs
  * @property {(fn: () => Promise<void>) => Promise<void>} [exclusive]  runs start-up
  *   alone (ctx.blockConcurrencyWhile); default: just runs it
@@ -126,10 +132,11 @@ export class DatabaseInstance {
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/import') return await this.importDatabase(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
+      if (path === '/branch') return toResponse(await this.#branch(request.method, await readBody(request, engine.maxRequestBytes)));
       if (engine.isHostRoute(path)) {
         const refused = await this.#refuseHostRequest(request, path);
         if (refused) return refused;
-        if (path === '/export') return await this.#export();
+        if (path === '/export') return await this.#export(new URL(request.url).searchParams.get('asOf'));
         return toResponse(jsonResponse(200, await this.stats()));
       }
       // The gate takes the request's place in line now; the body follows.
@@ -156,7 +163,8 @@ export class DatabaseInstance {
     let answer;
     try {
       const bytes = encoder.encode(JSON.stringify(body ?? {}));
-      answer = (this.#started ? null : await this.start()) ?? (path === '/restore' ? await this.#restore('POST', bytes) : await this.#answer('POST', path, bytes, txId));
+      const host = { '/restore': () => this.#restore('POST', bytes), '/branch': () => this.#branch('POST', bytes) }[path];
+      answer = (this.#started ? null : await this.start()) ?? (host ? await host() : await this.#answer('POST', path, bytes, txId));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       answer = hostError('INTERNAL', messageOf(err));
@@ -199,12 +207,15 @@ export class DatabaseInstance {
 
   /**
    * GET /export: the database as a SQLite file, consistent as of one commit
-   * (durable-object/file-export.js holds the gate while it streams).
+   * (durable-object/file-export.js holds the gate while it streams); with asOf (a
+   * point of history, which C reads), as it was then.
+   * @param {string | null} asOf
    * @returns {Promise<Response>}
    */
-  async #export() {
+  async #export(asOf) {
     const storage = /** @type {any} */ (this.#storage);
-    const size = () => /** @type {Engine} */ (this.#engine).request('GET', '/export', new Uint8Array(0));
+    const body = asOf === null ? new Uint8Array(0) : encoder.encode(JSON.stringify({ asOf }));
+    const size = () => /** @type {Engine} */ (this.#engine).request('GET', '/export', body);
     return exportResponse({ hold: () => this.#gate.hold(), size, storage }, 'database');
   }
 
@@ -292,6 +303,41 @@ export class DatabaseInstance {
     } finally {
       release();
     }
+  }
+
+  /**
+   * POST /branch {name, from?}: a new database, the object `name` of this class's
+   * namespace, holding this one as it was at a point (C reads it; the present by
+   * default): this database's file as of then, imported there. Refused when that
+   * object already holds rows.
+   * @param {string} method @param {Uint8Array | {oversized: number}} body
+   * @returns {Promise<EngineResponse>}
+   */
+  async #branch(method, body) {
+    const failure = await this.start();
+    if (failure) return failure;
+    const check = /** @type {Engine} */ (this.#engine).hostRequest(method, '/branch', body);
+    if (check.status !== 200) return check;
+    const { name, from } = JSON.parse(decoder.decode(check.body));
+    const badName = tenantNameError(name);
+    if (badName) return hostError('BAD_TENANT', badName);
+    const namespace = this.#options.namespace?.();
+    if (!namespace || typeof namespace.idFromName !== 'function') {
+      return hostError('BAD_CONFIG', 'POST /branch makes the new database in this class\'s namespace, but no binding of the Worker is it: add a [[durable_objects.bindings]] for this class (DOSQL_DB) to the wrangler config');
+    }
+    const id = namespace.idFromName(name);
+    if (this.#options.ctx?.id?.equals?.(id)) return hostError('BRANCH_EXISTS', `${name} is this database: a branch needs a name of its own`);
+    const target = namespace.get(id);
+    const used = await target.fetch('http://dosql/query', { method: 'POST', body: JSON.stringify({ sql: HOLDS_ROWS_SQL }) });
+    const usedAnswer = await used.json();
+    if (!used.ok) return jsonResponse(used.status, usedAnswer);
+    if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} already holds rows: a branch is a new database, so give it a name no database uses`);
+    const file = await this.#export(String(from.lsn));
+    if (!file.ok) return { status: file.status, body: new Uint8Array(await file.arrayBuffer()) };
+    const imported = await target.fetch('http://dosql/import', { method: 'POST', body: file.body, headers: { 'content-type': 'application/vnd.sqlite3' } });
+    const importAnswer = await imported.json();
+    if (!imported.ok) return jsonResponse(imported.status, importAnswer);
+    return jsonResponse(200, { name, from, ...importAnswer });
   }
 
   /**
