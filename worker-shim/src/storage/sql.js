@@ -72,6 +72,21 @@ const TUNING = Object.freeze({
   upgradeGroups: 64, // groups moved per transaction when upgrading from the first format
 });
 
+/**
+ * The class option `history` ({windowMs?, maxBytes?}, docs/history.md) as tuning of the
+ * format; throws TypeError naming what is wrong.
+ * @param {unknown} history @returns {Partial<Tuning>}
+ */
+export function checkHistory(history) {
+  if (history === undefined) return {};
+  if (typeof history !== 'object' || history === null) throw new TypeError('history must be {windowMs?, maxBytes?}');
+  const { windowMs = HISTORY_WINDOW_MS, maxBytes = HISTORY_MAX_BYTES, ...rest } = /** @type {Record<string, unknown>} */ (history);
+  if (Object.keys(rest).length > 0) throw new TypeError(`history takes windowMs and maxBytes, not ${Object.keys(rest).join(', ')}`);
+  if (!Number.isSafeInteger(windowMs) || /** @type {number} */ (windowMs) < 0) throw new TypeError('history.windowMs must be a whole number of ms, 0 or more');
+  if (!Number.isSafeInteger(maxBytes) || /** @type {number} */ (maxBytes) < 0) throw new TypeError('history.maxBytes must be a whole number of bytes, 0 or more');
+  return { historyMs: /** @type {number} */ (windowMs), historyBytes: /** @type {number} */ (maxBytes) };
+}
+
 /** A SQLite-backed object stores at most 10 GB, the staged file and the live database together. */
 export const MAX_IMPORT_BYTES = 10_000_000_000;
 
