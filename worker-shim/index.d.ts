@@ -22,6 +22,8 @@ export interface DoSQLOptions {
   changes?: ChangesOptions;
   /** The R2 cold tier (docs/storage.md): SQLite-backed classes only; key-value ones warn and keep every page hot. */
   cold?: ColdTierOptions;
+  /** History (docs/history.md): how far back it reaches (ms, default 7 days) and the most bytes it keeps (default 1 GiB). */
+  history?: { windowMs?: number; maxBytes?: number };
 }
 
 /** The R2 cold tier of a DoSQLDatabase class. */
@@ -70,6 +72,7 @@ export declare class DoSQLDatabase extends DurableObject {
   static changes: ChangesOptions | undefined;
   static cold: ColdTierOptions | undefined;
   static cpuBudgetMs: number | undefined;
+  static history: { windowMs?: number; maxBytes?: number } | undefined;
   fetch(request: Request): Promise<Response>;
   /** Over RPC (and GET /stats): peak wasm memory, page faults served, storage rows/keys read and written, the cold tier, subscribers. */
   stats(): Promise<DoSQLStats>;

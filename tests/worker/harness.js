@@ -64,7 +64,7 @@ const MODULE_RULES = [
 /**
  * @typedef {object} WorldOptions
  * @property {{name: string, sql: string}[]} [migrations]  default: migrations/
- * @property {{pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number}, cold?: {binding: string, hotBytes?: number, groupPages?: number}}} [classOptions]
+ * @property {{pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number}, cold?: {binding: string, hotBytes?: number, groupPages?: number}, history?: {windowMs?: number, maxBytes?: number}}} [classOptions]
  * @property {Record<string, unknown>} [bindings]  extra env bindings
  * @property {string[]} [r2Buckets]  R2 bucket bindings, persisted in the world's folder
  */

@@ -8,6 +8,8 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, tenant } from './harness.js';
 import { tag, untag } from './fixtures/tagged.js';
+import { checkHistory } from '../../worker-shim/src/storage/sql.js';
+import { HISTORY_MAX_BYTES } from '../../worker-shim/src/config.js';
 
 /** @type {ReturnType<typeof createWorld>} */
 let world;
@@ -227,6 +229,23 @@ describe('history', () => {
     assert.equal((await db.post('/branch', { name: 'no spaces allowed' })).body.code, 'BAD_TENANT');
     assert.equal((await db.post('/branch', { name })).body.code, 'BRANCH_EXISTS');
     assert.equal((await db.post('/branch', {})).body.code, 'BAD_REQUEST');
+  });
+
+  test('the class option history sets how much is kept: {maxBytes: 0} keeps nothing past the newest checkpoint; a bad one is refused', async () => {
+    const lean = createWorld('history-lean');
+    try {
+      await lean.start({ migrations: [], classOptions: { history: { maxBytes: 0 } } });
+      const db = lean.client('sql', tenant('hl'));
+      await db.run('CREATE TABLE t (x)');
+      for (let i = 0; i < 300; i++) await db.run('INSERT INTO t VALUES (?)', [i]);
+      const { oldest, current } = (await db.post('/history', {})).body;
+      assert.ok(oldest.lsn > 250 && current.lsn - oldest.lsn < 60, `history ${oldest.lsn}..${current.lsn}`);
+      assert.equal((await db.post('/query', { sql: 'SELECT 1', asOf: 5 })).body.code, 'POINT_TOO_OLD');
+    } finally {
+      await lean.destroy();
+    }
+    assert.deepEqual(checkHistory({ windowMs: 1000 }), { historyMs: 1000, historyBytes: HISTORY_MAX_BYTES });
+    for (const bad of [{ windowMs: -1 }, { maxBytes: 1.5 }, { days: 3 }, 'week']) assert.throws(() => checkHistory(bad), TypeError, JSON.stringify(bad));
   });
 
   test('a key-value object says it keeps no history (501 HISTORY_UNSUPPORTED)', async () => {

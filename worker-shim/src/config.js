@@ -22,6 +22,9 @@ export const DRAIN_BYTES = 1024 * 1024;
 export const LOG_SLOTS = 16384;
 /** How far back history reaches at most; older segments and log rows are deleted at a checkpoint. */
 export const HISTORY_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+/** The most bytes history keeps (log rows past the checkpoint and replaced versions), so
+ *  that large commits cannot fill an object's 10 GB: the oldest spans go first. */
+export const HISTORY_MAX_BYTES = 1024 * 1024 * 1024;
 /** A checkpoint folds the log into its groups once it holds this many rows, or this many
  *  bytes of distinct pages (their newest versions are kept in memory until then). */
 export const CHECKPOINT_ROWS = 256;

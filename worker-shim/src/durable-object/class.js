@@ -14,6 +14,7 @@ import { answerOf, decodeDiff, reads, statements, toRpcError } from '../client/c
 import { DatabaseInstance, checkMigrations } from './instance.js';
 import { messageOf } from './response.js';
 import { checkChanges } from '../changes/retention.js';
+import { checkHistory } from '../storage/sql.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
@@ -30,6 +31,8 @@ export class DoSQLDatabase extends DurableObject {
   static cold = undefined;
   /** @type {number | undefined} */
   static cpuBudgetMs = undefined;
+  /** History's window and bytes, {windowMs?, maxBytes?} (docs/history.md). @type {{windowMs?: number, maxBytes?: number} | undefined} */
+  static history = undefined;
 
   #instance = new DatabaseInstance({
     storage: this.ctx.storage,
@@ -48,6 +51,7 @@ export class DoSQLDatabase extends DurableObject {
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
     cpuBudgetMs: () => Number((this.env ?? {}).DOSQL_CPU_BUDGET_MS ?? /** @type {typeof DoSQLDatabase} */ (this.constructor).cpuBudgetMs ?? 0),
     namespace: () => ownNamespace(this.env ?? {}, this.ctx),
+    history: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).history,
     cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
     label: () => this.#label(),
     exclusive: (fn) => this.ctx.blockConcurrencyWhile(fn),
@@ -199,11 +203,12 @@ export class DoSQLDatabase extends DurableObject {
 /**
  * A DoSQLDatabase class with these options (index.d.ts, DoSQLOptions).
  * @param {{migrations?: Migration[], pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number},
- *   cold?: {binding: string, hotBytes?: number, groupPages?: number}, cpuBudgetMs?: number}} [options]
+ *   cold?: {binding: string, hotBytes?: number, groupPages?: number}, cpuBudgetMs?: number, history?: {windowMs?: number, maxBytes?: number}}} [options]
  * @returns {typeof DoSQLDatabase}
  */
-export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold, cpuBudgetMs } = {}) {
+export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold, cpuBudgetMs, history } = {}) {
   const list = checkMigrations(migrations);
+  checkHistory(history);
   const retention = checkChanges(changes);
   if (cold !== undefined && (typeof cold !== 'object' || cold === null || typeof cold.binding !== 'string' || cold.binding === '')) {
     throw new TypeError('cold must be {binding: "<R2 bucket binding name>", hotBytes?, groupPages?}');
@@ -216,6 +221,7 @@ export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, co
     static changes = retention;
     static cold = cold ? Object.freeze({ ...cold }) : undefined;
     static cpuBudgetMs = cpuBudgetMs;
+    static history = history ? Object.freeze({ ...history }) : undefined;
   };
 }
 

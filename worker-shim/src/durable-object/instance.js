@@ -35,7 +35,7 @@ import { ChangeFeed } from '../changes/feed.js';
 import { exportResponse } from './file-export.js';
 import { discardBody, importFile } from './file-import.js';
 import { Retention, checkChanges } from '../changes/retention.js';
-import { SqlPageStorage } from '../storage/sql.js';
+import { SqlPageStorage, checkHistory } from '../storage/sql.js';
 import { KvPageStorage } from '../storage/kv.js';
 import { TieredPageStorage, checkCold, hasColdPages } from '../storage/tiered.js';
 import { OPEN_READ_AHEAD } from '../config.js';
@@ -61,6 +61,8 @@ const decoder = new TextDecoder();
  *   checkChanges), read at each start; default: capture with default retention
  * @property {any} [ctx]  the object's DurableObjectState: WebSocket subscribers
  * @property {number} [cacheBytes]  page cache budget of the key-value backend
+ * @property {() => unknown} [history]  history's window and bytes (storage/sql.js,
+ *   checkHistory), read when the storage adapter is made; default: config.js
  * @property {() => unknown} [cold]  the R2 cold tier's settings (storage/tiered.js,
  *   checkCold), read when the storage adapter is made; default: none
  * @property {() => number} [cpuBudgetMs]  each request's CPU budget in ms (0 or
@@ -565,6 +567,13 @@ export class DatabaseInstance {
       } catch (err) {
         return hostError('BAD_CONFIG', `the cold tier is misconfigured: ${messageOf(err)}`);
       }
+      /** @type {ReturnType<typeof checkHistory>} */
+      let history;
+      try {
+        history = checkHistory(options.history?.());
+      } catch (err) {
+        return hostError('BAD_CONFIG', `history is misconfigured: ${messageOf(err)}`);
+      }
       const warn = (/** @type {unknown[]} */ ...args) => console.warn(`[dosql] ${options.label()}:`, ...args);
       if (cold && !hasSql(options.storage)) {
         // The guide binds a bucket to a key-value class: it keeps working, hot only.
@@ -575,6 +584,7 @@ export class DatabaseInstance {
         cacheBytes: options.cacheBytes,
         onTornWrite: options.onTornWrite,
         cold,
+        history,
         log: warn,
       });
       // Without its cold tier such a database would read its R2 pages as missing.
@@ -632,12 +642,13 @@ export class DatabaseInstance {
  * @param {number} [options.cacheBytes]  key-value backend only
  * @param {(reason: string) => void} [options.onTornWrite]  key-value backend only
  * @param {import('../storage/tiered.js').ColdSettings} [options.cold]  SQLite-backed only
+ * @param {ReturnType<typeof checkHistory>} [options.history]  SQLite-backed only
  * @param {(...args: unknown[]) => void} [options.log]
  * @returns {SqlPageStorage | TieredPageStorage | KvPageStorage}
  */
-export function createPageStorage(storage, { cacheBytes, onTornWrite, cold, log } = {}) {
+export function createPageStorage(storage, { cacheBytes, onTornWrite, cold, history, log } = {}) {
   if (hasSql(storage)) {
-    const hot = new SqlPageStorage(storage);
+    const hot = new SqlPageStorage(storage, { tuning: history });
     return cold ? new TieredPageStorage(hot, { ...cold, log }) : hot;
   }
   return new KvPageStorage(storage, { cacheBytes, onTornWrite });

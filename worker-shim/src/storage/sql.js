@@ -30,8 +30,8 @@
 // replaces. A page as of lsn L is, in order: its newest write at or before L in the
 // log rows of L's span (the commits one checkpoint folds); the first version a
 // later checkpoint replaced after L; its checkpointed version now. A span is history
-// while its first log row is (the ring has not come round) and for
-// HISTORY_WINDOW_MS after its last commit.
+// while its first log row is (the ring has not come round), for HISTORY_WINDOW_MS
+// after its last commit, and while history holds no more than HISTORY_MAX_BYTES.
 //
 // An import stages its file through an adapter on tables of its own (dosql_import_*)
 // and swaps them in with DROP TABLE and ALTER TABLE ... RENAME in one transaction.
@@ -39,7 +39,7 @@
 // on open, in steps that each commit, so a crash mid-way resumes (upgradeFromPages).
 
 import {
-  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_ROW_BYTES, LOG_SLOTS,
+  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_ROW_BYTES, LOG_SLOTS,
 } from '../config.js';
 import {
   concatPages, decodeGroup, decodeNumbers, decodePgnos, encodeGroup, encodeNumbers, encodePgnos,
@@ -58,11 +58,12 @@ const MAX_VIEWS = 4;
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
  *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number,
- *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number}} Tuning */
+ *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number}} Tuning */
 /** @type {Tuning} */
 const TUNING = Object.freeze({
   logSlots: LOG_SLOTS,
   historyMs: HISTORY_WINDOW_MS,
+  historyBytes: HISTORY_MAX_BYTES,
   checkpointRows: CHECKPOINT_ROWS,
   checkpointBytes: CHECKPOINT_BYTES,
   logRowBytes: LOG_ROW_BYTES,
@@ -70,6 +71,21 @@ const TUNING = Object.freeze({
   groupPages: HOT_GROUP_PAGES,
   upgradeGroups: 64, // groups moved per transaction when upgrading from the first format
 });
+
+/**
+ * The class option `history` ({windowMs?, maxBytes?}, docs/history.md) as tuning of the
+ * format; throws TypeError naming what is wrong.
+ * @param {unknown} history @returns {Partial<Tuning>}
+ */
+export function checkHistory(history) {
+  if (history === undefined) return {};
+  if (typeof history !== 'object' || history === null) throw new TypeError('history must be {windowMs?, maxBytes?}');
+  const { windowMs = HISTORY_WINDOW_MS, maxBytes = HISTORY_MAX_BYTES, ...rest } = /** @type {Record<string, unknown>} */ (history);
+  if (Object.keys(rest).length > 0) throw new TypeError(`history takes windowMs and maxBytes, not ${Object.keys(rest).join(', ')}`);
+  if (!Number.isSafeInteger(windowMs) || /** @type {number} */ (windowMs) < 0) throw new TypeError('history.windowMs must be a whole number of ms, 0 or more');
+  if (!Number.isSafeInteger(maxBytes) || /** @type {number} */ (maxBytes) < 0) throw new TypeError('history.maxBytes must be a whole number of bytes, 0 or more');
+  return { historyMs: /** @type {number} */ (windowMs), historyBytes: /** @type {number} */ (maxBytes) };
+}
 
 /** A SQLite-backed object stores at most 10 GB, the staged file and the live database together. */
 export const MAX_IMPORT_BYTES = 10_000_000_000;
@@ -90,7 +106,7 @@ function statementsOn(prefix) {
         ' page_count INTEGER NOT NULL, pgnos BLOB NOT NULL, data BLOB NOT NULL)',
       `CREATE TABLE IF NOT EXISTS ${groups} (grp INTEGER PRIMARY KEY, mask INTEGER NOT NULL, data BLOB NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${history} (seg INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,` +
-        ' first_lsn INTEGER NOT NULL, last_lsn INTEGER NOT NULL, page_count INTEGER NOT NULL, last_ts INTEGER NOT NULL,' +
+        ' first_lsn INTEGER NOT NULL, last_lsn INTEGER NOT NULL, page_count INTEGER NOT NULL, last_ts INTEGER NOT NULL, log_bytes INTEGER NOT NULL,' +
         ' times BLOB NOT NULL, pgnos BLOB NOT NULL, lsns BLOB NOT NULL, data BLOB NOT NULL)',
     ],
     selectState: `SELECT page_size, group_pages, log_slots, page_count, seq, lsn, floor FROM ${state} WHERE id = 1`,
@@ -98,7 +114,7 @@ function statementsOn(prefix) {
       `INSERT INTO ${state} (id, format, page_size, group_pages, log_slots, page_count, seq, lsn, floor) VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?, ?, ?)` +
       ' ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, group_pages = excluded.group_pages, log_slots = excluded.log_slots,' +
       ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn, floor = excluded.floor',
-    selectLogSlots: `SELECT slot, seq, lsn, ts, page_count, pgnos FROM ${log} WHERE slot BETWEEN ? AND ? ORDER BY slot`,
+    selectLogSlots: `SELECT slot, seq, lsn, ts, page_count, pgnos, length(data) FROM ${log} WHERE slot BETWEEN ? AND ? ORDER BY slot`,
     deleteLogSlots: `DELETE FROM ${log} WHERE slot BETWEEN ? AND ? AND seq BETWEEN ? AND ?`,
     upsertLogRow:
       `INSERT INTO ${log} (slot, seq, lsn, ts, page_count, pgnos, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO UPDATE SET` +
@@ -111,10 +127,10 @@ function statementsOn(prefix) {
     deleteGroup: `DELETE FROM ${groups} WHERE grp = ?`,
     deleteGroupsAbove: `DELETE FROM ${groups} WHERE grp > ?`,
     selectGroupsAbove: `SELECT grp FROM ${groups} WHERE grp > ? ORDER BY grp`,
-    selectSpans: `SELECT seg, first_seq, last_seq, first_lsn, last_lsn, page_count, last_ts FROM ${history} ORDER BY seg`,
+    selectSpans: `SELECT seg, first_seq, last_seq, first_lsn, last_lsn, page_count, last_ts, log_bytes + length(data) FROM ${history} ORDER BY seg`,
     insertSegment:
-      `INSERT INTO ${history} (seg, first_seq, last_seq, first_lsn, last_lsn, page_count, last_ts, times, pgnos, lsns, data)` +
-      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO ${history} (seg, first_seq, last_seq, first_lsn, last_lsn, page_count, last_ts, log_bytes, times, pgnos, lsns, data)` +
+      ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     selectSegmentIndex: `SELECT pgnos, lsns FROM ${history} WHERE seg = ?`,
     selectSegmentTimes: `SELECT times FROM ${history} WHERE seg = ?`,
     selectSegmentPage: `SELECT substr(data, ?, ?) FROM ${history} WHERE seg = ?`,
@@ -134,9 +150,9 @@ function statementsOn(prefix) {
  *  @typedef {{slot: number, index: number, data?: Uint8Array, first: number}} LogPlace */
 
 /** A checkpoint's history: its segment rows, its log rows, the commits it folded, the
- *  page count before them and the time of its last.
+ *  page count before them, the time of its last, and the bytes it keeps (log and segments).
  *  @typedef {{firstSeg: number, lastSeg: number, firstSeq: number, lastSeq: number, firstLsn: number, lastLsn: number,
- *    pageCount: number, lastTs: number}} Span */
+ *    pageCount: number, lastTs: number, bytes: number}} Span */
 
 /** A page version a checkpoint replaced: the lsn that replaced it (a write, or a truncation
  *  below it); data null when the page had none (the write created it).
@@ -182,6 +198,8 @@ export class SqlPageStorage {
   /** @type {{lsn: number, count: number}[]} */
   #spanTruncations = [];
   #spanPageCount = 0;
+  /** Page bytes of the span's log rows. */
+  #spanBytes = 0;
   /** Checkpointed spans still in storage, oldest first. @type {Span[]} */
   #spans = [];
   #nextSeg = 1;
@@ -253,6 +271,7 @@ export class SqlPageStorage {
         const slot = seq % this.#logSlots;
         const data = concatPages(part.map((p) => p.data), this.#pageSize);
         this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, encodePgnos(part.map((p) => p.pgno)).buffer, data.buffer);
+        this.#spanBytes += data.byteLength;
         part.forEach(({ pgno, data: page }, index) => this.#logged(pgno, { slot, index, data: page }, lsn));
       }
       this.#spanTimes.push(ts);
@@ -607,26 +626,31 @@ export class SqlPageStorage {
     const span = {
       firstSeg: this.#nextSeg, lastSeg: this.#nextSeg, firstSeq: this.#checkpointSeq + 1, lastSeq: this.#nextSeq - 1,
       firstLsn: this.#checkpointLsn + 1, lastLsn: this.#lsn, pageCount: this.#spanPageCount, lastTs: /** @type {number} */ (this.#spanTimes.at(-1)),
+      bytes: this.#spanBytes,
     };
     for (let first = 0; first === 0 || first < superseded.length; first += perRow) {
       const part = superseded.slice(first, first + perRow);
+      const data = concatPages(/** @type {Uint8Array[]} */ (part.map((p) => p.data).filter(Boolean)), this.#pageSize);
       span.lastSeg = this.#nextSeg++;
+      span.bytes += data.byteLength;
       this.exec(this.#statements.insertSegment, span.lastSeg, span.firstSeq, span.lastSeq, span.firstLsn, span.lastLsn, span.pageCount, span.lastTs,
-        encodeNumbers(first === 0 ? this.#spanTimes : []).buffer, encodePgnos(part.map((p) => p.pgno)).buffer,
+        first === 0 ? this.#spanBytes : 0, encodeNumbers(first === 0 ? this.#spanTimes : []).buffer, encodePgnos(part.map((p) => p.pgno)).buffer,
         // A page that had no version is stored as its negated lsn, without data.
-        encodeNumbers(part.map((p) => (p.data ? p.lsn : -p.lsn))).buffer,
-        concatPages(/** @type {Uint8Array[]} */ (part.map((p) => p.data).filter(Boolean)), this.#pageSize).buffer);
+        encodeNumbers(part.map((p) => (p.data ? p.lsn : -p.lsn))).buffer, data.buffer);
     }
     this.#spans.push(span);
   }
 
   /** Delete the spans that stopped being history: the ring reused their first log row, or
-   *  they are older than the window (then their log rows go too, before the ring reuses them). */
+   *  they are older than the window, or history is past its bytes (then their log rows go
+   *  too, before the ring reuses them). */
   #pruneHistory() {
     const intact = new Set(this.#intactSpans());
     const since = Date.now() - this.#tuning.historyMs;
-    while (this.#spans.length > 0 && (!intact.has(this.#spans[0]) || this.#spans[0].lastTs < since)) {
+    let bytes = this.#spans.reduce((sum, span) => sum + span.bytes, 0);
+    while (this.#spans.length > 0 && (!intact.has(this.#spans[0]) || this.#spans[0].lastTs < since || bytes > this.#tuning.historyBytes)) {
       const span = /** @type {Span} */ (this.#spans.shift());
+      bytes -= span.bytes;
       this.exec(this.#statements.deleteSegments, span.firstSeg, span.lastSeg);
       if (!intact.has(span)) continue;
       for (let seq = span.firstSeq; seq <= span.lastSeq; ) {
@@ -646,6 +670,7 @@ export class SqlPageStorage {
     this.#spanTimes = [];
     this.#spanTruncations = [];
     this.#spanPageCount = this.#pageCount;
+    this.#spanBytes = 0;
   }
 
   /** Pages into their groups, each group rewritten once. @param {{pgno: number, data: Uint8Array}[]} pages */
@@ -746,8 +771,9 @@ export class SqlPageStorage {
     this.#nextSeq = this.#checkpointSeq + 1;
     this.#lsn = this.#checkpointLsn;
     let lastLsn = this.#lsn;
-    for (const [slot, seq, lsn, ts, pageCount, pgnos] of this.#logRowsFrom(this.#nextSeq, Infinity)) {
+    for (const [slot, seq, lsn, ts, pageCount, pgnos, bytes] of this.#logRowsFrom(this.#nextSeq, Infinity)) {
       this.#truncate(Number(pageCount), Number(lsn));
+      this.#spanBytes += Number(bytes);
       decodePgnos(/** @type {ArrayBuffer} */ (pgnos)).forEach((pgno, index) => this.#logged(pgno, { slot: Number(slot), index }, Number(lsn)));
       if (Number(lsn) !== lastLsn) this.#spanTimes.push(Number(ts));
       lastLsn = Number(lsn);
@@ -756,17 +782,21 @@ export class SqlPageStorage {
       this.#lsn = Number(lsn);
     }
     this.#spans = [];
-    for (const [seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs] of this.exec(this.#statements.selectSpans).map((row) => row.map(Number))) {
+    for (const [seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs, bytes] of this.exec(this.#statements.selectSpans).map((row) => row.map(Number))) {
       const span = this.#spans.at(-1);
-      if (span?.firstLsn === firstLsn) span.lastSeg = seg;
-      else this.#spans.push({ firstSeg: seg, lastSeg: seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs });
+      if (span?.firstLsn === firstLsn) {
+        span.lastSeg = seg;
+        span.bytes += bytes;
+      } else {
+        this.#spans.push({ firstSeg: seg, lastSeg: seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs, bytes });
+      }
     }
     this.#nextSeg = (this.#spans.at(-1)?.lastSeg ?? 0) + 1;
   }
 
   /**
    * The log rows of seqs first.. in seq order, up to last or to the first seq
-   * missing (a slot holds an older row, or none): [slot, seq, lsn, ts, page_count, pgnos].
+   * missing (a slot holds an older row, or none): [slot, seq, lsn, ts, page_count, pgnos, data's length].
    * @param {number} first @param {number} last @returns {unknown[][]}
    */
   #logRowsFrom(first, last) {
