@@ -156,7 +156,14 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
      * lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
      */
     page_read(pgno, bufPtr, n) {
-      return copyPage(`page_read(${pgno})`, () => storage.readPage(pgno >>> 0), bufPtr, n);
+      let page;
+      try {
+        page = storage.readPage(pgno >>> 0);
+      } catch (err) {
+        fail(`page_read(${pgno}):`, err);
+        return PAGE_ERROR;
+      }
+      return copyPage(page, bufPtr, n, 'page_read', pgno);
     },
 
     /** Parse one commit batch (layout in host.h) and hand it to storage. */
@@ -196,7 +203,14 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
     /** As page_read, as of lsn. */
     page_read_at(lsn, pgno, bufPtr, n) {
       if (!storage.readPageAt) return PAGE_ERROR;
-      return copyPage(`page_read_at(${lsn}, ${pgno})`, () => /** @type {NonNullable<StorageAdapter['readPageAt']>} */ (storage.readPageAt)(lsn, pgno >>> 0), bufPtr, n);
+      let page;
+      try {
+        page = storage.readPageAt(lsn, pgno >>> 0);
+      } catch (err) {
+        fail(`page_read_at(${lsn}, ${pgno}):`, err);
+        return PAGE_ERROR;
+      }
+      return copyPage(page, bufPtr, n, 'page_read_at', pgno, lsn);
     },
 
     /** Fill n doubles at ptr with HISTORY_INFO's values. */
@@ -247,22 +261,21 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
   };
 
   /**
-   * Copy the first n bytes of what read() gives into buf, zero-filling what the
+   * Copy the first n bytes of what a read gave into buf, zero-filling what the
    * page lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
-   * @param {string} what  the call, for the log @param {() => unknown} read
-   * @param {number} bufPtr @param {number} n
+   * @param {unknown} page @param {number} bufPtr @param {number} n
+   * @param {string} name @param {number} pgno @param {number} [lsn]  the call, for the log
    */
-  function copyPage(what, read, bufPtr, n) {
+  function copyPage(page, bufPtr, n, name, pgno, lsn) {
     try {
-      const page = read();
       if (page === FAULT) return PAGE_FAULT;
       if (page === null || page === undefined) return PAGE_MISSING;
       if (isPromise(page)) {
-        fail(`${what}:`, new Error('the read returned a Promise; it must answer synchronously'));
+        fail(`${name}(${lsn === undefined ? '' : `${lsn}, `}${pgno}):`, new Error('the read returned a Promise; it must answer synchronously'));
         return PAGE_ERROR;
       }
       if (!(page instanceof Uint8Array)) {
-        fail(`${what}:`, new Error(`the read returned ${Object.prototype.toString.call(page)}, not a Uint8Array`));
+        fail(`${name}(${lsn === undefined ? '' : `${lsn}, `}${pgno}):`, new Error(`the read returned ${Object.prototype.toString.call(page)}, not a Uint8Array`));
         return PAGE_ERROR;
       }
       const dest = new Uint8Array(getMemory().buffer, bufPtr >>> 0, n >>> 0);
@@ -271,7 +284,7 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
       if (len < dest.length) dest.fill(0, len);
       return PAGE_OK;
     } catch (err) {
-      fail(`${what}:`, err);
+      fail(`${name}(${lsn === undefined ? '' : `${lsn}, `}${pgno}):`, err);
       return PAGE_ERROR;
     }
   }
