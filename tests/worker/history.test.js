@@ -88,15 +88,33 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
   });
 
-  test('reads as of a point stay right across checkpoints (hundreds of commits back)', async () => {
+  test('reads as of a point stay right across checkpoints (hundreds of commits back), by lsn and by time', async () => {
     const db = sql(tenant('hck'));
     await db.run('CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)');
     const first = (await history(db)).current.lsn;
-    for (let i = 1; i <= 600; i++) await db.run("INSERT INTO c (n, pad) VALUES (?, printf('%.500c', 'x'))", [i]);
+    const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    /** The time (ms) just after the commit that inserted row n, for some n. @type {Map<number, number>} */
+    const after = new Map();
+    const timed = new Set([10, 200, 256, 257, 420, 599]);
+    for (let i = 1; i <= 600; i++) {
+      await db.run("INSERT INTO c (n, pad) VALUES (?, printf('%.500c', 'x'))", [i]);
+      if (timed.has(i)) {
+        await sleep(3);
+        after.set(i, Date.now());
+        await sleep(3);
+      }
+    }
     for (const back of [600, 450, 300, 257, 256, 1]) {
       const a = await db.post('/query', { sql: 'SELECT count(*) AS n, max(n) AS top FROM c', asOf: first + 600 - back });
       assert.equal(a.status, 200, a.text);
       assert.deepEqual(a.body.rows, [{ n: 600 - back, top: 600 - back || null }], `${back} commits back`);
+    }
+    // A time names the newest commit at or before it, in a checkpointed span or the newest.
+    for (const [n, time] of after) {
+      const a = await db.post('/query', { sql: 'SELECT count(*) AS n FROM c', asOf: { time } });
+      assert.deepEqual(a.body.rows, [{ n }], `just after row ${n}: ${a.text}`);
+      const iso = await db.post('/query', { sql: 'SELECT count(*) AS n FROM c', asOf: new Date(time).toISOString() });
+      assert.deepEqual(iso.body.rows, [{ n }], `the same time as ISO 8601: ${iso.text}`);
     }
   });
 
