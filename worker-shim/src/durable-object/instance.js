@@ -268,6 +268,20 @@ export class DatabaseInstance {
   }
 
   /**
+   * What C reads of a request to a route the host serves (its method, body and
+   * points), starting the engine if need be: the value, or the answer to give.
+   * @param {string} method @param {string} path @param {Uint8Array | {oversized: number}} body
+   * @returns {Promise<{value: any, failure?: undefined} | {failure: EngineResponse}>}
+   */
+  async #hostCheck(method, path, body) {
+    const failure = await this.start();
+    if (failure) return { failure };
+    const check = /** @type {Engine} */ (this.#engine).hostRequest(method, path, body);
+    if (check.status !== 200) return { failure: check };
+    return { value: JSON.parse(decoder.decode(check.body)) };
+  }
+
+  /**
    * POST /restore {to}: the whole database back as it was at a point of history (C
    * reads the point), as one new commit of the pages that differ, so a restore can
    * itself be undone. Holds the gate: after any open transaction, before the next
@@ -278,11 +292,9 @@ export class DatabaseInstance {
   async #restore(method, body) {
     const release = await this.#gate.hold();
     try {
-      const failure = await this.start();
-      if (failure) return failure;
-      const check = /** @type {Engine} */ (this.#engine).hostRequest(method, '/restore', body);
-      if (check.status !== 200) return check;
-      const { to } = JSON.parse(decoder.decode(check.body));
+      const check = await this.#hostCheck(method, '/restore', body);
+      if (check.failure) return check.failure;
+      const { to } = check.value;
       const storage = /** @type {Required<import('../wasm/host.js').StorageAdapter> & {restoreBatch: (lsn: number) => {batch: import('../wasm/host.js').CommitBatch, faults: number[]}}} */ (this.#storage);
       let plan = storage.restoreBatch(to.lsn);
       // Pages only in the cold tier are fetched first; each round promotes whole groups.
@@ -316,11 +328,9 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse>}
    */
   async #branch(method, body) {
-    const failure = await this.start();
-    if (failure) return failure;
-    const check = /** @type {Engine} */ (this.#engine).hostRequest(method, '/branch', body);
-    if (check.status !== 200) return check;
-    const { name, from } = JSON.parse(decoder.decode(check.body));
+    const check = await this.#hostCheck(method, '/branch', body);
+    if (check.failure) return check.failure;
+    const { name, from } = check.value;
     const badName = tenantNameError(name);
     if (badName) return hostError('BAD_TENANT', badName);
     const namespace = this.#options.namespace?.();

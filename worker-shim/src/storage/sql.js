@@ -136,7 +136,6 @@ function statementsOn(prefix) {
     selectSegmentPage: `SELECT substr(data, ?, ?) FROM ${history} WHERE seg = ?`,
     deleteSegments: `DELETE FROM ${history} WHERE seg BETWEEN ? AND ?`,
     historyBeginsNow: `UPDATE ${state} SET floor = lsn WHERE id = 1`,
-    historyBytes: `SELECT (SELECT coalesce(sum(length(data)), 0) FROM ${history}), (SELECT coalesce(sum(length(data)), 0) FROM ${log})`,
   });
 }
 
@@ -494,10 +493,10 @@ export class SqlPageStorage {
     const oldestTime = first
       ? decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, first.firstSeg)[0][0])).at(Math.max(0, oldest - first.firstLsn + 1)) ?? first.lastTs
       : this.#spanTimes.at(oldest - this.#checkpointLsn) ?? null;
-    const [[segmentBytes, logBytes]] = this.exec(this.#statements.historyBytes);
     return {
       lsn: this.#lsn, oldestLsn: oldest, oldestTime, windowMs: this.#tuning.historyMs, logSlots: this.#logSlots,
-      bytes: Number(segmentBytes) + Number(logBytes),
+      // What the byte limit counts, kept in memory: no scan of the log.
+      bytes: this.#spans.reduce((sum, span) => sum + span.bytes, this.#spanBytes),
     };
   }
 
