@@ -30,7 +30,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 7
+#define DOSQL_ABI_VERSION 8
 
 #define DOSQL_STATUS_FAULT 0
 
@@ -83,6 +83,8 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 ** itself (streams, file transfer: "host" in the contract's routes) is asked
 ** first, and answers 404, 405 or a refused body, else 200 with what C read:
 ** the selection of /subscribe, the size of the file /export will stream, {}.
+** One answer is not JSON alone: the internal /hrana/pipeline's 200 body starts
+** with a byte saying whether the stream now holds the transaction (hrana.h).
 */
 uint8_t *dosql_request(const char *method, uint32_t method_len,
                        const char *path, uint32_t path_len,

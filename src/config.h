@@ -126,6 +126,28 @@
 #define DOSQL_MIN_TRANSACTION_TIMEOUT_MS 100
 #define DOSQL_MAX_TRANSACTION_TIMEOUT_MS 60000
 
+/* Hrana, libSQL's protocol (hrana.h): streams open at once (past it the one
+** idle longest is dropped), how long a stream outside a transaction lives
+** without a request (sqld: 10 s), and the idle timeout of a transaction a
+** stream began (the host's timer, as /begin's timeoutMs; sqld: 5 s). While a
+** stream's transaction is open every other request waits, as for /begin. SQL
+** texts store_sql may keep: per stream, and bytes over all streams. */
+#ifndef DOSQL_HRANA_MAX_STREAMS
+# define DOSQL_HRANA_MAX_STREAMS 64
+#endif
+#ifndef DOSQL_HRANA_STREAM_IDLE_MS
+# define DOSQL_HRANA_STREAM_IDLE_MS 300000
+#endif
+#ifndef DOSQL_HRANA_TRANSACTION_IDLE_MS
+# define DOSQL_HRANA_TRANSACTION_IDLE_MS 15000
+#endif
+#ifndef DOSQL_HRANA_MAX_SQL
+# define DOSQL_HRANA_MAX_SQL 128
+#endif
+#ifndef DOSQL_HRANA_SQL_BYTES
+# define DOSQL_HRANA_SQL_BYTES (4 * 1024 * 1024)
+#endif
+
 #define DOSQL_STR_(x) #x
 #define DOSQL_STR(x) DOSQL_STR_(x)
 

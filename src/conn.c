@@ -122,6 +122,7 @@ static sqlite3_stmt *connTakeKept(Conn *p, const char *zSql){
 static int connMayKeep(Conn *p, sqlite3_stmt *pStmt, const char *zSql){
   return DOSQL_STATEMENT_CACHE>0
       && !p->bSchemaTouched && !guardMayChangeSchema(p) && !guardIsSavepoint(p)
+      && !guardTransactionStatement(p)
       && sqlite3_stmt_status(pStmt, SQLITE_STMTSTATUS_MEMUSED, 0)<=DOSQL_STATEMENT_MAX_BYTES
       && strcmp(sqlite3_sql(pStmt), zSql)==0;
 }
@@ -306,9 +307,7 @@ int connCommitIfAnswered(Conn *p, Reply *pReply){
   return connCommit(p, pReply);
 }
 
-/* Roll back whatever is open and drop uncommitted pages: what SQLite's
-** rollback wrote back equals what storage holds. */
-static void connRollback(Conn *p){
+void connRollback(Conn *p){
   if( p->db==0 ) return;
   if( !sqlite3_get_autocommit(p->db) && p->pRollback ) connStepTrusted(p, p->pRollback);
   /* The cached ROLLBACK may need preparing again (the schema changed), which
@@ -316,6 +315,7 @@ static void connRollback(Conn *p){
   if( !sqlite3_get_autocommit(p->db) ) connExecTrusted(p, "ROLLBACK");
   sqlite3_file_control(p->db, "main", DOSQL_FCNTL_DISCARD, 0);
   p->bInteractive = 0;
+  p->iTxStream = 0;
   p->bSavepoint = 0;
 }
 
@@ -370,6 +370,7 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
     rc = connStepTrusted(p, p->pCommit);
     if( rc==SQLITE_OK ){
       p->bInteractive = 0;
+      p->iTxStream = 0;
       return SQLITE_OK;
     }
     /* A COMMIT that fails (a deferred foreign key) ends the transaction too:

@@ -20,6 +20,9 @@ typedef struct Conn {
   int bVacuum;               /* a VACUUM runs: its scratch database may attach */
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
+  unsigned iTxStream;        /* ...begun by this Hrana stream (hrana.h), or 0 */
+  int bTxStatements;         /* the caller runs BEGIN/COMMIT/ROLLBACK itself (Hrana):
+                             ** the authorizer records them instead of refusing */
   int bView;                 /* a view of a past point (connOpenView): read-only */
   double lsnView;            /* the view's lsn */
   int bSavepoint;            /* connSavepoint() is open inside it */
@@ -115,6 +118,11 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback);
 ** released, or (bRollback) undone and released. */
 int connSavepoint(Conn *p, Reply *pReply);
 void connRelease(Conn *p, Reply *pReply, int bRollback);
+
+/* Roll back whatever is open, an interactive transaction included, and drop
+** uncommitted pages: what SQLite's rollback wrote back equals what storage
+** holds. */
+void connRollback(Conn *p);
 
 /*
 ** A statement ran to completion, and then its request failed (capture could

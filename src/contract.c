@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "fileformat.h"
 #include "handler.h"
+#include "hrana.h"
 #include "json.h"
 #include "sqlite/unit.h"
 
@@ -33,13 +34,14 @@ static char *contractBuild(void){
       ",\"maxRequestBytes\":%d"
       ",\"fileHeaderBytes\":%d"
       ",\"transactionHeader\":\"" DOSQL_TRANSACTION_HEADER "\""
+      ",\"hrana\":{\"transactionIdleMs\":%d,\"holdsTransaction\":\"%c\"}"
       ",\"valueTags\":[\"" JSON_TAG_BIGINT "\",\"" JSON_TAG_BLOB "\",\"" JSON_TAG_REAL "\"]"
       ",\"routes\":",
       DOSQL_ABI_VERSION,
       DOSQL_RESPONSE_STATUS, DOSQL_RESPONSE_LENGTH, DOSQL_RESPONSE_BODY, DOSQL_STATUS_FAULT,
       DOSQL_OPEN_CAPTURE_CHANGES,
       DOSQL_REQUEST_IN_TRANSACTION, DOSQL_REQUEST_INTERNAL,
-      DOSQL_MAX_REQUEST_BYTES, FILE_HEADER_BYTES);
+      DOSQL_MAX_REQUEST_BYTES, FILE_HEADER_BYTES, DOSQL_HRANA_TRANSACTION_IDLE_MS, HRANA_HOLDS_TRANSACTION);
   handlerAppendRoutes(pOut);
   sqlite3_str_appendall(pOut, ",\"errors\":");
   contractErrors(pOut);

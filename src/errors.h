@@ -39,6 +39,8 @@
 #define DOSQL_POINT_TOO_OLD       "POINT_TOO_OLD"        /* 410: older than the oldest point history keeps */
 #define DOSQL_POINT_IN_FUTURE     "POINT_IN_FUTURE"      /* 400: an lsn no commit has reached */
 #define DOSQL_HISTORY_UNSUPPORTED "HISTORY_UNSUPPORTED"  /* 501: the storage keeps no history (key-value) */
+#define DOSQL_BAD_BATON           "BAD_BATON"            /* 400: a Hrana baton this object did not give, or gave for an earlier request (hrana.h) */
+#define DOSQL_STREAM_EXPIRED      "STREAM_EXPIRED"       /* 400: a Hrana stream that idled out, was dropped, or lost its transaction */
 
 /*
 ** Every code an object answers with, the engine's above and the host's (the

@@ -127,6 +127,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       ** maps such statements to /begin, /commit and /rollback (the D1 facade)
       ** learns what the statement was from SQLite's parser. */
       p->zTxControl = guardTransactionName(z3);
+      if( p->bTxStatements ) break;
       zWhy = "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
              "send the statements together to /transaction or /batch, or use "
              "an interactive transaction (/begin, /commit, /rollback)";

@@ -22,6 +22,8 @@
 **   POST /diff         {from, to?, tables?, limit?} -> the row changes between them (diff.h)
 **   POST /branch       {name, from?}  (the host's) -> {name, from: point}: what the
 **                                             host copies into a new object
+**   GET  /v2, POST /v2/pipeline (the host's, which runs /hrana/pipeline)
+**                                           -> libSQL's Hrana (hrana.h)
 **
 ** /query and /batch take "asOf": a point of history, read on a read-only
 ** connection to it (history.h).
@@ -44,6 +46,7 @@
 #include "changelog.h"
 #include "diff.h"
 #include "history.h"
+#include "hrana.h"
 #include "internal.h"
 #include "request.h"
 #include "sqlite/unit.h"
@@ -55,8 +58,11 @@ typedef enum Shape {
   SHAPE_ROW_ARRAY,     /* [...], a query ending a /transaction */
   SHAPE_RUN,           /* {"rowsAffected":n,"lastInsertRowId":n} */
   SHAPE_RESULT,        /* {"rows":[...],"rowsAffected":n,"lastInsertRowId":n}, for /batch */
-  SHAPE_COLUMNS        /* {"columns":[...],"rows":[[...]],"rowsAffected":n,"lastInsertRowId":n,
+  SHAPE_COLUMNS,       /* {"columns":[...],"rows":[[...]],"rowsAffected":n,"lastInsertRowId":n,
                        ** "readOnly":b,"schemaChanged":b}: /query and /batch, rowMode "array" */
+  SHAPE_HRANA,         /* Hrana's StmtResult {"cols":[{"name","decltype"}],"rows":[[value...]],
+                       ** "affected_row_count":n,"last_insert_rowid":"n"|null} (hrana.h) */
+  SHAPE_HRANA_NO_ROWS  /* ... with "rows":[] (want_rows false) */
 } Shape;
 
 typedef void (*Endpoint)(Conn*, Reply*, const cJSON*);
@@ -266,10 +272,19 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     sqlite3_str_appendall(pOut, ",\"rows\":[");
     if( connResultTooLarge(pConn, pReply) ) goto done;
   }
+  if( eShape==SHAPE_HRANA || eShape==SHAPE_HRANA_NO_ROWS ){
+    sqlite3_str_appendall(pOut, "{\"cols\":");
+    if( hranaAppendColumns(pOut, pStmt, nCol) ){
+      connFail(pConn, pReply, SQLITE_NOMEM);
+      goto done;
+    }
+    sqlite3_str_appendall(pOut, ",\"rows\":[");
+  }
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    if( eShape==SHAPE_NONE || eShape==SHAPE_RUN ) continue;
+    if( eShape==SHAPE_NONE || eShape==SHAPE_RUN || eShape==SHAPE_HRANA_NO_ROWS ) continue;
     if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
     if( eShape==SHAPE_COLUMNS ) appendRowArray(pOut, pStmt, nCol);
+    else if( eShape==SHAPE_HRANA ) hranaAppendRow(pOut, pStmt, nCol);
     else appendRow(pOut, pStmt, nCol);
     if( connResultTooLarge(pConn, pReply) ) goto done;
   }
@@ -308,12 +323,22 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     }
     sqlite3_str_appendchar(pOut, 1, '}');
   }
+  if( eShape==SHAPE_HRANA || eShape==SHAPE_HRANA_NO_ROWS ){
+    sqlite3_int64 iRowid = sqlite3_last_insert_rowid(db);
+    sqlite3_str_appendf(pOut, "],\"affected_row_count\":%lld,\"last_insert_rowid\":", nChange);
+    if( iRowid ) sqlite3_str_appendf(pOut, "\"%lld\"}", iRowid);
+    else sqlite3_str_appendall(pOut, "null}");
+  }
   connFinalize(pConn, pStmt);
   pStmt = 0;
   if( bOwnTransaction ) connCommitIfAnswered(pConn, pReply);
 done:
   pConn->bVacuum = 0;
   connFinalize(pConn, pStmt);
+}
+
+void handlerRunHrana(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, int bWantRows){
+  runPrepared(pConn, pReply, pStmt, bWantRows ? SHAPE_HRANA : SHAPE_HRANA_NO_ROWS);
 }
 
 /* Prepare and run one statement of pOp ({sql, params?}) as eShape. */
@@ -575,6 +600,9 @@ static const Route aRoute[] = {
   { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0 },
   { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0 },
   { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0 },
+  { "/v2",            hranaVersion,       METHOD_GET,  0, 0, 0 },
+  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0 },
+  { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0 },
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0 },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0 },
 };

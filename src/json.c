@@ -1,7 +1,7 @@
 /*
 ** json.c — all value encoding between JSON and SQLite (the contract is in
-** json.h). Writing goes straight into a sqlite3_str; reading binds from a cJSON
-** tree.
+** json.h), in DoSQL's encoding and in Hrana's. Writing goes straight into a
+** sqlite3_str; reading binds from a cJSON tree.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -204,6 +204,39 @@ void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i){
   jsonAppendValue(pOut, sqlite3_column_value(pStmt, i));
 }
 
+void jsonAppendHranaColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i){
+  switch( sqlite3_column_type(pStmt, i) ){
+    case SQLITE_INTEGER:
+      sqlite3_str_appendf(pOut, "{\"type\":\"integer\",\"value\":\"%lld\"}", sqlite3_column_int64(pStmt, i));
+      break;
+    case SQLITE_FLOAT: {
+      double r = sqlite3_column_double(pStmt, i);
+      sqlite3_str_appendall(pOut, "{\"type\":\"float\",\"value\":");
+      /* JSON has no infinity; 1e999 is the number every JSON reader rounds to it. */
+      if( isinf(r) ) sqlite3_str_appendall(pOut, r>0 ? "1e999" : "-1e999");
+      else jsonAppendReal(pOut, r);
+      sqlite3_str_appendchar(pOut, 1, '}');
+      break;
+    }
+    case SQLITE_TEXT: {
+      const char *z = (const char*)sqlite3_column_text(pStmt, i);
+      sqlite3_str_appendall(pOut, "{\"type\":\"text\",\"value\":");
+      jsonAppendString(pOut, z ? z : "", sqlite3_column_bytes(pStmt, i));
+      sqlite3_str_appendchar(pOut, 1, '}');
+      break;
+    }
+    case SQLITE_BLOB: {
+      const unsigned char *a = sqlite3_column_blob(pStmt, i);
+      sqlite3_str_appendall(pOut, "{\"type\":\"blob\",\"base64\":\"");
+      base64Append(pOut, a, sqlite3_column_bytes(pStmt, i));
+      sqlite3_str_appendall(pOut, "\"}");
+      break;
+    }
+    default:
+      sqlite3_str_appendall(pOut, "{\"type\":\"null\"}");
+  }
+}
+
 /************************************************************* binding ***/
 
 /* Parse a whole decimal int64 ("-9223372036854775808" .. max). */
@@ -376,4 +409,124 @@ int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr){
   if( cJSON_IsObject(pParams) ) return bindNamed(pStmt, pBudget, pParams, pzErr);
   *pzErr = sqlite3_mprintf("params must be an array or an object");
   return SQLITE_MISMATCH;
+}
+
+/************************************************************** Hrana ***/
+
+/* Bind one Hrana value ({"type": ..., "value"|"base64": ...}) to parameter i,
+** charging the CPU budget as bindValue() does. zWhat names the argument. */
+static int bindHranaValue(sqlite3_stmt *pStmt, Budget *pBudget, int i, const cJSON *p,
+                          const char *zWhat, char **pzErr){
+  const cJSON *pType = cJSON_GetObjectItemCaseSensitive(p, "type");
+  const cJSON *pValue = cJSON_GetObjectItemCaseSensitive(p, "value");
+  const char *zType = cJSON_IsString(pType) ? pType->valuestring : "";
+  if( strcmp(zType, "blob")==0 ) pValue = cJSON_GetObjectItemCaseSensitive(p, "base64");
+  if( pBudget && budgetCharge(pBudget, 1 + (cJSON_IsString(pValue)
+        ? (sqlite3_int64)strlen(pValue->valuestring)/DOSQL_CPU_BYTES_PER_UNIT : 0)) ){
+    return SQLITE_INTERRUPT;
+  }
+  if( strcmp(zType, "null")==0 ) return sqlite3_bind_null(pStmt, i);
+  if( strcmp(zType, "integer")==0 ){
+    sqlite3_int64 v;
+    if( cJSON_IsString(pValue) && parseInt64(pValue->valuestring, &v) ) return sqlite3_bind_int64(pStmt, i, v);
+    if( cJSON_IsNumber(pValue) && pValue->valuedouble==floor(pValue->valuedouble)
+     && fabs(pValue->valuedouble)<=(double)DOSQL_MAX_SAFE_INTEGER ){
+      return sqlite3_bind_int64(pStmt, i, (sqlite3_int64)pValue->valuedouble);
+    }
+    *pzErr = sqlite3_mprintf("%s: an integer's value must be a decimal string of a 64-bit integer", zWhat);
+    return SQLITE_MISMATCH;
+  }
+  if( strcmp(zType, "float")==0 && cJSON_IsNumber(pValue) ){
+    return sqlite3_bind_double(pStmt, i, pValue->valuedouble);
+  }
+  if( strcmp(zType, "text")==0 && cJSON_IsString(pValue) ){
+    return sqlite3_bind_text(pStmt, i, pValue->valuestring, -1, SQLITE_TRANSIENT);
+  }
+  if( strcmp(zType, "blob")==0 && cJSON_IsString(pValue) ){
+    unsigned char *a;
+    int n = base64Decode(pValue->valuestring, &a);
+    if( n==-2 ) return SQLITE_NOMEM;
+    if( n>=0 ) return sqlite3_bind_blob(pStmt, i, a, n, sqlite3_free);
+    *pzErr = sqlite3_mprintf("%s: a blob's base64 is not padded base64", zWhat);
+    return SQLITE_MISMATCH;
+  }
+  *pzErr = sqlite3_mprintf("%s must be {\"type\":\"null\"}, or of type integer, float or text "
+                           "with a \"value\", or blob with \"base64\"", zWhat);
+  return SQLITE_MISMATCH;
+}
+
+/* The index of the parameter a Hrana named argument names: as written, or
+** with each of SQLite's prefixes when written without one. 0: none. */
+static int hranaParameterIndex(sqlite3_stmt *pStmt, const char *zName){
+  static const char aPrefix[] = ":@$";
+  int i, iParam = sqlite3_bind_parameter_index(pStmt, zName);
+  if( iParam || zName[0]==0 || strchr(":@$?", zName[0]) ) return iParam;
+  for(i=0; aPrefix[i] && iParam==0; i++){
+    char *z = sqlite3_mprintf("%c%s", aPrefix[i], zName);
+    if( z==0 ) return -1;
+    iParam = sqlite3_bind_parameter_index(pStmt, z);
+    sqlite3_free(z);
+  }
+  return iParam;
+}
+
+int jsonBindHranaArgs(sqlite3_stmt *pStmt, const cJSON *pArgs, const cJSON *pNamed, char **pzErr){
+  Budget *pBudget = budgetOf(sqlite3_db_handle(pStmt));
+  int nParam = sqlite3_bind_parameter_count(pStmt);
+  int i, rc = SQLITE_OK;
+  unsigned char *aBound;
+  const cJSON *p;
+  *pzErr = 0;
+  if( (pArgs && !cJSON_IsNull(pArgs) && !cJSON_IsArray(pArgs))
+   || (pNamed && !cJSON_IsNull(pNamed) && !cJSON_IsArray(pNamed)) ){
+    *pzErr = sqlite3_mprintf("args and named_args must be arrays");
+    return SQLITE_MISMATCH;
+  }
+  if( cJSON_GetArraySize(pArgs)>nParam ){
+    *pzErr = sqlite3_mprintf("%d args given but the statement has %d parameter%s",
+                             cJSON_GetArraySize(pArgs), nParam, nParam==1 ? "" : "s");
+    return SQLITE_MISMATCH;
+  }
+  aBound = sqlite3_malloc64((sqlite3_uint64)nParam + 1);
+  if( aBound==0 ) return SQLITE_NOMEM;
+  memset(aBound, 0, (size_t)nParam + 1);
+  for(i=1, p=pArgs ? pArgs->child : 0; p && rc==SQLITE_OK; i++, p=p->next){
+    char zWhat[32];
+    sqlite3_snprintf(sizeof(zWhat), zWhat, "arg %d", i-1);
+    rc = bindHranaValue(pStmt, pBudget, i, p, zWhat, pzErr);
+    aBound[i] = 1;
+  }
+  for(p=pNamed ? pNamed->child : 0; p && rc==SQLITE_OK; p=p->next){
+    const cJSON *pName = cJSON_GetObjectItemCaseSensitive(p, "name");
+    int iParam;
+    if( !cJSON_IsString(pName) ){
+      *pzErr = sqlite3_mprintf("each of named_args must be {\"name\": string, \"value\": value}");
+      rc = SQLITE_MISMATCH;
+      break;
+    }
+    iParam = hranaParameterIndex(pStmt, pName->valuestring);
+    if( iParam<0 ){
+      rc = SQLITE_NOMEM;
+    }else if( iParam==0 ){
+      *pzErr = sqlite3_mprintf("the statement has no parameter named %s", pName->valuestring);
+      rc = SQLITE_MISMATCH;
+    }else{
+      char *zWhat = sqlite3_mprintf("named arg %s", pName->valuestring);
+      rc = zWhat ? bindHranaValue(pStmt, pBudget, iParam, cJSON_GetObjectItemCaseSensitive(p, "value"),
+                                  zWhat, pzErr) : SQLITE_NOMEM;
+      sqlite3_free(zWhat);
+      aBound[iParam] = 1;
+    }
+  }
+  for(i=1; i<=nParam && rc==SQLITE_OK; i++){
+    if( aBound[i] ) continue;
+    if( sqlite3_bind_parameter_name(pStmt, i) ){
+      *pzErr = sqlite3_mprintf("no value for parameter %s", sqlite3_bind_parameter_name(pStmt, i));
+    }else{
+      *pzErr = sqlite3_mprintf("no value for parameter %d: the statement has %d", i, nParam);
+    }
+    rc = SQLITE_MISMATCH;
+  }
+  sqlite3_free(aBound);
+  return rc;
 }

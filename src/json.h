@@ -8,6 +8,10 @@
 ** Params:   null, true/false (1/0), numbers (an integral number with
 **           |v| <= 2^53-1 binds as INTEGER, any other as REAL), strings, and the
 **           tagged objects above, which bind losslessly.
+**
+** Hrana (libSQL's protocol, hrana.h) types every value: {"type":"null"},
+** {"type":"integer","value":"<decimal>"}, {"type":"float","value":n} (±1e999
+** for ±Infinity), {"type":"text","value":s}, {"type":"blob","base64":s}.
 */
 #ifndef DOSQL_JSON_H
 #define DOSQL_JSON_H
@@ -47,5 +51,15 @@ void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
 ** and why.
 */
 int jsonBindParams(sqlite3_stmt *pStmt, const cJSON *pParams, char **pzErr);
+
+/* Append column i of the current row of pStmt as a Hrana value. */
+void jsonAppendHranaColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
+
+/*
+** Bind Hrana's args (positional, from parameter 1) and named_args ([{name,
+** value}]: a name without a prefix also finds :name, @name and $name); either
+** may be 0. Every parameter must get a value. Returns as jsonBindParams().
+*/
+int jsonBindHranaArgs(sqlite3_stmt *pStmt, const cJSON *pArgs, const cJSON *pNamed, char **pzErr);
 
 #endif /* DOSQL_JSON_H */

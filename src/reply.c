@@ -14,14 +14,28 @@ static void replyHead(sqlite3_str *pOut){
   sqlite3_str_appendchar(pOut, DOSQL_RESPONSE_BODY, 0);
 }
 
-void replyInit(Reply *p){
+/* An empty 200 reply writing into pOut. */
+static void replyStart(Reply *p, sqlite3_str *pOut){
   memset(p, 0, sizeof(*p));
-  p->pOut = sqlite3_str_new(0);
+  p->pOut = pOut;
   p->status = 200;
   p->iOperation = -1;
   p->iOffset = -1;
   p->iStatementOffset = -1;
+}
+
+void replyInit(Reply *p){
+  replyStart(p, sqlite3_str_new(0));
   replyHead(p->pOut);
+}
+
+void replyInitSharing(Reply *p, Reply *pParent){
+  replyStart(p, pParent->pOut);
+}
+
+void replyEndSharing(Reply *p){
+  sqlite3_free(p->zError);
+  memset(p, 0, sizeof(*p));
 }
 
 sqlite3_str *replyBody(Reply *p){

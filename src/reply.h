@@ -29,6 +29,14 @@ typedef struct Reply {
 /* Start an empty 200 reply. */
 void replyInit(Reply *p);
 
+/*
+** Start a reply that writes into pParent's body but keeps its own error: one
+** part of a larger answer (a request of a Hrana pipeline), whose failure the
+** caller writes in its place. End it with replyEndSharing(), never replyFinish().
+*/
+void replyInitSharing(Reply *p, Reply *pParent);
+void replyEndSharing(Reply *p);
+
 /* The body writer; callers append JSON to it. */
 sqlite3_str *replyBody(Reply *p);
 

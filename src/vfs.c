@@ -609,6 +609,10 @@ void dosqlVfsTakeFaults(DosqlFaults *pOut){
   vfsFaults.nPage = 0;
 }
 
+int dosqlVfsFaulted(void){
+  return vfsFaults.nPage>0;
+}
+
 /* With SQLITE_OS_OTHER, SQLite calls these from sqlite3_initialize() and
 ** sqlite3_shutdown(). */
 int sqlite3_os_init(void){

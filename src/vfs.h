@@ -29,6 +29,10 @@ typedef struct DosqlFaults {
 /* Copy out, and clear, the pages that faulted since the last call. */
 void dosqlVfsTakeFaults(DosqlFaults *pOut);
 
+/* Whether a page faulted since the last take (a request that goes on after a
+** failed statement, as a Hrana pipeline does, asks after each). */
+int dosqlVfsFaulted(void);
+
 /* The file name of the database as of lsn (an lsn dosql_host_history_point()
 ** gave), for sqlite3_open_v2() read-only or ATTACH; from sqlite3_malloc, 0 when
 ** out of memory. */

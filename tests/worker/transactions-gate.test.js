@@ -264,3 +264,40 @@ test('gate: hold() waits for requests admitted before it, then keeps others wait
   await later;
   assert.deepEqual(engine.calls.map((c) => c.path), ['/run', '/query']);
 });
+
+test('gate: a session opens the transaction when its answer holds it, runs in it, and ends it when the answer lets go', async () => {
+  const { engine, timers, gate } = setup();
+  const holds = (/** @type {{body: Uint8Array}} */ a) => a.body[0] === 'T'.charCodeAt(0);
+  const answer = (/** @type {string} */ state) => ({ status: 200, body: enc.encode(`${state}{}`) });
+  // A pipeline that does not begin one leaves the gate free.
+  engine.scripted.set('/hrana/pipeline', answer('A'));
+  await gate.session('POST', '/hrana/pipeline', bytes({}), null, { holds, timeoutMs: 300 });
+  assert.equal(gate.openTransaction, null);
+  // One that does: the gate stays closed, with its idle timer.
+  engine.scripted.set('/hrana/pipeline', answer('T'));
+  await gate.session('POST', '/hrana/pipeline', bytes({ begin: 1 }), null, { holds, timeoutMs: 300 });
+  const txId = gate.openTransaction;
+  assert.ok(txId);
+  assert.deepEqual([...timers.timers.values()].map((t) => t.ms), [300]);
+  const outside = gate.request('POST', '/query', bytes({ sql: 'waits' }), null);
+  await tick();
+  assert.equal(gate.waiting, 1);
+  engine.scripted.set('/hrana/pipeline', answer('T'));
+  await gate.session('POST', '/hrana/pipeline', bytes({ more: 1 }), txId, { holds, timeoutMs: 300 });
+  assert.equal(gate.openTransaction, txId);
+  // Its COMMIT: the answer no longer holds it, and the waiting request goes.
+  engine.scripted.set('/hrana/pipeline', answer('A'));
+  await gate.session('POST', '/hrana/pipeline', bytes({ commit: 1 }), txId, { holds, timeoutMs: 300 });
+  assert.equal(gate.openTransaction, null);
+  assert.equal((await outside).status, 200);
+  assert.deepEqual(engine.calls.map((c) => `${c.path}${c.inTransaction ? '*' : ''}`),
+    ['/hrana/pipeline', '/hrana/pipeline', '/hrana/pipeline*', '/hrana/pipeline*', '/query']);
+  // A session whose transaction idled out meanwhile is told it expired.
+  engine.scripted.set('/hrana/pipeline', answer('T'));
+  await gate.session('POST', '/hrana/pipeline', bytes({}), null, { holds, timeoutMs: 300 });
+  const idle = /** @type {string} */ (gate.openTransaction);
+  timers.fireAll();
+  await tick();
+  const late = await gate.session('POST', '/hrana/pipeline', bytes({}), idle, { holds, timeoutMs: 300 });
+  assert.equal(json(late).code, 'TRANSACTION_EXPIRED');
+});

@@ -8,7 +8,11 @@
 //                                    without creating the object
 //   anything else                    404 JSON
 //
-// Every answer is JSON {error, code} on failure. Nothing reaches a database
+// libSQL clients (@libsql/client over HTTP) are given http://<host>/db/<tenant>/ and
+// add v2/pipeline to it (src/hrana.h); they read errors only as {message, code}, so
+// the router answers their paths so (durable-object/hrana.js).
+//
+// Every other answer is JSON {error, code} on failure. Nothing reaches a database
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
 // and says how to fix it.
 
@@ -16,6 +20,7 @@ import { tenantNameError } from './tenant.js';
 import { hostError, shippedContract } from './wasm/contract.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse } from './durable-object/response.js';
+import { hranaResponse } from './durable-object/hrana.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 
@@ -23,6 +28,11 @@ import { jsonResponse, toResponse } from './durable-object/response.js';
 function fail(code, error) {
   return toResponse(hostError(code, error));
 }
+
+/** The paths libSQL's Hrana clients send under a database's URL. */
+const HRANA_PATH = /^\/v[0-9]+(-protobuf)?(\/|$)/;
+/** What a libSQL client asks for when its URL lacks the final slash: /db/v2/pipeline. */
+const HRANA_WITHOUT_TENANT = /^v[0-9]+(-protobuf)?$/;
 
 /**
  * Whether a client may send path to a database: a route of the engine's table
@@ -51,28 +61,33 @@ export async function route(request, env) {
 
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
+    const path = match[2] ?? '/';
+    const libsql = HRANA_PATH.test(path) || HRANA_WITHOUT_TENANT.test(match[1]);
+    const refuse = libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
 
     const token = env.DOSQL_TOKEN;
     if (typeof token !== 'string' || token === '') {
-      return fail('BAD_CONFIG', 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN');
+      return refuse('BAD_CONFIG', 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN');
     }
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
-      return fail('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
+      return refuse('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
     }
-    const path = match[2] ?? '/';
     if (!isEndpoint(path)) {
       await request.body?.cancel().catch(() => {});
+      if (HRANA_WITHOUT_TENANT.test(match[1])) {
+        return refuse('NOT_FOUND', `no database is named ${match[1]}: libSQL clients add ${match[1]}${path} to the URL they are given, so give them the database's URL ending in a slash: ${url.origin}/db/<tenant>/`);
+      }
       const names = shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1));
-      return fail('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${names.join(', ')}`);
+      return refuse('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${names.join(', ')}`);
     }
     const namespace = env.DOSQL_DB;
     if (!namespace || typeof namespace.idFromName !== 'function') {
-      return fail('BAD_CONFIG', 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml');
+      return refuse('BAD_CONFIG', 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml');
     }
 
     const tenant = match[1];
     const badTenant = tenantNameError(tenant);
-    if (badTenant) return fail('BAD_TENANT', badTenant);
+    if (badTenant) return refuse('BAD_TENANT', badTenant);
     const target = new URL(url);
     target.pathname = path;
     const headers = new Headers(request.headers);

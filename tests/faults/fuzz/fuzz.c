@@ -409,6 +409,28 @@ FuzzAnswer fuzzRequest(Conn *p, const char *zMethod, uint32_t nMethod,
   return fuzzAnswerFrom(handleRequest(p, zMethod, nMethod, zPath, nPath, aBody, nBody, flags), zWhat);
 }
 
+FuzzAnswer fuzzHranaRun(Conn *p, const uint8_t *aBody, uint32_t nBody, uint32_t flags, char *pcState){
+  static const char zPath[] = "/hrana/pipeline";
+  uint8_t *aResp = handleRequest(p, "POST", 4, zPath, (uint32_t)strlen(zPath), aBody, nBody, flags);
+  uint32_t status, n;
+  *pcState = 0;
+  if( aResp ){
+    memcpy(&status, aResp+DOSQL_RESPONSE_STATUS, 4);
+    memcpy(&n, aResp+DOSQL_RESPONSE_LENGTH, 4);
+    if( status==200 ){
+      *pcState = n>0 ? (char)aResp[DOSQL_RESPONSE_BODY] : 0;
+      if( *pcState!='T' && *pcState!='A' ){
+        fuzzFail("shape", "POST /hrana/pipeline: a 200 answer without the state byte: %.*s", (int)(n<500 ? n : 500),
+                 (const char*)aResp+DOSQL_RESPONSE_BODY);
+      }
+      memmove(aResp+DOSQL_RESPONSE_BODY, aResp+DOSQL_RESPONSE_BODY+1, n-1);
+      n--;
+      memcpy(aResp+DOSQL_RESPONSE_LENGTH, &n, 4);
+    }
+  }
+  return fuzzAnswerFrom(aResp, "POST /hrana/pipeline");
+}
+
 FuzzAnswer fuzzPost(Conn *p, const char *zPath, const char *zBody, uint32_t flags){
   return fuzzRequest(p, "POST", 4, zPath, (uint32_t)strlen(zPath),
                      (const uint8_t*)zBody, (uint32_t)strlen(zBody), flags);

@@ -82,7 +82,15 @@ FuzzAnswer fuzzRequest(Conn *p, const char *zMethod, uint32_t nMethod,
                        const char *zPath, uint32_t nPath,
                        const uint8_t *aBody, uint32_t nBody, uint32_t flags);
 
-/* The same with NUL-terminated method, path and body. */
+/*
+** The run of a Hrana pipeline (POST /hrana/pipeline, src/hrana.h): a 200
+** answer starts with the byte saying whether the stream now holds the
+** transaction ('T' or 'A': anything else is a finding), put in *pcState (0
+** for an error) and taken off before the answer's checks.
+*/
+FuzzAnswer fuzzHranaRun(Conn *p, const uint8_t *aBody, uint32_t nBody, uint32_t flags, char *pcState);
+
+/* fuzzRequest() of a POST with NUL-terminated path and body. */
 FuzzAnswer fuzzPost(Conn *p, const char *zPath, const char *zBody, uint32_t flags);
 
 void fuzzAnswerFree(FuzzAnswer *a);

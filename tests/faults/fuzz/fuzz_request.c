@@ -10,6 +10,12 @@
 ** (DOSQL_REQUEST_INTERNAL). The body is everything up to the next separator,
 ** bytes as they are. tests/faults/fuzz/corpus/fuzz_request/ has one of each route.
 **
+** POST /v2/pipeline (libSQL's Hrana, src/hrana.h) goes as the host sends it:
+** the check, then /hrana/pipeline with the flag the check gives, skipped when
+** the host would make it wait (another's transaction is open); "$BATON" in its
+** body stands for the baton of the last pipeline's answer, so inputs can
+** carry a stream, and its transaction, across pipelines.
+**
 ** The flag DOSQL_REQUEST_IN_TRANSACTION is set as the host sets it
 ** (worker-shim/src/transactions.js): from a /begin answered 200 until a /commit
 ** or /rollback answered 200, or an answer TRANSACTION_ABORTED. Requests the
@@ -57,6 +63,7 @@ static const char zMigration[] =
 
 static Conn theConn;
 static int nInputs;
+static char zBaton[64] = "null";    /* JSON: the last Hrana answer's baton */
 
 /* A fresh database with the fuzzer's tables. */
 static void fuzzReset(void){
@@ -87,19 +94,84 @@ static int endsTransaction(const FuzzAnswer *a, int bEnding){
   return a->zCode && strcmp(a->zCode, "TRANSACTION_ABORTED")==0;
 }
 
+/* A Hrana pipeline as the host runs it (above); *pbInTx as for fuzzOne. */
+static void fuzzHrana(const uint8_t *aBody, size_t nBody, int *pbInTx){
+  sqlite3_str *pBody = sqlite3_str_new(0);
+  const char *zMark = "$BATON";
+  const cJSON *pBaton;
+  FuzzAnswer check, a;
+  char cState;
+  size_t i;
+  int bTx;
+  for(i=0; i<nBody; i++){
+    if( i+6<=nBody && memcmp(aBody+i, zMark, 6)==0 ){
+      sqlite3_str_appendall(pBody, zBaton);
+      i += 5;
+    }else{
+      sqlite3_str_appendchar(pBody, 1, (char)aBody[i]);
+    }
+  }
+  if( sqlite3_str_errcode(pBody) ) fuzzFail(0, "out of memory building a pipeline");
+  check = fuzzRequest(&theConn, "POST", 4, "/v2/pipeline", 12, (const uint8_t*)sqlite3_str_value(pBody),
+                      (uint32_t)sqlite3_str_length(pBody), 0);
+  bTx = check.status==200 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(check.pJson, "transaction"));
+  if( check.status!=200 || (*pbInTx && !bTx) ){       /* refused, or it would wait */
+    fuzzAnswerFree(&check);
+    sqlite3_free(sqlite3_str_finish(pBody));
+    return;
+  }
+  fuzzAnswerFree(&check);
+  a = fuzzHranaRun(&theConn, (const uint8_t*)sqlite3_str_value(pBody), (uint32_t)sqlite3_str_length(pBody),
+                   DOSQL_REQUEST_INTERNAL | (bTx ? DOSQL_REQUEST_IN_TRANSACTION : 0), &cState);
+  if( a.status==200 ){
+    *pbInTx = cState=='T';
+    pBaton = cJSON_GetObjectItemCaseSensitive(a.pJson, "baton");
+    sqlite3_snprintf(sizeof(zBaton), zBaton, cJSON_IsString(pBaton) ? "\"%.40s\"" : "null",
+                     cJSON_IsString(pBaton) ? pBaton->valuestring : "");
+    fuzzCheckObjectKeys(&a, "/hrana/pipeline");
+  }else if( bTx && endsTransaction(&a, 0) ){
+    *pbInTx = 0;
+  }
+  fuzzAnswerFree(&a);
+  sqlite3_free(sqlite3_str_finish(pBody));
+}
+
+/* Any request but a Hrana pipeline, as the host sends it; *pbInTx as for fuzzOne. */
+static void fuzzPlain(const char *zMethod, uint32_t nMethod, const char *zPath, uint32_t nPath,
+                      const uint8_t *aBody, uint32_t nBody, uint32_t flags, int *pbInTx){
+  int bBegin = nPath==6 && memcmp(zPath, "/begin", 6)==0;
+  int bEnding = (nPath==7 && memcmp(zPath, "/commit", 7)==0)
+             || (nPath==9 && memcmp(zPath, "/rollback", 9)==0);
+  FuzzAnswer a;
+  /* What the host answers itself, or holds until the transaction ends. */
+  if( *pbInTx ? (bBegin || (flags & DOSQL_REQUEST_INTERNAL)) : bEnding ) return;
+  if( *pbInTx ) flags |= DOSQL_REQUEST_IN_TRANSACTION;
+
+  a = fuzzRequest(&theConn, zMethod, nMethod, zPath, nPath, aBody, nBody, flags);
+  if( *pbInTx ){
+    if( endsTransaction(&a, bEnding) ) *pbInTx = 0;
+  }else if( bBegin && a.status==200 ){
+    *pbInTx = 1;
+  }
+  if( nPath>=8 && memcmp(zPath, "/changes", 8)==0 && a.status==200 ){
+    fuzzCheckObjectKeys(&a, "/changes");
+  }
+  fuzzAnswerFree(&a);
+}
+
 /* One request: aReq[0..nReq) is "[!][METHOD ]PATH\nBODY". *pbInTx is the
-** host's view of the transaction, updated from the answer. */
+** host's view of the transaction, updated from the answer; it must agree
+** with the engine's after every request. */
 static void fuzzOne(const uint8_t *aReq, size_t nReq, int *pbInTx){
   const uint8_t *aLine = aReq, *aBody, *aSpace;
   const char *zMethod = "POST", *zPath;
-  uint32_t nMethod = 4, nPath, flags = 0;
+  uint32_t nMethod = 4, nPath, nBody, flags = 0;
   size_t nLine;
-  int bBegin, bEnding;
-  FuzzAnswer a;
 
   aBody = memchr(aReq, '\n', nReq);
   nLine = aBody ? (size_t)(aBody - aReq) : nReq;
   aBody = aBody ? aBody+1 : aReq+nReq;
+  nBody = (uint32_t)(aReq + nReq - aBody);
   if( nLine>0 && aLine[0]=='!' ){
     flags |= DOSQL_REQUEST_INTERNAL;
     aLine++; nLine--;
@@ -114,30 +186,16 @@ static void fuzzOne(const uint8_t *aReq, size_t nReq, int *pbInTx){
   zPath = (const char*)aLine;
   nPath = (uint32_t)nLine;
 
-  bBegin = nPath==6 && memcmp(zPath, "/begin", 6)==0;
-  bEnding = (nPath==7 && memcmp(zPath, "/commit", 7)==0)
-         || (nPath==9 && memcmp(zPath, "/rollback", 9)==0);
-  /* What the host answers itself, or holds until the transaction ends. */
-  if( *pbInTx ? (bBegin || (flags & DOSQL_REQUEST_INTERNAL)) : bEnding ) return;
-  if( *pbInTx ) flags |= DOSQL_REQUEST_IN_TRANSACTION;
-
-  a = fuzzRequest(&theConn, zMethod, nMethod, zPath, nPath, aBody,
-                  (uint32_t)(aReq + nReq - aBody), flags);
-  if( *pbInTx ){
-    if( endsTransaction(&a, bEnding) ) *pbInTx = 0;
-  }else if( bBegin && a.status==200 ){
-    *pbInTx = 1;
-  }
-  if( nPath>=8 && memcmp(zPath, "/changes", 8)==0 && a.status==200 ){
-    fuzzCheckObjectKeys(&a, "/changes");
+  if( flags==0 && nMethod==4 && memcmp(zMethod, "POST", 4)==0 && nPath==12 && memcmp(zPath, "/v2/pipeline", 12)==0 ){
+    fuzzHrana(aBody, nBody, pbInTx);
+  }else{
+    fuzzPlain(zMethod, nMethod, zPath, nPath, aBody, nBody, flags, pbInTx);
   }
   if( *pbInTx!=theConn.bInteractive ){
-    fuzzFail("tx-state", "after %.*s answered %d %s, the host thinks a transaction is %s but the engine's is %s",
-             (int)nPath, zPath, a.status, a.zCode ? a.zCode : "", *pbInTx ? "open" : "over",
-             theConn.bInteractive ? "open" : "over");
+    fuzzFail("tx-state", "after %.*s, the host thinks a transaction is %s but the engine's is %s",
+             (int)nPath, zPath, *pbInTx ? "open" : "over", theConn.bInteractive ? "open" : "over");
     *pbInTx = theConn.bInteractive;      /* skipped (DOSQL_FUZZ_SKIP): go on in step */
   }
-  fuzzAnswerFree(&a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){

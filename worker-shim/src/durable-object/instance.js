@@ -31,6 +31,7 @@ import { jsonResponse, messageOf, toResponse } from './response.js';
 import { hostError } from '../wasm/contract.js';
 import { readBody } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
+import { hranaResponse, runPipeline } from './hrana.js';
 import { ChangeFeed } from '../changes/feed.js';
 import { exportResponse } from './file-export.js';
 import { discardBody, importFile } from './file-import.js';
@@ -135,6 +136,7 @@ export class DatabaseInstance {
       if (path === '/import') return await this.importDatabase(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
       if (path === '/branch') return toResponse(await this.#branch(request.method, await readBody(request, engine.maxRequestBytes)));
+      if (path === '/v2/pipeline') return await this.#hranaPipeline(request);
       if (engine.isHostRoute(path)) {
         const refused = await this.#refuseHostRequest(request, path);
         if (refused) return refused;
@@ -185,10 +187,34 @@ export class DatabaseInstance {
    */
   async #answer(method, path, body, txId) {
     const response = await this.#request(method, path, body, txId);
+    this.#afterRequest();
+    return response;
+  }
+
+  /** What follows every request: wake the change feed, storage upkeep, a smaller engine if this one grew. */
+  #afterRequest() {
     this.#noticeCommits();
     this.#maintainInBackground();
     this.#recycleIfBloated();
-    return response;
+  }
+
+  /**
+   * POST /v2/pipeline: libSQL's Hrana (durable-object/hrana.js), then what follows
+   * every request.
+   * @param {Request} request
+   * @returns {Promise<Response>}
+   */
+  async #hranaPipeline(request) {
+    try {
+      const engine = /** @type {Engine} */ (this.#engine);
+      const body = await readBody(request, engine.maxRequestBytes);
+      const answer = await this.#throughEngine(() => runPipeline({ engine, gate: this.#gate, body, method: request.method }));
+      this.#afterRequest();
+      return hranaResponse(answer, { pipeline: answer.status === 200 });
+    } catch (err) {
+      console.error(`[dosql] ${this.#options.label()}:`, err);
+      return hranaResponse(hostError('INTERNAL', messageOf(err)), { pipeline: false });
+    }
   }
 
   /**
@@ -410,8 +436,7 @@ export class DatabaseInstance {
   }
 
   /**
-   * One request through the gate. When it broke the engine, the next request
-   * starts a fresh one (and the open transaction, gone with it, ends).
+   * One request through the gate.
    * @param {string} method
    * @param {string} path
    * @param {import('./transaction-gate.js').Body | Promise<import('./transaction-gate.js').Body>} body
@@ -419,9 +444,19 @@ export class DatabaseInstance {
    * @param {{internal?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  async #request(method, path, body, txId, options) {
+  #request(method, path, body, txId, options) {
+    return this.#throughEngine(() => this.#gate.request(method, path, body, txId, options));
+  }
+
+  /**
+   * Call into the engine. When the call broke it, the next request starts a fresh
+   * one (and the open transaction, gone with it, ends).
+   * @param {() => Promise<EngineResponse>} call
+   * @returns {Promise<EngineResponse>}
+   */
+  async #throughEngine(call) {
     try {
-      return await this.#gate.request(method, path, body, txId, options);
+      return await call();
     } catch (err) {
       if (this.#engine?.broken) {
         this.#forget(); // start a fresh instance next time

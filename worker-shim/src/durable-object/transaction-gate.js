@@ -11,6 +11,10 @@
 //   the transaction is rolled back, so a client that went away never wedges the object;
 // - 409 TRANSACTION_EXPIRED for ended transactions, naming why, from a bounded memory.
 //
+// A transaction is opened by /begin, or by a session: a libSQL (Hrana) pipeline whose
+// stream runs its own BEGIN (durable-object/hrana.js), which holds the gate while it
+// runs and keeps it as the open transaction when C's answer says the stream holds one.
+//
 // No workerd here: the engine is anything with request(method, path, body,
 // {inTransaction, internal}), and timers and ids can be given, so tests run this in
 // Node with a fake engine.
@@ -107,6 +111,26 @@ export class TransactionGate {
     return this.#outside(method, path, body);
   }
 
+  /**
+   * A request that may begin the transaction or end it, as its answer says: a Hrana
+   * pipeline (src/hrana.h), whose stream opens and ends the transaction with its own
+   * BEGIN and COMMIT. With txId (the open transaction, its stream's) it runs in it,
+   * and ends it when its answer no longer holds(); without, it runs alone, as a
+   * /begin does, and when its answer holds() the gate stays closed as the open
+   * transaction, with an idle timer of timeoutMs. Sent with the internal flag.
+   * @param {string} method @param {string} path @param {Body} body @param {string | null} txId
+   * @param {{holds: (answer: EngineResponse) => boolean, timeoutMs: number}} options
+   * @returns {Promise<EngineResponse>}
+   */
+  async session(method, path, body, txId, { holds, timeoutMs }) {
+    const options = { internal: true };
+    if (txId !== null) {
+      return this.#inTransaction(method, path, body, txId, { ...options, ends: (a) => (a.status === 200 && !holds(a) ? 'ended by its stream' : null) });
+    }
+    const { answer } = await this.#alone(method, path, body, options, (a) => (holds(a) ? timeoutMs : null));
+    return answer;
+  }
+
   /** The engine broke (and will be started again): C's transaction went with it. @param {string} why */
   abort(why) {
     const tx = this.#tx;
@@ -168,19 +192,32 @@ export class TransactionGate {
    * @param {string} method @param {Body | Promise<Body>} body @returns {Promise<EngineResponse>}
    */
   async #begin(method, body) {
+    const { answer, tx } = await this.#alone(method, '/begin', body, undefined, (a) => valueOf(a).timeoutMs);
+    return tx ? jsonResponse(200, { txId: tx.id, timeoutMs: tx.timeoutMs }) : answer;
+  }
+
+  /**
+   * Run a request alone, after those admitted before it: the gate is ours (a
+   * 'beginning' #tx) until it answers; then it stays closed as the open transaction
+   * when opens(answer) gives its idle timeout, and is released on every other way out.
+   * @param {string} method @param {string} path @param {Body | Promise<Body>} body
+   * @param {{internal?: boolean} | undefined} options
+   * @param {(answer: EngineResponse) => number | null} opens  asked of a 200 answer
+   * @returns {Promise<{answer: EngineResponse, tx: OpenTransaction | null}>}
+   */
+  async #alone(method, path, body, options, opens) {
     await this.#turn(true);
-    // The gate is ours (a 'beginning' #tx): release it on every way out that does
-    // not leave a transaction open.
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
-      const answer = await this.#engine().request(method, '/begin', await body);
-      if (answer.status !== 200) return answer;
-      tx.timeoutMs = valueOf(answer).timeoutMs;
+      const answer = await this.#engine().request(method, path, await body, options);
+      const timeoutMs = answer.status === 200 ? opens(answer) : null;
+      if (timeoutMs === null) return { answer, tx: null };
+      tx.timeoutMs = timeoutMs;
       opened = true;
       tx.state = 'open';
       this.#arm(tx);
-      return jsonResponse(200, { txId: tx.id, timeoutMs: tx.timeoutMs });
+      return { answer, tx };
     } finally {
       if (!opened) {
         this.#tx = null;
@@ -231,8 +268,14 @@ export class TransactionGate {
 
   // ---- requests of the transaction ---------------------------------------------
 
-  /** @param {string} method @param {string} path @param {Body | Promise<Body>} bodyPromise @param {string} txId @returns {Promise<EngineResponse>} */
-  async #inTransaction(method, path, bodyPromise, txId) {
+  /**
+   * ends: why the answer ended the transaction, or null (default: a /commit or
+   * /rollback that succeeded).
+   * @param {string} method @param {string} path @param {Body | Promise<Body>} bodyPromise @param {string} txId
+   * @param {{internal?: boolean, ends?: (answer: EngineResponse) => string | null}} [options]
+   * @returns {Promise<EngineResponse>}
+   */
+  async #inTransaction(method, path, bodyPromise, txId, { internal = false, ends } = {}) {
     if (path === '/begin') {
       Promise.resolve(bodyPromise).catch(() => {});
       return hostError('BAD_REQUEST', `a transaction is open on this request (${this.#header}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, this.#engine().contract);
@@ -247,16 +290,18 @@ export class TransactionGate {
     }
     if (!tx) return this.#expired(txId);
 
-    const ending = path === '/commit' || path === '/rollback';
+    const ending = !ends && (path === '/commit' || path === '/rollback');
+    const endedBy = ends ?? ((/** @type {EngineResponse} */ a) => (ending && a.status === 200 ? (path === '/commit' ? 'committed' : 'rolled back') : null));
     /** @type {() => void} */
     let closed = () => {};
     if (ending) tx.closing = new Promise((resolve) => (closed = resolve));
     tx.running++;
     this.#disarm(tx);
     try {
-      const answer = await this.#engine().request(method, path, body, { inTransaction: true });
-      if (ending && answer.status === 200) {
-        this.#end(tx, path === '/commit' ? 'committed' : 'rolled back');
+      const answer = await this.#engine().request(method, path, body, { inTransaction: true, internal });
+      const reason = endedBy(answer);
+      if (reason !== null) {
+        this.#end(tx, reason);
       } else if (answer.status < 200 || answer.status > 299) {
         const aborted = abortedBy(answer);
         if (aborted !== null) this.#end(tx, `aborted: ${aborted}`);

@@ -21,13 +21,16 @@
  * @property {number} maxRequestBytes
  * @property {number} fileHeaderBytes  the SQLite file header (Engine.fileHeader)
  * @property {string} transactionHeader
+ * @property {{transactionIdleMs: number, holdsTransaction: string}} hrana  libSQL's
+ *   Hrana (src/hrana.h): a stream's transaction's idle timeout, and the byte before a
+ *   pipeline's answer when its stream holds the transaction
  * @property {string[]} valueTags
  * @property {Route[]} routes
  * @property {Record<string, {status: number, host: boolean}>} errors
  */
 
 /** Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 const encoder = new TextEncoder();
 

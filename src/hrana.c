@@ -1,0 +1,708 @@
+/*
+** hrana.c — libSQL's Hrana protocol over HTTP: streams, batons and the
+** stream requests of a pipeline (hrana.h, docs/hrana.md).
+**
+** Every request of a pipeline answers on its own: a statement that fails is
+** that request's {"type":"error"} and the pipeline goes on, as sqld does. So
+** each request runs on a Reply that shares the pipeline's body but keeps its
+** own error (replyInitSharing), written in place of its partial output.
+** Outside a transaction each statement commits by itself (autocommit).
+*/
+#include <string.h>
+
+#include "config.h"
+#include "errors.h"
+#include "guard.h"
+#include "handler.h"
+#include "host.h"
+#include "hrana.h"
+#include "json.h"
+#include "vfs.h"
+
+/* A SQL text store_sql keeps for its stream. */
+typedef struct HranaSql HranaSql;
+struct HranaSql {
+  int iId;
+  char *zSql;
+  int nSql;
+  HranaSql *pNext;
+};
+
+typedef struct HranaStream {
+  unsigned id;                /* never reused; 0: a free slot */
+  unsigned seq;               /* of the only baton its next pipeline may bring */
+  unsigned char aKey[8];      /* random: nobody else can name the stream */
+  double msUsed;              /* when its last pipeline ended */
+  int bTx;                    /* it began the open transaction (Conn.iTxStream) */
+  HranaSql *pSql;
+  int nSql;
+} HranaStream;
+
+static HranaStream aStream[DOSQL_HRANA_MAX_STREAMS];
+static unsigned iLastStream;
+static sqlite3_int64 nSqlBytes;    /* over all streams' stored texts */
+
+/* The pipeline a page fault stopped: its body, its stream, the first request
+** not done and the results of those before it. The host calls again at once,
+** holding the object, so there is at most one; any other pipeline drops it. */
+static struct {
+  cJSON *pBody;
+  unsigned id;
+  int iResume;
+  char *zDone;
+} pending;
+
+#define BATON_CHARS 32             /* id, seq: 8 hex digits each; key: 16 */
+
+/************************************************************ streams ***/
+
+static int streamHoldsTransaction(const Conn *pConn, const HranaStream *s){
+  return pConn->bInteractive && pConn->iTxStream==s->id;
+}
+
+static void forgetPending(void){
+  cJSON_Delete(pending.pBody);
+  sqlite3_free(pending.zDone);
+  memset(&pending, 0, sizeof(pending));
+}
+
+static void streamFree(HranaStream *s){
+  while( s->pSql ){
+    HranaSql *p = s->pSql;
+    s->pSql = p->pNext;
+    nSqlBytes -= p->nSql;
+    sqlite3_free(p->zSql);
+    sqlite3_free(p);
+  }
+  memset(s, 0, sizeof(*s));
+}
+
+/* Drop the streams idle past DOSQL_HRANA_STREAM_IDLE_MS (not one that holds
+** the transaction: the host's timer ends that first). */
+static void streamsExpire(const Conn *pConn, double msNow){
+  int i;
+  for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++){
+    HranaStream *s = &aStream[i];
+    if( s->id && !streamHoldsTransaction(pConn, s) && msNow - s->msUsed > DOSQL_HRANA_STREAM_IDLE_MS ){
+      streamFree(s);
+    }
+  }
+}
+
+/* A new stream, in a free slot or in that of the stream idle longest. */
+static HranaStream *streamNew(const Conn *pConn, double msNow){
+  HranaStream *pOldest = 0;
+  int i;
+  for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++){
+    HranaStream *s = &aStream[i];
+    if( s->id==0 ){
+      pOldest = s;
+      break;
+    }
+    if( !streamHoldsTransaction(pConn, s) && (pOldest==0 || s->msUsed < pOldest->msUsed) ) pOldest = s;
+  }
+  streamFree(pOldest);
+  pOldest->id = ++iLastStream;
+  pOldest->msUsed = msNow;
+  dosql_host_random(pOldest->aKey, sizeof(pOldest->aKey));
+  return pOldest;
+}
+
+static void appendBaton(sqlite3_str *pOut, const HranaStream *s){
+  int i;
+  sqlite3_str_appendf(pOut, "\"%08x%08x", s->id, s->seq);
+  for(i=0; i<(int)sizeof(s->aKey); i++) sqlite3_str_appendf(pOut, "%02x", s->aKey[i]);
+  sqlite3_str_appendchar(pOut, 1, '"');
+}
+
+/* Read n hex digits of z into *pV; 0 when one is not a hex digit. */
+static int readHex(const char *z, int n, unsigned *pV){
+  unsigned v = 0;
+  int i;
+  for(i=0; i<n; i++){
+    char c = z[i];
+    int d = c>='0' && c<='9' ? c-'0' : c>='a' && c<='f' ? c-'a'+10 : -1;
+    if( d<0 ) return 0;
+    v = v*16 + (unsigned)d;
+  }
+  *pV = v;
+  return 1;
+}
+
+/*
+** The stream a pipeline's baton names, or 0 after failing the reply: a baton
+** this object never gave, or gave for an earlier pipeline, is BAD_BATON; the
+** baton of a stream that is gone, STREAM_EXPIRED. A null baton: *pbNew, and 0.
+*/
+static HranaStream *streamOfBaton(Conn *pConn, Reply *pReply, const cJSON *pBaton, int *pbNew){
+  const char *z;
+  unsigned id, seq, key;
+  int i, k;
+  *pbNew = pBaton==0 || cJSON_IsNull(pBaton);
+  if( *pbNew ) return 0;
+  z = cJSON_IsString(pBaton) ? pBaton->valuestring : "";
+  if( strlen(z)!=BATON_CHARS || !readHex(z, 8, &id) || !readHex(z+8, 8, &seq) || id==0 ){
+    replyFail(pReply, 400, DOSQL_BAD_BATON, "the baton is not one this database gave: "
+        "send the baton of the last response of the stream, or null to open a stream");
+    return 0;
+  }
+  for(i=0; i<DOSQL_HRANA_MAX_STREAMS && aStream[i].id!=id; i++){}
+  if( i==DOSQL_HRANA_MAX_STREAMS ){
+    replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream has expired: it idled for more than "
+        "%d s, was dropped for newer streams, or the database restarted; open a new stream",
+        DOSQL_HRANA_STREAM_IDLE_MS/1000);
+    return 0;
+  }
+  for(k=0; k<(int)sizeof(aStream[i].aKey); k++){
+    if( !readHex(z+16+2*k, 2, &key) || key!=aStream[i].aKey[k] ) break;
+  }
+  if( k<(int)sizeof(aStream[i].aKey) || seq!=aStream[i].seq ){
+    replyFail(pReply, 400, DOSQL_BAD_BATON, "the baton is not the stream's current one: each "
+        "baton is good for one pipeline, the one after the response that gave it");
+    return 0;
+  }
+  if( aStream[i].bTx && !streamHoldsTransaction(pConn, &aStream[i]) ){
+    streamFree(&aStream[i]);
+    replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream's transaction was rolled back "
+        "(it idled for more than %d ms, or the database restarted): the stream has ended",
+        DOSQL_HRANA_TRANSACTION_IDLE_MS);
+    return 0;
+  }
+  return &aStream[i];
+}
+
+/* The requests of a pipeline's body, or 0 after failing the reply. */
+static const cJSON *pipelineRequests(Reply *pReply, const cJSON *pBody){
+  const cJSON *pRequests = cJSON_GetObjectItemCaseSensitive(pBody, "requests");
+  if( !cJSON_IsObject(pBody) || !cJSON_IsArray(pRequests) ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "a Hrana pipeline is {\"baton\": string|null, \"requests\": [...]}");
+    return 0;
+  }
+  return pRequests;
+}
+
+void hranaVersion(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  (void)pConn;
+  (void)pBody;
+  sqlite3_str_appendall(replyBody(pReply), "{\"version\":2}");
+}
+
+void hranaCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  HranaStream *s;
+  int bNew;
+  if( pipelineRequests(pReply, pBody)==0 ) return;
+  streamsExpire(pConn, dosql_host_now_ms());
+  s = streamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
+  if( s==0 && !bNew ) return;
+  sqlite3_str_appendf(replyBody(pReply), "{\"transaction\":%s}",
+      s && streamHoldsTransaction(pConn, s) ? "true" : "false");
+}
+
+/******************************************************* stored SQL ***/
+
+static HranaSql *storedSql(HranaStream *s, int iId){
+  HranaSql *p;
+  for(p=s->pSql; p && p->iId!=iId; p=p->pNext){}
+  return p;
+}
+
+/* The integer sql_id of pReq, or -1 after failing pSub. */
+static int sqlIdOf(Reply *pSub, const cJSON *pId){
+  if( !cJSON_IsNumber(pId) || pId->valuedouble!=(double)(int)pId->valuedouble || pId->valuedouble<0 ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id must be a whole number, 0 or more");
+    return -1;
+  }
+  return (int)pId->valuedouble;
+}
+
+/* store_sql {sql_id, sql} */
+static void storeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
+  const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pReq, "sql");
+  int iId = sqlIdOf(pSub, cJSON_GetObjectItemCaseSensitive(pReq, "sql_id"));
+  HranaSql *p;
+  int n;
+  if( iId<0 ) return;
+  if( !cJSON_IsString(pSql) ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "store_sql needs sql, a string");
+    return;
+  }
+  if( storedSql(s, iId) ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id %d is already stored on this stream: close_sql it first", iId);
+    return;
+  }
+  n = (int)strlen(pSql->valuestring);
+  if( s->nSql>=DOSQL_HRANA_MAX_SQL || nSqlBytes + n > DOSQL_HRANA_SQL_BYTES ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "too much stored SQL: a stream keeps at most %d texts, "
+        "and all streams %d bytes; close_sql what is no longer needed", DOSQL_HRANA_MAX_SQL, DOSQL_HRANA_SQL_BYTES);
+    return;
+  }
+  p = sqlite3_malloc(sizeof(*p));
+  if( p ) p->zSql = sqlite3_mprintf("%s", pSql->valuestring);
+  if( p==0 || p->zSql==0 ){
+    sqlite3_free(p);
+    replyFail(pSub, 400, DOSQL_HEAP_LIMIT, "out of memory storing SQL");
+    return;
+  }
+  p->iId = iId;
+  p->nSql = n;
+  p->pNext = s->pSql;
+  s->pSql = p;
+  s->nSql++;
+  nSqlBytes += n;
+}
+
+/* close_sql {sql_id}: no error when it is not stored, as in sqld. */
+static void closeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
+  int iId = sqlIdOf(pSub, cJSON_GetObjectItemCaseSensitive(pReq, "sql_id"));
+  HranaSql **pp;
+  if( iId<0 ) return;
+  for(pp=&s->pSql; *pp && (*pp)->iId!=iId; pp=&(*pp)->pNext){}
+  if( *pp ){
+    HranaSql *p = *pp;
+    *pp = p->pNext;
+    s->nSql--;
+    nSqlBytes -= p->nSql;
+    sqlite3_free(p->zSql);
+    sqlite3_free(p);
+  }
+}
+
+/* The SQL text of pObj ({sql} or {sql_id}), or 0 after failing pSub. */
+static const char *sqlText(HranaStream *s, Reply *pSub, const cJSON *pObj){
+  const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pObj, "sql");
+  const cJSON *pId = cJSON_GetObjectItemCaseSensitive(pObj, "sql_id");
+  HranaSql *p;
+  int iId;
+  if( pSql && !cJSON_IsNull(pSql) ){
+    if( pId && !cJSON_IsNull(pId) ){
+      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "give sql or sql_id, not both");
+      return 0;
+    }
+    if( !cJSON_IsString(pSql) ){
+      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql must be a string");
+      return 0;
+    }
+    return pSql->valuestring;
+  }
+  if( pId==0 || cJSON_IsNull(pId) ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "give sql (a string) or sql_id (from store_sql)");
+    return 0;
+  }
+  if( (iId = sqlIdOf(pSub, pId))<0 ) return 0;
+  if( (p = storedSql(s, iId))==0 ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id %d is not stored on this stream", iId);
+    return 0;
+  }
+  return p->zSql;
+}
+
+/******************************************************* statements ***/
+
+int hranaAppendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '[');
+  for(i=0; i<nCol; i++){
+    const char *zName = sqlite3_column_name(pStmt, i);
+    const char *zType = sqlite3_column_decltype(pStmt, i);
+    if( zName==0 ) return 1;
+    sqlite3_str_appendall(pOut, i ? ",{\"name\":" : "{\"name\":");
+    jsonAppendString(pOut, zName, -1);
+    sqlite3_str_appendall(pOut, ",\"decltype\":");
+    if( zType ) jsonAppendString(pOut, zType, -1);
+    else sqlite3_str_appendall(pOut, "null");
+    sqlite3_str_appendchar(pOut, 1, '}');
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+  return 0;
+}
+
+void hranaAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
+  int i;
+  sqlite3_str_appendchar(pOut, 1, '[');
+  for(i=0; i<nCol; i++){
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    jsonAppendHranaColumn(pOut, pStmt, i);
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+}
+
+
+/* BEGIN, COMMIT or ROLLBACK of stream s (zTx as guard.h names it): they open
+** and end the object's interactive transaction; SQLite's messages when they
+** cannot. Appends an empty StmtResult. */
+static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, const char *zTx){
+  int bBegin = strcmp(zTx, "begin")==0;
+  if( bBegin && pConn->bInteractive ){
+    replyFail(pSub, 400, dosqlResultName(SQLITE_ERROR), "cannot start a transaction within a transaction");
+    return;
+  }
+  if( !bBegin && !streamHoldsTransaction(pConn, s) ){
+    replyFail(pSub, 400, dosqlResultName(SQLITE_ERROR), "cannot %s - no transaction is active", zTx);
+    return;
+  }
+  if( bBegin ){
+    if( connBeginInteractive(pConn, pSub)!=SQLITE_OK ) return;
+    pConn->iTxStream = s->id;
+    s->bTx = 1;
+  }else{
+    s->bTx = 0;
+    if( connEndInteractive(pConn, pSub, strcmp(zTx, "rollback")==0)!=SQLITE_OK ) return;
+  }
+  sqlite3_str_appendall(replyBody(pSub), "{\"cols\":[],\"rows\":[],\"affected_row_count\":0,\"last_insert_rowid\":null}");
+}
+
+/* A statement failed: outside a transaction, roll back the one it began. */
+static void endFailedStatement(Conn *pConn){
+  if( !pConn->bInteractive && !sqlite3_get_autocommit(pConn->db) ) connRollback(pConn);
+}
+
+/* Prepare one statement of zSql, letting BEGIN, COMMIT and ROLLBACK through
+** (their text is never run: runTransactionStatement acts for them). */
+static int prepareOne(Conn *pConn, Reply *pSub, const char *zSql, sqlite3_stmt **ppStmt){
+  int rc;
+  guardStartStatement(pConn);
+  pConn->bTxStatements = 1;
+  rc = connPrepareOne(pConn, pSub, zSql, ppStmt);
+  pConn->bTxStatements = 0;
+  return rc;
+}
+
+/* A Stmt {sql|sql_id, args?, named_args?, want_rows?}: append its StmtResult. */
+static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt){
+  const char *zSql = sqlText(s, pSub, pStmt);
+  const cJSON *pWant = cJSON_GetObjectItemCaseSensitive(pStmt, "want_rows");
+  sqlite3_stmt *pPrepared = 0;
+  const char *zTx;
+  char *zErr = 0;
+  int rc;
+  if( zSql==0 || prepareOne(pConn, pSub, zSql, &pPrepared)!=SQLITE_OK ) return;
+  if( (zTx = guardTransactionStatement(pConn))!=0 ){
+    connFinalize(pConn, pPrepared);
+    runTransactionStatement(pConn, pSub, s, zTx);
+    return;
+  }
+  rc = jsonBindHranaArgs(pPrepared, cJSON_GetObjectItemCaseSensitive(pStmt, "args"),
+                         cJSON_GetObjectItemCaseSensitive(pStmt, "named_args"), &zErr);
+  if( rc!=SQLITE_OK ){
+    if( zErr ) replyFail(pSub, 400, DOSQL_BAD_PARAMS, "%s", zErr);
+    else connFail(pConn, pSub, rc);
+    sqlite3_free(zErr);
+    connFinalize(pConn, pPrepared);
+    return;
+  }
+  handlerRunHrana(pConn, pSub, pPrepared, !cJSON_IsFalse(pWant));
+  if( replyFailed(pSub) ) endFailedStatement(pConn);
+}
+
+/* sequence {sql|sql_id}: every statement in turn, each committing by itself
+** outside a transaction; the first failure ends it (those before it stay). */
+static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq){
+  sqlite3_str *pOut = replyBody(pSub);
+  const char *zSql = sqlText(s, pSub, pReq);
+  while( zSql && *zSql && !replyFailed(pSub) ){
+    sqlite3_stmt *pStmt = 0;
+    const char *zTail = 0;
+    const char *zTx;
+    int rc, iMark = sqlite3_str_length(pOut);
+    guardStartStatement(pConn);
+    pConn->bTxStatements = 1;
+    rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
+    pConn->bTxStatements = 0;
+    if( rc!=SQLITE_OK ){
+      connFail(pConn, pSub, rc);
+      break;
+    }
+    zSql = zTail;
+    if( pStmt==0 ) continue;
+    if( (zTx = guardTransactionStatement(pConn))!=0 ){
+      sqlite3_finalize(pStmt);
+      runTransactionStatement(pConn, pSub, s, zTx);
+    }else{
+      handlerRunHrana(pConn, pSub, pStmt, 0);
+      if( replyFailed(pSub) ) endFailedStatement(pConn);
+    }
+    sqlite3_str_truncate(pOut, iMark);      /* a sequence answers no results */
+  }
+}
+
+/* describe {sql|sql_id}: the statement's parameters and columns, unrun. */
+static void describe(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq){
+  sqlite3_str *pOut = replyBody(pSub);
+  const char *zSql = sqlText(s, pSub, pReq);
+  sqlite3_stmt *pStmt = 0;
+  int i, n;
+  if( zSql==0 || prepareOne(pConn, pSub, zSql, &pStmt)!=SQLITE_OK ) return;
+  sqlite3_str_appendall(pOut, "{\"params\":[");
+  n = sqlite3_bind_parameter_count(pStmt);
+  for(i=1; i<=n; i++){
+    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
+    sqlite3_str_appendall(pOut, i>1 ? ",{\"name\":" : "{\"name\":");
+    if( zName ) jsonAppendString(pOut, zName, -1);
+    else sqlite3_str_appendall(pOut, "null");
+    sqlite3_str_appendchar(pOut, 1, '}');
+  }
+  sqlite3_str_appendall(pOut, "],\"cols\":");
+  if( hranaAppendColumns(pOut, pStmt, sqlite3_column_count(pStmt)) ) connFail(pConn, pSub, SQLITE_NOMEM);
+  sqlite3_str_appendf(pOut, ",\"is_explain\":%s,\"is_readonly\":%s}",
+      sqlite3_stmt_isexplain(pStmt) ? "true" : "false",
+      sqlite3_stmt_readonly(pStmt) ? "true" : "false");
+  connFinalize(pConn, pStmt);
+}
+
+/************************************************************ batches ***/
+
+/* Outcome of the steps of a batch so far: 0 not run, 1 ok, 2 failed. */
+#define STEP_NOT_RUN 0
+#define STEP_OK      1
+#define STEP_FAILED  2
+
+/* Evaluate a batch step's condition: 1 true, 0 false, -1 after failing pSub.
+** (Recursion is as deep as the body's JSON, which request.h bounds.) */
+static int condition(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pCond,
+                     const unsigned char *aOutcome, int iStep){
+  const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pCond, "type");
+  const char *zType = cJSON_IsString(pType) ? pType->valuestring : "";
+  if( strcmp(zType, "ok")==0 || strcmp(zType, "error")==0 ){
+    const cJSON *pStep = cJSON_GetObjectItemCaseSensitive(pCond, "step");
+    int i = cJSON_IsNumber(pStep) ? (int)pStep->valuedouble : -1;
+    if( !cJSON_IsNumber(pStep) || pStep->valuedouble!=(double)i || i<0 || i>=iStep ){
+      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "step %d's condition must name an earlier step", iStep);
+      return -1;
+    }
+    return aOutcome[i]==(zType[0]=='o' ? STEP_OK : STEP_FAILED);
+  }
+  if( strcmp(zType, "not")==0 ){
+    int b = condition(pConn, pSub, s, cJSON_GetObjectItemCaseSensitive(pCond, "cond"), aOutcome, iStep);
+    return b<0 ? b : !b;
+  }
+  if( strcmp(zType, "and")==0 || strcmp(zType, "or")==0 ){
+    const cJSON *pConds = cJSON_GetObjectItemCaseSensitive(pCond, "conds");
+    const cJSON *p;
+    int bAnd = zType[0]=='a';
+    if( !cJSON_IsArray(pConds) ){
+      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "step %d: \"%s\" needs conds, an array", iStep, zType);
+      return -1;
+    }
+    for(p=pConds->child; p; p=p->next){
+      int b = condition(pConn, pSub, s, p, aOutcome, iStep);
+      if( b<0 ) return b;
+      if( b!=bAnd ) return b;
+    }
+    return bAnd;
+  }
+  if( strcmp(zType, "is_autocommit")==0 ) return !streamHoldsTransaction(pConn, s);
+  replyFail(pSub, 400, DOSQL_BAD_REQUEST, "step %d: a condition's type is ok, error, not, and, or or is_autocommit", iStep);
+  return -1;
+}
+
+/* Append an error as Hrana's {"message","code"}. As in sqld, the code of a
+** SQLite error is its primary result code (SQLITE_CONSTRAINT); the extended
+** one (SQLITE_CONSTRAINT_PRIMARYKEY) is "extended_code". */
+static void appendError(sqlite3_str *pOut, const Reply *pFailed){
+  const char *zCode = pFailed->zCode ? pFailed->zCode : DOSQL_HEAP_LIMIT;
+  const char *zExtension = strncmp(zCode, "SQLITE_", 7)==0 ? strchr(zCode+7, '_') : 0;
+  sqlite3_str_appendall(pOut, "{\"message\":");
+  jsonAppendString(pOut, pFailed->zError ? pFailed->zError : "out of memory", -1);
+  sqlite3_str_appendall(pOut, ",\"code\":");
+  jsonAppendString(pOut, zCode, zExtension ? (int)(zExtension - zCode) : -1);
+  if( zExtension ){
+    sqlite3_str_appendall(pOut, ",\"extended_code\":");
+    jsonAppendString(pOut, zCode, -1);
+  }
+  sqlite3_str_appendchar(pOut, 1, '}');
+}
+
+/* batch {batch: {steps: [{condition?, stmt}]}}: a BatchResult. */
+static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq){
+  sqlite3_str *pOut = replyBody(pSub);
+  const cJSON *pSteps = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pReq, "batch"), "steps");
+  const cJSON *pStep;
+  sqlite3_str *pErrors;
+  unsigned char *aOutcome;
+  int i, n = cJSON_GetArraySize(pSteps);
+  if( !cJSON_IsArray(pSteps) ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "a batch request is {\"batch\": {\"steps\": [...]}}");
+    return;
+  }
+  aOutcome = sqlite3_malloc(n + 1);
+  pErrors = sqlite3_str_new(0);
+  if( aOutcome==0 ){
+    sqlite3_free(sqlite3_str_finish(pErrors));
+    connFail(pConn, pSub, SQLITE_NOMEM);
+    return;
+  }
+  memset(aOutcome, STEP_NOT_RUN, (size_t)n + 1);
+  sqlite3_str_appendall(pOut, "{\"step_results\":[");
+  for(i=0, pStep=pSteps->child; pStep; i++, pStep=pStep->next){
+    const cJSON *pCond = cJSON_GetObjectItemCaseSensitive(pStep, "condition");
+    Reply step;
+    int iMark, bRun = 1;
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    if( i ) sqlite3_str_appendchar(pErrors, 1, ',');
+    iMark = sqlite3_str_length(pOut);
+    replyInitSharing(&step, pSub);
+    if( pCond && !cJSON_IsNull(pCond) ) bRun = condition(pConn, &step, s, pCond, aOutcome, i);
+    if( bRun>0 ) runStmt(pConn, &step, s, cJSON_GetObjectItemCaseSensitive(pStep, "stmt"));
+    if( replyFailed(&step) ){
+      sqlite3_str_truncate(pOut, iMark);
+      sqlite3_str_appendall(pOut, "null");
+      appendError(pErrors, &step);
+      aOutcome[i] = STEP_FAILED;
+    }else{
+      if( bRun==0 ) sqlite3_str_appendall(pOut, "null");
+      sqlite3_str_appendall(pErrors, "null");
+      aOutcome[i] = bRun ? STEP_OK : STEP_NOT_RUN;
+    }
+    replyEndSharing(&step);
+    if( dosqlVfsFaulted() ) break;           /* hranaPipeline stops here */
+  }
+  sqlite3_str_appendall(pOut, "],\"step_errors\":[");
+  if( sqlite3_str_errcode(pErrors)!=SQLITE_OK ) connFail(pConn, pSub, SQLITE_NOMEM);
+  else sqlite3_str_append(pOut, sqlite3_str_value(pErrors), sqlite3_str_length(pErrors));
+  sqlite3_str_appendall(pOut, "]}");
+  sqlite3_free(sqlite3_str_finish(pErrors));
+  sqlite3_free(aOutcome);
+}
+
+/********************************************************** pipelines ***/
+
+/*
+** One stream request: append its StreamResult, {"type":"ok","response":...}
+** or {"type":"error","error":{...}}. *pbClosed once the stream is closed.
+*/
+static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *pReq, int *pbClosed){
+  sqlite3_str *pOut = replyBody(pReply);
+  const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pReq, "type");
+  const char *zType = cJSON_IsString(pType) ? pType->valuestring : "";
+  int iMark = sqlite3_str_length(pOut);
+  Reply sub;
+  replyInitSharing(&sub, pReply);
+  sqlite3_str_appendall(pOut, "{\"type\":\"ok\",\"response\":{\"type\":");
+  jsonAppendString(pOut, zType, -1);
+  if( *pbClosed ){
+    replyFail(&sub, 400, DOSQL_STREAM_EXPIRED, "the stream was closed by an earlier request of this pipeline");
+  }else if( strcmp(zType, "execute")==0 ){
+    sqlite3_str_appendall(pOut, ",\"result\":");
+    runStmt(pConn, &sub, s, cJSON_GetObjectItemCaseSensitive(pReq, "stmt"));
+  }else if( strcmp(zType, "batch")==0 ){
+    sqlite3_str_appendall(pOut, ",\"result\":");
+    runBatch(pConn, &sub, s, pReq);
+  }else if( strcmp(zType, "sequence")==0 ){
+    runSequence(pConn, &sub, s, pReq);
+  }else if( strcmp(zType, "describe")==0 ){
+    sqlite3_str_appendall(pOut, ",\"result\":");
+    describe(pConn, &sub, s, pReq);
+  }else if( strcmp(zType, "store_sql")==0 ){
+    storeSql(s, &sub, pReq);
+  }else if( strcmp(zType, "close_sql")==0 ){
+    closeSql(s, &sub, pReq);
+  }else if( strcmp(zType, "get_autocommit")==0 ){
+    sqlite3_str_appendf(pOut, ",\"is_autocommit\":%s", streamHoldsTransaction(pConn, s) ? "false" : "true");
+  }else if( strcmp(zType, "close")==0 ){
+    if( streamHoldsTransaction(pConn, s) ){
+      s->bTx = 0;
+      connEndInteractive(pConn, &sub, 1);
+    }
+    *pbClosed = 1;
+  }else{
+    replyFail(&sub, 400, DOSQL_BAD_REQUEST, "a stream request's type is execute, batch, sequence, "
+        "describe, store_sql, close_sql, get_autocommit or close");
+  }
+  if( replyFailed(&sub) ){
+    sqlite3_str_truncate(pOut, iMark);
+    sqlite3_str_appendall(pOut, "{\"type\":\"error\",\"error\":");
+    appendError(pOut, &sub);
+    sqlite3_str_appendchar(pOut, 1, '}');
+  }else{
+    sqlite3_str_appendall(pOut, "}}");
+  }
+  replyEndSharing(&sub);
+}
+
+/*
+** A page fault stopped the pipeline at request iResume: keep its body, its
+** stream and the results before that request (text from iFrom to iTo of
+** pOut), to resume when the host calls again with the same body (hrana.h).
+** Out of memory, only the stream is kept: the next pipeline then fails.
+*/
+static void keepPending(const cJSON *pBody, const HranaStream *s, int iResume,
+                        sqlite3_str *pOut, int iFrom, int iTo){
+  const char *z = sqlite3_str_value(pOut);
+  forgetPending();
+  pending.id = s->id;
+  pending.iResume = iResume;
+  pending.pBody = cJSON_Duplicate(pBody, 1);
+  pending.zDone = z ? sqlite3_mprintf("%.*s", iTo - iFrom, z + iFrom) : 0;
+  if( pending.pBody==0 || pending.zDone==0 ){
+    cJSON_Delete(pending.pBody);
+    sqlite3_free(pending.zDone);
+    pending.pBody = 0;
+    pending.zDone = 0;
+  }
+}
+
+void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const cJSON *pRequests = pipelineRequests(pReply, pBody);
+  sqlite3_str *pOut = replyBody(pReply);
+  double msNow = dosql_host_now_ms();
+  const cJSON *pReq;
+  HranaStream *s;
+  int i, iFirst = 0, bNew, bClosed = 0, iState, iResults;
+  char *zBody;
+  if( pRequests==0 ) return;
+  streamsExpire(pConn, msNow);
+  s = streamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
+  if( s==0 && !bNew ) return;
+
+  if( pending.id && pending.pBody==0 ){
+    for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++) if( aStream[i].id==pending.id ) streamFree(&aStream[i]);
+    replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "out of memory keeping a pipeline that a page fault "
+        "stopped: its stream has ended, and its requests before request %d may have run", pending.iResume);
+    forgetPending();
+    return;
+  }
+  iState = sqlite3_str_length(pOut);
+  sqlite3_str_appendall(pOut, "A{\"results\":[");   /* the state byte is set below */
+  iResults = sqlite3_str_length(pOut);
+  if( pending.pBody && cJSON_Compare(pending.pBody, pBody, 1) && (s==0 || s->id==pending.id) ){
+    for(i=0; i<DOSQL_HRANA_MAX_STREAMS && aStream[i].id!=pending.id; i++){}
+    if( i<DOSQL_HRANA_MAX_STREAMS ){
+      s = &aStream[i];
+      sqlite3_str_appendall(pOut, pending.zDone);
+      iFirst = pending.iResume;
+    }
+  }
+  forgetPending();
+  if( s==0 ) s = streamNew(pConn, msNow);
+
+  for(i=0, pReq=pRequests->child; pReq; i++, pReq=pReq->next){
+    int iMark = sqlite3_str_length(pOut);
+    if( i<iFirst ) continue;
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    runRequest(pConn, pReply, s, pReq, &bClosed);
+    if( dosqlVfsFaulted() ){
+      /* connFinish answers the fault. Inside a transaction it ends it, and
+      ** the stream with it (TRANSACTION_ABORTED): nothing to resume. */
+      if( !pConn->bInteractive ) keepPending(pBody, s, i, pOut, iResults, iMark);
+      return;
+    }
+    if( pConn->bInteractive && sqlite3_get_autocommit(pConn->db) ){
+      replyFail(pReply, 409, DOSQL_TRANSACTION_ABORTED,
+          "SQLite rolled the stream's transaction back (an I/O error, or the database is full)");
+      return;
+    }
+    if( connResultTooLarge(pConn, pReply) ) return;
+  }
+  sqlite3_str_appendall(pOut, "],\"baton\":");
+  if( bClosed ){
+    sqlite3_str_appendall(pOut, "null");
+  }else{
+    s->seq++;
+    appendBaton(pOut, s);
+  }
+  sqlite3_str_appendall(pOut, ",\"base_url\":null}");
+  zBody = sqlite3_str_value(pOut);
+  if( zBody ) zBody[iState] = streamHoldsTransaction(pConn, s) ? HRANA_HOLDS_TRANSACTION : 'A';
+  s->msUsed = msNow;
+  if( bClosed ) streamFree(s);
+}

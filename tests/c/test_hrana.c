@@ -1,0 +1,435 @@
+/*
+** test_hrana.c — libSQL's Hrana pipelines (hrana.c) as the host drives them:
+** the check, then the run with the transaction flag the check gives, pages
+** fetched and the call made again on a fault. Streams and batons, every
+** request type, values, transactions across pipelines, batches with
+** conditions, and the pipeline a page fault stops, resumed without running
+** anything twice.
+*/
+#include "harness.h"
+
+static int nFaults;      /* fault answers pipeline() fetched pages for */
+
+/* The host's side of one pipeline; the Hrana response, and in *pcState the
+** byte before it ('T': the stream holds the transaction). A refused check or
+** run answers its error. */
+static Answer pipeline(Conn *pConn, const char *zBody, char *pcState){
+  Answer check = post(pConn, "/v2/pipeline", zBody), a;
+  uint32_t flags = DOSQL_REQUEST_INTERNAL;
+  int nTry;
+  *pcState = 0;
+  if( check.status!=200 ) return check;
+  if( cJSON_IsTrue(cJSON_GetObjectItem(check.pJson, "transaction")) ) flags |= DOSQL_REQUEST_IN_TRANSACTION;
+  answerFree(&check);
+  a = callFlags(pConn, "POST", "/hrana/pipeline", zBody, flags);
+  for(nTry=0; a.status==DOSQL_STATUS_FAULT && nTry<64; nTry++){
+    const cJSON *pPage;
+    uint32_t i;
+    nFaults++;
+    /* With read-ahead, as the host's storage does. */
+    cJSON_ArrayForEach(pPage, cJSON_GetObjectItem(a.pJson, "pages")){
+      for(i=0; i<32; i++) hostMemFetch((uint32_t)pPage->valuedouble + i);
+    }
+    answerFree(&a);
+    a = callFlags(pConn, "POST", "/hrana/pipeline", zBody, flags);
+  }
+  if( a.status==200 ){
+    *pcState = a.zBody[0];
+    cJSON_Delete(a.pJson);
+    a.pJson = cJSON_Parse(a.zBody+1);
+  }
+  return a;
+}
+
+/* The baton of a response ("null" when the stream ended), as JSON text. */
+static void batonOf(const Answer *a, char *zOut, int n){
+  const cJSON *p = cJSON_GetObjectItem(a->pJson, "baton");
+  snprintf(zOut, (size_t)n, cJSON_IsString(p) ? "\"%s\"" : "null", cJSON_IsString(p) ? p->valuestring : "");
+}
+
+/* results[i] of a response. */
+static const cJSON *result(const Answer *a, int i){
+  return cJSON_GetArrayItem(cJSON_GetObjectItem(a->pJson, "results"), i);
+}
+
+static const char *resultType(const Answer *a, int i){
+  return cJSON_GetObjectItem(result(a, i), "type")->valuestring;
+}
+
+static const char *errorCode(const Answer *a, int i){
+  const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(result(a, i), "error"), "code");
+  return cJSON_IsString(p) ? p->valuestring : 0;
+}
+
+/* The StmtResult of an execute result. */
+static const cJSON *stmtResult(const Answer *a, int i){
+  return cJSON_GetObjectItem(cJSON_GetObjectItem(result(a, i), "response"), "result");
+}
+
+/* Row r, column c of an execute result, as compact JSON (free it). */
+static char *cell(const Answer *a, int i, int r, int c){
+  return cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetArrayItem(
+      cJSON_GetObjectItem(stmtResult(a, i), "rows"), r), c));
+}
+
+static void checkCell(const Answer *a, int i, int r, int c, const char *zWant){
+  char *z = cell(a, i, r, c);
+  CHECK_STR(z, zWant);
+  free(z);
+}
+
+/* A pipeline of one execute of zSql on the stream of zBaton; the answer. */
+static Answer execute(Conn *pConn, const char *zBaton, const char *zSql, char *pcState){
+  char zBody[1024];
+  snprintf(zBody, sizeof(zBody), "{\"baton\":%s,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"%s\"}}]}",
+      zBaton, zSql);
+  return pipeline(pConn, zBody, pcState);
+}
+
+static void setup(Conn *pConn){
+  openConn(pConn);
+  okFree(pConn, "/run", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)\"}");
+}
+
+static void every_value_type_goes_both_ways(void){
+  Conn c;
+  char cState;
+  Answer a;
+  const cJSON *pCol;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{"
+      "\"sql\":\"INSERT INTO t VALUES (?, ?, ?, ?)\",\"args\":["
+      "{\"type\":\"integer\",\"value\":\"9007199254740993\"},{\"type\":\"text\",\"value\":\"ann\"},"
+      "{\"type\":\"float\",\"value\":1.5},{\"type\":\"blob\",\"base64\":\"AAEC\"}]}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT id, name, score, data, NULL AS n, 1e999 AS inf FROM t\"}},"
+      "{\"type\":\"close\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='A');
+  CHECK_STR(resultType(&a, 0), "ok");
+  CHECK(cJSON_GetObjectItem(stmtResult(&a, 0), "affected_row_count")->valueint==1);
+  CHECK_STR(cJSON_GetObjectItem(stmtResult(&a, 0), "last_insert_rowid")->valuestring, "9007199254740993");
+  checkCell(&a, 1, 0, 0, "{\"type\":\"integer\",\"value\":\"9007199254740993\"}");
+  checkCell(&a, 1, 0, 1, "{\"type\":\"text\",\"value\":\"ann\"}");
+  checkCell(&a, 1, 0, 2, "{\"type\":\"float\",\"value\":1.5}");
+  checkCell(&a, 1, 0, 3, "{\"type\":\"blob\",\"base64\":\"AAEC\"}");
+  checkCell(&a, 1, 0, 4, "{\"type\":\"null\"}");
+  CHECK(strstr(a.zBody, "\"value\":1e999")!=0);
+  pCol = cJSON_GetArrayItem(cJSON_GetObjectItem(stmtResult(&a, 1), "cols"), 1);
+  CHECK_STR(cJSON_GetObjectItem(pCol, "name")->valuestring, "name");
+  CHECK_STR(cJSON_GetObjectItem(pCol, "decltype")->valuestring, "TEXT");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(a.pJson, "baton")));     /* closed */
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void named_args_find_every_prefix(void){
+  Conn c;
+  char cState;
+  Answer a;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{"
+      "\"sql\":\"SELECT :a, @b, $c, ?4\",\"args\":[{\"type\":\"integer\",\"value\":\"1\"}],\"named_args\":["
+      "{\"name\":\"?4\",\"value\":{\"type\":\"integer\",\"value\":\"5\"}},"
+      "{\"name\":\"b\",\"value\":{\"type\":\"integer\",\"value\":\"2\"}},"
+      "{\"name\":\"$c\",\"value\":{\"type\":\"integer\",\"value\":\"3\"}},"
+      "{\"name\":\"a\",\"value\":{\"type\":\"integer\",\"value\":\"4\"}}]}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT :x\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT 1\",\"named_args\":[{\"name\":\"y\",\"value\":{\"type\":\"null\"}}]}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT ?\",\"args\":[{\"type\":\"integer\",\"value\":\"1x\"}]}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT ?\",\"args\":[{\"type\":\"date\"}]}}]}", &cState);
+  CHECK(a.status==200);
+  checkCell(&a, 0, 0, 0, "{\"type\":\"integer\",\"value\":\"4\"}");
+  checkCell(&a, 0, 0, 1, "{\"type\":\"integer\",\"value\":\"2\"}");
+  checkCell(&a, 0, 0, 2, "{\"type\":\"integer\",\"value\":\"3\"}");
+  checkCell(&a, 0, 0, 3, "{\"type\":\"integer\",\"value\":\"5\"}");
+  /* The first positional arg bound ?1, which is :a; named "a" bound it again. */
+  CHECK_STR(errorCode(&a, 1), "BAD_PARAMS");
+  CHECK_STR(errorCode(&a, 2), "BAD_PARAMS");
+  CHECK_STR(errorCode(&a, 3), "BAD_PARAMS");
+  CHECK_STR(errorCode(&a, 4), "BAD_PARAMS");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void batons_are_single_use_and_unforgeable(void){
+  Conn c;
+  char cState, zBaton[80], zOld[80], zForged[80];
+  Answer a;
+  setup(&c);
+  a = execute(&c, "null", "SELECT 1", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  CHECK(strlen(zBaton)==34);
+  answerFree(&a);
+  a = execute(&c, zBaton, "SELECT 2", &cState);
+  CHECK(a.status==200);
+  strcpy(zOld, zBaton);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  CHECK(strcmp(zOld, zBaton)!=0);
+  answerFree(&a);
+  a = execute(&c, zOld, "SELECT 3", &cState);             /* used already */
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "BAD_BATON");
+  answerFree(&a);
+  strcpy(zForged, zBaton);
+  zForged[30] = zForged[30]=='0' ? '1' : '0';              /* the key is wrong */
+  a = execute(&c, zForged, "SELECT 3", &cState);
+  CHECK_STR(answerCode(&a), "BAD_BATON");
+  answerFree(&a);
+  a = execute(&c, "\"x\"", "SELECT 3", &cState);
+  CHECK_STR(answerCode(&a), "BAD_BATON");
+  answerFree(&a);
+  a = execute(&c, "\"7fffffff0000000000000000000000000\"", "SELECT 3", &cState);
+  CHECK_STR(answerCode(&a), "BAD_BATON");                  /* 33 characters */
+  answerFree(&a);
+  a = execute(&c, "\"7fffffff000000000000000000000000\"", "SELECT 3", &cState);
+  CHECK_STR(answerCode(&a), "STREAM_EXPIRED");             /* no such stream */
+  answerFree(&a);
+  a = execute(&c, zBaton, "SELECT 4", &cState);            /* the current one still works */
+  CHECK(a.status==200);
+  answerFree(&a);
+  /* Idle past the limit: the stream is gone. */
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, "null", "SELECT 5", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  hostMemShiftClock(DOSQL_HRANA_STREAM_IDLE_MS + 1);
+  a = execute(&c, zBaton, "SELECT 6", &cState);
+  CHECK_STR(answerCode(&a), "STREAM_EXPIRED");
+  answerFree(&a);
+  connClose(&c);
+}
+
+static void a_transaction_spans_pipelines_and_keeps_others_out(void){
+  Conn c;
+  char cState, zBaton[80], zOther[80];
+  Answer a;
+  setup(&c);
+  a = execute(&c, "null", "BEGIN", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='T');
+  CHECK(c.bInteractive);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  /* Another stream is not in it: its check says so (the host makes it wait). */
+  a = post(&c, "/v2/pipeline", "{\"baton\":null,\"requests\":[]}");
+  CHECK_STR(a.zBody, "{\"transaction\":false}");
+  answerFree(&a);
+  a = execute(&c, zBaton, "INSERT INTO t(name) VALUES ('in')", &cState);
+  CHECK(cState=='T');
+  CHECK_STR(resultType(&a, 0), "ok");
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "BEGIN", &cState);               /* nested: that request fails */
+  CHECK_STR(errorCode(&a, 0), "SQLITE_ERROR");
+  CHECK(cState=='T');
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "ROLLBACK", &cState);
+  CHECK(cState=='A');
+  CHECK(!c.bInteractive);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  a = execute(&c, zBaton, "COMMIT", &cState);              /* none is open */
+  CHECK_STR(errorCode(&a, 0), "SQLITE_ERROR");
+  answerFree(&a);
+  /* END commits, as in SQLite. */
+  a = execute(&c, "null", "BEGIN IMMEDIATE", &cState);
+  batonOf(&a, zOther, sizeof(zOther));
+  answerFree(&a);
+  a = execute(&c, zOther, "INSERT INTO t(name) VALUES ('kept')", &cState);
+  batonOf(&a, zOther, sizeof(zOther));
+  answerFree(&a);
+  a = execute(&c, zOther, "END", &cState);
+  CHECK(cState=='A');
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT name FROM t"), "\"kept\"");
+  connClose(&c);
+}
+
+static void a_transaction_ended_by_the_host_ends_its_stream(void){
+  Conn c;
+  char cState, zBaton[80];
+  Answer a;
+  setup(&c);
+  a = execute(&c, "null", "BEGIN", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  txOk(&c, "/rollback", "{}");                              /* the host's idle timer */
+  a = execute(&c, zBaton, "INSERT INTO t(name) VALUES ('lost')", &cState);
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "STREAM_EXPIRED");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  /* Closing a stream rolls its transaction back. */
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('x')\"}},{\"type\":\"close\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT 1\"}}]}", &cState);
+  CHECK(cState=='A');
+  CHECK(!c.bInteractive);
+  CHECK_STR(errorCode(&a, 3), "STREAM_EXPIRED");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  connClose(&c);
+}
+
+/* What @libsql/client's batch(stmts, "write") sends, with a failing step. */
+static void a_batch_runs_its_conditions(void){
+  Conn c;
+  char cState;
+  Answer a;
+  const cJSON *pResult;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t(id, name) VALUES (1, 'one')\"}");
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"store_sql\",\"sql_id\":1,\"sql\":\"INSERT INTO t(id, name) VALUES (?, ?)\"},"
+      "{\"type\":\"batch\",\"batch\":{\"steps\":["
+        "{\"stmt\":{\"sql\":\"BEGIN IMMEDIATE\"}},"
+        "{\"condition\":{\"type\":\"ok\",\"step\":0},\"stmt\":{\"sql_id\":1,\"args\":[{\"type\":\"integer\",\"value\":\"2\"},{\"type\":\"text\",\"value\":\"two\"}]}},"
+        "{\"condition\":{\"type\":\"ok\",\"step\":1},\"stmt\":{\"sql_id\":1,\"args\":[{\"type\":\"integer\",\"value\":\"1\"},{\"type\":\"text\",\"value\":\"dup\"}]}},"
+        "{\"condition\":{\"type\":\"ok\",\"step\":2},\"stmt\":{\"sql\":\"COMMIT\"}},"
+        "{\"condition\":{\"type\":\"not\",\"cond\":{\"type\":\"ok\",\"step\":3}},\"stmt\":{\"sql\":\"ROLLBACK\"}},"
+        "{\"condition\":{\"type\":\"and\",\"conds\":[{\"type\":\"is_autocommit\"},{\"type\":\"error\",\"step\":2}]},\"stmt\":{\"sql\":\"SELECT count(*) FROM t\"}},"
+        "{\"condition\":{\"type\":\"ok\",\"step\":9},\"stmt\":{\"sql\":\"SELECT 1\"}}"
+      "]}},{\"type\":\"close_sql\",\"sql_id\":1},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql_id\":1}},{\"type\":\"close\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='A');
+  CHECK_STR(resultType(&a, 0), "ok");
+  pResult = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "result");
+  CHECK(!cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_results"), 1)));
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_results"), 2)));
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_errors"), 2), "code")->valuestring,
+            "SQLITE_CONSTRAINT");
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_errors"), 2), "extended_code")->valuestring,
+            "SQLITE_CONSTRAINT_PRIMARYKEY");
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_results"), 3)));   /* not run */
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_errors"), 3)));
+  CHECK(!cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_results"), 4)));  /* ROLLBACK ran */
+  CHECK(!cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_results"), 5)));
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_errors"), 6), "code")->valuestring,
+            "BAD_REQUEST");                                               /* names a later step */
+  CHECK_STR(errorCode(&a, 3), "BAD_REQUEST");                             /* sql_id 1 was closed */
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM t"), "\"one\"");       /* all rolled back */
+  CHECK(!c.bInteractive);
+  connClose(&c);
+}
+
+static void sequence_describe_and_autocommit(void){
+  Conn c;
+  char cState;
+  Answer a;
+  const cJSON *pDescribe;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"sequence\",\"sql\":\"INSERT INTO t(name) VALUES ('a'); BEGIN; INSERT INTO t(name) VALUES ('b');\"},"
+      "{\"type\":\"get_autocommit\"},"
+      "{\"type\":\"sequence\",\"sql\":\"COMMIT; INSERT INTO t(id) VALUES (1); INSERT INTO t(name) VALUES ('never')\"},"
+      "{\"type\":\"describe\",\"sql\":\"SELECT name AS n, :p FROM t WHERE id = ?\"},"
+      "{\"type\":\"get_autocommit\"},{\"type\":\"ping\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK_STR(resultType(&a, 0), "ok");
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "is_autocommit")));
+  CHECK_STR(errorCode(&a, 2), "SQLITE_CONSTRAINT");                      /* COMMIT ran, then id 1 failed */
+  pDescribe = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 3), "response"), "result");
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pDescribe, "params"), 0), "name")->valuestring, ":p");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pDescribe, "params"), 1), "name")));
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pDescribe, "cols"), 0), "name")->valuestring, "n");
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(pDescribe, "is_readonly")));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 4), "response"), "is_autocommit")));
+  CHECK_STR(errorCode(&a, 5), "BAD_REQUEST");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM t"), "\"a,b\"");
+  connClose(&c);
+}
+
+static void hostile_pipelines_get_clear_errors(void){
+  Conn c;
+  char cState;
+  Answer a;
+  static const char *azBad[] = {
+    "[]", "{\"baton\":null}", "{\"baton\":null,\"requests\":{}}", "{\"baton\":5,\"requests\":[]}",
+  };
+  int i;
+  setup(&c);
+  for(i=0; i<(int)(sizeof(azBad)/sizeof(azBad[0])); i++){
+    a = pipeline(&c, azBad[i], &cState);
+    CHECK(a.status==400);
+    CHECK(answerCode(&a)!=0);
+    answerFree(&a);
+  }
+  /* The run route is the host's alone. */
+  a = post(&c, "/hrana/pipeline", "{\"baton\":null,\"requests\":[]}");
+  CHECK(a.status==404);
+  answerFree(&a);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[5,{\"type\":\"execute\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"ATTACH 'x' AS y\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT 1; SELECT 2\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SAVEPOINT s\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"PRAGMA writable_schema=1\"}},"
+      "{\"type\":\"store_sql\",\"sql_id\":-1,\"sql\":\"SELECT 1\"},"
+      "{\"type\":\"batch\",\"batch\":{\"steps\":[{\"condition\":{\"type\":\"xor\"},\"stmt\":{\"sql\":\"SELECT 1\"}}]}}]}",
+      &cState);
+  CHECK(a.status==200);
+  CHECK_STR(errorCode(&a, 0), "BAD_REQUEST");
+  CHECK_STR(errorCode(&a, 1), "BAD_REQUEST");
+  CHECK_STR(errorCode(&a, 2), "SQLITE_AUTH");
+  CHECK_STR(errorCode(&a, 3), "MULTIPLE_STATEMENTS");
+  CHECK_STR(errorCode(&a, 4), "SQLITE_AUTH");
+  CHECK_STR(errorCode(&a, 5), "SQLITE_AUTH");
+  CHECK_STR(errorCode(&a, 6), "BAD_REQUEST");
+  CHECK_STR(resultType(&a, 7), "ok");         /* the step's error is in step_errors */
+  answerFree(&a);
+  /* A BEGIN's text is never kept and run as a statement by another route. */
+  a = post(&c, "/query", "{\"sql\":\"BEGIN\"}");
+  CHECK_STR(answerCode(&a), "TRANSACTION_STATEMENT");
+  answerFree(&a);
+  CHECK(sqlite3_get_autocommit(c.db));
+  connClose(&c);
+}
+
+/* On async storage a pipeline stops at a fault; the host's call again resumes
+** after what ran: every INSERT lands once, and each result is there once. */
+static void a_fault_resumes_without_running_anything_twice(void){
+  Conn c;
+  char cState;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t(data) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+      "SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(200) FROM n\"}");
+  connClose(&c);
+  hostMemSetAsync(1);
+  hostMemFetch(1);
+  openConn(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('first')\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT count(*) FROM t\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('second')\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT count(*), sum(length(data)) FROM t\"}}]}", &cState);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  %d %s\n", a.status, a.zBody);
+  CHECK(nFaults>1);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(a.pJson, "results"))==4);
+  checkCell(&a, 1, 0, 0, "{\"type\":\"integer\",\"value\":\"2001\"}");
+  checkCell(&a, 3, 0, 0, "{\"type\":\"integer\",\"value\":\"2002\"}");
+  answerFree(&a);
+  a = post(&c, "/query", "{\"sql\":\"SELECT count(*) AS n FROM t WHERE name IS NOT NULL\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":2}]}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+int main(void){
+  RUN(every_value_type_goes_both_ways);
+  RUN(named_args_find_every_prefix);
+  RUN(batons_are_single_use_and_unforgeable);
+  RUN(a_transaction_spans_pipelines_and_keeps_others_out);
+  RUN(a_transaction_ended_by_the_host_ends_its_stream);
+  RUN(a_batch_runs_its_conditions);
+  RUN(sequence_describe_and_autocommit);
+  RUN(hostile_pipelines_get_clear_errors);
+  RUN(a_fault_resumes_without_running_anything_twice);
+  return HARNESS_END();
+}

@@ -1,0 +1,285 @@
+// libSQL's Hrana over HTTP (src/hrana.h, durable-object/hrana.js), spoken by the real
+// @libsql/client from the registry to the standalone worker over a real socket, as a
+// script outside Cloudflare would: execute, every value type and intMode, batch in
+// every mode, interactive transactions (and what they keep out), executeMultiple,
+// migrate, the error codes, read-modify-write from many clients at once, and the
+// ORMs on it: drizzle-orm/libsql (with db.transaction) and @libsql/kysely-libsql.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from '@libsql/client/http';
+import { drizzle } from 'drizzle-orm/libsql';
+import { sqliteTable, integer, text } from 'drizzle-orm/sqlite-core';
+import { eq, sql } from 'drizzle-orm';
+import { Kysely } from 'kysely';
+import { LibsqlDialect } from '@libsql/kysely-libsql';
+import { startStandalone, tenant } from './harness.js';
+
+const TOKEN = 'libsql-test-token';
+
+describe('libSQL clients over Hrana HTTP', () => {
+  /** @type {any} */
+  let mf;
+  /** @type {string} */
+  let origin;
+  /** @type {any[]} */
+  const clients = [];
+  /** A client of a fresh database (or of the named one). @param {object} [options] */
+  const connect = (options = {}, name = tenant('libsql')) => {
+    const client = createClient({ url: `${origin}db/${name}/`, authToken: TOKEN, ...options });
+    clients.push(client);
+    return client;
+  };
+
+  before(async () => {
+    mf = await startStandalone({ DOSQL_TOKEN: TOKEN });
+    origin = String(await mf.ready);
+  });
+  after(async () => {
+    clients.forEach((c) => c.close());
+    await mf?.dispose();
+  });
+
+  test('execute: positional and named args, columns, declared types, rowsAffected, lastInsertRowid', async () => {
+    const db = connect();
+    await db.execute('CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, born INTEGER)');
+    const inserted = await db.execute({ sql: 'INSERT INTO people (name, born) VALUES (?, ?)', args: ['Ann', 1990] });
+    assert.equal(inserted.rowsAffected, 1);
+    assert.equal(inserted.lastInsertRowid, 1n);
+    await db.execute({ sql: 'INSERT INTO people (name, born) VALUES (:name, $born)', args: { name: 'Bo', born: 1985 } });
+    const rs = await db.execute({ sql: 'SELECT id, name, born, born + 1 AS next FROM people WHERE born > @min ORDER BY id', args: { min: 1980 } });
+    assert.deepEqual(rs.columns, ['id', 'name', 'born', 'next']);
+    assert.deepEqual(rs.columnTypes, ['INTEGER', 'TEXT', 'INTEGER', '']);
+    assert.deepEqual(rs.rows.map((r) => [r.id, r.name, r.born, r[3]]), [[1, 'Ann', 1990, 1991], [2, 'Bo', 1985, 1986]]);
+    assert.equal(rs.rowsAffected, 0);
+    const updated = await db.execute('UPDATE people SET born = born + 1');
+    assert.equal(updated.rowsAffected, 2);
+  });
+
+  test('every value type, lossless in each intMode', async () => {
+    const big = 9007199254740993n; // 2^53 + 1
+    const blob = new Uint8Array([0, 1, 2, 250, 255]);
+    for (const intMode of /** @type {const} */ (['bigint', 'number', 'string'])) {
+      const db = connect({ intMode });
+      await db.execute('CREATE TABLE v (i INTEGER, r REAL, t TEXT, b BLOB, n)');
+      await db.execute({ sql: 'INSERT INTO v VALUES (?, ?, ?, ?, ?)', args: [intMode === 'number' ? 42 : big, 1.5, 'héllo ☃ end', blob, null] });
+      await db.execute({ sql: 'INSERT INTO v (i, t) VALUES (?, ?)', args: [true, new Date(86_400_000).toISOString()] });
+      const rs = await db.execute('SELECT i, r, t, b, n, typeof(i) AS ti FROM v ORDER BY rowid');
+      const [row, second] = rs.rows;
+      assert.equal(row.ti, 'integer');
+      if (intMode === 'bigint') assert.equal(row.i, big);
+      if (intMode === 'string') assert.equal(row.i, String(big));
+      if (intMode === 'number') assert.equal(row.i, 42);
+      assert.equal(row.r, 1.5);
+      assert.equal(row.t, 'héllo ☃ end');
+      assert.deepEqual(new Uint8Array(/** @type {ArrayBuffer} */ (row.b)), blob);
+      assert.equal(row.n, null);
+      assert.equal(String(second.i), '1'); // a boolean binds as 1
+    }
+    // A 64-bit integer in number mode is refused by the client, not rounded.
+    const db = connect({ intMode: 'number' });
+    await assert.rejects(db.execute(`SELECT ${big} AS i`), RangeError);
+  });
+
+  test('batch: write and deferred are all or nothing; the failing statement is named', async () => {
+    const db = connect();
+    await db.execute('CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)');
+    const results = await db.batch([
+      { sql: 'INSERT INTO k VALUES (?, ?)', args: [1, 'a'] },
+      { sql: 'INSERT INTO k VALUES (?, ?)', args: [2, 'b'] },
+      'SELECT count(*) AS n FROM k',
+    ], 'write');
+    assert.equal(results[2].rows[0].n, 2);
+    for (const mode of /** @type {const} */ (['write', 'deferred'])) {
+      const failed = await db.batch([
+        { sql: 'INSERT INTO k VALUES (?, ?)', args: [3, 'c'] },
+        { sql: 'INSERT INTO k VALUES (?, ?)', args: [1, 'dup'] },
+      ], mode).then(() => null, (e) => e);
+      assert.ok(failed, `${mode}: the batch must fail`);
+      assert.equal(failed.code, 'SQLITE_CONSTRAINT');
+      assert.equal(failed.statementIndex, 1);
+      assert.match(failed.message, /UNIQUE constraint failed: k.id/);
+    }
+    assert.equal((await db.execute('SELECT count(*) AS n FROM k')).rows[0].n, 2);
+    const read = await db.batch(['SELECT v FROM k WHERE id = 1', 'SELECT v FROM k WHERE id = 2'], 'read');
+    assert.deepEqual(read.map((r) => r.rows[0].v), ['a', 'b']);
+  });
+
+  test('transaction: commit, rollback, and nobody else sees it or writes until it ends', async () => {
+    const name = tenant('libsql-tx');
+    const db = connect({}, name);
+    const other = connect({}, name);
+    await db.execute('CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)');
+    await db.execute('INSERT INTO acct VALUES (1, 100), (2, 0)');
+
+    const tx = await db.transaction('write');
+    await tx.execute('UPDATE acct SET balance = balance - 30 WHERE id = 1');
+    assert.equal((await tx.execute('SELECT balance FROM acct WHERE id = 1')).rows[0].balance, 70);
+    let otherDone = false;
+    const outside = other.execute('SELECT sum(balance) AS total, (SELECT balance FROM acct WHERE id = 2) AS two FROM acct')
+      .then((rs) => { otherDone = true; return rs; });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(otherDone, false, 'a request outside the transaction waits for it');
+    await tx.execute('UPDATE acct SET balance = balance + 30 WHERE id = 2');
+    await tx.commit();
+    const seen = await outside;
+    assert.deepEqual([seen.rows[0].total, seen.rows[0].two], [100, 30]);
+
+    const undo = await db.transaction('write');
+    await undo.execute('DELETE FROM acct');
+    await undo.rollback();
+    assert.equal((await db.execute('SELECT count(*) AS n FROM acct')).rows[0].n, 2);
+    // A statement that fails inside a transaction leaves it open.
+    const tx2 = await db.transaction();
+    await assert.rejects(tx2.execute('INSERT INTO acct VALUES (1, 5)'), (e) => e.code === 'SQLITE_CONSTRAINT');
+    await tx2.execute('UPDATE acct SET balance = 0 WHERE id = 2');
+    await tx2.commit();
+    assert.equal((await db.execute('SELECT balance FROM acct WHERE id = 2')).rows[0].balance, 0);
+    // A closed transaction's stream answers no more.
+    await assert.rejects(tx2.execute('SELECT 1'));
+  });
+
+  test('read-modify-write from many clients at once loses no update', async () => {
+    const name = tenant('libsql-rmw');
+    const setup = connect({}, name);
+    await setup.execute('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
+    await setup.execute('INSERT INTO counter VALUES (1, 0)');
+    const WORKERS = 6;
+    const ROUNDS = 5;
+    await Promise.all(Array.from({ length: WORKERS }, async () => {
+      const db = connect({}, name);
+      for (let i = 0; i < ROUNDS; i++) {
+        const tx = await db.transaction('write');
+        const n = Number((await tx.execute('SELECT n FROM counter WHERE id = 1')).rows[0].n);
+        await tx.execute({ sql: 'UPDATE counter SET n = ? WHERE id = 1', args: [n + 1] });
+        await tx.commit();
+      }
+    }));
+    assert.equal((await connect({}, name).execute('SELECT n FROM counter')).rows[0].n, WORKERS * ROUNDS);
+  });
+
+  test('executeMultiple and migrate', async () => {
+    const db = connect();
+    await db.executeMultiple(`
+      CREATE TABLE a (x INTEGER);
+      -- a comment between statements
+      INSERT INTO a VALUES (1);
+      INSERT INTO a VALUES (2);
+    `);
+    assert.equal((await db.execute('SELECT sum(x) AS s FROM a')).rows[0].s, 3);
+    await assert.rejects(db.executeMultiple('INSERT INTO a VALUES (3); INSERT INTO nope VALUES (1); INSERT INTO a VALUES (4)'),
+      (e) => e.code === 'SQLITE_ERROR' && /no such table: nope/.test(e.message));
+    assert.equal((await db.execute('SELECT sum(x) AS s FROM a')).rows[0].s, 6, 'statements before the failing one stay, as in sqld');
+
+    await db.execute('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+    await db.execute('CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id))');
+    await db.execute('PRAGMA foreign_keys = ON');
+    await db.migrate([
+      'CREATE TABLE parent2 (id INTEGER PRIMARY KEY)',
+      'INSERT INTO parent2 SELECT id FROM parent',
+      'DROP TABLE parent',
+      'ALTER TABLE parent2 RENAME TO parent',
+    ]);
+    const tables = await db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('parent', 'parent2') ORDER BY name");
+    assert.deepEqual(tables.rows.map((r) => r.name), ['parent']);
+  });
+
+  test('errors carry libSQL codes; hostile statements are refused per statement', async () => {
+    const db = connect();
+    await assert.rejects(db.execute('SELEC 1'), (e) => e.code === 'SQLITE_ERROR' && /syntax error/.test(e.message));
+    await assert.rejects(db.execute("ATTACH 'x.db' AS x"), (e) => e.code === 'SQLITE_AUTH');
+    await assert.rejects(db.execute('PRAGMA writable_schema = 1'), (e) => e.code === 'SQLITE_AUTH');
+    await assert.rejects(db.execute('SELECT 1; SELECT 2'), (e) => e.code === 'MULTIPLE_STATEMENTS');
+    await assert.rejects(db.execute({ sql: 'SELECT ?, ?', args: [1] }), (e) => e.code === 'BAD_PARAMS');
+    await assert.rejects(db.execute('DELETE FROM _dosql_migrations'), (e) => e.code === 'SQLITE_AUTH');
+    // JSON text cannot hold NUL here (docs/hrana.md): a clear error, not a cut string.
+    await assert.rejects(db.execute({ sql: 'SELECT ?', args: ['a\u0000b'] }), (e) => e.code === 'BAD_JSON' && /NUL/.test(e.message));
+    assert.equal((await db.execute('SELECT 1 AS ok')).rows[0].ok, 1);
+
+    const wrongToken = createClient({ url: `${origin}db/${tenant('libsql')}/`, authToken: 'wrong' });
+    await assert.rejects(wrongToken.execute('SELECT 1'), (e) => e.code === 'UNAUTHORIZED' && /bearer token/.test(e.message));
+    wrongToken.close();
+    const noSlash = createClient({ url: `${origin}db/${tenant('libsql')}`, authToken: TOKEN });
+    await assert.rejects(noSlash.execute('SELECT 1'), (e) => e.code === 'NOT_FOUND' && /ending in a slash/.test(e.message));
+    noSlash.close();
+  });
+
+  test('batons: forged, reused and malformed ones get Hrana errors, never another stream', async () => {
+    const url = `${origin}db/${tenant('libsql-baton')}/v2/pipeline`;
+    const post = async (/** @type {unknown} */ body) => {
+      const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };
+    };
+    const first = await post({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'CREATE TABLE s (x)' } }] });
+    assert.equal(first.status, 200);
+    assert.equal(first.type, 'application/json');
+    assert.deepEqual(first.body.results[0].type, 'ok');
+    const { baton } = first.body;
+    assert.match(baton, /^[0-9a-f]{32}$/);
+    const second = await post({ baton, requests: [{ type: 'execute', stmt: { sql: 'INSERT INTO s VALUES (1)' } }] });
+    assert.equal(second.status, 200);
+    const reused = await post({ baton, requests: [{ type: 'execute', stmt: { sql: 'INSERT INTO s VALUES (2)' } }] });
+    assert.deepEqual([reused.status, reused.body.code], [400, 'BAD_BATON']);
+    assert.equal(typeof reused.body.message, 'string');
+    const forged = `${second.body.baton.slice(0, 16)}${'0'.repeat(16)}`;
+    assert.equal((await post({ baton: forged, requests: [] })).body.code, 'BAD_BATON');
+    for (const bad of [{}, { baton: 1, requests: [] }, { baton: null, requests: 'x' }, []]) {
+      const answer = await post(bad);
+      assert.equal(answer.status, 400, JSON.stringify(bad));
+      assert.ok(answer.body.message && answer.body.code, JSON.stringify(answer.body));
+    }
+    const notJson = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{' });
+    assert.deepEqual([notJson.status, (await notJson.json()).code], [400, 'BAD_JSON']);
+    const get = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual([get.status, (await get.json()).code], [405, 'METHOD_NOT_ALLOWED']);
+    const version = await fetch(url.replace(/\/pipeline$/, ''), { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(version.status, 200);
+    await version.arrayBuffer();
+    const internal = await fetch(url.replace(/v2\/pipeline$/, 'hrana/pipeline'), { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{}' });
+    assert.equal(internal.status, 404);
+    await internal.arrayBuffer();
+    const rows = await post({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'SELECT count(*) FROM s' } }, { type: 'close' }] });
+    assert.deepEqual(rows.body.results[0].response.result.rows, [[{ type: 'integer', value: '1' }]]);
+    assert.equal(rows.body.baton, null);
+  });
+
+  test('drizzle-orm/libsql: queries and db.transaction (commit and rollback)', async () => {
+    const users = sqliteTable('members', {
+      id: integer('id').primaryKey({ autoIncrement: true }),
+      name: text('name').notNull(),
+      email: text('email').notNull().unique(),
+    });
+    const db = drizzle(connect());
+    await db.run(sql`CREATE TABLE members (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE)`);
+    const [ann] = await db.insert(users).values({ name: 'Ann', email: 'ann@x.test' }).returning();
+    assert.deepEqual(ann, { id: 1, name: 'Ann', email: 'ann@x.test' });
+    await db.transaction(async (tx) => {
+      await tx.insert(users).values({ name: 'Bo', email: 'bo@x.test' });
+      await tx.update(users).set({ name: 'Ann B.' }).where(eq(users.id, 1));
+    });
+    await assert.rejects(db.transaction(async (tx) => {
+      await tx.insert(users).values({ name: 'Cy', email: 'cy@x.test' });
+      await tx.insert(users).values({ name: 'Dup', email: 'ann@x.test' });
+    }));
+    const all = await db.select().from(users).orderBy(users.id);
+    assert.deepEqual(all.map((u) => u.name), ['Ann B.', 'Bo']);
+    const batch = await db.batch([db.select().from(users).where(eq(users.id, 2)), db.select({ n: sql`count(*)` }).from(users)]);
+    assert.deepEqual([batch[0][0].name, batch[1][0].n], ['Bo', 2]);
+  });
+
+  test('kysely with @libsql/kysely-libsql: queries and transactions', async () => {
+    const db = new Kysely({ dialect: new LibsqlDialect({ client: connect() }) });
+    await db.schema.createTable('pets').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+    await db.insertInto('pets').values([{ id: 1, name: 'Rex' }, { id: 2, name: 'Tom' }]).execute();
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('pets').set({ name: 'Rex II' }).where('id', '=', 1).execute();
+    });
+    await assert.rejects(db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('pets').execute();
+      throw new Error('changed my mind');
+    }), /changed my mind/);
+    const rows = await db.selectFrom('pets').select(['id', 'name']).orderBy('id').execute();
+    assert.deepEqual(rows, [{ id: 1, name: 'Rex II' }, { id: 2, name: 'Tom' }]);
+    await db.destroy();
+  });
+});
