@@ -1,44 +1,53 @@
-// libSQL's Hrana over HTTP (src/hrana.h, durable-object/hrana.js), spoken by the real
-// @libsql/client from the registry to the standalone worker over a real socket, as a
-// script outside Cloudflare would: execute, every value type and intMode, batch in
-// every mode, interactive transactions (and what they keep out), executeMultiple,
-// migrate, the error codes, read-modify-write from many clients at once, and the
-// ORMs on it: drizzle-orm/libsql (with db.transaction) and @libsql/kysely-libsql.
+// libSQL's Hrana (src/hrana.h, durable-object/hrana.js, hrana-socket.js), spoken by the
+// real @libsql/client from the registry to the standalone worker over a real socket, as
+// a script outside Cloudflare would, over HTTP and over WebSocket: execute, every value
+// type and intMode, batch in every mode, interactive transactions (and what they keep
+// out), executeMultiple, migrate, the error codes, read-modify-write from many clients
+// at once, and the ORMs on it: drizzle-orm/libsql (with db.transaction) and
+// @libsql/kysely-libsql. Then what only one transport has: batons over HTTP, the hello
+// and a socket that goes away mid-transaction over WebSocket.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from '@libsql/client/http';
+import { createClient as createHttpClient } from '@libsql/client/http';
+import { createClient as createWsClient } from '@libsql/client/ws';
 import { drizzle } from 'drizzle-orm/libsql';
 import { sqliteTable, integer, text } from 'drizzle-orm/sqlite-core';
 import { eq, sql } from 'drizzle-orm';
 import { Kysely } from 'kysely';
+import WebSocket from 'ws';
 import { LibsqlDialect } from '@libsql/kysely-libsql';
 import { startStandalone, tenant } from './harness.js';
 
 const TOKEN = 'libsql-test-token';
 
-describe('libSQL clients over Hrana HTTP', () => {
-  /** @type {any} */
-  let mf;
-  /** @type {string} */
-  let origin;
-  /** @type {any[]} */
-  const clients = [];
-  /** A client of a fresh database (or of the named one). @param {object} [options] */
-  const connect = (options = {}, name = tenant('libsql')) => {
-    const client = createClient({ url: `${origin}db/${name}/`, authToken: TOKEN, ...options });
-    clients.push(client);
-    return client;
-  };
+/** @type {any} */
+let mf;
+/** @type {string} */
+let origin;
+/** @type {any[]} */
+const clients = [];
+before(async () => {
+  mf = await startStandalone({ DOSQL_TOKEN: TOKEN });
+  origin = String(await mf.ready);
+});
+after(async () => {
+  clients.forEach((c) => c.close());
+  await mf?.dispose();
+});
 
-  before(async () => {
-    mf = await startStandalone({ DOSQL_TOKEN: TOKEN });
-    origin = String(await mf.ready);
-  });
-  after(async () => {
-    clients.forEach((c) => c.close());
-    await mf?.dispose();
-  });
+/** A client of a database over a transport; it is closed after the tests. */
+function clientOf(/** @type {'http' | 'ws'} */ transport, /** @type {string} */ name, options = {}) {
+  const client = transport === 'http'
+    ? createHttpClient({ url: `${origin}db/${name}/`, authToken: TOKEN, ...options })
+    : createWsClient({ url: `${origin.replace(/^http/, 'ws')}db/${name}`, authToken: TOKEN, ...options });
+  clients.push(client);
+  return client;
+}
+
+for (const transport of /** @type {const} */ (['http', 'ws'])) describe(`libSQL clients over Hrana ${transport}`, () => {
+  /** A client of a fresh database (or of the named one). @param {object} [options] */
+  const connect = (options = {}, name = tenant('libsql')) => clientOf(transport, name, options);
 
   test('execute: positional and named args, columns, declared types, rowsAffected, lastInsertRowid', async () => {
     const db = connect();
@@ -196,10 +205,55 @@ describe('libSQL clients over Hrana HTTP', () => {
     await assert.rejects(db.execute({ sql: 'SELECT ?', args: ['a\u0000b'] }), (e) => e.code === 'BAD_JSON' && /NUL/.test(e.message));
     assert.equal((await db.execute('SELECT 1 AS ok')).rows[0].ok, 1);
 
-    const wrongToken = createClient({ url: `${origin}db/${tenant('libsql')}/`, authToken: 'wrong' });
+  });
+
+  test('drizzle-orm/libsql: queries and db.transaction (commit and rollback)', async () => {
+    const users = sqliteTable('members', {
+      id: integer('id').primaryKey({ autoIncrement: true }),
+      name: text('name').notNull(),
+      email: text('email').notNull().unique(),
+    });
+    const db = drizzle(connect());
+    await db.run(sql`CREATE TABLE members (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE)`);
+    const [ann] = await db.insert(users).values({ name: 'Ann', email: 'ann@x.test' }).returning();
+    assert.deepEqual(ann, { id: 1, name: 'Ann', email: 'ann@x.test' });
+    await db.transaction(async (tx) => {
+      await tx.insert(users).values({ name: 'Bo', email: 'bo@x.test' });
+      await tx.update(users).set({ name: 'Ann B.' }).where(eq(users.id, 1));
+    });
+    await assert.rejects(db.transaction(async (tx) => {
+      await tx.insert(users).values({ name: 'Cy', email: 'cy@x.test' });
+      await tx.insert(users).values({ name: 'Dup', email: 'ann@x.test' });
+    }));
+    const all = await db.select().from(users).orderBy(users.id);
+    assert.deepEqual(all.map((u) => u.name), ['Ann B.', 'Bo']);
+    const batch = await db.batch([db.select().from(users).where(eq(users.id, 2)), db.select({ n: sql`count(*)` }).from(users)]);
+    assert.deepEqual([batch[0][0].name, batch[1][0].n], ['Bo', 2]);
+  });
+
+  test('kysely with @libsql/kysely-libsql: queries and transactions', async () => {
+    const db = new Kysely({ dialect: new LibsqlDialect({ client: connect() }) });
+    await db.schema.createTable('pets').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+    await db.insertInto('pets').values([{ id: 1, name: 'Rex' }, { id: 2, name: 'Tom' }]).execute();
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('pets').set({ name: 'Rex II' }).where('id', '=', 1).execute();
+    });
+    await assert.rejects(db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('pets').execute();
+      throw new Error('changed my mind');
+    }), /changed my mind/);
+    const rows = await db.selectFrom('pets').select(['id', 'name']).orderBy('id').execute();
+    assert.deepEqual(rows, [{ id: 1, name: 'Rex II' }, { id: 2, name: 'Tom' }]);
+    await db.destroy();
+  });
+});
+
+describe('libSQL over HTTP only', () => {
+  test('a wrong token and a URL without its final slash are refused, saying why', async () => {
+    const wrongToken = createHttpClient({ url: `${origin}db/${tenant('libsql')}/`, authToken: 'wrong' });
     await assert.rejects(wrongToken.execute('SELECT 1'), (e) => e.code === 'UNAUTHORIZED' && /bearer token/.test(e.message));
     wrongToken.close();
-    const noSlash = createClient({ url: `${origin}db/${tenant('libsql')}`, authToken: TOKEN });
+    const noSlash = createHttpClient({ url: `${origin}db/${tenant('libsql')}`, authToken: TOKEN });
     await assert.rejects(noSlash.execute('SELECT 1'), (e) => e.code === 'NOT_FOUND' && /ending in a slash/.test(e.message));
     noSlash.close();
   });
@@ -242,44 +296,51 @@ describe('libSQL clients over Hrana HTTP', () => {
     assert.deepEqual(rows.body.results[0].response.result.rows, [[{ type: 'integer', value: '1' }]]);
     assert.equal(rows.body.baton, null);
   });
+});
 
-  test('drizzle-orm/libsql: queries and db.transaction (commit and rollback)', async () => {
-    const users = sqliteTable('members', {
-      id: integer('id').primaryKey({ autoIncrement: true }),
-      name: text('name').notNull(),
-      email: text('email').notNull().unique(),
-    });
-    const db = drizzle(connect());
-    await db.run(sql`CREATE TABLE members (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE)`);
-    const [ann] = await db.insert(users).values({ name: 'Ann', email: 'ann@x.test' }).returning();
-    assert.deepEqual(ann, { id: 1, name: 'Ann', email: 'ann@x.test' });
-    await db.transaction(async (tx) => {
-      await tx.insert(users).values({ name: 'Bo', email: 'bo@x.test' });
-      await tx.update(users).set({ name: 'Ann B.' }).where(eq(users.id, 1));
-    });
-    await assert.rejects(db.transaction(async (tx) => {
-      await tx.insert(users).values({ name: 'Cy', email: 'cy@x.test' });
-      await tx.insert(users).values({ name: 'Dup', email: 'ann@x.test' });
-    }));
-    const all = await db.select().from(users).orderBy(users.id);
-    assert.deepEqual(all.map((u) => u.name), ['Ann B.', 'Bo']);
-    const batch = await db.batch([db.select().from(users).where(eq(users.id, 2)), db.select({ n: sql`count(*)` }).from(users)]);
-    assert.deepEqual([batch[0][0].name, batch[1][0].n], ['Bo', 2]);
+describe('libSQL over WebSocket only', () => {
+  test('a socket that goes away mid-transaction releases the database at once', async () => {
+    const name = tenant('libsql-ws-gone');
+    const db = clientOf('ws', name);
+    await db.execute('CREATE TABLE t (x INTEGER)');
+    const tx = await db.transaction('write');
+    await tx.execute('INSERT INTO t VALUES (1)');
+    db.close();
+    const started = Date.now();
+    const rs = await clientOf('http', name).execute('SELECT count(*) AS n FROM t');
+    assert.equal(rs.rows[0].n, 0, 'the transaction was rolled back');
+    assert.ok(Date.now() - started < 5000, 'well before the 15 s idle timeout');
   });
 
-  test('kysely with @libsql/kysely-libsql: queries and transactions', async () => {
-    const db = new Kysely({ dialect: new LibsqlDialect({ client: connect() }) });
-    await db.schema.createTable('pets').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
-    await db.insertInto('pets').values([{ id: 1, name: 'Rex' }, { id: 2, name: 'Tom' }]).execute();
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('pets').set({ name: 'Rex II' }).where('id', '=', 1).execute();
+  test('requests need a good hello first', async () => {
+    const url = `${origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-hello')}`;
+    const talk = (/** @type {unknown[]} */ messages) => new Promise((resolve) => {
+      const socket = new WebSocket(url, ['hrana2']);
+      /** @type {unknown[]} */
+      const got = [];
+      socket.addEventListener('open', () => messages.forEach((m) => socket.send(JSON.stringify(m))));
+      socket.addEventListener('message', (e) => got.push(JSON.parse(String(e.data))));
+      socket.addEventListener('close', (e) => resolve({ got, code: e.code }));
+      setTimeout(() => { socket.close(); }, 1500);
     });
-    await assert.rejects(db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('pets').execute();
-      throw new Error('changed my mind');
-    }), /changed my mind/);
-    const rows = await db.selectFrom('pets').select(['id', 'name']).orderBy('id').execute();
-    assert.deepEqual(rows, [{ id: 1, name: 'Rex II' }, { id: 2, name: 'Tom' }]);
-    await db.destroy();
+    const noHello = /** @type {any} */ (await talk([{ type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 1 } }]));
+    assert.equal(noHello.code, 1002);
+    const wrong = /** @type {any} */ (await talk([{ type: 'hello', jwt: 'wrong' }, { type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 1 } }]));
+    assert.deepEqual(wrong.got.map((m) => m.type), ['hello_error']);
+    assert.equal(wrong.code, 1008);
+    const good = /** @type {any} */ (await talk([
+      { type: 'hello', jwt: TOKEN },
+      { type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 7 } },
+      { type: 'request', request_id: 2, request: { type: 'store_sql', sql_id: 3, sql: 'SELECT 40 + 2 AS n' } },
+      { type: 'request', request_id: 3, request: { type: 'execute', stream_id: 7, stmt: { sql_id: 3 } } },
+      { type: 'request', request_id: 4, request: { type: 'execute', stream_id: 8, stmt: { sql: 'SELECT 1' } } },
+      { type: 'request', request_id: 5, request: { type: 'open_cursor', stream_id: 7 } },
+    ]));
+    const byId = Object.fromEntries(good.got.filter((m) => m.request_id).map((m) => [m.request_id, m]));
+    assert.equal(good.got[0].type, 'hello_ok');
+    assert.equal(byId[1].type, 'response_ok');
+    assert.deepEqual(byId[3].response.result.rows, [[{ type: 'integer', value: '42' }]]);
+    assert.equal(byId[4].error.code, 'STREAM_EXPIRED');
+    assert.equal(byId[5].error.code, 'BAD_REQUEST');
   });
 });

@@ -10,7 +10,10 @@
 //
 // libSQL clients (@libsql/client over HTTP) are given http://<host>/db/<tenant>/ and
 // add v2/pipeline to it (src/hrana.h); they read errors only as {message, code}, so
-// the router answers their paths so (durable-object/hrana.js).
+// the router answers their paths so (durable-object/hrana.js). Over WebSocket they
+// open ws://<host>/db/<tenant> with the subprotocol hrana2 and send the token in
+// their first message, not a header: the socket is served here (hrana-socket.js),
+// and nothing reaches the database before its token matches.
 //
 // Every other answer is JSON {error, code} on failure. Nothing reaches a database
 // without the token; a worker without DOSQL_TOKEN or DOSQL_DB refuses to serve
@@ -21,6 +24,7 @@ import { hostError, shippedContract } from './wasm/contract.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse } from './durable-object/response.js';
 import { hranaResponse } from './durable-object/hrana.js';
+import { acceptHranaSocket, wantsHranaSocket } from './hrana-socket.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 
@@ -69,6 +73,7 @@ export async function route(request, env) {
     if (typeof token !== 'string' || token === '') {
       return refuse('BAD_CONFIG', 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN');
     }
+    if (wantsHranaSocket(request) && path === '/') return await hranaSocket(env, match[1], token);
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
       return refuse('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
     }
@@ -80,14 +85,8 @@ export async function route(request, env) {
       const names = shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1));
       return refuse('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${names.join(', ')}`);
     }
-    const namespace = env.DOSQL_DB;
-    if (!namespace || typeof namespace.idFromName !== 'function') {
-      return refuse('BAD_CONFIG', 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml');
-    }
-
-    const tenant = match[1];
-    const badTenant = tenantNameError(tenant);
-    if (badTenant) return refuse('BAD_TENANT', badTenant);
+    const object = objectOf(env, match[1]);
+    if (object.refused) return refuse(...object.refused);
     const target = new URL(url);
     target.pathname = path;
     const headers = new Headers(request.headers);
@@ -102,12 +101,45 @@ export async function route(request, env) {
       body: bodyless ? null : request.body,
       redirect: 'manual',
     });
-    const stub = namespace.get(namespace.idFromName(tenant));
-    return await stub.fetch(forwarded);
+    return await object.stub.fetch(forwarded);
   } catch (err) {
     console.error('[dosql] router:', err);
     return fail('INTERNAL', err instanceof Error ? err.message : String(err));
   }
+}
+
+/**
+ * The Durable Object of a tenant's database, or why there is none: [code, error].
+ * @param {Record<string, any>} env @param {string} tenant
+ * @returns {{stub: any, refused?: undefined} | {refused: [string, string]}}
+ */
+function objectOf(env, tenant) {
+  const namespace = env.DOSQL_DB;
+  if (!namespace || typeof namespace.idFromName !== 'function') {
+    return { refused: ['BAD_CONFIG', 'the Durable Object binding DOSQL_DB is missing: add [[durable_objects.bindings]] name = "DOSQL_DB", class_name = "DoSQLDatabase" to wrangler.toml'] };
+  }
+  const badTenant = tenantNameError(tenant);
+  if (badTenant) return { refused: ['BAD_TENANT', badTenant] };
+  return { stub: namespace.get(namespace.idFromName(tenant)) };
+}
+
+/**
+ * A libSQL WebSocket for a tenant's database (hrana-socket.js): its hello's token
+ * is checked as a bearer token, and its requests go to the database as pipelines.
+ * @param {Record<string, any>} env @param {string} tenant @param {string} token
+ * @returns {Promise<Response>}
+ */
+async function hranaSocket(env, tenant, token) {
+  const object = objectOf(env, tenant);
+  if (object.refused) return hranaResponse(hostError(...object.refused), { pipeline: false });
+  const { stub } = object;
+  return acceptHranaSocket({
+    authenticate: (jwt) => (typeof jwt === 'string' ? bearerMatches(`Bearer ${jwt}`, token) : Promise.resolve(false)),
+    pipeline: async (body) => {
+      const answer = await stub.fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });
+      return { status: answer.status, value: await answer.json() };
+    },
+  });
 }
 
 /**
