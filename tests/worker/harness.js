@@ -226,11 +226,13 @@ export function createWorld(name) {
 
 /**
  * Start Miniflare on the standalone worker (worker-shim/standalone.js) as wrangler
- * would: the bundled migrations module generated first.
+ * would: the bundled migrations module generated first. Its objects are ephemeral
+ * (key-value storage in memory), or, with `persist` (a folder), SQLite-backed as
+ * `wrangler dev` makes them.
  * @param {Record<string, unknown>} bindings  e.g. {DOSQL_TOKEN: 'secret'}
- * @param {{withNamespace?: boolean}} [options]
+ * @param {{withNamespace?: boolean, persist?: string}} [options]
  */
-export async function startStandalone(bindings, { withNamespace = true } = {}) {
+export async function startStandalone(bindings, { withNamespace = true, persist } = {}) {
   requireWasm();
   const { bundleMigrations } = await import('../../worker-shim/bin/bundle-migrations.mjs');
   bundleMigrations(join(REPO, 'migrations'), join(REPO, 'wasm/build/migrations.js'));
@@ -243,7 +245,7 @@ export async function startStandalone(bindings, { withNamespace = true } = {}) {
     compatibilityDate: COMPATIBILITY_DATE,
     cf: false,
     durableObjects: withNamespace ? { DOSQL_DB: { className: 'DoSQLDatabase', useSQLite: true } } : {},
-    unsafeEphemeralDurableObjects: true,
+    ...(persist ? { durableObjectsPersist: persist } : { unsafeEphemeralDurableObjects: true }),
     bindings,
   });
   await mf.ready;

@@ -17,27 +17,32 @@ import { eq, sql } from 'drizzle-orm';
 import { Kysely } from 'kysely';
 import WebSocket from 'ws';
 import { LibsqlDialect } from '@libsql/kysely-libsql';
-import { startStandalone, tenant } from './harness.js';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { startStandalone, tenant, TMP } from './harness.js';
 
 const TOKEN = 'libsql-test-token';
 
-/** @type {any} */
-let mf;
-/** @type {string} */
-let origin;
+// The standalone worker twice: SQLite-backed objects as `wrangler dev` makes them, and
+// key-value ones, whose pages fault (every pipeline then stops and resumes).
+/** @type {Record<'sql' | 'kv', {mf: any, origin: string}>} */
+const servers = /** @type {any} */ ({});
 /** @type {any[]} */
 const clients = [];
 before(async () => {
-  mf = await startStandalone({ DOSQL_TOKEN: TOKEN });
-  origin = String(await mf.ready);
+  mkdirSync(TMP, { recursive: true });
+  for (const backend of /** @type {const} */ (['sql', 'kv'])) {
+    const mf = await startStandalone({ DOSQL_TOKEN: TOKEN }, { persist: backend === 'sql' ? mkdtempSync(`${TMP}/libsql-`) : undefined });
+    servers[backend] = { mf, origin: String(await mf.ready) };
+  }
 });
 after(async () => {
   clients.forEach((c) => c.close());
-  await mf?.dispose();
+  await Promise.all(Object.values(servers).map(({ mf }) => mf.dispose()));
 });
 
 /** A client of a database over a transport; it is closed after the tests. */
-function clientOf(/** @type {'http' | 'ws'} */ transport, /** @type {string} */ name, options = {}) {
+function clientOf(/** @type {'http' | 'ws'} */ transport, /** @type {string} */ name, options = {}, backend = 'sql') {
+  const { origin } = servers[/** @type {'sql' | 'kv'} */ (backend)];
   const client = transport === 'http'
     ? createHttpClient({ url: `${origin}db/${name}/`, authToken: TOKEN, ...options })
     : createWsClient({ url: `${origin.replace(/^http/, 'ws')}db/${name}`, authToken: TOKEN, ...options });
@@ -45,9 +50,9 @@ function clientOf(/** @type {'http' | 'ws'} */ transport, /** @type {string} */ 
   return client;
 }
 
-for (const transport of /** @type {const} */ (['http', 'ws'])) describe(`libSQL clients over Hrana ${transport}`, () => {
+for (const [transport, backend] of /** @type {const} */ ([['http', 'sql'], ['ws', 'sql'], ['http', 'kv']])) describe(`libSQL clients over Hrana ${transport}, ${backend} storage`, () => {
   /** A client of a fresh database (or of the named one). @param {object} [options] */
-  const connect = (options = {}, name = tenant('libsql')) => clientOf(transport, name, options);
+  const connect = (options = {}, name = tenant('libsql')) => clientOf(transport, name, options, backend);
 
   test('execute: positional and named args, columns, declared types, rowsAffected, lastInsertRowid', async () => {
     const db = connect();
@@ -250,16 +255,16 @@ for (const transport of /** @type {const} */ (['http', 'ws'])) describe(`libSQL 
 
 describe('libSQL over HTTP only', () => {
   test('a wrong token and a URL without its final slash are refused, saying why', async () => {
-    const wrongToken = createHttpClient({ url: `${origin}db/${tenant('libsql')}/`, authToken: 'wrong' });
+    const wrongToken = createHttpClient({ url: `${servers.sql.origin}db/${tenant('libsql')}/`, authToken: 'wrong' });
     await assert.rejects(wrongToken.execute('SELECT 1'), (e) => e.code === 'UNAUTHORIZED' && /bearer token/.test(e.message));
     wrongToken.close();
-    const noSlash = createHttpClient({ url: `${origin}db/${tenant('libsql')}`, authToken: TOKEN });
+    const noSlash = createHttpClient({ url: `${servers.sql.origin}db/${tenant('libsql')}`, authToken: TOKEN });
     await assert.rejects(noSlash.execute('SELECT 1'), (e) => e.code === 'NOT_FOUND' && /ending in a slash/.test(e.message));
     noSlash.close();
   });
 
   test('batons: forged, reused and malformed ones get Hrana errors, never another stream', async () => {
-    const url = `${origin}db/${tenant('libsql-baton')}/v2/pipeline`;
+    const url = `${servers.sql.origin}db/${tenant('libsql-baton')}/v2/pipeline`;
     const post = async (/** @type {unknown} */ body) => {
       const r = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
       return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };
@@ -313,7 +318,7 @@ describe('libSQL over WebSocket only', () => {
   });
 
   test('requests need a good hello first', async () => {
-    const url = `${origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-hello')}`;
+    const url = `${servers.sql.origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-hello')}`;
     const talk = (/** @type {unknown[]} */ messages) => new Promise((resolve) => {
       const socket = new WebSocket(url, ['hrana2']);
       /** @type {unknown[]} */

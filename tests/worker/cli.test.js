@@ -1,0 +1,130 @@
+// The dosql command (worker-shim/bin/dosql.mjs), run as a user runs it, against the
+// standalone worker on SQLite-backed storage: the shell from a pipe (statements over
+// several lines, dot commands, every output mode, an error that does not stop it),
+// exec of a file, export and import of a .sqlite file, history, branch and restore,
+// and the token found in .dev.vars.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, TMP, startStandalone, tenant } from './harness.js';
+
+const TOKEN = 'cli-test-token';
+const BIN = join(REPO, 'worker-shim/bin/dosql.mjs');
+/** @type {any} */
+let mf;
+/** @type {string} */
+let server;
+/** @type {string} */
+let folder;
+
+before(async () => {
+  mkdirSync(TMP, { recursive: true });
+  folder = mkdtempSync(join(TMP, 'cli-'));
+  mf = await startStandalone({ DOSQL_TOKEN: TOKEN }, { persist: join(folder, 'objects') });
+  server = String(await mf.ready);
+});
+after(() => mf?.dispose());
+
+/**
+ * Run dosql with args and stdin; its exit code and output.
+ * @param {string[]} args @param {{input?: string, env?: Record<string, string>, cwd?: string}} [options]
+ * @returns {Promise<{code: number | null, out: string, err: string}>}
+ */
+function dosql(args, { input = '', env = { DOSQL_TOKEN: TOKEN }, cwd = folder } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', DOSQL_URL: server, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => resolve({ code, out, err }));
+    child.stdin.end(input);
+  });
+}
+
+test('the shell runs statements, dot commands and every output mode; an error does not stop it', async () => {
+  const db = tenant('cli');
+  const r = await dosql(['shell', db], {
+    input: [
+      "CREATE TABLE pets (id INTEGER PRIMARY KEY, name TEXT, photo BLOB);",
+      "INSERT INTO pets (name, photo) VALUES ('Rex', x'00ff'),",
+      "  ('semi;colon', NULL);",
+      'SELECT id, name, photo FROM pets;',
+      'SELEC oops;',
+      '.mode json',
+      'SELECT id, name FROM pets WHERE id = 1;',
+      '.mode csv',
+      "SELECT name, photo FROM pets ORDER BY id; -- a comment",
+      '.mode line',
+      'SELECT 9007199254740993 AS big;',
+      '.tables',
+      '.schema pets',
+      '.mode nonsense',
+    ].join('\n'),
+  });
+  assert.equal(r.code, 1, 'a failed statement makes the exit code 1');
+  assert.ok(r.out.startsWith("id  name        photo\n--  ----------  -------\n1   Rex         x'00ff'\n2   semi;colon  NULL\n"), r.out);
+  assert.match(r.out, /\[\n {2}\{\n {4}"id": 1,\n {4}"name": "Rex"\n {2}\}\n\]/);
+  assert.match(r.out, /^name,photo\nRex,x'00ff'\nsemi;colon,$/m);
+  assert.match(r.out, /^big = 9007199254740993$/m);
+  assert.match(r.out, /^pets$/m);
+  assert.match(r.out, /^CREATE TABLE pets \(id INTEGER PRIMARY KEY, name TEXT, photo BLOB\);$/m);
+  assert.match(r.err, /Error: SQLITE_ERROR: near "SELEC": syntax error/);
+  assert.match(r.err, /\.mode takes table, json, csv, line/);
+});
+
+test('exec runs a file; export and import move the database as a .sqlite file', async () => {
+  const db = tenant('cli-file');
+  const script = join(folder, 'seed.sql');
+  writeFileSync(script, `CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+CREATE TRIGGER stamp AFTER INSERT ON notes BEGIN UPDATE notes SET body = body || '!' WHERE id = new.id; END;
+INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
+  const ran = await dosql(['exec', script, db]);
+  assert.equal(ran.code, 0, ran.err);
+  const file = join(folder, 'copy.sqlite');
+  const exported = await dosql(['export', db, '-o', file]);
+  assert.equal(exported.code, 0, exported.err);
+  assert.equal(readFileSync(file).subarray(0, 16).toString('latin1'), 'SQLite format 3\0');
+  const other = tenant('cli-copy');
+  const imported = await dosql(['import', file, other]);
+  assert.equal(imported.code, 0, imported.err);
+  assert.equal(JSON.parse(imported.out).pageSize, 4096);
+  const read = await dosql(['shell', `${server}db/${other}/`, '--mode', 'csv'], { input: 'SELECT body FROM notes ORDER BY id;' });
+  assert.equal(read.out, 'body\none!\ntwo!\n');
+});
+
+test('history, branch and restore', async () => {
+  const db = tenant('cli-history');
+  await dosql(['shell', db], { input: 'CREATE TABLE t (x); INSERT INTO t VALUES (1);' });
+  const before = JSON.parse((await dosql(['history', db])).out).current.lsn;
+  await dosql(['shell', db], { input: 'DELETE FROM t;' });
+  const branched = await dosql(['branch', tenant('cli-branch'), db, '--from', String(before)]);
+  assert.equal(branched.code, 0, branched.err);
+  const name = JSON.parse(branched.out).name;
+  assert.equal((await dosql(['shell', name, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
+  const restored = await dosql(['restore', String(before), db]);
+  assert.equal(restored.code, 0, restored.err);
+  assert.equal(JSON.parse(restored.out).restoredTo.lsn, before);
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
+});
+
+test('the token comes from .dev.vars when nothing else gives it; without one, a clear usage error', async () => {
+  const project = join(folder, 'project');
+  mkdirSync(join(project, 'src'), { recursive: true });
+  writeFileSync(join(project, '.dev.vars'), `OTHER=1\nDOSQL_TOKEN=${TOKEN}\n`);
+  const found = await dosql(['shell', tenant('cli-vars')], { input: 'SELECT 1 AS one;', env: {}, cwd: join(project, 'src') });
+  assert.equal(found.code, 0, found.err);
+  assert.match(found.out, /^one\n---\n1$/m);
+  const none = await dosql(['history', 'x'], { env: {}, cwd: '/' });
+  assert.equal(none.code, 2);
+  assert.match(none.err, /no token/);
+  const wrong = await dosql(['shell', 'x'], { input: 'SELECT 1;', env: { DOSQL_TOKEN: 'wrong' } });
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.err, /UNAUTHORIZED/);
+  const unknown = await dosql(['frobnicate']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /no command frobnicate/);
+});

@@ -1,0 +1,166 @@
+// dosql-shell.mjs — the interactive shell of the dosql command: statements over
+// @libsql/client, dot commands, output modes and line history, as sqlite3's shell has.
+//
+// Input is read line by line until it holds a whole statement (a ";" outside quotes
+// and comments; "END;" for CREATE TRIGGER), then run. From a terminal it prompts and
+// keeps history in ~/.dosql_history; from a pipe it runs what it reads and exits 1
+// if any statement failed.
+
+import { createInterface } from 'node:readline';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const MODES = ['table', 'json', 'csv', 'line'];
+const HISTORY_FILE = join(homedir(), '.dosql_history');
+const HISTORY_LINES = 1000;
+const TABLES_SQL = "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' ORDER BY name";
+const SCHEMA_SQL = "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' AND (?1 IS NULL OR tbl_name = ?1) ORDER BY tbl_name, type DESC, name";
+const HELP = `.tables           tables and views
+.schema [TABLE]   their CREATE statements
+.mode MODE        output as ${MODES.join(', ')}
+.help             this
+.quit             leave (also .exit, or end of input)`;
+
+/**
+ * Whether sql holds a whole statement: it ends with ";" outside strings, quoted
+ * names and comments (a trigger's body holds ";"s: it ends at "END;").
+ * @param {string} sql
+ */
+export function isComplete(sql) {
+  let last = '';
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    const close = { "'": "'", '"': '"', '`': '`', '[': ']' }[c];
+    if (close) {
+      const end = sql.indexOf(close, i + 1);
+      if (end < 0) return false;
+      i = end;
+      last = close;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      if (end < 0) break;
+      i = end;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) return false;
+      i = end + 1;
+    } else if (!/\s/.test(c)) {
+      last = c;
+    }
+  }
+  if (last !== ';') return false;
+  return !/^\s*create\s+(temp\s+|temporary\s+)?trigger\b/i.test(sql) || /\bend\s*;\s*$/i.test(sql);
+}
+
+/** A value as the table, csv and line modes print it. @param {unknown} v */
+function text(v) {
+  if (v === null) return 'NULL';
+  if (v instanceof ArrayBuffer) return `x'${Buffer.from(v).toString('hex')}'`;
+  return String(v);
+}
+
+/** @param {string} s */
+const csvField = (s) => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+
+/**
+ * A result set as text in a mode ('' for a statement without columns).
+ * @param {{columns: string[], rows: any[]}} rs @param {string} mode
+ */
+export function format(rs, mode) {
+  const { columns } = rs;
+  if (columns.length === 0) return '';
+  const rows = rs.rows.map((r) => columns.map((_, i) => r[i]));
+  if (mode === 'json') {
+    const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof ArrayBuffer ? text(r[i]) : r[i]])));
+    return JSON.stringify(objects, (_, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v), 2);
+  }
+  if (mode === 'csv') return [columns, ...rows.map((r) => r.map((v) => (v === null ? '' : text(v))))].map((r) => r.map(csvField).join(',')).join('\n');
+  if (mode === 'line') {
+    const width = Math.max(...columns.map((c) => c.length));
+    return rows.map((r) => columns.map((c, i) => `${c.padStart(width)} = ${text(r[i])}`).join('\n')).join('\n\n');
+  }
+  const cells = [columns, ...rows.map((r) => r.map(text))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (/** @type {string[]} */ r) => r.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/**
+ * Run the shell until its input ends or .quit. Resolves to the exit code.
+ * @param {any} client  a @libsql/client Client (intMode "bigint")
+ * @param {{input: NodeJS.ReadableStream & {isTTY?: boolean}, output: NodeJS.WritableStream, errors: NodeJS.WritableStream, mode?: string, banner?: string}} io
+ * @returns {Promise<number>}
+ */
+export async function runShell(client, { input, output, errors, mode = 'table', banner }) {
+  const tty = Boolean(input.isTTY);
+  const history = tty && existsSync(HISTORY_FILE) ? readFileSync(HISTORY_FILE, 'utf8').split('\n').filter(Boolean).reverse().slice(0, HISTORY_LINES) : [];
+  const lines = createInterface({ input, output: tty ? output : undefined, terminal: tty, history, historySize: HISTORY_LINES });
+  const say = (/** @type {string} */ s) => s && output.write(`${s}\n`);
+  const complain = (/** @type {string} */ s) => errors.write(`${s}\n`);
+  let failed = false;
+  let buffer = '';
+  if (tty && banner) say(banner);
+  const prompt = () => tty && lines.setPrompt(buffer ? '   ...> ' : 'dosql> ');
+
+  /** @param {string} sql */
+  const run = async (sql) => {
+    try {
+      say(format(await client.execute(sql), mode));
+    } catch (err) {
+      if (err?.code === 'MULTIPLE_STATEMENTS') {
+        try {
+          await client.executeMultiple(sql);
+          return;
+        } catch (inner) {
+          err = inner;
+        }
+      }
+      failed = true;
+      complain(`Error: ${err?.message ?? err}`);
+    }
+  };
+
+  /** @param {string} line @returns {Promise<boolean>} false to stop */
+  const dot = async (line) => {
+    const [command, arg] = line.trim().split(/\s+/, 2);
+    if (command === '.quit' || command === '.exit') return false;
+    if (command === '.help') say(HELP);
+    else if (command === '.tables') say((await client.execute(TABLES_SQL)).rows.map((r) => r.name).join('\n'));
+    else if (command === '.schema') say((await client.execute({ sql: SCHEMA_SQL, args: [arg ?? null] })).rows.map((r) => `${r.sql};`).join('\n'));
+    else if (command === '.mode' && MODES.includes(arg)) mode = arg;
+    else {
+      failed = true;
+      complain(command === '.mode' ? `Error: .mode takes ${MODES.join(', ')}` : `Error: unknown command ${command}: .help lists them`);
+    }
+    return true;
+  };
+
+  prompt();
+  if (tty) lines.prompt();
+  for await (const line of lines) {
+    if (tty && line.trim()) appendFileSync(HISTORY_FILE, `${line}\n`);
+    if (!buffer && line.trim().startsWith('.')) {
+      let go = true;
+      try {
+        go = await dot(line);
+      } catch (err) {
+        failed = true;
+        complain(`Error: ${/** @type {any} */ (err)?.message ?? err}`);
+      }
+      if (!go) break;
+    } else {
+      buffer += `${line}\n`;
+      if (isComplete(buffer)) {
+        const sql = buffer;
+        buffer = '';
+        await run(sql);
+      }
+    }
+    prompt();
+    if (tty) lines.prompt();
+  }
+  lines.close();
+  if (buffer.trim()) await run(buffer);
+  return failed ? 1 : 0;
+}

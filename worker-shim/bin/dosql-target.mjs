@@ -1,0 +1,54 @@
+// dosql-target.mjs — which database the dosql command talks to, and with what token.
+//
+// A target is a URL (http(s)://host/db/<tenant>/, or ws(s)://..., libsql://...) or a
+// tenant name, which means DOSQL_URL's database of that name (default
+// http://localhost:8787: `./build.sh dev`). The token is --token, else DOSQL_TOKEN,
+// else the DOSQL_TOKEN line of the nearest .dev.vars (this folder or one above it:
+// the one `./build.sh dev` writes).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+export const DEFAULT_SERVER = 'http://localhost:8787';
+
+/**
+ * The database's URLs: `hrana` for @libsql/client, `http` for DoSQL's own endpoints
+ * (both end in "/").
+ * @param {string | undefined} target  a URL or a tenant name (default "default")
+ * @param {Record<string, string | undefined>} env
+ * @returns {{hrana: string, http: string, tenant: string}}
+ */
+export function resolveTarget(target, env) {
+  const given = target ?? 'default';
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+    const server = (env.DOSQL_URL ?? DEFAULT_SERVER).replace(/\/+$/, '');
+    const http = `${server}/db/${encodeURIComponent(given)}/`;
+    return { hrana: http, http, tenant: given };
+  }
+  const url = new URL(given);
+  const tenant = /^\/db\/([^/]+)/.exec(url.pathname)?.[1];
+  if (!tenant) throw new Error(`${given} is no database URL: DoSQL's are <server>/db/<tenant>/`);
+  const scheme = { 'ws:': 'http:', 'wss:': 'https:', 'libsql:': 'https:' }[url.protocol] ?? url.protocol;
+  const http = `${scheme}//${url.host}/db/${tenant}/`;
+  return { hrana: url.protocol.startsWith('ws') ? given : http, http, tenant: decodeURIComponent(tenant) };
+}
+
+/**
+ * The token to send.
+ * @param {string | undefined} flag  --token
+ * @param {Record<string, string | undefined>} env
+ * @param {string} from  the folder to look for .dev.vars from
+ * @returns {string | undefined}
+ */
+export function resolveToken(flag, env, from) {
+  if (flag) return flag;
+  if (env.DOSQL_TOKEN) return env.DOSQL_TOKEN;
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const file = join(dir, '.dev.vars');
+    if (existsSync(file)) {
+      const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('DOSQL_TOKEN='));
+      if (line) return line.slice('DOSQL_TOKEN='.length).trim().replace(/^"(.*)"$/, '$1');
+    }
+    if (dirname(dir) === dir) return undefined;
+  }
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// dosql.mjs — the dosql command: a database from the terminal (docs/cli.md).
+//
+//   dosql shell   [TARGET] [--mode table|json|csv|line]   an interactive SQL shell
+//   dosql exec    FILE.sql [TARGET]                        run a script, statement by statement
+//   dosql export  [TARGET] [-o FILE.sqlite]                the database as a SQLite file
+//   dosql import  FILE.sqlite [TARGET]                     replace the database with a file
+//   dosql history [TARGET]                                 the points history keeps
+//   dosql restore POINT [TARGET]                           the database back to a point
+//   dosql branch  NAME [TARGET] [--from POINT]             a new database as of a point
+//
+// TARGET is a database URL or a tenant name of DOSQL_URL (default: `./build.sh dev`
+// on http://localhost:8787); the token is --token, DOSQL_TOKEN or .dev.vars
+// (dosql-target.mjs). SQL goes over libSQL's protocol with @libsql/client; the other
+// commands use DoSQL's own endpoints through its client.
+
+import { parseArgs } from 'node:util';
+import { createReadStream, createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createClient as createLibsqlClient } from '@libsql/client';
+import { createClient } from '../src/client/client.js';
+import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
+import { MODES, runShell } from './dosql-shell.mjs';
+
+const USAGE = `usage: dosql COMMAND [ARGS] [--token TOKEN]
+
+  shell   [TARGET] [--mode ${MODES.join('|')}]   an interactive SQL shell (.help inside)
+  exec    FILE.sql [TARGET]                 run a script, statement by statement
+  export  [TARGET] [-o FILE.sqlite]         the database as a SQLite file
+  import  FILE.sqlite [TARGET]              replace the database with a SQLite file
+  history [TARGET]                          the points history keeps
+  restore POINT [TARGET]                    the database back as it was at POINT
+  branch  NAME [TARGET] [--from POINT]      a new database NAME, as this one was at POINT
+
+TARGET: a database URL (http://host/db/TENANT/, ws://...) or a tenant name on
+DOSQL_URL (default ${DEFAULT_SERVER}, ./build.sh dev). The token: --token, else
+DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
+
+/** @param {string[]} argv @returns {Promise<number>} the exit code */
+export async function main(argv, { env = process.env, cwd = process.cwd(), stdin = process.stdin, stdout = process.stdout, stderr = process.stderr } = {}) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      token: { type: 'string' },
+      mode: { type: 'string', default: 'table' },
+      output: { type: 'string', short: 'o' },
+      from: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...args] = positionals;
+  if (values.help || !command) {
+    stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const needs = { exec: 1, import: 1, restore: 1, branch: 1 }[command] ?? 0;
+  if (args.length < needs) throw new UsageError(`dosql ${command} needs ${needs === 1 ? 'an argument' : 'arguments'}`);
+  const target = resolveTarget(args[needs], env);
+  const token = resolveToken(values.token, env, cwd);
+  if (!token) throw new UsageError('no token: pass --token, set DOSQL_TOKEN, or run in the folder of ./build.sh dev (its .dev.vars)');
+  const sql = () => createLibsqlClient({ url: target.hrana, authToken: token, intMode: 'bigint' });
+  const db = () => createClient({ fetch: (/** @type {string} */ url, /** @type {any} */ init = {}) => endpoint(target.http, token, new URL(url).pathname, init) });
+  const json = (/** @type {unknown} */ v) => stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+
+  switch (command) {
+    case 'shell': {
+      if (!MODES.includes(/** @type {string} */ (values.mode))) throw new UsageError(`--mode takes ${MODES.join(', ')}`);
+      const client = sql();
+      try {
+        return await runShell(client, { input: stdin, output: stdout, errors: stderr, mode: values.mode, banner: `dosql shell: ${target.hrana} (.help for commands)` });
+      } finally {
+        client.close();
+      }
+    }
+    case 'exec': {
+      const client = sql();
+      try {
+        await client.executeMultiple(readFileSync(args[0], 'utf8'));
+      } finally {
+        client.close();
+      }
+      stdout.write(`ran ${args[0]} on ${target.tenant}\n`);
+      return 0;
+    }
+    case 'export': {
+      const file = values.output ?? `${target.tenant}.sqlite`;
+      const answer = await endpoint(target.http, token, '/export', { method: 'GET' });
+      if (!answer.ok) throw await answerError(answer);
+      await pipeline(Readable.fromWeb(/** @type {any} */ (answer.body)), createWriteStream(file));
+      stdout.write(`wrote ${file} (${statSync(file).size} bytes)\n`);
+      return 0;
+    }
+    case 'import': {
+      const body = /** @type {any} */ (Readable.toWeb(createReadStream(args[0])));
+      const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/vnd.sqlite3' } });
+      if (!answer.ok) throw await answerError(answer);
+      json(await answer.json());
+      return 0;
+    }
+    case 'history':
+      json(await db().history());
+      return 0;
+    case 'restore':
+      json(await db().restore(/^\d+$/.test(args[0]) ? Number(args[0]) : args[0]));
+      return 0;
+    case 'branch':
+      json(await db().branch(args[0], values.from === undefined ? undefined : /^\d+$/.test(values.from) ? Number(values.from) : values.from));
+      return 0;
+    default:
+      throw new UsageError(`no command ${command}`);
+  }
+}
+
+class UsageError extends Error {}
+
+/** One request to the database's own endpoint path, with the token. @param {string} base @param {string} token @param {string} path @param {any} init */
+function endpoint(base, token, path, init) {
+  return fetch(new URL(path.slice(1), base), { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+}
+
+/** @param {Response} answer */
+async function answerError(answer) {
+  const text = await answer.text();
+  try {
+    const { error, code } = JSON.parse(text);
+    return new Error(`${code}: ${error}`);
+  } catch {
+    return new Error(`HTTP ${answer.status}: ${text}`);
+  }
+}
+
+// Run as a command (also through node_modules/.bin's link), not when imported by a test.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err) => {
+      process.stderr.write(`dosql: ${err instanceof UsageError ? `${err.message}\n\n${USAGE}` : err?.message ?? err}\n`);
+      process.exitCode = err instanceof UsageError ? 2 : 1;
+    },
+  );
+}
