@@ -287,6 +287,8 @@ describe('libSQL over HTTP only', () => {
       assert.equal(answer.status, 400, JSON.stringify(bad));
       assert.ok(answer.body.message && answer.body.code, JSON.stringify(answer.body));
     }
+    const huge = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: `SELECT '${'x'.repeat(9 << 20)}'` } }] }) });
+    assert.deepEqual([huge.status, huge.headers.get('content-type'), (await huge.json()).code], [413, 'application/json', 'PAYLOAD_TOO_LARGE']);
     const notJson = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{' });
     assert.deepEqual([notJson.status, (await notJson.json()).code], [400, 'BAD_JSON']);
     const get = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });

@@ -1,11 +1,11 @@
 // durable-object/hrana.js — the host's half of libSQL's Hrana over HTTP (src/hrana.h).
 //
 // C owns the protocol: streams, batons, SQL stored per stream, every stream
-// request. A pipeline is two calls into it: the check (POST /v2/pipeline, a host
-// route) says whether the pipeline belongs to the open transaction; the run
-// (POST /hrana/pipeline, internal) goes through the gate's session(), in that
-// transaction or alone, and its answer starts with one byte saying whether the
-// stream holds the transaction now. This file reads that byte and turns every
+// request. A pipeline is up to two calls into it: the check (POST /v2/pipeline, a
+// host route) says whether the pipeline belongs to the open transaction (only asked
+// while one is open); the run (POST /hrana/pipeline, internal) goes through the gate's
+// session(), in that transaction or alone, and its answer starts with one byte saying
+// whether the stream holds the transaction now. This file reads that byte and turns every
 // answer into what @libsql/client reads: the Hrana response, or an error as
 // {message, code} with a Content-Type of exactly application/json (the client
 // reads no other error body).
@@ -17,21 +17,27 @@ import { valueOf } from './response.js';
 const HRANA_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
 /**
- * Run one pipeline: the check, then the run through the gate.
+ * Run one pipeline: the check, then the run through the gate. While no transaction
+ * is open no stream holds one, so a POST goes straight to the run (which reads and
+ * refuses a bad body or baton just as the check would).
  * @param {{engine: import('../wasm/engine.js').Engine, gate: import('./transaction-gate.js').TransactionGate,
  *   body: Uint8Array | {oversized: number}, method: string}} options
  * @returns {Promise<EngineResponse>}
  */
 export async function runPipeline({ engine, gate, body, method }) {
-  const check = engine.hostRequest(method, '/v2/pipeline', body);
-  if (check.status !== 200) return check;
+  /** @type {string | null} */
+  let txId = null;
+  if (gate.openTransaction !== null || method !== 'POST') {
+    const check = engine.hostRequest(method, '/v2/pipeline', body);
+    if (check.status !== 200) return check;
+    // C says the stream holds the transaction: it is the gate's open one. When the
+    // gate has none by now (its idle timer is rolling it back), the pipeline waits
+    // its turn alone and C then answers that the stream's transaction is gone.
+    txId = valueOf(check).transaction ? gate.openTransaction : null;
+  }
   const { holdsTransaction, transactionIdleMs } = engine.contract.hrana;
   const marker = holdsTransaction.charCodeAt(0);
-  // C says the stream holds the transaction: it is the gate's open one. When the
-  // gate has none (its idle timer is rolling it back), the pipeline waits its turn
-  // alone and C then answers that the stream's transaction is gone.
-  const txId = valueOf(check).transaction ? gate.openTransaction : null;
-  return gate.session('POST', '/hrana/pipeline', /** @type {Uint8Array} */ (body), txId, {
+  return gate.session('POST', '/hrana/pipeline', body, txId, {
     holds: (answer) => answer.body[0] === marker,
     timeoutMs: transactionIdleMs,
   });
