@@ -38,6 +38,10 @@ typedef struct HranaStream {
   int nSql;
 } HranaStream;
 
+/* One stream may hold the transaction; a new one needs another slot. */
+#if DOSQL_HRANA_MAX_STREAMS<2
+# error "DOSQL_HRANA_MAX_STREAMS must be 2 or more"
+#endif
 static HranaStream aStream[DOSQL_HRANA_MAX_STREAMS];
 static unsigned iLastStream;
 static sqlite3_int64 nSqlBytes;    /* over all streams' stored texts */

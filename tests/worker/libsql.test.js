@@ -158,18 +158,26 @@ for (const [transport, backend] of /** @type {const} */ ([['http', 'sql'], ['ws'
     const setup = connect({}, name);
     await setup.execute('CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
     await setup.execute('INSERT INTO counter VALUES (1, 0)');
+    await setup.execute('CREATE TABLE acks (worker INTEGER, round INTEGER, PRIMARY KEY (worker, round))');
     const WORKERS = 6;
     const ROUNDS = 5;
-    await Promise.all(Array.from({ length: WORKERS }, async () => {
+    /** @type {string[]} */
+    const acknowledged = [];
+    await Promise.all(Array.from({ length: WORKERS }, async (_, worker) => {
       const db = connect({}, name);
       for (let i = 0; i < ROUNDS; i++) {
         const tx = await db.transaction('write');
         const n = Number((await tx.execute('SELECT n FROM counter WHERE id = 1')).rows[0].n);
         await tx.execute({ sql: 'UPDATE counter SET n = ? WHERE id = 1', args: [n + 1] });
         await tx.commit();
+        await db.execute({ sql: 'INSERT INTO acks VALUES (?, ?)', args: [worker, i] });
+        acknowledged.push(`${worker}:${i}`);
       }
     }));
-    assert.equal((await connect({}, name).execute('SELECT n FROM counter')).rows[0].n, WORKERS * ROUNDS);
+    const reader = connect({}, name);
+    assert.equal((await reader.execute('SELECT n FROM counter')).rows[0].n, WORKERS * ROUNDS);
+    const present = (await reader.execute("SELECT worker || ':' || round AS a FROM acks")).rows.map((r) => r.a);
+    assert.deepEqual(present.sort(), acknowledged.sort(), 'every acknowledged write is there');
   });
 
   test('executeMultiple and migrate', async () => {
