@@ -54,6 +54,7 @@ test('the shell runs statements, dot commands and every output mode; an error do
       "  ('semi;colon', NULL);",
       'SELECT id, name, photo FROM pets;',
       'SELEC oops;',
+      'SELECT 1 AS a; SELECT 2 AS b;',
       '.mode json',
       'SELECT id, name FROM pets WHERE id = 1;',
       '.mode csv',
@@ -69,6 +70,7 @@ test('the shell runs statements, dot commands and every output mode; an error do
   assert.ok(r.out.startsWith("id  name        photo\n--  ----------  -------\n1   Rex         x'00ff'\n2   semi;colon  NULL\n"), r.out);
   assert.match(r.out, /\[\n {2}\{\n {4}"id": 1,\n {4}"name": "Rex"\n {2}\}\n\]/);
   assert.match(r.out, /^name,photo\nRex,x'00ff'\nsemi;colon,$/m);
+  assert.match(r.out, /^a\n-\n1\nb\n-\n2$/m, 'each statement of a line prints its rows');
   assert.match(r.out, /^big = 9007199254740993$/m);
   assert.match(r.out, /^pets$/m);
   assert.match(r.out, /^CREATE TABLE pets \(id INTEGER PRIMARY KEY, name TEXT, photo BLOB\);$/m);

@@ -1,8 +1,8 @@
 // dosql-shell.mjs — the interactive shell of the dosql command: statements over
 // @libsql/client, dot commands, output modes and line history, as sqlite3's shell has.
 //
-// Input is read line by line until it holds a whole statement (a ";" outside quotes
-// and comments; "END;" for CREATE TRIGGER), then run. From a terminal it prompts and
+// Input is read line by line; each whole statement in it (up to a ";" outside quotes
+// and comments; "END;" for CREATE TRIGGER) runs in turn, its rows printed. From a terminal it prompts and
 // keeps history in ~/.dosql_history; from a pipe it runs what it reads and exits 1
 // if any statement failed.
 
@@ -23,35 +23,43 @@ const HELP = `.tables           tables and views
 .quit             leave (also .exit, or end of input)`;
 
 /**
- * Whether sql holds a whole statement: it ends with ";" outside strings, quoted
- * names and comments (a trigger's body holds ";"s: it ends at "END;").
+ * Where the statements of sql end: the index after each ";" outside strings, quoted
+ * names and comments (a CREATE TRIGGER's body holds ";"s: it ends at "END;"). Text
+ * after the last is not yet a whole statement.
  * @param {string} sql
+ * @returns {number[]}
  */
-export function isComplete(sql) {
-  let last = '';
+export function statementEnds(sql) {
+  /** @type {number[]} */
+  const ends = [];
+  let start = 0;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
     const close = { "'": "'", '"': '"', '`': '`', '[': ']' }[c];
     if (close) {
       const end = sql.indexOf(close, i + 1);
-      if (end < 0) return false;
+      if (end < 0) break;
       i = end;
-      last = close;
     } else if (c === '-' && sql[i + 1] === '-') {
       const end = sql.indexOf('\n', i);
       if (end < 0) break;
       i = end;
     } else if (c === '/' && sql[i + 1] === '*') {
       const end = sql.indexOf('*/', i + 2);
-      if (end < 0) return false;
+      if (end < 0) break;
       i = end + 1;
-    } else if (!/\s/.test(c)) {
-      last = c;
+    } else if (c === ';') {
+      const statement = sql.slice(start, i + 1);
+      if (/^\s*create\s+(temp\s+|temporary\s+)?trigger\b/i.test(statement) && !/\bend\s*;$/i.test(statement)) continue;
+      ends.push(i + 1);
+      start = i + 1;
     }
   }
-  if (last !== ';') return false;
-  return !/^\s*create\s+(temp\s+|temporary\s+)?trigger\b/i.test(sql) || /\bend\s*;\s*$/i.test(sql);
+  return ends;
 }
+
+/** Whether text holds more than blanks, comments and ";"s. @param {string} text */
+const hasStatement = (text) => text.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').replace(/;/g, '').trim() !== '';
 
 /** A value as the table, csv and line modes print it. @param {unknown} v */
 function text(v) {
@@ -108,16 +116,8 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
     try {
       say(format(await client.execute(sql), mode));
     } catch (err) {
-      if (err?.code === 'MULTIPLE_STATEMENTS') {
-        try {
-          await client.executeMultiple(sql);
-          return;
-        } catch (inner) {
-          err = inner;
-        }
-      }
       failed = true;
-      complain(`Error: ${err?.message ?? err}`);
+      complain(`Error: ${/** @type {any} */ (err)?.message ?? err}`);
     }
   };
 
@@ -151,16 +151,20 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
       if (!go) break;
     } else {
       buffer += `${line}\n`;
-      if (isComplete(buffer)) {
-        const sql = buffer;
-        buffer = '';
-        await run(sql);
+      const ends = statementEnds(buffer);
+      for (let i = 0, start = 0; i < ends.length; start = ends[i++]) {
+        const sql = buffer.slice(start, ends[i]);
+        if (hasStatement(sql)) await run(sql);
+      }
+      if (ends.length) {
+        const rest = buffer.slice(/** @type {number} */ (ends.at(-1)));
+        buffer = hasStatement(rest) ? rest : '';     // a comment after the last ";" ends with it
       }
     }
     prompt();
     if (tty) lines.prompt();
   }
   lines.close();
-  if (buffer.trim()) await run(buffer);
+  if (hasStatement(buffer)) await run(buffer);
   return failed ? 1 : 0;
 }

@@ -60,7 +60,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
   if (args.length < needs) throw new UsageError(`dosql ${command} needs ${needs === 1 ? 'an argument' : 'arguments'}`);
   const target = resolveTarget(args[needs], env);
   const token = resolveToken(values.token, env, cwd);
-  if (!token) throw new UsageError('no token: pass --token, set DOSQL_TOKEN, or run in the folder of ./build.sh dev (its .dev.vars)');
+  if (!token) throw new UsageError('no token: pass --token, set DOSQL_TOKEN, or run in the folder of ./build.sh dev (its .dev.vars)', { usage: false });
   const sql = () => createLibsqlClient({ url: target.hrana, authToken: token, intMode: 'bigint' });
   const db = () => createClient({ fetch: (/** @type {string} */ url, /** @type {any} */ init = {}) => endpoint(target.http, token, new URL(url).pathname, init) });
   const json = (/** @type {unknown} */ v) => stdout.write(`${JSON.stringify(v, null, 2)}\n`);
@@ -114,7 +114,14 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
   }
 }
 
-class UsageError extends Error {}
+/** A mistake in the command line: exit code 2, with the usage unless it would not help. */
+class UsageError extends Error {
+  /** @param {string} message @param {{usage?: boolean}} [options] */
+  constructor(message, { usage = true } = {}) {
+    super(message);
+    this.usage = usage;
+  }
+}
 
 /** One request to the database's own endpoint path, with the token. @param {string} base @param {string} token @param {string} path @param {any} init */
 function endpoint(base, token, path, init) {
@@ -137,7 +144,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (err) => {
-      process.stderr.write(`dosql: ${err instanceof UsageError ? `${err.message}\n\n${USAGE}` : err?.message ?? err}\n`);
+      process.stderr.write(`dosql: ${err instanceof UsageError && err.usage ? `${err.message}\n\n${USAGE}` : err?.message ?? err}\n`);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     },
   );

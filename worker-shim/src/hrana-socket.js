@@ -66,7 +66,15 @@ class HranaSocket {
     this.#authenticate = authenticate;
     this.#pipeline = pipeline;
     socket.addEventListener('message', (event) => this.#onMessage(event.data));
-    socket.addEventListener('close', () => this.#closeStreams());
+    socket.addEventListener('close', (event) => {
+      this.#closeStreams();
+      // Answer the client's close frame, or the runtime waits for it forever.
+      try {
+        socket.close(event.code === 1005 ? 1000 : event.code, 'closed');
+      } catch {
+        // Already closed (the runtime answered it).
+      }
+    });
     socket.addEventListener('error', () => this.#closeStreams());
   }
 
