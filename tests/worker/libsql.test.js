@@ -19,6 +19,7 @@ import WebSocket from 'ws';
 import { LibsqlDialect } from '@libsql/kysely-libsql';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { startStandalone, tenant, TMP } from './harness.js';
+import { HranaSocket, MAX_IN_FLIGHT } from '../../worker-shim/src/hrana-socket.js';
 
 const TOKEN = 'libsql-test-token';
 
@@ -357,5 +358,33 @@ describe('libSQL over WebSocket only', () => {
     assert.deepEqual(byId[3].response.result.rows, [[{ type: 'integer', value: '42' }]]);
     assert.equal(byId[4].error.code, 'STREAM_EXPIRED');
     assert.equal(byId[5].error.code, 'BAD_REQUEST');
+
+  });
+
+  test(`a client that sends faster than the database answers is refused past ${MAX_IN_FLIGHT} requests in flight`, async () => {
+    // The connection alone, in Node, over a socket of the test's and a database that
+    // has not answered yet.
+    const socket = new EventTarget();
+    /** @type {any[]} */
+    const sent = [];
+    Object.assign(socket, { send: (/** @type {string} */ m) => sent.push(JSON.parse(m)), close: () => {} });
+    /** @type {() => void} */
+    let answerAll = () => {};
+    const answered = new Promise((resolve) => (answerAll = () => resolve(undefined)));
+    const pipeline = async () => {
+      await answered;
+      return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'get_autocommit', is_autocommit: true } }] } };
+    };
+    new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline);
+    const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));
+    message({ type: 'hello', jwt: 'x' });
+    message({ type: 'request', request_id: 0, request: { type: 'open_stream', stream_id: 1 } });
+    for (let id = 1; id <= MAX_IN_FLIGHT + 5; id++) message({ type: 'request', request_id: id, request: { type: 'get_autocommit', stream_id: 1 } });
+    await new Promise((r) => setImmediate(r));
+    const refused = sent.filter((m) => m.error?.code === 'TOO_MANY_REQUESTS').map((m) => m.request_id);
+    assert.deepEqual(refused, [MAX_IN_FLIGHT, MAX_IN_FLIGHT + 1, MAX_IN_FLIGHT + 2, MAX_IN_FLIGHT + 3, MAX_IN_FLIGHT + 4, MAX_IN_FLIGHT + 5]);
+    answerAll();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(sent.filter((m) => m.type === 'response_ok').length, MAX_IN_FLIGHT, 'the others are answered');
   });
 });

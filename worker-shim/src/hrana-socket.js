@@ -20,6 +20,9 @@
 export const HRANA_SUBPROTOCOL = 'hrana2';
 /** Requests that run on a stream, and their answer's type. */
 const STREAM_REQUESTS = new Set(['execute', 'batch', 'sequence', 'describe', 'get_autocommit']);
+/** Requests of one socket in flight at once; past it a request is refused, so a client
+ *  that sends faster than the database answers cannot fill the Worker's memory. */
+export const MAX_IN_FLIGHT = 1024;
 /** Socket close codes (RFC 6455). */
 const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_POLICY = 1008;
@@ -48,7 +51,8 @@ export function acceptHranaSocket({ authenticate, pipeline }) {
   return new Response(null, { status: 101, webSocket: client, headers: { 'sec-websocket-protocol': HRANA_SUBPROTOCOL } });
 }
 
-class HranaSocket {
+/** One socket's connection (exported for tests, which give it a socket of their own). */
+export class HranaSocket {
   #socket;
   #authenticate;
   #pipeline;
@@ -59,6 +63,8 @@ class HranaSocket {
   #streams = new Map();
   /** store_sql's texts, for the whole connection. @type {Map<number, string>} */
   #sqls = new Map();
+  /** Requests not answered yet. */
+  #inFlight = 0;
 
   /** @param {WebSocket} socket @param {(jwt: unknown) => Promise<boolean>} authenticate @param {(body: object) => Promise<PipelineAnswer>} pipeline */
   constructor(socket, authenticate, pipeline) {
@@ -96,10 +102,16 @@ class HranaSocket {
       });
     } else if (message?.type === 'request' && Number.isInteger(message.request_id) && this.#hello) {
       const id = message.request_id;
+      if (this.#inFlight >= MAX_IN_FLIGHT) {
+        this.#send({ type: 'response_error', request_id: id, error: { message: `more than ${MAX_IN_FLIGHT} requests of this connection are waiting for their answers: wait for some`, code: 'TOO_MANY_REQUESTS' } });
+        return;
+      }
+      this.#inFlight++;
       this.#hello
         .then((ok) => (ok ? this.#handle(message.request ?? {}) : null))
         .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }))
-        .catch((err) => this.#send({ type: 'response_error', request_id: id, error: { message: err instanceof Error ? err.message : String(err), code: 'INTERNAL' } }));
+        .catch((err) => this.#send({ type: 'response_error', request_id: id, error: { message: err instanceof Error ? err.message : String(err), code: 'INTERNAL' } }))
+        .finally(() => this.#inFlight--);
     } else {
       this.#socket.close(CLOSE_PROTOCOL_ERROR, this.#hello ? 'not a Hrana message' : 'the first message must be a hello');
     }
