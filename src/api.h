@@ -75,6 +75,9 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 /* ... and: the host's own request, which may use internal endpoints
 ** (/changes/prune). Requests from clients never carry it. */
 #define DOSQL_REQUEST_INTERNAL 2
+/* ... and: the host's call again, with the same arguments, after it fetched
+** the pages of a fault (a Hrana pipeline resumes after what ran, hrana.h). */
+#define DOSQL_REQUEST_RETRY 4
 
 /*
 ** Answer one request of the wire protocol. body may be 0 with n larger than

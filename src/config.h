@@ -130,8 +130,10 @@
 ** idle longest is dropped), how long a stream outside a transaction lives
 ** without a request (sqld: 10 s), and the idle timeout of a transaction a
 ** stream began (the host's timer, as /begin's timeoutMs; sqld: 5 s). While a
-** stream's transaction is open every other request waits, as for /begin. SQL
-** texts store_sql may keep: per stream, and bytes over all streams. */
+** stream's transaction is open every other request waits, as for /begin. The
+** SQL texts store_sql keeps per stream, by count and bytes: @libsql/client
+** stores up to 30 texts of under 5,000 characters; all streams together hold
+** at most DOSQL_HRANA_MAX_STREAMS times DOSQL_HRANA_SQL_BYTES. */
 #ifndef DOSQL_HRANA_MAX_STREAMS
 # define DOSQL_HRANA_MAX_STREAMS 64
 #endif
@@ -145,7 +147,7 @@
 # define DOSQL_HRANA_MAX_SQL 128
 #endif
 #ifndef DOSQL_HRANA_SQL_BYTES
-# define DOSQL_HRANA_SQL_BYTES (4 * 1024 * 1024)
+# define DOSQL_HRANA_SQL_BYTES (256 * 1024)
 #endif
 
 #define DOSQL_STR_(x) #x

@@ -23,6 +23,8 @@ typedef struct Conn {
   unsigned iTxStream;        /* ...begun by this Hrana stream (hrana.h), or 0 */
   int bTxStatements;         /* the caller runs BEGIN/COMMIT/ROLLBACK itself (Hrana):
                              ** the authorizer records them instead of refusing */
+  int bRetry;                /* the request is the host's call again after a fault
+                             ** (DOSQL_REQUEST_RETRY) */
   int bView;                 /* a view of a past point (connOpenView): read-only */
   double lsnView;            /* the view's lsn */
   int bSavepoint;            /* connSavepoint() is open inside it */

@@ -658,6 +658,7 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   cJSON *pBody;
 
   replyInit(&reply);
+  pConn->bRetry = (flags & DOSQL_REQUEST_RETRY)!=0;
   if( pRoute==0 ){
     replyFail(&reply, 404, DOSQL_NOT_FOUND,
         "no endpoint %.*s: use POST /query, /run, /transaction, /batch, /exec or /changes", (int)nPath, zPath);

@@ -32,10 +32,11 @@ typedef struct HranaStream {
   unsigned id;                /* never reused; 0: a free slot */
   unsigned seq;               /* of the only baton its next pipeline may bring */
   unsigned char aKey[8];      /* random: nobody else can name the stream */
-  double msUsed;              /* when its last pipeline ended */
+  double msUsed;              /* when its last pipeline began */
   int bTx;                    /* it began the open transaction (Conn.iTxStream) */
   HranaSql *pSql;
   int nSql;
+  int nSqlBytes;
 } HranaStream;
 
 /* One stream may hold the transaction; a new one needs another slot. */
@@ -43,18 +44,37 @@ typedef struct HranaStream {
 # error "DOSQL_HRANA_MAX_STREAMS must be 2 or more"
 #endif
 static HranaStream aStream[DOSQL_HRANA_MAX_STREAMS];
+/* Stream ids go up from a random start, so a baton from before the engine
+** restarted names no stream (STREAM_EXPIRED) rather than a new one. */
 static unsigned iLastStream;
-static sqlite3_int64 nSqlBytes;    /* over all streams' stored texts */
+
+/*
+** Where a batch or a sequence that a page fault stopped goes on: the first
+** step not done (batch) or the byte of the first statement not done
+** (sequence); for a batch also the outcomes of the steps before it, and the
+** text of their step_results and step_errors.
+*/
+typedef struct Progress {
+  int iInner;
+  unsigned char *aOutcome;
+  int nOutcome;
+  char *zResults;
+  char *zErrors;
+} Progress;
 
 /* The pipeline a page fault stopped: its body, its stream, the first request
-** not done and the results of those before it. The host calls again at once,
-** holding the object, so there is at most one; any other pipeline drops it. */
-static struct {
+** not done, the results of those before it and how far that one came. The
+** host calls again at once with DOSQL_REQUEST_RETRY, holding the object, so
+** there is at most one, and any other call drops it. pBody 0 with an id: it
+** could not be kept (out of memory), and the retry fails. */
+typedef struct Pending {
   cJSON *pBody;
   unsigned id;
   int iResume;
   char *zDone;
-} pending;
+  Progress inner;
+} Pending;
+static Pending pending;
 
 #define BATON_CHARS 32             /* id, seq: 8 hex digits each; key: 16 */
 
@@ -64,21 +84,35 @@ static int streamHoldsTransaction(const Conn *pConn, const HranaStream *s){
   return pConn->bInteractive && pConn->iTxStream==s->id;
 }
 
-static void forgetPending(void){
-  cJSON_Delete(pending.pBody);
-  sqlite3_free(pending.zDone);
-  memset(&pending, 0, sizeof(pending));
+static void progressFree(Progress *p){
+  sqlite3_free(p->aOutcome);
+  sqlite3_free(p->zResults);
+  sqlite3_free(p->zErrors);
+  memset(p, 0, sizeof(*p));
+}
+
+static void pendingFree(Pending *p){
+  cJSON_Delete(p->pBody);
+  sqlite3_free(p->zDone);
+  progressFree(&p->inner);
+  memset(p, 0, sizeof(*p));
 }
 
 static void streamFree(HranaStream *s){
   while( s->pSql ){
     HranaSql *p = s->pSql;
     s->pSql = p->pNext;
-    nSqlBytes -= p->nSql;
     sqlite3_free(p->zSql);
     sqlite3_free(p);
   }
   memset(s, 0, sizeof(*s));
+}
+
+/* The stream of id, or 0. */
+static HranaStream *streamOfId(unsigned id){
+  int i;
+  for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++) if( id && aStream[i].id==id ) return &aStream[i];
+  return 0;
 }
 
 /* Drop the streams idle past DOSQL_HRANA_STREAM_IDLE_MS (not one that holds
@@ -106,6 +140,10 @@ static HranaStream *streamNew(const Conn *pConn, double msNow){
     if( !streamHoldsTransaction(pConn, s) && (pOldest==0 || s->msUsed < pOldest->msUsed) ) pOldest = s;
   }
   streamFree(pOldest);
+  if( iLastStream==0 ){
+    dosql_host_random((unsigned char*)&iLastStream, sizeof(iLastStream));
+    iLastStream = (iLastStream & 0x3fffffff) + 1;
+  }
   pOldest->id = ++iLastStream;
   pOldest->msUsed = msNow;
   dosql_host_random(pOldest->aKey, sizeof(pOldest->aKey));
@@ -140,8 +178,9 @@ static int readHex(const char *z, int n, unsigned *pV){
 */
 static HranaStream *streamOfBaton(Conn *pConn, Reply *pReply, const cJSON *pBaton, int *pbNew){
   const char *z;
-  unsigned id, seq, key;
-  int i, k;
+  unsigned id, seq, key, diff;
+  HranaStream *s;
+  int k;
   *pbNew = pBaton==0 || cJSON_IsNull(pBaton);
   if( *pbNew ) return 0;
   z = cJSON_IsString(pBaton) ? pBaton->valuestring : "";
@@ -150,29 +189,29 @@ static HranaStream *streamOfBaton(Conn *pConn, Reply *pReply, const cJSON *pBato
         "send the baton of the last response of the stream, or null to open a stream");
     return 0;
   }
-  for(i=0; i<DOSQL_HRANA_MAX_STREAMS && aStream[i].id!=id; i++){}
-  if( i==DOSQL_HRANA_MAX_STREAMS ){
+  s = streamOfId(id);
+  if( s==0 ){
     replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream has expired: it idled for more than "
         "%d s, was dropped for newer streams, or the database restarted; open a new stream",
         DOSQL_HRANA_STREAM_IDLE_MS/1000);
     return 0;
   }
-  for(k=0; k<(int)sizeof(aStream[i].aKey); k++){
-    if( !readHex(z+16+2*k, 2, &key) || key!=aStream[i].aKey[k] ) break;
+  for(k=0, diff=0; k<(int)sizeof(s->aKey); k++){   /* the whole key, whatever differs */
+    diff |= readHex(z+16+2*k, 2, &key) ? key ^ s->aKey[k] : 1;
   }
-  if( k<(int)sizeof(aStream[i].aKey) || seq!=aStream[i].seq ){
+  if( diff || seq!=s->seq ){
     replyFail(pReply, 400, DOSQL_BAD_BATON, "the baton is not the stream's current one: each "
         "baton is good for one pipeline, the one after the response that gave it");
     return 0;
   }
-  if( aStream[i].bTx && !streamHoldsTransaction(pConn, &aStream[i]) ){
-    streamFree(&aStream[i]);
+  if( s->bTx && !streamHoldsTransaction(pConn, s) ){
+    streamFree(s);
     replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream's transaction was rolled back "
         "(it idled for more than %d ms, or the database restarted): the stream has ended",
         DOSQL_HRANA_TRANSACTION_IDLE_MS);
     return 0;
   }
-  return &aStream[i];
+  return s;
 }
 
 /* The requests of a pipeline's body, or 0 after failing the reply. */
@@ -212,7 +251,8 @@ static HranaSql *storedSql(HranaStream *s, int iId){
 
 /* The integer sql_id of pReq, or -1 after failing pSub. */
 static int sqlIdOf(Reply *pSub, const cJSON *pId){
-  if( !cJSON_IsNumber(pId) || pId->valuedouble!=(double)(int)pId->valuedouble || pId->valuedouble<0 ){
+  if( !cJSON_IsNumber(pId) || !(pId->valuedouble>=0 && pId->valuedouble<=0x7fffffff)
+   || pId->valuedouble!=(double)(int)pId->valuedouble ){
     replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id must be a whole number, 0 or more");
     return -1;
   }
@@ -235,9 +275,9 @@ static void storeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
     return;
   }
   n = (int)strlen(pSql->valuestring);
-  if( s->nSql>=DOSQL_HRANA_MAX_SQL || nSqlBytes + n > DOSQL_HRANA_SQL_BYTES ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "too much stored SQL: a stream keeps at most %d texts, "
-        "and all streams %d bytes; close_sql what is no longer needed", DOSQL_HRANA_MAX_SQL, DOSQL_HRANA_SQL_BYTES);
+  if( s->nSql>=DOSQL_HRANA_MAX_SQL || s->nSqlBytes + n > DOSQL_HRANA_SQL_BYTES ){
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "too much stored SQL: a stream keeps at most %d texts "
+        "of %d bytes in all; close_sql what is no longer needed", DOSQL_HRANA_MAX_SQL, DOSQL_HRANA_SQL_BYTES);
     return;
   }
   p = sqlite3_malloc(sizeof(*p));
@@ -252,7 +292,7 @@ static void storeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
   p->pNext = s->pSql;
   s->pSql = p;
   s->nSql++;
-  nSqlBytes += n;
+  s->nSqlBytes += n;
 }
 
 /* close_sql {sql_id}: no error when it is not stored, as in sqld. */
@@ -265,7 +305,7 @@ static void closeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
     HranaSql *p = *pp;
     *pp = p->pNext;
     s->nSql--;
-    nSqlBytes -= p->nSql;
+    s->nSqlBytes -= p->nSql;
     sqlite3_free(p->zSql);
     sqlite3_free(p);
   }
@@ -399,14 +439,18 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
 }
 
 /* sequence {sql|sql_id}: every statement in turn, each committing by itself
-** outside a transaction; the first failure ends it (those before it stay). */
-static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq){
+** outside a transaction; the first failure ends it (those before it stay).
+** From pFrom's byte on when resumed; a fault leaves where it stopped in
+** pStopped. */
+static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq,
+                        const Progress *pFrom, Progress *pStopped){
   sqlite3_str *pOut = replyBody(pSub);
-  const char *zSql = sqlText(s, pSub, pReq);
+  const char *zText = sqlText(s, pSub, pReq);
+  const char *zSql = zText;
+  if( zText && pFrom && pFrom->iInner>0 && pFrom->iInner<=(int)strlen(zText) ) zSql = zText + pFrom->iInner;
   while( zSql && *zSql && !replyFailed(pSub) ){
     sqlite3_stmt *pStmt = 0;
-    const char *zTail = 0;
-    const char *zTx;
+    const char *zTail = 0, *zStart = zSql, *zTx;
     int rc, iMark = sqlite3_str_length(pOut);
     guardStartStatement(pConn);
     pConn->bTxStatements = 1;
@@ -426,6 +470,10 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
       if( replyFailed(pSub) ) endFailedStatement(pConn);
     }
     sqlite3_str_truncate(pOut, iMark);      /* a sequence answers no results */
+    if( dosqlVfsFaulted() ){
+      pStopped->iInner = (int)(zStart - zText);
+      break;
+    }
   }
 }
 
@@ -468,8 +516,8 @@ static int condition(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pCon
   const char *zType = cJSON_IsString(pType) ? pType->valuestring : "";
   if( strcmp(zType, "ok")==0 || strcmp(zType, "error")==0 ){
     const cJSON *pStep = cJSON_GetObjectItemCaseSensitive(pCond, "step");
-    int i = cJSON_IsNumber(pStep) ? (int)pStep->valuedouble : -1;
-    if( !cJSON_IsNumber(pStep) || pStep->valuedouble!=(double)i || i<0 || i>=iStep ){
+    int i = cJSON_IsNumber(pStep) && pStep->valuedouble>=0 && pStep->valuedouble<iStep ? (int)pStep->valuedouble : -1;
+    if( i<0 || pStep->valuedouble!=(double)i ){
       replyFail(pSub, 400, DOSQL_BAD_REQUEST, "step %d's condition must name an earlier step", iStep);
       return -1;
     }
@@ -516,14 +564,21 @@ static void appendError(sqlite3_str *pOut, const Reply *pFailed){
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
-/* batch {batch: {steps: [{condition?, stmt}]}}: a BatchResult. */
-static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq){
+/* A copy of n bytes of z at i, or 0 (out of memory, or z is 0). */
+static char *textAt(const char *z, int i, int n){
+  return z ? sqlite3_mprintf("%.*s", n, z + i) : 0;
+}
+
+/* batch {batch: {steps: [{condition?, stmt}]}}: a BatchResult. From pFrom's
+** step on when resumed; a fault leaves where it stopped in pStopped. */
+static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq,
+                     const Progress *pFrom, Progress *pStopped){
   sqlite3_str *pOut = replyBody(pSub);
   const cJSON *pSteps = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pReq, "batch"), "steps");
   const cJSON *pStep;
   sqlite3_str *pErrors;
   unsigned char *aOutcome;
-  int i, n = cJSON_GetArraySize(pSteps);
+  int i, iResults, iFirst = 0, n = cJSON_GetArraySize(pSteps);
   if( !cJSON_IsArray(pSteps) ){
     replyFail(pSub, 400, DOSQL_BAD_REQUEST, "a batch request is {\"batch\": {\"steps\": [...]}}");
     return;
@@ -537,10 +592,18 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
   }
   memset(aOutcome, STEP_NOT_RUN, (size_t)n + 1);
   sqlite3_str_appendall(pOut, "{\"step_results\":[");
+  iResults = sqlite3_str_length(pOut);
+  if( pFrom && pFrom->aOutcome && pFrom->iInner<=n ){
+    iFirst = pFrom->iInner;
+    memcpy(aOutcome, pFrom->aOutcome, (size_t)iFirst);
+    sqlite3_str_appendall(pOut, pFrom->zResults);
+    sqlite3_str_appendall(pErrors, pFrom->zErrors);
+  }
   for(i=0, pStep=pSteps->child; pStep; i++, pStep=pStep->next){
     const cJSON *pCond = cJSON_GetObjectItemCaseSensitive(pStep, "condition");
     Reply step;
-    int iMark, bRun = 1;
+    int iMark, iResultEnd = sqlite3_str_length(pOut), iErrorEnd = sqlite3_str_length(pErrors), bRun = 1;
+    if( i<iFirst ) continue;
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     if( i ) sqlite3_str_appendchar(pErrors, 1, ',');
     iMark = sqlite3_str_length(pOut);
@@ -558,7 +621,17 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
       aOutcome[i] = bRun ? STEP_OK : STEP_NOT_RUN;
     }
     replyEndSharing(&step);
-    if( dosqlVfsFaulted() ) break;           /* hranaPipeline stops here */
+    if( dosqlVfsFaulted() ){
+      /* The steps before this one stay done: the call again resumes here. */
+      pStopped->iInner = i;
+      pStopped->nOutcome = i;
+      pStopped->aOutcome = sqlite3_malloc(i + 1);
+      if( pStopped->aOutcome ) memcpy(pStopped->aOutcome, aOutcome, (size_t)i);
+      pStopped->zResults = textAt(sqlite3_str_value(pOut), iResults, iResultEnd - iResults);
+      pStopped->zErrors = textAt(sqlite3_str_value(pErrors), 0, iErrorEnd);
+      if( iErrorEnd==0 && pStopped->zErrors==0 ) pStopped->zErrors = sqlite3_mprintf("");
+      break;
+    }
   }
   sqlite3_str_appendall(pOut, "],\"step_errors\":[");
   if( sqlite3_str_errcode(pErrors)!=SQLITE_OK ) connFail(pConn, pSub, SQLITE_NOMEM);
@@ -573,8 +646,13 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
 /*
 ** One stream request: append its StreamResult, {"type":"ok","response":...}
 ** or {"type":"error","error":{...}}. *pbClosed once the stream is closed.
+** A batch or sequence resumes from pFrom (0: from its start), and says in
+** pStopped where a page fault stopped it. A result that would take the
+** answer past DOSQL_MAX_RESULT_BYTES is that request's RESULT_TOO_LARGE, so
+** the pipeline as a whole never fails for it.
 */
-static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *pReq, int *pbClosed){
+static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *pReq, int *pbClosed,
+                       const Progress *pFrom, Progress *pStopped){
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pReq, "type");
   const char *zType = cJSON_IsString(pType) ? pType->valuestring : "";
@@ -590,9 +668,9 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
     runStmt(pConn, &sub, s, cJSON_GetObjectItemCaseSensitive(pReq, "stmt"));
   }else if( strcmp(zType, "batch")==0 ){
     sqlite3_str_appendall(pOut, ",\"result\":");
-    runBatch(pConn, &sub, s, pReq);
+    runBatch(pConn, &sub, s, pReq, pFrom, pStopped);
   }else if( strcmp(zType, "sequence")==0 ){
-    runSequence(pConn, &sub, s, pReq);
+    runSequence(pConn, &sub, s, pReq, pFrom, pStopped);
   }else if( strcmp(zType, "describe")==0 ){
     sqlite3_str_appendall(pOut, ",\"result\":");
     describe(pConn, &sub, s, pReq);
@@ -612,6 +690,11 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
     replyFail(&sub, 400, DOSQL_BAD_REQUEST, "a stream request's type is execute, batch, sequence, "
         "describe, store_sql, close_sql, get_autocommit or close");
   }
+  if( !replyFailed(&sub) && sqlite3_str_errcode(pOut)==SQLITE_OK
+   && sqlite3_str_length(pOut)>DOSQL_MAX_RESULT_BYTES ){
+    replyFail(&sub, 400, DOSQL_RESULT_TOO_LARGE, "the answer would be larger than %d bytes: "
+        "send fewer requests per pipeline, or select fewer rows", DOSQL_MAX_RESULT_BYTES);
+  }
   if( replyFailed(&sub) ){
     sqlite3_str_truncate(pOut, iMark);
     sqlite3_str_appendall(pOut, "{\"type\":\"error\",\"error\":");
@@ -624,89 +707,118 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
 }
 
 /*
-** A page fault stopped the pipeline at request iResume: keep its body, its
-** stream and the results before that request (text from iFrom to iTo of
-** pOut), to resume when the host calls again with the same body (hrana.h).
-** Out of memory, only the stream is kept: the next pipeline then fails.
+** A page fault stopped the pipeline at request iResume (inner: how far that
+** one came, whose allocations pending takes): keep its body, its stream and
+** the results before that request (text from iFrom to iTo of pOut), to
+** resume when the host calls again (hrana.h).
 */
-static void keepPending(const cJSON *pBody, const HranaStream *s, int iResume,
+static void keepPending(const cJSON *pBody, const HranaStream *s, int iResume, Progress *pInner,
                         sqlite3_str *pOut, int iFrom, int iTo){
-  const char *z = sqlite3_str_value(pOut);
-  forgetPending();
+  pendingFree(&pending);
   pending.id = s->id;
   pending.iResume = iResume;
+  pending.inner = *pInner;
+  memset(pInner, 0, sizeof(*pInner));
   pending.pBody = cJSON_Duplicate(pBody, 1);
-  pending.zDone = z ? sqlite3_mprintf("%.*s", iTo - iFrom, z + iFrom) : 0;
-  if( pending.pBody==0 || pending.zDone==0 ){
-    cJSON_Delete(pending.pBody);
-    sqlite3_free(pending.zDone);
-    pending.pBody = 0;
-    pending.zDone = 0;
+  pending.zDone = textAt(sqlite3_str_value(pOut), iFrom, iTo - iFrom);
+  if( pending.pBody==0 || pending.zDone==0
+   || (pending.inner.nOutcome>0 && (pending.inner.aOutcome==0 || pending.inner.zResults==0 || pending.inner.zErrors==0)) ){
+    unsigned id = pending.id;
+    int i = pending.iResume;
+    pendingFree(&pending);
+    pending.id = id;              /* the retry fails (hranaPipeline) */
+    pending.iResume = i;
   }
+}
+
+/*
+** The pipeline failed as a whole after its requests began to run: the client
+** gets no results, so the stream ends (a replay of its baton must not run
+** anything again), and so does a transaction it held or ran in, so that the
+** host's gate, which ends the transaction on TRANSACTION_ABORTED, and C agree.
+*/
+static void failPipeline(Conn *pConn, Reply *pReply, HranaStream *s, int bInTransaction){
+  if( pConn->bInteractive ) connRollback(pConn);
+  if( bInTransaction || s->bTx ){
+    replyAmend(pReply, pReply->status>=500 ? pReply->status : 409, DOSQL_TRANSACTION_ABORTED,
+               "; the stream's transaction was rolled back");
+  }
+  streamFree(s);
 }
 
 void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pRequests = pipelineRequests(pReply, pBody);
   sqlite3_str *pOut = replyBody(pReply);
   double msNow = dosql_host_now_ms();
+  int bInTransaction = pConn->bInteractive;
   const cJSON *pReq;
   HranaStream *s;
-  int i, iFirst = 0, bNew, bClosed = 0, iState, iResults;
+  Pending resume;
+  Progress stopped;
+  int i, bNew, bClosed = 0, iState, iResults;
   char *zBody;
-  if( pRequests==0 ) return;
+  memset(&resume, 0, sizeof(resume));
+  memset(&stopped, 0, sizeof(stopped));
+  if( pConn->bRetry ){
+    resume = pending;           /* ours now; freed below */
+    memset(&pending, 0, sizeof(pending));
+  }
+  pendingFree(&pending);
+  if( pRequests==0 ) goto done;
   streamsExpire(pConn, msNow);
   s = streamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
-  if( s==0 && !bNew ) return;
-
-  if( pending.id && pending.pBody==0 ){
-    for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++) if( aStream[i].id==pending.id ) streamFree(&aStream[i]);
+  if( s==0 && !bNew ) goto done;
+  if( resume.id && resume.pBody==0 ){
+    HranaStream *pLost = streamOfId(resume.id);
+    if( pLost ) streamFree(pLost);
     replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "out of memory keeping a pipeline that a page fault "
-        "stopped: its stream has ended, and its requests before request %d may have run", pending.iResume);
-    forgetPending();
-    return;
+        "stopped: its stream has ended, and its requests before request %d may have run", resume.iResume);
+    goto done;
   }
+  if( resume.id && !cJSON_Compare(resume.pBody, pBody, 1) ) pendingFree(&resume);   /* not the same call */
+  if( resume.id ) s = streamOfId(resume.id);
+  if( s==0 ) s = streamNew(pConn, msNow);
+
   iState = sqlite3_str_length(pOut);
   sqlite3_str_appendall(pOut, "A{\"results\":[");   /* the state byte is set below */
   iResults = sqlite3_str_length(pOut);
-  if( pending.pBody && cJSON_Compare(pending.pBody, pBody, 1) && (s==0 || s->id==pending.id) ){
-    for(i=0; i<DOSQL_HRANA_MAX_STREAMS && aStream[i].id!=pending.id; i++){}
-    if( i<DOSQL_HRANA_MAX_STREAMS ){
-      s = &aStream[i];
-      sqlite3_str_appendall(pOut, pending.zDone);
-      iFirst = pending.iResume;
-    }
-  }
-  forgetPending();
-  if( s==0 ) s = streamNew(pConn, msNow);
-
+  if( resume.zDone ) sqlite3_str_appendall(pOut, resume.zDone);
   for(i=0, pReq=pRequests->child; pReq; i++, pReq=pReq->next){
     int iMark = sqlite3_str_length(pOut);
-    if( i<iFirst ) continue;
+    if( i<resume.iResume ) continue;
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
-    runRequest(pConn, pReply, s, pReq, &bClosed);
+    runRequest(pConn, pReply, s, pReq, &bClosed, i==resume.iResume ? &resume.inner : 0, &stopped);
     if( dosqlVfsFaulted() ){
       /* connFinish answers the fault. Inside a transaction it ends it, and
       ** the stream with it (TRANSACTION_ABORTED): nothing to resume. */
-      if( !pConn->bInteractive ) keepPending(pBody, s, i, pOut, iResults, iMark);
-      return;
+      if( !pConn->bInteractive ) keepPending(pBody, s, i, &stopped, pOut, iResults, iMark);
+      goto done;
     }
     if( pConn->bInteractive && sqlite3_get_autocommit(pConn->db) ){
       replyFail(pReply, 409, DOSQL_TRANSACTION_ABORTED,
           "SQLite rolled the stream's transaction back (an I/O error, or the database is full)");
-      return;
+      failPipeline(pConn, pReply, s, bInTransaction);
+      goto done;
     }
-    if( connResultTooLarge(pConn, pReply) ) return;
   }
   sqlite3_str_appendall(pOut, "],\"baton\":");
   if( bClosed ){
     sqlite3_str_appendall(pOut, "null");
   }else{
-    s->seq++;
+    s->seq++;                   /* the baton below is the only one good next */
     appendBaton(pOut, s);
   }
   sqlite3_str_appendall(pOut, ",\"base_url\":null}");
+  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+    connFail(pConn, pReply, SQLITE_NOMEM);
+    failPipeline(pConn, pReply, s, bInTransaction);
+    goto done;
+  }
   zBody = sqlite3_str_value(pOut);
-  if( zBody ) zBody[iState] = streamHoldsTransaction(pConn, s) ? HRANA_HOLDS_TRANSACTION : 'A';
+  zBody[iState] = streamHoldsTransaction(pConn, s) ? HRANA_HOLDS_TRANSACTION : 'A';
   s->msUsed = msNow;
   if( bClosed ) streamFree(s);
+done:
+  pendingFree(&resume);
+  progressFree(&stopped);
 }

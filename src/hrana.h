@@ -12,23 +12,28 @@
 ** COMMIT and ROLLBACK open and end the object's interactive transaction
 ** (docs/transactions.md): while a stream's transaction is open, every other
 ** request waits. The host owns the waiting and the transaction's idle timer,
-** so it serves the route in two calls:
+** so it serves the route in up to two calls:
 **
-**   1. POST /v2/pipeline (a host route): the check. Answers 200
-**      {"transaction": true} when the pipeline belongs to the open
-**      transaction (its stream began it), else {"transaction": false}; or the
-**      error of a bad body or baton (BAD_BATON, STREAM_EXPIRED).
+**   1. POST /v2/pipeline (a host route): the check, asked while a transaction
+**      is open (else no stream holds one). Answers 200 {"transaction": true}
+**      when the pipeline belongs to the open transaction (its stream began
+**      it), else {"transaction": false}; or the error of a bad body or baton
+**      (BAD_BATON, STREAM_EXPIRED).
 **   2. POST /hrana/pipeline (internal), the same body, with the flag
 **      DOSQL_REQUEST_IN_TRANSACTION exactly when the check said so, and
 **      holding the object alone otherwise. Answers the Hrana response after
 **      one byte for the host: 'T' when the stream holds the transaction now
 **      (the host keeps waiting requests out and arms the idle timer,
-**      DOSQL_HRANA_TRANSACTION_IDLE_MS), 'A' when it does not.
+**      DOSQL_HRANA_TRANSACTION_IDLE_MS), 'A' when it does not. Any other
+**      answer holds no transaction: a pipeline that fails as a whole once its
+**      requests ran ends its stream, and a transaction it held or ran in
+**      (TRANSACTION_ABORTED).
 **
-** A page fault mid-pipeline (the cold tier) stops it; the stream keeps the
-** results so far, and the host's call again with the same body resumes after
-** them, so nothing that committed runs twice. Inside a transaction a fault
-** ends it (TRANSACTION_ABORTED), as for /begin's.
+** A page fault mid-pipeline (key-value storage, the cold tier) stops it; the
+** stream keeps the results so far and how far a batch or sequence came, and
+** the host's call again (DOSQL_REQUEST_RETRY) resumes there, so nothing that
+** committed runs twice. Inside a transaction a fault ends it
+** (TRANSACTION_ABORTED), as for /begin's.
 */
 #ifndef DOSQL_HRANA_H
 #define DOSQL_HRANA_H

@@ -211,11 +211,14 @@ export declare function defineDoSQL(options?: DoSQLOptions): typeof DoSQLDatabas
 
 /**
  * The standalone worker's router: GET /health, and /db/<tenant>/<endpoint> forwarded
- * to env.DOSQL_DB's object for that tenant when Authorization is "Bearer <env.DOSQL_TOKEN>".
+ * to env.DOSQL_DB's object for that tenant when Authorization is "Bearer <env.DOSQL_TOKEN>";
+ * libSQL clients over HTTP and WebSocket (docs/hrana.md). Pass the Worker's ctx so that a
+ * libSQL socket's streams are closed (their transactions rolled back) after it closes.
  */
 export declare function route(
   request: Request,
   env: { DOSQL_TOKEN?: string; DOSQL_DB?: DurableObjectNamespace },
+  ctx?: { waitUntil(promise: Promise<unknown>): void },
 ): Promise<Response>;
 
 // ---- the client (worker-shim/src/client/client.js) ----------------------------------------

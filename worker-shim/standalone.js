@@ -16,8 +16,9 @@ export default {
   /**
    * @param {Request} request
    * @param {Record<string, any>} env
+   * @param {ExecutionContext} ctx
    */
-  fetch(request, env) {
-    return route(request, env);
+  fetch(request, env, ctx) {
+    return route(request, env, ctx);
   },
 };

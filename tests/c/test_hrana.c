@@ -31,7 +31,7 @@ static Answer pipeline(Conn *pConn, const char *zBody, char *pcState){
       for(i=0; i<32; i++) hostMemFetch((uint32_t)pPage->valuedouble + i);
     }
     answerFree(&a);
-    a = callFlags(pConn, "POST", "/hrana/pipeline", zBody, flags);
+    a = callFlags(pConn, "POST", "/hrana/pipeline", zBody, flags | DOSQL_REQUEST_RETRY);
   }
   if( a.status==200 ){
     *pcState = a.zBody[0];
@@ -421,6 +421,102 @@ static void a_fault_resumes_without_running_anything_twice(void){
   connClose(&c);
 }
 
+/* The async host's database of writeBigTable(): t holds 2000 rows of 200 bytes,
+** and only page 1 is in memory. */
+static void openCold(Conn *pConn){
+  setup(pConn);
+  okFree(pConn, "/run", "{\"sql\":\"INSERT INTO t(data) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+      "SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(200) FROM n\"}");
+  okFree(pConn, "/run", "{\"sql\":\"CREATE TABLE u(x)\"}");
+  connClose(pConn);
+  hostMemSetAsync(1);
+  hostMemFetch(1);
+  openConn(pConn);
+}
+
+/* Within a batch and a sequence too, a fault resumes at the step or statement
+** it stopped at: what committed before it is not run again. */
+static void a_fault_resumes_inside_a_batch_and_a_sequence(void){
+  Conn c;
+  char cState;
+  Answer a;
+  const cJSON *pSteps;
+  openCold(&c);
+  nFaults = 0;
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"batch\",\"batch\":{\"steps\":["
+        "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES (1)\"}},"
+        "{\"condition\":{\"type\":\"ok\",\"step\":0},\"stmt\":{\"sql\":\"SELECT count(*) FROM t\"}},"
+        "{\"condition\":{\"type\":\"ok\",\"step\":1},\"stmt\":{\"sql\":\"INSERT INTO u VALUES (2)\"}},"
+        "{\"condition\":{\"type\":\"error\",\"step\":1},\"stmt\":{\"sql\":\"INSERT INTO u VALUES (-1)\"}}]}},"
+      "{\"type\":\"sequence\",\"sql\":\"INSERT INTO u VALUES (3); SELECT sum(length(data)) FROM t; INSERT INTO u VALUES (4);\"}]}",
+      &cState);
+  CHECK(a.status==200);
+  CHECK(nFaults>1);
+  pSteps = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 0), "response"), "result"), "step_results");
+  CHECK(cJSON_GetArraySize(pSteps)==4);
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(pSteps, 1), "rows"), 0), 0), "value")->valuestring, "2000");
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(pSteps, 3)));
+  CHECK_STR(resultType(&a, 1), "ok");
+  answerFree(&a);
+  a = post(&c, "/query", "{\"sql\":\"SELECT group_concat(x) AS x FROM u\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"x\":\"1,2,3,4\"}]}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+/* What a fault left behind is for the host's call again alone: another call of
+** the same body (another client's) runs from its start, on a stream of its own. */
+static void only_the_retry_resumes(void){
+  static const char zBody[] = "{\"baton\":null,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO u VALUES (1)\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT count(*) FROM t\"}}]}";
+  Conn c;
+  char cState;
+  Answer a;
+  openCold(&c);
+  a = postFetching(&c, "/run", "{\"sql\":\"INSERT INTO u VALUES (0)\"}");    /* u and the change log at hand, t not */
+  answerFree(&a);
+  a = postFetching(&c, "/run", "{\"sql\":\"DELETE FROM u\"}");
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/hrana/pipeline", zBody, DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==DOSQL_STATUS_FAULT);                       /* the first client gives up */
+  answerFree(&a);
+  a = pipeline(&c, zBody, &cState);                          /* a second one, and its retries */
+  CHECK(a.status==200);
+  checkCell(&a, 1, 0, 0, "{\"type\":\"integer\",\"value\":\"2000\"}");
+  answerFree(&a);
+  a = postFetching(&c, "/query", "{\"sql\":\"SELECT count(*) AS n FROM u\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":2}]}");          /* one row each: nothing skipped */
+  answerFree(&a);
+  connClose(&c);
+}
+
+/* A result past the limit fails its own request, not the pipeline: a
+** transaction begun before it stays, and host and engine agree on it. */
+static void a_result_too_large_fails_its_request_only(void){
+  Conn c;
+  char cState, zBaton[80];
+  Answer a;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('kept')\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT zeroblob(30000000)\"}},"
+      "{\"type\":\"get_autocommit\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='T');
+  CHECK(c.bInteractive);
+  CHECK_STR(errorCode(&a, 2), "RESULT_TOO_LARGE");
+  CHECK(a.zBody && strlen(a.zBody)<4096);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "COMMIT", &cState);
+  CHECK(cState=='A');
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT name FROM t"), "\"kept\"");
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(named_args_find_every_prefix);
@@ -431,5 +527,8 @@ int main(void){
   RUN(sequence_describe_and_autocommit);
   RUN(hostile_pipelines_get_clear_errors);
   RUN(a_fault_resumes_without_running_anything_twice);
+  RUN(a_fault_resumes_inside_a_batch_and_a_sequence);
+  RUN(only_the_retry_resumes);
+  RUN(a_result_too_large_fails_its_request_only);
   return HARNESS_END();
 }

@@ -80,6 +80,7 @@ test('the contract the module publishes equals api.h, and contract.js speaks its
   assert.deepEqual(contract.requestFlags, {
     inTransaction: define(apiH, 'DOSQL_REQUEST_IN_TRANSACTION'),
     internal: define(apiH, 'DOSQL_REQUEST_INTERNAL'),
+    retry: define(apiH, 'DOSQL_REQUEST_RETRY'),
   });
   assert.deepEqual(contract.openFlags, { captureChanges: define(apiH, 'DOSQL_OPEN_CAPTURE_CHANGES') });
 });

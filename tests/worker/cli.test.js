@@ -78,6 +78,23 @@ test('the shell runs statements, dot commands and every output mode; an error do
   assert.match(r.err, /\.mode takes table, json, csv, line/);
 });
 
+test('BEGIN ... COMMIT typed in the shell is one transaction; ROLLBACK undoes it', async () => {
+  const db = tenant('cli-tx');
+  const r = await dosql(['shell', db, '--mode', 'csv'], {
+    input: [
+      'CREATE TABLE t (x INTEGER);',
+      'BEGIN;', 'INSERT INTO t VALUES (1);', 'SELECT count(*) AS n FROM t;', 'ROLLBACK;',
+      'SELECT count(*) AS n FROM t;',
+      'BEGIN IMMEDIATE;', 'INSERT INTO t VALUES (2);', 'INSERT INTO t VALUES (3);', 'COMMIT;',
+      'SELECT group_concat(x) AS xs FROM t;',
+      'COMMIT;',
+    ].join('\n'),
+  });
+  assert.equal(r.out, 'n\n1\nn\n0\nxs\n"2,3"\n');
+  assert.match(r.err, /cannot commit - no transaction is active/);
+  assert.equal(r.code, 1);
+});
+
 test('exec runs a file; export and import move the database as a .sqlite file', async () => {
   const db = tenant('cli-file');
   const script = join(folder, 'seed.sql');

@@ -19,7 +19,8 @@ import WebSocket from 'ws';
 import { LibsqlDialect } from '@libsql/kysely-libsql';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { startStandalone, tenant, TMP } from './harness.js';
-import { HranaSocket, MAX_IN_FLIGHT } from '../../worker-shim/src/hrana-socket.js';
+import { HranaSocket } from '../../worker-shim/src/hrana-socket.js';
+import { SOCKET_MAX_IN_FLIGHT as MAX_IN_FLIGHT, SOCKET_MAX_STREAMS } from '../../worker-shim/src/config.js';
 
 const TOKEN = 'libsql-test-token';
 
@@ -296,7 +297,9 @@ describe('libSQL over HTTP only', () => {
       assert.equal(answer.status, 400, JSON.stringify(bad));
       assert.ok(answer.body.message && answer.body.code, JSON.stringify(answer.body));
     }
-    const huge = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: `SELECT '${'x'.repeat(9 << 20)}'` } }] }) });
+    // Past the request limit (through Miniflare's own dispatch: over a socket the answer
+    // comes before the body is sent, and the client may see its connection reset).
+    const huge = await servers.sql.mf.dispatchFetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: `SELECT '${'x'.repeat(9 << 20)}'` } }] }) });
     assert.deepEqual([huge.status, huge.headers.get('content-type'), (await huge.json()).code], [413, 'application/json', 'PAYLOAD_TOO_LARGE']);
     const notJson = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{' });
     assert.deepEqual([notJson.status, (await notJson.json()).code], [400, 'BAD_JSON']);
@@ -375,7 +378,7 @@ describe('libSQL over WebSocket only', () => {
       await answered;
       return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'get_autocommit', is_autocommit: true } }] } };
     };
-    new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline);
+    new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
     const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));
     message({ type: 'hello', jwt: 'x' });
     message({ type: 'request', request_id: 0, request: { type: 'open_stream', stream_id: 1 } });
@@ -386,5 +389,12 @@ describe('libSQL over WebSocket only', () => {
     answerAll();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(sent.filter((m) => m.type === 'response_ok').length, MAX_IN_FLIGHT, 'the others are answered');
+    // And no more than SOCKET_MAX_STREAMS streams at once.
+    sent.length = 0;
+    for (let streamId = 2; streamId <= SOCKET_MAX_STREAMS + 1; streamId++) {
+      message({ type: 'request', request_id: 5000 + streamId, request: { type: 'open_stream', stream_id: streamId } });
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(sent.filter((m) => m.error).map((m) => [m.request_id, m.error.code]), [[5000 + SOCKET_MAX_STREAMS + 1, 'TOO_MANY_REQUESTS']]);
   });
 });

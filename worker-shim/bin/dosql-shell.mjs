@@ -61,6 +61,20 @@ export function statementEnds(sql) {
 /** Whether text holds more than blanks, comments and ";"s. @param {string} text */
 const hasStatement = (text) => text.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').replace(/;/g, '').trim() !== '';
 
+/**
+ * Whether a statement begins or ends a transaction: "begin", "commit" (also END) or
+ * "rollback" (not ROLLBACK TO, which stays inside it), else null.
+ * @param {string} sql
+ * @returns {'begin' | 'commit' | 'rollback' | null}
+ */
+export function transactionControl(sql) {
+  const text = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().toLowerCase();
+  if (/^begin\b/.test(text)) return 'begin';
+  if (/^(commit|end)\b/.test(text)) return 'commit';
+  if (/^rollback\b/.test(text) && !/^rollback(\s+transaction)?\s+to\b/.test(text)) return 'rollback';
+  return null;
+}
+
 /** A value as the table, csv and line modes print it. @param {unknown} v */
 function text(v) {
   if (v === null) return 'NULL';
@@ -111,10 +125,25 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   if (tty && banner) say(banner);
   const prompt = () => tty && lines.setPrompt(buffer ? '   ...> ' : 'dosql> ');
 
+  // Each statement goes on a stream of its own, so BEGIN ... COMMIT typed here
+  // holds one: a client transaction, which the statements in between run on.
+  /** @type {any} */
+  let tx = null;
   /** @param {string} sql */
   const run = async (sql) => {
     try {
-      say(format(await client.execute(sql), mode));
+      const control = transactionControl(sql);
+      if (control === 'begin') {
+        if (tx) throw new Error('cannot start a transaction within a transaction');
+        tx = await client.transaction('write');
+      } else if (control) {
+        if (!tx) throw new Error(`cannot ${control} - no transaction is active`);
+        const ending = tx;
+        tx = null;
+        await (control === 'commit' ? ending.commit() : ending.rollback());
+      } else {
+        say(format(await (tx ?? client).execute(sql), mode));
+      }
     } catch (err) {
       failed = true;
       complain(`Error: ${/** @type {any} */ (err)?.message ?? err}`);
@@ -166,5 +195,10 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   }
   lines.close();
   if (hasStatement(buffer)) await run(buffer);
+  if (tx) {
+    complain('Error: the input ended inside a transaction: it was rolled back');
+    tx.close();
+    failed = true;
+  }
   return failed ? 1 : 0;
 }

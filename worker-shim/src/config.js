@@ -8,6 +8,18 @@
  *  SQLite's page cache (16 MiB, DOSQL_CACHE_KIB) and a working heap stay below it. */
 export const RECYCLE_MEMORY_BYTES = 48 * 1024 * 1024;
 
+// ---- libSQL over WebSocket (hrana-socket.js, docs/hrana.md): what one socket may hold
+/** Streams open at once (each is a stream of the database, which keeps 64 in all). */
+export const SOCKET_MAX_STREAMS = 16;
+/** Requests waiting for their answers, by count and by bytes of their messages: past
+ *  either, a request is refused (TOO_MANY_REQUESTS) and the socket stays. */
+export const SOCKET_MAX_IN_FLIGHT = 1024;
+export const SOCKET_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+/** SQL texts store_sql keeps for the connection, by count and bytes (@libsql/client
+ *  stores up to 30 texts of under 5,000 characters). */
+export const SOCKET_MAX_SQL = 128;
+export const SOCKET_MAX_SQL_BYTES = 256 * 1024;
+
 // ---- Import (durable-object/file-import.js)
 /** Pages staged per storage write (the key-value backend's most keys per call). */
 export const PAGES_PER_WRITE = 128;

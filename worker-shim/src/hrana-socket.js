@@ -17,12 +17,13 @@
 
 /** @typedef {{status: number, value: any}} PipelineAnswer */
 
+import {
+  SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
+} from './config.js';
+
 export const HRANA_SUBPROTOCOL = 'hrana2';
 /** Requests that run on a stream, and their answer's type. */
 const STREAM_REQUESTS = new Set(['execute', 'batch', 'sequence', 'describe', 'get_autocommit']);
-/** Requests of one socket in flight at once; past it a request is refused, so a client
- *  that sends faster than the database answers cannot fill the Worker's memory. */
-export const MAX_IN_FLIGHT = 1024;
 /** Socket close codes (RFC 6455). */
 const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_POLICY = 1008;
@@ -42,12 +43,14 @@ export function wantsHranaSocket(request) {
  * @param {object} options
  * @param {(jwt: unknown) => Promise<boolean>} options.authenticate  whether a hello's token is good
  * @param {(body: object) => Promise<PipelineAnswer>} options.pipeline  POST /v2/pipeline to the database
+ * @param {(promise: Promise<unknown>) => void} options.waitUntil  keeps the Worker running for work
+ *   done after the socket closed (ending its streams)
  * @returns {Response}
  */
-export function acceptHranaSocket({ authenticate, pipeline }) {
+export function acceptHranaSocket({ authenticate, pipeline, waitUntil }) {
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
-  new HranaSocket(server, authenticate, pipeline);
+  new HranaSocket(server, authenticate, pipeline, waitUntil);
   return new Response(null, { status: 101, webSocket: client, headers: { 'sec-websocket-protocol': HRANA_SUBPROTOCOL } });
 }
 
@@ -56,6 +59,7 @@ export class HranaSocket {
   #socket;
   #authenticate;
   #pipeline;
+  #waitUntil;
   /** The last hello's check; requests wait for it. @type {Promise<boolean> | null} */
   #hello = null;
   /** By stream_id: the HTTP stream's baton (null before its first pipeline) and the tail of its requests. */
@@ -63,14 +67,21 @@ export class HranaSocket {
   #streams = new Map();
   /** store_sql's texts, for the whole connection. @type {Map<number, string>} */
   #sqls = new Map();
-  /** Requests not answered yet. */
+  /** Requests not answered yet, and the bytes of their messages (config.js bounds both,
+   *  so a client that sends faster than the database answers cannot fill the Worker). */
   #inFlight = 0;
+  #inFlightBytes = 0;
+  #sqlBytes = 0;
 
-  /** @param {WebSocket} socket @param {(jwt: unknown) => Promise<boolean>} authenticate @param {(body: object) => Promise<PipelineAnswer>} pipeline */
-  constructor(socket, authenticate, pipeline) {
+  /**
+   * @param {WebSocket} socket @param {(jwt: unknown) => Promise<boolean>} authenticate
+   * @param {(body: object) => Promise<PipelineAnswer>} pipeline @param {(promise: Promise<unknown>) => void} waitUntil
+   */
+  constructor(socket, authenticate, pipeline, waitUntil) {
     this.#socket = socket;
     this.#authenticate = authenticate;
     this.#pipeline = pipeline;
+    this.#waitUntil = waitUntil;
     socket.addEventListener('message', (event) => this.#onMessage(event.data));
     socket.addEventListener('close', (event) => {
       this.#closeStreams();
@@ -102,16 +113,21 @@ export class HranaSocket {
       });
     } else if (message?.type === 'request' && Number.isInteger(message.request_id) && this.#hello) {
       const id = message.request_id;
-      if (this.#inFlight >= MAX_IN_FLIGHT) {
-        this.#send({ type: 'response_error', request_id: id, error: { message: `more than ${MAX_IN_FLIGHT} requests of this connection are waiting for their answers: wait for some`, code: 'TOO_MANY_REQUESTS' } });
+      const bytes = /** @type {string} */ (data).length;
+      if (this.#inFlight >= SOCKET_MAX_IN_FLIGHT || this.#inFlightBytes + bytes > SOCKET_MAX_IN_FLIGHT_BYTES) {
+        this.#send({ type: 'response_error', request_id: id, error: { message: `too many requests of this connection (${SOCKET_MAX_IN_FLIGHT}, or ${SOCKET_MAX_IN_FLIGHT_BYTES} bytes) are waiting for their answers: wait for some`, code: 'TOO_MANY_REQUESTS' } });
         return;
       }
       this.#inFlight++;
+      this.#inFlightBytes += bytes;
       this.#hello
         .then((ok) => (ok ? this.#handle(message.request ?? {}) : null))
         .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }))
         .catch((err) => this.#send({ type: 'response_error', request_id: id, error: { message: err instanceof Error ? err.message : String(err), code: 'INTERNAL' } }))
-        .finally(() => this.#inFlight--);
+        .finally(() => {
+          this.#inFlight--;
+          this.#inFlightBytes -= bytes;
+        });
     } else {
       this.#socket.close(CLOSE_PROTOCOL_ERROR, this.#hello ? 'not a Hrana message' : 'the first message must be a hello');
     }
@@ -144,13 +160,17 @@ export class HranaSocket {
   /** @param {any} request */
   #storeSql({ type, sql_id: id, sql }) {
     if (type === 'close_sql') {
+      this.#sqlBytes -= this.#sqls.get(id)?.length ?? 0;
       this.#sqls.delete(id);
     } else if (!Number.isInteger(id) || typeof sql !== 'string') {
       return fail('BAD_REQUEST', 'store_sql needs sql_id (a whole number) and sql (a string)');
     } else if (this.#sqls.has(id)) {
       return fail('BAD_REQUEST', `sql_id ${id} is already stored on this connection: close_sql it first`);
+    } else if (this.#sqls.size >= SOCKET_MAX_SQL || this.#sqlBytes + sql.length > SOCKET_MAX_SQL_BYTES) {
+      return fail('BAD_REQUEST', `too much stored SQL: a connection keeps at most ${SOCKET_MAX_SQL} texts of ${SOCKET_MAX_SQL_BYTES} characters in all; close_sql what is no longer needed`);
     } else {
       this.#sqls.set(id, sql);
+      this.#sqlBytes += sql.length;
     }
     return { response: { type } };
   }
@@ -159,13 +179,12 @@ export class HranaSocket {
   async #openOrClose({ type, stream_id: streamId }) {
     if (type === 'open_stream') {
       if (this.#streams.has(streamId)) return fail('BAD_REQUEST', `stream ${JSON.stringify(streamId)} is already open`);
+      if (this.#streams.size >= SOCKET_MAX_STREAMS) return fail('TOO_MANY_REQUESTS', `a connection has at most ${SOCKET_MAX_STREAMS} streams open: close one first`);
       this.#streams.set(streamId, { baton: null, tail: Promise.resolve() });
       return { response: { type } };
     }
-    const stream = this.#streams.get(streamId);
-    if (!stream) return { response: { type } };
-    const closed = stream.baton === null ? {} : await this.#onStream(streamId, { type: 'close' });
-    this.#streams.delete(streamId);
+    if (!this.#streams.has(streamId)) return { response: { type } };
+    const closed = await this.#close(streamId);
     return closed.error ? closed : { response: { type } };
   }
 
@@ -205,12 +224,26 @@ export class HranaSocket {
     return run;
   }
 
+  /**
+   * End a stream after its requests already sent (one may be a BEGIN still on its
+   * way): its HTTP stream, once it has one, is closed, which rolls back a
+   * transaction it holds.
+   * @param {number} streamId
+   * @returns {Promise<{error?: {message: string, code: string}}>}
+   */
+  #close(streamId) {
+    const stream = /** @type {{baton: string | null, tail: Promise<void>}} */ (this.#streams.get(streamId));
+    this.#streams.delete(streamId);
+    return stream.tail.then(async () => {
+      if (stream.baton === null) return {};
+      const { status, value } = await this.#pipeline({ baton: stream.baton, requests: [{ type: 'close' }] });
+      return status === 200 ? {} : { error: { message: value.message, code: value.code } };
+    });
+  }
+
   /** The socket is gone: end its streams (rolling back an open transaction). */
   #closeStreams() {
-    for (const [streamId, stream] of this.#streams) {
-      if (stream.baton !== null) this.#onStream(streamId, { type: 'close' }).catch(() => {});
-    }
-    this.#streams.clear();
+    for (const streamId of [...this.#streams.keys()]) this.#waitUntil(this.#close(streamId).catch(() => {}));
   }
 }
 

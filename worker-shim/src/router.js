@@ -51,9 +51,11 @@ function isEndpoint(path) {
  * Route one request of the public API.
  * @param {Request} request
  * @param {Record<string, any>} env  DOSQL_TOKEN (secret) and DOSQL_DB (binding)
+ * @param {{waitUntil: (p: Promise<unknown>) => void}} [ctx]  the Worker's ExecutionContext: a
+ *   libSQL socket's streams are closed after the socket, within it
  * @returns {Promise<Response>}
  */
-export async function route(request, env) {
+export async function route(request, env, ctx) {
   try {
     const url = new URL(request.url);
     if (url.pathname === '/health') {
@@ -73,7 +75,7 @@ export async function route(request, env) {
     if (typeof token !== 'string' || token === '') {
       return refuse('BAD_CONFIG', 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN');
     }
-    if (wantsHranaSocket(request) && path === '/') return await hranaSocket(env, match[1], token);
+    if (wantsHranaSocket(request) && path === '/') return await hranaSocket(env, match[1], token, ctx);
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
       return refuse('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
     }
@@ -127,13 +129,15 @@ function objectOf(env, tenant) {
  * A libSQL WebSocket for a tenant's database (hrana-socket.js): its hello's token
  * is checked as a bearer token, and its requests go to the database as pipelines.
  * @param {Record<string, any>} env @param {string} tenant @param {string} token
+ * @param {{waitUntil: (p: Promise<unknown>) => void} | undefined} ctx
  * @returns {Promise<Response>}
  */
-async function hranaSocket(env, tenant, token) {
+async function hranaSocket(env, tenant, token, ctx) {
   const object = objectOf(env, tenant);
   if (object.refused) return hranaResponse(hostError(...object.refused), { pipeline: false });
   const { stub } = object;
   return acceptHranaSocket({
+    waitUntil: (promise) => ctx?.waitUntil(promise),
     authenticate: (jwt) => (typeof jwt === 'string' ? bearerMatches(`Bearer ${jwt}`, token) : Promise.resolve(false)),
     pipeline: async (body) => {
       const answer = await stub.fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });

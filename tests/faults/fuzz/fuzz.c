@@ -423,9 +423,11 @@ FuzzAnswer fuzzHranaRun(Conn *p, const uint8_t *aBody, uint32_t nBody, uint32_t 
         fuzzFail("shape", "POST /hrana/pipeline: a 200 answer without the state byte: %.*s", (int)(n<500 ? n : 500),
                  (const char*)aResp+DOSQL_RESPONSE_BODY);
       }
-      memmove(aResp+DOSQL_RESPONSE_BODY, aResp+DOSQL_RESPONSE_BODY+1, n-1);
-      n--;
-      memcpy(aResp+DOSQL_RESPONSE_LENGTH, &n, 4);
+      if( n>0 ){
+        memmove(aResp+DOSQL_RESPONSE_BODY, aResp+DOSQL_RESPONSE_BODY+1, n-1);
+        n--;
+        memcpy(aResp+DOSQL_RESPONSE_LENGTH, &n, 4);
+      }
     }
   }
   return fuzzAnswerFrom(aResp, "POST /hrana/pipeline");

@@ -206,8 +206,11 @@ export class DatabaseInstance {
    */
   async #hranaPipeline(request) {
     try {
+      const body = await readBody(request, /** @type {Engine} */ (this.#engine).maxRequestBytes);
+      // The engine once the body is in: it may have been replaced meanwhile.
+      const failure = await this.start();
+      if (failure) return hranaResponse(failure, { pipeline: false });
       const engine = /** @type {Engine} */ (this.#engine);
-      const body = await readBody(request, engine.maxRequestBytes);
       const answer = await this.#throughEngine(() => runPipeline({ engine, gate: this.#gate, body, method: request.method }));
       this.#afterRequest();
       return hranaResponse(answer, { pipeline: answer.status === 200 });

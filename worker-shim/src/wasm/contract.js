@@ -17,7 +17,7 @@
  * @property {number} abi
  * @property {{status: number, length: number, body: number, fault: number}} response
  * @property {{captureChanges: number}} openFlags
- * @property {{inTransaction: number, internal: number}} requestFlags
+ * @property {{inTransaction: number, internal: number, retry: number}} requestFlags
  * @property {number} maxRequestBytes
  * @property {number} fileHeaderBytes  the SQLite file header (Engine.fileHeader)
  * @property {string} transactionHeader

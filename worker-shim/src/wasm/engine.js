@@ -273,15 +273,16 @@ export class Engine {
     const zPath = this.#utf8(path);
     const { requestFlags } = this.#contract;
     const flags = (inTransaction ? requestFlags.inTransaction : 0) | (internal ? requestFlags.internal : 0);
+    const flagsOf = (/** @type {boolean} */ retry) => flags | (retry ? requestFlags.retry : 0);
     if (!(body instanceof Uint8Array)) {
       // Any length past 32 bits is still too large: clamp, never wrap.
       const n = Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
-      return this.#submit([zMethod, zPath], (e, [pMethod, pPath]) =>
-        e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flags),
+      return this.#submit([zMethod, zPath], (e, [pMethod, pPath], retry) =>
+        e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, 0, n, flagsOf(retry)),
       );
     }
-    return this.#submit([zMethod, zPath, body], (e, [pMethod, pPath, pBody]) =>
-      e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flags),
+    return this.#submit([zMethod, zPath, body], (e, [pMethod, pPath, pBody], retry) =>
+      e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, flagsOf(retry)),
     );
   }
 
@@ -291,20 +292,21 @@ export class Engine {
    * nothing is queued the first attempt runs at once, synchronously: most
    * requests end there, and only one that faults waits in the queue for storage.
    * @param {Uint8Array[]} arrays
-   * @param {(exports: Record<string, any>, pointers: number[]) => number} call  a response pointer
+   * @param {(exports: Record<string, any>, pointers: number[], retry: boolean) => number} call  a response
+   *   pointer; retry: a call again after a fault's pages were fetched
    * @returns {Promise<EngineResponse>}
    */
   #submit(arrays, call) {
     if (this.#queued > 0) {
-      return this.#serialize(() => this.#withBytes(arrays, (pointers) => this.#withFaults((e) => this.#take(call(e, pointers)))));
+      return this.#serialize(() => this.#withBytes(arrays, (pointers) => this.#withFaults((e, retry) => this.#take(call(e, pointers, retry)))));
     }
     const pointers = this.#copyIn(arrays);
     if (!Array.isArray(pointers)) return Promise.resolve(pointers);
-    const attempt = (/** @type {Record<string, any>} */ e) => this.#take(call(e, pointers));
+    const attempt = (/** @type {Record<string, any>} */ e, /** @type {boolean} */ retry) => this.#take(call(e, pointers, retry));
     /** @type {EngineResponse} */
     let first;
     try {
-      first = this.#call(attempt);
+      first = this.#call((e) => attempt(e, false));
     } catch (err) {
       this.#freeAll(pointers);
       return Promise.reject(err);
@@ -417,7 +419,8 @@ export class Engine {
    * Call into C; on a FAULT response fetch the pages it names and call again,
    * or, when C gave the final answer with the pages (it rolled the open
    * transaction back), fetch them and give that answer.
-   * @param {(exports: Record<string, any>) => EngineResponse} attempt
+   * @param {(exports: Record<string, any>, retry: boolean) => EngineResponse} attempt  retry: every
+   *   call after the first
    * @param {EngineResponse} [first]  the answer of a first attempt made already
    * @returns {Promise<EngineResponse>}
    */
@@ -425,7 +428,7 @@ export class Engine {
     let window = this.#readAhead;
     try {
       for (let nFault = 0; ; nFault++) {
-        const response = nFault === 0 && first ? first : this.#call(attempt);
+        const response = nFault === 0 && first ? first : this.#call((e) => attempt(e, nFault > 0));
         if (response.status !== this.#contract.response.fault) return response;
         const { pages, ...final } = valueOf(response);
         if (nFault >= this.#maxFaults && !final.code) {
