@@ -1,6 +1,7 @@
 /*
-** hrana.c — libSQL's Hrana protocol over HTTP: streams, batons and the
-** stream requests of a pipeline (hrana.h, docs/hrana.md).
+** hrana.c — libSQL's Hrana protocol over HTTP: the requests of a pipeline
+** and the pipeline itself (hrana.h, docs/hrana.md); its streams, batons and
+** stored SQL are hranastream.c's.
 **
 ** Every request of a pipeline answers on its own: a statement that fails is
 ** that request's {"type":"error"} and the pipeline goes on, as sqld does. So
@@ -16,37 +17,9 @@
 #include "handler.h"
 #include "host.h"
 #include "hrana.h"
+#include "hranastream.h"
 #include "json.h"
 #include "vfs.h"
-
-/* A SQL text store_sql keeps for its stream. */
-typedef struct HranaSql HranaSql;
-struct HranaSql {
-  int iId;
-  char *zSql;
-  int nSql;
-  HranaSql *pNext;
-};
-
-typedef struct HranaStream {
-  unsigned id;                /* never reused; 0: a free slot */
-  unsigned seq;               /* of the only baton its next pipeline may bring */
-  unsigned char aKey[8];      /* random: nobody else can name the stream */
-  double msUsed;              /* when its last pipeline began */
-  int bTx;                    /* it began the open transaction (Conn.iTxStream) */
-  HranaSql *pSql;
-  int nSql;
-  int nSqlBytes;
-} HranaStream;
-
-/* One stream may hold the transaction; a new one needs another slot. */
-#if DOSQL_HRANA_MAX_STREAMS<2
-# error "DOSQL_HRANA_MAX_STREAMS must be 2 or more"
-#endif
-static HranaStream aStream[DOSQL_HRANA_MAX_STREAMS];
-/* Stream ids go up from a random start, so a baton from before the engine
-** restarted names no stream (STREAM_EXPIRED) rather than a new one. */
-static unsigned iLastStream;
 
 /*
 ** Where a batch or a sequence that a page fault stopped goes on: the first
@@ -76,14 +49,6 @@ typedef struct Pending {
 } Pending;
 static Pending pending;
 
-#define BATON_CHARS 32             /* id, seq: 8 hex digits each; key: 16 */
-
-/************************************************************ streams ***/
-
-static int streamHoldsTransaction(const Conn *pConn, const HranaStream *s){
-  return pConn->bInteractive && pConn->iTxStream==s->id;
-}
-
 static void progressFree(Progress *p){
   sqlite3_free(p->aOutcome);
   sqlite3_free(p->zResults);
@@ -97,123 +62,6 @@ static void pendingFree(Pending *p){
   progressFree(&p->inner);
   memset(p, 0, sizeof(*p));
 }
-
-static void streamFree(HranaStream *s){
-  while( s->pSql ){
-    HranaSql *p = s->pSql;
-    s->pSql = p->pNext;
-    sqlite3_free(p->zSql);
-    sqlite3_free(p);
-  }
-  memset(s, 0, sizeof(*s));
-}
-
-/* The stream of id, or 0. */
-static HranaStream *streamOfId(unsigned id){
-  int i;
-  for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++) if( id && aStream[i].id==id ) return &aStream[i];
-  return 0;
-}
-
-/* Drop the streams idle past DOSQL_HRANA_STREAM_IDLE_MS (not one that holds
-** the transaction: the host's timer ends that first). */
-static void streamsExpire(const Conn *pConn, double msNow){
-  int i;
-  for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++){
-    HranaStream *s = &aStream[i];
-    if( s->id && !streamHoldsTransaction(pConn, s) && msNow - s->msUsed > DOSQL_HRANA_STREAM_IDLE_MS ){
-      streamFree(s);
-    }
-  }
-}
-
-/* A new stream, in a free slot or in that of the stream idle longest. */
-static HranaStream *streamNew(const Conn *pConn, double msNow){
-  HranaStream *pOldest = 0;
-  int i;
-  for(i=0; i<DOSQL_HRANA_MAX_STREAMS; i++){
-    HranaStream *s = &aStream[i];
-    if( s->id==0 ){
-      pOldest = s;
-      break;
-    }
-    if( !streamHoldsTransaction(pConn, s) && (pOldest==0 || s->msUsed < pOldest->msUsed) ) pOldest = s;
-  }
-  streamFree(pOldest);
-  if( iLastStream==0 ){
-    dosql_host_random((unsigned char*)&iLastStream, sizeof(iLastStream));
-    iLastStream = (iLastStream & 0x3fffffff) + 1;
-  }
-  pOldest->id = ++iLastStream;
-  pOldest->msUsed = msNow;
-  dosql_host_random(pOldest->aKey, sizeof(pOldest->aKey));
-  return pOldest;
-}
-
-static void appendBaton(sqlite3_str *pOut, const HranaStream *s){
-  int i;
-  sqlite3_str_appendf(pOut, "\"%08x%08x", s->id, s->seq);
-  for(i=0; i<(int)sizeof(s->aKey); i++) sqlite3_str_appendf(pOut, "%02x", s->aKey[i]);
-  sqlite3_str_appendchar(pOut, 1, '"');
-}
-
-/* Read n hex digits of z into *pV; 0 when one is not a hex digit. */
-static int readHex(const char *z, int n, unsigned *pV){
-  unsigned v = 0;
-  int i;
-  for(i=0; i<n; i++){
-    char c = z[i];
-    int d = c>='0' && c<='9' ? c-'0' : c>='a' && c<='f' ? c-'a'+10 : -1;
-    if( d<0 ) return 0;
-    v = v*16 + (unsigned)d;
-  }
-  *pV = v;
-  return 1;
-}
-
-/*
-** The stream a pipeline's baton names, or 0 after failing the reply: a baton
-** this object never gave, or gave for an earlier pipeline, is BAD_BATON; the
-** baton of a stream that is gone, STREAM_EXPIRED. A null baton: *pbNew, and 0.
-*/
-static HranaStream *streamOfBaton(Conn *pConn, Reply *pReply, const cJSON *pBaton, int *pbNew){
-  const char *z;
-  unsigned id, seq, key, diff;
-  HranaStream *s;
-  int k;
-  *pbNew = pBaton==0 || cJSON_IsNull(pBaton);
-  if( *pbNew ) return 0;
-  z = cJSON_IsString(pBaton) ? pBaton->valuestring : "";
-  if( strlen(z)!=BATON_CHARS || !readHex(z, 8, &id) || !readHex(z+8, 8, &seq) || id==0 ){
-    replyFail(pReply, 400, DOSQL_BAD_BATON, "the baton is not one this database gave: "
-        "send the baton of the last response of the stream, or null to open a stream");
-    return 0;
-  }
-  s = streamOfId(id);
-  if( s==0 ){
-    replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream has expired: it idled for more than "
-        "%d s, was dropped for newer streams, or the database restarted; open a new stream",
-        DOSQL_HRANA_STREAM_IDLE_MS/1000);
-    return 0;
-  }
-  for(k=0, diff=0; k<(int)sizeof(s->aKey); k++){   /* the whole key, whatever differs */
-    diff |= readHex(z+16+2*k, 2, &key) ? key ^ s->aKey[k] : 1;
-  }
-  if( diff || seq!=s->seq ){
-    replyFail(pReply, 400, DOSQL_BAD_BATON, "the baton is not the stream's current one: each "
-        "baton is good for one pipeline, the one after the response that gave it");
-    return 0;
-  }
-  if( s->bTx && !streamHoldsTransaction(pConn, s) ){
-    streamFree(s);
-    replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream's transaction was rolled back "
-        "(it idled for more than %d ms, or the database restarted): the stream has ended",
-        DOSQL_HRANA_TRANSACTION_IDLE_MS);
-    return 0;
-  }
-  return s;
-}
-
 /* The requests of a pipeline's body, or 0 after failing the reply. */
 static const cJSON *pipelineRequests(Reply *pReply, const cJSON *pBody){
   const cJSON *pRequests = cJSON_GetObjectItemCaseSensitive(pBody, "requests");
@@ -234,112 +82,12 @@ void hranaCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
   HranaStream *s;
   int bNew;
   if( pipelineRequests(pReply, pBody)==0 ) return;
-  streamsExpire(pConn, dosql_host_now_ms());
-  s = streamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
+  hranaStreamsExpire(pConn, dosql_host_now_ms());
+  s = hranaStreamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
   if( s==0 && !bNew ) return;
   sqlite3_str_appendf(replyBody(pReply), "{\"transaction\":%s}",
-      s && streamHoldsTransaction(pConn, s) ? "true" : "false");
+      s && hranaStreamHoldsTransaction(pConn, s) ? "true" : "false");
 }
-
-/******************************************************* stored SQL ***/
-
-static HranaSql *storedSql(HranaStream *s, int iId){
-  HranaSql *p;
-  for(p=s->pSql; p && p->iId!=iId; p=p->pNext){}
-  return p;
-}
-
-/* The integer sql_id of pReq, or -1 after failing pSub. */
-static int sqlIdOf(Reply *pSub, const cJSON *pId){
-  if( !cJSON_IsNumber(pId) || !(pId->valuedouble>=0 && pId->valuedouble<=0x7fffffff)
-   || pId->valuedouble!=(double)(int)pId->valuedouble ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id must be a whole number, 0 or more");
-    return -1;
-  }
-  return (int)pId->valuedouble;
-}
-
-/* store_sql {sql_id, sql} */
-static void storeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
-  const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pReq, "sql");
-  int iId = sqlIdOf(pSub, cJSON_GetObjectItemCaseSensitive(pReq, "sql_id"));
-  HranaSql *p;
-  int n;
-  if( iId<0 ) return;
-  if( !cJSON_IsString(pSql) ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "store_sql needs sql, a string");
-    return;
-  }
-  if( storedSql(s, iId) ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id %d is already stored on this stream: close_sql it first", iId);
-    return;
-  }
-  n = (int)strlen(pSql->valuestring);
-  if( s->nSql>=DOSQL_HRANA_MAX_SQL || s->nSqlBytes + n > DOSQL_HRANA_SQL_BYTES ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "too much stored SQL: a stream keeps at most %d texts "
-        "of %d bytes in all; close_sql what is no longer needed", DOSQL_HRANA_MAX_SQL, DOSQL_HRANA_SQL_BYTES);
-    return;
-  }
-  p = sqlite3_malloc(sizeof(*p));
-  if( p ) p->zSql = sqlite3_mprintf("%s", pSql->valuestring);
-  if( p==0 || p->zSql==0 ){
-    sqlite3_free(p);
-    replyFail(pSub, 400, DOSQL_HEAP_LIMIT, "out of memory storing SQL");
-    return;
-  }
-  p->iId = iId;
-  p->nSql = n;
-  p->pNext = s->pSql;
-  s->pSql = p;
-  s->nSql++;
-  s->nSqlBytes += n;
-}
-
-/* close_sql {sql_id}: no error when it is not stored, as in sqld. */
-static void closeSql(HranaStream *s, Reply *pSub, const cJSON *pReq){
-  int iId = sqlIdOf(pSub, cJSON_GetObjectItemCaseSensitive(pReq, "sql_id"));
-  HranaSql **pp;
-  if( iId<0 ) return;
-  for(pp=&s->pSql; *pp && (*pp)->iId!=iId; pp=&(*pp)->pNext){}
-  if( *pp ){
-    HranaSql *p = *pp;
-    *pp = p->pNext;
-    s->nSql--;
-    s->nSqlBytes -= p->nSql;
-    sqlite3_free(p->zSql);
-    sqlite3_free(p);
-  }
-}
-
-/* The SQL text of pObj ({sql} or {sql_id}), or 0 after failing pSub. */
-static const char *sqlText(HranaStream *s, Reply *pSub, const cJSON *pObj){
-  const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pObj, "sql");
-  const cJSON *pId = cJSON_GetObjectItemCaseSensitive(pObj, "sql_id");
-  HranaSql *p;
-  int iId;
-  if( pSql && !cJSON_IsNull(pSql) ){
-    if( pId && !cJSON_IsNull(pId) ){
-      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "give sql or sql_id, not both");
-      return 0;
-    }
-    if( !cJSON_IsString(pSql) ){
-      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql must be a string");
-      return 0;
-    }
-    return pSql->valuestring;
-  }
-  if( pId==0 || cJSON_IsNull(pId) ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "give sql (a string) or sql_id (from store_sql)");
-    return 0;
-  }
-  if( (iId = sqlIdOf(pSub, pId))<0 ) return 0;
-  if( (p = storedSql(s, iId))==0 ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id %d is not stored on this stream", iId);
-    return 0;
-  }
-  return p->zSql;
-}
-
 /******************************************************* statements ***/
 
 int hranaAppendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
@@ -380,7 +128,7 @@ static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, co
     replyFail(pSub, 400, dosqlResultName(SQLITE_ERROR), "cannot start a transaction within a transaction");
     return;
   }
-  if( !bBegin && !streamHoldsTransaction(pConn, s) ){
+  if( !bBegin && !hranaStreamHoldsTransaction(pConn, s) ){
     replyFail(pSub, 400, dosqlResultName(SQLITE_ERROR), "cannot %s - no transaction is active", zTx);
     return;
   }
@@ -413,7 +161,7 @@ static int prepareOne(Conn *pConn, Reply *pSub, const char *zSql, sqlite3_stmt *
 
 /* A Stmt {sql|sql_id, args?, named_args?, want_rows?}: append its StmtResult. */
 static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt){
-  const char *zSql = sqlText(s, pSub, pStmt);
+  const char *zSql = hranaSqlText(s, pSub, pStmt);
   const cJSON *pWant = cJSON_GetObjectItemCaseSensitive(pStmt, "want_rows");
   sqlite3_stmt *pPrepared = 0;
   const char *zTx;
@@ -445,7 +193,7 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
 static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq,
                         const Progress *pFrom, Progress *pStopped){
   sqlite3_str *pOut = replyBody(pSub);
-  const char *zText = sqlText(s, pSub, pReq);
+  const char *zText = hranaSqlText(s, pSub, pReq);
   const char *zSql = zText;
   if( zText && pFrom && pFrom->iInner>0 && pFrom->iInner<=(int)strlen(zText) ) zSql = zText + pFrom->iInner;
   while( zSql && *zSql && !replyFailed(pSub) ){
@@ -480,7 +228,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
 /* describe {sql|sql_id}: the statement's parameters and columns, unrun. */
 static void describe(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq){
   sqlite3_str *pOut = replyBody(pSub);
-  const char *zSql = sqlText(s, pSub, pReq);
+  const char *zSql = hranaSqlText(s, pSub, pReq);
   sqlite3_stmt *pStmt = 0;
   int i, n;
   if( zSql==0 || prepareOne(pConn, pSub, zSql, &pStmt)!=SQLITE_OK ) return;
@@ -542,7 +290,7 @@ static int condition(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pCon
     }
     return bAnd;
   }
-  if( strcmp(zType, "is_autocommit")==0 ) return !streamHoldsTransaction(pConn, s);
+  if( strcmp(zType, "is_autocommit")==0 ) return !hranaStreamHoldsTransaction(pConn, s);
   replyFail(pSub, 400, DOSQL_BAD_REQUEST, "step %d: a condition's type is ok, error, not, and, or or is_autocommit", iStep);
   return -1;
 }
@@ -675,13 +423,13 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
     sqlite3_str_appendall(pOut, ",\"result\":");
     describe(pConn, &sub, s, pReq);
   }else if( strcmp(zType, "store_sql")==0 ){
-    storeSql(s, &sub, pReq);
+    hranaStoreSql(s, &sub, pReq);
   }else if( strcmp(zType, "close_sql")==0 ){
-    closeSql(s, &sub, pReq);
+    hranaCloseSql(s, &sub, pReq);
   }else if( strcmp(zType, "get_autocommit")==0 ){
-    sqlite3_str_appendf(pOut, ",\"is_autocommit\":%s", streamHoldsTransaction(pConn, s) ? "false" : "true");
+    sqlite3_str_appendf(pOut, ",\"is_autocommit\":%s", hranaStreamHoldsTransaction(pConn, s) ? "false" : "true");
   }else if( strcmp(zType, "close")==0 ){
-    if( streamHoldsTransaction(pConn, s) ){
+    if( hranaStreamHoldsTransaction(pConn, s) ){
       s->bTx = 0;
       connEndInteractive(pConn, &sub, 1);
     }
@@ -743,7 +491,7 @@ static void failPipeline(Conn *pConn, Reply *pReply, HranaStream *s, int bInTran
     replyAmend(pReply, pReply->status>=500 ? pReply->status : 409, DOSQL_TRANSACTION_ABORTED,
                "; the stream's transaction was rolled back");
   }
-  streamFree(s);
+  hranaStreamFree(s);
 }
 
 void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
@@ -765,19 +513,19 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   }
   pendingFree(&pending);
   if( pRequests==0 ) goto done;
-  streamsExpire(pConn, msNow);
-  s = streamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
+  hranaStreamsExpire(pConn, msNow);
+  s = hranaStreamOfBaton(pConn, pReply, cJSON_GetObjectItemCaseSensitive(pBody, "baton"), &bNew);
   if( s==0 && !bNew ) goto done;
   if( resume.id && resume.pBody==0 ){
-    HranaStream *pLost = streamOfId(resume.id);
-    if( pLost ) streamFree(pLost);
+    HranaStream *pLost = hranaStreamOfId(resume.id);
+    if( pLost ) hranaStreamFree(pLost);
     replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "out of memory keeping a pipeline that a page fault "
         "stopped: its stream has ended, and its requests before request %d may have run", resume.iResume);
     goto done;
   }
   if( resume.id && !cJSON_Compare(resume.pBody, pBody, 1) ) pendingFree(&resume);   /* not the same call */
-  if( resume.id ) s = streamOfId(resume.id);
-  if( s==0 ) s = streamNew(pConn, msNow);
+  if( resume.id ) s = hranaStreamOfId(resume.id);
+  if( s==0 ) s = hranaStreamNew(pConn, msNow);
 
   iState = sqlite3_str_length(pOut);
   sqlite3_str_appendall(pOut, "A{\"results\":[");   /* the state byte is set below */
@@ -806,7 +554,7 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
     sqlite3_str_appendall(pOut, "null");
   }else{
     s->seq++;                   /* the baton below is the only one good next */
-    appendBaton(pOut, s);
+    hranaAppendBaton(pOut, s);
   }
   sqlite3_str_appendall(pOut, ",\"base_url\":null}");
   if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
@@ -815,9 +563,9 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
     goto done;
   }
   zBody = sqlite3_str_value(pOut);
-  zBody[iState] = streamHoldsTransaction(pConn, s) ? HRANA_HOLDS_TRANSACTION : 'A';
+  zBody[iState] = hranaStreamHoldsTransaction(pConn, s) ? HRANA_HOLDS_TRANSACTION : 'A';
   s->msUsed = msNow;
-  if( bClosed ) streamFree(s);
+  if( bClosed ) hranaStreamFree(s);
 done:
   pendingFree(&resume);
   progressFree(&stopped);
