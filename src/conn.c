@@ -307,6 +307,22 @@ int connCommitIfAnswered(Conn *p, Reply *pReply){
   return connCommit(p, pReply);
 }
 
+/* The interactive transaction is over: a read-only one makes the connection
+** writable again. */
+static void connEndTransaction(Conn *p){
+  if( p->bReadOnlyTx ) connExecTrusted(p, "PRAGMA query_only=0");
+  p->bReadOnlyTx = 0;
+  p->bInteractive = 0;
+  p->iTxStream = 0;
+}
+
+int connReadOnlyTransaction(Conn *p, Reply *pReply){
+  int rc = connExecTrusted(p, "PRAGMA query_only=1");
+  if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
+  else p->bReadOnlyTx = 1;
+  return rc;
+}
+
 void connRollback(Conn *p){
   if( p->db==0 ) return;
   if( !sqlite3_get_autocommit(p->db) && p->pRollback ) connStepTrusted(p, p->pRollback);
@@ -314,8 +330,7 @@ void connRollback(Conn *p){
   ** can fail for want of memory: then once more, afresh. */
   if( !sqlite3_get_autocommit(p->db) ) connExecTrusted(p, "ROLLBACK");
   sqlite3_file_control(p->db, "main", DOSQL_FCNTL_DISCARD, 0);
-  p->bInteractive = 0;
-  p->iTxStream = 0;
+  connEndTransaction(p);
   p->bSavepoint = 0;
 }
 
@@ -369,8 +384,7 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
   if( !bRollback ){
     rc = connStepTrusted(p, p->pCommit);
     if( rc==SQLITE_OK ){
-      p->bInteractive = 0;
-      p->iTxStream = 0;
+      connEndTransaction(p);
       return SQLITE_OK;
     }
     /* A COMMIT that fails (a deferred foreign key) ends the transaction too:

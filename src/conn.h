@@ -21,6 +21,7 @@ typedef struct Conn {
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
   unsigned iTxStream;        /* ...begun by this Hrana stream (hrana.h), or 0 */
+  int bReadOnlyTx;           /* ...read-only (query_only): libSQL's BEGIN TRANSACTION READONLY */
   int bTxStatements;         /* the caller runs BEGIN/COMMIT/ROLLBACK itself (Hrana):
                              ** the authorizer records them instead of refusing */
   int bRetry;                /* the request is the host's call again after a fault
@@ -115,6 +116,10 @@ int connCommitIfAnswered(Conn *p, Reply *pReply);
 ** these return. */
 int connBeginInteractive(Conn *p, Reply *pReply);
 int connEndInteractive(Conn *p, Reply *pReply, int bRollback);
+
+/* Make the open interactive transaction read-only until it ends: a write in
+** it fails with SQLITE_READONLY (PRAGMA query_only). */
+int connReadOnlyTransaction(Conn *p, Reply *pReply);
 
 /* A savepoint around work inside an interactive transaction, and its end:
 ** released, or (bRollback) undone and released. */

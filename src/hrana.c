@@ -119,10 +119,32 @@ void hranaAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
 }
 
 
+/* Whether zSql is libSQL's BEGIN TRANSACTION READONLY, which SQLite reads as a
+** BEGIN of a transaction named READONLY (@libsql/client's "read" mode). */
+static int isReadOnlyBegin(const char *zSql){
+  static const char *azWord[] = { "begin", "transaction", "readonly" };
+  int i = 0, iWord = 0;
+  while( zSql[i] && iWord<3 ){
+    int n = 0;
+    while( zSql[i]==' ' || zSql[i]=='\t' || zSql[i]=='\n' || zSql[i]=='\r' ) i++;
+    while( (zSql[i+n]>='a' && zSql[i+n]<='z') || (zSql[i+n]>='A' && zSql[i+n]<='Z') ) n++;
+    if( n==0 ) return 0;
+    if( iWord==1 && (sqlite3_strnicmp(zSql+i, "deferred", n)==0 || sqlite3_strnicmp(zSql+i, "immediate", n)==0
+                     || sqlite3_strnicmp(zSql+i, "exclusive", n)==0) ){
+      i += n;
+      continue;
+    }
+    if( (int)strlen(azWord[iWord])!=n || sqlite3_strnicmp(zSql+i, azWord[iWord], n)!=0 ) return 0;
+    i += n;
+    iWord++;
+  }
+  return iWord==3;
+}
+
 /* BEGIN, COMMIT or ROLLBACK of stream s (zTx as guard.h names it): they open
 ** and end the object's interactive transaction; SQLite's messages when they
 ** cannot. Appends an empty StmtResult. */
-static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, const char *zTx){
+static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, const char *zTx, const char *zSql){
   int bBegin = strcmp(zTx, "begin")==0;
   if( bBegin && pConn->bInteractive ){
     replyFail(pSub, 400, dosqlResultName(SQLITE_ERROR), "cannot start a transaction within a transaction");
@@ -136,6 +158,7 @@ static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, co
     if( connBeginInteractive(pConn, pSub)!=SQLITE_OK ) return;
     pConn->iTxStream = s->id;
     s->bTx = 1;
+    if( isReadOnlyBegin(zSql) && connReadOnlyTransaction(pConn, pSub)!=SQLITE_OK ) return;
   }else{
     s->bTx = 0;
     if( connEndInteractive(pConn, pSub, strcmp(zTx, "rollback")==0)!=SQLITE_OK ) return;
@@ -170,7 +193,7 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
   if( zSql==0 || prepareOne(pConn, pSub, zSql, &pPrepared)!=SQLITE_OK ) return;
   if( (zTx = guardTransactionStatement(pConn))!=0 ){
     connFinalize(pConn, pPrepared);
-    runTransactionStatement(pConn, pSub, s, zTx);
+    runTransactionStatement(pConn, pSub, s, zTx, zSql);
     return;
   }
   rc = jsonBindHranaArgs(pPrepared, cJSON_GetObjectItemCaseSensitive(pStmt, "args"),
@@ -212,7 +235,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     if( pStmt==0 ) continue;
     if( (zTx = guardTransactionStatement(pConn))!=0 ){
       sqlite3_finalize(pStmt);
-      runTransactionStatement(pConn, pSub, s, zTx);
+      runTransactionStatement(pConn, pSub, s, zTx, zStart);
     }else{
       handlerRunHrana(pConn, pSub, pStmt, 0);
       if( replyFailed(pSub) ) endFailedStatement(pConn);

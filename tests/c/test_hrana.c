@@ -517,6 +517,27 @@ static void a_result_too_large_fails_its_request_only(void){
   connClose(&c);
 }
 
+/* libSQL's BEGIN TRANSACTION READONLY: writes in it fail; after it, they work. */
+static void a_readonly_transaction_refuses_writes(void){
+  Conn c;
+  char cState;
+  Answer a;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN TRANSACTION READONLY\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('no')\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT count(*) FROM t\"}},"
+      "{\"type\":\"close\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT 1\"}}]}", &cState);
+  CHECK_STR(errorCode(&a, 1), "SQLITE_READONLY");
+  CHECK_STR(resultType(&a, 2), "ok");
+  answerFree(&a);
+  CHECK(!c.bInteractive && !c.bReadOnlyTx);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t(name) VALUES ('yes')\"}");
+  CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM t"), "\"yes\"");
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(named_args_find_every_prefix);
@@ -530,5 +551,6 @@ int main(void){
   RUN(a_fault_resumes_inside_a_batch_and_a_sequence);
   RUN(only_the_retry_resumes);
   RUN(a_result_too_large_fails_its_request_only);
+  RUN(a_readonly_transaction_refuses_writes);
   return HARNESS_END();
 }

@@ -119,6 +119,14 @@ for (const [transport, backend] of /** @type {const} */ ([['http', 'sql'], ['ws'
     assert.equal((await db.execute('SELECT count(*) AS n FROM k')).rows[0].n, 2);
     const read = await db.batch(['SELECT v FROM k WHERE id = 1', 'SELECT v FROM k WHERE id = 2'], 'read');
     assert.deepEqual(read.map((r) => r.rows[0].v), ['a', 'b']);
+    // "read" is read-only, as in libSQL: a write in it fails, and writes work after it.
+    await assert.rejects(db.batch(['SELECT 1', "INSERT INTO k VALUES (9, 'no')"], 'read'), (e) => e.code === 'SQLITE_READONLY');
+    const readTx = await db.transaction('read');
+    await assert.rejects(readTx.execute("UPDATE k SET v = 'no'"), (e) => e.code === 'SQLITE_READONLY');
+    assert.equal((await readTx.execute('SELECT count(*) AS n FROM k')).rows[0].n, 2);
+    await readTx.commit();
+    await db.execute("INSERT INTO k VALUES (3, 'c')");
+    assert.equal((await db.execute('SELECT count(*) AS n FROM k')).rows[0].n, 3);
   });
 
   test('transaction: commit, rollback, and nobody else sees it or writes until it ends', async () => {
