@@ -22,10 +22,10 @@
 #include "vfs.h"
 
 /*
-** Where a batch or a sequence that a page fault stopped goes on: the first
-** step not done (batch) or the byte of the first statement not done
-** (sequence); for a batch also the outcomes of the steps before it, and the
-** text of their step_results and step_errors.
+** A point inside a batch or a sequence, where one that a page fault stopped
+** goes on: the first step not done (batch) or the byte of the first
+** statement not done (sequence); for a batch also the outcomes of the steps
+** before it, and the text of their step_results and step_errors.
 */
 typedef struct Progress {
   int iInner;
@@ -214,7 +214,7 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
 ** From pFrom's byte on when resumed; a fault leaves where it stopped in
 ** pStopped. */
 static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq,
-                        const Progress *pFrom, Progress *pStopped){
+                        const Progress *pFrom, Progress *pStopped, Progress *pBegun){
   sqlite3_str *pOut = replyBody(pSub);
   const char *zText = hranaSqlText(s, pSub, pReq);
   const char *zSql = zText;
@@ -222,7 +222,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
   while( zSql && *zSql && !replyFailed(pSub) ){
     sqlite3_stmt *pStmt = 0;
     const char *zTail = 0, *zStart = zSql, *zTx;
-    int rc, iMark = sqlite3_str_length(pOut);
+    int rc, iMark = sqlite3_str_length(pOut), bHeld = hranaStreamHoldsTransaction(pConn, s);
     guardStartStatement(pConn);
     pConn->bTxStatements = 1;
     rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
@@ -241,6 +241,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
       if( replyFailed(pSub) ) endFailedStatement(pConn);
     }
     sqlite3_str_truncate(pOut, iMark);      /* a sequence answers no results */
+    if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ) pBegun->iInner = (int)(zStart - zText);
     if( dosqlVfsFaulted() ){
       pStopped->iInner = (int)(zStart - zText);
       break;
@@ -340,10 +341,24 @@ static char *textAt(const char *z, int i, int n){
   return z ? sqlite3_mprintf("%.*s", n, z + i) : 0;
 }
 
+/* The point of a batch before step i (Progress): the outcomes of the steps
+** before it, and their text in pOut (from iResults to iResultEnd) and in
+** pErrors (up to iErrorEnd). Out of memory, the copies are 0 (keepPending). */
+static void takeBatchPoint(Progress *p, int i, const unsigned char *aOutcome, sqlite3_str *pOut, int iResults,
+                           int iResultEnd, sqlite3_str *pErrors, int iErrorEnd){
+  p->iInner = i;
+  p->nOutcome = i;
+  p->aOutcome = sqlite3_malloc(i + 1);
+  if( p->aOutcome ) memcpy(p->aOutcome, aOutcome, (size_t)i);
+  p->zResults = textAt(sqlite3_str_value(pOut), iResults, iResultEnd - iResults);
+  p->zErrors = iErrorEnd ? textAt(sqlite3_str_value(pErrors), 0, iErrorEnd) : sqlite3_mprintf("");
+}
+
 /* batch {batch: {steps: [{condition?, stmt}]}}: a BatchResult. From pFrom's
-** step on when resumed; a fault leaves where it stopped in pStopped. */
+** step on when resumed; a fault leaves where it stopped in pStopped, and a
+** step that begins a transaction its own point in pBegun. */
 static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq,
-                     const Progress *pFrom, Progress *pStopped){
+                     const Progress *pFrom, Progress *pStopped, Progress *pBegun){
   sqlite3_str *pOut = replyBody(pSub);
   const cJSON *pSteps = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pReq, "batch"), "steps");
   const cJSON *pStep;
@@ -374,6 +389,7 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
     const cJSON *pCond = cJSON_GetObjectItemCaseSensitive(pStep, "condition");
     Reply step;
     int iMark, iResultEnd = sqlite3_str_length(pOut), iErrorEnd = sqlite3_str_length(pErrors), bRun = 1;
+    int bHeld = hranaStreamHoldsTransaction(pConn, s);
     if( i<iFirst ) continue;
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     if( i ) sqlite3_str_appendchar(pErrors, 1, ',');
@@ -392,15 +408,14 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
       aOutcome[i] = bRun ? STEP_OK : STEP_NOT_RUN;
     }
     replyEndSharing(&step);
+    if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ){
+      /* Its BEGIN: where a fault inside the transaction resumes (hranaPipeline). */
+      progressFree(pBegun);
+      takeBatchPoint(pBegun, i, aOutcome, pOut, iResults, iResultEnd, pErrors, iErrorEnd);
+    }
     if( dosqlVfsFaulted() ){
       /* The steps before this one stay done: the call again resumes here. */
-      pStopped->iInner = i;
-      pStopped->nOutcome = i;
-      pStopped->aOutcome = sqlite3_malloc(i + 1);
-      if( pStopped->aOutcome ) memcpy(pStopped->aOutcome, aOutcome, (size_t)i);
-      pStopped->zResults = textAt(sqlite3_str_value(pOut), iResults, iResultEnd - iResults);
-      pStopped->zErrors = textAt(sqlite3_str_value(pErrors), 0, iErrorEnd);
-      if( iErrorEnd==0 && pStopped->zErrors==0 ) pStopped->zErrors = sqlite3_mprintf("");
+      takeBatchPoint(pStopped, i, aOutcome, pOut, iResults, iResultEnd, pErrors, iErrorEnd);
       break;
     }
   }
@@ -418,12 +433,13 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
 ** One stream request: append its StreamResult, {"type":"ok","response":...}
 ** or {"type":"error","error":{...}}. *pbClosed once the stream is closed.
 ** A batch or sequence resumes from pFrom (0: from its start), and says in
-** pStopped where a page fault stopped it. A result that would take the
+** pStopped where a page fault stopped it, and in pBegun where a transaction
+** began in it. A result that would take the
 ** answer past DOSQL_MAX_RESULT_BYTES is that request's RESULT_TOO_LARGE, so
 ** the pipeline as a whole never fails for it.
 */
 static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *pReq, int *pbClosed,
-                       const Progress *pFrom, Progress *pStopped){
+                       const Progress *pFrom, Progress *pStopped, Progress *pBegun){
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pReq, "type");
   const char *zType = cJSON_IsString(pType) ? pType->valuestring : "";
@@ -439,9 +455,9 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
     runStmt(pConn, &sub, s, cJSON_GetObjectItemCaseSensitive(pReq, "stmt"));
   }else if( strcmp(zType, "batch")==0 ){
     sqlite3_str_appendall(pOut, ",\"result\":");
-    runBatch(pConn, &sub, s, pReq, pFrom, pStopped);
+    runBatch(pConn, &sub, s, pReq, pFrom, pStopped, pBegun);
   }else if( strcmp(zType, "sequence")==0 ){
-    runSequence(pConn, &sub, s, pReq, pFrom, pStopped);
+    runSequence(pConn, &sub, s, pReq, pFrom, pStopped, pBegun);
   }else if( strcmp(zType, "describe")==0 ){
     sqlite3_str_appendall(pOut, ",\"result\":");
     describe(pConn, &sub, s, pReq);
@@ -525,11 +541,12 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pReq;
   HranaStream *s;
   Pending resume;
-  Progress stopped;
-  int i, bNew, bClosed = 0, iState, iResults;
+  Progress stopped, begun;      /* where a fault stopped; where this pipeline's BEGIN is */
+  int i, bNew, bClosed = 0, iState, iResults, iBegin = -1, iBeginMark = 0;
   char *zBody;
   memset(&resume, 0, sizeof(resume));
   memset(&stopped, 0, sizeof(stopped));
+  memset(&begun, 0, sizeof(begun));
   if( pConn->bRetry ){
     resume = pending;           /* ours now; freed below */
     memset(&pending, 0, sizeof(pending));
@@ -555,14 +572,32 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   iResults = sqlite3_str_length(pOut);
   if( resume.zDone ) sqlite3_str_appendall(pOut, resume.zDone);
   for(i=0, pReq=pRequests->child; pReq; i++, pReq=pReq->next){
-    int iMark = sqlite3_str_length(pOut);
+    int iMark = sqlite3_str_length(pOut), bHeld = hranaStreamHoldsTransaction(pConn, s);
+    Progress begunHere;
     if( i<resume.iResume ) continue;
+    memset(&begunHere, 0, sizeof(begunHere));
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
-    runRequest(pConn, pReply, s, pReq, &bClosed, i==resume.iResume ? &resume.inner : 0, &stopped);
+    runRequest(pConn, pReply, s, pReq, &bClosed, i==resume.iResume ? &resume.inner : 0, &stopped, &begunHere);
+    if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ){
+      progressFree(&begun);
+      begun = begunHere;
+      iBegin = i;
+      iBeginMark = iMark;
+    }else{
+      progressFree(&begunHere);
+    }
     if( dosqlVfsFaulted() ){
-      /* connFinish answers the fault. Inside a transaction it ends it, and
-      ** the stream with it (TRANSACTION_ABORTED): nothing to resume. */
-      if( !pConn->bInteractive ) keepPending(pBody, s, i, &stopped, pOut, iResults, iMark);
+      /* connFinish answers the fault. Outside a transaction the call again
+      ** resumes where it stopped. Inside one begun in this pipeline, all of it
+      ** is undone and the call again resumes at its BEGIN. Inside one begun
+      ** before, connFinish ends it, and the stream with it (TRANSACTION_ABORTED). */
+      if( !pConn->bInteractive ){
+        keepPending(pBody, s, i, &stopped, pOut, iResults, iMark);
+      }else if( iBegin>=0 ){
+        connRollback(pConn);
+        s->bTx = 0;
+        keepPending(pBody, s, iBegin, &begun, pOut, iResults, iBeginMark);
+      }
       goto done;
     }
     if( pConn->bInteractive && sqlite3_get_autocommit(pConn->db) ){
@@ -592,4 +627,5 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
 done:
   pendingFree(&resume);
   progressFree(&stopped);
+  progressFree(&begun);
 }

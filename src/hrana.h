@@ -32,8 +32,9 @@
 ** A page fault mid-pipeline (key-value storage, the cold tier) stops it; the
 ** stream keeps the results so far and how far a batch or sequence came, and
 ** the host's call again (DOSQL_REQUEST_RETRY) resumes there, so nothing that
-** committed runs twice. Inside a transaction a fault ends it
-** (TRANSACTION_ABORTED), as for /begin's.
+** committed runs twice. A transaction begun in the same pipeline is undone
+** and resumed at its BEGIN; one begun before ends (TRANSACTION_ABORTED), as
+** /begin's does.
 */
 #ifndef DOSQL_HRANA_H
 #define DOSQL_HRANA_H
