@@ -62,6 +62,7 @@ static void pendingFree(Pending *p){
   progressFree(&p->inner);
   memset(p, 0, sizeof(*p));
 }
+
 /* The requests of a pipeline's body, or 0 after failing the reply. */
 static const cJSON *pipelineRequests(Reply *pReply, const cJSON *pBody){
   const cJSON *pRequests = cJSON_GetObjectItemCaseSensitive(pBody, "requests");
@@ -88,6 +89,7 @@ void hranaCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendf(replyBody(pReply), "{\"transaction\":%s}",
       s && hranaStreamHoldsTransaction(pConn, s) ? "true" : "false");
 }
+
 /******************************************************* statements ***/
 
 int hranaAppendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
@@ -118,6 +120,10 @@ void hranaAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   sqlite3_str_appendchar(pOut, 1, ']');
 }
 
+/* Whether the n letters at z are the word zWord, in any case. */
+static int isWord(const char *z, int n, const char *zWord){
+  return n==(int)strlen(zWord) && sqlite3_strnicmp(z, zWord, n)==0;
+}
 
 /* Whether zSql is libSQL's BEGIN TRANSACTION READONLY, which SQLite reads as a
 ** BEGIN of a transaction named READONLY (@libsql/client's "read" mode). */
@@ -129,12 +135,11 @@ static int isReadOnlyBegin(const char *zSql){
     while( zSql[i]==' ' || zSql[i]=='\t' || zSql[i]=='\n' || zSql[i]=='\r' ) i++;
     while( (zSql[i+n]>='a' && zSql[i+n]<='z') || (zSql[i+n]>='A' && zSql[i+n]<='Z') ) n++;
     if( n==0 ) return 0;
-    if( iWord==1 && (sqlite3_strnicmp(zSql+i, "deferred", n)==0 || sqlite3_strnicmp(zSql+i, "immediate", n)==0
-                     || sqlite3_strnicmp(zSql+i, "exclusive", n)==0) ){
+    if( iWord==1 && (isWord(zSql+i, n, "deferred") || isWord(zSql+i, n, "immediate") || isWord(zSql+i, n, "exclusive")) ){
       i += n;
       continue;
     }
-    if( (int)strlen(azWord[iWord])!=n || sqlite3_strnicmp(zSql+i, azWord[iWord], n)!=0 ) return 0;
+    if( !isWord(zSql+i, n, azWord[iWord]) ) return 0;
     i += n;
     iWord++;
   }
