@@ -74,13 +74,17 @@ OUR_WARNINGS := -Wall -Wextra -Werror
 
 # Size-optimised release. -mexec-model=reactor is a link flag (wasm/link.flags): at compile
 # time clang warns it is unused, which -Werror would turn into an error.
-WASM_CFLAGS := --target=wasm32-wasi -Oz -DNDEBUG $(INCLUDES)
+# Bulk memory (workerd's V8 has it): memcpy, memmove and memset of a size known only at run
+# time become memory.copy/memory.fill instead of calls to wasi-libc's byte-wise loops, which
+# were 10% of speedtest1 (issue 17; tests/bench/speedtest1/README.md has the measurements).
+# wasm-opt must be told, or it rejects those instructions.
+WASM_FEATURES     := -mbulk-memory
+WASM_OPT_FEATURES := --enable-bulk-memory
+WASM_CFLAGS := --target=wasm32-wasi -Oz $(WASM_FEATURES) -DNDEBUG $(INCLUDES)
 # wasm-opt after linking: -Oz. -O2/-O3 (and clang -O2, 70% larger) were not measurably
-# faster in a Node benchmark of inserts, scans and point queries, so size wins. The
-# post-MVP features workerd runs (-mbulk-memory -msign-ext -mnontrapping-fptoint) were
-# tried too: speedtest1 moved within its noise, and a 152k-row GROUP BY ran 8% slower
-# in Node in two interleaved runs, so they stay off.
-WASM_OPT_FLAGS := -Oz
+# faster in a Node benchmark of inserts, scans and point queries, nor on speedtest1 with
+# bulk memory, so size wins.
+WASM_OPT_FLAGS := -Oz $(WASM_OPT_FEATURES)
 # wasm/link.flags, one flag per line, '#' lines and blank lines dropped; then one
 # -Wl,--export=NAME per line of wasm/exports.txt: the module exports that list and memory.
 # Not -O at link time: clang would then run wasm-opt itself; it runs once, after.
@@ -113,9 +117,10 @@ SPEEDTEST_NATIVE_CFLAGS  := -O2 -DNDEBUG $(INCLUDES)
 SPEEDTEST_NATIVE_LDFLAGS := -lm
 SPEEDTEST_WASM_LDFLAGS   := --target=wasm32-wasi $(filter-out -mexec-model=%,$(WASM_LINK_FLAGS))
 # Wasm variants, "NAME|CLANG FLAGS|WASM-OPT FLAGS", ';' between them (no field empty): the
-# clang flags take the place of -Oz in WASM_CFLAGS. "oz" is built exactly as dosql.wasm is.
-# SPEEDTEST_WASM_VARIANTS adds more for one run, e.g. "simd|-O2 -msimd128|-O2 --enable-simd".
-SPEEDTEST_WASM_DEFAULT := oz|-Oz|$(WASM_OPT_FLAGS);o2|-O2|-O2
+# clang flags take the place of -Oz in WASM_CFLAGS (the features stay). "oz" is built
+# exactly as dosql.wasm is. SPEEDTEST_WASM_VARIANTS adds more for one run, e.g.
+# "simd|-O2 -msimd128|-O2 --enable-bulk-memory --enable-simd".
+SPEEDTEST_WASM_DEFAULT := oz|-Oz|$(WASM_OPT_FLAGS);o2|-O2|-O2 $(WASM_OPT_FEATURES)
 SPEEDTEST_WASM_VARIANTS ?=
 
 # ---- Commands as prerequisites ----------------------------------------------------------
@@ -252,7 +257,7 @@ $(SPEEDTEST)/speedtest1-native: $(ST_NATIVE_OBJS) \
 
 # speedtest_wasm NAME,CLANG FLAGS,WASM-OPT FLAGS: one wasm variant, SPEEDTEST/speedtest1-NAME.wasm.
 define speedtest_wasm
-SPEEDTEST_WASM_COMPILE_$1 := $$(WASM_CC) --target=wasm32-wasi $2 -DNDEBUG $$(INCLUDES)
+SPEEDTEST_WASM_COMPILE_$1 := $$(WASM_CC) --target=wasm32-wasi $2 $$(WASM_FEATURES) -DNDEBUG $$(INCLUDES)
 $$(eval $$(call speedtest_rules,$(SPEEDTEST)/wasm-$1,SPEEDTEST_WASM_COMPILE_$1,speedtest-wasm-$1))
 $(SPEEDTEST)/wasm-$1/speedtest1.wasm: $$(call speedtest_objs,$(SPEEDTEST)/wasm-$1) \
     $$(call command,speedtest-wasm-$1-ld,$$(WASM_CC) $$(call speedtest_objs,$(SPEEDTEST)/wasm-$1) $$(SPEEDTEST_WASM_LDFLAGS))

@@ -94,6 +94,15 @@
 # define DOSQL_HEAP_LIMIT_BYTES (64 * 1024 * 1024)
 #endif
 
+/* How far ahead of malloc the wasm memory grows (heap.c): an eighth of its
+** size, at least MIN and at most MAX bytes (or what malloc asked for). */
+#ifndef DOSQL_HEAP_GROW_MIN_BYTES
+# define DOSQL_HEAP_GROW_MIN_BYTES (1024 * 1024)
+#endif
+#ifndef DOSQL_HEAP_GROW_MAX_BYTES
+# define DOSQL_HEAP_GROW_MAX_BYTES (8 * 1024 * 1024)
+#endif
+
 /* One page of POST /changes: at most this many events, and about this many
 ** bytes of JSON (a larger single event still goes out alone). Small enough that
 ** a subscriber's catch-up never holds the engine for long. */

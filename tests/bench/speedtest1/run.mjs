@@ -175,12 +175,14 @@ function main() {
   const pin = (name) => new RegExp(`readonly ${name}=(\\S+)`).exec(pins)?.[1] ?? null;
   // The variants' flags are the Makefile's (SPEEDTEST_WASM_DEFAULT, name|clang|wasm-opt;...).
   const makefile = readFileSync(join(ROOT, 'Makefile'), 'utf8');
-  const wasmOptFlags = /^WASM_OPT_FLAGS := (.*)$/m.exec(makefile)?.[1].trim() ?? '';
-  const defaults = /^SPEEDTEST_WASM_DEFAULT := (.*)$/m.exec(makefile)?.[1].trim() ?? '';
+  /** A Makefile variable's value, its $(NAME)s expanded. */
+  const makeVar = (name) => (new RegExp(`^${name}\\s*:= (.*)$`, 'm').exec(makefile)?.[1].trim() ?? '')
+    .replace(/\$\((\w+)\)/g, (_, inner) => makeVar(inner));
+  const features = makeVar('WASM_FEATURES');
   const variantFlags = {};
-  for (const v of defaults.split(';').filter(Boolean).concat(o.extra)) {
-    const [name, cflags, wopt] = v.split('|').map((f) => f.replaceAll('$(WASM_OPT_FLAGS)', wasmOptFlags));
-    variantFlags[name] = { clang: cflags, wasmOpt: wopt };
+  for (const v of makeVar('SPEEDTEST_WASM_DEFAULT').split(';').filter(Boolean).concat(o.extra)) {
+    const [name, cflags, wopt] = v.split('|');
+    variantFlags[name] = { clang: `${cflags} ${features}`, wasmOpt: wopt };
   }
   const result = {
     speedtest1: {
