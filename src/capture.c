@@ -30,12 +30,57 @@ struct CaptureEvent {
   char *zNew;            /* the row after (0 for a delete) */
 };
 
-/* Whether changes to zTable are reported: not SQLite's, not ours, and not a
-** virtual table's storage (FTS5's and R*Tree's shadow tables). */
-static int captureReports(sqlite3 *db, const char *zTable){
-  return sqlite3_strnicmp(zTable, "sqlite_", 7)!=0
+/* Whether the settings name zTable, or name no table (every one is captured). */
+static int captureNamed(const Capture *c, const char *zTable){
+  int i;
+  if( c->nOnly==0 ) return 1;
+  for(i=0; i<c->nOnly; i++){
+    if( sqlite3_stricmp(c->azOnly[i], zTable)==0 ) return 1;
+  }
+  return 0;
+}
+
+/* Whether changes to zTable are reported: named by the settings (if they
+** name any), not SQLite's, not ours, and not a virtual table's storage
+** (FTS5's and R*Tree's shadow tables). */
+static int captureReports(const Capture *c, sqlite3 *db, const char *zTable){
+  return captureNamed(c, zTable)
+      && sqlite3_strnicmp(zTable, "sqlite_", 7)!=0
       && !internalIsReserved(zTable)
       && !dosqlIsShadowTable(db, "main", zTable);
+}
+
+int captureCovers(const Conn *p, const char *zTable){
+  return p->capture.bEnabled && captureNamed(&p->capture, zTable);
+}
+
+static void captureFreeNames(Capture *c){
+  int i;
+  for(i=0; i<c->nOnly; i++) sqlite3_free(c->azOnly[i]);
+  sqlite3_free(c->azOnly);
+  c->azOnly = 0;
+  c->nOnly = 0;
+}
+
+int captureOnly(Conn *p, const char *const *azTable, int nTable){
+  Capture *c = &p->capture;
+  char **az;
+  int i;
+  captureFreeNames(c);
+  if( nTable==0 ) return SQLITE_OK;
+  az = sqlite3_malloc64(sizeof(char*) * (sqlite3_uint64)nTable);
+  if( az==0 ) return SQLITE_NOMEM;
+  for(i=0; i<nTable; i++){
+    az[i] = sqlite3_mprintf("%s", azTable[i]);
+    if( az[i]==0 ){
+      while( i>0 ) sqlite3_free(az[--i]);
+      sqlite3_free(az);
+      return SQLITE_NOMEM;
+    }
+  }
+  c->azOnly = az;
+  c->nOnly = nTable;
+  return SQLITE_OK;
 }
 
 /* The old or new row's values, each followed by CAPTURE_SEP, or 0 when out of
@@ -67,7 +112,7 @@ static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
   Capture *c = &((Conn*)pArg)->capture;
   CaptureEvent *e;
   (void)iKey1; (void)iKey2;
-  if( strcmp(zDb, "main")!=0 || c->bNoMem || !captureReports(db, zTable) ) return;
+  if( strcmp(zDb, "main")!=0 || c->bNoMem || !captureReports(c, db, zTable) ) return;
   if( c->nEvent==c->nAlloc ){
     int nNew = c->nAlloc ? c->nAlloc*2 : 16;
     CaptureEvent *aNew = sqlite3_realloc64(c->aEvent, sizeof(CaptureEvent)*(sqlite3_uint64)nNew);
@@ -153,6 +198,7 @@ void captureClose(Conn *p){
   sqlite3_free(c->aEvent);
   sqlite3_finalize(c->pInsert);
   sqlite3_finalize(c->pHead);
+  captureFreeNames(c);
   memset(c, 0, sizeof(*c));
 }
 

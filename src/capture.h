@@ -30,10 +30,23 @@ typedef struct Capture {
   int nColumns;
   sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_changes */
   sqlite3_stmt *pHead;        /* cached: the newest lsn */
+  char **azOnly;              /* the settings' changes.tables: only these are */
+  int nOnly;                  /* captured; 0 for every user table */
 } Capture;
 
 /* Install the transaction hooks, and the preupdate hook when bEnabled. */
 int captureInstall(struct Conn *p, int bEnabled);
+
+/*
+** Capture only the nTable tables named (the settings' changes.tables), not
+** every user table; changes to others cost nothing but a name lookup.
+** SQLITE_OK or SQLITE_NOMEM.
+*/
+int captureOnly(struct Conn *p, const char *const *azTable, int nTable);
+
+/* Whether changes to zTable are captured under the connection's settings
+** (the table need not exist). */
+int captureCovers(const struct Conn *p, const char *zTable);
 
 /* Forget every change kept and finalize cached statements (before close). */
 void captureClose(struct Conn *p);

@@ -8,9 +8,11 @@
 #include <math.h>
 
 #include "changelog.h"
+#include "capture.h"
 #include "config.h"
 #include "errors.h"
 #include "host.h"
+#include "internal.h"
 #include "json.h"
 #include "request.h"
 
@@ -154,13 +156,26 @@ static int changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
   return SQLITE_OK;
 }
 
-/* Fail the reply unless tables is absent or valid (changelogTablesValid). */
-static int changelogTables(Reply *pReply, const cJSON *pTables){
-  if( changelogTablesValid(pTables) ) return SQLITE_OK;
-  replyFail(pReply, 400, DOSQL_BAD_REQUEST,
-      "tables must be an array of at most %d table names (non-empty strings); "
-      "leave it out for every table", DOSQL_CHANGES_MAX_TABLES);
-  return SQLITE_MISMATCH;
+/* Fail the reply unless tables is absent or valid (changelogTablesValid) and
+** names only tables whose changes are captured. */
+static int changelogTables(Conn *p, Reply *pReply, const cJSON *pTables){
+  const cJSON *pItem;
+  if( !changelogTablesValid(pTables) ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+        "tables must be an array of at most %d table names (non-empty strings); "
+        "leave it out for every table", DOSQL_CHANGES_MAX_TABLES);
+    return SQLITE_MISMATCH;
+  }
+  if( !cJSON_IsArray(pTables) ) return SQLITE_OK;
+  cJSON_ArrayForEach(pItem, pTables){
+    if( !captureCovers(p, pItem->valuestring) ){
+      replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+          "changes to %s are not captured: this database's changes.tables setting "
+          "leaves it out, so it has no events", pItem->valuestring);
+      return SQLITE_MISMATCH;
+    }
+  }
+  return SQLITE_OK;
 }
 
 void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody){
@@ -170,9 +185,8 @@ void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody){
   sqlite3_int64 iSince;
   int i = 0;
   const cJSON *pItem;
-  (void)p;
   if( changelogField(pReply, pBody, "since", 0, 0, DOSQL_MAX_SAFE_INTEGER, &iSince)
-   || changelogTables(pReply, pTables) ){
+   || changelogTables(p, pReply, pTables) ){
     return;
   }
   sqlite3_str_appendall(pOut, "{\"tables\":");
@@ -202,7 +216,7 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   if( changelogField(pReply, pBody, "since", 0, 0, DOSQL_MAX_SAFE_INTEGER, &iSince)
    || changelogField(pReply, pBody, "limit", DOSQL_CHANGES_PAGE_EVENTS, 1,
                      DOSQL_CHANGES_PAGE_EVENTS, &nLimit)
-   || changelogTables(pReply, pTables) ){
+   || changelogTables(p, pReply, pTables) ){
     return;
   }
   if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
@@ -310,4 +324,39 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
   else jsonAppendInteger(replyBody(pReply), iTs);
   sqlite3_str_appendf(replyBody(pReply), ",\"more\":%s}", iUpto<iTarget ? "true" : "false");
   connCommitIfAnswered(p, pReply);
+}
+
+void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody){
+  const cJSON *pTables = cJSON_GetObjectItemCaseSensitive(pBody, "tables");
+  const char *azTable[DOSQL_CHANGES_MAX_TABLES];
+  const cJSON *pItem;
+  int n = 0;
+  if( !p->capture.bEnabled ){
+    replyFail(pReply, 500, DOSQL_BAD_CONFIG,
+        "changes.tables needs change capture on (the settings say changes: false)");
+    return;
+  }
+  if( !cJSON_IsArray(pTables) || cJSON_GetArraySize(pTables)==0
+   || !changelogTablesValid(pTables) ){
+    replyFail(pReply, 500, DOSQL_BAD_CONFIG,
+        "changes.tables must be an array of 1 to %d table names (non-empty strings); "
+        "leave it out to capture every table, or set changes: false to capture none",
+        DOSQL_CHANGES_MAX_TABLES);
+    return;
+  }
+  cJSON_ArrayForEach(pItem, pTables){
+    const char *zName = pItem->valuestring;
+    if( sqlite3_strnicmp(zName, "sqlite_", 7)==0 || internalIsReserved(zName) ){
+      replyFail(pReply, 500, DOSQL_BAD_CONFIG,
+          "changes.tables names %s, whose changes are never captured "
+          "(SQLite's and DoSQL's own tables)", zName);
+      return;
+    }
+    azTable[n++] = zName;
+  }
+  if( captureOnly(p, azTable, n)!=SQLITE_OK ){
+    connFail(p, pReply, SQLITE_NOMEM);
+    return;
+  }
+  sqlite3_str_appendf(replyBody(pReply), "{\"tables\":%d}", n);
 }

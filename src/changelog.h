@@ -32,6 +32,15 @@ void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody);
 */
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody);
 
+/*
+** POST /changes/capture {tables} (internal: the host's settings, right after
+** dosql_open) -> {"tables":n}
+** Capture only these tables from now on (changes.tables, docs/changes.md);
+** BAD_CONFIG for a list that is empty, too long, or names SQLite's or DoSQL's
+** own tables. /changes and /subscribe then refuse tables outside the list.
+*/
+void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody);
+
 /* Whether the data and old columns of a stored event (columns iData and
 ** iData+1 of pStmt) are as capture.c writes them: data a JSON object every
 ** reader reads alike (request.h), old NULL or one such object. SQLITE_OK,

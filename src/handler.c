@@ -15,6 +15,7 @@
 **   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
 **   POST /changes      {since?, limit?, tables?} -> a page of the change log
 **   POST /changes/prune  (the host's only)  -> retention (changelog.h)
+**   POST /changes/capture (the host's only) -> the tables captured (changelog.h)
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
 **   GET  /history  (or POST)                 -> the points history keeps (history.h)
@@ -604,6 +605,7 @@ static const Route aRoute[] = {
   { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0 },
   { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0 },
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0 },
+  { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0 },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0 },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))

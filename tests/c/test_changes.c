@@ -337,6 +337,65 @@ static void an_empty_log_prunes_and_reads_cleanly(void){
   connClose(&c);
 }
 
+/* changes.tables: the host's POST /changes/capture right after the open. */
+static void capture_of_named_tables_only(void){
+  static const struct { const char *zBody; const char *zSays; } aBad[] = {
+    { "{}",                                  "must be an array of 1 to 500" },
+    { "{\"tables\":[]}",                     "must be an array of 1 to 500" },
+    { "{\"tables\":\"a\"}",                  "must be an array of 1 to 500" },
+    { "{\"tables\":[\"a\",\"\"]}",            "must be an array of 1 to 500" },
+    { "{\"tables\":[\"a\",7]}",               "must be an array of 1 to 500" },
+    { "{\"tables\":[\"SQLITE_sequence\"]}",    "SQLITE_sequence, whose changes are never captured" },
+    { "{\"tables\":[\"_dosql_changes\"]}",     "_dosql_changes, whose changes are never captured" },
+  };
+  Conn c;
+  Answer a;
+  int i;
+  openConn(&c);
+  a = post(&c, "/changes/capture", "{\"tables\":[\"a\"]}");
+  CHECK(a.status==404);                                  /* the host's only */
+  answerFree(&a);
+  for(i=0; i<(int)(sizeof(aBad)/sizeof(aBad[0])); i++){
+    a = callFlags(&c, "POST", "/changes/capture", aBad[i].zBody, INTERNAL);
+    CHECK(a.status==500 && strcmp(answerCode(&a), "BAD_CONFIG")==0);
+    CHECK(strstr(a.zBody, aBad[i].zSays)!=0);
+    answerFree(&a);
+  }
+  a = callFlags(&c, "POST", "/changes/capture", "{\"tables\":[\"A\",\"later\"]}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"tables\":2}");
+  answerFree(&a);
+  run(&c, "CREATE TABLE a(x)");
+  run(&c, "CREATE TABLE b(x)");
+  run(&c, "INSERT INTO a VALUES(1)");
+  run(&c, "INSERT INTO b VALUES(2)");
+  run(&c, "UPDATE b SET x=3");
+  run(&c, "UPDATE a SET x=4");
+  run(&c, "CREATE TABLE later(y)");                      /* named before it existed */
+  run(&c, "INSERT INTO later VALUES('z')");
+  CHECK_STR(events(&c, "{}"), "1/1 insert a {\"x\":1} | 2/2 update a {\"x\":4} {\"x\":1}"
+                              " | 3/3 insert later {\"y\":\"z\"}");
+  CHECK_STR(events(&c, "{\"tables\":[\"LATER\"]}"), "3/3 insert later {\"y\":\"z\"}");
+  /* Nothing of b was kept, so reading or subscribing to it says why. */
+  a = post(&c, "/changes", "{\"tables\":[\"a\",\"b\"]}");
+  CHECK(a.status==400 && strstr(a.zBody, "changes to b are not captured")!=0);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/subscribe", "{\"tables\":[\"b\"]}", INTERNAL);
+  CHECK(a.status==400 && strstr(a.zBody, "changes.tables setting leaves it out")!=0);
+  answerFree(&a);
+  /* A reopen captures every table again until the host says otherwise. */
+  connClose(&c);
+  openConn(&c);
+  run(&c, "INSERT INTO b VALUES(5)");
+  CHECK_STR(events(&c, "{\"since\":3}"), "4/4 insert b {\"x\":5}");
+  connClose(&c);
+  /* With capture off there is nothing to limit. */
+  openConnCapturing(&c, 0);
+  a = callFlags(&c, "POST", "/changes/capture", "{\"tables\":[\"a\"]}", INTERNAL);
+  CHECK(a.status==500 && strstr(a.zBody, "needs change capture on")!=0);
+  answerFree(&a);
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(a_commit_shares_one_txid);
@@ -351,5 +410,6 @@ int main(void){
   RUN(pages_follow_since_limit_and_tables);
   RUN(prune_is_internal_and_keeps_the_newest);
   RUN(an_empty_log_prunes_and_reads_cleanly);
+  RUN(capture_of_named_tables_only);
   return HARNESS_END();
 }

@@ -232,7 +232,10 @@ const varOffWorld = changesWorld('changes-var-off', {}, 'makeClasses', { DOSQL_C
 const ownWorld = changesWorld('changes-own', { changes: { retainEvents: 1 } }, 'makeOwnClasses');
 /** The same without alarm(), as the guide's class: pruning runs after commits. */
 const noAlarmWorld = changesWorld('changes-no-alarm', { changes: { retainEvents: 1 }, withAlarm: false }, 'makeOwnClasses');
-const worlds = [world, countWorld, ageWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld];
+/** Capture of one table only (changes.tables), and a list the engine refuses. */
+const tablesWorld = changesWorld('changes-tables', { changes: { tables: ['Kept'] } });
+const badTablesWorld = changesWorld('changes-bad-tables', { changes: { tables: ['kept', '_dosql_changes'] } });
+const worlds = [world, countWorld, ageWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld, tablesWorld, badTablesWorld];
 before(() => Promise.all(worlds.map((w) => w.start())));
 after(() => Promise.all(worlds.map((w) => w.destroy())));
 
@@ -643,6 +646,33 @@ describe('change streams (sql only)', () => {
     } finally {
       await mf.dispose();
     }
+  });
+
+  test('changes.tables: only the named tables are captured, also after a restart; the others cannot be subscribed to', TIMEOUT, async () => {
+    const db = tablesWorld.db('sql');
+    await db.run('CREATE TABLE kept (v TEXT)');
+    await db.run('CREATE TABLE other (v TEXT)');
+    await db.run("INSERT INTO kept VALUES ('a')");
+    await db.run("INSERT INTO other VALUES ('b')");
+    await db.run("UPDATE other SET v = 'c'");
+    const tables = async () => (await db.changes({ since: 0 })).events.map((/** @type {any} */ e) => `${e.type} ${e.table} ${e.data.v}`);
+    assert.deepEqual(await tables(), ['insert kept a']);
+    for (const [path, body] of [['/changes', { tables: ['other'] }], ['/subscribe', { tables: ['kept', 'other'] }]]) {
+      const r = await db.post(path, body);
+      assert.deepEqual([r.status, r.body.code], [400, 'BAD_REQUEST'], path);
+      assert.match(r.body.error, /changes to other are not captured/);
+    }
+    await tablesWorld.restart();
+    await db.run("INSERT INTO other VALUES ('d')");
+    await db.run("INSERT INTO kept VALUES ('e')");
+    assert.deepEqual(await tables(), ['insert kept a', 'insert kept e']);
+  });
+
+  test('changes.tables naming what is never captured is BAD_CONFIG on every request', TIMEOUT, async () => {
+    const db = badTablesWorld.db('sql');
+    const r = await db.post('/query', { sql: 'SELECT 1' });
+    assert.deepEqual([r.status, r.body.code], [500, 'BAD_CONFIG']);
+    assert.match(r.body.error, /changes\.tables names _dosql_changes, whose changes are never captured/);
   });
 
   for (const [how, off] of [['changes: false', offWorld], ['DOSQL_CHANGES=off', varOffWorld]]) {

@@ -23,13 +23,14 @@ const encoder = new TextEncoder();
 
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
-/** @typedef {{retainEvents: number, retainMs: number}} RetentionSettings */
+/** @typedef {{retainEvents: number, retainMs: number, tables?: unknown}} RetentionSettings  tables: C checks it (POST /changes/capture) */
 /** @typedef {{deleted: number, remaining: number, oldestTimestamp: number | null, more: boolean}} PruneResult */
 
 /**
  * The `changes` setting, checked: false (no capture), or retention with defaults
- * filled in. Throws a TypeError saying what is wrong.
- * @param {unknown} value  undefined, false, or {retainEvents?, retainMs?}
+ * filled in, and `tables` as given (the engine checks it, src/changelog.h).
+ * Throws a TypeError saying what is wrong.
+ * @param {unknown} value  undefined, false, or {retainEvents?, retainMs?, tables?}
  * @returns {false | RetentionSettings}
  */
 export function checkChanges(value) {
@@ -38,15 +39,15 @@ export function checkChanges(value) {
     return Object.freeze({ retainEvents: DEFAULT_RETAIN_EVENTS, retainMs: DEFAULT_RETAIN_MS });
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`changes must be false or {retainEvents?, retainMs?}; got ${JSON.stringify(value)}`);
+    throw new TypeError(`changes must be false or {retainEvents?, retainMs?, tables?}; got ${JSON.stringify(value)}`);
   }
-  const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS } = /** @type {any} */ (value);
+  const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS, tables } = /** @type {any} */ (value);
   for (const [name, n] of [['retainEvents', retainEvents], ['retainMs', retainMs]]) {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new TypeError(`changes.${name} must be a whole number >= 0; got ${JSON.stringify(n)}`);
     }
   }
-  return Object.freeze({ retainEvents, retainMs });
+  return Object.freeze({ retainEvents, retainMs, ...(tables !== undefined && { tables }) });
 }
 
 export class Retention {

@@ -46,6 +46,7 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
  * @property {(staged: StorageAdapter) => import('../wasm/engine.js').Engine} newEngine  for validation
  * @property {readonly import('../wasm/engine.js').Migration[]} migrations
  * @property {boolean} captureChanges  as the live engine is opened
+ * @property {unknown} [captureTables]  as the live engine is opened
  * @property {() => Promise<() => void>} hold  takes the transaction gate
  * @property {() => Promise<EngineResponse | null>} replaced  holding the gate, after the
  *   swap: starts the live engine on the new pages (null, or the failure to answer)
@@ -215,9 +216,9 @@ const UNSAFE = ['UNSAFE_SCHEMA', 'IMPORT_UNSAFE'];
 
 /** Null when all went well, else the refusal.
  *  @param {StorageAdapter} staged @param {ImportTarget} target @returns {Promise<EngineResponse | null>} */
-async function validate(staged, { newEngine, migrations, captureChanges }) {
+async function validate(staged, { newEngine, migrations, captureChanges, captureTables }) {
   const engine = newEngine(staged);
-  const opened = await engine.open(0, { captureChanges });
+  const opened = await engine.open(0, { captureChanges, captureTables });
   if (opened.status !== 200) {
     if (UNSAFE.includes(valueOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
     return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);

@@ -94,7 +94,7 @@ export class DatabaseInstance {
   #feed;
   /** Prunes the change log; null while capture is off (or before start). @type {Retention | null} */
   #retention = null;
-  /** Whether the engine was opened with change capture. */
+  /** The change capture the engine was opened with: false, or the checked settings. @type {false | import('../changes/retention.js').RetentionSettings} */
   #capture = false;
   /** The engine's commit count when last looked at. */
   #commitsSeen = 0;
@@ -281,7 +281,8 @@ export class DatabaseInstance {
           engine: /** @type {Engine} */ (this.#engine),
           newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
           migrations: this.#options.migrations(),
-          captureChanges: this.#capture,
+          captureChanges: this.#capture !== false,
+          captureTables: this.#capture === false ? undefined : this.#capture.tables,
           hold: () => this.#gate.hold(),
           replaced: () => this.#restartAfterImport(),
           progress,
@@ -520,7 +521,7 @@ export class DatabaseInstance {
     try {
       const refused = await this.#refuseHostRequest(request, '/subscribe');
       if (refused) return refused;
-      if (!this.#capture) {
+      if (this.#capture === false) {
         request.body?.cancel().catch(() => {});
         return toResponse(hostError('NOT_FOUND', 'change streams are off for this database (its settings say changes: false)'));
       }
@@ -654,12 +655,13 @@ export class DatabaseInstance {
     }
     const opened = await this.#engine.open(pageSize, {
       captureChanges: changes !== false,
+      captureTables: changes === false ? undefined : changes.tables,
       cpuBudgetMs: options.cpuBudgetMs?.() ?? 0,
     });
     if (opened.status !== 200) return opened;
     const migrated = await this.#engine.migrate([...options.migrations()]);
     if (migrated.status !== 200) return migrated;
-    this.#capture = changes !== false;
+    this.#capture = changes;
     this.#retention = changes === false ? null : (this.#retention ?? this.#newRetention(changes));
     // What start-up wrote needs no notice; the next commit arms the alarm.
     this.#commitsSeen = this.#engine.commits;

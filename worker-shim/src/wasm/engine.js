@@ -184,21 +184,26 @@ export class Engine {
   /**
    * Open the database (page size applies only to a new, empty database; 0 picks
    * the engine's default). With captureChanges every committed row change is
-   * also written to the change log (docs/changes.md). cpuBudgetMs is each
-   * request's CPU budget (0: the engine's default; C checks the range).
+   * also written to the change log (docs/changes.md), only for captureTables
+   * when given (C checks the list). cpuBudgetMs is each request's CPU budget
+   * (0: the engine's default; C checks the range).
    * @param {number} [pageSize]
-   * @param {{captureChanges?: boolean, cpuBudgetMs?: number}} [options]
+   * @param {{captureChanges?: boolean, captureTables?: unknown, cpuBudgetMs?: number}} [options]
    * @returns {Promise<EngineResponse>}  200 {pageSize, pageCount} (the database
    *   as stored) or an error
    */
-  open(pageSize = 0, { captureChanges = false, cpuBudgetMs = 0 } = {}) {
+  async open(pageSize = 0, { captureChanges = false, captureTables, cpuBudgetMs = 0 } = {}) {
     const flags = captureChanges ? this.#contract.openFlags.captureChanges : 0;
     const budget = Math.min(Math.max(Math.trunc(cpuBudgetMs) || 0, 0), 0xffffffff) >>> 0;
-    return this.#serialize(async () => {
-      const opened = await this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget)));
-      if (opened.status === 200) this.#storage.sized?.(valueOf(opened));
-      return opened;
+    const opened = await this.#serialize(async () => {
+      const answer = await this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget)));
+      if (answer.status === 200) this.#storage.sized?.(valueOf(answer));
+      return answer;
     });
+    if (opened.status !== 200 || !captureChanges || captureTables === undefined) return opened;
+    const body = encoder.encode(JSON.stringify({ tables: captureTables }));
+    const limited = await this.request('POST', '/changes/capture', body, { internal: true });
+    return limited.status === 200 ? opened : limited;
   }
 
   /**
