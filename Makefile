@@ -117,9 +117,9 @@ SPEEDTEST_NATIVE_CFLAGS  := -O2 -DNDEBUG $(INCLUDES)
 SPEEDTEST_NATIVE_LDFLAGS := -lm
 SPEEDTEST_WASM_LDFLAGS   := --target=wasm32-wasi $(filter-out -mexec-model=%,$(WASM_LINK_FLAGS))
 # Wasm variants, "NAME|CLANG FLAGS|WASM-OPT FLAGS", ';' between them (no field empty): the
-# clang flags take the place of -Oz in WASM_CFLAGS (the features stay). "oz" is built
-# exactly as dosql.wasm is. SPEEDTEST_WASM_VARIANTS adds more for one run, e.g.
-# "simd|-O2 -msimd128|-O2 --enable-bulk-memory --enable-simd".
+# clang flags take the place of -Oz in WASM_CFLAGS, after the features (so -mno-bulk-memory
+# turns one off). "oz" is built exactly as dosql.wasm is. SPEEDTEST_WASM_VARIANTS adds more
+# for one run, e.g. "simd|-O2 -msimd128|-O2 --enable-bulk-memory --enable-simd".
 SPEEDTEST_WASM_DEFAULT := oz|-Oz|$(WASM_OPT_FLAGS);o2|-O2|-O2 $(WASM_OPT_FEATURES)
 SPEEDTEST_WASM_VARIANTS ?=
 
@@ -257,7 +257,7 @@ $(SPEEDTEST)/speedtest1-native: $(ST_NATIVE_OBJS) \
 
 # speedtest_wasm NAME,CLANG FLAGS,WASM-OPT FLAGS: one wasm variant, SPEEDTEST/speedtest1-NAME.wasm.
 define speedtest_wasm
-SPEEDTEST_WASM_COMPILE_$1 := $$(WASM_CC) --target=wasm32-wasi $2 $$(WASM_FEATURES) -DNDEBUG $$(INCLUDES)
+SPEEDTEST_WASM_COMPILE_$1 := $$(WASM_CC) --target=wasm32-wasi $$(WASM_FEATURES) $2 -DNDEBUG $$(INCLUDES)
 $$(eval $$(call speedtest_rules,$(SPEEDTEST)/wasm-$1,SPEEDTEST_WASM_COMPILE_$1,speedtest-wasm-$1))
 $(SPEEDTEST)/wasm-$1/speedtest1.wasm: $$(call speedtest_objs,$(SPEEDTEST)/wasm-$1) \
     $$(call command,speedtest-wasm-$1-ld,$$(WASM_CC) $$(call speedtest_objs,$(SPEEDTEST)/wasm-$1) $$(SPEEDTEST_WASM_LDFLAGS))

@@ -51,7 +51,7 @@ static int captureReports(const Capture *c, sqlite3 *db, const char *zTable){
 }
 
 int captureCovers(const Conn *p, const char *zTable){
-  return p->capture.bEnabled && captureNamed(&p->capture, zTable);
+  return captureNamed(&p->capture, zTable);
 }
 
 static void captureFreeNames(Capture *c){

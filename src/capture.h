@@ -44,8 +44,8 @@ int captureInstall(struct Conn *p, int bEnabled);
 */
 int captureOnly(struct Conn *p, const char *const *azTable, int nTable);
 
-/* Whether changes to zTable are captured under the connection's settings
-** (the table need not exist). */
+/* Whether the settings leave zTable in: true unless captureOnly() named
+** other tables (the table need not exist). */
 int captureCovers(const struct Conn *p, const char *zTable);
 
 /* Forget every change kept and finalize cached statements (before close). */

@@ -182,7 +182,7 @@ function main() {
   const variantFlags = {};
   for (const v of makeVar('SPEEDTEST_WASM_DEFAULT').split(';').filter(Boolean).concat(o.extra)) {
     const [name, cflags, wopt] = v.split('|');
-    variantFlags[name] = { clang: `${cflags} ${features}`, wasmOpt: wopt };
+    variantFlags[name] = { clang: `${features} ${cflags}`, wasmOpt: wopt };
   }
   const result = {
     speedtest1: {
