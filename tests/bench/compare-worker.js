@@ -46,6 +46,8 @@ const { Sql, Kv } = makeClasses([], {});
 export { Sql as DoSQLSql, Kv as DoSQLKv };
 
 const STATS = '_bench/stats';
+/** Resets the object (ctx.abort): its next request constructs it afresh in this isolate. */
+const RESET = '_bench/reset';
 /** Native's no-op path over fetch (the floor row of /_inworker). */
 const NOOP = '/_noop';
 const WRITES = /\b(INSERT|REPLACE)\b/i; // did this statement insert? (then lastInsertRowId is its rowid)
@@ -113,6 +115,11 @@ export class NativeSqlDatabase extends DurableObject {
 
   stats() {
     return { reads: this.reads, writes: this.writes, dbBytes: this.ctx.storage.sql.databaseSize };
+  }
+
+  /** Over RPC: end this object; the next request constructs it afresh (as DoSQL's test classes do). */
+  testReopen() {
+    this.ctx.abort('bench: start afresh');
   }
 
   /** Over RPC: rows of one statement. @param {string} sql @param {unknown[]} [params] */
@@ -209,6 +216,11 @@ export default {
     if (!binding || !tenant) return json({ error: `no route for ${url.pathname}`, code: 'BENCH_ROUTE' }, 418);
     const ns = env[binding];
     const stub = ns.get(ns.idFromName(tenant));
+    if (endpoint === RESET) {
+      // The abort rejects the call that made it; what matters is that the object is gone.
+      await stub.testReopen().catch(() => {});
+      return json({ reset: true });
+    }
     if (endpoint === STATS) {
       const s = await stub.stats();
       return json(system === 'native' ? s : oursStats(s));
