@@ -37,6 +37,12 @@ describe('storage format: a page log over packed groups', () => {
     assert.ok(result.writes > 5, `the upgrade took several steps (${result.writes} writes)`);
   });
 
+  test('a database of this format from before history (no ring size, no floor, no history table) opens and keeps working', async () => {
+    const { problems, logSlots, historyBack, lsn } = await call('preHistoryRun', 100);
+    assert.deepEqual({ problems, logSlots, lsn }, { problems: [], logSlots: 1024, lsn: 100 });
+    assert.ok(historyBack > 0 && historyBack < 100, `history reaches back to the last checkpoint only (${historyBack} commits)`);
+  });
+
   test('an upgrade whose write fails resumes on the next open and loses nothing', async () => {
     const { writes } = await call('upgradeRun', 300, 0);
     for (let failAt = 1; failAt <= writes; failAt++) {

@@ -48,6 +48,8 @@ import {
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
 
 const FORMAT = 2;
+/** The log's ring before history (and its ring size in page_state) made it LOG_SLOTS. */
+const PRE_HISTORY_LOG_SLOTS = 1024;
 const LIVE_PREFIX = 'dosql_';
 const IMPORT_PREFIX = 'dosql_import_';
 /** The first format's table (one row per page), by prefix. @param {string} prefix */
@@ -218,7 +220,10 @@ export class SqlPageStorage {
     this.#prefix = prefix;
     this.#tuning = { ...TUNING, ...tuning };
     this.#statements = statementsOn(prefix);
-    this.#storage.transactionSync(() => this.#statements.create.forEach((sql) => this.exec(sql)));
+    this.#storage.transactionSync(() => {
+      this.#statements.create.forEach((sql) => this.exec(sql));
+      this.#upgradeStateWithoutHistory();
+    });
     if (prefix === LIVE_PREFIX) this.#upgradeFromPages();
     this.#load();
   }
@@ -842,6 +847,23 @@ export class SqlPageStorage {
    * the last of them. The page count is its highest page's: the first commit says
    * the true one (cold pages may lie above it; strays above the end are trimmed).
    */
+  /**
+   * The state row as this format's first release wrote it, before history: no ring
+   * size (its ring had PRE_HISTORY_LOG_SLOTS rows, which its log rows' slots follow)
+   * and no floor. Both columns are added in the open's transaction. History starts at
+   * its last checkpoint (the state row's lsn): that release's checkpoints kept no
+   * versions they replaced, while the log rows since are all there.
+   */
+  #upgradeStateWithoutHistory() {
+    const state = this.#statements.tables[2];
+    const columns = new Set(this.exec(`SELECT name FROM pragma_table_info('${state}')`).map(([name]) => name));
+    if (!columns.has('log_slots')) this.exec(`ALTER TABLE ${state} ADD COLUMN log_slots INTEGER NOT NULL DEFAULT ${PRE_HISTORY_LOG_SLOTS}`);
+    if (!columns.has('floor')) {
+      this.exec(`ALTER TABLE ${state} ADD COLUMN floor INTEGER NOT NULL DEFAULT 0`);
+      this.exec(this.#statements.historyBeginsNow);
+    }
+  }
+
   #upgradeFromPages() {
     if (this.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${V1_PAGES}'`).length === 0) return;
     this.#load();
