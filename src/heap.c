@@ -47,8 +47,9 @@ void *sbrk(intptr_t nIncrement){
   uintptr_t nOld;
   if( heapBreak==0 ) heapBreak = nEnd;
   nOld = heapBreak;
-  /* dlmalloc never shrinks the heap here (wasi-libc builds it without trim). */
-  if( nIncrement<0 ) return (void*)-1;
+  /* dlmalloc never shrinks the heap here (wasi-libc builds it without trim),
+  ** and a break past the address space is no break. */
+  if( nIncrement<0 || (uintptr_t)nIncrement > UINTPTR_MAX - heapBreak ) return (void*)-1;
   if( (uintptr_t)nIncrement > nEnd - heapBreak
    && heapGrow(nEnd, heapBreak + (uintptr_t)nIncrement - nEnd)!=0 ){
     return (void*)-1;
