@@ -7,8 +7,9 @@
 ** module, worker-shim/src/engine.js.
 **
 ** Ownership: C allocates all memory that C reads (dosql_alloc) and frees what it
-** returns when the host calls dosql_free. The host never keeps a view of linear
-** memory across a call into C, because memory growth detaches it.
+** returns when the host calls dosql_free. The host never uses a view of linear
+** memory made before a call into C without checking that its buffer is still
+** the memory's, because memory growth detaches it.
 **
 ** A response is one allocation laid out (little-endian) as
 **     u32 status      an HTTP status, or DOSQL_STATUS_FAULT
@@ -30,7 +31,7 @@
 #endif
 
 /* Bumped whenever anything in host.h or this header changes meaning. */
-#define DOSQL_ABI_VERSION 8
+#define DOSQL_ABI_VERSION 9
 
 #define DOSQL_STATUS_FAULT 0
 

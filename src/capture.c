@@ -40,13 +40,16 @@ static int captureNamed(const Capture *c, const char *zTable){
   return 0;
 }
 
+int captureIsOwnTable(const char *zTable){
+  return sqlite3_strnicmp(zTable, "sqlite_", 7)==0 || internalIsReserved(zTable);
+}
+
 /* Whether changes to zTable are reported: named by the settings (if they
 ** name any), not SQLite's, not ours, and not a virtual table's storage
 ** (FTS5's and R*Tree's shadow tables). */
 static int captureReports(const Capture *c, sqlite3 *db, const char *zTable){
   return captureNamed(c, zTable)
-      && sqlite3_strnicmp(zTable, "sqlite_", 7)!=0
-      && !internalIsReserved(zTable)
+      && !captureIsOwnTable(zTable)
       && !dosqlIsShadowTable(db, "main", zTable);
 }
 

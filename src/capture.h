@@ -44,6 +44,9 @@ int captureInstall(struct Conn *p, int bEnabled);
 */
 int captureOnly(struct Conn *p, const char *const *azTable, int nTable);
 
+/* Whether zTable is SQLite's or DoSQL's own (sqlite_*, _dosql_*): never captured. */
+int captureIsOwnTable(const char *zTable);
+
 /* Whether the settings leave zTable in: true unless captureOnly() named
 ** other tables (the table need not exist). */
 int captureCovers(const struct Conn *p, const char *zTable);

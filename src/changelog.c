@@ -12,7 +12,6 @@
 #include "config.h"
 #include "errors.h"
 #include "host.h"
-#include "internal.h"
 #include "json.h"
 #include "request.h"
 
@@ -171,7 +170,8 @@ static int changelogTables(Conn *p, Reply *pReply, const cJSON *pTables){
     if( !captureCovers(p, pItem->valuestring) ){
       replyFail(pReply, 400, DOSQL_BAD_REQUEST,
           "changes to %s are not captured: this database's changes.tables setting "
-          "leaves it out, so it has no events", pItem->valuestring);
+          "leaves it out (events logged before it did are read without a tables filter)",
+          pItem->valuestring);
       return SQLITE_MISMATCH;
     }
   }
@@ -346,7 +346,7 @@ void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody){
   }
   cJSON_ArrayForEach(pItem, pTables){
     const char *zName = pItem->valuestring;
-    if( sqlite3_strnicmp(zName, "sqlite_", 7)==0 || internalIsReserved(zName) ){
+    if( captureIsOwnTable(zName) ){
       replyFail(pReply, 500, DOSQL_BAD_CONFIG,
           "changes.tables names %s, whose changes are never captured "
           "(SQLite's and DoSQL's own tables)", zName);

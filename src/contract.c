@@ -33,6 +33,7 @@ static char *contractBuild(void){
       ",\"requestFlags\":{\"inTransaction\":%d,\"internal\":%d,\"retry\":%d}"
       ",\"maxRequestBytes\":%d"
       ",\"fileHeaderBytes\":%d"
+      ",\"heapGrowAheadBytes\":%d"
       ",\"transactionHeader\":\"" DOSQL_TRANSACTION_HEADER "\""
       ",\"hrana\":{\"transactionIdleMs\":%d,\"holdsTransaction\":\"%c\"}"
       ",\"valueTags\":[\"" JSON_TAG_BIGINT "\",\"" JSON_TAG_BLOB "\",\"" JSON_TAG_REAL "\"]"
@@ -41,7 +42,8 @@ static char *contractBuild(void){
       DOSQL_RESPONSE_STATUS, DOSQL_RESPONSE_LENGTH, DOSQL_RESPONSE_BODY, DOSQL_STATUS_FAULT,
       DOSQL_OPEN_CAPTURE_CHANGES,
       DOSQL_REQUEST_IN_TRANSACTION, DOSQL_REQUEST_INTERNAL, DOSQL_REQUEST_RETRY,
-      DOSQL_MAX_REQUEST_BYTES, FILE_HEADER_BYTES, DOSQL_HRANA_TRANSACTION_IDLE_MS, HRANA_HOLDS_TRANSACTION);
+      DOSQL_MAX_REQUEST_BYTES, FILE_HEADER_BYTES, DOSQL_HEAP_GROW_MAX_BYTES,
+      DOSQL_HRANA_TRANSACTION_IDLE_MS, HRANA_HOLDS_TRANSACTION);
   handlerAppendRoutes(pOut);
   sqlite3_str_appendall(pOut, ",\"errors\":");
   contractErrors(pOut);

@@ -710,6 +710,10 @@ async function coldStart(S) {
               await rt.reset(system, tenant);
               const loaded = await rt.call(system, tenant, 'query', { sql: COLD_POINT, params: [id] });
               if (loaded.value.rows[0]?.id !== id) throw new Error(`loaded ${system} ${tenant}: ${JSON.stringify(loaded.value)}`);
+              // A fresh object has read what the new runtime's first did; one that kept
+              // running would have counted more (the warm query's, earlier starts').
+              const fresh = await rt.stats(system, tenant);
+              if (fresh.reads > s1.reads) throw new Error(`${system} ${tenant} was not started afresh by the reset: ${fresh.reads} rows read, a fresh start reads ${s1.reads}`);
               r.loaded.push(loaded.ms);
             }
           }

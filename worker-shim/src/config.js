@@ -3,9 +3,11 @@
 // What the engine decides (limits, timeouts, page sizes) is read from its
 // contract (wasm/contract.js), not restated here.
 
-/** Wasm memory never shrinks: past this, the engine is started afresh after the
- *  request, so the objects sharing an isolate's 128 MB do not keep its peak.
- *  SQLite's page cache (16 MiB, DOSQL_CACHE_KIB) and a working heap stay below it. */
+/** Wasm memory never shrinks: past this much in use, the engine is started afresh
+ *  after the request, so the objects sharing an isolate's 128 MB do not keep its peak.
+ *  SQLite's page cache (16 MiB, DOSQL_CACHE_KIB) and a working heap stay below it.
+ *  The memory's size may exceed its use by the contract's heapGrowAheadBytes
+ *  (src/heap.c), which the check allows for. */
 export const RECYCLE_MEMORY_BYTES = 48 * 1024 * 1024;
 
 // ---- libSQL over WebSocket (hrana-socket.js, docs/hrana.md): what one socket may hold

@@ -31,7 +31,7 @@ const databases = new WeakMap();
 /**
  * @param {string} name  for logs only (the object is the database)
  * @param {{migrations?: Migration[], storage?: {hot?: any, cold?: import('../storage/tiered.js').ColdSettings}, pageSize?: number,
- *   cacheBytes?: number, ctx?: any, changes?: false | {retainEvents?: number, retainMs?: number}, cpuBudgetMs?: number}} [options]
+ *   cacheBytes?: number, ctx?: any, changes?: false | {retainEvents?: number, retainMs?: number, tables?: string[]}, cpuBudgetMs?: number}} [options]
  * @returns {Promise<any>} the Database
  */
 export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes, cpuBudgetMs } = {}) {

@@ -416,13 +416,13 @@ export class DatabaseInstance {
   }
 
   /**
-   * When the engine's memory grew past RECYCLE_MEMORY_BYTES, replace it with a
+   * When the engine's memory grew past RECYCLE_MEMORY_BYTES in use, replace it with a
    * fresh one, holding the gate (so after any open transaction, and before the
    * next request), in the background.
    */
   #recycleIfBloated() {
     const engine = this.#engine;
-    if (!engine || this.#recycling || engine.memoryBytes <= RECYCLE_MEMORY_BYTES) return;
+    if (!engine || this.#recycling || engine.memoryBytes <= RECYCLE_MEMORY_BYTES + engine.contract.heapGrowAheadBytes) return;
     this.#recycling = true;
     const recycle = async () => {
       const release = await this.#gate.hold();

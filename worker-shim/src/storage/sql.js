@@ -841,13 +841,6 @@ export class SqlPageStorage {
   }
 
   /**
-   * A database of the first format (dosql_pages, one row per page) moves into groups:
-   * tuning.upgradeGroups groups per transaction, resumed after the last group written (a
-   * crash leaves each page in one table or the other), and the old table dropped with
-   * the last of them. The page count is its highest page's: the first commit says
-   * the true one (cold pages may lie above it; strays above the end are trimmed).
-   */
-  /**
    * The state row as this format's first release wrote it, before history: no ring
    * size (its ring had PRE_HISTORY_LOG_SLOTS rows, which its log rows' slots follow)
    * and no floor. Both columns are added in the open's transaction. History starts at
@@ -864,6 +857,13 @@ export class SqlPageStorage {
     }
   }
 
+  /**
+   * A database of the first format (dosql_pages, one row per page) moves into groups:
+   * tuning.upgradeGroups groups per transaction, resumed after the last group written (a
+   * crash leaves each page in one table or the other), and the old table dropped with
+   * the last of them. The page count is its highest page's: the first commit says
+   * the true one (cold pages may lie above it; strays above the end are trimmed).
+   */
   #upgradeFromPages() {
     if (this.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${V1_PAGES}'`).length === 0) return;
     this.#load();

@@ -20,6 +20,8 @@
  * @property {{inTransaction: number, internal: number, retry: number}} requestFlags
  * @property {number} maxRequestBytes
  * @property {number} fileHeaderBytes  the SQLite file header (Engine.fileHeader)
+ * @property {number} heapGrowAheadBytes  at most this much of the memory's size is grown
+ *   ahead of what malloc uses (src/heap.c), so not in use
  * @property {string} transactionHeader
  * @property {{transactionIdleMs: number, holdsTransaction: string}} hrana  libSQL's
  *   Hrana (src/hrana.h): a stream's transaction's idle timeout, and the byte before a
@@ -30,7 +32,7 @@
  */
 
 /** Must match DOSQL_ABI_VERSION in src/api.h. */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 const encoder = new TextEncoder();
 

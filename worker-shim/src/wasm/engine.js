@@ -192,18 +192,23 @@ export class Engine {
    * @returns {Promise<EngineResponse>}  200 {pageSize, pageCount} (the database
    *   as stored) or an error
    */
-  async open(pageSize = 0, { captureChanges = false, captureTables, cpuBudgetMs = 0 } = {}) {
+  open(pageSize = 0, { captureChanges = false, captureTables, cpuBudgetMs = 0 } = {}) {
     const flags = captureChanges ? this.#contract.openFlags.captureChanges : 0;
     const budget = Math.min(Math.max(Math.trunc(cpuBudgetMs) || 0, 0), 0xffffffff) >>> 0;
-    const opened = await this.#serialize(async () => {
-      const answer = await this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget)));
-      if (answer.status === 200) this.#storage.sized?.(valueOf(answer));
-      return answer;
+    // One step of the queue: nothing runs between the open and the list of tables.
+    return this.#serialize(async () => {
+      const opened = await this.#withFaults((e) => this.#take(e.dosql_open(pageSize >>> 0, flags, budget)));
+      if (opened.status !== 200) return opened;
+      this.#storage.sized?.(valueOf(opened));
+      if (!captureChanges || captureTables === undefined) return opened;
+      const zMethod = this.#utf8('POST');
+      const zPath = this.#utf8('/changes/capture');
+      const body = encoder.encode(JSON.stringify({ tables: captureTables }));
+      const limited = await this.#withBytes([zMethod, zPath, body], ([pMethod, pPath, pBody]) =>
+        this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, pBody, body.length, this.#contract.requestFlags.internal))),
+      );
+      return limited.status === 200 ? opened : limited;
     });
-    if (opened.status !== 200 || !captureChanges || captureTables === undefined) return opened;
-    const body = encoder.encode(JSON.stringify({ tables: captureTables }));
-    const limited = await this.request('POST', '/changes/capture', body, { internal: true });
-    return limited.status === 200 ? opened : limited;
   }
 
   /**

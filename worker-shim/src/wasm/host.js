@@ -7,8 +7,9 @@
 // Rules kept by every function here (see host.h):
 //   - synchronous, and never throws into C: failures become return codes, and the
 //     exception text goes to the log with the object's label;
-//   - a view of linear memory is made inside each call, never kept (memory growth
-//     detaches it);
+//   - a view of linear memory is made inside each call, or kept only with the
+//     buffer it was made on and made again when a grow replaced that buffer
+//     (memoryBytes below): memory growth detaches it;
 //   - memory passed in belongs to C and is valid only during the call, so what the
 //     storage adapter keeps is copied out first;
 //   - a Promise where a synchronous answer is due is a bug in the adapter, and is
