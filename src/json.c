@@ -136,11 +136,32 @@ void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
   sqlite3_str_appendchar(pOut, 1, '"');
 }
 
+/* v in decimal into z (room for 20 bytes), unterminated; returns its length.
+** What "%lld" writes, without SQLite's whole printf behind it: that was 3% of
+** a bulk UPDATE with change capture, and every integer of a result pays it. */
+static int jsonFormatInteger(char *z, sqlite3_int64 v){
+  char aDigit[20];
+  sqlite3_uint64 u = v<0 ? (sqlite3_uint64)0 - (sqlite3_uint64)v : (sqlite3_uint64)v;
+  int nDigit = 0, n = 0;
+  do{
+    aDigit[nDigit++] = (char)('0' + u%10);
+    u /= 10;
+  }while( u );
+  if( v<0 ) z[n++] = '-';
+  while( nDigit ) z[n++] = aDigit[--nDigit];
+  return n;
+}
+
 void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v){
+  static const char zOpen[] = "{\"" JSON_TAG_BIGINT "\":\"";
+  char zNum[20];
+  int n = jsonFormatInteger(zNum, v);
   if( v>=-DOSQL_MAX_SAFE_INTEGER && v<=DOSQL_MAX_SAFE_INTEGER ){
-    sqlite3_str_appendf(pOut, "%lld", v);
+    sqlite3_str_append(pOut, zNum, n);
   }else{
-    sqlite3_str_appendf(pOut, "{\"" JSON_TAG_BIGINT "\":\"%lld\"}", v);
+    sqlite3_str_append(pOut, zOpen, (int)sizeof(zOpen)-1);
+    sqlite3_str_append(pOut, zNum, n);
+    sqlite3_str_append(pOut, "\"}", 2);
   }
 }
 

@@ -33,6 +33,11 @@ static void results_encode_every_type(void){
   CHECK_QUERY(&c, "SELECT 9007199254740991 AS a, 9007199254740992 AS b, -9223372036854775808 AS c", 0,
       "{\"rows\":[{\"a\":9007199254740991,\"b\":{\"$bigint\":\"9007199254740992\"},"
       "\"c\":{\"$bigint\":\"-9223372036854775808\"}}]}");
+  /* Every digit position and sign, at and past the bounds of exact doubles. */
+  CHECK_QUERY(&c, "SELECT 0 AS z, -1 AS m, 10 AS t, -9007199254740991 AS lo, -9007199254740992 AS below,"
+      " 9223372036854775807 AS top", 0,
+      "{\"rows\":[{\"z\":0,\"m\":-1,\"t\":10,\"lo\":-9007199254740991,"
+      "\"below\":{\"$bigint\":\"-9007199254740992\"},\"top\":{\"$bigint\":\"9223372036854775807\"}}]}");
   CHECK_QUERY(&c, "SELECT x'' AS e, x'00' AS one, x'0001' AS two, x'000102' AS three, x'fffefd7f' AS four", 0,
       "{\"rows\":[{\"e\":{\"$blob\":\"\"},\"one\":{\"$blob\":\"AA==\"},\"two\":{\"$blob\":\"AAE=\"},"
       "\"three\":{\"$blob\":\"AAEC\"},\"four\":{\"$blob\":\"//79fw==\"}}]}");
