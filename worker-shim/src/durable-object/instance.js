@@ -77,6 +77,14 @@ const decoder = new TextDecoder();
  *   write threw after others were issued (default: throw, which breaks the engine)
  */
 
+/**
+ * Engine.open's capture options from the checked `changes` setting.
+ * @param {false | import('../changes/retention.js').RetentionSettings} changes
+ */
+function captureOptions(changes) {
+  return { captureChanges: changes !== false, captureTables: changes === false ? undefined : changes.tables };
+}
+
 export class DatabaseInstance {
   /** @type {InstanceOptions} */
   #options;
@@ -281,8 +289,7 @@ export class DatabaseInstance {
           engine: /** @type {Engine} */ (this.#engine),
           newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
           migrations: this.#options.migrations(),
-          captureChanges: this.#capture !== false,
-          captureTables: this.#capture === false ? undefined : this.#capture.tables,
+          ...captureOptions(this.#capture),
           hold: () => this.#gate.hold(),
           replaced: () => this.#restartAfterImport(),
           progress,
@@ -654,8 +661,7 @@ export class DatabaseInstance {
       throw err;
     }
     const opened = await this.#engine.open(pageSize, {
-      captureChanges: changes !== false,
-      captureTables: changes === false ? undefined : changes.tables,
+      ...captureOptions(changes),
       cpuBudgetMs: options.cpuBudgetMs?.() ?? 0,
     });
     if (opened.status !== 200) return opened;
