@@ -1,18 +1,18 @@
 /*
 ** capture.c — change data capture (contract in capture.h, docs/changes.md).
 **
-** While a statement runs, the preupdate hook keeps each change as the JSON text
-** of its values, by position: the hook may not run SQL, so it cannot look up
-** column names. captureFlush() then names the values (PRAGMA table_xinfo) and
-** inserts one _dosql_changes row per change, numbering them after the newest.
-**
-** Values are kept back to back, each followed by CAPTURE_SEP. JSON text never
-** holds that byte (jsonAppendString escapes every control character), so the
-** values split again without a parse.
+** While a statement runs, the preupdate hook writes each change straight into
+** the stored form (changebatch.h): the JSON text of its values by position,
+** appended to the batch of the table it changed. The hook may not run SQL, so
+** it cannot look up column names; captureFlush() then reads them (PRAGMA
+** table_xinfo) and inserts one _dosql_change_log row per batch, numbering the
+** events after the newest.
 */
 #include <string.h>
 
 #include "capture.h"
+#include "changebatch.h"
+#include "config.h"
 #include "conn.h"
 #include "guard.h"
 #include "host.h"
@@ -20,14 +20,12 @@
 #include "internal.h"
 #include "sqlite/unit.h"
 
-#define CAPTURE_SEP '\x1f'
-
-struct CaptureEvent {
-  int op;                /* SQLITE_INSERT, SQLITE_UPDATE or SQLITE_DELETE */
-  int nCol;              /* values per row, including virtual generated columns */
+/* The events of one statement to one table, as they will be stored. */
+struct CaptureBatch {
   char *zTable;
-  char *zOld;            /* the row before (0 for an insert), CAPTURE_SEP-separated */
-  char *zNew;            /* the row after (0 for a delete) */
+  int nCol;              /* values per row, including virtual generated columns */
+  int nEvent;
+  sqlite3_str *pEvents;  /* "[event,event" (captureFlush closes the array) */
 };
 
 /* Whether the settings name zTable, or name no table (every one is captured). */
@@ -86,59 +84,129 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
   return SQLITE_OK;
 }
 
-/* The old or new row's values, each followed by CAPTURE_SEP, or 0 when out of
-** memory. A value SQLite does not have (a virtual generated column) is empty. */
-static char *captureRow(sqlite3 *db, int bOld, int nCol){
-  sqlite3_str *pOut = sqlite3_str_new(0);
-  int i;
-  for(i=0; i<nCol; i++){
-    sqlite3_value *pVal = 0;
-    int rc = bOld ? sqlite3_preupdate_old(db, i, &pVal) : sqlite3_preupdate_new(db, i, &pVal);
-    if( rc==SQLITE_OK && pVal ) jsonAppendValue(pOut, pVal);
-    sqlite3_str_appendchar(pOut, 1, CAPTURE_SEP);
+/* Whether two values of a column would be stored alike. */
+static int captureSameValue(sqlite3_value *pA, sqlite3_value *pB){
+  int type = sqlite3_value_type(pA), n;
+  if( type!=sqlite3_value_type(pB) ) return 0;
+  switch( type ){
+    case SQLITE_NULL:    return 1;
+    case SQLITE_INTEGER: return sqlite3_value_int64(pA)==sqlite3_value_int64(pB);
+    case SQLITE_FLOAT: {
+      double a = sqlite3_value_double(pA), b = sqlite3_value_double(pB);
+      return memcmp(&a, &b, sizeof(a))==0;           /* -0.0 is not 0.0 */
+    }
+    default: {
+      /* Text and blobs: the same bytes (the text as stored, UTF-8). */
+      const void *a = type==SQLITE_TEXT ? (const void*)sqlite3_value_text(pA) : sqlite3_value_blob(pA);
+      const void *b = type==SQLITE_TEXT ? (const void*)sqlite3_value_text(pB) : sqlite3_value_blob(pB);
+      n = sqlite3_value_bytes(pA);
+      return n==sqlite3_value_bytes(pB) && (n==0 || memcmp(a, b, (size_t)n)==0);
+    }
   }
-  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
-    sqlite3_free(sqlite3_str_finish(pOut));
-    return 0;
-  }
-  return sqlite3_str_finish(pOut);
 }
 
-static void captureFreeEvent(CaptureEvent *e){
-  sqlite3_free(e->zTable);
-  sqlite3_free(e->zOld);
-  sqlite3_free(e->zNew);
+/* Column i of the old or new row, or 0 where SQLite has none (a virtual
+** generated column). */
+static sqlite3_value *captureValue(sqlite3 *db, int bOld, int i){
+  sqlite3_value *pVal = 0;
+  int rc = bOld ? sqlite3_preupdate_old(db, i, &pVal) : sqlite3_preupdate_new(db, i, &pVal);
+  return rc==SQLITE_OK ? pVal : 0;
+}
+
+static void captureAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
+  if( pVal ) jsonAppendValue(pOut, pVal);
+  else sqlite3_str_appendall(pOut, "null");
+}
+
+/*
+** Append the change to pOut as changebatch.h stores an event; an update's
+** changed columns go through pDiff (reset here) so that each value is asked
+** of SQLite once.
+*/
+static void captureAppendEvent(sqlite3_str *pOut, sqlite3_str *pDiff, sqlite3 *db, int op, int nCol){
+  int i, bOld = op==SQLITE_DELETE;
+  /* Appends, not sqlite3_str_appendf(): this runs for every changed row. */
+  sqlite3_str_appendall(pOut, "[\"");
+  sqlite3_str_appendchar(pOut, 1, op==SQLITE_INSERT ? CHANGE_INSERT
+                         : op==SQLITE_UPDATE ? CHANGE_UPDATE : CHANGE_DELETE);
+  sqlite3_str_appendall(pOut, "\",[");
+  if( op==SQLITE_UPDATE ) sqlite3_str_reset(pDiff);
+  for(i=0; i<nCol; i++){
+    sqlite3_value *pVal = captureValue(db, bOld, i);
+    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
+    captureAppendValue(pOut, pVal);
+    if( op==SQLITE_UPDATE && pVal ){
+      sqlite3_value *pOld = captureValue(db, 1, i);
+      if( pOld==0 || captureSameValue(pOld, pVal) ) continue;
+      sqlite3_str_appendall(pDiff, sqlite3_str_length(pDiff) ? ",\"" : "\"");
+      jsonAppendInteger(pDiff, i);
+      sqlite3_str_appendall(pDiff, "\":");
+      jsonAppendValue(pDiff, pOld);
+    }
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+  if( op==SQLITE_UPDATE ){
+    sqlite3_str_appendall(pOut, ",{");
+    sqlite3_str_append(pOut, sqlite3_str_value(pDiff), sqlite3_str_length(pDiff));
+    sqlite3_str_appendchar(pOut, 1, '}');
+  }
+  sqlite3_str_appendchar(pOut, 1, ']');
+}
+
+static void captureFreeBatch(CaptureBatch *b){
+  sqlite3_free(b->zTable);
+  sqlite3_free(sqlite3_str_finish(b->pEvents));
+}
+
+/* The batch a change of zTable with nCol values goes to: the newest, unless
+** it is of another table or full; 0 when out of memory. */
+static CaptureBatch *captureBatchFor(Capture *c, const char *zTable, int nCol){
+  CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
+  if( b && b->nCol==nCol && strcmp(b->zTable, zTable)==0
+   && b->nEvent<DOSQL_CHANGE_BATCH_EVENTS
+   && sqlite3_str_length(b->pEvents)<DOSQL_CHANGE_BATCH_BYTES ){
+    return b;
+  }
+  if( c->nBatch==c->nAlloc ){
+    int nNew = c->nAlloc ? c->nAlloc*2 : 8;
+    CaptureBatch *aNew = sqlite3_realloc64(c->aBatch, sizeof(CaptureBatch)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) return 0;
+    c->aBatch = aNew;
+    c->nAlloc = nNew;
+  }
+  b = &c->aBatch[c->nBatch];
+  memset(b, 0, sizeof(*b));
+  b->nCol = nCol;
+  b->zTable = sqlite3_mprintf("%s", zTable);
+  b->pEvents = sqlite3_str_new(0);
+  if( b->zTable==0 || sqlite3_str_errcode(b->pEvents)!=SQLITE_OK ){
+    captureFreeBatch(b);
+    return 0;
+  }
+  sqlite3_str_appendchar(b->pEvents, 1, '[');
+  c->nBatch++;
+  return b;
 }
 
 static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
                         const char *zTable, sqlite3_int64 iKey1, sqlite3_int64 iKey2){
   Capture *c = &((Conn*)pArg)->capture;
-  CaptureEvent *e;
+  CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
   (void)iKey1; (void)iKey2;
-  if( strcmp(zDb, "main")!=0 || c->bNoMem || !captureReports(c, db, zTable) ) return;
-  if( c->nEvent==c->nAlloc ){
-    int nNew = c->nAlloc ? c->nAlloc*2 : 16;
-    CaptureEvent *aNew = sqlite3_realloc64(c->aEvent, sizeof(CaptureEvent)*(sqlite3_uint64)nNew);
-    if( aNew==0 ){
-      c->bNoMem = 1;
-      return;
-    }
-    c->aEvent = aNew;
-    c->nAlloc = nNew;
-  }
-  e = &c->aEvent[c->nEvent];
-  memset(e, 0, sizeof(*e));
-  e->op = op;
-  e->nCol = sqlite3_preupdate_count(db);
-  e->zTable = sqlite3_mprintf("%s", zTable);
-  if( op!=SQLITE_INSERT ) e->zOld = captureRow(db, 1, e->nCol);
-  if( op!=SQLITE_DELETE ) e->zNew = captureRow(db, 0, e->nCol);
-  if( e->zTable==0 || (op!=SQLITE_INSERT && e->zOld==0) || (op!=SQLITE_DELETE && e->zNew==0) ){
-    captureFreeEvent(e);
+  if( strcmp(zDb, "main")!=0 || c->bNoMem ) return;
+  /* The newest batch's table was found reported when the batch began. */
+  if( (b==0 || strcmp(b->zTable, zTable)!=0) && !captureReports(c, db, zTable) ) return;
+  b = captureBatchFor(c, zTable, sqlite3_preupdate_count(db));
+  if( c->pDiff==0 ) c->pDiff = sqlite3_str_new(0);
+  if( b==0 || sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
     c->bNoMem = 1;
     return;
   }
-  c->nEvent++;
+  if( b->nEvent++ ) sqlite3_str_appendchar(b->pEvents, 1, ',');
+  captureAppendEvent(b->pEvents, c->pDiff, db, op, b->nCol);
+  if( sqlite3_str_errcode(b->pEvents)!=SQLITE_OK || sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
+    c->bNoMem = 1;
+  }
 }
 
 /* A transaction ended (committed or rolled back): the next change starts a new one. */
@@ -159,15 +227,15 @@ static void captureOnRollback(void *pArg){
 
 int captureInstall(Conn *p, int bEnabled){
   static const char zInsert[] =
-    "INSERT INTO main._dosql_changes(lsn, tx_id, ts, type, tbl, data, old)"
+    "INSERT INTO main._dosql_change_log(last_lsn, first_lsn, tx_id, ts, tbl, cols, events)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-  static const char zHead[] = "SELECT coalesce(max(lsn), 0) FROM main._dosql_changes";
+  static const char zHead[] = "SELECT coalesce(max(last_lsn), 0) FROM main._dosql_change_log";
   Capture *c = &p->capture;
   int rc;
   sqlite3_commit_hook(p->db, captureOnCommit, p);
   sqlite3_rollback_hook(p->db, captureOnRollback, p);
   if( !bEnabled ) return SQLITE_OK;
-  p->bTrusted = 1;                 /* _dosql_changes is read-only to user SQL */
+  p->bTrusted = 1;                 /* the change log is read-only to user SQL */
   rc = sqlite3_prepare_v3(p->db, zInsert, -1, SQLITE_PREPARE_PERSISTENT, &c->pInsert, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(p->db, zHead, -1, SQLITE_PREPARE_PERSISTENT, &c->pHead, 0);
   p->bTrusted = 0;
@@ -181,8 +249,13 @@ int captureInstall(Conn *p, int bEnabled){
 void captureDiscard(Conn *p){
   Capture *c = &p->capture;
   int i;
-  for(i=0; i<c->nEvent; i++) captureFreeEvent(&c->aEvent[i]);
-  c->nEvent = 0;
+  for(i=0; i<c->nBatch; i++) captureFreeBatch(&c->aBatch[i]);
+  c->nBatch = 0;
+  /* Kept between statements, unless out of memory left it failed. */
+  if( c->pDiff && sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
+    sqlite3_free(sqlite3_str_finish(c->pDiff));
+    c->pDiff = 0;
+  }
   c->bNoMem = 0;
 }
 
@@ -198,7 +271,8 @@ void captureClose(Conn *p){
   Capture *c = &p->capture;
   captureDiscard(p);
   captureSchemaChanged(p);
-  sqlite3_free(c->aEvent);
+  sqlite3_free(c->aBatch);
+  sqlite3_free(sqlite3_str_finish(c->pDiff));
   sqlite3_finalize(c->pInsert);
   sqlite3_finalize(c->pHead);
   captureFreeNames(c);
@@ -206,12 +280,12 @@ void captureClose(Conn *p){
 }
 
 /*
-** The column names of zTable as JSON strings, each followed by CAPTURE_SEP, in
-** the positions the preupdate hook uses; a column SQLite does not store (a
-** virtual generated one) is an empty name. *pzNames is 0 when the table no
-** longer exists (the statement dropped it). Sets *pnCol to the column count.
+** The cols text of zTable (changebatch.h): its column names as a JSON array
+** in the positions the preupdate hook uses, null for a column SQLite does not
+** store (a virtual generated one). *pzCols is 0 when the table no longer
+** exists (the statement dropped it). Sets *pnCol to the column count.
 */
-static int captureColumns(Conn *p, const char *zTable, char **pzNames, int *pnCol){
+static int captureColumns(Conn *p, const char *zTable, char **pzCols, int *pnCol){
   sqlite3_str *pOut = sqlite3_str_new(0);
   sqlite3_stmt *pStmt = 0;
   /* The PRAGMA statement, not pragma_table_xinfo(): a user table of that name
@@ -220,86 +294,47 @@ static int captureColumns(Conn *p, const char *zTable, char **pzNames, int *pnCo
   int rc, n = 0;
   rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
+  sqlite3_str_appendchar(pOut, 1, '[');
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    if( sqlite3_column_int(pStmt, 6)!=2 ){        /* hidden: 2 is virtual generated */
+    if( n++ ) sqlite3_str_appendchar(pOut, 1, ',');
+    if( sqlite3_column_int(pStmt, 6)==2 ){         /* hidden: 2 is virtual generated */
+      sqlite3_str_appendall(pOut, "null");
+    }else{
       jsonAppendString(pOut, (const char*)sqlite3_column_text(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1));
     }
-    sqlite3_str_appendchar(pOut, 1, CAPTURE_SEP);
-    n++;
   }
+  sqlite3_str_appendchar(pOut, 1, ']');
   if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
   else sqlite3_finalize(pStmt);
   if( rc==SQLITE_OK ) rc = sqlite3_str_errcode(pOut);
-  *pzNames = sqlite3_str_finish(pOut);
+  *pzCols = sqlite3_str_finish(pOut);
   *pnCol = n;
-  if( rc!=SQLITE_OK ){
-    sqlite3_free(*pzNames);
-    *pzNames = 0;
+  if( rc!=SQLITE_OK || n==0 ){
+    sqlite3_free(*pzCols);
+    *pzCols = 0;
   }
   return rc;
 }
 
-/* Append {"name":value,...} zipping names and values (both CAPTURE_SEP-separated). */
-static void captureAppendObject(sqlite3_str *pOut, const char *zNames, const char *zValues){
-  int bFirst = 1;
-  sqlite3_str_appendchar(pOut, 1, '{');
-  while( *zNames ){
-    const char *zNameEnd = strchr(zNames, CAPTURE_SEP);
-    const char *zValueEnd = strchr(zValues, CAPTURE_SEP);
-    if( zNameEnd>zNames ){
-      if( !bFirst ) sqlite3_str_appendchar(pOut, 1, ',');
-      bFirst = 0;
-      sqlite3_str_append(pOut, zNames, (int)(zNameEnd-zNames));
-      sqlite3_str_appendchar(pOut, 1, ':');
-      if( zValueEnd>zValues ) sqlite3_str_append(pOut, zValues, (int)(zValueEnd-zValues));
-      else sqlite3_str_appendall(pOut, "null");
-    }
-    zNames = zNameEnd+1;
-    zValues = zValueEnd+1;
-  }
-  sqlite3_str_appendchar(pOut, 1, '}');
-}
-
-/* A row as a JSON object (sqlite3_malloc'd), or 0 when zValues is 0 or out of memory. */
-static char *captureObject(const char *zNames, const char *zValues){
-  sqlite3_str *pOut;
-  if( zValues==0 ) return 0;
-  pOut = sqlite3_str_new(0);
-  captureAppendObject(pOut, zNames, zValues);
-  if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
-    sqlite3_free(sqlite3_str_finish(pOut));
-    return 0;
-  }
-  return sqlite3_str_finish(pOut);
-}
-
-static const char *captureTypeName(int op){
-  return op==SQLITE_INSERT ? "insert" : op==SQLITE_UPDATE ? "update" : "delete";
-}
-
-/* Insert event e as lsn iLsn. */
-static int captureWrite(Capture *c, const CaptureEvent *e, const char *zNames, sqlite3_int64 iLsn){
+/* Insert batch b as the events iLsn+1 .. iLsn+b->nEvent, the cols text zCols. */
+static int captureWrite(Capture *c, CaptureBatch *b, const char *zCols, sqlite3_int64 iLsn){
   sqlite3_stmt *pInsert = c->pInsert;
-  char *zData = captureObject(zNames, e->op==SQLITE_DELETE ? e->zOld : e->zNew);
-  char *zOld = e->op==SQLITE_UPDATE ? captureObject(zNames, e->zOld) : 0;
-  int rc = SQLITE_NOMEM;
-  if( zData && (zOld || e->op!=SQLITE_UPDATE) ){
-    sqlite3_bind_int64(pInsert, 1, iLsn);
-    sqlite3_bind_int64(pInsert, 2, c->iTxId);
-    sqlite3_bind_int64(pInsert, 3, c->iTimestamp);
-    sqlite3_bind_text(pInsert, 4, captureTypeName(e->op), -1, SQLITE_STATIC);
-    sqlite3_bind_text(pInsert, 5, e->zTable, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pInsert, 6, zData, -1, SQLITE_STATIC);
-    if( zOld ) sqlite3_bind_text(pInsert, 7, zOld, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(pInsert, 7);
-    rc = sqlite3_step(pInsert);
-    rc = rc==SQLITE_DONE ? SQLITE_OK : sqlite3_reset(pInsert);
-    sqlite3_reset(pInsert);
-    sqlite3_clear_bindings(pInsert);
-  }
-  sqlite3_free(zData);
-  sqlite3_free(zOld);
+  int rc;
+  sqlite3_str_appendchar(b->pEvents, 1, ']');
+  if( sqlite3_str_errcode(b->pEvents)!=SQLITE_OK ) return SQLITE_NOMEM;
+  sqlite3_bind_int64(pInsert, 1, iLsn + b->nEvent);
+  sqlite3_bind_int64(pInsert, 2, iLsn + 1);
+  sqlite3_bind_int64(pInsert, 3, c->iTxId);
+  sqlite3_bind_int64(pInsert, 4, c->iTimestamp);
+  sqlite3_bind_text(pInsert, 5, b->zTable, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pInsert, 6, zCols, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pInsert, 7, sqlite3_str_value(b->pEvents), sqlite3_str_length(b->pEvents),
+                    SQLITE_STATIC);
+  rc = sqlite3_step(pInsert);
+  rc = rc==SQLITE_DONE ? SQLITE_OK : sqlite3_reset(pInsert);
+  sqlite3_reset(pInsert);
+  sqlite3_clear_bindings(pInsert);
   return rc;
 }
 
@@ -312,7 +347,7 @@ int captureWarm(Conn *p){
   return rc==SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Make c->zColumns the names of zTable: kept from the last statement that
+/* Make c->zColumns the cols text of zTable: kept from the last statement that
 ** wrote it unless the schema changed since, else read (captureColumns). */
 static int captureColumnsOf(Conn *p, const char *zTable){
   Capture *c = &p->capture;
@@ -331,10 +366,10 @@ static int captureColumnsOf(Conn *p, const char *zTable){
   return rc;
 }
 
-/* Write every kept event, numbered after the newest lsn. */
+/* Write every kept batch, its events numbered after the newest lsn. */
 static int captureWriteAll(Conn *p){
   Capture *c = &p->capture;
-  sqlite3_int64 iLsn = 0;
+  sqlite3_int64 iLsn = 0, nEvent = 0;
   int i, rc;
   rc = sqlite3_step(c->pHead);
   if( rc==SQLITE_ROW ){
@@ -343,23 +378,25 @@ static int captureWriteAll(Conn *p){
   }
   sqlite3_reset(c->pHead);
   if( rc!=SQLITE_OK ) return rc;
+  for(i=0; i<c->nBatch; i++) nEvent += c->aBatch[i].nEvent;
   /* lsns stay exact in every JSON reader: past 2^53-1 the log is full. */
-  if( iLsn > DOSQL_MAX_SAFE_INTEGER - c->nEvent ) return SQLITE_FULL;
+  if( iLsn > DOSQL_MAX_SAFE_INTEGER - nEvent ) return SQLITE_FULL;
   if( c->iTxId==0 ){
     c->iTxId = iLsn+1;
     c->iTimestamp = (sqlite3_int64)dosql_host_now_ms();
   }
-  for(i=0; rc==SQLITE_OK && i<c->nEvent; i++){
-    const CaptureEvent *e = &c->aEvent[i];
-    rc = captureColumnsOf(p, e->zTable);
+  for(i=0; rc==SQLITE_OK && i<c->nBatch; i++){
+    CaptureBatch *b = &c->aBatch[i];
+    rc = captureColumnsOf(p, b->zTable);
     if( rc!=SQLITE_OK ) break;
     /* Rows the statement deleted from a table it then dropped are not reported. */
     if( c->nColumns==0 ) continue;
-    if( c->nColumns!=e->nCol ){
+    if( c->nColumns!=b->nCol ){
       rc = SQLITE_INTERNAL;   /* the table changed shape inside one statement */
       break;
     }
-    rc = captureWrite(c, e, c->zColumns, ++iLsn);
+    rc = captureWrite(c, b, c->zColumns, iLsn);
+    iLsn += b->nEvent;
   }
   return rc;
 }
@@ -372,10 +409,10 @@ int captureFlush(Conn *p){
     captureDiscard(p);
     return SQLITE_NOMEM;
   }
-  if( c->nEvent==0 ) return SQLITE_OK;
+  if( c->nBatch==0 ) return SQLITE_OK;
   iRowid = sqlite3_last_insert_rowid(p->db);
   bTrusted = p->bTrusted;
-  p->bTrusted = 1;               /* _dosql_changes is read-only to user SQL */
+  p->bTrusted = 1;               /* the change log is read-only to user SQL */
   rc = captureWriteAll(p);
   p->bTrusted = bTrusted;
   sqlite3_set_last_insert_rowid(p->db, iRowid);

@@ -1,7 +1,7 @@
 /*
 ** capture.h — change data capture (docs/changes.md): every row change of a
-** user table becomes a row of _dosql_changes, written inside the transaction
-** that made the change.
+** user table becomes an event of the change log, _dosql_change_log, written
+** inside the transaction that made the change (changebatch.h: its form).
 **
 ** SQLite's preupdate hook sees each change while a statement runs, but may not
 ** touch the connection; so the hook only keeps the change in memory, and once
@@ -16,19 +16,20 @@
 #include "sqlite3.h"
 
 struct Conn;
-typedef struct CaptureEvent CaptureEvent;
+typedef struct CaptureBatch CaptureBatch;
 
 typedef struct Capture {
   int bEnabled;               /* the preupdate hook is installed */
-  CaptureEvent *aEvent;       /* changes of the running statement, in order */
-  int nEvent, nAlloc;
+  CaptureBatch *aBatch;       /* changes of the running statement, in order */
+  int nBatch, nAlloc;
+  sqlite3_str *pDiff;         /* scratch: an update's changed columns */
   int bNoMem;                 /* the hook could not keep a change */
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
   char *zColumnsOf;           /* the table whose names zColumns holds, or 0 */
-  char *zColumns;             /* its names, until the schema changes */
+  char *zColumns;             /* its cols text (changebatch.h), until the schema changes */
   int nColumns;
-  sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_changes */
+  sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_change_log */
   sqlite3_stmt *pHead;        /* cached: the newest lsn */
   char **azOnly;              /* the settings' changes.tables: only these are */
   int nOnly;                  /* captured; 0 for every user table */
@@ -56,7 +57,7 @@ void captureClose(struct Conn *p);
 
 /*
 ** After a statement succeeded, inside its transaction: write the changes it
-** made to _dosql_changes. Leaves the connection's last insert rowid and change
+** made to _dosql_change_log. Leaves the connection's last insert rowid and change
 ** counts as the statement left them. SQLITE_OK or an error code; on error the
 ** caller fails the statement (and its partial log rows go with its undo).
 */

@@ -4,9 +4,13 @@
 ** lsns are gap-free (capture.c numbers each event after the newest, and SQLite
 ** undoes rolled-back numbers with their rows), so the log's extent is two
 ** index lookups, and "events after since were pruned" is since < oldest-1.
+** A row holds the events first_lsn..last_lsn (changebatch.h), and is kept or
+** pruned whole.
 */
 #include <math.h>
+#include <string.h>
 
+#include "changebatch.h"
 #include "changelog.h"
 #include "capture.h"
 #include "config.h"
@@ -63,8 +67,11 @@ static int changelogScalar(Conn *p, const char *zSql, sqlite3_int64 iArg,
 ** the reply says why. */
 static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
   int bNull;
-  int rc = changelogScalar(p, "SELECT max(lsn) FROM main._dosql_changes", 0, piHead, &bNull);
-  if( rc==SQLITE_OK ) rc = changelogScalar(p, "SELECT min(lsn) FROM main._dosql_changes", 0, piOldest, &bNull);
+  int rc = changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log", 0, piHead, &bNull);
+  if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT first_lsn FROM main._dosql_change_log ORDER BY last_lsn LIMIT 1",
+                         0, piOldest, &bNull);
+  }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
   }else if( *piOldest<0 || *piHead>DOSQL_MAX_SAFE_INTEGER ){
@@ -91,21 +98,22 @@ static int changelogTablesValid(const cJSON *pTables){
   return n<=DOSQL_CHANGES_MAX_TABLES;
 }
 
-/* The page's query: events after ?1, at most ?2, of the tables bound from ?3
-** on (nTables of them; -1 for every table). The names are bound, not read
-** through json_each(): a user table of that name would answer in its place. */
+/* The page's query: the rows holding events after ?1, of the tables bound
+** from ?2 on (nTables of them; -1 for every table). The names are bound, not
+** read through json_each(): a user table of that name would answer in its
+** place. */
 static char *changelogQuery(int nTables){
   sqlite3_str *pSql = sqlite3_str_new(0);
   int i;
   sqlite3_str_appendall(pSql,
-      "SELECT lsn, tx_id, ts, type, tbl, data, old"
-      " FROM main._dosql_changes WHERE lsn>?1");
+      "SELECT last_lsn, first_lsn, tx_id, ts, tbl, cols, events"
+      " FROM main._dosql_change_log WHERE last_lsn>?1");
   if( nTables>=0 ){
     sqlite3_str_appendall(pSql, " AND tbl IN (");
-    for(i=0; i<nTables; i++) sqlite3_str_appendf(pSql, i ? ",?%d" : "?%d", i+3);
+    for(i=0; i<nTables; i++) sqlite3_str_appendf(pSql, i ? ",?%d" : "?%d", i+2);
     sqlite3_str_appendchar(pSql, 1, ')');
   }
-  sqlite3_str_appendall(pSql, " ORDER BY lsn LIMIT ?2");
+  sqlite3_str_appendall(pSql, " ORDER BY last_lsn");
   if( sqlite3_str_errcode(pSql)!=SQLITE_OK ){
     sqlite3_free(sqlite3_str_finish(pSql));
     return 0;
@@ -113,46 +121,113 @@ static char *changelogQuery(int nTables){
   return sqlite3_str_finish(pSql);
 }
 
-int changelogEventValid(sqlite3_stmt *pStmt, int iData){
-  int i;
-  for(i=iData; i<=iData+1; i++){
-    int bValid;
-    if( sqlite3_column_type(pStmt, i)==SQLITE_NULL ){
-      if( i==iData ) return SQLITE_CORRUPT;   /* every event has data */
-      continue;                               /* old, of a non-update */
-    }
-    bValid = requestCheckStored((const char*)sqlite3_column_text(pStmt, i), sqlite3_column_bytes(pStmt, i));
-    if( bValid<0 ) return SQLITE_NOMEM;
-    if( bValid==0 ) return SQLITE_CORRUPT;
-  }
-  return SQLITE_OK;
+/* Whether a JSON object changebatch.c assembled is valid in every reader. */
+static int changelogObjectValid(sqlite3_str *pObject){
+  int bValid;
+  if( sqlite3_str_errcode(pObject)!=SQLITE_OK ) return SQLITE_NOMEM;
+  bValid = requestCheckStored(sqlite3_str_value(pObject), sqlite3_str_length(pObject));
+  return bValid<0 ? SQLITE_NOMEM : bValid ? SQLITE_OK : SQLITE_CORRUPT;
 }
 
-/* Append one stored event (a row of changelogQuery) as JSON. data and old
-** were written as JSON by capture.c and are copied as they are; the query
-** checked them, and an import checks every row (internal.h), so a stored
-** event that is not JSON is a corrupt log, answered as such. */
-static int changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt){
-  int rc = changelogEventValid(pStmt, 5);
-  if( rc!=SQLITE_OK ) return rc;
+int changelogNextEvent(ChangeBatch *pBatch, int *pType, sqlite3_str *pData, sqlite3_str *pOld){
+  int rc;
+  sqlite3_str_reset(pData);
+  sqlite3_str_reset(pOld);
+  rc = changeBatchNext(pBatch, pType, pData, pOld);
+  if( rc!=SQLITE_ROW ) return rc;
+  rc = changelogObjectValid(pData);
+  if( rc==SQLITE_OK && *pType==CHANGE_UPDATE ) rc = changelogObjectValid(pOld);
+  return rc==SQLITE_OK ? SQLITE_ROW : rc;
+}
+
+/* Open a reader of the row pStmt is on (cols and events at iCols, iCols+1). */
+static int changelogOpenRow(ChangeBatch *pBatch, sqlite3_stmt *pStmt, int iCols){
+  const char *zCols = (const char*)sqlite3_column_text(pStmt, iCols);
+  int nCols = sqlite3_column_bytes(pStmt, iCols);
+  const char *zEvents = (const char*)sqlite3_column_text(pStmt, iCols+1);
+  int nEvents = sqlite3_column_bytes(pStmt, iCols+1);
+  if( zCols==0 || zEvents==0 ){
+    memset(pBatch, 0, sizeof(*pBatch));
+    return SQLITE_NOMEM;
+  }
+  return changeBatchOpen(pBatch, zCols, nCols, zEvents, nEvents);
+}
+
+int changelogCheckEvents(Conn *p, char **pzWhy){
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_str *pData = sqlite3_str_new(0), *pOld = sqlite3_str_new(0);
+  int rc = sqlite3_prepare_v2(p->db, "SELECT last_lsn, first_lsn, cols, events"
+                              " FROM main._dosql_change_log ORDER BY last_lsn", -1, &pStmt, 0);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    sqlite3_int64 iLast = sqlite3_column_int64(pStmt, 0), n = 0;
+    ChangeBatch batch;
+    int type;
+    rc = changelogOpenRow(&batch, pStmt, 2);
+    while( rc==SQLITE_OK && (rc = changelogNextEvent(&batch, &type, pData, pOld))==SQLITE_ROW ){
+      n++;
+      rc = SQLITE_OK;
+    }
+    changeBatchClose(&batch);
+    if( rc==SQLITE_DONE ) rc = n==iLast - sqlite3_column_int64(pStmt, 1) + 1 ? SQLITE_OK : SQLITE_CORRUPT;
+    if( rc==SQLITE_CORRUPT ){
+      *pzWhy = sqlite3_mprintf("the change-log row of last lsn %lld does not hold its events as "
+                               "DoSQL writes them (one per lsn, rows as JSON objects every reader "
+                               "reads alike)", iLast);
+      rc = *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+      break;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  sqlite3_free(sqlite3_str_finish(pData));
+  sqlite3_free(sqlite3_str_finish(pOld));
+  return rc;
+}
+
+/* Append event lsn iLsn of the row pStmt is on (a row of changelogQuery). */
+static void changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt, sqlite3_int64 iLsn,
+                                 int type, sqlite3_str *pData, sqlite3_str *pOld){
   sqlite3_str_appendall(pOut, "{\"lsn\":");
-  jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, 0));
+  jsonAppendInteger(pOut, iLsn);
   sqlite3_str_appendall(pOut, ",\"txId\":");
-  jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, 1));
-  sqlite3_str_appendall(pOut, ",\"timestamp\":");
   jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, 2));
-  sqlite3_str_appendall(pOut, ",\"type\":");
-  jsonAppendColumn(pOut, pStmt, 3);
-  sqlite3_str_appendall(pOut, ",\"table\":");
+  sqlite3_str_appendall(pOut, ",\"timestamp\":");
+  jsonAppendInteger(pOut, sqlite3_column_int64(pStmt, 3));
+  sqlite3_str_appendf(pOut, ",\"type\":\"%s\",\"table\":", changeTypeName(type));
   jsonAppendColumn(pOut, pStmt, 4);
   sqlite3_str_appendall(pOut, ",\"data\":");
-  sqlite3_str_appendall(pOut, (const char*)sqlite3_column_text(pStmt, 5));
-  if( sqlite3_column_type(pStmt, 6)!=SQLITE_NULL ){
+  sqlite3_str_append(pOut, sqlite3_str_value(pData), sqlite3_str_length(pData));
+  if( type==CHANGE_UPDATE ){
     sqlite3_str_appendall(pOut, ",\"old\":");
-    sqlite3_str_appendall(pOut, (const char*)sqlite3_column_text(pStmt, 6));
+    sqlite3_str_append(pOut, sqlite3_str_value(pOld), sqlite3_str_length(pOld));
   }
   sqlite3_str_appendchar(pOut, 1, '}');
-  return SQLITE_OK;
+}
+
+/*
+** Append to pOut the events after iSince of the row pStmt is on, while
+** *pnEvent < nLimit and pOut is under DOSQL_CHANGES_PAGE_BYTES; *piNext is
+** the lsn of the last one appended. SQLITE_OK when the row ran out, SQLITE_ROW
+** when the page is full, else an error (SQLITE_CORRUPT: not as stored).
+*/
+static int changelogAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, sqlite3_int64 iSince,
+                              sqlite3_int64 nLimit, sqlite3_int64 *pnEvent, sqlite3_int64 *piNext,
+                              sqlite3_str *pData, sqlite3_str *pOld){
+  sqlite3_int64 iLsn = sqlite3_column_int64(pStmt, 1) - 1;
+  ChangeBatch batch;
+  int type;
+  int rc = changelogOpenRow(&batch, pStmt, 5);
+  while( rc==SQLITE_OK && (rc = changelogNextEvent(&batch, &type, pData, pOld))==SQLITE_ROW ){
+    rc = SQLITE_OK;
+    if( ++iLsn<=iSince ) continue;
+    if( (*pnEvent)++ ) sqlite3_str_appendchar(pOut, 1, ',');
+    changelogAppendEvent(pOut, pStmt, iLsn, type, pData, pOld);
+    *piNext = iLsn;
+    if( *pnEvent>=nLimit || sqlite3_str_length(pOut)>DOSQL_CHANGES_PAGE_BYTES ) rc = SQLITE_ROW;
+  }
+  changeBatchClose(&batch);
+  if( rc==SQLITE_DONE ) rc = iLsn==sqlite3_column_int64(pStmt, 0) ? SQLITE_OK : SQLITE_CORRUPT;
+  return rc;
 }
 
 /* Fail the reply unless tables is absent or valid (changelogTablesValid) and
@@ -230,27 +305,26 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
     rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0) : SQLITE_NOMEM;
     sqlite3_free(zSql);
     if( rc==SQLITE_OK ){
+      sqlite3_str *pData = sqlite3_str_new(0), *pOld = sqlite3_str_new(0);
       const cJSON *pItem;
-      int i = 3;
+      int i = 2;
       sqlite3_bind_int64(pStmt, 1, iSince);
-      sqlite3_bind_int64(pStmt, 2, nLimit);
       if( nTables>0 ){
         cJSON_ArrayForEach(pItem, pTables){
           sqlite3_bind_text(pStmt, i++, pItem->valuestring, -1, SQLITE_STATIC);
         }
       }
       while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-        if( nEvent++ ) sqlite3_str_appendchar(pOut, 1, ',');
-        rc = changelogAppendEvent(pOut, pStmt);
+        rc = changelogAppendRow(pOut, pStmt, iSince, nLimit, &nEvent, &iNext, pData, pOld);
         if( rc!=SQLITE_OK ) break;
-        iNext = sqlite3_column_int64(pStmt, 0);
-        if( sqlite3_str_length(pOut)>DOSQL_CHANGES_PAGE_BYTES ) break;
       }
+      sqlite3_free(sqlite3_str_finish(pData));
+      sqlite3_free(sqlite3_str_finish(pOld));
       /* A page cut short by the limits continues after its last event; one
       ** that ran out of events has seen everything up to the head. */
       if( rc==SQLITE_DONE ){
         rc = SQLITE_OK;
-        if( nEvent<nLimit ) iNext = iHead;
+        iNext = iHead;
       }else if( rc==SQLITE_ROW ){
         rc = SQLITE_OK;
       }
@@ -258,7 +332,7 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
     sqlite3_finalize(pStmt);
     if( rc==SQLITE_CORRUPT ){
       replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT,
-          "the change log holds an event that is not JSON, after lsn %lld", iNext);
+          "the change log holds an event that is not as DoSQL writes it, after lsn %lld", iNext);
       return;
     }
     if( rc!=SQLITE_OK ){
@@ -277,8 +351,8 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
 }
 
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
-  sqlite3_int64 nKeep, nKeepMs, iHead = 0, iOldest = 0, iFresh = 0, iTarget, iUpto, iTs = 0;
-  int rc, bNull = 1;
+  sqlite3_int64 nKeep, nKeepMs, iHead = 0, iOldest = 0, iFresh = 0, iTarget, iUpto, iTs = 0, iMore;
+  int rc, bNull = 1, bMoreNull = 1;
   if( changelogField(pReply, pBody, "keepEvents", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeep)
    || changelogField(pReply, pBody, "keepMs", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeepMs) ){
     return;
@@ -290,29 +364,41 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
   if( connBegin(p, pReply)!=SQLITE_OK ) return;
   if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
   /* The first event young enough to keep (ts grows with lsn): the scan from
-  ** the oldest visits only the events about to go. */
-  rc = changelogScalar(p, "SELECT lsn FROM main._dosql_changes WHERE ts>=?1 ORDER BY lsn LIMIT 1",
+  ** the oldest visits only the rows about to go. */
+  rc = changelogScalar(p, "SELECT first_lsn FROM main._dosql_change_log WHERE ts>=?1"
+                       " ORDER BY last_lsn LIMIT 1",
                        (sqlite3_int64)dosql_host_now_ms() - nKeepMs, &iFresh, &bNull);
   if( bNull ) iFresh = iHead+1;
   iTarget = iHead-nKeep > iFresh-1 ? iHead-nKeep : iFresh-1;
   if( iTarget>iHead-1 ) iTarget = iHead-1;             /* keep the newest */
   iUpto = iTarget;
   if( iUpto>iOldest+DOSQL_PRUNE_BATCH-1 ) iUpto = iOldest+DOSQL_PRUNE_BATCH-1;
+  /* Rows go whole: up to the last one that ends by iUpto. */
+  if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log WHERE last_lsn<=?1",
+                         iUpto, &iUpto, &bNull);
+    if( bNull ) iUpto = iOldest>0 ? iOldest-1 : 0;     /* nothing to delete */
+  }
   if( rc==SQLITE_OK && iUpto>=iOldest && iOldest>0 ){
     sqlite3_stmt *pDelete = 0;
-    p->bTrusted = 1;                   /* _dosql_changes is read-only to user SQL */
-    rc = sqlite3_prepare_v2(p->db, "DELETE FROM main._dosql_changes WHERE lsn<=?1", -1, &pDelete, 0);
+    p->bTrusted = 1;                   /* the change log is read-only to user SQL */
+    rc = sqlite3_prepare_v2(p->db, "DELETE FROM main._dosql_change_log WHERE last_lsn<=?1",
+                            -1, &pDelete, 0);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int64(pDelete, 1, iUpto);
       rc = sqlite3_step(pDelete)==SQLITE_DONE ? SQLITE_OK : sqlite3_reset(pDelete);
     }
     sqlite3_finalize(pDelete);
     p->bTrusted = 0;
-  }else{
-    iUpto = iOldest>0 ? iOldest-1 : 0;                 /* nothing to delete */
+  }
+  /* More to do when a row that ends by iTarget is left (DOSQL_PRUNE_BATCH). */
+  if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT last_lsn FROM main._dosql_change_log WHERE last_lsn<=?1 LIMIT 1",
+                         iTarget, &iMore, &bMoreNull);
   }
   if( rc==SQLITE_OK ){
-    rc = changelogScalar(p, "SELECT ts FROM main._dosql_changes WHERE lsn=?1", iUpto+1, &iTs, &bNull);
+    rc = changelogScalar(p, "SELECT ts FROM main._dosql_change_log WHERE last_lsn>?1"
+                         " ORDER BY last_lsn LIMIT 1", iUpto, &iTs, &bNull);
   }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
@@ -322,7 +408,7 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
                       iOldest>0 ? iUpto-iOldest+1 : 0, iHead>0 ? iHead-iUpto : 0);
   if( bNull ) sqlite3_str_appendall(replyBody(pReply), "null");
   else jsonAppendInteger(replyBody(pReply), iTs);
-  sqlite3_str_appendf(replyBody(pReply), ",\"more\":%s}", iUpto<iTarget ? "true" : "false");
+  sqlite3_str_appendf(replyBody(pReply), ",\"more\":%s}", bMoreNull ? "false" : "true");
   connCommitIfAnswered(p, pReply);
 }
 

@@ -6,6 +6,7 @@
 #define DOSQL_CHANGELOG_H
 
 #include "cJSON.h"
+#include "changebatch.h"
 #include "conn.h"
 
 /*
@@ -28,7 +29,8 @@ void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody);
 **   {"deleted":n, "remaining":n, "oldestTimestamp":ms|null, "more":bool}
 ** Deletes events beyond the newest keepEvents or older than keepMs, at most
 ** DOSQL_PRUNE_BATCH per call ("more" says another call has work), and never
-** the newest event, so lsns keep counting up.
+** the newest event, so lsns keep counting up. Rows of the log go whole, so an
+** event may stay while another of its row is kept.
 */
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody);
 
@@ -41,10 +43,16 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody);
 */
 void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody);
 
-/* Whether the data and old columns of a stored event (columns iData and
-** iData+1 of pStmt) are as capture.c writes them: data a JSON object every
-** reader reads alike (request.h), old NULL or one such object. SQLITE_OK,
-** SQLITE_CORRUPT, or SQLITE_NOMEM. */
-int changelogEventValid(sqlite3_stmt *pStmt, int iData);
+/*
+** The next event of a stored row (changebatch.h), its objects checked as
+** valid in every reader (request.h): pData and pOld are reset and get them.
+** SQLITE_ROW, SQLITE_DONE, SQLITE_CORRUPT or SQLITE_NOMEM.
+*/
+int changelogNextEvent(ChangeBatch *pBatch, int *pType, sqlite3_str *pData, sqlite3_str *pOld);
+
+/* Read every event of the log as /changes would (an imported file's check):
+** SQLITE_OK with *pzWhy set (sqlite3_malloc'd) at the first row that is not
+** as capture.c writes it, or holds another count of events than its lsns. */
+int changelogCheckEvents(Conn *p, char **pzWhy);
 
 #endif /* DOSQL_CHANGELOG_H */

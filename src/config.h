@@ -116,6 +116,16 @@
 # define DOSQL_CHANGES_PAGE_BYTES (4 * 1024 * 1024)
 #endif
 
+/* A row of the change log (changebatch.h) holds at most this many events of
+** one statement to one table, and stops taking more past this many bytes: a
+** /changes page reads one or two rows, not a statement's whole log. */
+#ifndef DOSQL_CHANGE_BATCH_EVENTS
+# define DOSQL_CHANGE_BATCH_EVENTS 1000
+#endif
+#ifndef DOSQL_CHANGE_BATCH_BYTES
+# define DOSQL_CHANGE_BATCH_BYTES (64 * 1024)
+#endif
+
 /* Tables one change-log read (or subscription) may name. */
 #ifndef DOSQL_CHANGES_MAX_TABLES
 # define DOSQL_CHANGES_MAX_TABLES 500

@@ -154,10 +154,12 @@ void connClose(Conn *p){
   memset(p, 0, sizeof(*p));
 }
 
-/* Refuse a database whose internal tables are not the engine's (internal.h). */
+/* Refuse a database whose internal tables are not the engine's, and bring
+** those of an earlier release up to date (internal.h). */
 static int connCheckInternal(Conn *p, Reply *pReply){
   char *zWhy = 0;
   int rc = internalCheckSchema(p, &zWhy);
+  if( rc==SQLITE_OK && zWhy==0 ) rc = internalUpgrade(p, &zWhy);
   if( rc==SQLITE_OK && zWhy ){
     replyFail(pReply, 500, DOSQL_UNSAFE_SCHEMA, "the database cannot be opened: %s", zWhy);
     rc = SQLITE_AUTH;

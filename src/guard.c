@@ -154,6 +154,8 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     case SQLITE_DROP_TEMP_TABLE:
     case SQLITE_CREATE_VIEW:
     case SQLITE_CREATE_TEMP_VIEW:
+    case SQLITE_DROP_VIEW:
+    case SQLITE_DROP_TEMP_VIEW:
     case SQLITE_CREATE_VTABLE:
       if( internalIsReserved(z3) ) zWhy = GUARD_RESERVED;
       break;

@@ -34,9 +34,18 @@ int internalCheckSchema(Conn *p, char **pzWhy);
 /*
 ** Check the rows of the internal tables as an imported file brings them: the
 ** change log holds what capture.c writes (lsns gap-free from 1 to 2^53-1,
-** whole-number ids and times, a known type, JSON objects) and the migration
-** log names and checksums. Same results as internalCheckSchema.
+** whole-number ids and times, events as changebatch.h stores them) and the
+** migration log names and checksums. Same results as internalCheckSchema.
 */
 int internalCheckRows(Conn *p, char **pzWhy);
+
+/*
+** After internalCheckSchema: turn the first release's change log (the table
+** _dosql_changes, one row per event) into rows of _dosql_change_log and the
+** view of that name, in one transaction. Nothing to do for a database that
+** has none. Same results as internalCheckSchema: *pzWhy says which row is
+** not one that release wrote, and nothing changes then.
+*/
+int internalUpgrade(Conn *p, char **pzWhy);
 
 #endif /* DOSQL_INTERNAL_H */

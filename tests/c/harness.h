@@ -126,6 +126,34 @@ static inline void openConnCapturing(Conn *pConn, int bCapture){
   answerFree(&a);
 }
 
+/* Run SQL with the engine's own privileges, as a forged file or a file of an
+** earlier release would hold what it writes. */
+static inline void forge(Conn *pConn, const char *zSql){
+  int rc;
+  pConn->bTrusted = 1;
+  rc = sqlite3_exec(pConn->db, zSql, 0, 0, 0);
+  pConn->bTrusted = 0;
+  CHECK(rc==SQLITE_OK);
+  if( rc!=SQLITE_OK ) printf("  forge %s: %s\n", zSql, sqlite3_errmsg(pConn->db));
+}
+
+/* Close pConn and open it again (capturing), expecting the open to fail with
+** status 500, error code zCode and a message holding zWhy. */
+static inline void reopenRefused(Conn *pConn, const char *zCode, const char *zWhy){
+  Answer a;
+  Reply r;
+  connClose(pConn);
+  memset(pConn, 0, sizeof(*pConn));
+  replyInit(&r);
+  connOpen(pConn, 0, 1, 0, &r);
+  a = answerFrom(replyFinish(&r));
+  CHECK(a.status==500);
+  CHECK_STR(answerCode(&a), zCode);
+  CHECK(answerError(&a) && strstr(answerError(&a), zWhy));
+  answerFree(&a);
+  CHECK(!connIsOpen(pConn));
+}
+
 /* Open a connection that captures changes, as the Durable Object does by default. */
 static inline void openConn(Conn *pConn){
   openConnCapturing(pConn, 1);

@@ -237,13 +237,21 @@ static void the_log_is_read_only_to_users(void){
   openConn(&c);
   run(&c, "CREATE TABLE t(x)");
   run(&c, "INSERT INTO t VALUES(1)");
-  a = post(&c, "/run", "{\"sql\":\"DELETE FROM _dosql_changes\"}");
+  a = post(&c, "/run", "{\"sql\":\"DELETE FROM _dosql_change_log\"}");
   CHECK(a.status==403);
   answerFree(&a);
-  a = post(&c, "/run", "{\"sql\":\"UPDATE _dosql_changes SET data='{}'\"}");
+  a = post(&c, "/run", "{\"sql\":\"UPDATE _dosql_change_log SET events='[]'\"}");
+  CHECK(a.status==403);
+  answerFree(&a);
+  /* The view: SQLite refuses writes to a view, and dropping it is ours to do. */
+  a = post(&c, "/run", "{\"sql\":\"DELETE FROM _dosql_changes\"}");
+  CHECK(a.status==400 && strstr(answerError(&a), "view"));
+  answerFree(&a);
+  a = post(&c, "/run", "{\"sql\":\"DROP VIEW _dosql_changes\"}");
   CHECK(a.status==403);
   answerFree(&a);
   CHECK_STR(scalar(&c, "SELECT count(*) FROM _dosql_changes"), "1");   /* readable */
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM _dosql_change_log"), "1");
   connClose(&c);
 }
 
@@ -286,9 +294,14 @@ static void pages_follow_since_limit_and_tables(void){
 static void prune_is_internal_and_keeps_the_newest(void){
   Conn c;
   Answer a;
+  int i;
   openConn(&c);
   run(&c, "CREATE TABLE t(x)");
-  run(&c, "INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<10) SELECT i FROM n");
+  for(i=1; i<=10; i++){                     /* ten statements: ten rows of the log */
+    char zSql[64];
+    snprintf(zSql, sizeof(zSql), "INSERT INTO t VALUES(%d)", i);
+    run(&c, zSql);
+  }
   a = post(&c, "/changes/prune", "{\"keepEvents\":0,\"keepMs\":0}");
   CHECK(a.status==404);
   answerFree(&a);
@@ -396,6 +409,111 @@ static void capture_of_named_tables_only(void){
   connClose(&c);
 }
 
+static void a_statement_is_stored_in_few_rows(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE big(id INTEGER PRIMARY KEY, v)");
+  run(&c, "INSERT INTO big WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2500) SELECT i, i FROM n");
+  /* DOSQL_CHANGE_BATCH_EVENTS (1000) to a row. */
+  CHECK_STR(scalar(&c, "SELECT group_concat(first_lsn || '-' || last_lsn) FROM _dosql_change_log"),
+            "\"1-1000,1001-2000,2001-2500\"");
+  CHECK_STR(events(&c, "{\"since\":999,\"limit\":2}"),
+            "1000/1 insert big {\"id\":1000,\"v\":1000} | 1001/1 insert big {\"id\":1001,\"v\":1001}");
+  CHECK(logField(&c, "{\"since\":999,\"limit\":2}", "next")==1001);
+  CHECK(logField(&c, "{\"since\":1500}", "next")==2500);
+  /* An update keeps what changed; the event still has both whole rows. */
+  run(&c, "UPDATE big SET v=-v WHERE id<=2");
+  CHECK_STR(scalar(&c, "SELECT events FROM _dosql_change_log WHERE last_lsn=2502"),
+            "\"[[\\\"u\\\",[1,-1],{\\\"1\\\":1}],[\\\"u\\\",[2,-2],{\\\"1\\\":2}]]\"");
+  CHECK_STR(events(&c, "{\"since\":2501}"), "2502/2501 update big {\"id\":2,\"v\":-2} {\"id\":2,\"v\":2}");
+  run(&c, "UPDATE big SET v=v WHERE id=1");
+  CHECK_STR(events(&c, "{\"since\":2502}"), "2503/2503 update big {\"id\":1,\"v\":-1} {\"id\":1,\"v\":-1}");
+  /* A statement that changes two tables (a trigger) alternates rows. */
+  run(&c, "CREATE TABLE audit(n)");
+  run(&c, "CREATE TRIGGER a AFTER DELETE ON big BEGIN INSERT INTO audit VALUES(old.id); END");
+  run(&c, "DELETE FROM big WHERE id IN (1, 2)");
+  CHECK_STR(scalar(&c, "SELECT group_concat(tbl || ':' || first_lsn || '-' || last_lsn) FROM _dosql_change_log WHERE last_lsn>2503"),
+            "\"big:2504-2504,audit:2505-2505,big:2506-2506,audit:2507-2507\"");
+  /* Rows are pruned whole: 2,000 to keep of 2,507 keeps the row 1-1000,
+  ** 1,200 to keep deletes it (and leaves 1001-2000). */
+  {
+    a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":2000,\"keepMs\":3600000}", INTERNAL);
+    CHECK(a.status==200 && cJSON_GetObjectItem(a.pJson, "deleted")->valueint==0);
+    CHECK(cJSON_IsFalse(cJSON_GetObjectItem(a.pJson, "more")));
+    answerFree(&a);
+    a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":1200,\"keepMs\":3600000}", INTERNAL);
+    CHECK(a.status==200 && cJSON_GetObjectItem(a.pJson, "deleted")->valueint==1000);
+    CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==1507);
+    answerFree(&a);
+  }
+  CHECK(logField(&c, "{}", "oldest")==1001);
+  connClose(&c);
+}
+
+/* Whether the answer to /changes holds, for each event the view shows, the
+** same text: the view and the engine's reader expand the log alike. */
+static void the_view_reads_as_changes_does(void){
+  Conn c;
+  Answer a;
+  sqlite3_stmt *pStmt = 0;
+  int n = 0;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(id INTEGER PRIMARY KEY, \"we\"\"ird\\u001f\" TEXT, r REAL, b BLOB, g AS (id*2), s AS (id*3) STORED)");
+  run(&c, "INSERT INTO t(id, \"we\"\"ird\\u001f\", r, b) VALUES(1, 'a\"\\\\\\u0001é', 0.1+0.2, x'00ff'),"
+          " (2, NULL, -0.0, NULL), (4611686018427387904, 'x', 1e300, zeroblob(3))");
+  run(&c, "UPDATE t SET r=NULL, b=x'01', \"we\"\"ird\\u001f\"='b' WHERE id=1");
+  run(&c, "UPDATE t SET r=0.0 WHERE id=2");
+  run(&c, "DELETE FROM t WHERE id=4611686018427387904");
+  a = post(&c, "/changes", "{}");
+  CHECK(a.status==200);
+  CHECK(sqlite3_prepare_v2(c.db, "SELECT type, data, old FROM _dosql_changes ORDER BY lsn", -1, &pStmt, 0)==SQLITE_OK);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zOld = (const char*)sqlite3_column_text(pStmt, 2);
+    char *zWant = sqlite3_mprintf("\"type\":\"%s\",\"table\":\"t\",\"data\":%s%s%s}",
+        sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 1),
+        zOld ? ",\"old\":" : "", zOld ? zOld : "");
+    CHECK(strstr(a.zBody, zWant)!=0);
+    if( strstr(a.zBody, zWant)==0 ) printf("  not in /changes: %s\n", zWant);
+    sqlite3_free(zWant);
+    n++;
+  }
+  sqlite3_finalize(pStmt);
+  CHECK(n==6);
+  answerFree(&a);
+  connClose(&c);
+}
+
+/* The first release kept one row per event in the table _dosql_changes. */
+#define LEGACY_TABLE "CREATE TABLE _dosql_changes(  lsn INTEGER PRIMARY KEY,  tx_id INTEGER NOT NULL," \
+  "  ts INTEGER NOT NULL,  type TEXT NOT NULL,  tbl TEXT NOT NULL COLLATE NOCASE,  data TEXT NOT NULL,  old TEXT)"
+
+static void a_log_of_the_first_release_is_upgraded(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(a, b)");
+  forge(&c, "DROP VIEW main._dosql_changes; DROP TABLE main._dosql_change_log; " LEGACY_TABLE ";"
+              "INSERT INTO _dosql_changes VALUES(1, 1, 1795000000000, 'insert', 't', '{\"a\":1,\"b\":\"x\"}', NULL),"
+              " (2, 2, 1795000000001, 'update', 't', '{\"a\":1,\"b\":[1.50,{\"$blob\":\"AA==\"}]}', '{\"a\":1,\"b\":\"x\"}'),"
+              " (3, 2, 1795000000001, 'delete', 't', '{\"a\":1,\"b\":null}', NULL)");
+  connClose(&c);
+  openConn(&c);
+  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"a\":1,\"b\":\"x\"} | 2/2 update t {\"a\":1,\"b\":[1.5,{\"$blob\":\"AA==\"}]} {\"a\":1,\"b\":\"x\"}"
+                              " | 3/2 delete t {\"a\":1,\"b\":null}");
+  CHECK_STR(scalar(&c, "SELECT data FROM _dosql_changes WHERE lsn=2"), "\"{\\\"a\\\":1,\\\"b\\\":[1.50,{\\\"$blob\\\":\\\"AA==\\\"}]}\"");
+  CHECK_STR(scalar(&c, "SELECT type FROM sqlite_schema WHERE name='_dosql_changes'"), "\"view\"");
+  run(&c, "INSERT INTO t VALUES(2, 2)");
+  CHECK(logField(&c, "{}", "head")==4);
+  a = callFlags(&c, "POST", "/import/check", "{}", INTERNAL);
+  CHECK(a.status==200);
+  answerFree(&a);
+  /* A row that release would not have written: the database does not open, unchanged. */
+  forge(&c, "DROP VIEW main._dosql_changes; DROP TABLE main._dosql_change_log; " LEGACY_TABLE ";"
+              "INSERT INTO _dosql_changes VALUES(1, 1, 0, 'insert', 't', '{\"a\":1} ', NULL)");
+  reopenRefused(&c, "UNSAFE_SCHEMA", "lsn 1");
+}
+
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(a_commit_shares_one_txid);
@@ -411,5 +529,8 @@ int main(void){
   RUN(prune_is_internal_and_keeps_the_newest);
   RUN(an_empty_log_prunes_and_reads_cleanly);
   RUN(capture_of_named_tables_only);
+  RUN(a_statement_is_stored_in_few_rows);
+  RUN(the_view_reads_as_changes_does);
+  RUN(a_log_of_the_first_release_is_upgraded);
   return HARNESS_END();
 }

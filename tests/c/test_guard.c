@@ -119,7 +119,7 @@ static void no_table_can_be_renamed_into_an_internal_name(void){
   CHECK(a.status==400);                      /* the real one exists already */
   answerFree(&a);
   CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE type='table' ORDER BY name)"),
-            "\"_dosql_changes,_dosql_migrations,foo\"");
+            "\"_dosql_change_log,_dosql_migrations,foo\"");
   allowed(&c, "ALTER TABLE foo RENAME TO bar");
   connClose(&c);
 }

@@ -148,7 +148,7 @@ static void begin_warms_the_change_log(void){
   answerFree(&a);
   txOk(&c, "/run", "{\"sql\":\"INSERT INTO m VALUES(1)\"}");
   txOk(&c, "/commit", "{}");
-  CHECK_STR(scalar(&c, "SELECT max(lsn) FROM _dosql_changes"), "2001");
+  CHECK_STR(scalar(&c, "SELECT max(last_lsn) FROM _dosql_change_log"), "2001");
   connClose(&c);
 }
 

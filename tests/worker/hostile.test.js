@@ -62,7 +62,9 @@ for (const backend of BACKENDS) {
         assertError(await db.post('/run', { sql: `ALTER TABLE temp.x RENAME TO ${name}` }), 403, 'SQLITE_AUTH');
         await db.run('DROP TABLE temp.x');
       }
-      assert.equal((await db.post('/run', { sql: 'CREATE TEMP TRIGGER t AFTER INSERT ON main._dosql_changes BEGIN SELECT 1; END' })).status, 403);
+      assert.equal((await db.post('/run', { sql: 'CREATE TEMP TRIGGER t AFTER INSERT ON main._dosql_change_log BEGIN SELECT 1; END' })).status, 403);
+      assert.equal((await db.post('/run', { sql: 'CREATE TEMP TRIGGER t INSTEAD OF INSERT ON main._dosql_changes BEGIN SELECT 1; END' })).status, 403);
+      assert.equal((await db.post('/run', { sql: 'DROP VIEW _dosql_changes' })).status, 403);
       // Names the engine's own SQL reads cannot answer in its place.
       await db.run('CREATE TABLE json_each (value)');
       await db.run('CREATE TABLE pragma_table_xinfo (name, hidden)');
@@ -149,12 +151,32 @@ describe('imports that carry what only DoSQL writes', () => {
     return bytes;
   }
 
+  // The change log as the first release kept it: one row per event (src/internal.c).
+  const LEGACY_LOG = 'CREATE TABLE _dosql_changes(  lsn INTEGER PRIMARY KEY,  tx_id INTEGER NOT NULL,  ts INTEGER NOT NULL,  type TEXT NOT NULL,  tbl TEXT NOT NULL COLLATE NOCASE,  data TEXT NOT NULL,  old TEXT);';
+
+  test('a file of the first release imports, its change log read as before', async () => {
+    const name = tenant('target');
+    const db = world.client('sql', name);
+    const file = await forged(`DROP VIEW _dosql_changes; DROP TABLE _dosql_change_log; ${LEGACY_LOG}
+      INSERT INTO _dosql_changes VALUES (1, 1, 1795000000000, 'insert', 't', '{"x":1}', NULL),
+        (2, 2, 1795000000001, 'update', 't', '{"x":2}', '{"x":1}');`);
+    const r = await call(name, '/import', { method: 'POST', body: file, headers: { 'content-type': 'application/vnd.sqlite3' } });
+    assert.equal(r.status, 200, await r.text());
+    const { events, head } = (await db.post('/changes', {})).body;
+    assert.deepEqual(events.map((/** @type {any} */ e) => [e.lsn, e.type, e.data, e.old]), [[1, 'insert', { x: 1 }, undefined], [2, 'update', { x: 2 }, { x: 1 }]]);
+    assert.equal(head, 2);
+    await db.run('INSERT INTO t VALUES (3)');
+    assert.deepEqual(await db.query('SELECT lsn, type, data FROM _dosql_changes WHERE lsn > 2'), [{ lsn: 3, type: 'insert', data: '{"x":3}' }]);
+  });
+
   for (const [what, sql] of [
-    ['a trigger on the change log', 'CREATE TRIGGER evil AFTER INSERT ON _dosql_changes BEGIN DELETE FROM _dosql_migrations; END;'],
+    ['a trigger on the change log', 'CREATE TRIGGER evil AFTER INSERT ON _dosql_change_log BEGIN DELETE FROM _dosql_migrations; END;'],
     ['a view under a reserved name', 'CREATE VIEW _dosql_view AS SELECT 1;'],
-    ['change events that are not JSON', "INSERT INTO _dosql_changes VALUES (2, 2, 0, 'insert', 't', 'not json', NULL);"],
-    ['an lsn above 2^53', "INSERT INTO _dosql_changes VALUES (9007199254740993, 2, 0, 'insert', 't', '{}', NULL);"],
-    ['a change event with a key twice', `INSERT INTO _dosql_changes VALUES (2, 2, 0, 'insert', 't', '{"x":1,"x":2}', NULL);`],
+    ['change events that are not JSON', `INSERT INTO _dosql_change_log VALUES (2, 2, 2, 0, 't', '["x"]', '[["i",[not json]]]');`],
+    ['an lsn above 2^53', `INSERT INTO _dosql_change_log VALUES (9007199254740993, 9007199254740993, 2, 0, 't', '["x"]', '[["i",[1]]]');`],
+    ['a change event with a key twice', `INSERT INTO _dosql_change_log VALUES (2, 2, 2, 0, 't', '["x","x"]', '[["i",[1,2]]]');`],
+    ['a change-log row with more events than lsns', `INSERT INTO _dosql_change_log VALUES (2, 2, 2, 0, 't', '["x"]', '[["i",[1]],["i",[2]]]');`],
+    ['a first-release change log with a row that is not JSON', `DROP VIEW _dosql_changes; DROP TABLE _dosql_change_log; ${LEGACY_LOG} INSERT INTO _dosql_changes VALUES (1, 1, 0, 'insert', 't', 'not json', NULL);`],
     ['a forged migration record', "INSERT INTO _dosql_migrations VALUES ('x.sql', 'nothex', 'now');"],
   ]) {
     test(`${what} is refused with 422 IMPORT_UNSAFE, and nothing changes`, async () => {

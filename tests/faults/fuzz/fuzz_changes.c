@@ -1,11 +1,12 @@
 /*
 ** fuzz_changes.c — libFuzzer target: the change log's reader and pruner
-** (src/changelog.c) over whatever rows _dosql_changes may hold, and capture
-** (src/capture.c) numbering new events after them.
+** (src/changelog.c, src/changebatch.c) over whatever rows _dosql_change_log
+** may hold, and capture (src/capture.c) numbering new events after them.
 **
 ** An input is lines, each one step:
 **
-**   [lsn, txId, ts, type, tbl, data, old]   a row written into _dosql_changes
+**   [lastLsn, firstLsn, txId, ts, tbl, cols, events]   a row written into
+**        _dosql_change_log
 **        as is, with the engine's own privileges (as an imported file brings
 **        rows); the values are params as json.h reads them ({"$blob": ...},
 **        {"$bigint": ...}); a row the table's constraints refuse is skipped
@@ -42,7 +43,7 @@ static const char zMigration[] =
   "\"}]}";
 
 static Conn theConn;
-static sqlite3_stmt *pInsert;    /* INSERT OR REPLACE INTO _dosql_changes */
+static sqlite3_stmt *pInsert;    /* INSERT OR REPLACE INTO _dosql_change_log */
 static int nInputs;
 
 static void fuzzReset(void){
@@ -54,7 +55,7 @@ static void fuzzReset(void){
   fuzzMigrate(&theConn, zMigration);
   theConn.bTrusted = 1;
   if( sqlite3_prepare_v2(theConn.db,
-        "INSERT OR REPLACE INTO _dosql_changes(lsn, tx_id, ts, type, tbl, data, old)"
+        "INSERT OR REPLACE INTO _dosql_change_log(last_lsn, first_lsn, tx_id, ts, tbl, cols, events)"
         " VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &pInsert, 0)!=SQLITE_OK ){
     fuzzFail(0, "cannot prepare the row insert: %s", sqlite3_errmsg(theConn.db));
   }
@@ -129,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   size_t i = 0;
   int nStep = 0, bRowsWritten = 0, bAccepted = 1;
   if( nInputs++ % FUZZ_RESET_EVERY==0 ) fuzzReset();
-  if( fuzzExecTrusted(&theConn, "DELETE FROM _dosql_changes; DELETE FROM t;")!=SQLITE_OK ){
+  if( fuzzExecTrusted(&theConn, "DELETE FROM _dosql_change_log; DELETE FROM t;")!=SQLITE_OK ){
     fuzzFail(0, "cannot empty the log: %s", sqlite3_errmsg(theConn.db));
   }
   while( i<nData && nStep++<FUZZ_MAX_STEPS ){

@@ -1,7 +1,7 @@
 // changes/feed.js — the change feed of one database (docs/changes.md): who is
 // subscribed, and the pumps that send each subscriber the log.
 //
-// C keeps the log (_dosql_changes, written in the rows' transaction) and reads it
+// C keeps the log (_dosql_change_log, written in the rows' transaction) and reads it
 // (POST /changes); changes/subscribe-request.js reads a /subscribe request, and
 // changes/subscribers.js delivers messages. This file owns the rest:
 //

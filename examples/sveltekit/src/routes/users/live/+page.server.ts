@@ -7,5 +7,5 @@ import type { User } from '$lib/server/db';
 export const load: PageServerLoad = ({ locals }) =>
 	locals.db.transaction(async (tx) => ({
 		users: await tx.query<Pick<User, 'id' | 'name'>>('SELECT id, name FROM users ORDER BY id'),
-		lsn: (await tx.queryOne<{ lsn: number }>('SELECT coalesce(max(lsn), 0) AS lsn FROM _dosql_changes'))?.lsn ?? 0
+		lsn: (await tx.queryOne<{ lsn: number }>('SELECT coalesce(max(last_lsn), 0) AS lsn FROM _dosql_change_log'))?.lsn ?? 0
 	}));
