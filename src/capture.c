@@ -100,17 +100,23 @@ static int captureSameValue(sqlite3_value *pA, sqlite3_value *pB){
       const void *a = type==SQLITE_TEXT ? (const void*)sqlite3_value_text(pA) : sqlite3_value_blob(pA);
       const void *b = type==SQLITE_TEXT ? (const void*)sqlite3_value_text(pB) : sqlite3_value_blob(pB);
       n = sqlite3_value_bytes(pA);
-      return n==sqlite3_value_bytes(pB) && (n==0 || memcmp(a, b, (size_t)n)==0);
+      if( n!=sqlite3_value_bytes(pB) ) return 0;
+      return n==0 || (a && b && memcmp(a, b, (size_t)n)==0);   /* 0: out of memory */
     }
   }
 }
 
-/* Column i of the old or new row, or 0 where SQLite has none (a virtual
-** generated column). */
-static sqlite3_value *captureValue(sqlite3 *db, int bOld, int i){
-  sqlite3_value *pVal = 0;
-  int rc = bOld ? sqlite3_preupdate_old(db, i, &pVal) : sqlite3_preupdate_new(db, i, &pVal);
-  return rc==SQLITE_OK ? pVal : 0;
+/* Column i of the old or new row into *ppVal, 0 where SQLite stores none
+** (a virtual generated column: SQLITE_RANGE). SQLITE_OK or an error. */
+static int captureValue(sqlite3 *db, int bOld, int i, sqlite3_value **ppVal){
+  int rc;
+  *ppVal = 0;
+  rc = bOld ? sqlite3_preupdate_old(db, i, ppVal) : sqlite3_preupdate_new(db, i, ppVal);
+  if( rc==SQLITE_RANGE ){
+    *ppVal = 0;
+    rc = SQLITE_OK;
+  }
+  return rc;
 }
 
 static void captureAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
@@ -121,22 +127,23 @@ static void captureAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
 /*
 ** Append the change to pOut as changebatch.h stores an event; an update's
 ** changed columns go through pDiff (reset here) so that each value is asked
-** of SQLite once.
+** of SQLite once. SQLITE_OK, or the error SQLite gave for a value.
 */
-static void captureAppendEvent(sqlite3_str *pOut, sqlite3_str *pDiff, sqlite3 *db, int op, int nCol){
-  int i, bOld = op==SQLITE_DELETE;
+static int captureAppendEvent(sqlite3_str *pOut, sqlite3_str *pDiff, sqlite3 *db, int op, int nCol){
+  int i, rc = SQLITE_OK, bOld = op==SQLITE_DELETE;
   /* Appends, not sqlite3_str_appendf(): this runs for every changed row. */
   sqlite3_str_appendall(pOut, "[\"");
   sqlite3_str_appendchar(pOut, 1, op==SQLITE_INSERT ? CHANGE_INSERT
                          : op==SQLITE_UPDATE ? CHANGE_UPDATE : CHANGE_DELETE);
   sqlite3_str_appendall(pOut, "\",[");
   if( op==SQLITE_UPDATE ) sqlite3_str_reset(pDiff);
-  for(i=0; i<nCol; i++){
-    sqlite3_value *pVal = captureValue(db, bOld, i);
+  for(i=0; rc==SQLITE_OK && i<nCol; i++){
+    sqlite3_value *pVal, *pOld;
+    rc = captureValue(db, bOld, i, &pVal);
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     captureAppendValue(pOut, pVal);
-    if( op==SQLITE_UPDATE && pVal ){
-      sqlite3_value *pOld = captureValue(db, 1, i);
+    if( op==SQLITE_UPDATE && pVal && rc==SQLITE_OK ){
+      rc = captureValue(db, 1, i, &pOld);
       if( pOld==0 || captureSameValue(pOld, pVal) ) continue;
       sqlite3_str_appendall(pDiff, sqlite3_str_length(pDiff) ? ",\"" : "\"");
       jsonAppendInteger(pDiff, i);
@@ -151,6 +158,7 @@ static void captureAppendEvent(sqlite3_str *pOut, sqlite3_str *pDiff, sqlite3 *d
     sqlite3_str_appendchar(pOut, 1, '}');
   }
   sqlite3_str_appendchar(pOut, 1, ']');
+  return rc;
 }
 
 static void captureFreeBatch(CaptureBatch *b){
@@ -203,8 +211,8 @@ static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
     return;
   }
   if( b->nEvent++ ) sqlite3_str_appendchar(b->pEvents, 1, ',');
-  captureAppendEvent(b->pEvents, c->pDiff, db, op, b->nCol);
-  if( sqlite3_str_errcode(b->pEvents)!=SQLITE_OK || sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
+  if( captureAppendEvent(b->pEvents, c->pDiff, db, op, b->nCol)!=SQLITE_OK
+   || sqlite3_str_errcode(b->pEvents)!=SQLITE_OK || sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
     c->bNoMem = 1;
   }
 }
@@ -238,6 +246,10 @@ int captureInstall(Conn *p, int bEnabled){
   p->bTrusted = 1;                 /* the change log is read-only to user SQL */
   rc = sqlite3_prepare_v3(p->db, zInsert, -1, SQLITE_PREPARE_PERSISTENT, &c->pInsert, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(p->db, zHead, -1, SQLITE_PREPARE_PERSISTENT, &c->pHead, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v3(p->db, "PRAGMA main.schema_version", -1, SQLITE_PREPARE_PERSISTENT,
+                            &c->pSchema, 0);
+  }
   p->bTrusted = 0;
   if( rc==SQLITE_OK ){
     sqlite3_preupdate_hook(p->db, captureHook, p);
@@ -259,7 +271,8 @@ void captureDiscard(Conn *p){
   c->bNoMem = 0;
 }
 
-void captureSchemaChanged(Conn *p){
+/* Forget the column names kept. */
+static void captureForgetColumns(Conn *p){
   Capture *c = &p->capture;
   sqlite3_free(c->zColumnsOf);
   sqlite3_free(c->zColumns);
@@ -270,11 +283,12 @@ void captureSchemaChanged(Conn *p){
 void captureClose(Conn *p){
   Capture *c = &p->capture;
   captureDiscard(p);
-  captureSchemaChanged(p);
+  captureForgetColumns(p);
   sqlite3_free(c->aBatch);
   sqlite3_free(sqlite3_str_finish(c->pDiff));
   sqlite3_finalize(c->pInsert);
   sqlite3_finalize(c->pHead);
+  sqlite3_finalize(c->pSchema);
   captureFreeNames(c);
   memset(c, 0, sizeof(*c));
 }
@@ -347,22 +361,28 @@ int captureWarm(Conn *p){
   return rc==SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Make c->zColumns the cols text of zTable: kept from the last statement that
-** wrote it unless the schema changed since, else read (captureColumns). */
+/* Make c->zColumns the cols text of zTable: kept from the last statement
+** that wrote it unless the schema changed since (a version that an ALTER
+** moves and its rollback moves back), else read (captureColumns). */
 static int captureColumnsOf(Conn *p, const char *zTable){
   Capture *c = &p->capture;
-  int rc;
-  if( c->zColumnsOf && sqlite3_stricmp(c->zColumnsOf, zTable)==0 ) return SQLITE_OK;
-  sqlite3_free(c->zColumnsOf);
-  sqlite3_free(c->zColumns);
-  c->zColumns = 0;
+  int rc, iSchema = 0;
+  rc = sqlite3_step(c->pSchema);
+  if( rc==SQLITE_ROW ){
+    iSchema = sqlite3_column_int(c->pSchema, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_reset(c->pSchema);
+  if( rc!=SQLITE_OK ) return rc;
+  if( c->zColumnsOf && iSchema==c->iColumnsSchema && sqlite3_stricmp(c->zColumnsOf, zTable)==0 ){
+    return SQLITE_OK;
+  }
+  captureForgetColumns(p);
   c->zColumnsOf = sqlite3_mprintf("%s", zTable);
   if( c->zColumnsOf==0 ) return SQLITE_NOMEM;
+  c->iColumnsSchema = iSchema;
   rc = captureColumns(p, zTable, &c->zColumns, &c->nColumns);
-  if( rc!=SQLITE_OK ){
-    sqlite3_free(c->zColumnsOf);
-    c->zColumnsOf = 0;
-  }
+  if( rc!=SQLITE_OK ) captureForgetColumns(p);
   return rc;
 }
 

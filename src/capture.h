@@ -27,8 +27,10 @@ typedef struct Capture {
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
   char *zColumnsOf;           /* the table whose names zColumns holds, or 0 */
-  char *zColumns;             /* its cols text (changebatch.h), until the schema changes */
+  char *zColumns;             /* its cols text (changebatch.h) */
   int nColumns;
+  int iColumnsSchema;         /* the schema version they were read at */
+  sqlite3_stmt *pSchema;      /* cached: PRAGMA main.schema_version */
   sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_change_log */
   sqlite3_stmt *pHead;        /* cached: the newest lsn */
   char **azOnly;              /* the settings' changes.tables: only these are */
@@ -69,10 +71,6 @@ int captureFlush(struct Conn *p);
 ** transaction aborts it, while one during /begin is simply retried.
 */
 int captureWarm(struct Conn *p);
-
-/* A statement that may change a table's columns is being prepared (the
-** authorizer says so): forget the column names kept. */
-void captureSchemaChanged(struct Conn *p);
 
 /* The statement failed: drop the changes it made (SQLite undoes the rows). */
 void captureDiscard(struct Conn *p);

@@ -44,6 +44,8 @@ static int scanValue(const char *z, int n, int *pi, ChangeSpan *pSpan){
       if( nDepth==0 ) return 0;
       nDepth--;
       i++;
+    }else if( z[i]==' ' || z[i]=='\t' || z[i]=='\n' || z[i]=='\r' ){
+      return 0;                /* the writer writes none; SQL's view would drop it */
     }else if( nDepth>0 ){
       i++;
     }else{
@@ -78,7 +80,9 @@ static int changeBatchNames(ChangeBatch *p, const char *z, int n){
     }
     p->aName[p->nCol++] = name;
   }
-  return i==n && p->nCol>0 ? SQLITE_OK : SQLITE_CORRUPT;
+  if( i!=n ) return SQLITE_CORRUPT;
+  for(i=0; i<p->nCol && p->aName[i].z==0; i++){}
+  return i<p->nCol ? SQLITE_OK : SQLITE_CORRUPT;     /* a row names a column */
 }
 
 int changeBatchOpen(ChangeBatch *p, const char *zCols, int nCols,
@@ -115,6 +119,7 @@ static int changeBatchOld(ChangeBatch *p){
       nDigit++;
     }
     if( nDigit==0 || iKey<=k || iKey>=p->nCol ) return 0;
+    if( nDigit>1 && p->z[p->i-nDigit]=='0' ) return 0;     /* one spelling per position */
     if( !scanByte(p->z, p->n, &p->i, '"') || !scanByte(p->z, p->n, &p->i, ':') ) return 0;
     if( !scanValue(p->z, p->n, &p->i, &p->aOld[iKey]) ) return 0;
     k = iKey;
@@ -157,6 +162,10 @@ int changeBatchNext(ChangeBatch *p, int *pType, sqlite3_str *pData, sqlite3_str 
   for(i=0; i<p->nCol; i++){
     if( i>0 && !scanByte(p->z, p->n, &p->i, ',') ) return SQLITE_CORRUPT;
     if( !scanValue(p->z, p->n, &p->i, &p->aValue[i]) ) return SQLITE_CORRUPT;
+    /* A column SQLite does not store has no value; the view skips it unread. */
+    if( p->aName[i].z==0 && (p->aValue[i].n!=4 || memcmp(p->aValue[i].z, "null", 4)!=0) ){
+      return SQLITE_CORRUPT;
+    }
   }
   if( !scanByte(p->z, p->n, &p->i, ']') ) return SQLITE_CORRUPT;
   if( type==CHANGE_UPDATE

@@ -373,11 +373,20 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
   if( iTarget>iHead-1 ) iTarget = iHead-1;             /* keep the newest */
   iUpto = iTarget;
   if( iUpto>iOldest+DOSQL_PRUNE_BATCH-1 ) iUpto = iOldest+DOSQL_PRUNE_BATCH-1;
-  /* Rows go whole: up to the last one that ends by iUpto. */
+  /* Rows go whole: up to the last one that ends by iUpto, and at least the
+  ** oldest when it ends by iTarget, so that every call that says "more" has
+  ** deleted something (a row of an imported file may hold more events than
+  ** DOSQL_PRUNE_BATCH). */
   if( rc==SQLITE_OK ){
     rc = changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log WHERE last_lsn<=?1",
                          iUpto, &iUpto, &bNull);
-    if( bNull ) iUpto = iOldest>0 ? iOldest-1 : 0;     /* nothing to delete */
+    if( bNull ) iUpto = iOldest>0 ? iOldest-1 : 0;
+  }
+  if( rc==SQLITE_OK && iUpto<iOldest && iOldest>0 ){
+    sqlite3_int64 iFirstEnd;
+    rc = changelogScalar(p, "SELECT last_lsn FROM main._dosql_change_log ORDER BY last_lsn LIMIT 1",
+                         0, &iFirstEnd, &bNull);
+    if( !bNull && iFirstEnd<=iTarget ) iUpto = iFirstEnd;
   }
   if( rc==SQLITE_OK && iUpto>=iOldest && iOldest>0 ){
     sqlite3_stmt *pDelete = 0;

@@ -137,7 +137,6 @@
 # define DOSQL_PRUNE_BATCH 20000
 #endif
 
-/* A macro's value as a string literal. */
 /* The header naming the interactive transaction a request belongs to
 ** (docs/transactions.md), and a transaction's idle timeout: /begin's
 ** timeoutMs, its default and its range (ms). */
@@ -172,6 +171,7 @@
 # define DOSQL_HRANA_SQL_BYTES (256 * 1024)
 #endif
 
+/* A macro's value as a string literal. */
 #define DOSQL_STR_(x) #x
 #define DOSQL_STR(x) DOSQL_STR_(x)
 

@@ -46,6 +46,15 @@ static const char *const azReadOnlyPragma[] = {
 
 /* Why an internal name is refused. */
 #define GUARD_RESERVED "names starting _dosql_ belong to DoSQL's own tables, in every schema"
+#define GUARD_HIDES_FUNCTION "json_each names SQLite's JSON function that the change log's view " \
+  "(_dosql_changes) reads: an object of that name would break the view and every ALTER TABLE; " \
+  "choose another name"
+
+/* Whether authorizer action op creates a table, view or virtual table. */
+static int guardIsCreate(int op){
+  return op==SQLITE_CREATE_TABLE || op==SQLITE_CREATE_TEMP_TABLE || op==SQLITE_CREATE_VIEW
+      || op==SQLITE_CREATE_TEMP_VIEW || op==SQLITE_CREATE_VTABLE;
+}
 
 static int inList(const char *const *az, int n, const char *z){
   int i;
@@ -99,10 +108,6 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   Conn *p = (Conn*)pArg;
   const char *zWhy = 0;
   (void)zDb;
-  /* Whoever prepares it (migrations too), a table's columns may change. */
-  if( op==SQLITE_CREATE_TABLE || op==SQLITE_DROP_TABLE || op==SQLITE_ALTER_TABLE ){
-    captureSchemaChanged(p);
-  }
   if( guardIsSchemaAction(op) ) p->bSchemaTouched = 1;   /* conn.h: kept statements */
   if( p->bTrusted && zTrigger==0 ) return SQLITE_OK;
   if( p->bVacuum ){
@@ -158,6 +163,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     case SQLITE_DROP_TEMP_VIEW:
     case SQLITE_CREATE_VTABLE:
       if( internalIsReserved(z3) ) zWhy = GUARD_RESERVED;
+      else if( internalHidesViewFunction(z3) && guardIsCreate(op) ) zWhy = GUARD_HIDES_FUNCTION;
       break;
     case SQLITE_CREATE_INDEX:
     case SQLITE_CREATE_TEMP_INDEX:

@@ -10,6 +10,7 @@
 
 #include "changebatch.h"
 #include "changelog.h"
+#include "config.h"
 #include "errors.h"
 #include "internal.h"
 
@@ -65,6 +66,10 @@ static const InternalTable legacyChanges =
     "  data TEXT NOT NULL,"
     "  old TEXT"
     ")" };
+
+int internalHidesViewFunction(const char *zName){
+  return zName && sqlite3_stricmp(zName, "json_each")==0;   /* INTERNAL_CHANGES_VIEW */
+}
 
 int internalIsReserved(const char *zName){
   return zName && sqlite3_strnicmp(zName, DOSQL_INTERNAL_PREFIX,
@@ -180,11 +185,13 @@ static const RowRule aRowRule[] = {
   { "SELECT last_lsn FROM main._dosql_change_log WHERE NOT ("
     " last_lsn BETWEEN 1 AND " MAX_SAFE_TEXT
     " AND typeof(first_lsn)='integer' AND first_lsn BETWEEN 1 AND last_lsn"
+    " AND last_lsn-first_lsn < " DOSQL_STR(DOSQL_CHANGE_BATCH_EVENTS)
     " AND typeof(tx_id)='integer' AND tx_id BETWEEN 1 AND first_lsn"
     " AND typeof(ts)='integer' AND ts BETWEEN 0 AND " MAX_SAFE_TEXT
     " AND typeof(tbl)='text' AND typeof(cols)='text' AND typeof(events)='text') LIMIT 1",
     "a change-log row (last lsn %s) is not one DoSQL writes: lsns, tx_id and ts are whole "
-    "numbers up to 2^53-1, first_lsn <= last_lsn, cols and events are text" },
+    "numbers up to 2^53-1, first_lsn <= last_lsn, at most "
+    DOSQL_STR(DOSQL_CHANGE_BATCH_EVENTS) " events, cols and events are text" },
   { "SELECT last_lsn FROM (SELECT last_lsn, first_lsn,"
     " lag(last_lsn) OVER (ORDER BY last_lsn) AS prev FROM main._dosql_change_log)"
     " WHERE first_lsn<>prev+1 LIMIT 1",
@@ -301,7 +308,7 @@ static int internalLegacyEvent(const char *zType, const char *zData, int nData,
 static int internalCopyLegacy(Conn *p, char **pzWhy){
   sqlite3_stmt *pRead = 0, *pWrite = 0;
   ChangeSpan *aSpan = sqlite3_malloc64(sizeof(ChangeSpan)*4*LEGACY_MAX_COLUMNS);
-  int rc = aSpan ? SQLITE_OK : SQLITE_NOMEM;
+  int rc = aSpan ? SQLITE_OK : SQLITE_NOMEM, rcStep = SQLITE_DONE;
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(p->db, "SELECT lsn, tx_id, ts, type, tbl, data, old"
                             " FROM main._dosql_changes ORDER BY lsn", -1, &pRead, 0);
@@ -311,7 +318,7 @@ static int internalCopyLegacy(Conn *p, char **pzWhy){
                             "(last_lsn, first_lsn, tx_id, ts, tbl, cols, events)"
                             " VALUES(?1, ?1, ?2, ?3, ?4, ?5, ?6)", -1, &pWrite, 0);
   }
-  while( rc==SQLITE_OK && sqlite3_step(pRead)==SQLITE_ROW ){
+  while( rc==SQLITE_OK && (rcStep = sqlite3_step(pRead))==SQLITE_ROW ){
     sqlite3_str *pCols = sqlite3_str_new(0), *pEvents = sqlite3_str_new(0);
     rc = internalLegacyEvent((const char*)sqlite3_column_text(pRead, 3),
                              (const char*)sqlite3_column_text(pRead, 5), sqlite3_column_bytes(pRead, 5),
@@ -335,7 +342,10 @@ static int internalCopyLegacy(Conn *p, char **pzWhy){
     sqlite3_free(sqlite3_str_finish(pEvents));
     if( *pzWhy ) break;
   }
-  sqlite3_finalize(pRead);
+  /* A read that stopped early must not drop the table's remaining events. */
+  if( rc==SQLITE_OK && *pzWhy==0 && rcStep!=SQLITE_DONE ) rc = sqlite3_finalize(pRead);
+  else sqlite3_finalize(pRead);
+  if( rc==SQLITE_OK && *pzWhy==0 && rcStep!=SQLITE_DONE ) rc = SQLITE_ERROR;
   sqlite3_finalize(pWrite);
   sqlite3_free(aSpan);
   return rc;

@@ -19,6 +19,11 @@
 /* Whether zName (may be 0) is reserved for the engine. */
 int internalIsReserved(const char *zName);
 
+/* Whether an object named zName (may be 0) would hide a table-valued function
+** the view _dosql_changes reads, breaking the view and, with it, every ALTER
+** TABLE that SQLite checks views after. */
+int internalHidesViewFunction(const char *zName);
+
 /* Create the internal tables in main where missing (trusted SQL, one commit). */
 int internalCreate(Conn *p);
 

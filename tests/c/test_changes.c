@@ -514,6 +514,55 @@ static void a_log_of_the_first_release_is_upgraded(void){
   reopenRefused(&c, "UNSAFE_SCHEMA", "lsn 1");
 }
 
+/* A row of more events than one prune call deletes (only a forged file holds
+** one: the import check refuses it) is still pruned, whole, and "more" ends. */
+static void a_row_larger_than_a_prune_batch_goes_whole(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  forge(&c, "DELETE FROM main._dosql_change_log;"
+            "INSERT INTO main._dosql_change_log SELECT 25000, 1, 1, 0, 't', '[\"x\"]',"
+            " '[' || (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<25000)"
+            " SELECT group_concat('[\"i\",[' || i || ']]') FROM n) || ']';"
+            "INSERT INTO main._dosql_change_log VALUES(25001, 25001, 25001, 0, 't', '[\"x\"]', '[[\"i\",[0]]]')");
+  a = callFlags(&c, "POST", "/import/check", "{}", INTERNAL);
+  CHECK(a.status==422 && strstr(a.zBody, "at most 1000 events"));
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":1,\"keepMs\":3600000}", INTERNAL);
+  CHECK(a.status==200);
+  CHECK(cJSON_GetObjectItem(a.pJson, "deleted")->valueint==25000);
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItem(a.pJson, "more")));
+  answerFree(&a);
+  CHECK(logField(&c, "{}", "oldest")==25001);
+  connClose(&c);
+}
+
+/* Column names are read again when the schema moved, also back: after a
+** rolled-back ALTER the table has its old columns. */
+static void columns_follow_the_schema_through_a_rollback(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "INSERT INTO t VALUES(1)");
+  a = post(&c, "/begin", "{}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"ALTER TABLE t ADD COLUMN y\"}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2, 3)\"}");
+  txOk(&c, "/rollback", "{}");
+  run(&c, "INSERT INTO t VALUES(4)");
+  a = post(&c, "/begin", "{}");
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"ALTER TABLE t RENAME COLUMN x TO z\"}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(5)\"}");
+  txOk(&c, "/rollback", "{}");
+  run(&c, "INSERT INTO t VALUES(6)");
+  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"x\":1} | 2/2 insert t {\"x\":4} | 3/3 insert t {\"x\":6}");
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(a_commit_shares_one_txid);
@@ -532,5 +581,7 @@ int main(void){
   RUN(a_statement_is_stored_in_few_rows);
   RUN(the_view_reads_as_changes_does);
   RUN(a_log_of_the_first_release_is_upgraded);
+  RUN(a_row_larger_than_a_prune_batch_goes_whole);
+  RUN(columns_follow_the_schema_through_a_rollback);
   return HARNESS_END();
 }

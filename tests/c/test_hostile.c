@@ -78,9 +78,16 @@ static void names_the_engine_uses_cannot_be_shadowed(void){
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE a(x, y)\"}");
   okFree(&c, "/run", "{\"sql\":\"INSERT INTO a VALUES(1, 2)\"}");
   CHECK_STR(scalar(&c, "SELECT data FROM main._dosql_changes WHERE tbl='a'"), "\"{\\\"x\\\":1,\\\"y\\\":2}\"");
-  /* The view reads through json_each(): a table of that name hides it from the
-  ** user's own SQL, but the engine reads the log without SQL of that kind. */
-  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE json_each(value)\"}");
+  /* The view reads through json_each(): no object may take that name, which
+  ** would break the view and every ALTER TABLE that checks views. */
+  expectSql(&c, "CREATE TABLE json_each(value)", 403, "SQLITE_AUTH");
+  expectSql(&c, "CREATE TEMP TABLE JSON_EACH(value)", 403, "SQLITE_AUTH");
+  expectSql(&c, "CREATE VIEW json_each AS SELECT 1", 403, "SQLITE_AUTH");
+  expectSql(&c, "CREATE VIRTUAL TABLE json_each USING fts5(x)", 403, "SQLITE_AUTH");
+  expectSql(&c, "ALTER TABLE a RENAME TO json_each", 4, 0);
+  /* One that a file brings anyway hides it from the user's SQL only: the
+  ** engine reads the log without SQL of that kind, and the table can go. */
+  forge(&c, "CREATE TABLE json_each(value)");
   expectSql(&c, "SELECT data FROM _dosql_changes", 400, "SQLITE_ERROR");
   {
     Answer a = ok(&c, "/changes", "{\"tables\":[\"a\"]}");
@@ -88,6 +95,8 @@ static void names_the_engine_uses_cannot_be_shadowed(void){
     CHECK(cJSON_GetArraySize(pEvents)==1);
     answerFree(&a);
   }
+  okFree(&c, "/run", "{\"sql\":\"DROP TABLE json_each\"}");
+  okFree(&c, "/run", "{\"sql\":\"ALTER TABLE a RENAME TO b\"}");
   /* The schema check after ALTER reads every schema, whatever the user named. */
   okFree(&c, "/run", "{\"sql\":\"CREATE TEMP TABLE y(x)\"}");
   expectSql(&c, "ALTER TABLE temp.y RENAME TO _dosql_changes", 403, "SQLITE_AUTH");
@@ -250,6 +259,28 @@ static void forged_internal_tables_are_refused(void){
   /* lsns past 2^53-1 would lose precision in every JSON reader. */
   expectCode(&c, "/changes", "{}", 500, "CHANGE_LOG_CORRUPT");
   forge(&c, "DELETE FROM main._dosql_change_log WHERE last_lsn>1");
+  /* Rows the view would read otherwise than /changes: refused, and never answered. */
+  {
+    static const char *const azRow[] = {
+      "'[\"x\",\"y\"]', '[[\"u\",[1,2],{\"01\":3}]]'",     /* a position spelled twice */
+      "'[null]', '[[\"i\",[1]]]'",                            /* no named column */
+      "'[\"x\",null]', '[[\"i\",[1,{]]]'",                    /* an unnamed column's value */
+      "'[\"x\"]', '[[\"i\",[{\"a\": 1}]]]'",                 /* whitespace */
+      "'[\"x\", \"y\"]', '[[\"i\",[1,2]]]'",
+    };
+    unsigned i;
+    for(i=0; i<sizeof(azRow)/sizeof(azRow[0]); i++){
+      char *zSql = sqlite3_mprintf("INSERT INTO main._dosql_change_log VALUES(2, 2, 2, 0, 't', %s)", azRow[i]);
+      forge(&c, zSql);
+      sqlite3_free(zSql);
+      a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+      CHECK(a.status==422);
+      if( a.status!=422 ) printf("  accepted: %s\n", azRow[i]);
+      answerFree(&a);
+      expectCode(&c, "/changes", "{}", 500, "CHANGE_LOG_CORRUPT");
+      forge(&c, "DELETE FROM main._dosql_change_log WHERE last_lsn>1");
+    }
+  }
   /* Events that are not one per lsn, or rows that overlap. */
   forge(&c, "INSERT INTO main._dosql_change_log VALUES(3, 2, 2, 0, 't', '[\"x\"]', '[[\"i\",[2]]]')");
   a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
