@@ -361,19 +361,23 @@ int captureWarm(Conn *p){
   return rc==SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* Make c->zColumns the cols text of zTable: kept from the last statement
-** that wrote it unless the schema changed since (a version that an ALTER
-** moves and its rollback moves back), else read (captureColumns). */
-static int captureColumnsOf(Conn *p, const char *zTable){
-  Capture *c = &p->capture;
-  int rc, iSchema = 0;
-  rc = sqlite3_step(c->pSchema);
+/* Step the cached one-row statement pStmt into *pV (its first column). */
+static int captureStepInt(sqlite3_stmt *pStmt, sqlite3_int64 *pV){
+  int rc = sqlite3_step(pStmt);
   if( rc==SQLITE_ROW ){
-    iSchema = sqlite3_column_int(c->pSchema, 0);
+    *pV = sqlite3_column_int64(pStmt, 0);
     rc = SQLITE_OK;
   }
-  sqlite3_reset(c->pSchema);
-  if( rc!=SQLITE_OK ) return rc;
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
+/* Make c->zColumns the cols text of zTable: kept from the last statement
+** that wrote it unless the schema changed since (iSchema, a version that an
+** ALTER moves and its rollback moves back), else read (captureColumns). */
+static int captureColumnsOf(Conn *p, const char *zTable, sqlite3_int64 iSchema){
+  Capture *c = &p->capture;
+  int rc;
   if( c->zColumnsOf && iSchema==c->iColumnsSchema && sqlite3_stricmp(c->zColumnsOf, zTable)==0 ){
     return SQLITE_OK;
   }
@@ -389,14 +393,10 @@ static int captureColumnsOf(Conn *p, const char *zTable){
 /* Write every kept batch, its events numbered after the newest lsn. */
 static int captureWriteAll(Conn *p){
   Capture *c = &p->capture;
-  sqlite3_int64 iLsn = 0, nEvent = 0;
-  int i, rc;
-  rc = sqlite3_step(c->pHead);
-  if( rc==SQLITE_ROW ){
-    iLsn = sqlite3_column_int64(c->pHead, 0);
-    rc = SQLITE_OK;
-  }
-  sqlite3_reset(c->pHead);
+  sqlite3_int64 iLsn = 0, nEvent = 0, iSchema = 0;
+  int i;
+  int rc = captureStepInt(c->pHead, &iLsn);
+  if( rc==SQLITE_OK ) rc = captureStepInt(c->pSchema, &iSchema);   /* once a flush */
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<c->nBatch; i++) nEvent += c->aBatch[i].nEvent;
   /* lsns stay exact in every JSON reader: past 2^53-1 the log is full. */
@@ -407,7 +407,7 @@ static int captureWriteAll(Conn *p){
   }
   for(i=0; rc==SQLITE_OK && i<c->nBatch; i++){
     CaptureBatch *b = &c->aBatch[i];
-    rc = captureColumnsOf(p, b->zTable);
+    rc = captureColumnsOf(p, b->zTable, iSchema);
     if( rc!=SQLITE_OK ) break;
     /* Rows the statement deleted from a table it then dropped are not reported. */
     if( c->nColumns==0 ) continue;

@@ -29,7 +29,7 @@ typedef struct Capture {
   char *zColumnsOf;           /* the table whose names zColumns holds, or 0 */
   char *zColumns;             /* its cols text (changebatch.h) */
   int nColumns;
-  int iColumnsSchema;         /* the schema version they were read at */
+  sqlite3_int64 iColumnsSchema; /* the schema version they were read at */
   sqlite3_stmt *pSchema;      /* cached: PRAGMA main.schema_version */
   sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_change_log */
   sqlite3_stmt *pHead;        /* cached: the newest lsn */
