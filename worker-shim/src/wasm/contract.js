@@ -5,9 +5,10 @@
 // HTTP status. The shim reads it instead of restating it, so the two cannot drift;
 // tests/worker/contract.test.js checks the client's copy (client/) against it.
 //
-// An Engine reads its own instance's contract. Answers the host gives before any
-// engine exists look their status up in the shipped module's contract, read once
-// per isolate from a scratch instance if no engine has published it yet.
+// The first Engine of a module reads the contract from its instance; later ones
+// reuse it. Answers the host gives before any engine exists look their status up
+// in the shipped module's contract, read once per isolate from a scratch instance
+// if no engine has read it yet.
 
 /** host: served by the shim (streams, file transfer); internal: the shim's own requests only.
  *  @typedef {{path: string, methods: string[], host: boolean, internal: boolean}} Route */
@@ -44,7 +45,7 @@ let shipped = null;
 let latest = null;
 
 /** @param {Record<string, any>} exports  of an initialised instance @param {WebAssembly.Memory} memory @returns {Contract} */
-export function readContract(exports, memory) {
+function readContract(exports, memory) {
   const p = exports.dosql_contract() >>> 0;
   if (p === 0) throw new Error('dosql.wasm could not build its contract (out of memory at start)');
   const bytes = new Uint8Array(memory.buffer, p);
@@ -52,10 +53,22 @@ export function readContract(exports, memory) {
   return deepFreeze(JSON.parse(text));
 }
 
-/** @param {WebAssembly.Module} module @param {Contract} contract  read from an instance of module */
-export function publish(module, contract) {
-  if (!published.has(module)) published.set(module, contract);
+/**
+ * The contract of module, read from exports (of an initialised instance of it)
+ * the first time only: it is the module's, the same for every instance, and
+ * reading it (C builds the JSON, JS parses and freezes it) is a measurable part
+ * of an object's start.
+ * @param {WebAssembly.Module} module @param {Record<string, any>} exports @param {WebAssembly.Memory} memory
+ * @returns {Contract}
+ */
+export function contractOf(module, exports, memory) {
+  let contract = published.get(module);
+  if (!contract) {
+    contract = readContract(exports, memory);
+    published.set(module, contract);
+  }
   latest = contract;
+  return contract;
 }
 
 /** @param {WebAssembly.Module} module  the one the shim ships (wasm/module.js) */

@@ -24,7 +24,7 @@
 // Calls are serialized FIFO: only one call into C runs at a time, and a faulting
 // request's retries are never interleaved with another request's statements.
 
-import { ABI_VERSION, hostError, publish, readContract } from './contract.js';
+import { ABI_VERSION, contractOf, hostError } from './contract.js';
 import { StorageError, createImports } from './host.js';
 import { jsonResponse, valueOf } from '../durable-object/response.js';
 import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS } from '../config.js';
@@ -131,12 +131,11 @@ export class Engine {
     this.#exports = exports;
     this.#memory = /** @type {WebAssembly.Memory} */ (exports.memory);
     exports._initialize();
-    this.#contract = readContract(exports, this.#memory);
+    this.#contract = contractOf(module, exports, this.#memory);
     const { abi } = this.#contract;
     if (abi !== ABI_VERSION) {
       throw new EngineStartError(`dosql.wasm speaks ABI version ${abi} but this worker-shim speaks ${ABI_VERSION}: rebuild the module and the shim from the same commit`);
     }
-    publish(module, this.#contract);
   }
 
   /** What the module says of itself (wasm/contract.js). */
