@@ -710,18 +710,28 @@ export function createPageStorage(storage, { cacheBytes, onTornWrite, cold, hist
   return new KvPageStorage(storage, { cacheBytes, onTornWrite });
 }
 
+/** hasSql's answer for each ctx.storage it was asked of. @type {WeakMap<object, boolean>} */
+const sqlEnabled = new WeakMap();
+
 /**
  * Whether ctx.storage has a working SQL API. On key-value classes `storage.sql`
  * exists but every use of it throws ("SQL is not enabled for this Durable Object
- * class"), so probe a cheap property.
+ * class"), so run the cheapest statement, once per storage (workerd computes
+ * `databaseSize` afresh at each read, several times the cost of `SELECT 1`).
  * @param {any} storage
  */
 export function hasSql(storage) {
-  try {
-    return typeof storage.sql?.exec === 'function' && typeof storage.sql.databaseSize === 'number';
-  } catch {
-    return false;
+  let enabled = sqlEnabled.get(storage);
+  if (enabled === undefined) {
+    try {
+      storage.sql.exec('SELECT 1');
+      enabled = true;
+    } catch {
+      enabled = false;
+    }
+    if (storage && typeof storage === 'object') sqlEnabled.set(storage, enabled);
   }
+  return enabled;
 }
 
 /**
