@@ -220,11 +220,15 @@ export class SqlPageStorage {
     this.#prefix = prefix;
     this.#tuning = { ...TUNING, ...tuning };
     this.#statements = statementsOn(prefix);
-    this.#storage.transactionSync(() => {
-      this.#statements.create.forEach((sql) => this.exec(sql));
-      this.#upgradeStateWithoutHistory();
-    });
-    if (prefix === LIVE_PREFIX) this.#upgradeFromPages();
+    // Most opens find every table as this release left it: one look, no writes.
+    const tables = new Set(this.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${prefix}%'`).map(([name]) => name));
+    if (this.#statements.tables.some((table) => !tables.has(table)) || !this.#stateHasHistory()) {
+      this.#storage.transactionSync(() => {
+        this.#statements.create.forEach((sql) => this.exec(sql));
+        this.#upgradeStateWithoutHistory();
+      });
+    }
+    if (prefix === LIVE_PREFIX && tables.has(V1_PAGES)) this.#upgradeFromPages();
     this.#load();
   }
 
@@ -849,12 +853,23 @@ export class SqlPageStorage {
    */
   #upgradeStateWithoutHistory() {
     const state = this.#statements.tables[2];
-    const columns = new Set(this.exec(`SELECT name FROM pragma_table_info('${state}')`).map(([name]) => name));
+    const columns = this.#stateColumns();
     if (!columns.has('log_slots')) this.exec(`ALTER TABLE ${state} ADD COLUMN log_slots INTEGER NOT NULL DEFAULT ${PRE_HISTORY_LOG_SLOTS}`);
     if (!columns.has('floor')) {
       this.exec(`ALTER TABLE ${state} ADD COLUMN floor INTEGER NOT NULL DEFAULT 0`);
       this.exec(this.#statements.historyBeginsNow);
     }
+  }
+
+  /** The state table's columns (none when it does not exist). */
+  #stateColumns() {
+    return new Set(this.exec(`SELECT name FROM pragma_table_info('${this.#statements.tables[2]}')`).map(([name]) => name));
+  }
+
+  /** Whether the state table has the columns history added (#upgradeStateWithoutHistory). */
+  #stateHasHistory() {
+    const columns = this.#stateColumns();
+    return columns.has('log_slots') && columns.has('floor');
   }
 
   /**
@@ -865,7 +880,6 @@ export class SqlPageStorage {
    * the true one (cold pages may lie above it; strays above the end are trimmed).
    */
   #upgradeFromPages() {
-    if (this.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${V1_PAGES}'`).length === 0) return;
     this.#load();
     if (this.#pageSize === 0) {
       const [first] = this.exec(`SELECT length(data), (SELECT max(pgno) FROM ${V1_PAGES}) FROM ${V1_PAGES} LIMIT 1`);
