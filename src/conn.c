@@ -154,12 +154,17 @@ void connClose(Conn *p){
   memset(p, 0, sizeof(*p));
 }
 
-/* Refuse a database whose internal tables are not the engine's, and bring
-** those of an earlier release up to date (internal.h). */
+/* Refuse a database whose internal tables are not the engine's, create those
+** missing and bring those of an earlier release up to date (internal.h). */
 static int connCheckInternal(Conn *p, Reply *pReply){
   char *zWhy = 0;
-  int rc = internalCheckSchema(p, &zWhy);
-  if( rc==SQLITE_OK && zWhy==0 ) rc = internalUpgrade(p, &zWhy);
+  int bComplete = 0;
+  int rc = internalCheckSchema(p, &zWhy, &bComplete);
+  /* A database opened before has them all, and no first-release log. */
+  if( rc==SQLITE_OK && zWhy==0 && !bComplete ){
+    rc = internalCreate(p);
+    if( rc==SQLITE_OK ) rc = internalUpgrade(p, &zWhy);
+  }
   if( rc==SQLITE_OK && zWhy ){
     replyFail(pReply, 500, DOSQL_UNSAFE_SCHEMA, "the database cannot be opened: %s", zWhy);
     rc = SQLITE_AUTH;
@@ -202,7 +207,6 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
     rc = zSettings ? connExecTrusted(p, zSettings) : SQLITE_NOMEM;
     sqlite3_free(zSettings);
   }
-  if( rc==SQLITE_OK ) rc = internalCreate(p);
   if( rc==SQLITE_OK ) rc = connCheckInternal(p, pReply);
   if( rc==SQLITE_OK ) rc = captureInstall(p, bCapture);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);

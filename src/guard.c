@@ -202,7 +202,7 @@ int guardCheckSchema(Conn *p, Reply *pReply){
   int rc;
   if( !p->bAltered ) return SQLITE_OK;
   p->bAltered = 0;
-  rc = internalCheckSchema(p, &zWhy);
+  rc = internalCheckSchema(p, &zWhy, 0);
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
   }else if( zWhy ){

@@ -127,8 +127,18 @@ static int internalIsOurs(const char *zDb, const char *zType, const char *zName,
   return 0;
 }
 
-/* Check the schema zDb (see internalCheckSchema). */
-static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy){
+/* Whether a row of main's schema is one of aInternal, exactly. */
+static int internalIsCurrent(const char *zType, const char *zName, const char *zSql){
+  int i;
+  for(i=0; i<N_INTERNAL; i++){
+    if( strcmp(zName, aInternal[i].zName)==0 ) return internalIsDefinition(&aInternal[i], zType, zSql);
+  }
+  return 0;
+}
+
+/* Check the schema zDb (see internalCheckSchema); *pnFound counts main's
+** rows that are one of aInternal. */
+static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy, int *pnFound){
   sqlite3_stmt *pStmt = 0;
   char *zSql = sqlite3_mprintf(
       "SELECT type, name, tbl_name, sql FROM \"%w\".sqlite_schema"
@@ -145,6 +155,7 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy){
     const char *zTable = (const char*)sqlite3_column_text(pStmt, 2);
     const char *zText = (const char*)sqlite3_column_text(pStmt, 3);
     if( internalIsOurs(zDb, zType ? zType : "", zName ? zName : "", zTable ? zTable : "", zText) ){
+      *pnFound += internalIsCurrent(zType ? zType : "", zName ? zName : "", zText);
       rc = SQLITE_OK;
       continue;
     }
@@ -158,15 +169,16 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy){
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int internalCheckSchema(Conn *p, char **pzWhy){
+int internalCheckSchema(Conn *p, char **pzWhy, int *pbComplete){
   const char *zDb;
-  int i, rc = SQLITE_OK;
+  int i, nFound = 0, rc = SQLITE_OK;
   *pzWhy = 0;
   /* sqlite3_db_name, not pragma_database_list: a user table of that name
   ** would answer in the pragma's place. */
   for(i=0; rc==SQLITE_OK && *pzWhy==0 && (zDb = sqlite3_db_name(p->db, i))!=0; i++){
-    rc = internalCheckOneSchema(p, zDb, pzWhy);
+    rc = internalCheckOneSchema(p, zDb, pzWhy, &nFound);
   }
+  if( pbComplete ) *pbComplete = nFound==N_INTERNAL;
   return rc;
 }
 

@@ -24,7 +24,9 @@ int internalIsReserved(const char *zName);
 ** TABLE that SQLite checks views after. */
 int internalHidesViewFunction(const char *zName);
 
-/* Create the internal tables in main where missing (trusted SQL, one commit). */
+/* Create the internal tables in main where missing (trusted SQL, one commit).
+** Opening calls it only when internalCheckSchema found some missing: parsing
+** the CREATE statements again at every start is a measurable part of it. */
 int internalCreate(Conn *p);
 
 /*
@@ -32,9 +34,10 @@ int internalCreate(Conn *p);
 ** or trigger on such a table, must be one of the engine's tables in main,
 ** exactly as internalCreate defines it, or its primary-key index. SQLITE_OK
 ** with *pzWhy 0 when all is well; SQLITE_OK with *pzWhy naming the first
-** stranger (sqlite3_malloc'd) when not; another code when SQL failed.
+** stranger (sqlite3_malloc'd) when not; another code when SQL failed. When
+** pbComplete is not 0, *pbComplete says whether main holds every one of them.
 */
-int internalCheckSchema(Conn *p, char **pzWhy);
+int internalCheckSchema(Conn *p, char **pzWhy, int *pbComplete);
 
 /*
 ** Check the rows of the internal tables as an imported file brings them: the
@@ -45,7 +48,8 @@ int internalCheckSchema(Conn *p, char **pzWhy);
 int internalCheckRows(Conn *p, char **pzWhy);
 
 /*
-** After internalCheckSchema: turn the first release's change log (the table
+** After internalCheckSchema and internalCreate (a database that has it lacks
+** the view of its name): turn the first release's change log (the table
 ** _dosql_changes, one row per event) into rows of _dosql_change_log and the
 ** view of that name, in one transaction. Nothing to do for a database that
 ** has none. Same results as internalCheckSchema: *pzWhy says which row is
