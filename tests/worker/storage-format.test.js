@@ -23,9 +23,10 @@ describe('storage format: a page log over packed groups', () => {
   };
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    test(`every page reads as the model says, now and as of past lsns, through checkpoints, log wrap-around, large commits, truncation, failed commits, restores and reopening (seed ${seed})`, async () => {
-      const { problems, kinds, oldestLsn, lsn } = await call('modelRun', seed, 1000);
+    test(`every page reads as the model says, now and as of past lsns, through checkpoints, log wrap-around, large commits, truncation, failed commits, restores, reopening and page deltas (seed ${seed})`, async () => {
+      const { problems, kinds, deltaPages, oldestLsn, lsn } = await call('modelRun', seed, 1000);
       assert.deepEqual(problems, []);
+      assert.ok(deltaPages > 100, `log rows kept many pages as deltas (${deltaPages})`);
       for (const [kind, n] of Object.entries(kinds)) assert.ok(n > 0, `the run had no ${kind} step`);
       assert.ok(oldestLsn > 0 && lsn - oldestLsn >= 10, `history moved on with the ring and kept some (${oldestLsn}..${lsn})`);
     });

@@ -45,6 +45,11 @@ export const CHECKPOINT_ROWS = 256;
 export const CHECKPOINT_BYTES = 8 * 1024 * 1024;
 /** Page bytes in one log row: Durable Objects take values up to 2 MB. */
 export const LOG_ROW_BYTES = 1024 * 1024;
+/** A log row keeps a page as the bytes that changed since its previous version in the
+ *  log (a one-row insert writes about 250 bytes a page instead of 4 KiB), at most this
+ *  many deltas in a row: reading a page the instance does not hold reads that many
+ *  records at most. */
+export const LOG_DELTA_CHAIN = 16;
 /** A hot group holds this many bytes of pages, at most HOT_GROUP_PAGES (32 at 4 KiB):
  *  fixed by a database's first commit. */
 export const HOT_GROUP_BYTES = 128 * 1024;

@@ -1,12 +1,126 @@
 // storage/page-blobs.js — the blobs of storage/sql.js's format (docs/storage-format.md):
 // a log row's pages, a group's, and a history segment's. Pure functions over bytes.
 //
-//   log row   pgnos: the page numbers, 4 bytes each (little-endian); data: the pages
-//             in that order, each pageSize bytes
+//   log row   pgnos: a 0 (no page has number 0), then for each page its number, the
+//             end of its record in data, and its kind (full page, or a delta against
+//             the page's previous version in the log), 4 bytes each (little-endian);
+//             data: the records in that order. A row written before deltas has only
+//             the page numbers, and data holds the pages, pageSize bytes each
+//   delta     runs of changed bytes: offset (2 bytes), length (2 bytes), the bytes
 //   group     mask: bit i set when page first+i is present; data: the present pages
 //             in page order, each pageSize bytes
-//   segment   pgnos as a log row's; lsns: for each page, the lsn that superseded it
+//   segment   pgnos: 4 bytes per page; lsns: for each page, the lsn that superseded it
 //             (8-byte doubles); data: the superseded versions; times: commit times
+
+/** A log row's record of one page: where it is in data, and whether it is a delta.
+ *  @typedef {{pgno: number, start: number, length: number, delta: boolean}} LogRecord */
+
+const RECORD_FULL = 0;
+const RECORD_DELTA = 1;
+/** A run's header: its offset and length, 2 bytes each. */
+const RUN_HEADER = 4;
+/** Equal words fewer than this between two changes stay inside one run. */
+const RUN_GAP_WORDS = 2;
+/** A run's length fits its 2 bytes. */
+const MAX_RUN = 0xfffc;
+
+/** @param {{pgno: number, end: number, delta: boolean}[]} records @returns {Uint8Array} */
+export function encodeLogRecords(records) {
+  const bytes = new Uint8Array(4 + records.length * 12);
+  const view = new DataView(bytes.buffer);
+  records.forEach(({ pgno, end, delta }, i) => {
+    view.setUint32(4 + i * 12, pgno, true);
+    view.setUint32(8 + i * 12, end, true);
+    view.setUint32(12 + i * 12, delta ? RECORD_DELTA : RECORD_FULL, true);
+  });
+  return bytes;
+}
+
+/**
+ * A log row's records, from its pgnos blob, in either layout; throws on a blob no
+ * writer made (the row cannot be read then).
+ * @param {ArrayBuffer} blob @param {number} pageSize @param {number} dataBytes  the length of the row's data
+ * @returns {LogRecord[]}
+ */
+export function decodeLogRecords(blob, pageSize, dataBytes) {
+  const view = new DataView(blob);
+  if (blob.byteLength < 4 || view.getUint32(0, true) !== 0) {
+    return decodePgnos(blob).map((pgno, i) => ({ pgno, start: i * pageSize, length: pageSize, delta: false }));
+  }
+  if ((blob.byteLength - 4) % 12 !== 0) throw new Error(`a log row's page list of ${blob.byteLength} bytes is not 4 + 12 per page`);
+  const records = [];
+  let start = 0;
+  for (let at = 4; at < blob.byteLength; at += 12) {
+    const end = view.getUint32(at + 4, true);
+    const kind = view.getUint32(at + 8, true);
+    if (end < start || end > dataBytes || kind > RECORD_DELTA || (kind === RECORD_FULL && end - start !== pageSize)) {
+      throw new Error(`a log row's record of page ${view.getUint32(at, true)} (${start}..${end}, kind ${kind}) does not fit its ${dataBytes} bytes`);
+    }
+    records.push({ pgno: view.getUint32(at, true), start, length: end - start, delta: kind === RECORD_DELTA });
+    start = end;
+  }
+  return records;
+}
+
+/** bytes as 32-bit words (a copy only when they do not start on a word). @param {Uint8Array} bytes */
+function words(bytes) {
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 2);
+}
+
+/**
+ * page as runs of the words where it differs from base (page sizes are multiples of
+ * 4 bytes, and word compares are several times faster than byte compares), or null
+ * when that would take more than limit bytes.
+ * @param {Uint8Array} base @param {Uint8Array} page @param {number} limit @returns {Uint8Array | null}
+ */
+export function encodeDelta(base, page, limit) {
+  const a = words(base);
+  const b = words(page);
+  const n = b.length;
+  /** @type {number[]} */
+  const runs = []; // first and end word of each
+  let size = 0;
+  for (let w = 0; w < n; w++) {
+    if (a[w] === b[w]) continue;
+    let end = w + 1;
+    // Extend over changes, and over equal stretches too short to pay for a new run.
+    for (let equal = 0; end < n && equal < RUN_GAP_WORDS && (end - w) * 4 < MAX_RUN; end++) equal = a[end] === b[end] ? equal + 1 : 0;
+    while (a[end - 1] === b[end - 1]) end--;
+    size += RUN_HEADER + (end - w) * 4;
+    if (size > limit) return null;
+    runs.push(w, end);
+    w = end - 1;
+  }
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (let r = 0; r < runs.length; r += 2) {
+    const offset = runs[r] * 4;
+    const length = (runs[r + 1] - runs[r]) * 4;
+    view.setUint16(at, offset, true);
+    view.setUint16(at + 2, length, true);
+    out.set(page.subarray(offset, offset + length), at + RUN_HEADER);
+    at += RUN_HEADER + length;
+  }
+  return out;
+}
+
+/** base with delta's runs applied, in a new array; throws on runs that do not fit.
+ *  @param {Uint8Array} base @param {Uint8Array} delta @returns {Uint8Array} */
+export function applyDelta(base, delta) {
+  const page = base.slice();
+  const view = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
+  for (let at = 0; at < delta.length; ) {
+    if (at + RUN_HEADER > delta.length) throw new Error('a page delta ends inside a run header');
+    const offset = view.getUint16(at, true);
+    const length = view.getUint16(at + 2, true);
+    if (at + RUN_HEADER + length > delta.length || offset + length > page.length) throw new Error('a page delta has a run past its end or its page');
+    page.set(delta.subarray(at + RUN_HEADER, at + RUN_HEADER + length), offset);
+    at += RUN_HEADER + length;
+  }
+  return page;
+}
 
 /** @param {number[]} pgnos @returns {Uint8Array} */
 export function encodePgnos(pgnos) {
@@ -22,10 +136,14 @@ export function decodePgnos(blob) {
   return Array.from({ length: blob.byteLength / 4 }, (_, i) => view.getUint32(i * 4, true));
 }
 
-/** Pages side by side in one new buffer. @param {Uint8Array[]} pages @param {number} pageSize @returns {Uint8Array} */
-export function concatPages(pages, pageSize) {
-  const out = new Uint8Array(pages.length * pageSize);
-  pages.forEach((page, i) => out.set(page, i * pageSize));
+/** Byte arrays side by side in one new buffer. @param {Uint8Array[]} chunks @returns {Uint8Array} */
+export function concatBytes(chunks) {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
   return out;
 }
 
@@ -46,9 +164,9 @@ export function decodeGroup(mask, data, pageSize, groupPages) {
   return pages;
 }
 
-/** A group's row from its pages by position. @param {(Uint8Array | null)[]} pages @param {number} pageSize
+/** A group's row from its pages by position. @param {(Uint8Array | null)[]} pages
  *  @returns {{mask: number, data: Uint8Array}} */
-export function encodeGroup(pages, pageSize) {
+export function encodeGroup(pages) {
   let mask = 0;
   const present = [];
   pages.forEach((page, i) => {
@@ -56,7 +174,7 @@ export function encodeGroup(pages, pageSize) {
     mask = (mask | (1 << i)) >>> 0;
     present.push(page);
   });
-  return { mask, data: concatPages(present, pageSize) };
+  return { mask, data: concatBytes(present) };
 }
 
 /** Numbers as 8-byte little-endian doubles (a history segment's lsns and times).

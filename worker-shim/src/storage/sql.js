@@ -2,9 +2,11 @@
 //
 // The format (docs/storage-format.md) is a page log over packed page groups:
 //
-//   dosql_page_log     one row per commit (more past LOG_ROW_BYTES): its pages. Rows
-//                      sit in LOG_SLOTS slots, reused in turn, so a commit writes one
-//                      row and deletes none
+//   dosql_page_log     one row per commit (more past LOG_ROW_BYTES): its pages, each
+//                      whole or as the bytes that changed since its previous version in
+//                      the log (a delta, LOG_DELTA_CHAIN at most in a row). Rows sit in
+//                      LOG_SLOTS slots, reused in turn, so a commit writes one row and
+//                      deletes none
 //   dosql_page_groups  HOT_GROUP_PAGES consecutive pages per row: the state as of
 //                      the last checkpoint
 //   dosql_page_state   one row: page size, group size, and how far the groups go
@@ -39,15 +41,17 @@
 // on open, in steps that each commit, so a crash mid-way resumes (upgradeFromPages).
 
 import {
-  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_ROW_BYTES, LOG_SLOTS,
+  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_DELTA_CHAIN, LOG_ROW_BYTES,
+  LOG_SLOTS,
 } from '../config.js';
 import {
-  concatPages, decodeGroup, decodeNumbers, decodePgnos, encodeGroup, encodeNumbers, encodePgnos,
+  applyDelta, concatBytes, decodeGroup, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogRecords, encodeNumbers, encodePgnos,
 } from './page-blobs.js';
 
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
 
-const FORMAT = 2;
+/** 3: log rows may hold page deltas (rows of format 2, whole pages, read as before). */
+const FORMAT = 3;
 /** The log's ring before history (and its ring size in page_state) made it LOG_SLOTS. */
 const PRE_HISTORY_LOG_SLOTS = 1024;
 const LIVE_PREFIX = 'dosql_';
@@ -59,7 +63,7 @@ const V1_PAGES = firstFormatTable(LIVE_PREFIX);
 const MAX_VIEWS = 4;
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
- *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number,
+ *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number, deltaChain: number,
  *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number}} Tuning */
 /** @type {Tuning} */
 const TUNING = Object.freeze({
@@ -69,6 +73,7 @@ const TUNING = Object.freeze({
   checkpointRows: CHECKPOINT_ROWS,
   checkpointBytes: CHECKPOINT_BYTES,
   logRowBytes: LOG_ROW_BYTES,
+  deltaChain: LOG_DELTA_CHAIN,
   groupBytes: HOT_GROUP_BYTES,
   groupPages: HOT_GROUP_PAGES,
   upgradeGroups: 64, // groups moved per transaction when upgrading from the first format
@@ -141,14 +146,20 @@ function statementsOn(prefix) {
   });
 }
 
-/** rows*: billed; pagesRead: readPage calls that found a page.
- *  @typedef {{rowsRead: number, rowsWritten: number, pagesRead: number, pagesWritten: number, commits: number, checkpoints: number}} SqlStorageStats */
+/** rows*: billed; pagesRead: readPage calls that found a page; deltaPages: pages a log row
+ *  holds as a delta.
+ *  @typedef {{rowsRead: number, rowsWritten: number, pagesRead: number, pagesWritten: number, deltaPages: number, commits: number,
+ *    checkpoints: number}} SqlStorageStats */
 
-/** Where a page's newest version is in the log: its row's slot, its place in the row, its
- *  bytes when this instance wrote them (a checkpoint and reads need no query then; the pages
- *  logged since the checkpoint are at most CHECKPOINT_BYTES), and the lsn of its first
- *  write since the checkpoint (which replaced its group version).
- *  @typedef {{slot: number, index: number, data?: Uint8Array, first: number}} LogPlace */
+/** Where a version of a page is in the log: its row's slot and its record's bytes there;
+ *  for a delta, the version it applies to (base) and how many deltas lead to it from a
+ *  whole page (depth); its bytes once known (written or read by this instance: the
+ *  checkpoint, reads and the next delta need no query then, and base can go; the pages
+ *  logged since the checkpoint are at most CHECKPOINT_BYTES); and, for a page's newest
+ *  version, the lsn of its first write since the checkpoint (which replaced its group
+ *  version).
+ *  @typedef {{slot: number, start: number, length: number, base: LogPlace | null, depth: number, data?: Uint8Array,
+ *    first: number}} LogPlace */
 
 /** A checkpoint's history: its segment rows, its log rows, the commits it folded, the
  *  page count before them, the time of its last, and the bytes it keeps (log and segments).
@@ -211,7 +222,7 @@ export class SqlPageStorage {
   #cacheBytes = 0;
   maxImportBytes = MAX_IMPORT_BYTES;
   /** @type {SqlStorageStats} */
-  stats = { rowsRead: 0, rowsWritten: 0, pagesRead: 0, pagesWritten: 0, commits: 0, checkpoints: 0 };
+  stats = { rowsRead: 0, rowsWritten: 0, pagesRead: 0, pagesWritten: 0, deltaPages: 0, commits: 0, checkpoints: 0 };
 
   /** @param {any} storage  ctx.storage of a SQLite-backed Durable Object @param {{prefix?: string, tuning?: Partial<Tuning>}} [options] */
   constructor(storage, { prefix = LIVE_PREFIX, tuning = {} } = {}) {
@@ -264,7 +275,7 @@ export class SqlPageStorage {
         // Too large for the log: a span of its own, folded straight into the groups.
         if (this.#lsn > this.#checkpointLsn) this.#checkpoint();
         this.#truncate(newPageCount, lsn);
-        pages.forEach(({ pgno, data }) => this.#logPages.set(pgno, { slot: -1, index: -1, data, first: lsn }));
+        pages.forEach(({ pgno, data }) => this.#logPages.set(pgno, { slot: -1, start: -1, length: 0, base: null, depth: 0, data, first: lsn }));
         this.#spanTimes.push(ts);
         this.#lsn = lsn;
         this.#checkpoint();
@@ -277,10 +288,10 @@ export class SqlPageStorage {
         const part = pages.slice(first, first + perRow);
         const seq = this.#nextSeq++;
         const slot = seq % this.#logSlots;
-        const data = concatPages(part.map((p) => p.data), this.#pageSize);
-        this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, encodePgnos(part.map((p) => p.pgno)).buffer, data.buffer);
+        const { pgnos, data, places } = this.#logRow(slot, part);
+        this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, pgnos.buffer, data.buffer);
         this.#spanBytes += data.byteLength;
-        part.forEach(({ pgno, data: page }, index) => this.#logged(pgno, { slot, index, data: page }, lsn));
+        places.forEach((place, i) => this.#logged(part[i].pgno, place, lsn));
       }
       this.#spanTimes.push(ts);
       this.#logRows += rows;
@@ -371,7 +382,7 @@ export class SqlPageStorage {
     const span = at < 0 ? null : spans[at];
     // Its newest write at or before lsn in the log rows of its span (none when a
     // truncation in the span cut it since),
-    /** @type {Map<number, {slot: number, index: number}>} */
+    /** @type {Map<number, LogPlace>} */
     const written = new Map();
     /** @type {Set<number>} */
     const writtenAfter = new Set();
@@ -380,10 +391,10 @@ export class SqlPageStorage {
     /** The fewest pages the database had since lsn: pages above it may differ now, written or not. */
     let fewestSince = Math.min(this.#pageCount, this.#lowWater, ...spans.slice(at < 0 ? spans.length : at + 1).map((later) => later.pageCount));
     const rows = this.#logRowsFrom(span ? span.firstSeq : this.#checkpointSeq + 1, span ? span.lastSeq : this.#nextSeq - 1);
-    for (const [slot, , rowLsn, , rowPageCount, pgnos] of rows) {
-      const pages = decodePgnos(/** @type {ArrayBuffer} */ (pgnos));
+    for (const [slot, , rowLsn, , rowPageCount, pgnos, bytes] of rows) {
+      const records = decodeLogRecords(/** @type {ArrayBuffer} */ (pgnos), this.#pageSize, Number(bytes));
       if (Number(rowLsn) > lsn) {
-        pages.forEach((pgno) => writtenAfter.add(pgno));
+        records.forEach(({ pgno }) => writtenAfter.add(pgno));
         fewestSince = Math.min(fewestSince, Number(rowPageCount));
         continue;
       }
@@ -392,7 +403,7 @@ export class SqlPageStorage {
         for (const pgno of written.keys()) if (pgno > Number(rowPageCount)) written.delete(pgno);
       }
       pageCount = Number(rowPageCount);
-      pages.forEach((pgno, index) => written.set(pgno, { slot: Number(slot), index }));
+      records.forEach((record) => written.set(record.pgno, placeOf(Number(slot), record, written)));
     }
     // else the first version a checkpoint replaced after lsn,
     /** @type {Map<number, {seg: number, index: number}>} */
@@ -416,7 +427,7 @@ export class SqlPageStorage {
       readPage: (pgno) => {
         if (pgno > pageCount) return null;
         const place = written.get(pgno);
-        if (place) return this.#logPage({ ...place, first: 0 });
+        if (place) return this.#logPage(place);
         if (pgno > cut) return null;
         const old = replaced.get(pgno);
         if (old?.index === -1) return null;
@@ -638,7 +649,7 @@ export class SqlPageStorage {
     };
     for (let first = 0; first === 0 || first < superseded.length; first += perRow) {
       const part = superseded.slice(first, first + perRow);
-      const data = concatPages(/** @type {Uint8Array[]} */ (part.map((p) => p.data).filter(Boolean)), this.#pageSize);
+      const data = concatBytes(/** @type {Uint8Array[]} */ (part.map((p) => p.data).filter(Boolean)));
       span.lastSeg = this.#nextSeg++;
       span.bytes += data.byteLength;
       this.exec(this.#statements.insertSegment, span.lastSeg, span.firstSeq, span.lastSeq, span.firstLsn, span.lastLsn, span.pageCount, span.lastTs,
@@ -691,9 +702,44 @@ export class SqlPageStorage {
     }
   }
 
-  /** A logged page's bytes: in memory when this instance wrote it, else one query. @param {LogPlace} place */
-  #logPage({ slot, index, data }) {
-    return data ?? new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, index * this.#pageSize + 1, this.#pageSize, slot)[0][0]));
+  /**
+   * A logged page's bytes: in memory when this instance wrote or read them, else its
+   * record (one query), applied to its base's bytes for a delta. Kept in place.
+   * @param {LogPlace} place @returns {Uint8Array}
+   */
+  #logPage(place) {
+    if (!place.data) {
+      const record = new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, place.start + 1, place.length, place.slot)[0][0]));
+      place.data = place.base ? applyDelta(this.#logPage(place.base), record) : record;
+      place.base = null; // the versions below are not needed any more
+    }
+    return place.data;
+  }
+
+  /**
+   * A log row's blobs for pages: each page as a delta against its previous version in
+   * the log when that version's bytes are in memory, fewer than tuning.deltaChain deltas
+   * lead to it, and the delta takes at most half a page; else the whole page. And the
+   * pages' places (in memory, so with no base).
+   * @param {number} slot @param {{pgno: number, data: Uint8Array}[]} pages
+   * @returns {{pgnos: Uint8Array, data: Uint8Array, places: Omit<LogPlace, 'first'>[]}}
+   */
+  #logRow(slot, pages) {
+    const records = [];
+    const chunks = [];
+    const places = [];
+    let end = 0;
+    for (const { pgno, data } of pages) {
+      const previous = this.#logPages.get(pgno);
+      const delta = previous?.data && previous.depth < this.#tuning.deltaChain ? encodeDelta(previous.data, data, this.#pageSize / 2) : null;
+      const bytes = delta ?? data;
+      places.push({ slot, start: end, length: bytes.length, base: null, depth: delta ? /** @type {LogPlace} */ (previous).depth + 1 : 0, data });
+      end += bytes.length;
+      records.push({ pgno, end, delta: delta !== null });
+      chunks.push(bytes);
+      if (delta) this.stats.deltaPages++;
+    }
+    return { pgnos: encodeLogRecords(records), data: concatBytes(chunks), places };
   }
 
   /** A group's pages by position, a fresh array (all null when it has no row). @param {number} group */
@@ -703,7 +749,7 @@ export class SqlPageStorage {
 
   /** Write a group's row (or delete it when empty), and keep it cached. @param {number} group @param {(Uint8Array | null)[]} slots */
   #putGroup(group, slots) {
-    const { mask, data } = encodeGroup(slots, this.#pageSize);
+    const { mask, data } = encodeGroup(slots);
     if (mask === 0) this.exec(this.#statements.deleteGroup, group);
     else this.exec(this.#statements.upsertGroup, group, mask, data.buffer);
     this.#remember(group, mask === 0 ? null : decodeGroup(mask, data.buffer, this.#pageSize, this.#groupPages), data.byteLength);
@@ -782,7 +828,9 @@ export class SqlPageStorage {
     for (const [slot, seq, lsn, ts, pageCount, pgnos, bytes] of this.#logRowsFrom(this.#nextSeq, Infinity)) {
       this.#truncate(Number(pageCount), Number(lsn));
       this.#spanBytes += Number(bytes);
-      decodePgnos(/** @type {ArrayBuffer} */ (pgnos)).forEach((pgno, index) => this.#logged(pgno, { slot: Number(slot), index }, Number(lsn)));
+      for (const record of decodeLogRecords(/** @type {ArrayBuffer} */ (pgnos), this.#pageSize, Number(bytes))) {
+        this.#logged(record.pgno, placeOf(Number(slot), record, this.#logPages), Number(lsn));
+      }
       if (Number(lsn) !== lastLsn) this.#spanTimes.push(Number(ts));
       lastLsn = Number(lsn);
       this.#logRows++;
@@ -901,6 +949,18 @@ export class SqlPageStorage {
     }
     this.exec(`DROP TABLE ${V1_PAGES}`);
   }
+}
+
+/**
+ * The place of a log row's record; a delta's base is the page's newest version before
+ * it, in newest (the rows before it, read in order, as the writer had them).
+ * @param {number} slot @param {import('./page-blobs.js').LogRecord} record @param {Map<number, LogPlace>} newest
+ * @returns {LogPlace}
+ */
+function placeOf(slot, { pgno, start, length, delta }, newest) {
+  const base = delta ? newest.get(pgno) : null;
+  if (base === undefined) throw new Error(`the log row in slot ${slot} holds a delta of page ${pgno}, which no earlier row of its span holds`);
+  return { slot, start, length, base, depth: base ? base.depth + 1 : 0, first: 0 };
 }
 
 /** @param {Uint8Array} a @param {Uint8Array} b */
