@@ -21,8 +21,8 @@ const RECORD_DELTA = 1;
 const RUN_HEADER = 4;
 /** Equal words fewer than this between two changes stay inside one run. */
 const RUN_GAP_WORDS = 2;
-/** A run's length fits its 2 bytes. */
-const MAX_RUN = 0xfffc;
+/** A run's length in bytes fits its 2 bytes. */
+const MAX_RUN_WORDS = 0xfffc / 4;
 
 /** @param {{pgno: number, end: number, delta: boolean}[]} records @returns {Uint8Array} */
 export function encodeLogRecords(records) {
@@ -65,7 +65,7 @@ export function decodeLogRecords(blob, pageSize, dataBytes) {
 /** bytes as 32-bit words (a copy only when they do not start on a word). @param {Uint8Array} bytes */
 function words(bytes) {
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 2);
+  return new Int32Array(aligned.buffer, aligned.byteOffset, aligned.length >>> 2);
 }
 
 /**
@@ -79,18 +79,22 @@ export function encodeDelta(base, page, limit) {
   const b = words(page);
   const n = b.length;
   /** @type {number[]} */
-  const runs = []; // first and end word of each
+  const runs = []; // first word and end word of each
   let size = 0;
-  for (let w = 0; w < n; w++) {
-    if (a[w] === b[w]) continue;
-    let end = w + 1;
-    // Extend over changes, and over equal stretches too short to pay for a new run.
-    for (let equal = 0; end < n && equal < RUN_GAP_WORDS && (end - w) * 4 < MAX_RUN; end++) equal = a[end] === b[end] ? equal + 1 : 0;
-    while (a[end - 1] === b[end - 1]) end--;
-    size += RUN_HEADER + (end - w) * 4;
+  for (let w = 0; ; ) {
+    while (w < n && a[w] === b[w]) w++;
+    if (w === n) break;
+    // A run takes the changes after it that are fewer than RUN_GAP_WORDS equal words away.
+    const first = w;
+    let end = ++w;
+    for (; w < n && w - first < MAX_RUN_WORDS; w++) {
+      if (a[w] !== b[w]) end = w + 1;
+      else if (w - end >= RUN_GAP_WORDS) break;
+    }
+    w = end;
+    size += RUN_HEADER + (end - first) * 4;
     if (size > limit) return null;
-    runs.push(w, end);
-    w = end - 1;
+    runs.push(first, end);
   }
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);
