@@ -110,10 +110,9 @@ export function encodeDelta(base, page, limit) {
   return out;
 }
 
-/** base with delta's runs applied, in a new array; throws on runs that do not fit.
- *  @param {Uint8Array} base @param {Uint8Array} delta @returns {Uint8Array} */
-export function applyDelta(base, delta) {
-  const page = base.slice();
+/** Apply delta's runs to page, in place; throws on runs that do not fit.
+ *  @param {Uint8Array} page @param {Uint8Array} delta */
+export function applyDelta(page, delta) {
   const view = new DataView(delta.buffer, delta.byteOffset, delta.byteLength);
   for (let at = 0; at < delta.length; ) {
     if (at + RUN_HEADER > delta.length) throw new Error('a page delta ends inside a run header');
@@ -123,7 +122,6 @@ export function applyDelta(base, delta) {
     page.set(delta.subarray(at + RUN_HEADER, at + RUN_HEADER + length), offset);
     at += RUN_HEADER + length;
   }
-  return page;
 }
 
 /** @param {number[]} pgnos @returns {Uint8Array} */

@@ -127,6 +127,10 @@ function statementsOn(prefix) {
       `INSERT INTO ${log} (slot, seq, lsn, ts, page_count, pgnos, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO UPDATE SET` +
       ' seq = excluded.seq, lsn = excluded.lsn, ts = excluded.ts, page_count = excluded.page_count, pgnos = excluded.pgnos, data = excluded.data',
     selectLogPage: `SELECT substr(data, ?, ?) FROM ${log} WHERE slot = ?`,
+    /** count records in one query, each bound as (i, slot, start, length): [i, bytes] rows. @param {number} count */
+    selectLogRecords: (count) =>
+      `WITH wanted (i, slot, start, length) AS (VALUES ${new Array(count).fill('(?, ?, ?, ?)').join(', ')})` +
+      ` SELECT i, substr(data, start, length) FROM wanted JOIN ${log} USING (slot)`,
     selectGroup: `SELECT mask, data FROM ${groups} WHERE grp = ?`,
     selectMasks: `SELECT grp, mask FROM ${groups} ORDER BY grp`,
     selectLastGroup: `SELECT max(grp) FROM ${groups}`,
@@ -704,16 +708,37 @@ export class SqlPageStorage {
 
   /**
    * A logged page's bytes: in memory when this instance wrote or read them, else its
-   * record (one query), applied to its base's bytes for a delta. Kept in place.
+   * record applied to its base's bytes for a delta. The records of a chain of deltas
+   * are read in one query. Kept in each place read.
    * @param {LogPlace} place @returns {Uint8Array}
    */
   #logPage(place) {
-    if (!place.data) {
-      const record = new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, place.start + 1, place.length, place.slot)[0][0]));
-      place.data = place.base ? applyDelta(this.#logPage(place.base), record) : record;
-      place.base = null; // the versions below are not needed any more
+    if (place.data) return place.data;
+    /** The versions to read, newest first, down to a whole page or one whose base is known. */
+    const chain = [];
+    for (let version = /** @type {LogPlace | null} */ (place); version && !version.data; version = version.base) chain.push(version);
+    const records = this.#readRecords(chain);
+    const deepest = /** @type {LogPlace} */ (chain.at(-1));
+    // One copy of the page, its deltas applied to it in turn, oldest first.
+    const page = deepest.base ? /** @type {Uint8Array} */ (deepest.base.data).slice() : records[chain.length - 1];
+    for (let i = deepest.base ? chain.length - 1 : chain.length - 2; i >= 0; i--) applyDelta(page, records[i]);
+    place.data = page;
+    place.base = null; // the versions below are not needed any more
+    return page;
+  }
+
+  /** The log records of places, in their order, in one query. @param {LogPlace[]} places @returns {Uint8Array[]} */
+  #readRecords(places) {
+    if (places.length === 1) {
+      const [{ slot, start, length }] = places;
+      return [new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, start + 1, length, slot)[0][0]))];
     }
-    return place.data;
+    const records = new Array(places.length);
+    const bindings = places.flatMap(({ slot, start, length }, i) => [i, slot, start + 1, length]);
+    for (const [i, bytes] of this.exec(this.#statements.selectLogRecords(places.length), ...bindings)) {
+      records[Number(i)] = new Uint8Array(/** @type {ArrayBuffer} */ (bytes));
+    }
+    return records;
   }
 
   /**
