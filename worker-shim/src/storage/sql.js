@@ -431,7 +431,7 @@ export class SqlPageStorage {
       readPage: (pgno) => {
         if (pgno > pageCount) return null;
         const place = written.get(pgno);
-        if (place) return this.#logPage(place);
+        if (place) return this.#logPage(place, false);
         if (pgno > cut) return null;
         const old = replaced.get(pgno);
         if (old?.index === -1) return null;
@@ -709,10 +709,11 @@ export class SqlPageStorage {
   /**
    * A logged page's bytes: in memory when this instance wrote or read them, else its
    * record applied to its base's bytes for a delta. The records of a chain of deltas
-   * are read in one query. Kept in each place read.
-   * @param {LogPlace} place @returns {Uint8Array}
+   * are read in one query. Kept in place unless keep is false (a history view's
+   * pages, which SQLite's own cache keeps while it reads them).
+   * @param {LogPlace} place @param {boolean} [keep] @returns {Uint8Array}
    */
-  #logPage(place) {
+  #logPage(place, keep = true) {
     if (place.data) return place.data;
     /** The versions to read, newest first, down to a whole page or one whose base is known. */
     const chain = [];
@@ -722,8 +723,10 @@ export class SqlPageStorage {
     // One copy of the page, its deltas applied to it in turn, oldest first.
     const page = deepest.base ? /** @type {Uint8Array} */ (deepest.base.data).slice() : records[chain.length - 1];
     for (let i = deepest.base ? chain.length - 1 : chain.length - 2; i >= 0; i--) applyDelta(page, records[i]);
-    place.data = page;
-    place.base = null; // the versions below are not needed any more
+    if (keep) {
+      place.data = page;
+      place.base = null; // the versions below are not needed any more
+    }
     return page;
   }
 
