@@ -38,6 +38,15 @@ describe('storage format: a page log over packed groups', () => {
     assert.ok(result.writes > 5, `the upgrade took several steps (${result.writes} writes)`);
   });
 
+  test('a database of format 2 (whole pages only) opens, reads as written now and in the past, takes deltas, and is fenced from releases before deltas', async () => {
+    const { problems, fenced, format, deltaPages, oldestLsn, lsn } = await call('formatTwoRun', 5);
+    assert.deepEqual(problems, []);
+    assert.equal(fenced, true, "a release before deltas reads page_size: it must find no such column");
+    assert.equal(format, 3);
+    assert.ok(deltaPages > 0, 'commits after the upgrade wrote deltas');
+    assert.ok(oldestLsn <= 5 && lsn === 25, `history still reaches the format-2 rows (${oldestLsn}..${lsn})`);
+  });
+
   test('a database of this format from before history (no ring size, no floor, no history table) opens and keeps working', async () => {
     const { problems, logSlots, historyBack, lsn } = await call('preHistoryRun', 100);
     assert.deepEqual({ problems, logSlots, lsn }, { problems: [], logSlots: 1024, lsn: 100 });

@@ -107,7 +107,7 @@ function statementsOn(prefix) {
     tables: [log, groups, state, history],
     create: [
       `CREATE TABLE IF NOT EXISTS ${state} (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL,` +
-        ' page_size INTEGER NOT NULL, group_pages INTEGER NOT NULL, log_slots INTEGER NOT NULL, page_count INTEGER NOT NULL,' +
+        ' page_bytes INTEGER NOT NULL, group_pages INTEGER NOT NULL, log_slots INTEGER NOT NULL, page_count INTEGER NOT NULL,' +
         ' seq INTEGER NOT NULL, lsn INTEGER NOT NULL, floor INTEGER NOT NULL)',
       `CREATE TABLE IF NOT EXISTS ${log} (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lsn INTEGER NOT NULL, ts INTEGER NOT NULL,` +
         ' page_count INTEGER NOT NULL, pgnos BLOB NOT NULL, data BLOB NOT NULL)',
@@ -116,10 +116,10 @@ function statementsOn(prefix) {
         ' first_lsn INTEGER NOT NULL, last_lsn INTEGER NOT NULL, page_count INTEGER NOT NULL, last_ts INTEGER NOT NULL, log_bytes INTEGER NOT NULL,' +
         ' times BLOB NOT NULL, pgnos BLOB NOT NULL, lsns BLOB NOT NULL, data BLOB NOT NULL)',
     ],
-    selectState: `SELECT page_size, group_pages, log_slots, page_count, seq, lsn, floor FROM ${state} WHERE id = 1`,
+    selectState: `SELECT page_bytes, group_pages, log_slots, page_count, seq, lsn, floor FROM ${state} WHERE id = 1`,
     upsertState:
-      `INSERT INTO ${state} (id, format, page_size, group_pages, log_slots, page_count, seq, lsn, floor) VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?, ?, ?)` +
-      ' ON CONFLICT (id) DO UPDATE SET page_size = excluded.page_size, group_pages = excluded.group_pages, log_slots = excluded.log_slots,' +
+      `INSERT INTO ${state} (id, format, page_bytes, group_pages, log_slots, page_count, seq, lsn, floor) VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?, ?, ?)` +
+      ' ON CONFLICT (id) DO UPDATE SET format = excluded.format, page_bytes = excluded.page_bytes, group_pages = excluded.group_pages, log_slots = excluded.log_slots,' +
       ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn, floor = excluded.floor',
     selectLogSlots: `SELECT slot, seq, lsn, ts, page_count, pgnos, length(data) FROM ${log} WHERE slot BETWEEN ? AND ? ORDER BY slot`,
     deleteLogSlots: `DELETE FROM ${log} WHERE slot BETWEEN ? AND ? AND seq BETWEEN ? AND ?`,
@@ -237,10 +237,10 @@ export class SqlPageStorage {
     this.#statements = statementsOn(prefix);
     // Most opens find every table as this release left it: one look, no writes.
     const tables = new Set(this.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${prefix}%'`).map(([name]) => name));
-    if (this.#statements.tables.some((table) => !tables.has(table)) || !this.#stateHasHistory()) {
+    if (this.#statements.tables.some((table) => !tables.has(table)) || !this.#stateIsCurrent()) {
       this.#storage.transactionSync(() => {
         this.#statements.create.forEach((sql) => this.exec(sql));
-        this.#upgradeStateWithoutHistory();
+        this.#upgradeState();
       });
     }
     if (prefix === LIVE_PREFIX && tables.has(V1_PAGES)) this.#upgradeFromPages();
@@ -921,19 +921,27 @@ export class SqlPageStorage {
   }
 
   /**
-   * The state row as this format's first release wrote it, before history: no ring
-   * size (its ring had PRE_HISTORY_LOG_SLOTS rows, which its log rows' slots follow)
-   * and no floor. Both columns are added in the open's transaction. History starts at
-   * its last checkpoint (the state row's lsn): that release's checkpoints kept no
-   * versions they replaced, while the log rows since are all there.
+   * The state row as earlier releases of this format wrote it, brought up to date in
+   * the open's transaction:
+   * - before history: no ring size (its ring had PRE_HISTORY_LOG_SLOTS rows, which its
+   *   log rows' slots follow) and no floor. History starts at its last checkpoint (the
+   *   state row's lsn): that release's checkpoints kept no versions they replaced,
+   *   while the log rows since are all there;
+   * - before page deltas (format 2): page_size, which is renamed page_bytes. Releases
+   *   before deltas read page_size, so they refuse such a database ("no such column")
+   *   instead of reading its delta records as whole pages.
    */
-  #upgradeStateWithoutHistory() {
+  #upgradeState() {
     const state = this.#statements.tables[2];
     const columns = this.#stateColumns();
     if (!columns.has('log_slots')) this.exec(`ALTER TABLE ${state} ADD COLUMN log_slots INTEGER NOT NULL DEFAULT ${PRE_HISTORY_LOG_SLOTS}`);
     if (!columns.has('floor')) {
       this.exec(`ALTER TABLE ${state} ADD COLUMN floor INTEGER NOT NULL DEFAULT 0`);
       this.exec(this.#statements.historyBeginsNow);
+    }
+    if (!columns.has('page_bytes')) {
+      this.exec(`ALTER TABLE ${state} RENAME COLUMN page_size TO page_bytes`);
+      this.exec(`UPDATE ${state} SET format = ${FORMAT} WHERE id = 1`);
     }
   }
 
@@ -942,10 +950,10 @@ export class SqlPageStorage {
     return new Set(this.exec(`SELECT name FROM pragma_table_info('${this.#statements.tables[2]}')`).map(([name]) => name));
   }
 
-  /** Whether the state table has the columns history added (#upgradeStateWithoutHistory). */
-  #stateHasHistory() {
+  /** Whether the state table is as this release writes it (#upgradeState). */
+  #stateIsCurrent() {
     const columns = this.#stateColumns();
-    return columns.has('log_slots') && columns.has('floor');
+    return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes');
   }
 
   /**
