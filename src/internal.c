@@ -109,29 +109,26 @@ static int internalIsDefinition(const InternalTable *t, const char *zType, const
       && strcmp(zSql+8+nType+nName, t->zDefinition)==0;
 }
 
-/* Whether one sqlite_schema row of schema zDb is the engine's own. */
+/* Whether one sqlite_schema row of schema zDb is the engine's own; *pbCurrent
+** says whether it is one of aInternal exactly (not an index or the first
+** release's log). */
 static int internalIsOurs(const char *zDb, const char *zType, const char *zName,
-                          const char *zTable, const char *zSql){
+                          const char *zTable, const char *zSql, int *pbCurrent){
   int i;
+  *pbCurrent = 0;
   if( strcmp(zDb, "main")!=0 ) return 0;
   for(i=0; i<=N_INTERNAL; i++){
     const InternalTable *t = i<N_INTERNAL ? &aInternal[i] : &legacyChanges;
     if( strcmp(zTable, t->zName)!=0 ) continue;
-    if( strcmp(zName, t->zName)==0 && internalIsDefinition(t, zType, zSql) ) return 1;
+    if( strcmp(zName, t->zName)==0 && internalIsDefinition(t, zType, zSql) ){
+      *pbCurrent = i<N_INTERNAL;
+      return 1;
+    }
     if( strcmp(zType, "index")==0 && strcmp(t->zType, "TABLE")==0 ){
       /* a PRIMARY KEY's own index */
       return zSql==0 && strncmp(zName, "sqlite_autoindex_", 17)==0
           && strncmp(zName+17, t->zName, strlen(t->zName))==0;
     }
-  }
-  return 0;
-}
-
-/* Whether a row of main's schema is one of aInternal, exactly. */
-static int internalIsCurrent(const char *zType, const char *zName, const char *zSql){
-  int i;
-  for(i=0; i<N_INTERNAL; i++){
-    if( strcmp(zName, aInternal[i].zName)==0 ) return internalIsDefinition(&aInternal[i], zType, zSql);
   }
   return 0;
 }
@@ -154,8 +151,9 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy, int *p
     const char *zName = (const char*)sqlite3_column_text(pStmt, 1);
     const char *zTable = (const char*)sqlite3_column_text(pStmt, 2);
     const char *zText = (const char*)sqlite3_column_text(pStmt, 3);
-    if( internalIsOurs(zDb, zType ? zType : "", zName ? zName : "", zTable ? zTable : "", zText) ){
-      *pnFound += internalIsCurrent(zType ? zType : "", zName ? zName : "", zText);
+    int bCurrent;
+    if( internalIsOurs(zDb, zType ? zType : "", zName ? zName : "", zTable ? zTable : "", zText, &bCurrent) ){
+      *pnFound += bCurrent;
       rc = SQLITE_OK;
       continue;
     }

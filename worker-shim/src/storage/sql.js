@@ -732,6 +732,7 @@ export class SqlPageStorage {
 
   /** The log records of places, in their order, in one query. @param {LogPlace[]} places @returns {Uint8Array[]} */
   #readRecords(places) {
+    // One record, the common read, by its slot alone (no VALUES list to join).
     if (places.length === 1) {
       const [{ slot, start, length }] = places;
       return [new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, start + 1, length, slot)[0][0]))];

@@ -62,12 +62,17 @@ function readContract(exports, memory) {
  * @returns {Contract}
  */
 export function contractOf(module, exports, memory) {
+  latest = publishedContract(module, () => readContract(exports, memory));
+  return latest;
+}
+
+/** module's contract: the one kept, else read() kept. @param {WebAssembly.Module} module @param {() => Contract} read */
+function publishedContract(module, read) {
   let contract = published.get(module);
   if (!contract) {
-    contract = readContract(exports, memory);
+    contract = read();
     published.set(module, contract);
   }
-  latest = contract;
   return contract;
 }
 
@@ -80,12 +85,8 @@ export function ship(module) {
 export function shippedContract() {
   if (!shipped && latest) return latest;
   if (!shipped) throw new Error('no dosql.wasm module was shipped to the shim (wasm/module.js) and no engine has started');
-  let contract = published.get(shipped);
-  if (!contract) {
-    contract = scratchContract(shipped);
-    published.set(shipped, contract);
-  }
-  return contract;
+  const module = shipped;
+  return publishedContract(module, () => scratchContract(module));
 }
 
 /**
