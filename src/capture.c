@@ -233,28 +233,30 @@ static void captureOnRollback(void *pArg){
   captureTransactionEnded(&((Conn*)pArg)->capture);
 }
 
-int captureInstall(Conn *p, int bEnabled){
-  static const char zInsert[] =
-    "INSERT INTO main._dosql_change_log(last_lsn, first_lsn, tx_id, ts, tbl, cols, events)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-  static const char zHead[] = "SELECT coalesce(max(last_lsn), 0) FROM main._dosql_change_log";
-  Capture *c = &p->capture;
-  int rc;
+void captureInstall(Conn *p, int bEnabled){
   sqlite3_commit_hook(p->db, captureOnCommit, p);
   sqlite3_rollback_hook(p->db, captureOnRollback, p);
-  if( !bEnabled ) return SQLITE_OK;
+  if( !bEnabled ) return;
+  sqlite3_preupdate_hook(p->db, captureHook, p);
+  p->capture.bEnabled = 1;
+}
+
+/* The cached statements, prepared when first used: an object that only reads
+** never pays for them (connCheckInternal has checked the log's shape). */
+static const char zInsertSql[] =
+  "INSERT INTO main._dosql_change_log(last_lsn, first_lsn, tx_id, ts, tbl, cols, events)"
+  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char zHeadSql[] = "SELECT coalesce(max(last_lsn), 0) FROM main._dosql_change_log";
+static const char zSchemaSql[] = "PRAGMA main.schema_version";
+
+/* *ppStmt, prepared from zSql unless it already is. */
+static int captureStatement(Conn *p, sqlite3_stmt **ppStmt, const char *zSql){
+  int rc, bTrusted;
+  if( *ppStmt ) return SQLITE_OK;
+  bTrusted = p->bTrusted;
   p->bTrusted = 1;                 /* the change log is read-only to user SQL */
-  rc = sqlite3_prepare_v3(p->db, zInsert, -1, SQLITE_PREPARE_PERSISTENT, &c->pInsert, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v3(p->db, zHead, -1, SQLITE_PREPARE_PERSISTENT, &c->pHead, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v3(p->db, "PRAGMA main.schema_version", -1, SQLITE_PREPARE_PERSISTENT,
-                            &c->pSchema, 0);
-  }
-  p->bTrusted = 0;
-  if( rc==SQLITE_OK ){
-    sqlite3_preupdate_hook(p->db, captureHook, p);
-    c->bEnabled = 1;
-  }
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, 0);
+  p->bTrusted = bTrusted;
   return rc;
 }
 
@@ -356,6 +358,8 @@ int captureWarm(Conn *p){
   Capture *c = &p->capture;
   int rc;
   if( !c->bEnabled ) return SQLITE_OK;
+  rc = captureStatement(p, &c->pHead, zHeadSql);
+  if( rc!=SQLITE_OK ) return rc;
   rc = sqlite3_step(c->pHead);
   sqlite3_reset(c->pHead);
   return rc==SQLITE_ROW ? SQLITE_OK : rc;
@@ -395,7 +399,10 @@ static int captureWriteAll(Conn *p){
   Capture *c = &p->capture;
   sqlite3_int64 iLsn = 0, nEvent = 0, iSchema = 0;
   int i;
-  int rc = captureStepInt(c->pHead, &iLsn);
+  int rc = captureStatement(p, &c->pHead, zHeadSql);
+  if( rc==SQLITE_OK ) rc = captureStatement(p, &c->pSchema, zSchemaSql);
+  if( rc==SQLITE_OK ) rc = captureStatement(p, &c->pInsert, zInsertSql);
+  if( rc==SQLITE_OK ) rc = captureStepInt(c->pHead, &iLsn);
   if( rc==SQLITE_OK ) rc = captureStepInt(c->pSchema, &iSchema);   /* once a flush */
   if( rc!=SQLITE_OK ) return rc;
   for(i=0; i<c->nBatch; i++) nEvent += c->aBatch[i].nEvent;

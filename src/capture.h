@@ -30,15 +30,15 @@ typedef struct Capture {
   char *zColumns;             /* its cols text (changebatch.h) */
   int nColumns;
   sqlite3_int64 iColumnsSchema; /* the schema version they were read at */
-  sqlite3_stmt *pSchema;      /* cached: PRAGMA main.schema_version */
-  sqlite3_stmt *pInsert;      /* cached: INSERT INTO _dosql_change_log */
-  sqlite3_stmt *pHead;        /* cached: the newest lsn */
+  sqlite3_stmt *pSchema;      /* cached once used: PRAGMA main.schema_version */
+  sqlite3_stmt *pInsert;      /* cached once used: INSERT INTO _dosql_change_log */
+  sqlite3_stmt *pHead;        /* cached once used: the newest lsn */
   char **azOnly;              /* the settings' changes.tables: only these are */
   int nOnly;                  /* captured; 0 for every user table */
 } Capture;
 
 /* Install the transaction hooks, and the preupdate hook when bEnabled. */
-int captureInstall(struct Conn *p, int bEnabled);
+void captureInstall(struct Conn *p, int bEnabled);
 
 /*
 ** Capture only the nTable tables named (the settings' changes.tables), not
