@@ -69,4 +69,12 @@ describe('storage format: a page log over packed groups', () => {
     // 1,300 log rows; per checkpoint one group row, one segment row and the state row; the first commit's state row.
     assert.equal(rowsWritten, 1300 + checkpoints * 3 + 1);
   });
+
+  test('an open reads no history: its rows do not grow with the checkpoints kept, and history reads them when first asked', async () => {
+    // 10 log rows since the last checkpoint either way; 5 history segments, then 10.
+    const five = await call('openReads', 5 * 256 + 10, 3);
+    const ten = await call('openReads', 10 * 256 + 10, 3);
+    assert.equal(ten.openRows, five.openRows, `an open read ${five.openRows} rows after 5 checkpoints and ${ten.openRows} after 10`);
+    assert.equal(ten.historyRows - five.historyRows, 5, 'history read one row per segment');
+  });
 });

@@ -216,8 +216,9 @@ export class SqlPageStorage {
   #spanPageCount = 0;
   /** Page bytes of the span's log rows. */
   #spanBytes = 0;
-  /** Checkpointed spans still in storage, oldest first. @type {Span[]} */
-  #spans = [];
+  /** Checkpointed spans still in storage, oldest first: read when history is first
+   *  needed (#spans), since a start needs none and a long history has many rows. @type {Span[] | null} */
+  #spansRead = null;
   #nextSeg = 1;
   /** Views built since the last write, by lsn (a write can change where a past page is). @type {Map<number, HistoryView>} */
   #views = new Map();
@@ -520,7 +521,7 @@ export class SqlPageStorage {
     return {
       lsn: this.#lsn, oldestLsn: oldest, oldestTime, windowMs: this.#tuning.historyMs, logSlots: this.#logSlots,
       // What the byte limit counts, kept in memory: no scan of the log.
-      bytes: this.#spans.reduce((sum, span) => sum + span.bytes, this.#spanBytes),
+      bytes: this.#spans().reduce((sum, span) => sum + span.bytes, this.#spanBytes),
     };
   }
 
@@ -639,12 +640,14 @@ export class SqlPageStorage {
   /** The checkpointed spans whose log rows are all still there (the ring has not reused their first slot). */
   #intactSpans() {
     const lastSeq = this.#nextSeq - 1;
-    const at = this.#spans.findIndex((span) => span.firstSeq + this.#logSlots > lastSeq);
-    return at < 0 ? [] : this.#spans.slice(at);
+    const spans = this.#spans();
+    const at = spans.findIndex((span) => span.firstSeq + this.#logSlots > lastSeq);
+    return at < 0 ? [] : spans.slice(at);
   }
 
   /** Keep the span just checkpointed: the group versions it replaced and its commits' times. @param {Superseded[]} superseded */
   #writeSegment(superseded) {
+    const spans = this.#spans();
     const perRow = Math.max(1, Math.floor(this.#tuning.logRowBytes / this.#pageSize));
     const span = {
       firstSeg: this.#nextSeg, lastSeg: this.#nextSeg, firstSeq: this.#checkpointSeq + 1, lastSeq: this.#nextSeq - 1,
@@ -661,18 +664,19 @@ export class SqlPageStorage {
         // A page that had no version is stored as its negated lsn, without data.
         encodeNumbers(part.map((p) => (p.data ? p.lsn : -p.lsn))).buffer, data.buffer);
     }
-    this.#spans.push(span);
+    spans.push(span);
   }
 
   /** Delete the spans that stopped being history: the ring reused their first log row, or
    *  they are older than the window, or history is past its bytes (then their log rows go
    *  too, before the ring reuses them). */
   #pruneHistory() {
+    const spans = this.#spans();
     const intact = new Set(this.#intactSpans());
     const since = Date.now() - this.#tuning.historyMs;
-    let bytes = this.#spans.reduce((sum, span) => sum + span.bytes, 0);
-    while (this.#spans.length > 0 && (!intact.has(this.#spans[0]) || this.#spans[0].lastTs < since || bytes > this.#tuning.historyBytes)) {
-      const span = /** @type {Span} */ (this.#spans.shift());
+    let bytes = spans.reduce((sum, span) => sum + span.bytes, 0);
+    while (spans.length > 0 && (!intact.has(spans[0]) || spans[0].lastTs < since || bytes > this.#tuning.historyBytes)) {
+      const span = /** @type {Span} */ (spans.shift());
       bytes -= span.bytes;
       this.exec(this.#statements.deleteSegments, span.firstSeg, span.lastSeg);
       if (!intact.has(span)) continue;
@@ -866,17 +870,26 @@ export class SqlPageStorage {
       this.#nextSeq = Number(seq) + 1;
       this.#lsn = Number(lsn);
     }
-    this.#spans = [];
+    this.#spansRead = null;
+  }
+
+  /** The checkpointed spans (#spansRead), read from their segment rows the first time. */
+  #spans() {
+    if (this.#spansRead) return this.#spansRead;
+    /** @type {Span[]} */
+    const spans = [];
     for (const [seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs, bytes] of this.exec(this.#statements.selectSpans).map((row) => row.map(Number))) {
-      const span = this.#spans.at(-1);
+      const span = spans.at(-1);
       if (span?.firstLsn === firstLsn) {
         span.lastSeg = seg;
         span.bytes += bytes;
       } else {
-        this.#spans.push({ firstSeg: seg, lastSeg: seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs, bytes });
+        spans.push({ firstSeg: seg, lastSeg: seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs, bytes });
       }
     }
-    this.#nextSeg = (this.#spans.at(-1)?.lastSeg ?? 0) + 1;
+    this.#nextSeg = (spans.at(-1)?.lastSeg ?? 0) + 1;
+    this.#spansRead = spans;
+    return spans;
   }
 
   /**
