@@ -665,7 +665,7 @@ async function coldDatabases(S) {
  * @param {Settings} S
  */
 async function coldStart(S) {
-  if (!S.cold.length) return { rows: [], loaded: [], buildS: 0, cached: false };
+  if (!S.cold.length) return { rows: [], loaded: [], scans: [], buildS: 0, cached: false };
   const t0 = performance.now();
   const { dir, plan, cached } = await coldDatabases(S);
   const buildS = (performance.now() - t0) / 1000;
@@ -678,7 +678,7 @@ async function coldStart(S) {
       for (const [pi, { mb, systems }] of plan.entries()) {
         const tenant = coldTenant(mb);
         const id = Math.ceil(coldRows(mb) / 2);
-        raw[mb] ??= Object.fromEntries(systems.map((s) => [s, { first: [], warm: [], loaded: [], reads: [], scan: [], scanReads: [], memory: [], dbBytes: 0 }]));
+        raw[mb] ??= Object.fromEntries(systems.map((s) => [s, { first: [], warm: [], loaded: [], reads: [], scan: [], loadedScan: [], scanReads: [], memory: [], dbBytes: 0 }]));
         for (const system of rotate(systems, rep + pi)) {
           await rt.restart();
           await rt.ping();
@@ -716,6 +716,7 @@ async function coldStart(S) {
               if (fresh.reads > s1.reads) throw new Error(`${system} ${tenant} was not started afresh by the reset: ${fresh.reads} rows read, a fresh start reads ${s1.reads}`);
               r.loaded.push(loaded.ms);
             }
+            if (mb === biggest) r.loadedScan.push(await loadedScan(rt, system, mb, id));
           }
           S.log(`  cold ${tenant} rep ${rep + 1} ${system}: first ${first.ms.toFixed(1)} ms, then ${warm.ms.toFixed(1)} ms; started in a running isolate ${r.loaded.slice(-LOADED_STARTS).map((ms) => ms.toFixed(1)).join(', ') || '-'} ms`);
         }
@@ -726,6 +727,7 @@ async function coldStart(S) {
   }
   const rows = [];
   const loaded = [];
+  const scans = [];
   for (const { mb, systems } of plan) {
     /** @type {Record<string, number[]>} */
     const firstMs = Object.fromEntries(systems.map((s) => [s, raw[mb][s].first]));
@@ -770,8 +772,42 @@ async function coldStart(S) {
       ratio: ratios(loadedMs),
       ms: loadedMs,
     });
+    if (mb !== biggest) continue;
+    for (const [key, name, scanned] of /** @type {const} */ ([
+      ['scan', 'in a new runtime (after its first SELECT)', systems],
+      ['loadedScan', 'object started in a running isolate (after its first SELECT)', startSystems],
+    ])) {
+      /** @type {Record<string, number[]>} */
+      const ms = Object.fromEntries(scanned.map((s) => [s, raw[mb][s][key]]));
+      scans.push({
+        key: `${key}${mb}`,
+        name: `cold full scan, ${mb} MB database, ${name}`,
+        sizeMB: mb,
+        target: 1.5,
+        reps: S.coldReps,
+        systems: Object.fromEntries(scanned.map((s) => [s, summary(ms[s])])),
+        ratio: ratios(ms),
+        ms,
+      });
+    }
   }
-  return { rows, loaded, buildS, cached, dir: relative(REPO, dir) };
+  return { rows, loaded, scans, buildS, cached, dir: relative(REPO, dir) };
+}
+
+/**
+ * The full scan of an object started afresh in the running isolate, after its first
+ * point SELECT: storage as cold as in a new runtime, SQLite's code already compiled
+ * (V8 does not move a running wasm call to optimised code, so a new runtime's first
+ * long query runs SQLite's interpreter loop in baseline code throughout).
+ * @param {ReturnType<typeof runtime>} rt @param {string} system @param {number} mb @param {number} id
+ */
+async function loadedScan(rt, system, mb, id) {
+  const tenant = coldTenant(mb);
+  await rt.reset(system, tenant);
+  await rt.call(system, tenant, 'query', { sql: COLD_POINT, params: [id] });
+  const scan = await rt.call(system, tenant, 'query', { sql: COLD_SCAN });
+  if (scan.value.rows[0].n !== coldRows(mb)) throw new Error(`loaded scan ${system}: ${JSON.stringify(scan.value)}`);
+  return scan.ms;
 }
 
 /**
@@ -891,7 +927,7 @@ function assemble({ S, date, base, results, inside, cold, size, memoryAfterMain,
   const biggest = cold.rows.at(-1);
   const peak = biggest?.systems.dosql?.wasmMemoryPeakBytes;
   const checks = [];
-  for (const r of [...results, ...cold.rows, ...cold.loaded]) {
+  for (const r of [...results, ...cold.rows, ...cold.loaded, ...cold.scans]) {
     if (r.target == null) continue;
     const v = r.ratio.dosql?.median;
     checks.push({ key: r.key, name: `${r.name}: DoSQL / native (median of per-round ratios)`, value: v, target: r.target, unit: 'ratio', met: v <= r.target });
@@ -966,6 +1002,7 @@ function assemble({ S, date, base, results, inside, cold, size, memoryAfterMain,
     inWorker: inside,
     cold: cold.rows.map(strip),
     coldLoaded: cold.loaded.map(strip),
+    coldScans: cold.scans.map(strip),
     size,
     memory: { afterMainWorkloads: memoryAfterMain, peakOnBiggestScan: Object.fromEntries(OURS.map((s) => [s, biggest?.systems[s]?.wasmMemoryPeakBytes ?? null])) },
     checks,
@@ -1038,7 +1075,7 @@ function markdown(out, svgRef, mdPath) {
   L.push(`| workload | rounds | ${SYSTEMS.map((s) => LABEL[s]).join(' | ')} | DoSQL / native | DoSQL-kv / native | D1 / native |`);
   L.push(`| --- | ---: | ${SYSTEMS.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`);
   const ratioCell = (/** @type {any} */ r, /** @type {string} */ s) => (r[s] ? `${r[s].median.toFixed(2)}` : '—');
-  for (const r of [...out.workloads, ...out.cold, ...(out.coldLoaded ?? [])]) {
+  for (const r of [...out.workloads, ...out.cold, ...(out.coldLoaded ?? []), ...(out.coldScans ?? [])]) {
     L.push(
       `| ${r.name} | ${r.rounds ?? r.reps} | ${SYSTEMS.map((s) => (r.systems[s] ? `${fmtMs(r.systems[s].median)} / ${fmtMs(r.systems[s].p99)}` : '—')).join(' | ')} | ${ratioCell(r.ratio, 'dosql')}${r.target ? ` (≤ ${r.target})` : ''} | ${ratioCell(r.ratio, 'dosql-kv')} | ${ratioCell(r.ratio, 'd1')} |`,
     );
@@ -1049,7 +1086,8 @@ function markdown(out, svgRef, mdPath) {
     'Every time includes the same Node → workerd HTTP hop (the baseline row), which pulls all ratios towards 1; the next section has the times without it. ' +
     `Cold start: a new workerd on the persisted state for every measurement (${out.cold[0]?.reps ?? 0} per system and size), an untimed ping so the Worker's isolate is up, then the first point SELECT: ` +
     'object construction, DoSQL\'s start (wasm instance, open, first page reads) and the query. ' +
-    `Start in a running isolate: after each of those, ${LOADED_STARTS} times, the object is ended (\`ctx.abort()\`) and the first point SELECT timed again, so the object starts where the module is already loaded and compiled, as a tenant's object does in production when another tenant ran in the same isolate (D1 has no object to end).`, '');
+    `Start in a running isolate: after each of those, ${LOADED_STARTS} times, the object is ended (\`ctx.abort()\`) and the first point SELECT timed again, so the object starts where the module is already loaded and compiled, as a tenant's object does in production when another tenant ran in the same isolate (D1 has no object to end). ` +
+    'Cold full scan: the biggest database\'s full scan right after the first point SELECT, in the new runtime, and once more per repetition on an object started afresh in the running isolate (its storage as cold, SQLite\'s code already compiled).', '');
 
   L.push(...inWorkerMarkdown(out));
 

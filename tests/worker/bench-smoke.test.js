@@ -30,6 +30,12 @@ test('benchmark harness, smoke mode: well-formed results for every workload and 
         assert.ok(Number.isFinite(w.ratio[s]?.median) && w.ratio[s].median > 0, `${w.key} ratio ${s}: ${JSON.stringify(w.ratio[s])}`);
       }
     }
+    // The cold scan in the new runtime and on an object started afresh in the running one.
+    assert.deepEqual(json.coldScans.map((/** @type {any} */ r) => r.key), ['scan1', 'loadedScan1']);
+    for (const r of json.coldScans) {
+      for (const s of ['dosql', 'dosql-kv']) assert.ok(Number.isFinite(r.ratio[s]?.median) && r.ratio[s].median > 0, `${r.key} ratio ${s}: ${JSON.stringify(r.ratio[s])}`);
+    }
+    assert.equal(json.coldScans[1].systems.d1, undefined, 'D1 has no object to start afresh');
     for (const w of json.workloads) {
       for (const s of SYSTEMS) assert.ok(Number.isFinite(w.cost[s]?.readsPerOp) && Number.isFinite(w.cost[s]?.writesPerOp), `${w.key} cost ${s}`);
     }
