@@ -219,6 +219,7 @@ export class SqlPageStorage {
   /** Checkpointed spans still in storage, oldest first: read when history is first
    *  needed (#spans), since a start needs none and a long history has many rows. @type {Span[] | null} */
   #spansRead = null;
+  /** The next history segment's number: set by #spans(), which #writeSegment calls first. */
   #nextSeg = 1;
   /** Views built since the last write, by lsn (a write can change where a past page is). @type {Map<number, HistoryView>} */
   #views = new Map();
