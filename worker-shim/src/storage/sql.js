@@ -219,8 +219,6 @@ export class SqlPageStorage {
   /** Checkpointed spans still in storage, oldest first: read when history is first
    *  needed (#spans), since a start needs none and a long history has many rows. @type {Span[] | null} */
   #spansRead = null;
-  /** The next history segment's number: set by #spans(), which #writeSegment calls first. */
-  #nextSeg = 1;
   /** Views built since the last write, by lsn (a write can change where a past page is). @type {Map<number, HistoryView>} */
   #views = new Map();
   /** Least recently used first. @type {Map<number, CachedGroup>} */
@@ -649,16 +647,18 @@ export class SqlPageStorage {
   /** Keep the span just checkpointed: the group versions it replaced and its commits' times. @param {Superseded[]} superseded */
   #writeSegment(superseded) {
     const spans = this.#spans();
+    // Numbered after the newest span kept: a pruned span's rows are gone, as a reopening finds.
+    let seg = (spans.at(-1)?.lastSeg ?? 0) + 1;
     const perRow = Math.max(1, Math.floor(this.#tuning.logRowBytes / this.#pageSize));
     const span = {
-      firstSeg: this.#nextSeg, lastSeg: this.#nextSeg, firstSeq: this.#checkpointSeq + 1, lastSeq: this.#nextSeq - 1,
+      firstSeg: seg, lastSeg: seg, firstSeq: this.#checkpointSeq + 1, lastSeq: this.#nextSeq - 1,
       firstLsn: this.#checkpointLsn + 1, lastLsn: this.#lsn, pageCount: this.#spanPageCount, lastTs: /** @type {number} */ (this.#spanTimes.at(-1)),
       bytes: this.#spanBytes,
     };
     for (let first = 0; first === 0 || first < superseded.length; first += perRow) {
       const part = superseded.slice(first, first + perRow);
       const data = concatBytes(/** @type {Uint8Array[]} */ (part.map((p) => p.data).filter(Boolean)));
-      span.lastSeg = this.#nextSeg++;
+      span.lastSeg = seg++;
       span.bytes += data.byteLength;
       this.exec(this.#statements.insertSegment, span.lastSeg, span.firstSeq, span.lastSeq, span.firstLsn, span.lastLsn, span.pageCount, span.lastTs,
         first === 0 ? this.#spanBytes : 0, encodeNumbers(first === 0 ? this.#spanTimes : []).buffer, encodePgnos(part.map((p) => p.pgno)).buffer,
@@ -888,7 +888,6 @@ export class SqlPageStorage {
         spans.push({ firstSeg: seg, lastSeg: seg, firstSeq, lastSeq, firstLsn, lastLsn, pageCount, lastTs, bytes });
       }
     }
-    this.#nextSeg = (spans.at(-1)?.lastSeg ?? 0) + 1;
     this.#spansRead = spans;
     return spans;
   }
