@@ -105,6 +105,16 @@ export declare class DoSQLDatabase extends DurableObject {
   diff<T = Record<string, unknown>>(from: HistoryPoint, options?: DiffOptions): Promise<DiffResult<T>>;
   /** Over RPC: the whole database back as it was at a point, as one new commit. */
   restore(to: HistoryPoint): Promise<RestoreResult>;
+  /**
+   * Between the databases of this class (POST /branch with the cold tier), not for
+   * applications: they name R2 objects, which is why they are not HTTP routes.
+   * @internal
+   */
+  adoptBranch(manifest: unknown, pages: ReadableStream<Uint8Array>): Promise<{ status: number; text: string }>;
+  /** @internal */
+  holdColdObjects(holder: string, objects: string[]): Promise<void>;
+  /** @internal */
+  releaseColdObjects(holder: string, objects: string[]): Promise<void>;
   /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
   alarm(): Promise<void>;
   /** Change subscribers' WebSockets: messages other than `ping` are ignored. */
@@ -176,6 +186,12 @@ export interface BranchResult {
   pageSize: number;
   pages: number;
   bytes: number;
+  /** With the cold tier: pages the branch received (no R2 object held them as of `from`). */
+  copiedPages?: number;
+  /** With the cold tier: pages the branch reads from its parent's R2 objects, not copied. */
+  sharedPages?: number;
+  /** With the cold tier: storage rows the branch wrote (billed as rows written). */
+  rowsWritten?: number;
 }
 
 export interface RestoreResult {
@@ -190,7 +206,7 @@ export interface DoSQLStats {
   faults: number;
   /** SQLite-backed: rowsRead, rowsWritten, pagesRead, pagesWritten, commits;
    *  with a cold tier also pageSize, pageCount, hotBytes, hotBudgetBytes, coldBytes,
-   *  coldGroups, groupPages, garbageObjects, hotReads, coldReads, hitRate,
+   *  coldGroups, sharedGroups, heldObjects, groupPages, garbageObjects, hotReads, coldReads, hitRate,
    *  promotedGroups, demotedGroups, r2Reads, r2Writes, r2Deletes, r2BytesRead,
    *  r2BytesWritten;
    *  key-value: keysRead, keysWritten, keysDeleted, fetches, commits, cacheBytes. */

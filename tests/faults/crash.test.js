@@ -12,6 +12,10 @@
 // are padded so that pages move to R2 (and back) while the clients write. On
 // SQLite-backed objects every past point history keeps reads whole too: rows only
 // ever added from one commit to the next, one change event per row at each.
+// With the cold tier, each round also branches the database while the clients
+// write (the branch shares its R2 objects): one the kill interrupted is made again
+// under its name, and every branch made so far reads whole in every later round,
+// while the parent rewrites and collects its objects.
 
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -71,6 +75,24 @@ function workerdPids() {
   return rows.filter((r) => ours.has(r.pid) && r.comm.includes('workerd')).map((r) => r.pid);
 }
 
+/**
+ * A branch reads whole: intact, each transaction's pair whole, one change event per
+ * row, and as many rows as when first seen (nothing writes to it).
+ * @param {ReturnType<ReturnType<typeof createWorld>['client']>} db @param {string} name
+ * @param {Map<string, number | undefined>} seen  name → rows when last checked
+ * @param {string} where
+ */
+async function checkBranch(db, name, seen, where) {
+  assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }], `${where}: intact`);
+  const [row] = await db.query(
+    "SELECT (SELECT count(*) FROM t) AS n, (SELECT count(*) FROM (SELECT id FROM t WHERE id > 0 GROUP BY id HAVING count(*) = 1 AND min(part) = 'b')) AS halves, (SELECT count(*) FROM _dosql_changes) AS events",
+  );
+  assert.equal(row.halves, 0, `${where}: no half of a pair`);
+  assert.equal(row.events, row.n, `${where}: one event per row`);
+  assert.equal(row.n, seen.get(name) ?? row.n, `${where}: the rows it had`);
+  seen.set(name, row.n);
+}
+
 /** A world whose SQLite-backed class keeps at most 1 MiB hot, the rest in R2. */
 const COLD_WORLD = {
   classOptions: { cold: { binding: 'COLD', hotBytes: 1024 * 1024, groupPages: 8 } },
@@ -88,7 +110,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
     const world = createWorld('crash');
     after(() => world.destroy());
 
-    test(`${name}: acknowledged writes survive, transactions are whole, the change log agrees`, { timeout: 180_000 }, async () => {
+    test(`${name}: acknowledged writes survive, transactions are whole, the change log agrees`, { timeout: 180_000 }, async (t) => {
       const rand = seededRandom(seed);
       const tenant = `crash-${backend}-${seed}`;
       await world.start(options);
@@ -102,9 +124,13 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
       /** ids answered 200, and whether they were written as a pair */
       const acknowledged = new Map();
       let next = 0;
+      /** Branches made so far → their rows. @type {Map<string, number | undefined>} */
+      const branches = new Map();
       for (let round = 0; round < ROUNDS; round++) {
         const db = world.client(backend, tenant);
         let dead = false;
+        const branchName = `${tenant}-branch${round}`;
+        const branching = options === COLD_WORLD ? db.post('/branch', { name: branchName }).then((a) => a.status === 200 && !dead, () => false) : null;
         const writers = Array.from({ length: WRITERS }, async () => {
           while (!dead) {
             const id = ++next;
@@ -144,6 +170,16 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         const total = (await check.query('SELECT count(*) AS n FROM t'))[0].n;
         assert.deepEqual(events, [{ n: total, head: total }], `round ${round}: one event per row, lsns 1..${total}`);
         if (backend === 'sql') await checkHistory(check, since, rand, `round ${round}`);
+        if (branching) {
+          // Answered before the kill: made. Else made again (a retry takes over its holds), or it was.
+          if (!(await branching)) {
+            const again = await check.post('/branch', { name: branchName });
+            t.diagnostic(`round ${round}: the branch was not answered before the kill; again: ${again.status} ${again.body.code ?? ''}`);
+            assert.ok(again.status === 200 || again.body.code === 'BRANCH_EXISTS', `round ${round}: branching again: ${again.text}`);
+          }
+          branches.set(branchName, undefined);
+          for (const name of branches.keys()) await checkBranch(world.client(backend, name), name, branches, `round ${round}, ${name}`);
+        }
         next = Math.max(next, ...rows.map((r) => r.id));
       }
       assert.ok(acknowledged.size > ROUNDS, `writes were acknowledged (${acknowledged.size})`);

@@ -22,7 +22,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, TMP, createClient, fixtureRuntime, tenant } from './harness.js';
+import { REPO, TMP, fixtureRuntime, tenant } from './harness.js';
+import { coldClient as fixtureClient } from './cold-client.js';
 
 const MiB = 1024 * 1024;
 const MIGRATIONS = [{ name: '001_init.sql', sql: 'CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);' }];
@@ -42,37 +43,15 @@ const kOf = (id) => (id * 7919) % 1000003;
 const INSERT = `WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2) INSERT INTO t (id, k, body) SELECT i, ${K('i')}, ${BODY('i')} FROM n`;
 
 /**
- * A client of one tenant's database with the fixture's routes.
+ * A client of one tenant's database with the fixture's routes, and insert().
  * @param {ReturnType<typeof fixtureRuntime>} runtime
  * @param {'sql' | 'kv'} backend
  * @param {string} name
  */
 function coldClient(runtime, backend, name) {
-  const db = createClient((path, init) => runtime.fetch(`http://localhost/${backend}/${name}${path}`, init));
-  /** @param {string} path */
-  const get = async (path) => {
-    const answer = await db.fetch(path);
-    assert.equal(answer.status, 200, `${path}: ${answer.text}`);
-    return answer.body;
-  };
+  const db = fixtureClient(runtime, backend, name);
   return {
     ...db,
-    name,
-    /** @returns {Promise<any>} the object's stats() */
-    stats: () => get('/__stats'),
-    /** @returns {Promise<any>} stats().storage */
-    storage: async () => (await get('/__stats')).storage,
-    /** maintainStorage(), which must succeed. */
-    maintain: () => get('/__maintain'),
-    /** @returns {Promise<{hotPages: number, page1Hot: boolean, groups: {grp: number, object: string, pages: number, dirty: number}[], garbage: string[]}>} */
-    manifest: () => get('/__manifest'),
-    /** @returns {Promise<string[]>} the bucket's objects under this database's prefix */
-    bucket: () => get('/__r2/list'),
-    reopen: () => get('/__reopen'),
-    /** Make R2 calls of these kinds fail until healR2(). @param {string} ops */
-    failR2: (ops) => get(`/__r2/fail?ops=${ops}`),
-    /** @returns {Promise<{failed: number}>} */
-    healR2: () => get('/__r2/heal'),
     /**
      * Insert rows first..last, `perTx` rows per request.
      * @param {number} first @param {number} last @param {number} [perTx]

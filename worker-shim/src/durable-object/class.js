@@ -12,7 +12,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { answerOf, decodeDiff, reads, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance, checkMigrations } from './instance.js';
-import { messageOf } from './response.js';
+import { messageOf, rpcAnswer } from './response.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';
 
@@ -153,6 +153,28 @@ export class DoSQLDatabase extends DurableObject {
     } catch (err) {
       throw toRpcError(err);
     }
+  }
+
+  // ---- Between the databases of this class, never over HTTP (durable-object/branch.js):
+  // a branch shares the R2 objects of the database it was made from.
+
+  /**
+   * Become the branch the caller sends: its copied pages and the R2 objects it shares.
+   * @param {import('./branch.js').BranchManifest} manifest @param {ReadableStream<Uint8Array>} pages
+   * @returns {Promise<{status: number, text: string}>}
+   */
+  async adoptBranch(manifest, pages) {
+    return rpcAnswer(await this.#instance.adoptBranch(manifest, pages));
+  }
+
+  /** The branch `holder` (an id) reads these R2 objects of this database. @param {string} holder @param {string[]} objects */
+  holdColdObjects(holder, objects) {
+    return this.#instance.holdColdObjects(holder, objects);
+  }
+
+  /** The branch `holder` no longer reads these R2 objects. @param {string} holder @param {string[]} objects */
+  releaseColdObjects(holder, objects) {
+    return this.#instance.releaseColdObjects(holder, objects);
   }
 
   /** @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>} */

@@ -147,7 +147,7 @@ function stage(staged, pageSize, pages, progress) {
 }
 
 /** A request body read into caller-given buffers, whatever its chunking. */
-class BodyReader {
+export class BodyReader {
   /** @type {ReadableStreamDefaultReader<Uint8Array> | null} */
   #reader;
   /** @type {Uint8Array} */

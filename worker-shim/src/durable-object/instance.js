@@ -27,7 +27,7 @@ import wasmModule from '../wasm/module.js';
 import { RECYCLE_MEMORY_BYTES } from '../config.js';
 import { Engine } from '../wasm/engine.js';
 import { StorageError } from '../wasm/host.js';
-import { jsonResponse, messageOf, toResponse } from './response.js';
+import { jsonResponse, messageOf, rpcAnswer, toResponse } from './response.js';
 import { hostError } from '../wasm/contract.js';
 import { readBody } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
@@ -40,15 +40,12 @@ import { SqlPageStorage, checkHistory } from '../storage/sql.js';
 import { KvPageStorage } from '../storage/kv.js';
 import { TieredPageStorage, checkCold, hasColdPages } from '../storage/tiered.js';
 import { OPEN_READ_AHEAD } from '../config.js';
-import { tenantNameError } from '../tenant.js';
+import { branch, adoptBranch, peersIn } from './branch.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 /** @typedef {import('../wasm/engine.js').EngineResponse} EngineResponse */
 
 const encoder = new TextEncoder();
-/** Whether a database holds any row of its own (not SQLite's, not DoSQL's): a leaf page with cells. */
-const HOLDS_ROWS_SQL =
-  "SELECT count(*) AS n FROM dbstat WHERE pagetype = 'leaf' AND ncell > 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\'";
 /** A restore gives up after this many rounds of fetching pages from the cold tier. */
 const MAX_RESTORE_ROUNDS = 64;
 const decoder = new TextDecoder();
@@ -181,7 +178,7 @@ export class DatabaseInstance {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       answer = hostError('INTERNAL', messageOf(err));
     }
-    return { status: answer.status, text: decoder.decode(answer.body) };
+    return rpcAnswer(answer);
   }
 
   /**
@@ -357,36 +354,73 @@ export class DatabaseInstance {
   }
 
   /**
-   * POST /branch {name, from?}: a new database, the object `name` of this class's
-   * namespace, holding this one as it was at a point (C reads it; the present by
-   * default): this database's file as of then, imported there. Refused when that
-   * object already holds rows.
+   * POST /branch {name, from?}: a new database holding this one as of a point (C reads
+   * the request; durable-object/branch.js makes it).
    * @param {string} method @param {Uint8Array | {oversized: number}} body
    * @returns {Promise<EngineResponse>}
    */
   async #branch(method, body) {
     const check = await this.#hostCheck(method, '/branch', body);
     if (check.failure) return check.failure;
-    const { name, from } = check.value;
-    const badName = tenantNameError(name);
-    if (badName) return hostError('BAD_TENANT', badName);
-    const namespace = this.#options.namespace?.();
-    if (!namespace || typeof namespace.idFromName !== 'function') {
-      return hostError('BAD_CONFIG', 'POST /branch makes the new database in this class\'s namespace, but no binding of the Worker is it: add a [[durable_objects.bindings]] for this class (DOSQL_DB) to the wrangler config');
+    return branch(check.value, {
+      namespace: this.#options.namespace?.(),
+      ctx: this.#options.ctx,
+      storage: this.#storage,
+      hold: () => this.#gate.hold(),
+      size: (lsn) => /** @type {Engine} */ (this.#engine).request('GET', '/export', encoder.encode(JSON.stringify({ asOf: String(lsn) }))),
+      exportFile: (lsn) => this.#export(String(lsn)),
+    });
+  }
+
+  /**
+   * The branch's side of POST /branch with a cold tier (durable-object/branch.js): the
+   * parent's copied pages and shared objects become this database. One at a time with imports.
+   * @param {import('./branch.js').BranchManifest} manifest @param {ReadableStream<Uint8Array>} pages
+   * @returns {Promise<EngineResponse>}
+   */
+  async adoptBranch(manifest, pages) {
+    if (this.#importing) {
+      await pages.cancel();
+      return hostError('IMPORT_IN_PROGRESS', 'an import into this database is in progress; wait for its answer');
     }
-    const id = namespace.idFromName(name);
-    if (this.#options.ctx?.id?.equals?.(id)) return hostError('BRANCH_EXISTS', `${name} is this database: a branch needs a name of its own`);
-    const target = namespace.get(id);
-    const used = await target.fetch('http://dosql/query', { method: 'POST', body: JSON.stringify({ sql: HOLDS_ROWS_SQL }) });
-    const usedAnswer = await used.json();
-    if (!used.ok) return jsonResponse(used.status, usedAnswer);
-    if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} already holds rows: a branch is a new database, so give it a name no database uses`);
-    const file = await this.#export(String(from.lsn));
-    if (!file.ok) return { status: file.status, body: new Uint8Array(await file.arrayBuffer()) };
-    const imported = await target.fetch('http://dosql/import', { method: 'POST', body: file.body, headers: { 'content-type': 'application/vnd.sqlite3' } });
-    const importAnswer = await imported.json();
-    if (!imported.ok) return jsonResponse(imported.status, importAnswer);
-    return jsonResponse(200, { name, from, ...importAnswer });
+    const progress = { receivedBytes: 0, stagedPages: 0 };
+    this.#importing = progress;
+    try {
+      const failure = await this.start();
+      if (failure) return failure;
+      return await adoptBranch(manifest, pages, {
+        storage: this.#storage,
+        hold: () => this.#gate.hold(),
+        replaced: () => this.#restartAfterImport(),
+        progress,
+        log: (...args) => console.error(`[dosql] ${this.#options.label()}:`, ...args),
+      });
+    } finally {
+      this.#importing = null;
+    }
+  }
+
+  /**
+   * A branch reads these R2 objects of this database (holder: its id): they stay until
+   * it releases them. Throws when one is not this database's.
+   * @param {string} holder @param {string[]} objects
+   */
+  async holdColdObjects(holder, objects) {
+    (await this.#coldStorage()).hold(holder, objects);
+  }
+
+  /** The branch holder no longer reads these objects: delete those nothing references. @param {string} holder @param {string[]} objects */
+  async releaseColdObjects(holder, objects) {
+    (await this.#coldStorage()).release(holder, objects);
+    this.#maintainInBackground();
+  }
+
+  /** The started storage, which must have a cold tier. @returns {Promise<TieredPageStorage>} */
+  async #coldStorage() {
+    const failure = await this.start();
+    if (failure) throw new Error(decoder.decode(failure.body));
+    if (!(this.#storage instanceof TieredPageStorage)) throw new Error(`${this.#options.label()} has no cold tier, so it shares no R2 objects`);
+    return this.#storage;
   }
 
   /**
@@ -636,6 +670,9 @@ export class DatabaseInstance {
         warn('the cold tier (R2) needs a SQLite-backed class (new_sqlite_classes in the wrangler migrations); this key-value object keeps every page in its own storage');
         cold = undefined;
       }
+      // Branches share R2 objects with the other databases of the namespace.
+      const namespace = options.namespace?.();
+      if (cold && namespace) cold = { ...cold, peers: peersIn(namespace, String(options.ctx.id)) };
       const storage = createPageStorage(options.storage, {
         cacheBytes: options.cacheBytes,
         onTornWrite: options.onTornWrite,

@@ -20,6 +20,12 @@ export function jsonResponse(status, value) {
   return { status, body: encoder.encode(JSON.stringify(value)) };
 }
 
+/** As the class's RPC methods answer (durable-object/class.js request()): the status and
+ *  the JSON text. @param {EngineResponse} answer @returns {{status: number, text: string}} */
+export function rpcAnswer({ status, body }) {
+  return { status, text: decoder.decode(body) };
+}
+
 /** @param {EngineResponse} response @returns {Response} */
 export function toResponse({ status, body }) {
   if (!(status >= 200 && status <= 599)) {

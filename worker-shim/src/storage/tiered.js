@@ -2,14 +2,19 @@
 //
 // Pages live in the hot tier (storage/sql.js) until it passes its byte budget; then
 // the least recently used groups are written to R2 (storage/cold-objects.js) and
-// removed from it. Two tables say where everything is, and change only inside the
+// removed from it. These tables say where everything is, and change only inside the
 // transactionSync of the pages they describe, so a crash at any instant leaves a
-// consistent picture (a third, dosql_cold_settings, keeps the group size):
+// consistent picture (dosql_cold_settings keeps the group size):
 //
-//   dosql_cold_groups   group → R2 object, its page count, SHA-256, and `dirty` once
-//                       a commit wrote into the group after the object was made
-//   dosql_cold_garbage  unreferenced R2 objects to delete, uploads in progress too
-//                       (recorded before the upload, so a crash's orphan is found)
+//   dosql_cold_groups   group → R2 object, its page count, SHA-256, `dirty` once a
+//                       commit wrote into the group after the object was made, and
+//                       its owner: null for this database's, else the id of the
+//                       database a branch shares it with (which deletes it)
+//   dosql_cold_garbage  unreferenced R2 objects to delete (or, another's, to release),
+//                       uploads in progress too (recorded before the upload, so a
+//                       crash's orphan is found)
+//   dosql_cold_holds    objects of this database that branches still read: garbage
+//                       is not deleted while a branch holds it
 //
 // A page only in R2 is a FAULT: the engine rolls the request back, prefetch()
 // downloads its group (and, on further faults, its neighbours) and promotes it
@@ -20,9 +25,15 @@
 // promoted group's object still holds its pages, then switches holding the
 // transaction gate, only for groups no commit touched since (a version per group).
 // A dropped object is deleted from R2 after the transaction that drops it, never
-// while this instance reads or writes it (one object, one instance: every reader).
+// while this instance reads or writes it (one object, one instance: every reader),
+// never while a branch holds it; one another database owns is released to it instead.
+//
+// Branches (durable-object/branch.js) share objects: the new database's manifest
+// names its parent's objects, the pages R2 does not hold as of the branch point are
+// copied, and each object's owner records the branch as a holder before the branch
+// exists. Objects are immutable, so sharing one needs no other coordination.
 
-import { FAULT } from '../wasm/host.js';
+import { FAULT, StorageError } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
 import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from '../config.js';
 
@@ -36,22 +47,42 @@ const TRANSFER_BYTES = 16 * 1024 * 1024;
 const COLLECT_BATCH = 1000; // garbage objects deleted per round
 
 const CREATE_GROUPS =
-  'CREATE TABLE IF NOT EXISTS dosql_cold_groups (grp INTEGER PRIMARY KEY, object TEXT NOT NULL, pages INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL)';
-const CREATE_GARBAGE = 'CREATE TABLE IF NOT EXISTS dosql_cold_garbage (object TEXT PRIMARY KEY, since INTEGER NOT NULL)';
+  'CREATE TABLE IF NOT EXISTS dosql_cold_groups (grp INTEGER PRIMARY KEY, object TEXT NOT NULL, pages INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL, owner TEXT)';
+const CREATE_GARBAGE = 'CREATE TABLE IF NOT EXISTS dosql_cold_garbage (object TEXT PRIMARY KEY, queued INTEGER NOT NULL, owner TEXT)';
 const CREATE_SETTINGS = 'CREATE TABLE IF NOT EXISTS dosql_cold_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)';
-const SELECT_GROUPS = 'SELECT grp, object, pages, sha256, dirty FROM dosql_cold_groups';
+const CREATE_HOLDS = 'CREATE TABLE IF NOT EXISTS dosql_cold_holds (object TEXT NOT NULL, holder TEXT NOT NULL, PRIMARY KEY (object, holder)) WITHOUT ROWID';
+/** The tables as releases before branches shared objects left them: `since` becomes
+ *  `queued`, so such a release, rolled back to, fails to drop or delete objects instead
+ *  of deleting those a branch holds or that another database owns. */
+const UPGRADE_SHARING = [
+  'ALTER TABLE dosql_cold_garbage RENAME COLUMN since TO queued',
+  'ALTER TABLE dosql_cold_garbage ADD COLUMN owner TEXT',
+  'ALTER TABLE dosql_cold_groups ADD COLUMN owner TEXT',
+];
+const SELECT_GROUPS = 'SELECT grp, object, pages, sha256, dirty, owner FROM dosql_cold_groups';
 const UPSERT_GROUP =
-  'INSERT INTO dosql_cold_groups (grp, object, pages, sha256, dirty) VALUES (?, ?, ?, ?, 0) ON CONFLICT (grp) DO UPDATE SET object = excluded.object, pages = excluded.pages, sha256 = excluded.sha256, dirty = 0';
+  'INSERT INTO dosql_cold_groups (grp, object, pages, sha256, dirty, owner) VALUES (?, ?, ?, ?, 0, NULL) ON CONFLICT (grp) DO UPDATE SET object = excluded.object, pages = excluded.pages, sha256 = excluded.sha256, dirty = 0, owner = NULL';
+const INSERT_GROUP = 'INSERT INTO dosql_cold_groups (grp, object, pages, sha256, dirty, owner) VALUES (?, ?, ?, ?, ?, ?)';
 const SET_DIRTY = 'UPDATE dosql_cold_groups SET dirty = 1 WHERE grp = ?';
 const TRIM_GROUP = 'UPDATE dosql_cold_groups SET pages = ? WHERE grp = ?';
 const DROP_GROUP = 'DELETE FROM dosql_cold_groups WHERE grp = ?';
 const DROP_ALL_GROUPS = 'DELETE FROM dosql_cold_groups';
-const ADD_GARBAGE = 'INSERT OR IGNORE INTO dosql_cold_garbage (object, since) VALUES (?, ?)';
+const ADD_GARBAGE = 'INSERT OR IGNORE INTO dosql_cold_garbage (object, queued, owner) VALUES (?, ?, ?)';
 const DROP_GARBAGE = 'DELETE FROM dosql_cold_garbage WHERE object = ?';
-const COUNT_GARBAGE = 'SELECT count(*) FROM dosql_cold_garbage';
-const SELECT_GARBAGE = 'SELECT object FROM dosql_cold_garbage ORDER BY since LIMIT ?';
+/** Garbage no branch holds: what collecting can remove now. */
+const COLLECTABLE = 'FROM dosql_cold_garbage WHERE object NOT IN (SELECT object FROM dosql_cold_holds)';
+const COUNT_GARBAGE = `SELECT count(*) ${COLLECTABLE}`;
+const SELECT_GARBAGE = `SELECT object, owner ${COLLECTABLE} ORDER BY queued LIMIT ?`;
+const ADD_HOLD = 'INSERT OR IGNORE INTO dosql_cold_holds (object, holder) VALUES (?, ?)';
+const DROP_HOLD = 'DELETE FROM dosql_cold_holds WHERE object = ? AND holder = ?';
+const COUNT_HELD = 'SELECT count(DISTINCT object) FROM dosql_cold_holds';
+const IS_GARBAGE = 'SELECT 1 FROM dosql_cold_garbage WHERE object = ? AND owner IS NULL';
 const SELECT_GROUP_PAGES = "SELECT value FROM dosql_cold_settings WHERE name = 'group_pages'";
 const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES ('group_pages', ?)";
+const SET_GROUP_PAGES = "UPDATE dosql_cold_settings SET value = ? WHERE name = 'group_pages'";
+
+/** What a page is as of a branch point: in R2's object for its group (the branch shares it). */
+export const SHARED = Symbol('in a shared R2 object');
 
 /**
  * @typedef {object} ColdSettings
@@ -59,10 +90,23 @@ const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES
  * @property {number} [hotBytes]  the hot tier's budget
  * @property {number} [groupPages]  pages per R2 object (fixed by a database's first use)
  * @property {string} [prefix]  start of the object names (one per database)
+ * @property {Peers} [peers]  the other databases of the namespace (branches share objects with them)
+ */
+
+/**
+ * How a database reaches the others that share its objects (durable-object/branch.js).
+ * @typedef {object} Peers
+ * @property {string} self  this database's id: what its objects' owners know it by
+ * @property {(owner: string, objects: string[]) => Promise<void>} release  tell owner
+ *   this database no longer reads its objects
  */
 
 /** Replaced, never changed (except `dirty`); the object holds pages first..first+pages-1.
- *  @typedef {{object: string, pages: number, sha256: string, dirty: boolean}} ManifestEntry */
+ *  owner: null when this database made the object, else the id of the one that did.
+ *  @typedef {{object: string, pages: number, sha256: string, dirty: boolean, owner: string | null}} ManifestEntry */
+
+/** A group of a branch's manifest: its entry as the parent has it, the owner always named.
+ *  @typedef {{group: number, object: string, pages: number, sha256: string, owner: string}} SharedGroup */
 
 /**
  * One group's way to R2: the entry it replaces, the group's version and the epoch
@@ -80,6 +124,8 @@ export class TieredPageStorage {
   #groupPages;
   /** @type {(...args: unknown[]) => void} */
   #log;
+  /** @type {Peers | undefined} */
+  #peers;
   #pageSize = 0;
   #pageCount = 0;
   #committed = false;
@@ -93,6 +139,8 @@ export class TieredPageStorage {
   /** Objects being read or written now → by how many: never collected. @type {Map<string, number>} */
   #inUse = new Map();
   #garbage = 0;
+  /** Objects of this database that branches hold. */
+  #held = 0;
   /** @type {Promise<void> | null} */
   #maintenance = null;
   /** Bumped when an import replaces the database: every plan made before is void. */
@@ -107,29 +155,35 @@ export class TieredPageStorage {
   }
 
   /** @param {import('./sql.js').SqlPageStorage} hot @param {ColdSettings & {log?: (...args: unknown[]) => void}} settings  checked (checkCold) */
-  constructor(hot, { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix = 'dosql/', log = console.warn }) {
+  constructor(hot, { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix = 'dosql/', peers, log = console.warn }) {
     this.#hot = hot;
     this.#cold = new ColdObjects(bucket, prefix);
     this.#budget = hotBytes;
+    this.#peers = peers;
     this.#log = log;
-    hot.transaction(() => {
-      for (const sql of [CREATE_GROUPS, CREATE_GARBAGE, CREATE_SETTINGS]) hot.exec(sql);
-      if (hot.exec(SELECT_GROUP_PAGES).length === 0) hot.exec(INSERT_GROUP_PAGES, groupPages);
-    });
-    this.#groupPages = Number(hot.exec(SELECT_GROUP_PAGES)[0][0]);
+    // The holds table is made last: once it is there, every table is as this release writes it.
+    if (hot.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dosql_cold_holds'").length === 0) {
+      hot.transaction(() => {
+        for (const sql of [CREATE_GROUPS, CREATE_GARBAGE, CREATE_SETTINGS]) hot.exec(sql);
+        if (hot.exec("SELECT 1 FROM pragma_table_info('dosql_cold_garbage') WHERE name = 'since'").length > 0) UPGRADE_SHARING.forEach((sql) => hot.exec(sql));
+        if (hot.exec(SELECT_GROUP_PAGES).length === 0) hot.exec(INSERT_GROUP_PAGES, groupPages);
+        hot.exec(CREATE_HOLDS);
+      });
+    }
+    this.#load();
     if (this.#groupPages !== groupPages) {
       log(`the cold tier keeps groups of ${this.#groupPages} pages, as when it was first used; groupPages: ${groupPages} is ignored`);
     }
-    this.#load();
   }
 
   #load() {
+    this.#groupPages = Number(this.#hot.exec(SELECT_GROUP_PAGES)[0][0]);
     this.#groups.clear();
     this.#resident.clear();
     this.#residentPages = 0;
     this.#committed = false;
-    for (const [group, object, pages, sha256, dirty] of this.#hot.exec(SELECT_GROUPS)) {
-      this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0 });
+    for (const [group, object, pages, sha256, dirty, owner] of this.#hot.exec(SELECT_GROUPS)) {
+      this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0, owner: owner === null ? null : String(owner) });
     }
     this.#hot.eachPageNumber((pgno) => this.#mark(pgno));
     // No use is known yet, so order by page number, but every open reads page 1
@@ -140,7 +194,7 @@ export class TieredPageStorage {
       this.#resident.set(0, schema);
     }
     this.#pageSize = this.#hot.storedPageSize();
-    this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
+    this.#recount();
   }
 
   /** Whether the hot tier holds pgno. @param {number} pgno */
@@ -227,7 +281,7 @@ export class TieredPageStorage {
           this.#hot.exec(TRIM_GROUP, kept, group);
         } else {
           this.#hot.exec(DROP_GROUP, group);
-          this.#hot.exec(ADD_GARBAGE, entry.object, now);
+          this.#hot.exec(ADD_GARBAGE, entry.object, now, entry.owner);
         }
       }
     });
@@ -237,10 +291,10 @@ export class TieredPageStorage {
         this.#groups.set(group, { ...entry, pages: kept });
       } else {
         this.#groups.delete(group);
-        this.#garbage++;
       }
       this.#bump(group);
     }
+    if (trims.some((trim) => trim.pages === 0)) this.#recount();
     for (const { pgno } of pages) {
       this.#mark(pgno);
       this.#bump(this.#groupOf(pgno));
@@ -338,11 +392,109 @@ export class TieredPageStorage {
   replaceWith(staged) {
     const now = Date.now();
     this.#hot.replaceWith(staged, () => {
-      for (const { object } of this.#groups.values()) this.#hot.exec(ADD_GARBAGE, object, now);
+      for (const { object, owner } of this.#groups.values()) this.#hot.exec(ADD_GARBAGE, object, now, owner);
       this.#hot.exec(DROP_ALL_GROUPS);
     });
     this.#epoch++;
     this.#load();
+  }
+
+  // ---- branches (durable-object/branch.js) ---------------------------------------
+
+  /**
+   * The R2 objects a branch of the first pageCount pages shares, each with its
+   * owner; kept in use (never collected) until the returned done() is called.
+   * @param {number} pageCount @returns {{groups: SharedGroup[], done: () => void}}
+   */
+  shareGroups(pageCount) {
+    const self = this.#self();
+    /** @type {SharedGroup[]} */
+    const groups = [];
+    for (const [group, entry] of this.#groups) {
+      const pages = Math.min(entry.pages, pageCount - this.#firstOf(group) + 1);
+      if (pages > 0) groups.push({ group, object: entry.object, pages, sha256: entry.sha256, owner: entry.owner ?? self });
+    }
+    groups.forEach(({ object }) => this.#use(object));
+    return { groups, done: () => groups.forEach(({ object }) => this.#release(object)) };
+  }
+
+  /**
+   * A branch's reader of the database as of lsn (the present when undefined): a page's
+   * bytes, null for none, or SHARED when its group's object holds it then. The caller
+   * holds the gate.
+   * @param {number | undefined} lsn @returns {(pgno: number) => Uint8Array | null | typeof SHARED}
+   */
+  branchReader(lsn) {
+    if (lsn !== undefined) {
+      const view = this.#hot.historyView(lsn, (pgno) => (this.#inCold(pgno) ? SHARED : null));
+      return (pgno) => /** @type {Uint8Array | null | typeof SHARED} */ (view.readPage(pgno));
+    }
+    return (pgno) => {
+      const group = this.#groupOf(pgno);
+      const entry = this.#groups.get(group);
+      // A clean group's hot pages are its object's: no need to copy them.
+      if (entry && !entry.dirty && pgno - this.#firstOf(group) < entry.pages) return SHARED;
+      if (this.#isResident(pgno)) return this.#hot.readPage(pgno);
+      return this.#inCold(pgno) ? SHARED : null;
+    };
+  }
+
+  /**
+   * Owner's side: holder (a branch) reads these objects of this database; garbage
+   * among them is kept until it releases them. Throws when one is not this database's.
+   * @param {string} holder @param {string[]} objects
+   */
+  hold(holder, objects) {
+    if (holder === this.#self()) return; // a database that adopts its own objects back holds them as its own
+    const own = new Set([...this.#groups.values()].filter((entry) => entry.owner === null).map((entry) => entry.object));
+    const unknown = objects.find((object) => !own.has(object) && this.#hot.exec(IS_GARBAGE, object).length === 0);
+    if (unknown !== undefined) {
+      throw new StorageError('COLD_TIER_CORRUPT', `the cold tier lost data: ${unknown} is not an object of this database, so a branch cannot share it`);
+    }
+    this.#hot.transaction(() => objects.forEach((object) => this.#hot.exec(ADD_HOLD, object, holder)));
+    this.#recount();
+  }
+
+  /** Owner's side: holder no longer reads these objects. @param {string} holder @param {string[]} objects */
+  release(holder, objects) {
+    this.#hot.transaction(() => objects.forEach((object) => this.#hot.exec(DROP_HOLD, object, holder)));
+    this.#recount();
+  }
+
+  /**
+   * Make a branch's pages the database: staged's (all hot) over the parent's shared
+   * objects, in one transaction; every old object becomes garbage. A group with a page
+   * of its own here is dirty: its object no longer holds all its pages.
+   * @param {import('./sql.js').SqlPageStorage} staged
+   * @param {{groupPages: number, groups: SharedGroup[]}} shared
+   * @returns {number}  the pages read from shared objects (those staged does not override)
+   */
+  adopt(staged, { groupPages, groups }) {
+    const self = this.#self();
+    const written = new Set();
+    staged.eachPageNumber((pgno) => written.add(Math.floor((pgno - 1) / groupPages)));
+    const now = Date.now();
+    this.#hot.replaceWith(staged, () => {
+      for (const { object, owner } of this.#groups.values()) this.#hot.exec(ADD_GARBAGE, object, now, owner);
+      this.#hot.exec(DROP_ALL_GROUPS);
+      this.#hot.exec(SET_GROUP_PAGES, groupPages);
+      for (const { group, object, pages, sha256, owner } of groups) {
+        // Its own objects, back from a branch of a branch: its own again, not garbage.
+        if (owner === self) this.#hot.exec(DROP_GARBAGE, object);
+        this.#hot.exec(INSERT_GROUP, group, object, pages, sha256, written.has(group) ? 1 : 0, owner === self ? null : owner);
+      }
+    });
+    this.#epoch++;
+    this.#load();
+    let shared = 0;
+    for (const [group, { pages }] of this.#groups) shared += pages - count(this.#resident.get(group)?.subarray(0, pages) ?? new Uint8Array(0));
+    return shared;
+  }
+
+  /** This database's id, which its branches record as its objects' owner. */
+  #self() {
+    if (!this.#peers) throw new Error('cold tier: sharing objects with a branch needs the namespace binding of this class');
+    return this.#peers.self;
   }
 
   /** For /stats: the hot tier's billed rows, R2's operations, where reads were served. */
@@ -360,6 +512,8 @@ export class TieredPageStorage {
       hotBudgetBytes: this.#budget,
       coldBytes: coldPages * this.#pageSize,
       coldGroups: this.#groups.size,
+      sharedGroups: [...this.#groups.values()].filter((entry) => entry.owner !== null).length,
+      heldObjects: this.#held,
       groupPages: this.#groupPages,
       garbageObjects: this.#garbage,
       hitRate: reads === 0 ? 1 : this.#counts.hotReads / reads,
@@ -412,7 +566,7 @@ export class TieredPageStorage {
     try {
       // Recorded as garbage before it exists: an upload a crash orphans is collected.
       const now = Date.now();
-      if (names.length) this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(ADD_GARBAGE, name, now)));
+      if (names.length) this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(ADD_GARBAGE, name, now, null)));
       this.#garbage += names.length;
       await eachLimited(uploads, this.#transfers(), (plan) => this.#upload(plan));
       const release = await hold();
@@ -465,7 +619,7 @@ export class TieredPageStorage {
         if (!plan.reuse) {
           this.#hot.exec(UPSERT_GROUP, plan.group, plan.name, plan.pages, plan.sha256);
           this.#hot.exec(DROP_GARBAGE, plan.name);
-          if (plan.entry) this.#hot.exec(ADD_GARBAGE, plan.entry.object, now);
+          if (plan.entry) this.#hot.exec(ADD_GARBAGE, plan.entry.object, now, plan.entry.owner);
         }
         this.#hot.deletePages(first, first + this.#groupPages - 1);
       }
@@ -479,25 +633,47 @@ export class TieredPageStorage {
           pages: plan.pages,
           sha256: /** @type {string} */ (plan.sha256),
           dirty: false,
+          owner: null,
         });
-        this.#garbage += (plan.entry ? 1 : 0) - 1;
       }
     }
+    this.#recount();
     this.#counts.demotedGroups += ready.length;
     return ready.length;
   }
 
-  /** Delete one batch of unreferenced objects (none in use) from R2, then forget them; how many. */
+  /**
+   * Delete one batch of unreferenced objects (none in use, none a branch holds) from
+   * R2, or release them to their owners, then forget them; how many.
+   */
   async #collect() {
-    const names = this.#hot
-      .exec(SELECT_GARBAGE, COLLECT_BATCH)
-      .map((row) => String(row[0]))
-      .filter((name) => !this.#inUse.has(name));
-    if (names.length === 0) return 0;
-    await this.#cold.delete(names);
-    this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(DROP_GARBAGE, name)));
-    this.#garbage -= names.length;
-    return names.length;
+    /** @type {Map<string | null, string[]>} owner → objects */
+    const byOwner = new Map();
+    let found = 0;
+    for (const [object, owner] of this.#hot.exec(SELECT_GARBAGE, COLLECT_BATCH)) {
+      if (this.#inUse.has(String(object))) continue;
+      const key = owner === null ? null : String(owner);
+      byOwner.set(key, [...(byOwner.get(key) ?? []), String(object)]);
+      found++;
+    }
+    if (found === 0) return 0;
+    for (const [owner, objects] of byOwner) {
+      if (owner === null) {
+        await this.#cold.delete(objects);
+      } else {
+        if (!this.#peers) throw new Error(`cold tier: ${objects.length} objects belong to database ${owner}, but this one cannot reach it (no namespace binding)`);
+        await this.#peers.release(owner, objects);
+      }
+      this.#hot.transaction(() => objects.forEach((name) => this.#hot.exec(DROP_GARBAGE, name)));
+    }
+    this.#recount();
+    return found;
+  }
+
+  /** What collecting can remove now (garbage no branch holds), and what branches hold. */
+  #recount() {
+    this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
+    this.#held = Number(this.#hot.exec(COUNT_HELD)[0][0]);
   }
 
   // ---- promotion -------------------------------------------------------------

@@ -1,0 +1,151 @@
+// cold-branch.test.js — branches that share their parent's R2 objects (durable-object/branch.js,
+// storage/tiered.js), in real workerd with the R2 bucket Miniflare provides.
+//
+// A parent of about 3 MB under a 1 MiB hot budget keeps most of its pages in R2. A
+// branch of it must copy only the pages R2 does not hold as of its point, write no
+// object, and read the same rows; the objects it shares must outlive the parent's
+// rewrites of them until the branch lets them go, and then be deleted; a branch of a
+// branch holds its grandparent's objects at the grandparent; a branch at a past point
+// reads that point. Every row's content follows from its id, so rows read back are
+// checked in SQL.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixtureRuntime, tenant } from './harness.js';
+import { coldClient } from './cold-client.js';
+
+const MIGRATIONS = [{ name: '001_init.sql', sql: 'CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL);' }];
+const ROWS = 3000;
+/** A row's 960-character body: its id (7 digits) and `sep`, 120 times. @param {string} id @param {string} [sep] */
+const BODY = (id, sep = ',') => `replace(hex(zeroblob(120)), '00', printf('%07d${sep}', ${id}))`;
+const INSERT = `WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2) INSERT INTO t (id, body) SELECT i, ${BODY('i')} FROM n`;
+
+/** @param {ReturnType<typeof fixtureRuntime>} runtime @param {string} name */
+function client(runtime, name) {
+  const db = coldClient(runtime, 'sql', name);
+  return {
+    ...db,
+    /**
+     * Rows 1..ROWS, those in `updated` with `sep` in their bodies, checked in SQL; and PRAGMA integrity_check.
+     * @param {[number, number]} [updated] @param {string} [sep]
+     */
+    async check(updated = [0, -1], sep = ';') {
+      const [row] = await db.query(
+        `SELECT count(*) AS n, sum(body <> CASE WHEN id BETWEEN ?1 AND ?2 THEN ${BODY('id', sep)} ELSE ${BODY('id')} END) AS bad FROM t`,
+        updated,
+      );
+      assert.deepEqual(row, { n: ROWS, bad: 0 }, `${name}: rows as written`);
+      assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    },
+  };
+}
+
+describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
+  const runtime = fixtureRuntime('cold-branch', 'cold-worker.js', 'makeColdClasses', [MIGRATIONS, { hotBytes: 1024 * 1024, groupPages: 16 }, { changes: false }], {}, { r2Buckets: ['COLD'] });
+  before(() => runtime.start());
+  after(() => runtime.destroy());
+
+  /** A database of ROWS rows, most of its pages moved to R2. @param {string} name */
+  async function filled(name) {
+    const db = client(runtime, name);
+    for (let first = 1; first <= ROWS; first += 500) await db.run(INSERT, [first, first + 499]);
+    await db.maintain();
+    return db;
+  }
+
+  test('it copies only what R2 does not hold, writes no object, and reads the same rows', { timeout: 120_000 }, async (t) => {
+    const parent = await filled(tenant('parent'));
+    const before = await parent.storage();
+    assert.ok(before.coldGroups > 20, `the parent keeps most pages in R2: ${JSON.stringify(before)}`);
+
+    const child = client(runtime, tenant('child'));
+    const made = await parent.post('/branch', { name: child.name });
+    assert.equal(made.status, 200, made.text);
+    t.diagnostic(`branch: ${made.text}`);
+    const { pages, copiedPages, sharedPages } = made.body;
+    assert.ok(copiedPages > 0, 'the parent\'s hot pages are copied');
+    assert.equal(pages, before.pageCount);
+    assert.ok(copiedPages * before.pageSize <= before.hotBytes, `copied ${copiedPages} pages, no more than the parent's hot tier holds`);
+    assert.ok(sharedPages >= pages - copiedPages - 1, `shared ${sharedPages} of ${pages}`);
+    const after = await parent.storage();
+    assert.equal(after.r2Writes, before.r2Writes, 'the parent wrote no object');
+    assert.equal(after.heldObjects, before.coldGroups, 'the parent records every object as held');
+
+    // Before any request, whose upkeep may demote what reading it promotes.
+    const childStats = await child.storage();
+    assert.equal(childStats.r2Writes, 0, 'the branch wrote no object');
+    assert.equal(childStats.sharedGroups, before.coldGroups);
+    // Its storage rows: the copied pages packed many to a row, and a manifest row per group.
+    assert.ok(made.body.rowsWritten <= before.coldGroups + copiedPages / 4, `the branch wrote ${made.body.rowsWritten} storage rows`);
+    assert.deepEqual(await child.bucket(), [], 'nothing under the branch\'s own prefix');
+    const parentObjects = new Set((await parent.manifest()).groups.map((g) => g.object));
+    assert.ok((await child.manifest()).groups.every((g) => parentObjects.has(g.object)), 'the branch names the parent\'s objects');
+    await child.check();
+
+    // The branch is independent: its writes are its own.
+    await child.run("UPDATE t SET body = 'child' WHERE id = 1");
+    assert.deepEqual(await parent.query('SELECT body = ' + BODY('1') + ' AS same FROM t WHERE id = 1'), [{ same: 1 }]);
+  });
+
+  test('objects the parent rewrites stay while the branch reads them, and go once it lets them go', { timeout: 120_000 }, async () => {
+    const parent = await filled(tenant('owner'));
+    const child = client(runtime, tenant('holder'));
+    assert.equal((await parent.post('/branch', { name: child.name })).status, 200);
+
+    // The parent rewrites every row: each group's object is replaced.
+    await parent.run(`UPDATE t SET body = ${BODY('id', ';')}`);
+    await parent.maintain();
+    await parent.check([1, ROWS]);
+    const parentManifest = await parent.manifest();
+    const kept = await parent.bucket();
+    const childObjects = (await child.manifest()).groups.map((g) => g.object);
+    assert.ok(childObjects.every((object) => kept.includes(object)), 'every object the branch reads is still in the bucket');
+    assert.ok(childObjects.every((object) => parentManifest.garbage.includes(object) || parentManifest.groups.some((g) => g.object === object)), 'recorded as the parent\'s garbage');
+    assert.equal((await parent.storage()).garbageObjects, 0, 'held garbage is not counted as collectable');
+    await child.reopen();
+    await child.check();
+
+    // The branch rewrites its rows too: it uploads its own objects and releases the parent's.
+    await child.run(`UPDATE t SET body = ${BODY('id', ';')} WHERE id <= ${ROWS / 2}`);
+    await child.run(`UPDATE t SET body = ${BODY('id', ';')} WHERE id > ${ROWS / 2}`);
+    await child.maintain();
+    await child.maintain();
+    await child.check([1, ROWS]);
+    const childNow = await child.manifest();
+    assert.deepEqual(childNow.garbage, [], 'the branch released what it dropped');
+    await parent.maintain();
+    const own = new Set(await child.bucket());
+    const stillShared = childNow.groups.map((g) => g.object).filter((object) => !own.has(object));
+    assert.deepEqual(await parent.bucket(), [...new Set([...parentManifest.groups.map((g) => g.object), ...stillShared])].sort(), 'the parent deleted every object nobody reads');
+    assert.equal((await parent.storage()).heldObjects, stillShared.length);
+  });
+
+  test('a branch of a branch holds its grandparent\'s objects there; a branch at a past point reads that point', { timeout: 120_000 }, async () => {
+    const root = await filled(tenant('root'));
+    const middle = client(runtime, tenant('middle'));
+    assert.equal((await root.post('/branch', { name: middle.name })).status, 200);
+    const leaf = client(runtime, tenant('leaf'));
+    const made = await middle.post('/branch', { name: leaf.name });
+    assert.equal(made.status, 200, made.text);
+    await leaf.check();
+    const rootHeld = (await root.storage()).heldObjects;
+    assert.equal(rootHeld, (await root.manifest()).groups.length, 'the root holds its objects for both');
+    assert.equal((await middle.storage()).heldObjects, 0, 'the middle owns none of them');
+
+    // A write over a page only R2 holds ends history there: the point is after one, and
+    // the write after it is to the same (now hot) pages.
+    await root.run(`UPDATE t SET body = ${BODY('id', ';')} WHERE id <= 100`);
+    const { lsn } = (await root.post('/history', {})).body.current;
+    await root.run(`UPDATE t SET body = ${BODY('id', ':')} WHERE id <= 100`);
+    const past = client(runtime, tenant('past'));
+    const fromPast = await root.post('/branch', { name: past.name, from: lsn });
+    assert.equal(fromPast.status, 200, fromPast.text);
+    await past.check([1, 100]);
+    await root.check([1, 100], ':');
+    await root.maintain();
+    await leaf.reopen();
+    await leaf.check();
+    await middle.reopen();
+    await middle.check();
+  });
+});
