@@ -3,14 +3,14 @@
 // (durable-object/branch.js), in workerd with Miniflare's local R2.
 //
 //   node tests/bench/branch.mjs                 # 1024 MB; writes tests/bench/branch.md
-//   node tests/bench/branch.mjs --mb 64 --no-write
+//   node tests/bench/branch.mjs --mb 64 --group-pages 256 --no-write
 //
 // Needs worker-shim/dist/dosql.wasm (./build.sh wasm).
 //
-// A SQLite-backed DoSQL object with a cold tier (an 8 MiB hot budget, groups of 64
-// pages: the default) holds a database of --mb MB, most of it in R2. Three branches
-// are made: of the present; of a past point, with rows changed since; and of the
-// first branch. For each the report gives the pages copied and the storage rows
+// A SQLite-backed DoSQL object with a cold tier (an 8 MiB hot budget, groups of
+// --group-pages pages: 64 by default, as the cold tier's) holds a database of --mb
+// MB, most of it in R2. Three branches are made: of the present; of a past point,
+// with rows changed since; and of the first branch. For each the report gives the pages copied and the storage rows
 // written (what Durable Objects bill), against the database's pages (issue 15's
 // target: at most 1%), the R2 objects written, and the rows the parent wrote to
 // record its holders. Every branch's rows are spot-checked against the parent's.
@@ -21,13 +21,13 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { REPO, createWorld } from '../worker/harness.js';
 
-const { values: args } = parseArgs({ options: { mb: { type: 'string', default: '1024' }, 'no-write': { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { mb: { type: 'string', default: '1024' }, 'group-pages': { type: 'string', default: '64' }, 'no-write': { type: 'boolean' } } });
 const MB = Number(args.mb);
 const REPORT = join(REPO, 'tests/bench/branch.md');
 const ROW_BYTES = 1000;
 const ROWS = Math.floor((MB * 1e6) / ROW_BYTES);
 const HOT_BYTES = 8 * 1024 * 1024;
-const GROUP_PAGES = 64;
+const GROUP_PAGES = Number(args['group-pages']);
 const MIGRATIONS = [{ name: '001_t.sql', sql: 'CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body BLOB NOT NULL);' }];
 /** Rows changed after the past point: every fourth of the first 4,000, so that their
  *  pages stay hot between the two changes (a write over a page only R2 holds ends
@@ -99,7 +99,7 @@ async function main() {
     const lines = [
       '# What a branch writes with the cold tier',
       '',
-      `\`node tests/bench/branch.mjs --mb ${MB}\` (${new Date().toISOString().slice(0, 10)}, Miniflare's local R2).`,
+      `\`node tests/bench/branch.mjs --mb ${MB} --group-pages ${GROUP_PAGES}\` (${new Date().toISOString().slice(0, 10)}, Miniflare's local R2).`,
       `A ${MB} MB database (${ROWS.toLocaleString('en')} rows of ${ROW_BYTES} B, ${placed.pageCount.toLocaleString('en')} pages of ${placed.pageSize} B) with an ${HOT_BYTES / 2 ** 20} MiB hot budget in groups of ${GROUP_PAGES} pages: ${(placed.hotBytes / 2 ** 20).toFixed(1)} MiB hot, ${placed.coldGroups.toLocaleString('en')} objects in R2.`,
       'Copied pages are those no R2 object holds as of the point; rows written are every storage row the branch wrote (the copied pages, many to a row, and one manifest row per group); the parent writes a row per object to record its holder. The target (issue 15) is at most 1% of the pages.',
       '',

@@ -148,4 +148,47 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     await middle.reopen();
     await middle.check();
   });
+
+  test('a branch the owner or the new database failed is not made, and a retry takes over its holds; an import releases them', { timeout: 120_000 }, async () => {
+    const root = await filled(tenant('flaky'));
+    const middle = client(runtime, tenant('flaky-middle'));
+    assert.equal((await root.post('/branch', { name: middle.name })).status, 200);
+    const groups = (await root.manifest()).groups.length;
+
+    // The owner of the shared objects (root, for a branch of middle) does not record the holder.
+    const leaf = client(runtime, tenant('flaky-leaf'));
+    await root.failR2('hold');
+    const refused = await middle.post('/branch', { name: leaf.name });
+    assert.equal((await root.healR2()).failed, 1);
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(refused.body.code, 'COLD_TIER_UNAVAILABLE');
+    assert.deepEqual(await leaf.query('SELECT count(*) AS n FROM t'), [{ n: 0 }], 'nothing was made');
+
+    // The new database fails while taking its pages: the holds stay, and a retry takes them over.
+    const other = client(runtime, tenant('flaky-other'));
+    await root.failR2('adopt');
+    const failed = await root.post('/branch', { name: other.name });
+    assert.equal((await root.healR2()).failed, 1);
+    assert.equal(failed.status, 503, failed.text);
+    assert.equal(failed.body.code, 'COLD_TIER_UNAVAILABLE');
+    assert.deepEqual(await other.query('SELECT count(*) AS n FROM t'), [{ n: 0 }], 'nothing was made');
+    assert.equal((await root.storage()).heldObjects, groups, 'its holds were recorded before it failed');
+    for (const branch of [leaf, other]) {
+      const from = branch === leaf ? middle : root;
+      const made = await from.post('/branch', { name: branch.name });
+      assert.equal(made.status, 200, made.text);
+      await branch.check();
+    }
+    assert.equal((await root.storage()).heldObjects, groups);
+
+    // Every database that reads root's objects lets them go by replacing its file.
+    const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${root.name}/export`)).arrayBuffer());
+    for (const branch of [middle, leaf, other]) {
+      const imported = await branch.post('/import', file, { headers: { 'Content-Type': 'application/vnd.sqlite3' } });
+      assert.equal(imported.status, 200, imported.text);
+      await branch.maintain();
+      assert.equal((await branch.storage()).sharedGroups, 0);
+    }
+    assert.equal((await root.storage()).heldObjects, 0, 'nothing holds the root\'s objects any more');
+  });
 });

@@ -103,8 +103,13 @@ async function share(lsn, holder, target, { namespace, ctx, storage, hold, size 
       if (held) return held;
       /** @type {BranchManifest} */
       const manifest = { pageSize, pageCount, groupPages: storage.groupPages, groups };
-      const { status, text } = await target.adoptBranch(manifest, copiedPages(storage.branchReader(lsn), pageCount, pageSize));
-      return jsonResponse(status, JSON.parse(text));
+      let answer;
+      try {
+        answer = await target.adoptBranch(manifest, copiedPages(storage.branchReader(lsn), pageCount, pageSize));
+      } catch (err) {
+        return hostError('COLD_TIER_UNAVAILABLE', `the branch was not made: the new database failed while taking its pages: ${messageOf(err)}; retry`);
+      }
+      return jsonResponse(answer.status, JSON.parse(answer.text));
     } finally {
       done();
     }

@@ -419,13 +419,12 @@ export class TieredPageStorage {
   }
 
   /**
-   * A branch's reader of the database as of lsn (the present when undefined): a page's
-   * bytes, null for none, or SHARED when its group's object holds it then. The caller
-   * holds the gate.
-   * @param {number | undefined} lsn @returns {(pgno: number) => Uint8Array | null | typeof SHARED}
+   * A branch's reader of the database as of lsn: a page's bytes, null for none, or
+   * SHARED when its group's object holds it then. The caller holds the gate.
+   * @param {number} lsn @returns {(pgno: number) => Uint8Array | null | typeof SHARED}
    */
   branchReader(lsn) {
-    if (lsn !== undefined) {
+    if (lsn !== this.#hot.lsn) {
       const view = this.#hot.historyView(lsn, (pgno) => (this.#inCold(pgno) ? SHARED : null));
       return (pgno) => /** @type {Uint8Array | null | typeof SHARED} */ (view.readPage(pgno));
     }
