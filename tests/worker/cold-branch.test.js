@@ -155,23 +155,21 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     assert.equal((await root.post('/branch', { name: middle.name })).status, 200);
     const groups = (await root.manifest()).groups.length;
 
+    /** Branch `from` into `into` while `op` fails once: 503, and `into` holds no row. @param {ReturnType<typeof client>} from @param {ReturnType<typeof client>} into @param {string} op */
+    const failing = async (from, into, op) => {
+      await root.failR2(op);
+      const answer = await from.post('/branch', { name: into.name });
+      assert.equal((await root.healR2()).failed, 1);
+      assert.equal(answer.status, 503, answer.text);
+      assert.equal(answer.body.code, 'COLD_TIER_UNAVAILABLE');
+      assert.deepEqual(await into.query('SELECT count(*) AS n FROM t'), [{ n: 0 }], 'nothing was made');
+    };
     // The owner of the shared objects (root, for a branch of middle) does not record the holder.
     const leaf = client(runtime, tenant('flaky-leaf'));
-    await root.failR2('hold');
-    const refused = await middle.post('/branch', { name: leaf.name });
-    assert.equal((await root.healR2()).failed, 1);
-    assert.equal(refused.status, 503, refused.text);
-    assert.equal(refused.body.code, 'COLD_TIER_UNAVAILABLE');
-    assert.deepEqual(await leaf.query('SELECT count(*) AS n FROM t'), [{ n: 0 }], 'nothing was made');
-
+    await failing(middle, leaf, 'hold');
     // The new database fails while taking its pages: the holds stay, and a retry takes them over.
     const other = client(runtime, tenant('flaky-other'));
-    await root.failR2('adopt');
-    const failed = await root.post('/branch', { name: other.name });
-    assert.equal((await root.healR2()).failed, 1);
-    assert.equal(failed.status, 503, failed.text);
-    assert.equal(failed.body.code, 'COLD_TIER_UNAVAILABLE');
-    assert.deepEqual(await other.query('SELECT count(*) AS n FROM t'), [{ n: 0 }], 'nothing was made');
+    await failing(root, other, 'adopt');
     assert.equal((await root.storage()).heldObjects, groups, 'its holds were recorded before it failed');
     for (const branch of [leaf, other]) {
       const from = branch === leaf ? middle : root;
