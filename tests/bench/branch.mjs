@@ -101,7 +101,7 @@ async function main() {
       '',
       `\`node tests/bench/branch.mjs --mb ${MB} --group-pages ${GROUP_PAGES}\` (${new Date().toISOString().slice(0, 10)}, Miniflare's local R2).`,
       `A ${MB} MB database (${ROWS.toLocaleString('en')} rows of ${ROW_BYTES} B, ${placed.pageCount.toLocaleString('en')} pages of ${placed.pageSize} B) with an ${HOT_BYTES / 2 ** 20} MiB hot budget in groups of ${GROUP_PAGES} pages: ${(placed.hotBytes / 2 ** 20).toFixed(1)} MiB hot, ${placed.coldGroups.toLocaleString('en')} objects in R2.`,
-      'Copied pages are those no R2 object holds as of the point; rows written are every storage row the branch wrote (the copied pages, many to a row, and one manifest row per group); the parent writes a row per object to record its holder. The target (issue 15) is at most 1% of the pages.',
+      'Copied pages are those no R2 object holds as of the point; rows written are every storage row the branch wrote (the copied pages, many to a row, and the manifest, 64 groups a row); the parent records the branch as the holder of its objects (2,048 names a row). The target (issue 15) is at most 1% of the pages.',
       '',
       '| branch | pages | copied pages | shared pages | rows written | R2 writes | parent rows written | time (s) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

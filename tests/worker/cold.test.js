@@ -538,6 +538,25 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     await assertNoOrphans(db);
   });
 
+  test('a database whose cold tables a release before shared objects wrote opens with every row, its objects and its garbage', async () => {
+    const db = await coldDatabase('upgrade');
+    await db.failR2('delete'); // the objects the update replaces stay garbage
+    await db.run(`UPDATE t SET body = ${BODY('id', ';')} WHERE id <= 2000`);
+    await db.maintain().catch(() => {});
+    await db.healR2();
+    const before = await db.manifest();
+    assert.ok(before.garbage.length > 0 && before.groups.length > 0, JSON.stringify(before));
+    await db.fetch('/__downgrade');
+    assert.equal((await db.storage()).garbageObjects, before.garbage.length, 'opened (no upkeep yet)');
+    const after = await db.manifest();
+    assert.deepEqual(after.groups, before.groups, 'the same objects hold the same groups');
+    assert.deepEqual(after.garbage, before.garbage, 'the same garbage');
+    await checkRange(db, 1, 2000, BODY('id', ';'));
+    await checkRange(db, 2001, 3000);
+    await db.maintain();
+    await assertNoOrphans(db);
+  });
+
   test('GET /stats answers the same numbers as the stats() RPC', async () => {
     const db = await coldDatabase('stats');
     await db.query('SELECT id FROM t WHERE id = 10');

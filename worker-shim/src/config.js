@@ -66,6 +66,12 @@ export const MAX_GROUP_PAGES = 256;
 /** A few groups must fit. */
 export const MIN_HOT_BYTES = 1024 * 1024;
 
+/** Groups per row of the cold tier's manifest (storage/cold-manifest.js): a 1 GB database in
+ *  groups of 64 pages reads 63 rows at start, and a branch of it writes as many. */
+export const MANIFEST_CHUNK_GROUPS = 64;
+/** Object names per row of a branch's holds (about 120 bytes each: rows stay far below 2 MB). */
+export const HOLD_PART_OBJECTS = 2048;
+
 /** Pages fetched before opening a database whose storage can fault. */
 export const OPEN_READ_AHEAD = 64;
 

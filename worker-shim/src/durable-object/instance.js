@@ -38,7 +38,8 @@ import { discardBody, importFile } from './file-import.js';
 import { Retention, checkChanges } from '../changes/retention.js';
 import { SqlPageStorage, checkHistory } from '../storage/sql.js';
 import { KvPageStorage } from '../storage/kv.js';
-import { TieredPageStorage, checkCold, hasColdPages } from '../storage/tiered.js';
+import { TieredPageStorage, checkCold } from '../storage/tiered.js';
+import { hasColdPages } from '../storage/cold-manifest.js';
 import { OPEN_READ_AHEAD } from '../config.js';
 import { branch, adoptBranch, peersIn } from './branch.js';
 

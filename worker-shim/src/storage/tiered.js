@@ -2,19 +2,13 @@
 //
 // Pages live in the hot tier (storage/sql.js) until it passes its byte budget; then
 // the least recently used groups are written to R2 (storage/cold-objects.js) and
-// removed from it. These tables say where everything is, and change only inside the
-// transactionSync of the pages they describe, so a crash at any instant leaves a
-// consistent picture (dosql_cold_settings keeps the group size):
-//
-//   dosql_cold_groups   group → R2 object, its page count, SHA-256, `dirty` once a
-//                       commit wrote into the group after the object was made, and
-//                       its owner: null for this database's, else the id of the
-//                       database a branch shares it with (which deletes it)
-//   dosql_cold_garbage  unreferenced R2 objects to delete (or, another's, to release),
-//                       uploads in progress too (recorded before the upload, so a
-//                       crash's orphan is found)
-//   dosql_cold_holds    objects of this database that branches still read: garbage
-//                       is not deleted while a branch holds it
+// removed from it. The manifest (storage/cold-manifest.js) says where everything is,
+// and changes only inside the transactionSync of the pages it describes, so a crash
+// at any instant leaves a consistent picture: each group's R2 object, its page count,
+// SHA-256, `dirty` once a commit wrote into the group after the object was made, and
+// its owner (another database's, shared with a branch); the unreferenced objects to
+// delete, uploads in progress too (recorded before the upload, so a crash's orphan is
+// found); and the branches that hold this database's objects.
 //
 // A page only in R2 is a FAULT: the engine rolls the request back, prefetch()
 // downloads its group (and, on further faults, its neighbours) and promotes it
@@ -35,6 +29,7 @@
 
 import { FAULT, StorageError } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
+import { ColdManifest } from './cold-manifest.js';
 import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from '../config.js';
 
 /** No cap that matters: promoted pages land in the hot tier, not in memory, so a
@@ -45,41 +40,6 @@ const DEMOTE_BATCH = 16; // groups per round (one hold of the gate, one transact
 const TRANSFER_CONCURRENCY = 8;
 const TRANSFER_BYTES = 16 * 1024 * 1024;
 const COLLECT_BATCH = 1000; // garbage objects deleted per round
-
-const CREATE_GROUPS =
-  'CREATE TABLE IF NOT EXISTS dosql_cold_groups (grp INTEGER PRIMARY KEY, object TEXT NOT NULL, pages INTEGER NOT NULL, sha256 TEXT NOT NULL, dirty INTEGER NOT NULL, owner TEXT)';
-const CREATE_GARBAGE = 'CREATE TABLE IF NOT EXISTS dosql_cold_garbage (object TEXT PRIMARY KEY, queued INTEGER NOT NULL, owner TEXT)';
-const CREATE_SETTINGS = 'CREATE TABLE IF NOT EXISTS dosql_cold_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)';
-const CREATE_HOLDS = 'CREATE TABLE IF NOT EXISTS dosql_cold_holds (object TEXT NOT NULL, holder TEXT NOT NULL, PRIMARY KEY (object, holder)) WITHOUT ROWID';
-/** The tables as releases before branches shared objects left them: `since` becomes
- *  `queued`, so such a release, rolled back to, fails to drop or delete objects instead
- *  of deleting those a branch holds or that another database owns. */
-const UPGRADE_SHARING = [
-  'ALTER TABLE dosql_cold_garbage RENAME COLUMN since TO queued',
-  'ALTER TABLE dosql_cold_garbage ADD COLUMN owner TEXT',
-  'ALTER TABLE dosql_cold_groups ADD COLUMN owner TEXT',
-];
-const SELECT_GROUPS = 'SELECT grp, object, pages, sha256, dirty, owner FROM dosql_cold_groups';
-const UPSERT_GROUP =
-  'INSERT INTO dosql_cold_groups (grp, object, pages, sha256, dirty, owner) VALUES (?, ?, ?, ?, 0, NULL) ON CONFLICT (grp) DO UPDATE SET object = excluded.object, pages = excluded.pages, sha256 = excluded.sha256, dirty = 0, owner = NULL';
-const INSERT_GROUP = 'INSERT INTO dosql_cold_groups (grp, object, pages, sha256, dirty, owner) VALUES (?, ?, ?, ?, ?, ?)';
-const SET_DIRTY = 'UPDATE dosql_cold_groups SET dirty = 1 WHERE grp = ?';
-const TRIM_GROUP = 'UPDATE dosql_cold_groups SET pages = ? WHERE grp = ?';
-const DROP_GROUP = 'DELETE FROM dosql_cold_groups WHERE grp = ?';
-const DROP_ALL_GROUPS = 'DELETE FROM dosql_cold_groups';
-const ADD_GARBAGE = 'INSERT OR IGNORE INTO dosql_cold_garbage (object, queued, owner) VALUES (?, ?, ?)';
-const DROP_GARBAGE = 'DELETE FROM dosql_cold_garbage WHERE object = ?';
-/** Garbage no branch holds: what collecting can remove now. */
-const COLLECTABLE = 'FROM dosql_cold_garbage WHERE object NOT IN (SELECT object FROM dosql_cold_holds)';
-const COUNT_GARBAGE = `SELECT count(*) ${COLLECTABLE}`;
-const SELECT_GARBAGE = `SELECT object, owner ${COLLECTABLE} ORDER BY queued LIMIT ?`;
-const ADD_HOLD = 'INSERT OR IGNORE INTO dosql_cold_holds (object, holder) VALUES (?, ?)';
-const DROP_HOLD = 'DELETE FROM dosql_cold_holds WHERE object = ? AND holder = ?';
-const COUNT_HELD = 'SELECT count(DISTINCT object) FROM dosql_cold_holds';
-const IS_GARBAGE = 'SELECT 1 FROM dosql_cold_garbage WHERE object = ? AND owner IS NULL';
-const SELECT_GROUP_PAGES = "SELECT value FROM dosql_cold_settings WHERE name = 'group_pages'";
-const INSERT_GROUP_PAGES = "INSERT INTO dosql_cold_settings (name, value) VALUES ('group_pages', ?)";
-const SET_GROUP_PAGES = "UPDATE dosql_cold_settings SET value = ? WHERE name = 'group_pages'";
 
 /** What a page is as of a branch point: in R2's object for its group (the branch shares it). */
 export const SHARED = Symbol('in a shared R2 object');
@@ -101,9 +61,8 @@ export const SHARED = Symbol('in a shared R2 object');
  *   this database no longer reads its objects
  */
 
-/** Replaced, never changed (except `dirty`); the object holds pages first..first+pages-1.
- *  owner: null when this database made the object, else the id of the one that did.
- *  @typedef {{object: string, pages: number, sha256: string, dirty: boolean, owner: string | null}} ManifestEntry */
+/** @typedef {import('./cold-manifest.js').ManifestEntry} ManifestEntry */
+/** @typedef {import('./cold-manifest.js').ManifestChanges} ManifestChanges */
 
 /** A group of a branch's manifest: its entry as the parent has it, the owner always named.
  *  @typedef {{group: number, object: string, pages: number, sha256: string, owner: string}} SharedGroup */
@@ -120,8 +79,10 @@ export class TieredPageStorage {
   /** @type {import('./sql.js').SqlPageStorage} */
   #hot;
   #cold;
+  /** @type {ColdManifest} */
+  #manifest;
   #budget;
-  #groupPages;
+  #groupPages = 0;
   /** @type {(...args: unknown[]) => void} */
   #log;
   /** @type {Peers | undefined} */
@@ -129,8 +90,8 @@ export class TieredPageStorage {
   #pageSize = 0;
   #pageCount = 0;
   #committed = false;
-  /** The manifest. @type {Map<number, ManifestEntry>} */
-  #groups = new Map();
+  /** The manifest's entries (#manifest.groups). @type {Map<number, ManifestEntry>} */
+  #groups;
   /** Group → which of its pages are hot; least recently used first. @type {Map<number, Uint8Array>} */
   #resident = new Map();
   #residentPages = 0;
@@ -138,9 +99,6 @@ export class TieredPageStorage {
   #versions = new Map();
   /** Objects being read or written now → by how many: never collected. @type {Map<string, number>} */
   #inUse = new Map();
-  #garbage = 0;
-  /** Objects of this database that branches hold. */
-  #held = 0;
   /** @type {Promise<void> | null} */
   #maintenance = null;
   /** Bumped when an import replaces the database: every plan made before is void. */
@@ -161,30 +119,20 @@ export class TieredPageStorage {
     this.#budget = hotBytes;
     this.#peers = peers;
     this.#log = log;
-    // The holds table is made last: once it is there, every table is as this release writes it.
-    if (hot.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dosql_cold_holds'").length === 0) {
-      hot.transaction(() => {
-        for (const sql of [CREATE_GROUPS, CREATE_GARBAGE, CREATE_SETTINGS]) hot.exec(sql);
-        if (hot.exec("SELECT 1 FROM pragma_table_info('dosql_cold_garbage') WHERE name = 'since'").length > 0) UPGRADE_SHARING.forEach((sql) => hot.exec(sql));
-        if (hot.exec(SELECT_GROUP_PAGES).length === 0) hot.exec(INSERT_GROUP_PAGES, groupPages);
-        hot.exec(CREATE_HOLDS);
-      });
-    }
+    this.#manifest = new ColdManifest(hot, groupPages);
+    this.#groups = this.#manifest.groups;
     this.#load();
     if (this.#groupPages !== groupPages) {
       log(`the cold tier keeps groups of ${this.#groupPages} pages, as when it was first used; groupPages: ${groupPages} is ignored`);
     }
   }
 
+  /** Everything read from storage (at start; after the database was replaced, the manifest again). */
   #load() {
-    this.#groupPages = Number(this.#hot.exec(SELECT_GROUP_PAGES)[0][0]);
-    this.#groups.clear();
+    this.#groupPages = this.#manifest.groupPages;
     this.#resident.clear();
     this.#residentPages = 0;
     this.#committed = false;
-    for (const [group, object, pages, sha256, dirty, owner] of this.#hot.exec(SELECT_GROUPS)) {
-      this.#groups.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0, owner: owner === null ? null : String(owner) });
-    }
     this.#hot.eachPageNumber((pgno) => this.#mark(pgno));
     // No use is known yet, so order by page number, but every open reads page 1
     // and the schema: keep their group last to go.
@@ -194,7 +142,6 @@ export class TieredPageStorage {
       this.#resident.set(0, schema);
     }
     this.#pageSize = this.#hot.storedPageSize();
-    this.#recount();
   }
 
   /** Whether the hot tier holds pgno. @param {number} pgno */
@@ -270,31 +217,22 @@ export class TieredPageStorage {
     // A page written while only R2 holds it (SQLite's own cache kept it after a
     // demotion): the version it replaces is in no table history reads.
     const overCold = pages.some(({ pgno }) => !this.#isResident(pgno) && this.#inCold(pgno));
+    /** @type {ManifestChanges} */
+    const changes = new Map();
+    for (const group of dirtied) changes.set(group, { .../** @type {ManifestEntry} */ (this.#groups.get(group)), dirty: true });
+    for (const { group, pages: kept, entry } of trims) changes.set(group, kept > 0 ? { ...entry, pages: kept } : null);
+    const dropped = trims.filter((trim) => trim.pages === 0);
     const now = Date.now();
     this.#hot.commit(batch, () => {
       // Versions only R2 held are not history (R2 objects are replaced and deleted):
       // no point before this commit can be read.
       if (trims.length > 0 || overCold) this.#hot.raiseHistoryFloor(this.#hot.lsn);
-      for (const group of dirtied) this.#hot.exec(SET_DIRTY, group);
-      for (const { group, pages: kept, entry } of trims) {
-        if (kept > 0) {
-          this.#hot.exec(TRIM_GROUP, kept, group);
-        } else {
-          this.#hot.exec(DROP_GROUP, group);
-          this.#hot.exec(ADD_GARBAGE, entry.object, now, entry.owner);
-        }
-      }
+      if (changes.size > 0) this.#manifest.write(changes);
+      for (const { entry } of dropped) this.#manifest.addGarbage(entry.object, now, entry.owner);
     });
-    for (const group of dirtied) /** @type {ManifestEntry} */ (this.#groups.get(group)).dirty = true;
-    for (const { group, pages: kept, entry } of trims) {
-      if (kept > 0) {
-        this.#groups.set(group, { ...entry, pages: kept });
-      } else {
-        this.#groups.delete(group);
-      }
-      this.#bump(group);
-    }
-    if (trims.some((trim) => trim.pages === 0)) this.#recount();
+    this.#manifest.apply(changes);
+    for (const { group } of trims) this.#bump(group);
+    if (dropped.length > 0) this.#manifest.countGarbage();
     for (const { pgno } of pages) {
       this.#mark(pgno);
       this.#bump(this.#groupOf(pgno));
@@ -333,7 +271,7 @@ export class TieredPageStorage {
    * @returns {Promise<void>}
    */
   maintain(hold) {
-    if (this.#hotBytes() <= this.#budget && this.#garbage === 0) return Promise.resolve();
+    if (this.#hotBytes() <= this.#budget && this.#manifest.collectable === 0) return Promise.resolve();
     this.#maintenance ??= this.#maintain(hold).finally(() => {
       this.#maintenance = null;
     });
@@ -390,12 +328,25 @@ export class TieredPageStorage {
   /** Make the staged pages the database (all hot) and every old R2 object garbage, in one transaction.
    *  @param {import('./sql.js').SqlPageStorage} staged */
   replaceWith(staged) {
+    this.#replace(staged, new Map(), this.#groupPages);
+  }
+
+  /**
+   * staged's pages and these manifest entries become the database in one transaction;
+   * every object of the old one is garbage.
+   * @param {import('./sql.js').SqlPageStorage} staged @param {Map<number, ManifestEntry>} entries @param {number} groupPages
+   */
+  #replace(staged, entries, groupPages) {
     const now = Date.now();
+    const own = [...entries.values()].filter((entry) => entry.owner === null).map((entry) => entry.object);
     this.#hot.replaceWith(staged, () => {
-      for (const { object, owner } of this.#groups.values()) this.#hot.exec(ADD_GARBAGE, object, now, owner);
-      this.#hot.exec(DROP_ALL_GROUPS);
+      for (const { object, owner } of this.#groups.values()) this.#manifest.addGarbage(object, now, owner);
+      // Its own objects, back from a branch of a branch: its own again, not garbage.
+      if (own.length > 0) this.#manifest.dropGarbage(own);
+      this.#manifest.writeAll(entries, groupPages);
     });
     this.#epoch++;
+    this.#manifest.load();
     this.#load();
   }
 
@@ -445,19 +396,15 @@ export class TieredPageStorage {
    */
   hold(holder, objects) {
     if (holder === this.#self()) return; // a database that adopts its own objects back holds them as its own
-    const own = new Set([...this.#groups.values()].filter((entry) => entry.owner === null).map((entry) => entry.object));
-    const unknown = objects.find((object) => !own.has(object) && this.#hot.exec(IS_GARBAGE, object).length === 0);
-    if (unknown !== undefined) {
-      throw new StorageError('COLD_TIER_CORRUPT', `the cold tier lost data: ${unknown} is not an object of this database, so a branch cannot share it`);
+    if (!this.#manifest.owns(objects)) {
+      throw new StorageError('COLD_TIER_CORRUPT', 'the cold tier lost data: a branch would share objects that are not this database\'s');
     }
-    this.#hot.transaction(() => objects.forEach((object) => this.#hot.exec(ADD_HOLD, object, holder)));
-    this.#recount();
+    this.#manifest.hold(holder, objects);
   }
 
   /** Owner's side: holder no longer reads these objects. @param {string} holder @param {string[]} objects */
   release(holder, objects) {
-    this.#hot.transaction(() => objects.forEach((object) => this.#hot.exec(DROP_HOLD, object, holder)));
-    this.#recount();
+    this.#manifest.release(holder, objects);
   }
 
   /**
@@ -472,19 +419,12 @@ export class TieredPageStorage {
     const self = this.#self();
     const written = new Set();
     staged.eachPageNumber((pgno) => written.add(Math.floor((pgno - 1) / groupPages)));
-    const now = Date.now();
-    this.#hot.replaceWith(staged, () => {
-      for (const { object, owner } of this.#groups.values()) this.#hot.exec(ADD_GARBAGE, object, now, owner);
-      this.#hot.exec(DROP_ALL_GROUPS);
-      this.#hot.exec(SET_GROUP_PAGES, groupPages);
-      for (const { group, object, pages, sha256, owner } of groups) {
-        // Its own objects, back from a branch of a branch: its own again, not garbage.
-        if (owner === self) this.#hot.exec(DROP_GARBAGE, object);
-        this.#hot.exec(INSERT_GROUP, group, object, pages, sha256, written.has(group) ? 1 : 0, owner === self ? null : owner);
-      }
-    });
-    this.#epoch++;
-    this.#load();
+    /** @type {Map<number, ManifestEntry>} */
+    const entries = new Map();
+    for (const { group, object, pages, sha256, owner } of groups) {
+      entries.set(group, { object, pages, sha256, dirty: written.has(group), owner: owner === self ? null : owner });
+    }
+    this.#replace(staged, entries, groupPages);
     let shared = 0;
     for (const [group, { pages }] of this.#groups) shared += pages - count(this.#resident.get(group)?.subarray(0, pages) ?? new Uint8Array(0));
     return shared;
@@ -512,9 +452,9 @@ export class TieredPageStorage {
       coldBytes: coldPages * this.#pageSize,
       coldGroups: this.#groups.size,
       sharedGroups: [...this.#groups.values()].filter((entry) => entry.owner !== null).length,
-      heldObjects: this.#held,
+      heldObjects: this.#manifest.held,
       groupPages: this.#groupPages,
-      garbageObjects: this.#garbage,
+      garbageObjects: this.#manifest.collectable,
       hitRate: reads === 0 ? 1 : this.#counts.hotReads / reads,
     };
   }
@@ -527,7 +467,7 @@ export class TieredPageStorage {
       const moved = await this.#demote(this.#victims(), hold);
       if (moved === 0) break; // every chosen group changed under us: leave it to the next run
     }
-    while (this.#garbage > 0) {
+    while (this.#manifest.collectable > 0) {
       if ((await this.#collect()) === 0) break;
     }
   }
@@ -565,8 +505,8 @@ export class TieredPageStorage {
     try {
       // Recorded as garbage before it exists: an upload a crash orphans is collected.
       const now = Date.now();
-      if (names.length) this.#hot.transaction(() => names.forEach((name) => this.#hot.exec(ADD_GARBAGE, name, now, null)));
-      this.#garbage += names.length;
+      if (names.length) this.#hot.transaction(() => names.forEach((name) => this.#manifest.addGarbage(name, now, null)));
+      this.#manifest.countGarbage();
       await eachLimited(uploads, this.#transfers(), (plan) => this.#upload(plan));
       const release = await hold();
       try {
@@ -611,32 +551,25 @@ export class TieredPageStorage {
    */
   #record(plans) {
     const ready = plans.filter((plan) => !plan.stale && !this.#changed(plan));
+    const uploaded = ready.filter((plan) => !plan.reuse);
+    /** @type {ManifestChanges} */
+    const changes = new Map();
+    for (const plan of uploaded) {
+      changes.set(plan.group, { object: /** @type {string} */ (plan.name), pages: plan.pages, sha256: /** @type {string} */ (plan.sha256), dirty: false, owner: null });
+    }
     const now = Date.now();
     this.#hot.transaction(() => {
-      for (const plan of ready) {
-        const first = this.#firstOf(plan.group);
-        if (!plan.reuse) {
-          this.#hot.exec(UPSERT_GROUP, plan.group, plan.name, plan.pages, plan.sha256);
-          this.#hot.exec(DROP_GARBAGE, plan.name);
-          if (plan.entry) this.#hot.exec(ADD_GARBAGE, plan.entry.object, now, plan.entry.owner);
-        }
-        this.#hot.deletePages(first, first + this.#groupPages - 1);
-      }
+      this.#manifest.write(changes);
+      if (uploaded.length > 0) this.#manifest.dropGarbage(uploaded.map((plan) => /** @type {string} */ (plan.name)));
+      for (const { entry } of uploaded) if (entry) this.#manifest.addGarbage(entry.object, now, entry.owner);
+      for (const { group } of ready) this.#hot.deletePages(this.#firstOf(group), this.#firstOf(group) + this.#groupPages - 1);
     });
-    for (const plan of ready) {
-      this.#residentPages -= count(/** @type {Uint8Array} */ (this.#resident.get(plan.group)));
-      this.#resident.delete(plan.group);
-      if (!plan.reuse) {
-        this.#groups.set(plan.group, {
-          object: /** @type {string} */ (plan.name),
-          pages: plan.pages,
-          sha256: /** @type {string} */ (plan.sha256),
-          dirty: false,
-          owner: null,
-        });
-      }
+    this.#manifest.apply(changes);
+    for (const { group } of ready) {
+      this.#residentPages -= count(/** @type {Uint8Array} */ (this.#resident.get(group)));
+      this.#resident.delete(group);
     }
-    this.#recount();
+    this.#manifest.countGarbage();
     this.#counts.demotedGroups += ready.length;
     return ready.length;
   }
@@ -649,10 +582,9 @@ export class TieredPageStorage {
     /** @type {Map<string | null, string[]>} owner → objects */
     const byOwner = new Map();
     let found = 0;
-    for (const [object, owner] of this.#hot.exec(SELECT_GARBAGE, COLLECT_BATCH)) {
-      if (this.#inUse.has(String(object))) continue;
-      const key = owner === null ? null : String(owner);
-      byOwner.set(key, [...(byOwner.get(key) ?? []), String(object)]);
+    for (const { object, owner } of this.#manifest.collectableGarbage(COLLECT_BATCH)) {
+      if (this.#inUse.has(object)) continue;
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), object]);
       found++;
     }
     if (found === 0) return 0;
@@ -663,16 +595,10 @@ export class TieredPageStorage {
         if (!this.#peers) throw new Error(`cold tier: ${objects.length} objects belong to database ${owner}, but this one cannot reach it (no namespace binding)`);
         await this.#peers.release(owner, objects);
       }
-      this.#hot.transaction(() => objects.forEach((name) => this.#hot.exec(DROP_GARBAGE, name)));
+      this.#hot.transaction(() => this.#manifest.dropGarbage(objects));
     }
-    this.#recount();
+    this.#manifest.countGarbage();
     return found;
-  }
-
-  /** What collecting can remove now (garbage no branch holds), and what branches hold. */
-  #recount() {
-    this.#garbage = Number(this.#hot.exec(COUNT_GARBAGE)[0][0]);
-    this.#held = Number(this.#hot.exec(COUNT_HELD)[0][0]);
   }
 
   // ---- promotion -------------------------------------------------------------
@@ -800,12 +726,6 @@ export class TieredPageStorage {
     this.#pageSize = pageSize || this.#pageSize;
     this.#pageCount = pageCount;
   }
-}
-
-/** Whether the manifest names any R2 object: then the database needs its cold tier. @param {import('./sql.js').SqlPageStorage} hot */
-export function hasColdPages(hot) {
-  if (hot.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dosql_cold_groups'").length === 0) return false;
-  return hot.exec('SELECT 1 FROM dosql_cold_groups LIMIT 1').length > 0;
 }
 
 /** Cold tier settings, checked; undefined for none. @param {unknown} value @returns {ColdSettings | undefined} */
