@@ -7,6 +7,10 @@
 // the database as of the commit before the write reads exactly as it did then
 // (history survives every fault), and a restore is one of the writes failed.
 //
+// A branch is tried the same way on the new database's writes, as a copy of the file
+// and, with a cold tier, sharing its R2 objects: it is empty or whole after every
+// fault, whole when answered 200, and made whole by a retry.
+//
 // Faults (tests/worker/fixtures/faults-worker.js): "once" fails one write (a
 // transient error), "forever" fails it and every later one (storage gone for
 // good, until the test disarms it). On SQLite-backed objects a write is one row
@@ -71,8 +75,9 @@ const SCENARIOS = [
 /** A stop guard: no scenario writes this many times. */
 const MAX_WRITES = 400;
 
-function faultsWorld() {
-  const runtime = fixtureRuntime('faults', 'faults-worker.js', 'makeFaultClasses', []);
+/** @param {unknown[]} [classArgs]  makeFaultClasses' options @param {{r2Buckets?: string[]}} [more] */
+function faultsWorld(classArgs = [], more = {}) {
+  const runtime = fixtureRuntime('faults', 'faults-worker.js', 'makeFaultClasses', classArgs, {}, more);
   const mf = { dispatchFetch: runtime.fetch };
   return {
     start: runtime.start,
@@ -81,6 +86,7 @@ function faultsWorld() {
     tenant(backend, tenant) {
       const url = (/** @type {string} */ path) => `http://localhost/${backend}/${tenant}${path}`;
       return {
+        name: tenant,
         db: createClient((path, init) => mf.dispatchFetch(url(path), init)),
         /** @param {string} path @param {unknown} body */
         async post(path, body) {
@@ -184,3 +190,52 @@ function isDeepEqual(a, b) {
     return false;
   }
 }
+
+describe('fault injection: a branch is empty or whole after any failed write of the new database', () => {
+  const COPY = { name: 'copied (no cold tier)', classArgs: [], more: {} };
+  // Rows padded past the 1 MiB hot budget, so that the branch shares R2 objects.
+  const SHARED = { name: 'sharing R2 objects', classArgs: [{ cold: { binding: 'COLD', hotBytes: 1024 * 1024, groupPages: 8 } }], more: { r2Buckets: ['COLD'] } };
+  for (const variant of [COPY, SHARED]) {
+    const world = faultsWorld(variant.classArgs, variant.more);
+    before(() => world.start());
+    after(() => world.destroy());
+
+    test(`sql: a branch ${variant.name}`, { timeout: 300_000 }, async (t) => {
+      const source = world.tenant('sql', `source-${randomUUID().slice(0, 8)}`);
+      for (const sql of BASE) await source.db.run(sql);
+      if (variant === SHARED) {
+        await source.db.run('CREATE TABLE pad (p BLOB)');
+        await source.db.run("INSERT INTO pad SELECT zeroblob(3000) FROM json_each(json_array(" + Array.from({ length: 800 }, (_, i) => i).join(',') + '))');
+        await source.get('/__faults/maintain');
+        const { storage } = await source.get('/stats');
+        assert.ok(storage.coldGroups > 0, `pages moved to R2: ${JSON.stringify(storage)}`);
+      }
+      const whole = await snapshot(source);
+      for (const mode of ['once', 'forever']) {
+        let n = 1;
+        for (; n <= MAX_WRITES; n++) {
+          const target = world.tenant('sql', `branch-${mode}-${n}-${randomUUID().slice(0, 8)}`);
+          const empty = await snapshot(target); // started, so the faults hit the branch's writes
+          await target.get(`/__faults/arm?n=${n}&mode=${mode}`);
+          const result = await source.post('/branch', { name: target.name });
+          const { failed } = await target.get('/__faults/disarm');
+          await target.get('/__faults/reopen');
+          const where = `${mode}, write ${n} of the branch failed (answer ${result.status} ${JSON.stringify(result.body).slice(0, 160)})`;
+          assert.deepEqual(await target.db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }], where);
+          const now = await snapshot(target);
+          if (result.status === 200) assert.deepEqual(now, whole, `acknowledged, so whole: ${where}`);
+          else assert.ok(isDeepEqual(now, empty) || isDeepEqual(now, whole), `empty or whole: ${where}`);
+          if (result.status !== 200) {
+            const again = await source.post('/branch', { name: target.name });
+            assert.ok(again.status === 200 || again.body.code === 'BRANCH_EXISTS', `made again: ${where}: ${JSON.stringify(again.body)}`);
+            assert.deepEqual(await snapshot(target), whole, `whole once made again: ${where}`);
+          }
+          if (failed === 0) break;
+        }
+        assert.ok(n > 1 && n <= MAX_WRITES, `faults were injected (${n - 1} points)`);
+        t.diagnostic(`${mode}: ${n - 1} writes failed in turn`);
+      }
+      assert.deepEqual(await snapshot(source), whole, 'the source is unchanged');
+    });
+  }
+});
