@@ -189,4 +189,27 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     }
     assert.equal((await root.storage()).heldObjects, 0, 'nothing holds the root\'s objects any more');
   });
+
+  test('a branch made back into the database it came from, emptied, takes its own objects back as its own', { timeout: 120_000 }, async () => {
+    const root = await filled(tenant('cycle'));
+    const child = client(runtime, tenant('cycle-child'));
+    assert.equal((await root.post('/branch', { name: child.name })).status, 200);
+    await root.run('DELETE FROM t');
+    await root.maintain();
+    const back = await child.post('/branch', { name: root.name });
+    assert.equal(back.status, 200, back.text);
+    await root.check();
+    const own = new Set(await root.bucket());
+    const manifest = await root.manifest();
+    assert.ok(manifest.groups.some((g) => own.has(g.object)), 'it reads its own objects again');
+    assert.equal((await root.storage()).sharedGroups, manifest.groups.filter((g) => !own.has(g.object)).length, 'only the child\'s objects are shared');
+    // The child lets every object go (it takes a file of its own); the root still reads them.
+    const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${child.name}/export`)).arrayBuffer());
+    assert.equal((await child.post('/import', file, { headers: { 'Content-Type': 'application/vnd.sqlite3' } })).status, 200);
+    await child.maintain();
+    await root.maintain();
+    await root.reopen();
+    await root.check();
+    await child.check();
+  });
 });
