@@ -214,10 +214,6 @@ export function statements(send, txId) {
       return { rowsAffected: decodeValue(rowsAffected), lastInsertRowId: decodeValue(lastInsertRowId) };
     },
     /**
-     * Several statements, all or nothing; one result per statement.
-     * @param {(string | {sql: string, params?: unknown})[]} list
-     */
-    /**
      * A script of statements, all or nothing (split by SQLite's parser).
      * @param {string} sql
      * @returns {Promise<{count: number}>}
