@@ -45,6 +45,15 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
   before(() => runtime.start());
   after(() => runtime.destroy());
 
+  /**
+   * POST /import into `into` of the file `of` exports (its own by default): it then
+   * reads none of the objects it shared. @param {ReturnType<typeof client>} into @param {ReturnType<typeof client>} [of]
+   */
+  async function replaceFile(into, of = into) {
+    const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${of.name}/export`)).arrayBuffer());
+    return into.post('/import', file, { headers: { 'Content-Type': 'application/vnd.sqlite3' } });
+  }
+
   /** A database of ROWS rows, most of its pages moved to R2. @param {string} name */
   async function filled(name) {
     const db = client(runtime, name);
@@ -158,8 +167,7 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     await root.run(`UPDATE t SET body = ${BODY('id', ';')}`);
     await root.maintain();
     for (const branch of [middle, past]) {
-      const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${branch.name}/export`)).arrayBuffer());
-      assert.equal((await branch.post('/import', file, { headers: { 'Content-Type': 'application/vnd.sqlite3' } })).status, 200);
+      assert.equal((await replaceFile(branch)).status, 200);
       await branch.maintain();
     }
     await root.maintain();
@@ -199,9 +207,8 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     assert.equal((await root.storage()).heldObjects, groups);
 
     // Every database that reads root's objects lets them go by replacing its file.
-    const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${root.name}/export`)).arrayBuffer());
     for (const branch of [middle, leaf, other]) {
-      const imported = await branch.post('/import', file, { headers: { 'Content-Type': 'application/vnd.sqlite3' } });
+      const imported = await replaceFile(branch, root);
       assert.equal(imported.status, 200, imported.text);
       await branch.maintain();
       assert.equal((await branch.storage()).sharedGroups, 0);
@@ -223,8 +230,7 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     assert.ok(manifest.groups.some((g) => own.has(g.object)), 'it reads its own objects again');
     assert.equal((await root.storage()).sharedGroups, manifest.groups.filter((g) => !own.has(g.object)).length, 'only the child\'s objects are shared');
     // The child lets every object go (it takes a file of its own); the root still reads them.
-    const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${child.name}/export`)).arrayBuffer());
-    assert.equal((await child.post('/import', file, { headers: { 'Content-Type': 'application/vnd.sqlite3' } })).status, 200);
+    assert.equal((await replaceFile(child)).status, 200);
     await child.maintain();
     await root.maintain();
     await root.reopen();

@@ -23,6 +23,7 @@ import { hostError } from '../wasm/contract.js';
 import { jsonResponse, messageOf, valueOf } from './response.js';
 import { BodyReader } from './file-import.js';
 import { SHARED } from '../storage/tiered.js';
+import { byOwner } from '../storage/cold-manifest.js';
 import { PAGES_PER_CHUNK, PAGES_PER_WRITE } from '../config.js';
 import { tenantNameError } from '../tenant.js';
 
@@ -91,7 +92,7 @@ async function copy(lsn, target, { exportFile }) {
  * @param {number} lsn @param {string} holder  the branch's id @param {any} target @param {BranchSource} source
  * @returns {Promise<EngineResponse>}
  */
-async function share(lsn, holder, target, { namespace, ctx, storage, hold, size }) {
+async function share(lsn, holder, target, { namespace, storage, hold, size }) {
   const release = await hold();
   try {
     const sized = await size(lsn);
@@ -99,7 +100,7 @@ async function share(lsn, holder, target, { namespace, ctx, storage, hold, size 
     const { pageSize, pageCount } = valueOf(sized);
     const { groups, done } = storage.shareGroups(pageCount);
     try {
-      const held = await holdObjects(groups, holder, { namespace, self: String(ctx.id), storage });
+      const held = await holdObjects(groups, holder, { namespace, storage });
       if (held) return held;
       /** @type {BranchManifest} */
       const manifest = { pageSize, pageCount, groupPages: storage.groupPages, groups };
@@ -122,16 +123,13 @@ async function share(lsn, holder, target, { namespace, ctx, storage, hold, size 
  * Record holder at each shared object's owner: this database's own here, another's
  * through its holdColdObjects(). Null, or the failure to answer with.
  * @param {SharedGroup[]} groups @param {string} holder
- * @param {{namespace: any, self: string, storage: any}} where
+ * @param {{namespace: any, storage: any}} where
  * @returns {Promise<EngineResponse | null>}
  */
-async function holdObjects(groups, holder, { namespace, self, storage }) {
-  /** @type {Map<string, string[]>} */
-  const byOwner = new Map();
-  for (const { owner, object } of groups) byOwner.set(owner, [...(byOwner.get(owner) ?? []), object]);
-  for (const [owner, objects] of byOwner) {
+async function holdObjects(groups, holder, { namespace, storage }) {
+  for (const [owner, objects] of byOwner(groups)) {
     try {
-      if (owner === self) storage.hold(holder, objects);
+      if (owner === storage.id) storage.hold(holder, objects);
       else await namespace.get(namespace.idFromString(owner)).holdColdObjects(holder, objects);
     } catch (err) {
       return hostError('COLD_TIER_UNAVAILABLE', `the branch was not made: database ${owner}, whose R2 objects it would share, did not record it: ${messageOf(err)}; retry`);

@@ -266,9 +266,41 @@ export class DatabaseInstance {
   async importDatabase(request) {
     const refused = await this.#refuseHostRequest(request, '/import');
     if (refused) return refused;
+    const label = this.#options.label();
+    try {
+      const answer = await this.#oneImport(
+        () => discardBody(request.body),
+        (progress) =>
+          importFile(request.body, {
+            storage: /** @type {import('./file-import.js').ImportableStorage} */ (this.#storage),
+            engine: /** @type {Engine} */ (this.#engine),
+            newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
+            migrations: this.#options.migrations(),
+            ...captureOptions(this.#capture),
+            hold: () => this.#gate.hold(),
+            replaced: () => this.#restartAfterImport(),
+            progress,
+            log: (...args) => console.error(`[dosql] ${label}:`, ...args),
+          }),
+      );
+      return toResponse(answer);
+    } catch (err) {
+      console.error(`[dosql] ${label}:`, err);
+      return toResponse(hostError('INTERNAL', messageOf(err)));
+    }
+  }
+
+  /**
+   * run() as the one import in progress (a file, or a branch's pages: both replace the
+   * database), once the engine has started; else discard() throws its incoming pages away.
+   * @param {() => Promise<void>} discard
+   * @param {(progress: import('./file-import.js').ImportProgress) => Promise<EngineResponse>} run
+   * @returns {Promise<EngineResponse>}
+   */
+  async #oneImport(discard, run) {
     if (this.#importing) {
-      await discardBody(request.body);
-      return toResponse(hostError('IMPORT_IN_PROGRESS', 'another import into this database is in progress; wait for its answer'));
+      await discard();
+      return hostError('IMPORT_IN_PROGRESS', 'another import into this database is in progress; wait for its answer');
     }
     // Claimed before the first await, so two imports never both pass the check.
     const progress = { receivedBytes: 0, stagedPages: 0 };
@@ -276,27 +308,10 @@ export class DatabaseInstance {
     try {
       const failure = await this.start();
       if (failure) {
-        await discardBody(request.body);
-        return toResponse(failure);
+        await discard();
+        return failure;
       }
-      const storage = /** @type {import('./file-import.js').ImportableStorage} */ (this.#storage);
-      const label = this.#options.label();
-      return toResponse(
-        await importFile(request.body, {
-          storage,
-          engine: /** @type {Engine} */ (this.#engine),
-          newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
-          migrations: this.#options.migrations(),
-          ...captureOptions(this.#capture),
-          hold: () => this.#gate.hold(),
-          replaced: () => this.#restartAfterImport(),
-          progress,
-          log: (...args) => console.error(`[dosql] ${label}:`, ...args),
-        }),
-      );
-    } catch (err) {
-      console.error(`[dosql] ${this.#options.label()}:`, err);
-      return toResponse(hostError('INTERNAL', messageOf(err)));
+      return await run(progress);
     } finally {
       this.#importing = null;
     }
@@ -379,26 +394,18 @@ export class DatabaseInstance {
    * @param {import('./branch.js').BranchManifest} manifest @param {ReadableStream<Uint8Array>} pages
    * @returns {Promise<EngineResponse>}
    */
-  async adoptBranch(manifest, pages) {
-    if (this.#importing) {
-      await pages.cancel();
-      return hostError('IMPORT_IN_PROGRESS', 'an import into this database is in progress; wait for its answer');
-    }
-    const progress = { receivedBytes: 0, stagedPages: 0 };
-    this.#importing = progress;
-    try {
-      const failure = await this.start();
-      if (failure) return failure;
-      return await adoptBranch(manifest, pages, {
-        storage: this.#storage,
-        hold: () => this.#gate.hold(),
-        replaced: () => this.#restartAfterImport(),
-        progress,
-        log: (...args) => console.error(`[dosql] ${this.#options.label()}:`, ...args),
-      });
-    } finally {
-      this.#importing = null;
-    }
+  adoptBranch(manifest, pages) {
+    return this.#oneImport(
+      () => pages.cancel(),
+      (progress) =>
+        adoptBranch(manifest, pages, {
+          storage: this.#storage,
+          hold: () => this.#gate.hold(),
+          replaced: () => this.#restartAfterImport(),
+          progress,
+          log: (...args) => console.error(`[dosql] ${this.#options.label()}:`, ...args),
+        }),
+    );
   }
 
   /**

@@ -162,7 +162,7 @@ export class ColdManifest {
 
   /** Inside a transaction. @param {string} object @param {number} now @param {string | null} owner */
   addGarbage(object, now, owner) {
-    const held = owner === null && [...this.#holds.values()].some((objects) => objects.has(object));
+    const held = owner === null && this.#isHeld(object);
     this.#hot.exec(ADD_GARBAGE, object, now, owner, held ? 1 : 0);
   }
 
@@ -206,8 +206,7 @@ export class ColdManifest {
   release(holder, objects) {
     const mine = new Set(this.#holds.get(holder) ?? []);
     objects.forEach((object) => mine.delete(object));
-    const others = [...this.#holds].filter(([name]) => name !== holder).map(([, held]) => held);
-    const free = objects.filter((object) => !others.some((held) => held.has(object)));
+    const free = objects.filter((object) => !this.#isHeld(object, holder));
     this.#hot.transaction(() => {
       this.#writeHolds(holder, mine);
       this.#hot.exec(SET_HELD, 0, JSON.stringify(free));
@@ -215,6 +214,12 @@ export class ColdManifest {
     if (mine.size > 0) this.#holds.set(holder, mine);
     else this.#holds.delete(holder);
     this.countGarbage();
+  }
+
+  /** Whether a holder other than `except` holds object. @param {string} object @param {string} [except] */
+  #isHeld(object, except) {
+    for (const [holder, objects] of this.#holds) if (holder !== except && objects.has(object)) return true;
+    return false;
   }
 
   /** holder's rows, rewritten. @param {string} holder @param {Set<string>} objects */
@@ -225,6 +230,21 @@ export class ColdManifest {
       this.#hot.exec(ADD_HOLD, holder, part, JSON.stringify(list.slice(part * HOLD_PART_OBJECTS, (part + 1) * HOLD_PART_OBJECTS)));
     }
   }
+}
+
+/**
+ * Objects by owner, in the order met. @template {string | null} O
+ * @param {{object: string, owner: O}[]} items @returns {Map<O, string[]>}
+ */
+export function byOwner(items) {
+  /** @type {Map<O, string[]>} */
+  const owners = new Map();
+  for (const { object, owner } of items) {
+    const objects = owners.get(owner);
+    if (objects) objects.push(object);
+    else owners.set(owner, [object]);
+  }
+  return owners;
 }
 
 /**

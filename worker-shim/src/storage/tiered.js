@@ -29,7 +29,7 @@
 
 import { FAULT, StorageError } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
-import { ColdManifest } from './cold-manifest.js';
+import { ColdManifest, byOwner } from './cold-manifest.js';
 import { DEFAULT_HOT_BYTES, DEFAULT_GROUP_PAGES, MAX_GROUP_PAGES, MIN_HOT_BYTES } from '../config.js';
 
 /** No cap that matters: promoted pages land in the hot tier, not in memory, so a
@@ -358,7 +358,7 @@ export class TieredPageStorage {
    * @param {number} pageCount @returns {{groups: SharedGroup[], done: () => void}}
    */
   shareGroups(pageCount) {
-    const self = this.#self();
+    const self = this.id;
     /** @type {SharedGroup[]} */
     const groups = [];
     for (const [group, entry] of this.#groups) {
@@ -395,7 +395,7 @@ export class TieredPageStorage {
    * @param {string} holder @param {string[]} objects
    */
   hold(holder, objects) {
-    if (holder === this.#self()) return; // a database that adopts its own objects back holds them as its own
+    if (holder === this.id) return; // a database that adopts its own objects back holds them as its own
     if (!this.#manifest.owns(objects)) {
       throw new StorageError('COLD_TIER_CORRUPT', 'the cold tier lost data: a branch would share objects that are not this database\'s');
     }
@@ -416,7 +416,7 @@ export class TieredPageStorage {
    * @returns {number}  the pages read from shared objects (those staged does not override)
    */
   adopt(staged, { groupPages, groups }) {
-    const self = this.#self();
+    const self = this.id;
     const written = new Set();
     staged.eachPageNumber((pgno) => written.add(Math.floor((pgno - 1) / groupPages)));
     /** @type {Map<number, ManifestEntry>} */
@@ -431,7 +431,7 @@ export class TieredPageStorage {
   }
 
   /** This database's id, which its branches record as its objects' owner. */
-  #self() {
+  get id() {
     if (!this.#peers) throw new Error('cold tier: sharing objects with a branch needs the namespace binding of this class');
     return this.#peers.self;
   }
@@ -579,16 +579,9 @@ export class TieredPageStorage {
    * R2, or release them to their owners, then forget them; how many.
    */
   async #collect() {
-    /** @type {Map<string | null, string[]>} owner → objects */
-    const byOwner = new Map();
-    let found = 0;
-    for (const { object, owner } of this.#manifest.collectableGarbage(COLLECT_BATCH)) {
-      if (this.#inUse.has(object)) continue;
-      byOwner.set(owner, [...(byOwner.get(owner) ?? []), object]);
-      found++;
-    }
-    if (found === 0) return 0;
-    for (const [owner, objects] of byOwner) {
+    const found = this.#manifest.collectableGarbage(COLLECT_BATCH).filter(({ object }) => !this.#inUse.has(object));
+    if (found.length === 0) return 0;
+    for (const [owner, objects] of byOwner(found)) {
       if (owner === null) {
         await this.#cold.delete(objects);
       } else {
@@ -598,7 +591,7 @@ export class TieredPageStorage {
       this.#hot.transaction(() => this.#manifest.dropGarbage(objects));
     }
     this.#manifest.countGarbage();
-    return found;
+    return found.length;
   }
 
   // ---- promotion -------------------------------------------------------------
