@@ -84,80 +84,110 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
   return SQLITE_OK;
 }
 
+/*
+** One value of the row a change reports, with its type asked of SQLite once:
+** reading its bytes may convert it, after which SQLite leaves its type
+** undefined. p is 0 where SQLite stores none (a virtual generated column).
+*/
+typedef struct CaptureValue {
+  sqlite3_value *p;
+  int type;
+} CaptureValue;
+
+/* Column i of the old or new row into *pV. SQLITE_OK or an error. */
+static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
+  int rc;
+  pV->p = 0;
+  rc = bOld ? sqlite3_preupdate_old(db, i, &pV->p) : sqlite3_preupdate_new(db, i, &pV->p);
+  if( rc==SQLITE_RANGE ){
+    pV->p = 0;
+    rc = SQLITE_OK;
+  }
+  pV->type = pV->p ? sqlite3_value_type(pV->p) : SQLITE_NULL;
+  return rc;
+}
+
+/*
+** The bytes of a TEXT or BLOB value, *pn of them; 0 when out of memory, or
+** for an empty value. Text is read as a blob: sqlite3_value_text() would
+** first copy a value that comes straight from a record (every old value) to
+** NUL-terminate it, a malloc per value of every changed row. The bytes are
+** the same, UTF-8: this build has no other encoding (SQLITE_OMIT_UTF16).
+*/
+static const void *captureBytes(const CaptureValue *v, int *pn){
+  const void *z = sqlite3_value_blob(v->p);
+  *pn = sqlite3_value_bytes(v->p);
+  return z;
+}
+
 /* Whether two values of a column would be stored alike. */
-static int captureSameValue(sqlite3_value *pA, sqlite3_value *pB){
-  int type = sqlite3_value_type(pA), n;
-  if( type!=sqlite3_value_type(pB) ) return 0;
-  switch( type ){
+static int captureSameValue(const CaptureValue *pA, const CaptureValue *pB){
+  if( pA->type!=pB->type ) return 0;
+  switch( pA->type ){
     case SQLITE_NULL:    return 1;
-    case SQLITE_INTEGER: return sqlite3_value_int64(pA)==sqlite3_value_int64(pB);
+    case SQLITE_INTEGER: return sqlite3_value_int64(pA->p)==sqlite3_value_int64(pB->p);
     case SQLITE_FLOAT: {
-      double a = sqlite3_value_double(pA), b = sqlite3_value_double(pB);
+      double a = sqlite3_value_double(pA->p), b = sqlite3_value_double(pB->p);
       return memcmp(&a, &b, sizeof(a))==0;           /* -0.0 is not 0.0 */
     }
     default: {
       /* Text and blobs: the same bytes (the text as stored, UTF-8). */
-      const void *a = type==SQLITE_TEXT ? (const void*)sqlite3_value_text(pA) : sqlite3_value_blob(pA);
-      const void *b = type==SQLITE_TEXT ? (const void*)sqlite3_value_text(pB) : sqlite3_value_blob(pB);
-      n = sqlite3_value_bytes(pA);
-      if( n!=sqlite3_value_bytes(pB) ) return 0;
-      return n==0 || (a && b && memcmp(a, b, (size_t)n)==0);   /* 0: out of memory */
+      int nA, nB;
+      const void *a = captureBytes(pA, &nA);
+      const void *b = captureBytes(pB, &nB);
+      return nA==nB && (nA==0 || (a && b && memcmp(a, b, (size_t)nA)==0));   /* 0: out of memory */
     }
   }
 }
 
-/* Column i of the old or new row into *ppVal, 0 where SQLite stores none
-** (a virtual generated column: SQLITE_RANGE). SQLITE_OK or an error. */
-static int captureValue(sqlite3 *db, int bOld, int i, sqlite3_value **ppVal){
-  int rc;
-  *ppVal = 0;
-  rc = bOld ? sqlite3_preupdate_old(db, i, ppVal) : sqlite3_preupdate_new(db, i, ppVal);
-  if( rc==SQLITE_RANGE ){
-    *ppVal = 0;
-    rc = SQLITE_OK;
+static void captureAppendValue(sqlite3_str *pOut, const CaptureValue *v){
+  if( v->p==0 ){
+    sqlite3_str_appendall(pOut, "null");
+  }else if( v->type==SQLITE_TEXT ){
+    int n;
+    const char *z = captureBytes(v, &n);
+    jsonAppendString(pOut, z ? z : "", z ? n : 0);
+  }else{
+    jsonAppendValue(pOut, v->p);   /* no conversion: its type is still v->type */
   }
-  return rc;
-}
-
-static void captureAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
-  if( pVal ) jsonAppendValue(pOut, pVal);
-  else sqlite3_str_appendall(pOut, "null");
 }
 
 /*
 ** Append the change to pOut as changebatch.h stores an event; an update's
-** changed columns go through pDiff (reset here) so that each value is asked
-** of SQLite once. SQLITE_OK, or the error SQLite gave for a value.
+** changed columns go through pDiff (emptied here, its buffer kept) so that
+** each value is asked of SQLite once. SQLITE_OK, or the error SQLite gave
+** for a value.
 */
 static int captureAppendEvent(sqlite3_str *pOut, sqlite3_str *pDiff, sqlite3 *db, int op, int nCol){
+  /* Appends of known lengths, not sqlite3_str_appendf() or _appendall():
+  ** this runs for every changed row. */
+  char zHead[] = "[\"?\",[";
   int i, rc = SQLITE_OK, bOld = op==SQLITE_DELETE;
-  /* Appends, not sqlite3_str_appendf(): this runs for every changed row. */
-  sqlite3_str_appendall(pOut, "[\"");
-  sqlite3_str_appendchar(pOut, 1, op==SQLITE_INSERT ? CHANGE_INSERT
-                         : op==SQLITE_UPDATE ? CHANGE_UPDATE : CHANGE_DELETE);
-  sqlite3_str_appendall(pOut, "\",[");
-  if( op==SQLITE_UPDATE ) sqlite3_str_reset(pDiff);
+  zHead[2] = op==SQLITE_INSERT ? CHANGE_INSERT : op==SQLITE_UPDATE ? CHANGE_UPDATE : CHANGE_DELETE;
+  sqlite3_str_append(pOut, zHead, (int)sizeof(zHead)-1);
+  if( op==SQLITE_UPDATE ) sqlite3_str_truncate(pDiff, 0);
   for(i=0; rc==SQLITE_OK && i<nCol; i++){
-    sqlite3_value *pVal, *pOld;
-    rc = captureValue(db, bOld, i, &pVal);
+    CaptureValue val, old;
+    rc = captureValue(db, bOld, i, &val);
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
-    captureAppendValue(pOut, pVal);
-    if( op==SQLITE_UPDATE && pVal && rc==SQLITE_OK ){
-      rc = captureValue(db, 1, i, &pOld);
-      if( pOld==0 || captureSameValue(pOld, pVal) ) continue;
-      sqlite3_str_appendall(pDiff, sqlite3_str_length(pDiff) ? ",\"" : "\"");
+    captureAppendValue(pOut, &val);
+    if( op==SQLITE_UPDATE && val.p && rc==SQLITE_OK ){
+      rc = captureValue(db, 1, i, &old);
+      if( old.p==0 || captureSameValue(&old, &val) ) continue;
+      if( sqlite3_str_length(pDiff) ) sqlite3_str_appendchar(pDiff, 1, ',');
+      sqlite3_str_appendchar(pDiff, 1, '"');
       jsonAppendInteger(pDiff, i);
-      sqlite3_str_appendall(pDiff, "\":");
-      jsonAppendValue(pDiff, pOld);
+      sqlite3_str_append(pDiff, "\":", 2);
+      captureAppendValue(pDiff, &old);
     }
   }
-  sqlite3_str_appendchar(pOut, 1, ']');
   if( op==SQLITE_UPDATE ){
-    sqlite3_str_appendall(pOut, ",{");
+    sqlite3_str_append(pOut, "],{", 3);
     sqlite3_str_append(pOut, sqlite3_str_value(pDiff), sqlite3_str_length(pDiff));
-    sqlite3_str_appendchar(pOut, 1, '}');
+    sqlite3_str_append(pOut, "}]", 2);
+  }else{
+    sqlite3_str_append(pOut, "]]", 2);
   }
-  sqlite3_str_appendchar(pOut, 1, ']');
   return rc;
 }
 

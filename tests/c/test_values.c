@@ -38,6 +38,11 @@ static void results_encode_every_type(void){
       " 9223372036854775807 AS top", 0,
       "{\"rows\":[{\"z\":0,\"m\":-1,\"t\":10,\"lo\":-9007199254740991,"
       "\"below\":{\"$bigint\":\"-9007199254740992\"},\"top\":{\"$bigint\":\"9223372036854775807\"}}]}");
+  /* Where the formatting steps from 64-bit to 32-bit division, and by digit pairs. */
+  CHECK_QUERY(&c, "SELECT 9 AS a, 99 AS b, 100 AS c, 4294967295 AS d, 4294967296 AS e, -4294967296 AS f,"
+      " 1000000007 AS g, 123456789012 AS h", 0,
+      "{\"rows\":[{\"a\":9,\"b\":99,\"c\":100,\"d\":4294967295,\"e\":4294967296,\"f\":-4294967296,"
+      "\"g\":1000000007,\"h\":123456789012}]}");
   CHECK_QUERY(&c, "SELECT x'' AS e, x'00' AS one, x'0001' AS two, x'000102' AS three, x'fffefd7f' AS four", 0,
       "{\"rows\":[{\"e\":{\"$blob\":\"\"},\"one\":{\"$blob\":\"AA==\"},\"two\":{\"$blob\":\"AAE=\"},"
       "\"three\":{\"$blob\":\"AAEC\"},\"four\":{\"$blob\":\"//79fw==\"}}]}");
