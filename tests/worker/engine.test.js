@@ -120,6 +120,33 @@ test('a new engine over the same pages sees committed data (restart)', async () 
   assert.deepEqual(json(await second.request('POST', '/query', bytes({ sql: 'SELECT email FROM users' }))).rows, [{ email: 'bo@example.com' }]);
 });
 
+test('engines made one after another write only their own storage and log under their own label', async () => {
+  // An engine makes an instance ahead for the next one (wasm/engine.js, takeSpare):
+  // the second engine below takes it, the third finds none left and makes its own.
+  const [a, b, c] = [new MemoryPages(), new MemoryPages(), new MemoryPages()];
+  const first = new Engine(mod, { storage: a, label: 'first' });
+  await ready(first);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const second = new Engine(mod, { storage: b, label: 'second' });
+  const third = new Engine(mod, { storage: c, label: 'third' });
+  await ready(second);
+  await ready(third);
+  for (const [engine, name] of /** @type {const} */ ([[first, 'a'], [second, 'b'], [third, 'c']])) {
+    const r = await engine.request('POST', '/run', bytes({ sql: 'INSERT INTO users (name, email) VALUES (?, ?)', params: [name, `${name}@example.com`] }));
+    assert.equal(r.status, 200, decoder.decode(r.body));
+  }
+  for (const [storage, name] of /** @type {const} */ ([[a, 'a'], [b, 'b'], [c, 'c']])) {
+    const reader = new Engine(mod, { storage });
+    await ready(reader);
+    assert.deepEqual(json(await reader.request('POST', '/query', bytes({ sql: 'SELECT name FROM users' }))).rows, [{ name }]);
+  }
+  assert.deepEqual([first.commits > 0, second.commits > 0, third.commits > 0], [true, true, true]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const broken = { readPage: () => { throw new Error('disk on fire'); }, commit: () => {}, async prefetch() {} };
+  const { logged } = await quietly(() => firstFailure(new Engine(mod, { storage: broken, label: 'fourth' })));
+  assert.ok(logged.some((l) => l.startsWith('[dosql] fourth:') && /disk on fire/.test(l)), logged.join('\n'));
+});
+
 test('faulting storage: requests are retried after prefetch and give the same answers', async () => {
   const kv = new FakeKvStorage();
   const writer = new Engine(mod, { storage: new KvPageStorage(kv) });

@@ -58,6 +58,15 @@ export class DoSQLDatabase extends DurableObject {
     onTornWrite: (reason) => this.ctx.abort(reason),
   });
 
+  /** A request as the client's statements send it (client/client.js Send). @type {import('../client/client.js').Send} */
+  #send = async (path, body, txId) => {
+    const { status, text } = await this.#instance.call(path, body, txId);
+    return answerOf(path, status, text);
+  };
+
+  /** @type {ReturnType<typeof statements> | undefined} */
+  #plain;
+
   /** @param {Request} request @returns {Promise<Response>} */
   fetch(request) {
     return this.#instance.fetch(request);
@@ -142,18 +151,17 @@ export class DoSQLDatabase extends DurableObject {
    * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn @returns {Promise<T>}
    */
   async #statement(options, fn) {
-    const send = async (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {string | null} */ txId) => {
-      const { status, text } = await this.#instance.call(path, body, txId);
-      return answerOf(path, status, text);
-    };
     try {
       const txId = options?.transaction ?? null;
-      const asOf = options?.asOf === undefined ? {} : reads(send, txId, options.asOf);
-      return await fn({ ...statements(send, txId), ...asOf }, send);
+      const plain = txId === null && options?.asOf === undefined;
+      // The statements outside any transaction and history: made once per object.
+      const s = plain ? (this.#plain ??= statements(this.#send, null)) : { ...statements(this.#send, txId), ...reads(this.#send, txId, options?.asOf) };
+      return await fn(s, this.#send);
     } catch (err) {
       throw toRpcError(err);
     }
   }
+
 
   // ---- Between the databases of this class, never over HTTP (durable-object/branch.js):
   // a branch shares the R2 objects of the database it was made from.

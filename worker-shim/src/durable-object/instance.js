@@ -173,13 +173,19 @@ export class DatabaseInstance {
     let answer;
     try {
       const bytes = encoder.encode(JSON.stringify(body ?? {}));
-      const host = { '/restore': () => this.#restore('POST', bytes), '/branch': () => this.#branch('POST', bytes) }[path];
-      answer = (this.#started ? null : await this.start()) ?? (host ? await host() : await this.#answer('POST', path, bytes, txId));
+      answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, bytes, txId));
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       answer = hostError('INTERNAL', messageOf(err));
     }
     return rpcAnswer(answer);
+  }
+
+  /** call()'s request: to the host's own routes, or through the gate to C. @param {string} path @param {Uint8Array} bytes @param {string | null} txId */
+  #callRoute(path, bytes, txId) {
+    if (path === '/restore') return this.#restore('POST', bytes);
+    if (path === '/branch') return this.#branch('POST', bytes);
+    return this.#answer('POST', path, bytes, txId);
   }
 
   /**

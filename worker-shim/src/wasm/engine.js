@@ -43,6 +43,70 @@ export const EXPORT_NAMES = Object.freeze([
 
 const encoder = new TextEncoder();
 
+/** Each module's methods and route paths as UTF-8, by its contract. @type {WeakMap<object, Map<string, Uint8Array>>} */
+const encodedNames = new WeakMap();
+
+/**
+ * @typedef {object} Instantiated
+ * @property {Record<string, any>} exports
+ * @property {WebAssembly.Memory} memory
+ * @property {import('./host.js').HostBinding} host  what its imports call; the Engine sets storage, label, onCommit
+ */
+
+/**
+ * A new instance of module, initialised (its C constructors run), not yet bound to
+ * any storage.
+ * @param {WebAssembly.Module} module @returns {Instantiated}
+ */
+function instantiate(module) {
+  /** @type {WebAssembly.Memory | undefined} */
+  let memory;
+  const host = { getMemory: () => /** @type {WebAssembly.Memory} */ (memory), storage: UNBOUND };
+  const { exports } = new WebAssembly.Instance(module, createImports(host));
+  const missing = [...EXPORT_NAMES, 'memory'].filter((name) => !(name in exports));
+  if (missing.length) {
+    throw new EngineStartError(`dosql.wasm lacks the exports ${missing.join(', ')}: rebuild it with ./build.sh wasm`);
+  }
+  memory = /** @type {WebAssembly.Memory} */ (exports.memory);
+  exports._initialize();
+  return { exports, memory, host };
+}
+
+/** What an instance's storage is until an Engine takes it: C reads no page before dosql_open. */
+const UNBOUND = /** @type {import('./host.js').StorageAdapter} */ (/** @type {unknown} */ ({}));
+
+/**
+ * One instance of each module made ahead of need, so that the next Engine (an object
+ * starting in an isolate that already ran one) does not wait for instantiation: in
+ * workerd that was about a millisecond of each start in a running isolate (issue 17).
+ * @type {WeakMap<WebAssembly.Module, Instantiated>}
+ */
+const spares = new WeakMap();
+
+/** @param {WebAssembly.Module} module @returns {Instantiated | undefined} */
+function takeSpare(module) {
+  const spare = spares.get(module);
+  spares.delete(module);
+  return spare;
+}
+
+/**
+ * Make module's spare once the current task is done (a timer, so not in the request
+ * that started this engine), unless there is one. A module that cannot be
+ * instantiated makes none: the next Engine reports why.
+ * @param {WebAssembly.Module} module
+ */
+function makeSpareSoon(module) {
+  setTimeout(() => {
+    if (spares.has(module)) return;
+    try {
+      spares.set(module, instantiate(module));
+    } catch {
+      // The next Engine's own instantiate() throws the same error, with its context.
+    }
+  }, 0);
+}
+
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
 /**
@@ -77,8 +141,6 @@ export class Engine {
   #contract;
   /** @type {Set<string> | null} */
   #hostPaths = null;
-  /** The methods and route paths, encoded once. @type {Map<string, Uint8Array> | null} */
-  #names = null;
   #readAhead;
   #maxReadAhead;
   #maxFaults;
@@ -114,28 +176,20 @@ export class Engine {
     this.#maxReadAhead = maxReadAhead ?? storage.maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
     this.#maxFaults = maxFaults ?? DEFAULT_MAX_FAULTS;
 
-    const imports = createImports({
-      getMemory: () => this.#memory,
-      storage,
-      label,
-      onCommit: () => {
-        this.#commits++;
-      },
-    });
-    const instance = new WebAssembly.Instance(module, imports);
-    const exports = instance.exports;
-    const missing = [...EXPORT_NAMES, 'memory'].filter((name) => !(name in exports));
-    if (missing.length) {
-      throw new EngineStartError(`dosql.wasm lacks the exports ${missing.join(', ')}: rebuild it with ./build.sh wasm`);
-    }
+    const { exports, memory, host } = takeSpare(module) ?? instantiate(module);
+    host.storage = storage;
+    host.label = label;
+    host.onCommit = () => {
+      this.#commits++;
+    };
     this.#exports = exports;
-    this.#memory = /** @type {WebAssembly.Memory} */ (exports.memory);
-    exports._initialize();
-    this.#contract = contractOf(module, exports, this.#memory);
+    this.#memory = memory;
+    this.#contract = contractOf(module, exports, memory);
     const { abi } = this.#contract;
     if (abi !== ABI_VERSION) {
       throw new EngineStartError(`dosql.wasm speaks ABI version ${abi} but this worker-shim speaks ${ABI_VERSION}: rebuild the module and the shim from the same commit`);
     }
+    makeSpareSoon(module);
   }
 
   /** What the module says of itself (wasm/contract.js). */
@@ -329,15 +383,17 @@ export class Engine {
   }
 
   /**
-   * A method or path as UTF-8: the routes' own (and GET, POST) encoded once.
+   * A method or path as UTF-8: the routes' own (and GET, POST) encoded once a module.
    * @param {string} name
    */
   #utf8(name) {
-    if (!this.#names) {
-      const names = ['GET', 'POST', ...this.#contract.routes.map((r) => r.path)];
-      this.#names = new Map(names.map((n) => [n, encoder.encode(n)]));
+    let names = encodedNames.get(this.#contract);
+    if (!names) {
+      const all = ['GET', 'POST', ...this.#contract.routes.map((r) => r.path)];
+      names = new Map(all.map((n) => [n, encoder.encode(n)]));
+      encodedNames.set(this.#contract, names);
     }
-    return this.#names.get(name) ?? encoder.encode(name);
+    return names.get(name) ?? encoder.encode(name);
   }
 
   /**

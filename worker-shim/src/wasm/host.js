@@ -122,25 +122,32 @@ export class StorageError extends Error {
 /** @typedef {{lsn: number, oldestLsn: number, oldestTime: number | null, windowMs: number, bytes: number, logSlots: number}} HistoryInfo */
 
 /**
+ * The host an instance's imports call, read at each call (not when the imports are
+ * made): wasm/engine.js makes an instance ahead of need and binds it to its storage
+ * when an Engine takes it.
+ * @typedef {object} HostBinding
+ * @property {() => WebAssembly.Memory} getMemory  the instance's memory (known only
+ *   after instantiation, hence a function)
+ * @property {StorageAdapter} storage
+ * @property {string} [label]  names the object in log lines, e.g. "DoSQLDatabase 3f2a..."
+ * @property {() => void} [onCommit]  called after each commit storage took (the
+ *   engine counts them); must not throw
+ */
+
+/**
  * Build the import object for `new WebAssembly.Instance(module, imports)`.
- *
- * @param {object} options
- * @param {() => WebAssembly.Memory} options.getMemory  the instance's memory
- *   (known only after instantiation, hence a function)
- * @param {StorageAdapter} options.storage
- * @param {string} [options.label]  names the object in log lines, e.g.
- *   "DoSQLDatabase 3f2a..."
- * @param {() => void} [options.onCommit]  called after each commit storage took
- *   (the engine counts them); must not throw
+ * @param {HostBinding} host
  * @returns {WebAssembly.Imports}
  */
-export function createImports({ getMemory, storage, label = 'dosql', onCommit = () => {} }) {
-  const prefix = `[dosql] ${label}:`;
+export function createImports(host) {
+  const { getMemory } = host;
+
+  const prefix = () => `[dosql] ${host.label ?? 'dosql'}:`;
 
   /** Log a failure of a host call; never throws. */
   function fail(what, err) {
     try {
-      console.error(prefix, what, err instanceof Error ? err.stack || err.message : String(err));
+      console.error(prefix(), what, err instanceof Error ? err.stack || err.message : String(err));
     } catch {
       // nothing left to report to
     }
@@ -159,7 +166,7 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
     page_read(pgno, bufPtr, n) {
       let page;
       try {
-        page = storage.readPage(pgno >>> 0);
+        page = host.storage.readPage(pgno >>> 0);
       } catch (err) {
         fail(`page_read(${pgno}):`, err);
         return PAGE_ERROR;
@@ -171,7 +178,7 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
     commit(batchPtr, n) {
       let result;
       try {
-        result = storage.commit(parseBatch(getMemory().buffer, batchPtr >>> 0, n >>> 0));
+        result = host.storage.commit(parseBatch(getMemory().buffer, batchPtr >>> 0, n >>> 0));
       } catch (err) {
         fail('commit:', err);
         return COMMIT_ERROR;
@@ -185,12 +192,13 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
         result.then(undefined, (err) => fail('commit (async):', err));
         throw new Error('commit returned a Promise; it must write synchronously');
       }
-      onCommit();
+      host.onCommit?.();
       return COMMIT_OK;
     },
 
     /** The lsn of a point of history, or HISTORY_NONE, _BEFORE, _AFTER. */
     history_point(kind, value) {
+      const { storage } = host;
       if (!storage.historyPoint) return HISTORY_NONE;
       try {
         const lsn = storage.historyPoint(kind === POINT_TIME ? 'time' : 'lsn', value);
@@ -203,6 +211,7 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
 
     /** As page_read, as of lsn. */
     page_read_at(lsn, pgno, bufPtr, n) {
+      const { storage } = host;
       if (!storage.readPageAt) return PAGE_ERROR;
       let page;
       try {
@@ -216,6 +225,7 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
 
     /** Fill n doubles at ptr with HISTORY_INFO's values. */
     history_info(ptr, n) {
+      const { storage } = host;
       if (!storage.historyInfo) return HISTORY_NONE;
       try {
         const info = storage.historyInfo();
@@ -252,9 +262,9 @@ export function createImports({ getMemory, storage, label = 'dosql', onCommit = 
     log(level, strPtr, n) {
       try {
         const text = new TextDecoder().decode(new Uint8Array(getMemory().buffer, strPtr >>> 0, n >>> 0));
-        if (level === LOG_ERROR) console.error(prefix, text);
-        else if (level === LOG_WARN) console.warn(prefix, text);
-        else console.log(prefix, text);
+        if (level === LOG_ERROR) console.error(prefix(), text);
+        else if (level === LOG_WARN) console.warn(prefix(), text);
+        else console.log(prefix(), text);
       } catch (err) {
         fail('log:', err);
       }
