@@ -94,11 +94,12 @@ typedef struct CaptureValue {
   int type;
 } CaptureValue;
 
-/* Column i of the old or new row into *pV. SQLITE_OK or an error. */
+/* Column i of the old or new row into *pV (a new value of an UPDATE read in
+** place: it converts nothing, see captureBytes). SQLITE_OK or an error. */
 static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
   int rc;
   pV->p = 0;
-  rc = bOld ? sqlite3_preupdate_old(db, i, &pV->p) : sqlite3_preupdate_new(db, i, &pV->p);
+  rc = bOld ? sqlite3_preupdate_old(db, i, &pV->p) : dosqlPreupdateNew(db, i, &pV->p);
   if( rc==SQLITE_RANGE ){
     pV->p = 0;
     rc = SQLITE_OK;
@@ -108,16 +109,15 @@ static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
 }
 
 /*
-** The bytes of a TEXT or BLOB value, *pn of them; 0 when out of memory, or
-** for an empty value. Text is read as a blob: sqlite3_value_text() would
-** first copy a value that comes straight from a record (every old value) to
-** NUL-terminate it, a malloc per value of every changed row. The bytes are
-** the same, UTF-8: this build has no other encoding (SQLITE_OMIT_UTF16).
+** The bytes of a TEXT or BLOB value as SQLite holds them, *pn of them; 0 for
+** an empty value. Not sqlite3_value_text(): it would copy a value that comes
+** straight from a record (every old value) to NUL-terminate it, a malloc per
+** value of every changed row, and it may not touch the UPDATE's registers
+** that dosqlPreupdateNew() gives. Text is UTF-8: this build has no other
+** encoding (SQLITE_OMIT_UTF16).
 */
 static const void *captureBytes(const CaptureValue *v, int *pn){
-  const void *z = sqlite3_value_blob(v->p);
-  *pn = sqlite3_value_bytes(v->p);
-  return z;
+  return dosqlValueBytes(v->p, pn);
 }
 
 /* Whether two values of a column would be stored alike. */
@@ -148,7 +148,8 @@ static void captureAppendValue(sqlite3_str *pOut, const CaptureValue *v){
     const char *z = captureBytes(v, &n);
     jsonAppendString(pOut, z ? z : "", z ? n : 0);
   }else{
-    jsonAppendValue(pOut, v->p);   /* no conversion: its type is still v->type */
+    /* Numbers are read, not converted; a blob is marked a blob, as it is. */
+    jsonAppendValue(pOut, v->p);
   }
 }
 

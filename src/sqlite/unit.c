@@ -172,3 +172,30 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   if( pTab && (pTab->tabFlags & TF_Shadow) ) return 1;
   return sqlite3ShadowTableName(db, zTable);
 }
+
+int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
+  PreUpdate *p = db->pPreUpdate;
+  Mem *pReg;
+  int iStore;
+  /* The cases sqlite3_preupdate_new() answers without reading a register
+  ** (an INSERT's record, the rowid) or with an error. */
+  if( p==0 || p->op!=SQLITE_UPDATE || iIdx<0 || iIdx>=p->pTab->nCol || iIdx==p->pTab->iPKey ){
+    return sqlite3_preupdate_new(db, iIdx, ppValue);
+  }
+  iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
+  if( iStore<0 || iStore>=p->pCsr->nField ) return sqlite3_preupdate_new(db, iIdx, ppValue);
+  pReg = &p->v->aMem[p->iNewReg+1+iStore];
+  if( pReg->flags & MEM_Zero ) return sqlite3_preupdate_new(db, iIdx, ppValue);
+  *ppValue = pReg;
+  return SQLITE_OK;
+}
+
+const void *dosqlValueBytes(sqlite3_value *pVal, int *pn){
+  Mem *p = (Mem*)pVal;
+  if( (p->flags & (MEM_Str|MEM_Blob))==0 || (p->flags & MEM_Zero) ){
+    *pn = sqlite3_value_bytes(pVal);
+    return sqlite3_value_blob(pVal);
+  }
+  *pn = p->n;
+  return p->n ? p->z : 0;
+}

@@ -24,4 +24,21 @@ int dosqlStmtCountsChanges(sqlite3_stmt *pStmt);
 ** reported as a table of its own. Safe inside a preupdate hook (no SQL runs). */
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 
+/*
+** What sqlite3_preupdate_new() gives for column iIdx of the row a preupdate
+** hook reports, read in place where that is only a register of the UPDATE:
+** SQLite copies the register at every call (and its text to NUL-terminate
+** it), a malloc per text value of every updated row. Elsewhere (an INSERT,
+** the rowid, an error) it is sqlite3_preupdate_new() itself. *ppValue is
+** valid until the hook returns; read it with the accessors that convert
+** nothing (sqlite3_value_type, _int64, _double, _bytes, dosqlValueBytes).
+*/
+int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue);
+
+/* The bytes of a TEXT or BLOB value as it holds them, without converting or
+** copying it (sqlite3_value_blob() marks the value a blob, sqlite3_value_text()
+** may copy it to NUL-terminate it); *pn of them. 0 for an empty value. A
+** zeroblob in a register is never given in place (dosqlPreupdateNew). */
+const void *dosqlValueBytes(sqlite3_value *pVal, int *pn);
+
 #endif /* DOSQL_SQLITE_UNIT_H */

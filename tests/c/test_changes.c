@@ -75,6 +75,27 @@ static void every_operation_and_value_type_is_an_event(void){
   connClose(&c);
 }
 
+/* An UPDATE's new values are read in place from its registers (capture.c,
+** dosqlPreupdateNew), except the rowid and a zeroblob, which SQLite gives:
+** each kind reads as an INSERT of the same row would. */
+static void updates_report_every_kind_of_new_value(void){
+  Conn c;
+  openConn(&c);
+  run(&c, "CREATE TABLE k(id INTEGER PRIMARY KEY, r REAL, b BLOB, s TEXT, g AS (id*10) STORED)");
+  run(&c, "INSERT INTO k(id, r, b, s) VALUES(1, 1.5, x'01', 'keep')");
+  run(&c, "UPDATE k SET id=2, r=5, b=zeroblob(2) WHERE id=1");
+  run(&c, "CREATE TABLE w(k TEXT PRIMARY KEY, v, t) WITHOUT ROWID");
+  run(&c, "INSERT INTO w VALUES('a', 1, 'x')");
+  run(&c, "UPDATE w SET v=v+1, t='y' || t WHERE k='a'");
+  CHECK_STR(events(&c, "{}"),
+    "1/1 insert k {\"id\":1,\"r\":1.5,\"b\":{\"$blob\":\"AQ==\"},\"s\":\"keep\",\"g\":10}"
+    " | 2/2 update k {\"id\":2,\"r\":5,\"b\":{\"$blob\":\"AAA=\"},\"s\":\"keep\",\"g\":20}"
+    " {\"id\":1,\"r\":1.5,\"b\":{\"$blob\":\"AQ==\"},\"s\":\"keep\",\"g\":10}"
+    " | 3/3 insert w {\"k\":\"a\",\"v\":1,\"t\":\"x\"}"
+    " | 4/4 update w {\"k\":\"a\",\"v\":2,\"t\":\"yx\"} {\"k\":\"a\",\"v\":1,\"t\":\"x\"}");
+  connClose(&c);
+}
+
 static void a_commit_shares_one_txid(void){
   Conn c;
   openConn(&c);
@@ -565,6 +586,7 @@ static void columns_follow_the_schema_through_a_rollback(void){
 
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
+  RUN(updates_report_every_kind_of_new_value);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
   RUN(undone_work_leaves_no_event);
