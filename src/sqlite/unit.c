@@ -174,13 +174,21 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
 }
 
 int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
+  static Mem rowid;   /* the new rowid, where the row's INTEGER PRIMARY KEY is asked */
   PreUpdate *p = db->pPreUpdate;
   Mem *pReg;
   int iStore;
   /* The cases sqlite3_preupdate_new() answers without reading a register
-  ** (an INSERT's record, the rowid) or with an error. */
-  if( p==0 || p->op!=SQLITE_UPDATE || iIdx<0 || iIdx>=p->pTab->nCol || iIdx==p->pTab->iPKey ){
+  ** (an INSERT's record) or with an error. */
+  if( p==0 || p->op!=SQLITE_UPDATE || iIdx<0 || iIdx>=p->pTab->nCol ){
     return sqlite3_preupdate_new(db, iIdx, ppValue);
+  }
+  if( iIdx==p->pTab->iPKey ){
+    /* What sqlite3_preupdate_new() gives, without the array of copies it
+    ** allocates for the row. */
+    sqlite3VdbeMemSetInt64(&rowid, p->iKey2);
+    *ppValue = &rowid;
+    return SQLITE_OK;
   }
   iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
   if( iStore<0 || iStore>=p->pCsr->nField ) return sqlite3_preupdate_new(db, iIdx, ppValue);

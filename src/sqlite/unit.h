@@ -28,8 +28,9 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 ** What sqlite3_preupdate_new() gives for column iIdx of the row a preupdate
 ** hook reports, read in place where that is only a register of the UPDATE:
 ** SQLite copies the register at every call (and its text to NUL-terminate
-** it), a malloc per text value of every updated row. Elsewhere (an INSERT,
-** the rowid, an error) it is sqlite3_preupdate_new() itself. *ppValue is
+** it), a malloc per text value of every updated row; and the rowid, held
+** where SQLite would allocate copies of the row for it. Elsewhere (an INSERT,
+** a zeroblob, an error) it is sqlite3_preupdate_new() itself. *ppValue is
 ** valid until the hook returns; read it with the accessors that convert
 ** nothing (sqlite3_value_type, _int64, _double, _bytes, dosqlValueBytes).
 */
