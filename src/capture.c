@@ -85,17 +85,21 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
 }
 
 /*
-** One value of the row a change reports, with its type asked of SQLite once:
-** reading its bytes may convert it, after which SQLite leaves its type
-** undefined. p is 0 where SQLite stores none (a virtual generated column).
+** One value of the row a change reports, with its type asked of SQLite once.
+** p is 0 where SQLite stores none (a virtual generated column). Its bytes are
+** read as SQLite holds them (dosqlValueBytes), not with sqlite3_value_text():
+** that would copy a value that comes straight from a record (every old value)
+** to NUL-terminate it, a malloc per value of every changed row, and it may not
+** touch the UPDATE's registers that dosqlPreupdateNew() gives. Text is UTF-8:
+** this build has no other encoding (SQLITE_OMIT_UTF16).
 */
 typedef struct CaptureValue {
   sqlite3_value *p;
   int type;
 } CaptureValue;
 
-/* Column i of the old or new row into *pV (a new value of an UPDATE read in
-** place: it converts nothing, see captureBytes). SQLITE_OK or an error. */
+/* Column i of the old or new row into *pV (an UPDATE's new value read in
+** place). SQLITE_OK or an error. */
 static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
   int rc;
   pV->p = 0;
@@ -106,18 +110,6 @@ static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
   }
   pV->type = pV->p ? sqlite3_value_type(pV->p) : SQLITE_NULL;
   return rc;
-}
-
-/*
-** The bytes of a TEXT or BLOB value as SQLite holds them, *pn of them; 0 for
-** an empty value. Not sqlite3_value_text(): it would copy a value that comes
-** straight from a record (every old value) to NUL-terminate it, a malloc per
-** value of every changed row, and it may not touch the UPDATE's registers
-** that dosqlPreupdateNew() gives. Text is UTF-8: this build has no other
-** encoding (SQLITE_OMIT_UTF16).
-*/
-static const void *captureBytes(const CaptureValue *v, int *pn){
-  return dosqlValueBytes(v->p, pn);
 }
 
 /* Whether two values of a column would be stored alike. */
@@ -133,8 +125,8 @@ static int captureSameValue(const CaptureValue *pA, const CaptureValue *pB){
     default: {
       /* Text and blobs: the same bytes (the text as stored, UTF-8). */
       int nA, nB;
-      const void *a = captureBytes(pA, &nA);
-      const void *b = captureBytes(pB, &nB);
+      const void *a = dosqlValueBytes(pA->p, &nA);
+      const void *b = dosqlValueBytes(pB->p, &nB);
       return nA==nB && (nA==0 || (a && b && memcmp(a, b, (size_t)nA)==0));   /* 0: out of memory */
     }
   }
@@ -145,7 +137,7 @@ static void captureAppendValue(sqlite3_str *pOut, const CaptureValue *v){
     sqlite3_str_appendall(pOut, "null");
   }else if( v->type==SQLITE_TEXT ){
     int n;
-    const char *z = captureBytes(v, &n);
+    const char *z = dosqlValueBytes(v->p, &n);
     jsonAppendString(pOut, z ? z : "", z ? n : 0);
   }else{
     /* Numbers are read, not converted; a blob is marked a blob, as it is. */
