@@ -6,8 +6,8 @@
 // Writers mix single-row /run INSERTs and two-operation /transactions (rows
 // "a" and "b" of one id). A write that was in flight when the process died may
 // or may not have committed; one that was answered 200 must have. The kill comes
-// after a random delay (seeded: the seed is printed, and CRASH_SEED replays it),
-// several times per backend on the same database. A third run does the same on a
+// a random delay after the round's first answer (seeded: the seed is printed, and
+// CRASH_SEED replays it), several times per backend on the same database. A third run does the same on a
 // SQLite-backed object with an R2 cold tier and a 1 MiB hot budget, whose rows
 // are padded so that pages move to R2 (and back) while the clients write. On
 // SQLite-backed objects every past point history keeps reads whole too: rows only
@@ -131,6 +131,9 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         let dead = false;
         const branchName = `${tenant}-branch${round}`;
         const branching = options === COLD_WORLD ? db.post('/branch', { name: branchName }).then((a) => a.status === 200 && !dead, () => false) : null;
+        /** Resolves at the round's first acknowledged write, or when the writers stop. */
+        let firstAcknowledged = () => {};
+        const warm = new Promise((resolve) => (firstAcknowledged = resolve));
         const writers = Array.from({ length: WRITERS }, async () => {
           while (!dead) {
             const id = ++next;
@@ -144,12 +147,19 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
               } else {
                 await db.run("INSERT INTO t (id, part) VALUES (?, 'a')", [id]);
               }
-              if (!dead) acknowledged.set(id, pair);
+              if (!dead) {
+                acknowledged.set(id, pair);
+                firstAcknowledged();
+              }
             } catch {
               return; // the runtime is gone
             }
           }
         });
+        // After the first answer, not the round's start: a new runtime's first request
+        // compiles the module, which on a slow machine can outlast the whole delay and
+        // leave the round with no acknowledged write to check.
+        await Promise.race([warm, Promise.all(writers)]);
         await new Promise((resolve) => setTimeout(resolve, 50 + rand() * 400));
         dead = true; // answers that arrive from now on may race the kill: not counted
         const pids = workerdPids();
