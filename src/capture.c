@@ -103,7 +103,7 @@ typedef struct CaptureValue {
 static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
   int rc;
   pV->p = 0;
-  rc = bOld ? sqlite3_preupdate_old(db, i, &pV->p) : dosqlPreupdateNew(db, i, &pV->p);
+  rc = bOld ? dosqlPreupdateOld(db, i, &pV->p) : dosqlPreupdateNew(db, i, &pV->p);
   if( rc==SQLITE_RANGE ){
     pV->p = 0;
     rc = SQLITE_OK;

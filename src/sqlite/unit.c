@@ -173,6 +173,38 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   return sqlite3ShadowTableName(db, zTable);
 }
 
+int dosqlPreupdateOld(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
+  PreUpdate *p = db->pPreUpdate;
+  int iStore;
+  /* What sqlite3_preupdate_old() answers without the record: errors, a
+  ** WITHOUT ROWID table's key order, the rowid. */
+  if( p==0 || p->op==SQLITE_INSERT || p->pPk || iIdx<0 || iIdx>=p->pTab->nCol
+   || iIdx==p->pTab->iPKey ){
+    return sqlite3_preupdate_old(db, iIdx, ppValue);
+  }
+  iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
+  if( iStore<0 || iStore>=p->pCsr->nField ) return sqlite3_preupdate_old(db, iIdx, ppValue);
+  if( p->pUnpacked==0 ){
+    /* The record where its page holds it: the hook runs before the change,
+    ** and nothing moves the page until it returns. A record that goes on
+    ** to overflow pages (or a corrupt one) is SQLite's to copy. */
+    BtCursor *pCursor = p->pCsr->uc.pCursor;
+    u32 nRec = sqlite3BtreePayloadSize(pCursor), nLocal = 0;
+    const void *aRec = sqlite3BtreePayloadFetch(pCursor, &nLocal);
+    if( nLocal<nRec ) return sqlite3_preupdate_old(db, iIdx, ppValue);
+    p->pUnpacked = vdbeUnpackRecord(p->pKeyinfo, (int)nRec, aRec);
+    if( p->pUnpacked==0 ) return SQLITE_NOMEM;
+  }
+  /* A column added after the record was written (its default), and a REAL
+  ** column's integer, which SQLite converts: sqlite3_preupdate_old() reads
+  ** the record loaded above. */
+  if( iStore>=p->pUnpacked->nField || p->pTab->aCol[iIdx].affinity==SQLITE_AFF_REAL ){
+    return sqlite3_preupdate_old(db, iIdx, ppValue);
+  }
+  *ppValue = &p->pUnpacked->aMem[iStore];
+  return SQLITE_OK;
+}
+
 int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
   static Mem rowid;   /* the new rowid, where the row's INTEGER PRIMARY KEY is asked */
   PreUpdate *p = db->pPreUpdate;

@@ -25,6 +25,17 @@ int dosqlStmtCountsChanges(sqlite3_stmt *pStmt);
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 
 /*
+** What sqlite3_preupdate_old() gives for column iIdx of the row a preupdate
+** hook reports, read in place where its page holds the whole record: SQLite
+** copies the record into a malloc of its own for every changed row. Elsewhere
+** (a record on overflow pages, a WITHOUT ROWID table, the rowid, a REAL
+** column, a column added after the record was written, an error) it is
+** sqlite3_preupdate_old() itself. *ppValue is valid until the hook returns;
+** read it as dosqlPreupdateNew()'s.
+*/
+int dosqlPreupdateOld(sqlite3 *db, int iIdx, sqlite3_value **ppValue);
+
+/*
 ** What sqlite3_preupdate_new() gives for column iIdx of the row a preupdate
 ** hook reports, read in place where that is only a register of the UPDATE:
 ** SQLite copies the register at every call (and its text to NUL-terminate

@@ -96,6 +96,37 @@ static void updates_report_every_kind_of_new_value(void){
   connClose(&c);
 }
 
+/* Old values are read where the row's page holds them (capture.c,
+** dosqlPreupdateOld), except where SQLite must make them: a record that
+** goes on to overflow pages, a column added after the row was written (its
+** default), a whole number a REAL column stores as an integer (a real
+** again, so that an UPDATE that leaves it keeps it out of the log's diff).
+** Each reads as the INSERT of the row did. */
+static void updates_and_deletes_report_every_kind_of_old_value(void){
+  Conn c;
+  openConn(&c);
+  run(&c, "CREATE TABLE o(id INTEGER PRIMARY KEY, r REAL, i INT, s TEXT, b BLOB, n)");
+  run(&c, "INSERT INTO o VALUES(1, 2, -7, 'h\u00e9', x'00ff', NULL)");
+  run(&c, "INSERT INTO o VALUES(2, 3, 0, printf('%.*c', 6000, 'x'), x'', NULL)");
+  run(&c, "UPDATE o SET i=i+1 WHERE id=1");
+  CHECK_STR(scalar(&c, "SELECT events ->> '$[0][2]' FROM _dosql_change_log WHERE last_lsn = 3"), "\"{\\\"2\\\":-7}\"");
+  run(&c, "ALTER TABLE o ADD COLUMN d DEFAULT 'dflt'");
+  run(&c, "ALTER TABLE o ADD COLUMN e");
+  run(&c, "UPDATE o SET r=r*2, i=i+1, s=substr(s, 1, 2), b=x'01', n=1, d=2, e=3");
+  run(&c, "DELETE FROM o");
+  CHECK_STR(events(&c, "{\"since\":3,\"limit\":1}"),
+    "4/4 update o {\"id\":1,\"r\":4,\"i\":-5,\"s\":\"hé\",\"b\":{\"$blob\":\"AQ==\"},\"n\":1,\"d\":2,\"e\":3}"
+    " {\"id\":1,\"r\":2,\"i\":-6,\"s\":\"hé\",\"b\":{\"$blob\":\"AP8=\"},\"n\":null,\"d\":\"dflt\",\"e\":null}");
+  /* The row on overflow pages, its 6,000 bytes whole (too long for events()). */
+  CHECK_STR(scalar(&c, "SELECT json_object('id', 2, 'r', 3, 'i', 0, 's', printf('%.*c', 6000, 'x'),"
+                       " 'b', json('{\"$blob\":\"\"}'), 'n', NULL, 'd', 'dflt', 'e', NULL) = old"
+                       " FROM _dosql_changes WHERE lsn = 5"), "1");
+  CHECK_STR(events(&c, "{\"since\":5}"),
+    "6/6 delete o {\"id\":1,\"r\":4,\"i\":-5,\"s\":\"hé\",\"b\":{\"$blob\":\"AQ==\"},\"n\":1,\"d\":2,\"e\":3}"
+    " | 7/6 delete o {\"id\":2,\"r\":6,\"i\":1,\"s\":\"xx\",\"b\":{\"$blob\":\"AQ==\"},\"n\":1,\"d\":2,\"e\":3}");
+  connClose(&c);
+}
+
 static void a_commit_shares_one_txid(void){
   Conn c;
   openConn(&c);
@@ -587,6 +618,7 @@ static void columns_follow_the_schema_through_a_rollback(void){
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
+  RUN(updates_and_deletes_report_every_kind_of_old_value);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
   RUN(undone_work_leaves_no_event);
