@@ -135,6 +135,8 @@ static int captureSameValue(const CaptureValue *pA, const CaptureValue *pB){
 static void captureAppendValue(sqlite3_str *pOut, const CaptureValue *v){
   if( v->p==0 ){
     sqlite3_str_appendall(pOut, "null");
+  }else if( v->type==SQLITE_INTEGER ){
+    jsonAppendInteger(pOut, sqlite3_value_int64(v->p));
   }else if( v->type==SQLITE_TEXT ){
     int n;
     const char *z = dosqlValueBytes(v->p, &n);

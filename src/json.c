@@ -108,16 +108,37 @@ int jsonUtf8Length(const unsigned char *z, int n){
   return len;
 }
 
-void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
-  const unsigned char *z = (const unsigned char*)zIn;
-  int i = 0, iRun = 0;
-  if( n<0 ) n = (int)strlen(zIn);
-  sqlite3_str_appendchar(pOut, 1, '"');
+/* The length of z's first run of bytes that JSON holds as they are. */
+static int jsonPlainLength(const unsigned char *z, int n){
+  int i = 0;
   while( i<n ){
     unsigned char c = z[i];
     int len;
     if( c>=0x20 && c!='"' && c!='\\' && c<0x80 ){ i++; continue; }
     if( c>=0x80 && (len = jsonUtf8Length(&z[i], n-i))>0 ){ i += len; continue; }
+    break;
+  }
+  return i;
+}
+
+void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
+  const unsigned char *z = (const unsigned char*)zIn;
+  char zShort[64];
+  int i, iRun = 0;
+  if( n<0 ) n = (int)strlen(zIn);
+  i = jsonPlainLength(z, n);
+  if( i==n && n<=(int)sizeof(zShort)-2 ){
+    /* Most strings: short, nothing to escape, one append (a result's every
+    ** text value and a change event's come through here). */
+    zShort[0] = '"';
+    memcpy(&zShort[1], z, (size_t)n);
+    zShort[n+1] = '"';
+    sqlite3_str_append(pOut, zShort, n+2);
+    return;
+  }
+  sqlite3_str_appendchar(pOut, 1, '"');
+  while( i<n ){
+    unsigned char c = z[i];
     /* Flush the plain run, then write c escaped. */
     sqlite3_str_append(pOut, (const char*)&z[iRun], i-iRun);
     switch( c ){
@@ -131,6 +152,7 @@ void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
         else sqlite3_str_append(pOut, "\\ufffd", 6);   /* invalid UTF-8 */
     }
     iRun = ++i;
+    i += jsonPlainLength(&z[i], n-i);
   }
   sqlite3_str_append(pOut, (const char*)&z[iRun], i-iRun);
   sqlite3_str_appendchar(pOut, 1, '"');

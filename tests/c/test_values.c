@@ -25,6 +25,17 @@ static char *queryBody(Conn *pConn, const char *zSql, const char *zParams){
 #define CHECK_QUERY(conn, sql, params, expect) do{ \
     char *z_ = queryBody(conn, sql, params); CHECK_STR(z_, expect); free(z_); }while(0)
 
+/* Around the longest text json.c writes in one append (62 bytes): at it, past
+** it, a character of two bytes across it, an escape after a long plain run. */
+static void text_around_the_one_append_bound(Conn *pConn){
+  char *zWant = sqlite3_mprintf(
+      "{\"rows\":[{\"a\":\"%.62c\",\"b\":\"%.63c\",\"c\":\"%.61c\u00e9\",\"d\":\"%.70c\\tx\"}]}",
+      'a', 'b', 'c', 'd');
+  CHECK_QUERY(pConn, "SELECT printf('%.62c', 'a') AS a, printf('%.63c', 'b') AS b,"
+      " printf('%.61c', 'c') || '\u00e9' AS c, printf('%.70c', 'd') || char(9) || 'x' AS d", 0, zWant);
+  sqlite3_free(zWant);
+}
+
 static void results_encode_every_type(void){
   Conn c;
   openConn(&c);
@@ -55,6 +66,7 @@ static void results_encode_every_type(void){
   /* Text that is not UTF-8 becomes U+FFFD rather than invalid JSON. */
   CHECK_QUERY(&c, "SELECT CAST(x'61ff62' AS TEXT) AS s", 0,
       "{\"rows\":[{\"s\":\"a\\ufffdb\"}]}");
+  text_around_the_one_append_bound(&c);
   connClose(&c);
 }
 
