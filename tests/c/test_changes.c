@@ -127,6 +127,40 @@ static void updates_and_deletes_report_every_kind_of_old_value(void){
   connClose(&c);
 }
 
+/* A row whose record header gives a value more bytes than the record holds
+** (a forged file), read in place for its DELETE: SQLite's unpacking stops at
+** the record's end and makes that value NULL, so the event reads no byte of
+** the page after the record as the row's (the next cell here). */
+static void a_forged_record_reads_no_bytes_past_its_end(void){
+  static const uint8_t aCell[] = { 4, 0, 8*2+13, 1, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 5 };
+  uint8_t aPage[DOSQL_DEFAULT_PAGE_SIZE];
+  uint32_t pgno, nFound = 0;
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(id INTEGER PRIMARY KEY, s TEXT, n INT)");
+  run(&c, "INSERT INTO t VALUES(1, 'abcdefgh', 5), (2, printf('%.40c', 'z'), 6)");
+  connClose(&c);
+  for(pgno=1; pgno<=hostMemPageCount(); pgno++){
+    const uint8_t *p = hostMemPage(pgno);
+    uint32_t i;
+    for(i=0; p && i+sizeof(aCell)<=sizeof(aPage); i++){
+      if( memcmp(&p[i], aCell, sizeof(aCell))!=0 ) continue;
+      memcpy(aPage, p, sizeof(aPage));
+      aPage[i+2] = 127;                   /* text of 57 bytes, where the record holds 8 */
+      hostMemPutPage(pgno, aPage, sizeof(aPage));
+      nFound++;
+    }
+  }
+  CHECK(nFound==1);
+  openConn(&c);
+  a = post(&c, "/run", "{\"sql\":\"DELETE FROM t WHERE id = 1\"}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(events(&c, "{\"since\":2}"), "3/3 delete t {\"id\":1,\"s\":null,\"n\":null}");
+  connClose(&c);
+}
+
 static void a_commit_shares_one_txid(void){
   Conn c;
   openConn(&c);
@@ -619,6 +653,7 @@ int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
   RUN(updates_and_deletes_report_every_kind_of_old_value);
+  RUN(a_forged_record_reads_no_bytes_past_its_end);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
   RUN(undone_work_leaves_no_event);
