@@ -87,11 +87,11 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
 /*
 ** One value of the row a change reports, with its type asked of SQLite once.
 ** p is 0 where SQLite stores none (a virtual generated column). Its bytes are
-** read as SQLite holds them (dosqlValueBytes), not with sqlite3_value_text():
-** that would copy a value that comes straight from a record (every old value)
-** to NUL-terminate it, a malloc per value of every changed row, and it may not
-** touch the UPDATE's registers that dosqlPreupdateNew() gives. Text is UTF-8:
-** this build has no other encoding (SQLITE_OMIT_UTF16).
+** read as SQLite holds them (dosqlValueBytes, as jsonAppendValue() does), not
+** with sqlite3_value_text(): that would copy a value that comes straight from
+** a record (every old value) to NUL-terminate it, a malloc per value of every
+** changed row, and it may not touch the UPDATE's registers that
+** dosqlPreupdateNew() gives.
 */
 typedef struct CaptureValue {
   sqlite3_value *p;
@@ -136,13 +136,9 @@ static void captureAppendValue(sqlite3_str *pOut, const CaptureValue *v){
   if( v->p==0 ){
     sqlite3_str_appendall(pOut, "null");
   }else if( v->type==SQLITE_INTEGER ){
-    jsonAppendInteger(pOut, sqlite3_value_int64(v->p));
-  }else if( v->type==SQLITE_TEXT ){
-    int n;
-    const char *z = dosqlValueBytes(v->p, &n);
-    jsonAppendString(pOut, z ? z : "", z ? n : 0);
+    jsonAppendInteger(pOut, sqlite3_value_int64(v->p));   /* its type already asked */
   }else{
-    /* Numbers are read, not converted; a blob is marked a blob, as it is. */
+    /* Read, never converted: a register keeps its value and type. */
     jsonAppendValue(pOut, v->p);
   }
 }

@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "config.h"
 #include "json.h"
+#include "sqlite/unit.h"
 
 /************************************************************** base64 ***/
 
@@ -245,8 +246,12 @@ void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
       jsonAppendReal(pOut, sqlite3_value_double(pVal));
       break;
     case SQLITE_TEXT: {
-      const char *z = (const char*)sqlite3_value_text(pVal);
-      jsonAppendString(pOut, z ? z : "", sqlite3_value_bytes(pVal));
+      /* The bytes as the value holds them: sqlite3_value_text() would copy a
+      ** value that is not NUL-terminated (a record's, a register's), and the
+      ** text is UTF-8 already (SQLITE_OMIT_UTF16). */
+      int n;
+      const char *z = dosqlValueBytes(pVal, &n);
+      jsonAppendString(pOut, z ? z : "", z ? n : 0);
       break;
     }
     case SQLITE_BLOB: {

@@ -173,6 +173,13 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   return sqlite3ShadowTableName(db, zTable);
 }
 
+/* Where column iIdx of p's table is among the fields of the row the hook
+** reports, or -1 where there is none (a virtual generated column). */
+static int preupdateField(const PreUpdate *p, int iIdx){
+  int iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
+  return iStore>=0 && iStore<p->pCsr->nField ? iStore : -1;
+}
+
 int dosqlPreupdateOld(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
   PreUpdate *p = db->pPreUpdate;
   int iStore;
@@ -182,8 +189,8 @@ int dosqlPreupdateOld(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
    || iIdx==p->pTab->iPKey ){
     return sqlite3_preupdate_old(db, iIdx, ppValue);
   }
-  iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
-  if( iStore<0 || iStore>=p->pCsr->nField ) return sqlite3_preupdate_old(db, iIdx, ppValue);
+  iStore = preupdateField(p, iIdx);
+  if( iStore<0 ) return sqlite3_preupdate_old(db, iIdx, ppValue);
   if( p->pUnpacked==0 ){
     /* The record where its page holds it: the hook runs before the change,
     ** and nothing moves the page until it returns. A record that goes on
@@ -222,8 +229,8 @@ int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
     *ppValue = &rowid;
     return SQLITE_OK;
   }
-  iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
-  if( iStore<0 || iStore>=p->pCsr->nField ) return sqlite3_preupdate_new(db, iIdx, ppValue);
+  iStore = preupdateField(p, iIdx);
+  if( iStore<0 ) return sqlite3_preupdate_new(db, iIdx, ppValue);
   pReg = &p->v->aMem[p->iNewReg+1+iStore];
   if( pReg->flags & MEM_Zero ) return sqlite3_preupdate_new(db, iIdx, ppValue);
   *ppValue = pReg;

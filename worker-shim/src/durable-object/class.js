@@ -162,7 +162,6 @@ export class DoSQLDatabase extends DurableObject {
     }
   }
 
-
   // ---- Between the databases of this class, never over HTTP (durable-object/branch.js):
   // a branch shares the R2 objects of the database it was made from.
 
