@@ -84,102 +84,132 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
   return SQLITE_OK;
 }
 
-/*
-** One value of the row a change reports, with its type asked of SQLite once.
-** p is 0 where SQLite stores none (a virtual generated column). Its bytes are
-** read as SQLite holds them (dosqlValueBytes, as jsonAppendValue() does), not
-** with sqlite3_value_text(): that would copy a value that comes straight from
-** a record (every old value) to NUL-terminate it, a malloc per value of every
-** changed row, and it may not touch the UPDATE's registers that
-** dosqlPreupdateNew() gives.
-*/
-typedef struct CaptureValue {
-  sqlite3_value *p;
-  int type;
-} CaptureValue;
-
-/* Column i of the old or new row into *pV (an UPDATE's new value read in
-** place). SQLITE_OK or an error. */
-static int captureValue(sqlite3 *db, int bOld, int i, CaptureValue *pV){
-  int rc;
-  pV->p = 0;
-  rc = bOld ? dosqlPreupdateOld(db, i, &pV->p) : dosqlPreupdateNew(db, i, &pV->p);
-  if( rc==SQLITE_RANGE ){
-    pV->p = 0;
-    rc = SQLITE_OK;
-  }
-  pV->type = pV->p ? sqlite3_value_type(pV->p) : SQLITE_NULL;
-  return rc;
-}
-
 /* Whether two values of a column would be stored alike. */
-static int captureSameValue(const CaptureValue *pA, const CaptureValue *pB){
-  if( pA->type!=pB->type ) return 0;
-  switch( pA->type ){
+static int captureSameValue(const DosqlField *pA, const DosqlField *pB){
+  if( pA->eType!=pB->eType ) return 0;
+  switch( pA->eType ){
     case SQLITE_NULL:    return 1;
-    case SQLITE_INTEGER: return sqlite3_value_int64(pA->p)==sqlite3_value_int64(pB->p);
-    case SQLITE_FLOAT: {
-      double a = sqlite3_value_double(pA->p), b = sqlite3_value_double(pB->p);
-      return memcmp(&a, &b, sizeof(a))==0;           /* -0.0 is not 0.0 */
-    }
-    default: {
+    case SQLITE_INTEGER: return pA->u.i==pB->u.i;
+    case SQLITE_FLOAT:   return memcmp(&pA->u.r, &pB->u.r, sizeof(double))==0;   /* -0.0 is not 0.0 */
+    default:
       /* Text and blobs: the same bytes (the text as stored, UTF-8). */
-      int nA, nB;
-      const void *a = dosqlValueBytes(pA->p, &nA);
-      const void *b = dosqlValueBytes(pB->p, &nB);
-      return nA==nB && (nA==0 || (a && b && memcmp(a, b, (size_t)nA)==0));   /* 0: out of memory */
-    }
-  }
-}
-
-static void captureAppendValue(sqlite3_str *pOut, const CaptureValue *v){
-  if( v->p==0 ){
-    sqlite3_str_appendall(pOut, "null");
-  }else if( v->type==SQLITE_INTEGER ){
-    jsonAppendInteger(pOut, sqlite3_value_int64(v->p));   /* its type already asked */
-  }else{
-    /* Read, never converted: a register keeps its value and type. */
-    jsonAppendValue(pOut, v->p);
+      return pA->n==pB->n
+          && (pA->n==0 || (pA->u.z && pB->u.z && memcmp(pA->u.z, pB->u.z, (size_t)pA->n)==0));   /* 0: out of memory */
   }
 }
 
 /*
-** Append the change to pOut as changebatch.h stores an event; an update's
-** changed columns go through pDiff (emptied here, its buffer kept) so that
-** each value is asked of SQLite once. SQLITE_OK, or the error SQLite gave
-** for a value.
+** Where the hook writes an event: in place, at the end of its batch's text
+** (dosqlStrReserve), so that a changed row costs no call and no copy per value
+** and mark; an append for each was a sixth of a bulk UPDATE's time. A value it
+** cannot write in place (a text that needs escapes or is long, a real, a blob)
+** is appended by json.c after what is written.
 */
-static int captureAppendEvent(sqlite3_str *pOut, sqlite3_str *pDiff, sqlite3 *db, int op, int nCol){
-  /* Appends of known lengths, not sqlite3_str_appendf() or _appendall():
-  ** this runs for every changed row. */
+typedef struct CaptureOut {
+  sqlite3_str *pStr;
+  char *zStart;     /* the first byte written and not yet counted in pStr */
+  char *z;          /* where the next byte goes */
+  char *zEnd;       /* the end of the room reserved */
+} CaptureOut;
+
+/* Room reserved at a time: a row of small values fits. */
+#define CAPTURE_OUT_ROOM 256
+
+/* Count in pStr what was written; nothing is reserved after. */
+static void outSettle(CaptureOut *o){
+  if( o->z!=o->zStart ) dosqlStrAdvance(o->pStr, (int)(o->z - o->zStart));
+  o->zStart = o->z = o->zEnd = 0;
+}
+
+/* Whether there is room for n more bytes at o->z; not when out of memory
+** (pStr's error says so). */
+static int outRoom(CaptureOut *o, int n){
+  int nReserve = n>CAPTURE_OUT_ROOM ? n : CAPTURE_OUT_ROOM;
+  char *z;
+  if( o->zEnd - o->z >= n ) return 1;
+  outSettle(o);
+  z = dosqlStrReserve(o->pStr, nReserve);
+  if( z==0 ) return 0;
+  o->zStart = o->z = z;
+  o->zEnd = z + nReserve;
+  return 1;
+}
+
+static void outChar(CaptureOut *o, char c){
+  if( outRoom(o, 1) ) *o->z++ = c;
+}
+
+static void outChars(CaptureOut *o, const char *z, int n){
+  if( outRoom(o, n) ){
+    memcpy(o->z, z, (size_t)n);
+    o->z += n;
+  }
+}
+
+static void outInteger(CaptureOut *o, sqlite3_int64 v){
+  if( outRoom(o, JSON_INTEGER_MAX) ) o->z += jsonPutInteger(o->z, v);
+}
+
+/* A value as jsonAppendValue() writes it. A register or a record's field is
+** read, never converted, so it keeps its value and type. */
+static void outValue(CaptureOut *o, const DosqlField *f){
+  int m;
+  switch( f->eType ){
+    case SQLITE_NULL:
+      outChars(o, "null", 4);
+      return;
+    case SQLITE_INTEGER:
+      outInteger(o, f->u.i);
+      return;
+    case SQLITE_TEXT:
+      if( (f->u.z || f->n==0) && f->n<=CAPTURE_OUT_ROOM && outRoom(o, f->n+2)
+       && (m = jsonPutPlainString(o->z, f->u.z, f->n))>0 ){
+        o->z += m;
+        return;
+      }
+      break;
+  }
+  outSettle(o);
+  jsonAppendValue(o->pStr, f->pValue);
+}
+
+/*
+** Append the change to batch b as changebatch.h stores an event: the row
+** (for a delete, the deleted one) and, for an update, the old value of each
+** column that changed. SQLITE_OK, or the error SQLite gave for a value.
+*/
+static int captureAppendEvent(Capture *c, CaptureBatch *b, sqlite3 *db, int op){
   char zHead[] = "[\"?\",[";
-  int i, rc = SQLITE_OK, bOld = op==SQLITE_DELETE;
+  DosqlField *aRow = c->aField, *aOld = &c->aField[b->nCol];
+  CaptureOut out = { b->pEvents, 0, 0, 0 };
+  int i, rc, nChanged = 0;
+  rc = dosqlPreupdateRow(db, op==SQLITE_DELETE, aRow, b->nCol);
+  if( rc==SQLITE_OK && op==SQLITE_UPDATE ) rc = dosqlPreupdateRow(db, 1, aOld, b->nCol);
+  if( rc!=SQLITE_OK ) return rc;
+  if( b->nEvent ) outChar(&out, ',');
   zHead[2] = op==SQLITE_INSERT ? CHANGE_INSERT : op==SQLITE_UPDATE ? CHANGE_UPDATE : CHANGE_DELETE;
-  sqlite3_str_append(pOut, zHead, (int)sizeof(zHead)-1);
-  if( op==SQLITE_UPDATE ) sqlite3_str_truncate(pDiff, 0);
-  for(i=0; rc==SQLITE_OK && i<nCol; i++){
-    CaptureValue val, old;
-    rc = captureValue(db, bOld, i, &val);
-    if( i ) sqlite3_str_appendchar(pOut, 1, ',');
-    captureAppendValue(pOut, &val);
-    if( op==SQLITE_UPDATE && val.p && rc==SQLITE_OK ){
-      rc = captureValue(db, 1, i, &old);
-      if( old.p==0 || captureSameValue(&old, &val) ) continue;
-      if( sqlite3_str_length(pDiff) ) sqlite3_str_appendchar(pDiff, 1, ',');
-      sqlite3_str_appendchar(pDiff, 1, '"');
-      jsonAppendInteger(pDiff, i);
-      sqlite3_str_append(pDiff, "\":", 2);
-      captureAppendValue(pDiff, &old);
-    }
+  outChars(&out, zHead, (int)sizeof(zHead)-1);
+  for(i=0; i<b->nCol; i++){
+    if( i ) outChar(&out, ',');
+    outValue(&out, &aRow[i]);
   }
   if( op==SQLITE_UPDATE ){
-    sqlite3_str_append(pOut, "],{", 3);
-    sqlite3_str_append(pOut, sqlite3_str_value(pDiff), sqlite3_str_length(pDiff));
-    sqlite3_str_append(pOut, "}]", 2);
+    /* The changed columns' old values: {"position":value,...}. */
+    outChars(&out, "],{", 3);
+    for(i=0; i<b->nCol; i++){
+      if( aRow[i].pValue==0 || aOld[i].pValue==0 || captureSameValue(&aOld[i], &aRow[i]) ) continue;
+      if( nChanged++ ) outChar(&out, ',');
+      outChar(&out, '"');
+      outInteger(&out, i);
+      outChars(&out, "\":", 2);
+      outValue(&out, &aOld[i]);
+    }
+    outChars(&out, "}]", 2);
   }else{
-    sqlite3_str_append(pOut, "]]", 2);
+    outChars(&out, "]]", 2);
   }
-  return rc;
+  outSettle(&out);
+  return SQLITE_OK;
 }
 
 static void captureFreeBatch(CaptureBatch *b){
@@ -187,15 +217,18 @@ static void captureFreeBatch(CaptureBatch *b){
   sqlite3_free(sqlite3_str_finish(b->pEvents));
 }
 
-/* The batch a change of zTable with nCol values goes to: the newest, unless
-** it is of another table or full; 0 when out of memory. */
-static CaptureBatch *captureBatchFor(Capture *c, const char *zTable, int nCol){
-  CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
-  if( b && b->nCol==nCol && strcmp(b->zTable, zTable)==0
-   && b->nEvent<DOSQL_CHANGE_BATCH_EVENTS
-   && sqlite3_str_length(b->pEvents)<DOSQL_CHANGE_BATCH_BYTES ){
-    return b;
-  }
+/* Whether a change of zTable with nCol values may join batch b: of the same
+** table, and not full. */
+static int captureBatchTakes(const CaptureBatch *b, const char *zTable, int nCol){
+  return b->nCol==nCol && strcmp(b->zTable, zTable)==0
+      && b->nEvent<DOSQL_CHANGE_BATCH_EVENTS
+      && sqlite3_str_length(b->pEvents)<DOSQL_CHANGE_BATCH_BYTES;
+}
+
+/* A new batch, after the others, for changes of zTable with nCol values; 0
+** when out of memory. */
+static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
+  CaptureBatch *b;
   if( c->nBatch==c->nAlloc ){
     int nNew = c->nAlloc ? c->nAlloc*2 : 8;
     CaptureBatch *aNew = sqlite3_realloc64(c->aBatch, sizeof(CaptureBatch)*(sqlite3_uint64)nNew);
@@ -217,25 +250,37 @@ static CaptureBatch *captureBatchFor(Capture *c, const char *zTable, int nCol){
   return b;
 }
 
+/* Room for a row of nCol values, new and old, in the hook's scratch, which
+** is kept between rows and statements. SQLITE_OK or SQLITE_NOMEM. */
+static int captureScratch(Capture *c, int nCol){
+  if( c->nField<2*nCol ){
+    DosqlField *aNew = sqlite3_realloc64(c->aField, sizeof(DosqlField)*2*(sqlite3_uint64)nCol);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    c->aField = aNew;
+    c->nField = 2*nCol;
+  }
+  return SQLITE_OK;
+}
+
 static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
                         const char *zTable, sqlite3_int64 iKey1, sqlite3_int64 iKey2){
   Capture *c = &((Conn*)pArg)->capture;
   CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
+  int nCol;
   (void)iKey1; (void)iKey2;
   if( strcmp(zDb, "main")!=0 || c->bNoMem ) return;
-  /* The newest batch's table was found reported when the batch began. */
-  if( (b==0 || strcmp(b->zTable, zTable)!=0) && !captureReports(c, db, zTable) ) return;
-  b = captureBatchFor(c, zTable, sqlite3_preupdate_count(db));
-  if( c->pDiff==0 ) c->pDiff = sqlite3_str_new(0);
-  if( b==0 || sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
+  nCol = sqlite3_preupdate_count(db);
+  if( b==0 || !captureBatchTakes(b, zTable, nCol) ){
+    /* The newest batch's table was found reported when the batch began. */
+    if( (b==0 || strcmp(b->zTable, zTable)!=0) && !captureReports(c, db, zTable) ) return;
+    b = captureNewBatch(c, zTable, nCol);
+  }
+  if( b==0 || captureScratch(c, nCol)!=SQLITE_OK
+   || captureAppendEvent(c, b, db, op)!=SQLITE_OK || sqlite3_str_errcode(b->pEvents)!=SQLITE_OK ){
     c->bNoMem = 1;
     return;
   }
-  if( b->nEvent++ ) sqlite3_str_appendchar(b->pEvents, 1, ',');
-  if( captureAppendEvent(b->pEvents, c->pDiff, db, op, b->nCol)!=SQLITE_OK
-   || sqlite3_str_errcode(b->pEvents)!=SQLITE_OK || sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
-    c->bNoMem = 1;
-  }
+  b->nEvent++;
 }
 
 /* A transaction ended (committed or rolled back): the next change starts a new one. */
@@ -286,11 +331,6 @@ void captureDiscard(Conn *p){
   int i;
   for(i=0; i<c->nBatch; i++) captureFreeBatch(&c->aBatch[i]);
   c->nBatch = 0;
-  /* Kept between statements, unless out of memory left it failed. */
-  if( c->pDiff && sqlite3_str_errcode(c->pDiff)!=SQLITE_OK ){
-    sqlite3_free(sqlite3_str_finish(c->pDiff));
-    c->pDiff = 0;
-  }
   c->bNoMem = 0;
 }
 
@@ -308,7 +348,7 @@ void captureClose(Conn *p){
   captureDiscard(p);
   captureForgetColumns(p);
   sqlite3_free(c->aBatch);
-  sqlite3_free(sqlite3_str_finish(c->pDiff));
+  sqlite3_free(c->aField);
   sqlite3_finalize(c->pInsert);
   sqlite3_finalize(c->pHead);
   sqlite3_finalize(c->pSchema);

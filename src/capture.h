@@ -16,13 +16,15 @@
 #include "sqlite3.h"
 
 struct Conn;
+struct DosqlField;
 typedef struct CaptureBatch CaptureBatch;
 
 typedef struct Capture {
   int bEnabled;               /* the preupdate hook is installed */
   CaptureBatch *aBatch;       /* changes of the running statement, in order */
   int nBatch, nAlloc;
-  sqlite3_str *pDiff;         /* scratch: an update's changed columns */
+  struct DosqlField *aField;  /* scratch: a row's values, new then old */
+  int nField;
   int bNoMem;                 /* the hook could not keep a change */
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */

@@ -122,21 +122,26 @@ static int jsonPlainLength(const unsigned char *z, int n){
   return i;
 }
 
+int jsonPutPlainString(char *z, const char *zIn, int n){
+  if( jsonPlainLength((const unsigned char*)zIn, n)<n ) return 0;
+  z[0] = '"';
+  if( n ) memcpy(&z[1], zIn, (size_t)n);
+  z[n+1] = '"';
+  return n+2;
+}
+
 void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
   const unsigned char *z = (const unsigned char*)zIn;
   char zShort[64];
   int i, iRun = 0;
   if( n<0 ) n = (int)strlen(zIn);
-  i = jsonPlainLength(z, n);
-  if( i==n && n<=(int)sizeof(zShort)-2 ){
+  if( n<=(int)sizeof(zShort)-2 && (i = jsonPutPlainString(zShort, zIn, n))>0 ){
     /* Most strings: short, nothing to escape, one append (a result's every
-    ** text value and a change event's come through here). */
-    zShort[0] = '"';
-    memcpy(&zShort[1], z, (size_t)n);
-    zShort[n+1] = '"';
-    sqlite3_str_append(pOut, zShort, n+2);
+    ** text value comes through here). */
+    sqlite3_str_append(pOut, zShort, i);
     return;
   }
+  i = jsonPlainLength(z, n);
   sqlite3_str_appendchar(pOut, 1, '"');
   while( i<n ){
     unsigned char c = z[i];
@@ -193,17 +198,20 @@ static int jsonFormatInteger(char *z, sqlite3_int64 v){
   return n + (int)sizeof(aDigit) - i;
 }
 
-void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v){
+int jsonPutInteger(char *z, sqlite3_int64 v){
   static const char zOpen[] = "{\"" JSON_TAG_BIGINT "\":\"";
-  char zNum[20];
-  int n = jsonFormatInteger(zNum, v);
-  if( v>=-DOSQL_MAX_SAFE_INTEGER && v<=DOSQL_MAX_SAFE_INTEGER ){
-    sqlite3_str_append(pOut, zNum, n);
-  }else{
-    sqlite3_str_append(pOut, zOpen, (int)sizeof(zOpen)-1);
-    sqlite3_str_append(pOut, zNum, n);
-    sqlite3_str_append(pOut, "\"}", 2);
-  }
+  int n;
+  if( v>=-DOSQL_MAX_SAFE_INTEGER && v<=DOSQL_MAX_SAFE_INTEGER ) return jsonFormatInteger(z, v);
+  memcpy(z, zOpen, sizeof(zOpen)-1);
+  n = (int)sizeof(zOpen)-1;
+  n += jsonFormatInteger(&z[n], v);
+  memcpy(&z[n], "\"}", 2);
+  return n+2;
+}
+
+void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v){
+  char z[JSON_INTEGER_MAX];
+  sqlite3_str_append(pOut, z, jsonPutInteger(z, v));
 }
 
 /* Drop SQLite's forced ".0" ("1.0" -> "1", "1.0e+300" -> "1e+300"). */

@@ -34,8 +34,21 @@ int jsonUtf8Length(const unsigned char *z, int n);
 /* Append n bytes of z (n<0: up to its NUL) as a JSON string. */
 void jsonAppendString(sqlite3_str *pOut, const char *z, int n);
 
+/* Write the n bytes of zIn (0 where n is 0) to z as a JSON string, n+2 bytes,
+** and return n+2; or write nothing and return 0 where a byte needs escaping
+** (jsonAppendString() writes those). For writers that build text in a buffer
+** of their own. */
+int jsonPutPlainString(char *z, const char *zIn, int n);
+
 /* Append an integer: a number, or {"$bigint":...} outside the safe range. */
 void jsonAppendInteger(sqlite3_str *pOut, sqlite3_int64 v);
+
+/* Most bytes jsonPutInteger() writes: {"$bigint":"-9223372036854775808"}. */
+#define JSON_INTEGER_MAX 34
+
+/* Write v to z as jsonAppendInteger() appends it, at most JSON_INTEGER_MAX
+** bytes, unterminated; return the length. */
+int jsonPutInteger(char *z, sqlite3_int64 v);
 
 /* Append one value (a column of a row, or a value the preupdate hook gives). */
 void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal);

@@ -176,65 +176,100 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
 /* Where column iIdx of p's table is among the fields of the row the hook
 ** reports, or -1 where there is none (a virtual generated column). */
 static int preupdateField(const PreUpdate *p, int iIdx){
-  int iStore = sqlite3TableColumnToStorage(p->pTab, iIdx);
+  int iStore = (p->pTab->tabFlags & TF_HasVirtual) ? sqlite3TableColumnToStorage(p->pTab, iIdx) : iIdx;
   return iStore>=0 && iStore<p->pCsr->nField ? iStore : -1;
 }
 
-int dosqlPreupdateOld(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
-  PreUpdate *p = db->pPreUpdate;
-  int iStore;
-  /* What sqlite3_preupdate_old() answers without the record: errors, a
-  ** WITHOUT ROWID table's key order, the rowid. */
-  if( p==0 || p->op==SQLITE_INSERT || p->pPk || iIdx<0 || iIdx>=p->pTab->nCol
-   || iIdx==p->pTab->iPKey ){
-    return sqlite3_preupdate_old(db, iIdx, ppValue);
-  }
-  iStore = preupdateField(p, iIdx);
-  if( iStore<0 ) return sqlite3_preupdate_old(db, iIdx, ppValue);
-  if( p->pUnpacked==0 ){
-    /* The record where its page holds it: the hook runs before the change,
-    ** and nothing moves the page until it returns. A record that goes on
-    ** to overflow pages (or a corrupt one) is SQLite's to copy. */
-    BtCursor *pCursor = p->pCsr->uc.pCursor;
-    u32 nRec = sqlite3BtreePayloadSize(pCursor), nLocal = 0;
-    const void *aRec = sqlite3BtreePayloadFetch(pCursor, &nLocal);
-    if( nLocal<nRec ) return sqlite3_preupdate_old(db, iIdx, ppValue);
-    p->pUnpacked = vdbeUnpackRecord(p->pKeyinfo, (int)nRec, aRec);
-    if( p->pUnpacked==0 ) return SQLITE_NOMEM;
-  }
-  /* A column added after the record was written (its default), and a REAL
-  ** column's integer, which SQLite converts: sqlite3_preupdate_old() reads
-  ** the record loaded above. */
-  if( iStore>=p->pUnpacked->nField || p->pTab->aCol[iIdx].affinity==SQLITE_AFF_REAL ){
-    return sqlite3_preupdate_old(db, iIdx, ppValue);
-  }
-  *ppValue = &p->pUnpacked->aMem[iStore];
-  return SQLITE_OK;
+/* Unpack the old row's record where its page holds it, unless it is unpacked
+** already: the hook runs before the change, and nothing moves the page until
+** it returns. A record that goes on to overflow pages (or a corrupt one) is
+** left to sqlite3_preupdate_old(), which copies it. */
+static int preupdateUnpackOld(PreUpdate *p){
+  BtCursor *pCursor = p->pCsr->uc.pCursor;
+  u32 nRec, nLocal = 0;
+  const void *aRec;
+  if( p->pUnpacked ) return SQLITE_OK;
+  nRec = sqlite3BtreePayloadSize(pCursor);
+  aRec = sqlite3BtreePayloadFetch(pCursor, &nLocal);
+  if( nLocal<nRec ) return SQLITE_OK;
+  p->pUnpacked = vdbeUnpackRecord(p->pKeyinfo, (int)nRec, aRec);
+  return p->pUnpacked ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue){
-  static Mem rowid;   /* the new rowid, where the row's INTEGER PRIMARY KEY is asked */
+/* Column iIdx where dosqlPreupdateRow() does not read it in place: what
+** sqlite3_preupdate_old() or _new() gives, but the new rowid, for which
+** SQLite would allocate copies of the whole row. */
+static int preupdateValue(sqlite3 *db, int bOld, int iIdx, sqlite3_value **ppValue){
+  static Mem rowid;
   PreUpdate *p = db->pPreUpdate;
-  Mem *pReg;
-  int iStore;
-  /* The cases sqlite3_preupdate_new() answers without reading a register
-  ** (an INSERT's record) or with an error. */
-  if( p==0 || p->op!=SQLITE_UPDATE || iIdx<0 || iIdx>=p->pTab->nCol ){
-    return sqlite3_preupdate_new(db, iIdx, ppValue);
-  }
-  if( iIdx==p->pTab->iPKey ){
-    /* What sqlite3_preupdate_new() gives, without the array of copies it
-    ** allocates for the row. */
+  if( bOld ) return sqlite3_preupdate_old(db, iIdx, ppValue);
+  if( p && p->op==SQLITE_UPDATE && iIdx>=0 && iIdx<p->pTab->nCol && iIdx==p->pTab->iPKey ){
     sqlite3VdbeMemSetInt64(&rowid, p->iKey2);
     *ppValue = &rowid;
     return SQLITE_OK;
   }
-  iStore = preupdateField(p, iIdx);
-  if( iStore<0 ) return sqlite3_preupdate_new(db, iIdx, ppValue);
-  pReg = &p->v->aMem[p->iNewReg+1+iStore];
-  if( pReg->flags & MEM_Zero ) return sqlite3_preupdate_new(db, iIdx, ppValue);
-  *ppValue = pReg;
-  return SQLITE_OK;
+  return sqlite3_preupdate_new(db, iIdx, ppValue);
+}
+
+/* f as the value pValue (0: none) holds it. */
+static void fieldOf(DosqlField *f, sqlite3_value *pValue){
+  f->pValue = pValue;
+  f->eType = pValue ? sqlite3_value_type(pValue) : SQLITE_NULL;
+  switch( f->eType ){
+    case SQLITE_INTEGER: f->u.i = sqlite3VdbeIntValue(pValue); break;
+    case SQLITE_FLOAT:   f->u.r = sqlite3VdbeRealValue(pValue); break;
+    case SQLITE_TEXT:
+    case SQLITE_BLOB:    f->u.z = dosqlValueBytes(pValue, &f->n); break;
+  }
+}
+
+int dosqlPreupdateRow(sqlite3 *db, int bOld, DosqlField *aField, int nField){
+  PreUpdate *p = db->pPreUpdate;
+  Mem *aMem = 0;   /* the row's fields, where they are read in place */
+  int nMem = 0, i, rc = SQLITE_OK;
+  /* In place: an UPDATE's new values are its registers; an UPDATE's or
+  ** DELETE's old values the record on its page. Not a WITHOUT ROWID table's,
+  ** which SQLite gives in its key's order. */
+  if( p && p->pPk==0 && !bOld && p->op==SQLITE_UPDATE ){
+    aMem = &p->v->aMem[p->iNewReg+1];
+    nMem = p->pCsr->nField;
+  }else if( p && p->pPk==0 && bOld && p->op!=SQLITE_INSERT ){
+    rc = preupdateUnpackOld(p);
+    if( p->pUnpacked ){
+      aMem = p->pUnpacked->aMem;
+      nMem = p->pUnpacked->nField;
+    }
+  }
+  for(i=0; rc==SQLITE_OK && i<nField; i++){
+    sqlite3_value *pValue = 0;
+    int iStore = aMem && i<p->pTab->nCol && i!=p->pTab->iPKey ? preupdateField(p, i) : -1;
+    /* Not in place: the rowid; a column added after the record was written
+    ** (its default) and a REAL column's integer, which SQLite converts; a
+    ** zeroblob in a register. */
+    if( iStore>=0 && iStore<nMem
+     && (bOld ? p->pTab->aCol[i].affinity!=SQLITE_AFF_REAL : (aMem[iStore].flags & MEM_Zero)==0) ){
+      pValue = &aMem[iStore];
+    }else{
+      rc = preupdateValue(db, bOld, i, &pValue);
+      if( rc==SQLITE_RANGE ){      /* a virtual generated column: no value */
+        pValue = 0;
+        rc = SQLITE_OK;
+      }
+    }
+    fieldOf(&aField[i], pValue);
+  }
+  return rc;
+}
+
+char *dosqlStrReserve(sqlite3_str *p, int n){
+  if( p->accError ) return 0;
+  if( p->nChar+(i64)n >= p->nAlloc && sqlite3StrAccumEnlarge(p, n)<n ) return 0;
+  return &p->zText[p->nChar];
+}
+
+void dosqlStrAdvance(sqlite3_str *p, int n){
+  assert( n>=0 && p->nChar+(i64)n < p->nAlloc );
+  p->nChar += n;
 }
 
 const void *dosqlValueBytes(sqlite3_value *pVal, int *pn){

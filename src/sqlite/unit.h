@@ -24,33 +24,48 @@ int dosqlStmtCountsChanges(sqlite3_stmt *pStmt);
 ** reported as a table of its own. Safe inside a preupdate hook (no SQL runs). */
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 
-/*
-** What sqlite3_preupdate_old() gives for column iIdx of the row a preupdate
-** hook reports, read in place where its page holds the whole record: SQLite
-** copies the record into a malloc of its own for every changed row. Elsewhere
-** (a record on overflow pages, a WITHOUT ROWID table, the rowid, a REAL
-** column, a column added after the record was written, an error) it is
-** sqlite3_preupdate_old() itself. *ppValue is valid until the hook returns;
-** read it as dosqlPreupdateNew()'s.
-*/
-int dosqlPreupdateOld(sqlite3 *db, int iIdx, sqlite3_value **ppValue);
+/* One column of the row a preupdate hook reports, with its value read out. */
+typedef struct DosqlField {
+  sqlite3_value *pValue;   /* 0 where SQLite stores none (a virtual generated column) */
+  int eType;               /* sqlite3_value_type() of pValue; SQLITE_NULL without one */
+  int n;                   /* TEXT, BLOB: its bytes (dosqlValueBytes) */
+  union {
+    sqlite3_int64 i;       /* INTEGER */
+    double r;              /* FLOAT */
+    const void *z;         /* TEXT, BLOB: n bytes; 0 when n is 0, or out of memory */
+  } u;
+} DosqlField;
 
 /*
-** What sqlite3_preupdate_new() gives for column iIdx of the row a preupdate
-** hook reports, read in place where that is only a register of the UPDATE:
-** SQLite copies the register at every call (and its text to NUL-terminate
-** it), a malloc per text value of every updated row; and the rowid, held
-** where SQLite would allocate copies of the row for it. Elsewhere (an INSERT,
-** a zeroblob, an error) it is sqlite3_preupdate_new() itself. *ppValue is
-** valid until the hook returns; read it with the accessors that convert
-** nothing (sqlite3_value_type, _int64, _double, _bytes, dosqlValueBytes).
+** The old (bOld) or new values of the row a preupdate hook reports, the first
+** nField columns (sqlite3_preupdate_count() is all of them) into aField: what
+** sqlite3_preupdate_old() and _new() give, read in place where they can be.
+** SQLite copies an old row's whole record into a malloc of its own for every
+** changed row, and an UPDATE's new value out of its register at every call
+** (and its text, to NUL-terminate it); here the old record is read where its
+** page holds it, the new values in their registers, and the new rowid from
+** the row's key. Elsewhere (a record on overflow pages, a WITHOUT ROWID table,
+** the old rowid, a REAL column, a column added after the record was written,
+** an INSERT's record, a zeroblob) it is SQLite's functions themselves. The
+** values are valid until the hook returns; read pValue only with functions
+** that convert nothing (jsonAppendValue). SQLITE_OK, or the error SQLite gave
+** for a column.
 */
-int dosqlPreupdateNew(sqlite3 *db, int iIdx, sqlite3_value **ppValue);
+int dosqlPreupdateRow(sqlite3 *db, int bOld, DosqlField *aField, int nField);
+
+/* Room for n more bytes at the end of p's text, to write in place and then
+** count with dosqlStrAdvance(): what sqlite3_str_append() does, for a writer
+** that makes its bytes where they go. 0 when p has failed or cannot grow (its
+** error code says why). */
+char *dosqlStrReserve(sqlite3_str *p, int n);
+
+/* Count n bytes written at dosqlStrReserve()'s pointer, no more than it made room for. */
+void dosqlStrAdvance(sqlite3_str *p, int n);
 
 /* The bytes of a TEXT or BLOB value as it holds them, without converting or
 ** copying it (sqlite3_value_blob() marks the value a blob, sqlite3_value_text()
 ** may copy it to NUL-terminate it); *pn of them. 0 for an empty value. A
-** zeroblob in a register is never given in place (dosqlPreupdateNew). */
+** zeroblob in a register is never given in place (dosqlPreupdateRow). */
 const void *dosqlValueBytes(sqlite3_value *pVal, int *pn);
 
 #endif /* DOSQL_SQLITE_UNIT_H */

@@ -75,8 +75,8 @@ static void every_operation_and_value_type_is_an_event(void){
   connClose(&c);
 }
 
-/* An UPDATE's new values are read in place from its registers (capture.c,
-** dosqlPreupdateNew), except the rowid and a zeroblob, which SQLite gives:
+/* An UPDATE's new values are read in place from its registers
+** (dosqlPreupdateRow), except the rowid and a zeroblob, which SQLite gives:
 ** each kind reads as an INSERT of the same row would. */
 static void updates_report_every_kind_of_new_value(void){
   Conn c;
@@ -96,8 +96,8 @@ static void updates_report_every_kind_of_new_value(void){
   connClose(&c);
 }
 
-/* Old values are read where the row's page holds them (capture.c,
-** dosqlPreupdateOld), except where SQLite must make them: a record that
+/* Old values are read where the row's page holds them (dosqlPreupdateRow),
+** except where SQLite must make them: a record that
 ** goes on to overflow pages, a column added after the row was written (its
 ** default), a whole number a REAL column stores as an integer (a real
 ** again, so that an UPDATE that leaves it keeps it out of the log's diff).
@@ -155,6 +155,94 @@ static void a_forged_record_reads_no_bytes_past_its_end(void){
   openConn(&c);
   run(&c, "DELETE FROM t WHERE id = 1");
   CHECK_STR(events(&c, "{\"since\":2}"), "3/3 delete t {\"id\":1,\"s\":null,\"n\":null}");
+  connClose(&c);
+}
+
+/* The rows of the answer to /query zSql, printed by cJSON. */
+static char *queriedRows(Conn *pConn, const char *zSql){
+  Answer a = postSql(pConn, "/query", zSql);
+  char *z;
+  CHECK(a.status==200);
+  z = cJSON_PrintUnformatted(cJSON_GetObjectItem(a.pJson, "rows"));
+  answerFree(&a);
+  return z;
+}
+
+/*
+** Capture writes small values in place and hands the rest to json.c (long
+** and escaped texts, reals, blobs, integers past 2^53), within one event and
+** across the room it reserves: each event's row reads as /query read the row.
+*/
+static void an_event_reads_as_a_query_of_its_row(void){
+  static const char *azValue[] = {
+    "printf('%.*c', 256, 'a')", "printf('%.*c', 257, 'b')", "'say \"hi\"\\'", "char(10, 1, 127)",
+    "CAST(x'ff41' AS TEXT)", "'\u00e9\u20ac\U0001d11e'", "''", "NULL", "0", "-1",
+    "9007199254740991", "9007199254740992", "-9223372036854775808", "0.1", "-0.0", "1e300",
+    "x''", "x'00ff'", "zeroblob(3)",
+  };
+  const int nValue = (int)(sizeof(azValue)/sizeof(azValue[0]));
+  Conn c;
+  char *zBefore[32], *zAfter[32];
+  Answer a;
+  const cJSON *pEvent;
+  int i, nUpdate = 0, nDelete = 0;
+  openConn(&c);
+  /* 40 more integer columns: an event wider than the room reserved at a time. */
+  run(&c, "CREATE TABLE v(id INTEGER PRIMARY KEY, x, y, c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12,c13,c14,"
+          "c15,c16,c17,c18,c19,c20,c21,c22,c23,c24,c25,c26,c27,c28,c29,c30,c31,c32,c33,c34,c35,c36,c37,"
+          "c38,c39,c40 DEFAULT 1234567890123)");
+  for(i=0; i<nValue; i++){
+    char *zSql = sqlite3_mprintf("INSERT INTO v(id, x, y) VALUES(%d, %s, %d)", i+1, azValue[i], -i);
+    run(&c, zSql);
+    sqlite3_free(zSql);
+  }
+  for(i=0; i<nValue; i++){
+    char *zSql = sqlite3_mprintf("SELECT * FROM v WHERE id=%d", i+1);
+    zBefore[i] = queriedRows(&c, zSql);
+    sqlite3_free(zSql);
+  }
+  run(&c, "UPDATE v SET y=y-1, x=x");
+  for(i=0; i<nValue; i++){
+    char *zSql = sqlite3_mprintf("SELECT * FROM v WHERE id=%d", i+1);
+    zAfter[i] = queriedRows(&c, zSql);
+    sqlite3_free(zSql);
+  }
+  run(&c, "DELETE FROM v");
+  a = post(&c, "/changes", "{}");
+  CHECK(a.status==200);
+  cJSON_ArrayForEach(pEvent, cJSON_GetObjectItem(a.pJson, "events")){
+    const char *zType = cJSON_GetObjectItem(pEvent, "type")->valuestring;
+    cJSON *pRows = cJSON_CreateArray();
+    cJSON *pOldRows = cJSON_CreateArray();
+    char *zData, *zOld = 0;
+    cJSON_AddItemToArray(pRows, cJSON_Duplicate(cJSON_GetObjectItem(pEvent, "data"), 1));
+    zData = cJSON_PrintUnformatted(pRows);
+    if( cJSON_GetObjectItem(pEvent, "old") ){
+      cJSON_AddItemToArray(pOldRows, cJSON_Duplicate(cJSON_GetObjectItem(pEvent, "old"), 1));
+      zOld = cJSON_PrintUnformatted(pOldRows);
+    }
+    i = cJSON_GetObjectItem(cJSON_GetObjectItem(pEvent, "data"), "id")->valueint - 1;
+    if( strcmp(zType, "insert")==0 ){
+      CHECK_STR(zData, zBefore[i]);
+    }else if( strcmp(zType, "update")==0 ){
+      CHECK_STR(zData, zAfter[i]);
+      CHECK_STR(zOld, zBefore[i]);
+      nUpdate++;
+    }else{
+      CHECK_STR(zData, zAfter[i]);
+      nDelete++;
+    }
+    cJSON_free(zData);
+    cJSON_free(zOld);
+    cJSON_Delete(pRows);
+    cJSON_Delete(pOldRows);
+  }
+  CHECK(nUpdate==nValue && nDelete==nValue);
+  answerFree(&a);
+  for(i=0; i<nValue; i++){
+    cJSON_free(zBefore[i]);
+    cJSON_free(zAfter[i]);
+  }
   connClose(&c);
 }
 
@@ -650,6 +738,7 @@ int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
   RUN(updates_and_deletes_report_every_kind_of_old_value);
+  RUN(an_event_reads_as_a_query_of_its_row);
   RUN(a_forged_record_reads_no_bytes_past_its_end);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
