@@ -599,6 +599,15 @@ static void oom_exec_script_with_trigger(void){
   oomScenario(&sc);
 }
 
+/* Events wider than the room capture reserves at a time, mixing what it
+** writes in place with what json.c appends (long text, blobs, a bigint). */
+static void oom_update_wide_events(void){
+  static const Scenario sc = { .zName = "update wide", .xRun = runOne, .zPath = "/run",
+    .zBody = "{\"sql\":\"UPDATE t SET b = b || printf('%.200c', 'w'), a = a\"}",
+    .zEffect = OOM_EFFECT };
+  oomScenario(&sc);
+}
+
 static void oom_interactive_transaction(void){
   static const Scenario sc = { .zName = "interactive", .xRun = runInteractive, .zEffect = OOM_EFFECT };
   oomScenario(&sc);
@@ -627,6 +636,7 @@ int main(void){
   RUN(oom_batch);
   RUN(oom_batch_array_rows);
   RUN(oom_exec_script_with_trigger);
+  RUN(oom_update_wide_events);
   RUN(oom_interactive_transaction);
   RUN(oom_changes_read);
   RUN(oom_changes_prune);
