@@ -246,6 +246,45 @@ static void an_event_reads_as_a_query_of_its_row(void){
   connClose(&c);
 }
 
+/* A table of SQLite's most columns: the hook's scratch grows to its rows. */
+static void a_table_of_the_most_columns_is_captured(void){
+  sqlite3_str *pSql = sqlite3_str_new(0);
+  Conn c;
+  Answer a;
+  const cJSON *pEvent;
+  char *zSql;
+  int i, nEvent = 0, nMost;
+  openConn(&c);
+  nMost = sqlite3_limit(c.db, SQLITE_LIMIT_COLUMN, -1);
+  sqlite3_str_appendall(pSql, "CREATE TABLE w(id INTEGER PRIMARY KEY");
+  for(i=1; i<nMost; i++) sqlite3_str_appendf(pSql, ", c%d DEFAULT %d", i, i);
+  sqlite3_str_appendall(pSql, ")");
+  zSql = sqlite3_str_finish(pSql);
+  run(&c, zSql);
+  sqlite3_free(zSql);
+  run(&c, "INSERT INTO w(id) VALUES(1)");
+  zSql = sqlite3_mprintf("UPDATE w SET c%d = 'changed'", nMost-1);
+  run(&c, zSql);
+  sqlite3_free(zSql);
+  a = post(&c, "/changes", "{}");
+  CHECK(a.status==200);
+  cJSON_ArrayForEach(pEvent, cJSON_GetObjectItem(a.pJson, "events")){
+    const cJSON *pData = cJSON_GetObjectItem(pEvent, "data");
+    const cJSON *pOld = cJSON_GetObjectItem(pEvent, "old");
+    CHECK(cJSON_GetArraySize(pData)==nMost);
+    CHECK(cJSON_GetObjectItem(pData, "c1000")->valueint==1000);
+    if( nEvent++ ){
+      zSql = sqlite3_mprintf("c%d", nMost-1);
+      CHECK_STR(cJSON_GetObjectItem(pData, zSql)->valuestring, "changed");
+      CHECK(pOld && cJSON_GetObjectItem(pOld, zSql)->valueint==nMost-1);
+      sqlite3_free(zSql);
+    }
+  }
+  CHECK(nEvent==2);
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void a_commit_shares_one_txid(void){
   Conn c;
   openConn(&c);
@@ -739,6 +778,7 @@ int main(void){
   RUN(updates_report_every_kind_of_new_value);
   RUN(updates_and_deletes_report_every_kind_of_old_value);
   RUN(an_event_reads_as_a_query_of_its_row);
+  RUN(a_table_of_the_most_columns_is_captured);
   RUN(a_forged_record_reads_no_bytes_past_its_end);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
