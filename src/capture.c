@@ -126,7 +126,7 @@ static void outSettle(CaptureOut *o){
 static int outRoom(CaptureOut *o, int n){
   int nReserve = n>CAPTURE_OUT_ROOM ? n : CAPTURE_OUT_ROOM;
   char *z;
-  if( o->zEnd - o->z >= n ) return 1;
+  if( o->zEnd && o->zEnd - o->z >= n ) return 1;
   outSettle(o);
   z = dosqlStrReserve(o->pStr, nReserve);
   if( z==0 ) return 0;
