@@ -20,12 +20,29 @@
 #include "internal.h"
 #include "sqlite/unit.h"
 
-/* The events of one statement to one table, as they will be stored. */
+/* A table whose changes the hook kept: its name as SQLite gives it, and its
+** cols text (changebatch.h) once captureFlush() has read it. Kept between
+** statements (up to CAPTURE_TABLES_KEPT of them), so that a statement that
+** writes the same table as the one before reads no column names. */
+struct CaptureTable {
+  char *zName;
+  char *zCols;             /* 0: not read, or the table no longer exists */
+  int nCols;
+  sqlite3_int64 iSchema;   /* the schema version zCols was read at; -1: not read */
+};
+
+#define CAPTURE_TABLES_KEPT 32
+
+/* The events of one statement to one table, as they will be stored: bytes
+** iStart..iEnd of the statement's events text, "[event,...]". Every batch
+** shares that one text and its table's entry, so that a statement that
+** alternates tables (a trigger that writes an audit table) costs a few
+** words per batch, not allocations of its own. */
 struct CaptureBatch {
-  char *zTable;
+  int iTable;            /* in Capture.aTable */
   int nCol;              /* values per row, including virtual generated columns */
   int nEvent;
-  sqlite3_str *pEvents;  /* "[event,event" (captureFlush closes the array) */
+  int iStart, iEnd;      /* iEnd: 0 while it is the open batch (captureCloseBatch) */
 };
 
 /* Whether the settings name zTable, or name no table (every one is captured). */
@@ -181,7 +198,7 @@ static void outValue(CaptureOut *o, const DosqlField *f){
 static int captureAppendEvent(Capture *c, CaptureBatch *b, sqlite3 *db, int op){
   char zHead[] = "[\"?\",[";
   DosqlField *aRow = c->aField, *aOld = &c->aField[b->nCol];
-  CaptureOut out = { b->pEvents, 0, 0, 0 };
+  CaptureOut out = { c->pEvents, 0, 0, 0 };
   int i, rc, nChanged = 0;
   rc = dosqlPreupdateRow(db, op==SQLITE_DELETE, aRow, b->nCol);
   if( rc==SQLITE_OK && op==SQLITE_UPDATE ) rc = dosqlPreupdateRow(db, 1, aOld, b->nCol);
@@ -212,23 +229,61 @@ static int captureAppendEvent(Capture *c, CaptureBatch *b, sqlite3 *db, int op){
   return SQLITE_OK;
 }
 
-static void captureFreeBatch(CaptureBatch *b){
-  sqlite3_free(b->zTable);
-  sqlite3_free(sqlite3_str_finish(b->pEvents));
+/* The entry of zTable in c->aTable, added if need be; -1 when out of memory. */
+static int captureTableOf(Capture *c, const char *zTable){
+  CaptureTable *t;
+  int i;
+  for(i=0; i<c->nTable; i++){
+    if( strcmp(c->aTable[i].zName, zTable)==0 ) return i;
+  }
+  if( c->nTable==c->nTableAlloc ){
+    int nNew = c->nTableAlloc ? c->nTableAlloc*2 : 4;
+    CaptureTable *aNew = sqlite3_realloc64(c->aTable, sizeof(CaptureTable)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) return -1;
+    c->aTable = aNew;
+    c->nTableAlloc = nNew;
+  }
+  t = &c->aTable[c->nTable];
+  memset(t, 0, sizeof(*t));
+  t->iSchema = -1;
+  t->zName = sqlite3_mprintf("%s", zTable);
+  if( t->zName==0 ) return -1;
+  return c->nTable++;
+}
+
+/* Forget the tables kept, and their column names. */
+static void captureForgetTables(Capture *c){
+  int i;
+  for(i=0; i<c->nTable; i++){
+    sqlite3_free(c->aTable[i].zName);
+    sqlite3_free(c->aTable[i].zCols);
+  }
+  c->nTable = 0;
 }
 
 /* Whether a change of zTable with nCol values may join batch b: of the same
 ** table, and not full. */
-static int captureBatchTakes(const CaptureBatch *b, const char *zTable, int nCol){
-  return b->nCol==nCol && strcmp(b->zTable, zTable)==0
+static int captureBatchTakes(const Capture *c, const CaptureBatch *b, const char *zTable, int nCol){
+  return b->nCol==nCol && strcmp(c->aTable[b->iTable].zName, zTable)==0
       && b->nEvent<DOSQL_CHANGE_BATCH_EVENTS
-      && sqlite3_str_length(b->pEvents)<DOSQL_CHANGE_BATCH_BYTES;
+      && sqlite3_str_length(c->pEvents) - b->iStart<DOSQL_CHANGE_BATCH_BYTES;
+}
+
+/* Close the newest batch's array, if it is open. */
+static void captureCloseBatch(Capture *c){
+  CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
+  if( b==0 || b->iEnd ) return;
+  sqlite3_str_appendchar(c->pEvents, 1, ']');
+  b->iEnd = sqlite3_str_length(c->pEvents);
 }
 
 /* A new batch, after the others, for changes of zTable with nCol values; 0
 ** when out of memory. */
 static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
   CaptureBatch *b;
+  int iTable = captureTableOf(c, zTable);
+  if( iTable<0 ) return 0;
+  if( c->pEvents==0 ) c->pEvents = sqlite3_str_new(0);
   if( c->nBatch==c->nAlloc ){
     int nNew = c->nAlloc ? c->nAlloc*2 : 8;
     CaptureBatch *aNew = sqlite3_realloc64(c->aBatch, sizeof(CaptureBatch)*(sqlite3_uint64)nNew);
@@ -236,18 +291,15 @@ static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
     c->aBatch = aNew;
     c->nAlloc = nNew;
   }
-  b = &c->aBatch[c->nBatch];
-  memset(b, 0, sizeof(*b));
+  captureCloseBatch(c);
+  b = &c->aBatch[c->nBatch++];
+  b->iTable = iTable;
   b->nCol = nCol;
-  b->zTable = sqlite3_mprintf("%s", zTable);
-  b->pEvents = sqlite3_str_new(0);
-  if( b->zTable==0 || sqlite3_str_errcode(b->pEvents)!=SQLITE_OK ){
-    captureFreeBatch(b);
-    return 0;
-  }
-  sqlite3_str_appendchar(b->pEvents, 1, '[');
-  c->nBatch++;
-  return b;
+  b->nEvent = 0;
+  b->iStart = sqlite3_str_length(c->pEvents);
+  b->iEnd = 0;
+  sqlite3_str_appendchar(c->pEvents, 1, '[');
+  return sqlite3_str_errcode(c->pEvents)==SQLITE_OK ? b : 0;
 }
 
 /* Room for a row of nCol values, new and old, in the hook's scratch, which
@@ -270,13 +322,13 @@ static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
   (void)iKey1; (void)iKey2;
   if( strcmp(zDb, "main")!=0 || c->bNoMem ) return;
   nCol = sqlite3_preupdate_count(db);
-  if( b==0 || !captureBatchTakes(b, zTable, nCol) ){
+  if( b==0 || !captureBatchTakes(c, b, zTable, nCol) ){
     /* The newest batch's table was found reported when the batch began. */
-    if( (b==0 || strcmp(b->zTable, zTable)!=0) && !captureReports(c, db, zTable) ) return;
+    if( (b==0 || strcmp(c->aTable[b->iTable].zName, zTable)!=0) && !captureReports(c, db, zTable) ) return;
     b = captureNewBatch(c, zTable, nCol);
   }
   if( b==0 || captureScratch(c, nCol)!=SQLITE_OK
-   || captureAppendEvent(c, b, db, op)!=SQLITE_OK || sqlite3_str_errcode(b->pEvents)!=SQLITE_OK ){
+   || captureAppendEvent(c, b, db, op)!=SQLITE_OK || sqlite3_str_errcode(c->pEvents)!=SQLITE_OK ){
     c->bNoMem = 1;
     return;
   }
@@ -328,25 +380,20 @@ static int captureStatement(Conn *p, sqlite3_stmt **ppStmt, const char *zSql){
 
 void captureDiscard(Conn *p){
   Capture *c = &p->capture;
-  int i;
-  for(i=0; i<c->nBatch; i++) captureFreeBatch(&c->aBatch[i]);
   c->nBatch = 0;
+  sqlite3_free(sqlite3_str_finish(c->pEvents));
+  c->pEvents = 0;
+  /* Names and columns are a cache: a statement that wrote many tables does
+  ** not leave them all behind. */
+  if( c->nTable>CAPTURE_TABLES_KEPT ) captureForgetTables(c);
   c->bNoMem = 0;
-}
-
-/* Forget the column names kept. */
-static void captureForgetColumns(Conn *p){
-  Capture *c = &p->capture;
-  sqlite3_free(c->zColumnsOf);
-  sqlite3_free(c->zColumns);
-  c->zColumnsOf = c->zColumns = 0;
-  c->nColumns = 0;
 }
 
 void captureClose(Conn *p){
   Capture *c = &p->capture;
   captureDiscard(p);
-  captureForgetColumns(p);
+  captureForgetTables(c);
+  sqlite3_free(c->aTable);
   sqlite3_free(c->aBatch);
   sqlite3_free(c->aField);
   sqlite3_finalize(c->pInsert);
@@ -394,19 +441,17 @@ static int captureColumns(Conn *p, const char *zTable, char **pzCols, int *pnCol
   return rc;
 }
 
-/* Insert batch b as the events iLsn+1 .. iLsn+b->nEvent, the cols text zCols. */
-static int captureWrite(Capture *c, CaptureBatch *b, const char *zCols, sqlite3_int64 iLsn){
+/* Insert batch b as the events iLsn+1 .. iLsn+b->nEvent, of table t. */
+static int captureWrite(Capture *c, const CaptureBatch *b, const CaptureTable *t, sqlite3_int64 iLsn){
   sqlite3_stmt *pInsert = c->pInsert;
   int rc;
-  sqlite3_str_appendchar(b->pEvents, 1, ']');
-  if( sqlite3_str_errcode(b->pEvents)!=SQLITE_OK ) return SQLITE_NOMEM;
   sqlite3_bind_int64(pInsert, 1, iLsn + b->nEvent);
   sqlite3_bind_int64(pInsert, 2, iLsn + 1);
   sqlite3_bind_int64(pInsert, 3, c->iTxId);
   sqlite3_bind_int64(pInsert, 4, c->iTimestamp);
-  sqlite3_bind_text(pInsert, 5, b->zTable, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pInsert, 6, zCols, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pInsert, 7, sqlite3_str_value(b->pEvents), sqlite3_str_length(b->pEvents),
+  sqlite3_bind_text(pInsert, 5, t->zName, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pInsert, 6, t->zCols, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pInsert, 7, sqlite3_str_value(c->pEvents) + b->iStart, b->iEnd - b->iStart,
                     SQLITE_STATIC);
   rc = sqlite3_step(pInsert);
   rc = rc==SQLITE_DONE ? SQLITE_OK : sqlite3_reset(pInsert);
@@ -437,21 +482,17 @@ static int captureStepInt(sqlite3_stmt *pStmt, sqlite3_int64 *pV){
   return rc;
 }
 
-/* Make c->zColumns the cols text of zTable: kept from the last statement
-** that wrote it unless the schema changed since (iSchema, a version that an
-** ALTER moves and its rollback moves back), else read (captureColumns). */
-static int captureColumnsOf(Conn *p, const char *zTable, sqlite3_int64 iSchema){
-  Capture *c = &p->capture;
+/* Make t's cols text that of the schema version iSchema: kept from the
+** statement that last wrote the table unless the schema changed since (a
+** version that an ALTER moves and its rollback moves back), else read. */
+static int captureColumnsOf(Conn *p, CaptureTable *t, sqlite3_int64 iSchema){
   int rc;
-  if( c->zColumnsOf && iSchema==c->iColumnsSchema && sqlite3_stricmp(c->zColumnsOf, zTable)==0 ){
-    return SQLITE_OK;
-  }
-  captureForgetColumns(p);
-  c->zColumnsOf = sqlite3_mprintf("%s", zTable);
-  if( c->zColumnsOf==0 ) return SQLITE_NOMEM;
-  c->iColumnsSchema = iSchema;
-  rc = captureColumns(p, zTable, &c->zColumns, &c->nColumns);
-  if( rc!=SQLITE_OK ) captureForgetColumns(p);
+  if( t->iSchema==iSchema ) return SQLITE_OK;
+  sqlite3_free(t->zCols);
+  t->zCols = 0;
+  t->iSchema = -1;
+  rc = captureColumns(p, t->zName, &t->zCols, &t->nCols);
+  if( rc==SQLITE_OK ) t->iSchema = iSchema;
   return rc;
 }
 
@@ -466,6 +507,8 @@ static int captureWriteAll(Conn *p){
   if( rc==SQLITE_OK ) rc = captureStepInt(c->pHead, &iLsn);
   if( rc==SQLITE_OK ) rc = captureStepInt(c->pSchema, &iSchema);   /* once a flush */
   if( rc!=SQLITE_OK ) return rc;
+  captureCloseBatch(c);
+  if( sqlite3_str_errcode(c->pEvents)!=SQLITE_OK ) return SQLITE_NOMEM;
   for(i=0; i<c->nBatch; i++) nEvent += c->aBatch[i].nEvent;
   /* lsns stay exact in every JSON reader: past 2^53-1 the log is full. */
   if( iLsn > DOSQL_MAX_SAFE_INTEGER - nEvent ) return SQLITE_FULL;
@@ -474,16 +517,17 @@ static int captureWriteAll(Conn *p){
     c->iTimestamp = (sqlite3_int64)dosql_host_now_ms();
   }
   for(i=0; rc==SQLITE_OK && i<c->nBatch; i++){
-    CaptureBatch *b = &c->aBatch[i];
-    rc = captureColumnsOf(p, b->zTable, iSchema);
+    const CaptureBatch *b = &c->aBatch[i];
+    CaptureTable *t = &c->aTable[b->iTable];
+    rc = captureColumnsOf(p, t, iSchema);
     if( rc!=SQLITE_OK ) break;
     /* Rows the statement deleted from a table it then dropped are not reported. */
-    if( c->nColumns==0 ) continue;
-    if( c->nColumns!=b->nCol ){
+    if( t->nCols==0 ) continue;
+    if( t->nCols!=b->nCol ){
       rc = SQLITE_INTERNAL;   /* the table changed shape inside one statement */
       break;
     }
-    rc = captureWrite(c, b, c->zColumns, iLsn);
+    rc = captureWrite(c, b, t, iLsn);
     iLsn += b->nEvent;
   }
   return rc;

@@ -18,20 +18,20 @@
 struct Conn;
 struct DosqlField;
 typedef struct CaptureBatch CaptureBatch;
+typedef struct CaptureTable CaptureTable;
 
 typedef struct Capture {
   int bEnabled;               /* the preupdate hook is installed */
   CaptureBatch *aBatch;       /* changes of the running statement, in order */
   int nBatch, nAlloc;
+  sqlite3_str *pEvents;       /* their events texts, one after another */
+  CaptureTable *aTable;       /* the tables batches are of, with their columns */
+  int nTable, nTableAlloc;
   struct DosqlField *aField;  /* scratch: a row's values, new then old */
   int nField;
   int bNoMem;                 /* the hook could not keep a change */
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
-  char *zColumnsOf;           /* the table whose names zColumns holds, or 0 */
-  char *zColumns;             /* its cols text (changebatch.h) */
-  int nColumns;
-  sqlite3_int64 iColumnsSchema; /* the schema version they were read at */
   sqlite3_stmt *pSchema;      /* cached once used: PRAGMA main.schema_version */
   sqlite3_stmt *pInsert;      /* cached once used: INSERT INTO _dosql_change_log */
   sqlite3_stmt *pHead;        /* cached once used: the newest lsn */

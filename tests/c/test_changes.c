@@ -285,6 +285,48 @@ static void a_table_of_the_most_columns_is_captured(void){
   connClose(&c);
 }
 
+/* A statement that writes one table after another (here a chain of triggers
+** through 40 tables, more than capture keeps the columns of between
+** statements): each change is its own log row, in order, each with its own
+** table's columns, also after one of them changed shape. */
+static void a_statement_through_many_tables_logs_each_in_order(void){
+  Conn c;
+  Answer a;
+  const cJSON *pEvent;
+  char zSql[200];
+  int i, nEvent = 0;
+  openConn(&c);
+  for(i=0; i<40; i++){
+    snprintf(zSql, sizeof(zSql), "CREATE TABLE t%d(a, b)", i);
+    run(&c, zSql);
+  }
+  for(i=0; i<39; i++){
+    snprintf(zSql, sizeof(zSql),
+             "CREATE TRIGGER g%d AFTER INSERT ON t%d BEGIN INSERT INTO t%d(a, b) VALUES(new.a + 1, %d); END",
+             i, i, i+1, i);
+    run(&c, zSql);
+  }
+  run(&c, "INSERT INTO t0(a, b) VALUES(0, -1)");
+  run(&c, "ALTER TABLE t7 ADD COLUMN c DEFAULT 9");
+  run(&c, "INSERT INTO t6(a, b) VALUES(100, -1)");
+  CHECK_STR(scalar(&c, "SELECT count(*) || ':' || min(first_lsn) || ':' || max(last_lsn) FROM _dosql_change_log"),
+            "\"74:1:74\"");
+  a = post(&c, "/changes", "{\"since\":40}");
+  CHECK(a.status==200);
+  cJSON_ArrayForEach(pEvent, cJSON_GetObjectItem(a.pJson, "events")){
+    const cJSON *pData = cJSON_GetObjectItem(pEvent, "data");
+    char zTable[16];
+    snprintf(zTable, sizeof(zTable), "t%d", 6+nEvent);
+    CHECK_STR(cJSON_GetObjectItem(pEvent, "table")->valuestring, zTable);
+    CHECK(cJSON_GetObjectItem(pData, "a")->valueint==100+nEvent);
+    CHECK((cJSON_GetObjectItem(pData, "c")!=0)==(nEvent==1));
+    nEvent++;
+  }
+  CHECK(nEvent==34);
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void a_commit_shares_one_txid(void){
   Conn c;
   openConn(&c);
@@ -779,6 +821,7 @@ int main(void){
   RUN(updates_and_deletes_report_every_kind_of_old_value);
   RUN(an_event_reads_as_a_query_of_its_row);
   RUN(a_table_of_the_most_columns_is_captured);
+  RUN(a_statement_through_many_tables_logs_each_in_order);
   RUN(a_forged_record_reads_no_bytes_past_its_end);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
