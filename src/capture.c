@@ -3,10 +3,10 @@
 **
 ** While a statement runs, the preupdate hook writes each change straight into
 ** the stored form (changebatch.h): the JSON text of its values by position,
-** appended to the batch of the table it changed. The hook may not run SQL, so
-** it cannot look up column names; captureFlush() then reads them (PRAGMA
-** table_xinfo) and inserts one _dosql_change_log row per batch, numbering the
-** events after the newest.
+** at the end of the statement's events text, in batches of consecutive
+** changes to one table. The hook may not run SQL, so it cannot look up column
+** names; captureFlush() then reads them (PRAGMA table_xinfo) and inserts one
+** _dosql_change_log row per batch, numbering the events after the newest.
 */
 #include <string.h>
 
