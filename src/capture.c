@@ -33,8 +33,10 @@ struct CaptureTable {
 
 #define CAPTURE_TABLES_KEPT 32
 
-/* The events of one statement to one table, as they will be stored: bytes
-** iStart..iEnd of the statement's events text, "[event,...]". Every batch
+/* The events of one statement to one table, as they will be stored: the
+** statement's events text from iStart to the next batch's start (or its end),
+** "[event,...]". The newest batch's array is open until the next batch begins
+** or the statement is flushed (captureCloseBatch). Every batch
 ** shares that one text and its table's entry, so that a statement that
 ** alternates tables (a trigger that writes an audit table) costs a few
 ** words per batch, not allocations of its own. */
@@ -42,7 +44,7 @@ struct CaptureBatch {
   int iTable;            /* in Capture.aTable */
   int nCol;              /* values per row, including virtual generated columns */
   int nEvent;
-  int iStart, iEnd;      /* iEnd: 0 while it is the open batch (captureCloseBatch) */
+  int iStart;            /* where its "[" is in Capture.pEvents */
 };
 
 /* Whether the settings name zTable, or name no table (every one is captured). */
@@ -269,12 +271,14 @@ static int captureBatchTakes(const Capture *c, const CaptureBatch *b, const char
       && sqlite3_str_length(c->pEvents) - b->iStart<DOSQL_CHANGE_BATCH_BYTES;
 }
 
-/* Close the newest batch's array, if it is open. */
+/* Close the newest batch's array, the one still open. */
 static void captureCloseBatch(Capture *c){
-  CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
-  if( b==0 || b->iEnd ) return;
-  sqlite3_str_appendchar(c->pEvents, 1, ']');
-  b->iEnd = sqlite3_str_length(c->pEvents);
+  if( c->nBatch ) sqlite3_str_appendchar(c->pEvents, 1, ']');
+}
+
+/* Where batch i's text ends, once closed. */
+static int captureBatchEnd(const Capture *c, int i){
+  return i+1<c->nBatch ? c->aBatch[i+1].iStart : sqlite3_str_length(c->pEvents);
 }
 
 /* A new batch, after the others, for changes of zTable with nCol values; 0
@@ -297,7 +301,6 @@ static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
   b->nCol = nCol;
   b->nEvent = 0;
   b->iStart = sqlite3_str_length(c->pEvents);
-  b->iEnd = 0;
   sqlite3_str_appendchar(c->pEvents, 1, '[');
   return sqlite3_str_errcode(c->pEvents)==SQLITE_OK ? b : 0;
 }
@@ -441,8 +444,10 @@ static int captureColumns(Conn *p, const char *zTable, char **pzCols, int *pnCol
   return rc;
 }
 
-/* Insert batch b as the events iLsn+1 .. iLsn+b->nEvent, of table t. */
-static int captureWrite(Capture *c, const CaptureBatch *b, const CaptureTable *t, sqlite3_int64 iLsn){
+/* Insert batch i, closed, as the events iLsn+1 .. iLsn+nEvent of its table. */
+static int captureWrite(Capture *c, int i, sqlite3_int64 iLsn){
+  const CaptureBatch *b = &c->aBatch[i];
+  const CaptureTable *t = &c->aTable[b->iTable];
   sqlite3_stmt *pInsert = c->pInsert;
   int rc;
   sqlite3_bind_int64(pInsert, 1, iLsn + b->nEvent);
@@ -451,7 +456,7 @@ static int captureWrite(Capture *c, const CaptureBatch *b, const CaptureTable *t
   sqlite3_bind_int64(pInsert, 4, c->iTimestamp);
   sqlite3_bind_text(pInsert, 5, t->zName, -1, SQLITE_STATIC);
   sqlite3_bind_text(pInsert, 6, t->zCols, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pInsert, 7, sqlite3_str_value(c->pEvents) + b->iStart, b->iEnd - b->iStart,
+  sqlite3_bind_text(pInsert, 7, sqlite3_str_value(c->pEvents) + b->iStart, captureBatchEnd(c, i) - b->iStart,
                     SQLITE_STATIC);
   rc = sqlite3_step(pInsert);
   rc = rc==SQLITE_DONE ? SQLITE_OK : sqlite3_reset(pInsert);
@@ -527,7 +532,7 @@ static int captureWriteAll(Conn *p){
       rc = SQLITE_INTERNAL;   /* the table changed shape inside one statement */
       break;
     }
-    rc = captureWrite(c, b, t, iLsn);
+    rc = captureWrite(c, i, iLsn);
     iLsn += b->nEvent;
   }
   return rc;

@@ -122,12 +122,16 @@ static int jsonPlainLength(const unsigned char *z, int n){
   return i;
 }
 
-int jsonPutPlainString(char *z, const char *zIn, int n){
-  if( jsonPlainLength((const unsigned char*)zIn, n)<n ) return 0;
+/* The n bytes of zIn, none to escape, as a JSON string at z: n+2 bytes. */
+static int jsonPutQuoted(char *z, const char *zIn, int n){
   z[0] = '"';
   if( n ) memcpy(&z[1], zIn, (size_t)n);
   z[n+1] = '"';
   return n+2;
+}
+
+int jsonPutPlainString(char *z, const char *zIn, int n){
+  return jsonPlainLength((const unsigned char*)zIn, n)<n ? 0 : jsonPutQuoted(z, zIn, n);
 }
 
 void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
@@ -135,13 +139,13 @@ void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
   char zShort[64];
   int i, iRun = 0;
   if( n<0 ) n = (int)strlen(zIn);
-  if( n<=(int)sizeof(zShort)-2 && (i = jsonPutPlainString(zShort, zIn, n))>0 ){
+  i = jsonPlainLength(z, n);
+  if( i==n && n<=(int)sizeof(zShort)-2 ){
     /* Most strings: short, nothing to escape, one append (a result's every
     ** text value comes through here). */
-    sqlite3_str_append(pOut, zShort, i);
+    sqlite3_str_append(pOut, zShort, jsonPutQuoted(zShort, zIn, n));
     return;
   }
-  i = jsonPlainLength(z, n);
   sqlite3_str_appendchar(pOut, 1, '"');
   while( i<n ){
     unsigned char c = z[i];
