@@ -28,7 +28,7 @@ struct CaptureTable {
   char *zName;
   char *zCols;             /* 0: not read, or the table no longer exists */
   int nCols;
-  sqlite3_int64 iSchema;   /* the schema version zCols was read at; -1: not read */
+  sqlite3_int64 iSchema;   /* dosqlSchemaStamp() when zCols was read; -1: not read */
 };
 
 #define CAPTURE_TABLES_KEPT 32
@@ -368,7 +368,6 @@ static const char zInsertSql[] =
   "INSERT INTO main._dosql_change_log(last_lsn, first_lsn, tx_id, ts, tbl, cols, events)"
   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 static const char zHeadSql[] = "SELECT coalesce(max(last_lsn), 0) FROM main._dosql_change_log";
-static const char zSchemaSql[] = "PRAGMA main.schema_version";
 
 /* *ppStmt, prepared from zSql unless it already is. */
 static int captureStatement(Conn *p, sqlite3_stmt **ppStmt, const char *zSql){
@@ -401,7 +400,6 @@ void captureClose(Conn *p){
   sqlite3_free(c->aField);
   sqlite3_finalize(c->pInsert);
   sqlite3_finalize(c->pHead);
-  sqlite3_finalize(c->pSchema);
   captureFreeNames(c);
   memset(c, 0, sizeof(*c));
 }
@@ -487,9 +485,9 @@ static int captureStepInt(sqlite3_stmt *pStmt, sqlite3_int64 *pV){
   return rc;
 }
 
-/* Make t's cols text that of the schema version iSchema: kept from the
-** statement that last wrote the table unless the schema changed since (a
-** version that an ALTER moves and its rollback moves back), else read. */
+/* Make t's cols text that of the schema stamped iSchema (dosqlSchemaStamp):
+** kept from the statement that last wrote the table unless the schema changed
+** since, else read. */
 static int captureColumnsOf(Conn *p, CaptureTable *t, sqlite3_int64 iSchema){
   int rc;
   if( t->iSchema==iSchema ) return SQLITE_OK;
@@ -507,11 +505,10 @@ static int captureWriteAll(Conn *p){
   sqlite3_int64 iLsn = 0, nEvent = 0, iSchema = 0;
   int i;
   int rc = captureStatement(p, &c->pHead, zHeadSql);
-  if( rc==SQLITE_OK ) rc = captureStatement(p, &c->pSchema, zSchemaSql);
   if( rc==SQLITE_OK ) rc = captureStatement(p, &c->pInsert, zInsertSql);
   if( rc==SQLITE_OK ) rc = captureStepInt(c->pHead, &iLsn);
-  if( rc==SQLITE_OK ) rc = captureStepInt(c->pSchema, &iSchema);   /* once a flush */
   if( rc!=SQLITE_OK ) return rc;
+  iSchema = dosqlSchemaStamp(p->db);   /* once a flush */
   captureCloseBatch(c);
   if( sqlite3_str_errcode(c->pEvents)!=SQLITE_OK ) return SQLITE_NOMEM;
   for(i=0; i<c->nBatch; i++) nEvent += c->aBatch[i].nEvent;

@@ -32,7 +32,6 @@ typedef struct Capture {
   int bNoMem;                 /* the hook could not keep a change */
   sqlite3_int64 iTxId;        /* lsn of this transaction's first event; 0: none yet */
   sqlite3_int64 iTimestamp;   /* ms since the epoch of that first event */
-  sqlite3_stmt *pSchema;      /* cached once used: PRAGMA main.schema_version */
   sqlite3_stmt *pInsert;      /* cached once used: INSERT INTO _dosql_change_log */
   sqlite3_stmt *pHead;        /* cached once used: the newest lsn */
   char **azOnly;              /* the settings' changes.tables: only these are */

@@ -64,8 +64,11 @@ void connFail(Conn *p, Reply *pReply, int rc){
     replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc),
         "%s: %s", sqlite3_errmsg(p->db), p->zDenied);
   }else{
+    /* SQLite's message is of its own last error; an error of ours (the
+    ** capture's, a check's) that no SQLite call gave has SQLite's text. */
+    int bSqlites = p->db && (sqlite3_errcode(p->db) & 0xff)==(rc & 0xff);
     replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc), "%s",
-        p->db ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
+        bSqlites ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
   }
 }
 

@@ -173,6 +173,17 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   return sqlite3ShadowTableName(db, zTable);
 }
 
+sqlite3_int64 dosqlSchemaStamp(sqlite3 *db){
+  const Schema *pSchema = db->aDb[0].pSchema;
+  /* schema_version alone repeats: a rollback moves it back, and the next
+  ** change moves it to a number an undone schema had. A rollback of a schema
+  ** change clears the parsed schema (sqlite3ResetAllSchemasOfConnection), and
+  ** clearing a loaded one counts a generation (31 bits of it here, so that
+  ** the stamp is never negative). */
+  return (sqlite3_int64)((sqlite3_uint64)((u32)pSchema->iGeneration & 0x7fffffff)<<32
+                         | (u32)pSchema->schema_cookie);
+}
+
 /* Where column iIdx of p's table is among the fields of the row the hook
 ** reports, or -1 where there is none (a virtual generated column). */
 static int preupdateField(const PreUpdate *p, int iIdx){

@@ -24,6 +24,13 @@ int dosqlStmtCountsChanges(sqlite3_stmt *pStmt);
 ** reported as a table of its own. Safe inside a preupdate hook (no SQL runs). */
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 
+/* A number that changes whenever the main schema does, while it is loaded:
+** schema_version and how often the parsed schema was cleared, so it also
+** tells apart two schemas that an undone change left with one schema_version.
+** Read it where the schema is current (inside a statement's transaction).
+** Never negative. */
+sqlite3_int64 dosqlSchemaStamp(sqlite3 *db);
+
 /* One column of the row a preupdate hook reports, with its value read out. */
 typedef struct DosqlField {
   sqlite3_value *pValue;   /* 0 where SQLite stores none (a virtual generated column) */

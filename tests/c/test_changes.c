@@ -815,6 +815,43 @@ static void columns_follow_the_schema_through_a_rollback(void){
   connClose(&c);
 }
 
+/* A rollback moves the schema's version back, so that a later ALTER reaches
+** the version an undone one had: the columns kept from then are not its. */
+static void columns_are_not_kept_from_an_undone_schema(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  a = post(&c, "/begin", "{}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"ALTER TABLE t ADD COLUMN y\"}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1, 2)\"}");
+  txOk(&c, "/rollback", "{}");
+  run(&c, "ALTER TABLE t ADD COLUMN w");
+  run(&c, "INSERT INTO t VALUES(3, 4)");
+  run(&c, "ALTER TABLE t RENAME COLUMN x TO z");
+  a = post(&c, "/begin", "{}");
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"ALTER TABLE t DROP COLUMN w\"}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(5)\"}");
+  txOk(&c, "/rollback", "{}");
+  run(&c, "ALTER TABLE t RENAME COLUMN w TO v");
+  run(&c, "INSERT INTO t VALUES(6, 7)");
+  a = post(&c, "/begin", "{}");
+  answerFree(&a);
+  txOk(&c, "/run", "{\"sql\":\"SAVEPOINT s\"}");
+  txOk(&c, "/run", "{\"sql\":\"ALTER TABLE t RENAME COLUMN v TO u\"}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(8, 9)\"}");
+  txOk(&c, "/run", "{\"sql\":\"ROLLBACK TO s\"}");
+  txOk(&c, "/run", "{\"sql\":\"ALTER TABLE t RENAME COLUMN v TO s\"}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(10, 11)\"}");
+  txOk(&c, "/commit", "{}");
+  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"x\":3,\"w\":4} | 2/2 insert t {\"z\":6,\"v\":7}"
+                              " | 3/3 insert t {\"z\":10,\"s\":11}");
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
@@ -841,5 +878,6 @@ int main(void){
   RUN(a_log_of_the_first_release_is_upgraded);
   RUN(a_row_larger_than_a_prune_batch_goes_whole);
   RUN(columns_follow_the_schema_through_a_rollback);
+  RUN(columns_are_not_kept_from_an_undone_schema);
   return HARNESS_END();
 }
