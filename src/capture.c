@@ -45,6 +45,9 @@ struct CaptureBatch {
   int nCol;              /* values per row, including virtual generated columns */
   int nEvent;
   int iStart;            /* where its "[" is in Capture.pEvents */
+  const char *zSeen;     /* the table's name as SQLite passed it to the hook:
+                         ** while the statement runs, the same pointer is the
+                         ** same table, with no strcmp() */
 };
 
 /* Whether the settings name zTable, or name no table (every one is captured). */
@@ -103,6 +106,16 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
   return SQLITE_OK;
 }
 
+/* Whether n bytes at a and at b are the same: memcmp() is a call in wasm,
+** dearer than the loop for the short values of a row. */
+static int captureSameBytes(const unsigned char *a, const unsigned char *b, int n){
+  int i;
+  for(i=0; i<n; i++){
+    if( a[i]!=b[i] ) return 0;
+  }
+  return 1;
+}
+
 /* Whether two values of a column would be stored alike. */
 static int captureSameValue(const DosqlField *pA, const DosqlField *pB){
   if( pA->eType!=pB->eType ) return 0;
@@ -113,7 +126,7 @@ static int captureSameValue(const DosqlField *pA, const DosqlField *pB){
     default:
       /* Text and blobs: the same bytes (the text as stored, UTF-8). */
       return pA->n==pB->n
-          && (pA->n==0 || (pA->u.z && pB->u.z && memcmp(pA->u.z, pB->u.z, (size_t)pA->n)==0));   /* 0: out of memory */
+          && (pA->n==0 || (pA->u.z && pB->u.z && captureSameBytes(pA->u.z, pB->u.z, pA->n)));   /* 0: out of memory */
   }
 }
 
@@ -266,7 +279,7 @@ static void captureForgetTables(Capture *c){
 /* Whether a change of zTable with nCol values may join batch b: of the same
 ** table, and not full. */
 static int captureBatchTakes(const Capture *c, const CaptureBatch *b, const char *zTable, int nCol){
-  return b->nCol==nCol && strcmp(c->aTable[b->iTable].zName, zTable)==0
+  return b->nCol==nCol && (b->zSeen==zTable || strcmp(c->aTable[b->iTable].zName, zTable)==0)
       && b->nEvent<DOSQL_CHANGE_BATCH_EVENTS
       && sqlite3_str_length(c->pEvents) - b->iStart<DOSQL_CHANGE_BATCH_BYTES;
 }
@@ -301,6 +314,7 @@ static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
   b->nCol = nCol;
   b->nEvent = 0;
   b->iStart = sqlite3_str_length(c->pEvents);
+  b->zSeen = zTable;
   sqlite3_str_appendchar(c->pEvents, 1, '[');
   return sqlite3_str_errcode(c->pEvents)==SQLITE_OK ? b : 0;
 }

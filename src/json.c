@@ -109,43 +109,48 @@ int jsonUtf8Length(const unsigned char *z, int n){
   return len;
 }
 
+/* The bytes of z's first character (n bytes remain) if JSON holds it as it
+** is, else 0: a control character, '"', '\\', or invalid UTF-8. */
+static int jsonPlainChar(const unsigned char *z, int n){
+  unsigned char c = z[0];
+  if( c<0x80 ) return c>=0x20 && c!='"' && c!='\\';
+  return jsonUtf8Length(z, n);
+}
+
 /* The length of z's first run of bytes that JSON holds as they are. */
 static int jsonPlainLength(const unsigned char *z, int n){
-  int i = 0;
-  while( i<n ){
-    unsigned char c = z[i];
-    int len;
-    if( c>=0x20 && c!='"' && c!='\\' && c<0x80 ){ i++; continue; }
-    if( c>=0x80 && (len = jsonUtf8Length(&z[i], n-i))>0 ){ i += len; continue; }
-    break;
-  }
+  int i = 0, len;
+  while( i<n && (len = jsonPlainChar(&z[i], n-i))>0 ) i += len;
   return i;
 }
 
-/* The n bytes of zIn, none to escape, as a JSON string at z: n+2 bytes. */
-static int jsonPutQuoted(char *z, const char *zIn, int n){
+int jsonPutPlainString(char *z, const char *zIn, int n){
+  const unsigned char *zU = (const unsigned char*)zIn;
+  int i = 0;
+  /* Copied as it is scanned: one pass over the bytes, not a scan and a copy. */
   z[0] = '"';
-  if( n ) memcpy(&z[1], zIn, (size_t)n);
+  while( i<n ){
+    int len = jsonPlainChar(&zU[i], n-i);
+    if( len==0 ) return 0;
+    do{ z[i+1] = (char)zU[i]; i++; }while( --len );
+  }
   z[n+1] = '"';
   return n+2;
-}
-
-int jsonPutPlainString(char *z, const char *zIn, int n){
-  return jsonPlainLength((const unsigned char*)zIn, n)<n ? 0 : jsonPutQuoted(z, zIn, n);
 }
 
 void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
   const unsigned char *z = (const unsigned char*)zIn;
   char zShort[64];
-  int i, iRun = 0;
+  int i, m, iRun = 0;
   if( n<0 ) n = (int)strlen(zIn);
-  i = jsonPlainLength(z, n);
-  if( i==n && n<=(int)sizeof(zShort)-2 ){
-    /* Most strings: short, nothing to escape, one append (a result's every
-    ** text value comes through here). */
-    sqlite3_str_append(pOut, zShort, jsonPutQuoted(zShort, zIn, n));
+  /* Most strings: short, nothing to escape, one append (a result's every
+  ** text value comes through here). A short one with escapes is scanned
+  ** again below. */
+  if( n<=(int)sizeof(zShort)-2 && (m = jsonPutPlainString(zShort, zIn, n))>0 ){
+    sqlite3_str_append(pOut, zShort, m);
     return;
   }
+  i = jsonPlainLength(z, n);
   sqlite3_str_appendchar(pOut, 1, '"');
   while( i<n ){
     unsigned char c = z[i];
@@ -178,28 +183,35 @@ static int jsonFormatInteger(char *z, sqlite3_int64 v){
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
-  char aDigit[20];
+  static const sqlite3_uint64 aPower[] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull
+  };
   sqlite3_uint64 u = v<0 ? (sqlite3_uint64)0 - (sqlite3_uint64)v : (sqlite3_uint64)v;
   unsigned w;
-  int i = (int)sizeof(aDigit), n = 0;
+  int n = v<0, nDigit = 1;
+  if( v<0 ) z[0] = '-';
+  while( nDigit<20 && u>=aPower[nDigit] ) nDigit++;
+  n += nDigit;
+  /* Written from the last digit back, in place. */
   while( u>0xffffffffu ){
-    aDigit[--i] = (char)('0' + u%10);
+    z[--n] = (char)('0' + u%10);
     u /= 10;
   }
   for(w=(unsigned)u; w>=100; w/=100){
     unsigned r = w%100;
-    aDigit[--i] = aPair[2*r+1];
-    aDigit[--i] = aPair[2*r];
+    z[--n] = aPair[2*r+1];
+    z[--n] = aPair[2*r];
   }
   if( w>=10 ){
-    aDigit[--i] = aPair[2*w+1];
-    aDigit[--i] = aPair[2*w];
+    z[--n] = aPair[2*w+1];
+    z[--n] = aPair[2*w];
   }else{
-    aDigit[--i] = (char)('0' + w);
+    z[--n] = (char)('0' + w);
   }
-  if( v<0 ) z[n++] = '-';
-  memcpy(&z[n], &aDigit[i], sizeof(aDigit)-(size_t)i);
-  return n + (int)sizeof(aDigit) - i;
+  return (v<0) + nDigit;
 }
 
 int jsonPutInteger(char *z, sqlite3_int64 v){

@@ -35,9 +35,9 @@ int jsonUtf8Length(const unsigned char *z, int n);
 void jsonAppendString(sqlite3_str *pOut, const char *z, int n);
 
 /* Write the n bytes of zIn (0 where n is 0) to z as a JSON string, n+2 bytes,
-** and return n+2; or write nothing and return 0 where a byte needs escaping
-** (jsonAppendString() writes those). For writers that build text in a buffer
-** of their own. */
+** and return n+2; or return 0 where a byte needs escaping (jsonAppendString()
+** writes those), having written up to n+2 bytes that are not to be kept. For
+** writers that build text in a buffer of their own. */
 int jsonPutPlainString(char *z, const char *zIn, int n);
 
 /* Append an integer: a number, or {"$bigint":...} outside the safe range. */

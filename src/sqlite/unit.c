@@ -208,24 +208,32 @@ static int preupdateUnpackOld(PreUpdate *p){
 }
 
 /* Column iIdx where dosqlPreupdateRow() does not read it in place: what
-** sqlite3_preupdate_old() or _new() gives, but the new rowid, for which
+** sqlite3_preupdate_old() or _new() gives, but an UPDATE's or DELETE's
+** rowid (an INTEGER PRIMARY KEY), which is the row's key: for the new one,
 ** SQLite would allocate copies of the whole row. */
 static int preupdateValue(sqlite3 *db, int bOld, int iIdx, sqlite3_value **ppValue){
-  static Mem rowid;
+  static Mem aRowid[2];   /* new, old: both rows are read before either is used */
   PreUpdate *p = db->pPreUpdate;
-  if( bOld ) return sqlite3_preupdate_old(db, iIdx, ppValue);
-  if( p && p->op==SQLITE_UPDATE && iIdx>=0 && iIdx<p->pTab->nCol && iIdx==p->pTab->iPKey ){
-    sqlite3VdbeMemSetInt64(&rowid, p->iKey2);
-    *ppValue = &rowid;
+  if( p && p->op!=SQLITE_INSERT && (bOld || p->op==SQLITE_UPDATE)
+   && iIdx>=0 && iIdx<p->pTab->nCol && iIdx==p->pTab->iPKey ){
+    sqlite3VdbeMemSetInt64(&aRowid[bOld], bOld ? p->iKey1 : p->iKey2);
+    *ppValue = &aRowid[bOld];
     return SQLITE_OK;
   }
-  return sqlite3_preupdate_new(db, iIdx, ppValue);
+  return bOld ? sqlite3_preupdate_old(db, iIdx, ppValue) : sqlite3_preupdate_new(db, iIdx, ppValue);
 }
 
 /* f as the value pValue (0: none) holds it. */
 static void fieldOf(DosqlField *f, sqlite3_value *pValue){
+  const Mem *pMem = (const Mem*)pValue;
   f->pValue = pValue;
-  f->eType = pValue ? sqlite3_value_type(pValue) : SQLITE_NULL;
+  /* A row's most values, read without a call each (none is inlined at -Oz). */
+  switch( pMem ? pMem->flags & (MEM_AffMask|MEM_Zero) : MEM_Null ){
+    case MEM_Null: f->eType = SQLITE_NULL; return;
+    case MEM_Int:  f->eType = SQLITE_INTEGER; f->u.i = pMem->u.i; return;
+    case MEM_Str:  f->eType = SQLITE_TEXT; f->n = pMem->n; f->u.z = pMem->n ? pMem->z : 0; return;
+  }
+  f->eType = sqlite3_value_type(pValue);
   switch( f->eType ){
     case SQLITE_INTEGER: f->u.i = sqlite3VdbeIntValue(pValue); break;
     case SQLITE_FLOAT:   f->u.r = sqlite3VdbeRealValue(pValue); break;
@@ -254,7 +262,7 @@ int dosqlPreupdateRow(sqlite3 *db, int bOld, DosqlField *aField, int nField){
   for(i=0; rc==SQLITE_OK && i<nField; i++){
     sqlite3_value *pValue = 0;
     int iStore = aMem && i<p->pTab->nCol && i!=p->pTab->iPKey ? preupdateField(p, i) : -1;
-    /* Not in place: the rowid; a column added after the record was written
+    /* Not in place: the rowid (the row's key); a column added after the record was written
     ** (its default) and a REAL column's integer, which SQLite converts; a
     ** zeroblob in a register. */
     if( iStore>=0 && iStore<nMem

@@ -50,10 +50,11 @@ typedef struct DosqlField {
 ** SQLite copies an old row's whole record into a malloc of its own for every
 ** changed row, and an UPDATE's new value out of its register at every call
 ** (and its text, to NUL-terminate it); here the old record is read where its
-** page holds it, the new values in their registers, and the new rowid from
-** the row's key. Elsewhere (a record on overflow pages, a WITHOUT ROWID table,
-** the old rowid, a REAL column, a column added after the record was written,
-** an INSERT's record, a zeroblob) it is SQLite's functions themselves. The
+** page holds it, the new values in their registers, and the rowid (an
+** INTEGER PRIMARY KEY) from the row's key. Elsewhere (a record on overflow
+** pages, a WITHOUT ROWID table, a REAL column, a column added after the
+** record was written, an INSERT's record, a zeroblob) it is SQLite's
+** functions themselves. The
 ** values are valid until the hook returns; read pValue only with functions
 ** that convert nothing (jsonAppendValue). SQLITE_OK, or the error SQLite gave
 ** for a column.

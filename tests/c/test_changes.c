@@ -76,8 +76,8 @@ static void every_operation_and_value_type_is_an_event(void){
 }
 
 /* An UPDATE's new values are read in place from its registers
-** (dosqlPreupdateRow), except the rowid and a zeroblob, which SQLite gives:
-** each kind reads as an INSERT of the same row would. */
+** (dosqlPreupdateRow), the rowid from the row's key, and a zeroblob as SQLite
+** gives it: each kind reads as an INSERT of the same row would. */
 static void updates_report_every_kind_of_new_value(void){
   Conn c;
   openConn(&c);
