@@ -419,9 +419,3 @@ void connRelease(Conn *p, Reply *pReply, int bRollback){
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
   p->bSavepoint = 0;
 }
-
-void connUndoCompleted(Conn *p){
-  if( p->bInteractive && !p->bSavepoint && !sqlite3_get_autocommit(p->db) ){
-    connStepTrusted(p, p->pRollback);
-  }
-}

@@ -132,16 +132,6 @@ void connRelease(Conn *p, Reply *pReply, int bRollback);
 void connRollback(Conn *p);
 
 /*
-** A statement ran to completion, and then its request failed (capture could
-** not write its events, or the schema check refused it): its changes must not
-** stay. A request's own transaction and connSavepoint() are rolled back by
-** their callers; an interactive transaction outside a savepoint has nothing
-** smaller to undo, so it is rolled back whole, and connFinish() answers
-** TRANSACTION_ABORTED.
-*/
-void connUndoCompleted(Conn *p);
-
-/*
 ** End every request with this. If it failed, or any page faulted (even in a
 ** statement that "succeeded": integrity_check reports failed reads as text),
 ** roll back, drop uncommitted pages, and turn a fault into the reply's

@@ -234,15 +234,19 @@ static sqlite3_stmt *prepareOperation(Conn *pConn, Reply *pReply, const cJSON *p
 /*
 ** Run pStmt, just prepared by prepareOperation(), and write its result as
 ** eShape; pStmt is given back (connFinalize). A statement that writes while
-** no transaction is open gets one of its own. On failure the reply holds the error; the caller
-** rolls back (connFinish).
+** no transaction is open gets one of its own, and one that writes in the
+** interactive transaction (outside a batch's savepoint) a savepoint of its
+** own, so that when it fails nothing of it stays: not the rows an OR FAIL
+** keeps, nor those a RETURNING wrote before its answer grew too large, nor
+** a completed statement the request then refuses. On failure the reply holds
+** the error; the caller rolls back (connFinish).
 */
 static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape eShape){
   sqlite3 *db = pConn->db;
   sqlite3_str *pOut = replyBody(pReply);
   sqlite3_int64 nChangeBefore, nChange;
   int rc, nCol, nRow = 0;
-  int bOwnTransaction = 0, bVacuum;
+  int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum;
   int bCookie = eShape==SHAPE_COLUMNS && guardMayChangeSchema(pConn);
   int iCookieBefore = 0, iCookieAfter = 0;
 
@@ -250,6 +254,9 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   if( sqlite3_get_autocommit(db) && !sqlite3_stmt_readonly(pStmt) && !bVacuum ){
     if( connBegin(pConn, pReply)!=SQLITE_OK ) goto done;
     bOwnTransaction = 1;
+  }else if( pConn->bInteractive && !pConn->bSavepoint && !sqlite3_stmt_readonly(pStmt) ){
+    if( connSavepoint(pConn, pReply)!=SQLITE_OK ) goto done;
+    bOwnSavepoint = 1;
   }
   if( bCookie && (rc = schemaCookie(pConn, &iCookieBefore))!=SQLITE_OK ){
     connFail(pConn, pReply, rc);
@@ -306,10 +313,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   if( rc==SQLITE_OK && bCookie && (rc = schemaCookie(pConn, &iCookieAfter))!=SQLITE_OK ){
     connFail(pConn, pReply, rc);
   }
-  if( rc!=SQLITE_OK ){
-    connUndoCompleted(pConn);
-    goto done;
-  }
+  if( rc!=SQLITE_OK ) goto done;
   if( eShape==SHAPE_ROWS ) sqlite3_str_appendall(pOut, "]}");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, ']');
   if( eShape==SHAPE_RUN || eShape==SHAPE_RESULT || eShape==SHAPE_COLUMNS ){
@@ -335,7 +339,11 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   if( bOwnTransaction ) connCommitIfAnswered(pConn, pReply);
 done:
   pConn->bVacuum = 0;
-  connFinalize(pConn, pStmt);
+  connFinalize(pConn, pStmt);   /* before a ROLLBACK TO: a RETURNING may be mid-answer */
+  if( bOwnSavepoint ){
+    if( replyFailed(pReply) ) captureDiscard(pConn);
+    connRelease(pConn, pReply, replyFailed(pReply));
+  }
 }
 
 void handlerRunHrana(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, int bWantRows){

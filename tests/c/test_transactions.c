@@ -152,29 +152,50 @@ static void begin_warms_the_change_log(void){
   connClose(&c);
 }
 
-/* A statement that SQLite completed, but that the request then refuses (here:
-** a rename into _dosql_*), cannot undo itself alone: the transaction ends. */
-static void a_statement_refused_after_it_ran_ends_the_transaction(void){
+/* A statement that fails inside the transaction leaves nothing of itself, rows
+** or events, and the transaction stays open: also where SQLite would keep part
+** of it (OR FAIL, a trigger's RAISE(FAIL)), where it wrote every row before
+** its answer grew too large (RETURNING), and where SQLite completed it but the
+** request then refuses it (a rename into _dosql_*). */
+static void a_failed_statement_leaves_nothing_of_itself(void){
+  static const char *azFailing[] = {
+    "{\"sql\":\"INSERT OR FAIL INTO t VALUES(10),(11),(1)\"}",
+    "{\"sql\":\"INSERT INTO t VALUES(12),(13),(14)\"}",   /* the trigger fails at 14 */
+    "{\"sql\":\"WITH RECURSIVE s(v) AS (SELECT 100 UNION ALL SELECT v+1 FROM s WHERE v<160)"
+    " INSERT INTO t SELECT v FROM s RETURNING x, replace(zeroblob(1000000), x'00', 'a') AS pad\"}",
+    "{\"sql\":\"ALTER TABLE t RENAME TO _dosql_t\"}",
+  };
+  static const char *azCode[] = { "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_TRIGGER",
+                                  "RESULT_TOO_LARGE", "SQLITE_AUTH" };
   Conn c;
   Answer a;
+  int i;
   setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TRIGGER no14 BEFORE INSERT ON t WHEN new.x=14"
+                     " BEGIN SELECT RAISE(FAIL, 'not 14'); END\"}");
   okFree(&c, "/begin", "{}");
   txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
-  a = tx(&c, "/run", "{\"sql\":\"ALTER TABLE t RENAME TO _dosql_t\"}");
-  CHECK(a.status==409);
-  CHECK_STR(answerCode(&a), "TRANSACTION_ABORTED");
-  answerFree(&a);
-  CHECK(!c.bInteractive);
-  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
-  CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name='_dosql_t'"), "0");
-  /* Inside a /batch of the transaction the savepoint undoes it; the transaction stays. */
-  okFree(&c, "/begin", "{}");
+  for(i=0; i<(int)(sizeof(azFailing)/sizeof(azFailing[0])); i++){
+    a = tx(&c, strstr(azFailing[i], "RETURNING") ? "/query" : "/run", azFailing[i]);
+    CHECK_STR(answerCode(&a), azCode[i]);
+    answerFree(&a);
+    CHECK(c.bInteractive);
+  }
   txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2)\"}");
-  a = tx(&c, "/batch", "{\"operations\":[{\"sql\":\"ALTER TABLE t RENAME TO _dosql_t\"}]}");
-  CHECK(a.status==403);
+  txOk(&c, "/commit", "{}");
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t ORDER BY x"), "\"1,2\"");
+  CHECK_STR(scalar(&c, "SELECT group_concat(data ->> 'x') FROM _dosql_changes WHERE tbl='t'"), "\"1,2\"");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name='_dosql_t'"), "0");
+  /* Inside a /batch of the transaction, the batch's savepoint undoes it. */
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(3)\"}");
+  a = tx(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(4)\"},"
+                       "{\"sql\":\"INSERT OR FAIL INTO t VALUES(5),(1)\"}]}");
+  CHECK(a.status==409);
   answerFree(&a);
   txOk(&c, "/commit", "{}");
-  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t"), "\"2\"");
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t ORDER BY x"), "\"1,2,3\"");
+  CHECK_STR(scalar(&c, "SELECT group_concat(data ->> 'x') FROM _dosql_changes WHERE tbl='t'"), "\"1,2,3\"");
   connClose(&c);
 }
 
@@ -228,7 +249,7 @@ int main(void){
   RUN(batch_returns_every_result_all_or_nothing);
   RUN(a_fault_inside_a_transaction_ends_it);
   RUN(begin_warms_the_change_log);
-  RUN(a_statement_refused_after_it_ran_ends_the_transaction);
+  RUN(a_failed_statement_leaves_nothing_of_itself);
   RUN(a_failed_commit_ends_the_transaction);
   RUN(exec_runs_a_script_as_sqlite_splits_it);
   return HARNESS_END();
