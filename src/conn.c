@@ -82,6 +82,24 @@ static int connStepTrusted(Conn *p, sqlite3_stmt *pStmt){
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+int connRunNextStatement(Conn *p, const char **pzSql, int *pbPrepared, int *pbStatement){
+  sqlite3_stmt *pStmt = 0;
+  const char *zTail = 0;
+  int rc = sqlite3_prepare_v3(p->db, *pzSql, -1, 0, &pStmt, &zTail);
+  *pbPrepared = rc==SQLITE_OK;
+  *pbStatement = pStmt!=0;
+  if( pStmt ){
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
+    /* Each statement's changes are logged with the columns its table has
+    ** when it ends: a later statement of the script may alter the table. */
+    if( rc==SQLITE_DONE ) rc = captureFlush(p);
+    else captureDiscard(p);
+    sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK ) *pzSql = zTail;
+  return rc;
+}
+
 int connExecTrusted(Conn *p, const char *zSql){
   int rc;
   p->bTrusted = 1;

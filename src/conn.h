@@ -102,6 +102,13 @@ int connResultTooLarge(Conn *p, Reply *pReply);
 /* Run internal SQL (settings, ATTACH of a view), past the authorizer. */
 int connExecTrusted(Conn *p, const char *zSql);
 
+/* Run the first statement of *pzSql (SQLite's parser splits it) to its end,
+** its rows discarded, and write the changes it made to the change log; *pzSql
+** then points past it. *pbPrepared: whether it compiled (if not, the error is
+** the parser's or the authorizer's); *pbStatement: whether there was one, not
+** only blanks and comments. SQLITE_OK or the error. */
+int connRunNextStatement(Conn *p, const char **pzSql, int *pbPrepared, int *pbStatement);
+
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);
 int connCommit(Conn *p, Reply *pReply);

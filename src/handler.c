@@ -457,28 +457,19 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
 */
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const char *zScript = operationSql(pReply, pBody);
-  const char *zSql = zScript;
-  sqlite3_stmt *pStmt = 0;
-  int rc = SQLITE_OK, n = 0, bPrepared = 0;
+  const char *zSql = zScript, *zNext = zScript;
+  int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0;
   if( zSql==0 ) return;
   if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
     return;
   }
   while( *zSql ){
-    const char *zTail = 0;
     guardStartStatement(pConn);
-    rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
-    bPrepared = rc==SQLITE_OK;
-    if( rc==SQLITE_OK && pStmt ){
-      while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
-      if( rc==SQLITE_DONE ) rc = captureFlush(pConn);
-      else captureDiscard(pConn);
-      if( rc==SQLITE_OK ) rc = guardCheckSchema(pConn, pReply);
-      sqlite3_finalize(pStmt);
-      if( rc==SQLITE_OK ) n++;
-    }
+    rc = connRunNextStatement(pConn, &zNext, &bPrepared, &bStatement);
+    if( rc==SQLITE_OK && bStatement ) rc = guardCheckSchema(pConn, pReply);
     if( rc!=SQLITE_OK ) break;
-    zSql = zTail;
+    n += bStatement;
+    zSql = zNext;
   }
   if( rc!=SQLITE_OK ){
     connFail(pConn, pReply, rc);

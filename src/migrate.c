@@ -49,11 +49,11 @@ static int migrateRecorded(Conn *pConn, const char *zName, char zOut[17]){
 ** code (the transaction is left for the caller to roll back). */
 static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const char *zSum){
   sqlite3_stmt *pStmt = 0;
-  int rc;
+  int rc, bPrepared, bStatement;
   budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, zSql, 0, 0, 0);
-  if( rc==SQLITE_OK ) rc = captureFlush(pConn);     /* a migration's rows are changes too */
+  /* Statement by statement, as /exec: a migration's rows are changes too. */
+  while( rc==SQLITE_OK && *zSql ) rc = connRunNextStatement(pConn, &zSql, &bPrepared, &bStatement);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,
         "INSERT INTO main._dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
