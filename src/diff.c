@@ -11,6 +11,7 @@
 #include "history.h"
 #include "internal.h"
 #include "json.h"
+#include "sqlite/unit.h"
 #include "vfs.h"
 
 /* Schema names of the attached points. */
@@ -60,7 +61,7 @@ static int diffWanted(const Diff *p, const char *zName){
   if( zName==0 || internalIsReserved(zName) ) return 0;
   if( p->pTables==0 ) return 1;
   cJSON_ArrayForEach(pItem, p->pTables){
-    if( strcmp(pItem->valuestring, zName)==0 ) return 1;
+    if( sqlite3_stricmp(pItem->valuestring, zName)==0 ) return 1;   /* as SQLite names tables */
   }
   return 0;
 }
@@ -74,19 +75,24 @@ static void sideFree(Side *s){
   memset(s, 0, sizeof(*s));
 }
 
-/* Read table zTable's columns and key in schema zSchema. */
+/* Read table zTable's columns and key in schema zSchema. PRAGMA statements,
+** not pragma_table_list() and pragma_table_xinfo(): a user's table (or temp
+** table) of that name would answer in their place. */
 static void sideLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
-  sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
-      "SELECT l.wr, c.name, c.pk FROM pragma_table_list AS l, pragma_table_xinfo(%Q, %Q) AS c "
-      "WHERE l.schema = %Q AND l.name = %Q AND c.hidden IN (0, 2, 3) ORDER BY c.cid",
-      zTable, zSchema, zSchema, zTable));
+  sqlite3_stmt *pList = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".table_list(%Q)", zSchema, zTable));
+  sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".table_xinfo(%Q)", zSchema, zTable));
   memset(s, 0, sizeof(*s));
-  if( pStmt==0 ) return;
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    char *zCol = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 1));
-    int iPk = sqlite3_column_int(pStmt, 2);
-    char **azCol = sqlite3_realloc64(s->azCol, sizeof(char*)*(s->nCol+1));
-    char **azPk = sqlite3_realloc64(s->azPk, sizeof(char*)*(iPk>s->nPk ? iPk : s->nPk+1));
+  /* table_list: schema, name, type, ncol, wr, strict. */
+  if( pList && sqlite3_step(pList)==SQLITE_ROW ) s->bWithoutRowid = sqlite3_column_int(pList, 4);
+  /* table_xinfo: cid, name, type, notnull, dflt_value, pk, hidden (0, 2, 3: stored or generated). */
+  while( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
+    char *zCol;
+    int iPk = sqlite3_column_int(pStmt, 5), iHidden = sqlite3_column_int(pStmt, 6);
+    char **azCol, **azPk;
+    if( iHidden==1 ) continue;   /* a virtual table's hidden column */
+    zCol = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 1));
+    azCol = sqlite3_realloc64(s->azCol, sizeof(char*)*(s->nCol+1));
+    azPk = sqlite3_realloc64(s->azPk, sizeof(char*)*(iPk>s->nPk ? iPk : s->nPk+1));
     if( zCol==0 || azCol==0 || azPk==0 ){
       sqlite3_free(zCol);
       if( azCol ) s->azCol = azCol;
@@ -95,7 +101,6 @@ static void sideLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
       break;
     }
     s->bExists = 1;
-    s->bWithoutRowid = sqlite3_column_int(pStmt, 0);
     s->azCol = azCol;
     s->azPk = azPk;
     s->azCol[s->nCol++] = zCol;
@@ -104,7 +109,8 @@ static void sideLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
       s->azPk[iPk-1] = sqlite3_mprintf("%s", zCol);
     }
   }
-  if( p->rc==SQLITE_OK && (p->rc = sqlite3_finalize(pStmt))!=SQLITE_OK ){
+  sqlite3_finalize(pList);
+  if( p->rc==SQLITE_OK && pStmt && (p->rc = sqlite3_finalize(pStmt))!=SQLITE_OK ){
     connFail(p->pConn, p->pReply, p->rc);
   }else if( p->rc!=SQLITE_OK ){
     sqlite3_finalize(pStmt);
@@ -176,19 +182,31 @@ static int hasColumn(const Side *s, const char *zCol){
   return 0;
 }
 
-/* The condition that pairs a row of f with its row of x, and the key to order by. */
-static void keyOf(const Side *s, char **pzJoin, char **pzOrderF, char **pzOrderX){
+/* The name of the rowid of a table whose sides are f and x: the first of
+** SQLite's three that no column of either side takes; 0 if they take all. */
+static const char *rowidName(const Side *f, const Side *x){
+  static const char *const azName[] = { "rowid", "_rowid_", "oid" };
+  int i;
+  for(i=0; i<3; i++){
+    if( !hasColumn(f, azName[i]) && !hasColumn(x, azName[i]) ) return azName[i];
+  }
+  return 0;
+}
+
+/* The condition that pairs a row of f with its row of x, and the key to order
+** by: a rowid table's rowid (zRowid names it), a WITHOUT ROWID table's key. */
+static void keyOf(const Side *f, const char *zRowid, char **pzJoin, char **pzOrderF, char **pzOrderX){
   sqlite3_str *pJoin = sqlite3_str_new(0), *pF = sqlite3_str_new(0), *pX = sqlite3_str_new(0);
   int i;
-  if( !s->bWithoutRowid ){
-    sqlite3_str_appendall(pJoin, "x.rowid = f.rowid");
-    sqlite3_str_appendall(pF, "f.rowid");
-    sqlite3_str_appendall(pX, "x.rowid");
+  if( !f->bWithoutRowid ){
+    sqlite3_str_appendf(pJoin, "x.%s = f.%s", zRowid, zRowid);
+    sqlite3_str_appendf(pF, "f.%s", zRowid);
+    sqlite3_str_appendf(pX, "x.%s", zRowid);
   }
-  for(i=0; s->bWithoutRowid && i<s->nPk; i++){
-    sqlite3_str_appendf(pJoin, "%sx.\"%w\" IS f.\"%w\"", i ? " AND " : "", s->azPk[i], s->azPk[i]);
-    sqlite3_str_appendf(pF, "%sf.\"%w\"", i ? "," : "", s->azPk[i]);
-    sqlite3_str_appendf(pX, "%sx.\"%w\"", i ? "," : "", s->azPk[i]);
+  for(i=0; f->bWithoutRowid && i<f->nPk; i++){
+    sqlite3_str_appendf(pJoin, "%sx.\"%w\" IS f.\"%w\"", i ? " AND " : "", f->azPk[i], f->azPk[i]);
+    sqlite3_str_appendf(pF, "%sf.\"%w\"", i ? "," : "", f->azPk[i]);
+    sqlite3_str_appendf(pX, "%sx.\"%w\"", i ? "," : "", f->azPk[i]);
   }
   *pzJoin = sqlite3_str_finish(pJoin);
   *pzOrderF = sqlite3_str_finish(pF);
@@ -215,6 +233,7 @@ static char *differs(const Side *f, const Side *x){
 static void diffTable(Diff *p, const char *zTable){
   Side f, x;
   char *zF = 0, *zX = 0, *zJoin = 0, *zOrderF = 0, *zOrderX = 0, *zDiffers = 0;
+  const char *zRowid = 0;
   sideLoad(p, &f, DIFF_FROM, zTable);
   sideLoad(p, &x, p->zTo, zTable);
   if( p->rc!=SQLITE_OK ) goto done;
@@ -230,14 +249,24 @@ static void diffTable(Diff *p, const char *zTable){
     }
     goto done;
   }
-  keyOf(&f, &zJoin, &zOrderF, &zOrderX);
   zDiffers = differs(&f, &x);
+  if( !f.bWithoutRowid && (zRowid = rowidName(&f, &x))==0 ){
+    /* Columns take every name of the rowid: rows pair by their whole
+    ** content, and a changed row is listed as deleted and inserted. */
+    zJoin = sqlite3_mprintf("NOT (%s)", zDiffers);
+    zOrderF = sqlite3_mprintf("%s", zF);
+    zOrderX = sqlite3_mprintf("%s", zX);
+  }else{
+    keyOf(&f, zRowid, &zJoin, &zOrderF, &zOrderX);
+  }
   diffList(p, zTable, "delete", sqlite3_mprintf(
       "SELECT %s FROM \"%w\".\"%w\" AS f WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w\" AS x WHERE %s) ORDER BY %s",
       zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zOrderF), f.nCol, 0);
-  diffList(p, zTable, "update", sqlite3_mprintf(
-      "SELECT %s, %s FROM \"%w\".\"%w\" AS f JOIN \"%w\".\"%w\" AS x ON %s WHERE %s ORDER BY %s",
-      zX, zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zDiffers, zOrderF), x.nCol, f.nCol);
+  if( f.bWithoutRowid || zRowid ){
+    diffList(p, zTable, "update", sqlite3_mprintf(
+        "SELECT %s, %s FROM \"%w\".\"%w\" AS f JOIN \"%w\".\"%w\" AS x ON %s WHERE %s ORDER BY %s",
+        zX, zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zDiffers, zOrderF), x.nCol, f.nCol);
+  }
   diffList(p, zTable, "insert", sqlite3_mprintf(
       "SELECT %s FROM \"%w\".\"%w\" AS x WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w\" AS f WHERE %s) ORDER BY %s",
       zX, p->zTo, zTable, DIFF_FROM, zTable, zJoin, zOrderX), x.nCol, 0);
@@ -279,14 +308,19 @@ static void diffSchema(Diff *p){
 }
 
 /* Every table either point has (not SQLite's, not the engine's, not a virtual
-** table's shadow), by name. */
+** table's shadow), by name, once whatever its case. From sqlite_schema, which
+** no user table can stand in for (not pragma_table_list, see sideLoad). */
 static void diffTables(Diff *p){
+  sqlite3 *db = p->pConn->db;
   sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
-      "SELECT DISTINCT name FROM pragma_table_list WHERE schema IN (%Q, %Q) AND type IN ('table', 'virtual') "
-      "AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' ORDER BY name", DIFF_FROM, p->zTo));
+      "SELECT min(name) FROM (SELECT name FROM \"%w\".sqlite_schema WHERE type = 'table'"
+      " UNION ALL SELECT name FROM \"%w\".sqlite_schema WHERE type = 'table')"
+      " WHERE name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' GROUP BY name COLLATE NOCASE ORDER BY 1 COLLATE NOCASE",
+      DIFF_FROM, p->zTo));
   if( pStmt==0 ) return;
   while( p->rc==SQLITE_OK && !p->bMore && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    if( zName==0 || dosqlIsShadowTable(db, DIFF_FROM, zName) || dosqlIsShadowTable(db, p->zTo, zName) ) continue;
     if( diffWanted(p, zName) ) diffTable(p, zName);
   }
   sqlite3_finalize(pStmt);

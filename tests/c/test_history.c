@@ -190,11 +190,55 @@ static void diff_lists_row_changes_between_points(void){
   connClose(&c);
 }
 
+/* The changes a /diff from point `from` lists, as its JSON text. */
+static char *diffChanges(Conn *pConn, const char *zExtra, int from){
+  char zBody[256];
+  Answer a;
+  char *z, *zOut;
+  snprintf(zBody, sizeof(zBody), "{\"from\":%d%s}", from, zExtra);
+  a = post(pConn, "/diff", zBody);
+  z = a.status==200 ? strstr(a.zBody, "\"changes\":") : 0;
+  zOut = sqlite3_mprintf("%d %s", a.status, z ? z : (answerCode(&a) ? answerCode(&a) : ""));
+  answerFree(&a);
+  return zOut;
+}
+
+/* A user's tables (or temp tables) named as SQLite's table-valued pragmas,
+** columns that take the rowid's names, and a table asked for in another
+** case: the diff reads SQLite's own answers and pairs rows by their rowid. */
+static void diff_is_not_fooled_by_names(void){
+  Conn c;
+  char *z;
+  int from;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, v); CREATE TABLE r(rowid TEXT, v);"
+      " CREATE TABLE o(rowid, _rowid_, oid); INSERT INTO r VALUES('a', 1); INSERT INTO o VALUES(1, 2, 3)\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"INSERT INTO t VALUES(2, 'b'); INSERT INTO r VALUES('a', 2);"
+      " CREATE TABLE pragma_table_list(schema, name, type, ncol, wr, strict);"
+      " CREATE TEMP TABLE pragma_table_xinfo(name, hidden)\"}");
+  z = diffChanges(&c, ",\"tables\":[\"T\",\"R\"]", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"r\",\"type\":\"insert\",\"data\":{\"rowid\":\"a\",\"v\":2}},"
+               "{\"table\":\"t\",\"type\":\"insert\",\"data\":{\"id\":2,\"v\":\"b\"}}],\"more\":false}");
+  sqlite3_free(z);
+  /* Every name of the rowid taken: rows pair by their content. */
+  z = diffChanges(&c, ",\"tables\":[\"o\"]", from);
+  CHECK_STR(z, "200 \"changes\":[],\"more\":false}");
+  sqlite3_free(z);
+  okFree(&c, "/run", "{\"sql\":\"UPDATE o SET oid = 4\"}");
+  z = diffChanges(&c, ",\"tables\":[\"o\"]", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"o\",\"type\":\"delete\",\"data\":{\"rowid\":1,\"_rowid_\":2,\"oid\":3}},"
+               "{\"table\":\"o\",\"type\":\"insert\",\"data\":{\"rowid\":1,\"_rowid_\":2,\"oid\":4}}],\"more\":false}");
+  sqlite3_free(z);
+  connClose(&c);
+}
+
 int main(void){
   RUN(reads_see_each_point);
   RUN(a_time_names_the_newest_commit_at_or_before_it);
   RUN(bad_points_and_writes_are_refused);
   RUN(history_and_restore_name_points);
   RUN(diff_lists_row_changes_between_points);
+  RUN(diff_is_not_fooled_by_names);
   return HARNESS_END();
 }
