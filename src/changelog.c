@@ -350,7 +350,7 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendf(pOut, ",\"gap\":%s}", bGap ? "true" : "false");
 }
 
-void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
+static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
   sqlite3_int64 nKeep, nKeepMs, iHead = 0, iOldest = 0, iFresh = 0, iTarget, iUpto, iTs = 0, iMore;
   int rc, bNull = 1, bMoreNull = 1;
   if( changelogField(pReply, pBody, "keepEvents", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeep)
@@ -419,6 +419,16 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
   else jsonAppendInteger(replyBody(pReply), iTs);
   sqlite3_str_appendf(replyBody(pReply), ",\"more\":%s}", bMoreNull ? "false" : "true");
   connCommitIfAnswered(p, pReply);
+}
+
+void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
+  int bForeignKeys = 0;
+  /* A user's table may name the log in a foreign key: its rows must neither
+  ** stop the prune nor be deleted by a cascade no event reports. */
+  sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bForeignKeys);
+  if( bForeignKeys ) sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, (int*)0);
+  changelogPruneIn(p, pReply, pBody);
+  if( bForeignKeys ) sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int*)0);
 }
 
 void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody){

@@ -32,14 +32,16 @@ static const char *const azQueryPragma[] = {
 static const char *const azSettablePragma[] = {
   "analysis_limit", "application_id", "automatic_index", "auto_vacuum",
   "cell_size_check", "defer_foreign_keys", "foreign_keys",
-  "legacy_alter_table", "max_page_count", "recursive_triggers",
+  "max_page_count", "recursive_triggers",
   "reverse_unordered_selects", "secure_delete", "user_version",
 };
 
 /* Settings a user may read but not change: the engine depends on them. */
 static const char *const azReadOnlyPragma[] = {
   "busy_timeout", "cache_size", "cache_spill", "encoding", "hard_heap_limit",
-  "journal_mode", "journal_size_limit", "locking_mode", "mmap_size", "page_size",
+  "journal_mode", "journal_size_limit",
+  "legacy_alter_table",   /* on, a rename skips the check that keeps _dosql_changes whole */
+  "locking_mode", "mmap_size", "page_size",
   "query_only", "schema_version", "soft_heap_limit", "synchronous", "temp_store",
   "threads", "trusted_schema",
 };

@@ -852,6 +852,28 @@ static void columns_are_not_kept_from_an_undone_schema(void){
   connClose(&c);
 }
 
+/* A user's foreign keys that name the log neither stop the prune nor lose
+** their rows to a cascade that no event would report. */
+static void a_foreign_key_to_the_log_does_not_bind_the_prune(void){
+  Conn c;
+  Answer a;
+  int i;
+  openConn(&c);
+  run(&c, "PRAGMA foreign_keys=ON");
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "CREATE TABLE pin(l REFERENCES _dosql_change_log(last_lsn))");
+  run(&c, "CREATE TABLE follow(l REFERENCES _dosql_change_log(last_lsn) ON DELETE CASCADE)");
+  for(i=1; i<=3; i++) run(&c, "INSERT INTO t VALUES(1)");
+  run(&c, "INSERT INTO pin VALUES(1)");
+  run(&c, "INSERT INTO follow VALUES(2)");
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":0,\"keepMs\":0}", INTERNAL);
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT (SELECT count(*) FROM pin) || ',' || (SELECT count(*) FROM follow)"), "\"1,1\"");
+  CHECK_STR(scalar(&c, "SELECT foreign_keys FROM pragma_foreign_keys"), "1");   /* as the user set it */
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
@@ -871,6 +893,7 @@ int main(void){
   RUN(the_log_is_read_only_to_users);
   RUN(pages_follow_since_limit_and_tables);
   RUN(prune_is_internal_and_keeps_the_newest);
+  RUN(a_foreign_key_to_the_log_does_not_bind_the_prune);
   RUN(an_empty_log_prunes_and_reads_cleanly);
   RUN(capture_of_named_tables_only);
   RUN(a_statement_is_stored_in_few_rows);

@@ -85,6 +85,8 @@ static void names_the_engine_uses_cannot_be_shadowed(void){
   expectSql(&c, "CREATE VIEW json_each AS SELECT 1", 403, "SQLITE_AUTH");
   expectSql(&c, "CREATE VIRTUAL TABLE json_each USING fts5(x)", 403, "SQLITE_AUTH");
   expectSql(&c, "ALTER TABLE a RENAME TO json_each", 4, 0);
+  /* legacy_alter_table would let that rename skip SQLite's check of the views. */
+  expectSql(&c, "PRAGMA legacy_alter_table=ON", 403, "SQLITE_AUTH");
   /* One that a file brings anyway hides it from the user's SQL only: the
   ** engine reads the log without SQL of that kind, and the table can go. */
   forge(&c, "CREATE TABLE json_each(value)");
