@@ -184,6 +184,11 @@ describe('history', () => {
     assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'now' }]);
     assert.deepEqual(await rpc(name, { method: 'asOf', args: [current.bookmark], client: true, then: { method: 'queryOne', args: ['SELECT v FROM k'] } }), { v: 'then' });
     await assert.rejects(rpc(name, { method: 'query', args: ['SELECT 1', [], { asOf: current.lsn + 100 }] }), (/** @type {any} */ err) => /POINT_IN_FUTURE/.test(err.message));
+    // run and exec cannot take a point, as over HTTP: refused, and the present untouched.
+    for (const call of [{ method: 'run', args: ['DELETE FROM k', [], { asOf: current.lsn }] }, { method: 'exec', args: ['DELETE FROM k', { asOf: current.lsn }] }]) {
+      await assert.rejects(rpc(name, call), (/** @type {any} */ err) => /BAD_REQUEST/.test(err.message) && /asOf/.test(err.message));
+    }
+    assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'now' }]);
     const restored = await rpc(name, { method: 'restore', args: [current.lsn], client: true });
     assert.deepEqual(restored.restoredTo, current);
     assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'then' }]);

@@ -197,20 +197,23 @@ export function clientOver(send, more = {}) {
 }
 
 /**
- * query/queryOne/run/batch/exec, inside the transaction txId or outside any.
+ * query/queryOne/run/batch/exec, inside the transaction txId or outside any; with
+ * asOf, every request carries it, and the engine refuses those that cannot take it
+ * (/run, /exec: 400 BAD_REQUEST), as it does over HTTP.
  * @param {Send} send
  * @param {string | null} txId
+ * @param {unknown} [asOf]  a point of history (docs/history.md)
  */
-export function statements(send, txId) {
+export function statements(send, txId, asOf = undefined) {
   return {
-    ...reads(send, txId, undefined),
+    ...reads(send, txId, asOf),
     /**
      * @param {string} sql
      * @param {unknown} [params]
      * @returns {Promise<{rowsAffected: number, lastInsertRowId: number}>}
      */
     async run(sql, params) {
-      const { rowsAffected, lastInsertRowId } = await send('/run', { sql, params: encodeParams(params) }, txId);
+      const { rowsAffected, lastInsertRowId } = await send('/run', { sql, params: encodeParams(params), asOf }, txId);
       return { rowsAffected: decodeValue(rowsAffected), lastInsertRowId: decodeValue(lastInsertRowId) };
     },
     /**
@@ -219,7 +222,7 @@ export function statements(send, txId) {
      * @returns {Promise<{count: number}>}
      */
     async exec(sql) {
-      const { count } = await send('/exec', { sql }, txId);
+      const { count } = await send('/exec', { sql, asOf }, txId);
       return { count };
     },
   };

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { answerOf, decodeDiff, reads, statements, toRpcError } from '../client/client.js';
+import { answerOf, decodeDiff, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance, checkMigrations } from './instance.js';
 import { messageOf, rpcAnswer } from './response.js';
 import { checkChanges } from '../changes/retention.js';
@@ -155,7 +155,8 @@ export class DoSQLDatabase extends DurableObject {
       const txId = options?.transaction ?? null;
       const plain = txId === null && options?.asOf === undefined;
       // The statements outside any transaction and history: made once per object.
-      const s = plain ? (this.#plain ??= statements(this.#send, null)) : { ...statements(this.#send, txId), ...reads(this.#send, txId, options?.asOf) };
+      // asOf goes to every statement: C answers those that cannot take it.
+      const s = plain ? (this.#plain ??= statements(this.#send, null)) : statements(this.#send, txId, options?.asOf);
       return await fn(s, this.#send);
     } catch (err) {
       throw toRpcError(err);
