@@ -425,7 +425,7 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
 }
 
 int connSavepoint(Conn *p, Reply *pReply){
-  int rc = connExecTrusted(p, "SAVEPOINT dosql_batch");
+  int rc = connExecTrusted(p, "SAVEPOINT " CONN_SAVEPOINT);
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
   p->bSavepoint = rc==SQLITE_OK;
   return rc;
@@ -433,7 +433,7 @@ int connSavepoint(Conn *p, Reply *pReply){
 
 void connRelease(Conn *p, Reply *pReply, int bRollback){
   int rc = connExecTrusted(p, bRollback
-      ? "ROLLBACK TO dosql_batch; RELEASE dosql_batch" : "RELEASE dosql_batch");
+      ? "ROLLBACK TO " CONN_SAVEPOINT "; RELEASE " CONN_SAVEPOINT : "RELEASE " CONN_SAVEPOINT);
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
   p->bSavepoint = 0;
 }

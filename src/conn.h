@@ -128,6 +128,10 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback);
 ** it fails with SQLITE_READONLY (PRAGMA query_only). */
 int connReadOnlyTransaction(Conn *p, Reply *pReply);
 
+/* The name of connSavepoint()'s savepoint; user SQL may not use it, nor
+** release or roll back to a savepoint older than it (guard.c). */
+#define CONN_SAVEPOINT "dosql_batch"
+
 /* A savepoint around work inside an interactive transaction, and its end:
 ** released, or (bRollback) undone and released. */
 int connSavepoint(Conn *p, Reply *pReply);

@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "guard.h"
 #include "internal.h"
+#include "sqlite/unit.h"
 
 /* PRAGMAs that only report, whatever their argument. */
 static const char *const azQueryPragma[] = {
@@ -147,6 +148,16 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
         zWhy = "SAVEPOINT, RELEASE and ROLLBACK TO are allowed only inside a transaction: "
                "among the operations of one /transaction or /batch, or in an "
                "interactive transaction (/begin)";
+      }else if( z4 && sqlite3_stricmp(z4, CONN_SAVEPOINT)==0 ){
+        zWhy = "the savepoint name " CONN_SAVEPOINT " is DoSQL's own";
+      }else if( p->bSavepoint && strcmp(z3 ? z3 : "", "BEGIN")!=0
+             && !dosqlSavepointIsNewer(p->db, z4 ? z4 : "", CONN_SAVEPOINT) ){
+        /* The request runs in a savepoint of its own (a /batch, /transaction
+        ** or /exec of an interactive transaction): undoing or releasing one
+        ** opened before it would take the request's savepoint along, and
+        ** then a failure could no longer undo the request. */
+        zWhy = "inside /batch, /transaction or /exec of an interactive transaction, RELEASE and "
+               "ROLLBACK TO may name only a savepoint opened in the same request";
       }
       break;
     case SQLITE_PRAGMA:

@@ -173,6 +173,15 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   return sqlite3ShadowTableName(db, zTable);
 }
 
+int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder){
+  const Savepoint *p;
+  for(p=db->pSavepoint; p; p=p->pNext){     /* newest first */
+    if( sqlite3StrICmp(p->zName, zName)==0 ) return 1;
+    if( sqlite3StrICmp(p->zName, zOlder)==0 ) return 0;
+  }
+  return 1;   /* neither open: SQLite answers "no such savepoint" */
+}
+
 sqlite3_int64 dosqlSchemaStamp(sqlite3 *db){
   const Schema *pSchema = db->aDb[0].pSchema;
   /* schema_version alone repeats: a rollback moves it back, and the next

@@ -31,6 +31,11 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 ** Never negative. */
 sqlite3_int64 dosqlSchemaStamp(sqlite3 *db);
 
+/* Whether the newest open savepoint named zName (case as SQLite ignores it)
+** was opened after the newest named zOlder, or zOlder is not open: what a
+** RELEASE or ROLLBACK TO of zName may undo without touching zOlder. */
+int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder);
+
 /* One column of the row a preupdate hook reports, with its value read out. */
 typedef struct DosqlField {
   sqlite3_value *pValue;   /* 0 where SQLite stores none (a virtual generated column) */

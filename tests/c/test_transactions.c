@@ -242,6 +242,41 @@ static void exec_runs_a_script_as_sqlite_splits_it(void){
   connClose(&c);
 }
 
+/* A /batch, /transaction or /exec of an interactive transaction runs in a
+** savepoint of its own: its statements may not release or roll back to one
+** opened before it (nor use its name), which would leave its failure nothing
+** to undo. Savepoints it opens itself work. */
+static void a_request_keeps_its_savepoint(void){
+  static const char *azRequest[] = {
+    "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(1)\"},{\"sql\":\"RELEASE dosql_batch\"},"
+              "{\"sql\":\"INSERT INTO nope VALUES(1)\"}]}",
+    "/transaction", "{\"operations\":[{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(2)\"},"
+              "{\"type\":\"run\",\"sql\":\"RELEASE outer\"},{\"type\":\"run\",\"sql\":\"INSERT INTO t VALUES(3)\"}]}",
+    "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(4)\"},{\"sql\":\"ROLLBACK TO outer\"}]}",
+    "/exec", "{\"sql\":\"INSERT INTO t VALUES(5); RELEASE OUTER; INSERT INTO nope VALUES(1)\"}",
+    "/exec", "{\"sql\":\"SAVEPOINT dosql_batch; INSERT INTO t VALUES(6)\"}",
+  };
+  Conn c;
+  Answer a;
+  int i;
+  setup(&c);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"SAVEPOINT outer\"}");
+  for(i=0; i<(int)(sizeof(azRequest)/sizeof(azRequest[0])); i+=2){
+    a = tx(&c, azRequest[i], azRequest[i+1]);
+    CHECK(a.status>=400 && a.status<500);
+    answerFree(&a);
+    CHECK(c.bInteractive);
+  }
+  /* Its own savepoints, released or rolled back to, are its business. */
+  txOk(&c, "/exec", "{\"sql\":\"SAVEPOINT a; INSERT INTO t VALUES(7); ROLLBACK TO a; INSERT INTO t VALUES(8); RELEASE a\"}");
+  txOk(&c, "/run", "{\"sql\":\"RELEASE outer\"}");
+  txOk(&c, "/commit", "{}");
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t ORDER BY x"), "\"8\"");
+  CHECK_STR(scalar(&c, "SELECT group_concat(data ->> 'x') FROM _dosql_changes WHERE tbl='t'"), "\"8\"");
+  connClose(&c);
+}
+
 int main(void){
   RUN(commit_keeps_and_rollback_drops);
   RUN(a_failed_statement_leaves_the_transaction_open);
@@ -250,6 +285,7 @@ int main(void){
   RUN(a_fault_inside_a_transaction_ends_it);
   RUN(begin_warms_the_change_log);
   RUN(a_failed_statement_leaves_nothing_of_itself);
+  RUN(a_request_keeps_its_savepoint);
   RUN(a_failed_commit_ends_the_transaction);
   RUN(exec_runs_a_script_as_sqlite_splits_it);
   return HARNESS_END();
