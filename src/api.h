@@ -74,7 +74,8 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 ** makes every other request wait while one is open. */
 #define DOSQL_REQUEST_IN_TRANSACTION 1
 /* ... and: the host's own request, which may use internal endpoints
-** (/changes/prune). Requests from clients never carry it. */
+** (/changes/prune) and asks a host route's check (/import: may it, and with
+** what). Requests from clients never carry it. */
 #define DOSQL_REQUEST_INTERNAL 2
 /* ... and: the host's call again, with the same arguments, after it fetched
 ** the pages of a fault (a Hrana pipeline resumes after what ran, hrana.h). */

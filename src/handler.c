@@ -667,8 +667,12 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
         "%.*s %s: %s", (int)nMethod, zMethod, pRoute->zPath, methodsText(pRoute->mMethods));
   }else if( pRoute->bHost ){
-    /* The host serves it and asks first: may it, and with what body. */
-    if( pRoute->xEndpoint==0 ){
+    /* The host serves it and asks first: may it, and with what body. Asked
+    ** by anyone else (a Workers RPC request()), the check is no answer. */
+    if( (flags & DOSQL_REQUEST_INTERNAL)==0 ){
+      replyFail(&reply, 400, DOSQL_BAD_REQUEST,
+          "%s streams or is served by the object itself: send it as an HTTP request (fetch)", pRoute->zPath);
+    }else if( pRoute->xEndpoint==0 ){
       sqlite3_str_appendall(replyBody(&reply), "{}");
     }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
       pRoute->xEndpoint(pConn, &reply, pBody);

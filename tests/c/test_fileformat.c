@@ -102,7 +102,7 @@ static void open_and_export_report_the_stored_size(void){
   a = answerFrom(dosql_request("POST", 4, "/run", 4, (const uint8_t*)"{\"sql\":\"CREATE TABLE t(x)\"}", 27, 0));
   CHECK(a.status==200);
   answerFree(&a);
-  a = answerFrom(dosql_request("GET", 3, "/export", 7, 0, 0, 0));
+  a = answerFrom(dosql_request("GET", 3, "/export", 7, 0, 0, DOSQL_REQUEST_INTERNAL));
   CHECK(a.status==200);
   CHECK(pageCountOf(&a)==nOpen+1);               /* the new table's root page */
   answerFree(&a);

@@ -14,7 +14,7 @@ static int nFaults;      /* fault answers pipeline() fetched pages for */
 ** byte before it ('T': the stream holds the transaction). A refused check or
 ** run answers its error. */
 static Answer pipeline(Conn *pConn, const char *zBody, char *pcState){
-  Answer check = post(pConn, "/v2/pipeline", zBody), a;
+  Answer check = callFlags(pConn, "POST", "/v2/pipeline", zBody, DOSQL_REQUEST_INTERNAL), a;
   uint32_t flags = DOSQL_REQUEST_INTERNAL;
   int nTry;
   *pcState = 0;
@@ -217,7 +217,7 @@ static void a_transaction_spans_pipelines_and_keeps_others_out(void){
   batonOf(&a, zBaton, sizeof(zBaton));
   answerFree(&a);
   /* Another stream is not in it: its check says so (the host makes it wait). */
-  a = post(&c, "/v2/pipeline", "{\"baton\":null,\"requests\":[]}");
+  a = callFlags(&c, "POST", "/v2/pipeline", "{\"baton\":null,\"requests\":[]}", DOSQL_REQUEST_INTERNAL);
   CHECK_STR(a.zBody, "{\"transaction\":false}");
   answerFree(&a);
   a = execute(&c, zBaton, "INSERT INTO t(name) VALUES ('in')", &cState);

@@ -81,6 +81,15 @@ for (const backend of BACKENDS) {
       const notFound = await stub.request('/nope', {});
       assert.equal(notFound.status, 404, 'request() answers as fetch would');
       assert.equal(JSON.parse(notFound.text).code, 'NOT_FOUND');
+      // A user's mistake is the user's error, never INTERNAL: an object with a BigInt in it
+      // as a parameter is refused as over HTTP; a route that streams says to use fetch.
+      const nested = await rpcFailure(stub.query('SELECT ?', [{ x: 1n }]));
+      assert.equal(nested.code, 'BAD_PARAMS');
+      for (const path of ['/import', '/subscribe', '/v2/pipeline', '/export']) {
+        const answer = await stub.request(path, {});
+        assert.equal(answer.status, path === '/export' ? 405 : 400, path);
+        assert.match(JSON.parse(answer.text).error, /fetch|GET/, path);
+      }
     });
 
     test('an interactive transaction over RPC: begin, statements naming it, commit or rollback', async () => {

@@ -311,7 +311,7 @@ export class Engine {
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
     const n = body instanceof Uint8Array ? body.length : Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
     return this.#withBytesSync([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
-      this.#take(this.#exports.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n, 0)),
+      this.#take(this.#exports.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n, this.#contract.requestFlags.internal)),
     );
   }
 
