@@ -225,6 +225,7 @@ describe('POST /import', () => {
         ['a header beyond the size limit', patched(good, (h) => h.setUint32(28, Math.floor(maxBytes / 4096) + 1)), 413, 'IMPORT_TOO_LARGE'],
         ['a corrupt b-tree page', corrupt, 422, 'IMPORT_CORRUPT'],
         ['an index that disagrees with its table', index, 422, 'IMPORT_CORRUPT'],
+        ['a schema format SQLite does not know', patched(good, (h) => h.setUint32(44, 99)), 422, 'IMPORT_CORRUPT'],
         ['a table the migrations create', cliFile('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);'), 422, 'IMPORT_MIGRATION_FAILED'],
       ];
       for (const [what, file, status, code] of cases) {

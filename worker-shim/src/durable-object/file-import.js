@@ -221,7 +221,8 @@ async function validate(staged, { newEngine, migrations, captureChanges, capture
   const opened = await engine.open(0, { captureChanges, captureTables });
   if (opened.status !== 200) {
     if (UNSAFE.includes(valueOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
-    return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', CORRUPTION);
+    // A file SQLite will not open (a schema format it does not know) is not one to import.
+    return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', [...CORRUPTION, 'SQLITE_ERROR']);
   }
   const rows = await engine.request('POST', '/import/check', new Uint8Array(0), { internal: true });
   if (rows.status !== 200) return refusal(rows, 'checking its internal tables', 'IMPORT_UNSAFE', UNSAFE);

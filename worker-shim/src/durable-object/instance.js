@@ -273,7 +273,7 @@ export class DatabaseInstance {
   async #export(asOf) {
     const storage = /** @type {any} */ (this.#storage);
     const body = asOf === null ? new Uint8Array(0) : encoder.encode(JSON.stringify({ asOf }));
-    const size = () => /** @type {Engine} */ (this.#engine).request('GET', '/export', body);
+    const size = () => /** @type {Engine} */ (this.#engine).request('GET', '/export', body, { internal: true });
     return exportResponse({ hold: () => this.#gate.hold(), size, storage }, 'database');
   }
 
@@ -404,7 +404,7 @@ export class DatabaseInstance {
       ctx: this.#options.ctx,
       storage: this.#storage,
       hold: () => this.#gate.hold(),
-      size: (lsn) => /** @type {Engine} */ (this.#engine).request('GET', '/export', encoder.encode(JSON.stringify({ asOf: String(lsn) }))),
+      size: (lsn) => /** @type {Engine} */ (this.#engine).request('GET', '/export', encoder.encode(JSON.stringify({ asOf: String(lsn) })), { internal: true }),
       exportFile: (lsn) => this.#export(String(lsn)),
     });
   }
