@@ -8,7 +8,8 @@
 #include "host.h"
 #include "json.h"
 
-/* A bookmark is an lsn as this many lowercase hex digits: they sort as lsns do. */
+/* A bookmark is an lsn as this many hex digits: they sort as lsns do. The engine
+** writes them in lowercase and reads either case. */
 #define BOOKMARK_DIGITS 16
 
 /* Largest lsn: a double holds every whole number up to 2^53 exactly. */
@@ -35,7 +36,8 @@ static double bookmarkLsn(const char *z){
   if( strlen(z)!=BOOKMARK_DIGITS ) return -1;
   for(i=0; i<BOOKMARK_DIGITS; i++){
     char c = z[i];
-    int d = c>='0' && c<='9' ? c-'0' : c>='a' && c<='f' ? c-'a'+10 : -1;
+    int d = c>='0' && c<='9' ? c-'0' : c>='a' && c<='f' ? c-'a'+10
+          : c>='A' && c<='F' ? c-'A'+10 : -1;
     if( d<0 ) return -1;
     lsn = lsn*16 + d;
   }

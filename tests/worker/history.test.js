@@ -66,6 +66,22 @@ describe('history', () => {
     assert.equal((await at('2999-01-01T00:00:00Z', 'SELECT 1 AS one')).status, 200);
   });
 
+  test('a bookmark names its point in either case', async () => {
+    const db = sql(tenant('hcase'));
+    await db.run('CREATE TABLE n (v INTEGER)');
+    let point = (await history(db)).current;
+    // Commit until the bookmark holds a hex letter (at most 16 commits).
+    while (!/[a-f]/.test(point.bookmark)) {
+      await db.run('INSERT INTO n VALUES (?)', [point.lsn]);
+      point = (await history(db)).current;
+    }
+    await db.run('INSERT INTO n VALUES (-1)');
+    const count = async (/** @type {string} */ asOf) => (await db.post('/query', { sql: 'SELECT count(*) AS c FROM n', asOf })).body;
+    const lower = await count(point.bookmark);
+    assert.deepEqual(await count(point.bookmark.toUpperCase()), lower);
+    assert.equal(lower.rows[0].c, (await db.query('SELECT count(*) AS c FROM n'))[0].c - 1);
+  });
+
   test('points outside history, bad points and writes at a point are clear 4xx errors', async () => {
     const db = sql(tenant('hbad'));
     await db.run('CREATE TABLE t (x)');
