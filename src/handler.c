@@ -244,9 +244,9 @@ static sqlite3_stmt *prepareOperation(Conn *pConn, Reply *pReply, const cJSON *p
 static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape eShape){
   sqlite3 *db = pConn->db;
   sqlite3_str *pOut = replyBody(pReply);
-  sqlite3_int64 nChangeBefore, nChange;
+  sqlite3_int64 nChangeBefore, nChange, iRowidBefore;
   int rc, nCol, nRow = 0;
-  int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum;
+  int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum, bInserted;
   int bCookie = eShape==SHAPE_COLUMNS && guardMayChangeSchema(pConn);
   int iCookieBefore = 0, iCookieAfter = 0;
 
@@ -265,8 +265,9 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
 
   pConn->bVacuum = bVacuum;
   nChangeBefore = sqlite3_total_changes64(db);
-  /* lastInsertRowId speaks of this statement only, not an earlier request's. */
-  sqlite3_set_last_insert_rowid(db, 0);
+  /* lastInsertRowId speaks of this statement only (insertedRowid); SQL's
+  ** last_insert_rowid() keeps SQLite's meaning across statements. */
+  iRowidBefore = sqlite3_last_insert_rowid(db);
   nCol = sqlite3_column_count(pStmt);
   if( eShape==SHAPE_ROWS || eShape==SHAPE_RESULT ) sqlite3_str_appendall(pOut, "{\"rows\":[");
   if( eShape==SHAPE_ROW_ARRAY ) sqlite3_str_appendchar(pOut, 1, '[');
@@ -307,6 +308,10 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   ** writes into its shadow tables). */
   nChange = sqlite3_total_changes64(db)==nChangeBefore || !dosqlStmtCountsChanges(pStmt)
           ? 0 : sqlite3_changes64(db);
+  /* An INSERT of the rowid the connection already had changes nothing that
+  ** can be seen, but counts; an ignored one does neither. */
+  bInserted = dosqlStmtSetsLastRowid(pStmt)
+           && (nChange>0 || sqlite3_last_insert_rowid(db)!=iRowidBefore);
   rc = captureFlush(pConn);
   if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
   else rc = guardCheckSchema(pConn, pReply);
@@ -320,7 +325,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     sqlite3_str_appendall(pOut, eShape==SHAPE_RUN ? "{\"rowsAffected\":" : "],\"rowsAffected\":");
     jsonAppendInteger(pOut, nChange);
     sqlite3_str_appendall(pOut, ",\"lastInsertRowId\":");
-    jsonAppendInteger(pOut, sqlite3_last_insert_rowid(db));
+    jsonAppendInteger(pOut, bInserted ? sqlite3_last_insert_rowid(db) : 0);
     if( eShape==SHAPE_COLUMNS ){
       sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s",
           sqlite3_stmt_readonly(pStmt) ? "true" : "false",
@@ -329,10 +334,12 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     sqlite3_str_appendchar(pOut, 1, '}');
   }
   if( eShape==SHAPE_HRANA || eShape==SHAPE_HRANA_NO_ROWS ){
-    sqlite3_int64 iRowid = sqlite3_last_insert_rowid(db);
     sqlite3_str_appendf(pOut, "],\"affected_row_count\":%lld,\"last_insert_rowid\":", nChange);
-    if( iRowid ) sqlite3_str_appendf(pOut, "\"%lld\"}", iRowid);
-    else sqlite3_str_appendall(pOut, "null}");
+    if( bInserted ){
+      sqlite3_str_appendf(pOut, "\"%lld\"}", sqlite3_last_insert_rowid(db));
+    }else{
+      sqlite3_str_appendall(pOut, "null}");
+    }
   }
   connFinalize(pConn, pStmt);
   pStmt = 0;

@@ -167,6 +167,17 @@ int dosqlStmtCountsChanges(sqlite3_stmt *pStmt){
   return pStmt && ((Vdbe*)pStmt)->changeCntOn;
 }
 
+int dosqlStmtSetsLastRowid(sqlite3_stmt *pStmt){
+  const Vdbe *v = (const Vdbe*)pStmt;
+  int i;
+  for(i=0; v && i<v->nOp; i++){
+    const VdbeOp *pOp = &v->aOp[i];
+    if( pOp->opcode==OP_Insert && (pOp->p5 & OPFLAG_LASTROWID) ) return 1;
+    if( pOp->opcode==OP_VUpdate && pOp->p1 ) return 1;
+  }
+  return 0;
+}
+
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   Table *pTab = sqlite3FindTable(db, zTable, zDb);
   if( pTab && (pTab->tabFlags & TF_Shadow) ) return 1;

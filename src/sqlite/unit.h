@@ -19,6 +19,11 @@ int dosqlMeterBuiltins(void);
 ** no caller asked to count. */
 int dosqlStmtCountsChanges(sqlite3_stmt *pStmt);
 
+/* Whether running pStmt can set the connection's last insert rowid: it
+** inserts into a rowid table (or a virtual table) itself, not only through
+** triggers, whose inserts SQLite does not report. */
+int dosqlStmtSetsLastRowid(sqlite3_stmt *pStmt);
+
 /* Whether zTable of schema zDb is a shadow table of a virtual table (FTS5's
 ** f_content, R*Tree's r_node): part of the virtual table's storage, never
 ** reported as a table of its own. Safe inside a preupdate hook (no SQL runs). */

@@ -127,6 +127,27 @@ static void every_value_type_goes_both_ways(void){
   connClose(&c);
 }
 
+/* last_insert_rowid: the rowid this statement inserted, 0 included; null when
+** it inserted none (as sqld answers for a statement that did not insert). */
+static void last_insert_rowid_is_null_only_without_an_insert(void){
+  Conn c;
+  char cState;
+  Answer a;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(id, name) VALUES (0, 'zero')\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"UPDATE t SET name = 'z'\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT OR IGNORE INTO t(id) VALUES (0)\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT last_insert_rowid()\"}}]}", &cState);
+  CHECK(a.status==200);
+  CHECK_STR(cJSON_GetObjectItem(stmtResult(&a, 0), "last_insert_rowid")->valuestring, "0");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(stmtResult(&a, 1), "last_insert_rowid")));
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(stmtResult(&a, 2), "last_insert_rowid")));
+  checkCell(&a, 3, 0, 0, "{\"type\":\"integer\",\"value\":\"0\"}");
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void named_args_find_every_prefix(void){
   Conn c;
   char cState;
@@ -579,6 +600,7 @@ static void a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin(
 
 int main(void){
   RUN(every_value_type_goes_both_ways);
+  RUN(last_insert_rowid_is_null_only_without_an_insert);
   RUN(named_args_find_every_prefix);
   RUN(batons_are_single_use_and_unforgeable);
   RUN(a_transaction_spans_pipelines_and_keeps_others_out);

@@ -45,6 +45,35 @@ static int schemaChanged(Conn *pConn, const char *zSql){
   return r;
 }
 
+/****************************************************** lastInsertRowId ***/
+
+/* lastInsertRowId is the rowid this statement inserted (0 when it inserted
+** none), while SQL's last_insert_rowid() keeps SQLite's meaning: the newest
+** insert of the connection, whichever statement made it. */
+static void last_insert_rowid_is_the_statements_and_sqls_is_sqlites(void){
+  Conn c;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)\"}");
+  okBody(&c, "/batch", "{\"operations\":["
+       "{\"sql\":\"INSERT INTO t VALUES (7, 'a')\"},"
+       "{\"sql\":\"SELECT last_insert_rowid() AS id\"},"
+       "{\"sql\":\"UPDATE t SET v = 'b' WHERE id = 7\"},"
+       "{\"sql\":\"INSERT OR IGNORE INTO t VALUES (8, 'b')\"},"
+       "{\"sql\":\"INSERT OR REPLACE INTO t VALUES (7, 'c')\"},"
+       "{\"sql\":\"INSERT INTO t VALUES (0, 'zero')\"}]}",
+       "{\"results\":[{\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":7},"
+       "{\"rows\":[{\"id\":7}],\"rowsAffected\":0,\"lastInsertRowId\":0},"
+       "{\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":0},"
+       "{\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0},"
+       "{\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":7},"
+       "{\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":0}]}");
+  /* From one request to the next, as in SQLite. */
+  okBody(&c, "/query", "{\"sql\":\"SELECT last_insert_rowid() AS id\"}", "{\"rows\":[{\"id\":0}]}");
+  okBody(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES (9, 'd')\"}", "{\"rowsAffected\":1,\"lastInsertRowId\":9}");
+  okBody(&c, "/query", "{\"sql\":\"SELECT last_insert_rowid() AS id\"}", "{\"rows\":[{\"id\":9}]}");
+  connClose(&c);
+}
+
 /*************************************************************** rowMode ***/
 
 static void object_mode_answers_as_before(void){
@@ -349,6 +378,7 @@ static void sqlite_errors_about_a_token_give_its_offset(void){
 }
 
 int main(void){
+  RUN(last_insert_rowid_is_the_statements_and_sqls_is_sqlites);
   RUN(object_mode_answers_as_before);
   RUN(array_mode_keeps_every_column_in_order);
   RUN(array_mode_values_are_tagged_as_in_object_mode);
