@@ -189,6 +189,19 @@ const scenarios = {
     // behavior: 'immediate' sends BEGIN IMMEDIATE.
     await db.transaction(async (tx) => tx.insert(users).values({ name: 'Hal', email: 'hal@x.io' }), { behavior: 'immediate' });
     const afterImmediate = await countAll();
+
+    // A deferred foreign key fails the COMMIT, which the object rolls back: drizzle's
+    // ROLLBACK after a failed COMMIT succeeds, and the caller sees the constraint.
+    await d1.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) DEFERRABLE INITIALLY DEFERRED)');
+    let deferred = null;
+    try {
+      await db.transaction(async (tx) => {
+        await tx.run(sql`INSERT INTO notes (user_id) VALUES (999)`);
+      });
+    } catch (err) {
+      deferred = { message: err.message, cause: err.cause?.message };
+    }
+    const notesAfter = await d1.prepare('SELECT count(*) AS n FROM notes').first('n');
     return {
       committed,
       otherSaw,
@@ -202,6 +215,8 @@ const scenarios = {
       nested,
       names,
       afterImmediate,
+      deferred,
+      notesAfter,
     };
   },
 
@@ -396,6 +411,9 @@ for (const backend of BACKENDS) {
       assert.equal(r.nested, 'inner');
       assert.deepEqual(r.names, ['Ann', 'Eve', 'Gus'], 'the inner transaction that threw kept nothing');
       assert.deepEqual(r.afterImmediate, { users: 4, posts: 1 });
+      assert.match(`${r.deferred?.message} ${r.deferred?.cause}`, /FOREIGN KEY constraint failed/);
+      assert.doesNotMatch(`${r.deferred?.message} ${r.deferred?.cause}`, /cannot rollback/);
+      assert.equal(r.notesAfter, 0);
     });
 
     test('kysely + kysely-d1: insert, select, join, update; BEGIN/ROLLBACK as statements', async () => {

@@ -186,8 +186,8 @@ export function clientOver(send, more = {}) {
       try {
         await post('/commit', {}, txId);
       } catch (err) {
-        // A failed COMMIT can leave the transaction open (deferred foreign keys):
-        // do not leave it to the idle timer.
+        // A COMMIT the object refused has ended the transaction (TRANSACTION_ABORTED);
+        // one that never reached it has not: do not leave that to the idle timer.
         await post('/rollback', {}, txId).catch(() => {});
         throw err;
       }

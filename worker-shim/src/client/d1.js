@@ -226,10 +226,16 @@ export class DoSQLD1Database {
     try {
       await this.#request(`/${control}`, {}, tx);
     } catch (err) {
-      // A COMMIT that failed on a deferred constraint leaves the transaction open
-      // (ROLLBACK next, as SQLite would); any other end is final.
-      if (control === 'rollback' || endsTransaction(err) || !(err instanceof DoSQLError)) this.#tx = null;
-      throw toD1Error(err);
+      const failure = toD1Error(err);
+      if (control === 'commit' && err instanceof DoSQLError && endsTransaction(err)) {
+        // The object rolled back (a deferred constraint, or the transaction was
+        // already over): dead, as after any end, so the ROLLBACK an ORM sends
+        // after a failed COMMIT (Drizzle does) succeeds and the reason stays.
+        tx.dead = failure;
+      } else if (control === 'rollback' || endsTransaction(err) || !(err instanceof DoSQLError)) {
+        this.#tx = null;
+      }
+      throw failure;
     }
     this.#tx = null;
     return emptyResult(Date.now() - started, control === 'commit');
