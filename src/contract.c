@@ -36,7 +36,7 @@ static char *contractBuild(void){
       ",\"heapGrowAheadBytes\":%d"
       ",\"transactionHeader\":\"" DOSQL_TRANSACTION_HEADER "\""
       ",\"hrana\":{\"transactionIdleMs\":%d,\"holdsTransaction\":\"%c\"}"
-      ",\"valueTags\":[\"" JSON_TAG_BIGINT "\",\"" JSON_TAG_BLOB "\",\"" JSON_TAG_REAL "\"]"
+      ",\"valueTags\":[\"" JSON_TAG_BIGINT "\",\"" JSON_TAG_BLOB "\",\"" JSON_TAG_REAL "\",\"" JSON_TAG_TEXT "\"]"
       ",\"routes\":",
       DOSQL_ABI_VERSION,
       DOSQL_RESPONSE_STATUS, DOSQL_RESPONSE_LENGTH, DOSQL_RESPONSE_BODY, DOSQL_STATUS_FAULT,

@@ -345,10 +345,11 @@ static int parseInt64(const char *z, sqlite3_int64 *pV){
   return 1;
 }
 
-/* Bind a tagged object {"$bigint"|"$blob"|"$real": string}. */
+/* Bind a tagged object {"$bigint"|"$blob"|"$real"|"$text": string}. */
 static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
   const cJSON *pTag = p->child;
   const char *zTag, *zVal;
+  int bText;
   if( pTag==0 || pTag->next || !cJSON_IsString(pTag) ) goto bad;
   zTag = pTag->string;
   zVal = pTag->valuestring;
@@ -360,14 +361,16 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
     }
     return sqlite3_bind_int64(pStmt, i, v);
   }
-  if( strcmp(zTag, JSON_TAG_BLOB)==0 ){
+  bText = strcmp(zTag, JSON_TAG_TEXT)==0;
+  if( bText || strcmp(zTag, JSON_TAG_BLOB)==0 ){
     unsigned char *a;
-    int n = base64Decode(zVal, &a);
+    int n = base64Decode(zVal, &a);   /* a is allocated even for no bytes */
     if( n==-2 ) return SQLITE_NOMEM;
     if( n<0 ){
-      *pzErr = sqlite3_mprintf("parameter %d: $blob is not padded base64", i);
+      *pzErr = sqlite3_mprintf("parameter %d: %s is not padded base64", i, zTag);
       return SQLITE_MISMATCH;
     }
+    if( bText ) return sqlite3_bind_text(pStmt, i, (const char*)a, n, sqlite3_free);
     return sqlite3_bind_blob(pStmt, i, a, n, sqlite3_free);
   }
   if( strcmp(zTag, JSON_TAG_REAL)==0 ){
@@ -378,7 +381,8 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
   }
 bad:
   *pzErr = sqlite3_mprintf("parameter %d: objects bind only as {\"$bigint\":\"...\"}, "
-                           "{\"$blob\":\"<base64>\"} or {\"$real\":\"Infinity\"}", i);
+                           "{\"$blob\":\"<base64>\"}, {\"$real\":\"Infinity\"} "
+                           "or {\"$text\":\"<base64 of UTF-8>\"}", i);
   return SQLITE_MISMATCH;
 }
 

@@ -6,8 +6,9 @@
 **           as the same double, ±Infinity as {"$real":"Infinity"|"-Infinity"};
 **           TEXT -> a string (invalid UTF-8 becomes U+FFFD); BLOB -> {"$blob":"<base64>"}.
 ** Params:   null, true/false (1/0), numbers (an integral number with
-**           |v| <= 2^53-1 binds as INTEGER, any other as REAL), strings, and the
-**           tagged objects above, which bind losslessly.
+**           |v| <= 2^53-1 binds as INTEGER, any other as REAL), strings, the
+**           tagged objects above, which bind losslessly, and {"$text":"<base64>"}
+**           for TEXT a JSON string cannot carry here (NUL characters).
 **
 ** Hrana (libSQL's protocol, hrana.h) types every value: {"type":"null"},
 ** {"type":"integer","value":"<decimal>"}, {"type":"float","value":n} (±1e999
@@ -23,6 +24,7 @@
 #define JSON_TAG_BIGINT "$bigint"
 #define JSON_TAG_BLOB   "$blob"
 #define JSON_TAG_REAL   "$real"
+#define JSON_TAG_TEXT   "$text"   /* parameters only: UTF-8 bytes, in base64 */
 
 /* Largest integer a JSON number carries exactly (2^53 - 1). */
 #define DOSQL_MAX_SAFE_INTEGER 9007199254740991LL

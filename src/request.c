@@ -47,6 +47,11 @@ static int scanHex4(Scan *s, unsigned *pV){
   return 1;
 }
 
+/* Half of a UTF-16 pair alone has no UTF-8: JavaScript's JSON.stringify
+** writes it as an escape, the text it came from was cut inside a character. */
+#define SCAN_LONE_SURROGATE "a string holds an unpaired surrogate escape (half of a UTF-16 " \
+    "pair: in JavaScript, text.toWellFormed() makes it U+FFFD)"
+
 /* A string, at its opening quote. 0, or why it is refused. */
 static const char *scanString(Scan *s){
   s->i++;
@@ -63,12 +68,15 @@ static const char *scanString(Scan *s){
       s->i++;
       if( strchr("\"\\/bfnrt", c) ) continue;
       if( c!='u' || !scanHex4(s, &v) ) return "a string holds an invalid escape";
-      if( v==0 && !s->bNulEscape ) return "strings may not contain \\u0000: send text with NUL bytes as a {\"$blob\":...}";
-      if( v>=0xdc00 && v<=0xdfff ) return "a string holds an unpaired surrogate escape";
+      if( v==0 && !s->bNulEscape ){
+        return "strings may not contain \\u0000: send a parameter holding NUL characters "
+               "as {\"" JSON_TAG_TEXT "\":\"<base64 of its UTF-8>\"} (the client does)";
+      }
+      if( v>=0xdc00 && v<=0xdfff ) return SCAN_LONE_SURROGATE;
       if( v>=0xd800 && v<=0xdbff ){
-        if( s->n - s->i < 2 || s->a[s->i]!='\\' || s->a[s->i+1]!='u' ) return "a string holds an unpaired surrogate escape";
+        if( s->n - s->i < 2 || s->a[s->i]!='\\' || s->a[s->i+1]!='u' ) return SCAN_LONE_SURROGATE;
         s->i += 2;
-        if( !scanHex4(s, &w) || w<0xdc00 || w>0xdfff ) return "a string holds an unpaired surrogate escape";
+        if( !scanHex4(s, &w) || w<0xdc00 || w>0xdfff ) return SCAN_LONE_SURROGATE;
       }
       continue;
     }

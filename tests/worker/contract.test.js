@@ -106,6 +106,6 @@ test('every code the shim answers or ends a stream with is in the table', async 
 test("the client's copy of the protocol equals the contract", async () => {
   const { contract } = await openEngine();
   assert.equal(TRANSACTION_HEADER, contract.transactionHeader);
-  const tags = [encodeValue(2n ** 60n), encodeValue(new Uint8Array([1])), encodeValue(Infinity)].map((v) => Object.keys(/** @type {object} */ (v))[0]);
+  const tags = [encodeValue(2n ** 60n), encodeValue(new Uint8Array([1])), encodeValue(Infinity), encodeValue('a\0b')].map((v) => Object.keys(/** @type {object} */ (v))[0]);
   assert.deepEqual(tags, contract.valueTags);
 });

@@ -125,6 +125,18 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await db.prepare(sql).all()).results, [{ 0: 1, 1: 2, id: 70, name: 'Ann', title: 'Hi' }]);
     });
 
+    test('text with NUL characters, or half a UTF-16 pair, binds as D1 binds it', async () => {
+      const db = database(backend, 'text');
+      await db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+      const nul = 'a\u0000b';
+      const cut = 'hi \u{1F600}'.slice(0, 4); // an emoji cut in half
+      assert.deepEqual(await db.prepare('SELECT hex(?1) AS h, typeof(?1) AS t').bind(nul).first(), { h: '610062', t: 'text' });
+      assert.equal(await db.prepare('SELECT hex(?) AS h').bind(cut).first('h'), '686920EFBFBD');
+      await db.prepare('INSERT INTO notes (body) VALUES (?), (?), (?)').bind(nul, cut, '').run();
+      assert.deepEqual((await db.prepare('SELECT body FROM notes ORDER BY id').raw()).map(([b]) => b), [nul, 'hi \uFFFD', '']);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM notes WHERE body = ?').bind(nul).first('n'), 1);
+    });
+
     test('values: booleans as 1/0, blobs as byte arrays, BigInt exact, bad types refused', async () => {
       const db = database(backend, 'values');
       await db.exec(SCHEMA);

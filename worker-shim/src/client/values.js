@@ -2,8 +2,11 @@
 //
 // JSON cannot carry every SQLite value, so some travel tagged (docs/protocol.md, "Values"):
 // BigInt ⇄ {$bigint: "<decimal>"}, bytes ⇄ {$blob: "<base64>"}, ±Infinity ⇄
-// {$real: "Infinity"}; a Date is sent as its ISO string. The client decodes what
+// {$real: "Infinity"}; text with NUL characters is sent as {$text: "<base64>"}
+// (encodeText); a Date is sent as its ISO string. The client decodes what
 // the object answers, and the SSE relay (changes/sse.js) encodes it again for browsers.
+
+const encoder = new TextEncoder();
 
 /**
  * Parameters for the wire: an array (positional) or an object (named), each value
@@ -33,10 +36,23 @@ export function encodeValue(value) {
     if (value === -Infinity) return { $real: '-Infinity' };
     return Number.isNaN(value) ? null : value;
   }
+  if (typeof value === 'string') return encodeText(value);
   if (value instanceof Date) return value.toISOString();
   if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
   if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
   return value; // string, boolean, null, or an already tagged value
+}
+
+/**
+ * A string for the wire. JSON carries any text but two kinds, which D1 binds
+ * anyway: NUL characters (the engine's JSON reader cannot keep them), sent as
+ * {$text: base64 of the UTF-8}; and half a UTF-16 pair alone (text cut inside an
+ * emoji), which has no UTF-8 and becomes U+FFFD, as the runtime makes it for D1.
+ * @param {string} text
+ */
+function encodeText(text) {
+  if (text.includes('\0')) return { $text: toBase64(encoder.encode(text)) };
+  return text.isWellFormed() ? text : text.toWellFormed();
 }
 
 /**
