@@ -66,6 +66,26 @@ describe('history', () => {
     assert.equal((await at('2999-01-01T00:00:00Z', 'SELECT 1 AS one')).status, 200);
   });
 
+  test('history starts again at an import: every point it offers is the file, and restoring the oldest keeps it', async () => {
+    const from = tenant('himpsrc');
+    const src = sql(from);
+    await src.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    // ~700 pages: the import stages them in several commits, which are not points.
+    await src.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 700) INSERT INTO t (v) SELECT randomblob(3500) FROM c');
+    const file = new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${from}/export`)).arrayBuffer());
+    const db = sql(tenant('himpdst'));
+    assert.equal((await db.post('/import', file)).status, 200);
+    const { oldest, current } = await history(db);
+    for (let lsn = oldest.lsn; lsn <= current.lsn; lsn++) {
+      const at = await db.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf: lsn });
+      assert.equal(at.status, 200, `lsn ${lsn} of ${oldest.lsn}..${current.lsn}: ${at.text}`);
+      assert.equal(at.body.rows[0].n, 700);
+    }
+    await db.run('DELETE FROM t WHERE id > 1');
+    assert.equal((await db.post('/restore', { to: oldest.lsn })).status, 200);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 700 }]);
+  });
+
   test('a bookmark names its point in either case', async () => {
     const db = sql(tenant('hcase'));
     await db.run('CREATE TABLE n (v INTEGER)');

@@ -147,6 +147,7 @@ function statementsOn(prefix) {
     selectSegmentPage: `SELECT substr(data, ?, ?) FROM ${history} WHERE seg = ?`,
     deleteSegments: `DELETE FROM ${history} WHERE seg BETWEEN ? AND ?`,
     historyBeginsNow: `UPDATE ${state} SET floor = lsn WHERE id = 1`,
+    historyBeginsAt: `UPDATE ${state} SET floor = ? WHERE id = 1`,
   });
 }
 
@@ -546,8 +547,9 @@ export class SqlPageStorage {
     this.#write(() => {
       this.#dropTables(this.#prefix);
       staged.#statements.tables.forEach((table, i) => this.exec(`ALTER TABLE ${table} RENAME TO ${this.#statements.tables[i]}`));
-      // The states an import wrote on its way are not history: it begins at the file.
-      this.exec(this.#statements.historyBeginsNow);
+      // The states an import wrote on its way are not history: it begins at the file,
+      // the staged log's newest commit (the state row's lsn is its last checkpoint's).
+      this.exec(this.#statements.historyBeginsAt, staged.#lsn);
       alongside?.();
     });
     this.#load();
