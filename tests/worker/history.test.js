@@ -86,6 +86,16 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 700 }]);
   });
 
+  test('GET /export of a point before the first commit is an empty file', async () => {
+    const name = tenant('hzero');
+    const db = sql(name);
+    await db.run('CREATE TABLE t (x)');
+    const { oldest } = await history(db);
+    const res = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${oldest.lsn}`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200);
+    assert.equal((await res.arrayBuffer()).byteLength, 0);
+  });
+
   test('a bookmark names its point in either case', async () => {
     const db = sql(tenant('hcase'));
     await db.run('CREATE TABLE n (v INTEGER)');

@@ -50,8 +50,18 @@ export async function exportResponse({ hold, size, storage }, filename) {
     done();
     return toResponse(sized);
   }
-  // A database nothing was ever committed to has no pages: an empty file.
   const { pageSize, pageCount, lsn } = valueOf(sized);
+  const headers = {
+    'content-type': 'application/vnd.sqlite3',
+    'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}${lsn === undefined ? '' : `-${lsn}`}.sqlite"`,
+    'cache-control': 'no-store',
+  };
+  // A database nothing was committed to (yet, or at that point) has no pages: an
+  // empty file, answered whole (a stream of length 0 never ended in workerd).
+  if (pageCount === 0) {
+    done();
+    return new Response(new Uint8Array(0), { headers });
+  }
   // As of a point of history (C answered its lsn): the pages as they were then.
   const reader = lsn === undefined ? storage : pagesAt(storage, lsn);
   let next = 1;
@@ -93,13 +103,7 @@ export async function exportResponse({ hold, size, storage }, filename) {
       done();
     },
   });
-  return new Response(withLength(pages, pageSize * pageCount), {
-    headers: {
-      'content-type': 'application/vnd.sqlite3',
-      'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}${lsn === undefined ? '' : `-${lsn}`}.sqlite"`,
-      'cache-control': 'no-store',
-    },
-  });
+  return new Response(withLength(pages, pageSize * pageCount), { headers });
 }
 
 /**
