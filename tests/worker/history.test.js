@@ -86,7 +86,7 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 700 }]);
   });
 
-  test('GET /export of a point before the first commit is an empty file', async () => {
+  test('a point before the first commit exports as an empty file and branches as an empty database', async () => {
     const name = tenant('hzero');
     const db = sql(name);
     await db.run('CREATE TABLE t (x)');
@@ -94,6 +94,12 @@ describe('history', () => {
     const res = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${oldest.lsn}`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);
     assert.equal((await res.arrayBuffer()).byteLength, 0);
+    const empty = tenant('hzero-branch');
+    const branched = await db.post('/branch', { name: empty, from: oldest.lsn });
+    assert.equal(branched.status, 200, branched.text);
+    assert.equal(branched.body.pages, 0);
+    assert.deepEqual(await sql(empty).query("SELECT count(*) AS n FROM sqlite_schema WHERE name = 't'"), [{ n: 0 }]);
+    await sql(empty).run('CREATE TABLE t (x)');
   });
 
   test('a bookmark names its point in either case', async () => {

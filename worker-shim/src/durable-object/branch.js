@@ -70,6 +70,11 @@ export async function branch({ name, from }, source) {
   const usedAnswer = await used.json();
   if (!used.ok) return jsonResponse(used.status, usedAnswer);
   if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} already holds rows: a branch is a new database, so give it a name no database uses`);
+  // A point before the first commit: the branch is the new, empty database it already is.
+  const sized = await source.size(from.lsn);
+  if (sized.status !== 200) return sized;
+  const { pageSize, pageCount } = valueOf(sized);
+  if (pageCount === 0) return jsonResponse(200, { name, from, pageSize, pages: 0, bytes: 0 });
   const made = typeof storage.shareGroups === 'function' ? await share(from.lsn, id.toString(), target, source) : await copy(from.lsn, target, source);
   if (made.status !== 200) return made;
   return jsonResponse(200, { name, from, ...valueOf(made) });
