@@ -1,6 +1,7 @@
 /*
 ** history.c — points of the database's history, and reads at them (history.h).
 */
+#include <math.h>
 #include <string.h>
 
 #include "errors.h"
@@ -44,10 +45,11 @@ static double bookmarkLsn(const char *z){
   return lsn<=MAX_LSN ? lsn : -1;
 }
 
-/* Milliseconds since the epoch of a time SQLite reads, or -1 when it reads none. */
+/* Milliseconds since the epoch of a time SQLite reads (negative before 1970),
+** or NAN when it reads none. */
 static double timeMs(Conn *pConn, const char *z){
   sqlite3_stmt *pStmt = 0;
-  double ms = -1;
+  double ms = NAN;
   pConn->bTrusted = 1;
   if( sqlite3_prepare_v2(pConn->db, "SELECT unixepoch(?1, 'subsec')", -1, &pStmt, 0)==SQLITE_OK
    && sqlite3_bind_text(pStmt, 1, z, -1, SQLITE_STATIC)==SQLITE_OK
@@ -90,10 +92,10 @@ static int lookupFailed(Reply *pReply, double lsn, const char *zField, double va
 int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *zField, double *pLsn){
   const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
   int kind = DOSQL_POINT_LSN;
-  double value = -1, lsn;
+  double value = NAN, lsn;
   if( cJSON_IsNumber(pPoint) ){
     value = pPoint->valuedouble;
-    if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = -1;
+    if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = NAN;
   }else if( cJSON_IsString(pPoint) ){
     value = bookmarkLsn(pPoint->valuestring);
     if( value<0 ) value = digitsLsn(pPoint->valuestring);
@@ -103,9 +105,11 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     }
   }else if( cJSON_IsObject(pPoint) && cJSON_IsNumber(pTime) && pPoint->child->next==0 ){
     kind = DOSQL_POINT_TIME;
-    value = pTime->valuedouble>=0 && pTime->valuedouble<=MAX_LSN ? pTime->valuedouble : -1;
+    value = fabs(pTime->valuedouble)<=MAX_LSN ? pTime->valuedouble : NAN;
   }
-  if( value<0 ){
+  /* A time before 1970 is a time: older than any point history keeps. */
+  if( kind==DOSQL_POINT_TIME && value<0 ) value = -1.0;
+  if( isnan(value) ){
     replyFail(pReply, 400, DOSQL_BAD_POINT,
         "%s must name a point: an lsn (a whole number), a bookmark (16 hex digits, as GET /history "
         "gives), a time SQLite reads (\"2026-12-01 12:00:00\", ISO 8601) or {\"time\": ms since the epoch}",
@@ -123,6 +127,11 @@ int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoi
   Conn *pView;
   double lsn;
   if( pPoint==0 || pConn->bView ) return 0;
+  if( pConn->bInteractive ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "a transaction reads its own state: asOf is read "
+        "outside it (send the read without the transaction header)");
+    return 1;
+  }
   if( historyResolve(pConn, pReply, pPoint, "asOf", &lsn)!=SQLITE_OK ) return 1;
   pView = sqlite3_malloc64(sizeof(*pView));
   if( pView==0 ){

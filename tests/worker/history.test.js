@@ -127,6 +127,8 @@ describe('history', () => {
       [{ sql: 'SELECT 1', asOf: 'not a time' }, 400, 'BAD_POINT'],
       [{ sql: 'SELECT 1', asOf: [1] }, 400, 'BAD_POINT'],
       [{ sql: 'SELECT 1', asOf: '1971-01-01' }, 410, 'POINT_TOO_OLD'],
+      [{ sql: 'SELECT 1', asOf: '1969-12-31 23:59:59' }, 410, 'POINT_TOO_OLD'],
+      [{ sql: 'SELECT 1', asOf: { time: -1 } }, 410, 'POINT_TOO_OLD'],
       [{ sql: 'INSERT INTO t VALUES (1)', asOf: current.lsn }, 400, 'SQLITE_READONLY'],
     ];
     for (const [body, status, code] of cases) {
@@ -137,6 +139,15 @@ describe('history', () => {
     }
     const run = await db.post('/run', { sql: 'SELECT 1', asOf: current.lsn });
     assert.equal(run.body.code, 'BAD_REQUEST');
+    // A transaction reads its own state: no asOf inside it.
+    const { txId } = (await db.post('/begin', {})).body;
+    const inTx = { headers: { 'Content-Type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    for (const [path, body] of [['/query', { sql: 'SELECT count(*) AS n FROM t', asOf: current.lsn }], ['/batch', { asOf: current.lsn, operations: [{ sql: 'SELECT 1' }] }]]) {
+      const a = await db.post(path, body, inTx);
+      assert.equal(a.status, 400, `${path}: ${a.text}`);
+      assert.equal(a.body.code, 'BAD_REQUEST');
+    }
+    assert.equal((await db.post('/rollback', {}, inTx)).status, 200);
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
   });
 
