@@ -17,6 +17,8 @@
 /* Schema names of the attached points. */
 #define DIFF_FROM "dosql_diff_from"
 #define DIFF_TO   "dosql_diff_to"
+/* The column numberedCopies() adds. */
+#define DIFF_COPY "dosql_diff_copy"
 
 /* One point's side of a table. */
 typedef struct Side {
@@ -193,6 +195,16 @@ static const char *rowidName(const Side *f, const Side *x){
   return 0;
 }
 
+/* Whether WITHOUT ROWID sides f and x have one key: the same columns, in order. */
+static int sameKey(const Side *f, const Side *x){
+  int i;
+  if( f->nPk!=x->nPk ) return 0;
+  for(i=0; i<f->nPk; i++){
+    if( f->azPk[i]==0 || x->azPk[i]==0 || sqlite3_stricmp(f->azPk[i], x->azPk[i])!=0 ) return 0;
+  }
+  return 1;
+}
+
 /* The condition that pairs a row of f with its row of x, and the key to order
 ** by: a rowid table's rowid (zRowid names it), a WITHOUT ROWID table's key. */
 static void keyOf(const Side *f, const char *zRowid, char **pzJoin, char **pzOrderF, char **pzOrderX){
@@ -229,18 +241,31 @@ static char *differs(const Side *f, const Side *x){
   return sqlite3_str_finish(pOut);
 }
 
+/* A side's rows, each with its number among the copies of its content
+** (DIFF_COPY): a table without a rowid name to pair by holds copies alike. */
+static char *numberedCopies(const Side *s, const char *zSchema, const char *zTable){
+  char *zCols = columnList(s, "t");
+  char *z = zCols ? sqlite3_mprintf(
+      "(SELECT *, row_number() OVER (PARTITION BY %s) AS " DIFF_COPY " FROM \"%w\".\"%w\" AS t)",
+      zCols, zSchema, zTable) : 0;
+  sqlite3_free(zCols);
+  return z;
+}
+
 /* List the changes of one table. */
 static void diffTable(Diff *p, const char *zTable){
   Side f, x;
   char *zF = 0, *zX = 0, *zJoin = 0, *zOrderF = 0, *zOrderX = 0, *zDiffers = 0;
+  char *zSrcF = 0, *zSrcX = 0;
   const char *zRowid = 0;
   sideLoad(p, &f, DIFF_FROM, zTable);
   sideLoad(p, &x, p->zTo, zTable);
   if( p->rc!=SQLITE_OK ) goto done;
   zF = columnList(&f, "f");
   zX = columnList(&x, "x");
-  if( !f.bExists || !x.bExists || f.bWithoutRowid!=x.bWithoutRowid ){
-    /* Created, dropped, or rebuilt with another kind of key: every row goes and comes. */
+  if( !f.bExists || !x.bExists || f.bWithoutRowid!=x.bWithoutRowid
+   || (f.bWithoutRowid && !sameKey(&f, &x)) ){
+    /* Created, dropped, or rebuilt with another key: every row goes and comes. */
     if( f.bExists ){
       diffList(p, zTable, "delete", sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" AS f", zF, DIFF_FROM, zTable), f.nCol, 0);
     }
@@ -252,25 +277,32 @@ static void diffTable(Diff *p, const char *zTable){
   zDiffers = differs(&f, &x);
   if( !f.bWithoutRowid && (zRowid = rowidName(&f, &x))==0 ){
     /* Columns take every name of the rowid: rows pair by their whole
-    ** content, and a changed row is listed as deleted and inserted. */
-    zJoin = sqlite3_mprintf("NOT (%s)", zDiffers);
+    ** content, copies of one row by their number among them, and a changed
+    ** row is listed as deleted and inserted. */
+    zSrcF = numberedCopies(&f, DIFF_FROM, zTable);
+    zSrcX = numberedCopies(&x, p->zTo, zTable);
+    zJoin = sqlite3_mprintf("NOT (%s) AND x." DIFF_COPY " = f." DIFF_COPY, zDiffers);
     zOrderF = sqlite3_mprintf("%s", zF);
     zOrderX = sqlite3_mprintf("%s", zX);
   }else{
+    zSrcF = sqlite3_mprintf("\"%w\".\"%w\"", DIFF_FROM, zTable);
+    zSrcX = sqlite3_mprintf("\"%w\".\"%w\"", p->zTo, zTable);
     keyOf(&f, zRowid, &zJoin, &zOrderF, &zOrderX);
   }
   diffList(p, zTable, "delete", sqlite3_mprintf(
-      "SELECT %s FROM \"%w\".\"%w\" AS f WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w\" AS x WHERE %s) ORDER BY %s",
-      zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zOrderF), f.nCol, 0);
+      "SELECT %s FROM %s AS f WHERE NOT EXISTS (SELECT 1 FROM %s AS x WHERE %s) ORDER BY %s",
+      zF, zSrcF, zSrcX, zJoin, zOrderF), f.nCol, 0);
   if( f.bWithoutRowid || zRowid ){
     diffList(p, zTable, "update", sqlite3_mprintf(
-        "SELECT %s, %s FROM \"%w\".\"%w\" AS f JOIN \"%w\".\"%w\" AS x ON %s WHERE %s ORDER BY %s",
-        zX, zF, DIFF_FROM, zTable, p->zTo, zTable, zJoin, zDiffers, zOrderF), x.nCol, f.nCol);
+        "SELECT %s, %s FROM %s AS f JOIN %s AS x ON %s WHERE %s ORDER BY %s",
+        zX, zF, zSrcF, zSrcX, zJoin, zDiffers, zOrderF), x.nCol, f.nCol);
   }
   diffList(p, zTable, "insert", sqlite3_mprintf(
-      "SELECT %s FROM \"%w\".\"%w\" AS x WHERE NOT EXISTS (SELECT 1 FROM \"%w\".\"%w\" AS f WHERE %s) ORDER BY %s",
-      zX, p->zTo, zTable, DIFF_FROM, zTable, zJoin, zOrderX), x.nCol, 0);
+      "SELECT %s FROM %s AS x WHERE NOT EXISTS (SELECT 1 FROM %s AS f WHERE %s) ORDER BY %s",
+      zX, zSrcX, zSrcF, zJoin, zOrderX), x.nCol, 0);
 done:
+  sqlite3_free(zSrcF);
+  sqlite3_free(zSrcX);
   sqlite3_free(zF);
   sqlite3_free(zX);
   sqlite3_free(zJoin);
@@ -279,6 +311,13 @@ done:
   sqlite3_free(zDiffers);
   sideFree(&f);
   sideFree(&x);
+}
+
+/* Whether table zTable is a virtual table's shadow at either point: its rows
+** and schema are the virtual table's, listed as that table's. */
+static int isShadow(const Diff *p, const char *zTable){
+  sqlite3 *db = p->pConn->db;
+  return dosqlIsShadowTable(db, DIFF_FROM, zTable) || dosqlIsShadowTable(db, p->zTo, zTable);
 }
 
 /* The schema objects whose SQL differs. */
@@ -292,7 +331,8 @@ static void diffSchema(Diff *p){
   if( pStmt==0 ) return;
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 1);
-    if( !diffWanted(p, (const char*)sqlite3_column_text(pStmt, 2)) || internalIsReserved(zName) ) continue;
+    const char *zTbl = (const char*)sqlite3_column_text(pStmt, 2);
+    if( !diffWanted(p, zTbl) || internalIsReserved(zName) || isShadow(p, zTbl) ) continue;
     sqlite3_str_appendf(pOut, "%s{\"type\":", n++ ? "," : "");
     jsonAppendColumn(pOut, pStmt, 0);
     sqlite3_str_appendall(pOut, ",\"name\":");
@@ -311,7 +351,6 @@ static void diffSchema(Diff *p){
 ** table's shadow), by name, once whatever its case. From sqlite_schema, which
 ** no user table can stand in for (not pragma_table_list, see sideLoad). */
 static void diffTables(Diff *p){
-  sqlite3 *db = p->pConn->db;
   sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
       "SELECT min(name) FROM (SELECT name FROM \"%w\".sqlite_schema WHERE type = 'table'"
       " UNION ALL SELECT name FROM \"%w\".sqlite_schema WHERE type = 'table')"
@@ -320,7 +359,7 @@ static void diffTables(Diff *p){
   if( pStmt==0 ) return;
   while( p->rc==SQLITE_OK && !p->bMore && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
-    if( zName==0 || dosqlIsShadowTable(db, DIFF_FROM, zName) || dosqlIsShadowTable(db, p->zTo, zName) ) continue;
+    if( zName==0 || isShadow(p, zName) ) continue;
     if( diffWanted(p, zName) ) diffTable(p, zName);
   }
   sqlite3_finalize(pStmt);

@@ -238,6 +238,33 @@ static void diff_is_not_fooled_by_names(void){
   connClose(&c);
 }
 
+/* Rows pair by what both points have: copies of one content by their count,
+** a WITHOUT ROWID table whose key changed not at all (it was rebuilt), and a
+** virtual table's shadow tables are the virtual table's, in no list. */
+static void diff_pairs_rows_by_what_both_points_have(void){
+  Conn c;
+  char *z;
+  Answer a;
+  int from;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE d(rowid, _rowid_, oid); INSERT INTO d VALUES(1, 2, 3), (1, 2, 3);"
+      " CREATE TABLE w(a TEXT PRIMARY KEY, b) WITHOUT ROWID; INSERT INTO w VALUES('k', 1)\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"INSERT INTO d VALUES(1, 2, 3); ALTER TABLE w RENAME COLUMN a TO c;"
+      " CREATE VIRTUAL TABLE f USING fts5(body); INSERT INTO f VALUES('hello')\"}");
+  z = diffChanges(&c, ",\"tables\":[\"d\",\"w\"]", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"d\",\"type\":\"insert\",\"data\":{\"rowid\":1,\"_rowid_\":2,\"oid\":3}},"
+               "{\"table\":\"w\",\"type\":\"delete\",\"data\":{\"a\":\"k\",\"b\":1}},"
+               "{\"table\":\"w\",\"type\":\"insert\",\"data\":{\"c\":\"k\",\"b\":1}}],\"more\":false}");
+  sqlite3_free(z);
+  a = post(&c, "/diff", "{\"from\":0}");
+  CHECK(a.status==200);
+  CHECK(strstr(a.zBody, "\"name\":\"f\"")!=0);
+  CHECK(strstr(a.zBody, "f_config")==0 && strstr(a.zBody, "f_content")==0 && strstr(a.zBody, "f_data")==0);
+  answerFree(&a);
+  connClose(&c);
+}
+
 int main(void){
   RUN(reads_see_each_point);
   RUN(a_time_names_the_newest_commit_at_or_before_it);
@@ -245,5 +272,6 @@ int main(void){
   RUN(history_and_restore_name_points);
   RUN(diff_lists_row_changes_between_points);
   RUN(diff_is_not_fooled_by_names);
+  RUN(diff_pairs_rows_by_what_both_points_have);
   return HARNESS_END();
 }
