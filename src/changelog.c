@@ -4,6 +4,7 @@
 ** lsns are gap-free (capture.c numbers each event after the newest, and SQLite
 ** undoes rolled-back numbers with their rows), so the log's extent is two
 ** index lookups, and "events after since were pruned" is since < oldest-1.
+** A restore or an import skips numbers (changelogLoadNumbers).
 ** A row holds the events first_lsn..last_lsn (changebatch.h), and is kept or
 ** pruned whole.
 */
@@ -82,6 +83,47 @@ static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite
     rc = SQLITE_CORRUPT;
   }
   return rc;
+}
+
+int changelogLoadNumbers(Conn *p){
+  double a[DOSQL_CHANGES_N];
+  if( dosql_host_change_numbers(a, DOSQL_CHANGES_N)!=0 ) return SQLITE_IOERR;
+  if( !(a[DOSQL_CHANGES_FLOOR]>=0 && a[DOSQL_CHANGES_FLOOR]<=DOSQL_MAX_SAFE_INTEGER
+        && a[DOSQL_CHANGES_KEPT]>=-1 && a[DOSQL_CHANGES_KEPT]<=a[DOSQL_CHANGES_FLOOR]) ){
+    return SQLITE_CORRUPT;
+  }
+  p->iChangeFloor = (sqlite3_int64)a[DOSQL_CHANGES_FLOOR];
+  p->iChangeKept = (sqlite3_int64)a[DOSQL_CHANGES_KEPT];
+  return SQLITE_OK;
+}
+
+int changelogHead(Conn *p, sqlite3_int64 *piHead){
+  int bNull;
+  return changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log", 0, piHead, &bNull);
+}
+
+int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){
+  sqlite3_int64 iHead;
+  int rc = changelogHead(p, &iHead);
+  if( rc!=SQLITE_OK ) return rc;
+  if( iHead<p->iChangeFloor ) iHead = p->iChangeFloor;
+  if( iHead>=DOSQL_MAX_SAFE_INTEGER ) return SQLITE_FULL;
+  /* What readers saw before an earlier replacement may be gone already. */
+  if( p->iChangeKept>=0 && p->iChangeKept<iKept ) iKept = p->iChangeKept;
+  if( iKept>iHead ) iKept = iHead;
+  sqlite3_str_appendall(pOut, "{\"floor\":");
+  jsonAppendInteger(pOut, iHead+1);
+  sqlite3_str_appendall(pOut, ",\"kept\":");
+  jsonAppendInteger(pOut, iKept);
+  sqlite3_str_appendchar(pOut, 1, '}');
+  return SQLITE_OK;
+}
+
+void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody){
+  int rc;
+  (void)pBody;
+  rc = changelogReplaced(p, 0, replyBody(pReply));
+  if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
 }
 
 /* Whether tables is absent, or an array of at most DOSQL_CHANGES_MAX_TABLES
@@ -295,8 +337,12 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
     return;
   }
   if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
-  /* Pruned past since, or since is ahead of the log (an imported database). */
-  bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1);
+  /* No event is numbered at or below a replacement's floor (changelogLoadNumbers). */
+  if( iHead<p->iChangeFloor ) iHead = p->iChangeFloor;
+  /* Pruned past since, since ahead of the log, or since past the events a
+  ** restore or an import kept: the reader saw events that are gone. */
+  bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1)
+      || (p->iChangeKept>=0 && iSince>p->iChangeKept && iSince<p->iChangeFloor);
   iNext = bGap ? iHead : iSince;
   sqlite3_str_appendall(pOut, "{\"events\":[");
   if( !bGap ){

@@ -44,6 +44,34 @@ void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody);
 void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody);
 
 /*
+** How events are numbered once a restore or an import replaced the log (its
+** events up to some number stay readers' history, the rest are gone):
+** dosql_host_change_numbers() keeps floor and kept (host.h). New events are
+** numbered above the floor; /changes reports a head of at least the floor, and
+** a gap to a reader whose since is past kept and below the floor (it saw
+** events that are gone). changelogLoadNumbers() reads them at open.
+*/
+int changelogLoadNumbers(Conn *p);
+
+/* The newest event's number in the log itself (0 when empty), floor aside. */
+int changelogHead(Conn *p, sqlite3_int64 *piHead);
+
+/*
+** The numbers the next replacement keeps, when the log it brings holds the
+** events readers saw up to iKept (a restored point's log head; 0 for an
+** import): appended to pOut as {"floor":n,"kept":n}. The new floor is a number
+** no event took, above every one this log issued, so a reader starting at it
+** after the replacement reads no gap.
+*/
+int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut);
+
+/*
+** POST /changes/replaced (internal: an import, before its swap) ->
+**   {"floor":n,"kept":0}: changelogReplaced() for a log replaced whole.
+*/
+void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody);
+
+/*
 ** The next event of a stored row (changebatch.h), its objects checked as
 ** valid in every reader (request.h): pData and pOld are reset and get them.
 ** SQLITE_ROW, SQLITE_DONE, SQLITE_CORRUPT or SQLITE_NOMEM.

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "changelog.h"
 #include "config.h"
 #include "conn.h"
 #include "errors.h"
@@ -229,6 +230,7 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
     sqlite3_free(zSettings);
   }
   if( rc==SQLITE_OK ) rc = connCheckInternal(p, pReply);
+  if( rc==SQLITE_OK ) rc = changelogLoadNumbers(p);
   if( rc==SQLITE_OK ) captureInstall(p, bCapture);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);

@@ -41,6 +41,8 @@ typedef struct Conn {
   sqlite3_stmt *pCommit;
   sqlite3_stmt *pRollback;
   Capture capture;           /* change data capture (capture.h) */
+  sqlite3_int64 iChangeFloor; /* dosql_host_change_numbers() at open (host.h) */
+  sqlite3_int64 iChangeKept;
   /* Statements of user SQL kept for the next request of the same text, most
   ** recently used first (connPrepareOne, connFinalize). */
   sqlite3_stmt *apCache[DOSQL_STATEMENT_CACHE];

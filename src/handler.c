@@ -16,10 +16,14 @@
 **   POST /changes      {since?, limit?, tables?} -> a page of the change log
 **   POST /changes/prune  (the host's only)  -> retention (changelog.h)
 **   POST /changes/capture (the host's only) -> the tables captured (changelog.h)
+**   POST /changes/replaced (the host's only) -> {floor, kept}: how events are
+**                                             numbered after an import (changelog.h)
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
 **   GET  /history  (or POST)                 -> the points history keeps (history.h)
-**   POST /restore      {to}  (the host's)    -> {to: point}: what the host puts back
+**   POST /restore      {to}  (the host's)    -> {to: point, changes: {floor, kept}}:
+**                                             what the host puts back, and how events
+**                                             are numbered after it (changelog.h)
 **   POST /diff         {from, to?, tables?, limit?} -> the row changes between them (diff.h)
 **   POST /branch       {name, from?}  (the host's) -> {name, from: point}: what the
 **                                             host copies into a new object
@@ -612,6 +616,7 @@ static const Route aRoute[] = {
   { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0 },
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0 },
   { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0 },
+  { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0 },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0 },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))

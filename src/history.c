@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "changelog.h"
 #include "errors.h"
 #include "history.h"
 #include "host.h"
@@ -177,18 +178,49 @@ void historyInfo(Conn *pConn, Reply *pReply, const cJSON *pBody){
       (sqlite3_int64)a[DOSQL_HISTORY_LOG_ROWS]);
 }
 
+/* The newest change event in the log as of lsn (0 without one, or without a
+** log then). */
+static int changeHeadAt(Conn *pConn, Reply *pReply, double lsn, sqlite3_int64 *piHead){
+  Conn *pView = sqlite3_malloc64(sizeof(*pView));
+  int rc;
+  *piHead = 0;
+  if( pView==0 ) return SQLITE_NOMEM;
+  memset(pView, 0, sizeof(*pView));
+  rc = connOpenView(pView, lsn, (unsigned)pConn->nCpuBudgetMs, pReply);
+  if( rc==SQLITE_OK ){
+    pView->bTrusted = 1;
+    if( changelogHead(pView, piHead)!=SQLITE_OK ) *piHead = 0;   /* no log at that point */
+    pView->bTrusted = 0;
+    connClose(pView);
+  }
+  sqlite3_free(pView);
+  return rc;
+}
+
 void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pTo = cJSON_GetObjectItemCaseSensitive(pBody, "to");
+  sqlite3_str *pOut = replyBody(pReply);
+  sqlite3_int64 iKept;
   double lsn;
+  int rc;
   if( !connIsOpen(pConn) ){
     replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
   }else if( pTo==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST,
         "POST /restore needs {\"to\": point}: an lsn, a bookmark or a time (GET /history)");
-  }else if( historyResolve(pConn, pReply, pTo, "to", &lsn)==SQLITE_OK ){
-    sqlite3_str_appendall(replyBody(pReply), "{\"to\":");
-    historyAppendPoint(replyBody(pReply), lsn);
-    sqlite3_str_appendchar(replyBody(pReply), 1, '}');
+  }else if( historyResolve(pConn, pReply, pTo, "to", &lsn)==SQLITE_OK
+         && changeHeadAt(pConn, pReply, lsn, &iKept)==SQLITE_OK ){
+    /* The point's change log comes back with it: its events stay readers'
+    ** history, those after it are gone (changelog.h). */
+    sqlite3_str_appendall(pOut, "{\"to\":");
+    historyAppendPoint(pOut, lsn);
+    sqlite3_str_appendall(pOut, ",\"changes\":");
+    rc = changelogReplaced(pConn, iKept, pOut);
+    if( rc!=SQLITE_OK ){
+      connFail(pConn, pReply, rc);
+      return;
+    }
+    sqlite3_str_appendchar(pOut, 1, '}');
   }
 }
 

@@ -38,7 +38,9 @@ int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoi
 /* GET /history: {lsn, bookmark, oldest: {lsn, bookmark, time}, windowMs, bytes, logRows}. */
 void historyInfo(Conn *pConn, Reply *pReply, const cJSON *pBody);
 
-/* POST /restore {to}, the host's route: {"lsn": n}, the point the host puts back. */
+/* POST /restore {to}, the host's route: {"to": point, "changes": {"floor", "kept"}}:
+** the point the host puts back, and the change numbers (changelog.h) the host
+** keeps in the same write. */
 void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody);
 
 /* POST /branch {name, from?}, the host's route: {"name": ..., "from": point},

@@ -111,6 +111,17 @@ int dosql_host_page_read_at(double lsn, uint32_t pgno, uint8_t *buf, uint32_t n)
 DOSQL_IMPORT(history_info)
 int dosql_host_history_info(double *a, uint32_t n);
 
+/* What dosql_host_change_numbers() fills, by index: how change events are numbered
+** after a restore or an import replaced the change log (changelog.h). */
+#define DOSQL_CHANGES_FLOOR  0  /* the number the last replacement reserved (0: none): new
+                                ** events are numbered above it */
+#define DOSQL_CHANGES_KEPT   1  /* numbers up to it name the events readers saw before it;
+                                ** those from there to the floor are gone (-1: none are) */
+#define DOSQL_CHANGES_N      2
+/* Fill a[0..DOSQL_CHANGES_N-1] from storage: 0, or -1 when storage failed. */
+DOSQL_IMPORT(change_numbers)
+int dosql_host_change_numbers(double *a, uint32_t n);
+
 /* Milliseconds since the Unix epoch (wall clock, for SQLite's date functions). */
 DOSQL_IMPORT(now_ms)
 double dosql_host_now_ms(void);

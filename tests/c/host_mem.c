@@ -36,6 +36,7 @@ static int nCommit;
 static int nPagesWritten;
 static double clockShiftMs;
 static double lsnNow;          /* commits since the reset: history keeps them all */
+static double aChangeNumbers[2] = { 0, -1 };   /* dosql_host_change_numbers() */
 static double *aCommitMs;      /* [lsn-1]: when commit lsn was made */
 
 /* Forget pPage's earlier versions. */
@@ -73,6 +74,8 @@ void hostMemReset(void){
   nPageAlloc = nPageStored = 0;
   bAsync = nFailCommit = nCommit = nPagesWritten = 0;
   clockShiftMs = 0;
+  aChangeNumbers[0] = 0;
+  aChangeNumbers[1] = -1;
 }
 
 void hostMemSetAsync(int b){
@@ -196,6 +199,18 @@ int dosql_host_history_info(double *a, uint32_t n){
   a[DOSQL_HISTORY_BYTES] = 0;
   a[DOSQL_HISTORY_LOG_ROWS] = 0;
   return 0;
+}
+
+int dosql_host_change_numbers(double *a, uint32_t n){
+  if( n<DOSQL_CHANGES_N ) return -1;
+  a[DOSQL_CHANGES_FLOOR] = aChangeNumbers[0];
+  a[DOSQL_CHANGES_KEPT] = aChangeNumbers[1];
+  return 0;
+}
+
+void hostMemSetChangeNumbers(double floor, double kept){
+  aChangeNumbers[0] = floor;
+  aChangeNumbers[1] = kept;
 }
 
 double dosql_host_now_ms(void){

@@ -30,6 +30,10 @@ const uint8_t *hostMemPage(uint32_t pgno);
 /* Move the host's clock (now_ms) forward by ms, until the next reset. */
 void hostMemShiftClock(double ms);
 
+/* What dosql_host_change_numbers() answers from now on (a restore or import
+** the storage recorded): floor, and kept (-1: none). */
+void hostMemSetChangeNumbers(double floor, double kept);
+
 /* Counters since the last reset. */
 int hostMemCommits(void);
 int hostMemPagesWritten(void);

@@ -874,7 +874,49 @@ static void a_foreign_key_to_the_log_does_not_bind_the_prune(void){
   connClose(&c);
 }
 
+/* After a restore or an import (the host keeps the numbers C gave it), events
+** are numbered above the floor, and a reader that saw events the replacement
+** took away reads a gap, not new events under numbers it already had. */
+static void numbers_go_on_past_a_restore_or_an_import(void){
+  Conn c;
+  Answer a;
+  char zTo[64];
+  openConn(&c);
+  run(&c, "CREATE TABLE a(x)");
+  run(&c, "INSERT INTO a VALUES(1)");            /* event 1: the point restored */
+  a = call(&c, "GET", "/history", "");
+  snprintf(zTo, sizeof(zTo), "{\"to\":%d}", cJSON_GetObjectItem(cJSON_GetObjectItem(a.pJson, "current"), "lsn")->valueint);
+  answerFree(&a);
+  run(&c, "INSERT INTO a VALUES(2)");
+  run(&c, "INSERT INTO a VALUES(3)");            /* event 3 */
+  a = callFlags(&c, "POST", "/restore", zTo, INTERNAL);
+  CHECK(a.status==200);
+  CHECK(strstr(a.zBody, ",\"changes\":{\"floor\":4,\"kept\":1}}")!=0);
+  answerFree(&a);
+  /* The host keeps them with the restore and starts the engine again. */
+  hostMemSetChangeNumbers(4, 1);
+  connClose(&c);
+  openConn(&c);
+  CHECK(logField(&c, "{\"since\":2}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":2}", "next")==4);
+  CHECK(logField(&c, "{\"since\":3}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":1}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":4}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":0}", "head")==4);
+  run(&c, "INSERT INTO a VALUES(4)");
+  CHECK_STR(events(&c, "{\"since\":4}"), "5/5 insert a {\"x\":4}");
+  /* An import replaces the whole log: nothing readers saw stays. */
+  a = post(&c, "/changes/replaced", "{}");
+  CHECK(a.status==404);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/replaced", "{}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"floor\":6,\"kept\":0}");
+  answerFree(&a);
+  connClose(&c);
+}
+
 int main(void){
+  RUN(numbers_go_on_past_a_restore_or_an_import);
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
   RUN(updates_and_deletes_report_every_kind_of_old_value);

@@ -102,6 +102,35 @@ describe('history', () => {
     await sql(empty).run('CREATE TABLE t (x)');
   });
 
+  test('a reader of /changes across a restore gets the new events or a gap, never old numbers again', async () => {
+    const db = sql(tenant('hnum'));
+    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 1; i <= 5; i++) await db.run('INSERT INTO t (v) VALUES (?)', [`old${i}`]);
+    const point = (await history(db)).current;
+    for (let i = 6; i <= 10; i++) await db.run('INSERT INTO t (v) VALUES (?)', [`old${i}`]);
+    const changes = async (/** @type {number} */ since) => (await db.post('/changes', { since })).body;
+    assert.equal((await changes(0)).next, 10);
+    assert.equal((await db.post('/restore', { to: point.lsn })).status, 200);
+    const restoredHead = (await changes(0)).head;
+    assert.ok(restoredHead > 10, `the head after the restore, ${restoredHead}, is past every number issued`);
+    for (let i = 1; i <= 3; i++) await db.run('INSERT INTO t (v) VALUES (?)', [`new${i}`]);
+    // Saw old6..old10, which the restore took away: a gap, then it reloads.
+    for (const since of [6, 10]) {
+      const page = await changes(since);
+      assert.deepEqual([page.gap, page.events.length, page.next], [true, 0, page.head], `since ${since}`);
+    }
+    // Saw up to old5 (still there), or reloaded at the restore: every new event, in order.
+    for (const since of [5, restoredHead]) {
+      const page = await changes(since);
+      assert.equal(page.gap, false);
+      assert.deepEqual(page.events.map((/** @type {any} */ e) => e.data.v), ['new1', 'new2', 'new3'], `since ${since}`);
+      assert.ok(page.events.every((/** @type {any} */ e) => e.lsn > restoredHead));
+    }
+    // A restore of a restore keeps counting up.
+    assert.equal((await db.post('/restore', { to: point.lsn })).status, 200);
+    assert.ok((await changes(0)).head > restoredHead + 3);
+  });
+
   test('a bookmark names its point in either case', async () => {
     const db = sql(tenant('hcase'));
     await db.run('CREATE TABLE n (v INTEGER)');

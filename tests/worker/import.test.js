@@ -175,6 +175,23 @@ describe('POST /import', () => {
       assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
     });
 
+    test(`${backend}: a reader of /changes across an import reads a gap, and new events are numbered past every old one`, async () => {
+      const { bytes } = await sourceFile(backend);
+      const name = tenant('renumber');
+      const db = world.client(backend, name);
+      await db.run('CREATE TABLE mine (v)');
+      for (let i = 0; i < 30; i++) await db.run('INSERT INTO mine VALUES (?)', [i]);
+      const before = (await db.post('/changes', { since: 0, limit: 1 })).body.head;
+      assert.equal((await importInto(backend, name, bytes)).status, 200);
+      const after = (await db.post('/changes', { since: before })).body;
+      assert.equal(after.gap, true, 'its events are gone with the old log');
+      await db.run("INSERT INTO notes (body) VALUES ('after the import')");
+      const page = (await db.post('/changes', { since: after.head })).body;
+      assert.equal(page.gap, false);
+      assert.deepEqual(page.events.map((/** @type {any} */ e) => e.data.body), ['after the import']);
+      assert.ok(page.events[0].lsn > before, `event ${page.events[0].lsn} after the import is numbered past ${before}`);
+    });
+
     test(`${backend}: a WAL-mode file is taken as its main file, in rollback-journal mode`, async () => {
       const file = cliFile("PRAGMA journal_mode=WAL; CREATE TABLE w (v); INSERT INTO w VALUES ('wal');");
       assert.deepEqual([file[18], file[19]], [2, 2], 'the CLI made a WAL-mode file');

@@ -365,8 +365,9 @@ export class DatabaseInstance {
     try {
       const check = await this.#hostCheck(method, '/restore', body);
       if (check.failure) return check.failure;
-      const { to } = check.value;
-      const storage = /** @type {Required<import('../wasm/host.js').StorageAdapter> & {restoreBatch: (lsn: number) => {batch: import('../wasm/host.js').CommitBatch, faults: number[]}}} */ (this.#storage);
+      const { to, changes } = check.value;
+      const storage = /** @type {Required<import('../wasm/host.js').StorageAdapter> & {restoreBatch: (lsn: number) => {batch: import('../wasm/host.js').CommitBatch, faults: number[]},
+        commit: (batch: import('../wasm/host.js').CommitBatch, alongside: () => void) => void}} */ (this.#storage);
       let plan = storage.restoreBatch(to.lsn);
       // Pages only in the cold tier are fetched first; each round promotes whole groups.
       for (let round = 0; plan.faults.length > 0; round++) {
@@ -374,7 +375,8 @@ export class DatabaseInstance {
         await storage.prefetch(plan.faults, storage.readAhead ?? OPEN_READ_AHEAD);
         plan = storage.restoreBatch(to.lsn);
       }
-      storage.commit(plan.batch);
+      // The point's change log comes back with its pages; C says how events go on.
+      storage.commit(plan.batch, () => storage.renumberChanges(changes));
       this.#feed.endAll('DATABASE_RESTORED', `the database was restored to lsn ${to.lsn}, its change log with it: reload, then subscribe again`);
       this.#engine = null;
       this.#forget();

@@ -35,6 +35,10 @@ const ENTRY_OVERHEAD_BYTES = 64;
 const ASSUMED_PAGE_SIZE = 4096;
 
 export const GENERATION_KEY = 'dosql:generation';
+/** How change events are numbered after the last import (wasm/host.js ChangeNumbers),
+ *  put with the generation it came with. */
+export const CHANGE_NUMBERS_KEY = 'dosql:change-numbers';
+const NO_CHANGE_NUMBERS = Object.freeze({ floor: 0, kept: -1 });
 
 /** An import's integrity check reads every page within one request, which keeps
  *  them all in the cache, so the file must fit in memory beside the live database. */
@@ -68,6 +72,9 @@ export class KvPageStorage {
   #pageSize = ASSUMED_PAGE_SIZE;
   /** Null until read from storage. @type {number | null} */
   #generation;
+  /** Read with the generation; on a staged import, what its swap puts.
+   *  @type {import('../wasm/host.js').ChangeNumbers} */
+  #changeNumbers = NO_CHANGE_NUMBERS;
   /** @type {(reason: string) => void} */
   #onTornWrite;
   maxImportBytes = MAX_IMPORT_BYTES;
@@ -233,8 +240,9 @@ export class KvPageStorage {
   /** Switch to staged's generation with one put; the old keys go in the background. @param {KvPageStorage} staged */
   async replaceWith(staged) {
     const old = await this.#currentGeneration();
-    await this.#storage.put({ [GENERATION_KEY]: staged.#generation });
+    await this.#storage.put({ [GENERATION_KEY]: staged.#generation, [CHANGE_NUMBERS_KEY]: staged.#changeNumbers });
     this.#generation = staged.#generation;
+    this.#changeNumbers = staged.#changeNumbers;
     this.#cache.clear();
     this.#cacheBytes = 0;
     this.#pageCount = null;
@@ -249,11 +257,23 @@ export class KvPageStorage {
 
   async #currentGeneration() {
     if (this.#generation === null) {
-      const stored = (await this.#storage.get([GENERATION_KEY])).get(GENERATION_KEY);
-      this.stats.keysRead++;
-      this.#generation ??= typeof stored === 'number' ? stored : 0;
+      const stored = await this.#storage.get([GENERATION_KEY, CHANGE_NUMBERS_KEY]);
+      const generation = stored.get(GENERATION_KEY);
+      this.stats.keysRead += 2;
+      this.#generation ??= typeof generation === 'number' ? generation : 0;
+      this.#changeNumbers = stored.get(CHANGE_NUMBERS_KEY) ?? NO_CHANGE_NUMBERS;
     }
     return this.#generation;
+  }
+
+  /** As read at the first fetch (every start prefetches page 1 first). @returns {import('../wasm/host.js').ChangeNumbers} */
+  changeNumbers() {
+    return this.#changeNumbers;
+  }
+
+  /** On a staged import: what its swap keeps. @param {import('../wasm/host.js').ChangeNumbers} numbers */
+  renumberChanges(numbers) {
+    this.#changeNumbers = numbers;
   }
 
   /**

@@ -97,6 +97,9 @@ export function checkHistory(history) {
 /** A SQLite-backed object stores at most 10 GB, the staged file and the live database together. */
 export const MAX_IMPORT_BYTES = 10_000_000_000;
 
+/** The state's change numbers (wasm/host.js ChangeNumbers), none until a restore or import. */
+const CHANGE_NUMBER_COLUMNS = 'change_floor INTEGER NOT NULL DEFAULT 0, change_kept INTEGER NOT NULL DEFAULT -1';
+
 /** @param {string} prefix */
 function statementsOn(prefix) {
   const log = `${prefix}page_log`;
@@ -108,7 +111,8 @@ function statementsOn(prefix) {
     create: [
       `CREATE TABLE IF NOT EXISTS ${state} (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL,` +
         ' page_bytes INTEGER NOT NULL, group_pages INTEGER NOT NULL, log_slots INTEGER NOT NULL, page_count INTEGER NOT NULL,' +
-        ' seq INTEGER NOT NULL, lsn INTEGER NOT NULL, floor INTEGER NOT NULL)',
+        ' seq INTEGER NOT NULL, lsn INTEGER NOT NULL, floor INTEGER NOT NULL,' +
+        ` ${CHANGE_NUMBER_COLUMNS})`,
       `CREATE TABLE IF NOT EXISTS ${log} (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL, lsn INTEGER NOT NULL, ts INTEGER NOT NULL,` +
         ' page_count INTEGER NOT NULL, pgnos BLOB NOT NULL, data BLOB NOT NULL)',
       `CREATE TABLE IF NOT EXISTS ${groups} (grp INTEGER PRIMARY KEY, mask INTEGER NOT NULL, data BLOB NOT NULL)`,
@@ -116,11 +120,14 @@ function statementsOn(prefix) {
         ' first_lsn INTEGER NOT NULL, last_lsn INTEGER NOT NULL, page_count INTEGER NOT NULL, last_ts INTEGER NOT NULL, log_bytes INTEGER NOT NULL,' +
         ' times BLOB NOT NULL, pgnos BLOB NOT NULL, lsns BLOB NOT NULL, data BLOB NOT NULL)',
     ],
-    selectState: `SELECT page_bytes, group_pages, log_slots, page_count, seq, lsn, floor FROM ${state} WHERE id = 1`,
+    selectState: `SELECT page_bytes, group_pages, log_slots, page_count, seq, lsn, floor, change_floor, change_kept FROM ${state} WHERE id = 1`,
     upsertState:
-      `INSERT INTO ${state} (id, format, page_bytes, group_pages, log_slots, page_count, seq, lsn, floor) VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?, ?, ?)` +
+      `INSERT INTO ${state} (id, format, page_bytes, group_pages, log_slots, page_count, seq, lsn, floor, change_floor, change_kept)` +
+      ` VALUES (1, ${FORMAT}, ?, ?, ?, ?, ?, ?, ?, ?, ?)` +
       ' ON CONFLICT (id) DO UPDATE SET format = excluded.format, page_bytes = excluded.page_bytes, group_pages = excluded.group_pages, log_slots = excluded.log_slots,' +
-      ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn, floor = excluded.floor',
+      ' page_count = excluded.page_count, seq = excluded.seq, lsn = excluded.lsn, floor = excluded.floor,' +
+      ' change_floor = excluded.change_floor, change_kept = excluded.change_kept',
+    updateChangeNumbers: `UPDATE ${state} SET change_floor = ?, change_kept = ? WHERE id = 1`,
     selectLogSlots: `SELECT slot, seq, lsn, ts, page_count, pgnos, length(data) FROM ${log} WHERE slot BETWEEN ? AND ? ORDER BY slot`,
     deleteLogSlots: `DELETE FROM ${log} WHERE slot BETWEEN ? AND ? AND seq BETWEEN ? AND ?`,
     upsertLogRow:
@@ -198,6 +205,9 @@ export class SqlPageStorage {
   #checkpointLsn = 0;
   /** No point before this lsn is history (an import, an upgrade, a lost cold page). */
   #floor = 0;
+  /** How change events are numbered after the last restore or import (wasm/host.js). */
+  #changeFloor = 0;
+  #changeKept = -1;
   // The log since the checkpoint.
   /** @type {Map<number, LogPlace>} */
   #logPages = new Map();
@@ -525,6 +535,19 @@ export class SqlPageStorage {
     };
   }
 
+  /** How change events are numbered after the last restore or import. @returns {import('../wasm/host.js').ChangeNumbers} */
+  changeNumbers() {
+    return { floor: this.#changeFloor, kept: this.#changeKept };
+  }
+
+  /** Keep C's numbers for a replacement: one statement, inside its write (commit's
+   *  alongside), or on a staged import before its swap. @param {import('../wasm/host.js').ChangeNumbers} numbers */
+  renumberChanges({ floor, kept }) {
+    this.exec(this.#statements.updateChangeNumbers, floor, kept);
+    this.#changeFloor = floor;
+    this.#changeKept = kept;
+  }
+
   /** No point before lsn is history any more (the cold tier dropped pages it would need). Inside a transaction. @param {number} lsn */
   raiseHistoryFloor(lsn) {
     this.#floor = Math.max(this.#floor, lsn);
@@ -845,7 +868,8 @@ export class SqlPageStorage {
 
   /** The checkpoint as dosql_page_state keeps it (the page count is the one it left). */
   #saveState() {
-    this.exec(this.#statements.upsertState, this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor);
+    this.exec(this.#statements.upsertState, this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor,
+      this.#changeFloor, this.#changeKept);
   }
 
   // ---- opening -------------------------------------------------------------------
@@ -855,8 +879,8 @@ export class SqlPageStorage {
     this.#cache.clear();
     this.#cacheBytes = 0;
     const [state] = this.exec(this.#statements.selectState);
-    [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor] =
-      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, 0, 0];
+    [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor, this.#changeFloor, this.#changeKept] =
+      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, 0, 0, 0, -1];
     this.#startSpan();
     this.#nextSeq = this.#checkpointSeq + 1;
     this.#lsn = this.#checkpointLsn;
@@ -959,6 +983,9 @@ export class SqlPageStorage {
       this.exec(`ALTER TABLE ${state} RENAME COLUMN page_size TO page_bytes`);
       this.exec(`UPDATE ${state} SET format = ${FORMAT} WHERE id = 1`);
     }
+    if (!columns.has('change_floor')) {
+      for (const column of CHANGE_NUMBER_COLUMNS.split(', ')) this.exec(`ALTER TABLE ${state} ADD COLUMN ${column}`);
+    }
   }
 
   /** The state table's columns (none when it does not exist). */
@@ -969,7 +996,7 @@ export class SqlPageStorage {
   /** Whether the state table is as this release writes it (#upgradeState). */
   #stateIsCurrent() {
     const columns = this.#stateColumns();
-    return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes');
+    return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
   }
 
   /**

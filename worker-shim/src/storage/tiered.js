@@ -190,6 +190,15 @@ export class TieredPageStorage {
     return this.#hot.readPageAt(lsn, pgno, (p) => this.#coldRead(p));
   }
 
+  changeNumbers() {
+    return this.#hot.changeNumbers();
+  }
+
+  /** @param {import('../wasm/host.js').ChangeNumbers} numbers */
+  renumberChanges(numbers) {
+    this.#hot.renumberChanges(numbers);
+  }
+
   historyInfo() {
     return this.#hot.historyInfo();
   }
@@ -204,7 +213,8 @@ export class TieredPageStorage {
    * written into become dirty; a shrink trims or drops groups), in one transaction.
    * @param {import('../wasm/host.js').CommitBatch} batch
    */
-  commit(batch) {
+  /** @param {import('../wasm/host.js').CommitBatch} batch @param {() => void} [alongside]  more writes of its transaction */
+  commit(batch, alongside) {
     const { pageSize, oldPageCount, newPageCount, pages } = batch;
     const dirtied = new Set();
     for (const { pgno } of pages) {
@@ -229,6 +239,7 @@ export class TieredPageStorage {
       if (trims.length > 0 || overCold) this.#hot.raiseHistoryFloor(this.#hot.lsn);
       if (changes.size > 0) this.#manifest.write(changes);
       for (const { entry } of dropped) this.#manifest.addGarbage(entry.object, now, entry.owner);
+      alongside?.();
     });
     this.#manifest.apply(changes);
     for (const { group } of trims) this.#bump(group);

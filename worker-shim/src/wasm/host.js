@@ -17,7 +17,7 @@
 //     stopping the instance).
 
 /** Import names of the module "dosql", in host.h order. Must match host.h. */
-export const IMPORT_NAMES = Object.freeze(['page_read', 'commit', 'history_point', 'page_read_at', 'history_info', 'now_ms', 'random', 'log']);
+export const IMPORT_NAMES = Object.freeze(['page_read', 'commit', 'history_point', 'page_read_at', 'history_info', 'change_numbers', 'now_ms', 'random', 'log']);
 
 /** The import module name. Must match DOSQL_IMPORT in host.h. */
 export const IMPORT_MODULE = 'dosql';
@@ -44,6 +44,9 @@ export const HISTORY_ERROR = -4;
 
 /** What history_info fills, in order. Must match DOSQL_HISTORY_* (the indexes) in host.h. */
 export const HISTORY_INFO = Object.freeze(['lsn', 'oldestLsn', 'oldestTime', 'windowMs', 'bytes', 'logSlots']);
+
+/** What change_numbers fills, in order. Must match DOSQL_CHANGES_* (the indexes) in host.h. */
+export const CHANGE_NUMBERS = Object.freeze(['floor', 'kept']);
 
 /** Log levels. Must match DOSQL_LOG_* in host.h. */
 export const LOG_ERROR = 0;
@@ -117,7 +120,15 @@ export class StorageError extends Error {
  * @property {(lsn: number, pgno: number) => Uint8Array | null | typeof FAULT} [readPageAt]
  *   readPage as of an lsn historyPoint gave
  * @property {() => HistoryInfo} [historyInfo]  what GET /history tells
+ * @property {() => ChangeNumbers} [changeNumbers]  how change events are numbered after
+ *   the last restore or import (absent: none happened that storage records)
+ * @property {(numbers: ChangeNumbers) => void} [renumberChanges]  keep them (inside
+ *   the replacement's own atomic write)
  */
+
+/** What C's /restore check and /changes/replaced answer, and storage keeps: new events are
+ *  numbered above floor; readers past kept and below floor read a gap (src/changelog.h).
+ *  @typedef {{floor: number, kept: number}} ChangeNumbers */
 
 /** @typedef {{lsn: number, oldestLsn: number, oldestTime: number | null, windowMs: number, bytes: number, logSlots: number}} HistoryInfo */
 
@@ -237,6 +248,22 @@ export function createImports(host) {
       } catch (err) {
         fail('history_info:', err);
         return HISTORY_NONE;
+      }
+    },
+
+    /** Fill n doubles at ptr with CHANGE_NUMBERS's values. */
+    change_numbers(ptr, n) {
+      const { storage } = host;
+      try {
+        const numbers = storage.changeNumbers?.() ?? { floor: 0, kept: -1 };
+        const out = new DataView(getMemory().buffer, ptr >>> 0, (n >>> 0) * 8);
+        CHANGE_NUMBERS.forEach((name, i) => {
+          if (i < n >>> 0) out.setFloat64(i * 8, numbers[name], true);
+        });
+        return 0;
+      } catch (err) {
+        fail('change_numbers:', err);
+        return -1;
       }
     },
 
