@@ -341,6 +341,7 @@ int connCommitIfAnswered(Conn *p, Reply *pReply){
 static void connEndTransaction(Conn *p){
   if( p->bReadOnlyTx ) connExecTrusted(p, "PRAGMA query_only=0");
   p->bReadOnlyTx = 0;
+  p->rcEndedTx = 0;
   p->bInteractive = 0;
   p->iTxStream = 0;
 }

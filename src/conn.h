@@ -29,6 +29,8 @@ typedef struct Conn {
   int bView;                 /* a view of a past point (connOpenView): read-only */
   double lsnView;            /* the view's lsn */
   int bSavepoint;            /* connSavepoint() is open inside it */
+  int rcEndedTx;             /* the error of the statement SQLite ended the interactive
+                             ** transaction at (handler.c), 0 until one did */
   const char *zDenied;       /* why the authorizer last said no (static text) */
   /* What the user statement being prepared does, as the authorizer saw it
   ** (guardStartStatement() clears these; guard.h asks them). */

@@ -303,6 +303,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   }
   pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){
+    if( pConn->bInteractive && sqlite3_get_autocommit(db) ) pConn->rcEndedTx = sqlite3_extended_errcode(db);
     captureDiscard(pConn);
     connFail(pConn, pReply, rc);
     goto done;

@@ -606,10 +606,18 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
       goto done;
     }
     if( pConn->bInteractive && sqlite3_get_autocommit(pConn->db) ){
-      replyFail(pReply, 409, DOSQL_TRANSACTION_ABORTED,
-          "SQLite rolled the stream's transaction back (an I/O error, or the database is full)");
-      failPipeline(pConn, pReply, s, bInTransaction);
-      goto done;
+      if( (pConn->rcEndedTx & 0xff)==SQLITE_CONSTRAINT ){
+        /* A statement that rolls its transaction back by design (ON CONFLICT
+        ** ROLLBACK, RAISE(ROLLBACK)) failed alone, as in SQLite and sqld: the
+        ** transaction is over, and the pipeline goes on outside it. */
+        connRollback(pConn);
+        s->bTx = 0;
+      }else{
+        replyFail(pReply, 409, DOSQL_TRANSACTION_ABORTED,
+            "SQLite rolled the stream's transaction back (an I/O error, or the database is full)");
+        failPipeline(pConn, pReply, s, bInTransaction);
+        goto done;
+      }
     }
   }
   sqlite3_str_appendall(pOut, "],\"baton\":");

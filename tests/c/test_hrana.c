@@ -148,6 +148,50 @@ static void last_insert_rowid_is_null_only_without_an_insert(void){
   connClose(&c);
 }
 
+/* A statement that rolls its own transaction back (ON CONFLICT ROLLBACK,
+** RAISE(ROLLBACK)) fails alone, with its own error, and the pipeline goes on
+** outside the transaction (as sqld): not a TRANSACTION_ABORTED of the whole,
+** which would hide that earlier requests committed. */
+static void a_statement_that_rolls_back_its_transaction_fails_alone(void){
+  Conn c;
+  char cState, zBaton[80];
+  Answer a;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(x UNIQUE); INSERT INTO t VALUES(1);"
+      " CREATE TRIGGER no_neg BEFORE INSERT ON t WHEN new.x < 0 BEGIN SELECT RAISE(ROLLBACK, 'x must be positive'); END\"}");
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t VALUES (100)\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t VALUES (2)\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT OR ROLLBACK INTO t VALUES (1)\"}},"
+      "{\"type\":\"get_autocommit\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t VALUES (-1)\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT group_concat(x) FROM t\"}},"
+      "{\"type\":\"close\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='A');
+  CHECK_STR(resultType(&a, 2), "ok");
+  CHECK_STR(errorCode(&a, 3), "SQLITE_CONSTRAINT");
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 4), "response"), "is_autocommit")));
+  CHECK_STR(errorCode(&a, 6), "SQLITE_CONSTRAINT");
+  CHECK(strstr(a.zBody, "x must be positive")!=0);
+  checkCell(&a, 7, 0, 0, "{\"type\":\"text\",\"value\":\"1,100\"}");
+  answerFree(&a);
+  /* Begun by an earlier pipeline (a client's transaction()): the same. */
+  a = execute(&c, "null", "BEGIN", &cState);
+  CHECK(cState=='T');
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "INSERT INTO t VALUES (-2)", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='A');
+  CHECK_STR(errorCode(&a, 0), "SQLITE_CONSTRAINT");
+  CHECK(!c.bInteractive);
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void named_args_find_every_prefix(void){
   Conn c;
   char cState;
@@ -601,6 +645,7 @@ static void a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin(
 int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(last_insert_rowid_is_null_only_without_an_insert);
+  RUN(a_statement_that_rolls_back_its_transaction_fails_alone);
   RUN(named_args_find_every_prefix);
   RUN(batons_are_single_use_and_unforgeable);
   RUN(a_transaction_spans_pipelines_and_keeps_others_out);

@@ -163,6 +163,21 @@ for (const [transport, backend] of /** @type {const} */ ([['http', 'sql'], ['ws'
     await assert.rejects(tx2.execute('SELECT 1'));
   });
 
+  test('a statement that rolls its transaction back fails with its own error and frees the database', async () => {
+    const name = tenant('libsql-rb');
+    const db = connect({}, name);
+    const other = connect({}, name);
+    await db.execute('CREATE TABLE t (x INTEGER)');
+    await db.execute("CREATE TRIGGER no_neg BEFORE INSERT ON t WHEN new.x < 0 BEGIN SELECT RAISE(ROLLBACK, 'x must be positive'); END");
+    const tx = await db.transaction('write');
+    await tx.execute('INSERT INTO t VALUES (1)');
+    await assert.rejects(tx.execute('INSERT INTO t VALUES (-1)'), (e) => e.code === 'SQLITE_CONSTRAINT' && /x must be positive/.test(e.message));
+    tx.close();
+    // The transaction is over and undone: another client writes at once.
+    await other.execute('INSERT INTO t VALUES (2)');
+    assert.deepEqual((await other.execute('SELECT x FROM t')).rows.map((r) => r.x), [2]);
+  });
+
   test('read-modify-write from many clients at once loses no update', async () => {
     const name = tenant('libsql-rmw');
     const setup = connect({}, name);
