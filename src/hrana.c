@@ -547,6 +547,7 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   HranaStream *s;
   Pending resume;
   Progress stopped, begun;      /* where a fault stopped; where this pipeline's BEGIN is */
+  HranaSql *pSqlAtBegin = 0;    /* the stream's stored SQL at that BEGIN */
   int i, bNew, bClosed = 0, iState, iResults, iBegin = -1, iBeginMark = 0;
   char *zBody;
   memset(&resume, 0, sizeof(resume));
@@ -584,10 +585,19 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     runRequest(pConn, pReply, s, pReq, &bClosed, i==resume.iResume ? &resume.inner : 0, &stopped, &begunHere);
     if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ){
+      int rc;
       progressFree(&begun);
       begun = begunHere;
       iBegin = i;
       iBeginMark = iMark;
+      /* A request that began a transaction is never a store_sql or close_sql. */
+      hranaSqlFree(pSqlAtBegin);
+      pSqlAtBegin = hranaSqlSnapshot(s, &rc);
+      if( rc!=SQLITE_OK ){
+        replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "out of memory keeping the stream's stored SQL");
+        failPipeline(pConn, pReply, s, bInTransaction);
+        goto done;
+      }
     }else{
       progressFree(&begunHere);
     }
@@ -601,6 +611,8 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
       }else if( iBegin>=0 ){
         connRollback(pConn);
         s->bTx = 0;
+        hranaSqlRestore(s, pSqlAtBegin);
+        pSqlAtBegin = 0;
         keepPending(pBody, s, iBegin, &begun, pOut, iResults, iBeginMark);
       }
       goto done;
@@ -638,6 +650,7 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   s->msUsed = msNow;
   if( bClosed ) hranaStreamFree(s);
 done:
+  hranaSqlFree(pSqlAtBegin);
   pendingFree(&resume);
   progressFree(&stopped);
   progressFree(&begun);

@@ -24,14 +24,50 @@ int hranaStreamHoldsTransaction(const Conn *pConn, const HranaStream *s){
   return pConn->bInteractive && pConn->iTxStream==s->id;
 }
 
-void hranaStreamFree(HranaStream *s){
-  while( s->pSql ){
-    HranaSql *p = s->pSql;
-    s->pSql = p->pNext;
+void hranaSqlFree(HranaSql *p){
+  while( p ){
+    HranaSql *pNext = p->pNext;
     sqlite3_free(p->zSql);
     sqlite3_free(p);
+    p = pNext;
   }
+}
+
+void hranaStreamFree(HranaStream *s){
+  hranaSqlFree(s->pSql);
   memset(s, 0, sizeof(*s));
+}
+
+HranaSql *hranaSqlSnapshot(const HranaStream *s, int *pRc){
+  HranaSql *pFirst = 0, **ppEnd = &pFirst;
+  const HranaSql *p;
+  *pRc = SQLITE_OK;
+  for(p=s->pSql; p; p=p->pNext){
+    HranaSql *pCopy = sqlite3_malloc(sizeof(*pCopy));
+    if( pCopy ) *pCopy = *p;
+    if( pCopy ) pCopy->zSql = sqlite3_mprintf("%s", p->zSql);
+    if( pCopy==0 || pCopy->zSql==0 ){
+      sqlite3_free(pCopy);
+      hranaSqlFree(pFirst);
+      *pRc = SQLITE_NOMEM;
+      return 0;
+    }
+    pCopy->pNext = 0;
+    *ppEnd = pCopy;
+    ppEnd = &pCopy->pNext;
+  }
+  return pFirst;
+}
+
+void hranaSqlRestore(HranaStream *s, HranaSql *pSnapshot){
+  const HranaSql *p;
+  hranaSqlFree(s->pSql);
+  s->pSql = pSnapshot;
+  s->nSql = s->nSqlBytes = 0;
+  for(p=pSnapshot; p; p=p->pNext){
+    s->nSql++;
+    s->nSqlBytes += p->nSql;
+  }
 }
 
 HranaStream *hranaStreamOfId(unsigned id){

@@ -63,4 +63,16 @@ void hranaStoreSql(HranaStream *s, Reply *pSub, const cJSON *pReq);
 void hranaCloseSql(HranaStream *s, Reply *pSub, const cJSON *pReq);
 const char *hranaSqlText(HranaStream *s, Reply *pSub, const cJSON *pObj);
 
+/* A copy of s's stored SQL (0 when it stores none; SQLITE_NOMEM in *pRc when
+** the copy failed), for hranaSqlRestore() to put back: a transaction undone
+** to run again from its BEGIN (hrana.c) runs the store_sql and close_sql
+** after it again too. */
+HranaSql *hranaSqlSnapshot(const HranaStream *s, int *pRc);
+
+/* s stores what pSnapshot holds again, which it takes; its own list goes. */
+void hranaSqlRestore(HranaStream *s, HranaSql *pSnapshot);
+
+/* Free a list of stored SQL (a snapshot not restored). */
+void hranaSqlFree(HranaSql *p);
+
 #endif /* DOSQL_HRANASTREAM_H */

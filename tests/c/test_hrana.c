@@ -642,6 +642,34 @@ static void a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin(
   connClose(&c);
 }
 
+/* Run again from its BEGIN after a fault, a transaction's store_sql and
+** close_sql run again on the stored SQL they first saw. */
+static void a_transaction_run_again_stores_its_sql_again(void){
+  Conn c;
+  char cState;
+  Answer a;
+  int i;
+  openCold(&c);
+  nFaults = 0;
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"store_sql\",\"sql_id\":1,\"sql\":\"INSERT INTO u VALUES (1)\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql_id\":1}},"
+      "{\"type\":\"close_sql\",\"sql_id\":1},"
+      "{\"type\":\"store_sql\",\"sql_id\":2,\"sql\":\"INSERT INTO u VALUES (2)\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT sum(length(data)) FROM t\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql_id\":2}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"COMMIT\"}}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(nFaults>0);
+  for(i=1; i<8; i++) CHECK_STR(resultType(&a, i), "ok");
+  answerFree(&a);
+  a = post(&c, "/query", "{\"sql\":\"SELECT group_concat(x) AS x FROM u\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"x\":\"1,2\"}]}");
+  answerFree(&a);
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(last_insert_rowid_is_null_only_without_an_insert);
@@ -659,5 +687,6 @@ int main(void){
   RUN(a_result_too_large_fails_its_request_only);
   RUN(a_readonly_transaction_refuses_writes);
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
+  RUN(a_transaction_run_again_stores_its_sql_again);
   return HARNESS_END();
 }
