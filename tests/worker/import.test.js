@@ -340,7 +340,7 @@ describe('POST /import', () => {
       // Generation 2 is live; 0 (the first pages) and 1 (the abandoned import's,
       // then the small file's) go in the background, but not the class's own key.
       const pageKeys = (await exportOf(backend, name)).length / 4096;
-      const expected = ['dosql:generation', 'p:settings', ...Array.from({ length: pageKeys }, (_, i) => `g2:p:${i + 1}`)].sort();
+      const expected = ['dosql:change-numbers', 'dosql:generation', 'p:settings', ...Array.from({ length: pageKeys }, (_, i) => `g2:p:${i + 1}`)].sort();
       await until(async () => JSON.stringify((await live.storageKeys()).sort()) === JSON.stringify(expected));
     });
   }
