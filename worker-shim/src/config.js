@@ -95,6 +95,9 @@ export const MAX_STREAMS = 1000;
 export const KEEPALIVE_MS = 15_000;
 /** Unread bytes a stream may have queued before it is too slow. */
 export const MAX_UNREAD_BYTES = 1024 * 1024;
+/** Unread bytes all of an object's streams may have queued together: MAX_STREAMS times
+ *  MAX_UNREAD_BYTES would be far past an isolate's 128 MB. */
+export const MAX_UNREAD_TOTAL_BYTES = 32 * 1024 * 1024;
 
 // ---- Page faults (wasm/engine.js): the window starts at DEFAULT_READ_AHEAD pages,
 // doubles on each further fault of a request up to DEFAULT_MAX_READ_AHEAD, and a

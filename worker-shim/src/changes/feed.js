@@ -21,7 +21,7 @@ import { messageOf, toResponse, valueOf } from '../durable-object/response.js';
 import { hostError } from '../wasm/contract.js';
 import { parseSubscribeRequest } from './subscribe-request.js';
 import { SocketSubscriber, StreamSubscriber, control } from './subscribers.js';
-import { MAX_STREAMS, KEEPALIVE_MS } from '../config.js';
+import { MAX_STREAMS, KEEPALIVE_MS, MAX_UNREAD_TOTAL_BYTES } from '../config.js';
 
 /** A class of one's own may hibernate sockets of its own too. */
 const SOCKET_TAG = 'dosql-changes';
@@ -53,6 +53,8 @@ export class ChangeFeed {
   #reads = new Map();
   /** @type {ReturnType<typeof setInterval> | null} */
   #keepalive = null;
+  /** The streams' unread bytes, as last counted (#account). */
+  #unread = 0;
 
   /** @param {FeedOptions} options */
   constructor(options) {
@@ -164,11 +166,39 @@ export class ChangeFeed {
     }
   }
 
+  /**
+   * Count a stream's unread bytes after a delivery. Past MAX_UNREAD_TOTAL_BYTES for all
+   * streams together, count them all again (readers read meanwhile) and cut off the
+   * ones with the most unread until the rest fit.
+   * @param {StreamSubscriber} sub
+   */
+  #account(sub) {
+    const queued = sub.queuedBytes;
+    this.#unread += queued - sub.counted;
+    sub.counted = queued;
+    if (this.#unread <= MAX_UNREAD_TOTAL_BYTES) return;
+    this.#unread = 0;
+    for (const s of this.#streams) {
+      s.counted = s.queuedBytes;
+      this.#unread += s.counted;
+    }
+    for (const s of [...this.#streams].sort((a, b) => b.counted - a.counted)) {
+      if (this.#unread <= MAX_UNREAD_TOTAL_BYTES) break;
+      s.cutOff(`this database's change streams together had more than ${MAX_UNREAD_TOTAL_BYTES} bytes unread, the most of them on this one: subscribe again from the last lsn you saw`);
+      this.#remove(s);
+    }
+  }
+
   /** @param {StreamSubscriber | SocketSubscriber} sub */
   #remove(sub) {
     sub.closed = true;
-    if (sub instanceof StreamSubscriber) this.#streams.delete(sub);
-    else this.#sockets.delete(sub.ws);
+    if (sub instanceof StreamSubscriber) {
+      this.#unread -= sub.counted;
+      sub.counted = 0;
+      this.#streams.delete(sub);
+    } else {
+      this.#sockets.delete(sub.ws);
+    }
     if (this.#streams.size === 0 && this.#keepalive !== null) {
       clearInterval(this.#keepalive);
       this.#keepalive = null;
@@ -232,6 +262,7 @@ export class ChangeFeed {
         this.#remove(sub); // it closed
         return;
       }
+      if (sub instanceof StreamSubscriber) this.#account(sub);
       if (caughtUp) return;
       await sub.drained();
     }

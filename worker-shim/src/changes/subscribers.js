@@ -4,7 +4,9 @@
 // pump state, and owns how messages reach its reader:
 //
 // - streams count their unread bytes: with more than MAX_UNREAD_BYTES queued when
-//   something new is due, the stream gets `end` SUBSCRIBER_TOO_SLOW and closes.
+//   something new is due, the stream gets `end` SUBSCRIBER_TOO_SLOW and closes; the
+//   feed cuts off the slowest when all of them together hold more than
+//   MAX_UNREAD_TOTAL_BYTES (cutOff: no `end`, the queue is dropped).
 //   drained() lets a catch-up wait for the reader between pages, so reading a long
 //   log back never counts as slow;
 // - a WebSocket keeps {tables, cursor, ready} in its attachment, to be rebuilt
@@ -90,8 +92,29 @@ export class StreamSubscriber extends Subscriber {
     );
   }
 
+  /** Its share of the feed's count of unread bytes (feed.js), as last counted. */
+  counted = 0;
+
   get headers() {
     return this.#format === 'sse' ? SSE_HEADERS : NDJSON_HEADERS;
+  }
+
+  /** Bytes queued that the reader has not taken. */
+  get queuedBytes() {
+    const size = this.#controller.desiredSize;
+    return this.closed || size === null ? 0 : MAX_UNREAD_BYTES - size;
+  }
+
+  /** Close at once, its queue dropped (an `end` behind the queue would keep it). @param {string} why */
+  cutOff(why) {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.#controller.error(new Error(why));
+    } catch {
+      // cancelled meanwhile
+    }
+    this.#wake();
   }
 
   /** False once the stream is closed (by the reader, or here as too slow). @param {Message[]} messages */

@@ -1,0 +1,51 @@
+// change-feed.test.js — the change feed (worker-shim/src/changes/feed.js) over the real
+// engine in Node: what it does with streams whose readers stop reading. In workerd the
+// HTTP client's own buffers read for a while, so how much a stream keeps unread is not
+// the test's to decide there; here the stream is the feed's, and nobody reads it.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Engine } from '../../worker-shim/src/wasm/engine.js';
+import { ChangeFeed } from '../../worker-shim/src/changes/feed.js';
+import { MAX_UNREAD_BYTES, MAX_UNREAD_TOTAL_BYTES } from '../../worker-shim/src/config.js';
+import { MemoryPages } from './fixtures/memory-storage.js';
+import { WASM_PATH, requireWasm } from './harness.js';
+
+const encoder = new TextEncoder();
+
+test('streams that do not read are cut off, the most unread first, once together they hold more than an object allows', async () => {
+  requireWasm();
+  const engine = new Engine(new WebAssembly.Module(readFileSync(WASM_PATH)), { storage: new MemoryPages(), label: 'feed' });
+  assert.equal((await engine.open(0, { captureChanges: true })).status, 200);
+  assert.equal((await engine.migrate([])).status, 200);
+  const post = async (/** @type {string} */ path, /** @type {unknown} */ body) => engine.request('POST', path, encoder.encode(JSON.stringify(body)));
+  const feed = new ChangeFeed({ read: (body) => post('/changes', body), log: () => {} });
+  const subscribe = () =>
+    feed.subscribe(new Request('http://db/subscribe', { method: 'POST', body: '{}' }), async () => encoder.encode('{}'), (method, body) => engine.hostRequest(method, '/subscribe', body));
+  const fit = Math.floor(MAX_UNREAD_TOTAL_BYTES / MAX_UNREAD_BYTES);
+  /** @type {Response[]} */
+  const streams = [];
+  for (let i = 0; i < fit + 16; i++) streams.push(await subscribe());
+  await post('/run', { sql: 'CREATE TABLE t (v TEXT)' });
+  // Just under one stream's own limit each: only the object's limit can close them.
+  const events = Math.floor(MAX_UNREAD_BYTES / 90_000);
+  for (let i = 0; i < events; i++) {
+    assert.equal((await post('/run', { sql: 'INSERT INTO t VALUES (?)', params: ['x'.repeat(85_000)] })).status, 200);
+    feed.notify();
+    await sleep(20);
+  }
+  await sleep(100);
+  const open = feed.subscribers.streams;
+  assert.ok(open < streams.length && open > 0, `${open} of ${streams.length} streams still open`);
+  // Those cut off end in an error, their queued events dropped; the rest read every event,
+  // and all they held fits the object's limit.
+  feed.endAll('TEST_OVER', 'the test ends every stream');
+  const read = await Promise.all(streams.map((r) => new Response(r.body).text().then((t) => t, () => null)));
+  const kept = read.filter((t) => t !== null);
+  assert.equal(kept.length, open);
+  for (const text of kept) assert.equal(text.split('\n').filter((l) => l.includes('"insert"')).length, events);
+  const bytes = kept.reduce((sum, text) => sum + encoder.encode(text).length, 0);
+  assert.ok(bytes <= MAX_UNREAD_TOTAL_BYTES + 1024 * open, `the open streams held ${bytes} bytes`);
+});
