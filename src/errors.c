@@ -55,6 +55,7 @@ const DosqlError aDosqlError[] = {
   HOST("IMPORT_MIGRATION_FAILED", 422),
   HOST("IMPORT_IN_PROGRESS", 409),
   HOST("BRANCH_EXISTS", 409),
+  HOST("RESTORE_WOULD_MIGRATE", 409),
 };
 #undef ENGINE
 #undef HOST

@@ -18,6 +18,7 @@
 **   POST /changes/capture (the host's only) -> the tables captured (changelog.h)
 **   POST /changes/replaced (the host's only) -> {floor, kept}: how events are
 **                                             numbered after an import (changelog.h)
+**   POST /migrations/applied (the host's only, asOf) -> the migrations a point had
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
 **   GET  /history  (or POST)                 -> the points history keeps (history.h)
@@ -53,6 +54,7 @@
 #include "history.h"
 #include "hrana.h"
 #include "internal.h"
+#include "migrate.h"
 #include "request.h"
 #include "sqlite/unit.h"
 
@@ -618,6 +620,7 @@ static const Route aRoute[] = {
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0 },
   { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0 },
   { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0 },
+  { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1 },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0 },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))

@@ -45,6 +45,29 @@ static int migrateRecorded(Conn *pConn, const char *zName, char zOut[17]){
   return rc;
 }
 
+void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  sqlite3_str *pOut = replyBody(pReply);
+  sqlite3_stmt *pStmt = 0;
+  int n = 0, rc;
+  (void)pBody;
+  sqlite3_str_appendall(pOut, "{\"applied\":[");
+  /* Before the engine's first open there is no table: nothing was applied. */
+  if( sqlite3_prepare_v2(pConn->db, "SELECT name FROM main._dosql_migrations ORDER BY rowid",
+                         -1, &pStmt, 0)==SQLITE_OK ){
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+      if( n++ ) sqlite3_str_appendchar(pOut, 1, ',');
+      jsonAppendColumn(pOut, pStmt, 0);
+    }
+    if( rc!=SQLITE_DONE ){
+      sqlite3_finalize(pStmt);
+      connFail(pConn, pReply, rc);
+      return;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_str_appendall(pOut, "]}");
+}
+
 /* Run one migration and record it, all in one transaction. SQLITE_OK or an error
 ** code (the transaction is left for the caller to roll back). */
 static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const char *zSum){

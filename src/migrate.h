@@ -5,6 +5,7 @@
 #define DOSQL_MIGRATE_H
 
 #include <stdint.h>
+#include "cJSON.h"
 #include "conn.h"
 
 /*
@@ -16,5 +17,12 @@
 ** api.h layout: 200 {"applied":[names applied now]}.
 */
 uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody);
+
+/*
+** POST /migrations/applied {asOf?} (internal: a restore's check of the point it
+** puts back) -> {"applied":[names, in the order they ran]}, [] where the
+** database had none.
+*/
+void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody);
 
 #endif /* DOSQL_MIGRATE_H */

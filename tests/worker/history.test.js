@@ -374,3 +374,31 @@ describe('history', () => {
     }
   });
 });
+
+describe('restore and the deployment\'s migrations', () => {
+  /** @type {ReturnType<typeof createWorld>} */
+  let deployed;
+  const USERS = { name: '0001_users.sql', sql: 'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);' };
+  const BAD = { name: '0002_bad.sql', sql: 'DELETE FROM users;' };
+  after(() => deployed?.destroy());
+
+  test('a restore to before a migration this deployment ships is refused, saying which; without it, it restores', async () => {
+    deployed = createWorld('history-migrations');
+    await deployed.start({ migrations: [USERS] });
+    const db = deployed.client('sql', tenant('hmig'));
+    await db.run("INSERT INTO users (email) VALUES ('a@x'), ('b@x')");
+    const before = (await history(db)).current;
+    await deployed.restart({ migrations: [USERS, BAD] });
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 0 }]);
+    // Restored, the database would start by running 0002 again at once.
+    const refused = await db.post('/restore', { to: before.lsn });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.code, 'RESTORE_WOULD_MIGRATE');
+    assert.match(refused.body.error, /0002_bad\.sql/);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 0 }], 'nothing was restored');
+    // Deployed without it, the same restore puts the rows back, and they stay.
+    await deployed.restart({ migrations: [USERS] });
+    assert.equal((await db.post('/restore', { to: before.lsn })).status, 200);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 2 }]);
+  });
+});

@@ -27,7 +27,7 @@ import wasmModule from '../wasm/module.js';
 import { RECYCLE_MEMORY_BYTES } from '../config.js';
 import { Engine } from '../wasm/engine.js';
 import { StorageError } from '../wasm/host.js';
-import { jsonResponse, messageOf, rpcAnswer, toResponse } from './response.js';
+import { jsonResponse, messageOf, rpcAnswer, toResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
 import { readBody } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
@@ -366,6 +366,11 @@ export class DatabaseInstance {
       const check = await this.#hostCheck(method, '/restore', body);
       if (check.failure) return check.failure;
       const { to, changes } = check.value;
+      const rerun = await this.#migrationsMissingAt(to.lsn);
+      if (rerun.length > 0) {
+        return hostError('RESTORE_WOULD_MIGRATE', `lsn ${to.lsn} is before the migrations ${rerun.join(', ')}, which this deployment ships: ` +
+          'the database would start again by running them on what was restored. Deploy without them first, or restore a point after them');
+      }
       const storage = /** @type {Required<import('../wasm/host.js').StorageAdapter> & {restoreBatch: (lsn: number) => {batch: import('../wasm/host.js').CommitBatch, faults: number[]},
         commit: (batch: import('../wasm/host.js').CommitBatch, alongside: () => void) => void}} */ (this.#storage);
       let plan = storage.restoreBatch(to.lsn);
@@ -444,6 +449,20 @@ export class DatabaseInstance {
   async releaseColdObjects(holder, objects) {
     (await this.#coldStorage()).release(holder, objects);
     this.#maintainInBackground();
+  }
+
+  /**
+   * The names of the migrations this deployment ships that the database had not applied
+   * at lsn (a restore to it would run them again at once).
+   * @param {number} lsn @returns {Promise<string[]>}
+   */
+  async #migrationsMissingAt(lsn) {
+    const shipped = this.#options.migrations();
+    if (shipped.length === 0) return [];
+    const answer = await /** @type {Engine} */ (this.#engine).request('POST', '/migrations/applied', encoder.encode(JSON.stringify({ asOf: lsn })), { internal: true });
+    if (answer.status !== 200) throw new Error(`reading the migrations of lsn ${lsn} failed: ${valueOf(answer).error}`);
+    const applied = new Set(valueOf(answer).applied);
+    return shipped.map((m) => m.name).filter((name) => !applied.has(name));
   }
 
   /** The started storage, which must have a cold tier. @returns {Promise<TieredPageStorage>} */
