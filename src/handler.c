@@ -271,7 +271,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
 
   pConn->bVacuum = bVacuum;
   nChangeBefore = sqlite3_total_changes64(db);
-  /* lastInsertRowId speaks of this statement only (insertedRowid); SQL's
+  /* lastInsertRowId speaks of this statement only (bInserted, below); SQL's
   ** last_insert_rowid() keeps SQLite's meaning across statements. */
   iRowidBefore = sqlite3_last_insert_rowid(db);
   nCol = sqlite3_column_count(pStmt);
