@@ -317,8 +317,8 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
           ? 0 : sqlite3_changes64(db);
   /* An INSERT of the rowid the connection already had changes nothing that
   ** can be seen, but counts; an ignored one does neither. */
-  bInserted = dosqlStmtSetsLastRowid(pStmt)
-           && (nChange>0 || sqlite3_last_insert_rowid(db)!=iRowidBefore);
+  bInserted = (nChange>0 || sqlite3_last_insert_rowid(db)!=iRowidBefore)
+           && dosqlStmtSetsLastRowid(pStmt);
   rc = captureFlush(pConn);
   if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
   else rc = guardCheckSchema(pConn, pReply);
