@@ -438,8 +438,14 @@ static int dosqlFileControl(sqlite3_file *pFile, int op, void *pArg){
     case SQLITE_FCNTL_COMMIT_PHASETWO:
       /* In rollback-journal mode SQLite shrinks the file after the commit
       ** point (xSync). Store the new size now; if that fails, the transaction
-      ** is still committed and the next commit drops the pages. */
-      if( !vfsFaulted() && !p->bView ) vfsCommit(p);
+      ** is still committed and the next commit drops the pages. Nothing rolls
+      ** back, so the failure must not read as a commit SQLite is undoing
+      ** (bCommitFailed): the next transactions' syncs would drop their pages. */
+      if( !vfsFaulted() && !p->bView ){
+        int bCommitFailed = p->bCommitFailed;
+        vfsCommit(p);
+        p->bCommitFailed = bCommitFailed;
+      }
       return SQLITE_OK;
     case DOSQL_FCNTL_DISCARD:
       overlayClear(p);

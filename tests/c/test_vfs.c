@@ -235,6 +235,32 @@ static void first_transaction_larger_than_the_cache_commits(void){
   connClose(&c);
 }
 
+/* VACUUM's shrink is stored after SQLite's commit point: when storage refuses
+** it, the transaction is still committed, and nothing rolls back. The writes
+** after it are stored (they were taken for the rollback of a failed commit,
+** acknowledged and lost), and the next commit stores the shrink as well. */
+static void a_refused_shrink_loses_no_later_write(void){
+  Conn c;
+  uint32_t nBig;
+  openConnCapturing(&c, 0);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000) SELECT randomblob(500) FROM n\"}");
+  okFree(&c, "/run", "{\"sql\":\"DELETE FROM t WHERE rowid % 2 = 0\"}");
+  nBig = hostMemPageCount();
+  hostMemFailCommit(2);                    /* VACUUM's pages, then its shrink */
+  okFree(&c, "/run", "{\"sql\":\"VACUUM\"}");
+  CHECK(hostMemPageCount()==nBig);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES('after 1')\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES('after 2')\"}");
+  CHECK(hostMemPageCount() < nBig);
+  connClose(&c);
+  openConnCapturing(&c, 0);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t WHERE x LIKE 'after%'"), "2");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "1002");
+  CHECK_STR(scalar(&c, "PRAGMA integrity_check"), "\"ok\"");
+  connClose(&c);
+}
+
 int main(void){
   RUN(commit_writes_pages_once_per_transaction);
   RUN(page_size_setting_applies_to_new_database);
@@ -243,6 +269,7 @@ int main(void){
   RUN(failed_statement_leaves_storage_unchanged);
   RUN(failed_commit_is_retryable_and_loses_nothing);
   RUN(vacuum_truncates_storage);
+  RUN(a_refused_shrink_loses_no_later_write);
   RUN(single_insert_with_one_index_writes_at_most_three_pages);
   RUN(faults_roll_back_and_retry_to_the_same_answer);
   RUN(fault_inside_integrity_check_is_retried_not_reported);
