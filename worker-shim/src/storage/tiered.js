@@ -230,7 +230,8 @@ export class TieredPageStorage {
     /** @type {ManifestChanges} */
     const changes = new Map();
     for (const group of dirtied) changes.set(group, { .../** @type {ManifestEntry} */ (this.#groups.get(group)), dirty: true });
-    for (const { group, pages: kept, entry } of trims) changes.set(group, kept > 0 ? { ...entry, pages: kept } : null);
+    // A group this commit both writes and cuts short stays dirty: its R2 object is old.
+    for (const { group, pages: kept, entry } of trims) changes.set(group, kept > 0 ? { ...(changes.get(group) ?? entry), pages: kept } : null);
     const dropped = trims.filter((trim) => trim.pages === 0);
     const now = Date.now();
     this.#hot.commit(batch, () => {
