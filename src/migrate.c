@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "errors.h"
+#include "guard.h"
 #include "handler.h"
 #include "json.h"
 #include "migrate.h"
@@ -68,15 +69,32 @@ void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendall(pOut, "]}");
 }
 
-/* Run one migration and record it, all in one transaction. SQLITE_OK or an error
-** code (the transaction is left for the caller to roll back). */
-static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const char *zSum){
+/* Run one migration and record it, all in one transaction. Its statements run
+** as a user's do: the guard's rules hold (no BEGIN, COMMIT or ROLLBACK, which
+** would end the migration's transaction half way; nothing of the engine's own,
+** which would leave a database that no longer opens). The record and the
+** transaction are the engine's (the caller runs trusted). SQLITE_OK, or an
+** error with pWhy saying why; the transaction is left for the caller to roll
+** back. */
+static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *zSql, const char *zSum){
   sqlite3_stmt *pStmt = 0;
   int rc, bPrepared, bStatement;
   budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
   /* Statement by statement, as /exec: a migration's rows are changes too. */
-  while( rc==SQLITE_OK && *zSql ) rc = connRunNextStatement(pConn, &zSql, &bPrepared, &bStatement);
+  pConn->bTrusted = 0;
+  while( rc==SQLITE_OK && *zSql ){
+    guardStartStatement(pConn);
+    rc = connRunNextStatement(pConn, &zSql, &bPrepared, &bStatement);
+    if( rc==SQLITE_OK && bStatement ){
+      rc = guardCheckSchema(pConn, pWhy);
+    }else if( rc!=SQLITE_OK && guardTransactionStatement(pConn) ){
+      replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it holds a %s statement: a migration runs "
+          "in a transaction of its own, so leave out BEGIN, COMMIT and ROLLBACK",
+          guardTransactionStatement(pConn));
+    }
+  }
+  pConn->bTrusted = 1;
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,
         "INSERT INTO main._dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
@@ -86,6 +104,7 @@ static int migrateRun(Conn *pConn, const char *zName, const char *zSql, const ch
   if( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_DONE ) rc = SQLITE_OK;
   sqlite3_finalize(pStmt);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, "COMMIT", 0, 0, 0);
+  if( rc!=SQLITE_OK ) connFail(pConn, pWhy, rc);   /* the first error stays */
   return rc;
 }
 
@@ -104,6 +123,7 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
     const cJSON *pName = cJSON_GetObjectItemCaseSensitive(pItem, "name");
     const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pItem, "sql");
     char zSum[17], zRecorded[17];
+    Reply why;
     if( !cJSON_IsString(pName) || !cJSON_IsString(pSql) ){
       replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
       return;
@@ -124,15 +144,16 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       }
       continue;
     }
-    rc = migrateRun(pConn, pName->valuestring, pSql->valuestring, zSum);
+    replyInitSharing(&why, pReply);
+    rc = migrateRun(pConn, &why, pName->valuestring, pSql->valuestring, zSum);
     if( rc!=SQLITE_OK ){
       replyFail(pReply, 500, DOSQL_MIGRATION_FAILED, "migration %s failed: %s",
                 pName->valuestring, pConn->budget.bSpent
                 ? "it ran longer than the " DOSQL_STR(DOSQL_MIGRATION_CPU_MS) " ms one migration may"
-                : sqlite3_errcode(pConn->db)==SQLITE_OK ? sqlite3_errstr(rc)
-                : sqlite3_errmsg(pConn->db));
-      return;
+                : why.zError ? why.zError : sqlite3_errstr(rc));
     }
+    replyEndSharing(&why);
+    if( rc!=SQLITE_OK ) return;
     if( nApplied++ ) sqlite3_str_appendchar(pOut, 1, ',');
     jsonAppendString(pOut, pName->valuestring, -1);
   }

@@ -33,7 +33,7 @@ test('migrations are sorted by number, not by name, and other files are ignored'
 });
 
 test('badly named .sql files are refused, naming them', () => {
-  for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql']) {
+  for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql', '011_c.SQL']) {
     const dir = folder({ [name]: 'SELECT 1;' });
     assert.throws(() => readMigrations(dir), (err) => err instanceof Error && err.message.includes(name), name);
   }

@@ -98,6 +98,26 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query("SELECT name FROM sqlite_schema WHERE name = 'half'"), []);
     });
 
+    test('a migration that ends its transaction or writes the engine\'s tables fails whole, saying why', async () => {
+      const commit = { name: '002_commit.sql', sql: 'CREATE TABLE a (x); COMMIT; CREATE TABLE b (x);' };
+      const world = await startWorld(`mig-guard-${backend}`, [m001, commit]);
+      const name = tenant('guard');
+      let a = await world.client(backend, name).post('/query', { sql: 'SELECT 1' });
+      assert.equal(a.body.code, 'MIGRATION_FAILED', a.text);
+      assert.match(a.body.error, /002_commit\.sql.*commit statement.*leave out BEGIN, COMMIT and ROLLBACK/);
+      for (const sql of ['CREATE TABLE _dosql_evil (x)', 'DELETE FROM _dosql_migrations']) {
+        await world.restart({ migrations: [m001, { name: '002_engine.sql', sql }] });
+        a = await world.client(backend, name).post('/query', { sql: 'SELECT 1' });
+        assert.equal(a.body.code, 'MIGRATION_FAILED', a.text);
+        assert.match(a.body.error, /002_engine\.sql.*not authorized/);
+      }
+      // Without them the database opens, with nothing of theirs.
+      await world.restart({ migrations: [m001] });
+      const db = world.client(backend, name);
+      assert.deepEqual(await db.query("SELECT name FROM sqlite_schema WHERE name IN ('a', 'b', '_dosql_evil')"), []);
+      assert.deepEqual((await db.query('SELECT name FROM _dosql_migrations')).map((r) => r.name), ['001_authors.sql']);
+    });
+
     test('many requests at first start apply the migrations exactly once', async () => {
       const world = await startWorld(`mig-race-${backend}`, [m001, m002]);
       const db = world.client(backend, tenant('race'));
@@ -110,3 +130,18 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('migrations larger than one request', () => {
+  test('migrations of more than the request limit together apply; one larger than it fails naming the file', async () => {
+    const rows = (/** @type {number} */ n, /** @type {string} */ t) => `CREATE TABLE ${t} (v TEXT);\n` + Array.from({ length: n }, (_, i) => `INSERT INTO ${t} VALUES ('${'x'.repeat(90)}${i}');`).join('\n');
+    const a = { name: '001_a.sql', sql: rows(45_000, 'a') }; // ~4.7 MB each, ~9.5 MB together
+    const b = { name: '002_b.sql', sql: rows(45_000, 'b') };
+    const world = await startWorld('mig-large', [a, b]);
+    const db = world.client('sql', tenant('large'));
+    assert.deepEqual(await db.query('SELECT (SELECT count(*) FROM a) AS a, (SELECT count(*) FROM b) AS b'), [{ a: 45_000, b: 45_000 }]);
+    await world.restart({ migrations: [a, b, { name: '003_huge.sql', sql: rows(90_000, 'c') }] });
+    const refused = await world.client('sql', tenant('large')).post('/query', { sql: 'SELECT 1' });
+    assert.equal(refused.body.code, 'MIGRATION_FAILED', refused.text);
+    assert.match(refused.body.error, /003_huge\.sql.*split it/);
+  });
+});

@@ -25,10 +25,11 @@ export function readMigrations(folder) {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
     throw new Error(`migrations folder ${folder} does not exist`);
   }
-  const files = readdirSync(folder).filter((f) => f.endsWith('.sql'));
+  // Any case: a 0002_x.SQL left out without a word would be a migration that never ran.
+  const files = readdirSync(folder).filter((f) => f.toLowerCase().endsWith('.sql'));
   const bad = files.filter((f) => !MIGRATION_NAME.test(f));
   if (bad.length) {
-    throw new Error(`${bad.join(', ')}: migration files are named NNN_name.sql (digits, "_", letters, digits, "_", ".", "-")`);
+    throw new Error(`${bad.join(', ')}: migration files are named NNN_name.sql (digits, "_", letters, digits, "_", ".", "-"; ".sql" in lowercase)`);
   }
   /** @type {Map<bigint, string>} */
   const byNumber = new Map();

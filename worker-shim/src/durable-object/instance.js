@@ -844,6 +844,8 @@ export function checkMigrations(migrations) {
         throw new TypeError(`migration ${i} must be {name: string, sql: string}`);
       }
       if (seen.has(m.name)) throw new TypeError(`migration ${m.name} is listed twice`);
+      const nul = m.sql.indexOf('\0');
+      if (nul >= 0) throw new TypeError(`migration ${m.name} holds a NUL character (at character ${nul}): SQLite would end its text there; remove it`);
       seen.add(m.name);
       return Object.freeze({ name: m.name, sql: m.sql });
     }),

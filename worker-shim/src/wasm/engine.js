@@ -53,6 +53,25 @@ const encodedNames = new WeakMap();
  * @property {import('./host.js').HostBinding} host  what its imports call; the Engine sets storage, label, onCommit
  */
 
+/** Bytes of {"migrations":[ and ]} around a call's migrations. */
+const MIGRATE_OVERHEAD = 20;
+
+/** {"migrations":[...]} of migrations already encoded one by one. @param {Uint8Array[]} parts */
+function joinMigrations(parts) {
+  const head = encoder.encode('{"migrations":[');
+  const body = new Uint8Array(head.length + parts.reduce((n, p) => n + p.length + 1, 0) + 1);
+  body.set(head, 0);
+  let at = head.length;
+  parts.forEach((part, i) => {
+    if (i > 0) body[at++] = 0x2c; // ,
+    body.set(part, at);
+    at += part.length;
+  });
+  body[at++] = 0x5d; // ]
+  body[at++] = 0x7d; // }
+  return body.subarray(0, at);
+}
+
 /** What an instance's storage is until an Engine takes it: C reads no page before dosql_open. */
 const UNBOUND = /** @type {import('./host.js').StorageAdapter} */ (/** @type {unknown} */ ({}));
 
@@ -290,9 +309,37 @@ export class Engine {
    * @param {Migration[]} migrations
    * @returns {Promise<EngineResponse>}  200 {applied: [...]} or an error naming the file
    */
-  migrate(migrations) {
-    const body = encoder.encode(JSON.stringify({ migrations: migrations.map(({ name, sql }) => ({ name, sql })) }));
-    return this.#submit([body], (e, [pBody]) => e.dosql_migrate(pBody, body.length));
+  async migrate(migrations) {
+    // As few calls as the engine's request limit allows: one, unless they are large.
+    const limit = this.maxRequestBytes - MIGRATE_OVERHEAD;
+    /** @type {string[]} */
+    const applied = [];
+    /** @type {Uint8Array[]} */
+    let chunk = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (chunk.length === 0) return null;
+      const body = joinMigrations(chunk);
+      chunk = [];
+      bytes = 0;
+      const answer = await this.#submit([body], (e, [pBody]) => e.dosql_migrate(pBody, body.length));
+      if (answer.status !== 200) return answer;
+      applied.push(...valueOf(answer).applied);
+      return null;
+    };
+    for (const { name, sql } of migrations) {
+      const one = encoder.encode(JSON.stringify({ name, sql }));
+      if (one.length > limit) {
+        return hostError('MIGRATION_FAILED', `migration ${name} failed: it is ${one.length} bytes as JSON, more than the ${limit} one call of the engine reads: split it into several migrations`, this.#contract);
+      }
+      if (bytes + one.length + 1 > limit) {
+        const failed = await flush();
+        if (failed) return failed;
+      }
+      chunk.push(one);
+      bytes += one.length + 1;
+    }
+    return (await flush()) ?? jsonResponse(200, { applied });
   }
 
   /**
