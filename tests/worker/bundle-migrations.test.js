@@ -32,6 +32,11 @@ test('migrations are sorted by number, not by name, and other files are ignored'
   ]);
 });
 
+test('a file holding a NUL character is refused, naming it', () => {
+  const dir = folder({ '001_a.sql': 'CREATE TABLE a (x);', '002_b.sql': 'CREATE TABLE b (x); -- \u0000' });
+  assert.throws(() => readMigrations(dir), /002_b\.sql holds a NUL character/);
+});
+
 test('badly named .sql files are refused, naming them', () => {
   for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql', '011_c.SQL']) {
     const dir = folder({ [name]: 'SELECT 1;' });

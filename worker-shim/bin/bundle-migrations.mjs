@@ -12,6 +12,7 @@
 import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkMigrations } from '../src/durable-object/migration-list.js';
 
 /** A migration file name: digits, underscore, a name, ".sql". */
 export const MIGRATION_NAME = /^(\d+)_[A-Za-z0-9_.-]+\.sql$/;
@@ -39,9 +40,11 @@ export function readMigrations(folder) {
     if (other) throw new Error(`${other} and ${f} have the same number: give each migration its own`);
     byNumber.set(n, f);
   }
-  return [...byNumber.entries()]
+  const list = [...byNumber.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, name]) => ({ name, sql: readFileSync(join(folder, name), 'utf8') }));
+  // What the class will check when it is defined, said now, at the build.
+  return checkMigrations(list).map(({ name, sql }) => ({ name, sql }));
 }
 
 /**

@@ -11,7 +11,8 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import { answerOf, decodeDiff, statements, toRpcError } from '../client/client.js';
-import { DatabaseInstance, checkMigrations } from './instance.js';
+import { DatabaseInstance } from './instance.js';
+import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';

@@ -15,7 +15,8 @@
 // the platform delivers to the class is the class's to forward: alarm() to
 // db.alarm(), webSocketClose/webSocketError to the database's.
 
-import { DatabaseInstance, checkMigrations, isDurableObjectStorage } from './instance.js';
+import { DatabaseInstance, isDurableObjectStorage } from './instance.js';
+import { checkMigrations } from './migration-list.js';
 import { messageOf, valueOf } from './response.js';
 import { createClient, DoSQLError } from '../client/client.js';
 import { checkChanges } from '../changes/retention.js';

@@ -830,24 +830,3 @@ export function isDurableObjectStorage(storage) {
   return hasSql(storage) || (typeof storage.get === 'function' && typeof storage.put === 'function' && typeof storage.delete === 'function');
 }
 
-/**
- * A checked, frozen copy of a migrations list.
- * @param {unknown} migrations
- * @returns {readonly Migration[]}
- */
-export function checkMigrations(migrations) {
-  if (!Array.isArray(migrations)) throw new TypeError('migrations must be an array of {name, sql}');
-  const seen = new Set();
-  return Object.freeze(
-    migrations.map((m, i) => {
-      if (!m || typeof m.name !== 'string' || typeof m.sql !== 'string' || m.name === '') {
-        throw new TypeError(`migration ${i} must be {name: string, sql: string}`);
-      }
-      if (seen.has(m.name)) throw new TypeError(`migration ${m.name} is listed twice`);
-      const nul = m.sql.indexOf('\0');
-      if (nul >= 0) throw new TypeError(`migration ${m.name} holds a NUL character (at character ${nul}): SQLite would end its text there; remove it`);
-      seen.add(m.name);
-      return Object.freeze({ name: m.name, sql: m.sql });
-    }),
-  );
-}
