@@ -64,11 +64,16 @@ static int changelogScalar(Conn *p, const char *zSql, sqlite3_int64 iArg,
   return rc;
 }
 
+int changelogHead(Conn *p, sqlite3_int64 *piHead){
+  int bNull;
+  return changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log", 0, piHead, &bNull);
+}
+
 /* The newest and the oldest lsn (0 and 0 while the log is empty); on failure
 ** the reply says why. */
 static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
   int bNull;
-  int rc = changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log", 0, piHead, &bNull);
+  int rc = changelogHead(p, piHead);
   if( rc==SQLITE_OK ){
     rc = changelogScalar(p, "SELECT first_lsn FROM main._dosql_change_log ORDER BY last_lsn LIMIT 1",
                          0, piOldest, &bNull);
@@ -95,11 +100,6 @@ int changelogLoadNumbers(Conn *p){
   p->iChangeFloor = (sqlite3_int64)a[DOSQL_CHANGES_FLOOR];
   p->iChangeKept = (sqlite3_int64)a[DOSQL_CHANGES_KEPT];
   return SQLITE_OK;
-}
-
-int changelogHead(Conn *p, sqlite3_int64 *piHead){
-  int bNull;
-  return changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log", 0, piHead, &bNull);
 }
 
 int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){

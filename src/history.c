@@ -123,6 +123,27 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
   return SQLITE_OK;
 }
 
+/* A read-only connection to the database as of lsn (connOpenView), or 0 with
+** the reply saying why. viewClose() ends it. */
+static Conn *viewOpen(Conn *pConn, Reply *pReply, double lsn){
+  Conn *pView = sqlite3_malloc64(sizeof(*pView));
+  if( pView==0 ){
+    connFail(pConn, pReply, SQLITE_NOMEM);
+    return 0;
+  }
+  memset(pView, 0, sizeof(*pView));
+  if( connOpenView(pView, lsn, (unsigned)pConn->nCpuBudgetMs, pReply)!=SQLITE_OK ){
+    sqlite3_free(pView);
+    return 0;
+  }
+  return pView;
+}
+
+static void viewClose(Conn *pView){
+  connClose(pView);
+  sqlite3_free(pView);
+}
+
 int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoint xEndpoint){
   const cJSON *pPoint = cJSON_GetObjectItemCaseSensitive(pBody, "asOf");
   Conn *pView;
@@ -134,22 +155,15 @@ int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoi
     return 1;
   }
   if( historyResolve(pConn, pReply, pPoint, "asOf", &lsn)!=SQLITE_OK ) return 1;
-  pView = sqlite3_malloc64(sizeof(*pView));
-  if( pView==0 ){
-    connFail(pConn, pReply, SQLITE_NOMEM);
-    return 1;
-  }
-  memset(pView, 0, sizeof(*pView));
-  if( connOpenView(pView, lsn, (unsigned)pConn->nCpuBudgetMs, pReply)==SQLITE_OK ){
+  if( (pView = viewOpen(pConn, pReply, lsn))!=0 ){
     connStartRequest(pView, 0);
     xEndpoint(pView, pReply, pBody);
     if( pReply->zCode && strncmp(pReply->zCode, "SQLITE_READONLY", 15)==0 ){
       replyAmend(pReply, 400, pReply->zCode, ": a point in history (asOf) is read-only");
     }
     connFinish(pView, pReply);
-    connClose(pView);
+    viewClose(pView);
   }
-  sqlite3_free(pView);
   return 1;
 }
 
@@ -179,22 +193,15 @@ void historyInfo(Conn *pConn, Reply *pReply, const cJSON *pBody){
 }
 
 /* The newest change event in the log as of lsn (0 without one, or without a
-** log then). */
+** log then); SQLITE_OK, or an error the reply says. */
 static int changeHeadAt(Conn *pConn, Reply *pReply, double lsn, sqlite3_int64 *piHead){
-  Conn *pView = sqlite3_malloc64(sizeof(*pView));
-  int rc;
+  Conn *pView = viewOpen(pConn, pReply, lsn);
   *piHead = 0;
-  if( pView==0 ) return SQLITE_NOMEM;
-  memset(pView, 0, sizeof(*pView));
-  rc = connOpenView(pView, lsn, (unsigned)pConn->nCpuBudgetMs, pReply);
-  if( rc==SQLITE_OK ){
-    pView->bTrusted = 1;
-    if( changelogHead(pView, piHead)!=SQLITE_OK ) *piHead = 0;   /* no log at that point */
-    pView->bTrusted = 0;
-    connClose(pView);
-  }
-  sqlite3_free(pView);
-  return rc;
+  if( pView==0 ) return SQLITE_ERROR;
+  pView->bTrusted = 1;
+  if( changelogHead(pView, piHead)!=SQLITE_OK ) *piHead = 0;   /* no log at that point */
+  viewClose(pView);
+  return SQLITE_OK;
 }
 
 void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
