@@ -15,6 +15,7 @@
 #include "handler.h"
 #include "host.h"
 #include "migrate.h"
+#include "sqlite/unit.h"
 
 static Conn theConn;
 
@@ -63,6 +64,19 @@ static int apiInitialize(void){
   bDone = 1;
   return SQLITE_OK;
 }
+
+#if defined(__wasm__)
+/* In the module, the library's setup and connOpen's metering of the built-in
+** functions (once per instance) run when an instance is made (_initialize runs
+** C constructors), so an instance the host makes ahead of need (engine.js's
+** spare) starts its object's first request with them done. A failure here is
+** reported by the first export that needs the library, which tries again.
+** Native builds leave both to that first call, so their tests can configure
+** SQLite before. */
+__attribute__((constructor)) static void apiInitializeAtStart(void){
+  if( apiInitialize()==SQLITE_OK ) (void)dosqlMeterBuiltins();
+}
+#endif
 
 DOSQL_EXPORT(dosql_contract)
 const char *dosql_contract(void){
