@@ -249,9 +249,9 @@ export function byOwner(items) {
 
 /**
  * Whether the manifest names any R2 object (in this release's tables or an older
- * one's): then the database needs its cold tier. @param {import('./sql.js').SqlPageStorage} hot
+ * one's): then the database needs its cold tier. @param {import('./sql.js').SqlPageStorage} hot  just made
  */
 export function hasColdPages(hot) {
-  const tables = hot.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('dosql_cold_manifest', 'dosql_cold_groups')");
-  return tables.some(([name]) => hot.exec(`SELECT 1 FROM ${name} LIMIT 1`).length > 0);
+  const tables = ['dosql_cold_manifest', 'dosql_cold_groups'].filter((name) => hot.existedAtOpen(name));
+  return tables.some((name) => hot.exec(`SELECT 1 FROM ${name} LIMIT 1`).length > 0);
 }

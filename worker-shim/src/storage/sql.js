@@ -100,6 +100,11 @@ export const MAX_IMPORT_BYTES = 10_000_000_000;
 /** The state's change numbers (wasm/host.js ChangeNumbers), none until a restore or import. */
 const CHANGE_NUMBER_COLUMNS = 'change_floor INTEGER NOT NULL DEFAULT 0, change_kept INTEGER NOT NULL DEFAULT -1';
 
+/** Whether the state table has the columns this release writes (#upgradeState). @param {Set<string>} columns */
+function stateIsCurrent(columns) {
+  return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
+}
+
 /** @param {string} prefix */
 function statementsOn(prefix) {
   const log = `${prefix}page_log`;
@@ -235,6 +240,8 @@ export class SqlPageStorage {
   /** Least recently used first. @type {Map<number, CachedGroup>} */
   #cache = new Map();
   #cacheBytes = 0;
+  /** The tables of this prefix that existed when the adapter was made. @type {Set<string>} */
+  #tablesAtOpen;
   maxImportBytes = MAX_IMPORT_BYTES;
   /** @type {SqlStorageStats} */
   stats = { rowsRead: 0, rowsWritten: 0, pagesRead: 0, pagesWritten: 0, deltaPages: 0, commits: 0, checkpoints: 0 };
@@ -246,9 +253,17 @@ export class SqlPageStorage {
     this.#prefix = prefix;
     this.#tuning = { ...TUNING, ...tuning };
     this.#statements = statementsOn(prefix);
-    // Most opens find every table as this release left it: one look, no writes.
-    const tables = new Set(this.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${prefix}%'`).map(([name]) => name));
-    if (this.#statements.tables.some((table) => !tables.has(table)) || !this.#stateIsCurrent()) {
+    // Most opens find every table as this release left it: one look (the state
+    // table's columns with it), no writes.
+    const state = this.#statements.tables[2];
+    const found = this.exec(
+      `SELECT name, CASE name WHEN '${state}' THEN (SELECT group_concat(c.name) FROM pragma_table_info('${state}') AS c) END` +
+        ` FROM sqlite_master WHERE type = 'table' AND name LIKE '${prefix}%'`,
+    );
+    const tables = new Set(found.map(([name]) => String(name)));
+    this.#tablesAtOpen = tables;
+    const stateColumns = new Set(String(found.find(([name]) => name === state)?.[1] ?? '').split(','));
+    if (this.#statements.tables.some((table) => !tables.has(table)) || !stateIsCurrent(stateColumns)) {
       this.#storage.transactionSync(() => {
         this.#statements.create.forEach((sql) => this.exec(sql));
         this.#upgradeState();
@@ -256,6 +271,11 @@ export class SqlPageStorage {
     }
     if (prefix === LIVE_PREFIX && tables.has(V1_PAGES)) this.#upgradeFromPages();
     this.#load();
+  }
+
+  /** Whether table (of this adapter's prefix) existed when the adapter was made. @param {string} table */
+  existedAtOpen(table) {
+    return this.#tablesAtOpen.has(table);
   }
 
   /** @param {number} pgno @returns {Uint8Array | null} */
@@ -991,12 +1011,6 @@ export class SqlPageStorage {
   /** The state table's columns (none when it does not exist). */
   #stateColumns() {
     return new Set(this.exec(`SELECT name FROM pragma_table_info('${this.#statements.tables[2]}')`).map(([name]) => name));
-  }
-
-  /** Whether the state table is as this release writes it (#upgradeState). */
-  #stateIsCurrent() {
-    const columns = this.#stateColumns();
-    return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
   }
 
   /**
