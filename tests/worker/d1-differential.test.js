@@ -42,6 +42,10 @@ const DIFFERENCES = {
   bigintDate:
     'BigInt and Date parameters: D1 refuses them (D1_TYPE_ERROR); the facade binds a BigInt as an exact ' +
     '64-bit integer and a Date as its ISO string',
+  changesOnBehalf:
+    'meta.changes of a statement that also writes rows through SQL run on its behalf (CREATE VIRTUAL TABLE ' +
+    'fts5 fills its shadow tables, an insert into it writes them): D1 counts those rows too, the facade ' +
+    'answers the rows the statement itself inserted, updated or deleted',
   severalStatements:
     'several statements in one prepare(): local D1 runs them all and answers the last one\'s rows; the ' +
     'facade refuses (one statement per prepared statement: use batch() or exec())',
@@ -316,6 +320,20 @@ const STEPS = [
     differs: 'changedDbSchema',
     check: changedDbOnlyOurs,
   },
+  {
+    name: 'DDL: create an FTS5 table',
+    call: (db) => db.prepare('CREATE VIRTUAL TABLE notes USING fts5(body)').run(),
+    differs: 'changesOnBehalf',
+    check: changesOnlyOwn(0, false),
+  },
+  {
+    name: 'write into the FTS5 table',
+    call: (db) => db.prepare("INSERT INTO notes (body) VALUES ('hello world')").run(),
+    inserts: true,
+    differs: 'changesOnBehalf',
+    check: changesOnlyOwn(1, true),
+  },
+  { name: 'search the FTS5 table', call: (db) => db.prepare("SELECT body FROM notes WHERE notes MATCH 'hello'").all() },
   { name: 'DDL: drop table', call: (db) => db.prepare('DROP TABLE posts').run() },
   // ---- transactions through statements (last: D1 runs the inner statements outside any transaction)
   { name: 'BEGIN', call: (db) => db.prepare('BEGIN').run(), differs: 'transactionStatements', check: d1RefusesTransactions },
@@ -346,6 +364,20 @@ function changedDbOnlyOurs(d1, ours) {
   assert.equal(a.meta.changed_db, false);
   assert.equal(b.meta.changed_db, true);
   assert.deepEqual(b, { ...a, meta: { ...a.meta, changed_db: true } });
+}
+
+/**
+ * meta.changes: the rows the statement itself changed (own) on the facade, more on D1
+ * (its shadow tables' rows too); everything else compared alike.
+ * @param {number} own @param {boolean} inserts @returns {(d1: Outcome, ours: Outcome) => void}
+ */
+function changesOnlyOwn(own, inserts) {
+  return (d1, ours) => {
+    const a = /** @type {any} */ (comparable(valueOf(d1), inserts));
+    const b = /** @type {any} */ (comparable(valueOf(ours), inserts));
+    assert.ok(a.meta.changes > own, `D1 counts the shadow tables' rows too: ${a.meta.changes}`);
+    assert.deepEqual(b, { ...a, meta: { ...a.meta, changes: own } });
+  };
 }
 
 /** @param {Outcome} o @returns {string} */
