@@ -240,4 +240,28 @@ describe('memory', () => {
     assert.ok(after.wasmMemoryBytes <= RECYCLE_MEMORY_BYTES, `wasm memory is ${after.wasmMemoryBytes} bytes`);
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 1 }]);
   });
+
+  for (const backend of ['sql', 'kv']) {
+    for (const end of ['/commit', '/rollback']) {
+      test(`a transaction that grew the memory ends with 200 though the engine is replaced behind it (${backend}, ${end})`, async () => {
+        // The replacement waits for the gate, which the transaction's end releases:
+        // it ran before that request's own upkeep, which read the dropped engine.
+        const db = world.client(backend, tenant('recycle-end'));
+        await db.run('CREATE TABLE t (v)');
+        const { txId } = (await db.post('/begin', {})).body;
+        const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+        assert.equal((await db.post('/run', { sql: 'INSERT INTO t VALUES (1)' }, inTx)).status, 200);
+        // 100 MB of rows: refused at the heap limit, with the memory grown past the threshold.
+        const grown = await db.post('/run', { sql: 'CREATE TABLE big AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 100) SELECT randomblob(1000000) AS b FROM n' }, inTx);
+        assert.equal(grown.body.code, 'HEAP_LIMIT', grown.text);
+        const ended = await db.post(end, {}, inTx);
+        assert.equal(ended.status, 200, ended.text);
+        assert.deepEqual(await db.query('SELECT v FROM t'), end === '/commit' ? [{ v: 1 }] : []);
+        const stats = async () => (await db.fetch('/stats')).body;
+        let after = await stats();
+        for (let i = 0; i < 50 && after.wasmMemoryBytes > RECYCLE_MEMORY_BYTES; i++) after = await stats();
+        assert.ok(after.wasmMemoryBytes <= RECYCLE_MEMORY_BYTES, `wasm memory is ${after.wasmMemoryBytes} bytes`);
+      });
+    }
+  }
 });

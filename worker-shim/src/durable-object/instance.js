@@ -383,7 +383,7 @@ export class DatabaseInstance {
       // The point's change log comes back with its pages; C says how events go on.
       storage.commit(plan.batch, () => storage.renumberChanges(changes));
       this.#feed.endAll('DATABASE_RESTORED', `the database was restored to lsn ${to.lsn}, its change log with it: reload, then subscribe again`);
-      this.#engine = null;
+      this.#dropEngine();
       this.#forget();
       const restarted = await this.start();
       if (restarted) return restarted;
@@ -481,7 +481,7 @@ export class DatabaseInstance {
    */
   async #restartAfterImport() {
     this.#feed.endAll('DATABASE_REPLACED', 'the database was replaced by an import, and its change log with it: reload, then subscribe again');
-    this.#engine = null;
+    this.#dropEngine();
     this.#forget();
     const failure = await this.start();
     this.#retention?.committed();
@@ -519,7 +519,7 @@ export class DatabaseInstance {
       const release = await this.#gate.hold();
       try {
         if (this.#engine !== engine) return; // replaced meanwhile (an import, a failure)
-        this.#engine = null;
+        this.#dropEngine();
         this.#forget();
         await this.start();
       } finally {
@@ -631,7 +631,9 @@ export class DatabaseInstance {
    * @param {{byPrune?: boolean}} [options]
    */
   #noticeCommits({ byPrune = false } = {}) {
-    const commits = /** @type {Engine} */ (this.#engine).commits;
+    // None between a drop and the start after it: the drop noticed the old one's.
+    if (!this.#engine) return;
+    const commits = this.#engine.commits;
     if (commits === this.#commitsSeen) return;
     this.#commitsSeen = commits;
     this.#feed.notify();
@@ -662,6 +664,16 @@ export class DatabaseInstance {
       this.#ready = ready;
     }
     return this.#ready;
+  }
+
+  /**
+   * The engine goes, for the next start to make another (a restore, an import, a
+   * recycle, each holding the gate): what it committed is noticed first, since a
+   * request it answered may reach #afterRequest only after the drop.
+   */
+  #dropEngine() {
+    this.#noticeCommits();
+    this.#engine = null;
   }
 
   /** The next request starts the engine afresh. */
