@@ -77,9 +77,10 @@ OUR_WARNINGS := -Wall -Wextra -Werror
 # Bulk memory (workerd's V8 has it): memcpy, memmove and memset of a size known only at run
 # time become memory.copy/memory.fill instead of calls to wasi-libc's byte-wise loops, which
 # were 10% of speedtest1 (issue 17; tests/bench/speedtest1/README.md has the measurements).
-# wasm-opt must be told, or it rejects those instructions.
+# wasm-opt must be told, or it rejects those instructions. It must also be told that an
+# exported global may be mutable (the stack pointer: wasm/link.flags).
 WASM_FEATURES     := -mbulk-memory
-WASM_OPT_FEATURES := --enable-bulk-memory
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-mutable-globals
 WASM_CFLAGS := --target=wasm32-wasi -Oz $(WASM_FEATURES) -DNDEBUG $(INCLUDES)
 # wasm-opt after linking: -Oz. -O2/-O3 (and clang -O2, 70% larger) were not measurably
 # faster in a Node benchmark of inserts, scans and point queries, nor on speedtest1 with

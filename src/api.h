@@ -3,7 +3,8 @@
 **
 ** api.c is the one file that defines these; each definition carries DOSQL_EXPORT,
 ** and wasm/exports.txt lists the same names for the linker (a test checks that
-** the built module exports exactly that list). The JS side wraps them in one
+** the built module exports exactly that list, with its memory and the stack
+** pointer that wasm/link.flags exports for the host to read after a trap). The JS side wraps them in one
 ** module, worker-shim/src/engine.js.
 **
 ** Ownership: C allocates all memory that C reads (dosql_alloc) and frees what it

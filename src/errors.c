@@ -42,6 +42,7 @@ const DosqlError aDosqlError[] = {
   HOST("UNAUTHORIZED", 401),                /* the standalone router */
   HOST("BAD_TENANT", 400),
   HOST("FAULT_LIMIT", 503),
+  HOST("STACK_LIMIT", 400),                 /* a statement nested past the stack (wasm/engine.js) */
   HOST("COLD_TIER_UNAVAILABLE", 503),
   HOST("COLD_TIER_CORRUPT", 500),
   HOST("TRANSACTION_EXPIRED", 409),

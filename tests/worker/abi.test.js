@@ -1,7 +1,8 @@
 // The C <-> JS boundary is declared once on each side; these tests make drift
 // between the declarations and the built module fail.
 //   imports: src/host.h (DOSQL_IMPORT) = worker-shim/src/wasm/host.js = the module's imports
-//   exports: wasm/exports.txt = worker-shim/src/wasm/engine.js = the module's exports (+ memory)
+//   exports: wasm/exports.txt = worker-shim/src/wasm/engine.js = the module's exports (+ memory, and the
+//   stack pointer wasm/link.flags exports)
 //   the contract: src/api.h = what the module publishes (contract.js reads it)
 
 import { test } from 'node:test';
@@ -99,9 +100,10 @@ test('module imports equal host.h, all from module "dosql", all functions', asyn
   assert.deepEqual(imports.map((i) => i.name).sort(), headerImports().sort());
 });
 
-test('module exports equal wasm/exports.txt plus memory', async () => {
+test('module exports equal wasm/exports.txt plus memory and the stack pointer', async () => {
   const mod = await compileWasm();
   const exports = WebAssembly.Module.exports(mod);
-  assert.deepEqual(exports.map((e) => e.name).sort(), [...exportList(), 'memory'].sort());
+  assert.deepEqual(exports.map((e) => e.name).sort(), [...exportList(), 'memory', '__stack_pointer'].sort());
   assert.equal(exports.find((e) => e.name === 'memory')?.kind, 'memory');
+  assert.equal(exports.find((e) => e.name === '__stack_pointer')?.kind, 'global'); // wasm/link.flags
 });

@@ -77,6 +77,31 @@ for (const backend of BACKENDS) {
       assert.equal(page.events.length, acknowledged.length, 'capture still writes its own log');
     });
 
+    test('statements nested past the stack end with 400 STACK_LIMIT, and the object goes on', async () => {
+      const db = world.client(backend, tenant('stack'));
+      const acknowledged = /** @type {number[]} */ ([]);
+      await stillHealthy(db, acknowledged);
+      const like = `SELECT replace(hex(zeroblob(8000)), '0', 'a') LIKE '${'%a'.repeat(8000)}%' AS m`;
+      const deepPath = '$' + '.a'.repeat(50000);
+      for (const sql of [
+        // V8's stack: SQLite's pattern matcher recurses once a wildcard.
+        like,
+        `SELECT replace(hex(zeroblob(8000)), '0', 'a') GLOB '${'*a'.repeat(8000)}*' AS m`,
+        // The C stack: a JSON path step recurses once a key.
+        `SELECT json_set('{}', '${deepPath}', 1) AS j`,
+      ]) {
+        assertError(await db.post('/query', { sql }), 400, 'STACK_LIMIT');
+        await stillHealthy(db, acknowledged);
+      }
+      // Inside a transaction: the engine restarts, so the transaction is rolled back.
+      const { txId } = (await db.post('/begin', {})).body;
+      const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+      assert.equal((await db.post('/run', { sql: 'INSERT INTO kept VALUES (-1)' }, inTx)).status, 200);
+      assertError(await db.post('/query', { sql: like }, inTx), 400, 'STACK_LIMIT');
+      assertError(await db.post('/commit', {}, inTx), 409, 'TRANSACTION_EXPIRED');
+      await stillHealthy(db, acknowledged);
+    });
+
     test('CPU bombs inside one function call end with 400 CPU_LIMIT', async () => {
       const db = world.client(backend, tenant('cpu'));
       const acknowledged = /** @type {number[]} */ ([]);

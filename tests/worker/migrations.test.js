@@ -111,10 +111,16 @@ for (const backend of BACKENDS) {
         assert.equal(a.body.code, 'MIGRATION_FAILED', a.text);
         assert.match(a.body.error, /002_engine\.sql.*not authorized/);
       }
+      // One whose statement runs the engine's stack out (a pattern of 8,000 wildcards).
+      const deep = `CREATE TABLE deep AS SELECT replace(hex(zeroblob(8000)), '0', 'a') LIKE '${'%a'.repeat(8000)}%' AS m`;
+      await world.restart({ migrations: [m001, { name: '002_deep.sql', sql: deep }] });
+      a = await world.client(backend, name).post('/query', { sql: 'SELECT 1' });
+      assert.equal(a.body.code, 'MIGRATION_FAILED', a.text);
+      assert.match(a.body.error, /the migrations failed: the statement nests deeper than the engine's stack allows/);
       // Without them the database opens, with nothing of theirs.
       await world.restart({ migrations: [m001] });
       const db = world.client(backend, name);
-      assert.deepEqual(await db.query("SELECT name FROM sqlite_schema WHERE name IN ('a', 'b', '_dosql_evil')"), []);
+      assert.deepEqual(await db.query("SELECT name FROM sqlite_schema WHERE name IN ('a', 'b', '_dosql_evil', 'deep')"), []);
       assert.deepEqual((await db.query('SELECT name FROM _dosql_migrations')).map((r) => r.name), ['001_authors.sql']);
     });
 

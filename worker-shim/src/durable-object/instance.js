@@ -25,7 +25,7 @@
 
 import wasmModule from '../wasm/module.js';
 import { RECYCLE_MEMORY_BYTES } from '../config.js';
-import { Engine } from '../wasm/engine.js';
+import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, rpcAnswer, toResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
@@ -557,6 +557,8 @@ export class DatabaseInstance {
         this.#forget(); // start a fresh instance next time
         this.#gate.abort(`the engine failed: ${messageOf(err)}`);
       }
+      // A failure of the request's own making (its SQL ran the stack out) is its answer.
+      if (err instanceof EngineBrokenError && err.code) return hostError(err.code, err.message);
       throw err;
     }
   }
@@ -764,7 +766,14 @@ export class DatabaseInstance {
       cpuBudgetMs: options.cpuBudgetMs?.() ?? 0,
     });
     if (opened.status !== 200) return opened;
-    const migrated = await this.#engine.migrate([...options.migrations()]);
+    /** @type {EngineResponse} */
+    let migrated;
+    try {
+      migrated = await this.#engine.migrate([...options.migrations()]);
+    } catch (err) {
+      if (err instanceof EngineBrokenError && err.code) return hostError('MIGRATION_FAILED', `the migrations failed: ${err.message}`);
+      throw err;
+    }
     if (migrated.status !== 200) return migrated;
     this.#capture = changes;
     this.#retention = changes === false ? null : (this.#retention ?? this.#newRetention(changes));

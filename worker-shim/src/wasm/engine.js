@@ -51,6 +51,7 @@ const encodedNames = new WeakMap();
  * @property {Record<string, any>} exports
  * @property {WebAssembly.Memory} memory
  * @property {import('./host.js').HostBinding} host  what its imports call; the Engine sets storage, label, onCommit
+ * @property {number | undefined} stackTop  where the C stack pointer starts (none in a module that does not export it)
  */
 
 /** Bytes of {"migrations":[ and ]} around a call's migrations. */
@@ -91,7 +92,25 @@ function instantiate(module) {
   }
   memory = /** @type {WebAssembly.Memory} */ (exports.memory);
   exports._initialize();
-  return { exports, memory, host };
+  return { exports, memory, host, stackTop: exports.__stack_pointer?.value };
+}
+
+const STACK_LIMIT_MESSAGE =
+  'the statement nests deeper than the engine\'s stack allows (such as views over thousands of views, a LIKE or ' +
+  'GLOB pattern of thousands of wildcards, or JSON nested thousands deep): simplify it. The engine restarted, ' +
+  'and a transaction open on this database was rolled back';
+
+/**
+ * Whether err, thrown by a call into the module, is a stack running out: V8's own
+ * (wasm frames are on it), or the C stack, which comes first in linear memory
+ * (wasm/link.flags), so running out wraps the stack pointer below address 0 and
+ * the next access traps, leaving the pointer above where it starts.
+ * @param {Error} err @param {Record<string, any>} exports @param {number | undefined} stackTop
+ */
+function stackRanOut(err, exports, stackTop) {
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return true;
+  const pointer = exports.__stack_pointer?.value;
+  return err instanceof WebAssembly.RuntimeError && stackTop !== undefined && typeof pointer === 'number' && pointer >>> 0 > stackTop;
 }
 
 /**
@@ -147,6 +166,17 @@ export class EngineStartError extends Error {
  */
 export class EngineBrokenError extends Error {
   name = 'EngineBrokenError';
+
+  /**
+   * @param {string} message
+   * @param {{cause?: unknown, code?: string}} [options]  code: the error to answer with
+   *   (contract.js), when the failure was the request's own doing, not a bug
+   */
+  constructor(message, { cause, code } = {}) {
+    super(message, { cause });
+    /** @type {string | undefined} */
+    this.code = code;
+  }
 }
 
 export class Engine {
@@ -154,6 +184,8 @@ export class Engine {
   #exports;
   /** @type {WebAssembly.Memory} */
   #memory;
+  /** @type {number | undefined} */
+  #stackTop;
   /** @type {import('./host.js').StorageAdapter} */
   #storage;
   /** @type {import('./contract.js').Contract} */
@@ -195,7 +227,7 @@ export class Engine {
     this.#maxReadAhead = maxReadAhead ?? storage.maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
     this.#maxFaults = maxFaults ?? DEFAULT_MAX_FAULTS;
 
-    const { exports, memory, host } = takeSpare(module) ?? instantiate(module);
+    const { exports, memory, host, stackTop } = takeSpare(module) ?? instantiate(module);
     host.storage = storage;
     host.label = label;
     host.onCommit = () => {
@@ -203,6 +235,7 @@ export class Engine {
     };
     this.#exports = exports;
     this.#memory = memory;
+    this.#stackTop = stackTop;
     this.#contract = contractOf(module, exports, memory);
     const { abi } = this.#contract;
     if (abi !== ABI_VERSION) {
@@ -598,6 +631,9 @@ export class Engine {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.#broken = error;
+      if (stackRanOut(error, this.#exports, this.#stackTop)) {
+        throw new EngineBrokenError(STACK_LIMIT_MESSAGE, { cause: error, code: 'STACK_LIMIT' });
+      }
       throw new EngineBrokenError(`dosql.wasm failed: ${error.message}`, { cause: error });
     }
   }
