@@ -143,6 +143,27 @@ test('gate: a /begin waits until the requests admitted before it have finished',
   assert.deepEqual(engine.calls.map((c) => c.path), ['/query', '/begin']);
 });
 
+test('gate: a request whose body has not arrived holds up only itself, a /begin too', async () => {
+  for (const stalledPath of ['/query', '/begin']) {
+    const { engine, gate } = setup();
+    /** @type {(b: Uint8Array) => void} */
+    let sendBody = () => {};
+    const stalled = gate.request('POST', stalledPath, new Promise((r) => (sendBody = r)), null);
+    // A /begin and plain requests behind it go while the upload stalls.
+    const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+    assert.equal((await gate.request('POST', '/run', bytes({ sql: 'inside' }), txId)).status, 200);
+    await gate.request('POST', '/commit', bytes({}), txId);
+    assert.equal((await gate.request('POST', '/query', bytes({ sql: 'after' }), null)).status, 200);
+    assert.deepEqual(engine.calls.map((c) => c.path), ['/begin', '/run', '/commit', '/query'], stalledPath);
+    // Once its body is in, it takes its turn.
+    sendBody(bytes(stalledPath === '/begin' ? {} : { sql: 'late' }));
+    const answer = await stalled;
+    assert.equal(answer.status, 200);
+    assert.equal(engine.calls.at(-1)?.path, stalledPath);
+    if (stalledPath === '/begin') await gate.request('POST', '/rollback', bytes({}), json(answer).txId);
+  }
+});
+
 test('gate: the idle timer is cleared while a request of the transaction runs and rolls it back when idle', async () => {
   const { engine, timers, gate } = setup();
   const { txId } = json(await gate.request('POST', '/begin', bytes({ timeoutMs: 200 }), null));

@@ -164,7 +164,7 @@ export class DatabaseInstance {
         if (path === '/export') return await this.#export(new URL(request.url).searchParams.get('asOf'));
         return toResponse(jsonResponse(200, await this.stats()));
       }
-      // The gate takes the request's place in line now; the body follows.
+      // The gate gives the request its place in line once the body is in.
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
       const txId = request.headers.get(engine.contract.transactionHeader);

@@ -91,18 +91,20 @@ export class TransactionGate {
   }
 
   /**
-   * Call as soon as the request arrives: its place in the queue is taken
-   * synchronously; the body may still be on its way.
+   * A request takes its place in the queue once its body is in, so an upload that
+   * stalls holds up only itself, never the requests behind it (nor, for a /begin,
+   * the whole object).
    * @param {string} method @param {string} path @param {Body | Promise<Body>} body
    * @param {string | null} txId  the X-DoSQL-Transaction header
    * @param {{internal?: boolean}} [options]  the shim's own request (the log's prune), which waits its turn too
    * @returns {Promise<EngineResponse>}
    */
-  request(method, path, body, txId, { internal = false } = {}) {
+  request(method, path, body, txId, options = {}) {
+    if (body instanceof Promise) return body.then((ready) => this.request(method, path, ready, txId, options));
+    const { internal = false } = options;
     if (internal) return this.#outside(method, path, body, { internal });
     if (txId !== null && txId !== undefined) return this.#inTransaction(method, path, body, txId);
     if (path === '/commit' || path === '/rollback') {
-      Promise.resolve(body).catch(() => {});
       return Promise.resolve(
         hostError('BAD_REQUEST', `${path} needs the ${this.#header} header naming the transaction to end`, this.#engine().contract),
       );
@@ -154,12 +156,10 @@ export class TransactionGate {
 
   // ---- requests outside the transaction ----------------------------------------
 
-  /** @param {string} method @param {string} path @param {Body | Promise<Body>} body @param {{internal?: boolean}} [options] */
+  /** @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options] */
   #outside(method, path, body, options) {
-    if (!this.#free || body instanceof Promise) {
-      return this.#outsideInTurn(method, path, body, options);
-    }
-    // The gate is free and the body at hand (every RPC call): straight to the engine.
+    if (!this.#free) return this.#outsideInTurn(method, path, body, options);
+    // The gate is free: straight to the engine.
     this.#active++;
     /** @type {Promise<EngineResponse>} */
     let answer;
@@ -171,11 +171,11 @@ export class TransactionGate {
     return answer.finally(() => this.#leave());
   }
 
-  /** @param {string} method @param {string} path @param {Body | Promise<Body>} body @param {{internal?: boolean}} [options] */
+  /** @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options] */
   async #outsideInTurn(method, path, body, options) {
     await this.#turn(false);
     try {
-      return await this.#engine().request(method, path, await body, options);
+      return await this.#engine().request(method, path, body, options);
     } finally {
       this.#leave();
     }
@@ -189,7 +189,7 @@ export class TransactionGate {
 
   /**
    * POST /begin {timeoutMs?}: C checks the body and answers the idle timeout; the gate keeps the timer.
-   * @param {string} method @param {Body | Promise<Body>} body @returns {Promise<EngineResponse>}
+   * @param {string} method @param {Body} body @returns {Promise<EngineResponse>}
    */
   async #begin(method, body) {
     const { answer, tx } = await this.#alone(method, '/begin', body, undefined, (a) => valueOf(a).timeoutMs);
@@ -200,7 +200,7 @@ export class TransactionGate {
    * Run a request alone, after those admitted before it: the gate is ours (a
    * 'beginning' #tx) until it answers; then it stays closed as the open transaction
    * when opens(answer) gives its idle timeout, and is released on every other way out.
-   * @param {string} method @param {string} path @param {Body | Promise<Body>} body
+   * @param {string} method @param {string} path @param {Body} body
    * @param {{internal?: boolean} | undefined} options
    * @param {(answer: EngineResponse) => number | null} opens  asked of a 200 answer
    * @returns {Promise<{answer: EngineResponse, tx: OpenTransaction | null}>}
@@ -210,7 +210,7 @@ export class TransactionGate {
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
-      const answer = await this.#engine().request(method, path, await body, options);
+      const answer = await this.#engine().request(method, path, body, options);
       const timeoutMs = answer.status === 200 ? opens(answer) : null;
       if (timeoutMs === null) return { answer, tx: null };
       tx.timeoutMs = timeoutMs;
@@ -271,18 +271,16 @@ export class TransactionGate {
   /**
    * ends: why the answer ended the transaction, or null (default: a /commit or
    * /rollback that succeeded).
-   * @param {string} method @param {string} path @param {Body | Promise<Body>} bodyPromise @param {string} txId
+   * @param {string} method @param {string} path @param {Body} body @param {string} txId
    * @param {{internal?: boolean, ends?: (answer: EngineResponse) => string | null}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  async #inTransaction(method, path, bodyPromise, txId, { internal = false, ends } = {}) {
+  async #inTransaction(method, path, body, txId, { internal = false, ends } = {}) {
     if (path === '/begin') {
-      Promise.resolve(bodyPromise).catch(() => {});
       return hostError('BAD_REQUEST', `a transaction is open on this request (${this.#header}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, this.#engine().contract);
     }
-    // The body first, with the idle timer running: a client that stops sending half
-    // way does not hold the transaction open.
-    const body = await bodyPromise;
+    // The body came first (request), with the idle timer running: a client that
+    // stops sending half way does not hold the transaction open.
     let tx = this.#current(txId);
     while (tx && tx.closing) {
       await tx.closing;
