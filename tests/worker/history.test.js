@@ -344,6 +344,17 @@ describe('history', () => {
     assert.equal((await db.post('/branch', { name: 'no spaces allowed' })).body.code, 'BAD_TENANT');
     assert.equal((await db.post('/branch', { name })).body.code, 'BRANCH_EXISTS');
     assert.equal((await db.post('/branch', {})).body.code, 'BAD_REQUEST');
+    // Asked while another client's transaction is open, a branch waits for it to end;
+    // its point is the present when it was asked, before that transaction's rows.
+    const { txId } = (await db.post('/begin', {})).body;
+    const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    await db.post('/run', { sql: "INSERT INTO posts (title) VALUES ('in the transaction')" }, inTx);
+    const during = db.post('/branch', { name: tenant('hb-during') });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await db.post('/commit', {}, inTx)).status, 200);
+    const waited = await during;
+    assert.equal(waited.status, 200, waited.text);
+    assert.deepEqual(await sql(waited.body.name).query('SELECT count(*) AS n FROM posts'), [{ n: 2 }]);
   });
 
   test('the class option history sets how much is kept: {maxBytes: 0} keeps nothing past the newest checkpoint; a bad one is refused', async () => {

@@ -71,7 +71,15 @@ export async function branch({ name, from }, source) {
   if (!used.ok) return jsonResponse(used.status, usedAnswer);
   if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} already holds rows: a branch is a new database, so give it a name no database uses`);
   // A point before the first commit: the branch is the new, empty database it already is.
-  const sized = await source.size(from.lsn);
+  // Sized holding the gate, as every read of a point: after an open transaction ends.
+  const release = await source.hold();
+  /** @type {EngineResponse} */
+  let sized;
+  try {
+    sized = await source.size(from.lsn);
+  } finally {
+    release();
+  }
   if (sized.status !== 200) return sized;
   const { pageSize, pageCount } = valueOf(sized);
   if (pageCount === 0) return jsonResponse(200, { name, from, pageSize, pages: 0, bytes: 0 });
