@@ -404,10 +404,11 @@ export declare class DoSQLError extends Error {
 
 /**
  * The client of one tenant's database. Accepts SvelteKit's `platform`
- * (platform.env.DOSQL_DB), an `env` with DOSQL_DB, or the namespace itself.
+ * (platform.env.DOSQL_DB), an `env` with DOSQL_DB, the namespace itself, or the
+ * object's stub (then tenantId is not used).
  */
 export declare function getDB(
-  platformOrNamespace: { env: { DOSQL_DB: DurableObjectNamespace } } | { DOSQL_DB: DurableObjectNamespace } | DurableObjectNamespace,
+  platformOrNamespace: { env: { DOSQL_DB: DurableObjectNamespace } } | { DOSQL_DB: DurableObjectNamespace } | DurableObjectNamespace | StubLike,
   tenantId?: string,
 ): DatabaseClient;
 

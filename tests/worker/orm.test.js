@@ -56,6 +56,18 @@ function drizzleSchema(/** @type {any} */ lib) {
 
 /** @type {Record<string, (ctx: any) => Promise<unknown>>} */
 const scenarios = {
+  async realStub({ lib, toD1, ns, tenant }) {
+    // A Workers RPC stub answers every property (env, DOSQL_DB, idFromName): toD1 must
+    // take it as the stub it is, not look for a namespace on it.
+    const { drizzle, sql } = lib;
+    const stub = ns.get(ns.idFromName(tenant));
+    const d1 = toD1(stub);
+    await d1.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)');
+    const inserted = await d1.prepare('INSERT INTO notes (body) VALUES (?)').bind('hello').run();
+    const rows = await drizzle(toD1(stub, 'ignored for a stub')).all(sql`SELECT body FROM notes`);
+    return { lastRowId: inserted.meta.last_row_id, rows };
+  },
+
   async drizzleCrud({ lib, toD1, ns, tenant }) {
     const { drizzle, eq, asc, sql } = lib;
     const { users, posts } = drizzleSchema(lib);
@@ -414,6 +426,10 @@ for (const backend of BACKENDS) {
       assert.match(`${r.deferred?.message} ${r.deferred?.cause}`, /FOREIGN KEY constraint failed/);
       assert.doesNotMatch(`${r.deferred?.message} ${r.deferred?.cause}`, /cannot rollback/);
       assert.equal(r.notesAfter, 0);
+    });
+
+    test('toD1 over a real Durable Object stub (Workers RPC), as drizzle takes it', async () => {
+      assert.deepEqual(await run(backend, 'realStub'), { lastRowId: 1, rows: [{ body: 'hello' }] });
     });
 
     test('kysely + kysely-d1: insert, select, join, update; BEGIN/ROLLBACK as statements', async () => {

@@ -53,23 +53,29 @@ export class DoSQLError extends Error {
 
 /**
  * The client of one tenant's database: `platform` (SvelteKit: platform.env.DOSQL_DB),
- * an `env` with DOSQL_DB, or the DurableObjectNamespace itself.
+ * an `env` with DOSQL_DB, the DurableObjectNamespace itself, or the object's stub.
  * @param {any} platformOrNamespace
  * @param {string} [tenantId]
  */
 export function getDB(platformOrNamespace, tenantId = 'default') {
-  const namespace = findNamespace(platformOrNamespace);
-  return createClient(namespace.get(namespace.idFromName(tenantId)));
+  return createClient(stubFor(platformOrNamespace, tenantId, 'getDB'));
 }
 
-/** @param {any} x */
-function findNamespace(x) {
+/**
+ * The stub of tenantId's object: target itself when it is a stub (anything with
+ * fetch(url, init); this comes first, since a Workers RPC stub answers every
+ * property, DOSQL_DB and idFromName too), else from SvelteKit's platform, an env
+ * with DOSQL_DB, or the namespace.
+ * @param {any} target @param {string} tenantId @param {string} caller  named in the error
+ */
+export function stubFor(target, tenantId, caller) {
+  if (target && typeof target.fetch === 'function') return target;
   const isNamespace = (/** @type {any} */ n) => n && typeof n.idFromName === 'function' && typeof n.get === 'function';
-  if (isNamespace(x?.env?.DOSQL_DB)) return x.env.DOSQL_DB;
-  if (isNamespace(x?.DOSQL_DB)) return x.DOSQL_DB;
-  if (isNamespace(x)) return x;
+  for (const namespace of [target?.env?.DOSQL_DB, target?.DOSQL_DB, target]) {
+    if (isNamespace(namespace)) return namespace.get(namespace.idFromName(tenantId));
+  }
   throw new TypeError(
-    'getDB needs platform (with platform.env.DOSQL_DB), an env with DOSQL_DB, or a DurableObjectNamespace: is the DOSQL_DB binding configured?',
+    `${caller} needs platform (with platform.env.DOSQL_DB), an env with DOSQL_DB, a DurableObjectNamespace or a Durable Object stub: is the DOSQL_DB binding configured?`,
   );
 }
 

@@ -19,7 +19,7 @@
 // parameters bind as exact 64-bit integers. Where D1 and DoSQL differ, see
 // docs/d1.md (and tests/worker/d1-differential.test.js, which compares the two).
 
-import { DoSQLError, encodeValue, sendTo } from './client.js';
+import { DoSQLError, encodeValue, sendTo, stubFor } from './client.js';
 
 // ---- the database ---------------------------------------------------------------
 
@@ -39,19 +39,7 @@ import { DoSQLError, encodeValue, sendTo } from './client.js';
  * @returns {DoSQLD1Database}
  */
 export function toD1(target, tenantId = 'default', options = {}) {
-  return new DoSQLD1Database(findStub(target, tenantId), options);
-}
-
-/** @param {any} x @param {string} tenantId */
-function findStub(x, tenantId) {
-  const isNamespace = (/** @type {any} */ n) => n && typeof n.idFromName === 'function' && typeof n.get === 'function';
-  for (const n of [x?.env?.DOSQL_DB, x?.DOSQL_DB, x]) {
-    if (isNamespace(n)) return n.get(n.idFromName(tenantId));
-  }
-  if (x && typeof x.fetch === 'function') return x;
-  throw new TypeError(
-    'toD1 needs a Durable Object stub, or platform / an env with DOSQL_DB / a DurableObjectNamespace (then a tenant id)',
-  );
+  return new DoSQLD1Database(stubFor(target, tenantId, 'toD1'), options);
 }
 
 export class DoSQLD1Database {
