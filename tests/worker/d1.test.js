@@ -338,6 +338,15 @@ for (const backend of BACKENDS) {
       await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*/);
       await db.prepare('ROLLBACK').run();
       assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 0);
+      // A COMMIT after a statement saw the idle-out fails with that reason, and the
+      // ROLLBACK an ORM sends after a failed COMMIT still succeeds.
+      await db.prepare('BEGIN').run();
+      await new Promise((r) => setTimeout(r, 400));
+      await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*idled out/);
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: .*idled out/);
+      await db.prepare('ROLLBACK').run();
+      await db.prepare('BEGIN').run();
+      await db.prepare('COMMIT').run();
     });
   });
 }

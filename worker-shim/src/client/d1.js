@@ -206,9 +206,10 @@ export class DoSQLD1Database {
     }
     const tx = /** @type {{id: string, dead: Error | null}} */ (this.#tx);
     if (tx.dead) {
-      // Rolled back already by the object: ROLLBACK has nothing left to do, COMMIT fails.
-      this.#tx = null;
+      // Rolled back already by the object: COMMIT fails and leaves it dead (so the
+      // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it.
       if (control === 'commit') throw tx.dead;
+      this.#tx = null;
       return emptyResult(Date.now() - started, false);
     }
     try {
