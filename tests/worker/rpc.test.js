@@ -85,6 +85,19 @@ for (const backend of BACKENDS) {
       // as a parameter is refused as over HTTP; a route that streams says to use fetch.
       const nested = await rpcFailure(stub.query('SELECT ?', [{ x: 1n }]));
       assert.equal(nested.code, 'BAD_PARAMS');
+      // Arguments of the wrong shape are refused by the object, with its codes.
+      for (const [call, code] of /** @type {const} */ ([
+        [() => stub.query('SELECT ?', 'one'), 'BAD_PARAMS'],
+        [() => stub.run('SELECT ?', 5), 'BAD_PARAMS'],
+        [() => stub.batch('SELECT 1'), 'BAD_REQUEST'],
+        [() => stub.batch([{ sql: 'SELECT ?', params: 'x' }]), 'BAD_PARAMS'],
+        [() => stub.begin({ timeoutMs: 'soon' }), 'BAD_REQUEST'],
+      ])) {
+        const refused = await rpcFailure(call());
+        assert.deepEqual([refused.code, refused.status], [code, 400], refused.message);
+      }
+      const begun = await stub.begin(null);
+      await stub.rollback(begun.txId);
       for (const path of ['/import', '/subscribe', '/v2/pipeline', '/export']) {
         const answer = await stub.request(path, {});
         assert.equal(answer.status, path === '/export' ? 405 : 400, path);

@@ -265,8 +265,8 @@ export function reads(send, txId, asOf) {
      * @param {(string | {sql: string, params?: unknown})[]} list
      */
     async batch(list) {
-      if (!Array.isArray(list)) throw new TypeError('batch needs an array of statements ({sql, params?} or strings)');
-      const operations = list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) }));
+      // Not a list: sent as it is, for the object to refuse (400 BAD_REQUEST).
+      const operations = Array.isArray(list) ? list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) })) : list;
       const { results } = await send('/batch', { operations, asOf }, txId);
       return (Array.isArray(results) ? results : []).map((r) => ({
         rows: decodeRows(r?.rows ?? []),

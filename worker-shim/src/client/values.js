@@ -10,7 +10,9 @@ const encoder = new TextEncoder();
 
 /**
  * Parameters for the wire: an array (positional) or an object (named), each value
- * encoded with encodeValue. undefined stays undefined (no parameters).
+ * encoded with encodeValue. undefined stays undefined (no parameters); anything else
+ * goes as it is, for the object to refuse (400 BAD_PARAMS) as it refuses every
+ * request it cannot take, over fetch and over Workers RPC alike.
  * @param {unknown} params
  * @returns {unknown}
  */
@@ -20,7 +22,7 @@ export function encodeParams(params) {
   if (typeof params === 'object') {
     return Object.fromEntries(Object.entries(/** @type {object} */ (params)).map(([k, v]) => [k, encodeValue(v)]));
   }
-  throw new TypeError(`params must be an array or an object of named parameters; got ${typeof params}`);
+  return params;
 }
 
 /**

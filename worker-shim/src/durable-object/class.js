@@ -112,9 +112,10 @@ export class DoSQLDatabase extends DurableObject {
     return this.#statement(options, (s) => s.exec(sql));
   }
 
-  /** @param {{timeoutMs?: number}} [options] */
-  begin(options = {}) {
-    return this.#statement(undefined, (_, send) => send('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null));
+  /** @param {{timeoutMs?: number} | null} [options] */
+  begin(options) {
+    const timeoutMs = options?.timeoutMs;
+    return this.#statement(undefined, (_, send) => send('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null));
   }
 
   /** The points history keeps (docs/history.md). */
