@@ -139,7 +139,8 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy, int *p
   sqlite3_stmt *pStmt = 0;
   char *zSql = sqlite3_mprintf(
       "SELECT type, name, tbl_name, sql FROM \"%w\".sqlite_schema"
-      " WHERE name LIKE '\\_dosql\\_%%' ESCAPE '\\' OR tbl_name LIKE '\\_dosql\\_%%' ESCAPE '\\'",
+      " WHERE name LIKE '\\_dosql\\_%%' ESCAPE '\\' OR tbl_name LIKE '\\_dosql\\_%%' ESCAPE '\\'"
+      " OR (name = 'json_each' COLLATE NOCASE AND type IN ('table', 'view'))",   /* internalHidesViewFunction */
       zDb);
   int rc;
   if( zSql==0 ) return SQLITE_NOMEM;
@@ -157,8 +158,13 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy, int *p
       rc = SQLITE_OK;
       continue;
     }
-    *pzWhy = sqlite3_mprintf("%s %s.%s (on %s) uses a name reserved for DoSQL's own tables",
-                             zType ? zType : "object", zDb, zName ? zName : "", zTable ? zTable : "");
+    if( internalHidesViewFunction(zName) ){
+      *pzWhy = sqlite3_mprintf("%s %s.%s takes the name of SQLite's JSON function that the change log's "
+                               "view (_dosql_changes) reads: choose another name", zType ? zType : "object", zDb, zName);
+    }else{
+      *pzWhy = sqlite3_mprintf("%s %s.%s (on %s) uses a name reserved for DoSQL's own tables",
+                               zType ? zType : "object", zDb, zName ? zName : "", zTable ? zTable : "");
+    }
     rc = *pzWhy ? SQLITE_DONE : SQLITE_NOMEM;
     break;
   }

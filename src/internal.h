@@ -32,7 +32,9 @@ int internalCreate(Conn *p);
 /*
 ** Check every schema of the connection: an object named _dosql_*, or an index
 ** or trigger on such a table, must be one of the engine's tables in main,
-** exactly as internalCreate defines it, or its primary-key index. SQLITE_OK
+** exactly as internalCreate defines it, or its primary-key index; no table or
+** view may be named as internalHidesViewFunction says (an ALTER TABLE ... RENAME
+** TO reaches names no CREATE could, so this is checked after it). SQLITE_OK
 ** with *pzWhy 0 when all is well; SQLITE_OK with *pzWhy naming the first
 ** stranger (sqlite3_malloc'd) when not; another code when SQL failed. When
 ** pbComplete is not 0, *pbComplete says whether main holds every one of them.
