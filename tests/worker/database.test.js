@@ -75,6 +75,22 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await byEnv.client(backend, tenant('ps')).query('PRAGMA page_size'), [{ page_size: 1024 }]);
     });
 
+    if (backend === 'kv') {
+      test('a page key the class wrote itself stops the database with BAD_CONFIG naming the key, not INTERNAL', async () => {
+        const world = await startWorld('kv-own-key', {});
+        const name = tenant('own-key');
+        const db = world.client(backend, name);
+        await db.run('CREATE TABLE t (x)');
+        const ns = await world.mf.getDurableObjectNamespace('KV_DB');
+        const object = ns.get(ns.idFromName(name));
+        await object.storagePut('p:1', 'mine');
+        await object.testReopen().catch(() => {});
+        const a = await db.post('/query', { sql: 'SELECT 1' });
+        assert.deepEqual([a.status, a.body.code], [500, 'BAD_CONFIG'], a.text);
+        assert.match(a.body.error, /the storage key p:1 holds a String, not a page of the database.*docs\/own-class\.md/);
+      });
+    }
+
     test('64 KiB pages work, survive a restart and check ok', async () => {
       const world = await startWorld(`page64k-${backend}`, { classOptions: { pageSize: 65536 } });
       const name = tenant('p64');
@@ -97,6 +113,17 @@ for (const backend of BACKENDS) {
         assert.equal(a.status, 500, a.text);
         assert.equal(a.body.code, 'BAD_CONFIG');
         assert.match(a.body.error, /DOSQL_PAGE_SIZE/);
+      }
+      // Not a whole number at all: BAD_CONFIG too, naming where it was set.
+      for (const [options, named] of /** @type {const} */ ([
+        [{ bindings: { DOSQL_PAGE_SIZE: 'abc' } }, /DOSQL_PAGE_SIZE must be a whole number/],
+        [{ classOptions: { pageSize: 4096.5 } }, /the pageSize option must be a whole number/],
+        [{ classOptions: { pageSize: 2 ** 32 } }, /the pageSize option must be a whole number/],
+      ])) {
+        await world.restart(options);
+        const a = await world.client(backend, tenant('bad')).post('/query', { sql: 'SELECT 1' });
+        assert.deepEqual([a.status, a.body.code], [500, 'BAD_CONFIG'], a.text);
+        assert.match(a.body.error, named);
       }
     });
   });

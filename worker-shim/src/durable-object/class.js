@@ -47,7 +47,7 @@ export class DoSQLDatabase extends DurableObject {
     pageSize: () => {
       const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
       const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
-      return parsePageSize(env.DOSQL_PAGE_SIZE ?? cls.pageSize ?? 0);
+      return env.DOSQL_PAGE_SIZE === undefined ? parsePageSize(cls.pageSize ?? 0, 'the pageSize option') : parsePageSize(env.DOSQL_PAGE_SIZE, 'DOSQL_PAGE_SIZE');
     },
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
     cpuBudgetMs: () => Number((this.env ?? {}).DOSQL_CPU_BUDGET_MS ?? /** @type {typeof DoSQLDatabase} */ (this.constructor).cpuBudgetMs ?? 0),
@@ -299,9 +299,13 @@ function numberVar(value) {
   return value === undefined || value === '' ? undefined : Number(value);
 }
 
-/** Which sizes are valid is the engine's rule (BAD_CONFIG); here only a non-number fails. @param {unknown} value */
-function parsePageSize(value) {
+/**
+ * Which sizes are valid is the engine's rule (BAD_CONFIG); here only what is no
+ * whole number it could be given fails, a TypeError the start answers as BAD_CONFIG.
+ * @param {unknown} value @param {string} name  where it was set
+ */
+function parsePageSize(value, name) {
   const n = Number(value);
   if (Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;
-  throw new Error(`DOSQL_PAGE_SIZE must be a whole number of bytes (or 0 for the default); got ${JSON.stringify(value)}`);
+  throw new TypeError(`${name} must be a whole number of bytes (or 0 for the default); got ${JSON.stringify(value)}`);
 }

@@ -159,7 +159,7 @@ function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
   if (!isDurableObjectStorage(hot)) {
     throw badConfig(`${label}: storage.hot must be the Durable Object's storage (ctx.storage, or this.state.storage in the guide's class)`);
   }
-  if (pageSize !== undefined && !(Number.isInteger(pageSize) && /** @type {number} */ (pageSize) >= 0)) {
+  if (pageSize !== undefined && !(Number.isInteger(pageSize) && /** @type {number} */ (pageSize) >= 0 && /** @type {number} */ (pageSize) <= 0xffffffff)) {
     throw badConfig(`${label}: pageSize must be a whole number of bytes; got ${JSON.stringify(pageSize)}`);
   }
   if (cacheBytes !== undefined && !(Number.isInteger(cacheBytes) && /** @type {number} */ (cacheBytes) > 0)) {

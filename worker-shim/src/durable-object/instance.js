@@ -711,7 +711,13 @@ export class DatabaseInstance {
    */
   async #openAndMigrate() {
     const options = this.#options;
-    const pageSize = options.pageSize();
+    /** @type {number} */
+    let pageSize;
+    try {
+      pageSize = options.pageSize();
+    } catch (err) {
+      return hostError('BAD_CONFIG', messageOf(err));
+    }
     const changes = checkChanges(options.changes?.());
     if (!this.#storage) {
       /** @type {import('../storage/tiered.js').ColdSettings | undefined} */

@@ -21,7 +21,7 @@
 // the pages one request needs must all stay resident until its final, fault-free
 // run, so a request may briefly take the cache above budget.
 
-import { FAULT } from '../wasm/host.js';
+import { FAULT, StorageError } from '../wasm/host.js';
 import { DEFAULT_CACHE_BYTES } from '../config.js';
 
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
@@ -138,8 +138,9 @@ export class KvPageStorage {
       for (const pgno of c) {
         // A page written since the fetch began is newer than what came back.
         if (this.#cache.has(pgno)) continue;
-        const value = found.get(pageKey(pgno, generation));
-        const page = value === undefined ? null : asBytes(value);
+        const key = pageKey(pgno, generation);
+        const value = found.get(key);
+        const page = value === undefined ? null : asBytes(value, key);
         this.#remember(pgno, page);
       }
     });
@@ -302,12 +303,21 @@ function entryBytes(page) {
   return ENTRY_OVERHEAD_BYTES + (page ? page.byteLength : 0);
 }
 
-/** @param {unknown} value @returns {Uint8Array} */
-function asBytes(value) {
+/**
+ * A page as stored; one that is not bytes was written by someone else (a class of
+ * one's own putting a key DoSQL owns): the database cannot be read, and says why.
+ * @param {unknown} value @param {string} key @returns {Uint8Array}
+ */
+function asBytes(value, key) {
   if (value instanceof Uint8Array) return value;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  throw new Error(`a stored page is a ${Object.prototype.toString.call(value)}, not bytes`);
+  throw new StorageError(
+    'BAD_CONFIG',
+    `the storage key ${key} holds a ${Object.prototype.toString.call(value).slice(8, -1)}, not a page of the database: ` +
+      'DoSQL keeps its pages under the keys p:<n> and g<N>:p:<n>, and its state under dosql:*, in a key-value ' +
+      'object\'s storage; a class of your own must not write those keys (docs/own-class.md)',
+  );
 }
 
 /** @template T @param {T[]} items @param {number} size @returns {T[][]} */
