@@ -28,13 +28,14 @@ describe('POST /import', () => {
   after(() => world.destroy());
 
   /**
-   * A database file made by the sqlite3 CLI running sql; its bytes.
-   * @param {string} sql
+   * A database file made by the sqlite3 CLI running sql; its bytes. With forge, the
+   * CLI's defensive mode is off, so sql may write sqlite_schema as a hostile file would.
+   * @param {string} sql @param {{forge?: boolean}} [options]
    */
-  function cliFile(sql) {
+  function cliFile(sql, { forge = false } = {}) {
     assert.ok(existsSync(CLI), `${CLI} is missing: run ./build.sh native`);
     const file = join(world.dir, `${tenant('cli')}.sqlite`);
-    execFileSync(CLI, [file, sql], { encoding: 'utf8' });
+    execFileSync(CLI, [file, ...(forge ? ['.dbconfig defensive off'] : []), sql], { encoding: 'utf8' });
     const bytes = readFileSync(file);
     rmSync(file);
     return bytes;
@@ -246,6 +247,12 @@ describe('POST /import', () => {
         ['a table the migrations create', cliFile('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);'), 422, 'IMPORT_MIGRATION_FAILED'],
         // The change log's view reads json_each(): a table of that name would break it.
         ['a table named json_each', cliFile('CREATE TABLE json_each (key, value, type, fullkey, atom, id, parent, path);'), 422, 'IMPORT_UNSAFE'],
+        [
+          'an index on a collation SQLite does not have',
+          cliFile("CREATE TABLE c (a); INSERT INTO c VALUES ('x'); CREATE INDEX c_a ON c (a COLLATE NOCASE); PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX c_a ON c (a COLLATE mine)' WHERE name = 'c_a';", { forge: true }),
+          422,
+          'IMPORT_CORRUPT',
+        ],
       ];
       for (const [what, file, status, code] of cases) {
         const answer = await importInto(backend, name, file);

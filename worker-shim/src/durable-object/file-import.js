@@ -231,7 +231,8 @@ async function validate(staged, { newEngine, migrations, captureChanges, capture
   const rows = await engine.request('POST', '/import/check', new Uint8Array(0), { internal: true });
   if (rows.status !== 200) return refusal(rows, 'checking its internal tables', 'IMPORT_UNSAFE', UNSAFE);
   const checked = await engine.request('POST', '/query', INTEGRITY_CHECK);
-  if (checked.status !== 200) return refusal(checked, 'checking the file', 'IMPORT_CORRUPT', CORRUPTION);
+  // A file SQLite cannot check (an index on a collation it does not have) is not one to import either.
+  if (checked.status !== 200) return refusal(checked, 'checking the file', 'IMPORT_CORRUPT', [...CORRUPTION, 'SQLITE_ERROR']);
   const problems = integrityProblems(checked);
   if (problems.length > 0) {
     return hostError('IMPORT_CORRUPT', `the file is corrupt; PRAGMA integrity_check says: ${problems.slice(0, 5).join('; ')}`);
