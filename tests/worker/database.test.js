@@ -119,6 +119,8 @@ for (const backend of BACKENDS) {
         [{ bindings: { DOSQL_PAGE_SIZE: 'abc' } }, /DOSQL_PAGE_SIZE must be a whole number/],
         [{ classOptions: { pageSize: 4096.5 } }, /the pageSize option must be a whole number/],
         [{ classOptions: { pageSize: 2 ** 32 } }, /the pageSize option must be a whole number/],
+        [{ classOptions: { cpuBudgetMs: -1 } }, /the cpuBudgetMs option must be a whole number/],
+        [{ bindings: { DOSQL_CPU_BUDGET_MS: 'lots' } }, /DOSQL_CPU_BUDGET_MS must be a whole number/],
       ])) {
         await world.restart(options);
         const a = await world.client(backend, tenant('bad')).post('/query', { sql: 'SELECT 1' });

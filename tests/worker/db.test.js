@@ -177,13 +177,14 @@ for (const backend of BACKENDS) {
       assert.match(a.body.other.error, /one Database per object/);
     });
 
-    test('a page size that is no whole number from 0 to 2^32 - 1 is refused with BAD_CONFIG (none wraps to the default)', async () => {
+    test('a page size or CPU budget that is no whole number from 0 to 2^32 - 1 is refused with BAD_CONFIG (none wraps to the default)', async () => {
       await started;
       const a = await shared.client(backend, tenant('bad-options')).fetch('/bad-options');
       assert.equal(a.status, 200, a.text);
+      assert.equal(a.body.length, 7);
       for (const r of a.body) {
         assert.equal(r.code, 'BAD_CONFIG', JSON.stringify(r));
-        assert.match(r.error, /pageSize must be a whole number of bytes/);
+        assert.match(r.error, /(pageSize|cpuBudgetMs) must be a whole number/);
       }
     });
   });

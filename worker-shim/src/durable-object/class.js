@@ -47,10 +47,14 @@ export class DoSQLDatabase extends DurableObject {
     pageSize: () => {
       const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
       const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
-      return env.DOSQL_PAGE_SIZE === undefined ? parsePageSize(cls.pageSize ?? 0, 'the pageSize option') : parsePageSize(env.DOSQL_PAGE_SIZE, 'DOSQL_PAGE_SIZE');
+      return env.DOSQL_PAGE_SIZE === undefined ? wholeSetting(cls.pageSize ?? 0, 'the pageSize option') : wholeSetting(env.DOSQL_PAGE_SIZE, 'DOSQL_PAGE_SIZE');
     },
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
-    cpuBudgetMs: () => Number((this.env ?? {}).DOSQL_CPU_BUDGET_MS ?? /** @type {typeof DoSQLDatabase} */ (this.constructor).cpuBudgetMs ?? 0),
+    cpuBudgetMs: () => {
+      const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
+      const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
+      return env.DOSQL_CPU_BUDGET_MS === undefined ? wholeSetting(cls.cpuBudgetMs ?? 0, 'the cpuBudgetMs option') : wholeSetting(env.DOSQL_CPU_BUDGET_MS, 'DOSQL_CPU_BUDGET_MS');
+    },
     namespace: () => ownNamespace(this.env ?? {}, this.ctx),
     history: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).history,
     cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
@@ -300,12 +304,13 @@ function numberVar(value) {
 }
 
 /**
- * Which sizes are valid is the engine's rule (BAD_CONFIG); here only what is no
- * whole number it could be given fails, a TypeError the start answers as BAD_CONFIG.
+ * A page size or CPU budget: which are valid is the engine's rule (BAD_CONFIG); here
+ * only what is no whole number it could be given fails, a TypeError the start
+ * answers as BAD_CONFIG.
  * @param {unknown} value @param {string} name  where it was set
  */
-function parsePageSize(value, name) {
+function wholeSetting(value, name) {
   const n = Number(value);
   if (Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;
-  throw new TypeError(`${name} must be a whole number of bytes (or 0 for the default); got ${JSON.stringify(value)}`);
+  throw new TypeError(`${name} must be a whole number (or 0 for the default); got ${JSON.stringify(value)}`);
 }

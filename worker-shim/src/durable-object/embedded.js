@@ -44,7 +44,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
   /** @type {import('../storage/tiered.js').ColdSettings | undefined} */
   let tier;
   try {
-    list = checkOptions(label, migrations, hot, pageSize, cacheBytes);
+    list = checkOptions(label, migrations, hot, pageSize, cacheBytes, cpuBudgetMs);
     retention = checkRetention(label, changes);
     tier = checkTier(label, cold, ctx, name);
   } catch (err) {
@@ -140,8 +140,9 @@ function isBucket(value) {
 /**
  * Check DB()'s options; the migrations list to use.
  * @param {string} label @param {unknown} migrations @param {unknown} hot @param {unknown} pageSize @param {unknown} cacheBytes
+ * @param {unknown} cpuBudgetMs
  */
-function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
+function checkOptions(label, migrations, hot, pageSize, cacheBytes, cpuBudgetMs) {
   if (migrations && typeof migrations === 'object' && !Array.isArray(migrations) && 'folder' in migrations) {
     throw badConfig(
       `${label}: migrations: { folder: ${JSON.stringify(/** @type {any} */ (migrations).folder)} } cannot work: Workers have no file system at run time. ` +
@@ -159,8 +160,12 @@ function checkOptions(label, migrations, hot, pageSize, cacheBytes) {
   if (!isDurableObjectStorage(hot)) {
     throw badConfig(`${label}: storage.hot must be the Durable Object's storage (ctx.storage, or this.state.storage in the guide's class)`);
   }
-  if (pageSize !== undefined && !(Number.isInteger(pageSize) && /** @type {number} */ (pageSize) >= 0 && /** @type {number} */ (pageSize) <= 0xffffffff)) {
+  const isWhole = (/** @type {unknown} */ n) => Number.isInteger(n) && /** @type {number} */ (n) >= 0 && /** @type {number} */ (n) <= 0xffffffff;
+  if (pageSize !== undefined && !isWhole(pageSize)) {
     throw badConfig(`${label}: pageSize must be a whole number of bytes; got ${JSON.stringify(pageSize)}`);
+  }
+  if (cpuBudgetMs !== undefined && !isWhole(cpuBudgetMs)) {
+    throw badConfig(`${label}: cpuBudgetMs must be a whole number of milliseconds (or 0 for the default); got ${JSON.stringify(cpuBudgetMs)}`);
   }
   if (cacheBytes !== undefined && !(Number.isInteger(cacheBytes) && /** @type {number} */ (cacheBytes) > 0)) {
     throw badConfig(`${label}: cacheBytes must be a positive whole number of bytes; got ${JSON.stringify(cacheBytes)}`);

@@ -713,8 +713,11 @@ export class DatabaseInstance {
     const options = this.#options;
     /** @type {number} */
     let pageSize;
+    /** @type {number} */
+    let cpuBudgetMs;
     try {
       pageSize = options.pageSize();
+      cpuBudgetMs = options.cpuBudgetMs?.() ?? 0;
     } catch (err) {
       return hostError('BAD_CONFIG', messageOf(err));
     }
@@ -769,7 +772,7 @@ export class DatabaseInstance {
     }
     const opened = await this.#engine.open(pageSize, {
       ...captureOptions(changes),
-      cpuBudgetMs: options.cpuBudgetMs?.() ?? 0,
+      cpuBudgetMs,
     });
     if (opened.status !== 200) return opened;
     /** @type {EngineResponse} */
