@@ -470,9 +470,16 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
 ** exec() is this.
 */
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
-  const char *zScript = operationSql(pReply, pBody);
-  const char *zSql = zScript, *zNext = zScript;
+  const char *zScript, *zSql, *zNext;
   int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0;
+  /* Refused, not ignored: a script's statements would run with NULLs in place of
+  ** the values sent. */
+  if( cJSON_GetObjectItemCaseSensitive(pBody, "params") ){
+    replyFail(pReply, 400, DOSQL_BAD_PARAMS,
+        "/exec runs a script and binds no params: send statements with parameters to /run, /query or /batch");
+    return;
+  }
+  zScript = zSql = zNext = operationSql(pReply, pBody);
   if( zSql==0 ) return;
   if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
     return;

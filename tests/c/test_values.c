@@ -1,6 +1,7 @@
 /*
 ** test_values.c — the lossless value encoding (json.c), both ways, for every
-** SQLite type, and the errors for values that cannot be bound.
+** SQLite type, and the errors for values that cannot be bound (or would not be:
+** /exec binds none).
 */
 #include "harness.h"
 
@@ -157,11 +158,28 @@ static void bad_params_are_rejected_with_reasons(void){
   connClose(&c);
 }
 
+static void exec_refuses_params_it_would_not_bind(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(v)\"}");
+  a = post(&c, "/exec", "{\"sql\":\"INSERT INTO t VALUES(?)\",\"params\":[1]}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "BAD_PARAMS");
+  CHECK(answerError(&a) && strstr(answerError(&a), "/exec runs a script and binds no params"));
+  answerFree(&a);
+  a = post(&c, "/query", "{\"sql\":\"SELECT count(*) AS n FROM t\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":0}]}");
+  answerFree(&a);
+  connClose(&c);
+}
+
 int main(void){
   RUN(results_encode_every_type);
   RUN(reals_read_back_exactly);
   RUN(params_bind_every_type);
   RUN(values_round_trip_through_a_table);
   RUN(bad_params_are_rejected_with_reasons);
+  RUN(exec_refuses_params_it_would_not_bind);
   return HARNESS_END();
 }
