@@ -7,6 +7,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
 import { RECYCLE_MEMORY_BYTES } from '../../worker-shim/src/config.js';
+import { checkCacheBytes } from '../../worker-shim/src/storage/kv.js';
 
 /** @type {ReturnType<typeof createWorld>[]} */
 const worlds = [];
@@ -130,3 +131,9 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+test('cacheBytes is checked where it is given (defineDoSQL at definition, DB() with BAD_CONFIG)', () => {
+  assert.equal(checkCacheBytes(undefined), undefined);
+  assert.equal(checkCacheBytes(1 << 20), 1 << 20);
+  for (const bad of [0, -5, 1.5, '1000', null]) assert.throws(() => checkCacheBytes(bad), /cacheBytes must be a positive whole number of bytes/, String(bad));
+});

@@ -16,6 +16,7 @@ import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';
+import { checkCacheBytes } from '../storage/kv.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
@@ -249,6 +250,7 @@ export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, co
   if (cold !== undefined && (typeof cold !== 'object' || cold === null || typeof cold.binding !== 'string' || cold.binding === '')) {
     throw new TypeError('cold must be {binding: "<R2 bucket binding name>", hotBytes?, groupPages?}');
   }
+  checkCacheBytes(cacheBytes);
   const Base = DoSQLDatabase;
   return class DoSQLDatabase extends Base {
     static migrations = list;

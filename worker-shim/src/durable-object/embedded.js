@@ -21,6 +21,7 @@ import { messageOf, valueOf } from './response.js';
 import { createClient, DoSQLError } from '../client/client.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkCold } from '../storage/tiered.js';
+import { checkCacheBytes } from '../storage/kv.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
@@ -167,8 +168,10 @@ function checkOptions(label, migrations, hot, pageSize, cacheBytes, cpuBudgetMs)
   if (cpuBudgetMs !== undefined && !isWhole(cpuBudgetMs)) {
     throw badConfig(`${label}: cpuBudgetMs must be a whole number of milliseconds (or 0 for the default); got ${JSON.stringify(cpuBudgetMs)}`);
   }
-  if (cacheBytes !== undefined && !(Number.isInteger(cacheBytes) && /** @type {number} */ (cacheBytes) > 0)) {
-    throw badConfig(`${label}: cacheBytes must be a positive whole number of bytes; got ${JSON.stringify(cacheBytes)}`);
+  try {
+    checkCacheBytes(cacheBytes);
+  } catch (err) {
+    throw badConfig(`${label}: ${messageOf(err)}`);
   }
   return list;
 }

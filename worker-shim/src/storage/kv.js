@@ -44,6 +44,17 @@ const NO_CHANGE_NUMBERS = Object.freeze({ floor: 0, kept: -1 });
  *  them all in the cache, so the file must fit in memory beside the live database. */
 export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
+/**
+ * The cacheBytes option, checked where it is given (defineDoSQL, DB()): undefined
+ * for the default, else a positive whole number of bytes; throws TypeError naming
+ * what is wrong.
+ * @param {unknown} cacheBytes @returns {number | undefined}
+ */
+export function checkCacheBytes(cacheBytes) {
+  if (cacheBytes === undefined || (Number.isInteger(cacheBytes) && /** @type {number} */ (cacheBytes) > 0)) return /** @type {number | undefined} */ (cacheBytes);
+  throw new TypeError(`cacheBytes must be a positive whole number of bytes; got ${JSON.stringify(cacheBytes)}`);
+}
+
 /** Billed reads and writes (keys), prefetch calls, commits, bytes cached now.
  *  @typedef {{keysRead: number, keysWritten: number, keysDeleted: number, fetches: number, commits: number, cacheBytes: number}} KvStorageStats */
 
