@@ -429,6 +429,17 @@ static int findMember(const cJSON **aMember, int n, const char *zKey){
   return -1;
 }
 
+/* Whether a parameter of pStmt is numbered (?NNN): then the unnamed slots below
+** it are its numbering, not '?' the SQL wrote. */
+static int numbersParams(sqlite3_stmt *pStmt, int nParam){
+  int i;
+  for(i=1; i<=nParam; i++){
+    const char *zName = sqlite3_bind_parameter_name(pStmt, i);
+    if( zName && zName[0]=='?' ) return 1;
+  }
+  return 0;
+}
+
 /*
 ** Bind named parameters from an object. A parameter ":x" (or "@x", "$x") takes
 ** the member keyed ":x", else the one keyed "x". The members are sorted once,
@@ -451,7 +462,10 @@ static int bindNamed(sqlite3_stmt *pStmt, Budget *pBudget, const cJSON *pParams,
     const char *zName = sqlite3_bind_parameter_name(pStmt, i);
     int iMember;
     if( zName==0 ){
-      *pzErr = sqlite3_mprintf("parameter %d is positional (?) but params is an object", i);
+      *pzErr = numbersParams(pStmt, nParam)
+          ? sqlite3_mprintf("the statement numbers its parameters (?NNN) but params is an object: "
+                            "give an array, ?NNN taking its NNN-th value")
+          : sqlite3_mprintf("parameter %d is positional (?) but params is an object", i);
       rc = SQLITE_MISMATCH;
       break;
     }

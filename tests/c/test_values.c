@@ -155,6 +155,13 @@ static void bad_params_are_rejected_with_reasons(void){
     if( a.status!=400 ) printf("  %s -> %s\n", az[i], a.zBody);
     answerFree(&a);
   }
+  {
+    /* ?5 makes slots 1 to 4 without names: the message says why, not "positional". */
+    Answer a = post(&c, "/query", "{\"sql\":\"SELECT ?5\",\"params\":{\"5\":1}}");
+    CHECK_STR(answerCode(&a), "BAD_PARAMS");
+    CHECK(answerError(&a) && strstr(answerError(&a), "numbers its parameters (?NNN)"));
+    answerFree(&a);
+  }
   connClose(&c);
 }
 
