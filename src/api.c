@@ -65,14 +65,15 @@ static int apiInitialize(void){
   return SQLITE_OK;
 }
 
-#if defined(__wasm__)
-/* In the module, the library's setup and connOpen's metering of the built-in
-** functions (once per instance) run when an instance is made (_initialize runs
-** C constructors), so an instance the host makes ahead of need (engine.js's
-** spare) starts its object's first request with them done. A failure here is
-** reported by the first export that needs the library, which tries again.
-** Native builds leave both to that first call, so their tests can configure
-** SQLite before. */
+#if defined(DOSQL_INIT_AT_INSTANTIATION)
+/* In dosql.wasm (the Makefile defines this for it), the library's setup and
+** connOpen's metering of the built-in functions (once per instance) run when an
+** instance is made (_initialize runs C constructors), so an instance the host
+** makes ahead of need (engine.js's spare) starts its object's first request
+** with them done. A failure here is reported by the first export that needs the
+** library, which tries again. Other builds (the native tests, speedtest1, which
+** runs SQLite without our heap limit) leave both to that first call, so they
+** can configure SQLite before. */
 __attribute__((constructor)) static void apiInitializeAtStart(void){
   if( apiInitialize()==SQLITE_OK ) (void)dosqlMeterBuiltins();
 }
