@@ -384,7 +384,6 @@ export class DatabaseInstance {
       storage.commit(plan.batch, () => storage.renumberChanges(changes));
       this.#feed.endAll('DATABASE_RESTORED', `the database was restored to lsn ${to.lsn}, its change log with it: reload, then subscribe again`);
       this.#dropEngine();
-      this.#forget();
       const restarted = await this.start();
       if (restarted) return restarted;
       this.#retention?.committed();
@@ -482,7 +481,6 @@ export class DatabaseInstance {
   async #restartAfterImport() {
     this.#feed.endAll('DATABASE_REPLACED', 'the database was replaced by an import, and its change log with it: reload, then subscribe again');
     this.#dropEngine();
-    this.#forget();
     const failure = await this.start();
     this.#retention?.committed();
     return failure;
@@ -520,7 +518,6 @@ export class DatabaseInstance {
       try {
         if (this.#engine !== engine) return; // replaced meanwhile (an import, a failure)
         this.#dropEngine();
-        this.#forget();
         await this.start();
       } finally {
         release();
@@ -669,13 +666,14 @@ export class DatabaseInstance {
   }
 
   /**
-   * The engine goes, for the next start to make another (a restore, an import, a
+   * The engine goes, and the next start makes another (a restore, an import, a
    * recycle, each holding the gate): what it committed is noticed first, since a
    * request it answered may reach #afterRequest only after the drop.
    */
   #dropEngine() {
     this.#noticeCommits();
     this.#engine = null;
+    this.#forget();
   }
 
   /** The next request starts the engine afresh. */
