@@ -18,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKENDS, fixtureRuntime, startStandalone, tenant } from './harness.js';
 import { sseParser } from './fixtures/sse-parser.js';
 import { lineDecoder } from '../../worker-shim/src/changes/ndjson.js';
+import { checkChanges } from '../../worker-shim/src/changes/retention.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -689,4 +690,13 @@ describe('change streams (sql only)', () => {
       assert.equal((await db.info()).alarm, null, 'no retention alarm');
     });
   }
+});
+
+test('the changes option: false, defaults, or {retainEvents?, retainMs?, tables?}, and nothing else', () => {
+  assert.equal(checkChanges(false), false);
+  assert.deepEqual(checkChanges({ retainEvents: 3, tables: ['a'] }).tables, ['a']);
+  for (const bad of [{ retainEvents: -1 }, { retainMs: 1.5 }, { retain: 10 }, { retainEvents: 1, bogus: 1 }, 'on', [1]]) {
+    assert.throws(() => checkChanges(bad), TypeError, JSON.stringify(bad));
+  }
+  assert.throws(() => checkChanges({ retainEvent: 5 }), /"retainEvent" is not one of them/);
 });

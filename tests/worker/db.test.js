@@ -175,6 +175,8 @@ for (const backend of BACKENDS) {
       assert.equal(a.body.same, true);
       assert.equal(a.body.other?.code, 'BAD_CONFIG');
       assert.match(a.body.other.error, /one Database per object/);
+      // ctx on one call and not on another is another option too (not ignored).
+      assert.equal(a.body.withCtx?.code, 'BAD_CONFIG');
     });
 
     test('a page size or CPU budget that is no whole number from 0 to 2^32 - 1 is refused with BAD_CONFIG (none wraps to the default)', async () => {

@@ -41,6 +41,10 @@ export function checkChanges(value) {
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`changes must be false or {retainEvents?, retainMs?, tables?}; got ${JSON.stringify(value)}`);
   }
+  const unknown = Object.keys(value).filter((key) => !['retainEvents', 'retainMs', 'tables'].includes(key));
+  if (unknown.length > 0) {
+    throw new TypeError(`changes takes {retainEvents?, retainMs?, tables?}; ${unknown.map((k) => JSON.stringify(k)).join(', ')} is not one of them`);
+  }
   const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS, tables } = /** @type {any} */ (value);
   for (const [name, n] of [['retainEvents', retainEvents], ['retainMs', retainMs]]) {
     if (!Number.isSafeInteger(n) || n < 0) {

@@ -52,7 +52,8 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
     return Promise.reject(err);
   }
   const { bucket: _, ...tierKey } = tier ?? {};
-  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention, tier: tierKey, cpuBudgetMs: cpuBudgetMs ?? 0 });
+  // ctx too: a call with it after one without would otherwise get a Database that has none.
+  const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention, tier: tierKey, cpuBudgetMs: cpuBudgetMs ?? 0, ctx: ctx !== undefined });
   const existing = databases.get(hot);
   if (existing) {
     if (existing.key === key) return existing.database;
