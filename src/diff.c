@@ -225,15 +225,21 @@ static void keyOf(const Side *f, const char *zRowid, char **pzJoin, char **pzOrd
   *pzOrderX = sqlite3_str_finish(pX);
 }
 
-/* When a row of f and its row of x differ (diff.h). */
+/* When a row of f and its row of x differ (diff.h): byte for byte and type for
+** type, not as the column compares (a NOCASE or RTRIM collation, or 1 = 1.0,
+** would hide a change the row holds). */
 static char *differs(const Side *f, const Side *x){
   sqlite3_str *pOut = sqlite3_str_new(0);
   int i;
   sqlite3_str_appendall(pOut, "0");
   for(i=0; i<f->nCol; i++){
     const char *z = f->azCol[i];
-    if( hasColumn(x, z) ) sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT x.\"%w\"", z, z);
-    else sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT NULL", z);
+    if( hasColumn(x, z) ){
+      sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT x.\"%w\" COLLATE BINARY"
+                                " OR typeof(f.\"%w\") IS NOT typeof(x.\"%w\")", z, z, z, z);
+    }else{
+      sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT NULL", z);
+    }
   }
   for(i=0; i<x->nCol; i++){
     if( !hasColumn(f, x->azCol[i]) ) sqlite3_str_appendf(pOut, " OR x.\"%w\" IS NOT NULL", x->azCol[i]);

@@ -265,6 +265,28 @@ static void diff_pairs_rows_by_what_both_points_have(void){
   connClose(&c);
 }
 
+/* A change the column's comparison would not see is a change: a NOCASE or
+** RTRIM collation, an integer become a real; in a WITHOUT ROWID table, a key
+** that changed only in case is still its row, updated. */
+static void diff_sees_what_collations_and_numbers_hide(void){
+  Conn c;
+  char *z;
+  int from;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE, note TEXT COLLATE RTRIM, n);"
+      " CREATE TABLE k(email TEXT COLLATE NOCASE PRIMARY KEY, n) WITHOUT ROWID;"
+      " INSERT INTO u VALUES(1, 'ada@x.io', 'hi', 1); INSERT INTO k VALUES('bob@x.io', 1)\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"UPDATE u SET email = 'ADA@X.IO', note = 'hi   ', n = 1.0; UPDATE k SET email = 'BOB@X.IO'\"}");
+  z = diffChanges(&c, ",\"tables\":[\"u\",\"k\"]", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"k\",\"type\":\"update\",\"data\":{\"email\":\"BOB@X.IO\",\"n\":1},"
+               "\"old\":{\"email\":\"bob@x.io\",\"n\":1}},"
+               "{\"table\":\"u\",\"type\":\"update\",\"data\":{\"id\":1,\"email\":\"ADA@X.IO\",\"note\":\"hi   \",\"n\":1},"
+               "\"old\":{\"id\":1,\"email\":\"ada@x.io\",\"note\":\"hi\",\"n\":1}}],\"more\":false}");
+  sqlite3_free(z);
+  connClose(&c);
+}
+
 int main(void){
   RUN(reads_see_each_point);
   RUN(a_time_names_the_newest_commit_at_or_before_it);
@@ -273,5 +295,6 @@ int main(void){
   RUN(diff_lists_row_changes_between_points);
   RUN(diff_is_not_fooled_by_names);
   RUN(diff_pairs_rows_by_what_both_points_have);
+  RUN(diff_sees_what_collations_and_numbers_hide);
   return HARNESS_END();
 }
