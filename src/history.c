@@ -110,6 +110,12 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
   }
   /* A time before 1970 is a time: older than any point history keeps. */
   if( kind==DOSQL_POINT_TIME && value<0 ) value = -1.0;
+  /* A storage without history says so whatever the point (asked only here, where
+  ** no lookup would): a key-value object answers 501 to every history request. */
+  if( isnan(value) && dosql_host_history_point(DOSQL_POINT_LSN, 0)==DOSQL_HISTORY_NONE ){
+    failUnsupported(pReply);
+    return SQLITE_ERROR;
+  }
   if( isnan(value) ){
     replyFail(pReply, 400, DOSQL_BAD_POINT,
         "%s must name a point: an lsn (a whole number), a bookmark (16 hex digits, as GET /history "

@@ -377,7 +377,16 @@ describe('history', () => {
   test('a key-value object says it keeps no history (501 HISTORY_UNSUPPORTED)', async () => {
     const db = world.client('kv', tenant('hkv'));
     await db.run('CREATE TABLE t (x)');
-    for (const [path, body] of [['/query', { sql: 'SELECT 1', asOf: 1 }], ['/history', {}], ['/restore', { to: 1 }], ['/diff', { from: 1 }], ['/branch', { name: 'elsewhere' }]]) {
+    for (const [path, body] of [
+      ['/query', { sql: 'SELECT 1', asOf: 1 }],
+      ['/history', {}],
+      ['/restore', { to: 1 }],
+      ['/diff', { from: 1 }],
+      ['/branch', { name: 'elsewhere' }],
+      // A point that names nothing: still 501, not 400 BAD_POINT.
+      ['/query', { sql: 'SELECT 1', asOf: 'garbage' }],
+      ['/restore', { to: 'bad point' }],
+    ]) {
       const a = await db.post(path, body);
       assert.equal(a.status, 501, `${path}: ${a.text}`);
       assert.equal(a.body.code, 'HISTORY_UNSUPPORTED');
