@@ -110,8 +110,14 @@ for (const backend of BACKENDS) {
       const { txId } = (await db.post('/begin', {})).body;
       const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
       assert.equal((await db.post('/run', { sql: 'INSERT INTO kept VALUES (-1)' }, inTx)).status, 200);
+      // Requests waiting behind that transaction run on a fresh engine, not the broken one.
+      const waiting = [1, 2, 3].map((v) => db.post('/run', { sql: 'INSERT INTO kept VALUES (?)', params: [1000 + v] }));
+      await new Promise((r) => setTimeout(r, 200));
       assertError(await db.post('/query', { sql: like }, inTx), 400, 'STACK_LIMIT');
+      for (const answer of await Promise.all(waiting)) assert.equal(answer.status, 200, answer.text);
       assertError(await db.post('/commit', {}, inTx), 409, 'TRANSACTION_EXPIRED');
+      assert.deepEqual(await db.query('SELECT count(*) AS n FROM kept WHERE v >= 1000 OR v < 0'), [{ n: 3 }]);
+      await db.run('DELETE FROM kept WHERE v >= 1000');
       await stillHealthy(db, acknowledged);
     });
 

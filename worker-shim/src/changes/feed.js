@@ -69,7 +69,7 @@ export class ChangeFeed {
   /**
    * Answer GET or POST /subscribe: a stream, a WebSocket (101), or an error.
    * @param {Request} request @param {() => Promise<Uint8Array | {oversized: number}>} readBody
-   * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse} ask  C's answer to the selection
+   * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse | Promise<EngineResponse>} ask  C's answer to the selection
    * @returns {Promise<Response>}
    */
   async subscribe(request, readBody, ask) {

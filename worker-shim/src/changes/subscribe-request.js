@@ -21,12 +21,12 @@ const encoder = new TextEncoder();
 
 /**
  * @param {Request} request @param {() => Promise<Uint8Array | {oversized: number}>} readBody  of a POST
- * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse} ask  the engine's /subscribe
+ * @param {(method: string, body: Uint8Array | {oversized: number}) => EngineResponse | Promise<EngineResponse>} ask  the engine's /subscribe
  * @returns {Promise<Subscription | EngineResponse>}
  */
 export async function parseSubscribeRequest(request, readBody, ask) {
   if (request.method === 'POST') {
-    const selection = selectionOf(ask('POST', await readBody()));
+    const selection = selectionOf(await ask('POST', await readBody()));
     return 'status' in selection ? selection : { ...selection, transport: 'ndjson' };
   }
   const upgrade = (request.headers.get('upgrade') ?? '').toLowerCase();
@@ -40,7 +40,7 @@ export async function parseSubscribeRequest(request, readBody, ask) {
   const lastEventId = websocket ? null : request.headers.get('last-event-id');
   const given = lastEventId !== null && lastEventId !== '' ? lastEventId : query.get('since');
   const body = { tables: list === null ? null : list.split(','), since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
-  const selection = selectionOf(ask('GET', encoder.encode(JSON.stringify(body))));
+  const selection = selectionOf(await ask('GET', encoder.encode(JSON.stringify(body))));
   return 'status' in selection ? selection : { ...selection, transport: websocket ? 'websocket' : 'sse' };
 }
 

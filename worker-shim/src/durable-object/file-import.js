@@ -42,7 +42,8 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
 /**
  * @typedef {object} ImportTarget
  * @property {ImportableStorage} storage  the live database's adapter
- * @property {import('../wasm/engine.js').Engine} engine  the live engine, which reads file headers
+ * @property {() => Promise<import('../wasm/engine.js').Engine | EngineResponse>} engine  the live engine (reads file
+ *   headers, numbers the change log), fresh if the last broke, or the failure of its start
  * @property {(staged: StorageAdapter) => import('../wasm/engine.js').Engine} newEngine  for validation
  * @property {readonly import('../wasm/engine.js').Migration[]} migrations
  * @property {boolean} captureChanges  as the live engine is opened
@@ -68,7 +69,9 @@ export async function importFile(body, target) {
     const release = await target.hold();
     try {
       // The file's change log replaces this one: C numbers the events after it.
-      const numbers = await target.engine.request('POST', '/changes/replaced', new Uint8Array(0), { internal: true });
+      const engine = await target.engine();
+      if ('status' in engine) return engine;
+      const numbers = await engine.request('POST', '/changes/replaced', new Uint8Array(0), { internal: true });
       if (numbers.status !== 200) return numbers;
       staged.renumberChanges?.(valueOf(numbers));
       await storage.replaceWith(staged);
@@ -89,11 +92,17 @@ export async function importFile(body, target) {
  * @param {ReadableStream<Uint8Array> | null} body @param {StorageAdapter} staged @param {number} maxBytes @param {ImportTarget} target
  * @returns {Promise<{pageSize: number, pages: number, bytes: number} | EngineResponse>}
  */
-async function receive(body, staged, maxBytes, { engine, progress }) {
+async function receive(body, staged, maxBytes, { engine: live, progress }) {
   const reader = new BodyReader(body);
   try {
+    // The engine is asked when it is needed: the body arrives over time, and it may break meanwhile.
+    let engine = await live();
+    if ('status' in engine) return engine;
     const header = new Uint8Array(engine.contract.fileHeaderBytes);
-    const { answer } = engine.fileHeader(header.subarray(0, await reader.fill(header)), maxBytes);
+    const filled = await reader.fill(header);
+    engine = await live();
+    if ('status' in engine) return engine;
+    const { answer } = engine.fileHeader(header.subarray(0, filled), maxBytes);
     if (answer.status !== 200) return answer;
     const { pageSize, pageCount: expected } = valueOf(answer);
     const page1 = new Uint8Array(pageSize);
@@ -120,6 +129,8 @@ async function receive(body, staged, maxBytes, { engine, progress }) {
       const actual = pages > expected ? 'the file is longer' : `the file has ${pages}`;
       return hostError('IMPORT_PAGE_COUNT_MISMATCH', `the file's header says it has ${expected} pages of ${pageSize} bytes, but ${actual}`);
     }
+    engine = await live();
+    if ('status' in engine) return engine;
     page1.set(engine.fileHeader(header, maxBytes, pages).header);
     stage(staged, pageSize, [{ pgno: 1, data: page1 }, ...batch], progress);
     return { pageSize, pages, bytes: pages * pageSize };

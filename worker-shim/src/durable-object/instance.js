@@ -237,8 +237,7 @@ export class DatabaseInstance {
       // The engine once the body is in: it may have been replaced meanwhile.
       const failure = await this.start();
       if (failure) return hranaResponse(failure, { pipeline: false });
-      const engine = /** @type {Engine} */ (this.#engine);
-      const answer = await this.#throughEngine(() => runPipeline({ engine, gate: this.#gate, body, method: request.method }));
+      const answer = await this.#throughEngine(() => runPipeline({ engine: /** @type {Engine} */ (this.#engine), gate: this.#gate, body, method: request.method }));
       this.#afterRequest();
       return hranaResponse(answer, { pipeline: answer.status === 200 });
     } catch (err) {
@@ -294,7 +293,7 @@ export class DatabaseInstance {
         (progress) =>
           importFile(request.body, {
             storage: /** @type {import('./file-import.js').ImportableStorage} */ (this.#storage),
-            engine: /** @type {Engine} */ (this.#engine),
+            engine: async () => (await this.#live()) ?? /** @type {Engine} */ (this.#engine),
             newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
             migrations: this.#options.migrations(),
             ...captureOptions(this.#capture),
@@ -541,8 +540,10 @@ export class DatabaseInstance {
   }
 
   /**
-   * Call into the engine. When the call broke it, the next request starts a fresh
-   * one (and the open transaction, gone with it, ends).
+   * Call into the engine (call reads this.#engine when it runs). When the call broke
+   * it, the next request starts a fresh one (and the open transaction, gone with it,
+   * ends). A call the engine refused because an earlier one broke it (a request
+   * waiting behind that one) ran nothing: it goes again on a fresh engine.
    * @param {() => Promise<EngineResponse>} call
    * @returns {Promise<EngineResponse>}
    */
@@ -550,6 +551,10 @@ export class DatabaseInstance {
     try {
       return await call();
     } catch (err) {
+      if (err instanceof EngineBrokenError && err.refused) {
+        const failure = await this.#live();
+        return failure ?? this.#throughEngine(call);
+      }
       if (this.#engine?.broken) {
         this.#forget(); // start a fresh instance next time
         this.#gate.abort(`the engine failed: ${messageOf(err)}`);
@@ -615,8 +620,11 @@ export class DatabaseInstance {
         request.body?.cancel().catch(() => {});
         return toResponse(hostError('NOT_FOUND', 'change streams are off for this database (its settings say changes: false)'));
       }
-      const engine = /** @type {Engine} */ (this.#engine);
-      return await this.#feed.subscribe(request, () => readBody(request, engine.maxRequestBytes), (method, body) => engine.hostRequest(method, '/subscribe', body));
+      const maxBytes = /** @type {Engine} */ (this.#engine).maxRequestBytes;
+      // The engine is asked once the body is in: it may have broken meanwhile.
+      const ask = async (/** @type {string} */ method, /** @type {import('./transaction-gate.js').Body} */ body) =>
+        (await this.#live()) ?? /** @type {Engine} */ (this.#engine).hostRequest(method, '/subscribe', body);
+      return await this.#feed.subscribe(request, () => readBody(request, maxBytes), ask);
     } catch (err) {
       console.error(`[dosql] ${this.#options.label()}:`, err);
       return toResponse(hostError('INTERNAL', messageOf(err)));
@@ -663,6 +671,16 @@ export class DatabaseInstance {
       this.#ready = ready;
     }
     return this.#ready;
+  }
+
+  /**
+   * A live engine: a fresh one when the last broke (one start, shared by every
+   * caller: the broken engine is forgotten once, unless the call that broke it did).
+   * @returns {Promise<EngineResponse | null>}  null once this.#engine is live, else the start's failure
+   */
+  #live() {
+    if (this.#engine?.broken && this.#started) this.#forget();
+    return this.start();
   }
 
   /**

@@ -169,13 +169,15 @@ export class EngineBrokenError extends Error {
 
   /**
    * @param {string} message
-   * @param {{cause?: unknown, code?: string}} [options]  code: the error to answer with
-   *   (contract.js), when the failure was the request's own doing, not a bug
+   * @param {{cause?: unknown, code?: string, refused?: boolean}} [options]  code: the error
+   *   to answer with (contract.js), when the failure was the request's own doing, not a
+   *   bug; refused: the engine had broken before this call, which so ran nothing
    */
-  constructor(message, { cause, code } = {}) {
+  constructor(message, { cause, code, refused = false } = {}) {
     super(message, { cause });
     /** @type {string | undefined} */
     this.code = code;
+    this.refused = refused;
   }
 }
 
@@ -624,7 +626,7 @@ export class Engine {
    */
   #call(fn) {
     if (this.#broken) {
-      throw new EngineBrokenError(`the engine stopped after an earlier failure: ${this.#broken.message}`);
+      throw new EngineBrokenError(`the engine stopped after an earlier failure: ${this.#broken.message}`, { refused: true });
     }
     try {
       return fn(this.#exports);
