@@ -45,17 +45,9 @@ export class DoSQLDatabase extends DurableObject {
       return env.DOSQL_CHANGES === 'off' ? false : /** @type {typeof DoSQLDatabase} */ (this.constructor).changes;
     },
     migrations: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).migrations,
-    pageSize: () => {
-      const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
-      const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
-      return env.DOSQL_PAGE_SIZE === undefined ? wholeSetting(cls.pageSize ?? 0, 'the pageSize option') : wholeSetting(env.DOSQL_PAGE_SIZE, 'DOSQL_PAGE_SIZE');
-    },
+    pageSize: () => this.#wholeSetting('DOSQL_PAGE_SIZE', 'pageSize'),
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
-    cpuBudgetMs: () => {
-      const cls = /** @type {typeof DoSQLDatabase} */ (this.constructor);
-      const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
-      return env.DOSQL_CPU_BUDGET_MS === undefined ? wholeSetting(cls.cpuBudgetMs ?? 0, 'the cpuBudgetMs option') : wholeSetting(env.DOSQL_CPU_BUDGET_MS, 'DOSQL_CPU_BUDGET_MS');
-    },
+    cpuBudgetMs: () => this.#wholeSetting('DOSQL_CPU_BUDGET_MS', 'cpuBudgetMs'),
     namespace: () => ownNamespace(this.env ?? {}, this.ctx),
     history: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).history,
     cold: () => coldSettings(/** @type {typeof DoSQLDatabase} */ (this.constructor).cold, this.env ?? {}, this.ctx),
@@ -63,6 +55,17 @@ export class DoSQLDatabase extends DurableObject {
     exclusive: (fn) => this.ctx.blockConcurrencyWhile(fn),
     onTornWrite: (reason) => this.ctx.abort(reason),
   });
+
+  /**
+   * A whole-number setting: the var when the Worker sets it, else the class option
+   * (0: the default); a TypeError naming where it was set when it is no whole number.
+   * @param {'DOSQL_PAGE_SIZE' | 'DOSQL_CPU_BUDGET_MS'} varName @param {'pageSize' | 'cpuBudgetMs'} option
+   */
+  #wholeSetting(varName, option) {
+    const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
+    if (env[varName] !== undefined) return wholeSetting(env[varName], varName);
+    return wholeSetting(/** @type {typeof DoSQLDatabase} */ (this.constructor)[option] ?? 0, `the ${option} option`);
+  }
 
   /** A request as the client's statements send it (client/client.js Send). @type {import('../client/client.js').Send} */
   #send = async (path, body, txId) => {
