@@ -12,6 +12,7 @@
 
 #include "capture.h"
 #include "changebatch.h"
+#include "changelog.h"
 #include "config.h"
 #include "conn.h"
 #include "guard.h"
@@ -522,7 +523,7 @@ static int captureWriteAll(Conn *p){
   if( rc==SQLITE_OK ) rc = captureStatement(p, &c->pInsert, zInsertSql);
   if( rc==SQLITE_OK ) rc = captureStepInt(c->pHead, &iLsn);
   if( rc!=SQLITE_OK ) return rc;
-  if( iLsn<p->iChangeFloor ) iLsn = p->iChangeFloor;   /* after a restore (changelog.h) */
+  iLsn = changelogIssued(p, iLsn);   /* past a restore's or an import's floor */
   iSchema = dosqlSchemaStamp(p->db);   /* once a flush */
   captureCloseBatch(c);
   if( sqlite3_str_errcode(c->pEvents)!=SQLITE_OK ) return SQLITE_NOMEM;

@@ -90,6 +90,10 @@ static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite
   return rc;
 }
 
+sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead){
+  return iHead<p->iChangeFloor ? p->iChangeFloor : iHead;
+}
+
 int changelogLoadNumbers(Conn *p){
   double a[DOSQL_CHANGES_N];
   if( dosql_host_change_numbers(a, DOSQL_CHANGES_N)!=0 ) return SQLITE_IOERR;
@@ -106,7 +110,7 @@ int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){
   sqlite3_int64 iHead;
   int rc = changelogHead(p, &iHead);
   if( rc!=SQLITE_OK ) return rc;
-  if( iHead<p->iChangeFloor ) iHead = p->iChangeFloor;
+  iHead = changelogIssued(p, iHead);
   if( iHead>=DOSQL_MAX_SAFE_INTEGER ) return SQLITE_FULL;
   /* What readers saw before an earlier replacement may be gone already. */
   if( p->iChangeKept>=0 && p->iChangeKept<iKept ) iKept = p->iChangeKept;
@@ -338,7 +342,7 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   }
   if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
   /* No event is numbered at or below a replacement's floor (changelogLoadNumbers). */
-  if( iHead<p->iChangeFloor ) iHead = p->iChangeFloor;
+  iHead = changelogIssued(p, iHead);
   /* Pruned past since, since ahead of the log, or since past the events a
   ** restore or an import kept: the reader saw events that are gone. */
   bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1)

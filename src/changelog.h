@@ -56,6 +56,10 @@ int changelogLoadNumbers(Conn *p);
 /* The newest event's number in the log itself (0 when empty), floor aside. */
 int changelogHead(Conn *p, sqlite3_int64 *piHead);
 
+/* The newest number issued, given the log's head: the head, or the floor a
+** replacement reserved when that is above it. */
+sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead);
+
 /*
 ** The numbers the next replacement keeps, when the log it brings holds the
 ** events readers saw up to iKept (a restored point's log head; 0 for an

@@ -44,14 +44,16 @@ HranaSql *hranaSqlSnapshot(const HranaStream *s, int *pRc){
   *pRc = SQLITE_OK;
   for(p=s->pSql; p; p=p->pNext){
     HranaSql *pCopy = sqlite3_malloc(sizeof(*pCopy));
-    if( pCopy ) *pCopy = *p;
-    if( pCopy ) pCopy->zSql = sqlite3_mprintf("%s", p->zSql);
-    if( pCopy==0 || pCopy->zSql==0 ){
+    char *zSql = sqlite3_mprintf("%s", p->zSql);
+    if( pCopy==0 || zSql==0 ){
       sqlite3_free(pCopy);
+      sqlite3_free(zSql);
       hranaSqlFree(pFirst);
       *pRc = SQLITE_NOMEM;
       return 0;
     }
+    *pCopy = *p;
+    pCopy->zSql = zSql;
     pCopy->pNext = 0;
     *ppEnd = pCopy;
     ppEnd = &pCopy->pNext;

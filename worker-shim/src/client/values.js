@@ -42,7 +42,7 @@ export function encodeValue(value) {
   if (value instanceof Date) return value.toISOString();
   if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
   if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
-  return value; // string, boolean, null, or an already tagged value
+  return value; // boolean, null, or an already tagged value
 }
 
 /**

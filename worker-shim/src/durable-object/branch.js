@@ -70,7 +70,6 @@ export async function branch({ name, from }, source) {
   const usedAnswer = await used.json();
   if (!used.ok) return jsonResponse(used.status, usedAnswer);
   if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} already holds rows: a branch is a new database, so give it a name no database uses`);
-  // A point before the first commit: the branch is the new, empty database it already is.
   // Sized holding the gate, as every read of a point: after an open transaction ends.
   const release = await source.hold();
   /** @type {EngineResponse} */
@@ -82,6 +81,7 @@ export async function branch({ name, from }, source) {
   }
   if (sized.status !== 200) return sized;
   const { pageSize, pageCount } = valueOf(sized);
+  // A point before the first commit: the branch is the new, empty database it already is.
   if (pageCount === 0) return jsonResponse(200, { name, from, pageSize, pages: 0, bytes: 0 });
   const made = typeof storage.shareGroups === 'function' ? await share(from.lsn, id.toString(), target, source) : await copy(from.lsn, target, source);
   if (made.status !== 200) return made;

@@ -21,7 +21,7 @@
 // the pages one request needs must all stay resident until its final, fault-free
 // run, so a request may briefly take the cache above budget.
 
-import { FAULT, StorageError } from '../wasm/host.js';
+import { FAULT, NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { DEFAULT_CACHE_BYTES } from '../config.js';
 
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
@@ -38,7 +38,6 @@ export const GENERATION_KEY = 'dosql:generation';
 /** How change events are numbered after the last import (wasm/host.js ChangeNumbers),
  *  put with the generation it came with. */
 export const CHANGE_NUMBERS_KEY = 'dosql:change-numbers';
-const NO_CHANGE_NUMBERS = Object.freeze({ floor: 0, kept: -1 });
 
 /** An import's integrity check reads every page within one request, which keeps
  *  them all in the cache, so the file must fit in memory beside the live database. */

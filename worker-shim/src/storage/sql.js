@@ -47,6 +47,7 @@ import {
 import {
   applyDelta, concatBytes, decodeGroup, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogRecords, encodeNumbers, encodePgnos,
 } from './page-blobs.js';
+import { NO_CHANGE_NUMBERS } from '../wasm/host.js';
 
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
 
@@ -98,7 +99,8 @@ export function checkHistory(history) {
 export const MAX_IMPORT_BYTES = 10_000_000_000;
 
 /** The state's change numbers (wasm/host.js ChangeNumbers), none until a restore or import. */
-const CHANGE_NUMBER_COLUMNS = 'change_floor INTEGER NOT NULL DEFAULT 0, change_kept INTEGER NOT NULL DEFAULT -1';
+const CHANGE_NUMBER_COLUMNS =
+  `change_floor INTEGER NOT NULL DEFAULT ${NO_CHANGE_NUMBERS.floor}, change_kept INTEGER NOT NULL DEFAULT ${NO_CHANGE_NUMBERS.kept}`;
 
 /** Whether the state table has the columns this release writes (#upgradeState). @param {Set<string>} columns */
 function stateIsCurrent(columns) {
@@ -211,8 +213,8 @@ export class SqlPageStorage {
   /** No point before this lsn is history (an import, an upgrade, a lost cold page). */
   #floor = 0;
   /** How change events are numbered after the last restore or import (wasm/host.js). */
-  #changeFloor = 0;
-  #changeKept = -1;
+  /** @type {import('../wasm/host.js').ChangeNumbers} */
+  #changeNumbers = NO_CHANGE_NUMBERS;
   // The log since the checkpoint.
   /** @type {Map<number, LogPlace>} */
   #logPages = new Map();
@@ -557,15 +559,14 @@ export class SqlPageStorage {
 
   /** How change events are numbered after the last restore or import. @returns {import('../wasm/host.js').ChangeNumbers} */
   changeNumbers() {
-    return { floor: this.#changeFloor, kept: this.#changeKept };
+    return this.#changeNumbers;
   }
 
   /** Keep C's numbers for a replacement: one statement, inside its write (commit's
    *  alongside), or on a staged import before its swap. @param {import('../wasm/host.js').ChangeNumbers} numbers */
   renumberChanges({ floor, kept }) {
     this.exec(this.#statements.updateChangeNumbers, floor, kept);
-    this.#changeFloor = floor;
-    this.#changeKept = kept;
+    this.#changeNumbers = { floor, kept };
   }
 
   /** No point before lsn is history any more (the cold tier dropped pages it would need). Inside a transaction. @param {number} lsn */
@@ -889,7 +890,7 @@ export class SqlPageStorage {
   /** The checkpoint as dosql_page_state keeps it (the page count is the one it left). */
   #saveState() {
     this.exec(this.#statements.upsertState, this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor,
-      this.#changeFloor, this.#changeKept);
+      this.#changeNumbers.floor, this.#changeNumbers.kept);
   }
 
   // ---- opening -------------------------------------------------------------------
@@ -899,8 +900,10 @@ export class SqlPageStorage {
     this.#cache.clear();
     this.#cacheBytes = 0;
     const [state] = this.exec(this.#statements.selectState);
-    [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor, this.#changeFloor, this.#changeKept] =
-      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, 0, 0, 0, -1];
+    let floor, kept;
+    [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor, floor, kept] =
+      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, 0, 0, NO_CHANGE_NUMBERS.floor, NO_CHANGE_NUMBERS.kept];
+    this.#changeNumbers = { floor, kept };
     this.#startSpan();
     this.#nextSeq = this.#checkpointSeq + 1;
     this.#lsn = this.#checkpointLsn;

@@ -211,9 +211,8 @@ export class TieredPageStorage {
   /**
    * Write a commit batch to the hot tier with the manifest changes it causes (groups
    * written into become dirty; a shrink trims or drops groups), in one transaction.
-   * @param {import('../wasm/host.js').CommitBatch} batch
+   * @param {import('../wasm/host.js').CommitBatch} batch @param {() => void} [alongside]  more writes of its transaction
    */
-  /** @param {import('../wasm/host.js').CommitBatch} batch @param {() => void} [alongside]  more writes of its transaction */
   commit(batch, alongside) {
     const { pageSize, oldPageCount, newPageCount, pages } = batch;
     const dirtied = new Set();

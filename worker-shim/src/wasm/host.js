@@ -130,6 +130,9 @@ export class StorageError extends Error {
  *  numbered above floor; readers past kept and below floor read a gap (src/changelog.h).
  *  @typedef {{floor: number, kept: number}} ChangeNumbers */
 
+/** The change numbers of a database no restore or import replaced. @type {ChangeNumbers} */
+export const NO_CHANGE_NUMBERS = Object.freeze({ floor: 0, kept: -1 });
+
 /** @typedef {{lsn: number, oldestLsn: number, oldestTime: number | null, windowMs: number, bytes: number, logSlots: number}} HistoryInfo */
 
 /**
@@ -255,7 +258,7 @@ export function createImports(host) {
     change_numbers(ptr, n) {
       const { storage } = host;
       try {
-        const numbers = storage.changeNumbers?.() ?? { floor: 0, kept: -1 };
+        const numbers = storage.changeNumbers?.() ?? NO_CHANGE_NUMBERS;
         const out = new DataView(getMemory().buffer, ptr >>> 0, (n >>> 0) * 8);
         CHANGE_NUMBERS.forEach((name, i) => {
           if (i < n >>> 0) out.setFloat64(i * 8, numbers[name], true);
