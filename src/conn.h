@@ -37,6 +37,7 @@ typedef struct Conn {
   const char *zTxControl;    /* refused BEGIN/COMMIT/ROLLBACK: "begin", "commit", "rollback" */
   int bSavepointSql;         /* SAVEPOINT, RELEASE or ROLLBACK TO */
   int bSchemaSql;            /* CREATE, DROP, ALTER or ANALYZE: may change the schema */
+  int eForeignKeysSql;       /* PRAGMA foreign_keys = v: 1 + v as SQLite reads it (0 or 1); else 0 */
   Budget budget;             /* the CPU budget of the running request */
   int nCpuBudgetMs;          /* each request's budget (dosql_open) */
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */

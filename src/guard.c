@@ -162,6 +162,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       break;
     case SQLITE_PRAGMA:
       zWhy = pragmaDenial(z3, z4);
+      if( z4 && sqlite3_stricmp(z3, "foreign_keys")==0 ) p->eForeignKeysSql = 1 + dosqlPragmaBoolean(z4);
       break;
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
@@ -231,6 +232,7 @@ void guardStartStatement(Conn *p){
   p->zTxControl = 0;
   p->bSavepointSql = 0;
   p->bSchemaSql = 0;
+  p->eForeignKeysSql = 0;
 }
 
 const char *guardTransactionStatement(const Conn *p){
@@ -239,6 +241,10 @@ const char *guardTransactionStatement(const Conn *p){
 
 int guardIsSavepoint(const Conn *p){
   return p->bSavepointSql;
+}
+
+int guardForeignKeysSetting(const Conn *p){
+  return p->eForeignKeysSql - 1;
 }
 
 int guardMayChangeSchema(const Conn *p){

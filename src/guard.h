@@ -26,6 +26,11 @@ const char *guardTransactionStatement(const Conn *p);
 /* Whether the statement is SAVEPOINT, RELEASE or ROLLBACK TO. */
 int guardIsSavepoint(const Conn *p);
 
+/* For PRAGMA foreign_keys = v: 1 or 0, v read as SQLite reads a boolean;
+** else -1. Inside a transaction SQLite ignores that PRAGMA (migrate.c applies
+** it in a migration). */
+int guardForeignKeysSetting(const Conn *p);
+
 /* Whether the statement may change the schema (CREATE, DROP, ALTER, ANALYZE):
 ** whether it did is the schema cookie's to say (handler.c). */
 int guardMayChangeSchema(const Conn *p);

@@ -6,7 +6,10 @@
 ** trusted: the authorizer does not apply to them (but does to the triggers
 ** they fire, internal.h), and each gets DOSQL_MIGRATION_CPU_MS of CPU. The
 ** checksum is FNV-1a (64-bit) of the file's bytes, written as 16 hex digits: it
-** detects an edited file; it is not a security measure.
+** detects an edited file; it is not a security measure. It reads a CR before an
+** LF as not there, so a checkout that turns line endings (git's autocrlf) is
+** not an edit; a record of the first releases, which read every byte, still
+** matches its file.
 */
 #include <string.h>
 
@@ -18,9 +21,12 @@
 #include "migrate.h"
 #include "request.h"
 
-static void migrateChecksum(const char *z, char zOut[17]){
+/* The checksum of z into zOut; with bEveryByte, of every byte (the first
+** releases' checksum), else without the CR of each CRLF. */
+static void migrateChecksum(const char *z, int bEveryByte, char zOut[17]){
   sqlite3_uint64 h = 0xcbf29ce484222325ull;
   for(; *z; z++){
+    if( !bEveryByte && z[0]=='\r' && z[1]=='\n' ) continue;
     h ^= (unsigned char)*z;
     h *= 0x100000001b3ull;
   }
@@ -69,16 +75,59 @@ void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendall(pOut, "]}");
 }
 
+/*
+** PRAGMA foreign_keys in a migration. SQLite ignores it inside a transaction,
+** and a migration runs in one. But the table rebuild that SQLite documents for
+** schema changes ALTER TABLE cannot make (and drizzle-kit writes) depends on it:
+** with foreign keys on, the DROP TABLE of the old table deletes its rows first,
+** and every ON DELETE CASCADE of a child table deletes the children with them.
+** So the runner applies the setting itself, through the connection's flag
+** (sqlite3_db_config sets it at any time), and then does that procedure's last
+** step: a migration that turned foreign keys off must leave none unmatched.
+*/
+
+/* After a statement of a migration: apply the PRAGMA foreign_keys it was;
+** 1 if that turned them off. */
+static int migrateForeignKeysSet(Conn *pConn){
+  int bOn = guardForeignKeysSetting(pConn);
+  if( bOn<0 ) return 0;
+  sqlite3_db_config(pConn->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
+  return !bOn;
+}
+
+/* PRAGMA foreign_key_check: SQLITE_OK when it finds nothing, else
+** SQLITE_CONSTRAINT_FOREIGNKEY with pWhy naming the first row it found. */
+static int migrateCheckForeignKeys(Conn *pConn, Reply *pWhy){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(pConn->db, "PRAGMA foreign_key_check", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 1);
+    replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it turns foreign keys off (PRAGMA foreign_keys) "
+        "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
+        "(PRAGMA foreign_key_check): a migration must leave every foreign key matched",
+        (const char*)sqlite3_column_text(pStmt, 0), zRowid ? zRowid : "none",
+        (const char*)sqlite3_column_text(pStmt, 2));
+    rc = SQLITE_CONSTRAINT_FOREIGNKEY;
+  }else if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
 /* Run one migration and record it, all in one transaction. Its statements run
 ** as a user's do: the guard's rules hold (no BEGIN, COMMIT or ROLLBACK, which
 ** would end the migration's transaction half way; nothing of the engine's own,
-** which would leave a database that no longer opens). The record and the
+** which would leave a database that no longer opens); PRAGMA foreign_keys
+** applies (above). The record and the
 ** transaction are the engine's (the caller runs trusted). SQLITE_OK, or an
 ** error with pWhy saying why; the transaction is left for the caller to roll
 ** back. */
 static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *zSql, const char *zSum){
   sqlite3_stmt *pStmt = 0;
-  int rc, bPrepared, bStatement;
+  int rc, bPrepared, bStatement, bForeignKeys = 1, bTurnedOff = 0;
+  sqlite3_db_config(pConn->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bForeignKeys);
   budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
   /* Statement by statement, as /exec: a migration's rows are changes too. */
@@ -88,6 +137,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     rc = connRunNextStatement(pConn, &zSql, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ){
       rc = guardCheckSchema(pConn, pWhy);
+      bTurnedOff |= migrateForeignKeysSet(pConn);
     }else if( rc!=SQLITE_OK && guardTransactionStatement(pConn) ){
       replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it holds a %s statement: a migration runs "
           "in a transaction of its own, so leave out BEGIN, COMMIT and ROLLBACK",
@@ -95,6 +145,8 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     }
   }
   pConn->bTrusted = 1;
+  if( rc==SQLITE_OK && bTurnedOff ) rc = migrateCheckForeignKeys(pConn, pWhy);
+  sqlite3_db_config(pConn->db, SQLITE_DBCONFIG_ENABLE_FKEY, bForeignKeys, (int*)0);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,
         "INSERT INTO main._dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
@@ -128,14 +180,16 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
       return;
     }
-    migrateChecksum(pSql->valuestring, zSum);
+    migrateChecksum(pSql->valuestring, 0, zSum);
     rc = migrateRecorded(pConn, pName->valuestring, zRecorded);
     if( rc<0 ){
       connFail(pConn, pReply, sqlite3_extended_errcode(pConn->db));
       return;
     }
     if( rc==1 ){
-      if( strcmp(zRecorded, zSum)!=0 ){
+      char zEveryByte[17];
+      migrateChecksum(pSql->valuestring, 1, zEveryByte);
+      if( strcmp(zRecorded, zSum)!=0 && strcmp(zRecorded, zEveryByte)!=0 ){
         replyFail(pReply, 500, DOSQL_MIGRATION_CHANGED,
             "migration %s was changed after it was applied (checksum %s, now %s): "
             "restore it and put the change in a new migration",

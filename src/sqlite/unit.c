@@ -184,6 +184,10 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   return sqlite3ShadowTableName(db, zTable);
 }
 
+int dosqlPragmaBoolean(const char *z){
+  return sqlite3GetBoolean(z, 0)!=0;
+}
+
 int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder){
   const Savepoint *p;
   for(p=db->pSavepoint; p; p=p->pNext){     /* newest first */

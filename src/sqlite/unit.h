@@ -41,6 +41,10 @@ sqlite3_int64 dosqlSchemaStamp(sqlite3 *db);
 ** RELEASE or ROLLBACK TO of zName may undo without touching zOlder. */
 int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder);
 
+/* A PRAGMA's boolean argument as SQLite reads it (on/yes/true, a number not
+** 0): 1 or 0. */
+int dosqlPragmaBoolean(const char *z);
+
 /* One column of the row a preupdate hook reports, with its value read out. */
 typedef struct DosqlField {
   sqlite3_value *pValue;   /* 0 where SQLite stores none (a virtual generated column) */

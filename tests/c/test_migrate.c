@@ -41,6 +41,43 @@ static void edited_applied_migration_is_refused(void){
   connClose(&c);
 }
 
+#define M_CRLF "{\"name\":\"001_crlf.sql\",\"sql\":\"CREATE TABLE a(x);\\r\\nCREATE TABLE b(y);\\r\\n\"}"
+#define M_LF "{\"name\":\"001_crlf.sql\",\"sql\":\"CREATE TABLE a(x);\\nCREATE TABLE b(y);\\n\"}"
+
+/* FNV-1a of every byte of z, as the first releases recorded a migration. */
+static void everyByteChecksum(const char *z, char zOut[17]){
+  sqlite3_uint64 h = 0xcbf29ce484222325ull;
+  for(; *z; z++){
+    h ^= (unsigned char)*z;
+    h *= 0x100000001b3ull;
+  }
+  sqlite3_snprintf(17, zOut, "%016llx", h);
+}
+
+static void line_endings_are_not_an_edit(void){
+  Conn c;
+  Answer a;
+  char zSum[17], *zForge;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[" M_CRLF "]}");
+  CHECK_STR(a.zBody, "{\"applied\":[\"001_crlf.sql\"]}");
+  answerFree(&a);
+  /* The same file checked out with LF line endings: applied, not changed. */
+  a = migrate(&c, "{\"migrations\":[" M_LF "]}");
+  CHECK_STR(a.zBody, "{\"applied\":[]}");
+  answerFree(&a);
+  /* A record of a first release, the checksum of every byte of the CRLF file,
+  ** still matches that file. */
+  everyByteChecksum("CREATE TABLE a(x);\r\nCREATE TABLE b(y);\r\n", zSum);
+  zForge = sqlite3_mprintf("UPDATE _dosql_migrations SET checksum='%s'", zSum);
+  forge(&c, zForge);
+  sqlite3_free(zForge);
+  a = migrate(&c, "{\"migrations\":[" M_CRLF "]}");
+  CHECK_STR(a.zBody, "{\"applied\":[]}");
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void failing_migration_leaves_nothing_half_applied(void){
   Conn c;
   Answer a;
@@ -92,6 +129,7 @@ static void a_migration_logs_each_statement_with_its_columns(void){
 int main(void){
   RUN(migrations_apply_once_in_order);
   RUN(edited_applied_migration_is_refused);
+  RUN(line_endings_are_not_an_edit);
   RUN(failing_migration_leaves_nothing_half_applied);
   RUN(migration_with_its_own_begin_fails_clearly);
   RUN(a_migration_logs_each_statement_with_its_columns);

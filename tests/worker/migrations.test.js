@@ -124,6 +124,48 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await db.query('SELECT name FROM _dosql_migrations')).map((r) => r.name), ['001_authors.sql']);
     });
 
+    test('PRAGMA foreign_keys=OFF applies in a migration: a table rebuild keeps the child rows, and an unmatched key fails it', async () => {
+      // SQLite's procedure for a change ALTER TABLE cannot make, as drizzle-kit writes it.
+      // Inside the migration's transaction SQLite ignores the PRAGMA: the DROP TABLE
+      // deleted the parents and ON DELETE CASCADE every child with them.
+      const parents = {
+        name: '001_parents.sql',
+        sql: `CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+              CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE);`,
+      };
+      const rebuild = (name, copy) => ({
+        name,
+        sql: `CREATE TABLE kept (x);
+              PRAGMA foreign_keys=OFF;
+              CREATE TABLE __new_parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');
+              INSERT INTO __new_parent (id, name) SELECT id, coalesce(name, '') FROM parent ${copy};
+              DROP TABLE parent;
+              ALTER TABLE __new_parent RENAME TO parent;
+              PRAGMA foreign_keys=ON;`,
+      });
+      const world = await startWorld(`mig-fk-${backend}`, [parents]);
+      const name = tenant('fk');
+      let db = world.client(backend, name);
+      await db.run("INSERT INTO parent VALUES (1, 'p'), (2, NULL)");
+      await db.run('INSERT INTO child VALUES (10, 1), (11, 1), (20, 2)');
+
+      // A rebuild that loses parent 2 is refused whole, naming the unmatched row.
+      await world.restart({ migrations: [parents, rebuild('002_lossy.sql', 'WHERE id = 1')] });
+      const a = await world.client(backend, name).post('/query', { sql: 'SELECT 1' });
+      assert.equal(a.body.code, 'MIGRATION_FAILED', a.text);
+      assert.match(a.body.error, /002_lossy\.sql.*leaves a row of child \(rowid 20\) whose foreign key finds no row in parent/);
+
+      await world.restart({ migrations: [parents, rebuild('002_rebuild.sql', '')] });
+      db = world.client(backend, name);
+      assert.deepEqual(await db.query('SELECT id, parent_id FROM child ORDER BY id'), [{ id: 10, parent_id: 1 }, { id: 11, parent_id: 1 }, { id: 20, parent_id: 2 }]);
+      assert.deepEqual(await db.query('SELECT id, name FROM parent ORDER BY id'), [{ id: 1, name: 'p' }, { id: 2, name: '' }]);
+      // Foreign keys are on again after it: an orphan is refused, a delete cascades.
+      const orphan = await db.post('/run', { sql: 'INSERT INTO child VALUES (30, 3)' });
+      assert.equal(orphan.body.code, 'SQLITE_CONSTRAINT_FOREIGNKEY', orphan.text);
+      await db.run('DELETE FROM parent WHERE id = 1');
+      assert.deepEqual(await db.query('SELECT id FROM child'), [{ id: 20 }]);
+    });
+
     test('many requests at first start apply the migrations exactly once', async () => {
       const world = await startWorld(`mig-race-${backend}`, [m001, m002]);
       const db = world.client(backend, tenant('race'));
