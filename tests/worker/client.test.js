@@ -88,6 +88,26 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.queryOne('SELECT :a + :b AS s', { a: 2n ** 60n, b: 1 }), { s: 2n ** 60n + 1n });
     });
 
+    test('a column named __proto__ is a column, not the row\'s prototype', async () => {
+      const db = createClient(stubOf(world, backend, tenant('proto')));
+      for (const row of [await db.queryOne('SELECT 1 AS __proto__, 2 AS b'), (await db.query("SELECT x'0102' AS __proto__, 2 AS b"))[0]]) {
+        assert.equal(Object.getPrototypeOf(row), Object.prototype);
+        assert.deepEqual(Object.keys(row), ['__proto__', 'b']);
+      }
+      assert.deepEqual(Object.getOwnPropertyDescriptor(await db.queryOne("SELECT x'0102' AS __proto__"), '__proto__')?.value, new Uint8Array([1, 2]));
+    });
+
+    test('a parameter with no wire form (symbol, function, invalid Date) is refused with BAD_PARAMS, not sent as NULL', async () => {
+      const db = createClient(stubOf(world, backend, tenant('unsendable')));
+      await db.run('CREATE TABLE s (v)');
+      for (const [value, what] of [[Symbol('x'), /a symbol, Symbol\(x\)/], [() => 1, /a function/], [new Date(NaN), /an invalid Date/]]) {
+        for (const call of [() => db.run('INSERT INTO s VALUES (?)', [value]), () => db.query('SELECT :v AS v', { v: value }), () => db.batch([{ sql: 'INSERT INTO s VALUES (?)', params: [value] }])]) {
+          await assert.rejects(call(), (/** @type {any} */ err) => err instanceof DoSQLError && err.code === 'BAD_PARAMS' && err.status === 400 && what.test(err.message));
+        }
+      }
+      assert.deepEqual(await db.query('SELECT count(*) AS n FROM s'), [{ n: 0 }]);
+    });
+
     test('errors are DoSQLError with SQLite\'s message, a stable code and the status', async () => {
       const db = createClient(stubOf(world, backend, tenant('errors')));
       await db.run('CREATE TABLE u (email TEXT UNIQUE)');
@@ -144,6 +164,22 @@ describe('getDB', () => {
       assert.deepEqual(row, { id, url: 'http://internal/query', tx: null, body: { sql: 'SELECT ?', params: [{ $bigint: '1' }] } });
     }
     assert.deepEqual(ns.names, ['default', 'acme', 'beta']);
+  });
+
+  test("the guide's unit test of getDB, whose stub answers {ok, json()} alone, passes", async () => {
+    /** @param {any} answer */
+    const platformAnswering = (answer) => {
+      /** @type {any[][]} */
+      const calls = [];
+      const stub = { fetch: async (/** @type {any[]} */ ...args) => (calls.push(args), answer) };
+      return { calls, platform: { env: { DOSQL_DB: { idFromName: () => 'test-id', get: () => stub } } } };
+    };
+    const good = platformAnswering({ ok: true, json: () => Promise.resolve({ rows: [{ id: 1, name: 'Test' }] }) });
+    assert.deepEqual(await getDB(good.platform, 'test-tenant').query('SELECT * FROM users'), [{ id: 1, name: 'Test' }]);
+    assert.equal(good.calls[0][0], 'http://internal/query');
+    assert.equal(good.calls[0][1].body, JSON.stringify({ sql: 'SELECT * FROM users', params: undefined }));
+    const bad = platformAnswering({ ok: false, json: () => Promise.resolve({ error: 'Database error' }) });
+    await assert.rejects(getDB(bad.platform, 'test-tenant').query('SELECT * FROM users'), (/** @type {any} */ err) => err instanceof DoSQLError && err.message === 'Database error');
   });
 
   test('without a namespace it throws a TypeError naming DOSQL_DB', () => {

@@ -155,6 +155,10 @@ for (const backend of BACKENDS) {
       const again = database(backend, 'values-exact', { int64: 'bigint' });
       assert.equal(await again.prepare('SELECT ? AS v').bind(big).first('v'), big);
       assert.equal(await again.prepare('SELECT 1 AS v').first('v'), 1, 'small integers stay numbers');
+      await again.exec('CREATE TABLE far (id INTEGER PRIMARY KEY)');
+      const far = await again.prepare('INSERT INTO far VALUES (?)').bind(2n ** 53n + 1n).run();
+      assert.equal(far.meta.last_row_id, 2n ** 53n + 1n, 'last_row_id as exact as the rows');
+      assert.ok(Object.is(await db.prepare('SELECT -0.0 AS v').first('v'), 0), '-0 comes back as 0, as D1 gives it');
       assert.equal(await db.prepare('SELECT ? AS v').bind(-0.5).first('v'), -0.5);
       assert.equal(await db.prepare('SELECT ? AS v').bind(null).first('v'), null);
       assert.equal(await db.prepare('SELECT 1e999 AS v').first('v'), Infinity);
@@ -163,6 +167,7 @@ for (const backend of BACKENDS) {
       assert.throws(() => db.prepare('SELECT ?').bind({ a: 1 }), /^Error: D1_TYPE_ERROR: Type 'object' not supported/);
       assert.throws(() => db.prepare('SELECT ?').bind(['a']), /^Error: D1_TYPE_ERROR: Type 'object' not supported for value 'a'/);
       assert.throws(() => db.prepare('SELECT ?').bind(2n ** 63n), /^Error: D1_TYPE_ERROR: Type 'bigint' not supported/);
+      assert.throws(() => db.prepare('SELECT ?').bind(new Date(NaN)), /^Error: D1_TYPE_ERROR: Type 'object' not supported for value 'Invalid Date'/);
       assert.deepEqual(await db.prepare('SELECT ? AS v').bind([0, 1, 255]).first('v'), [0, 1, 255], 'an array of bytes is a blob, as in D1');
     });
 

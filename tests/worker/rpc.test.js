@@ -64,6 +64,9 @@ for (const backend of BACKENDS) {
       const batch = await stub.batch(['INSERT INTO t (big) VALUES (1)', { sql: 'SELECT big FROM t ORDER BY id', params: [] }]);
       assert.equal(batch.length, 2);
       assert.deepEqual(batch[1].rows, [{ big: 2n ** 62n }, { big: 1 }]);
+      // A column named __proto__ crosses as a column.
+      const [proto] = await stub.query("SELECT x'01' AS __proto__, 2 AS b");
+      assert.deepEqual([Object.getPrototypeOf(proto), Object.keys(proto)], [Object.prototype, ['__proto__', 'b']]);
     });
 
     test('an error keeps its code, status and operation', async () => {

@@ -350,7 +350,8 @@ function bindValue(value) {
     case 'boolean':
       return value ? 1 : 0;
     case 'object':
-      if (value === null || value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value instanceof Date) return value;
+      if (value === null || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
       if (Array.isArray(value) && value.every((b) => typeof b === 'number' && b >= 0 && b < 256)) return Uint8Array.from(value);
   }
   throw d1Error(
@@ -383,7 +384,8 @@ function safeString(value) {
 function decodedRows(r, options) {
   const columns = Array.isArray(r?.columns) ? r.columns : [];
   const rows = (Array.isArray(r?.rows) ? r.rows : []).map((/** @type {unknown[]} */ row) =>
-    row.map((v) => (v !== null && typeof v === 'object' ? decodeTagged(v, options) : v)),
+    // -0 comes back as 0, as D1 gives it.
+    row.map((v) => (v !== null && typeof v === 'object' ? decodeTagged(v, options) : v === 0 ? 0 : v)),
   );
   return { columns, rows };
 }
@@ -396,6 +398,7 @@ function decodedRows(r, options) {
 function d1Result(r, duration, options) {
   const { columns, rows } = decodedRows(r, options);
   const changes = toNumber(decodeTagged(r?.rowsAffected, options));
+  const lastRowId = decodeTagged(r?.lastInsertRowId, options);
   return {
     success: true,
     // As D1 makes them: one object per row, the later of two columns of one name wins.
@@ -404,7 +407,8 @@ function d1Result(r, duration, options) {
       served_by: 'dosql',
       duration,
       changes,
-      last_row_id: toNumber(decodeTagged(r?.lastInsertRowId, options)),
+      // Exact past 2^53 with int64: 'bigint', as the rows are.
+      last_row_id: typeof lastRowId === 'bigint' ? lastRowId : toNumber(lastRowId),
       // What SQLite saw the statement do: it wrote rows, or changed the schema.
       changed_db: r?.readOnly === false && (changes > 0 || r?.schemaChanged === true),
       // Not measured per statement by DoSQL: rows_read is 0 and rows_written is

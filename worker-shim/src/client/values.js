@@ -6,6 +6,8 @@
 // (encodeText); a Date is sent as its ISO string. The client decodes what
 // the object answers, and the SSE relay (changes/sse.js) encodes it again for browsers.
 
+import { DoSQLError } from './error.js';
+
 const encoder = new TextEncoder();
 
 /**
@@ -26,12 +28,20 @@ export function encodeParams(params) {
 }
 
 /**
- * One parameter value for the wire.
+ * One parameter value for the wire. A value that has no form there (a symbol, a
+ * function, a Date that is not a time) is refused here with BAD_PARAMS: JSON would
+ * send it as null (or drop it), and Workers RPC would not send it at all.
  * @param {unknown} value
  * @returns {unknown}
  */
 export function encodeValue(value) {
   if (value === undefined) return null;
+  if (typeof value === 'symbol' || typeof value === 'function' || (value instanceof Date && Number.isNaN(value.getTime()))) {
+    throw new DoSQLError(`a parameter cannot be ${describe(value)}: bind a number, bigint, string, boolean, null, Date or bytes`, {
+      code: 'BAD_PARAMS',
+      status: 400,
+    });
+  }
   if (typeof value === 'bigint') return { $bigint: value.toString() };
   if (typeof value === 'number') {
     if (value === Infinity) return { $real: 'Infinity' };
@@ -43,6 +53,12 @@ export function encodeValue(value) {
   if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
   if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
   return value; // boolean, null, or an already tagged value
+}
+
+/** @param {unknown} value */
+function describe(value) {
+  if (typeof value === 'symbol') return `a symbol, ${String(value)}`;
+  return typeof value === 'function' ? 'a function' : 'an invalid Date';
 }
 
 /**
@@ -66,7 +82,7 @@ export function encodeRow(row) {
   if (row === null || typeof row !== 'object') return row;
   /** @type {Record<string, unknown>} */
   const out = {};
-  for (const key of Object.keys(row)) out[key] = encodeValue(row[key]);
+  for (const key of Object.keys(row)) setColumn(out, key, encodeValue(row[key]));
   return out;
 }
 
@@ -79,8 +95,18 @@ export function decodeRow(row) {
   if (row === null || typeof row !== 'object') return row;
   /** @type {Record<string, unknown>} */
   const out = {};
-  for (const key of Object.keys(row)) out[key] = decodeValue(row[key]);
+  for (const key of Object.keys(row)) setColumn(out, key, decodeValue(row[key]));
   return out;
+}
+
+/**
+ * row[key] = value as an own property, also for a column named `__proto__`, which
+ * plain assignment would take for the row's prototype.
+ * @param {Record<string, unknown>} row @param {string} key @param {unknown} value
+ */
+function setColumn(row, key, value) {
+  if (key === '__proto__') Object.defineProperty(row, key, { value, enumerable: true, writable: true, configurable: true });
+  else row[key] = value;
 }
 
 /** @param {unknown} rows @returns {Record<string, unknown>[]} */

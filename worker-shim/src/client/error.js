@@ -1,0 +1,30 @@
+// client/error.js — DoSQLError, what every failure of the client is: the database's
+// answer (its code, status and details, docs/errors.md) or a value the client cannot
+// send. Its own module so that values.js, which refuses such values, and client.js
+// share it.
+
+/** What an error answer may say beside its message (docs/errors.md). */
+export const ERROR_DETAILS = /** @type {const} */ (['operation', 'statement', 'offset', 'statementOffset']);
+
+/** A failure answered by the database (or of the exchange with it). */
+export class DoSQLError extends Error {
+  /**
+   * @param {string} message  SQLite's own text where SQLite failed
+   * @param {{code?: string, status?: number, operation?: number, statement?: string,
+   *   offset?: number, statementOffset?: number, cause?: unknown}} [details]  beside
+   *   code and status, each only when the answer said it: the failing operation of
+   *   a /batch or /transaction, the transaction statement refused
+   *   (TRANSACTION_STATEMENT), the byte offsets of the error and of its statement
+   */
+  constructor(message, { code = 'UNKNOWN', status = 0, cause, ...details } = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'DoSQLError';
+    /** Stable code, e.g. "SQLITE_CONSTRAINT_UNIQUE", "TRANSACTION_EXPIRED". */
+    this.code = code;
+    /** The HTTP status of the answer. */
+    this.status = status;
+    for (const key of ERROR_DETAILS) {
+      if (details[key] !== undefined) /** @type {any} */ (this)[key] = details[key];
+    }
+  }
+}
