@@ -355,6 +355,23 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     assert.deepEqual([answer.status, answer.body?.code], [503, 'COLD_TIER_UNAVAILABLE'], answer.text);
   });
 
+  test('R2 failing to read during POST /restore: 503 COLD_TIER_UNAVAILABLE, nothing changed, and the restore succeeds once R2 is back', async () => {
+    const db = await coldDatabase('restore-fails');
+    const { current } = (await db.post('/history', {})).body;
+    await db.reopen(); // SQLite's cache goes: the update reads (promotes) what it writes
+    await db.run("UPDATE t SET body = 'x' WHERE id BETWEEN 1000 AND 2000");
+    await db.maintain();
+    await db.reopen();
+    await db.query('SELECT 1'); // open while R2 works
+    const { result: answer } = await whileR2Fails(db, 'get', () => db.post('/restore', { to: current.lsn }));
+    assert.deepEqual([answer.status, answer.body.code], [503, 'COLD_TIER_UNAVAILABLE'], answer.text);
+    assert.deepEqual(await db.query("SELECT count(*) AS n FROM t WHERE body = 'x'"), [{ n: 1001 }], 'nothing changed');
+    const again = await db.post('/restore', { to: current.lsn });
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(await db.query("SELECT count(*) AS n FROM t WHERE body = 'x'"), [{ n: 0 }]);
+    await assertIntact(db);
+  });
+
   test('R2 failing to read inside an interactive transaction: the cold fault answers TRANSACTION_ABORTED and the transaction is gone', async () => {
     const db = await coldDatabase('get-fails-tx');
     await db.reopen();

@@ -142,6 +142,19 @@ export class DatabaseInstance {
   }
 
   /**
+   * The answer to an error no request path handled: a storage failure (the cold
+   * tier unreachable or lost, a key-value limit) answers its own code whichever path
+   * met it; anything else is a failure of the shim itself, logged, 500 INTERNAL.
+   * @param {unknown} err
+   * @returns {EngineResponse}
+   */
+  #failure(err) {
+    if (err instanceof StorageError) return hostError(err.code, err.message);
+    console.error(`[dosql] ${this.#options.label()}:`, err);
+    return hostError('INTERNAL', messageOf(err));
+  }
+
+  /**
    * Answer one request of the wire protocol. Every failure of the shim itself is
    * answered here as 500 {error, code: "INTERNAL"}; all other errors come from C.
    * @param {Request} request
@@ -170,8 +183,7 @@ export class DatabaseInstance {
       const txId = request.headers.get(engine.contract.transactionHeader);
       return toResponse(await this.#answer(request.method, path, body, txId));
     } catch (err) {
-      console.error(`[dosql] ${this.#options.label()}:`, err);
-      return toResponse(hostError('INTERNAL', messageOf(err)));
+      return toResponse(this.#failure(err));
     }
   }
 
@@ -190,8 +202,7 @@ export class DatabaseInstance {
       const bytes = encoder.encode(requestText(body ?? {}));
       answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, bytes, txId));
     } catch (err) {
-      console.error(`[dosql] ${this.#options.label()}:`, err);
-      answer = hostError('INTERNAL', messageOf(err));
+      answer = this.#failure(err);
     }
     return rpcAnswer(answer);
   }
@@ -241,8 +252,7 @@ export class DatabaseInstance {
       this.#afterRequest();
       return hranaResponse(answer, { pipeline: answer.status === 200 });
     } catch (err) {
-      console.error(`[dosql] ${this.#options.label()}:`, err);
-      return hranaResponse(hostError('INTERNAL', messageOf(err)), { pipeline: false });
+      return hranaResponse(this.#failure(err), { pipeline: false });
     }
   }
 
@@ -305,8 +315,7 @@ export class DatabaseInstance {
       );
       return toResponse(answer);
     } catch (err) {
-      console.error(`[dosql] ${label}:`, err);
-      return toResponse(hostError('INTERNAL', messageOf(err)));
+      return toResponse(this.#failure(err));
     }
   }
 
@@ -626,8 +635,7 @@ export class DatabaseInstance {
         (await this.#live()) ?? /** @type {Engine} */ (this.#engine).hostRequest(method, '/subscribe', body);
       return await this.#feed.subscribe(request, () => readBody(request, maxBytes), ask);
     } catch (err) {
-      console.error(`[dosql] ${this.#options.label()}:`, err);
-      return toResponse(hostError('INTERNAL', messageOf(err)));
+      return toResponse(this.#failure(err));
     }
   }
 
