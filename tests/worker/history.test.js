@@ -341,7 +341,7 @@ describe('history', () => {
     const again = await db.post('/branch', { name: preview });
     assert.equal(again.status, 409, again.text);
     assert.equal(again.body.code, 'BRANCH_EXISTS');
-    assert.equal((await db.post('/branch', { name: 'no spaces allowed' })).body.code, 'BAD_TENANT');
+    for (const name of ['no spaces allowed', '.', '..']) assert.equal((await db.post('/branch', { name })).body.code, 'BAD_TENANT', name);
     assert.equal((await db.post('/branch', { name })).body.code, 'BRANCH_EXISTS');
     assert.equal((await db.post('/branch', {})).body.code, 'BAD_REQUEST');
     // Asked while another client's transaction is open, a branch waits for it to end;

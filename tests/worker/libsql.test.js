@@ -387,6 +387,40 @@ describe('libSQL over WebSocket only', () => {
 
   });
 
+  test('one client running 64 calls at once (a stream each) gets every answer', async () => {
+    const db = clientOf('ws', tenant('libsql-ws-many'));
+    const rows = await Promise.all(Array.from({ length: 64 }, (_, i) => db.execute({ sql: 'SELECT ? AS n', args: [i] })));
+    assert.deepEqual(rows.map((rs) => rs.rows[0].n), Array.from({ length: 64 }, (_, i) => i));
+  });
+
+  test('a small message naming a large stored text many times is PAYLOAD_TOO_LARGE, and the socket stays', async () => {
+    const socket = new WebSocket(`${servers.sql.origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-amplify')}`, ['hrana2']);
+    /** @type {Map<number, (m: any) => void>} */
+    const waiting = new Map();
+    socket.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      waiting.get(m.request_id)?.(m);
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+    const request = (/** @type {number} */ id, /** @type {object} */ body) => {
+      const answered = new Promise((resolve) => waiting.set(id, resolve));
+      socket.send(JSON.stringify({ type: 'request', request_id: id, request: body }));
+      return /** @type {Promise<any>} */ (answered);
+    };
+    socket.send(JSON.stringify({ type: 'hello', jwt: TOKEN }));
+    try {
+      assert.equal((await request(1, { type: 'open_stream', stream_id: 1 })).type, 'response_ok');
+      assert.equal((await request(2, { type: 'store_sql', sql_id: 1, sql: `SELECT 1 -- ${'x'.repeat(250 * 1024)}` })).type, 'response_ok');
+      // 4,000 steps of one 250 KiB text: about 1 GB once copied in.
+      const answer = await request(3, { type: 'batch', stream_id: 1, batch: { steps: Array.from({ length: 4000 }, () => ({ stmt: { sql_id: 1 } })) } });
+      assert.deepEqual([answer.type, answer.error?.code], ['response_error', 'PAYLOAD_TOO_LARGE'], JSON.stringify(answer.error));
+      const after = await request(4, { type: 'execute', stream_id: 1, stmt: { sql_id: 1 } });
+      assert.deepEqual(after.response?.result.rows, [[{ type: 'integer', value: '1' }]]);
+    } finally {
+      socket.close();
+    }
+  });
+
   test(`a client that sends faster than the database answers is refused past ${MAX_IN_FLIGHT} requests in flight`, async () => {
     // The connection alone, in Node, over a socket of the test's and a database that
     // has not answered yet.

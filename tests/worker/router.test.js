@@ -4,6 +4,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { startStandalone, createClient } from './harness.js';
 
 const TOKEN = 'test-token-0123456789';
@@ -88,6 +89,26 @@ describe('standalone router', () => {
       const a = await answer(await mf.dispatchFetch(`http://localhost${path}`, { method: 'POST', body: '{}' }));
       assert.equal(a.status, 404, path);
       assert.equal(a.body.code, 'NOT_FOUND');
+    }
+  });
+
+  test('a request that says "Upgrade: websocket" without a WebSocket handshake gets a JSON answer, not a plain-text 500', async () => {
+    // Over a real socket: the runtime shows any such request to the Worker as a GET.
+    const origin = new URL(String(await mf.ready));
+    for (const method of ['POST', 'PUT']) {
+      const a = await new Promise((resolve, reject) => {
+        const req = http.request({ host: origin.hostname, port: origin.port, path: '/db/acme/', method, headers: { upgrade: 'websocket', connection: 'upgrade', 'sec-websocket-protocol': 'hrana2', authorization: `Bearer ${TOKEN}` } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], text }));
+        });
+        req.on('error', reject);
+        req.end('{}');
+      });
+      const { status, type, text } = /** @type {any} */ (a);
+      assert.ok(status >= 400 && status < 500, `${method}: ${status} ${text}`);
+      assert.match(type ?? '', /application\/json/);
+      assert.ok(JSON.parse(text).code, text);
     }
   });
 });

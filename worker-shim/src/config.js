@@ -11,10 +11,13 @@
 export const RECYCLE_MEMORY_BYTES = 48 * 1024 * 1024;
 
 // ---- libSQL over WebSocket (hrana-socket.js, docs/hrana.md): what one socket may hold
-/** Streams open at once (each is a stream of the database, which keeps 64 in all). */
-export const SOCKET_MAX_STREAMS = 16;
+/** Streams open at once. @libsql/client opens one for each call, so as many as
+ *  requests may be in flight; the database keeps 64 streams in all, dropping the one
+ *  idle longest (docs/hrana.md), as it does for HTTP clients. */
+export const SOCKET_MAX_STREAMS = 1024;
 /** Requests waiting for their answers, by count and by bytes of their messages: past
- *  either, a request is refused (TOO_MANY_REQUESTS) and the socket stays. */
+ *  either, a request is refused (TOO_MANY_REQUESTS) and the socket stays. The bytes
+ *  also bound one request with its stored SQL copied in (PAYLOAD_TOO_LARGE). */
 export const SOCKET_MAX_IN_FLIGHT = 1024;
 export const SOCKET_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 /** SQL texts store_sql keeps for the connection, by count and bytes (@libsql/client

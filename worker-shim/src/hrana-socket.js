@@ -33,7 +33,10 @@ const CLOSE_POLICY = 1008;
  * @param {Request} request
  */
 export function wantsHranaSocket(request) {
-  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return false;
+  // A WebSocket client always sends its key (RFC 6455). A request that only says
+  // "Upgrade: websocket" (which the runtime shows as a GET, whatever its method) would
+  // get a 101 that the runtime then refuses, as a plain-text 500.
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !request.headers.has('sec-websocket-key')) return false;
   const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
   return offered.includes(HRANA_SUBPROTOCOL);
 }
@@ -154,7 +157,14 @@ export class HranaSocket {
     if (!STREAM_REQUESTS.has(type)) return fail('BAD_REQUEST', `${JSON.stringify(type)} is not a request DoSQL serves over hrana2 (docs/hrana.md)`);
     const { stream_id: streamId, ...rest } = request;
     if (!this.#streams.has(streamId)) return fail('STREAM_EXPIRED', `no stream ${JSON.stringify(streamId)} is open on this connection`);
-    return this.#onStream(streamId, this.#withTexts(rest));
+    // Each statement naming a stored text carries it to the database: a small message
+    // naming a large text many times would make a huge body.
+    let textChars = 0;
+    const whole = this.#withTexts(rest, (sql) => (textChars += sql.length));
+    if (textChars > SOCKET_MAX_IN_FLIGHT_BYTES) {
+      return fail('PAYLOAD_TOO_LARGE', `the request's statements name ${textChars} characters of stored SQL in all; the limit is ${SOCKET_MAX_IN_FLIGHT_BYTES}`);
+    }
+    return this.#onStream(streamId, whole);
   }
 
   /** @param {any} request */
@@ -190,14 +200,17 @@ export class HranaSocket {
 
   /**
    * A request with sql_id in place of its text made whole: the connection's stored
-   * text goes in (an unknown id stays, and the database names it).
-   * @param {any} request
+   * text goes in (an unknown id stays, and the database names it), and is counted.
+   * @param {any} request @param {(sql: string) => void} count
    */
-  #withTexts(request) {
+  #withTexts(request, count) {
     /** @param {any} stmt */
-    const whole = (stmt) => (stmt && Number.isInteger(stmt.sql_id) && this.#sqls.has(stmt.sql_id)
-      ? { ...stmt, sql: this.#sqls.get(stmt.sql_id), sql_id: undefined }
-      : stmt);
+    const whole = (stmt) => {
+      const sql = stmt && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
+      if (sql === undefined) return stmt;
+      count(sql);
+      return { ...stmt, sql, sql_id: undefined };
+    };
     if (request.type === 'execute') return { ...request, stmt: whole(request.stmt) };
     if (request.type === 'batch' && Array.isArray(request.batch?.steps)) {
       return { ...request, batch: { ...request.batch, steps: request.batch.steps.map((/** @type {any} */ s) => ({ ...s, stmt: whole(s?.stmt) })) } };
