@@ -36,5 +36,7 @@ export function coldClient(runtime, backend, name) {
     failR2: (ops) => get(`/__r2/fail?ops=${ops}`),
     /** @returns {Promise<{failed: number}>} */
     healR2: () => get('/__r2/heal'),
+    /** Delete one object from the bucket behind DoSQL's back. @param {string} key */
+    deleteObject: (key) => get(`/__r2/delete?key=${encodeURIComponent(key)}`),
   };
 }

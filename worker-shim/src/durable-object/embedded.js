@@ -15,7 +15,7 @@
 // the platform delivers to the class is the class's to forward: alarm() to
 // db.alarm(), webSocketClose/webSocketError to the database's.
 
-import { DatabaseInstance, isDurableObjectStorage } from './instance.js';
+import { DatabaseInstance, isDurableObjectStorage, isLost } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, valueOf } from './response.js';
 import { createClient, DoSQLError } from '../client/client.js';
@@ -95,7 +95,9 @@ async function open(instance, label) {
   } catch (err) {
     throw new DoSQLError(`${label}: opening the database failed: ${messageOf(err)}`, { code: 'INTERNAL', status: 500, cause: err });
   }
-  if (failure) throw errorOf(failure);
+  // A database whose cold data is lost still gets its Database: every call answers
+  // COLD_TIER_CORRUPT, and serveImport() of a backup is how it recovers.
+  if (failure && !isLost(failure)) throw errorOf(failure);
   const stub = {
     /** @param {string} url @param {RequestInit} [init] */
     fetch: (url, init) => instance.fetch(new Request(url, init)),

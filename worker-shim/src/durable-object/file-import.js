@@ -42,8 +42,10 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
 /**
  * @typedef {object} ImportTarget
  * @property {ImportableStorage} storage  the live database's adapter
- * @property {() => Promise<import('../wasm/engine.js').Engine | EngineResponse>} engine  the live engine (reads file
- *   headers, numbers the change log), fresh if the last broke, or the failure of its start
+ * @property {() => Promise<import('../wasm/engine.js').Engine | EngineResponse>} engine  reads file headers: the
+ *   live engine, fresh if the last broke, or the failure of its start
+ * @property {() => Promise<import('../wasm/host.js').ChangeNumbers | EngineResponse>} changeNumbers  how the
+ *   file's events are numbered, after every event of the database it replaces (asked holding the gate)
  * @property {(staged: StorageAdapter) => import('../wasm/engine.js').Engine} newEngine  for validation
  * @property {readonly import('../wasm/engine.js').Migration[]} migrations
  * @property {boolean} captureChanges  as the live engine is opened
@@ -68,12 +70,10 @@ export async function importFile(body, target) {
     if (refused) return refused;
     const release = await target.hold();
     try {
-      // The file's change log replaces this one: C numbers the events after it.
-      const engine = await target.engine();
-      if ('status' in engine) return engine;
-      const numbers = await engine.request('POST', '/changes/replaced', new Uint8Array(0), { internal: true });
-      if (numbers.status !== 200) return numbers;
-      staged.renumberChanges?.(valueOf(numbers));
+      // The file's change log replaces this one: its events are numbered after it.
+      const numbers = await target.changeNumbers();
+      if ('status' in numbers) return numbers;
+      staged.renumberChanges?.(numbers);
       await storage.replaceWith(staged);
       swapped = true;
       return (await target.replaced()) ?? jsonResponse(200, file);

@@ -26,7 +26,7 @@
 import wasmModule from '../wasm/module.js';
 import { RECYCLE_MEMORY_BYTES } from '../config.js';
 import { Engine, EngineBrokenError } from '../wasm/engine.js';
-import { StorageError } from '../wasm/host.js';
+import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, rpcAnswer, toResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
 import { readBody } from './request-body.js';
@@ -81,6 +81,30 @@ const decoder = new TextDecoder();
  */
 function captureOptions(changes) {
   return { captureChanges: changes !== false, captureTables: changes === false ? undefined : changes.tables };
+}
+
+/**
+ * Whether a start failed because the database's cold data is lost (an R2 object it
+ * needs is gone or altered): it cannot open until something replaces it.
+ * @param {EngineResponse | null} failure
+ */
+export function isLost(failure) {
+  return failure !== null && valueOf(failure)?.code === 'COLD_TIER_CORRUPT';
+}
+
+/**
+ * How an import numbers its events when the database it replaces is lost, so its
+ * change log's last number cannot be read (C's /changes/replaced for a log that can):
+ * past any number that log can hold, and past the floor storage keeps; as for any
+ * import, nothing before is kept (kept 0: every reader that saw an event gets a gap).
+ * Numbers go up by one per event, and no database has had an event per microsecond
+ * since 1970, so that count is past them (and below 2^53 until the year 2255).
+ * @param {{changeNumbers?: () => import('../wasm/host.js').ChangeNumbers}} storage
+ * @returns {import('../wasm/host.js').ChangeNumbers}
+ */
+function lostChangeNumbers(storage) {
+  const { floor } = storage.changeNumbers?.() ?? NO_CHANGE_NUMBERS;
+  return { floor: Math.max(floor, Date.now() * 1000), kept: 0 };
 }
 
 /**
@@ -162,12 +186,13 @@ export class DatabaseInstance {
    */
   async fetch(request) {
     try {
+      const path = new URL(request.url).pathname;
+      // Before the start: an import also replaces a database that cannot start.
+      if (path === '/import') return await this.importDatabase(request);
       const failure = this.#started ? null : await this.start();
       if (failure) return toResponse(failure);
       const engine = /** @type {Engine} */ (this.#engine);
-      const path = new URL(request.url).pathname;
       if (path === '/subscribe') return await this.subscribe(request);
-      if (path === '/import') return await this.importDatabase(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
       if (path === '/branch') return toResponse(await this.#branch(request.method, await readBody(request, engine.maxRequestBytes)));
       if (path === '/v2/pipeline') return await this.#hranaPipeline(request);
@@ -265,11 +290,24 @@ export class DatabaseInstance {
    */
   async #refuseHostRequest(request, path) {
     const failure = await this.start();
-    const answer = failure ?? /** @type {Engine} */ (this.#engine).hostRequest(request.method, path);
-    const refused = answer.status === 200 ? null : answer;
-    if (!refused) return null;
+    if (failure) {
+      await discardBody(request.body);
+      return toResponse(failure);
+    }
+    return this.#refuseMethod(request, /** @type {Engine} */ (this.#engine), path);
+  }
+
+  /**
+   * engine's answer when a route the host serves does not take the request's method
+   * (its body discarded), else null.
+   * @param {Request} request @param {Engine} engine @param {string} path
+   * @returns {Promise<Response | null>}
+   */
+  async #refuseMethod(request, engine, path) {
+    const answer = engine.hostRequest(request.method, path);
+    if (answer.status === 200) return null;
     await discardBody(request.body);
-    return toResponse(refused);
+    return toResponse(answer);
   }
 
   /**
@@ -294,16 +332,22 @@ export class DatabaseInstance {
    * @returns {Promise<Response>}
    */
   async importDatabase(request) {
-    const refused = await this.#refuseHostRequest(request, '/import');
+    // A database whose cold data is lost cannot open; replacing it is how it recovers,
+    // on an engine that needs no database (file headers) and with the new events
+    // numbered past any the lost log can hold.
+    const lost = isLost(await this.start());
+    const refused = lost ? await this.#refuseMethod(request, this.#bareEngine(), '/import') : await this.#refuseHostRequest(request, '/import');
     if (refused) return refused;
     const label = this.#options.label();
     try {
       const answer = await this.#oneImport(
         () => discardBody(request.body),
-        (progress) =>
-          importFile(request.body, {
+        (progress) => {
+          const bare = lost ? this.#bareEngine() : null;
+          return importFile(request.body, {
             storage: /** @type {import('./file-import.js').ImportableStorage} */ (this.#storage),
-            engine: async () => (await this.#live()) ?? /** @type {Engine} */ (this.#engine),
+            engine: async () => bare ?? (await this.#live()) ?? /** @type {Engine} */ (this.#engine),
+            changeNumbers: async () => (bare ? lostChangeNumbers(/** @type {any} */ (this.#storage)) : this.#changeNumbersAfter()),
             newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
             migrations: this.#options.migrations(),
             ...captureOptions(this.#capture),
@@ -311,7 +355,9 @@ export class DatabaseInstance {
             replaced: () => this.#restartAfterImport(),
             progress,
             log: (...args) => console.error(`[dosql] ${label}:`, ...args),
-          }),
+          });
+        },
+        { lost },
       );
       return toResponse(answer);
     } catch (err) {
@@ -319,14 +365,33 @@ export class DatabaseInstance {
     }
   }
 
+  /** An engine never opened, for what needs no database (routes, file headers). */
+  #bareEngine() {
+    return new Engine(wasmModule, { storage: this.#storage, label: this.#options.label() });
+  }
+
+  /**
+   * How the events of a database replacing this one are numbered: after every event of
+   * this one (C reads its log), or the failure. Called holding the gate.
+   * @returns {Promise<import('../wasm/host.js').ChangeNumbers | EngineResponse>}
+   */
+  async #changeNumbersAfter() {
+    const failure = await this.#live();
+    if (failure) return failure;
+    const numbers = await /** @type {Engine} */ (this.#engine).request('POST', '/changes/replaced', new Uint8Array(0), { internal: true });
+    return numbers.status === 200 ? valueOf(numbers) : numbers;
+  }
+
   /**
    * run() as the one import in progress (a file, or a branch's pages: both replace the
    * database), once the engine has started; else discard() throws its incoming pages away.
+   * With lost, a start that fails because the database's cold data is lost does not stop it.
    * @param {() => Promise<void>} discard
    * @param {(progress: import('./file-import.js').ImportProgress) => Promise<EngineResponse>} run
+   * @param {{lost?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  async #oneImport(discard, run) {
+  async #oneImport(discard, run, { lost = false } = {}) {
     if (this.#importing) {
       await discard();
       return hostError('IMPORT_IN_PROGRESS', 'another import into this database is in progress; wait for its answer');
@@ -336,7 +401,7 @@ export class DatabaseInstance {
     this.#importing = progress;
     try {
       const failure = await this.start();
-      if (failure) {
+      if (failure && !(lost && isLost(failure))) {
         await discard();
         return failure;
       }
