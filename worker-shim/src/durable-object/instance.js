@@ -335,16 +335,15 @@ export class DatabaseInstance {
     // A database whose cold data is lost cannot open; replacing it is how it recovers,
     // on an engine that needs no database (file headers) and with the new events
     // numbered past any the lost log can hold.
-    const lost = isLost(await this.start());
-    const refused = lost ? await this.#refuseMethod(request, this.#bareEngine(), '/import') : await this.#refuseHostRequest(request, '/import');
+    const bare = isLost(await this.start()) ? this.#bareEngine() : null;
+    const refused = bare ? await this.#refuseMethod(request, bare, '/import') : await this.#refuseHostRequest(request, '/import');
     if (refused) return refused;
     const label = this.#options.label();
     try {
       const answer = await this.#oneImport(
         () => discardBody(request.body),
-        (progress) => {
-          const bare = lost ? this.#bareEngine() : null;
-          return importFile(request.body, {
+        (progress) =>
+          importFile(request.body, {
             storage: /** @type {import('./file-import.js').ImportableStorage} */ (this.#storage),
             engine: async () => bare ?? (await this.#live()) ?? /** @type {Engine} */ (this.#engine),
             changeNumbers: async () => (bare ? lostChangeNumbers(/** @type {any} */ (this.#storage)) : this.#changeNumbersAfter()),
@@ -355,9 +354,8 @@ export class DatabaseInstance {
             replaced: () => this.#restartAfterImport(),
             progress,
             log: (...args) => console.error(`[dosql] ${label}:`, ...args),
-          });
-        },
-        { lost },
+          }),
+        { lost: bare !== null },
       );
       return toResponse(answer);
     } catch (err) {
