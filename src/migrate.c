@@ -119,11 +119,10 @@ static int migrateCheckForeignKeys(Conn *pConn, Reply *pWhy){
 /* Run one migration and record it, all in one transaction. Its statements run
 ** as a user's do: the guard's rules hold (no BEGIN, COMMIT or ROLLBACK, which
 ** would end the migration's transaction half way; nothing of the engine's own,
-** which would leave a database that no longer opens); PRAGMA foreign_keys
-** applies (above). The record and the
-** transaction are the engine's (the caller runs trusted). SQLITE_OK, or an
-** error with pWhy saying why; the transaction is left for the caller to roll
-** back. */
+** which would leave a database that no longer opens), and PRAGMA foreign_keys
+** applies (above). The record and the transaction are the engine's (the caller
+** runs trusted). SQLITE_OK, or an error with pWhy saying why; the transaction
+** is left for the caller to roll back. */
 static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *zSql, const char *zSum){
   sqlite3_stmt *pStmt = 0;
   int rc, bPrepared, bStatement, bForeignKeys = 1, bTurnedOff = 0;
