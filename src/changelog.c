@@ -130,8 +130,8 @@ void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody){
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
 }
 
-/* Whether tables is absent, or an array of at most DOSQL_CHANGES_MAX_TABLES
-** non-empty strings. */
+/* Whether tables is absent, or an array of 1 to DOSQL_CHANGES_MAX_TABLES
+** non-empty strings (an empty list would select nothing, forever). */
 static int changelogTablesValid(const cJSON *pTables){
   const cJSON *pItem;
   int n = 0;
@@ -141,7 +141,7 @@ static int changelogTablesValid(const cJSON *pTables){
     if( !cJSON_IsString(pItem) || pItem->valuestring[0]==0 ) return 0;
     n++;
   }
-  return n<=DOSQL_CHANGES_MAX_TABLES;
+  return n>=1 && n<=DOSQL_CHANGES_MAX_TABLES;
 }
 
 /* The page's query: the rows holding events after ?1, of the tables bound
@@ -282,7 +282,7 @@ static int changelogTables(Conn *p, Reply *pReply, const cJSON *pTables){
   const cJSON *pItem;
   if( !changelogTablesValid(pTables) ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST,
-        "tables must be an array of at most %d table names (non-empty strings); "
+        "tables must be an array of 1 to %d table names (non-empty strings); "
         "leave it out for every table", DOSQL_CHANGES_MAX_TABLES);
     return SQLITE_MISMATCH;
   }
@@ -491,8 +491,7 @@ void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody){
         "changes.tables needs change capture on (the settings say changes: false)");
     return;
   }
-  if( !cJSON_IsArray(pTables) || cJSON_GetArraySize(pTables)==0
-   || !changelogTablesValid(pTables) ){
+  if( !cJSON_IsArray(pTables) || !changelogTablesValid(pTables) ){
     replyFail(pReply, 500, DOSQL_BAD_CONFIG,
         "changes.tables must be an array of 1 to %d table names (non-empty strings); "
         "leave it out to capture every table, or set changes: false to capture none",

@@ -212,7 +212,7 @@ describe('stopping', () => {
     let answer = () => {};
     const { db } = clientAnswering(() => new Promise((resolve) => (answer = resolve)));
     const abort = new AbortController();
-    const it = db.subscribe([], { signal: abort.signal });
+    const it = db.subscribe(undefined, { signal: abort.signal });
     const waiting = it.next();
     await new Promise((resolve) => setTimeout(resolve, 10));
     abort.abort();

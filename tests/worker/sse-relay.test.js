@@ -13,9 +13,9 @@ import { cutStream, manualStream } from './fixtures/streams.js';
 
 const encoder = new TextEncoder();
 
-/** Wire lines of the database, with values that need the tagged encoding and multibyte text. */
+/** Wire lines of the database, with values that need the tagged encoding, multibyte text and text holding NUL. */
 const WIRE_EVENTS = [
-  { lsn: 4, txId: 4, timestamp: 1795000000000, type: 'insert', table: 'users', data: { id: 1, name: 'é 日本 🙂', big: { $bigint: '9007199254740993' }, pic: { $blob: 'AQID' }, n: null } },
+  { lsn: 4, txId: 4, timestamp: 1795000000000, type: 'insert', table: 'users', data: { id: 1, name: 'é 日本 🙂', big: { $bigint: '9007199254740993' }, pic: { $blob: 'AQID' }, n: null, bio: 'a\u0000b' } },
   { lsn: 5, txId: 4, timestamp: 1795000000000, type: 'update', table: 'users', data: { id: 1, name: '🙂' }, old: { id: 1, name: 'é 日本 🙂' } },
   { type: 'gap', since: 5, head: 9 },
   { type: 'ready', lsn: 9 },

@@ -74,7 +74,8 @@ function encodeText(text) {
 }
 
 /**
- * A row with every value encoded for the wire: decodeRow undone.
+ * A row of results as the database sends it: decodeRow undone. Its text stays as
+ * it is (parameters send text holding NUL as {$text}; results never do).
  * @param {Record<string, unknown>} row
  * @returns {Record<string, unknown>}
  */
@@ -82,7 +83,10 @@ export function encodeRow(row) {
   if (row === null || typeof row !== 'object') return row;
   /** @type {Record<string, unknown>} */
   const out = {};
-  for (const key of Object.keys(row)) setColumn(out, key, encodeValue(row[key]));
+  for (const key of Object.keys(row)) {
+    const value = row[key];
+    setColumn(out, key, typeof value === 'string' ? value : encodeValue(value));
+  }
   return out;
 }
 
