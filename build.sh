@@ -68,7 +68,8 @@ readonly SPEEDTEST1_SHA256=81875fcd4bfb76bbf21568f021e81452a72539f76db9982d9114d
 # clang-14 and its libFuzzer runtime (libclang-rt-14-dev) build the fuzz targets; make runs
 # the Makefile.
 readonly APT_WASM_TOOLCHAIN=(clang lld wasi-libc libclang-rt-14-dev-wasm32)
-readonly APT_ALWAYS=(make binaryen wabt gcc libc6-dev git xz-utils clang-14 libclang-rt-14-dev)
+# sqlite3: Debian's own CLI, older than the engine's SQLite, which tests open exports with.
+readonly APT_ALWAYS=(make binaryen wabt gcc libc6-dev git xz-utils clang-14 libclang-rt-14-dev sqlite3)
 
 # ---- Layout -----------------------------------------------------------------------------
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

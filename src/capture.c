@@ -554,18 +554,23 @@ static int captureWriteAll(Conn *p){
 int captureFlush(Conn *p){
   Capture *c = &p->capture;
   sqlite3_int64 iRowid;
+  DosqlChangeCounts counts;
   int rc, bTrusted;
   if( c->bNoMem ){
     captureDiscard(p);
     return SQLITE_NOMEM;
   }
   if( c->nBatch==0 ) return SQLITE_OK;
+  /* The log's row is not the user's: last_insert_rowid(), changes() and
+  ** total_changes() stay as the user's statement left them. */
   iRowid = sqlite3_last_insert_rowid(p->db);
+  dosqlSaveChangeCounts(p->db, &counts);
   bTrusted = p->bTrusted;
   p->bTrusted = 1;               /* the change log is read-only to user SQL */
   rc = captureWriteAll(p);
   p->bTrusted = bTrusted;
   sqlite3_set_last_insert_rowid(p->db, iRowid);
+  dosqlRestoreChangeCounts(p->db, &counts);
   captureDiscard(p);
   return rc;
 }

@@ -316,9 +316,12 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   nChange = sqlite3_total_changes64(db)==nChangeBefore || !dosqlStmtCountsChanges(pStmt)
           ? 0 : sqlite3_changes64(db);
   /* An INSERT of the rowid the connection already had changes nothing that
-  ** can be seen, but counts; an ignored one does neither. */
-  bInserted = (nChange>0 || sqlite3_last_insert_rowid(db)!=iRowidBefore)
-           && dosqlStmtSetsLastRowid(pStmt);
+  ** can be seen, but counts; an ignored one does neither; an UPSERT's DO
+  ** UPDATE counts, and inserted nothing (an UPSERT that inserts again the rowid
+  ** the connection had is taken for one). */
+  bInserted = dosqlStmtSetsLastRowid(pStmt)
+           && (sqlite3_last_insert_rowid(db)!=iRowidBefore
+               || (nChange>0 && !dosqlStmtMayUpdateInstead(pStmt)));
   rc = captureFlush(pConn);
   if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
   else rc = guardCheckSchema(pConn, pReply);

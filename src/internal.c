@@ -23,8 +23,25 @@ typedef struct InternalTable {
 /* The change log as SQL reads it: one row per event, expanded from the
 ** stored rows (changebatch.h) as changebatch.c expands them for /changes.
 ** Its table is named without "main.": SQLite binds a view's tables to the
-** view's own schema, also when history.c attaches the file under another. */
+** view's own schema, also when history.c attaches the file under another.
+** A row's members are joined in column order by a subquery's ORDER BY, not
+** an aggregate's (SQLite 3.44), so that an exported file opens in the SQLite
+** of older tools too (3.38, for -> and ->>). */
+#define INTERNAL_CHANGES_MEMBERS(VALUE) \
+  "(SELECT '{' || group_concat(f.v, ',') || '}' FROM (SELECT (b.cols -> c.fullkey) || ':' || " VALUE \
+  " AS v FROM json_each(b.cols) AS c WHERE c.type = 'text' ORDER BY c.key) AS f)"
 #define INTERNAL_CHANGES_VIEW \
+  "(lsn, tx_id, ts, type, tbl, data, old) AS SELECT b.first_lsn + e.key, b.tx_id, b.ts," \
+  " CASE e.value ->> 0 WHEN 'i' THEN 'insert' WHEN 'u' THEN 'update' ELSE 'delete' END, b.tbl, " \
+  INTERNAL_CHANGES_MEMBERS("(e.value -> ('$[1]' || substr(c.fullkey, 2)))") "," \
+  " CASE e.value ->> 0 WHEN 'u' THEN " \
+  INTERNAL_CHANGES_MEMBERS("coalesce(e.value -> ('$[2].\"' || c.key || '\"'), e.value -> ('$[1]' || substr(c.fullkey, 2)))") \
+  " END FROM _dosql_change_log AS b, json_each(b.events) AS e"
+
+/* The same view as releases before 2026-12-04 defined it, with an ordered
+** aggregate that SQLite before 3.44 cannot parse; opening such a database
+** defines it anew (internalUpgrade). */
+#define INTERNAL_CHANGES_VIEW_AGGREGATE_ORDER \
   "(lsn, tx_id, ts, type, tbl, data, old) AS SELECT b.first_lsn + e.key, b.tx_id, b.ts," \
   " CASE e.value ->> 0 WHEN 'i' THEN 'insert' WHEN 'u' THEN 'update' ELSE 'delete' END, b.tbl," \
   " (SELECT '{' || group_concat((b.cols -> c.fullkey) || ':'" \
@@ -54,9 +71,10 @@ static const InternalTable aInternal[] = {
 };
 #define N_INTERNAL (int)(sizeof(aInternal)/sizeof(aInternal[0]))
 
-/* The first release's change log, one row per event; opening such a database
-** turns it into _dosql_change_log (internalUpgrade). */
-static const InternalTable legacyChanges =
+/* What earlier releases made, which opening brings up to date (internalUpgrade):
+** the first release's change log, one row per event, that becomes rows of
+** _dosql_change_log; the view with an ordered aggregate. */
+static const InternalTable aLegacy[] = {
   { "TABLE", "_dosql_changes",
     "(  lsn INTEGER PRIMARY KEY,"
     "  tx_id INTEGER NOT NULL,"
@@ -65,7 +83,12 @@ static const InternalTable legacyChanges =
     "  tbl TEXT NOT NULL COLLATE NOCASE,"
     "  data TEXT NOT NULL,"
     "  old TEXT"
-    ")" };
+    ")" },
+  { "VIEW", "_dosql_changes", INTERNAL_CHANGES_VIEW_AGGREGATE_ORDER },
+};
+#define N_LEGACY (int)(sizeof(aLegacy)/sizeof(aLegacy[0]))
+#define LEGACY_CHANGES_TABLE (&aLegacy[0])
+#define LEGACY_CHANGES_VIEW (&aLegacy[1])
 
 int internalHidesViewFunction(const char *zName){
   return zName && sqlite3_stricmp(zName, "json_each")==0;   /* INTERNAL_CHANGES_VIEW */
@@ -110,15 +133,15 @@ static int internalIsDefinition(const InternalTable *t, const char *zType, const
 }
 
 /* Whether one sqlite_schema row of schema zDb is the engine's own; *pbCurrent
-** says whether it is one of aInternal exactly (not an index or the first
-** release's log). */
+** says whether it is one of aInternal exactly (not an index, nor what an
+** earlier release defined). */
 static int internalIsOurs(const char *zDb, const char *zType, const char *zName,
                           const char *zTable, const char *zSql, int *pbCurrent){
   int i;
   *pbCurrent = 0;
   if( strcmp(zDb, "main")!=0 ) return 0;
-  for(i=0; i<=N_INTERNAL; i++){
-    const InternalTable *t = i<N_INTERNAL ? &aInternal[i] : &legacyChanges;
+  for(i=0; i<N_INTERNAL+N_LEGACY; i++){
+    const InternalTable *t = i<N_INTERNAL ? &aInternal[i] : &aLegacy[i-N_INTERNAL];
     if( strcmp(zTable, t->zName)!=0 ) continue;
     if( strcmp(zName, t->zName)==0 && internalIsDefinition(t, zType, zSql) ){
       *pbCurrent = i<N_INTERNAL;
@@ -367,17 +390,11 @@ static int internalCopyLegacy(Conn *p, char **pzWhy){
   return rc;
 }
 
-int internalUpgrade(Conn *p, char **pzWhy){
-  sqlite3_stmt *pStmt = 0;
+/* Turn the first release's change log into rows of _dosql_change_log, and its
+** table into the view, in one transaction. */
+static int internalUpgradeLog(Conn *p, char **pzWhy){
   char *zView;
-  int rc, bLegacy = 0;
-  *pzWhy = 0;
-  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM main.sqlite_schema"
-                          " WHERE type='table' AND name='_dosql_changes'", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ) bLegacy = sqlite3_step(pStmt)==SQLITE_ROW;
-  sqlite3_finalize(pStmt);
-  if( rc!=SQLITE_OK || !bLegacy ) return rc;
-  rc = internalRunRules(p, aLegacyRule, (int)(sizeof(aLegacyRule)/sizeof(aLegacyRule[0])), pzWhy);
+  int rc = internalRunRules(p, aLegacyRule, (int)(sizeof(aLegacyRule)/sizeof(aLegacyRule[0])), pzWhy);
   if( rc!=SQLITE_OK || *pzWhy ) return rc;
   rc = internalExec(p, sqlite3_mprintf("BEGIN"));
   p->bTrusted = 1;
@@ -389,5 +406,27 @@ int internalUpgrade(Conn *p, char **pzWhy){
   else sqlite3_free(zView);
   if( rc==SQLITE_OK && *pzWhy==0 ) return internalExec(p, sqlite3_mprintf("COMMIT"));
   internalExec(p, sqlite3_mprintf("ROLLBACK"));
+  return rc;
+}
+
+int internalUpgrade(Conn *p, char **pzWhy){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bTable = 0, bView = 0;
+  *pzWhy = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT type, sql FROM main.sqlite_schema"
+                          " WHERE name='_dosql_changes'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
+    bTable = zType && strcmp(zType, "table")==0;
+    bView = zType && internalIsDefinition(LEGACY_CHANGES_VIEW, zType,
+                                          (const char*)sqlite3_column_text(pStmt, 1));
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ) return rc;
+  if( bTable ) return internalUpgradeLog(p, pzWhy);
+  if( !bView ) return SQLITE_OK;
+  rc = internalExec(p, sqlite3_mprintf("BEGIN; DROP VIEW main._dosql_changes;"
+                                       " CREATE VIEW main._dosql_changes%s; COMMIT;", INTERNAL_CHANGES_VIEW));
+  if( rc!=SQLITE_OK ) internalExec(p, sqlite3_mprintf("ROLLBACK"));
   return rc;
 }

@@ -50,12 +50,14 @@ int internalCheckSchema(Conn *p, char **pzWhy, int *pbComplete);
 int internalCheckRows(Conn *p, char **pzWhy);
 
 /*
-** After internalCheckSchema and internalCreate (a database that has it lacks
-** the view of its name): turn the first release's change log (the table
-** _dosql_changes, one row per event) into rows of _dosql_change_log and the
-** view of that name, in one transaction. Nothing to do for a database that
-** has none. Same results as internalCheckSchema: *pzWhy says which row is
-** not one that release wrote, and nothing changes then.
+** After internalCheckSchema and internalCreate, bring what an earlier release
+** made up to date, each in one transaction: the first release's change log
+** (the table _dosql_changes, one row per event) becomes rows of
+** _dosql_change_log and the view of that name (a database that has it lacks
+** the view); the view as releases before 2026-12-04 defined it, which SQLite
+** before 3.44 cannot parse, is defined anew. Nothing to do for a database that
+** has neither. Same results as internalCheckSchema: *pzWhy says which row is
+** not one the first release wrote, and nothing changes then.
 */
 int internalUpgrade(Conn *p, char **pzWhy);
 

@@ -178,10 +178,29 @@ int dosqlStmtSetsLastRowid(sqlite3_stmt *pStmt){
   return 0;
 }
 
+int dosqlStmtMayUpdateInstead(sqlite3_stmt *pStmt){
+  const Vdbe *v = (const Vdbe*)pStmt;
+  int i;
+  for(i=0; v && i<v->nOp; i++){
+    if( v->aOp[i].opcode==OP_Insert && (v->aOp[i].p5 & OPFLAG_ISUPDATE) ) return 1;
+  }
+  return 0;
+}
+
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
   Table *pTab = sqlite3FindTable(db, zTable, zDb);
   if( pTab && (pTab->tabFlags & TF_Shadow) ) return 1;
   return sqlite3ShadowTableName(db, zTable);
+}
+
+void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p){
+  p->nChange = db->nChange;
+  p->nTotalChange = db->nTotalChange;
+}
+
+void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
+  db->nChange = p->nChange;
+  db->nTotalChange = p->nTotalChange;
 }
 
 int dosqlPragmaBoolean(const char *z){

@@ -24,6 +24,10 @@ int dosqlStmtCountsChanges(sqlite3_stmt *pStmt);
 ** triggers, whose inserts SQLite does not report. */
 int dosqlStmtSetsLastRowid(sqlite3_stmt *pStmt);
 
+/* Whether pStmt, an INSERT, may update a row instead of inserting one (an
+** UPSERT's DO UPDATE): then a change counted is no insert. */
+int dosqlStmtMayUpdateInstead(sqlite3_stmt *pStmt);
+
 /* Whether zTable of schema zDb is a shadow table of a virtual table (FTS5's
 ** f_content, R*Tree's r_node): part of the virtual table's storage, never
 ** reported as a table of its own. Safe inside a preupdate hook (no SQL runs). */
@@ -40,6 +44,17 @@ sqlite3_int64 dosqlSchemaStamp(sqlite3 *db);
 ** was opened after the newest named zOlder, or zOlder is not open: what a
 ** RELEASE or ROLLBACK TO of zName may undo without touching zOlder. */
 int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder);
+
+/* The connection's change counters, what SQL's changes() and total_changes()
+** answer, which SQLite's API can read but not set. The engine's own writes on
+** behalf of a user's statement (the change log's row) save them first and put
+** them back after, as SQLite's VACUUM does, so that they count the user's rows. */
+typedef struct DosqlChangeCounts {
+  sqlite3_int64 nChange;
+  sqlite3_int64 nTotalChange;
+} DosqlChangeCounts;
+void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p);
+void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 
 /* A PRAGMA's boolean argument as SQLite reads it (on/yes/true, a number not
 ** 0): 1 or 0. */
