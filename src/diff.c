@@ -353,8 +353,16 @@ static void diffSchema(Diff *p){
   if( p->rc!=SQLITE_OK ) connFail(p->pConn, p->pReply, p->rc);
 }
 
+/* Whether table zTable holds rows of its own at both points (not a virtual
+** table that reads another's, as fts5vocab does: its rows are that table's, and
+** it cannot find one by rowid, so comparing it would take time squared). */
+static int holdsRows(const Diff *p, const char *zTable){
+  sqlite3 *db = p->pConn->db;
+  return dosqlTableHoldsRows(db, DIFF_FROM, zTable) && dosqlTableHoldsRows(db, p->zTo, zTable);
+}
+
 /* Every table either point has (not SQLite's, not the engine's, not a virtual
-** table's shadow), by name, once whatever its case. From sqlite_schema, which
+** table's shadow, nor one that holds no rows), by name, once whatever its case. From sqlite_schema, which
 ** no user table can stand in for (not pragma_table_list, see sideLoad). */
 static void diffTables(Diff *p){
   sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
@@ -365,7 +373,7 @@ static void diffTables(Diff *p){
   if( pStmt==0 ) return;
   while( p->rc==SQLITE_OK && !p->bMore && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
-    if( zName==0 || isShadow(p, zName) ) continue;
+    if( zName==0 || isShadow(p, zName) || !holdsRows(p, zName) ) continue;
     if( diffWanted(p, zName) ) diffTable(p, zName);
   }
   sqlite3_finalize(pStmt);

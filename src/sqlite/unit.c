@@ -188,9 +188,26 @@ int dosqlStmtMayUpdateInstead(sqlite3_stmt *pStmt){
 }
 
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable){
+  Table *pOwner;
+  const char *zTail;
+  char *zOwner;
+  /* The module of a virtual table of the same schema says. Not the table's
+  ** TF_Shadow: SQLite sets it from sqlite3ShadowTableName(), which looks in
+  ** every schema, so a TEMP virtual table would mark a table of main. */
+  zTail = strrchr(zTable, '_');
+  if( zTail==0 ) return 0;
+  zOwner = sqlite3DbStrNDup(db, zTable, (int)(zTail-zTable));
+  pOwner = zOwner ? sqlite3FindTable(db, zOwner, zDb) : 0;
+  sqlite3DbFree(db, zOwner);
+  return pOwner!=0 && sqlite3IsShadowTableOf(db, pOwner, zTable);
+}
+
+int dosqlTableHoldsRows(sqlite3 *db, const char *zDb, const char *zTable){
   Table *pTab = sqlite3FindTable(db, zTable, zDb);
-  if( pTab && (pTab->tabFlags & TF_Shadow) ) return 1;
-  return sqlite3ShadowTableName(db, zTable);
+  Module *pMod;
+  if( pTab==0 || !IsVirtual(pTab) ) return 1;
+  pMod = (Module*)sqlite3HashFind(&db->aModule, pTab->u.vtab.azArg[0]);
+  return pMod!=0 && pMod->pModule->iVersion>=3 && pMod->pModule->xShadowName!=0;
 }
 
 void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p){

@@ -33,6 +33,11 @@ int dosqlStmtMayUpdateInstead(sqlite3_stmt *pStmt);
 ** reported as a table of its own. Safe inside a preupdate hook (no SQL runs). */
 int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 
+/* Whether zTable of schema zDb holds rows of its own: an ordinary table, or a
+** virtual table whose module keeps them in shadow tables (FTS5, R*Tree); not
+** one that reads another's (fts5vocab). 1 when there is no such table. */
+int dosqlTableHoldsRows(sqlite3 *db, const char *zDb, const char *zTable);
+
 /* A number that changes whenever the main schema does, while it is loaded:
 ** schema_version and how often the parsed schema was cleared, so it also
 ** tells apart two schemas that an undone change left with one schema_version.

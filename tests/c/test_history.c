@@ -238,6 +238,29 @@ static void diff_is_not_fooled_by_names(void){
   connClose(&c);
 }
 
+/* Virtual tables: a TEMP one does not take a main table of a shadow's name for
+** its own, and one that holds no rows of its own (fts5vocab reads an FTS5
+** table's index, and cannot find a row by rowid) is left out. */
+static void diff_lists_the_rows_of_tables_that_hold_them(void){
+  Conn c;
+  char *z;
+  int from;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE notes_data(id INTEGER PRIMARY KEY, v);"
+      " CREATE VIRTUAL TABLE f USING fts5(x); CREATE VIRTUAL TABLE v USING fts5vocab(f, 'row')\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"INSERT INTO notes_data VALUES(1, 'kept'); INSERT INTO f VALUES('alpha beta');"
+      " CREATE VIRTUAL TABLE temp.notes USING fts5(x)\"}");
+  z = diffChanges(&c, "", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"f\",\"type\":\"insert\",\"data\":{\"x\":\"alpha beta\"}},"
+               "{\"table\":\"notes_data\",\"type\":\"insert\",\"data\":{\"id\":1,\"v\":\"kept\"}}],\"more\":false}");
+  sqlite3_free(z);
+  z = diffChanges(&c, ",\"tables\":[\"v\"]", from);
+  CHECK_STR(z, "200 \"changes\":[],\"more\":false}");
+  sqlite3_free(z);
+  connClose(&c);
+}
+
 /* Rows pair by what both points have: copies of one content by their count,
 ** a WITHOUT ROWID table whose key changed not at all (it was rebuilt), and a
 ** virtual table's shadow tables are the virtual table's, in no list. */
@@ -294,6 +317,7 @@ int main(void){
   RUN(history_and_restore_name_points);
   RUN(diff_lists_row_changes_between_points);
   RUN(diff_is_not_fooled_by_names);
+  RUN(diff_lists_the_rows_of_tables_that_hold_them);
   RUN(diff_pairs_rows_by_what_both_points_have);
   RUN(diff_sees_what_collations_and_numbers_hide);
   return HARNESS_END();
