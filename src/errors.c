@@ -28,6 +28,7 @@ const DosqlError aDosqlError[] = {
   ENGINE(DOSQL_IMPORT_TRUNCATED, 400),      /* also the host's, for a file cut short */
   ENGINE(DOSQL_IMPORT_BAD_PAGE_SIZE, 400),
   ENGINE(DOSQL_IMPORT_TOO_LARGE, 413),      /* also the host's, counting as it reads */
+  ENGINE(DOSQL_IMPORT_UTF16, 422),
   ENGINE(DOSQL_CHANGE_LOG_CORRUPT, 500),
   ENGINE(DOSQL_BAD_CONFIG, 500),
   ENGINE(DOSQL_TRANSACTION_ABORTED, 409),   /* 503 when a page fault ended it */

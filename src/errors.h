@@ -30,6 +30,7 @@
 #define DOSQL_IMPORT_TRUNCATED    "IMPORT_TRUNCATED"     /* 400: ... is shorter than its header or pages */
 #define DOSQL_IMPORT_BAD_PAGE_SIZE "IMPORT_BAD_PAGE_SIZE" /* 400: ... gives an invalid page size */
 #define DOSQL_IMPORT_TOO_LARGE    "IMPORT_TOO_LARGE"     /* 413: ... is larger than the storage takes */
+#define DOSQL_IMPORT_UTF16        "IMPORT_UTF16"         /* 422: ... keeps its text as UTF-16 (compiled out) */
 #define DOSQL_CHANGE_LOG_CORRUPT  "CHANGE_LOG_CORRUPT"   /* 500: a stored change event is not what capture writes */
 #define DOSQL_BAD_CONFIG          "BAD_CONFIG"           /* 500: the object's settings or bindings are invalid */
 #define DOSQL_TRANSACTION_ABORTED "TRANSACTION_ABORTED"  /* 409/503: the transaction was rolled back; retry it */

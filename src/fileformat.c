@@ -14,6 +14,7 @@
 #define HDR_READ_VERSION      19   /* u8: likewise */
 #define HDR_CHANGE_COUNTER    24   /* u32 */
 #define HDR_PAGE_COUNT        28   /* u32 */
+#define HDR_TEXT_ENCODING     56   /* u32: 1 UTF-8, 2 UTF-16le, 3 UTF-16be (0 before any schema) */
 #define HDR_VERSION_VALID_FOR 92   /* u32: the change counter when the count was last right */
 
 #define FORMAT_LEGACY 1
@@ -77,6 +78,14 @@ void fileCheckHeader(Reply *pReply, uint8_t *aHdr, uint32_t n, double maxBytes, 
         "the file's format versions (header bytes 18 and 19) are %d and %d; "
         "SQLite 3 reads 1 (rollback journal) or 2 (WAL)",
         aHdr[HDR_WRITE_VERSION], aHdr[HDR_READ_VERSION]);
+    return;
+  }
+  if( dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])==2 || dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])==3 ){
+    /* SQLITE_OMIT_UTF16 (sqlite_options.h): such a file reads as corrupt. */
+    replyFail(pReply, 422, DOSQL_IMPORT_UTF16,
+        "the file keeps its text as UTF-16 (%s); DoSQL's databases are UTF-8: convert it first, "
+        "e.g. sqlite3 in.db .dump | sqlite3 out.db",
+        dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])==2 ? "little-endian" : "big-endian");
     return;
   }
   if( fileHeaderPageCountValid(aHdr) && (double)fileHeaderPageCount(aHdr)*szPage > maxBytes ){

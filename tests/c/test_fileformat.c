@@ -53,6 +53,7 @@ static void every_bad_header_has_its_code(void){
     { "page size",   400, "IMPORT_BAD_PAGE_SIZE" },
     { "format",      400, "IMPORT_NOT_SQLITE" },
     { "too large",   413, "IMPORT_TOO_LARGE" },
+    { "utf-16",      422, "IMPORT_UTF16" },
   };
   unsigned i;
   for(i=0; i<sizeof(aCase)/sizeof(aCase[0]); i++){
@@ -65,6 +66,7 @@ static void every_bad_header_has_its_code(void){
     if( i==2 ) n = 40;
     if( i==3 ) a[17] = 0x11;
     if( i==4 ) a[19] = 3;
+    if( i==6 ) a[59] = 2;
     r = check(a, n, i==5 ? 4096.0*999 : 1e12, 0);
     CHECK(r.status==aCase[i].status);
     CHECK_STR(answerCode(&r), aCase[i].zCode);

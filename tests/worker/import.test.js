@@ -245,6 +245,7 @@ describe('POST /import', () => {
         ['an index that disagrees with its table', index, 422, 'IMPORT_CORRUPT'],
         ['a schema format SQLite does not know', patched(good, (h) => h.setUint32(44, 99)), 422, 'IMPORT_CORRUPT'],
         ['a table the migrations create', cliFile('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);'), 422, 'IMPORT_MIGRATION_FAILED'],
+        ['text kept as UTF-16', cliFile("PRAGMA encoding = 'UTF-16le'; CREATE TABLE u (x); INSERT INTO u VALUES ('é');"), 422, 'IMPORT_UTF16'],
         // The change log's view reads json_each(): a table of that name would break it.
         ['a table named json_each', cliFile('CREATE TABLE json_each (key, value, type, fullkey, atom, id, parent, path);'), 422, 'IMPORT_UNSAFE'],
         [
