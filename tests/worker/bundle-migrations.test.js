@@ -53,6 +53,19 @@ test('a missing folder is an error', () => {
   assert.throws(() => readMigrations(join(root, 'nope')), /does not exist/);
 });
 
+test('a file for the folder, a folder of .sql files inside it, or a folder for the output is refused, saying so; editors\' hidden files are not migrations', () => {
+  const dir = folder({ '001_a.sql': 'SELECT 1;', '.#002_b.sql': 'root@host.1234' });
+  assert.deepEqual(readMigrations(dir).map((m) => m.name), ['001_a.sql']);
+  assert.throws(() => readMigrations(join(dir, '001_a.sql')), /001_a\.sql is a file: name the folder/);
+  mkdirSync(join(dir, 'more'));
+  writeFileSync(join(dir, 'more', '002_b.sql'), 'SELECT 2;');
+  assert.throws(() => readMigrations(dir), /more: a folder inside the migrations folder, named \.sql or holding \.sql files/);
+  const other = folder({ '001_a.sql': 'SELECT 1;' });
+  mkdirSync(join(other, '002_b.sql'));
+  assert.throws(() => readMigrations(other), /002_b\.sql: a folder inside the migrations folder/);
+  assert.throws(() => bundleMigrations(folder({ '001_a.sql': 'SELECT 1;' }), root), /is a folder: name the \.js file/);
+});
+
 test('the CLI writes an importable module equal to the folder, and fails with a message', async () => {
   const dir = folder({ '001_a.sql': "CREATE TABLE a (x TEXT DEFAULT 'it''s \\ \"q\" ü');\n", '002_b.sql': 'CREATE TABLE b (y);' });
   const out = join(root, 'out', 'migrations.js');

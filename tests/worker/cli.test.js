@@ -9,6 +9,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { createClient as createLibsqlClient } from '@libsql/client';
+import { runShell } from '../../worker-shim/bin/dosql-shell.mjs';
 import { REPO, TMP, startStandalone, tenant } from './harness.js';
 
 const TOKEN = 'cli-test-token';
@@ -93,6 +97,71 @@ test('BEGIN ... COMMIT typed in the shell is one transaction; ROLLBACK undoes it
   assert.equal(r.out, 'n\n1\nn\n0\nxs\n"2,3"\n');
   assert.match(r.err, /cannot commit - no transaction is active/);
   assert.equal(r.code, 1);
+  // A dot command inside the transaction runs in it (not beside it, waiting for it).
+  const dot = await dosql(['shell', db, '--mode', 'csv'], {
+    input: ['BEGIN;', 'CREATE TABLE u (y);', 'INSERT INTO u VALUES (7);', '.tables', '.schema u', 'COMMIT;', 'SELECT y FROM u;'].join('\n'),
+  });
+  assert.equal(dot.err, '');
+  assert.match(dot.out, /^(\w+\n)*u\n(\w+\n)*CREATE TABLE u \(y\);\ny\n7\n$/);
+});
+
+test('Ctrl-C at the terminal drops the statement being typed, and the shell goes on', async () => {
+  const db = tenant('cli-ctrl-c');
+  await dosql(['shell', db], { input: 'CREATE TABLE t (x); INSERT INTO t VALUES (1), (2);' });
+  // The shell as a terminal runs it: keys typed into a TTY-like stream.
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+  const output = new PassThrough();
+  let shown = '';
+  output.on('data', (d) => (shown += d));
+  const client = createLibsqlClient({ url: `${server}db/${db}/`, authToken: TOKEN, intMode: 'bigint' });
+  try {
+    const done = runShell(client, { input, output, errors: output, mode: 'csv' });
+    input.write('DELETE FROM t\r');
+    input.write('\x03');
+    input.write('SELECT count(*) AS n FROM t;\r');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    input.end();
+    assert.equal(await done, 0, shown);
+  } finally {
+    client.close();
+  }
+  assert.match(shown, /\^C\n/);
+  assert.match(shown, /n\n2\n/, shown);
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM t;' })).out, 'n\n2\n');
+});
+
+test('a table of many rows prints (no stack overflow); a reader that goes away ends the command quietly', async () => {
+  const many = await dosql(['shell', tenant('cli-many')], { input: 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000) SELECT i FROM n;' });
+  assert.equal(many.code, 0, many.err);
+  assert.equal(many.out.split('\n').length, 150003, 'the header, its rule, the rows and the last newline');
+  const head = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" shell ${tenant('cli-pipe')} | head -1`], { env: { PATH: process.env.PATH ?? '', DOSQL_URL: server, DOSQL_TOKEN: TOKEN } });
+  let err = '';
+  head.stderr.on('data', (d) => (err += d));
+  head.stdin.end('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) SELECT i FROM n;');
+  await new Promise((resolve) => head.on('close', resolve));
+  assert.equal(err, '');
+});
+
+test('a server that does not answer is named, with why; flag mistakes are usage errors (exit 2)', async () => {
+  // A port nothing listens on: one the system just gave and took back.
+  const spare = createServer();
+  await new Promise((resolve) => spare.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (spare.address());
+  await new Promise((resolve) => spare.close(resolve));
+  const down = `http://127.0.0.1:${port}/`;
+  for (const args of [['history', 'x'], ['shell', 'x']]) {
+    const r = await dosql(args, { input: 'SELECT 1;', env: { DOSQL_TOKEN: TOKEN, DOSQL_URL: down } });
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`http://127\\.0\\.0\\.1:${port} did not answer \\(ECONNREFUSED\\): is the server running there`), args[0]);
+  }
+  const missing = await dosql(['import', join(folder, 'nope.sqlite'), 'x']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /ENOENT.*nope\.sqlite/);
+  for (const args of [['history', '--bogus'], ['export', 'x', '-o'], ['history', '--token']]) {
+    const r = await dosql(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, /usage: dosql/);
+  }
 });
 
 test('exec runs a file; export and import move the database as a .sqlite file', async () => {

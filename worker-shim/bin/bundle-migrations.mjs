@@ -23,11 +23,16 @@ export const MIGRATION_NAME = /^(\d+)_[A-Za-z0-9_.-]+\.sql$/;
  * @returns {{name: string, sql: string}[]}  sorted by number
  */
 export function readMigrations(folder) {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new Error(`migrations folder ${folder} does not exist`);
+  if (!existsSync(folder)) throw new Error(`migrations folder ${folder} does not exist`);
+  if (!statSync(folder).isDirectory()) throw new Error(`${folder} is a file: name the folder that holds the migrations`);
+  // Hidden names are editors' (Emacs's .#1_a.sql lock while a migration is edited).
+  const entries = readdirSync(folder, { withFileTypes: true }).filter((e) => !e.name.startsWith('.'));
+  const folders = entries.filter((e) => e.isDirectory() && (e.name.toLowerCase().endsWith('.sql') || holdsSql(join(folder, e.name))));
+  if (folders.length) {
+    throw new Error(`${folders.map((e) => join(folder, e.name)).join(', ')}: a folder inside the migrations folder, named .sql or holding .sql files, which would never run; migrations are ${folder}'s own NNN_name.sql files`);
   }
   // Any case: a 0002_x.SQL left out without a word would be a migration that never ran.
-  const files = readdirSync(folder).filter((f) => f.toLowerCase().endsWith('.sql'));
+  const files = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.sql')).map((e) => e.name);
   const bad = files.filter((f) => !MIGRATION_NAME.test(f));
   if (bad.length) {
     throw new Error(`${bad.join(', ')}: migration files are named NNN_name.sql (digits, "_", letters, digits, "_", ".", "-"; ".sql" in lowercase)`);
@@ -45,6 +50,11 @@ export function readMigrations(folder) {
     .map(([, name]) => ({ name, sql: readFileSync(join(folder, name), 'utf8') }));
   // What the class will check when it is defined, said now, at the build.
   return checkMigrations(list).map(({ name, sql }) => ({ name, sql }));
+}
+
+/** Whether a folder holds a .sql file (at its top). @param {string} folder */
+function holdsSql(folder) {
+  return readdirSync(folder).some((f) => f.toLowerCase().endsWith('.sql'));
 }
 
 /**
@@ -71,6 +81,7 @@ export function renderModule(migrations) {
 export function bundleMigrations(folder, out) {
   const migrations = readMigrations(folder);
   const text = renderModule(migrations);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new Error(`${out} is a folder: name the .js file to write`);
   mkdirSync(dirname(resolve(out)), { recursive: true });
   if (!existsSync(out) || readFileSync(out, 'utf8') !== text) writeFileSync(out, text);
   return migrations;

@@ -98,12 +98,14 @@ export function format(rs, mode) {
     return JSON.stringify(objects, (_, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v), 2);
   }
   if (mode === 'csv') return [columns, ...rows.map((r) => r.map((v) => (v === null ? '' : text(v))))].map((r) => r.map(csvField).join(',')).join('\n');
+  // Widths by a loop, not Math.max(...list): a spread of many rows overflows the stack.
+  const widest = (/** @type {string[]} */ list) => list.reduce((w, s) => Math.max(w, s.length), 0);
   if (mode === 'line') {
-    const width = Math.max(...columns.map((c) => c.length));
+    const width = widest(columns);
     return rows.map((r) => columns.map((c, i) => `${c.padStart(width)} = ${text(r[i])}`).join('\n')).join('\n\n');
   }
   const cells = [columns, ...rows.map((r) => r.map(text))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const widths = columns.map((_, i) => widest(cells.map((r) => r[i])));
   const line = (/** @type {string[]} */ r) => r.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
   return [line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
@@ -111,10 +113,11 @@ export function format(rs, mode) {
 /**
  * Run the shell until its input ends or .quit. Resolves to the exit code.
  * @param {any} client  a @libsql/client Client (intMode "bigint")
- * @param {{input: NodeJS.ReadableStream & {isTTY?: boolean}, output: NodeJS.WritableStream, errors: NodeJS.WritableStream, mode?: string, banner?: string}} io
+ * @param {{input: NodeJS.ReadableStream & {isTTY?: boolean}, output: NodeJS.WritableStream, errors: NodeJS.WritableStream, mode?: string, banner?: string,
+ *   describe?: (err: unknown) => string}} io  describe: an error's message
  * @returns {Promise<number>}
  */
-export async function runShell(client, { input, output, errors, mode = 'table', banner }) {
+export async function runShell(client, { input, output, errors, mode = 'table', banner, describe = (err) => /** @type {any} */ (err)?.message ?? String(err) }) {
   const tty = Boolean(input.isTTY);
   const history = tty && existsSync(HISTORY_FILE) ? readFileSync(HISTORY_FILE, 'utf8').split('\n').filter(Boolean).reverse().slice(0, HISTORY_LINES) : [];
   const lines = createInterface({ input, output: tty ? output : undefined, terminal: tty, history, historySize: HISTORY_LINES });
@@ -146,7 +149,7 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
       }
     } catch (err) {
       failed = true;
-      complain(`Error: ${/** @type {any} */ (err)?.message ?? err}`);
+      complain(`Error: ${describe(err)}`);
     }
   };
 
@@ -154,9 +157,11 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   const dot = async (line) => {
     const [command, arg] = line.trim().split(/\s+/, 2);
     if (command === '.quit' || command === '.exit') return false;
+    // Inside a transaction, on its stream: the database waits for it.
+    const on = tx ?? client;
     if (command === '.help') say(HELP);
-    else if (command === '.tables') say((await client.execute(TABLES_SQL)).rows.map((r) => r.name).join('\n'));
-    else if (command === '.schema') say((await client.execute({ sql: SCHEMA_SQL, args: [arg ?? null] })).rows.map((r) => `${r.sql};`).join('\n'));
+    else if (command === '.tables') say((await on.execute(TABLES_SQL)).rows.map((r) => r.name).join('\n'));
+    else if (command === '.schema') say((await on.execute({ sql: SCHEMA_SQL, args: [arg ?? null] })).rows.map((r) => `${r.sql};`).join('\n'));
     else if (command === '.mode' && MODES.includes(arg)) mode = arg;
     else {
       failed = true;
@@ -165,9 +170,27 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
     return true;
   };
 
+  // Ctrl-C drops the statement being typed, as sqlite3's shell does (without a
+  // listener readline would end the input, and the statement would run): every
+  // line given before it, also those the loop below has not taken yet.
+  let given = 0;
+  let droppedThrough = 0;
+  lines.on('line', () => given++);
+  lines.on('SIGINT', () => {
+    droppedThrough = given;
+    buffer = '';
+    output.write('^C\n');
+    prompt();
+    lines.prompt();
+  });
   prompt();
   if (tty) lines.prompt();
+  let taken = 0;
   for await (const line of lines) {
+    if (++taken <= droppedThrough) {
+      buffer = '';
+      continue;
+    }
     if (tty && line.trim()) appendFileSync(HISTORY_FILE, `${line}\n`);
     if (!buffer && line.trim().startsWith('.')) {
       let go = true;
@@ -175,7 +198,7 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
         go = await dot(line);
       } catch (err) {
         failed = true;
-        complain(`Error: ${/** @type {any} */ (err)?.message ?? err}`);
+        complain(`Error: ${describe(err)}`);
       }
       if (!go) break;
     } else {

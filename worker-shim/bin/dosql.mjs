@@ -40,17 +40,7 @@ DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
 
 /** @param {string[]} argv @returns {Promise<number>} the exit code */
 export async function main(argv, { env = process.env, cwd = process.cwd(), stdin = process.stdin, stdout = process.stdout, stderr = process.stderr } = {}) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      token: { type: 'string' },
-      mode: { type: 'string', default: 'table' },
-      output: { type: 'string', short: 'o' },
-      from: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parsed(argv);
   const [command, ...args] = positionals;
   if (values.help || !command) {
     stdout.write(`${USAGE}\n`);
@@ -70,15 +60,22 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       if (!MODES.includes(/** @type {string} */ (values.mode))) throw new UsageError(`--mode takes ${MODES.join(', ')}`);
       const client = sql();
       try {
-        return await runShell(client, { input: stdin, output: stdout, errors: stderr, mode: values.mode, banner: `dosql shell: ${target.hrana} (.help for commands)` });
+        return await runShell(client, {
+          input: stdin, output: stdout, errors: stderr, mode: values.mode,
+          banner: `dosql shell: ${target.hrana} (.help for commands)`,
+          describe: (err) => messageOf(err, target.hrana),
+        });
       } finally {
         client.close();
       }
     }
     case 'exec': {
       const client = sql();
+      const script = readFileSync(args[0], 'utf8');
       try {
-        await client.executeMultiple(readFileSync(args[0], 'utf8'));
+        await client.executeMultiple(script);
+      } catch (err) {
+        throw new Error(messageOf(err, target.hrana));
       } finally {
         client.close();
       }
@@ -94,6 +91,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       return 0;
     }
     case 'import': {
+      statSync(args[0]); // a missing file fails here, naming it, not as the upload's "fetch failed"
       const body = /** @type {any} */ (Readable.toWeb(createReadStream(args[0])));
       const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/vnd.sqlite3' } });
       if (!answer.ok) throw await answerError(answer);
@@ -114,6 +112,25 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
   }
 }
 
+/** The command line's options and arguments; an unknown or incomplete option is a UsageError. @param {string[]} argv */
+function parsed(argv) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        token: { type: 'string' },
+        mode: { type: 'string', default: 'table' },
+        output: { type: 'string', short: 'o' },
+        from: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 /** A mistake in the command line: exit code 2, with the usage unless it would not help. */
 class UsageError extends Error {
   /** @param {string} message @param {{usage?: boolean}} [options] */
@@ -124,8 +141,29 @@ class UsageError extends Error {
 }
 
 /** One request to the database's own endpoint path, with the token. @param {string} base @param {string} token @param {string} path @param {any} init */
-function endpoint(base, token, path, init) {
-  return fetch(new URL(path.slice(1), base), { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+async function endpoint(base, token, path, init) {
+  const url = new URL(path.slice(1), base);
+  try {
+    return await fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+  } catch (err) {
+    throw new Error(unreachable(url, err));
+  }
+}
+
+/**
+ * What to say when the server did not answer: fetch's own "fetch failed" names
+ * neither the server nor why. @param {URL | string} url @param {unknown} err
+ */
+function unreachable(url, err) {
+  const cause = /** @type {any} */ (err)?.cause;
+  const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return `${new URL(url).origin} did not answer (${why}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
+}
+
+/** err's message; for a request that reached no server, which one and why. @param {unknown} err @param {string} url */
+function messageOf(err, url) {
+  if (err instanceof TypeError && err.message === 'fetch failed') return unreachable(url, err);
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** @param {Response} answer */
@@ -141,6 +179,11 @@ async function answerError(answer) {
 
 // Run as a command (also through node_modules/.bin's link), not when imported by a test.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A reader that went away (| head) ends the command quietly.
+  process.stdout.on('error', (err) => {
+    if (/** @type {any} */ (err).code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (err) => {
