@@ -87,7 +87,6 @@ static const InternalTable aLegacy[] = {
   { "VIEW", "_dosql_changes", INTERNAL_CHANGES_VIEW_AGGREGATE_ORDER },
 };
 #define N_LEGACY (int)(sizeof(aLegacy)/sizeof(aLegacy[0]))
-#define LEGACY_CHANGES_TABLE (&aLegacy[0])
 #define LEGACY_CHANGES_VIEW (&aLegacy[1])
 
 int internalHidesViewFunction(const char *zName){
