@@ -277,7 +277,8 @@ static int changelogAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, sqlite3_in
 }
 
 /* Fail the reply unless tables is absent or valid (changelogTablesValid) and
-** names only tables whose changes are captured. */
+** names only tables whose changes are captured (a selection of others would
+** never receive an event: a mistake to report, not to serve). */
 static int changelogTables(Conn *p, Reply *pReply, const cJSON *pTables){
   const cJSON *pItem;
   if( !changelogTablesValid(pTables) ){
@@ -288,6 +289,11 @@ static int changelogTables(Conn *p, Reply *pReply, const cJSON *pTables){
   }
   if( !cJSON_IsArray(pTables) ) return SQLITE_OK;
   cJSON_ArrayForEach(pItem, pTables){
+    if( captureIsOwnTable(pItem->valuestring) ){
+      replyFail(pReply, 400, DOSQL_BAD_REQUEST,
+          "changes to %s are never captured (SQLite's and DoSQL's own tables)", pItem->valuestring);
+      return SQLITE_MISMATCH;
+    }
     if( !captureCovers(p, pItem->valuestring) ){
       replyFail(pReply, 400, DOSQL_BAD_REQUEST,
           "changes to %s are not captured: this database's changes.tables setting "

@@ -555,6 +555,16 @@ static void pages_follow_since_limit_and_tables(void){
   a = post(&c, "/changes", "{\"tables\":\"a\"}");
   CHECK(a.status==400);
   answerFree(&a);
+  /* A selection that could never match: nothing, or tables never captured. */
+  a = post(&c, "/changes", "{\"tables\":[]}");
+  CHECK(a.status==400 && strstr(a.zBody, "1 to 500 table names")!=0);
+  answerFree(&a);
+  a = post(&c, "/changes", "{\"tables\":[\"a\",\"_dosql_change_log\"]}");
+  CHECK(a.status==400 && strstr(a.zBody, "changes to _dosql_change_log are never captured")!=0);
+  answerFree(&a);
+  a = post(&c, "/changes", "{\"tables\":[\"sqlite_schema\"]}");
+  CHECK(a.status==400 && strstr(a.zBody, "never captured")!=0);
+  answerFree(&a);
   connClose(&c);
 }
 
