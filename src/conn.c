@@ -203,12 +203,14 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
   if( nCpuBudgetMs==0 ) nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   if( !dosqlValidPageSize(pageSize) ){
     replyFail(pReply, 500, DOSQL_BAD_CONFIG,
-        "page size %u is not a power of two from 512 to 65536 (DOSQL_PAGE_SIZE)", pageSize);
+        "page size %u (the pageSize option, or DOSQL_PAGE_SIZE) is not a power of two "
+        "from 512 to 65536", pageSize);
     return SQLITE_MISUSE;
   }
   if( nCpuBudgetMs>DOSQL_MAX_CPU_BUDGET_MS ){
     replyFail(pReply, 500, DOSQL_BAD_CONFIG,
-        "a CPU budget of %u ms is more than the most allowed, %d ms", nCpuBudgetMs,
+        "a CPU budget of %u ms (the cpuBudgetMs option, or DOSQL_CPU_BUDGET_MS) is more "
+        "than the most allowed, %d ms", nCpuBudgetMs,
         DOSQL_MAX_CPU_BUDGET_MS);
     return SQLITE_MISUSE;
   }

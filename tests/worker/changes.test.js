@@ -226,9 +226,11 @@ const world = changesWorld('changes', {});
 const countWorld = changesWorld('changes-count', { changes: { retainEvents: 3 } });
 /** retainMs 1: every event but the newest is old. */
 const ageWorld = changesWorld('changes-age', { changes: { retainMs: 1 } });
+/** retainMs of centuries: events are kept by count only. */
+const foreverWorld = changesWorld('changes-forever', { changes: { retainEvents: 2, retainMs: Number.MAX_SAFE_INTEGER } });
 const offWorld = changesWorld('changes-off', { changes: false });
 /** Capture turned off by the DOSQL_CHANGES var instead. */
-const varOffWorld = changesWorld('changes-var-off', {}, 'makeClasses', { DOSQL_CHANGES: 'off' });
+const varOffWorld = changesWorld('changes-var-off', {}, 'makeClasses', { DOSQL_CHANGES: ' Off' });
 /** A class of one's own around DB(), keeping one event. */
 const ownWorld = changesWorld('changes-own', { changes: { retainEvents: 1 } }, 'makeOwnClasses');
 /** The same without alarm(), as the guide's class: pruning runs after commits. */
@@ -236,7 +238,7 @@ const noAlarmWorld = changesWorld('changes-no-alarm', { changes: { retainEvents:
 /** Capture of one table only (changes.tables), and a list the engine refuses. */
 const tablesWorld = changesWorld('changes-tables', { changes: { tables: ['Kept'] } });
 const badTablesWorld = changesWorld('changes-bad-tables', { changes: { tables: ['kept', '_dosql_changes'] } });
-const worlds = [world, countWorld, ageWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld, tablesWorld, badTablesWorld];
+const worlds = [world, countWorld, ageWorld, foreverWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld, tablesWorld, badTablesWorld];
 before(() => Promise.all(worlds.map((w) => w.start())));
 after(() => Promise.all(worlds.map((w) => w.destroy())));
 
@@ -432,6 +434,19 @@ for (const backend of BACKENDS) {
       const [gap] = await sse.until((m) => m.type === 'ready');
       assert.deepEqual([gap.type, gap.lastEventId, JSON.parse(gap.data)], ['gap', '7', { type: 'gap', since: 2, head: 7 }]);
       await sse.cancel();
+    });
+
+    test('retention: a retainMs of centuries keeps the alarm within a year (the runtime refuses dates past 2189)', TIMEOUT, async () => {
+      const db = foreverWorld.db(backend);
+      await db.run('CREATE TABLE t (v INTEGER)');
+      for (let v = 1; v <= 4; v++) await db.run('INSERT INTO t VALUES (?)', [v]);
+      await db.fetch('/__test/alarm-now');
+      await eventually(async () => (await db.changes({ since: 0 })).oldest === 3, 'the alarm to prune by count');
+      // Two events left: the next alarm is set (not refused and retried), within a year.
+      await eventually(async () => {
+        const { alarm } = await db.info();
+        return alarm !== null && alarm > Date.now() + 30 * 24 * 3600_000 && alarm <= Date.now() + 366 * 24 * 3600_000;
+      }, 'the next alarm a year ahead at most');
     });
 
     test('retention: the runtime\'s alarm prunes by age, keeps the newest event, and then sets no alarm', TIMEOUT, async () => {

@@ -122,11 +122,29 @@ for (const backend of BACKENDS) {
         [{ classOptions: { pageSize: 2 ** 32 } }, /the pageSize option must be a whole number/],
         [{ classOptions: { cpuBudgetMs: -1 } }, /the cpuBudgetMs option must be a whole number/],
         [{ bindings: { DOSQL_CPU_BUDGET_MS: 'lots' } }, /DOSQL_CPU_BUDGET_MS must be a whole number/],
+        // Nothing is coerced: a var is digits, an option a number.
+        [{ bindings: { DOSQL_PAGE_SIZE: '0x2000' } }, /DOSQL_PAGE_SIZE must be a whole number, in digits; got "0x2000"/],
+        [{ bindings: { DOSQL_PAGE_SIZE: ' 8192 ' } }, /DOSQL_PAGE_SIZE must be a whole number/],
+        [{ bindings: { DOSQL_PAGE_SIZE: '' } }, /DOSQL_PAGE_SIZE must be a whole number/],
+        [{ classOptions: { pageSize: '8192' } }, /the pageSize option must be a whole number/],
+        [{ classOptions: { pageSize: [8192] } }, /the pageSize option must be a whole number/],
+        [{ classOptions: { cpuBudgetMs: false } }, /the cpuBudgetMs option must be a whole number/],
+        [{ bindings: { DOSQL_CHANGES: 'false' } }, /DOSQL_CHANGES turns change capture "off" \(or "on"\); got "false"/],
       ])) {
         await world.restart(options);
         const a = await world.client(backend, tenant('bad')).post('/query', { sql: 'SELECT 1' });
         assert.deepEqual([a.status, a.body.code], [500, 'BAD_CONFIG'], a.text);
         assert.match(a.body.error, named);
+      }
+      // An option defineDoSQL does not take is refused when the class is defined, named:
+      // misspelt, it would be dropped and its default used.
+      for (const [options, named] of /** @type {const} */ ([
+        [{ pagesize: 8192 }, /defineDoSQL\(\) takes .*"pagesize" is not one of them/],
+        [{ cold: { binding: 'COLD', hotbytes: 2 << 20 } }, /cold takes \{binding\?, hotBytes\?, groupPages\?\}; "hotbytes" is not one of them/],
+        [{ cold: { binding: 'COLD', prefix: 'tenant-a/' } }, /"prefix" is not one of them/],
+      ])) {
+        const a = await world.client(backend, tenant('define')).post('/__define', options);
+        assert.match(a.body.error ?? '', named, a.text);
       }
     });
   });

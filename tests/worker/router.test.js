@@ -129,6 +129,19 @@ describe('standalone router, misconfigured', () => {
     }
   });
 
+  test('a DOSQL_TOKEN no header can carry (whitespace around it, not a string) is BAD_CONFIG saying so', async () => {
+    for (const [token, why] of /** @type {[unknown, RegExp][]} */ ([[`${TOKEN}\n`, /starts or ends with whitespace/], [' x', /starts or ends with whitespace/], [12345, /must be a string .* it is a number/]])) {
+      const mf = await startStandalone({ DOSQL_TOKEN: /** @type {any} */ (token) });
+      try {
+        const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `Bearer ${String(token).trim()}` }, body: '{}' }));
+        assert.deepEqual([a.status, a.body.code], [500, 'BAD_CONFIG'], JSON.stringify(token));
+        assert.match(a.body.error, why);
+      } finally {
+        await mf.dispose();
+      }
+    }
+  });
+
   test('without the DOSQL_DB binding: 500 BAD_CONFIG naming the binding', async () => {
     const mf = await startStandalone({ DOSQL_TOKEN: TOKEN }, { withNamespace: false });
     try {

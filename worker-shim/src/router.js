@@ -55,6 +55,23 @@ function isEndpoint(path) {
  *   libSQL socket's streams are closed after the socket, within it
  * @returns {Promise<Response>}
  */
+/**
+ * Why the DOSQL_TOKEN var cannot be the bearer token, or null when it can. HTTP
+ * trims whitespace around a header's value, so a token that starts or ends with it
+ * (a newline left by `echo ... | wrangler secret put`) could never be sent.
+ * @param {unknown} token
+ */
+function tokenError(token) {
+  if (token === undefined || token === '') {
+    return 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN';
+  }
+  if (typeof token !== 'string') return `DOSQL_TOKEN must be a string (a secret or a quoted var); it is a ${typeof token}`;
+  if (token.trim() !== token) {
+    return 'DOSQL_TOKEN starts or ends with whitespace (a newline?), which no Authorization header can carry: set it again without it (printf %s TOKEN | wrangler secret put DOSQL_TOKEN)';
+  }
+  return null;
+}
+
 export async function route(request, env, ctx) {
   try {
     const url = new URL(request.url);
@@ -72,9 +89,8 @@ export async function route(request, env, ctx) {
     const refuse = libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
 
     const token = env.DOSQL_TOKEN;
-    if (typeof token !== 'string' || token === '') {
-      return refuse('BAD_CONFIG', 'DOSQL_TOKEN is not set: put DOSQL_TOKEN=... in .dev.vars for wrangler dev, or run wrangler secret put DOSQL_TOKEN');
-    }
+    const tokenProblem = tokenError(token);
+    if (tokenProblem) return refuse('BAD_CONFIG', tokenProblem);
     if (wantsHranaSocket(request) && path === '/') return await hranaSocket(env, match[1], token, ctx);
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
       return refuse('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');

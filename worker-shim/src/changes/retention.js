@@ -18,8 +18,11 @@
 
 import { messageOf, valueOf } from '../durable-object/response.js';
 import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, ALARM_DELAY_MS } from '../config.js';
+import { checkKeys } from '../option-keys.js';
 
 const encoder = new TextEncoder();
+/** The furthest ahead an alarm is set: a year. */
+const MAX_ALARM_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
@@ -41,10 +44,7 @@ export function checkChanges(value) {
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`changes must be false or {retainEvents?, retainMs?, tables?}; got ${JSON.stringify(value)}`);
   }
-  const unknown = Object.keys(value).filter((key) => !['retainEvents', 'retainMs', 'tables'].includes(key));
-  if (unknown.length > 0) {
-    throw new TypeError(`changes takes {retainEvents?, retainMs?, tables?}; ${unknown.map((k) => JSON.stringify(k)).join(', ')} is not one of them`);
-  }
+  checkKeys(value, ['retainEvents', 'retainMs', 'tables'], 'changes');
   const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS, tables } = /** @type {any} */ (value);
   for (const [name, n] of [['retainEvents', retainEvents], ['retainMs', retainMs]]) {
     if (!Number.isSafeInteger(n) || n < 0) {
@@ -125,8 +125,14 @@ export class Retention {
     return { deleted: value.deleted, remaining: value.remaining, oldestTimestamp: value.oldestTimestamp ?? null, more: value.more === true };
   }
 
-  /** Have the alarm go off at `at` or sooner. @param {number} at */
+  /**
+   * Have the alarm go off at `at` or sooner: at most MAX_ALARM_AHEAD_MS ahead (a
+   * retainMs of centuries names a date the runtime refuses; an alarm that fires
+   * early prunes nothing and sets the next).
+   * @param {number} at
+   */
   #schedule(at) {
+    at = Math.min(at, Date.now() + MAX_ALARM_AHEAD_MS);
     const run = this.#tail.then(async () => {
       if (this.#alarmAt === undefined) this.#alarmAt = await this.#storage.getAlarm();
       if (typeof this.#alarmAt === 'number' && this.#alarmAt <= at) return;

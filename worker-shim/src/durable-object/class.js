@@ -17,6 +17,7 @@ import { messageOf, rpcAnswer } from './response.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';
 import { checkCacheBytes } from '../storage/kv.js';
+import { checkKeys } from '../option-keys.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
@@ -40,10 +41,7 @@ export class DoSQLDatabase extends DurableObject {
     storage: this.ctx.storage,
     ctx: this.ctx,
     // Vars (DOSQL_*) configure the standalone worker without code.
-    changes: () => {
-      const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
-      return env.DOSQL_CHANGES === 'off' ? false : /** @type {typeof DoSQLDatabase} */ (this.constructor).changes;
-    },
+    changes: () => changesSetting(this.env ?? {}, /** @type {typeof DoSQLDatabase} */ (this.constructor).changes),
     migrations: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).migrations,
     pageSize: () => this.#wholeSetting('DOSQL_PAGE_SIZE', 'pageSize'),
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
@@ -63,7 +61,7 @@ export class DoSQLDatabase extends DurableObject {
    */
   #wholeSetting(varName, option) {
     const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
-    if (env[varName] !== undefined) return wholeSetting(env[varName], varName);
+    if (env[varName] !== undefined) return wholeVar(env[varName], varName);
     return wholeSetting(/** @type {typeof DoSQLDatabase} */ (this.constructor)[option] ?? 0, `the ${option} option`);
   }
 
@@ -246,13 +244,16 @@ export class DoSQLDatabase extends DurableObject {
  *   cold?: {binding: string, hotBytes?: number, groupPages?: number}, cpuBudgetMs?: number, history?: {windowMs?: number, maxBytes?: number}}} [options]
  * @returns {typeof DoSQLDatabase}
  */
-export function defineDoSQL({ migrations = [], pageSize, cacheBytes, changes, cold, cpuBudgetMs, history } = {}) {
+export function defineDoSQL(options = {}) {
+  checkKeys(options, ['migrations', 'pageSize', 'cacheBytes', 'changes', 'cold', 'cpuBudgetMs', 'history'], 'defineDoSQL()');
+  const { migrations = [], pageSize, cacheBytes, changes, cold, cpuBudgetMs, history } = options;
   const list = checkMigrations(migrations);
   checkHistory(history);
   const retention = checkChanges(changes);
   if (cold !== undefined && (typeof cold !== 'object' || cold === null || typeof cold.binding !== 'string' || cold.binding === '')) {
     throw new TypeError('cold must be {binding: "<R2 bucket binding name>", hotBytes?, groupPages?}');
   }
+  if (cold !== undefined) checkKeys(cold, ['binding', 'hotBytes', 'groupPages'], 'cold');
   checkCacheBytes(cacheBytes);
   const Base = DoSQLDatabase;
   return class DoSQLDatabase extends Base {
@@ -292,20 +293,32 @@ function ownNamespace(env, ctx) {
  */
 function coldSettings(cold, env, ctx) {
   const fromVars = env.DOSQL_COLD_BUCKET
-    ? { binding: String(env.DOSQL_COLD_BUCKET), hotBytes: numberVar(env.DOSQL_HOT_BYTES), groupPages: numberVar(env.DOSQL_GROUP_PAGES) }
+    ? { binding: String(env.DOSQL_COLD_BUCKET), hotBytes: numberVar(env.DOSQL_HOT_BYTES, 'DOSQL_HOT_BYTES'), groupPages: numberVar(env.DOSQL_GROUP_PAGES, 'DOSQL_GROUP_PAGES') }
     : undefined;
   const settings = cold ?? fromVars;
   if (!settings) return undefined;
-  const bucket = env[settings.binding];
+  const { binding, ...tuning } = settings;
+  const bucket = env[binding];
   if (!bucket) {
-    throw new TypeError(`env.${settings.binding} is missing: add an [[r2_buckets]] binding named "${settings.binding}" to the wrangler config`);
+    throw new TypeError(`env.${binding} is missing: add an [[r2_buckets]] binding named "${binding}" to the wrangler config`);
   }
-  return { ...settings, bucket, prefix: `dosql/${ctx.id}/` };
+  return { ...tuning, bucket, prefix: `dosql/${ctx.id}/` };
 }
 
-/** Vars are strings; checkCold says what is wrong with a bad one. @param {unknown} value */
-function numberVar(value) {
-  return value === undefined || value === '' ? undefined : Number(value);
+/** A var of a number, absent when unset (checkCold says which are valid). @param {unknown} value @param {string} name */
+function numberVar(value, name) {
+  return value === undefined ? undefined : wholeVar(value, name);
+}
+
+/**
+ * A var that holds a whole number: its digits as a string (a wrangler.toml [vars]
+ * number arrives as a number). Anything else is a TypeError naming the var.
+ * @param {unknown} value @param {string} name
+ */
+function wholeVar(value, name) {
+  if (typeof value === 'string' && /^\d+$/.test(value)) return wholeSetting(Number(value), name);
+  if (typeof value === 'number') return wholeSetting(value, name);
+  throw new TypeError(`${name} must be a whole number, in digits; got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -315,7 +328,20 @@ function numberVar(value) {
  * @param {unknown} value @param {string} name  where it was set
  */
 function wholeSetting(value, name) {
-  const n = Number(value);
-  if (Number.isInteger(n) && n >= 0 && n <= 0xffffffff) return n;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0xffffffff) return value;
   throw new TypeError(`${name} must be a whole number (or 0 for the default); got ${JSON.stringify(value)}`);
+}
+
+/**
+ * The changes setting: the var DOSQL_CHANGES, "off" or "on" (any case), else the
+ * class's option. Another value is a TypeError naming the var.
+ * @param {Record<string, unknown>} env @param {unknown} option
+ */
+function changesSetting(env, option) {
+  const value = env.DOSQL_CHANGES;
+  if (value === undefined) return option;
+  const word = typeof value === 'string' ? value.trim().toLowerCase() : null;
+  if (word === 'off') return false;
+  if (word === 'on') return option;
+  throw new TypeError(`DOSQL_CHANGES turns change capture "off" (or "on"); got ${JSON.stringify(value)}`);
 }

@@ -22,12 +22,17 @@ import { createClient, DoSQLError } from '../client/client.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkCold } from '../storage/tiered.js';
 import { checkCacheBytes } from '../storage/kv.js';
+import { checkKeys } from '../option-keys.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
 const BUILD_HOOK = '[build] command = "node node_modules/dosql/bin/bundle-migrations.mjs .do/migrations src/migrations.generated.js"';
 
-/** hot storage → the Database made for it (or being made). @type {WeakMap<object, {key: string, database: Promise<any>}>} */
+/** What DB() takes (index.d.ts, DBOptions). */
+const DB_OPTIONS = ['migrations', 'storage', 'pageSize', 'cacheBytes', 'ctx', 'changes', 'cpuBudgetMs'];
+
+/** hot storage → the Database made for it (or being made), with the options it was made
+ *  with (key: all but the bucket, compared as itself). @type {WeakMap<object, {key: string, bucket: unknown, database: Promise<any>}>} */
 const databases = new WeakMap();
 
 /**
@@ -36,8 +41,15 @@ const databases = new WeakMap();
  *   cacheBytes?: number, ctx?: any, changes?: false | {retainEvents?: number, retainMs?: number, tables?: string[]}, cpuBudgetMs?: number}} [options]
  * @returns {Promise<any>} the Database
  */
-export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes, cpuBudgetMs } = {}) {
+export function DB(name, options = {}) {
   const label = `DB(${JSON.stringify(String(name))})`;
+  try {
+    checkKeys(options ?? {}, DB_OPTIONS, label);
+    if (options?.storage !== undefined) checkKeys(options.storage, ['hot', 'cold'], `${label}'s storage`);
+  } catch (err) {
+    return Promise.reject(badConfig(messageOf(err)));
+  }
+  const { migrations = [], storage: { hot, cold } = {}, pageSize, cacheBytes, ctx, changes, cpuBudgetMs } = options ?? {};
   /** @type {readonly Migration[]} */
   let list;
   /** @type {ReturnType<typeof checkChanges>} */
@@ -56,7 +68,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
   const key = JSON.stringify({ list, pageSize: pageSize ?? 0, cacheBytes: cacheBytes ?? null, retention, tier: tierKey, cpuBudgetMs: cpuBudgetMs ?? 0, ctx: ctx !== undefined });
   const existing = databases.get(hot);
   if (existing) {
-    if (existing.key === key) return existing.database;
+    if (existing.key === key && existing.bucket === tier?.bucket) return existing.database;
     return Promise.reject(
       badConfig(
         `${label}: DB() was already called for this Durable Object's storage with other migrations or options; keep one Database per object (create it once, e.g. in getDB(), and reuse it)`,
@@ -82,7 +94,7 @@ export function DB(name, { migrations = [], storage: { hot, cold } = {}, pageSiz
     if (databases.get(hot)?.database === database) databases.delete(hot);
     throw err;
   });
-  databases.set(hot, { key, database });
+  databases.set(hot, { key, bucket: tier?.bucket, database });
   return database;
 }
 

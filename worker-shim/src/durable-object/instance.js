@@ -802,13 +802,15 @@ export class DatabaseInstance {
     let pageSize;
     /** @type {number} */
     let cpuBudgetMs;
+    /** @type {ReturnType<typeof checkChanges>} */
+    let changes;
     try {
       pageSize = options.pageSize();
       cpuBudgetMs = options.cpuBudgetMs?.() ?? 0;
+      changes = checkChanges(options.changes?.());
     } catch (err) {
       return hostError('BAD_CONFIG', messageOf(err));
     }
-    const changes = checkChanges(options.changes?.());
     if (!this.#storage) {
       /** @type {import('../storage/tiered.js').ColdSettings | undefined} */
       let cold;

@@ -47,6 +47,7 @@ import {
 import {
   applyDelta, concatBytes, decodeGroup, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogRecords, encodeNumbers, encodePgnos,
 } from './page-blobs.js';
+import { checkKeys } from '../option-keys.js';
 import { NO_CHANGE_NUMBERS } from '../wasm/host.js';
 
 /** @typedef {import('../wasm/host.js').CommitBatch} CommitBatch */
@@ -88,8 +89,8 @@ const TUNING = Object.freeze({
 export function checkHistory(history) {
   if (history === undefined) return {};
   if (typeof history !== 'object' || history === null) throw new TypeError('history must be {windowMs?, maxBytes?}');
-  const { windowMs = HISTORY_WINDOW_MS, maxBytes = HISTORY_MAX_BYTES, ...rest } = /** @type {Record<string, unknown>} */ (history);
-  if (Object.keys(rest).length > 0) throw new TypeError(`history takes windowMs and maxBytes, not ${Object.keys(rest).join(', ')}`);
+  checkKeys(history, ['windowMs', 'maxBytes'], 'history');
+  const { windowMs = HISTORY_WINDOW_MS, maxBytes = HISTORY_MAX_BYTES } = /** @type {Record<string, unknown>} */ (history);
   if (!Number.isSafeInteger(windowMs) || /** @type {number} */ (windowMs) < 0) throw new TypeError('history.windowMs must be a whole number of ms, 0 or more');
   if (!Number.isSafeInteger(maxBytes) || /** @type {number} */ (maxBytes) < 0) throw new TypeError('history.maxBytes must be a whole number of bytes, 0 or more');
   return { historyMs: /** @type {number} */ (windowMs), historyBytes: /** @type {number} */ (maxBytes) };

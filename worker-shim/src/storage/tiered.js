@@ -27,6 +27,7 @@
 // copied, and each object's owner records the branch as a holder before the branch
 // exists. Objects are immutable, so sharing one needs no other coordination.
 
+import { checkKeys } from '../option-keys.js';
 import { FAULT, StorageError } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
 import { ColdManifest, byOwner } from './cold-manifest.js';
@@ -736,6 +737,7 @@ export class TieredPageStorage {
 export function checkCold(value) {
   if (value === undefined || value === null || value === false) return undefined;
   if (typeof value !== 'object') throw new TypeError('cold must be {bucket, hotBytes?, groupPages?, prefix?}');
+  checkKeys(value, ['bucket', 'hotBytes', 'groupPages', 'prefix'], 'cold');
   const { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix } = /** @type {any} */ (value);
   if (!bucket || typeof bucket.get !== 'function' || typeof bucket.put !== 'function' || typeof bucket.delete !== 'function') {
     throw new TypeError('cold.bucket must be an R2 bucket binding (add [[r2_buckets]] to the wrangler config)');
