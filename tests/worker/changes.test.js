@@ -540,6 +540,30 @@ for (const backend of BACKENDS) {
 }
 
 describe('change streams (sql only)', () => {
+  test('a WebSocket whose attachment barely fits keeps receiving as its cursor grows (room is checked for the largest)', TIMEOUT, async () => {
+    const db = world.db('sql');
+    await db.run('CREATE TABLE t (v)');
+    /** Whether a socket subscribing to t and a table of this long a name is taken. @param {number} n */
+    const taken = async (n) => {
+      const r = await db.fetch(`/subscribe?since=0&tables=t,${'x'.repeat(n)}`, { headers: { upgrade: 'websocket' } });
+      r.webSocket?.accept();
+      r.webSocket?.close(1000);
+      return r.status === 101;
+    };
+    let lo = 1;
+    let hi = 20_000;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (await taken(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    const socket = await db.socket(`?since=0&tables=t,${'x'.repeat(lo)}`);
+    await socket.take(1); // ready
+    for (let v = 1; v <= 70; v++) await db.run('INSERT INTO t VALUES (?)', [v]);
+    const got = await socket.take(71);
+    assert.deepEqual(got.slice(1).map((m) => m.data.v), Array.from({ length: 70 }, (_, i) => i + 1));
+  });
+
   test('a subscriber that does not read gets end SUBSCRIBER_TOO_SLOW; commits stay fast meanwhile', TIMEOUT, async () => {
     const db = world.db('sql');
     await db.run('CREATE TABLE big (b BLOB)');

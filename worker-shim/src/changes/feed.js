@@ -145,6 +145,7 @@ export class ChangeFeed {
     const [client, server] = Object.values(new WebSocketPair());
     const sub = new SocketSubscriber(server, { tables, cursor: since, ready: false });
     try {
+      sub.save(Number.MAX_SAFE_INTEGER); // room for the largest cursor, or events would stop at one
       sub.save();
     } catch (err) {
       return toResponse(hostError('BAD_REQUEST', `this subscription does not fit a WebSocket's attachment (list fewer tables): ${messageOf(err)}`));

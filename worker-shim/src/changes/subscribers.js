@@ -197,9 +197,14 @@ export class SocketSubscriber extends Subscriber {
     this.#tables = tables;
   }
 
-  /** Where the state survives hibernation. */
-  save() {
-    this.ws.serializeAttachment({ tables: this.#tables, cursor: this.cursor, ready: this.ready });
+  /**
+   * Where the state survives hibernation. The cursor grows as events arrive, and so
+   * does its share of the attachment (16 KiB at most): given one, the state is
+   * saved as it would be with that cursor (a check of room, before the first save).
+   * @param {number | null} [cursor]
+   */
+  save(cursor = this.cursor) {
+    this.ws.serializeAttachment({ tables: this.#tables, cursor, ready: this.ready });
   }
 
   /** @param {Message[]} messages */
