@@ -75,7 +75,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       try {
         await client.executeMultiple(script);
       } catch (err) {
-        throw new Error(messageOf(err, target.hrana));
+        throw new Error(messageOf(err, target.hrana), { cause: err });
       } finally {
         client.close();
       }
@@ -146,7 +146,7 @@ async function endpoint(base, token, path, init) {
   try {
     return await fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
   } catch (err) {
-    throw new Error(unreachable(url, err));
+    throw new Error(messageOf(err, url.href), { cause: err });
   }
 }
 
