@@ -153,6 +153,21 @@ describe('getDB', () => {
     };
   }
 
+  test('a class without RPC is found out once per namespace, not by each client (getDB in a hook makes one per request)', async () => {
+    let rpcCalls = 0;
+    const ns = namespace();
+    const plain = ns.get;
+    ns.get = (/** @type {string} */ id) => ({
+      ...plain(id),
+      request: async () => {
+        rpcCalls++;
+        throw new TypeError('The RPC receiver does not implement the method "request".');
+      },
+    });
+    for (let i = 0; i < 3; i++) assert.equal((await getDB({ env: { DOSQL_DB: ns } }, `t${i}`).queryOne('SELECT 1')).id, `id:t${i}`);
+    assert.equal(rpcCalls, 1);
+  });
+
   test('accepts platform, env, or the namespace, and the tenant (default "default")', async () => {
     const ns = namespace();
     for (const [arg, tenantId, id] of [

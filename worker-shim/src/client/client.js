@@ -48,7 +48,10 @@ export function stubFor(target, tenantId, caller) {
   if (target && typeof target.fetch === 'function') return target;
   const isNamespace = (/** @type {any} */ n) => n && typeof n.idFromName === 'function' && typeof n.get === 'function';
   for (const namespace of [target?.env?.DOSQL_DB, target?.DOSQL_DB, target]) {
-    if (isNamespace(namespace)) return namespace.get(namespace.idFromName(tenantId));
+    if (!isNamespace(namespace)) continue;
+    const stub = namespace.get(namespace.idFromName(tenantId));
+    namespaces.set(stub, namespace);
+    return stub;
   }
   throw new TypeError(
     `${caller} needs platform (with platform.env.DOSQL_DB), an env with DOSQL_DB, a DurableObjectNamespace or a Durable Object stub: is the DOSQL_DB binding configured?`,
@@ -270,21 +273,42 @@ export function decodeDiff(answer) {
  * @returns {Send}
  */
 export function sendTo(stub) {
-  let rpc = true;
+  const transport = transportOf(stub);
   return async (path, body, txId) => {
-    if (rpc) {
+    if (transport.rpc) {
       /** @type {{status: number, text: string} | undefined} */
       let answer;
       try {
         answer = await stub.request(path, body, txId);
       } catch (err) {
         if (!lacksRpc(err)) throw err;
-        rpc = false;
+        transport.rpc = false;
       }
       if (answer) return answerOf(path, answer.status, answer.text);
     }
     return sendOverFetch(stub, path, body, txId);
   };
+}
+
+/** The namespace each stub stubFor() made came from. @type {WeakMap<object, object>} */
+const namespaces = new WeakMap();
+/** Per namespace (one class), how its objects are reached, as its first client found out. @type {WeakMap<object, {rpc: boolean}>} */
+const transports = new WeakMap();
+
+/**
+ * How to reach stub: shared by the clients of its namespace's objects, so that a
+ * class without RPC (getDB() in a hook makes a client per request) costs one failed
+ * RPC call per isolate, not one per request.
+ * @param {object} stub
+ */
+function transportOf(stub) {
+  const namespace = namespaces.get(stub);
+  let transport = namespace && transports.get(namespace);
+  if (!transport) {
+    transport = { rpc: true };
+    if (namespace) transports.set(namespace, transport);
+  }
+  return transport;
 }
 
 /**
