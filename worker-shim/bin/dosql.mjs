@@ -151,19 +151,14 @@ async function endpoint(base, token, path, init) {
 }
 
 /**
- * What to say when the server did not answer: fetch's own "fetch failed" names
- * neither the server nor why. @param {URL | string} url @param {unknown} err
+ * err's message; for a request that reached no server (fetch's own "fetch failed",
+ * which names neither the server nor why), which one, why, and what to check.
+ * @param {unknown} err @param {string} url
  */
-function unreachable(url, err) {
-  const cause = /** @type {any} */ (err)?.cause;
-  const why = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
-  return `${new URL(url).origin} did not answer (${why}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
-}
-
-/** err's message; for a request that reached no server, which one and why. @param {unknown} err @param {string} url */
 function messageOf(err, url) {
-  if (err instanceof TypeError && err.message === 'fetch failed') return unreachable(url, err);
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof TypeError && err.message === 'fetch failed')) return err instanceof Error ? err.message : String(err);
+  const cause = /** @type {any} */ (err).cause;
+  return `${new URL(url).origin} did not answer (${cause?.code ?? cause?.message ?? err.message}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
 }
 
 /** @param {Response} answer */
