@@ -21,7 +21,7 @@ import {
   SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
 } from './config.js';
 
-export const HRANA_SUBPROTOCOL = 'hrana2';
+const HRANA_SUBPROTOCOL = 'hrana2';
 /** Requests that run on a stream, and their answer's type. */
 const STREAM_REQUESTS = new Set(['execute', 'batch', 'sequence', 'describe', 'get_autocommit']);
 /** Socket close codes (RFC 6455). */

@@ -169,7 +169,7 @@ async function hranaSocket(env, tenant, token, ctx) {
  * @param {string | null} header
  * @param {string} token
  */
-export async function bearerMatches(header, token) {
+async function bearerMatches(header, token) {
   // The scheme name is case-insensitive (RFC 7235); the token is not.
   const given = /^bearer /i.test(header ?? '') ? /** @type {string} */ (header).slice('Bearer '.length) : '';
   const encoder = new TextEncoder();

@@ -908,7 +908,7 @@ export class DatabaseInstance {
  * @param {(...args: unknown[]) => void} [options.log]
  * @returns {SqlPageStorage | TieredPageStorage | KvPageStorage}
  */
-export function createPageStorage(storage, { cacheBytes, onTornWrite, cold, history, log } = {}) {
+function createPageStorage(storage, { cacheBytes, onTornWrite, cold, history, log } = {}) {
   if (hasSql(storage)) {
     const hot = new SqlPageStorage(storage, { tuning: history });
     return cold ? new TieredPageStorage(hot, { ...cold, log }) : hot;

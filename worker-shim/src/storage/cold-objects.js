@@ -15,7 +15,7 @@
 import { StorageError } from '../wasm/host.js';
 
 const MAGIC = new TextEncoder().encode('DoSQLgrp');
-export const GROUP_HEADER_BYTES = 16;
+const GROUP_HEADER_BYTES = 16;
 const MAX_DELETE_KEYS = 1000;
 
 /** @typedef {{r2Reads: number, r2Writes: number, r2Deletes: number, r2BytesRead: number, r2BytesWritten: number}} ColdObjectStats */

@@ -34,10 +34,10 @@ const ENTRY_OVERHEAD_BYTES = 64;
 /** For sizing read-ahead before the first page is seen. */
 const ASSUMED_PAGE_SIZE = 4096;
 
-export const GENERATION_KEY = 'dosql:generation';
+const GENERATION_KEY = 'dosql:generation';
 /** How change events are numbered after the last import (wasm/host.js ChangeNumbers),
  *  put with the generation it came with. */
-export const CHANGE_NUMBERS_KEY = 'dosql:change-numbers';
+const CHANGE_NUMBERS_KEY = 'dosql:change-numbers';
 
 /** An import's integrity check reads every page within one request, which keeps
  *  them all in the cache, so the file must fit in memory beside the live database. */
@@ -58,7 +58,7 @@ export function checkCacheBytes(cacheBytes) {
  *  @typedef {{keysRead: number, keysWritten: number, keysDeleted: number, fetches: number, commits: number, cacheBytes: number}} KvStorageStats */
 
 /** @param {number} pgno @param {number} [generation] */
-export function pageKey(pgno, generation = 0) {
+function pageKey(pgno, generation = 0) {
   return `${generationPrefix(generation)}${pgno}`;
 }
 

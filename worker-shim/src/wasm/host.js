@@ -46,7 +46,7 @@ export const HISTORY_ERROR = -4;
 export const HISTORY_INFO = Object.freeze(['lsn', 'oldestLsn', 'oldestTime', 'windowMs', 'bytes', 'logSlots']);
 
 /** What change_numbers fills, in order. Must match DOSQL_CHANGES_* (the indexes) in host.h. */
-export const CHANGE_NUMBERS = Object.freeze(['floor', 'kept']);
+const CHANGE_NUMBERS = Object.freeze(['floor', 'kept']);
 
 /** Log levels. Must match DOSQL_LOG_* in host.h. */
 export const LOG_ERROR = 0;
