@@ -338,7 +338,8 @@ static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
   CaptureBatch *b = c->nBatch ? &c->aBatch[c->nBatch-1] : 0;
   int nCol;
   (void)iKey1; (void)iKey2;
-  if( strcmp(zDb, "main")!=0 || c->bNoMem ) return;
+  if( c->bWatchInserts && op==SQLITE_INSERT && sqlite3_preupdate_depth(db)==0 ) c->bInserted = 1;
+  if( !c->bEnabled || strcmp(zDb, "main")!=0 || c->bNoMem ) return;
   nCol = sqlite3_preupdate_count(db);
   if( b==0 || !captureBatchTakes(c, b, zTable, nCol) ){
     /* The newest batch's table was found reported when the batch began. */
@@ -375,6 +376,18 @@ void captureInstall(Conn *p, int bEnabled){
   if( !bEnabled ) return;
   sqlite3_preupdate_hook(p->db, captureHook, p);
   p->capture.bEnabled = 1;
+}
+
+void captureWatchInserts(Conn *p, int bOn){
+  Capture *c = &p->capture;
+  if( c->bWatchInserts==bOn ) return;
+  c->bWatchInserts = bOn;
+  if( bOn ) c->bInserted = 0;
+  if( !c->bEnabled ) sqlite3_preupdate_hook(p->db, bOn ? captureHook : 0, p);
+}
+
+int captureInserted(const Conn *p){
+  return p->capture.bInserted;
 }
 
 /* The cached statements, prepared when first used: an object that only reads
@@ -553,7 +566,6 @@ static int captureWriteAll(Conn *p){
 
 int captureFlush(Conn *p){
   Capture *c = &p->capture;
-  sqlite3_int64 iRowid;
   DosqlChangeCounts counts;
   int rc, bTrusted;
   if( c->bNoMem ){
@@ -561,15 +573,12 @@ int captureFlush(Conn *p){
     return SQLITE_NOMEM;
   }
   if( c->nBatch==0 ) return SQLITE_OK;
-  /* The log's row is not the user's: last_insert_rowid(), changes() and
-  ** total_changes() stay as the user's statement left them. */
-  iRowid = sqlite3_last_insert_rowid(p->db);
+  /* The log's row is not the user's. */
   dosqlSaveChangeCounts(p->db, &counts);
   bTrusted = p->bTrusted;
   p->bTrusted = 1;               /* the change log is read-only to user SQL */
   rc = captureWriteAll(p);
   p->bTrusted = bTrusted;
-  sqlite3_set_last_insert_rowid(p->db, iRowid);
   dosqlRestoreChangeCounts(p->db, &counts);
   captureDiscard(p);
   return rc;

@@ -36,10 +36,22 @@ typedef struct Capture {
   sqlite3_stmt *pHead;        /* cached once used: the newest lsn */
   char **azOnly;              /* the settings' changes.tables: only these are */
   int nOnly;                  /* captured; 0 for every user table */
+  int bWatchInserts;          /* captureWatchInserts() is on: the hook notes */
+  int bInserted;              /* ... whether the statement inserted a row itself */
 } Capture;
 
 /* Install the transaction hooks, and the preupdate hook when bEnabled. */
 void captureInstall(struct Conn *p, int bEnabled);
+
+/*
+** While bOn, note whether the running statement inserts a row itself (not
+** through a trigger), which captureInserted() then tells: of an UPSERT, whose
+** DO UPDATE counts as a change too, nothing else tells whether it inserted
+** when the row it inserted has the rowid last_insert_rowid() had. The
+** preupdate hook watches (installed for that while, when capture is off).
+*/
+void captureWatchInserts(struct Conn *p, int bOn);
+int captureInserted(const struct Conn *p);
 
 /*
 ** Capture only the nTable tables named (the settings' changes.tables), not

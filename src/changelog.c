@@ -19,6 +19,7 @@
 #include "host.h"
 #include "json.h"
 #include "request.h"
+#include "sqlite/unit.h"
 
 /*
 ** Read the optional whole-number field zName of pBody into *pV (iDefault when
@@ -446,6 +447,8 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
   }
   if( rc==SQLITE_OK && iUpto>=iOldest && iOldest>0 ){
     sqlite3_stmt *pDelete = 0;
+    DosqlChangeCounts counts;
+    dosqlSaveChangeCounts(p->db, &counts);   /* the log's rows are not the user's */
     p->bTrusted = 1;                   /* the change log is read-only to user SQL */
     rc = sqlite3_prepare_v2(p->db, "DELETE FROM main._dosql_change_log WHERE last_lsn<=?1",
                             -1, &pDelete, 0);
@@ -455,6 +458,7 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
     }
     sqlite3_finalize(pDelete);
     p->bTrusted = 0;
+    dosqlRestoreChangeCounts(p->db, &counts);
   }
   /* More to do when a row that ends by iTarget is left (DOSQL_PRUNE_BATCH). */
   if( rc==SQLITE_OK ){

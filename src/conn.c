@@ -144,7 +144,7 @@ static sqlite3_stmt *connTakeKept(Conn *p, const char *zSql){
 static int connMayKeep(Conn *p, sqlite3_stmt *pStmt, const char *zSql){
   return DOSQL_STATEMENT_CACHE>0
       && !p->bSchemaTouched && !guardMayChangeSchema(p) && !guardIsSavepoint(p)
-      && !guardTransactionStatement(p)
+      && !guardTransactionStatement(p) && guardForeignKeysSetting(p)<0
       && sqlite3_stmt_status(pStmt, SQLITE_STMTSTATUS_MEMUSED, 0)<=DOSQL_STATEMENT_MAX_BYTES
       && strcmp(sqlite3_sql(pStmt), zSql)==0;
 }
@@ -177,15 +177,19 @@ void connClose(Conn *p){
 }
 
 /* Refuse a database whose internal tables are not the engine's, create those
-** missing and bring those of an earlier release up to date (internal.h). */
+** missing and bring those of an earlier release up to date (internal.h): writes
+** of the engine's own, which no user's changes() or total_changes() counts. */
 static int connCheckInternal(Conn *p, Reply *pReply){
   char *zWhy = 0;
   int bComplete = 0;
   int rc = internalCheckSchema(p, &zWhy, &bComplete);
   /* A database opened before has them all, and no first-release log. */
   if( rc==SQLITE_OK && zWhy==0 && !bComplete ){
+    DosqlChangeCounts counts;
+    dosqlSaveChangeCounts(p->db, &counts);
     rc = internalCreate(p);
     if( rc==SQLITE_OK ) rc = internalUpgrade(p, &zWhy);
+    dosqlRestoreChangeCounts(p->db, &counts);
   }
   if( rc==SQLITE_OK && zWhy ){
     replyFail(pReply, 500, DOSQL_UNSAFE_SCHEMA, "the database cannot be opened: %s", zWhy);

@@ -93,7 +93,8 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
 ** Done with a statement of connPrepareOne (0 is a no-op): keep it, reset, for
 ** the next request of the same text, or finalize it. Kept are statements whose
 ** authorizer decisions depend on their text alone: not DDL, not savepoints
-** (allowed only inside a transaction). A prepare of a schema action (guard.c
+** (allowed only inside a transaction), not PRAGMA foreign_keys (whose setting
+** the engine applies itself, guard.h, learning it from the authorizer). A prepare of a schema action (guard.c
 ** sets bSchemaTouched) drops them all, and none is kept or reused until its
 ** transaction has ended (committed or rolled back): a kept statement must never
 ** show the columns of another schema before its first step re-prepares it.

@@ -247,6 +247,23 @@ int guardForeignKeysSetting(const Conn *p){
   return p->eForeignKeysSql - 1;
 }
 
+int guardForeignKeysOn(Conn *p){
+  int bOn = 1;
+  sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bOn);
+  return bOn;
+}
+
+void guardRestoreForeignKeys(Conn *p, int bOn){
+  sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
+}
+
+int guardApplyForeignKeys(Conn *p){
+  int bOn = guardForeignKeysSetting(p);
+  if( bOn<0 ) return 0;
+  sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
+  return !bOn;
+}
+
 int guardMayChangeSchema(const Conn *p){
   return p->bSchemaSql;
 }

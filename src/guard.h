@@ -27,9 +27,22 @@ const char *guardTransactionStatement(const Conn *p);
 int guardIsSavepoint(const Conn *p);
 
 /* For PRAGMA foreign_keys = v: 1 or 0, v read as SQLite reads a boolean;
-** else -1. Inside a transaction SQLite ignores that PRAGMA (migrate.c applies
-** it in a migration). */
+** else -1. */
 int guardForeignKeysSetting(const Conn *p);
+
+/* After a statement that ran in a transaction the engine opened itself (a
+** migration; /exec, /batch or /transaction outside an interactive one): if it
+** was PRAGMA foreign_keys = v, apply it through the connection's flag, as it
+** would have applied had the statement run alone. Inside a transaction SQLite
+** ignores that PRAGMA, and then the table rebuild that SQLite documents (and
+** drizzle-kit writes) deletes the children of the old table's rows. 1 if that
+** turned foreign keys off, else 0. */
+int guardApplyForeignKeys(Conn *p);
+
+/* Whether foreign keys are on (the connection's flag), and putting it back as
+** it was: a request or migration that fails leaves the setting as it found it. */
+int guardForeignKeysOn(Conn *p);
+void guardRestoreForeignKeys(Conn *p, int bOn);
 
 /* Whether the statement may change the schema (CREATE, DROP, ALTER, ANALYZE):
 ** whether it did is the schema cookie's to say (handler.c). */

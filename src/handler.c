@@ -253,6 +253,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   sqlite3_int64 nChangeBefore, nChange, iRowidBefore;
   int rc, nCol, nRow = 0;
   int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum, bInserted;
+  int bUpsert = dosqlStmtMayUpdateInstead(pStmt);
   int bCookie = eShape==SHAPE_COLUMNS && guardMayChangeSchema(pConn);
   int iCookieBefore = 0, iCookieAfter = 0;
 
@@ -295,6 +296,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     }
     sqlite3_str_appendall(pOut, ",\"rows\":[");
   }
+  captureWatchInserts(pConn, bUpsert);
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     if( eShape==SHAPE_NONE || eShape==SHAPE_RUN || eShape==SHAPE_HRANA_NO_ROWS ) continue;
     if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
@@ -304,6 +306,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     if( connResultTooLarge(pConn, pReply) ) goto done;
   }
   pConn->bVacuum = 0;
+  captureWatchInserts(pConn, 0);
   if( rc!=SQLITE_DONE ){
     if( pConn->bInteractive && sqlite3_get_autocommit(db) ) pConn->rcEndedTx = sqlite3_extended_errcode(db);
     captureDiscard(pConn);
@@ -317,11 +320,10 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
           ? 0 : sqlite3_changes64(db);
   /* An INSERT of the rowid the connection already had changes nothing that
   ** can be seen, but counts; an ignored one does neither; an UPSERT's DO
-  ** UPDATE counts, and inserted nothing (an UPSERT that inserts again the rowid
-  ** the connection had is taken for one). */
+  ** UPDATE counts too, so for an UPSERT the preupdate hook says. */
   bInserted = dosqlStmtSetsLastRowid(pStmt)
-           && (sqlite3_last_insert_rowid(db)!=iRowidBefore
-               || (nChange>0 && !dosqlStmtMayUpdateInstead(pStmt)));
+           && (bUpsert ? captureInserted(pConn)
+                       : sqlite3_last_insert_rowid(db)!=iRowidBefore || nChange>0);
   rc = captureFlush(pConn);
   if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
   else rc = guardCheckSchema(pConn, pReply);
@@ -356,6 +358,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   if( bOwnTransaction ) connCommitIfAnswered(pConn, pReply);
 done:
   pConn->bVacuum = 0;
+  captureWatchInserts(pConn, 0);
   connFinalize(pConn, pStmt);   /* before a ROLLBACK TO: a RETURNING may be mid-answer */
   if( bOwnSavepoint ){
     if( replyFailed(pReply) ) captureDiscard(pConn);
@@ -413,7 +416,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pOp;
   sqlite3_stmt *pFirst = 0;     /* the single operation, prepared */
-  int i, bArray = 0, bBare = 0;
+  int i, bArray = 0, bBare = 0, bForeignKeys = guardForeignKeysOn(pConn);
   if( !cJSON_IsArray(pOps) || pOps->child==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "operations must be a non-empty array");
     return;
@@ -455,8 +458,10 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
     if( replyFailed(pReply) ){
       pReply->iOperation = i;
       if( pConn->bInteractive && !bBare ) connRelease(pConn, pReply, 1);
+      guardRestoreForeignKeys(pConn, bForeignKeys);
       return;
     }
+    if( !pConn->bInteractive ) guardApplyForeignKeys(pConn);
   }
   if( bEveryResult ) sqlite3_str_appendall(pOut, "]}");
   if( bBare ) return;
@@ -474,7 +479,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
 */
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const char *zScript, *zSql, *zNext;
-  int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0;
+  int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0, bForeignKeys = guardForeignKeysOn(pConn);
   /* Refused, not ignored: a script's statements would run with NULLs in place of
   ** the values sent. */
   if( cJSON_GetObjectItemCaseSensitive(pBody, "params") ){
@@ -492,6 +497,7 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     rc = connRunNextStatement(pConn, &zNext, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ) rc = guardCheckSchema(pConn, pReply);
     if( rc!=SQLITE_OK ) break;
+    if( !pConn->bInteractive ) guardApplyForeignKeys(pConn);
     n += bStatement;
     zSql = zNext;
   }
@@ -501,6 +507,7 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     pReply->iOperation = n;
     pReply->iStatementOffset = (int)(skipBlanks(zSql) - zScript);
     if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
+    guardRestoreForeignKeys(pConn, bForeignKeys);
     return;
   }
   sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d}", n);

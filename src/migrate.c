@@ -20,6 +20,7 @@
 #include "json.h"
 #include "migrate.h"
 #include "request.h"
+#include "sqlite/unit.h"
 
 /* The checksum of z into zOut; with bEveryByte, of every byte (the first
 ** releases' checksum), else without the CR of each CRLF. */
@@ -75,28 +76,10 @@ void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendall(pOut, "]}");
 }
 
-/*
-** PRAGMA foreign_keys in a migration. SQLite ignores it inside a transaction,
-** and a migration runs in one. But the table rebuild that SQLite documents for
-** schema changes ALTER TABLE cannot make (and drizzle-kit writes) depends on it:
-** with foreign keys on, the DROP TABLE of the old table deletes its rows first,
-** and every ON DELETE CASCADE of a child table deletes the children with them.
-** So the runner applies the setting itself, through the connection's flag
-** (sqlite3_db_config sets it at any time), and then does that procedure's last
-** step: a migration that turned foreign keys off must leave none unmatched.
-*/
-
-/* After a statement of a migration: apply the PRAGMA foreign_keys it was;
-** 1 if that turned them off. */
-static int migrateForeignKeysSet(Conn *pConn){
-  int bOn = guardForeignKeysSetting(pConn);
-  if( bOn<0 ) return 0;
-  sqlite3_db_config(pConn->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
-  return !bOn;
-}
-
-/* PRAGMA foreign_key_check: SQLITE_OK when it finds nothing, else
-** SQLITE_CONSTRAINT_FOREIGNKEY with pWhy naming the first row it found. */
+/* PRAGMA foreign_key_check, after a migration that turned foreign keys off
+** (guardApplyForeignKeys): the last step of SQLite's table rebuild procedure.
+** SQLITE_OK when it finds nothing, else SQLITE_CONSTRAINT_FOREIGNKEY with pWhy
+** naming the first row it found. */
 static int migrateCheckForeignKeys(Conn *pConn, Reply *pWhy){
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_prepare_v2(pConn->db, "PRAGMA foreign_key_check", -1, &pStmt, 0);
@@ -125,8 +108,8 @@ static int migrateCheckForeignKeys(Conn *pConn, Reply *pWhy){
 ** is left for the caller to roll back. */
 static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *zSql, const char *zSum){
   sqlite3_stmt *pStmt = 0;
-  int rc, bPrepared, bStatement, bForeignKeys = 1, bTurnedOff = 0;
-  sqlite3_db_config(pConn->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bForeignKeys);
+  DosqlChangeCounts counts;
+  int rc, bPrepared, bStatement, bForeignKeys = guardForeignKeysOn(pConn), bTurnedOff = 0;
   budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
   /* Statement by statement, as /exec: a migration's rows are changes too. */
@@ -136,7 +119,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     rc = connRunNextStatement(pConn, &zSql, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ){
       rc = guardCheckSchema(pConn, pWhy);
-      bTurnedOff |= migrateForeignKeysSet(pConn);
+      bTurnedOff |= guardApplyForeignKeys(pConn);
     }else if( rc!=SQLITE_OK && guardTransactionStatement(pConn) ){
       replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it holds a %s statement: a migration runs "
           "in a transaction of its own, so leave out BEGIN, COMMIT and ROLLBACK",
@@ -145,7 +128,8 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   }
   pConn->bTrusted = 1;
   if( rc==SQLITE_OK && bTurnedOff ) rc = migrateCheckForeignKeys(pConn, pWhy);
-  sqlite3_db_config(pConn->db, SQLITE_DBCONFIG_ENABLE_FKEY, bForeignKeys, (int*)0);
+  guardRestoreForeignKeys(pConn, bForeignKeys);
+  dosqlSaveChangeCounts(pConn->db, &counts);   /* the record is not the migration's row */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,
         "INSERT INTO main._dosql_migrations(name, checksum) VALUES(?, ?)", -1, &pStmt, 0);
@@ -154,6 +138,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 2, zSum, -1, SQLITE_STATIC);
   if( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_DONE ) rc = SQLITE_OK;
   sqlite3_finalize(pStmt);
+  dosqlRestoreChangeCounts(pConn->db, &counts);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(pConn->db, "COMMIT", 0, 0, 0);
   if( rc!=SQLITE_OK ) connFail(pConn, pWhy, rc);   /* the first error stays */
   return rc;

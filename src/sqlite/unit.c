@@ -213,11 +213,13 @@ int dosqlTableHoldsRows(sqlite3 *db, const char *zDb, const char *zTable){
 void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p){
   p->nChange = db->nChange;
   p->nTotalChange = db->nTotalChange;
+  p->iLastRowid = db->lastRowid;
 }
 
 void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
   db->nChange = p->nChange;
   db->nTotalChange = p->nTotalChange;
+  db->lastRowid = p->iLastRowid;
 }
 
 int dosqlPragmaBoolean(const char *z){

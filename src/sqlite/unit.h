@@ -50,13 +50,15 @@ sqlite3_int64 dosqlSchemaStamp(sqlite3 *db);
 ** RELEASE or ROLLBACK TO of zName may undo without touching zOlder. */
 int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder);
 
-/* The connection's change counters, what SQL's changes() and total_changes()
-** answer, which SQLite's API can read but not set. The engine's own writes on
-** behalf of a user's statement (the change log's row) save them first and put
-** them back after, as SQLite's VACUUM does, so that they count the user's rows. */
+/* What SQL's changes(), total_changes() and last_insert_rowid() answer (the
+** first two SQLite's API can read but not set). Every write of the engine's own
+** (the change log's rows and their pruning, a migration's record) saves them
+** first and puts them back after, as SQLite's VACUUM does, so that they tell
+** only of the user's statements. */
 typedef struct DosqlChangeCounts {
   sqlite3_int64 nChange;
   sqlite3_int64 nTotalChange;
+  sqlite3_int64 iLastRowid;
 } DosqlChangeCounts;
 void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p);
 void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);

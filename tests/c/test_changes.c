@@ -368,6 +368,50 @@ static void results_are_not_disturbed_by_capture(void){
   connClose(&c);
 }
 
+/* An UPSERT that inserts the rowid last_insert_rowid() already had (the first
+** row of a second table) reports it; one that updates, through a trigger that
+** inserts, reports none. With capture on and off (the hook watches either way). */
+static void an_upsert_reports_the_row_it_inserted(void){
+  int bCapture;
+  for(bCapture=0; bCapture<=1; bCapture++){
+    Conn c;
+    Answer a;
+    hostMemReset();
+    openConnCapturing(&c, bCapture);
+    run(&c, "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT)");
+    run(&c, "CREATE TABLE hits(id INTEGER PRIMARY KEY, k TEXT UNIQUE, n INTEGER)");
+    run(&c, "CREATE TABLE audit(id INTEGER PRIMARY KEY, what TEXT)");
+    run(&c, "CREATE TRIGGER hits_up AFTER UPDATE ON hits BEGIN INSERT INTO audit(what) VALUES('up'); END");
+    a = post(&c, "/run", "{\"sql\":\"INSERT INTO users(name) VALUES('a')\"}");
+    CHECK_STR(a.zBody, "{\"rowsAffected\":1,\"lastInsertRowId\":1}");
+    answerFree(&a);
+    a = post(&c, "/run", "{\"sql\":\"INSERT INTO hits(k, n) VALUES('x', 1) ON CONFLICT(k) DO UPDATE SET n=n+1\"}");
+    CHECK_STR(a.zBody, "{\"rowsAffected\":1,\"lastInsertRowId\":1}");
+    answerFree(&a);
+    a = post(&c, "/run", "{\"sql\":\"INSERT INTO hits(k, n) VALUES('x', 1) ON CONFLICT(k) DO UPDATE SET n=n+1\"}");
+    CHECK_STR(a.zBody, "{\"rowsAffected\":1,\"lastInsertRowId\":0}");
+    answerFree(&a);
+    CHECK_STR(scalar(&c, "SELECT count(*) FROM audit"), "1");
+    connClose(&c);
+  }
+}
+
+/* The engine's own writes leave SQL's counters as the user's statements did:
+** pruning the change log, and a migration's record. */
+static void the_engines_own_writes_are_not_counted(void){
+  Conn c;
+  Answer a;
+  int i;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  for(i=0; i<5; i++) run(&c, "INSERT INTO t VALUES(1),(2)");
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":1,\"keepMs\":0}", INTERNAL);
+  CHECK(a.status==200 && cJSON_GetObjectItem(a.pJson, "deleted")->valueint>0);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT changes() || ' ' || total_changes() || ' ' || last_insert_rowid()"), "\"2 10 10\"");
+  connClose(&c);
+}
+
 static void undone_work_leaves_no_event(void){
   Conn c;
   Answer a;
@@ -980,6 +1024,8 @@ int main(void){
   RUN(a_forged_record_reads_no_bytes_past_its_end);
   RUN(a_commit_shares_one_txid);
   RUN(results_are_not_disturbed_by_capture);
+  RUN(an_upsert_reports_the_row_it_inserted);
+  RUN(the_engines_own_writes_are_not_counted);
   RUN(undone_work_leaves_no_event);
   RUN(a_failed_commit_leaves_no_event);
   RUN(what_is_and_is_not_captured);

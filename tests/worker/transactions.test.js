@@ -297,6 +297,49 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query('SELECT v FROM t'), [{ v: 1 }]);
     });
 
+    test('PRAGMA foreign_keys in /exec, /batch and /transaction applies as if each statement ran alone: a table rebuild keeps the children', async () => {
+      // SQLite ignores the PRAGMA inside a transaction, and each of these runs in one:
+      // the rebuild drizzle-kit writes (and drizzle's D1 migrator sends as one batch)
+      // then deleted every child through ON DELETE CASCADE.
+      const { db, stub } = fresh(backend, 'fk-rebuild');
+      await db.run('CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT)');
+      await db.run('CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) ON DELETE CASCADE)');
+      await db.run("INSERT INTO parent VALUES (1, 'p'), (2, 'q')");
+      await db.run('INSERT INTO child VALUES (10, 1), (20, 2)');
+      const rebuild = (n) => [
+        'PRAGMA foreign_keys=OFF',
+        `CREATE TABLE __new_parent (id INTEGER PRIMARY KEY, name TEXT, v${n} INTEGER)`,
+        'INSERT INTO __new_parent (id, name) SELECT id, name FROM parent',
+        'DROP TABLE parent',
+        'ALTER TABLE __new_parent RENAME TO parent',
+        'PRAGMA foreign_keys=ON',
+      ];
+      const children = async () => (await db.query('SELECT id FROM child ORDER BY id')).map((r) => r.id);
+      let r = await post(stub, '/exec', { sql: rebuild(1).join(';\n') });
+      assert.deepEqual(r, { status: 200, body: { count: 6 } });
+      assert.deepEqual(await children(), [10, 20]);
+      r = await post(stub, '/batch', { operations: rebuild(2).map((sql) => ({ sql })) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(await children(), [10, 20]);
+      // The same PRAGMA text again (a statement the engine may keep) applies again.
+      r = await post(stub, '/transaction', { operations: rebuild(3).map((sql) => ({ type: 'run', sql })) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.deepEqual(await children(), [10, 20]);
+      // Foreign keys are on again after each: a delete cascades.
+      await db.run('DELETE FROM parent WHERE id = 2');
+      assert.deepEqual(await children(), [10]);
+      // A script that fails after turning them off leaves them as they were, with the rest.
+      r = await post(stub, '/exec', { sql: 'PRAGMA foreign_keys=OFF; DELETE FROM parent WHERE id = 1; SELECT no_such_function()' });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.deepEqual(await db.query('PRAGMA foreign_keys'), [{ foreign_keys: 1 }]);
+      assert.deepEqual(await children(), [10]);
+      // Inside an interactive transaction SQLite's rule stands: the PRAGMA does nothing there.
+      await db.transaction(async (tx) => {
+        await tx.exec('PRAGMA foreign_keys=OFF');
+        assert.deepEqual(await tx.query('PRAGMA foreign_keys'), [{ foreign_keys: 1 }]);
+      });
+    });
+
     test('50 concurrent clients each read-modify-write a counter in a transaction: it ends at exactly 50', { timeout: 120_000 }, async () => {
       const name = tenant('counter');
       const setup = createClient(stubOf(world, backend, name));
