@@ -158,13 +158,22 @@ export class HranaSocket {
     const { stream_id: streamId, ...rest } = request;
     if (!this.#streams.has(streamId)) return fail('STREAM_EXPIRED', `no stream ${JSON.stringify(streamId)} is open on this connection`);
     // Each statement naming a stored text carries it to the database: a small message
-    // naming a large text many times would make a huge body.
+    // naming a large text many times makes a huge body, which counts against the bytes
+    // in flight until its answer, as a message's own bytes do.
     let textChars = 0;
     const whole = this.#withTexts(rest, (sql) => (textChars += sql.length));
     if (textChars > SOCKET_MAX_IN_FLIGHT_BYTES) {
       return fail('PAYLOAD_TOO_LARGE', `the request's statements name ${textChars} characters of stored SQL in all; the limit is ${SOCKET_MAX_IN_FLIGHT_BYTES}`);
     }
-    return this.#onStream(streamId, whole);
+    if (this.#inFlightBytes + textChars > SOCKET_MAX_IN_FLIGHT_BYTES) {
+      return fail('TOO_MANY_REQUESTS', `the requests of this connection waiting for their answers name more than ${SOCKET_MAX_IN_FLIGHT_BYTES} bytes of stored SQL and messages in all: wait for some`);
+    }
+    this.#inFlightBytes += textChars;
+    try {
+      return await this.#onStream(streamId, whole);
+    } finally {
+      this.#inFlightBytes -= textChars;
+    }
   }
 
   /** @param {any} request */
