@@ -184,6 +184,24 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   assert.equal(read.out, 'body\none!\ntwo!\n');
 });
 
+test('shell: a statement ends where SQLite says, so a CASE ... END; inside a trigger\'s body ends nothing', async () => {
+  const db = tenant('cli-trigger-case');
+  const input = `CREATE TABLE t (x, flag);
+CREATE TRIGGER t_flag AFTER INSERT ON t BEGIN
+  UPDATE t SET flag = CASE WHEN new.x > 0 THEN 1 ELSE 0 END;
+  UPDATE t SET flag = flag + 10 -- a comment; END;
+  WHERE rowid = new.rowid;
+END;
+BEGIN;
+INSERT INTO t (x) VALUES (5);
+END;
+SELECT x, flag FROM t;
+`;
+  const r = await dosql(['shell', db, '--mode', 'csv'], { input });
+  assert.equal(r.err, '');
+  assert.equal(r.out, 'x,flag\n5,11\n');
+});
+
 test('history, branch and restore', async () => {
   const db = tenant('cli-history');
   await dosql(['shell', db], { input: 'CREATE TABLE t (x); INSERT INTO t VALUES (1);' });

@@ -129,11 +129,16 @@ describe('standalone router, misconfigured', () => {
     }
   });
 
-  test('a DOSQL_TOKEN no header can carry (whitespace around it, not a string) is BAD_CONFIG saying so', async () => {
-    for (const [token, why] of /** @type {[unknown, RegExp][]} */ ([[`${TOKEN}\n`, /starts or ends with whitespace/], [' x', /starts or ends with whitespace/], [12345, /must be a string .* it is a number/]])) {
+  test('a DOSQL_TOKEN no header can carry (whitespace around it, a control or non-ASCII character, not a string) is BAD_CONFIG saying so', async () => {
+    for (const [token, why] of /** @type {[unknown, RegExp][]} */ ([
+      [`${TOKEN}\n`, /starts or ends with whitespace/], [' x', /starts or ends with whitespace/], [12345, /must be a string .* it is a number/],
+      ['s3cr€t-token', /holds U\+20AC at character 4/], ['first\nsecond', /holds U\+000A at character 5/], ['caf\u00e9', /holds U\+00E9/],
+    ])) {
       const mf = await startStandalone({ DOSQL_TOKEN: /** @type {any} */ (token) });
       try {
-        const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `Bearer ${String(token).trim()}` }, body: '{}' }));
+        // The token as a client would send it: trimmed, and as UTF-8 bytes (what curl sends).
+        const sent = Buffer.from(String(token).trim().replace(/\n/g, ' ')).toString('latin1');
+        const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `Bearer ${sent}` }, body: '{}' }));
         assert.deepEqual([a.status, a.body.code], [500, 'BAD_CONFIG'], JSON.stringify(token));
         assert.match(a.body.error, why);
       } finally {

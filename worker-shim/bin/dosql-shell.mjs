@@ -22,38 +22,64 @@ const HELP = `.tables           tables and views
 .help             this
 .quit             leave (also .exit, or end of input)`;
 
+// sqlite3_complete()'s machine (SQLite's complete.c), which the sqlite3 shell splits its
+// input with: tokens SEMI, WS (blanks, comments), OTHER, and five keywords; NEXT[state]
+// [token] is the next state. State 1 lies between statements. A CREATE TRIGGER's body
+// (states 5 to 7) holds ";"s: it ends only at an END right after one, so the END of a
+// CASE inside it ends nothing.
+const [SEMI, WS, OTHER, EXPLAIN, CREATE, TEMP, TRIGGER, END] = [0, 1, 2, 3, 4, 5, 6, 7];
+const KEYWORDS = new Map([['explain', EXPLAIN], ['create', CREATE], ['temp', TEMP], ['temporary', TEMP], ['trigger', TRIGGER], ['end', END]]);
+const NEXT = [
+  [1, 0, 2, 3, 4, 2, 2, 2],
+  [1, 1, 2, 3, 4, 2, 2, 2],
+  [1, 2, 2, 2, 2, 2, 2, 2],
+  [1, 3, 3, 2, 4, 2, 2, 2],
+  [1, 4, 2, 2, 2, 4, 5, 2],
+  [6, 5, 5, 5, 5, 5, 5, 5],
+  [6, 6, 5, 5, 5, 5, 5, 7],
+  [1, 7, 5, 5, 5, 5, 5, 5],
+];
+const ID_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+
 /**
- * Where the statements of sql end: the index after each ";" outside strings, quoted
- * names and comments (a CREATE TRIGGER's body holds ";"s: it ends at "END;"). Text
- * after the last is not yet a whole statement.
+ * Where the statements of sql end, as sqlite3_complete() finds them: the index after
+ * each ";" that ends one. Text after the last is not yet a whole statement.
  * @param {string} sql
  * @returns {number[]}
  */
-export function statementEnds(sql) {
+function statementEnds(sql) {
   /** @type {number[]} */
   const ends = [];
-  let start = 0;
+  let state = 0;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i];
-    const close = { "'": "'", '"': '"', '`': '`', '[': ']' }[c];
-    if (close) {
-      const end = sql.indexOf(close, i + 1);
-      if (end < 0) break;
-      i = end;
-    } else if (c === '-' && sql[i + 1] === '-') {
-      const end = sql.indexOf('\n', i);
-      if (end < 0) break;
-      i = end;
+    let token = OTHER;
+    if (c === ';') {
+      token = SEMI;
+    } else if (/\s/.test(c)) {
+      token = WS;
     } else if (c === '/' && sql[i + 1] === '*') {
       const end = sql.indexOf('*/', i + 2);
       if (end < 0) break;
       i = end + 1;
-    } else if (c === ';') {
-      const statement = sql.slice(start, i + 1);
-      if (/^\s*create\s+(temp\s+|temporary\s+)?trigger\b/i.test(statement) && !/\bend\s*;$/i.test(statement)) continue;
-      ends.push(i + 1);
-      start = i + 1;
+      token = WS;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      if (end < 0) break;
+      i = end;
+      token = WS;
+    } else if (c === "'" || c === '"' || c === '`' || c === '[') {
+      const end = sql.indexOf(c === '[' ? ']' : c, i + 1);
+      if (end < 0) break;
+      i = end;
+    } else if (ID_CHAR.test(c)) {
+      let j = i + 1;
+      while (j < sql.length && ID_CHAR.test(sql[j])) j++;
+      token = KEYWORDS.get(sql.slice(i, j).toLowerCase()) ?? OTHER;
+      i = j - 1;
     }
+    state = NEXT[state][token];
+    if (token === SEMI && state === 1) ends.push(i + 1);
   }
   return ends;
 }

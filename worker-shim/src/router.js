@@ -58,7 +58,9 @@ function isEndpoint(path) {
 /**
  * Why the DOSQL_TOKEN var cannot be the bearer token, or null when it can. HTTP
  * trims whitespace around a header's value, so a token that starts or ends with it
- * (a newline left by `echo ... | wrangler secret put`) could never be sent.
+ * (a newline left by `echo ... | wrangler secret put`) could never be sent; nor one
+ * holding a control character or anything past ASCII (a fetch refuses such a header
+ * value, and the bytes of one that arrives read as other characters).
  * @param {unknown} token
  */
 function tokenError(token) {
@@ -68,6 +70,11 @@ function tokenError(token) {
   if (typeof token !== 'string') return `DOSQL_TOKEN must be a string (a secret or a quoted var); it is a ${typeof token}`;
   if (token.trim() !== token) {
     return 'DOSQL_TOKEN starts or ends with whitespace (a newline?), which no Authorization header can carry: set it again without it (printf %s TOKEN | wrangler secret put DOSQL_TOKEN)';
+  }
+  const unsendable = /[^\x20-\x7e]/.exec(token);
+  if (unsendable) {
+    const code = /** @type {number} */ (unsendable[0].codePointAt(0)).toString(16).toUpperCase().padStart(4, '0');
+    return `DOSQL_TOKEN holds U+${code} at character ${unsendable.index}, which no Authorization header can carry (only ASCII letters, digits, punctuation and spaces): set it again without it`;
   }
   return null;
 }
