@@ -357,6 +357,34 @@ describe('history', () => {
     assert.deepEqual(await sql(waited.body.name).query('SELECT count(*) AS n FROM posts'), [{ n: 2 }]);
   });
 
+  test('a database written after a restore or an import (its change numbers go on past a gap) branches, and its export imports', async () => {
+    const importFile = (/** @type {any} */ db, /** @type {ArrayBuffer} */ bytes) => db.post('/import', new Uint8Array(bytes), { headers: { 'content-type': 'application/vnd.sqlite3' } });
+    const exportOf = async (/** @type {string} */ name) => (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer();
+    const seeded = async (/** @type {string} */ name) => {
+      const db = sql(name);
+      await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');
+      for (let i = 0; i < 5; i++) await db.run('INSERT INTO t (v) VALUES (?)', [i]);
+      return db;
+    };
+    const restored = tenant('gap-restore');
+    const imported = tenant('gap-import');
+    const a = await seeded(restored);
+    assert.equal((await a.post('/restore', { to: 3 })).status, 200);
+    const b = await seeded(imported);
+    assert.equal((await importFile(b, await exportOf(restored))).status, 200);
+    for (const [name, db] of /** @type {[string, any][]} */ ([[restored, a], [imported, b]])) {
+      await db.run('INSERT INTO t (v) VALUES (99)');
+      const lsns = (await db.query('SELECT lsn FROM _dosql_changes ORDER BY lsn')).map((/** @type {any} */ r) => r.lsn);
+      assert.ok(lsns.at(-1) > lsns.at(-2) + 1, `a gap before the newest event: ${lsns}`);
+      const branch = await db.post('/branch', { name: tenant('gap-branch') });
+      assert.equal(branch.status, 200, branch.text);
+      const copy = sql(tenant('gap-copy'));
+      const again = await importFile(copy, await exportOf(name));
+      assert.equal(again.status, 200, again.text);
+      assert.deepEqual(await copy.query('SELECT v FROM t ORDER BY id'), await db.query('SELECT v FROM t ORDER BY id'));
+    }
+  });
+
   test('the class option history sets how much is kept: {maxBytes: 0} keeps nothing past the newest checkpoint; a bad one is refused', async () => {
     const lean = createWorld('history-lean');
     try {
