@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "config.h"
 #include "errors.h"
+#include "guard.h"
 #include "host.h"
 #include "json.h"
 #include "request.h"
@@ -482,13 +483,12 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
 }
 
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
-  int bForeignKeys = 0;
+  int bForeignKeys = guardForeignKeysOn(p);
   /* A user's table may name the log in a foreign key: its rows must neither
   ** stop the prune nor be deleted by a cascade no event reports. */
-  sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bForeignKeys);
-  if( bForeignKeys ) sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, (int*)0);
+  guardSetForeignKeys(p, 0);
   changelogPruneIn(p, pReply, pBody);
-  if( bForeignKeys ) sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, (int*)0);
+  guardSetForeignKeys(p, bForeignKeys);
 }
 
 void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody){

@@ -390,6 +390,9 @@ void connFinish(Conn *p, Reply *pReply){
     ** keeping it would let later requests' writes go uncommitted. */
     replyFail(pReply, 500, DOSQL_INTERNAL, "a transaction was left open; it was rolled back");
   }
+  /* PRAGMA foreign_keys lasts to the end of its request: foreign keys are on
+  ** for every request, as in D1, whatever another left (guard.h). */
+  if( p->db ) guardSetForeignKeys(p, 1);
   if( faults.nPage==0 && !replyFailed(pReply) ) return;
   connRollback(p);
   if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage, 0);

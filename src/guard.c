@@ -247,13 +247,33 @@ int guardForeignKeysSetting(const Conn *p){
   return p->eForeignKeysSql - 1;
 }
 
+int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
+                          const char *zSubject, const char *zRule){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, "PRAGMA foreign_key_check", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 1);
+    replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
+        "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
+        "(PRAGMA foreign_key_check): %s must leave every foreign key matched", zSubject,
+        (const char*)sqlite3_column_text(pStmt, 0), zRowid ? zRowid : "none",
+        (const char*)sqlite3_column_text(pStmt, 2), zRule);
+    rc = SQLITE_CONSTRAINT_FOREIGNKEY;
+  }else if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
 int guardForeignKeysOn(Conn *p){
   int bOn = 1;
   sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, -1, &bOn);
   return bOn;
 }
 
-void guardRestoreForeignKeys(Conn *p, int bOn){
+void guardSetForeignKeys(Conn *p, int bOn){
   sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
 }
 

@@ -39,10 +39,18 @@ int guardForeignKeysSetting(const Conn *p);
 ** turned foreign keys off, else 0. */
 int guardApplyForeignKeys(Conn *p);
 
-/* Whether foreign keys are on (the connection's flag), and putting it back as
-** it was: a request or migration that fails leaves the setting as it found it. */
+/* After work that turned foreign keys off (guardApplyForeignKeys), the last
+** step of SQLite's table rebuild procedure, PRAGMA foreign_key_check: SQLITE_OK
+** when it finds nothing, else SQLITE_CONSTRAINT_FOREIGNKEY, failing pReply with
+** status and zCode naming the first row it found ("<zSubject> turns foreign keys
+** off ... <zRule> must leave every foreign key matched"). */
+int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
+                          const char *zSubject, const char *zRule);
+
+/* Whether foreign keys are on (the connection's flag), and setting it: work of
+** the engine's own that turns them off puts them back as it found them. */
 int guardForeignKeysOn(Conn *p);
-void guardRestoreForeignKeys(Conn *p, int bOn);
+void guardSetForeignKeys(Conn *p, int bOn);
 
 /* Whether the statement may change the schema (CREATE, DROP, ALTER, ANALYZE):
 ** whether it did is the schema cookie's to say (handler.c). */

@@ -399,6 +399,14 @@ static Shape operationShape(const cJSON *pOp, int bEveryResult){
   return SHAPE_NONE;
 }
 
+/* Before the commit of a request that turned foreign keys off: it must leave
+** every foreign key matched, as a migration must (and as D1, where they are
+** never off, always does). Failing, the reply fails; connFinish rolls back. */
+static int checkForeignKeys(Conn *pConn, Reply *pReply){
+  return guardCheckForeignKeys(pConn, pReply, dosqlResultStatus(SQLITE_CONSTRAINT_FOREIGNKEY),
+      dosqlResultName(SQLITE_CONSTRAINT_FOREIGNKEY), "the request", "a request that does so");
+}
+
 /*
 ** Run every operation of the body, all or nothing. Outside an interactive
 ** transaction they get one of their own; inside one, a savepoint, so a failure
@@ -416,7 +424,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pOp;
   sqlite3_stmt *pFirst = 0;     /* the single operation, prepared */
-  int i, bArray = 0, bBare = 0, bForeignKeys = guardForeignKeysOn(pConn);
+  int i, bArray = 0, bBare = 0, bForeignKeysOff = 0;
   if( !cJSON_IsArray(pOps) || pOps->child==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "operations must be a non-empty array");
     return;
@@ -458,12 +466,12 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
     if( replyFailed(pReply) ){
       pReply->iOperation = i;
       if( pConn->bInteractive && !bBare ) connRelease(pConn, pReply, 1);
-      guardRestoreForeignKeys(pConn, bForeignKeys);
       return;
     }
-    if( !pConn->bInteractive ) guardApplyForeignKeys(pConn);
+    if( !pConn->bInteractive ) bForeignKeysOff |= guardApplyForeignKeys(pConn);
   }
   if( bEveryResult ) sqlite3_str_appendall(pOut, "]}");
+  if( bForeignKeysOff && checkForeignKeys(pConn, pReply)!=SQLITE_OK ) return;
   if( bBare ) return;
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
   else connCommitIfAnswered(pConn, pReply);
@@ -479,7 +487,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
 */
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const char *zScript, *zSql, *zNext;
-  int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0, bForeignKeys = guardForeignKeysOn(pConn);
+  int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0, bForeignKeysOff = 0;
   /* Refused, not ignored: a script's statements would run with NULLs in place of
   ** the values sent. */
   if( cJSON_GetObjectItemCaseSensitive(pBody, "params") ){
@@ -497,7 +505,7 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     rc = connRunNextStatement(pConn, &zNext, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ) rc = guardCheckSchema(pConn, pReply);
     if( rc!=SQLITE_OK ) break;
-    if( !pConn->bInteractive ) guardApplyForeignKeys(pConn);
+    if( !pConn->bInteractive ) bForeignKeysOff |= guardApplyForeignKeys(pConn);
     n += bStatement;
     zSql = zNext;
   }
@@ -507,9 +515,9 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     pReply->iOperation = n;
     pReply->iStatementOffset = (int)(skipBlanks(zSql) - zScript);
     if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
-    guardRestoreForeignKeys(pConn, bForeignKeys);
     return;
   }
+  if( bForeignKeysOff && checkForeignKeys(pConn, pReply)!=SQLITE_OK ) return;
   sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d}", n);
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
   else connCommitIfAnswered(pConn, pReply);

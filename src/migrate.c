@@ -76,29 +76,6 @@ void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendall(pOut, "]}");
 }
 
-/* PRAGMA foreign_key_check, after a migration that turned foreign keys off
-** (guardApplyForeignKeys): the last step of SQLite's table rebuild procedure.
-** SQLITE_OK when it finds nothing, else SQLITE_CONSTRAINT_FOREIGNKEY with pWhy
-** naming the first row it found. */
-static int migrateCheckForeignKeys(Conn *pConn, Reply *pWhy){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(pConn->db, "PRAGMA foreign_key_check", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_step(pStmt);
-  if( rc==SQLITE_ROW ){
-    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 1);
-    replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it turns foreign keys off (PRAGMA foreign_keys) "
-        "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
-        "(PRAGMA foreign_key_check): a migration must leave every foreign key matched",
-        (const char*)sqlite3_column_text(pStmt, 0), zRowid ? zRowid : "none",
-        (const char*)sqlite3_column_text(pStmt, 2));
-    rc = SQLITE_CONSTRAINT_FOREIGNKEY;
-  }else if( rc==SQLITE_DONE ){
-    rc = SQLITE_OK;
-  }
-  sqlite3_finalize(pStmt);
-  return rc;
-}
-
 /* Run one migration and record it, all in one transaction. Its statements run
 ** as a user's do: the guard's rules hold (no BEGIN, COMMIT or ROLLBACK, which
 ** would end the migration's transaction half way; nothing of the engine's own,
@@ -127,8 +104,10 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     }
   }
   pConn->bTrusted = 1;
-  if( rc==SQLITE_OK && bTurnedOff ) rc = migrateCheckForeignKeys(pConn, pWhy);
-  guardRestoreForeignKeys(pConn, bForeignKeys);
+  if( rc==SQLITE_OK && bTurnedOff ){
+    rc = guardCheckForeignKeys(pConn, pWhy, 500, DOSQL_MIGRATION_FAILED, "it", "a migration");
+  }
+  guardSetForeignKeys(pConn, bForeignKeys);
   dosqlSaveChangeCounts(pConn->db, &counts);   /* the record is not the migration's row */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,

@@ -297,7 +297,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query('SELECT v FROM t'), [{ v: 1 }]);
     });
 
-    test('PRAGMA foreign_keys in /exec, /batch and /transaction applies as if each statement ran alone: a table rebuild keeps the children', async () => {
+    test('PRAGMA foreign_keys in /exec, /batch and /transaction applies to the end of the request: a table rebuild keeps the children; an orphan fails it', async () => {
       // SQLite ignores the PRAGMA inside a transaction, and each of these runs in one:
       // the rebuild drizzle-kit writes (and drizzle's D1 migrator sends as one batch)
       // then deleted every child through ON DELETE CASCADE.
@@ -328,11 +328,23 @@ for (const backend of BACKENDS) {
       // Foreign keys are on again after each: a delete cascades.
       await db.run('DELETE FROM parent WHERE id = 2');
       assert.deepEqual(await children(), [10]);
-      // A script that fails after turning them off leaves them as they were, with the rest.
-      r = await post(stub, '/exec', { sql: 'PRAGMA foreign_keys=OFF; DELETE FROM parent WHERE id = 1; SELECT no_such_function()' });
-      assert.equal(r.status, 400, JSON.stringify(r.body));
-      assert.deepEqual(await db.query('PRAGMA foreign_keys'), [{ foreign_keys: 1 }]);
+      // One that leaves a child without its parent fails whole, naming the row, as a migration does.
+      r = await post(stub, '/exec', { sql: 'PRAGMA foreign_keys=OFF; DELETE FROM parent WHERE id = 1; PRAGMA foreign_keys=ON' });
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'SQLITE_CONSTRAINT_FOREIGNKEY');
+      assert.match(r.body.error, /the request turns foreign keys off .* leaves a row of child \(rowid 10\) whose foreign key finds no row in parent/);
+      r = await post(stub, '/batch', { operations: [{ sql: 'PRAGMA foreign_keys=OFF' }, { sql: 'DELETE FROM parent' }] });
+      assert.equal(r.body.code, 'SQLITE_CONSTRAINT_FOREIGNKEY', JSON.stringify(r.body));
       assert.deepEqual(await children(), [10]);
+      // The PRAGMA lasts to the end of its request: foreign keys are on for every
+      // request, as in D1, whatever one sent alone (a connection setting otherwise).
+      for (const ops of [[{ sql: 'PRAGMA foreign_keys=OFF' }], [{ sql: 'PRAGMA foreign_keys=OFF' }, { sql: 'SELECT 1' }]]) {
+        assert.equal((await post(stub, '/batch', { operations: ops })).status, 200);
+        assert.deepEqual(await db.query('PRAGMA foreign_keys'), [{ foreign_keys: 1 }]);
+      }
+      await db.run('PRAGMA foreign_keys=OFF');
+      const orphan = await post(stub, '/run', { sql: 'INSERT INTO child VALUES (30, 3)' });
+      assert.equal(orphan.body.code, 'SQLITE_CONSTRAINT_FOREIGNKEY', JSON.stringify(orphan.body));
       // Inside an interactive transaction SQLite's rule stands: the PRAGMA does nothing there.
       await db.transaction(async (tx) => {
         await tx.exec('PRAGMA foreign_keys=OFF');
