@@ -370,7 +370,8 @@ void connRollback(Conn *p){
   p->bSavepoint = 0;
 }
 
-void connFinish(Conn *p, Reply *pReply){
+/* connFinish's work on the request's transaction. */
+static void connFinishTransaction(Conn *p, Reply *pReply){
   DosqlFaults faults;
   dosqlVfsTakeFaults(&faults);
   captureDiscard(p);       /* changes of a statement that never finished */
@@ -390,12 +391,14 @@ void connFinish(Conn *p, Reply *pReply){
     ** keeping it would let later requests' writes go uncommitted. */
     replyFail(pReply, 500, DOSQL_INTERNAL, "a transaction was left open; it was rolled back");
   }
-  /* PRAGMA foreign_keys lasts to the end of its request: foreign keys are on
-  ** for every request, as in D1, whatever another left (guard.h). */
-  if( p->db ) guardSetForeignKeys(p, 1);
   if( faults.nPage==0 && !replyFailed(pReply) ) return;
   connRollback(p);
   if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage, 0);
+}
+
+void connFinish(Conn *p, Reply *pReply){
+  connFinishTransaction(p, pReply);
+  if( p->db && sqlite3_get_autocommit(p->db) ) guardEndRequestSettings(p);
 }
 
 int connBeginInteractive(Conn *p, Reply *pReply){

@@ -368,7 +368,7 @@ static void diffTables(Diff *p){
   sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
       "SELECT min(name) FROM (SELECT name FROM \"%w\".sqlite_schema WHERE type = 'table'"
       " UNION ALL SELECT name FROM \"%w\".sqlite_schema WHERE type = 'table')"
-      " WHERE name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' GROUP BY name COLLATE NOCASE ORDER BY 1 COLLATE NOCASE",
+      " WHERE lower(name) NOT GLOB 'sqlite_*' GROUP BY name COLLATE NOCASE ORDER BY 1 COLLATE NOCASE",
       DIFF_FROM, p->zTo));
   if( pStmt==0 ) return;
   while( p->rc==SQLITE_OK && !p->bMore && sqlite3_step(pStmt)==SQLITE_ROW ){

@@ -33,7 +33,7 @@ static const char *const azQueryPragma[] = {
 static const char *const azSettablePragma[] = {
   "analysis_limit", "application_id", "automatic_index", "auto_vacuum",
   "cell_size_check", "defer_foreign_keys", "foreign_keys",
-  "max_page_count", "recursive_triggers",
+  "ignore_check_constraints", "max_page_count", "recursive_triggers",
   "reverse_unordered_selects", "secure_delete", "user_version",
 };
 
@@ -73,6 +73,11 @@ static const char *pragmaDenial(const char *zPragma, const char *zArg){
   if( IN_LIST(azQueryPragma, zPragma) || IN_LIST(azSettablePragma, zPragma) ) return 0;
   if( IN_LIST(azReadOnlyPragma, zPragma) ){
     return zArg ? "this PRAGMA is read-only here: the storage engine depends on its value" : 0;
+  }
+  if( sqlite3_stricmp(zPragma, "case_sensitive_like")==0 ){
+    /* Omitted from the build (sqlite_options.h): SQLite deprecates it. */
+    return "PRAGMA case_sensitive_like is deprecated by SQLite and not built in: "
+           "for a case-sensitive match use GLOB, or compare with instr()";
   }
   return "this PRAGMA is not allowed";
 }
@@ -265,6 +270,11 @@ int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
   }
   sqlite3_finalize(pStmt);
   return rc;
+}
+
+void guardEndRequestSettings(Conn *p){
+  guardSetForeignKeys(p, 1);
+  dosqlEnforceCheckConstraints(p->db);
 }
 
 int guardForeignKeysOn(Conn *p){

@@ -47,6 +47,12 @@ int guardApplyForeignKeys(Conn *p);
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule);
 
+/* After a request, outside a transaction: the settings that keep the data whole
+** are as the object opened them, whatever the request set (PRAGMA foreign_keys,
+** ignore_check_constraints last to the end of their request): another client's
+** next request must not find foreign keys off or CHECK constraints skipped. */
+void guardEndRequestSettings(Conn *p);
+
 /* Whether foreign keys are on (the connection's flag), and setting it: work of
 ** the engine's own that turns them off puts them back as it found them. */
 int guardForeignKeysOn(Conn *p);

@@ -161,7 +161,7 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy, int *p
   sqlite3_stmt *pStmt = 0;
   char *zSql = sqlite3_mprintf(
       "SELECT type, name, tbl_name, sql FROM \"%w\".sqlite_schema"
-      " WHERE name LIKE '\\_dosql\\_%%' ESCAPE '\\' OR tbl_name LIKE '\\_dosql\\_%%' ESCAPE '\\'"
+      " WHERE lower(name) GLOB '_dosql_*' OR lower(tbl_name) GLOB '_dosql_*'"   /* whatever case_sensitive_like says */
       " OR (name = 'json_each' COLLATE NOCASE AND type IN ('table', 'view'))",   /* internalHidesViewFunction */
       zDb);
   int rc;

@@ -222,6 +222,12 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
   db->lastRowid = p->iLastRowid;
 }
 
+void dosqlEnforceCheckConstraints(sqlite3 *db){
+  if( (db->flags & SQLITE_IgnoreChecks)==0 ) return;
+  db->flags &= ~(u64)SQLITE_IgnoreChecks;
+  sqlite3ExpirePreparedStatements(db, 0);
+}
+
 int dosqlPragmaBoolean(const char *z){
   return sqlite3GetBoolean(z, 0)!=0;
 }

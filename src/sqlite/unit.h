@@ -63,6 +63,11 @@ typedef struct DosqlChangeCounts {
 void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p);
 void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 
+/* Turn PRAGMA ignore_check_constraints off again, as a flag PRAGMA does (every
+** prepared statement expires: they were compiled without the checks). Cheap
+** when it is off, so it can follow every request. */
+void dosqlEnforceCheckConstraints(sqlite3 *db);
+
 /* A PRAGMA's boolean argument as SQLite reads it (on/yes/true, a number not
 ** 0): 1 or 0. */
 int dosqlPragmaBoolean(const char *z);

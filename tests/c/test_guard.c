@@ -124,7 +124,30 @@ static void no_table_can_be_renamed_into_an_internal_name(void){
   connClose(&c);
 }
 
+/* The settings that keep the data whole (foreign keys, CHECK constraints) last
+** to the end of their request, kept statements included (compiled again with
+** the checks). case_sensitive_like, which D1 allows, is not built in: it says so. */
+static void integrity_settings_last_to_the_end_of_their_request(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  allowed(&c, "CREATE TABLE t(x CHECK (x > 0))");
+  denied(&c, "PRAGMA case_sensitive_like=ON", "deprecated by SQLite and not built in: for a case-sensitive match use GLOB");
+  a = post(&c, "/batch", "{\"operations\":[{\"sql\":\"PRAGMA ignore_check_constraints=ON\"},"
+                          "{\"sql\":\"INSERT INTO t VALUES(-1)\"}]}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "PRAGMA ignore_check_constraints"), "0");
+  a = postSql(&c, "/run", "INSERT INTO t VALUES(-1)");
+  CHECK_STR(answerCode(&a), "SQLITE_CONSTRAINT_CHECK");
+  answerFree(&a);
+  allowed(&c, "PRAGMA foreign_keys=OFF");
+  CHECK_STR(scalar(&c, "PRAGMA foreign_keys"), "1");
+  connClose(&c);
+}
+
 int main(void){
+  RUN(integrity_settings_last_to_the_end_of_their_request);
   RUN(attach_and_detach_are_denied);
   RUN(unsafe_pragmas_are_denied_and_safe_ones_work);
   RUN(internal_tables_are_read_only);
