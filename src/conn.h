@@ -112,8 +112,10 @@ int connExecTrusted(Conn *p, const char *zSql);
 ** its rows discarded, and write the changes it made to the change log; *pzSql
 ** then points past it. *pbPrepared: whether it compiled (if not, the error is
 ** the parser's or the authorizer's); *pbStatement: whether there was one, not
-** only blanks and comments. SQLITE_OK or the error. */
-int connRunNextStatement(Conn *p, const char **pzSql, int *pbPrepared, int *pbStatement);
+** only blanks and comments. A statement with parameters is not run: a script
+** binds none, and it would run with NULLs (pReply fails with BAD_PARAMS).
+** SQLITE_OK or the error. */
+int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement);
 
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);

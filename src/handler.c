@@ -502,7 +502,7 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   }
   while( *zSql ){
     guardStartStatement(pConn);
-    rc = connRunNextStatement(pConn, &zNext, &bPrepared, &bStatement);
+    rc = connRunNextStatement(pConn, pReply, &zNext, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ) rc = guardCheckSchema(pConn, pReply);
     if( rc!=SQLITE_OK ) break;
     if( !pConn->bInteractive ) bForeignKeysOff |= guardApplyForeignKeys(pConn);

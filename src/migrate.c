@@ -93,7 +93,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   pConn->bTrusted = 0;
   while( rc==SQLITE_OK && *zSql ){
     guardStartStatement(pConn);
-    rc = connRunNextStatement(pConn, &zSql, &bPrepared, &bStatement);
+    rc = connRunNextStatement(pConn, pWhy, &zSql, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ){
       rc = guardCheckSchema(pConn, pWhy);
       bTurnedOff |= guardApplyForeignKeys(pConn);

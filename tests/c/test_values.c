@@ -175,6 +175,14 @@ static void exec_refuses_params_it_would_not_bind(void){
   CHECK_STR(answerCode(&a), "BAD_PARAMS");
   CHECK(answerError(&a) && strstr(answerError(&a), "/exec runs a script and binds no params"));
   answerFree(&a);
+  /* Nor does a statement of the script that has parameters run with NULLs: the
+  ** script fails at it, whole, naming where. */
+  a = post(&c, "/exec", "{\"sql\":\"INSERT INTO t VALUES(1); INSERT INTO t VALUES(:v)\"}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "BAD_PARAMS");
+  CHECK(answerError(&a) && strstr(answerError(&a), "a statement of it has 1 (?, ?NNN, :name or @name)"));
+  CHECK(cJSON_GetObjectItem(a.pJson, "operation")->valueint==1);
+  answerFree(&a);
   a = post(&c, "/query", "{\"sql\":\"SELECT count(*) AS n FROM t\"}");
   CHECK_STR(a.zBody, "{\"rows\":[{\"n\":0}]}");
   answerFree(&a);

@@ -261,6 +261,7 @@ const STEPS = [
   { name: 'exec: an error on the first line', call: (db) => db.exec("INSERT INTO users (name, email) VALUES ('x', 'ann@x.io');\nSELECT 1;") },
   { name: 'exec: a syntax error on the first line, indented', call: (db) => db.exec('\n   SELEC 1;\nSELECT 2;') },
   { name: 'exec: an unknown column on the first line', call: (db) => db.exec('  SELECT 1, nope FROM users;\nSELECT 2;') },
+  { name: 'exec: a statement with a parameter (none is bound, so it does not run)', call: async (db) => [await db.exec('INSERT INTO tx_log (what) VALUES (?);').catch((e) => e.message), await db.prepare('SELECT count(*) AS n FROM tx_log WHERE what IS NULL').first('n')] },
   {
     name: 'exec: an error on a later line',
     call: (db) => db.exec("SELECT 1;\nINSERT INTO users (name, email) VALUES ('y', 'bob@x.io');\nSELECT 3;"),
