@@ -65,7 +65,8 @@ function describe(value) {
  * A string for the wire. JSON carries any text but two kinds, which D1 binds
  * anyway: NUL characters (the engine's JSON reader cannot keep them), sent as
  * {$text: base64 of the UTF-8}; and half a UTF-16 pair alone (text cut inside an
- * emoji), which has no UTF-8 and becomes U+FFFD, as the runtime makes it for D1.
+ * emoji), which has no UTF-8 and becomes U+FFFD (local D1 stores its WTF-8 bytes:
+ * docs/d1.md).
  * @param {string} text
  */
 function encodeText(text) {
