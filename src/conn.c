@@ -83,16 +83,21 @@ static int connStepTrusted(Conn *p, sqlite3_stmt *pStmt){
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt){
+  int n = sqlite3_bind_parameter_count(pStmt);
+  if( n==0 ) return 0;
+  replyFail(pReply, 400, DOSQL_BAD_PARAMS, "a script binds no params, and a statement of it "
+      "has %d (?, ?NNN, :name or @name): send it with its params to /run, /query or /batch", n);
+  return 1;
+}
+
 int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement){
   sqlite3_stmt *pStmt = 0;
   const char *zTail = 0;
   int rc = sqlite3_prepare_v3(p->db, *pzSql, -1, 0, &pStmt, &zTail);
   *pbPrepared = rc==SQLITE_OK;
   *pbStatement = pStmt!=0;
-  if( pStmt && sqlite3_bind_parameter_count(pStmt)>0 ){
-    replyFail(pReply, 400, DOSQL_BAD_PARAMS, "a script binds no params, and a statement of it "
-        "has %d (?, ?NNN, :name or @name): send it with its params to /run, /query or /batch",
-        sqlite3_bind_parameter_count(pStmt));
+  if( pStmt && connRefuseScriptParams(pReply, pStmt) ){
     sqlite3_finalize(pStmt);
     return SQLITE_RANGE;
   }

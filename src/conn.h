@@ -117,6 +117,10 @@ int connExecTrusted(Conn *p, const char *zSql);
 ** SQLITE_OK or the error. */
 int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement);
 
+/* 1, failing pReply with BAD_PARAMS, when pStmt (a statement of a script, which
+** binds no params) has parameters; else 0. */
+int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt);
+
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);
 int connCommit(Conn *p, Reply *pReply);

@@ -273,8 +273,18 @@ int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
 }
 
 void guardEndRequestSettings(Conn *p){
-  guardSetForeignKeys(p, 1);
-  dosqlEnforceCheckConstraints(p->db);
+  static const GuardSettings opened = { 1, 0 };
+  guardRestoreSettings(p, &opened);
+}
+
+void guardSaveSettings(Conn *p, GuardSettings *pSaved){
+  pSaved->bForeignKeys = guardForeignKeysOn(p);
+  pSaved->bIgnoreChecks = dosqlIgnoresCheckConstraints(p->db);
+}
+
+void guardRestoreSettings(Conn *p, const GuardSettings *pSaved){
+  guardSetForeignKeys(p, pSaved->bForeignKeys);
+  dosqlSetIgnoreCheckConstraints(p->db, pSaved->bIgnoreChecks);
 }
 
 int guardForeignKeysOn(Conn *p){

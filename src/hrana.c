@@ -46,6 +46,7 @@ typedef struct Pending {
   int iResume;
   char *zDone;
   Progress inner;
+  GuardSettings settings;       /* as its PRAGMAs left them (guard.h) */
 } Pending;
 static Pending pending;
 
@@ -238,6 +239,10 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     }
     zSql = zTail;
     if( pStmt==0 ) continue;
+    if( connRefuseScriptParams(pSub, pStmt) ){
+      sqlite3_finalize(pStmt);
+      break;
+    }
     if( (zTx = guardTransactionStatement(pConn))!=0 ){
       sqlite3_finalize(pStmt);
       runTransactionStatement(pConn, pSub, s, zTx, zStart);
@@ -504,9 +509,10 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
 ** the results before that request (text from iFrom to iTo of pOut), to
 ** resume when the host calls again (hrana.h).
 */
-static void keepPending(const cJSON *pBody, const HranaStream *s, int iResume, Progress *pInner,
-                        sqlite3_str *pOut, int iFrom, int iTo){
+static void keepPending(Conn *pConn, const cJSON *pBody, const HranaStream *s, int iResume,
+                        Progress *pInner, sqlite3_str *pOut, int iFrom, int iTo){
   pendingFree(&pending);
+  guardSaveSettings(pConn, &pending.settings);
   pending.id = s->id;
   pending.iResume = iResume;
   pending.inner = *pInner;
@@ -570,7 +576,10 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
     goto done;
   }
   if( resume.id && !cJSON_Compare(resume.pBody, pBody, 1) ) pendingFree(&resume);   /* not the same call */
-  if( resume.id ) s = hranaStreamOfId(resume.id);
+  if( resume.id ){
+    s = hranaStreamOfId(resume.id);
+    guardRestoreSettings(pConn, &resume.settings);
+  }
   if( s==0 ) s = hranaStreamNew(pConn, msNow);
 
   iState = sqlite3_str_length(pOut);
@@ -607,13 +616,13 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
       ** is undone and the call again resumes at its BEGIN. Inside one begun
       ** before, connFinish ends it, and the stream with it (TRANSACTION_ABORTED). */
       if( !pConn->bInteractive ){
-        keepPending(pBody, s, i, &stopped, pOut, iResults, iMark);
+        keepPending(pConn, pBody, s, i, &stopped, pOut, iResults, iMark);
       }else if( iBegin>=0 ){
         connRollback(pConn);
         s->bTx = 0;
         hranaSqlRestore(s, pSqlAtBegin);
         pSqlAtBegin = 0;
-        keepPending(pBody, s, iBegin, &begun, pOut, iResults, iBeginMark);
+        keepPending(pConn, pBody, s, iBegin, &begun, pOut, iResults, iBeginMark);
       }
       goto done;
     }
