@@ -409,7 +409,8 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
 }
 
 static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
-  sqlite3_int64 nKeep, nKeepMs, iHead = 0, iOldest = 0, iFresh = 0, iTarget, iUpto, iTs = 0, iMore;
+  sqlite3_int64 nKeep, nKeepMs, iHead = 0, iOldest = 0, iFresh = 0, iKeepFrom = 0, iTarget, iUpto, iTs = 0, iMore;
+  sqlite3_int64 nDeleted = 0, nRemaining = 0;
   int rc, bNull = 1, bMoreNull = 1;
   if( changelogField(pReply, pBody, "keepEvents", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeep)
    || changelogField(pReply, pBody, "keepMs", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeepMs) ){
@@ -427,7 +428,16 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
                        " ORDER BY last_lsn LIMIT 1",
                        (sqlite3_int64)dosql_host_now_ms() - nKeepMs, &iFresh, &bNull);
   if( bNull ) iFresh = iHead+1;
-  iTarget = iHead-nKeep > iFresh-1 ? iHead-nKeep : iFresh-1;
+  /* The oldest of the newest nKeep events, counted row by row from the newest:
+  ** not head-nKeep, as numbers jump past a restore or an import. */
+  if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT first_lsn + (n - ?1) FROM (SELECT first_lsn,"
+                         " sum(last_lsn - first_lsn + 1) OVER (ORDER BY last_lsn DESC) AS n"
+                         " FROM main._dosql_change_log) WHERE n>=?1 ORDER BY n LIMIT 1",
+                         nKeep, &iKeepFrom, &bNull);
+    if( bNull ) iKeepFrom = iOldest;                   /* fewer than nKeep: keep them all */
+  }
+  iTarget = iKeepFrom-1 > iFresh-1 ? iKeepFrom-1 : iFresh-1;
   if( iTarget>iHead-1 ) iTarget = iHead-1;             /* keep the newest */
   iUpto = iTarget;
   if( iUpto>iOldest+DOSQL_PRUNE_BATCH-1 ) iUpto = iOldest+DOSQL_PRUNE_BATCH-1;
@@ -447,6 +457,10 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
     if( !bNull && iFirstEnd<=iTarget ) iUpto = iFirstEnd;
   }
   if( rc==SQLITE_OK && iUpto>=iOldest && iOldest>0 ){
+    rc = changelogScalar(p, "SELECT total(last_lsn - first_lsn + 1) FROM main._dosql_change_log"
+                         " WHERE last_lsn<=?1", iUpto, &nDeleted, &bNull);
+  }
+  if( rc==SQLITE_OK && nDeleted>0 ){
     sqlite3_stmt *pDelete = 0;
     DosqlChangeCounts counts;
     dosqlSaveChangeCounts(p->db, &counts);   /* the log's rows are not the user's */
@@ -467,6 +481,10 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
                          iTarget, &iMore, &bMoreNull);
   }
   if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT total(last_lsn - first_lsn + 1) FROM main._dosql_change_log"
+                         " WHERE last_lsn>?1", iUpto, &nRemaining, &bNull);
+  }
+  if( rc==SQLITE_OK ){
     rc = changelogScalar(p, "SELECT ts FROM main._dosql_change_log WHERE last_lsn>?1"
                          " ORDER BY last_lsn LIMIT 1", iUpto, &iTs, &bNull);
   }
@@ -474,8 +492,9 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
     connFail(p, pReply, rc);
     return;
   }
+  /* Counted, not taken from lsns: numbers jump past a restore or an import. */
   sqlite3_str_appendf(replyBody(pReply), "{\"deleted\":%lld,\"remaining\":%lld,\"oldestTimestamp\":",
-                      iOldest>0 ? iUpto-iOldest+1 : 0, iHead>0 ? iHead-iUpto : 0);
+                      nDeleted, nRemaining);
   if( bNull ) sqlite3_str_appendall(replyBody(pReply), "null");
   else jsonAppendInteger(replyBody(pReply), iTs);
   sqlite3_str_appendf(replyBody(pReply), ",\"more\":%s}", bMoreNull ? "false" : "true");

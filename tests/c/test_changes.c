@@ -368,6 +368,26 @@ static void results_are_not_disturbed_by_capture(void){
   connClose(&c);
 }
 
+/* retainEvents keeps the newest events by count, though their numbers jump
+** past a restore or an import (here, a gap from 3 to 100). */
+static void prune_keeps_the_newest_events_across_a_gap(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE t(x)");
+  forge(&c, "INSERT INTO main._dosql_change_log VALUES"
+            "(1, 1, 1, 0, 't', '[\"x\"]', '[[\"i\",[1]]]'), (2, 2, 2, 0, 't', '[\"x\"]', '[[\"i\",[2]]]'),"
+            "(3, 3, 3, 0, 't', '[\"x\"]', '[[\"i\",[3]]]'), (100, 100, 100, 0, 't', '[\"x\"]', '[[\"i\",[4]]]'),"
+            "(101, 101, 100, 0, 't', '[\"x\"]', '[[\"i\",[5]]]')");
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":4,\"keepMs\":9007199254740991}", INTERNAL);
+  CHECK(a.status==200);
+  CHECK(cJSON_GetObjectItem(a.pJson, "deleted")->valueint==1);
+  CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==4);
+  answerFree(&a);
+  CHECK(logField(&c, "{}", "oldest")==2);
+  connClose(&c);
+}
+
 /* An UPSERT that inserts the rowid last_insert_rowid() already had (the first
 ** row of a second table) reports it; one that updates, through a trigger that
 ** inserts, reports none. With capture on and off (the hook watches either way). */
@@ -1035,6 +1055,7 @@ int main(void){
   RUN(the_log_is_read_only_to_users);
   RUN(pages_follow_since_limit_and_tables);
   RUN(prune_is_internal_and_keeps_the_newest);
+  RUN(prune_keeps_the_newest_events_across_a_gap);
   RUN(a_foreign_key_to_the_log_does_not_bind_the_prune);
   RUN(an_empty_log_prunes_and_reads_cleanly);
   RUN(capture_of_named_tables_only);
