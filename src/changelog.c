@@ -410,10 +410,11 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
 
 static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
   sqlite3_int64 nKeep, nKeepMs, iHead = 0, iOldest = 0, iFresh = 0, iKeepFrom = 0, iTarget, iUpto, iTs = 0, iMore;
-  sqlite3_int64 nDeleted = 0, nRemaining = 0;
+  sqlite3_int64 nDeleted = 0, nRemaining = 0, nKeepBytes, iBytesFrom = 0;
   int rc, bNull = 1, bMoreNull = 1;
   if( changelogField(pReply, pBody, "keepEvents", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeep)
-   || changelogField(pReply, pBody, "keepMs", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeepMs) ){
+   || changelogField(pReply, pBody, "keepMs", -1, 0, DOSQL_MAX_SAFE_INTEGER, &nKeepMs)
+   || changelogField(pReply, pBody, "keepBytes", DOSQL_MAX_SAFE_INTEGER, 0, DOSQL_MAX_SAFE_INTEGER, &nKeepBytes) ){
     return;
   }
   if( nKeep<0 || nKeepMs<0 ){
@@ -437,7 +438,19 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
                          nKeep, &iKeepFrom, &bNull);
     if( bNull ) iKeepFrom = iOldest;                   /* fewer than nKeep: keep them all */
   }
+  /* The first row of the newest that together hold at most nKeepBytes of
+  ** events (a row whose values are large holds them all, every column of
+  ** every event: without this, a few hundred updates of a large row keep
+  ** gigabytes). octet_length() reads the sizes, not the values. */
+  if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT first_lsn FROM (SELECT first_lsn, sum(octet_length(events)"
+                         " + octet_length(cols)) OVER (ORDER BY last_lsn DESC) AS n"
+                         " FROM main._dosql_change_log) WHERE n<=?1 ORDER BY n DESC LIMIT 1",
+                         nKeepBytes, &iBytesFrom, &bNull);
+    if( bNull ) iBytesFrom = iHead;                    /* the newest row alone is more */
+  }
   iTarget = iKeepFrom-1 > iFresh-1 ? iKeepFrom-1 : iFresh-1;
+  if( iBytesFrom-1 > iTarget ) iTarget = iBytesFrom-1;
   if( iTarget>iHead-1 ) iTarget = iHead-1;             /* keep the newest */
   iUpto = iTarget;
   if( iUpto>iOldest+DOSQL_PRUNE_BATCH-1 ) iUpto = iOldest+DOSQL_PRUNE_BATCH-1;

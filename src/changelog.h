@@ -25,9 +25,10 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody);
 void changelogSelection(Conn *p, Reply *pReply, const cJSON *pBody);
 
 /*
-** POST /changes/prune {keepEvents, keepMs} (internal: the host's retention) ->
-**   {"deleted":n, "remaining":n, "oldestTimestamp":ms|null, "more":bool}
-** Deletes events beyond the newest keepEvents or older than keepMs, at most
+** POST /changes/prune {keepEvents, keepMs, keepBytes?} (internal: the host's
+** retention) -> {"deleted":n, "remaining":n, "oldestTimestamp":ms|null, "more":bool}
+** Deletes events beyond the newest keepEvents, older than keepMs, or in rows
+** past the newest keepBytes of events (no limit when absent), at most
 ** DOSQL_PRUNE_BATCH per call ("more" says another call has work), and never
 ** the newest event, so lsns keep counting up. Rows of the log go whole, so an
 ** event may stay while another of its row is kept.

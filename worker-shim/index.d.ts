@@ -51,11 +51,12 @@ export interface DBColdTierOptions {
 /**
  * `false`: capture nothing (the log stays as it is; /subscribe answers 404). Else
  * how much of the log the alarm keeps: the newest `retainEvents` (default 10,000)
- * younger than `retainMs` (default 7 days), and always the newest event; and, with
+ * younger than `retainMs` (default 7 days) within the newest `retainBytes` of
+ * events (default 64 MiB), and always the newest event; and, with
  * `tables`, which tables are captured (1 to 500 names; default every user table).
  * Writes to other tables then cost nothing extra, and subscribing to them is a 400.
  */
-export type ChangesOptions = false | { retainEvents?: number; retainMs?: number; tables?: string[] };
+export type ChangesOptions = false | { retainEvents?: number; retainMs?: number; retainBytes?: number; tables?: string[] };
 
 /**
  * The Durable Object: one object is one SQLite database. It answers the wire

@@ -369,7 +369,8 @@ static void results_are_not_disturbed_by_capture(void){
 }
 
 /* retainEvents keeps the newest events by count, though their numbers jump
-** past a restore or an import (here, a gap from 3 to 100). */
+** past a restore or an import (here, a gap from 3 to 100); retainBytes the
+** newest rows that hold that many bytes of events. */
 static void prune_keeps_the_newest_events_across_a_gap(void){
   Conn c;
   Answer a;
@@ -385,6 +386,21 @@ static void prune_keeps_the_newest_events_across_a_gap(void){
   CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==4);
   answerFree(&a);
   CHECK(logField(&c, "{}", "oldest")==2);
+  /* keepBytes: rows of 16 bytes of events (cols and events), newest first; the
+  ** newest stays even when it alone is more. */
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":100,\"keepMs\":9007199254740991,\"keepBytes\":40}", INTERNAL);
+  CHECK(a.status==200);
+  CHECK(cJSON_GetObjectItem(a.pJson, "deleted")->valueint==2);
+  CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==2);
+  answerFree(&a);
+  CHECK(logField(&c, "{}", "oldest")==100);
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":100,\"keepMs\":9007199254740991,\"keepBytes\":0}", INTERNAL);
+  CHECK(a.status==200);
+  CHECK(cJSON_GetObjectItem(a.pJson, "remaining")->valueint==1);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":1,\"keepMs\":1,\"keepBytes\":-1}", INTERNAL);
+  CHECK(a.status==400 && strstr(answerError(&a), "keepBytes must be a whole number"));
+  answerFree(&a);
   connClose(&c);
 }
 

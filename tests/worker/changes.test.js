@@ -228,6 +228,8 @@ const countWorld = changesWorld('changes-count', { changes: { retainEvents: 3 } 
 const ageWorld = changesWorld('changes-age', { changes: { retainMs: 1 } });
 /** retainMs of centuries: events are kept by count only. */
 const foreverWorld = changesWorld('changes-forever', { changes: { retainEvents: 2, retainMs: Number.MAX_SAFE_INTEGER } });
+/** retainBytes 200,000: large rows' events are pruned by size. */
+const bytesWorld = changesWorld('changes-bytes', { changes: { retainBytes: 200_000 } });
 const offWorld = changesWorld('changes-off', { changes: false });
 /** Capture turned off by the DOSQL_CHANGES var instead. */
 const varOffWorld = changesWorld('changes-var-off', {}, 'makeClasses', { DOSQL_CHANGES: ' Off' });
@@ -238,7 +240,7 @@ const noAlarmWorld = changesWorld('changes-no-alarm', { changes: { retainEvents:
 /** Capture of one table only (changes.tables), and a list the engine refuses. */
 const tablesWorld = changesWorld('changes-tables', { changes: { tables: ['Kept'] } });
 const badTablesWorld = changesWorld('changes-bad-tables', { changes: { tables: ['kept', '_dosql_changes'] } });
-const worlds = [world, countWorld, ageWorld, foreverWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld, tablesWorld, badTablesWorld];
+const worlds = [world, countWorld, ageWorld, foreverWorld, bytesWorld, offWorld, varOffWorld, ownWorld, noAlarmWorld, tablesWorld, badTablesWorld];
 before(() => Promise.all(worlds.map((w) => w.start())));
 after(() => Promise.all(worlds.map((w) => w.destroy())));
 
@@ -434,6 +436,17 @@ for (const backend of BACKENDS) {
       const [gap] = await sse.until((m) => m.type === 'ready');
       assert.deepEqual([gap.type, gap.lastEventId, JSON.parse(gap.data)], ['gap', '7', { type: 'gap', since: 2, head: 7 }]);
       await sse.cancel();
+    });
+
+    test('retention: retainBytes bounds the log of a large row\'s updates (every event holds the whole row)', TIMEOUT, async () => {
+      const db = bytesWorld.db(backend);
+      await db.run('CREATE TABLE doc (id INTEGER PRIMARY KEY, hits INTEGER, body TEXT)');
+      await db.run("INSERT INTO doc VALUES (1, 0, printf('%.*c', 60000, 'x'))");
+      for (let i = 0; i < 5; i++) await db.run('UPDATE doc SET hits = hits + 1');
+      await db.fetch('/__test/alarm-now');
+      // Each event holds the 60 KB row: three fit in 200,000 bytes, four do not.
+      await eventually(async () => (await db.changes({ since: 0 })).oldest === 4, 'the alarm to prune by size');
+      assert.deepEqual((await db.changes({ since: 3 })).events.map((/** @type {any} */ e) => [e.lsn, e.data.hits]), [[4, 3], [5, 4], [6, 5]]);
     });
 
     test('retention: a retainMs of centuries keeps the alarm within a year (the runtime refuses dates past 2189)', TIMEOUT, async () => {
@@ -731,10 +744,11 @@ describe('change streams (sql only)', () => {
   }
 });
 
-test('the changes option: false, defaults, or {retainEvents?, retainMs?, tables?}, and nothing else', () => {
+test('the changes option: false, defaults, or {retainEvents?, retainMs?, retainBytes?, tables?}, and nothing else', () => {
   assert.equal(checkChanges(false), false);
   assert.deepEqual(checkChanges({ retainEvents: 3, tables: ['a'] }).tables, ['a']);
-  for (const bad of [{ retainEvents: -1 }, { retainMs: 1.5 }, { retain: 10 }, { retainEvents: 1, bogus: 1 }, 'on', [1]]) {
+  assert.equal(/** @type {any} */ (checkChanges(undefined)).retainBytes, 64 * 1024 * 1024);
+  for (const bad of [{ retainEvents: -1 }, { retainMs: 1.5 }, { retainBytes: '1 MB' }, { retainBytes: -1 }, { retain: 10 }, { retainEvents: 1, bogus: 1 }, 'on', [1]]) {
     assert.throws(() => checkChanges(bad), TypeError, JSON.stringify(bad));
   }
   assert.throws(() => checkChanges({ retainEvent: 5 }), /"retainEvent" is not one of them/);

@@ -90,6 +90,8 @@ export const ENDED_MEMORY = 64;
 // ---- Change log retention and streams (changes/)
 export const DEFAULT_RETAIN_EVENTS = 10_000;
 export const DEFAULT_RETAIN_MS = 7 * 24 * 60 * 60 * 1000;
+/** Bytes of events the log keeps at most (its rows' cols and events): a row of large values repeats them in every event. */
+export const DEFAULT_RETAIN_BYTES = 64 * 1024 * 1024;
 /** A commit wants the log pruned within this many ms; nor is an alarm set sooner. */
 export const ALARM_DELAY_MS = 60_000;
 /** Streaming subscribers (NDJSON and SSE) per object; WebSockets are the platform's to bound. */

@@ -17,7 +17,7 @@
 // cannot set one: pruning then runs after commits, at most once per ALARM_DELAY_MS.
 
 import { messageOf, valueOf } from '../durable-object/response.js';
-import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, ALARM_DELAY_MS } from '../config.js';
+import { DEFAULT_RETAIN_EVENTS, DEFAULT_RETAIN_MS, DEFAULT_RETAIN_BYTES, ALARM_DELAY_MS } from '../config.js';
 import { checkKeys } from '../option-keys.js';
 
 const encoder = new TextEncoder();
@@ -26,32 +26,32 @@ const MAX_ALARM_AHEAD_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** @typedef {import('../durable-object/response.js').EngineResponse} EngineResponse */
 
-/** @typedef {{retainEvents: number, retainMs: number, tables?: unknown}} RetentionSettings  tables: C checks it (POST /changes/capture) */
+/** @typedef {{retainEvents: number, retainMs: number, retainBytes: number, tables?: unknown}} RetentionSettings  tables: C checks it (POST /changes/capture) */
 /** @typedef {{deleted: number, remaining: number, oldestTimestamp: number | null, more: boolean}} PruneResult */
 
 /**
  * The `changes` setting, checked: false (no capture), or retention with defaults
  * filled in, and `tables` as given (the engine checks it, src/changelog.h).
  * Throws a TypeError saying what is wrong.
- * @param {unknown} value  undefined, false, or {retainEvents?, retainMs?, tables?}
+ * @param {unknown} value  undefined, false, or {retainEvents?, retainMs?, retainBytes?, tables?}
  * @returns {false | RetentionSettings}
  */
 export function checkChanges(value) {
   if (value === false) return false;
   if (value === undefined || value === null || value === true) {
-    return Object.freeze({ retainEvents: DEFAULT_RETAIN_EVENTS, retainMs: DEFAULT_RETAIN_MS });
+    return Object.freeze({ retainEvents: DEFAULT_RETAIN_EVENTS, retainMs: DEFAULT_RETAIN_MS, retainBytes: DEFAULT_RETAIN_BYTES });
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`changes must be false or {retainEvents?, retainMs?, tables?}; got ${JSON.stringify(value)}`);
+    throw new TypeError(`changes must be false or {retainEvents?, retainMs?, retainBytes?, tables?}; got ${JSON.stringify(value)}`);
   }
-  checkKeys(value, ['retainEvents', 'retainMs', 'tables'], 'changes');
-  const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS, tables } = /** @type {any} */ (value);
-  for (const [name, n] of [['retainEvents', retainEvents], ['retainMs', retainMs]]) {
+  checkKeys(value, ['retainEvents', 'retainMs', 'retainBytes', 'tables'], 'changes');
+  const { retainEvents = DEFAULT_RETAIN_EVENTS, retainMs = DEFAULT_RETAIN_MS, retainBytes = DEFAULT_RETAIN_BYTES, tables } = /** @type {any} */ (value);
+  for (const [name, n] of [['retainEvents', retainEvents], ['retainMs', retainMs], ['retainBytes', retainBytes]]) {
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new TypeError(`changes.${name} must be a whole number >= 0; got ${JSON.stringify(n)}`);
     }
   }
-  return Object.freeze({ retainEvents, retainMs, ...(tables !== undefined && { tables }) });
+  return Object.freeze({ retainEvents, retainMs, retainBytes, ...(tables !== undefined && { tables }) });
 }
 
 export class Retention {
@@ -118,8 +118,8 @@ export class Retention {
 
   /** One prune call (at most DOSQL_PRUNE_BATCH events); throws when it fails. @returns {Promise<PruneResult>} */
   async prune() {
-    const { retainEvents, retainMs } = this.#settings;
-    const answer = await this.#prune(encoder.encode(JSON.stringify({ keepEvents: retainEvents, keepMs: retainMs })));
+    const { retainEvents, retainMs, retainBytes } = this.#settings;
+    const answer = await this.#prune(encoder.encode(JSON.stringify({ keepEvents: retainEvents, keepMs: retainMs, keepBytes: retainBytes })));
     const value = valueOf(answer);
     if (answer.status !== 200) throw new Error(`pruning the change log failed (${answer.status}): ${value.error} (${value.code})`);
     return { deleted: value.deleted, remaining: value.remaining, oldestTimestamp: value.oldestTimestamp ?? null, more: value.more === true };

@@ -28,7 +28,7 @@ export class DoSQLDatabase extends DurableObject {
   static pageSize = undefined;
   /** @type {number | undefined} */
   static cacheBytes = undefined;
-  /** Undefined: on, with the default retention. @type {false | {retainEvents?: number, retainMs?: number} | undefined} */
+  /** Undefined: on, with the default retention. @type {false | {retainEvents?: number, retainMs?: number, retainBytes?: number} | undefined} */
   static changes = undefined;
   /** `binding` names the R2 bucket in env. @type {{binding: string, hotBytes?: number, groupPages?: number} | undefined} */
   static cold = undefined;
@@ -240,7 +240,7 @@ export class DoSQLDatabase extends DurableObject {
 
 /**
  * A DoSQLDatabase class with these options (index.d.ts, DoSQLOptions).
- * @param {{migrations?: Migration[], pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number},
+ * @param {{migrations?: Migration[], pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number, retainBytes?: number},
  *   cold?: {binding: string, hotBytes?: number, groupPages?: number}, cpuBudgetMs?: number, history?: {windowMs?: number, maxBytes?: number}}} [options]
  * @returns {typeof DoSQLDatabase}
  */

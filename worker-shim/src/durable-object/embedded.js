@@ -38,7 +38,7 @@ const databases = new WeakMap();
 /**
  * @param {string} name  for logs only (the object is the database)
  * @param {{migrations?: Migration[], storage?: {hot?: any, cold?: import('../storage/tiered.js').ColdSettings}, pageSize?: number,
- *   cacheBytes?: number, ctx?: any, changes?: false | {retainEvents?: number, retainMs?: number, tables?: string[]}, cpuBudgetMs?: number}} [options]
+ *   cacheBytes?: number, ctx?: any, changes?: false | {retainEvents?: number, retainMs?: number, retainBytes?: number, tables?: string[]}, cpuBudgetMs?: number}} [options]
  * @returns {Promise<any>} the Database
  */
 export function DB(name, options = {}) {
