@@ -300,7 +300,7 @@ void guardSetForeignKeys(Conn *p, int bOn){
 int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
-  sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
+  guardSetForeignKeys(p, bOn);
   return !bOn;
 }
 
