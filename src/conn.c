@@ -94,7 +94,10 @@ int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt){
 int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement){
   sqlite3_stmt *pStmt = 0;
   const char *zTail = 0;
-  int rc = sqlite3_prepare_v3(p->db, *pzSql, -1, 0, &pStmt, &zTail);
+  int rc;
+  p->bScriptSql = 1;
+  rc = sqlite3_prepare_v3(p->db, *pzSql, -1, 0, &pStmt, &zTail);
+  p->bScriptSql = 0;
   *pbPrepared = rc==SQLITE_OK;
   *pbStatement = pStmt!=0;
   if( pStmt && connRefuseScriptParams(pReply, pStmt) ){

@@ -22,6 +22,8 @@ typedef struct Conn {
   int bInteractive;          /* an interactive transaction (/begin) is open */
   unsigned iTxStream;        /* ...begun by this Hrana stream (hrana.h), or 0 */
   int bReadOnlyTx;           /* ...read-only (query_only): libSQL's BEGIN TRANSACTION READONLY */
+  int bScriptSql;            /* a statement of a script is being prepared
+                             ** (connRunNextStatement): the authorizer words its refusals so */
   int bTxStatements;         /* the caller runs BEGIN/COMMIT/ROLLBACK itself (Hrana):
                              ** the authorizer records them instead of refusing */
   int bRetry;                /* the request is the host's call again after a fault
@@ -31,7 +33,8 @@ typedef struct Conn {
   int bSavepoint;            /* connSavepoint() is open inside it */
   int rcEndedTx;             /* the error of the statement SQLite ended the interactive
                              ** transaction at (handler.c), 0 until one did */
-  const char *zDenied;       /* why the authorizer last said no (static text) */
+  const char *zDenied;       /* why the authorizer last said no (static text, or zDenial) */
+  char zDenial[256];         /* a reason that names what it refused (a PRAGMA's name) */
   /* What the user statement being prepared does, as the authorizer saw it
   ** (guardStartStatement() clears these; guard.h asks them). */
   const char *zTxControl;    /* refused BEGIN/COMMIT/ROLLBACK: "begin", "commit", "rollback" */

@@ -68,18 +68,34 @@ static int inList(const char *const *az, int n, const char *z){
 }
 #define IN_LIST(a, z) inList(a, (int)(sizeof(a)/sizeof(a[0])), z)
 
-/* Why a PRAGMA is refused, or 0 if it is allowed. */
+/* Why a PRAGMA is refused, or 0 if it is allowed: "is ...", said of the PRAGMA. */
 static const char *pragmaDenial(const char *zPragma, const char *zArg){
   if( IN_LIST(azQueryPragma, zPragma) || IN_LIST(azSettablePragma, zPragma) ) return 0;
   if( IN_LIST(azReadOnlyPragma, zPragma) ){
-    return zArg ? "this PRAGMA is read-only here: the storage engine depends on its value" : 0;
+    return zArg ? "is read-only here: the storage engine depends on its value" : 0;
   }
   if( sqlite3_stricmp(zPragma, "case_sensitive_like")==0 ){
     /* Omitted from the build (sqlite_options.h): SQLite deprecates it. */
-    return "PRAGMA case_sensitive_like is deprecated by SQLite and not built in: "
-           "for a case-sensitive match use GLOB, or compare with instr()";
+    return "is deprecated by SQLite and not built in: for a case-sensitive match use GLOB, "
+           "or compare with instr()";
   }
-  return "this PRAGMA is not allowed";
+  if( sqlite3_stricmp(zPragma, "writable_schema")==0 ){
+    return "is not allowed: SQL may not write the schema itself. A sqlite3 .dump writes "
+           "virtual tables (FTS5, R*Tree) that way: import the database file instead "
+           "(dosql import, POST /import), or create them with CREATE VIRTUAL TABLE";
+  }
+  return "is not allowed";
+}
+
+/* The refusal of PRAGMA zPragma, naming it (in p->zDenial). */
+static const char *pragmaRefusal(Conn *p, const char *zPragma, const char *zWhy){
+  int i;
+  for(i=0; zPragma[i]; i++){
+    /* A PRAGMA's name is an identifier; one that is not plain ASCII is not named. */
+    if( i>=64 || (unsigned char)zPragma[i]>0x7e || zPragma[i]<0x21 ) return "this PRAGMA is not allowed";
+  }
+  sqlite3_snprintf(sizeof(p->zDenial), p->zDenial, "PRAGMA %s %s", zPragma, zWhy);
+  return p->zDenial;
 }
 
 /* The authorizer's actions that change the schema when their statement runs:
@@ -141,7 +157,10 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       ** learns what the statement was from SQLite's parser. */
       p->zTxControl = guardTransactionName(z3);
       if( p->bTxStatements ) break;
-      zWhy = "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
+      zWhy = p->bScriptSql
+           ? "BEGIN, COMMIT and ROLLBACK are not allowed in a script, which runs as one "
+             "transaction already: leave them out (a sqlite3 .dump holds them)"
+           : "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
              "send the statements together to /transaction or /batch, or use "
              "an interactive transaction (/begin, /commit, /rollback)";
       break;
@@ -167,6 +186,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       break;
     case SQLITE_PRAGMA:
       zWhy = pragmaDenial(z3, z4);
+      if( zWhy ) zWhy = pragmaRefusal(p, z3, zWhy);
       if( z4 && sqlite3_stricmp(z3, "foreign_keys")==0 ) p->eForeignKeysSql = 1 + dosqlPragmaBoolean(z4);
       break;
     case SQLITE_INSERT:

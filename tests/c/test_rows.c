@@ -277,6 +277,8 @@ static void transaction_statements_are_named_by_sqlite(void){
   CHECK_STR(answerStr(&a, "statement"), "begin");
   CHECK(answerInt(&a, "operation")==1);
   CHECK(answerInt(&a, "statementOffset")==21);
+  CHECK(answerError(&a) && strstr(answerError(&a), "not allowed in a script, which runs as one "
+        "transaction already: leave them out (a sqlite3 .dump holds them)"));
   answerFree(&a);
   CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name = 't'"), "0");
   /* Inside an interactive transaction: refused, and the transaction stays. */
