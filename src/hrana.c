@@ -224,11 +224,13 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
   sqlite3_str *pOut = replyBody(pSub);
   const char *zText = hranaSqlText(s, pSub, pReq);
   const char *zSql = zText;
+  const char *zStart = 0;
   if( zText && pFrom && pFrom->iInner>0 && pFrom->iInner<=(int)strlen(zText) ) zSql = zText + pFrom->iInner;
   while( zSql && *zSql && !replyFailed(pSub) ){
     sqlite3_stmt *pStmt = 0;
-    const char *zTail = 0, *zStart = zSql, *zTx;
+    const char *zTail = 0, *zTx;
     int rc, iMark = sqlite3_str_length(pOut), bHeld = hranaStreamHoldsTransaction(pConn, s);
+    zStart = zSql;
     guardStartStatement(pConn);
     pConn->bTxStatements = 1;
     rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
@@ -254,8 +256,18 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ) pBegun->iInner = (int)(zStart - zText);
     if( dosqlVfsFaulted() ){
       pStopped->iInner = (int)(zStart - zText);
-      break;
+      return;
     }
+  }
+  /* A long script's error says where: the statements before it have run. */
+  if( zStart && replyFailed(pSub) ){
+    char zWhere[64];
+    int nLine = 1;
+    const char *z;
+    while( *zStart==' ' || *zStart=='\t' || *zStart=='\r' || *zStart=='\n' ) zStart++;
+    for(z=zText; z<zStart; z++) nLine += *z=='\n';
+    sqlite3_snprintf(sizeof(zWhere), zWhere, " (the sequence's statement on line %d)", nLine);
+    replyAmend(pSub, pSub->status, pSub->zCode, zWhere);
   }
 }
 

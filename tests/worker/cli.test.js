@@ -182,6 +182,26 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   assert.equal(JSON.parse(imported.out).pageSize, 4096);
   const read = await dosql(['shell', `${server}db/${other}/`, '--mode', 'csv'], { input: 'SELECT body FROM notes ORDER BY id;' });
   assert.equal(read.out, 'body\none!\ntwo!\n');
+
+  // The wrong command for a file, or a file whose upload would not be the database
+  // its user sees, is refused before anything is sent, saying what to do.
+  const mixedUp = await dosql(['exec', file, other]);
+  assert.equal(mixedUp.code, 1);
+  assert.match(mixedUp.err, /copy\.sqlite is a SQLite database file, not SQL: to make it the database, run dosql import/);
+  const notSqlite = await dosql(['import', script, other]);
+  assert.match(notSqlite.err, /seed\.sql is not a SQLite database file: to run the SQL in it, use dosql exec/);
+  writeFileSync(`${file}-wal`, 'pages of a WAL-mode database');
+  const walLeft = await dosql(['import', file, other]);
+  assert.match(walLeft.err, /copy\.sqlite-wal is beside it and holds its newest pages.*PRAGMA wal_checkpoint\(TRUNCATE\)/);
+  writeFileSync(`${file}-wal`, '');
+  assert.equal((await dosql(['import', file, other])).code, 0, 'an empty -wal is no obstacle');
+
+  // A script that fails says on which line its failing statement begins (those before it ran).
+  const broken = join(folder, 'broken.sql');
+  writeFileSync(broken, 'CREATE TABLE later (x);\nINSERT INTO later VALUES (1);\n\n  INSERT INTO nowhere VALUES (2);\n');
+  const failed = await dosql(['exec', broken, other]);
+  assert.equal(failed.code, 1);
+  assert.match(failed.err, /no such table: nowhere \(the sequence's statement on line 4\)/);
 });
 
 test('shell: a statement ends where SQLite says, so a CASE ... END; inside a trigger\'s body ends nothing', async () => {

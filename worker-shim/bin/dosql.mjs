@@ -15,7 +15,7 @@
 // commands use DoSQL's own endpoints through its client.
 
 import { parseArgs } from 'node:util';
-import { createReadStream, createWriteStream, readFileSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -39,6 +39,42 @@ DOSQL_URL (default ${DEFAULT_SERVER}, ./build.sh dev). The token: --token, else
 DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
 
 /** @param {string[]} argv @returns {Promise<number>} the exit code */
+/** Whether the file at path begins as a SQLite database does. @param {string} path */
+function isSqliteFile(path) {
+  const head = Buffer.alloc(16);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Refuse a file whose upload would not be the database its user sees: SQL text (run
+ * it with exec), or one whose newest pages lie in a -wal beside it (WAL mode, as local
+ * D1 leaves its files), or whose last transaction a -journal beside it would undo.
+ * @param {string} path
+ */
+function checkImportable(path) {
+  if (!isSqliteFile(path)) throw new Error(`${path} is not a SQLite database file: to run the SQL in it, use dosql exec ${path}`);
+  const beside = (/** @type {string} */ suffix) => {
+    try {
+      return statSync(path + suffix).size > 0;
+    } catch {
+      return false;
+    }
+  };
+  if (beside('-wal')) {
+    throw new Error(`${path}-wal is beside it and holds its newest pages, which an import of ${path} alone would leave out: ` +
+      `first run sqlite3 ${path} 'PRAGMA wal_checkpoint(TRUNCATE)' (with nothing else using it)`);
+  }
+  if (beside('-journal')) {
+    throw new Error(`${path}-journal is beside it: a transaction on it did not finish. Open it once with sqlite3 ${path} ` +
+      `(which rolls that transaction back), then import it`);
+  }
+}
+
 export async function main(argv, { env = process.env, cwd = process.cwd(), stdin = process.stdin, stdout = process.stdout, stderr = process.stderr } = {}) {
   const { values, positionals } = parsed(argv);
   const [command, ...args] = positionals;
@@ -70,6 +106,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       }
     }
     case 'exec': {
+      if (isSqliteFile(args[0])) throw new Error(`${args[0]} is a SQLite database file, not SQL: to make it the database, run dosql import ${args[0]}`);
       const client = sql();
       const script = readFileSync(args[0], 'utf8');
       try {
@@ -92,6 +129,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     }
     case 'import': {
       statSync(args[0]); // a missing file fails here, naming it, not as the upload's "fetch failed"
+      checkImportable(args[0]);
       const body = /** @type {any} */ (Readable.toWeb(createReadStream(args[0])));
       const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/vnd.sqlite3' } });
       if (!answer.ok) throw await answerError(answer);
