@@ -250,7 +250,8 @@ async function validate(staged, { newEngine, migrations, captureChanges, capture
   }
   const migrated = await engine.migrate([...migrations]);
   if (migrated.status !== 200) {
-    return refusal(migrated, "applying this database's migrations to the file", 'IMPORT_MIGRATION_FAILED', MIGRATION_FAILURES);
+    return refusal(migrated, "applying this deployment's migrations to the file (those its _dosql_migrations does not list; " +
+      'a database made elsewhere lists none, so import it where the migrations describe it, or where there are none)', 'IMPORT_MIGRATION_FAILED', MIGRATION_FAILURES);
   }
   return null;
 }
