@@ -73,6 +73,13 @@ int changelogHead(Conn *p, sqlite3_int64 *piHead){
 
 /* The newest and the oldest lsn (0 and 0 while the log is empty); on failure
 ** the reply says why. */
+/* Whether an lsn read from the log lies where capture.c numbers (1 to 2^53-1;
+** 0 for none): only a forged log holds others, and the arithmetic on lsns here
+** must not overflow on them. */
+static int changelogLsnInRange(sqlite3_int64 iLsn){
+  return iLsn>=0 && iLsn<=DOSQL_MAX_SAFE_INTEGER;
+}
+
 static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
   int bNull;
   int rc = changelogHead(p, piHead);
@@ -82,7 +89,7 @@ static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite
   }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
-  }else if( *piOldest<0 || *piHead>DOSQL_MAX_SAFE_INTEGER ){
+  }else if( !changelogLsnInRange(*piOldest) || !changelogLsnInRange(*piHead) ){
     /* capture.c numbers from 1 and stops at 2^53-1; a log past that was forged
     ** (in a file imported before /import/check existed), and the arithmetic
     ** on lsns here must not overflow. */
@@ -261,10 +268,15 @@ static void changelogAppendEvent(sqlite3_str *pOut, sqlite3_stmt *pStmt, sqlite3
 static int changelogAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, sqlite3_int64 iSince,
                               sqlite3_int64 nLimit, sqlite3_int64 *pnEvent, sqlite3_int64 *piNext,
                               sqlite3_str *pData, sqlite3_str *pOld){
-  sqlite3_int64 iLsn = sqlite3_column_int64(pStmt, 1) - 1;
+  sqlite3_int64 iFirst = sqlite3_column_int64(pStmt, 1), iLsn;
   ChangeBatch batch;
   int type;
-  int rc = changelogOpenRow(&batch, pStmt, 5);
+  int rc;
+  if( iFirst<1 || iFirst>sqlite3_column_int64(pStmt, 0) || !changelogLsnInRange(sqlite3_column_int64(pStmt, 0)) ){
+    return SQLITE_CORRUPT;
+  }
+  iLsn = iFirst - 1;
+  rc = changelogOpenRow(&batch, pStmt, 5);
   while( rc==SQLITE_OK && (rc = changelogNextEvent(&batch, &type, pData, pOld))==SQLITE_ROW ){
     rc = SQLITE_OK;
     if( ++iLsn<=iSince ) continue;
@@ -448,6 +460,12 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
                          " FROM main._dosql_change_log) WHERE n<=?1 ORDER BY n DESC LIMIT 1",
                          nKeepBytes, &iBytesFrom, &bNull);
     if( bNull ) iBytesFrom = iHead;                    /* the newest row alone is more */
+  }
+  /* Each is an lsn of a row, or one past the head: a forged row's could overflow below. */
+  if( rc==SQLITE_OK && !(changelogLsnInRange(iFresh-(iFresh>0)) && changelogLsnInRange(iKeepFrom-(iKeepFrom>0))
+                        && changelogLsnInRange(iBytesFrom)) ){
+    replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
+    return;
   }
   iTarget = iKeepFrom-1 > iFresh-1 ? iKeepFrom-1 : iFresh-1;
   if( iBytesFrom-1 > iTarget ) iTarget = iBytesFrom-1;

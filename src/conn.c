@@ -413,7 +413,7 @@ static void connFinishTransaction(Conn *p, Reply *pReply){
 
 void connFinish(Conn *p, Reply *pReply){
   connFinishTransaction(p, pReply);
-  if( p->db && sqlite3_get_autocommit(p->db) ) guardEndRequestSettings(p);
+  if( p->db && sqlite3_get_autocommit(p->db) ) guardSetForeignKeys(p, 1);   /* guard.h */
 }
 
 int connBeginInteractive(Conn *p, Reply *pReply){

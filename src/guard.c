@@ -33,7 +33,7 @@ static const char *const azQueryPragma[] = {
 static const char *const azSettablePragma[] = {
   "analysis_limit", "application_id", "automatic_index", "auto_vacuum",
   "cell_size_check", "defer_foreign_keys", "foreign_keys",
-  "ignore_check_constraints", "max_page_count", "recursive_triggers",
+  "max_page_count", "recursive_triggers",
   "reverse_unordered_selects", "secure_delete", "user_version",
 };
 
@@ -78,6 +78,12 @@ static const char *pragmaDenial(const char *zPragma, const char *zArg){
     /* Omitted from the build (sqlite_options.h): SQLite deprecates it. */
     return "is deprecated by SQLite and not built in: for a case-sensitive match use GLOB, "
            "or compare with instr()";
+  }
+  if( sqlite3_stricmp(zPragma, "ignore_check_constraints")==0 ){
+    /* D1 allows it; but a row it lets in fails PRAGMA integrity_check, so the
+    ** database's own export would no longer import (IMPORT_CORRUPT). */
+    return "is not allowed: a row it let in would break the CHECK constraint, which "
+           "PRAGMA integrity_check reports, and the database's export would no longer import";
   }
   if( sqlite3_stricmp(zPragma, "writable_schema")==0 ){
     return "is not allowed: SQL may not write the schema itself. A sqlite3 .dump writes "
@@ -290,21 +296,6 @@ int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
   }
   sqlite3_finalize(pStmt);
   return rc;
-}
-
-void guardEndRequestSettings(Conn *p){
-  static const GuardSettings opened = { 1, 0 };
-  guardRestoreSettings(p, &opened);
-}
-
-void guardSaveSettings(Conn *p, GuardSettings *pSaved){
-  pSaved->bForeignKeys = guardForeignKeysOn(p);
-  pSaved->bIgnoreChecks = dosqlIgnoresCheckConstraints(p->db);
-}
-
-void guardRestoreSettings(Conn *p, const GuardSettings *pSaved){
-  guardSetForeignKeys(p, pSaved->bForeignKeys);
-  dosqlSetIgnoreCheckConstraints(p->db, pSaved->bIgnoreChecks);
 }
 
 int guardForeignKeysOn(Conn *p){

@@ -47,25 +47,11 @@ int guardApplyForeignKeys(Conn *p);
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule);
 
-/* The settings that keep the data whole, which PRAGMA foreign_keys and
-** ignore_check_constraints change to the end of their request only. */
-typedef struct GuardSettings {
-  int bForeignKeys;
-  int bIgnoreChecks;
-} GuardSettings;
-
-/* After a request, outside a transaction: those settings are as the object
-** opened them, whatever the request set: another client's next request must
-** not find foreign keys off or CHECK constraints skipped. */
-void guardEndRequestSettings(Conn *p);
-
-/* Those settings now, and putting them back: a libSQL pipeline that a page
-** fault stopped resumes past its PRAGMAs, with what they set (hrana.c). */
-void guardSaveSettings(Conn *p, GuardSettings *pSaved);
-void guardRestoreSettings(Conn *p, const GuardSettings *pSaved);
-
 /* Whether foreign keys are on (the connection's flag), and setting it: work of
-** the engine's own that turns them off puts them back as it found them. */
+** the engine's own that turns them off puts them back as it found them, and
+** after every request outside a transaction they are on again (conn.c): PRAGMA
+** foreign_keys lasts to the end of its request, so another client's next
+** request never finds them off. */
 int guardForeignKeysOn(Conn *p);
 void guardSetForeignKeys(Conn *p, int bOn);
 

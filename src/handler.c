@@ -721,8 +721,12 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     }
   }else if( !connIsOpen(pConn) ){
     replyFail(&reply, 500, DOSQL_NOT_OPEN, "the database is not open");
-  }else if( bInTransaction!=pConn->bInteractive ){
-    /* The host queues requests around an open transaction; this is its bug. */
+  }else if( bInTransaction!=pConn->bInteractive
+         && !(bInTransaction && (flags & DOSQL_REQUEST_RETRY)!=0) ){
+    /* The host queues requests around an open transaction; this is its bug.
+    ** But the call again after a fault may find the transaction its first
+    ** call ended (a libSQL pipeline's COMMIT, before the statement that
+    ** faulted): it goes on outside it, and its answer tells the host so. */
     replyFail(&reply, 500, DOSQL_INTERNAL, bInTransaction
         ? "the request belongs to a transaction, but none is open"
         : "a transaction is open: other requests must wait for it to end");

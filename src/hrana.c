@@ -46,7 +46,7 @@ typedef struct Pending {
   int iResume;
   char *zDone;
   Progress inner;
-  GuardSettings settings;       /* as its PRAGMAs left them (guard.h) */
+  int bForeignKeys;             /* as its PRAGMA foreign_keys left them (guard.h) */
 } Pending;
 static Pending pending;
 
@@ -524,7 +524,7 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
 static void keepPending(Conn *pConn, const cJSON *pBody, const HranaStream *s, int iResume,
                         Progress *pInner, sqlite3_str *pOut, int iFrom, int iTo){
   pendingFree(&pending);
-  guardSaveSettings(pConn, &pending.settings);
+  pending.bForeignKeys = guardForeignKeysOn(pConn);
   pending.id = s->id;
   pending.iResume = iResume;
   pending.inner = *pInner;
@@ -590,7 +590,7 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   if( resume.id && !cJSON_Compare(resume.pBody, pBody, 1) ) pendingFree(&resume);   /* not the same call */
   if( resume.id ){
     s = hranaStreamOfId(resume.id);
-    guardRestoreSettings(pConn, &resume.settings);
+    guardSetForeignKeys(pConn, resume.bForeignKeys);
   }
   if( s==0 ) s = hranaStreamNew(pConn, msNow);
 

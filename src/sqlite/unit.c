@@ -222,17 +222,6 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
   db->lastRowid = p->iLastRowid;
 }
 
-int dosqlIgnoresCheckConstraints(sqlite3 *db){
-  return (db->flags & SQLITE_IgnoreChecks)!=0;
-}
-
-void dosqlSetIgnoreCheckConstraints(sqlite3 *db, int bOn){
-  if( dosqlIgnoresCheckConstraints(db)==(bOn!=0) ) return;
-  if( bOn ) db->flags |= SQLITE_IgnoreChecks;
-  else db->flags &= ~(u64)SQLITE_IgnoreChecks;
-  sqlite3ExpirePreparedStatements(db, 0);
-}
-
 int dosqlPragmaBoolean(const char *z){
   return sqlite3GetBoolean(z, 0)!=0;
 }

@@ -63,13 +63,6 @@ typedef struct DosqlChangeCounts {
 void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p);
 void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 
-/* PRAGMA ignore_check_constraints: whether it is on, and setting it as the
-** PRAGMA does (every prepared statement expires: they were compiled with or
-** without the checks). Cheap when it does not change, so it can follow every
-** request. */
-int dosqlIgnoresCheckConstraints(sqlite3 *db);
-void dosqlSetIgnoreCheckConstraints(sqlite3 *db, int bOn);
-
 /* A PRAGMA's boolean argument as SQLite reads it (on/yes/true, a number not
 ** 0): 1 or 0. */
 int dosqlPragmaBoolean(const char *z);

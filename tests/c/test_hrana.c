@@ -670,6 +670,46 @@ static void a_transaction_run_again_stores_its_sql_again(void){
   connClose(&c);
 }
 
+/* A pipeline that ends its stream's transaction (COMMIT) and then faults: the
+** host's call again still says "in a transaction" (it learns the end from the
+** answer), and goes on outside it (found by fuzz_hrana: it was 500 INTERNAL). */
+static void a_fault_after_commit_in_a_pipeline_resumes(void){
+  Conn c;
+  Answer a;
+  char cState, zBody[512];
+  const cJSON *pBaton;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[{\"name\":\"001.sql\",\"sql\":\"CREATE TABLE u(x);"
+      " CREATE TABLE big(data); INSERT INTO big WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+      " SELECT i+1 FROM n WHERE i<300) SELECT randomblob(300) FROM n;\"}]}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  connClose(&c);
+  hostMemSetAsync(1);            /* a cold object: pages come as they are fetched */
+  hostMemFetch(1);
+  openConn(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO u VALUES (1)\"}}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='T');
+  pBaton = cJSON_GetObjectItem(a.pJson, "baton");
+  snprintf(zBody, sizeof(zBody), "{\"baton\":\"%s\",\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"COMMIT\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT count(*), sum(length(data)) FROM big\"}}]}",
+      cJSON_IsString(pBaton) ? pBaton->valuestring : "");
+  answerFree(&a);
+  /* The SELECT after the COMMIT faults: the call again must resume after it. */
+  a = pipeline(&c, zBody, &cState);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  the pipeline -> %d %s\n", a.status, a.zBody);
+  CHECK(cState=='A');
+  answerFree(&a);
+  CHECK(!c.bInteractive);
+  hostMemSetAsync(0);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), "1");
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(last_insert_rowid_is_null_only_without_an_insert);
@@ -688,5 +728,6 @@ int main(void){
   RUN(a_readonly_transaction_refuses_writes);
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
   RUN(a_transaction_run_again_stores_its_sql_again);
+  RUN(a_fault_after_commit_in_a_pipeline_resumes);
   return HARNESS_END();
 }

@@ -356,6 +356,30 @@ static FuzzAnswer fuzzAnswerFrom(uint8_t *aResp, const char *zWhat){
   return a;
 }
 
+void fuzzEndInput(Conn *p, int bInTx){
+  if( bInTx ){
+    FuzzAnswer a = fuzzPost(p, "/rollback", "{}", DOSQL_REQUEST_IN_TRANSACTION);
+    if( a.status!=200 ) fuzzFail("tx-state", "/rollback of the open transaction answered %d %s", a.status, a.zBody);
+    fuzzAnswerFree(&a);
+  }
+  if( p->bInteractive || !sqlite3_get_autocommit(p->db) ){
+    fuzzFail("tx-open", "a transaction is still open after the input");
+  }
+  fuzzCheckIntegrity(p, "after the input");
+}
+
+size_t fuzzNextSeparator(const uint8_t *a, size_t n){
+  size_t i;
+  for(i=0; i+4<=n; i++){
+    if( a[i]=='\n' && a[i+1]=='-' && a[i+2]=='-' && a[i+3]=='\n' ) return i;
+  }
+  return n;
+}
+
+FuzzAnswer fuzzAnswerOf(uint8_t *aResp, const char *zWhat){
+  return fuzzAnswerFrom(aResp, zWhat);
+}
+
 void fuzzAnswerFree(FuzzAnswer *a){
   free(a->zBody);
   cJSON_Delete(a->pJson);

@@ -95,6 +95,18 @@ FuzzAnswer fuzzPost(Conn *p, const char *zPath, const char *zBody, uint32_t flag
 
 void fuzzAnswerFree(FuzzAnswer *a);
 
+/* The end of an input of several steps: roll back the transaction it left open
+** (bInTx), as the host's idle timer would; a finding unless none is then open
+** and integrity_check says ok. */
+void fuzzEndInput(Conn *p, int bInTx);
+
+/* Where the next step separator (a line "--") starts in a[0..n), or n: the
+** targets that take several steps split their input so. */
+size_t fuzzNextSeparator(const uint8_t *a, size_t n);
+
+/* Take a response apart (freeing it) and check it, as fuzzRequest does. */
+FuzzAnswer fuzzAnswerOf(uint8_t *aResp, const char *zWhat);
+
 /* A finding unless no object anywhere in the answer holds the same key twice. */
 void fuzzCheckObjectKeys(const FuzzAnswer *a, const char *zWhat);
 

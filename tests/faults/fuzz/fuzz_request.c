@@ -79,14 +79,6 @@ int LLVMFuzzerInitialize(int *pArgc, char ***pArgv){
   return 0;
 }
 
-/* Where the next separator starts in a[0..n), or n. */
-static size_t nextSeparator(const uint8_t *a, size_t n){
-  size_t i;
-  for(i=0; i+4<=n; i++){
-    if( a[i]=='\n' && a[i+1]=='-' && a[i+2]=='-' && a[i+3]=='\n' ) return i;
-  }
-  return n;
-}
 
 /* Whether the answer a ended the open transaction, as transactions.js decides. */
 static int endsTransaction(const FuzzAnswer *a, int bEnding){
@@ -113,7 +105,7 @@ static void fuzzHrana(const uint8_t *aBody, size_t nBody, int *pbInTx){
   }
   if( sqlite3_str_errcode(pBody) ) fuzzFail(0, "out of memory building a pipeline");
   check = fuzzRequest(&theConn, "POST", 4, "/v2/pipeline", 12, (const uint8_t*)sqlite3_str_value(pBody),
-                      (uint32_t)sqlite3_str_length(pBody), 0);
+                      (uint32_t)sqlite3_str_length(pBody), DOSQL_REQUEST_INTERNAL);   /* a host route: the host asks */
   bTx = check.status==200 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(check.pJson, "transaction"));
   if( check.status!=200 || (*pbInTx && !bTx) ){       /* refused, or it would wait */
     fuzzAnswerFree(&check);
@@ -203,18 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   int nRequest = 0, bInTx = 0;
   if( nInputs++ % FUZZ_RESET_EVERY==0 || hostMemPageCount()>FUZZ_MAX_PAGES ) fuzzReset();
   while( i<=nData && nRequest++<FUZZ_MAX_REQUESTS ){
-    size_t n = nextSeparator(aData+i, nData-i);
+    size_t n = fuzzNextSeparator(aData+i, nData-i);
     fuzzOne(aData+i, n, &bInTx);
     i += n+4;
   }
-  if( bInTx ){
-    FuzzAnswer a = fuzzPost(&theConn, "/rollback", "{}", DOSQL_REQUEST_IN_TRANSACTION);
-    if( a.status!=200 ) fuzzFail("tx-state", "/rollback of the open transaction answered %d %s", a.status, a.zBody);
-    fuzzAnswerFree(&a);
-  }
-  if( theConn.bInteractive || !sqlite3_get_autocommit(theConn.db) ){
-    fuzzFail("tx-open", "a transaction is still open after the input");
-  }
-  fuzzCheckIntegrity(&theConn, "after the input");
+  fuzzEndInput(&theConn, bInTx);
   return 0;
 }
