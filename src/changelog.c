@@ -80,6 +80,11 @@ static int changelogLsnInRange(sqlite3_int64 iLsn){
   return iLsn>=0 && iLsn<=DOSQL_MAX_SAFE_INTEGER;
 }
 
+/* The same for a point the prune computes: an lsn of a row, or one past the head. */
+static int changelogPointInRange(sqlite3_int64 iLsn){
+  return iLsn>=0 && iLsn<=DOSQL_MAX_SAFE_INTEGER+1;
+}
+
 static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite3_int64 *piOldest){
   int bNull;
   int rc = changelogHead(p, piHead);
@@ -461,9 +466,9 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
                          nKeepBytes, &iBytesFrom, &bNull);
     if( bNull ) iBytesFrom = iHead;                    /* the newest row alone is more */
   }
-  /* Each is an lsn of a row, or one past the head: a forged row's could overflow below. */
-  if( rc==SQLITE_OK && !(changelogLsnInRange(iFresh-(iFresh>0)) && changelogLsnInRange(iKeepFrom-(iKeepFrom>0))
-                        && changelogLsnInRange(iBytesFrom)) ){
+  /* A forged row's lsns could overflow below. */
+  if( rc==SQLITE_OK && !(changelogPointInRange(iFresh) && changelogPointInRange(iKeepFrom)
+                        && changelogPointInRange(iBytesFrom)) ){
     replyFail(pReply, 500, DOSQL_CHANGE_LOG_CORRUPT, "the change log's lsns are out of range");
     return;
   }

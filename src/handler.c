@@ -306,7 +306,6 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     if( connResultTooLarge(pConn, pReply) ) goto done;
   }
   pConn->bVacuum = 0;
-  captureWatchInserts(pConn, 0);
   if( rc!=SQLITE_DONE ){
     if( pConn->bInteractive && sqlite3_get_autocommit(db) ) pConn->rcEndedTx = sqlite3_extended_errcode(db);
     captureDiscard(pConn);
