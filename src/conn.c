@@ -188,6 +188,8 @@ void connClose(Conn *p){
   sqlite3_finalize(p->pCommit);
   sqlite3_finalize(p->pRollback);
   sqlite3_close(p->db);
+  p->db = 0;
+  guardEndForeignKeys(p, 1);   /* a request it ended: what it counted */
   memset(p, 0, sizeof(*p));
 }
 
@@ -413,7 +415,7 @@ static void connFinishTransaction(Conn *p, Reply *pReply){
 
 void connFinish(Conn *p, Reply *pReply){
   connFinishTransaction(p, pReply);
-  if( p->db && sqlite3_get_autocommit(p->db) ) guardSetForeignKeys(p, 1);   /* guard.h */
+  if( p->db && sqlite3_get_autocommit(p->db) ) guardEndForeignKeys(p, 1);   /* guard.h */
 }
 
 int connBeginInteractive(Conn *p, Reply *pReply){

@@ -278,23 +278,99 @@ int guardForeignKeysSetting(const Conn *p){
   return p->eForeignKeysSql - 1;
 }
 
+/* A child table and the parent table its foreign key names, with how many rows
+** of the child find no row in it. */
+struct ForeignKeyCount {
+  char *zChild;
+  char *zParent;
+  sqlite3_int64 n;
+};
+
+/* The rows that break a foreign key (PRAGMA foreign_key_check), counted by child
+** and parent table, with the lowest rowid among them (NULL WITHOUT ROWID). */
+#define FOREIGN_KEY_COUNTS "SELECT \"table\", parent, count(*), min(rowid) " \
+                           "FROM pragma_foreign_key_check GROUP BY 1, 2"
+
+static void forgetForeignKeyCounts(Conn *p){
+  int i;
+  for(i=0; i<p->nFkBefore; i++){
+    sqlite3_free(p->aFkBefore[i].zChild);
+    sqlite3_free(p->aFkBefore[i].zParent);
+  }
+  sqlite3_free(p->aFkBefore);
+  p->aFkBefore = 0;
+  p->nFkBefore = 0;
+  p->bFkCounted = 0;
+}
+
+/* Count the rows that break a foreign key into p->aFkBefore. Failing (out of
+** memory, the CPU budget, a foreign key the check cannot read), it counts none:
+** the check at the end then answers for every row, and says why it cannot run. */
+static void countForeignKeysBefore(Conn *p){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, FOREIGN_KEY_COUNTS, -1, &pStmt, 0);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    struct ForeignKeyCount *a = sqlite3_realloc64(p->aFkBefore, (p->nFkBefore+1)*sizeof(*a));
+    if( a==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    p->aFkBefore = a;
+    a += p->nFkBefore++;
+    a->zChild = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    a->zParent = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
+    a->n = sqlite3_column_int64(pStmt, 2);
+    if( a->zChild==0 || a->zParent==0 ) rc = SQLITE_NOMEM;
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) rc = SQLITE_ERROR;
+  if( rc!=SQLITE_OK ) forgetForeignKeyCounts(p);
+  p->bFkCounted = 1;
+}
+
+/* How many rows of zChild broke its foreign key to zParent when the request
+** turned foreign keys off. */
+static sqlite3_int64 foreignKeyCountBefore(const Conn *p, const char *zChild, const char *zParent){
+  int i;
+  for(i=0; i<p->nFkBefore; i++){
+    if( strcmp(p->aFkBefore[i].zChild, zChild)==0
+     && strcmp(p->aFkBefore[i].zParent, zParent)==0 ) return p->aFkBefore[i].n;
+  }
+  return 0;
+}
+
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, "PRAGMA foreign_key_check", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_step(pStmt);
-  if( rc==SQLITE_ROW ){
-    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 1);
-    replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
-        "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
-        "(PRAGMA foreign_key_check): %s must leave every foreign key matched", zSubject,
-        (const char*)sqlite3_column_text(pStmt, 0), zRowid ? zRowid : "none",
-        (const char*)sqlite3_column_text(pStmt, 2), zRule);
-    rc = SQLITE_CONSTRAINT_FOREIGNKEY;
-  }else if( rc==SQLITE_DONE ){
+  int rc = sqlite3_prepare_v2(p->db, FOREIGN_KEY_COUNTS, -1, &pStmt, 0);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const char *zChild = (const char*)sqlite3_column_text(pStmt, 0);
+    const char *zParent = (const char*)sqlite3_column_text(pStmt, 1);
+    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 3);
+    sqlite3_int64 n = sqlite3_column_int64(pStmt, 2);
+    sqlite3_int64 nBefore = zChild && zParent ? foreignKeyCountBefore(p, zChild, zParent) : 0;
     rc = SQLITE_OK;
+    if( n<=nBefore ) continue;
+    if( nBefore==0 ){
+      replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
+          "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
+          "(PRAGMA foreign_key_check): %s must leave every foreign key matched", zSubject,
+          zChild, zRowid ? zRowid : "none", zParent, zRule);
+    }else{
+      replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
+          "and leaves %lld rows of %s whose foreign key finds no row in %s, where there "
+          "were %lld before it (PRAGMA foreign_key_check): %s must leave no more "
+          "foreign keys unmatched than it found", zSubject, n, zChild, zParent, nBefore, zRule);
+    }
+    rc = SQLITE_CONSTRAINT_FOREIGNKEY;
+    break;
+  }
+  if( rc==SQLITE_DONE ){
+    rc = SQLITE_OK;
+  }else if( rc!=SQLITE_CONSTRAINT_FOREIGNKEY ){
+    connFail(p, pReply, rc);   /* the check could not run: SQLite says why */
   }
   sqlite3_finalize(pStmt);
+  forgetForeignKeyCounts(p);
   return rc;
 }
 
@@ -308,9 +384,15 @@ void guardSetForeignKeys(Conn *p, int bOn){
   sqlite3_db_config(p->db, SQLITE_DBCONFIG_ENABLE_FKEY, bOn, (int*)0);
 }
 
+void guardEndForeignKeys(Conn *p, int bOn){
+  if( p->db ) guardSetForeignKeys(p, bOn);
+  forgetForeignKeyCounts(p);
+}
+
 int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
+  if( !bOn && !p->bFkCounted ) countForeignKeysBefore(p);
   guardSetForeignKeys(p, bOn);
   return !bOn;
 }

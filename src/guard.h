@@ -35,15 +35,23 @@ int guardForeignKeysSetting(const Conn *p);
 ** was PRAGMA foreign_keys = v, apply it through the connection's flag, as it
 ** would have applied had the statement run alone. Inside a transaction SQLite
 ** ignores that PRAGMA, and then the table rebuild that SQLite documents (and
-** drizzle-kit writes) deletes the children of the old table's rows. 1 if that
-** turned foreign keys off, else 0. */
+** drizzle-kit writes) deletes the children of the old table's rows. The first
+** time in a request that it turns them off, it counts the rows that already
+** break a foreign key, for guardCheckForeignKeys. 1 if that turned foreign keys
+** off, else 0. */
 int guardApplyForeignKeys(Conn *p);
 
 /* After work that turned foreign keys off (guardApplyForeignKeys), the last
-** step of SQLite's table rebuild procedure, PRAGMA foreign_key_check: SQLITE_OK
-** when it finds nothing, else SQLITE_CONSTRAINT_FOREIGNKEY, failing pReply with
-** status and zCode naming the first row it found ("<zSubject> turns foreign keys
-** off ... <zRule> must leave every foreign key matched"). */
+** step of SQLite's table rebuild procedure, PRAGMA foreign_key_check, held to the
+** rows the work made: rows that broke a foreign key before it (left by a libSQL
+** pipeline, which may turn foreign keys off without a check, or in an imported
+** file) are not its to answer for. SQLITE_OK when it leaves no more rows
+** unmatched, of any child and parent table, than it found; else
+** SQLITE_CONSTRAINT_FOREIGNKEY, failing pReply with status and zCode naming the
+** table, and the row when there was none before ("<zSubject> turns foreign keys
+** off ... <zRule> must leave every foreign key matched"); or the error that kept
+** the check from running (a foreign key naming no unique key, the CPU budget),
+** failing pReply as any statement's. */
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule);
 
@@ -54,6 +62,11 @@ int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
 ** request never finds them off. */
 int guardForeignKeysOn(Conn *p);
 void guardSetForeignKeys(Conn *p, int bOn);
+
+/* The end of work that may have turned foreign keys off (a request, a
+** migration): foreign keys as bOn, and the rows counted when they went off
+** (guardApplyForeignKeys) forgotten. */
+void guardEndForeignKeys(Conn *p, int bOn);
 
 /* Whether the statement may change the schema (CREATE, DROP, ALTER, ANALYZE):
 ** whether it did is the schema cookie's to say (handler.c). */

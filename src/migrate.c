@@ -107,7 +107,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   if( rc==SQLITE_OK && bTurnedOff ){
     rc = guardCheckForeignKeys(pConn, pWhy, 500, DOSQL_MIGRATION_FAILED, "it", "a migration");
   }
-  guardSetForeignKeys(pConn, bForeignKeys);
+  guardEndForeignKeys(pConn, bForeignKeys);
   dosqlSaveChangeCounts(pConn->db, &counts);   /* the record is not the migration's row */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(pConn->db,

@@ -350,6 +350,14 @@ for (const backend of BACKENDS) {
         await tx.exec('PRAGMA foreign_keys=OFF');
         assert.deepEqual(await tx.query('PRAGMA foreign_keys'), [{ foreign_keys: 1 }]);
       });
+      // A libSQL sequence may leave a child unmatched (hrana.md): the next rebuild
+      // answers for the rows it leaves, not for that one.
+      r = await post(stub, '/v2/pipeline', { baton: null, requests: [
+        { type: 'sequence', sql: 'PRAGMA foreign_keys=OFF; DELETE FROM parent;' }, { type: 'close' }] });
+      assert.equal(r.body.results[0].type, 'ok', JSON.stringify(r.body));
+      r = await post(stub, '/exec', { sql: rebuild(4).join(';\n') });
+      assert.deepEqual(r, { status: 200, body: { count: 6 } });
+      assert.deepEqual(await children(), [10]);
     });
 
     test('50 concurrent clients each read-modify-write a counter in a transaction: it ends at exactly 50', { timeout: 120_000 }, async () => {
