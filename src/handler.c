@@ -22,8 +22,9 @@
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
 **   GET  /history  (or POST)                 -> the points history keeps (history.h)
-**   POST /restore      {to}  (the host's)    -> {to: point, changes: {floor, kept}}:
-**                                             what the host puts back, and how events
+**   POST /restore      {to}  (the host's)    -> {to: point, before: point, changes:
+**                                             {floor, kept}}: what the host puts back,
+**                                             the point that undoes it, and how events
 **                                             are numbered after it (changelog.h)
 **   POST /diff         {from, to?, tables?, limit?} -> the row changes between them (diff.h)
 **   POST /branch       {name, from?}  (the host's) -> {name, from: point}: what the

@@ -214,10 +214,12 @@ void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pTo = cJSON_GetObjectItemCaseSensitive(pBody, "to");
   sqlite3_str *pOut = replyBody(pReply);
   sqlite3_int64 iKept;
-  double lsn;
+  double lsn, a[DOSQL_HISTORY_N];
   int rc;
   if( !connIsOpen(pConn) ){
     replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
+  }else if( dosql_host_history_info(a, DOSQL_HISTORY_N)!=0 ){
+    failUnsupported(pReply);
   }else if( pTo==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST,
         "POST /restore needs {\"to\": point}: an lsn, a bookmark or a time (GET /history)");
@@ -227,6 +229,11 @@ void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
     ** history, those after it are gone (changelog.h). */
     sqlite3_str_appendall(pOut, "{\"to\":");
     historyAppendPoint(pOut, lsn);
+    /* The point to restore to undo it: the restore may be more than one commit
+    ** (a database restored to before its first one has its internal tables made
+    ** again when it opens). */
+    sqlite3_str_appendall(pOut, ",\"before\":");
+    historyAppendPoint(pOut, a[DOSQL_HISTORY_LSN]);
     sqlite3_str_appendall(pOut, ",\"changes\":");
     rc = changelogReplaced(pConn, iKept, pOut);
     if( rc!=SQLITE_OK ){

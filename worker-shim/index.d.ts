@@ -197,7 +197,9 @@ export interface BranchResult {
 
 export interface RestoreResult {
   restoredTo: HistoryMark;
-  /** The restore's own commit: restore to current.lsn - 1 to undo it. */
+  /** The newest point before the restore: restore to it to undo the restore. */
+  before: HistoryMark;
+  /** The newest point after it. */
   current: HistoryMark;
   pagesWritten: number;
 }

@@ -86,6 +86,20 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 700 }]);
   });
 
+  test('a restore to before the first commit is undone by restoring to its `before`, though it took two commits', async () => {
+    const db = sql(tenant('hundo'));
+    await db.run('CREATE TABLE t (v)');
+    await db.run('INSERT INTO t VALUES (1)');
+    const { oldest, current } = await history(db);
+    const restored = await db.post('/restore', { to: oldest.lsn });
+    assert.equal(restored.status, 200, restored.text);
+    assert.deepEqual(restored.body.before, current);
+    // The restore, then the engine's own tables made again as it opens the empty database.
+    assert.equal(restored.body.current.lsn, current.lsn + 2);
+    assert.equal((await db.post('/restore', { to: restored.body.before.lsn })).status, 200);
+    assert.deepEqual(await db.query('SELECT v FROM t'), [{ v: 1 }]);
+  });
+
   test('a point before the first commit exports as an empty file and branches as an empty database', async () => {
     const name = tenant('hzero');
     const db = sql(name);
@@ -224,13 +238,14 @@ describe('history', () => {
     const restored = await db.post('/restore', { to: good.bookmark });
     assert.equal(restored.status, 200, restored.text);
     assert.deepEqual(restored.body.restoredTo, good);
+    assert.deepEqual(restored.body.before, bad);
     assert.equal(restored.body.current.lsn, bad.lsn + 1, 'one new commit');
     assert.ok(restored.body.pagesWritten > 0);
     assert.deepEqual(await db.query('SELECT count(*) AS n, max(email) AS m FROM users'), [{ n: 500, m: 'u9@example.com' }]);
     assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
 
     // Undo the restore: back to the bad state, then forward again.
-    const undone = await db.post('/restore', { to: restored.body.current.lsn - 1 });
+    const undone = await db.post('/restore', { to: restored.body.before.lsn });
     assert.equal(undone.status, 200, undone.text);
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 10 }]);
     assert.equal((await db.post('/query', { sql: 'SELECT email FROM users' })).status, 400);

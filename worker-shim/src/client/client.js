@@ -141,7 +141,7 @@ export function clientOver(send, more = {}) {
      * by restoring to the point before it: `current` in the answer, minus one).
      * Change streams end with DATABASE_RESTORED.
      * @param {number | string | {time: number}} to
-     * @returns {Promise<{restoredTo: {lsn: number, bookmark: string}, current: {lsn: number, bookmark: string}, pagesWritten: number}>}
+     * @returns {Promise<{restoredTo: {lsn: number, bookmark: string}, before: {lsn: number, bookmark: string}, current: {lsn: number, bookmark: string}, pagesWritten: number}>}
      */
     restore(to) {
       return post('/restore', { to }, null);

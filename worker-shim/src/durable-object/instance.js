@@ -436,7 +436,7 @@ export class DatabaseInstance {
     try {
       const check = await this.#hostCheck(method, '/restore', body);
       if (check.failure) return check.failure;
-      const { to, changes } = check.value;
+      const { to, before, changes } = check.value;
       const rerun = await this.#migrationsMissingAt(to.lsn);
       if (rerun.length > 0) {
         return hostError('RESTORE_WOULD_MIGRATE', `lsn ${to.lsn} is before the migrations ${rerun.join(', ')}, which this deployment ships: ` +
@@ -461,7 +461,7 @@ export class DatabaseInstance {
       const history = await /** @type {Engine} */ (this.#engine).request('GET', '/history', new Uint8Array(0));
       if (history.status !== 200) return history;
       const { current } = JSON.parse(decoder.decode(history.body));
-      return jsonResponse(200, { restoredTo: to, current, pagesWritten: plan.batch.pages.length });
+      return jsonResponse(200, { restoredTo: to, before, current, pagesWritten: plan.batch.pages.length });
     } finally {
       release();
     }
