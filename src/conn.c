@@ -324,19 +324,32 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
   return SQLITE_OK;
 }
 
+static int failResultTooLarge(Reply *pReply){
+  replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
+      "the result is larger than %d bytes: select fewer rows or columns "
+      "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
+  return 1;
+}
+
 int connResultTooLarge(Conn *p, Reply *pReply){
   sqlite3_str *pOut = replyBody(pReply);
   if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
     connFail(p, pReply, SQLITE_NOMEM);
     return 1;
   }
-  if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ){
-    replyFail(pReply, 400, DOSQL_RESULT_TOO_LARGE,
-        "the result is larger than %d bytes: select fewer rows or columns "
-        "(LIMIT and OFFSET, or keyset pagination)", DOSQL_MAX_RESULT_BYTES);
-    return 1;
-  }
+  if( sqlite3_str_length(pOut) > DOSQL_MAX_RESULT_BYTES ) return failResultTooLarge(pReply);
   return 0;
+}
+
+int connRowTooLarge(Reply *pReply, sqlite3_stmt *pStmt, int nCol){
+  sqlite3_int64 n = sqlite3_str_length(replyBody(pReply));
+  int i;
+  for(i=0; i<nCol && n<=DOSQL_MAX_RESULT_BYTES; i++){
+    /* Only these: sqlite3_column_bytes() would turn a number into text. */
+    int eType = sqlite3_column_type(pStmt, i);
+    if( eType==SQLITE_TEXT || eType==SQLITE_BLOB ) n += sqlite3_column_bytes(pStmt, i);
+  }
+  return n > DOSQL_MAX_RESULT_BYTES ? failResultTooLarge(pReply) : 0;
 }
 
 int connBegin(Conn *p, Reply *pReply){

@@ -113,6 +113,13 @@ void connFinalize(Conn *p, sqlite3_stmt *pStmt);
 ** DOSQL_MAX_RESULT_BYTES; non-zero then (or when the body could not grow). */
 int connResultTooLarge(Conn *p, Reply *pReply);
 
+/* Before a row goes into the reply: fail it with RESULT_TOO_LARGE, non-zero,
+** when the row's first nCol columns would take the body past
+** DOSQL_MAX_RESULT_BYTES by their text and blob bytes alone (their JSON is
+** longer). The body would grow first, to about twice its length, which the
+** heap may not hold: out of memory, for a result that was too large. */
+int connRowTooLarge(Reply *pReply, sqlite3_stmt *pStmt, int nCol);
+
 /* Run internal SQL (settings, ATTACH of a view), past the authorizer. */
 int connExecTrusted(Conn *p, const char *zSql);
 

@@ -146,6 +146,10 @@ static void diffList(Diff *p, const char *zTable, const char *zType, char *zSql,
       break;
     }
     p->nLeft--;
+    if( connRowTooLarge(p->pReply, pStmt, nData+nOld) ){
+      p->rc = SQLITE_TOOBIG;
+      break;
+    }
     if( p->nChange++ ) sqlite3_str_appendchar(pOut, 1, ',');
     sqlite3_str_appendall(pOut, "{\"table\":");
     jsonAppendString(pOut, zTable, -1);

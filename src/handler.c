@@ -300,6 +300,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   captureWatchInserts(pConn, bUpsert);
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     if( eShape==SHAPE_NONE || eShape==SHAPE_RUN || eShape==SHAPE_HRANA_NO_ROWS ) continue;
+    if( connRowTooLarge(pReply, pStmt, nCol) ) goto done;
     if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
     if( eShape==SHAPE_COLUMNS ) appendRowArray(pOut, pStmt, nCol);
     else if( eShape==SHAPE_HRANA ) hranaAppendRow(pOut, pStmt, nCol);

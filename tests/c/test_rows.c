@@ -176,6 +176,27 @@ static void array_mode_keeps_the_result_limit(void){
   connClose(&c);
 }
 
+/* The row that crosses the limit is refused before the body grows for it (to
+** about twice its length, more than the heap holds): RESULT_TOO_LARGE, not an
+** out-of-memory error, whatever the size of the rows; one just under it fits. */
+static void the_row_that_crosses_the_result_limit_is_refused_as_too_large(void){
+  static const char *azRows[] = { "31", "32", "33" };
+  Conn c;
+  int i;
+  openConn(&c);
+  for(i=0; i<3; i++){
+    char zBody[256];
+    Answer a;
+    snprintf(zBody, sizeof(zBody), "{\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+        "SELECT i+1 FROM n WHERE i<%s) SELECT printf('%%.*c', 1048576, 'a') FROM n\"}", azRows[i]);
+    a = post(&c, "/query", zBody);
+    CHECK(a.status==(i==0 ? 200 : 400));
+    if( i>0 ) CHECK_STR(answerCode(&a), "RESULT_TOO_LARGE");
+    answerFree(&a);
+  }
+  connClose(&c);
+}
+
 /**************************************************************** flags ***/
 
 static void schema_changed_is_what_the_schema_cookie_says(void){
@@ -386,6 +407,7 @@ int main(void){
   RUN(array_mode_values_are_tagged_as_in_object_mode);
   RUN(row_mode_must_be_object_or_array);
   RUN(array_mode_keeps_the_result_limit);
+  RUN(the_row_that_crosses_the_result_limit_is_refused_as_too_large);
   RUN(schema_changed_is_what_the_schema_cookie_says);
   RUN(read_only_is_sqlite3_stmt_readonly);
   RUN(transaction_statements_are_named_by_sqlite);
