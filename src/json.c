@@ -376,7 +376,8 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
   if( strcmp(zTag, JSON_TAG_REAL)==0 ){
     if( strcmp(zVal, "Infinity")==0 ) return sqlite3_bind_double(pStmt, i, INFINITY);
     if( strcmp(zVal, "-Infinity")==0 ) return sqlite3_bind_double(pStmt, i, -INFINITY);
-    *pzErr = sqlite3_mprintf("parameter %d: $real must be \"Infinity\" or \"-Infinity\"", i);
+    if( strcmp(zVal, "-0")==0 ) return sqlite3_bind_double(pStmt, i, -0.0);
+    *pzErr = sqlite3_mprintf("parameter %d: $real must be \"Infinity\", \"-Infinity\" or \"-0\"", i);
     return SQLITE_MISMATCH;
   }
 bad:
@@ -401,7 +402,8 @@ static int bindValue(sqlite3_stmt *pStmt, Budget *pBudget, int i, const cJSON *p
   if( cJSON_IsString(p) ) return sqlite3_bind_text(pStmt, i, p->valuestring, -1, SQLITE_TRANSIENT);
   if( cJSON_IsNumber(p) ){
     double r = p->valuedouble;
-    if( r==floor(r) && fabs(r)<=(double)DOSQL_MAX_SAFE_INTEGER ){
+    /* -0 is REAL -0.0, as results write it: no integer has its sign. */
+    if( r==floor(r) && fabs(r)<=(double)DOSQL_MAX_SAFE_INTEGER && !(r==0.0 && signbit(r)) ){
       return sqlite3_bind_int64(pStmt, i, (sqlite3_int64)r);
     }
     return sqlite3_bind_double(pStmt, i, r);

@@ -111,6 +111,10 @@ static void params_bind_every_type(void){
   CHECK_QUERY(&c, "SELECT ? > 1e308 AS pos, ? < -1e308 AS neg",
       "[{\"$real\":\"Infinity\"}, {\"$real\":\"-Infinity\"}]",
       "{\"rows\":[{\"pos\":1,\"neg\":1}]}");
+  /* -0 is REAL -0.0, as results write it, plain or tagged (JSON.stringify(-0) is "0"). */
+  CHECK_QUERY(&c, "SELECT ? AS a, typeof(?) AS t, ? AS b, typeof(?) AS u, ? AS z",
+      "[-0, -0.0, {\"$real\":\"-0\"}, {\"$real\":\"-0\"}, 0]",
+      "{\"rows\":[{\"a\":-0,\"t\":\"real\",\"b\":-0,\"u\":\"real\",\"z\":0}]}");
   /* Past 2^53 a plain JSON number is a real: exact integers need $bigint. */
   CHECK_QUERY(&c, "SELECT typeof(?) AS t", "[9007199254740993]", "{\"rows\":[{\"t\":\"real\"}]}");
   CHECK_QUERY(&c, "SELECT :a || @b || $c AS s", "{\":a\":\"x\",\"b\":\"y\",\"$c\":\"z\"}",

@@ -73,7 +73,7 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.queryOne('SELECT hex(?) AS h', [new Uint8Array([0xde, 0xad])]), { h: 'DEAD' });
     });
 
-    test('±Infinity, booleans and Dates as parameters', async () => {
+    test('±Infinity, -0, booleans and Dates as parameters', async () => {
       const db = createClient(stubOf(world, backend, tenant('misc')));
       const when = new Date('2026-11-24T12:34:56.789Z');
       const row = await db.queryOne('SELECT ? AS pinf, ? AS ninf, ? AS t, ? AS f, ? AS d, ? AS nul', [
@@ -86,6 +86,10 @@ for (const backend of BACKENDS) {
       ]);
       assert.deepEqual(row, { pinf: Infinity, ninf: -Infinity, t: 1, f: 0, d: '2026-11-24T12:34:56.789Z', nul: null });
       assert.deepEqual(await db.queryOne('SELECT :a + :b AS s', { a: 2n ** 60n, b: 1 }), { s: 2n ** 60n + 1n });
+      // JSON.stringify(-0) is "0": the client tags it, and it comes back -0, a REAL.
+      const zero = await db.queryOne('SELECT ? AS z, typeof(?) AS t', [-0, -0]);
+      assert.ok(Object.is(zero.z, -0), `got ${Object.is(zero.z, 0) ? '+0' : zero.z}`);
+      assert.equal(zero.t, 'real');
     });
 
     test('a column named __proto__ is a column, not the row\'s prototype', async () => {

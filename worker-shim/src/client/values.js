@@ -46,6 +46,7 @@ export function encodeValue(value) {
   if (typeof value === 'number') {
     if (value === Infinity) return { $real: 'Infinity' };
     if (value === -Infinity) return { $real: '-Infinity' };
+    if (Object.is(value, -0)) return { $real: '-0' }; // JSON.stringify(-0) is "0"
     return Number.isNaN(value) ? null : value;
   }
   if (typeof value === 'string') return encodeText(value);
