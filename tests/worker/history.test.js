@@ -296,6 +296,11 @@ describe('history', () => {
       await assert.rejects(rpc(name, call), (/** @type {any} */ err) => /BAD_REQUEST/.test(err.message) && /asOf/.test(err.message));
     }
     assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'now' }]);
+    // Options of null are none, on the stub and through the client.
+    for (const client of [false, true]) {
+      const diff = await rpc(name, { method: 'diff', args: [current.lsn, null], client });
+      assert.deepEqual(diff.changes.map((/** @type {any} */ c) => c.type), ['update']);
+    }
     const restored = await rpc(name, { method: 'restore', args: [current.lsn], client: true });
     assert.deepEqual(restored.restoredTo, current);
     assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'then' }]);

@@ -116,10 +116,10 @@ export function clientOver(send, more = {}) {
      * The row changes between two points (to: the present when omitted), as change
      * events ({table, type, data, old?}, rows decoded), and the schema objects that differ.
      * @param {number | string | {time: number}} from
-     * @param {{to?: number | string | {time: number}, tables?: string[], limit?: number}} [options]
+     * @param {{to?: number | string | {time: number}, tables?: string[], limit?: number} | null} [options]
      */
-    async diff(from, { to, tables, limit } = {}) {
-      return decodeDiff(await post('/diff', { from, to, tables, limit }, null));
+    async diff(from, options) {
+      return decodeDiff(await post('/diff', { from, to: options?.to, tables: options?.tables, limit: options?.limit }, null));
     },
 
     /**

@@ -129,9 +129,9 @@ export class DoSQLDatabase extends DurableObject {
     return this.#statement(undefined, (_, send) => send('/history', {}, null));
   }
 
-  /** The row changes between two points. @param {unknown} from @param {{to?: unknown, tables?: string[], limit?: number}} [options] */
-  diff(from, options = {}) {
-    return this.#statement(undefined, async (_, send) => decodeDiff(await send('/diff', { from, to: options.to, tables: options.tables, limit: options.limit }, null)));
+  /** The row changes between two points. @param {unknown} from @param {{to?: unknown, tables?: string[], limit?: number} | null} [options] */
+  diff(from, options) {
+    return this.#statement(undefined, async (_, send) => decodeDiff(await send('/diff', { from, to: options?.to, tables: options?.tables, limit: options?.limit }, null)));
   }
 
   /** A new database, the object `name` of DOSQL_DB, holding this one as of a point. @param {string} name @param {unknown} [from] */
