@@ -260,7 +260,7 @@ export type SQLParams = unknown[] | Record<string, unknown>;
 export interface RunResult {
   rowsAffected: number;
   /** The rowid this statement inserted (0 if none); a bigint past 2^53. */
-  lastInsertRowId: number;
+  lastInsertRowId: number | bigint;
 }
 
 export interface BatchStatement {

@@ -4,7 +4,13 @@
 
 import { DB, defineDoSQL, DoSQLDatabase, type ImportResult } from 'dosql';
 import { DoSQLError, eventStream, getDB, lastEventId } from 'dosql/client';
-import { toD1 } from 'dosql/d1';
+import { toD1, type D1Result } from 'dosql/d1';
+// Each entry point names only what it exports at run time (a bundler refuses the rest).
+// @ts-expect-error DB is dosql's, not the client's
+import { DB as notTheClients } from 'dosql/client';
+// @ts-expect-error getDB is the client's, not the D1 facade's
+import { getDB as notTheFacades } from 'dosql/d1';
+export { notTheClients, notTheFacades };
 
 interface User {
   id: number;
@@ -40,6 +46,9 @@ export async function queries(): Promise<number> {
   const id = await db.transaction(async (tx) => (await tx.run('INSERT INTO users(email) VALUES (?)', ['a@x.io'])).lastInsertRowId);
   // @ts-expect-error queryOne may be null
   const email: string = one.email;
+  // @ts-expect-error a rowid past 2^53 is a bigint
+  const rowid: number = (await db.run('INSERT INTO users(email) VALUES (?)', ['b@x.io'])).lastInsertRowId;
+  void rowid;
   return users.length + Number(id) + email.length;
 }
 
@@ -81,6 +90,7 @@ export async function ownClass(): Promise<void> {
   void hotBytes;
   // @ts-expect-error since is a number
   db.subscribe(['users'], { since: '5' });
-  await toD1(env.DOSQL_DB.get(env.DOSQL_DB.idFromName('acme'))).prepare('SELECT 1').all();
+  const all: D1Result = await toD1(env.DOSQL_DB.get(env.DOSQL_DB.idFromName('acme'))).prepare('SELECT 1').all();
+  void all;
   void response;
 }
