@@ -132,6 +132,33 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     await child.check([1, ROWS / 2]);
   });
 
+  test('a parent and its branch whose cold tables a release with shared objects wrote (a row per group, a row per held object) open with their owners and holds', { timeout: 120_000 }, async () => {
+    const parent = await filled(tenant('old-owner'));
+    const child = client(runtime, tenant('old-holder'));
+    assert.equal((await parent.post('/branch', { name: child.name })).status, 200);
+    // The parent rewrites half its rows: their objects become garbage the branch holds.
+    await parent.run(`UPDATE t SET body = ${BODY('id', ';')} WHERE id <= ${ROWS / 2}`);
+    await parent.maintain();
+    const before = { parent: await parent.manifest(), child: await child.manifest(), held: (await parent.storage()).heldObjects, shared: (await child.storage()).sharedGroups };
+    assert.ok(before.parent.garbage.length > 0 && before.held > 0 && before.shared > 0, JSON.stringify(before));
+
+    await parent.fetch('/__downgrade?shape=shared');
+    await child.fetch('/__downgrade?shape=shared');
+    // Opened (no upkeep yet) before its tables are read.
+    assert.equal((await child.storage()).sharedGroups, before.shared, 'the branch still knows which objects its parent owns');
+    const parentStats = await parent.storage();
+    assert.equal(parentStats.heldObjects, before.held, 'the parent still knows what the branch reads');
+    assert.equal(parentStats.garbageObjects, 0, 'the garbage the branch reads is held, not collectable');
+    const { groups, garbage } = await parent.manifest();
+    assert.deepEqual({ groups, garbage }, { groups: before.parent.groups, garbage: before.parent.garbage }, 'the parent\'s groups and garbage');
+    assert.deepEqual((await child.manifest()).groups, before.child.groups, 'the branch\'s groups');
+    await parent.maintain();
+    const kept = new Set(await parent.bucket());
+    assert.ok(before.child.groups.every((g) => kept.has(g.object)), 'every object the branch reads is still in the bucket');
+    await child.check();
+    await parent.check([1, ROWS / 2]);
+  });
+
   test('a branch of a branch holds its grandparent\'s objects there; a branch at a past point reads that point', { timeout: 120_000 }, async () => {
     const root = await filled(tenant('root'));
     const middle = client(runtime, tenant('middle'));

@@ -14,10 +14,11 @@
 //                        HOLD_PART_OBJECTS a row
 //   dosql_cold_settings  group_pages, fixed by the database's first use
 //
-// Releases before branches shared objects kept the manifest a row per group in
-// dosql_cold_groups. Their tables are upgraded at the first open, in one transaction;
-// `dosql_cold_settings.value` becomes `amount`, so such a release, rolled back to,
-// fails to open the database instead of taking its manifest for empty.
+// Earlier releases kept the manifest a row per group in dosql_cold_groups, in two shapes
+// (UPGRADE below lists every table any of them wrote). Their tables are upgraded at the
+// first open, in one transaction, by the columns each has; `dosql_cold_settings.value`
+// becomes `amount`, so such a release, rolled back to, fails to open the database
+// instead of taking its manifest for empty.
 
 import { HOLD_PART_OBJECTS, MANIFEST_CHUNK_GROUPS } from '../config.js';
 
@@ -28,11 +29,29 @@ const CREATE = [
   // Last: once it is there, every table is as this release writes it.
   'CREATE TABLE IF NOT EXISTS dosql_cold_manifest (chunk INTEGER PRIMARY KEY, entries TEXT NOT NULL)',
 ];
-const UPGRADE_GARBAGE = [
-  'ALTER TABLE dosql_cold_garbage RENAME COLUMN since TO queued',
-  'ALTER TABLE dosql_cold_garbage ADD COLUMN owner TEXT',
-  'ALTER TABLE dosql_cold_garbage ADD COLUMN held INTEGER NOT NULL DEFAULT 0',
+/**
+ * The tables of earlier releases, and what brings each column up to date. Releases
+ * before branches shared objects (before 7aa650e) wrote
+ *   dosql_cold_groups   (grp, object, pages, sha256, dirty)
+ *   dosql_cold_garbage  (object, since)
+ *   dosql_cold_settings (name, value)
+ * and releases whose branches shared objects (7aa650e..a8ed6ec) added `owner` to
+ * the first two, renamed `since` to `queued`, and wrote
+ *   dosql_cold_holds    (object, holder): a row per object a branch reads.
+ * [table, column, statement when the column is there | when it is missing]
+ * @type {[string, string, string | null, string | null][]}
+ */
+const UPGRADE = [
+  ['dosql_cold_garbage', 'since', 'ALTER TABLE dosql_cold_garbage RENAME COLUMN since TO queued', null],
+  ['dosql_cold_garbage', 'owner', null, 'ALTER TABLE dosql_cold_garbage ADD COLUMN owner TEXT'],
+  ['dosql_cold_garbage', 'held', null, 'ALTER TABLE dosql_cold_garbage ADD COLUMN held INTEGER NOT NULL DEFAULT 0'],
+  ['dosql_cold_settings', 'value', 'ALTER TABLE dosql_cold_settings RENAME COLUMN value TO amount', null],
+  // A row per held object becomes rows of names (#upgradeHolds).
+  ['dosql_cold_holds', 'object', 'ALTER TABLE dosql_cold_holds RENAME TO old_cold_holds', null],
 ];
+/** The cold tier's tables and their columns. */
+const SELECT_COLUMNS =
+  "SELECT t.name, c.name FROM sqlite_master AS t, pragma_table_info(t.name) AS c WHERE t.type = 'table' AND t.name LIKE 'dosql\\_cold\\_%' ESCAPE '\\'";
 const SELECT_CHUNKS = 'SELECT entries FROM dosql_cold_manifest';
 const PUT_CHUNK = 'INSERT OR REPLACE INTO dosql_cold_manifest (chunk, entries) VALUES (?, ?)';
 const DROP_CHUNK = 'DELETE FROM dosql_cold_manifest WHERE chunk = ?';
@@ -77,23 +96,50 @@ export class ColdManifest {
     this.load();
   }
 
-  /** The tables, from nothing or from a release before shared objects. @param {number} groupPages */
+  /** The tables, from nothing or from an earlier release's (UPGRADE). @param {number} groupPages */
   #create(groupPages) {
     const hot = this.#hot;
-    const tables = new Set(hot.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dosql\\_cold\\_%' ESCAPE '\\'").map(([name]) => String(name)));
-    if (tables.has('dosql_cold_garbage')) UPGRADE_GARBAGE.forEach((sql) => hot.exec(sql));
-    if (tables.has('dosql_cold_settings')) hot.exec('ALTER TABLE dosql_cold_settings RENAME COLUMN value TO amount');
+    /** @type {Map<string, Set<string>>} */
+    const columns = new Map();
+    for (const [table, column] of hot.exec(SELECT_COLUMNS)) {
+      columns.set(String(table), (columns.get(String(table)) ?? new Set()).add(String(column)));
+    }
+    for (const [table, column, ifThere, ifMissing] of UPGRADE) {
+      const has = columns.get(table)?.has(column);
+      const sql = has === undefined ? null : has ? ifThere : ifMissing;
+      if (sql) hot.exec(sql);
+    }
     CREATE.forEach((sql) => hot.exec(sql));
     if (hot.exec(SELECT_GROUP_PAGES).length === 0) hot.exec(PUT_GROUP_PAGES, groupPages);
-    if (tables.has('dosql_cold_groups')) {
-      /** @type {ManifestChanges} */
-      const entries = new Map();
-      for (const [group, object, pages, sha256, dirty] of hot.exec('SELECT grp, object, pages, sha256, dirty FROM dosql_cold_groups')) {
-        entries.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0, owner: null });
-      }
-      this.#writeChunks(entries, new Map());
-      hot.exec('DROP TABLE dosql_cold_groups');
+    const groups = columns.get('dosql_cold_groups');
+    if (groups) this.#upgradeGroups(groups.has('owner'));
+    if (columns.get('dosql_cold_holds')?.has('object')) this.#upgradeHolds();
+  }
+
+  /** The row-per-group manifest into chunks, each group's owner kept (a branch's
+   *  entries name its parent's objects). @param {boolean} owners  whether it has the column */
+  #upgradeGroups(owners) {
+    /** @type {ManifestChanges} */
+    const entries = new Map();
+    for (const [group, object, pages, sha256, dirty, owner] of this.#hot.exec(`SELECT grp, object, pages, sha256, dirty, ${owners ? 'owner' : 'NULL'} FROM dosql_cold_groups`)) {
+      entries.set(Number(group), { object: String(object), pages: Number(pages), sha256: String(sha256), dirty: Number(dirty) !== 0, owner: owner === null ? null : String(owner) });
     }
+    this.#writeChunks(entries, new Map());
+    this.#hot.exec('DROP TABLE dosql_cold_groups');
+  }
+
+  /** The row-per-object holds (renamed old_cold_holds) into rows of names, and the garbage they name held. */
+  #upgradeHolds() {
+    /** @type {Map<string, Set<string>>} */
+    const holds = new Map();
+    for (const [object, holder] of this.#hot.exec('SELECT object, holder FROM old_cold_holds ORDER BY holder, object')) {
+      holds.set(String(holder), (holds.get(String(holder)) ?? new Set()).add(String(object)));
+    }
+    for (const [holder, objects] of holds) {
+      this.#writeHolds(holder, objects);
+      this.#hot.exec(SET_HELD, 1, JSON.stringify([...objects]));
+    }
+    this.#hot.exec('DROP TABLE old_cold_holds');
   }
 
   /** Read everything again (at start, and after the database was replaced). */
