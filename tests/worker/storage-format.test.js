@@ -2,7 +2,8 @@
 // docs/storage-format.md), alone in a real SQLite-backed Durable Object
 // (fixtures/page-store-worker.js): against a model under random commits, reopenings
 // and failing transactions; the upgrade from the first format, also when a write of it
-// fails; and the rows a commit writes.
+// fails, and the fence that keeps first-format releases out after it; and the rows a
+// commit writes.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,6 +38,24 @@ describe('storage format: a page log over packed groups', () => {
     assert.deepEqual(result, { failed: false, writes: result.writes, problems: [], oldTableLeft: false, pageSize: 1024 });
     assert.ok(result.writes > 5, `the upgrade took several steps (${result.writes} writes)`);
   });
+
+  for (const how of ['upgraded', 'new', 'imported']) {
+    test(`a first-format release cannot read or write a database this format ${how === 'upgraded' ? 'upgraded' : how === 'new' ? 'made' : 'imported'}`, async () => {
+      const { firstFormat } = await call('fenceRun', how, false);
+      const [open, ...rest] = firstFormat;
+      assert.equal(open, null, 'its CREATE TABLE IF NOT EXISTS passes');
+      for (const read of rest.slice(0, 3)) assert.match(String(read), /a later release has upgraded this database; deploy it again/);
+      assert.match(String(rest[3]), /cannot modify dosql_pages because it is a view/);
+    });
+  }
+
+  for (const commitAfter of [false, true]) {
+    test(`pages a first-format release wrote after an upgrade are refused, not upgraded over (${commitAfter ? 'a commit' : 'no commit'} after the upgrade)`, async () => {
+      const { refusals, problems } = await call('fenceRun', 'upgraded', commitAfter);
+      for (const refusal of refusals) assert.match(String(refusal), /dosql_pages holds pages a first-format release wrote after a later one had upgraded/);
+      assert.deepEqual(problems, [], 'the upgraded pages are as they were');
+    });
+  }
 
   test('a database of format 2 (whole pages only) opens, reads as written now and in the past, takes deltas, and is fenced from releases before deltas', async () => {
     const { problems, fenced, format, deltaPages, oldestLsn, lsn } = await call('formatTwoRun', 5);

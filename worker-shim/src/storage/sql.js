@@ -39,6 +39,8 @@
 // and swaps them in with DROP TABLE and ALTER TABLE ... RENAME in one transaction.
 // A database in the first format (one row per page, dosql_pages) moves into groups
 // on open, in steps that each commit, so a crash mid-way resumes (upgradeFromPages).
+// Then dosql_pages is a view first-format releases can neither read nor write
+// (FIRST_FORMAT_FENCE), so one rolled back to fails instead of serving an empty database.
 
 import {
   CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_DELTA_CHAIN, LOG_ROW_BYTES,
@@ -61,6 +63,17 @@ const IMPORT_PREFIX = 'dosql_import_';
 /** The first format's table (one row per page), by prefix. @param {string} prefix */
 const firstFormatTable = (prefix) => `${prefix}pages`;
 const V1_PAGES = firstFormatTable(LIVE_PREFIX);
+/**
+ * Every live database of this format has it, in the first format's place: first-format
+ * releases open with CREATE TABLE IF NOT EXISTS dosql_pages (which a view satisfies),
+ * then every read of it fails with this message and every write with "cannot modify
+ * dosql_pages because it is a view". Without it they would take the database for an
+ * empty one, run the migrations and acknowledge writes that no later release reads.
+ */
+const FIRST_FORMAT_FENCE = (() => {
+  const refusal = "json_extract('{}', 'DoSQL: a later release has upgraded this database; deploy it again (docs/deploying.md)')";
+  return `CREATE VIEW ${V1_PAGES} (pgno, data) AS SELECT ${refusal}, ${refusal}`;
+})();
 /** Views of past lsns kept between writes (a request reads one or two). */
 const MAX_VIEWS = 4;
 
@@ -260,16 +273,19 @@ export class SqlPageStorage {
     // table's columns with it), no writes.
     const state = this.#statements.tables[2];
     const found = this.exec(
-      `SELECT name, CASE name WHEN '${state}' THEN (SELECT group_concat(c.name) FROM pragma_table_info('${state}') AS c) END` +
-        ` FROM sqlite_master WHERE type = 'table' AND name LIKE '${prefix}%'`,
+      `SELECT name, type, CASE name WHEN '${state}' THEN (SELECT group_concat(c.name) FROM pragma_table_info('${state}') AS c) END` +
+        ` FROM sqlite_master WHERE type IN ('table', 'view') AND name LIKE '${prefix}%'`,
     );
-    const tables = new Set(found.map(([name]) => String(name)));
+    const tables = new Set(found.filter(([, type]) => type === 'table').map(([name]) => String(name)));
     this.#tablesAtOpen = tables;
-    const stateColumns = new Set(String(found.find(([name]) => name === state)?.[1] ?? '').split(','));
-    if (this.#statements.tables.some((table) => !tables.has(table)) || !stateIsCurrent(stateColumns)) {
+    const stateColumns = new Set(String(found.find(([name]) => name === state)?.[2] ?? '').split(','));
+    // The fence goes where no first-format table is (an upgrade puts it there when done).
+    const unfenced = prefix === LIVE_PREFIX && !found.some(([name]) => name === V1_PAGES);
+    if (this.#statements.tables.some((table) => !tables.has(table)) || !stateIsCurrent(stateColumns) || unfenced) {
       this.#storage.transactionSync(() => {
         this.#statements.create.forEach((sql) => this.exec(sql));
         this.#upgradeState();
+        if (unfenced) this.exec(FIRST_FORMAT_FENCE);
       });
     }
     if (prefix === LIVE_PREFIX && tables.has(V1_PAGES)) this.#upgradeFromPages();
@@ -978,9 +994,9 @@ export class SqlPageStorage {
     }
   }
 
-  /** @param {string} prefix */
+  /** The live fence stays; an import's first-format table is one a first-format release abandoned. @param {string} prefix */
   #dropTables(prefix) {
-    const tables = [...statementsOn(prefix).tables, firstFormatTable(prefix)];
+    const tables = prefix === LIVE_PREFIX ? statementsOn(prefix).tables : [...statementsOn(prefix).tables, firstFormatTable(prefix)];
     tables.forEach((table) => this.exec(`DROP TABLE IF EXISTS ${table}`));
   }
 
@@ -1020,12 +1036,19 @@ export class SqlPageStorage {
   /**
    * A database of the first format (dosql_pages, one row per page) moves into groups:
    * tuning.upgradeGroups groups per transaction, resumed after the last group written (a
-   * crash leaves each page in one table or the other), and the old table dropped with
-   * the last of them. The page count is its highest page's: the first commit says
-   * the true one (cold pages may lie above it; strays above the end are trimmed).
+   * crash leaves each page in one table or the other), and the old table replaced by
+   * FIRST_FORMAT_FENCE with the last of them. The page count is its highest page's: the
+   * first commit says the true one (cold pages may lie above it; strays above the end
+   * are trimmed). Refused when this format's pages are not such an upgrade cut short.
    */
   #upgradeFromPages() {
     this.#load();
+    if (this.#pageSize !== 0 && !this.#resumesUpgrade()) {
+      throw new Error(
+        `${V1_PAGES} holds pages a first-format release wrote after a later one had upgraded this database (a rollback past the upgrade):` +
+          ' upgrading again would drop them, so the database is not opened (docs/deploying.md)',
+      );
+    }
     if (this.#pageSize === 0) {
       const [first] = this.exec(`SELECT length(data), (SELECT max(pgno) FROM ${V1_PAGES}) FROM ${V1_PAGES} LIMIT 1`);
       if (first) {
@@ -1044,7 +1067,23 @@ export class SqlPageStorage {
       const rows = this.exec(`SELECT pgno, data FROM ${V1_PAGES} WHERE pgno BETWEEN ? AND ?`, from * this.#groupPages + 1, (from + this.#tuning.upgradeGroups) * this.#groupPages);
       this.#storage.transactionSync(() => this.#putPagesInGroups(rows.map(([pgno, data]) => ({ pgno: Number(pgno), data: new Uint8Array(/** @type {ArrayBuffer} */ (data)) }))));
     }
-    this.exec(`DROP TABLE ${V1_PAGES}`);
+    this.#storage.transactionSync(() => {
+      this.exec(`DROP TABLE ${V1_PAGES}`);
+      this.exec(FIRST_FORMAT_FENCE);
+    });
+  }
+
+  /**
+   * Whether this format's pages are an upgrade from dosql_pages cut short: no commit
+   * since, and page 1, once moved, as dosql_pages has it. A first-format release rolled
+   * back to after an upgrade that left no fence (releases before the fence) starts a
+   * database of its own there, whose page 1 differs.
+   */
+  #resumesUpgrade() {
+    if (this.#lsn !== 0) return false;
+    const moved = this.readPage(1);
+    const [first] = this.exec(`SELECT data FROM ${V1_PAGES} WHERE pgno = 1`);
+    return moved === null || (first !== undefined && equalBytes(moved, new Uint8Array(/** @type {ArrayBuffer} */ (first[0]))));
   }
 }
 
