@@ -71,6 +71,14 @@ int changelogHead(Conn *p, sqlite3_int64 *piHead){
   return changelogScalar(p, "SELECT max(last_lsn) FROM main._dosql_change_log", 0, piHead, &bNull);
 }
 
+void changelogHeadAt(Conn *pView, sqlite3_int64 *piHead){
+  int bNull;
+  if( changelogHead(pView, piHead)==SQLITE_OK ) return;
+  if( changelogScalar(pView, "SELECT max(lsn) FROM main._dosql_changes", 0, piHead, &bNull)!=SQLITE_OK ){
+    *piHead = 0;   /* no log at that point */
+  }
+}
+
 /* The newest and the oldest lsn (0 and 0 while the log is empty); on failure
 ** the reply says why. */
 /* Whether an lsn read from the log lies where capture.c numbers (1 to 2^53-1;

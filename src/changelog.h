@@ -57,6 +57,11 @@ int changelogLoadNumbers(Conn *p);
 /* The newest event's number in the log itself (0 when empty), floor aside. */
 int changelogHead(Conn *p, sqlite3_int64 *piHead);
 
+/* The same in a view of a past point, whichever release wrote its log: there,
+** before the open converted it (internalUpgrade), the first release's log may
+** be the table _dosql_changes, one row per event. 0 without a log. */
+void changelogHeadAt(Conn *pView, sqlite3_int64 *piHead);
+
 /* The newest number issued, given the log's head: the head, or the floor a
 ** replacement reserved when that is above it. */
 sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead);

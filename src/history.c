@@ -205,7 +205,7 @@ static int changeHeadAt(Conn *pConn, Reply *pReply, double lsn, sqlite3_int64 *p
   *piHead = 0;
   if( pView==0 ) return SQLITE_ERROR;
   pView->bTrusted = 1;
-  if( changelogHead(pView, piHead)!=SQLITE_OK ) *piHead = 0;   /* no log at that point */
+  changelogHeadAt(pView, piHead);
   viewClose(pView);
   return SQLITE_OK;
 }
