@@ -57,6 +57,7 @@ const DosqlError aDosqlError[] = {
   HOST("IMPORT_MIGRATION_FAILED", 422),
   HOST("IMPORT_IN_PROGRESS", 409),
   HOST("BRANCH_EXISTS", 409),
+  HOST("BRANCH_REFUSED", 400),              /* adoptBranch: what it was sent is no branch (branch.js) */
   HOST("RESTORE_WOULD_MIGRATE", 409),
 };
 #undef ENGINE
