@@ -243,6 +243,86 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     assert.equal((await root.storage()).heldObjects, 0, 'nothing holds the root\'s objects any more');
   });
 
+  // adoptBranch, holdColdObjects and releaseColdObjects are meant only between databases of
+  // the class, but Workers RPC says nothing of the caller: any Worker holding the binding
+  // reaches them. No such call may lose data or wreck a database.
+
+  /** adoptBranch(manifest, pages) as any Worker may call it: {ok: {status, text}} or {error}.
+   *  @param {ReturnType<typeof client>} db @param {any} manifest @param {{pgno: number, fill: number}[]} pages */
+  async function adopt(db, manifest, pages) {
+    const answer = await db.post('/__adopt', { manifest, pages });
+    assert.equal(answer.status, 200, answer.text);
+    return answer.body;
+  }
+
+  /** @param {{ok?: {status: number, text: string}, error?: string}} answer @param {string} code */
+  function refused(answer, code) {
+    assert.ok(answer.ok, `answered: ${JSON.stringify(answer)}`);
+    assert.equal(JSON.parse(answer.ok.text).code, code, answer.ok.text);
+  }
+
+  const NOT_SQLITE = { manifest: { pageSize: 4096, pageCount: 1, groupPages: 16, groups: [] }, pages: [{ pgno: 1, fill: 0x41 }] };
+
+  test('adoptBranch from any Worker replaces no database that holds rows, and takes no page /import would refuse', { timeout: 120_000 }, async () => {
+    const full = client(runtime, tenant('adopt-full'));
+    await full.run("INSERT INTO t (id, body) VALUES (1, 'precious')");
+    refused(await adopt(full, NOT_SQLITE.manifest, NOT_SQLITE.pages), 'BRANCH_EXISTS');
+    assert.deepEqual(await full.query('SELECT body FROM t'), [{ body: 'precious' }]);
+
+    // A database of the user's own schema is not new either, rows or none.
+    const schema = client(runtime, tenant('adopt-schema'));
+    await schema.run('CREATE TABLE mine (x)');
+    refused(await adopt(schema, NOT_SQLITE.manifest, NOT_SQLITE.pages), 'BRANCH_EXISTS');
+    assert.deepEqual(await schema.query('SELECT count(*) AS n FROM mine'), [{ n: 0 }]);
+
+    // A new database is refused what /import refuses, and stays a working new database.
+    const fresh = client(runtime, tenant('adopt-fresh'));
+    refused(await adopt(fresh, NOT_SQLITE.manifest, NOT_SQLITE.pages), 'IMPORT_NOT_SQLITE');
+    await fresh.run("INSERT INTO t (id, body) VALUES (1, 'after')");
+    assert.deepEqual(await fresh.query('SELECT body FROM t'), [{ body: 'after' }]);
+  });
+
+  test('adoptBranch from any Worker takes no R2 object its owner does not hold for it, nor one R2 does not have as named', { timeout: 120_000 }, async () => {
+    const parent = await filled(tenant('adopt-owner'));
+    const { id, groups } = await parent.manifest();
+    // The parent's file as a branch would receive it, its objects named as a branch's manifest names them.
+    const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${parent.name}/export`)).arrayBuffer());
+    const pageCount = file.length / 4096;
+    const shared = groups.map(({ grp, object, pages, sha256 }) => ({ group: grp, object, pages, sha256, owner: id }));
+    const manifest = { pageSize: 4096, pageCount, groupPages: 16, groups: shared };
+
+    // Nothing holds these objects for it: taking them would let the parent delete what it reads.
+    const stray = client(runtime, tenant('adopt-stray'));
+    refused(await adopt(stray, manifest, []), 'BRANCH_REFUSED');
+    assert.deepEqual(await stray.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+    assert.equal((await stray.storage()).sharedGroups, 0);
+
+    // Held for it, but named with another SHA-256: every read of it would fail.
+    assert.deepEqual((await parent.post('/__hold', { holder: stray.name, objects: shared.map((g) => g.object) })).body, { ok: true });
+    const forged = { ...manifest, groups: shared.map((g, i) => (i === 0 ? { ...g, sha256: '0'.repeat(64) } : g)) };
+    refused(await adopt(stray, forged, []), 'BRANCH_REFUSED');
+    assert.deepEqual(await stray.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+  });
+
+  test('releaseColdObjects from any Worker frees nothing a branch still reads', { timeout: 120_000 }, async () => {
+    const parent = await filled(tenant('release-owner'));
+    const child = client(runtime, tenant('release-holder'));
+    assert.equal((await parent.post('/branch', { name: child.name })).status, 200);
+    await parent.run(`UPDATE t SET body = ${BODY('id', ';')}`);
+    await parent.maintain();
+    const childObjects = (await child.manifest()).groups.map((g) => g.object);
+
+    // Not the branch: a Worker that names it.
+    const released = await parent.post('/__release', { holder: child.name, objects: childObjects });
+    assert.equal(released.status, 200, released.text);
+    await parent.maintain();
+    const kept = await parent.bucket();
+    assert.deepEqual(childObjects.filter((object) => !kept.includes(object)), [], 'every object the branch reads is still in the bucket');
+    assert.equal((await parent.storage()).heldObjects, childObjects.length);
+    await child.reopen();
+    await child.check();
+  });
+
   test('a branch made back into the database it came from, emptied, takes its own objects back as its own', { timeout: 120_000 }, async () => {
     const root = await filled(tenant('cycle'));
     const child = client(runtime, tenant('cycle-child'));

@@ -14,22 +14,29 @@
 // 3. The pages as of the point that no shared object holds are streamed to the
 //    branch's adoptBranch() (a Workers RPC method, unreachable over HTTP: it names
 //    R2 objects). It stages them beside its own pages and swaps them in, with the
-//    shared manifest, in one transaction.
+//    shared manifest, in one transaction. Any Worker holding the binding can call it
+//    too, so it checks everything it is sent first (adoptBranch below).
 //
 // A branch releases an object (the owner may then delete it) when its own manifest
-// drops it, as its collection of garbage does for its own objects.
+// drops it, as its collection of garbage does for its own objects; the owner asks it
+// to confirm (coldObjectsRead), since anyone can call release.
 
 import { hostError } from '../wasm/contract.js';
+import { StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, valueOf } from './response.js';
 import { BodyReader } from './file-import.js';
 import { SHARED } from '../storage/tiered.js';
 import { byOwner } from '../storage/cold-manifest.js';
-import { PAGES_PER_CHUNK, PAGES_PER_WRITE } from '../config.js';
+import { MAX_GROUP_PAGES, PAGES_PER_CHUNK, PAGES_PER_WRITE } from '../config.js';
 import { tenantNameError } from '../tenant.js';
 
 /** Whether a database holds any row of its own (not SQLite's, not DoSQL's): a leaf page with cells. */
 const HOLDS_ROWS_SQL =
   "SELECT count(*) AS n FROM dbstat WHERE pagetype = 'leaf' AND ncell > 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\'";
+/** The schema of the user's: every entry of sqlite_schema that is neither SQLite's nor DoSQL's. */
+const USER_SCHEMA_SQL =
+  "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' ORDER BY type, name";
+
 /** A copied page on the way to the branch: its number (u32, little-endian), then its bytes. */
 const PGNO_BYTES = 4;
 
@@ -185,9 +192,17 @@ function copiedPages(read, pageCount, pageSize) {
 /**
  * @typedef {object} BranchTarget
  * @property {any} storage  the live page storage: adopt() when it has a cold tier
+ * @property {string} self  this database's id, which owners know its holds by
+ * @property {(owner: string, objects: string[]) => Promise<boolean>} keeps  whether
+ *   owner keeps these objects for this database (its keepsFor())
+ * @property {(page1: Uint8Array) => Promise<EngineResponse>} header  the
+ *   engine's check of a file's first bytes, as /import checks them: 200 {pageSize, pageCount}
+ * @property {() => Promise<EngineResponse | null>} unused  holding the gate: null when this
+ *   database is new (usedError()), else the answer
  * @property {() => Promise<() => void>} hold  takes the transaction gate
  * @property {() => Promise<EngineResponse | null>} replaced  holding the gate, after the
- *   swap: starts the live engine on the new pages (null, or the failure to answer)
+ *   swap: starts the live engine on the new pages and checks its internal tables as
+ *   /import does (null, or the failure to answer)
  * @property {{receivedBytes: number, stagedPages: number}} progress
  * @property {(...args: unknown[]) => void} log
  */
@@ -195,33 +210,190 @@ function copiedPages(read, pageCount, pageSize) {
 /**
  * The branch's side (adoptBranch): stage the copied pages, then make them and the
  * shared objects the database in one transaction, holding the gate.
+ *
+ * Any Worker holding the binding can call it (Workers RPC names no caller), so it
+ * trusts nothing it is sent: it replaces only a new database; the pages must be what
+ * /import takes (a SQLite header whose size and page count match); each shared object
+ * must be one its named owner keeps for this database (the parent recorded the hold
+ * before calling), and be in R2 as named. Pages that pass and still do not open (the
+ * engine's check of its internal tables) are swapped out again for an empty database:
+ * it was new, so nothing is lost. Its objects are in use from the start, so that an
+ * owner asking stillReads() meanwhile keeps them.
  * @param {BranchManifest} manifest @param {ReadableStream<Uint8Array>} pages @param {BranchTarget} target
  * @returns {Promise<EngineResponse>}  200 {pageSize, pages, bytes, copiedPages, sharedPages, rowsWritten}
  */
-export async function adoptBranch(manifest, pages, { storage, hold, replaced, progress, log }) {
+export async function adoptBranch(manifest, pages, target) {
+  const { storage, log } = target;
   if (typeof storage.adopt !== 'function') {
+    await pages.cancel();
     return hostError('BAD_CONFIG', 'a branch that shares R2 objects needs the cold tier configured where it is made too');
   }
-  const { pageSize, pageCount, groupPages, groups } = manifest;
+  const bad = manifestError(manifest);
+  if (bad) {
+    await pages.cancel();
+    return hostError('BRANCH_REFUSED', `this is no branch: ${bad}`);
+  }
+  // Asked again at the swap; first so that a database in use is told so before any page moves.
+  const used = await unusedAtGate(target);
+  if (used) {
+    await pages.cancel();
+    return used;
+  }
+  const done = storage.reading(manifest.groups.map((g) => g.object));
   const staged = storage.stageImport();
   let swapped = false;
   try {
-    const copied = await receive(pages, staged, manifest, progress);
-    const release = await hold();
-    try {
-      const rowsBefore = storage.stats.rowsWritten;
-      const sharedPages = storage.adopt(staged, { groupPages, groups });
+    const copied = await receive(pages, staged, manifest, target.progress);
+    const refused = (await checkPages(staged, manifest, target)) ?? (await checkShared(manifest, target));
+    if (refused) return refused;
+    return await swap(staged, manifest, copied, target, () => {
       swapped = true;
-      // What the branch cost in billed rows: its pages staged, then the swap with its manifest.
-      const rowsWritten = staged.stats.rowsWritten + storage.stats.rowsWritten - rowsBefore;
-      const made = { pageSize, pages: pageCount, bytes: pageSize * pageCount, copiedPages: copied, sharedPages, rowsWritten };
-      return (await replaced()) ?? jsonResponse(200, made);
-    } finally {
-      release();
-    }
+    });
   } finally {
+    done();
     if (!swapped) await Promise.resolve(storage.discardImport(staged)).catch((err) => log('discarding a failed branch failed:', err));
   }
+}
+
+/** target.unused(), holding the gate. @param {BranchTarget} target */
+async function unusedAtGate({ hold, unused }) {
+  const release = await hold();
+  try {
+    return await unused();
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Holding the gate: refuse a database that is not new, else swap the branch in and
+ * start on it; when it does not open, an empty database takes its place.
+ * @param {any} staged @param {BranchManifest} manifest @param {number} copied
+ * @param {BranchTarget} target @param {() => void} swapped  called once staged is the database
+ */
+async function swap(staged, { pageSize, pageCount, groupPages, groups }, copied, { storage, hold, unused, replaced }, swapped) {
+  const release = await hold();
+  try {
+    const used = await unused();
+    if (used) return used;
+    const rowsBefore = storage.stats.rowsWritten;
+    const sharedPages = storage.adopt(staged, { groupPages, groups });
+    swapped();
+    // What the branch cost in billed rows: its pages staged, then the swap with its manifest.
+    const rowsWritten = staged.stats.rowsWritten + storage.stats.rowsWritten - rowsBefore;
+    const failure = await replaced();
+    if (!failure) return jsonResponse(200, { pageSize, pages: pageCount, bytes: pageSize * pageCount, copiedPages: copied, sharedPages, rowsWritten });
+    storage.replaceWith(storage.stageImport());
+    const restarted = await replaced();
+    return restarted ?? hostError('BRANCH_REFUSED', `the branch's pages do not open: ${valueOf(failure)?.error}; the database is new again`);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * What a branch's manifest must be before anything is read: whole numbers in range,
+ * each group once, inside the page count. Null, or what is wrong.
+ * @param {BranchManifest} manifest
+ */
+function manifestError(manifest) {
+  const { pageSize, pageCount, groupPages, groups } = manifest ?? {};
+  const whole = (/** @type {unknown} */ n, /** @type {number} */ min, /** @type {number} */ max) => Number.isInteger(n) && /** @type {number} */ (n) >= min && /** @type {number} */ (n) <= max;
+  if (!whole(pageSize, 512, 65536) || (pageSize & (pageSize - 1)) !== 0) return 'its page size is none SQLite has';
+  if (!whole(pageCount, 1, 0xfffffffe) || !whole(groupPages, 1, MAX_GROUP_PAGES) || !Array.isArray(groups)) return 'its manifest is malformed';
+  const seen = new Set();
+  for (const g of groups) {
+    const ok = g && whole(g.group, 0, Math.floor((pageCount - 1) / groupPages)) && whole(g.pages, 1, groupPages) && !seen.has(g.group) &&
+      typeof g.object === 'string' && typeof g.owner === 'string' && typeof g.sha256 === 'string' && /^[0-9a-f]{64}$/.test(g.sha256);
+    if (!ok) return `its manifest's group ${JSON.stringify(g?.group)} is malformed`;
+    seen.add(g.group);
+  }
+  return null;
+}
+
+/**
+ * /import's checks of the first page, when it was sent (else its shared object holds it,
+ * which checkShared() checks and the start reads): a SQLite header, of the manifest's
+ * page size and page count. Null, or the refusal.
+ * @param {any} staged @param {BranchManifest} manifest @param {BranchTarget} target
+ * @returns {Promise<EngineResponse | null>}
+ */
+async function checkPages(staged, { pageSize, pageCount, groups }, { header }) {
+  const page1 = staged.readPage(1);
+  if (!(page1 instanceof Uint8Array)) {
+    return groups.some((g) => g.group === 0) ? null : hostError('BRANCH_REFUSED', 'this is no branch: neither its pages nor its shared objects hold page 1');
+  }
+  const answer = await header(page1);
+  if (answer.status !== 200) return answer;
+  const found = valueOf(answer);
+  if (found.pageSize !== pageSize || (found.pageCount !== null && found.pageCount !== pageCount)) {
+    return hostError('IMPORT_PAGE_COUNT_MISMATCH', `the branch's header says ${found.pageCount} pages of ${found.pageSize} bytes, its manifest ${pageCount} of ${pageSize}`);
+  }
+  return null;
+}
+
+/**
+ * Each owner keeps its objects for this database (one question per owner), and R2 has
+ * each as the manifest names it. Null, or the refusal.
+ * @param {BranchManifest} manifest @param {BranchTarget} target @returns {Promise<EngineResponse | null>}
+ */
+async function checkShared({ pageSize, groups }, { keeps, storage }) {
+  for (const [owner, objects] of byOwner(groups)) {
+    let kept;
+    try {
+      kept = await keeps(owner, objects);
+    } catch (err) {
+      return hostError('COLD_TIER_UNAVAILABLE', `the branch was not made: database ${owner}, whose R2 objects it would share, did not answer: ${messageOf(err)}; retry`);
+    }
+    if (!kept) return hostError('BRANCH_REFUSED', `this is no branch: database ${owner} keeps no such objects for it`);
+  }
+  try {
+    if (!(await storage.matchesAll(groups, pageSize))) return hostError('BRANCH_REFUSED', 'this is no branch: R2 does not hold its shared objects as its manifest names them');
+  } catch (err) {
+    if (err instanceof StorageError) return hostError(err.code, err.message);
+    throw err;
+  }
+  return null;
+}
+
+/**
+ * Null when a database is new: it holds no row of the user's, and no schema but what
+ * this deployment's migrations make (fresh: a query of a database that just applied
+ * them to nothing; a class with migrations makes their tables at every first start).
+ * Else BRANCH_EXISTS, or the failure of a query.
+ * @param {(sql: string) => Promise<EngineResponse>} query  this database's
+ * @param {(sql: string) => Promise<EngineResponse>} fresh
+ * @returns {Promise<EngineResponse | null>}
+ */
+export async function usedError(query, fresh) {
+  const rows = await query(HOLDS_ROWS_SQL);
+  if (rows.status !== 200) return rows;
+  if (valueOf(rows).rows[0].n > 0) return hostError('BRANCH_EXISTS', 'this database holds rows: a branch replaces only a new database');
+  const mine = await query(USER_SCHEMA_SQL);
+  const made = await fresh(USER_SCHEMA_SQL);
+  for (const answer of [mine, made]) if (answer.status !== 200) return answer;
+  if (JSON.stringify(valueOf(mine).rows) !== JSON.stringify(valueOf(made).rows)) {
+    return hostError('BRANCH_EXISTS', 'this database has schema of its own, beyond its migrations: a branch replaces only a new database');
+  }
+  return null;
+}
+
+/**
+ * Pages in memory: what fresh (usedError()) applies the migrations to. Nothing stays.
+ * @returns {import('../wasm/host.js').StorageAdapter}
+ */
+export function scratchPages() {
+  /** @type {Map<number, Uint8Array>} */
+  const pages = new Map();
+  return {
+    stats: {},
+    readPage: (pgno) => pages.get(pgno) ?? null,
+    commit({ pages: written, newPageCount }) {
+      for (const { pgno, data } of written) pages.set(pgno, data.slice());
+      for (const pgno of pages.keys()) if (pgno > newPageCount) pages.delete(pgno);
+    },
+    prefetch: async () => {},
+  };
 }
 
 /**

@@ -172,7 +172,10 @@ export class DoSQLDatabase extends DurableObject {
   }
 
   // ---- Between the databases of this class, never over HTTP (durable-object/branch.js):
-  // a branch shares the R2 objects of the database it was made from.
+  // a branch shares the R2 objects of the database it was made from. Any Worker holding
+  // the binding reaches these too (Workers RPC names no caller), so none trusts its
+  // caller: adoptBranch checks what it is sent, and an owner lets an object go only
+  // when its holder itself says it no longer reads it.
 
   /**
    * Become the branch the caller sends: its copied pages and the R2 objects it shares.
@@ -188,9 +191,19 @@ export class DoSQLDatabase extends DurableObject {
     return this.#instance.holdColdObjects(holder, objects);
   }
 
-  /** The branch `holder` no longer reads these R2 objects. @param {string} holder @param {string[]} objects */
+  /** The branch `holder` says it no longer reads these R2 objects (it is asked). @param {string} holder @param {string[]} objects */
   releaseColdObjects(holder, objects) {
     return this.#instance.releaseColdObjects(holder, objects);
+  }
+
+  /** Whether these are this database's R2 objects, kept for the branch `holder`. @param {string} holder @param {string[]} objects */
+  coldObjectsKept(holder, objects) {
+    return this.#instance.coldObjectsKept(holder, objects);
+  }
+
+  /** Those of `owner`'s R2 objects this database still reads. @param {string} owner @param {string[]} objects */
+  coldObjectsRead(owner, objects) {
+    return this.#instance.coldObjectsRead(owner, objects);
   }
 
   /** @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>} */

@@ -41,7 +41,7 @@ import { KvPageStorage } from '../storage/kv.js';
 import { TieredPageStorage, checkCold } from '../storage/tiered.js';
 import { hasColdPages } from '../storage/cold-manifest.js';
 import { OPEN_READ_AHEAD } from '../config.js';
-import { branch, adoptBranch, peersIn } from './branch.js';
+import { branch, adoptBranch, peersIn, scratchPages, usedError } from './branch.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 /** @typedef {import('../wasm/engine.js').EngineResponse} EngineResponse */
@@ -493,17 +493,55 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse>}
    */
   adoptBranch(manifest, pages) {
+    const label = this.#options.label();
     return this.#oneImport(
       () => pages.cancel(),
-      (progress) =>
-        adoptBranch(manifest, pages, {
-          storage: this.#storage,
+      async (progress) => {
+        const storage = /** @type {TieredPageStorage} */ (this.#storage);
+        const self = String(this.#options.ctx?.id);
+        return adoptBranch(manifest, pages, {
+          storage,
+          self,
+          keeps: (owner, objects) => (owner === self ? Promise.resolve(storage.keepsFor(self, objects)) : this.#peer(owner).coldObjectsKept(self, objects)),
+          header: async (page1) => {
+            const engine = /** @type {Engine} */ (this.#engine);
+            return engine.fileHeader(page1.subarray(0, engine.contract.fileHeaderBytes), storage.maxImportBytes).answer;
+          },
+          unused: () => usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), (sql) => this.#freshQuery(sql)),
           hold: () => this.#gate.hold(),
-          replaced: () => this.#restartAfterImport(),
+          replaced: async () => (await this.#restartAfterImport()) ?? (await this.#checkInternalTables()),
           progress,
-          log: (...args) => console.error(`[dosql] ${this.#options.label()}:`, ...args),
-        }),
+          log: (...args) => console.error(`[dosql] ${label}:`, ...args),
+        });
+      },
     );
+  }
+
+  /** A database of this class by its id. @param {string} id */
+  #peer(id) {
+    const namespace = this.#options.namespace?.();
+    if (!namespace) throw new Error('no binding of the Worker is this class\'s namespace (DOSQL_DB)');
+    return namespace.get(namespace.idFromString(id));
+  }
+
+  /** @param {Engine} engine @param {string} sql @returns {Promise<EngineResponse>} */
+  #internalQuery(engine, sql) {
+    return engine.request('POST', '/query', encoder.encode(JSON.stringify({ sql })), { internal: true });
+  }
+
+  /** sql's answer in a database that just applied this deployment's migrations to nothing, in memory. @param {string} sql */
+  async #freshQuery(sql) {
+    const engine = new Engine(wasmModule, { storage: scratchPages(), label: `${this.#options.label()} (fresh)` });
+    const opened = await engine.open(0, captureOptions(this.#capture));
+    if (opened.status !== 200) return opened;
+    const migrated = await engine.migrate([...this.#options.migrations()]);
+    return migrated.status === 200 ? this.#internalQuery(engine, sql) : migrated;
+  }
+
+  /** The engine's check of its internal tables' rows, as an import's (POST /import/check): null, or the failure. */
+  async #checkInternalTables() {
+    const checked = await /** @type {Engine} */ (this.#engine).request('POST', '/import/check', new Uint8Array(0), { internal: true });
+    return checked.status === 200 ? null : checked;
   }
 
   /**
@@ -515,10 +553,46 @@ export class DatabaseInstance {
     (await this.#coldStorage()).hold(holder, objects);
   }
 
-  /** The branch holder no longer reads these objects: delete those nothing references. @param {string} holder @param {string[]} objects */
+  /**
+   * The branch holder says it no longer reads these objects: let go of those it confirms
+   * (asked of it: anyone can call this), and delete those nothing references.
+   * @param {string} holder @param {string[]} objects
+   */
   async releaseColdObjects(holder, objects) {
-    (await this.#coldStorage()).release(holder, objects);
+    const storage = await this.#coldStorage();
+    const read = new Set(await this.#holderReads(holder, storage.id, objects));
+    storage.release(holder, objects.filter((object) => !read.has(object)));
     this.#maintainInBackground();
+  }
+
+  /**
+   * Those of objects the database holder still reads, as it says. A holder that is no
+   * id of this namespace reads none. @param {string} holder @param {string} self @param {string[]} objects
+   * @returns {Promise<string[]>}
+   */
+  async #holderReads(holder, self, objects) {
+    let stub;
+    try {
+      stub = this.#peer(holder);
+    } catch {
+      return [];
+    }
+    return stub.coldObjectsRead(self, objects);
+  }
+
+  /** Owner's side, asked by a branch: whether these are this database's objects, kept for holder. @param {string} holder @param {string[]} objects */
+  async coldObjectsKept(holder, objects) {
+    return (await this.#coldStorage()).keepsFor(holder, objects);
+  }
+
+  /**
+   * Holder's side, asked by owner before it lets them go: those of objects this database
+   * still reads. Never waits for the gate (the holder may be waiting on owner holding it).
+   * @param {string} owner @param {string[]} objects @returns {Promise<string[]>}
+   */
+  async coldObjectsRead(owner, objects) {
+    const storage = this.#storage instanceof TieredPageStorage ? this.#storage : await this.#coldStorage();
+    return storage.stillReads(owner, objects);
   }
 
   /**

@@ -236,6 +236,12 @@ export class ColdManifest {
     return rest.length === 0 || Number(this.#hot.exec(COUNT_OWN_GARBAGE, JSON.stringify(rest))[0][0]) === new Set(rest).size;
   }
 
+  /** Whether holder is recorded as reading every one of objects. @param {string} holder @param {string[]} objects */
+  holds(holder, objects) {
+    const mine = this.#holds.get(holder);
+    return objects.every((object) => mine?.has(object));
+  }
+
   /** holder reads these objects too (one row per holder). @param {string} holder @param {string[]} objects */
   hold(holder, objects) {
     const mine = new Set([...(this.#holds.get(holder) ?? []), ...objects]);

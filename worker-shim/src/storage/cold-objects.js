@@ -94,6 +94,27 @@ export class ColdObjects {
     return { pages };
   }
 
+  /**
+   * Whether the bucket has object as a manifest entry names it: its SHA-256 as R2 checked
+   * it on upload, room for its pages of pageSize, and the group in its name (newName()).
+   * One HEAD, no download: how a branch checks the entries it is sent.
+   * @param {{object: string, sha256: string, pages: number, group: number}} entry @param {number} pageSize
+   */
+  async matches({ object, sha256, pages, group }, pageSize) {
+    if (!new RegExp(`g${group}-[0-9a-f-]{36}$`).test(object)) return false;
+    let found;
+    try {
+      found = await this.#bucket.head(object);
+    } catch (err) {
+      throw unavailable(`reading ${object}`, err);
+    }
+    this.stats.r2Reads++;
+    const digest = found?.checksums?.sha256;
+    const hex = digest ? Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('') : null;
+    const held = found ? (found.size - GROUP_HEADER_BYTES) / pageSize : 0;
+    return hex === sha256 && Number.isInteger(held) && held >= pages;
+  }
+
   /** Deleting one that is already gone is not an error. @param {string[]} names */
   async delete(names) {
     for (let i = 0; i < names.length; i += MAX_DELETE_KEYS) {

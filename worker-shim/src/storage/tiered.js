@@ -377,8 +377,17 @@ export class TieredPageStorage {
       const pages = Math.min(entry.pages, pageCount - this.#firstOf(group) + 1);
       if (pages > 0) groups.push({ group, object: entry.object, pages, sha256: entry.sha256, owner: entry.owner ?? self });
     }
-    groups.forEach(({ object }) => this.#use(object));
-    return { groups, done: () => groups.forEach(({ object }) => this.#release(object)) };
+    return { groups, done: this.reading(groups.map(({ object }) => object)) };
+  }
+
+  /**
+   * Keep objects in use (never collected, and counted by stillReads()) until the
+   * returned done() is called: a branch shared or adopted reads them before, or
+   * without, its manifest naming them. @param {string[]} objects @returns {() => void}
+   */
+  reading(objects) {
+    objects.forEach((object) => this.#use(object));
+    return () => objects.forEach((object) => this.#release(object));
   }
 
   /**
@@ -414,9 +423,45 @@ export class TieredPageStorage {
     this.#manifest.hold(holder, objects);
   }
 
-  /** Owner's side: holder no longer reads these objects. @param {string} holder @param {string[]} objects */
+  /**
+   * Owner's side: holder no longer reads these objects. Only holder's own word counts
+   * (stillReads(), asked of it by the caller): anyone may call this.
+   * @param {string} holder @param {string[]} objects
+   */
   release(holder, objects) {
     this.#manifest.release(holder, objects);
+  }
+
+  /**
+   * Owner's side, asked by a branch that is sent these objects: whether they are this
+   * database's and kept for holder (recorded by hold(), or holder is this database).
+   * @param {string} holder @param {string[]} objects
+   */
+  keepsFor(holder, objects) {
+    return holder === this.id ? this.#manifest.owns(objects) : this.#manifest.holds(holder, objects);
+  }
+
+  /**
+   * Holder's side, asked by owner before it lets objects go: those of them this
+   * database still reads (its manifest names them as owner's, or they are in use).
+   * Needs no gate: a holder may be waiting on owner while holding its own.
+   * @param {string} owner @param {string[]} objects @returns {string[]}
+   */
+  stillReads(owner, objects) {
+    const named = new Set([...this.#groups.values()].filter((entry) => (entry.owner ?? this.id) === owner).map((entry) => entry.object));
+    return objects.filter((object) => named.has(object) || this.#inUse.has(object));
+  }
+
+  /**
+   * A branch's side: whether R2 has every shared object as its entry names it (one
+   * HEAD each, no download). @param {SharedGroup[]} groups @param {number} pageSize
+   */
+  async matchesAll(groups, pageSize) {
+    let all = true;
+    await eachLimited(groups, TRANSFER_CONCURRENCY, async (group) => {
+      if (!(await this.#cold.matches(group, pageSize))) all = false;
+    });
+    return all;
   }
 
   /**
