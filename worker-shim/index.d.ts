@@ -108,7 +108,8 @@ export declare class DoSQLDatabase extends DurableObject {
   restore(to: HistoryPoint): Promise<RestoreResult>;
   /**
    * Between the databases of this class (POST /branch with the cold tier), not for
-   * applications: they name R2 objects, which is why they are not HTTP routes.
+   * applications: they name R2 objects, which is why they are not HTTP routes. Any
+   * Worker holding the binding reaches them; none trusts its caller (docs/storage.md).
    * @internal
    */
   adoptBranch(manifest: unknown, pages: ReadableStream<Uint8Array>): Promise<{ status: number; text: string }>;
@@ -116,6 +117,10 @@ export declare class DoSQLDatabase extends DurableObject {
   holdColdObjects(holder: string, objects: string[]): Promise<void>;
   /** @internal */
   releaseColdObjects(holder: string, objects: string[]): Promise<void>;
+  /** @internal */
+  coldObjectsKept(holder: string, objects: string[]): Promise<boolean>;
+  /** @internal */
+  coldObjectsRead(owner: string, objects: string[]): Promise<string[]>;
   /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
   alarm(): Promise<void>;
   /** Change subscribers' WebSockets: messages other than `ping` are ignored. */
