@@ -278,98 +278,108 @@ int guardForeignKeysSetting(const Conn *p){
   return p->eForeignKeysSql - 1;
 }
 
-/* A child table and the parent table its foreign key names, with how many rows
-** of the child find no row in it. */
+/* A child table and the parent table its foreign key names: how many rows of
+** the child find no row in it, and the first of them (its rowid as text, NULL
+** for a WITHOUT ROWID table). */
 struct ForeignKeyCount {
   char *zChild;
   char *zParent;
   sqlite3_int64 n;
+  char *zFirstRowid;
 };
 
-/* The rows that break a foreign key (PRAGMA foreign_key_check), counted by child
-** and parent table, with the lowest rowid among them (NULL WITHOUT ROWID). */
-#define FOREIGN_KEY_COUNTS "SELECT \"table\", parent, count(*), min(rowid) " \
-                           "FROM pragma_foreign_key_check GROUP BY 1, 2"
+static void freeForeignKeyCounts(struct ForeignKeyCount *a, int n){
+  int i;
+  for(i=0; i<n; i++){
+    sqlite3_free(a[i].zChild);
+    sqlite3_free(a[i].zParent);
+    sqlite3_free(a[i].zFirstRowid);
+  }
+  sqlite3_free(a);
+}
 
 static void forgetForeignKeyCounts(Conn *p){
-  int i;
-  for(i=0; i<p->nFkBefore; i++){
-    sqlite3_free(p->aFkBefore[i].zChild);
-    sqlite3_free(p->aFkBefore[i].zParent);
-  }
-  sqlite3_free(p->aFkBefore);
+  freeForeignKeyCounts(p->aFkBefore, p->nFkBefore);
   p->aFkBefore = 0;
   p->nFkBefore = 0;
   p->bFkCounted = 0;
 }
 
-/* Count the rows that break a foreign key into p->aFkBefore. Failing (out of
-** memory, the CPU budget, a foreign key the check cannot read), it counts none:
-** the check at the end then answers for every row, and says why it cannot run. */
-static void countForeignKeysBefore(Conn *p){
+/* The entry of a[0..n-1] for zChild and zParent, or n. */
+static int findForeignKeyCount(const struct ForeignKeyCount *a, int n, const char *zChild, const char *zParent){
+  int i;
+  for(i=0; i<n && (strcmp(a[i].zChild, zChild)!=0 || strcmp(a[i].zParent, zParent)!=0); i++){}
+  return i;
+}
+
+/* The rows PRAGMA foreign_key_check finds, counted by child and parent table
+** into *pa and *pn: SQLITE_OK, or the error that kept it from running (then
+** none). The statement, never its table-valued function, which a table the user
+** named pragma_foreign_key_check would shadow. */
+static int countForeignKeys(Conn *p, struct ForeignKeyCount **pa, int *pn){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, FOREIGN_KEY_COUNTS, -1, &pStmt, 0);
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    struct ForeignKeyCount *a = sqlite3_realloc64(p->aFkBefore, (p->nFkBefore+1)*sizeof(*a));
-    if( a==0 ){
+  struct ForeignKeyCount *a = 0;
+  int n = 0, rc = sqlite3_prepare_v2(p->db, "PRAGMA foreign_key_check", -1, &pStmt, 0);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    const char *zChild = (const char*)sqlite3_column_text(pStmt, 0);
+    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 1);
+    const char *zParent = (const char*)sqlite3_column_text(pStmt, 2);
+    int i = findForeignKeyCount(a, n, zChild ? zChild : "", zParent ? zParent : "");
+    struct ForeignKeyCount *aNew;
+    rc = SQLITE_OK;
+    if( i<n ){
+      a[i].n++;
+      continue;
+    }
+    if( (aNew = sqlite3_realloc64(a, (n+1)*sizeof(*a)))==0 ){
       rc = SQLITE_NOMEM;
       break;
     }
-    p->aFkBefore = a;
-    a += p->nFkBefore++;
-    a->zChild = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    a->zParent = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 1));
-    a->n = sqlite3_column_int64(pStmt, 2);
-    if( a->zChild==0 || a->zParent==0 ) rc = SQLITE_NOMEM;
+    a = aNew;
+    a[n].zChild = sqlite3_mprintf("%s", zChild ? zChild : "");
+    a[n].zParent = sqlite3_mprintf("%s", zParent ? zParent : "");
+    a[n].n = 1;
+    a[n].zFirstRowid = zRowid ? sqlite3_mprintf("%s", zRowid) : 0;
+    if( !a[n].zChild || !a[n].zParent || (zRowid && !a[n].zFirstRowid) ) rc = SQLITE_NOMEM;
+    n++;
   }
-  if( sqlite3_finalize(pStmt)!=SQLITE_OK ) rc = SQLITE_ERROR;
-  if( rc!=SQLITE_OK ) forgetForeignKeyCounts(p);
-  p->bFkCounted = 1;
-}
-
-/* How many rows of zChild broke its foreign key to zParent when the request
-** turned foreign keys off. */
-static sqlite3_int64 foreignKeyCountBefore(const Conn *p, const char *zChild, const char *zParent){
-  int i;
-  for(i=0; i<p->nFkBefore; i++){
-    if( strcmp(p->aFkBefore[i].zChild, zChild)==0
-     && strcmp(p->aFkBefore[i].zParent, zParent)==0 ) return p->aFkBefore[i].n;
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ){
+    freeForeignKeyCounts(a, n);
+    a = 0;
+    n = 0;
   }
-  return 0;
+  *pa = a;
+  *pn = n;
+  return rc;
 }
 
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, FOREIGN_KEY_COUNTS, -1, &pStmt, 0);
-  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-    const char *zChild = (const char*)sqlite3_column_text(pStmt, 0);
-    const char *zParent = (const char*)sqlite3_column_text(pStmt, 1);
-    const char *zRowid = (const char*)sqlite3_column_text(pStmt, 3);
-    sqlite3_int64 n = sqlite3_column_int64(pStmt, 2);
-    sqlite3_int64 nBefore = zChild && zParent ? foreignKeyCountBefore(p, zChild, zParent) : 0;
-    rc = SQLITE_OK;
-    if( n<=nBefore ) continue;
+  struct ForeignKeyCount *a;
+  int n, i, rc = countForeignKeys(p, &a, &n);
+  if( rc!=SQLITE_OK ) connFail(p, pReply, rc);   /* the check could not run: SQLite says why */
+  for(i=0; i<n; i++){
+    int iBefore = findForeignKeyCount(p->aFkBefore, p->nFkBefore, a[i].zChild, a[i].zParent);
+    sqlite3_int64 nBefore = iBefore<p->nFkBefore ? p->aFkBefore[iBefore].n : 0;
+    if( a[i].n<=nBefore ) continue;
     if( nBefore==0 ){
       replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
           "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
           "(PRAGMA foreign_key_check): %s must leave every foreign key matched", zSubject,
-          zChild, zRowid ? zRowid : "none", zParent, zRule);
+          a[i].zChild, a[i].zFirstRowid ? a[i].zFirstRowid : "none", a[i].zParent, zRule);
     }else{
       replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
           "and leaves %lld rows of %s whose foreign key finds no row in %s, where there "
           "were %lld before it (PRAGMA foreign_key_check): %s must leave no more "
-          "foreign keys unmatched than it found", zSubject, n, zChild, zParent, nBefore, zRule);
+          "foreign keys unmatched than it found", zSubject, a[i].n, a[i].zChild,
+          a[i].zParent, nBefore, zRule);
     }
     rc = SQLITE_CONSTRAINT_FOREIGNKEY;
     break;
   }
-  if( rc==SQLITE_DONE ){
-    rc = SQLITE_OK;
-  }else if( rc!=SQLITE_CONSTRAINT_FOREIGNKEY ){
-    connFail(p, pReply, rc);   /* the check could not run: SQLite says why */
-  }
-  sqlite3_finalize(pStmt);
+  freeForeignKeyCounts(a, n);
   forgetForeignKeyCounts(p);
   return rc;
 }
@@ -392,7 +402,11 @@ void guardEndForeignKeys(Conn *p, int bOn){
 int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
-  if( !bOn && !p->bFkCounted ) countForeignKeysBefore(p);
+  if( !bOn && !p->bFkCounted ){
+    /* Failing, it counts none: the check at the end then answers for every row. */
+    countForeignKeys(p, &p->aFkBefore, &p->nFkBefore);
+    p->bFkCounted = 1;
+  }
   guardSetForeignKeys(p, bOn);
   return !bOn;
 }
