@@ -81,6 +81,12 @@ uint8_t *dosql_migrate(const uint8_t *body, uint32_t n);
 /* ... and: the host's call again, with the same arguments, after it fetched
 ** the pages of a fault (a Hrana pipeline resumes after what ran, hrana.h). */
 #define DOSQL_REQUEST_RETRY 4
+/* ... and: the request came by Workers RPC (or a call inside the object), from
+** code that holds the class's binding and so may reach any of its databases,
+** not over the object's HTTP protocol, which a Worker may forward for one
+** tenant. Only such a request may ask for a route that writes another database
+** of the class (/branch). */
+#define DOSQL_REQUEST_OVER_RPC 8
 
 /*
 ** Answer one request of the wire protocol. body may be 0 with n larger than

@@ -30,7 +30,7 @@ static char *contractBuild(void){
       "{\"abi\":%d"
       ",\"response\":{\"status\":%d,\"length\":%d,\"body\":%d,\"fault\":%d}"
       ",\"openFlags\":{\"captureChanges\":%d}"
-      ",\"requestFlags\":{\"inTransaction\":%d,\"internal\":%d,\"retry\":%d}"
+      ",\"requestFlags\":{\"inTransaction\":%d,\"internal\":%d,\"retry\":%d,\"overRpc\":%d}"
       ",\"maxRequestBytes\":%d"
       ",\"fileHeaderBytes\":%d"
       ",\"heapGrowAheadBytes\":%d"
@@ -41,7 +41,7 @@ static char *contractBuild(void){
       DOSQL_ABI_VERSION,
       DOSQL_RESPONSE_STATUS, DOSQL_RESPONSE_LENGTH, DOSQL_RESPONSE_BODY, DOSQL_STATUS_FAULT,
       DOSQL_OPEN_CAPTURE_CHANGES,
-      DOSQL_REQUEST_IN_TRANSACTION, DOSQL_REQUEST_INTERNAL, DOSQL_REQUEST_RETRY,
+      DOSQL_REQUEST_IN_TRANSACTION, DOSQL_REQUEST_INTERNAL, DOSQL_REQUEST_RETRY, DOSQL_REQUEST_OVER_RPC,
       DOSQL_MAX_REQUEST_BYTES, FILE_HEADER_BYTES, DOSQL_HEAP_GROW_MAX_BYTES,
       DOSQL_HRANA_TRANSACTION_IDLE_MS, HRANA_HOLDS_TRANSACTION);
   handlerAppendRoutes(pOut);

@@ -16,6 +16,7 @@
 #define DOSQL_MULTIPLE_STATEMENTS "MULTIPLE_STATEMENTS"  /* 400: more than one statement in sql */
 #define DOSQL_TRANSACTION_STATEMENT "TRANSACTION_STATEMENT" /* 400: sql is BEGIN/COMMIT/ROLLBACK; "statement" says which */
 #define DOSQL_NOT_FOUND           "NOT_FOUND"            /* 404: no such endpoint */
+#define DOSQL_RPC_ONLY            "RPC_ONLY"             /* 403: writes another database: Workers RPC only */
 #define DOSQL_METHOD_NOT_ALLOWED  "METHOD_NOT_ALLOWED"   /* 405 */
 #define DOSQL_PAYLOAD_TOO_LARGE   "PAYLOAD_TOO_LARGE"    /* 413: body over DOSQL_MAX_REQUEST_BYTES */
 #define DOSQL_RESULT_TOO_LARGE    "RESULT_TOO_LARGE"     /* 400: response over DOSQL_MAX_RESULT_BYTES */

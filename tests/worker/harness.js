@@ -225,21 +225,22 @@ export function createWorld(name) {
 }
 
 /**
- * Start Miniflare on the standalone worker (worker-shim/standalone.js) as wrangler
- * would: the bundled migrations module generated first. Its objects are ephemeral
- * (key-value storage in memory), or, with `persist` (a folder), SQLite-backed as
- * `wrangler dev` makes them.
+ * Start Miniflare on the standalone worker (worker-shim/standalone.js), or another
+ * script of the repository that imports the bundled migrations, as wrangler would: the
+ * bundled migrations module generated first. Its objects are ephemeral (key-value
+ * storage in memory), or, with `persist` (a folder), SQLite-backed as `wrangler dev`
+ * makes them.
  * @param {Record<string, unknown>} bindings  e.g. {DOSQL_TOKEN: 'secret'}
- * @param {{withNamespace?: boolean, persist?: string}} [options]
+ * @param {{withNamespace?: boolean, persist?: string, script?: string}} [options]
  */
-export async function startStandalone(bindings, { withNamespace = true, persist } = {}) {
+export async function startStandalone(bindings, { withNamespace = true, persist, script = 'worker-shim/standalone.js' } = {}) {
   requireWasm();
   const { bundleMigrations } = await import('../../worker-shim/bin/bundle-migrations.mjs');
   bundleMigrations(join(REPO, 'migrations'), join(REPO, 'wasm/build/migrations.js'));
   const Miniflare = await loadMiniflare();
   const mf = new Miniflare({
     modules: true,
-    scriptPath: join(REPO, 'worker-shim/standalone.js'),
+    scriptPath: join(REPO, script),
     modulesRoot: REPO,
     modulesRules: MODULE_RULES,
     compatibilityDate: COMPATIBILITY_DATE,

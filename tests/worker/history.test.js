@@ -364,6 +364,15 @@ describe('history', () => {
     for (const name of ['no spaces allowed', '.', '..']) assert.equal((await db.post('/branch', { name })).body.code, 'BAD_TENANT', name);
     assert.equal((await db.post('/branch', { name })).body.code, 'BRANCH_EXISTS');
     assert.equal((await db.post('/branch', {})).body.code, 'BAD_REQUEST');
+    // Nor over one whose rows were deleted: its history could still restore them.
+    const emptiedName = tenant('hb-emptied');
+    const emptied = sql(emptiedName);
+    await emptied.run('CREATE TABLE kept (v)');
+    await emptied.run('INSERT INTO kept VALUES (1)');
+    await emptied.run('DELETE FROM kept');
+    const refused = await db.post('/branch', { name: emptiedName });
+    assert.equal(refused.body.code, 'BRANCH_EXISTS', refused.text);
+    assert.deepEqual(await emptied.query("SELECT name FROM sqlite_schema WHERE name = 'kept'"), [{ name: 'kept' }]);
     // Asked while another client's transaction is open, a branch waits for it to end;
     // its point is the present when it was asked, before that transaction's rows.
     const { txId } = (await db.post('/begin', {})).body;

@@ -68,6 +68,17 @@ describe('standalone router', () => {
     assert.deepEqual(await b.query('SELECT count(*) AS n FROM users'), [{ n: 0 }]);
   });
 
+  test('/branch, which objects serve only over Workers RPC, reaches the object with the operator\'s token; GET is still 405', async () => {
+    // These objects keep their pages in key-value storage, without history: the
+    // answer is the branch's own (history.test.js makes branches through the same
+    // forwardTo()), not RPC_ONLY.
+    const from = clientOf(mf, 'branch-from');
+    const made = await from.post('/branch', { name: 'branch-to' });
+    assert.equal(made.body.code, 'HISTORY_UNSUPPORTED', made.text);
+    const get = await mf.dispatchFetch('http://localhost/db/branch-from/branch', { headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal((await answer(get)).body.code, 'METHOD_NOT_ALLOWED');
+  });
+
   test('the engine\'s own errors come through (404 for an unknown endpoint, 409 constraint)', async () => {
     const db = clientOf(mf, 'errs');
     const nf = await db.post('/nope', { sql: 'SELECT 1' });
@@ -157,5 +168,37 @@ describe('standalone router, misconfigured', () => {
     } finally {
       await mf.dispose();
     }
+  });
+});
+
+describe('behind the per-tenant front Worker of docs/security.md', () => {
+  /** @type {any} */
+  let mf;
+  before(async () => {
+    mf = await startStandalone({}, { script: 'tests/worker/fixtures/front-worker.js' });
+  });
+  after(() => mf?.dispose());
+
+  /** @param {string} user @param {string} path @param {unknown} body */
+  async function as(user, path, body) {
+    return answer(await mf.dispatchFetch(`http://localhost${path}`, { method: 'POST', headers: { 'x-user': user }, body: JSON.stringify(body) }));
+  }
+
+  test('a tenant cannot write, make or probe another tenant\'s database with /branch: it is not served over HTTP', async () => {
+    // bob used the app, then emptied his tables; carol has not signed up yet; alice has rows.
+    assert.equal((await as('bob', '/run', { sql: "INSERT INTO users (name, email) VALUES ('bob', 'b@b.test')" })).status, 200);
+    assert.equal((await as('bob', '/run', { sql: 'DELETE FROM users' })).status, 200);
+    assert.equal((await as('alice', '/run', { sql: "INSERT INTO users (name, email) VALUES ('alice', 'a@a.test')" })).status, 200);
+    assert.equal((await as('mallory', '/run', { sql: "INSERT INTO users (name, email) VALUES ('planted', 'm@m.test')" })).status, 200);
+    for (const name of ['bob', 'carol', 'alice']) {
+      const branched = await as('mallory', '/branch', { name });
+      assert.equal(branched.status, 403, JSON.stringify(branched.body));
+      assert.equal(branched.body.code, 'RPC_ONLY');
+      assert.doesNotMatch(branched.body.error, new RegExp(name));
+    }
+    for (const name of ['bob', 'carol']) {
+      assert.deepEqual((await as(name, '/query', { sql: 'SELECT name FROM users' })).body.rows, []);
+    }
+    assert.equal((await as('bob', '/changes', { since: 0 })).body.events.length, 2, 'bob\'s history is his');
   });
 });

@@ -5,7 +5,9 @@
 //                                    forwarded to the tenant's Durable Object as
 //                                    /<endpoint> (one object per tenant); a path
 //                                    that is no endpoint (the engine's route table) is 404
-//                                    without creating the object
+//                                    without creating the object. An endpoint that
+//                                    writes another database (/branch) goes by Workers
+//                                    RPC, as objects serve it only so (src/api.h)
 //   anything else                    404 JSON
 //
 // libSQL clients (@libsql/client over HTTP) are given http://<host>/db/<tenant>/ and
@@ -45,6 +47,22 @@ const HRANA_WITHOUT_TENANT = /^v[0-9]+(-protobuf)?$/;
  */
 function isEndpoint(path) {
   return shippedContract().routes.some((r) => r.path === path && !r.internal);
+}
+
+/**
+ * Send a request of the protocol to a database, from a Worker that may reach every
+ * database of the class (this router, with the operator's token): by fetch, but a
+ * route that writes another database (src/handler.c's route table: /branch) by Workers
+ * RPC, as objects serve it only so: over HTTP, a Worker may forward it for one tenant.
+ * RPC carries no method, so the object's fetch answers any but POST (405).
+ * @param {any} stub @param {URL} url  the database's path in it @param {Request} request
+ * @returns {Promise<Response>}
+ */
+export async function forwardTo(stub, url, request) {
+  const otherDatabase = shippedContract().routes.some((r) => r.path === url.pathname && r.otherDatabase);
+  if (!otherDatabase || request.method !== 'POST') return stub.fetch(new Request(url, request));
+  const { status, text } = await stub.request(url.pathname, request.body, null);
+  return new Response(text, { status, headers: { 'content-type': 'application/json' } });
 }
 
 /**
@@ -126,7 +144,7 @@ export async function route(request, env, ctx) {
       body: bodyless ? null : request.body,
       redirect: 'manual',
     });
-    return await object.stub.fetch(forwarded);
+    return await forwardTo(object.stub, target, forwarded);
   } catch (err) {
     console.error('[dosql] router:', err);
     return fail('INTERNAL', err instanceof Error ? err.message : String(err));

@@ -30,9 +30,14 @@ import { byOwner } from '../storage/cold-manifest.js';
 import { MAX_GROUP_PAGES, PAGES_PER_CHUNK, PAGES_PER_WRITE } from '../config.js';
 import { tenantNameError } from '../tenant.js';
 
-/** Whether a database holds any row of its own (not SQLite's, not DoSQL's): a leaf page with cells. */
+/**
+ * Whether a database holds, or held, any row of its own (not SQLite's, not DoSQL's): a
+ * leaf page with cells, or an event in its change log (a row it held and deleted, which
+ * its history could still restore; with change capture off only the first shows).
+ */
 const HOLDS_ROWS_SQL =
-  "SELECT count(*) AS n FROM dbstat WHERE pagetype = 'leaf' AND ncell > 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\'";
+  "SELECT (SELECT count(*) FROM dbstat WHERE pagetype = 'leaf' AND ncell > 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\')" +
+  ' + (SELECT count(*) FROM _dosql_change_log) AS n';
 /** The schema of the user's: every entry of sqlite_schema that is neither SQLite's nor DoSQL's. */
 const USER_SCHEMA_SQL =
   "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' ORDER BY type, name";
@@ -76,7 +81,7 @@ export async function branch({ name, from }, source) {
   const used = await target.fetch('http://dosql/query', { method: 'POST', body: JSON.stringify({ sql: HOLDS_ROWS_SQL }) });
   const usedAnswer = await used.json();
   if (!used.ok) return jsonResponse(used.status, usedAnswer);
-  if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} already holds rows: a branch is a new database, so give it a name no database uses`);
+  if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} holds rows, or held them (its change log has events): a branch is a new database, so give it a name no database uses`);
   // Sized holding the gate, as every read of a point: after an open transaction ends.
   const release = await source.hold();
   /** @type {EngineResponse} */
@@ -368,7 +373,7 @@ async function checkShared({ pageSize, groups }, { keeps, storage }) {
 export async function usedError(query, fresh) {
   const rows = await query(HOLDS_ROWS_SQL);
   if (rows.status !== 200) return rows;
-  if (valueOf(rows).rows[0].n > 0) return hostError('BRANCH_EXISTS', 'this database holds rows: a branch replaces only a new database');
+  if (valueOf(rows).rows[0].n > 0) return hostError('BRANCH_EXISTS', 'this database holds rows, or held them (its change log has events): a branch replaces only a new database');
   const mine = await query(USER_SCHEMA_SQL);
   const made = await fresh(USER_SCHEMA_SQL);
   for (const answer of [mine, made]) if (answer.status !== 200) return answer;

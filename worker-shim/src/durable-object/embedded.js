@@ -110,9 +110,14 @@ async function open(instance, label) {
   // A database whose cold data is lost still gets its Database: every call answers
   // COLD_TIER_CORRUPT, and serveImport() of a backup is how it recovers.
   if (failure && !isLost(failure)) throw errorOf(failure);
+  // The client's calls are the class's own code, as the DoSQLDatabase class's Workers RPC
+  // calls are: request(), as over RPC (so it may branch: /branch is not served over
+  // HTTP, src/api.h); fetch for the endpoints that stream.
   const stub = {
     /** @param {string} url @param {RequestInit} [init] */
     fetch: (url, init) => instance.fetch(new Request(url, init)),
+    /** @param {string} path @param {unknown} body @param {string | null} txId */
+    request: (path, body, txId) => instance.call(path, body, txId),
   };
   return Object.freeze({
     ...createClient(stub),

@@ -29,7 +29,7 @@ import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, rpcAnswer, toResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
-import { readBody } from './request-body.js';
+import { readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, runPipeline } from './hrana.js';
 import { ChangeFeed } from '../changes/feed.js';
@@ -194,7 +194,7 @@ export class DatabaseInstance {
       const engine = /** @type {Engine} */ (this.#engine);
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
-      if (path === '/branch') return toResponse(await this.#branch(request.method, await readBody(request, engine.maxRequestBytes)));
+      if (path === '/branch') return toResponse(await this.#branch(request.method, await readBody(request, engine.maxRequestBytes), false));
       if (path === '/v2/pipeline') return await this.#hranaPipeline(request);
       if (engine.isHostRoute(path)) {
         const refused = await this.#refuseHostRequest(request, path);
@@ -217,25 +217,34 @@ export class DatabaseInstance {
    * request: the Workers RPC entry points' path (durable-object/class.js). The answer's
    * text, and its status.
    * @param {string} path
-   * @param {unknown} body  a request body (JSON.stringify'd)
+   * @param {unknown} body  a request body (JSON.stringify'd), or its JSON text as a stream
+   *   (read as an HTTP body is: the standalone router's /branch)
    * @param {string | null} txId
    * @returns {Promise<{status: number, text: string}>}
    */
   async call(path, body, txId) {
     let answer;
     try {
-      const bytes = encoder.encode(requestText(body ?? {}));
-      answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, bytes, txId));
+      answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, await this.#callBody(body), txId));
     } catch (err) {
       answer = this.#failure(err);
     }
     return rpcAnswer(answer);
   }
 
-  /** call()'s request: to the host's own routes, or through the gate to C. @param {string} path @param {Uint8Array} bytes @param {string | null} txId */
+  /** @param {unknown} body  as call()'s @returns {Promise<Uint8Array | {oversized: number}>} */
+  async #callBody(body) {
+    if (body instanceof ReadableStream) return readStream(body, /** @type {Engine} */ (this.#engine).maxRequestBytes);
+    return encoder.encode(requestText(body ?? {}));
+  }
+
+  /**
+   * call()'s request: to the host's own routes, or through the gate to C.
+   * @param {string} path @param {Uint8Array | {oversized: number}} bytes @param {string | null} txId
+   */
   #callRoute(path, bytes, txId) {
     if (path === '/restore') return this.#restore('POST', bytes);
-    if (path === '/branch') return this.#branch('POST', bytes);
+    if (path === '/branch') return this.#branch('POST', bytes, true);
     return this.#answer('POST', path, bytes, txId);
   }
 
@@ -413,12 +422,13 @@ export class DatabaseInstance {
    * What C reads of a request to a route the host serves (its method, body and
    * points), starting the engine if need be: the value, or the answer to give.
    * @param {string} method @param {string} path @param {Uint8Array | {oversized: number}} body
+   * @param {{overRpc?: boolean}} [options]  as Engine.hostRequest's
    * @returns {Promise<{value: any, failure?: undefined} | {failure: EngineResponse}>}
    */
-  async #hostCheck(method, path, body) {
+  async #hostCheck(method, path, body, options) {
     const failure = await this.start();
     if (failure) return { failure };
-    const check = /** @type {Engine} */ (this.#engine).hostRequest(method, path, body);
+    const check = /** @type {Engine} */ (this.#engine).hostRequest(method, path, body, options);
     if (check.status !== 200) return { failure: check };
     return { value: JSON.parse(decoder.decode(check.body)) };
   }
@@ -469,12 +479,13 @@ export class DatabaseInstance {
 
   /**
    * POST /branch {name, from?}: a new database holding this one as of a point (C reads
-   * the request; durable-object/branch.js makes it).
-   * @param {string} method @param {Uint8Array | {oversized: number}} body
+   * the request; durable-object/branch.js makes it). It writes another database, so C
+   * refuses it over HTTP (overRpc false): a Worker may forward those for one tenant.
+   * @param {string} method @param {Uint8Array | {oversized: number}} body @param {boolean} overRpc
    * @returns {Promise<EngineResponse>}
    */
-  async #branch(method, body) {
-    const check = await this.#hostCheck(method, '/branch', body);
+  async #branch(method, body, overRpc) {
+    const check = await this.#hostCheck(method, '/branch', body, { overRpc });
     if (check.failure) return check.failure;
     return branch(check.value, {
       namespace: this.#options.namespace?.(),

@@ -24,7 +24,7 @@ export async function readBody(request, max) {
     const bytes = new Uint8Array(await request.arrayBuffer());
     return bytes.byteLength > max ? { oversized: bytes.byteLength } : bytes;
   }
-  return readCounting(request.body, max);
+  return readStream(request.body, max);
 }
 
 /**
@@ -33,7 +33,7 @@ export async function readBody(request, max) {
  * @param {number} max
  * @returns {Promise<Uint8Array | {oversized: number}>}
  */
-async function readCounting(body, max) {
+export async function readStream(body, max) {
   const reader = body.getReader();
   /** @type {Uint8Array[]} */
   const chunks = [];

@@ -11,14 +11,14 @@
 // if no engine has read it yet.
 
 /** host: served by the shim (streams, file transfer); internal: the shim's own requests only.
- *  @typedef {{path: string, methods: string[], host: boolean, internal: boolean}} Route */
+ *  @typedef {{path: string, methods: string[], host: boolean, internal: boolean, otherDatabase: boolean}} Route */
 
 /**
  * @typedef {object} Contract
  * @property {number} abi
  * @property {{status: number, length: number, body: number, fault: number}} response
  * @property {{captureChanges: number}} openFlags
- * @property {{inTransaction: number, internal: number, retry: number}} requestFlags
+ * @property {{inTransaction: number, internal: number, retry: number, overRpc: number}} requestFlags
  * @property {number} maxRequestBytes
  * @property {number} fileHeaderBytes  the SQLite file header (Engine.fileHeader)
  * @property {number} heapGrowAheadBytes  at most this much of the memory's size is grown
