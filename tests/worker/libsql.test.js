@@ -370,6 +370,21 @@ describe('libSQL over WebSocket only', () => {
     const wrong = /** @type {any} */ (await talk([{ type: 'hello', jwt: 'wrong' }, { type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 1 } }]));
     assert.deepEqual(wrong.got.map((m) => m.type), ['hello_error']);
     assert.equal(wrong.code, 1008);
+    // A good hello sent behind a refused one does not let the requests after it run.
+    const late = /** @type {any} */ (await talk([
+      { type: 'hello', jwt: 'wrong' },
+      { type: 'hello', jwt: TOKEN },
+      { type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 1 } },
+      { type: 'request', request_id: 2, request: { type: 'execute', stream_id: 1, stmt: { sql: 'CREATE TABLE after_refused (x)' } } },
+    ]));
+    assert.equal(late.code, 1008);
+    assert.ok(late.got.every((/** @type {any} */ m) => m.type === 'hello_error'), JSON.stringify(late.got));
+    const probe = /** @type {any} */ (await talk([
+      { type: 'hello', jwt: TOKEN },
+      { type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 1 } },
+      { type: 'request', request_id: 2, request: { type: 'execute', stream_id: 1, stmt: { sql: "SELECT count(*) FROM sqlite_schema WHERE name = 'after_refused'" } } },
+    ]));
+    assert.deepEqual(probe.got.find((/** @type {any} */ m) => m.request_id === 2).response.result.rows, [[{ type: 'integer', value: '0' }]]);
     const good = /** @type {any} */ (await talk([
       { type: 'hello', jwt: TOKEN },
       { type: 'request', request_id: 1, request: { type: 'open_stream', stream_id: 7 } },

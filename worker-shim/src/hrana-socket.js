@@ -63,7 +63,7 @@ export class HranaSocket {
   #authenticate;
   #pipeline;
   #waitUntil;
-  /** The last hello's check; requests wait for it. @type {Promise<boolean> | null} */
+  /** The hellos' check, each after those before it; requests wait for it. @type {Promise<boolean> | null} */
   #hello = null;
   /** By stream_id: the HTTP stream's baton (null before its first pipeline) and the tail of its requests. */
   /** @type {Map<number, {baton: string | null, tail: Promise<void>}>} */
@@ -107,7 +107,10 @@ export class HranaSocket {
       message = null;
     }
     if (message?.type === 'hello') {
-      const hello = this.#authenticate(message.jwt);
+      // After the hellos before it: one refused refuses every later one (the socket
+      // closes), so no request queued behind a later hello runs.
+      const jwt = message.jwt;
+      const hello = (this.#hello ?? Promise.resolve(true)).then((ok) => ok && this.#authenticate(jwt));
       this.#hello = hello;
       hello.then((ok) => {
         if (ok) return this.#send({ type: 'hello_ok' });
