@@ -90,6 +90,19 @@ describe('standalone router', () => {
     assert.match(dup.body.error, /UNIQUE constraint failed: users\.email/);
   });
 
+  test('a tenant named like a libSQL version (v2, v3-protobuf) is a tenant: its requests answer {error, code}', async () => {
+    for (const name of ['v2', 'v3', 'v2-protobuf']) {
+      const db = clientOf(mf, name);
+      await db.run("INSERT INTO users (name, email) VALUES ('v', 'v@v.test')");
+      const unauthorized = await answer(await mf.dispatchFetch(`http://localhost/db/${name}/query`, { method: 'POST', body: '{}' }));
+      assert.equal(unauthorized.body.code, 'UNAUTHORIZED', name);
+      assert.equal(typeof unauthorized.body.error, 'string', JSON.stringify(unauthorized.body));
+      const nf = await db.post('/nope', {});
+      assert.equal(nf.body.code, 'NOT_FOUND');
+      assert.doesNotMatch(nf.body.error, /no database is named/);
+    }
+  });
+
   test('bad tenant names are 400; other paths are JSON 404', async () => {
     for (const path of ['/db/bad%20name/query', `/db/${'x'.repeat(129)}/query`, '/db//query', '/db/a%2Fb/query']) {
       const a = await answer(await mf.dispatchFetch(`http://localhost${path}`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' }));

@@ -37,8 +37,11 @@ function fail(code, error) {
 
 /** The paths libSQL's Hrana clients send under a database's URL. */
 const HRANA_PATH = /^\/v[0-9]+(-protobuf)?(\/|$)/;
-/** What a libSQL client asks for when its URL lacks the final slash: /db/v2/pipeline. */
+/** What a libSQL client asks for when its URL lacks the final slash: /db/v2/pipeline
+ *  (tenant "v2", path "/pipeline"), /db/v3/cursor, or /db/v2 for its version check. A
+ *  tenant may be named v2: only these paths are taken for a libSQL client's. */
 const HRANA_WITHOUT_TENANT = /^v[0-9]+(-protobuf)?$/;
+const HRANA_PATH_WITHOUT_TENANT = /^\/(pipeline|cursor)?$/;
 
 /**
  * Whether a client may send path to a database: a route of the engine's table
@@ -110,7 +113,8 @@ export async function route(request, env, ctx) {
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
     const path = match[2] ?? '/';
-    const libsql = HRANA_PATH.test(path) || HRANA_WITHOUT_TENANT.test(match[1]);
+    const withoutTenant = HRANA_WITHOUT_TENANT.test(match[1]) && HRANA_PATH_WITHOUT_TENANT.test(path);
+    const libsql = HRANA_PATH.test(path) || withoutTenant;
     const refuse = libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
 
     const token = env.DOSQL_TOKEN;
@@ -122,7 +126,7 @@ export async function route(request, env, ctx) {
     }
     if (!isEndpoint(path)) {
       await request.body?.cancel().catch(() => {});
-      if (HRANA_WITHOUT_TENANT.test(match[1])) {
+      if (withoutTenant) {
         return refuse('NOT_FOUND', `no database is named ${match[1]}: libSQL clients add ${match[1]}${path} to the URL they are given, so give them the database's URL ending in a slash: ${url.origin}/db/<tenant>/`);
       }
       const names = shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1));
