@@ -42,10 +42,9 @@ typedef struct Conn {
   int bSchemaSql;            /* CREATE, DROP, ALTER or ANALYZE: may change the schema */
   int eForeignKeysSql;       /* PRAGMA foreign_keys = v: 1 + v as SQLite reads it (0 or 1); else 0 */
   /* The rows that broke a foreign key when the running request first turned
-  ** foreign keys off (guard.h): it answers only for the rows it leaves beyond them. */
-  struct ForeignKeyCount *aFkBefore;
-  int nFkBefore;             /* entries of aFkBefore */
-  int bFkCounted;            /* aFkBefore was counted in this request */
+  ** foreign keys off (guard.h): it answers only for the others it leaves. */
+  struct ForeignKeyRows *pFkBefore;
+  int bFkCounted;            /* pFkBefore was taken in this request (0 if that failed) */
   Budget budget;             /* the CPU budget of the running request */
   int nCpuBudgetMs;          /* each request's budget (dosql_open) */
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */

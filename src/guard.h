@@ -36,7 +36,7 @@ int guardForeignKeysSetting(const Conn *p);
 ** would have applied had the statement run alone. Inside a transaction SQLite
 ** ignores that PRAGMA, and then the table rebuild that SQLite documents (and
 ** drizzle-kit writes) deletes the children of the old table's rows. The first
-** time in a request that it turns them off, it counts the rows that already
+** time in a request that it turns them off, it takes the rows that already
 ** break a foreign key, for guardCheckForeignKeys. 1 if that turned foreign keys
 ** off, else 0. */
 int guardApplyForeignKeys(Conn *p);
@@ -45,13 +45,13 @@ int guardApplyForeignKeys(Conn *p);
 ** step of SQLite's table rebuild procedure, PRAGMA foreign_key_check, held to the
 ** rows the work made: rows that broke a foreign key before it (left by a libSQL
 ** pipeline, which may turn foreign keys off without a check, or in an imported
-** file) are not its to answer for. SQLITE_OK when it leaves no more rows
-** unmatched, of any child and parent table, than it found; else
-** SQLITE_CONSTRAINT_FOREIGNKEY, failing pReply with status and zCode naming the
-** table, and the row when there was none before ("<zSubject> turns foreign keys
-** off ... <zRule> must leave every foreign key matched"); or the error that kept
-** the check from running (a foreign key naming no unique key, the CPU budget),
-** failing pReply as any statement's. */
+** file) are not its to answer for. SQLITE_OK when every row it finds unmatched
+** was so, by the same foreign key, when foreign keys went off (by rowid; rows of a
+** WITHOUT ROWID table by count); else SQLITE_CONSTRAINT_FOREIGNKEY, failing pReply
+** with status and zCode naming the first other row ("<zSubject> turns foreign
+** keys off ... <zRule> must leave every foreign key matched"); or the error that
+** kept the check from running (a foreign key naming no unique key, the CPU
+** budget), failing pReply as any statement's. */
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule);
 
