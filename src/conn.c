@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "guard.h"
 #include "internal.h"
+#include "json.h"
 #include "sqlite/unit.h"
 #include "vfs.h"
 
@@ -341,15 +342,28 @@ int connResultTooLarge(Conn *p, Reply *pReply){
   return 0;
 }
 
-int connRowTooLarge(Reply *pReply, sqlite3_stmt *pStmt, int nCol){
-  sqlite3_int64 n = sqlite3_str_length(replyBody(pReply));
+/* Whether the first nCol columns of pStmt's row take a body of nBefore bytes
+** past DOSQL_MAX_RESULT_BYTES, by what any answer writes of them at the least
+** (jsonValueLength): looked at only when their bytes, written six for one, would. */
+static int rowPastResultLimit(sqlite3_stmt *pStmt, int nCol, sqlite3_int64 nBefore){
+  sqlite3_int64 nBytes = 0, nJson = 0;
   int i;
-  for(i=0; i<nCol && n<=DOSQL_MAX_RESULT_BYTES; i++){
+  for(i=0; i<nCol; i++){
     /* Only these: sqlite3_column_bytes() would turn a number into text. */
     int eType = sqlite3_column_type(pStmt, i);
-    if( eType==SQLITE_TEXT || eType==SQLITE_BLOB ) n += sqlite3_column_bytes(pStmt, i);
+    if( eType==SQLITE_TEXT || eType==SQLITE_BLOB ) nBytes += sqlite3_column_bytes(pStmt, i);
   }
-  return n > DOSQL_MAX_RESULT_BYTES ? failResultTooLarge(pReply) : 0;
+  if( nBefore + 6*nBytes + 2*nCol <= DOSQL_MAX_RESULT_BYTES ) return 0;
+  for(i=0; i<nCol; i++) nJson += jsonValueLength(sqlite3_column_value(pStmt, i));
+  return nBefore + nJson > DOSQL_MAX_RESULT_BYTES;
+}
+
+int connAppendRow(Conn *p, Reply *pReply, sqlite3_stmt *pStmt, int nCol,
+                  void (*xWrite)(sqlite3_str *pOut, void *pArg), void *pArg){
+  sqlite3_str *pOut = replyBody(pReply);
+  if( rowPastResultLimit(pStmt, nCol, sqlite3_str_length(pOut)) ) return failResultTooLarge(pReply);
+  xWrite(pOut, pArg);
+  return connResultTooLarge(p, pReply);
 }
 
 int connBegin(Conn *p, Reply *pReply){

@@ -112,12 +112,14 @@ void connFinalize(Conn *p, sqlite3_stmt *pStmt);
 ** DOSQL_MAX_RESULT_BYTES; non-zero then (or when the body could not grow). */
 int connResultTooLarge(Conn *p, Reply *pReply);
 
-/* Before a row goes into the reply: fail it with RESULT_TOO_LARGE, non-zero,
-** when the row's first nCol columns would take the body past
-** DOSQL_MAX_RESULT_BYTES by their text and blob bytes alone (their JSON is
-** longer). The body would grow first, to about twice its length, which the
-** heap may not hold: out of memory, for a result that was too large. */
-int connRowTooLarge(Reply *pReply, sqlite3_stmt *pStmt, int nCol);
+/* Write one row of a result into the reply's body: xWrite(pOut, pArg) writes
+** it, from the first nCol columns of pStmt. Non-zero when the reply failed
+** (connResultTooLarge). A row whose values' JSON takes the body past
+** DOSQL_MAX_RESULT_BYTES is RESULT_TOO_LARGE before it is written: the body
+** would grow for it first, to about twice its length, which the heap may not
+** hold (out of memory, for a result that is too large). */
+int connAppendRow(Conn *p, Reply *pReply, sqlite3_stmt *pStmt, int nCol,
+                  void (*xWrite)(sqlite3_str *pOut, void *pArg), void *pArg);
 
 /* Run internal SQL (settings, ATTACH of a view), past the authorizer. */
 int connExecTrusted(Conn *p, const char *zSql);

@@ -133,34 +133,51 @@ static void appendObject(sqlite3_str *pOut, sqlite3_stmt *pStmt, int iFirst, int
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
+/* A change on its way into the answer (connAppendRow): the row pStmt is on, of
+** table zTable, type zType, "data" its first nData columns, "old" the nOld after. */
+typedef struct DiffRow {
+  sqlite3_stmt *pStmt;
+  const char *zTable;
+  const char *zType;
+  int nData;
+  int nOld;
+  int bComma;
+} DiffRow;
+
+static void writeChange(sqlite3_str *pOut, void *pArg){
+  const DiffRow *p = pArg;
+  if( p->bComma ) sqlite3_str_appendchar(pOut, 1, ',');
+  sqlite3_str_appendall(pOut, "{\"table\":");
+  jsonAppendString(pOut, p->zTable, -1);
+  sqlite3_str_appendf(pOut, ",\"type\":\"%s\",\"data\":", p->zType);
+  appendObject(pOut, p->pStmt, 0, p->nData);
+  if( p->nOld ){
+    sqlite3_str_appendall(pOut, ",\"old\":");
+    appendObject(pOut, p->pStmt, p->nData, p->nOld);
+  }
+  sqlite3_str_appendchar(pOut, 1, '}');
+}
+
 /* List the rows of zSql (built by the caller) as changes of type zType: the
 ** first nData columns are "data", the nOld after them "old". */
 static void diffList(Diff *p, const char *zTable, const char *zType, char *zSql, int nData, int nOld){
-  sqlite3_str *pOut = replyBody(p->pReply);
   sqlite3_stmt *pStmt = diffPrepare(p, zSql);
+  DiffRow row;
   int rc;
   if( pStmt==0 ) return;
+  row.pStmt = pStmt;
+  row.zTable = zTable;
+  row.zType = zType;
+  row.nData = nData;
+  row.nOld = nOld;
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     if( p->nLeft==0 ){
       p->bMore = 1;
       break;
     }
     p->nLeft--;
-    if( connRowTooLarge(p->pReply, pStmt, nData+nOld) ){
-      p->rc = SQLITE_TOOBIG;
-      break;
-    }
-    if( p->nChange++ ) sqlite3_str_appendchar(pOut, 1, ',');
-    sqlite3_str_appendall(pOut, "{\"table\":");
-    jsonAppendString(pOut, zTable, -1);
-    sqlite3_str_appendf(pOut, ",\"type\":\"%s\",\"data\":", zType);
-    appendObject(pOut, pStmt, 0, nData);
-    if( nOld ){
-      sqlite3_str_appendall(pOut, ",\"old\":");
-      appendObject(pOut, pStmt, nData, nOld);
-    }
-    sqlite3_str_appendchar(pOut, 1, '}');
-    if( connResultTooLarge(p->pConn, p->pReply) ){
+    row.bComma = p->nChange++>0;
+    if( connAppendRow(p->pConn, p->pReply, pStmt, nData+nOld, writeChange, &row) ){
       p->rc = SQLITE_TOOBIG;
       break;
     }

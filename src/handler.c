@@ -128,6 +128,23 @@ static void appendRowArray(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   sqlite3_str_appendchar(pOut, 1, ']');
 }
 
+/* A row of a result on its way into the answer (connAppendRow): after a comma
+** unless it is the first, in its shape. */
+typedef struct ResultRow {
+  sqlite3_stmt *pStmt;
+  int nCol;
+  Shape eShape;
+  int bComma;
+} ResultRow;
+
+static void writeRow(sqlite3_str *pOut, void *pArg){
+  const ResultRow *p = pArg;
+  if( p->bComma ) sqlite3_str_appendchar(pOut, 1, ',');
+  if( p->eShape==SHAPE_COLUMNS ) appendRowArray(pOut, p->pStmt, p->nCol);
+  else if( p->eShape==SHAPE_HRANA ) hranaAppendRow(pOut, p->pStmt, p->nCol);
+  else appendRow(pOut, p->pStmt, p->nCol);
+}
+
 /* Append the column names as a JSON array. Non-zero when a name is missing
 ** (SQLite could not allocate it). */
 static int appendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
@@ -252,6 +269,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   sqlite3 *db = pConn->db;
   sqlite3_str *pOut = replyBody(pReply);
   sqlite3_int64 nChangeBefore, nChange, iRowidBefore;
+  ResultRow row;
   int rc, nCol, nRow = 0;
   int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum, bInserted;
   int bUpsert = dosqlStmtMayUpdateInstead(pStmt);
@@ -298,14 +316,13 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     sqlite3_str_appendall(pOut, ",\"rows\":[");
   }
   captureWatchInserts(pConn, bUpsert);
+  row.pStmt = pStmt;
+  row.nCol = nCol;
+  row.eShape = eShape;
   while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
     if( eShape==SHAPE_NONE || eShape==SHAPE_RUN || eShape==SHAPE_HRANA_NO_ROWS ) continue;
-    if( connRowTooLarge(pReply, pStmt, nCol) ) goto done;
-    if( nRow++ ) sqlite3_str_appendchar(pOut, 1, ',');
-    if( eShape==SHAPE_COLUMNS ) appendRowArray(pOut, pStmt, nCol);
-    else if( eShape==SHAPE_HRANA ) hranaAppendRow(pOut, pStmt, nCol);
-    else appendRow(pOut, pStmt, nCol);
-    if( connResultTooLarge(pConn, pReply) ) goto done;
+    row.bComma = nRow++>0;
+    if( connAppendRow(pConn, pReply, pStmt, nCol, writeRow, &row) ) goto done;
   }
   pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){

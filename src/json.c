@@ -138,6 +138,44 @@ int jsonPutPlainString(char *z, const char *zIn, int n){
   return n+2;
 }
 
+/* Most bytes jsonEscape() writes: \\u001f. */
+#define JSON_ESCAPE_MAX 6
+
+/* Write byte c, which is not plain (jsonPlainChar), as JSON writes it in a
+** string, to z (room for JSON_ESCAPE_MAX+1 bytes); return the length. */
+static int jsonEscape(unsigned char c, char *z){
+  const char *zFixed;
+  switch( c ){
+    case '"':  zFixed = "\\\""; break;
+    case '\\': zFixed = "\\\\"; break;
+    case '\n': zFixed = "\\n"; break;
+    case '\r': zFixed = "\\r"; break;
+    case '\t': zFixed = "\\t"; break;
+    default:
+      if( c<0x20 ){
+        sqlite3_snprintf(JSON_ESCAPE_MAX+1, z, "\\u%04x", c);
+        return JSON_ESCAPE_MAX;
+      }
+      zFixed = "\\ufffd";   /* a byte of invalid UTF-8 */
+  }
+  memcpy(z, zFixed, strlen(zFixed));
+  return (int)strlen(zFixed);
+}
+
+sqlite3_int64 jsonStringLength(const char *zIn, int n){
+  const unsigned char *z = (const unsigned char*)zIn;
+  sqlite3_int64 nOut = 2;
+  int i = 0;
+  while( i<n ){
+    char zEscape[JSON_ESCAPE_MAX+1];
+    int nPlain = jsonPlainLength(&z[i], n-i);
+    nOut += nPlain;
+    i += nPlain;
+    if( i<n ) nOut += jsonEscape(z[i++], zEscape);
+  }
+  return nOut;
+}
+
 void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
   const unsigned char *z = (const unsigned char*)zIn;
   char zShort[64];
@@ -153,19 +191,10 @@ void jsonAppendString(sqlite3_str *pOut, const char *zIn, int n){
   i = jsonPlainLength(z, n);
   sqlite3_str_appendchar(pOut, 1, '"');
   while( i<n ){
-    unsigned char c = z[i];
-    /* Flush the plain run, then write c escaped. */
+    char zEscape[JSON_ESCAPE_MAX+1];
+    /* Flush the plain run, then write z[i] escaped. */
     sqlite3_str_append(pOut, (const char*)&z[iRun], i-iRun);
-    switch( c ){
-      case '"':  sqlite3_str_append(pOut, "\\\"", 2); break;
-      case '\\': sqlite3_str_append(pOut, "\\\\", 2); break;
-      case '\n': sqlite3_str_append(pOut, "\\n", 2); break;
-      case '\r': sqlite3_str_append(pOut, "\\r", 2); break;
-      case '\t': sqlite3_str_append(pOut, "\\t", 2); break;
-      default:
-        if( c<0x20 ) sqlite3_str_appendf(pOut, "\\u%04x", c);
-        else sqlite3_str_append(pOut, "\\ufffd", 6);   /* invalid UTF-8 */
-    }
+    sqlite3_str_append(pOut, zEscape, jsonEscape(z[i], zEscape));
     iRun = ++i;
     i += jsonPlainLength(&z[i], n-i);
   }
@@ -287,6 +316,20 @@ void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal){
     }
     default:
       sqlite3_str_appendall(pOut, "null");
+  }
+}
+
+sqlite3_int64 jsonValueLength(sqlite3_value *pVal){
+  int n;
+  const char *z;
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_TEXT:
+      z = dosqlValueBytes(pVal, &n);
+      return jsonStringLength(z ? z : "", z ? n : 0);
+    case SQLITE_BLOB:
+      return 4*(((sqlite3_int64)sqlite3_value_bytes(pVal)+2)/3) + 2;
+    default:
+      return 0;
   }
 }
 

@@ -36,6 +36,9 @@ int jsonUtf8Length(const unsigned char *z, int n);
 /* Append n bytes of z (n<0: up to its NUL) as a JSON string. */
 void jsonAppendString(sqlite3_str *pOut, const char *z, int n);
 
+/* The bytes jsonAppendString() appends for the n bytes of z. */
+sqlite3_int64 jsonStringLength(const char *z, int n);
+
 /* Write the n bytes of zIn (0 where n is 0) to z as a JSON string, n+2 bytes,
 ** and return n+2; or return 0 where a byte needs escaping (jsonAppendString()
 ** writes those), having written up to n+2 bytes that are not to be kept. For
@@ -57,6 +60,10 @@ void jsonAppendValue(sqlite3_str *pOut, sqlite3_value *pVal);
 
 /* Append column i of the current row of pStmt. */
 void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
+
+/* What every answer writes for a value, at the least: a text's JSON string and
+** a blob's base64 in quotes; 0 for a number or NULL, which take little. */
+sqlite3_int64 jsonValueLength(sqlite3_value *pVal);
 
 /*
 ** Bind params (NULL, a JSON array for positional or an object for named

@@ -4,6 +4,7 @@
 ** /exec binds none).
 */
 #include "harness.h"
+#include "json.h"
 
 /* The body of /query {sql, params} as text, for exact comparison. */
 static char *queryBody(Conn *pConn, const char *zSql, const char *zParams){
@@ -193,7 +194,30 @@ static void exec_refuses_params_it_would_not_bind(void){
   connClose(&c);
 }
 
+/* The length the result limit is judged by (conn.c) is what jsonAppendString
+** writes, for every kind of byte it escapes. */
+static void a_json_string_is_as_long_as_its_length_says(void){
+#define CASE(s) { s, (int)sizeof(s)-1 }
+  static const struct { const char *z; int n; } aCase[] = {
+    CASE(""), CASE("plain"), CASE("q\"b\\n\nr\rt\t"), CASE("\x01\x1f\x00z"), CASE("\xff\xfe"),
+    CASE("\xc3"), CASE("\xe2\x82\xac \xf0\x9f\x98\x80"), CASE("\xed\xa0\x80"),
+    CASE("0123456789012345678901234567890123456789012345678901234567890123\x02"),
+  };
+#undef CASE
+  int i;
+  for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
+    sqlite3_str *pOut = sqlite3_str_new(0);
+    int n;
+    jsonAppendString(pOut, aCase[i].z, aCase[i].n);
+    n = sqlite3_str_length(pOut);
+    if( jsonStringLength(aCase[i].z, aCase[i].n)!=n ) printf("  case %d: %lld != %d\n", i, jsonStringLength(aCase[i].z, aCase[i].n), n);
+    CHECK(jsonStringLength(aCase[i].z, aCase[i].n)==n);
+    sqlite3_free(sqlite3_str_finish(pOut));
+  }
+}
+
 int main(void){
+  RUN(a_json_string_is_as_long_as_its_length_says);
   RUN(results_encode_every_type);
   RUN(reals_read_back_exactly);
   RUN(params_bind_every_type);

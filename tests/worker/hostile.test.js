@@ -272,19 +272,23 @@ describe('the standalone router refuses before it touches a database', () => {
 });
 
 describe('memory', () => {
-  test('a result past 32 MiB is RESULT_TOO_LARGE, not out of memory, whatever the size of its rows', async () => {
+  test('a result past 32 MiB is RESULT_TOO_LARGE, not out of memory, whatever the size of its rows and their JSON', async () => {
     // The body grows to about twice its length: the row that crosses the limit is
     // refused before it, as that would ask the heap for more than it holds.
     const db = world.client('sql', tenant('result-limit'));
-    const rows = (/** @type {number} */ n, /** @type {number} */ bytes) =>
-      `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < ${n}) SELECT printf('%.*c', ${bytes}, 'a') AS x FROM r`;
-    assert.equal((await db.post('/query', { sql: rows(31, 1048576) })).status, 200);
-    for (const [n, bytes] of [[32, 1048576], [33, 1048576], [36, 1000000]]) {
-      for (const body of [{ sql: rows(n, bytes) }, { sql: rows(n, bytes), rowMode: 'array' }]) {
+    const rows = (/** @type {number} */ n, /** @type {string} */ value) =>
+      `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < ${n}) SELECT ${value} AS x FROM r`;
+    const text = (/** @type {number} */ bytes) => `printf('%.*c', ${bytes}, 'a')`;
+    // A control character is 6 bytes of JSON (\u0001).
+    const escaped = (/** @type {number} */ bytes) => `replace(${text(bytes)}, 'a', char(1))`;
+    assert.equal((await db.post('/query', { sql: rows(31, text(1048576)) })).status, 200);
+    for (const sql of [rows(32, text(1048576)), rows(33, text(1048576)), rows(36, text(1000000)), rows(1, escaped(7000000)), rows(8, escaped(3000000))]) {
+      for (const body of [{ sql }, { sql, rowMode: 'array' }]) {
         const a = await db.post('/query', body);
-        assert.equal(a.body?.code, 'RESULT_TOO_LARGE', `${n} rows of ${bytes} bytes: ${a.text.slice(0, 200)}`);
+        assert.equal(a.body?.code, 'RESULT_TOO_LARGE', `${sql} (${body.rowMode ?? 'objects'}): ${a.text.slice(0, 200)}`);
       }
     }
+    assert.deepEqual(await db.query('SELECT 1 AS one'), [{ one: 1 }]);
   });
 
   test('after one big query the engine gives its memory back', async () => {
