@@ -27,9 +27,9 @@
 #define SQLITE_OMIT_SHARED_CACHE 1
 #define SQLITE_DEFAULT_LOCKING_MODE 1        /* exclusive: the cache survives commits */
 
-/* Behaviour D1 and Durable Object SQLite users rely on. */
+/* Behaviour D1 and Durable Object SQLite users rely on. (LIKE and GLOB match a
+** blob as SQLite's default does, and as Durable Object SQLite does: its text.) */
 #define SQLITE_DEFAULT_FOREIGN_KEYS 1
-#define SQLITE_LIKE_DOESNT_MATCH_BLOBS 1
 
 /* Smaller and faster: what nobody can reach from SQL over our protocol. */
 #define SQLITE_OMIT_DEPRECATED 1

@@ -63,6 +63,10 @@ static void results_encode_every_type(void){
       "{\"rows\":[{\"a\":0.1,\"b\":1e+300,\"c\":-2.5e-300,\"d\":1,"
       "\"inf\":{\"$real\":\"Infinity\"},\"ninf\":{\"$real\":\"-Infinity\"}}]}");
   CHECK_QUERY(&c, "SELECT -0.0 AS z, 0.0 AS p", 0, "{\"rows\":[{\"z\":-0,\"p\":0}]}");
+  /* LIKE and GLOB read a blob as its text, and NULL stays NULL, as in Durable
+  ** Object SQLite (SQLITE_LIKE_DOESNT_MATCH_BLOBS would answer 0 for all four). */
+  CHECK_QUERY(&c, "SELECT x'616263' LIKE 'abc' AS l, 'abc' LIKE x'616263' AS r, x'616263' GLOB 'a*' AS g,"
+      " x'00' LIKE NULL AS n", 0, "{\"rows\":[{\"l\":1,\"r\":1,\"g\":1,\"n\":null}]}");
   CHECK_QUERY(&c, "SELECT 'a\"b\\c' || char(10) || char(1) AS s", 0,
       "{\"rows\":[{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}]}");
   /* Text that is not UTF-8 becomes U+FFFD rather than invalid JSON. */
