@@ -82,6 +82,7 @@ test('the contract the module publishes equals api.h, and contract.js speaks its
     inTransaction: define(apiH, 'DOSQL_REQUEST_IN_TRANSACTION'),
     internal: define(apiH, 'DOSQL_REQUEST_INTERNAL'),
     retry: define(apiH, 'DOSQL_REQUEST_RETRY'),
+    overRpc: define(apiH, 'DOSQL_REQUEST_OVER_RPC'),
   });
   assert.deepEqual(contract.openFlags, { captureChanges: define(apiH, 'DOSQL_OPEN_CAPTURE_CHANGES') });
 });
