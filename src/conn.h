@@ -43,7 +43,7 @@ typedef struct Conn {
   int eForeignKeysSql;       /* PRAGMA foreign_keys = v: 1 + v as SQLite reads it (0 or 1); else 0 */
   /* The rows that broke a foreign key when the running request first turned
   ** foreign keys off (guard.h): it answers only for the others it leaves. */
-  struct ForeignKeyRows *pFkBefore;
+  struct UnmatchedRows *pFkBefore;
   int bFkCounted;            /* pFkBefore was taken in this request (0 if that failed) */
   Budget budget;             /* the CPU budget of the running request */
   int nCpuBudgetMs;          /* each request's budget (dosql_open) */

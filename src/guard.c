@@ -12,7 +12,6 @@
 ** the authorizer judges it so even while trusted work fired it. The CPU budget
 ** (budget.h) holds for all of it.
 */
-#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -20,6 +19,7 @@
 #include "guard.h"
 #include "internal.h"
 #include "sqlite/unit.h"
+#include "unmatched.h"
 
 /* PRAGMAs that only report, whatever their argument. */
 static const char *const azQueryPragma[] = {
@@ -279,157 +279,28 @@ int guardForeignKeysSetting(const Conn *p){
   return p->eForeignKeysSql - 1;
 }
 
-/* A row PRAGMA foreign_key_check finds: its table and the parent table its key
-** names (indexes into ForeignKeyRows' names), which foreign key of the table (its
-** id), and its rowid, unless the table is WITHOUT ROWID (then its rows are told
-** apart by count only). */
-typedef struct ForeignKeyRow {
-  int iChild;
-  int iParent;
-  int iFk;
-  int bRowid;
-  sqlite3_int64 iRowid;
-} ForeignKeyRow;
-
-/* The rows that break a foreign key, sorted (compareForeignKeyRows), with the
-** names of the tables they name. */
-struct ForeignKeyRows {
-  char **azTable;
-  int nTable;
-  ForeignKeyRow *aRow;
-  int nRow;
-};
-
-static void freeForeignKeyRows(struct ForeignKeyRows *p){
-  int i;
-  if( p==0 ) return;
-  for(i=0; i<p->nTable; i++) sqlite3_free(p->azTable[i]);
-  sqlite3_free(p->azTable);
-  sqlite3_free(p->aRow);
-  sqlite3_free(p);
-}
-
-static void forgetForeignKeyRows(Conn *p){
-  freeForeignKeyRows(p->pFkBefore);
+static void forgetUnmatched(Conn *p){
+  unmatchedFree(p->pFkBefore);
   p->pFkBefore = 0;
   p->bFkCounted = 0;
 }
 
-/* By table, key, then rowid (the parent follows from the table and key). */
-static int compareForeignKeyRows(const void *pA, const void *pB){
-  const ForeignKeyRow *a = pA, *b = pB;
-  if( a->iChild!=b->iChild ) return a->iChild < b->iChild ? -1 : 1;
-  if( a->iFk!=b->iFk ) return a->iFk < b->iFk ? -1 : 1;
-  if( a->bRowid!=b->bRowid ) return a->bRowid < b->bRowid ? -1 : 1;
-  return a->iRowid < b->iRowid ? -1 : a->iRowid > b->iRowid;
-}
-
-/* The index of table zName among p's names, or -1. */
-static int foreignKeyTable(const struct ForeignKeyRows *p, const char *zName){
-  int i;
-  for(i=0; p && i<p->nTable; i++){
-    if( strcmp(p->azTable[i], zName)==0 ) return i;
-  }
-  return -1;
-}
-
-/* The index of zName among p's names, added if need be; -1 out of memory. */
-static int addForeignKeyTable(struct ForeignKeyRows *p, const char *zName){
-  int i = foreignKeyTable(p, zName);
-  char **az;
-  if( i>=0 ) return i;
-  if( (az = sqlite3_realloc64(p->azTable, (p->nTable+1)*sizeof(char*)))==0 ) return -1;
-  p->azTable = az;
-  if( (az[p->nTable] = sqlite3_mprintf("%s", zName))==0 ) return -1;
-  return p->nTable++;
-}
-
-/* How many of p's rows are pKey's: one for a rowid; for a WITHOUT ROWID table,
-** how many of its rows break that key. */
-static int foreignKeyRowsLike(const struct ForeignKeyRows *p, const ForeignKeyRow *pKey){
-  int lo = 0, hi = p ? p->nRow : 0, n = 0;
-  while( lo<hi ){                  /* the first row not before pKey */
-    int mid = (lo+hi)/2;
-    if( compareForeignKeyRows(&p->aRow[mid], pKey)<0 ) lo = mid+1; else hi = mid;
-  }
-  while( lo+n<(p ? p->nRow : 0) && compareForeignKeyRows(&p->aRow[lo+n], pKey)==0 ) n++;
-  return n;
-}
-
-/* Add the row pStmt (PRAGMA foreign_key_check) is on to p. SQLITE_OK or SQLITE_NOMEM. */
-static int addForeignKeyRow(struct ForeignKeyRows *p, sqlite3_stmt *pStmt){
-  const char *zChild = (const char*)sqlite3_column_text(pStmt, 0);
-  const char *zParent = (const char*)sqlite3_column_text(pStmt, 2);
-  ForeignKeyRow row;
-  row.iChild = addForeignKeyTable(p, zChild ? zChild : "");
-  row.iParent = addForeignKeyTable(p, zParent ? zParent : "");
-  row.iFk = sqlite3_column_int(pStmt, 3);
-  row.bRowid = sqlite3_column_type(pStmt, 1)!=SQLITE_NULL;
-  row.iRowid = row.bRowid ? sqlite3_column_int64(pStmt, 1) : 0;
-  if( row.iChild<0 || row.iParent<0 ) return SQLITE_NOMEM;
-  if( (p->nRow & (p->nRow-1))==0 ){   /* grown at each power of two */
-    ForeignKeyRow *aRow = sqlite3_realloc64(p->aRow, (p->nRow ? 2*p->nRow : 1)*sizeof(ForeignKeyRow));
-    if( aRow==0 ) return SQLITE_NOMEM;
-    p->aRow = aRow;
-  }
-  p->aRow[p->nRow++] = row;
-  return SQLITE_OK;
-}
-
-/* The rows PRAGMA foreign_key_check finds, in *pp (sorted): SQLITE_OK, or the
-** error that kept it from running (then none). The statement, never its
-** table-valued function, which a table the user named pragma_foreign_key_check
-** would shadow. */
-static int takeForeignKeyRows(Conn *p, struct ForeignKeyRows **pp){
-  sqlite3_stmt *pStmt = 0;
-  struct ForeignKeyRows *pRows = sqlite3_malloc64(sizeof(*pRows));
-  int rc = pRows ? sqlite3_prepare_v2(p->db, "PRAGMA foreign_key_check", -1, &pStmt, 0) : SQLITE_NOMEM;
-  if( pRows ) memset(pRows, 0, sizeof(*pRows));
-  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ) rc = addForeignKeyRow(pRows, pStmt);
-  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-  sqlite3_finalize(pStmt);
-  if( rc!=SQLITE_OK ){
-    freeForeignKeyRows(pRows);
-    pRows = 0;
-  }else{
-    qsort(pRows->aRow, pRows->nRow, sizeof(ForeignKeyRow), compareForeignKeyRows);
-  }
-  *pp = pRows;
-  return rc;
-}
-
-/* The first row of pNow that pBefore does not account for, or -1: a rowid not
-** there, or more rows of a WITHOUT ROWID table's key than there. */
-static int firstNewForeignKeyRow(const struct ForeignKeyRows *pNow, const struct ForeignKeyRows *pBefore){
-  int i, n;
-  for(i=0; i<pNow->nRow; i+=n){
-    ForeignKeyRow key = pNow->aRow[i];
-    n = foreignKeyRowsLike(pNow, &key);
-    key.iChild = foreignKeyTable(pBefore, pNow->azTable[key.iChild]);
-    if( key.iChild<0 || n>foreignKeyRowsLike(pBefore, &key) ) return i;
-  }
-  return -1;
-}
-
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule){
-  struct ForeignKeyRows *pNow = 0;
-  int iNew, rc = takeForeignKeyRows(p, &pNow);
+  UnmatchedRows *pNow = 0;
+  const char *zChild, *zRowid, *zParent;
+  int rc = unmatchedFind(p->db, &pNow);
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);   /* the check could not run: SQLite says why */
-  }else if( (iNew = firstNewForeignKeyRow(pNow, p->pFkBefore))>=0 ){
-    const ForeignKeyRow *pRow = &pNow->aRow[iNew];
-    char zRowid[24];
-    if( pRow->bRowid ) sqlite3_snprintf(sizeof(zRowid), zRowid, "%lld", pRow->iRowid);
-    else sqlite3_snprintf(sizeof(zRowid), zRowid, "none");
+  }else if( unmatchedFirstNew(pNow, p->pFkBefore, &zChild, &zRowid, &zParent) ){
     replyFail(pReply, status, zCode, "%s turns foreign keys off (PRAGMA foreign_keys) "
         "and leaves a row of %s (rowid %s) whose foreign key finds no row in %s "
         "(PRAGMA foreign_key_check): %s must leave every foreign key matched", zSubject,
-        pNow->azTable[pRow->iChild], zRowid, pNow->azTable[pRow->iParent], zRule);
+        zChild, zRowid, zParent, zRule);
     rc = SQLITE_CONSTRAINT_FOREIGNKEY;
   }
-  freeForeignKeyRows(pNow);
-  forgetForeignKeyRows(p);
+  unmatchedFree(pNow);
+  forgetUnmatched(p);
   return rc;
 }
 
@@ -445,15 +316,15 @@ void guardSetForeignKeys(Conn *p, int bOn){
 
 void guardEndForeignKeys(Conn *p, int bOn){
   if( p->db ) guardSetForeignKeys(p, bOn);
-  forgetForeignKeyRows(p);
+  forgetUnmatched(p);
 }
 
 int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
   if( !bOn && !p->bFkCounted ){
-    /* Failing, it takes none: the check at the end then answers for every row. */
-    takeForeignKeyRows(p, &p->pFkBefore);
+    /* Failing, it finds none: the check at the end then answers for every row. */
+    unmatchedFind(p->db, &p->pFkBefore);
     p->bFkCounted = 1;
   }
   guardSetForeignKeys(p, bOn);

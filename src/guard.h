@@ -46,12 +46,12 @@ int guardApplyForeignKeys(Conn *p);
 ** rows the work made: rows that broke a foreign key before it (left by a libSQL
 ** pipeline, which may turn foreign keys off without a check, or in an imported
 ** file) are not its to answer for. SQLITE_OK when every row it finds unmatched
-** was so, by the same foreign key, when foreign keys went off (by rowid; rows of a
-** WITHOUT ROWID table by count); else SQLITE_CONSTRAINT_FOREIGNKEY, failing pReply
-** with status and zCode naming the first other row ("<zSubject> turns foreign
-** keys off ... <zRule> must leave every foreign key matched"); or the error that
-** kept the check from running (a foreign key naming no unique key, the CPU
-** budget), failing pReply as any statement's. */
+** was found so when foreign keys went off (unmatched.h tells them apart by
+** table, parent and key values); else SQLITE_CONSTRAINT_FOREIGNKEY, failing
+** pReply with status and zCode naming the first other row ("<zSubject> turns
+** foreign keys off ... <zRule> must leave every foreign key matched"); or the
+** error that kept the check from running (a foreign key naming no unique key,
+** the CPU budget), failing pReply as any statement's. */
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
                           const char *zSubject, const char *zRule);
 
