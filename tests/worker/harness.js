@@ -78,7 +78,24 @@ const MODULE_RULES = [
  * @param {Record<string, unknown>} [more]  further Miniflare options (R2 buckets)
  * @returns {Promise<any>} a ready Miniflare
  */
-export async function startBothBackends(scriptPath, persist, bindings, more = {}) {
+export function startBothBackends(scriptPath, persist, bindings, more = {}) {
+  const durableObjects = {
+    SQL_DB: { className: 'DoSQLSql', useSQLite: true },
+    KV_DB: { className: 'DoSQLKv' },
+  };
+  return startWorker(scriptPath, durableObjects, { durableObjectsPersist: persist, bindings, ...more });
+}
+
+/**
+ * Start workerd on a worker loaded from source (no bundling), with its Durable Object
+ * bindings; storage in memory unless `more` names a folder (durableObjectsPersist).
+ * @param {string} scriptPath
+ * @param {Record<string, {className: string, useSQLite?: boolean}>} durableObjects
+ * @param {Record<string, unknown>} [more]  further Miniflare options
+ * @returns {Promise<any>} a ready Miniflare
+ */
+export async function startWorker(scriptPath, durableObjects, more = {}) {
+  requireWasm();
   const Miniflare = await loadMiniflare();
   const mf = new Miniflare({
     modules: true,
@@ -87,12 +104,7 @@ export async function startBothBackends(scriptPath, persist, bindings, more = {}
     modulesRules: MODULE_RULES,
     compatibilityDate: COMPATIBILITY_DATE,
     cf: false,
-    durableObjects: {
-      SQL_DB: { className: 'DoSQLSql', useSQLite: true },
-      KV_DB: { className: 'DoSQLKv' },
-    },
-    durableObjectsPersist: persist,
-    bindings,
+    durableObjects,
     ...more,
   });
   await mf.ready;
