@@ -132,7 +132,7 @@ int unmatchedFind(sqlite3 *db, UnmatchedRows **pp){
   if( rc!=SQLITE_OK ){
     unmatchedFree(p);
     p = 0;
-  }else{
+  }else if( p->n>1 ){         /* p->a is 0 without rows, which qsort() may not take */
     qsort(p->a, p->n, sizeof(Unmatched), compareUnmatched);
   }
   *pp = p;
