@@ -436,42 +436,46 @@ describe('libSQL over WebSocket only', () => {
     }
   });
 
-  test('stored SQL copied into the requests in flight counts against the socket\'s bytes in flight', async () => {
-    // Many small messages on many streams, each naming a 250 KiB stored text 60 times
-    // (15 MiB, under the bound of one request): together they would build bodies of
-    // hundreds of MiB at once, past a Worker's memory.
-    const socket = new EventTarget();
-    /** @type {any[]} */
-    const sent = [];
-    Object.assign(socket, { send: (/** @type {string} */ m) => sent.push(JSON.parse(m)), close: () => {} });
-    /** @type {() => void} */
-    let answerAll = () => {};
-    const answered = new Promise((resolve) => (answerAll = () => resolve(undefined)));
-    let bodyChars = 0;
-    let peak = 0;
-    const pipeline = async (/** @type {any} */ body) => {
-      const size = JSON.stringify(body).length;
-      bodyChars += size;
-      peak = Math.max(peak, bodyChars);
-      await answered;
-      bodyChars -= size;
-      return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'batch', result: {} } }] } };
-    };
-    new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
-    const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));
-    message({ type: 'hello', jwt: 'x' });
-    message({ type: 'request', request_id: 0, request: { type: 'store_sql', sql_id: 1, sql: `SELECT 1 -- ${'x'.repeat(250 * 1024)}` } });
-    for (let s = 1; s <= 16; s++) message({ type: 'request', request_id: 100 + s, request: { type: 'open_stream', stream_id: s } });
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    for (let s = 1; s <= 16; s++) {
-      message({ type: 'request', request_id: 1000 + s, request: { type: 'batch', stream_id: s, batch: { steps: Array.from({ length: 60 }, () => ({ stmt: { sql_id: 1 } })) } } });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const refused = sent.filter((m) => m.type === 'response_error');
-    answerAll();
-    assert.ok(peak <= SOCKET_MAX_IN_FLIGHT_BYTES + 64 * 1024, `${(peak / 2 ** 20).toFixed(0)} MiB of bodies in flight at once`);
-    assert.ok(refused.length >= 15 && refused.every((m) => m.error.code === 'TOO_MANY_REQUESTS'), JSON.stringify(refused.map((m) => m.error)));
-  });
+  // A stored text counts as the bytes each copy adds to a body: its JSON string in
+  // UTF-8, where a control character takes six.
+  for (const [what, text] of [['250 KiB of letters', 'x'.repeat(250 * 1024)], ['40 Ki control characters', '\u0001'.repeat(40 * 1024)]]) {
+    test(`stored SQL copied into the requests in flight counts against the socket's bytes in flight (${what})`, async () => {
+      // Many small messages on many streams, each naming a stored text of about 240 KiB
+      // as JSON 60 times (15 MiB, under the bound of one request): together they would
+      // build bodies of hundreds of MiB at once, past a Worker's memory.
+      const socket = new EventTarget();
+      /** @type {any[]} */
+      const sent = [];
+      Object.assign(socket, { send: (/** @type {string} */ m) => sent.push(JSON.parse(m)), close: () => {} });
+      /** @type {() => void} */
+      let answerAll = () => {};
+      const answered = new Promise((resolve) => (answerAll = () => resolve(undefined)));
+      let bodyChars = 0;
+      let peak = 0;
+      const pipeline = async (/** @type {any} */ body) => {
+        const size = JSON.stringify(body).length;
+        bodyChars += size;
+        peak = Math.max(peak, bodyChars);
+        await answered;
+        bodyChars -= size;
+        return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'batch', result: {} } }] } };
+      };
+      new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
+      const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));
+      message({ type: 'hello', jwt: 'x' });
+      message({ type: 'request', request_id: 0, request: { type: 'store_sql', sql_id: 1, sql: `SELECT 1 -- ${text}` } });
+      for (let s = 1; s <= 16; s++) message({ type: 'request', request_id: 100 + s, request: { type: 'open_stream', stream_id: s } });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let s = 1; s <= 16; s++) {
+        message({ type: 'request', request_id: 1000 + s, request: { type: 'batch', stream_id: s, batch: { steps: Array.from({ length: 60 }, () => ({ stmt: { sql_id: 1 } })) } } });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = sent.filter((m) => m.type === 'response_error');
+      answerAll();
+      assert.ok(peak <= SOCKET_MAX_IN_FLIGHT_BYTES + 64 * 1024, `${(peak / 2 ** 20).toFixed(0)} MiB of bodies in flight at once`);
+      assert.ok(refused.length >= 15 && refused.every((m) => m.error.code === 'TOO_MANY_REQUESTS'), JSON.stringify(refused.map((m) => m.error)));
+    });
+  }
 
   test(`a client that sends faster than the database answers is refused past ${MAX_IN_FLIGHT} requests in flight`, async () => {
     // The connection alone, in Node, over a socket of the test's and a database that

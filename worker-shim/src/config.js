@@ -20,7 +20,7 @@ export const SOCKET_MAX_STREAMS = 1024;
  *  also bound one request with its stored SQL copied in (PAYLOAD_TOO_LARGE). */
 export const SOCKET_MAX_IN_FLIGHT = 1024;
 export const SOCKET_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
-/** SQL texts store_sql keeps for the connection, by count and bytes (@libsql/client
+/** SQL texts store_sql keeps for the connection, by count and bytes of their JSON strings (@libsql/client
  *  stores up to 30 texts of under 5,000 characters). */
 export const SOCKET_MAX_SQL = 128;
 export const SOCKET_MAX_SQL_BYTES = 256 * 1024;

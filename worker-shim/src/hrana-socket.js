@@ -22,6 +22,13 @@ import {
 } from './config.js';
 
 const HRANA_SUBPROTOCOL = 'hrana2';
+const encoder = new TextEncoder();
+
+/** The bytes text adds to a request body: its JSON string, in UTF-8 (a control
+ *  character is six, a character past U+07FF three). @param {string} text */
+function bytesInBody(text) {
+  return encoder.encode(JSON.stringify(text)).length;
+}
 /** Requests that run on a stream, and their answer's type. */
 const STREAM_REQUESTS = new Set(['execute', 'batch', 'sequence', 'describe', 'get_autocommit']);
 /** Socket close codes (RFC 6455). */
@@ -68,7 +75,8 @@ export class HranaSocket {
   /** By stream_id: the HTTP stream's baton (null before its first pipeline) and the tail of its requests. */
   /** @type {Map<number, {baton: string | null, tail: Promise<void>}>} */
   #streams = new Map();
-  /** store_sql's texts, for the whole connection. @type {Map<number, string>} */
+  /** store_sql's texts, for the whole connection, with the bytes each copy of one adds
+   *  to a body (its JSON string in UTF-8). @type {Map<number, {sql: string, bytes: number}>} */
   #sqls = new Map();
   /** Requests not answered yet, and the bytes of their messages (config.js bounds both,
    *  so a client that sends faster than the database answers cannot fill the Worker). */
@@ -163,36 +171,37 @@ export class HranaSocket {
     // Each statement naming a stored text carries it to the database: a small message
     // naming a large text many times makes a huge body, which counts against the bytes
     // in flight until its answer, as a message's own bytes do.
-    let textChars = 0;
-    const whole = this.#withTexts(rest, (sql) => (textChars += sql.length));
-    if (textChars > SOCKET_MAX_IN_FLIGHT_BYTES) {
-      return fail('PAYLOAD_TOO_LARGE', `the request's statements name ${textChars} characters of stored SQL in all; the limit is ${SOCKET_MAX_IN_FLIGHT_BYTES}`);
+    let textBytes = 0;
+    const whole = this.#withTexts(rest, (bytes) => (textBytes += bytes));
+    if (textBytes > SOCKET_MAX_IN_FLIGHT_BYTES) {
+      return fail('PAYLOAD_TOO_LARGE', `the request's statements name ${textBytes} bytes of stored SQL in all; the limit is ${SOCKET_MAX_IN_FLIGHT_BYTES}`);
     }
-    if (this.#inFlightBytes + textChars > SOCKET_MAX_IN_FLIGHT_BYTES) {
+    if (this.#inFlightBytes + textBytes > SOCKET_MAX_IN_FLIGHT_BYTES) {
       return fail('TOO_MANY_REQUESTS', `the requests of this connection waiting for their answers name more than ${SOCKET_MAX_IN_FLIGHT_BYTES} bytes of stored SQL and messages in all: wait for some`);
     }
-    this.#inFlightBytes += textChars;
+    this.#inFlightBytes += textBytes;
     try {
       return await this.#onStream(streamId, whole);
     } finally {
-      this.#inFlightBytes -= textChars;
+      this.#inFlightBytes -= textBytes;
     }
   }
 
   /** @param {any} request */
   #storeSql({ type, sql_id: id, sql }) {
     if (type === 'close_sql') {
-      this.#sqlBytes -= this.#sqls.get(id)?.length ?? 0;
+      this.#sqlBytes -= this.#sqls.get(id)?.bytes ?? 0;
       this.#sqls.delete(id);
     } else if (!Number.isInteger(id) || typeof sql !== 'string') {
       return fail('BAD_REQUEST', 'store_sql needs sql_id (a whole number) and sql (a string)');
     } else if (this.#sqls.has(id)) {
       return fail('BAD_REQUEST', `sql_id ${id} is already stored on this connection: close_sql it first`);
-    } else if (this.#sqls.size >= SOCKET_MAX_SQL || this.#sqlBytes + sql.length > SOCKET_MAX_SQL_BYTES) {
-      return fail('BAD_REQUEST', `too much stored SQL: a connection keeps at most ${SOCKET_MAX_SQL} texts of ${SOCKET_MAX_SQL_BYTES} characters in all; close_sql what is no longer needed`);
+    } else if (this.#sqls.size >= SOCKET_MAX_SQL || this.#sqlBytes + bytesInBody(sql) > SOCKET_MAX_SQL_BYTES) {
+      return fail('BAD_REQUEST', `too much stored SQL: a connection keeps at most ${SOCKET_MAX_SQL} texts of ${SOCKET_MAX_SQL_BYTES} bytes in all (as JSON, in UTF-8); close_sql what is no longer needed`);
     } else {
-      this.#sqls.set(id, sql);
-      this.#sqlBytes += sql.length;
+      const bytes = bytesInBody(sql);
+      this.#sqls.set(id, { sql, bytes });
+      this.#sqlBytes += bytes;
     }
     return { response: { type } };
   }
@@ -213,15 +222,15 @@ export class HranaSocket {
   /**
    * A request with sql_id in place of its text made whole: the connection's stored
    * text goes in (an unknown id stays, and the database names it), and is counted.
-   * @param {any} request @param {(sql: string) => void} count
+   * @param {any} request @param {(bytes: number) => void} count  each copy's bytes
    */
   #withTexts(request, count) {
     /** @param {any} stmt */
     const whole = (stmt) => {
-      const sql = stmt && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
-      if (sql === undefined) return stmt;
-      count(sql);
-      return { ...stmt, sql, sql_id: undefined };
+      const stored = stmt && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
+      if (stored === undefined) return stmt;
+      count(stored.bytes);
+      return { ...stmt, sql: stored.sql, sql_id: undefined };
     };
     if (request.type === 'execute') return { ...request, stmt: whole(request.stmt) };
     if (request.type === 'batch' && Array.isArray(request.batch?.steps)) {
