@@ -121,6 +121,8 @@ export declare class DoSQLDatabase extends DurableObject {
   coldObjectsKept(holder: string, objects: string[]): Promise<boolean>;
   /** @internal */
   coldObjectsRead(owner: string, objects: string[]): Promise<string[]>;
+  /** @internal Null when this database is new (a branch may replace it), else why not. */
+  newDatabaseError(): Promise<{ status: number; text: string } | null>;
   /** Prunes the change log. A subclass that defines alarm() must call super.alarm(). */
   alarm(): Promise<void>;
   /** Change subscribers' WebSockets: messages other than `ping` are ignored. */

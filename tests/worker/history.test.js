@@ -478,4 +478,22 @@ describe('restore and the deployment\'s migrations', () => {
     assert.equal((await db.post('/restore', { to: before.lsn })).status, 200);
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 2 }]);
   });
+
+  test('a class whose migrations seed rows branches: a new database is what its migrations make, no more', async () => {
+    const SEED = { name: '0002_plans.sql', sql: "CREATE TABLE plans (name TEXT); INSERT INTO plans VALUES ('free'), ('pro');" };
+    deployed ??= createWorld('history-migrations');
+    await deployed.restart({ migrations: [USERS, SEED] });
+    const from = deployed.client('sql', tenant('hseed'));
+    await from.run("INSERT INTO users (email) VALUES ('a@x')");
+    const name = tenant('hseed-branch');
+    const made = await from.post('/branch', { name });
+    assert.equal(made.status, 200, made.text);
+    assert.deepEqual(await deployed.client('sql', name).query('SELECT count(*) AS n FROM users'), [{ n: 1 }]);
+    // A database that changed a seeded row holds more than its migrations make.
+    const changed = tenant('hseed-changed');
+    await deployed.client('sql', changed).run("UPDATE plans SET name = 'team' WHERE name = 'pro'");
+    const refused = await from.post('/branch', { name: changed });
+    assert.equal(refused.body.code, 'BRANCH_EXISTS', refused.text);
+    assert.deepEqual(await deployed.client('sql', changed).query('SELECT name FROM plans ORDER BY name'), [{ name: 'free' }, { name: 'team' }]);
+  });
 });

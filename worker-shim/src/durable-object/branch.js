@@ -30,17 +30,11 @@ import { byOwner } from '../storage/cold-manifest.js';
 import { MAX_GROUP_PAGES, PAGES_PER_CHUNK, PAGES_PER_WRITE } from '../config.js';
 import { tenantNameError } from '../tenant.js';
 
-/**
- * Whether a database holds, or held, any row of its own (not SQLite's, not DoSQL's): a
- * leaf page with cells, or an event in its change log (a row it held and deleted, which
- * its history could still restore; with change capture off only the first shows).
- */
-const HOLDS_ROWS_SQL =
-  "SELECT (SELECT count(*) FROM dbstat WHERE pagetype = 'leaf' AND ncell > 0 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\')" +
-  ' + (SELECT count(*) FROM _dosql_change_log) AS n';
 /** The schema of the user's: every entry of sqlite_schema that is neither SQLite's nor DoSQL's. */
 const USER_SCHEMA_SQL =
   "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' ORDER BY type, name";
+/** The newest change event: higher in a database that was written to after its migrations, even once deleted. */
+const CHANGE_HEAD_SQL = 'SELECT max(last_lsn) AS head FROM _dosql_change_log';
 
 /** A copied page on the way to the branch: its number (u32, little-endian), then its bytes. */
 const PGNO_BYTES = 4;
@@ -78,10 +72,12 @@ export async function branch({ name, from }, source) {
   const id = namespace.idFromName(name);
   if (ctx?.id?.equals?.(id)) return hostError('BRANCH_EXISTS', `${name} is this database: a branch needs a name of its own`);
   const target = namespace.get(id);
-  const used = await target.fetch('http://dosql/query', { method: 'POST', body: JSON.stringify({ sql: HOLDS_ROWS_SQL }) });
-  const usedAnswer = await used.json();
-  if (!used.ok) return jsonResponse(used.status, usedAnswer);
-  if (usedAnswer.rows[0].n > 0) return hostError('BRANCH_EXISTS', `${name} holds rows, or held them (its change log has events): a branch is a new database, so give it a name no database uses`);
+  const used = await target.newDatabaseError();
+  if (used) {
+    const answer = JSON.parse(used.text);
+    if (answer.code !== 'BRANCH_EXISTS') return jsonResponse(used.status, answer);
+    return hostError('BRANCH_EXISTS', `${name} holds more than its migrations make (rows, or change events of rows since deleted): a branch is a new database, so give it a name no database uses`);
+  }
   // Sized holding the gate, as every read of a point: after an open transaction ends.
   const release = await source.hold();
   /** @type {EngineResponse} */
@@ -362,25 +358,41 @@ async function checkShared({ pageSize, groups }, { keeps, storage }) {
 }
 
 /**
- * Null when a database is new: it holds no row of the user's, and no schema but what
- * this deployment's migrations make (fresh: a query of a database that just applied
- * them to nothing; a class with migrations makes their tables at every first start).
- * Else BRANCH_EXISTS, or the failure of a query.
+ * Null when a database is new: it holds what a database that just applied this
+ * deployment's migrations to nothing holds (fresh), no more: the same schema of the
+ * user's, the same rows (the migrations' own, a class whose migrations seed tables),
+ * and the same newest change event (a row written and deleted since leaves a newer
+ * one, with change capture on). Else BRANCH_EXISTS, or the failure of a query.
  * @param {(sql: string) => Promise<EngineResponse>} query  this database's
- * @param {(sql: string) => Promise<EngineResponse>} fresh
+ * @param {() => Promise<{query: (sql: string) => Promise<EngineResponse>} | {failure: EngineResponse}>} fresh
  * @returns {Promise<EngineResponse | null>}
  */
 export async function usedError(query, fresh) {
-  const rows = await query(HOLDS_ROWS_SQL);
-  if (rows.status !== 200) return rows;
-  if (valueOf(rows).rows[0].n > 0) return hostError('BRANCH_EXISTS', 'this database holds rows, or held them (its change log has events): a branch replaces only a new database');
-  const mine = await query(USER_SCHEMA_SQL);
-  const made = await fresh(USER_SCHEMA_SQL);
-  for (const answer of [mine, made]) if (answer.status !== 200) return answer;
-  if (JSON.stringify(valueOf(mine).rows) !== JSON.stringify(valueOf(made).rows)) {
-    return hostError('BRANCH_EXISTS', 'this database has schema of its own, beyond its migrations: a branch replaces only a new database');
+  const made = await fresh();
+  if ('failure' in made) return made.failure;
+  const schema = await sameAnswers(query, made.query, USER_SCHEMA_SQL);
+  if (schema.differs !== false) return schema.differs ?? schema.failure;
+  const tables = valueOf(schema.answer).rows.filter((r) => r.type === 'table' && !/^CREATE\s+VIRTUAL\b/i.test(r.sql)).map((r) => r.name);
+  for (const sql of [CHANGE_HEAD_SQL, ...tables.map((name) => `SELECT * FROM main."${name.replaceAll('"', '""')}"`)]) {
+    const same = await sameAnswers(query, made.query, sql);
+    if (same.differs !== false) return same.differs ?? same.failure;
   }
   return null;
+}
+
+/**
+ * sql's answer in both databases: {differs: false, answer} when they agree, {differs:
+ * BRANCH_EXISTS} when not, or {failure} when a query failed (a table too large to
+ * answer at once is more than migrations make).
+ * @param {(sql: string) => Promise<EngineResponse>} mine @param {(sql: string) => Promise<EngineResponse>} fresh @param {string} sql
+ * @returns {Promise<{differs: false, answer: EngineResponse} | {differs: EngineResponse} | {differs?: undefined, failure: EngineResponse}>}
+ */
+async function sameAnswers(mine, fresh, sql) {
+  const [a, b] = [await mine(sql), await fresh(sql)];
+  if (b.status !== 200) return { failure: b };
+  if (a.status === 200 && JSON.stringify(valueOf(a)) === JSON.stringify(valueOf(b))) return { differs: false, answer: a };
+  if (a.status !== 200 && valueOf(a)?.code !== 'RESULT_TOO_LARGE') return { failure: a };
+  return { differs: hostError('BRANCH_EXISTS', 'this database holds more than its migrations make (rows, schema of its own, or change events of rows since deleted): a branch replaces only a new database') };
 }
 
 /**

@@ -196,6 +196,12 @@ export class DoSQLDatabase extends DurableObject {
     return this.#instance.releaseColdObjects(holder, objects);
   }
 
+  /** Null when this database is new, so that a branch may replace it; else why not, as fetch would answer. */
+  async newDatabaseError() {
+    const used = await this.#instance.newDatabaseError();
+    return used && rpcAnswer(used);
+  }
+
   /** Whether these are this database's R2 objects, kept for the branch `holder`. @param {string} holder @param {string[]} objects */
   coldObjectsKept(holder, objects) {
     return this.#instance.coldObjectsKept(holder, objects);

@@ -518,7 +518,7 @@ export class DatabaseInstance {
             const engine = /** @type {Engine} */ (this.#engine);
             return engine.fileHeader(page1.subarray(0, engine.contract.fileHeaderBytes), storage.maxImportBytes).answer;
           },
-          unused: () => usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), (sql) => this.#freshQuery(sql)),
+          unused: () => this.#usedError(),
           hold: () => this.#gate.hold(),
           replaced: async () => (await this.#restartAfterImport()) ?? (await this.#checkInternalTables()),
           progress,
@@ -540,13 +540,32 @@ export class DatabaseInstance {
     return engine.request('POST', '/query', encoder.encode(JSON.stringify({ sql })), { internal: true });
   }
 
-  /** sql's answer in a database that just applied this deployment's migrations to nothing, in memory. @param {string} sql */
-  async #freshQuery(sql) {
+  /**
+   * Null when this database is new, so that a branch may replace it (branch.js
+   * usedError()), else why not: asked by the database a branch is made from, and at
+   * the branch's swap.
+   * @returns {Promise<EngineResponse | null>}
+   */
+  async newDatabaseError() {
+    return (await this.start()) ?? this.#usedError();
+  }
+
+  #usedError() {
+    return usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), () => this.#fresh());
+  }
+
+  /**
+   * Queries of a database that just applied this deployment's migrations to nothing,
+   * in memory: what a new database of this class holds. Or why it could not be made.
+   * @returns {Promise<{query: (sql: string) => Promise<EngineResponse>} | {failure: EngineResponse}>}
+   */
+  async #fresh() {
     const engine = new Engine(wasmModule, { storage: scratchPages(), label: `${this.#options.label()} (fresh)` });
     const opened = await engine.open(0, captureOptions(this.#capture));
-    if (opened.status !== 200) return opened;
+    if (opened.status !== 200) return { failure: opened };
     const migrated = await engine.migrate([...this.#options.migrations()]);
-    return migrated.status === 200 ? this.#internalQuery(engine, sql) : migrated;
+    if (migrated.status !== 200) return { failure: migrated };
+    return { query: (sql) => this.#internalQuery(engine, sql) };
   }
 
   /** The engine's check of its internal tables' rows, as an import's (POST /import/check): null, or the failure. */
