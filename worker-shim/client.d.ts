@@ -18,6 +18,7 @@ export type {
   StubLike,
   SQLValue,
   SQLParams,
+  SQLRow,
   RunResult,
   BatchStatement,
   BatchResult,

@@ -87,11 +87,15 @@ export declare class DoSQLDatabase extends DurableObject {
   maintainStorage(): Promise<void>;
   /** Over RPC: one request of the wire protocol, answered as fetch would: its status and JSON text (what getDB and toD1 use). */
   request(path: string, body: unknown, txId?: string | null): Promise<{ status: number; text: string }>;
-  /** Over RPC: rows, values as themselves; errors as `Error("[CODE status] message")` (fromRpcError). */
-  query<T = Record<string, unknown>>(sql: string, params?: SQLParams, options?: RpcOptions): Promise<T[]>;
-  queryOne<T = Record<string, unknown>>(sql: string, params?: SQLParams, options?: RpcOptions): Promise<T | null>;
+  /**
+   * Over RPC: rows, values as themselves; errors as `Error("[CODE status] message")`
+   * (fromRpcError). A stub takes no type arguments (Workers RPC drops them): cast the
+   * rows, `(await stub.query(sql)) as User[]`.
+   */
+  query(sql: string, params?: SQLParams, options?: RpcOptions): Promise<SQLRow[]>;
+  queryOne(sql: string, params?: SQLParams, options?: RpcOptions): Promise<SQLRow | null>;
   run(sql: string, params?: SQLParams, options?: RpcOptions): Promise<RunResult>;
-  batch<T = Record<string, unknown>>(statements: Array<BatchStatement | string>, options?: RpcOptions): Promise<BatchResult<T>[]>;
+  batch(statements: Array<BatchStatement | string>, options?: RpcOptions): Promise<BatchResult<SQLRow>[]>;
   /** A script of statements, all or nothing. */
   exec(sql: string, options?: RpcOptions): Promise<{ count: number }>;
   /** Opens an interactive transaction; name it in later calls as `{transaction: txId}`. */
@@ -245,7 +249,7 @@ export declare function defineDoSQL(options?: DoSQLOptions): typeof DoSQLDatabas
  */
 export declare function route(
   request: Request,
-  env: { DOSQL_TOKEN?: string; DOSQL_DB?: DurableObjectNamespace },
+  env: { DOSQL_TOKEN?: string; DOSQL_DB?: DurableObjectNamespace<any> },
   ctx?: { waitUntil(promise: Promise<unknown>): void },
 ): Promise<Response>;
 
@@ -263,6 +267,8 @@ export interface StubLike {
  */
 export type SQLValue = string | number | bigint | boolean | null | Uint8Array | ArrayBuffer | ArrayBufferView | Date;
 export type SQLParams = unknown[] | Record<string, unknown>;
+/** A row as it comes back: by column name, each value as SQLite holds it (a bigint past 2^53). */
+export type SQLRow = Record<string, string | number | bigint | null | Uint8Array>;
 
 export interface RunResult {
   rowsAffected: number;
@@ -418,7 +424,7 @@ export declare class DoSQLError extends Error {
  * object's stub (then tenantId is not used).
  */
 export declare function getDB(
-  platformOrNamespace: { env: { DOSQL_DB: DurableObjectNamespace } } | { DOSQL_DB: DurableObjectNamespace } | DurableObjectNamespace | StubLike,
+  platformOrNamespace: { env: { DOSQL_DB: DurableObjectNamespace<any> } } | { DOSQL_DB: DurableObjectNamespace<any> } | DurableObjectNamespace<any> | StubLike,
   tenantId?: string,
 ): DatabaseClient;
 
@@ -598,7 +604,7 @@ export declare class DoSQLD1Database {
  * or a stub) where D1 code used `env.DB`.
  */
 export declare function toD1(
-  target: StubLike | DurableObjectNamespace | { DOSQL_DB: DurableObjectNamespace } | { env: { DOSQL_DB: DurableObjectNamespace } },
+  target: StubLike | DurableObjectNamespace<any> | { DOSQL_DB: DurableObjectNamespace<any> } | { env: { DOSQL_DB: DurableObjectNamespace<any> } },
   tenantId?: string,
   options?: D1FacadeOptions,
 ): DoSQLD1Database;

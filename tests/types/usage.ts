@@ -18,6 +18,8 @@ interface User {
 }
 
 declare const env: { DOSQL_DB: DurableObjectNamespace; DOSQL_COLD: R2Bucket };
+// What `wrangler types` writes for a Worker that exports the class (README's quick start).
+declare const typedEnv: { DOSQL_DB: DurableObjectNamespace<DoSQLDatabase> };
 declare const request: Request;
 declare const ctx: DurableObjectState;
 
@@ -93,4 +95,15 @@ export async function ownClass(): Promise<void> {
   const all: D1Result = await toD1(env.DOSQL_DB.get(env.DOSQL_DB.idFromName('acme'))).prepare('SELECT 1').all();
   void all;
   void response;
+}
+
+export async function withWranglerTypes(): Promise<number> {
+  const db = getDB(typedEnv, 'acme');
+  const d1 = toD1(typedEnv.DOSQL_DB, 'acme');
+  const stub = typedEnv.DOSQL_DB.get(typedEnv.DOSQL_DB.idFromName('acme'));
+  const rows = await stub.query('SELECT * FROM users WHERE id = ?', [1]);
+  const users = rows as unknown as User[];
+  const one = await stub.queryOne('SELECT 1 AS n');
+  void d1;
+  return rows.length + users.length + Number(one?.n ?? 0) + (await db.query('SELECT 1')).length;
 }
