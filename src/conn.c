@@ -316,8 +316,8 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
       sqlite3_finalize(*ppStmt);
       *ppStmt = 0;
       replyFail(pReply, 400, DOSQL_MULTIPLE_STATEMENTS,
-          "sql holds more than one statement: send one per operation "
-          "(or several operations to /transaction)");
+          "sql holds more than one statement: send one per query, or several as a "
+          "batch (db.batch(), /batch) or a script (db.exec(), /exec)");
       return SQLITE_MISUSE;
     }
   }
