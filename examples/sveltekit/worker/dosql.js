@@ -3,7 +3,7 @@
 import { defineDoSQL } from 'dosql';
 import migrations from '../src/lib/server/migrations.generated.js';
 
-export const DoSQLDatabase = defineDoSQL({ migrations });
+export class DoSQLDatabase extends defineDoSQL({ migrations }) {}
 
 // A worker needs a fetch handler; this one only serves the class (npm run dev:db).
 export default {
