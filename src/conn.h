@@ -41,10 +41,12 @@ typedef struct Conn {
   int bSavepointSql;         /* SAVEPOINT, RELEASE or ROLLBACK TO */
   int bSchemaSql;            /* CREATE, DROP, ALTER or ANALYZE: may change the schema */
   int eForeignKeysSql;       /* PRAGMA foreign_keys = v: 1 + v as SQLite reads it (0 or 1); else 0 */
+  int bDeferForeignKeysSql;  /* PRAGMA defer_foreign_keys = v */
   /* The rows that broke a foreign key when the running request first turned
   ** foreign keys off (guard.h): it answers only for the others it leaves. */
   struct UnmatchedRows *pFkBefore;
-  int bFkCounted;            /* pFkBefore was taken in this request (0 if that failed) */
+  int bFkCounted;            /* pFkBefore was taken in this request... */
+  int rcFkCounted;           /* ...with this result (not SQLITE_OK: pFkBefore is 0) */
   Budget budget;             /* the CPU budget of the running request */
   int nCpuBudgetMs;          /* each request's budget (dosql_open) */
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */

@@ -95,6 +95,13 @@ static const char *pragmaDenial(const char *zPragma, const char *zArg){
 }
 
 /* The refusal of PRAGMA zPragma, naming it (in p->zDenial). */
+/* Whether rows of the open transaction leave a deferred foreign key unmatched,
+** which PRAGMA defer_foreign_keys=OFF would forget (SQLite clears the count). */
+static int deferredForeignKeysPending(sqlite3 *db){
+  int nNow = 0, nHigh = 0;
+  return sqlite3_db_status(db, SQLITE_DBSTATUS_DEFERRED_FKS, &nNow, &nHigh, 0)==SQLITE_OK && nNow>0;
+}
+
 static const char *pragmaRefusal(Conn *p, const char *zPragma, const char *zWhy){
   int i;
   for(i=0; zPragma[i]; i++){
@@ -195,6 +202,14 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       zWhy = pragmaDenial(z3, z4);
       if( zWhy ) zWhy = pragmaRefusal(p, z3, zWhy);
       if( z4 && sqlite3_stricmp(z3, "foreign_keys")==0 ) p->eForeignKeysSql = 1 + dosqlPragmaBoolean(z4);
+      if( z4 && sqlite3_stricmp(z3, "defer_foreign_keys")==0 ){
+        p->bDeferForeignKeysSql = 1;
+        if( !zWhy && !dosqlPragmaBoolean(z4) && deferredForeignKeysPending(p->db) ){
+          zWhy = "PRAGMA defer_foreign_keys=OFF is not allowed while rows this transaction wrote "
+                 "leave a deferred foreign key unmatched: SQLite would forget them, and they would "
+                 "commit; match them first, or leave the check to the commit";
+        }
+      }
       break;
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
@@ -260,11 +275,16 @@ int guardCheckSchema(Conn *p, Reply *pReply){
   return rc;
 }
 
+int guardSetsForeignKeys(const Conn *p){
+  return p->eForeignKeysSql!=0 || p->bDeferForeignKeysSql;
+}
+
 void guardStartStatement(Conn *p){
   p->zTxControl = 0;
   p->bSavepointSql = 0;
   p->bSchemaSql = 0;
   p->eForeignKeysSql = 0;
+  p->bDeferForeignKeysSql = 0;
 }
 
 const char *guardTransactionStatement(const Conn *p){
@@ -283,6 +303,7 @@ static void forgetUnmatched(Conn *p){
   unmatchedFree(p->pFkBefore);
   p->pFkBefore = 0;
   p->bFkCounted = 0;
+  p->rcFkCounted = SQLITE_OK;
 }
 
 int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
@@ -290,6 +311,9 @@ int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
   UnmatchedRows *pNow = 0;
   const char *zChild, *zRowid, *zParent;
   int rc = unmatchedFind(p->db, &pNow);
+  /* The rows found when foreign keys went off could not be told (out of memory):
+  ** every row now would be blamed on the request, which fails as that did. */
+  if( rc==SQLITE_OK ) rc = p->rcFkCounted;
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);   /* the check could not run: SQLite says why */
   }else if( unmatchedFirstNew(pNow, p->pFkBefore, &zChild, &zRowid, &zParent) ){
@@ -323,8 +347,8 @@ int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
   if( !bOn && !p->bFkCounted ){
-    /* Failing, it finds none: the check at the end then answers for every row. */
-    unmatchedFind(p->db, &p->pFkBefore);
+    /* Failing, it keeps why: the check at the end fails with it. */
+    p->rcFkCounted = unmatchedFind(p->db, &p->pFkBefore);
     p->bFkCounted = 1;
   }
   guardSetForeignKeys(p, bOn);

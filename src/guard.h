@@ -30,6 +30,10 @@ int guardIsSavepoint(const Conn *p);
 ** else -1. */
 int guardForeignKeysSetting(const Conn *p);
 
+/* Whether the statement sets PRAGMA foreign_keys or defer_foreign_keys, which
+** the authorizer must see each time they run (never a kept statement). */
+int guardSetsForeignKeys(const Conn *p);
+
 /* After a statement that ran in a transaction the engine opened itself (a
 ** migration; /exec, /batch or /transaction outside an interactive one): if it
 ** was PRAGMA foreign_keys = v, apply it through the connection's flag, as it

@@ -6,147 +6,279 @@
 
 #include "unmatched.h"
 
-/* A row that breaks a foreign key: its table, the parent table its key names,
-** the values of the key's columns (as quote() writes them, comma-separated;
-** empty when they cannot be read), and its rowid as text ("none"). */
-typedef struct Unmatched {
+/* One foreign key of one table: what tells it apart (its schema and table, its
+** columns and the parent's, each a list of quoted names: the parent's is empty
+** when the key names the parent's primary key); the parent's name, for
+** messages; and the key's columns as text, for reading its values. */
+typedef struct UnmatchedKey {
+  char *zSchema;
   char *zChild;
+  char *zFrom;
+  char *zTo;
   char *zParent;
-  char *zKey;
-  char *zRowid;
+  char *zSelect;
+} UnmatchedKey;
+
+/* A row that breaks a foreign key: which key (an index into the keys), a digest
+** of the key's values as text (0 when they cannot be read back), and its rowid
+** as text, for messages. */
+typedef struct Unmatched {
+  int iKey;
+  sqlite3_uint64 hValues;
+  char zRowid[24];
 } Unmatched;
 
-/* Sorted by table, parent and key (compareUnmatched). */
+/* The keys sorted by what tells them apart, the rows by key and digest. */
 struct UnmatchedRows {
+  UnmatchedKey *aKey;
+  int nKey;
   Unmatched *a;
   int n;
 };
 
+/* While rows are found: for each key, the statement that reads its values by
+** rowid (0: none can, the table is WITHOUT ROWID or every rowid name is a
+** column's). */
+typedef struct Finder {
+  sqlite3 *db;
+  UnmatchedRows *pRows;
+  sqlite3_stmt **apRead;
+  int nRead;
+} Finder;
+
 void unmatchedFree(UnmatchedRows *p){
   int i;
   if( p==0 ) return;
-  for(i=0; i<p->n; i++){
-    sqlite3_free(p->a[i].zChild);
-    sqlite3_free(p->a[i].zParent);
-    sqlite3_free(p->a[i].zKey);
-    sqlite3_free(p->a[i].zRowid);
+  for(i=0; i<p->nKey; i++){
+    sqlite3_free(p->aKey[i].zSchema);
+    sqlite3_free(p->aKey[i].zChild);
+    sqlite3_free(p->aKey[i].zFrom);
+    sqlite3_free(p->aKey[i].zTo);
+    sqlite3_free(p->aKey[i].zParent);
+    sqlite3_free(p->aKey[i].zSelect);
   }
+  sqlite3_free(p->aKey);
   sqlite3_free(p->a);
   sqlite3_free(p);
 }
 
-static int compareUnmatched(const void *pA, const void *pB){
-  const Unmatched *a = pA, *b = pB;
-  int c = strcmp(a->zChild, b->zChild);
-  if( c==0 ) c = strcmp(a->zParent, b->zParent);
-  if( c==0 ) c = strcmp(a->zKey, b->zKey);
+static int compareKeys(const UnmatchedKey *a, const UnmatchedKey *b){
+  int c = sqlite3_stricmp(a->zSchema, b->zSchema);
+  if( c==0 ) c = sqlite3_stricmp(a->zChild, b->zChild);
+  if( c==0 ) c = sqlite3_stricmp(a->zFrom, b->zFrom);
+  if( c==0 ) c = sqlite3_stricmp(a->zTo, b->zTo);
   return c;
 }
 
-/* The statement that reads the values of foreign key iFk of table zChild from
-** the row of rowid ?1, into *ppStmt: SELECT quote("a")||','||quote("b") FROM
-** main."child" WHERE rowid=?1. */
-static int prepareKeyRead(sqlite3 *db, const char *zChild, int iFk, sqlite3_stmt **ppStmt){
+/* The index of a key of p told apart as pKey is, or -1. */
+static int findKey(const UnmatchedRows *p, const UnmatchedKey *pKey){
+  int i;
+  for(i=0; p && i<p->nKey; i++){
+    if( compareKeys(&p->aKey[i], pKey)==0 ) return i;
+  }
+  return -1;
+}
+
+/* Foreign key iFk of zSchema.zChild as an UnmatchedKey, from PRAGMA
+** foreign_key_list (id, seq, table, from, to, ...; its rows in seq order). */
+static int describeKey(sqlite3 *db, const char *zSchema, const char *zChild, int iFk, UnmatchedKey *pKey){
   sqlite3_stmt *pList = 0;
-  sqlite3_str *pSql = sqlite3_str_new(db);
-  char *zList = sqlite3_mprintf("PRAGMA main.foreign_key_list(\"%w\")", zChild);
-  char *zSql;
-  int nCol = 0, rc = zList ? sqlite3_prepare_v2(db, zList, -1, &pList, 0) : SQLITE_NOMEM;
+  sqlite3_str *pFrom = sqlite3_str_new(db), *pTo = sqlite3_str_new(db), *pSelect = sqlite3_str_new(db);
+  char *zList = sqlite3_mprintf("PRAGMA \"%w\".foreign_key_list(\"%w\")", zSchema, zChild);
+  int n = 0, rc = zList ? sqlite3_prepare_v2(db, zList, -1, &pList, 0) : SQLITE_NOMEM;
   sqlite3_free(zList);
-  sqlite3_str_appendall(pSql, "SELECT ''");
+  memset(pKey, 0, sizeof(*pKey));
+  /* Each list starts with a space, so that none is empty (an empty str is 0). */
+  sqlite3_str_appendchar(pFrom, 1, ' ');
+  sqlite3_str_appendchar(pTo, 1, ' ');
   while( rc==SQLITE_OK && (rc = sqlite3_step(pList))==SQLITE_ROW ){
+    const char *zTo = (const char*)sqlite3_column_text(pList, 4);
     rc = SQLITE_OK;
-    if( sqlite3_column_int(pList, 0)!=iFk ) continue;   /* id, seq, table, from, ... */
-    sqlite3_str_appendf(pSql, "%s||quote(\"%w\")", nCol++ ? "||','" : "",
-                        (const char*)sqlite3_column_text(pList, 3));
+    if( sqlite3_column_int(pList, 0)!=iFk ) continue;
+    if( pKey->zParent==0 ) pKey->zParent = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pList, 2));
+    sqlite3_str_appendf(pFrom, "\"%w\",", (const char*)sqlite3_column_text(pList, 3));
+    if( zTo ) sqlite3_str_appendf(pTo, "\"%w\",", zTo);
+    sqlite3_str_appendf(pSelect, "%sCAST(\"%w\" AS TEXT)", n++ ? "," : "", (const char*)sqlite3_column_text(pList, 3));
   }
   if( rc==SQLITE_DONE ) rc = SQLITE_OK;
   sqlite3_finalize(pList);
-  sqlite3_str_appendf(pSql, " FROM main.\"%w\" WHERE rowid=?1", zChild);
-  zSql = sqlite3_str_finish(pSql);
-  if( rc==SQLITE_OK ) rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, ppStmt, 0) : SQLITE_NOMEM;
+  pKey->zSchema = sqlite3_mprintf("%s", zSchema);
+  pKey->zChild = sqlite3_mprintf("%s", zChild);
+  pKey->zFrom = sqlite3_str_finish(pFrom);
+  pKey->zTo = sqlite3_str_finish(pTo);
+  pKey->zSelect = sqlite3_str_finish(pSelect);
+  if( pKey->zParent==0 ) pKey->zParent = sqlite3_mprintf("");
+  if( rc==SQLITE_OK && (!pKey->zSchema || !pKey->zChild || !pKey->zFrom || !pKey->zTo || !pKey->zParent
+                     || (n>0 && !pKey->zSelect)) ){
+    rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && n==0 ) rc = SQLITE_CORRUPT;   /* foreign_key_check named a key the list lacks */
+  return rc;
+}
+
+/* The first of SQLite's names for the rowid that no column of zSchema.zChild
+** takes, or 0 (a user's column named rowid would read as itself). */
+static const char *rowidName(sqlite3 *db, const char *zSchema, const char *zChild, int *pRc){
+  static const char *azName[] = { "rowid", "_rowid_", "oid" };
+  int abTaken[3] = { 0, 0, 0 }, i;
+  sqlite3_stmt *pInfo = 0;
+  char *zInfo = sqlite3_mprintf("PRAGMA \"%w\".table_xinfo(\"%w\")", zSchema, zChild);
+  int rc = zInfo ? sqlite3_prepare_v2(db, zInfo, -1, &pInfo, 0) : SQLITE_NOMEM;
+  sqlite3_free(zInfo);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pInfo))==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pInfo, 1);
+    rc = SQLITE_OK;
+    for(i=0; i<3; i++) abTaken[i] |= zName && sqlite3_stricmp(zName, azName[i])==0;
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pInfo);
+  *pRc = rc;
+  for(i=0; i<3; i++) if( !abTaken[i] ) return azName[i];
+  return 0;
+}
+
+/* The statement that reads key pKey's values, as text, from the row of rowid
+** ?1, into *ppStmt; 0 there when no rowid name is free. */
+static int prepareKeyRead(sqlite3 *db, const UnmatchedKey *pKey, sqlite3_stmt **ppStmt){
+  const char *zRowid;
+  char *zSql;
+  int rc = SQLITE_OK;
+  *ppStmt = 0;
+  zRowid = rowidName(db, pKey->zSchema, pKey->zChild, &rc);
+  if( rc!=SQLITE_OK || zRowid==0 ) return rc;
+  zSql = sqlite3_mprintf("SELECT %s FROM \"%w\".\"%w\" WHERE %s=?1",
+                         pKey->zSelect, pKey->zSchema, pKey->zChild, zRowid);
+  rc = zSql ? sqlite3_prepare_v2(db, zSql, -1, ppStmt, 0) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   return rc;
 }
 
-/* Add the row pCheck (PRAGMA foreign_key_check) is on to p, its key read by
-** pKey (0: none to read, WITHOUT ROWID). SQLITE_OK or an error. */
-static int addUnmatched(UnmatchedRows *p, sqlite3_stmt *pCheck, sqlite3_stmt *pKey){
+/* A digest of the values the statement pRead is on (FNV-1a over each as text,
+** its length first; NULL apart). */
+static sqlite3_uint64 digestValues(sqlite3_stmt *pRead){
+  sqlite3_uint64 h = 14695981039346656037ULL;
+  int i, j, n = sqlite3_column_count(pRead);
+  for(i=0; i<n; i++){
+    const unsigned char *z = sqlite3_column_text(pRead, i);
+    int nByte = z ? sqlite3_column_bytes(pRead, i) : -1;
+    for(j=0; j<4; j++) h = (h ^ (unsigned char)(nByte >> (8*j))) * 1099511628211ULL;
+    for(j=0; j<nByte; j++) h = (h ^ z[j]) * 1099511628211ULL;
+  }
+  return h;
+}
+
+/* The index of pFinder's key for foreign key iFk of zSchema.zChild, added when it
+** is new, with the statement that reads its values when its rows have rowids
+** (bRowid: all rows of a table have, or none, WITHOUT ROWID); -1 on an error, in
+** *pRc. */
+static int finderKey(Finder *p, const char *zSchema, const char *zChild, int iFk, int bRowid, int *pRc){
+  UnmatchedRows *pRows = p->pRows;
+  UnmatchedKey key;
+  int i;
+  *pRc = describeKey(p->db, zSchema, zChild, iFk, &key);
+  i = *pRc==SQLITE_OK ? findKey(pRows, &key) : -1;
+  if( *pRc==SQLITE_OK && i<0 ){
+    UnmatchedKey *aKey = sqlite3_realloc64(pRows->aKey, (pRows->nKey+1)*sizeof(UnmatchedKey));
+    sqlite3_stmt **apRead = sqlite3_realloc64(p->apRead, (p->nRead+1)*sizeof(sqlite3_stmt*));
+    if( aKey ) pRows->aKey = aKey;
+    if( apRead ) p->apRead = apRead;
+    if( aKey==0 || apRead==0 ){
+      *pRc = SQLITE_NOMEM;
+    }else{
+      i = pRows->nKey++;
+      aKey[i] = key;
+      memset(&key, 0, sizeof(key));   /* the list owns its texts now */
+      apRead[p->nRead] = 0;
+      if( bRowid ) *pRc = prepareKeyRead(p->db, &aKey[i], &apRead[p->nRead]);
+      p->nRead++;
+    }
+  }
+  sqlite3_free(key.zSchema);
+  sqlite3_free(key.zChild);
+  sqlite3_free(key.zFrom);
+  sqlite3_free(key.zTo);
+  sqlite3_free(key.zParent);
+  sqlite3_free(key.zSelect);
+  return *pRc==SQLITE_OK ? i : -1;
+}
+
+/* Add the row pCheck (PRAGMA foreign_key_check of zSchema) is on. */
+static int finderAddRow(Finder *p, const char *zSchema, sqlite3_stmt *pCheck){
+  UnmatchedRows *pRows = p->pRows;
   const char *zChild = (const char*)sqlite3_column_text(pCheck, 0);
-  const char *zParent = (const char*)sqlite3_column_text(pCheck, 2);
-  const char *zRowid = (const char*)sqlite3_column_text(pCheck, 1);
+  int bRowid = sqlite3_column_type(pCheck, 1)!=SQLITE_NULL;
+  sqlite3_stmt *pRead;
   Unmatched *pRow;
-  int rc = SQLITE_OK;
-  if( (p->n & (p->n-1))==0 ){   /* grown at each power of two */
-    Unmatched *a = sqlite3_realloc64(p->a, (p->n ? 2*p->n : 1)*sizeof(Unmatched));
+  int rc = SQLITE_OK, iKey = finderKey(p, zSchema, zChild ? zChild : "", sqlite3_column_int(pCheck, 3), bRowid, &rc);
+  if( iKey<0 ) return rc;
+  if( (pRows->n & (pRows->n-1))==0 ){   /* grown at each power of two */
+    Unmatched *a = sqlite3_realloc64(pRows->a, (pRows->n ? 2*pRows->n : 1)*sizeof(Unmatched));
     if( a==0 ) return SQLITE_NOMEM;
-    p->a = a;
+    pRows->a = a;
   }
-  pRow = &p->a[p->n++];
-  memset(pRow, 0, sizeof(*pRow));
-  if( pKey ){
-    sqlite3_bind_int64(pKey, 1, sqlite3_column_int64(pCheck, 1));
-    rc = sqlite3_step(pKey);
-    pRow->zKey = sqlite3_mprintf("%s", rc==SQLITE_ROW ? (const char*)sqlite3_column_text(pKey, 0) : "");
+  pRow = &pRows->a[pRows->n++];
+  pRow->iKey = iKey;
+  pRow->hValues = 0;
+  sqlite3_snprintf(sizeof(pRow->zRowid), pRow->zRowid, "%s",
+                   bRowid ? (const char*)sqlite3_column_text(pCheck, 1) : "none");
+  pRead = p->apRead[iKey];
+  if( bRowid && pRead ){
+    sqlite3_bind_int64(pRead, 1, sqlite3_column_int64(pCheck, 1));
+    rc = sqlite3_step(pRead);
+    if( rc==SQLITE_ROW ) pRow->hValues = digestValues(pRead);
     rc = rc==SQLITE_ROW || rc==SQLITE_DONE ? SQLITE_OK : rc;
-    sqlite3_reset(pKey);
-  }else{
-    pRow->zKey = sqlite3_mprintf("");
-  }
-  pRow->zChild = sqlite3_mprintf("%s", zChild ? zChild : "");
-  pRow->zParent = sqlite3_mprintf("%s", zParent ? zParent : "");
-  pRow->zRowid = sqlite3_mprintf("%s", zRowid ? zRowid : "none");
-  if( rc==SQLITE_OK && (!pRow->zKey || !pRow->zChild || !pRow->zParent || !pRow->zRowid) ){
-    rc = SQLITE_NOMEM;
+    sqlite3_reset(pRead);
   }
   return rc;
+}
+
+static int compareRows(const void *pA, const void *pB){
+  const Unmatched *a = pA, *b = pB;
+  if( a->iKey!=b->iKey ) return a->iKey < b->iKey ? -1 : 1;
+  return a->hValues < b->hValues ? -1 : a->hValues > b->hValues;
 }
 
 int unmatchedFind(sqlite3 *db, UnmatchedRows **pp){
-  sqlite3_stmt *pCheck = 0, *pKey = 0;
-  char *zKeyChild = 0;        /* the table and key pKey reads */
-  int iKeyFk = -1;
-  UnmatchedRows *p = sqlite3_malloc64(sizeof(*p));
-  int rc = p ? sqlite3_prepare_v2(db, "PRAGMA main.foreign_key_check", -1, &pCheck, 0) : SQLITE_NOMEM;
-  if( p ) memset(p, 0, sizeof(*p));
-  while( rc==SQLITE_OK && (rc = sqlite3_step(pCheck))==SQLITE_ROW ){
-    const char *zChild = (const char*)sqlite3_column_text(pCheck, 0);
-    int iFk = sqlite3_column_int(pCheck, 3);
-    int bRowid = sqlite3_column_type(pCheck, 1)!=SQLITE_NULL;
-    rc = SQLITE_OK;
-    /* Rows come table by table, so one key's statement serves many. */
-    if( bRowid && zChild && (zKeyChild==0 || strcmp(zKeyChild, zChild)!=0 || iKeyFk!=iFk) ){
-      sqlite3_finalize(pKey);
-      pKey = 0;
-      sqlite3_free(zKeyChild);
-      zKeyChild = sqlite3_mprintf("%s", zChild);
-      iKeyFk = iFk;
-      rc = zKeyChild ? prepareKeyRead(db, zChild, iFk, &pKey) : SQLITE_NOMEM;
-    }
-    if( rc==SQLITE_OK ) rc = addUnmatched(p, pCheck, bRowid ? pKey : 0);
+  static const char *azSchema[] = { "main", "temp" };
+  Finder f;
+  int i, rc = SQLITE_OK;
+  memset(&f, 0, sizeof(f));
+  f.db = db;
+  f.pRows = sqlite3_malloc64(sizeof(UnmatchedRows));
+  if( f.pRows==0 ) rc = SQLITE_NOMEM;
+  else memset(f.pRows, 0, sizeof(UnmatchedRows));
+  for(i=0; rc==SQLITE_OK && i<2; i++){
+    sqlite3_stmt *pCheck = 0;
+    char *zCheck = sqlite3_mprintf("PRAGMA %s.foreign_key_check", azSchema[i]);
+    rc = zCheck ? sqlite3_prepare_v2(db, zCheck, -1, &pCheck, 0) : SQLITE_NOMEM;
+    sqlite3_free(zCheck);
+    while( rc==SQLITE_OK && (rc = sqlite3_step(pCheck))==SQLITE_ROW ) rc = finderAddRow(&f, azSchema[i], pCheck);
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    sqlite3_finalize(pCheck);
   }
-  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-  sqlite3_finalize(pKey);
-  sqlite3_finalize(pCheck);
-  sqlite3_free(zKeyChild);
+  for(i=0; i<f.nRead; i++) sqlite3_finalize(f.apRead[i]);
+  sqlite3_free(f.apRead);
   if( rc!=SQLITE_OK ){
-    unmatchedFree(p);
-    p = 0;
-  }else if( p->n>1 ){         /* p->a is 0 without rows, which qsort() may not take */
-    qsort(p->a, p->n, sizeof(Unmatched), compareUnmatched);
+    unmatchedFree(f.pRows);
+    f.pRows = 0;
+  }else if( f.pRows->n>1 ){   /* a is 0 without rows, which qsort() may not take */
+    qsort(f.pRows->a, f.pRows->n, sizeof(Unmatched), compareRows);
   }
-  *pp = p;
+  *pp = f.pRows;
   return rc;
 }
 
-/* How many of p's rows hold what pRow holds. */
-static int unmatchedLike(const UnmatchedRows *p, const Unmatched *pRow){
-  int lo = 0, hi = p ? p->n : 0, n = 0;
-  while( lo<hi ){                  /* the first row not before pRow */
+/* How many of p's rows are of key iKey with digest h. */
+static int rowsLike(const UnmatchedRows *p, int iKey, sqlite3_uint64 h){
+  Unmatched key;
+  int lo = 0, hi = p->n, n = 0;
+  key.iKey = iKey;
+  key.hValues = h;
+  while( lo<hi ){                  /* the first row not before key */
     int mid = (lo+hi)/2;
-    if( compareUnmatched(&p->a[mid], pRow)<0 ) lo = mid+1; else hi = mid;
+    if( compareRows(&p->a[mid], &key)<0 ) lo = mid+1; else hi = mid;
   }
-  while( lo+n<(p ? p->n : 0) && compareUnmatched(&p->a[lo+n], pRow)==0 ) n++;
+  while( lo+n<p->n && compareRows(&p->a[lo+n], &key)==0 ) n++;
   return n;
 }
 
@@ -154,11 +286,13 @@ int unmatchedFirstNew(const UnmatchedRows *pNow, const UnmatchedRows *pBefore,
                       const char **pzChild, const char **pzRowid, const char **pzParent){
   int i, n;
   for(i=0; i<pNow->n; i+=n){
-    n = unmatchedLike(pNow, &pNow->a[i]);
-    if( n>unmatchedLike(pBefore, &pNow->a[i]) ){
-      *pzChild = pNow->a[i].zChild;
-      *pzRowid = pNow->a[i].zRowid;
-      *pzParent = pNow->a[i].zParent;
+    const Unmatched *pRow = &pNow->a[i];
+    int iBefore = findKey(pBefore, &pNow->aKey[pRow->iKey]);
+    n = rowsLike(pNow, pRow->iKey, pRow->hValues);
+    if( iBefore<0 || n>rowsLike(pBefore, iBefore, pRow->hValues) ){
+      *pzChild = pNow->aKey[pRow->iKey].zChild;
+      *pzRowid = pRow->zRowid;
+      *pzParent = pNow->aKey[pRow->iKey].zParent;
       return 1;
     }
   }

@@ -246,6 +246,7 @@ typedef struct Scenario {
   const char *zEffect;     /* a query for what the run changes: after a 200 it is
                            ** what a run without faults leaves, after an error
                            ** what was there before */
+  const char *zForge;      /* SQL run on the seeded database with the engine's rights */
 } Scenario;
 
 /* Every scenario's tables: rows of every type, a trigger, captured changes. */
@@ -333,6 +334,7 @@ static void scenarioDatabase(const Scenario *sc, Snapshot *pSnap){
     CHECK(a.status==200);
     if( a.status!=200 ) printf("  seeding %s: %d %s\n", sc->zName, a.status, a.zBody);
     answerFree(&a);
+    if( sc->zForge ) forge(&c, sc->zForge);
     connClose(&c);
   }
   snapshotTake(pSnap);
@@ -626,6 +628,17 @@ static void oom_changes_prune(void){
   oomScenario(&sc);
 }
 
+/* A request that turns foreign keys off, over a row unmatched before it (a
+** libSQL pipeline may leave one): out of memory, never the old row blamed. */
+static void oom_foreign_keys_off_with_an_old_unmatched_row(void){
+  static const Scenario sc = { .zName = "foreign keys off", .xRun = runOne, .zPath = "/exec",
+    .zBody = "{\"sql\":\"PRAGMA foreign_keys=OFF; INSERT INTO t(b) VALUES('fk'); PRAGMA foreign_keys=ON\"}",
+    .zEffect = OOM_EFFECT,
+    .zForge = "CREATE TABLE fp(id INTEGER PRIMARY KEY); CREATE TABLE fc(id INTEGER PRIMARY KEY, pid REFERENCES fp(id));"
+              " PRAGMA foreign_keys=OFF; INSERT INTO fc VALUES(1, 7); PRAGMA foreign_keys=ON" };
+  oomScenario(&sc);
+}
+
 int main(void){
   oomInstall();
   RUN(oom_open_new_database_and_migrate);
@@ -640,5 +653,6 @@ int main(void){
   RUN(oom_interactive_transaction);
   RUN(oom_changes_read);
   RUN(oom_changes_prune);
+  RUN(oom_foreign_keys_off_with_an_old_unmatched_row);
   return HARNESS_END();
 }
