@@ -38,12 +38,16 @@ struct UnmatchedRows {
 
 /* While rows are found: for each key, the statement that reads its values by
 ** rowid (0: none can, the table is WITHOUT ROWID or every rowid name is a
-** column's). */
+** column's); and the key of the last row, which the next one most often has. */
 typedef struct Finder {
   sqlite3 *db;
   UnmatchedRows *pRows;
   sqlite3_stmt **apRead;
   int nRead;
+  const char *zLastSchema;
+  char *zLastChild;
+  int iLastFk;
+  int iLastKey;
 } Finder;
 
 void unmatchedFree(UnmatchedRows *p){
@@ -207,10 +211,21 @@ static int finderAddRow(Finder *p, const char *zSchema, sqlite3_stmt *pCheck){
   UnmatchedRows *pRows = p->pRows;
   const char *zChild = (const char*)sqlite3_column_text(pCheck, 0);
   int bRowid = sqlite3_column_type(pCheck, 1)!=SQLITE_NULL;
+  int iFk = sqlite3_column_int(pCheck, 3);
   sqlite3_stmt *pRead;
   Unmatched *pRow;
-  int rc = SQLITE_OK, iKey = finderKey(p, zSchema, zChild ? zChild : "", sqlite3_column_int(pCheck, 3), bRowid, &rc);
-  if( iKey<0 ) return rc;
+  int rc = SQLITE_OK, iKey = p->iLastKey;
+  if( !zChild ) zChild = "";
+  /* Rows come table by table: one key's description serves many. */
+  if( p->zLastChild==0 || p->zLastSchema!=zSchema || p->iLastFk!=iFk || strcmp(p->zLastChild, zChild)!=0 ){
+    iKey = finderKey(p, zSchema, zChild, iFk, bRowid, &rc);
+    if( iKey<0 ) return rc;
+    sqlite3_free(p->zLastChild);
+    if( (p->zLastChild = sqlite3_mprintf("%s", zChild))==0 ) return SQLITE_NOMEM;
+    p->zLastSchema = zSchema;
+    p->iLastFk = iFk;
+    p->iLastKey = iKey;
+  }
   if( (pRows->n & (pRows->n-1))==0 ){   /* grown at each power of two */
     Unmatched *a = sqlite3_realloc64(pRows->a, (pRows->n ? 2*pRows->n : 1)*sizeof(Unmatched));
     if( a==0 ) return SQLITE_NOMEM;
@@ -258,6 +273,7 @@ int unmatchedFind(sqlite3 *db, UnmatchedRows **pp){
   }
   for(i=0; i<f.nRead; i++) sqlite3_finalize(f.apRead[i]);
   sqlite3_free(f.apRead);
+  sqlite3_free(f.zLastChild);
   if( rc!=SQLITE_OK ){
     unmatchedFree(f.pRows);
     f.pRows = 0;
