@@ -311,9 +311,11 @@ int guardCheckForeignKeys(Conn *p, Reply *pReply, int status, const char *zCode,
   UnmatchedRows *pNow = 0;
   const char *zChild, *zRowid, *zParent;
   int rc = unmatchedFind(p->db, &pNow);
-  /* The rows found when foreign keys went off could not be told (out of memory):
-  ** every row now would be blamed on the request, which fails as that did. */
-  if( rc==SQLITE_OK ) rc = p->rcFkCounted;
+  /* The rows found when foreign keys went off could not be told for want of
+  ** memory: every row now would be blamed on the request, which fails as that
+  ** did. (Another error, a foreign key naming no unique key, the request may
+  ** have mended since: then every row it leaves counts.) */
+  if( rc==SQLITE_OK && p->rcFkCounted==SQLITE_NOMEM ) rc = SQLITE_NOMEM;
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);   /* the check could not run: SQLite says why */
   }else if( unmatchedFirstNew(pNow, p->pFkBefore, &zChild, &zRowid, &zParent) ){
@@ -347,7 +349,7 @@ int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
   if( !bOn && !p->bFkCounted ){
-    /* Failing, it keeps why: the check at the end fails with it. */
+    /* Failing, it keeps why (guardCheckForeignKeys). */
     p->rcFkCounted = unmatchedFind(p->db, &p->pFkBefore);
     p->bFkCounted = 1;
   }

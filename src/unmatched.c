@@ -17,6 +17,8 @@ typedef struct UnmatchedKey {
   char *zTo;
   char *zParent;
   char *zSelect;
+  int bShared;     /* another key of the table has these columns and the parent's:
+                   ** then the parent's name tells them apart too */
 } UnmatchedKey;
 
 /* A row that breaks a foreign key: which key (an index into the keys), a digest
@@ -71,6 +73,7 @@ static int compareKeys(const UnmatchedKey *a, const UnmatchedKey *b){
   if( c==0 ) c = sqlite3_stricmp(a->zChild, b->zChild);
   if( c==0 ) c = sqlite3_stricmp(a->zFrom, b->zFrom);
   if( c==0 ) c = sqlite3_stricmp(a->zTo, b->zTo);
+  if( c==0 && (a->bShared || b->bShared) ) c = sqlite3_stricmp(a->zParent, b->zParent);
   return c;
 }
 
@@ -81,6 +84,39 @@ static int findKey(const UnmatchedRows *p, const UnmatchedKey *pKey){
     if( compareKeys(&p->aKey[i], pKey)==0 ) return i;
   }
   return -1;
+}
+
+/* Whether a key of pList (PRAGMA foreign_key_list, run again) other than iFk
+** has columns zFrom and the parent's zTo, as describeKey() writes them. */
+static int sharedColumns(sqlite3 *db, sqlite3_stmt *pList, int iFk, const char *zFrom, const char *zTo, int *pRc){
+  sqlite3_str *pFrom = 0, *pTo = 0;
+  int iId = -1, bShared = 0, rc, rcMemory = SQLITE_OK;
+  sqlite3_reset(pList);
+  for(;;){
+    int bRow = (rc = sqlite3_step(pList))==SQLITE_ROW;
+    if( !bRow || sqlite3_column_int(pList, 0)!=iId ){   /* a key ends */
+      if( pFrom ){
+        char *zF = sqlite3_str_finish(pFrom), *zT = sqlite3_str_finish(pTo);
+        if( zF==0 || zT==0 ) rcMemory = SQLITE_NOMEM;
+        else if( iId!=iFk && sqlite3_stricmp(zF, zFrom)==0 && sqlite3_stricmp(zT, zTo)==0 ) bShared = 1;
+        sqlite3_free(zF);
+        sqlite3_free(zT);
+        pFrom = pTo = 0;
+      }
+      if( !bRow ) break;
+      iId = sqlite3_column_int(pList, 0);
+      pFrom = sqlite3_str_new(db);
+      pTo = sqlite3_str_new(db);
+      sqlite3_str_appendchar(pFrom, 1, ' ');
+      sqlite3_str_appendchar(pTo, 1, ' ');
+    }
+    sqlite3_str_appendf(pFrom, "\"%w\",", (const char*)sqlite3_column_text(pList, 3));
+    if( sqlite3_column_type(pList, 4)!=SQLITE_NULL ){
+      sqlite3_str_appendf(pTo, "\"%w\",", (const char*)sqlite3_column_text(pList, 4));
+    }
+  }
+  *pRc = rc!=SQLITE_DONE ? rc : rcMemory;
+  return bShared;
 }
 
 /* Foreign key iFk of zSchema.zChild as an UnmatchedKey, from PRAGMA
@@ -102,9 +138,12 @@ static int describeKey(sqlite3 *db, const char *zSchema, const char *zChild, int
     if( pKey->zParent==0 ) pKey->zParent = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pList, 2));
     sqlite3_str_appendf(pFrom, "\"%w\",", (const char*)sqlite3_column_text(pList, 3));
     if( zTo ) sqlite3_str_appendf(pTo, "\"%w\",", zTo);
-    sqlite3_str_appendf(pSelect, "%sCAST(\"%w\" AS TEXT)", n++ ? "," : "", (const char*)sqlite3_column_text(pList, 3));
+    sqlite3_str_appendf(pSelect, "%s\"%w\"", n++ ? "," : "", (const char*)sqlite3_column_text(pList, 3));
   }
   if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  if( rc==SQLITE_OK && n>0 && sqlite3_str_value(pFrom) && sqlite3_str_value(pTo) ){
+    pKey->bShared = sharedColumns(db, pList, iFk, sqlite3_str_value(pFrom), sqlite3_str_value(pTo), &rc);
+  }
   sqlite3_finalize(pList);
   pKey->zSchema = sqlite3_mprintf("%s", zSchema);
   pKey->zChild = sqlite3_mprintf("%s", zChild);
@@ -158,13 +197,33 @@ static int prepareKeyRead(sqlite3 *db, const UnmatchedKey *pKey, sqlite3_stmt **
 }
 
 /* A digest of the values the statement pRead is on (FNV-1a over each as text,
-** its length first; NULL apart). */
+** its length first; NULL apart). A number is its decimal text, a whole REAL as
+** the integer it equals: a rebuild that changes the column's type (TEXT '7',
+** INTEGER 7, REAL 7.0) keeps the row's digest. */
 static sqlite3_uint64 digestValues(sqlite3_stmt *pRead){
   sqlite3_uint64 h = 14695981039346656037ULL;
   int i, j, n = sqlite3_column_count(pRead);
   for(i=0; i<n; i++){
-    const unsigned char *z = sqlite3_column_text(pRead, i);
-    int nByte = z ? sqlite3_column_bytes(pRead, i) : -1;
+    char zNum[32];
+    const unsigned char *z = (const unsigned char*)zNum;
+    int nByte;
+    double r;
+    switch( sqlite3_column_type(pRead, i) ){
+      case SQLITE_INTEGER:
+        sqlite3_snprintf(sizeof(zNum), zNum, "%lld", sqlite3_column_int64(pRead, i));
+        break;
+      case SQLITE_FLOAT:
+        r = sqlite3_column_double(pRead, i);
+        if( r>-9.2e18 && r<9.2e18 && r==(double)(sqlite3_int64)r ){
+          sqlite3_snprintf(sizeof(zNum), zNum, "%lld", (sqlite3_int64)r);
+        }else{
+          sqlite3_snprintf(sizeof(zNum), zNum, "%!.17g", r);
+        }
+        break;
+      default:
+        z = sqlite3_column_text(pRead, i);
+    }
+    nByte = z==(const unsigned char*)zNum ? (int)strlen(zNum) : z ? sqlite3_column_bytes(pRead, i) : -1;
     for(j=0; j<4; j++) h = (h ^ (unsigned char)(nByte >> (8*j))) * 1099511628211ULL;
     for(j=0; j<nByte; j++) h = (h ^ z[j]) * 1099511628211ULL;
   }

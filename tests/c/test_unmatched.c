@@ -159,6 +159,39 @@ static void defer_foreign_keys_off_does_not_forget_a_violation(void){
   connClose(&c);
 }
 
+/* One column with keys to two parents: the old row's match in one pays for no
+** new row's loss of the other (the parent's name tells such keys apart). */
+static void one_column_with_keys_to_two_parents(void){
+  Conn c;
+  hostMemReset();
+  openConn(&c);
+  allowed(&c, "CREATE TABLE p(id INTEGER PRIMARY KEY)");
+  allowed(&c, "CREATE TABLE q(id INTEGER PRIMARY KEY)");
+  allowed(&c, "INSERT INTO q VALUES(7)");
+  allowed(&c, "CREATE TABLE c(id INTEGER PRIMARY KEY, pid, FOREIGN KEY(pid) REFERENCES p(id), FOREIGN KEY(pid) REFERENCES q(id))");
+  forge(&c, "PRAGMA foreign_keys=OFF; INSERT INTO c VALUES(1, 7); PRAGMA foreign_keys=ON");
+  refused(&c, "/exec", "{\"sql\":\"PRAGMA foreign_keys=OFF; INSERT INTO p VALUES(7); DELETE FROM q WHERE id=7; PRAGMA foreign_keys=ON\"}");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM q"), "1");
+  connClose(&c);
+}
+
+/* A rebuild that mends a foreign key naming no unique key (the check cannot run
+** when foreign keys go off, and can at the end), and one that makes a key column
+** REAL (7 becomes 7.0), keep the rows found unmatched. */
+static void a_rebuild_that_mends_a_key_or_makes_it_real_keeps_the_old_row(void){
+  Conn c;
+  hostMemReset();
+  openConn(&c);
+  allowed(&c, "CREATE TABLE p(id INTEGER, name TEXT)");
+  allowed(&c, "CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id))");
+  works(&c, "/exec", "{\"sql\":\"PRAGMA foreign_keys=OFF; CREATE TABLE __new_p(id INTEGER PRIMARY KEY, name TEXT);"
+     " INSERT INTO __new_p(id, name) SELECT id, name FROM p; DROP TABLE p; ALTER TABLE __new_p RENAME TO p; PRAGMA foreign_keys=ON\"}");
+  forge(&c, "PRAGMA foreign_keys=OFF; INSERT INTO c VALUES(1, 7); PRAGMA foreign_keys=ON");
+  works(&c, "/exec", "{\"sql\":\"PRAGMA foreign_keys=OFF; CREATE TABLE __new_c(id INTEGER PRIMARY KEY, pid REAL REFERENCES p(id));"
+     " INSERT INTO __new_c(id, pid) SELECT id, pid FROM c; DROP TABLE c; ALTER TABLE __new_c RENAME TO c; PRAGMA foreign_keys=ON\"}");
+  connClose(&c);
+}
+
 int main(void){
   RUN(control_without_a_rowid_column);
   RUN(a_column_named_rowid_does_not_blur_the_key);
@@ -169,5 +202,7 @@ int main(void){
   RUN(a_without_rowid_child_is_counted_by_key);
   RUN(temp_tables_are_checked_too);
   RUN(defer_foreign_keys_off_does_not_forget_a_violation);
+  RUN(one_column_with_keys_to_two_parents);
+  RUN(a_rebuild_that_mends_a_key_or_makes_it_real_keeps_the_old_row);
   return HARNESS_END();
 }

@@ -480,7 +480,8 @@ describe('restore and the deployment\'s migrations', () => {
   });
 
   test('a class whose migrations seed rows branches: a new database is what its migrations make, no more', async () => {
-    const SEED = { name: '0002_plans.sql', sql: "CREATE TABLE plans (name TEXT); INSERT INTO plans VALUES ('free'), ('pro');" };
+    // Seeded with a time, which differs from one run of the migrations to the next.
+    const SEED = { name: '0002_plans.sql', sql: "CREATE TABLE plans (name TEXT, at DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))); INSERT INTO plans(name) VALUES ('free'), ('pro');" };
     deployed ??= createWorld('history-migrations');
     await deployed.restart({ migrations: [USERS, SEED] });
     const from = deployed.client('sql', tenant('hseed'));
