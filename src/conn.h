@@ -45,8 +45,7 @@ typedef struct Conn {
   /* The rows that broke a foreign key when the running request first turned
   ** foreign keys off (guard.h): it answers only for the others it leaves. */
   struct UnmatchedRows *pFkBefore;
-  int bFkCounted;            /* pFkBefore was taken in this request... */
-  int rcFkCounted;           /* ...with this result (not SQLITE_OK: pFkBefore is 0) */
+  int rcFkCounted;           /* why pFkBefore could not be found (it is 0 then) */
   Budget budget;             /* the CPU budget of the running request */
   int nCpuBudgetMs;          /* each request's budget (dosql_open) */
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */

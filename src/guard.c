@@ -302,7 +302,6 @@ int guardForeignKeysSetting(const Conn *p){
 static void forgetUnmatched(Conn *p){
   unmatchedFree(p->pFkBefore);
   p->pFkBefore = 0;
-  p->bFkCounted = 0;
   p->rcFkCounted = SQLITE_OK;
 }
 
@@ -348,10 +347,9 @@ void guardEndForeignKeys(Conn *p, int bOn){
 int guardApplyForeignKeys(Conn *p){
   int bOn = guardForeignKeysSetting(p);
   if( bOn<0 ) return 0;
-  if( !bOn && !p->bFkCounted ){
-    /* Failing, it keeps why (guardCheckForeignKeys). */
+  if( !bOn && p->pFkBefore==0 && p->rcFkCounted==SQLITE_OK ){
+    /* Once a request; failing, it keeps why (guardCheckForeignKeys). */
     p->rcFkCounted = unmatchedFind(p->db, &p->pFkBefore);
-    p->bFkCounted = 1;
   }
   guardSetForeignKeys(p, bOn);
   return !bOn;

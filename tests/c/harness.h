@@ -182,7 +182,6 @@ static inline void okBody(Conn *pConn, const char *zPath, const char *zReq, cons
   answerFree(&a);
 }
 
-/* The first row's first value of a /query as text (static buffer). */
 /* POST {"sql": zSql} to zPath (the SQL JSON-quoted for us). */
 static inline Answer postSql(Conn *pConn, const char *zPath, const char *zSql){
   cJSON *pReq = cJSON_CreateObject();
@@ -196,6 +195,15 @@ static inline Answer postSql(Conn *pConn, const char *zPath, const char *zSql){
   return a;
 }
 
+/* Run zSql through /run; CHECKs that it worked. */
+static inline void allowed(Conn *pConn, const char *zSql){
+  Answer a = postSql(pConn, "/run", zSql);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
+  answerFree(&a);
+}
+
+/* The first row's first value of a /query as text (static buffer). */
 static inline const char *scalar(Conn *pConn, const char *zSql){
   static char zOut[256];
   Answer a = postSql(pConn, "/query", zSql);

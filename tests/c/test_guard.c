@@ -12,13 +12,6 @@ static void denied(Conn *pConn, const char *zSql, const char *zWhy){
   answerFree(&a);
 }
 
-static void allowed(Conn *pConn, const char *zSql){
-  Answer a = postSql(pConn, "/run", zSql);
-  CHECK(a.status==200);
-  if( a.status!=200 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
-  answerFree(&a);
-}
-
 static void attach_and_detach_are_denied(void){
   Conn c;
   openConn(&c);

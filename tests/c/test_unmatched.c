@@ -6,13 +6,6 @@
 */
 #include "harness.h"
 
-static void allowed(Conn *pConn, const char *zSql){
-  Answer a = postSql(pConn, "/run", zSql);
-  CHECK(a.status==200);
-  if( a.status!=200 ) printf("  %s -> %d %s\n", zSql, a.status, a.zBody);
-  answerFree(&a);
-}
-
 /* The request must answer status, and its error (if any) say zError. */
 static void answers(Conn *pConn, const char *zPath, const char *zBody, int status, const char *zError){
   Answer a = post(pConn, zPath, zBody);
