@@ -27,16 +27,21 @@ static void connForgetStatements(Conn *p){
   while( p->nCache>0 ) sqlite3_finalize(p->apCache[--p->nCache]);
 }
 
-void connAnswerSize(Conn *p, Reply *pReply){
-  uint32_t aSize[2] = { 0, 0 };
+/* The stored size, or the reply says why: a fault of page 1, or the error. */
+static int connStoredSize(Conn *p, Reply *pReply, uint32_t aSize[2]){
   int rc = sqlite3_file_control(p->db, "main", DOSQL_FCNTL_SIZE, aSize);
   if( rc!=SQLITE_OK ){
     DosqlFaults faults;
     dosqlVfsTakeFaults(&faults);
     if( faults.nPage>0 ) replyFault(pReply, faults.aPage, faults.nPage, 0);
     else connFail(p, pReply, rc);
-    return;
   }
+  return rc;
+}
+
+void connAnswerSize(Conn *p, Reply *pReply){
+  uint32_t aSize[2] = { 0, 0 };
+  if( connStoredSize(p, pReply, aSize)!=SQLITE_OK ) return;
   sqlite3_str_appendf(replyBody(pReply), "{\"pageSize\":%u,\"pageCount\":%u", aSize[0], aSize[1]);
   if( p->bView ) sqlite3_str_appendf(replyBody(pReply), ",\"lsn\":%lld", (sqlite3_int64)p->lsnView);
   sqlite3_str_appendchar(replyBody(pReply), 1, '}');
@@ -133,6 +138,28 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
   return rc;
 }
 
+int connDatabaseBytes(Conn *p, Reply *pReply, int bStored, sqlite3_int64 *pnBytes){
+  int rc;
+  if( bStored ){
+    uint32_t aSize[2] = { 0, 0 };
+    rc = connStoredSize(p, pReply, aSize);
+    *pnBytes = (sqlite3_int64)aSize[0]*aSize[1];
+    return rc;
+  }
+  rc = p->pSize ? SQLITE_OK : connPrepareTrusted(p,
+      "SELECT page_count*page_size FROM pragma_page_count, pragma_page_size", &p->pSize);
+  if( rc==SQLITE_OK ){
+    p->bTrusted = 1;
+    rc = sqlite3_step(p->pSize);
+    p->bTrusted = 0;
+    *pnBytes = rc==SQLITE_ROW ? sqlite3_column_int64(p->pSize, 0) : 0;
+    if( rc==SQLITE_ROW ) rc = SQLITE_OK;
+    sqlite3_reset(p->pSize);
+  }
+  if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
+  return rc;
+}
+
 /* Take the kept statement of exactly zSql out of the cache, or 0. After a
 ** schema action, nothing is kept or reused until a request starts with its
 ** transaction ended (connStartRequest): a rollback can still bring the older
@@ -188,6 +215,7 @@ void connClose(Conn *p){
   sqlite3_finalize(p->pBegin);
   sqlite3_finalize(p->pCommit);
   sqlite3_finalize(p->pRollback);
+  sqlite3_finalize(p->pSize);
   sqlite3_close(p->db);
   p->db = 0;
   guardEndForeignKeys(p, 1);   /* a request it ended: what it counted */

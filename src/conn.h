@@ -51,6 +51,7 @@ typedef struct Conn {
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */
   sqlite3_stmt *pCommit;
   sqlite3_stmt *pRollback;
+  sqlite3_stmt *pSize;       /* the size as the transaction sees it, prepared when first asked */
   Capture capture;           /* change data capture (capture.h) */
   sqlite3_int64 iChangeFloor; /* dosql_host_change_numbers() at open (host.h) */
   sqlite3_int64 iChangeKept;
@@ -84,6 +85,12 @@ int connIsOpen(const Conn *p);
 ** no pages yet), and "lsn" for a view, to the reply; when page 1 faulted,
 ** answer the fault. */
 void connAnswerSize(Conn *p, Reply *pReply);
+
+/* The database's size in bytes into *pnBytes: with bStored, as stored (what a
+** rollback leaves); else as this connection's transaction sees it (what its
+** commit will store). On failure the reply says why (a page fault included)
+** and the result is not SQLITE_OK. D1's meta.size_after (docs/d1.md). */
+int connDatabaseBytes(Conn *p, Reply *pReply, int bStored, sqlite3_int64 *pnBytes);
 
 /* Forget per-request state (denial reason) and give the request its CPU
 ** budget: nCpuMs milliseconds, or the connection's own when 0. */

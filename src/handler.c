@@ -8,11 +8,13 @@
 **                                           -> {results:[{rows, rowsAffected, lastInsertRowId}]}
 **
 ** With rowMode "array", a statement's result is {columns:[name...], rows:[[value...]],
-** rowsAffected, lastInsertRowId, readOnly, schemaChanged} (/query: that object;
-** /batch: one per operation): every column is kept, names come even without rows,
-** and the flags say what SQLite saw the statement do.
+** rowsAffected, lastInsertRowId, readOnly, schemaChanged, sizeAfter} (/query: that
+** object; /batch: one per operation): every column is kept, names come even without
+** rows, the flags say what SQLite saw the statement do, and sizeAfter is the
+** database's size in bytes as the statement left it (D1's meta.size_after).
 **   POST /exec         {sql}                -> {count}  (a script of statements)
-**   POST /begin, /commit, /rollback         -> {}   (an interactive transaction)
+**   POST /begin, /commit, /rollback         -> {sizeAfter} (an interactive transaction;
+**                                             /begin also {timeoutMs})
 **   POST /changes      {since?, limit?, tables?} -> a page of the change log
 **   POST /changes/prune  (the host's only)  -> retention (changelog.h)
 **   POST /changes/capture (the host's only) -> the tables captured (changelog.h)
@@ -67,7 +69,7 @@ typedef enum Shape {
   SHAPE_RUN,           /* {"rowsAffected":n,"lastInsertRowId":n} */
   SHAPE_RESULT,        /* {"rows":[...],"rowsAffected":n,"lastInsertRowId":n}, for /batch */
   SHAPE_COLUMNS,       /* {"columns":[...],"rows":[[...]],"rowsAffected":n,"lastInsertRowId":n,
-                       ** "readOnly":b,"schemaChanged":b}: /query and /batch, rowMode "array" */
+                       ** "readOnly":b,"schemaChanged":b,"sizeAfter":n}: /query and /batch, rowMode "array" */
   SHAPE_HRANA,         /* Hrana's StmtResult {"cols":[{"name","decltype"}],"rows":[[value...]],
                        ** "affected_row_count":n,"last_insert_rowid":"n"|null} (hrana.h) */
   SHAPE_HRANA_NO_ROWS  /* ... with "rows":[] (want_rows false) */
@@ -357,9 +359,11 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     sqlite3_str_appendall(pOut, ",\"lastInsertRowId\":");
     jsonAppendInteger(pOut, bInserted ? sqlite3_last_insert_rowid(db) : 0);
     if( eShape==SHAPE_COLUMNS ){
-      sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s",
+      sqlite3_int64 nBytes;
+      if( connDatabaseBytes(pConn, pReply, 0, &nBytes)!=SQLITE_OK ) goto done;
+      sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s,\"sizeAfter\":%lld",
           sqlite3_stmt_readonly(pStmt) ? "true" : "false",
-          iCookieAfter!=iCookieBefore ? "true" : "false");
+          iCookieAfter!=iCookieBefore ? "true" : "false", nBytes);
     }
     sqlite3_str_appendchar(pOut, 1, '}');
   }
@@ -550,16 +554,23 @@ static void doBatch(Conn *pConn, Reply *pReply, const cJSON *pBody){
 }
 
 /* The answer of /begin, /commit and /rollback, written before they act: once
-** the transaction has begun or ended, the answer must not fail to say so. */
-static int answerEmpty(Conn *pConn, Reply *pReply){
-  sqlite3_str_appendall(replyBody(pReply), "{}");
+** the transaction has begun or ended, the answer must not fail to say so.
+** sizeAfter is the size the database will have: a rollback's (and a begin's)
+** the size as stored, a commit's the size as its transaction sees it; /begin
+** also says its idle timeout (nTimeoutMs, else 0). */
+static int answerTransaction(Conn *pConn, Reply *pReply, int bStored, int nTimeoutMs){
+  sqlite3_int64 nBytes;
+  if( connDatabaseBytes(pConn, pReply, bStored, &nBytes)!=SQLITE_OK ) return 0;
+  sqlite3_str_appendf(replyBody(pReply), "{\"sizeAfter\":%lld", nBytes);
+  if( nTimeoutMs ) sqlite3_str_appendf(replyBody(pReply), ",\"timeoutMs\":%d", nTimeoutMs);
+  sqlite3_str_appendchar(replyBody(pReply), 1, '}');
   if( sqlite3_str_errcode(replyBody(pReply))==SQLITE_OK ) return 1;
   connFail(pConn, pReply, SQLITE_NOMEM);
   return 0;
 }
 
 /*
-** /begin {timeoutMs?} -> {"timeoutMs": n}: the transaction's idle timeout,
+** /begin {timeoutMs?} -> {"sizeAfter": n, "timeoutMs": n}: the transaction's idle timeout,
 ** checked here and enforced by the host, which owns the timers.
 */
 static void doBegin(Conn *pConn, Reply *pReply, const cJSON *pBody){
@@ -574,22 +585,17 @@ static void doBegin(Conn *pConn, Reply *pReply, const cJSON *pBody){
       return;
     }
   }
-  sqlite3_str_appendf(replyBody(pReply), "{\"timeoutMs\":%d}", (int)r);
-  if( sqlite3_str_errcode(replyBody(pReply))!=SQLITE_OK ){
-    connFail(pConn, pReply, SQLITE_NOMEM);
-    return;
-  }
-  connBeginInteractive(pConn, pReply);
+  if( answerTransaction(pConn, pReply, 1, (int)r) ) connBeginInteractive(pConn, pReply);
 }
 
 static void doCommit(Conn *pConn, Reply *pReply, const cJSON *pBody){
   (void)pBody;
-  if( answerEmpty(pConn, pReply) ) connEndInteractive(pConn, pReply, 0);
+  if( answerTransaction(pConn, pReply, 0, 0) ) connEndInteractive(pConn, pReply, 0);
 }
 
 static void doRollback(Conn *pConn, Reply *pReply, const cJSON *pBody){
   (void)pBody;
-  if( answerEmpty(pConn, pReply) ) connEndInteractive(pConn, pReply, 1);
+  if( answerTransaction(pConn, pReply, 1, 0) ) connEndInteractive(pConn, pReply, 1);
 }
 
 /*

@@ -98,8 +98,11 @@ export declare class DoSQLDatabase extends DurableObject {
   batch(statements: Array<BatchStatement | string>, options?: RpcOptions): Promise<BatchResult<SQLRow>[]>;
   /** A script of statements, all or nothing. */
   exec(sql: string, options?: RpcOptions): Promise<{ count: number }>;
-  /** Opens an interactive transaction; name it in later calls as `{transaction: txId}`. */
-  begin(options?: TransactionOptions): Promise<{ txId: string; timeoutMs: number }>;
+  /**
+   * Opens an interactive transaction; name it in later calls as `{transaction: txId}`.
+   * sizeAfter: the database's size in bytes as it begins (docs/protocol.md "Row mode").
+   */
+  begin(options?: TransactionOptions): Promise<{ txId: string; timeoutMs: number; sizeAfter: number }>;
   commit(txId: string): Promise<void>;
   rollback(txId: string): Promise<void>;
   /** Over RPC: the points history keeps (docs/history.md). */
@@ -552,12 +555,15 @@ export interface D1Meta {
   rows_read: number;
   /** The rows changed (D1 also counts index writes). */
   rows_written: number;
+  /** The database's size in bytes as the statement left it (inside a transaction: as it sees it). */
+  size_after: number;
 }
 
 export interface D1Result<T = Record<string, unknown>> {
   success: true;
   results: T[];
-  meta: D1Meta;
+  /** As D1's: the fields above, and none that code may rely on beyond them. */
+  meta: D1Meta & Record<string, unknown>;
 }
 
 export interface D1ExecResult {

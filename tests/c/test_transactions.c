@@ -277,6 +277,44 @@ static void a_request_keeps_its_savepoint(void){
   connClose(&c);
 }
 
+/* sizeAfter of an answer, or -1 when it has none. */
+static double sizeAfter(const Answer *p){
+  const cJSON *c = cJSON_GetObjectItem(p->pJson, "sizeAfter");
+  return cJSON_IsNumber(c) ? c->valuedouble : -1;
+}
+
+/* D1's meta.size_after (docs/d1.md): /begin says the size as stored, a
+** statement and /commit the size as the transaction sees it, /rollback the
+** size it goes back to. */
+static void the_answers_say_the_size_the_database_will_have(void){
+  Conn c;
+  Answer a;
+  double stored, grown;
+  setup(&c);
+  a = ok(&c, "/begin", "{}");
+  stored = sizeAfter(&a);
+  CHECK(stored>0 && (long long)stored%4096==0);
+  answerFree(&a);
+  a = tx(&c, "/query", "{\"sql\":\"INSERT INTO t VALUES(zeroblob(100000))\",\"rowMode\":\"array\"}");
+  grown = sizeAfter(&a);
+  CHECK(grown>=stored+100000);
+  answerFree(&a);
+  a = tx(&c, "/rollback", "{}");
+  CHECK(a.status==200 && sizeAfter(&a)==stored);
+  answerFree(&a);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(zeroblob(100000))\"}");
+  a = tx(&c, "/commit", "{}");
+  CHECK(a.status==200 && sizeAfter(&a)==grown);
+  answerFree(&a);
+  a = ok(&c, "/begin", "{\"timeoutMs\":1000}");
+  CHECK(sizeAfter(&a)==grown);
+  CHECK(cJSON_GetObjectItem(a.pJson, "timeoutMs")->valueint==1000);
+  answerFree(&a);
+  txOk(&c, "/rollback", "{}");
+  connClose(&c);
+}
+
 int main(void){
   RUN(commit_keeps_and_rollback_drops);
   RUN(a_failed_statement_leaves_the_transaction_open);
@@ -288,5 +326,6 @@ int main(void){
   RUN(a_request_keeps_its_savepoint);
   RUN(a_failed_commit_ends_the_transaction);
   RUN(exec_runs_a_script_as_sqlite_splits_it);
+  RUN(the_answers_say_the_size_the_database_will_have);
   return HARNESS_END();
 }

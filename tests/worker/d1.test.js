@@ -333,6 +333,40 @@ for (const backend of BACKENDS) {
       assert.equal(await count(), 4, 'no transaction was left open');
     });
 
+    test('meta.size_after is the size in bytes the statement left, BEGIN/COMMIT/ROLLBACK included', async () => {
+      const db = database(backend, 'size', { transactionTimeoutMs: 100 });
+      await db.exec(SCHEMA);
+      /** The size as SQLite counts it, asked by a statement whose own meta must agree. */
+      const size = async () => {
+        const r = await db.prepare('SELECT page_count * page_size AS n FROM pragma_page_count, pragma_page_size').all();
+        assert.equal(r.meta.size_after, r.results[0].n);
+        return r.meta.size_after;
+      };
+      const before = await size();
+      assert.ok(before > 0 && before % 4096 === 0, String(before));
+      const big = await db.prepare('INSERT INTO users (name, avatar) VALUES (?, zeroblob(200000))').bind('Big').run();
+      assert.ok(big.meta.size_after >= before + 200000, `${big.meta.size_after} after ${before}`);
+      assert.equal(await size(), big.meta.size_after);
+      const grown = big.meta.size_after;
+
+      assert.equal((await db.prepare('BEGIN').run()).meta.size_after, grown);
+      const inTx = await db.prepare('INSERT INTO users (name, avatar) VALUES (?, zeroblob(200000))').bind('Bigger').run();
+      assert.ok(inTx.meta.size_after >= grown + 200000, 'inside the transaction: the size as it sees it');
+      assert.equal((await db.prepare('ROLLBACK').run()).meta.size_after, grown, 'ROLLBACK: the size it goes back to');
+      await db.prepare('BEGIN').run();
+      const kept = await db.prepare('INSERT INTO users (name, avatar) VALUES (?, zeroblob(200000))').bind('Kept').run();
+      assert.equal((await db.prepare('COMMIT').run()).meta.size_after, kept.meta.size_after);
+      assert.equal(await size(), kept.meta.size_after);
+      const [emptied] = await db.batch([db.prepare('DELETE FROM users')]);
+      assert.equal(await size(), emptied.meta.size_after);
+      // A ROLLBACK of a transaction the object already ended asks the size.
+      await db.prepare('BEGIN').run();
+      await db.prepare('INSERT INTO users (name, avatar) VALUES (?, zeroblob(200000))').bind('Lost').run();
+      await new Promise((r) => setTimeout(r, 400));
+      await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*idled out/);
+      assert.equal((await db.prepare('ROLLBACK').run()).meta.size_after, emptied.meta.size_after);
+    });
+
     test('a transaction that idled out: statements fail until ROLLBACK, which then succeeds', async () => {
       const db = database(backend, 'tx-idle', { transactionTimeoutMs: 100 });
       await db.exec(SCHEMA);

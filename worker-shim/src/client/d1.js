@@ -200,20 +200,23 @@ export class DoSQLD1Database {
     if (params.length > 0) throw d1Error('D1_ERROR', WRONG_PARAMETER_COUNT, null);
     if (control === 'begin') {
       const timeoutMs = this.#options.transactionTimeoutMs;
-      const { txId } = await this.#request('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null).catch(rethrowD1);
+      const { txId, sizeAfter } = await this.#request('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null).catch(rethrowD1);
       this.#tx = { id: txId, dead: null };
-      return emptyResult(Date.now() - started, false);
+      return emptyResult(Date.now() - started, false, sizeAfter);
     }
     const tx = /** @type {{id: string, dead: Error | null}} */ (this.#tx);
     if (tx.dead) {
       // Rolled back already by the object: COMMIT fails and leaves it dead (so the
-      // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it.
+      // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it,
+      // and asks the object its size, as it has nothing else to ask.
       if (control === 'commit') throw tx.dead;
       this.#tx = null;
-      return emptyResult(Date.now() - started, false);
+      const { results } = await this.#batch([{ sql: 'SELECT 1' }], null);
+      return emptyResult(Date.now() - started, false, results?.[0]?.sizeAfter);
     }
+    let sizeAfter;
     try {
-      await this.#request(`/${control}`, {}, tx);
+      ({ sizeAfter } = await this.#request(`/${control}`, {}, tx));
     } catch (err) {
       const failure = toD1Error(err);
       if (control === 'commit' && err instanceof DoSQLError && endsTransaction(err)) {
@@ -227,7 +230,7 @@ export class DoSQLD1Database {
       throw failure;
     }
     this.#tx = null;
-    return emptyResult(Date.now() - started, control === 'commit');
+    return emptyResult(Date.now() - started, control === 'commit', sizeAfter);
   }
 
   /**
@@ -415,20 +418,24 @@ function d1Result(r, duration, options) {
       // the rows changed (indexes not counted); see docs/d1.md.
       rows_read: 0,
       rows_written: changes,
+      size_after: toNumber(r?.sizeAfter),
     },
   };
 }
 
 /**
  * The answer of BEGIN, COMMIT and ROLLBACK, which return no rows.
- * @param {number} duration @param {boolean} changedDb
+ * @param {number} duration @param {boolean} changedDb @param {unknown} sizeAfter  the object's
  */
-function emptyResult(duration, changedDb) {
+function emptyResult(duration, changedDb, sizeAfter) {
   return {
     result: {
       success: true,
       results: [],
-      meta: { served_by: 'dosql', duration, changes: 0, last_row_id: 0, changed_db: changedDb, rows_read: 0, rows_written: 0 },
+      meta: {
+        served_by: 'dosql', duration, changes: 0, last_row_id: 0, changed_db: changedDb, rows_read: 0, rows_written: 0,
+        size_after: toNumber(sizeAfter),
+      },
     },
     columns: [],
     rows: [],

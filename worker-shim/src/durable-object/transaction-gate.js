@@ -188,12 +188,13 @@ export class TransactionGate {
   }
 
   /**
-   * POST /begin {timeoutMs?}: C checks the body and answers the idle timeout; the gate keeps the timer.
+   * POST /begin {timeoutMs?}: C checks the body and answers the idle timeout (and the
+   * database's size); the gate keeps the timer and adds the transaction's id.
    * @param {string} method @param {Body} body @returns {Promise<EngineResponse>}
    */
   async #begin(method, body) {
     const { answer, tx } = await this.#alone(method, '/begin', body, undefined, (a) => valueOf(a).timeoutMs);
-    return tx ? jsonResponse(200, { txId: tx.id, timeoutMs: tx.timeoutMs }) : answer;
+    return tx ? jsonResponse(200, { txId: tx.id, ...valueOf(answer) }) : answer;
   }
 
   /**
