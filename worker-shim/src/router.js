@@ -180,12 +180,17 @@ function objectOf(env, tenant) {
 async function hranaSocket(env, tenant, token, ctx) {
   const object = objectOf(env, tenant);
   if (object.refused) return hranaResponse(hostError(...object.refused), { pipeline: false });
-  const { stub } = object;
+  // A stub of its own for each pipeline, as each HTTP request has: a stub whose call
+  // threw (the object was reset: a deploy, an abort, a limit) is broken for good, and
+  // the socket outlives it, so a pipeline sent after the restart must reach the new
+  // object (whose streams are gone: STREAM_EXPIRED, docs/hrana.md).
+  const namespace = env.DOSQL_DB;
+  const id = namespace.idFromName(tenant);
   return acceptHranaSocket({
     waitUntil: (promise) => ctx?.waitUntil(promise),
     authenticate: (jwt) => (typeof jwt === 'string' ? bearerMatches(`Bearer ${jwt}`, token) : Promise.resolve(false)),
     pipeline: async (body) => {
-      const answer = await stub.fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });
+      const answer = await namespace.get(id).fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });
       return { status: answer.status, value: await answer.json() };
     },
   });
