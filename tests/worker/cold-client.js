@@ -36,6 +36,12 @@ export function coldClient(runtime, backend, name) {
     failR2: (ops) => get(`/__r2/fail?ops=${ops}`),
     /** @returns {Promise<{failed: number}>} */
     healR2: () => get('/__r2/heal'),
+    /** Make R2 calls of these kinds wait until releaseR2(). @param {string} ops */
+    holdR2: (ops) => get(`/__r2/hold?ops=${ops}`),
+    /** @returns {Promise<{held: number}>} how many R2 calls wait */
+    heldR2: () => get('/__r2/held'),
+    /** @returns {Promise<{released: number}>} */
+    releaseR2: () => get('/__r2/release'),
     /** Delete one object from the bucket behind DoSQL's back. @param {string} key */
     deleteObject: (key) => get(`/__r2/delete?key=${encodeURIComponent(key)}`),
   };

@@ -394,6 +394,35 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     await assertIntact(db);
   });
 
+  test('requests of a transaction sent while one of it reads R2 are told it ended (409), never 500', async () => {
+    const db = await coldDatabase('tx-flood');
+    await db.reopen();
+    await db.query('SELECT 1'); // open; the rows stay in R2
+    const begun = await db.post('/begin', {});
+    assert.equal(begun.status, 200, begun.text);
+    const headers = { 'Content-Type': 'application/json', [TX_HEADER]: begun.body.txId };
+    // The first request faults: C rolls the transaction back and the object reads R2,
+    // held here until the others of the same transaction have arrived.
+    await db.holdR2('get');
+    let cold;
+    let others;
+    try {
+      cold = db.post('/query', { sql: 'SELECT count(*) AS n FROM t WHERE body <> \'\'' }, { headers });
+      while ((await db.heldR2()).held === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      others = [
+        ...Array.from({ length: 10 }, (_, i) => db.post('/run', { sql: 'UPDATE t SET k = ? WHERE id = 1', params: [i] }, { headers })),
+        db.post('/commit', {}, { headers }),
+      ];
+      await new Promise((resolve) => setTimeout(resolve, 200)); // they reach the object (no answer can come before the release)
+    } finally {
+      await db.releaseR2();
+    }
+    const first = await cold;
+    assert.deepEqual([first.status, first.body.code], [503, 'TRANSACTION_ABORTED'], first.text);
+    for (const answer of await Promise.all(others)) assert.deepEqual([answer.status, answer.body.code], [409, 'TRANSACTION_EXPIRED'], answer.text);
+    await checkRange(db, 1, 3000);
+  });
+
   test('R2 failing to write: maintenance fails with the reason, writes go on over the budget, and after R2 is back it gets under budget with everything intact', async () => {
     const db = await coldDatabase('put-fails');
     const { result, failed } = await whileR2Fails(db, 'put', async () => {

@@ -217,6 +217,40 @@ test('gate: TRANSACTION_ABORTED from the engine ends the transaction; other erro
   assert.match(json(r).error, /aborted: a page/);
 });
 
+test('gate: requests of one transaction reach the engine one at a time, so none follows an answer that ended it', async () => {
+  // A request of the transaction that faults (R2 cold tier) is rolled back in C at once,
+  // and answers TRANSACTION_ABORTED only once its pages are in: requests of the same
+  // transaction sent meanwhile must not reach C, which has no transaction open any more.
+  const engine = fakeEngine();
+  /** @type {() => void} */
+  let release = () => {};
+  const faulting = {
+    contract: engine.contract,
+    /** @type {typeof engine.request} */
+    async request(method, path, body, o) {
+      const answer = await engine.request(method, path, body, o);
+      if (path !== '/query') return answer;
+      await new Promise((r) => (release = () => r(undefined)));
+      return { status: 503, body: bytes({ error: 'a page of the database had to be fetched ... retry the transaction', code: 'TRANSACTION_ABORTED' }) };
+    },
+  };
+  const gate = new TransactionGate({ engine: () => faulting, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const first = gate.request('POST', '/query', bytes({ sql: 'cold' }), txId);
+  const later = [gate.request('POST', '/run', bytes({ sql: 'x' }), txId), gate.request('POST', '/commit', bytes({}), txId)];
+  await tick();
+  assert.deepEqual(engine.calls.map((c) => `${c.path}${c.inTransaction ? '*' : ''}`), ['/begin', '/query*'], 'the others wait for its answer');
+  release();
+  assert.equal((await first).status, 503);
+  for (const answer of await Promise.all(later)) {
+    assert.equal(answer.status, 409);
+    assert.equal(json(answer).code, 'TRANSACTION_EXPIRED');
+    assert.match(json(answer).error, /aborted: a page/);
+  }
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/begin', '/query']);
+  assert.equal(gate.openTransaction, null);
+});
+
 test('gate: a failed /begin releases the gate', async () => {
   const { engine, gate } = setup();
   engine.scripted.set('/begin', { status: 500, body: bytes({ error: 'no', code: 'INTERNAL' }) });

@@ -35,9 +35,9 @@ const decoder = new TextDecoder();
  */
 
 /**
- * running: its requests inside the engine now; closing: a /commit or /rollback in flight.
+ * running: its requests in line or inside the engine now; busy: settles when the one in the engine answers.
  * @typedef {{id: string, timeoutMs: number, state: 'beginning' | 'open' | 'ended', running: number, timer: any,
- *   closing: Promise<void> | null}} OpenTransaction
+ *   busy: Promise<void> | null}} OpenTransaction
  */
 
 export class TransactionGate {
@@ -251,7 +251,7 @@ export class TransactionGate {
       if (next.begin) {
         if (this.#active > 0) return;
         this.#waiting.shift();
-        this.#tx = { id: this.#newId(), timeoutMs: 0, state: 'beginning', running: 0, timer: null, closing: null };
+        this.#tx = { id: this.#newId(), timeoutMs: 0, state: 'beginning', running: 0, timer: null, busy: null };
         next.admit();
         return;
       }
@@ -282,40 +282,43 @@ export class TransactionGate {
     }
     // The body came first (request), with the idle timer running: a client that
     // stops sending half way does not hold the transaction open.
-    let tx = this.#current(txId);
-    while (tx && tx.closing) {
-      await tx.closing;
-      tx = this.#current(txId);
-    }
+    const tx = this.#current(txId);
     if (!tx) return this.#expired(txId);
 
     const ending = !ends && (path === '/commit' || path === '/rollback');
     const endedBy = ends ?? ((/** @type {EngineResponse} */ a) => (ending && a.status === 200 ? (path === '/commit' ? 'committed' : 'rolled back') : null));
-    /** @type {() => void} */
-    let closed = () => {};
-    if (ending) tx.closing = new Promise((resolve) => (closed = resolve));
     tx.running++;
     this.#disarm(tx);
     try {
-      const answer = await this.#engine().request(method, path, body, { inTransaction: true, internal });
-      const reason = endedBy(answer);
-      if (reason !== null) {
-        this.#end(tx, reason);
-      } else if (answer.status < 200 || answer.status > 299) {
-        const aborted = abortedBy(answer);
-        if (aborted !== null) this.#end(tx, `aborted: ${aborted}`);
+      // One request of the transaction in the engine at a time, in arrival order: an
+      // answer may end the transaction (a commit, a rollback, an abort that was fetching
+      // pages from R2 meanwhile), and a request queued behind it in the engine would
+      // then reach C with no transaction open (500 INTERNAL) rather than be told it ended.
+      while (tx.busy) await tx.busy;
+      if (this.#current(txId) !== tx) return this.#expired(txId);
+      /** @type {() => void} */
+      let answered = () => {};
+      tx.busy = new Promise((resolve) => (answered = resolve));
+      try {
+        const answer = await this.#engine().request(method, path, body, { inTransaction: true, internal });
+        const reason = endedBy(answer);
+        if (reason !== null) {
+          this.#end(tx, reason);
+        } else if (answer.status < 200 || answer.status > 299) {
+          const aborted = abortedBy(answer);
+          if (aborted !== null) this.#end(tx, `aborted: ${aborted}`);
+        }
+        return answer;
+      } catch (err) {
+        // The engine failed under the transaction: its state is gone with it.
+        this.#end(tx, `aborted: ${err instanceof Error ? err.message : String(err)}`);
+        throw err;
+      } finally {
+        tx.busy = null;
+        answered();
       }
-      return answer;
-    } catch (err) {
-      // The engine failed under the transaction: its state is gone with it.
-      this.#end(tx, `aborted: ${err instanceof Error ? err.message : String(err)}`);
-      throw err;
     } finally {
       tx.running--;
-      if (ending) {
-        tx.closing = null;
-        closed();
-      }
       if (tx.state === 'open' && tx.running === 0) this.#arm(tx);
     }
   }
