@@ -101,6 +101,9 @@ function tokenError(token) {
 }
 
 export async function route(request, env, ctx) {
+  // A libSQL client reads an error only as {message, code}: so is every answer to one,
+  // a failure no check foresaw (the object reset under the request) too.
+  let libsql = false;
   try {
     const url = new URL(request.url);
     if (url.pathname === '/health') {
@@ -114,7 +117,7 @@ export async function route(request, env, ctx) {
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
     const path = match[2] ?? '/';
     const withoutTenant = HRANA_WITHOUT_TENANT.test(match[1]) && HRANA_PATH_WITHOUT_TENANT.test(path);
-    const libsql = HRANA_PATH.test(path) || withoutTenant;
+    libsql = HRANA_PATH.test(path) || withoutTenant;
     const refuse = libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
 
     const token = env.DOSQL_TOKEN;
@@ -151,7 +154,8 @@ export async function route(request, env, ctx) {
     return await forwardTo(object.stub, target, forwarded);
   } catch (err) {
     console.error('[dosql] router:', err);
-    return fail('INTERNAL', err instanceof Error ? err.message : String(err));
+    const error = err instanceof Error ? err.message : String(err);
+    return libsql ? hranaResponse(hostError('INTERNAL', error), { pipeline: false }) : fail('INTERNAL', error);
   }
 }
 
