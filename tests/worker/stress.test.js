@@ -191,4 +191,286 @@ describe('stress: one object, every entry point', () => {
     assert.equal(answer.headers.get('content-type'), 'application/json');
     assert.deepEqual(await answer.json(), { message: 'test: reset under the request', code: 'INTERNAL' });
   });
+
+  test('every entry point at once, the object restarted in the middle: acknowledged writes stay, failed ones leave nothing, increments add up, each event comes once, in order', { timeout: 180_000 }, async () => {
+    const name = tenant('mixed');
+    /** @type {string[]} */
+    const hangs = [];
+    const call = (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {any} */ init) => send(hangs, name, path, body, init);
+    const outcomes = new Outcomes();
+    const sources = ['http', 'rpc', 'client', 'lhttp', 'lws'];
+    const setup = await call('/exec', {
+      sql: `CREATE TABLE counters (name TEXT PRIMARY KEY, v INTEGER NOT NULL);
+        CREATE TABLE items (id TEXT PRIMARY KEY, src TEXT NOT NULL);
+        INSERT INTO counters (name, v) VALUES ${sources.map((s) => `('${s}', 0)`).join(', ')}`,
+    });
+    assert.equal(setup.status, 200, setup.text);
+
+    // A subscriber from the first event on, cut off every 25 events and whenever the
+    // restart breaks its stream, each time resuming with since = the last lsn it saw.
+    /** @type {any[]} */
+    const events = [];
+    /** @type {any[]} */
+    const controls = [];
+    let following = true;
+    const follower = (async () => {
+      while (following) {
+        const since = events.at(-1)?.lsn ?? 0;
+        const controller = new AbortController();
+        let answer;
+        try {
+          answer = await fetch(`${origin}db/${name}/subscribe`, {
+            method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ since }), signal: controller.signal,
+          });
+        } catch {
+          continue; // the object restarting: subscribe again
+        }
+        if (answer.status !== 200) {
+          outcomes.unexpected.push(`subscribe: ${answer.status} ${await answer.text()}`);
+          return;
+        }
+        const reader = /** @type {ReadableStream<Uint8Array>} */ (answer.body).getReader();
+        const decoder = new TextDecoder();
+        let buffered = '';
+        let read = 0;
+        try {
+          while (following && read < 25) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffered += decoder.decode(value, { stream: true });
+            for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+              const line = buffered.slice(0, nl);
+              buffered = buffered.slice(nl + 1);
+              if (!line.trim()) continue;
+              const event = JSON.parse(line);
+              if (event.table) {
+                events.push(event);
+                read++;
+              } else if (event.type !== 'ready' && event.type !== 'keepalive') {
+                controls.push(event);
+              }
+            }
+          }
+        } catch {
+          // broken by the restart: subscribe again from the last lsn
+        }
+        controller.abort();
+      }
+    })();
+
+    /** One read-modify-write increment through /begin ... /commit, with its item. @param {number} w @param {number} i */
+    async function httpIncrement(w, i) {
+      const item = `http-${w}-${i}`;
+      const begun = await call('/begin', { timeoutMs: 5000 });
+      if (begun.status !== 200) return failed('http', item, begun);
+      const headers = { [TRANSACTION_HEADER]: begun.body.txId };
+      const read = await call('/query', { sql: "SELECT v FROM counters WHERE name = 'http'" }, { headers });
+      if (read.status !== 200) return failed('http', item, read);
+      const wrote = await call('/batch', {
+        operations: [
+          { sql: "UPDATE counters SET v = ? WHERE name = 'http'", params: [read.body.rows[0].v + 1] },
+          { sql: "INSERT INTO items (id, src) VALUES (?, 'http')", params: [item] },
+        ],
+      }, { headers });
+      if (wrote.status !== 200) return failed('http', item, wrote);
+      if (i % 5 === 4) {
+        // Changed its mind: nothing of it may stay.
+        const rolledBack = await call('/rollback', {}, { headers });
+        if (rolledBack.status !== 200 && !explainedByRestart(rolledBack.text)) outcomes.unexpected.push(`rollback: ${rolledBack.text}`);
+        return outcomes.note('http', 'failed', item);
+      }
+      const committed = await call('/commit', {}, { headers });
+      if (committed.status === 200) return outcomes.note('http', 'acked', item);
+      if (committed.status === 0 || /test: abort/.test(committed.text)) return outcomes.note('http', 'unknown', item);
+      return failed('http', item, committed);
+    }
+
+    /** @param {string} source @param {string} item @param {{status: number, text: string}} answer */
+    function failed(source, item, answer) {
+      if (!explainedByRestart(answer.text)) outcomes.unexpected.push(`${source} ${item}: ${answer.status} ${answer.text}`);
+      outcomes.note(source, 'failed', item);
+    }
+
+    /** An increment over Workers RPC, by hand or with the client's transaction(fn). @param {'rpc' | 'client'} source @param {number} w @param {number} i */
+    async function rpcIncrement(source, w, i) {
+      const item = `${source}-${w}-${i}`;
+      const answer = await rpc(name, { op: source === 'rpc' ? 'rpc-increment' : 'client-increment', name: source, item });
+      if (answer.value?.ok) return outcomes.note(source, 'acked', item);
+      const message = String(answer.error?.message);
+      // Over RPC no step says where the reset came: the commit may have been the call it broke.
+      if (/test: abort/.test(message)) return outcomes.note(source, 'unknown', item);
+      return failed(source, item, { status: 0, text: message });
+    }
+
+    const lhttp = createHttpClient({ url: `${origin}db/${name}/`, authToken: TOKEN });
+    const lws = createWsClient({ url: `${origin.replace(/^http/, 'ws')}db/${name}`, authToken: TOKEN });
+    /** An increment as an @libsql/client transaction. @param {'lhttp' | 'lws'} source @param {number} w @param {number} i */
+    async function libsqlIncrement(source, w, i) {
+      const client = source === 'lhttp' ? lhttp : lws;
+      const item = `${source}-${w}-${i}`;
+      let committing = false;
+      try {
+        const tx = await withDeadline(client.transaction('write'), hangs, `${item} begin`);
+        try {
+          const { rows } = await withDeadline(tx.execute({ sql: 'SELECT v FROM counters WHERE name = ?', args: [source] }), hangs, `${item} read`);
+          await withDeadline(tx.batch([
+            { sql: 'UPDATE counters SET v = ? WHERE name = ?', args: [Number(rows[0].v) + 1, source] },
+            { sql: 'INSERT INTO items (id, src) VALUES (?, ?)', args: [item, source] },
+          ]), hangs, `${item} write`);
+          committing = true;
+          await withDeadline(tx.commit(), hangs, `${item} commit`);
+          outcomes.note(source, 'acked', item);
+        } finally {
+          tx.close();
+        }
+      } catch (err) {
+        const detail = `${/** @type {any} */ (err).code} ${/** @type {any} */ (err).message}`;
+        if (committing && /test: abort|SERVER_ERROR|fetch failed/.test(detail)) return outcomes.note(source, 'unknown', item);
+        failed(source, item, { status: 0, text: detail });
+      }
+    }
+
+    /** A /batch of an insert and a statement that fails every fourth time: all or nothing. @param {number} w @param {number} i */
+    async function plainBatch(w, i) {
+      const item = `batch-${w}-${i}`;
+      const fails = i % 4 === 1;
+      const answer = await call('/batch', {
+        operations: [
+          { sql: "INSERT INTO items (id, src) VALUES (?, 'batch')", params: [item] },
+          fails ? { sql: "INSERT INTO items (id, src) VALUES (?, 'batch')", params: [item] } : { sql: 'SELECT 1' },
+        ],
+      });
+      if (answer.status === 200 && !fails) return outcomes.note('batch', 'acked', item);
+      if (fails && answer.status === 409 && answer.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return outcomes.note('batch', 'failed', item);
+      if (answer.status === 0 || /test: abort/.test(answer.text)) return outcomes.note('batch', 'unknown', item);
+      failed('batch', item, answer);
+    }
+
+    /** A libSQL batch (BEGIN, steps on conditions, COMMIT) that fails every third time. @param {number} w @param {number} i */
+    async function libsqlBatch(w, i) {
+      const client = i % 2 ? lws : lhttp;
+      const item = `lbatch-${w}-${i}`;
+      const fails = i % 3 === 2;
+      try {
+        await withDeadline(client.batch([
+          { sql: "INSERT INTO items (id, src) VALUES (?, 'lbatch')", args: [item] },
+          fails ? { sql: "INSERT INTO items (id, src) VALUES (?, 'lbatch')", args: [item] } : 'SELECT 1',
+        ], 'write'), hangs, `${item} batch`);
+        if (fails) outcomes.unexpected.push(`${item}: a batch with a failing statement succeeded`);
+        outcomes.note('lbatch', 'acked', item);
+      } catch (err) {
+        const detail = `${/** @type {any} */ (err).code} ${/** @type {any} */ (err).message}`;
+        if (fails && /SQLITE_CONSTRAINT/.test(detail)) return outcomes.note('lbatch', 'failed', item);
+        if (/test: abort|SERVER_ERROR|fetch failed/.test(detail)) return outcomes.note('lbatch', 'unknown', item);
+        failed('lbatch', item, { status: 0, text: detail });
+      }
+    }
+
+    /** A caller that begins, writes and goes away: its id answers TRANSACTION_EXPIRED afterwards. */
+    /** @type {string[]} */
+    const abandoned = [];
+    async function abandon(/** @type {number} */ i) {
+      const begun = await call('/begin', { timeoutMs: 150 });
+      if (begun.status !== 200) return failed('abandoned', `ghost-${i}`, begun);
+      const headers = { [TRANSACTION_HEADER]: begun.body.txId };
+      const wrote = await call('/run', { sql: "INSERT INTO items (id, src) VALUES (?, 'ghost')", params: [`ghost-${i}`] }, { headers });
+      if (wrote.status !== 200 && !explainedByRestart(wrote.text)) outcomes.unexpected.push(`ghost ${i}: ${wrote.text}`);
+      outcomes.note('ghost', 'failed', `ghost-${i}`);
+      abandoned.push(begun.body.txId);
+    }
+
+    /** @type {Uint8Array | null} */
+    let exported = null;
+    const ROUNDS = 10;
+    /** @param {(w: number, i: number) => Promise<unknown>} op @param {number} w */
+    const loop = async (op, w) => {
+      for (let i = 0; i < ROUNDS; i++) {
+        await op(w, i);
+        if (w === 0 && op === httpIncrement && i === 3) {
+          // The object restarts under everyone's feet, once.
+          assert.deepEqual(await rpc(name, { op: 'abort' }), { value: { ok: true } });
+        }
+        if (w === 1 && op === httpIncrement && i === 6) {
+          const file = await call('/export', undefined, { method: 'GET' });
+          if (file.status === 200) exported = file.bytes;
+          else if (!explainedByRestart(file.text)) outcomes.unexpected.push(`export: ${file.status} ${file.text}`);
+        }
+        if (w === 0 && op === plainBatch && i % 3 === 0) await abandon(i);
+      }
+    };
+    await Promise.all([0, 1].flatMap((w) => [
+      loop(httpIncrement, w),
+      loop((ww, i) => rpcIncrement('rpc', ww, i), w),
+      loop((ww, i) => rpcIncrement('client', ww, i), w),
+      loop((ww, i) => libsqlIncrement('lhttp', ww, i), w),
+      loop((ww, i) => libsqlIncrement('lws', ww, i), w),
+      loop(plainBatch, w),
+      loop(libsqlBatch, w),
+    ]));
+
+    // Every entry point works after the restart: one more increment each, acknowledged.
+    await httpIncrement(9, 0);
+    await rpcIncrement('rpc', 9, 0);
+    await rpcIncrement('client', 9, 0);
+    await libsqlIncrement('lhttp', 9, 0);
+    await libsqlIncrement('lws', 9, 0);
+    for (const item of ['http-9-0', 'rpc-9-0', 'client-9-0', 'lhttp-9-0', 'lws-9-0']) {
+      assert.ok(outcomes.ackedItems.has(item), `${item} is acknowledged after the restart: ${outcomes.unexpected.filter((u) => u.includes(item)).join('; ')}`);
+    }
+    lhttp.close();
+    lws.close();
+
+    for (const txId of abandoned) {
+      const late = await call('/run', { sql: 'SELECT 1' }, { headers: { [TRANSACTION_HEADER]: txId } });
+      assert.deepEqual([late.status, late.code], [409, 'TRANSACTION_EXPIRED'], late.text);
+    }
+
+    const rows = await call('/batch', { operations: [{ sql: 'SELECT name, v FROM counters' }, { sql: 'SELECT id, src FROM items' }] });
+    assert.equal(rows.status, 200, rows.text);
+    const counters = new Map(rows.body.results[0].rows.map((/** @type {any} */ r) => [r.name, r.v]));
+    const items = new Map(rows.body.results[1].rows.map((/** @type {any} */ r) => [r.id, r.src]));
+    for (const source of sources) {
+      const { acked, unknown } = outcomes.counts.get(source) ?? { acked: 0, unknown: 0 };
+      const v = counters.get(source);
+      // Each increment wrote its item in the same transaction: both or neither.
+      assert.equal(v, [...items.values()].filter((src) => src === source).length, `${source}: the counter and its items agree`);
+      // Lost updates would leave it below what was acknowledged.
+      assert.ok(v >= acked && v <= acked + unknown, `${source}: ${v} increments, ${acked} acknowledged and ${unknown} unanswered`);
+      assert.ok(acked >= ROUNDS, `${source}: most increments went through (${acked})`);
+    }
+    for (const item of outcomes.ackedItems) assert.ok(items.has(item), `acknowledged ${item} is kept`);
+    for (const item of outcomes.failedItems) assert.ok(!items.has(item), `failed ${item} left nothing`);
+    for (const item of items.keys()) assert.ok(outcomes.ackedItems.has(item) || outcomes.unknownItems.has(item), `${item} was written by a caller told so, or not told`);
+
+    // The subscriber saw every event once, in order, across its resumptions and the restart.
+    const head = (await call('/changes', { since: 0, limit: 1 })).body.head;
+    for (let wait = 0; events.length < head && wait < DEADLINE_MS / 50; wait++) await new Promise((resolve) => setTimeout(resolve, 50));
+    following = false;
+    await follower;
+    assert.deepEqual(controls, [], 'no gap or end: nothing took events away');
+    assert.deepEqual(events.map((e) => e.lsn), Array.from({ length: head }, (_, i) => i + 1), 'lsn 1..head, each once, in order');
+    const inserted = events.filter((e) => e.table === 'items' && e.type === 'insert').map((e) => e.data.id).sort();
+    assert.deepEqual(inserted, [...items.keys()].sort(), 'an insert event for each row kept, and for nothing else');
+    for (let i = 1; i < events.length; i++) {
+      if (events[i].txId !== events[i - 1].txId) assert.equal(events[i].txId, events[i].lsn, `a commit's events are together (lsn ${events[i].lsn})`);
+    }
+
+    assert.deepEqual(outcomes.unexpected, []);
+    assert.deepEqual(hangs, []);
+    const check = await call('/query', { sql: 'PRAGMA integrity_check' });
+    assert.deepEqual(check.body?.rows, [{ integrity_check: 'ok' }], check.text);
+
+    // The export taken while writes went on is one committed state: it imports whole.
+    assert.ok(exported, 'the export answered');
+    const copy = tenant('mixed-copy');
+    const imported = await send(hangs, copy, '/import', exported);
+    assert.equal(imported.status, 200, imported.text);
+    const copied = await send(hangs, copy, '/query', { sql: "SELECT (SELECT sum(v) FROM counters) AS v, (SELECT count(*) FROM items WHERE src <> 'batch' AND src <> 'lbatch') AS n" });
+    assert.equal(copied.body.rows[0].v, copied.body.rows[0].n, 'the copy\'s counters and items agree');
+
+    // A restart of workerd serves the same state.
+    await restartWorld();
+    const again = await send(hangs, name, '/batch', { operations: [{ sql: 'SELECT name, v FROM counters' }, { sql: 'SELECT id, src FROM items' }] });
+    assert.deepEqual(again.body, rows.body);
+  });
 });
