@@ -501,6 +501,15 @@ int connEndInteractive(Conn *p, Reply *pReply, int bRollback){
       connEndTransaction(p);
       return SQLITE_OK;
     }
+    /* A COMMIT that faulted (its first write to the VFS rereads page 1, which
+    ** the cold tier may hold) is a fault inside the transaction: roll back and
+    ** keep bInteractive, so that connFinish answers the final fault that ends
+    ** it (503 TRANSACTION_ABORTED). Ended here, the fault would read as one to
+    ** retry, and the retried COMMIT would find no transaction open. */
+    if( dosqlVfsFaulted() ){
+      if( !sqlite3_get_autocommit(p->db) ) connExecTrusted(p, "ROLLBACK");
+      return rc;
+    }
     /* A COMMIT that fails (a deferred foreign key) ends the transaction too:
     ** say so, so that the host ends it as well. */
     connFail(p, pReply, rc);

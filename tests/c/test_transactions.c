@@ -126,6 +126,35 @@ static void a_fault_inside_a_transaction_ends_it(void){
   connClose(&c);
 }
 
+/* A COMMIT that needs a page storage must fetch first ends the transaction as any
+** fault inside it does: a final fault, 503 TRANSACTION_ABORTED. It happens: a
+** rollback (here a failed /batch) makes the VFS forget page 1's header while
+** SQLite's cache keeps every page, so the transaction's first write to the VFS,
+** at COMMIT, reads page 1 again, and the cold tier may have moved it to R2 meanwhile.
+** Answered as a fault to retry, the host ran /commit again with no transaction
+** open: 409 "cannot commit - no transaction is active". */
+static void a_fault_at_commit_ends_the_transaction(void){
+  Conn c;
+  Answer a;
+  writeBigTable();
+  openConn(&c);
+  a = post(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(1)\"},{\"sql\":\"INSERT INTO t VALUES(1)\"}]}");
+  CHECK(a.status==409);                         /* rolled back, as a whole */
+  answerFree(&a);
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(2)\"}");
+  hostMemSetAsync(1);                           /* every stored page is in R2 now */
+  a = tx(&c, "/commit", "{}");
+  CHECK(a.status==DOSQL_STATUS_FAULT);
+  CHECK_STR(answerCode(&a), "TRANSACTION_ABORTED");
+  answerFree(&a);
+  CHECK(!c.bInteractive && sqlite3_get_autocommit(c.db));
+  a = postFetching(&c, "/query", "{\"sql\":\"SELECT count(*) AS n FROM t WHERE x=2\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":0}]}");      /* nothing of it was committed */
+  answerFree(&a);
+  connClose(&c);
+}
+
 /* Capture appends to the change log in every writing statement: /begin brings
 ** the log's tail into the cache, so on async storage it is /begin that faults
 ** (and is retried), not the transaction's first write. */
@@ -321,6 +350,7 @@ int main(void){
   RUN(requests_must_match_the_transaction_state);
   RUN(batch_returns_every_result_all_or_nothing);
   RUN(a_fault_inside_a_transaction_ends_it);
+  RUN(a_fault_at_commit_ends_the_transaction);
   RUN(begin_warms_the_change_log);
   RUN(a_failed_statement_leaves_nothing_of_itself);
   RUN(a_request_keeps_its_savepoint);
