@@ -355,6 +355,39 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     assert.deepEqual([answer.status, answer.body?.code], [503, 'COLD_TIER_UNAVAILABLE'], answer.text);
   });
 
+  test('with page 1 only in R2 and forgotten by the engine after a rollback, GET /export and POST /restore fetch it: no 500', async () => {
+    const db = await coldDatabase('page1-checks');
+    await db.run("UPDATE t SET body = 'x' WHERE id = 7");
+    // A point R2 does not cut history short of: the present (its restore writes no page).
+    const { current } = (await db.post('/history', {})).body;
+    // Read everything but page 1's group after it, so that maintenance sends it to R2.
+    await db.reopen();
+    await checkRange(db, 8, 3000); // row 7 is 'x'
+    await db.maintain();
+    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    // A rollback makes the engine forget page 1's header (SQLite's cache keeps the
+    // page): the next look at the database's size reads page 1 from storage.
+    const failed = await db.post('/batch', { operations: [{ sql: 'INSERT INTO t (k, body) VALUES (1, 1)' }, { sql: 'INSERT INTO nowhere VALUES (1)' }] });
+    assert.equal(failed.status, 400, failed.text);
+    // The method check of GET /export asked C for the size synchronously, and the
+    // fault came back as an answer of status 0: 500 INTERNAL.
+    const file = await runtime.fetch(`http://localhost/sql/${db.name}/export`);
+    assert.equal(file.status, 200, file.status === 200 ? '' : await file.text());
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    assert.equal(bytes.length % 4096, 0);
+    assert.ok(bytes.length > 2 * MiB);
+    await db.post('/batch', { operations: [{ sql: 'INSERT INTO t (k, body) VALUES (1, 1)' }, { sql: 'INSERT INTO nowhere VALUES (1)' }] });
+    await db.reopen();
+    await checkRange(db, 8, 3000); // row 7 is 'x'
+    await db.maintain();
+    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    // So did POST /restore's check, which reads the change log then and now.
+    const restored = await db.post('/restore', { to: current.lsn });
+    assert.equal(restored.status, 200, restored.text);
+    assert.deepEqual(await db.query("SELECT count(*) AS n FROM t WHERE body = 'x'"), [{ n: 1 }]);
+    await assertIntact(db);
+  });
+
   test('R2 failing to read during POST /restore: 503 COLD_TIER_UNAVAILABLE, nothing changed, and the restore succeeds once R2 is back', async () => {
     const db = await coldDatabase('restore-fails');
     const { current } = (await db.post('/history', {})).body;

@@ -313,7 +313,8 @@ export class DatabaseInstance {
    * @returns {Promise<Response | null>}
    */
   async #refuseMethod(request, engine, path) {
-    const answer = engine.hostRequest(request.method, path);
+    // GET /export's check answers the database's size, from page 1, which may fault.
+    const answer = await engine.hostRequestReading(request.method, path);
     if (answer.status === 200) return null;
     await discardBody(request.body);
     return toResponse(answer);
@@ -428,7 +429,9 @@ export class DatabaseInstance {
   async #hostCheck(method, path, body, options) {
     const failure = await this.start();
     if (failure) return { failure };
-    const check = /** @type {Engine} */ (this.#engine).hostRequest(method, path, body, options);
+    const engine = /** @type {Engine} */ (this.#engine);
+    // /restore's check reads the database (the change log then and now), which may fault.
+    const check = path === '/restore' ? await engine.hostRequestReading(method, path, body) : engine.hostRequest(method, path, body, options);
     if (check.status !== 200) return { failure: check };
     return { value: JSON.parse(decoder.decode(check.body)) };
   }

@@ -402,6 +402,29 @@ export class Engine {
   }
 
   /**
+   * hostRequest for a route whose check reads the database: POST /restore's reads the
+   * change log as of its point and now, GET /export's the size in page 1, and a page
+   * there may be only in the cold tier (or, on key-value storage, not in memory).
+   * So it waits its place in the queue and fetches the pages it faults on, as a
+   * request does; hostRequest would answer the fault itself (status 0).
+   * @param {string} method
+   * @param {string} path
+   * @param {Uint8Array | {oversized: number}} [body]
+   * @returns {Promise<EngineResponse>}
+   */
+  hostRequestReading(method, path, body = new Uint8Array(0)) {
+    const zMethod = this.#utf8(method);
+    const zPath = this.#utf8(path);
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
+    const n = body instanceof Uint8Array ? body.length : Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
+    return this.#serialize(() =>
+      this.#withBytes([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
+        this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n, this.#contract.requestFlags.internal))),
+      ),
+    );
+  }
+
+  /**
    * Answer one request of the wire protocol.
    *
    * With inTransaction the request belongs to the open interactive transaction
