@@ -24,7 +24,7 @@ import { randomWrite, createBallast, ballastWrite, below, pick } from './history
 import { assertSameDump, checkReadAsOf, checkExport, checkBranch, checkDiff, checkTooOld } from './history-model-checks.js';
 
 const SEED = Number(process.env.HISTORY_MODEL_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const STEPS = Number(process.env.HISTORY_MODEL_STEPS ?? 200);
+const STEPS = Number(process.env.HISTORY_MODEL_STEPS ?? 180);
 
 /** @type {string[]} */
 const recent = [];
