@@ -314,7 +314,7 @@ export class DatabaseInstance {
    */
   async #refuseMethod(request, engine, path) {
     // GET /export's check answers the database's size, from page 1, which may fault.
-    const answer = await engine.hostRequestReading(request.method, path);
+    const answer = await engine.request(request.method, path, new Uint8Array(0), { internal: true });
     if (answer.status === 200) return null;
     await discardBody(request.body);
     return toResponse(answer);
@@ -431,7 +431,7 @@ export class DatabaseInstance {
     if (failure) return { failure };
     const engine = /** @type {Engine} */ (this.#engine);
     // /restore's check reads the database (the change log then and now), which may fault.
-    const check = path === '/restore' ? await engine.hostRequestReading(method, path, body) : engine.hostRequest(method, path, body, options);
+    const check = path === '/restore' ? await engine.request(method, path, body, { internal: true }) : engine.hostRequest(method, path, body, options);
     if (check.status !== 200) return { failure: check };
     return { value: JSON.parse(decoder.decode(check.body)) };
   }

@@ -380,8 +380,10 @@ export class Engine {
   /**
    * Ask C about a request to a route the host serves itself (streams, file
    * transfer): 200 with what C read of the body ({} for a route without one),
-   * or C's error (404, 405, a bad body). Synchronous, and it touches no
-   * database, so it needs no place in the queue.
+   * or C's error (404, 405, a bad body). Synchronous, and so it takes no place
+   * in the queue: only for a check that reads no page (a check that does, such
+   * as POST /restore's and GET /export's, goes as request() with internal, which
+   * fetches what it faults on).
    * @param {string} method
    * @param {string} path
    * @param {Uint8Array | {oversized: number}} [body]
@@ -398,29 +400,6 @@ export class Engine {
     return this.#withBytesSync([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
       this.#take(this.#exports.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n,
         this.#contract.requestFlags.internal | (overRpc ? this.#contract.requestFlags.overRpc : 0))),
-    );
-  }
-
-  /**
-   * hostRequest for a route whose check reads the database: POST /restore's reads the
-   * change log as of its point and now, GET /export's the size in page 1, and a page
-   * there may be only in the cold tier (or, on key-value storage, not in memory).
-   * So it waits its place in the queue and fetches the pages it faults on, as a
-   * request does; hostRequest would answer the fault itself (status 0).
-   * @param {string} method
-   * @param {string} path
-   * @param {Uint8Array | {oversized: number}} [body]
-   * @returns {Promise<EngineResponse>}
-   */
-  hostRequestReading(method, path, body = new Uint8Array(0)) {
-    const zMethod = this.#utf8(method);
-    const zPath = this.#utf8(path);
-    const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
-    const n = body instanceof Uint8Array ? body.length : Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
-    return this.#serialize(() =>
-      this.#withBytes([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
-        this.#withFaults((e) => this.#take(e.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n, this.#contract.requestFlags.internal))),
-      ),
     );
   }
 
