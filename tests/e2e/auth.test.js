@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, noValidate, screenshot, submit, textOf, eventually } from './harness.js';
+import { startApp, open, hydrated, noValidate, screenshot, submit, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -56,8 +56,7 @@ for (const js of [true, false]) {
   test(`sign up, dashboard, log out, log in again ${how}`, async (t) => {
     const context = await app.newContext(t, { js, tenant });
     const page = await context.newPage();
-    await page.goto('/signup');
-    if (js) await hydrated(page);
+    await open(page, '/signup');
 
     await submitAccount(page, 'short@example.com', 'seven77', 'Sign up');
     await eventually(async () => assert.equal(await textOf(page.getByTestId('form-error')), 'Password must be at least 8 characters'));
@@ -111,14 +110,12 @@ for (const js of [true, false]) {
 
 test('signing up twice with one email: "An account with this email already exists"', async (t) => {
   const page = await app.newPage(t, { tenant: 'auth-duplicate' });
-  await page.goto('/signup');
-  await hydrated(page);
+  await open(page, '/signup');
   await submitAccount(page, 'dup@example.com', PASSWORD, 'Sign up');
   await onPath(page, '/dashboard');
   await submit(page, 'Log out');
   await onPath(page, '/login');
-  await page.goto('/signup');
-  await hydrated(page);
+  await open(page, '/signup');
   await submitAccount(page, 'dup@example.com', 'another password', 'Sign up');
   await eventually(async () => assert.equal(await textOf(page.getByTestId('form-error')), 'An account with this email already exists'));
 });
@@ -126,14 +123,12 @@ test('signing up twice with one email: "An account with this email already exist
 test('login goes back to redirectTo, but never to another origin', async (t) => {
   const context = await app.newContext(t, { tenant: 'auth-redirect-to' });
   const page = await context.newPage();
-  await page.goto('/signup');
-  await hydrated(page);
+  await open(page, '/signup');
   await submitAccount(page, 'amy@example.com', PASSWORD, 'Sign up');
   await onPath(page, '/dashboard');
   await context.clearCookies();
 
-  await page.goto('/login?redirectTo=/users');
-  await hydrated(page);
+  await open(page, '/login?redirectTo=/users');
   await submitAccount(page, 'amy@example.com', PASSWORD, 'Log in');
   await onPath(page, '/users');
   await context.clearCookies();
@@ -154,8 +149,7 @@ test('login goes back to redirectTo, but never to another origin', async (t) => 
 test('a session is good only in its own tenant', async (t) => {
   const context = await app.newContext(t, { tenant: 'auth-tenant-a' });
   const page = await context.newPage();
-  await page.goto('/signup');
-  await hydrated(page);
+  await open(page, '/signup');
   await submitAccount(page, 'ten@example.com', PASSWORD, 'Sign up');
   await onPath(page, '/dashboard');
 

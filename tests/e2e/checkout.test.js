@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, markDocument, documentKept, screenshot, submit, texts, textOf, eventually } from './harness.js';
+import { startApp, open, markDocument, documentKept, screenshot, submit, texts, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -24,11 +24,8 @@ for (const js of [true, false]) {
 
   test(`checkout ${how}: orders take stock, insufficient stock is refused`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `checkout-${js ? 'js' : 'nojs'}` });
-    await page.goto('/checkout');
-    if (js) {
-      await hydrated(page);
-      await markDocument(page);
-    }
+    await open(page, '/checkout');
+    if (js) await markDocument(page);
     assert.deepEqual(await stock(page), ['Widget — 3 in stock', 'Gadget — 0 in stock']);
 
     /** Buy and return the POST's status (the page's own without JavaScript). */
@@ -64,7 +61,7 @@ for (const js of [true, false]) {
     if (js) assert.equal(await documentKept(page), true, 'the orders were placed without a page load');
 
     // The orders are there: the dashboard counts them (through a fresh account).
-    await page.goto('/signup');
+    await open(page, '/signup');
     await page.locator('input[name="email"]').fill('buyer@example.com');
     await page.locator('input[name="password"]').fill('correct horse battery');
     await submit(page, 'Sign up');

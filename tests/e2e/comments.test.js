@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startApp, hydrated, markDocument, documentKept, noValidate, screenshot, submit, texts, textOf, eventually,
+  startApp, open, markDocument, documentKept, noValidate, screenshot, submit, texts, textOf, eventually,
 } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
@@ -26,8 +26,7 @@ async function comments(page) {
 
 test('comments with JavaScript: the loading state while the action runs, then the new comment', async (t) => {
   const page = await app.newPage(t, { tenant: 'comments-js' });
-  await page.goto('/comments?post=1');
-  await hydrated(page);
+  await open(page, '/comments?post=1');
   await markDocument(page);
   assert.equal(await textOf(page.locator('h1')), 'Comments on Post 1');
   assert.deepEqual(await comments(page), {
@@ -122,15 +121,13 @@ test('comments without JavaScript: add, refuse an empty one, per post', async (t
 
 test('comments: the author is the signed-in account; unknown posts are 404', async (t) => {
   const page = await app.newPage(t, { tenant: 'comments-author' });
-  await page.goto('/signup');
-  await hydrated(page);
+  await open(page, '/signup');
   await page.locator('input[name="email"]').fill('writer@example.com');
   await page.locator('input[name="password"]').fill('correct horse battery');
   await submit(page, 'Sign up');
   await page.waitForURL((url) => url.pathname === '/dashboard');
 
-  await page.goto('/comments?post=3');
-  await hydrated(page);
+  await open(page, '/comments?post=3');
   assert.equal((await comments(page)).count, '0');
   await page.locator('textarea[name="content"]').fill('Signed in');
   await submit(page, 'Post Comment');

@@ -5,11 +5,15 @@
 // its own), each test in a fresh browser context (own cookies, own tenant):
 //
 //   import { test, before, after } from 'node:test';
-//   import { startApp } from './harness.js';
+//   import { startApp, open } from './harness.js';
 //   let app;
 //   before(async () => { app = await startApp('users'); });
 //   after(() => app?.stop());
-//   test('...', async (t) => { const page = await app.newPage(t, { tenant: 'acme' }); ... });
+//   test('...', async (t) => {
+//     const page = await app.newPage(t, { tenant: 'acme' });
+//     await open(page, '/users/new'); // hydrated when it runs JavaScript: then fill it in
+//     ...
+//   });
 //
 // The build. `./build.sh test` builds the app (npm ci, npm run build) before it runs
 // this suite. Run alone (`node --test tests/e2e/`), the harness builds it when the
@@ -343,6 +347,7 @@ export async function startApp(name) {
         track(page);
       });
       contexts.add(context);
+      runsJavaScript.set(context, js);
       t.after(async () => {
         contexts.delete(context);
         await context.close().catch(() => {});
@@ -392,6 +397,13 @@ function serverErrors(log) {
   return out.join('\n');
 }
 
+/** Whether each context made by newContext() runs JavaScript (its `js` option). */
+const runsJavaScript = new WeakMap();
+/** @param {import('playwright-core').Page} page */
+function runsJs(page) {
+  return runsJavaScript.get(page.context()) ?? true; // Chromium's default
+}
+
 /** The requests in flight of each page (an EventSource's never ends: not counted). */
 const inFlight = new WeakMap();
 /** @param {import('playwright-core').Page} page */
@@ -409,10 +421,29 @@ function track(page) {
  * Wait until SvelteKit has hydrated the page and started its router, so that forms are
  * enhanced and links are client-side. kit's start() sets history.scrollRestoration to
  * 'manual' as its last step (_start_router), after hydration; a fresh page has 'auto'.
+ * (Not after page.reload() or goBack(): there kit sets it before hydrating, to restore
+ * the scroll position.) The document is marked as waited for: submit() refuses a
+ * document without the mark.
  * @param {import('playwright-core').Page} page
  */
 export async function hydrated(page) {
-  await page.waitForFunction(() => history.scrollRestoration === 'manual');
+  await page.waitForFunction(() => history.scrollRestoration === 'manual' && (/** @type {any} */ (window).__e2eHydrated = true));
+}
+
+/**
+ * Load URL in PAGE (page.goto) and, when the page runs JavaScript, wait until it is
+ * hydrated (see hydrated()); returns the navigation's response. Load a page this way
+ * before typing into it or submitting it. The server's HTML shows the fields before
+ * SvelteKit starts (page.goto's 'load' does not wait for it): hydration sets a field
+ * whose value the page controls (`value={...}`) again, wiping what was typed, and a
+ * form submitted before use:enhance is attached posts natively, a full page load.
+ * @param {import('playwright-core').Page} page
+ * @param {string} url
+ */
+export async function open(page, url) {
+  const res = await page.goto(url);
+  if (runsJs(page)) await hydrated(page);
+  return res;
 }
 
 /**
@@ -509,12 +540,18 @@ export async function settle(page, timeout = 10_000) {
 /**
  * Submit a form by clicking its button NAME (exact), as a person would, and wait for
  * the POST's response and for the page to settle (see settle()): the next step then sees
- * the result, not a form that an update still in flight would overwrite.
+ * the result, not a form that an update still in flight would overwrite. On a page that
+ * runs JavaScript, the test must have waited for its hydration (open(), hydrated()).
  * @param {import('playwright-core').Page} page
  * @param {string} name
  * @returns {Promise<import('playwright-core').Response>} the POST's response
  */
 export async function submit(page, name) {
+  // Every time, not only when hydration happens to come late: a test that typed into a
+  // page whose hydration it did not wait for fails here, not once in a while later.
+  if (runsJs(page) && !(await page.evaluate(() => /** @type {any} */ (window).__e2eHydrated === true))) {
+    throw new Error(`submit(${JSON.stringify(name)}): ${page.url()} runs JavaScript but the test did not wait for its hydration: load it with open(), or await hydrated(page), before filling it in`);
+  }
   const posted = page.waitForResponse((r) => r.request().method() === 'POST');
   await page.getByRole('button', { name, exact: true }).click();
   const res = await posted;

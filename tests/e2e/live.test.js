@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, markDocument, documentKept, screenshot, submit, texts, textOf, eventually } from './harness.js';
+import { startApp, open, markDocument, documentKept, screenshot, submit, texts, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -24,8 +24,7 @@ test('the live page receives users inserted from another tab and from the API, w
 
   // A second tab of the same browser creates a user through the form.
   const tab = await context.newPage();
-  await tab.goto('/users/new');
-  await hydrated(tab);
+  await open(tab, '/users/new');
   await tab.locator('input[name="name"]').fill('From Another Tab');
   await tab.locator('input[name="email"]').fill('tab@example.com');
   await submit(tab, 'Create user');

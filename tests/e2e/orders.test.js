@@ -7,7 +7,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, markDocument, documentKept, screenshot, submit, texts, textOf, eventually } from './harness.js';
+import {
+  startApp, open, hydrated, markDocument, documentKept, screenshot, submit, texts, textOf, eventually,
+} from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -44,11 +46,8 @@ for (const js of [true, false]) {
 
   test(`orders checkout ${how}: order created, stock decremented, redirected to its confirmation`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `orders-ok-${js ? 'js' : 'nojs'}` });
-    await page.goto('/orders');
-    if (js) {
-      await hydrated(page);
-      await markDocument(page);
-    }
+    await open(page, '/orders');
+    if (js) await markDocument(page);
     assert.deepEqual(await ordersPage(page), { stock: ['3', '0'], orders: [] });
     assert.equal(await page.getByTestId('no-orders').count(), 1);
 
@@ -80,11 +79,8 @@ for (const js of [true, false]) {
 
   test(`orders checkout ${how}: out of stock fails, shows the error, changes nothing`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `orders-fail-${js ? 'js' : 'nojs'}` });
-    await page.goto('/orders');
-    if (js) {
-      await hydrated(page);
-      await markDocument(page);
-    }
+    await open(page, '/orders');
+    if (js) await markDocument(page);
     const error = page.getByTestId('form-error');
 
     // Widget is in stock and comes first: its item and decrement are written before

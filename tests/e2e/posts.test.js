@@ -6,9 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  startApp, hydrated, markDocument, documentKept, screenshot, submit, texts, textOf, eventually,
-} from './harness.js';
+import { startApp, open, hydrated, markDocument, documentKept, screenshot, submit, texts, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -41,8 +39,7 @@ for (const js of [true, false]) {
 
   test(`posts pagination ${how}: 10 per page, Previous and Next only where they lead somewhere`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `posts-pages-${js ? 'js' : 'nojs'}` });
-    await page.goto('/posts');
-    if (js) await hydrated(page);
+    await open(page, '/posts');
     let l = await listing(page);
     assertTitles(l.rows, titles(1, 10));
     assert.deepEqual([l.info, l.previous, l.next], ['Page 1 of 3', 0, 1]);
@@ -69,8 +66,7 @@ for (const js of [true, false]) {
 
   test(`posts search ${how}: LIKE on titles, pages of the results keep the query`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `posts-search-${js ? 'js' : 'nojs'}` });
-    await page.goto('/posts');
-    if (js) await hydrated(page);
+    await open(page, '/posts');
     await page.locator('input[name="q"]').fill('Post 2');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/[?&]q=Post(\+|%20)2\b/);
@@ -96,11 +92,8 @@ for (const js of [true, false]) {
   test(`named actions at /posts/[id] ${how}: update, publish, unpublish, delete`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `posts-edit-${js ? 'js' : 'nojs'}` });
     page.on('dialog', (d) => d.accept()); // "Are you sure you want to delete this post?"
-    await page.goto('/posts?page=3');
-    if (js) {
-      await hydrated(page);
-      await markDocument(page);
-    }
+    await open(page, '/posts?page=3');
+    if (js) await markDocument(page);
     await page.getByRole('link', { name: 'Post 21', exact: true }).click();
     await page.waitForURL((url) => url.pathname === '/posts/21');
     const title = page.locator('[name="title"]');
@@ -174,8 +167,7 @@ for (const js of [true, false]) {
 
 test('deleting a post asks first: Cancel in the confirm() sends nothing, OK deletes it', async (t) => {
   const page = await app.newPage(t, { tenant: 'posts-delete' });
-  await page.goto('/posts/1');
-  await hydrated(page);
+  await open(page, '/posts/1');
   assert.equal(await textOf(page.getByTestId('post-comments')), '2 comment(s)');
 
   // Cancel: no request at all (the guide's callback let the POST through).
@@ -186,9 +178,8 @@ test('deleting a post asks first: Cancel in the confirm() sends nothing, OK dele
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.equal(posts, 0, 'no POST after Cancel');
   assert.equal(new URL(page.url()).pathname, '/posts/1');
-  assert.equal((await page.goto('/posts/1'))?.status(), 200, 'still there');
+  assert.equal((await open(page, '/posts/1'))?.status(), 200, 'still there');
 
-  await hydrated(page);
   page.once('dialog', (d) => d.accept());
   await submit(page, 'Delete Post');
   await page.waitForURL((url) => url.pathname === '/posts');
@@ -202,8 +193,7 @@ test('deleting a post asks first: Cancel in the confirm() sends nothing, OK dele
 
 test('/posts/[id]/edit serves the same page and named actions as /posts/[id]', async (t) => {
   const page = await app.newPage(t, { tenant: 'posts-edit-path' });
-  await page.goto('/posts/22/edit');
-  await hydrated(page);
+  await open(page, '/posts/22/edit');
   assert.equal(await textOf(page.locator('h1')), 'Edit Post');
   await page.locator('[name="title"]').fill('Edited at /edit');
   await submit(page, 'Save Changes');

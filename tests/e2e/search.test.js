@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, screenshot, submit, texts, textOf, eventually } from './harness.js';
+import { startApp, open, screenshot, submit, texts, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -43,14 +43,12 @@ for (const js of [true, false]) {
     page.on('dialog', (d) => d.accept());
 
     // Give one post a text that also names a user: edit Post 5 through its page.
-    await page.goto('/posts/5');
-    if (js) await hydrated(page);
+    await open(page, '/posts/5');
     await page.locator('[name="content"]').fill("Notes on Ada Lovelace's first program");
     await submit(page, 'Save Changes');
     await eventually(async () => assert.equal(await textOf(page.getByTestId('form-success')), 'Changes saved'));
 
-    await page.goto('/search');
-    if (js) await hydrated(page);
+    await open(page, '/search');
     assert.equal(await page.getByTestId('search-hint').count(), 1, 'no query: the hint');
     assert.equal(await page.getByTestId('search-result').count(), 0);
 

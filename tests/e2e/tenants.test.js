@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, hydrated, screenshot, submit, texts, textOf, eventually } from './harness.js';
+import { startApp, open, screenshot, submit, texts, textOf, eventually } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
 let app;
@@ -29,8 +29,7 @@ for (const js of [true, false]) {
 
   test(`tenants by path prefix ${how}: /tenant/${acme}/users/new creates in ${acme} only`, async (t) => {
     const page = await app.newPage(t, { js });
-    await page.goto(`/tenant/${acme}/users/new`);
-    if (js) await hydrated(page);
+    await open(page, `/tenant/${acme}/users/new`);
     await page.locator('input[name="name"]').fill(`Person of ${acme}`);
     await page.locator('input[name="email"]').fill(`person@${acme}.example`);
     await submit(page, 'Create user');
@@ -42,8 +41,7 @@ for (const js of [true, false]) {
     assert.deepEqual(await usersAt(page, '/users'), SEED, 'not in the default tenant');
     assert.deepEqual(await usersAt(page, `/tenant/${acme}/users`), mine, `still in ${acme}`);
     // The same email is free in another tenant: UNIQUE is per database.
-    await page.goto(`/tenant/${globex}/users/new`);
-    if (js) await hydrated(page);
+    await open(page, `/tenant/${globex}/users/new`);
     await page.locator('input[name="name"]').fill(`Person of ${globex}`);
     await page.locator('input[name="email"]').fill(`person@${acme}.example`);
     await submit(page, 'Create user');
@@ -59,8 +57,7 @@ test('tenants by X-Tenant-ID: pages and API see their own database; the path win
   const pageB = await b.newPage();
 
   // Created through tenant A's form (header only, no path prefix).
-  await pageA.goto('/users/new');
-  await hydrated(pageA);
+  await open(pageA, '/users/new');
   await pageA.locator('input[name="name"]').fill('Only In A');
   await pageA.locator('input[name="email"]').fill('only@a.example');
   await submit(pageA, 'Create user');
@@ -88,8 +85,7 @@ test('tenants by X-Tenant-ID: pages and API see their own database; the path win
 test('tenants by subdomain: <slug>.localhost is its own tenant, localhost the default', async (t) => {
   const page = await app.newPage(t);
   const sub = app.baseURL.replace('//localhost:', '//sub-a.localhost:');
-  await page.goto(`${sub}/users/new`);
-  await hydrated(page);
+  await open(page, `${sub}/users/new`);
   await page.locator('input[name="name"]').fill('Of The Subdomain');
   await page.locator('input[name="email"]').fill('sub@a.example');
   await submit(page, 'Create user');
@@ -126,8 +122,7 @@ async function layout(page) {
 
 test('tenant layout: /tenant/<slug> and the pages below it show only that tenant\'s data', async (t) => {
   const page = await app.newPage(t);
-  await page.goto('/tenant/layout-a');
-  await hydrated(page);
+  await open(page, '/tenant/layout-a');
   assert.deepEqual(await layout(page), { name: 'layout-a', stats: '2 users · 25 posts · 0 orders' });
   assert.equal(await textOf(page.locator('h1')), 'Tenant layout-a');
 

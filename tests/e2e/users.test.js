@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startApp, hydrated, markDocument, documentKept, noValidate, screenshot, submit, texts, textOf, eventually,
+  startApp, open, hydrated, markDocument, documentKept, noValidate, screenshot, submit, texts, textOf, eventually,
 } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startApp>>} */
@@ -56,11 +56,8 @@ for (const js of [true, false]) {
 
   test(`create a user ${how}: redirect to the new user's page, listed after`, async (t) => {
     const page = await app.newPage(t, { js, tenant });
-    await page.goto('/users');
-    if (js) {
-      await hydrated(page);
-      await markDocument(page);
-    }
+    await open(page, '/users');
+    if (js) await markDocument(page);
     await page.getByRole('link', { name: 'New user' }).click();
     await page.waitForURL('**/users/new');
     await page.locator('input[name="name"]').fill('Grace Hopper');
@@ -79,11 +76,8 @@ for (const js of [true, false]) {
 
   test(`user form ${how}: validation errors and the duplicate email, values kept`, async (t) => {
     const page = await app.newPage(t, { js, tenant: `${tenant}-errors` });
-    await page.goto('/users/new');
-    if (js) {
-      await hydrated(page);
-      await markDocument(page);
-    }
+    await open(page, '/users/new');
+    if (js) await markDocument(page);
     await noValidate(page); // reach the server's validation, not the browser's
     const name = page.locator('input[name="name"]');
     const email = page.locator('input[name="email"]');
