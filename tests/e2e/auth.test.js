@@ -108,6 +108,23 @@ for (const js of [true, false]) {
   });
 }
 
+test('what was typed before the page was hydrated stays in the sign-up form', async (t) => {
+  const page = await app.newPage(t, { tenant: 'auth-early' });
+  // A slow network: SvelteKit's start module is held back until the form is filled in.
+  let release = () => {};
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/_app/immutable/entry/start.*', async (route) => { await held; await route.continue(); });
+  await page.goto('/signup', { waitUntil: 'domcontentloaded' });
+  await page.locator('input[name="email"]').fill('early@example.com');
+  await page.locator('input[name="password"]').fill(PASSWORD);
+  release();
+  await hydrated(page);
+  assert.equal(await page.locator('input[name="email"]').inputValue(), 'early@example.com');
+  await submit(page, 'Sign up');
+  await onPath(page, '/dashboard');
+  assert.match(await eventually(() => textOf(page.locator('main'))), /Signed in as early@example\.com/);
+});
+
 test('signing up twice with one email: "An account with this email already exists"', async (t) => {
   const page = await app.newPage(t, { tenant: 'auth-duplicate' });
   await open(page, '/signup');
