@@ -138,7 +138,23 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
   return rc;
 }
 
+/* The value of a PRAGMA that answers one integer, its statement kept in *ppStmt.
+** A PRAGMA, as no table or view of the user's can stand in for it (one named
+** pragma_page_count would for the table-valued function, and run trusted). */
+static int connPragmaValue(Conn *p, sqlite3_stmt **ppStmt, const char *zPragma, sqlite3_int64 *pnValue){
+  int rc = *ppStmt ? SQLITE_OK : connPrepareTrusted(p, zPragma, ppStmt);
+  if( rc!=SQLITE_OK ) return rc;
+  p->bTrusted = 1;
+  rc = sqlite3_step(*ppStmt);
+  p->bTrusted = 0;
+  *pnValue = rc==SQLITE_ROW ? sqlite3_column_int64(*ppStmt, 0) : 0;
+  if( rc==SQLITE_ROW ) rc = SQLITE_OK;
+  sqlite3_reset(*ppStmt);
+  return rc;
+}
+
 int connDatabaseBytes(Conn *p, Reply *pReply, int bStored, sqlite3_int64 *pnBytes){
+  sqlite3_int64 nPages = 0, szPage = 0;
   int rc;
   if( bStored ){
     uint32_t aSize[2] = { 0, 0 };
@@ -146,16 +162,9 @@ int connDatabaseBytes(Conn *p, Reply *pReply, int bStored, sqlite3_int64 *pnByte
     *pnBytes = (sqlite3_int64)aSize[0]*aSize[1];
     return rc;
   }
-  rc = p->pSize ? SQLITE_OK : connPrepareTrusted(p,
-      "SELECT page_count*page_size FROM pragma_page_count, pragma_page_size", &p->pSize);
-  if( rc==SQLITE_OK ){
-    p->bTrusted = 1;
-    rc = sqlite3_step(p->pSize);
-    p->bTrusted = 0;
-    *pnBytes = rc==SQLITE_ROW ? sqlite3_column_int64(p->pSize, 0) : 0;
-    if( rc==SQLITE_ROW ) rc = SQLITE_OK;
-    sqlite3_reset(p->pSize);
-  }
+  rc = connPragmaValue(p, &p->pPageCount, "PRAGMA main.page_count", &nPages);
+  if( rc==SQLITE_OK ) rc = connPragmaValue(p, &p->pPageSize, "PRAGMA main.page_size", &szPage);
+  *pnBytes = nPages*szPage;
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
   return rc;
 }
@@ -215,7 +224,8 @@ void connClose(Conn *p){
   sqlite3_finalize(p->pBegin);
   sqlite3_finalize(p->pCommit);
   sqlite3_finalize(p->pRollback);
-  sqlite3_finalize(p->pSize);
+  sqlite3_finalize(p->pPageCount);
+  sqlite3_finalize(p->pPageSize);
   sqlite3_close(p->db);
   p->db = 0;
   guardEndForeignKeys(p, 1);   /* a request it ended: what it counted */

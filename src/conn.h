@@ -51,7 +51,8 @@ typedef struct Conn {
   sqlite3_stmt *pBegin;      /* cached BEGIN, COMMIT, ROLLBACK */
   sqlite3_stmt *pCommit;
   sqlite3_stmt *pRollback;
-  sqlite3_stmt *pSize;       /* the size as the transaction sees it, prepared when first asked */
+  sqlite3_stmt *pPageCount;  /* PRAGMA main.page_count and page_size, prepared when first */
+  sqlite3_stmt *pPageSize;   /* asked (connDatabaseBytes) */
   Capture capture;           /* change data capture (capture.h) */
   sqlite3_int64 iChangeFloor; /* dosql_host_change_numbers() at open (host.h) */
   sqlite3_int64 iChangeKept;

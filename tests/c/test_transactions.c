@@ -341,6 +341,12 @@ static void the_answers_say_the_size_the_database_will_have(void){
   CHECK(cJSON_GetObjectItem(a.pJson, "timeoutMs")->valueint==1000);
   answerFree(&a);
   txOk(&c, "/rollback", "{}");
+  /* Names a tenant may take do not stand in for the pragmas the size is read by. */
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE pragma_page_count(page_count); INSERT INTO pragma_page_count VALUES(7);"
+                      " CREATE TEMP VIEW pragma_page_size AS SELECT 3 AS page_size\"}");
+  a = ok(&c, "/query", "{\"sql\":\"SELECT 1\",\"rowMode\":\"array\"}");
+  CHECK(sizeAfter(&a)>grown && (long long)sizeAfter(&a)%4096==0);
+  answerFree(&a);
   connClose(&c);
 }
 
