@@ -60,6 +60,8 @@ const DosqlError aDosqlError[] = {
   HOST("BRANCH_EXISTS", 409),
   HOST("BRANCH_REFUSED", 400),              /* adoptBranch: what it was sent is no branch (branch.js) */
   HOST("RESTORE_WOULD_MIGRATE", 409),
+  HOST("OBJECT_UNAVAILABLE", 503),          /* the platform reset the object, or it is overloaded
+                                            ** (client/error.js objectUnavailable) */
 };
 #undef ENGINE
 #undef HOST

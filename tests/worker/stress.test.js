@@ -181,15 +181,30 @@ describe('stress: one object, every entry point', () => {
     }
   });
 
-  test('a libSQL request whose object is reset under it is answered as libSQL clients read errors: {message, code}', async () => {
-    const answer = await fetch(`${origin}db/${tenant('reset')}/v2/pipeline`, {
+  test('a request whose object is reset under it is 503 OBJECT_UNAVAILABLE: over HTTP, libSQL (as its clients read errors) and the client', async () => {
+    const reset = (/** @type {string} */ path, /** @type {unknown} */ body) => fetch(`${origin}db/${tenant('reset')}${path}`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${TOKEN}`, 'x-test-reset': '1' },
-      body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }),
+      body: JSON.stringify(body),
     });
-    assert.equal(answer.status, 500);
-    assert.equal(answer.headers.get('content-type'), 'application/json');
-    assert.deepEqual(await answer.json(), { message: 'test: reset under the request', code: 'INTERNAL' });
+    const libsql = await reset('/v2/pipeline', { baton: null, requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] });
+    assert.equal(libsql.status, 503);
+    assert.equal(libsql.headers.get('content-type'), 'application/json');
+    const libsqlError = await libsql.json();
+    assert.deepEqual(Object.keys(libsqlError).sort(), ['code', 'message']);
+    assert.equal(libsqlError.code, 'OBJECT_UNAVAILABLE');
+    assert.match(libsqlError.message, /was reset .*\(test: reset under the request\).*retry one that can run twice/);
+
+    const plain = await reset('/query', { sql: 'SELECT 1' });
+    assert.equal(plain.status, 503);
+    const plainError = await plain.json();
+    assert.equal(plainError.code, 'OBJECT_UNAVAILABLE');
+    assert.match(plainError.error, /test: reset under the request/);
+
+    const client = await (await fetch(`${origin}rpc/${tenant('reset')}`, { method: 'POST', body: JSON.stringify({ op: 'client-query' }) })).json();
+    assert.equal(client.error?.code, 'OBJECT_UNAVAILABLE', JSON.stringify(client));
+    assert.equal(client.error.status, 503);
+    assert.match(client.error.message, /test: reset under the request/);
   });
 
   test('every entry point at once, the object restarted in the middle: acknowledged writes stay, failed ones leave nothing, increments add up, each event comes once, in order', { timeout: 180_000 }, async () => {

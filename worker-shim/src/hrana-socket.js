@@ -20,6 +20,7 @@
 import {
   SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
 } from './config.js';
+import { objectUnavailable } from './client/error.js';
 
 const HRANA_SUBPROTOCOL = 'hrana2';
 const encoder = new TextEncoder();
@@ -137,7 +138,7 @@ export class HranaSocket {
       this.#hello
         .then((ok) => (ok ? this.#handle(message.request ?? {}) : null))
         .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }))
-        .catch((err) => this.#send({ type: 'response_error', request_id: id, error: { message: err instanceof Error ? err.message : String(err), code: 'INTERNAL' } }))
+        .catch((err) => this.#send({ type: 'response_error', request_id: id, error: thrownError(err) }))
         .finally(() => {
           this.#inFlight--;
           this.#inFlightBytes -= bytes;
@@ -279,6 +280,17 @@ export class HranaSocket {
   #closeStreams() {
     for (const streamId of [...this.#streams.keys()]) this.#waitUntil(this.#close(streamId).catch(() => {}));
   }
+}
+
+/**
+ * A request that threw, as Hrana's error: the object unavailable (the platform reset
+ * it, or it is overloaded: client/error.js), else a bug of ours.
+ * @param {unknown} err
+ */
+function thrownError(err) {
+  const unavailable = objectUnavailable(err);
+  if (unavailable !== null) return { message: unavailable, code: 'OBJECT_UNAVAILABLE' };
+  return { message: err instanceof Error ? err.message : String(err), code: 'INTERNAL' };
 }
 
 /** @param {string} code @param {string} message */

@@ -23,6 +23,7 @@
 
 import { tenantNameError } from './tenant.js';
 import { hostError, shippedContract } from './wasm/contract.js';
+import { objectUnavailable } from './client/error.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse } from './durable-object/response.js';
 import { hranaResponse } from './durable-object/hrana.js';
@@ -153,9 +154,10 @@ export async function route(request, env, ctx) {
     });
     return await forwardTo(object.stub, target, forwarded);
   } catch (err) {
-    console.error('[dosql] router:', err);
-    const error = err instanceof Error ? err.message : String(err);
-    return libsql ? hranaResponse(hostError('INTERNAL', error), { pipeline: false }) : fail('INTERNAL', error);
+    const unavailable = objectUnavailable(err);
+    if (unavailable === null) console.error('[dosql] router:', err);
+    const [code, error] = unavailable === null ? ['INTERNAL', err instanceof Error ? err.message : String(err)] : ['OBJECT_UNAVAILABLE', unavailable];
+    return libsql ? hranaResponse(hostError(code, error), { pipeline: false }) : fail(code, error);
   }
 }
 

@@ -16,7 +16,7 @@
 // No workerd needed: this module runs wherever fetch-like stubs do (and in Node).
 
 import { lineDecoder } from '../changes/ndjson.js';
-import { DoSQLError, ERROR_DETAILS } from './error.js';
+import { DoSQLError, ERROR_DETAILS, objectUnavailable } from './error.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
 
 export { DoSQLError } from './error.js';
@@ -275,18 +275,24 @@ export function decodeDiff(answer) {
 export function sendTo(stub) {
   const transport = transportOf(stub);
   return async (path, body, txId) => {
-    if (transport.rpc) {
-      /** @type {{status: number, text: string} | undefined} */
-      let answer;
-      try {
-        answer = await stub.request(path, body, txId);
-      } catch (err) {
-        if (!lacksRpc(err)) throw err;
-        transport.rpc = false;
+    try {
+      if (transport.rpc) {
+        /** @type {{status: number, text: string} | undefined} */
+        let answer;
+        try {
+          answer = await stub.request(path, body, txId);
+        } catch (err) {
+          if (!lacksRpc(err)) throw err;
+          transport.rpc = false;
+        }
+        if (answer) return answerOf(path, answer.status, answer.text);
       }
-      if (answer) return answerOf(path, answer.status, answer.text);
+      return await sendOverFetch(stub, path, body, txId);
+    } catch (err) {
+      const unavailable = objectUnavailable(err);
+      // 503, as the router answers it (src/errors.c).
+      throw unavailable === null ? err : new DoSQLError(unavailable, { code: 'OBJECT_UNAVAILABLE', status: 503, cause: err });
     }
-    return sendOverFetch(stub, path, body, txId);
   };
 }
 

@@ -6,6 +6,26 @@
 /** What an error answer may say beside its message (docs/errors.md). */
 export const ERROR_DETAILS = /** @type {const} */ (['operation', 'statement', 'offset', 'statementOffset']);
 
+/**
+ * Why a call to a Durable Object stub threw without an answer, when the platform
+ * says (docs/errors.md OBJECT_UNAVAILABLE): the object was reset (a deploy, an
+ * abort, a limit) or is overloaded. Null for any other error, which stays as it is.
+ * @param {unknown} err  what the stub's fetch() or RPC call threw
+ * @returns {string | null}
+ */
+export function objectUnavailable(err) {
+  const e = /** @type {any} */ (err);
+  if (!(err instanceof Error)) return null;
+  if (e.overloaded === true) {
+    return `the database's Durable Object is overloaded (${err.message}): do not retry at once; send fewer requests to it`;
+  }
+  if (e.durableObjectReset === true || e.retryable === true) {
+    return `the database's Durable Object was reset or could not be reached before it answered (${err.message}): `
+      + 'a request that wrote may or may not have committed; retry one that can run twice';
+  }
+  return null;
+}
+
 /** A failure answered by the database (or of the exchange with it). */
 export class DoSQLError extends Error {
   /**
