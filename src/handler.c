@@ -13,8 +13,9 @@
 ** rows, the flags say what SQLite saw the statement do, and sizeAfter is the
 ** database's size in bytes as the statement left it (D1's meta.size_after).
 **   POST /exec         {sql}                -> {count}  (a script of statements)
-**   POST /begin, /commit, /rollback         -> {sizeAfter} (an interactive transaction;
+**   POST /begin, /commit                    -> {sizeAfter} (an interactive transaction;
 **                                             /begin also {timeoutMs})
+**   POST /rollback                          -> {}
 **   POST /changes      {since?, limit?, tables?} -> a page of the change log
 **   POST /changes/prune  (the host's only)  -> retention (changelog.h)
 **   POST /changes/capture (the host's only) -> the tables captured (changelog.h)
@@ -553,20 +554,26 @@ static void doBatch(Conn *pConn, Reply *pReply, const cJSON *pBody){
   runAtomically(pConn, pReply, pBody, 1);
 }
 
-/* The answer of /begin, /commit and /rollback, written before they act: once
-** the transaction has begun or ended, the answer must not fail to say so.
-** sizeAfter is the size the database will have: a rollback's (and a begin's)
-** the size as stored, a commit's the size as its transaction sees it; /begin
-** also says its idle timeout (nTimeoutMs, else 0). */
+/* Whether the answer so far was written whole; if not, the request fails. */
+static int answerWritten(Conn *pConn, Reply *pReply){
+  if( sqlite3_str_errcode(replyBody(pReply))==SQLITE_OK ) return 1;
+  connFail(pConn, pReply, SQLITE_NOMEM);
+  return 0;
+}
+
+/* The answer of /begin and /commit, written before they act: once the
+** transaction has begun or ended, the answer must not fail to say so. sizeAfter
+** is the size the database will have: a begin's the size as stored, a commit's
+** the size as its transaction sees it; /begin also says its idle timeout
+** (nTimeoutMs, else 0). /rollback reads nothing (it must not fail, and the size
+** it goes back to is the one its /begin said: nobody else writes meanwhile). */
 static int answerTransaction(Conn *pConn, Reply *pReply, int bStored, int nTimeoutMs){
   sqlite3_int64 nBytes;
   if( connDatabaseBytes(pConn, pReply, bStored, &nBytes)!=SQLITE_OK ) return 0;
   sqlite3_str_appendf(replyBody(pReply), "{\"sizeAfter\":%lld", nBytes);
   if( nTimeoutMs ) sqlite3_str_appendf(replyBody(pReply), ",\"timeoutMs\":%d", nTimeoutMs);
   sqlite3_str_appendchar(replyBody(pReply), 1, '}');
-  if( sqlite3_str_errcode(replyBody(pReply))==SQLITE_OK ) return 1;
-  connFail(pConn, pReply, SQLITE_NOMEM);
-  return 0;
+  return answerWritten(pConn, pReply);
 }
 
 /*
@@ -595,7 +602,8 @@ static void doCommit(Conn *pConn, Reply *pReply, const cJSON *pBody){
 
 static void doRollback(Conn *pConn, Reply *pReply, const cJSON *pBody){
   (void)pBody;
-  if( answerTransaction(pConn, pReply, 1, 0) ) connEndInteractive(pConn, pReply, 1);
+  sqlite3_str_appendall(replyBody(pReply), "{}");
+  if( answerWritten(pConn, pReply) ) connEndInteractive(pConn, pReply, 1);
 }
 
 /*

@@ -31,6 +31,13 @@ import { DoSQLError, encodeValue, sendTo, stubFor } from './client.js';
  */
 
 /**
+ * The transaction opened by a BEGIN statement: its id, the size /begin said (which
+ * a ROLLBACK returns to), and the error that ended it from the object's side
+ * (idle timeout, aborted), if any.
+ * @typedef {{id: string, sizeAtBegin: number, dead: Error | null}} Transaction
+ */
+
+/**
  * A D1Database over one DoSQL database.
  * @param {any} target  a Durable Object stub (anything with fetch(url, init)), or what
  *   getDB() takes: SvelteKit's platform, an env with DOSQL_DB, or the namespace itself
@@ -47,11 +54,7 @@ export class DoSQLD1Database {
   #send;
   /** @type {D1FacadeOptions} */
   #options;
-  /**
-   * The transaction opened by a BEGIN statement: its id once /begin answered, and
-   * the error that ended it from the object's side (idle timeout, aborted), if any.
-   * @type {{id: string, dead: Error | null} | null}
-   */
+  /** The transaction opened by a BEGIN statement, once /begin answered. @type {Transaction | null} */
   #tx = null;
   /** The calls of this instance, chained: each runs after the one before it. */
   #tail = Promise.resolve();
@@ -171,7 +174,7 @@ export class DoSQLD1Database {
    * the rest fails with the reason. SQLite says which the statement is: prepared
    * under EXPLAIN outside any transaction, it runs nothing, and a transaction
    * statement is still refused as one.
-   * @param {{id: string, dead: Error | null}} tx
+   * @param {Transaction} tx
    * @param {string} sql @param {unknown[]} params @param {number} started
    */
   async #afterDeath(tx, sql, params, started) {
@@ -201,10 +204,10 @@ export class DoSQLD1Database {
     if (control === 'begin') {
       const timeoutMs = this.#options.transactionTimeoutMs;
       const { txId, sizeAfter } = await this.#request('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null).catch(rethrowD1);
-      this.#tx = { id: txId, dead: null };
+      this.#tx = { id: txId, dead: null, sizeAtBegin: sizeAfter };
       return emptyResult(Date.now() - started, false, sizeAfter);
     }
-    const tx = /** @type {{id: string, dead: Error | null}} */ (this.#tx);
+    const tx = /** @type {Transaction} */ (this.#tx);
     if (tx.dead) {
       // Rolled back already by the object: COMMIT fails and leaves it dead (so the
       // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it,
@@ -214,9 +217,9 @@ export class DoSQLD1Database {
       const { results } = await this.#batch([{ sql: 'SELECT 1' }], null);
       return emptyResult(Date.now() - started, false, results?.[0]?.sizeAfter);
     }
-    let sizeAfter;
+    let answer;
     try {
-      ({ sizeAfter } = await this.#request(`/${control}`, {}, tx));
+      answer = await this.#request(`/${control}`, {}, tx);
     } catch (err) {
       const failure = toD1Error(err);
       if (control === 'commit' && err instanceof DoSQLError && endsTransaction(err)) {
@@ -230,14 +233,15 @@ export class DoSQLD1Database {
       throw failure;
     }
     this.#tx = null;
-    return emptyResult(Date.now() - started, control === 'commit', sizeAfter);
+    // A rollback leaves the size the transaction began with: nobody else wrote meanwhile.
+    return emptyResult(Date.now() - started, control === 'commit', control === 'commit' ? answer.sizeAfter : tx.sizeAtBegin);
   }
 
   /**
    * POST /batch with rowMode "array" (inside tx, if any). Fails with D1's error,
    * whose cause is the DoSQLError.
    * @param {{sql: string, params?: unknown[]}[]} operations
-   * @param {{id: string, dead: Error | null} | null} tx
+   * @param {Transaction | null} tx
    * @returns {Promise<any>}
    */
   async #batch(operations, tx) {
@@ -256,7 +260,7 @@ export class DoSQLD1Database {
   /**
    * POST one request (inside tx, if any); an error that ended tx on the object's
    * side marks it dead.
-   * @param {string} path @param {unknown} body @param {{id: string, dead: Error | null} | null} tx
+   * @param {string} path @param {unknown} body @param {Transaction | null} tx
    * @returns {Promise<any>} the answer (2xx)
    */
   async #request(path, body, tx) {
