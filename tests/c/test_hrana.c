@@ -710,6 +710,39 @@ static void a_fault_after_commit_in_a_pipeline_resumes(void){
   connClose(&c);
 }
 
+/* The host's idle timer ends a stream's transaction with /rollback (the gate's
+** idle timeout), and a rollback must not fail: the gate then lets others in,
+** and a transaction left open in C refuses every later request (500 "a
+** transaction is open"). /rollback once read the stored size for a sizeAfter; a
+** stream's BEGIN never read it (page 1 comes from SQLite's cache), so after a
+** rollback had made the VFS forget it, /rollback needed page 1 from storage,
+** which the cold tier may hold (and fail to give). It reads nothing now. */
+static void the_host_rolls_back_a_streams_transaction_without_reading_storage(void){
+  Conn c;
+  char cState, zBaton[80];
+  Answer a;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t(id, name) VALUES (1, 'a')\"}");
+  a = post(&c, "/run", "{\"sql\":\"INSERT INTO t(id, name) VALUES (2, 'b'), (1, 'dup')\"}");
+  CHECK(a.status==409);                          /* rolled back: page 1 is forgotten */
+  answerFree(&a);
+  a = execute(&c, "null", "BEGIN", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "INSERT INTO t(id, name, data) VALUES (3, 'c', zeroblob(50000))", &cState);
+  CHECK(a.status==200 && cState=='T');
+  answerFree(&a);
+  hostMemSetAsync(1);                            /* every stored page is in R2 now */
+  a = callFlags(&c, "POST", "/rollback", "{}", DOSQL_REQUEST_IN_TRANSACTION);
+  CHECK(a.status==200);
+  if( a.status!=200 ) printf("  /rollback -> %d %s\n", a.status, a.zBody);
+  answerFree(&a);
+  CHECK(!c.bInteractive && sqlite3_get_autocommit(c.db));
+  hostMemSetAsync(0);
+  CHECK_STR(scalar(&c, "SELECT group_concat(id) FROM t"), "\"1\"");
+  connClose(&c);
+}
+
 int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(last_insert_rowid_is_null_only_without_an_insert);
@@ -729,5 +762,6 @@ int main(void){
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
   RUN(a_transaction_run_again_stores_its_sql_again);
   RUN(a_fault_after_commit_in_a_pipeline_resumes);
+  RUN(the_host_rolls_back_a_streams_transaction_without_reading_storage);
   return HARNESS_END();
 }

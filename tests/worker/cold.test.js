@@ -388,6 +388,31 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     await assertIntact(db);
   });
 
+  test('a libSQL stream\'s transaction idled out while R2 fails is rolled back: the object goes on serving', { timeout: 120_000 }, async () => {
+    const db = await coldDatabase('stream-idle');
+    // Page 1 in R2 only, and forgotten by the engine after a rollback (as above).
+    await db.reopen();
+    await checkRange(db, 8, 3000);
+    await db.maintain();
+    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    const failed = await db.post('/batch', { operations: [{ sql: 'INSERT INTO t (k, body) VALUES (1, 1)' }, { sql: 'INSERT INTO nowhere VALUES (1)' }] });
+    assert.equal(failed.status, 400, failed.text);
+    // A stream's BEGIN and a write: page 1 comes from SQLite's cache, not storage.
+    const opened = await db.post('/v2/pipeline', {
+      baton: null,
+      requests: [{ type: 'execute', stmt: { sql: 'BEGIN' } }, { type: 'execute', stmt: { sql: "INSERT INTO t (k, body) VALUES (1, 'stream')" } }],
+    });
+    assert.equal(opened.status, 200, opened.text);
+    assert.deepEqual(opened.body.results.map((/** @type {any} */ r) => r.type), ['ok', 'ok'], opened.text);
+    // The stream goes quiet: the idle timer rolls its transaction back with /rollback,
+    // which once read page 1 from R2 for a sizeAfter. Failing, it left the transaction
+    // open in C while the gate let the waiting query in: 500 "a transaction is open".
+    const { result: waited } = await whileR2Fails(db, 'get', () => db.post('/query', { sql: 'SELECT 1 AS one' }));
+    assert.equal(waited.status, 200, waited.text);
+    assert.deepEqual(await db.query("SELECT count(*) AS n FROM t WHERE body = 'stream'"), [{ n: 0 }]);
+    await assertIntact(db);
+  });
+
   test('R2 failing to read during POST /restore: 503 COLD_TIER_UNAVAILABLE, nothing changed, and the restore succeeds once R2 is back', async () => {
     const db = await coldDatabase('restore-fails');
     const { current } = (await db.post('/history', {})).body;
