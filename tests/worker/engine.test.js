@@ -100,6 +100,17 @@ test('engine answers the protocol over synchronous storage', async () => {
   assert.ok(storage.commits > 0, 'commits reached storage');
 });
 
+test('a retired engine refuses every later call as one an earlier failure broke, keeping the reason', async () => {
+  const engine = new Engine(mod, { storage: new MemoryPages() });
+  await ready(engine);
+  assert.equal((await engine.request('POST', '/query', bytes({ sql: 'SELECT 1' }))).status, 200);
+  engine.retire('its transaction could not be rolled back');
+  engine.retire('a second reason is not the first');
+  await assert.rejects(async () => engine.request('POST', '/query', bytes({ sql: 'SELECT 1' })),
+    (err) => err instanceof EngineBrokenError && err.refused === true && /could not be rolled back/.test(err.message));
+  assert.match(String(engine.broken?.message), /could not be rolled back/);
+});
+
 test('now_ms and random reach SQL: the clock is the wall clock, blobs are random', async () => {
   const engine = new Engine(mod, { storage: new MemoryPages() });
   await ready(engine);

@@ -31,7 +31,13 @@ function fakeEngine() {
   return {
     calls,
     scripted,
+    /** @type {string | null} why retire() was called */
+    retired: /** @type {string | null} */ (null),
     contract: realEngine.contract,
+    /** @param {string} why */
+    retire(why) {
+      this.retired = why;
+    },
     /** @param {string} method @param {string} path @param {any} body @param {{inTransaction?: boolean}} [o] */
     async request(method, path, body, { inTransaction = false } = {}) {
       calls.push({ method, path, body: dec.decode(body), inTransaction });
@@ -188,6 +194,26 @@ test('gate: the idle timer is cleared while a request of the transaction runs an
   assert.equal(json(late).code, 'TRANSACTION_EXPIRED');
   assert.match(json(late).error, /idled out after 200 ms/);
   assert.equal(gate.openTransaction, null);
+});
+
+test('gate: an idle rollback that fails retires the engine, so the requests let in go to a fresh one', async () => {
+  for (const failing of ['answer', 'throw']) {
+    const { engine, timers, gate } = setup();
+    await gate.request('POST', '/begin', bytes({ timeoutMs: 200 }), null);
+    if (failing === 'answer') engine.scripted.set('/rollback', { status: 500, body: bytes({ error: 'out of memory', code: 'HEAP_LIMIT' }) });
+    else engine.request = async () => { throw new Error('dosql.wasm failed'); };
+    const waiter = gate.request('POST', '/query', bytes({ sql: 'after' }), null);
+    await tick();
+    timers.fireAll();
+    await waiter.catch(() => {});
+    assert.match(String(engine.retired), /could not be rolled back after its idle timeout: .*(out of memory|dosql.wasm failed)/, failing);
+  }
+  // A rollback that succeeds, or that C answers as the abort it was, retires nothing.
+  const { engine, timers, gate } = setup();
+  await gate.request('POST', '/begin', bytes({ timeoutMs: 200 }), null);
+  timers.fireAll();
+  await gate.request('POST', '/query', bytes({ sql: 'after' }), null);
+  assert.equal(engine.retired, null);
 });
 
 test('gate: ended and unknown txIds answer 409 TRANSACTION_EXPIRED saying why', async () => {

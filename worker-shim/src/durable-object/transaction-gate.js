@@ -360,18 +360,25 @@ export class TransactionGate {
   }
 
   /** The idle timer fired: the id ends now (later requests get 409); the gate stays
-   *  closed until the engine has rolled back. @param {OpenTransaction} tx */
+   *  closed until the engine has rolled back, or, failing that, is retired: the
+   *  requests let in next would find the transaction still open in C, and a fresh
+   *  engine (the host starts one) holds none of it. @param {OpenTransaction} tx */
   async #idleOut(tx) {
     tx.state = 'ended';
     this.#remember(tx.id, `idled out after ${tx.timeoutMs} ms`);
+    const engine = this.#engine();
+    /** @type {string | null} */
+    let failure = null;
     try {
-      const answer = await this.#engine().request('POST', '/rollback', new Uint8Array(0), { inTransaction: true });
-      if (answer.status !== 200 && abortedBy(answer) === null) {
-        this.#log(`rolling back transaction ${tx.id} after its idle timeout failed: ${decoder.decode(answer.body)}`);
-      }
+      const answer = await engine.request('POST', '/rollback', new Uint8Array(0), { inTransaction: true });
+      if (answer.status !== 200 && abortedBy(answer) === null) failure = decoder.decode(answer.body);
     } catch (err) {
-      this.#log(`rolling back transaction ${tx.id} after its idle timeout failed:`, err);
+      failure = err instanceof Error ? err.message : String(err);
     } finally {
+      if (failure !== null) {
+        this.#log(`rolling back transaction ${tx.id} after its idle timeout failed (a fresh engine takes the next request): ${failure}`);
+        engine.retire(`transaction ${tx.id} could not be rolled back after its idle timeout: ${failure}`);
+      }
       this.#release(tx);
     }
   }

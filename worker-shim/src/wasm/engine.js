@@ -270,6 +270,16 @@ export class Engine {
     return this.#broken;
   }
 
+  /**
+   * Refuse every later call (EngineBrokenError, refused), so that the host starts a
+   * fresh engine on storage and sends them there: for a state of C's that no request
+   * can leave (a transaction it failed to roll back). Nothing it did not commit is lost.
+   * @param {string} why
+   */
+  retire(why) {
+    this.#broken ??= new Error(why);
+  }
+
   /** Page faults served since the engine started. */
   get faults() {
     return this.#faults;
