@@ -359,7 +359,7 @@ for (const backend of BACKENDS) {
       assert.equal(await size(), kept.meta.size_after);
       const [emptied] = await db.batch([db.prepare('DELETE FROM users')]);
       assert.equal(await size(), emptied.meta.size_after);
-      // A ROLLBACK of a transaction the object already ended asks the size.
+      // A ROLLBACK of a transaction the object already ended: the size its rollback left.
       await db.prepare('BEGIN').run();
       await db.prepare('INSERT INTO users (name, avatar) VALUES (?, zeroblob(200000))').bind('Lost').run();
       await new Promise((r) => setTimeout(r, 400));

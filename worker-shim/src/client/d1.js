@@ -210,12 +210,11 @@ export class DoSQLD1Database {
     const tx = /** @type {Transaction} */ (this.#tx);
     if (tx.dead) {
       // Rolled back already by the object: COMMIT fails and leaves it dead (so the
-      // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it,
-      // and asks the object its size, as it has nothing else to ask.
+      // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it, the
+      // database left as the object's rollback left it: as it was at BEGIN.
       if (control === 'commit') throw tx.dead;
       this.#tx = null;
-      const { results } = await this.#batch([{ sql: 'SELECT 1' }], null);
-      return emptyResult(Date.now() - started, false, results?.[0]?.sizeAfter);
+      return emptyResult(Date.now() - started, false, tx.sizeAtBegin);
     }
     let answer;
     try {
