@@ -543,13 +543,17 @@ export interface D1FacadeOptions {
   int64?: 'number' | 'bigint';
 }
 
-export interface D1Meta {
+/**
+ * `RowId`: the type of `last_row_id`, a number as in D1, or `number | bigint` for a
+ * facade made with `int64: 'bigint'` (exact past 2^53, as its rows are).
+ */
+export interface D1Meta<RowId extends number | bigint = number> {
   served_by: string;
   /** Milliseconds, measured by the facade around the request. */
   duration: number;
   changes: number;
   /** The rowid this statement inserted, 0 if none (D1 keeps the connection's last one). */
-  last_row_id: number;
+  last_row_id: RowId;
   changed_db: boolean;
   /** Not measured by DoSQL: always 0. */
   rows_read: number;
@@ -559,11 +563,11 @@ export interface D1Meta {
   size_after: number;
 }
 
-export interface D1Result<T = Record<string, unknown>> {
+export interface D1Result<T = Record<string, unknown>, RowId extends number | bigint = number> {
   success: true;
   results: T[];
   /** As D1's: the fields above, and none that code may rely on beyond them. */
-  meta: D1Meta & Record<string, unknown>;
+  meta: D1Meta<RowId> & Record<string, unknown>;
 }
 
 export interface D1ExecResult {
@@ -572,13 +576,13 @@ export interface D1ExecResult {
 }
 
 /** D1's D1PreparedStatement. Blobs come back as arrays of byte values, as in D1. */
-export declare class DoSQLD1PreparedStatement {
+export declare class DoSQLD1PreparedStatement<RowId extends number | bigint = number> {
   readonly sql: string;
   readonly params: unknown[];
   /** A new statement with these parameters: booleans bind as 1/0; BigInt as an exact integer. */
-  bind(...values: unknown[]): DoSQLD1PreparedStatement;
-  all<T = Record<string, unknown>>(): Promise<D1Result<T>>;
-  run<T = Record<string, unknown>>(): Promise<D1Result<T>>;
+  bind(...values: unknown[]): DoSQLD1PreparedStatement<RowId>;
+  all<T = Record<string, unknown>>(): Promise<D1Result<T, RowId>>;
+  run<T = Record<string, unknown>>(): Promise<D1Result<T, RowId>>;
   first<T = Record<string, unknown>>(): Promise<T | null>;
   first<T = unknown>(column: string): Promise<T | null>;
   raw<T = unknown[]>(options: { columnNames: true }): Promise<[string[], ...T[]]>;
@@ -589,28 +593,33 @@ export declare class DoSQLD1PreparedStatement {
  * D1's D1Database over one DoSQL database. `BEGIN` / `COMMIT` / `ROLLBACK` statements
  * open and end an interactive transaction of this instance: use one instance per request.
  */
-export declare class DoSQLD1Database {
+export declare class DoSQLD1Database<RowId extends number | bigint = number> {
   constructor(stub: StubLike, options?: D1FacadeOptions);
-  prepare(sql: string): DoSQLD1PreparedStatement;
+  prepare(sql: string): DoSQLD1PreparedStatement<RowId>;
   /** All or nothing, one result per statement. */
-  batch<T = Record<string, unknown>>(statements: DoSQLD1PreparedStatement[]): Promise<D1Result<T>[]>;
+  batch<T = Record<string, unknown>>(statements: DoSQLD1PreparedStatement<RowId>[]): Promise<D1Result<T, RowId>[]>;
   /** A script of `;`-separated statements (split as SQLite does), all or nothing. */
   exec(sql: string): Promise<D1ExecResult>;
   /** Not supported: rejects. */
   dump(): Promise<ArrayBuffer>;
   withSession(constraintOrBookmark?: string): {
-    prepare(sql: string): DoSQLD1PreparedStatement;
-    batch<T = Record<string, unknown>>(statements: DoSQLD1PreparedStatement[]): Promise<D1Result<T>[]>;
+    prepare(sql: string): DoSQLD1PreparedStatement<RowId>;
+    batch<T = Record<string, unknown>>(statements: DoSQLD1PreparedStatement<RowId>[]): Promise<D1Result<T, RowId>[]>;
     getBookmark(): null;
   };
 }
 
+/** What toD1 takes: a stub, the namespace, an env with DOSQL_DB, or SvelteKit's platform. */
+export type D1Target = StubLike | DurableObjectNamespace<any> | { DOSQL_DB: DurableObjectNamespace<any> } | { env: { DOSQL_DB: DurableObjectNamespace<any> } };
+
 /**
  * A D1Database facade: `toD1(env.DOSQL_DB, tenantId)` (or platform, an env with DOSQL_DB,
- * or a stub) where D1 code used `env.DB`.
+ * or a stub) where D1 code used `env.DB`. With `int64: 'bigint'`, `meta.last_row_id`
+ * is `number | bigint`, so that facade is no longer a `D1Database` by type (D1 declares
+ * a number there): an ORM that takes a D1Database takes the default facade.
  */
-export declare function toD1(
-  target: StubLike | DurableObjectNamespace<any> | { DOSQL_DB: DurableObjectNamespace<any> } | { env: { DOSQL_DB: DurableObjectNamespace<any> } },
+export declare function toD1<Options extends D1FacadeOptions = {}>(
+  target: D1Target,
   tenantId?: string,
-  options?: D1FacadeOptions,
-): DoSQLD1Database;
+  options?: Options,
+): DoSQLD1Database<Options extends { int64: 'bigint' } ? number | bigint : number>;

@@ -107,3 +107,17 @@ export async function withWranglerTypes(): Promise<number> {
   void d1;
   return rows.length + users.length + Number(one?.n ?? 0) + (await db.query('SELECT 1')).length;
 }
+
+// docs/d1.md, Values: with `int64: 'bigint'` a rowid past 2^53 comes back as an exact
+// bigint "in the rows and in meta.last_row_id" (tests/worker/d1.test.js checks the
+// value); by default it is a number, as D1's.
+export async function d1Int64(): Promise<number | bigint> {
+  const exact = toD1(env.DOSQL_DB, 'acme', { int64: 'bigint' });
+  const { meta } = await exact.prepare('INSERT INTO far VALUES (?)').bind(2n ** 53n + 1n).run();
+  // @ts-expect-error with int64: 'bigint' the rowid may be a bigint
+  const asNumber: number = meta.last_row_id;
+  const [first] = await exact.batch([exact.prepare('INSERT INTO far DEFAULT VALUES')]);
+  const inBatch: number | bigint = first.meta.last_row_id;
+  const plain: number = (await toD1(env.DOSQL_DB, 'acme').prepare('INSERT INTO far DEFAULT VALUES').run()).meta.last_row_id;
+  return Number(meta.last_row_id) + plain + asNumber + Number(inBatch);
+}
