@@ -391,8 +391,9 @@ export interface EventStreamOptions {
  * disconnects, the subscription is cancelled.
  *
  * ```ts
- * export const GET: RequestHandler = ({ platform, request, locals }) =>
- *   eventStream(getDB(platform, locals.tenant).subscribe(['users'], { since: lastEventId(request), signal: request.signal }));
+ * // src/routes/api/events/users/+server.ts, with locals.db from src/hooks.server.ts
+ * export const GET: RequestHandler = ({ locals, request }) =>
+ *   eventStream(locals.db.subscribe(['users'], { since: lastEventId(request), signal: request.signal }));
  * ```
  */
 export declare function eventStream(events: AsyncIterable<unknown>, options?: EventStreamOptions): Response;

@@ -13,7 +13,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { QUIET_ENV, REPO, TMP, startServer } from '../e2e/harness.js';
@@ -37,6 +37,24 @@ const ENV = {
 
 /** @type {Awaited<ReturnType<typeof startServer>> | null} */
 let server = null;
+
+/** docs/changes.md's SvelteKit files (the SSE relay and the live page), pasted as shown. */
+const DOC_FILES = ['src/routes/api/events/users/+server.ts', 'src/routes/users/live/+page.server.ts', 'src/routes/users/live/+page.svelte'];
+
+/**
+ * The files a markdown page shows: each code block whose first line is a comment
+ * naming its path (`// path` or `<!-- path -->`).
+ * @param {string} markdown
+ * @returns {{path: string, text: string}[]}
+ */
+function filesShown(markdown) {
+  const files = [];
+  for (const [, body] of markdown.matchAll(/```\w*\n([\s\S]*?)```/g)) {
+    const path = /^(?:\/\/ (\S+)|<!-- (\S+) -->)\n/.exec(body);
+    if (path) files.push({ path: path[1] ?? path[2], text: body });
+  }
+  return files;
+}
 
 /**
  * The README's steps: each shell line to run (a line ending "# Node N" only on Node
@@ -91,6 +109,12 @@ before(async () => {
   }
   paste(join(REPO, 'tests/blank/guide'));
   paste(join(REPO, 'tests/blank/app'));
+  const shown = filesShown(readFileSync(join(REPO, 'docs/changes.md'), 'utf8'));
+  assert.deepEqual(shown.map((f) => f.path), DOC_FILES, 'docs/changes.md shows the SvelteKit files this test pastes');
+  for (const { path, text } of shown) {
+    mkdirSync(dirname(join(APP, path)), { recursive: true });
+    writeFileSync(join(APP, path), text);
+  }
   sh('npm run build', APP);
   server = await startServer(`blank-node${NODE_MAJOR}`, { cwd: APP, script: 'preview' });
 }, { timeout: 1_200_000 });
@@ -176,4 +200,38 @@ test('the guide\'s JSON API lists and creates users', async () => {
   const list = await (await get('/api/users?q=Edsger')).json();
   assert.equal(list.total, 1);
   assert.equal(list.users[0].email, 'edsger@example.com');
+});
+
+test('docs/changes.md\'s relay streams the users\' events, and its page loads the rows and the lsn to resume from', async () => {
+  const html = await (await get('/users/live')).text();
+  const lsn = Number(/Live from event (\d+)/.exec(html)?.[1]);
+  assert.ok(lsn >= 2, `the page names the log position: ${html.slice(0, 300)}`);
+  assert.match(html, /<li>Ada Lovelace<\/li>/);
+
+  const controller = new AbortController();
+  const res = await get('/api/events/users?since=0', { headers: { accept: 'text/event-stream' }, signal: controller.signal });
+  assert.match(String(res.headers.get('content-type')), /^text\/event-stream/);
+  const reader = /** @type {ReadableStream<Uint8Array>} */ (res.body).pipeThrough(new TextDecoderStream()).getReader();
+  let text = '';
+  while (!/event: ready\n/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  controller.abort();
+  const first = /id: 1\ndata: (.*)\n/.exec(text);
+  assert.ok(first, `the first event is sent with its lsn as id:\n${text}`);
+  assert.deepEqual(JSON.parse(first[1]).data, { id: 1, name: 'Ada Lovelace', email: 'ada@example.com', created_at: JSON.parse(first[1]).data.created_at });
+  assert.equal(Number(/event: ready\nid: (\d+)/.exec(text)?.[1]), lsn, 'nothing committed since the page loaded: the stream is ready at its lsn');
+});
+
+test('the project type-checks: the README\'s files, the guide\'s pages, docs/changes.md\'s', () => {
+  // Last: while tsc runs, the server closes fetch's idle keep-alive socket, and a
+  // request after it could fail ("other side closed"). tsc as the project's tsconfig
+  // has it, after the build and `wrangler types` again (the next `npm run build` runs
+  // it first): worker-configuration.d.ts then imports the build output, which the
+  // README's checkJs line keeps out of the check.
+  sh('npx wrangler types', APP);
+  const tsc = spawnSync('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json'], { cwd: APP, env: ENV, encoding: 'utf8' });
+  assert.equal(tsc.status, 0, `tsc --noEmit:\n${tsc.stdout}${tsc.stderr}`);
 });
