@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './harness.js';
 
@@ -24,4 +24,29 @@ test('index.d.ts: the documented usage type-checks, and typed mistakes are error
 
 test('d1.d.ts: drizzle(toD1(...)) and kysely-d1 take the facade as their D1Database', () => {
   typeCheck('tsconfig.orm.json');
+});
+
+test('docs/client.md: each answer its methods table shows names the fields index.d.ts declares', async () => {
+  const { default: ts } = await import(join(REPO, 'node_modules/typescript/lib/typescript.js'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(join(REPO, 'tests/types/tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const program = ts.createProgram([join(REPO, 'worker-shim/index.d.ts')], parsed.options);
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(/** @type {any} */ (program.getSourceFile(join(REPO, 'worker-shim/index.d.ts'))));
+  const client = checker.getExportsOfModule(module).find((/** @type {any} */ s) => s.name === 'DatabaseClient');
+  const clientType = checker.getDeclaredTypeOfSymbol(client);
+  /** The required fields of what a method resolves to (of one element, for an array). @param {string} method */
+  const answerFields = (method) => {
+    const property = /** @type {any} */ (checker.getPropertyOfType(clientType, method));
+    let type = checker.getTypeOfSymbol(property).getCallSignatures()[0].getReturnType();
+    type = checker.getAwaitedType(type) ?? type;
+    if (checker.isArrayType(type)) type = checker.getTypeArguments(type)[0];
+    return checker.getPropertiesOfType(type).filter((/** @type {any} */ p) => !(p.flags & ts.SymbolFlags.Optional)).map((/** @type {any} */ p) => p.name).sort();
+  };
+  const table = readFileSync(join(REPO, 'docs/client.md'), 'utf8').split('\n## Methods\n')[1].split('\n## ')[0];
+  let compared = 0;
+  for (const [, method, answer] of table.matchAll(/^\| `(\w+)\([^`]*\)` \| [^`|]*`\{([^}]*)\}`/gm)) {
+    assert.deepEqual(answer.split(',').map((f) => f.trim()).sort(), answerFields(method), `client.md's ${method}() row`);
+    compared++;
+  }
+  assert.ok(compared >= 8, `compared ${compared} rows of client.md's methods table`);
 });
