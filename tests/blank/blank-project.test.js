@@ -111,6 +111,9 @@ before(async () => {
   paste(join(REPO, 'tests/blank/app'));
   const shown = filesShown(readFileSync(join(REPO, 'docs/changes.md'), 'utf8'));
   assert.deepEqual(shown.map((f) => f.path), DOC_FILES, 'docs/changes.md shows the SvelteKit files this test pastes');
+  // The package's README shows the relay too: the same file, so this test checks both.
+  const relay = filesShown(readFileSync(join(REPO, 'worker-shim/README.md'), 'utf8')).find((f) => f.path === DOC_FILES[0]);
+  assert.equal(relay?.text, shown[0].text, `worker-shim/README.md shows ${DOC_FILES[0]} as docs/changes.md does`);
   for (const { path, text } of shown) {
     mkdirSync(dirname(join(APP, path)), { recursive: true });
     writeFileSync(join(APP, path), text);
