@@ -5,7 +5,10 @@
 // pages pasted (tests/blank/guide/, with the SvelteKit 2 fixes docs/troubleshooting.md
 // gives), the user's own schema and pages (tests/blank/app/), `npm run build`, and the
 // README's `npm run preview` (wrangler dev) driven over HTTP: the list, a create with
-// validation, search, a checkout that commits and one that rolls back, the JSON API.
+// validation, search, a checkout that commits and one that rolls back, the JSON API,
+// docs/changes.md's SSE relay and live page; then `tsc --noEmit` over the project.
+// The guide's pages reach the database through the README's hooks.server.ts and
+// app.d.ts (locals.db), which is how those two files are checked.
 //
 // Runs on whatever node is first on PATH; tests/run.sh runs it on Node 20 (wrangler
 // 4.86.0, the README's "# Node 20" line) and on Node 22 (the newest wrangler). The project
