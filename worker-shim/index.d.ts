@@ -619,8 +619,8 @@ export type D1Target = StubLike | DurableObjectNamespace<any> | { DOSQL_DB: Dura
  * is `number | bigint`, so that facade is no longer a `D1Database` by type (D1 declares
  * a number there): an ORM that takes a D1Database takes the default facade.
  */
-export declare function toD1<Options extends D1FacadeOptions = {}>(
+export declare function toD1<Int64 extends 'number' | 'bigint' = 'number'>(
   target: D1Target,
   tenantId?: string,
-  options?: Options,
-): DoSQLD1Database<Options extends { int64: 'bigint' } ? number | bigint : number>;
+  options?: D1FacadeOptions & { int64?: Int64 },
+): DoSQLD1Database<'bigint' extends Int64 ? number | bigint : number>;

@@ -119,5 +119,12 @@ export async function d1Int64(): Promise<number | bigint> {
   const [first] = await exact.batch([exact.prepare('INSERT INTO far DEFAULT VALUES')]);
   const inBatch: number | bigint = first.meta.last_row_id;
   const plain: number = (await toD1(env.DOSQL_DB, 'acme').prepare('INSERT INTO far DEFAULT VALUES').run()).meta.last_row_id;
+  // Either mode, known only at run time: the rowid may be a bigint.
+  const mode = Math.random() < 0.5 ? 'number' : 'bigint';
+  // @ts-expect-error int64 might be 'bigint'
+  const maybe: number = (await toD1(env.DOSQL_DB, 'acme', { int64: mode }).prepare('SELECT 1').run()).meta.last_row_id;
+  // @ts-expect-error a misspelt option is an error, as for any options object
+  toD1(env.DOSQL_DB, 'acme', { int64: 'bigint', transactionTimeoutMS: 1000 });
+  void maybe;
   return Number(meta.last_row_id) + plain + asNumber + Number(inBatch);
 }
