@@ -387,5 +387,24 @@ for (const backend of BACKENDS) {
       await db.prepare('BEGIN').run();
       await db.prepare('COMMIT').run();
     });
+
+    test('a ROLLBACK sent first after the transaction idled out succeeds, and ends it', async () => {
+      // drizzle's transaction() whose callback idled past the timeout and then threw:
+      // its ROLLBACK is the first statement to learn the transaction is gone.
+      const db = database(backend, 'tx-idle-rollback', { transactionTimeoutMs: 100 });
+      await db.exec(SCHEMA);
+      await db.prepare('BEGIN').run();
+      await db.prepare("INSERT INTO users (name) VALUES ('lost')").run();
+      await new Promise((r) => setTimeout(r, 400));
+      await db.prepare('ROLLBACK').run();
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: cannot commit - no transaction is active/);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 0);
+      // The same, with the idle-out found by ROLLBACK spelled another way.
+      await db.prepare('BEGIN').run();
+      await new Promise((r) => setTimeout(r, 400));
+      await db.prepare('rollback transaction;').run();
+      await db.prepare('BEGIN').run();
+      await db.prepare('COMMIT').run();
+    });
   });
 }

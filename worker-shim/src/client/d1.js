@@ -160,8 +160,12 @@ export class DoSQLD1Database {
         answer = await this.#batch([{ sql, params }], tx);
       } catch (err) {
         const control = transactionStatement(err);
-        if (control === null) throw err;
-        return this.#control(control, params, started);
+        if (control !== null) return this.#control(control, params, started);
+        // The object had ended the transaction before this statement ran (it answers
+        // TRANSACTION_EXPIRED before SQLite reads the text): the statement may be the
+        // ROLLBACK that ends it here too, as after any death.
+        if (tx?.dead && /** @type {any} */ (err).cause?.code === 'TRANSACTION_EXPIRED') return this.#afterDeath(tx, sql, params, started);
+        throw err;
       }
       const r = answer.results[0];
       return { result: d1Result(r, Date.now() - started, this.#options), ...decodedRows(r, this.#options) };
