@@ -159,6 +159,10 @@ export function fixtureRuntime(prefix, fixture, factory, args, bindings = {}, { 
     fetch(url, init) {
       return mf.dispatchFetch(url, init);
     },
+    /** The runtime's own address (http://127.0.0.1:port/), for clients outside Miniflare (WebSockets). @returns {Promise<string>} */
+    async origin() {
+      return String(await mf.ready);
+    },
   };
   return runtime;
 }
@@ -241,11 +245,11 @@ export function createWorld(name) {
  * script of the repository that imports the bundled migrations, as wrangler would: the
  * bundled migrations module generated first. Its objects are ephemeral (key-value
  * storage in memory), or, with `persist` (a folder), SQLite-backed as `wrangler dev`
- * makes them.
+ * makes them (legacy key-value backed with backend 'kv').
  * @param {Record<string, unknown>} bindings  e.g. {DOSQL_TOKEN: 'secret'}
- * @param {{withNamespace?: boolean, persist?: string, script?: string}} [options]
+ * @param {{withNamespace?: boolean, persist?: string, script?: string, backend?: 'sql' | 'kv'}} [options]
  */
-export async function startStandalone(bindings, { withNamespace = true, persist, script = 'worker-shim/standalone.js' } = {}) {
+export async function startStandalone(bindings, { withNamespace = true, persist, script = 'worker-shim/standalone.js', backend = 'sql' } = {}) {
   requireWasm();
   const { bundleMigrations } = await import('../../worker-shim/bin/bundle-migrations.mjs');
   bundleMigrations(join(REPO, 'migrations'), join(REPO, 'wasm/build/migrations.js'));
@@ -257,7 +261,7 @@ export async function startStandalone(bindings, { withNamespace = true, persist,
     modulesRules: MODULE_RULES,
     compatibilityDate: COMPATIBILITY_DATE,
     cf: false,
-    durableObjects: withNamespace ? { DOSQL_DB: { className: 'DoSQLDatabase', useSQLite: true } } : {},
+    durableObjects: withNamespace ? { DOSQL_DB: { className: 'DoSQLDatabase', useSQLite: backend === 'sql' } } : {},
     ...(persist ? { durableObjectsPersist: persist } : { unsafeEphemeralDurableObjects: true }),
     bindings,
   });
