@@ -406,5 +406,28 @@ for (const backend of BACKENDS) {
       await db.prepare('BEGIN').run();
       await db.prepare('COMMIT').run();
     });
+
+    test('after the transaction ended, a statement the object cannot judge fails with why, not with the end', async () => {
+      // The facade asks the object's SQLite whether a statement is ROLLBACK; when the
+      // object does not answer (it restarts, as under a deploy), the ROLLBACK has not run.
+      const name = tenant('tx-dead-unreachable');
+      const db = toD1(stub(backend, name), undefined, { transactionTimeoutMs: 100 });
+      await db.exec(SCHEMA);
+      await db.prepare('BEGIN').run();
+      await new Promise((r) => setTimeout(r, 400));
+      await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*idled out/);
+      await world.stop();
+      try {
+        await assert.rejects(() => db.prepare('ROLLBACK').run(), (/** @type {any} */ err) => {
+          assert.doesNotMatch(err.message, /idled out/, 'the failure of the question, not the transaction\'s end');
+          return true;
+        });
+      } finally {
+        await world.start({ migrations: [] });
+      }
+      await db.prepare('ROLLBACK').run();
+      await db.prepare('BEGIN').run();
+      await db.prepare('COMMIT').run();
+    });
   });
 }

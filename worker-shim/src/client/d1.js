@@ -187,6 +187,9 @@ export class DoSQLD1Database {
     } catch (err) {
       const control = transactionStatement(err);
       if (control !== null) return this.#control(control, params, started);
+      // The object did not answer for the statement (it failed or could not be
+      // reached): nobody knows what it is, so it has not run, and that is why.
+      if (!judgedBySqlite(err)) throw err;
     }
     throw tx.dead;
   }
@@ -547,6 +550,13 @@ function execError(sql, err) {
   }
   const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lead + lineStart)}`;
   return d1Error('D1_EXEC_ERROR', text, err);
+}
+
+/** Whether a D1 error is the object's SQLite refusing the statement (a 4xx answer),
+ *  not a failure to answer (5xx, no answer). @param {any} err */
+function judgedBySqlite(err) {
+  const cause = err?.cause;
+  return cause instanceof DoSQLError && cause.status >= 400 && cause.status < 500;
 }
 
 /** Whether an error means the object no longer holds the transaction. @param {any} err */
