@@ -24,6 +24,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, TMP, fixtureRuntime, tenant } from './harness.js';
 import { coldClient as fixtureClient } from './cold-client.js';
+import WebSocket from 'ws';
 
 const MiB = 1024 * 1024;
 const MIGRATIONS = [{ name: '001_init.sql', sql: 'CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);' }];
@@ -726,6 +727,168 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
 });
 
 // ---------------------------------------------------------------------------
+
+describe('cold tier: libSQL and Workers RPC transactions while an R2 read is held', () => {
+  const TOKEN = 'cold-libsql-token';
+  const runtime = fixtureRuntime('cold-tx', 'cold-worker.js', 'makeColdClasses', [MIGRATIONS, { hotBytes: MiB, groupPages: 16 }, { changes: false }], { DOSQL_TOKEN: TOKEN }, { r2Buckets: ['COLD'] });
+  before(() => runtime.start());
+  after(() => runtime.destroy());
+
+  /** A database mostly in R2, reopened so its engine holds no page but row 2999's. @param {string} name */
+  async function coldDatabase(name) {
+    const db = coldClient(runtime, 'sql', name);
+    await db.insert(1, 3000);
+    await db.maintain();
+    await db.reopen();
+    assert.equal((await db.query('SELECT id FROM t WHERE id = 2999')).length, 1);
+    return db;
+  }
+
+  /** Run `meanwhile` while R2 reads are held, once `faulting` (started first) waits on one. @template T
+   *  @param {ReturnType<typeof coldClient>} db @param {() => Promise<any>} faulting @param {() => Promise<T>[]} meanwhile */
+  async function whileHeld(db, faulting, meanwhile) {
+    await db.holdR2('get');
+    let first;
+    /** @type {Promise<T>[]} */
+    let others = [];
+    try {
+      first = faulting();
+      while ((await db.heldR2()).held === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      others = meanwhile();
+      await new Promise((resolve) => setTimeout(resolve, 200)); // they reach the object (no answer can come before the release)
+    } finally {
+      await db.releaseR2();
+    }
+    return { first: await first, others: await Promise.all(others) };
+  }
+
+  const scan = "SELECT count(*) AS n FROM t WHERE body <> ''";
+
+  test('libSQL over HTTP: a fault in a baton-held stream ends it (TRANSACTION_ABORTED); its COMMIT, close and others sent meanwhile are answered, none 500, nothing kept', async () => {
+    const db = await coldDatabase(tenant('hrana-held'));
+    const pipeline = (/** @type {object} */ body) => db.post('/v2/pipeline', body);
+    const begun = await pipeline({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'BEGIN' } }, { type: 'execute', stmt: { sql: 'UPDATE t SET k = -1 WHERE id = 2999' } }] });
+    assert.equal(begun.status, 200, begun.text);
+    const { baton } = begun.body;
+    const { first, others } = await whileHeld(db, () => pipeline({ baton, requests: [{ type: 'execute', stmt: { sql: scan } }] }), () => [
+      pipeline({ baton, requests: [{ type: 'execute', stmt: { sql: 'COMMIT' } }] }),
+      pipeline({ baton, requests: [{ type: 'close' }] }),
+      pipeline({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'SELECT k FROM t WHERE id = 2999' } }] }),
+      db.post('/__rpc', { method: 'queryOne', args: ['SELECT k FROM t WHERE id = 2999'] }),
+      db.post('/query', { sql: 'SELECT k FROM t WHERE id = 2999' }),
+    ]);
+    assert.deepEqual([first.status, first.body.code], [503, 'TRANSACTION_ABORTED'], first.text);
+    const [commit, close, fresh, overRpc, overHttp] = others;
+    assert.deepEqual([commit.status, commit.body.code], [400, 'STREAM_EXPIRED'], commit.text);
+    assert.equal(close.status, 400, close.text);
+    assert.ok(['STREAM_EXPIRED', 'BAD_BATON'].includes(close.body.code), close.text);
+    // Those outside the stream waited for its transaction, and saw nothing of it.
+    assert.deepEqual(fresh.body.results[0].response.result.rows, [[{ type: 'integer', value: String(kOf(2999)) }]], fresh.text);
+    assert.deepEqual(overRpc.body, { value: { k: kOf(2999) } });
+    assert.deepEqual(overHttp.body.rows, [{ k: kOf(2999) }]);
+    await checkRange(db, 1, 3000);
+    await assertIntact(db);
+  });
+
+  test('Workers RPC: a fault in a transaction ends it; run, commit and rollback sent meanwhile are told it ended (TRANSACTION_EXPIRED), a begin waits and works', async () => {
+    const db = await coldDatabase(tenant('rpc-held'));
+    const rpc = (/** @type {string} */ method, /** @type {unknown[]} */ args) => db.post('/__rpc', { method, args });
+    const begun = await rpc('begin', [{}]);
+    const { txId } = begun.body.value;
+    assert.deepEqual((await rpc('run', ['UPDATE t SET k = -1 WHERE id = 2999', [], { transaction: txId }])).body, { value: { rowsAffected: 1, lastInsertRowId: 0 } });
+    const { first, others } = await whileHeld(db, () => rpc('query', [scan, [], { transaction: txId }]), () => [
+      rpc('run', ['UPDATE t SET k = -2 WHERE id = 1', [], { transaction: txId }]),
+      rpc('commit', [txId]),
+      rpc('rollback', [txId]),
+      rpc('begin', [{}]),
+    ]);
+    assert.match(first.body.error?.message, /^\[TRANSACTION_ABORTED 503\] /, first.text);
+    const [run, commit, rollback, again] = others;
+    for (const late of [run, commit, rollback]) assert.match(late.body.error?.message, /^\[TRANSACTION_EXPIRED 409\] .*aborted/, late.text);
+    const next = again.body.value.txId;
+    assert.ok(next && next !== txId, again.text);
+    assert.deepEqual((await rpc('rollback', [next])).body, { value: null });
+    await checkRange(db, 1, 3000);
+  });
+
+  /** A raw Hrana WebSocket through the standalone router: request() resolves to its answer message. @param {string} name */
+  async function hranaSocket(name) {
+    const socket = new WebSocket(`${(await runtime.origin()).replace(/^http/, 'ws')}db/${name}`, ['hrana2']);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    /** @type {Map<number, (message: any) => void>} */
+    const waiting = new Map();
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.request_id !== undefined) waiting.get(message.request_id)?.(message);
+    });
+    socket.send(JSON.stringify({ type: 'hello', jwt: TOKEN }));
+    let next = 0;
+    return {
+      /** @param {object} request @returns {Promise<any>} */
+      request(request) {
+        const id = ++next;
+        const answered = new Promise((resolve) => waiting.set(id, resolve));
+        socket.send(JSON.stringify({ type: 'request', request_id: id, request }));
+        return answered;
+      },
+      close: () => socket.close(),
+    };
+  }
+
+  /** A write of another caller: it goes at once, not after an idle timeout (15 s for a
+   *  stream's transaction; the deadline tells the two apart). @param {ReturnType<typeof coldClient>} db */
+  async function writeAtOnce(db) {
+    /** @type {any} */
+    let timer;
+    const idledOut = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error('a write waited for the closed socket\'s transaction to idle out')), 10_000);
+    });
+    try {
+      assert.deepEqual(await Promise.race([db.run('UPDATE t SET k = -5 WHERE id = 1'), idledOut]), { rowsAffected: 1, lastInsertRowId: 0 });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  test('libSQL over WebSocket: a stream\'s request faults on R2 and its socket closes before the read comes: the transaction ends, nothing kept', async () => {
+    const name = tenant('ws-held');
+    const db = await coldDatabase(name);
+    const socket = await hranaSocket(name);
+    assert.equal((await socket.request({ type: 'open_stream', stream_id: 1 })).type, 'response_ok');
+    const begun = await socket.request({ type: 'batch', stream_id: 1, batch: { steps: [{ stmt: { sql: 'BEGIN' } }, { stmt: { sql: 'UPDATE t SET k = -1 WHERE id = 2999' }, condition: { type: 'ok', step: 0 } }] } });
+    assert.equal(begun.type, 'response_ok', JSON.stringify(begun));
+    await whileHeld(db, () => {
+      void socket.request({ type: 'execute', stream_id: 1, stmt: { sql: scan } }); // never answered: the socket closes first
+      return Promise.resolve();
+    }, () => {
+      socket.close();
+      return [];
+    });
+    await writeAtOnce(db);
+    assert.deepEqual(await db.query('SELECT id, k FROM t WHERE id IN (1, 2999) ORDER BY id'), [{ id: 1, k: -5 }, { id: 2999, k: kOf(2999) }]);
+    await assertIntact(db);
+  });
+
+  test('libSQL over WebSocket: a BEGIN waiting behind another caller\'s R2 read, its socket closed meanwhile: the transaction it opens is rolled back at once', async () => {
+    const name = tenant('ws-queued');
+    const db = await coldDatabase(name);
+    const socket = await hranaSocket(name);
+    assert.equal((await socket.request({ type: 'open_stream', stream_id: 1 })).type, 'response_ok');
+    const { first } = await whileHeld(db, () => db.post('/query', { sql: scan }), () => {
+      // The BEGIN reaches the object and waits for the read; the socket closes before its answer.
+      void socket.request({ type: 'batch', stream_id: 1, batch: { steps: [{ stmt: { sql: 'BEGIN' } }, { stmt: { sql: 'UPDATE t SET k = -1 WHERE id = 2999' } }] } });
+      setTimeout(() => socket.close(), 100);
+      return [];
+    });
+    assert.deepEqual(first.body.rows, [{ n: 3000 }], first.text);
+    await writeAtOnce(db);
+    assert.deepEqual(await db.query('SELECT id, k FROM t WHERE id IN (1, 2999) ORDER BY id'), [{ id: 1, k: -5 }, { id: 2999, k: kOf(2999) }]);
+    await assertIntact(db);
+  });
+});
 
 describe('change capture with the cold tier', () => {
   const runtime = fixtureRuntime('cold-changes', 'cold-worker.js', 'makeColdClasses', [MIGRATIONS, { hotBytes: MiB, groupPages: 16 }], {}, { r2Buckets: ['COLD'] });
