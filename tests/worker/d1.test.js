@@ -407,6 +407,40 @@ for (const backend of BACKENDS) {
       await db.prepare('COMMIT').run();
     });
 
+    test('a COMMIT that got no answer: the ROLLBACK an ORM sends next succeeds, and ends the transaction if it was still open', async () => {
+      // The network lost the /commit on its way (the object never saw it): the
+      // transaction is still open there, holding everyone else up until it idles out.
+      const name = tenant('tx-commit-lost');
+      const direct = stub(backend, name);
+      /** @type {'' | 'request' | 'answer'} what the network loses of the next /commit */
+      let lose = '';
+      const lossy = {
+        /** @param {string} url @param {any} init */
+        fetch: async (url, init) => {
+          if (lose === '' || new URL(url).pathname !== '/commit') return direct.fetch(url, init);
+          const lost = lose;
+          lose = '';
+          if (lost === 'answer') await (await direct.fetch(url, init)).arrayBuffer();
+          throw new TypeError('fetch failed');
+        },
+      };
+      const db = toD1(lossy, undefined, { transactionTimeoutMs: 2000 });
+      await db.exec(SCHEMA);
+      await db.prepare('BEGIN').run();
+      await db.prepare("INSERT INTO users (name) VALUES ('unsure')").run();
+      lose = 'request';
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: fetch failed/);
+      await db.prepare('ROLLBACK').run();
+      assert.equal(await toD1(direct).prepare('SELECT count(*) AS n FROM users').first('n'), 0);
+      // And when the lost COMMIT had committed, ROLLBACK finds it ended: it still succeeds.
+      await db.prepare('BEGIN').run();
+      await db.prepare("INSERT INTO users (name) VALUES ('kept')").run();
+      lose = 'answer';
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: fetch failed/);
+      await db.prepare('ROLLBACK').run();
+      assert.equal(await toD1(direct).prepare('SELECT count(*) AS n FROM users').first('n'), 1);
+    });
+
     test('after the transaction ended, a statement the object cannot judge fails with why, not with the end', async () => {
       // The facade asks the object's SQLite whether a statement is ROLLBACK; when the
       // object does not answer (it restarts, as under a deploy), the ROLLBACK has not run.

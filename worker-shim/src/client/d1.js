@@ -233,9 +233,14 @@ export class DoSQLD1Database {
         // already over): dead, as after any end, so the ROLLBACK an ORM sends
         // after a failed COMMIT (Drizzle does) succeeds and the reason stays.
         tx.dead = failure;
-      } else if (control === 'rollback' || endsTransaction(err) || !(err instanceof DoSQLError)) {
+      } else if (control === 'rollback' || endsTransaction(err)) {
         this.#tx = null;
       }
+      // A COMMIT that got no answer (the network, the object restarting) may or may not
+      // have committed: the transaction stays, so the ROLLBACK an ORM sends next asks the
+      // object, which rolls it back if still open, or answers that it ended (then ROLLBACK
+      // succeeds as after any end). Forgetting it left it open there until it idled out,
+      // and the ROLLBACK, sent outside it, waited for that and then failed.
       throw failure;
     }
     this.#tx = null;
