@@ -167,8 +167,8 @@ HranaStream *hranaStreamOfBaton(Conn *pConn, Reply *pReply, const cJSON *pBaton,
   if( s->bTx && !hranaStreamHoldsTransaction(pConn, s) ){
     hranaStreamFree(s);
     replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream's transaction was rolled back "
-        "(it idled for more than %d ms, or the database restarted): the stream has ended",
-        DOSQL_HRANA_TRANSACTION_IDLE_MS);
+        "(it idled for more than %d ms, a pipeline of it failed with TRANSACTION_ABORTED, "
+        "or the database restarted): the stream has ended", DOSQL_HRANA_TRANSACTION_IDLE_MS);
     return 0;
   }
   return s;

@@ -780,6 +780,7 @@ describe('cold tier: libSQL and Workers RPC transactions while an R2 read is hel
     assert.deepEqual([first.status, first.body.code], [503, 'TRANSACTION_ABORTED'], first.text);
     const [commit, close, fresh, overRpc, overHttp] = others;
     assert.deepEqual([commit.status, commit.body.code], [400, 'STREAM_EXPIRED'], commit.text);
+    assert.match(commit.body.message, /TRANSACTION_ABORTED/, 'the reason the stream ended is among those named');
     assert.equal(close.status, 400, close.text);
     assert.ok(['STREAM_EXPIRED', 'BAD_BATON'].includes(close.body.code), close.text);
     // Those outside the stream waited for its transaction, and saw nothing of it.
