@@ -407,6 +407,35 @@ for (const backend of BACKENDS) {
       await db.prepare('COMMIT').run();
     });
 
+    test('facades of concurrent callers sharing one object: their read-modify-write transactions lose no update; one that idles out lets the others on and rolls back cleanly', async () => {
+      const name = tenant('tx-concurrent');
+      await toD1(stub(backend, name)).exec('CREATE TABLE c (k INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO c VALUES (1, 0)');
+      let committed = 0;
+      /** @param {number} caller */
+      const increments = async (caller) => {
+        for (let i = 0; i < 6; i++) {
+          const db = toD1(stub(backend, name), undefined, { transactionTimeoutMs: 5000 });
+          await db.prepare('BEGIN').run();
+          const v = await db.prepare('SELECT v FROM c WHERE k = 1').first('v');
+          const { meta } = await db.prepare('UPDATE c SET v = ? WHERE k = 1').bind(v + 1).run();
+          assert.equal(meta.changes, 1);
+          if ((caller + i) % 4 === 3) {
+            await db.prepare('ROLLBACK').run();
+          } else {
+            await db.prepare('COMMIT').run();
+            committed++;
+          }
+        }
+      };
+      // A caller that begins and goes quiet: the others wait for it only until it idles out.
+      const idle = toD1(stub(backend, name), undefined, { transactionTimeoutMs: 300 });
+      await idle.prepare('BEGIN').run();
+      await idle.prepare('UPDATE c SET v = v + 1000 WHERE k = 1').run();
+      await Promise.all([0, 1, 2, 3].map(increments));
+      await idle.prepare('ROLLBACK').run();
+      assert.equal(await toD1(stub(backend, name)).prepare('SELECT v FROM c WHERE k = 1').first('v'), committed);
+    });
+
     test('a COMMIT that got no answer: the ROLLBACK an ORM sends next succeeds, and ends the transaction if it was still open', async () => {
       // The network lost the /commit on its way (the object never saw it): the
       // transaction is still open there, holding everyone else up until it idles out.
