@@ -24,7 +24,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, TMP, fixtureRuntime, tenant } from './harness.js';
 import { coldClient as fixtureClient } from './cold-client.js';
-import WebSocket from 'ws';
+import { openHranaSocket } from './hrana-socket-client.js';
 
 const MiB = 1024 * 1024;
 const MIGRATIONS = [{ name: '001_init.sql', sql: 'CREATE TABLE t (id INTEGER PRIMARY KEY, k INTEGER NOT NULL, body TEXT NOT NULL);' }];
@@ -812,31 +812,9 @@ describe('cold tier: libSQL and Workers RPC transactions while an R2 read is hel
     await checkRange(db, 1, 3000);
   });
 
-  /** A raw Hrana WebSocket through the standalone router: request() resolves to its answer message. @param {string} name */
+  /** A raw Hrana WebSocket through the standalone router. @param {string} name */
   async function hranaSocket(name) {
-    const socket = new WebSocket(`${(await runtime.origin()).replace(/^http/, 'ws')}db/${name}`, ['hrana2']);
-    await new Promise((resolve, reject) => {
-      socket.once('open', resolve);
-      socket.once('error', reject);
-    });
-    /** @type {Map<number, (message: any) => void>} */
-    const waiting = new Map();
-    socket.on('message', (data) => {
-      const message = JSON.parse(String(data));
-      if (message.request_id !== undefined) waiting.get(message.request_id)?.(message);
-    });
-    socket.send(JSON.stringify({ type: 'hello', jwt: TOKEN }));
-    let next = 0;
-    return {
-      /** @param {object} request @returns {Promise<any>} */
-      request(request) {
-        const id = ++next;
-        const answered = new Promise((resolve) => waiting.set(id, resolve));
-        socket.send(JSON.stringify({ type: 'request', request_id: id, request }));
-        return answered;
-      },
-      close: () => socket.close(),
-    };
+    return openHranaSocket(`${(await runtime.origin()).replace(/^http/, 'ws')}db/${name}`, TOKEN);
   }
 
   /** A write of another caller: it goes at once, not after an idle timeout (15 s for a

@@ -15,7 +15,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import WebSocket from 'ws';
+import { openHranaSocket } from './hrana-socket-client.js';
 import { createClient as createHttpClient } from '@libsql/client/http';
 import { createClient as createWsClient } from '@libsql/client/ws';
 import { startStandalone, tenant, TMP } from './harness.js';
@@ -156,29 +156,7 @@ function pageFetched(detail) {
  * @param {string} name
  */
 async function hranaSocket(name) {
-  const socket = new WebSocket(`${origin.replace(/^http/, 'ws')}db/${name}`, ['hrana2']);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  /** @type {Map<number, (message: any) => void>} */
-  const waiting = new Map();
-  socket.on('message', (data) => {
-    const message = JSON.parse(String(data));
-    if (message.request_id !== undefined) waiting.get(message.request_id)?.(message);
-  });
-  socket.send(JSON.stringify({ type: 'hello', jwt: TOKEN }));
-  let next = 0;
-  return {
-    /** @param {object} request @returns {Promise<any>} */
-    request(request) {
-      const id = ++next;
-      const answered = new Promise((resolve) => waiting.set(id, resolve));
-      socket.send(JSON.stringify({ type: 'request', request_id: id, request }));
-      return Promise.race([answered, new Promise((_, reject) => setTimeout(() => reject(new Error(`request ${id} hung`)), DEADLINE_MS).unref())]);
-    },
-    close: () => socket.close(),
-  };
+  return openHranaSocket(`${origin.replace(/^http/, 'ws')}db/${name}`, TOKEN, { deadlineMs: DEADLINE_MS });
 }
 
 describe('stress: one object, every entry point', () => {
