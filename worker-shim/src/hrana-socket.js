@@ -190,6 +190,7 @@ export class HranaSocket {
 
   /** @param {any} request */
   #storeSql({ type, sql_id: id, sql }) {
+    const bytes = typeof sql === 'string' ? bytesInBody(sql) : 0;
     if (type === 'close_sql') {
       this.#sqlBytes -= this.#sqls.get(id)?.bytes ?? 0;
       this.#sqls.delete(id);
@@ -197,10 +198,9 @@ export class HranaSocket {
       return fail('BAD_REQUEST', 'store_sql needs sql_id (a whole number) and sql (a string)');
     } else if (this.#sqls.has(id)) {
       return fail('BAD_REQUEST', `sql_id ${id} is already stored on this connection: close_sql it first`);
-    } else if (this.#sqls.size >= SOCKET_MAX_SQL || this.#sqlBytes + bytesInBody(sql) > SOCKET_MAX_SQL_BYTES) {
+    } else if (this.#sqls.size >= SOCKET_MAX_SQL || this.#sqlBytes + bytes > SOCKET_MAX_SQL_BYTES) {
       return fail('BAD_REQUEST', `too much stored SQL: a connection keeps at most ${SOCKET_MAX_SQL} texts of ${SOCKET_MAX_SQL_BYTES} bytes in all (as JSON, in UTF-8); close_sql what is no longer needed`);
     } else {
-      const bytes = bytesInBody(sql);
       this.#sqls.set(id, { sql, bytes });
       this.#sqlBytes += bytes;
     }

@@ -164,7 +164,8 @@ export async function route(request, env, ctx) {
 /**
  * The Durable Object of a tenant's database, or why there is none: [code, error].
  * @param {Record<string, any>} env @param {string} tenant
- * @returns {{stub: any, refused?: undefined} | {refused: [string, string]}}
+ * @returns {{stub: any, newStub: () => any, refused?: undefined} | {refused: [string, string]}}
+ *   newStub: another stub of it (one whose call threw for a reset stays broken)
  */
 function objectOf(env, tenant) {
   const namespace = env.DOSQL_DB;
@@ -173,7 +174,9 @@ function objectOf(env, tenant) {
   }
   const badTenant = tenantNameError(tenant);
   if (badTenant) return { refused: ['BAD_TENANT', badTenant] };
-  return { stub: namespace.get(namespace.idFromName(tenant)) };
+  const id = namespace.idFromName(tenant);
+  const newStub = () => namespace.get(id);
+  return { stub: newStub(), newStub };
 }
 
 /**
@@ -190,13 +193,12 @@ async function hranaSocket(env, tenant, token, ctx) {
   // threw (the object was reset: a deploy, an abort, a limit) is broken for good, and
   // the socket outlives it, so a pipeline sent after the restart must reach the new
   // object (whose streams are gone: STREAM_EXPIRED, docs/hrana.md).
-  const namespace = env.DOSQL_DB;
-  const id = namespace.idFromName(tenant);
+  const { newStub } = object;
   return acceptHranaSocket({
     waitUntil: (promise) => ctx?.waitUntil(promise),
     authenticate: (jwt) => (typeof jwt === 'string' ? bearerMatches(`Bearer ${jwt}`, token) : Promise.resolve(false)),
     pipeline: async (body) => {
-      const answer = await namespace.get(id).fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });
+      const answer = await newStub().fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });
       return { status: answer.status, value: await answer.json() };
     },
   });

@@ -423,15 +423,14 @@ export class DatabaseInstance {
    * What C reads of a request to a route the host serves (its method, body and
    * points), starting the engine if need be: the value, or the answer to give.
    * @param {string} method @param {string} path @param {Uint8Array | {oversized: number}} body
-   * @param {{overRpc?: boolean}} [options]  as Engine.hostRequest's
+   * @param {{overRpc?: boolean}} [options]  as Engine.request's
    * @returns {Promise<{value: any, failure?: undefined} | {failure: EngineResponse}>}
    */
   async #hostCheck(method, path, body, options) {
     const failure = await this.start();
     if (failure) return { failure };
-    const engine = /** @type {Engine} */ (this.#engine);
-    // /restore's check reads the database (the change log then and now), which may fault.
-    const check = path === '/restore' ? await engine.request(method, path, body, { internal: true }) : engine.hostRequest(method, path, body, options);
+    // Queued, fetching what it faults on: /restore's check reads the change log then and now.
+    const check = await /** @type {Engine} */ (this.#engine).request(method, path, body, { internal: true, overRpc: options?.overRpc });
     if (check.status !== 200) return { failure: check };
     return { value: JSON.parse(decoder.decode(check.body)) };
   }
@@ -495,7 +494,7 @@ export class DatabaseInstance {
       return hostError('BAD_CONFIG', 'a database in a Durable Object class of your own (DB()) cannot make a branch, which needs the calls between databases that defineDoSQL()\'s class serves: use that class, or copy the database as of a point with GET /export?asOf= and POST /import (docs/own-class.md)');
     }
     return branch(check.value, {
-      namespace: this.#options.namespace?.(),
+      namespace: this.#options.namespace(),
       ctx: this.#options.ctx,
       storage: this.#storage,
       hold: () => this.#gate.hold(),

@@ -425,15 +425,17 @@ export class Engine {
    * @param {string} path  e.g. "/query"
    * @param {Uint8Array | {oversized: number}} body  the body, or the length of one
    *   too large to read (C answers 413)
-   * @param {{inTransaction?: boolean, internal?: boolean}} [options]  internal: the
-   *   shim's own request, which may use internal endpoints (never a client's)
+   * @param {{inTransaction?: boolean, internal?: boolean, overRpc?: boolean}} [options]  internal: the
+   *   shim's own request, which may use internal endpoints (never a client's); overRpc:
+   *   as hostRequest's
    * @returns {Promise<EngineResponse>}
    */
-  request(method, path, body, { inTransaction = false, internal = false } = {}) {
+  request(method, path, body, { inTransaction = false, internal = false, overRpc = false } = {}) {
     const zMethod = this.#utf8(method);
     const zPath = this.#utf8(path);
     const { requestFlags } = this.#contract;
-    const flags = (inTransaction ? requestFlags.inTransaction : 0) | (internal ? requestFlags.internal : 0);
+    const flags = (inTransaction ? requestFlags.inTransaction : 0) | (internal ? requestFlags.internal : 0)
+      | (overRpc ? requestFlags.overRpc : 0);
     const flagsOf = (/** @type {boolean} */ retry) => flags | (retry ? requestFlags.retry : 0);
     if (!(body instanceof Uint8Array)) {
       // Any length past 32 bits is still too large: clamp, never wrap.
