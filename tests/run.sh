@@ -84,6 +84,8 @@ readonly FUZZ_OPTIONS=(-timeout=10 -rss_limit_mb=2048)
 # The test suite fuzzes each target this long (seconds) after replaying its corpus: with
 # the build, the suite stays near 3 minutes on 2 cores.
 readonly FUZZ_SUITE_SECONDS=${FUZZ_SUITE_SECONDS:-20}
+# A finding's input up to this many bytes is printed (base64) beside its report.
+readonly FUZZ_PRINT_MAX=16384
 
 # fuzz_targets: the targets' names, one per line.
 fuzz_targets() {
@@ -117,7 +119,7 @@ fuzz_run() {
 # fuzz_report TARGET LOG STATUS: executions and coverage (after the seeds, and at the end),
 # and a finding's input and report with its stack.
 fuzz_report() {
-  local target=$1 log=$2 rc=$3 runs speed seeds last
+  local target=$1 log=$2 rc=$3 runs speed seeds last finding unit
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
   seeds=$(grep -a -m1 -E '^#[0-9]+[[:space:]]+INITED' "$log" | grep -o 'cov: [0-9]* ft: [0-9]*' || true)
@@ -126,6 +128,14 @@ fuzz_report() {
   (( rc == 0 )) && return 0
   say "  $target: FINDING (libFuzzer exited $rc); full log: $log"
   grep -a -o 'Test unit written to .*' "$log" | sed 's/^/    /' || true
+  # What reproduces it, in one line each: CI keeps only the output's tail (run_suites repeats
+  # these lines there), and the scratch corpus and findings go with the machine.
+  finding=$(grep -a -m1 -E 'FUZZ FINDING|runtime error|^==[0-9]+==ERROR|^==[0-9]+== ERROR|ALARM' "$log" || true)
+  say "    finding: ${finding:-libFuzzer exited $rc without a report}"
+  unit=$(grep -a -o 'Test unit written to .*' "$log" | tail -n1 | sed 's/^Test unit written to //' || true)
+  if [[ -n $unit && -f $unit ]] && (( $(stat -c %s "$unit") <= FUZZ_PRINT_MAX )); then
+    say "    input (base64): $(base64 -w0 "$unit")"
+  fi
   # The report and its stack, less libFuzzer's, libc's and the sanitizers' own frames.
   sed -n '/^==[0-9]*==ERROR\|FUZZ FINDING\|runtime error/,/^SUMMARY/p' "$log" |
     grep -a -v -E ' in (fuzzer::|__sanitizer_|__libc_|_start|abort|raise|__pthread_kill)|^[[:space:]]*#[0-9]+ 0x[0-9a-f]+ +\(|^NOTE: libFuzzer|^ *Combine libFuzzer|^ *$' |
@@ -328,7 +338,7 @@ ensure_node22() {
 # ---- Running suites, totals -------------------------------------------------------------
 # run_suite NAME DIR COMMAND...: run one suite, add its counts to the totals. A suite that
 # exits non-zero without a failure, prints no count or runs no test adds one failure.
-TOTAL_PASSED=0 TOTAL_FAILED=0 RESULTS=()
+TOTAL_PASSED=0 TOTAL_FAILED=0 RESULTS=() SUITES_RUN=()
 run_suite() {
   local name=$1 dir=$2 log rc counts p f note=""; shift 2
   if [[ ! -d $dir ]]; then
@@ -336,6 +346,7 @@ run_suite() {
     return 0
   fi
   log=$LOGS/suite-$name.log
+  SUITES_RUN+=("$name")
   say "" "==== suite $name: $*"
   set +e
   "$@" </dev/null 2>&1 | tee "$log"
@@ -350,6 +361,23 @@ run_suite() {
   TOTAL_PASSED=$((TOTAL_PASSED + p)); TOTAL_FAILED=$((TOTAL_FAILED + f))
   RESULTS+=("$(printf '  %-8s %-4s (%d passed, %d failed)%s' "$name" \
                 "$( ((f == 0)) && echo ok || echo FAIL)" "$p" "$f" "${note:+ $note}")")
+}
+
+# print_failures: each failed test's line from the suites' logs (C's and the fuzz suite's
+# "FAIL ...", node's "✖ ..."; a fuzz finding's report and input), once each and at most
+# FAILURES_SHOWN a suite, so that the output's tail, all CI keeps, says what failed.
+readonly FAILURES_SHOWN=20
+print_failures() {
+  local name lines
+  for name in "${SUITES_RUN[@]}"; do
+    lines=$(grep -a -E '^ *(FAIL|✖) |^    (finding|input \(base64\)): ' "$LOGS/suite-$name.log" |
+              sed 's/^ *//' | grep -a -v '^✖ failing tests:$' | awk '!seen[$0]++' | head -n "$FAILURES_SHOWN" | cut -c1-2000 || true)
+    if [[ -n $lines ]]; then
+      say "  failed in $name:"
+      say "$lines" | sed 's/^/    /'
+    fi
+  done
+  return 0
 }
 
 # run_suites [NAME...]: the named suites (all when none), then the results and the closing
@@ -371,6 +399,7 @@ run_suites() {
   done
   say "" "==== results"
   printf '%s\n' "${RESULTS[@]}"
+  print_failures
   say "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
   (( TOTAL_FAILED == 0 && TOTAL_PASSED > 0 ))
 }
