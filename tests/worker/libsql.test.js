@@ -97,6 +97,19 @@ for (const [transport, backend] of /** @type {const} */ ([['http', 'sql'], ['ws'
     await assert.rejects(db.execute(`SELECT ${big} AS i`), RangeError);
   });
 
+  test('floats at the edges come back exactly: ±Infinity, -0, the smallest and largest', async () => {
+    const db = connect();
+    // Not from a REAL column, which stores -0.0 as the integer 0 (SQLite's affinity).
+    const edges = 'SELECT column1 AS r FROM (VALUES (1e999), (-1e999), (-0.0), (5e-324), (1.7976931348623157e308), (0.1))';
+    const expected = [Infinity, -Infinity, -0, 5e-324, 1.7976931348623157e308, 0.1];
+    const rs = await db.execute(edges);
+    assert.deepEqual(rs.rows.map((r) => r.r), expected);
+    // In a batch's results too, beside a text that looks like one of them in the answer.
+    const [text, floats] = await db.batch(['SELECT \'"value":-0}\' AS t', edges], 'read');
+    assert.equal(text.rows[0].t, '"value":-0}');
+    assert.deepEqual(floats.rows.map((r) => r.r), expected);
+  });
+
   test('batch: write and deferred are all or nothing; the failing statement is named', async () => {
     const db = connect();
     await db.execute('CREATE TABLE k (id INTEGER PRIMARY KEY, v TEXT)');
@@ -458,7 +471,7 @@ describe('libSQL over WebSocket only', () => {
         peak = Math.max(peak, bodyChars);
         await answered;
         bodyChars -= size;
-        return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'batch', result: {} } }] } };
+        return { status: 200, text: JSON.stringify({ baton: 'b', results: [{ type: 'ok', response: { type: 'batch', result: {} } }] }) };
       };
       new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
       const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));
@@ -489,7 +502,7 @@ describe('libSQL over WebSocket only', () => {
     const answered = new Promise((resolve) => (answerAll = () => resolve(undefined)));
     const pipeline = async () => {
       await answered;
-      return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'get_autocommit', is_autocommit: true } }] } };
+      return { status: 200, text: JSON.stringify({ baton: 'b', results: [{ type: 'ok', response: { type: 'get_autocommit', is_autocommit: true } }] }) };
     };
     new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
     const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));

@@ -159,6 +159,22 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await it.return?.(), { done: true, value: undefined });
     });
 
+    test('a float keeps its sign and its infinity in the stream, stored and live', TIMEOUT, async () => {
+      const db = createClient(stubOf(world, backend, tenant('sub-float')));
+      // An untyped column: a REAL one stores -0.0 as the integer 0 (SQLite's affinity).
+      await db.run('CREATE TABLE f (id INTEGER PRIMARY KEY, v)');
+      await db.run('INSERT INTO f VALUES (1, -0.0), (2, 1e999)');
+      const it = db.subscribe(['f'], { since: 0 });
+      const stored = [(await it.next()).value, (await it.next()).value];
+      assert.deepEqual((await it.next()).value.type, 'ready');
+      await db.run('UPDATE f SET v = -v');
+      const live = [(await it.next()).value, (await it.next()).value];
+      await it.return?.();
+      const values = [...stored, ...live].map((e) => e.data.v);
+      assert.deepEqual(values, [-0, Infinity, 0, -Infinity]);
+      assert.ok(Object.is(values[0], -0) && Object.is(values[2], 0), `signs of zero: ${values.map((v) => Object.is(v, -0) ? '-0' : v)}`);
+    });
+
     test('since resumes after the last lsn seen; tables filter (any case); no since starts live', TIMEOUT, async () => {
       const name = tenant('since');
       const db = createClient(stubOf(world, backend, name));

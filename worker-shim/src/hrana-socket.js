@@ -15,12 +15,13 @@
 //
 // Version 3 (its cursors) is not offered: a client that also offers "hrana2" speaks it.
 
-/** @typedef {{status: number, value: any}} PipelineAnswer */
+/** @typedef {{status: number, text: string}} PipelineAnswer  the database's answer to a pipeline, as it wrote it */
 
 import {
   SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
 } from './config.js';
 import { objectUnavailable } from './client/error.js';
+import { exactJson } from './exact-json.js';
 
 const HRANA_SUBPROTOCOL = 'hrana2';
 const encoder = new TextEncoder();
@@ -137,7 +138,7 @@ export class HranaSocket {
       this.#inFlightBytes += bytes;
       this.#hello
         .then((ok) => (ok ? this.#handle(message.request ?? {}) : null))
-        .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }))
+        .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }, answer.text))
         .catch((err) => this.#send({ type: 'response_error', request_id: id, error: thrownError(err) }))
         .finally(() => {
           this.#inFlight--;
@@ -148,10 +149,13 @@ export class HranaSocket {
     }
   }
 
-  /** @param {object} message */
-  #send(message) {
+  /**
+   * @param {object} message
+   * @param {string} [text]  the database's answer it holds, whose floats it keeps (exact-json.js)
+   */
+  #send(message, text = '') {
     try {
-      this.#socket.send(JSON.stringify(message));
+      this.#socket.send(exactJson(message, text));
     } catch {
       // The socket closed meanwhile: nobody is there to answer.
     }
@@ -160,7 +164,7 @@ export class HranaSocket {
   /**
    * One request: its response, or an error.
    * @param {any} request
-   * @returns {Promise<{response?: object, error?: {message: string, code: string}}>}
+   * @returns {Promise<{response?: object, text?: string, error?: {message: string, code: string}}>}
    */
   async #handle(request) {
     const { type } = request;
@@ -244,16 +248,17 @@ export class HranaSocket {
    * Run one request on a stream, after its earlier ones: one pipeline of the
    * stream's HTTP stream.
    * @param {number} streamId @param {object} request
-   * @returns {Promise<{response?: object, error?: {message: string, code: string}}>}
+   * @returns {Promise<{response?: object, text?: string, error?: {message: string, code: string}}>}
    */
   #onStream(streamId, request) {
     const stream = /** @type {{baton: string | null, tail: Promise<void>}} */ (this.#streams.get(streamId));
     const run = stream.tail.then(async () => {
-      const { status, value } = await this.#pipeline({ baton: stream.baton, requests: [request] });
+      const { status, text } = await this.#pipeline({ baton: stream.baton, requests: [request] });
+      const value = JSON.parse(text);
       if (status !== 200) return { error: { message: value.message, code: value.code } };
       stream.baton = value.baton;
       const [result] = value.results;
-      return result.type === 'ok' ? { response: result.response } : { error: result.error };
+      return result.type === 'ok' ? { response: result.response, text } : { error: result.error };
     });
     stream.tail = run.then(() => {}, () => {});
     return run;
@@ -271,8 +276,10 @@ export class HranaSocket {
     this.#streams.delete(streamId);
     return stream.tail.then(async () => {
       if (stream.baton === null) return {};
-      const { status, value } = await this.#pipeline({ baton: stream.baton, requests: [{ type: 'close' }] });
-      return status === 200 ? {} : { error: { message: value.message, code: value.code } };
+      const { status, text } = await this.#pipeline({ baton: stream.baton, requests: [{ type: 'close' }] });
+      if (status === 200) return {};
+      const { message, code } = JSON.parse(text);
+      return { error: { message, code } };
     });
   }
 
