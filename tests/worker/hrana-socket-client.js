@@ -1,6 +1,6 @@
 // hrana-socket-client.js — a raw libSQL (Hrana 2) WebSocket for tests that speak the
-// protocol message by message (stress.test.js, cold.test.js): open, hello, then
-// request(r) resolves to r's response_ok or response_error message.
+// protocol message by message (stress.test.js, cold.test.js, libsql.test.js): open,
+// hello, then request(r) resolves to r's response_ok or response_error message.
 
 import WebSocket from 'ws';
 
@@ -24,16 +24,20 @@ export async function openHranaSocket(url, token, { deadlineMs } = {}) {
   });
   socket.send(JSON.stringify({ type: 'hello', jwt: token }));
   let next = 0;
+  /** @param {string} request  its JSON text @returns {Promise<any>} */
+  const requestText = (request) => {
+    const id = ++next;
+    const answered = new Promise((resolve) => waiting.set(id, resolve));
+    socket.send(`{"type":"request","request_id":${id},"request":${request}}`);
+    if (deadlineMs === undefined) return answered;
+    const hung = new Promise((_, reject) => setTimeout(() => reject(new Error(`request ${id} hung`)), deadlineMs).unref());
+    return Promise.race([answered, hung]);
+  };
   return {
     /** @param {object} request @returns {Promise<any>} */
-    request(request) {
-      const id = ++next;
-      const answered = new Promise((resolve) => waiting.set(id, resolve));
-      socket.send(JSON.stringify({ type: 'request', request_id: id, request }));
-      if (deadlineMs === undefined) return answered;
-      const hung = new Promise((_, reject) => setTimeout(() => reject(new Error(`request ${id} hung`)), deadlineMs).unref());
-      return Promise.race([answered, hung]);
-    },
+    request: (request) => requestText(JSON.stringify(request)),
+    /** The request as JSON text of the test's own (numbers JSON.stringify cannot write). */
+    requestText,
     close: () => socket.close(),
   };
 }

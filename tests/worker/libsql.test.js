@@ -20,6 +20,7 @@ import { LibsqlDialect } from '@libsql/kysely-libsql';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { startStandalone, tenant, TMP } from './harness.js';
 import { HranaSocket } from '../../worker-shim/src/hrana-socket.js';
+import { openHranaSocket } from './hrana-socket-client.js';
 import { SOCKET_MAX_IN_FLIGHT as MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_STREAMS } from '../../worker-shim/src/config.js';
 
 const TOKEN = 'libsql-test-token';
@@ -354,6 +355,26 @@ describe('libSQL over HTTP only', () => {
 });
 
 describe('libSQL over WebSocket only', () => {
+  test('float arguments reach the database as written: -0 in every form, numbers past a double', async () => {
+    // As clients other than JavaScript's write them (Rust writes -0.0, Go -0); the
+    // socket parses each message, so JSON.stringify would send them on as 0 and null.
+    const { origin } = servers.sql;
+    const socket = await openHranaSocket(`${origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-args')}`, TOKEN);
+    try {
+      await socket.request({ type: 'open_stream', stream_id: 1 });
+      const forms = ['-0', '-0.0', '-0e0', '-0.000E+5', '1e999', '-2E+308', `1${'0'.repeat(400)}`, '0.1'];
+      const args = forms.map((f) => `{"type":"float","value":${f}}`).join(',');
+      const sql = `SELECT ${forms.map((_, i) => `?${i + 1}`).join(', ')}`;
+      const answer = await socket.requestText(`{"type":"execute","stream_id":1,"stmt":{"sql":${JSON.stringify(sql)},"args":[${args}]}}`);
+      assert.equal(answer.type, 'response_ok', JSON.stringify(answer));
+      const values = answer.response.result.rows[0].map((/** @type {any} */ v) => v.value);
+      assert.deepEqual(values.map(String), ['0', '0', '0', '0', 'Infinity', '-Infinity', 'Infinity', '0.1']);
+      assert.deepEqual(values.slice(0, 4).map((/** @type {number} */ v) => Object.is(v, -0)), [true, true, true, true], 'the sign of each zero');
+    } finally {
+      socket.close();
+    }
+  });
+
   test('a socket that goes away mid-transaction releases the database at once', async () => {
     const name = tenant('libsql-ws-gone');
     const db = clientOf('ws', name);
@@ -465,8 +486,8 @@ describe('libSQL over WebSocket only', () => {
       const answered = new Promise((resolve) => (answerAll = () => resolve(undefined)));
       let bodyChars = 0;
       let peak = 0;
-      const pipeline = async (/** @type {any} */ body) => {
-        const size = JSON.stringify(body).length;
+      const pipeline = async (/** @type {string} */ body) => {
+        const size = body.length;
         bodyChars += size;
         peak = Math.max(peak, bodyChars);
         await answered;

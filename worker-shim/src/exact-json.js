@@ -1,17 +1,19 @@
-// exact-json.js — writing back JSON the engine wrote, with the numbers JSON.stringify
-// cannot write: the engine writes −0.0 as -0 (JSON.stringify writes 0), and in libSQL's
-// Hrana, whose floats are plain numbers, ±Infinity as ±1e999 (JSON.stringify writes
-// null, which libSQL clients refuse). src/json.c owns those forms.
+// exact-json.js — writing back JSON that was parsed, with the numbers JSON.stringify
+// cannot write: −0 (JSON.stringify writes 0) and ±Infinity, which a number too large
+// for a double reads as (JSON.stringify writes null, which libSQL clients refuse).
+// The engine writes −0.0 as -0, and in libSQL's Hrana, whose floats are plain numbers,
+// ±Infinity as ±1e999 (src/json.c); a client may write them in any form JSON allows.
 
-/** Whether JSON text may hold one of those numbers as a value. A string holding the
- *  same characters only makes exactJson write what JSON.stringify would. */
-const EXACT_NUMBER = /[:[,](?:-?1e999|-0)[,}\]]/;
+/** Whether JSON text may hold such a number as a value: a zero with a minus sign, an
+ *  exponent of three digits or more, 309 digits in a row. A string holding the same
+ *  characters only makes exactJson write what JSON.stringify would. */
+const EXACT_NUMBER = /[:[,]\s*-0(?:\.0*)?(?:[eE][+-]?\d+)?\s*[,}\]]|\d[eE]\+?\d{3}|\d{309}/;
 
 /**
- * JSON text of value, parsed from the engine's text: its numbers as the engine wrote
- * them where JSON.stringify would change them, and otherwise JSON.stringify's text.
+ * JSON text of value, parsed from text (or built around what was): −0 as -0 and
+ * ±Infinity as ±1e999 where it may hold them, and otherwise JSON.stringify's text.
  * @param {unknown} value
- * @param {string} text  the JSON text value was parsed from (or one holding it)
+ * @param {string} text  the JSON text value was parsed from, or the texts it holds parts of
  * @returns {string}
  */
 export function exactJson(value, text) {

@@ -54,7 +54,7 @@ export function wantsHranaSocket(request) {
  * Accept the socket and serve it.
  * @param {object} options
  * @param {(jwt: unknown) => Promise<boolean>} options.authenticate  whether a hello's token is good
- * @param {(body: object) => Promise<PipelineAnswer>} options.pipeline  POST /v2/pipeline to the database
+ * @param {(body: string) => Promise<PipelineAnswer>} options.pipeline  POST /v2/pipeline to the database (its JSON body)
  * @param {(promise: Promise<unknown>) => void} options.waitUntil  keeps the Worker running for work
  *   done after the socket closed (ending its streams)
  * @returns {Response}
@@ -88,7 +88,7 @@ export class HranaSocket {
 
   /**
    * @param {WebSocket} socket @param {(jwt: unknown) => Promise<boolean>} authenticate
-   * @param {(body: object) => Promise<PipelineAnswer>} pipeline @param {(promise: Promise<unknown>) => void} waitUntil
+   * @param {(body: string) => Promise<PipelineAnswer>} pipeline @param {(promise: Promise<unknown>) => void} waitUntil
    */
   constructor(socket, authenticate, pipeline, waitUntil) {
     this.#socket = socket;
@@ -137,7 +137,7 @@ export class HranaSocket {
       this.#inFlight++;
       this.#inFlightBytes += bytes;
       this.#hello
-        .then((ok) => (ok ? this.#handle(message.request ?? {}) : null))
+        .then((ok) => (ok ? this.#handle(message.request ?? {}, data) : null))
         .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }, answer.text))
         .catch((err) => this.#send({ type: 'response_error', request_id: id, error: thrownError(err) }))
         .finally(() => {
@@ -163,10 +163,10 @@ export class HranaSocket {
 
   /**
    * One request: its response, or an error.
-   * @param {any} request
+   * @param {any} request @param {string} text  the message it came in (exact-json.js)
    * @returns {Promise<{response?: object, text?: string, error?: {message: string, code: string}}>}
    */
-  async #handle(request) {
+  async #handle(request, text) {
     const { type } = request;
     if (type === 'store_sql' || type === 'close_sql') return this.#storeSql(request);
     if (type === 'open_stream' || type === 'close_stream') return this.#openOrClose(request);
@@ -186,7 +186,7 @@ export class HranaSocket {
     }
     this.#inFlightBytes += textBytes;
     try {
-      return await this.#onStream(streamId, whole);
+      return await this.#onStream(streamId, whole, text);
     } finally {
       this.#inFlightBytes -= textBytes;
     }
@@ -247,13 +247,13 @@ export class HranaSocket {
   /**
    * Run one request on a stream, after its earlier ones: one pipeline of the
    * stream's HTTP stream.
-   * @param {number} streamId @param {object} request
+   * @param {number} streamId @param {object} request @param {string} message  the text it came in
    * @returns {Promise<{response?: object, text?: string, error?: {message: string, code: string}}>}
    */
-  #onStream(streamId, request) {
+  #onStream(streamId, request, message) {
     const stream = /** @type {{baton: string | null, tail: Promise<void>}} */ (this.#streams.get(streamId));
     const run = stream.tail.then(async () => {
-      const { status, text } = await this.#pipeline({ baton: stream.baton, requests: [request] });
+      const { status, text } = await this.#pipeline(exactJson({ baton: stream.baton, requests: [request] }, message));
       const value = JSON.parse(text);
       if (status !== 200) return { error: { message: value.message, code: value.code } };
       stream.baton = value.baton;
@@ -276,7 +276,7 @@ export class HranaSocket {
     this.#streams.delete(streamId);
     return stream.tail.then(async () => {
       if (stream.baton === null) return {};
-      const { status, text } = await this.#pipeline({ baton: stream.baton, requests: [{ type: 'close' }] });
+      const { status, text } = await this.#pipeline(JSON.stringify({ baton: stream.baton, requests: [{ type: 'close' }] }));
       if (status === 200) return {};
       const { message, code } = JSON.parse(text);
       return { error: { message, code } };

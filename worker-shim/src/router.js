@@ -198,7 +198,7 @@ async function hranaSocket(env, tenant, token, ctx) {
     waitUntil: (promise) => ctx?.waitUntil(promise),
     authenticate: (jwt) => (typeof jwt === 'string' ? bearerMatches(`Bearer ${jwt}`, token) : Promise.resolve(false)),
     pipeline: async (body) => {
-      const answer = await newStub().fetch('http://dosql/v2/pipeline', { method: 'POST', body: JSON.stringify(body) });
+      const answer = await newStub().fetch('http://dosql/v2/pipeline', { method: 'POST', body });
       return { status: answer.status, text: await answer.text() };
     },
   });
