@@ -85,8 +85,12 @@ export declare class DoSQLDatabase extends DurableObject {
    * resolves when it has finished, and rejects when R2 failed.
    */
   maintainStorage(): Promise<void>;
-  /** Over RPC: one request of the wire protocol, answered as fetch would: its status and JSON text (what getDB and toD1 use). */
-  request(path: string, body: unknown, txId?: string | null): Promise<{ status: number; text: string }>;
+  /**
+   * Over RPC: one request of the wire protocol, answered as fetch would: its status and JSON
+   * text (what getDB and toD1 use); past 16 MiB, the text's UTF-8 `bytes` instead, since
+   * Workers RPC (32 MiB) counts two bytes for each character of a string beyond Latin-1.
+   */
+  request(path: string, body: unknown, txId?: string | null): Promise<{ status: number; text: string; bytes?: undefined } | { status: number; text?: undefined; bytes: Uint8Array }>;
   /**
    * Over RPC: rows, values as themselves; errors as `Error("[CODE status] message")`
    * (fromRpcError). A stub takes no type arguments (Workers RPC drops them): cast the

@@ -137,5 +137,17 @@ for (const backend of BACKENDS) {
       assert.equal(failed.status, 400);
       assert.deepEqual(await world.client(backend, name).query('SELECT count(*) AS n FROM c'), [{ n: 2 }]);
     });
+
+    test('createClient over RPC: past what Workers RPC carries, a request is PAYLOAD_TOO_LARGE; a large answer arrives', async () => {
+      const client = stubOf(backend, tenant('rpc-large'), { client: true });
+      // 40 MiB of parameter: the platform refuses to send it at all.
+      const failed = await rpcFailure(client.query('SELECT length(?) AS n', ['x'.repeat(40 * 1024 * 1024)]));
+      assert.deepEqual([failed.code, failed.status], ['PAYLOAD_TOO_LARGE', 413], failed.message);
+      // 17 MB of answer with one character past Latin-1: as a string, RPC would count it
+      // twice (34 MB, past its 32 MiB).
+      const [row] = await client.query("SELECT '🙂' || printf('%.*c', 17000000, 'x') AS v");
+      assert.equal(row.v.length, 17_000_002);
+      assert.ok(row.v.startsWith('🙂x'));
+    });
   });
 }

@@ -65,8 +65,8 @@ function isEndpoint(path) {
 export async function forwardTo(stub, url, request) {
   const otherDatabase = shippedContract().routes.some((r) => r.path === url.pathname && r.otherDatabase);
   if (!otherDatabase || request.method !== 'POST') return stub.fetch(new Request(url, request));
-  const { status, text } = await stub.request(url.pathname, request.body, null);
-  return new Response(text, { status, headers: { 'content-type': 'application/json' } });
+  const { status, text, bytes } = await stub.request(url.pathname, request.body, null);
+  return new Response(text ?? bytes, { status, headers: { 'content-type': 'application/json' } });
 }
 
 /**

@@ -16,7 +16,7 @@
 // No workerd needed: this module runs wherever fetch-like stubs do (and in Node).
 
 import { lineDecoder } from '../changes/ndjson.js';
-import { DoSQLError, ERROR_DETAILS, objectUnavailable } from './error.js';
+import { DoSQLError, ERROR_DETAILS, objectUnavailable, rpcTooLarge } from './error.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
 
 export { DoSQLError } from './error.js';
@@ -26,6 +26,7 @@ export { eventStream, lastEventId } from '../changes/sse.js';
 /** The header naming a request's transaction (the engine's contract; tests/worker/contract.test.js). */
 export const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
 const BASE_URL = 'http://internal';
+const decoder = new TextDecoder();
 
 /**
  * The client of one tenant's database: `platform` (SvelteKit: platform.env.DOSQL_DB),
@@ -285,16 +286,41 @@ export function sendTo(stub) {
           if (!lacksRpc(err)) throw err;
           transport.rpc = false;
         }
-        if (answer) return answerOf(path, answer.status, answer.text);
+        if (answer) return answerOfRpc(path, answer);
       }
       return await sendOverFetch(stub, path, body, txId);
     } catch (err) {
+      if (rpcTooLarge(err)) throw tooLargeForRpc(err, body);
       const unavailable = objectUnavailable(err);
       // 503, as the router answers it (src/errors.c).
       throw unavailable === null ? err : new DoSQLError(unavailable, { code: 'OBJECT_UNAVAILABLE', status: 503, cause: err });
     }
   };
 }
+
+/**
+ * The DoSQLError for a call Workers RPC refused for its size: the request, when it is
+ * that large (the database takes 8 MiB: docs/limits.md), else the answer (which the
+ * database sends as bytes when its text could be: durable-object/class.js request()).
+ * @param {Error} err @param {unknown} body
+ */
+function tooLargeForRpc(err, body) {
+  const requestChars = JSON.stringify(body)?.length ?? 0;
+  if (requestChars >= RPC_LARGE_CHARS) {
+    return new DoSQLError(`the request is too large to send (${requestChars} characters of JSON; a request may be 8 MiB): ${err.message}`, {
+      code: 'PAYLOAD_TOO_LARGE',
+      status: 413,
+      cause: err,
+    });
+  }
+  return new DoSQLError(`the answer is too large for Workers RPC to carry (${err.message}): paginate, or select less`, {
+    code: 'RESULT_TOO_LARGE',
+    status: 400,
+    cause: err,
+  });
+}
+/** A request of this many characters of JSON may take Workers RPC's 32 MiB, at two bytes a character. */
+const RPC_LARGE_CHARS = 16 * 1024 * 1024;
 
 /** The namespace each stub stubFor() made came from. @type {WeakMap<object, object>} */
 const namespaces = new WeakMap();
@@ -356,6 +382,18 @@ async function sendOverFetch(stub, path, body, txId) {
   // test of getDB does: its status is then 200 or, when not ok, 500.
   const status = response.status ?? (response.ok ? 200 : 500);
   return answerOf(path, status, typeof response.text === 'function' ? await response.text() : JSON.stringify(await response.json()));
+}
+
+/**
+ * The parsed answer of DoSQLDatabase's request() (durable-object/response.js
+ * rpcAnswer: its JSON text, or as UTF-8 bytes when that is large), or the
+ * DoSQLError it is.
+ * @param {string} path
+ * @param {{status: number, text?: string, bytes?: Uint8Array}} answer
+ * @returns {any}
+ */
+export function answerOfRpc(path, { status, text, bytes }) {
+  return answerOf(path, status, text ?? decoder.decode(bytes));
 }
 
 /**

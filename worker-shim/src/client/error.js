@@ -26,6 +26,16 @@ export function objectUnavailable(err) {
   return null;
 }
 
+/**
+ * Whether a Workers RPC call threw because the platform refused its arguments or its
+ * answer for their size (32 MiB as the runtime serializes them: a string holding a
+ * character past Latin-1 takes two bytes a character).
+ * @param {unknown} err
+ */
+export function rpcTooLarge(err) {
+  return err instanceof Error && /^Serialized RPC arguments or return values are limited/.test(err.message);
+}
+
 /** A failure answered by the database (or of the exchange with it). */
 export class DoSQLError extends Error {
   /**

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { answerOf, decodeDiff, statements, toRpcError } from '../client/client.js';
+import { answerOfRpc, decodeDiff, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
@@ -67,8 +67,7 @@ export class DoSQLDatabase extends DurableObject {
 
   /** A request as the client's statements send it (client/client.js Send). @type {import('../client/client.js').Send} */
   #send = async (path, body, txId) => {
-    const { status, text } = await this.#instance.call(path, body, txId);
-    return answerOf(path, status, text);
+    return answerOfRpc(path, await this.#instance.call(path, body, txId));
   };
 
   /** @type {ReturnType<typeof statements> | undefined} */
@@ -84,10 +83,11 @@ export class DoSQLDatabase extends DurableObject {
   // an Error whose message carries its code and status (client/client.js fromRpcError).
 
   /**
-   * The answer as fetch gives it (status and JSON text), which getDB() and toD1()
-   * read exactly as they read a fetch (client/client.js sendTo).
+   * The answer as fetch gives it (status and JSON text, or its bytes when large:
+   * durable-object/response.js rpcAnswer), which getDB() and toD1() read exactly as
+   * they read a fetch (client/client.js sendTo).
    * @param {string} path  e.g. "/query" @param {unknown} body @param {string | null} [txId]
-   * @returns {Promise<{status: number, text: string}>}
+   * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
    */
   request(path, body, txId = null) {
     return this.#instance.call(path, body, txId);

@@ -27,7 +27,7 @@ import wasmModule from '../wasm/module.js';
 import { RECYCLE_MEMORY_BYTES } from '../config.js';
 import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
-import { jsonResponse, messageOf, rpcAnswer, toResponse, valueOf } from './response.js';
+import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
 import { readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
@@ -215,12 +215,12 @@ export class DatabaseInstance {
   /**
    * Answer one request of the wire protocol given as a value, not an HTTP
    * request: the Workers RPC entry points' path (durable-object/class.js). The answer's
-   * text, and its status.
+   * text (or its bytes, when large: response.js requestAnswer), and its status.
    * @param {string} path
    * @param {unknown} body  a request body (JSON.stringify'd), or its JSON text as a stream
    *   (read as an HTTP body is: the standalone router's /branch)
    * @param {string | null} txId
-   * @returns {Promise<{status: number, text: string}>}
+   * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
    */
   async call(path, body, txId) {
     let answer;
@@ -229,7 +229,7 @@ export class DatabaseInstance {
     } catch (err) {
       answer = this.#failure(err);
     }
-    return rpcAnswer(answer);
+    return requestAnswer(answer);
   }
 
   /** @param {unknown} body  as call()'s @returns {Promise<Uint8Array | {oversized: number}>} */

@@ -20,8 +20,22 @@ export function jsonResponse(status, value) {
   return { status, body: encoder.encode(JSON.stringify(value)) };
 }
 
-/** As the class's RPC methods answer (durable-object/class.js request()): the status and
- *  the JSON text. @param {EngineResponse} answer @returns {{status: number, text: string}} */
+/** Workers RPC carries 32 MiB as it serializes values, a string holding a character past
+ *  Latin-1 at two bytes a character: past this many bytes of UTF-8 (as many characters
+ *  at most) an answer's text could take more than that, where its bytes take their length. */
+const RPC_TEXT_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * As the class's request() answers over Workers RPC (durable-object/class.js): the
+ * status and the JSON text, or its bytes when large (client/client.js answerOfRpc).
+ * @param {EngineResponse} answer @returns {{status: number, text?: string, bytes?: Uint8Array}}
+ */
+export function requestAnswer({ status, body }) {
+  return body.length > RPC_TEXT_MAX_BYTES ? { status, bytes: body } : rpcAnswer({ status, body });
+}
+
+/** As the class's other RPC methods answer (small answers): the status and the JSON
+ *  text. @param {EngineResponse} answer @returns {{status: number, text: string}} */
 export function rpcAnswer({ status, body }) {
   return { status, text: decoder.decode(body) };
 }
