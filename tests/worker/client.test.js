@@ -46,6 +46,30 @@ for (const backend of BACKENDS) {
       });
     });
 
+    test('transaction(fn): a statement fn did not await that failed rolls the transaction back', async () => {
+      const db = createClient(stubOf(world, backend, tenant('unawaited')));
+      await db.run('CREATE TABLE u (id INTEGER PRIMARY KEY)');
+      // Not awaited: the failure would be lost, and the insert before it committed.
+      await assert.rejects(
+        db.transaction(async (tx) => {
+          await tx.run('INSERT INTO u VALUES (1)');
+          tx.run('INSERT INTO nope VALUES (1)');
+          tx.run('INSERT INTO u VALUES (2)');
+        }),
+        (/** @type {any} */ err) => err.code === 'SQLITE_ERROR' && /no such table: nope/.test(err.message),
+      );
+      assert.deepEqual(await db.query('SELECT id FROM u'), []);
+      // Awaited and handled (the statement fails alone), or caught without await: fn's to
+      // decide, and the rest commits; an unawaited one that succeeds is waited for.
+      await db.transaction(async (tx) => {
+        await tx.run('INSERT INTO u VALUES (1)');
+        await tx.run('INSERT INTO nope VALUES (1)').catch(() => {});
+        tx.run('INSERT INTO nope VALUES (2)').catch(() => {});
+        tx.run('INSERT INTO u VALUES (2)');
+      });
+      assert.deepEqual(await db.query('SELECT id FROM u ORDER BY id'), [{ id: 1 }, { id: 2 }]);
+    });
+
     test('blobs from Uint8Array, ArrayBuffer and other views come back as Uint8Array', async () => {
       const db = createClient(stubOf(world, backend, tenant('blob')));
       await db.run('CREATE TABLE b (id INTEGER PRIMARY KEY, data BLOB)');

@@ -160,11 +160,15 @@ export function clientOver(send, more = {}) {
     async transaction(fn, options = {}) {
       const begun = await post('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null);
       const txId = /** @type {string} */ (begun.txId);
-      const tx = Object.freeze({ txId, ...statements(send, txId) });
+      const { tx, unseenFailure } = watchedStatements(send, txId);
       /** @type {T} */
       let result;
       try {
         result = await fn(tx);
+        // A statement fn started without awaiting it, which failed: nobody has seen its
+        // error, so committing the rest would keep a transaction that did not do what fn said.
+        const unseen = await unseenFailure();
+        if (unseen !== undefined) throw unseen;
       } catch (err) {
         await post('/rollback', {}, txId).catch(() => {}); // ended already, or gone: it was not kept
         throw err;
@@ -180,6 +184,48 @@ export function clientOver(send, more = {}) {
       return result;
     },
   });
+}
+
+/**
+ * A promise that knows whether anyone asked for its outcome (await, then, catch and
+ * finally all call then).
+ * @template T
+ * @extends {Promise<T>}
+ */
+class Watched extends Promise {
+  observed = false;
+
+  /** @type {Promise<T>['then']} */
+  then(onFulfilled, onRejected) {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+/**
+ * The statements of the transaction txId, as transaction(fn) gives them to fn, each
+ * call's promise watched; unseenFailure() waits for every call made, and answers the
+ * error of the first that failed while nobody awaited it (or undefined).
+ * @param {Send} send @param {string} txId
+ */
+function watchedStatements(send, txId) {
+  /** @type {Watched<unknown>[]} */
+  const calls = [];
+  const methods = Object.entries(statements(send, txId)).map(([name, method]) => [
+    name,
+    (/** @type {unknown[]} */ ...args) => {
+      const call = new Watched((resolve, reject) => /** @type {Function} */ (method)(...args).then(resolve, reject));
+      calls.push(call);
+      return call;
+    },
+  ]);
+  const tx = Object.freeze({ txId, ...Object.fromEntries(methods) });
+  const unseenFailure = async () => {
+    // The base then, which does not count as looking.
+    const outcomes = await Promise.all(calls.map((call) => Promise.prototype.then.call(call, () => undefined, (err) => ({ err, call }))));
+    return outcomes.find((o) => o !== undefined && !o.call.observed)?.err;
+  };
+  return { tx, unseenFailure };
 }
 
 /**
