@@ -76,22 +76,49 @@ void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_str_appendall(pOut, "]}");
 }
 
+/* z past the spaces and comments before its first token. */
+static const char *migrateFirstToken(const char *z){
+  for(;;){
+    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' || *z=='\v' ) z++;
+    if( z[0]=='-' && z[1]=='-' ){
+      z += strcspn(z, "\n");
+    }else if( z[0]=='/' && z[1]=='*' ){
+      const char *zEnd = strstr(z+2, "*/");
+      z = zEnd ? zEnd+2 : z+strlen(z);
+    }else{
+      return z;
+    }
+  }
+}
+
+/* The line (from 1) of zSql that zAt is on. */
+static int migrateLineOf(const char *zSql, const char *zAt){
+  int iLine = 1;
+  for(; zSql<zAt; zSql++) iLine += *zSql=='\n';
+  return iLine;
+}
+
 /* Run one migration and record it, all in one transaction. Its statements run
 ** as a user's do: the guard's rules hold (no BEGIN, COMMIT or ROLLBACK, which
 ** would end the migration's transaction half way; nothing of the engine's own,
 ** which would leave a database that no longer opens), and PRAGMA foreign_keys
 ** applies (above). The record and the transaction are the engine's (the caller
-** runs trusted). SQLITE_OK, or an error with pWhy saying why; the transaction
-** is left for the caller to roll back. */
-static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *zSql, const char *zSum){
+** runs trusted). SQLITE_OK, or an error with pWhy saying why and *piLine the
+** line of the migration it is on (0 when no one statement failed); the
+** transaction is left for the caller to roll back. */
+static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *zSql,
+                      const char *zSum, int *piLine){
   sqlite3_stmt *pStmt = 0;
   DosqlChangeCounts counts;
+  const char *zStart = zSql;
   int rc, bPrepared, bStatement, bForeignKeys = guardForeignKeysOn(pConn), bTurnedOff = 0;
+  *piLine = 0;
   budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
   /* Statement by statement, as /exec: a migration's rows are changes too. */
   pConn->bTrusted = 0;
   while( rc==SQLITE_OK && *zSql ){
+    const char *zStatement = zSql;
     guardStartStatement(pConn);
     rc = connRunNextStatement(pConn, pWhy, &zSql, &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ){
@@ -101,6 +128,11 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
       replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it holds a %s statement: a migration runs "
           "in a transaction of its own, so leave out BEGIN, COMMIT and ROLLBACK",
           guardTransactionStatement(pConn));
+    }
+    if( rc!=SQLITE_OK ){
+      /* Where SQLite points (a syntax error's token), else where the statement starts. */
+      int iOffset = bPrepared ? -1 : sqlite3_error_offset(pConn->db);
+      *piLine = migrateLineOf(zStart, iOffset>=0 ? zStatement+iOffset : migrateFirstToken(zStatement));
     }
   }
   pConn->bTrusted = 1;
@@ -139,6 +171,7 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
     const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pItem, "sql");
     char zSum[17], zRecorded[17];
     Reply why;
+    int iLine;
     if( !cJSON_IsString(pName) || !cJSON_IsString(pSql) ){
       replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
       return;
@@ -162,10 +195,12 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       continue;
     }
     replyInitSharing(&why, pReply);
-    rc = migrateRun(pConn, &why, pName->valuestring, pSql->valuestring, zSum);
+    rc = migrateRun(pConn, &why, pName->valuestring, pSql->valuestring, zSum, &iLine);
     if( rc!=SQLITE_OK ){
-      replyFail(pReply, 500, DOSQL_MIGRATION_FAILED, "migration %s failed: %s",
-                pName->valuestring, pConn->budget.bSpent
+      char zAt[32] = "";
+      if( iLine>0 ) sqlite3_snprintf(sizeof(zAt), zAt, " at line %d", iLine);
+      replyFail(pReply, 500, DOSQL_MIGRATION_FAILED, "migration %s failed%s: %s",
+                pName->valuestring, zAt, pConn->budget.bSpent
                 ? "it ran longer than the " DOSQL_STR(DOSQL_MIGRATION_CPU_MS) " ms one migration may"
                 : why.zError ? why.zError : sqlite3_errstr(rc));
     }

@@ -105,6 +105,34 @@ static void migration_with_its_own_begin_fails_clearly(void){
   connClose(&c);
 }
 
+/* A failing migration names the line of its file: SQLite's token for a syntax
+** error, else the first line of the statement that failed (past comments). */
+static void failing_migration_names_its_line(void){
+  static const struct { const char *zSql, *zLine; } aCase[] = {
+    { "CREATE TABLE a(x);\\n-- the next one is wrong\\nCREATE TABL b(y);", "failed at line 3: near \"TABL\": syntax error" },
+    { "CREATE TABLE a(x);\\n\\nCREATE TABLE b(\\n  y,\\n  z,,\\n);", "failed at line 5: " },
+    { "CREATE TABLE a(x UNIQUE);\\n/* two rows,\\n one value */\\n-- twice\\nINSERT INTO a VALUES(1),\\n(1);", "failed at line 5: UNIQUE constraint failed: a.x" },
+    { "CREATE TABLE a(x);\\nSELECT * FROM nope;", "failed at line 2: no such table: nope" },
+  };
+  int i;
+  for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
+    Conn c;
+    Answer a;
+    char *zBody = sqlite3_mprintf("{\"migrations\":[{\"name\":\"001_x.sql\",\"sql\":\"%s\"}]}", aCase[i].zSql);
+    openConn(&c);
+    a = migrate(&c, zBody);
+    CHECK(a.status==500);
+    CHECK_STR(answerCode(&a), "MIGRATION_FAILED");
+    if( !(answerError(&a) && strstr(answerError(&a), aCase[i].zLine)) ){
+      printf("  case %d: %s\n", i, answerError(&a) ? answerError(&a) : "(no error)");
+      CHECK(0);
+    }
+    answerFree(&a);
+    connClose(&c);
+    sqlite3_free(zBody);
+  }
+}
+
 /* A migration that writes a table and then alters, drops or re-creates it: each
 ** statement's rows are logged with the columns the table had then (a DROP
 ** TABLE reports no rows of its own, docs/changes.md). */
@@ -152,6 +180,7 @@ int main(void){
   RUN(line_endings_are_not_an_edit);
   RUN(failing_migration_leaves_nothing_half_applied);
   RUN(migration_with_its_own_begin_fails_clearly);
+  RUN(failing_migration_names_its_line);
   RUN(a_migration_logs_each_statement_with_its_columns);
   return HARNESS_END();
 }

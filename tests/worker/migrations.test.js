@@ -88,7 +88,7 @@ for (const backend of BACKENDS) {
         const a = await db.post('/query', { sql: 'SELECT 1' });
         assert.equal(a.status, 500, a.text);
         assert.equal(a.body.code, 'MIGRATION_FAILED');
-        assert.match(a.body.error, /003_broken\.sql/);
+        assert.match(a.body.error, /003_broken\.sql failed at line 3: /, 'the file and the line');
         assert.match(a.body.error, /no such table: no_such_table/, 'SQLite\'s message is kept');
       }
       // Without the broken file: the two good ones were applied, nothing of the third.

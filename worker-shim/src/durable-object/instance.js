@@ -842,6 +842,12 @@ export class DatabaseInstance {
             if (failure) this.#forget();
             else this.#started = true;
           }
+          // Every request answers it (a failed migration, a database that will not open),
+          // and the next tries again: the log says why, where the developer looks.
+          if (failure) {
+            const { error, code } = valueOf(failure);
+            console.error(`[dosql] ${this.#options.label()}: the database did not start (${failure.status} ${code}): ${error}`);
+          }
           return failure;
         },
         (err) => {
