@@ -98,6 +98,26 @@ test('the repository\'s migrations/ folder bundles', () => {
   assert.match(readFileSync(out, 'utf8'), /^\/\/ Generated/);
 });
 
+test('the module has a declaration beside it: TypeScript imports it without allowJs', () => {
+  const dir = join(root, 'typed');
+  const out = join(dir, 'src', 'migrations.generated.js');
+  bundleMigrations(folder({ '001_a.sql': 'CREATE TABLE a (x);' }), out);
+  writeFileSync(join(dir, 'src', 'worker.ts'), [
+    "import migrations from './migrations.generated.js';",
+    'const names: string[] = migrations.map((m) => m.name + m.sql.length);',
+    'export default names;',
+    '',
+  ].join('\n'));
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, module: 'es2022', moduleResolution: 'bundler', target: 'es2022', types: [] },
+    include: ['src/*.ts'],
+  }));
+  const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `tsc failed:\n${r.stdout}${r.stderr}`);
+  assert.match(readFileSync(join(dir, 'src', 'migrations.generated.d.ts'), 'utf8'), /export default migrations/);
+});
+
 test('wrangler bundles the standalone worker from the root wrangler.toml', { timeout: 120_000 }, () => {
   const wrangler = join(REPO, 'node_modules/wrangler/bin/wrangler.js');
   assert.ok(existsSync(wrangler), 'node_modules/wrangler is installed (npm ci)');
