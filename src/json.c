@@ -424,9 +424,11 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
     return SQLITE_MISMATCH;
   }
 bad:
-  *pzErr = sqlite3_mprintf("parameter %d: objects bind only as {\"$bigint\":\"...\"}, "
-                           "{\"$blob\":\"<base64>\"}, {\"$real\":\"Infinity\"} "
-                           "or {\"$text\":\"<base64 of UTF-8>\"}", i);
+  *pzErr = sqlite3_mprintf("parameter %d is an object, which SQLite cannot store: to store "
+                           "it as JSON text, bind JSON.stringify(value) (the only objects a "
+                           "parameter may be are the protocol's tagged values: "
+                           "{\"$bigint\":\"...\"}, {\"$blob\":\"<base64>\"}, "
+                           "{\"$real\":\"Infinity\"}, {\"$text\":\"<base64 of UTF-8>\"})", i);
   return SQLITE_MISMATCH;
 }
 

@@ -165,6 +165,14 @@ static void bad_params_are_rejected_with_reasons(void){
     answerFree(&a);
   }
   {
+    /* A plain object (JSON the caller meant to store): the message says how. */
+    Answer a = post(&c, "/query", "{\"sql\":\"SELECT ?\",\"params\":[{\"a\":1}]}");
+    CHECK_STR(answerCode(&a), "BAD_PARAMS");
+    CHECK(answerError(&a) && strstr(answerError(&a), "parameter 1 is an object")
+          && strstr(answerError(&a), "bind JSON.stringify(value)"));
+    answerFree(&a);
+  }
+  {
     /* ?5 makes slots 1 to 4 without names: the message says why, not "positional". */
     Answer a = post(&c, "/query", "{\"sql\":\"SELECT ?5\",\"params\":{\"5\":1}}");
     CHECK_STR(answerCode(&a), "BAD_PARAMS");
