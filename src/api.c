@@ -35,10 +35,12 @@ static int apiLogWorthy(int rc){
   return 1;
 }
 
-/* SQLite's log goes to the host's log, one line per message. */
+/* SQLite's log goes to the host's log, one line per message: a warning for
+** out of memory, which is mostly a request that needed more than the heap
+** limit allows (answered HEAP_LIMIT), an error for the rest. */
 static void apiLog(void *pArg, int rc, const char *zMsg){
   char *zLine;
-  int level = (rc & 0xff)==SQLITE_WARNING || (rc & 0xff)==SQLITE_NOTICE
+  int level = (rc & 0xff)==SQLITE_WARNING || (rc & 0xff)==SQLITE_NOTICE || (rc & 0xff)==SQLITE_NOMEM
             ? DOSQL_LOG_WARN : DOSQL_LOG_ERROR;
   (void)pArg;
   if( !apiLogWorthy(rc) ) return;

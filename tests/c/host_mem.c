@@ -35,6 +35,7 @@ static int nFailCommit;
 static int nCommit;
 static int nPagesWritten;
 static double clockShiftMs;
+static int iLogWorst = HOST_MEM_LOG_NONE;   /* DOSQL_LOG_ERROR is the most severe, 0 */
 static double lsnNow;          /* commits since the reset: history keeps them all */
 static double aChangeNumbers[2] = { 0, -1 };   /* dosql_host_change_numbers() */
 static double *aCommitMs;      /* [lsn-1]: when commit lsn was made */
@@ -230,4 +231,11 @@ void dosql_host_random(uint8_t *buf, uint32_t n){
 
 void dosql_host_log(int level, const char *z, uint32_t n){
   if( getenv("DOSQL_TEST_LOG") ) fprintf(stderr, "[host %d] %.*s\n", level, (int)n, z);
+  if( level<iLogWorst ) iLogWorst = level;
+}
+
+int hostMemLogWorst(void){
+  int worst = iLogWorst;
+  iLogWorst = HOST_MEM_LOG_NONE;
+  return worst;
 }

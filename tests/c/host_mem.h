@@ -34,6 +34,11 @@ void hostMemShiftClock(double ms);
 ** the storage recorded): floor, and kept (-1: none). */
 void hostMemSetChangeNumbers(double floor, double kept);
 
+/* The most severe level (DOSQL_LOG_*, the smallest) logged since the last
+** call, or HOST_MEM_LOG_NONE. */
+#define HOST_MEM_LOG_NONE 99
+int hostMemLogWorst(void);
+
 /* Counters since the last reset. */
 int hostMemCommits(void);
 int hostMemPagesWritten(void);

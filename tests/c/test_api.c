@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "cJSON.h"
 #include "config.h"
+#include "host.h"
 
 static Answer request(const char *zPath, const char *zBody){
   uint8_t *aBody = dosql_alloc((uint32_t)strlen(zBody));
@@ -57,10 +58,14 @@ static void open_migrate_and_query(void){
 }
 
 static void heap_limit_is_a_clear_error_and_the_object_recovers(void){
-  Answer a = request("/query", "{\"sql\":\"SELECT length(randomblob(100000000)) AS n\"}");
+  Answer a;
+  hostMemLogWorst();
+  a = request("/query", "{\"sql\":\"SELECT length(randomblob(100000000)) AS n\"}");
   CHECK(a.status==400);
   CHECK_STR(answerCode(&a), "HEAP_LIMIT");
   CHECK(answerError(&a) && strstr(answerError(&a), "MiB"));
+  /* The caller's limit, answered to the caller: no error in the object's log. */
+  CHECK(hostMemLogWorst()!=DOSQL_LOG_ERROR);
   answerFree(&a);
   a = request("/query", "{\"sql\":\"SELECT count(*) AS n FROM t\"}");
   CHECK_STR(a.zBody, "{\"rows\":[{\"n\":1}]}");
