@@ -6,9 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO } from './harness.js';
+import { randomUUID } from 'node:crypto';
+import { REPO, TMP } from './harness.js';
+import { bundleMigrations } from '../../worker-shim/bin/bundle-migrations.mjs';
 
 /** @param {string} config  a tsconfig under tests/types */
 function typeCheck(config) {
@@ -49,4 +51,25 @@ test('docs/client.md: each answer its methods table shows names the fields index
     compared++;
   }
   assert.ok(compared >= 8, `compared ${compared} rows of client.md's methods table`);
+});
+
+test('docs/setup.md: the TypeScript Worker type-checks under strict, with the bundled migrations', () => {
+  const setup = readFileSync(join(REPO, 'docs/setup.md'), 'utf8').split('\n## TypeScript\n')[1];
+  const code = /```ts\n([\s\S]*?)```/.exec(setup ?? '')?.[1];
+  assert.ok(code, 'setup.md has a ```ts block under "## TypeScript"');
+  const dir = join(TMP, `types-setup-${randomUUID().slice(0, 8)}`);
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'index.ts'), code);
+  bundleMigrations(join(REPO, 'migrations'), join(dir, 'src', 'migrations.generated.js'));
+  // What `wrangler types` writes for the binding (tests/blank runs wrangler itself).
+  writeFileSync(join(dir, 'src', 'env.d.ts'), "interface Env { DOSQL_DB: DurableObjectNamespace<import('./index').DoSQLDatabase> }\n");
+  const base = JSON.parse(readFileSync(join(REPO, 'tests/types/tsconfig.json'), 'utf8'));
+  const paths = Object.fromEntries(Object.entries(base.compilerOptions.paths).map(([k, [v]]) => [k, [join(REPO, 'tests/types', v)]]));
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { ...base.compilerOptions, paths, typeRoots: [join(REPO, 'node_modules/@cloudflare')], types: ['workers-types'] },
+    include: ['src/*.ts'],
+  }));
+  const result = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', dir], { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(result.status, 0, `tsc failed:\n${result.stdout}${result.stderr}`);
 });
