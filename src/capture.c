@@ -370,12 +370,43 @@ static void captureOnRollback(void *pArg){
   captureTransactionEnded(&((Conn*)pArg)->capture);
 }
 
-void captureInstall(Conn *p, int bEnabled){
+/* zeroblob(N) with its zeros in memory. SQLite's own leaves them out until the
+** row is written, and the preupdate hook's sqlite3_preupdate_new() then expands
+** the row in place: when that does not fit in the heap, SQLite 3.52 leaves the
+** row's register with no bytes but its old length, and OP_Insert copies the
+** row from a null pointer (found by fuzzing: zeroblob(100000000) with the
+** 64 MiB heap limit). Allocated here, a blob too large fails at once,
+** cleanly, as out of memory. */
+static void captureZeroblob(sqlite3_context *pCtx, int argc, sqlite3_value **argv){
+  sqlite3_int64 n = sqlite3_value_int64(argv[0]);
+  void *pZeros;
+  (void)argc;
+  if( n<0 ) n = 0;
+  if( n>sqlite3_limit(sqlite3_context_db_handle(pCtx), SQLITE_LIMIT_LENGTH, -1) ){
+    sqlite3_result_error_toobig(pCtx);
+    return;
+  }
+  pZeros = sqlite3_malloc64(n ? (sqlite3_uint64)n : 1);
+  if( pZeros==0 ){
+    sqlite3_result_error_nomem(pCtx);
+    return;
+  }
+  memset(pZeros, 0, (size_t)n);
+  sqlite3_result_blob64(pCtx, pZeros, (sqlite3_uint64)n, sqlite3_free);
+}
+
+int captureInstall(Conn *p, int bEnabled){
+  /* Whether or not capture is on: captureWatchInserts() may install the hook. */
+  int rc = sqlite3_create_function_v2(p->db, "zeroblob", 1,
+      SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, 0, captureZeroblob, 0, 0, 0);
+  if( rc!=SQLITE_OK ) return rc;
   sqlite3_commit_hook(p->db, captureOnCommit, p);
   sqlite3_rollback_hook(p->db, captureOnRollback, p);
-  if( !bEnabled ) return;
-  sqlite3_preupdate_hook(p->db, captureHook, p);
-  p->capture.bEnabled = 1;
+  if( bEnabled ){
+    sqlite3_preupdate_hook(p->db, captureHook, p);
+    p->capture.bEnabled = 1;
+  }
+  return SQLITE_OK;
 }
 
 void captureWatchInserts(Conn *p, int bOn){

@@ -40,8 +40,9 @@ typedef struct Capture {
   int bInserted;              /* ... whether the statement inserted a row itself */
 } Capture;
 
-/* Install the transaction hooks, and the preupdate hook when bEnabled. */
-void captureInstall(struct Conn *p, int bEnabled);
+/* Install the transaction hooks, the preupdate hook when bEnabled, and the
+** zeroblob() that hook needs (capture.c); SQLITE_OK or an error. */
+int captureInstall(struct Conn *p, int bEnabled);
 
 /*
 ** While bOn, note whether the running statement inserts a row itself (not

@@ -293,7 +293,7 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
   }
   if( rc==SQLITE_OK ) rc = connCheckInternal(p, pReply);
   if( rc==SQLITE_OK ) rc = changelogLoadNumbers(p);
-  if( rc==SQLITE_OK ) captureInstall(p, bCapture);
+  if( rc==SQLITE_OK ) rc = captureInstall(p, bCapture);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "BEGIN", &p->pBegin);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "COMMIT", &p->pCommit);
   if( rc==SQLITE_OK ) rc = connPrepareTrusted(p, "ROLLBACK", &p->pRollback);

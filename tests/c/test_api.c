@@ -72,6 +72,31 @@ static void heap_limit_is_a_clear_error_and_the_object_recovers(void){
   answerFree(&a);
 }
 
+/* zeroblob() keeps SQLite's answers, but its zeros are in memory when it
+** returns: a deferred one too large for the heap once broke the row written
+** (capture.c captureZeroblob), which ASan and UBSan here would report. */
+static void zeroblob_past_the_heap_fails_cleanly(void){
+  Answer a = request("/run", "{\"sql\":\"INSERT INTO t VALUES(zeroblob(100000000))\"}");
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "HEAP_LIMIT");
+  answerFree(&a);
+  a = request("/run", "{\"sql\":\"INSERT INTO t VALUES(zeroblob(2000000000))\"}");
+  CHECK_STR(answerCode(&a), "SQLITE_TOOBIG");
+  answerFree(&a);
+  a = request("/query", "{\"sql\":\"SELECT length(zeroblob(10)) AS n, hex(zeroblob(3)) AS h, "
+              "typeof(zeroblob(0)) AS t, zeroblob(-5) = x'' AS e, length(zeroblob(2.9)) AS f\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":10,\"h\":\"000000\",\"t\":\"blob\",\"e\":1,\"f\":2}]}");
+  answerFree(&a);
+  a = request("/run", "{\"sql\":\"INSERT INTO t VALUES(zeroblob(5000000))\"}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = request("/query", "{\"sql\":\"SELECT count(*) AS n FROM t WHERE x = zeroblob(5000000)\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":1}]}");
+  answerFree(&a);
+  a = request("/run", "{\"sql\":\"DELETE FROM t WHERE typeof(x) = 'blob'\"}");
+  answerFree(&a);
+}
+
 /* Whatever stops a large answer (the heap or the result limit), the transaction
 ** it belongs to must not commit while the request reports failure. */
 static void an_answer_too_big_to_build_commits_nothing(void){
@@ -108,6 +133,7 @@ int main(void){
   RUN(requests_before_open_are_refused);
   RUN(open_migrate_and_query);
   RUN(heap_limit_is_a_clear_error_and_the_object_recovers);
+  RUN(zeroblob_past_the_heap_fails_cleanly);
   RUN(an_answer_too_big_to_build_commits_nothing);
   RUN(a_huge_json_body_is_a_clear_error);
   return HARNESS_END();
