@@ -356,20 +356,21 @@ describe('libSQL over HTTP only', () => {
 
 describe('libSQL over WebSocket only', () => {
   test('float arguments reach the database as written: -0 in every form, numbers past a double', async () => {
-    // As clients other than JavaScript's write them (Rust writes -0.0, Go -0); the
-    // socket parses each message, so JSON.stringify would send them on as 0 and null.
+    // As clients other than JavaScript's write them (Rust writes -0.0, Go -0), and every
+    // other form that parses to -0 or ±Infinity; the socket parses each message, so
+    // JSON.stringify would send them on as 0 and null.
     const { origin } = servers.sql;
     const socket = await openHranaSocket(`${origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-args')}`, TOKEN);
     try {
       await socket.request({ type: 'open_stream', stream_id: 1 });
-      const forms = ['-0', '-0.0', '-0e0', '-0.000E+5', '1e999', '-2E+308', `1${'0'.repeat(400)}`, '0.1'];
+      const forms = ['-0', '-0.0', '-0e0', '-0.000E+5', '-1e-400', '-2e-324', '1e999', '-2E+308', `1${'0'.repeat(400)}`, `1${'0'.repeat(210)}e99`, `-1${'0'.repeat(210)}.5e99`, '0.1'];
       const args = forms.map((f) => `{"type":"float","value":${f}}`).join(',');
       const sql = `SELECT ${forms.map((_, i) => `?${i + 1}`).join(', ')}`;
       const answer = await socket.requestText(`{"type":"execute","stream_id":1,"stmt":{"sql":${JSON.stringify(sql)},"args":[${args}]}}`);
       assert.equal(answer.type, 'response_ok', JSON.stringify(answer));
       const values = answer.response.result.rows[0].map((/** @type {any} */ v) => v.value);
-      assert.deepEqual(values.map(String), ['0', '0', '0', '0', 'Infinity', '-Infinity', 'Infinity', '0.1']);
-      assert.deepEqual(values.slice(0, 4).map((/** @type {number} */ v) => Object.is(v, -0)), [true, true, true, true], 'the sign of each zero');
+      assert.deepEqual(values.map(String), ['0', '0', '0', '0', '0', '0', 'Infinity', '-Infinity', 'Infinity', 'Infinity', '-Infinity', '0.1']);
+      assert.deepEqual(values.slice(0, 6).map((/** @type {number} */ v) => Object.is(v, -0)), [true, true, true, true, true, true], 'the sign of each zero');
     } finally {
       socket.close();
     }

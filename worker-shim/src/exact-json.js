@@ -1,32 +1,35 @@
-// exact-json.js — writing back JSON that was parsed, with the numbers JSON.stringify
-// cannot write: −0 (JSON.stringify writes 0) and ±Infinity, which a number too large
-// for a double reads as (JSON.stringify writes null, which libSQL clients refuse).
-// The engine writes −0.0 as -0, and in libSQL's Hrana, whose floats are plain numbers,
-// ±Infinity as ±1e999 (src/json.c); a client may write them in any form JSON allows.
-
-/** Whether JSON text may hold such a number as a value: a zero with a minus sign, an
- *  exponent of three digits or more, 309 digits in a row. A string holding the same
- *  characters only makes exactJson write what JSON.stringify would. */
-const EXACT_NUMBER = /[:[,]\s*-0(?:\.0*)?(?:[eE][+-]?\d+)?\s*[,}\]]|\d[eE]\+?\d{3}|\d{309}/;
+// exact-json.js — JSON text of a value that was parsed from JSON, with the numbers
+// JSON.stringify cannot write: −0 (it writes 0) and ±Infinity, which a number too large
+// for a double parses to (it writes null, which libSQL clients refuse). The engine writes
+// them as -0 and, in libSQL's Hrana, whose floats are plain numbers, ±1e999 (src/json.c);
+// a client may write them in any form JSON allows (-0.0, -1e-400, 400 digits), all of
+// which parse to those values, so it is the parsed values that are looked at.
 
 /**
- * JSON text of value, parsed from text (or built around what was): −0 as -0 and
- * ±Infinity as ±1e999 where it may hold them, and otherwise JSON.stringify's text.
- * @param {unknown} value
- * @param {string} text  the JSON text value was parsed from, or the texts it holds parts of
+ * JSON text of value: JSON.stringify's, unless value holds −0 or ±Infinity, which are
+ * written -0 and ±1e999.
+ * @param {unknown} value  what JSON.parse made (arrays, plain objects, strings, numbers, booleans, null)
  * @returns {string}
  */
-export function exactJson(value, text) {
-  return EXACT_NUMBER.test(text) ? write(value) : JSON.stringify(value);
+export function exactJson(value) {
+  return holdsInexact(value) ? write(value) : JSON.stringify(value);
+}
+
+/** Whether a number is one JSON.stringify changes. @param {number} n */
+function inexact(n) {
+  return Object.is(n, -0) || n === Infinity || n === -Infinity;
+}
+
+/** @param {unknown} value @returns {boolean} */
+function holdsInexact(value) {
+  if (typeof value === 'number') return inexact(value);
+  if (value === null || typeof value !== 'object') return false;
+  return (Array.isArray(value) ? value : Object.values(value)).some(holdsInexact);
 }
 
 /** @param {unknown} value @returns {string} */
 function write(value) {
-  if (typeof value === 'number') {
-    if (Object.is(value, -0)) return '-0';
-    if (value === Infinity || value === -Infinity) return value > 0 ? '1e999' : '-1e999';
-    return JSON.stringify(value);
-  }
+  if (typeof value === 'number' && inexact(value)) return Object.is(value, -0) ? '-0' : value > 0 ? '1e999' : '-1e999';
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : write(v))).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const members = Object.entries(value).filter(([, v]) => v !== undefined);

@@ -137,8 +137,8 @@ export class HranaSocket {
       this.#inFlight++;
       this.#inFlightBytes += bytes;
       this.#hello
-        .then((ok) => (ok ? this.#handle(message.request ?? {}, data) : null))
-        .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }, answer.text))
+        .then((ok) => (ok ? this.#handle(message.request ?? {}) : null))
+        .then((answer) => answer && this.#send(answer.error ? { type: 'response_error', request_id: id, error: answer.error } : { type: 'response_ok', request_id: id, response: answer.response }))
         .catch((err) => this.#send({ type: 'response_error', request_id: id, error: thrownError(err) }))
         .finally(() => {
           this.#inFlight--;
@@ -149,13 +149,10 @@ export class HranaSocket {
     }
   }
 
-  /**
-   * @param {object} message
-   * @param {string} [text]  the database's answer it holds, whose floats it keeps (exact-json.js)
-   */
-  #send(message, text = '') {
+  /** @param {object} message  its floats as the database wrote them (exact-json.js) */
+  #send(message) {
     try {
-      this.#socket.send(exactJson(message, text));
+      this.#socket.send(exactJson(message));
     } catch {
       // The socket closed meanwhile: nobody is there to answer.
     }
@@ -163,10 +160,10 @@ export class HranaSocket {
 
   /**
    * One request: its response, or an error.
-   * @param {any} request @param {string} text  the message it came in (exact-json.js)
-   * @returns {Promise<{response?: object, text?: string, error?: {message: string, code: string}}>}
+   * @param {any} request
+   * @returns {Promise<{response?: object, error?: {message: string, code: string}}>}
    */
-  async #handle(request, text) {
+  async #handle(request) {
     const { type } = request;
     if (type === 'store_sql' || type === 'close_sql') return this.#storeSql(request);
     if (type === 'open_stream' || type === 'close_stream') return this.#openOrClose(request);
@@ -186,7 +183,7 @@ export class HranaSocket {
     }
     this.#inFlightBytes += textBytes;
     try {
-      return await this.#onStream(streamId, whole, text);
+      return await this.#onStream(streamId, whole);
     } finally {
       this.#inFlightBytes -= textBytes;
     }
@@ -247,18 +244,18 @@ export class HranaSocket {
   /**
    * Run one request on a stream, after its earlier ones: one pipeline of the
    * stream's HTTP stream.
-   * @param {number} streamId @param {object} request @param {string} message  the text it came in
-   * @returns {Promise<{response?: object, text?: string, error?: {message: string, code: string}}>}
+   * @param {number} streamId @param {object} request  its floats as the client wrote them (exact-json.js)
+   * @returns {Promise<{response?: object, error?: {message: string, code: string}}>}
    */
-  #onStream(streamId, request, message) {
+  #onStream(streamId, request) {
     const stream = /** @type {{baton: string | null, tail: Promise<void>}} */ (this.#streams.get(streamId));
     const run = stream.tail.then(async () => {
-      const { status, text } = await this.#pipeline(exactJson({ baton: stream.baton, requests: [request] }, message));
+      const { status, text } = await this.#pipeline(exactJson({ baton: stream.baton, requests: [request] }));
       const value = JSON.parse(text);
       if (status !== 200) return { error: { message: value.message, code: value.code } };
       stream.baton = value.baton;
       const [result] = value.results;
-      return result.type === 'ok' ? { response: result.response, text } : { error: result.error };
+      return result.type === 'ok' ? { response: result.response } : { error: result.error };
     });
     stream.tail = run.then(() => {}, () => {});
     return run;

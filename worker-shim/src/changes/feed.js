@@ -17,14 +17,12 @@
 //   joins a read that began before it;
 // - ending every subscription when an import replaces the database (endAll).
 
-import { messageOf, toResponse } from '../durable-object/response.js';
+import { messageOf, toResponse, valueOf } from '../durable-object/response.js';
 import { hostError } from '../wasm/contract.js';
 import { parseSubscribeRequest } from './subscribe-request.js';
 import { SocketSubscriber, StreamSubscriber, control } from './subscribers.js';
 import { MAX_STREAMS, KEEPALIVE_MS, MAX_UNREAD_TOTAL_BYTES } from '../config.js';
 import { exactJson } from '../exact-json.js';
-
-const decoder = new TextDecoder();
 
 /** A class of one's own may hibernate sockets of its own too. */
 const SOCKET_TAG = 'dosql-changes';
@@ -291,8 +289,7 @@ export class ChangeFeed {
 
 /** Throws an Error with the answer's code when it is an error. @param {EngineResponse} answer @returns {Page} */
 function parsePage(answer) {
-  const text = decoder.decode(answer.body);
-  const value = JSON.parse(text);
+  const value = valueOf(answer);
   if (answer.status !== 200) {
     const err = /** @type {Error & {code?: string}} */ (new Error(`reading the change log failed (${answer.status}): ${value.error}`));
     err.code = value.code;
@@ -300,7 +297,7 @@ function parsePage(answer) {
   }
   return {
     events: value.events,
-    lines: value.events.map((/** @type {unknown} */ e) => exactJson(e, text)),
+    lines: value.events.map((/** @type {unknown} */ e) => exactJson(e)),
     next: value.next,
     head: value.head,
     gap: value.gap === true,
