@@ -59,6 +59,28 @@ for (const backend of BACKENDS) {
         (/** @type {any} */ err) => err.code === 'SQLITE_ERROR' && /no such table: nope/.test(err.message),
       );
       assert.deepEqual(await db.query('SELECT id FROM u'), []);
+      // Chained without a rejection handler (then with one function, finally), or made
+      // from a callback after fn resolved: not handled either. (quiet: the chain's own
+      // rejection, which the test silences with Promise's then, which the client does not count.)
+      const quiet = (/** @type {Promise<unknown>} */ p) => void Promise.prototype.then.call(p, undefined, () => {});
+      /** @type {((tx: any) => Promise<void>)[]} */
+      const unhandled = [
+        async (tx) => { tx.run('INSERT INTO nope VALUES (1)').then(() => {}).catch(() => {}); tx.run('INSERT INTO u VALUES (1)').then(() => {}); },
+        async (tx) => { quiet(tx.run('INSERT INTO nope VALUES (1)').then(() => {})); },
+        async (tx) => { quiet(tx.run('INSERT INTO nope VALUES (1)').finally(() => {})); },
+        async (tx) => { tx.run('INSERT INTO u VALUES (1)').then(() => { tx.run('INSERT INTO nope VALUES (1)'); }); },
+        // It fails while fn still awaits another: no unhandled rejection meanwhile.
+        async (tx) => { tx.run('INSERT INTO nope VALUES (1)'); await tx.run('INSERT INTO u VALUES (1)'); },
+      ];
+      for (const [i, fn] of unhandled.entries()) {
+        if (i === 0) {
+          await db.transaction(fn); // the failure is caught down its chain: handled
+          await db.run('DELETE FROM u');
+          continue;
+        }
+        await assert.rejects(db.transaction(fn), (/** @type {any} */ err) => /no such table: nope/.test(err.message), `case ${i}`);
+        assert.deepEqual(await db.query('SELECT id FROM u'), [], `case ${i}`);
+      }
       // Awaited and handled (the statement fails alone), or caught without await: fn's to
       // decide, and the rest commits; an unawaited one that succeeds is waited for.
       await db.transaction(async (tx) => {
@@ -251,6 +273,18 @@ describe('getDB', () => {
         ['http://internal/commit', 'T', 'application/json'],
       ],
     );
+  });
+
+  test('a call Workers RPC refuses for its size is a DoSQLError, whatever the parameters hold', async () => {
+    const refused = new Error('Serialized RPC arguments or return values are limited to 32MiB, but the size of this value was: 41943112 bytes.');
+    const db = createClient({ fetch: async () => Response.json({}), request: async () => { throw refused; } });
+    /** @type {any} */
+    const cycle = {};
+    cycle.self = cycle;
+    for (const params of [['x'.repeat(17 * 1024 * 1024)], [cycle], [{ n: 10n }]]) {
+      await assert.rejects(db.query('SELECT ?', params), { name: 'DoSQLError', code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    }
+    await assert.rejects(db.query('SELECT 1'), { name: 'DoSQLError', code: 'RESULT_TOO_LARGE', status: 400 });
   });
 
   test('a failed commit rolls back and rejects with the commit\'s error', async () => {

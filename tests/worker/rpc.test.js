@@ -148,6 +148,11 @@ for (const backend of BACKENDS) {
       const [row] = await client.query("SELECT '🙂' || printf('%.*c', 17000000, 'x') AS v");
       assert.equal(row.v.length, 17_000_002);
       assert.ok(row.v.startsWith('🙂x'));
+      // An answer of 16 MiB to the byte ({"rows":[{"v":"🙂x...x"}]}), where text and the
+      // platform's own bytes together would just pass 32 MiB.
+      const n = 16 * 1024 * 1024 - '{"rows":[{"v":"🙂"}]}'.length - 2;
+      const [edge] = await client.query(`SELECT '🙂' || printf('%.*c', ${n}, 'x') AS v`);
+      assert.equal(new TextEncoder().encode(JSON.stringify({ rows: [edge] })).length, 16 * 1024 * 1024);
     });
   });
 }

@@ -187,43 +187,67 @@ export function clientOver(send, more = {}) {
 }
 
 /**
- * A promise that knows whether anyone asked for its outcome (await, then, catch and
- * finally all call then).
+ * The promise of a call on tx, which knows whether its rejection is handled: a
+ * rejection handler attached to it or to a promise chained from it (await, catch,
+ * then with two functions), where finally's passes the rejection on.
  * @template T
  * @extends {Promise<T>}
  */
 class Watched extends Promise {
-  observed = false;
+  /** The call's own promise, for one chained from it. @type {Watched<unknown> | undefined} */
+  root;
+  handled = false;
 
   /** @type {Promise<T>['then']} */
   then(onFulfilled, onRejected) {
-    this.observed = true;
-    return super.then(onFulfilled, onRejected);
+    const root = this.root ?? this;
+    if (typeof onRejected === 'function') root.handled = true;
+    const derived = /** @type {Watched<any>} */ (super.then(onFulfilled, onRejected));
+    derived.root = root;
+    return derived;
+  }
+
+  /** @type {Promise<T>['finally']} */
+  finally(onFinally) {
+    const root = this.root ?? this;
+    const { handled } = root;
+    const derived = super.finally(onFinally);
+    root.handled = handled;
+    return derived;
   }
 }
 
 /**
  * The statements of the transaction txId, as transaction(fn) gives them to fn, each
- * call's promise watched; unseenFailure() waits for every call made, and answers the
- * error of the first that failed while nobody awaited it (or undefined).
+ * call's promise watched. unseenFailure() waits for every call made (those made while
+ * it waits too), and answers the error of the first that failed with no handler.
  * @param {Send} send @param {string} txId
  */
 function watchedStatements(send, txId) {
-  /** @type {Watched<unknown>[]} */
+  /** @type {{call: Watched<unknown>, outcome: Promise<{err: unknown} | undefined>}[]} */
   const calls = [];
   const methods = Object.entries(statements(send, txId)).map(([name, method]) => [
     name,
     (/** @type {unknown[]} */ ...args) => {
       const call = new Watched((resolve, reject) => /** @type {Function} */ (method)(...args).then(resolve, reject));
-      calls.push(call);
+      // Promise's own then: not a handler of fn's (and no unhandled rejection while fn runs).
+      const outcome = Promise.prototype.then.call(call, () => undefined, (err) => ({ err }));
+      calls.push({ call, outcome });
       return call;
     },
   ]);
   const tx = Object.freeze({ txId, ...Object.fromEntries(methods) });
   const unseenFailure = async () => {
-    // The base then, which does not count as looking.
-    const outcomes = await Promise.all(calls.map((call) => Promise.prototype.then.call(call, () => undefined, (err) => ({ err, call }))));
-    return outcomes.find((o) => o !== undefined && !o.call.observed)?.err;
+    for (let settled = 0; settled < calls.length; ) {
+      const waiting = calls.slice(settled);
+      settled = calls.length;
+      await Promise.all(waiting.map((c) => c.outcome));
+    }
+    for (const { call, outcome } of calls) {
+      const failed = await outcome;
+      if (failed && !call.handled) return failed.err;
+    }
+    return undefined;
   };
   return { tx, unseenFailure };
 }
@@ -351,7 +375,7 @@ export function sendTo(stub) {
  * @param {Error} err @param {unknown} body
  */
 function tooLargeForRpc(err, body) {
-  const requestChars = JSON.stringify(body)?.length ?? 0;
+  const requestChars = jsonLength(body);
   if (requestChars >= RPC_LARGE_CHARS) {
     return new DoSQLError(`the request is too large to send (${requestChars} characters of JSON; a request may be 8 MiB): ${err.message}`, {
       code: 'PAYLOAD_TOO_LARGE',
@@ -367,6 +391,16 @@ function tooLargeForRpc(err, body) {
 }
 /** A request of this many characters of JSON may take Workers RPC's 32 MiB, at two bytes a character. */
 const RPC_LARGE_CHARS = 16 * 1024 * 1024;
+
+/** The length of body's JSON, or Infinity where JSON cannot write it (a cycle, a
+ *  bigint in an object parameter), which RPC sent as it is. @param {unknown} body */
+function jsonLength(body) {
+  try {
+    return JSON.stringify(body)?.length ?? 0;
+  } catch {
+    return Infinity;
+  }
+}
 
 /** The namespace each stub stubFor() made came from. @type {WeakMap<object, object>} */
 const namespaces = new WeakMap();

@@ -22,8 +22,9 @@ export function jsonResponse(status, value) {
 
 /** Workers RPC carries 32 MiB as it serializes values, a string holding a character past
  *  Latin-1 at two bytes a character: past this many bytes of UTF-8 (as many characters
- *  at most) an answer's text could take more than that, where its bytes take their length. */
-const RPC_TEXT_MAX_BYTES = 16 * 1024 * 1024;
+ *  at most) an answer's text could take more than that, with room for the envelope and
+ *  the platform's own bytes, where its bytes take their length. */
+const RPC_TEXT_MAX_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 
 /**
  * As the class's request() answers over Workers RPC (durable-object/class.js): the
