@@ -18,6 +18,7 @@
 import { lineDecoder } from '../changes/ndjson.js';
 import { DoSQLError, ERROR_DETAILS, objectUnavailable, rpcTooLarge } from './error.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
+import { watchCalls } from './watched-calls.js';
 
 export { DoSQLError } from './error.js';
 export { encodeParams, encodeValue, decodeRow, decodeValue } from './values.js';
@@ -160,13 +161,14 @@ export function clientOver(send, more = {}) {
     async transaction(fn, options = {}) {
       const begun = await post('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null);
       const txId = /** @type {string} */ (begun.txId);
-      const { tx, unseenFailure } = watchedStatements(send, txId);
+      const { methods, unseenFailure } = watchCalls(statements(send, txId));
+      const tx = Object.freeze({ txId, ...methods });
       /** @type {T} */
       let result;
       try {
         result = await fn(tx);
-        // A statement fn started without awaiting it, which failed: nobody has seen its
-        // error, so committing the rest would keep a transaction that did not do what fn said.
+        // A call fn did not await, which failed with no handler: committing the rest would
+        // keep a transaction that did not do what fn said.
         const unseen = await unseenFailure();
         if (unseen !== undefined) throw unseen;
       } catch (err) {
@@ -184,72 +186,6 @@ export function clientOver(send, more = {}) {
       return result;
     },
   });
-}
-
-/**
- * The promise of a call on tx, which knows whether its rejection is handled: a
- * rejection handler attached to it or to a promise chained from it (await, catch,
- * then with two functions), where finally's passes the rejection on.
- * @template T
- * @extends {Promise<T>}
- */
-class Watched extends Promise {
-  /** The call's own promise, for one chained from it. @type {Watched<unknown> | undefined} */
-  root;
-  handled = false;
-
-  /** @type {Promise<T>['then']} */
-  then(onFulfilled, onRejected) {
-    const root = this.root ?? this;
-    if (typeof onRejected === 'function') root.handled = true;
-    const derived = /** @type {Watched<any>} */ (super.then(onFulfilled, onRejected));
-    derived.root = root;
-    return derived;
-  }
-
-  /** @type {Promise<T>['finally']} */
-  finally(onFinally) {
-    const root = this.root ?? this;
-    const { handled } = root;
-    const derived = super.finally(onFinally);
-    root.handled = handled;
-    return derived;
-  }
-}
-
-/**
- * The statements of the transaction txId, as transaction(fn) gives them to fn, each
- * call's promise watched. unseenFailure() waits for every call made (those made while
- * it waits too), and answers the error of the first that failed with no handler.
- * @param {Send} send @param {string} txId
- */
-function watchedStatements(send, txId) {
-  /** @type {{call: Watched<unknown>, outcome: Promise<{err: unknown} | undefined>}[]} */
-  const calls = [];
-  const methods = Object.entries(statements(send, txId)).map(([name, method]) => [
-    name,
-    (/** @type {unknown[]} */ ...args) => {
-      const call = new Watched((resolve, reject) => /** @type {Function} */ (method)(...args).then(resolve, reject));
-      // Promise's own then: not a handler of fn's (and no unhandled rejection while fn runs).
-      const outcome = Promise.prototype.then.call(call, () => undefined, (err) => ({ err }));
-      calls.push({ call, outcome });
-      return call;
-    },
-  ]);
-  const tx = Object.freeze({ txId, ...Object.fromEntries(methods) });
-  const unseenFailure = async () => {
-    for (let settled = 0; settled < calls.length; ) {
-      const waiting = calls.slice(settled);
-      settled = calls.length;
-      await Promise.all(waiting.map((c) => c.outcome));
-    }
-    for (const { call, outcome } of calls) {
-      const failed = await outcome;
-      if (failed && !call.handled) return failed.err;
-    }
-    return undefined;
-  };
-  return { tx, unseenFailure };
 }
 
 /**
@@ -377,7 +313,8 @@ export function sendTo(stub) {
 function tooLargeForRpc(err, body) {
   const requestChars = jsonLength(body);
   if (requestChars >= RPC_LARGE_CHARS) {
-    return new DoSQLError(`the request is too large to send (${requestChars} characters of JSON; a request may be 8 MiB): ${err.message}`, {
+    const size = Number.isFinite(requestChars) ? ` (${requestChars} characters of JSON)` : '';
+    return new DoSQLError(`the request is too large to send${size}; a request may be 8 MiB: ${err.message}`, {
       code: 'PAYLOAD_TOO_LARGE',
       status: 413,
       cause: err,

@@ -31,6 +31,7 @@ export function objectUnavailable(err) {
  * answer for their size (32 MiB as the runtime serializes them: a string holding a
  * character past Latin-1 takes two bytes a character).
  * @param {unknown} err
+ * @returns {err is Error}
  */
 export function rpcTooLarge(err) {
   return err instanceof Error && /^Serialized RPC arguments or return values are limited/.test(err.message);
