@@ -493,7 +493,7 @@ describe('libSQL over WebSocket only', () => {
         peak = Math.max(peak, bodyChars);
         await answered;
         bodyChars -= size;
-        return { status: 200, text: JSON.stringify({ baton: 'b', results: [{ type: 'ok', response: { type: 'batch', result: {} } }] }) };
+        return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'batch', result: {} } }] } };
       };
       new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
       const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));
@@ -524,7 +524,7 @@ describe('libSQL over WebSocket only', () => {
     const answered = new Promise((resolve) => (answerAll = () => resolve(undefined)));
     const pipeline = async () => {
       await answered;
-      return { status: 200, text: JSON.stringify({ baton: 'b', results: [{ type: 'ok', response: { type: 'get_autocommit', is_autocommit: true } }] }) };
+      return { status: 200, value: { baton: 'b', results: [{ type: 'ok', response: { type: 'get_autocommit', is_autocommit: true } }] } };
     };
     new HranaSocket(/** @type {any} */ (socket), async () => true, pipeline, () => {});
     const message = (/** @type {unknown} */ data) => socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify(data) }));

@@ -15,7 +15,7 @@
 //
 // Version 3 (its cursors) is not offered: a client that also offers "hrana2" speaks it.
 
-/** @typedef {{status: number, text: string}} PipelineAnswer  the database's answer to a pipeline, as it wrote it */
+/** @typedef {{status: number, value: any}} PipelineAnswer */
 
 import {
   SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
@@ -244,14 +244,13 @@ export class HranaSocket {
   /**
    * Run one request on a stream, after its earlier ones: one pipeline of the
    * stream's HTTP stream.
-   * @param {number} streamId @param {object} request  its floats as the client wrote them (exact-json.js)
+   * @param {number} streamId @param {object} request
    * @returns {Promise<{response?: object, error?: {message: string, code: string}}>}
    */
   #onStream(streamId, request) {
     const stream = /** @type {{baton: string | null, tail: Promise<void>}} */ (this.#streams.get(streamId));
     const run = stream.tail.then(async () => {
-      const { status, text } = await this.#pipeline(exactJson({ baton: stream.baton, requests: [request] }));
-      const value = JSON.parse(text);
+      const { status, value } = await this.#pipelineOf(stream.baton, request);
       if (status !== 200) return { error: { message: value.message, code: value.code } };
       stream.baton = value.baton;
       const [result] = value.results;
@@ -273,11 +272,18 @@ export class HranaSocket {
     this.#streams.delete(streamId);
     return stream.tail.then(async () => {
       if (stream.baton === null) return {};
-      const { status, text } = await this.#pipeline(JSON.stringify({ baton: stream.baton, requests: [{ type: 'close' }] }));
-      if (status === 200) return {};
-      const { message, code } = JSON.parse(text);
-      return { error: { message, code } };
+      const { status, value } = await this.#pipelineOf(stream.baton, { type: 'close' });
+      return status === 200 ? {} : { error: { message: value.message, code: value.code } };
     });
+  }
+
+  /**
+   * One request as a pipeline of the HTTP stream baton names: its JSON written with
+   * the floats as the client wrote them (exact-json.js), which JSON.stringify would not.
+   * @param {string | null} baton @param {object} request @returns {Promise<PipelineAnswer>}
+   */
+  #pipelineOf(baton, request) {
+    return this.#pipeline(exactJson({ baton, requests: [request] }));
   }
 
   /** The socket is gone: end its streams (rolling back an open transaction). */

@@ -199,7 +199,7 @@ async function hranaSocket(env, tenant, token, ctx) {
     authenticate: (jwt) => (typeof jwt === 'string' ? bearerMatches(`Bearer ${jwt}`, token) : Promise.resolve(false)),
     pipeline: async (body) => {
       const answer = await newStub().fetch('http://dosql/v2/pipeline', { method: 'POST', body });
-      return { status: answer.status, text: await answer.text() };
+      return { status: answer.status, value: await answer.json() };
     },
   });
 }

@@ -84,7 +84,7 @@ export class DoSQLDatabase extends DurableObject {
 
   /**
    * The answer as fetch gives it (status and JSON text, or its bytes when large:
-   * durable-object/response.js rpcAnswer), which getDB() and toD1() read exactly as
+   * durable-object/response.js requestAnswer), which getDB() and toD1() read exactly as
    * they read a fetch (client/client.js sendTo).
    * @param {string} path  e.g. "/query" @param {unknown} body @param {string | null} [txId]
    * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
