@@ -46,9 +46,11 @@
 #endif
 
 /* Largest response body (bytes of JSON). Past it the request fails with
-** RESULT_TOO_LARGE rather than building a response the isolate cannot hold. */
+** RESULT_TOO_LARGE rather than building a response the isolate cannot hold.
+** 64 KiB under 32 MiB: Workers RPC carries 32 MiB, the answer's bytes and what
+** wraps them (worker-shim/src/durable-object/response.js requestAnswer). */
 #ifndef DOSQL_MAX_RESULT_BYTES
-# define DOSQL_MAX_RESULT_BYTES (32 * 1024 * 1024)
+# define DOSQL_MAX_RESULT_BYTES (32 * 1024 * 1024 - 64 * 1024)
 #endif
 
 /* The CPU budget of one request (budget.h), in milliseconds; the host may set
