@@ -90,6 +90,20 @@ describe('standalone router', () => {
     assert.match(dup.body.error, /UNIQUE constraint failed: users\.email/);
   });
 
+  test('a body a few MiB past the request limit gets its 413 over a real connection, never a reset', async () => {
+    // Refused before it is read; what is still on its way is drained first (config.js
+    // DRAIN_BYTES): with 1 MiB drained, one of three such requests saw ECONNRESET.
+    const origin = String(await mf.ready);
+    for (const mib of [8.01, 9, 12, 16, 30]) {
+      const body = JSON.stringify({ sql: 'SELECT length(?) AS n', params: ['x'.repeat(Math.round(mib * 1024 * 1024))] });
+      for (const path of ['query', 'v2/pipeline', 'query']) {
+        const r = await fetch(`${origin}db/big-body/${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body });
+        assert.equal(r.status, 413, `${mib} MiB to /${path}`);
+        assert.equal((await r.json()).code, 'PAYLOAD_TOO_LARGE');
+      }
+    }
+  });
+
   test('a tenant named like a libSQL version (v2, v3-protobuf) is a tenant: its requests answer {error, code}', async () => {
     for (const name of ['v2', 'v3', 'v2-protobuf']) {
       const db = clientOf(mf, name);

@@ -20,7 +20,8 @@
 
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
-import { PAGES_PER_WRITE, DRAIN_BYTES } from '../config.js';
+import { PAGES_PER_WRITE } from '../config.js';
+import { drain } from './request-body.js';
 
 const encoder = new TextEncoder();
 const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_check' }));
@@ -199,25 +200,6 @@ export class BodyReader {
     const reader = this.#reader;
     this.#reader = null;
     if (reader) await drain(reader);
-  }
-}
-
-/** Up to DRAIN_BYTES are read first, so a client still sending gets the answer, not a reset. @param {ReadableStream<Uint8Array> | null} body */
-export async function discardBody(body) {
-  if (body) await drain(body.getReader());
-}
-
-/** @param {ReadableStreamDefaultReader<Uint8Array>} reader */
-async function drain(reader) {
-  try {
-    for (let drained = 0; drained <= DRAIN_BYTES; ) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      drained += value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // a body that breaks while it is thrown away is no loss
   }
 }
 

@@ -1,6 +1,10 @@
 // durable-object/request-body.js — a request's body, read for the engine: never
 // more than the engine takes (src/config.h, "maxRequestBytes" in the contract).
-// Past that the body is not read on, and C answers 413 from its length alone.
+// Past that the body is not read on, and C answers 413 from its length alone; a
+// body that will not be read is drained a little first (DRAIN_BYTES), so a client
+// still sending it gets the answer rather than a reset connection.
+
+import { DRAIN_BYTES } from '../config.js';
 
 /**
  * Read a request body, but never more than max bytes of it: past that (by the
@@ -12,7 +16,7 @@
 export async function readBody(request, max) {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (declared > max) {
-    request.body?.cancel().catch(() => {});
+    await discardBody(request.body);
     return { oversized: declared };
   }
   if (!request.body) return new Uint8Array(0);
@@ -40,7 +44,7 @@ export async function readStream(body, max) {
   let total = 0;
   for (;;) {
     if (total > max) {
-      reader.cancel().catch(() => {});
+      await drain(reader);
       return { oversized: total };
     }
     const { done, value } = await reader.read();
@@ -56,4 +60,23 @@ export async function readStream(body, max) {
     offset += c.byteLength;
   }
   return bytes;
+}
+
+/** A body that will not be read, drained first (DRAIN_BYTES). @param {ReadableStream<Uint8Array> | null} body */
+export async function discardBody(body) {
+  if (body) await drain(body.getReader());
+}
+
+/** Read up to DRAIN_BYTES more, then cancel the rest. @param {ReadableStreamDefaultReader<Uint8Array>} reader */
+export async function drain(reader) {
+  try {
+    for (let drained = 0; drained <= DRAIN_BYTES; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      drained += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // a body that breaks while it is thrown away is no loss
+  }
 }
