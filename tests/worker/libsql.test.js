@@ -534,6 +534,12 @@ describe('libSQL over WebSocket only', () => {
     await new Promise((r) => setImmediate(r));
     const refused = sent.filter((m) => m.error?.code === 'TOO_MANY_REQUESTS').map((m) => m.request_id);
     assert.deepEqual(refused, [MAX_IN_FLIGHT, MAX_IN_FLIGHT + 1, MAX_IN_FLIGHT + 2, MAX_IN_FLIGHT + 3, MAX_IN_FLIGHT + 4, MAX_IN_FLIGHT + 5]);
+    // One message past the bytes that may wait at all could never be let through:
+    // PAYLOAD_TOO_LARGE, not "wait for some" (its size in UTF-8: a 'é' is two bytes).
+    const huge = 'é'.repeat(SOCKET_MAX_IN_FLIGHT_BYTES / 2 + 1);
+    message({ type: 'request', request_id: 4000, request: { type: 'execute', stream_id: 1, stmt: { sql: 'SELECT ?', args: [{ type: 'text', value: huge }] } } });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(sent.filter((m) => m.request_id === 4000).map((m) => m.error?.code), ['PAYLOAD_TOO_LARGE']);
     answerAll();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(sent.filter((m) => m.type === 'response_ok').length, MAX_IN_FLIGHT, 'the others are answered');

@@ -129,7 +129,12 @@ export class HranaSocket {
       });
     } else if (message?.type === 'request' && Number.isInteger(message.request_id) && this.#hello) {
       const id = message.request_id;
-      const bytes = /** @type {string} */ (data).length;
+      const bytes = encoder.encode(/** @type {string} */ (data)).byteLength;
+      if (bytes > SOCKET_MAX_IN_FLIGHT_BYTES) {
+        // Alone past what may wait at once: waiting would never let it through.
+        this.#send({ type: 'response_error', request_id: id, error: { message: `the message is ${bytes} bytes; one request may be at most ${SOCKET_MAX_IN_FLIGHT_BYTES} (and its SQL and arguments at most what the database takes, docs/limits.md)`, code: 'PAYLOAD_TOO_LARGE' } });
+        return;
+      }
       if (this.#inFlight >= SOCKET_MAX_IN_FLIGHT || this.#inFlightBytes + bytes > SOCKET_MAX_IN_FLIGHT_BYTES) {
         this.#send({ type: 'response_error', request_id: id, error: { message: `too many requests of this connection (${SOCKET_MAX_IN_FLIGHT}, or ${SOCKET_MAX_IN_FLIGHT_BYTES} bytes) are waiting for their answers: wait for some`, code: 'TOO_MANY_REQUESTS' } });
         return;
