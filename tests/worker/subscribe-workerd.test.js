@@ -214,7 +214,7 @@ for (const backend of BACKENDS) {
       // cancel goes straight to the object's stub, not over a TCP connection from
       // Node (which workerd sees closed only after writing to it twice).
       const name = tenant('leave');
-      for (const by of ['break', 'abort']) {
+      for (const by of ['break', 'abort', 'abort-waiting']) {
         const response = await world.mf.dispatchFetch(`http://localhost/leave/${backend}/${name}?by=${by}`);
         assert.deepEqual(await response.json(), { during: 1, after: 0 }, by);
       }

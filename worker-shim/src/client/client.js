@@ -622,7 +622,17 @@ class Subscription {
 
   /** One chunk of the body into lines. */
   async #read() {
-    const { done, value } = await /** @type {ReadableStreamDefaultReader<Uint8Array>} */ (this.#reader).read();
+    /** @type {ReadableStreamReadResult<Uint8Array>} */
+    let chunk;
+    try {
+      chunk = await /** @type {ReadableStreamDefaultReader<Uint8Array>} */ (this.#reader).read();
+    } catch (err) {
+      // Closed while the read waited (return(), the signal): workerd rejects the read
+      // ("Stream was cancelled."), where Node ends it.
+      if (this.#closed) return;
+      throw err;
+    }
+    const { done, value } = chunk;
     const lines = done ? this.#lines.end() : this.#lines.push(value);
     this.#ended = done;
     for (const line of lines) this.#queue.push(line);
