@@ -326,8 +326,10 @@ function tooLargeForRpc(err, body) {
     cause: err,
   });
 }
-/** A request of this many characters of JSON may take Workers RPC's 32 MiB, at two bytes a character. */
-const RPC_LARGE_CHARS = 16 * 1024 * 1024;
+/** A request of this many characters of JSON may take Workers RPC's 32 MiB: the
+ *  platform writes a character in two bytes at most, a number in nine (a double: `0.5,`
+ *  is four characters), so fewer cannot. */
+const RPC_LARGE_CHARS = Math.floor((32 * 1024 * 1024) / 2.25);
 
 /** The length of body's JSON, or Infinity where JSON cannot write it (a cycle, a
  *  bigint in an object parameter), which RPC sent as it is. @param {unknown} body */

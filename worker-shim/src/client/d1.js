@@ -536,17 +536,19 @@ function rethrowD1(err) {
  * A failed exec() as D1 words it: "D1_EXEC_ERROR: Error in line N: <that line>:
  * <message>", N the line (of the trimmed script, as D1 splits it) where the
  * failing statement begins, and SQLite's offset counted from that line's start.
- * The object gives byte offsets into sql (statementOffset, offset).
+ * The object gives byte offsets into sql (statementOffset, offset); an error of the
+ * request as a whole (its size, the object unavailable) has none, and names no line.
  * @param {string} sql @param {any} err
  */
 function execError(sql, err) {
+  if (!Number.isInteger(err?.statementOffset)) return d1Error('D1_EXEC_ERROR', d1Message(err, 0), err);
   const script = sql.trim();
   const lines = script.split('\n');
   const bytes = new TextEncoder().encode(script);
   const lead = new TextEncoder().encode(sql.slice(0, sql.length - sql.trimStart().length)).length;
   let line = 1;
   let lineStart = 0;
-  const at = Number.isInteger(err?.statementOffset) ? err.statementOffset - lead : 0;
+  const at = err.statementOffset - lead;
   for (let i = 0; i < at && i < bytes.length; i++) {
     if (bytes[i] === 10) {
       line++;
