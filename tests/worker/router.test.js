@@ -5,6 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { createClient as createLibsqlClient } from '@libsql/client/http';
 import { startStandalone, createClient } from './harness.js';
 
 const TOKEN = 'test-token-0123456789';
@@ -115,6 +116,16 @@ describe('standalone router', () => {
       assert.equal(nf.body.code, 'NOT_FOUND');
       assert.doesNotMatch(nf.body.error, /no database is named/);
     }
+  });
+
+  test('a libSQL client given the host alone, as a Turso URL is, reads a NOT_FOUND naming the database URL', async () => {
+    const origin = String(await mf.ready);
+    const client = createLibsqlClient({ url: origin, authToken: TOKEN });
+    await assert.rejects(client.execute('SELECT 1'), (/** @type {any} */ err) => {
+      assert.match(err.message, /no database at .*: a libSQL URL names one, libsql:\/\/.*\/db\/<tenant>\//, err.message);
+      return true;
+    });
+    client.close();
   });
 
   test('bad tenant names are 400; other paths are JSON 404', async () => {

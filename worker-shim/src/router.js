@@ -115,6 +115,10 @@ export async function route(request, env, ctx) {
     }
 
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);
+    if (!match && HRANA_PATH.test(url.pathname)) {
+      // A libSQL client given the host alone, as a Turso URL is: say so as it reads errors.
+      return hranaResponse(hostError('NOT_FOUND', `no database at ${url.origin}/: a libSQL URL names one, ${url.origin.replace(/^http/, 'libsql')}/db/<tenant>/ (docs/hrana.md)`), { pipeline: false });
+    }
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
     const path = match[2] ?? '/';
     const withoutTenant = HRANA_WITHOUT_TENANT.test(match[1]) && HRANA_PATH_WITHOUT_TENANT.test(path);
