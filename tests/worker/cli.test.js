@@ -235,6 +235,10 @@ test('history, branch and restore', async () => {
   assert.equal(restored.code, 0, restored.err);
   assert.equal(JSON.parse(restored.out).restoredTo.lsn, before);
   assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
+  // A time as typed: now is after every commit, so the restore keeps the rows as they are.
+  const atTime = await dosql(['restore', new Date(Date.now() + 1000).toISOString(), db]);
+  assert.equal(atTime.code, 0, atTime.err);
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
 });
 
 test('the token comes from .dev.vars when nothing else gives it; without one, a clear usage error', async () => {

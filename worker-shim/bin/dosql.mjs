@@ -34,6 +34,9 @@ const USAGE = `usage: dosql COMMAND [ARGS] [--token TOKEN]
   restore POINT [TARGET]                    the database back as it was at POINT
   branch  NAME [TARGET] [--from POINT]      a new database NAME, as this one was at POINT
 
+POINT: an lsn (digits), a bookmark, or a time ("2026-12-05 07:00:00", UTC unless it
+says otherwise); dosql history shows the points kept.
+
 TARGET: a database URL (http://host/db/TENANT/, ws://...) or a tenant name on
 DOSQL_URL (default ${DEFAULT_SERVER}, ./build.sh dev). The token: --token, else
 DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
@@ -140,14 +143,20 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       json(await db().history());
       return 0;
     case 'restore':
-      json(await db().restore(/^\d+$/.test(args[0]) ? Number(args[0]) : args[0]));
+      json(await db().restore(pointOf(args[0])));
       return 0;
     case 'branch':
-      json(await db().branch(args[0], values.from === undefined ? undefined : /^\d+$/.test(values.from) ? Number(values.from) : values.from));
+      json(await db().branch(args[0], values.from === undefined ? undefined : pointOf(values.from)));
       return 0;
     default:
       throw new UsageError(`no command ${command}`);
   }
+}
+
+/** A point as typed: digits are an lsn; other text goes as it is, for the database to read
+ *  as a bookmark or a time (docs/history.md). @param {string} text */
+function pointOf(text) {
+  return /^\d+$/.test(text) ? Number(text) : text;
 }
 
 /** The command line's options and arguments; an unknown or incomplete option is a UsageError. @param {string[]} argv */
