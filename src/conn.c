@@ -355,7 +355,8 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
       *ppStmt = 0;
       replyFail(pReply, 400, DOSQL_MULTIPLE_STATEMENTS,
           "sql holds more than one statement: send one per query, or several as a "
-          "batch (db.batch(), /batch) or a script (db.exec(), /exec)");
+          "batch (db.batch(), /batch) or a script (db.exec(), /exec; a libSQL client's "
+          "executeMultiple())");
       return SQLITE_MISUSE;
     }
   }
