@@ -241,6 +241,15 @@ test('history, branch and restore', async () => {
   assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
 });
 
+test('a target may be any URL form @libsql/client takes: http, ws, and libsql:// with ?tls=0', async () => {
+  const host = new URL(server).host;
+  const name = tenant('cli-urls');
+  for (const url of [`http://${host}/db/${name}/`, `ws://${host}/db/${name}`, `libsql://${host}/db/${name}/?tls=0`]) {
+    const r = await dosql(['shell', url, '--mode', 'csv'], { input: 'SELECT 42 AS n;' });
+    assert.equal(r.out, 'n\n42\n', `${url}: ${r.err}`);
+  }
+});
+
 test('the token comes from .dev.vars when nothing else gives it; without one, a clear usage error', async () => {
   const project = join(folder, 'project');
   mkdirSync(join(project, 'src'), { recursive: true });

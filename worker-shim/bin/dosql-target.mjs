@@ -28,7 +28,9 @@ export function resolveTarget(target, env) {
   const url = new URL(given);
   const tenant = /^\/db\/([^/]+)/.exec(url.pathname)?.[1];
   if (!tenant) throw new Error(`${given} is no database URL: DoSQL's are <server>/db/<tenant>/`);
-  const scheme = { 'ws:': 'http:', 'wss:': 'https:', 'libsql:': 'https:' }[url.protocol] ?? url.protocol;
+  // libsql:// is HTTPS, or HTTP with ?tls=0, as @libsql/client reads it.
+  const libsql = url.searchParams.get('tls') === '0' ? 'http:' : 'https:';
+  const scheme = { 'ws:': 'http:', 'wss:': 'https:', 'libsql:': libsql }[url.protocol] ?? url.protocol;
   const http = `${scheme}//${url.host}/db/${tenant}/`;
   return { hrana: url.protocol.startsWith('ws') ? given : http, http, tenant: decodeURIComponent(tenant) };
 }
