@@ -87,7 +87,7 @@ export declare class DoSQLDatabase extends DurableObject {
   maintainStorage(): Promise<void>;
   /**
    * Over RPC: one request of the wire protocol, answered as fetch would: its status and JSON
-   * text (what getDB and toD1 use); past 16 MiB, the text's UTF-8 `bytes` instead, since
+   * text (what getDB and toD1 use); past 16 MiB less 64 KiB, the text's UTF-8 `bytes` instead, since
    * Workers RPC (32 MiB) counts two bytes for each character of a string beyond Latin-1.
    */
   request(path: string, body: unknown, txId?: string | null): Promise<{ status: number; text: string; bytes?: undefined } | { status: number; text?: undefined; bytes: Uint8Array }>;
