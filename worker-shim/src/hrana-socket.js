@@ -26,10 +26,15 @@ import { exactJson } from './exact-json.js';
 const HRANA_SUBPROTOCOL = 'hrana2';
 const encoder = new TextEncoder();
 
+/** The bytes of text in UTF-8. @param {string} text */
+function utf8Bytes(text) {
+  return encoder.encode(text).byteLength;
+}
+
 /** The bytes text adds to a request body: its JSON string, in UTF-8 (a control
  *  character is six, a character past U+07FF three). @param {string} text */
 function bytesInBody(text) {
-  return encoder.encode(JSON.stringify(text)).length;
+  return utf8Bytes(JSON.stringify(text));
 }
 /** Requests that run on a stream, and their answer's type. */
 const STREAM_REQUESTS = new Set(['execute', 'batch', 'sequence', 'describe', 'get_autocommit']);
@@ -129,7 +134,7 @@ export class HranaSocket {
       });
     } else if (message?.type === 'request' && Number.isInteger(message.request_id) && this.#hello) {
       const id = message.request_id;
-      const bytes = encoder.encode(/** @type {string} */ (data)).byteLength;
+      const bytes = utf8Bytes(/** @type {string} */ (data));
       if (bytes > SOCKET_MAX_IN_FLIGHT_BYTES) {
         // Alone past what may wait at once: waiting would never let it through.
         this.#send({ type: 'response_error', request_id: id, error: { message: `the message is ${bytes} bytes; one request may be at most ${SOCKET_MAX_IN_FLIGHT_BYTES} (and its SQL and arguments at most what the database takes, docs/limits.md)`, code: 'PAYLOAD_TOO_LARGE' } });

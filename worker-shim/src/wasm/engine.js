@@ -397,19 +397,16 @@ export class Engine {
    * @param {string} method
    * @param {string} path
    * @param {Uint8Array | {oversized: number}} [body]
-   * @param {{overRpc?: boolean}} [options]  overRpc: asked by Workers RPC (or a call inside
-   *   the object), not over the object's HTTP protocol: only then may a route write
-   *   another database (src/api.h)
    * @returns {EngineResponse}
    */
-  hostRequest(method, path, body = new Uint8Array(0), { overRpc = false } = {}) {
+  hostRequest(method, path, body = new Uint8Array(0)) {
     const zMethod = this.#utf8(method);
     const zPath = this.#utf8(path);
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(0);
     const n = body instanceof Uint8Array ? body.length : Math.min(Math.max(body.oversized, 0), 0xffffffff) >>> 0;
     return this.#withBytesSync([zMethod, zPath, bytes], ([pMethod, pPath, pBody]) =>
       this.#take(this.#exports.dosql_request(pMethod, zMethod.length, pPath, zPath.length, body instanceof Uint8Array ? pBody : 0, n,
-        this.#contract.requestFlags.internal | (overRpc ? this.#contract.requestFlags.overRpc : 0))),
+        this.#contract.requestFlags.internal)),
     );
   }
 
@@ -427,7 +424,8 @@ export class Engine {
    *   too large to read (C answers 413)
    * @param {{inTransaction?: boolean, internal?: boolean, overRpc?: boolean}} [options]  internal: the
    *   shim's own request, which may use internal endpoints (never a client's); overRpc:
-   *   as hostRequest's
+   *   asked by Workers RPC (or a call inside the object), not over the object's HTTP
+   *   protocol: only then may a route write another database (src/api.h)
    * @returns {Promise<EngineResponse>}
    */
   request(method, path, body, { inTransaction = false, internal = false, overRpc = false } = {}) {
