@@ -14,8 +14,11 @@
 #define HDR_READ_VERSION      19   /* u8: likewise */
 #define HDR_CHANGE_COUNTER    24   /* u32 */
 #define HDR_PAGE_COUNT        28   /* u32 */
-#define HDR_TEXT_ENCODING     56   /* u32: 1 UTF-8, 2 UTF-16le, 3 UTF-16be (0 before any schema) */
+#define HDR_TEXT_ENCODING     56   /* u32: 1 UTF-8, 2 UTF-16le, 3 UTF-16be (0 before any schema); SQLite reads its low two bits */
 #define HDR_VERSION_VALID_FOR 92   /* u32: the change counter when the count was last right */
+
+#define ENCODING_UTF16LE 2
+#define ENCODING_UTF16BE 3
 
 #define FORMAT_LEGACY 1
 #define FORMAT_WAL    2
@@ -43,6 +46,12 @@ uint32_t fileHeaderPageCount(const uint8_t *aHdr){
 int fileHeaderPageCountValid(const uint8_t *aHdr){
   return fileHeaderPageCount(aHdr)!=0
       && dosqlGet32be(&aHdr[HDR_VERSION_VALID_FOR])==dosqlGet32be(&aHdr[HDR_CHANGE_COUNTER]);
+}
+
+/* The text encoding as SQLite reads the field: its low two bits, so that 6 is
+** UTF-16le as 2 is (and 4, like 0, UTF-8). */
+static uint32_t textEncoding(const uint8_t *aHdr){
+  return dosqlGet32be(&aHdr[HDR_TEXT_ENCODING]) & 3;
 }
 
 static int formatKnown(uint8_t v){
@@ -80,12 +89,13 @@ void fileCheckHeader(Reply *pReply, uint8_t *aHdr, uint32_t n, double maxBytes, 
         aHdr[HDR_WRITE_VERSION], aHdr[HDR_READ_VERSION]);
     return;
   }
-  if( dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])==2 || dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])==3 ){
+  if( textEncoding(aHdr)==ENCODING_UTF16LE || textEncoding(aHdr)==ENCODING_UTF16BE ){
     /* SQLITE_OMIT_UTF16 (sqlite_options.h): such a file reads as corrupt. */
     replyFail(pReply, 422, DOSQL_IMPORT_UTF16,
-        "the file keeps its text as UTF-16 (%s); DoSQL's databases are UTF-8: convert it first, "
-        "e.g. sqlite3 in.db .dump | sqlite3 out.db",
-        dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])==2 ? "little-endian" : "big-endian");
+        "the file keeps its text as UTF-16 (%s: header bytes 56-59 are %u); DoSQL's databases "
+        "are UTF-8: convert it first, e.g. sqlite3 in.db .dump | sqlite3 out.db",
+        textEncoding(aHdr)==ENCODING_UTF16LE ? "little-endian" : "big-endian",
+        dosqlGet32be(&aHdr[HDR_TEXT_ENCODING]));
     return;
   }
   if( fileHeaderPageCountValid(aHdr) && (double)fileHeaderPageCount(aHdr)*szPage > maxBytes ){

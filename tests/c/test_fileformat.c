@@ -54,6 +54,7 @@ static void every_bad_header_has_its_code(void){
     { "format",      400, "IMPORT_NOT_SQLITE" },
     { "too large",   413, "IMPORT_TOO_LARGE" },
     { "utf-16",      422, "IMPORT_UTF16" },
+    { "utf-16 by the field's low bits", 422, "IMPORT_UTF16" },   /* 6: SQLite reads UTF-16le */
   };
   unsigned i;
   for(i=0; i<sizeof(aCase)/sizeof(aCase[0]); i++){
@@ -67,12 +68,24 @@ static void every_bad_header_has_its_code(void){
     if( i==3 ) a[17] = 0x11;
     if( i==4 ) a[19] = 3;
     if( i==6 ) a[59] = 2;
+    if( i==7 ) a[59] = 6;
     r = check(a, n, i==5 ? 4096.0*999 : 1e12, 0);
     CHECK(r.status==aCase[i].status);
     CHECK_STR(answerCode(&r), aCase[i].zCode);
     if( r.status!=aCase[i].status ) printf("  case %s: %d %s\n", aCase[i].zCase, r.status, r.zBody);
     answerFree(&r);
   }
+}
+
+/* SQLite reads the text encoding's low two bits: 5, like 1, is UTF-8. */
+static void a_text_encoding_field_sqlite_reads_as_utf8_passes(void){
+  uint8_t a[FILE_HEADER_BYTES];
+  Answer r;
+  makeHeader(a, 4096, 3, 1);
+  a[59] = 5;
+  r = check(a, sizeof(a), 1e9, 0);
+  CHECK(r.status==200);
+  answerFree(&r);
 }
 
 static void a_page_count_normalises_the_header_for_storage(void){
@@ -116,6 +129,7 @@ static void open_and_export_report_the_stored_size(void){
 int main(void){
   RUN(a_valid_header_gives_its_page_size_and_count);
   RUN(every_bad_header_has_its_code);
+  RUN(a_text_encoding_field_sqlite_reads_as_utf8_passes);
   RUN(a_page_count_normalises_the_header_for_storage);
   RUN(open_and_export_report_the_stored_size);
   return HARNESS_END();

@@ -246,6 +246,8 @@ describe('POST /import', () => {
         ['a schema format SQLite does not know', patched(good, (h) => h.setUint32(44, 99)), 422, 'IMPORT_CORRUPT'],
         ['a table the migrations create', cliFile('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);'), 422, 'IMPORT_MIGRATION_FAILED'],
         ['text kept as UTF-16', cliFile("PRAGMA encoding = 'UTF-16le'; CREATE TABLE u (x); INSERT INTO u VALUES ('é');"), 422, 'IMPORT_UTF16'],
+        // SQLite reads the field's low two bits: 6 is UTF-16le, whatever the engine (UTF-16 compiled out) would make of it.
+        ['text kept as UTF-16, by the low bits of its field', patched(cliFile("PRAGMA encoding = 'UTF-16le'; CREATE TABLE u (x); INSERT INTO u VALUES ('é');"), (h) => h.setUint32(56, 6)), 422, 'IMPORT_UTF16'],
         // The change log's view reads json_each(): a table of that name would break it.
         ['a table named json_each', cliFile('CREATE TABLE json_each (key, value, type, fullkey, atom, id, parent, path);'), 422, 'IMPORT_UNSAFE'],
         [
