@@ -128,6 +128,17 @@
 # define DOSQL_CHANGE_BATCH_BYTES (64 * 1024)
 #endif
 
+/* The highest lsn (and txId) an imported file's change log may hold: 2^52, half
+** of what capture numbers up to (2^53-1, the largest integer every JSON reader
+** keeps exact). Events after an import are numbered past the file's, and numbers
+** never go back, so a log forged near 2^53 would leave none: every captured
+** write, and every later import, would fail for good. Past 2^52 remain 2^52
+** numbers, 142 years at a million events a second. A plain number: it is pasted
+** into SQL text (internal.c). */
+#ifndef DOSQL_MAX_IMPORTED_LSN
+# define DOSQL_MAX_IMPORTED_LSN 4503599627370496
+#endif
+
 /* Tables one change-log read (or subscription) may name. */
 #ifndef DOSQL_CHANGES_MAX_TABLES
 # define DOSQL_CHANGES_MAX_TABLES 500

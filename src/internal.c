@@ -221,14 +221,14 @@ typedef struct RowRule {
 ** then reads every event. */
 static const RowRule aRowRule[] = {
   { "SELECT last_lsn FROM main._dosql_change_log WHERE NOT ("
-    " last_lsn BETWEEN 1 AND " MAX_SAFE_TEXT
+    " last_lsn BETWEEN 1 AND " DOSQL_STR(DOSQL_MAX_IMPORTED_LSN)
     " AND typeof(first_lsn)='integer' AND first_lsn BETWEEN 1 AND last_lsn"
     " AND last_lsn-first_lsn < " DOSQL_STR(DOSQL_CHANGE_BATCH_EVENTS)
     " AND typeof(tx_id)='integer' AND tx_id BETWEEN 1 AND first_lsn"
     " AND typeof(ts)='integer' AND ts BETWEEN 0 AND " MAX_SAFE_TEXT
     " AND typeof(tbl)='text' AND typeof(cols)='text' AND typeof(events)='text') LIMIT 1",
-    "a change-log row (last lsn %s) is not one DoSQL writes: lsns, tx_id and ts are whole "
-    "numbers up to 2^53-1, first_lsn <= last_lsn, at most "
+    "a change-log row (last lsn %s) is not one DoSQL writes: lsns and tx_id are whole numbers "
+    "up to 2^52 (new events are numbered after them), ts up to 2^53-1, first_lsn <= last_lsn, at most "
     DOSQL_STR(DOSQL_CHANGE_BATCH_EVENTS) " events, cols and events are text" },
   { "SELECT last_lsn FROM (SELECT last_lsn, first_lsn,"
     " lag(last_lsn) OVER (ORDER BY last_lsn) AS prev FROM main._dosql_change_log)"
@@ -245,15 +245,15 @@ static const RowRule aRowRule[] = {
 ** into rows of the new form. */
 static const RowRule aLegacyRule[] = {
   { "SELECT lsn FROM main._dosql_changes WHERE NOT ("
-    " lsn BETWEEN 1 AND " MAX_SAFE_TEXT
+    " lsn BETWEEN 1 AND " DOSQL_STR(DOSQL_MAX_IMPORTED_LSN)
     " AND typeof(tx_id)='integer' AND tx_id BETWEEN 1 AND lsn"
     " AND typeof(ts)='integer' AND ts BETWEEN 0 AND " MAX_SAFE_TEXT
     " AND typeof(type)='text' AND type IN ('insert','update','delete')"
     " AND typeof(tbl)='text' AND typeof(data)='text'"
     " AND (old IS NULL OR typeof(old)='text')"
     " AND (type='update')=(old IS NOT NULL)) LIMIT 1",
-    "a change-log row (lsn %s) is not one DoSQL writes: lsn, tx_id and ts are whole numbers "
-    "up to 2^53-1, type is insert, update or delete, data and old are JSON objects" },
+    "a change-log row (lsn %s) is not one DoSQL writes: lsn and tx_id are whole numbers up to "
+    "2^52 (new events are numbered after them), ts up to 2^53-1, type is insert, update or delete, data and old are JSON objects" },
 };
 
 /* Run nRule rules as trusted SQL; the first broken one sets *pzWhy. */

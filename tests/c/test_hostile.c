@@ -5,6 +5,7 @@
 ** could read differently, and forged internal tables in a database file.
 */
 #include "harness.h"
+#include "config.h"
 #include "internal.h"
 
 static void expectCode(Conn *pConn, const char *zPath, const char *zBody, int status, const char *zCode){
@@ -260,6 +261,18 @@ static void forged_internal_tables_are_refused(void){
   answerFree(&a);
   /* lsns past 2^53-1 would lose precision in every JSON reader. */
   expectCode(&c, "/changes", "{}", 500, "CHANGE_LOG_CORRUPT");
+  /* An imported log near 2^53 would leave no numbers for the events after it
+  ** (config.h DOSQL_MAX_IMPORTED_LSN): refused, though the log reads. */
+  forge(&c, "UPDATE main._dosql_change_log SET last_lsn=9007199254740991, first_lsn=9007199254740991 WHERE last_lsn>1");
+  a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==422);
+  CHECK_STR(answerCode(&a), "IMPORT_UNSAFE");
+  answerFree(&a);
+  forge(&c, "UPDATE main._dosql_change_log SET last_lsn=" DOSQL_STR(DOSQL_MAX_IMPORTED_LSN) ","
+            " first_lsn=" DOSQL_STR(DOSQL_MAX_IMPORTED_LSN) " WHERE last_lsn>1");
+  a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==200);
+  answerFree(&a);
   forge(&c, "DELETE FROM main._dosql_change_log WHERE last_lsn>1");
   /* Rows the view would read otherwise than /changes: refused, and never answered. */
   {
