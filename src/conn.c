@@ -284,9 +284,12 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
   if( rc==SQLITE_OK ) rc = guardInstall(p);
   if( rc==SQLITE_OK ){
     /* journal_mode=MEMORY: vfs.c commits in xSync, once per transaction.
-    ** page_size matters only to a database with no pages yet. */
+    ** page_size matters only to a database with no pages yet; page_size=0
+    ** then forgets it as the size VACUUM rebuilds at, so that VACUUM keeps the
+    ** database's own (an imported file's, or the pageSize of the database's
+    ** first start): storage keeps pages of one size for good. */
     zSettings = sqlite3_mprintf(
-        "PRAGMA page_size=%u; PRAGMA cache_size=-%d; PRAGMA journal_mode=MEMORY;",
+        "PRAGMA page_size=%u; PRAGMA page_size=0; PRAGMA cache_size=-%d; PRAGMA journal_mode=MEMORY;",
         pageSize, DOSQL_CACHE_KIB);
     rc = zSettings ? connExecTrusted(p, zSettings) : SQLITE_NOMEM;
     sqlite3_free(zSettings);

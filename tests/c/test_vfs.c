@@ -45,6 +45,43 @@ static void page_size_setting_applies_to_new_database(void){
   connClose(&c);
 }
 
+/* Open c on the stored database with page size setting szPage (as a start with
+** another pageSize option, or after an import of a file of another size). */
+static void openSized(Conn *c, unsigned szPage){
+  Reply r;
+  Answer a;
+  memset(c, 0, sizeof(*c));
+  replyInit(&r);
+  connOpen(c, szPage, 1, 0, &r);
+  a = answerFrom(replyFinish(&r));
+  CHECK(a.status==200);
+  answerFree(&a);
+}
+
+/* The setting is the size of a new database only: VACUUM keeps an existing
+** database's, smaller or larger, as storage keeps its pages. */
+static void vacuum_keeps_the_page_size_of_the_database(void){
+  static const unsigned aSize[] = { 1024, 16384 };
+  unsigned i;
+  for(i=0; i<sizeof(aSize)/sizeof(aSize[0]); i++){
+    Conn c;
+    hostMemReset();
+    openSized(&c, aSize[i]);
+    okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+    okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<300) SELECT randomblob(300) FROM n\"}");
+    connClose(&c);
+    openSized(&c, 4096);
+    okFree(&c, "/run", "{\"sql\":\"VACUUM\"}");
+    okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+    CHECK(atoi(scalar(&c, "PRAGMA page_size"))==(int)aSize[i]);
+    connClose(&c);
+    openSized(&c, 4096);
+    CHECK_STR(scalar(&c, "PRAGMA integrity_check"), "\"ok\"");
+    CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "301");
+    connClose(&c);
+  }
+}
+
 static void invalid_page_size_is_a_config_error(void){
   Conn c;
   Reply r;
@@ -274,5 +311,6 @@ int main(void){
   RUN(faults_roll_back_and_retry_to_the_same_answer);
   RUN(fault_inside_integrity_check_is_retried_not_reported);
   RUN(first_transaction_larger_than_the_cache_commits);
+  RUN(vacuum_keeps_the_page_size_of_the_database);
   return HARNESS_END();
 }
