@@ -139,6 +139,15 @@ describe('the request and its answers', () => {
     );
   });
 
+  test('a since JSON cannot carry goes as its text, for the database to refuse, never as null (a live start)', async () => {
+    const { db, requests } = clientAnswering(() => ndjson(cutStream('', [])));
+    for (const since of [NaN, Infinity, -Infinity]) await collect(db.subscribe(null, { since }));
+    assert.deepEqual(
+      requests.map((r) => JSON.parse(r.init.body)),
+      [{ since: 'NaN' }, { since: 'Infinity' }, { since: '-Infinity' }],
+    );
+  });
+
   test('an error answer throws the DoSQLError other calls throw', async () => {
     const answers = [
       [Response.json({ error: 'too many subscribers', code: 'TOO_MANY_SUBSCRIBERS' }, { status: 503 }), { code: 'TOO_MANY_SUBSCRIBERS', status: 503, message: 'too many subscribers' }],

@@ -85,9 +85,20 @@ export function createClient(stub) {
      * @returns {AsyncIterableIterator<any>}
      */
     subscribe(tables, { since, signal } = {}) {
-      return new Subscription(() => postRequest(stub, '/subscribe', { tables: tables ?? undefined, since }, null), signal);
+      return new Subscription(() => postRequest(stub, '/subscribe', { tables: tables ?? undefined, since: sinceOf(since) }, null), signal);
     },
   });
+}
+
+/**
+ * since as the request carries it. JSON writes NaN and ±Infinity as null, which the
+ * database reads as no since, a live start that would skip events without a word:
+ * they go as their text, which it refuses (400 BAD_REQUEST) as every since that is
+ * not a whole number.
+ * @param {unknown} since
+ */
+function sinceOf(since) {
+  return typeof since === 'number' && !Number.isFinite(since) ? String(since) : since;
 }
 
 /**
