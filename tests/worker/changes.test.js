@@ -577,6 +577,21 @@ describe('change streams (sql only)', () => {
     assert.deepEqual(got.slice(1).map((m) => m.data.v), Array.from({ length: 70 }, (_, i) => i + 1));
   });
 
+  test('a live subscription reads no stored event: a first one too large to read does not stop it', TIMEOUT, async () => {
+    const db = tablesWorld.db('sql'); // captures Kept only
+    // The row is written before its table is captured, so the log's first event is an update.
+    await db.run('CREATE TABLE other (id INTEGER PRIMARY KEY, b BLOB)');
+    await db.run('INSERT INTO other VALUES (1, randomblob(6000000))');
+    await db.run('ALTER TABLE other RENAME TO Kept');
+    await db.run('UPDATE Kept SET b = randomblob(6000000) WHERE id = 1'); // old and new: more than a read holds
+    assert.equal((await db.post('/changes', { since: 0 })).body.code, 'HEAP_LIMIT', 'the first event is too large to read');
+    const stream = await db.subscribe({});
+    assert.deepEqual(await stream.next(), { type: 'ready', lsn: 1 });
+    await db.run('INSERT INTO Kept VALUES (2, 1)');
+    assert.equal((await stream.next())?.lsn, 2);
+    await stream.cancel();
+  });
+
   test('a subscriber that does not read gets end SUBSCRIBER_TOO_SLOW; commits stay fast meanwhile', TIMEOUT, async () => {
     const db = world.db('sql');
     await db.run('CREATE TABLE big (b BLOB)');

@@ -270,12 +270,18 @@ export class ChangeFeed {
     }
   }
 
-  /** The page after since (null: one that tells the head), shared while in flight. @param {number | null} since @returns {Promise<Page>} */
+  /**
+   * The page after since, shared while in flight. since null: one that only tells the
+   * head, asked with a since past every lsn, which C answers without reading an event
+   * (reading the oldest would make every live start wait on it, or fail with it when it
+   * is too large to read).
+   * @param {number | null} since @returns {Promise<Page>}
+   */
   #page(since) {
     const key = since ?? -1;
     let read = this.#reads.get(key);
     if (!read) {
-      read = this.#options.read(since === null ? { since: 0, limit: 1 } : { since }).then(parsePage);
+      read = this.#options.read(since === null ? { since: Number.MAX_SAFE_INTEGER, limit: 1 } : { since }).then(parsePage);
       const reads = this.#reads;
       const forget = () => {
         if (reads.get(key) === read) reads.delete(key);
