@@ -246,6 +246,13 @@ describe('POST /import', () => {
       assert.ok(at > 0 && at < indexLeaf * 4096);
       index[at] = 'R'.charCodeAt(0);
       assert.match(cliOn(index, 'PRAGMA integrity_check').join('\n'), /missing from index t_s/);
+      // The same damage in the change log, which the check of its rows reads first.
+      const log = Buffer.from(good);
+      const logPage = Number(cliOn(good, "SELECT pageno FROM dbstat WHERE name = '_dosql_change_log' ORDER BY pageno LIMIT 1")[0]);
+      assert.ok(logPage > 1);
+      for (let i = 8; i < 40; i++) log[(logPage - 1) * 4096 + i] ^= 0x5a;
+      log[(logPage - 1) * 4096] = 0x0d; // a table leaf, with a garbled cell directory
+      assert.notDeepEqual(cliOn(log, 'PRAGMA integrity_check'), ['ok']);
 
       const maxBytes = backend === 'sql' ? SQL_MAX_IMPORT_BYTES : KV_MAX_IMPORT_BYTES;
       /** @type {[string, Uint8Array, number, string][]} */
@@ -261,6 +268,7 @@ describe('POST /import', () => {
         ['a header beyond the size limit', patched(good, (h) => h.setUint32(28, Math.floor(maxBytes / 4096) + 1)), 413, 'IMPORT_TOO_LARGE'],
         ['a corrupt b-tree page', corrupt, 422, 'IMPORT_CORRUPT'],
         ['an index that disagrees with its table', index, 422, 'IMPORT_CORRUPT'],
+        ['a corrupt page of the change log', log, 422, 'IMPORT_CORRUPT'],
         ['a schema format SQLite does not know', patched(good, (h) => h.setUint32(44, 99)), 422, 'IMPORT_CORRUPT'],
         ['a table the migrations create', cliFile('CREATE TABLE notes (x); INSERT INTO notes VALUES (1);'), 422, 'IMPORT_MIGRATION_FAILED'],
         ['text kept as UTF-16', cliFile("PRAGMA encoding = 'UTF-16le'; CREATE TABLE u (x); INSERT INTO u VALUES ('é');"), 422, 'IMPORT_UTF16'],

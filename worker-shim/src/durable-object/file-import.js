@@ -205,27 +205,28 @@ export class BodyReader {
 
 // ---- 2. validate -----------------------------------------------------------------------
 
-// Engine code prefixes that blame the file: damaged, migrations do not apply, it
-// holds what only DoSQL may write.
+// Engine code prefixes that blame the file, and the code each step answers them with:
+// damaged (whichever step's reading finds it), migrations do not apply, it holds what
+// only DoSQL may write.
 const CORRUPTION = ['SQLITE_CORRUPT', 'SQLITE_NOTADB'];
+/** A file SQLite will not open (a schema format it does not know), or cannot check (an
+ *  index on a collation it does not have), is not one to import either. */
+const UNREADABLE = [...CORRUPTION, 'SQLITE_ERROR'];
 const MIGRATION_FAILURES = ['MIGRATION_FAILED', 'MIGRATION_CHANGED'];
 const UNSAFE = ['UNSAFE_SCHEMA', 'IMPORT_UNSAFE'];
+
+/** @typedef {[prefixes: string[], code: string][]} FileFaults */
 
 /** Null when all went well, else the refusal.
  *  @param {StorageAdapter} staged @param {ImportTarget} target @returns {Promise<EngineResponse | null>} */
 async function validate(staged, { newEngine, migrations, captureChanges, captureTables }) {
   const engine = newEngine(staged);
   const opened = await engine.open(0, { captureChanges, captureTables });
-  if (opened.status !== 200) {
-    if (UNSAFE.includes(valueOf(opened).code)) return refusal(opened, 'opening the file', 'IMPORT_UNSAFE', UNSAFE);
-    // A file SQLite will not open (a schema format it does not know) is not one to import.
-    return refusal(opened, 'opening the file', 'IMPORT_CORRUPT', [...CORRUPTION, 'SQLITE_ERROR']);
-  }
+  if (opened.status !== 200) return refusal(opened, 'opening the file', [[UNSAFE, 'IMPORT_UNSAFE'], [UNREADABLE, 'IMPORT_CORRUPT']]);
   const rows = await engine.request('POST', '/import/check', new Uint8Array(0), { internal: true });
-  if (rows.status !== 200) return refusal(rows, 'checking its internal tables', 'IMPORT_UNSAFE', UNSAFE);
+  if (rows.status !== 200) return refusal(rows, 'checking its internal tables', [[UNSAFE, 'IMPORT_UNSAFE'], [CORRUPTION, 'IMPORT_CORRUPT']]);
   const checked = await engine.request('POST', '/query', INTEGRITY_CHECK);
-  // A file SQLite cannot check (an index on a collation it does not have) is not one to import either.
-  if (checked.status !== 200) return refusal(checked, 'checking the file', 'IMPORT_CORRUPT', [...CORRUPTION, 'SQLITE_ERROR']);
+  if (checked.status !== 200) return refusal(checked, 'checking the file', [[UNREADABLE, 'IMPORT_CORRUPT']]);
   const problems = integrityProblems(checked);
   if (problems.length > 0) {
     return hostError('IMPORT_CORRUPT', `the file is corrupt; PRAGMA integrity_check says: ${problems.slice(0, 5).join('; ')}`);
@@ -233,23 +234,24 @@ async function validate(staged, { newEngine, migrations, captureChanges, capture
   const migrated = await engine.migrate([...migrations]);
   if (migrated.status !== 200) {
     return refusal(migrated, "applying this deployment's migrations to the file (those its _dosql_migrations does not list; " +
-      'a database made elsewhere lists none, so import it where the migrations describe it, or where there are none)', 'IMPORT_MIGRATION_FAILED', MIGRATION_FAILURES);
+      'a database made elsewhere lists none, so import it where the migrations describe it, or where there are none)',
+    [[MIGRATION_FAILURES, 'IMPORT_MIGRATION_FAILED'], [CORRUPTION, 'IMPORT_CORRUPT']]);
   }
   return null;
 }
 
 /**
- * A validation failure as the import's answer: our code when it is the file's fault
- * (its code starts with one of fileCodes), else its own status and code (a limit, a
- * storage failure).
- * @param {EngineResponse} answer @param {string} doing @param {string} code @param {string[]} fileCodes
+ * A validation failure as the import's answer: the step's code for a fault of the file
+ * (the failure's code starts with one of its prefixes), else the failure's own status
+ * and code (a limit, a storage failure).
+ * @param {EngineResponse} answer @param {string} doing @param {FileFaults} faults
  * @returns {EngineResponse}
  */
-function refusal(answer, doing, code, fileCodes) {
+function refusal(answer, doing, faults) {
   const failure = valueOf(answer);
   const message = `${doing} failed: ${failure.error}`;
-  if (fileCodes.some((c) => failure.code.startsWith(c))) return hostError(code, message);
-  return jsonResponse(answer.status, { error: message, code: failure.code });
+  const fault = faults.find(([prefixes]) => prefixes.some((c) => failure.code.startsWith(c)));
+  return fault ? hostError(fault[1], message) : jsonResponse(answer.status, { error: message, code: failure.code });
 }
 
 /** @param {EngineResponse} answer  200 {rows: [{integrity_check: text}]} @returns {string[]} */
