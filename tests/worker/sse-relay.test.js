@@ -83,13 +83,14 @@ describe('eventStream', () => {
     assert.deepEqual(chunks[3].split('\n').slice(0, 2), ['event: gap', 'id: 9']);
   });
 
-  test('decoded values are encoded again: bigint, bytes, ±Infinity', async () => {
-    const event = { lsn: 1, txId: 1, timestamp: 0, type: 'insert', table: 't', data: { a: 2n ** 63n - 1n, b: new Uint8Array([255]), c: Infinity, d: 'x' } };
+  test('decoded values are encoded again as the database sent them: bigint, bytes, ±Infinity, -0', async () => {
+    const event = { lsn: 1, txId: 1, timestamp: 0, type: 'insert', table: 't', data: { a: 2n ** 63n - 1n, b: new Uint8Array([255]), c: Infinity, d: 'x', e: -0 } };
     const sse = await parseSSE(/** @type {any} */ (eventStream(iterate([event])).body));
     assert.deepEqual(JSON.parse(sse.messages[0].data), {
       ...event,
-      data: { a: { $bigint: '9223372036854775807' }, b: { $blob: '/w==' }, c: { $real: 'Infinity' }, d: 'x' },
+      data: { a: { $bigint: '9223372036854775807' }, b: { $blob: '/w==' }, c: { $real: 'Infinity' }, d: 'x', e: -0 },
     });
+    assert.match(sse.messages[0].data, /"e":-0\}/, 'the database writes -0 as a number');
   });
 
   test('an error of the iterator is a last `end` event with its code; then the stream closes', async () => {

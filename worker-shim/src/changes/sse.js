@@ -12,6 +12,7 @@
 // so the browser's JSON.parse(event.data) sees the wire format of docs/changes.md.
 
 import { encodeRow } from '../client/values.js';
+import { exactJson } from '../exact-json.js';
 
 const encoder = new TextEncoder();
 
@@ -108,10 +109,23 @@ export function eventStream(events, { signal, keepAliveMs = 15_000, retryMs = 3_
 /** @param {any} event @returns {string} */
 function message(event) {
   const id = event?.type === 'gap' ? event.head : event?.lsn;
-  return sseMessage(JSON.stringify({ ...event, data: encodeRow(event?.data), old: encodeRow(event?.old) }), {
+  return sseMessage(exactJson({ ...event, data: wireRow(event?.data), old: wireRow(event?.old) }), {
     event: NAMED.has(event?.type) ? event.type : undefined,
     id: Number.isSafeInteger(id) ? id : undefined,
   });
+}
+
+/**
+ * A decoded row as the database wrote it: encodeRow's tags, but −0 as the number
+ * (exactJson writes it -0), where a parameter needs {$real: '-0'}.
+ * @param {unknown} row
+ */
+function wireRow(row) {
+  if (row === null || typeof row !== 'object') return row;
+  const zeros = Object.keys(row).filter((key) => Object.is(/** @type {any} */ (row)[key], -0));
+  const out = encodeRow(/** @type {Record<string, unknown>} */ (row));
+  for (const key of zeros) Object.defineProperty(out, key, { value: -0, enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 /** @param {any} err */
