@@ -17,6 +17,7 @@
 #define HDR_TEXT_ENCODING     56   /* u32: 1 UTF-8, 2 UTF-16le, 3 UTF-16be (0 before any schema); SQLite reads its low two bits */
 #define HDR_VERSION_VALID_FOR 92   /* u32: the change counter when the count was last right */
 
+#define ENCODING_UTF8    1
 #define ENCODING_UTF16LE 2
 #define ENCODING_UTF16BE 3
 
@@ -115,5 +116,9 @@ void fileCheckHeader(Reply *pReply, uint8_t *aHdr, uint32_t n, double maxBytes, 
     aHdr[HDR_READ_VERSION] = FORMAT_LEGACY;
     put32be(&aHdr[HDR_PAGE_COUNT], nPage);
     memcpy(&aHdr[HDR_VERSION_VALID_FOR], &aHdr[HDR_CHANGE_COUNTER], 4);
+    /* UTF-8 by its low bits, spelled 1: SQLite attaching the file (history's
+    ** restore and diff do) compares those bits with its own UTF-8, 1, and
+    ** refuses a 4. A 0 stays: no schema has set it yet. */
+    if( dosqlGet32be(&aHdr[HDR_TEXT_ENCODING])!=0 ) put32be(&aHdr[HDR_TEXT_ENCODING], ENCODING_UTF8);
   }
 }

@@ -35,8 +35,9 @@ int fileHeaderPageCountValid(const uint8_t *aHdr);
 ** IMPORT_BAD_PAGE_SIZE, or 413 IMPORT_TOO_LARGE when the header's page count
 ** makes it larger than maxBytes. With nPage > 0 (the file turned out to have
 ** nPage pages) the header is also rewritten in place for storage: the
-** rollback-journal format (what a WAL file is once its WAL is gone) and a
-** valid page count of nPage.
+** rollback-journal format (what a WAL file is once its WAL is gone), a
+** valid page count of nPage, and a text encoding other than 0 written as 1
+** (SQLite reads the field's low two bits, so 4, 5, ... are UTF-8 too).
 */
 void fileCheckHeader(Reply *pReply, uint8_t *aHdr, uint32_t n, double maxBytes, uint32_t nPage);
 

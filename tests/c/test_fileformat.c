@@ -99,6 +99,25 @@ static void a_page_count_normalises_the_header_for_storage(void){
   CHECK(fileHeaderPageSize(a)==4096);
   CHECK(fileHeaderPageCount(a)==42);
   CHECK(fileHeaderPageCountValid(a));
+  CHECK(a[56]==0 && a[57]==0 && a[58]==0 && a[59]==0);   /* no schema: no encoding yet */
+}
+
+/* A text encoding SQLite reads as UTF-8 by its low bits is stored as 1, which
+** SQLite compares with its own when it attaches the file. */
+static void a_utf8_text_encoding_is_stored_as_1(void){
+  static const uint8_t aField[] = { 1, 4, 5, 8 };
+  unsigned i;
+  for(i=0; i<sizeof(aField); i++){
+    uint8_t a[FILE_HEADER_BYTES];
+    Answer r;
+    makeHeader(a, 4096, 0, 0);
+    a[56] = 0x10; a[59] = aField[i];
+    if( aField[i]==1 ) a[56] = 0;
+    r = check(a, sizeof(a), 1e9, 42);
+    CHECK(r.status==200);
+    answerFree(&r);
+    CHECK(a[56]==0 && a[57]==0 && a[58]==0 && a[59]==1);
+  }
 }
 
 /* The "pageCount" of an answer. */
@@ -131,6 +150,7 @@ int main(void){
   RUN(every_bad_header_has_its_code);
   RUN(a_text_encoding_field_sqlite_reads_as_utf8_passes);
   RUN(a_page_count_normalises_the_header_for_storage);
+  RUN(a_utf8_text_encoding_is_stored_as_1);
   RUN(open_and_export_report_the_stored_size);
   return HARNESS_END();
 }

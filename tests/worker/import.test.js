@@ -400,6 +400,22 @@ describe('POST /import', () => {
     assert.equal((await r.json()).code, 'METHOD_NOT_ALLOWED');
   });
 
+  test('sql: a text encoding SQLite reads as UTF-8 by its low bits (4) is stored as 1, so restore and diff can attach the file', async () => {
+    const file = patched(cliFile("CREATE TABLE enc (v); INSERT INTO enc VALUES ('é');"), (h) => h.setUint32(56, 4));
+    const name = tenant('encoding');
+    const answer = await importInto('sql', name, file);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const db = world.client('sql', name);
+    const point = (await (await call('sql', name, '/history')).json()).current.lsn; // the import's
+    await db.run("INSERT INTO enc VALUES ('after')");
+    const diff = await db.post('/diff', { from: point });
+    assert.equal(diff.status, 200, JSON.stringify(diff.body));
+    assert.deepEqual(diff.body.changes.map((/** @type {any} */ c) => c.data.v), ['after']);
+    assert.equal((await db.post('/restore', { to: point })).status, 200);
+    assert.deepEqual(await db.query('SELECT v FROM enc'), [{ v: 'é' }]);
+    assert.equal((await exportOf('sql', name)).readUInt32BE(56), 1);
+  });
+
   test('sql: a file larger than 128 MB is staged in storage as it arrives', { timeout: 120_000 }, async () => {
     const file = cliFile(`CREATE TABLE big (id INTEGER PRIMARY KEY, b BLOB);
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 17000)
