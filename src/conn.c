@@ -138,6 +138,34 @@ static int connPrepareTrusted(Conn *p, const char *zSql, sqlite3_stmt **ppStmt){
   return rc;
 }
 
+int connCheckTables(Conn *p, char **pzWhy){
+  sqlite3_stmt *pList = 0;
+  int rc;
+  *pzWhy = 0;
+  rc = connPrepareTrusted(p, "SELECT name FROM main.sqlite_schema WHERE type='table'", &pList);
+  while( rc==SQLITE_OK && *pzWhy==0 && sqlite3_step(pList)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pList, 0);
+    char *zSql = sqlite3_mprintf("SELECT 1 FROM main.\"%w\" LIMIT 0", zName ? zName : "");
+    sqlite3_stmt *pProbe = 0;
+    if( zSql==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    /* Preparing connects a virtual table to its module. */
+    p->bTrusted = 1;
+    rc = sqlite3_prepare_v2(p->db, zSql, -1, &pProbe, 0);
+    p->bTrusted = 0;
+    if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+      *pzWhy = sqlite3_mprintf("its table %s cannot be read here (%s)", zName, sqlite3_errmsg(p->db));
+      rc = *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+    }
+    sqlite3_finalize(pProbe);
+    sqlite3_free(zSql);
+  }
+  sqlite3_finalize(pList);
+  return rc;
+}
+
 /* The value of a PRAGMA that answers one integer, its statement kept in *ppStmt.
 ** A PRAGMA, as no table or view of the user's can stand in for it (one named
 ** pragma_page_count would for the table-valued function, and run trusted). */

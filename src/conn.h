@@ -133,6 +133,12 @@ int connAppendRow(Conn *p, Reply *pReply, sqlite3_stmt *pStmt, int nCol,
 /* Run internal SQL (settings, ATTACH of a view), past the authorizer. */
 int connExecTrusted(Conn *p, const char *zSql);
 
+/* Whether every table of the schema can be read: a file made elsewhere may
+** hold a virtual table of a module this build lacks, which could then be
+** neither read nor dropped. The first that cannot, and why, in *pzWhy (0 when
+** all can); SQLite's result code. */
+int connCheckTables(Conn *p, char **pzWhy);
+
 /* Run the first statement of *pzSql (SQLite's parser splits it) to its end,
 ** its rows discarded, and write the changes it made to the change log; *pzSql
 ** then points past it. *pbPrepared: whether it compiled (if not, the error is

@@ -608,13 +608,16 @@ static void doRollback(Conn *pConn, Reply *pReply, const cJSON *pBody){
 
 /*
 ** An imported file, opened by a second engine (connOpen has checked its
-** schema): are the rows of its internal tables what the engine writes? A file
-** that carries forged change events or migration records is refused whole.
+** schema): are the rows of its internal tables what the engine writes, and
+** can every table be read? A file that carries forged change events or
+** migration records, or a virtual table of a module this build lacks, is
+** refused whole.
 */
 static void doImportCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
   char *zWhy = 0;
   int rc = internalCheckRows(pConn, &zWhy);
   (void)pBody;
+  if( rc==SQLITE_OK && zWhy==0 ) rc = connCheckTables(pConn, &zWhy);
   if( rc!=SQLITE_OK ){
     connFail(pConn, pReply, rc);
   }else if( zWhy ){

@@ -276,6 +276,13 @@ describe('POST /import', () => {
         ['text kept as UTF-16, by the low bits of its field', patched(cliFile("PRAGMA encoding = 'UTF-16le'; CREATE TABLE u (x); INSERT INTO u VALUES ('é');"), (h) => h.setUint32(56, 6)), 422, 'IMPORT_UTF16'],
         // The change log's view reads json_each(): a table of that name would break it.
         ['a table named json_each', cliFile('CREATE TABLE json_each (key, value, type, fullkey, atom, id, parent, path);'), 422, 'IMPORT_UNSAFE'],
+        // Neither readable nor droppable here ("no such module"): the tenant could never be rid of it.
+        [
+          'a virtual table of a module this build lacks',
+          cliFile("PRAGMA writable_schema = ON; INSERT INTO sqlite_schema VALUES ('table', 'vv', 'vv', 0, 'CREATE VIRTUAL TABLE vv USING nosuchmod (a)');", { forge: true }),
+          422,
+          'IMPORT_UNSAFE',
+        ],
         [
           'an index on a collation SQLite does not have',
           cliFile("CREATE TABLE c (a); INSERT INTO c VALUES ('x'); CREATE INDEX c_a ON c (a COLLATE NOCASE); PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX c_a ON c (a COLLATE mine)' WHERE name = 'c_a';", { forge: true }),
@@ -288,6 +295,7 @@ describe('POST /import', () => {
         assert.deepEqual([answer.status, answer.body.code], [status, code], `${what}: ${JSON.stringify(answer.body)}`);
         assert.equal(typeof answer.body.error, 'string');
         if (code === 'IMPORT_MIGRATION_FAILED') assert.match(answer.body.error, /a database made elsewhere lists none, so import it where the migrations describe it/);
+        if (what.startsWith('a virtual table')) assert.match(answer.body.error, /table vv cannot be read here \(no such module: nosuchmod\)/);
       }
       assert.ok((await exportOf(backend, name)).equals(before), 'the live database is unchanged');
       assert.deepEqual(await db.query('SELECT v FROM keep'), [{ v: 'the live database' }]);
