@@ -194,6 +194,34 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
   });
 
+  test('a restore, branch, export or import sent inside a transaction (its header) is refused at once: the transaction goes on', async () => {
+    const name = tenant('htxhost');
+    const db = sql(name);
+    await db.run('CREATE TABLE t (v)');
+    const { current } = await history(db);
+    // A short idle timeout: a request that waited for it would see it rolled back.
+    const { txId } = (await db.post('/begin', { timeoutMs: 1000 })).body;
+    const inTx = { headers: { 'Content-Type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    assert.equal((await db.post('/run', { sql: "INSERT INTO t VALUES ('kept')" }, inTx)).status, 200);
+    const refused = (/** @type {{status: number, body: any, text: string}} */ a, /** @type {string} */ what) => {
+      assert.equal(a.status, 400, `${what}: ${a.text}`);
+      assert.equal(a.body.code, 'BAD_REQUEST', a.text);
+      assert.match(a.body.error, /does not run inside a transaction/);
+    };
+    refused(await db.post('/restore', { to: current.lsn }, inTx), 'restore');
+    refused(await db.post('/branch', { name: tenant('htxhost-b') }, inTx), 'branch');
+    refused(await db.post('/import', new Uint8Array(8), { headers: { 'Content-Type': 'application/vnd.sqlite3', 'X-DoSQL-Transaction': txId } }), 'import');
+    const file = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${current.lsn}`, { headers: { 'X-DoSQL-Transaction': txId } });
+    refused({ status: file.status, text: '', body: await file.json() }, 'export');
+    // Over Workers RPC too: the stub's request() with the transaction's id.
+    for (const [path, body] of [['/restore', { to: current.lsn }], ['/branch', { name: tenant('htxhost-r') }]]) {
+      const a = await rpc(name, { method: 'request', args: [path, body, txId] });
+      refused({ status: a.status, text: a.text, body: JSON.parse(a.text) }, `rpc ${path}`);
+    }
+    assert.equal((await db.post('/commit', {}, inTx)).status, 200);
+    assert.deepEqual(await db.query('SELECT v FROM t'), [{ v: 'kept' }]);
+  });
+
   test('reads as of a point stay right across checkpoints (hundreds of commits back), by lsn and by time', async () => {
     const db = sql(tenant('hck'));
     await db.run('CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)');

@@ -78,6 +78,13 @@ describe('standalone router', () => {
     assert.equal(made.body.code, 'HISTORY_UNSUPPORTED', made.text);
     const get = await mf.dispatchFetch('http://localhost/db/branch-from/branch', { headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal((await answer(get)).body.code, 'METHOD_NOT_ALLOWED');
+    // Its transaction header reaches the object too, which refuses a branch inside one
+    // (history.test.js): it would wait for that transaction to end.
+    const { txId } = (await from.post('/begin', {})).body;
+    const inTx = { headers: { 'Content-Type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    const during = await from.post('/branch', { name: 'branch-to' }, inTx);
+    assert.equal(during.body.code, 'BAD_REQUEST', during.text);
+    assert.equal((await from.post('/commit', {}, inTx)).status, 200);
   });
 
   test('the engine\'s own errors come through (404 for an unknown endpoint, 409 constraint)', async () => {

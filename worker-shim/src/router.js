@@ -65,7 +65,7 @@ function isEndpoint(path) {
 export async function forwardTo(stub, url, request) {
   const otherDatabase = shippedContract().routes.some((r) => r.path === url.pathname && r.otherDatabase);
   if (!otherDatabase || request.method !== 'POST') return stub.fetch(new Request(url, request));
-  const { status, text, bytes } = await stub.request(url.pathname, request.body, null);
+  const { status, text, bytes } = await stub.request(url.pathname, request.body, request.headers.get(shippedContract().transactionHeader));
   return new Response(text ?? bytes, { status, headers: { 'content-type': 'application/json' } });
 }
 

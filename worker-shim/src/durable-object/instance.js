@@ -28,7 +28,7 @@ import { RECYCLE_MEMORY_BYTES } from '../config.js';
 import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
-import { hostError } from '../wasm/contract.js';
+import { hostError, shippedContract } from '../wasm/contract.js';
 import { discardBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, runPipeline } from './hrana.js';
@@ -50,6 +50,24 @@ const encoder = new TextEncoder();
 /** A restore gives up after this many rounds of fetching pages from the cold tier. */
 const MAX_RESTORE_ROUNDS = 64;
 const decoder = new TextDecoder();
+/**
+ * The routes the host serves holding the gate, after any open transaction: never
+ * inside one. Sent with a transaction's header, such a request would wait for the very
+ * transaction its sender holds open, until it idled out and was rolled back.
+ */
+const OUTSIDE_TRANSACTION = new Set(['/restore', '/branch', '/export', '/import']);
+
+/**
+ * The answer to a request of path sent inside a transaction (txId: its header) when
+ * path never runs inside one (OUTSIDE_TRANSACTION), else null.
+ * @param {string} path @param {string | null | undefined} txId @returns {EngineResponse | null}
+ */
+function refusedInTransaction(path, txId) {
+  if (txId === null || txId === undefined || !OUTSIDE_TRANSACTION.has(path)) return null;
+  return hostError('BAD_REQUEST', `${path} does not run inside a transaction: it waits for the open one to end, ` +
+    `so inside it, it would wait for that transaction to idle out and be rolled back. Send it without the ` +
+    `${shippedContract().transactionHeader} header, after /commit or /rollback`);
+}
 
 /**
  * @typedef {object} InstanceOptions
@@ -187,6 +205,11 @@ export class DatabaseInstance {
   async fetch(request) {
     try {
       const path = new URL(request.url).pathname;
+      const inTransaction = OUTSIDE_TRANSACTION.has(path) && refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader));
+      if (inTransaction) {
+        await discardBody(request.body);
+        return toResponse(inTransaction);
+      }
       // Before the start: an import also replaces a database that cannot start.
       if (path === '/import') return await this.importDatabase(request);
       const failure = this.#started ? null : await this.start();
@@ -223,7 +246,11 @@ export class DatabaseInstance {
    * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
    */
   async call(path, body, txId) {
-    let answer;
+    let answer = refusedInTransaction(path, txId);
+    if (answer) {
+      if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+      return requestAnswer(answer);
+    }
     try {
       answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, await this.#callBody(body), txId));
     } catch (err) {
