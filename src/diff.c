@@ -438,6 +438,20 @@ static int diffOptions(Diff *p, const cJSON *pBody){
   return SQLITE_OK;
 }
 
+/* A diff that outgrew the answer or the CPU budget: the general advice speaks of
+** SQL the caller wrote (an index, LIMIT and OFFSET); a diff is narrowed by its
+** own options. */
+static void diffAdvise(Conn *pConn, Reply *pReply){
+  if( pReply->zCode==0 ) return;
+  if( strcmp(pReply->zCode, DOSQL_RESULT_TOO_LARGE)==0 ){
+    replyRestate(pReply, "the changes are more than the %d bytes an answer may hold: list fewer "
+        "with a smaller \"limit\", name fewer \"tables\", or compare closer points", DOSQL_MAX_RESULT_BYTES);
+  }else if( strcmp(pReply->zCode, DOSQL_CPU_LIMIT)==0 ){
+    replyRestate(pReply, "comparing the two points used up the request's CPU budget (%d ms) and "
+        "was stopped: name fewer \"tables\", or compare closer points", pConn->nCpuBudgetMs);
+  }
+}
+
 void diffEndpoint(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pFrom = cJSON_GetObjectItemCaseSensitive(pBody, "from");
   const cJSON *pTo = cJSON_GetObjectItemCaseSensitive(pBody, "to");
@@ -479,6 +493,7 @@ void diffEndpoint(Conn *pConn, Reply *pReply, const cJSON *pBody){
     diffTables(&d);
     sqlite3_str_appendf(pOut, "],\"more\":%s}", d.bMore ? "true" : "false");
   }
+  diffAdvise(pConn, pReply);
   if( bTo ) connExecTrusted(pConn, "DETACH " DIFF_TO);
   if( bFrom ) connExecTrusted(pConn, "DETACH " DIFF_FROM);
   sqlite3_limit(pConn->db, SQLITE_LIMIT_ATTACHED, 1);

@@ -66,6 +66,18 @@ void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix){
   p->zCode = zCode;
 }
 
+void replyRestate(Reply *p, const char *zFmt, ...){
+  va_list ap;
+  char *zNew;
+  if( p->zCode==0 ) return;
+  va_start(ap, zFmt);
+  zNew = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zNew==0 ) return;   /* out of memory: the general message stays */
+  sqlite3_free(p->zError);
+  p->zError = zNew;
+}
+
 void replyFault(Reply *p, const uint32_t *aPage, int nPage, int bFinal){
   int i;
   sqlite3_free(p->zError);      /* the fault explains the error */

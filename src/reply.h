@@ -48,6 +48,11 @@ void replyFail(Reply *p, int status, const char *zCode, const char *zFmt, ...);
 ** (an error that turned out to end more than its statement). No error, no change. */
 void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix);
 
+/* Replace a recorded error's message with a printf-style one, keeping its status
+** and code (an endpoint whose own options fix it better than the general advice
+** does). No error, no change. */
+void replyRestate(Reply *p, const char *zFmt, ...);
+
 /* Whether an error or a fault has been recorded. */
 int replyFailed(const Reply *p);
 

@@ -361,6 +361,29 @@ describe('history', () => {
     assert.equal(bad.body.code, 'BAD_REQUEST');
   });
 
+  test('a diff past the answer\'s size or the CPU budget fails with the way to narrow it, and the object goes on', async () => {
+    const db = sql(tenant('hdbig'));
+    await db.run('CREATE TABLE fat (id INTEGER PRIMARY KEY, v TEXT)');
+    // Columns named as all three rowids: rows pair by content, which takes time squared.
+    await db.run('CREATE TABLE bare (rowid, _rowid_, oid)');
+    await db.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40000) INSERT INTO bare SELECT x, x, x FROM c');
+    const { current } = await history(db);
+    await db.run('UPDATE bare SET oid = 0 WHERE rowid = 39999');
+    // 36 MB of inserted rows: more than an answer holds.
+    for (let i = 0; i < 9; i++) await db.run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100) INSERT INTO fat (v) SELECT printf('%.*c', 40000, 'x') FROM c");
+    const cases = [[['fat'], 'RESULT_TOO_LARGE'], [['bare'], 'CPU_LIMIT']];
+    for (const [tables, code] of cases) {
+      const a = await db.post('/diff', { from: current.lsn, tables, limit: 100_000 });
+      assert.equal(a.status, 400, a.text.slice(0, 300));
+      assert.equal(a.body.code, code, a.text.slice(0, 300));
+      // The advice is the diff's own, not a query's (an index, LIMIT and OFFSET).
+      assert.match(a.body.error, /name fewer "tables", or compare closer points/);
+      assert.doesNotMatch(a.body.error, /OFFSET|an index/);
+    }
+    await db.run("INSERT INTO fat (v) VALUES ('after')");
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM fat'), [{ n: 901 }]);
+  });
+
   test('a branch is a new database holding this one as of a point; GET /export?asOf= is the file of that point', async () => {
     const name = tenant('hb');
     const db = sql(name);
