@@ -400,6 +400,42 @@ static void diffTables(Diff *p){
   sqlite3_finalize(pStmt);
 }
 
+/* Whether every name of "tables" is a table of the caller's at either point
+** (a name that is none would list nothing, as if its table had not changed):
+** SQLITE_OK, or a failed reply naming it. */
+static int diffCheckTables(Diff *p, double lsnFrom, double lsnTo){
+  const cJSON *pItem;
+  sqlite3_stmt *pStmt;
+  if( p->pTables==0 ) return SQLITE_OK;
+  pStmt = diffPrepare(p, sqlite3_mprintf(
+      "SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE"
+      " UNION ALL SELECT 1 FROM \"%w\".sqlite_schema WHERE type = 'table' AND name = ?1 COLLATE NOCASE",
+      DIFF_FROM, p->zTo));
+  if( pStmt==0 ) return p->rc;
+  cJSON_ArrayForEach(pItem, p->pTables){
+    const char *zName = pItem->valuestring;
+    int rc;
+    sqlite3_reset(pStmt);
+    sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
+      p->rc = rc;
+      connFail(p->pConn, p->pReply, rc);
+      break;
+    }
+    if( rc==SQLITE_DONE || internalIsReserved(zName) || sqlite3_strnicmp(zName, "sqlite_", 7)==0 ){
+      replyFail(p->pReply, 400, DOSQL_BAD_REQUEST,
+          "tables names \"%s\", which is no table of yours at lsn %lld nor at lsn %lld: name tables "
+          "as they were at either point (in any case); SQLite's own (sqlite_*) and the engine's "
+          "(_dosql_*) are left out", zName, (sqlite3_int64)lsnFrom, (sqlite3_int64)lsnTo);
+      p->rc = SQLITE_MISUSE;
+      break;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  return p->rc;
+}
+
 /* Attach the view of lsn as zSchema. */
 static int diffAttach(Diff *p, double lsn, const char *zSchema){
   char *zName = dosqlVfsViewName(lsn);
@@ -482,7 +518,7 @@ void diffEndpoint(Conn *pConn, Reply *pReply, const cJSON *pBody){
     bTo = diffAttach(&d, lsnTo, DIFF_TO)==SQLITE_OK;
     d.zTo = DIFF_TO;
   }
-  if( bFrom && (bTo || !pTo) ){
+  if( bFrom && (bTo || !pTo) && diffCheckTables(&d, lsnFrom, lsnTo)==SQLITE_OK ){
     sqlite3_str_appendall(pOut, "{\"from\":");
     historyAppendPoint(pOut, lsnFrom);
     sqlite3_str_appendall(pOut, ",\"to\":");

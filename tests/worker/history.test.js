@@ -359,6 +359,18 @@ describe('history', () => {
     assert.deepEqual(back.changes.map((/** @type {any} */ c) => c.type), ['delete', 'update', 'insert']);
     const bad = await db.post('/diff', { from: from.lsn, tables: 'items' });
     assert.equal(bad.body.code, 'BAD_REQUEST');
+    // A name that is no table of either point is refused, not answered as "no change";
+    // one that only one point has is a table, dropped or created.
+    await db.run('DROP TABLE items');
+    for (const tables of [['itemz'], ['ITEMS', 'nope'], ['_dosql_changes'], ['sqlite_schema']]) {
+      const a = await db.post('/diff', { from: from.lsn, tables });
+      assert.equal(a.status, 400, `${tables}: ${a.text}`);
+      assert.equal(a.body.code, 'BAD_REQUEST');
+      assert.match(a.body.error, new RegExp(`"${tables.at(-1)}", which is no table of yours at lsn ${from.lsn} nor at lsn`));
+    }
+    const dropped = await db.post('/diff', { from: from.lsn, tables: ['ITEMS'] });
+    assert.equal(dropped.status, 200, dropped.text);
+    assert.deepEqual(dropped.body.changes.map((/** @type {any} */ c) => c.type), ['delete', 'delete', 'delete']);
   });
 
   test('a diff past the answer\'s size or the CPU budget fails with the way to narrow it, and the object goes on', async () => {
