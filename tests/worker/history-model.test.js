@@ -236,10 +236,13 @@ async function runModel(runtime, { cold, seed, steps, log }) {
       assert.equal(file.status, 200, file.text);
       const imported = await db.post('/import', file.bytes);
       assert.equal(imported.status, 200, imported.text);
-      // Lsns start again at an import: the earlier points can no longer be named.
+      // History starts again at an import, numbered after it: the earlier points are too old.
+      const replaced = points;
       points = [];
       await record(step, true);
       assertSameDump(userView(points[0].dump), userView(from.dump), `import of the export of ${from.lsn}`);
+      assert.ok(points[0].lsn > replaced[replaced.length - 1].lsn, `the import's lsn ${points[0].lsn} follows the replaced database's`);
+      await checkTooOld(db, replaced[replaced.length - 1], branchName());
       return;
     } else if (roll < 0.95) {
       trail.push(`${step}: restart`);

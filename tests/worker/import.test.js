@@ -424,6 +424,50 @@ describe('POST /import', () => {
     assert.equal((await exportOf('sql', name)).readUInt32BE(56), 1);
   });
 
+  test('sql: the file\'s lsns go on past every commit of the database it replaced, those made during the upload too: no bookmark of that one names it', async () => {
+    const name = tenant('lsn-on');
+    const db = world.client('sql', name);
+    const history = async () => (await db.post('/history', {})).body;
+    const from = tenant('lsn-on-from');
+    const src = world.client('sql', from);
+    await src.run('CREATE TABLE t (v)');
+    // Over 8 MB: staging it checkpoints, so its history rows are numbered on too.
+    await src.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2400) INSERT INTO t SELECT randomblob(4000) FROM c');
+    const file = await exportOf('sql', from);
+    await db.run('CREATE TABLE t (v)');
+    for (let i = 0; i < 5; i++) await db.run('INSERT INTO t VALUES (?)', [`old ${i}`]);
+    const before = (await history()).current;
+    // The database commits while the file arrives (more commits than staging it takes).
+    const { stream, resume } = pausedBody(file, 8192);
+    const importing = importInto('sql', name, stream);
+    const object = await objectOf('sql', name);
+    await until(async () => (await object.stats()).importing?.receivedBytes >= 8192);
+    for (let i = 0; i < 30; i++) await db.run('INSERT INTO t VALUES (?)', [`meanwhile ${i}`]);
+    const last = (await history()).current;
+    resume();
+    const answer = await importing;
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const { oldest, current } = await history();
+    assert.ok(oldest.lsn > last.lsn, `the file's first point, lsn ${oldest.lsn}, follows the replaced database's last, ${last.lsn}`);
+    // As many commits again: an old bookmark is too old, never the file's state of that number.
+    for (let i = 0; i < 40; i++) await db.run('INSERT INTO t VALUES (?)', [`new ${i}`]);
+    for (const point of [before, last]) {
+      for (const [path, body] of [['/query', { sql: 'SELECT count(*) AS n FROM t', asOf: point.bookmark }], ['/restore', { to: point.bookmark }]]) {
+        const r = await db.post(path, body);
+        assert.equal(r.status, 410, `${path} at ${point.lsn}: ${r.text}`);
+        assert.equal(r.body.code, 'POINT_TOO_OLD');
+      }
+    }
+    for (let lsn = oldest.lsn; lsn <= current.lsn; lsn++) {
+      assert.deepEqual((await db.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf: lsn })).body.rows, [{ n: 2400 }], `lsn ${lsn}`);
+    }
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 2440 }]);
+    // The numbers survive a restart (they are the stored ones).
+    await world.restart(WORLD);
+    assert.deepEqual((await history()).oldest, oldest);
+    assert.deepEqual((await db.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf: oldest.lsn })).body.rows, [{ n: 2400 }]);
+  });
+
   test('sql: a file larger than 128 MB is staged in storage as it arrives', { timeout: 120_000 }, async () => {
     const file = cliFile(`CREATE TABLE big (id INTEGER PRIMARY KEY, b BLOB);
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 17000)

@@ -176,6 +176,11 @@ function statementsOn(prefix) {
     deleteSegments: `DELETE FROM ${history} WHERE seg BETWEEN ? AND ?`,
     historyBeginsNow: `UPDATE ${state} SET floor = lsn WHERE id = 1`,
     historyBeginsAt: `UPDATE ${state} SET floor = ? WHERE id = 1`,
+    // An import's staged commits numbered on past the commits the live database made meanwhile.
+    shiftLog: `UPDATE ${log} SET lsn = lsn + ?`,
+    shiftState: `UPDATE ${state} SET lsn = lsn + ?, floor = floor + ? WHERE id = 1`,
+    selectSegmentLsns: `SELECT seg, lsns FROM ${history} ORDER BY seg`,
+    shiftSegment: `UPDATE ${history} SET first_lsn = first_lsn + ?, last_lsn = last_lsn + ?, lsns = ? WHERE seg = ?`,
   });
 }
 
@@ -226,6 +231,8 @@ export class SqlPageStorage {
   #checkpointLsn = 0;
   /** No point before this lsn is history (an import, an upgrade, a lost cold page). */
   #floor = 0;
+  /** The lsn before this adapter's first commit: an import's, the replaced database's then. */
+  #firstLsn = 0;
   /** How change events are numbered after the last restore or import (wasm/host.js). */
   /** @type {import('../wasm/host.js').ChangeNumbers} */
   #changeNumbers = NO_CHANGE_NUMBERS;
@@ -262,9 +269,14 @@ export class SqlPageStorage {
   /** @type {SqlStorageStats} */
   stats = { rowsRead: 0, rowsWritten: 0, pagesRead: 0, pagesWritten: 0, deltaPages: 0, commits: 0, checkpoints: 0 };
 
-  /** @param {any} storage  ctx.storage of a SQLite-backed Durable Object @param {{prefix?: string, tuning?: Partial<Tuning>}} [options] */
-  constructor(storage, { prefix = LIVE_PREFIX, tuning = {} } = {}) {
+  /**
+   * @param {any} storage  ctx.storage of a SQLite-backed Durable Object
+   * @param {{prefix?: string, tuning?: Partial<Tuning>, firstLsn?: number}} [options]  firstLsn:
+   *   the lsn before the first commit, when the tables hold none yet (an import's)
+   */
+  constructor(storage, { prefix = LIVE_PREFIX, tuning = {}, firstLsn = 0 } = {}) {
     this.#storage = storage;
+    this.#firstLsn = firstLsn;
     this.#sql = storage.sql;
     this.#prefix = prefix;
     this.#tuning = { ...TUNING, ...tuning };
@@ -597,7 +609,8 @@ export class SqlPageStorage {
   /** An adapter on the import's tables, emptied first (an abandoned import may have left pages). @returns {SqlPageStorage} */
   stageImport() {
     this.#dropTables(IMPORT_PREFIX);
-    return new SqlPageStorage(this.#storage, { prefix: IMPORT_PREFIX, tuning: this.#tuning });
+    // Numbered on from this database's commits: no lsn of it (a bookmark) names the file.
+    return new SqlPageStorage(this.#storage, { prefix: IMPORT_PREFIX, tuning: this.#tuning, firstLsn: this.#lsn });
   }
 
   /**
@@ -606,6 +619,8 @@ export class SqlPageStorage {
    */
   replaceWith(staged, alongside) {
     this.#write(() => {
+      // This database committed while the file was staged: the file's lsns go on past those.
+      if (this.#lsn > staged.#firstLsn) staged.#shiftLsns(this.#lsn - staged.#firstLsn);
       this.#dropTables(this.#prefix);
       staged.#statements.tables.forEach((table, i) => this.exec(`ALTER TABLE ${table} RENAME TO ${this.#statements.tables[i]}`));
       // The states an import wrote on its way are not history: it begins at the file,
@@ -614,6 +629,19 @@ export class SqlPageStorage {
       alongside?.();
     });
     this.#load();
+  }
+
+  /** Number every commit of this staged import shift later. Inside a transaction. @param {number} shift */
+  #shiftLsns(shift) {
+    this.exec(this.#statements.shiftLog, shift);
+    this.exec(this.#statements.shiftState, shift, shift);
+    for (const [seg, lsns] of this.exec(this.#statements.selectSegmentLsns)) {
+      // A page that had no version is kept as its negated lsn.
+      const shifted = decodeNumbers(/** @type {ArrayBuffer} */ (lsns)).map((lsn) => (lsn < 0 ? lsn - shift : lsn + shift));
+      this.exec(this.#statements.shiftSegment, shift, shift, encodeNumbers(shifted).buffer, seg);
+    }
+    this.#firstLsn += shift;
+    this.#lsn += shift;
   }
 
   /** @param {SqlPageStorage} staged */
@@ -919,7 +947,7 @@ export class SqlPageStorage {
     const [state] = this.exec(this.#statements.selectState);
     let floor, kept;
     [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor, floor, kept] =
-      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, 0, 0, NO_CHANGE_NUMBERS.floor, NO_CHANGE_NUMBERS.kept];
+      state ? state.map(Number) : [0, 0, this.#tuning.logSlots, 0, 0, this.#firstLsn, this.#firstLsn, NO_CHANGE_NUMBERS.floor, NO_CHANGE_NUMBERS.kept];
     this.#changeNumbers = { floor, kept };
     this.#startSpan();
     this.#nextSeq = this.#checkpointSeq + 1;
