@@ -86,6 +86,35 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 700 }]);
   });
 
+  test('GET /history\'s oldestTime is the earliest time that names a point: a new database, an imported one, and one whose import kept spans of history', async () => {
+    const at = (/** @type {any} */ db, /** @type {number} */ time) => db.post('/query', { sql: 'SELECT 1 AS one', asOf: { time } });
+    const earliest = async (/** @type {any} */ db, /** @type {string} */ what) => {
+      const { oldestTime } = await history(db);
+      assert.equal(typeof oldestTime, 'number', `${what}: ${oldestTime}`);
+      assert.equal((await at(db, oldestTime)).status, 200, `${what}: its oldestTime names a point`);
+      assert.equal((await at(db, oldestTime - 1)).body.code, 'POINT_TOO_OLD', `${what}: a ms before its oldestTime names none`);
+    };
+    const fresh = sql(tenant('hot-new'));
+    await fresh.run('CREATE TABLE t (v)');
+    await earliest(fresh, 'a new database');
+    const srcName = tenant('hot-src');
+    const src = sql(srcName);
+    const exportOf = async () => new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${srcName}/export`)).arrayBuffer());
+    await src.run('CREATE TABLE t (v)');
+    await src.run("INSERT INTO t VALUES ('small')");
+    const small = await exportOf();
+    const imported = sql(tenant('hot-imp'));
+    assert.equal((await imported.post('/import', small)).status, 200);
+    await earliest(imported, 'an imported database');
+    await imported.run("INSERT INTO t VALUES ('after')");
+    await earliest(imported, 'an imported database, written since');
+    // Over 8 MB: staging it checkpoints, and its spans are kept before the file's point.
+    await src.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2400) INSERT INTO t SELECT randomblob(4000) FROM c');
+    const big = await exportOf();
+    assert.equal((await imported.post('/import', big)).status, 200);
+    await earliest(imported, 'a database imported from a large file');
+  });
+
   test('a restore to before the first commit is undone by restoring to its `before`, though it took two commits', async () => {
     const db = sql(tenant('hundo'));
     await db.run('CREATE TABLE t (v)');

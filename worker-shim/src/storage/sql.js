@@ -575,10 +575,13 @@ export class SqlPageStorage {
   /** What /history tells: the lsns, the earliest time lsnAtTime answers, the bytes history keeps. */
   historyInfo() {
     const oldest = this.oldestLsn;
-    const first = this.#intactSpans()[0];
-    const oldestTime = first
-      ? decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, first.firstSeg)[0][0])).at(Math.max(0, oldest - first.firstLsn + 1)) ?? first.lastTs
-      : this.#spanTimes.at(oldest - this.#checkpointLsn) ?? null;
+    // The time of the oldest point's commit names it (as lsnAtTime reads times); one no
+    // span has a time of (the state before the first commit kept) is named from the next.
+    // The span is the first that reaches the oldest point: not the first kept (an
+    // import's staged spans, before the floor, are kept).
+    const span = this.#intactSpans().find((s) => s.lastLsn >= oldest);
+    const times = span ? decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, span.firstSeg)[0][0])) : this.#spanTimes;
+    const oldestTime = times.at(Math.max(0, oldest - (span ? span.firstLsn : this.#checkpointLsn + 1))) ?? null;
     return {
       lsn: this.#lsn, oldestLsn: oldest, oldestTime, windowMs: this.#tuning.historyMs, logSlots: this.#logSlots,
       // What the byte limit counts, kept in memory: no scan of the log.
