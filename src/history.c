@@ -70,15 +70,43 @@ static void failUnsupported(Reply *pReply){
       "SQLite-backed Durable Object (new_sqlite_classes in wrangler.toml)");
 }
 
-/* Whether the host's answer lsn for the point zField (value) is a failure: then
-** the reply says which. */
-static int lookupFailed(Reply *pReply, double lsn, const char *zField, double value){
+/* How a point older than history was read, for its error: " (the time ...)" or
+** " (lsn N)", so that text read as a time it did not mean ("1.5", a Julian day)
+** says so; "" when it cannot be told. sqlite3_free() it. */
+static char *pointAsRead(Conn *pConn, int kind, double value){
+  sqlite3_stmt *pStmt = 0;
+  char *z = 0;
+  if( kind==DOSQL_POINT_LSN ) return sqlite3_mprintf(" (lsn %lld)", (sqlite3_int64)value);
+  pConn->bTrusted = 1;
+  if( sqlite3_prepare_v2(pConn->db, "SELECT strftime('%Y-%m-%d %H:%M:%f', ?1 / 1000.0, 'unixepoch')", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_bind_double(pStmt, 1, value)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    z = sqlite3_mprintf(" (the time %s UTC)", (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  pConn->bTrusted = 0;
+  return z ? z : sqlite3_mprintf("%s", "");
+}
+
+/* Whether the host's answer lsn for the point zField (value, of kind) is a
+** failure: then the reply says which. */
+static int lookupFailed(Conn *pConn, Reply *pReply, double lsn, const char *zField, int kind, double value){
   if( lsn>=0 ) return 0;
   if( lsn==DOSQL_HISTORY_NONE ){
     failUnsupported(pReply);
   }else if( lsn==DOSQL_HISTORY_BEFORE ){
-    replyFail(pReply, 410, DOSQL_POINT_TOO_OLD,
-        "%s is older than the oldest point history keeps (GET /history says which)", zField);
+    char *zAsRead = pointAsRead(pConn, kind, value);
+    double a[DOSQL_HISTORY_N];
+    if( dosql_host_history_info(a, DOSQL_HISTORY_N)==0 ){
+      replyFail(pReply, 410, DOSQL_POINT_TOO_OLD, "%s%s is older than the oldest point history keeps, "
+          "lsn %lld (GET /history gives it and the earliest time that names it)",
+          zField, zAsRead ? zAsRead : "", (sqlite3_int64)a[DOSQL_HISTORY_OLDEST_LSN]);
+    }else{
+      replyFail(pReply, 410, DOSQL_POINT_TOO_OLD,
+          "%s%s is older than the oldest point history keeps (GET /history says which)", zField, zAsRead ? zAsRead : "");
+    }
+    sqlite3_free(zAsRead);
   }else if( lsn==DOSQL_HISTORY_AFTER ){
     replyFail(pReply, 400, DOSQL_POINT_IN_FUTURE,
         "%s names lsn %lld, which no commit has reached (GET /history gives the newest)",
@@ -93,7 +121,7 @@ static int lookupFailed(Reply *pReply, double lsn, const char *zField, double va
 int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *zField, double *pLsn){
   const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
   int kind = DOSQL_POINT_LSN;
-  double value = NAN, lsn;
+  double value = NAN, asRead, lsn;
   if( cJSON_IsNumber(pPoint) ){
     value = pPoint->valuedouble;
     if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = NAN;
@@ -109,6 +137,7 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     value = fabs(pTime->valuedouble)<=MAX_LSN ? pTime->valuedouble : NAN;
   }
   /* A time before 1970 is a time: older than any point history keeps. */
+  asRead = value;
   if( kind==DOSQL_POINT_TIME && value<0 ) value = -1.0;
   /* A storage without history says so whatever the point (asked only here, where
   ** no lookup would): a key-value object answers 501 to every history request. */
@@ -124,7 +153,7 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     return SQLITE_MISUSE;
   }
   lsn = dosql_host_history_point(kind, value);
-  if( lookupFailed(pReply, lsn, zField, value) ) return SQLITE_ERROR;
+  if( lookupFailed(pConn, pReply, lsn, zField, kind, asRead) ) return SQLITE_ERROR;
   *pLsn = lsn;
   return SQLITE_OK;
 }
@@ -261,7 +290,7 @@ void historyBranchCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
     if( historyResolve(pConn, pReply, pFrom, "from", &lsn)!=SQLITE_OK ) return;
   }else{
     lsn = historyCurrentLsn();
-    if( lookupFailed(pReply, lsn, "from", 0) ) return;
+    if( lookupFailed(pConn, pReply, lsn, "from", DOSQL_POINT_LSN, 0) ) return;
   }
   sqlite3_str_appendall(replyBody(pReply), "{\"name\":");
   jsonAppendString(replyBody(pReply), pName->valuestring, -1);

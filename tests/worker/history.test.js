@@ -209,6 +209,12 @@ describe('history', () => {
       assert.equal(a.body.code, code, a.text);
       assert.ok(a.body.error.length > 20, a.text);
     }
+    // A point too old says how it was read: text that is no lsn is a time ("1.5" a Julian day).
+    for (const [asOf, read] of [['1.5', /asOf \(the time -4713-11-26 00:00:00\.000 UTC\) is older than the oldest point history keeps, lsn 0 /], [' 7', /\(the time -4713-12-01 12:00:00\.000 UTC\)/], [{ time: 86_400_000 }, /\(the time 1970-01-02 00:00:00\.000 UTC\)/]]) {
+      const a = await db.post('/query', { sql: 'SELECT 1', asOf });
+      assert.equal(a.body.code, 'POINT_TOO_OLD', a.text);
+      assert.match(a.body.error, read);
+    }
     const run = await db.post('/run', { sql: 'SELECT 1', asOf: current.lsn });
     assert.equal(run.body.code, 'BAD_REQUEST');
     // A transaction reads its own state: no asOf inside it.

@@ -456,6 +456,7 @@ describe('POST /import', () => {
         const r = await db.post(path, body);
         assert.equal(r.status, 410, `${path} at ${point.lsn}: ${r.text}`);
         assert.equal(r.body.code, 'POINT_TOO_OLD');
+        assert.match(r.body.error, new RegExp(`\\(lsn ${point.lsn}\\) is older than the oldest point history keeps, lsn ${oldest.lsn} `));
       }
     }
     for (let lsn = oldest.lsn; lsn <= current.lsn; lsn++) {
