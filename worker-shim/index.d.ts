@@ -124,6 +124,8 @@ export declare class DoSQLDatabase extends DurableObject {
    * @internal
    */
   adoptBranch(manifest: unknown, pages: ReadableStream<Uint8Array>): Promise<{ status: number; text: string }>;
+  /** @internal POST /branch without the cold tier: the file imported only while this database is new. */
+  importBranch(file: ReadableStream<Uint8Array>): Promise<{ status: number; text: string }>;
   /** @internal */
   holdColdObjects(holder: string, objects: string[]): Promise<void>;
   /** @internal */

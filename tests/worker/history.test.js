@@ -484,6 +484,28 @@ describe('history', () => {
     assert.deepEqual(await sql(waited.body.name).query('SELECT count(*) AS n FROM posts'), [{ n: 2 }]);
   });
 
+  test('a branch does not replace a database written after it was found new: that write stays, and the branch is BRANCH_EXISTS', async () => {
+    const name = tenant('hbrace');
+    const db = sql(name);
+    await db.run('CREATE TABLE t (v)');
+    await db.run("INSERT INTO t VALUES ('parent')");
+    const target = tenant('hbrace-to');
+    // The branch finds the target new, then waits for this transaction on the parent.
+    const { txId } = (await db.post('/begin', {})).body;
+    const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    const branching = db.post('/branch', { name: target });
+    await new Promise((r) => setTimeout(r, 300));
+    const other = sql(target);
+    await other.run('CREATE TABLE mine (v)');
+    await other.run("INSERT INTO mine VALUES ('acknowledged')");
+    assert.equal((await db.post('/commit', {}, inTx)).status, 200);
+    const answer = await branching;
+    assert.equal(answer.status, 409, answer.text);
+    assert.equal(answer.body.code, 'BRANCH_EXISTS');
+    assert.deepEqual(await other.query('SELECT v FROM mine'), [{ v: 'acknowledged' }]);
+    assert.equal((await other.post('/query', { sql: 'SELECT * FROM t' })).status, 400);
+  });
+
   test('a database written after a restore or an import (its change numbers go on past a gap) branches, and its export imports', async () => {
     const importFile = (/** @type {any} */ db, /** @type {ArrayBuffer} */ bytes) => db.post('/import', new Uint8Array(bytes), { headers: { 'content-type': 'application/vnd.sqlite3' } });
     const exportOf = async (/** @type {string} */ name) => (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer();

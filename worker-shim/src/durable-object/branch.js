@@ -103,8 +103,10 @@ export async function branch({ name, from }, source) {
 async function copy(lsn, target, { exportFile }) {
   const file = await exportFile(lsn);
   if (!file.ok) return { status: file.status, body: new Uint8Array(await file.arrayBuffer()) };
-  const imported = await target.fetch('http://dosql/import', { method: 'POST', body: file.body, headers: { 'content-type': 'application/vnd.sqlite3' } });
-  return jsonResponse(imported.status, await imported.json());
+  // Imported only while target is still new: a write since its check, or another branch
+  // made there meanwhile, makes it BRANCH_EXISTS rather than being replaced.
+  const imported = await target.importBranch(file.body);
+  return jsonResponse(imported.status, JSON.parse(imported.text));
 }
 
 /**

@@ -186,6 +186,18 @@ export class DoSQLDatabase extends DurableObject {
     return rpcAnswer(await this.#instance.adoptBranch(manifest, pages));
   }
 
+  /**
+   * Become the branch whose file the caller sends (without a cold tier), as POST /import
+   * does, but only while this database is new, as asked again at the swap: a write that
+   * reached it since the branch asked makes it BRANCH_EXISTS, and nothing is replaced.
+   * @param {ReadableStream<Uint8Array>} file @returns {Promise<{status: number, text: string}>}
+   */
+  async importBranch(file) {
+    const request = new Request('http://dosql/import', { method: 'POST', body: file, headers: { 'content-type': 'application/vnd.sqlite3' } });
+    const answer = await this.#instance.importDatabase(request, { ifNew: true });
+    return { status: answer.status, text: await answer.text() };
+  }
+
   /** The branch `holder` (an id) reads these R2 objects of this database. @param {string} holder @param {string[]} objects */
   holdColdObjects(holder, objects) {
     return this.#instance.holdColdObjects(holder, objects);

@@ -52,6 +52,9 @@ const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_c
  * @property {boolean} captureChanges  as the live engine is opened
  * @property {unknown} [captureTables]  as the live engine is opened
  * @property {() => Promise<() => void>} hold  takes the transaction gate
+ * @property {() => Promise<EngineResponse | null>} [unused]  asked holding the gate, before
+ *   the swap: null, or why the database may not be replaced (a branch's, which replaces
+ *   only a new database)
  * @property {() => Promise<EngineResponse | null>} replaced  holding the gate, after the
  *   swap: starts the live engine on the new pages (null, or the failure to answer)
  * @property {ImportProgress} progress
@@ -71,6 +74,8 @@ export async function importFile(body, target) {
     if (refused) return refused;
     const release = await target.hold();
     try {
+      const used = await target.unused?.();
+      if (used) return used;
       // The file's change log replaces this one: its events are numbered after it.
       const numbers = await target.changeNumbers();
       if ('status' in numbers) return numbers;

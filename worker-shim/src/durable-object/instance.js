@@ -364,11 +364,13 @@ export class DatabaseInstance {
   /**
    * Answer a request as POST /import, whatever its path: replace the database
    * with the SQLite file in its body (durable-object/file-import.js), or refuse the file and change
-   * nothing.
+   * nothing. With ifNew (a branch's copy), only while the database is new, as asked
+   * again at the swap: else BRANCH_EXISTS.
    * @param {Request} request
+   * @param {{ifNew?: boolean}} [options]
    * @returns {Promise<Response>}
    */
-  async importDatabase(request) {
+  async importDatabase(request, { ifNew = false } = {}) {
     // A database whose cold data is lost cannot open; replacing it is how it recovers,
     // on an engine that needs no database (file headers) and with the new events
     // numbered past any the lost log can hold.
@@ -388,6 +390,7 @@ export class DatabaseInstance {
             migrations: this.#options.migrations(),
             ...captureOptions(this.#capture),
             hold: () => this.#gate.hold(),
+            unused: ifNew ? () => this.#usedError() : undefined,
             replaced: () => this.#restartAfterImport(),
             progress,
             log: (...args) => console.error(`[dosql] ${label}:`, ...args),
