@@ -28,6 +28,8 @@ typedef struct Side {
   char **azCol;           /* column names (sqlite3_malloc'd) */
   int nPk;
   char **azPk;            /* primary key columns in key order (WITHOUT ROWID) */
+  char *zKeyRule;         /* how the key compares: each key column's collation and
+                          ** affinity (WITHOUT ROWID; sqlite3_malloc'd) */
 } Side;
 
 /* A diff in progress. */
@@ -74,6 +76,7 @@ static void sideFree(Side *s){
   for(i=0; i<s->nPk; i++) sqlite3_free(s->azPk[i]);
   sqlite3_free(s->azCol);
   sqlite3_free(s->azPk);
+  sqlite3_free(s->zKeyRule);
   memset(s, 0, sizeof(*s));
 }
 
@@ -116,6 +119,61 @@ static void sideLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
     connFail(p->pConn, p->pReply, p->rc);
   }else if( p->rc!=SQLITE_OK ){
     sqlite3_finalize(pStmt);
+    connFail(p->pConn, p->pReply, p->rc);
+  }
+}
+
+/* The affinity of a column of declared type zType (SQLite's rules: datatype3.html). */
+static char affinityOf(const char *zType){
+  static const struct { const char *zLike; char c; } aRule[] = {
+    { "%INT%", 'I' }, { "%CHAR%", 'T' }, { "%CLOB%", 'T' }, { "%TEXT%", 'T' },
+    { "%BLOB%", 'B' }, { "%REAL%", 'R' }, { "%FLOA%", 'R' }, { "%DOUB%", 'R' },
+  };
+  int i;
+  if( zType==0 || zType[0]==0 ) return 'B';
+  for(i=0; i<(int)(sizeof(aRule)/sizeof(aRule[0])); i++){
+    if( sqlite3_strlike(aRule[i].zLike, zType, 0)==0 ) return aRule[i].c;
+  }
+  return 'N';
+}
+
+/* s->zKeyRule of WITHOUT ROWID table zTable in zSchema: "collation affinity," for
+** each key column in key order, from its primary key index. Two points' keys pair
+** their rows one to one only when they compare alike (a key made NOCASE, or TEXT
+** made INTEGER, would pair two rows of one point with one of the other). */
+static void keyRuleLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
+  sqlite3_stmt *pList = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".index_list(%Q)", zSchema, zTable));
+  sqlite3_stmt *pTypes = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".table_xinfo(%Q)", zSchema, zTable));
+  sqlite3_stmt *pKey = 0;
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  /* index_list: seq, name, unique, origin, partial. */
+  while( pList && sqlite3_step(pList)==SQLITE_ROW ){
+    if( sqlite3_stricmp((const char*)sqlite3_column_text(pList, 3), "pk")==0 ){
+      pKey = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".index_xinfo(%Q)", zSchema, (const char*)sqlite3_column_text(pList, 1)));
+      break;
+    }
+  }
+  /* index_xinfo: seqno, cid, name, desc, coll, key. */
+  while( pKey && pTypes && sqlite3_step(pKey)==SQLITE_ROW ){
+    int iCid = sqlite3_column_int(pKey, 1);
+    const char *zType = 0;
+    if( sqlite3_column_int(pKey, 5)==0 ) continue;
+    sqlite3_reset(pTypes);
+    /* table_xinfo: cid, name, type, ... */
+    while( sqlite3_step(pTypes)==SQLITE_ROW ){
+      if( sqlite3_column_int(pTypes, 0)==iCid ){
+        zType = (const char*)sqlite3_column_text(pTypes, 2);
+        break;
+      }
+    }
+    sqlite3_str_appendf(pOut, "%s %c,", (const char*)sqlite3_column_text(pKey, 4), affinityOf(zType));
+  }
+  sqlite3_finalize(pList);
+  sqlite3_finalize(pTypes);
+  sqlite3_finalize(pKey);
+  s->zKeyRule = sqlite3_str_finish(pOut);
+  if( s->zKeyRule==0 && p->rc==SQLITE_OK ){
+    p->rc = SQLITE_NOMEM;
     connFail(p->pConn, p->pReply, p->rc);
   }
 }
@@ -216,10 +274,12 @@ static const char *rowidName(const Side *f, const Side *x){
   return 0;
 }
 
-/* Whether WITHOUT ROWID sides f and x have one key: the same columns, in order. */
+/* Whether WITHOUT ROWID sides f and x have one key: the same columns, in order,
+** compared alike. */
 static int sameKey(const Side *f, const Side *x){
   int i;
   if( f->nPk!=x->nPk ) return 0;
+  if( f->zKeyRule==0 || x->zKeyRule==0 || sqlite3_stricmp(f->zKeyRule, x->zKeyRule)!=0 ) return 0;
   for(i=0; i<f->nPk; i++){
     if( f->azPk[i]==0 || x->azPk[i]==0 || sqlite3_stricmp(f->azPk[i], x->azPk[i])!=0 ) return 0;
   }
@@ -287,6 +347,10 @@ static void diffTable(Diff *p, const char *zTable){
   const char *zRowid = 0;
   sideLoad(p, &f, DIFF_FROM, zTable);
   sideLoad(p, &x, p->zTo, zTable);
+  if( p->rc==SQLITE_OK && f.bExists && x.bExists && f.bWithoutRowid && x.bWithoutRowid ){
+    keyRuleLoad(p, &f, DIFF_FROM, zTable);
+    keyRuleLoad(p, &x, p->zTo, zTable);
+  }
   if( p->rc!=SQLITE_OK ) goto done;
   zF = columnList(&f, "f");
   zX = columnList(&x, "x");

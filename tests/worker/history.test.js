@@ -408,6 +408,26 @@ describe('history', () => {
     assert.deepEqual(dropped.body.changes.map((/** @type {any} */ c) => c.type), ['delete', 'delete', 'delete']);
   });
 
+  test('a WITHOUT ROWID key that compares otherwise at the two points (collation, affinity) is another key: every row goes and comes', async () => {
+    const db = sql(tenant('hdkey'));
+    await db.run('CREATE TABLE t (k TEXT PRIMARY KEY, v) WITHOUT ROWID');
+    await db.run("INSERT INTO t VALUES ('a', 1), ('A', 2)");
+    await db.run('CREATE TABLE n (k TEXT PRIMARY KEY, v) WITHOUT ROWID');
+    await db.run("INSERT INTO n VALUES ('1', 'one'), ('01', 'one again')");
+    const from = (await history(db)).current.lsn;
+    // NOCASE, and INTEGER: the two rows of each would pair with its one row left.
+    await db.post('/exec', { sql: "CREATE TABLE t2 (k TEXT PRIMARY KEY COLLATE NOCASE, v) WITHOUT ROWID; INSERT INTO t2 VALUES ('a', 1); DROP TABLE t; ALTER TABLE t2 RENAME TO t;" });
+    await db.post('/exec', { sql: "CREATE TABLE n2 (k INTEGER PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO n2 VALUES (1, 'one'); DROP TABLE n; ALTER TABLE n2 RENAME TO n;" });
+    const to = (await history(db)).current.lsn;
+    const kinds = async (/** @type {number} */ a, /** @type {number} */ b) => {
+      const d = await db.post('/diff', { from: a, to: b });
+      assert.equal(d.status, 200, d.text);
+      return d.body.changes.map((/** @type {any} */ c) => `${c.table} ${c.type} ${JSON.stringify(c.data.k)}`).sort();
+    };
+    assert.deepEqual(await kinds(from, to), ['n delete "01"', 'n delete "1"', 'n insert 1', 't delete "A"', 't delete "a"', 't insert "a"']);
+    assert.deepEqual(await kinds(to, from), ['n delete 1', 'n insert "01"', 'n insert "1"', 't delete "a"', 't insert "A"', 't insert "a"']);
+  });
+
   test('a diff past the answer\'s size or the CPU budget fails with the way to narrow it, and the object goes on', async () => {
     const db = sql(tenant('hdbig'));
     await db.run('CREATE TABLE fat (id INTEGER PRIMARY KEY, v TEXT)');
