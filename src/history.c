@@ -31,6 +31,18 @@ static double digitsLsn(const char *z){
   return lsn;
 }
 
+/* Whether z is digits with a leading zero, but not a bookmark's 16: no lsn is
+** written so, but a bookmark cut short (or lengthened) is, and read as an lsn it
+** would name another point. */
+static int paddedDigits(const char *z){
+  size_t n = strlen(z), i;
+  if( n<2 || n==BOOKMARK_DIGITS || z[0]!='0' ) return 0;
+  for(i=0; i<n; i++){
+    if( z[i]<'0' || z[i]>'9' ) return 0;
+  }
+  return 1;
+}
+
 /* The lsn a bookmark names, or -1 when z is not one. */
 static double bookmarkLsn(const char *z){
   double lsn = 0;
@@ -120,14 +132,16 @@ static int lookupFailed(Conn *pConn, Reply *pReply, double lsn, const char *zFie
 
 int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *zField, double *pLsn){
   const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
-  int kind = DOSQL_POINT_LSN;
+  int kind = DOSQL_POINT_LSN, bPadded = 0;
   double value = NAN, asRead, lsn;
   if( cJSON_IsNumber(pPoint) ){
     value = pPoint->valuedouble;
     if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = NAN;
   }else if( cJSON_IsString(pPoint) ){
     value = bookmarkLsn(pPoint->valuestring);
-    if( value<0 ) value = digitsLsn(pPoint->valuestring);
+    bPadded = value<0 && paddedDigits(pPoint->valuestring);
+    if( bPadded ) value = NAN;
+    else if( value<0 ) value = digitsLsn(pPoint->valuestring);
     if( value<0 ){
       kind = DOSQL_POINT_TIME;
       value = timeMs(pConn, pPoint->valuestring);
@@ -144,6 +158,12 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
   if( isnan(value) && dosql_host_history_point(DOSQL_POINT_LSN, 0)==DOSQL_HISTORY_NONE ){
     failUnsupported(pReply);
     return SQLITE_ERROR;
+  }
+  if( bPadded ){
+    replyFail(pReply, 400, DOSQL_BAD_POINT,
+        "%s \"%s\" is neither an lsn (written without leading zeros) nor a bookmark (16 hex "
+        "digits, as GET /history gives): a bookmark cut short, or lengthened?", zField, pPoint->valuestring);
+    return SQLITE_MISUSE;
   }
   if( isnan(value) ){
     replyFail(pReply, 400, DOSQL_BAD_POINT,

@@ -198,6 +198,9 @@ describe('history', () => {
       [{ sql: 'SELECT 1', asOf: current.lsn + 5 }, 400, 'POINT_IN_FUTURE'],
       [{ sql: 'SELECT 1', asOf: 'not a time' }, 400, 'BAD_POINT'],
       [{ sql: 'SELECT 1', asOf: [1] }, 400, 'BAD_POINT'],
+      // A bookmark cut short or lengthened is no lsn: read as one, it would name another point.
+      [{ sql: 'SELECT 1', asOf: current.bookmark.slice(0, 15) }, 400, 'BAD_POINT'],
+      [{ sql: 'SELECT 1', asOf: `0${current.bookmark}` }, 400, 'BAD_POINT'],
       [{ sql: 'SELECT 1', asOf: '1971-01-01' }, 410, 'POINT_TOO_OLD'],
       [{ sql: 'SELECT 1', asOf: '1969-12-31 23:59:59' }, 410, 'POINT_TOO_OLD'],
       [{ sql: 'SELECT 1', asOf: { time: -1 } }, 410, 'POINT_TOO_OLD'],
