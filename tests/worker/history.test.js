@@ -367,6 +367,18 @@ describe('history', () => {
       const diff = await rpc(name, { method: 'diff', args: [current.lsn, null], client });
       assert.deepEqual(diff.changes.map((/** @type {any} */ c) => c.type), ['update']);
     }
+    // A misspelt option is refused, not dropped: {asof} read the present, {tabels} every table.
+    const misspelt = /** @type {const} */ ([
+      [{ method: 'query', args: ['SELECT v FROM k', [], { asof: current.lsn }] }, /query\(\) takes \{transaction\?, asOf\?\}; "asof" is not one of them/],
+      [{ method: 'batch', args: [['SELECT v FROM k'], { AsOf: current.lsn }] }, /batch\(\) takes .*"AsOf" is not one of them/],
+      [{ method: 'diff', args: [current.lsn, { tabels: ['nothing'] }] }, /diff\(\) takes \{to\?, tables\?, limit\?\}; "tabels" is not one of them/],
+      [{ method: 'diff', args: [current.lsn, { tabels: ['nothing'] }], client: true }, /diff\(\) takes .*"tabels"/],
+      [{ method: 'diff', args: [current.lsn, 'k'] }, /diff\(\)'s options must be an object/],
+    ]);
+    for (const [call, message] of misspelt) {
+      // The stub's error carries its code in the message (Workers RPC keeps only that); the client's is a DoSQLError.
+      await assert.rejects(rpc(name, call), (/** @type {any} */ err) => (/\[BAD_REQUEST 400\]/.test(err.message) || err.code === 'BAD_REQUEST') && message.test(err.message), JSON.stringify(call));
+    }
     const restored = await rpc(name, { method: 'restore', args: [current.lsn], client: true });
     assert.deepEqual(restored.restoredTo, current);
     assert.deepEqual(await rpc(name, { method: 'query', args: ['SELECT v FROM k'] }), [{ v: 'then' }]);

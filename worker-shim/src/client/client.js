@@ -19,6 +19,7 @@ import { lineDecoder } from '../changes/ndjson.js';
 import { DoSQLError, ERROR_DETAILS, objectUnavailable, rpcTooLarge } from './error.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
 import { watchCalls } from './watched-calls.js';
+import { checkKeys } from '../option-keys.js';
 
 export { DoSQLError } from './error.js';
 export { encodeParams, encodeValue, decodeRow, decodeValue } from './values.js';
@@ -132,6 +133,7 @@ export function clientOver(send, more = {}) {
      * @param {{to?: number | string | {time: number}, tables?: string[], limit?: number} | null} [options]
      */
     async diff(from, options) {
+      checkCallOptions(options, DIFF_OPTIONS, 'diff()');
       return decodeDiff(await post('/diff', { from, to: options?.to, tables: options?.tables, limit: options?.limit }, null));
     },
 
@@ -450,6 +452,9 @@ export function answerOf(path, status, text) {
 // message", and fromRpcError rebuilds it on the other side.
 const RPC_ERROR = /^\[([A-Z][A-Z0-9_]*) (\d{3})(?: operation (\d+))?\] ([\s\S]*)$/;
 
+/** The options diff() takes. */
+export const DIFF_OPTIONS = Object.freeze(['to', 'tables', 'limit']);
+
 /**
  * A DoSQLError as an Error that crosses Workers RPC.
  * @param {unknown} err
@@ -458,6 +463,22 @@ export function toRpcError(err) {
   if (!(err instanceof DoSQLError)) return err;
   const operation = err.operation === undefined ? '' : ` operation ${err.operation}`;
   return new Error(`[${err.code} ${err.status}${operation}] ${err.message}`);
+}
+
+/**
+ * A call's options object (absent: none), checked to name only options that exist: a
+ * misspelt one ({asof}, {tabels}) would be dropped without a word, and the call would
+ * read the present or every table. Else a DoSQLError 400 BAD_REQUEST saying which.
+ * @param {unknown} options @param {readonly string[]} allowed @param {string} label  e.g. "diff()"
+ */
+export function checkCallOptions(options, allowed, label) {
+  if (options === undefined || options === null) return;
+  try {
+    if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${label}'s options must be an object {${allowed.map((key) => `${key}?`).join(', ')}}`);
+    checkKeys(options, allowed, label);
+  } catch (err) {
+    throw new DoSQLError(/** @type {Error} */ (err).message, { code: 'BAD_REQUEST', status: 400 });
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { answerOfRpc, decodeDiff, statements, toRpcError } from '../client/client.js';
+import { DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
@@ -95,27 +95,27 @@ export class DoSQLDatabase extends DurableObject {
 
   /** @param {string} sql @param {unknown} [params] @param {{transaction?: string, asOf?: unknown}} [options]  asOf: a point of history */
   query(sql, params, options) {
-    return this.#statement(options, (s) => s.query(sql, params));
+    return this.#statement(options, (s) => s.query(sql, params), 'query()');
   }
 
   /** @param {string} sql @param {unknown} [params] @param {{transaction?: string, asOf?: unknown}} [options] */
   queryOne(sql, params, options) {
-    return this.#statement(options, (s) => s.queryOne(sql, params));
+    return this.#statement(options, (s) => s.queryOne(sql, params), 'queryOne()');
   }
 
   /** @param {string} sql @param {unknown} [params] @param {{transaction?: string}} [options] */
   run(sql, params, options) {
-    return this.#statement(options, (s) => s.run(sql, params));
+    return this.#statement(options, (s) => s.run(sql, params), 'run()');
   }
 
   /** @param {(string | {sql: string, params?: unknown})[]} list @param {{transaction?: string, asOf?: unknown}} [options] */
   batch(list, options) {
-    return this.#statement(options, (s) => s.batch(list));
+    return this.#statement(options, (s) => s.batch(list), 'batch()');
   }
 
   /** @param {string} sql @param {{transaction?: string}} [options] */
   exec(sql, options) {
-    return this.#statement(options, (s) => s.exec(sql));
+    return this.#statement(options, (s) => s.exec(sql), 'exec()');
   }
 
   /** @param {{timeoutMs?: number} | null} [options] */
@@ -131,7 +131,10 @@ export class DoSQLDatabase extends DurableObject {
 
   /** The row changes between two points. @param {unknown} from @param {{to?: unknown, tables?: string[], limit?: number} | null} [options] */
   diff(from, options) {
-    return this.#statement(undefined, async (_, send) => decodeDiff(await send('/diff', { from, to: options?.to, tables: options?.tables, limit: options?.limit }, null)));
+    return this.#statement(undefined, async (_, send) => {
+      checkCallOptions(options, DIFF_OPTIONS, 'diff()');
+      return decodeDiff(await send('/diff', { from, to: options?.to, tables: options?.tables, limit: options?.limit }, null));
+    });
   }
 
   /** A new database, the object `name` of DOSQL_DB, holding this one as of a point. @param {string} name @param {unknown} [from] */
@@ -155,11 +158,14 @@ export class DoSQLDatabase extends DurableObject {
   }
 
   /**
-   * @template T @param {{transaction?: string} | undefined} options
-   * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn @returns {Promise<T>}
+   * @template T @param {{transaction?: string, asOf?: unknown} | undefined} options
+   * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn
+   * @param {string} [label]  the method, whose options are checked (e.g. "query()") @returns {Promise<T>}
    */
-  async #statement(options, fn) {
+  async #statement(options, fn, label) {
     try {
+      // asOf too where it is no option: C says which routes take it.
+      if (label) checkCallOptions(options, ['transaction', 'asOf'], label);
       const txId = options?.transaction ?? null;
       const plain = txId === null && options?.asOf === undefined;
       // The statements outside any transaction and history: made once per object.
