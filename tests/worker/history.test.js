@@ -579,6 +579,20 @@ describe('history', () => {
       const { oldest, current } = (await db.post('/history', {})).body;
       assert.ok(oldest.lsn > 250 && current.lsn - oldest.lsn < 60, `history ${oldest.lsn}..${current.lsn}`);
       assert.equal((await db.post('/query', { sql: 'SELECT 1', asOf: 5 })).body.code, 'POINT_TOO_OLD');
+      // Right at a checkpoint it keeps no commit's time: no time names a point (the present
+      // may be older than it), while the lsn still does.
+      const at = lean.client('sql', tenant('hl-at'));
+      await at.run('CREATE TABLE t (x)');
+      let h = (await at.post('/history', {})).body;
+      while (h.oldest.lsn !== h.current.lsn) {
+        await at.run('INSERT INTO t VALUES (1)');
+        h = (await at.post('/history', {})).body;
+      }
+      assert.equal(h.oldestTime, null);
+      for (const asOf of ['2000-01-01', { time: Date.now() }]) {
+        assert.equal((await at.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf })).body.code, 'POINT_TOO_OLD', JSON.stringify(asOf));
+      }
+      assert.equal((await at.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf: h.current.lsn })).status, 200);
     } finally {
       await lean.destroy();
     }

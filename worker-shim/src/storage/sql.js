@@ -560,8 +560,12 @@ export class SqlPageStorage {
   lsnAtTime(ms) {
     const current = { firstLsn: this.#checkpointLsn + 1, times: this.#spanTimes };
     const spans = [...this.#intactSpans().map((span) => ({ firstLsn: span.firstLsn, lastTs: span.lastTs, firstSeg: span.firstSeg })), current];
+    // No time kept at all (history keeps nothing past a checkpoint just made): no time is
+    // known to name the present, which may be older than any time asked.
+    let timed = false;
     for (const [i, span] of spans.entries()) {
       const times = 'times' in span ? span.times : decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, span.firstSeg)[0][0]));
+      timed ||= times.length > 0;
       if (times.length === 0 || times[times.length - 1] <= ms) continue;
       let newest = -1;
       times.forEach((ts, index) => { if (ts <= ms) newest = index; });
@@ -569,7 +573,7 @@ export class SqlPageStorage {
       if (newest < 0 && i === 0) return null;
       return lsn >= this.oldestLsn ? lsn : null;
     }
-    return this.#lsn;
+    return timed ? this.#lsn : null;
   }
 
   /** What /history tells: the lsns, the earliest time lsnAtTime answers, the bytes history keeps. */
