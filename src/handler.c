@@ -654,36 +654,38 @@ typedef struct Route {
   int bAsOf;             /* reads that take "asOf" (history.h) */
   int bOtherDatabase;    /* writes another database of the class: asked only over
                          ** Workers RPC (DOSQL_REQUEST_OVER_RPC, api.h) */
+  int bWholeDatabase;    /* takes the whole database, after any open transaction:
+                         ** never sent inside one (it would wait for it to idle out) */
 } Route;
 
 /* Every endpoint of a database, the host's included, so that every 404 and
 ** 405 is decided here (docs/protocol.md). */
 static const Route aRoute[] = {
-  { "/query",         doQuery,            METHOD_POST, 0, 0, 1, 0 },
-  { "/run",           doRun,              METHOD_POST, 0, 0, 0, 0 },
-  { "/transaction",   doTransaction,      METHOD_POST, 0, 0, 0, 0 },
-  { "/batch",         doBatch,            METHOD_POST, 0, 0, 1, 0 },
-  { "/exec",          doExec,             METHOD_POST, 0, 0, 0, 0 },
-  { "/begin",         doBegin,            METHOD_POST, 0, 0, 0, 0 },
-  { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0 },
-  { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0 },
-  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0 },
-  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0 },
-  { "/export",        doExportSize,       METHOD_GET,  1, 0, 0, 0 },
-  { "/import",        0,                  METHOD_POST, 1, 0, 0, 0 },
-  { "/stats",         0,                  METHOD_GET,  1, 0, 0, 0 },
-  { "/history",       historyInfo,        METHOD_GET|METHOD_POST, 0, 0, 0, 0 },
-  { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0, 0 },
-  { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0, 0 },
-  { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0, 1 },
-  { "/v2",            hranaVersion,       METHOD_GET,  0, 0, 0, 0 },
-  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0, 0 },
-  { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0, 0 },
-  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0, 0 },
-  { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0 },
-  { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0, 0 },
-  { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1, 0 },
-  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0, 0 },
+  { "/query",         doQuery,            METHOD_POST, 0, 0, 1, 0, 0 },
+  { "/run",           doRun,              METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/transaction",   doTransaction,      METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/batch",         doBatch,            METHOD_POST, 0, 0, 1, 0, 0 },
+  { "/exec",          doExec,             METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/begin",         doBegin,            METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0, 0 },
+  { "/export",        doExportSize,       METHOD_GET,  1, 0, 0, 0, 1 },
+  { "/import",        0,                  METHOD_POST, 1, 0, 0, 0, 1 },
+  { "/stats",         0,                  METHOD_GET,  1, 0, 0, 0, 0 },
+  { "/history",       historyInfo,        METHOD_GET|METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0, 0, 1 },
+  { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0, 0, 0 },
+  { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0, 1, 1 },
+  { "/v2",            hranaVersion,       METHOD_GET,  0, 0, 0, 0, 0 },
+  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0, 0, 0 },
+  { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0, 0, 0 },
+  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0, 0, 0 },
+  { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0, 0 },
+  { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0, 0, 0 },
+  { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1, 0, 0 },
+  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0, 0, 0 },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))
 
@@ -719,13 +721,13 @@ void handlerAppendRoutes(sqlite3_str *pOut){
   for(i=0; i<N_ROUTE; i++){
     const Route *p = &aRoute[i];
     sqlite3_str_appendf(pOut, "%s{\"path\":\"%s\",\"methods\":[%s%s%s],\"host\":%s,\"internal\":%s,"
-        "\"otherDatabase\":%s}",
+        "\"otherDatabase\":%s,\"wholeDatabase\":%s}",
         i ? "," : "", p->zPath,
         (p->mMethods & METHOD_GET) ? "\"GET\"" : "",
         (p->mMethods & METHOD_GET) && (p->mMethods & METHOD_POST) ? "," : "",
         (p->mMethods & METHOD_POST) ? "\"POST\"" : "",
         p->bHost ? "true" : "false", p->bInternal ? "true" : "false",
-        p->bOtherDatabase ? "true" : "false");
+        p->bOtherDatabase ? "true" : "false", p->bWholeDatabase ? "true" : "false");
   }
   sqlite3_str_appendchar(pOut, 1, ']');
 }

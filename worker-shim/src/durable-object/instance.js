@@ -50,20 +50,23 @@ const encoder = new TextEncoder();
 /** A restore gives up after this many rounds of fetching pages from the cold tier. */
 const MAX_RESTORE_ROUNDS = 64;
 const decoder = new TextDecoder();
-/**
- * The routes the host serves holding the gate, after any open transaction: never
- * inside one. Sent with a transaction's header, such a request would wait for the very
- * transaction its sender holds open, until it idled out and was rolled back.
- */
-const OUTSIDE_TRANSACTION = new Set(['/restore', '/branch', '/export', '/import']);
+/** The paths of C's routes that take the whole database ("wholeDatabase"), read once. @type {Set<string> | null} */
+let wholeDatabasePaths = null;
+
+/** Whether path takes the whole database, after any open transaction (never inside one). @param {string} path */
+function takesWholeDatabase(path) {
+  wholeDatabasePaths ??= new Set(shippedContract().routes.filter((r) => r.wholeDatabase).map((r) => r.path));
+  return wholeDatabasePaths.has(path);
+}
 
 /**
  * The answer to a request of path sent inside a transaction (txId: its header) when
- * path never runs inside one (OUTSIDE_TRANSACTION), else null.
+ * path takes the whole database, else null: it would wait for the very transaction
+ * its sender holds open, until that idled out and was rolled back.
  * @param {string} path @param {string | null | undefined} txId @returns {EngineResponse | null}
  */
 function refusedInTransaction(path, txId) {
-  if (txId === null || txId === undefined || !OUTSIDE_TRANSACTION.has(path)) return null;
+  if (txId === null || txId === undefined || !takesWholeDatabase(path)) return null;
   return hostError('BAD_REQUEST', `${path} does not run inside a transaction: it waits for the open one to end, ` +
     `so inside it, it would wait for that transaction to idle out and be rolled back. Send it without the ` +
     `${shippedContract().transactionHeader} header, after /commit or /rollback`);
@@ -205,7 +208,7 @@ export class DatabaseInstance {
   async fetch(request) {
     try {
       const path = new URL(request.url).pathname;
-      const inTransaction = OUTSIDE_TRANSACTION.has(path) && refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader));
+      const inTransaction = takesWholeDatabase(path) && refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader));
       if (inTransaction) {
         await discardBody(request.body);
         return toResponse(inTransaction);

@@ -10,8 +10,9 @@
 // in the shipped module's contract, read once per isolate from a scratch instance
 // if no engine has read it yet.
 
-/** host: served by the shim (streams, file transfer); internal: the shim's own requests only.
- *  @typedef {{path: string, methods: string[], host: boolean, internal: boolean, otherDatabase: boolean}} Route */
+/** host: served by the shim (streams, file transfer); internal: the shim's own requests only;
+ *  otherDatabase: writes another database of the class; wholeDatabase: never inside a transaction.
+ *  @typedef {{path: string, methods: string[], host: boolean, internal: boolean, otherDatabase: boolean, wholeDatabase: boolean}} Route */
 
 /**
  * @typedef {object} Contract
