@@ -158,6 +158,43 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query('SELECT count(*) AS n FROM s'), [{ n: 0 }]);
     });
 
+    test('a parameter JSON cannot write (a cycle), a bigint inside an object, a promise not awaited: BAD_PARAMS, never a TypeError', async () => {
+      const db = createClient(stubOf(world, backend, tenant('unwritable')));
+      await db.run('CREATE TABLE s (v)');
+      /** @type {any} */
+      const cycle = {};
+      cycle.self = cycle;
+      /** @type {[unknown, RegExp][]} */
+      const cases = [
+        [cycle, /cannot be sent: Converting circular structure to JSON/],
+        [{ n: 10n }, /is an object/],
+        [Promise.resolve(1), /a promise \(await it first\)/],
+        [new Map([[1, 2]]), /is an object/],
+      ];
+      for (const [value, what] of cases) {
+        for (const call of [() => db.run('INSERT INTO s VALUES (?)', [value]), () => db.query('SELECT :v AS v', { v: value }), () => db.batch([{ sql: 'INSERT INTO s VALUES (?)', params: [value] }])]) {
+          await assert.rejects(call(), (/** @type {any} */ err) => err instanceof DoSQLError && err.code === 'BAD_PARAMS' && err.status === 400 && what.test(err.message));
+        }
+      }
+      // Another field JSON cannot write: the request is refused, coded, before it is sent.
+      await assert.rejects(db.query(/** @type {any} */ (cycle)), { name: 'DoSQLError', code: 'BAD_REQUEST', status: 400 });
+      assert.deepEqual(await db.query('SELECT count(*) AS n FROM s'), [{ n: 0 }]);
+    });
+
+    test('transaction() without a function, asOf() without a point: DoSQLErrors, and no transaction is begun', async () => {
+      const db = createClient(stubOf(world, backend, tenant('misuse')));
+      for (const fn of [undefined, null, 5, 'SELECT 1']) {
+        await assert.rejects(db.transaction(/** @type {any} */ (fn)), { name: 'DoSQLError', code: 'BAD_REQUEST', status: 400 });
+      }
+      // options null is no options.
+      assert.equal(await db.transaction(async () => 7, /** @type {any} */ (null)), 7);
+      for (const point of [undefined, null]) {
+        assert.throws(() => db.asOf(/** @type {any} */ (point)), { name: 'DoSQLError', code: 'BAD_POINT', status: 400 });
+      }
+      // Nothing holds the database: a write runs at once.
+      assert.deepEqual(await db.run('CREATE TABLE after_misuse (v)'), { rowsAffected: 0, lastInsertRowId: 0 });
+    });
+
     test('errors are DoSQLError with SQLite\'s message, a stable code and the status', async () => {
       const db = createClient(stubOf(world, backend, tenant('errors')));
       await db.run('CREATE TABLE u (email TEXT UNIQUE)');
@@ -281,11 +318,14 @@ describe('getDB', () => {
     /** @type {any} */
     const cycle = {};
     cycle.self = cycle;
-    // Strings, a cycle, a bigint JSON cannot write; 3.8 million halves: 15 MB of JSON
-    // the platform writes as 34 MB (nine bytes a double).
-    for (const params of [['x'.repeat(17 * 1024 * 1024)], [cycle], [{ n: 10n }], new Array(3_800_000).fill(0.5)]) {
+    // Strings; 3.8 million halves: 15 MB of JSON the platform writes as 34 MB (nine
+    // bytes a double); a field JSON cannot write (a cycle).
+    for (const params of [['x'.repeat(17 * 1024 * 1024)], new Array(3_800_000).fill(0.5)]) {
       await assert.rejects(db.query('SELECT ?', params), { name: 'DoSQLError', code: 'PAYLOAD_TOO_LARGE', status: 413 });
     }
+    await assert.rejects(db.query(/** @type {any} */ (cycle)), { name: 'DoSQLError', code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    // A parameter JSON cannot write never reaches Workers RPC.
+    await assert.rejects(db.query('SELECT ?', [cycle]), { name: 'DoSQLError', code: 'BAD_PARAMS', status: 400 });
     await assert.rejects(db.query('SELECT 1'), { name: 'DoSQLError', code: 'RESULT_TOO_LARGE', status: 400 });
   });
 

@@ -138,6 +138,24 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await world.client(backend, name).query('SELECT count(*) AS n FROM c'), [{ n: 2 }]);
     });
 
+    test('createClient over RPC: what neither JSON nor Workers RPC carries (a promise, a cycle, a WeakMap) is a coded refusal', async () => {
+      const name = tenant('rpc-unsendable');
+      const client = stubOf(backend, name, { client: true });
+      await client.run('CREATE TABLE c (v)');
+      for (const what of ['promise', 'cycle', 'weakmap']) {
+        const failed = await rpcFailure(client.run('INSERT INTO c VALUES (?)', [{ $make: what }]));
+        assert.deepEqual([failed.code, failed.status], ['BAD_PARAMS', 400], `${what}: ${failed.message}`);
+        // Where the SQL belongs (a query builder's promise not awaited).
+        const sql = await rpcFailure(client.query({ $make: what }));
+        assert.deepEqual([sql.code, sql.status], ['BAD_REQUEST', 400], `${what}: ${sql.message}`);
+      }
+      // The stub's own request(): a body JSON cannot write is the caller's 400, not INTERNAL.
+      const answer = await stubOf(backend, name).request('/query', { sql: 'SELECT ?', params: [{ $make: 'cycle' }] }, null);
+      assert.equal(answer.status, 400);
+      assert.equal(JSON.parse(answer.text).code, 'BAD_REQUEST');
+      assert.deepEqual(await world.client(backend, name).query('SELECT count(*) AS n FROM c'), [{ n: 0 }]);
+    });
+
     test('createClient over RPC: past what Workers RPC carries, a request is PAYLOAD_TOO_LARGE; a large answer arrives', async () => {
       const client = stubOf(backend, tenant('rpc-large'), { client: true });
       // 40 MiB of parameter: the platform refuses to send it at all.

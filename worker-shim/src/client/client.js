@@ -122,7 +122,8 @@ export function clientOver(send, more = {}) {
      * @param {number | string | {time: number}} point
      */
     asOf(point) {
-      if (point === undefined || point === null) throw new TypeError('asOf needs a point: an lsn, a bookmark, a time or {time: ms}');
+      // BAD_POINT, as the database refuses any other value that names no point.
+      if (point === undefined || point === null) throw new DoSQLError('asOf needs a point: an lsn, a bookmark, a time or {time: ms}', { code: 'BAD_POINT', status: 400 });
       return Object.freeze(reads(send, null, point));
     },
 
@@ -171,8 +172,13 @@ export function clientOver(send, more = {}) {
      * @param {{timeoutMs?: number}} [options]
      * @returns {Promise<T>}
      */
-    async transaction(fn, options = {}) {
-      const begun = await post('/begin', options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, null);
+    async transaction(fn, options) {
+      // Refused before /begin: the transaction would hold the database for nothing.
+      if (typeof fn !== 'function') {
+        throw new DoSQLError(`transaction() needs a function to run inside the transaction, not ${fn === null ? 'null' : typeof fn}`, { code: 'BAD_REQUEST', status: 400 });
+      }
+      const timeoutMs = options?.timeoutMs;
+      const begun = await post('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null);
       const txId = /** @type {string} */ (begun.txId);
       const { methods, unseenFailure } = watchCalls(statements(send, txId));
       const tx = Object.freeze({ txId, ...methods });
@@ -310,6 +316,9 @@ export function sendTo(stub) {
       return await sendOverFetch(stub, path, body, txId);
     } catch (err) {
       if (rpcTooLarge(err)) throw tooLargeForRpc(err, body);
+      // Workers RPC cannot clone a field of the request (a promise where the SQL
+      // belongs): the caller's mistake, as over fetch, where the object refuses it.
+      if (err instanceof Error && err.name === 'DataCloneError') throw unsendable(err);
       const unavailable = objectUnavailable(err);
       // 503, as the router answers it (src/errors.c).
       throw unavailable === null ? err : new DoSQLError(unavailable, { code: 'OBJECT_UNAVAILABLE', status: 503, cause: err });
@@ -397,7 +406,28 @@ function postRequest(stub, path, body, txId) {
   /** @type {Record<string, string>} */
   const headers = { 'Content-Type': 'application/json' };
   if (txId !== null) headers[TRANSACTION_HEADER] = txId;
-  return stub.fetch(`${BASE_URL}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  /** @type {string} */
+  let text;
+  try {
+    text = JSON.stringify(body);
+  } catch (err) {
+    throw unsendable(/** @type {Error} */ (err));
+  }
+  return stub.fetch(`${BASE_URL}${path}`, { method: 'POST', headers, body: text });
+}
+
+/**
+ * The DoSQLError for a request that cannot be sent as it is: a field JSON cannot
+ * write (a cycle, a bigint where no value belongs), or Workers RPC cannot clone
+ * (a promise). Parameters never get here: encodeValue refuses those with BAD_PARAMS.
+ * @param {Error} err
+ */
+function unsendable(err) {
+  return new DoSQLError(`the request cannot be sent: ${err.message.split('\n')[0]}; its fields take strings, numbers and arrays (was a promise not awaited?)`, {
+    code: 'BAD_REQUEST',
+    status: 400,
+    cause: err,
+  });
 }
 
 /**

@@ -29,18 +29,16 @@ export function encodeParams(params) {
 
 /**
  * One parameter value for the wire. A value that has no form there (a symbol, a
- * function, a Date that is not a time) is refused here with BAD_PARAMS: JSON would
- * send it as null (or drop it), and Workers RPC would not send it at all.
+ * function, a Date that is not a time, a promise) is refused here with BAD_PARAMS:
+ * JSON would send it as null or {} (or drop it), and Workers RPC would not send it
+ * at all.
  * @param {unknown} value
  * @returns {unknown}
  */
 export function encodeValue(value) {
   if (value === undefined) return null;
-  if (typeof value === 'symbol' || typeof value === 'function' || (value instanceof Date && Number.isNaN(value.getTime()))) {
-    throw new DoSQLError(`a parameter cannot be ${describe(value)}: bind a number, bigint, string, boolean, null, Date or bytes`, {
-      code: 'BAD_PARAMS',
-      status: 400,
-    });
+  if (typeof value === 'symbol' || typeof value === 'function' || (value instanceof Date && Number.isNaN(value.getTime())) || isThenable(value)) {
+    throw badParameter(`a parameter cannot be ${describe(value)}: bind a number, bigint, string, boolean, null, Date or bytes`);
   }
   if (typeof value === 'bigint') return { $bigint: value.toString() };
   if (typeof value === 'number') {
@@ -53,13 +51,44 @@ export function encodeValue(value) {
   if (value instanceof Date) return value.toISOString();
   if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
   if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
-  return value; // boolean, null, or an already tagged value
+  if (value !== null && typeof value === 'object') return asJSON(value);
+  return value; // boolean, null
+}
+
+/**
+ * Any other object (a tagged value, or one the database refuses: {a: 1}, an array, a
+ * Map) as JSON carries it, which is what the database gets over fetch: so that over
+ * Workers RPC too it is bound or refused (BAD_PARAMS) by the database, rather than
+ * cloned as JSON cannot write it, or not cloned at all (a WeakMap: a DataCloneError).
+ * A bigint inside it is written as its tag, as the object itself writes one it
+ * receives over RPC; one that JSON cannot write at all (a cycle) is refused here.
+ * @param {object} value
+ */
+function asJSON(value) {
+  let text;
+  try {
+    text = JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? { $bigint: String(v) } : v));
+  } catch (err) {
+    throw badParameter(`a parameter cannot be sent: ${String(/** @type {any} */ (err)?.message).split('\n')[0]}; bind a number, bigint, string, boolean, null, Date or bytes`);
+  }
+  return text === undefined ? null : JSON.parse(text);
+}
+
+/** @param {unknown} value */
+function isThenable(value) {
+  return value !== null && typeof value === 'object' && typeof (/** @type {any} */ (value).then) === 'function';
+}
+
+/** @param {string} message */
+function badParameter(message) {
+  return new DoSQLError(message, { code: 'BAD_PARAMS', status: 400 });
 }
 
 /** @param {unknown} value */
 function describe(value) {
   if (typeof value === 'symbol') return `a symbol, ${String(value)}`;
-  return typeof value === 'function' ? 'a function' : 'an invalid Date';
+  if (typeof value === 'function') return 'a function';
+  return isThenable(value) ? 'a promise (await it first)' : 'an invalid Date';
 }
 
 /**

@@ -132,16 +132,24 @@ function lostChangeNumbers(storage) {
  * An RPC request's body as JSON. A BigInt where the client's value encoding does
  * not reach (inside an object given as a parameter) is written as its tag, so that
  * the engine refuses the object as it does over HTTP (BAD_PARAMS), rather than
- * JSON.stringify throwing (INTERNAL). Only then is the replacer paid for.
- * @param {unknown} body @returns {string}
+ * JSON.stringify throwing (INTERNAL). Only then is the replacer paid for. A body
+ * JSON cannot write at all (a cycle) is the caller's mistake: null.
+ * @param {unknown} body @returns {string | null}
  */
 function requestText(body) {
   try {
     return JSON.stringify(body);
   } catch {
-    return JSON.stringify(body, (_, value) => (typeof value === 'bigint' ? { $bigint: String(value) } : value));
+    try {
+      return JSON.stringify(body, (_, value) => (typeof value === 'bigint' ? { $bigint: String(value) } : value));
+    } catch {
+      return null;
+    }
   }
 }
+
+/** The answer to an RPC request whose body JSON cannot write. */
+const UNWRITABLE_BODY = () => hostError('BAD_REQUEST', 'the request cannot be written as JSON (it holds a cycle): send values, not objects that refer to themselves');
 
 export class DatabaseInstance {
   /** @type {InstanceOptions} */
@@ -262,17 +270,20 @@ export class DatabaseInstance {
     return requestAnswer(answer);
   }
 
-  /** @param {unknown} body  as call()'s @returns {Promise<Uint8Array | {oversized: number}>} */
+  /** @param {unknown} body  as call()'s @returns {Promise<Uint8Array | {oversized: number} | null>} null: JSON cannot write it */
   async #callBody(body) {
     if (body instanceof ReadableStream) return readStream(body, /** @type {Engine} */ (this.#engine).maxRequestBytes);
-    return encoder.encode(requestText(body ?? {}));
+    const text = requestText(body ?? {});
+    return text === null ? null : encoder.encode(text);
   }
 
   /**
    * call()'s request: to the host's own routes, or through the gate to C.
-   * @param {string} path @param {Uint8Array | {oversized: number}} bytes @param {string | null} txId
+   * @param {string} path @param {Uint8Array | {oversized: number} | null} bytes  null: JSON cannot write the body
+   * @param {string | null} txId
    */
   #callRoute(path, bytes, txId) {
+    if (bytes === null) return UNWRITABLE_BODY();
     if (path === '/restore') return this.#restore('POST', bytes);
     if (path === '/branch') return this.#branch('POST', bytes, true);
     return this.#answer('POST', path, bytes, txId);
