@@ -46,6 +46,12 @@ const DIFFERENCES = {
     'meta.changes of a statement that also writes rows through SQL run on its behalf (CREATE VIRTUAL TABLE ' +
     'fts5 fills its shadow tables, an insert into it writes them): D1 counts those rows too, the facade ' +
     'answers the rows the statement itself inserted, updated or deleted',
+  trailingEmpty:
+    'a statement followed by empty ones in prepare() (SELECT 1;; or SELECT 1; -- note): D1 refuses it (SQL code ' +
+    'did not contain a statement.), the facade runs the statement, as SQLite\'s prepare reads it',
+  batchEmptyStatement:
+    'an empty statement in batch(): local D1 leaves it out (one result fewer than statements), the facade refuses ' +
+    'the batch as it refuses the statement alone',
   severalStatements:
     'several statements in one prepare(): local D1 runs them all and answers the last one\'s rows; the ' +
     'facade refuses (one statement per prepared statement: use batch() or exec())',
@@ -220,6 +226,24 @@ const STEPS = [
     check: (d1, ours) => {
       assert.deepEqual(valueOf(d1).results, [{ b: 2 }]);
       assert.match(errorOf(ours), /^D1_ERROR: sql holds more than one statement/);
+    },
+  },
+  {
+    name: 'a trailing empty statement',
+    call: async (db) => [await db.prepare('SELECT 1 AS a;;').first('a'), await db.prepare('SELECT 2 AS a; -- a note').first('a')],
+    differs: 'trailingEmpty',
+    check: (d1, ours) => {
+      assert.equal(errorOf(d1), 'D1_ERROR: SQL code did not contain a statement.');
+      assert.deepEqual(valueOf(ours), [1, 2]);
+    },
+  },
+  {
+    name: 'batch: an empty statement',
+    call: (db) => db.batch([db.prepare('SELECT 1 AS a'), db.prepare('')]),
+    differs: 'batchEmptyStatement',
+    check: (d1, ours) => {
+      assert.deepEqual(valueOf(d1).map((/** @type {any} */ r) => r.results), [[{ a: 1 }]]);
+      assert.equal(errorOf(ours), 'D1_ERROR: SQL code did not contain a statement.');
     },
   },
   { name: 'the database still answers', call: (db) => db.prepare('SELECT count(*) AS n FROM users').first('n') },

@@ -169,6 +169,9 @@ for (const backend of BACKENDS) {
       assert.throws(() => db.prepare('SELECT ?').bind(2n ** 63n), /^Error: D1_TYPE_ERROR: Type 'bigint' not supported/);
       assert.throws(() => db.prepare('SELECT ?').bind(new Date(NaN)), /^Error: D1_TYPE_ERROR: Type 'object' not supported for value 'Invalid Date'/);
       assert.deepEqual(await db.prepare('SELECT ? AS v').bind([0, 1, 255]).first('v'), [0, 1, 255], 'an array of bytes is a blob, as in D1');
+      // A hole is no byte (D1 refuses the array too), not a 0 slipped into the blob.
+      assert.throws(() => db.prepare('SELECT ?').bind([1, , 3]), /^Error: D1_TYPE_ERROR: Type 'object' not supported for value '1,,3'/);
+      assert.throws(() => db.prepare('SELECT ?').bind(new Array(2)), /^Error: D1_TYPE_ERROR: Type 'object' not supported/);
     });
 
     test("errors are D1's: 'D1_ERROR: ' and SQLite's message, the DoSQLError as cause", async () => {
@@ -218,6 +221,12 @@ for (const backend of BACKENDS) {
       await rejectsD1(() => db.batch([insert.bind('Cy', 'c@x.io'), insert.bind('Dee', 'a@x.io')]), /^D1_ERROR: UNIQUE constraint failed: users.email/);
       assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 2, 'nothing of the failed batch is kept');
       await assert.rejects(() => db.batch([/** @type {any} */ ('SELECT 1')]), TypeError);
+      // As in D1, statements prepared by another facade (a helper calling toD1() for each
+      // use) run in this one's batch.
+      const other = database(backend, 'batch-elsewhere');
+      const ran = await db.batch([other.prepare('SELECT count(*) AS n FROM users'), insert.bind('Eve', 'e@x.io')]);
+      assert.deepEqual(ran.map((r) => r.results), [[{ n: 2 }], []]);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 3);
     });
 
     test('exec: a script, all or nothing; a failure names the statement', async () => {

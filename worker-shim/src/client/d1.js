@@ -76,15 +76,15 @@ export class DoSQLD1Database {
   }
 
   /**
-   * Run the statements as one transaction (all or nothing); one D1Result each.
+   * Run the statements as one transaction (all or nothing); one D1Result each. As in
+   * D1, a statement prepared by another facade runs here too: a helper that calls
+   * toD1() for each use makes one per statement.
    * @param {DoSQLD1PreparedStatement[]} statements
    */
   async batch(statements) {
     if (!Array.isArray(statements)) throw new TypeError('batch() needs an array of prepared statements');
     for (const s of statements) {
-      if (!(s instanceof DoSQLD1PreparedStatement) || s.database !== this) {
-        throw new TypeError('batch() takes statements prepared by this database');
-      }
+      if (!(s instanceof DoSQLD1PreparedStatement)) throw new TypeError('batch() takes statements made by prepare()');
     }
     return this.#serialize(async () => {
       if (statements.length === 0) throw d1Error('D1_ERROR', NO_STATEMENTS, null);
@@ -370,13 +370,27 @@ function bindValue(value) {
     case 'object':
       if (value === null || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
       if (value instanceof Date && !Number.isNaN(value.getTime())) return value;
-      if (Array.isArray(value) && value.every((b) => typeof b === 'number' && b >= 0 && b < 256)) return Uint8Array.from(value);
+      if (isByteArray(value)) return Uint8Array.from(value);
   }
   throw d1Error(
     'D1_TYPE_ERROR',
     `Type '${typeof value}' not supported for value '${safeString(value)}'`,
     new TypeError(`Type '${typeof value}' not supported for value '${safeString(value)}'`),
   );
+}
+
+/**
+ * An array of byte values, every index holding one: a hole (`[1, , 3]`) is no byte,
+ * where every() would skip it and Uint8Array.from() make it 0.
+ * @param {unknown} value @returns {value is number[]}
+ */
+function isByteArray(value) {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const b = value[i];
+    if (typeof b !== 'number' || !(b >= 0 && b < 256)) return false;
+  }
+  return true;
 }
 
 const INT64_MIN = -(2n ** 63n);
