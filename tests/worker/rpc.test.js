@@ -125,6 +125,22 @@ for (const backend of BACKENDS) {
       assert.equal((await rpcFailure(stub.begin({ timeoutMs: 5 }))).code, 'BAD_REQUEST');
     });
 
+    test('a transaction id that is not a string is BAD_REQUEST, not 500 INTERNAL; a long unknown one is not echoed whole', async () => {
+      const stub = stubOf(backend, tenant('rpc-txid'));
+      for (const id of [2n ** 70n, { $make: 'cycle' }, [1, 2], 7]) {
+        for (const call of [() => stub.run('SELECT 1', [], { transaction: id }), () => stub.commit(id), () => stub.rollback(id)]) {
+          const failed = await rpcFailure(call());
+          assert.deepEqual([failed.code, failed.status], ['BAD_REQUEST', 400], failed.message);
+        }
+        const answer = await stub.request('/query', { sql: 'SELECT 1' }, id);
+        assert.deepEqual([answer.status, JSON.parse(answer.text).code], [400, 'BAD_REQUEST']);
+      }
+      const unknown = await rpcFailure(stub.run('SELECT 1', [], { transaction: 'x'.repeat(100_000) }));
+      assert.equal(unknown.code, 'TRANSACTION_EXPIRED');
+      assert.ok(unknown.message.length < 300, unknown.message.slice(0, 300));
+      assert.deepEqual(await stub.query('SELECT 1 AS ok'), [{ ok: 1 }]);
+    });
+
     test('createClient (getDB) over RPC answers as over fetch, errors included', async () => {
       const name = tenant('rpc-client');
       const client = stubOf(backend, name, { client: true });

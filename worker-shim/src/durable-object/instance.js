@@ -253,7 +253,7 @@ export class DatabaseInstance {
    * @param {string} path
    * @param {unknown} body  a request body (JSON.stringify'd), or its JSON text as a stream
    *   (read as an HTTP body is: the standalone router's /branch)
-   * @param {string | null} txId
+   * @param {string | null} txId  anything over RPC: what is not a string names no transaction
    * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
    */
   async call(path, body, txId) {
@@ -263,7 +263,11 @@ export class DatabaseInstance {
       return requestAnswer(answer);
     }
     try {
-      answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, await this.#callBody(body), txId));
+      if (txId !== null && txId !== undefined && typeof txId !== 'string') {
+        answer = hostError('BAD_REQUEST', `a transaction id is the string begin() answered (txId), not ${Array.isArray(txId) ? 'an array' : typeof txId}`);
+      } else {
+        answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, await this.#callBody(body), txId ?? null));
+      }
     } catch (err) {
       answer = this.#failure(err);
     }

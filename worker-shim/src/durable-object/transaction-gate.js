@@ -333,7 +333,7 @@ export class TransactionGate {
   #expired(txId) {
     const reason = this.#ended.get(txId);
     const message = reason === undefined
-      ? `no transaction ${JSON.stringify(txId)} is open on this database: the id is unknown (or it ended more than ${ENDED_MEMORY} transactions ago)`
+      ? `no transaction ${JSON.stringify(txId.length > 64 ? `${txId.slice(0, 64)}…` : txId)} is open on this database: the id is unknown (or it ended more than ${ENDED_MEMORY} transactions ago)`
       : reason === 'committed' || reason === 'rolled back'
         ? `transaction ${txId} has ended: it was already ${reason}`
         : reason.startsWith('idled out')
