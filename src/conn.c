@@ -362,15 +362,43 @@ int connOpenView(Conn *p, double lsn, unsigned nCpuBudgetMs, Reply *pReply){
   return rc;
 }
 
+/* Whether zTail, the text after a statement, holds another one: anything but
+** blanks, comments and semicolons (a tail SQLite fails to prepare counts). */
+static int tailHoldsStatement(Conn *p, const char *zTail){
+  sqlite3_stmt *pNext = 0;
+  while( zTail && *zTail ){
+    int rc = sqlite3_prepare_v3(p->db, zTail, -1, 0, &pNext, &zTail);
+    sqlite3_finalize(pNext);
+    if( rc!=SQLITE_OK || pNext ) return 1;
+  }
+  return 0;
+}
+
+static int failMultipleStatements(Reply *pReply){
+  replyFail(pReply, 400, DOSQL_MULTIPLE_STATEMENTS,
+      "sql holds more than one statement: send one per query, or several as a "
+      "batch (db.batch(), /batch) or a script (db.exec(), /exec; a libSQL client's "
+      "executeMultiple())");
+  return SQLITE_MISUSE;
+}
+
 int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt){
   const char *zTail = 0;
-  sqlite3_stmt *pNext = 0;
   int rc;
   p->pCacheable = *ppStmt = connTakeKept(p, zSql);
   if( *ppStmt ) return SQLITE_OK;
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
+    /* A BEGIN, COMMIT or ROLLBACK refused is answered TRANSACTION_STATEMENT, and a
+    ** client acts on that answer (the D1 facade sends /begin for it): it must be the
+    ** whole text, or the statements after it would be dropped unrun. */
+    if( guardTransactionStatement(p) && tailHoldsStatement(p, zTail) ){
+      sqlite3_free(pReply->zError);
+      pReply->zError = 0;
+      pReply->zCode = 0;
+      return failMultipleStatements(pReply);
+    }
     return rc;
   }
   if( *ppStmt==0 ){
@@ -378,18 +406,10 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
     return SQLITE_MISUSE;
   }
   /* Only comments, blanks and semicolons may follow. */
-  while( zTail && *zTail ){
-    rc = sqlite3_prepare_v3(p->db, zTail, -1, 0, &pNext, &zTail);
-    if( rc!=SQLITE_OK || pNext ){
-      sqlite3_finalize(pNext);
-      sqlite3_finalize(*ppStmt);
-      *ppStmt = 0;
-      replyFail(pReply, 400, DOSQL_MULTIPLE_STATEMENTS,
-          "sql holds more than one statement: send one per query, or several as a "
-          "batch (db.batch(), /batch) or a script (db.exec(), /exec; a libSQL client's "
-          "executeMultiple())");
-      return SQLITE_MISUSE;
-    }
+  if( tailHoldsStatement(p, zTail) ){
+    sqlite3_finalize(*ppStmt);
+    *ppStmt = 0;
+    return failMultipleStatements(pReply);
   }
   if( connMayKeep(p, *ppStmt, zSql) ) p->pCacheable = *ppStmt;
   return SQLITE_OK;

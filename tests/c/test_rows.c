@@ -291,6 +291,25 @@ static void transaction_statements_are_named_by_sqlite(void){
   CHECK_STR(answerCode(&a), "MULTIPLE_STATEMENTS");
   CHECK(answerStr(&a, "statement")==0);
   answerFree(&a);
+  /* Followed by another statement: not named as transaction control, which a client
+  ** would run as /begin or /commit and drop the rest unrun. Followed by nothing but
+  ** comments and semicolons: named. */
+  {
+    static const char *azTwo[] = {
+      "BEGIN; SELECT 1", "COMMIT; DELETE FROM nowhere", "ROLLBACK;\n-- x\nSELECT 2",
+      "END TRANSACTION /* c */ ; BEGIN", "BEGIN; SELEC",
+    };
+    int i;
+    for(i=0; i<(int)(sizeof(azTwo)/sizeof(azTwo[0])); i++){
+      a = postSql(&c, "/run", azTwo[i]);
+      CHECK(a.status==400);
+      CHECK_STR(answerCode(&a), "MULTIPLE_STATEMENTS");
+      CHECK(answerStr(&a, "statement")==0);
+      answerFree(&a);
+    }
+  }
+  refusedAs(&c, "/batch", "BEGIN;;", "begin", 0);
+  refusedAs(&c, "/run", "COMMIT; -- done\n /* really */ ;", "commit", 0);
   /* In a script: the statement, its index and where it begins. */
   a = post(&c, "/exec", "{\"sql\":\"CREATE TABLE t(x);\\n  BEGIN; INSERT INTO t VALUES(1); COMMIT;\"}");
   CHECK(a.status==400);

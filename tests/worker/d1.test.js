@@ -343,6 +343,13 @@ for (const backend of BACKENDS) {
       await rejectsD1(() => db.prepare('ROLLBACK TO sp0').run(), /^D1_ERROR: not authorized: SAVEPOINT, RELEASE and ROLLBACK TO are allowed only inside a transaction.*: SQLITE_AUTH$/);
       await rejectsD1(() => db.prepare('BEGIN').bind(1).run(), /^D1_ERROR: Wrong number of parameter bindings for SQL query\.$/);
       assert.equal(await count(), 4, 'no transaction was left open');
+      // Followed by another statement, it is no transaction control: refused whole, not
+      // run as BEGIN (or COMMIT) with the rest dropped.
+      for (const two of ["BEGIN; INSERT INTO users (name) VALUES ('lost')", "BEGIN;\nDELETE FROM users", 'COMMIT; SELECT 1']) {
+        await rejectsD1(() => db.prepare(two).run(), /^D1_ERROR: sql holds more than one statement/);
+      }
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: cannot commit - no transaction is active/);
+      assert.equal(await count(), 4);
     });
 
     test('meta.size_after is the size in bytes the statement left, BEGIN/COMMIT/ROLLBACK included', async () => {
