@@ -148,6 +148,15 @@ describe('the request and its answers', () => {
     );
   });
 
+  test('options null are no options; a signal that is not an AbortSignal is a DoSQLError, sent nowhere', async () => {
+    const { db, requests } = clientAnswering(() => ndjson(cutStream('', [])));
+    assert.deepEqual(await collect(db.subscribe(null, /** @type {any} */ (null))), []);
+    for (const signal of ['x', 5, {}]) {
+      assert.throws(() => db.subscribe(null, { signal: /** @type {any} */ (signal) }), { name: 'DoSQLError', code: 'BAD_REQUEST', status: 400 });
+    }
+    assert.equal(requests.length, 1);
+  });
+
   test('an error answer throws the DoSQLError other calls throw', async () => {
     const answers = [
       [Response.json({ error: 'too many subscribers', code: 'TOO_MANY_SUBSCRIBERS' }, { status: 503 }), { code: 'TOO_MANY_SUBSCRIBERS', status: 503, message: 'too many subscribers' }],

@@ -85,7 +85,11 @@ export function createClient(stub) {
      * @param {{since?: number, signal?: AbortSignal}} [options]
      * @returns {AsyncIterableIterator<any>}
      */
-    subscribe(tables, { since, signal } = {}) {
+    subscribe(tables, options) {
+      const { since, signal } = options ?? {};
+      if (signal !== undefined && typeof signal?.addEventListener !== 'function') {
+        throw new DoSQLError('subscribe() takes {signal} as an AbortSignal (AbortController.signal)', { code: 'BAD_REQUEST', status: 400 });
+      }
       return new Subscription(() => postRequest(stub, '/subscribe', { tables: tables ?? undefined, since: sinceOf(since) }, null), signal);
     },
   });
