@@ -31,10 +31,11 @@
 ** blob as SQLite's default does, and as Durable Object SQLite does: its text.) */
 #define SQLITE_DEFAULT_FOREIGN_KEYS 1
 
-/* Smaller and faster: what nobody can reach from SQL over our protocol. */
+/* Smaller and faster: what nobody can reach from SQL over our protocol. (Not
+** SQLITE_OMIT_TCL_VARIABLE: parameter names such as $a::b and $a(x) are SQL, which
+** D1 and Durable Object SQL take.) */
 #define SQLITE_OMIT_DEPRECATED 1
 #define SQLITE_OMIT_UTF16 1
-#define SQLITE_OMIT_TCL_VARIABLE 1
 #define SQLITE_OMIT_GET_TABLE 1
 /* Deprecated, and it would re-register LIKE past the CPU meter (sqlite/unit.c). */
 #define SQLITE_OMIT_CASE_SENSITIVE_LIKE_PRAGMA 1

@@ -216,6 +216,7 @@ const STEPS = [
   { name: 'no parameters bound', call: (db) => db.prepare('SELECT ?').first() },
   { name: 'a numbered parameter counts up to its number', call: (db) => db.prepare('SELECT ?2 AS b, :a AS a').bind(5, 6).first() },
   { name: 'named parameters bind by position', call: (db) => db.prepare('SELECT :a AS a, @b AS b, $c AS c').bind(1, 'two', null).first() },
+  { name: "parameter names in SQLite's Tcl syntax", call: (db) => db.prepare('SELECT $a::b AS a, $c(x) AS c, $a::b AS again').bind(1, 2).first() },
   { name: 'empty SQL', call: (db) => db.prepare('').all() },
   { name: 'blank SQL and an indented comment', call: (db) => db.prepare('  \n   -- nothing here').run() },
   { name: 'only a comment', call: (db) => db.prepare('-- nothing here').all() },
