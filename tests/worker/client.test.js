@@ -17,6 +17,7 @@ import {
   encodeValue,
   getDB,
 } from '../../worker-shim/src/client/client.js';
+import { toD1 } from '../../worker-shim/src/client/d1.js';
 
 const world = createWorld('client');
 before(() => world.start());
@@ -287,6 +288,20 @@ describe('getDB', () => {
   test('without a namespace it throws a TypeError naming DOSQL_DB', () => {
     assert.throws(() => getDB({ env: {} }), (err) => err instanceof TypeError && /DOSQL_DB/.test(err.message));
     assert.throws(() => getDB(undefined), TypeError);
+  });
+
+  test('a tenant id that is not a non-empty string is BAD_TENANT, not the database its text names ("null", "[object Object]")', () => {
+    const ns = namespace();
+    for (const id of [null, 7, { id: 'acme' }, '', ['acme'], Symbol('t')]) {
+      for (const make of [() => getDB(ns, /** @type {any} */ (id)), () => toD1(ns, /** @type {any} */ (id))]) {
+        assert.throws(make, { name: 'DoSQLError', code: 'BAD_TENANT', status: 400 });
+      }
+    }
+    assert.deepEqual(ns.names, [], 'no object was named');
+    // Left out, it is "default"; given a stub, there is no name to check.
+    getDB(ns);
+    toD1({ fetch: async () => Response.json({}) }, /** @type {any} */ (null));
+    assert.deepEqual(ns.names, ['default']);
   });
 
   test('a run inside getDB().transaction sends the header; the guide\'s generic calls work', async () => {

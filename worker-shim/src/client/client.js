@@ -52,6 +52,15 @@ export function stubFor(target, tenantId, caller) {
   const isNamespace = (/** @type {any} */ n) => n && typeof n.idFromName === 'function' && typeof n.get === 'function';
   for (const namespace of [target?.env?.DOSQL_DB, target?.DOSQL_DB, target]) {
     if (!isNamespace(namespace)) continue;
+    // idFromName() takes any value as its text: null, a user object or an id missed
+    // would each name one database ("null", "[object Object]") that such calls share.
+    if (typeof tenantId !== 'string' || tenantId === '') {
+      const what = tenantId === '' ? 'an empty string' : tenantId === null ? 'null' : Array.isArray(tenantId) ? 'an array' : `a ${typeof tenantId}`;
+      throw new DoSQLError(`${caller} needs the tenant id as a non-empty string, not ${what}: any other value would name one database that every such call shares`, {
+        code: 'BAD_TENANT',
+        status: 400,
+      });
+    }
     const stub = namespace.get(namespace.idFromName(tenantId));
     namespaces.set(stub, namespace);
     return stub;
