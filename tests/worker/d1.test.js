@@ -89,6 +89,10 @@ for (const backend of BACKENDS) {
       assert.equal(await one.bind('nobody').first(), null);
       assert.equal(await one.bind('nobody').first('name'), null);
       await rejectsD1(() => one.bind('bob@x.io').first('nope'), /^D1_COLUMN_NOTFOUND: Column not found \(nope\)$/);
+      // A name Object.prototype has is no column either (D1 answers the method).
+      for (const name of ['toString', 'constructor', 'hasOwnProperty', '__proto__']) {
+        await rejectsD1(() => one.bind('bob@x.io').first(name), /^D1_COLUMN_NOTFOUND: Column not found/);
+      }
 
       assert.deepEqual(await db.prepare('SELECT id, name FROM users ORDER BY id').raw(), [
         [1, 'Ann'],

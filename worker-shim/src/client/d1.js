@@ -334,7 +334,8 @@ export class DoSQLD1PreparedStatement {
     const row = result.results[0];
     if (row === undefined) return null;
     if (column === undefined) return row;
-    if (row[column] === undefined) {
+    // Its own column: `in` or row[column] would answer Object's toString() for 'toString'.
+    if (!Object.hasOwn(row, column)) {
       throw d1Error('D1_COLUMN_NOTFOUND', `Column not found (${column})`, new Error('Column not found'));
     }
     return row[column];
