@@ -67,11 +67,20 @@ export function encodeValue(value) {
 function asJSON(value) {
   let text;
   try {
-    text = JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? { $bigint: String(v) } : v));
+    text = JSON.stringify(value, bigintAsTag);
   } catch (err) {
     throw badParameter(`a parameter cannot be sent: ${String(/** @type {any} */ (err)?.message).split('\n')[0]}; bind a number, bigint, string, boolean, null, Date or bytes`);
   }
   return text === undefined ? null : JSON.parse(text);
+}
+
+/**
+ * A JSON.stringify replacer that writes a bigint as its tag, where JSON.stringify
+ * would throw: inside an object given as a parameter, which the database refuses.
+ * @param {string} _key @param {unknown} value
+ */
+export function bigintAsTag(_key, value) {
+  return typeof value === 'bigint' ? { $bigint: String(value) } : value;
 }
 
 /** @param {unknown} value */

@@ -29,6 +29,7 @@ import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
+import { bigintAsTag } from '../client/values.js';
 import { discardBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, runPipeline } from './hrana.js';
@@ -141,7 +142,7 @@ function requestText(body) {
     return JSON.stringify(body);
   } catch {
     try {
-      return JSON.stringify(body, (_, value) => (typeof value === 'bigint' ? { $bigint: String(value) } : value));
+      return JSON.stringify(body, bigintAsTag);
     } catch {
       return null;
     }
