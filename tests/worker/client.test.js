@@ -226,6 +226,29 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('a client kept from one request to the next (db ??= getDB(env, tenant))', () => {
+  /** @param {string} backend @param {string} name @param {string} via */
+  const kept = async (backend, name, via) => {
+    const r = await world.mf.dispatchFetch(`http://localhost/${backend}/${name}/__kept`, { method: 'POST', body: JSON.stringify({ via, sql: 'SELECT 1 AS one' }) });
+    return r.json();
+  };
+  for (const backend of BACKENDS) {
+    test(`getDB's and toD1's clients of a namespace work in every request, not only the first (${backend})`, async () => {
+      const name = tenant('kept');
+      for (const via of ['getDB', 'toD1']) {
+        for (let i = 0; i < 3; i++) assert.deepEqual(await kept(backend, name, via), { rows: [{ one: 1 }] }, `${via}, request ${i + 1}`);
+      }
+    });
+  }
+  test('a client of a stub kept past its request fails with a DoSQLError saying so, not the runtime\'s bare Error', async () => {
+    const name = tenant('kept-stub');
+    assert.deepEqual(await kept('sql', name, 'stub'), { rows: [{ one: 1 }] });
+    const second = await kept('sql', name, 'stub');
+    assert.equal(second.error?.code, 'STUB_OF_OTHER_REQUEST', JSON.stringify(second));
+    assert.match(second.error.message, /made in another request/);
+  });
+});
+
 describe('getDB', () => {
   /** A namespace look-alike that records the names it was asked for. */
   function namespace() {

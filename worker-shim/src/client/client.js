@@ -18,6 +18,7 @@
 import { lineDecoder } from '../changes/ndjson.js';
 import { DoSQLError, ERROR_DETAILS, objectUnavailable, rpcTooLarge } from './error.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
+import { namespaceOf, rememberOrigin, stubLink, viaLink } from './stub-link.js';
 import { watchCalls } from './watched-calls.js';
 import { checkKeys } from '../option-keys.js';
 
@@ -62,7 +63,7 @@ export function stubFor(target, tenantId, caller) {
       });
     }
     const stub = namespace.get(namespace.idFromName(tenantId));
-    namespaces.set(stub, namespace);
+    rememberOrigin(stub, namespace, tenantId);
     return stub;
   }
   throw new TypeError(
@@ -83,6 +84,7 @@ export function stubFor(target, tenantId, caller) {
  */
 export function createClient(stub) {
   if (!stub || typeof stub.fetch !== 'function') throw new TypeError('createClient needs a stub with fetch(url, init)');
+  const link = stubLink(stub);
   return clientOver(sendTo(stub), {
     /**
      * The committed changes of these tables (all when omitted), oldest first:
@@ -99,7 +101,7 @@ export function createClient(stub) {
       if (signal !== undefined && typeof signal?.addEventListener !== 'function') {
         throw new DoSQLError('subscribe() takes {signal} as an AbortSignal (AbortController.signal)', { code: 'BAD_REQUEST', status: 400 });
       }
-      return new Subscription(() => postRequest(stub, '/subscribe', { tables: tables ?? undefined, since: sinceOf(since) }, null), signal);
+      return new Subscription(() => viaLink(link, (s) => postRequest(s, '/subscribe', { tables: tables ?? undefined, since: sinceOf(since) }, null)), signal);
     },
   });
 }
@@ -313,20 +315,25 @@ export function decodeDiff(answer) {
  */
 export function sendTo(stub) {
   const transport = transportOf(stub);
+  const link = stubLink(stub);
+  /** @param {any} to @param {string} path @param {unknown} body @param {string | null} txId */
+  const attempt = async (to, path, body, txId) => {
+    if (transport.rpc) {
+      /** @type {{status: number, text: string} | undefined} */
+      let answer;
+      try {
+        answer = await to.request(path, body, txId);
+      } catch (err) {
+        if (!lacksRpc(err)) throw err;
+        transport.rpc = false;
+      }
+      if (answer) return answerOfRpc(path, answer);
+    }
+    return await sendOverFetch(to, path, body, txId);
+  };
   return async (path, body, txId) => {
     try {
-      if (transport.rpc) {
-        /** @type {{status: number, text: string} | undefined} */
-        let answer;
-        try {
-          answer = await stub.request(path, body, txId);
-        } catch (err) {
-          if (!lacksRpc(err)) throw err;
-          transport.rpc = false;
-        }
-        if (answer) return answerOfRpc(path, answer);
-      }
-      return await sendOverFetch(stub, path, body, txId);
+      return await viaLink(link, (to) => attempt(to, path, body, txId));
     } catch (err) {
       if (rpcTooLarge(err)) throw tooLargeForRpc(err, body);
       // Workers RPC cannot clone a field of the request (a promise where the SQL
@@ -376,8 +383,6 @@ function jsonLength(body) {
   }
 }
 
-/** The namespace each stub stubFor() made came from. @type {WeakMap<object, object>} */
-const namespaces = new WeakMap();
 /** Per namespace (one class), how its objects are reached, as its first client found out. @type {WeakMap<object, {rpc: boolean}>} */
 const transports = new WeakMap();
 
@@ -388,7 +393,7 @@ const transports = new WeakMap();
  * @param {object} stub
  */
 function transportOf(stub) {
-  const namespace = namespaces.get(stub);
+  const namespace = namespaceOf(stub);
   let transport = namespace && transports.get(namespace);
   if (!transport) {
     transport = { rpc: true };
