@@ -363,15 +363,20 @@ int connOpenView(Conn *p, double lsn, unsigned nCpuBudgetMs, Reply *pReply){
 }
 
 /* Whether zTail, the text after a statement, holds another one: anything but
-** blanks, comments and semicolons (a tail SQLite fails to prepare counts). */
+** blanks, comments and semicolons (a tail SQLite fails to prepare counts). The
+** authorizer refuses whatever it holds (CONN_PARSE_ALL): the request is refused,
+** and a PRAGMA, which SQLite applies as it prepares it, must change nothing. */
 static int tailHoldsStatement(Conn *p, const char *zTail){
   sqlite3_stmt *pNext = 0;
-  while( zTail && *zTail ){
+  int bHolds = 0;
+  p->eParseOnly = CONN_PARSE_ALL;
+  while( !bHolds && zTail && *zTail ){
     int rc = sqlite3_prepare_v3(p->db, zTail, -1, 0, &pNext, &zTail);
     sqlite3_finalize(pNext);
-    if( rc!=SQLITE_OK || pNext ) return 1;
+    bHolds = rc!=SQLITE_OK || pNext!=0;
   }
-  return 0;
+  p->eParseOnly = 0;
+  return bHolds;
 }
 
 static int failMultipleStatements(Reply *pReply){
@@ -387,7 +392,17 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
   int rc;
   p->pCacheable = *ppStmt = connTakeKept(p, zSql);
   if( *ppStmt ) return SQLITE_OK;
+  /* A PRAGMA that sets a value (SQLite applies it as it prepares it) is refused
+  ** the first time, which tells where it ends: it is prepared again, and takes
+  ** effect, only when nothing follows it. */
+  p->eParseOnly = CONN_PARSE_SETTINGS;
+  p->bSettingDeferred = 0;
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
+  p->eParseOnly = 0;
+  if( p->bSettingDeferred ){
+    if( tailHoldsStatement(p, zTail) ) return failMultipleStatements(pReply);
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
+  }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
     /* A BEGIN, COMMIT or ROLLBACK refused is answered TRANSACTION_STATEMENT, and a

@@ -14,10 +14,19 @@
 #include "capture.h"
 #include "reply.h"
 
+/* Conn.eParseOnly: what the authorizer refuses while text is only parsed. */
+#define CONN_PARSE_ALL      1
+#define CONN_PARSE_SETTINGS 2
+
 typedef struct Conn {
   sqlite3 *db;
   int bTrusted;              /* internal work: the authorizer allows everything */
   int bVacuum;               /* a VACUUM runs: its scratch database may attach */
+  int eParseOnly;            /* text is prepared only to learn where a statement ends
+                             ** (connPrepareOne), for SQLite applies a PRAGMA that sets a
+                             ** value as it prepares it: the authorizer refuses every action
+                             ** (CONN_PARSE_ALL) or such a PRAGMA (CONN_PARSE_SETTINGS) */
+  int bSettingDeferred;      /* ...and CONN_PARSE_SETTINGS refused one */
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
   unsigned iTxStream;        /* ...begun by this Hrana stream (hrana.h), or 0 */

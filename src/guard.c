@@ -146,6 +146,11 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   Conn *p = (Conn*)pArg;
   const char *zWhy = 0;
   (void)zDb;
+  if( p->eParseOnly==CONN_PARSE_ALL ) return SQLITE_DENY;
+  if( p->eParseOnly==CONN_PARSE_SETTINGS && op==SQLITE_PRAGMA && z4 ){
+    p->bSettingDeferred = 1;
+    return SQLITE_DENY;
+  }
   if( guardIsSchemaAction(op) ) p->bSchemaTouched = 1;   /* conn.h: kept statements */
   if( p->bTrusted && zTrigger==0 ) return SQLITE_OK;
   if( p->bVacuum ){

@@ -71,6 +71,26 @@ static void trailing_semicolons_and_comments_are_one_statement(void){
   connClose(&c);
 }
 
+/* SQLite applies a setting PRAGMA as it prepares it: a statement after the first,
+** prepared only to refuse the text, must not change the connection. */
+static void a_refused_second_statement_changes_no_setting(void){
+  Conn c;
+  openConn(&c);
+  expect(&c, "POST", "/query", "{\"sql\":\"SELECT 1; PRAGMA recursive_triggers=ON\"}",
+         400, "MULTIPLE_STATEMENTS", "more than one");
+  expect(&c, "POST", "/query", "{\"sql\":\"BEGIN; PRAGMA reverse_unordered_selects=ON\"}",
+         400, "MULTIPLE_STATEMENTS", "more than one");
+  expect(&c, "POST", "/query", "{\"sql\":\"SELECT 1; PRAGMA secure_delete=ON; SELECT 2\"}",
+         400, "MULTIPLE_STATEMENTS", "more than one");
+  CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "0");
+  CHECK_STR(scalar(&c, "PRAGMA reverse_unordered_selects"), "0");
+  CHECK_STR(scalar(&c, "PRAGMA secure_delete"), "0");
+  expect(&c, "POST", "/query", "{\"sql\":\"PRAGMA recursive_triggers=ON; SELECT 1\"}",
+         400, "MULTIPLE_STATEMENTS", "more than one");
+  CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "0");
+  connClose(&c);
+}
+
 static void oversized_body_is_413_without_reading_it(void){
   Conn c;
   Answer a;
@@ -152,6 +172,7 @@ int main(void){
   RUN(every_result_code_has_a_name_and_status);
   RUN(caller_mistakes_are_4xx);
   RUN(trailing_semicolons_and_comments_are_one_statement);
+  RUN(a_refused_second_statement_changes_no_setting);
   RUN(oversized_body_is_413_without_reading_it);
   RUN(transaction_failure_names_the_operation_and_keeps_nothing);
   RUN(run_and_query_shapes);
