@@ -143,10 +143,20 @@ int connCheckTables(Conn *p, char **pzWhy){
   int rc;
   *pzWhy = 0;
   rc = connPrepareTrusted(p, "SELECT name FROM main.sqlite_schema WHERE type='table'", &pList);
-  while( rc==SQLITE_OK && *pzWhy==0 && sqlite3_step(pList)==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pList, 0);
-    char *zSql = sqlite3_mprintf("SELECT 1 FROM main.\"%w\" LIMIT 0", zName ? zName : "");
+  while( rc==SQLITE_OK && *pzWhy==0 ){
+    const char *zName;
+    char *zSql;
     sqlite3_stmt *pProbe = 0;
+    /* A list cut short (the budget spent, a damaged page) fails the check:
+    ** the tables after it are not known to read. */
+    rc = sqlite3_step(pList);
+    if( rc!=SQLITE_ROW ){
+      if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+      break;
+    }
+    rc = SQLITE_OK;
+    zName = (const char*)sqlite3_column_text(pList, 0);
+    zSql = sqlite3_mprintf("SELECT 1 FROM main.\"%w\" LIMIT 0", zName ? zName : "");
     if( zSql==0 ){
       rc = SQLITE_NOMEM;
       break;

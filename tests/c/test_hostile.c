@@ -319,6 +319,32 @@ static void forged_internal_tables_are_refused(void){
   reopenRefused(&c, "UNSAFE_SCHEMA", "evil");
 }
 
+/* The check that every table of a file reads (connCheckTables) fails when it
+** cannot finish, here its budget spent as the change log's check before it may
+** spend it: it never passes with tables unread. */
+static void a_table_check_cut_short_fails(void){
+  Conn c;
+  char *zWhy = 0;
+  sqlite3_str *pScript = sqlite3_str_new(0);
+  char *zBody;
+  int i;
+  openConn(&c);
+  /* Enough schema rows that reading them takes more VM steps than one charge. */
+  sqlite3_str_appendall(pScript, "{\"sql\":\"");
+  for(i=0; i<3000; i++) sqlite3_str_appendf(pScript, "CREATE TABLE t%d(x);", i);
+  sqlite3_str_appendall(pScript, "\"}");
+  zBody = sqlite3_str_finish(pScript);
+  okFree(&c, "/exec", zBody);
+  sqlite3_free(zBody);
+  CHECK(connCheckTables(&c, &zWhy)==SQLITE_OK && zWhy==0);
+  budgetStart(&c.budget, 0);
+  budgetCharge(&c.budget, 1);
+  CHECK(connCheckTables(&c, &zWhy)==SQLITE_INTERRUPT);
+  CHECK(zWhy==0);
+  sqlite3_free(zWhy);
+  connClose(&c);
+}
+
 int main(void){
   RUN(reserved_names_are_refused_in_every_schema);
   RUN(triggers_fired_by_trusted_work_are_user_sql);
@@ -328,5 +354,6 @@ int main(void){
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
   RUN(forged_internal_tables_are_refused);
+  RUN(a_table_check_cut_short_fails);
   return HARNESS_END();
 }
