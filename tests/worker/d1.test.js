@@ -252,6 +252,12 @@ for (const backend of BACKENDS) {
       assert.equal(await db.prepare("SELECT count(*) AS n FROM users WHERE email = 'x'").first('n'), 0);
     });
 
+    test('a misspelt facade option is BAD_REQUEST, not dropped', () => {
+      // {transactionTimeout} would give BEGIN the default idle timeout without a word.
+      assert.throws(() => database(backend, 'misspelt', /** @type {any} */ ({ transactionTimeout: 100 })),
+        (/** @type {any} */ err) => err.code === 'BAD_REQUEST' && /toD1\(\) takes \{transactionTimeoutMs\?, int64\?\}; "transactionTimeout"/.test(err.message));
+    });
+
     test('BEGIN ... COMMIT and BEGIN ... ROLLBACK are real transactions', async () => {
       const name = tenant('tx');
       const db = toD1(stub(backend, name));

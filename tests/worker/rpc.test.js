@@ -125,6 +125,25 @@ for (const backend of BACKENDS) {
       assert.equal((await rpcFailure(stub.begin({ timeoutMs: 5 }))).code, 'BAD_REQUEST');
     });
 
+    test('a misspelt option of begin(), transaction() or subscribe() is BAD_REQUEST, not dropped', async () => {
+      // {timeout} would begin with the default idle timeout, {sinse} start live and skip events.
+      const name = tenant('rpc-misspelt');
+      const stub = stubOf(backend, name);
+      const client = stubOf(backend, name, { client: true });
+      const calls = /** @type {const} */ ([
+        [() => stub.begin({ timeout: 100 }), 'begin()'],
+        [() => client.transaction(null, { timeout: 100 }), 'transaction()'],
+        [() => client.subscribe(null, { sinse: 0 }), 'subscribe()'],
+      ]);
+      for (const [call, label] of calls) {
+        const failed = await rpcFailure(call());
+        assert.equal(failed.code, 'BAD_REQUEST', failed.message);
+        assert.ok(failed.message.includes(`${label} takes`), failed.message);
+      }
+      // Nothing began: the database is not held.
+      assert.deepEqual(await stub.query('SELECT 1 AS ok'), [{ ok: 1 }]);
+    });
+
     test('a transaction id that is not a string is BAD_REQUEST, not 500 INTERNAL; a long unknown one is not echoed whole', async () => {
       const stub = stubOf(backend, tenant('rpc-txid'));
       for (const id of [2n ** 70n, { $make: 'cycle' }, [1, 2], 7]) {

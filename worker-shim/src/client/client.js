@@ -97,6 +97,7 @@ export function createClient(stub) {
      * @returns {AsyncIterableIterator<any>}
      */
     subscribe(tables, options) {
+      checkCallOptions(options, ['since', 'signal'], 'subscribe()');
       const { since, signal } = options ?? {};
       if (signal !== undefined && typeof signal?.addEventListener !== 'function') {
         throw new DoSQLError('subscribe() takes {signal} as an AbortSignal (AbortController.signal)', { code: 'BAD_REQUEST', status: 400 });
@@ -189,6 +190,7 @@ export function clientOver(send, more = {}) {
      */
     async transaction(fn, options) {
       // Refused before /begin: the transaction would hold the database for nothing.
+      checkCallOptions(options, BEGIN_OPTIONS, 'transaction()');
       if (typeof fn !== 'function') {
         throw new DoSQLError(`transaction() needs a function to run inside the transaction, not ${fn === null ? 'null' : typeof fn}`, { code: 'BAD_REQUEST', status: 400 });
       }
@@ -502,6 +504,8 @@ const RPC_ERROR = /^\[([A-Z][A-Z0-9_]*) (\d{3})(?: operation (\d+))?\] ([\s\S]*)
 
 /** The options diff() takes. */
 export const DIFF_OPTIONS = Object.freeze(['to', 'tables', 'limit']);
+/** The options of begin() and transaction(). */
+export const BEGIN_OPTIONS = Object.freeze(['timeoutMs']);
 
 /**
  * A DoSQLError as an Error that crosses Workers RPC.

@@ -19,7 +19,7 @@
 // parameters bind as exact 64-bit integers. Where D1 and DoSQL differ, see
 // docs/d1.md (and tests/worker/d1-differential.test.js, which compares the two).
 
-import { DoSQLError, encodeValue, sendTo, stubFor } from './client.js';
+import { DoSQLError, checkCallOptions, encodeValue, sendTo, stubFor } from './client.js';
 
 // ---- the database ---------------------------------------------------------------
 
@@ -65,6 +65,7 @@ export class DoSQLD1Database {
    */
   constructor(stub, options = {}) {
     if (!stub || typeof stub.fetch !== 'function') throw new TypeError('DoSQLD1Database needs a stub with fetch(url, init)');
+    checkCallOptions(options, ['transactionTimeoutMs', 'int64'], 'toD1()');
     this.#send = sendTo(stub);
     this.#options = { ...options };
   }

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, statements, toRpcError } from '../client/client.js';
+import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, statements, toRpcError } from '../client/client.js';
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
@@ -120,8 +120,11 @@ export class DoSQLDatabase extends DurableObject {
 
   /** @param {{timeoutMs?: number} | null} [options] */
   begin(options) {
-    const timeoutMs = options?.timeoutMs;
-    return this.#statement(undefined, (_, send) => send('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null));
+    return this.#statement(undefined, (_, send) => {
+      checkCallOptions(options, BEGIN_OPTIONS, 'begin()');
+      const timeoutMs = options?.timeoutMs;
+      return send('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null);
+    });
   }
 
   /** The points history keeps (docs/history.md). */
