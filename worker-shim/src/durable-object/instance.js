@@ -217,7 +217,7 @@ export class DatabaseInstance {
   async fetch(request) {
     try {
       const path = new URL(request.url).pathname;
-      const inTransaction = takesWholeDatabase(path) && refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader));
+      const inTransaction = refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader));
       if (inTransaction) {
         await discardBody(request.body);
         return toResponse(inTransaction);
