@@ -160,9 +160,12 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     return SQLITE_ERROR;
   }
   if( bPadded ){
+    /* Named by its first digits: the text may be as long as the request. */
     replyFail(pReply, 400, DOSQL_BAD_POINT,
-        "%s \"%s\" is neither an lsn (written without leading zeros) nor a bookmark (16 hex "
-        "digits, as GET /history gives): a bookmark cut short, or lengthened?", zField, pPoint->valuestring);
+        "%s \"%.32s%s\" (%d digits) is neither an lsn (written without leading zeros) nor a "
+        "bookmark (16 hex digits, as GET /history gives): a bookmark cut short, or lengthened?",
+        zField, pPoint->valuestring, strlen(pPoint->valuestring)>32 ? "..." : "",
+        (int)strlen(pPoint->valuestring));
     return SQLITE_MISUSE;
   }
   if( isnan(value) ){
