@@ -7,9 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { createClient as createLibsqlClient } from '@libsql/client';
 import { runShell } from '../../worker-shim/bin/dosql-shell.mjs';
@@ -161,6 +162,56 @@ test('a server that does not answer is named, with why; flag mistakes are usage 
     const r = await dosql(args);
     assert.equal(r.code, 2, args.join(' '));
     assert.match(r.err, /usage: dosql/);
+  }
+});
+
+test('arguments or options a command does not take are usage errors, not dropped: export acme backup.sqlite writes nothing', async () => {
+  for (const [args, said] of [
+    [['export', 'x', 'backup.sqlite'], /dosql export \[TARGET\] \[-o FILE\.sqlite\]: "backup\.sqlite" is one argument too many/],
+    [['history', 'x', 'y', 'z'], /"y" "z" are arguments too many/],
+    [['import', 'f.sqlite', 'x', '-o', 'g.sqlite'], /-o is not an option of import/],
+    [['export', 'x', '--mode', 'json'], /--mode is not an option of export/],
+    [['restore'], /dosql restore POINT \[TARGET\]: POINT is missing/],
+  ]) {
+    const r = await dosql(/** @type {string[]} */ (args));
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, /** @type {RegExp} */ (said));
+    assert.match(r.err, /usage: dosql/);
+  }
+  assert.ok(!readdirSync(folder).includes('x.sqlite'), 'nothing was exported');
+  const help = await dosql(['help']);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /^usage: dosql/);
+  // A folder where a file is wanted is named, before anything is sent.
+  for (const args of [['exec', folder, 'x'], ['import', folder, 'x']]) {
+    const r = await dosql(args);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `dosql: ${folder} is a folder: name a file in it\n`);
+  }
+  const into = await dosql(['export', 'x', '-o', folder]);
+  assert.match(into.err, /is a folder: name the file to write, as -o .*x\.sqlite/);
+  const nowhere = await dosql(['export', 'x', '-o', join(folder, 'no-such-folder', 'x.sqlite')]);
+  assert.match(nowhere.err, /no-such-folder, the folder of .* does not exist/);
+});
+
+test('an export cut short leaves the earlier file of that name as it was, and no part of a database', async () => {
+  // A server that sends the start of a database file, then drops the connection.
+  const cut = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/vnd.sqlite3', 'content-length': '65536' });
+    res.write(Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(4080)]), () => res.socket?.destroy());
+  });
+  await new Promise((resolve) => cut.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (cut.address());
+  try {
+    const dir = mkdtempSync(join(folder, 'cut-'));
+    writeFileSync(join(dir, 'acme.sqlite'), 'the backup of yesterday');
+    const r = await dosql(['export', 'acme'], { cwd: dir, env: { DOSQL_TOKEN: TOKEN, DOSQL_URL: `http://127.0.0.1:${port}` } });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /the export failed after 4096 of 65536 bytes came \(terminated.*\); acme\.sqlite was not written/);
+    assert.equal(readFileSync(join(dir, 'acme.sqlite'), 'utf8'), 'the backup of yesterday');
+    assert.deepEqual(readdirSync(dir), ['acme.sqlite'], 'no part file is left');
+  } finally {
+    cut.close();
   }
 });
 

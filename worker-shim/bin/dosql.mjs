@@ -15,7 +15,8 @@
 // commands use DoSQL's own endpoints through its client.
 
 import { parseArgs } from 'node:util';
-import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,24 +25,37 @@ import { createClient } from '../src/client/client.js';
 import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
 import { MODES, runShell } from './dosql-shell.mjs';
 
+/**
+ * The commands: their arguments (the first `needs` of them required), the options each
+ * takes beside --token, and what they do. The usage is written from this table, and an
+ * argument or option a command does not take is a usage error, never dropped: a
+ * `dosql export acme backup.sqlite` that wrote acme.sqlite would look like a backup made.
+ * @type {Record<string, {args: string[], needs: number, options: string[], synopsis: string, what: string}>}
+ */
+const COMMANDS = {
+  shell: { args: ['TARGET'], needs: 0, options: ['mode'], synopsis: `[TARGET] [--mode ${MODES.join('|')}]`, what: 'an interactive SQL shell (.help inside)' },
+  exec: { args: ['FILE.sql', 'TARGET'], needs: 1, options: [], synopsis: 'FILE.sql [TARGET]', what: 'run a script, statement by statement' },
+  export: { args: ['TARGET'], needs: 0, options: ['output'], synopsis: '[TARGET] [-o FILE.sqlite]', what: 'the database as a SQLite file' },
+  import: { args: ['FILE.sqlite', 'TARGET'], needs: 1, options: [], synopsis: 'FILE.sqlite [TARGET]', what: 'replace the database with a SQLite file' },
+  history: { args: ['TARGET'], needs: 0, options: [], synopsis: '[TARGET]', what: 'the points history keeps' },
+  restore: { args: ['POINT', 'TARGET'], needs: 1, options: [], synopsis: 'POINT [TARGET]', what: 'the database back as it was at POINT' },
+  branch: { args: ['NAME', 'TARGET'], needs: 1, options: ['from'], synopsis: 'NAME [TARGET] [--from POINT]', what: 'a new database NAME, as this one was at POINT' },
+};
+
+/** How each option is typed. */
+const FLAGS = { mode: '--mode', output: '-o', from: '--from' };
+
 const USAGE = `usage: dosql COMMAND [ARGS] [--token TOKEN]
 
-  shell   [TARGET] [--mode ${MODES.join('|')}]   an interactive SQL shell (.help inside)
-  exec    FILE.sql [TARGET]                 run a script, statement by statement
-  export  [TARGET] [-o FILE.sqlite]         the database as a SQLite file
-  import  FILE.sqlite [TARGET]              replace the database with a SQLite file
-  history [TARGET]                          the points history keeps
-  restore POINT [TARGET]                    the database back as it was at POINT
-  branch  NAME [TARGET] [--from POINT]      a new database NAME, as this one was at POINT
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(7)} ${c.synopsis.padEnd(40)} ${c.what}`).join('\n')}
 
 POINT: an lsn (digits), a bookmark, or a time ("2026-12-05 07:00:00", UTC unless it
 says otherwise); dosql history shows the points kept.
 
-TARGET: a database URL (http://host/db/TENANT/, ws://...) or a tenant name on
-DOSQL_URL (default ${DEFAULT_SERVER}, ./build.sh dev). The token: --token, else
-DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
+TARGET: a database URL (http://host/db/TENANT/, ws://..., libsql://...) or a tenant
+name on DOSQL_URL (default ${DEFAULT_SERVER}, ./build.sh dev). The token: --token,
+else DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
 
-/** @param {string[]} argv @returns {Promise<number>} the exit code */
 /** Whether the file at path begins as a SQLite database does. @param {string} path */
 function isSqliteFile(path) {
   const head = Buffer.alloc(16);
@@ -78,15 +92,27 @@ function checkImportable(path) {
   }
 }
 
+/** @param {string[]} argv @returns {Promise<number>} the exit code */
 export async function main(argv, { env = process.env, cwd = process.cwd(), stdin = process.stdin, stdout = process.stdout, stderr = process.stderr } = {}) {
   const { values, positionals } = parsed(argv);
   const [command, ...args] = positionals;
-  if (values.help || !command) {
+  if (values.help || !command || command === 'help') {
     stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
-  const needs = { exec: 1, import: 1, restore: 1, branch: 1 }[command] ?? 0;
-  if (args.length < needs) throw new UsageError(`dosql ${command} needs ${needs === 1 ? 'an argument' : 'arguments'}`);
+  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!spec) throw new UsageError(`no command ${command}`);
+  const form = `dosql ${command} ${spec.synopsis}`;
+  if (args.length < spec.needs) throw new UsageError(`${form}: ${spec.args[args.length]} is missing`);
+  if (args.length > spec.args.length) {
+    throw new UsageError(`${form}: ${args.slice(spec.args.length).map((a) => JSON.stringify(a)).join(' ')} ${args.length - spec.args.length === 1 ? 'is one argument' : 'are arguments'} too many`);
+  }
+  for (const [option, flag] of Object.entries(FLAGS)) {
+    if (/** @type {Record<string, unknown>} */ (values)[option] !== undefined && !spec.options.includes(option)) {
+      throw new UsageError(`${form}: ${flag} is not an option of ${command}`);
+    }
+  }
+  const needs = spec.needs;
   const target = resolveTarget(args[needs], env);
   const token = resolveToken(values.token, env, cwd);
   if (!token) throw new UsageError('no token: pass --token, set DOSQL_TOKEN, or run in the folder of ./build.sh dev (its .dev.vars)', { usage: false });
@@ -96,11 +122,12 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
 
   switch (command) {
     case 'shell': {
-      if (!MODES.includes(/** @type {string} */ (values.mode))) throw new UsageError(`--mode takes ${MODES.join(', ')}`);
+      const mode = values.mode ?? 'table';
+      if (!MODES.includes(mode)) throw new UsageError(`--mode takes ${MODES.join(', ')}`);
       const client = sql();
       try {
         return await runShell(client, {
-          input: stdin, output: stdout, errors: stderr, mode: values.mode,
+          input: stdin, output: stdout, errors: stderr, mode,
           banner: `dosql shell: ${target.hrana} (.help for commands)`,
           describe: (err) => messageOf(err, target.hrana),
         });
@@ -109,6 +136,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       }
     }
     case 'exec': {
+      checkFile(args[0]);
       if (isSqliteFile(args[0])) throw new Error(`${args[0]} is a SQLite database file, not SQL: to make it the database, run dosql import ${args[0]}`);
       const client = sql();
       const script = readFileSync(args[0], 'utf8');
@@ -124,14 +152,16 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     }
     case 'export': {
       const file = values.output ?? `${target.tenant}.sqlite`;
+      if (statOf(file)?.isDirectory()) throw new Error(`${file} is a folder: name the file to write, as -o ${join(file, `${target.tenant}.sqlite`)}`);
+      if (!statOf(dirname(file))?.isDirectory()) throw new Error(`${dirname(file)}, the folder of ${file}, does not exist`);
       const answer = await endpoint(target.http, token, '/export', { method: 'GET' });
       if (!answer.ok) throw await answerError(answer);
-      await pipeline(Readable.fromWeb(/** @type {any} */ (answer.body)), createWriteStream(file));
-      stdout.write(`wrote ${file} (${statSync(file).size} bytes)\n`);
+      const size = await download(answer, file);
+      stdout.write(`wrote ${file} (${size} bytes)\n`);
       return 0;
     }
     case 'import': {
-      statSync(args[0]); // a missing file fails here, naming it, not as the upload's "fetch failed"
+      checkFile(args[0]); // before the upload, whose failure would be fetch's "fetch failed"
       checkImportable(args[0]);
       const body = /** @type {any} */ (Readable.toWeb(createReadStream(args[0])));
       const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/vnd.sqlite3' } });
@@ -149,7 +179,52 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       json(await db().branch(args[0], values.from === undefined ? undefined : pointOf(values.from)));
       return 0;
     default:
-      throw new UsageError(`no command ${command}`);
+      throw new Error(`dosql ${command} is in COMMANDS but not run`);
+  }
+}
+
+/**
+ * The answer's body into file, whole or not at all: a file (or a new name) is written
+ * beside it and renamed over it once every byte came, so a download cut short (the
+ * connection lost, the disk full) leaves an earlier file of that name as it was, and no
+ * part of a database that opens as if it were whole. A device or pipe (/dev/stdout) is
+ * written as it is; a symlink, through to its file. The bytes written.
+ * @param {Response} answer @param {string} file
+ */
+async function download(answer, file) {
+  const expected = Number(answer.headers.get('content-length') ?? NaN);
+  const existing = statOf(file);
+  const direct = existing !== null && !existing.isFile();
+  const path = existing?.isFile() ? realpathSync(file) : file;
+  const partial = direct ? file : join(dirname(path), `.${basename(path)}.${process.pid}.part`);
+  let written = 0;
+  try {
+    const body = Readable.fromWeb(/** @type {any} */ (answer.body));
+    body.on('data', (/** @type {Buffer} */ chunk) => (written += chunk.length));
+    await pipeline(body, createWriteStream(partial, { flags: direct ? 'w' : 'wx' }));
+    if (!direct) renameSync(partial, path);
+    return written;
+  } catch (err) {
+    if (!direct) rmSync(partial, { force: true });
+    const cause = /** @type {any} */ (err)?.cause;
+    const why = [err instanceof Error ? err.message : String(err), cause?.message ?? cause?.code].filter(Boolean).join(': ');
+    const of = Number.isFinite(expected) ? ` of ${expected}` : '';
+    const kept = direct ? '' : `; ${file} was not written`;
+    throw new Error(`the export failed after ${written}${of} bytes came (${why.split(partial).join(file)})${kept}`, { cause: err });
+  }
+}
+
+/** Throw, naming path, when it is missing or a folder: a file to read is wanted. @param {string} path */
+function checkFile(path) {
+  if (statSync(path).isDirectory()) throw new Error(`${path} is a folder: name a file in it`);
+}
+
+/** The stat of path, null when nothing is there. @param {string} path */
+function statOf(path) {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
   }
 }
 
@@ -167,7 +242,7 @@ function parsed(argv) {
       allowPositionals: true,
       options: {
         token: { type: 'string' },
-        mode: { type: 'string', default: 'table' },
+        mode: { type: 'string' },
         output: { type: 'string', short: 'o' },
         from: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
