@@ -74,3 +74,32 @@ test('the vars DOSQL_COLD_BUCKET, DOSQL_HOT_BYTES and DOSQL_GROUP_PAGES configur
   assert.equal(storage.hotBudgetBytes, 2 * 1024 * 1024);
   assert.equal(storage.groupPages, 32);
 });
+
+test('a cold tier var is named when it is wrong, refused when no cold tier is set, and overrides the class option', async () => {
+  for (const [bindings, message] of /** @type {const} */ ([
+    // Set without a bucket: not ignored, leaving every page in the object without a word.
+    [{ DOSQL_HOT_BYTES: '2097152' }, /DOSQL_HOT_BYTES is set, but no cold tier is: name its R2 bucket binding in DOSQL_COLD_BUCKET/],
+    [{ DOSQL_HOT_BYTES: '2097152', DOSQL_GROUP_PAGES: '16' }, /DOSQL_HOT_BYTES and DOSQL_GROUP_PAGES are set, but no cold tier is/],
+    [{ DOSQL_COLD_BUCKET: '', DOSQL_GROUP_PAGES: '16' }, /DOSQL_COLD_BUCKET names an \[\[r2_buckets\]\] binding of the Worker; got ""/],
+    // A value the tier refuses is said of the var that gave it.
+    [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_HOT_BYTES: '5' }, /DOSQL_HOT_BYTES is "5": cold\.hotBytes must be a whole number of bytes, at least 1048576; got 5/],
+    [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_GROUP_PAGES: '0' }, /DOSQL_GROUP_PAGES is "0": cold\.groupPages must be a whole number from 1 to 256/],
+    [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_HOT_BYTES: '99999999999999999999' }, /DOSQL_HOT_BYTES is "99999999999999999999": cold\.hotBytes must be/],
+    [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_GROUP_PAGES: '1e3' }, /DOSQL_GROUP_PAGES must be a whole number, in digits; got "1e3"/],
+    [{ DOSQL_COLD_BUCKET: 'SECRET', SECRET: 'not a bucket' }, /DOSQL_COLD_BUCKET is "SECRET": cold\.bucket must be an R2 bucket binding/],
+  ])) {
+    const world = await startWorld({ migrations: MIGRATIONS, bindings, r2Buckets: ['COLD'] });
+    for (const backend of /** @type {const} */ (['sql', 'kv'])) {
+      const answer = await world.client(backend, tenant('vars-bad')).post('/query', { sql: 'SELECT 1' });
+      assert.deepEqual([answer.status, answer.body.code], [500, 'BAD_CONFIG'], `${JSON.stringify(bindings)}: ${answer.text}`);
+      assert.match(answer.body.error, message);
+    }
+    await world.stop();
+  }
+  // A var overrides the class option's setting, as DOSQL_PAGE_SIZE overrides pageSize.
+  const world = await startWorld({ ...TIERED, bindings: { DOSQL_HOT_BYTES: String(3 * 1024 * 1024) } });
+  const name = tenant('vars-override');
+  await world.client('sql', name).run('INSERT INTO t (pad) VALUES (zeroblob(10))');
+  const { storage } = await (await world.mf.dispatchFetch(`http://localhost/sql/${name}/stats`)).json();
+  assert.deepEqual([storage.hotBudgetBytes, storage.groupPages], [3 * 1024 * 1024, 16]);
+});

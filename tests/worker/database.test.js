@@ -129,6 +129,9 @@ for (const backend of BACKENDS) {
         [{ classOptions: { pageSize: '8192' } }, /the pageSize option must be a whole number/],
         [{ classOptions: { pageSize: [8192] } }, /the pageSize option must be a whole number/],
         [{ classOptions: { cpuBudgetMs: false } }, /the cpuBudgetMs option must be a whole number/],
+        // null is no number either (only a setting left out is the default).
+        [{ classOptions: { pageSize: null } }, /the pageSize option must be a whole number .*; got null/],
+        [{ classOptions: { cpuBudgetMs: null } }, /the cpuBudgetMs option must be a whole number .*; got null/],
         [{ bindings: { DOSQL_CHANGES: 'false' } }, /DOSQL_CHANGES turns change capture "off" \(or "on"\); got "false"/],
       ])) {
         await world.restart(options);

@@ -14,6 +14,7 @@ import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff,
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
+import { checkCold } from '../storage/tiered.js';
 import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';
 import { checkCacheBytes } from '../storage/kv.js';
@@ -62,7 +63,9 @@ export class DoSQLDatabase extends DurableObject {
   #wholeSetting(varName, option) {
     const env = /** @type {Record<string, unknown>} */ (this.env ?? {});
     if (env[varName] !== undefined) return wholeVar(env[varName], varName);
-    return wholeSetting(/** @type {typeof DoSQLDatabase} */ (this.constructor)[option] ?? 0, `the ${option} option`);
+    // Unset is the default; any other value, null too, is checked.
+    const value = /** @type {typeof DoSQLDatabase} */ (this.constructor)[option];
+    return wholeSetting(value === undefined ? 0 : value, `the ${option} option`);
   }
 
   /** A request as the client's statements send it (client/client.js Send). @type {import('../client/client.js').Send} */
@@ -326,28 +329,63 @@ function ownNamespace(env, ctx) {
   });
 }
 
+/** The vars that set the cold tier, and the setting each overrides. */
+const COLD_VARS = /** @type {const} */ ([['DOSQL_COLD_BUCKET', 'binding'], ['DOSQL_HOT_BYTES', 'hotBytes'], ['DOSQL_GROUP_PAGES', 'groupPages']]);
+
 /**
- * The class's cold tier, or the standalone worker's vars; checked when the storage is made.
+ * The class's cold tier, each setting overridden by its var when the Worker sets it
+ * (as DOSQL_PAGE_SIZE overrides pageSize); checked when the storage is made. A value a
+ * var gave that checkCold refuses is named by its var, and a var of a tier that has no
+ * bucket is refused, not ignored.
  * @param {{binding: string, hotBytes?: number, groupPages?: number} | undefined} cold
  * @param {Record<string, any>} env @param {DurableObjectState} ctx
  */
 function coldSettings(cold, env, ctx) {
-  const fromVars = env.DOSQL_COLD_BUCKET
-    ? { binding: String(env.DOSQL_COLD_BUCKET), hotBytes: numberVar(env.DOSQL_HOT_BYTES, 'DOSQL_HOT_BYTES'), groupPages: numberVar(env.DOSQL_GROUP_PAGES, 'DOSQL_GROUP_PAGES') }
-    : undefined;
-  const settings = cold ?? fromVars;
-  if (!settings) return undefined;
-  const { binding, ...tuning } = settings;
+  const set = COLD_VARS.filter(([name]) => env[name] !== undefined);
+  /** @type {Record<string, unknown>} */
+  const settings = { ...cold };
+  for (const [name, setting] of set) {
+    const value = env[name];
+    if (setting === 'binding') {
+      if (typeof value !== 'string' || value === '') throw new TypeError(`${name} names an [[r2_buckets]] binding of the Worker; got ${JSON.stringify(value)}`);
+      settings.binding = value;
+    } else {
+      settings[setting] = digitsVar(value, name);
+    }
+  }
+  if (settings.binding === undefined) {
+    if (set.length === 0) return undefined;
+    throw new TypeError(`${set.map(([name]) => name).join(' and ')} ${set.length === 1 ? 'is' : 'are'} set, but no cold tier is: name its R2 bucket binding in DOSQL_COLD_BUCKET (or the cold option), or remove ${set.length === 1 ? 'it' : 'them'}`);
+  }
+  const { binding, ...tuning } = /** @type {{binding: string, hotBytes?: number, groupPages?: number}} */ (settings);
   const bucket = env[binding];
   if (!bucket) {
     throw new TypeError(`env.${binding} is missing: add an [[r2_buckets]] binding named "${binding}" to the wrangler config`);
   }
+  // checkCold's rules, said of the setting or var that broke them.
+  const named = (/** @type {string} */ where, /** @type {object} */ value) => {
+    try {
+      checkCold({ bucket, ...value });
+    } catch (err) {
+      throw new TypeError(`${where}: ${messageOf(err)}`);
+    }
+  };
+  named(`${env.DOSQL_COLD_BUCKET !== undefined ? 'DOSQL_COLD_BUCKET' : 'cold.binding'} is ${JSON.stringify(binding)}`, {});
+  for (const [name, setting] of set) {
+    if (setting !== 'binding') named(`${name} is ${JSON.stringify(env[name])}`, { [setting]: settings[setting] });
+  }
   return { ...tuning, bucket, prefix: `dosql/${ctx.id}/` };
 }
 
-/** A var of a number, absent when unset (checkCold says which are valid). @param {unknown} value @param {string} name */
-function numberVar(value, name) {
-  return value === undefined ? undefined : wholeVar(value, name);
+/**
+ * A var of a number in digits (a wrangler.toml [vars] number arrives as a number);
+ * anything else is a TypeError naming the var. Which numbers are valid is the caller's.
+ * @param {unknown} value @param {string} name
+ */
+function digitsVar(value, name) {
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  if (typeof value === 'number') return value;
+  throw new TypeError(`${name} must be a whole number, in digits; got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -356,9 +394,7 @@ function numberVar(value, name) {
  * @param {unknown} value @param {string} name
  */
 function wholeVar(value, name) {
-  if (typeof value === 'string' && /^\d+$/.test(value)) return wholeSetting(Number(value), name);
-  if (typeof value === 'number') return wholeSetting(value, name);
-  throw new TypeError(`${name} must be a whole number, in digits; got ${JSON.stringify(value)}`);
+  return wholeSetting(digitsVar(value, name), name);
 }
 
 /**
