@@ -37,6 +37,28 @@ test('a file holding a NUL character is refused, naming it', () => {
   assert.throws(() => readMigrations(dir), /002_b\.sql holds a NUL character/);
 });
 
+test('a file that is not UTF-8 is refused, naming it and the line, not bundled with U+FFFD in its text; a BOM is kept', () => {
+  const dir = root + '-latin1';
+  mkdirSync(dir, { recursive: true });
+  // Windows-1252 "Côte", as an editor set to it saves the file.
+  writeFileSync(join(dir, '001_countries.sql'), Buffer.from("CREATE TABLE c (name TEXT);\nINSERT INTO c VALUES ('C\xf4te');\n", 'latin1'));
+  assert.throws(() => readMigrations(dir), /001_countries\.sql is not UTF-8 \(line 2, byte 52: 0xf4\): save it as UTF-8/);
+  rmSync(dir, { recursive: true });
+  // A BOM stays in the text: the checksums of migrations applied with one count it.
+  const bom = folder({ '001_a.sql': '\uFEFFCREATE TABLE a (x); -- \uFFFD as itself' });
+  assert.deepEqual(readMigrations(bom), [{ name: '001_a.sql', sql: '\uFEFFCREATE TABLE a (x); -- \uFFFD as itself' }]);
+});
+
+test('a link to a folder, or one to nothing, among the migrations is named', () => {
+  const dir = folder({ '001_a.sql': 'SELECT 1;' });
+  mkdirSync(join(dir, '..', 'elsewhere'), { recursive: true });
+  symlinkSync(join(dir, '..', 'elsewhere'), join(dir, '002_b.sql'));
+  assert.throws(() => readMigrations(dir), /002_b\.sql: it is a folder \(or a link to one\), not a file/);
+  const dangling = folder({ '001_a.sql': 'SELECT 1;' });
+  symlinkSync(join(dangling, 'gone.sql'), join(dangling, '002_b.sql'));
+  assert.throws(() => readMigrations(dangling), /002_b\.sql: ENOENT/);
+});
+
 test('badly named .sql files are refused, naming them', () => {
   for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql', '011_c.SQL']) {
     const dir = folder({ [name]: 'SELECT 1;' });

@@ -247,6 +247,14 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   writeFileSync(`${file}-wal`, '');
   assert.equal((await dosql(['import', file, other])).code, 0, 'an empty -wal is no obstacle');
 
+  // A script not in UTF-8 is refused before any of it runs, not sent with U+FFFD for its letters.
+  const latin1 = join(folder, 'latin1.sql');
+  writeFileSync(latin1, Buffer.from("CREATE TABLE towns (name TEXT);\nINSERT INTO towns VALUES ('Z\xfcrich');\n", 'latin1'));
+  const refused = await dosql(['exec', latin1, other]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /latin1\.sql is not UTF-8 \(line 2, byte 60: 0xfc\): save it as UTF-8/);
+  assert.doesNotMatch((await dosql(['shell', other], { input: '.tables' })).out, /towns/, 'none of it ran');
+
   // A script that fails says on which line its failing statement begins (those before it ran).
   const broken = join(folder, 'broken.sql');
   writeFileSync(broken, 'CREATE TABLE later (x);\nINSERT INTO later VALUES (1);\n\n  INSERT INTO nowhere VALUES (2);\n');

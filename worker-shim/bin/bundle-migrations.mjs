@@ -13,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync, exis
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkMigrations } from '../src/durable-object/migration-list.js';
+import { readUtf8File } from './utf8-file.mjs';
 
 /** A migration file name: digits, underscore, a name, ".sql". */
 export const MIGRATION_NAME = /^(\d+)_[A-Za-z0-9_.-]+\.sql$/;
@@ -47,7 +48,7 @@ export function readMigrations(folder) {
   }
   const list = [...byNumber.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, name]) => ({ name, sql: readFileSync(join(folder, name), 'utf8') }));
+    .map(([, name]) => ({ name, sql: readUtf8File(join(folder, name)) }));
   // What the class will check when it is defined, said now, at the build.
   return checkMigrations(list).map(({ name, sql }) => ({ name, sql }));
 }

@@ -15,7 +15,7 @@
 // commands use DoSQL's own endpoints through its client.
 
 import { parseArgs } from 'node:util';
-import { closeSync, createReadStream, createWriteStream, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
@@ -24,6 +24,7 @@ import { createClient as createLibsqlClient } from '@libsql/client';
 import { createClient } from '../src/client/client.js';
 import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
 import { MODES, runShell } from './dosql-shell.mjs';
+import { readUtf8File } from './utf8-file.mjs';
 
 /**
  * The commands: their arguments (the first `needs` of them required), the options each
@@ -138,8 +139,8 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     case 'exec': {
       checkFile(args[0]);
       if (isSqliteFile(args[0])) throw new Error(`${args[0]} is a SQLite database file, not SQL: to make it the database, run dosql import ${args[0]}`);
+      const script = readUtf8File(args[0]);
       const client = sql();
-      const script = readFileSync(args[0], 'utf8');
       try {
         await client.executeMultiple(script);
       } catch (err) {

@@ -1,0 +1,45 @@
+// utf8-file.mjs — read a text file that must be UTF-8 (a migration, a script for dosql
+// exec): one that is not (saved as Latin-1 or Windows-1252) is refused, naming its line.
+// Read as UTF-8 anyway, its accented letters would become U+FFFD without a word, and the
+// rows its SQL inserts would hold them.
+
+import { readFileSync, statSync } from 'node:fs';
+
+/** Refuses what is not UTF-8, and keeps a BOM (a migration's checksum has always counted it). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The text of the file at path; an Error naming path when it is a folder, cannot be
+ * read, or is not UTF-8.
+ * @param {string} path
+ * @returns {string}
+ */
+export function readUtf8File(path) {
+  /** @type {Buffer} */
+  let bytes;
+  try {
+    if (statSync(path).isDirectory()) throw new Error('it is a folder (or a link to one), not a file');
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new Error(`${path}: ${err instanceof Error ? err.message : err}`);
+  }
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const bad = firstInvalidByte(bytes);
+    const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
+    throw new Error(`${path} is not UTF-8 (line ${line}, byte ${bad}: 0x${bytes[bad].toString(16)}): save it as UTF-8, or its text would change on the way`);
+  }
+}
+
+/** The offset of the first byte that does not decode as UTF-8, in bytes that do not. @param {Buffer} bytes */
+function firstInvalidByte(bytes) {
+  // Up to the first bad byte, the lossy text is the bytes' exact decoding: its first
+  // U+FFFD that the file did not spell itself (EF BF BD) is where they stop being UTF-8.
+  let offset = 0;
+  for (const ch of bytes.toString('utf8')) {
+    if (ch === '\uFFFD' && !(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) return offset;
+    offset += Buffer.byteLength(ch);
+  }
+  return offset;
+}
