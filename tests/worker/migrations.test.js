@@ -91,6 +91,16 @@ for (const backend of BACKENDS) {
         assert.match(a.body.error, /003_broken\.sql failed at line 3: /, 'the file and the line');
         assert.match(a.body.error, /no such table: no_such_table/, 'SQLite\'s message is kept');
       }
+      // A libSQL client (the dosql shell, an ORM) reads errors only as {message, code}
+      // with exactly this content type: it is told why too, not "HTTP status 500".
+      for (const [path, init] of [['/v2/pipeline', { method: 'POST', body: JSON.stringify({ baton: null, requests: [] }) }], ['/v2', { method: 'GET' }]]) {
+        const answer = await world.mf.dispatchFetch(`http://localhost/${backend}/${name}${path}`, init);
+        assert.equal(answer.status, 500, path);
+        assert.equal(answer.headers.get('content-type'), 'application/json');
+        const said = await answer.json();
+        assert.equal(said.code, 'MIGRATION_FAILED', path);
+        assert.match(said.message, /003_broken\.sql failed at line 3: no such table: no_such_table/);
+      }
       // Without the broken file: the two good ones were applied, nothing of the third.
       await world.restart({ migrations: [m001, m002] });
       db = world.client(backend, name);

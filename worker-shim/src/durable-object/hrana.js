@@ -16,6 +16,12 @@ import { valueOf } from './response.js';
 
 const HRANA_HEADERS = Object.freeze({ 'content-type': 'application/json' });
 
+/** Whether path is one of the object's Hrana routes (src/handler.c: /v2, /v2/pipeline),
+ *  whose every answer, a failed start's too, the client must be able to read. @param {string} path */
+export function isHranaPath(path) {
+  return path === '/v2' || path === '/v2/pipeline';
+}
+
 /**
  * Run one pipeline: the check, then the run through the gate. While no transaction
  * is open no stream holds one, so a POST goes straight to the run (which reads and

@@ -32,7 +32,7 @@ import { hostError, shippedContract } from '../wasm/contract.js';
 import { bigintAsTag } from '../client/values.js';
 import { discardBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
-import { hranaResponse, runPipeline } from './hrana.js';
+import { hranaResponse, isHranaPath, runPipeline } from './hrana.js';
 import { ChangeFeed } from '../changes/feed.js';
 import { exportResponse } from './file-export.js';
 import { importFile } from './file-import.js';
@@ -225,7 +225,8 @@ export class DatabaseInstance {
       // Before the start: an import also replaces a database that cannot start.
       if (path === '/import') return await this.importDatabase(request);
       const failure = this.#started ? null : await this.start();
-      if (failure) return toResponse(failure);
+      // A libSQL client reads {message, code} only: a failed migration is said so to it too.
+      if (failure) return isHranaPath(path) ? hranaResponse(failure, { pipeline: false }) : toResponse(failure);
       const engine = /** @type {Engine} */ (this.#engine);
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
