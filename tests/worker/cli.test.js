@@ -194,6 +194,25 @@ test('arguments or options a command does not take are usage errors, not dropped
   assert.match(nowhere.err, /no-such-folder, the folder of .* does not exist/);
 });
 
+test('a DOSQL_URL that is no server\'s URL is refused, saying what it should be, before anything is sent', async () => {
+  for (const [url, why] of [
+    ['localhost:8787', /no URL \(it begins with http:\/\/ or https:\/\/\)/],
+    [`${server}db/acme/`, /that names a database, or \/db, not the server/],
+    [`${server}?tls=0`, /a server's URL has no \? or # part/],
+    ['ws://localhost:8787', /ws:\/\/ is not served: it is http:\/\/ or https:\/\//],
+  ]) {
+    for (const args of [['history', 'x'], ['shell', 'x']]) {
+      const r = await dosql(args, { input: 'SELECT 1;', env: { DOSQL_TOKEN: TOKEN, DOSQL_URL: url } });
+      assert.equal(r.code, 1, `${url} ${args[0]}`);
+      assert.match(r.err, why, `${url} ${args[0]}`);
+      assert.match(r.err, /It is the server's URL, as http:\/\/localhost:8787/);
+    }
+  }
+  // Spaces around it and a last slash are the server all the same.
+  const spaced = await dosql(['shell', 'x', '--mode', 'csv'], { input: 'SELECT 1 AS n;', env: { DOSQL_TOKEN: TOKEN, DOSQL_URL: ` ${server}/ ` } });
+  assert.equal(spaced.out, 'n\n1\n', spaced.err);
+});
+
 test('an export cut short leaves the earlier file of that name as it was, and no part of a database', async () => {
   // A server that sends the start of a database file, then drops the connection.
   const cut = createHttpServer((_req, res) => {

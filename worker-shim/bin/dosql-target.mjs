@@ -21,7 +21,7 @@ export const DEFAULT_SERVER = 'http://localhost:8787';
 export function resolveTarget(target, env) {
   const given = target ?? 'default';
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
-    const server = (env.DOSQL_URL ?? DEFAULT_SERVER).replace(/\/+$/, '');
+    const server = serverOf(env.DOSQL_URL);
     const http = `${server}/db/${encodeURIComponent(given)}/`;
     return { hrana: http, http, tenant: given };
   }
@@ -33,6 +33,29 @@ export function resolveTarget(target, env) {
   const scheme = { 'ws:': 'http:', 'wss:': 'https:', 'libsql:': libsql }[url.protocol] ?? url.protocol;
   const http = `${scheme}//${url.host}/db/${tenant}/`;
   return { hrana: url.protocol.startsWith('ws') ? given : http, http, tenant: decodeURIComponent(tenant) };
+}
+
+/**
+ * DOSQL_URL as the server's URL, without its last "/": http(s), no query, and not a
+ * database's URL (whose /db/<tenant> the tenant's would be put after). A path before
+ * /db (a proxy serving the worker under /dosql) stays.
+ * @param {string | undefined} value
+ */
+function serverOf(value) {
+  if (value === undefined) return DEFAULT_SERVER;
+  const wrong = (/** @type {string} */ why) =>
+    new Error(`DOSQL_URL is ${JSON.stringify(value)}: ${why}. It is the server's URL, as ${DEFAULT_SERVER} (./build.sh dev) or https://dosql.<you>.workers.dev; a database's own URL goes where TARGET does`);
+  let url;
+  try {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) throw new Error('no scheme');
+    url = new URL(value);
+  } catch {
+    throw wrong('no URL (it begins with http:// or https://)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw wrong(`${url.protocol}// is not served: it is http:// or https://`);
+  if (url.search || url.hash) throw wrong('a server\'s URL has no ? or # part');
+  if (/(^|\/)db(\/|$)/.test(url.pathname)) throw wrong('that names a database, or /db, not the server');
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /**
