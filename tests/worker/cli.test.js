@@ -335,6 +335,13 @@ test('the token comes from .dev.vars when nothing else gives it; without one, a 
   const found = await dosql(['shell', tenant('cli-vars')], { input: 'SELECT 1 AS one;', env: {}, cwd: join(project, 'src') });
   assert.equal(found.code, 0, found.err);
   assert.match(found.out, /^one\n---\n1$/m);
+  // Read as wrangler reads it, so the token sent is the one the worker checks: quoted,
+  // spaced, commented, CRLF, exported, the last of two.
+  for (const vars of [`DOSQL_TOKEN='${TOKEN}'\n`, `export DOSQL_TOKEN = ${TOKEN} # mine\r\n`, `DOSQL_TOKEN=old\nDOSQL_TOKEN="${TOKEN}"\n`]) {
+    writeFileSync(join(project, '.dev.vars'), vars);
+    const read = await dosql(['shell', tenant('cli-vars')], { input: 'SELECT 1 AS one;', env: {}, cwd: join(project, 'src') });
+    assert.equal(read.code, 0, `${JSON.stringify(vars)}: ${read.err}`);
+  }
   const none = await dosql(['history', 'x'], { env: {}, cwd: '/' });
   assert.equal(none.code, 2);
   assert.match(none.err, /no token/);

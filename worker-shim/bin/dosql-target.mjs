@@ -3,7 +3,7 @@
 // A target is a URL (http(s)://host/db/<tenant>/, or ws(s)://..., libsql://...) or a
 // tenant name, which means DOSQL_URL's database of that name (default
 // http://localhost:8787: `./build.sh dev`). The token is --token, else DOSQL_TOKEN,
-// else the DOSQL_TOKEN line of the nearest .dev.vars (this folder or one above it:
+// else the DOSQL_TOKEN of the nearest .dev.vars, read as wrangler reads it (this folder or one above it:
 // the one `./build.sh dev` writes).
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -71,9 +71,30 @@ export function resolveToken(flag, env, from) {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     const file = join(dir, '.dev.vars');
     if (existsSync(file)) {
-      const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('DOSQL_TOKEN='));
-      if (line) return line.slice('DOSQL_TOKEN='.length).trim().replace(/^"(.*)"$/, '$1');
+      const token = devVar(readFileSync(file, 'utf8'), 'DOSQL_TOKEN');
+      if (token !== undefined) return token;
     }
     if (dirname(dir) === dir) return undefined;
   }
+}
+
+/** A line of a .dev.vars file as wrangler reads it (dotenv's parse): `export` or not,
+ *  spaces around "=", a value in '', "" or `` quotes, or bare up to a # comment. */
+const DEV_VARS_LINE = /(?:^|^)\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/mg;
+
+/**
+ * The value .dev.vars gives name, as wrangler gives it to the Worker (the last
+ * assignment wins), so that the token sent is the one the worker checks.
+ * @param {string} text @param {string} name @returns {string | undefined}
+ */
+export function devVar(text, name) {
+  /** @type {string | undefined} */
+  let found;
+  for (const [, key, raw = ''] of text.replace(/\r\n?/g, '\n').matchAll(DEV_VARS_LINE)) {
+    if (key !== name) continue;
+    const value = raw.trim();
+    const unquoted = value.replace(/^(['"`])([\s\S]*)\1$/, '$2');
+    found = value[0] === '"' ? unquoted.replace(/\\n/g, '\n').replace(/\\r/g, '\r') : unquoted;
+  }
+  return found;
 }
