@@ -145,6 +145,9 @@ for (const backend of BACKENDS) {
         [{ pagesize: 8192 }, /defineDoSQL\(\) takes .*"pagesize" is not one of them/],
         [{ cold: { binding: 'COLD', hotbytes: 2 << 20 } }, /cold takes \{binding\?, hotBytes\?, groupPages\?\}; "hotbytes" is not one of them/],
         [{ cold: { binding: 'COLD', prefix: 'tenant-a/' } }, /"prefix" is not one of them/],
+        // No options object at all: said so, not "Cannot convert undefined or null to object".
+        [null, /defineDoSQL\(\) takes \{migrations\?, .*\}; got null/],
+        [[{ name: '001.sql', sql: '' }], /defineDoSQL\(\) takes \{migrations\?, .*\}; got \[/],
       ])) {
         const a = await world.client(backend, tenant('define')).post('/__define', options);
         assert.match(a.body.error ?? '', named, a.text);

@@ -3,13 +3,17 @@
 // a word, and its default used.
 
 /**
- * Throw a TypeError naming value's keys that are not in allowed.
+ * Throw a TypeError naming value's keys that are not in allowed, or saying that value is
+ * no object of options at all.
  * @param {object} value @param {readonly string[]} allowed
  * @param {string} label  what takes them, e.g. "changes", "defineDoSQL()"
  */
 export function checkKeys(value, allowed, label) {
+  const takes = `${label} takes {${allowed.map((key) => `${key}?`).join(', ')}}`;
+  // null, an array or a string is no options object (Object.keys would crash or list indexes).
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${takes}; got ${JSON.stringify(value)}`);
   const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
   if (unknown.length === 0) return;
   const names = unknown.map((key) => JSON.stringify(key)).join(', ');
-  throw new TypeError(`${label} takes {${allowed.map((key) => `${key}?`).join(', ')}}; ${names} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
+  throw new TypeError(`${takes}; ${names} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
 }
