@@ -38,12 +38,10 @@ test('a file holding a NUL character is refused, naming it', () => {
 });
 
 test('a file that is not UTF-8 is refused, naming it and the line, not bundled with U+FFFD in its text; a BOM is kept', () => {
-  const dir = root + '-latin1';
-  mkdirSync(dir, { recursive: true });
   // Windows-1252 "Côte", as an editor set to it saves the file.
+  const dir = folder({});
   writeFileSync(join(dir, '001_countries.sql'), Buffer.from("CREATE TABLE c (name TEXT);\nINSERT INTO c VALUES ('C\xf4te');\n", 'latin1'));
   assert.throws(() => readMigrations(dir), /001_countries\.sql is not UTF-8 \(line 2, byte 52: 0xf4\): save it as UTF-8/);
-  rmSync(dir, { recursive: true });
   // A BOM stays in the text: the checksums of migrations applied with one count it.
   const bom = folder({ '001_a.sql': '\uFEFFCREATE TABLE a (x); -- \uFFFD as itself' });
   assert.deepEqual(readMigrations(bom), [{ name: '001_a.sql', sql: '\uFEFFCREATE TABLE a (x); -- \uFFFD as itself' }]);
