@@ -362,11 +362,19 @@ cmd_test() {
 # ---- dev --------------------------------------------------------------------------------
 # ensure_dev_vars: wrangler dev reads secrets from .dev.vars (git-ignored). So that one
 # command starts a working server, a missing DOSQL_TOKEN is created at random and printed:
-# it is a local development token, never a deployed secret.
+# it is a local development token, never a deployed secret. Whether the file sets one is
+# read as wrangler reads it (`export`, spaces, quotes: the dosql command's devVar), and a
+# last line without its newline gets one before the token is appended.
 ensure_dev_vars() {
-  [[ -f .dev.vars ]] && grep -q '^DOSQL_TOKEN=' .dev.vars && return 0
+  if [[ -f .dev.vars ]] && node --input-type=module -e "
+      import { readFileSync } from 'node:fs';
+      import { devVar } from './worker-shim/bin/dosql-target.mjs';
+      process.exit(devVar(readFileSync('.dev.vars', 'utf8'), 'DOSQL_TOKEN') ? 0 : 1);"; then
+    return 0
+  fi
   local token
   token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  [[ -s .dev.vars && -n $(tail -c1 .dev.vars) ]] && printf '\n' >> .dev.vars
   printf 'DOSQL_TOKEN=%s\n' "$token" >> .dev.vars
   say "dev: wrote a random DOSQL_TOKEN to .dev.vars: $token"
   say "     (to choose your own: echo DOSQL_TOKEN=dev-secret > .dev.vars)"
