@@ -545,6 +545,32 @@ describe('history', () => {
     assert.equal((await other.post('/query', { sql: 'SELECT * FROM t' })).status, 400);
   });
 
+  test('a branch of the present that an import overtakes answers POINT_TOO_OLD in its own words, and a retry branches the new present', async () => {
+    const name = tenant('hbimp');
+    const db = sql(name);
+    await db.run('CREATE TABLE t (v)');
+    await db.run("INSERT INTO t VALUES ('file')");
+    const file = new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer());
+    await db.run("INSERT INTO t VALUES ('replaced')");
+    // The import waits for this transaction to swap; the branch, asked after it, waits behind it.
+    const { txId } = (await db.post('/begin', {})).body;
+    const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    const importing = db.post('/import', file, { headers: { 'content-type': 'application/vnd.sqlite3' } });
+    await new Promise((r) => setTimeout(r, 300));
+    const branching = db.post('/branch', { name: tenant('hbimp-b') });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await db.post('/rollback', {}, inTx)).status, 200);
+    assert.equal((await importing).status, 200);
+    const overtaken = await branching;
+    assert.equal(overtaken.status, 410, overtaken.text);
+    assert.equal(overtaken.body.code, 'POINT_TOO_OLD');
+    // Not a read's "asOf", which the caller never sent: the branch's point, and why it went.
+    assert.match(overtaken.body.error, /^the branch's point, lsn \d+ .*an import replaced the database/);
+    const again = await db.post('/branch', { name: tenant('hbimp-c') });
+    assert.equal(again.status, 200, again.text);
+    assert.deepEqual(await sql(again.body.name).query('SELECT v FROM t'), [{ v: 'file' }]);
+  });
+
   test('a database written after a restore or an import (its change numbers go on past a gap) branches, and its export imports', async () => {
     const importFile = (/** @type {any} */ db, /** @type {ArrayBuffer} */ bytes) => db.post('/import', new Uint8Array(bytes), { headers: { 'content-type': 'application/vnd.sqlite3' } });
     const exportOf = async (/** @type {string} */ name) => (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer();

@@ -87,13 +87,26 @@ export async function branch({ name, from }, source) {
   } finally {
     release();
   }
-  if (sized.status !== 200) return sized;
+  if (sized.status !== 200) return pointGone(sized, from);
   const { pageSize, pageCount } = valueOf(sized);
   // A point before the first commit: the branch is the new, empty database it already is.
   if (pageCount === 0) return jsonResponse(200, { name, from, pageSize, pages: 0, bytes: 0 });
   const made = typeof storage.shareGroups === 'function' ? await share(from.lsn, id.toString(), target, source) : await copy(from.lsn, target, source);
-  if (made.status !== 200) return made;
+  if (made.status !== 200) return pointGone(made, from);
   return jsonResponse(200, { name, from, ...valueOf(made) });
+}
+
+/**
+ * answer, unless it says the branch's point is too old: C found it in history when the
+ * branch was asked, so the database changed since (an import replaced it, or the
+ * window moved past it), and the branch's own words say so rather than a read's ("asOf").
+ * @param {EngineResponse} answer @param {{lsn: number}} from @returns {EngineResponse}
+ */
+function pointGone(answer, from) {
+  if (answer.status !== 410 || valueOf(answer)?.code !== 'POINT_TOO_OLD') return answer;
+  return hostError('POINT_TOO_OLD', `the branch's point, lsn ${from.lsn} (the present when it was asked, if it named none), ` +
+    'is no longer a point of this database: an import replaced the database, or history let the point go, while the branch waited its turn. ' +
+    'Ask again: a branch of the present then names the new present');
 }
 
 /**
