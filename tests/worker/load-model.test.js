@@ -1,7 +1,8 @@
 // load-model.test.js — a seeded load and concurrency model of one Durable Object.
 //
 // Dozens of clients at once on one database, both backends, mixing every kind of
-// request: autocommit writes, batches (some failing half way), interactive
+// request: autocommit writes, batches (some failing half way), libSQL (Hrana) streams
+// that open their own transaction, interactive
 // transactions (committed, rolled back, left to idle out, committed as their
 // timeout fires, committed beside their last write), reads at a point (asOf), exports while writes go on, restores,
 // branches, imports of an earlier export, subscribers (NDJSON and WebSocket), and
@@ -64,6 +65,8 @@ async function runModel(backend, seed) {
   /** Streams' events, per stream, and the tick their request was sent. @type {{kind: string, events: any[], started: number}[]} */
   const streams = [];
   let stopping = false;
+  /** How many of some kinds of request did their whole work, for the summary. */
+  const tally = { hrana: 0, restored: 0, imported: 0, idledOut: 0 };
   /** Subscribers reading beside the load. @type {Promise<void>[]} */
   const background = [];
 
@@ -127,7 +130,9 @@ async function runModel(backend, seed) {
   async function step(rnd, c, j) {
     const key = (/** @type {number} */ i) => `c${c}-${j}-${i}`;
     const r = rnd();
-    if (r < 0.25) {
+    if (r < 0.05) {
+      await hrana(rnd, [key(0), key(1)]);
+    } else if (r < 0.25) {
       const ks = [key(0)];
       attempt(ks, clock + 1);
       const a = await post('/run', insert(ks[0]));
@@ -164,6 +169,7 @@ async function runModel(backend, seed) {
       const a = await post('/restore', { to });
       if (judge('/restore', a, ['HISTORY_UNSUPPORTED', 'POINT_TOO_OLD', 'OBJECT_UNAVAILABLE', 'RESTORE_WOULD_MIGRATE']) === 'ok') {
         lastWipe = Math.max(lastWipe, a.done);
+        tally.restored++;
         // The restore's commit holds what its point held, to the row: no write slipped in.
         const rows = async (/** @type {number} */ lsn) => post('/query', { sql: 'SELECT key FROM k ORDER BY key, rowid', asOf: lsn });
         const [then, now] = [await rows(a.body.restoredTo.lsn), await rows(a.body.current.lsn)];
@@ -174,7 +180,10 @@ async function runModel(backend, seed) {
     } else if (r < 0.86 && exports.length > 0) {
       const file = exports[Math.floor(rnd() * exports.length)];
       const a = await send('/import', { method: 'POST', body: file });
-      if (judge('/import', a, ['IMPORT_IN_PROGRESS', 'OBJECT_UNAVAILABLE']) === 'ok') lastWipe = Math.max(lastWipe, a.done);
+      if (judge('/import', a, ['IMPORT_IN_PROGRESS', 'OBJECT_UNAVAILABLE']) === 'ok') {
+        lastWipe = Math.max(lastWipe, a.done);
+        tally.imported++;
+      }
     } else if (r < 0.91) {
       const a = await post('/__rpc', { method: 'branch', args: [`${name}-b${c}-${j}`] });
       const code = a.body?.error ? /\[([A-Z_]+) \d+\]/.exec(a.body.error.message)?.[1] : null;
@@ -226,7 +235,7 @@ async function runModel(backend, seed) {
       await sleep(timeoutMs * 3);
       const a = await post('/commit', {}, txId);
       if (a.status === 200) violations.push(`a commit ${timeoutMs * 3} ms after its ${timeoutMs} ms idle timeout answered 200`);
-      else judge('late /commit', a, TX_ERRORS);
+      else if (judge('late /commit', a, TX_ERRORS) === 'error') tally.idledOut++;
       settle(ks, a.status === 200 ? 'acked' : nearReset(a) ? 'unknown' : 'refused');
       return;
     }
@@ -244,6 +253,37 @@ async function runModel(backend, seed) {
     const v = judge(end, a, TX_ERRORS);
     if (end === '/rollback') settle(ks, v === 'unknown' ? 'unknown' : 'refused');
     else settle(ks, v === 'ok' ? 'acked' : v === 'error' && !nearReset(a) ? 'refused' : 'unknown');
+  }
+
+  /**
+   * A libSQL (Hrana) stream whose own BEGIN opens the transaction: in one pipeline, or
+   * across two tied by the baton (the stream holds the object in between).
+   * @param {() => number} rnd @param {string[]} ks
+   */
+  async function hrana(rnd, ks) {
+    const execute = (/** @type {string} */ sql, /** @type {string[]} */ args = []) => ({ type: 'execute', stmt: { sql, args: args.map((value) => ({ type: 'text', value })) } });
+    const inserts = ks.map((k) => execute('INSERT INTO k (key, n) VALUES (?, length(?))', [k, k]));
+    const end = rnd() < 0.8 ? 'COMMIT' : 'ROLLBACK';
+    const split = rnd() < 0.5;
+    attempt(ks, clock + 1);
+    const pipelines = split ? [[execute('BEGIN'), inserts[0]], [inserts[1], execute(end), { type: 'close' }]] : [[execute('BEGIN'), ...inserts, execute(end), { type: 'close' }]];
+    let baton = null;
+    /** @type {any[]} */
+    let results = [];
+    for (const requests of pipelines) {
+      const a = await post('/v2/pipeline', { baton, requests });
+      const v = judge('/v2/pipeline', a, ['STREAM_EXPIRED', 'OBJECT_UNAVAILABLE']);
+      if (v !== 'ok') return settle(ks, v === 'unknown' || pipelines.length > 1 ? 'unknown' : 'refused');
+      baton = a.body.baton;
+      results = a.body.results;
+      const failed = results.find((x) => x.type !== 'ok');
+      if (failed) {
+        violations.push(`/v2/pipeline: ${JSON.stringify(failed).slice(0, 300)}`);
+        return settle(ks, 'unknown');
+      }
+    }
+    settle(ks, end === 'COMMIT' ? 'acked' : 'refused');
+    tally.hrana++;
   }
 
   /** A subscriber from the log's start, read until its stream ends or the run stops. @param {'ndjson' | 'socket'} kind @param {() => number} rnd */
@@ -362,7 +402,7 @@ async function runModel(backend, seed) {
   }
   const integrity = await post('/query', { sql: 'PRAGMA integrity_check' });
   assert.deepEqual(integrity.body?.rows, [{ integrity_check: 'ok' }], integrity.text);
-  return { violations, rows: present.size, log: log.length, streams: streams.length, wipes: lastWipe };
+  return { violations, rows: present.size, log: log.length, streams: streams.length, ...tally };
 }
 
 for (const backend of BACKENDS) {
