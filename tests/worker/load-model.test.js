@@ -231,12 +231,13 @@ async function runModel(backend, seed) {
       return;
     }
     if (fate < 0.1) {
-      // Left to idle out: its rows never appear, and a late commit is told so.
+      // Left to idle out: its rows never appear, and a late commit is told so (or, on a
+      // machine so busy that the timer has not fired yet, commits: either is consistent).
       await sleep(timeoutMs * 3);
       const a = await post('/commit', {}, txId);
-      if (a.status === 200) violations.push(`a commit ${timeoutMs * 3} ms after its ${timeoutMs} ms idle timeout answered 200`);
-      else if (judge('late /commit', a, TX_ERRORS) === 'error') tally.idledOut++;
-      settle(ks, a.status === 200 ? 'acked' : nearReset(a) ? 'unknown' : 'refused');
+      const v = judge('late /commit', a, TX_ERRORS);
+      if (v === 'error') tally.idledOut++;
+      settle(ks, v === 'ok' ? 'acked' : v === 'error' && !nearReset(a) ? 'refused' : 'unknown');
       return;
     }
     if (fate < 0.2) await sleep(timeoutMs - 5 + Math.floor(rnd() * 10)); // the commit races the timer
