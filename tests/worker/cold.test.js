@@ -356,6 +356,29 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     assert.deepEqual([answer.status, answer.body?.code], [503, 'COLD_TIER_UNAVAILABLE'], answer.text);
   });
 
+  test('a request waiting behind a fresh engine whose start R2 failed answers 503 COLD_TIER_UNAVAILABLE, not 500, and the next opens it', async () => {
+    const db = await coldDatabase('recycle-fails');
+    // The engine open, page 1 in R2 only (as above): a fresh engine has to read it from R2.
+    await db.reopen();
+    await checkRange(db, 1, 3000);
+    await db.maintain();
+    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    const { txId } = (await db.post('/begin', {})).body;
+    const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    // Past RECYCLE_MEMORY_BYTES: a fresh engine is started once the transaction ends,
+    // and this query waits behind that start.
+    assert.equal((await db.post('/query', { sql: 'SELECT length(zeroblob(58000000)) AS n' }, inTx)).status, 200);
+    const { result: waited } = await whileR2Fails(db, 'get', async () => {
+      const waiting = db.post('/query', { sql: 'SELECT count(*) AS n FROM t' });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await db.post('/commit', {}, inTx)).status, 200);
+      return waiting;
+    });
+    assert.deepEqual([waited.status, waited.body?.code], [503, 'COLD_TIER_UNAVAILABLE'], waited.text);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 3000 }]);
+    await assertIntact(db);
+  });
+
   test('with page 1 only in R2 and forgotten by the engine after a rollback, GET /export and POST /restore fetch it: no 500', async () => {
     const db = await coldDatabase('page1-checks');
     await db.run("UPDATE t SET body = 'x' WHERE id = 7");

@@ -182,7 +182,7 @@ export class DatabaseInstance {
   constructor(options) {
     this.#options = options;
     const log = (/** @type {unknown[]} */ ...args) => console.error(`[dosql] ${options.label()}:`, ...args);
-    this.#gate = new TransactionGate({ engine: () => /** @type {Engine} */ (this.#engine), log });
+    this.#gate = new TransactionGate({ engine: () => this.#startedEngine(), log });
     this.#feed = new ChangeFeed({
       ctx: options.ctx,
       log,
@@ -193,6 +193,19 @@ export class DatabaseInstance {
         return this.#request('POST', '/changes', encoder.encode(JSON.stringify(body)), null);
       },
     });
+  }
+
+  /**
+   * The engine the gate hands a request it lets in. A request waits in the gate with no
+   * start of its own: one let in after a restore, an import or a recycle that dropped the
+   * engine and whose start failed (R2 failed to give page 1) would reach an engine never
+   * opened (500 NOT_OPEN). It is refused instead, having run nothing, and #throughEngine
+   * starts the engine (sending it again) or answers why it cannot start.
+   * @returns {Engine}
+   */
+  #startedEngine() {
+    if (this.#engine && this.#started) return this.#engine;
+    throw new EngineBrokenError('the engine is not started: it was dropped, and its start failed', { refused: true });
   }
 
   /**
