@@ -216,6 +216,33 @@ test('gate: an idle rollback that fails retires the engine, so the requests let 
   assert.equal(engine.retired, null);
 });
 
+test('gate: an idle timeout with no engine to hand (the host refuses it: not started) still opens the gate', async () => {
+  const engine = fakeEngine();
+  const timers = fakeTimers();
+  let refusing = false;
+  const gate = new TransactionGate({
+    engine: () => {
+      if (refusing) throw new Error('the engine is not started');
+      return engine;
+    },
+    setTimeout: timers.setTimeout,
+    clearTimeout: timers.clearTimeout,
+    randomUUID: () => 'tx-1',
+    log: () => {},
+  });
+  await gate.request('POST', '/begin', bytes({ timeoutMs: 200 }), null);
+  const waiter = gate.request('POST', '/query', bytes({ sql: 'after' }), null);
+  await tick();
+  refusing = true;
+  timers.fireAll();
+  // Let in, not left waiting behind a transaction nobody holds: it meets the same refusal,
+  // which the host answers by starting an engine (instance.js #throughEngine).
+  await assert.rejects(waiter, /the engine is not started/);
+  assert.equal(gate.openTransaction, null);
+  refusing = false;
+  assert.equal((await gate.request('POST', '/query', bytes({ sql: 'next' }), null)).status, 200);
+});
+
 test('gate: ended and unknown txIds answer 409 TRANSACTION_EXPIRED saying why', async () => {
   const { gate } = setup();
   const { txId: committed } = json(await gate.request('POST', '/begin', bytes({}), null));

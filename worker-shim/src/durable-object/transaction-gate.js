@@ -366,10 +366,12 @@ export class TransactionGate {
   async #idleOut(tx) {
     tx.state = 'ended';
     this.#remember(tx.id, `idled out after ${tx.timeoutMs} ms`);
-    const engine = this.#engine();
+    /** @type {any} */
+    let engine = null;
     /** @type {string | null} */
     let failure = null;
     try {
+      engine = this.#engine(); // may throw: no engine to roll back in, and the gate must still open
       const answer = await engine.request('POST', '/rollback', new Uint8Array(0), { inTransaction: true });
       if (answer.status !== 200 && abortedBy(answer) === null) failure = decoder.decode(answer.body);
     } catch (err) {
@@ -377,7 +379,7 @@ export class TransactionGate {
     } finally {
       if (failure !== null) {
         this.#log(`rolling back transaction ${tx.id} after its idle timeout failed (a fresh engine takes the next request): ${failure}`);
-        engine.retire(`transaction ${tx.id} could not be rolled back after its idle timeout: ${failure}`);
+        engine?.retire(`transaction ${tx.id} could not be rolled back after its idle timeout: ${failure}`);
       }
       this.#release(tx);
     }
