@@ -194,7 +194,7 @@ async function runModel(backend, seed) {
       }
     } else if (r < 0.92) {
       // Grows the engine's memory past RECYCLE_MEMORY_BYTES: a fresh engine follows, holding the gate.
-      const a = await post('/query', { sql: 'SELECT length(zeroblob(50000000)) AS n' });
+      const a = await post('/query', { sql: 'SELECT length(zeroblob(58000000)) AS n' });
       judge('/query zeroblob', a, ['OBJECT_UNAVAILABLE', 'HEAP_LIMIT']);
     } else if (r < 0.93) {
       // Recorded before it is sent: requests failing meanwhile are judged by it.
