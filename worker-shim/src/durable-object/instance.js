@@ -291,7 +291,7 @@ export class DatabaseInstance {
 
   /** @param {unknown} body  as call()'s @returns {Promise<Uint8Array | {oversized: number} | null>} null: JSON cannot write it */
   async #callBody(body) {
-    if (body instanceof ReadableStream) return readStream(body, /** @type {Engine} */ (this.#engine).maxRequestBytes);
+    if (body instanceof ReadableStream) return readStream(body, shippedContract().maxRequestBytes);
     const text = requestText(body ?? {});
     return text === null ? null : encoder.encode(text);
   }
@@ -338,7 +338,7 @@ export class DatabaseInstance {
    */
   async #hranaPipeline(request) {
     try {
-      const body = await readBody(request, /** @type {Engine} */ (this.#engine).maxRequestBytes);
+      const body = await readBody(request, shippedContract().maxRequestBytes);
       // The engine once the body is in: it may have been replaced meanwhile.
       const failure = await this.start();
       if (failure) return hranaResponse(failure, { pipeline: false });
@@ -865,7 +865,8 @@ export class DatabaseInstance {
         request.body?.cancel().catch(() => {});
         return toResponse(hostError('NOT_FOUND', 'change streams are off for this database (its settings say changes: false)'));
       }
-      const maxBytes = /** @type {Engine} */ (this.#engine).maxRequestBytes;
+      // The contract's, not this.#engine's: a restore or import may have dropped the engine meanwhile.
+      const maxBytes = shippedContract().maxRequestBytes;
       // The engine is asked once the body is in: it may have broken meanwhile.
       const ask = async (/** @type {string} */ method, /** @type {import('./transaction-gate.js').Body} */ body) =>
         (await this.#live()) ?? /** @type {Engine} */ (this.#engine).hostRequest(method, '/subscribe', body);
