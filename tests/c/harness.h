@@ -113,17 +113,23 @@ static inline const char *answerError(const Answer *p){
   return cJSON_IsString(c) ? c->valuestring : 0;
 }
 
-/* Open a connection on the current host storage, capturing changes or not
-** (bCapture); CHECKs that it worked. */
-static inline void openConnCapturing(Conn *pConn, int bCapture){
+/* Open a connection on the current host storage with the page size setting
+** szPage (0: the default; as a start with a pageSize option), capturing changes
+** or not (bCapture); CHECKs that it worked. */
+static inline void openConnSized(Conn *pConn, unsigned szPage, int bCapture){
   Answer a;
   Reply r;
   memset(pConn, 0, sizeof(*pConn));
   replyInit(&r);
-  connOpen(pConn, 0, bCapture, 0, &r);
+  connOpen(pConn, szPage, bCapture, 0, &r);
   a = answerFrom(replyFinish(&r));
   CHECK(a.status==200);
   answerFree(&a);
+}
+
+/* openConnSized at the default page size. */
+static inline void openConnCapturing(Conn *pConn, int bCapture){
+  openConnSized(pConn, 0, bCapture);
 }
 
 /* Run SQL with the engine's own privileges, as a forged file or a file of an

@@ -310,14 +310,7 @@ static void snapshotFree(Snapshot *s){
 
 /* Open c over the host's pages at the scenarios' page size, without faults. */
 static void openClean(Conn *c){
-  Reply r;
-  Answer a;
-  memset(c, 0, sizeof(*c));
-  replyInit(&r);
-  connOpen(c, OOM_PAGE_SIZE, 1, 0, &r);
-  a = answerFrom(replyFinish(&r));
-  CHECK(a.status==200);
-  answerFree(&a);
+  openConnSized(c, OOM_PAGE_SIZE, 1);
 }
 
 /* A scenario's database, made without faults, into *pSnap. */

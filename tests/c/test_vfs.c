@@ -32,30 +32,10 @@ static void commit_writes_pages_once_per_transaction(void){
 
 static void page_size_setting_applies_to_new_database(void){
   Conn c;
-  Reply r;
-  Answer a;
-  memset(&c, 0, sizeof(c));
-  replyInit(&r);
-  connOpen(&c, 8192, 0, 0, &r);
-  a = answerFrom(replyFinish(&r));
-  CHECK(a.status==200);
-  answerFree(&a);
+  openConnSized(&c, 8192, 0);
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
   CHECK_STR(scalar(&c, "PRAGMA page_size"), "8192");
   connClose(&c);
-}
-
-/* Open c on the stored database with page size setting szPage (as a start with
-** another pageSize option, or after an import of a file of another size). */
-static void openSized(Conn *c, unsigned szPage){
-  Reply r;
-  Answer a;
-  memset(c, 0, sizeof(*c));
-  replyInit(&r);
-  connOpen(c, szPage, 1, 0, &r);
-  a = answerFrom(replyFinish(&r));
-  CHECK(a.status==200);
-  answerFree(&a);
 }
 
 /* The setting is the size of a new database only: VACUUM keeps an existing
@@ -66,16 +46,16 @@ static void vacuum_keeps_the_page_size_of_the_database(void){
   for(i=0; i<sizeof(aSize)/sizeof(aSize[0]); i++){
     Conn c;
     hostMemReset();
-    openSized(&c, aSize[i]);
+    openConnSized(&c, aSize[i], 1);
     okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
     okFree(&c, "/run", "{\"sql\":\"INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<300) SELECT randomblob(300) FROM n\"}");
     connClose(&c);
-    openSized(&c, 4096);
+    openConnSized(&c, 4096, 1);
     okFree(&c, "/run", "{\"sql\":\"VACUUM\"}");
     okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
     CHECK(atoi(scalar(&c, "PRAGMA page_size"))==(int)aSize[i]);
     connClose(&c);
-    openSized(&c, 4096);
+    openConnSized(&c, 4096, 1);
     CHECK_STR(scalar(&c, "PRAGMA integrity_check"), "\"ok\"");
     CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "301");
     connClose(&c);

@@ -87,6 +87,18 @@ async function checkRange(db, first, last, body = BODY('id')) {
   assert.deepEqual(row, { n, ids, k, bytes: n * 960, bad: 0 }, `rows ${first}..${last}`);
 }
 
+/**
+ * Send page 1's group to R2: restarted, the object reads rows first..3000, so that
+ * group is the least recently used, and maintenance demotes it.
+ * @param {ReturnType<typeof coldClient>} db @param {number} [first]  the first row to read
+ */
+async function sendPage1ToR2(db, first = 1) {
+  await db.reopen();
+  await checkRange(db, first, 3000);
+  await db.maintain();
+  assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+}
+
 /** @param {ReturnType<typeof coldClient>} db */
 async function assertIntact(db) {
   assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
@@ -342,10 +354,7 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     const db = await coldDatabase('get-fails-open');
     // Read everything but page 1's group after it, so that group is the least
     // recently used and maintenance sends it to R2.
-    await db.reopen();
-    await checkRange(db, 1, 3000);
-    await db.maintain();
-    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    await sendPage1ToR2(db);
     const { result: answer } = await whileR2Fails(db, 'get', async () => {
       await db.reopen();
       return db.post('/query', { sql: 'SELECT count(*) AS n FROM t' });
@@ -359,10 +368,7 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
   test('a request waiting behind a fresh engine whose start R2 failed answers 503 COLD_TIER_UNAVAILABLE, not 500, and the next opens it', async () => {
     const db = await coldDatabase('recycle-fails');
     // The engine open, page 1 in R2 only (as above): a fresh engine has to read it from R2.
-    await db.reopen();
-    await checkRange(db, 1, 3000);
-    await db.maintain();
-    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    await sendPage1ToR2(db);
     const { txId } = (await db.post('/begin', {})).body;
     const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
     // Past RECYCLE_MEMORY_BYTES: a fresh engine is started once the transaction ends,
@@ -385,10 +391,7 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     // A point R2 does not cut history short of: the present (its restore writes no page).
     const { current } = (await db.post('/history', {})).body;
     // Read everything but page 1's group after it, so that maintenance sends it to R2.
-    await db.reopen();
-    await checkRange(db, 8, 3000); // row 7 is 'x'
-    await db.maintain();
-    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    await sendPage1ToR2(db, 8); // row 7 is 'x'
     // A rollback makes the engine forget page 1's header (SQLite's cache keeps the
     // page): the next look at the database's size reads page 1 from storage.
     const failed = await db.post('/batch', { operations: [{ sql: 'INSERT INTO t (k, body) VALUES (1, 1)' }, { sql: 'INSERT INTO nowhere VALUES (1)' }] });
@@ -401,10 +404,7 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     assert.equal(bytes.length % 4096, 0);
     assert.ok(bytes.length > 2 * MiB);
     await db.post('/batch', { operations: [{ sql: 'INSERT INTO t (k, body) VALUES (1, 1)' }, { sql: 'INSERT INTO nowhere VALUES (1)' }] });
-    await db.reopen();
-    await checkRange(db, 8, 3000); // row 7 is 'x'
-    await db.maintain();
-    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    await sendPage1ToR2(db, 8); // row 7 is 'x'
     // So did POST /restore's check, which reads the change log then and now.
     const restored = await db.post('/restore', { to: current.lsn });
     assert.equal(restored.status, 200, restored.text);
@@ -415,10 +415,7 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
   test('a libSQL stream\'s transaction idled out while R2 fails is rolled back: the object goes on serving', { timeout: 120_000 }, async () => {
     const db = await coldDatabase('stream-idle');
     // Page 1 in R2 only, and forgotten by the engine after a rollback (as above).
-    await db.reopen();
-    await checkRange(db, 8, 3000);
-    await db.maintain();
-    assert.equal((await db.manifest()).page1Hot, false, 'page 1 is in R2 only');
+    await sendPage1ToR2(db, 8);
     const failed = await db.post('/batch', { operations: [{ sql: 'INSERT INTO t (k, body) VALUES (1, 1)' }, { sql: 'INSERT INTO nowhere VALUES (1)' }] });
     assert.equal(failed.status, 400, failed.text);
     // A stream's BEGIN and a write: page 1 comes from SQLite's cache, not storage.

@@ -29,6 +29,11 @@ async function history(db) {
   return a.body;
 }
 
+/** The database name as a SQLite file (GET /export). @param {string} name */
+async function exportOf(name) {
+  return new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer());
+}
+
 /** The stub's RPC method (or createClient(stub)'s, then `then`'s), called inside workerd.
  *  @param {string} name @param {{method: string, args: unknown[], client?: boolean, then?: {method: string, args: unknown[]}}} call */
 async function rpc(name, call) {
@@ -72,7 +77,7 @@ describe('history', () => {
     await src.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
     // ~700 pages: the import stages them in several commits, which are not points.
     await src.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 700) INSERT INTO t (v) SELECT randomblob(3500) FROM c');
-    const file = new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${from}/export`)).arrayBuffer());
+    const file = await exportOf(from);
     const db = sql(tenant('himpdst'));
     assert.equal((await db.post('/import', file)).status, 200);
     const { oldest, current } = await history(db);
@@ -99,10 +104,9 @@ describe('history', () => {
     await earliest(fresh, 'a new database');
     const srcName = tenant('hot-src');
     const src = sql(srcName);
-    const exportOf = async () => new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${srcName}/export`)).arrayBuffer());
     await src.run('CREATE TABLE t (v)');
     await src.run("INSERT INTO t VALUES ('small')");
-    const small = await exportOf();
+    const small = await exportOf(srcName);
     const imported = sql(tenant('hot-imp'));
     assert.equal((await imported.post('/import', small)).status, 200);
     await earliest(imported, 'an imported database');
@@ -110,7 +114,7 @@ describe('history', () => {
     await earliest(imported, 'an imported database, written since');
     // Over 8 MB: staging it checkpoints, and its spans are kept before the file's point.
     await src.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2400) INSERT INTO t SELECT randomblob(4000) FROM c');
-    const big = await exportOf();
+    const big = await exportOf(srcName);
     assert.equal((await imported.post('/import', big)).status, 200);
     await earliest(imported, 'a database imported from a large file');
   });
@@ -550,7 +554,7 @@ describe('history', () => {
     const db = sql(name);
     await db.run('CREATE TABLE t (v)');
     await db.run("INSERT INTO t VALUES ('file')");
-    const file = new Uint8Array(await (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer());
+    const file = await exportOf(name);
     await db.run("INSERT INTO t VALUES ('replaced')");
     // The import waits for this transaction to swap; the branch, asked after it, waits behind it.
     const { txId } = (await db.post('/begin', {})).body;
@@ -572,8 +576,7 @@ describe('history', () => {
   });
 
   test('a database written after a restore or an import (its change numbers go on past a gap) branches, and its export imports', async () => {
-    const importFile = (/** @type {any} */ db, /** @type {ArrayBuffer} */ bytes) => db.post('/import', new Uint8Array(bytes), { headers: { 'content-type': 'application/vnd.sqlite3' } });
-    const exportOf = async (/** @type {string} */ name) => (await world.mf.dispatchFetch(`http://localhost/sql/${name}/export`)).arrayBuffer();
+    const importFile = (/** @type {any} */ db, /** @type {Uint8Array} */ bytes) => db.post('/import', bytes, { headers: { 'content-type': 'application/vnd.sqlite3' } });
     const seeded = async (/** @type {string} */ name) => {
       const db = sql(name);
       await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v)');

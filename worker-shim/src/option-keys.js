@@ -9,11 +9,12 @@
  * @param {string} label  what takes them, e.g. "changes", "defineDoSQL()"
  */
 export function checkKeys(value, allowed, label) {
-  const takes = `${label} takes {${allowed.map((key) => `${key}?`).join(', ')}}`;
+  // Written only when thrown: the statements' options are checked on every call.
+  const takes = () => `${label} takes {${allowed.map((key) => `${key}?`).join(', ')}}`;
   // null, an array or a string is no options object (Object.keys would crash or list indexes).
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${takes}; got ${JSON.stringify(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${takes()}; got ${JSON.stringify(value)}`);
   const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
   if (unknown.length === 0) return;
   const names = unknown.map((key) => JSON.stringify(key)).join(', ');
-  throw new TypeError(`${takes}; ${names} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
+  throw new TypeError(`${takes()}; ${names} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
 }

@@ -85,7 +85,7 @@ export function stubFor(target, tenantId, caller) {
 export function createClient(stub) {
   if (!stub || typeof stub.fetch !== 'function') throw new TypeError('createClient needs a stub with fetch(url, init)');
   const link = stubLink(stub);
-  return clientOver(sendTo(stub), {
+  return clientOver(sendTo(stub, link), {
     /**
      * The committed changes of these tables (all when omitted), oldest first:
      * change events with decoded rows, plus {type: 'gap'} and {type: 'ready'}
@@ -313,11 +313,12 @@ export function decodeDiff(answer) {
  * object's class has no such method (a user's own class around DB()), from then
  * on.
  * @param {any} stub
+ * @param {ReturnType<typeof stubLink>} [link]  the stub as renewed in later requests,
+ *   shared with the client's other calls (its subscribe())
  * @returns {Send}
  */
-export function sendTo(stub) {
+export function sendTo(stub, link = stubLink(stub)) {
   const transport = transportOf(stub);
-  const link = stubLink(stub);
   /** @param {any} to @param {string} path @param {unknown} body @param {string | null} txId */
   const attempt = async (to, path, body, txId) => {
     if (transport.rpc) {

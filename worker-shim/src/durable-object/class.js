@@ -22,6 +22,9 @@ import { checkKeys } from '../option-keys.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
+/** The options of the statement methods (query, queryOne, run, batch, exec). */
+const STATEMENT_OPTIONS = Object.freeze(['transaction', 'asOf']);
+
 export class DoSQLDatabase extends DurableObject {
   /** @type {readonly Migration[]} */
   static migrations = Object.freeze([]);
@@ -171,7 +174,7 @@ export class DoSQLDatabase extends DurableObject {
   async #statement(options, fn, label) {
     try {
       // asOf too where it is no option: C says which routes take it.
-      if (label) checkCallOptions(options, ['transaction', 'asOf'], label);
+      if (label) checkCallOptions(options, STATEMENT_OPTIONS, label);
       const txId = options?.transaction ?? null;
       const plain = txId === null && options?.asOf === undefined;
       // The statements outside any transaction and history: made once per object.

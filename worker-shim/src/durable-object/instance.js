@@ -230,7 +230,8 @@ export class DatabaseInstance {
   async fetch(request) {
     try {
       const path = new URL(request.url).pathname;
-      const inTransaction = refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader));
+      // The header is read only for the few routes that take the whole database: not per query.
+      const inTransaction = takesWholeDatabase(path) ? refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader)) : null;
       if (inTransaction) {
         await discardBody(request.body);
         return toResponse(inTransaction);
