@@ -49,6 +49,9 @@ export const HISTORY_MAX_BYTES = 1024 * 1024 * 1024;
  *  bytes of distinct pages (their newest versions are kept in memory until then). */
 export const CHECKPOINT_ROWS = 256;
 export const CHECKPOINT_BYTES = 8 * 1024 * 1024;
+/** A checkpoint replaces a group's pages in place, inside workerd's SQLite, when the log
+ *  touched no more than this many of them (storage/sql.js #spliceOffsets); else it rewrites it. */
+export const SPLICE_PAGES = 8;
 /** Page bytes in one log row: Durable Objects take values up to 2 MB. */
 export const LOG_ROW_BYTES = 1024 * 1024;
 /** A log row keeps a page as the bytes that changed since its previous version in the

@@ -44,7 +44,7 @@
 
 import {
   CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_DELTA_CHAIN, LOG_ROW_BYTES,
-  LOG_SLOTS,
+  LOG_SLOTS, SPLICE_PAGES,
 } from '../config.js';
 import {
   applyDelta, concatBytes, decodeGroup, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogRecords, encodeNumbers, encodePgnos,
@@ -79,7 +79,7 @@ const MAX_VIEWS = 4;
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
  *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number, deltaChain: number,
- *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number}} Tuning */
+ *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number, cacheBytes: number}} Tuning */
 /** @type {Tuning} */
 const TUNING = Object.freeze({
   logSlots: LOG_SLOTS,
@@ -91,6 +91,7 @@ const TUNING = Object.freeze({
   deltaChain: LOG_DELTA_CHAIN,
   groupBytes: HOT_GROUP_BYTES,
   groupPages: HOT_GROUP_PAGES,
+  cacheBytes: GROUP_CACHE_BYTES,
   upgradeGroups: 64, // groups moved per transaction when upgrading from the first format
 });
 
@@ -119,6 +120,19 @@ const CHANGE_NUMBER_COLUMNS =
 /** Whether the state table has the columns this release writes (#upgradeState). @param {Set<string>} columns */
 function stateIsCurrent(columns) {
   return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
+}
+
+/** How many of mask's low `below` bits are set: a page's place among its group's present pages.
+ *  @param {number} mask @param {number} below */
+function bitsBelow(mask, below) {
+  let count = 0;
+  for (let i = 0; i < below; i++) count += (mask >>> i) & 1;
+  return count;
+}
+
+/** bytes as an ArrayBuffer of exactly their length, for a statement's binding. @param {Uint8Array} bytes */
+function wholeBuffer(bytes) {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
 }
 
 /** @param {string} prefix */
@@ -160,6 +174,15 @@ function statementsOn(prefix) {
       `WITH wanted (i, slot, start, length) AS (VALUES ${new Array(count).fill('(?, ?, ?, ?)').join(', ')})` +
       ` SELECT i, substr(data, start, length) FROM wanted JOIN ${log} USING (slot)`,
     selectGroup: `SELECT mask, data FROM ${groups} WHERE grp = ?`,
+    selectGroupMask: `SELECT mask FROM ${groups} WHERE grp = ?`,
+    /** count pages of a group, each bound as (start, length), then the group. @param {number} count */
+    selectGroupPages: (count) => `SELECT ${new Array(count).fill('substr(data, ?, ?)').join(', ')} FROM ${groups} WHERE grp = ?`,
+    /** A group's data with count pages replaced: for each, the unchanged bytes before it
+     *  (bound as start, length) and the page; then where the unchanged rest starts, and
+     *  the group. || makes text of blobs byte for byte, and CAST makes the result a blob again.
+     *  @param {number} count */
+    spliceGroup: (count) =>
+      `UPDATE ${groups} SET data = CAST(${new Array(count).fill('substr(data, ?, ?) || ?').join(' || ')} || substr(data, ?) AS BLOB) WHERE grp = ?`,
     selectMasks: `SELECT grp, mask FROM ${groups} ORDER BY grp`,
     selectLastGroup: `SELECT max(grp) FROM ${groups}`,
     upsertGroup: `INSERT INTO ${groups} (grp, mask, data) VALUES (?, ?, ?) ON CONFLICT (grp) DO UPDATE SET mask = excluded.mask, data = excluded.data`,
@@ -696,8 +719,18 @@ export class SqlPageStorage {
       for (const [group] of this.exec(this.#statements.selectGroupsAbove, keepGroup)) replacedGroups.add(Number(group));
       replacedGroups.add(keepGroup);
     }
+    /** The groups changed in place, each with its logged pages' offsets in its data. @type {Map<number, number[]>} */
+    const spliced = new Map();
     for (const group of [...replacedGroups].sort((a, b) => a - b)) {
       const base = group * this.#groupPages + 1;
+      const logged = touched.get(group) ?? [];
+      const offsets = keep === Infinity || group < keepGroup ? this.#spliceOffsets(group, logged) : null;
+      if (offsets) {
+        spliced.set(group, offsets);
+        const old = this.#pagesAt(group, logged, offsets);
+        logged.forEach((pgno, i) => superseded.push({ pgno, lsn: this.#replacedAt(pgno), data: old[i] }));
+        continue;
+      }
       const old = this.#group(group)?.pages;
       for (let i = 0; i < this.#groupPages; i++) {
         const pgno = base + i;
@@ -711,6 +744,11 @@ export class SqlPageStorage {
       if (keep % this.#groupPages !== 0 && !touched.has(keepGroup)) touched.set(keepGroup, []);
     }
     for (const group of [...touched.keys()].sort((a, b) => a - b)) {
+      const offsets = spliced.get(group);
+      if (offsets) {
+        this.#splicePages(group, offsets, /** @type {number[]} */ (touched.get(group)));
+        continue;
+      }
       const base = group * this.#groupPages + 1;
       const slots = group > keepGroup ? new Array(this.#groupPages).fill(null) : this.#groupSlots(group).map((page, i) => (base + i > keep ? null : page));
       for (const pgno of /** @type {number[]} */ (touched.get(group))) {
@@ -887,6 +925,57 @@ export class SqlPageStorage {
     this.#remember(group, mask === 0 ? null : decodeGroup(mask, data.buffer, this.#pageSize, this.#groupPages), data.byteLength);
   }
 
+  /**
+   * Where pgnos (of group, ascending) are in its row's data, when a checkpoint can replace
+   * just their bytes there: no more than SPLICE_PAGES of them, each already in the row.
+   * Else null, and the group is rewritten whole. A row is one blob of up to
+   * HOT_GROUP_BYTES, so replacing a page in place keeps the rest of the group from
+   * crossing into JavaScript and back (random keys touch a page or two per group).
+   * @param {number} group @param {number[]} pgnos @returns {number[] | null}
+   */
+  #spliceOffsets(group, pgnos) {
+    if (pgnos.length === 0 || pgnos.length > SPLICE_PAGES) return null;
+    const cached = this.#cache.get(group);
+    let mask = 0;
+    if (cached) cached.pages.forEach((page, i) => (mask |= page ? 1 << i : 0));
+    else mask = Number(this.exec(this.#statements.selectGroupMask, group)[0]?.[0] ?? 0);
+    const offsets = [];
+    for (const pgno of pgnos) {
+      const at = (pgno - 1) % this.#groupPages;
+      if (((mask >>> at) & 1) === 0) return null;
+      offsets.push(bitsBelow(mask, at) * this.#pageSize);
+    }
+    return offsets;
+  }
+
+  /** pgnos' versions in group (cached, or read as just their bytes, at offsets in its data).
+   *  @param {number} group @param {number[]} pgnos @param {number[]} offsets @returns {Uint8Array[]} */
+  #pagesAt(group, pgnos, offsets) {
+    const cached = this.#cache.get(group);
+    if (cached) return pgnos.map((pgno) => /** @type {Uint8Array} */ (cached.pages[(pgno - 1) % this.#groupPages]));
+    const row = this.exec(this.#statements.selectGroupPages(offsets.length), ...offsets.flatMap((offset) => [offset + 1, this.#pageSize]), group)[0];
+    return row.map((bytes) => new Uint8Array(/** @type {ArrayBuffer} */ (bytes)));
+  }
+
+  /** Replace pgnos' bytes at offsets in group's row with their logged versions, in one
+   *  statement, and in the cached group if it is cached.
+   *  @param {number} group @param {number[]} offsets @param {number[]} pgnos */
+  #splicePages(group, offsets, pgnos) {
+    const pages = pgnos.map((pgno) => this.#logPage(/** @type {LogPlace} */ (this.#logPages.get(pgno))));
+    const bindings = [];
+    let from = 0;
+    offsets.forEach((offset, i) => {
+      bindings.push(from + 1, offset - from, wholeBuffer(pages[i]));
+      from = offset + this.#pageSize;
+    });
+    this.exec(this.#statements.spliceGroup(offsets.length), ...bindings, from + 1, group);
+    const cached = this.#cache.get(group);
+    if (!cached) return;
+    const slots = [...cached.pages];
+    pgnos.forEach((pgno, i) => (slots[(pgno - 1) % this.#groupPages] = pages[i]));
+    this.#remember(group, slots, cached.bytes);
+  }
+
   /** @param {number} group @returns {CachedGroup | null} */
   #group(group) {
     const cached = this.#cache.get(group);
@@ -911,7 +1000,7 @@ export class SqlPageStorage {
     if (!pages) return null;
     // The least recently used go first, during a request too: a scan reads each group once.
     for (const [oldest, { bytes: oldestBytes }] of this.#cache) {
-      if (this.#cacheBytes + bytes <= GROUP_CACHE_BYTES) break;
+      if (this.#cacheBytes + bytes <= this.#tuning.cacheBytes) break;
       this.#cache.delete(oldest);
       this.#cacheBytes -= oldestBytes;
     }
