@@ -22,6 +22,7 @@ import { fixtureRuntime, createClient, tenant, seededRandom } from './harness.js
 import { tag, untag } from './fixtures/tagged.js';
 import { dumpAt, mustDump, userView, firstDifference, BALLAST } from './history-model-dump.js';
 import { randomWrite, createBallast, ballastWrite, below, pick } from './history-model-workload.js';
+import { CHECKPOINT_ROWS } from '../../worker-shim/src/config.js';
 import { assertSameDump, checkReadAsOf, checkExport, checkBranch, checkDiff, checkTooOld } from './history-model-checks.js';
 
 const SEED = process.env.HISTORY_MODEL_SEED === 'random' ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.HISTORY_MODEL_SEED ?? 1);
@@ -220,6 +221,14 @@ async function runModel(runtime, { cold, seed, steps, log }) {
         trail.push(`${step}: undo the restore: restore to ${restored.body.before.lsn}`);
         assert.equal(restored.body.before.lsn, undone.lsn, 'the restore\'s before is the point it left');
         const undo = await db.post('/restore', { to: restored.body.before.lsn });
+        // With the cold tier, a restore that shrank the database past pages R2 holds raised
+        // history's floor to itself (docs/storage-format.md): the point before it is gone.
+        const { oldest } = await history();
+        if (cold && oldest.lsn > undone.lsn) {
+          trail.push(`${step}:   gone: the restore raised the floor to ${oldest.lsn}`);
+          assert.equal(undo.body.code, 'POINT_TOO_OLD', undo.text);
+          return;
+        }
         assert.equal(undo.status, 200, undo.text);
         await record(step, true);
         assertSameDump(userView(points[points.length - 1].dump), userView(undone.dump), `undoing the restore at step ${step}`);
@@ -250,10 +259,10 @@ async function runModel(runtime, { cold, seed, steps, log }) {
       committed = false;
     } else {
       trail.push(`${step}: commits until a checkpoint`);
-      // Enough one-row commits that the log folds (CHECKPOINT_ROWS) without a step each.
+      // Enough one-row commits that the log folds (CHECKPOINT_ROWS) and is indexed (LOG_INDEX_ROWS) without a step each.
       const t = Object.keys(userView(present).tables)[0];
       if (t) {
-        for (let i = 0; i < 50; i++) await db.post('/run', { sql: `UPDATE "${t}" SET _rowid_ = _rowid_ WHERE _rowid_ = ${i}` });
+        for (let i = 0; i < CHECKPOINT_ROWS / 4; i++) await db.post('/run', { sql: `UPDATE "${t}" SET _rowid_ = _rowid_ WHERE _rowid_ = ${i % 50}` });
         await db.post('/run', { sql: `DELETE FROM "${t}" WHERE _rowid_ = ${below(rnd, 50)}` });
       }
     }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createWorld, tenant } from './harness.js';
 import { tag, untag } from './fixtures/tagged.js';
 import { checkHistory } from '../../worker-shim/src/storage/sql.js';
-import { HISTORY_MAX_BYTES } from '../../worker-shim/src/config.js';
+import { CHECKPOINT_ROWS, HISTORY_MAX_BYTES } from '../../worker-shim/src/config.js';
 
 /** @type {ReturnType<typeof createWorld>} */
 let world;
@@ -608,9 +608,9 @@ describe('history', () => {
       await lean.start({ migrations: [], classOptions: { history: { maxBytes: 0 } } });
       const db = lean.client('sql', tenant('hl'));
       await db.run('CREATE TABLE t (x)');
-      for (let i = 0; i < 300; i++) await db.run('INSERT INTO t VALUES (?)', [i]);
+      for (let i = 0; i < CHECKPOINT_ROWS + 44; i++) await db.run('INSERT INTO t VALUES (?)', [i]);
       const { oldest, current } = (await db.post('/history', {})).body;
-      assert.ok(oldest.lsn > 250 && current.lsn - oldest.lsn < 60, `history ${oldest.lsn}..${current.lsn}`);
+      assert.ok(oldest.lsn > CHECKPOINT_ROWS - 50 && current.lsn - oldest.lsn < 60, `history ${oldest.lsn}..${current.lsn}`);
       assert.equal((await db.post('/query', { sql: 'SELECT 1', asOf: 5 })).body.code, 'POINT_TOO_OLD');
       // Right at a checkpoint it keeps no commit's time: no time names a point (the present
       // may be older than it), while the lsn still does.

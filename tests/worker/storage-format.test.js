@@ -9,6 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { fixtureRuntime } from './harness.js';
+import { CHECKPOINT_ROWS, LOG_INDEX_ROWS } from '../../worker-shim/src/config.js';
 
 describe('storage format: a page log over packed groups', () => {
   const runtime = fixtureRuntime('page-store', 'page-store-worker.js', 'makePageStoreClasses', []);
@@ -85,17 +86,39 @@ describe('storage format: a page log over packed groups', () => {
     }
   });
 
-  test('a one-page commit writes one row; a checkpoint adds a row per group it rewrites, the history segment and the state row', async () => {
-    const { rowsWritten, checkpoints } = await call('rowsPerCommit', 1300, 3);
-    assert.equal(checkpoints, 5, 'one checkpoint per 256 commits');
-    // 1,300 log rows; per checkpoint one group row, one segment row and the state row; the first commit's state row.
-    assert.equal(rowsWritten, 1300 + checkpoints * 3 + 1);
+  test('a one-page commit writes one row; every LOG_INDEX_ROWS rows one more, the log index; a checkpoint adds a row per group it rewrites, the history segment and the state row', async () => {
+    const commits = 2 * CHECKPOINT_ROWS + LOG_INDEX_ROWS + 10;
+    const { rowsWritten, checkpoints } = await call('rowsPerCommit', commits, 3);
+    assert.equal(checkpoints, 2, `one checkpoint per ${CHECKPOINT_ROWS} commits`);
+    // The index at each multiple of LOG_INDEX_ROWS rows into a span, but where a checkpoint is.
+    const indexes = 2 * (CHECKPOINT_ROWS / LOG_INDEX_ROWS - 1) + 1;
+    // The log rows; per checkpoint one group row, one segment row and the state row; the first commit's state row.
+    assert.equal(rowsWritten, commits + indexes + checkpoints * 3 + 1);
+  });
+
+  test('an open reads the log index and the log rows after it, not every row since the checkpoint', async () => {
+    const near = await call('openReads', LOG_INDEX_ROWS + 10, 3);
+    const far = await call('openReads', 3 * LOG_INDEX_ROWS + 10, 3);
+    assert.ok(3 * LOG_INDEX_ROWS + 10 < CHECKPOINT_ROWS, 'no checkpoint in either');
+    assert.equal(far.openRows, near.openRows, `an open read ${near.openRows} rows ${LOG_INDEX_ROWS + 10} rows after a checkpoint and ${far.openRows} ${3 * LOG_INDEX_ROWS + 10} rows after`);
+  });
+
+  test('an instance opened from the log index writes the log, groups, state and history as one that never reopened', async () => {
+    const { problems, checkpoints } = await call('reopenedWritesRun', 7, 300);
+    assert.deepEqual(problems, []);
+    assert.ok(checkpoints > 10, `the commits passed many checkpoints (${checkpoints})`);
+  });
+
+  test('an index that is not of the log (another log\'s commit, or one checkpointed since) is passed over, and the log read whole', async () => {
+    const { problems, opens } = await call('foreignIndexRun');
+    assert.deepEqual(problems, []);
+    assert.equal(opens, 3);
   });
 
   test('an open reads no history: its rows do not grow with the checkpoints kept, and history reads them when first asked', async () => {
     // 10 log rows since the last checkpoint either way; 5 history segments, then 10.
-    const five = await call('openReads', 5 * 256 + 10, 3);
-    const ten = await call('openReads', 10 * 256 + 10, 3);
+    const five = await call('openReads', 5 * CHECKPOINT_ROWS + 10, 3);
+    const ten = await call('openReads', 10 * CHECKPOINT_ROWS + 10, 3);
     assert.equal(ten.openRows, five.openRows, `an open read ${five.openRows} rows after 5 checkpoints and ${ten.openRows} after 10`);
     assert.equal(ten.historyRows - five.historyRows, 5, 'history read one row per segment');
   });

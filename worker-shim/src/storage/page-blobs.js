@@ -11,9 +11,25 @@
 //             in page order, each pageSize bytes
 //   segment   pgnos: 4 bytes per page; lsns: for each page, the lsn that superseded it
 //             (8-byte doubles); data: the superseded versions; times: commit times
+//   index     numbers (8-byte doubles): the log rows since the checkpoint, the page
+//             count, the lowest page count a truncation left (-1: none), the rows'
+//             page bytes; the count of commit times, then the times; the count of
+//             truncations, then each one's lsn and page count; each logged page's
+//             first lsn since the checkpoint. places (4 bytes each): for each logged
+//             page its number, the count of its versions the log holds from its last
+//             whole one, then each version's slot, start and length, oldest first
 
 /** A log row's record of one page: where it is in data, and whether it is a delta.
  *  @typedef {{pgno: number, start: number, length: number, delta: boolean}} LogRecord */
+
+/** Where one version of a page is in the log: its row's slot and its record's bytes there.
+ *  @typedef {{slot: number, start: number, length: number}} LogLocation */
+
+/** What an open learns from the log rows since the checkpoint (storage/sql.js #load),
+ *  kept as of a commit so that the next open reads only the rows after it: each logged
+ *  page's versions from its last whole one (chain) and the lsn of its first write.
+ *  @typedef {{logRows: number, pageCount: number, lowWater: number, spanBytes: number, times: number[],
+ *    truncations: {lsn: number, count: number}[], pages: {pgno: number, first: number, chain: LogLocation[]}[]}} LogIndex */
 
 const RECORD_FULL = 0;
 const RECORD_DELTA = 1;
@@ -192,4 +208,44 @@ export function encodeNumbers(values) {
 export function decodeNumbers(blob) {
   const view = new DataView(blob);
   return Array.from({ length: blob.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true));
+}
+
+/** A log index as its two blobs. @param {LogIndex} index @returns {{numbers: Uint8Array, places: Uint8Array}} */
+export function encodeLogIndex({ logRows, pageCount, lowWater, spanBytes, times, truncations, pages }) {
+  const numbers = [logRows, pageCount, lowWater === Infinity ? -1 : lowWater, spanBytes, times.length, ...times, truncations.length];
+  for (const { lsn, count } of truncations) numbers.push(lsn, count);
+  const places = [];
+  for (const { pgno, first, chain } of pages) {
+    numbers.push(first);
+    places.push(pgno, chain.length);
+    for (const { slot, start, length } of chain) places.push(slot, start, length);
+  }
+  return { numbers: encodeNumbers(numbers), places: encodePgnos(places) };
+}
+
+/** A log index from its blobs; throws on blobs no writer made. @param {ArrayBuffer} numbersBlob @param {ArrayBuffer} placesBlob
+ *  @returns {LogIndex} */
+export function decodeLogIndex(numbersBlob, placesBlob) {
+  const numbers = decodeNumbers(numbersBlob);
+  const places = decodePgnos(placesBlob);
+  let n = 0;
+  let p = 0;
+  const next = () => {
+    if (n >= numbers.length) throw new Error(`a log index's numbers end early (${numbers.length})`);
+    return numbers[n++];
+  };
+  const [logRows, pageCount, lowWater, spanBytes] = [next(), next(), next(), next()];
+  const times = Array.from({ length: next() }, next);
+  const truncations = Array.from({ length: next() }, () => ({ lsn: next(), count: next() }));
+  const pages = [];
+  while (p < places.length) {
+    const [pgno, versions] = [places[p], places[p + 1]];
+    const chain = [];
+    for (let i = 0; i < versions; i++, p += 3) chain.push({ slot: places[p + 2], start: places[p + 3], length: places[p + 4] });
+    p += 2;
+    if (p > places.length || versions === 0) throw new Error(`a log index's places end inside page ${pgno}'s`);
+    pages.push({ pgno, first: next(), chain });
+  }
+  if (n !== numbers.length) throw new Error(`a log index holds ${numbers.length - n} numbers past its pages`);
+  return { logRows, pageCount, lowWater: lowWater === -1 ? Infinity : lowWater, spanBytes, times, truncations, pages };
 }

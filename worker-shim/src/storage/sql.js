@@ -14,13 +14,17 @@
 //   dosql_page_history one row per checkpoint (more past LOG_ROW_BYTES): the group
 //                      versions it replaced, each with the lsn that replaced it, and
 //                      the times of the commits it folded
+//   dosql_page_index   one row: what the log rows since the checkpoint say (where each
+//                      logged page's versions are), as of a commit: rewritten every
+//                      LOG_INDEX_ROWS rows, so that an open reads that row and the log
+//                      rows after it, not every row since the checkpoint
 //
-// A page's newest version is in the log when a row since the checkpoint holds it
-// (an index in memory, rebuilt on open from those rows' page numbers), else in its
-// group, unless a commit since the checkpoint truncated the database below it. A
-// checkpoint, every CHECKPOINT_ROWS rows or CHECKPOINT_BYTES of distinct pages, rewrites the groups
-// the log touched (and trims those a truncation cut), inside the commit's own
-// transaction. A commit too large for the log goes straight into the groups.
+// A page's newest version is in the log when a row since the checkpoint holds it (an
+// index in memory, rebuilt on open from dosql_page_index and the page numbers of the rows
+// after it), else in its group, unless a commit since the checkpoint truncated the
+// database below it. A checkpoint, every CHECKPOINT_ROWS rows or CHECKPOINT_BYTES of
+// distinct pages, rewrites the groups the log touched (and trims those a truncation
+// cut), inside the commit's own transaction. A commit too large for the log goes straight into the groups.
 //
 // Every write is one transactionSync(): it lands whole or not at all, and the output
 // gate holds the response until it is durable. When one throws, the state in memory
@@ -43,11 +47,12 @@
 // (FIRST_FORMAT_FENCE), so one rolled back to fails instead of serving an empty database.
 
 import {
-  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_DELTA_CHAIN, LOG_ROW_BYTES,
-  LOG_SLOTS, SPLICE_PAGES,
+  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_DELTA_CHAIN, LOG_INDEX_ROWS,
+  LOG_ROW_BYTES, LOG_SLOTS, SPLICE_PAGES,
 } from '../config.js';
 import {
-  applyDelta, concatBytes, decodeGroup, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogRecords, encodeNumbers, encodePgnos,
+  applyDelta, concatBytes, decodeGroup, decodeLogIndex, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogIndex, encodeLogRecords,
+  encodeNumbers, encodePgnos,
 } from './page-blobs.js';
 import { checkKeys } from '../option-keys.js';
 import { NO_CHANGE_NUMBERS } from '../wasm/host.js';
@@ -78,7 +83,7 @@ const FIRST_FORMAT_FENCE = (() => {
 const MAX_VIEWS = 4;
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
- *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, logRowBytes: number, deltaChain: number,
+ *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, indexRows: number, logRowBytes: number, deltaChain: number,
  *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number, cacheBytes: number}} Tuning */
 /** @type {Tuning} */
 const TUNING = Object.freeze({
@@ -87,6 +92,7 @@ const TUNING = Object.freeze({
   historyBytes: HISTORY_MAX_BYTES,
   checkpointRows: CHECKPOINT_ROWS,
   checkpointBytes: CHECKPOINT_BYTES,
+  indexRows: LOG_INDEX_ROWS,
   logRowBytes: LOG_ROW_BYTES,
   deltaChain: LOG_DELTA_CHAIN,
   groupBytes: HOT_GROUP_BYTES,
@@ -141,8 +147,9 @@ function statementsOn(prefix) {
   const groups = `${prefix}page_groups`;
   const state = `${prefix}page_state`;
   const history = `${prefix}page_history`;
+  const index = `${prefix}page_index`;
   return Object.freeze({
-    tables: [log, groups, state, history],
+    tables: [log, groups, state, history, index],
     create: [
       `CREATE TABLE IF NOT EXISTS ${state} (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL,` +
         ' page_bytes INTEGER NOT NULL, group_pages INTEGER NOT NULL, log_slots INTEGER NOT NULL, page_count INTEGER NOT NULL,' +
@@ -154,6 +161,8 @@ function statementsOn(prefix) {
       `CREATE TABLE IF NOT EXISTS ${history} (seg INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,` +
         ' first_lsn INTEGER NOT NULL, last_lsn INTEGER NOT NULL, page_count INTEGER NOT NULL, last_ts INTEGER NOT NULL, log_bytes INTEGER NOT NULL,' +
         ' times BLOB NOT NULL, pgnos BLOB NOT NULL, lsns BLOB NOT NULL, data BLOB NOT NULL)',
+      `CREATE TABLE IF NOT EXISTS ${index} (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, lsn INTEGER NOT NULL,` +
+        ' numbers BLOB NOT NULL, places BLOB NOT NULL)',
     ],
     selectState: `SELECT page_bytes, group_pages, log_slots, page_count, seq, lsn, floor, change_floor, change_kept FROM ${state} WHERE id = 1`,
     upsertState:
@@ -173,6 +182,12 @@ function statementsOn(prefix) {
     selectLogRecords: (count) =>
       `WITH wanted (i, slot, start, length) AS (VALUES ${new Array(count).fill('(?, ?, ?, ?)').join(', ')})` +
       ` SELECT i, substr(data, start, length) FROM wanted JOIN ${log} USING (slot)`,
+    /** The index, when it is of a commit after the checkpoint (bound as its seq). */
+    selectIndex: `SELECT seq, lsn, numbers, places FROM ${index} WHERE id = 1 AND seq > ?`,
+    upsertIndex:
+      `INSERT INTO ${index} (id, seq, lsn, numbers, places) VALUES (1, ?, ?, ?, ?)` +
+      ' ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, lsn = excluded.lsn, numbers = excluded.numbers, places = excluded.places',
+    deleteIndex: `DELETE FROM ${index}`,
     selectGroup: `SELECT mask, data FROM ${groups} WHERE grp = ?`,
     selectGroupMask: `SELECT mask FROM ${groups} WHERE grp = ?`,
     /** count pages of a group, each bound as (start, length), then the group. @param {number} count */
@@ -213,14 +228,14 @@ function statementsOn(prefix) {
  *    checkpoints: number}} SqlStorageStats */
 
 /** Where a version of a page is in the log: its row's slot and its record's bytes there;
- *  for a delta, the version it applies to (base) and how many deltas lead to it from a
- *  whole page (depth); its bytes once known (written or read by this instance: the
- *  checkpoint, reads and the next delta need no query then, and base can go; the pages
- *  logged since the checkpoint are at most CHECKPOINT_BYTES); and, for a page's newest
- *  version, the lsn of its first write since the checkpoint (which replaced its group
- *  version).
- *  @typedef {{slot: number, start: number, length: number, base: LogPlace | null, depth: number, data?: Uint8Array,
- *    first: number}} LogPlace */
+ *  for a delta, the version it applies to (base); the versions from the last whole one to
+ *  it (chain: how many deltas lead to it, and what the log index keeps); its bytes once
+ *  known (written or read by this instance: the checkpoint, reads and the next delta need
+ *  no query then, and base can go; the pages logged since the checkpoint are at most
+ *  CHECKPOINT_BYTES); and, for a page's newest version, the lsn of its first write since
+ *  the checkpoint (which replaced its group version).
+ *  @typedef {{slot: number, start: number, length: number, base: LogPlace | null, chain: import('./page-blobs.js').LogLocation[],
+ *    data?: Uint8Array, first: number}} LogPlace */
 
 /** A checkpoint's history: its segment rows, its log rows, the commits it folded, the
  *  page count before them, the time of its last, and the bytes it keeps (log and segments).
@@ -265,6 +280,8 @@ export class SqlPageStorage {
   #nextSeq = 1;
   #lsn = 0;
   #logRows = 0;
+  /** #logRows as of the log index in storage (0: none of this span). */
+  #indexedRows = 0;
   /** The page count as the last commit left it: only a smaller one is a truncation. */
   #pageCount = 0;
   /** The lowest page count a commit since the checkpoint truncated to: a grouped page
@@ -355,7 +372,7 @@ export class SqlPageStorage {
   commit({ pageSize, newPageCount, pages }, alongside) {
     this.#write(() => {
       if (this.#pageSize === 0) this.#begin(pageSize);
-      const { logRowBytes, checkpointRows, checkpointBytes } = this.#tuning;
+      const { logRowBytes, checkpointRows, checkpointBytes, indexRows } = this.#tuning;
       const perRow = Math.max(1, Math.floor(logRowBytes / this.#pageSize));
       const rows = Math.max(1, Math.ceil(pages.length / perRow));
       const lsn = this.#lsn + 1;
@@ -364,7 +381,7 @@ export class SqlPageStorage {
         // Too large for the log: a span of its own, folded straight into the groups.
         if (this.#lsn > this.#checkpointLsn) this.#checkpoint();
         this.#truncate(newPageCount, lsn);
-        pages.forEach(({ pgno, data }) => this.#logPages.set(pgno, { slot: -1, start: -1, length: 0, base: null, depth: 0, data, first: lsn }));
+        pages.forEach(({ pgno, data }) => this.#logPages.set(pgno, { slot: -1, start: -1, length: 0, base: null, chain: [], data, first: lsn }));
         this.#spanTimes.push(ts);
         this.#lsn = lsn;
         this.#checkpoint();
@@ -386,6 +403,7 @@ export class SqlPageStorage {
       this.#logRows += rows;
       this.#lsn = lsn;
       if (this.#logRows >= checkpointRows || this.#logPages.size * this.#pageSize >= checkpointBytes) this.#checkpoint();
+      else if (this.#logRows - this.#indexedRows >= indexRows) this.#saveIndex();
       alongside?.();
     });
     this.stats.pagesWritten += pages.length;
@@ -664,6 +682,7 @@ export class SqlPageStorage {
   /** Number every commit of this staged import shift later. Inside a transaction. @param {number} shift */
   #shiftLsns(shift) {
     this.exec(this.#statements.shiftLog, shift);
+    this.exec(this.#statements.deleteIndex); // its lsns are the old ones: the next open reads the log
     this.exec(this.#statements.shiftState, shift, shift);
     for (const [seg, lsns] of this.exec(this.#statements.selectSegmentLsns)) {
       // A page that had no version is kept as its negated lsn.
@@ -830,6 +849,7 @@ export class SqlPageStorage {
   #startSpan() {
     this.#logPages.clear();
     this.#logRows = 0;
+    this.#indexedRows = 0;
     this.#lowWater = Infinity;
     this.#spanTimes = [];
     this.#spanTruncations = [];
@@ -901,9 +921,10 @@ export class SqlPageStorage {
     let end = 0;
     for (const { pgno, data } of pages) {
       const previous = this.#logPages.get(pgno);
-      const delta = previous?.data && previous.depth < this.#tuning.deltaChain ? encodeDelta(previous.data, data, this.#pageSize / 2) : null;
+      const delta = previous?.data && previous.chain.length <= this.#tuning.deltaChain ? encodeDelta(previous.data, data, this.#pageSize / 2) : null;
       const bytes = delta ?? data;
-      places.push({ slot, start: end, length: bytes.length, base: null, depth: delta ? /** @type {LogPlace} */ (previous).depth + 1 : 0, data });
+      const location = { slot, start: end, length: bytes.length };
+      places.push({ ...location, base: null, chain: delta ? [.../** @type {LogPlace} */ (previous).chain, location] : [location], data });
       end += bytes.length;
       records.push({ pgno, end, delta: delta !== null });
       chunks.push(bytes);
@@ -1036,7 +1057,8 @@ export class SqlPageStorage {
 
   // ---- opening -------------------------------------------------------------------
 
-  /** Read the state and the log since the checkpoint: the whole state in memory, cache emptied. */
+  /** Read the state and the log since the checkpoint: the whole state in memory, cache
+   *  emptied. The log index, when it is of this span, stands for the rows up to its commit. */
   #load() {
     this.#cache.clear();
     this.#cacheBytes = 0;
@@ -1048,8 +1070,18 @@ export class SqlPageStorage {
     this.#startSpan();
     this.#nextSeq = this.#checkpointSeq + 1;
     this.#lsn = this.#checkpointLsn;
+    const [index] = this.exec(this.#statements.selectIndex, this.#checkpointSeq);
+    let rows = index ? this.#logRowsFrom(Number(index[0]), Infinity) : [];
+    // The index's own commit must still be in the log, as it was (a release that knows no
+    // index may have imported over it, or committed and checkpointed since).
+    if (index && rows.length > 0 && Number(rows[0][1]) === Number(index[0]) && Number(rows[0][2]) === Number(index[1])) {
+      this.#restoreIndex(Number(index[0]), Number(index[1]), decodeLogIndex(/** @type {ArrayBuffer} */ (index[2]), /** @type {ArrayBuffer} */ (index[3])));
+      rows = rows.slice(1);
+    } else {
+      rows = this.#logRowsFrom(this.#nextSeq, Infinity);
+    }
     let lastLsn = this.#lsn;
-    for (const [slot, seq, lsn, ts, pageCount, pgnos, bytes] of this.#logRowsFrom(this.#nextSeq, Infinity)) {
+    for (const [slot, seq, lsn, ts, pageCount, pgnos, bytes] of rows) {
       this.#truncate(Number(pageCount), Number(lsn));
       this.#spanBytes += Number(bytes);
       for (const record of decodeLogRecords(/** @type {ArrayBuffer} */ (pgnos), this.#pageSize, Number(bytes))) {
@@ -1062,6 +1094,36 @@ export class SqlPageStorage {
       this.#lsn = Number(lsn);
     }
     this.#spansRead = null;
+  }
+
+  /** Keep the log index as of this commit (the last row written). Inside the commit's transaction. */
+  #saveIndex() {
+    const pages = [...this.#logPages].map(([pgno, { first, chain }]) => ({ pgno, first, chain }));
+    const { numbers, places } = encodeLogIndex({
+      logRows: this.#logRows, pageCount: this.#pageCount, lowWater: this.#lowWater, spanBytes: this.#spanBytes,
+      times: this.#spanTimes, truncations: this.#spanTruncations, pages,
+    });
+    this.exec(this.#statements.upsertIndex, this.#nextSeq - 1, this.#lsn, numbers.buffer, places.buffer);
+    this.#indexedRows = this.#logRows;
+  }
+
+  /** The state the log rows up to seq (the commit lsn) left, from their index.
+   *  @param {number} seq @param {number} lsn @param {import('./page-blobs.js').LogIndex} index */
+  #restoreIndex(seq, lsn, index) {
+    this.#logRows = this.#indexedRows = index.logRows;
+    this.#pageCount = index.pageCount;
+    this.#lowWater = index.lowWater;
+    this.#spanBytes = index.spanBytes;
+    this.#spanTimes = index.times;
+    this.#spanTruncations = index.truncations;
+    for (const { pgno, first, chain } of index.pages) {
+      /** @type {LogPlace | null} */
+      let place = null;
+      for (let i = 0; i < chain.length; i++) place = { ...chain[i], base: place, chain: chain.slice(0, i + 1), first };
+      this.#logPages.set(pgno, /** @type {LogPlace} */ (place));
+    }
+    this.#nextSeq = seq + 1;
+    this.#lsn = lsn;
   }
 
   /** The checkpointed spans (#spansRead), read from their segment rows the first time. */
@@ -1220,7 +1282,8 @@ export class SqlPageStorage {
 function placeOf(slot, { pgno, start, length, delta }, newest) {
   const base = delta ? newest.get(pgno) : null;
   if (base === undefined) throw new Error(`the log row in slot ${slot} holds a delta of page ${pgno}, which no earlier row of its span holds`);
-  return { slot, start, length, base, depth: base ? base.depth + 1 : 0, first: 0 };
+  const location = { slot, start, length };
+  return { ...location, base, chain: base ? [...base.chain, location] : [location], first: 0 };
 }
 
 /** @param {Uint8Array} a @param {Uint8Array} b */
