@@ -240,10 +240,10 @@ export function decodeLogIndex(numbersBlob, placesBlob) {
   const pages = [];
   while (p < places.length) {
     const [pgno, versions] = [places[p], places[p + 1]];
+    if (versions === undefined || versions === 0 || p + 2 + versions * 3 > places.length) throw new Error(`a log index's places end inside page ${pgno}'s`);
     const chain = [];
     for (let i = 0; i < versions; i++, p += 3) chain.push({ slot: places[p + 2], start: places[p + 3], length: places[p + 4] });
     p += 2;
-    if (p > places.length || versions === 0) throw new Error(`a log index's places end inside page ${pgno}'s`);
     pages.push({ pgno, first: next(), chain });
   }
   if (n !== numbers.length) throw new Error(`a log index holds ${numbers.length - n} numbers past its pages`);
