@@ -38,6 +38,8 @@ test('a log index no writer made is refused with why, however many versions it c
     ['a page of no version', buffer(numbers), buffer(encodePgnos([1, 0]))],
     ['four billion versions', buffer(numbers), buffer(encodePgnos([1, 0xffffffff, 0, 0, 4096]))],
     ['a count of times past the numbers', buffer(encodeNumbers([1, 1, -1, 0, 1e9])), buffer(new Uint8Array(0))],
+    ['a negative count of times', buffer(encodeNumbers([1, 1, -1, 0, -3, 0, 0, 0])), buffer(new Uint8Array(0))],
+    ['a fractional count of truncations', buffer(encodeNumbers([1, 1, -1, 0, 0, 0.5, 0, 0])), buffer(new Uint8Array(0))],
   ];
   for (const [what, numbersBlob, placesBlob] of bad) {
     assert.throws(() => decodeLogIndex(/** @type {ArrayBuffer} */ (numbersBlob), /** @type {ArrayBuffer} */ (placesBlob)), /a log index/, String(what));

@@ -151,7 +151,10 @@ export function encodePgnos(pgnos) {
 /** @param {ArrayBuffer} blob @returns {number[]} */
 export function decodePgnos(blob) {
   const view = new DataView(blob);
-  return Array.from({ length: blob.byteLength / 4 }, (_, i) => view.getUint32(i * 4, true));
+  // A loop, not Array.from's callback (about 30 times slower): an open decodes thousands.
+  const out = new Array(blob.byteLength >>> 2);
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true);
+  return out;
 }
 
 /** Byte arrays side by side in one new buffer. @param {Uint8Array[]} chunks @returns {Uint8Array} */
@@ -207,7 +210,9 @@ export function encodeNumbers(values) {
 /** @param {ArrayBuffer} blob @returns {number[]} */
 export function decodeNumbers(blob) {
   const view = new DataView(blob);
-  return Array.from({ length: blob.byteLength / 8 }, (_, i) => view.getFloat64(i * 8, true));
+  const out = new Array(blob.byteLength >>> 3);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
+  return out;
 }
 
 /** A log index as its two blobs. @param {LogIndex} index @returns {{numbers: Uint8Array, places: Uint8Array}} */
@@ -230,13 +235,26 @@ export function decodeLogIndex(numbersBlob, placesBlob) {
   const places = decodePgnos(placesBlob);
   let n = 0;
   let p = 0;
-  const next = () => {
-    if (n >= numbers.length) throw new Error(`a log index's numbers end early (${numbers.length})`);
-    return numbers[n++];
+  /** The next count numbers. @param {number} count */
+  const take = (count) => {
+    if (n + count > numbers.length) throw new Error(`a log index's numbers end early (${numbers.length})`);
+    n += count;
+    return numbers.slice(n - count, n);
   };
-  const [logRows, pageCount, lowWater, spanBytes] = [next(), next(), next(), next()];
-  const times = Array.from({ length: next() }, next);
-  const truncations = Array.from({ length: next() }, () => ({ lsn: next(), count: next() }));
+  const next = () => take(1)[0];
+  /** A count of what follows: a whole number, 0 or more. */
+  const count = () => {
+    const value = next();
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`a log index holds a count of ${value}`);
+    return value;
+  };
+  const [logRows, pageCount, lowWater, spanBytes] = take(4);
+  const times = take(count());
+  const truncations = [];
+  for (let i = count(); i > 0; i--) {
+    const [lsn, pages] = take(2);
+    truncations.push({ lsn, count: pages });
+  }
   const pages = [];
   while (p < places.length) {
     const [pgno, versions] = [places[p], places[p + 1]];
