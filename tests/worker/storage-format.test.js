@@ -96,6 +96,14 @@ describe('storage format: a page log over packed groups', () => {
     assert.equal(rowsWritten, commits + indexes + checkpoints * 3 + 1);
   });
 
+  test('a commit whose log index would pass the 2 MB a value may hold (512-byte pages, 16,000 of them, long delta chains) folds the log instead of failing', async () => {
+    const { errors, problems, lsn, checkpoints } = await call('wideDeltaRun', 512, 16000, 40);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(problems, []);
+    assert.equal(lsn, 40);
+    assert.ok(checkpoints > 0, 'the log was folded where its index would have been too large');
+  });
+
   test('an open reads the log index and the log rows after it, not every row since the checkpoint', async () => {
     const near = await call('openReads', LOG_INDEX_ROWS + 10, 3);
     const far = await call('openReads', 3 * LOG_INDEX_ROWS + 10, 3);

@@ -1096,13 +1096,21 @@ export class SqlPageStorage {
     this.#spansRead = null;
   }
 
-  /** Keep the log index as of this commit (the last row written). Inside the commit's transaction. */
+  /** Keep the log index as of this commit (the last row written), or fold the log when the
+   *  index would hold more than a log row's bytes: a value is at most 2 MB, and an index
+   *  grows with the pages logged and their chains of deltas (at 512-byte pages, 16,000
+   *  pages 15 versions deep take 3 MB), so writing it would fail the commit. Inside the
+   *  commit's transaction. */
   #saveIndex() {
     const pages = [...this.#logPages].map(([pgno, { first, chain }]) => ({ pgno, first, chain }));
     const { numbers, places } = encodeLogIndex({
       logRows: this.#logRows, pageCount: this.#pageCount, lowWater: this.#lowWater, spanBytes: this.#spanBytes,
       times: this.#spanTimes, truncations: this.#spanTruncations, pages,
     });
+    if (numbers.byteLength + places.byteLength > this.#tuning.logRowBytes) {
+      this.#checkpoint();
+      return;
+    }
     this.exec(this.#statements.upsertIndex, this.#nextSeq - 1, this.#lsn, numbers.buffer, places.buffer);
     this.#indexedRows = this.#logRows;
   }
