@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { fixtureRuntime } from './harness.js';
-import { CHECKPOINT_ROWS, LOG_INDEX_ROWS } from '../../worker-shim/src/config.js';
+import { CHECKPOINT_ROWS, LOG_INDEX_ROWS, LOG_SLOTS } from '../../worker-shim/src/config.js';
 
 describe('storage format: a page log over packed groups', () => {
   const runtime = fixtureRuntime('page-store', 'page-store-worker.js', 'makePageStoreClasses', []);
@@ -109,6 +109,15 @@ describe('storage format: a page log over packed groups', () => {
     const far = await call('openReads', 3 * LOG_INDEX_ROWS + 10, 3);
     assert.ok(3 * LOG_INDEX_ROWS + 10 < CHECKPOINT_ROWS, 'no checkpoint in either');
     assert.equal(far.openRows, near.openRows, `an open read ${near.openRows} rows ${LOG_INDEX_ROWS + 10} rows after a checkpoint and ${far.openRows} ${3 * LOG_INDEX_ROWS + 10} rows after`);
+  });
+
+  test('an open of a database whose log ring has come round reads no more log rows than one whose ring has not', async () => {
+    const fresh = await call('openReads', LOG_INDEX_ROWS + 10, 3);
+    // As many rows after the last index, after the ring's slots were all written.
+    const wrapped = await call('openReads', LOG_SLOTS + 2 * CHECKPOINT_ROWS + LOG_INDEX_ROWS + 10, 3);
+    // The slots after the span's last row hold older rows: a read of them stops at the first, but
+    // its query has read them all. As many as LOG_INDEX_ROWS, as before the index (256 then).
+    assert.ok(wrapped.openRows - fresh.openRows <= LOG_INDEX_ROWS, `an open read ${fresh.openRows} rows of a fresh ring, ${wrapped.openRows} of one come round`);
   });
 
   test('an instance opened from the log index writes the log, groups, state and history as one that never reopened', async () => {

@@ -1155,13 +1155,17 @@ export class SqlPageStorage {
   /**
    * The log rows of seqs first.. in seq order, up to last or to the first seq
    * missing (a slot holds an older row, or none): [slot, seq, lsn, ts, page_count, pgnos, data's length].
+   * A query reads every row of its range, and once the ring has come round the slots
+   * past the span's last row hold older rows: an open (last Infinity) would read as many
+   * as it asks for. So no more than tuning.indexRows at a time, the most an open from
+   * the log index needs, not a whole span's.
    * @param {number} first @param {number} last @returns {unknown[][]}
    */
   #logRowsFrom(first, last) {
     const rows = [];
     for (let seq = first; seq <= last; ) {
       const slot = seq % this.#logSlots;
-      const count = Math.min(last - seq + 1, this.#logSlots - slot, this.#tuning.checkpointRows);
+      const count = Math.min(last - seq + 1, this.#logSlots - slot, this.#tuning.indexRows);
       const chunk = this.exec(this.#statements.selectLogSlots, slot, slot + count - 1);
       for (const row of chunk) {
         if (Number(row[1]) !== seq) return rows;
