@@ -104,6 +104,13 @@ describe('storage format: a page log over packed groups', () => {
     assert.ok(checkpoints > 0, 'the log was folded where its index would have been too large');
   });
 
+  for (const indexed of [false, true]) {
+    test(`a truncation that raised history's floor in its commit, the first after a checkpoint, is still one after reopening (${indexed ? 'with' : 'without'} a log index)`, async () => {
+      const { problems } = await call('floorTruncateRun', indexed);
+      assert.deepEqual(problems, []);
+    });
+  }
+
   test('an open reads the log index and the log rows after it, not every row since the checkpoint', async () => {
     const near = await call('openReads', LOG_INDEX_ROWS + 10, 3);
     const far = await call('openReads', 3 * LOG_INDEX_ROWS + 10, 3);

@@ -649,7 +649,9 @@ export class SqlPageStorage {
   /** No point before lsn is history any more (the cold tier dropped pages it would need). Inside a transaction. @param {number} lsn */
   raiseHistoryFloor(lsn) {
     this.#floor = Math.max(this.#floor, lsn);
-    this.#saveState();
+    // The floor alone: the state row's page count is the last checkpoint's, which an open
+    // takes as the span's first and finds the span's truncations against.
+    this.exec(this.#statements.historyBeginsAt, this.#floor);
   }
 
   // ---- imports ------------------------------------------------------------------
