@@ -372,7 +372,10 @@ export class SqlPageStorage {
   commit({ pageSize, newPageCount, pages }, alongside) {
     this.#write(() => {
       if (this.#pageSize === 0) this.#begin(pageSize);
-      const { logRowBytes, checkpointRows, checkpointBytes, indexRows } = this.#tuning;
+      const { logRowBytes, checkpointBytes, indexRows } = this.#tuning;
+      // At least four spans to a ring, so that history keeps the three before this one
+      // (a database from before history has a ring of PRE_HISTORY_LOG_SLOTS rows).
+      const checkpointRows = Math.min(this.#tuning.checkpointRows, Math.floor(this.#logSlots / 4));
       const perRow = Math.max(1, Math.floor(logRowBytes / this.#pageSize));
       const rows = Math.max(1, Math.ceil(pages.length / perRow));
       const lsn = this.#lsn + 1;
@@ -1073,15 +1076,7 @@ export class SqlPageStorage {
     this.#nextSeq = this.#checkpointSeq + 1;
     this.#lsn = this.#checkpointLsn;
     const [index] = this.exec(this.#statements.selectIndex, this.#checkpointSeq);
-    let rows = index ? this.#logRowsFrom(Number(index[0]), Infinity) : [];
-    // The index's own commit must still be in the log, as it was (a release that knows no
-    // index may have imported over it, or committed and checkpointed since).
-    if (index && rows.length > 0 && Number(rows[0][1]) === Number(index[0]) && Number(rows[0][2]) === Number(index[1])) {
-      this.#restoreIndex(Number(index[0]), Number(index[1]), decodeLogIndex(/** @type {ArrayBuffer} */ (index[2]), /** @type {ArrayBuffer} */ (index[3])));
-      rows = rows.slice(1);
-    } else {
-      rows = this.#logRowsFrom(this.#nextSeq, Infinity);
-    }
+    const rows = (index && this.#fromIndex(index)) ?? this.#logRowsFrom(this.#nextSeq, Infinity);
     let lastLsn = this.#lsn;
     for (const [slot, seq, lsn, ts, pageCount, pgnos, bytes] of rows) {
       this.#truncate(Number(pageCount), Number(lsn));
@@ -1115,6 +1110,28 @@ export class SqlPageStorage {
     }
     this.exec(this.#statements.upsertIndex, this.#nextSeq - 1, this.#lsn, numbers.buffer, places.buffer);
     this.#indexedRows = this.#logRows;
+  }
+
+  /**
+   * The log rows after the index's commit, the state the rows up to it left restored from
+   * it; or null, nothing restored, when the index is not of this log (its commit is not in
+   * the log as it was: a release that knows no index imported over it, or committed and
+   * checkpointed since) or cannot be read. The log is the truth: the index only saves
+   * reading it.
+   * @param {unknown[]} row  the index's row: seq, lsn, numbers, places
+   */
+  #fromIndex([seq, lsn, numbers, places]) {
+    const rows = this.#logRowsFrom(Number(seq), Infinity);
+    if (rows.length === 0 || Number(rows[0][1]) !== Number(seq) || Number(rows[0][2]) !== Number(lsn)) return null;
+    let index;
+    try {
+      index = decodeLogIndex(/** @type {ArrayBuffer} */ (numbers), /** @type {ArrayBuffer} */ (places));
+    } catch (err) {
+      console.warn(`[dosql] the log index cannot be read, so the log is read instead: ${/** @type {Error} */ (err).message}`);
+      return null;
+    }
+    this.#restoreIndex(Number(seq), Number(lsn), index);
+    return rows.slice(1);
   }
 
   /** The state the log rows up to seq (the commit lsn) left, from their index.
