@@ -24,7 +24,8 @@
 // after it), else in its group, unless a commit since the checkpoint truncated the
 // database below it. A checkpoint, every CHECKPOINT_ROWS rows or CHECKPOINT_BYTES of
 // distinct pages, rewrites the groups the log touched (and trims those a truncation
-// cut), inside the commit's own transaction. A commit too large for the log goes straight into the groups.
+// cut), inside the commit's own transaction. A commit too large for the log goes
+// straight into the groups.
 //
 // Every write is one transactionSync(): it lands whole or not at all, and the output
 // gate holds the response until it is durable. When one throws, the state in memory
