@@ -185,6 +185,14 @@ export function decodeGroup(mask, data, pageSize, groupPages) {
   return pages;
 }
 
+/** Where the page at index (present in mask) starts in its group's data: after the present
+ *  pages before it. @param {number} mask @param {number} index @param {number} pageSize */
+export function groupPageOffset(mask, index, pageSize) {
+  let before = 0;
+  for (let i = 0; i < index; i++) before += (mask >>> i) & 1;
+  return before * pageSize;
+}
+
 /** A group's row from its pages by position. @param {(Uint8Array | null)[]} pages
  *  @returns {{mask: number, data: Uint8Array}} */
 export function encodeGroup(pages) {

@@ -53,7 +53,7 @@ import {
 } from '../config.js';
 import {
   applyDelta, concatBytes, decodeGroup, decodeLogIndex, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogIndex, encodeLogRecords,
-  encodeNumbers, encodePgnos,
+  encodeNumbers, encodePgnos, groupPageOffset,
 } from './page-blobs.js';
 import { checkKeys } from '../option-keys.js';
 import { NO_CHANGE_NUMBERS } from '../wasm/host.js';
@@ -127,14 +127,6 @@ const CHANGE_NUMBER_COLUMNS =
 /** Whether the state table has the columns this release writes (#upgradeState). @param {Set<string>} columns */
 function stateIsCurrent(columns) {
   return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
-}
-
-/** How many of mask's low `below` bits are set: a page's place among its group's present pages.
- *  @param {number} mask @param {number} below */
-function bitsBelow(mask, below) {
-  let count = 0;
-  for (let i = 0; i < below; i++) count += (mask >>> i) & 1;
-  return count;
 }
 
 /** bytes as an ArrayBuffer of exactly their length, for a statement's binding. @param {Uint8Array} bytes */
@@ -970,7 +962,7 @@ export class SqlPageStorage {
     for (const pgno of pgnos) {
       const at = (pgno - 1) % this.#groupPages;
       if (((mask >>> at) & 1) === 0) return null;
-      offsets.push(bitsBelow(mask, at) * this.#pageSize);
+      offsets.push(groupPageOffset(mask, at, this.#pageSize));
     }
     return offsets;
   }
