@@ -74,6 +74,18 @@ function refusedInTransaction(path, txId) {
 }
 
 /**
+ * refusedInTransaction's answer to an HTTP request, its body read and dropped, or null.
+ * The header is read only for the few routes that take the whole database: not per query.
+ * @param {Request} request @param {string} path @returns {Promise<Response | null>}
+ */
+async function refusedWithBody(request, path) {
+  const refused = takesWholeDatabase(path) ? refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader)) : null;
+  if (!refused) return null;
+  await discardBody(request.body);
+  return toResponse(refused);
+}
+
+/**
  * @typedef {object} InstanceOptions
  * @property {any} storage  the object's ctx.storage (SQLite-backed or key-value)
  * @property {() => readonly Migration[]} migrations  read at each start
@@ -230,17 +242,15 @@ export class DatabaseInstance {
   async fetch(request) {
     try {
       const path = new URL(request.url).pathname;
-      // The header is read only for the few routes that take the whole database: not per query.
-      const inTransaction = takesWholeDatabase(path) ? refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader)) : null;
-      if (inTransaction) {
-        await discardBody(request.body);
-        return toResponse(inTransaction);
-      }
       // Before the start: an import also replaces a database that cannot start.
-      if (path === '/import') return await this.importDatabase(request);
+      if (path === '/import') return (await refusedWithBody(request, path)) ?? (await this.importDatabase(request));
       const failure = this.#started ? null : await this.start();
       // A libSQL client reads {message, code} only: a failed migration is said so to it too.
       if (failure) return isHranaPath(path) ? hranaResponse(failure, { pipeline: false }) : toResponse(failure);
+      // After the start, so that the contract this reads is the engine's: before it, in a new
+      // isolate, reading it took an instance of the module of its own (wasm/contract.js).
+      const refused = await refusedWithBody(request, path);
+      if (refused) return refused;
       const engine = /** @type {Engine} */ (this.#engine);
       if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
