@@ -134,6 +134,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         /** Resolves at the round's first acknowledged write, or when the writers stop. */
         let firstAcknowledged = () => {};
         const warm = new Promise((resolve) => (firstAcknowledged = resolve));
+        let acknowledgedThisRound = 0;
         const writers = Array.from({ length: WRITERS }, async () => {
           while (!dead) {
             const id = ++next;
@@ -149,6 +150,7 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
               }
               if (!dead) {
                 acknowledged.set(id, pair);
+                acknowledgedThisRound++;
                 firstAcknowledged();
               }
             } catch {
@@ -166,6 +168,9 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         assert.ok(pids.length > 0, 'a workerd process to kill');
         for (const pid of pids) process.kill(pid, 'SIGKILL');
         await Promise.all(writers);
+        // Each round must have something to check; how many more than one depends on
+        // the machine's speed against the random delay (a loaded one answered one each).
+        assert.ok(acknowledgedThisRound > 0, `round ${round}: no write was acknowledged before the kill`);
         await world.stop().catch(() => {});
         await world.start(options);
 
@@ -192,7 +197,6 @@ describe(`SIGKILL while writing (seed ${SEED})`, () => {
         }
         next = Math.max(next, ...rows.map((r) => r.id));
       }
-      assert.ok(acknowledged.size > ROUNDS, `writes were acknowledged (${acknowledged.size})`);
       if (options === COLD_WORLD) {
         const { storage } = await (await world.mf.dispatchFetch(`http://localhost/${backend}/${tenant}/stats`)).json();
         assert.ok(storage.coldGroups > 0, `pages moved to R2: ${JSON.stringify(storage)}`);
