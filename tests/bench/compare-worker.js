@@ -16,7 +16,9 @@
 // it comes from DoSQLDatabase.stats() over RPC (the adapter's own counts of the
 // cursors' rowsRead/rowsWritten, or keys on the key-value backend), for native from
 // the same cursor counters, for D1 from the rows_read/rows_written of each
-// result's meta. GET /ping answers without touching any object.
+// result's meta. /_bench/reset ends the object (it starts afresh in this isolate);
+// /_bench/settle runs a DoSQL object's alarm now and clears it. GET /ping answers
+// without touching any object.
 //
 // NativeSqlDatabase is deliberately small and plain: parse the body, exec, answer
 // JSON. No statement cache, no result cache: nothing ours does not have either.
@@ -48,6 +50,8 @@ export { Sql as DoSQLSql, Kv as DoSQLKv };
 const STATS = '_bench/stats';
 /** Resets the object (ctx.abort): its next request constructs it afresh in this isolate. */
 const RESET = '_bench/reset';
+/** Runs a DoSQL object's alarm now and clears it (the fixture's testSettleAlarm). */
+const SETTLE = '_bench/settle';
 /** Native's no-op path over fetch (the floor row of /_inworker). */
 const NOOP = '/_noop';
 const WRITES = /\b(INSERT|REPLACE)\b/i; // did this statement insert? (then lastInsertRowId is its rowid)
@@ -220,6 +224,10 @@ export default {
       // The abort rejects the call that made it; what matters is that the object is gone.
       await stub.testReopen().catch(() => {});
       return json({ reset: true });
+    }
+    if (endpoint === SETTLE) {
+      if (system !== 'native') await stub.testSettleAlarm();
+      return json({ settled: true });
     }
     if (endpoint === STATS) {
       const s = await stub.stats();

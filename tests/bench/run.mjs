@@ -682,6 +682,13 @@ async function coldStart(S) {
   const work = mkdtempSync(join(TMP, 'bench-cold-run-'));
   cpSync(dir, work, { recursive: true, mode: fsConstants.COPYFILE_FICLONE });
   const rt = runtime(work, plan.map((p) => coldTenant(p.mb)), S.capture);
+  // The load's commits left each DoSQL object's retention alarm due. In a new runtime
+  // workerd runs a due alarm at once, which starts the object before the timed request
+  // (the first sample then took 4 ms against 24-30). One untimed runtime does that
+  // alarm's work and clears it; the reads that follow set none.
+  await rt.start();
+  for (const { mb, systems } of plan) for (const system of systems.filter((s) => s.startsWith('dosql'))) await rt.call(system, coldTenant(mb), '_bench/settle', {});
+  await rt.stop();
   const biggest = Math.max(...S.cold);
   /** @type {Record<number, Record<string, any>>} */
   const raw = {};
