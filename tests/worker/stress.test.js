@@ -279,26 +279,28 @@ async function everyEntryPointAtOnce(/** @type {import('node:test').TestContext}
         const decoder = new TextDecoder();
         let buffered = '';
         let read = 0;
-        try {
-          while (following && read < 25) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            buffered += decoder.decode(value, { stream: true });
-            for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-              const line = buffered.slice(0, nl);
-              buffered = buffered.slice(nl + 1);
-              if (!line.trim()) continue;
-              const event = JSON.parse(line);
-              if (event.table) {
-                events.push(event);
-                read++;
-              } else if (event.type !== 'ready' && event.type !== 'keepalive') {
-                controls.push(event);
-              }
+        while (following && read < 25) {
+          let chunk;
+          try {
+            chunk = await reader.read();
+          } catch {
+            break; // broken by the restart: subscribe again from the last lsn
+          }
+          const { value, done } = chunk;
+          if (done) break;
+          buffered += decoder.decode(value, { stream: true });
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (!line.trim()) continue;
+            const event = JSON.parse(line);
+            if (event.table) {
+              events.push(event);
+              read++;
+            } else if (event.type !== 'ready' && event.type !== 'keepalive') {
+              controls.push(event);
             }
           }
-        } catch {
-          // broken by the restart: subscribe again from the last lsn
         }
         controller.abort();
       }
