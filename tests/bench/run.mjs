@@ -1105,7 +1105,7 @@ function markdown(out, svgRef, mdPath) {
   L.push('Ratios are the median of the per-round ratios (each op of a system over the native op of the same round). ' +
     'Every time includes the same Node → workerd HTTP hop (the baseline row), which pulls all ratios towards 1; the next section has the times without it. ' +
     `Cold start: a new workerd on the persisted state for every measurement (${out.cold[0]?.reps ?? 0} per system and size), an untimed ping so the Worker's isolate is up, then the first point SELECT: ` +
-    'object construction, DoSQL\'s start (wasm instance, open, first page reads) and the query. ' +
+    'object construction, DoSQL\'s start (wasm instance, open, first page reads) and the query; before the first, one untimed runtime runs each DoSQL object\'s due alarm (the change log\'s pruning, left due by the load) and clears it, so that no alarm starts an object ahead of the timed request. ' +
     `Start in a running isolate: after each of those, ${LOADED_STARTS} times, the object is ended (\`ctx.abort()\`) and the first point SELECT timed again, so the object starts where the module is already loaded and compiled, as a tenant's object does in production when another tenant ran in the same isolate (D1 has no object to end). ` +
     'Cold full scan: the biggest database\'s full scan right after the first point SELECT, in the new runtime, and once more per repetition on an object started afresh in the running isolate (its storage as cold, SQLite\'s code already compiled).', '');
 
