@@ -226,7 +226,7 @@ export default {
       return json({ reset: true });
     }
     if (endpoint === SETTLE) {
-      if (system !== 'native') await stub.testSettleAlarm();
+      await stub.testSettleAlarm();
       return json({ settled: true });
     }
     if (endpoint === STATS) {
