@@ -163,6 +163,72 @@ static int appendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   return 0;
 }
 
+/*
+** The fields a body may hold, 0-terminated. A field a route does not take is
+** refused, never ignored: a misspelt one ({"asof": ...}, {"timeout": ...})
+** would otherwise leave the request to run without it, reading the present or
+** keeping the default.
+*/
+static const char *const azNoFields[] = { 0 };
+static const char *const azQueryFields[] = { "sql", "params", "rowMode", "asOf", 0 };
+static const char *const azRunFields[] = { "sql", "params", 0 };
+/* /exec knows params only to refuse them with a message of its own. */
+static const char *const azExecFields[] = { "sql", "params", 0 };
+static const char *const azTransactionFields[] = { "operations", 0 };
+static const char *const azBatchFields[] = { "operations", "rowMode", "asOf", 0 };
+static const char *const azOperationFields[] = { "sql", "params", "type", 0 };
+static const char *const azBeginFields[] = { "timeoutMs", 0 };
+static const char *const azChangesFields[] = { "since", "limit", "tables", 0 };
+static const char *const azSubscribeFields[] = { "tables", "since", 0 };
+static const char *const azAsOfFields[] = { "asOf", 0 };
+static const char *const azRestoreFields[] = { "to", 0 };
+static const char *const azDiffFields[] = { "from", "to", "tables", "limit", 0 };
+static const char *const azBranchFields[] = { "name", "from", 0 };
+static const char *const azPruneFields[] = { "keepEvents", "keepMs", "keepBytes", 0 };
+static const char *const azCaptureFields[] = { "tables", 0 };
+
+/* The longest part of a refused field's name an error repeats. */
+#define FIELD_ECHO_BYTES 64
+
+/*
+** Fail the reply with 400 BAD_REQUEST if the object pObj has a field not in
+** azField, naming zWhat ("/query", "operation 2"), the field and the fields
+** zWhat takes. Non-zero when it did.
+*/
+static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pObj,
+                              const char *const *azField){
+  const cJSON *pItem;
+  cJSON_ArrayForEach(pItem, pObj){
+    const char *zName = pItem->string;
+    const char *zLike = 0;       /* a field that differs only in case */
+    sqlite3_str *pMsg;
+    char *zMsg;
+    int i, n = (int)strlen(zName);
+    for(i=0; azField[i] && strcmp(azField[i], zName)!=0; i++){
+      if( sqlite3_stricmp(azField[i], zName)==0 ) zLike = azField[i];
+    }
+    if( azField[i] ) continue;
+    if( n>FIELD_ECHO_BYTES ){
+      /* Cut where a character starts: the message stays UTF-8. */
+      for(n=FIELD_ECHO_BYTES; n>0 && (zName[n] & 0xc0)==0x80; n--){}
+    }
+    pMsg = sqlite3_str_new(0);
+    sqlite3_str_appendf(pMsg, "%s does not take the field \"%.*s%s\": it takes ",
+        zWhat, n, zName, zName[n] ? "..." : "");
+    if( azField[0]==0 ) sqlite3_str_appendall(pMsg, "no fields");
+    for(i=0; azField[i]; i++){
+      sqlite3_str_appendf(pMsg, "%s%s", i==0 ? "" : azField[i+1] ? ", " : " and ", azField[i]);
+    }
+    if( zLike ) sqlite3_str_appendf(pMsg, " (names are case-sensitive: did you mean %s?)", zLike);
+    zMsg = sqlite3_str_finish(pMsg);
+    if( zMsg ) replyFail(pReply, 400, DOSQL_BAD_REQUEST, "%s", zMsg);
+    else replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "out of memory reading the request body");
+    sqlite3_free(zMsg);
+    return 1;
+  }
+  return 0;
+}
+
 /* The SQL text of an operation, or 0 after failing the reply. */
 static const char *operationSql(Reply *pReply, const cJSON *pOp){
   const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pOp, "sql");
@@ -447,6 +513,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pOp;
   sqlite3_stmt *pFirst = 0;     /* the single operation, prepared */
+  char zOperation[32];          /* "operation <i>", for an error naming it */
   int i, bArray = 0, bBare = 0, bForeignKeysOff = 0;
   if( !cJSON_IsArray(pOps) || pOps->child==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "operations must be a non-empty array");
@@ -457,6 +524,11 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
       replyFail(pReply, 400, DOSQL_BAD_REQUEST, bEveryResult
           ? "operation %d must be an object {sql, params?}"
           : "operation %d must be an object with type \"query\" or \"run\"", i);
+      pReply->iOperation = i;
+      return;
+    }
+    sqlite3_snprintf((int)sizeof(zOperation), zOperation, "operation %d", i);
+    if( refuseUnknownField(pReply, zOperation, pOp, azOperationFields) ){
       pReply->iOperation = i;
       return;
     }
@@ -656,36 +728,38 @@ typedef struct Route {
                          ** Workers RPC (DOSQL_REQUEST_OVER_RPC, api.h) */
   int bWholeDatabase;    /* takes the whole database, after any open transaction:
                          ** never sent inside one (it would wait for it to idle out) */
+  const char *const *azField;  /* the fields its body may hold; 0: a protocol of
+                               ** its own (Hrana) that reads its body itself */
 } Route;
 
 /* Every endpoint of a database, the host's included, so that every 404 and
 ** 405 is decided here (docs/protocol.md). */
 static const Route aRoute[] = {
-  { "/query",         doQuery,            METHOD_POST, 0, 0, 1, 0, 0 },
-  { "/run",           doRun,              METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/transaction",   doTransaction,      METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/batch",         doBatch,            METHOD_POST, 0, 0, 1, 0, 0 },
-  { "/exec",          doExec,             METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/begin",         doBegin,            METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0, 0 },
-  { "/export",        doExportSize,       METHOD_GET,  1, 0, 0, 0, 1 },
-  { "/import",        0,                  METHOD_POST, 1, 0, 0, 0, 1 },
-  { "/stats",         0,                  METHOD_GET,  1, 0, 0, 0, 0 },
-  { "/history",       historyInfo,        METHOD_GET|METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0, 0, 1 },
-  { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0, 0, 0 },
-  { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0, 1, 1 },
-  { "/v2",            hranaVersion,       METHOD_GET,  0, 0, 0, 0, 0 },
-  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0, 0, 0 },
-  { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0, 0, 0 },
-  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0, 0, 0 },
-  { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0, 0 },
-  { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0, 0, 0 },
-  { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1, 0, 0 },
-  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0, 0, 0 },
+  { "/query",         doQuery,            METHOD_POST, 0, 0, 1, 0, 0, azQueryFields },
+  { "/run",           doRun,              METHOD_POST, 0, 0, 0, 0, 0, azRunFields },
+  { "/transaction",   doTransaction,      METHOD_POST, 0, 0, 0, 0, 0, azTransactionFields },
+  { "/batch",         doBatch,            METHOD_POST, 0, 0, 1, 0, 0, azBatchFields },
+  { "/exec",          doExec,             METHOD_POST, 0, 0, 0, 0, 0, azExecFields },
+  { "/begin",         doBegin,            METHOD_POST, 0, 0, 0, 0, 0, azBeginFields },
+  { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
+  { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
+  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0, 0, azChangesFields },
+  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0, 0, azSubscribeFields },
+  { "/export",        doExportSize,       METHOD_GET,  1, 0, 0, 0, 1, azAsOfFields },
+  { "/import",        0,                  METHOD_POST, 1, 0, 0, 0, 1, 0 },
+  { "/stats",         0,                  METHOD_GET,  1, 0, 0, 0, 0, 0 },
+  { "/history",       historyInfo,        METHOD_GET|METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
+  { "/restore",       historyRestoreCheck, METHOD_POST, 1, 0, 0, 0, 1, azRestoreFields },
+  { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0, 0, 0, azDiffFields },
+  { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0, 1, 1, azBranchFields },
+  { "/v2",            hranaVersion,       METHOD_GET,  0, 0, 0, 0, 0, 0 },
+  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0, 0, 0, 0 },
+  { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0, 0, 0, 0 },
+  { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0, 0, 0, azPruneFields },
+  { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0, 0, azCaptureFields },
+  { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0, 0, 0, azNoFields },
+  { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1, 0, 0, azAsOfFields },
+  { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0, 0, 0, azNoFields },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))
 
@@ -762,7 +836,9 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     }else if( pRoute->xEndpoint==0 ){
       sqlite3_str_appendall(replyBody(&reply), "{}");
     }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
-      pRoute->xEndpoint(pConn, &reply, pBody);
+      if( !pRoute->azField || !refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField) ){
+        pRoute->xEndpoint(pConn, &reply, pBody);
+      }
       cJSON_Delete(pBody);
     }
   }else if( !connIsOpen(pConn) ){
@@ -784,6 +860,8 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     if( !pRoute->bAsOf && cJSON_GetObjectItemCaseSensitive(pBody, "asOf") ){
       replyFail(&reply, 400, DOSQL_BAD_REQUEST,
           "%s does not take asOf: reads of a past point go to /query or /batch", pRoute->zPath);
+    }else if( pRoute->azField && refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField) ){
+      /* the reply says which */
     }else if( !pRoute->bAsOf || !historyRunAsOf(pConn, &reply, pBody, pRoute->xEndpoint) ){
       pRoute->xEndpoint(pConn, &reply, pBody);
     }

@@ -64,6 +64,70 @@ static void caller_mistakes_are_4xx(void){
   connClose(&c);
 }
 
+/* A field a route does not take is refused before anything runs, naming it and
+** the fields the route takes: a misspelt one must not be dropped without a word
+** ({"asof"} would read the present, {"timeout"} keep the default). */
+static void fields_a_route_does_not_take_are_refused(void){
+  static const struct { const char *zPath, *zBody, *zMsg; } aCase[] = {
+    { "/query", "{\"sql\":\"SELECT 1\",\"asof\":1}",
+      "/query does not take the field \"asof\": it takes sql, params, rowMode and asOf (names are case-sensitive: did you mean asOf?)" },
+    { "/query", "{\"SQL\":\"SELECT 1\"}", "did you mean sql?" },
+    { "/query", "{\"sql\":\"SELECT ?\",\"param\":[1]}", "\"param\": it takes sql, params, rowMode and asOf" },
+    { "/run", "{\"sql\":\"DELETE FROM t\",\"rowMode\":\"array\"}", "/run does not take the field \"rowMode\": it takes sql and params" },
+    { "/batch", "{\"statements\":[{\"sql\":\"SELECT 1\"}]}", "it takes operations, rowMode and asOf" },
+    { "/transaction", "{\"operations\":[{\"type\":\"run\",\"sql\":\"DELETE FROM t\"}],\"rowMode\":\"array\"}",
+      "/transaction does not take the field \"rowMode\": it takes operations" },
+    { "/exec", "{\"sql\":\"DELETE FROM t\",\"script\":1}", "it takes sql and params" },
+    { "/begin", "{\"timeout\":5000}", "/begin does not take the field \"timeout\": it takes timeoutMs" },
+    { "/commit", "{\"txId\":\"x\"}", "/commit does not take the field \"txId\": it takes no fields" },
+    { "/history", "{\"since\":1}", "/history does not take the field \"since\": it takes no fields" },
+    { "/changes", "{\"tabels\":[\"t\"]}", "it takes since, limit and tables" },
+    { "/diff", "{\"from\":1,\"tabels\":[\"t\"]}", "it takes from, to, tables and limit" },
+  };
+  Conn c;
+  unsigned i;
+  openConn(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(x)\"}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  for(i=0; i<sizeof(aCase)/sizeof(aCase[0]); i++){
+    expect(&c, "POST", aCase[i].zPath, aCase[i].zBody, 400, "BAD_REQUEST", aCase[i].zMsg);
+  }
+  /* Nothing ran: the row every DELETE above would have taken is there. */
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "1");
+  /* In an operation: named by its index, as any operation's error is. */
+  {
+    Answer a = post(&c, "/batch", "{\"operations\":[{\"sql\":\"SELECT 1\"},{\"sql\":\"SELECT ?\",\"parms\":[1]}]}");
+    const cJSON *pOp = cJSON_GetObjectItem(a.pJson, "operation");
+    CHECK(a.status==400);
+    CHECK_STR(answerCode(&a), "BAD_REQUEST");
+    CHECK(answerError(&a) && strstr(answerError(&a), "operation 1 does not take the field \"parms\": it takes sql, params and type"));
+    CHECK(cJSON_IsNumber(pOp) && pOp->valueint==1);
+    answerFree(&a);
+  }
+  expect(&c, "POST", "/transaction", "{\"operations\":[{\"type\":\"run\",\"sql\":\"DELETE FROM t\",\"params\":[],\"sq\":1}]}",
+         400, "BAD_REQUEST", "operation 0 does not take the field \"sq\"");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "1");
+  /* A long name is cut where a character starts, so the message stays UTF-8. */
+  {
+    sqlite3_str *p = sqlite3_str_new(0);
+    char *z;
+    Answer a;
+    sqlite3_str_appendall(p, "{\"sql\":\"SELECT 1\",\"");
+    sqlite3_str_appendchar(p, 63, 'a');
+    sqlite3_str_appendall(p, "\xc3\xa9\xc3\xa9\":1}");      /* 'é' across byte 64 */
+    z = sqlite3_str_finish(p);
+    a = post(&c, "/query", z);
+    CHECK(a.status==400);
+    CHECK(a.pJson!=0);
+    CHECK(answerError(&a) && strstr(answerError(&a), "aaa...\": it takes") && !strstr(answerError(&a), "\xc3"));
+    answerFree(&a);
+    sqlite3_free(z);
+  }
+  /* What a route knows only to refuse keeps its own message. */
+  expect(&c, "POST", "/exec", "{\"sql\":\"SELECT 1\",\"params\":[1]}", 400, "BAD_PARAMS", "binds no params");
+  connClose(&c);
+}
+
 static void trailing_semicolons_and_comments_are_one_statement(void){
   Conn c;
   openConn(&c);
@@ -171,6 +235,7 @@ static void huge_result_is_refused(void){
 int main(void){
   RUN(every_result_code_has_a_name_and_status);
   RUN(caller_mistakes_are_4xx);
+  RUN(fields_a_route_does_not_take_are_refused);
   RUN(trailing_semicolons_and_comments_are_one_statement);
   RUN(a_refused_second_statement_changes_no_setting);
   RUN(oversized_body_is_413_without_reading_it);

@@ -61,6 +61,21 @@ for (const backend of BACKENDS) {
       assertError(await db.post('/query', { sql: 'SELECT ?', params: [{ $blob: '***' }] }), 400, 'BAD_PARAMS');
     });
 
+    test('a field the endpoint does not take is 400 BAD_REQUEST naming it, and nothing runs', async () => {
+      const db = world.client(backend, tenant('fields'));
+      await db.run('CREATE TABLE f (x)');
+      await db.run('INSERT INTO f VALUES (1)');
+      const asof = await db.post('/query', { sql: 'SELECT x FROM f', asof: 1 });
+      assertError(asof, 400, 'BAD_REQUEST');
+      assert.match(asof.body.error, /does not take the field "asof".*did you mean asOf\?/);
+      assertError(await db.post('/run', { sql: 'DELETE FROM f', param: [] }), 400, 'BAD_REQUEST');
+      assertError(await db.post('/begin', { timeout: 5000 }), 400, 'BAD_REQUEST');
+      const op = await db.post('/transaction', { operations: [{ type: 'run', sql: 'DELETE FROM f' }, { type: 'run', sql: 'DELETE FROM f', parms: [] }] });
+      assertError(op, 400, 'BAD_REQUEST');
+      assert.equal(op.body.operation, 1);
+      assert.deepEqual(await db.query('SELECT x FROM f'), [{ x: 1 }], 'nothing ran');
+    });
+
     test('several statements in one sql are 400 MULTIPLE_STATEMENTS', async () => {
       const db = world.client(backend, tenant('multi'));
       assertError(await db.post('/run', { sql: 'SELECT 1; SELECT 2' }), 400, 'MULTIPLE_STATEMENTS');

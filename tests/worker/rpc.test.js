@@ -84,6 +84,8 @@ for (const backend of BACKENDS) {
       const notFound = await stub.request('/nope', {});
       assert.equal(notFound.status, 404, 'request() answers as fetch would');
       assert.equal(JSON.parse(notFound.text).code, 'NOT_FOUND');
+      const misspelt = await stub.request('/query', { sql: 'SELECT 1', asof: 1 });
+      assert.deepEqual([misspelt.status, JSON.parse(misspelt.text).code], [400, 'BAD_REQUEST'], 'a field /query does not take is refused over RPC too');
       // A user's mistake is the user's error, never INTERNAL: an object with a BigInt in it
       // as a parameter is refused as over HTTP; a route that streams says to use fetch.
       const nested = await rpcFailure(stub.query('SELECT ?', [{ x: 1n }]));
