@@ -9,8 +9,14 @@
 #include "errors.h"
 #include "json.h"
 #include "reply.h"
+#include "sqlite/unit.h"
+
+/* The room a reply starts with: the answers of most requests (a few rows, an
+** error) fit, so their bodies grow without one reallocation. */
+#define REPLY_FIRST_BYTES 512
 
 static void replyHead(sqlite3_str *pOut){
+  dosqlStrReserve(pOut, REPLY_FIRST_BYTES);
   sqlite3_str_appendchar(pOut, DOSQL_RESPONSE_BODY, 0);
 }
 
