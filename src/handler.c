@@ -193,10 +193,13 @@ static const char *const azCaptureFields[] = { "tables", 0 };
 /*
 ** Fail the reply with 400 BAD_REQUEST if the object pObj has a field not in
 ** azField, naming zWhat ("/query", "operation 2"), the field and the fields
-** zWhat takes. Non-zero when it did.
+** zWhat takes. Non-zero when it did. With bQuery, pObj is a GET's query
+** parameters (the host sends them as the body), which a page may also use for
+** its own (a cache buster): only one that differs from a field in case alone
+** (?asof=) is refused.
 */
 static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pObj,
-                              const char *const *azField){
+                              const char *const *azField, int bQuery){
   const cJSON *pItem;
   cJSON_ArrayForEach(pItem, pObj){
     const char *zName = pItem->string;
@@ -207,14 +210,14 @@ static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pOb
     for(i=0; azField[i] && strcmp(azField[i], zName)!=0; i++){
       if( sqlite3_stricmp(azField[i], zName)==0 ) zLike = azField[i];
     }
-    if( azField[i] ) continue;
+    if( azField[i] || (bQuery && zLike==0) ) continue;
     if( n>FIELD_ECHO_BYTES ){
       /* Cut where a character starts: the message stays UTF-8. */
       for(n=FIELD_ECHO_BYTES; n>0 && (zName[n] & 0xc0)==0x80; n--){}
     }
     pMsg = sqlite3_str_new(0);
-    sqlite3_str_appendf(pMsg, "%s does not take the field \"%.*s%s\": it takes ",
-        zWhat, n, zName, zName[n] ? "..." : "");
+    sqlite3_str_appendf(pMsg, "%s does not take the %s \"%.*s%s\": it takes ",
+        zWhat, bQuery ? "query parameter" : "field", n, zName, zName[n] ? "..." : "");
     if( azField[0]==0 ) sqlite3_str_appendall(pMsg, "no fields");
     for(i=0; azField[i]; i++){
       sqlite3_str_appendf(pMsg, "%s%s", i==0 ? "" : azField[i+1] ? ", " : " and ", azField[i]);
@@ -528,7 +531,7 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
       return;
     }
     sqlite3_snprintf((int)sizeof(zOperation), zOperation, "operation %d", i);
-    if( refuseUnknownField(pReply, zOperation, pOp, azOperationFields) ){
+    if( refuseUnknownField(pReply, zOperation, pOp, azOperationFields, 0) ){
       pReply->iOperation = i;
       return;
     }
@@ -836,7 +839,8 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     }else if( pRoute->xEndpoint==0 ){
       sqlite3_str_appendall(replyBody(&reply), "{}");
     }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
-      if( !pRoute->azField || !refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField) ){
+      if( !pRoute->azField || !refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField,
+                                                  methodBit(zMethod, nMethod)==METHOD_GET) ){
         pRoute->xEndpoint(pConn, &reply, pBody);
       }
       cJSON_Delete(pBody);
@@ -860,7 +864,7 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     if( !pRoute->bAsOf && cJSON_GetObjectItemCaseSensitive(pBody, "asOf") ){
       replyFail(&reply, 400, DOSQL_BAD_REQUEST,
           "%s does not take asOf: reads of a past point go to /query or /batch", pRoute->zPath);
-    }else if( pRoute->azField && refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField) ){
+    }else if( pRoute->azField && refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField, 0) ){
       /* the reply says which */
     }else if( !pRoute->bAsOf || !historyRunAsOf(pConn, &reply, pBody, pRoute->xEndpoint) ){
       pRoute->xEndpoint(pConn, &reply, pBody);

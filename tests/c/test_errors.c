@@ -123,6 +123,21 @@ static void fields_a_route_does_not_take_are_refused(void){
     answerFree(&a);
     sqlite3_free(z);
   }
+  /* A GET's query, which the host sends as the body: a parameter of the page's
+  ** own is left alone, one that differs from a field in case alone is refused. */
+  {
+    Answer a = callFlags(&c, "GET", "/export", "{\"cb\":\"1\"}", DOSQL_REQUEST_INTERNAL);
+    CHECK(a.status==200);
+    answerFree(&a);
+    a = callFlags(&c, "GET", "/export", "{\"cb\":\"1\",\"asof\":\"1\"}", DOSQL_REQUEST_INTERNAL);
+    CHECK(a.status==400);
+    CHECK(answerError(&a) && strstr(answerError(&a), "/export does not take the query parameter \"asof\": it takes asOf (names are case-sensitive: did you mean asOf?)"));
+    answerFree(&a);
+    a = callFlags(&c, "POST", "/subscribe", "{\"cb\":\"1\"}", DOSQL_REQUEST_INTERNAL);
+    CHECK(a.status==400);
+    CHECK(answerError(&a) && strstr(answerError(&a), "/subscribe does not take the field \"cb\""));
+    answerFree(&a);
+  }
   /* What a route knows only to refuse keeps its own message. */
   expect(&c, "POST", "/exec", "{\"sql\":\"SELECT 1\",\"params\":[1]}", 400, "BAD_PARAMS", "binds no params");
   connClose(&c);

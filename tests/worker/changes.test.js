@@ -679,6 +679,15 @@ describe('change streams (sql only)', () => {
     assert.deepEqual(await codeOf(sse('?since=-1')), [400, 'BAD_REQUEST']);
     assert.deepEqual(await codeOf(sse('?tables=')), [400, 'BAD_REQUEST']);
     assert.deepEqual(await codeOf(sse('', { 'Last-Event-ID': 'abc' })), [400, 'BAD_REQUEST']);
+    // A field /subscribe does not take is refused, not ignored (it would watch every
+    // table); in a GET's query only one differing in case alone (the page may add its own).
+    assert.deepEqual(await codeOf(post('{"tabels": ["t"]}')), [400, 'BAD_REQUEST']);
+    const cased = await sse('?Tables=t');
+    assert.equal(cased.status, 400);
+    assert.match((await cased.json()).error, /query parameter "Tables".*did you mean tables\?/);
+    const busted = await sse('?tables=t&cb=123');
+    assert.equal(busted.status, 200, 'a parameter of the page\'s own is left to it');
+    await busted.body?.cancel();
     assert.deepEqual(await codeOf(db.fetch('/subscribe')), [400, 'BAD_REQUEST'], 'a GET that is neither SSE nor an upgrade');
     assert.deepEqual(await codeOf(db.fetch('/subscribe', { method: 'PUT', body: '{}' })), [405, 'METHOD_NOT_ALLOWED']);
     assert.deepEqual(await codeOf(db.fetch('/changes/prune', { method: 'POST', body: '{"keepEvents": 0, "keepMs": 0}' })), [404, 'NOT_FOUND']);

@@ -138,9 +138,13 @@ describe('history', () => {
     const db = sql(name);
     await db.run('CREATE TABLE t (x)');
     const { oldest } = await history(db);
-    const res = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${oldest.lsn}`, { signal: AbortSignal.timeout(10_000) });
+    const res = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${oldest.lsn}&cb=1`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);
     assert.equal((await res.arrayBuffer()).byteLength, 0);
+    // ?asof= would export the present: refused, naming the parameter.
+    const misspelt = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asof=${oldest.lsn}`);
+    assert.equal(misspelt.status, 400);
+    assert.match((await misspelt.json()).error, /\/export does not take the query parameter "asof".*did you mean asOf\?/);
     const empty = tenant('hzero-branch');
     const branched = await db.post('/branch', { name: empty, from: oldest.lsn });
     assert.equal(branched.status, 200, branched.text);

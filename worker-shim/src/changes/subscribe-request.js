@@ -9,6 +9,7 @@
 
 import { hostError } from '../wasm/contract.js';
 import { valueOf } from '../durable-object/response.js';
+import { queryBody } from '../durable-object/request-body.js';
 
 const encoder = new TextEncoder();
 
@@ -39,7 +40,7 @@ export async function parseSubscribeRequest(request, readBody, ask) {
   const list = query.get('tables');
   const lastEventId = websocket ? null : request.headers.get('last-event-id');
   const given = lastEventId !== null && lastEventId !== '' ? lastEventId : query.get('since');
-  const body = { tables: list === null ? null : list.split(','), since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
+  const body = { ...queryBody(request.url), tables: list === null ? null : list.split(','), since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
   const selection = selectionOf(await ask('GET', encoder.encode(JSON.stringify(body))));
   return 'status' in selection ? selection : { ...selection, transport: websocket ? 'websocket' : 'sse' };
 }

@@ -30,7 +30,7 @@ import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
 import { bigintAsTag } from '../client/values.js';
-import { discardBody, readBody, readStream } from './request-body.js';
+import { discardBody, queryBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, isHranaPath, runPipeline } from './hrana.js';
 import { ChangeFeed } from '../changes/feed.js';
@@ -259,7 +259,7 @@ export class DatabaseInstance {
       if (engine.isHostRoute(path)) {
         const refused = await this.#refuseHostRequest(request, path);
         if (refused) return refused;
-        if (path === '/export') return await this.#export(new URL(request.url).searchParams.get('asOf'));
+        if (path === '/export') return await this.#export(queryBody(request.url));
         return toResponse(jsonResponse(200, await this.stats()));
       }
       // The gate gives the request its place in line once the body is in.
@@ -395,12 +395,12 @@ export class DatabaseInstance {
    * GET /export: the database as a SQLite file, consistent as of one commit
    * (durable-object/file-export.js holds the gate while it streams); with asOf (a
    * point of history, which C reads), as it was then.
-   * @param {string | null} asOf
+   * @param {Record<string, string>} query  the GET's query parameters (queryBody), or {asOf}
    * @returns {Promise<Response>}
    */
-  async #export(asOf) {
+  async #export(query) {
     const storage = /** @type {any} */ (this.#storage);
-    const body = asOf === null ? new Uint8Array(0) : encoder.encode(JSON.stringify({ asOf }));
+    const body = encoder.encode(JSON.stringify(query));
     const size = () => /** @type {Engine} */ (this.#engine).request('GET', '/export', body, { internal: true });
     return exportResponse({ hold: () => this.#gate.hold(), size, storage }, 'database');
   }
@@ -573,7 +573,7 @@ export class DatabaseInstance {
       storage: this.#storage,
       hold: () => this.#gate.hold(),
       size: (lsn) => /** @type {Engine} */ (this.#engine).request('GET', '/export', encoder.encode(JSON.stringify({ asOf: String(lsn) })), { internal: true }),
-      exportFile: (lsn) => this.#export(String(lsn)),
+      exportFile: (lsn) => this.#export({ asOf: String(lsn) }),
     });
   }
 

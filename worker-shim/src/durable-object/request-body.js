@@ -80,3 +80,18 @@ export async function drain(reader) {
     // a body that breaks while it is thrown away is no loss
   }
 }
+
+/**
+ * A GET's query as the body the engine reads for it: each parameter's first value,
+ * by name. C refuses one that differs from a field the endpoint takes in case alone
+ * (?asof=); others are left to the page (a cache buster).
+ * @param {string} url
+ * @returns {Record<string, string>}
+ */
+export function queryBody(url) {
+  /** @type {Map<string, string>} */
+  const first = new Map();
+  for (const [name, value] of new URL(url).searchParams) if (!first.has(name)) first.set(name, value);
+  // fromEntries makes own properties, also of a parameter named __proto__.
+  return Object.fromEntries(first);
+}
