@@ -265,6 +265,56 @@ static void trimPointZero(char *z){
   if( zDot && (zDot[2]==0 || zDot[2]=='e') ) memmove(zDot, zDot+2, strlen(zDot+2)+1);
 }
 
+/* 10^0 to 10^19, each exact as a double (every power of ten to 10^22 is). */
+static const double aPow10[] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+};
+
+/*
+** Most stored reals are short decimals (7.5, 19.99): written here without
+** printf and strtod, as N/10^d with the fewest fractional digits d that read
+** back as exactly r. Only for 1e-4 <= |r| < 1e15 and N < 10^15: such a
+** decimal is then the one of at most 15 significant digits within half a unit
+** in the last place of r, so it is the text "%!.15g" gives, trimmed (below),
+** and a real answers the same either way. Its length in z (28 bytes or more),
+** or 0 for any other r.
+*/
+static int jsonPutShortReal(char *z, double r){
+  double a = fabs(r);
+  int d;
+  if( !(a>=1e-4 && a<1e15) ) return 0;
+  for(d=0; d<(int)(sizeof(aPow10)/sizeof(aPow10[0])); d++){
+    double s = a*aPow10[d];
+    sqlite3_int64 n;
+    int nInt, nAll, i;
+    if( s>=1e15 ) return 0;
+    if( s!=(double)(sqlite3_int64)s ) continue;
+    n = (sqlite3_int64)s;
+    /* Division of exact operands rounds once, as strtod does: this is the
+    ** real the text reads back as. */
+    if( (double)n/aPow10[d]!=a ) return 0;
+    for(; d>0 && n%10==0; d--) n /= 10;
+    /* The digits of n, then the point moved d places in from the right. */
+    i = r<0;
+    if( i ) z[0] = '-';
+    nInt = jsonFormatInteger(&z[i], n);
+    if( d==0 ) return i+nInt;
+    if( nInt<=d ){
+      /* 0.0075: zeros before the digits. */
+      memmove(&z[i+2+d-nInt], &z[i], (size_t)nInt);
+      memset(&z[i], '0', (size_t)(2+d-nInt));
+      z[i+1] = '.';
+      return i+2+d;
+    }
+    nAll = i+nInt;
+    memmove(&z[nAll-d+1], &z[nAll-d], (size_t)d);
+    z[nAll-d] = '.';
+    return nAll+1;
+  }
+  return 0;
+}
+
 /* The shortest decimal (15 to 17 significant digits) that strtod() reads back
 ** as exactly r. The "!" flag lifts SQLite's printf past 16 digits. */
 static void jsonAppendReal(sqlite3_str *pOut, double r){
@@ -280,6 +330,10 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
   }
   if( r==0.0 ){                       /* keep the sign of -0.0 */
     sqlite3_str_appendall(pOut, signbit(r) ? "-0" : "0");
+    return;
+  }
+  if( (nDigit = jsonPutShortReal(zBuf, r))>0 ){
+    sqlite3_str_append(pOut, zBuf, nDigit);
     return;
   }
   for(nDigit=15; nDigit<=17; nDigit++){

@@ -3,6 +3,8 @@
 ** SQLite type, and the errors for values that cannot be bound (or would not be:
 ** /exec binds none).
 */
+#include <math.h>
+
 #include "harness.h"
 #include "json.h"
 
@@ -95,6 +97,79 @@ static void reals_read_back_exactly(void){
     cJSON_Delete(pBody);
     free(zBody);
   }
+  connClose(&c);
+}
+
+/* What reals were written as before the short path (json.c jsonPutShortReal):
+** the shortest of "%!.15g" to "%!.17g" that strtod() reads back as r, ".0" cut. */
+static void referenceReal(char *z, int n, double r){
+  int nDigit;
+  char *zDot;
+  for(nDigit=15; nDigit<=17; nDigit++){
+    sqlite3_snprintf(n, z, "%!.*g", nDigit, r);
+    if( strtod(z, 0)==r ) break;
+  }
+  zDot = strstr(z, ".0");
+  if( zDot && (zDot[2]==0 || zDot[2]=='e') ) memmove(zDot, zDot+2, strlen(zDot+2)+1);
+}
+
+/* xorshift64*: the same values on every run. */
+static sqlite3_uint64 nextRandom(sqlite3_uint64 *pState){
+  sqlite3_uint64 x = *pState;
+  x ^= x>>12; x ^= x<<25; x ^= x>>27;
+  *pState = x;
+  return x*0x2545F4914F6CDD1DULL;
+}
+
+/* Every real is written as the text it was before the short path for decimals:
+** short decimals of every size and sign, the edges of the path's range, and
+** reals of random bits (which mostly take the long path). */
+static void reals_are_written_as_before_the_short_path(void){
+  static const double aEdge[] = {
+    1e-4, 1.5e-4, 9.99e14, 999999999999999.0, 99999999999999.9, 123456789012345.6,
+    12345678901234.56, 0.1, 0.2, 0.3, 0.30000000000000004, 7.5, 19.99, 1e15, 1e16, 1e-5,
+    0.00009999999999999999, 100, 1e14, 0.0075, 2.5e-4, 4503599627370495.5,
+  };
+  Conn c;
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_uint64 state = 0x9E3779B97F4A7C15ULL;
+  int i, nDiffer = 0;
+  openConn(&c);
+  CHECK(sqlite3_prepare_v2(c.db, "SELECT ?", -1, &pStmt, 0)==SQLITE_OK);
+  for(i=0; pStmt && i<300000; i++){
+    double r;
+    char zWant[64];
+    char *zGot;
+    sqlite3_str *pOut;
+    if( i<(int)(sizeof(aEdge)/sizeof(aEdge[0])) ){
+      r = aEdge[i];
+    }else if( i%3!=0 ){
+      /* A decimal of 1 to 17 digits with 0 to 9 after the point. */
+      sqlite3_uint64 u = nextRandom(&state);
+      static const double aScale[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9 };
+      sqlite3_int64 m = (sqlite3_int64)(u % 100000000000000000ULL) / (sqlite3_int64)aScale[(u>>60) % 10];
+      r = (double)m / aScale[(u>>56) % 10];
+    }else{
+      sqlite3_uint64 u = nextRandom(&state);
+      memcpy(&r, &u, sizeof(r));
+      if( isnan(r) || isinf(r) ) continue;
+    }
+    if( i%2 ) r = -r;
+    if( r==0.0 ) continue;
+    referenceReal(zWant, (int)sizeof(zWant), r);
+    sqlite3_bind_double(pStmt, 1, r);
+    sqlite3_step(pStmt);
+    pOut = sqlite3_str_new(0);
+    jsonAppendValue(pOut, sqlite3_column_value(pStmt, 0));
+    zGot = sqlite3_str_finish(pOut);
+    sqlite3_reset(pStmt);
+    if( zGot==0 || strcmp(zGot, zWant)!=0 ){
+      if( nDiffer++<5 ) printf("  %.17g: written %s, before %s\n", r, zGot ? zGot : "(null)", zWant);
+    }
+    sqlite3_free(zGot);
+  }
+  CHECK(nDiffer==0);
+  sqlite3_finalize(pStmt);
   connClose(&c);
 }
 
@@ -232,6 +307,7 @@ int main(void){
   RUN(a_json_string_is_as_long_as_its_length_says);
   RUN(results_encode_every_type);
   RUN(reals_read_back_exactly);
+  RUN(reals_are_written_as_before_the_short_path);
   RUN(params_bind_every_type);
   RUN(values_round_trip_through_a_table);
   RUN(bad_params_are_rejected_with_reasons);
