@@ -153,9 +153,23 @@ function setColumn(row, key, value) {
   else row[key] = value;
 }
 
-/** @param {unknown} rows @returns {Record<string, unknown>[]} */
+/**
+ * The rows of an answer, fresh from JSON.parse: a row with no tagged value (no
+ * object among its values) is its own decoding and is not copied.
+ * @param {unknown} rows @returns {Record<string, unknown>[]}
+ */
 export function decodeRows(rows) {
-  return Array.isArray(rows) ? rows.map(decodeRow) : [];
+  return Array.isArray(rows) ? rows.map((row) => (holdsObject(row) ? decodeRow(row) : row)) : [];
+}
+
+/** Whether one of a row's values is an object (a tag: decodeValue). @param {unknown} row */
+function holdsObject(row) {
+  if (row === null || typeof row !== 'object') return false;
+  for (const key in row) {
+    const value = /** @type {Record<string, unknown>} */ (row)[key];
+    if (value !== null && typeof value === 'object') return true;
+  }
+  return false;
 }
 
 /**
