@@ -171,9 +171,9 @@ static int appendColumns(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
 */
 static const char *const azNoFields[] = { 0 };
 static const char *const azQueryFields[] = { "sql", "params", "rowMode", "asOf", 0 };
-static const char *const azRunFields[] = { "sql", "params", 0 };
-/* /exec knows params only to refuse them with a message of its own. */
-static const char *const azExecFields[] = { "sql", "params", 0 };
+/* /run's, and /exec's, which knows params only to refuse them with a message
+** of its own. */
+static const char *const azSqlFields[] = { "sql", "params", 0 };
 static const char *const azTransactionFields[] = { "operations", 0 };
 static const char *const azBatchFields[] = { "operations", "rowMode", "asOf", 0 };
 static const char *const azOperationFields[] = { "sql", "params", "type", 0 };
@@ -731,18 +731,19 @@ typedef struct Route {
                          ** Workers RPC (DOSQL_REQUEST_OVER_RPC, api.h) */
   int bWholeDatabase;    /* takes the whole database, after any open transaction:
                          ** never sent inside one (it would wait for it to idle out) */
-  const char *const *azField;  /* the fields its body may hold; 0: a protocol of
-                               ** its own (Hrana) that reads its body itself */
+  const char *const *azField;  /* the fields its body may hold; 0: C reads no
+                               ** body (/import, /stats) or the protocol has its
+                               ** own rules (Hrana) */
 } Route;
 
 /* Every endpoint of a database, the host's included, so that every 404 and
 ** 405 is decided here (docs/protocol.md). */
 static const Route aRoute[] = {
   { "/query",         doQuery,            METHOD_POST, 0, 0, 1, 0, 0, azQueryFields },
-  { "/run",           doRun,              METHOD_POST, 0, 0, 0, 0, 0, azRunFields },
+  { "/run",           doRun,              METHOD_POST, 0, 0, 0, 0, 0, azSqlFields },
   { "/transaction",   doTransaction,      METHOD_POST, 0, 0, 0, 0, 0, azTransactionFields },
   { "/batch",         doBatch,            METHOD_POST, 0, 0, 1, 0, 0, azBatchFields },
-  { "/exec",          doExec,             METHOD_POST, 0, 0, 0, 0, 0, azExecFields },
+  { "/exec",          doExec,             METHOD_POST, 0, 0, 0, 0, 0, azSqlFields },
   { "/begin",         doBegin,            METHOD_POST, 0, 0, 0, 0, 0, azBeginFields },
   { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
   { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
