@@ -265,10 +265,10 @@ static void trimPointZero(char *z){
   if( zDot && (zDot[2]==0 || zDot[2]=='e') ) memmove(zDot, zDot+2, strlen(zDot+2)+1);
 }
 
-/* 10^0 to 10^19, each exact as a double (every power of ten to 10^22 is). */
-static const double aPow10[] = {
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+/* 10^0 to 10^22: the powers of ten a double holds exactly. */
+static const double aPow10Exact[] = {
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
 /*
@@ -284,8 +284,8 @@ static int jsonPutShortReal(char *z, double r){
   double a = fabs(r);
   int d;
   if( !(a>=1e-4 && a<1e15) ) return 0;
-  for(d=0; d<(int)(sizeof(aPow10)/sizeof(aPow10[0])); d++){
-    double s = a*aPow10[d];
+  for(d=0; d<=19; d++){
+    double s = a*aPow10Exact[d];
     sqlite3_int64 n;
     int nInt, nAll, i;
     if( s>=1e15 ) return 0;
@@ -293,7 +293,7 @@ static int jsonPutShortReal(char *z, double r){
     n = (sqlite3_int64)s;
     /* Division of exact operands rounds once, as strtod does: this is the
     ** real the text reads back as. */
-    if( (double)n/aPow10[d]!=a ) return 0;
+    if( (double)n/aPow10Exact[d]!=a ) return 0;
     for(; d>0 && n%10==0; d--) n /= 10;
     /* The digits of n, then the point moved d places in from the right. */
     i = r<0;
@@ -313,6 +313,30 @@ static int jsonPutShortReal(char *z, double r){
     return nAll+1;
   }
   return 0;
+}
+
+/*
+** Whether strtod() reads the decimal z (as SQLite's printf writes one:
+** -?digits(.digits)?(e[+-]digits)?) back as exactly r. When its digits make an
+** integer N below 2^53 and it is N*10^k with |k| <= 22, one multiplication or
+** division of exact operands answers it, rounding once as strtod does;
+** otherwise strtod itself.
+*/
+static int jsonReadsBackAs(const char *z, double r){
+  sqlite3_int64 n = 0;
+  int k = 0, i = z[0]=='-', bPoint = 0;
+  double v;
+  for(; z[i]; i++){
+    if( z[i]=='.' ){ bPoint = 1; continue; }
+    if( z[i]<'0' || z[i]>'9' ) break;
+    if( n>=((sqlite3_int64)1<<53)/10 ) return strtod(z, 0)==r;
+    n = n*10 + (z[i]-'0');
+    k -= bPoint;
+  }
+  if( z[i]=='e' ) k += atoi(&z[i+1]);
+  if( n>((sqlite3_int64)1<<53) || k<-22 || k>22 ) return strtod(z, 0)==r;
+  v = k>=0 ? (double)n*aPow10Exact[k] : (double)n/aPow10Exact[-k];
+  return (z[0]=='-' ? -v : v)==r;
 }
 
 /* The shortest decimal (15 to 17 significant digits) that strtod() reads back
@@ -338,7 +362,7 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
   }
   for(nDigit=15; nDigit<=17; nDigit++){
     sqlite3_snprintf(sizeof(zBuf), zBuf, "%!.*g", nDigit, r);
-    if( strtod(zBuf, 0)==r ) break;
+    if( jsonReadsBackAs(zBuf, r) ) break;
   }
   trimPointZero(zBuf);
   sqlite3_str_appendall(pOut, zBuf);

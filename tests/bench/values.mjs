@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // values.mjs — what writing result values as JSON costs the engine (src/json.c), by
-// type: a 1,000-row SELECT of two REAL columns against the same rows as INTEGERs, and a
-// 10,000-row UPDATE of the REAL columns with change capture on (every changed row's old
-// and new values written as events).
+// type: a 1,000-row SELECT of two REAL columns (short decimals, then computed reals)
+// against the same rows as INTEGERs, and a 10,000-row UPDATE of the REAL columns with
+// change capture on (every changed row's old and new values written as events).
 //
 //   node tests/bench/values.mjs                            the shipped module
 //   node tests/bench/values.mjs --against /tmp/old.wasm    ...alternated with another build
@@ -37,6 +37,8 @@ INSERT INTO p SELECT i, i*0.25 + 0.99, i % 97 * 1.5, i*25 + 99, i % 97 * 15 FROM
 const WORKLOADS = [
   { key: 'reals', label: '1,000-row SELECT of two REAL columns (7.5, 19.99, ...)', calls: 20,
     request: (/** @type {number} */ k) => ['/query', { sql: 'SELECT id, price, qty FROM p WHERE id > ? LIMIT 1000', params: [k * 100] }] },
+  { key: 'computed', label: 'the same rows, two computed REALs (price / 3, qty / 7)', calls: 20,
+    request: (/** @type {number} */ k) => ['/query', { sql: 'SELECT id, price / 3, qty / 7 FROM p WHERE id > ? LIMIT 1000', params: [k * 100] }] },
   { key: 'integers', label: 'the same rows, two INTEGER columns', calls: 20,
     request: (/** @type {number} */ k) => ['/query', { sql: 'SELECT id, n, m FROM p WHERE id > ? LIMIT 1000', params: [k * 100] }] },
   { key: 'update', label: `UPDATE of ${ROWS.toLocaleString('en-US')} rows' REAL columns, capture on`, calls: 1,

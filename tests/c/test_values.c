@@ -122,8 +122,9 @@ static sqlite3_uint64 nextRandom(sqlite3_uint64 *pState){
 }
 
 /* Every real is written as the text it was before the short path for decimals:
-** short decimals of every size and sign, the edges of the path's range, and
-** reals of random bits (which mostly take the long path). */
+** short decimals of every size and sign, the edges of the path's range,
+** computed reals (the long path, checked without strtod) and reals of random
+** bits (mostly far outside that range: strtod). */
 static void reals_are_written_as_before_the_short_path(void){
   static const double aEdge[] = {
     1e-4, 1.5e-4, 9.99e14, 999999999999999.0, 99999999999999.9, 123456789012345.6,
@@ -143,6 +144,11 @@ static void reals_are_written_as_before_the_short_path(void){
     sqlite3_str *pOut;
     if( i<(int)(sizeof(aEdge)/sizeof(aEdge[0])) ){
       r = aEdge[i];
+    }else if( i%5==1 ){
+      /* A computed real in the range most answers hold: 1/3, a square root, a tenth times three. */
+      sqlite3_uint64 u = nextRandom(&state);
+      double x = (double)(u % 2000000) / 64.0 + 1.0;
+      r = (u>>40)%3==0 ? x/3.0 : (u>>40)%3==1 ? sqrt(x) : x*0.1*3;
     }else if( i%3!=0 ){
       /* A decimal of 1 to 17 digits with 0 to 9 after the point. */
       sqlite3_uint64 u = nextRandom(&state);
