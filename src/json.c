@@ -284,7 +284,7 @@ static int jsonPutShortReal(char *z, double r){
   double a = fabs(r);
   int d;
   if( !(a>=1e-4 && a<1e15) ) return 0;
-  for(d=0; d<=19; d++){
+  for(d=0; d<(int)(sizeof(aPow10Exact)/sizeof(aPow10Exact[0])); d++){
     double s = a*aPow10Exact[d];
     sqlite3_int64 n;
     int nInt, nAll, i;

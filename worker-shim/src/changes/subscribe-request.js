@@ -36,11 +36,11 @@ export async function parseSubscribeRequest(request, readBody, ask) {
     return hostError('BAD_REQUEST', 'GET /subscribe needs "Accept: text/event-stream" (Server-Sent Events) or "Upgrade: websocket"; POST gives NDJSON');
   }
   const websocket = upgrade === 'websocket';
-  const query = new URL(request.url).searchParams;
-  const list = query.get('tables');
+  const query = queryBody(request.url);
+  const list = query.tables ?? null;
   const lastEventId = websocket ? null : request.headers.get('last-event-id');
-  const given = lastEventId !== null && lastEventId !== '' ? lastEventId : query.get('since');
-  const body = { ...queryBody(request.url), tables: list === null ? null : list.split(','), since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
+  const given = lastEventId !== null && lastEventId !== '' ? lastEventId : (query.since ?? null);
+  const body = { ...query, tables: list === null ? null : list.split(','), since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
   const selection = selectionOf(await ask('GET', encoder.encode(JSON.stringify(body))));
   return 'status' in selection ? selection : { ...selection, transport: websocket ? 'websocket' : 'sse' };
 }
