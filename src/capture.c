@@ -147,6 +147,8 @@ typedef struct CaptureOut {
 
 /* Room reserved at a time: a row of small values fits. */
 #define CAPTURE_OUT_ROOM 256
+/* The room a request's events text starts with. */
+#define CAPTURE_FIRST_BYTES 1024
 
 /* Count in pStr what was written; nothing is reserved after. */
 static void outSettle(CaptureOut *o){
@@ -301,7 +303,12 @@ static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
   CaptureBatch *b;
   int iTable = captureTableOf(c, zTable);
   if( iTable<0 ) return 0;
-  if( c->pEvents==0 ) c->pEvents = sqlite3_str_new(0);
+  if( c->pEvents==0 ){
+    /* Room for a few rows' events at once: the text is made anew for each
+    ** request, and growing it from nothing took several reallocations. */
+    c->pEvents = sqlite3_str_new(0);
+    dosqlStrReserve(c->pEvents, CAPTURE_FIRST_BYTES);
+  }
   if( c->nBatch==c->nAlloc ){
     int nNew = c->nAlloc ? c->nAlloc*2 : 8;
     CaptureBatch *aNew = sqlite3_realloc64(c->aBatch, sizeof(CaptureBatch)*(sqlite3_uint64)nNew);
