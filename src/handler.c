@@ -816,6 +816,7 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   Reply reply;
   const Route *pRoute = findRoute(zPath, nPath, (flags & DOSQL_REQUEST_INTERNAL)!=0);
   int bInTransaction = (flags & DOSQL_REQUEST_IN_TRANSACTION)!=0;
+  int mMethod = methodBit(zMethod, nMethod);
   cJSON *pBody;
 
   replyInit(&reply);
@@ -823,7 +824,7 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   if( pRoute==0 ){
     replyFail(&reply, 404, DOSQL_NOT_FOUND,
         "no endpoint %.*s: use POST /query, /run, /transaction, /batch, /exec or /changes", (int)nPath, zPath);
-  }else if( (methodBit(zMethod, nMethod) & pRoute->mMethods)==0 ){
+  }else if( (mMethod & pRoute->mMethods)==0 ){
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
         "%.*s %s: %s", (int)nMethod, zMethod, pRoute->zPath, methodsText(pRoute->mMethods));
   }else if( pRoute->bHost ){
@@ -840,8 +841,8 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
     }else if( pRoute->xEndpoint==0 ){
       sqlite3_str_appendall(replyBody(&reply), "{}");
     }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
-      if( !pRoute->azField || !refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField,
-                                                  methodBit(zMethod, nMethod)==METHOD_GET) ){
+      if( !pRoute->azField
+       || !refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField, mMethod==METHOD_GET) ){
         pRoute->xEndpoint(pConn, &reply, pBody);
       }
       cJSON_Delete(pBody);

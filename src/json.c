@@ -272,6 +272,15 @@ static const double aPow10Exact[] = {
 };
 
 /*
+** The real strtod() reads the decimal n*10^k as, for 0 <= n <= 2^53 and
+** |k| <= 22: both operands are exact, so the one multiplication or division
+** rounds once, as strtod does.
+*/
+static double jsonExactDecimal(sqlite3_int64 n, int k){
+  return k>=0 ? (double)n*aPow10Exact[k] : (double)n/aPow10Exact[-k];
+}
+
+/*
 ** Most stored reals are short decimals (7.5, 19.99): written here without
 ** printf and strtod, as N/10^d with the fewest fractional digits d that read
 ** back as exactly r. Only for 1e-4 <= |r| < 1e15 and N < 10^15: such a
@@ -291,9 +300,7 @@ static int jsonPutShortReal(char *z, double r){
     if( s>=1e15 ) return 0;
     if( s!=(double)(sqlite3_int64)s ) continue;
     n = (sqlite3_int64)s;
-    /* Division of exact operands rounds once, as strtod does: this is the
-    ** real the text reads back as. */
-    if( (double)n/aPow10Exact[d]!=a ) return 0;
+    if( jsonExactDecimal(n, -d)!=a ) return 0;   /* the real the text reads back as */
     for(; d>0 && n%10==0; d--) n /= 10;
     /* The digits of n, then the point moved d places in from the right. */
     i = r<0;
@@ -317,10 +324,9 @@ static int jsonPutShortReal(char *z, double r){
 
 /*
 ** Whether strtod() reads the decimal z (as SQLite's printf writes one:
-** -?digits(.digits)?(e[+-]digits)?) back as exactly r. When its digits make an
-** integer N below 2^53 and it is N*10^k with |k| <= 22, one multiplication or
-** division of exact operands answers it, rounding once as strtod does;
-** otherwise strtod itself.
+** -?digits(.digits)?(e[+-]digits)?) back as exactly r: by jsonExactDecimal
+** when its digits make an integer N <= 2^53 and it is N*10^k with |k| <= 22,
+** else by strtod itself.
 */
 static int jsonReadsBackAs(const char *z, double r){
   sqlite3_int64 n = 0;
@@ -335,7 +341,7 @@ static int jsonReadsBackAs(const char *z, double r){
   }
   if( z[i]=='e' ) k += atoi(&z[i+1]);
   if( n>((sqlite3_int64)1<<53) || k<-22 || k>22 ) return strtod(z, 0)==r;
-  v = k>=0 ? (double)n*aPow10Exact[k] : (double)n/aPow10Exact[-k];
+  v = jsonExactDecimal(n, k);
   return (z[0]=='-' ? -v : v)==r;
 }
 

@@ -27,11 +27,11 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { MemoryPages } from '../worker/fixtures/memory-storage.js';
 import { REPO, WASM_PATH, requireWasm } from '../worker/harness.js';
+import { postOk } from './engine-call.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, 'no-write': { type: 'boolean' } } });
 const ROUNDS = Number(args.rounds);
 const REPORT = join(REPO, 'tests/bench/changes-cost.md');
-const encoder = new TextEncoder();
 
 /** Pages written, counted at storage. */
 class CountingPages extends MemoryPages {
@@ -41,12 +41,6 @@ class CountingPages extends MemoryPages {
     this.pagesWritten += batch.pages.length;
     super.commit(batch);
   }
-}
-
-/** @param {Engine} engine @param {string} path @param {unknown} body */
-async function call(engine, path, body) {
-  const r = await engine.request('POST', path, encoder.encode(JSON.stringify(body)));
-  if (r.status !== 200) throw new Error(`${path} ${JSON.stringify(body).slice(0, 80)}: ${r.status} ${new TextDecoder().decode(r.body)}`);
 }
 
 /** The engines compared: how each opens. */
@@ -62,9 +56,9 @@ async function start(module, config) {
   const engine = new Engine(module, { storage });
   const opened = await engine.open(0, config.open);
   if (opened.status !== 200) throw new Error(`open failed: ${new TextDecoder().decode(opened.body)}`);
-  await call(engine, '/run', { sql: 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, n INT)' });
-  await call(engine, '/run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, name TEXT, n INT)' });
-  await call(engine, '/run', { sql: "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v+1 FROM s WHERE v<100000) INSERT INTO big SELECT v, 'user ' || v, v FROM s" });
+  await postOk(engine, '/run', { sql: 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, n INT)' });
+  await postOk(engine, '/run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, name TEXT, n INT)' });
+  await postOk(engine, '/run', { sql: "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v+1 FROM s WHERE v<100000) INSERT INTO big SELECT v, 'user ' || v, v FROM s" });
   return { engine, storage, key: config.key };
 }
 
@@ -100,7 +94,7 @@ async function main() {
         for (const s of engines) {
           const [path, body] = w.op(i, round);
           const t0 = performance.now();
-          await call(s.engine, path, body);
+          await postOk(s.engine, path, body);
           results[w.key][s.key].times.push(performance.now() - t0);
         }
       }

@@ -22,10 +22,10 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { MemoryPages } from '../worker/fixtures/memory-storage.js';
 import { REPO, WASM_PATH, requireWasm } from '../worker/harness.js';
+import { postOk } from './engine-call.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, against: { type: 'string' } } });
 const ROUNDS = Number(args.rounds);
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const ROWS = 10_000;
@@ -51,10 +51,7 @@ async function start(module) {
   const opened = await engine.open(0, { captureChanges: true });
   if (opened.status !== 200) throw new Error(`open failed: ${decoder.decode(opened.body)}`);
   /** @param {string} path @param {unknown} body */
-  const call = async (path, body) => {
-    const r = await engine.request('POST', path, encoder.encode(JSON.stringify(body)));
-    if (r.status !== 200) throw new Error(`${path}: ${r.status} ${decoder.decode(r.body)}`);
-  };
+  const call = (path, body) => postOk(engine, path, body);
   await call('/exec', { sql: SCHEMA });
   return call;
 }
