@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "config.h"
 #include "internal.h"
+#include "sqlite/unit.h"
 
 static void expectCode(Conn *pConn, const char *zPath, const char *zBody, int status, const char *zCode){
   Answer a = post(pConn, zPath, zBody);
@@ -130,6 +131,44 @@ static void cpu_bombs_inside_one_function_stop_at_the_budget(void){
   /* The object is healthy afterwards, and small calls cost little. */
   CHECK_STR(scalar(&c, "SELECT instr('hello', 'll') || (('abc' LIKE 'a%') + ('abc' GLOB 'a*'))"), "\"32\"");
   connClose(&c);
+}
+
+/* Whether SELECT length('x') runs on db, or is refused for want of budget. */
+static int lengthRuns(sqlite3 *db){
+  int rc = sqlite3_exec(db, "SELECT length('x')", 0, 0, 0);
+  CHECK(rc==SQLITE_OK || (rc==SQLITE_INTERRUPT && strstr(sqlite3_errmsg(db), "CPU budget")));
+  return rc==SQLITE_OK;
+}
+
+/* A metered function charges the budget of its own connection, whichever
+** connection asked last, and the one attached last (budget.c remembers the last
+** connection it looked up). */
+static void each_connection_charges_its_own_budget(void){
+  sqlite3 *a = 0, *b = 0;
+  Budget full, spent;
+  CHECK(dosqlMeterBuiltins()==SQLITE_OK);
+  budgetStart(&full, 1000000);
+  budgetStart(&spent, 0);
+  budgetCharge(&spent, 1);
+  CHECK(sqlite3_open(":memory:", &a)==SQLITE_OK && sqlite3_open(":memory:", &b)==SQLITE_OK);
+  CHECK(lengthRuns(a));                 /* no budget: not metered */
+  CHECK(budgetAttach(a, &full)==SQLITE_OK && budgetAttach(b, &spent)==SQLITE_OK);
+  CHECK(lengthRuns(a));
+  CHECK(!lengthRuns(b));
+  CHECK(lengthRuns(a));
+  CHECK(budgetAttach(a, &spent)==SQLITE_OK);
+  CHECK(!lengthRuns(a));
+  CHECK(budgetAttach(a, &full)==SQLITE_OK);
+  CHECK(lengthRuns(a));
+  sqlite3_close(a);
+  sqlite3_close(b);
+  /* Connections opened after those closed (perhaps at their addresses) start
+  ** with no budget. */
+  CHECK(sqlite3_open(":memory:", &a)==SQLITE_OK && sqlite3_open(":memory:", &b)==SQLITE_OK);
+  CHECK(lengthRuns(b));
+  CHECK(lengthRuns(a));
+  sqlite3_close(a);
+  sqlite3_close(b);
 }
 
 static void many_named_parameters_bind_in_n_log_n(void){
@@ -353,6 +392,7 @@ int main(void){
   RUN(triggers_fired_by_trusted_work_are_user_sql);
   RUN(names_the_engine_uses_cannot_be_shadowed);
   RUN(cpu_bombs_inside_one_function_stop_at_the_budget);
+  RUN(each_connection_charges_its_own_budget);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
