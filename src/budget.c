@@ -12,13 +12,6 @@ void budgetStart(Budget *p, sqlite3_int64 nUnits){
   p->bSpent = 0;
 }
 
-int budgetCharge(Budget *p, sqlite3_int64 n){
-  if( p->bSpent ) return 1;
-  p->nLeft -= n;
-  if( p->nLeft<0 ) p->bSpent = 1;
-  return p->bSpent;
-}
-
 /* The connection budgetOf() answered last, and its budget: a metered function
 ** asks once a call, so once a row of a scan, and SQLite's client data is a
 ** list searched by name (a third of what metering cost a call). */

@@ -111,7 +111,8 @@ static void meterCall(sqlite3_context *ctx, int nArg, sqlite3_value **apArg, int
   /* An aggregate's step has no result yet; its final value is not metered
   ** beyond the steps that built it. */
   if( pBudget && ctx->pFunc->xFinalize==0 ){
-    budgetCharge(pBudget, meterBytes(ctx->pOut) / DOSQL_CPU_BYTES_PER_UNIT);
+    sqlite3_int64 nUnits = meterBytes(ctx->pOut) / DOSQL_CPU_BYTES_PER_UNIT;
+    if( nUnits>0 ) budgetCharge(pBudget, nUnits);
   }
 }
 
