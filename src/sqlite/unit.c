@@ -236,6 +236,10 @@ int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder){
   return 1;   /* neither open: SQLite answers "no such savepoint" */
 }
 
+int dosqlSchemaIsUnused(sqlite3 *db, int iDb){
+  return iDb>=0 && iDb<db->nDb && db->aDb[iDb].pBt==0;
+}
+
 sqlite3_int64 dosqlSchemaStamp(sqlite3 *db){
   const Schema *pSchema = db->aDb[0].pSchema;
   /* schema_version alone repeats: a rollback moves it back, and the next

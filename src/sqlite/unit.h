@@ -38,6 +38,11 @@ int dosqlIsShadowTable(sqlite3 *db, const char *zDb, const char *zTable);
 ** one that reads another's (fts5vocab). 1 when there is no such table. */
 int dosqlTableHoldsRows(sqlite3 *db, const char *zDb, const char *zTable);
 
+/* Whether schema iDb (0 main, 1 temp, as sqlite3_db_name numbers them) can
+** hold no object: its file was never opened. SQLite opens temp's when SQL
+** first names it, so reading temp.sqlite_schema to find it empty makes it. */
+int dosqlSchemaIsUnused(sqlite3 *db, int iDb);
+
 /* A number that changes whenever the main schema does, while it is loaded:
 ** schema_version and how often the parsed schema was cleared, so it also
 ** tells apart two schemas that an undone change left with one schema_version.

@@ -361,6 +361,15 @@ static void forged_internal_tables_are_refused(void){
   reopenRefused(&c, "UNSAFE_SCHEMA", "evil");
 }
 
+/* An index a user names, on one of the engine's tables (only a forged file
+** holds one: SQL cannot make it): the database does not open. */
+static void indexes_on_internal_tables_are_refused(void){
+  Conn c;
+  openConn(&c);
+  forge(&c, "CREATE INDEX evil_idx ON _dosql_change_log(ts)");
+  reopenRefused(&c, "UNSAFE_SCHEMA", "index main.evil_idx (on _dosql_change_log)");
+}
+
 /* The check that every table of a file reads (connCheckTables) fails when it
 ** cannot finish, here its budget spent as the change log's check before it may
 ** spend it: it never passes with tables unread. */
@@ -397,6 +406,7 @@ int main(void){
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
   RUN(forged_internal_tables_are_refused);
+  RUN(indexes_on_internal_tables_are_refused);
   RUN(a_table_check_cut_short_fails);
   return HARNESS_END();
 }
