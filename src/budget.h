@@ -35,7 +35,7 @@ typedef struct Budget {
 void budgetStart(Budget *p, sqlite3_int64 nUnits);
 
 /* Charge n units. Returns non-zero when the budget is spent (now or before).
-** Inline: a metered function call charges twice, so twice a row of a scan. */
+** Inline: every metered function call charges, so every row of a scan. */
 static inline int budgetCharge(Budget *p, sqlite3_int64 n){
   if( p->bSpent ) return 1;
   p->nLeft -= n;
