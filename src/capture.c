@@ -91,6 +91,7 @@ int captureOnly(Conn *p, const char *const *azTable, int nTable){
   char **az;
   int i;
   captureFreeNames(c);
+  c->zUnreported = 0;             /* found so under the settings before */
   if( nTable==0 ) return SQLITE_OK;
   az = sqlite3_malloc64(sizeof(char*) * (sqlite3_uint64)nTable);
   if( az==0 ) return SQLITE_NOMEM;
@@ -346,11 +347,19 @@ static void captureHook(void *pArg, sqlite3 *db, int op, const char *zDb,
   int nCol;
   (void)iKey1; (void)iKey2;
   if( c->bWatchInserts && op==SQLITE_INSERT && sqlite3_preupdate_depth(db)==0 ) c->bInserted = 1;
-  if( !c->bEnabled || strcmp(zDb, "main")!=0 || c->bNoMem ) return;
+  if( !c->bEnabled || c->bNoMem ) return;
+  /* The same name pointer in an unchanged schema is the same table: a bulk
+  ** change to a table no one captures costs a comparison a row. */
+  if( zTable==c->zUnreported && dosqlSchemaStamp(db)==c->iUnreported ) return;
+  if( strcmp(zDb, "main")!=0 ) return;
   nCol = sqlite3_preupdate_count(db);
   if( b==0 || !captureBatchTakes(c, b, zTable, nCol) ){
     /* The newest batch's table was found reported when the batch began. */
-    if( (b==0 || strcmp(c->aTable[b->iTable].zName, zTable)!=0) && !captureReports(c, db, zTable) ) return;
+    if( (b==0 || strcmp(c->aTable[b->iTable].zName, zTable)!=0) && !captureReports(c, db, zTable) ){
+      c->zUnreported = zTable;
+      c->iUnreported = dosqlSchemaStamp(db);
+      return;
+    }
     b = captureNewBatch(c, zTable, nCol);
   }
   if( b==0 || captureScratch(c, nCol)!=SQLITE_OK

@@ -36,6 +36,8 @@ typedef struct Capture {
   sqlite3_stmt *pHead;        /* cached once used: the newest lsn */
   char **azOnly;              /* the settings' changes.tables: only these are */
   int nOnly;                  /* captured; 0 for every user table */
+  const char *zUnreported;    /* the table the hook last found unreported, as */
+  sqlite3_int64 iUnreported;  /* SQLite named it, and dosqlSchemaStamp() then */
   int bWatchInserts;          /* captureWatchInserts() is on: the hook notes */
   int bInserted;              /* ... whether the statement inserted a row itself */
 } Capture;
