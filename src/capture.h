@@ -58,7 +58,8 @@ int captureInserted(const struct Conn *p);
 
 /*
 ** Capture only the nTable tables named (the settings' changes.tables), not
-** every user table; changes to others cost nothing but a name lookup.
+** every user table; changes to others cost a name lookup, then, while they
+** are to the same table, a comparison a row.
 ** SQLITE_OK or SQLITE_NOMEM.
 */
 int captureOnly(struct Conn *p, const char *const *azTable, int nTable);
