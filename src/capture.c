@@ -150,6 +150,8 @@ typedef struct CaptureOut {
 #define CAPTURE_OUT_ROOM 256
 /* The room a request's events text starts with. */
 #define CAPTURE_FIRST_BYTES 1024
+/* The most room an events text keeps between statements (captureDiscard). */
+#define CAPTURE_KEPT_BYTES 65536
 
 /* Count in pStr what was written; nothing is reserved after. */
 static void outSettle(CaptureOut *o){
@@ -305,8 +307,8 @@ static CaptureBatch *captureNewBatch(Capture *c, const char *zTable, int nCol){
   int iTable = captureTableOf(c, zTable);
   if( iTable<0 ) return 0;
   if( c->pEvents==0 ){
-    /* Room for a few rows' events at once: the text is made anew for each
-    ** request, and growing it from nothing took several reallocations. */
+    /* Room for a few rows' events at once: growing the text from nothing
+    ** took several reallocations. */
     c->pEvents = sqlite3_str_new(0);
     dosqlStrReserve(c->pEvents, CAPTURE_FIRST_BYTES);
   }
@@ -455,11 +457,19 @@ static int captureStatement(Conn *p, sqlite3_stmt **ppStmt, const char *zSql){
   return rc;
 }
 
+/* Free the events text. */
+static void captureFreeEvents(Capture *c){
+  sqlite3_free(sqlite3_str_finish(c->pEvents));
+  c->pEvents = 0;
+}
+
 void captureDiscard(Conn *p){
   Capture *c = &p->capture;
   c->nBatch = 0;
-  sqlite3_free(sqlite3_str_finish(c->pEvents));
-  c->pEvents = 0;
+  /* The events text is kept for the next statement unless it grew large:
+  ** making it anew and freeing it were a sixth of what capture added to a
+  ** single-row INSERT. */
+  if( c->pEvents && !dosqlStrEmpty(c->pEvents, CAPTURE_KEPT_BYTES) ) captureFreeEvents(c);
   /* Names and columns are a cache: a statement that wrote many tables does
   ** not leave them all behind. */
   if( c->nTable>CAPTURE_TABLES_KEPT ) captureForgetTables(c);
@@ -469,6 +479,7 @@ void captureDiscard(Conn *p){
 void captureClose(Conn *p){
   Capture *c = &p->capture;
   captureDiscard(p);
+  captureFreeEvents(c);
   captureForgetTables(c);
   sqlite3_free(c->aTable);
   sqlite3_free(c->aBatch);

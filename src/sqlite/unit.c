@@ -358,6 +358,12 @@ void dosqlStrAdvance(sqlite3_str *p, int n){
   p->nChar += n;
 }
 
+int dosqlStrEmpty(sqlite3_str *p, int nMax){
+  if( p->accError || p->nAlloc>(u32)nMax ) return 0;
+  p->nChar = 0;
+  return 1;
+}
+
 const void *dosqlValueBytes(sqlite3_value *pVal, int *pn){
   Mem *p = (Mem*)pVal;
   if( (p->flags & (MEM_Str|MEM_Blob))==0 || (p->flags & MEM_Zero) ){

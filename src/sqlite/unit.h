@@ -111,6 +111,11 @@ char *dosqlStrReserve(sqlite3_str *p, int n);
 /* Count n bytes written at dosqlStrReserve()'s pointer, no more than it made room for. */
 void dosqlStrAdvance(sqlite3_str *p, int n);
 
+/* Empty p's text and keep its memory for what is written next, when p has
+** not failed and holds at most nMax bytes: 1 then, else 0 (p unchanged).
+** sqlite3_str_reset() would free the memory. */
+int dosqlStrEmpty(sqlite3_str *p, int nMax);
+
 /* The bytes of a TEXT or BLOB value as it holds them, without converting or
 ** copying it (sqlite3_value_blob() marks the value a blob, sqlite3_value_text()
 ** may copy it to NUL-terminate it); *pn of them. 0 for an empty value. A
