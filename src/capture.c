@@ -148,7 +148,7 @@ typedef struct CaptureOut {
 
 /* Room reserved at a time: a row of small values fits. */
 #define CAPTURE_OUT_ROOM 256
-/* The room a request's events text starts with. */
+/* The room an events text is made with (captureNewBatch). */
 #define CAPTURE_FIRST_BYTES 1024
 /* The most room an events text keeps between statements (captureDiscard). */
 #define CAPTURE_KEPT_BYTES 65536
