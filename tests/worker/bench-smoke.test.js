@@ -36,6 +36,12 @@ test('benchmark harness, smoke mode: well-formed results for every workload and 
       for (const s of ['dosql', 'dosql-kv']) assert.ok(Number.isFinite(r.ratio[s]?.median) && r.ratio[s].median > 0, `${r.key} ratio ${s}: ${JSON.stringify(r.ratio[s])}`);
     }
     assert.equal(json.coldScans[1].systems.d1, undefined, 'D1 has no object to start afresh');
+    // Starts in the running isolate, right after its first request and after many more.
+    assert.deepEqual(json.coldLoaded.map((/** @type {any} */ r) => r.key), ['loaded1', 'warmed1']);
+    for (const r of json.coldLoaded) {
+      for (const s of ['dosql', 'dosql-kv']) assert.ok(Number.isFinite(r.ratio[s]?.median) && r.ratio[s].median > 0, `${r.key} ratio ${s}: ${JSON.stringify(r.ratio[s])}`);
+      assert.equal(r.systems.d1, undefined, 'D1 has no object to start afresh');
+    }
     for (const w of json.workloads) {
       for (const s of SYSTEMS) assert.ok(Number.isFinite(w.cost[s]?.readsPerOp) && Number.isFinite(w.cost[s]?.writesPerOp), `${w.key} cost ${s}`);
     }
