@@ -89,9 +89,10 @@ WASM_CFLAGS := --target=wasm32-wasi $(WASM_FEATURES) -DNDEBUG -DDOSQL_INIT_AT_IN
 # -inline-threshold replaces -Oz's limit). -Oz then keeps SQLite's small hot helpers
 # (sqlite3VdbeMemRelease, sqlite3Get4byte...) as calls, and clang -Os, which inlines them,
 # shapes loops worse (tests/bench/speedtest1/README.md). Against plain -Oz, one run each:
-# speedtest1 1.84 -> 1.71 and 1.87 -> 1.71 times native; in Node, the bench's GROUP BY over
-# 100,000 rows 54.7 -> 49.6 ms, a scan with length() 15.7 -> 13.6 ms; 5% larger gzipped. A
-# threshold of 30 was slower, 80 slower still (and 11% larger).
+# speedtest1 1.84 -> 1.71 and 1.87 -> 1.71 times native; a scan with length() over 100,000
+# rows 15.7 -> 13.6 ms in Node, 1.12 -> 1.04 times native in workerd (the bench's GROUP BY
+# faster in Node, unchanged in workerd); 5% larger gzipped. A threshold of 30 was slower, 80
+# slower still (and 11% larger).
 WASM_SIZE_LEVEL := -Oz -mllvm -inline-threshold=50
 # wasm-opt after linking: -Oz. -O2/-O3 (and clang -O2, 70% larger) were not measurably
 # faster in a Node benchmark of inserts, scans and point queries, nor on speedtest1 with
