@@ -183,7 +183,7 @@ static int internalCheckOneSchema(Conn *p, const char *zDb, char **pzWhy, int *p
       *pnFound += bCurrent;
       continue;
     }
-    if( internalHidesViewFunction(zName) ){
+    if( bHidesView ){
       *pzWhy = sqlite3_mprintf("%s %s.%s takes the name of SQLite's JSON function that the change log's "
                                "view (_dosql_changes) reads: choose another name", zType ? zType : "object", zDb, zName);
     }else{
