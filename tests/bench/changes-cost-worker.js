@@ -12,14 +12,15 @@
 //   POST /round {workload, batch, order}   {ms, rowsWritten (per call), pruneMs}, each by config
 
 import { makeClasses } from '../worker/fixtures/dosql-worker.js';
+import { INSERT_USER, READ_IDS, READ_USER, SETUP, TX_ROWS, UPDATE_BIG } from './changes-cost-sql.js';
 
 const { Sql: CaptureOff } = makeClasses([], { changes: false });
 const { Sql: CaptureOn } = makeClasses([], {});
 const { Sql: CaptureOthers } = makeClasses([], { changes: { tables: ['audit'] } });
 export { CaptureOff, CaptureOn, CaptureOthers };
 
-const INSERT_USER = 'INSERT INTO users(name, email, n) VALUES(?, ?, ?)';
 let made = 0; // every call's unique email, across rounds and objects
+let read = 0;
 
 /** One call of each workload, as a user's Worker makes it. @type {Record<string, (db: any) => Promise<unknown>>} */
 const WORKLOADS = {
@@ -29,10 +30,10 @@ const WORKLOADS = {
   },
   tx1000: (db) => {
     const i = ++made;
-    return db.batch(Array.from({ length: 1000 }, (_, j) => ({ sql: INSERT_USER, params: [`bulk ${j}`, `b${i}-${j}@example.com`, j] })));
+    return db.batch(Array.from({ length: TX_ROWS }, (_, j) => ({ sql: INSERT_USER, params: [`bulk ${j}`, `b${i}-${j}@example.com`, j] })));
   },
-  update100k: (db) => db.run('UPDATE big SET n = n + 1'),
-  read: (db) => db.query('SELECT * FROM users WHERE id = ?', [1 + (made % 400)]),
+  update100k: (db) => db.run(UPDATE_BIG),
+  read: (db) => db.query(READ_USER, [1 + (read++ % READ_IDS)]),
 };
 
 /** A configuration's object: its class is bound as CAPTURE_<CONFIG> (changes-cost.mjs). @param {Record<string, any>} env @param {string} config */
@@ -45,8 +46,7 @@ const stubOf = (env, config) => {
 async function setup(env, { configs }) {
   for (const config of configs) {
     const db = stubOf(env, config);
-    await db.exec('CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, n INT); CREATE TABLE big(id INTEGER PRIMARY KEY, name TEXT, n INT)');
-    await db.run("WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v+1 FROM s WHERE v<100000) INSERT INTO big SELECT v, 'user ' || v, v FROM s");
+    for (const sql of SETUP) await db.run(sql);
   }
   return {};
 }

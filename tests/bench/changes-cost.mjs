@@ -37,6 +37,7 @@ import { MemoryPages } from '../worker/fixtures/memory-storage.js';
 import { REPO, TMP, WASM_PATH, requireWasm, startWorker } from '../worker/harness.js';
 import { postOk } from './engine-call.js';
 import { CHECKPOINT_ROWS } from '../../worker-shim/src/config.js';
+import { INSERT_USER, READ_IDS, READ_USER, SETUP, TX_ROWS, UPDATE_BIG } from './changes-cost-sql.js';
 
 const REPORT = join(REPO, 'tests/bench/changes-cost.md');
 
@@ -66,9 +67,7 @@ async function start(module, config) {
   const engine = new Engine(module, { storage });
   const opened = await engine.open(0, config.open);
   if (opened.status !== 200) throw new Error(`open failed: ${new TextDecoder().decode(opened.body)}`);
-  await postOk(engine, '/run', { sql: 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, n INT)' });
-  await postOk(engine, '/run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, name TEXT, n INT)' });
-  await postOk(engine, '/run', { sql: "WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v+1 FROM s WHERE v<100000) INSERT INTO big SELECT v, 'user ' || v, v FROM s" });
+  for (const sql of SETUP) await postOk(engine, '/run', { sql });
   return { engine, storage, key: config.key };
 }
 
@@ -77,13 +76,13 @@ async function start(module, config) {
  *  (checkpoints, the change log's pruning) runs in the background and would land on them. */
 const WORKLOADS = [
   { key: 'insert', label: 'single-row INSERT (one index), per op', ops: 500,
-    op: (i, r) => ['/run', { sql: 'INSERT INTO users(name, email, n) VALUES(?, ?, ?)', params: [`user ${i}`, `u${r}-${i}@example.com`, i] }] },
+    op: (i, r) => ['/run', { sql: INSERT_USER, params: [`user ${i}`, `u${r}-${i}@example.com`, i] }] },
   { key: 'read', label: 'point SELECT, per op', ops: 500,
-    op: (i) => ['/query', { sql: 'SELECT * FROM users WHERE id = ?', params: [1 + (i % 400)] }] },
+    op: (i) => ['/query', { sql: READ_USER, params: [1 + (i % READ_IDS)] }] },
   { key: 'tx1000', label: '1,000-row /transaction, per op', ops: 20,
-    op: (i, r) => ['/transaction', { operations: Array.from({ length: 1000 }, (_, j) => ({ type: 'run', sql: 'INSERT INTO users(name, email, n) VALUES(?, ?, ?)', params: [`bulk ${j}`, `b${r}-${i}-${j}@example.com`, j] })) }] },
+    op: (i, r) => ['/transaction', { operations: Array.from({ length: TX_ROWS }, (_, j) => ({ type: 'run', sql: INSERT_USER, params: [`bulk ${j}`, `b${r}-${i}-${j}@example.com`, j] })) }] },
   { key: 'update100k', label: 'UPDATE of 100,000 rows, one statement', ops: 1,
-    op: () => ['/run', { sql: 'UPDATE big SET n = n + 1' }] },
+    op: () => ['/run', { sql: UPDATE_BIG }] },
 ];
 
 /** The workloads in the Worker (changes-cost-worker.js): calls per timed batch. */
