@@ -287,13 +287,18 @@ async function runModel(runtime, { cold, seed, steps, log }) {
   const { storage } = await (await runtime.fetch(`http://localhost/sql/${db.name}/stats`)).json();
   log(`checkpoints ${storage?.checkpoints}, R2 reads ${storage?.r2Reads ?? 0}, groups in R2 ${storage?.coldGroups ?? 0}`);
   log(`${points.length} points since the last import, ${kept.length} in the window (lsn ${kept[0]?.lsn}..${points[points.length - 1].lsn}), ${gone.length} before it`);
+  // Each phase says when it is done: a run that times out shows the last one that finished.
   for (const p of kept) await checkReadAsOf(db, p);
+  log('read back: every point in the window');
   for (let i = 0; i < 4 && kept.length; i++) await checkExport(db, scratch, pick(rnd, kept));
+  log('read back: exports');
   for (let i = 0; i < 3 && kept.length; i++) await checkBranch(db, pick(rnd, kept), branchName());
+  log('read back: branches');
   for (let i = 0; i < 12 && kept.length > 1; i++) {
     const [a, b] = [pick(rnd, kept), pick(rnd, kept)].sort((x, y) => x.lsn - y.lsn);
     await checkDiff(db, a, b, undefined);
   }
+  log('read back: diffs');
   for (let i = 0; i < 3 && gone.length; i++) await checkTooOld(db, pick(rnd, gone), branchName());
 }
 
