@@ -21,7 +21,6 @@
 // instead of taking its manifest for empty.
 
 import { HOLD_PART_OBJECTS, MANIFEST_CHUNK_GROUPS } from '../config.js';
-import { columnsOf } from './sql.js';
 
 const CREATE = [
   'CREATE TABLE IF NOT EXISTS dosql_cold_garbage (object TEXT PRIMARY KEY, queued INTEGER NOT NULL, owner TEXT, held INTEGER NOT NULL DEFAULT 0)',
@@ -50,8 +49,9 @@ const UPGRADE = [
   // A row per held object becomes rows of names (#upgradeHolds).
   ['dosql_cold_holds', 'object', 'ALTER TABLE dosql_cold_holds RENAME TO old_cold_holds', null],
 ];
-/** The cold tier's tables and their definitions (their columns: columnsOf). */
-const SELECT_TABLES = "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'dosql\\_cold\\_%' ESCAPE '\\'";
+/** The cold tier's tables and their columns. */
+const SELECT_COLUMNS =
+  "SELECT t.name, c.name FROM sqlite_master AS t, pragma_table_info(t.name) AS c WHERE t.type = 'table' AND t.name LIKE 'dosql\\_cold\\_%' ESCAPE '\\'";
 const SELECT_CHUNKS = 'SELECT entries FROM dosql_cold_manifest';
 const PUT_CHUNK = 'INSERT OR REPLACE INTO dosql_cold_manifest (chunk, entries) VALUES (?, ?)';
 const DROP_CHUNK = 'DELETE FROM dosql_cold_manifest WHERE chunk = ?';
@@ -100,7 +100,10 @@ export class ColdManifest {
   #create(groupPages) {
     const hot = this.#hot;
     /** @type {Map<string, Set<string>>} */
-    const columns = new Map(hot.exec(SELECT_TABLES).map(([table, sql]) => [String(table), columnsOf(String(sql))]));
+    const columns = new Map();
+    for (const [table, column] of hot.exec(SELECT_COLUMNS)) {
+      columns.set(String(table), (columns.get(String(table)) ?? new Set()).add(String(column)));
+    }
     for (const [table, column, ifThere, ifMissing] of UPGRADE) {
       const has = columns.get(table)?.has(column);
       const sql = has === undefined ? null : has ? ifThere : ifMissing;

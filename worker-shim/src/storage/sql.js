@@ -124,34 +124,6 @@ export const MAX_IMPORT_BYTES = 10_000_000_000;
 const CHANGE_NUMBER_COLUMNS =
   `change_floor INTEGER NOT NULL DEFAULT ${NO_CHANGE_NUMBERS.floor}, change_kept INTEGER NOT NULL DEFAULT ${NO_CHANGE_NUMBERS.kept}`;
 
-/**
- * The columns a table's CREATE TABLE text (its sqlite_master.sql) defines: the first
- * word of each definition between its outer parentheses (a table constraint adds its
- * keyword, which names no column here). For the storage's own tables (this file's and
- * cold-manifest.js's), whose text SQLite keeps as ALTER TABLE adds, renames or drops a
- * column; read instead of pragma_table_info, which cost every object start a tenth of a
- * millisecond more.
- * @param {string} createSql @returns {Set<string>}
- */
-export function columnsOf(createSql) {
-  const columns = new Set();
-  const open = createSql.indexOf('(');
-  const close = createSql.lastIndexOf(')');
-  let depth = 0;
-  let start = open + 1;
-  for (let i = start; open >= 0 && i <= close; i++) {
-    const ch = createSql[i];
-    if (ch === '(') depth++;
-    else if (ch === ')' && i < close) depth--;
-    else if ((ch === ',' && depth === 0) || i === close) {
-      const name = createSql.slice(start, i).trim().split(/\s/)[0].replace(/^["`[]|["`\]]$/g, '');
-      if (name) columns.add(name);
-      start = i + 1;
-    }
-  }
-  return columns;
-}
-
 /** Whether the state table has the columns this release writes (#upgradeState). @param {Set<string>} columns */
 function stateIsCurrent(columns) {
   return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
@@ -343,14 +315,15 @@ export class SqlPageStorage {
     this.#tuning = { ...TUNING, ...tuning };
     this.#statements = statementsOn(prefix);
     // Most opens find every table as this release left it: one look (the state
-    // table's definition with it), no writes.
+    // table's columns with it), no writes.
     const state = this.#statements.tables[2];
     const found = this.exec(
-      `SELECT name, type, CASE name WHEN '${state}' THEN sql END FROM sqlite_master WHERE type IN ('table', 'view') AND name LIKE '${prefix}%'`,
+      `SELECT name, type, CASE name WHEN '${state}' THEN (SELECT group_concat(c.name) FROM pragma_table_info('${state}') AS c) END` +
+        ` FROM sqlite_master WHERE type IN ('table', 'view') AND name LIKE '${prefix}%'`,
     );
     const tables = new Set(found.filter(([, type]) => type === 'table').map(([name]) => String(name)));
     this.#tablesAtOpen = tables;
-    const stateColumns = columnsOf(String(found.find(([name]) => name === state)?.[2] ?? ''));
+    const stateColumns = new Set(String(found.find(([name]) => name === state)?.[2] ?? '').split(','));
     // The fence goes where no first-format table is (an upgrade puts it there when done).
     const unfenced = prefix === LIVE_PREFIX && !found.some(([name]) => name === V1_PAGES);
     if (this.#statements.tables.some((table) => !tables.has(table)) || !stateIsCurrent(stateColumns) || unfenced) {
@@ -1267,7 +1240,7 @@ export class SqlPageStorage {
 
   /** The state table's columns (none when it does not exist). */
   #stateColumns() {
-    return columnsOf(String(this.exec("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", this.#statements.tables[2])[0]?.[0] ?? ''));
+    return new Set(this.exec(`SELECT name FROM pragma_table_info('${this.#statements.tables[2]}')`).map(([name]) => name));
   }
 
   /**
