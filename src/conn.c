@@ -397,20 +397,35 @@ static int failMultipleStatements(Reply *pReply){
   return SQLITE_MISUSE;
 }
 
+/* EXPLAIN (QUERY PLAN) of a PRAGMA that sets a value: SQLite would apply the
+** setting as it prepared the statement, which EXPLAIN promises not to run. */
+static int failExplainedSetting(Reply *pReply){
+  replyFail(pReply, dosqlResultStatus(SQLITE_AUTH), dosqlResultName(SQLITE_AUTH),
+      "not authorized: EXPLAIN of a PRAGMA that sets a value is not allowed: SQLite "
+      "applies the setting as it prepares the statement, so explaining it would change "
+      "it; explain the PRAGMA that reads it, or run the PRAGMA itself");
+  return SQLITE_AUTH;
+}
+
 int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt){
   const char *zTail = 0;
   int rc;
   p->pCacheable = *ppStmt = connTakeKept(p, zSql);
   if( *ppStmt ) return SQLITE_OK;
-  /* A PRAGMA that sets a value (SQLite applies it as it prepares it) is refused
-  ** the first time, which tells where it ends: it is prepared again, and takes
-  ** effect, only when nothing follows it. */
+  /* A PRAGMA that sets a value (SQLite applies it as it prepares it) is left out
+  ** the first time, which tells where it ends and whether it is explained: it is
+  ** prepared again, and takes effect, only when nothing follows it and it is to
+  ** run. */
   p->eParseOnly = CONN_PARSE_SETTINGS;
   p->bSettingDeferred = 0;
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
   p->eParseOnly = 0;
   if( p->bSettingDeferred ){
+    int bExplained = *ppStmt && sqlite3_stmt_isexplain(*ppStmt);
+    sqlite3_finalize(*ppStmt);
+    *ppStmt = 0;
     if( tailHoldsStatement(p, zTail) ) return failMultipleStatements(pReply);
+    if( bExplained ) return failExplainedSetting(pReply);
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
   }
   if( rc!=SQLITE_OK ){

@@ -25,8 +25,8 @@ typedef struct Conn {
   int eParseOnly;            /* text is prepared only to learn where a statement ends
                              ** (connPrepareOne), for SQLite applies a PRAGMA that sets a
                              ** value as it prepares it: the authorizer refuses every action
-                             ** (CONN_PARSE_ALL) or such a PRAGMA (CONN_PARSE_SETTINGS) */
-  int bSettingDeferred;      /* ...and CONN_PARSE_SETTINGS refused one */
+                             ** (CONN_PARSE_ALL) or leaves such a PRAGMA out (CONN_PARSE_SETTINGS) */
+  int bSettingDeferred;      /* ...and CONN_PARSE_SETTINGS left one out */
   int bAltered;              /* a table was altered: guardCheckSchema() looks */
   int bInteractive;          /* an interactive transaction (/begin) is open */
   unsigned iTxStream;        /* ...begun by this Hrana stream (hrana.h), or 0 */

@@ -147,9 +147,11 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   const char *zWhy = 0;
   (void)zDb;
   if( p->eParseOnly==CONN_PARSE_ALL ) return SQLITE_DENY;
-  if( p->eParseOnly==CONN_PARSE_SETTINGS && op==SQLITE_PRAGMA && z4 ){
+  if( p->eParseOnly==CONN_PARSE_SETTINGS && op==SQLITE_PRAGMA && z4 && !IN_LIST(azQueryPragma, z3) ){
+    /* Left out, the PRAGMA prepares as a program that does nothing, which
+    ** still says whether it is under EXPLAIN (connPrepareOne). */
     p->bSettingDeferred = 1;
-    return SQLITE_DENY;
+    return SQLITE_IGNORE;
   }
   if( guardIsSchemaAction(op) ) p->bSchemaTouched = 1;   /* conn.h: kept statements */
   if( p->bTrusted && zTrigger==0 ) return SQLITE_OK;

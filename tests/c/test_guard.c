@@ -44,6 +44,41 @@ static void unsafe_pragmas_are_denied_and_safe_ones_work(void){
   connClose(&c);
 }
 
+/* SQLite applies most settings as it prepares the PRAGMA: explaining one would
+** set it, so EXPLAIN of a setting is refused and changes nothing, while EXPLAIN
+** of a PRAGMA that reports (with or without an argument) still works. */
+static void explaining_a_setting_changes_nothing(void){
+  static const char *const azSetting[] = {
+    "EXPLAIN PRAGMA recursive_triggers=ON",
+    "EXPLAIN QUERY PLAN PRAGMA main.secure_delete(1)",
+    "explain /* a comment */ pragma automatic_index = off;",
+    "EXPLAIN PRAGMA analysis_limit=77",
+    "EXPLAIN PRAGMA writable_schema=ON",
+  };
+  Conn c;
+  Answer a;
+  int i;
+  openConn(&c);
+  allowed(&c, "CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)");
+  for(i=0; i<(int)(sizeof(azSetting)/sizeof(azSetting[0])); i++){
+    denied(&c, azSetting[i], "EXPLAIN of a PRAGMA that sets a value is not allowed");
+  }
+  CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "0");
+  CHECK_STR(scalar(&c, "PRAGMA secure_delete"), "0");
+  CHECK_STR(scalar(&c, "PRAGMA automatic_index"), "1");
+  CHECK_STR(scalar(&c, "PRAGMA analysis_limit"), "0");
+  a = postSql(&c, "/query", "EXPLAIN PRAGMA table_info(t)");
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = postSql(&c, "/query", "EXPLAIN PRAGMA recursive_triggers");
+  CHECK(a.status==200);
+  answerFree(&a);
+  /* Run, not explained, the same settings still apply. */
+  allowed(&c, "PRAGMA recursive_triggers=ON");
+  CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "1");
+  connClose(&c);
+}
+
 static void internal_tables_are_read_only(void){
   Conn c;
   Answer a;
@@ -196,6 +231,7 @@ int main(void){
   RUN(integrity_settings_last_to_the_end_of_their_request);
   RUN(attach_and_detach_are_denied);
   RUN(unsafe_pragmas_are_denied_and_safe_ones_work);
+  RUN(explaining_a_setting_changes_nothing);
   RUN(internal_tables_are_read_only);
   RUN(vacuum_works_but_vacuum_into_cannot_write_files);
   RUN(defensive_mode_is_on);

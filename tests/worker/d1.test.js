@@ -417,6 +417,25 @@ for (const backend of BACKENDS) {
       await db.prepare('COMMIT').run();
     });
 
+    test('after the transaction idled out, a statement that fails with the end changes nothing, a setting PRAGMA included', async () => {
+      // SQLite applies some PRAGMAs as it prepares them, before anything runs: asking
+      // whether the statement is ROLLBACK must not be what sets them.
+      const db = database(backend, 'tx-idle-pragma', { transactionTimeoutMs: 100 });
+      const settings = ['recursive_triggers', 'reverse_unordered_selects', 'automatic_index', 'cell_size_check', 'secure_delete'];
+      /** @type {Record<string, unknown>} */
+      const before = {};
+      for (const name of settings) before[name] = await db.prepare(`PRAGMA ${name}`).first(name);
+      await db.prepare('BEGIN').run();
+      await new Promise((r) => setTimeout(r, 400));
+      for (const name of settings) {
+        const flipped = before[name] ? 'OFF' : 'ON';
+        await rejectsD1(() => db.prepare(`PRAGMA ${name} = ${flipped}`).run(), /^D1_ERROR: .*idled out/);
+        await rejectsD1(() => db.prepare(`  /* set */ pragma main.${name}(${flipped});`).run(), /^D1_ERROR: .*idled out/);
+      }
+      await db.prepare('ROLLBACK').run();
+      for (const name of settings) assert.equal(await db.prepare(`PRAGMA ${name}`).first(name), before[name], name);
+    });
+
     test('a ROLLBACK sent first after the transaction idled out succeeds, and ends it', async () => {
       // drizzle's transaction() whose callback idled past the timeout and then threw:
       // its ROLLBACK is the first statement to learn the transaction is gone.
