@@ -397,13 +397,14 @@ static int failMultipleStatements(Reply *pReply){
   return SQLITE_MISUSE;
 }
 
-/* EXPLAIN (QUERY PLAN) of a PRAGMA that sets a value: SQLite would apply the
-** setting as it prepared the statement, which EXPLAIN promises not to run. */
-static int failExplainedSetting(Reply *pReply){
+/* A PRAGMA that sets a value, explained (EXPLAIN, EXPLAIN QUERY PLAN) or only
+** described: SQLite would apply the setting as it prepared the statement, which
+** neither runs. */
+static int failUnrunSetting(Reply *pReply){
   replyFail(pReply, dosqlResultStatus(SQLITE_AUTH), dosqlResultName(SQLITE_AUTH),
-      "not authorized: EXPLAIN of a PRAGMA that sets a value is not allowed: SQLite "
-      "applies the setting as it prepares the statement, so explaining it would change "
-      "it; explain the PRAGMA that reads it, or run the PRAGMA itself");
+      "not authorized: a PRAGMA that sets a value may not be explained or described: "
+      "SQLite applies the setting as it prepares the statement, so doing so would change "
+      "it; explain or describe the PRAGMA that reads it, or run the PRAGMA itself");
   return SQLITE_AUTH;
 }
 
@@ -415,7 +416,7 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
   /* A PRAGMA that sets a value (SQLite applies it as it prepares it) is left out
   ** the first time, which tells where it ends and whether it is explained: it is
   ** prepared again, and takes effect, only when nothing follows it and it is to
-  ** run. */
+  ** run (neither explained nor only described). */
   p->eParseOnly = CONN_PARSE_SETTINGS;
   p->bSettingDeferred = 0;
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
@@ -425,7 +426,7 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
     sqlite3_finalize(*ppStmt);
     *ppStmt = 0;
     if( tailHoldsStatement(p, zTail) ) return failMultipleStatements(pReply);
-    if( bExplained ) return failExplainedSetting(pReply);
+    if( bExplained || p->bDescribeOnly ) return failUnrunSetting(pReply);
     rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
   }
   if( rc!=SQLITE_OK ){

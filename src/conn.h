@@ -33,6 +33,8 @@ typedef struct Conn {
   int bReadOnlyTx;           /* ...read-only (query_only): libSQL's BEGIN TRANSACTION READONLY */
   int bScriptSql;            /* a statement of a script is being prepared
                              ** (connRunNextStatement): the authorizer words its refusals so */
+  int bDescribeOnly;         /* the statement is prepared only to be described (Hrana's
+                             ** describe): connPrepareOne refuses a setting, as under EXPLAIN */
   int bTxStatements;         /* the caller runs BEGIN/COMMIT/ROLLBACK itself (Hrana):
                              ** the authorizer records them instead of refusing */
   int bRetry;                /* the request is the host's call again after a fault

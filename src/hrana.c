@@ -276,8 +276,12 @@ static void describe(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
   sqlite3_str *pOut = replyBody(pSub);
   const char *zSql = hranaSqlText(s, pSub, pReq);
   sqlite3_stmt *pStmt = 0;
-  int i, n;
-  if( zSql==0 || prepareOne(pConn, pSub, zSql, &pStmt)!=SQLITE_OK ) return;
+  int i, n, rc;
+  if( zSql==0 ) return;
+  pConn->bDescribeOnly = 1;
+  rc = prepareOne(pConn, pSub, zSql, &pStmt);
+  pConn->bDescribeOnly = 0;
+  if( rc!=SQLITE_OK ) return;
   sqlite3_str_appendall(pOut, "{\"params\":[");
   n = sqlite3_bind_parameter_count(pStmt);
   for(i=1; i<=n; i++){

@@ -415,6 +415,29 @@ static void sequence_describe_and_autocommit(void){
   connClose(&c);
 }
 
+/* Describing a PRAGMA that sets a value would apply it (SQLite does as it
+** prepares it): refused, and nothing changes; one that reports is described. */
+static void describing_a_setting_changes_nothing(void){
+  Conn c;
+  char cState;
+  Answer a;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"describe\",\"sql\":\"PRAGMA recursive_triggers = ON\"},"
+      "{\"type\":\"describe\",\"sql\":\"pragma main.secure_delete(1);\"},"
+      "{\"type\":\"describe\",\"sql\":\"PRAGMA table_info(t)\"},"
+      "{\"type\":\"describe\",\"sql\":\"PRAGMA recursive_triggers\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK_STR(errorCode(&a, 0), "SQLITE_AUTH");
+  CHECK_STR(errorCode(&a, 1), "SQLITE_AUTH");
+  CHECK_STR(resultType(&a, 2), "ok");
+  CHECK_STR(resultType(&a, 3), "ok");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "0");
+  CHECK_STR(scalar(&c, "PRAGMA secure_delete"), "0");
+  connClose(&c);
+}
+
 static void hostile_pipelines_get_clear_errors(void){
   Conn c;
   char cState;
@@ -753,6 +776,7 @@ int main(void){
   RUN(a_transaction_ended_by_the_host_ends_its_stream);
   RUN(a_batch_runs_its_conditions);
   RUN(sequence_describe_and_autocommit);
+  RUN(describing_a_setting_changes_nothing);
   RUN(hostile_pipelines_get_clear_errors);
   RUN(a_fault_resumes_without_running_anything_twice);
   RUN(a_fault_resumes_inside_a_batch_and_a_sequence);
