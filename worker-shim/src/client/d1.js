@@ -177,8 +177,9 @@ export class DoSQLD1Database {
    * A statement while the object has already ended the transaction: only ROLLBACK
    * (nothing was kept) and COMMIT (fails with the reason) have something to do;
    * the rest fails with the reason. SQLite says which the statement is: prepared
-   * under EXPLAIN outside any transaction, it runs nothing, and a transaction
-   * statement is still refused as one.
+   * under EXPLAIN outside any transaction, it runs nothing (the object refuses to
+   * explain a PRAGMA that sets a value, which SQLite would apply as it prepared
+   * it), and a transaction statement is still refused as one.
    * @param {Transaction} tx
    * @param {string} sql @param {unknown[]} params @param {number} started
    */
