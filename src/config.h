@@ -45,12 +45,22 @@
 # define DOSQL_MAX_REQUEST_BYTES (8 * 1024 * 1024)
 #endif
 
-/* Largest response body (bytes of JSON). Past it the request fails with
-** RESULT_TOO_LARGE rather than building a response the isolate cannot hold.
-** 64 KiB under 32 MiB: Workers RPC carries 32 MiB, the answer's bytes and what
-** wraps them (worker-shim/src/durable-object/response.js requestAnswer). */
+/* Largest response body (bytes of JSON): 64 KiB under 32 MiB, as Workers RPC
+** carries 32 MiB, the answer's bytes and what wraps them
+** (worker-shim/src/durable-object/response.js requestAnswer). */
+#ifndef DOSQL_MAX_ANSWER_BYTES
+# define DOSQL_MAX_ANSWER_BYTES (32 * 1024 * 1024 - 64 * 1024)
+#endif
+
+/* Largest answer a statement may write rows into, or start in: past it the
+** statement fails with RESULT_TOO_LARGE, before its work can commit, rather
+** than building a response the isolate cannot hold. 64 KiB under the answer's
+** limit, which is room for what a request writes after its rows (a statement's
+** counts, a batch's COMMIT, the errors of the steps refused after them): a
+** request is refused for the whole answer's size only past that room, when
+** what it ran before may have committed (hrana.c runRequest). */
 #ifndef DOSQL_MAX_RESULT_BYTES
-# define DOSQL_MAX_RESULT_BYTES (32 * 1024 * 1024 - 64 * 1024)
+# define DOSQL_MAX_RESULT_BYTES (DOSQL_MAX_ANSWER_BYTES - 64 * 1024)
 #endif
 
 /* The CPU budget of one request (budget.h), in milliseconds; the host may set

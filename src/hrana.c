@@ -196,7 +196,8 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
   const char *zTx;
   char *zErr = 0;
   int rc;
-  if( zSql==0 || prepareOne(pConn, pSub, zSql, &pPrepared)!=SQLITE_OK ) return;
+  if( zSql==0 || connResultTooLarge(pConn, pSub) ) return;   /* config.h: starts in room */
+  if( prepareOne(pConn, pSub, zSql, &pPrepared)!=SQLITE_OK ) return;
   if( (zTx = guardTransactionStatement(pConn))!=0 ){
     connFinalize(pConn, pPrepared);
     runTransactionStatement(pConn, pSub, s, zTx, zSql);
@@ -231,6 +232,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     const char *zTail = 0, *zTx;
     int rc, iMark = sqlite3_str_length(pOut), bHeld = hranaStreamHoldsTransaction(pConn, s);
     zStart = zSql;
+    if( connResultTooLarge(pConn, pSub) ) break;
     guardStartStatement(pConn);
     pConn->bTxStatements = 1;
     rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
@@ -460,9 +462,10 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
 ** or {"type":"error","error":{...}}. *pbClosed once the stream is closed.
 ** A batch or sequence resumes from pFrom (0: from its start), and says in
 ** pStopped where a page fault stopped it, and in pBegun where a transaction
-** began in it. A result that would take the
-** answer past DOSQL_MAX_RESULT_BYTES is that request's RESULT_TOO_LARGE, so
-** the pipeline as a whole never fails for it.
+** began in it. A statement whose rows would take the answer past
+** DOSQL_MAX_RESULT_BYTES fails with RESULT_TOO_LARGE (config.h); a request
+** whose answer still passes DOSQL_MAX_ANSWER_BYTES is that request's
+** RESULT_TOO_LARGE, so the pipeline as a whole never fails for it.
 */
 static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *pReq, int *pbClosed,
                        const Progress *pFrom, Progress *pStopped, Progress *pBegun){
@@ -504,9 +507,10 @@ static void runRequest(Conn *pConn, Reply *pReply, HranaStream *s, const cJSON *
         "describe, store_sql, close_sql, get_autocommit or close");
   }
   if( !replyFailed(&sub) && sqlite3_str_errcode(pOut)==SQLITE_OK
-   && sqlite3_str_length(pOut)>DOSQL_MAX_RESULT_BYTES ){
-    replyFail(&sub, 400, DOSQL_RESULT_TOO_LARGE, "the answer would be larger than %d bytes: "
-        "send fewer requests per pipeline, or select fewer rows", DOSQL_MAX_RESULT_BYTES);
+   && sqlite3_str_length(pOut)>DOSQL_MAX_ANSWER_BYTES ){
+    replyFail(&sub, 400, DOSQL_RESULT_TOO_LARGE, "the answer would be larger than %d bytes, "
+        "so its results are lost; what its statements committed stays: send fewer requests "
+        "per pipeline or steps per batch, or select fewer rows", DOSQL_MAX_ANSWER_BYTES);
   }
   if( replyFailed(&sub) ){
     sqlite3_str_truncate(pOut, iMark);

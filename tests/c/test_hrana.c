@@ -610,6 +610,66 @@ static void a_result_too_large_fails_its_request_only(void){
   connClose(&c);
 }
 
+/* The batch @libsql/client sends for db.batch(): BEGIN, the statements, COMMIT if
+** they all succeeded, else ROLLBACK; here an INSERT of id and rows of about 31 MB
+** whose last one is nLast bytes. */
+static Answer clientBatch(Conn *pConn, int id, int nLast){
+  char zBody[1024];
+  char cState;
+  snprintf(zBody, sizeof(zBody), "{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":["
+      "{\"stmt\":{\"sql\":\"BEGIN IMMEDIATE\"}},"
+      "{\"condition\":{\"type\":\"ok\",\"step\":0},\"stmt\":{\"sql\":\"INSERT INTO t(id) VALUES (%d)\"}},"
+      "{\"condition\":{\"type\":\"ok\",\"step\":1},\"stmt\":{\"sql\":\"WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+      "SELECT i+1 FROM c WHERE i<32) SELECT printf('%%.*c', CASE WHEN i<32 THEN 1000000 ELSE %d END, 'x') FROM c\"}},"
+      "{\"condition\":{\"type\":\"ok\",\"step\":2},\"stmt\":{\"sql\":\"COMMIT\"}},"
+      "{\"condition\":{\"type\":\"not\",\"cond\":{\"type\":\"ok\",\"step\":3}},\"stmt\":{\"sql\":\"ROLLBACK\"}}]}}]}",
+      id, nLast);
+  return pipeline(pConn, zBody, &cState);
+}
+
+/* Whatever the size of a batch's rows, its answer says what it did: a COMMIT
+** that ran is never answered as a failure (the caller would send it again),
+** nor one that did not as done. The rows end, and the request's answer ends,
+** on either side of each limit. */
+static void a_batch_near_the_answer_limit_answers_what_it_did(void){
+  static const int aLimit[] = { DOSQL_MAX_RESULT_BYTES, DOSQL_MAX_ANSWER_BYTES };
+  Conn c;
+  Answer a;
+  int i, iEnd, nRows = 0, nRequest = 0, id = 100;
+  char zSql[64];
+  setup(&c);
+  /* Where the rows end, and where the request's answer ends, with a last row
+  ** of 1,000 bytes (the state byte counts, as in the engine). */
+  a = clientBatch(&c, 1, 1000);
+  CHECK(a.status==200 && a.zBody);
+  if( a.zBody && strstr(a.zBody, "x\"}]]") && strstr(a.zBody, "}}],\"baton\"") ){
+    nRows = (int)(strstr(a.zBody, "x\"}]]") - a.zBody) + 4;
+    nRequest = (int)(strstr(a.zBody, "}}],\"baton\"") - a.zBody) + 2;
+  }
+  CHECK(nRows>0 && nRequest>nRows);
+  answerFree(&a);
+  for(i=0; i<12; i++){
+    const cJSON *pCommit;
+    int bCommitted, bAnswered;
+    int nEnd = i<6 ? nRows : nRequest;           /* which end lands next to a limit */
+    iEnd = aLimit[(i/3)%2] + i%3 - 1;
+    a = clientBatch(&c, ++id, 1000 + iEnd - nEnd);
+    CHECK(a.status==200);
+    pCommit = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        result(&a, 0), "response"), "result"), "step_results"), 3);
+    bAnswered = strcmp(resultType(&a, 0), "ok")==0 && cJSON_IsObject(pCommit);
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM t WHERE id = %d", id);
+    bCommitted = strcmp(scalar(&c, zSql), "1")==0;
+    if( bCommitted!=bAnswered ){
+      printf("  %s ending at %d: committed %d, answered so %d\n", i<6 ? "rows" : "answer", iEnd, bCommitted, bAnswered);
+    }
+    CHECK(bCommitted==bAnswered);
+    CHECK(!c.bInteractive);
+    answerFree(&a);
+  }
+  connClose(&c);
+}
+
 /* libSQL's BEGIN TRANSACTION READONLY: writes in it fail; after it, they work. */
 static void a_readonly_transaction_refuses_writes(void){
   Conn c;
@@ -782,6 +842,7 @@ int main(void){
   RUN(a_fault_resumes_inside_a_batch_and_a_sequence);
   RUN(only_the_retry_resumes);
   RUN(a_result_too_large_fails_its_request_only);
+  RUN(a_batch_near_the_answer_limit_answers_what_it_did);
   RUN(a_readonly_transaction_refuses_writes);
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
   RUN(a_transaction_run_again_stores_its_sql_again);
