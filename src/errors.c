@@ -59,6 +59,7 @@ const DosqlError aDosqlError[] = {
   HOST("IMPORT_IN_PROGRESS", 409),
   HOST("BRANCH_EXISTS", 409),
   HOST("BRANCH_REFUSED", 400),              /* adoptBranch: what it was sent is no branch (branch.js) */
+  HOST("BRANCH_BUSY", 409),                 /* adoptBranch: the new database is making a branch itself */
   HOST("RESTORE_WOULD_MIGRATE", 409),
   HOST("OBJECT_UNAVAILABLE", 503),          /* the platform reset the object, or it is overloaded
                                             ** (client/error.js objectUnavailable) */

@@ -323,6 +323,32 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     await child.check();
   });
 
+  test('two new databases that branch into each other at once both answer, and serve on', { timeout: 120_000 }, async () => {
+    // Each branch holds its database's gate while the other database adopts it; a
+    // database doing that refuses to adopt one itself (BRANCH_BUSY) rather than wait.
+    /** @template T @param {Promise<T>} promise @param {string} what @returns {Promise<T>} */
+    const answered = (promise, what) => {
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let timer;
+      const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in 30 s`)), 30_000); });
+      return /** @type {Promise<T>} */ (Promise.race([promise, late]).finally(() => clearTimeout(timer)));
+    };
+    for (let round = 0; round < 6; round++) {
+      const a = client(runtime, tenant('mutual-a'));
+      const b = client(runtime, tenant('mutual-b'));
+      await a.query('SELECT 1');
+      await b.query('SELECT 1');
+      const answers = await answered(Promise.all([a.post('/branch', { name: b.name }), b.post('/branch', { name: a.name })]), `round ${round}: the branches`);
+      // One may find the other made into a branch first (its point is then gone).
+      for (const made of answers) {
+        assert.ok(made.status === 200 || ['BRANCH_BUSY', 'BRANCH_EXISTS', 'POINT_TOO_OLD'].includes(made.body?.code), made.text);
+      }
+      for (const db of [a, b]) {
+        assert.deepEqual(await answered(db.query('SELECT count(*) AS n FROM t'), `round ${round}: ${db.name}`), [{ n: 0 }]);
+      }
+    }
+  });
+
   test('a branch made back into the database it came from, emptied, takes its own objects back as its own', { timeout: 120_000 }, async () => {
     const root = await filled(tenant('cycle'));
     const child = client(runtime, tenant('cycle-child'));

@@ -553,6 +553,30 @@ describe('history', () => {
     assert.equal((await other.post('/query', { sql: 'SELECT * FROM t' })).status, 400);
   });
 
+  test('a branch into a database with a transaction open waits for it: made once it rolls back, BRANCH_EXISTS once it commits a write', async () => {
+    const db = sql(tenant('hbwait'));
+    await db.run('CREATE TABLE t (v)');
+    await db.run("INSERT INTO t VALUES ('parent')");
+    for (const end of ['/rollback', '/commit']) {
+      const name = tenant('hbwait-to');
+      const target = sql(name);
+      const { txId } = (await target.post('/begin', {})).body;
+      const inTx = { headers: { 'content-type': 'application/json', 'X-DoSQL-Transaction': txId } };
+      assert.equal((await target.post('/run', { sql: 'CREATE TABLE mine (v)' }, inTx)).status, 200);
+      const branching = db.post('/branch', { name });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal((await target.post(end, {}, inTx)).status, 200);
+      const answer = await branching;
+      if (end === '/rollback') {
+        assert.equal(answer.status, 200, answer.text);
+        assert.deepEqual(await target.query('SELECT v FROM t'), [{ v: 'parent' }]);
+      } else {
+        assert.equal(answer.body?.code, 'BRANCH_EXISTS', answer.text);
+        assert.deepEqual(await target.query('SELECT count(*) AS n FROM mine'), [{ n: 0 }]);
+      }
+    }
+  });
+
   test('a branch of the present that an import overtakes answers POINT_TOO_OLD in its own words, and a retry branches the new present', async () => {
     const name = tenant('hbimp');
     const db = sql(name);

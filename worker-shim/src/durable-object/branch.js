@@ -53,6 +53,10 @@ const PGNO_BYTES = 4;
  * @property {any} ctx  this object's DurableObjectState (its id)
  * @property {any} storage  the live page storage; shareGroups() when it has a cold tier
  * @property {() => Promise<() => void>} hold  takes the transaction gate
+ * @property {() => Promise<() => void>} holdSharing  takes it for a branch that shares R2
+ *   objects, which holds it while it waits for the new database (that database refuses,
+ *   as BRANCH_BUSY, to adopt a branch meanwhile, so that no two databases ever wait for
+ *   each other)
  * @property {(asOf: number) => Promise<EngineResponse>} size  GET /export's {pageSize, pageCount, lsn} as of a point
  * @property {(asOf: number) => Promise<Response>} exportFile  GET /export?asOf=
  */
@@ -128,8 +132,8 @@ async function copy(lsn, target, { exportFile }) {
  * @param {number} lsn @param {string} holder  the branch's id @param {any} target @param {BranchSource} source
  * @returns {Promise<EngineResponse>}
  */
-async function share(lsn, holder, target, { namespace, storage, hold, size }) {
-  const release = await hold();
+async function share(lsn, holder, target, { namespace, storage, holdSharing, size }) {
+  const release = await holdSharing();
   try {
     const sized = await size(lsn);
     if (sized.status !== 200) return sized;

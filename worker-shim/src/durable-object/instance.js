@@ -189,6 +189,8 @@ export class DatabaseInstance {
   #importing = null;
   /** A fresh engine is being started to give memory back (#recycleIfBloated). */
   #recycling = false;
+  /** This database's branches that hold its gate while they wait for their new database (branch.js share). */
+  #sharing = 0;
 
   /** @param {InstanceOptions} options */
   constructor(options) {
@@ -572,6 +574,16 @@ export class DatabaseInstance {
       ctx: this.#options.ctx,
       storage: this.#storage,
       hold: () => this.#gate.hold(),
+      holdSharing: async () => {
+        const release = await this.#gate.hold();
+        this.#sharing++;
+        let held = true;
+        return () => {
+          if (held) this.#sharing--;
+          held = false;
+          release();
+        };
+      },
       size: (lsn) => /** @type {Engine} */ (this.#engine).request('GET', '/export', encoder.encode(JSON.stringify({ asOf: String(lsn) })), { internal: true }),
       exportFile: (lsn) => this.#export({ asOf: String(lsn) }),
     });
@@ -583,8 +595,15 @@ export class DatabaseInstance {
    * @param {import('./branch.js').BranchManifest} manifest @param {ReadableStream<Uint8Array>} pages
    * @returns {Promise<EngineResponse>}
    */
-  adoptBranch(manifest, pages) {
+  async adoptBranch(manifest, pages) {
     const label = this.#options.label();
+    if (this.#sharing > 0) {
+      // Its branch waits, holding this database's gate, for a database that may be
+      // waiting for this one (a branch of it into this one): waiting here too would
+      // be a cycle nobody leaves.
+      await pages.cancel();
+      return hostError('BRANCH_BUSY', 'the branch was not made: the database it would be is making a branch of its own, which may be waiting for the database the branch is of; retry once that branch has answered');
+    }
     return this.#oneImport(
       () => pages.cancel(),
       async (progress) => {
@@ -627,7 +646,15 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse | null>}
    */
   async newDatabaseError() {
-    return (await this.start()) ?? this.#usedError();
+    const failure = await this.start();
+    if (failure) return failure;
+    // Its queries see committed rows only: after an open transaction ends.
+    const release = await this.#gate.hold();
+    try {
+      return await this.#usedError();
+    } finally {
+      release();
+    }
   }
 
   #usedError() {
