@@ -17,7 +17,7 @@
 /* Schema names of the attached points. */
 #define DIFF_FROM "dosql_diff_from"
 #define DIFF_TO   "dosql_diff_to"
-/* The column numberedCopies() adds. */
+/* The column numberedCopies() adds, or its stem when a column takes the name. */
 #define DIFF_COPY "dosql_diff_copy"
 
 /* One point's side of a table. */
@@ -328,14 +328,30 @@ static char *differs(const Side *f, const Side *x){
   return sqlite3_str_finish(pOut);
 }
 
-/* A side's rows, each with its number among the copies of its content
-** (DIFF_COPY): a table without a rowid name to pair by holds copies alike. */
-static char *numberedCopies(const Side *s, const char *zSchema, const char *zTable){
-  char *zCols = columnList(s, "t");
-  char *z = zCols ? sqlite3_mprintf(
-      "(SELECT *, row_number() OVER (PARTITION BY %s) AS " DIFF_COPY " FROM \"%w\".\"%w\" AS t)",
-      zCols, zSchema, zTable) : 0;
-  sqlite3_free(zCols);
+/* A name for the copy number that no column of f or x has (zOut, 40 bytes):
+** a column of the user's so named would stand in for it. */
+static void copyColumnName(const Side *f, const Side *x, char *zOut){
+  int i;
+  sqlite3_snprintf(40, zOut, "%s", DIFF_COPY);
+  for(i=1; hasColumn(f, zOut) || hasColumn(x, zOut); i++) sqlite3_snprintf(40, zOut, "%s_%d", DIFF_COPY, i);
+}
+
+/* A side's rows, each with its number (as zCopy) among the copies of its
+** content: a table without a rowid name to pair by holds copies alike. Copies
+** are alike as differs() sees rows: byte for byte and type for type, not as the
+** columns compare ('a' and 'A' under NOCASE are two rows, not two copies). */
+static char *numberedCopies(const Side *s, const char *zSchema, const char *zTable, const char *zCopy){
+  sqlite3_str *pBy = sqlite3_str_new(0);
+  char *zBy, *z;
+  int i;
+  for(i=0; i<s->nCol; i++){
+    sqlite3_str_appendf(pBy, "%st.\"%w\" COLLATE BINARY,typeof(t.\"%w\")", i ? "," : "", s->azCol[i], s->azCol[i]);
+  }
+  if( s->nCol==0 ) sqlite3_str_appendall(pBy, "NULL");
+  zBy = sqlite3_str_finish(pBy);
+  z = zBy ? sqlite3_mprintf("(SELECT *, row_number() OVER (PARTITION BY %s) AS \"%w\" FROM \"%w\".\"%w\" AS t)",
+                            zBy, zCopy, zSchema, zTable) : 0;
+  sqlite3_free(zBy);
   return z;
 }
 
@@ -370,9 +386,11 @@ static void diffTable(Diff *p, const char *zTable){
     /* Columns take every name of the rowid: rows pair by their whole
     ** content, copies of one row by their number among them, and a changed
     ** row is listed as deleted and inserted. */
-    zSrcF = numberedCopies(&f, DIFF_FROM, zTable);
-    zSrcX = numberedCopies(&x, p->zTo, zTable);
-    zJoin = sqlite3_mprintf("NOT (%s) AND x." DIFF_COPY " = f." DIFF_COPY, zDiffers);
+    char zCopy[40];
+    copyColumnName(&f, &x, zCopy);
+    zSrcF = numberedCopies(&f, DIFF_FROM, zTable, zCopy);
+    zSrcX = numberedCopies(&x, p->zTo, zTable, zCopy);
+    zJoin = sqlite3_mprintf("NOT (%s) AND x.\"%w\" = f.\"%w\"", zDiffers, zCopy, zCopy);
     zOrderF = sqlite3_mprintf("%s", zF);
     zOrderX = sqlite3_mprintf("%s", zX);
   }else{

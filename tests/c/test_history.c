@@ -289,6 +289,29 @@ static void diff_pairs_rows_by_what_both_points_have(void){
   connClose(&c);
 }
 
+/* Copies of a row, in a table whose columns take every name of the rowid, are
+** copies byte for byte: a column the user named as the diff's copy number does
+** not stand in for it, and rows a NOCASE column or 1 = 1.0 makes equal are two. */
+static void diff_counts_copies_as_they_are_stored(void){
+  Conn c;
+  char *z;
+  int from;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE d(rowid, _rowid_, oid, dosql_diff_copy, dosql_diff_copy_1);"
+      " INSERT INTO d VALUES(1, 1, 1, 5, 6), (1, 1, 1, 5, 6);"
+      " CREATE TABLE n(rowid, _rowid_, oid COLLATE NOCASE); INSERT INTO n VALUES(1, 1, 'a'), (1, 1, 'A'), (1, 1, 2), (1, 1, 2.0)\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"INSERT INTO d VALUES(1, 1, 1, 5, 6); DELETE FROM n WHERE oid = 'a' COLLATE BINARY;"
+      " DELETE FROM n WHERE typeof(oid) = 'real'\"}");
+  z = diffChanges(&c, ",\"tables\":[\"d\",\"n\"]", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"d\",\"type\":\"insert\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":1,"
+               "\"dosql_diff_copy\":5,\"dosql_diff_copy_1\":6}},"
+               "{\"table\":\"n\",\"type\":\"delete\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":2}},"
+               "{\"table\":\"n\",\"type\":\"delete\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":\"a\"}}],\"more\":false}");
+  sqlite3_free(z);
+  connClose(&c);
+}
+
 /* A change the column's comparison would not see is a change: a NOCASE or
 ** RTRIM collation, an integer become a real; in a WITHOUT ROWID table, a key
 ** that changed only in case is still its row, updated. */
@@ -320,6 +343,7 @@ int main(void){
   RUN(diff_is_not_fooled_by_names);
   RUN(diff_lists_the_rows_of_tables_that_hold_them);
   RUN(diff_pairs_rows_by_what_both_points_have);
+  RUN(diff_counts_copies_as_they_are_stored);
   RUN(diff_sees_what_collations_and_numbers_hide);
   return HARNESS_END();
 }
