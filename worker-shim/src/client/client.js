@@ -170,7 +170,7 @@ export function clientOver(send, more = {}) {
 
     /**
      * Put the whole database back as it was at a point, as one new commit (undo it
-     * by restoring to the point before it: `current` in the answer, minus one).
+     * by restoring to `before` in the answer: the point the restore replaced).
      * Change streams end with DATABASE_RESTORED.
      * @param {number | string | {time: number}} to
      * @returns {Promise<{restoredTo: {lsn: number, bookmark: string}, before: {lsn: number, bookmark: string}, current: {lsn: number, bookmark: string}, pagesWritten: number}>}
