@@ -19,6 +19,7 @@
 #include "hrana.h"
 #include "hranastream.h"
 #include "json.h"
+#include "sqlite/unit.h"
 #include "vfs.h"
 
 /*
@@ -121,32 +122,6 @@ void hranaAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
   sqlite3_str_appendchar(pOut, 1, ']');
 }
 
-/* Whether the n letters at z are the word zWord, in any case. */
-static int isWord(const char *z, int n, const char *zWord){
-  return n==(int)strlen(zWord) && sqlite3_strnicmp(z, zWord, n)==0;
-}
-
-/* Whether zSql is libSQL's BEGIN TRANSACTION READONLY, which SQLite reads as a
-** BEGIN of a transaction named READONLY (@libsql/client's "read" mode). */
-static int isReadOnlyBegin(const char *zSql){
-  static const char *azWord[] = { "begin", "transaction", "readonly" };
-  int i = 0, iWord = 0;
-  while( zSql[i] && iWord<3 ){
-    int n = 0;
-    while( zSql[i]==' ' || zSql[i]=='\t' || zSql[i]=='\n' || zSql[i]=='\r' ) i++;
-    while( (zSql[i+n]>='a' && zSql[i+n]<='z') || (zSql[i+n]>='A' && zSql[i+n]<='Z') ) n++;
-    if( n==0 ) return 0;
-    if( iWord==1 && (isWord(zSql+i, n, "deferred") || isWord(zSql+i, n, "immediate") || isWord(zSql+i, n, "exclusive")) ){
-      i += n;
-      continue;
-    }
-    if( !isWord(zSql+i, n, azWord[iWord]) ) return 0;
-    i += n;
-    iWord++;
-  }
-  return iWord==3;
-}
-
 /* BEGIN, COMMIT or ROLLBACK of stream s (zTx as guard.h names it): they open
 ** and end the object's interactive transaction; SQLite's messages when they
 ** cannot. Appends an empty StmtResult. */
@@ -164,7 +139,7 @@ static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, co
     if( connBeginInteractive(pConn, pSub)!=SQLITE_OK ) return;
     pConn->iTxStream = s->id;
     s->bTx = 1;
-    if( isReadOnlyBegin(zSql) && connReadOnlyTransaction(pConn, pSub)!=SQLITE_OK ) return;
+    if( dosqlIsReadOnlyBegin(zSql) && connReadOnlyTransaction(pConn, pSub)!=SQLITE_OK ) return;
   }else{
     s->bTx = 0;
     if( connEndInteractive(pConn, pSub, strcmp(zTx, "rollback")==0)!=SQLITE_OK ) return;

@@ -223,6 +223,30 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
   db->lastRowid = p->iLastRowid;
 }
 
+/* The next token of *pz that is neither a blank nor a comment (its type, or
+** 0 at the end); *pz moves past it, *pn is its length. */
+static int nextToken(const unsigned char **pz, int *pn){
+  int eType = TK_SPACE;
+  while( **pz && (eType==TK_SPACE || eType==TK_COMMENT) ){
+    *pn = (int)sqlite3GetToken(*pz, &eType);
+    *pz += *pn;
+  }
+  return eType==TK_SPACE || eType==TK_COMMENT ? 0 : eType;
+}
+
+int dosqlIsReadOnlyBegin(const char *zSql){
+  const unsigned char *z = (const unsigned char*)zSql;
+  int n = 0, eType;
+  if( nextToken(&z, &n)!=TK_BEGIN ) return 0;
+  eType = nextToken(&z, &n);
+  if( eType==TK_DEFERRED || eType==TK_IMMEDIATE || eType==TK_EXCLUSIVE ) eType = nextToken(&z, &n);
+  if( eType!=TK_TRANSACTION ) return 0;
+  /* A bare word: "READONLY" quoted is a transaction's name, as in libSQL. */
+  if( nextToken(&z, &n)!=TK_ID || n!=8 || sqlite3StrNICmp((const char*)z - n, "readonly", 8)!=0 ) return 0;
+  eType = nextToken(&z, &n);
+  return eType==0 || eType==TK_SEMI;
+}
+
 int dosqlPragmaBoolean(const char *z){
   return sqlite3GetBoolean(z, 0)!=0;
 }

@@ -68,6 +68,12 @@ typedef struct DosqlChangeCounts {
 void dosqlSaveChangeCounts(sqlite3 *db, DosqlChangeCounts *p);
 void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 
+/* Whether zSql begins with libSQL's BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE]
+** TRANSACTION READONLY, which SQLite reads as a BEGIN of a transaction named
+** READONLY: its tokens as SQLite's tokenizer reads them (comments and blanks
+** anywhere between), then the text's end or a semicolon. */
+int dosqlIsReadOnlyBegin(const char *zSql);
+
 /* A PRAGMA's boolean argument as SQLite reads it (on/yes/true, a number not
 ** 0): 1 or 0. */
 int dosqlPragmaBoolean(const char *z);

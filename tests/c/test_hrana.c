@@ -691,6 +691,47 @@ static void a_readonly_transaction_refuses_writes(void){
   connClose(&c);
 }
 
+/* Read-only is told by SQLite's tokens, as libSQL's parser tells it: comments
+** and blanks anywhere, any case, a kind of BEGIN, a statement of a sequence
+** after others. A quoted "READONLY" is the transaction's name; a word after
+** READONLY makes it no such BEGIN. */
+static void a_readonly_begin_is_read_as_sqlite_tokens_it(void){
+  static const struct { const char *zRequest; int bReadOnly; } aCase[] = {
+    { "\"execute\",\"stmt\":{\"sql\":\"/* c */ BEGIN TRANSACTION READONLY\"}", 1 },
+    { "\"execute\",\"stmt\":{\"sql\":\"-- c\\nbegin deferred transaction readonly;\"}", 1 },
+    { "\"execute\",\"stmt\":{\"sql\":\"BEGIN/**/IMMEDIATE\\tTRANSACTION --x\\n ReadOnly -- y\"}", 1 },
+    { "\"sequence\",\"sql\":\"SELECT 1; -- now read only\\nBEGIN TRANSACTION READONLY; SELECT 2\"", 1 },
+    { "\"execute\",\"stmt\":{\"sql\":\"BEGIN TRANSACTION \\\"READONLY\\\"\"}", 0 },
+    { "\"execute\",\"stmt\":{\"sql\":\"BEGIN TRANSACTION [READONLY]\"}", 0 },
+    { "\"execute\",\"stmt\":{\"sql\":\"BEGIN READONLY\"}", -1 },
+  };
+  Conn c;
+  char cState, zBody[512];
+  Answer a;
+  int i;
+  setup(&c);
+  for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
+    snprintf(zBody, sizeof(zBody), "{\"baton\":null,\"requests\":[{\"type\":%s},"
+        "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('x')\"}},"
+        "{\"type\":\"get_autocommit\"},{\"type\":\"close\"}]}", aCase[i].zRequest);
+    a = pipeline(&c, zBody, &cState);
+    if( aCase[i].bReadOnly<0 ){
+      CHECK_STR(errorCode(&a, 0), "SQLITE_ERROR");                    /* no BEGIN at all */
+    }else{
+      CHECK_STR(resultType(&a, 0), "ok");
+      CHECK(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 2), "response"), "is_autocommit")));
+      if( aCase[i].bReadOnly ) CHECK_STR(errorCode(&a, 1), "SQLITE_READONLY");
+      else CHECK_STR(resultType(&a, 1), "ok");
+    }
+    if( aCase[i].bReadOnly>0 && errorCode(&a, 1)==0 ) printf("  case %d wrote\n", i);
+    answerFree(&a);
+    CHECK(!c.bInteractive && !c.bReadOnlyTx);
+  }
+  /* Each close rolled its transaction back; only the INSERT after the failed BEGIN stays. */
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "1");
+  connClose(&c);
+}
+
 /* A transaction begun in the pipeline that faults is undone and resumed at its
 ** BEGIN, whether the BEGIN is a request or a batch's step (@libsql/client's
 ** batches). (One begun in an earlier pipeline ends: TRANSACTION_ABORTED.) */
@@ -844,6 +885,7 @@ int main(void){
   RUN(a_result_too_large_fails_its_request_only);
   RUN(a_batch_near_the_answer_limit_answers_what_it_did);
   RUN(a_readonly_transaction_refuses_writes);
+  RUN(a_readonly_begin_is_read_as_sqlite_tokens_it);
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
   RUN(a_transaction_run_again_stores_its_sql_again);
   RUN(a_fault_after_commit_in_a_pipeline_resumes);
