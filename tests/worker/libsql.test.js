@@ -376,6 +376,37 @@ describe('libSQL over WebSocket only', () => {
     }
   });
 
+  test('the socket answers what HTTP answers: ids as the database takes them, sql or sql_id, JSON nested too deep', async () => {
+    const { origin } = servers.sql;
+    const socket = await openHranaSocket(`${origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-rules')}`, TOKEN);
+    /** @param {any} answer @param {string} code @param {RegExp} message */
+    const refused = (answer, code, message) => {
+      assert.equal(answer.type, 'response_error', JSON.stringify(answer));
+      assert.equal(answer.error.code, code, JSON.stringify(answer));
+      assert.match(answer.error.message, message);
+    };
+    try {
+      for (const id of ['x', { a: 1 }, -1, 1.5, 2 ** 31, null]) {
+        refused(await socket.request({ type: 'open_stream', stream_id: id }), 'BAD_REQUEST', /stream_id, a whole number/);
+        refused(await socket.request({ type: 'store_sql', sql_id: id, sql: 'SELECT 1' }), 'BAD_REQUEST', /sql_id \(a whole number, 0 or more\)/);
+      }
+      assert.equal((await socket.request({ type: 'open_stream', stream_id: 0 })).type, 'response_ok');
+      assert.equal((await socket.request({ type: 'store_sql', sql_id: 7, sql: 'SELECT 7' })).type, 'response_ok');
+      const both = await socket.request({ type: 'execute', stream_id: 0, stmt: { sql: 'SELECT 1', sql_id: 7 } });
+      refused(both, 'BAD_REQUEST', /not both/);
+      const stored = await socket.request({ type: 'execute', stream_id: 0, stmt: { sql_id: 7 } });
+      assert.equal(stored.response.result.rows[0][0].value, '7');
+      const deep = (/** @type {number} */ n) => `${'['.repeat(n)}${']'.repeat(n)}`;
+      for (const n of [1100, 20000]) {
+        const answer = await socket.requestText(`{"type":"execute","stream_id":0,"stmt":{"sql":"SELECT 1","args":[${deep(n)}]}}`);
+        refused(answer, 'BAD_JSON', /nested too deeply/);
+      }
+      assert.equal((await socket.request({ type: 'execute', stream_id: 0, stmt: { sql: 'SELECT 2' } })).type, 'response_ok', 'the socket serves on');
+    } finally {
+      socket.close();
+    }
+  });
+
   test('a socket that goes away mid-transaction releases the database at once', async () => {
     const name = tenant('libsql-ws-gone');
     const db = clientOf('ws', name);

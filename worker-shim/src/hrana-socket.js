@@ -36,6 +36,12 @@ function utf8Bytes(text) {
 function bytesInBody(text) {
   return utf8Bytes(JSON.stringify(text));
 }
+/** Whether an id is what Hrana's ids are, a whole number that fits 31 bits: the
+ *  database holds stored SQL's ids to it over HTTP, and so does the socket. @param {unknown} id */
+function isHranaId(id) {
+  return Number.isInteger(id) && /** @type {number} */ (id) >= 0 && /** @type {number} */ (id) <= 0x7fffffff;
+}
+
 /** Requests that run on a stream, and their answer's type. */
 const STREAM_REQUESTS = new Set(['execute', 'batch', 'sequence', 'describe', 'get_autocommit']);
 /** Socket close codes (RFC 6455). */
@@ -205,8 +211,8 @@ export class HranaSocket {
     if (type === 'close_sql') {
       this.#sqlBytes -= this.#sqls.get(id)?.bytes ?? 0;
       this.#sqls.delete(id);
-    } else if (!Number.isInteger(id) || typeof sql !== 'string') {
-      return fail('BAD_REQUEST', 'store_sql needs sql_id (a whole number) and sql (a string)');
+    } else if (!isHranaId(id) || typeof sql !== 'string') {
+      return fail('BAD_REQUEST', 'store_sql needs sql_id (a whole number, 0 or more) and sql (a string)');
     } else if (this.#sqls.has(id)) {
       return fail('BAD_REQUEST', `sql_id ${id} is already stored on this connection: close_sql it first`);
     } else if (this.#sqls.size >= SOCKET_MAX_SQL || this.#sqlBytes + bytes > SOCKET_MAX_SQL_BYTES) {
@@ -221,6 +227,7 @@ export class HranaSocket {
   /** @param {any} request */
   async #openOrClose({ type, stream_id: streamId }) {
     if (type === 'open_stream') {
+      if (!isHranaId(streamId)) return fail('BAD_REQUEST', 'open_stream needs stream_id, a whole number, 0 or more');
       if (this.#streams.has(streamId)) return fail('BAD_REQUEST', `stream ${JSON.stringify(streamId)} is already open`);
       if (this.#streams.size >= SOCKET_MAX_STREAMS) return fail('TOO_MANY_REQUESTS', `a connection has at most ${SOCKET_MAX_STREAMS} streams open: close one first`);
       this.#streams.set(streamId, { baton: null, tail: Promise.resolve() });
@@ -233,13 +240,14 @@ export class HranaSocket {
 
   /**
    * A request with sql_id in place of its text made whole: the connection's stored
-   * text goes in (an unknown id stays, and the database names it), and is counted.
+   * text goes in (an unknown id stays, and the database names it; so does a statement
+   * that gives sql too, which the database refuses), and is counted.
    * @param {any} request @param {(bytes: number) => void} count  each copy's bytes
    */
   #withTexts(request, count) {
     /** @param {any} stmt */
     const whole = (stmt) => {
-      const stored = stmt && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
+      const stored = stmt && stmt.sql === undefined && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
       if (stored === undefined) return stmt;
       count(stored.bytes);
       return { ...stmt, sql: stored.sql, sql_id: undefined };
@@ -304,12 +312,17 @@ export class HranaSocket {
 
 /**
  * A request that threw, as Hrana's error: the object unavailable (the platform reset
- * it, or it is overloaded: client/error.js), else a bug of ours.
+ * it, or it is overloaded: client/error.js), a message nested past what JavaScript's
+ * stack can walk (writing it on to the database, which refuses JSON nested far less
+ * deep), else a bug of ours.
  * @param {unknown} err
  */
 function thrownError(err) {
   const unavailable = objectUnavailable(err);
   if (unavailable !== null) return { message: unavailable, code: 'OBJECT_UNAVAILABLE' };
+  if (err instanceof RangeError && /call stack/i.test(err.message)) {
+    return { message: 'the request\'s arrays and objects are nested too deeply to read', code: 'BAD_JSON' };
+  }
   return { message: err instanceof Error ? err.message : String(err), code: 'INTERNAL' };
 }
 
