@@ -258,6 +258,15 @@ for (const backend of BACKENDS) {
         (/** @type {any} */ err) => err.code === 'BAD_REQUEST' && /toD1\(\) takes \{transactionTimeoutMs\?, int64\?\}; "transactionTimeout"/.test(err.message));
     });
 
+    test('a facade option of a wrong value says so: int64 at once, transactionTimeoutMs in the object\'s words at BEGIN', async () => {
+      assert.throws(() => database(backend, 'int64', /** @type {any} */ ({ int64: 'string' })),
+        (/** @type {any} */ err) => err.code === 'BAD_REQUEST' && /int64 is 'number' or 'bigint', not "string"/.test(err.message));
+      for (const transactionTimeoutMs of [5, '1000', -1]) {
+        const db = database(backend, 'timeout', /** @type {any} */ ({ transactionTimeoutMs }));
+        await rejectsD1(() => db.prepare('BEGIN').run(), /^D1_ERROR: .*timeoutMs/);
+      }
+    });
+
     test('BEGIN ... COMMIT and BEGIN ... ROLLBACK are real transactions', async () => {
       const name = tenant('tx');
       const db = toD1(stub(backend, name));

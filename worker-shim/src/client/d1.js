@@ -66,6 +66,9 @@ export class DoSQLD1Database {
   constructor(stub, options = {}) {
     if (!stub || typeof stub.fetch !== 'function') throw new TypeError('DoSQLD1Database needs a stub with fetch(url, init)');
     checkCallOptions(options, ['transactionTimeoutMs', 'int64'], 'toD1()');
+    if (options?.int64 !== undefined && options.int64 !== 'number' && options.int64 !== 'bigint') {
+      throw new DoSQLError(`toD1()'s int64 is 'number' or 'bigint', not ${JSON.stringify(options.int64)}`, { code: 'BAD_REQUEST', status: 400 });
+    }
     this.#send = sendTo(stub);
     this.#options = { ...options };
   }
@@ -266,7 +269,7 @@ export class DoSQLD1Database {
     try {
       return await this.#request('/batch', body, tx);
     } catch (err) {
-      throw toD1Error(err);
+      throw toD1Error(err, true);
     }
   }
 
@@ -523,25 +526,29 @@ function d1Error(prefix, message, cause) {
  * when SQLite names a token (N counted from offsetBase), then the result code as
  * D1 writes it (": SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)"). The
  * facade's well-formed requests meet BAD_PARAMS only for a wrong count of
- * parameters, and BAD_REQUEST only for sql without a statement: those get D1's
- * words.
- * @param {any} err @param {number} [offsetBase]
+ * parameters, and BAD_REQUEST of their statements only for sql without a statement:
+ * those get D1's words. (Any other request's BAD_REQUEST, /begin's for a
+ * transactionTimeoutMs it does not take, keeps the object's.)
+ * @param {any} err @param {number} [offsetBase] @param {boolean} [ofStatements]  err answered statements
  */
-function d1Message(err, offsetBase = 0) {
+function d1Message(err, offsetBase = 0, ofStatements = false) {
   const message = String(err?.message ?? err);
   const code = typeof err?.code === 'string' ? err.code : '';
   if (code === 'BAD_PARAMS') return WRONG_PARAMETER_COUNT;
-  if (code === 'BAD_REQUEST') return NO_STATEMENT_IN_SQL;
+  if (code === 'BAD_REQUEST' && ofStatements) return NO_STATEMENT_IN_SQL;
   const m = /^SQLITE_[A-Z]+/.exec(code);
   if (!m) return message;
   const at = Number.isInteger(err?.offset) && err.offset >= offsetBase ? ` at offset ${err.offset - offsetBase}` : '';
   return m[0] === code ? `${message}${at}: ${code}` : `${message}${at}: ${m[0]} (extended: ${code})`;
 }
 
-/** A failure of the database as D1 throws it: "D1_ERROR: <message>", cause the DoSQLError. @param {unknown} err */
-function toD1Error(err) {
+/**
+ * A failure of the database as D1 throws it: "D1_ERROR: <message>", cause the DoSQLError.
+ * @param {unknown} err @param {boolean} [ofStatements]  err answered statements (d1Message)
+ */
+function toD1Error(err, ofStatements = false) {
   if (err instanceof Error && /^D1_[A-Z_]+: /.test(err.message)) return err;
-  return d1Error('D1_ERROR', d1Message(err), err);
+  return d1Error('D1_ERROR', d1Message(err, 0, ofStatements), err);
 }
 
 /** Rethrow as D1 does. @param {unknown} err @returns {never} */
@@ -558,7 +565,7 @@ function rethrowD1(err) {
  * @param {string} sql @param {any} err
  */
 function execError(sql, err) {
-  if (!Number.isInteger(err?.statementOffset)) return d1Error('D1_EXEC_ERROR', d1Message(err, 0), err);
+  if (!Number.isInteger(err?.statementOffset)) return d1Error('D1_EXEC_ERROR', d1Message(err, 0, true), err);
   const script = sql.trim();
   const lines = script.split('\n');
   const bytes = new TextEncoder().encode(script);
@@ -572,7 +579,7 @@ function execError(sql, err) {
       lineStart = i + 1;
     }
   }
-  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lead + lineStart)}`;
+  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lead + lineStart, true)}`;
   return d1Error('D1_EXEC_ERROR', text, err);
 }
 
