@@ -316,6 +316,7 @@ int connOpen(Conn *p, unsigned pageSize, int bCapture, unsigned nCpuBudgetMs, Re
   /* Opening reads the schema and runs trusted SQL: migrations' allowance. */
   budgetStart(&p->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_open_v2(DOSQL_DB_NAME, &p->db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
+  if( rc==SQLITE_OK ) dosqlSaveSettings(p->db, &p->settings);
   if( rc==SQLITE_OK ) rc = sqlite3_extended_result_codes(p->db, 1);
   if( rc==SQLITE_OK ) rc = dosqlMeterBuiltins();   /* once, after SQLite's initialize */
   if( rc==SQLITE_OK ) rc = budgetAttach(p->db, &p->budget);
@@ -355,6 +356,7 @@ int connOpenView(Conn *p, double lsn, unsigned nCpuBudgetMs, Reply *pReply){
   p->nCpuBudgetMs = (int)(nCpuBudgetMs ? nCpuBudgetMs : DOSQL_CPU_BUDGET_MS);
   budgetStart(&p->budget, budgetUnitsForMs((unsigned)p->nCpuBudgetMs));
   if( rc==SQLITE_OK ) rc = sqlite3_open_v2(zName, &p->db, SQLITE_OPEN_READONLY, 0);
+  if( rc==SQLITE_OK ) dosqlSaveSettings(p->db, &p->settings);
   if( rc==SQLITE_OK ) rc = sqlite3_extended_result_codes(p->db, 1);
   if( rc==SQLITE_OK ) rc = budgetAttach(p->db, &p->budget);
   if( rc==SQLITE_OK ) rc = guardInstall(p);
@@ -573,7 +575,13 @@ static void connFinishTransaction(Conn *p, Reply *pReply){
 
 void connFinish(Conn *p, Reply *pReply){
   connFinishTransaction(p, pReply);
-  if( p->db && sqlite3_get_autocommit(p->db) ) guardEndForeignKeys(p, 1);   /* guard.h */
+  if( p->db && sqlite3_get_autocommit(p->db) ){
+    /* A setting lasts to the end of its request, or of the interactive
+    ** transaction it was made in: every other client's request, whichever comes
+    ** next, starts with the database's own. */
+    guardEndForeignKeys(p, 1);   /* guard.h */
+    dosqlRestoreSettings(p->db, &p->settings);
+  }
 }
 
 int connBeginInteractive(Conn *p, Reply *pReply){

@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "capture.h"
 #include "reply.h"
+#include "sqlite/unit.h"
 
 /* Conn.eParseOnly: what the authorizer refuses while text is only parsed. */
 #define CONN_PARSE_ALL      1
@@ -73,6 +74,7 @@ typedef struct Conn {
   int nCache;
   sqlite3_stmt *pCacheable;  /* the statement connPrepareOne gave, when it may be kept */
   int bSchemaTouched;        /* a schema action was prepared: the kept statements go */
+  DosqlSettings settings;    /* the settings every request starts with (connFinish) */
 } Conn;
 
 /* Open the database over the "dosql" VFS with our settings and guards.

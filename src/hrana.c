@@ -48,6 +48,7 @@ typedef struct Pending {
   char *zDone;
   Progress inner;
   int bForeignKeys;             /* as its PRAGMA foreign_keys left them (guard.h) */
+  DosqlSettings settings;       /* ...and its other settings (connFinish puts them back) */
 } Pending;
 static Pending pending;
 
@@ -508,6 +509,7 @@ static void keepPending(Conn *pConn, const cJSON *pBody, const HranaStream *s, i
                         Progress *pInner, sqlite3_str *pOut, int iFrom, int iTo){
   pendingFree(&pending);
   pending.bForeignKeys = guardForeignKeysOn(pConn);
+  dosqlSaveSettings(pConn->db, &pending.settings);
   pending.id = s->id;
   pending.iResume = iResume;
   pending.inner = *pInner;
@@ -574,6 +576,7 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   if( resume.id ){
     s = hranaStreamOfId(resume.id);
     guardSetForeignKeys(pConn, resume.bForeignKeys);
+    dosqlRestoreSettings(pConn->db, &resume.settings);
   }
   if( s==0 ) s = hranaStreamNew(pConn, msNow);
 

@@ -223,6 +223,31 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
   db->lastRowid = p->iLastRowid;
 }
 
+/* The flags of DosqlSettings. */
+#define SETTING_FLAGS (SQLITE_RecTriggers|SQLITE_ReverseOrder|SQLITE_AutoIndex|SQLITE_CellSizeCk)
+
+void dosqlSaveSettings(sqlite3 *db, DosqlSettings *p){
+  p->flags = db->flags & SETTING_FLAGS;
+  p->nAnalysisLimit = db->nAnalysisLimit;
+  p->iSecureDelete = sqlite3BtreeSecureDelete(db->aDb[0].pBt, -1);
+  p->mxPage = sqlite3BtreeMaxPageCount(db->aDb[0].pBt, 0);
+}
+
+void dosqlRestoreSettings(sqlite3 *db, const DosqlSettings *p){
+  int i;
+  if( (db->flags & SETTING_FLAGS)!=p->flags ){
+    db->flags = (db->flags & ~(u64)SETTING_FLAGS) | p->flags;
+    sqlite3ExpirePreparedStatements(db, 1);
+  }
+  db->nAnalysisLimit = p->nAnalysisLimit;
+  for(i=0; i<db->nDb; i++){
+    Btree *pBt = db->aDb[i].pBt;
+    if( pBt==0 ) continue;
+    if( sqlite3BtreeSecureDelete(pBt, -1)!=p->iSecureDelete ) sqlite3BtreeSecureDelete(pBt, p->iSecureDelete);
+    if( sqlite3BtreeMaxPageCount(pBt, 0)!=p->mxPage ) sqlite3BtreeMaxPageCount(pBt, p->mxPage);
+  }
+}
+
 /* The next token of *pz that is neither a blank nor a comment (its type, or
 ** 0 at the end); *pz moves past it, *pn is its length. */
 static int nextToken(const unsigned char **pz, int *pn){

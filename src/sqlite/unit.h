@@ -74,6 +74,22 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 ** anywhere between), then the text's end or a semicolon. */
 int dosqlIsReadOnlyBegin(const char *zSql);
 
+/* The connection's settings a user's PRAGMA may change (guard.c), but for
+** foreign_keys and defer_foreign_keys (guard.h's own rules): recursive_triggers,
+** reverse_unordered_selects, automatic_index, cell_size_check, analysis_limit,
+** secure_delete and max_page_count, as SQLite holds them. (application_id,
+** user_version and auto_vacuum are the file's.) */
+typedef struct DosqlSettings {
+  sqlite3_uint64 flags;     /* the flags of the first four */
+  int nAnalysisLimit;
+  int iSecureDelete;        /* main's (and every schema's) */
+  unsigned mxPage;          /* main's max_page_count (and every schema's) */
+} DosqlSettings;
+void dosqlSaveSettings(sqlite3 *db, DosqlSettings *p);
+/* Put them back in every schema, as a PRAGMA would (statements prepared under
+** other flags are prepared again); nothing when none changed. */
+void dosqlRestoreSettings(sqlite3 *db, const DosqlSettings *p);
+
 /* A PRAGMA's boolean argument as SQLite reads it (on/yes/true, a number not
 ** 0): 1 or 0. */
 int dosqlPragmaBoolean(const char *z);

@@ -73,9 +73,11 @@ static void explaining_a_setting_changes_nothing(void){
   a = postSql(&c, "/query", "EXPLAIN PRAGMA recursive_triggers");
   CHECK(a.status==200);
   answerFree(&a);
-  /* Run, not explained, the same settings still apply. */
-  allowed(&c, "PRAGMA recursive_triggers=ON");
-  CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "1");
+  /* Run, not explained, the same settings still apply (to the end of the request). */
+  a = post(&c, "/batch", "{\"operations\":[{\"sql\":\"PRAGMA recursive_triggers=ON\"},"
+                          "{\"sql\":\"PRAGMA recursive_triggers\"}]}");
+  CHECK(a.status==200 && strstr(a.zBody, "\"recursive_triggers\":1"));
+  answerFree(&a);
   connClose(&c);
 }
 
@@ -175,6 +177,55 @@ static void integrity_settings_last_to_the_end_of_their_request(void){
   connClose(&c);
 }
 
+/* The connection's settings last to the end of the request that makes them,
+** or of the interactive transaction it runs in: the next request, whoever sends
+** it, starts with the database's own (max_page_count=1 would stop every later
+** write; reverse_unordered_selects would reorder another client's rows). */
+static void connection_settings_last_to_the_end_of_their_request(void){
+  static const char *const azSet[] = {
+    "PRAGMA recursive_triggers=ON", "PRAGMA reverse_unordered_selects=1", "PRAGMA automatic_index=OFF",
+    "PRAGMA cell_size_check=ON", "PRAGMA analysis_limit=9", "PRAGMA secure_delete=FAST",
+    "PRAGMA max_page_count=1", "PRAGMA temp.max_page_count=1", "PRAGMA temp.secure_delete=1",
+  };
+  static const char zRead[] = "SELECT (SELECT * FROM pragma_recursive_triggers) || (SELECT * FROM pragma_reverse_unordered_selects)"
+      " || (SELECT * FROM pragma_automatic_index) || (SELECT * FROM pragma_cell_size_check) || '/'"
+      " || (SELECT * FROM pragma_analysis_limit) || '/' || (SELECT * FROM pragma_secure_delete)"
+      " || '/' || (SELECT max_page_count > 1000 FROM pragma_max_page_count)";
+  Conn c;
+  Answer a;
+  char zBefore[64], zBody[1024];
+  int i;
+  openConn(&c);
+  allowed(&c, "CREATE TEMP TABLE scratch(x)");
+  sqlite3_snprintf(sizeof(zBefore), zBefore, "%s", scalar(&c, zRead));
+  CHECK_STR(zBefore, "\"0010/0/0/1\"");
+  for(i=0; i<(int)(sizeof(azSet)/sizeof(azSet[0])); i++){
+    allowed(&c, azSet[i]);
+    CHECK_STR(scalar(&c, zRead), zBefore);
+  }
+  allowed(&c, "CREATE TABLE t(x)");
+  allowed(&c, "INSERT INTO t VALUES(zeroblob(20000))");              /* max_page_count is gone */
+  allowed(&c, "INSERT INTO temp.scratch VALUES(zeroblob(20000))");
+  CHECK_STR(scalar(&c, "PRAGMA temp.secure_delete"), "0");
+  /* In one request, and across an interactive transaction, they hold. */
+  sqlite3_snprintf(sizeof(zBody), zBody, "{\"operations\":[{\"sql\":\"%s\"},{\"sql\":\"%s\"}]}", azSet[0], zRead);
+  a = post(&c, "/batch", zBody);
+  CHECK(a.status==200 && strstr(a.zBody, "\"1010/0/0/1\""));
+  answerFree(&a);
+  okFree(&c, "/begin", "{}");
+  a = callFlags(&c, "POST", "/run", "{\"sql\":\"PRAGMA reverse_unordered_selects=1\"}", DOSQL_REQUEST_IN_TRANSACTION);
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/query", "{\"sql\":\"PRAGMA reverse_unordered_selects\"}", DOSQL_REQUEST_IN_TRANSACTION);
+  CHECK(a.status==200 && a.zBody && strstr(a.zBody, ":1}"));
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/commit", "{}", DOSQL_REQUEST_IN_TRANSACTION);
+  CHECK(a.status==200);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, zRead), zBefore);
+  connClose(&c);
+}
+
 /* A request that turns foreign keys off answers for each row it leaves
 ** unmatched, not for those that were so before it (a libSQL pipeline may leave
 ** some; a file may arrive with them): fixing one of those pays for no other, of
@@ -229,6 +280,7 @@ static void the_foreign_key_check_holds_a_request_to_its_own_rows(void){
 int main(void){
   RUN(the_foreign_key_check_holds_a_request_to_its_own_rows);
   RUN(integrity_settings_last_to_the_end_of_their_request);
+  RUN(connection_settings_last_to_the_end_of_their_request);
   RUN(attach_and_detach_are_denied);
   RUN(unsafe_pragmas_are_denied_and_safe_ones_work);
   RUN(explaining_a_setting_changes_nothing);

@@ -1,6 +1,6 @@
 // libSQL's pipelines (docs/hrana.md) and the settings a request may change: a
 // pipeline that a page fault stopped (key-value backend, cold cache) resumes
-// past its PRAGMA foreign_keys with what it set,
+// past its PRAGMAs (foreign_keys, the other settings) with what they set,
 // as it runs without a fault; a sequence (libSQL's executeMultiple) binds no
 // params, so a statement with one is refused rather than run with NULL.
 
@@ -54,6 +54,14 @@ for (const [what, requests, check] of /** @type {[string, object[], (db: any, re
     async (db, results) => {
       assert.deepEqual(results[0].response.result.step_errors.filter(Boolean), []);
       assert.equal(await children(db), 600);
+    }],
+  ['an execute setting reverse_unordered_selects, a read, and the setting read back',
+    [{ type: 'execute', stmt: { sql: 'PRAGMA reverse_unordered_selects=1' } }, { type: 'execute', stmt: { sql: 'SELECT count(*) FROM child' } },
+      { type: 'execute', stmt: { sql: 'PRAGMA reverse_unordered_selects' } }],
+    async (db, results) => {
+      assert.deepEqual(results[2].response.result.rows, [[{ type: 'integer', value: '1' }]]);
+      // The setting lasted to the end of its pipeline.
+      assert.deepEqual(await db.query('PRAGMA reverse_unordered_selects'), [{ reverse_unordered_selects: 0 }]);
     }],
 ])) {
   test(`${what}: resumed after a page fault, it runs as it does without one`, async () => {
