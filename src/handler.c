@@ -730,7 +730,9 @@ typedef struct Route {
   int bOtherDatabase;    /* writes another database of the class: asked only over
                          ** Workers RPC (DOSQL_REQUEST_OVER_RPC, api.h) */
   int bWholeDatabase;    /* takes the whole database, after any open transaction:
-                         ** never sent inside one (it would wait for it to idle out) */
+                         ** never sent inside one (it would wait for it to idle out;
+                         ** /changes would read events that may yet be rolled back;
+                         ** a libSQL pipeline holds its transaction by its baton) */
   const char *const *azField;  /* the fields its body may hold; 0: C reads no
                                ** body (/import, /stats) or the protocol has its
                                ** own rules (Hrana) */
@@ -747,7 +749,7 @@ static const Route aRoute[] = {
   { "/begin",         doBegin,            METHOD_POST, 0, 0, 0, 0, 0, azBeginFields },
   { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
   { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
-  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0, 0, azChangesFields },
+  { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0, 1, azChangesFields },
   { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0, 0, azSubscribeFields },
   { "/export",        doExportSize,       METHOD_GET,  1, 0, 0, 0, 1, azAsOfFields },
   { "/import",        0,                  METHOD_POST, 1, 0, 0, 0, 1, 0 },
@@ -757,7 +759,7 @@ static const Route aRoute[] = {
   { "/diff",          diffEndpoint,       METHOD_POST, 0, 0, 0, 0, 0, azDiffFields },
   { "/branch",        historyBranchCheck, METHOD_POST, 1, 0, 0, 1, 1, azBranchFields },
   { "/v2",            hranaVersion,       METHOD_GET,  0, 0, 0, 0, 0, 0 },
-  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0, 0, 0, 0 },
+  { "/v2/pipeline",   hranaCheck,         METHOD_POST, 1, 0, 0, 0, 1, 0 },
   { "/hrana/pipeline", hranaPipeline,     METHOD_POST, 0, 1, 0, 0, 0, 0 },
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0, 0, 0, azPruneFields },
   { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0, 0, azCaptureFields },

@@ -244,7 +244,7 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
   });
 
-  test('a restore, branch, export or import sent inside a transaction (its header) is refused at once: the transaction goes on', async () => {
+  test('a restore, branch, export, import, change log read or libSQL pipeline sent inside a transaction (its header) is refused at once: the transaction goes on', async () => {
     const name = tenant('htxhost');
     const db = sql(name);
     await db.run('CREATE TABLE t (v)');
@@ -263,6 +263,13 @@ describe('history', () => {
     refused(await db.post('/import', new Uint8Array(8), { headers: { 'Content-Type': 'application/vnd.sqlite3', 'X-DoSQL-Transaction': txId } }), 'import');
     const file = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${current.lsn}`, { headers: { 'X-DoSQL-Transaction': txId } });
     refused({ status: file.status, text: '', body: await file.json() }, 'export');
+    // The change log, whose events inside it may yet be rolled back, and a libSQL
+    // pipeline (its own transactions are its stream's), in Hrana's words.
+    refused(await db.post('/changes', {}, inTx), 'changes');
+    const pipeline = await db.post('/v2/pipeline', { baton: null, requests: [] }, inTx);
+    assert.equal(pipeline.status, 400, pipeline.text);
+    assert.equal(pipeline.body.code, 'BAD_REQUEST');
+    assert.match(pipeline.body.message, /does not run inside a transaction/);
     // Over Workers RPC too: the stub's request() with the transaction's id.
     for (const [path, body] of [['/restore', { to: current.lsn }], ['/branch', { name: tenant('htxhost-r') }]]) {
       const a = await rpc(name, { method: 'request', args: [path, body, txId] });

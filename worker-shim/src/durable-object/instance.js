@@ -74,15 +74,16 @@ function refusedInTransaction(path, txId) {
 }
 
 /**
- * refusedInTransaction's answer to an HTTP request, its body read and dropped, or null.
- * The header is read only for the few routes that take the whole database: not per query.
+ * refusedInTransaction's answer to an HTTP request, its body read and dropped, or null;
+ * in Hrana's words on libSQL's paths. The header is read only for the few routes that
+ * take the whole database: not per query.
  * @param {Request} request @param {string} path @returns {Promise<Response | null>}
  */
 async function refusedWithBody(request, path) {
   const refused = takesWholeDatabase(path) ? refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader)) : null;
   if (!refused) return null;
   await discardBody(request.body);
-  return toResponse(refused);
+  return isHranaPath(path) ? hranaResponse(refused, { pipeline: false }) : toResponse(refused);
 }
 
 /**
