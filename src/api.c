@@ -59,6 +59,7 @@ static int apiInitialize(void){
   int rc;
   if( bDone ) return SQLITE_OK;
   rc = sqlite3_config(SQLITE_CONFIG_LOG, apiLog, (void*)0);
+  if( rc==SQLITE_OK ) rc = budgetInstallAllocator();
   if( rc==SQLITE_OK ) rc = sqlite3_initialize();
   if( rc!=SQLITE_OK ) return rc;
   sqlite3_hard_heap_limit64(DOSQL_HEAP_LIMIT_BYTES);

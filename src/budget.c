@@ -7,9 +7,46 @@
 /* The client-data key under which a connection keeps its Budget. */
 #define BUDGET_CLIENT_DATA "dosql.budget"
 
+/* The budget of the request begun last on a connection, which large
+** allocations charge: only while attached (a closed view's is freed). */
+static Budget *pCharged;
+
 void budgetStart(Budget *p, sqlite3_int64 nUnits){
   p->nLeft = nUnits;
   p->bSpent = 0;
+  if( p->db ) pCharged = p;
+}
+
+/* SQLite's own allocator, which the charging one wraps. */
+static sqlite3_mem_methods memBase;
+
+/* Charge an allocation of n bytes; one that spends the budget interrupts the
+** connection's statement at once (the progress handler would only see it
+** DOSQL_PROGRESS_INTERVAL steps later, each of which may copy as much). */
+static void budgetChargeAllocation(int n){
+  Budget *p = pCharged;
+  if( n<DOSQL_CPU_ALLOCATION_FLOOR || p==0 || p->bSpent ) return;
+  if( budgetCharge(p, n/DOSQL_CPU_BYTES_PER_UNIT) && p->db ) sqlite3_interrupt(p->db);
+}
+
+static void *budgetMalloc(int n){
+  budgetChargeAllocation(n);
+  return memBase.xMalloc(n);
+}
+
+static void *budgetRealloc(void *pOld, int n){
+  budgetChargeAllocation(n);
+  return memBase.xRealloc(pOld, n);
+}
+
+int budgetInstallAllocator(void){
+  sqlite3_mem_methods charging;
+  int rc = sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memBase);
+  if( rc!=SQLITE_OK ) return rc;
+  charging = memBase;
+  charging.xMalloc = budgetMalloc;
+  charging.xRealloc = budgetRealloc;
+  return sqlite3_config(SQLITE_CONFIG_MALLOC, &charging);
 }
 
 /* The connection budgetOf() answered last, and its budget: a metered function
@@ -20,6 +57,8 @@ static Budget *pLastBudget;
 
 /* SQLite drops db's budget (db closes, or another replaces it): forget it. */
 static void budgetDetached(void *p){
+  ((Budget*)p)->db = 0;
+  if( p==pCharged ) pCharged = 0;
   if( p==pLastBudget ){
     pLastDb = 0;
     pLastBudget = 0;
@@ -28,6 +67,10 @@ static void budgetDetached(void *p){
 
 int budgetAttach(sqlite3 *db, Budget *p){
   int rc = sqlite3_set_clientdata(db, BUDGET_CLIENT_DATA, p, budgetDetached);
+  if( rc==SQLITE_OK ){
+    p->db = db;
+    pCharged = p;
+  }
   /* A closed connection's address may come back as a new one's. */
   if( db==pLastDb ) pLastDb = 0;
   return rc;

@@ -8,12 +8,15 @@
 ** clock inside a request can tell how long it has run. A unit is about one VM
 ** step; config.h says how many units a millisecond is worth, as measured.
 **
-** Three things charge the budget:
+** Four things charge the budget:
 **   - the VM, DOSQL_PROGRESS_INTERVAL units per progress callback (guard.c);
 **   - built-in SQL functions, before each call an upper bound of its work from
 **     its arguments' sizes, after it the bytes of its result (sqlite/unit.c):
 **     instr(), LIKE or replace() can do O(n*m) work inside one VM step;
-**   - binding parameters (json.c).
+**   - binding parameters (json.c);
+**   - SQLite's large allocations (DOSQL_CPU_ALLOCATION_FLOOR), charged to the
+**     budget of the request begun last: work that fills one inside a VM step
+**     (a concatenation, a JSON or geopoly parse) is no built-in function's.
 ** Once spent, a budget stays spent until the next request: the VM is
 ** interrupted, metered functions fail, and the request answers CPU_LIMIT.
 ** Internal work (change capture, migrations) is charged like any other.
@@ -26,6 +29,7 @@
 typedef struct Budget {
   sqlite3_int64 nLeft;   /* units this request may still use */
   int bSpent;            /* nLeft fell below zero: the work was stopped */
+  sqlite3 *db;           /* the connection it is attached to (budgetAttach) */
 } Budget;
 
 /* The error text of a metered function refused for want of budget. */
@@ -46,6 +50,9 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
 /* Make p the budget that db's metered functions charge (sqlite/unit.c finds
 ** it with budgetOf). p must outlive the connection's use of it. */
 int budgetAttach(sqlite3 *db, Budget *p);
+
+/* Have SQLite's allocator charge large allocations: before sqlite3_initialize(). */
+int budgetInstallAllocator(void);
 
 /* The budget attached to db, or 0: a connection without one is not metered. */
 Budget *budgetOf(sqlite3 *db);

@@ -94,6 +94,13 @@
 #ifndef DOSQL_CPU_PAIRS_PER_UNIT
 # define DOSQL_CPU_PAIRS_PER_UNIT 8
 #endif
+/* An allocation of SQLite's of at least this many bytes is charged as what fills
+** it (a unit per DOSQL_CPU_BYTES_PER_UNIT bytes): what copies or parses a large
+** value inside one VM step (||, CAST, json_each's parse, geopoly's) allocates
+** for it. Below it, allocations are the VM's own, paid for by its steps. */
+#ifndef DOSQL_CPU_ALLOCATION_FLOOR
+# define DOSQL_CPU_ALLOCATION_FLOOR (64 * 1024)
+#endif
 /* VM steps between two charges of the budget (the progress handler). */
 #ifndef DOSQL_PROGRESS_INTERVAL
 # define DOSQL_PROGRESS_INTERVAL 10000

@@ -133,6 +133,33 @@ static void cpu_bombs_inside_one_function_stop_at_the_budget(void){
   connClose(&c);
 }
 
+/* Work that copies or parses a large value inside one VM step, of no metered
+** built-in: a concatenation, a CAST, json_each's parse, geopoly's. Its
+** allocation is charged (budget.h), so a loop of them stops at the budget. */
+static void cpu_bombs_that_copy_or_parse_in_one_step_stop_at_the_budget(void){
+  static const char *const azLoop[] = {
+    "SELECT count(b || 'x') FROM n, big",
+    "SELECT count(CAST(b AS BLOB)) FROM n, big",
+    "SELECT sum((SELECT count(*) FROM json_each(j))) FROM n, bigj",
+    "SELECT sum(geopoly_contains_point(p, 1, 1)) FROM n, poly",
+  };
+  Conn c;
+  char zBody[512];
+  int i;
+  openConn(&c);
+  c.nCpuBudgetMs = 300;            /* each request's: the loops stop sooner */
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE big(b); INSERT INTO big VALUES (printf('%.*c', 1000000, 'x'));"
+      " CREATE TABLE bigj(j); INSERT INTO bigj VALUES ('\\\"' || printf('%.*c', 1000000, 'x') || '\\\"');"
+      " CREATE TABLE poly(p); INSERT INTO poly VALUES (x'01' || x'030D40' || zeroblob(1600000))\"}");
+  for(i=0; i<(int)(sizeof(azLoop)/sizeof(azLoop[0])); i++){
+    snprintf(zBody, sizeof(zBody), "{\"sql\":\"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n"
+        " WHERE i<3000) %s\"}", azLoop[i]);
+    expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+  }
+  CHECK_STR(scalar(&c, "SELECT length(b || 'x') FROM big"), "1000001");   /* one of them is cheap */
+  connClose(&c);
+}
+
 /* Whether SELECT length('x') runs on db, or is refused for want of budget. */
 static int lengthRuns(sqlite3 *db){
   int rc = sqlite3_exec(db, "SELECT length('x')", 0, 0, 0);
@@ -397,10 +424,12 @@ static void a_table_check_cut_short_fails(void){
 }
 
 int main(void){
+  if( budgetInstallAllocator()!=SQLITE_OK ) return 1;   /* as dosql.wasm's setup does */
   RUN(reserved_names_are_refused_in_every_schema);
   RUN(triggers_fired_by_trusted_work_are_user_sql);
   RUN(names_the_engine_uses_cannot_be_shadowed);
   RUN(cpu_bombs_inside_one_function_stop_at_the_budget);
+  RUN(cpu_bombs_that_copy_or_parse_in_one_step_stop_at_the_budget);
   RUN(each_connection_charges_its_own_budget);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);

@@ -134,6 +134,9 @@ for (const backend of BACKENDS) {
         `${big}SELECT length(trim(a, b)) FROM s`,
         'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT sum(length(randomblob(8000000))) FROM n',
         'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n',
+        // Copies of a big value inside one VM step each, by no built-in function.
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000), b(v) AS (SELECT printf('%.*c', 1000000, 'x')) SELECT count(v || 'x') FROM n, b",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000), b(v) AS (SELECT printf('%.*c', 1000000, 'x')) SELECT count(CAST(v AS BLOB)) FROM n, b",
       ]) {
         assertError(await db.post('/query', { sql }), 400, 'CPU_LIMIT');
       }
