@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { REPO, TMP } from './harness.js';
 import { readMigrations, bundleMigrations } from '../../worker-shim/bin/bundle-migrations.mjs';
+import { checkMigrations } from '../../worker-shim/src/durable-object/migration-list.js';
 
 const root = join(TMP, `bundle-${randomUUID().slice(0, 8)}`);
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -34,7 +35,18 @@ test('migrations are sorted by number, not by name, and other files are ignored'
 
 test('a file holding a NUL character is refused, naming it', () => {
   const dir = folder({ '001_a.sql': 'CREATE TABLE a (x);', '002_b.sql': 'CREATE TABLE b (x); -- \u0000' });
-  assert.throws(() => readMigrations(dir), /002_b\.sql holds a NUL character/);
+  assert.throws(() => readMigrations(dir), /002_b\.sql"?: its sql holds a NUL character/);
+});
+
+test('a name or text no request could carry (a NUL, a lone surrogate) is refused where the list is given, naming it', () => {
+  for (const [migration, message] of /** @type {[{name: string, sql: string}, RegExp][]} */ ([
+    [{ name: '001_a\u0000b.sql', sql: 'SELECT 1' }, /its name holds a NUL character \(at character 5\)/],
+    [{ name: '001_a.sql', sql: 'SELECT 1 -- \ud800' }, /"001_a\.sql": its sql holds a lone surrogate \(at code point 12\)/],
+    [{ name: '001_\udc00.sql', sql: 'SELECT 1' }, /its name holds a lone surrogate \(at code point 4\)/],
+  ])) {
+    assert.throws(() => checkMigrations([migration]), (/** @type {any} */ err) => err instanceof TypeError && message.test(err.message));
+  }
+  assert.equal(checkMigrations([{ name: '001_ok.sql', sql: 'SELECT \u{1F600}' }]).length, 1, 'a character past the BMP is whole');
 });
 
 test('a file that is not UTF-8 is refused, naming it and the line, not bundled with U+FFFD in its text; a BOM is kept', () => {
