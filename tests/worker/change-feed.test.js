@@ -15,13 +15,19 @@ import { WASM_PATH, requireWasm } from './harness.js';
 
 const encoder = new TextEncoder();
 
-test('streams that do not read are cut off, the most unread first, once together they hold more than an object allows', async () => {
+/** A database capturing changes, in memory, and its feed. */
+async function feedOverEngine() {
   requireWasm();
   const engine = new Engine(new WebAssembly.Module(readFileSync(WASM_PATH)), { storage: new MemoryPages(), label: 'feed' });
   assert.equal((await engine.open(0, { captureChanges: true })).status, 200);
   assert.equal((await engine.migrate([])).status, 200);
   const post = async (/** @type {string} */ path, /** @type {unknown} */ body) => engine.request('POST', path, encoder.encode(JSON.stringify(body)));
   const feed = new ChangeFeed({ read: (body) => post('/changes', body), log: () => {} });
+  return { engine, post, feed };
+}
+
+test('streams that do not read are cut off, the most unread first, once together they hold more than an object allows', async () => {
+  const { engine, post, feed } = await feedOverEngine();
   const subscribe = () =>
     feed.subscribe(new Request('http://db/subscribe', { method: 'POST', body: '{}' }), async () => encoder.encode('{}'), (method, body) => engine.hostRequest(method, '/subscribe', body));
   const fit = Math.floor(MAX_UNREAD_TOTAL_BYTES / MAX_UNREAD_BYTES);
@@ -48,4 +54,49 @@ test('streams that do not read are cut off, the most unread first, once together
   for (const text of kept) assert.equal(text.split('\n').filter((l) => l.includes('"insert"')).length, events);
   const bytes = kept.reduce((sum, text) => sum + encoder.encode(text).length, 0);
   assert.ok(bytes <= MAX_UNREAD_TOTAL_BYTES + 1024 * open, `the open streams held ${bytes} bytes`);
+});
+
+test('a stream reading a long log back is never too slow for it, however long a page takes to read; once live, one that stops is', async (t) => {
+  const { engine, post, feed } = await feedOverEngine();
+  await post('/run', { sql: 'CREATE TABLE t (v TEXT)' });
+  // Pages of up to 4 MiB of events, each well past what a live stream may leave unread.
+  const rows = 80;
+  for (let i = 0; i < rows; i++) assert.equal((await post('/run', { sql: 'INSERT INTO t VALUES (?)', params: ['x'.repeat(200_000)] })).status, 200);
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const response = await feed.subscribe(new Request('http://db/subscribe', { method: 'POST', body: '{"since":0}' }), async () => encoder.encode('{"since":0}'),
+    (method, body) => engine.hostRequest(method, '/subscribe', body));
+  const reader = /** @type {ReadableStream<Uint8Array>} */ (response.body).getReader();
+  const decoder = new TextDecoder();
+  let text = decoder.decode((await reader.read()).value);
+  // The reader pauses for minutes of keepalives in the middle of the catch-up, the
+  // next page queued (a page is one chunk).
+  await sleep(1000);
+  for (let i = 0; i < 8; i++) {
+    t.mock.timers.tick(15_000);
+    await sleep(5);
+  }
+  /** @type {any[]} */
+  const got = [];
+  const take = (/** @type {string} */ line) => line && got.push(JSON.parse(line));
+  for (;;) {
+    const lines = text.split('\n');
+    text = /** @type {string} */ (lines.pop());
+    lines.forEach(take);
+    if (got.at(-1)?.type === 'ready' || got.at(-1)?.type === 'end') break;
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  assert.deepEqual(got.map((m) => m.type).filter((type) => type !== 'insert' && type !== 'keepalive'), ['ready'], 'no end while catching up');
+  assert.equal(got.filter((m) => m.type === 'insert').length, rows);
+  // Live now: a reader that takes nothing of more than it may leave unread is cut off.
+  for (let i = 0; i < 8; i++) {
+    await post('/run', { sql: 'INSERT INTO t VALUES (?)', params: ['x'.repeat(200_000)] });
+    feed.notify();
+    await sleep(20);
+  }
+  t.mock.timers.tick(15_000);
+  await sleep(5);
+  assert.equal(feed.subscribers.streams, 0, 'the stalled live stream was closed');
+  await reader.cancel();
 });

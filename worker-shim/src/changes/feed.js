@@ -255,8 +255,9 @@ export class ChangeFeed {
       }
       const next = live ? page.head : page.next;
       const caughtUp = next >= page.head;
+      const readyNow = caughtUp && !sub.ready;
       sub.cursor = next;
-      if (caughtUp && !sub.ready) {
+      if (readyNow) {
         sub.ready = true;
         out.push(control({ type: 'ready', lsn: next }, next));
       }
@@ -265,8 +266,11 @@ export class ChangeFeed {
         return;
       }
       if (sub instanceof StreamSubscriber) this.#account(sub);
-      if (caughtUp) return;
+      // Live, it never waits for the reader; the catch-up waits after its last page
+      // too, so that what it queued is not counted against the first live commit.
+      if (caughtUp && !readyNow) return;
       await sub.drained();
+      if (caughtUp) return;
     }
   }
 

@@ -7,8 +7,8 @@
 //   something new is due, the stream gets `end` SUBSCRIBER_TOO_SLOW and closes; the
 //   feed cuts off the slowest when all of them together hold more than
 //   MAX_UNREAD_TOTAL_BYTES (cutOff: no `end`, the queue is dropped).
-//   drained() lets a catch-up wait for the reader between pages, so reading a long
-//   log back never counts as slow;
+//   drained() lets a catch-up wait for the reader between pages and after its last
+//   one, so reading a long log back never counts as slow, however long a page takes;
 // - a WebSocket keeps {tables, cursor, ready} in its attachment, to be rebuilt
 //   after hibernation. The platform buffers its messages: it is never too slow.
 
@@ -66,6 +66,8 @@ export class StreamSubscriber extends Subscriber {
   #controller;
   /** Resolves the catch-up waiting for the reader (pull), if any. */
   #wake = () => {};
+  /** A catch-up waits for the reader to take its pages: it is not slow meanwhile. */
+  #waited = false;
   #onClose;
 
   /**
@@ -125,9 +127,10 @@ export class StreamSubscriber extends Subscriber {
     return this.#enqueue(messages.map((m) => this.#frame(m)).join(''));
   }
 
-  /** The periodic keepalive (or the end of a reader that stopped reading). */
+  /** The periodic keepalive (or the end of a reader that stopped reading, unless a
+   *  catch-up's pages are what it has yet to read). */
   keepalive() {
-    if (this.closed || this.#tooSlow()) return;
+    if (this.closed || (!this.#waited && this.#tooSlow())) return;
     this.#enqueue(this.#format === 'sse' ? SSE_KEEPALIVE : '{"type":"keepalive"}\n');
   }
 
@@ -135,9 +138,11 @@ export class StreamSubscriber extends Subscriber {
   drained() {
     const size = this.#controller.desiredSize;
     if (this.closed || size === null || size > 0) return Promise.resolve();
+    this.#waited = true;
     return new Promise((resolve) => {
       this.#wake = () => {
         this.#wake = () => {};
+        this.#waited = false;
         resolve(undefined);
       };
     });
