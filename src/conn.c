@@ -156,7 +156,8 @@ int connCheckTables(Conn *p, char **pzWhy){
     }
     rc = SQLITE_OK;
     zName = (const char*)sqlite3_column_text(pList, 0);
-    zSql = sqlite3_mprintf("SELECT 1 FROM main.\"%w\" LIMIT 0", zName ? zName : "");
+    /* Every column: a generated one is computed by an expression of its own. */
+    zSql = sqlite3_mprintf("SELECT * FROM main.\"%w\" LIMIT 0", zName ? zName : "");
     if( zSql==0 ){
       rc = SQLITE_NOMEM;
       break;

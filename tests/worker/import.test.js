@@ -295,6 +295,14 @@ describe('POST /import', () => {
           422,
           'IMPORT_UNSAFE',
         ],
+        // Nor a generated column whose function this build does not have (every read of
+        // the table would fail; only DROP would work).
+        [
+          'a generated column calling a function SQLite does not have',
+          cliFile("CREATE TABLE gf (x, y AS (abs(x))); INSERT INTO gf (x) VALUES (1); PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE TABLE gf (x, y AS (nosuchfn(x)))' WHERE name = 'gf';", { forge: true }),
+          422,
+          'IMPORT_UNSAFE',
+        ],
         [
           'an index on a collation SQLite does not have',
           cliFile("CREATE TABLE c (a); INSERT INTO c VALUES ('x'); CREATE INDEX c_a ON c (a COLLATE NOCASE); PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX c_a ON c (a COLLATE mine)' WHERE name = 'c_a';", { forge: true }),
