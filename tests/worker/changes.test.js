@@ -658,6 +658,20 @@ describe('change streams (sql only)', () => {
     await Promise.all([ndjson.cancel(), sse.cancel()]);
   });
 
+  test('a GET subscription\'s tables are split at the commas written: a name holding one is sent as %2C', TIMEOUT, async () => {
+    const db = world.db('sql');
+    await db.run('CREATE TABLE "a,b" (v TEXT)');
+    await db.run('CREATE TABLE a (v TEXT)');
+    await db.run('CREATE TABLE "b c" (v TEXT)');
+    for (const table of ['"a,b"', 'a', '"b c"']) await db.run(`INSERT INTO ${table} VALUES (?)`, [table]);
+    for (const [query, tables] of [['a%2Cb', ['a,b']], ['a,b%20c', ['a', 'b c']], ['a,b+c', ['a', 'b c']], ['a%2Cb,a', ['a,b', 'a']]]) {
+      const stream = await db.sse(`?since=0&tables=${query}`);
+      const got = (await stream.until((m) => m.type === 'ready')).filter((m) => m.type === 'message');
+      assert.deepEqual(got.map((m) => JSON.parse(m.data).table), tables, query);
+      await stream.cancel();
+    }
+  });
+
   test('bad subscriptions get 400/405 with the documented codes; /changes/prune is not for clients', TIMEOUT, async () => {
     const db = world.db('sql');
     /** @param {Promise<Response>} answer */

@@ -37,12 +37,30 @@ export async function parseSubscribeRequest(request, readBody, ask) {
   }
   const websocket = upgrade === 'websocket';
   const query = queryBody(request.url);
-  const list = query.tables ?? null;
+  const list = query.tables === undefined ? null : tableList(request.url);
   const lastEventId = websocket ? null : request.headers.get('last-event-id');
   const given = lastEventId !== null && lastEventId !== '' ? lastEventId : (query.since ?? null);
-  const body = { ...query, tables: list === null ? null : list.split(','), since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
+  const body = { ...query, tables: list, since: given !== null && /^\d+$/.test(given) ? Number(given) : given };
   const selection = selectionOf(await ask('GET', encoder.encode(JSON.stringify(body))));
   return 'status' in selection ? selection : { ...selection, transport: websocket ? 'websocket' : 'sse' };
+}
+
+/**
+ * The first tables parameter's names: split at its commas as written, each then
+ * decoded, so that a name holding a comma is sent as %2C (a name, not two). A name
+ * that does not decode is passed on as written, for C to refuse or not find.
+ * @param {string} url @returns {string[]}
+ */
+function tableList(url) {
+  const raw = new URL(url).search.slice(1).split('&').find((p) => p.split('=')[0] === 'tables');
+  const value = raw === undefined ? '' : raw.slice('tables='.length).replace(/\+/g, ' ');
+  return value.split(',').map((name) => {
+    try {
+      return decodeURIComponent(name);
+    } catch {
+      return name;
+    }
+  });
 }
 
 /** @param {EngineResponse} answer @returns {Selection | EngineResponse} */
