@@ -340,8 +340,12 @@ describe('libSQL over HTTP only', () => {
     assert.deepEqual([huge.status, huge.headers.get('content-type'), (await huge.json()).code], [413, 'application/json', 'PAYLOAD_TOO_LARGE']);
     const notJson = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{' });
     assert.deepEqual([notJson.status, (await notJson.json()).code], [400, 'BAD_JSON']);
-    const get = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.deepEqual([get.status, (await get.json()).code], [405, 'METHOD_NOT_ALLOWED']);
+    // Every refusal on libSQL's paths in Hrana's words, {message, code}: a libSQL client reads no other.
+    for (const [path, method] of [['v2/pipeline', 'GET'], ['v2', 'POST']]) {
+      const wrong = await fetch(url.replace(/v2\/pipeline$/, path), { method, headers: { authorization: `Bearer ${TOKEN}` }, body: method === 'POST' ? '{}' : undefined });
+      const answer = await wrong.json();
+      assert.deepEqual([wrong.status, answer.code, typeof answer.message], [405, 'METHOD_NOT_ALLOWED', 'string'], `${method} ${path}`);
+    }
     const version = await fetch(url.replace(/\/pipeline$/, ''), { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(version.status, 200);
     await version.arrayBuffer();

@@ -269,7 +269,9 @@ export class DatabaseInstance {
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
       const txId = request.headers.get(engine.contract.transactionHeader);
-      return toResponse(await this.#answer(request.method, path, body, txId));
+      const answer = await this.#answer(request.method, path, body, txId);
+      // GET /v2 (libSQL's version probe): a refusal, a 405, in Hrana's words too.
+      return isHranaPath(path) ? hranaResponse(answer, { pipeline: false }) : toResponse(answer);
     } catch (err) {
       return toResponse(this.#failure(err));
     }
