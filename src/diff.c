@@ -585,6 +585,7 @@ void diffEndpoint(Conn *pConn, Reply *pReply, const cJSON *pBody){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "/diff compares committed points: it cannot run inside a transaction");
     return;
   }
+  if( historyUnsupported(pReply) ) return;
   if( pFrom==0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "/diff needs {\"from\": point} (and \"to\", or the present)");
     return;

@@ -82,6 +82,13 @@ static void failUnsupported(Reply *pReply){
       "SQLite-backed Durable Object (new_sqlite_classes in wrangler.toml)");
 }
 
+int historyUnsupported(Reply *pReply){
+  double a[DOSQL_HISTORY_N];
+  if( dosql_host_history_info(a, DOSQL_HISTORY_N)==0 ) return 0;
+  failUnsupported(pReply);
+  return 1;
+}
+
 /* How a point older than history was read, for its error: " (the time ...)" or
 ** " (lsn N)", so that text read as a time it did not mean ("1.5", a Julian day)
 ** says so; "" when it cannot be told. sqlite3_free() it. */
@@ -304,6 +311,7 @@ void historyBranchCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
     replyFail(pReply, 500, DOSQL_NOT_OPEN, "the database is not open");
     return;
   }
+  if( historyUnsupported(pReply) ) return;
   if( !cJSON_IsString(pName) ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST,
         "POST /branch needs {\"name\": the new database's tenant name, \"from\"?: point}");

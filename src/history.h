@@ -47,6 +47,11 @@ void historyRestoreCheck(Conn *pConn, Reply *pReply, const cJSON *pBody);
 ** the point (the present by default) the host copies into the object name. */
 void historyBranchCheck(Conn *pConn, Reply *pReply, const cJSON *pBody);
 
+/* Whether this storage keeps no history: then pReply says so (501
+** HISTORY_UNSUPPORTED), which every history endpoint answers first, whatever
+** its body. */
+int historyUnsupported(Reply *pReply);
+
 /* The newest lsn, or a DOSQL_HISTORY_* failure (host.h). */
 double historyCurrentLsn(void);
 
