@@ -112,41 +112,8 @@ static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite
   return rc;
 }
 
-/* Whether the numbers iFrom..iTo are all ones a restore or an import took. */
-static int changelogTaken(const Conn *p, sqlite3_int64 iFrom, sqlite3_int64 iTo){
-  return p->iChangeKept>=0 && iFrom>p->iChangeKept && iTo<p->iChangeFloor;
-}
-
 sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead){
   return iHead<p->iChangeFloor ? p->iChangeFloor : iHead;
-}
-
-/* Number the log's events past kept (an imported file's: kept is 0 after an
-** import) as if the first number after kept were the floor, in one transaction:
-** as the file numbered them they fall among the numbers readers of the database
-** it replaced were given, which read as gone. Only while no event was numbered
-** past the floor since (a log an earlier release imported stays as it was).
-** Moved past every number, negated first: last_lsn is the key. */
-static int changelogRenumberImported(Conn *p){
-  sqlite3_int64 iFirst, iHead, iDelta = p->iChangeFloor - p->iChangeKept - 1;
-  int bNull, rc;
-  char *zSql;
-  if( p->iChangeKept<0 ) return SQLITE_OK;
-  rc = changelogScalar(p, "SELECT min(first_lsn) FROM main._dosql_change_log WHERE last_lsn>?1",
-                       p->iChangeKept, &iFirst, &bNull);
-  if( rc!=SQLITE_OK || bNull || iFirst>=p->iChangeFloor ) return rc;
-  rc = changelogHead(p, &iHead);
-  if( rc!=SQLITE_OK || iHead>=p->iChangeFloor ) return rc;
-  if( iHead>DOSQL_MAX_SAFE_INTEGER-iDelta ) return SQLITE_FULL;
-  zSql = sqlite3_mprintf("BEGIN;"
-      " UPDATE main._dosql_change_log SET last_lsn=-last_lsn WHERE last_lsn>%lld;"
-      " UPDATE main._dosql_change_log SET last_lsn=%lld-last_lsn, first_lsn=first_lsn+%lld,"
-      " tx_id=tx_id+%lld WHERE last_lsn<0;"
-      " COMMIT;", p->iChangeKept, iDelta, iDelta, iDelta);
-  rc = zSql ? connExecTrusted(p, zSql) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  if( rc!=SQLITE_OK && !sqlite3_get_autocommit(p->db) ) connRollback(p);
-  return rc;
 }
 
 int changelogLoadNumbers(Conn *p){
@@ -158,7 +125,7 @@ int changelogLoadNumbers(Conn *p){
   }
   p->iChangeFloor = (sqlite3_int64)a[DOSQL_CHANGES_FLOOR];
   p->iChangeKept = (sqlite3_int64)a[DOSQL_CHANGES_KEPT];
-  return changelogRenumberImported(p);
+  return SQLITE_OK;
 }
 
 int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){
@@ -409,11 +376,10 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   if( changelogExtent(p, pReply, &iHead, &iOldest)!=SQLITE_OK ) return;
   /* No event is numbered at or below a replacement's floor (changelogLoadNumbers). */
   iHead = changelogIssued(p, iHead);
-  /* Pruned past since (numbers a restore or an import took are no events of
-  ** this log, and none is missed there), since ahead of the log, or since past
-  ** the events a restore or an import kept: the reader saw events that are gone. */
-  bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1 && !changelogTaken(p, iSince+1, iOldest-1))
-      || changelogTaken(p, iSince, iSince);
+  /* Pruned past since, since ahead of the log, or since past the events a
+  ** restore or an import kept: the reader saw events that are gone. */
+  bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1)
+      || (p->iChangeKept>=0 && iSince>p->iChangeKept && iSince<p->iChangeFloor);
   iNext = bGap ? iHead : iSince;
   sqlite3_str_appendall(pOut, "{\"events\":[");
   if( !bGap ){

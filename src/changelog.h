@@ -50,10 +50,7 @@ void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody);
 ** dosql_host_change_numbers() keeps floor and kept (host.h). New events are
 ** numbered above the floor; /changes reports a head of at least the floor, and
 ** a gap to a reader whose since is past kept and below the floor (it saw
-** events that are gone). changelogLoadNumbers() reads them at open, and moves
-** the events of an imported file's log, numbered as in the file (among the
-** numbers that are gone), to start at the floor: their readers must not be
-** told they are gone.
+** events that are gone). changelogLoadNumbers() reads them at open.
 */
 int changelogLoadNumbers(Conn *p);
 
