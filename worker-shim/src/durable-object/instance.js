@@ -74,16 +74,24 @@ function refusedInTransaction(path, txId) {
 }
 
 /**
- * refusedInTransaction's answer to an HTTP request, its body read and dropped, or null;
- * in Hrana's words on libSQL's paths. The header is read only for the few routes that
- * take the whole database: not per query.
+ * An answer as the HTTP response to a request of path: in Hrana's words, {message, code},
+ * on libSQL's paths (a libSQL client reads no other), else as the engine wrote it.
+ * @param {string} path @param {EngineResponse} answer @returns {Response}
+ */
+function responseFor(path, answer) {
+  return isHranaPath(path) ? hranaResponse(answer, { pipeline: false }) : toResponse(answer);
+}
+
+/**
+ * refusedInTransaction's answer to an HTTP request, its body read and dropped, or null.
+ * The header is read only for the few routes that take the whole database: not per query.
  * @param {Request} request @param {string} path @returns {Promise<Response | null>}
  */
 async function refusedWithBody(request, path) {
   const refused = takesWholeDatabase(path) ? refusedInTransaction(path, request.headers.get(shippedContract().transactionHeader)) : null;
   if (!refused) return null;
   await discardBody(request.body);
-  return isHranaPath(path) ? hranaResponse(refused, { pipeline: false }) : toResponse(refused);
+  return responseFor(path, refused);
 }
 
 /**
@@ -248,8 +256,8 @@ export class DatabaseInstance {
       // Before the start: an import also replaces a database that cannot start.
       if (path === '/import') return (await refusedWithBody(request, path)) ?? (await this.importDatabase(request));
       const failure = this.#started ? null : await this.start();
-      // A libSQL client reads {message, code} only: a failed migration is said so to it too.
-      if (failure) return isHranaPath(path) ? hranaResponse(failure, { pipeline: false }) : toResponse(failure);
+      // A failed migration is said so to a libSQL client too.
+      if (failure) return responseFor(path, failure);
       // After the start, so that the contract this reads is the engine's: before it, in a new
       // isolate, reading it took an instance of the module of its own (wasm/contract.js).
       const refused = await refusedWithBody(request, path);
@@ -269,9 +277,8 @@ export class DatabaseInstance {
       const body = readBody(request, engine.maxRequestBytes);
       body.catch(() => {}); // awaited by the gate; never an unhandled rejection
       const txId = request.headers.get(engine.contract.transactionHeader);
-      const answer = await this.#answer(request.method, path, body, txId);
-      // GET /v2 (libSQL's version probe): a refusal, a 405, in Hrana's words too.
-      return isHranaPath(path) ? hranaResponse(answer, { pipeline: false }) : toResponse(answer);
+      // GET /v2 (libSQL's version probe) included.
+      return responseFor(path, await this.#answer(request.method, path, body, txId));
     } catch (err) {
       return toResponse(this.#failure(err));
     }
