@@ -112,6 +112,25 @@ static int changelogExtent(Conn *p, Reply *pReply, sqlite3_int64 *piHead, sqlite
   return rc;
 }
 
+/* Whether a restore or an import replaced the log: numbers below the floor
+** were then issued to readers of events that may be gone. */
+static int changelogReplacedBefore(const Conn *p){
+  return p->iChangeFloor>0;
+}
+
+/* Whether since names a point of this log's history: one of its events, or
+** the point right before one (a restore's floor, where the events after it
+** begin). Each number is issued once, so a reader there saw that very event
+** and the history that led to it, which is this log's. */
+static int changelogHolds(Conn *p, sqlite3_int64 iSince, int *pbHolds){
+  sqlite3_int64 v;
+  int bNull;
+  int rc = changelogScalar(p, "SELECT first_lsn<=?1+1 FROM main._dosql_change_log"
+                           " WHERE last_lsn>=?1 ORDER BY last_lsn LIMIT 1", iSince, &v, &bNull);
+  *pbHolds = rc==SQLITE_OK && !bNull && v;
+  return rc;
+}
+
 sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead){
   return iHead<p->iChangeFloor ? p->iChangeFloor : iHead;
 }
@@ -134,11 +153,15 @@ int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){
   if( rc!=SQLITE_OK ) return rc;
   iHead = changelogIssued(p, iHead);
   if( iHead>=DOSQL_MAX_SAFE_INTEGER ) return SQLITE_FULL;
-  /* What readers saw before an earlier replacement may be gone already. */
-  if( p->iChangeKept>=0 && p->iChangeKept<iKept ) iKept = p->iChangeKept;
+  /* What readers saw before an earlier replacement may be gone already (the
+  ** events this log holds still read as theirs: changelogHolds). */
+  if( changelogReplacedBefore(p) && p->iChangeKept<iKept ) iKept = p->iChangeKept;
   if( iKept>iHead ) iKept = iHead;
   sqlite3_str_appendall(pOut, "{\"floor\":");
-  jsonAppendInteger(pOut, iHead+1);
+  /* A log that never numbered an event gave its readers no number to keep
+  ** apart: the file's events keep theirs (an export imported into a new
+  ** database is the same file). */
+  jsonAppendInteger(pOut, iHead==0 && iKept==CHANGELOG_KEPT_NONE ? 0 : iHead+1);
   sqlite3_str_appendall(pOut, ",\"kept\":");
   jsonAppendInteger(pOut, iKept);
   sqlite3_str_appendchar(pOut, 1, '}');
@@ -148,8 +171,64 @@ int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){
 void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody){
   int rc;
   (void)pBody;
-  rc = changelogReplaced(p, 0, replyBody(pReply));
+  rc = changelogReplaced(p, CHANGELOG_KEPT_NONE, replyBody(pReply));
   if( rc!=SQLITE_OK ) connFail(p, pReply, rc);
+}
+
+/* The log's own upkeep (xUpkeep: a prune, an import's renumbering) with
+** foreign keys off: a user's table may name the log in a foreign key, whose
+** rows must neither stop it nor be changed by a cascade no event reports. */
+static void changelogUpkeep(Conn *p, Reply *pReply, const cJSON *pBody,
+                            void (*xUpkeep)(Conn*, Reply*, const cJSON*)){
+  int bForeignKeys = guardForeignKeysOn(p);
+  guardSetForeignKeys(p, 0);
+  xUpkeep(p, pReply, pBody);
+  guardSetForeignKeys(p, bForeignKeys);
+}
+
+static void changelogRenumberIn(Conn *p, Reply *pReply, const cJSON *pBody){
+  sqlite3_int64 iFloor, iHead;
+  DosqlChangeCounts counts;
+  char *zSql;
+  int rc;
+  if( changelogField(pReply, pBody, "floor", -1, 0, DOSQL_MAX_SAFE_INTEGER, &iFloor) ) return;
+  if( iFloor<0 ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "floor is required");
+    return;
+  }
+  if( connBegin(p, pReply)!=SQLITE_OK ) return;
+  rc = changelogHead(p, &iHead);
+  if( rc==SQLITE_OK && iHead>DOSQL_MAX_SAFE_INTEGER-iFloor ) rc = SQLITE_FULL;
+  if( rc!=SQLITE_OK ){
+    connFail(p, pReply, rc);
+    return;
+  }
+  if( iFloor==0 || iHead==0 ){
+    sqlite3_str_appendf(replyBody(pReply), "{\"head\":%lld}", iHead);
+    connCommitIfAnswered(p, pReply);
+    return;
+  }
+  /* last_lsn is the key: negated first, so that no row moves onto one not
+  ** moved yet (every lsn is at least 1, internalCheckRows). tx_id is the lsn
+  ** of its transaction's first event, and moves with it. */
+  zSql = sqlite3_mprintf(
+      "UPDATE main._dosql_change_log SET last_lsn=-last_lsn;"
+      "UPDATE main._dosql_change_log SET last_lsn=%lld-last_lsn, first_lsn=first_lsn+%lld,"
+      " tx_id=tx_id+%lld;", iFloor, iFloor, iFloor);
+  dosqlSaveChangeCounts(p->db, &counts);   /* the log's rows are not the user's */
+  rc = zSql ? connExecTrusted(p, zSql) : SQLITE_NOMEM;
+  dosqlRestoreChangeCounts(p->db, &counts);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ){
+    connFail(p, pReply, rc);
+    return;
+  }
+  sqlite3_str_appendf(replyBody(pReply), "{\"head\":%lld}", iHead+iFloor);
+  connCommitIfAnswered(p, pReply);
+}
+
+void changelogRenumber(Conn *p, Reply *pReply, const cJSON *pBody){
+  changelogUpkeep(p, pReply, pBody, changelogRenumberIn);
 }
 
 /* Whether tables is absent, or an array of 1 to DOSQL_CHANGES_MAX_TABLES
@@ -377,9 +456,18 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   /* No event is numbered at or below a replacement's floor (changelogLoadNumbers). */
   iHead = changelogIssued(p, iHead);
   /* Pruned past since, since ahead of the log, or since past the events a
-  ** restore or an import kept: the reader saw events that are gone. */
-  bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1)
-      || (p->iChangeKept>=0 && iSince>p->iChangeKept && iSince<p->iChangeFloor);
+  ** restore or an import kept and no point of this log: the reader saw
+  ** events that are gone. */
+  bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1);
+  if( !bGap && iSince>p->iChangeKept && iSince<p->iChangeFloor ){
+    int bHolds;
+    rc = changelogHolds(p, iSince, &bHolds);
+    if( rc!=SQLITE_OK ){
+      connFail(p, pReply, rc);
+      return;
+    }
+    bGap = !bHolds;
+  }
   iNext = bGap ? iHead : iSince;
   sqlite3_str_appendall(pOut, "{\"events\":[");
   if( !bGap ){
@@ -546,12 +634,7 @@ static void changelogPruneIn(Conn *p, Reply *pReply, const cJSON *pBody){
 }
 
 void changelogPrune(Conn *p, Reply *pReply, const cJSON *pBody){
-  int bForeignKeys = guardForeignKeysOn(p);
-  /* A user's table may name the log in a foreign key: its rows must neither
-  ** stop the prune nor be deleted by a cascade no event reports. */
-  guardSetForeignKeys(p, 0);
-  changelogPruneIn(p, pReply, pBody);
-  guardSetForeignKeys(p, bForeignKeys);
+  changelogUpkeep(p, pReply, pBody, changelogPruneIn);
 }
 
 void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody){

@@ -50,7 +50,10 @@ void changelogCapture(Conn *p, Reply *pReply, const cJSON *pBody);
 ** dosql_host_change_numbers() keeps floor and kept (host.h). New events are
 ** numbered above the floor; /changes reports a head of at least the floor, and
 ** a gap to a reader whose since is past kept and below the floor (it saw
-** events that are gone). changelogLoadNumbers() reads them at open.
+** events that are gone), unless since is an event the log holds, or the
+** point right before one (numbers are issued once: the reader saw that
+** event, and the history that led to it). changelogLoadNumbers() reads them
+** at open.
 */
 int changelogLoadNumbers(Conn *p);
 
@@ -66,20 +69,35 @@ void changelogHeadAt(Conn *pView, sqlite3_int64 *piHead);
 ** replacement reserved when that is above it. */
 sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead);
 
+/* kept for a log whose events no reader saw: an import's. */
+#define CHANGELOG_KEPT_NONE (-1)
+
 /*
 ** The numbers the next replacement keeps, when the log it brings holds the
-** events readers saw up to iKept (a restored point's log head; 0 for an
-** import): appended to pOut as {"floor":n,"kept":n}. The new floor is a number
-** no event took, above every one this log issued, so a reader starting at it
-** after the replacement reads no gap.
+** events readers saw up to iKept (a restored point's log head;
+** CHANGELOG_KEPT_NONE for an import): appended to pOut as
+** {"floor":n,"kept":n}. The new floor is a number no event took, above every
+** one this log issued, so a reader starting at it after the replacement reads
+** no gap.
 */
 int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut);
 
 /*
 ** POST /changes/replaced (internal: an import, before its swap) ->
-**   {"floor":n,"kept":0}: changelogReplaced() for a log replaced whole.
+**   {"floor":n,"kept":-1}: changelogReplaced() for a log replaced whole; floor
+**   0 when this log never numbered an event (no reader holds a number).
 */
 void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody);
+
+/*
+** POST /changes/renumber {floor} (internal: an imported file's engine, once
+** the floor of the database it replaces is known) -> {"head":n}
+** Moves every event of the log, and its txId, up by floor: as the file
+** numbered them they are numbers that database gave its readers, who would
+** read them as the events they saw (or as gone, for ever, from the newest lsn
+** SQL reads). The file's own gaps and pruning keep their distance.
+*/
+void changelogRenumber(Conn *p, Reply *pReply, const cJSON *pBody);
 
 /*
 ** The next event of a stored row (changebatch.h), its objects checked as

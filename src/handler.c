@@ -21,6 +21,8 @@
 **   POST /changes/capture (the host's only) -> the tables captured (changelog.h)
 **   POST /changes/replaced (the host's only) -> {floor, kept}: how events are
 **                                             numbered after an import (changelog.h)
+**   POST /changes/renumber {floor} (the host's only) -> {head}: an imported
+**                                             file's events numbered past them
 **   POST /migrations/applied (the host's only, asOf) -> the migrations a point had
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
@@ -186,6 +188,7 @@ static const char *const azDiffFields[] = { "from", "to", "tables", "limit", 0 }
 static const char *const azBranchFields[] = { "name", "from", 0 };
 static const char *const azPruneFields[] = { "keepEvents", "keepMs", "keepBytes", 0 };
 static const char *const azCaptureFields[] = { "tables", 0 };
+static const char *const azRenumberFields[] = { "floor", 0 };
 
 /* The longest part of a refused field's name an error repeats. */
 #define FIELD_ECHO_BYTES 64
@@ -764,6 +767,7 @@ static const Route aRoute[] = {
   { "/changes/prune", changelogPrune,     METHOD_POST, 0, 1, 0, 0, 0, azPruneFields },
   { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0, 0, azCaptureFields },
   { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0, 0, 0, azNoFields },
+  { "/changes/renumber", changelogRenumber, METHOD_POST, 0, 1, 0, 0, 0, azRenumberFields },
   { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1, 0, 0, azAsOfFields },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0, 0, 0, azNoFields },
 };

@@ -116,7 +116,8 @@ int dosql_host_history_info(double *a, uint32_t n);
 #define DOSQL_CHANGES_FLOOR  0  /* the number the last replacement reserved (0: none): new
                                 ** events are numbered above it */
 #define DOSQL_CHANGES_KEPT   1  /* numbers up to it name the events readers saw before it;
-                                ** those from there to the floor are gone (-1: none are) */
+                                ** those from there to the floor are gone, but for events
+                                ** the log holds (-1: none kept, as after an import) */
 #define DOSQL_CHANGES_N      2
 /* Fill a[0..DOSQL_CHANGES_N-1] from storage: 0, or -1 when storage failed. */
 DOSQL_IMPORT(change_numbers)

@@ -4,6 +4,7 @@
 ** paging, gaps and pruning.
 */
 #include "harness.h"
+#include "host.h"
 
 #define IN_TX DOSQL_REQUEST_IN_TRANSACTION
 #define INTERNAL DOSQL_REQUEST_INTERNAL
@@ -1036,28 +1037,73 @@ static void a_foreign_key_to_the_log_does_not_bind_the_prune(void){
   connClose(&c);
 }
 
+/* Nor does it bind the move of an imported file's events past the floor,
+** or have a cascade change the user's rows. */
+static void a_foreign_key_to_the_log_does_not_bind_its_renumbering(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "PRAGMA foreign_keys=ON");
+  run(&c, "CREATE TABLE t(x)");
+  run(&c, "CREATE TABLE pin(l REFERENCES _dosql_change_log(last_lsn))");
+  run(&c, "CREATE TABLE follow(l REFERENCES _dosql_change_log(last_lsn) ON UPDATE CASCADE)");
+  run(&c, "INSERT INTO t VALUES(1)");
+  run(&c, "INSERT INTO pin VALUES(1)");
+  run(&c, "INSERT INTO follow VALUES(2)");
+  a = callFlags(&c, "POST", "/changes/renumber", "{\"floor\":10}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"head\":13}");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT (SELECT l FROM pin) || ',' || (SELECT l FROM follow)"), "\"1,2\"");
+  CHECK_STR(scalar(&c, "SELECT foreign_keys FROM pragma_foreign_keys"), "1");   /* as the user set it */
+  connClose(&c);
+}
+
+/* The host's side of a restore: every page as it was at lsn, and the numbers
+** the restore check gave. */
+static void restoreTo(Conn *pConn, int lsn, const char *zChanges){
+  uint8_t aPage[DOSQL_DEFAULT_PAGE_SIZE];
+  uint32_t pgno, n = hostMemPageCount();
+  char zTo[64];
+  Answer a;
+  snprintf(zTo, sizeof(zTo), "{\"to\":%d}", lsn);
+  a = callFlags(pConn, "POST", "/restore", zTo, INTERNAL);
+  CHECK(a.status==200);
+  if( strstr(a.zBody, zChanges)==0 ){
+    printf("  restore check: %s, not %s\n", a.zBody, zChanges);
+    harnessFailed++;
+  }
+  answerFree(&a);
+  connClose(pConn);
+  for(pgno=1; pgno<=n; pgno++){
+    if( dosql_host_page_read_at(lsn, pgno, aPage, sizeof(aPage))==DOSQL_PAGE_OK ){
+      hostMemPutPage(pgno, aPage, sizeof(aPage));
+    }
+  }
+}
+
+static int currentLsn(Conn *pConn){
+  Answer a = call(pConn, "GET", "/history", "");
+  int lsn = cJSON_GetObjectItem(cJSON_GetObjectItem(a.pJson, "current"), "lsn")->valueint;
+  answerFree(&a);
+  return lsn;
+}
+
 /* After a restore or an import (the host keeps the numbers C gave it), events
 ** are numbered above the floor, and a reader that saw events the replacement
 ** took away reads a gap, not new events under numbers it already had. */
 static void numbers_go_on_past_a_restore_or_an_import(void){
   Conn c;
   Answer a;
-  char zTo[64];
+  int point;
   openConn(&c);
   run(&c, "CREATE TABLE a(x)");
   run(&c, "INSERT INTO a VALUES(1)");            /* event 1: the point restored */
-  a = call(&c, "GET", "/history", "");
-  snprintf(zTo, sizeof(zTo), "{\"to\":%d}", cJSON_GetObjectItem(cJSON_GetObjectItem(a.pJson, "current"), "lsn")->valueint);
-  answerFree(&a);
+  point = currentLsn(&c);
   run(&c, "INSERT INTO a VALUES(2)");
   run(&c, "INSERT INTO a VALUES(3)");            /* event 3 */
-  a = callFlags(&c, "POST", "/restore", zTo, INTERNAL);
-  CHECK(a.status==200);
-  CHECK(strstr(a.zBody, ",\"changes\":{\"floor\":4,\"kept\":1}}")!=0);
-  answerFree(&a);
-  /* The host keeps them with the restore and starts the engine again. */
+  /* The host keeps the numbers with the restore and starts the engine again. */
+  restoreTo(&c, point, ",\"changes\":{\"floor\":4,\"kept\":1}}");
   hostMemSetChangeNumbers(4, 1);
-  connClose(&c);
   openConn(&c);
   CHECK(logField(&c, "{\"since\":2}", "gap")==1);
   CHECK(logField(&c, "{\"since\":2}", "next")==4);
@@ -1072,13 +1118,122 @@ static void numbers_go_on_past_a_restore_or_an_import(void){
   CHECK(a.status==404);
   answerFree(&a);
   a = callFlags(&c, "POST", "/changes/replaced", "{}", INTERNAL);
-  CHECK_STR(a.zBody, "{\"floor\":6,\"kept\":0}");
+  CHECK_STR(a.zBody, "{\"floor\":6,\"kept\":-1}");
   answerFree(&a);
+  connClose(&c);
+}
+
+/* A second restore keeps only the numbers both kept (those between are gone),
+** but the events its log holds stay readers' history: a reader at one of
+** them, or right before one, reads on; the newest lsn as SQL reads it (the
+** guide's snapshot) is one of them. */
+static void a_reader_at_an_event_the_log_holds_reads_on(void){
+  Conn c;
+  int first, second;
+  openConn(&c);
+  run(&c, "CREATE TABLE a(x)");
+  run(&c, "INSERT INTO a VALUES(1)");            /* event 1 */
+  first = currentLsn(&c);
+  run(&c, "INSERT INTO a VALUES(2)");
+  run(&c, "INSERT INTO a VALUES(3)");            /* event 3 */
+  restoreTo(&c, first, "\"changes\":{\"floor\":4,\"kept\":1}");
+  hostMemSetChangeNumbers(4, 1);
+  openConn(&c);
+  run(&c, "INSERT INTO a VALUES(5)");            /* event 5 */
+  second = currentLsn(&c);
+  run(&c, "INSERT INTO a VALUES(6)");            /* event 6 */
+  restoreTo(&c, second, "\"changes\":{\"floor\":7,\"kept\":1}");
+  hostMemSetChangeNumbers(7, 1);
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT group_concat(lsn) FROM _dosql_changes"), "\"1,5\"");
+  CHECK_STR(scalar(&c, "SELECT max(last_lsn) FROM _dosql_change_log"), "5");
+  CHECK(logField(&c, "{\"since\":5}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":5}", "head")==7);
+  CHECK(logField(&c, "{\"since\":4}", "gap")==0);          /* the first restore's floor */
+  CHECK_STR(events(&c, "{\"since\":4}"), "5/5 insert a {\"x\":5}");
+  CHECK(logField(&c, "{\"since\":1}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":2}", "gap")==1);          /* gone at the first restore */
+  CHECK(logField(&c, "{\"since\":3}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":6}", "gap")==1);          /* gone at the second */
+  run(&c, "INSERT INTO a VALUES(8)");
+  CHECK_STR(events(&c, "{\"since\":5}"), "8/8 insert a {\"x\":8}");
+  CHECK(logField(&c, "{\"since\":7}", "gap")==0);
+  connClose(&c);
+}
+
+/* An imported file's log, numbered as in the file (1, 2, 3: numbers the
+** database it replaced gave its readers), moves past the floor with its
+** txIds: a reader of the replaced database reads a gap, and one at the
+** newest lsn SQL reads, or at the floor, reads on. */
+static void an_imported_log_moves_past_the_floor(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE a(x)");
+  run(&c, "INSERT INTO a VALUES(1)");
+  run(&c, "INSERT INTO a VALUES(2), (3)");       /* events 1, 2, 3: the file's */
+  a = post(&c, "/changes/renumber", "{\"floor\":10}");
+  CHECK(a.status==404);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/renumber", "{}", INTERNAL);
+  CHECK(a.status==400);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/renumber", "{\"floor\":9007199254740990}", INTERNAL);
+  CHECK(a.status>=400);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/renumber", "{\"floor\":10}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"head\":13}");
+  answerFree(&a);
+  connClose(&c);
+  hostMemSetChangeNumbers(10, -1);               /* the replaced database's head was 9 */
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT group_concat(lsn || '/' || tx_id) FROM _dosql_changes"), "\"11/11,12/12,13/12\"");
+  CHECK(logField(&c, "{\"since\":0}", "gap")==1);          /* nothing read before counts */
+  CHECK(logField(&c, "{\"since\":2}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":9}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":9}", "next")==13);
+  CHECK(logField(&c, "{\"since\":13}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":10}", "gap")==0);
+  CHECK_STR(events(&c, "{\"since\":11}"), "12/12 insert a {\"x\":2} | 13/12 insert a {\"x\":3}");
+  run(&c, "INSERT INTO a VALUES(4)");
+  CHECK_STR(events(&c, "{\"since\":13}"), "14/14 insert a {\"x\":4}");
+  a = callFlags(&c, "POST", "/changes/replaced", "{}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"floor\":15,\"kept\":-1}");
+  answerFree(&a);
+  connClose(&c);
+}
+
+/* A file whose log is empty: a reader from 0 (who saw none of it) still
+** reads a gap, as the whole database changed. */
+static void an_import_without_events_is_a_gap_from_0(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  /* This log numbered no event: the file's keep their numbers. */
+  a = callFlags(&c, "POST", "/changes/replaced", "{}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"floor\":0,\"kept\":-1}");
+  answerFree(&a);
+  run(&c, "CREATE TABLE a(x)");
+  a = callFlags(&c, "POST", "/changes/renumber", "{\"floor\":0}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"head\":0}");
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/renumber", "{\"floor\":10}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"head\":0}");
+  answerFree(&a);
+  connClose(&c);
+  hostMemSetChangeNumbers(10, -1);
+  openConn(&c);
+  CHECK(logField(&c, "{\"since\":0}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":0}", "next")==10);
+  CHECK(logField(&c, "{\"since\":10}", "gap")==0);
   connClose(&c);
 }
 
 int main(void){
   RUN(numbers_go_on_past_a_restore_or_an_import);
+  RUN(a_reader_at_an_event_the_log_holds_reads_on);
+  RUN(an_imported_log_moves_past_the_floor);
+  RUN(an_import_without_events_is_a_gap_from_0);
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
   RUN(updates_and_deletes_report_every_kind_of_old_value);
@@ -1101,6 +1256,7 @@ int main(void){
   RUN(prune_is_internal_and_keeps_the_newest);
   RUN(prune_keeps_the_newest_events_across_a_gap);
   RUN(a_foreign_key_to_the_log_does_not_bind_the_prune);
+  RUN(a_foreign_key_to_the_log_does_not_bind_its_renumbering);
   RUN(an_empty_log_prunes_and_reads_cleanly);
   RUN(capture_of_named_tables_only);
   RUN(a_statement_is_stored_in_few_rows);

@@ -627,7 +627,9 @@ describe('history', () => {
     for (const [name, db] of /** @type {[string, any][]} */ ([[restored, a], [imported, b]])) {
       await db.run('INSERT INTO t (v) VALUES (99)');
       const lsns = (await db.query('SELECT lsn FROM _dosql_changes ORDER BY lsn')).map((/** @type {any} */ r) => r.lsn);
-      assert.ok(lsns.at(-1) > lsns.at(-2) + 1, `a gap before the newest event: ${lsns}`);
+      // Numbers skipped: after the restore, before the newest event; after the import,
+      // before the file's own events, numbered past the replaced database's.
+      assert.ok(lsns.some((/** @type {number} */ l, /** @type {number} */ i) => l > (i === 0 ? 1 : lsns[i - 1] + 1)), `numbers skipped: ${lsns}`);
       const branch = await db.post('/branch', { name: tenant('gap-branch') });
       assert.equal(branch.status, 200, branch.text);
       const copy = sql(tenant('gap-copy'));

@@ -186,6 +186,15 @@ describe('POST /import', () => {
       assert.equal((await importInto(backend, name, bytes)).status, 200);
       const after = (await db.post('/changes', { since: before })).body;
       assert.equal(after.gap, true, 'its events are gone with the old log');
+      // The file's own events are numbered past them too, so the guide's snapshot (the
+      // newest lsn as SQL reads it) reads on, where it used to read a gap for ever.
+      const fileEvents = await db.query('SELECT lsn, tx_id FROM _dosql_changes');
+      assert.ok(fileEvents.length > 0 && fileEvents.every((/** @type {any} */ e) => e.lsn > before + 1 && e.tx_id > before + 1), JSON.stringify(fileEvents));
+      const [{ lsn }] = await db.query('SELECT coalesce(max(last_lsn), 0) AS lsn FROM _dosql_change_log');
+      assert.equal(lsn, after.head);
+      assert.deepEqual((await db.post('/changes', { since: lsn })).body, { events: [], next: lsn, head: lsn, oldest: fileEvents[0].lsn, gap: false });
+      // A reader from 0 saw nothing of the file either: a reload, not a replay of its events.
+      assert.equal((await db.post('/changes', { since: 0 })).body.gap, true);
       await db.run("INSERT INTO notes (body) VALUES ('after the import')");
       const page = (await db.post('/changes', { since: after.head })).body;
       assert.equal(page.gap, false);

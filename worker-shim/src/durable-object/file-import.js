@@ -11,9 +11,11 @@
 //    checks its internal tables' rows (POST /import/check), runs PRAGMA
 //    integrity_check (exactly "ok") and applies this database's migrations, so a
 //    file they cannot apply to is refused now rather than at the next start.
-// 3. Swap, holding the transaction gate: the adapter makes the staged pages the
-//    database in one atomic write (replaceWith), and the owner restarts its engine
-//    on them before the gate opens. Requests see the old database or the new one.
+// 3. Swap, holding the transaction gate: the second engine numbers the file's change
+//    events past every event of the database it replaces (POST /changes/renumber, with
+//    the floor the live engine gave), the adapter makes the staged pages the database
+//    in one atomic write (replaceWith), and the owner restarts its engine on them
+//    before the gate opens. Requests see the old database or the new one.
 //
 // Steps 1 and 2 do not hold the gate: the old pages answer requests meanwhile. One
 // import runs at a time (the owner's concern).
@@ -70,7 +72,8 @@ export async function importFile(body, target) {
   try {
     const file = await receive(body, staged, storage.maxImportBytes, target);
     if ('status' in file) return file;
-    const refused = await validate(staged, target);
+    const checker = target.newEngine(staged);
+    const refused = await validate(checker, target);
     if (refused) return refused;
     const release = await target.hold();
     try {
@@ -79,6 +82,8 @@ export async function importFile(body, target) {
       // The file's change log replaces this one: its events are numbered after it.
       const numbers = await target.changeNumbers();
       if ('status' in numbers) return numbers;
+      const renumbered = await checker.request('POST', '/changes/renumber', encoder.encode(JSON.stringify({ floor: numbers.floor })), { internal: true });
+      if (renumbered.status !== 200) return renumbered;
       staged.renumberChanges?.(numbers);
       await storage.replaceWith(staged);
       swapped = true;
@@ -223,9 +228,9 @@ const UNSAFE = ['UNSAFE_SCHEMA', 'IMPORT_UNSAFE'];
 /** @typedef {[prefixes: string[], code: string][]} FileFaults */
 
 /** Null when all went well, else the refusal.
- *  @param {StorageAdapter} staged @param {ImportTarget} target @returns {Promise<EngineResponse | null>} */
-async function validate(staged, { newEngine, migrations, captureChanges, captureTables }) {
-  const engine = newEngine(staged);
+ *  @param {import('../wasm/engine.js').Engine} engine  on the staged pages
+ *  @param {ImportTarget} target @returns {Promise<EngineResponse | null>} */
+async function validate(engine, { migrations, captureChanges, captureTables }) {
   const opened = await engine.open(0, { captureChanges, captureTables });
   if (opened.status !== 200) return refusal(opened, 'opening the file', [[UNSAFE, 'IMPORT_UNSAFE'], [UNREADABLE, 'IMPORT_CORRUPT']]);
   const rows = await engine.request('POST', '/import/check', new Uint8Array(0), { internal: true });

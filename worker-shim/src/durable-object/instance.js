@@ -139,7 +139,7 @@ export function isLost(failure) {
  * How an import numbers its events when the database it replaces is lost, so its
  * change log's last number cannot be read (C's /changes/replaced for a log that can):
  * past any number that log can hold, and past the floor storage keeps; as for any
- * import, nothing before is kept (kept 0: every reader that saw an event gets a gap).
+ * import, nothing before is kept (kept -1: every reader gets a gap).
  * Numbers go up by one per event, and no database has had an event per microsecond
  * since 1970, so that count is past them (and below 2^53 until the year 2255).
  * @param {{changeNumbers?: () => import('../wasm/host.js').ChangeNumbers}} storage
@@ -147,7 +147,7 @@ export function isLost(failure) {
  */
 function lostChangeNumbers(storage) {
   const { floor } = storage.changeNumbers?.() ?? NO_CHANGE_NUMBERS;
-  return { floor: Math.max(floor, Date.now() * 1000), kept: 0 };
+  return { floor: Math.max(floor, Date.now() * 1000), kept: -1 };
 }
 
 /**
