@@ -363,14 +363,13 @@ export class SqlPageStorage {
    * @param {() => void} [alongside]  more writes of the transaction (the cold tier's manifest)
    */
   commit({ pageSize, newPageCount, pages }, alongside) {
+    // A commit of one statement needs no transaction of its own: the statement is
+    // atomic, and the savepoint cost as much as the write (in workerd, 2026-12).
+    const alone = !alongside && this.#oneStatement(pages.length);
     this.#write(() => {
       if (this.#pageSize === 0) this.#begin(pageSize);
-      const { logRowBytes, checkpointBytes, indexRows } = this.#tuning;
-      // At least four spans to a ring, so that history keeps the three before this one
-      // (a database from before history has a ring of PRE_HISTORY_LOG_SLOTS rows).
-      const checkpointRows = Math.min(this.#tuning.checkpointRows, Math.floor(this.#logSlots / 4));
-      const perRow = Math.max(1, Math.floor(logRowBytes / this.#pageSize));
-      const rows = Math.max(1, Math.ceil(pages.length / perRow));
+      const { checkpointBytes, indexRows } = this.#tuning;
+      const { checkpointRows, perRow, rows } = this.#layout(pages.length);
       const lsn = this.#lsn + 1;
       const ts = Date.now();
       if (rows > checkpointRows) {
@@ -401,9 +400,31 @@ export class SqlPageStorage {
       if (this.#logRows >= checkpointRows || this.#logPages.size * this.#pageSize >= checkpointBytes) this.#checkpoint();
       else if (this.#logRows - this.#indexedRows >= indexRows) this.#saveIndex();
       alongside?.();
-    });
+    }, alone);
     this.stats.pagesWritten += pages.length;
     this.stats.commits++;
+  }
+
+  /** How commit() lays out n pages: log rows of perRow pages, and the log rows that
+   *  make a checkpoint due. @param {number} n */
+  #layout(n) {
+    // At least four spans to a ring, so that history keeps the three before this one
+    // (a database from before history has a ring of PRE_HISTORY_LOG_SLOTS rows).
+    const checkpointRows = Math.min(this.#tuning.checkpointRows, Math.floor(this.#logSlots / 4));
+    const perRow = Math.max(1, Math.floor(this.#tuning.logRowBytes / this.#pageSize));
+    return { checkpointRows, perRow, rows: Math.max(1, Math.ceil(n / perRow)) };
+  }
+
+  /** Whether commit() writes n pages with one statement: one log row, and no checkpoint
+   *  before or after it (every page counted as new to the log) nor index to save.
+   *  @param {number} n */
+  #oneStatement(n) {
+    if (this.#pageSize === 0) return false;
+    const { checkpointRows, rows } = this.#layout(n);
+    const logRows = this.#logRows + 1;
+    return rows === 1 && logRows <= this.#logSlots - 1 && logRows < checkpointRows &&
+      (this.#logPages.size + n) * this.#pageSize < this.#tuning.checkpointBytes &&
+      logRows - this.#indexedRows < this.#tuning.indexRows;
   }
 
   /**
@@ -1190,14 +1211,15 @@ export class SqlPageStorage {
   }
 
   /**
-   * Run fn in one transaction; when it throws, nothing was written, so the state in
-   * memory (which fn may have changed) is read again from storage.
-   * @template T @param {() => T} fn @returns {T}
+   * Run fn in one transaction (or none, when alone: fn writes with one statement, whose
+   * last step it is); when it throws, nothing was written, so the state in memory
+   * (which fn may have changed) is read again from storage.
+   * @template T @param {() => T} fn @param {boolean} [alone] @returns {T}
    */
-  #write(fn) {
+  #write(fn, alone = false) {
     this.#views.clear();
     try {
-      return this.#storage.transactionSync(fn);
+      return alone ? fn() : this.#storage.transactionSync(fn);
     } catch (err) {
       this.#load();
       throw err;
