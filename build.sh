@@ -348,14 +348,15 @@ tests_never_ran() {
 # and the other suites still run.
 cmd_test() {
   trap tests_never_ran EXIT
+  local fuzz_built=1 start=$SECONDS
   cmd_deps
-  local fuzz_built=1
   if ! make_build --keep-going wasm native fuzz; then
     make_build --question worker-shim/dist/dosql.wasm native || die "the build failed (above)"
     say "build: the fuzz targets did not build (above); the fuzz suite counts that as a failure"
     fuzz_built=0
   fi
   trap - EXIT
+  say "build: $((SECONDS - start)) s (dependencies and make; the suites' times follow their results)"
   FUZZ_BUILT=$fuzz_built exec tests/run.sh
 }
 

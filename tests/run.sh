@@ -340,7 +340,7 @@ ensure_node22() {
 # exits non-zero without a failure, prints no count or runs no test adds one failure.
 TOTAL_PASSED=0 TOTAL_FAILED=0 RESULTS=() SUITES_RUN=()
 run_suite() {
-  local name=$1 dir=$2 log rc counts p f note=""; shift 2
+  local name=$1 dir=$2 log rc counts p f note="" start=$SECONDS; shift 2
   if [[ ! -d $dir ]]; then
     RESULTS+=("$(printf '  %-8s skipped (no %s)' "$name" "$dir")")
     return 0
@@ -359,8 +359,9 @@ run_suite() {
   elif (( p + f == 0 )); then note="ran no tests"; f=1
   fi
   TOTAL_PASSED=$((TOTAL_PASSED + p)); TOTAL_FAILED=$((TOTAL_FAILED + f))
-  RESULTS+=("$(printf '  %-8s %-4s (%d passed, %d failed)%s' "$name" \
-                "$( ((f == 0)) && echo ok || echo FAIL)" "$p" "$f" "${note:+ $note}")")
+  # Each suite's time: CI's budget is for the whole run, and this says where it went.
+  RESULTS+=("$(printf '  %-8s %-4s (%d passed, %d failed) %d s%s' "$name" \
+                "$( ((f == 0)) && echo ok || echo FAIL)" "$p" "$f" $((SECONDS - start)) "${note:+ $note}")")
 }
 
 # print_failures: each failed test's line from the suites' logs (C's and the fuzz suite's
