@@ -14,7 +14,8 @@
 // Faults (tests/worker/fixtures/faults-worker.js): "once" fails one write (a
 // transient error), "forever" fails it and every later one (storage gone for
 // good, until the test disarms it). On SQLite-backed objects a write is one row
-// of the commit's transactionSync; on key-value objects one put/delete call.
+// of the commit (its one statement, or one of its transactionSync); on key-value
+// objects one put/delete call.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
