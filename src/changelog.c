@@ -118,6 +118,15 @@ static int changelogReplacedBefore(const Conn *p){
   return p->iChangeFloor>0;
 }
 
+/* Whether the events this log holds name points its readers saw: each number
+** issued once. Not so after an import by a release before 2026-12-06, which
+** left kept 0 (no release since stores it: changelogReplaced) and the file's
+** events at the file's numbers, which readers of the replaced database hold
+** for other events. */
+static int changelogNumbersUnique(const Conn *p){
+  return p->iChangeKept!=0;
+}
+
 /* Whether since names a point of this log's history: one of its events, or
 ** the point right before one (a restore's floor, where the events after it
 ** begin). Each number is issued once, so a reader there saw that very event
@@ -153,15 +162,18 @@ int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut){
   if( rc!=SQLITE_OK ) return rc;
   iHead = changelogIssued(p, iHead);
   if( iHead>=DOSQL_MAX_SAFE_INTEGER ) return SQLITE_FULL;
+  /* A point whose log is empty kept no event: 0 is no number to keep (before
+  ** the clamp below, which keeps an earlier release's 0). */
+  if( iKept==0 ) iKept = CHANGELOG_KEPT_NONE;
   /* What readers saw before an earlier replacement may be gone already (the
   ** events this log holds still read as theirs: changelogHolds). */
   if( changelogReplacedBefore(p) && p->iChangeKept<iKept ) iKept = p->iChangeKept;
   if( iKept>iHead ) iKept = iHead;
   sqlite3_str_appendall(pOut, "{\"floor\":");
   /* A log that never numbered an event gave its readers no number to keep
-  ** apart: the file's events keep theirs (an export imported into a new
-  ** database is the same file). */
-  jsonAppendInteger(pOut, iHead==0 && iKept==CHANGELOG_KEPT_NONE ? 0 : iHead+1);
+  ** apart: as if nothing was replaced (an imported file's events keep their
+  ** numbers, so an export imported into a new database is the same file). */
+  jsonAppendInteger(pOut, iHead==0 ? 0 : iHead+1);
   sqlite3_str_appendall(pOut, ",\"kept\":");
   jsonAppendInteger(pOut, iKept);
   sqlite3_str_appendchar(pOut, 1, '}');
@@ -460,8 +472,8 @@ void changelogRead(Conn *p, Reply *pReply, const cJSON *pBody){
   ** events that are gone. */
   bGap = iSince>iHead || (iOldest>0 && iSince<iOldest-1);
   if( !bGap && iSince>p->iChangeKept && iSince<p->iChangeFloor ){
-    int bHolds;
-    rc = changelogHolds(p, iSince, &bHolds);
+    int bHolds = 0;
+    rc = changelogNumbersUnique(p) ? changelogHolds(p, iSince, &bHolds) : SQLITE_OK;
     if( rc!=SQLITE_OK ){
       connFail(p, pReply, rc);
       return;

@@ -74,8 +74,8 @@ sqlite3_int64 changelogIssued(const Conn *p, sqlite3_int64 iHead);
 
 /*
 ** The numbers the next replacement keeps, when the log it brings holds the
-** events readers saw up to iKept (a restored point's log head;
-** CHANGELOG_KEPT_NONE for an import): appended to pOut as
+** events readers saw up to iKept (a restored point's log head, 0 when it is
+** empty; CHANGELOG_KEPT_NONE for an import): appended to pOut as
 ** {"floor":n,"kept":n}. The new floor is a number no event took, above every
 ** one this log issued, so a reader starting at it after the replacement reads
 ** no gap.
@@ -84,8 +84,9 @@ int changelogReplaced(Conn *p, sqlite3_int64 iKept, sqlite3_str *pOut);
 
 /*
 ** POST /changes/replaced (internal: an import, before its swap) ->
-**   {"floor":n,"kept":-1}: changelogReplaced() for a log replaced whole; floor
-**   0 when this log never numbered an event (no reader holds a number).
+**   {"floor":n,"kept":-1}: changelogReplaced() for a log replaced whole. Both
+**   answer floor 0 and kept -1 (as if nothing was replaced) when this log never
+**   numbered an event: no reader holds a number.
 */
 void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody);
 

@@ -117,7 +117,8 @@ int dosql_host_history_info(double *a, uint32_t n);
                                 ** events are numbered above it */
 #define DOSQL_CHANGES_KEPT   1  /* numbers up to it name the events readers saw before it;
                                 ** those from there to the floor are gone, but for events
-                                ** the log holds (-1: none kept, as after an import) */
+                                ** the log holds (-1: none kept, as after an import; 0 only
+                                ** as releases before 2026-12-06 stored it, changelog.c) */
 #define DOSQL_CHANGES_N      2
 /* Fill a[0..DOSQL_CHANGES_N-1] from storage: 0, or -1 when storage failed. */
 DOSQL_IMPORT(change_numbers)

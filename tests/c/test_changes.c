@@ -1203,6 +1203,40 @@ static void an_imported_log_moves_past_the_floor(void){
   connClose(&c);
 }
 
+/* A database an earlier release imported: kept 0, and the file's events at
+** the file's numbers, which readers of the replaced database hold for other
+** events. Those numbers are not taken for the events a reader saw: it reads a
+** gap, as then; and a restore keeps that 0. A point whose log is empty keeps
+** no number (-1) instead. */
+static void an_import_by_an_earlier_release_reads_as_gone(void){
+  Conn c;
+  Answer a;
+  char zTo[64];
+  int point;
+  openConn(&c);
+  run(&c, "CREATE TABLE a(x)");
+  point = currentLsn(&c);                        /* no event yet */
+  run(&c, "INSERT INTO a VALUES(1)");
+  run(&c, "INSERT INTO a VALUES(2), (3)");       /* events 1, 2, 3: the file's, not moved */
+  connClose(&c);
+  hostMemSetChangeNumbers(11, 0);
+  openConn(&c);
+  CHECK(logField(&c, "{\"since\":2}", "gap")==1);
+  CHECK(logField(&c, "{\"since\":3}", "gap")==1);
+  run(&c, "INSERT INTO a VALUES(4)");            /* event 12 */
+  CHECK(logField(&c, "{\"since\":12}", "gap")==0);
+  CHECK(logField(&c, "{\"since\":11}", "gap")==0);
+  snprintf(zTo, sizeof(zTo), "{\"to\":%d}", point);
+  a = callFlags(&c, "POST", "/restore", zTo, INTERNAL);
+  CHECK(strstr(a.zBody, "\"changes\":{\"floor\":13,\"kept\":-1}")!=0);
+  answerFree(&a);
+  restoreTo(&c, currentLsn(&c), "\"changes\":{\"floor\":13,\"kept\":0}");
+  hostMemSetChangeNumbers(13, 0);
+  openConn(&c);
+  CHECK(logField(&c, "{\"since\":2}", "gap")==1);
+  connClose(&c);
+}
+
 /* A file whose log is empty: a reader from 0 (who saw none of it) still
 ** reads a gap, as the whole database changed. */
 static void an_import_without_events_is_a_gap_from_0(void){
@@ -1234,6 +1268,7 @@ int main(void){
   RUN(a_reader_at_an_event_the_log_holds_reads_on);
   RUN(an_imported_log_moves_past_the_floor);
   RUN(an_import_without_events_is_a_gap_from_0);
+  RUN(an_import_by_an_earlier_release_reads_as_gone);
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
   RUN(updates_and_deletes_report_every_kind_of_old_value);

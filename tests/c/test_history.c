@@ -139,7 +139,7 @@ static void history_and_restore_name_points(void){
   a = callFlags(&c, "POST", "/restore", "{\"to\":0}", DOSQL_REQUEST_INTERNAL);
   CHECK(a.status==200);
   CHECK_STR(a.zBody, "{\"to\":{\"lsn\":0,\"bookmark\":\"0000000000000000\"},"
-                     "\"before\":{\"lsn\":2,\"bookmark\":\"0000000000000002\"},\"changes\":{\"floor\":1,\"kept\":0}}");
+                     "\"before\":{\"lsn\":2,\"bookmark\":\"0000000000000002\"},\"changes\":{\"floor\":0,\"kept\":-1}}");
   answerFree(&a);
   a = callFlags(&c, "POST", "/restore", "{}", DOSQL_REQUEST_INTERNAL);
   CHECK(a.status==400);
