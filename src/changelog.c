@@ -199,43 +199,50 @@ static void changelogUpkeep(Conn *p, Reply *pReply, const cJSON *pBody,
 }
 
 static void changelogRenumberIn(Conn *p, Reply *pReply, const cJSON *pBody){
-  sqlite3_int64 iFloor, iHead;
+  sqlite3_int64 iFloor, iHead, iFirst = 0, iBy = 0;
   DosqlChangeCounts counts;
   char *zSql;
-  int rc;
+  int rc, bNull;
   if( changelogField(pReply, pBody, "floor", -1, 0, DOSQL_MAX_SAFE_INTEGER, &iFloor) ) return;
   if( iFloor<0 ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "floor is required");
     return;
   }
   if( connBegin(p, pReply)!=SQLITE_OK ) return;
+  /* From the oldest number a row names (a txId may be older than its row's
+  ** first event), which becomes the one after the floor: each import adds the
+  ** span of the file's log to the numbers, not the file's numbers themselves
+  ** (databases imported back and forth would otherwise double them). */
   rc = changelogHead(p, &iHead);
-  if( rc==SQLITE_OK && iHead>DOSQL_MAX_SAFE_INTEGER-iFloor ) rc = SQLITE_FULL;
+  if( rc==SQLITE_OK ){
+    rc = changelogScalar(p, "SELECT min(tx_id) FROM main._dosql_change_log", 0, &iFirst, &bNull);
+  }
+  if( rc==SQLITE_OK && iFloor>0 && iHead>0 ){
+    iBy = iFloor + 1 - iFirst;
+    if( iHead>DOSQL_MAX_SAFE_INTEGER-iBy ) rc = SQLITE_FULL;
+  }
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
     return;
   }
-  if( iFloor==0 || iHead==0 ){
-    sqlite3_str_appendf(replyBody(pReply), "{\"head\":%lld}", iHead);
-    connCommitIfAnswered(p, pReply);
-    return;
+  if( iBy!=0 ){
+    /* last_lsn is the key: negated first, so that no row moves onto one not
+    ** moved yet (every lsn is at least 1, internalCheckRows). tx_id is the
+    ** lsn of its transaction's first event, and moves with it. */
+    zSql = sqlite3_mprintf(
+        "UPDATE main._dosql_change_log SET last_lsn=-last_lsn;"
+        "UPDATE main._dosql_change_log SET last_lsn=%lld-last_lsn, first_lsn=first_lsn+%lld,"
+        " tx_id=tx_id+%lld;", iBy, iBy, iBy);
+    dosqlSaveChangeCounts(p->db, &counts);   /* the log's rows are not the user's */
+    rc = zSql ? connExecTrusted(p, zSql) : SQLITE_NOMEM;
+    dosqlRestoreChangeCounts(p->db, &counts);
+    sqlite3_free(zSql);
+    if( rc!=SQLITE_OK ){
+      connFail(p, pReply, rc);
+      return;
+    }
   }
-  /* last_lsn is the key: negated first, so that no row moves onto one not
-  ** moved yet (every lsn is at least 1, internalCheckRows). tx_id is the lsn
-  ** of its transaction's first event, and moves with it. */
-  zSql = sqlite3_mprintf(
-      "UPDATE main._dosql_change_log SET last_lsn=-last_lsn;"
-      "UPDATE main._dosql_change_log SET last_lsn=%lld-last_lsn, first_lsn=first_lsn+%lld,"
-      " tx_id=tx_id+%lld;", iFloor, iFloor, iFloor);
-  dosqlSaveChangeCounts(p->db, &counts);   /* the log's rows are not the user's */
-  rc = zSql ? connExecTrusted(p, zSql) : SQLITE_NOMEM;
-  dosqlRestoreChangeCounts(p->db, &counts);
-  sqlite3_free(zSql);
-  if( rc!=SQLITE_OK ){
-    connFail(p, pReply, rc);
-    return;
-  }
-  sqlite3_str_appendf(replyBody(pReply), "{\"head\":%lld}", iHead+iFloor);
+  sqlite3_str_appendf(replyBody(pReply), "{\"head\":%lld}", iHead+iBy);
   connCommitIfAnswered(p, pReply);
 }
 

@@ -93,10 +93,11 @@ void changelogReplacedEndpoint(Conn *p, Reply *pReply, const cJSON *pBody);
 /*
 ** POST /changes/renumber {floor} (internal: an imported file's engine, once
 ** the floor of the database it replaces is known) -> {"head":n}
-** Moves every event of the log, and its txId, up by floor: as the file
-** numbered them they are numbers that database gave its readers, who would
-** read them as the events they saw (or as gone, for ever, from the newest lsn
-** SQL reads). The file's own gaps and pruning keep their distance.
+** Moves every event of the log, and its txId, past floor, the oldest txId to
+** the number after it: as the file numbered them they are numbers that
+** database gave its readers, who would read them as the events they saw (or
+** as gone, for ever, from the newest lsn SQL reads). The numbers keep their
+** distances. Nothing moves when floor is 0 (that database numbered no event).
 */
 void changelogRenumber(Conn *p, Reply *pReply, const cJSON *pBody);
 

@@ -1237,6 +1237,31 @@ static void an_import_by_an_earlier_release_reads_as_gone(void){
   connClose(&c);
 }
 
+/* A file whose log was pruned moves from its oldest number, so that each
+** import adds the span of the file's log to the numbers, not its numbers. */
+static void an_imported_pruned_log_moves_from_its_oldest(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  run(&c, "CREATE TABLE a(x)");
+  run(&c, "INSERT INTO a VALUES(1)");
+  run(&c, "INSERT INTO a VALUES(2)");
+  run(&c, "INSERT INTO a VALUES(3), (4)");       /* events 3 and 4, one row */
+  a = callFlags(&c, "POST", "/changes/prune", "{\"keepEvents\":1,\"keepMs\":0}", INTERNAL);
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/changes/renumber", "{\"floor\":100}", INTERNAL);
+  CHECK_STR(a.zBody, "{\"head\":102}");
+  answerFree(&a);
+  connClose(&c);
+  hostMemSetChangeNumbers(100, -1);
+  openConn(&c);
+  CHECK_STR(scalar(&c, "SELECT group_concat(lsn || '/' || tx_id) FROM _dosql_changes"), "\"101/101,102/101\"");
+  CHECK(logField(&c, "{\"since\":0}", "gap")==1);
+  CHECK_STR(events(&c, "{\"since\":100}"), "101/101 insert a {\"x\":3} | 102/101 insert a {\"x\":4}");
+  connClose(&c);
+}
+
 /* A file whose log is empty: a reader from 0 (who saw none of it) still
 ** reads a gap, as the whole database changed. */
 static void an_import_without_events_is_a_gap_from_0(void){
@@ -1268,6 +1293,7 @@ int main(void){
   RUN(a_reader_at_an_event_the_log_holds_reads_on);
   RUN(an_imported_log_moves_past_the_floor);
   RUN(an_import_without_events_is_a_gap_from_0);
+  RUN(an_imported_pruned_log_moves_from_its_oldest);
   RUN(an_import_by_an_earlier_release_reads_as_gone);
   RUN(every_operation_and_value_type_is_an_event);
   RUN(updates_report_every_kind_of_new_value);
