@@ -368,7 +368,6 @@ export class SqlPageStorage {
     const alone = !alongside && this.#oneStatement(pages.length);
     this.#write(() => {
       if (this.#pageSize === 0) this.#begin(pageSize);
-      const { checkpointBytes, indexRows } = this.#tuning;
       const { checkpointRows, perRow, rows } = this.#layout(pages.length);
       const lsn = this.#lsn + 1;
       const ts = Date.now();
@@ -383,7 +382,7 @@ export class SqlPageStorage {
         alongside?.();
         return;
       }
-      if (this.#logRows + rows > this.#logSlots - 1) this.#checkpoint();
+      if (this.#ringFull(rows)) this.#checkpoint();
       this.#truncate(newPageCount, lsn);
       for (let first = 0, row = 0; row < rows; row++, first += perRow) {
         const part = pages.slice(first, first + perRow);
@@ -397,8 +396,9 @@ export class SqlPageStorage {
       this.#spanTimes.push(ts);
       this.#logRows += rows;
       this.#lsn = lsn;
-      if (this.#logRows >= checkpointRows || this.#logPages.size * this.#pageSize >= checkpointBytes) this.#checkpoint();
-      else if (this.#logRows - this.#indexedRows >= indexRows) this.#saveIndex();
+      const due = this.#upkeepDue(this.#logRows, this.#logPages.size, checkpointRows);
+      if (due === 'checkpoint') this.#checkpoint();
+      else if (due === 'index') this.#saveIndex();
       alongside?.();
     }, alone);
     this.stats.pagesWritten += pages.length;
@@ -421,10 +421,20 @@ export class SqlPageStorage {
   #oneStatement(n) {
     if (this.#pageSize === 0) return false;
     const { checkpointRows, rows } = this.#layout(n);
-    const logRows = this.#logRows + 1;
-    return rows === 1 && logRows <= this.#logSlots - 1 && logRows < checkpointRows &&
-      (this.#logPages.size + n) * this.#pageSize < this.#tuning.checkpointBytes &&
-      logRows - this.#indexedRows < this.#tuning.indexRows;
+    return rows === 1 && !this.#ringFull(1) && this.#upkeepDue(this.#logRows + 1, this.#logPages.size + n, checkpointRows) === null;
+  }
+
+  /** Whether rows more log rows would overrun the ring (a checkpoint first). @param {number} rows */
+  #ringFull(rows) {
+    return this.#logRows + rows > this.#logSlots - 1;
+  }
+
+  /** What a log of logRows rows and `pages` distinct pages is due after a commit: a
+   *  checkpoint, its index saved, or nothing.
+   *  @param {number} logRows @param {number} pages @param {number} checkpointRows @returns {'checkpoint' | 'index' | null} */
+  #upkeepDue(logRows, pages, checkpointRows) {
+    if (logRows >= checkpointRows || pages * this.#pageSize >= this.#tuning.checkpointBytes) return 'checkpoint';
+    return logRows - this.#indexedRows >= this.#tuning.indexRows ? 'index' : null;
   }
 
   /**
