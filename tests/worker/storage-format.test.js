@@ -24,12 +24,14 @@ describe('storage format: a page log over packed groups', () => {
     return body;
   };
 
-  // Seeds 5..8 keep no group in memory but the last read, so that a checkpoint's groups
-  // are read from storage (whole, or only the pages it replaces in place).
+  // Seeds 5..8 keep no group in memory, so that a checkpoint's groups are read from
+  // storage (whole, or only the pages it replaces in place); 5 and 6 keep no log row
+  // either, 7 and 8 a few (rows leave the cache and come back, slots are reused).
+  const caches = { cached: {}, 'nothing kept': { cacheBytes: 0, logCacheBytes: 0 }, 'a few log rows kept': { cacheBytes: 0, logCacheBytes: 6000 } };
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-    const cached = seed <= 4;
-    test(`every page reads as the model says, now and as of past lsns, through checkpoints, log wrap-around, large commits, truncation, failed commits, restores, reopening and page deltas (seed ${seed}, ${cached ? 'groups cached' : 'groups read'})`, async () => {
-      const { problems, kinds, deltaPages, oldestLsn, lsn } = await call('modelRun', seed, 1000, cached ? {} : { cacheBytes: 0 });
+    const caching = seed <= 4 ? 'cached' : seed <= 6 ? 'nothing kept' : 'a few log rows kept';
+    test(`every page reads as the model says, now and as of past lsns, through checkpoints, log wrap-around, large commits, truncation, failed commits, restores, reopening and page deltas (seed ${seed}, ${caching})`, async () => {
+      const { problems, kinds, deltaPages, oldestLsn, lsn } = await call('modelRun', seed, 1000, caches[caching]);
       assert.deepEqual(problems, []);
       assert.ok(deltaPages > 100, `log rows kept many pages as deltas (${deltaPages})`);
       for (const [kind, n] of Object.entries(kinds)) assert.ok(n > 0, `the run had no ${kind} step`);
@@ -110,6 +112,14 @@ describe('storage format: a page log over packed groups', () => {
       assert.deepEqual(problems, []);
     });
   }
+
+  test('reading the pages of a commit of many pages reads each of its log rows once, and each history row that keeps them once', async () => {
+    const { problems, logRows, nowRows, historyRows, pastRows } = await call('wholeRowReads', 20);
+    assert.deepEqual(problems, []);
+    assert.ok(logRows >= 5, `the commit took several log rows (${logRows})`);
+    assert.equal(nowRows, logRows, 'a read of all its pages read each log row once');
+    assert.ok(historyRows >= 5 && pastRows <= historyRows, `a read of all its pages as of then read ${pastRows} rows, of the ${historyRows} history holds`);
+  });
 
   test('an open reads the log index and the log rows after it, not every row since the checkpoint', async () => {
     const near = await call('openReads', LOG_INDEX_ROWS + 10, 3);

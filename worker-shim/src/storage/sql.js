@@ -48,13 +48,14 @@
 // (FIRST_FORMAT_FENCE), so one rolled back to fails instead of serving an empty database.
 
 import {
-  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_DELTA_CHAIN, LOG_INDEX_ROWS,
-  LOG_ROW_BYTES, LOG_SLOTS, SPLICE_PAGES,
+  CHECKPOINT_BYTES, CHECKPOINT_ROWS, GROUP_CACHE_BYTES, HISTORY_MAX_BYTES, HISTORY_WINDOW_MS, HOT_GROUP_BYTES, HOT_GROUP_PAGES, LOG_CACHE_BYTES, LOG_DELTA_CHAIN,
+  LOG_INDEX_ROWS, LOG_ROW_BYTES, LOG_SLOTS, SPLICE_PAGES,
 } from '../config.js';
 import {
   applyDelta, concatBytes, decodeGroup, decodeLogIndex, decodeLogRecords, decodeNumbers, decodePgnos, encodeDelta, encodeGroup, encodeLogIndex, encodeLogRecords,
   encodeNumbers, encodePgnos, groupPageOffset,
 } from './page-blobs.js';
+import { ByteCache } from './byte-cache.js';
 import { checkKeys } from '../option-keys.js';
 import { NO_CHANGE_NUMBERS } from '../wasm/host.js';
 
@@ -85,7 +86,7 @@ const MAX_VIEWS = 4;
 
 /** The format's sizes (config.js); tests pass smaller ones to reach every path with little data.
  *  @typedef {{logSlots: number, checkpointRows: number, checkpointBytes: number, indexRows: number, logRowBytes: number, deltaChain: number,
- *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number, cacheBytes: number}} Tuning */
+ *    groupBytes: number, groupPages: number, upgradeGroups: number, historyMs: number, historyBytes: number, cacheBytes: number, logCacheBytes: number}} Tuning */
 /** @type {Tuning} */
 const TUNING = Object.freeze({
   logSlots: LOG_SLOTS,
@@ -99,6 +100,7 @@ const TUNING = Object.freeze({
   groupBytes: HOT_GROUP_BYTES,
   groupPages: HOT_GROUP_PAGES,
   cacheBytes: GROUP_CACHE_BYTES,
+  logCacheBytes: LOG_CACHE_BYTES,
   upgradeGroups: 64, // groups moved per transaction when upgrading from the first format
 });
 
@@ -128,6 +130,9 @@ const CHANGE_NUMBER_COLUMNS =
 function stateIsCurrent(columns) {
   return columns.has('log_slots') && columns.has('floor') && columns.has('page_bytes') && columns.has('change_floor');
 }
+
+/** A log row's or history segment's key in the cache of their data. @param {'log' | 'history'} table @param {number} id */
+const rowKey = (table, id) => `${table} ${id}`;
 
 /** bytes as an ArrayBuffer of exactly their length, for a statement's binding. @param {Uint8Array} bytes */
 function wholeBuffer(bytes) {
@@ -170,11 +175,9 @@ function statementsOn(prefix) {
     upsertLogRow:
       `INSERT INTO ${log} (slot, seq, lsn, ts, page_count, pgnos, data) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO UPDATE SET` +
       ' seq = excluded.seq, lsn = excluded.lsn, ts = excluded.ts, page_count = excluded.page_count, pgnos = excluded.pgnos, data = excluded.data',
-    selectLogPage: `SELECT substr(data, ?, ?) FROM ${log} WHERE slot = ?`,
-    /** count records in one query, each bound as (i, slot, start, length): [i, bytes] rows. @param {number} count */
-    selectLogRecords: (count) =>
-      `WITH wanted (i, slot, start, length) AS (VALUES ${new Array(count).fill('(?, ?, ?, ?)').join(', ')})` +
-      ` SELECT i, substr(data, start, length) FROM wanted JOIN ${log} USING (slot)`,
+    selectLogData: `SELECT data FROM ${log} WHERE slot = ?`,
+    /** count log rows' data, bound as their slots: [slot, data] rows. @param {number} count */
+    selectLogRows: (count) => `SELECT slot, data FROM ${log} WHERE slot IN (${new Array(count).fill('?').join(', ')})`,
     /** The index, when it is of a commit after the checkpoint (bound as its seq). */
     selectIndex: `SELECT seq, lsn, numbers, places FROM ${index} WHERE id = 1 AND seq > ?`,
     upsertIndex:
@@ -203,7 +206,7 @@ function statementsOn(prefix) {
       ' VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     selectSegmentIndex: `SELECT pgnos, lsns FROM ${history} WHERE seg = ?`,
     selectSegmentTimes: `SELECT times FROM ${history} WHERE seg = ?`,
-    selectSegmentPage: `SELECT substr(data, ?, ?) FROM ${history} WHERE seg = ?`,
+    selectSegmentData: `SELECT data FROM ${history} WHERE seg = ?`,
     deleteSegments: `DELETE FROM ${history} WHERE seg BETWEEN ? AND ?`,
     historyBeginsNow: `UPDATE ${state} SET floor = lsn WHERE id = 1`,
     historyBeginsAt: `UPDATE ${state} SET floor = ? WHERE id = 1`,
@@ -293,9 +296,10 @@ export class SqlPageStorage {
   #spansRead = null;
   /** Views built since the last write, by lsn (a write can change where a past page is). @type {Map<number, HistoryView>} */
   #views = new Map();
-  /** Least recently used first. @type {Map<number, CachedGroup>} */
-  #cache = new Map();
-  #cacheBytes = 0;
+  /** @type {ByteCache<number, CachedGroup>} */
+  #cache;
+  /** Log rows' and history segments' data, by rowKey(). @type {ByteCache<string, Uint8Array>} */
+  #rows;
   /** The tables of this prefix that existed when the adapter was made. @type {Set<string>} */
   #tablesAtOpen;
   maxImportBytes = MAX_IMPORT_BYTES;
@@ -313,6 +317,8 @@ export class SqlPageStorage {
     this.#sql = storage.sql;
     this.#prefix = prefix;
     this.#tuning = { ...TUNING, ...tuning };
+    this.#cache = new ByteCache(this.#tuning.cacheBytes);
+    this.#rows = new ByteCache(this.#tuning.logCacheBytes);
     this.#statements = statementsOn(prefix);
     // Most opens find every table as this release left it: one look (the state
     // table's columns with it), no writes.
@@ -390,6 +396,7 @@ export class SqlPageStorage {
         const slot = seq % this.#logSlots;
         const { pgnos, data, places } = this.#logRow(slot, part);
         this.exec(this.#statements.upsertLogRow, slot, seq, lsn, ts, newPageCount, pgnos.buffer, data.buffer);
+        this.#rows.delete(rowKey('log', slot));
         this.#spanBytes += data.byteLength;
         places.forEach((place, i) => this.#logged(part[i].pgno, place, lsn));
       }
@@ -566,8 +573,7 @@ export class SqlPageStorage {
         const old = replaced.get(pgno);
         if (old?.index === -1) return null;
         if (old) {
-          const [[data]] = this.exec(this.#statements.selectSegmentPage, old.index * this.#pageSize + 1, this.#pageSize, old.seg);
-          return new Uint8Array(/** @type {ArrayBuffer} */ (data));
+          return this.#rowData('history', old.seg).slice(old.index * this.#pageSize, (old.index + 1) * this.#pageSize);
         }
         return this.#group(this.#groupOf(pgno))?.pages[(pgno - 1) % this.#groupPages] ?? fallback(pgno);
       },
@@ -788,7 +794,7 @@ export class SqlPageStorage {
     }
     if (keep !== Infinity) {
       this.exec(this.#statements.deleteGroupsAbove, keepGroup);
-      for (const group of this.#cache.keys()) if (group > keepGroup) this.#remember(group, null, 0);
+      for (const group of this.#cache.keys()) if (group > keepGroup) this.#cache.delete(group);
       if (keep % this.#groupPages !== 0 && !touched.has(keepGroup)) touched.set(keepGroup, []);
     }
     for (const group of [...touched.keys()].sort((a, b) => a - b)) {
@@ -848,6 +854,7 @@ export class SqlPageStorage {
         first === 0 ? this.#spanBytes : 0, encodeNumbers(first === 0 ? this.#spanTimes : []).buffer, encodePgnos(part.map((p) => p.pgno)).buffer,
         // A page that had no version is stored as its negated lsn, without data.
         encodeNumbers(part.map((p) => (p.data ? p.lsn : -p.lsn))).buffer, data.buffer);
+      this.#rows.delete(rowKey('history', span.lastSeg)); // a number a pruned segment had
     }
     spans.push(span);
   }
@@ -920,19 +927,33 @@ export class SqlPageStorage {
     return page;
   }
 
-  /** The log records of places, in their order, in one query. @param {LogPlace[]} places @returns {Uint8Array[]} */
+  /** Copies of the log records of places, in their order; the rows not kept are read in
+   *  one query (a chain of deltas is in as many rows). @param {LogPlace[]} places @returns {Uint8Array[]} */
   #readRecords(places) {
-    // One record, the common read, by its slot alone (no VALUES list to join).
-    if (places.length === 1) {
-      const [{ slot, start, length }] = places;
-      return [new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectLogPage, start + 1, length, slot)[0][0]))];
+    const missing = [...new Set(places.map(({ slot }) => slot))].filter((slot) => this.#rows.peek(rowKey('log', slot)) === undefined);
+    if (missing.length > 1) {
+      for (const [slot, data] of this.exec(this.#statements.selectLogRows(missing.length), ...missing)) {
+        this.#rows.set(rowKey('log', Number(slot)), new Uint8Array(/** @type {ArrayBuffer} */ (data)), /** @type {ArrayBuffer} */ (data).byteLength);
+      }
     }
-    const records = new Array(places.length);
-    const bindings = places.flatMap(({ slot, start, length }, i) => [i, slot, start + 1, length]);
-    for (const [i, bytes] of this.exec(this.#statements.selectLogRecords(places.length), ...bindings)) {
-      records[Number(i)] = new Uint8Array(/** @type {ArrayBuffer} */ (bytes));
+    return places.map(({ slot, start, length }) => this.#rowData('log', slot).slice(start, start + length));
+  }
+
+  /**
+   * The data of a log row (by slot) or history segment (by seg), read whole and kept:
+   * SQLite reads every byte of a blob even for substr(), so reading a row's pages one
+   * by one read all of it once per page.
+   * @param {'log' | 'history'} table @param {number} id @returns {Uint8Array}
+   */
+  #rowData(table, id) {
+    const key = rowKey(table, id);
+    let data = this.#rows.get(key);
+    if (!data) {
+      const select = table === 'log' ? this.#statements.selectLogData : this.#statements.selectSegmentData;
+      data = new Uint8Array(/** @type {ArrayBuffer} */ (this.exec(select, id)[0][0]));
+      this.#rows.set(key, data, data.byteLength);
     }
-    return records;
+    return data;
   }
 
   /**
@@ -985,7 +1006,7 @@ export class SqlPageStorage {
    */
   #spliceOffsets(group, pgnos) {
     if (pgnos.length === 0 || pgnos.length > SPLICE_PAGES) return null;
-    const cached = this.#cache.get(group);
+    const cached = this.#cache.peek(group);
     let mask = 0;
     if (cached) cached.pages.forEach((page, i) => (mask |= page ? 1 << i : 0));
     else mask = Number(this.exec(this.#statements.selectGroupMask, group)[0]?.[0] ?? 0);
@@ -1001,7 +1022,7 @@ export class SqlPageStorage {
   /** pgnos' versions in group (cached, or read as just their bytes, at offsets in its data).
    *  @param {number} group @param {number[]} pgnos @param {number[]} offsets @returns {Uint8Array[]} */
   #pagesAt(group, pgnos, offsets) {
-    const cached = this.#cache.get(group);
+    const cached = this.#cache.peek(group);
     if (cached) return pgnos.map((pgno) => /** @type {Uint8Array} */ (cached.pages[(pgno - 1) % this.#groupPages]));
     const row = this.exec(this.#statements.selectGroupPages(offsets.length), ...offsets.flatMap((offset) => [offset + 1, this.#pageSize]), group)[0];
     return row.map((bytes) => new Uint8Array(/** @type {ArrayBuffer} */ (bytes)));
@@ -1019,7 +1040,7 @@ export class SqlPageStorage {
       from = offset + this.#pageSize;
     });
     this.exec(this.#statements.spliceGroup(offsets.length), ...bindings, from + 1, group);
-    const cached = this.#cache.get(group);
+    const cached = this.#cache.peek(group);
     if (!cached) return;
     const slots = [...cached.pages];
     pgnos.forEach((pgno, i) => (slots[(pgno - 1) % this.#groupPages] = pages[i]));
@@ -1029,11 +1050,7 @@ export class SqlPageStorage {
   /** @param {number} group @returns {CachedGroup | null} */
   #group(group) {
     const cached = this.#cache.get(group);
-    if (cached) {
-      this.#cache.delete(group);
-      this.#cache.set(group, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const rows = this.exec(this.#statements.selectGroup, group);
     if (rows.length === 0) return null;
     const data = /** @type {ArrayBuffer} */ (rows[0][1]);
@@ -1042,21 +1059,13 @@ export class SqlPageStorage {
 
   /** @param {number} group @param {(Uint8Array | null)[] | null} pages @param {number} bytes */
   #remember(group, pages, bytes) {
-    const old = this.#cache.get(group);
-    if (old) {
+    if (!pages) {
       this.#cache.delete(group);
-      this.#cacheBytes -= old.bytes;
+      return null;
     }
-    if (!pages) return null;
     // The least recently used go first, during a request too: a scan reads each group once.
-    for (const [oldest, { bytes: oldestBytes }] of this.#cache) {
-      if (this.#cacheBytes + bytes <= this.#tuning.cacheBytes) break;
-      this.#cache.delete(oldest);
-      this.#cacheBytes -= oldestBytes;
-    }
     const cached = { pages, bytes };
-    this.#cache.set(group, cached);
-    this.#cacheBytes += bytes;
+    this.#cache.set(group, cached, bytes);
     return cached;
   }
 
@@ -1090,7 +1099,7 @@ export class SqlPageStorage {
    *  emptied. The log index, when it is of this span, stands for the rows up to its commit. */
   #load() {
     this.#cache.clear();
-    this.#cacheBytes = 0;
+    this.#rows.clear();
     const [state] = this.exec(this.#statements.selectState);
     let floor, kept;
     [this.#pageSize, this.#groupPages, this.#logSlots, this.#pageCount, this.#checkpointSeq, this.#checkpointLsn, this.#floor, floor, kept] =
