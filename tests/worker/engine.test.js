@@ -11,6 +11,7 @@ import { ABI_VERSION } from '../../worker-shim/src/wasm/contract.js';
 import { KvPageStorage } from '../../worker-shim/src/storage/kv.js';
 import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/wasm/host.js';
 import { MemoryPages, FakeKvStorage, TINY_TEXT_ADDRESS, tinyModule } from './fixtures/memory-storage.js';
+import { SPARE_HEAP_BYTES } from '../../worker-shim/src/config.js';
 
 /** @type {WebAssembly.Module} */
 let mod;
@@ -140,6 +141,8 @@ test('engines made one after another write only their own storage and log under 
   await new Promise((resolve) => setTimeout(resolve, 0));
   const second = new Engine(mod, { storage: b, label: 'second' });
   const third = new Engine(mod, { storage: c, label: 'third' });
+  // The one made ahead has its heap grown already (SPARE_HEAP_BYTES), off the request path.
+  assert.ok(second.memoryBytes - third.memoryBytes >= SPARE_HEAP_BYTES, `${second.memoryBytes} bytes made ahead, ${third.memoryBytes} made at once`);
   await ready(second);
   await ready(third);
   for (const [engine, name] of /** @type {const} */ ([[first, 'a'], [second, 'b'], [third, 'c']])) {
