@@ -72,9 +72,9 @@ export const HOT_GROUP_BYTES = 128 * 1024;
 export const HOT_GROUP_PAGES = 32;
 /** Groups kept in memory after a read (a scan reads each group's row once). */
 export const GROUP_CACHE_BYTES = 8 * 1024 * 1024;
-/** Log rows kept in memory after a read: SQLite reads every byte of a blob even for
- *  substr(), so a row is read whole, once for all its pages (a scan of a large commit's
- *  pages read each of its 1 MiB rows once per page before). */
+/** Log rows and history segments kept in memory after a read: SQLite reads every byte
+ *  of a blob even for substr(), so a row is read whole, once for all its pages (a scan
+ *  of a large commit's pages read each of its 1 MiB rows once per page before). */
 export const LOG_CACHE_BYTES = 4 * 1024 * 1024;
 
 // ---- The R2 cold tier (storage/tiered.js)
