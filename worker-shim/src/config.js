@@ -75,7 +75,7 @@ export const GROUP_CACHE_BYTES = 8 * 1024 * 1024;
 /** Log rows and history segments kept in memory after a read: SQLite reads every byte
  *  of a blob even for substr(), so a row is read whole, once for all its pages (a scan
  *  of a large commit's pages read each of its 1 MiB rows once per page before). */
-export const LOG_CACHE_BYTES = 4 * 1024 * 1024;
+export const LOG_CACHE_BYTES = 2 * 1024 * 1024;
 
 // ---- The R2 cold tier (storage/tiered.js)
 export const DEFAULT_HOT_BYTES = 1024 * 1024 * 1024;
