@@ -22,79 +22,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Miniflare } from 'miniflare';
-import { REPO } from '../worker/harness.js';
+import { COLD_POINT, COLD_SCAN, REPO, coldRows, loadBigTable, runtime } from './run.mjs';
 
 const { values: args } = parseArgs({
   options: { mb: { type: 'string', default: '100' }, rounds: { type: 'string', default: '8' }, 'no-write': { type: 'boolean' } },
 });
 const MB = Number(args.mb);
 const ROUNDS = Number(args.rounds);
-const ROWS = MB * 1024;
+const ROWS = coldRows(MB);
 const COMMIT_ROWS = 5000;
 const TENANT = 'bulk';
 const SYSTEMS = /** @type {const} */ (['dosql', 'native']);
-const POINT = 'SELECT id, length(v) AS n FROM big WHERE id = ?';
-const SCAN = 'SELECT count(*) AS n, sum(length(v)) AS total FROM big';
 const REPORT = join(REPO, 'tests/bench/bulk-scan.md');
 
 const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** A workerd on the persisted state in dir. @param {string} dir */
-async function runtime(dir) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(REPO, 'tests/bench/compare-worker.js'),
-    modulesRoot: REPO,
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: '2026-04-01',
-    cf: false,
-    durableObjects: {
-      OURS_SQL: { className: 'DoSQLSql', useSQLite: true },
-      OURS_KV: { className: 'DoSQLKv' },
-      NATIVE: { className: 'NativeSqlDatabase', useSQLite: true },
-    },
-    durableObjectsPersist: dir,
-  });
-  await mf.ready;
-  /** @param {string} system @param {string} endpoint @param {unknown} body @returns {Promise<any>} */
-  const call = async (system, endpoint, body) => {
-    const res = await mf.dispatchFetch(`http://localhost/${system}/${TENANT}/${endpoint}`, { method: 'POST', body: JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status !== 200) throw new Error(`${system} ${endpoint}: ${res.status} ${text.slice(0, 300)}`);
-    return JSON.parse(text);
-  };
-  return { mf, call };
-}
+/** A new workerd on the persisted state in dir, started. @param {string} dir */
+const started = (dir) => runtime(dir, [], true).start();
 
-/** The first point SELECT, then the scan timed; DoSQL's rows read by the scan. @param {Awaited<ReturnType<typeof runtime>>} rt @param {string} system */
-async function firstScan({ call }, system) {
-  await call(system, 'query', { sql: POINT, params: [7] });
-  const before = system === 'dosql' ? (await call(system, '_bench/stats', {})).reads : 0;
-  const t0 = performance.now();
-  const { rows } = await call(system, 'query', { sql: SCAN });
-  const ms = performance.now() - t0;
-  if (rows[0].n !== ROWS) throw new Error(`${system}: the scan counted ${rows[0].n} rows, not ${ROWS}`);
-  const rowsRead = system === 'dosql' ? (await call(system, '_bench/stats', {})).reads - before : 0;
+/** The first point SELECT, then the scan timed; DoSQL's rows read by the scan. @param {ReturnType<typeof runtime>} rt @param {string} system */
+async function firstScan(rt, system) {
+  await rt.call(system, TENANT, 'query', { sql: COLD_POINT, params: [7] });
+  const before = system === 'dosql' ? (await rt.stats(system, TENANT)).reads : 0;
+  const { ms, value } = await rt.call(system, TENANT, 'query', { sql: COLD_SCAN });
+  if (value.rows[0].n !== ROWS) throw new Error(`${system}: the scan counted ${value.rows[0].n} rows, not ${ROWS}`);
+  const rowsRead = system === 'dosql' ? (await rt.stats(system, TENANT)).reads - before : 0;
   return { ms, rowsRead };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bulk-scan-'));
 try {
-  let rt = await runtime(dir);
+  let rt = await started(dir);
   const t0 = performance.now();
-  for (const system of SYSTEMS) {
-    await rt.call(system, 'run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)' });
-    for (let from = 1; from <= ROWS; from += COMMIT_ROWS) {
-      await rt.call(system, 'run', {
-        sql: "WITH RECURSIVE c(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM c WHERE x < ?) INSERT INTO big(id, v) SELECT x, printf('%01000d', x) FROM c",
-        params: [from, Math.min(ROWS, from + COMMIT_ROWS - 1)],
-      });
-    }
-  }
+  for (const system of SYSTEMS) await loadBigTable(rt, system, TENANT, ROWS, COMMIT_ROWS);
   const loadS = (performance.now() - t0) / 1000;
 
   /** @type {Record<string, Record<string, number[]>>} */
@@ -106,21 +66,21 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? SYSTEMS : [...SYSTEMS].reverse();
     for (const system of order) {
-      await rt.call(system, '_bench/reset', {});
+      await rt.reset(system, TENANT);
       const scan = await firstScan(rt, system);
       ms.running[system].push(scan.ms);
       if (system === 'dosql') rowsRead.push(scan.rowsRead);
     }
     ratios.running.push(/** @type {number} */ (ms.running.dosql.at(-1)) / /** @type {number} */ (ms.running.native.at(-1)));
   }
-  await rt.mf.dispose();
+  await rt.stop();
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? SYSTEMS : [...SYSTEMS].reverse();
     for (const system of order) {
-      rt = await runtime(dir);
-      await (await rt.mf.dispatchFetch('http://localhost/ping')).text();
+      rt = await started(dir);
+      await rt.ping();
       ms.fresh[system].push((await firstScan(rt, system)).ms);
-      await rt.mf.dispose();
+      await rt.stop();
     }
     ratios.fresh.push(/** @type {number} */ (ms.fresh.dosql.at(-1)) / /** @type {number} */ (ms.fresh.native.at(-1)));
   }
@@ -133,7 +93,7 @@ try {
     `\`node tests/bench/bulk-scan.mjs --mb ${MB} --rounds ${ROUNDS}\` (${new Date().toISOString().slice(0, 10)}, Miniflare, 2 cores).`,
     '',
     `A table of ${ROWS.toLocaleString('en')} rows of 1 KB loaded in commits of ${COMMIT_ROWS.toLocaleString('en')} rows (${loadS.toFixed(1)} s for both systems);`,
-    "DoSQL's last commit is still in its page log. Each scan is `" + SCAN + '` after the first point SELECT of a',
+    "DoSQL's last commit is still in its page log. Each scan is `" + COLD_SCAN + '` after the first point SELECT of a',
     `freshly started object; medians of ${ROUNDS}, the systems alternated; the ratio is the median of the per-round ratios.`,
     '',
     '| object started in | DoSQL | native | DoSQL / native |',

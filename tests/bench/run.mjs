@@ -131,7 +131,7 @@ async function loadMiniflare() {
  * @param {string[]} tenants
  * @param {boolean} capture  DoSQL's change capture (off: the DOSQL_CHANGES var)
  */
-function runtime(persist, tenants, capture) {
+export function runtime(persist, tenants, capture) {
   /** @type {any} */
   let mf = null;
   const rt = {
@@ -612,14 +612,28 @@ async function baseline(rt, S) {
 }
 
 /** Rows of ~1 KB in the cold-start table, for a database of about sizeMB. @param {number} sizeMB */
-const coldRows = (sizeMB) => Math.round(sizeMB * 1024);
+export const coldRows = (sizeMB) => Math.round(sizeMB * 1024);
 const coldTenant = (/** @type {number} */ sizeMB) => `cold${sizeMB}`;
-const COLD_POINT = 'SELECT id, length(v) AS n FROM big WHERE id = ?';
+export const COLD_POINT = 'SELECT id, length(v) AS n FROM big WHERE id = ?';
 /** Starts in a running isolate measured after each new-runtime start (ctx.abort, then the first query). */
 const LOADED_STARTS = 5;
 /** Untimed starts before LOADED_STARTS more are timed again: an isolate that has run many. */
 const WARMING_STARTS = 30;
-const COLD_SCAN = 'SELECT count(*) AS n, sum(length(v)) AS total FROM big';
+export const COLD_SCAN = 'SELECT count(*) AS n, sum(length(v)) AS total FROM big';
+
+/**
+ * The cold-start table `big` of rows rows of ~1 KB, made on a system's object and
+ * loaded in commits of chunkRows rows; throws unless it then counts rows rows.
+ * @param {ReturnType<typeof runtime>} rt @param {string} system @param {string} tenant @param {number} rows @param {number} chunkRows
+ */
+export async function loadBigTable(rt, system, tenant, rows, chunkRows) {
+  await rt.call(system, tenant, 'run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)' });
+  for (let a = 1; a <= rows; a += chunkRows) {
+    await rt.call(system, tenant, 'run', { sql: `${RANGE_CTE}INSERT INTO big(id, v) SELECT x, printf('%01000d', x) FROM c`, params: [a, Math.min(rows, a + chunkRows - 1)] });
+  }
+  const { value } = await rt.call(system, tenant, 'query', { sql: 'SELECT count(*) AS n FROM big' });
+  if (value.rows[0].n !== rows) throw new Error(`${system} ${tenant}: ${JSON.stringify(value)}`);
+}
 
 /**
  * The cold-start databases, built once per cache key. Returns the persist folder.
@@ -647,13 +661,7 @@ async function coldDatabases(S) {
       const rows = coldRows(mb);
       for (const system of systems) {
         const t0 = performance.now();
-        await rt.call(system, tenant, 'run', { sql: 'CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)' });
-        for (let a = 1; a <= rows; a += S.coldChunkRows) {
-          const b = Math.min(rows, a + S.coldChunkRows - 1);
-          await rt.call(system, tenant, 'run', { sql: `${RANGE_CTE}INSERT INTO big(id, v) SELECT x, printf('%01000d', x) FROM c`, params: [a, b] });
-        }
-        const { value } = await rt.call(system, tenant, 'query', { sql: 'SELECT count(*) AS n FROM big' });
-        if (value.rows[0].n !== rows) throw new Error(`${system} ${tenant}: ${JSON.stringify(value)}`);
+        await loadBigTable(rt, system, tenant, rows, S.coldChunkRows);
         S.log(`  built ${tenant} (${fmtRows(rows)} rows of 1 KB) on ${system} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
     }

@@ -247,7 +247,7 @@ function statementsOn(prefix) {
  *  @typedef {{lsn: number, pageCount: number, readPage: (pgno: number) => Uint8Array | null | symbol,
  *    changedSince: () => Set<number>}} HistoryView */
 
-/** A group as read: its pages by position. @typedef {{pages: (Uint8Array | null)[], bytes: number}} CachedGroup */
+/** A group as read: its pages by position. @typedef {(Uint8Array | null)[]} CachedGroup */
 
 export class SqlPageStorage {
   /** @type {any} DurableObjectStorage */
@@ -356,7 +356,7 @@ export class SqlPageStorage {
     if (place) {
       page = this.#logPage(place);
     } else if (pgno <= this.#lowWater) {
-      page = this.#group(this.#groupOf(pgno))?.pages[(pgno - 1) % this.#groupPages] ?? null;
+      page = this.#group(this.#groupOf(pgno))?.[(pgno - 1) % this.#groupPages] ?? null;
     }
     if (page) this.stats.pagesRead++;
     return page;
@@ -575,7 +575,7 @@ export class SqlPageStorage {
         if (old) {
           return this.#rowData('history', old.seg).slice(old.index * this.#pageSize, (old.index + 1) * this.#pageSize);
         }
-        return this.#group(this.#groupOf(pgno))?.pages[(pgno - 1) % this.#groupPages] ?? fallback(pgno);
+        return this.#group(this.#groupOf(pgno))?.[(pgno - 1) % this.#groupPages] ?? fallback(pgno);
       },
       changedSince: () => {
         const changed = new Set([...writtenAfter, ...replaced.keys(), ...this.#logPages.keys()]);
@@ -785,7 +785,7 @@ export class SqlPageStorage {
         logged.forEach((pgno, i) => superseded.push({ pgno, lsn: this.#replacedAt(pgno), data: old[i] }));
         continue;
       }
-      const old = this.#group(group)?.pages;
+      const old = this.#group(group);
       for (let i = 0; i < this.#groupPages; i++) {
         const pgno = base + i;
         const page = old?.[i] ?? null;
@@ -927,16 +927,20 @@ export class SqlPageStorage {
     return page;
   }
 
-  /** Copies of the log records of places, in their order; the rows not kept are read in
-   *  one query (a chain of deltas is in as many rows). @param {LogPlace[]} places @returns {Uint8Array[]} */
+  /** Copies of the log records of places, in their order. @param {LogPlace[]} places @returns {Uint8Array[]} */
   #readRecords(places) {
-    const missing = [...new Set(places.map(({ slot }) => slot))].filter((slot) => this.#rows.peek(rowKey('log', slot)) === undefined);
-    if (missing.length > 1) {
-      for (const [slot, data] of this.exec(this.#statements.selectLogRows(missing.length), ...missing)) {
-        this.#rows.set(rowKey('log', Number(slot)), new Uint8Array(/** @type {ArrayBuffer} */ (data)), /** @type {ArrayBuffer} */ (data).byteLength);
-      }
-    }
+    if (places.length > 1) this.#keepLogRows(places);
     return places.map(({ slot, start, length }) => this.#rowData('log', slot).slice(start, start + length));
+  }
+
+  /** Read the log rows of places not kept, in one query, and keep them: a chain of
+   *  deltas is in as many rows. @param {LogPlace[]} places */
+  #keepLogRows(places) {
+    const missing = [...new Set(places.map(({ slot }) => slot))].filter((slot) => this.#rows.peek(rowKey('log', slot)) === undefined);
+    if (missing.length < 2) return; // #rowData reads one alone
+    for (const [slot, data] of this.exec(this.#statements.selectLogRows(missing.length), ...missing)) {
+      this.#rows.set(rowKey('log', Number(slot)), new Uint8Array(/** @type {ArrayBuffer} */ (data)), /** @type {ArrayBuffer} */ (data).byteLength);
+    }
   }
 
   /**
@@ -985,7 +989,7 @@ export class SqlPageStorage {
 
   /** A group's pages by position, a fresh array (all null when it has no row). @param {number} group */
   #groupSlots(group) {
-    return [...(this.#group(group)?.pages ?? new Array(this.#groupPages).fill(null))];
+    return [...(this.#group(group) ?? new Array(this.#groupPages).fill(null))];
   }
 
   /** Write a group's row (or delete it when empty), and keep it cached. @param {number} group @param {(Uint8Array | null)[]} slots */
@@ -1008,7 +1012,7 @@ export class SqlPageStorage {
     if (pgnos.length === 0 || pgnos.length > SPLICE_PAGES) return null;
     const cached = this.#cache.peek(group);
     let mask = 0;
-    if (cached) cached.pages.forEach((page, i) => (mask |= page ? 1 << i : 0));
+    if (cached) cached.forEach((page, i) => (mask |= page ? 1 << i : 0));
     else mask = Number(this.exec(this.#statements.selectGroupMask, group)[0]?.[0] ?? 0);
     const offsets = [];
     for (const pgno of pgnos) {
@@ -1023,7 +1027,7 @@ export class SqlPageStorage {
    *  @param {number} group @param {number[]} pgnos @param {number[]} offsets @returns {Uint8Array[]} */
   #pagesAt(group, pgnos, offsets) {
     const cached = this.#cache.peek(group);
-    if (cached) return pgnos.map((pgno) => /** @type {Uint8Array} */ (cached.pages[(pgno - 1) % this.#groupPages]));
+    if (cached) return pgnos.map((pgno) => /** @type {Uint8Array} */ (cached[(pgno - 1) % this.#groupPages]));
     const row = this.exec(this.#statements.selectGroupPages(offsets.length), ...offsets.flatMap((offset) => [offset + 1, this.#pageSize]), group)[0];
     return row.map((bytes) => new Uint8Array(/** @type {ArrayBuffer} */ (bytes)));
   }
@@ -1040,11 +1044,8 @@ export class SqlPageStorage {
       from = offset + this.#pageSize;
     });
     this.exec(this.#statements.spliceGroup(offsets.length), ...bindings, from + 1, group);
-    const cached = this.#cache.peek(group);
-    if (!cached) return;
-    const slots = [...cached.pages];
-    pgnos.forEach((pgno, i) => (slots[(pgno - 1) % this.#groupPages] = pages[i]));
-    this.#remember(group, slots, cached.bytes);
+    const cached = this.#cache.get(group);
+    if (cached) pgnos.forEach((pgno, i) => (cached[(pgno - 1) % this.#groupPages] = pages[i]));
   }
 
   /** @param {number} group @returns {CachedGroup | null} */
@@ -1057,16 +1058,12 @@ export class SqlPageStorage {
     return this.#remember(group, decodeGroup(Number(rows[0][0]), data, this.#pageSize, this.#groupPages), data.byteLength);
   }
 
-  /** @param {number} group @param {(Uint8Array | null)[] | null} pages @param {number} bytes */
+  /** @param {number} group @param {CachedGroup | null} pages @param {number} bytes  the row's */
   #remember(group, pages, bytes) {
-    if (!pages) {
-      this.#cache.delete(group);
-      return null;
-    }
     // The least recently used go first, during a request too: a scan reads each group once.
-    const cached = { pages, bytes };
-    this.#cache.set(group, cached, bytes);
-    return cached;
+    if (pages) this.#cache.set(group, pages, bytes);
+    else this.#cache.delete(group);
+    return pages;
   }
 
   /** Page numbers by group, ascending within each. @param {Iterable<number>} pgnos @returns {Map<number, number[]>} */
