@@ -11,7 +11,7 @@ import { ABI_VERSION } from '../../worker-shim/src/wasm/contract.js';
 import { KvPageStorage } from '../../worker-shim/src/storage/kv.js';
 import { FAULT, createImports, parseBatch, PAGE_ERROR, PAGE_FAULT, PAGE_MISSING, PAGE_OK, COMMIT_ERROR } from '../../worker-shim/src/wasm/host.js';
 import { MemoryPages, FakeKvStorage, TINY_TEXT_ADDRESS, tinyModule } from './fixtures/memory-storage.js';
-import { SPARE_HEAP_BYTES } from '../../worker-shim/src/config.js';
+import { SPARE_DELAY_MS, SPARE_HEAP_BYTES } from '../../worker-shim/src/config.js';
 
 /** @type {WebAssembly.Module} */
 let mod;
@@ -133,16 +133,25 @@ test('a new engine over the same pages sees committed data (restart)', async () 
 });
 
 test('engines made one after another write only their own storage and log under their own label', async () => {
-  // An engine makes an instance ahead for the next one (wasm/engine.js, takeSpare):
-  // the second engine below takes it, the third finds none left and makes its own.
+  // An engine makes an instance ahead for the next one (wasm/engine.js, takeSpare),
+  // SPARE_DELAY_MS after its first answer: the second engine below takes it, the third
+  // finds none left and makes its own.
+  // Earlier tests' engines make a spare too: wait for it, and take it.
+  await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
+  new Engine(mod, { storage: new MemoryPages() });
   const [a, b, c] = [new MemoryPages(), new MemoryPages(), new MemoryPages()];
   const first = new Engine(mod, { storage: a, label: 'first' });
   await ready(first);
+  await first.request('POST', '/query', bytes({ sql: 'SELECT 1' }));
   await new Promise((resolve) => setTimeout(resolve, 0));
+  // Not yet: made in the turn after the answer, it would hold the answer up on its way out.
+  const early = new Engine(mod, { storage: new MemoryPages() });
+  await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
   const second = new Engine(mod, { storage: b, label: 'second' });
   const third = new Engine(mod, { storage: c, label: 'third' });
   // The one made ahead has its heap grown already (SPARE_HEAP_BYTES), off the request path.
   assert.ok(second.memoryBytes - third.memoryBytes >= SPARE_HEAP_BYTES, `${second.memoryBytes} bytes made ahead, ${third.memoryBytes} made at once`);
+  assert.ok(second.memoryBytes - early.memoryBytes >= SPARE_HEAP_BYTES, `${early.memoryBytes} bytes right after the first answer: made ahead already`);
   await ready(second);
   await ready(third);
   for (const [engine, name] of /** @type {const} */ ([[first, 'a'], [second, 'b'], [third, 'c']])) {

@@ -133,6 +133,13 @@ export const DEFAULT_MAX_FAULTS = 64;
  *  SELECT), so that the page faults of that memory's first writes, and its grows, are
  *  not paid in the request that starts the object. */
 export const SPARE_HEAP_BYTES = 1024 * 1024;
+/** How long after an engine's first answer is ready its successor's spare is made (ms). A
+ *  spare takes a few ms (instantiation, and SPARE_HEAP_BYTES of page faults): on a timer
+ *  of 0 it was often made before that answer had reached the caller, which then waited
+ *  for it, and a start in a running isolate read 2.0-2.2x native instead of 1.5-1.7x
+ *  (tests/bench/run.mjs's starts, by hand, 2026-12-06). A start sooner than this after
+ *  the last one instantiates its own, as it would with no spare. */
+export const SPARE_DELAY_MS = 5;
 
 /** The key-value backend's cache: with SQLite's own 16 MiB, an object stays near
  *  a quarter of an isolate's 128 MB. */

@@ -27,7 +27,7 @@
 import { ABI_VERSION, contractOf, hostError } from './contract.js';
 import { StorageError, createImports } from './host.js';
 import { jsonResponse, valueOf } from '../durable-object/response.js';
-import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS, SPARE_HEAP_BYTES } from '../config.js';
+import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS, SPARE_DELAY_MS, SPARE_HEAP_BYTES } from '../config.js';
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
@@ -129,8 +129,9 @@ function takeSpare(module) {
 }
 
 /**
- * Make module's spare once the current task is done (a timer, so not in the request
- * that started this engine), unless there is one, its heap warmed. A module that
+ * Make module's spare SPARE_DELAY_MS after now, unless there is one, its heap warmed:
+ * called once the first answer of the engine that took the last one is ready, so the
+ * few milliseconds it takes do not hold that answer up on its way out. A module that
  * cannot be instantiated makes none: the next Engine reports why.
  * @param {WebAssembly.Module} module
  */
@@ -144,7 +145,7 @@ function makeSpareSoon(module) {
     } catch {
       // The next Engine's own instantiate() throws the same error, with its context.
     }
-  }, 0);
+  }, SPARE_DELAY_MS);
 }
 
 /**
@@ -221,6 +222,8 @@ export class Engine {
   #faults = 0;
   /** Commits written to storage since start. */
   #commits = 0;
+  /** The module, until this engine's first answer asks for its next spare. @type {WebAssembly.Module | null} */
+  #spareOf = null;
 
   /**
    * Instantiate the module and initialise it. Synchronous: `module` is compiled.
@@ -258,7 +261,7 @@ export class Engine {
     if (abi !== ABI_VERSION) {
       throw new EngineStartError(`dosql.wasm speaks ABI version ${abi} but this worker-shim speaks ${ABI_VERSION}: rebuild the module and the shim from the same commit`);
     }
-    makeSpareSoon(module);
+    this.#spareOf = module;
   }
 
   /** What the module says of itself (wasm/contract.js). */
@@ -443,7 +446,21 @@ export class Engine {
    *   protocol: only then may a route write another database (src/api.h)
    * @returns {Promise<EngineResponse>}
    */
-  request(method, path, body, { inTransaction = false, internal = false, overRpc = false } = {}) {
+  request(method, path, body, options = {}) {
+    const answer = this.#request(method, path, body, options);
+    const spareOf = this.#spareOf;
+    if (spareOf) {
+      this.#spareOf = null;
+      const askForSpare = () => makeSpareSoon(spareOf);
+      answer.then(askForSpare, askForSpare);
+    }
+    return answer;
+  }
+
+  /** request() itself. @param {string} method @param {string} path
+   *  @param {Uint8Array | {oversized: number}} body @param {{inTransaction?: boolean, internal?: boolean, overRpc?: boolean}} options
+   *  @returns {Promise<EngineResponse>} */
+  #request(method, path, body, { inTransaction = false, internal = false, overRpc = false }) {
     const zMethod = this.#utf8(method);
     const zPath = this.#utf8(path);
     const { requestFlags } = this.#contract;
