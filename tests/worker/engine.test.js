@@ -146,12 +146,19 @@ test('engines made one after another write only their own storage and log under 
   await new Promise((resolve) => setTimeout(resolve, 0));
   // Not yet: made in the turn after the answer, it would hold the answer up on its way out.
   const early = new Engine(mod, { storage: new MemoryPages() });
+  const earlyBytes = early.memoryBytes;
+  await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
+  // Nor later: an engine started since, whose start it would have held up.
+  const late = new Engine(mod, { storage: new MemoryPages() });
+  await ready(early);
+  await early.request('POST', '/query', bytes({ sql: 'SELECT 1' }));
   await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
   const second = new Engine(mod, { storage: b, label: 'second' });
   const third = new Engine(mod, { storage: c, label: 'third' });
   // The one made ahead has its heap grown already (SPARE_HEAP_BYTES), off the request path.
   assert.ok(second.memoryBytes - third.memoryBytes >= SPARE_HEAP_BYTES, `${second.memoryBytes} bytes made ahead, ${third.memoryBytes} made at once`);
-  assert.ok(second.memoryBytes - early.memoryBytes >= SPARE_HEAP_BYTES, `${early.memoryBytes} bytes right after the first answer: made ahead already`);
+  assert.ok(second.memoryBytes - earlyBytes >= SPARE_HEAP_BYTES, `${earlyBytes} bytes right after the first answer: made ahead already`);
+  assert.ok(second.memoryBytes - late.memoryBytes >= SPARE_HEAP_BYTES, `${late.memoryBytes} bytes: made ahead although an engine started after the answer`);
   await ready(second);
   await ready(third);
   for (const [engine, name] of /** @type {const} */ ([[first, 'a'], [second, 'b'], [third, 'c']])) {

@@ -128,16 +128,21 @@ function takeSpare(module) {
   return spare;
 }
 
+/** Engines made in this isolate so far (makeSpareSoon). */
+let enginesMade = 0;
+
 /**
- * Make module's spare SPARE_DELAY_MS after now, unless there is one, its heap warmed:
- * called once the first answer of the engine that took the last one is ready, so the
- * few milliseconds it takes do not hold that answer up on its way out. A module that
+ * Make module's spare SPARE_DELAY_MS after now, its heap warmed, unless there is one
+ * or another engine was made since: called once an engine's first answer is ready, so
+ * the few milliseconds it takes do not hold that answer up on its way out, nor the
+ * start of another object (which asks for one in turn when it answers). A module that
  * cannot be instantiated makes none: the next Engine reports why.
  * @param {WebAssembly.Module} module
  */
 function makeSpareSoon(module) {
+  const made = enginesMade;
   setTimeout(() => {
-    if (spares.has(module)) return;
+    if (spares.has(module) || enginesMade !== made) return;
     try {
       const spare = instantiate(module);
       warmHeap(spare, SPARE_HEAP_BYTES);
@@ -247,6 +252,7 @@ export class Engine {
     this.#maxReadAhead = maxReadAhead ?? storage.maxReadAhead ?? DEFAULT_MAX_READ_AHEAD;
     this.#maxFaults = maxFaults ?? DEFAULT_MAX_FAULTS;
 
+    enginesMade++;
     const { exports, memory, host, stackTop } = takeSpare(module) ?? instantiate(module);
     host.storage = storage;
     host.label = label;
