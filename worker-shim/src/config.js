@@ -136,9 +136,9 @@ export const SPARE_HEAP_BYTES = 1024 * 1024;
 /** How long after an engine's first answer is ready its successor's spare is made (ms). A
  *  spare takes a few ms (instantiation, and SPARE_HEAP_BYTES of page faults): on a timer
  *  of 0 it was often made before that answer had reached the caller, which then waited
- *  for it, and a start in a running isolate read 2.0-2.2x native instead of 1.5-1.7x
- *  (tests/bench/run.mjs's starts, by hand, 2026-12-06). A start sooner than this after
- *  the last one instantiates its own, as it would with no spare. */
+ *  for it; starts in a running isolate with idle time between them read 1.9-2.1x native
+ *  instead of 1.6x (BENCHMARKS.md, twenty-seventh session). A start sooner than this
+ *  after the last one instantiates its own, as it would with no spare. */
 export const SPARE_DELAY_MS = 5;
 
 /** The key-value backend's cache: with SQLite's own 16 MiB, an object stays near
