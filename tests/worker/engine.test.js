@@ -132,29 +132,31 @@ test('a new engine over the same pages sees committed data (restart)', async () 
   assert.deepEqual(json(await second.request('POST', '/query', bytes({ sql: 'SELECT email FROM users' }))).rows, [{ email: 'bo@example.com' }]);
 });
 
-test('engines made one after another write only their own storage and log under their own label', async () => {
+test('engines made one after another write only their own storage and log under their own label', async (t) => {
   // An engine makes an instance ahead for the next one (wasm/engine.js, takeSpare),
   // SPARE_DELAY_MS after its first answer: the second engine below takes it, the third
   // finds none left and makes its own.
   // Earlier tests' engines make a spare too: wait for it, and take it.
   await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
   new Engine(mod, { storage: new MemoryPages() });
+  t.mock.timers.enable({ apis: ['setTimeout'] }); // the delay, to the millisecond
   const [a, b, c] = [new MemoryPages(), new MemoryPages(), new MemoryPages()];
   const first = new Engine(mod, { storage: a, label: 'first' });
   await ready(first);
   await first.request('POST', '/query', bytes({ sql: 'SELECT 1' }));
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  // Not yet: made in the turn after the answer, it would hold the answer up on its way out.
+  t.mock.timers.tick(SPARE_DELAY_MS - 1);
+  // Not yet: made right after the answer, it would hold the answer up on its way out.
   const early = new Engine(mod, { storage: new MemoryPages() });
   const earlyBytes = early.memoryBytes;
-  await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
-  // Nor later: an engine started since, whose start it would have held up.
+  t.mock.timers.tick(1);
+  // Nor once due: an engine started since, whose start it would have held up.
   const late = new Engine(mod, { storage: new MemoryPages() });
   await ready(early);
   await early.request('POST', '/query', bytes({ sql: 'SELECT 1' }));
-  await new Promise((resolve) => setTimeout(resolve, SPARE_DELAY_MS + 20));
+  t.mock.timers.tick(SPARE_DELAY_MS);
   const second = new Engine(mod, { storage: b, label: 'second' });
   const third = new Engine(mod, { storage: c, label: 'third' });
+  t.mock.timers.reset();
   // The one made ahead has its heap grown already (SPARE_HEAP_BYTES), off the request path.
   assert.ok(second.memoryBytes - third.memoryBytes >= SPARE_HEAP_BYTES, `${second.memoryBytes} bytes made ahead, ${third.memoryBytes} made at once`);
   assert.ok(second.memoryBytes - earlyBytes >= SPARE_HEAP_BYTES, `${earlyBytes} bytes right after the first answer: made ahead already`);
