@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { COLD_POINT, COLD_SCAN, REPO, coldRows, loadBigTable, runtime } from './run.mjs';
+import { COLD_POINT, COLD_SCAN, REPO, coldRows, loadBigTable, median, rotate, runtime } from './run.mjs';
 
 const { values: args } = parseArgs({
   options: { mb: { type: 'string', default: '100' }, rounds: { type: 'string', default: '8' }, 'no-write': { type: 'boolean' } },
@@ -34,8 +34,6 @@ const COMMIT_ROWS = 5000;
 const TENANT = 'bulk';
 const SYSTEMS = /** @type {const} */ (['dosql', 'native']);
 const REPORT = join(REPO, 'tests/bench/bulk-scan.md');
-
-const median = (/** @type {number[]} */ xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** A new workerd on the persisted state in dir, started. @param {string} dir */
 const started = (dir) => runtime(dir, [], true).start();
@@ -50,43 +48,51 @@ async function firstScan(rt, system) {
   return { ms, rowsRead };
 }
 
+/**
+ * ROUNDS rounds of one timed scan per system, the systems in rotating order: each
+ * system's times, and each round's DoSQL / native.
+ * @param {(system: string) => Promise<number>} scanOnce  one scan's ms
+ */
+async function scanRounds(scanOnce) {
+  /** @type {Record<string, number[]>} */
+  const ms = { dosql: [], native: [] };
+  const ratios = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const system of rotate(SYSTEMS, round)) ms[system].push(await scanOnce(system));
+    ratios.push(/** @type {number} */ (ms.dosql.at(-1)) / /** @type {number} */ (ms.native.at(-1)));
+  }
+  return { ms, ratios };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'bulk-scan-'));
 try {
-  let rt = await started(dir);
+  const rt = await started(dir);
   const t0 = performance.now();
   for (const system of SYSTEMS) await loadBigTable(rt, system, TENANT, ROWS, COMMIT_ROWS);
   const loadS = (performance.now() - t0) / 1000;
 
-  /** @type {Record<string, Record<string, number[]>>} */
-  const ms = { running: { dosql: [], native: [] }, fresh: { dosql: [], native: [] } };
-  /** @type {Record<string, number[]>} */
-  const ratios = { running: [], fresh: [] };
   /** @type {number[]} */
   const rowsRead = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? SYSTEMS : [...SYSTEMS].reverse();
-    for (const system of order) {
-      await rt.reset(system, TENANT);
-      const scan = await firstScan(rt, system);
-      ms.running[system].push(scan.ms);
-      if (system === 'dosql') rowsRead.push(scan.rowsRead);
-    }
-    ratios.running.push(/** @type {number} */ (ms.running.dosql.at(-1)) / /** @type {number} */ (ms.running.native.at(-1)));
-  }
+  const running = await scanRounds(async (system) => {
+    await rt.reset(system, TENANT);
+    const scan = await firstScan(rt, system);
+    if (system === 'dosql') rowsRead.push(scan.rowsRead);
+    return scan.ms;
+  });
   await rt.stop();
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? SYSTEMS : [...SYSTEMS].reverse();
-    for (const system of order) {
-      rt = await started(dir);
-      await rt.ping();
-      ms.fresh[system].push((await firstScan(rt, system)).ms);
-      await rt.stop();
+  const fresh = await scanRounds(async (system) => {
+    const newRuntime = await started(dir);
+    try {
+      await newRuntime.ping();
+      return (await firstScan(newRuntime, system)).ms;
+    } finally {
+      await newRuntime.stop();
     }
-    ratios.fresh.push(/** @type {number} */ (ms.fresh.dosql.at(-1)) / /** @type {number} */ (ms.fresh.native.at(-1)));
-  }
+  });
+  const results = { running, fresh };
 
   const row = (/** @type {'running' | 'fresh'} */ mode, /** @type {string} */ label) =>
-    `| ${label} | ${median(ms[mode].dosql).toFixed(0)} ms | ${median(ms[mode].native).toFixed(0)} ms | **${median(ratios[mode]).toFixed(2)}** |`;
+    `| ${label} | ${median(results[mode].ms.dosql).toFixed(0)} ms | ${median(results[mode].ms.native).toFixed(0)} ms | **${median(results[mode].ratios).toFixed(2)}** |`;
   const report = [
     '# A cold full scan right after a bulk load',
     '',

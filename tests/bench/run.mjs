@@ -312,7 +312,7 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 /** @param {number[]} xs */
-function median(xs) {
+export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
@@ -330,7 +330,7 @@ function summary(xs) {
 }
 const round3 = (/** @type {number} */ x) => Math.round(x * 1000) / 1000;
 /** The systems in rotating order for round i. @template T @param {readonly T[]} xs @param {number} i */
-const rotate = (xs, i) => xs.map((_, j) => xs[(i + j) % xs.length]);
+export const rotate = (xs, i) => xs.map((_, j) => xs[(i + j) % xs.length]);
 
 /** Per-round ratios of each system over native. @param {Record<string, number[]>} ms */
 function ratios(ms) {
