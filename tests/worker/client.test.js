@@ -16,6 +16,8 @@ import {
   encodeParams,
   encodeValue,
   getDB,
+  statements,
+  statementsAtOnce,
 } from '../../worker-shim/src/client/client.js';
 import { toD1 } from '../../worker-shim/src/client/d1.js';
 
@@ -396,6 +398,29 @@ test('value encoding: params out, tagged values in', () => {
   assert.equal(decodeValue({ $real: 'Infinity' }), Infinity);
   assert.deepEqual(decodeValue({ other: 'x' }), { other: 'x' });
   assert.deepEqual(decodeRow({ a: 1, b: { $bigint: '9007199254740993' } }), { a: 1, b: 9007199254740993n });
+});
+
+test("statements answer with a promise and reject what they refuse, whatever send answers; the class's own answer at once", async () => {
+  /** @type {string[]} */
+  const sent = [];
+  /** A send that answers at once, as DoSQLDatabase's own does. @param {string} path */
+  const send = (path) => {
+    sent.push(path);
+    return path === '/run' ? { rowsAffected: 1, lastInsertRowId: { $bigint: '9007199254740993' } } : { rows: [{ one: 1 }] };
+  };
+  const db = statements(send, null);
+  const query = db.query('SELECT 1 AS one');
+  assert.ok(query instanceof Promise);
+  assert.deepEqual(await query, [{ one: 1 }]);
+  // A parameter with no form on the wire is refused before anything is sent: as a
+  // rejection, as an async function's, never a throw.
+  const refused = db.run('INSERT INTO t VALUES (?)', [Symbol('s')]);
+  assert.ok(refused instanceof Promise);
+  await assert.rejects(refused, { name: 'DoSQLError', code: 'BAD_PARAMS' });
+  const atOnce = statementsAtOnce(send, null);
+  assert.deepEqual(atOnce.query('SELECT 1 AS one'), [{ one: 1 }]);
+  assert.deepEqual(atOnce.run('INSERT INTO t VALUES (1)'), { rowsAffected: 1, lastInsertRowId: 9007199254740993n });
+  assert.deepEqual(sent, ['/query', '/query', '/run']);
 });
 
 describe('answers that are not DoSQL\'s', () => {

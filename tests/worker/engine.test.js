@@ -101,6 +101,32 @@ test('engine answers the protocol over synchronous storage', async () => {
   assert.ok(storage.commits > 0, 'commits reached storage');
 });
 
+test('answer() gives the response itself when nothing waits for storage, else its promise', async () => {
+  const engine = new Engine(mod, { storage: new MemoryPages() });
+  await ready(engine);
+  const now = engine.answer('POST', '/query', bytes({ sql: 'SELECT 1 AS one' }));
+  assert.ok(!(now instanceof Promise), 'synchronous storage: answered at once');
+  assert.deepEqual(json(/** @type {any} */ (now)), { rows: [{ one: 1 }] });
+  // request() keeps its promise either way.
+  const later = engine.request('POST', '/query', bytes({ sql: 'SELECT 2 AS two' }));
+  assert.ok(later instanceof Promise);
+  assert.deepEqual(json(await later), { rows: [{ two: 2 }] });
+
+  // A page to fetch first (a cold key-value cache): the promise of the retried answer.
+  const kv = new FakeKvStorage();
+  await ready(new Engine(mod, { storage: new KvPageStorage(kv) }));
+  const cold = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 1, maxReadAhead: 2 });
+  await ready(cold);
+  const faulting = cold.answer('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM users' }));
+  assert.ok(faulting instanceof Promise, 'a fault waits for storage');
+  assert.deepEqual(json(await faulting), { rows: [{ n: 0 }] });
+  assert.ok(cold.faults > 0);
+
+  // A call the engine cannot make throws at once rather than answering.
+  engine.retire('retired by the test');
+  assert.throws(() => engine.answer('POST', '/query', bytes({ sql: 'SELECT 1' })), EngineBrokenError);
+});
+
 test('a retired engine refuses every later call as one an earlier failure broke, keeping the reason', async () => {
   const engine = new Engine(mod, { storage: new MemoryPages() });
   await ready(engine);

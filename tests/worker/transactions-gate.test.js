@@ -39,7 +39,7 @@ function fakeEngine() {
       this.retired = why;
     },
     /** @param {string} method @param {string} path @param {any} body @param {{inTransaction?: boolean}} [o] */
-    async request(method, path, body, { inTransaction = false } = {}) {
+    async answer(method, path, body, { inTransaction = false } = {}) {
       calls.push({ method, path, body: dec.decode(body), inTransaction });
       const s = scripted.get(path);
       if (s) {
@@ -95,6 +95,39 @@ test('gate: requests outside a transaction go straight to the engine, without th
   assert.deepEqual(engine.calls, [{ method: 'POST', path: '/query', body: '{"sql":"SELECT 1"}', inTransaction: false }]);
 });
 
+test('gate: with the gate free, an engine that answers at once is answered at once; with a transaction open, the request waits', async () => {
+  const { contract } = fakeEngine();
+  /** @type {string[]} */
+  const paths = [];
+  let throwing = false;
+  const atOnce = {
+    contract,
+    /** @param {string} method @param {string} path */
+    answer(method, path) {
+      paths.push(path);
+      if (throwing) throw new Error('dosql.wasm failed');
+      return { status: 200, body: bytes(path === '/begin' ? { timeoutMs: 5000 } : { rows: [] }) };
+    },
+  };
+  const gate = new TransactionGate({ engine: () => atOnce, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {}, log: () => {} });
+  const now = gate.request('POST', '/query', bytes({ sql: 'SELECT 1' }), null);
+  assert.ok(!(now instanceof Promise), 'answered at once');
+  assert.equal(/** @type {any} */ (now).status, 200);
+  // A call that throws at once throws, and leaves the gate free as the answer did:
+  // a /begin after both is let in (it waits for every request admitted before it).
+  throwing = true;
+  assert.throws(() => gate.request('POST', '/query', bytes({ sql: 'SELECT 1' }), null), /dosql.wasm failed/);
+  throwing = false;
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const waits = gate.request('POST', '/query', bytes({ sql: 'after' }), null);
+  assert.ok(waits instanceof Promise, 'a transaction holds the gate');
+  await tick();
+  assert.equal(gate.waiting, 1);
+  await gate.request('POST', '/commit', bytes({}), txId);
+  assert.equal((await waits).status, 200);
+  assert.deepEqual(paths, ['/query', '/query', '/begin', '/commit', '/query']);
+});
+
 test('gate: while a transaction is open, others wait FIFO (a second /begin too) and go in arrival order after it ends', async () => {
   const { engine, gate } = setup();
   const begun = json(await gate.request('POST', '/begin', bytes({}), null));
@@ -132,10 +165,10 @@ test('gate: a /begin waits until the requests admitted before it have finished',
   let finishSlow = null;
   const slowEngine = {
     contract: engine.contract,
-    /** @type {typeof engine.request} */
-    async request(method, path, body, o) {
+    /** @type {typeof engine.answer} */
+    async answer(method, path, body, o) {
       if (path === '/query') await new Promise((r) => (finishSlow = () => r(undefined)));
-      return engine.request(method, path, body, o);
+      return engine.answer(method, path, body, o);
     },
   };
   const gate = new TransactionGate({ engine: () => slowEngine, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });
@@ -201,7 +234,7 @@ test('gate: an idle rollback that fails retires the engine, so the requests let 
     const { engine, timers, gate } = setup();
     await gate.request('POST', '/begin', bytes({ timeoutMs: 200 }), null);
     if (failing === 'answer') engine.scripted.set('/rollback', { status: 500, body: bytes({ error: 'out of memory', code: 'HEAP_LIMIT' }) });
-    else engine.request = async () => { throw new Error('dosql.wasm failed'); };
+    else engine.answer = async () => { throw new Error('dosql.wasm failed'); };
     const waiter = gate.request('POST', '/query', bytes({ sql: 'after' }), null);
     await tick();
     timers.fireAll();
@@ -279,9 +312,9 @@ test('gate: requests of one transaction reach the engine one at a time, so none 
   let release = () => {};
   const faulting = {
     contract: engine.contract,
-    /** @type {typeof engine.request} */
-    async request(method, path, body, o) {
-      const answer = await engine.request(method, path, body, o);
+    /** @type {typeof engine.answer} */
+    async answer(method, path, body, o) {
+      const answer = await engine.answer(method, path, body, o);
       if (path !== '/query') return answer;
       await new Promise((r) => (release = () => r(undefined)));
       return { status: 503, body: bytes({ error: 'a page of the database had to be fetched ... retry the transaction', code: 'TRANSACTION_ABORTED' }) };
@@ -346,10 +379,10 @@ test('gate: hold() waits for requests admitted before it, then keeps others wait
   /** @type {(() => void) | null} */
   let finishSlow = null;
   const slowEngine = {
-    /** @type {typeof engine.request} */
-    async request(method, path, body, o) {
+    /** @type {typeof engine.answer} */
+    async answer(method, path, body, o) {
       if (path === '/run') await new Promise((r) => (finishSlow = () => r(undefined)));
-      return engine.request(method, path, body, o);
+      return engine.answer(method, path, body, o);
     },
   };
   const gate = new TransactionGate({ engine: () => slowEngine, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });

@@ -73,8 +73,9 @@ export function stubFor(target, tenantId, caller) {
 
 /**
  * One request of the protocol: the answer's JSON (values still tagged), or a
- * thrown DoSQLError.
- * @typedef {(path: string, body: unknown, txId: string | null) => Promise<any>} Send
+ * thrown DoSQLError; the value itself where the object answers at once (inside
+ * it: durable-object/class.js), else its promise. Callers await it either way.
+ * @typedef {(path: string, body: unknown, txId: string | null) => any} Send
  */
 
 /**
@@ -126,7 +127,8 @@ function sinceOf(since) {
  */
 export function clientOver(send, more = {}) {
   const db = statements(send, null);
-  const post = (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {string | null} */ txId) => send(path, body, txId);
+  // Always a promise (transaction() chains .catch on it), whatever send returns.
+  const post = async (/** @type {string} */ path, /** @type {unknown} */ body, /** @type {string | null} */ txId) => send(path, body, txId);
   return Object.freeze({
     ...db,
     ...more,
@@ -227,76 +229,125 @@ export function clientOver(send, more = {}) {
 /**
  * query/queryOne/run/batch/exec, inside the transaction txId or outside any; with
  * asOf, every request carries it, and the engine refuses those that cannot take it
- * (/run, /exec: 400 BAD_REQUEST), as it does over HTTP.
+ * (/run, /exec: 400 BAD_REQUEST), as it does over HTTP. Each answers with a promise.
  * @param {Send} send
  * @param {string | null} txId
  * @param {unknown} [asOf]  a point of history (docs/history.md)
  */
 export function statements(send, txId, asOf = undefined) {
+  return promised(statementsAtOnce(send, txId, asOf));
+}
+
+/**
+ * statements() as DoSQLDatabase's own RPC entry points call them (durable-object/class.js):
+ * each answers at once when send does, and throws at once what it refuses before sending.
+ * @param {Send} send
+ * @param {string | null} txId
+ * @param {unknown} [asOf]
+ */
+export function statementsAtOnce(send, txId, asOf = undefined) {
   return {
-    ...reads(send, txId, asOf),
+    ...readsAtOnce(send, txId, asOf),
     /**
      * @param {string} sql
      * @param {unknown} [params]
-     * @returns {Promise<{rowsAffected: number, lastInsertRowId: number}>}
+     * @returns {{rowsAffected: number, lastInsertRowId: number} | Promise<{rowsAffected: number, lastInsertRowId: number}>}
      */
-    async run(sql, params) {
-      const { rowsAffected, lastInsertRowId } = await send('/run', { sql, params: encodeParams(params), asOf }, txId);
-      return { rowsAffected: decodeValue(rowsAffected), lastInsertRowId: decodeValue(lastInsertRowId) };
+    run(sql, params) {
+      return then(send('/run', { sql, params: encodeParams(params), asOf }, txId), ({ rowsAffected, lastInsertRowId }) => ({
+        rowsAffected: decodeValue(rowsAffected),
+        lastInsertRowId: decodeValue(lastInsertRowId),
+      }));
     },
     /**
      * A script of statements, all or nothing (split by SQLite's parser).
      * @param {string} sql
-     * @returns {Promise<{count: number}>}
+     * @returns {{count: number} | Promise<{count: number}>}
      */
-    async exec(sql) {
-      const { count } = await send('/exec', { sql, asOf }, txId);
-      return { count };
+    exec(sql) {
+      return then(send('/exec', { sql, asOf }, txId), ({ count }) => ({ count }));
     },
   };
 }
 
 /**
  * query/queryOne/batch, inside the transaction txId or outside any; as of a point
- * of history when asOf is given (docs/history.md), where they are read-only.
+ * of history when asOf is given (docs/history.md), where they are read-only. Each
+ * answers with a promise.
  * @param {Send} send
  * @param {string | null} txId
  * @param {unknown} asOf  a point: an lsn, a bookmark, a time, or undefined for now
  */
 export function reads(send, txId, asOf) {
+  return promised(readsAtOnce(send, txId, asOf));
+}
+
+/** reads(), each answering at once when send does (statementsAtOnce).
+ *  @param {Send} send @param {string | null} txId @param {unknown} asOf */
+function readsAtOnce(send, txId, asOf) {
   return {
     /**
      * @param {string} sql
      * @param {unknown} [params]
-     * @returns {Promise<any[]>}
+     * @returns {any[] | Promise<any[]>}
      */
-    async query(sql, params) {
-      const { rows } = await send('/query', { sql, params: encodeParams(params), asOf }, txId);
-      return decodeRows(rows);
+    query(sql, params) {
+      return then(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) => decodeRows(rows));
     },
     /**
      * @param {string} sql
      * @param {unknown} [params]
      */
-    async queryOne(sql, params) {
-      const { rows } = await send('/query', { sql, params: encodeParams(params), asOf }, txId);
-      return Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null;
+    queryOne(sql, params) {
+      return then(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) =>
+        Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null,
+      );
     },
     /**
      * Several statements, all or nothing; one result per statement.
      * @param {(string | {sql: string, params?: unknown})[]} list
      */
-    async batch(list) {
+    batch(list) {
       // Not a list: sent as it is, for the object to refuse (400 BAD_REQUEST).
       const operations = Array.isArray(list) ? list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) })) : list;
-      const { results } = await send('/batch', { operations, asOf }, txId);
-      return (Array.isArray(results) ? results : []).map((r) => ({
-        rows: decodeRows(r?.rows ?? []),
-        rowsAffected: decodeValue(r?.rowsAffected),
-        lastInsertRowId: decodeValue(r?.lastInsertRowId),
-      }));
+      return then(send('/batch', { operations, asOf }, txId), ({ results }) =>
+        (Array.isArray(results) ? results : []).map((/** @type {any} */ r) => ({
+          rows: decodeRows(r?.rows ?? []),
+          rowsAffected: decodeValue(r?.rowsAffected),
+          lastInsertRowId: decodeValue(r?.lastInsertRowId),
+        })),
+      );
     },
   };
+}
+
+/**
+ * fn of an answer, at once when the answer is given at once, else when it comes.
+ * @template T, U @param {T | Promise<T>} answer @param {(value: T) => U} fn @returns {U | Promise<U>}
+ */
+function then(answer, fn) {
+  return answer instanceof Promise ? answer.then(fn) : fn(answer);
+}
+
+/**
+ * Each of methods as a function that answers with a promise, rejected rather than
+ * thrown when the method refuses its arguments (as an async function's).
+ * @template {Record<string, (...args: any[]) => any>} M @param {M} methods
+ * @returns {{[K in keyof M]: (...args: Parameters<M[K]>) => Promise<Awaited<ReturnType<M[K]>>>}}
+ */
+function promised(methods) {
+  /** @type {Record<string, (...args: any[]) => Promise<any>>} */
+  const out = {};
+  for (const [name, method] of Object.entries(methods)) {
+    out[name] = (...args) => {
+      try {
+        return Promise.resolve(method(...args));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+  }
+  return /** @type {any} */ (out);
 }
 
 /** A /diff answer with its rows decoded. @param {any} answer */

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, statements, toRpcError } from '../client/client.js';
+import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, statementsAtOnce, toRpcError } from '../client/client.js';
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
@@ -71,12 +71,14 @@ export class DoSQLDatabase extends DurableObject {
     return wholeSetting(value === undefined ? 0 : value, `the ${option} option`);
   }
 
-  /** A request as the client's statements send it (client/client.js Send). @type {import('../client/client.js').Send} */
-  #send = async (path, body, txId) => {
-    return answerOfRpc(path, await this.#instance.call(path, body, txId));
+  /** A request as the client's statements send it (client/client.js Send), answered at
+   *  once when the object answers at once (DatabaseInstance.call). @type {import('../client/client.js').Send} */
+  #send = (path, body, txId) => {
+    const answer = this.#instance.call(path, body, txId);
+    return answer instanceof Promise ? answer.then((a) => answerOfRpc(path, a)) : answerOfRpc(path, answer);
   };
 
-  /** @type {ReturnType<typeof statements> | undefined} */
+  /** @type {ReturnType<typeof statementsAtOnce> | undefined} */
   #plain;
 
   /** @param {Request} request @returns {Promise<Response>} */
@@ -93,10 +95,10 @@ export class DoSQLDatabase extends DurableObject {
    * durable-object/response.js requestAnswer), which getDB() and toD1() read exactly as
    * they read a fetch (client/client.js sendTo).
    * @param {string} path  e.g. "/query" @param {unknown} body @param {string | null} [txId]
-   * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
+   * @returns {Promise<import('./response.js').RpcAnswer>}
    */
   request(path, body, txId = null) {
-    return this.#instance.call(path, body, txId);
+    return Promise.resolve(this.#instance.call(path, body, txId));
   }
 
   /** @param {string} sql @param {unknown} [params] @param {{transaction?: string, asOf?: unknown}} [options]  asOf: a point of history */
@@ -167,11 +169,14 @@ export class DoSQLDatabase extends DurableObject {
   }
 
   /**
+   * A statement method's answer: fn's, with a DoSQLError as Workers RPC carries it
+   * (toRpcError). fn answers at once when the object does (DatabaseInstance.call), so
+   * the only promise on the way is this one.
    * @template T @param {{transaction?: string, asOf?: unknown} | undefined} options
-   * @param {(s: ReturnType<typeof statements>, send: import('../client/client.js').Send) => Promise<T>} fn
+   * @param {(s: ReturnType<typeof statementsAtOnce>, send: import('../client/client.js').Send) => T | Promise<T>} fn
    * @param {string} [label]  the method, whose options are checked (e.g. "query()") @returns {Promise<T>}
    */
-  async #statement(options, fn, label) {
+  #statement(options, fn, label) {
     try {
       // asOf too where it is no option: C says which routes take it.
       if (label) checkCallOptions(options, STATEMENT_OPTIONS, label);
@@ -179,10 +184,14 @@ export class DoSQLDatabase extends DurableObject {
       const plain = txId === null && options?.asOf === undefined;
       // The statements outside any transaction and history: made once per object.
       // asOf goes to every statement: C answers those that cannot take it.
-      const s = plain ? (this.#plain ??= statements(this.#send, null)) : statements(this.#send, txId, options?.asOf);
-      return await fn(s, this.#send);
+      const s = plain ? (this.#plain ??= statementsAtOnce(this.#send, null)) : statementsAtOnce(this.#send, txId, options?.asOf);
+      const answer = fn(s, this.#send);
+      if (!(answer instanceof Promise)) return Promise.resolve(answer);
+      return answer.catch((err) => {
+        throw toRpcError(err);
+      });
     } catch (err) {
-      throw toRpcError(err);
+      return Promise.reject(toRpcError(err));
     }
   }
 

@@ -46,6 +46,7 @@ import { branch, adoptBranch, peersIn, scratchPages, usedError } from './branch.
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 /** @typedef {import('../wasm/engine.js').EngineResponse} EngineResponse */
+/** @typedef {import('./response.js').RpcAnswer} RpcAnswer */
 
 const encoder = new TextEncoder();
 /** A restore gives up after this many rounds of fetching pages from the cold tier. */
@@ -170,6 +171,12 @@ function requestText(body) {
   }
 }
 
+/** An RPC request's body as the engine reads it (requestText), or null. @param {unknown} body */
+function bodyBytes(body) {
+  const text = requestText(body ?? {});
+  return text === null ? null : encoder.encode(text);
+}
+
 /** The answer to an RPC request whose body JSON cannot write. */
 const UNWRITABLE_BODY = () => hostError('BAD_REQUEST', 'the request cannot be written as JSON (it holds a cycle): send values, not objects that refer to themselves');
 
@@ -287,42 +294,57 @@ export class DatabaseInstance {
   /**
    * Answer one request of the wire protocol given as a value, not an HTTP
    * request: the Workers RPC entry points' path (durable-object/class.js). The answer's
-   * text (or its bytes, when large: response.js requestAnswer), and its status.
+   * text (or its bytes, when large: response.js requestAnswer), and its status: at
+   * once, not as a promise, when the object is started and its answer is ready at once
+   * (no transaction open, the engine answering without a page to wait for).
    * @param {string} path
    * @param {unknown} body  a request body (JSON.stringify'd), or its JSON text as a stream
    *   (read as an HTTP body is: the standalone router's /branch)
    * @param {string | null} txId  anything over RPC: what is not a string names no transaction
-   * @returns {Promise<{status: number, text?: string, bytes?: Uint8Array}>}
+   * @returns {RpcAnswer | Promise<RpcAnswer>}
    */
-  async call(path, body, txId) {
-    let answer = refusedInTransaction(path, txId);
-    if (answer) {
-      if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-      return requestAnswer(answer);
+  call(path, body, txId) {
+    const refused = refusedInTransaction(path, txId);
+    if (refused) return this.#refuseCall(refused, body);
+    if (txId !== null && txId !== undefined && typeof txId !== 'string') {
+      return requestAnswer(hostError('BAD_REQUEST', `a transaction id is the string begin() answered (txId), not ${Array.isArray(txId) ? 'an array' : typeof txId}`));
     }
+    if (!this.#started || body instanceof ReadableStream) return this.#callLater(path, body, txId ?? null);
+    /** @type {EngineResponse | Promise<EngineResponse>} */
+    let answer;
     try {
-      if (txId !== null && txId !== undefined && typeof txId !== 'string') {
-        answer = hostError('BAD_REQUEST', `a transaction id is the string begin() answered (txId), not ${Array.isArray(txId) ? 'an array' : typeof txId}`);
-      } else {
-        answer = (this.#started ? null : await this.start()) ?? (await this.#callRoute(path, await this.#callBody(body), txId ?? null));
-      }
+      answer = this.#callRoute(path, bodyBytes(body), txId ?? null);
+    } catch (err) {
+      return requestAnswer(this.#failure(err));
+    }
+    if (answer instanceof Promise) return answer.then(requestAnswer, (err) => requestAnswer(this.#failure(err)));
+    return requestAnswer(answer);
+  }
+
+  /** call()'s answer when the path takes no transaction, its body stream dropped. @param {EngineResponse} refused @param {unknown} body */
+  async #refuseCall(refused, body) {
+    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+    return requestAnswer(refused);
+  }
+
+  /** call() before the start, or with a body stream to read first.
+   *  @param {string} path @param {unknown} body @param {string | null} txId @returns {Promise<RpcAnswer>} */
+  async #callLater(path, body, txId) {
+    let answer;
+    try {
+      const failure = this.#started ? null : await this.start();
+      answer = failure ?? (await this.#callRoute(path, body instanceof ReadableStream ? await readStream(body, shippedContract().maxRequestBytes) : bodyBytes(body), txId));
     } catch (err) {
       answer = this.#failure(err);
     }
     return requestAnswer(answer);
   }
 
-  /** @param {unknown} body  as call()'s @returns {Promise<Uint8Array | {oversized: number} | null>} null: JSON cannot write it */
-  async #callBody(body) {
-    if (body instanceof ReadableStream) return readStream(body, shippedContract().maxRequestBytes);
-    const text = requestText(body ?? {});
-    return text === null ? null : encoder.encode(text);
-  }
-
   /**
    * call()'s request: to the host's own routes, or through the gate to C.
    * @param {string} path @param {Uint8Array | {oversized: number} | null} bytes  null: JSON cannot write the body
    * @param {string | null} txId
+   * @returns {EngineResponse | Promise<EngineResponse>}
    */
   #callRoute(path, bytes, txId) {
     if (bytes === null) return UNWRITABLE_BODY();
@@ -333,15 +355,22 @@ export class DatabaseInstance {
 
   /**
    * One request through the gate, then what follows every request: wake the
-   * change feed, storage upkeep, a smaller engine if this one grew.
+   * change feed, storage upkeep, a smaller engine if this one grew. At once when
+   * the gate answers at once.
    * @param {string} method
    * @param {string} path
    * @param {import('./transaction-gate.js').Body | Promise<import('./transaction-gate.js').Body>} body
    * @param {string | null} txId
-   * @returns {Promise<EngineResponse>}
+   * @returns {EngineResponse | Promise<EngineResponse>}
    */
-  async #answer(method, path, body, txId) {
-    const response = await this.#request(method, path, body, txId);
+  #answer(method, path, body, txId) {
+    const response = this.#request(method, path, body, txId);
+    if (response instanceof Promise) {
+      return response.then((r) => {
+        this.#afterRequest();
+        return r;
+      });
+    }
     this.#afterRequest();
     return response;
   }
@@ -820,42 +849,55 @@ export class DatabaseInstance {
   }
 
   /**
-   * One request through the gate.
+   * One request through the gate: its answer at once when the gate gives it at once.
    * @param {string} method
    * @param {string} path
    * @param {import('./transaction-gate.js').Body | Promise<import('./transaction-gate.js').Body>} body
    * @param {string | null} txId
    * @param {{internal?: boolean}} [options]
-   * @returns {Promise<EngineResponse>}
+   * @returns {EngineResponse | Promise<EngineResponse>}
    */
   #request(method, path, body, txId, options) {
     return this.#throughEngine(() => this.#gate.request(method, path, body, txId, options));
   }
 
   /**
-   * Call into the engine (call reads this.#engine when it runs). When the call broke
-   * it, the next request starts a fresh one (and the open transaction, gone with it,
-   * ends). A call the engine refused because an earlier one broke it (a request
-   * waiting behind that one) ran nothing: it goes again on a fresh engine.
-   * @param {() => Promise<EngineResponse>} call
-   * @returns {Promise<EngineResponse>}
+   * Call into the engine (call reads this.#engine when it runs), at once when it
+   * answers at once. When the call broke it, the next request starts a fresh one
+   * (and the open transaction, gone with it, ends). A call the engine refused
+   * because an earlier one broke it (a request waiting behind that one) ran
+   * nothing: it goes again on a fresh engine.
+   * @param {() => EngineResponse | Promise<EngineResponse>} call
+   * @returns {EngineResponse | Promise<EngineResponse>}
    */
-  async #throughEngine(call) {
+  #throughEngine(call) {
+    /** @type {EngineResponse | Promise<EngineResponse>} */
+    let answer;
     try {
-      return await call();
+      answer = call();
     } catch (err) {
-      if (err instanceof EngineBrokenError && err.refused) {
-        const failure = await this.#live();
-        return failure ?? this.#throughEngine(call);
-      }
-      if (this.#engine?.broken) {
-        this.#forget(); // start a fresh instance next time
-        this.#gate.abort(`the engine failed: ${messageOf(err)}`);
-      }
-      // A failure of the request's own making (its SQL ran the stack out) is its answer.
-      if (err instanceof EngineBrokenError && err.code) return hostError(err.code, err.message);
-      throw err;
+      return this.#engineFailed(err, call);
     }
+    return answer instanceof Promise ? answer.catch((err) => this.#engineFailed(err, call)) : answer;
+  }
+
+  /**
+   * What #throughEngine answers when call failed with err: call again on a fresh
+   * engine, the request's own error, or err thrown on.
+   * @param {unknown} err @param {() => EngineResponse | Promise<EngineResponse>} call
+   * @returns {EngineResponse | Promise<EngineResponse>}
+   */
+  #engineFailed(err, call) {
+    if (err instanceof EngineBrokenError && err.refused) {
+      return this.#live().then((failure) => failure ?? this.#throughEngine(call));
+    }
+    if (this.#engine?.broken) {
+      this.#forget(); // start a fresh instance next time
+      this.#gate.abort(`the engine failed: ${messageOf(err)}`);
+    }
+    // A failure of the request's own making (its SQL ran the stack out) is its answer.
+    if (err instanceof EngineBrokenError && err.code) return hostError(err.code, err.message);
+    throw err;
   }
 
   /**

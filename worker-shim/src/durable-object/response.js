@@ -26,10 +26,13 @@ export function jsonResponse(status, value) {
  *  the platform's own bytes, where its bytes take their length. */
 const RPC_TEXT_MAX_BYTES = 16 * 1024 * 1024 - 64 * 1024;
 
+/** An answer as Workers RPC carries it: the status and the JSON text, or its bytes.
+ *  @typedef {{status: number, text?: string, bytes?: Uint8Array}} RpcAnswer */
+
 /**
  * As the class's request() answers over Workers RPC (durable-object/class.js): the
  * status and the JSON text, or its bytes when large (client/client.js answerOfRpc).
- * @param {EngineResponse} answer @returns {{status: number, text?: string, bytes?: Uint8Array}}
+ * @param {EngineResponse} answer @returns {RpcAnswer}
  */
 export function requestAnswer({ status, body }) {
   return body.length > RPC_TEXT_MAX_BYTES ? { status, bytes: body } : rpcAnswer({ status, body });

@@ -30,7 +30,8 @@ const decoder = new TextDecoder();
 
 /**
  * @typedef {object} GateEngine
- * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean, internal?: boolean}) => Promise<EngineResponse>} request
+ * @property {(method: string, path: string, body: Body, options?: {inTransaction?: boolean, internal?: boolean}) => EngineResponse | Promise<EngineResponse>} answer
+ *   the response, or its promise (wasm/engine.js Engine.answer)
  * @property {import('../wasm/contract.js').Contract} contract
  */
 
@@ -97,7 +98,8 @@ export class TransactionGate {
    * @param {string} method @param {string} path @param {Body | Promise<Body>} body
    * @param {string | null} txId  the X-DoSQL-Transaction header
    * @param {{internal?: boolean}} [options]  the shim's own request (the log's prune), which waits its turn too
-   * @returns {Promise<EngineResponse>}
+   * @returns {EngineResponse | Promise<EngineResponse>}  the response itself when the gate is free
+   *   and the engine answers at once (#outside)
    */
   request(method, path, body, txId, options = {}) {
     if (body instanceof Promise) return body.then((ready) => this.request(method, path, ready, txId, options));
@@ -156,26 +158,34 @@ export class TransactionGate {
 
   // ---- requests outside the transaction ----------------------------------------
 
-  /** @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options] */
+  /**
+   * A request outside the transaction: in turn when the gate is held or others wait,
+   * else straight to the engine, answered at once when the engine answers at once
+   * (Engine.answer).
+   * @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options]
+   * @returns {EngineResponse | Promise<EngineResponse>}
+   */
   #outside(method, path, body, options) {
     if (!this.#free) return this.#outsideInTurn(method, path, body, options);
-    // The gate is free: straight to the engine.
     this.#active++;
-    /** @type {Promise<EngineResponse>} */
+    /** @type {EngineResponse | Promise<EngineResponse>} */
     let answer;
     try {
-      answer = this.#engine().request(method, path, body, options);
+      answer = this.#engine().answer(method, path, body, options);
     } catch (err) {
-      answer = Promise.reject(err);
+      this.#leave();
+      throw err;
     }
-    return answer.finally(() => this.#leave());
+    if (answer instanceof Promise) return answer.finally(() => this.#leave());
+    this.#leave();
+    return answer;
   }
 
   /** @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options] */
   async #outsideInTurn(method, path, body, options) {
     await this.#turn(false);
     try {
-      return await this.#engine().request(method, path, body, options);
+      return await this.#engine().answer(method, path, body, options);
     } finally {
       this.#leave();
     }
@@ -211,7 +221,7 @@ export class TransactionGate {
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
-      const answer = await this.#engine().request(method, path, body, options);
+      const answer = await this.#engine().answer(method, path, body, options);
       const timeoutMs = answer.status === 200 ? opens(answer) : null;
       if (timeoutMs === null) return { answer, tx: null };
       tx.timeoutMs = timeoutMs;
@@ -300,7 +310,7 @@ export class TransactionGate {
       let answered = () => {};
       tx.busy = new Promise((resolve) => (answered = resolve));
       try {
-        const answer = await this.#engine().request(method, path, body, { inTransaction: true, internal });
+        const answer = await this.#engine().answer(method, path, body, { inTransaction: true, internal });
         const reason = endedBy(answer);
         if (reason !== null) {
           this.#end(tx, reason);
@@ -372,7 +382,7 @@ export class TransactionGate {
     let failure = null;
     try {
       engine = this.#engine(); // may throw: no engine to roll back in, and the gate must still open
-      const answer = await engine.request('POST', '/rollback', new Uint8Array(0), { inTransaction: true });
+      const answer = await engine.answer('POST', '/rollback', new Uint8Array(0), { inTransaction: true });
       if (answer.status !== 200 && abortedBy(answer) === null) failure = decoder.decode(answer.body);
     } catch (err) {
       failure = err instanceof Error ? err.message : String(err);

@@ -453,19 +453,39 @@ export class Engine {
    * @returns {Promise<EngineResponse>}
    */
   request(method, path, body, options = {}) {
+    try {
+      return Promise.resolve(this.answer(method, path, body, options));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * request(), answered at once when it can be: the response itself when nothing is
+   * queued before it and C answers without a page to wait for (every request of a
+   * SQLite-backed object, whose storage reads synchronously), else its promise. A
+   * failure of the call throws (EngineBrokenError) rather than rejects. Callers on
+   * the request path take either, so that an answer ready at once is not held up by
+   * a promise at every layer (tests/bench/request-path.md).
+   * @param {string} method @param {string} path @param {Uint8Array | {oversized: number}} body
+   * @param {{inTransaction?: boolean, internal?: boolean, overRpc?: boolean}} [options]  as request()'s
+   * @returns {EngineResponse | Promise<EngineResponse>}
+   */
+  answer(method, path, body, options = {}) {
     const answer = this.#request(method, path, body, options);
     const spareOf = this.#spareOf;
     if (spareOf) {
       this.#spareOf = null;
       const askForSpare = () => makeSpareSoon(spareOf);
-      answer.then(askForSpare, askForSpare);
+      if (answer instanceof Promise) answer.then(askForSpare, askForSpare);
+      else askForSpare();
     }
     return answer;
   }
 
-  /** request() itself. @param {string} method @param {string} path
+  /** answer() itself. @param {string} method @param {string} path
    *  @param {Uint8Array | {oversized: number}} body @param {{inTransaction?: boolean, internal?: boolean, overRpc?: boolean}} options
-   *  @returns {Promise<EngineResponse>} */
+   *  @returns {EngineResponse | Promise<EngineResponse>} */
   #request(method, path, body, { inTransaction = false, internal = false, overRpc = false }) {
     const zMethod = this.#utf8(method);
     const zPath = this.#utf8(path);
@@ -489,18 +509,19 @@ export class Engine {
    * Copy arrays in and call C with their pointers, in turn with every other
    * call (#serialize), fetching pages while it faults (#withFaults). When
    * nothing is queued the first attempt runs at once, synchronously: most
-   * requests end there, and only one that faults waits in the queue for storage.
+   * requests end there, answered at once, and only one that faults waits in the
+   * queue for storage (its promise is answered then).
    * @param {Uint8Array[]} arrays
    * @param {(exports: Record<string, any>, pointers: number[], retry: boolean) => number} call  a response
    *   pointer; retry: a call again after a fault's pages were fetched
-   * @returns {Promise<EngineResponse>}
+   * @returns {EngineResponse | Promise<EngineResponse>}
    */
   #submit(arrays, call) {
     if (this.#queued > 0) {
       return this.#serialize(() => this.#withBytes(arrays, (pointers) => this.#withFaults((e, retry) => this.#take(call(e, pointers, retry)))));
     }
     const pointers = this.#copyIn(arrays);
-    if (!Array.isArray(pointers)) return Promise.resolve(pointers);
+    if (!Array.isArray(pointers)) return pointers;
     const attempt = (/** @type {Record<string, any>} */ e, /** @type {boolean} */ retry) => this.#take(call(e, pointers, retry));
     /** @type {EngineResponse} */
     let first;
@@ -508,12 +529,12 @@ export class Engine {
       first = this.#call((e) => attempt(e, false));
     } catch (err) {
       this.#freeAll(pointers);
-      return Promise.reject(err);
+      throw err;
     }
     if (first.status !== this.#contract.response.fault) {
       this.#freeAll(pointers);
       this.#storage.settle?.();
-      return Promise.resolve(first);
+      return first;
     }
     return this.#serialize(() => this.#withFaults(attempt, first).finally(() => this.#freeAll(pointers)));
   }
