@@ -108,7 +108,7 @@ export function makeLayers({ module, engine, storage, query, instance, sql, open
   const method = encoder.encode('POST');
   const path = encoder.encode('/query');
   const madeHeaders = new Headers({ 'content-type': 'application/json; charset=utf-8' });
-  const gate = new TransactionGate({ engine: () => /** @type {any} */ ({ request: async () => constant }) });
+  const gate = new TransactionGate({ engine: () => /** @type {any} */ ({ request: async () => constant, answer: () => constant }) });
   let tail = Promise.resolve();
 
   /** @type {Layer[]} */
