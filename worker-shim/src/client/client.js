@@ -254,7 +254,7 @@ export function statementsAtOnce(send, txId, asOf = undefined) {
      * @returns {{rowsAffected: number, lastInsertRowId: number} | Promise<{rowsAffected: number, lastInsertRowId: number}>}
      */
     run(sql, params) {
-      return then(send('/run', { sql, params: encodeParams(params), asOf }, txId), ({ rowsAffected, lastInsertRowId }) => ({
+      return onAnswer(send('/run', { sql, params: encodeParams(params), asOf }, txId), ({ rowsAffected, lastInsertRowId }) => ({
         rowsAffected: decodeValue(rowsAffected),
         lastInsertRowId: decodeValue(lastInsertRowId),
       }));
@@ -265,7 +265,7 @@ export function statementsAtOnce(send, txId, asOf = undefined) {
      * @returns {{count: number} | Promise<{count: number}>}
      */
     exec(sql) {
-      return then(send('/exec', { sql, asOf }, txId), ({ count }) => ({ count }));
+      return onAnswer(send('/exec', { sql, asOf }, txId), ({ count }) => ({ count }));
     },
   };
 }
@@ -292,14 +292,14 @@ function readsAtOnce(send, txId, asOf) {
      * @returns {any[] | Promise<any[]>}
      */
     query(sql, params) {
-      return then(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) => decodeRows(rows));
+      return onAnswer(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) => decodeRows(rows));
     },
     /**
      * @param {string} sql
      * @param {unknown} [params]
      */
     queryOne(sql, params) {
-      return then(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) =>
+      return onAnswer(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) =>
         Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null,
       );
     },
@@ -310,7 +310,7 @@ function readsAtOnce(send, txId, asOf) {
     batch(list) {
       // Not a list: sent as it is, for the object to refuse (400 BAD_REQUEST).
       const operations = Array.isArray(list) ? list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) })) : list;
-      return then(send('/batch', { operations, asOf }, txId), ({ results }) =>
+      return onAnswer(send('/batch', { operations, asOf }, txId), ({ results }) =>
         (Array.isArray(results) ? results : []).map((/** @type {any} */ r) => ({
           rows: decodeRows(r?.rows ?? []),
           rowsAffected: decodeValue(r?.rowsAffected),
@@ -325,7 +325,7 @@ function readsAtOnce(send, txId, asOf) {
  * fn of an answer, at once when the answer is given at once, else when it comes.
  * @template T, U @param {T | Promise<T>} answer @param {(value: T) => U} fn @returns {U | Promise<U>}
  */
-function then(answer, fn) {
+function onAnswer(answer, fn) {
   return answer instanceof Promise ? answer.then(fn) : fn(answer);
 }
 
