@@ -325,7 +325,7 @@ function readsAtOnce(send, txId, asOf) {
  * fn of an answer, at once when the answer is given at once, else when it comes.
  * @template T, U @param {T | Promise<T>} answer @param {(value: T) => U} fn @returns {U | Promise<U>}
  */
-function onAnswer(answer, fn) {
+export function onAnswer(answer, fn) {
   return answer instanceof Promise ? answer.then(fn) : fn(answer);
 }
 

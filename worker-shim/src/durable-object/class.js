@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, statementsAtOnce, toRpcError } from '../client/client.js';
+import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, onAnswer, statementsAtOnce, toRpcError } from '../client/client.js';
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
@@ -73,10 +73,7 @@ export class DoSQLDatabase extends DurableObject {
 
   /** A request as the client's statements send it (client/client.js Send), answered at
    *  once when the object answers at once (DatabaseInstance.call). @type {import('../client/client.js').Send} */
-  #send = (path, body, txId) => {
-    const answer = this.#instance.call(path, body, txId);
-    return answer instanceof Promise ? answer.then((a) => answerOfRpc(path, a)) : answerOfRpc(path, answer);
-  };
+  #send = (path, body, txId) => onAnswer(this.#instance.call(path, body, txId), (answer) => answerOfRpc(path, answer));
 
   /** @type {ReturnType<typeof statementsAtOnce> | undefined} */
   #plain;
