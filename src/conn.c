@@ -235,7 +235,8 @@ static sqlite3_stmt *connTakeKept(Conn *p, const char *zSql){
 static int connMayKeep(Conn *p, sqlite3_stmt *pStmt, const char *zSql){
   return DOSQL_STATEMENT_CACHE>0
       && !p->bSchemaTouched && !guardMayChangeSchema(p) && !guardIsSavepoint(p)
-      && !guardTransactionStatement(p) && !guardSetsForeignKeys(p)
+      && !guardTransactionStatement(p) && !guardExplainedTransactionStatement(p)
+      && !guardSetsForeignKeys(p)
       && sqlite3_stmt_status(pStmt, SQLITE_STMTSTATUS_MEMUSED, 0)<=DOSQL_STATEMENT_MAX_BYTES
       && strcmp(sqlite3_sql(pStmt), zSql)==0;
 }

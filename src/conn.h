@@ -50,6 +50,7 @@ typedef struct Conn {
   /* What the user statement being prepared does, as the authorizer saw it
   ** (guardStartStatement() clears these; guard.h asks them). */
   const char *zTxControl;    /* refused BEGIN/COMMIT/ROLLBACK: "begin", "commit", "rollback" */
+  const char *zTxExplained;  /* EXPLAIN of one of those (which runs none): the same names */
   int bSavepointSql;         /* SAVEPOINT, RELEASE or ROLLBACK TO */
   int bSchemaSql;            /* CREATE, DROP, ALTER or ANALYZE: may change the schema */
   int eForeignKeysSql;       /* PRAGMA foreign_keys = v: 1 + v as SQLite reads it (0 or 1); else 0 */

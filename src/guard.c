@@ -166,6 +166,11 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     return SQLITE_OK;
   }
   if( guardIsSchemaAction(op) ) p->bSchemaSql = 1;
+  if( (op==SQLITE_TRANSACTION || op==SQLITE_SAVEPOINT) && dosqlPreparingExplain(p->db) ){
+    /* EXPLAIN BEGIN lists a program it never runs: no transaction statement. */
+    if( op==SQLITE_TRANSACTION ) p->zTxExplained = guardTransactionName(z3);
+    return SQLITE_OK;
+  }
   switch( op ){
     case SQLITE_ATTACH:
     case SQLITE_DETACH:
@@ -288,6 +293,7 @@ int guardSetsForeignKeys(const Conn *p){
 
 void guardStartStatement(Conn *p){
   p->zTxControl = 0;
+  p->zTxExplained = 0;
   p->bSavepointSql = 0;
   p->bSchemaSql = 0;
   p->eForeignKeysSql = 0;
@@ -296,6 +302,10 @@ void guardStartStatement(Conn *p){
 
 const char *guardTransactionStatement(const Conn *p){
   return p->zTxControl;
+}
+
+const char *guardExplainedTransactionStatement(const Conn *p){
+  return p->zTxExplained;
 }
 
 int guardIsSavepoint(const Conn *p){

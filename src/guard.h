@@ -23,6 +23,10 @@ void guardStartStatement(Conn *p);
 ** the statement as transaction control (BEGIN, COMMIT / END, ROLLBACK), else 0. */
 const char *guardTransactionStatement(const Conn *p);
 
+/* The same for an EXPLAIN (or EXPLAIN QUERY PLAN) of transaction control, which
+** is allowed: it lists the program and runs none of it. */
+const char *guardExplainedTransactionStatement(const Conn *p);
+
 /* Whether the statement is SAVEPOINT, RELEASE or ROLLBACK TO. */
 int guardIsSavepoint(const Conn *p);
 

@@ -11,7 +11,9 @@
 ** rowsAffected, lastInsertRowId, readOnly, schemaChanged, sizeAfter} (/query: that
 ** object; /batch: one per operation): every column is kept, names come even without
 ** rows, the flags say what SQLite saw the statement do, and sizeAfter is the
-** database's size in bytes as the statement left it (D1's meta.size_after).
+** database's size in bytes as the statement left it (D1's meta.size_after); an
+** EXPLAIN of BEGIN, COMMIT or ROLLBACK also has "explains" naming which (as
+** TRANSACTION_STATEMENT's "statement" does).
 **   POST /exec         {sql}                -> {count}  (a script of statements)
 **   POST /begin, /commit                    -> {sizeAfter} (an interactive transaction;
 **                                             /begin also {timeoutMs})
@@ -437,6 +439,9 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
       sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s,\"sizeAfter\":%lld",
           sqlite3_stmt_readonly(pStmt) ? "true" : "false",
           iCookieAfter!=iCookieBefore ? "true" : "false", nBytes);
+      if( guardExplainedTransactionStatement(pConn) ){
+        sqlite3_str_appendf(pOut, ",\"explains\":\"%s\"", guardExplainedTransactionStatement(pConn));
+      }
     }
     sqlite3_str_appendchar(pOut, 1, '}');
   }

@@ -223,8 +223,10 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p){
   db->lastRowid = p->iLastRowid;
 }
 
-/* The flags of DosqlSettings. */
-#define SETTING_FLAGS (SQLITE_RecTriggers|SQLITE_ReverseOrder|SQLITE_AutoIndex|SQLITE_CellSizeCk)
+/* The flags of DosqlSettings. SQLite clears DeferFKs at a commit, but a
+** PRAGMA defer_foreign_keys alone in autocommit commits nothing: it would hold
+** for the next request's transaction. */
+#define SETTING_FLAGS (SQLITE_RecTriggers|SQLITE_ReverseOrder|SQLITE_AutoIndex|SQLITE_CellSizeCk|SQLITE_DeferFKs)
 
 void dosqlSaveSettings(sqlite3 *db, DosqlSettings *p){
   p->flags = db->flags & SETTING_FLAGS;
@@ -283,6 +285,14 @@ int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder){
     if( sqlite3StrICmp(p->zName, zOlder)==0 ) return 0;
   }
   return 1;   /* neither open: SQLite answers "no such savepoint" */
+}
+
+int dosqlPreparingExplain(sqlite3 *db){
+  const Parse *pParse = db->pParse;
+  if( pParse==0 ) return 0;
+  /* A statement prepared again keeps its EXPLAIN in its program, not the parse. */
+  if( pParse->pReprepare ) return sqlite3_stmt_isexplain((sqlite3_stmt*)pParse->pReprepare)!=0;
+  return pParse->explain!=0;
 }
 
 int dosqlSchemaIsUnused(sqlite3 *db, int iDb){

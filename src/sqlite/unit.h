@@ -55,6 +55,10 @@ sqlite3_int64 dosqlSchemaStamp(sqlite3 *db);
 ** RELEASE or ROLLBACK TO of zName may undo without touching zOlder. */
 int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder);
 
+/* Whether the statement being prepared now is under EXPLAIN (or EXPLAIN QUERY
+** PLAN): asked by the authorizer, which SQLite does not tell. */
+int dosqlPreparingExplain(sqlite3 *db);
+
 /* What SQL's changes(), total_changes() and last_insert_rowid() answer (the
 ** first two SQLite's API can read but not set). Every write of the engine's own
 ** (the change log's rows and their pruning, a migration's record) saves them

@@ -415,6 +415,53 @@ static void sequence_describe_and_autocommit(void){
   connClose(&c);
 }
 
+/* EXPLAIN of BEGIN, COMMIT, ROLLBACK or SAVEPOINT lists a program and runs
+** none of it, in every request type: no transaction opens or ends. */
+static void explaining_transaction_control_runs_none(void){
+  static const char *const azExplained[] = {
+    "EXPLAIN BEGIN", "EXPLAIN BEGIN IMMEDIATE", "EXPLAIN QUERY PLAN BEGIN", "EXPLAIN COMMIT",
+    "EXPLAIN END", "EXPLAIN ROLLBACK", "EXPLAIN SAVEPOINT s", "EXPLAIN RELEASE s",
+  };
+  Conn c;
+  char cState, zBody[1024], zBaton[128];
+  Answer a;
+  int i;
+  setup(&c);
+  for(i=0; i<(int)(sizeof(azExplained)/sizeof(azExplained[0])); i++){
+    snprintf(zBody, sizeof(zBody), "{\"baton\":null,\"requests\":["
+        "{\"type\":\"execute\",\"stmt\":{\"sql\":\"%s\"}},"
+        "{\"type\":\"sequence\",\"sql\":\"%s\"},"
+        "{\"type\":\"batch\",\"batch\":{\"steps\":[{\"stmt\":{\"sql\":\"%s\"}}]}},"
+        "{\"type\":\"get_autocommit\"}]}", azExplained[i], azExplained[i], azExplained[i]);
+    a = pipeline(&c, zBody, &cState);
+    CHECK(a.status==200);
+    CHECK_STR(resultType(&a, 0), "ok");
+    /* The program's rows (a query plan has none of these). */
+    CHECK(strstr(azExplained[i], "QUERY PLAN") || cJSON_GetArraySize(cJSON_GetObjectItem(stmtResult(&a, 0), "rows"))>0);
+    CHECK_STR(resultType(&a, 1), "ok");
+    CHECK_STR(resultType(&a, 2), "ok");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 3), "response"), "is_autocommit")));
+    if( a.status!=200 || !cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 3), "response"), "is_autocommit")) ){
+      printf("  %s -> %s\n", azExplained[i], a.zBody);
+    }
+    answerFree(&a);
+  }
+  /* Inside a transaction, an explained ROLLBACK keeps its rows. */
+  a = execute(&c, "null", "BEGIN", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  snprintf(zBody, sizeof(zBody), "{\"baton\":%s,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO t(name) VALUES ('kept')\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"EXPLAIN ROLLBACK\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"COMMIT\"}}]}", zBaton);
+  a = pipeline(&c, zBody, &cState);
+  CHECK(a.status==200);
+  CHECK_STR(resultType(&a, 2), "ok");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM t"), "\"kept\"");
+  connClose(&c);
+}
+
 /* Describing a PRAGMA that sets a value would apply it (SQLite does as it
 ** prepares it): refused, and nothing changes; one that reports is described. */
 static void describing_a_setting_changes_nothing(void){
@@ -878,6 +925,7 @@ int main(void){
   RUN(a_batch_runs_its_conditions);
   RUN(sequence_describe_and_autocommit);
   RUN(describing_a_setting_changes_nothing);
+  RUN(explaining_transaction_control_runs_none);
   RUN(hostile_pipelines_get_clear_errors);
   RUN(a_fault_resumes_without_running_anything_twice);
   RUN(a_fault_resumes_inside_a_batch_and_a_sequence);

@@ -287,6 +287,17 @@ static void transaction_statements_are_named_by_sqlite(void){
   CHECK(answerStr(&a, "statement")==0);
   answerFree(&a);
   CHECK_STR(scalar(&c, "SELECT 'BEGIN'"), "\"BEGIN\"");
+  /* Explained, it is a program listed and never run: its rows, and no transaction. */
+  a = postSql(&c, "/query", "EXPLAIN BEGIN");
+  CHECK(a.status==200 && strstr(a.zBody, "\"AutoCommit\""));
+  answerFree(&a);
+  a = post(&c, "/query", "{\"sql\":\"EXPLAIN QUERY PLAN ROLLBACK\",\"rowMode\":\"array\"}");
+  CHECK(a.status==200 && strstr(a.zBody, ",\"explains\":\"rollback\"}"));
+  answerFree(&a);
+  a = post(&c, "/query", "{\"sql\":\"EXPLAIN SELECT 1\",\"rowMode\":\"array\"}");
+  CHECK(a.status==200 && strstr(a.zBody, "explains")==0);
+  answerFree(&a);
+  CHECK(sqlite3_get_autocommit(c.db));
   a = postSql(&c, "/run", "SELECT 1; BEGIN");
   CHECK_STR(answerCode(&a), "MULTIPLE_STATEMENTS");
   CHECK(answerStr(&a, "statement")==0);

@@ -405,6 +405,23 @@ for (const backend of BACKENDS) {
       assert.equal((await db.prepare('ROLLBACK').run()).meta.size_after, emptied.meta.size_after);
     });
 
+    test('EXPLAIN of BEGIN, COMMIT or ROLLBACK lists its program as SQLite does and opens or ends no transaction', async () => {
+      const db = database(backend, 'explain-begin');
+      await db.exec(SCHEMA);
+      for (const sql of ['EXPLAIN BEGIN', 'EXPLAIN COMMIT', 'explain rollback', 'EXPLAIN QUERY PLAN BEGIN IMMEDIATE']) {
+        const { results } = await db.prepare(sql).all();
+        if (!/QUERY PLAN/.test(sql)) assert.ok(results.some((/** @type {any} */ r) => r.opcode === 'AutoCommit'), sql);
+      }
+      await db.prepare("INSERT INTO users (name) VALUES ('kept')").run();
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: cannot commit - no transaction is active/);
+      // Inside a transaction, an explained ROLLBACK keeps it.
+      await db.prepare('BEGIN').run();
+      await db.prepare("INSERT INTO users (name) VALUES ('in')").run();
+      await db.prepare('EXPLAIN ROLLBACK').all();
+      await db.prepare('COMMIT').run();
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 2);
+    });
+
     test('a transaction that idled out: statements fail until ROLLBACK, which then succeeds', async () => {
       const db = database(backend, 'tx-idle', { transactionTimeoutMs: 100 });
       await db.exec(SCHEMA);

@@ -89,3 +89,16 @@ test('a sequence (libSQL\'s executeMultiple) with a parameter is refused, not ru
   // A sequence commits statement by statement: the one before it stays, as in libSQL.
   assert.deepEqual(await db.query('SELECT x FROM t'), [{ x: 1 }]);
 });
+
+test('PRAGMA defer_foreign_keys lasts to the end of its pipeline: the next client\'s transaction checks each row as it is written', async () => {
+  const db = world.client('sql', tenant('defer'));
+  await db.run('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+  await db.run('CREATE TABLE child (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES parent(id))');
+  await db.run('INSERT INTO parent VALUES (1)');
+  await pipeline(db, [{ type: 'execute', stmt: { sql: 'PRAGMA defer_foreign_keys=ON' } }]);
+  assert.deepEqual(await db.query('PRAGMA defer_foreign_keys'), [{ defer_foreign_keys: 0 }]);
+  const insert = (/** @type {number} */ id, /** @type {number} */ pid) => ({ type: 'execute', stmt: { sql: `INSERT INTO child VALUES (${id}, ${pid})` } });
+  const results = await pipeline(db, [{ type: 'execute', stmt: { sql: 'BEGIN' } }, insert(10, 1), insert(11, 999), insert(12, 1), { type: 'execute', stmt: { sql: 'COMMIT' } }]);
+  assert.deepEqual(results.slice(0, 5).map((/** @type {any} */ r) => r.type), ['ok', 'ok', 'error', 'ok', 'ok'], JSON.stringify(results));
+  assert.deepEqual(await db.query('SELECT id FROM child ORDER BY id'), [{ id: 10 }, { id: 12 }]);
+});

@@ -182,20 +182,21 @@ export class DoSQLD1Database {
    * the rest fails with the reason. SQLite says which the statement is: prepared
    * under EXPLAIN outside any transaction, it runs nothing (the object refuses to
    * explain a PRAGMA that sets a value, which SQLite would apply as it prepared
-   * it), and a transaction statement is still refused as one.
+   * it), and the answer's `explains` names a transaction statement.
    * @param {Transaction} tx
    * @param {string} sql @param {unknown[]} params @param {number} started
    */
   async #afterDeath(tx, sql, params, started) {
+    let explains;
     try {
-      await this.#batch([{ sql: `EXPLAIN ${sql}`, params }], null);
+      // Unbound, a parameter is NULL: the program, which nothing runs, is the same.
+      explains = (await this.#batch([{ sql: `EXPLAIN ${sql}` }], null)).results[0]?.explains;
     } catch (err) {
-      const control = transactionStatement(err);
-      if (control !== null) return this.#control(control, params, started);
       // The object did not answer for the statement (it failed or could not be
       // reached): nobody knows what it is, so it has not run, and that is why.
       if (!judgedBySqlite(err)) throw err;
     }
+    if (explains === 'begin' || explains === 'commit' || explains === 'rollback') return this.#control(explains, params, started);
     throw tx.dead;
   }
 
