@@ -193,6 +193,27 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await world.client(backend, name).query('SELECT count(*) AS n FROM c'), [{ n: 0 }]);
     });
 
+    test('an object parameter sent to the stub itself: its toJSON() (run on the caller\'s side) is refused, not bound as NULL; bytes inside one are refused as any object is', async () => {
+      const name = tenant('rpc-objects');
+      const stub = stubOf(backend, name);
+      await stub.run('CREATE TABLE c (v)');
+      const toJSON = await rpcFailure(stub.run('INSERT INTO c VALUES (?)', [{ $make: 'toJSON' }]));
+      assert.deepEqual([toJSON.code, toJSON.status], ['BAD_PARAMS', 400], toJSON.message);
+      assert.match(toJSON.message, /toJSON\(\) gave a promise/);
+      // Through createClient the value is encoded where toJSON() is the caller's own.
+      await stubOf(backend, name, { client: true }).run('INSERT INTO c VALUES (?)', [{ $make: 'toJSON' }]);
+      assert.deepEqual(await stub.query('SELECT v FROM c'), [{ v: '12.50 EUR' }]);
+      const inside = await rpcFailure(stub.query('SELECT ?', [{ $make: 'bytesInside' }]));
+      assert.deepEqual([inside.code, inside.status], ['BAD_PARAMS', 400], inside.message);
+      assert.match(inside.message, /parameter 1 is an object/);
+      // A body past the engine's limit over request(): 413 from its length alone, its
+      // bytes never copied into the engine's memory.
+      const before = (await stub.stats()).wasmMemoryBytes;
+      const answer = await stub.request('/query', { sql: 'SELECT length(?)', params: ['x'.repeat(9 * 1024 * 1024)] }, null);
+      assert.deepEqual([answer.status, JSON.parse(answer.text).code], [413, 'PAYLOAD_TOO_LARGE']);
+      assert.equal((await stub.stats()).wasmMemoryBytes, before);
+    });
+
     test('createClient over RPC: past what Workers RPC carries, a request is PAYLOAD_TOO_LARGE; a large answer arrives', async () => {
       const client = stubOf(backend, tenant('rpc-large'), { client: true });
       // 40 MiB of parameter: the platform refuses to send it at all.

@@ -60,32 +60,43 @@ export function encodeValue(value) {
  * Map) as JSON carries it, which is what the database gets over fetch: so that over
  * Workers RPC too it is bound or refused (BAD_PARAMS) by the database, rather than
  * cloned as JSON cannot write it, or not cloned at all (a WeakMap: a DataCloneError).
- * A bigint inside it is written as its tag, as the object itself writes one it
- * receives over RPC; one that JSON cannot write at all (a cycle) is refused here.
+ * Written by paramReplacer; one that JSON cannot write at all (a cycle), or writes
+ * as nothing (a toJSON() that gives undefined), is refused here.
  * @param {object} value
  */
 function asJSON(value) {
   let text;
   try {
-    text = JSON.stringify(value, bigintAsTag);
+    text = JSON.stringify(value, paramReplacer);
   } catch (err) {
+    if (err instanceof DoSQLError) throw err;
     throw badParameter(`a parameter cannot be sent: ${String(/** @type {any} */ (err)?.message).split('\n')[0]}; bind a number, bigint, string, boolean, null, Date or bytes`);
   }
-  return text === undefined ? null : JSON.parse(text);
+  if (text === undefined) throw badParameter('a parameter\'s toJSON() gave nothing JSON can write: bind a number, bigint, string, boolean, null, Date or bytes');
+  return JSON.parse(text);
 }
 
 /**
- * A JSON.stringify replacer that writes a bigint as its tag, where JSON.stringify
- * would throw: inside an object given as a parameter, which the database refuses.
+ * A JSON.stringify replacer for objects sent as parameters, which the database
+ * binds only when they are its tags: a bigint is written as its tag, where
+ * JSON.stringify would throw; bytes as {}, as JSON writes an ArrayBuffer, not as
+ * an object of one key per byte (a 16 MiB Uint8Array made 200 MB of text); and a
+ * promise is refused: an object's toJSON() called over Workers RPC runs on the
+ * caller's side and gives one (it would be written as nothing, and bind NULL).
  * @param {string} _key @param {unknown} value
  */
-export function bigintAsTag(_key, value) {
-  return typeof value === 'bigint' ? { $bigint: String(value) } : value;
+export function paramReplacer(_key, value) {
+  if (typeof value === 'bigint') return { $bigint: String(value) };
+  if (ArrayBuffer.isView(value)) return {};
+  if (isThenable(value)) {
+    throw badParameter("a parameter's toJSON() gave a promise (an object's methods called over Workers RPC run on the caller's side): call toJSON() yourself and bind what it gives");
+  }
+  return value;
 }
 
-/** @param {unknown} value */
+/** A promise, or what acts as one: Workers RPC's answer to a call is a function too. @param {unknown} value */
 function isThenable(value) {
-  return value !== null && typeof value === 'object' && typeof (/** @type {any} */ (value).then) === 'function';
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (/** @type {any} */ (value).then) === 'function';
 }
 
 /** @param {string} message */

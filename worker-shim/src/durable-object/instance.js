@@ -29,7 +29,7 @@ import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
-import { bigintAsTag } from '../client/values.js';
+import { paramReplacer } from '../client/values.js';
 import { discardBody, queryBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, isHranaPath, runPipeline } from './hrana.js';
@@ -164,17 +164,24 @@ function requestText(body) {
     return JSON.stringify(body);
   } catch {
     try {
-      return JSON.stringify(body, bigintAsTag);
+      return JSON.stringify(body, paramReplacer);
     } catch {
       return null;
     }
   }
 }
 
-/** An RPC request's body as the engine reads it (requestText), or null. @param {unknown} body */
+/**
+ * An RPC request's body as the engine reads it (requestText), or null; past the
+ * engine's limit, its length alone (as readBody gives it), which C refuses (413)
+ * without its bytes copied into the engine's memory.
+ * @param {unknown} body @returns {Uint8Array | {oversized: number} | null}
+ */
 function bodyBytes(body) {
   const text = requestText(body ?? {});
-  return text === null ? null : encoder.encode(text);
+  if (text === null) return null;
+  const bytes = encoder.encode(text);
+  return bytes.length > shippedContract().maxRequestBytes ? { oversized: bytes.length } : bytes;
 }
 
 /** The answer to an RPC request whose body JSON cannot write. */
