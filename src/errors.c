@@ -49,7 +49,7 @@ const DosqlError aDosqlError[] = {
   HOST("COLD_TIER_CORRUPT", 500),
   HOST("TRANSACTION_EXPIRED", 409),
   HOST("TOO_MANY_SUBSCRIBERS", 503),
-  HOST("TOO_MANY_REQUESTS", 429),           /* a libSQL WebSocket's requests in flight */
+  HOST("TOO_MANY_REQUESTS", 429),           /* requests waiting behind a transaction; a libSQL WebSocket's in flight */
   HOST("SUBSCRIBER_TOO_SLOW", 0),
   HOST("DATABASE_REPLACED", 0),
   HOST("DATABASE_RESTORED", 0),

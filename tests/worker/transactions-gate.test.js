@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransactionGate } from '../../worker-shim/src/durable-object/transaction-gate.js';
-import { ENDED_MEMORY } from '../../worker-shim/src/config.js';
+import { ENDED_MEMORY, WAITING_MAX_BYTES, WAITING_MAX_REQUESTS } from '../../worker-shim/src/config.js';
 import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { compileWasm } from './harness.js';
 import { MemoryPages } from './fixtures/memory-storage.js';
@@ -157,6 +157,59 @@ test('gate: while a transaction is open, others wait FIFO (a second /begin too) 
     engine.calls.map((c) => `${c.path}${c.inTransaction ? '*' : ''}${c.path === '/run' ? ' ' + JSON.parse(c.body).sql : ''}`),
     ['/begin', '/run* own', '/commit*', '/run A', '/begin', '/rollback*', '/run C'],
   );
+});
+
+test('gate: requests waiting behind a transaction are bounded by count and by the bytes of their bodies (429 TOO_MANY_REQUESTS past either); its own requests and the shim\'s too', async () => {
+  const { gate } = setup();
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const body = new Uint8Array(4 * 1024 * 1024);
+  const fit = WAITING_MAX_BYTES / body.length;
+  const waiting = Array.from({ length: fit }, () => gate.request('POST', '/query', body, null));
+  const [refused, begin, inside] = await Promise.all([
+    gate.request('POST', '/query', body, null),
+    gate.request('POST', '/begin', new Uint8Array(1), null),
+    gate.request('POST', '/query', new Uint8Array(1), txId),
+  ]);
+  assert.deepEqual([refused.status, json(refused).code], [429, 'TOO_MANY_REQUESTS']);
+  assert.match(json(refused).error, /too many requests are waiting for this database/);
+  assert.equal(begin.status, 429);
+  assert.equal(inside.status, 200);
+  // The shim's own request (the change log's prune) waits whatever the count.
+  const internal = gate.request('POST', '/changes/prune', body, null, { internal: true });
+  await gate.request('POST', '/commit', bytes({}), txId);
+  for (const answer of [...(await Promise.all(waiting)), await internal]) assert.equal(answer.status, 200);
+  // By count: small bodies, one past the most.
+  const second = json(await gate.request('POST', '/begin', bytes({}), null)).txId;
+  const many = Array.from({ length: WAITING_MAX_REQUESTS }, () => gate.request('POST', '/query', new Uint8Array(1), null));
+  assert.equal((await gate.request('POST', '/query', new Uint8Array(1), null)).status, 429);
+  await gate.request('POST', '/rollback', bytes({}), second);
+  assert.ok((await Promise.all(many)).every((a) => a.status === 200));
+  assert.equal((await gate.request('POST', '/query', body, null)).status, 200, 'the count went back to 0');
+});
+
+test('gate: requests of a transaction waiting behind one of it in the engine are counted too', async () => {
+  const engine = fakeEngine();
+  /** @type {() => void} */
+  let release = () => {};
+  const held = {
+    contract: engine.contract,
+    /** @type {typeof engine.answer} */
+    async answer(method, path, body, o) {
+      if (path === '/query' && o?.inTransaction) await new Promise((r) => (release = () => r(undefined)));
+      return engine.answer(method, path, body, o);
+    },
+  };
+  const gate = new TransactionGate({ engine: () => held, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const first = gate.request('POST', '/query', bytes({}), txId);
+  await tick();
+  const body = new Uint8Array(WAITING_MAX_BYTES);
+  const behind = gate.request('POST', '/run', body, txId);
+  const refused = await gate.request('POST', '/run', new Uint8Array(1), txId);
+  assert.deepEqual([refused.status, json(refused).code], [429, 'TOO_MANY_REQUESTS']);
+  release();
+  assert.equal((await first).status, 200);
+  assert.equal((await behind).status, 200);
 });
 
 test('gate: a /begin waits until the requests admitted before it have finished', async () => {

@@ -25,6 +25,14 @@ export const SOCKET_MAX_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 export const SOCKET_MAX_SQL = 128;
 export const SOCKET_MAX_SQL_BYTES = 256 * 1024;
 
+// ---- Requests waiting their turn (durable-object/transaction-gate.js)
+/** Requests that may wait behind an open transaction (or the requests before them),
+ *  by count and by bytes of their bodies, which each holds while it waits: past
+ *  either a request is refused (TOO_MANY_REQUESTS), so that a client keeping a
+ *  transaction open cannot pile bodies up past the isolate's 128 MB. */
+export const WAITING_MAX_REQUESTS = 1024;
+export const WAITING_MAX_BYTES = 16 * 1024 * 1024;
+
 // ---- Import (durable-object/file-import.js)
 /** Pages staged per storage write (the key-value backend's most keys per call). */
 export const PAGES_PER_WRITE = 128;

@@ -21,7 +21,7 @@
 
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
-import { ENDED_MEMORY } from '../config.js';
+import { ENDED_MEMORY, WAITING_MAX_BYTES, WAITING_MAX_REQUESTS } from '../config.js';
 
 const decoder = new TextDecoder();
 
@@ -54,6 +54,9 @@ export class TransactionGate {
   #active = 0;
   /** In arrival order. @type {{begin: boolean, admit: () => void}[]} */
   #waiting = [];
+  /** Requests waiting their turn (in #waiting, or behind a request of their
+   *  transaction), and the bytes of their bodies, which each holds while it waits. */
+  #parked = { requests: 0, bytes: 0 };
   /** Ended txIds → why, oldest first (bounded). @type {Map<string, string>} */
   #ended = new Map();
 
@@ -183,12 +186,42 @@ export class TransactionGate {
 
   /** @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options] */
   async #outsideInTurn(method, path, body, options) {
-    await this.#turn(false);
+    const unpark = this.#park(body, options?.internal ?? false);
+    if (unpark === null) return this.#tooManyWaiting();
+    try {
+      await this.#turn(false);
+    } finally {
+      unpark();
+    }
     try {
       return await this.#engine().answer(method, path, body, options);
     } finally {
       this.#leave();
     }
+  }
+
+  /**
+   * Count a request that is to wait, with its body, unless that passes
+   * WAITING_MAX_REQUESTS or WAITING_MAX_BYTES (config.js): the isolate's memory is
+   * shared with other objects, and a client holding a transaction open must not be
+   * able to pile up bodies behind it. The shim's own requests always wait.
+   * @param {Body} body @param {boolean} internal @returns {(() => void) | null}  uncounts it; null: refused
+   */
+  #park(body, internal) {
+    const bytes = body instanceof Uint8Array ? body.length : 0;
+    const parked = this.#parked;
+    if (!internal && (parked.requests >= WAITING_MAX_REQUESTS || parked.bytes + bytes > WAITING_MAX_BYTES)) return null;
+    parked.requests++;
+    parked.bytes += bytes;
+    return () => {
+      parked.requests--;
+      parked.bytes -= bytes;
+    };
+  }
+
+  #tooManyWaiting() {
+    return hostError('TOO_MANY_REQUESTS', `too many requests are waiting for this database (${WAITING_MAX_REQUESTS}, or ${WAITING_MAX_BYTES} bytes of their bodies), ` +
+      'behind its open transaction or the requests before them: retry when fewer wait', this.#engine().contract);
   }
 
   /** A request admitted by #turn(false) has ended. */
@@ -217,7 +250,13 @@ export class TransactionGate {
    * @returns {Promise<{answer: EngineResponse, tx: OpenTransaction | null}>}
    */
   async #alone(method, path, body, options, opens) {
-    await this.#turn(true);
+    const unpark = this.#park(body, false);
+    if (unpark === null) return { answer: this.#tooManyWaiting(), tx: null };
+    try {
+      await this.#turn(true);
+    } finally {
+      unpark();
+    }
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
@@ -304,7 +343,15 @@ export class TransactionGate {
       // answer may end the transaction (a commit, a rollback, an abort that was fetching
       // pages from R2 meanwhile), and a request queued behind it in the engine would
       // then reach C with no transaction open (500 INTERNAL) rather than be told it ended.
-      while (tx.busy) await tx.busy;
+      if (tx.busy) {
+        const unpark = this.#park(body, internal);
+        if (unpark === null) return this.#tooManyWaiting();
+        try {
+          while (tx.busy) await tx.busy;
+        } finally {
+          unpark();
+        }
+      }
       if (this.#current(txId) !== tx) return this.#expired(txId);
       /** @type {() => void} */
       let answered = () => {};
