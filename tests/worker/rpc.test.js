@@ -8,7 +8,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
-import { fromRpcError, DoSQLError } from '../../worker-shim/src/client/client.js';
+import { createClient, fromRpcError, DoSQLError } from '../../worker-shim/src/client/client.js';
+import { stubOf as fetchStubOf } from './fixtures/client-stub.js';
 import { tag, untag } from './fixtures/tagged.js';
 
 /** @type {ReturnType<typeof createWorld>} */
@@ -191,6 +192,42 @@ for (const backend of BACKENDS) {
       assert.equal(answer.status, 400);
       assert.equal(JSON.parse(answer.text).code, 'BAD_REQUEST');
       assert.deepEqual(await world.client(backend, name).query('SELECT count(*) AS n FROM c'), [{ n: 0 }]);
+    });
+
+    test('batch() keeps every field of an operation, so a field it does not take is refused as over fetch, not dropped', async () => {
+      const name = tenant('rpc-batch-fields');
+      await stubOf(backend, name).exec('CREATE TABLE t (x)');
+      for (const stub of [stubOf(backend, name), stubOf(backend, name, { client: true })]) {
+        for (const operation of [{ sql: 'SELECT count(*) AS n FROM t', asOf: 1 }, { sql: 'INSERT INTO t VALUES (?)', parms: ['x'] }, { sql: 'SELECT 1', type: 'bogus' }]) {
+          const failed = await rpcFailure(stub.batch([operation]));
+          assert.deepEqual([failed.code, failed.status], ['BAD_REQUEST', 400], failed.message);
+          assert.match(failed.message, /does not take the field|must be an object \{sql, params\?\}/);
+        }
+      }
+      assert.deepEqual(await stubOf(backend, name).query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+    });
+
+    test('a number JSON cannot carry where a field takes one (asOf, timeoutMs, limit) is refused, not sent as null and read as left out', async () => {
+      const name = tenant('rpc-nonfinite');
+      const stub = stubOf(backend, name);
+      // (NaN does not cross this test's JSON bridge into workerd; the client below takes it.)
+      for (const [call, field] of /** @type {[() => Promise<unknown>, string][]} */ ([
+        [() => stub.query('SELECT 1', [], { asOf: -Infinity }), 'asOf'],
+        [() => stub.query('SELECT 1', [], { asOf: { time: Infinity } }), 'asOf.time'],
+        [() => stub.begin({ timeoutMs: Infinity }), 'timeoutMs'],
+      ])) {
+        const failed = await rpcFailure(call());
+        assert.deepEqual([failed.code, failed.status], ['BAD_REQUEST', 400], failed.message);
+        assert.ok(failed.message.startsWith(`${field} is `), failed.message);
+      }
+      const answer = await stub.request('/diff', { from: 0, limit: -Infinity }, null);
+      assert.deepEqual([answer.status, JSON.parse(answer.text).code], [400, 'BAD_REQUEST']);
+      // getDB over fetch refuses it before sending.
+      const db = createClient(fetchStubOf(world, backend, name));
+      for (const call of [() => db.asOf(NaN).query('SELECT 1'), () => db.transaction(async () => {}, { timeoutMs: NaN })]) {
+        const failed = await call().then(() => null, (err) => err);
+        assert.equal(failed?.code, 'BAD_REQUEST', String(failed));
+      }
     });
 
     test('an object parameter sent to the stub itself: its toJSON() (run on the caller\'s side) is refused, not bound as NULL; bytes inside one are refused as any object is', async () => {

@@ -17,7 +17,7 @@
 
 import { lineDecoder } from '../changes/ndjson.js';
 import { DoSQLError, ERROR_DETAILS, objectUnavailable, rpcTooLarge } from './error.js';
-import { decodeRow, decodeRows, decodeValue, encodeParams } from './values.js';
+import { decodeRow, decodeRows, decodeValue, encodeParams, unwritableNumber } from './values.js';
 import { namespaceOf, rememberOrigin, stubLink, viaLink } from './stub-link.js';
 import { watchCalls } from './watched-calls.js';
 import { checkKeys } from '../option-keys.js';
@@ -308,8 +308,9 @@ function readsAtOnce(send, txId, asOf) {
      * @param {(string | {sql: string, params?: unknown})[]} list
      */
     batch(list) {
-      // Not a list: sent as it is, for the object to refuse (400 BAD_REQUEST).
-      const operations = Array.isArray(list) ? list.map((s) => (typeof s === 'string' ? { sql: s } : { sql: s?.sql, params: encodeParams(s?.params) })) : list;
+      // Not a list, or an operation that is no object: sent as it is, for the object to
+      // refuse (400 BAD_REQUEST); so is a field an operation does not take (asOf, parms).
+      const operations = Array.isArray(list) ? list.map(operationOf) : list;
       return onAnswer(send('/batch', { operations, asOf }, txId), ({ results }) =>
         (Array.isArray(results) ? results : []).map((/** @type {any} */ r) => ({
           rows: decodeRows(r?.rows ?? []),
@@ -319,6 +320,14 @@ function readsAtOnce(send, txId, asOf) {
       );
     },
   };
+}
+
+/** One operation of batch() for the wire: its params encoded, its other fields kept. @param {unknown} s */
+function operationOf(s) {
+  if (typeof s === 'string') return { sql: s };
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) return s;
+  const operation = /** @type {Record<string, unknown>} */ (s);
+  return 'params' in operation ? { ...operation, params: encodeParams(operation.params) } : { ...operation };
 }
 
 /**
@@ -478,6 +487,8 @@ function postRequest(stub, path, body, txId) {
   /** @type {Record<string, string>} */
   const headers = { 'Content-Type': 'application/json' };
   if (txId !== null) headers[TRANSACTION_HEADER] = txId;
+  const unwritable = unwritableNumber(body);
+  if (unwritable !== null) throw new DoSQLError(unwritable, { code: 'BAD_REQUEST', status: 400 });
   /** @type {string} */
   let text;
   try {

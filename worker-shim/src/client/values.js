@@ -94,6 +94,33 @@ export function paramReplacer(_key, value) {
   return value;
 }
 
+/**
+ * Why a request body cannot be sent as it is, when a field of it (or of an object in
+ * it, as asOf's {time}) is a number JSON cannot write: NaN or ±Infinity would go as
+ * null, which reads as the field left out (asOf NaN would read the present); else
+ * null. Parameters are encoded before (encodeValue), and not looked at.
+ * @param {unknown} body @returns {string | null}
+ */
+export function unwritableNumber(body) {
+  if (body === null || typeof body !== 'object') return null;
+  const fields = /** @type {Record<string, unknown>} */ (body);
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'number' && !Number.isFinite(value)) return unwritable(key, value);
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || key === 'params') continue;
+    const inner = /** @type {Record<string, unknown>} */ (value);
+    for (const name in inner) {
+      if (typeof inner[name] === 'number' && !Number.isFinite(inner[name])) return unwritable(`${key}.${name}`, inner[name]);
+    }
+  }
+  return null;
+}
+
+/** @param {string} field @param {unknown} value */
+function unwritable(field, value) {
+  return `${field} is ${value}, which JSON cannot carry (it would be sent as null, as if left out): give a finite number`;
+}
+
 /** A promise, or what acts as one: Workers RPC's answer to a call is a function too. @param {unknown} value */
 function isThenable(value) {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (/** @type {any} */ (value).then) === 'function';

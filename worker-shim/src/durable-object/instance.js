@@ -29,7 +29,7 @@ import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
-import { paramReplacer } from '../client/values.js';
+import { paramReplacer, unwritableNumber } from '../client/values.js';
 import { discardBody, queryBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, isHranaPath, runPipeline } from './hrana.js';
@@ -316,6 +316,8 @@ export class DatabaseInstance {
     if (txId !== null && txId !== undefined && typeof txId !== 'string') {
       return requestAnswer(hostError('BAD_REQUEST', `a transaction id is the string begin() answered (txId), not ${Array.isArray(txId) ? 'an array' : typeof txId}`));
     }
+    const unwritable = unwritableNumber(body);
+    if (unwritable !== null) return requestAnswer(hostError('BAD_REQUEST', unwritable));
     if (!this.#started || body instanceof ReadableStream) return this.#callLater(path, body, txId ?? null);
     /** @type {EngineResponse | Promise<EngineResponse>} */
     let answer;
