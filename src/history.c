@@ -17,9 +17,6 @@
 /* Largest lsn: a double holds every whole number up to 2^53 exactly. */
 #define MAX_LSN 9007199254740992.0
 
-/* A time after every commit (the year 275760, JavaScript's last date). */
-#define MAX_POINT_MS 8.64e15
-
 /* The lsn a string of decimal digits names (as a query string gives one), or -1. */
 static double digitsLsn(const char *z){
   double lsn = 0;
@@ -331,5 +328,10 @@ void historyBranchCheck(Conn *pConn, Reply *pReply, const cJSON *pBody){
 }
 
 double historyCurrentLsn(void){
-  return dosql_host_history_point(DOSQL_POINT_TIME, MAX_POINT_MS);
+  /* Not the newest commit at or before the end of time: history that keeps no
+  ** time (windowMs or maxBytes 0, a checkpoint just made) has none, yet the
+  ** present is a point. */
+  double a[DOSQL_HISTORY_N];
+  if( dosql_host_history_info(a, DOSQL_HISTORY_N)!=0 ) return DOSQL_HISTORY_NONE;
+  return a[DOSQL_HISTORY_LSN];
 }

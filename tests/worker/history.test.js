@@ -663,6 +663,11 @@ describe('history', () => {
         assert.equal((await at.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf })).body.code, 'POINT_TOO_OLD', JSON.stringify(asOf));
       }
       assert.equal((await at.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf: h.current.lsn })).status, 200);
+      // The present is a point all the same: a diff up to it, a branch of it.
+      const diff = await at.post('/diff', { from: h.current.lsn });
+      assert.deepEqual([diff.status, diff.body.to?.lsn], [200, h.current.lsn], diff.text);
+      const branch = await at.post('/branch', { name: tenant('hl-branch') });
+      assert.deepEqual([branch.status, branch.body.from?.lsn], [200, h.current.lsn], branch.text);
     } finally {
       await lean.destroy();
     }
