@@ -4,6 +4,7 @@
 ** compared by SQL the engine writes: the authorizer lets it through, the CPU
 ** budget does not.
 */
+#include <stdarg.h>
 #include <string.h>
 
 #include "diff.h"
@@ -19,6 +20,8 @@
 #define DIFF_TO   "dosql_diff_to"
 /* The column numberedCopies() adds, or its stem when a column takes the name. */
 #define DIFF_COPY "dosql_diff_copy"
+/* Terms of a Chain in one pair of parentheses. */
+#define DIFF_CHAIN_GROUP 32
 
 /* One point's side of a table. */
 typedef struct Side {
@@ -263,6 +266,34 @@ static int hasColumn(const Side *s, const char *zCol){
   return 0;
 }
 
+/* Terms joined by one operator (" OR ", " AND "), a term for each column.
+** SQLite nests a chain of N terms N deep, and refuses past 1,000
+** (SQLITE_MAX_EXPR_DEPTH: a table of about 500 columns), so the terms go in
+** groups of DIFF_CHAIN_GROUP in parentheses: 2,000 columns nest about 100 deep. */
+typedef struct Chain {
+  sqlite3_str *pOut;
+  const char *zOp;
+  int nTerm;
+} Chain;
+
+static void chainAdd(Chain *c, const char *zFormat, ...){
+  va_list ap;
+  if( c->nTerm==0 ) sqlite3_str_appendchar(c->pOut, 1, '(');
+  else if( c->nTerm % DIFF_CHAIN_GROUP ) sqlite3_str_appendall(c->pOut, c->zOp);
+  else sqlite3_str_appendf(c->pOut, ")%s(", c->zOp);
+  va_start(ap, zFormat);
+  sqlite3_str_vappendf(c->pOut, zFormat, ap);
+  va_end(ap);
+  c->nTerm++;
+}
+
+/* The chain's text (sqlite3_malloc'd; 0 when out of memory); zNone when it has no term. */
+static char *chainFinish(Chain *c, const char *zNone){
+  if( c->nTerm ) sqlite3_str_appendchar(c->pOut, 1, ')');
+  else sqlite3_str_appendall(c->pOut, zNone);
+  return sqlite3_str_finish(c->pOut);
+}
+
 /* The name of the rowid of a table whose sides are f and x: the first of
 ** SQLite's three that no column of either side takes; 0 if they take all. */
 static const char *rowidName(const Side *f, const Side *x){
@@ -289,19 +320,20 @@ static int sameKey(const Side *f, const Side *x){
 /* The condition that pairs a row of f with its row of x, and the key to order
 ** by: a rowid table's rowid (zRowid names it), a WITHOUT ROWID table's key. */
 static void keyOf(const Side *f, const char *zRowid, char **pzJoin, char **pzOrderF, char **pzOrderX){
-  sqlite3_str *pJoin = sqlite3_str_new(0), *pF = sqlite3_str_new(0), *pX = sqlite3_str_new(0);
+  Chain join = { sqlite3_str_new(0), " AND ", 0 };
+  sqlite3_str *pF = sqlite3_str_new(0), *pX = sqlite3_str_new(0);
   int i;
   if( !f->bWithoutRowid ){
-    sqlite3_str_appendf(pJoin, "x.%s = f.%s", zRowid, zRowid);
+    chainAdd(&join, "x.%s = f.%s", zRowid, zRowid);
     sqlite3_str_appendf(pF, "f.%s", zRowid);
     sqlite3_str_appendf(pX, "x.%s", zRowid);
   }
   for(i=0; f->bWithoutRowid && i<f->nPk; i++){
-    sqlite3_str_appendf(pJoin, "%sx.\"%w\" IS f.\"%w\"", i ? " AND " : "", f->azPk[i], f->azPk[i]);
+    chainAdd(&join, "x.\"%w\" IS f.\"%w\"", f->azPk[i], f->azPk[i]);
     sqlite3_str_appendf(pF, "%sf.\"%w\"", i ? "," : "", f->azPk[i]);
     sqlite3_str_appendf(pX, "%sx.\"%w\"", i ? "," : "", f->azPk[i]);
   }
-  *pzJoin = sqlite3_str_finish(pJoin);
+  *pzJoin = chainFinish(&join, "1");
   *pzOrderF = sqlite3_str_finish(pF);
   *pzOrderX = sqlite3_str_finish(pX);
 }
@@ -310,22 +342,21 @@ static void keyOf(const Side *f, const char *zRowid, char **pzJoin, char **pzOrd
 ** type, not as the column compares (a NOCASE or RTRIM collation, or 1 = 1.0,
 ** would hide a change the row holds). */
 static char *differs(const Side *f, const Side *x){
-  sqlite3_str *pOut = sqlite3_str_new(0);
+  Chain any = { sqlite3_str_new(0), " OR ", 0 };
   int i;
-  sqlite3_str_appendall(pOut, "0");
   for(i=0; i<f->nCol; i++){
     const char *z = f->azCol[i];
     if( hasColumn(x, z) ){
-      sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT x.\"%w\" COLLATE BINARY"
-                                " OR typeof(f.\"%w\") IS NOT typeof(x.\"%w\")", z, z, z, z);
+      chainAdd(&any, "f.\"%w\" IS NOT x.\"%w\" COLLATE BINARY"
+                     " OR typeof(f.\"%w\") IS NOT typeof(x.\"%w\")", z, z, z, z);
     }else{
-      sqlite3_str_appendf(pOut, " OR f.\"%w\" IS NOT NULL", z);
+      chainAdd(&any, "f.\"%w\" IS NOT NULL", z);
     }
   }
   for(i=0; i<x->nCol; i++){
-    if( !hasColumn(f, x->azCol[i]) ) sqlite3_str_appendf(pOut, " OR x.\"%w\" IS NOT NULL", x->azCol[i]);
+    if( !hasColumn(f, x->azCol[i]) ) chainAdd(&any, "x.\"%w\" IS NOT NULL", x->azCol[i]);
   }
-  return sqlite3_str_finish(pOut);
+  return chainFinish(&any, "0");
 }
 
 /* A name for the copy number that no column of f or x has (zOut, 40 bytes):
@@ -361,6 +392,7 @@ static void diffTable(Diff *p, const char *zTable){
   char *zF = 0, *zX = 0, *zJoin = 0, *zOrderF = 0, *zOrderX = 0, *zDiffers = 0;
   char *zSrcF = 0, *zSrcX = 0;
   const char *zRowid = 0;
+  int bUpdates = 1;
   sideLoad(p, &f, DIFF_FROM, zTable);
   sideLoad(p, &x, p->zTo, zTable);
   if( p->rc==SQLITE_OK && f.bExists && x.bExists && f.bWithoutRowid && x.bWithoutRowid ){
@@ -397,11 +429,19 @@ static void diffTable(Diff *p, const char *zTable){
     zSrcF = sqlite3_mprintf("\"%w\".\"%w\"", DIFF_FROM, zTable);
     zSrcX = sqlite3_mprintf("\"%w\".\"%w\"", p->zTo, zTable);
     keyOf(&f, zRowid, &zJoin, &zOrderF, &zOrderX);
+    if( f.nCol + x.nCol > sqlite3_limit(p->pConn->db, SQLITE_LIMIT_COLUMN, -1) ){
+      /* An update's row holds both sides' columns, past the most SQLite
+      ** answers in a row: a changed row is listed as deleted and inserted. */
+      char *zSame = zJoin ? sqlite3_mprintf("%s AND NOT (%s)", zJoin, zDiffers) : 0;
+      sqlite3_free(zJoin);
+      zJoin = zSame;
+      bUpdates = 0;
+    }
   }
   diffList(p, zTable, "delete", sqlite3_mprintf(
       "SELECT %s FROM %s AS f WHERE NOT EXISTS (SELECT 1 FROM %s AS x WHERE %s) ORDER BY %s",
       zF, zSrcF, zSrcX, zJoin, zOrderF), f.nCol, 0);
-  if( f.bWithoutRowid || zRowid ){
+  if( (f.bWithoutRowid || zRowid) && bUpdates ){
     diffList(p, zTable, "update", sqlite3_mprintf(
         "SELECT %s, %s FROM %s AS f JOIN %s AS x ON %s WHERE %s ORDER BY %s",
         zX, zF, zSrcF, zSrcX, zJoin, zDiffers, zOrderF), x.nCol, f.nCol);
