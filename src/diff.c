@@ -89,11 +89,16 @@ static void sideFree(Side *s){
 static void sideLoad(Diff *p, Side *s, const char *zSchema, const char *zTable){
   sqlite3_stmt *pList = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".table_list(%Q)", zSchema, zTable));
   sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf("PRAGMA \"%w\".table_xinfo(%Q)", zSchema, zTable));
+  int bView = 0;
   memset(s, 0, sizeof(*s));
   /* table_list: schema, name, type, ncol, wr, strict. */
-  if( pList && sqlite3_step(pList)==SQLITE_ROW ) s->bWithoutRowid = sqlite3_column_int(pList, 4);
+  if( pList && sqlite3_step(pList)==SQLITE_ROW ){
+    s->bWithoutRowid = sqlite3_column_int(pList, 4);
+    /* A view of the name holds no rows: at this point the table is not there. */
+    bView = sqlite3_stricmp((const char*)sqlite3_column_text(pList, 2), "view")==0;
+  }
   /* table_xinfo: cid, name, type, notnull, dflt_value, pk, hidden (0, 2, 3: stored or generated). */
-  while( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pStmt && !bView && sqlite3_step(pStmt)==SQLITE_ROW ){
     char *zCol;
     int iPk = sqlite3_column_int(pStmt, 5), iHidden = sqlite3_column_int(pStmt, 6);
     char **azCol, **azPk;

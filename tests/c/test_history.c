@@ -334,6 +334,29 @@ static void diff_sees_what_collations_and_numbers_hide(void){
   connClose(&c);
 }
 
+/* A view that became a table of its name (or the other way round) was no
+** table at the point it was a view: the table's rows come or go. */
+static void diff_takes_a_view_for_no_table(void){
+  Conn c;
+  char *z;
+  int from, to;
+  char zExtra[64];
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE base(id INTEGER PRIMARY KEY, v); INSERT INTO base VALUES (1, 'a');"
+      " CREATE VIEW vt AS SELECT id, v FROM base\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"DROP VIEW vt; CREATE TABLE vt(id INTEGER PRIMARY KEY, v); INSERT INTO vt VALUES (3, 'c')\"}");
+  to = currentLsn(&c);
+  z = diffChanges(&c, ",\"tables\":[\"vt\"]", from);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"vt\",\"type\":\"insert\",\"data\":{\"id\":3,\"v\":\"c\"}}],\"more\":false}");
+  sqlite3_free(z);
+  snprintf(zExtra, sizeof(zExtra), ",\"to\":%d", from);
+  z = diffChanges(&c, zExtra, to);
+  CHECK_STR(z, "200 \"changes\":[{\"table\":\"vt\",\"type\":\"delete\",\"data\":{\"id\":3,\"v\":\"c\"}}],\"more\":false}");
+  sqlite3_free(z);
+  connClose(&c);
+}
+
 /* A table of 1,500 columns is compared as any other: a row's columns are not
 ** one chain of terms, which SQLite refuses past 1,000 deep; one of 700 keeps
 ** its updates (both sides' columns fit in a row). */
@@ -380,6 +403,7 @@ int main(void){
   RUN(diff_lists_the_rows_of_tables_that_hold_them);
   RUN(diff_pairs_rows_by_what_both_points_have);
   RUN(diff_compares_wide_tables);
+  RUN(diff_takes_a_view_for_no_table);
   RUN(diff_counts_copies_as_they_are_stored);
   RUN(diff_sees_what_collations_and_numbers_hide);
   return HARNESS_END();
