@@ -550,11 +550,13 @@ static int diffCheckTables(Diff *p, double lsnFrom, double lsnTo){
       connFail(p->pConn, p->pReply, rc);
       break;
     }
-    if( rc==SQLITE_DONE || internalIsReserved(zName) || sqlite3_strnicmp(zName, "sqlite_", 7)==0 ){
+    if( rc==SQLITE_DONE || internalIsReserved(zName) || sqlite3_strnicmp(zName, "sqlite_", 7)==0
+     || isShadow(p, zName) ){
       replyFail(p->pReply, 400, DOSQL_BAD_REQUEST,
           "tables names \"%s\", which is no table of yours at lsn %lld nor at lsn %lld: name tables "
-          "as they were at either point (in any case); SQLite's own (sqlite_*) and the engine's "
-          "(_dosql_*) are left out", zName, (sqlite3_int64)lsnFrom, (sqlite3_int64)lsnTo);
+          "as they were at either point (in any case); SQLite's own (sqlite_*), the engine's "
+          "(_dosql_*) and a virtual table's shadow tables (listed as the virtual table) are left out",
+          zName, (sqlite3_int64)lsnFrom, (sqlite3_int64)lsnTo);
       p->rc = SQLITE_MISUSE;
       break;
     }

@@ -286,6 +286,10 @@ static void diff_pairs_rows_by_what_both_points_have(void){
   CHECK(strstr(a.zBody, "\"name\":\"f\"")!=0);
   CHECK(strstr(a.zBody, "f_config")==0 && strstr(a.zBody, "f_content")==0 && strstr(a.zBody, "f_data")==0);
   answerFree(&a);
+  /* Named, a shadow table is refused as any name that would list nothing. */
+  z = diffChanges(&c, ",\"tables\":[\"f_data\"]", from);
+  CHECK_STR(z, "400 BAD_REQUEST");
+  sqlite3_free(z);
   connClose(&c);
 }
 
