@@ -435,6 +435,25 @@ describe('answers that are not DoSQL\'s', () => {
         assert.match(err.message, /\/begin with \d{3} "Not Found".*return db\.serve\(request\)/);
         return true;
       });
+      // subscribe() reads its answer too.
+      const events = over(() => new Response('Not Found', { status })).subscribe(['t'], { since: 0 });
+      await assert.rejects(events.next(), (/** @type {any} */ err) => {
+        assert.deepEqual([err instanceof DoSQLError, err.code, err.status], [true, 'NOT_DOSQL', status]);
+        assert.match(err.message, /\/subscribe with \d{3} "Not Found"/);
+        return true;
+      });
+    }
+  });
+
+  test('an exception the object threw instead of answering (its own fetch() failing before DoSQL) is OBJECT_THREW, its message kept', async () => {
+    const thrown = Object.assign(new Error('DoSQLError: DB("app"): migrations: { folder } cannot work'), { remote: true });
+    const db = createClient({ fetch: async () => { throw thrown; } });
+    for (const call of [() => db.query('SELECT 1'), () => db.transaction(async () => {})]) {
+      await assert.rejects(call(), (/** @type {any} */ err) => {
+        assert.deepEqual([err instanceof DoSQLError, err.code, err.status, err.cause], [true, 'OBJECT_THREW', 500, thrown]);
+        assert.match(err.message, /threw instead of answering: DoSQLError: DB\("app"\)/);
+        return true;
+      });
     }
   });
 

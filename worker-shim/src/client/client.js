@@ -16,7 +16,7 @@
 // No workerd needed: this module runs wherever fetch-like stubs do (and in Node).
 
 import { lineDecoder } from '../changes/ndjson.js';
-import { DoSQLError, ERROR_DETAILS, objectUnavailable, rpcTooLarge } from './error.js';
+import { DoSQLError, ERROR_DETAILS, objectThrew, objectUnavailable, rpcTooLarge } from './error.js';
 import { decodeRow, decodeRows, decodeValue, encodeParams, unwritableNumber } from './values.js';
 import { namespaceOf, rememberOrigin, stubLink, viaLink } from './stub-link.js';
 import { watchCalls } from './watched-calls.js';
@@ -404,7 +404,9 @@ export function sendTo(stub, link = stubLink(stub)) {
       if (err instanceof Error && err.name === 'DataCloneError') throw unsendable(err);
       const unavailable = objectUnavailable(err);
       // 503, as the router answers it (src/errors.c).
-      throw unavailable === null ? err : new DoSQLError(unavailable, { code: 'OBJECT_UNAVAILABLE', status: 503, cause: err });
+      if (unavailable !== null) throw new DoSQLError(unavailable, { code: 'OBJECT_UNAVAILABLE', status: 503, cause: err });
+      const threw = objectThrew(err);
+      throw threw === null ? err : new DoSQLError(threw, { code: 'OBJECT_THREW', status: 500, cause: err });
     }
   };
 }
@@ -549,8 +551,8 @@ export function answerOfRpc(path, { status, text, bytes }) {
  * @returns {any}
  */
 export function answerOf(path, status, text) {
+  if (status < 200 || status > 299) throw errorAnswer(path, status, text);
   const value = parseJSON(text);
-  if (status < 200 || status > 299) throw typeof value?.code === 'string' ? failure(status, value, text) : foreign(path, status, text, value);
   if (value === undefined || value === null || typeof value !== 'object') {
     throw new DoSQLError(`the database answered ${path} with something that is not a JSON object: ${text.slice(0, 200)}`, {
       code: 'BAD_RESPONSE',
@@ -604,6 +606,15 @@ export function fromRpcError(err) {
   const m = err instanceof Error ? RPC_ERROR.exec(err.message) : null;
   if (!m) return err;
   return new DoSQLError(m[4], { code: m[1], status: Number(m[2]), operation: m[3] === undefined ? undefined : Number(m[3]) });
+}
+
+/**
+ * The DoSQLError an error answer is: DoSQL's {error, code}, or another's (foreign).
+ * @param {string} path @param {number} status @param {string} text
+ */
+function errorAnswer(path, status, text) {
+  const value = parseJSON(text);
+  return typeof value?.code === 'string' ? failure(status, value, text) : foreign(path, status, text, value);
 }
 
 /**
@@ -756,10 +767,7 @@ class Subscription {
       opening.then((r) => r.body?.cancel(), () => {}).catch(() => {});
       return;
     }
-    if (!response.ok) {
-      const text = await response.text();
-      throw failure(response.status, parseJSON(text), text);
-    }
+    if (!response.ok) throw errorAnswer('/subscribe', response.status, await response.text());
     this.#status = response.status;
     if (this.#closed || !response.body) {
       this.#ended = true;

@@ -27,6 +27,18 @@ export function objectUnavailable(err) {
 }
 
 /**
+ * The message for an exception the object threw instead of answering (workerd marks
+ * those it carries from the object `remote`): a class of one's own that failed before
+ * it passed the request to DoSQL (docs/errors.md OBJECT_THREW). Null for any other error.
+ * @param {unknown} err
+ * @returns {string | null}
+ */
+export function objectThrew(err) {
+  if (!(err instanceof Error) || /** @type {any} */ (err).remote !== true || err instanceof DoSQLError) return null;
+  return `the database's Durable Object threw instead of answering: ${err.message}`;
+}
+
+/**
  * Whether a Workers RPC call threw because the platform refused its arguments or its
  * answer for their size (32 MiB as the runtime serializes them: a string holding a
  * character past Latin-1 takes two bytes a character).
