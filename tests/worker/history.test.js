@@ -153,6 +153,17 @@ describe('history', () => {
     await sql(empty).run('CREATE TABLE t (x)');
   });
 
+  test('branches into one new name at once: one is made, the others are BRANCH_EXISTS (the name is being written), not an import in progress', async () => {
+    const db = sql(tenant('hrace'));
+    await db.run('CREATE TABLE t (x)');
+    await db.run('INSERT INTO t VALUES (1)');
+    const name = tenant('hrace-branch');
+    const answers = await Promise.all([1, 2, 3].map(() => db.post('/branch', { name })));
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409, 409], answers.map((a) => a.text).join('\n'));
+    for (const a of answers.filter((a) => a.status === 409)) assert.equal(a.body.code, 'BRANCH_EXISTS', a.text);
+    assert.deepEqual(await sql(name).query('SELECT count(*) AS n FROM t'), [{ n: 1 }]);
+  });
+
   test('a reader of /changes across a restore gets the new events or a gap, never old numbers again', async () => {
     const db = sql(tenant('hnum'));
     await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');

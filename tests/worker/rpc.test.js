@@ -249,6 +249,10 @@ for (const backend of BACKENDS) {
       const answer = await stub.request('/query', { sql: 'SELECT length(?)', params: ['x'.repeat(9 * 1024 * 1024)] }, null);
       assert.deepEqual([answer.status, JSON.parse(answer.text).code], [413, 'PAYLOAD_TOO_LARGE']);
       assert.equal((await stub.stats()).wasmMemoryBytes, before);
+      // A body stream that breaks is the caller's 400, not a failure of DoSQL's (500 INTERNAL).
+      const broken = await stub.request('/query', { $make: 'brokenStream' }, null);
+      assert.deepEqual([broken.status, JSON.parse(broken.text).code], [400, 'BAD_REQUEST'], broken.text);
+      assert.match(JSON.parse(broken.text).error, /the request's body could not be read/);
     });
 
     test('createClient over RPC: past what Workers RPC carries, a request is PAYLOAD_TOO_LARGE; a large answer arrives', async () => {

@@ -30,7 +30,7 @@ import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
 import { paramReplacer, unwritableNumber } from '../client/values.js';
-import { discardBody, queryBody, readBody, readStream } from './request-body.js';
+import { BodyReadError, discardBody, queryBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, isHranaPath, runPipeline } from './hrana.js';
 import { ChangeFeed } from '../changes/feed.js';
@@ -254,6 +254,7 @@ export class DatabaseInstance {
    */
   #failure(err) {
     if (err instanceof StorageError) return hostError(err.code, err.message);
+    if (err instanceof BodyReadError) return hostError('BAD_REQUEST', err.message);
     console.error(`[dosql] ${this.#options.label()}:`, err);
     return hostError('INTERNAL', messageOf(err));
   }
@@ -489,7 +490,7 @@ export class DatabaseInstance {
             progress,
             log: (...args) => console.error(`[dosql] ${label}:`, ...args),
           }),
-        { lost: bare !== null },
+        { lost: bare !== null, branch: ifNew },
       );
       return toResponse(answer);
     } catch (err) {
@@ -517,16 +518,19 @@ export class DatabaseInstance {
   /**
    * run() as the one import in progress (a file, or a branch's pages: both replace the
    * database), once the engine has started; else discard() throws its incoming pages away.
-   * With lost, a start that fails because the database's cold data is lost does not stop it.
+   * With lost, a start that fails because the database's cold data is lost does not stop it;
+   * with branch, run() makes a branch, which finding another in progress does not make.
    * @param {() => Promise<void>} discard
    * @param {(progress: import('./file-import.js').ImportProgress) => Promise<EngineResponse>} run
-   * @param {{lost?: boolean}} [options]
+   * @param {{lost?: boolean, branch?: boolean}} [options]
    * @returns {Promise<EngineResponse>}
    */
-  async #oneImport(discard, run, { lost = false } = {}) {
+  async #oneImport(discard, run, { lost = false, branch = false } = {}) {
     if (this.#importing) {
       await discard();
-      return hostError('IMPORT_IN_PROGRESS', 'another import into this database is in progress; wait for its answer');
+      return branch
+        ? hostError('BRANCH_EXISTS', 'the branch was not made: the database it would be is being written (an import or another branch into it has not answered yet); choose another name, or retry once that has answered')
+        : hostError('IMPORT_IN_PROGRESS', 'another import into this database is in progress; wait for its answer');
     }
     // Claimed before the first await, so two imports never both pass the check.
     const progress = { receivedBytes: 0, stagedPages: 0 };
@@ -672,6 +676,7 @@ export class DatabaseInstance {
           log: (...args) => console.error(`[dosql] ${label}:`, ...args),
         });
       },
+      { branch: true },
     );
   }
 

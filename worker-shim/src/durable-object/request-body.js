@@ -6,6 +6,21 @@
 
 import { DRAIN_BYTES } from '../config.js';
 
+/** A request body that failed as it was read (its sender went away, its stream broke):
+ *  the caller's, answered 400 BAD_REQUEST, not a failure of DoSQL's. */
+export class BodyReadError extends Error {
+  name = 'BodyReadError';
+}
+
+/** @template T @param {() => Promise<T>} read @returns {Promise<T>} */
+async function reading(read) {
+  try {
+    return await read();
+  } catch (err) {
+    throw new BodyReadError(`the request's body could not be read: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
 /**
  * Read a request body, but never more than max bytes of it: past that (by the
  * declared Content-Length or by counting), answer {oversized: n} so C says 413.
@@ -25,7 +40,7 @@ export async function readBody(request, max) {
     // request, tests/bench/request-path.md). The length is the HTTP layer's for
     // every request from the network; only a Worker streaming a body of its own
     // can send more than it declares, and then what it sent is read and counted.
-    const bytes = new Uint8Array(await request.arrayBuffer());
+    const bytes = new Uint8Array(await reading(() => request.arrayBuffer()));
     return bytes.byteLength > max ? { oversized: bytes.byteLength } : bytes;
   }
   return readStream(request.body, max);
@@ -47,7 +62,7 @@ export async function readStream(body, max) {
       await drain(reader);
       return { oversized: total };
     }
-    const { done, value } = await reader.read();
+    const { done, value } = await reading(() => reader.read());
     if (done) break;
     total += value.byteLength;
     chunks.push(value);
