@@ -95,6 +95,15 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await db.query('SELECT id FROM u ORDER BY id'), [{ id: 1 }, { id: 2 }]);
     });
 
+    test('transaction(fn) in workerd: a failure passed on to a promise nobody handles (an async helper not awaited, a then() callback returning the call) rolls back; one fn caught commits', async () => {
+      const res = await world.mf.dispatchFetch(`http://localhost/${backend}/${tenant('passed-on')}/__unawaited`, { method: 'POST' });
+      const { outcomes, rows } = await res.json();
+      assert.match(outcomes.helper, /NOT NULL constraint failed/);
+      assert.match(outcomes.chained, /NOT NULL constraint failed/);
+      assert.equal(outcomes.caught, 'committed');
+      assert.deepEqual(rows, [{ sku: 'c' }]);
+    });
+
     test('blobs from Uint8Array, ArrayBuffer and other views come back as Uint8Array', async () => {
       const db = createClient(stubOf(world, backend, tenant('blob')));
       await db.run('CREATE TABLE b (id INTEGER PRIMARY KEY, data BLOB)');

@@ -199,7 +199,7 @@ export function clientOver(send, more = {}) {
       const timeoutMs = options?.timeoutMs;
       const begun = await post('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null);
       const txId = /** @type {string} */ (begun.txId);
-      const { methods, unseenFailure } = watchCalls(statements(send, txId));
+      const { methods, unseenFailure, stop } = watchCalls(statements(send, txId));
       const tx = Object.freeze({ txId, ...methods });
       /** @type {T} */
       let result;
@@ -212,6 +212,8 @@ export function clientOver(send, more = {}) {
       } catch (err) {
         await post('/rollback', {}, txId).catch(() => {}); // ended already, or gone: it was not kept
         throw err;
+      } finally {
+        stop();
       }
       try {
         await post('/commit', {}, txId);

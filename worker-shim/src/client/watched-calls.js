@@ -36,14 +36,23 @@ class Watched extends Promise {
 /**
  * methods, each call's promise watched; unseenFailure() waits for every call made
  * (those made while it waits too), and answers the error of the first that failed
- * with no handler (or undefined).
+ * with no handler (or undefined). A handler may only pass the rejection on, as an
+ * async helper fn did not await does with its own await, or a then() callback that
+ * returns the call: where the runtime reports rejections nobody handled (workerd's
+ * unhandledrejection event), a failure it reports in the end is unseen too. stop()
+ * ends the watch.
  * @template {Record<string, (...args: any[]) => Promise<unknown>>} M
  * @param {M} methods
- * @returns {{methods: M, unseenFailure: () => Promise<unknown>}}
+ * @returns {{methods: M, unseenFailure: () => Promise<unknown>, stop: () => void}}
  */
 export function watchCalls(methods) {
   /** @type {{call: Watched<unknown>, outcome: Promise<{err: unknown} | undefined>}[]} */
   const calls = [];
+  /** The reasons of rejections the runtime reported nobody handled. @type {Set<unknown>} */
+  const unhandled = new Set();
+  const listener = (/** @type {any} */ event) => void unhandled.add(event.reason);
+  const reports = typeof globalThis.addEventListener === 'function';
+  if (reports) globalThis.addEventListener('unhandledrejection', listener);
   const watched = Object.fromEntries(Object.entries(methods).map(([name, method]) => [
     name,
     (/** @type {unknown[]} */ ...args) => {
@@ -60,11 +69,18 @@ export function watchCalls(methods) {
       settled = calls.length;
       await Promise.all(waiting.map((c) => c.outcome));
     }
+    /** @type {{call: Watched<unknown>, err: unknown}[]} */
+    const failures = [];
     for (const { call, outcome } of calls) {
       const failed = await outcome;
-      if (failed && !call.handled) return failed.err;
+      if (failed) failures.push({ call, err: failed.err });
     }
-    return undefined;
+    // The runtime reports a rejection left unhandled once the microtasks have run.
+    if (reports && failures.some((f) => f.call.handled)) await new Promise((resolve) => setTimeout(resolve, 0));
+    return failures.find((f) => !f.call.handled || unhandled.has(f.err))?.err;
   };
-  return { methods: /** @type {M} */ (/** @type {unknown} */ (watched)), unseenFailure };
+  const stop = () => {
+    if (reports) globalThis.removeEventListener('unhandledrejection', listener);
+  };
+  return { methods: /** @type {M} */ (/** @type {unknown} */ (watched)), unseenFailure, stop };
 }
