@@ -51,13 +51,20 @@ static int base64Digit(char c){
 }
 
 /*
-** Decode canonical, padded base64. Returns the decoded length and the bytes in
-** *paOut (sqlite3_malloc'd; a 1-byte allocation for empty input), -1 for text
-** that is not base64, or -2 when out of memory.
+** Decode canonical base64, padded or not (sqld writes a blob without its "="s).
+** Returns the decoded length and the bytes in *paOut (sqlite3_malloc'd; a 1-byte
+** allocation for empty input), -1 for text that is not base64, or -2 when out
+** of memory.
 */
 static int base64Decode(const char *z, unsigned char **paOut){
   size_t n = strlen(z), i, j = 0;
   unsigned char *a;
+  if( n%4==2 || n%4==3 ){
+    char *zPadded = sqlite3_mprintf("%s%s", z, n%4==2 ? "==" : "=");
+    int rc = zPadded ? base64Decode(zPadded, paOut) : -2;
+    sqlite3_free(zPadded);
+    return rc;
+  }
   if( n%4 ) return -1;
   a = sqlite3_malloc64(n/4*3 + 1);
   if( a==0 ) return -2;
@@ -494,7 +501,7 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
     int n = base64Decode(zVal, &a);   /* a is allocated even for no bytes */
     if( n==-2 ) return SQLITE_NOMEM;
     if( n<0 ){
-      *pzErr = sqlite3_mprintf("parameter %d: %s is not padded base64", i, zTag);
+      *pzErr = sqlite3_mprintf("parameter %d: %s is not valid base64", i, zTag);
       return SQLITE_MISMATCH;
     }
     if( bText ) return sqlite3_bind_text(pStmt, i, (const char*)a, n, sqlite3_free);
@@ -686,7 +693,7 @@ static int bindHranaValue(sqlite3_stmt *pStmt, Budget *pBudget, int i, const cJS
     int n = base64Decode(pValue->valuestring, &a);
     if( n==-2 ) return SQLITE_NOMEM;
     if( n>=0 ) return sqlite3_bind_blob(pStmt, i, a, n, sqlite3_free);
-    *pzErr = sqlite3_mprintf("%s: a blob's base64 is not padded base64", zWhat);
+    *pzErr = sqlite3_mprintf("%s: a blob's base64 is not valid base64", zWhat);
     return SQLITE_MISMATCH;
   }
   *pzErr = sqlite3_mprintf("%s must be {\"type\":\"null\"}, or of type integer, float or text "

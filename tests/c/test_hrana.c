@@ -107,6 +107,9 @@ static void every_value_type_goes_both_ways(void){
       "{\"type\":\"integer\",\"value\":\"9007199254740993\"},{\"type\":\"text\",\"value\":\"ann\"},"
       "{\"type\":\"float\",\"value\":1.5},{\"type\":\"blob\",\"base64\":\"AAEC\"}]}},"
       "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT id, name, score, data, NULL AS n, 1e999 AS inf FROM t\"}},"
+      /* Without its padding, as sqld writes a blob. */
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT hex(?), hex(?)\",\"args\":["
+      "{\"type\":\"blob\",\"base64\":\"AAE\"},{\"type\":\"blob\",\"base64\":\"AA\"}]}},"
       "{\"type\":\"close\"}]}", &cState);
   CHECK(a.status==200);
   CHECK(cState=='A');
@@ -118,6 +121,8 @@ static void every_value_type_goes_both_ways(void){
   checkCell(&a, 1, 0, 2, "{\"type\":\"float\",\"value\":1.5}");
   checkCell(&a, 1, 0, 3, "{\"type\":\"blob\",\"base64\":\"AAEC\"}");
   checkCell(&a, 1, 0, 4, "{\"type\":\"null\"}");
+  checkCell(&a, 2, 0, 0, "{\"type\":\"text\",\"value\":\"0001\"}");
+  checkCell(&a, 2, 0, 1, "{\"type\":\"text\",\"value\":\"00\"}");
   CHECK(strstr(a.zBody, "\"value\":1e999")!=0);
   pCol = cJSON_GetArrayItem(cJSON_GetObjectItem(stmtResult(&a, 1), "cols"), 1);
   CHECK_STR(cJSON_GetObjectItem(pCol, "name")->valuestring, "name");

@@ -226,7 +226,8 @@ static void bad_params_are_rejected_with_reasons(void){
     "{\"sql\":\"SELECT ?\",\"params\":[{\"a\":1}]}",
     "{\"sql\":\"SELECT ?\",\"params\":[{\"$bigint\":\"12x\"}]}",
     "{\"sql\":\"SELECT ?\",\"params\":[{\"$bigint\":\"9223372036854775808\"}]}",
-    "{\"sql\":\"SELECT ?\",\"params\":[{\"$blob\":\"abc\"}]}",
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$blob\":\"abd\"}]}",   /* not canonical: bits past the bytes */
+    "{\"sql\":\"SELECT ?\",\"params\":[{\"$blob\":\"a\"}]}",
     "{\"sql\":\"SELECT ?\",\"params\":[{\"$real\":\"NaN\"}]}",
     "{\"sql\":\"SELECT ?\",\"params\":[1,2]}",
     "{\"sql\":\"SELECT ?\"}",

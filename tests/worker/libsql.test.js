@@ -400,6 +400,9 @@ describe('libSQL over WebSocket only', () => {
       refused(both, 'BAD_REQUEST', /not both/);
       const stored = await socket.request({ type: 'execute', stream_id: 0, stmt: { sql_id: 7 } });
       assert.equal(stored.response.result.rows[0][0].value, '7');
+      // A null sql is none, as in sqld (and over HTTP).
+      const nullSql = await socket.request({ type: 'execute', stream_id: 0, stmt: { sql: null, sql_id: 7 } });
+      assert.equal(nullSql.response?.result.rows[0][0].value, '7', JSON.stringify(nullSql));
       const deep = (/** @type {number} */ n) => `${'['.repeat(n)}${']'.repeat(n)}`;
       for (const n of [1100, 20000]) {
         const answer = await socket.requestText(`{"type":"execute","stream_id":0,"stmt":{"sql":"SELECT 1","args":[${deep(n)}]}}`);

@@ -148,6 +148,16 @@ describe('standalone router', () => {
     }
   });
 
+  test('a WebSocket upgrade offering no hrana2 (hrana1, hrana3 only, none) is told which it takes, in libSQL\'s shape, not asked for a bearer token', async () => {
+    for (const offered of ['hrana1', 'hrana3', 'hrana1, hrana3', null]) {
+      const headers = { upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13', ...(offered ? { 'sec-websocket-protocol': offered } : {}) };
+      const a = await answer(await mf.dispatchFetch('http://localhost/db/acme/', { headers }));
+      assert.equal(a.status, 400, `${offered}: ${a.text}`);
+      assert.equal(a.body.code, 'BAD_REQUEST');
+      assert.match(a.body.message, /served as hrana2 only, and this upgrade offers/);
+    }
+  });
+
   test('a request that says "Upgrade: websocket" without a WebSocket handshake gets a JSON answer, not a plain-text 500', async () => {
     // Over a real socket: the runtime shows any such request to the Worker as a GET.
     const origin = new URL(String(await mf.ready));

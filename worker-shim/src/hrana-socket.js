@@ -49,16 +49,35 @@ const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_POLICY = 1008;
 
 /**
+ * The subprotocols a WebSocket upgrade offers, or null when the request is none.
+ * @param {Request} request @returns {string[] | null}
+ */
+function offeredSubprotocols(request) {
+  // A WebSocket client always sends its key (RFC 6455). A request that only says
+  // "Upgrade: websocket" (which the runtime shows as a GET, whatever its method) would
+  // get a 101 that the runtime then refuses, as a plain-text 500.
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !request.headers.has('sec-websocket-key')) return null;
+  return (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+}
+
+/**
  * Whether a request asks for a Hrana WebSocket (an upgrade offering "hrana2").
  * @param {Request} request
  */
 export function wantsHranaSocket(request) {
-  // A WebSocket client always sends its key (RFC 6455). A request that only says
-  // "Upgrade: websocket" (which the runtime shows as a GET, whatever its method) would
-  // get a 101 that the runtime then refuses, as a plain-text 500.
-  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !request.headers.has('sec-websocket-key')) return false;
-  const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
-  return offered.includes(HRANA_SUBPROTOCOL);
+  return offeredSubprotocols(request)?.includes(HRANA_SUBPROTOCOL) ?? false;
+}
+
+/**
+ * Why a WebSocket upgrade that offers no "hrana2" is refused (its hello, with the
+ * token, would come only once it is taken), or null when the request is no such upgrade.
+ * @param {Request} request @returns {string | null}
+ */
+export function unservedSubprotocols(request) {
+  const offered = offeredSubprotocols(request);
+  if (offered === null || offered.includes(HRANA_SUBPROTOCOL)) return null;
+  return `libSQL over WebSocket is served as ${HRANA_SUBPROTOCOL} only, and this upgrade offers ${offered.length ? offered.join(', ') : 'no subprotocol'}: `
+    + 'use a client that speaks hrana2 (@libsql/client does), or HTTP (docs/hrana.md)';
 }
 
 /**
@@ -241,13 +260,14 @@ export class HranaSocket {
   /**
    * A request with sql_id in place of its text made whole: the connection's stored
    * text goes in (an unknown id stays, and the database names it; so does a statement
-   * that gives sql too, which the database refuses), and is counted.
+   * that gives sql too, which the database refuses; a null sql is none, as in sqld and
+   * over HTTP), and is counted.
    * @param {any} request @param {(bytes: number) => void} count  each copy's bytes
    */
   #withTexts(request, count) {
     /** @param {any} stmt */
     const whole = (stmt) => {
-      const stored = stmt && stmt.sql === undefined && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
+      const stored = stmt && (stmt.sql === undefined || stmt.sql === null) && Number.isInteger(stmt.sql_id) ? this.#sqls.get(stmt.sql_id) : undefined;
       if (stored === undefined) return stmt;
       count(stored.bytes);
       return { ...stmt, sql: stored.sql, sql_id: undefined };

@@ -27,7 +27,7 @@ import { objectUnavailable } from './client/error.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse } from './durable-object/response.js';
 import { hranaResponse } from './durable-object/hrana.js';
-import { acceptHranaSocket, wantsHranaSocket } from './hrana-socket.js';
+import { acceptHranaSocket, unservedSubprotocols, wantsHranaSocket } from './hrana-socket.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 
@@ -129,6 +129,8 @@ export async function route(request, env, ctx) {
     const tokenProblem = tokenError(token);
     if (tokenProblem) return refuse('BAD_CONFIG', tokenProblem);
     if (wantsHranaSocket(request) && path === '/') return await hranaSocket(env, match[1], token, ctx);
+    const unserved = path === '/' ? unservedSubprotocols(request) : null;
+    if (unserved !== null) return hranaResponse(hostError('BAD_REQUEST', unserved), { pipeline: false });
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
       return refuse('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
     }
