@@ -186,9 +186,14 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       zWhy = p->bScriptSql
            ? "BEGIN, COMMIT and ROLLBACK are not allowed in a script, which runs as one "
              "transaction already: leave them out (a sqlite3 .dump holds them)"
+           : p->bInteractive
+           ? "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: this one runs in "
+             "an interactive transaction, which /commit and /rollback end (in getDB()'s "
+             "transaction(fn): return from fn, or throw)"
            : "BEGIN, COMMIT and ROLLBACK are not allowed in a statement: "
              "send the statements together to /transaction or /batch, or use "
-             "an interactive transaction (/begin, /commit, /rollback)";
+             "an interactive transaction (/begin, /commit, /rollback; in getDB(): "
+             "db.batch() or db.transaction(fn))";
       break;
     case SQLITE_SAVEPOINT:
       /* Inside a transaction a savepoint nests in it; outside one it would

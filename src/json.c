@@ -619,7 +619,9 @@ static int bindNamed(sqlite3_stmt *pStmt, Budget *pBudget, const cJSON *pParams,
     rc = bindValue(pStmt, pBudget, i, aMember[iMember], pzErr);
   }
   if( rc==SQLITE_OK && nUsed!=nMember ){
-    *pzErr = sqlite3_mprintf("params names a parameter the statement does not have");
+    for(i=0; i<nMember && aUsed[i]; i++){}
+    *pzErr = sqlite3_mprintf("params names a parameter the statement does not have: %.200s",
+                             i<nMember ? aMember[i]->string : "");
     rc = SQLITE_MISMATCH;
   }
 done:

@@ -262,7 +262,8 @@ static void refusedAs(Conn *pConn, const char *zPath, const char *zSql, const ch
   CHECK(a.status==400);
   CHECK_STR(answerCode(&a), "TRANSACTION_STATEMENT");
   CHECK_STR(answerStr(&a, "statement"), zWhich);
-  CHECK(answerError(&a) && strstr(answerError(&a), "/begin"));
+  /* Where a transaction is open, how to end it; elsewhere, how to open one. */
+  CHECK(answerError(&a) && strstr(answerError(&a), (flags & DOSQL_REQUEST_IN_TRANSACTION) ? "/commit and /rollback end" : "/begin"));
   if( a.status!=400 ) printf("  %s %s -> %d %s\n", zPath, zSql, a.status, a.zBody);
   answerFree(&a);
   cJSON_free(zBody);

@@ -247,6 +247,12 @@ static void bad_params_are_rejected_with_reasons(void){
     answerFree(&a);
   }
   {
+    /* A name the statement does not have is named. */
+    Answer a = post(&c, "/query", "{\"sql\":\"SELECT :a\",\"params\":{\"a\":1,\"zz\":2}}");
+    CHECK(answerError(&a) && strstr(answerError(&a), "does not have: zz"));
+    answerFree(&a);
+  }
+  {
     /* A plain object (JSON the caller meant to store): the message says how. */
     Answer a = post(&c, "/query", "{\"sql\":\"SELECT ?\",\"params\":[{\"a\":1}]}");
     CHECK_STR(answerCode(&a), "BAD_PARAMS");

@@ -198,6 +198,8 @@ for (const backend of BACKENDS) {
       for (const fn of [undefined, null, 5, 'SELECT 1']) {
         await assert.rejects(db.transaction(/** @type {any} */ (fn)), { name: 'DoSQLError', code: 'BAD_REQUEST', status: 400 });
       }
+      // Its arguments swapped: it says the function goes first.
+      await assert.rejects(db.transaction(/** @type {any} */ ({ timeoutMs: 1000 }), /** @type {any} */ (async () => {})), { code: 'BAD_REQUEST', message: /takes the function first/ });
       // options null is no options.
       assert.equal(await db.transaction(async () => 7, /** @type {any} */ (null)), 7);
       for (const point of [undefined, null]) {
@@ -332,6 +334,7 @@ describe('getDB', () => {
       }
     }
     assert.deepEqual(ns.names, [], 'no object was named');
+    assert.throws(() => getDB(ns, /** @type {any} */ ({ id: 'acme' })), { message: /not an object:/ });
     // Left out, it is "default"; given a stub, there is no name to check.
     getDB(ns);
     toD1({ fetch: async () => Response.json({}) }, /** @type {any} */ (null));

@@ -12,9 +12,15 @@ export function checkKeys(value, allowed, label) {
   // Written only when thrown: the statements' options are checked on every call.
   const takes = () => `${label} takes {${allowed.map((key) => `${key}?`).join(', ')}}`;
   // null, an array or a string is no options object (Object.keys would crash or list indexes).
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${takes()}; got ${JSON.stringify(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${takes()}; got ${brief(value)}`);
   const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
   if (unknown.length === 0) return;
   const names = unknown.map((key) => JSON.stringify(key)).join(', ');
   throw new TypeError(`${takes()}; ${names} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
+}
+
+/** value as JSON, cut short: a list of migrations given in their place would be all of their SQL. @param {unknown} value */
+function brief(value) {
+  const text = Array.isArray(value) ? `an array of ${value.length}: ${JSON.stringify(value)}` : String(JSON.stringify(value));
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }

@@ -56,7 +56,7 @@ export function stubFor(target, tenantId, caller) {
     // idFromName() takes any value as its text: null, a user object or an id missed
     // would each name one database ("null", "[object Object]") that such calls share.
     if (typeof tenantId !== 'string' || tenantId === '') {
-      const what = tenantId === '' ? 'an empty string' : tenantId === null ? 'null' : Array.isArray(tenantId) ? 'an array' : `a ${typeof tenantId}`;
+      const what = tenantId === '' ? 'an empty string' : tenantId === null ? 'null' : Array.isArray(tenantId) ? 'an array' : typeof tenantId === 'object' || typeof tenantId === 'undefined' ? `an ${typeof tenantId}` : `a ${typeof tenantId}`;
       throw new DoSQLError(`${caller} needs the tenant id as a non-empty string, not ${what}: any other value would name one database that every such call shares`, {
         code: 'BAD_TENANT',
         status: 400,
@@ -192,10 +192,11 @@ export function clientOver(send, more = {}) {
      */
     async transaction(fn, options) {
       // Refused before /begin: the transaction would hold the database for nothing.
-      checkCallOptions(options, BEGIN_OPTIONS, 'transaction()');
       if (typeof fn !== 'function') {
-        throw new DoSQLError(`transaction() needs a function to run inside the transaction, not ${fn === null ? 'null' : typeof fn}`, { code: 'BAD_REQUEST', status: 400 });
+        const swapped = typeof options === 'function' ? ': transaction(fn, options) takes the function first' : '';
+        throw new DoSQLError(`transaction() needs a function to run inside the transaction, not ${fn === null ? 'null' : typeof fn}${swapped}`, { code: 'BAD_REQUEST', status: 400 });
       }
+      checkCallOptions(options, BEGIN_OPTIONS, 'transaction()');
       const timeoutMs = options?.timeoutMs;
       const begun = await post('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null);
       const txId = /** @type {string} */ (begun.txId);
