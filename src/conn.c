@@ -89,11 +89,11 @@ static int connStepTrusted(Conn *p, sqlite3_stmt *pStmt){
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt){
+int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt, const char *zInstead){
   int n = sqlite3_bind_parameter_count(pStmt);
   if( n==0 ) return 0;
   replyFail(pReply, 400, DOSQL_BAD_PARAMS, "a script binds no params, and a statement of it "
-      "has %d (?, ?NNN, :name or @name): send it with its params to /run, /query or /batch", n);
+      "has %d (?, ?NNN, :name or @name): %s", n, zInstead);
   return 1;
 }
 
@@ -106,7 +106,7 @@ int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrep
   p->bScriptSql = 0;
   *pbPrepared = rc==SQLITE_OK;
   *pbStatement = pStmt!=0;
-  if( pStmt && connRefuseScriptParams(pReply, pStmt) ){
+  if( pStmt && connRefuseScriptParams(pReply, pStmt, "send it with its params to /run, /query or /batch") ){
     sqlite3_finalize(pStmt);
     return SQLITE_RANGE;
   }

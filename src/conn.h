@@ -163,8 +163,8 @@ int connCheckTables(Conn *p, char **pzWhy);
 int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement);
 
 /* 1, failing pReply with BAD_PARAMS, when pStmt (a statement of a script, which
-** binds no params) has parameters; else 0. */
-int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt);
+** binds no params) has parameters, saying zInstead (how to send it); else 0. */
+int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt, const char *zInstead);
 
 /* BEGIN (deferred) / COMMIT. On failure the reply has the error. */
 int connBegin(Conn *p, Reply *pReply);

@@ -875,8 +875,10 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   }else if( (pBody = requestParse(&reply, aBody, nBody))!=0 ){
     connStartRequest(pConn, 0);
     if( !pRoute->bAsOf && cJSON_GetObjectItemCaseSensitive(pBody, "asOf") ){
+      /* The host's libSQL route runs as /hrana/pipeline: the client sent /v2/pipeline. */
       replyFail(&reply, 400, DOSQL_BAD_REQUEST,
-          "%s does not take asOf: reads of a past point go to /query or /batch", pRoute->zPath);
+          "%s does not take asOf: reads of a past point go to /query or /batch",
+          pRoute->xEndpoint==hranaPipeline ? "a libSQL pipeline (/v2/pipeline)" : pRoute->zPath);
     }else if( pRoute->azField && refuseUnknownField(&reply, pRoute->zPath, pBody, pRoute->azField, 0) ){
       /* the reply says which */
     }else if( !pRoute->bAsOf || !historyRunAsOf(pConn, &reply, pBody, pRoute->xEndpoint) ){

@@ -219,7 +219,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     }
     zSql = zTail;
     if( pStmt==0 ) continue;
-    if( connRefuseScriptParams(pSub, pStmt) ){
+    if( connRefuseScriptParams(pSub, pStmt, "send it as an execute, or a step of a batch, with its args") ){
       sqlite3_finalize(pStmt);
       break;
     }

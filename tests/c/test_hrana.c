@@ -499,6 +499,10 @@ static void hostile_pipelines_get_clear_errors(void){
   };
   int i;
   setup(&c);
+  /* Named as the client sent it, not as the host runs it. */
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[],\"asOf\":1}", &cState);
+  CHECK(a.status==400 && answerError(&a) && strstr(answerError(&a), "a libSQL pipeline (/v2/pipeline) does not take asOf"));
+  answerFree(&a);
   for(i=0; i<(int)(sizeof(azBad)/sizeof(azBad[0])); i++){
     a = pipeline(&c, azBad[i], &cState);
     CHECK(a.status==400);
