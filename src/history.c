@@ -17,13 +17,14 @@
 /* Largest lsn: a double holds every whole number up to 2^53 exactly. */
 #define MAX_LSN 9007199254740992.0
 
-/* The lsn a string of decimal digits names (as a query string gives one), or -1. */
+/* The lsn a string of decimal digits names (as a query string gives one), or -1;
+** past MAX_LSN, some number past it (a point after every commit). */
 static double digitsLsn(const char *z){
   double lsn = 0;
   if( *z==0 ) return -1;
   for(; *z; z++){
-    if( *z<'0' || *z>'9' || lsn>MAX_LSN/10 ) return -1;
-    lsn = lsn*10 + (*z-'0');
+    if( *z<'0' || *z>'9' ) return -1;
+    if( lsn<=MAX_LSN ) lsn = lsn*10 + (*z-'0');
   }
   return lsn;
 }
@@ -40,7 +41,8 @@ static int paddedDigits(const char *z){
   return 1;
 }
 
-/* The lsn a bookmark names, or -1 when z is not one. */
+/* The lsn a bookmark names (past MAX_LSN for one after every commit), or -1 when
+** z is not one. */
 static double bookmarkLsn(const char *z){
   double lsn = 0;
   int i;
@@ -52,7 +54,7 @@ static double bookmarkLsn(const char *z){
     if( d<0 ) return -1;
     lsn = lsn*16 + d;
   }
-  return lsn<=MAX_LSN ? lsn : -1;
+  return lsn;
 }
 
 /* Milliseconds since the epoch of a time SQLite reads (negative before 1970),
@@ -140,7 +142,7 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
   double value = NAN, asRead, lsn;
   if( cJSON_IsNumber(pPoint) ){
     value = pPoint->valuedouble;
-    if( !(value>=0 && value<=MAX_LSN && value==(double)(sqlite3_int64)value) ) value = NAN;
+    if( !(value>=0 && value==floor(value)) ) value = NAN;
   }else if( cJSON_IsString(pPoint) ){
     value = bookmarkLsn(pPoint->valuestring);
     bPadded = value<0 && paddedDigits(pPoint->valuestring);
@@ -152,7 +154,8 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     }
   }else if( cJSON_IsObject(pPoint) && cJSON_IsNumber(pTime) && pPoint->child->next==0 ){
     kind = DOSQL_POINT_TIME;
-    value = fabs(pTime->valuedouble)<=MAX_LSN ? pTime->valuedouble : NAN;
+    /* A time after every commit names the newest, one before 1970 none (below). */
+    value = pTime->valuedouble>MAX_LSN ? MAX_LSN : pTime->valuedouble;
   }
   /* A time before 1970 is a time: older than any point history keeps. */
   asRead = value;
@@ -178,6 +181,11 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
         "gives), a time SQLite reads (\"2026-12-01 12:00:00\", ISO 8601) or {\"time\": ms since the epoch}",
         zField);
     return SQLITE_MISUSE;
+  }
+  if( kind==DOSQL_POINT_LSN && value>=MAX_LSN ){
+    replyFail(pReply, 400, DOSQL_POINT_IN_FUTURE,
+        "%s names a point past every commit: lsns stay below 2^53 (GET /history gives the newest)", zField);
+    return SQLITE_ERROR;
   }
   lsn = dosql_host_history_point(kind, value);
   if( lookupFailed(pConn, pReply, lsn, zField, kind, asRead) ) return SQLITE_ERROR;

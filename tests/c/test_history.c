@@ -103,6 +103,14 @@ static void bad_points_and_writes_are_refused(void){
   expectError(&c, "{\"time\":1,\"lsn\":2}", "SELECT 1", 400, "BAD_POINT");
   expectError(&c, "1000000", "SELECT 1", 400, "POINT_IN_FUTURE");
   expectError(&c, "\"00000000000f4240\"", "SELECT 1", 400, "POINT_IN_FUTURE");
+  /* Past 2^53, where no lsn reaches, the same: as a number, digits or a bookmark. */
+  expectError(&c, "9007199254740994", "SELECT 1", 400, "POINT_IN_FUTURE");
+  expectError(&c, "1e300", "SELECT 1", 400, "POINT_IN_FUTURE");
+  expectError(&c, "\"90071992547409930000\"", "SELECT 1", 400, "POINT_IN_FUTURE");
+  expectError(&c, "\"0020000000000001\"", "SELECT 1", 400, "POINT_IN_FUTURE");
+  expectError(&c, "\"ffffffffffffffff\"", "SELECT 1", 400, "POINT_IN_FUTURE");
+  /* A time after every commit names the newest. */
+  expectRows(&c, "{\"time\":1e16}", "SELECT 1 AS one", "{\"rows\":[{\"one\":1}]}");
   /* A point is read-only: a write fails and changes nothing. */
   expectError(&c, zPoint, "INSERT INTO t VALUES(1)", 400, "SQLITE_READONLY");
   snprintf(zBody, sizeof(zBody), "{\"asOf\":%s,\"operations\":[{\"sql\":\"SELECT 1\"},{\"sql\":\"DELETE FROM t\"}]}", zPoint);
