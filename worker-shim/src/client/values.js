@@ -102,12 +102,13 @@ export function paramReplacer(_key, value) {
  * @param {unknown} body @returns {string | null}
  */
 export function unwritableNumber(body) {
-  if (body === null || typeof body !== 'object') return null;
+  // Bytes are no body of fields (and a key per byte would be a long walk).
+  if (body === null || typeof body !== 'object' || ArrayBuffer.isView(body)) return null;
   const fields = /** @type {Record<string, unknown>} */ (body);
   for (const key in fields) {
     const value = fields[key];
     if (typeof value === 'number' && !Number.isFinite(value)) return unwritable(key, value);
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || key === 'params') continue;
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value) || key === 'params') continue;
     const inner = /** @type {Record<string, unknown>} */ (value);
     for (const name in inner) {
       if (typeof inner[name] === 'number' && !Number.isFinite(inner[name])) return unwritable(`${key}.${name}`, inner[name]);
