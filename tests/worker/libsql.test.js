@@ -380,6 +380,27 @@ describe('libSQL over WebSocket only', () => {
     }
   });
 
+  test('close_stream of a stream whose HTTP stream the database dropped (newer streams pushed it out) closes it', async () => {
+    const { origin } = servers.sql;
+    const name = tenant('libsql-ws-dropped');
+    const socket = await openHranaSocket(`${origin.replace(/^http/, 'ws')}db/${name}`, TOKEN);
+    try {
+      await socket.request({ type: 'open_stream', stream_id: 1 });
+      assert.equal((await socket.request({ type: 'execute', stream_id: 1, stmt: { sql: 'SELECT 1' } })).type, 'response_ok');
+      // 64 streams over HTTP, left open: the database keeps 64 in all, dropping the idle longest.
+      for (let i = 0; i < 64; i++) {
+        const res = await servers.sql.mf.dispatchFetch(`${origin}db/${name}/v2/pipeline`, {
+          method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ baton: null, requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }),
+        });
+        assert.equal(res.status, 200, await res.text());
+      }
+      const closed = await socket.request({ type: 'close_stream', stream_id: 1 });
+      assert.equal(closed.type, 'response_ok', JSON.stringify(closed));
+    } finally {
+      socket.close();
+    }
+  });
+
   test('the socket answers what HTTP answers: ids as the database takes them, sql or sql_id, JSON nested too deep', async () => {
     const { origin } = servers.sql;
     const socket = await openHranaSocket(`${origin.replace(/^http/, 'ws')}db/${tenant('libsql-ws-rules')}`, TOKEN);
