@@ -160,7 +160,9 @@ describe('the request and its answers', () => {
   test('an error answer throws the DoSQLError other calls throw', async () => {
     const answers = [
       [Response.json({ error: 'too many subscribers', code: 'TOO_MANY_SUBSCRIBERS' }, { status: 503 }), { code: 'TOO_MANY_SUBSCRIBERS', status: 503, message: 'too many subscribers' }],
-      [new Response('Not found', { status: 404 }), { code: 'HTTP_404', status: 404, message: 'Not found' }],
+      // One that is not DoSQL's, as any call reads it: a 404 is a router without /subscribe.
+      [new Response('Not found', { status: 404 }), { code: 'NOT_DOSQL', status: 404, message: 'the Durable Object answered /subscribe with 404 "Not found": its fetch() did not pass the request to DoSQL. In a class of your own that calls DB(), end fetch() with `return db.serve(request)` (docs/troubleshooting.md), or bind the DoSQLDatabase class itself' }],
+      [new Response('upstream gone', { status: 502 }), { code: 'HTTP_502', status: 502, message: 'the Durable Object answered /subscribe with 502 "upstream gone", which is not an answer of DoSQL\'s protocol' }],
     ];
     for (const [response, expected] of answers) {
       const { db } = clientAnswering(() => /** @type {Response} */ (response));

@@ -147,7 +147,7 @@ for (const backend of BACKENDS) {
         [{ cold: { binding: 'COLD', prefix: 'tenant-a/' } }, /"prefix" is not one of them/],
         // No options object at all: said so, not "Cannot convert undefined or null to object".
         [null, /defineDoSQL\(\) takes \{migrations\?, .*\}; got null/],
-        [[{ name: '001.sql', sql: '' }], /defineDoSQL\(\) takes \{migrations\?, .*\}; got \[/],
+        [[{ name: '001.sql', sql: '' }], /defineDoSQL\(\) takes \{migrations\?, .*\}; got an array of 1: \[/],
       ])) {
         const a = await world.client(backend, tenant('define')).post('/__define', options);
         assert.match(a.body.error ?? '', named, a.text);

@@ -192,11 +192,11 @@ export function clientOver(send, more = {}) {
      */
     async transaction(fn, options) {
       // Refused before /begin: the transaction would hold the database for nothing.
-      if (typeof fn !== 'function') {
-        const swapped = typeof options === 'function' ? ': transaction(fn, options) takes the function first' : '';
-        throw new DoSQLError(`transaction() needs a function to run inside the transaction, not ${fn === null ? 'null' : typeof fn}${swapped}`, { code: 'BAD_REQUEST', status: 400 });
-      }
+      const needsFunction = (/** @type {string} */ more) =>
+        new DoSQLError(`transaction() needs a function to run inside the transaction, not ${fn === null ? 'null' : typeof fn}${more}`, { code: 'BAD_REQUEST', status: 400 });
+      if (typeof fn !== 'function' && typeof options === 'function') throw needsFunction(': transaction(fn, options) takes the function first');
       checkCallOptions(options, BEGIN_OPTIONS, 'transaction()');
+      if (typeof fn !== 'function') throw needsFunction('');
       const timeoutMs = options?.timeoutMs;
       const begun = await post('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null);
       const txId = /** @type {string} */ (begun.txId);
