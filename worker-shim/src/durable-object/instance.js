@@ -175,13 +175,14 @@ function requestText(body) {
  * An RPC request's body as the engine reads it (requestText), or null; past the
  * engine's limit, its length alone (as readBody gives it), which C refuses (413)
  * without its bytes copied into the engine's memory.
- * @param {unknown} body @returns {Uint8Array | {oversized: number} | null}
+ * @param {unknown} body @param {number} maxBytes  the engine's (maxRequestBytes)
+ * @returns {Uint8Array | {oversized: number} | null}
  */
-function bodyBytes(body) {
+function bodyBytes(body, maxBytes) {
   const text = requestText(body ?? {});
   if (text === null) return null;
   const bytes = encoder.encode(text);
-  return bytes.length > shippedContract().maxRequestBytes ? { oversized: bytes.length } : bytes;
+  return bytes.length > maxBytes ? { oversized: bytes.length } : bytes;
 }
 
 /** The answer to an RPC request whose body JSON cannot write. */
@@ -323,7 +324,7 @@ export class DatabaseInstance {
     /** @type {EngineResponse | Promise<EngineResponse>} */
     let answer;
     try {
-      answer = this.#callRoute(path, bodyBytes(body), txId ?? null);
+      answer = this.#callRoute(path, bodyBytes(body, /** @type {Engine} */ (this.#engine).maxRequestBytes), txId ?? null);
     } catch (err) {
       return requestAnswer(this.#failure(err));
     }
@@ -343,7 +344,8 @@ export class DatabaseInstance {
     let answer;
     try {
       const failure = this.#started ? null : await this.start();
-      answer = failure ?? (await this.#callRoute(path, body instanceof ReadableStream ? await readStream(body, shippedContract().maxRequestBytes) : bodyBytes(body), txId));
+      const maxBytes = shippedContract().maxRequestBytes;
+      answer = failure ?? (await this.#callRoute(path, body instanceof ReadableStream ? await readStream(body, maxBytes) : bodyBytes(body, maxBytes), txId));
     } catch (err) {
       answer = this.#failure(err);
     }

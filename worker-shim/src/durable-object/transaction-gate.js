@@ -186,13 +186,8 @@ export class TransactionGate {
 
   /** @param {string} method @param {string} path @param {Body} body @param {{internal?: boolean}} [options] */
   async #outsideInTurn(method, path, body, options) {
-    const unpark = this.#park(body, options?.internal ?? false);
-    if (unpark === null) return this.#tooManyWaiting();
-    try {
-      await this.#turn(false);
-    } finally {
-      unpark();
-    }
+    const refused = await this.#waitCounted(body, options?.internal ?? false, () => this.#turn(false));
+    if (refused) return refused;
     try {
       return await this.#engine().answer(method, path, body, options);
     } finally {
@@ -201,27 +196,30 @@ export class TransactionGate {
   }
 
   /**
-   * Count a request that is to wait, with its body, unless that passes
-   * WAITING_MAX_REQUESTS or WAITING_MAX_BYTES (config.js): the isolate's memory is
-   * shared with other objects, and a client holding a transaction open must not be
-   * able to pile up bodies behind it. The shim's own requests always wait.
-   * @param {Body} body @param {boolean} internal @returns {(() => void) | null}  uncounts it; null: refused
+   * Wait (wait()) as a request holding body, counted among those waiting, unless that
+   * passes WAITING_MAX_REQUESTS or WAITING_MAX_BYTES (config.js): then the answer that
+   * refuses it, having waited for nothing; else null. The isolate's memory is shared
+   * with other objects, and a client holding a transaction open must not be able to
+   * pile up bodies behind it. The shim's own requests always wait.
+   * @param {Body} body @param {boolean} internal @param {() => Promise<void>} wait
+   * @returns {Promise<EngineResponse | null>}
    */
-  #park(body, internal) {
+  async #waitCounted(body, internal, wait) {
     const bytes = body instanceof Uint8Array ? body.length : 0;
     const parked = this.#parked;
-    if (!internal && (parked.requests >= WAITING_MAX_REQUESTS || parked.bytes + bytes > WAITING_MAX_BYTES)) return null;
+    if (!internal && (parked.requests >= WAITING_MAX_REQUESTS || parked.bytes + bytes > WAITING_MAX_BYTES)) {
+      return hostError('TOO_MANY_REQUESTS', `too many requests are waiting for this database (${WAITING_MAX_REQUESTS}, or ${WAITING_MAX_BYTES} bytes of their bodies), ` +
+        'behind its open transaction or the requests before them: retry when fewer wait', this.#engine().contract);
+    }
     parked.requests++;
     parked.bytes += bytes;
-    return () => {
+    try {
+      await wait();
+    } finally {
       parked.requests--;
       parked.bytes -= bytes;
-    };
-  }
-
-  #tooManyWaiting() {
-    return hostError('TOO_MANY_REQUESTS', `too many requests are waiting for this database (${WAITING_MAX_REQUESTS}, or ${WAITING_MAX_BYTES} bytes of their bodies), ` +
-      'behind its open transaction or the requests before them: retry when fewer wait', this.#engine().contract);
+    }
+    return null;
   }
 
   /** A request admitted by #turn(false) has ended. */
@@ -250,13 +248,8 @@ export class TransactionGate {
    * @returns {Promise<{answer: EngineResponse, tx: OpenTransaction | null}>}
    */
   async #alone(method, path, body, options, opens) {
-    const unpark = this.#park(body, false);
-    if (unpark === null) return { answer: this.#tooManyWaiting(), tx: null };
-    try {
-      await this.#turn(true);
-    } finally {
-      unpark();
-    }
+    const refused = await this.#waitCounted(body, false, () => this.#turn(true));
+    if (refused) return { answer: refused, tx: null };
     const tx = /** @type {OpenTransaction} */ (this.#tx);
     let opened = false;
     try {
@@ -343,15 +336,10 @@ export class TransactionGate {
       // answer may end the transaction (a commit, a rollback, an abort that was fetching
       // pages from R2 meanwhile), and a request queued behind it in the engine would
       // then reach C with no transaction open (500 INTERNAL) rather than be told it ended.
-      if (tx.busy) {
-        const unpark = this.#park(body, internal);
-        if (unpark === null) return this.#tooManyWaiting();
-        try {
-          while (tx.busy) await tx.busy;
-        } finally {
-          unpark();
-        }
-      }
+      const refused = tx.busy && (await this.#waitCounted(body, internal, async () => {
+        while (tx.busy) await tx.busy;
+      }));
+      if (refused) return refused;
       if (this.#current(txId) !== tx) return this.#expired(txId);
       /** @type {() => void} */
       let answered = () => {};
