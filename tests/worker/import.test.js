@@ -7,6 +7,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -231,6 +232,55 @@ describe('POST /import', () => {
       assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
       assert.deepEqual(cliOn(await exportOf(backend, name), 'PRAGMA integrity_check; SELECT count(*) FROM small'), ['ok', '101']);
       imported.push({ backend, name, sql: 'SELECT count(*) AS n FROM small', rows: [{ n: 101 }] });
+    });
+
+    test(`${backend}: a file of any page count imports, those that end a staged batch of pages and the one after too`, async () => {
+      /** A CLI file of exactly `pages` pages of 512 bytes: one blob, its overflow pages set the count. @param {number} pages */
+      const fileOf = (pages) => {
+        let bytes = 0;
+        for (let tries = 0; tries < 8; tries++) {
+          const file = cliFile(`PRAGMA page_size = 512; CREATE TABLE big (b BLOB); INSERT INTO big VALUES (zeroblob(${bytes}));`);
+          if (file.length === pages * 512) return { file, bytes };
+          bytes = Math.max(0, bytes + (pages - file.length / 512) * 508);
+        }
+        throw new Error(`no file of ${pages} pages`);
+      };
+      // The import stages PAGES_PER_WRITE (128) pages at a time, page 1 last.
+      for (const pages of [128, 129, 130, 257]) {
+        const { file, bytes } = fileOf(pages);
+        const name = tenant(`pages-${pages}`);
+        const answer = await importInto(backend, name, file);
+        assert.equal(answer.status, 200, `${pages} pages: ${JSON.stringify(answer.body)}`);
+        assert.deepEqual(answer.body, { pageSize: 512, pages, bytes: pages * 512 });
+        const db = world.client(backend, name);
+        assert.deepEqual(await db.query('SELECT length(b) AS n FROM big'), [{ n: bytes }]);
+        assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+      }
+    });
+
+    test(`${backend}: an upload cut short is the caller's 400, not a failure of DoSQL's, and changes nothing`, async () => {
+      const name = tenant('cut');
+      const db = world.client(backend, name);
+      await db.run("INSERT INTO notes (body) VALUES ('kept')");
+      const before = await exportOf(backend, name);
+      const file = (await sourceFile(backend)).bytes;
+      // Over a socket of its own: a Content-Length 4096 bytes past what is sent, then the
+      // sender half-closes, as a dropped upload reaches the object.
+      const origin = new URL(String(await world.mf.ready));
+      const answer = await new Promise((resolve, reject) => {
+        const socket = connect(Number(origin.port), origin.hostname);
+        let text = '';
+        socket.on('data', (d) => (text += d));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+        socket.write(`POST /${backend}/${name}/import HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${file.length + 4096}\r\nConnection: close\r\n\r\n`);
+        socket.end(file);
+      });
+      assert.match(String(answer).split('\r\n')[0], / 400 /, String(answer));
+      const body = JSON.parse(String(answer).split('\r\n\r\n').at(-1) ?? '');
+      assert.equal(body.code, 'BAD_REQUEST');
+      assert.match(body.error, /the request's body could not be read/);
+      assert.ok((await exportOf(backend, name)).equals(before), 'the database is as it was');
     });
 
     test(`${backend}: every bad file gets its 4xx code, and the live database stays byte for byte the same`, async () => {

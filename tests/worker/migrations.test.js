@@ -5,6 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from './harness.js';
+import { DoSQLError, fromRpcError } from '../../worker-shim/src/client/client.js';
 
 const m001 = { name: '001_authors.sql', sql: 'CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);' };
 const m002 = {
@@ -100,6 +101,15 @@ for (const backend of BACKENDS) {
         const said = await answer.json();
         assert.equal(said.code, 'MIGRATION_FAILED', path);
         assert.match(said.message, /003_broken\.sql failed at line 3: no such table: no_such_table/);
+      }
+      // The stub's methods that answer no request say it as every RPC method does:
+      // "[CODE status] message", which fromRpcError() reads back.
+      for (const method of ['query', 'stats', 'maintainStorage']) {
+        const r = await db.post('/__rpc', { method, args: method === 'query' ? ['SELECT 1'] : [] });
+        const err = fromRpcError(new Error(r.body.error?.message));
+        assert.ok(err instanceof DoSQLError, `${method}(): ${r.text}`);
+        assert.deepEqual([err.code, err.status], ['MIGRATION_FAILED', 500], method);
+        assert.match(err.message, /^migration 003_broken\.sql failed at line 3: /);
       }
       // Without the broken file: the two good ones were applied, nothing of the third.
       await world.restart({ migrations: [m001, m002] });

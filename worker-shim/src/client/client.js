@@ -615,7 +615,7 @@ export function fromRpcError(err) {
  * The DoSQLError an error answer is: DoSQL's {error, code}, or another's (foreign).
  * @param {string} path @param {number} status @param {string} text
  */
-function errorAnswer(path, status, text) {
+export function errorAnswer(path, status, text) {
   const value = parseJSON(text);
   return typeof value?.code === 'string' ? failure(status, value, text) : foreign(path, status, text, value);
 }

@@ -184,9 +184,7 @@ export class DoSQLDatabase extends DurableObject {
       const s = plain ? (this.#plain ??= statementsAtOnce(this.#send, null)) : statementsAtOnce(this.#send, txId, options?.asOf);
       const answer = fn(s, this.#send);
       if (!(answer instanceof Promise)) return Promise.resolve(answer);
-      return answer.catch((err) => {
-        throw toRpcError(err);
-      });
+      return answer.catch(throwForRpc);
     } catch (err) {
       return Promise.reject(toRpcError(err));
     }
@@ -247,12 +245,12 @@ export class DoSQLDatabase extends DurableObject {
 
   /** @returns {Promise<{wasmMemoryBytes: number, faults: number, storage: Record<string, number>}>} */
   stats() {
-    return this.#instance.stats();
+    return this.#instance.stats().catch(throwForRpc);
   }
 
   /** @returns {Promise<void>} */
   maintainStorage() {
-    return this.#instance.maintainStorage();
+    return this.#instance.maintainStorage().catch(throwForRpc);
   }
 
   /** A subclass that defines alarm() calls super.alarm(). @returns {Promise<void>} */
@@ -429,4 +427,9 @@ function changesSetting(env, option) {
   if (word === 'off') return false;
   if (word === 'on') return option;
   throw new TypeError(`DOSQL_CHANGES turns change capture "off" (or "on"); got ${JSON.stringify(value)}`);
+}
+
+/** A DoSQLError rethrown as Workers RPC carries it (client/client.js toRpcError). @param {unknown} err @returns {never} */
+function throwForRpc(err) {
+  throw toRpcError(err);
 }

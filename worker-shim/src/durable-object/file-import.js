@@ -23,7 +23,7 @@
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
 import { PAGES_PER_WRITE } from '../config.js';
-import { drain } from './request-body.js';
+import { drain, reading } from './request-body.js';
 
 const encoder = new TextEncoder();
 const INTEGRITY_CHECK = encoder.encode(JSON.stringify({ sql: 'PRAGMA integrity_check' }));
@@ -132,7 +132,7 @@ async function receive(body, staged, maxBytes, { engine: live, progress }) {
       if (n < pageSize) return badLength(reader.bytes, pageSize);
       batch.push({ pgno: ++pages, data: page });
       if (batch.length === PAGES_PER_WRITE) {
-        stage(staged, pageSize, batch, progress);
+        stage(staged, pageSize, batch, pages, progress);
         batch = [];
       }
     }
@@ -143,7 +143,8 @@ async function receive(body, staged, maxBytes, { engine: live, progress }) {
     engine = await live();
     if ('status' in engine) return engine;
     page1.set(engine.fileHeader(header, maxBytes, pages).header);
-    stage(staged, pageSize, [{ pgno: 1, data: page1 }, ...batch], progress);
+    // The file's size, not the last page's number: the last batch may have gone in the loop.
+    stage(staged, pageSize, [{ pgno: 1, data: page1 }, ...batch], pages, progress);
     return { pageSize, pages, bytes: pages * pageSize };
   } finally {
     await reader.close();
@@ -163,10 +164,10 @@ function tooLarge(size, maxBytes) {
 /**
  * Stage pages (ascending) as one commit batch of the file so far, written as any commit is.
  * @param {StorageAdapter} staged @param {number} pageSize
- * @param {{pgno: number, data: Uint8Array}[]} pages @param {ImportProgress} progress
+ * @param {{pgno: number, data: Uint8Array}[]} pages @param {number} pageCount  the file's pages so far
+ * @param {ImportProgress} progress
  */
-function stage(staged, pageSize, pages, progress) {
-  const pageCount = pages[pages.length - 1].pgno;
+function stage(staged, pageSize, pages, pageCount, progress) {
   staged.commit({ pageSize, oldPageCount: pageCount, newPageCount: pageCount, pages });
   staged.settle?.();
   progress.stagedPages += pages.length;
@@ -191,7 +192,8 @@ export class BodyReader {
     let filled = from;
     while (filled < into.length) {
       if (this.#offset === this.#chunk.length) {
-        const next = await this.#reader?.read();
+        const reader = this.#reader;
+        const next = reader && (await reading(() => reader.read()));
         if (!next || next.done) break;
         this.#chunk = next.value;
         this.#offset = 0;

@@ -30,6 +30,7 @@ import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
 import { paramReplacer, unwritableNumber } from '../client/values.js';
+import { errorAnswer } from '../client/client.js';
 import { BodyReadError, discardBody, queryBody, readBody, readStream } from './request-body.js';
 import { TransactionGate } from './transaction-gate.js';
 import { hranaResponse, isHranaPath, runPipeline } from './hrana.js';
@@ -496,7 +497,8 @@ export class DatabaseInstance {
       );
       return toResponse(answer);
     } catch (err) {
-      return toResponse(this.#failure(err));
+      // A branch's file is another database of ours failing to send it: ours, not a caller's body.
+      return toResponse(this.#failure(ifNew && err instanceof BodyReadError ? err.cause : err));
     }
   }
 
@@ -804,7 +806,7 @@ export class DatabaseInstance {
   /** The started storage, which must have a cold tier. @returns {Promise<TieredPageStorage>} */
   async #coldStorage() {
     const failure = await this.start();
-    if (failure) throw new Error(decoder.decode(failure.body));
+    if (failure) throw startFailure('the cold tier', failure);
     if (!(this.#storage instanceof TieredPageStorage)) throw new Error(`${this.#options.label()} has no cold tier, so it shares no R2 objects`);
     return this.#storage;
   }
@@ -831,7 +833,7 @@ export class DatabaseInstance {
    */
   async maintainStorage() {
     const failure = await this.start();
-    if (failure) throw new Error(decoder.decode(failure.body));
+    if (failure) throw startFailure('maintainStorage()', failure);
     await this.#storage?.maintain?.(() => this.#gate.hold());
   }
 
@@ -924,7 +926,7 @@ export class DatabaseInstance {
    */
   async stats() {
     const failure = await this.start();
-    if (failure) throw new Error(decoder.decode(failure.body));
+    if (failure) throw startFailure('stats()', failure);
     const engine = /** @type {Engine} */ (this.#engine);
     return {
       wasmMemoryBytes: engine.memoryBytes,
@@ -944,7 +946,7 @@ export class DatabaseInstance {
    */
   async pruneChanges() {
     const failure = await this.start();
-    if (failure) throw new Error(decoder.decode(failure.body));
+    if (failure) throw startFailure('pruneChanges()', failure);
     return this.#retention ? this.#retention.alarm() : null;
   }
 
@@ -1204,6 +1206,15 @@ function createPageStorage(storage, { cacheBytes, onTornWrite, cold, history, lo
 
 /** hasSql's answer for each ctx.storage it was asked of. @type {WeakMap<object, boolean>} */
 const sqlEnabled = new WeakMap();
+
+/**
+ * A start's failure, thrown by a method that answers no request (stats(), the cold
+ * tier's upkeep): the DoSQLError its answer is, code and status kept.
+ * @param {string} what  what could not run @param {EngineResponse} failure
+ */
+function startFailure(what, failure) {
+  return errorAnswer(what, failure.status, decoder.decode(failure.body));
+}
 
 /**
  * Whether ctx.storage has a working SQL API. On key-value classes `storage.sql`

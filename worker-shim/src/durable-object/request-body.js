@@ -12,8 +12,8 @@ export class BodyReadError extends Error {
   name = 'BodyReadError';
 }
 
-/** @template T @param {() => Promise<T>} read @returns {Promise<T>} */
-async function reading(read) {
+/** read(), whose failure is a BodyReadError. @template T @param {() => Promise<T>} read @returns {Promise<T>} */
+export async function reading(read) {
   try {
     return await read();
   } catch (err) {
