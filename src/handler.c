@@ -739,7 +739,8 @@ typedef struct Route {
                          ** Workers RPC (DOSQL_REQUEST_OVER_RPC, api.h) */
   int bWholeDatabase;    /* takes the whole database, after any open transaction:
                          ** never sent inside one (it would wait for it to idle out;
-                         ** /changes would read events that may yet be rolled back;
+                         ** /changes and /subscribe would read events that may yet be
+                         ** rolled back;
                          ** a libSQL pipeline holds its transaction by its baton) */
   const char *const *azField;  /* the fields its body may hold; 0: C reads no
                                ** body (/import, /stats) or the protocol has its
@@ -758,7 +759,7 @@ static const Route aRoute[] = {
   { "/commit",        doCommit,           METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
   { "/rollback",      doRollback,         METHOD_POST, 0, 0, 0, 0, 0, azNoFields },
   { "/changes",       changelogRead,      METHOD_POST, 0, 0, 0, 0, 1, azChangesFields },
-  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0, 0, azSubscribeFields },
+  { "/subscribe",     changelogSelection, METHOD_GET|METHOD_POST, 1, 0, 0, 0, 1, azSubscribeFields },
   { "/export",        doExportSize,       METHOD_GET,  1, 0, 0, 0, 1, azAsOfFields },
   { "/import",        0,                  METHOD_POST, 1, 0, 0, 0, 1, 0 },
   { "/stats",         0,                  METHOD_GET,  1, 0, 0, 0, 0, 0 },

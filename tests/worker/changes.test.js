@@ -515,6 +515,11 @@ for (const backend of BACKENDS) {
       await db.run("INSERT INTO t VALUES ('d')");
       assert.deepEqual((await socket.take(3))[2].data, { v: 'd' });
 
+      // serveSubscribe() refuses a transaction's header as the class's fetch() does.
+      const inTx = await db.post('/subscribe', { tables: ['t'] }, { 'X-DoSQL-Transaction': 'tx-1' });
+      assert.deepEqual([inTx.status, inTx.body.code], [400, 'BAD_REQUEST']);
+      assert.match(inTx.body.error, /does not run inside a transaction/);
+
       await db.fetch('/__test/alarm-now'); // the class's alarm() calls db.alarm()
       await eventually(async () => (await db.info()).lsns.join() === '4', 'the alarm to keep one event');
       socket.ws.close(1000, 'done');

@@ -255,7 +255,7 @@ describe('history', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
   });
 
-  test('a restore, branch, export, import, change log read or libSQL pipeline sent inside a transaction (its header) is refused at once: the transaction goes on', async () => {
+  test('a restore, branch, export, import, change log read or subscription, or libSQL pipeline sent inside a transaction (its header) is refused at once: the transaction goes on', async () => {
     const name = tenant('htxhost');
     const db = sql(name);
     await db.run('CREATE TABLE t (v)');
@@ -277,6 +277,9 @@ describe('history', () => {
     // The change log, whose events inside it may yet be rolled back, and a libSQL
     // pipeline (its own transactions are its stream's), in Hrana's words.
     refused(await db.post('/changes', {}, inTx), 'changes');
+    refused(await db.post('/subscribe', { tables: ['t'] }, inTx), 'subscribe');
+    const stream = await world.mf.dispatchFetch(`http://localhost/sql/${name}/subscribe?tables=t`, { headers: { 'X-DoSQL-Transaction': txId } });
+    refused({ status: stream.status, text: '', body: await stream.json() }, 'GET subscribe');
     const pipeline = await db.post('/v2/pipeline', { baton: null, requests: [] }, inTx);
     assert.equal(pipeline.status, 400, pipeline.text);
     assert.equal(pipeline.body.code, 'BAD_REQUEST');

@@ -569,6 +569,10 @@ describe('POST /import', () => {
       const file = cliFile("CREATE TABLE own (v); INSERT INTO own VALUES ('imported');");
       for (const backend of BACKENDS) {
         const base = `http://localhost/${backend}/${tenant('own')}`;
+        // A transaction's header is refused as the class's fetch() refuses it.
+        const inTx = await own.fetch(`${base}/upload`, { method: 'POST', body: file, headers: { 'X-DoSQL-Transaction': 'tx-1' } });
+        assert.equal(inTx.status, 400);
+        assert.match((await inTx.json()).error, /does not run inside a transaction/);
         const r = await own.fetch(`${base}/upload`, { method: 'POST', body: file });
         assert.equal(r.status, 200, await r.clone().text());
         const rows = await own.fetch(`${base}/query`, { method: 'POST', body: JSON.stringify({ sql: 'SELECT v FROM own' }) });

@@ -271,7 +271,7 @@ export class DatabaseInstance {
     try {
       const path = new URL(request.url).pathname;
       // Before the start: an import also replaces a database that cannot start.
-      if (path === '/import') return (await refusedWithBody(request, path)) ?? (await this.importDatabase(request));
+      if (path === '/import') return await this.importDatabase(request);
       const failure = this.#started ? null : await this.start();
       // A failed migration is said so to a libSQL client too.
       if (failure) return responseFor(path, failure);
@@ -472,6 +472,8 @@ export class DatabaseInstance {
     // A database whose cold data is lost cannot open; replacing it is how it recovers,
     // on an engine that needs no database (file headers) and with the new events
     // numbered past any the lost log can hold.
+    const inTransaction = await refusedWithBody(request, '/import');
+    if (inTransaction) return inTransaction;
     const bare = isLost(await this.start()) ? this.#bareEngine() : null;
     const refused = bare ? await this.#refuseMethod(request, bare, '/import') : await this.#refuseHostRequest(request, '/import');
     if (refused) return refused;
@@ -967,7 +969,8 @@ export class DatabaseInstance {
    */
   async subscribe(request) {
     try {
-      const refused = await this.#refuseHostRequest(request, '/subscribe');
+      // Checked here too: DB()'s serveSubscribe() reaches it without fetch().
+      const refused = (await refusedWithBody(request, '/subscribe')) ?? (await this.#refuseHostRequest(request, '/subscribe'));
       if (refused) return refused;
       if (this.#capture === false) {
         request.body?.cancel().catch(() => {});
