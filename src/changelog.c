@@ -251,17 +251,20 @@ void changelogRenumber(Conn *p, Reply *pReply, const cJSON *pBody){
 }
 
 /* Whether tables is absent, or an array of 1 to DOSQL_CHANGES_MAX_TABLES
-** non-empty strings (an empty list would select nothing, forever). */
+** non-empty strings of DOSQL_CHANGES_MAX_TABLE_BYTES together (an empty list
+** would select nothing, forever). */
 static int changelogTablesValid(const cJSON *pTables){
   const cJSON *pItem;
   int n = 0;
+  size_t nByte = 0;
   if( pTables==0 || cJSON_IsNull(pTables) ) return 1;
   if( !cJSON_IsArray(pTables) ) return 0;
   cJSON_ArrayForEach(pItem, pTables){
     if( !cJSON_IsString(pItem) || pItem->valuestring[0]==0 ) return 0;
+    nByte += strlen(pItem->valuestring);
     n++;
   }
-  return n>=1 && n<=DOSQL_CHANGES_MAX_TABLES;
+  return n>=1 && n<=DOSQL_CHANGES_MAX_TABLES && nByte<=DOSQL_CHANGES_MAX_TABLE_BYTES;
 }
 
 /* The page's query: the rows holding events after ?1, of the tables bound
@@ -408,8 +411,9 @@ static int changelogTables(Conn *p, Reply *pReply, const cJSON *pTables){
   const cJSON *pItem;
   if( !changelogTablesValid(pTables) ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST,
-        "tables must be an array of 1 to %d table names (non-empty strings); "
-        "leave it out for every table", DOSQL_CHANGES_MAX_TABLES);
+        "tables must be an array of 1 to %d table names (non-empty strings, "
+        "%d bytes together); leave it out for every table",
+        DOSQL_CHANGES_MAX_TABLES, DOSQL_CHANGES_MAX_TABLE_BYTES);
     return SQLITE_MISMATCH;
   }
   if( !cJSON_IsArray(pTables) ) return SQLITE_OK;

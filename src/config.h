@@ -156,9 +156,14 @@
 # define DOSQL_MAX_IMPORTED_LSN 4503599627370496
 #endif
 
-/* Tables one change-log read (or subscription) may name. */
+/* Tables one change-log read (or subscription) may name, and their names' bytes
+** together: a subscriber keeps its list for as long as it is open, and a thousand
+** of them share one isolate's 128 MB. */
 #ifndef DOSQL_CHANGES_MAX_TABLES
 # define DOSQL_CHANGES_MAX_TABLES 500
+#endif
+#ifndef DOSQL_CHANGES_MAX_TABLE_BYTES
+# define DOSQL_CHANGES_MAX_TABLE_BYTES (16 * 1024)
 #endif
 
 /* Events one prune call deletes at most. Deleting is a transaction whose

@@ -640,6 +640,26 @@ static void pages_follow_since_limit_and_tables(void){
   a = post(&c, "/changes", "{\"tables\":[]}");
   CHECK(a.status==400 && strstr(a.zBody, "1 to 500 table names")!=0);
   answerFree(&a);
+  {
+    /* Names of 16 KiB together are taken (none matches a table: 200, nothing);
+    ** a byte more is not, whatever the count. */
+    char *zBody = malloc(DOSQL_CHANGES_MAX_TABLE_BYTES + 64);
+    int n = sprintf(zBody, "{\"tables\":[\"");
+    memset(zBody + n, 'n', DOSQL_CHANGES_MAX_TABLE_BYTES/2);
+    n += DOSQL_CHANGES_MAX_TABLE_BYTES/2;
+    n += sprintf(zBody + n, "\",\"");
+    memset(zBody + n, 'm', DOSQL_CHANGES_MAX_TABLE_BYTES/2);
+    n += DOSQL_CHANGES_MAX_TABLE_BYTES/2;
+    strcpy(zBody + n, "\"]}");
+    a = post(&c, "/changes", zBody);
+    CHECK(a.status==200);
+    answerFree(&a);
+    strcpy(zBody + n, "x\"]}");
+    a = post(&c, "/changes", zBody);
+    CHECK(a.status==400 && strstr(a.zBody, "16384 bytes together")!=0);
+    answerFree(&a);
+    free(zBody);
+  }
   a = post(&c, "/changes", "{\"tables\":[\"a\",\"_dosql_change_log\"]}");
   CHECK(a.status==400 && strstr(a.zBody, "changes to _dosql_change_log are never captured")!=0);
   answerFree(&a);

@@ -704,9 +704,15 @@ describe('change streams (sql only)', () => {
     const cased = await sse('?Tables=t');
     assert.equal(cased.status, 400);
     assert.match((await cased.json()).error, /query parameter "Tables".*did you mean tables\?/);
-    const busted = await sse('?tables=t&cb=123');
+    const busted = await sse('?tables=t&cb=123&cb=124');
     assert.equal(busted.status, 200, 'a parameter of the page\'s own is left to it');
     await busted.body?.cancel();
+    // One given twice is refused, not read as its first (u's events would be missed).
+    for (const query of ['?tables=t&tables=u', '?since=1&since=0', '?tables=t&since=0&since=0']) {
+      const twice = await sse(query);
+      assert.equal(twice.status, 400, query);
+      assert.match((await twice.json()).error, /tables is given more than once|since/, query);
+    }
     assert.deepEqual(await codeOf(db.fetch('/subscribe')), [400, 'BAD_REQUEST'], 'a GET that is neither SSE nor an upgrade');
     assert.deepEqual(await codeOf(db.fetch('/subscribe', { method: 'PUT', body: '{}' })), [405, 'METHOD_NOT_ALLOWED']);
     assert.deepEqual(await codeOf(db.fetch('/changes/prune', { method: 'POST', body: '{"keepEvents": 0, "keepMs": 0}' })), [404, 'NOT_FOUND']);

@@ -37,6 +37,9 @@ export async function parseSubscribeRequest(request, readBody, ask) {
   }
   const websocket = upgrade === 'websocket';
   const query = queryBody(request.url);
+  if (Array.isArray(query.tables)) {
+    return hostError('BAD_REQUEST', 'tables is given more than once: name every table in one tables=, separated by commas (a name holding a comma as %2C)');
+  }
   const list = query.tables === undefined ? null : tableList(request.url);
   const lastEventId = websocket ? null : request.headers.get('last-event-id');
   const given = lastEventId !== null && lastEventId !== '' ? lastEventId : (query.since ?? null);

@@ -820,7 +820,7 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse | null>}  null, or the failure of the start
    */
   async #restartAfterImport() {
-    this.#feed.endAll('DATABASE_REPLACED', 'the database was replaced by an import, and its change log with it: reload, then subscribe again');
+    this.#feed.endAll('DATABASE_REPLACED', 'the database was replaced (by an import, or a branch made into it), and its change log with it: reload, then subscribe again');
     this.#dropEngine();
     const failure = await this.start();
     this.#retention?.committed();

@@ -97,16 +97,21 @@ export async function drain(reader) {
 }
 
 /**
- * A GET's query as the body the engine reads for it: each parameter's first value,
- * by name. C refuses one that differs from a field the endpoint takes in case alone
+ * A GET's query as the body the engine reads for it: each parameter's value by name,
+ * a list of them when it is given more than once, which a field the endpoint takes
+ * refuses as no value of its type (one value was not chosen over the others without a
+ * word). C refuses a name that differs from a field the endpoint takes in case alone
  * (?asof=); others are left to the page (a cache buster).
  * @param {string} url
- * @returns {Record<string, string>}
+ * @returns {Record<string, string | string[]>}
  */
 export function queryBody(url) {
-  /** @type {Map<string, string>} */
-  const first = new Map();
-  for (const [name, value] of new URL(url).searchParams) if (!first.has(name)) first.set(name, value);
+  /** @type {Map<string, string | string[]>} */
+  const values = new Map();
+  for (const [name, value] of new URL(url).searchParams) {
+    const before = values.get(name);
+    values.set(name, before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value]);
+  }
   // fromEntries makes own properties, also of a parameter named __proto__.
-  return Object.fromEntries(first);
+  return Object.fromEntries(values);
 }
