@@ -3,6 +3,7 @@
 */
 #include "budget.h"
 #include "config.h"
+#include "sqlite/unit.h"
 
 /* The client-data key under which a connection keeps its Budget. */
 #define BUDGET_CLIENT_DATA "dosql.budget"
@@ -11,31 +12,62 @@
 ** allocations charge: only while attached (a closed view's is freed). */
 static Budget *pCharged;
 
+/* Allocations SQLite holds now (its lookaside slots apart). */
+static int budgetHeldAllocations(void){
+  int nNow = 0, nHigh;
+  (void)sqlite3_status(SQLITE_STATUS_MALLOC_COUNT, &nNow, &nHigh, 0);
+  return nNow;
+}
+
 void budgetStart(Budget *p, sqlite3_int64 nUnits){
   p->nLeft = nUnits;
   p->bSpent = 0;
+  p->nHeldAtStart = budgetHeldAllocations();
   if( p->db ) pCharged = p;
+}
+
+void budgetChargeSelect(Budget *p){
+  int nHeld = budgetHeldAllocations() - p->nHeldAtStart;
+  if( nHeld>0 && budgetCharge(p, nHeld/DOSQL_CPU_HELD_ALLOCATIONS_PER_UNIT) && p->db ){
+    sqlite3_interrupt(p->db);
+  }
 }
 
 /* SQLite's own allocator, which the charging one wraps. */
 static sqlite3_mem_methods memBase;
 
-/* Charge an allocation of n bytes; one that spends the budget interrupts the
+/* Charge an allocation of n bytes, and say whether to refuse it. Work the VM's
+** steps do not meter (sqlite/unit.h dosqlMeteredWork) pays for every allocation
+** (compiling a statement, by the count; a virtual table's read, by the bytes);
+** the VM's own, only for large ones. One that spends the budget interrupts the
 ** connection's statement at once (the progress handler would only see it
-** DOSQL_PROGRESS_INTERVAL steps later, each of which may copy as much). */
-static void budgetChargeAllocation(int n){
+** DOSQL_PROGRESS_INTERVAL steps later, each of which may copy as much); after
+** that, unmetered work is refused its allocations: compiling a statement and a
+** virtual table's read check for an interrupt seldom or never, and stop at the
+** first allocation that fails. */
+static int budgetChargeAllocation(int n){
   Budget *p = pCharged;
-  if( n<DOSQL_CPU_ALLOCATION_FLOOR || p==0 || p->bSpent ) return;
-  if( budgetCharge(p, n/DOSQL_CPU_BYTES_PER_UNIT) && p->db ) sqlite3_interrupt(p->db);
+  sqlite3_int64 nUnits;
+  int eWork;
+  if( p==0 || p->db==0 ) return 0;
+  eWork = dosqlMeteredWork(p->db);
+  if( !p->bSpent ){
+    if( eWork==DOSQL_WORK_READING ) nUnits = n/DOSQL_CPU_READ_BYTES_PER_UNIT;
+    else nUnits = n>=DOSQL_CPU_ALLOCATION_FLOOR ? n/DOSQL_CPU_BYTES_PER_UNIT : 0;
+    if( eWork==DOSQL_WORK_PREPARING ) nUnits += DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION;
+    if( nUnits==0 || !budgetCharge(p, nUnits) ) return 0;
+    sqlite3_interrupt(p->db);
+  }
+  return eWork!=DOSQL_WORK_OTHER;
 }
 
 static void *budgetMalloc(int n){
-  budgetChargeAllocation(n);
+  if( budgetChargeAllocation(n) ) return 0;
   return memBase.xMalloc(n);
 }
 
 static void *budgetRealloc(void *pOld, int n){
-  budgetChargeAllocation(n);
+  if( budgetChargeAllocation(n) ) return 0;
   return memBase.xRealloc(pOld, n);
 }
 
@@ -66,7 +98,8 @@ static void budgetDetached(void *p){
 }
 
 int budgetAttach(sqlite3 *db, Budget *p){
-  int rc = sqlite3_set_clientdata(db, BUDGET_CLIENT_DATA, p, budgetDetached);
+  int rc = dosqlMeterModules(db);
+  if( rc==SQLITE_OK ) rc = sqlite3_set_clientdata(db, BUDGET_CLIENT_DATA, p, budgetDetached);
   if( rc==SQLITE_OK ){
     p->db = db;
     pCharged = p;

@@ -8,7 +8,7 @@
 ** clock inside a request can tell how long it has run. A unit is about one VM
 ** step; config.h says how many units a millisecond is worth, as measured.
 **
-** Four things charge the budget:
+** What charges the budget:
 **   - the VM, DOSQL_PROGRESS_INTERVAL units per progress callback (guard.c);
 **   - built-in SQL functions, before each call an upper bound of its work from
 **     its arguments' sizes, after it the bytes of its result (sqlite/unit.c):
@@ -16,9 +16,18 @@
 **   - binding parameters (json.c);
 **   - SQLite's large allocations (DOSQL_CPU_ALLOCATION_FLOOR), charged to the
 **     budget of the request begun last: work that fills one inside a VM step
-**     (a concatenation, a JSON or geopoly parse) is no built-in function's.
+**     (a concatenation, a JSON or geopoly parse) is no built-in function's;
+**   - every allocation of work no VM step meters (sqlite/unit.h
+**     dosqlMeteredWork): compiling a statement
+**     (DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION each), and a virtual
+**     table's read, which may do a whole search in one step (a unit per
+**     DOSQL_CPU_READ_BYTES_PER_UNIT bytes: FTS5 allocates each page of its
+**     index it reads);
+**   - each SELECT compiled, by the size of the query (budgetChargeSelect):
+**     flattening a query is quadratic in its size.
 ** Once spent, a budget stays spent until the next request: the VM is
-** interrupted, metered functions fail, and the request answers CPU_LIMIT.
+** interrupted, metered functions fail, compiling and virtual tables' reads
+** are refused memory, and the request answers CPU_LIMIT.
 ** Internal work (change capture, migrations) is charged like any other.
 */
 #ifndef DOSQL_BUDGET_H
@@ -30,6 +39,7 @@ typedef struct Budget {
   sqlite3_int64 nLeft;   /* units this request may still use */
   int bSpent;            /* nLeft fell below zero: the work was stopped */
   sqlite3 *db;           /* the connection it is attached to (budgetAttach) */
+  int nHeldAtStart;      /* allocations SQLite held when the request began */
 } Budget;
 
 /* The error text of a metered function refused for want of budget. */
@@ -47,8 +57,18 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
   return p->bSpent;
 }
 
+/* Charge for a SELECT being compiled (the authorizer's SQLITE_SELECT): the
+** query's size. SQLite flattens each subquery, view and CTE into the query that
+** reads it by walking that whole query, in no VM step and allocating nothing,
+** so compiling is quadratic in the query's size (a chain of CTEs each joining
+** the one before to itself: seconds for 800 bytes). It asks the authorizer of
+** each SELECT it flattens; the size is the allocations SQLite holds beyond those
+** it held when the request began, DOSQL_CPU_HELD_ALLOCATIONS_PER_UNIT a unit. */
+void budgetChargeSelect(Budget *p);
+
 /* Make p the budget that db's metered functions charge (sqlite/unit.c finds
-** it with budgetOf). p must outlive the connection's use of it. */
+** it with budgetOf), its virtual tables' reads metered (dosqlMeterModules).
+** p must outlive the connection's use of it. */
 int budgetAttach(sqlite3 *db, Budget *p);
 
 /* Have SQLite's allocator charge large allocations: before sqlite3_initialize(). */

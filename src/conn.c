@@ -67,6 +67,13 @@ void connFail(Conn *p, Reply *pReply, int rc){
     replyFail(pReply, 400, DOSQL_HEAP_LIMIT,
         "out of memory: the request needs more than the %d MiB SQLite may use",
         DOSQL_HEAP_LIMIT_BYTES/(1024*1024));
+  }else if( (rc & 0xff)==SQLITE_FULL ){
+    /* Storage running out is the host's commit failing (SQLITE_IOERR): SQLite's
+    ** "database or disk is full" is a limit the database sets itself. */
+    replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc),
+        "%s, but not storage: a limit of the database's own was reached, its "
+        "PRAGMA max_page_count (which a request set), or the rowids of an "
+        "AUTOINCREMENT table (past 9223372036854775807)", sqlite3_errmsg(p->db));
   }else if( (rc & 0xff)==SQLITE_AUTH && p->zDenied ){
     replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc),
         "%s: %s", sqlite3_errmsg(p->db), p->zDenied);

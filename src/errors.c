@@ -210,6 +210,7 @@ int dosqlResultStatus(int rc){
     case SQLITE_CANTOPEN:   /* a second database file (VACUUM INTO) */
     case SQLITE_INTERRUPT:
     case SQLITE_NOMEM:
+    case SQLITE_FULL:       /* a limit of the database's own: conn.c connFail */
       return 400;
     case SQLITE_PERM:
     case SQLITE_AUTH:
@@ -217,8 +218,6 @@ int dosqlResultStatus(int rc){
     case SQLITE_CONSTRAINT:
     case SQLITE_ABORT:      /* RAISE(ABORT) in a trigger */
       return 409;
-    case SQLITE_FULL:       /* max_page_count reached */
-      return 507;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_SCHEMA:

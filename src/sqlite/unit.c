@@ -164,6 +164,93 @@ int dosqlMeterBuiltins(void){
   return SQLITE_OK;
 }
 
+/*
+** Metering virtual tables' reads. A virtual table's xFilter or xNext may do
+** much work inside one VM step, where the progress handler never looks (FTS5
+** matches a phrase against every doclist it reads there, and checks no
+** interrupt). Each module's read methods are wrapped to mark that work, which
+** budget.c then charges by what it allocates and, once the request's budget
+** is spent, refuses to allocate for, so the method fails where it is. Only
+** reads: a write that failed for memory could roll back more than itself.
+*/
+typedef struct MeteredModule {
+  sqlite3_module m;               /* what SQLite calls: first, so &m is the whole */
+  const sqlite3_module *pOrig;    /* the module as registered */
+} MeteredModule;
+
+/* Every module SQLite builds in is a static struct: one copy each, for good. */
+#define METERED_MODULES 32
+static MeteredModule aMeteredModule[METERED_MODULES];
+static int nMeteredModule = 0;
+
+/* Metered reads running now (one may run SQL that reads another). */
+static int nReading = 0;
+
+static const sqlite3_module *meteredOriginal(const sqlite3_vtab *pVtab){
+  return ((const MeteredModule*)pVtab->pModule)->pOrig;
+}
+
+static int meteredFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
+                         int argc, sqlite3_value **argv){
+  int rc;
+  nReading++;
+  rc = meteredOriginal(pCur->pVtab)->xFilter(pCur, idxNum, idxStr, argc, argv);
+  nReading--;
+  return rc;
+}
+
+static int meteredNext(sqlite3_vtab_cursor *pCur){
+  int rc;
+  nReading++;
+  rc = meteredOriginal(pCur->pVtab)->xNext(pCur);
+  nReading--;
+  return rc;
+}
+
+static int meteredColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
+  int rc;
+  nReading++;
+  rc = meteredOriginal(pCur->pVtab)->xColumn(pCur, ctx, i);
+  nReading--;
+  return rc;
+}
+
+/* The metered copy of pOrig, made on first use; 0 when the copies ran out. */
+static const sqlite3_module *meteredModule(const sqlite3_module *pOrig){
+  MeteredModule *p;
+  int i;
+  for(i=0; i<nMeteredModule; i++){
+    if( aMeteredModule[i].pOrig==pOrig || &aMeteredModule[i].m==pOrig ) return &aMeteredModule[i].m;
+  }
+  if( nMeteredModule==METERED_MODULES ) return 0;
+  p = &aMeteredModule[nMeteredModule++];
+  p->m = *pOrig;
+  p->pOrig = pOrig;
+  if( pOrig->xFilter ) p->m.xFilter = meteredFilter;
+  if( pOrig->xNext ) p->m.xNext = meteredNext;
+  if( pOrig->xColumn ) p->m.xColumn = meteredColumn;
+  return &p->m;
+}
+
+int dosqlMeterModules(sqlite3 *db){
+  HashElem *e;
+  for(e=sqliteHashFirst(&db->aModule); e; e=sqliteHashNext(e)){
+    Module *pMod = (Module*)sqliteHashData(e);
+    const sqlite3_module *pMetered;
+    if( pMod->pModule==0 ) continue;
+    pMetered = meteredModule(pMod->pModule);
+    if( pMetered==0 ) return SQLITE_INTERNAL;
+    pMod->pModule = pMetered;
+  }
+  return SQLITE_OK;
+}
+
+int dosqlMeteredWork(sqlite3 *db){
+  if( nReading>0 ) return DOSQL_WORK_READING;
+  if( db->pParse ) return DOSQL_WORK_PREPARING;
+  return DOSQL_WORK_OTHER;
+}
+
 int dosqlStmtCountsChanges(sqlite3_stmt *pStmt){
   return pStmt && ((Vdbe*)pStmt)->changeCntOn;
 }

@@ -13,6 +13,19 @@
 ** SQLITE_INTERNAL when the list of metered functions outgrew its slots. */
 int dosqlMeterBuiltins(void);
 
+/* Wrap the read methods (xFilter, xNext, xColumn) of every module registered
+** on db, so that dosqlMeteredWork() knows when one runs: after the open, before
+** any virtual table is used. SQLITE_OK, or SQLITE_INTERNAL when the copies of
+** modules ran out. */
+int dosqlMeterModules(sqlite3 *db);
+
+/* What SQLite is doing on db that the VM's steps do not meter (budget.h):
+** preparing a statement, or reading a virtual table; else DOSQL_WORK_OTHER. */
+#define DOSQL_WORK_OTHER     0
+#define DOSQL_WORK_PREPARING 1
+#define DOSQL_WORK_READING   2
+int dosqlMeteredWork(sqlite3 *db);
+
 /* Whether pStmt is an INSERT, UPDATE or DELETE, whose row count
 ** sqlite3_changes() reports. Other statements may change rows through SQL
 ** run on their behalf (CREATE VIRTUAL TABLE fills its shadow tables), which

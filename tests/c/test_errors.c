@@ -58,6 +58,14 @@ static void caller_mistakes_are_4xx(void){
          409, "SQLITE_CONSTRAINT_UNIQUE", "UNIQUE constraint failed: users.email");
   expect(&c, "POST", "/run", "{\"sql\":\"INSERT INTO users(email) VALUES(NULL)\"}",
          409, "SQLITE_CONSTRAINT_NOTNULL", "NOT NULL constraint failed: users.email");
+  /* A limit of the database's own, not storage: the caller's, and said so. */
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE ai(id INTEGER PRIMARY KEY AUTOINCREMENT, v);"
+      " INSERT INTO ai VALUES (9223372036854775807, 1)\"}");
+  expect(&c, "POST", "/run", "{\"sql\":\"INSERT INTO ai(v) VALUES (2)\"}",
+         400, "SQLITE_FULL", "not storage: a limit of the database's own");
+  expect(&c, "POST", "/batch", "{\"operations\":[{\"sql\":\"PRAGMA max_page_count=1\"},"
+      "{\"sql\":\"INSERT INTO users(email) SELECT hex(randomblob(900)) FROM (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5)\"}]}",
+         400, "SQLITE_FULL", "PRAGMA max_page_count");
   expect(&c, "POST", "/transaction", "{\"operations\":[]}", 400, "BAD_REQUEST", "non-empty array");
   expect(&c, "POST", "/transaction", "{\"operations\":[{\"type\":\"exec\",\"sql\":\"SELECT 1\"}]}",
          400, "BAD_REQUEST", "operation 0");

@@ -160,11 +160,27 @@ static void cpu_bombs_that_copy_or_parse_in_one_step_stop_at_the_budget(void){
   connClose(&c);
 }
 
-/* Whether SELECT length('x') runs on db, or is refused for want of budget. */
-static int lengthRuns(sqlite3 *db){
-  int rc = sqlite3_exec(db, "SELECT length('x')", 0, 0, 0);
-  CHECK(rc==SQLITE_OK || (rc==SQLITE_INTERRUPT && strstr(sqlite3_errmsg(db), "CPU budget")));
-  return rc==SQLITE_OK;
+/* Whether pStmt, SELECT length('x'), runs, or is refused for want of budget. */
+static int lengthRuns(sqlite3_stmt *pStmt){
+  int rc = sqlite3_step(pStmt);
+  CHECK(rc==SQLITE_ROW || (rc==SQLITE_INTERRUPT && strstr(sqlite3_errmsg(sqlite3_db_handle(pStmt)), "CPU budget")));
+  sqlite3_reset(pStmt);
+  return rc==SQLITE_ROW;
+}
+
+/* Both connections' SELECT length('x'), compiled before any budget is attached
+** (compiling under a spent budget is refused: compiling_under_a_spent_budget_fails). */
+static void openTwo(sqlite3 **pA, sqlite3 **pB, sqlite3_stmt **pStmtA, sqlite3_stmt **pStmtB){
+  CHECK(sqlite3_open(":memory:", pA)==SQLITE_OK && sqlite3_open(":memory:", pB)==SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(*pA, "SELECT length('x')", -1, pStmtA, 0)==SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(*pB, "SELECT length('x')", -1, pStmtB, 0)==SQLITE_OK);
+}
+
+static void closeTwo(sqlite3 *a, sqlite3 *b, sqlite3_stmt *pStmtA, sqlite3_stmt *pStmtB){
+  sqlite3_finalize(pStmtA);
+  sqlite3_finalize(pStmtB);
+  sqlite3_close(a);
+  sqlite3_close(b);
 }
 
 /* A metered function charges the budget of its own connection, whichever
@@ -172,30 +188,55 @@ static int lengthRuns(sqlite3 *db){
 ** connection it looked up). */
 static void each_connection_charges_its_own_budget(void){
   sqlite3 *a = 0, *b = 0;
-  Budget full, spent;
+  sqlite3_stmt *pA = 0, *pB = 0;
+  Budget full = {0}, spent = {0};
   CHECK(dosqlMeterBuiltins()==SQLITE_OK);
   budgetStart(&full, 1000000);
   budgetStart(&spent, 0);
   budgetCharge(&spent, 1);
-  CHECK(sqlite3_open(":memory:", &a)==SQLITE_OK && sqlite3_open(":memory:", &b)==SQLITE_OK);
-  CHECK(lengthRuns(a));                 /* no budget: not metered */
+  openTwo(&a, &b, &pA, &pB);
+  CHECK(lengthRuns(pA));                 /* no budget: not metered */
   CHECK(budgetAttach(a, &full)==SQLITE_OK && budgetAttach(b, &spent)==SQLITE_OK);
-  CHECK(lengthRuns(a));
-  CHECK(!lengthRuns(b));
-  CHECK(lengthRuns(a));
+  CHECK(lengthRuns(pA));
+  CHECK(!lengthRuns(pB));
+  CHECK(lengthRuns(pA));
   CHECK(budgetAttach(a, &spent)==SQLITE_OK);
-  CHECK(!lengthRuns(a));
+  CHECK(!lengthRuns(pA));
   CHECK(budgetAttach(a, &full)==SQLITE_OK);
-  CHECK(lengthRuns(a));
-  sqlite3_close(a);
-  sqlite3_close(b);
+  CHECK(lengthRuns(pA));
+  closeTwo(a, b, pA, pB);
   /* Connections opened after those closed (perhaps at their addresses) start
   ** with no budget. */
-  CHECK(sqlite3_open(":memory:", &a)==SQLITE_OK && sqlite3_open(":memory:", &b)==SQLITE_OK);
-  CHECK(lengthRuns(b));
-  CHECK(lengthRuns(a));
-  sqlite3_close(a);
-  sqlite3_close(b);
+  openTwo(&a, &b, &pA, &pB);
+  CHECK(lengthRuns(pB));
+  CHECK(lengthRuns(pA));
+  closeTwo(a, b, pA, pB);
+}
+
+/* Compiling is metered by what it allocates, and refused memory once the
+** budget is spent: SQLite checks for an interrupt seldom while it compiles
+** (the flattener of a CTE chain, for one, never). Its caller reads CPU_LIMIT
+** from the budget (connFail), whatever SQLite's code says. */
+static void compiling_is_charged_and_stops_when_spent(void){
+  static const char zChain[] = "WITH c0 AS (SELECT 1 AS v),"
+      " c1 AS (SELECT a.v FROM c0 a JOIN c0 b ON a.v=b.v),"
+      " c2 AS (SELECT a.v FROM c1 a JOIN c1 b ON a.v=b.v) SELECT count(*) FROM c2";
+  sqlite3 *db = 0;
+  Budget budget = {0};
+  sqlite3_int64 nBefore;
+  CHECK(sqlite3_open(":memory:", &db)==SQLITE_OK);
+  budgetStart(&budget, 1000000);
+  CHECK(budgetAttach(db, &budget)==SQLITE_OK);
+  budgetStart(&budget, 1000000);
+  nBefore = budget.nLeft;
+  CHECK(sqlite3_exec(db, "SELECT 1", 0, 0, 0)==SQLITE_OK);
+  CHECK(budget.nLeft<nBefore - DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION);
+  budgetCharge(&budget, budget.nLeft + 1);
+  /* Larger than what SQLite's lookaside slots (which no allocator sees) hold. */
+  CHECK(sqlite3_exec(db, zChain, 0, 0, 0)==SQLITE_NOMEM);
+  budgetStart(&budget, 1000000);
+  CHECK(sqlite3_exec(db, zChain, 0, 0, 0)==SQLITE_OK);
+  sqlite3_close(db);
 }
 
 static void many_named_parameters_bind_in_n_log_n(void){
@@ -417,9 +458,43 @@ static void a_table_check_cut_short_fails(void){
   CHECK(connCheckTables(&c, &zWhy)==SQLITE_OK && zWhy==0);
   budgetStart(&c.budget, 0);
   budgetCharge(&c.budget, 1);
-  CHECK(connCheckTables(&c, &zWhy)==SQLITE_INTERRUPT);
+  CHECK(connCheckTables(&c, &zWhy)!=SQLITE_OK);   /* its compiling refused memory */
   CHECK(zWhy==0);
   sqlite3_free(zWhy);
+  connClose(&c);
+}
+
+/* Work no VM step meters: compiling a statement (a chain of CTEs each joining
+** the one before to itself, whose flattening SQLite never interrupts), and an
+** FTS5 phrase matched against every document inside one step. Both stop at the
+** budget, and the object answers afterwards. */
+static void work_outside_the_steps_stops_at_the_budget(void){
+  Conn c;
+  sqlite3_str *pSql = sqlite3_str_new(0);
+  char *zBody;
+  int i;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE kept(v); INSERT INTO kept VALUES (1), (2);"
+      " CREATE VIRTUAL TABLE docs USING fts5(body);"
+      " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000)"
+      " INSERT INTO docs SELECT replace(printf('%.*c', 200, 'x'), 'x', 'aaa ') FROM n\"}");
+  c.nCpuBudgetMs = 20;
+  sqlite3_str_appendall(pSql, "{\"sql\":\"WITH c0 AS (SELECT v FROM kept)");
+  for(i=1; i<=12; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
+  sqlite3_str_appendall(pSql, " SELECT count(*) FROM c12\"}");
+  zBody = sqlite3_str_finish(pSql);
+  expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+  sqlite3_free(zBody);
+  pSql = sqlite3_str_new(0);
+  sqlite3_str_appendall(pSql, "{\"sql\":\"SELECT count(*) FROM docs WHERE docs MATCH '\\\"");
+  for(i=0; i<60; i++) sqlite3_str_appendall(pSql, "aaa ");
+  sqlite3_str_appendall(pSql, "ccc\\\"'\"}");
+  zBody = sqlite3_str_finish(pSql);
+  c.nCpuBudgetMs = 1;              /* some 60 of its pages */
+  expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+  sqlite3_free(zBody);
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM docs WHERE docs MATCH 'aaa'"), "2000");
   connClose(&c);
 }
 
@@ -431,6 +506,8 @@ int main(void){
   RUN(cpu_bombs_inside_one_function_stop_at_the_budget);
   RUN(cpu_bombs_that_copy_or_parse_in_one_step_stop_at_the_budget);
   RUN(each_connection_charges_its_own_budget);
+  RUN(compiling_is_charged_and_stops_when_spent);
+  RUN(work_outside_the_steps_stops_at_the_budget);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
