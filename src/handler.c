@@ -805,6 +805,15 @@ static const char *methodsText(int mMethods){
   }
 }
 
+/* The methods, as a 405's Allow header lists them (RFC 9110). */
+static const char *methodsAllowed(int mMethods){
+  switch( mMethods ){
+    case METHOD_GET:  return "GET";
+    case METHOD_POST: return "POST";
+    default:          return "GET, POST";
+  }
+}
+
 void handlerAppendRoutes(sqlite3_str *pOut){
   int i;
   sqlite3_str_appendchar(pOut, 1, '[');
@@ -839,6 +848,7 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   }else if( (mMethod & pRoute->mMethods)==0 ){
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
         "%.*s %s: %s", (int)nMethod, zMethod, pRoute->zPath, methodsText(pRoute->mMethods));
+    reply.zAllow = methodsAllowed(pRoute->mMethods);
   }else if( pRoute->bHost ){
     /* The host serves it and asks first: may it, and with what body. Asked
     ** by anyone else (a Workers RPC request()), the check is no answer. */

@@ -120,6 +120,10 @@ static void replyErrorBody(Reply *p){
   }
   if( p->iOffset>=0 ) sqlite3_str_appendf(pOut, ",\"offset\":%d", p->iOffset);
   if( p->iStatementOffset>=0 ) sqlite3_str_appendf(pOut, ",\"statementOffset\":%d", p->iStatementOffset);
+  if( p->zAllow ){
+    sqlite3_str_appendall(pOut, ",\"allow\":");
+    jsonAppendString(pOut, p->zAllow, -1);
+  }
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
@@ -159,6 +163,7 @@ uint8_t *replyFinish(Reply *p){
     p->zCode = DOSQL_HEAP_LIMIT;
     p->status = 400;
     p->zStatement = 0;         /* details of the error this one replaces */
+    p->zAllow = 0;
     p->iOffset = p->iStatementOffset = -1;
     replyHead(p->pOut);
     replyErrorBody(p);

@@ -24,6 +24,8 @@ typedef struct Reply {
                          ** about (sqlite3_error_offset), or -1 */
   int iStatementOffset;  /* byte offset in sql where the failing statement of
                          ** a script (/exec) begins, or -1 */
+  const char *zAllow;    /* a 405's methods, as its Allow header lists them
+                         ** (static text), or 0 */
 } Reply;
 
 /* Start an empty 200 reply. */

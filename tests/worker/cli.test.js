@@ -104,6 +104,18 @@ test('BEGIN ... COMMIT typed in the shell is one transaction; ROLLBACK undoes it
   });
   assert.equal(dot.err, '');
   assert.match(dot.out, /^(\w+\n)*u\n(\w+\n)*CREATE TABLE u \(y\);\ny\n7\n$/);
+  // An error inside the transaction says its code once, as outside one.
+  const failing = await dosql(['shell', db], { input: ['BEGIN;', 'SELECT * FROM nosuch;', 'ROLLBACK;', 'SELECT * FROM nosuch;'].join('\n') });
+  assert.deepEqual(failing.err.trim().split('\n'), ['Error: SQLITE_ERROR: no such table: nosuch', 'Error: SQLITE_ERROR: no such table: nosuch']);
+});
+
+test('.tables and .schema take a LIKE pattern, and a quoted name, as sqlite3\'s shell does', async () => {
+  const db = tenant('cli-dots');
+  const r = await dosql(['shell', db], {
+    input: ['CREATE TABLE widgets2 (id);', 'CREATE TABLE [sp ace] (y);', 'CREATE TABLE gadgets (g);', '.tables widget%', '.tables nomatch', '.schema WIDGETS2', '.schema "sp ace"', '.schema [sp ace]', '.schema g%'].join('\n'),
+  });
+  assert.equal(r.err, '');
+  assert.equal(r.out, ['widgets2', 'CREATE TABLE widgets2 (id);', 'CREATE TABLE [sp ace] (y);', 'CREATE TABLE [sp ace] (y);', 'CREATE TABLE gadgets (g);', ''].join('\n'));
 });
 
 test('Ctrl-C at the terminal drops the statement being typed, and the shell goes on', async () => {
@@ -280,6 +292,14 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   const failed = await dosql(['exec', broken, other]);
   assert.equal(failed.code, 1);
   assert.match(failed.err, /no such table: nowhere \(the sequence's statement on line 4\)/);
+
+  // A script whose last BEGIN has no COMMIT: what ran after it was rolled back, and it says so.
+  const open = join(folder, 'open.sql');
+  writeFileSync(open, 'CREATE TABLE kept (x);\nBEGIN; INSERT INTO kept VALUES (1); COMMIT;\nBEGIN;\nINSERT INTO kept VALUES (2);\n-- no COMMIT\n');
+  const unended = await dosql(['exec', open, other]);
+  assert.equal(unended.code, 1);
+  assert.match(unended.err, /open\.sql ended inside a transaction \(a BEGIN with no COMMIT after it\): it was rolled back/);
+  assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT group_concat(x) AS xs FROM kept;' })).out, 'xs\n1\n');
 });
 
 test('shell: a statement ends where SQLite says, so a CASE ... END; inside a trigger\'s body ends nothing', async () => {

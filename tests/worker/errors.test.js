@@ -91,10 +91,17 @@ for (const backend of BACKENDS) {
       assertError(await db.post('/', { sql: 'SELECT 1' }), 404, 'NOT_FOUND');
     });
 
-    test('GET /query is 405 METHOD_NOT_ALLOWED', async () => {
-      const db = world.client(backend, tenant('405'));
+    test('GET /query is 405 METHOD_NOT_ALLOWED, its Allow header naming the methods the endpoint takes', async () => {
+      const name = tenant('405');
+      const db = world.client(backend, name);
       assertError(await db.fetch('/query'), 405, 'METHOD_NOT_ALLOWED');
       assertError(await db.fetch('/run', { method: 'PUT', body: '{}' }), 405, 'METHOD_NOT_ALLOWED');
+      for (const [path, method, allow] of [['/query', 'GET', 'POST'], ['/export', 'POST', 'GET'], ['/subscribe', 'PUT', 'GET, POST'], ['/history', 'DELETE', 'GET, POST'], ['/import', 'GET', 'POST']]) {
+        const r = await world.mf.dispatchFetch(`http://localhost/${backend}/${name}${path}`, { method, body: method === 'GET' ? undefined : '{}' });
+        assert.equal(r.status, 405, `${method} ${path}`);
+        assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
+        assert.equal((await r.json()).allow, allow);
+      }
     });
 
     test('a body larger than the limit is 413 PAYLOAD_TOO_LARGE, declared or streamed', async () => {

@@ -36,15 +36,25 @@ describe('standalone router', () => {
   test('GET /health is 200 {ok: true} without a token', async () => {
     const a = await answer(await mf.dispatchFetch('http://localhost/health'));
     assert.deepEqual(a, { status: 200, body: { ok: true }, type: 'application/json; charset=utf-8' });
+    const posted = await mf.dispatchFetch('http://localhost/health', { method: 'POST', body: '{}' });
+    assert.deepEqual([posted.status, posted.headers.get('allow'), (await posted.json()).code], [405, 'GET, HEAD', 'METHOD_NOT_ALLOWED']);
   });
 
-  test('the scheme name is case-insensitive, the token is not', async () => {
-    const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: `bearer ${TOKEN}` }, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) }));
+  test('the scheme name is case-insensitive, the token is not; spaces or tabs part them, and those at the end are none of it', async () => {
+    for (const authorization of [`bearer ${TOKEN}`, `Bearer  ${TOKEN}`, `Bearer\t${TOKEN}`, `Bearer ${TOKEN} `, `BEARER ${TOKEN}\t`]) {
+      const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: { Authorization: authorization }, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) }));
+      assert.equal(a.status, 200, `${JSON.stringify(authorization)}: ${JSON.stringify(a.body)}`);
+    }
+    // A transaction's id names it with the whitespace HTTP allows around a value.
+    const begun = await answer(await mf.dispatchFetch('http://localhost/db/t/begin', { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: '{}' }));
+    const inTx = { Authorization: `Bearer ${TOKEN}`, 'X-DoSQL-Transaction': `${begun.body.txId} ` };
+    const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers: inTx, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) }));
     assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.equal((await answer(await mf.dispatchFetch('http://localhost/db/t/commit', { method: 'POST', headers: inTx, body: '{}' }))).status, 200);
   });
 
   test('no token, a wrong token, or a malformed header is 401 UNAUTHORIZED', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }, { Authorization: `Basic ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Bearer ${TOKEN.toUpperCase()}` }, { Authorization: 'Bearer ' }]) {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }, { Authorization: `Basic ${TOKEN}` }, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Bearer ${TOKEN.toUpperCase()}` }, { Authorization: 'Bearer ' }, { Authorization: `Bearer${TOKEN}` }, { Authorization: `Bearer ${TOKEN} x` }]) {
       const a = await answer(await mf.dispatchFetch('http://localhost/db/t/query', { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT 1' }) }));
       assert.equal(a.status, 401, JSON.stringify(headers));
       assert.equal(a.body.code, 'UNAUTHORIZED');

@@ -14,10 +14,11 @@ import { join } from 'node:path';
 export const MODES = ['table', 'json', 'csv', 'line'];
 const HISTORY_FILE = join(homedir(), '.dosql_history');
 const HISTORY_LINES = 1000;
-const TABLES_SQL = "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' ORDER BY name";
-const SCHEMA_SQL = "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' AND (?1 IS NULL OR tbl_name = ?1) ORDER BY tbl_name, type DESC, name";
-const HELP = `.tables           tables and views
-.schema [TABLE]   their CREATE statements
+// A PATTERN is LIKE's, as in sqlite3's shell: case-insensitive, % and _ wildcards.
+const TABLES_SQL = "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' AND (?1 IS NULL OR name LIKE ?1) ORDER BY name";
+const SCHEMA_SQL = "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE '\\_dosql\\_%' ESCAPE '\\' AND (?1 IS NULL OR tbl_name LIKE ?1) ORDER BY tbl_name, type DESC, name";
+const HELP = `.tables [PATTERN] tables and views (PATTERN as LIKE's: %, _)
+.schema [PATTERN] their CREATE statements
 .mode MODE        output as ${MODES.join(', ')}
 .help             this
 .quit             leave (also .exit, or end of input)`;
@@ -82,6 +83,34 @@ function statementEnds(sql) {
     if (token === SEMI && state === 1) ends.push(i + 1);
   }
   return ends;
+}
+
+/**
+ * Whether a script leaves a transaction open: a BEGIN with no COMMIT, END or
+ * ROLLBACK after it, which closing its stream rolls back.
+ * @param {string} script
+ */
+export function endsInTransaction(script) {
+  let open = false;
+  let start = 0;
+  for (const end of [...statementEnds(script), script.length]) {
+    const control = transactionControl(script.slice(start, end));
+    if (control) open = control === 'begin';
+    start = end;
+  }
+  return open;
+}
+
+/**
+ * A dot command's argument as sqlite3's shell reads it: the rest of the line, a
+ * name quoted as SQL quotes one ("a b", [a b], `a b`, 'a b') unquoted.
+ * @param {string} rest
+ */
+function dotArgument(rest) {
+  const quoted = /^(["'`])([\s\S]*)\1$/.exec(rest);
+  if (quoted) return quoted[2].replaceAll(quoted[1] + quoted[1], quoted[1]);
+  const bracketed = /^\[([\s\S]*)\]$/.exec(rest);
+  return bracketed ? bracketed[1] : rest;
 }
 
 /** Whether text holds more than blanks, comments and ";"s. @param {string} text */
@@ -181,12 +210,13 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
 
   /** @param {string} line @returns {Promise<boolean>} false to stop */
   const dot = async (line) => {
-    const [command, arg] = line.trim().split(/\s+/, 2);
+    const [command] = line.trim().split(/\s+/, 1);
+    const arg = dotArgument(line.trim().slice(command.length).trim()) || undefined;
     if (command === '.quit' || command === '.exit') return false;
     // Inside a transaction, on its stream: the database waits for it.
     const on = tx ?? client;
     if (command === '.help') say(HELP);
-    else if (command === '.tables') say((await on.execute(TABLES_SQL)).rows.map((r) => r.name).join('\n'));
+    else if (command === '.tables') say((await on.execute({ sql: TABLES_SQL, args: [arg ?? null] })).rows.map((r) => r.name).join('\n'));
     else if (command === '.schema') say((await on.execute({ sql: SCHEMA_SQL, args: [arg ?? null] })).rows.map((r) => `${r.sql};`).join('\n'));
     else if (command === '.mode' && MODES.includes(arg)) mode = arg;
     else {

@@ -23,7 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { createClient as createLibsqlClient } from '@libsql/client';
 import { createClient } from '../src/client/client.js';
 import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
-import { MODES, runShell } from './dosql-shell.mjs';
+import { MODES, endsInTransaction, runShell } from './dosql-shell.mjs';
 import { readUtf8File } from './utf8-file.mjs';
 
 /**
@@ -148,6 +148,8 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       } finally {
         client.close();
       }
+      // As the shell says of its input: what ran after the BEGIN was not kept.
+      if (endsInTransaction(script)) throw new Error(`${args[0]} ended inside a transaction (a BEGIN with no COMMIT after it): it was rolled back`);
       stdout.write(`ran ${args[0]} on ${target.tenant}\n`);
       return 0;
     }
@@ -279,7 +281,13 @@ async function endpoint(base, token, path, init) {
  * @param {unknown} err @param {string} url
  */
 function messageOf(err, url) {
-  if (!(err instanceof TypeError && err.message === 'fetch failed')) return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof TypeError && err.message === 'fetch failed')) {
+    const message = err instanceof Error ? err.message : String(err);
+    // @libsql/client prefixes the code once more to an error of a statement inside a
+    // transaction ("SQLITE_ERROR: SQLITE_ERROR: ..."): say it once, as elsewhere.
+    const code = /** @type {any} */ (err)?.code;
+    return typeof code === 'string' && message.startsWith(`${code}: ${code}: `) ? message.slice(code.length + 2) : message;
+  }
   const cause = /** @type {any} */ (err).cause;
   return `${new URL(url).origin} did not answer (${cause?.code ?? cause?.message ?? err.message}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
 }

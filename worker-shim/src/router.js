@@ -22,7 +22,7 @@
 // and says how to fix it.
 
 import { tenantNameError } from './tenant.js';
-import { hostError, shippedContract } from './wasm/contract.js';
+import { hostError, shippedContract, transactionIdOf } from './wasm/contract.js';
 import { objectUnavailable } from './client/error.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse } from './durable-object/response.js';
@@ -65,7 +65,7 @@ function isEndpoint(path) {
 export async function forwardTo(stub, url, request) {
   const otherDatabase = shippedContract().routes.some((r) => r.path === url.pathname && r.otherDatabase);
   if (!otherDatabase || request.method !== 'POST') return stub.fetch(new Request(url, request));
-  const { status, text, bytes } = await stub.request(url.pathname, request.body, request.headers.get(shippedContract().transactionHeader));
+  const { status, text, bytes } = await stub.request(url.pathname, request.body, transactionIdOf(request.headers));
   return new Response(text ?? bytes, { status, headers: { 'content-type': 'application/json' } });
 }
 
@@ -109,7 +109,9 @@ export async function route(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === '/health') {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return fail('METHOD_NOT_ALLOWED', `${request.method} is not allowed on /health; use GET`);
+        const refused = fail('METHOD_NOT_ALLOWED', `${request.method} is not allowed on /health; use GET`);
+        refused.headers.set('allow', 'GET, HEAD');
+        return refused;
       }
       return toResponse(jsonResponse(200, { ok: true }));
     }
@@ -218,8 +220,10 @@ async function hranaSocket(env, tenant, token, ctx) {
  * @param {string} token
  */
 async function bearerMatches(header, token) {
-  // The scheme name is case-insensitive (RFC 7235); the token is not.
-  const given = /^bearer /i.test(header ?? '') ? /** @type {string} */ (header).slice('Bearer '.length) : '';
+  // The scheme name is case-insensitive (RFC 7235), the token is not; spaces or tabs
+  // part them, and those at the end are none of the token (HTTP's optional whitespace,
+  // which workerd passes on): a token holds none at either end (tokenError).
+  const given = /^bearer[ \t]+(.*)$/is.exec(header ?? '')?.[1].replace(/[ \t]+$/, '') ?? '';
   const encoder = new TextEncoder();
   const [a, b] = await Promise.all([
     crypto.subtle.digest('SHA-256', encoder.encode(given)),

@@ -49,7 +49,9 @@ export function toResponse({ status, body }) {
   if (!(status >= 200 && status <= 599)) {
     return toResponse(hostError('INTERNAL', `the engine answered with status ${status}`));
   }
-  return new Response(body, { status, headers: JSON_HEADERS });
+  // A 405 names the methods its resource takes (RFC 9110): C's route says which.
+  const allow = status === 405 ? valueOf({ status, body }).allow : undefined;
+  return new Response(body, { status, headers: typeof allow === 'string' ? { ...JSON_HEADERS, allow } : JSON_HEADERS });
 }
 
 /** @param {unknown} err  anything thrown */

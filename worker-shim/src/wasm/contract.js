@@ -91,6 +91,17 @@ export function shippedContract() {
 }
 
 /**
+ * The transaction id a request's header names, or null. Without the whitespace
+ * around it, which HTTP says is no part of a header's value and workerd passes
+ * on at the end: an id copied with a trailing space or newline names its
+ * transaction.
+ * @param {Headers} headers @returns {string | null}
+ */
+export function transactionIdOf(headers) {
+  return headers.get(shippedContract().transactionHeader)?.trim() ?? null;
+}
+
+/**
  * A host answer in the engine's format, its status from the contract (an unknown
  * code is the shim's bug, and throws).
  * @param {string} code @param {string} error  what went wrong and, where it helps, how to fix it
