@@ -558,6 +558,32 @@ for (const backend of BACKENDS) {
 }
 
 describe('change streams (sql only)', () => {
+  test('WebSocket: a catch-up ends SUBSCRIBER_TOO_SLOW after 8 MiB of stored events (the runtime holds what it sends), and a socket from the last lsn reads on', TIMEOUT, async () => {
+    const db = world.db('sql');
+    await db.run('CREATE TABLE big (v TEXT)');
+    // 12 events of a million characters each.
+    for (let i = 0; i < 12; i++) await db.run(`INSERT INTO big VALUES (printf('%.*c', 1000000, '${String.fromCharCode(97 + i)}'))`);
+    /** Messages of a socket from since until its end or ready. @param {number} since */
+    const readFrom = async (since) => {
+      const socket = await db.socket(`?since=${since}`);
+      for (let n = 1; ; n++) {
+        const last = (await socket.take(n, 30_000))[n - 1];
+        if (last.type === 'end' || last.type === 'ready') {
+          socket.ws.close(1000, 'done');
+          return socket.received;
+        }
+      }
+    };
+    const first = await readFrom(0);
+    const end = first.at(-1);
+    assert.deepEqual([end.type, end.code], ['end', 'SUBSCRIBER_TOO_SLOW'], JSON.stringify(end).slice(0, 300));
+    const events = first.filter((m) => m.lsn !== undefined && m.type !== 'ready');
+    assert.ok(events.length >= 8 && events.length < 12, `${events.length} events before the end`);
+    const rest = await readFrom(events.at(-1).lsn);
+    assert.deepEqual(rest.at(-1), { type: 'ready', lsn: 12 });
+    assert.deepEqual([...events, ...rest.slice(0, -1)].map((e) => e.data.v[0]), [...'abcdefghijkl']);
+  });
+
   test('a WebSocket whose attachment barely fits keeps receiving as its cursor grows (room is checked for the largest)', TIMEOUT, async () => {
     const db = world.db('sql');
     await db.run('CREATE TABLE t (v)');

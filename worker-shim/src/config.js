@@ -128,6 +128,11 @@ export const MAX_UNREAD_BYTES = 1024 * 1024;
 /** Unread bytes all of an object's streams may have queued together: MAX_STREAMS times
  *  MAX_UNREAD_BYTES would be far past an isolate's 128 MB. */
 export const MAX_UNREAD_TOTAL_BYTES = 32 * 1024 * 1024;
+/** Bytes of stored events a WebSocket's catch-up sends before it ends (SUBSCRIBER_TOO_SLOW,
+ *  to subscribe again from the last lsn): the runtime buffers a socket's messages whole and
+ *  cannot say how far its reader got, so a socket reading the whole log back from an old
+ *  lsn would have the log held in memory for it. */
+export const SOCKET_CATCH_UP_BYTES = 8 * 1024 * 1024;
 
 // ---- Page faults (wasm/engine.js): the window starts at DEFAULT_READ_AHEAD pages,
 // doubles on each further fault of a request up to DEFAULT_MAX_READ_AHEAD, and a

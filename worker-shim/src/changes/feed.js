@@ -270,6 +270,10 @@ export class ChangeFeed {
       // too, so that what it queued is not counted against the first live commit.
       if (caughtUp && !readyNow) return;
       await sub.drained();
+      if (sub.closed) {
+        this.#remove(sub); // it ended (a socket's catch-up is bounded)
+        return;
+      }
       if (caughtUp) return;
     }
   }

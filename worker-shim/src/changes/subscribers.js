@@ -10,10 +10,13 @@
 //   drained() lets a catch-up wait for the reader between pages and after its last
 //   one, so reading a long log back never counts as slow, however long a page takes;
 // - a WebSocket keeps {tables, cursor, ready} in its attachment, to be rebuilt
-//   after hibernation. The platform buffers its messages: it is never too slow.
+//   after hibernation. The platform buffers its messages whole, and says nothing of
+//   how far its reader got: live, it is never too slow; catching up, it ends
+//   (SUBSCRIBER_TOO_SLOW) once SOCKET_CATCH_UP_BYTES are sent, to go on from its
+//   last lsn, so that the log is never held in memory for a reader that reads none.
 
 import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
-import { MAX_UNREAD_BYTES } from '../config.js';
+import { MAX_UNREAD_BYTES, SOCKET_CATCH_UP_BYTES } from '../config.js';
 
 const encoder = new TextEncoder();
 
@@ -194,6 +197,8 @@ export class SocketSubscriber extends Subscriber {
   ws;
   /** @type {string[] | null} */
   #tables;
+  /** Bytes of stored events sent before ready. */
+  #caughtUpBytes = 0;
 
   /** @param {WebSocket} ws @param {SocketState} state */
   constructor(ws, { tables, cursor, ready }) {
@@ -216,7 +221,10 @@ export class SocketSubscriber extends Subscriber {
   deliver(messages) {
     if (this.closed) return false;
     try {
-      for (const m of messages) this.ws.send(m.text);
+      for (const m of messages) {
+        this.ws.send(m.text);
+        if (!this.ready) this.#caughtUpBytes += m.text.length;
+      }
       this.save();
       return true;
     } catch {
@@ -225,8 +233,12 @@ export class SocketSubscriber extends Subscriber {
     }
   }
 
-  /** The platform buffers WebSocket messages: nothing to wait for. */
+  /** Between pages of a catch-up: nothing to wait for (the platform buffers the
+   *  messages), but past SOCKET_CATCH_UP_BYTES, the end of this socket. */
   drained() {
+    if (!this.ready && this.#caughtUpBytes > SOCKET_CATCH_UP_BYTES) {
+      this.end('SUBSCRIBER_TOO_SLOW', `this WebSocket was sent ${SOCKET_CATCH_UP_BYTES} bytes of stored events, which the runtime holds until they are read: subscribe again from the last lsn you saw to read on`);
+    }
     return Promise.resolve();
   }
 
