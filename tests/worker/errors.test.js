@@ -96,7 +96,7 @@ for (const backend of BACKENDS) {
       const db = world.client(backend, name);
       assertError(await db.fetch('/query'), 405, 'METHOD_NOT_ALLOWED');
       assertError(await db.fetch('/run', { method: 'PUT', body: '{}' }), 405, 'METHOD_NOT_ALLOWED');
-      for (const [path, method, allow] of [['/query', 'GET', 'POST'], ['/export', 'POST', 'GET'], ['/subscribe', 'PUT', 'GET, POST'], ['/history', 'DELETE', 'GET, POST'], ['/import', 'GET', 'POST']]) {
+      for (const [path, method, allow] of [['/query', 'GET', 'POST'], ['/commit', 'GET', 'POST'], ['/rollback', 'PUT', 'POST'], ['/export', 'POST', 'GET'], ['/subscribe', 'PUT', 'GET, POST'], ['/history', 'DELETE', 'GET, POST'], ['/import', 'GET', 'POST']]) {
         const r = await world.mf.dispatchFetch(`http://localhost/${backend}/${name}${path}`, { method, body: method === 'GET' ? undefined : '{}' });
         assert.equal(r.status, 405, `${method} ${path}`);
         assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);

@@ -109,7 +109,8 @@ export class TransactionGate {
     const { internal = false } = options;
     if (internal) return this.#outside(method, path, body, { internal });
     if (txId !== null && txId !== undefined) return this.#inTransaction(method, path, body, txId);
-    if (path === '/commit' || path === '/rollback') {
+    // Another method is C's 405, whatever the header.
+    if ((path === '/commit' || path === '/rollback') && method === 'POST') {
       return Promise.resolve(
         hostError('BAD_REQUEST', `${path} needs the ${this.#header} header naming the transaction to end`, this.#engine().contract),
       );
