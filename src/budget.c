@@ -44,7 +44,8 @@ static sqlite3_mem_methods memBase;
 ** DOSQL_PROGRESS_INTERVAL steps later, each of which may copy as much); after
 ** that, unmetered work is refused its allocations: compiling a statement and a
 ** virtual table's read check for an interrupt seldom or never, and stop at the
-** first allocation that fails. */
+** first allocation that fails. Not the engine's own fixed SQL (nExempt), which
+** undoes the request. */
 static int budgetChargeAllocation(int n){
   Budget *p = pCharged;
   sqlite3_int64 nUnits;
@@ -58,7 +59,7 @@ static int budgetChargeAllocation(int n){
     if( nUnits==0 || !budgetCharge(p, nUnits) ) return 0;
     sqlite3_interrupt(p->db);
   }
-  return eWork!=DOSQL_WORK_OTHER;
+  return eWork!=DOSQL_WORK_OTHER && p->nExempt==0;
 }
 
 static void *budgetMalloc(int n){

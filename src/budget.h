@@ -40,6 +40,9 @@ typedef struct Budget {
   int bSpent;            /* nLeft fell below zero: the work was stopped */
   sqlite3 *db;           /* the connection it is attached to (budgetAttach) */
   int nHeldAtStart;      /* allocations SQLite held when the request began */
+  int nExempt;           /* the engine's own fixed SQL runs (a rollback, a RELEASE,
+                         ** a DETACH): charged, but never refused memory, so that
+                         ** undoing a request never fails for want of budget */
 } Budget;
 
 /* The error text of a metered function refused for want of budget. */

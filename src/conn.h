@@ -144,7 +144,8 @@ int connResultTooLarge(Conn *p, Reply *pReply);
 int connAppendRow(Conn *p, Reply *pReply, sqlite3_stmt *pStmt, int nCol,
                   void (*xWrite)(sqlite3_str *pOut, void *pArg), void *pArg);
 
-/* Run internal SQL (settings, ATTACH of a view), past the authorizer. */
+/* Run internal SQL (settings, ATTACH of a view, a rollback), past the authorizer
+** and never refused memory by a spent budget (budget.h nExempt). */
 int connExecTrusted(Conn *p, const char *zSql);
 
 /* Whether every table of the schema can be read: a file made elsewhere may

@@ -485,6 +485,18 @@ static void work_outside_the_steps_stops_at_the_budget(void){
   zBody = sqlite3_str_finish(pSql);
   expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
   sqlite3_free(zBody);
+  /* After it, the request is undone though its budget is spent: the engine's
+  ** ROLLBACK TO is compiled with memory (no lookaside here: main). */
+  pSql = sqlite3_str_new(0);
+  sqlite3_str_appendall(pSql, "{\"operations\":[{\"sql\":\"INSERT INTO kept VALUES (3)\"},{\"sql\":\"WITH c0 AS (SELECT v FROM kept)");
+  for(i=1; i<=12; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
+  sqlite3_str_appendall(pSql, " SELECT count(*) FROM c12\"}]}");
+  zBody = sqlite3_str_finish(pSql);
+  expectCode(&c, "/batch", zBody, 400, "CPU_LIMIT");
+  sqlite3_free(zBody);
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM kept"), "2");
+  c.nCpuBudgetMs = 20;
   pSql = sqlite3_str_new(0);
   sqlite3_str_appendall(pSql, "{\"sql\":\"SELECT count(*) FROM docs WHERE docs MATCH '\\\"");
   for(i=0; i<60; i++) sqlite3_str_appendall(pSql, "aaa ");
@@ -500,6 +512,8 @@ static void work_outside_the_steps_stops_at_the_budget(void){
 
 int main(void){
   if( budgetInstallAllocator()!=SQLITE_OK ) return 1;   /* as dosql.wasm's setup does */
+  /* Every allocation reaches the budget's allocator: none from a connection's slots. */
+  if( sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 0, 0)!=SQLITE_OK ) return 1;
   RUN(reserved_names_are_refused_in_every_schema);
   RUN(triggers_fired_by_trusted_work_are_user_sql);
   RUN(names_the_engine_uses_cannot_be_shadowed);
