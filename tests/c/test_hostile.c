@@ -464,13 +464,24 @@ static void a_table_check_cut_short_fails(void){
   connClose(&c);
 }
 
+/* A body of zBefore, a chain of 12 CTEs each joining the one before to itself
+** (whose compiling SQLite never interrupts), and zAfter. */
+static char *cteChainBody(const char *zBefore, const char *zAfter){
+  sqlite3_str *pSql = sqlite3_str_new(0);
+  int i;
+  sqlite3_str_appendf(pSql, "%sWITH c0 AS (SELECT v FROM kept)", zBefore);
+  for(i=1; i<=12; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
+  sqlite3_str_appendf(pSql, " SELECT count(*) FROM c12%s", zAfter);
+  return sqlite3_str_finish(pSql);
+}
+
 /* Work no VM step meters: compiling a statement (a chain of CTEs each joining
 ** the one before to itself, whose flattening SQLite never interrupts), and an
 ** FTS5 phrase matched against every document inside one step. Both stop at the
 ** budget, and the object answers afterwards. */
 static void work_outside_the_steps_stops_at_the_budget(void){
   Conn c;
-  sqlite3_str *pSql = sqlite3_str_new(0);
+  sqlite3_str *pSql;
   char *zBody;
   int i;
   openConn(&c);
@@ -479,24 +490,16 @@ static void work_outside_the_steps_stops_at_the_budget(void){
       " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000)"
       " INSERT INTO docs SELECT replace(printf('%.*c', 200, 'x'), 'x', 'aaa ') FROM n\"}");
   c.nCpuBudgetMs = 20;
-  sqlite3_str_appendall(pSql, "{\"sql\":\"WITH c0 AS (SELECT v FROM kept)");
-  for(i=1; i<=12; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
-  sqlite3_str_appendall(pSql, " SELECT count(*) FROM c12\"}");
-  zBody = sqlite3_str_finish(pSql);
+  zBody = cteChainBody("{\"sql\":\"", "\"}");
   expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
   sqlite3_free(zBody);
   /* After it, the request is undone though its budget is spent: the engine's
   ** ROLLBACK TO is compiled with memory (no lookaside here: main). */
-  pSql = sqlite3_str_new(0);
-  sqlite3_str_appendall(pSql, "{\"operations\":[{\"sql\":\"INSERT INTO kept VALUES (3)\"},{\"sql\":\"WITH c0 AS (SELECT v FROM kept)");
-  for(i=1; i<=12; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
-  sqlite3_str_appendall(pSql, " SELECT count(*) FROM c12\"}]}");
-  zBody = sqlite3_str_finish(pSql);
+  zBody = cteChainBody("{\"operations\":[{\"sql\":\"INSERT INTO kept VALUES (3)\"},{\"sql\":\"", "\"}]}");
   expectCode(&c, "/batch", zBody, 400, "CPU_LIMIT");
   sqlite3_free(zBody);
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   CHECK_STR(scalar(&c, "SELECT count(*) FROM kept"), "2");
-  c.nCpuBudgetMs = 20;
   pSql = sqlite3_str_new(0);
   sqlite3_str_appendall(pSql, "{\"sql\":\"SELECT count(*) FROM docs WHERE docs MATCH '\\\"");
   for(i=0; i<60; i++) sqlite3_str_appendall(pSql, "aaa ");
