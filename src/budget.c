@@ -12,25 +12,10 @@
 ** allocations charge: only while attached (a closed view's is freed). */
 static Budget *pCharged;
 
-/* Allocations SQLite holds now (its lookaside slots apart). */
-static int budgetHeldAllocations(void){
-  int nNow = 0, nHigh;
-  (void)sqlite3_status(SQLITE_STATUS_MALLOC_COUNT, &nNow, &nHigh, 0);
-  return nNow;
-}
-
 void budgetStart(Budget *p, sqlite3_int64 nUnits){
   p->nLeft = nUnits;
   p->bSpent = 0;
-  p->nHeldAtStart = budgetHeldAllocations();
   if( p->db ) pCharged = p;
-}
-
-void budgetChargeSelect(Budget *p){
-  int nHeld = budgetHeldAllocations() - p->nHeldAtStart;
-  if( nHeld>0 && budgetCharge(p, nHeld/DOSQL_CPU_HELD_ALLOCATIONS_PER_UNIT) && p->db ){
-    sqlite3_interrupt(p->db);
-  }
 }
 
 /* SQLite's own allocator, which the charging one wraps. */

@@ -22,9 +22,10 @@
 **     (DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION each), and a virtual
 **     table's read, which may do a whole search in one step (a unit per
 **     DOSQL_CPU_READ_BYTES_PER_UNIT bytes: FTS5 allocates each page of its
-**     index it reads);
-**   - each SELECT compiled, by the size of the query (budgetChargeSelect):
-**     flattening a query is quadratic in its size.
+**     index it reads).
+** Compiling is linear in what it allocates but for SQLite's flattening of
+** subqueries, which walks the whole query for each: guard.c stops it in a
+** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.
 ** Once spent, a budget stays spent until the next request: the VM is
 ** interrupted, metered functions fail, compiling and virtual tables' reads
 ** are refused memory, and the request answers CPU_LIMIT.
@@ -39,7 +40,6 @@ typedef struct Budget {
   sqlite3_int64 nLeft;   /* units this request may still use */
   int bSpent;            /* nLeft fell below zero: the work was stopped */
   sqlite3 *db;           /* the connection it is attached to (budgetAttach) */
-  int nHeldAtStart;      /* allocations SQLite held when the request began */
   int nExempt;           /* the engine's own fixed SQL runs (a rollback, a RELEASE,
                          ** a DETACH): charged, but never refused memory, so that
                          ** undoing a request never fails for want of budget */
@@ -59,15 +59,6 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
   if( p->nLeft<0 ) p->bSpent = 1;
   return p->bSpent;
 }
-
-/* Charge for a SELECT being compiled (the authorizer's SQLITE_SELECT): the
-** query's size. SQLite flattens each subquery, view and CTE into the query that
-** reads it by walking that whole query, in no VM step and allocating nothing,
-** so compiling is quadratic in the query's size (a chain of CTEs each joining
-** the one before to itself: seconds for 800 bytes). It asks the authorizer of
-** each SELECT it flattens; the size is the allocations SQLite holds beyond those
-** it held when the request began, DOSQL_CPU_HELD_ALLOCATIONS_PER_UNIT a unit. */
-void budgetChargeSelect(Budget *p);
 
 /* Make p the budget that db's metered functions charge (sqlite/unit.c finds
 ** it with budgetOf), its virtual tables' reads metered (dosqlMeterModules).

@@ -55,6 +55,7 @@ void connStartRequest(Conn *p, unsigned nCpuMs){
     p->bSchemaTouched = 0;
   }
   budgetStart(&p->budget, budgetUnitsForMs(nCpuMs ? nCpuMs : (unsigned)p->nCpuBudgetMs));
+  if( p->db ) dosqlAllowFlattening(p->db);   /* guard.c may have stopped it for a statement */
 }
 
 void connFail(Conn *p, Reply *pReply, int rc){

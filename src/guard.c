@@ -154,7 +154,8 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     return SQLITE_IGNORE;
   }
   if( guardIsSchemaAction(op) ) p->bSchemaTouched = 1;   /* conn.h: kept statements */
-  if( op==SQLITE_SELECT ) budgetChargeSelect(&p->budget);
+  /* SQLite asks before it compiles each SELECT, and before it flattens one. */
+  if( op==SQLITE_SELECT ) dosqlLimitFlattening(p->db, DOSQL_FLATTEN_MAX_CURSORS);
   if( p->bTrusted && zTrigger==0 ) return SQLITE_OK;
   if( p->bVacuum ){
     /* VACUUM runs SQL of its own (BEGIN, an ATTACH of an unnamed scratch

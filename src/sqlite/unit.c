@@ -245,6 +245,14 @@ int dosqlMeterModules(sqlite3 *db){
   return SQLITE_OK;
 }
 
+void dosqlLimitFlattening(sqlite3 *db, int nMaxCursors){
+  if( db->pParse && db->pParse->nTab>nMaxCursors ) db->dbOptFlags |= SQLITE_QueryFlattener;
+}
+
+void dosqlAllowFlattening(sqlite3 *db){
+  db->dbOptFlags &= ~(u32)SQLITE_QueryFlattener;
+}
+
 int dosqlMeteredWork(sqlite3 *db){
   if( nReading>0 ) return DOSQL_WORK_READING;
   if( db->pParse ) return DOSQL_WORK_PREPARING;

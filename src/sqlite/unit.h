@@ -19,6 +19,13 @@ int dosqlMeterBuiltins(void);
 ** modules ran out. */
 int dosqlMeterModules(sqlite3 *db);
 
+/* Stop SQLite flattening subqueries, views and CTEs into the queries that read
+** them for the statement being compiled on db, when it holds more than
+** nMaxCursors tables and subqueries (config.h DOSQL_FLATTEN_MAX_CURSORS); until
+** dosqlAllowFlattening(), which a request's start calls. */
+void dosqlLimitFlattening(sqlite3 *db, int nMaxCursors);
+void dosqlAllowFlattening(sqlite3 *db);
+
 /* What SQLite is doing on db that the VM's steps do not meter (budget.h):
 ** preparing a statement, or reading a virtual table; else DOSQL_WORK_OTHER. */
 #define DOSQL_WORK_OTHER     0

@@ -464,21 +464,23 @@ static void a_table_check_cut_short_fails(void){
   connClose(&c);
 }
 
-/* A body of zBefore, a chain of 12 CTEs each joining the one before to itself
-** (whose compiling SQLite never interrupts), and zAfter. */
-static char *cteChainBody(const char *zBefore, const char *zAfter){
+/* A body of zBefore, a chain of nDepth CTEs each joining the one before to
+** itself (whose references double at each), and zAfter. */
+static char *cteChainBody(int nDepth, const char *zBefore, const char *zAfter){
   sqlite3_str *pSql = sqlite3_str_new(0);
   int i;
   sqlite3_str_appendf(pSql, "%sWITH c0 AS (SELECT v FROM kept)", zBefore);
-  for(i=1; i<=12; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
-  sqlite3_str_appendf(pSql, " SELECT count(*) FROM c12%s", zAfter);
+  for(i=1; i<=nDepth; i++) sqlite3_str_appendf(pSql, ", c%d AS (SELECT a.v FROM c%d a JOIN c%d b ON a.v=b.v)", i, i-1, i-1);
+  sqlite3_str_appendf(pSql, " SELECT count(*) FROM c%d%s", nDepth, zAfter);
   return sqlite3_str_finish(pSql);
 }
 
-/* Work no VM step meters: compiling a statement (a chain of CTEs each joining
-** the one before to itself, whose flattening SQLite never interrupts), and an
-** FTS5 phrase matched against every document inside one step. Both stop at the
-** budget, and the object answers afterwards. */
+/* Work no VM step meters: compiling a statement, and an FTS5 phrase matched
+** against every document inside one step. Both stop at the budget, and the
+** object answers afterwards. A chain of CTEs whose references double at each
+** compiles in time linear in its size (flattening stops past
+** DOSQL_FLATTEN_MAX_CURSORS), and views on views that do not flatten are
+** charged only what compiling them costs. */
 static void work_outside_the_steps_stops_at_the_budget(void){
   Conn c;
   sqlite3_str *pSql;
@@ -489,13 +491,26 @@ static void work_outside_the_steps_stops_at_the_budget(void){
       " CREATE VIRTUAL TABLE docs USING fts5(body);"
       " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000)"
       " INSERT INTO docs SELECT replace(printf('%.*c', 200, 'x'), 'x', 'aaa ') FROM n\"}");
-  c.nCpuBudgetMs = 20;
-  zBody = cteChainBody("{\"sql\":\"", "\"}");
+  zBody = cteChainBody(13, "", "");
+  CHECK_STR(scalar(&c, zBody), "2");
+  sqlite3_free(zBody);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, v);"
+      " INSERT INTO t SELECT value, value FROM json_each('[1,2,3,4,5,6,7,8,9,10]');"
+      " CREATE VIEW q0 AS SELECT id, v FROM t\"}");
+  for(i=1; i<=10; i++){
+    char *zView = sqlite3_mprintf("{\"sql\":\"CREATE VIEW q%d AS SELECT * FROM (SELECT id, sum(v) v FROM q%d GROUP BY id)"
+        " UNION ALL SELECT * FROM (SELECT id, max(v) v FROM q%d GROUP BY id LIMIT 1)\"}", i, i-1, i-1);
+    okFree(&c, "/exec", zView);
+    sqlite3_free(zView);
+  }
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM q10"), "11");
+  c.nCpuBudgetMs = 1;
+  zBody = cteChainBody(10, "{\"sql\":\"", "\"}");
   expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
   sqlite3_free(zBody);
   /* After it, the request is undone though its budget is spent: the engine's
   ** ROLLBACK TO is compiled with memory (no lookaside here: main). */
-  zBody = cteChainBody("{\"operations\":[{\"sql\":\"INSERT INTO kept VALUES (3)\"},{\"sql\":\"", "\"}]}");
+  zBody = cteChainBody(10, "{\"operations\":[{\"sql\":\"INSERT INTO kept VALUES (3)\"},{\"sql\":\"", "\"}]}");
   expectCode(&c, "/batch", zBody, 400, "CPU_LIMIT");
   sqlite3_free(zBody);
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
