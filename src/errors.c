@@ -46,6 +46,7 @@ const DosqlError aDosqlError[] = {
   HOST("FAULT_LIMIT", 503),
   HOST("STACK_LIMIT", 400),                 /* a statement nested past the stack (wasm/engine.js) */
   HOST("COLD_TIER_UNAVAILABLE", 503),
+  HOST("STORAGE_UNAVAILABLE", 503),         /* the object's storage failed as it started */
   HOST("COLD_TIER_CORRUPT", 500),
   HOST("TRANSACTION_EXPIRED", 409),
   HOST("TOO_MANY_SUBSCRIBERS", 503),

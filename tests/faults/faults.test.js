@@ -213,6 +213,39 @@ describe('fault injection: every failed storage write leaves the database before
   }
 });
 
+describe('fault injection: a storage read failing as the object starts is 503, never another database', () => {
+  const world = faultsWorld();
+  before(() => world.start());
+  after(() => world.destroy());
+
+  for (const backend of BACKENDS) {
+    test(`${backend}: the Nth read of a start fails once, then for good: the answer is the database's or 503, and what is answered 200 stays`, { timeout: 120_000 }, async () => {
+      const t = world.tenant(backend, `reads-${randomUUID().slice(0, 8)}`);
+      for (const sql of BASE) await t.db.run(sql);
+      let rows = 300;
+      for (const mode of ['once', 'forever']) {
+        for (let n = 1; n <= 12; n++) {
+          await t.get('/__faults/reopen');
+          await t.get(`/__faults/arm?n=${n}&mode=${mode}&of=reads`);
+          const read = await t.post('/query', { sql: 'SELECT count(*) AS n FROM t' });
+          const write = await t.post('/run', { sql: "INSERT INTO t (v) VALUES ('during')" });
+          await t.get('/__faults/disarm');
+          const where = `${mode}, read ${n}: ${read.status} ${JSON.stringify(read.body).slice(0, 200)}; ${write.status} ${JSON.stringify(write.body).slice(0, 200)}`;
+          for (const answer of [read, write]) {
+            assert.ok(answer.status === 200 || (answer.status === 503 && /^(SQLITE_IOERR|STORAGE_UNAVAILABLE)/.test(answer.body.code)), where);
+          }
+          if (read.status === 200) assert.deepEqual(read.body.rows, [{ n: rows }], where);
+          if (write.status === 200) rows++;
+          // A clean start reads what was answered: nothing written elsewhere.
+          await t.get('/__faults/reopen');
+          assert.deepEqual(await t.db.query('SELECT count(*) AS n FROM t'), [{ n: rows }], where);
+        }
+      }
+      assert.deepEqual(await t.db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+    });
+  }
+});
+
 /** @param {unknown} a @param {unknown} b */
 function isDeepEqual(a, b) {
   try {

@@ -98,6 +98,14 @@ const DIFFERENCES = /** @type {Record<string, Difference>} */ ({
       return rest.length < d.rows.length && sameAnswer(n, { columns: d.columns, rows: rest });
     },
   },
+  fullSaysWhich: {
+    doc: 'docs/errors.md (FULL is a limit of the database\'s own)',
+    what: "SQLITE_FULL's message goes on to say it is no storage limit but the database's own (max_page_count, AUTOINCREMENT's last rowid)",
+    answer: (n, d) => {
+      const native = 'error' in n ? sqliteMessage(n.error) : null;
+      return native?.code === 'SQLITE_FULL' && 'error' in d && d.code === 'SQLITE_FULL' && d.error.startsWith(`${native.message}, but not storage: `);
+    },
+  },
   foreignKeysPerRequest: {
     doc: 'docs/protocol.md (Endpoints: PRAGMA foreign_keys lasts to the end of its request)',
     what: 'PRAGMA foreign_keys read in a later request than the one that turned it off: 1 in DoSQL, 0 natively',
@@ -162,7 +170,11 @@ function judge(n, d, step) {
   if ('error' in n && 'error' in d) {
     const theirs = sqliteMessage(n.error);
     const ours = d.code?.startsWith('SQLITE_') && d.code !== 'SQLITE_AUTH' ? { message: d.error, code: d.code } : null;
-    if (theirs && ours && !sameAnswer(theirs, ours)) unexplained.push(`refused: native ${JSON.stringify(theirs)}, DoSQL ${JSON.stringify(ours)}`);
+    if (theirs && ours && !sameAnswer(theirs, ours)) {
+      const known = Object.keys(DIFFERENCES).find((k) => DIFFERENCES[k].answer?.(n, d, step));
+      if (known) used.push(known);
+      else unexplained.push(`refused: native ${JSON.stringify(theirs)}, DoSQL ${JSON.stringify(ours)}`);
+    }
     return { used, unexplained };
   }
   if ('rows' in n && 'rows' in d && sameAnswer(n, d)) return { used, unexplained };

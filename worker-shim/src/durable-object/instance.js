@@ -1118,23 +1118,19 @@ export class DatabaseInstance {
         return hostError('BAD_CONFIG', `history is misconfigured: ${messageOf(err)}`);
       }
       const warn = (/** @type {unknown[]} */ ...args) => console.warn(`[dosql] ${options.label()}:`, ...args);
-      if (cold && !hasSql(options.storage)) {
-        // The guide binds a bucket to a key-value class: it keeps working, hot only.
-        warn('the cold tier (R2) needs a SQLite-backed class (new_sqlite_classes in the wrangler migrations); this key-value object keeps every page in its own storage');
-        cold = undefined;
+      /** @type {SqlPageStorage | TieredPageStorage | KvPageStorage} */
+      let storage;
+      let coldWithout = false;
+      try {
+        storage = this.#pageStorage(cold, history, warn);
+        // Without its cold tier such a database would read its R2 pages as missing.
+        coldWithout = storage instanceof SqlPageStorage && hasColdPages(storage);
+      } catch (err) {
+        const failed = storageFailedAtStart(err);
+        console.error(`[dosql] ${options.label()}:`, err);
+        return hostError(failed.code, failed.message);
       }
-      // Branches share R2 objects with the other databases of the namespace.
-      const namespace = options.namespace?.();
-      if (cold && namespace) cold = { ...cold, peers: peersIn(namespace, String(options.ctx.id)) };
-      const storage = createPageStorage(options.storage, {
-        cacheBytes: options.cacheBytes,
-        onTornWrite: options.onTornWrite,
-        cold,
-        history,
-        log: warn,
-      });
-      // Without its cold tier such a database would read its R2 pages as missing.
-      if (storage instanceof SqlPageStorage && hasColdPages(storage)) {
+      if (coldWithout) {
         return hostError('BAD_CONFIG', 'this database keeps pages in R2, but no cold tier is configured: restore the cold setting and its R2 bucket binding');
       }
       this.#storage = storage;
@@ -1147,8 +1143,8 @@ export class DatabaseInstance {
     try {
       await this.#storage.prefetch([1], OPEN_READ_AHEAD);
     } catch (err) {
-      if (err instanceof StorageError) return hostError(err.code, err.message);
-      throw err;
+      const failed = storageFailedAtStart(err);
+      return hostError(failed.code, failed.message);
     }
     const opened = await this.#engine.open(pageSize, {
       ...captureOptions(changes),
@@ -1169,6 +1165,25 @@ export class DatabaseInstance {
     // What start-up wrote needs no notice; the next commit arms the alarm.
     this.#commitsSeen = this.#engine.commits;
     return null;
+  }
+
+  /**
+   * The storage adapter of this object's storage and settings (createPageStorage).
+   * Throws when storage fails as it is read.
+   * @param {import('../storage/tiered.js').ColdSettings | undefined} cold
+   * @param {ReturnType<typeof checkHistory>} history @param {(...args: unknown[]) => void} warn
+   */
+  #pageStorage(cold, history, warn) {
+    const options = this.#options;
+    if (cold && !hasSql(options.storage)) {
+      // The guide binds a bucket to a key-value class: it keeps working, hot only.
+      warn('the cold tier (R2) needs a SQLite-backed class (new_sqlite_classes in the wrangler migrations); this key-value object keeps every page in its own storage');
+      cold = undefined;
+    }
+    // Branches share R2 objects with the other databases of the namespace.
+    const namespace = options.namespace?.();
+    if (cold && namespace) cold = { ...cold, peers: peersIn(namespace, String(options.ctx.id)) };
+    return createPageStorage(options.storage, { cacheBytes: options.cacheBytes, onTornWrite: options.onTornWrite, cold, history, log: warn });
   }
 
   /** @param {import('../changes/retention.js').RetentionSettings} settings */
@@ -1224,20 +1239,37 @@ function startFailure(what, failure) {
  * exists but every use of it throws ("SQL is not enabled for this Durable Object
  * class"), so run the cheapest statement, once per storage (workerd computes
  * `databaseSize` afresh at each read, several times the cost of `SELECT 1`).
+ * Any other failure is storage failing as the object starts, a StorageError (503,
+ * retry), never taken for a key-value class: the empty key-value storage of a
+ * SQLite-backed object would be served in its database's place, and the writes
+ * made there lost at the next start.
  * @param {any} storage
  */
 export function hasSql(storage) {
   let enabled = sqlEnabled.get(storage);
   if (enabled === undefined) {
-    try {
-      storage.sql.exec('SELECT 1');
-      enabled = true;
-    } catch {
-      enabled = false;
-    }
+    enabled = sqlAnswers(storage);
     if (storage && typeof storage === 'object') sqlEnabled.set(storage, enabled);
   }
   return enabled;
+}
+
+/** hasSql's question, asked. @param {any} storage */
+function sqlAnswers(storage) {
+  try {
+    if (typeof storage?.sql?.exec !== 'function') return false;
+    storage.sql.exec('SELECT 1');
+    return true;
+  } catch (err) {
+    if (/SQL is not enabled/i.test(messageOf(err))) return false;
+    throw storageFailedAtStart(err);
+  }
+}
+
+/** A failure of the platform's storage as the object starts: 503, to retry. @param {unknown} err */
+function storageFailedAtStart(err) {
+  if (err instanceof StorageError) return err;
+  return new StorageError('STORAGE_UNAVAILABLE', `reading the database's storage failed as the object started: ${messageOf(err)}; retry`, { cause: err });
 }
 
 /**
