@@ -47,6 +47,11 @@ static int budgetChargeAllocation(int n){
   return eWork!=DOSQL_WORK_OTHER && p->nExempt==0;
 }
 
+void budgetChargePageRead(void){
+  Budget *p = pCharged;
+  if( p && p->db && !p->bSpent && budgetCharge(p, DOSQL_CPU_UNITS_PER_PAGE_READ) ) sqlite3_interrupt(p->db);
+}
+
 static void *budgetMalloc(int n){
   if( budgetChargeAllocation(n) ) return 0;
   return memBase.xMalloc(n);

@@ -14,6 +14,7 @@
 **     its arguments' sizes, after it the bytes of its result (sqlite/unit.c):
 **     instr(), LIKE or replace() can do O(n*m) work inside one VM step;
 **   - binding parameters (json.c);
+**   - pages read from storage, past SQLite's cache (vfs.c);
 **   - SQLite's large allocations (DOSQL_CPU_ALLOCATION_FLOOR), charged to the
 **     budget of the request begun last: work that fills one inside a VM step
 **     (a concatenation, a JSON or geopoly parse) is no built-in function's;
@@ -59,6 +60,11 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
   if( p->nLeft<0 ) p->bSpent = 1;
   return p->bSpent;
 }
+
+/* Charge the budget of the request begun last for a page read from storage
+** (vfs.c): DOSQL_CPU_UNITS_PER_PAGE_READ; one that spends it interrupts the
+** statement, as a large allocation does. */
+void budgetChargePageRead(void);
 
 /* Make p the budget that db's metered functions charge (sqlite/unit.c finds
 ** it with budgetOf), its virtual tables' reads metered (dosqlMeterModules).

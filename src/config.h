@@ -107,6 +107,13 @@
 #ifndef DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION
 # define DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION 16
 #endif
+/* What a page read from storage is charged (vfs.c): the host's call, and on
+** SQLite-backed objects a group of pages read and cached in JavaScript. A cold
+** scan reads a page in 7-12 us in workerd (tests/bench: 200 MB in 0.37-0.59 s),
+** scattered reads more. */
+#ifndef DOSQL_CPU_UNITS_PER_PAGE_READ
+# define DOSQL_CPU_UNITS_PER_PAGE_READ 300
+#endif
 /* What a virtual table's read is charged: a unit per this many bytes it
 ** allocates. FTS5 allocates each page of its index it reads, then matches the
 ** positions on it: 14-21 us a 4 KiB page in wasm (phrases of 200-500 terms

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 
 #include "sqlite3.h"
+#include "budget.h"
 #include "bytes.h"
 #include "fileformat.h"
 #include "host.h"
@@ -199,8 +200,12 @@ static int overlayCompare(const void *a, const void *b){
 
 /*********************************************************** page I/O ****/
 
-/* The first n bytes of page pgno from the host: as stored, or as of the view's lsn. */
+/* The first n bytes of page pgno from the host: as stored, or as of the view's lsn.
+** Charged to the request's budget: a read past SQLite's cache costs far more than
+** the VM step that asks for it (an integrity check or index lookups over a database
+** larger than the cache ran for 30 s). */
 static int vfsHostRead(const DosqlFile *p, uint32_t pgno, uint8_t *buf, uint32_t n){
+  budgetChargePageRead();
   return p->bView ? dosql_host_page_read_at(p->lsnView, pgno, buf, n)
                   : dosql_host_page_read(pgno, buf, n);
 }

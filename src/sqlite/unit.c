@@ -176,6 +176,7 @@ int dosqlMeterBuiltins(void){
 typedef struct MeteredModule {
   sqlite3_module m;               /* what SQLite calls: first, so &m is the whole */
   const sqlite3_module *pOrig;    /* the module as registered */
+  int bFts5;                      /* FTS5's: its ranking is charged (fts5RowCost) */
 } MeteredModule;
 
 /* Every module SQLite builds in is a static struct: one copy each, for good. */
@@ -207,16 +208,60 @@ static int meteredNext(sqlite3_vtab_cursor *pCur){
   return rc;
 }
 
+/*
+** FTS5 ranks and highlights a row from the instances of its query's phrases in
+** it, which it lists by scanning every phrase for each instance: a call of
+** bm25(), highlight() or snippet(), or a read of the rank column, does
+** O(phrases x instances) work allocating nothing (a query of 2,000 OR-ed terms
+** ranked 16,000 documents for 77 s). Charged before the call: a unit per
+** DOSQL_CPU_PAIRS_PER_UNIT such pairs, the list made (once a row) to count them.
+*/
+static int fts5RowCharged(sqlite3_context *ctx, Fts5Cursor *pCsr){
+  Budget *pBudget = budgetOf(sqlite3_context_db_handle(ctx));
+  int nInst = 0;
+  sqlite3_int64 nUnits = 1;
+  if( pBudget==0 ) return 1;
+  if( pCsr && pCsr->pExpr && pCsr->ePlan!=0 && pCsr->ePlan!=FTS5_PLAN_SPECIAL
+   && fts5ApiInstCount((Fts5Context*)pCsr, &nInst)==SQLITE_OK ){
+    nUnits += (sqlite3_int64)sqlite3Fts5ExprPhraseCount(pCsr->pExpr) * nInst / DOSQL_CPU_PAIRS_PER_UNIT;
+  }
+  if( !budgetCharge(pBudget, nUnits) ) return 1;
+  sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
+  sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+  return 0;
+}
+
+/* FTS5's auxiliary functions, as xFindFunction gives them, charged first. */
+static void meteredFts5Function(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  Fts5Auxiliary *pAux = (Fts5Auxiliary*)sqlite3_user_data(ctx);
+  Fts5Cursor *pCsr = argc>0 ? fts5CursorFromCsrid(pAux->pGlobal, sqlite3_value_int64(argv[0])) : 0;
+  if( fts5RowCharged(ctx, pCsr) ) fts5ApiCallback(ctx, argc, argv);
+}
+
+static int meteredFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName,
+                               void (**pxFunc)(sqlite3_context*, int, sqlite3_value**), void **ppArg){
+  int rc = meteredOriginal(pVtab)->xFindFunction(pVtab, nArg, zName, pxFunc, ppArg);
+  if( rc && *pxFunc==fts5ApiCallback ) *pxFunc = meteredFts5Function;
+  return rc;
+}
+
 static int meteredColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
+  const MeteredModule *pMod = (const MeteredModule*)pCur->pVtab->pModule;
   int rc;
+  /* FTS5's rank column (after its columns and the hidden one named as the table). */
+  if( pMod->bFts5 && i==((Fts5Table*)pCur->pVtab)->pConfig->nCol+1
+   && !fts5RowCharged(ctx, (Fts5Cursor*)pCur) ){
+    return SQLITE_OK;
+  }
   nReading++;
-  rc = meteredOriginal(pCur->pVtab)->xColumn(pCur, ctx, i);
+  rc = pMod->pOrig->xColumn(pCur, ctx, i);
   nReading--;
   return rc;
 }
 
-/* The metered copy of pOrig, made on first use; 0 when the copies ran out. */
-static const sqlite3_module *meteredModule(const sqlite3_module *pOrig){
+/* The metered copy of pOrig (bFts5: FTS5's module), made on first use; 0 when the
+** copies ran out. */
+static const sqlite3_module *meteredModule(const sqlite3_module *pOrig, int bFts5){
   MeteredModule *p;
   int i;
   for(i=0; i<nMeteredModule; i++){
@@ -226,9 +271,11 @@ static const sqlite3_module *meteredModule(const sqlite3_module *pOrig){
   p = &aMeteredModule[nMeteredModule++];
   p->m = *pOrig;
   p->pOrig = pOrig;
+  p->bFts5 = bFts5;
   if( pOrig->xFilter ) p->m.xFilter = meteredFilter;
   if( pOrig->xNext ) p->m.xNext = meteredNext;
   if( pOrig->xColumn ) p->m.xColumn = meteredColumn;
+  if( pOrig->xFindFunction ) p->m.xFindFunction = meteredFindFunction;
   return &p->m;
 }
 
@@ -238,7 +285,7 @@ int dosqlMeterModules(sqlite3 *db){
     Module *pMod = (Module*)sqliteHashData(e);
     const sqlite3_module *pMetered;
     if( pMod->pModule==0 ) continue;
-    pMetered = meteredModule(pMod->pModule);
+    pMetered = meteredModule(pMod->pModule, sqlite3_stricmp(pMod->zName, "fts5")==0);
     if( pMetered==0 ) return SQLITE_INTERNAL;
     pMod->pModule = pMetered;
   }

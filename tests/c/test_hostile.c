@@ -484,7 +484,7 @@ static char *cteChainBody(int nDepth, const char *zBefore, const char *zAfter){
 static void work_outside_the_steps_stops_at_the_budget(void){
   Conn c;
   sqlite3_str *pSql;
-  char *zBody;
+  char *zBody, *zMatch;
   int i;
   openConn(&c);
   okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE kept(v); INSERT INTO kept VALUES (1), (2);"
@@ -523,8 +523,39 @@ static void work_outside_the_steps_stops_at_the_budget(void){
   c.nCpuBudgetMs = 1;              /* some 60 of its pages */
   expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
   sqlite3_free(zBody);
+  /* Ranking: each row's phrases against its instances, by bm25() or the rank
+  ** column, in a budget that pays for reading the index. */
+  c.nCpuBudgetMs = 200;
+  pSql = sqlite3_str_new(0);
+  for(i=0; i<30; i++) sqlite3_str_appendall(pSql, i ? " OR aaa" : "aaa");
+  zMatch = sqlite3_str_finish(pSql);
+  zBody = sqlite3_mprintf("{\"sql\":\"SELECT rowid FROM docs WHERE docs MATCH '%s' ORDER BY bm25(docs) LIMIT 5\"}", zMatch);
+  expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+  sqlite3_free(zBody);
+  zBody = sqlite3_mprintf("{\"sql\":\"SELECT sum(rank) FROM docs WHERE docs MATCH '%s'\"}", zMatch);
+  expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+  sqlite3_free(zBody);
+  sqlite3_free(zMatch);
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   CHECK_STR(scalar(&c, "SELECT count(*) FROM docs WHERE docs MATCH 'aaa'"), "2000");
+  CHECK_STR(scalar(&c, "SELECT rowid FROM docs WHERE docs MATCH 'aaa' ORDER BY rank LIMIT 1"), "1");
+  connClose(&c);
+}
+
+/* Pages read from storage are charged: a scan of a database SQLite has not
+** cached stops at a budget its few VM steps alone would not spend. */
+static void pages_read_from_storage_are_charged(void){
+  Conn c;
+  openConn(&c);
+  /* 2,000 rows of a page each: 2,000 reads from storage once the cache is cold. */
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE wide(b); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i<2000)"
+      " INSERT INTO wide SELECT randomblob(3500) FROM n\"}");
+  connClose(&c);
+  openConn(&c);
+  c.nCpuBudgetMs = 10;             /* 300,000 units: 1,000 pages */
+  expectCode(&c, "/query", "{\"sql\":\"SELECT count(*) FROM wide WHERE b IS NOT NULL\"}", 400, "CPU_LIMIT");
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM wide"), "2000");
   connClose(&c);
 }
 
@@ -540,6 +571,7 @@ int main(void){
   RUN(each_connection_charges_its_own_budget);
   RUN(compiling_is_charged_and_stops_when_spent);
   RUN(work_outside_the_steps_stops_at_the_budget);
+  RUN(pages_read_from_storage_are_charged);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
