@@ -69,8 +69,9 @@ static const char *scanString(Scan *s){
       if( strchr("\"\\/bfnrt", c) ) continue;
       if( c!='u' || !scanHex4(s, &v) ) return "a string holds an invalid escape";
       if( v==0 && !s->bNulEscape ){
-        return "strings may not contain \\u0000: send a parameter holding NUL characters "
-               "as {\"" JSON_TAG_TEXT "\":\"<base64 of its UTF-8>\"} (the client does)";
+        return "strings may not contain \\u0000 (valid JSON, but this engine's reader ends a "
+               "string there): send text holding NUL characters as {\"" JSON_TAG_TEXT
+               "\":\"<base64 of its UTF-8>\"} (dosql/client does), or over libSQL as a blob";
       }
       if( v>=0xdc00 && v<=0xdfff ) return SCAN_LONE_SURROGATE;
       if( v>=0xd800 && v<=0xdbff ){
@@ -229,8 +230,9 @@ cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
   cJSON *pBody;
   int bNoMem = 0;
   if( nBody>DOSQL_MAX_REQUEST_BYTES ){
+    /* nBody is the declared length, or what was read before reading stopped. */
     replyFail(pReply, 413, DOSQL_PAYLOAD_TOO_LARGE,
-        "the request body is %u bytes; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
+        "the request body is %u bytes or more; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
     return 0;
   }
   if( nBody==0 ){

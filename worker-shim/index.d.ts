@@ -319,7 +319,7 @@ export interface DatabaseClient extends TransactionClient {
    * Commits when fn resolves (and returns its value); rolls back and rethrows when
    * it throws.
    */
-  transaction<T>(fn: (tx: TransactionClient & { readonly txId: string }) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(fn: (tx: TransactionClient & { readonly txId: string }) => T | Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * The committed changes of these tables (all tables when omitted), in commit
    * order (docs/changes.md): change events with decoded rows, plus `gap` and

@@ -1236,8 +1236,7 @@ function startFailure(what, failure) {
 
 /**
  * Whether ctx.storage has a working SQL API. On key-value classes `storage.sql`
- * exists but every use of it throws ("SQL is not enabled for this Durable Object
- * class"), so run the cheapest statement, once per storage (workerd computes
+ * exists but every use of it throws (NO_SQL), so run the cheapest statement, once per storage (workerd computes
  * `databaseSize` afresh at each read, several times the cost of `SELECT 1`).
  * Any other failure is storage failing as the object starts, a StorageError (503,
  * retry), never taken for a key-value class: the empty key-value storage of a
@@ -1254,6 +1253,11 @@ export function hasSql(storage) {
   return enabled;
 }
 
+/** What workerd says of SQL on a key-value class, as its releases word it. Another
+ *  wording would fail such a class's start loudly (STORAGE_UNAVAILABLE), never serve
+ *  one database in another's place. */
+const NO_SQL = /SQL is not enabled for this Durable Object|not backed by SQLite storage/i;
+
 /** hasSql's question, asked. @param {any} storage */
 function sqlAnswers(storage) {
   try {
@@ -1261,7 +1265,7 @@ function sqlAnswers(storage) {
     storage.sql.exec('SELECT 1');
     return true;
   } catch (err) {
-    if (/SQL is not enabled/i.test(messageOf(err))) return false;
+    if (NO_SQL.test(messageOf(err))) return false;
     throw storageFailedAtStart(err);
   }
 }
