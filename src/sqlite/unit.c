@@ -176,7 +176,7 @@ int dosqlMeterBuiltins(void){
 typedef struct MeteredModule {
   sqlite3_module m;               /* what SQLite calls: first, so &m is the whole */
   const sqlite3_module *pOrig;    /* the module as registered */
-  int bFts5;                      /* FTS5's: its ranking is charged (fts5RowCost) */
+  int bFts5;                      /* FTS5's: its ranking is charged (fts5RowCharged) */
 } MeteredModule;
 
 /* Every module SQLite builds in is a static struct: one copy each, for good. */

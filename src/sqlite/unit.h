@@ -14,8 +14,9 @@
 int dosqlMeterBuiltins(void);
 
 /* Wrap the read methods (xFilter, xNext, xColumn) of every module registered
-** on db, so that dosqlMeteredWork() knows when one runs: after the open, before
-** any virtual table is used. SQLITE_OK, or SQLITE_INTERNAL when the copies of
+** on db, so that dosqlMeteredWork() knows when one runs, and FTS5's ranking
+** functions (xFindFunction) and rank column, charged by the row: after the
+** open, before any virtual table is used. SQLITE_OK, or SQLITE_INTERNAL when the copies of
 ** modules ran out. */
 int dosqlMeterModules(sqlite3 *db);
 
