@@ -21,6 +21,15 @@ void budgetStart(Budget *p, sqlite3_int64 nUnits){
 /* SQLite's own allocator, which the charging one wraps. */
 static sqlite3_mem_methods memBase;
 
+/* Charge p, attached, n units; when that spends it, interrupt its statement at
+** once (the progress handler would only see it DOSQL_PROGRESS_INTERVAL steps
+** later). Whether it is spent. */
+static int budgetChargeAndStop(Budget *p, sqlite3_int64 n){
+  if( !budgetCharge(p, n) ) return 0;
+  sqlite3_interrupt(p->db);
+  return 1;
+}
+
 /* Charge an allocation of n bytes, and say whether to refuse it. Work the VM's
 ** steps do not meter (sqlite/unit.h dosqlMeteredWork) pays for every allocation
 ** (compiling a statement, by the count; a virtual table's read, by the bytes);
@@ -41,15 +50,14 @@ static int budgetChargeAllocation(int n){
     if( eWork==DOSQL_WORK_READING ) nUnits = n/DOSQL_CPU_READ_BYTES_PER_UNIT;
     else nUnits = n>=DOSQL_CPU_ALLOCATION_FLOOR ? n/DOSQL_CPU_BYTES_PER_UNIT : 0;
     if( eWork==DOSQL_WORK_PREPARING ) nUnits += DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION;
-    if( nUnits==0 || !budgetCharge(p, nUnits) ) return 0;
-    sqlite3_interrupt(p->db);
+    if( nUnits==0 || !budgetChargeAndStop(p, nUnits) ) return 0;
   }
   return eWork!=DOSQL_WORK_OTHER && p->nExempt==0;
 }
 
 void budgetChargePageRead(void){
   Budget *p = pCharged;
-  if( p && p->db && !p->bSpent && budgetCharge(p, DOSQL_CPU_UNITS_PER_PAGE_READ) ) sqlite3_interrupt(p->db);
+  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, DOSQL_CPU_UNITS_PER_PAGE_READ);
 }
 
 static void *budgetMalloc(int n){

@@ -275,12 +275,13 @@ export class DatabaseInstance {
       const failure = this.#started ? null : await this.start();
       // A failed migration is said so to a libSQL client too.
       if (failure) return responseFor(path, failure);
+      // subscribe() refuses a transaction's header itself, as DB()'s serveSubscribe() reaches it.
+      if (path === '/subscribe') return await this.subscribe(request);
       // After the start, so that the contract this reads is the engine's: before it, in a new
       // isolate, reading it took an instance of the module of its own (wasm/contract.js).
       const refused = await refusedWithBody(request, path);
       if (refused) return refused;
       const engine = /** @type {Engine} */ (this.#engine);
-      if (path === '/subscribe') return await this.subscribe(request);
       if (path === '/restore') return toResponse(await this.#restore(request.method, await readBody(request, engine.maxRequestBytes)));
       if (path === '/branch') return toResponse(await this.#branch(request.method, await readBody(request, engine.maxRequestBytes), false));
       if (path === '/v2/pipeline') return await this.#hranaPipeline(request);
@@ -969,7 +970,7 @@ export class DatabaseInstance {
    */
   async subscribe(request) {
     try {
-      // Checked here too: DB()'s serveSubscribe() reaches it without fetch().
+      // Here, not in fetch(): DB()'s serveSubscribe() reaches it without fetch().
       const refused = (await refusedWithBody(request, '/subscribe')) ?? (await this.#refuseHostRequest(request, '/subscribe'));
       if (refused) return refused;
       if (this.#capture === false) {
