@@ -12,6 +12,13 @@
 ** allocations charge: only while attached (a closed view's is freed). */
 static Budget *pCharged;
 
+/* The VM steps between two calls of the progress handler, which charges them:
+** DOSQL_READ_PROGRESS_INTERVAL while a virtual table runs a statement of its
+** own (budgetBeginStatementRead, nStatementReads deep), else
+** DOSQL_PROGRESS_INTERVAL. */
+static int nProgressSteps = DOSQL_PROGRESS_INTERVAL;
+static int nStatementReads = 0;
+
 void budgetStart(Budget *p, sqlite3_int64 nUnits){
   p->nLeft = nUnits;
   p->bSpent = 0;
@@ -60,6 +67,30 @@ void budgetChargePageRead(void){
   if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, DOSQL_CPU_UNITS_PER_PAGE_READ);
 }
 
+/* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */
+static int budgetProgress(void *pArg){
+  return budgetCharge((Budget*)pArg, nProgressSteps);
+}
+
+/* Have the progress handler of p's connection called every nSteps steps. */
+static void budgetCountSteps(Budget *p, int nSteps){
+  nProgressSteps = nSteps;
+  sqlite3_progress_handler(p->db, nSteps, budgetProgress, p);
+}
+
+int budgetBeginStatementRead(sqlite3_int64 nUnits){
+  Budget *p = pCharged;
+  if( p==0 || p->db==0 ) return 0;
+  if( nStatementReads++==0 ) budgetCountSteps(p, DOSQL_READ_PROGRESS_INTERVAL);
+  return budgetCharge(p, nUnits) && p->nExempt==0;
+}
+
+void budgetEndStatementRead(void){
+  Budget *p = pCharged;
+  if( p==0 || p->db==0 ) return;
+  if( --nStatementReads==0 ) budgetCountSteps(p, DOSQL_PROGRESS_INTERVAL);
+}
+
 static void *budgetMalloc(int n){
   if( budgetChargeAllocation(n) ) return 0;
   return memBase.xMalloc(n);
@@ -102,6 +133,7 @@ int budgetAttach(sqlite3 *db, Budget *p){
   if( rc==SQLITE_OK ){
     p->db = db;
     pCharged = p;
+    budgetCountSteps(p, DOSQL_PROGRESS_INTERVAL);
   }
   /* A closed connection's address may come back as a new one's. */
   if( db==pLastDb ) pLastDb = 0;

@@ -9,7 +9,9 @@
 ** step; config.h says how many units a millisecond is worth, as measured.
 **
 ** What charges the budget:
-**   - the VM, DOSQL_PROGRESS_INTERVAL units per progress callback (guard.c);
+**   - the VM, a unit a step, counted by the progress handler every
+**     DOSQL_PROGRESS_INTERVAL steps (DOSQL_READ_PROGRESS_INTERVAL while a
+**     virtual table runs a statement of its own, budgetBeginStatementRead);
 **   - built-in SQL functions, before each call an upper bound of its work from
 **     its arguments' sizes, after it the bytes of its result (sqlite/unit.c):
 **     instr(), LIKE or replace() can do O(n*m) work inside one VM step;
@@ -23,7 +25,9 @@
 **     (DOSQL_CPU_UNITS_PER_PREPARED_ALLOCATION each), and a virtual
 **     table's read, which may do a whole search in one step (a unit per
 **     DOSQL_CPU_READ_BYTES_PER_UNIT bytes: FTS5 allocates each page of its
-**     index it reads).
+**     index it reads);
+**   - each statement a pragma's table-valued function compiles
+**     (DOSQL_CPU_UNITS_PER_FILTER).
 ** Compiling is linear in what it allocates but for SQLite's flattening of
 ** subqueries, which walks the whole query for each: guard.c stops it in a
 ** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.
@@ -66,9 +70,19 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
 ** statement, as a large allocation does. */
 void budgetChargePageRead(void);
 
-/* Make p the budget that db's metered functions charge (sqlite/unit.c finds
-** it with budgetOf), its virtual tables' reads metered (dosqlMeterModules).
-** p must outlive the connection's use of it. */
+/* A virtual table's read (xFilter or xNext: sqlite/unit.c) runs a statement
+** compiled for it, as a pragma's table-valued function does at each search:
+** charge nUnits, then until budgetEndStatementRead() count the VM's steps
+** every DOSQL_READ_PROGRESS_INTERVAL. SQLite counts each statement's steps
+** from zero, so those of one shorter than DOSQL_PROGRESS_INTERVAL would never
+** be counted. Non-zero when the budget is spent (but for the engine's own
+** fixed SQL, nExempt): do not read then. End every read begun. */
+int budgetBeginStatementRead(sqlite3_int64 nUnits);
+void budgetEndStatementRead(void);
+
+/* Make p the budget that db's VM steps (the progress handler) and metered
+** functions charge (sqlite/unit.c finds it with budgetOf), its virtual tables'
+** reads metered (dosqlMeterModules). p must outlive the connection's use of it. */
 int budgetAttach(sqlite3 *db, Budget *p);
 
 /* Have SQLite's allocator charge large allocations: before sqlite3_initialize(). */

@@ -1,5 +1,5 @@
 /*
-** guard.c — the authorizer for user SQL, and the VM's charge to the CPU budget.
+** guard.c — the authorizer for user SQL.
 **
 ** User SQL may read anything and write its own tables. It may not attach other
 ** databases, control transactions itself (the endpoint owns the transaction),
@@ -10,7 +10,7 @@
 ** Internal work runs with Conn.bTrusted set and passes untouched, but only the
 ** engine's own statements: whatever a trigger or a view runs is user SQL, and
 ** the authorizer judges it so even while trusted work fired it. The CPU budget
-** (budget.h) holds for all of it.
+** (budget.h, which counts the VM's steps) holds for all of it.
 */
 #include <string.h>
 
@@ -271,12 +271,6 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
   return SQLITE_OK;
 }
 
-/* Called every DOSQL_PROGRESS_INTERVAL VM steps: charge them to the budget;
-** non-zero interrupts. */
-static int guardProgress(void *pArg){
-  return budgetCharge(&((Conn*)pArg)->budget, DOSQL_PROGRESS_INTERVAL);
-}
-
 int guardCheckSchema(Conn *p, Reply *pReply){
   char *zWhy = 0;
   int rc;
@@ -386,7 +380,6 @@ int guardMayChangeSchema(const Conn *p){
 int guardInstall(Conn *p){
   sqlite3 *db = p->db;
   int rc = sqlite3_set_authorizer(db, guardAuthorize, p);
-  sqlite3_progress_handler(db, DOSQL_PROGRESS_INTERVAL, guardProgress, p);
   if( rc==SQLITE_OK ) rc = sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int*)0);
   if( rc==SQLITE_OK ) rc = sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int*)0);
   sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 1);    /* VACUUM's scratch database */

@@ -1,14 +1,14 @@
 /*
 ** guard.h — what user SQL may not do: the authorizer (ATTACH, transaction
-** control, unsafe PRAGMAs, reserved names) and the VM's share of the CPU budget
-** (budget.h). Limits on memory are set in connOpen.
+** control, unsafe PRAGMAs, reserved names). The CPU budget is budget.h's;
+** limits on memory are set in connOpen.
 */
 #ifndef DOSQL_GUARD_H
 #define DOSQL_GUARD_H
 
 #include "conn.h"
 
-/* Install the authorizer, the progress handler and defensive settings. */
+/* Install the authorizer and defensive settings. */
 int guardInstall(Conn *p);
 
 /*

@@ -172,11 +172,15 @@ int dosqlMeterBuiltins(void){
 ** budget.c then charges by what it allocates and, once the request's budget
 ** is spent, refuses to allocate for, so the method fails where it is. Only
 ** reads: a write that failed for memory could roll back more than itself.
+** A pragma's table-valued function compiles a statement at each search and
+** runs it there and in xNext, allocating little (SQLite's lookaside serves
+** it): those reads are charged by the statement (budgetBeginStatementRead).
 */
 typedef struct MeteredModule {
   sqlite3_module m;               /* what SQLite calls: first, so &m is the whole */
   const sqlite3_module *pOrig;    /* the module as registered */
   int bFts5;                      /* FTS5's: its ranking is charged (fts5RowCharged) */
+  int bPragma;                    /* the pragmas' (every pragma_* has this one) */
 } MeteredModule;
 
 /* Every module SQLite builds in is a static struct: one copy each, for good. */
@@ -187,23 +191,33 @@ static int nMeteredModule = 0;
 /* Metered reads running now (one may run SQL that reads another). */
 static int nReading = 0;
 
+static const MeteredModule *meteredOf(const sqlite3_vtab *pVtab){
+  return (const MeteredModule*)pVtab->pModule;
+}
+
 static const sqlite3_module *meteredOriginal(const sqlite3_vtab *pVtab){
-  return ((const MeteredModule*)pVtab->pModule)->pOrig;
+  return meteredOf(pVtab)->pOrig;
 }
 
 static int meteredFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
                          int argc, sqlite3_value **argv){
-  int rc;
+  const MeteredModule *pMod = meteredOf(pCur->pVtab);
+  int rc = SQLITE_INTERRUPT;
   nReading++;
-  rc = meteredOriginal(pCur->pVtab)->xFilter(pCur, idxNum, idxStr, argc, argv);
+  if( !pMod->bPragma || !budgetBeginStatementRead(DOSQL_CPU_UNITS_PER_FILTER) ){
+    rc = pMod->pOrig->xFilter(pCur, idxNum, idxStr, argc, argv);
+  }
+  if( pMod->bPragma ) budgetEndStatementRead();
   nReading--;
   return rc;
 }
 
 static int meteredNext(sqlite3_vtab_cursor *pCur){
-  int rc;
+  const MeteredModule *pMod = meteredOf(pCur->pVtab);
+  int rc = SQLITE_INTERRUPT;
   nReading++;
-  rc = meteredOriginal(pCur->pVtab)->xNext(pCur);
+  if( !pMod->bPragma || !budgetBeginStatementRead(0) ) rc = pMod->pOrig->xNext(pCur);
+  if( pMod->bPragma ) budgetEndStatementRead();
   nReading--;
   return rc;
 }
@@ -246,7 +260,7 @@ static int meteredFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName,
 }
 
 static int meteredColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
-  const MeteredModule *pMod = (const MeteredModule*)pCur->pVtab->pModule;
+  const MeteredModule *pMod = meteredOf(pCur->pVtab);
   int rc;
   /* FTS5's rank column (after its columns and the hidden one named as the table). */
   if( pMod->bFts5 && i==((Fts5Table*)pCur->pVtab)->pConfig->nCol+1
@@ -272,6 +286,7 @@ static const sqlite3_module *meteredModule(const sqlite3_module *pOrig, int bFts
   p->m = *pOrig;
   p->pOrig = pOrig;
   p->bFts5 = bFts5;
+  p->bPragma = pOrig==&pragmaVtabModule;
   if( pOrig->xFilter ) p->m.xFilter = meteredFilter;
   if( pOrig->xNext ) p->m.xNext = meteredNext;
   if( pOrig->xColumn ) p->m.xColumn = meteredColumn;
@@ -279,8 +294,26 @@ static const sqlite3_module *meteredModule(const sqlite3_module *pOrig, int bFts
   return &p->m;
 }
 
+/* SQLite registers the module of a pragma's table-valued function
+** (pragma_table_info) when SQL first names it, which would be after
+** dosqlMeterModules(): register them all before. */
+static int meterPragmaModules(sqlite3 *db){
+  char zName[64];
+  int i;
+  for(i=0; i<ArraySize(aPragmaName); i++){
+    if( (aPragmaName[i].mPragFlg & (PragFlg_Result0|PragFlg_Result1))==0 ) continue;
+    sqlite3_snprintf(sizeof(zName), zName, "pragma_%s", aPragmaName[i].zName);
+    if( sqlite3HashFind(&db->aModule, zName)==0 && sqlite3PragmaVtabRegister(db, zName)==0 ){
+      return SQLITE_NOMEM;
+    }
+  }
+  return SQLITE_OK;
+}
+
 int dosqlMeterModules(sqlite3 *db){
   HashElem *e;
+  int rc = meterPragmaModules(db);
+  if( rc!=SQLITE_OK ) return rc;
   for(e=sqliteHashFirst(&db->aModule); e; e=sqliteHashNext(e)){
     Module *pMod = (Module*)sqliteHashData(e);
     const sqlite3_module *pMetered;

@@ -14,10 +14,12 @@
 int dosqlMeterBuiltins(void);
 
 /* Wrap the read methods (xFilter, xNext, xColumn) of every module registered
-** on db, so that dosqlMeteredWork() knows when one runs, and FTS5's ranking
-** functions (xFindFunction) and rank column, charged by the row: after the
-** open, before any virtual table is used. SQLITE_OK, or SQLITE_INTERNAL when the copies of
-** modules ran out. */
+** on db, a pragma's table-valued functions registered first, so that
+** dosqlMeteredWork() knows when one runs (a pragma's are charged by the
+** statement, budget.h budgetBeginStatementRead), and FTS5's ranking functions
+** (xFindFunction) and rank column, charged by the row: after the open, before
+** any virtual table is used. SQLITE_OK, SQLITE_NOMEM, or SQLITE_INTERNAL when
+** the copies of modules ran out. */
 int dosqlMeterModules(sqlite3 *db);
 
 /* Stop SQLite flattening subqueries, views and CTEs into the queries that read

@@ -559,6 +559,33 @@ static void pages_read_from_storage_are_charged(void){
   connClose(&c);
 }
 
+/* A pragma's table-valued function compiles and runs a statement of its own at
+** each call, whose steps SQLite counts from zero: joined to tables, it is
+** charged for each call begun and for every step, however few each call runs. */
+static void pragma_functions_are_charged_by_the_call(void){
+  Conn c;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+      " CREATE TABLE child(p REFERENCES parent(id)); CREATE TABLE n(i);"
+      " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<500)"
+      " INSERT INTO n SELECT i FROM k; INSERT INTO parent SELECT i FROM n; INSERT INTO child SELECT i FROM n\"}");
+  /* Compiling on lookaside, as dosql.wasm's connections do (SQLite's default):
+  ** the allocations served there are not the budget's to count. */
+  CHECK(sqlite3_db_config(c.db, SQLITE_DBCONFIG_LOOKASIDE, (void*)0, 1200, 40)==SQLITE_OK);
+  c.nCpuBudgetMs = 5;              /* 150,000 units */
+  /* 2,500 calls of a few steps each */
+  expectCode(&c, "/query", "{\"sql\":\"SELECT count(*) FROM (SELECT i FROM n LIMIT 50) AS a"
+      " CROSS JOIN (SELECT i FROM n LIMIT 50) AS b CROSS JOIN pragma_index_list('child')\"}", 400, "CPU_LIMIT");
+  /* 100 calls of a few thousand steps each */
+  expectCode(&c, "/query", "{\"sql\":\"SELECT count(*) FROM (SELECT i FROM n LIMIT 100)"
+      " CROSS JOIN pragma_foreign_key_check('child')\"}", 400, "CPU_LIMIT");
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM (SELECT i FROM n LIMIT 100)"
+      " CROSS JOIN pragma_foreign_key_check('child')"), "0");
+  CHECK_STR(scalar(&c, "SELECT group_concat(name) FROM pragma_table_info('child')"), "\"p\"");
+  connClose(&c);
+}
+
 int main(void){
   if( budgetInstallAllocator()!=SQLITE_OK ) return 1;   /* as dosql.wasm's setup does */
   /* Every allocation reaches the budget's allocator: none from a connection's slots. */
@@ -572,6 +599,7 @@ int main(void){
   RUN(compiling_is_charged_and_stops_when_spent);
   RUN(work_outside_the_steps_stops_at_the_budget);
   RUN(pages_read_from_storage_are_charged);
+  RUN(pragma_functions_are_charged_by_the_call);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
