@@ -294,26 +294,8 @@ static const sqlite3_module *meteredModule(const sqlite3_module *pOrig, int bFts
   return &p->m;
 }
 
-/* SQLite registers the module of a pragma's table-valued function
-** (pragma_table_info) when SQL first names it, which would be after
-** dosqlMeterModules(): register them all before. */
-static int meterPragmaModules(sqlite3 *db){
-  char zName[64];
-  int i;
-  for(i=0; i<ArraySize(aPragmaName); i++){
-    if( (aPragmaName[i].mPragFlg & (PragFlg_Result0|PragFlg_Result1))==0 ) continue;
-    sqlite3_snprintf(sizeof(zName), zName, "pragma_%s", aPragmaName[i].zName);
-    if( sqlite3HashFind(&db->aModule, zName)==0 && sqlite3PragmaVtabRegister(db, zName)==0 ){
-      return SQLITE_NOMEM;
-    }
-  }
-  return SQLITE_OK;
-}
-
 int dosqlMeterModules(sqlite3 *db){
   HashElem *e;
-  int rc = meterPragmaModules(db);
-  if( rc!=SQLITE_OK ) return rc;
   for(e=sqliteHashFirst(&db->aModule); e; e=sqliteHashNext(e)){
     Module *pMod = (Module*)sqliteHashData(e);
     const sqlite3_module *pMetered;
@@ -321,6 +303,26 @@ int dosqlMeterModules(sqlite3 *db){
     pMetered = meteredModule(pMod->pModule, sqlite3_stricmp(pMod->zName, "fts5")==0);
     if( pMetered==0 ) return SQLITE_INTERNAL;
     pMod->pModule = pMetered;
+  }
+  return SQLITE_OK;
+}
+
+int dosqlMeterModuleOf(sqlite3 *db, const char *zTable){
+  Module *pMod;
+  const sqlite3_module *pMetered;
+  /* The only modules SQLite registers after the open (sqlite3LocateTable). */
+  if( zTable==0 || sqlite3_strnicmp(zTable, "pragma_", 7)!=0 ) return SQLITE_OK;
+  pMod = (Module*)sqlite3HashFind(&db->aModule, zTable);
+  if( pMod==0 || pMod->pModule==0 ) return SQLITE_OK;
+  pMetered = meteredModule(pMod->pModule, 0);
+  if( pMetered==0 ) return SQLITE_INTERNAL;
+  if( pMetered!=pMod->pModule ){
+    VTable *pVTable;
+    pMod->pModule = pMetered;
+    /* Its table was connected as SQLite found it, with the module unwrapped. */
+    for(pVTable=pMod->pEpoTab ? pMod->pEpoTab->u.vtab.p : 0; pVTable; pVTable=pVTable->pNext){
+      if( pVTable->pVtab ) pVTable->pVtab->pModule = pMetered;
+    }
   }
   return SQLITE_OK;
 }

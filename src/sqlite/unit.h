@@ -14,13 +14,20 @@
 int dosqlMeterBuiltins(void);
 
 /* Wrap the read methods (xFilter, xNext, xColumn) of every module registered
-** on db, a pragma's table-valued functions registered first, so that
-** dosqlMeteredWork() knows when one runs (a pragma's are charged by the
-** statement, budget.h budgetBeginStatementRead), and FTS5's ranking functions
-** (xFindFunction) and rank column, charged by the row: after the open, before
-** any virtual table is used. SQLITE_OK, SQLITE_NOMEM, or SQLITE_INTERNAL when
-** the copies of modules ran out. */
+** on db, so that dosqlMeteredWork() knows when one runs (a pragma's table-valued
+** function's are charged by the statement it runs, budget.h
+** budgetBeginStatementRead), and FTS5's ranking functions (xFindFunction) and
+** rank column, charged by the row: after the open, before any virtual table is
+** used. SQLITE_OK, or SQLITE_INTERNAL when the copies of modules ran out. */
 int dosqlMeterModules(sqlite3 *db);
+
+/* The same for the module of the table zTable, when SQLite registered it after
+** the open: a pragma's table-valued function (pragma_table_info) registers its
+** module, and connects its table, as the first statement naming it compiles.
+** The authorizer calls it for every table a statement reads, which SQLite asks
+** about after it found the table and before the statement runs. Nothing for
+** any other name, or a module metered already. */
+int dosqlMeterModuleOf(sqlite3 *db, const char *zTable);
 
 /* Stop SQLite flattening subqueries, views and CTEs into the queries that read
 ** them for the statement being compiled on db, when it holds more than
