@@ -81,7 +81,10 @@ for (const backend of BACKENDS) {
       const second = await rpcFailure(stub.batch(['INSERT INTO u VALUES (2)', 'INSERT INTO u VALUES (1)']));
       assert.equal(second.operation, 1);
       assert.deepEqual(await stub.query('SELECT id FROM u'), [{ id: 1 }], 'the batch was all or nothing');
-      assert.equal((await rpcFailure(stub.query('SELEC 1'))).status, 400);
+      const syntax = await rpcFailure(stub.exec('SELECT 1; SELEC 1'));
+      assert.deepEqual([syntax.status, syntax.operation, syntax.offset, syntax.statementOffset], [400, 1, 10, 10], 'where the error is crosses too');
+      const control = await rpcFailure(stub.batch(['SELECT 1', 'COMMIT']));
+      assert.deepEqual([control.code, control.operation, control.statement], ['TRANSACTION_STATEMENT', 1, 'commit']);
       const notFound = await stub.request('/nope', {});
       assert.equal(notFound.status, 404, 'request() answers as fetch would');
       assert.equal(JSON.parse(notFound.text).code, 'NOT_FOUND');

@@ -566,9 +566,10 @@ export function answerOf(path, status, text) {
 }
 
 // Workers RPC keeps only an error's message: a DoSQLError thrown by one of
-// DoSQLDatabase's statement methods crosses as "[CODE status operation N]
-// message", and fromRpcError rebuilds it on the other side.
-const RPC_ERROR = /^\[([A-Z][A-Z0-9_]*) (\d{3})(?: operation (\d+))?\] ([\s\S]*)$/;
+// DoSQLDatabase's statement methods crosses as "[CODE status detail value ...]
+// message", each of its details (ERROR_DETAILS: a number, or a word) a pair, and
+// fromRpcError rebuilds it on the other side.
+const RPC_ERROR = /^\[([A-Z][A-Z0-9_]*) (\d{3})((?: [A-Za-z]+ [\w-]+)*)\] ([\s\S]*)$/;
 
 /** The options diff() takes. */
 export const DIFF_OPTIONS = Object.freeze(['to', 'tables', 'limit']);
@@ -581,8 +582,9 @@ export const BEGIN_OPTIONS = Object.freeze(['timeoutMs']);
  */
 export function toRpcError(err) {
   if (!(err instanceof DoSQLError)) return err;
-  const operation = err.operation === undefined ? '' : ` operation ${err.operation}`;
-  return new Error(`[${err.code} ${err.status}${operation}] ${err.message}`);
+  const details = ERROR_DETAILS.filter((key) => /^[\w-]+$/.test(String(/** @type {any} */ (err)[key] ?? '')))
+    .map((key) => ` ${key} ${/** @type {any} */ (err)[key]}`).join('');
+  return new Error(`[${err.code} ${err.status}${details}] ${err.message}`);
 }
 
 /**
@@ -608,7 +610,14 @@ export function checkCallOptions(options, allowed, label) {
 export function fromRpcError(err) {
   const m = err instanceof Error ? RPC_ERROR.exec(err.message) : null;
   if (!m) return err;
-  return new DoSQLError(m[4], { code: m[1], status: Number(m[2]), operation: m[3] === undefined ? undefined : Number(m[3]) });
+  /** @type {Record<string, string | number>} */
+  const details = {};
+  const pairs = m[3].trim().split(' ');
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const [key, value] = [pairs[i], pairs[i + 1]];
+    if (ERROR_DETAILS.includes(/** @type {any} */ (key))) details[key] = /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  return new DoSQLError(m[4], { ...details, code: m[1], status: Number(m[2]) });
 }
 
 /**

@@ -1274,7 +1274,7 @@ function sqlAnswers(storage) {
 /** A failure of the platform's storage as the object starts: 503, to retry. @param {unknown} err */
 function storageFailedAtStart(err) {
   if (err instanceof StorageError) return err;
-  return new StorageError('STORAGE_UNAVAILABLE', `reading the database's storage failed as the object started: ${messageOf(err)}; retry`, { cause: err });
+  return new StorageError('STORAGE_UNAVAILABLE', `the database's storage failed as the object started (reading its pages or setting up the tables that hold them): ${messageOf(err)}; retry`, { cause: err });
 }
 
 /**
