@@ -129,6 +129,7 @@ static void budgetDetached(void *p){
 
 int budgetAttach(sqlite3 *db, Budget *p){
   int rc = dosqlMeterModules(db);
+  if( rc==SQLITE_OK ) rc = dosqlMeterCollations(db, p);
   if( rc==SQLITE_OK ) rc = sqlite3_set_clientdata(db, BUDGET_CLIENT_DATA, p, budgetDetached);
   if( rc==SQLITE_OK ){
     p->db = db;

@@ -27,7 +27,9 @@
 **     DOSQL_CPU_READ_BYTES_PER_UNIT bytes: FTS5 allocates each page of its
 **     index it reads);
 **   - each statement a pragma's table-valued function compiles
-**     (DOSQL_CPU_UNITS_PER_FILTER).
+**     (DOSQL_CPU_UNITS_PER_FILTER);
+**   - each comparison under the NOCASE or RTRIM collation, by the bytes it
+**     may compare (a sort compares N log N times inside one step).
 ** Compiling is linear in what it allocates but for SQLite's flattening of
 ** subqueries, which walks the whole query for each: guard.c stops it in a
 ** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.

@@ -8,6 +8,8 @@
 
 #include "sqlite3.h"
 
+#include "budget.h"
+
 /* Meter the built-in functions that can do much work in one call (budget.h).
 ** Call once after sqlite3_initialize(); later calls do nothing. SQLITE_OK, or
 ** SQLITE_INTERNAL when the list of metered functions outgrew its slots. */
@@ -20,6 +22,12 @@ int dosqlMeterBuiltins(void);
 ** rank column, charged by the row: after the open, before any virtual table is
 ** used. SQLITE_OK, or SQLITE_INTERNAL when the copies of modules ran out. */
 int dosqlMeterModules(sqlite3 *db);
+
+/* Charge pBudget, db's, for each comparison under the collations NOCASE and
+** RTRIM on db, by the bytes it may compare: after the open. (BINARY is SQLite's
+** memcmp, which the record comparison inlines.) SQLITE_OK, or SQLITE_INTERNAL
+** when SQLite has no such collation. */
+int dosqlMeterCollations(sqlite3 *db, Budget *pBudget);
 
 /* The same for the module of the table zTable, when SQLite registered it after
 ** the open: a pragma's table-valued function (pragma_table_info) registers its

@@ -604,6 +604,30 @@ static void pragma_functions_are_charged_by_the_call(void){
   }
 }
 
+/* A comparison under NOCASE or RTRIM reads both strings inside the step that
+** compares: a sort compares N log N times in one step, building an index too.
+** Charged by the bytes, they stop at the budget their rows alone would not spend. */
+static void collated_comparisons_are_charged(void){
+  static const char *const azSql[] = {
+    "{\"sql\":\"SELECT v FROM s ORDER BY v COLLATE NOCASE LIMIT 1\"}",
+    "{\"sql\":\"SELECT count(DISTINCT v COLLATE NOCASE) FROM s\"}",
+    "{\"sql\":\"SELECT v FROM s ORDER BY v COLLATE RTRIM LIMIT 1\"}",
+  };
+  Conn c;
+  int i;
+  openConn(&c);
+  /* 1,000 strings of 4,000 bytes that differ in their last few */
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE s(v);"
+      " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<1000)"
+      " INSERT INTO s SELECT printf('%.*c%05d', 3995, 'a', (i * 7919) % 1000) FROM k\"}");
+  c.nCpuBudgetMs = 10;             /* 300,000 units */
+  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
+  expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_nocase ON s(v COLLATE NOCASE)\"}", 400, "CPU_LIMIT");
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  CHECK_STR(scalar(&c, "SELECT count(DISTINCT v COLLATE NOCASE) FROM s"), "1000");
+  connClose(&c);
+}
+
 int main(void){
   if( budgetInstallAllocator()!=SQLITE_OK ) return 1;   /* as dosql.wasm's setup does */
   /* Every allocation reaches the budget's allocator: none from a connection's slots. */
@@ -618,6 +642,7 @@ int main(void){
   RUN(work_outside_the_steps_stops_at_the_budget);
   RUN(pages_read_from_storage_are_charged);
   RUN(pragma_functions_are_charged_by_the_call);
+  RUN(collated_comparisons_are_charged);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
