@@ -310,19 +310,17 @@ int dosqlMeterModules(sqlite3 *db){
 int dosqlMeterModuleOf(sqlite3 *db, const char *zTable){
   Module *pMod;
   const sqlite3_module *pMetered;
+  VTable *pVTable;
   /* The only modules SQLite registers after the open (sqlite3LocateTable). */
   if( zTable==0 || sqlite3_strnicmp(zTable, "pragma_", 7)!=0 ) return SQLITE_OK;
   pMod = (Module*)sqlite3HashFind(&db->aModule, zTable);
   if( pMod==0 || pMod->pModule==0 ) return SQLITE_OK;
   pMetered = meteredModule(pMod->pModule, 0);
   if( pMetered==0 ) return SQLITE_INTERNAL;
-  if( pMetered!=pMod->pModule ){
-    VTable *pVTable;
-    pMod->pModule = pMetered;
-    /* Its table was connected as SQLite found it, with the module unwrapped. */
-    for(pVTable=pMod->pEpoTab ? pMod->pEpoTab->u.vtab.p : 0; pVTable; pVTable=pVTable->pNext){
-      if( pVTable->pVtab ) pVTable->pVtab->pModule = pMetered;
-    }
+  pMod->pModule = pMetered;
+  /* Its table was connected as SQLite found it, with the module unwrapped. */
+  for(pVTable=pMod->pEpoTab ? pMod->pEpoTab->u.vtab.p : 0; pVTable; pVTable=pVTable->pNext){
+    if( pVTable->pVtab ) pVTable->pVtab->pModule = pMetered;
   }
   return SQLITE_OK;
 }

@@ -34,7 +34,7 @@ int dosqlMeterCollations(sqlite3 *db, Budget *pBudget);
 ** module, and connects its table, as the first statement naming it compiles.
 ** The authorizer calls it for every table a statement reads, which SQLite asks
 ** about after it found the table and before the statement runs. Nothing for
-** any other name, or a module metered already. */
+** any other name. */
 int dosqlMeterModuleOf(sqlite3 *db, const char *zTable);
 
 /* Stop SQLite flattening subqueries, views and CTEs into the queries that read
