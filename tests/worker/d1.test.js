@@ -294,12 +294,17 @@ for (const backend of BACKENDS) {
       // A failing statement fails alone; the transaction stays open.
       await rejectsD1(() => db.prepare('INSERT INTO nope VALUES (1)').run(), /^D1_ERROR: no such table: nope/);
       await db.batch([insert.bind('Eve'), insert.bind('Fay')]);
-      await db.prepare('COMMIT').run();
+      assert.equal((await db.prepare('COMMIT').run()).meta.changed_db, true, 'its statements wrote');
       assert.deepEqual((await other.prepare('SELECT name FROM users ORDER BY id').all()).results, [
         { name: 'Cy' },
         { name: 'Eve' },
         { name: 'Fay' },
       ]);
+      // A transaction that only read commits no change.
+      await db.prepare('BEGIN').run();
+      await db.prepare('SELECT count(*) FROM users').all();
+      await db.batch([db.prepare('SELECT 1')]);
+      assert.equal((await db.prepare('COMMIT').run()).meta.changed_db, false);
     });
 
     test('calls of one facade while BEGIN is in flight run after it, inside the transaction', async () => {

@@ -34,7 +34,7 @@ import { DoSQLError, checkCallOptions, encodeValue, sendTo, stubFor } from './cl
  * The transaction opened by a BEGIN statement: its id, the size /begin said (which
  * a ROLLBACK returns to), and the error that ended it from the object's side
  * (idle timeout, aborted), if any.
- * @typedef {{id: string, sizeAtBegin: number, dead: Error | null}} Transaction
+ * @typedef {{id: string, sizeAtBegin: number, dead: Error | null, wrote: boolean}} Transaction
  */
 
 /**
@@ -95,7 +95,7 @@ export class DoSQLD1Database {
       const started = Date.now();
       const { results } = await this.#batch(statements.map((s) => ({ sql: s.sql, params: s.params })), this.#tx);
       const duration = Date.now() - started;
-      return results.map((/** @type {any} */ r) => d1Result(r, duration, this.#options));
+      return this.#noteWrites(results.map((/** @type {any} */ r) => d1Result(r, duration, this.#options)));
     });
   }
 
@@ -172,7 +172,8 @@ export class DoSQLD1Database {
         throw err;
       }
       const r = answer.results[0];
-      return { result: d1Result(r, Date.now() - started, this.#options), ...decodedRows(r, this.#options) };
+      const [result] = this.#noteWrites([d1Result(r, Date.now() - started, this.#options)]);
+      return { result, ...decodedRows(r, this.#options) };
     });
   }
 
@@ -201,6 +202,16 @@ export class DoSQLD1Database {
   }
 
   /**
+   * Results, after noting in the open transaction (if any) whether one of them wrote:
+   * its COMMIT then changed the database.
+   * @template {{meta: {changed_db: boolean}}} R @param {R[]} results @returns {R[]}
+   */
+  #noteWrites(results) {
+    if (this.#tx && results.some((r) => r.meta.changed_db)) this.#tx.wrote = true;
+    return results;
+  }
+
+  /**
    * BEGIN, COMMIT or ROLLBACK, as the object named it: the interactive
    * transaction's /begin, /commit or /rollback.
    * @param {'begin' | 'commit' | 'rollback'} control
@@ -217,7 +228,7 @@ export class DoSQLD1Database {
     if (control === 'begin') {
       const timeoutMs = this.#options.transactionTimeoutMs;
       const { txId, sizeAfter } = await this.#request('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null).catch(rethrowD1);
-      this.#tx = { id: txId, dead: null, sizeAtBegin: sizeAfter };
+      this.#tx = { id: txId, dead: null, sizeAtBegin: sizeAfter, wrote: false };
       return emptyResult(Date.now() - started, false, sizeAfter);
     }
     const tx = /** @type {Transaction} */ (this.#tx);
@@ -251,7 +262,8 @@ export class DoSQLD1Database {
     }
     this.#tx = null;
     // A rollback leaves the size the transaction began with: nobody else wrote meanwhile.
-    return emptyResult(Date.now() - started, control === 'commit', control === 'commit' ? answer.sizeAfter : tx.sizeAtBegin);
+    // A COMMIT changed the database when a statement of its transaction did.
+    return emptyResult(Date.now() - started, control === 'commit' && tx.wrote, control === 'commit' ? answer.sizeAfter : tx.sizeAtBegin);
   }
 
   /**
