@@ -790,27 +790,29 @@ static const Route *findRoute(const char *zPath, uint32_t nPath, int bInternal){
   return 0;
 }
 
-/* The METHOD_* bit of a method, 0 for any other. */
+/* The METHOD_* bit of a method, 0 for any other. HEAD is GET whose answer the
+** host sends without its body (RFC 9110). */
 static int methodBit(const char *zMethod, uint32_t nMethod){
   if( nMethod==3 && memcmp(zMethod, "GET", 3)==0 ) return METHOD_GET;
+  if( nMethod==4 && memcmp(zMethod, "HEAD", 4)==0 ) return METHOD_GET;
   if( nMethod==4 && memcmp(zMethod, "POST", 4)==0 ) return METHOD_POST;
   return 0;
 }
 
 static const char *methodsText(int mMethods){
   switch( mMethods ){
-    case METHOD_GET:  return "only GET is allowed";
+    case METHOD_GET:  return "only GET (and HEAD) is allowed";
     case METHOD_POST: return "only POST is allowed";
-    default:          return "only GET and POST are allowed";
+    default:          return "only GET (and HEAD) and POST are allowed";
   }
 }
 
 /* The methods, as a 405's Allow header lists them (RFC 9110). */
 static const char *methodsAllowed(int mMethods){
   switch( mMethods ){
-    case METHOD_GET:  return "GET";
+    case METHOD_GET:  return "GET, HEAD";
     case METHOD_POST: return "POST";
-    default:          return "GET, POST";
+    default:          return "GET, HEAD, POST";
   }
 }
 

@@ -25,7 +25,7 @@ import { tenantNameError } from './tenant.js';
 import { hostError, shippedContract, transactionIdOf } from './wasm/contract.js';
 import { objectUnavailable } from './client/error.js';
 import './wasm/module.js';
-import { jsonResponse, toResponse } from './durable-object/response.js';
+import { jsonResponse, toResponse, withoutBody } from './durable-object/response.js';
 import { hranaResponse } from './durable-object/hrana.js';
 import { acceptHranaSocket, unservedSubprotocols, wantsHranaSocket } from './hrana-socket.js';
 
@@ -113,7 +113,8 @@ export async function route(request, env, ctx) {
         refused.headers.set('allow', 'GET, HEAD');
         return refused;
       }
-      return toResponse(jsonResponse(200, { ok: true }));
+      const ok = toResponse(jsonResponse(200, { ok: true }));
+      return request.method === 'HEAD' ? withoutBody(ok) : ok;
     }
 
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);

@@ -27,7 +27,7 @@ import wasmModule from '../wasm/module.js';
 import { RECYCLE_MEMORY_BYTES } from '../config.js';
 import { Engine, EngineBrokenError } from '../wasm/engine.js';
 import { NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
-import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf } from './response.js';
+import { jsonResponse, messageOf, requestAnswer, toResponse, valueOf, withoutBody } from './response.js';
 import { hostError, shippedContract } from '../wasm/contract.js';
 import { paramReplacer, unwritableNumber } from '../client/values.js';
 import { errorAnswer } from '../client/client.js';
@@ -268,6 +268,13 @@ export class DatabaseInstance {
    * @returns {Promise<Response>}
    */
   async fetch(request) {
+    // C serves HEAD as GET; its answer goes without the body.
+    const response = await this.#serve(request);
+    return request.method === 'HEAD' ? withoutBody(response) : response;
+  }
+
+  /** @param {Request} request @returns {Promise<Response>} */
+  async #serve(request) {
     try {
       const path = new URL(request.url).pathname;
       // Before the start: an import also replaces a database that cannot start.

@@ -54,6 +54,18 @@ export function toResponse({ status, body }) {
   return new Response(body, { status, headers: typeof allow === 'string' ? { ...JSON_HEADERS, allow } : JSON_HEADERS });
 }
 
+/**
+ * The answer to a HEAD request: the GET's status and headers, without its body (RFC
+ * 9110), which is cancelled: a stream (an export, a subscription) ends there. A
+ * WebSocket's upgrade, which such a request asked for, stays as it is.
+ * @param {Response} response @returns {Promise<Response>}
+ */
+export async function withoutBody(response) {
+  if (response.webSocket) return response;
+  await response.body?.cancel().catch(() => {});
+  return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
 /** @param {unknown} err  anything thrown */
 export function messageOf(err) {
   return err instanceof Error ? err.message : String(err);
