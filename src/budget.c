@@ -67,6 +67,11 @@ void budgetChargePageRead(void){
   if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, DOSQL_CPU_UNITS_PER_PAGE_READ);
 }
 
+void budgetChargeCompared(sqlite3_int64 nBytes){
+  Budget *p = pCharged;
+  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, nBytes/DOSQL_CPU_BYTES_PER_UNIT);
+}
+
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */
 static int budgetProgress(void *pArg){
   return budgetCharge((Budget*)pArg, nProgressSteps);

@@ -29,7 +29,8 @@
 **   - each statement a pragma's table-valued function compiles
 **     (DOSQL_CPU_UNITS_PER_FILTER);
 **   - each comparison under the NOCASE or RTRIM collation, by the bytes it
-**     may compare (a sort compares N log N times inside one step).
+**     may compare, and the equal prefixes memcmp() finds (a sort compares
+**     N log N times inside one step).
 ** Compiling is linear in what it allocates but for SQLite's flattening of
 ** subqueries, which walks the whole query for each: guard.c stops it in a
 ** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.
@@ -71,6 +72,12 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
 ** (vfs.c): DOSQL_CPU_UNITS_PER_PAGE_READ; one that spends it interrupts the
 ** statement, as a large allocation does. */
 void budgetChargePageRead(void);
+
+/* Charge the budget of the request begun last for nBytes SQLite compared inside
+** one step (sqlite/unit.c dosqlMemcmp: a sort's keys), a unit per
+** DOSQL_CPU_BYTES_PER_UNIT; one that spends it interrupts the statement, which
+** stops at its next step. */
+void budgetChargeCompared(sqlite3_int64 nBytes);
 
 /* A virtual table's read (xFilter or xNext: sqlite/unit.c) runs a statement
 ** compiled for it, as a pragma's table-valued function does at each search:

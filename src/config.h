@@ -121,6 +121,12 @@
 #ifndef DOSQL_CPU_READ_BYTES_PER_UNIT
 # define DOSQL_CPU_READ_BYTES_PER_UNIT 8
 #endif
+/* The bytes SQLite's memcmp() compares in a block (sqlite/unit.c dosqlMemcmp):
+** each block found equal is charged as read (DOSQL_CPU_BYTES_PER_UNIT); a
+** shorter equal prefix is paid for by the VM steps around the comparison. */
+#ifndef DOSQL_CPU_COMPARE_BLOCK
+# define DOSQL_CPU_COMPARE_BLOCK 64
+#endif
 /* Tables and subqueries (cursors) a statement may hold before SQLite stops
 ** flattening subqueries, views and CTEs into the queries that read them: each
 ** flattening walks the whole query, so a statement whose references multiply

@@ -154,8 +154,8 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     return SQLITE_IGNORE;
   }
   if( guardIsSchemaAction(op) ) p->bSchemaTouched = 1;   /* conn.h: kept statements */
-  if( op==SQLITE_READ && dosqlMeterModuleOf(p->db, z3)!=SQLITE_OK ){
-    p->zDenied = "the engine could not meter this virtual table's reads";
+  if( dosqlMeterNewModules(p->db)!=SQLITE_OK ){
+    p->zDenied = "the engine could not meter a virtual table's reads";
     return SQLITE_DENY;
   }
   /* SQLite asks before it compiles each SELECT, and before it flattens one. */

@@ -23,19 +23,19 @@ int dosqlMeterBuiltins(void);
 ** used. SQLITE_OK, or SQLITE_INTERNAL when the copies of modules ran out. */
 int dosqlMeterModules(sqlite3 *db);
 
+/* The same for the modules registered on db since it last did, when any were:
+** SQLite registers the module of a pragma's table-valued function
+** (pragma_table_info), and connects its table, as the first statement naming
+** it compiles. The authorizer calls it at every question, which SQLite asks
+** at each call of such a function too: it compiles the PRAGMA it runs. Cheap
+** when none were registered. */
+int dosqlMeterNewModules(sqlite3 *db);
+
 /* Charge pBudget, db's, for each comparison under the collations NOCASE and
 ** RTRIM on db, by the bytes it may compare: after the open. (BINARY is SQLite's
 ** memcmp, which the record comparison inlines.) SQLITE_OK, or SQLITE_INTERNAL
 ** when SQLite has no such collation. */
 int dosqlMeterCollations(sqlite3 *db, Budget *pBudget);
-
-/* The same for the module of the table zTable, when SQLite registered it after
-** the open: a pragma's table-valued function (pragma_table_info) registers its
-** module, and connects its table, as the first statement naming it compiles.
-** The authorizer calls it for every table a statement reads, which SQLite asks
-** about after it found the table and before the statement runs. Nothing for
-** any other name. */
-int dosqlMeterModuleOf(sqlite3 *db, const char *zTable);
 
 /* Stop SQLite flattening subqueries, views and CTEs into the queries that read
 ** them for the statement being compiled on db, when it holds more than

@@ -567,9 +567,12 @@ static void pages_read_from_storage_are_charged(void){
 static void pragma_functions_are_charged_by_the_call(void){
   static const char *const azShape[] = {
     /* 2,500 calls of a few steps each: no column named, a column named, in a
-    ** CTE, in a correlated subquery, schema-qualified (views and triggers may
-    ** not name them: SQLITE_DBCONFIG_TRUSTED_SCHEMA is off) */
+    ** CTE, in a correlated subquery, schema-qualified, joined by USING or
+    ** NATURAL, which name its columns without the authorizer (views and
+    ** triggers may not name them: SQLITE_DBCONFIG_TRUSTED_SCHEMA is off) */
     "SELECT count(*) FROM a CROSS JOIN a AS b CROSS JOIN pragma_index_list('child')",
+    "SELECT count(*) FROM a CROSS JOIN a AS b CROSS JOIN pragma_index_list('child') USING (seq)",
+    "SELECT count(*) FROM a CROSS JOIN a AS b NATURAL CROSS JOIN pragma_index_list('child')",
     "SELECT count(name) FROM a CROSS JOIN a AS b CROSS JOIN pragma_index_list('child')",
     "WITH p AS (SELECT * FROM pragma_index_list('child')) SELECT count(*) FROM a CROSS JOIN a AS b CROSS JOIN p",
     "SELECT sum((SELECT count(*) FROM pragma_index_list(a.i || b.i))) FROM a CROSS JOIN a AS b",
@@ -584,7 +587,7 @@ static void pragma_functions_are_charged_by_the_call(void){
       " CREATE TABLE child(p REFERENCES parent(id)); CREATE TABLE n(i);"
       " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<500)"
       " INSERT INTO n SELECT i FROM k; INSERT INTO parent SELECT i FROM n; INSERT INTO child SELECT i FROM n;"
-      " CREATE VIEW a AS SELECT i FROM n LIMIT 50\"}");
+      " CREATE VIEW a AS SELECT i, i AS seq FROM n LIMIT 50\"}");
   connClose(&c);
   for(i=0; i<(int)(sizeof(azShape)/sizeof(azShape[0])); i++){
     char *zBody;
@@ -604,14 +607,18 @@ static void pragma_functions_are_charged_by_the_call(void){
   }
 }
 
-/* A comparison under NOCASE or RTRIM reads both strings inside the step that
-** compares: a sort compares N log N times in one step, building an index too.
-** Charged by the bytes, they stop at the budget their rows alone would not spend. */
-static void collated_comparisons_are_charged(void){
+/* A comparison reads both keys inside the step that compares: a sort compares
+** N log N times in one step, an index's search (DISTINCT, building an index) a
+** key per level. Charged by the bytes (BINARY's memcmp() by the equal prefix
+** it finds), they stop at the budget their rows alone would not spend. */
+static void comparisons_are_charged_by_the_bytes(void){
   static const char *const azSql[] = {
     "{\"sql\":\"SELECT v FROM s ORDER BY v COLLATE NOCASE LIMIT 1\"}",
     "{\"sql\":\"SELECT count(DISTINCT v COLLATE NOCASE) FROM s\"}",
     "{\"sql\":\"SELECT v FROM s ORDER BY v COLLATE RTRIM LIMIT 1\"}",
+    "{\"sql\":\"SELECT v FROM s ORDER BY v LIMIT 1 OFFSET 999\"}",
+    "{\"sql\":\"SELECT count(DISTINCT v) FROM s\"}",
+    "{\"sql\":\"SELECT count(*) FROM s GROUP BY v || 'x' LIMIT 1\"}",
   };
   Conn c;
   int i;
@@ -623,8 +630,10 @@ static void collated_comparisons_are_charged(void){
   c.nCpuBudgetMs = 10;             /* 300,000 units */
   for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_nocase ON s(v COLLATE NOCASE)\"}", 400, "CPU_LIMIT");
+  expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_binary ON s(v)\"}", 400, "CPU_LIMIT");
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   CHECK_STR(scalar(&c, "SELECT count(DISTINCT v COLLATE NOCASE) FROM s"), "1000");
+  CHECK_STR(scalar(&c, "SELECT count(DISTINCT v) FROM s"), "1000");
   connClose(&c);
 }
 
@@ -642,7 +651,7 @@ int main(void){
   RUN(work_outside_the_steps_stops_at_the_budget);
   RUN(pages_read_from_storage_are_charged);
   RUN(pragma_functions_are_charged_by_the_call);
-  RUN(collated_comparisons_are_charged);
+  RUN(comparisons_are_charged_by_the_bytes);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
