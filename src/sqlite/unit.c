@@ -364,7 +364,8 @@ int dosqlMeterNewModules(sqlite3 *db){
 */
 static void meterComparison(void *pBudget, sqlite3_int64 nBytes){
   Budget *p = (Budget*)pBudget;
-  if( budgetCharge(p, 1 + nBytes/DOSQL_CPU_BYTES_PER_UNIT) ) sqlite3_interrupt(p->db);
+  /* Interrupted once, as the budget is spent: not the rollback that follows. */
+  if( !p->bSpent && budgetCharge(p, 1 + nBytes/DOSQL_CPU_BYTES_PER_UNIT) ) sqlite3_interrupt(p->db);
 }
 
 static int meteredNocase(void *pBudget, int n1, const void *p1, int n2, const void *p2){
