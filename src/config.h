@@ -151,10 +151,11 @@
 #ifndef DOSQL_READ_PROGRESS_INTERVAL
 # define DOSQL_READ_PROGRESS_INTERVAL 100
 #endif
-/* What a virtual table's search (xFilter) is charged as it begins: what
-** compiling and starting a pragma's statement costs (pragma_index_list(name)
-** about 1.7 us a call in wasm, 50 units), and the steps of it that the progress
-** handler may not count (DOSQL_READ_PROGRESS_INTERVAL). */
+/* What each call of a pragma's table-valued function (its xFilter) is charged
+** as it begins: what compiling and starting its statement costs
+** (pragma_index_list(name) about 1.7 us a call in wasm, 50 units), and the
+** steps of it that the progress handler may not count
+** (DOSQL_READ_PROGRESS_INTERVAL). */
 #ifndef DOSQL_CPU_UNITS_PER_FILTER
 # define DOSQL_CPU_UNITS_PER_FILTER 100
 #endif
