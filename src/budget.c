@@ -69,7 +69,7 @@ void budgetChargePageRead(void){
 
 void budgetChargeCompared(sqlite3_int64 nBytes){
   Budget *p = pCharged;
-  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, nBytes/DOSQL_CPU_BYTES_PER_UNIT);
+  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, 1 + nBytes/DOSQL_CPU_COMPARE_BYTES_PER_UNIT);
 }
 
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */

@@ -73,10 +73,10 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
 ** statement, as a large allocation does. */
 void budgetChargePageRead(void);
 
-/* Charge the budget of the request begun last for nBytes SQLite compared inside
-** one step (sqlite/unit.c dosqlMemcmp: a sort's keys), a unit per
-** DOSQL_CPU_BYTES_PER_UNIT; one that spends it interrupts the statement, which
-** stops at its next step. */
+/* Charge the budget of the request begun last for nBytes SQLite's memcmp()
+** found equal inside one step (sqlite/unit.c dosqlMemcmp: a sort's keys), a
+** unit per DOSQL_CPU_COMPARE_BYTES_PER_UNIT; one that spends it interrupts the
+** statement, which stops at its next step. */
 void budgetChargeCompared(sqlite3_int64 nBytes);
 
 /* A virtual table's read (xFilter or xNext: sqlite/unit.c) runs a statement

@@ -627,7 +627,7 @@ static void comparisons_are_charged_by_the_bytes(void){
   okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE s(v);"
       " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<1000)"
       " INSERT INTO s SELECT printf('%.*c%05d', 3995, 'a', (i * 7919) % 1000) FROM k\"}");
-  c.nCpuBudgetMs = 10;             /* 300,000 units */
+  c.nCpuBudgetMs = 2;              /* 60,000 units */
   for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_nocase ON s(v COLLATE NOCASE)\"}", 400, "CPU_LIMIT");
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_binary ON s(v)\"}", 400, "CPU_LIMIT");
