@@ -15,6 +15,9 @@
 ** SQLITE_INTERNAL when the list of metered functions outgrew its slots. */
 int dosqlMeterBuiltins(void);
 
+/* Whether the built-in SQL function zName is metered (its every overload). */
+int dosqlIsMeteredFunction(const char *zName);
+
 /* Wrap the read methods (xFilter, xNext, xColumn) of every module registered
 ** on db, so that dosqlMeteredWork() knows when one runs (a pragma's table-valued
 ** function's are charged by the statement it runs, budget.h

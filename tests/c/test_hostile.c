@@ -637,6 +637,42 @@ static void comparisons_are_charged_by_the_bytes(void){
   connClose(&c);
 }
 
+/* Every built-in SQL function is metered, or named here as one whose call does
+** work bounded by the VM steps around it: a function a new SQLite adds
+** (json_array_insert came in 3.50) fails this test until it is placed. */
+static void every_builtin_function_is_metered_or_bounded(void){
+  static const char *const azBounded[] = {
+    "abs", "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "avg", "ceil",
+    "ceiling", "changes", "coalesce", "cos", "cosh", "count", "cume_dist", "current_date",
+    "current_time", "current_timestamp", "date", "datetime", "degrees", "dense_rank", "exp",
+    "first_value", "floor", "if", "ifnull", "iif", "julianday", "lag", "last_insert_rowid",
+    "last_value", "lead", "likelihood", "likely", "ln", "log", "log10", "log2", "max", "min",
+    "mod", "nth_value", "ntile", "nullif", "octet_length", "percent_rank", "pi", "pow",
+    "power", "radians", "random", "rank", "round", "row_number", "sign", "sin", "sinh",
+    "sqlite_compileoption_get", "sqlite_compileoption_used", "sqlite_log",
+    "sqlite_source_id", "sqlite_version", "sqrt", "subtype", "sum", "tan", "tanh", "time",
+    "total", "total_changes", "trunc", "typeof", "unixepoch", "unlikely",
+  };
+  Conn c;
+  sqlite3_stmt *pStmt;
+  openConn(&c);
+  CHECK(sqlite3_prepare_v2(c.db, "SELECT DISTINCT name FROM pragma_function_list WHERE builtin",
+                           -1, &pStmt, 0)==SQLITE_OK);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+    int i, bBounded = 0;
+    for(i=0; i<(int)(sizeof(azBounded)/sizeof(azBounded[0])); i++){
+      if( strcmp(azBounded[i], zName)==0 ) bBounded = 1;
+    }
+    if( !bBounded && !dosqlIsMeteredFunction(zName) ){
+      printf("  %s is neither metered (sqlite/unit.c) nor bounded\n", zName);
+      harnessFailed++;
+    }
+  }
+  sqlite3_finalize(pStmt);
+  connClose(&c);
+}
+
 int main(void){
   if( budgetInstallAllocator()!=SQLITE_OK ) return 1;   /* as dosql.wasm's setup does */
   /* Every allocation reaches the budget's allocator: none from a connection's slots. */
@@ -652,6 +688,7 @@ int main(void){
   RUN(pages_read_from_storage_are_charged);
   RUN(pragma_functions_are_charged_by_the_call);
   RUN(comparisons_are_charged_by_the_bytes);
+  RUN(every_builtin_function_is_metered_or_bounded);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
   RUN(virtual_tables_report_as_themselves);
