@@ -62,9 +62,10 @@ static int budgetChargeAllocation(int n){
   return eWork!=DOSQL_WORK_OTHER && p->nExempt==0;
 }
 
-void budgetChargePageRead(void){
+void budgetChargePageRead(int bFetched){
   Budget *p = pCharged;
-  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, DOSQL_CPU_UNITS_PER_PAGE_READ);
+  sqlite3_int64 nUnits = DOSQL_CPU_UNITS_PER_PAGE_READ + (bFetched ? DOSQL_CPU_UNITS_PER_FETCH : 0);
+  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, nUnits);
 }
 
 void budgetChargeCompared(sqlite3_int64 nBytes){

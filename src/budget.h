@@ -69,9 +69,10 @@ static inline int budgetCharge(Budget *p, sqlite3_int64 n){
 }
 
 /* Charge the budget of the request begun last for a page read from storage
-** (vfs.c): DOSQL_CPU_UNITS_PER_PAGE_READ; one that spends it interrupts the
-** statement, as a large allocation does. */
-void budgetChargePageRead(void);
+** (vfs.c): DOSQL_CPU_UNITS_PER_PAGE_READ, and DOSQL_CPU_UNITS_PER_FETCH more
+** when the host read storage for it (bFetched: host.h DOSQL_PAGE_FETCHED); one
+** that spends it interrupts the statement, as a large allocation does. */
+void budgetChargePageRead(int bFetched);
 
 /* Charge the budget of the request begun last for nBytes SQLite's memcmp()
 ** found equal inside one step (sqlite/unit.c dosqlMemcmp: a sort's keys), a

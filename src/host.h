@@ -33,6 +33,9 @@
                                ** (legacy async storage, cold tier): the request
                                ** is rolled back, the host fetches, and re-runs */
 #define DOSQL_PAGE_ERROR    3  /* storage failed */
+#define DOSQL_PAGE_FETCHED  4  /* as DOSQL_PAGE_OK, and the host read storage for
+                               ** it (a row of its pages past its caches): the
+                               ** read is charged as such (budget.h) */
 
 /* Results of dosql_host_commit(). */
 #define DOSQL_COMMIT_OK     0

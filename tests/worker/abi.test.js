@@ -47,6 +47,7 @@ test('host.js constants equal host.h constants', () => {
     ['PAGE_MISSING', 'DOSQL_PAGE_MISSING'],
     ['PAGE_FAULT', 'DOSQL_PAGE_FAULT'],
     ['PAGE_ERROR', 'DOSQL_PAGE_ERROR'],
+    ['PAGE_FETCHED', 'DOSQL_PAGE_FETCHED'],
     ['COMMIT_OK', 'DOSQL_COMMIT_OK'],
     ['COMMIT_ERROR', 'DOSQL_COMMIT_ERROR'],
     ['LOG_ERROR', 'DOSQL_LOG_ERROR'],

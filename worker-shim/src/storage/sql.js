@@ -348,6 +348,11 @@ export class SqlPageStorage {
     return this.#tablesAtOpen.has(table);
   }
 
+  /** Rows read from storage so far (host.js: a read that raised it fetched its page). */
+  get rowsRead() {
+    return this.stats.rowsRead;
+  }
+
   /** @param {number} pgno @returns {Uint8Array | null} */
   readPage(pgno) {
     if (this.#pageSize === 0) return null;

@@ -151,6 +151,11 @@ export class TieredPageStorage {
     return this.#resident.get(group)?.[pgno - this.#firstOf(group)] === 1;
   }
 
+  /** Rows the hot tier read from storage so far (host.js StorageAdapter). */
+  get rowsRead() {
+    return this.#hot.rowsRead;
+  }
+
   /** @param {number} pgno @returns {Uint8Array | null | typeof FAULT}  FAULT: only in R2 */
   readPage(pgno) {
     const group = this.#groupOf(pgno);

@@ -27,6 +27,7 @@ export const PAGE_OK = 0;
 export const PAGE_MISSING = 1;
 export const PAGE_FAULT = 2;
 export const PAGE_ERROR = 3;
+export const PAGE_FETCHED = 4;
 
 /** Results of commit. Must match DOSQL_COMMIT_* in host.h. */
 export const COMMIT_OK = 0;
@@ -114,6 +115,9 @@ export class StorageError extends Error {
  * @property {(hold: () => Promise<() => void>) => Promise<void>} [maintain]
  *   upkeep between requests (the cold tier); hold() takes the transaction gate
  * @property {Record<string, number>} stats  counts for /stats
+ * @property {number} [rowsRead]  rows read from the object's storage so far: a read
+ *   that raised it fetched what it answered (PAGE_FETCHED, which the engine charges
+ *   as such); absent: reads answer from memory
  * @property {(kind: 'lsn' | 'time', value: number) => number | 'before' | 'after'} [historyPoint]
  *   the lsn of a point of history (an lsn, or ms since the epoch: the newest commit
  *   at or before it), or why there is none; absent: this storage keeps no history
@@ -178,14 +182,16 @@ export function createImports(host) {
      * lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
      */
     page_read(pgno, bufPtr, n) {
+      const { storage } = host;
+      const rowsBefore = storage.rowsRead;
       let page;
       try {
-        page = host.storage.readPage(pgno >>> 0);
+        page = storage.readPage(pgno >>> 0);
       } catch (err) {
         fail(`page_read(${pgno}):`, err);
         return PAGE_ERROR;
       }
-      return copyPage(page, bufPtr, n, 'page_read', pgno);
+      return fetched(copyPage(page, bufPtr, n, 'page_read', pgno), storage, rowsBefore);
     },
 
     /** Parse one commit batch (layout in host.h) and hand it to storage. */
@@ -227,6 +233,7 @@ export function createImports(host) {
     page_read_at(lsn, pgno, bufPtr, n) {
       const { storage } = host;
       if (!storage.readPageAt) return PAGE_ERROR;
+      const rowsBefore = storage.rowsRead;
       let page;
       try {
         page = storage.readPageAt(lsn, pgno >>> 0);
@@ -234,7 +241,7 @@ export function createImports(host) {
         fail(`page_read_at(${lsn}, ${pgno}):`, err);
         return PAGE_ERROR;
       }
-      return copyPage(page, bufPtr, n, 'page_read_at', pgno, lsn);
+      return fetched(copyPage(page, bufPtr, n, 'page_read_at', pgno, lsn), storage, rowsBefore);
     },
 
     /** Fill n doubles at ptr with HISTORY_INFO's values. */
@@ -312,6 +319,14 @@ export function createImports(host) {
     const buffer = getMemory().buffer;
     if (heap === null || heap.buffer !== buffer) heap = new Uint8Array(buffer);
     return heap;
+  }
+
+  /**
+   * A read's result, PAGE_FETCHED for a page storage was read for.
+   * @param {number} result @param {StorageAdapter} storage @param {number | undefined} rowsBefore
+   */
+  function fetched(result, storage, rowsBefore) {
+    return result === PAGE_OK && storage.rowsRead !== rowsBefore ? PAGE_FETCHED : result;
   }
 
   /**
