@@ -179,7 +179,8 @@ export function createImports(host) {
   const imports = {
     /**
      * Copy the first n bytes of page pgno into buf; zero-fill what the stored page
-     * lacks. Returns PAGE_OK, PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
+     * lacks. Returns PAGE_OK (PAGE_FETCHED when storage was read for it),
+     * PAGE_MISSING, PAGE_FAULT or PAGE_ERROR.
      */
     page_read(pgno, bufPtr, n) {
       const { storage } = host;
