@@ -33,16 +33,19 @@ static int dosqlMemcmp(const void *pA, const void *pB, size_t n);
 #include "config.h"
 #include "unit.h"
 
-/* memcmp(), as SQLite's code calls it: the blocks found equal are charged. */
+/* memcmp(), as SQLite's code calls it: the blocks found equal are charged. The
+** block that differs answers; only a tail shorter than a block is compared
+** after the loop. */
 static int dosqlMemcmp(const void *pA, const void *pB, size_t n){
   const char *a = (const char*)pA;
   const char *b = (const char*)pB;
   size_t i = 0;
-  while( n-i>=DOSQL_CPU_COMPARE_BLOCK && memcmp(a+i, b+i, DOSQL_CPU_COMPARE_BLOCK)==0 ){
+  int r = 0;
+  while( n-i>=DOSQL_CPU_COMPARE_BLOCK && (r = memcmp(a+i, b+i, DOSQL_CPU_COMPARE_BLOCK))==0 ){
     i += DOSQL_CPU_COMPARE_BLOCK;
   }
   if( i>0 ) budgetChargeCompared(i);
-  return memcmp(a+i, b+i, n-i);
+  return r!=0 ? r : memcmp(a+i, b+i, n-i);
 }
 
 /* How a metered function's work grows with its arguments. */
