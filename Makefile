@@ -54,6 +54,11 @@ SRCS := $(sort $(wildcard src/*.c))
 # its internals (src/sqlite/unit.c meters built-in SQL functions), compiled as third-party
 # code. Every build of the engine (wasm, native tests, fuzzers, speedtest) compiles it.
 SQLITE_UNIT := src/sqlite/unit.c
+# SQLite's private functions unit.c meters at every call (a number parsed from a text scans
+# all of it inside one VM step): unit.c includes a copy of the amalgamation in which each
+# one's definition is renamed NAMEUnmetered (src/sqlite/interpose.sh), and defines NAME.
+SQLITE_INTERPOSED := sqlite3AtoF sqlite3Atoi64
+SQLITE_COPY       := $(BUILD)/sqlite/sqlite3-interposed.c
 CJSON       := deps/cjson/cJSON.c
 # The native host (pages in memory) every native build of the engine runs over.
 HOST_MEM    := tests/c/host_mem.c
@@ -160,14 +165,17 @@ link = $(call say,LD,$@)mkdir -p $(@D) && $1 $2 $3 -o $@
 # engine_rules DIR,VAR,NAME: compile rules for engine_objs DIR with the compiler and flags
 # in $(VAR) (our sources with OUR_WARNINGS too); NAME names their command file.
 define engine_rules
-$1/sqlite3.o: $(SQLITE_UNIT) $(call command,$3-cc,$($2) $(OUR_WARNINGS))
-	$$(call compile,$2)
+$1/sqlite3.o: $(SQLITE_UNIT) $(SQLITE_COPY) $(call command,$3-cc,$($2) $(OUR_WARNINGS))
+	$$(call compile,$2,-I$(dir $(SQLITE_COPY)))
 $1/cJSON.o: $(CJSON) $(COMMANDS)/$3-cc
 	$$(call compile,$2)
 $(patsubst src/%.c,$1/%.o,$(SRCS)): $1/%.o: src/%.c $(COMMANDS)/$3-cc
 	$$(call compile,$2,$$(OUR_WARNINGS))
 ALL_OBJS += $(call engine_objs,$1)
 endef
+
+$(SQLITE_COPY): deps/sqlite/sqlite3.c src/sqlite/interpose.sh $(call command,sqlite-copy,$(SQLITE_INTERPOSED))
+	$(call say,GEN,$@)mkdir -p $(@D) && sh src/sqlite/interpose.sh $< $@ $(SQLITE_INTERPOSED)
 
 .PHONY: all wasm native fuzz speedtest clean
 all: wasm native

@@ -73,6 +73,13 @@ void budgetChargeCompared(sqlite3_int64 nBytes){
   if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, 1 + nBytes/DOSQL_CPU_COMPARE_BYTES_PER_UNIT);
 }
 
+void budgetChargeParsed(sqlite3_int64 nBytes){
+  Budget *p = pCharged;
+  if( nBytes>=DOSQL_CPU_PARSE_BYTES_PER_UNIT && p && p->db && !p->bSpent ){
+    budgetChargeAndStop(p, nBytes/DOSQL_CPU_PARSE_BYTES_PER_UNIT);
+  }
+}
+
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */
 static int budgetProgress(void *pArg){
   return budgetCharge((Budget*)pArg, nProgressSteps);

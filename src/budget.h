@@ -30,7 +30,9 @@
 **     (DOSQL_CPU_UNITS_PER_FILTER);
 **   - each comparison under the NOCASE or RTRIM collation, by the bytes it
 **     may compare, and the equal prefixes memcmp() finds (a sort compares
-**     N log N times inside one step).
+**     N log N times inside one step);
+**   - each number parsed from a text, by the text's bytes (a CAST or `v + 0`
+**     scans every digit inside one step).
 ** Compiling is linear in what it allocates but for SQLite's flattening of
 ** subqueries, which walks the whole query for each: guard.c stops it in a
 ** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.
@@ -79,6 +81,12 @@ void budgetChargePageRead(int bFetched);
 ** unit per DOSQL_CPU_COMPARE_BYTES_PER_UNIT; one that spends it interrupts the
 ** statement, which stops at its next step. */
 void budgetChargeCompared(sqlite3_int64 nBytes);
+
+/* Charge the budget of the request begun last for a number parsed from nBytes
+** of text inside one step (sqlite/unit.c: SQLite scans every digit), a unit per
+** DOSQL_CPU_PARSE_BYTES_PER_UNIT; one that spends it interrupts the statement, which
+** stops at its next step. */
+void budgetChargeParsed(sqlite3_int64 nBytes);
 
 /* A virtual table's read (xFilter or xNext: sqlite/unit.c) runs a statement
 ** compiled for it, as a pragma's table-valued function does at each search:

@@ -138,6 +138,13 @@
 #ifndef DOSQL_CPU_COMPARE_BYTES_PER_UNIT
 # define DOSQL_CPU_COMPARE_BYTES_PER_UNIT 256
 #endif
+/* What a number parsed from text is charged (sqlite/unit.c): a unit per this
+** many bytes the parse may read. A parse of a 60,000-digit text, with the scan
+** that bounds it, took 20-30 us in wasm: 150,000 of them stopped after 3.0-4.4 s
+** at 16 bytes a unit, 1.6-2.3 s at 8. */
+#ifndef DOSQL_CPU_PARSE_BYTES_PER_UNIT
+# define DOSQL_CPU_PARSE_BYTES_PER_UNIT 8
+#endif
 /* Tables and subqueries (cursors) a statement may hold before SQLite stops
 ** flattening subqueries, views and CTEs into the queries that read them: each
 ** flattening walks the whole query, so a statement whose references multiply

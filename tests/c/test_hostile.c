@@ -637,6 +637,42 @@ static void comparisons_are_charged_by_the_bytes(void){
   connClose(&c);
 }
 
+/* A number parsed from a text scans all its digits inside the step that
+** parses it: arithmetic, CAST, a math or date function, a numeric affinity.
+** Charged by the text's bytes, 100 parses of a 60,000-digit text stop at a
+** budget their steps alone would not spend; short numbers cost their steps. */
+static void numbers_parsed_from_long_text_are_charged(void){
+  static const char *const azSql[] = {
+    "SELECT sum(v + 0) FROM d, k",
+    "SELECT sum(v & 1) FROM d, k",
+    "SELECT sum(abs(v)) FROM d, k",
+    "SELECT sum(round(v)) FROM d, k",
+    "SELECT sum(sqrt(v)) FROM d, k",
+    "SELECT sum(julianday(v)) FROM d, k",
+    "SELECT count(printf('%d', v)) FROM d, k",
+    "SELECT count(CAST(v AS REAL)) FROM d, k",
+    "SELECT count(CAST(v AS INTEGER)) FROM d, k",
+    "SELECT count(CAST(v AS NUMERIC)) FROM d, k",
+  };
+  Conn c;
+  int i;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE d(v); CREATE TABLE k(i); CREATE TABLE n(x NUMERIC);"
+      " INSERT INTO d VALUES (printf('%.*c', 60000, '7'));"
+      " WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<100) INSERT INTO k SELECT i FROM r\"}");
+  c.nCpuBudgetMs = 2;              /* 60,000 units */
+  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++){
+    char *zBody = sqlite3_mprintf("{\"sql\":\"%s\"}", azSql[i]);
+    expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+    sqlite3_free(zBody);
+  }
+  expectCode(&c, "/run", "{\"sql\":\"INSERT INTO n SELECT v FROM d, k\"}", 400, "CPU_LIMIT");
+  CHECK_STR(scalar(&c, "SELECT sum(CAST(i || '.5' AS REAL) + i) FROM k"), "10150");
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  CHECK_STR(scalar(&c, "SELECT count(CAST(v AS REAL)) FROM d, k"), "100");
+  connClose(&c);
+}
+
 /* Every built-in SQL function is metered, or named here as one whose call does
 ** work bounded by the VM steps around it: a function a new SQLite adds
 ** (json_array_insert came in 3.50) fails this test until it is placed. */
@@ -688,6 +724,7 @@ int main(void){
   RUN(pages_read_from_storage_are_charged);
   RUN(pragma_functions_are_charged_by_the_call);
   RUN(comparisons_are_charged_by_the_bytes);
+  RUN(numbers_parsed_from_long_text_are_charged);
   RUN(every_builtin_function_is_metered_or_bounded);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);

@@ -137,6 +137,8 @@ for (const backend of BACKENDS) {
         // Copies of a big value inside one VM step each, by no built-in function.
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000), b(v) AS (SELECT printf('%.*c', 1000000, 'x')) SELECT count(v || 'x') FROM n, b",
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000), b(v) AS (SELECT printf('%.*c', 1000000, 'x')) SELECT count(CAST(v AS BLOB)) FROM n, b",
+        // A number parsed from a long text: SQLite scans every digit inside one step.
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000), b(v) AS MATERIALIZED (SELECT printf('%.*c', 60000, '7')) SELECT sum(v + 0) FROM n, b",
         // A pragma's table-valued function compiles and runs a statement at each call.
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2900) SELECT count(*) FROM n AS a CROSS JOIN n AS b CROSS JOIN pragma_index_list('none')",
       ]) {
