@@ -92,12 +92,14 @@ int historyUnsupported(Reply *pReply){
 ** " (lsn N)", so that text read as a time it did not mean ("1.5", a Julian day)
 ** says so; "" when it cannot be told. sqlite3_free() it. */
 static char *pointAsRead(Conn *pConn, int kind, double value){
+  /* A time is printed to the millisecond it falls in (strftime would round it up
+  ** to the next, which may be oldestTime: a refused time would read as one allowed). */
   sqlite3_stmt *pStmt = 0;
   char *z = 0;
   if( kind==DOSQL_POINT_LSN ) return sqlite3_mprintf(" (lsn %lld)", (sqlite3_int64)value);
   pConn->bTrusted = 1;
   if( sqlite3_prepare_v2(pConn->db, "SELECT strftime('%Y-%m-%d %H:%M:%f', ?1 / 1000.0, 'unixepoch')", -1, &pStmt, 0)==SQLITE_OK
-   && sqlite3_bind_double(pStmt, 1, value)==SQLITE_OK
+   && sqlite3_bind_double(pStmt, 1, floor(value))==SQLITE_OK
    && sqlite3_step(pStmt)==SQLITE_ROW
    && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
     z = sqlite3_mprintf(" (the time %s UTC)", (const char*)sqlite3_column_text(pStmt, 0));
@@ -118,7 +120,7 @@ static int lookupFailed(Conn *pConn, Reply *pReply, double lsn, const char *zFie
     double a[DOSQL_HISTORY_N];
     if( dosql_host_history_info(a, DOSQL_HISTORY_N)==0 ){
       replyFail(pReply, 410, DOSQL_POINT_TOO_OLD, "%s%s is older than the oldest point history keeps, "
-          "lsn %lld (GET /history gives it and the earliest time that names it)",
+          "lsn %lld (GET /history gives it, and as oldestTime the earliest time that names a point)",
           zField, zAsRead ? zAsRead : "", (sqlite3_int64)a[DOSQL_HISTORY_OLDEST_LSN]);
     }else{
       replyFail(pReply, 410, DOSQL_POINT_TOO_OLD,

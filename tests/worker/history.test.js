@@ -98,6 +98,10 @@ describe('history', () => {
       assert.equal(typeof oldestTime, 'number', `${what}: ${oldestTime}`);
       assert.equal((await at(db, oldestTime)).status, 200, `${what}: its oldestTime names a point`);
       assert.equal((await at(db, oldestTime - 1)).body.code, 'POINT_TOO_OLD', `${what}: a ms before its oldestTime names none`);
+      // Its error prints the millisecond the time falls in, not oldestTime rounded up to.
+      const justBefore = (await at(db, oldestTime - 0.5)).body;
+      assert.equal(justBefore.code, 'POINT_TOO_OLD', `${what}: half a ms before its oldestTime names none`);
+      assert.match(justBefore.error, new RegExp(`the time ${new Date(oldestTime - 1).toISOString().replace('T', ' ').replace('Z', '')} UTC`), what);
     };
     const fresh = sql(tenant('hot-new'));
     await fresh.run('CREATE TABLE t (v)');
