@@ -703,25 +703,46 @@ static int bindHranaValue(sqlite3_stmt *pStmt, Budget *pBudget, int i, const cJS
   return SQLITE_MISMATCH;
 }
 
-/* The index of the parameter a Hrana named argument names: as written, or
-** with each of SQLite's prefixes when written without one. 0: none. */
-static int hranaParameterIndex(sqlite3_stmt *pStmt, const char *zName){
+/* Whether a Hrana argument's name is written without a parameter's prefix. */
+static int hranaNameIsBare(const char *zName){
+  return zName[0]!=0 && strchr(":@$?", zName[0])==0;
+}
+
+/* Bind the Hrana named argument p (bind its value) to every parameter its name
+** names, marking each in aBound: the one spelt so, or for a name without a
+** prefix each of ":name", "@name" and "$name" the statement has (as sqld does:
+** a statement may spell one name several ways). 0 parameters: SQLITE_MISMATCH. */
+static int bindHranaNamed(sqlite3_stmt *pStmt, Budget *pBudget, const cJSON *p,
+                          unsigned char *aBound, char **pzErr){
   static const char aPrefix[] = ":@$";
-  int i, iParam = sqlite3_bind_parameter_index(pStmt, zName);
-  if( iParam || zName[0]==0 || strchr(":@$?", zName[0]) ) return iParam;
-  for(i=0; aPrefix[i] && iParam==0; i++){
-    char *z = sqlite3_mprintf("%c%s", aPrefix[i], zName);
-    if( z==0 ) return -1;
-    iParam = sqlite3_bind_parameter_index(pStmt, z);
-    sqlite3_free(z);
+  const char *zName = cJSON_GetObjectItemCaseSensitive(p, "name")->valuestring;
+  const cJSON *pValue = cJSON_GetObjectItemCaseSensitive(p, "value");
+  int bBare = hranaNameIsBare(zName);
+  int i, nBound = 0, rc = SQLITE_OK;
+  char *zWhat = sqlite3_mprintf("named arg %s", zName);
+  if( zWhat==0 ) return SQLITE_NOMEM;
+  for(i=0; rc==SQLITE_OK && i<(bBare ? 3 : 1); i++){
+    char *zSpelt = bBare ? sqlite3_mprintf("%c%s", aPrefix[i], zName) : sqlite3_mprintf("%s", zName);
+    int iParam = zSpelt ? sqlite3_bind_parameter_index(pStmt, zSpelt) : 0;
+    if( zSpelt==0 ) rc = SQLITE_NOMEM;
+    sqlite3_free(zSpelt);
+    if( iParam==0 ) continue;
+    rc = bindHranaValue(pStmt, pBudget, iParam, pValue, zWhat, pzErr);
+    aBound[iParam] = 1;
+    nBound++;
   }
-  return iParam;
+  sqlite3_free(zWhat);
+  if( rc==SQLITE_OK && nBound==0 ){
+    *pzErr = sqlite3_mprintf("the statement has no parameter named %s", zName);
+    rc = SQLITE_MISMATCH;
+  }
+  return rc;
 }
 
 int jsonBindHranaArgs(sqlite3_stmt *pStmt, const cJSON *pArgs, const cJSON *pNamed, char **pzErr){
   Budget *pBudget = budgetOf(sqlite3_db_handle(pStmt));
   int nParam = sqlite3_bind_parameter_count(pStmt);
-  int i, rc = SQLITE_OK;
+  int i, bPrefixed, rc = SQLITE_OK;
   unsigned char *aBound;
   const cJSON *p;
   *pzErr = 0;
@@ -735,6 +756,12 @@ int jsonBindHranaArgs(sqlite3_stmt *pStmt, const cJSON *pArgs, const cJSON *pNam
                              cJSON_GetArraySize(pArgs), nParam, nParam==1 ? "" : "s");
     return SQLITE_MISMATCH;
   }
+  for(p=pNamed ? pNamed->child : 0; p; p=p->next){
+    if( !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "name")) ){
+      *pzErr = sqlite3_mprintf("each of named_args must be {\"name\": string, \"value\": value}");
+      return SQLITE_MISMATCH;
+    }
+  }
   aBound = sqlite3_malloc64((sqlite3_uint64)nParam + 1);
   if( aBound==0 ) return SQLITE_NOMEM;
   memset(aBound, 0, (size_t)nParam + 1);
@@ -744,26 +771,13 @@ int jsonBindHranaArgs(sqlite3_stmt *pStmt, const cJSON *pArgs, const cJSON *pNam
     rc = bindHranaValue(pStmt, pBudget, i, p, zWhat, pzErr);
     aBound[i] = 1;
   }
-  for(p=pNamed ? pNamed->child : 0; p && rc==SQLITE_OK; p=p->next){
-    const cJSON *pName = cJSON_GetObjectItemCaseSensitive(p, "name");
-    int iParam;
-    if( !cJSON_IsString(pName) ){
-      *pzErr = sqlite3_mprintf("each of named_args must be {\"name\": string, \"value\": value}");
-      rc = SQLITE_MISMATCH;
-      break;
-    }
-    iParam = hranaParameterIndex(pStmt, pName->valuestring);
-    if( iParam<0 ){
-      rc = SQLITE_NOMEM;
-    }else if( iParam==0 ){
-      *pzErr = sqlite3_mprintf("the statement has no parameter named %s", pName->valuestring);
-      rc = SQLITE_MISMATCH;
-    }else{
-      char *zWhat = sqlite3_mprintf("named arg %s", pName->valuestring);
-      rc = zWhat ? bindHranaValue(pStmt, pBudget, iParam, cJSON_GetObjectItemCaseSensitive(p, "value"),
-                                  zWhat, pzErr) : SQLITE_NOMEM;
-      sqlite3_free(zWhat);
-      aBound[iParam] = 1;
+  /* Names without a prefix first: a name spelt as the statement spells it
+  ** (":a") wins over the bare one ("a") for that parameter, as in sqld. */
+  for(bPrefixed=0; bPrefixed<2; bPrefixed++){
+    for(p=pNamed ? pNamed->child : 0; p && rc==SQLITE_OK; p=p->next){
+      if( hranaNameIsBare(cJSON_GetObjectItemCaseSensitive(p, "name")->valuestring)!=bPrefixed ){
+        rc = bindHranaNamed(pStmt, pBudget, p, aBound, pzErr);
+      }
     }
   }
   for(i=1; i<=nParam && rc==SQLITE_OK; i++){

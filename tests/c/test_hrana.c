@@ -211,8 +211,16 @@ static void named_args_find_every_prefix(void){
       "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT :x\"}},"
       "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT 1\",\"named_args\":[{\"name\":\"y\",\"value\":{\"type\":\"null\"}}]}},"
       "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT ?\",\"args\":[{\"type\":\"integer\",\"value\":\"1x\"}]}},"
-      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT ?\",\"args\":[{\"type\":\"date\"}]}}]}", &cState);
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT ?\",\"args\":[{\"type\":\"date\"}]}},"
+      /* One name spelt three ways: the bare name binds each (as sqld); a name
+      ** spelt as the statement spells it wins there, whatever the order. */
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"SELECT :k, @k, $k\",\"named_args\":["
+      "{\"name\":\"@k\",\"value\":{\"type\":\"integer\",\"value\":\"7\"}},"
+      "{\"name\":\"k\",\"value\":{\"type\":\"integer\",\"value\":\"6\"}}]}}]}", &cState);
   CHECK(a.status==200);
+  checkCell(&a, 5, 0, 0, "{\"type\":\"integer\",\"value\":\"6\"}");
+  checkCell(&a, 5, 0, 1, "{\"type\":\"integer\",\"value\":\"7\"}");
+  checkCell(&a, 5, 0, 2, "{\"type\":\"integer\",\"value\":\"6\"}");
   checkCell(&a, 0, 0, 0, "{\"type\":\"integer\",\"value\":\"4\"}");
   checkCell(&a, 0, 0, 1, "{\"type\":\"integer\",\"value\":\"2\"}");
   checkCell(&a, 0, 0, 2, "{\"type\":\"integer\",\"value\":\"3\"}");
@@ -222,6 +230,51 @@ static void named_args_find_every_prefix(void){
   CHECK_STR(errorCode(&a, 2), "BAD_PARAMS");
   CHECK_STR(errorCode(&a, 3), "BAD_PARAMS");
   CHECK_STR(errorCode(&a, 4), "BAD_PARAMS");
+  answerFree(&a);
+  connClose(&c);
+}
+
+/* A pipeline whose answer would outgrow SQLite's heap (many small requests:
+** their parsed body and their answer) stops between requests, and its error
+** says which ran: their rows are there, and no other. */
+static void a_pipeline_past_the_heap_says_which_requests_ran(void){
+  static const char zInsert[] = "{\"type\":\"execute\",\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1)\"}},";
+  const int nRequests = 80000;
+  sqlite3_str *pBody = sqlite3_str_new(0);
+  const char *zRan;
+  char *zBody, cState;
+  long nRan = -1;
+  sqlite3_int64 nLimitWas;
+  Conn c;
+  Answer a;
+  int i;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE u(v)\"}");
+  sqlite3_str_appendall(pBody, "{\"baton\":null,\"requests\":[");
+  for(i=0; i<nRequests; i++) sqlite3_str_appendall(pBody, zInsert);
+  sqlite3_str_appendall(pBody, "{\"type\":\"close\"}]}");
+  zBody = sqlite3_str_finish(pBody);
+  nLimitWas = sqlite3_hard_heap_limit64(16 * 1024 * 1024);   /* as 139,000 requests in 64 MiB */
+  a = pipeline(&c, zBody, &cState);
+  sqlite3_hard_heap_limit64(nLimitWas);
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "HEAP_LIMIT");
+  if( answerError(&a) && (zRan = strstr(answerError(&a), "before request "))!=0 ){
+    nRan = strtol(zRan + strlen("before request "), 0, 10);
+  }else if( answerError(&a) && (zRan = strstr(answerError(&a), "at request "))!=0 ){
+    nRan = strtol(zRan + strlen("at request "), 0, 10) + 1;
+  }
+  CHECK(nRan>0 && nRan<nRequests);
+  {
+    char zWant[32];
+    snprintf(zWant, sizeof(zWant), "%ld", nRan);
+    CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), zWant);
+  }
+  answerFree(&a);
+  sqlite3_free(zBody);
+  /* The object goes on. */
+  a = execute(&c, "null", "SELECT 1", &cState);
+  CHECK(a.status==200);
   answerFree(&a);
   connClose(&c);
 }
@@ -928,6 +981,7 @@ int main(void){
   RUN(last_insert_rowid_is_null_only_without_an_insert);
   RUN(a_statement_that_rolls_back_its_transaction_fails_alone);
   RUN(named_args_find_every_prefix);
+  RUN(a_pipeline_past_the_heap_says_which_requests_ran);
   RUN(batons_are_single_use_and_unforgeable);
   RUN(a_transaction_spans_pipelines_and_keeps_others_out);
   RUN(a_transaction_ended_by_the_host_ends_its_stream);
