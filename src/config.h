@@ -185,6 +185,13 @@
 # define DOSQL_HEAP_LIMIT_BYTES (64 * 1024 * 1024)
 #endif
 
+/* A libSQL pipeline runs its next request only while SQLite's heap has room to
+** double its answer's buffer and this much more, once the answer's buffer has less than
+** this much left (hrana.c): a growth that fails loses the whole answer. */
+#ifndef DOSQL_PIPELINE_HEADROOM_BYTES
+# define DOSQL_PIPELINE_HEADROOM_BYTES (1024 * 1024)
+#endif
+
 /* How far ahead of malloc the wasm memory grows (heap.c): an eighth of its
 ** size, at least MIN and at most MAX bytes (or what malloc asked for). The
 ** contract publishes MAX: the host's measure of memory (the size, which never

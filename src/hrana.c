@@ -541,6 +541,19 @@ static void failPipeline(Conn *pConn, Reply *pReply, HranaStream *s, int bInTran
   hranaStreamFree(s);
 }
 
+/* Whether the pipeline's answer pOut, about to grow, leaves SQLite's heap too
+** little room to: a growth doubles its buffer (SQLite's heap limit counts the
+** bytes added), and one that fails loses all of it (sqlite3_str), with it the
+** results of requests that committed. Checked between requests, when less
+** than DOSQL_PIPELINE_HEADROOM_BYTES of the buffer is left. */
+static int answerCrowdsHeap(sqlite3_str *pOut){
+  char *z = sqlite3_str_value(pOut);
+  sqlite3_int64 nAlloc = z ? sqlite3_msize(z) : 0;
+  sqlite3_int64 nLimit = sqlite3_hard_heap_limit64(-1);   /* 0: none */
+  if( nLimit<=0 || nAlloc - sqlite3_str_length(pOut) >= DOSQL_PIPELINE_HEADROOM_BYTES ) return 0;
+  return sqlite3_memory_used() + nAlloc + DOSQL_PIPELINE_HEADROOM_BYTES > nLimit;
+}
+
 void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pRequests = pipelineRequests(pReply, pBody);
   sqlite3_str *pOut = replyBody(pReply);
@@ -589,8 +602,22 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
     Progress begunHere;
     if( i<resume.iResume ) continue;
     memset(&begunHere, 0, sizeof(begunHere));
+    if( answerCrowdsHeap(pOut) ){
+      replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "the pipeline's answer would not fit in memory: "
+          "its requests before request %d ran (what they committed outside a transaction stays), "
+          "that one and those after it did not; the stream has ended: send fewer requests per pipeline", i);
+      failPipeline(pConn, pReply, s, bInTransaction);
+      goto done;
+    }
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     runRequest(pConn, pReply, s, pReq, &bClosed, i==resume.iResume ? &resume.inner : 0, &stopped, &begunHere);
+    if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+      replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "the pipeline's answer did not fit in memory at request %d: "
+          "it and the requests before it ran (what they committed outside a transaction stays), those "
+          "after it did not; the stream has ended: send fewer requests per pipeline", i);
+      failPipeline(pConn, pReply, s, bInTransaction);
+      goto done;
+    }
     if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ){
       int rc;
       progressFree(&begun);

@@ -155,13 +155,17 @@ uint8_t *replyFinish(Reply *p){
   int bAborted = p->zCode && strcmp(p->zCode, DOSQL_TRANSACTION_ABORTED)==0;
   if( p->zCode ) replyErrorBody(p);
   if( sqlite3_str_errcode(p->pOut)!=SQLITE_OK ){
-    /* The body could not be built: answer with a fresh, small error. */
+    /* The body could not be built: answer with a fresh, small error, the one
+    ** the reply was failed with when it says more than that (which requests
+    ** of a pipeline ran, hrana.c). */
     sqlite3_free(sqlite3_str_finish(p->pOut));
-    sqlite3_free(p->zError);
     p->pOut = sqlite3_str_new(0);
-    p->zError = sqlite3_mprintf("the response did not fit in memory");
-    p->zCode = DOSQL_HEAP_LIMIT;
-    p->status = 400;
+    if( p->zCode==0 || p->zError==0 ){
+      sqlite3_free(p->zError);
+      p->zError = sqlite3_mprintf("the response did not fit in memory");
+      p->zCode = DOSQL_HEAP_LIMIT;
+      p->status = 400;
+    }
     p->zStatement = 0;         /* details of the error this one replaces */
     p->zAllow = 0;
     p->iOffset = p->iStatementOffset = -1;
