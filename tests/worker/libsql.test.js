@@ -308,6 +308,13 @@ describe('libSQL over HTTP only', () => {
     const noSlash = createHttpClient({ url: `${servers.sql.origin}db/${tenant('libsql')}`, authToken: TOKEN });
     await assert.rejects(noSlash.execute('SELECT 1'), (e) => e.code === 'NOT_FOUND' && /ending in a slash/.test(e.message));
     noSlash.close();
+    // More after the tenant: a doubled slash, a sub-path.
+    for (const after of ['//', '/main/', '/a/b/']) {
+      const url = `${servers.sql.origin}db/${tenant('libsql')}${after}`;
+      const more = createHttpClient({ url, authToken: TOKEN });
+      await assert.rejects(more.execute('SELECT 1'), (e) => e.code === 'NOT_FOUND' && /nothing after its one final slash/.test(e.message), url);
+      more.close();
+    }
   });
 
   test('batons: forged, reused and malformed ones get Hrana errors, never another stream', async () => {

@@ -43,6 +43,9 @@ const HRANA_PATH = /^\/v[0-9]+(-protobuf)?(\/|$)/;
  *  tenant may be named v2: only these paths are taken for a libSQL client's. */
 const HRANA_WITHOUT_TENANT = /^v[0-9]+(-protobuf)?$/;
 const HRANA_PATH_WITHOUT_TENANT = /^\/(pipeline|cursor)?$/;
+/** What a libSQL client adds to a URL given with more after the tenant (a doubled
+ *  slash, a sub-path): /db/<tenant>//v2/pipeline, /db/<tenant>/main/v2. */
+const HRANA_TAIL = /.\/(v[0-9]+(-protobuf)?(\/(pipeline|cursor))?)$/;
 
 /**
  * Whether a client may send path to a database: a route of the engine's table
@@ -125,7 +128,8 @@ export async function route(request, env, ctx) {
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
     const path = match[2] ?? '/';
     const withoutTenant = HRANA_WITHOUT_TENANT.test(match[1]) && HRANA_PATH_WITHOUT_TENANT.test(path);
-    libsql = HRANA_PATH.test(path) || withoutTenant;
+    const tail = HRANA_PATH.test(path) ? null : HRANA_TAIL.exec(path);
+    libsql = HRANA_PATH.test(path) || withoutTenant || tail !== null;
     const refuse = libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
 
     const token = env.DOSQL_TOKEN;
@@ -141,6 +145,9 @@ export async function route(request, env, ctx) {
       await request.body?.cancel().catch(() => {});
       if (withoutTenant) {
         return refuse('NOT_FOUND', `no database is named ${match[1]}: libSQL clients add ${match[1]}${path} to the URL they are given, so give them the database's URL ending in a slash: ${url.origin}/db/<tenant>/`);
+      }
+      if (tail) {
+        return refuse('NOT_FOUND', `no endpoint ${path}: libSQL clients add ${tail[1]} to the URL they are given, so give them the database's URL with nothing after its one final slash: ${url.origin}/db/${match[1]}/`);
       }
       const names = shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1));
       return refuse('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${names.join(', ')}`);
