@@ -164,15 +164,20 @@ static sqlite3_int64 meterBound(MeterCost eCost, int nArg, sqlite3_value **apArg
   return nUnits;
 }
 
+/* Charge pBudget, ctx's request's (0: none), nUnits; refuse the call (its error
+** set) when that spends it. */
+static int meterRefuses(sqlite3_context *ctx, Budget *pBudget, sqlite3_int64 nUnits){
+  if( pBudget==0 || !budgetCharge(pBudget, nUnits) ) return 0;
+  sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
+  sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+  return 1;
+}
+
 /* What every slot does: charge, call the built-in, charge its result. */
 static void meterCall(sqlite3_context *ctx, int nArg, sqlite3_value **apArg, int iSlot){
   const Meter *m = &aMeter[iSlot];
   Budget *pBudget = budgetOf(sqlite3_context_db_handle(ctx));
-  if( pBudget && budgetCharge(pBudget, meterBound(m->eCost, nArg, apArg)) ){
-    sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
-    sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
-    return;
-  }
+  if( meterRefuses(ctx, pBudget, meterBound(m->eCost, nArg, apArg)) ) return;
   m->xOriginal(ctx, nArg, apArg);
   /* An aggregate's step has no result yet; its final value is not metered
   ** beyond the steps that built it. */
@@ -199,6 +204,63 @@ static void (*const aMeterSlot[METER_SLOTS])(sqlite3_context*, int, sqlite3_valu
   METER_ALL_SLOTS(METER_SLOT_ENTRY)
 };
 
+/*
+** Metering window aggregates. Over a sliding frame SQLite calls an aggregate's
+** xInverse as each row leaves the frame and its xValue for each row. The
+** metered aggregates that accumulate text (group_concat, string_agg, the JSON
+** group functions) move all they hold in each xInverse and copy it in each
+** xValue: group_concat() of 64-byte values OVER (ROWS 999 PRECEDING) ran 8 s
+** for 1,000,000 rows, charged by its steps. xInverse is charged before the
+** call by its arguments and by what the aggregate holds, xValue after it by
+** its result, a unit per DOSQL_CPU_COPY_BYTES_PER_UNIT bytes moved or copied.
+*/
+typedef struct WindowMeter {
+  void (*xInverse)(sqlite3_context*, int, sqlite3_value**);
+  void (*xValue)(sqlite3_context*);
+  sqlite3_int64 (*xHeld)(sqlite3_context*);   /* bytes the aggregate holds; 0: unknown */
+} WindowMeter;
+
+#define WINDOW_METER_SLOTS 20
+static WindowMeter aWindowMeter[WINDOW_METER_SLOTS];
+
+static sqlite3_int64 groupConcatHeld(sqlite3_context *ctx){
+  GroupConcatCtx *p = (GroupConcatCtx*)sqlite3_aggregate_context(ctx, 0);
+  return p ? p->str.nChar : 0;
+}
+
+static sqlite3_int64 jsonGroupHeld(sqlite3_context *ctx){
+  JsonString *p = (JsonString*)sqlite3_aggregate_context(ctx, 0);
+  return p ? (sqlite3_int64)p->nUsed : 0;
+}
+
+static void meterInverse(sqlite3_context *ctx, int nArg, sqlite3_value **apArg, int iSlot){
+  const WindowMeter *m = &aWindowMeter[iSlot];
+  Budget *pBudget = budgetOf(sqlite3_context_db_handle(ctx));
+  sqlite3_int64 nHeld = pBudget && m->xHeld ? m->xHeld(ctx) : 0;
+  if( meterRefuses(ctx, pBudget, meterBound(METER_LINEAR, nArg, apArg) + nHeld/DOSQL_CPU_COPY_BYTES_PER_UNIT) ) return;
+  m->xInverse(ctx, nArg, apArg);
+}
+
+static void meterValue(sqlite3_context *ctx, int iSlot){
+  Budget *pBudget = budgetOf(sqlite3_context_db_handle(ctx));
+  aWindowMeter[iSlot].xValue(ctx);
+  if( pBudget ) budgetCharge(pBudget, meterBytes(ctx->pOut)/DOSQL_CPU_COPY_BYTES_PER_UNIT);
+}
+
+#define WINDOW_SLOT(i) \
+  static void windowInverseSlot##i(sqlite3_context *c, int n, sqlite3_value **a){ meterInverse(c, n, a, i); } \
+  static void windowValueSlot##i(sqlite3_context *c){ meterValue(c, i); }
+#define WINDOW_ALL_SLOTS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) METER_DECADE(X, 1)
+WINDOW_ALL_SLOTS(WINDOW_SLOT)
+#define WINDOW_INVERSE_ENTRY(i) windowInverseSlot##i,
+#define WINDOW_VALUE_ENTRY(i) windowValueSlot##i,
+static void (*const aWindowInverseSlot[WINDOW_METER_SLOTS])(sqlite3_context*, int, sqlite3_value**) = {
+  WINDOW_ALL_SLOTS(WINDOW_INVERSE_ENTRY)
+};
+static void (*const aWindowValueSlot[WINDOW_METER_SLOTS])(sqlite3_context*) = {
+  WINDOW_ALL_SLOTS(WINDOW_VALUE_ENTRY)
+};
+
 static const MeteredName *meterFind(const char *zName){
   unsigned i;
   for(i=0; i<sizeof(aMeteredName)/sizeof(aMeteredName[0]); i++){
@@ -213,7 +275,7 @@ int dosqlIsMeteredFunction(const char *zName){
 
 int dosqlMeterBuiltins(void){
   static int nUsed = -1;           /* slots used; -1 until the first call */
-  int h;
+  int h, nWindow = 0;
   if( nUsed>=0 ) return SQLITE_OK; /* the FuncDefs are static: patched once for good */
   nUsed = 0;
   for(h=0; h<SQLITE_FUNC_HASH_SZ; h++){
@@ -228,6 +290,14 @@ int dosqlMeterBuiltins(void){
         aMeter[nUsed].xOriginal = p->xSFunc;
         aMeter[nUsed].eCost = pMetered->eCost;
         p->xSFunc = aMeterSlot[nUsed++];
+        if( p->xInverse==0 || p->xValue==0 ) continue;
+        if( nWindow==WINDOW_METER_SLOTS ) return SQLITE_INTERNAL;
+        aWindowMeter[nWindow].xInverse = p->xInverse;
+        aWindowMeter[nWindow].xValue = p->xValue;
+        aWindowMeter[nWindow].xHeld = p->xInverse==groupConcatInverse ? groupConcatHeld
+                                    : p->xInverse==jsonGroupInverse ? jsonGroupHeld : 0;
+        p->xInverse = aWindowInverseSlot[nWindow];
+        p->xValue = aWindowValueSlot[nWindow++];
       }
     }
   }

@@ -673,6 +673,39 @@ static void numbers_parsed_from_long_text_are_charged(void){
   connClose(&c);
 }
 
+/* Over a sliding frame, an aggregate that accumulates text moves all it holds
+** as each row leaves (xInverse) and copies it for each row (xValue): charged
+** by those bytes, 1,000 rows of 60 bytes in a 1,000-row frame stop at a budget
+** their steps alone would not spend. */
+static void window_aggregates_are_charged_by_what_they_hold(void){
+  static const char *const azAggregate[] = {
+    "group_concat(v)", "string_agg(v, ',')", "json_group_array(v)", "jsonb_group_array(v)",
+    "json_group_object(i, v)", "jsonb_group_object(i, v)",
+  };
+  static const char *const azFrame[] = {
+    "ROWS 999 PRECEDING",
+    "ORDER BY i / 500 RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+  };
+  Conn c;
+  int i, j;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE w(i, v);"
+      " WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<1000)"
+      " INSERT INTO w SELECT i, printf('%.60c', 'x') FROM r\"}");
+  for(i=0; i<(int)(sizeof(azAggregate)/sizeof(azAggregate[0])); i++){
+    for(j=0; j<(int)(sizeof(azFrame)/sizeof(azFrame[0])); j++){
+      char *zBody = sqlite3_mprintf("{\"sql\":\"SELECT count(g) FROM (SELECT %s OVER (%s) AS g FROM w)\"}",
+                                    azAggregate[i], azFrame[j]);
+      c.nCpuBudgetMs = 2;            /* 60,000 units */
+      expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+      c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+      expectCode(&c, "/query", zBody, 200, 0);
+      sqlite3_free(zBody);
+    }
+  }
+  connClose(&c);
+}
+
 /* Every built-in SQL function is metered, or named here as one whose call does
 ** work bounded by the VM steps around it: a function a new SQLite adds
 ** (json_array_insert came in 3.50) fails this test until it is placed. */
@@ -725,6 +758,7 @@ int main(void){
   RUN(pragma_functions_are_charged_by_the_call);
   RUN(comparisons_are_charged_by_the_bytes);
   RUN(numbers_parsed_from_long_text_are_charged);
+  RUN(window_aggregates_are_charged_by_what_they_hold);
   RUN(every_builtin_function_is_metered_or_bounded);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);

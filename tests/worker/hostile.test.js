@@ -139,6 +139,8 @@ for (const backend of BACKENDS) {
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000), b(v) AS (SELECT printf('%.*c', 1000000, 'x')) SELECT count(CAST(v AS BLOB)) FROM n, b",
         // A number parsed from a long text: SQLite scans every digit inside one step.
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 150000), b(v) AS MATERIALIZED (SELECT printf('%.*c', 60000, '7')) SELECT sum(v + 0) FROM n, b",
+        // A window aggregate moves and copies all it holds for each row of a sliding frame.
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) SELECT count(g) FROM (SELECT group_concat(printf('%.60c', 'x')) OVER (ROWS 999 PRECEDING) AS g FROM n)",
         // A pragma's table-valued function compiles and runs a statement at each call.
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2900) SELECT count(*) FROM n AS a CROSS JOIN n AS b CROSS JOIN pragma_index_list('none')",
       ]) {
