@@ -80,6 +80,13 @@ void budgetChargeParsed(sqlite3_int64 nBytes){
   }
 }
 
+void budgetChargeRecordCompare(sqlite3_int64 nBytes){
+  Budget *p = pCharged;
+  if( p && p->db && !p->bSpent ){
+    budgetChargeAndStop(p, DOSQL_CPU_UNITS_PER_RECORD_COMPARE + nBytes/DOSQL_CPU_RECORD_BYTES_PER_UNIT);
+  }
+}
+
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */
 static int budgetProgress(void *pArg){
   return budgetCharge((Budget*)pArg, nProgressSteps);
@@ -142,6 +149,7 @@ static void budgetDetached(void *p){
 
 int budgetAttach(sqlite3 *db, Budget *p){
   int rc = dosqlMeterModules(db);
+  if( rc==SQLITE_OK ) rc = dosqlMeterFunctions(db);
   if( rc==SQLITE_OK ) rc = dosqlMeterCollations(db, p);
   if( rc==SQLITE_OK ) rc = sqlite3_set_clientdata(db, BUDGET_CLIENT_DATA, p, budgetDetached);
   if( rc==SQLITE_OK ){

@@ -32,7 +32,10 @@
 **     may compare, and the equal prefixes memcmp() finds (a sort compares
 **     N log N times inside one step);
 **   - each number parsed from a text, by the text's bytes (a CAST or `v + 0`
-**     scans every digit inside one step).
+**     scans every digit inside one step);
+**   - each comparison of records by a sort or an index's search, by their
+**     bytes (a sort compares N log N times inside one step, an insert into
+**     an index log N times).
 ** Compiling is linear in what it allocates but for SQLite's flattening of
 ** subqueries, which walks the whole query for each: guard.c stops it in a
 ** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.
@@ -87,6 +90,12 @@ void budgetChargeCompared(sqlite3_int64 nBytes);
 ** DOSQL_CPU_PARSE_BYTES_PER_UNIT; one that spends it interrupts the statement, which
 ** stops at its next step. */
 void budgetChargeParsed(sqlite3_int64 nBytes);
+
+/* Charge the budget of the request begun last for one comparison of records of
+** nBytes, a sort's or an index's search's (sqlite/unit.c):
+** DOSQL_CPU_UNITS_PER_RECORD_COMPARE, and a unit per DOSQL_CPU_RECORD_BYTES_PER_UNIT;
+** one that spends it interrupts the statement at its next step. */
+void budgetChargeRecordCompare(sqlite3_int64 nBytes);
 
 /* A virtual table's read (xFilter or xNext: sqlite/unit.c) runs a statement
 ** compiled for it, as a pragma's table-valued function does at each search:

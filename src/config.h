@@ -138,12 +138,36 @@
 #ifndef DOSQL_CPU_COMPARE_BYTES_PER_UNIT
 # define DOSQL_CPU_COMPARE_BYTES_PER_UNIT 256
 #endif
+/* What a function whose work grows with the square of its arguments' bytes is
+** charged beyond their bytes (sqlite/unit.c METER_SQUARE): a unit per this many
+** of that square. geopoly_overlap() of a 32,000-vertex zigzag (502 KB as JSON, 256
+** KB as a blob: 8 bytes a vertex) took 10.5 s, about 10 ns a pair of vertices. */
+#ifndef DOSQL_CPU_SQUARE_BYTES_PER_UNIT
+# define DOSQL_CPU_SQUARE_BYTES_PER_UNIT 256
+#endif
+/* What FTS5's highlight() and snippet() are charged for the text they tokenize at
+** each call (sqlite/unit.c): a unit per this many bytes of the row's columns.
+** 1,800 snippets of 600 KB documents took 16.7 s, 15 ns a byte. */
+#ifndef DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT
+# define DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT 2
+#endif
 /* What a window aggregate's move or copy of what it holds is charged
 ** (sqlite/unit.c): a unit per this many bytes. group_concat() of 64-byte values
 ** OVER (ROWS 999 PRECEDING) moves and copies 64 KB a row, 8.3 us a row in wasm
 ** with its steps (1,000,000 rows in 8.3 s): about 15 GB/s. */
 #ifndef DOSQL_CPU_COPY_BYTES_PER_UNIT
 # define DOSQL_CPU_COPY_BYTES_PER_UNIT 256
+#endif
+/* What a comparison of records by a sort or an index's search is charged
+** (sqlite/unit.c): these units, and one per DOSQL_CPU_RECORD_BYTES_PER_UNIT bytes
+** compared. Sorting 60,000 rows in workerd (about 900,000 comparisons), beyond
+** the same rows read unsorted: integers 68 ns a comparison, 16-byte texts 90 ns,
+** 400-byte texts 245 ns (a unit is 33 ns). */
+#ifndef DOSQL_CPU_UNITS_PER_RECORD_COMPARE
+# define DOSQL_CPU_UNITS_PER_RECORD_COMPARE 2
+#endif
+#ifndef DOSQL_CPU_RECORD_BYTES_PER_UNIT
+# define DOSQL_CPU_RECORD_BYTES_PER_UNIT 128
 #endif
 /* What a number parsed from text is charged (sqlite/unit.c): a unit per this
 ** many bytes the parse may read. A parse of a 60,000-digit text, with the scan

@@ -75,8 +75,11 @@ void connFail(Conn *p, Reply *pReply, int rc){
         "%s, but not storage: a limit of the database's own was reached, its "
         "PRAGMA max_page_count (which a request set), or the rowids of an "
         "AUTOINCREMENT table (past 9223372036854775807)", sqlite3_errmsg(p->db));
-  }else if( (rc & 0xff)==SQLITE_AUTH && p->zDenied ){
-    replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc),
+  }else if( p->zDenied && ((rc & 0xff)==SQLITE_AUTH
+         || sqlite3_strglob("not authorized to use function: *", sqlite3_errmsg(p->db))==0) ){
+    /* A function the guard refused fails as SQLite's compile errors do
+    ** (SQLITE_ERROR): it is the same refusal as any other. */
+    replyFail(pReply, dosqlResultStatus(SQLITE_AUTH), dosqlResultName(SQLITE_AUTH),
         "%s: %s", sqlite3_errmsg(p->db), p->zDenied);
   }else{
     /* SQLite's message is of its own last error; an error of ours (the

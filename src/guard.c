@@ -182,6 +182,13 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     case SQLITE_DETACH:
       zWhy = "ATTACH and DETACH are not allowed: each Durable Object holds one database";
       break;
+    case SQLITE_FUNCTION:
+      /* z4 is the function's name. sqlite_log() writes SQLite's log, which is the
+      ** operator's (the host's log): a tenant may not write lines there. */
+      if( z4 && sqlite3_stricmp(z4, "sqlite_log")==0 ){
+        zWhy = "sqlite_log() is not allowed: SQLite's log is the operator's";
+      }
+      break;
     case SQLITE_TRANSACTION:
       /* z3 is the operation: "BEGIN", "COMMIT" (also for END) or "ROLLBACK".
       ** The handler answers TRANSACTION_STATEMENT naming it, so a client that

@@ -15,6 +15,11 @@
 ** SQLITE_INTERNAL when the list of metered functions outgrew its slots. */
 int dosqlMeterBuiltins(void);
 
+/* Meter the functions of those that dosqlMeterBuiltins() meters which the
+** extensions (geopoly, R-Tree, FTS5) register on each connection: after the
+** open. SQLITE_OK, or SQLITE_INTERNAL when the slots ran out. */
+int dosqlMeterFunctions(sqlite3 *db);
+
 /* Whether the built-in SQL function zName is metered (its every overload). */
 int dosqlIsMeteredFunction(const char *zName);
 

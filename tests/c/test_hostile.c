@@ -667,9 +667,132 @@ static void numbers_parsed_from_long_text_are_charged(void){
     sqlite3_free(zBody);
   }
   expectCode(&c, "/run", "{\"sql\":\"INSERT INTO n SELECT v FROM d, k\"}", 400, "CPU_LIMIT");
+  /* A parse stops at the first byte past a number: the rest is not charged. */
+  CHECK_STR(scalar(&c, "SELECT sum(CAST(replace(printf('%.60000c', '1'), '11', '1 ') AS INTEGER)) FROM k"), "100");
   CHECK_STR(scalar(&c, "SELECT sum(CAST(i || '.5' AS REAL) + i) FROM k"), "10150");
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   CHECK_STR(scalar(&c, "SELECT count(CAST(v AS REAL)) FROM d, k"), "100");
+  connClose(&c);
+}
+
+/* Date and time functions parse their text arguments inside one step: a time
+** padded to 60,000 bytes (spaces, digits of a fraction, a run of T) costs its
+** bytes at each call, and is charged so. sqlite_log() writes the operator's log:
+** refused. */
+static void date_functions_are_charged_by_their_text(void){
+  static const char *const azSql[] = {
+    "SELECT count(date(v)) FROM t, k", "SELECT count(time(v)) FROM t, k",
+    "SELECT count(datetime(v)) FROM t, k", "SELECT count(julianday(v)) FROM t, k",
+    "SELECT count(unixepoch(v)) FROM t, k", "SELECT count(strftime('%s', v)) FROM t, k",
+    "SELECT count(sqlite_compileoption_used(v)) FROM t, k",
+  };
+  static const char *const azPadded[] = {
+    "'2000-01-01' || printf('%.60000c', ' ')", "'12:00:00.' || printf('%.60000c', '1')",
+    "printf('%.60000c', 'T')",
+  };
+  Conn c;
+  int i, j;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(v); CREATE TABLE k(i);"
+      " WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<100) INSERT INTO k SELECT i FROM r\"}");
+  for(j=0; j<(int)(sizeof(azPadded)/sizeof(azPadded[0])); j++){
+    char *zFill = sqlite3_mprintf("{\"sql\":\"DELETE FROM t; INSERT INTO t VALUES (%s)\"}", azPadded[j]);
+    okFree(&c, "/exec", zFill);
+    sqlite3_free(zFill);
+    c.nCpuBudgetMs = 2;              /* 60,000 units */
+    for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++){
+      char *zBody = sqlite3_mprintf("{\"sql\":\"%s\"}", azSql[i]);
+      expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+      sqlite3_free(zBody);
+    }
+    c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  }
+  CHECK_STR(scalar(&c, "SELECT date('2000-01-01 12:00:00')"), "\"2000-01-01\"");
+  expectCode(&c, "/query", "{\"sql\":\"SELECT sqlite_log(1, 'a line in the operator''s log')\"}", 403, 0);
+  connClose(&c);
+}
+
+/* Functions whose one call does much work on a few arguments, registered by
+** the extensions: geopoly_overlap() and geopoly_within() sweep every edge of
+** their polygons against the edges active at each vertex (a 32,000-vertex
+** zigzag took 10 s), as functions and as the geopoly table's constraints;
+** FTS5's snippet() and highlight() tokenize the row's text at each call. */
+static void extension_functions_are_charged_by_their_work(void){
+  static const char *const azSql[] = {
+    "SELECT geopoly_overlap(v, '[[0,0],[1,0],[0,1],[0,0]]') FROM p",
+    "SELECT geopoly_within('[[0,0],[1,0],[0,1],[0,0]]', v) FROM p",
+    "SELECT count(*) FROM g WHERE geopoly_overlap(_shape, '[[0,0],[1,0],[0,1],[0,0]]')",
+    "SELECT length(snippet(f, 0, '[', ']', '', 10)) + length(snippet(f, 0, '[', ']', '', 9))"
+    " + length(snippet(f, 0, '[', ']', '', 8)) FROM f WHERE f MATCH 'x'",
+    "SELECT length(highlight(f, 0, '[', ']')) FROM f WHERE f MATCH 'x'",
+  };
+  Conn c;
+  int i;
+  openConn(&c);
+  /* A comb of 2,000 vertices (about 30 KB as JSON) whose teeth span it. */
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE p(v); CREATE VIRTUAL TABLE g USING geopoly();"
+      " CREATE VIRTUAL TABLE f USING fts5(body);"
+      " INSERT INTO p SELECT '[' || group_concat('[' || ((i % 2) * 1000) || ',' || i || ']', ',')"
+      " || ',[0,2000],[0,0]]' FROM (WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM r WHERE i<1999) SELECT i FROM r);"
+      " INSERT INTO g(_shape) SELECT v FROM p;"
+      " INSERT INTO f VALUES ('x ' || replace(printf('%.100000c', 'a'), 'aa', 'a '))\"}");
+  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++){
+    char *zBody = sqlite3_mprintf("{\"sql\":\"%s\"}", azSql[i]);
+    c.nCpuBudgetMs = 2;              /* 60,000 units */
+    expectCode(&c, "/query", zBody, 400, "CPU_LIMIT");
+    c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+    expectCode(&c, "/query", zBody, 200, 0);
+    sqlite3_free(zBody);
+  }
+  connClose(&c);
+}
+
+/* Extractions from one JSON document parse it once: SQLite caches the parse
+** for the statement, and the calls that find it there are not charged as
+** parses (80 fields of 100 documents of 20 KB were refused at a tenth of the
+** budget they used). */
+static void json_extractions_share_their_parse(void){
+  sqlite3_str *pSql = sqlite3_str_new(0);
+  char *zBody;
+  Conn c;
+  int i;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE j(doc);"
+      " INSERT INTO j SELECT json_object('k', i, 'pad', printf('%.20000c', 'x'))"
+      " FROM (WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<100) SELECT i FROM r)\"}");
+  sqlite3_str_appendall(pSql, "{\"sql\":\"SELECT sum(0");
+  for(i=0; i<80; i++) sqlite3_str_appendall(pSql, " + (doc ->> '$.k')");
+  sqlite3_str_appendall(pSql, ") AS s FROM j\"}");
+  zBody = sqlite3_str_finish(pSql);
+  c.nCpuBudgetMs = 100;              /* 3,000,000 units: 10,000,000 if each were a parse */
+  expectCode(&c, "/query", zBody, 200, 0);
+  sqlite3_free(zBody);
+  connClose(&c);
+}
+
+/* A sort compares its records N log N times inside one step: charged by the
+** comparison and the records' bytes, sorting 10,000 rows of 400 bytes (as
+** ORDER BY, DISTINCT, GROUP BY or CREATE INDEX) stops at a budget its steps
+** alone would not spend. */
+static void sorts_are_charged_by_their_comparisons(void){
+  static const char *const azSql[] = {
+    "{\"sql\":\"SELECT v FROM s ORDER BY v LIMIT 1 OFFSET 9999\"}",
+    "{\"sql\":\"SELECT v FROM s ORDER BY v DESC, rowid LIMIT 1 OFFSET 9999\"}",
+    "{\"sql\":\"SELECT count(*) FROM (SELECT DISTINCT v FROM s)\"}",
+    "{\"sql\":\"SELECT count(*) FROM (SELECT v FROM s GROUP BY v)\"}",
+  };
+  Conn c;
+  int i;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE s(v);"
+      " WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<10000)"
+      " INSERT INTO s SELECT hex(randomblob(200)) FROM r\"}");
+  c.nCpuBudgetMs = 6;                /* 180,000 units */
+  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
+  expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_v ON s(v)\"}", 400, "CPU_LIMIT");
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
+  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 200, 0);
+  expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_v ON s(v)\"}", 200, 0);
   connClose(&c);
 }
 
@@ -713,20 +836,25 @@ static void every_builtin_function_is_metered_or_bounded(void){
   static const char *const azBounded[] = {
     "abs", "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "avg", "ceil",
     "ceiling", "changes", "coalesce", "cos", "cosh", "count", "cume_dist", "current_date",
-    "current_time", "current_timestamp", "date", "datetime", "degrees", "dense_rank", "exp",
-    "first_value", "floor", "if", "ifnull", "iif", "julianday", "lag", "last_insert_rowid",
+    "current_time", "current_timestamp", "degrees", "dense_rank", "exp",
+    "first_value", "floor", "if", "ifnull", "iif", "lag", "last_insert_rowid",
     "last_value", "lead", "likelihood", "likely", "ln", "log", "log10", "log2", "max", "min",
     "mod", "nth_value", "ntile", "nullif", "octet_length", "percent_rank", "pi", "pow",
     "power", "radians", "random", "rank", "round", "row_number", "sign", "sin", "sinh",
-    "sqlite_compileoption_get", "sqlite_compileoption_used", "sqlite_log",
-    "sqlite_source_id", "sqlite_version", "sqrt", "subtype", "sum", "tan", "tanh", "time",
-    "total", "total_changes", "trunc", "typeof", "unixepoch", "unlikely",
+    "sqlite_compileoption_get", "sqlite_log",   /* sqlite_log() is refused (guard.c) */
+    "sqlite_source_id", "sqlite_version", "sqrt", "subtype", "sum", "tan", "tanh",
+    "total", "total_changes", "trunc", "typeof", "unlikely",
+    /* The extensions': geopoly_regular() makes at most 1,000 vertices; FTS5's
+    ** auxiliary functions are stubs but on an FTS5 table, whose module meters
+    ** them (fts5RowCharged). */
+    "geopoly_regular", "geopoly_debug", "rtreedepth", "fts5", "fts5_source_id",
+    "fts5_get_locale", "match", "snippet", "highlight", "bm25",
   };
   Conn c;
   sqlite3_stmt *pStmt;
   openConn(&c);
-  CHECK(sqlite3_prepare_v2(c.db, "SELECT DISTINCT name FROM pragma_function_list WHERE builtin",
-                           -1, &pStmt, 0)==SQLITE_OK);
+  /* Built in, and registered on the connection by the extensions (geopoly, R-Tree, FTS5). */
+  CHECK(sqlite3_prepare_v2(c.db, "SELECT DISTINCT name FROM pragma_function_list", -1, &pStmt, 0)==SQLITE_OK);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
     int i, bBounded = 0;
@@ -759,6 +887,10 @@ int main(void){
   RUN(comparisons_are_charged_by_the_bytes);
   RUN(numbers_parsed_from_long_text_are_charged);
   RUN(window_aggregates_are_charged_by_what_they_hold);
+  RUN(sorts_are_charged_by_their_comparisons);
+  RUN(date_functions_are_charged_by_their_text);
+  RUN(extension_functions_are_charged_by_their_work);
+  RUN(json_extractions_share_their_parse);
   RUN(every_builtin_function_is_metered_or_bounded);
   RUN(many_named_parameters_bind_in_n_log_n);
   RUN(ambiguous_bodies_are_refused);
