@@ -88,6 +88,10 @@ int historyUnsupported(Reply *pReply){
   return 1;
 }
 
+/* An lsn from here up is taken for a time in ms meant as an lsn (1973 and on): no
+** database commits 10^11 times. */
+#define HISTORY_LSN_LIKE_TIME 1e11
+
 /* How a point older than history was read, for its error: " (the time ...)" or
 ** " (lsn N)", so that text read as a time it did not mean ("1.5", a Julian day)
 ** says so; "" when it cannot be told. sqlite3_free() it. */
@@ -128,9 +132,12 @@ static int lookupFailed(Conn *pConn, Reply *pReply, double lsn, const char *zFie
     }
     sqlite3_free(zAsRead);
   }else if( lsn==DOSQL_HISTORY_AFTER ){
+    /* A number is an lsn; one the size of a time in ms (Date.now()) was meant as one. */
     replyFail(pReply, 400, DOSQL_POINT_IN_FUTURE,
-        "%s names lsn %lld, which no commit has reached (GET /history gives the newest)",
-        zField, (sqlite3_int64)value);
+        "%s names lsn %lld, which no commit has reached (GET /history gives the newest)%s",
+        zField, (sqlite3_int64)value, kind==DOSQL_POINT_LSN && value>=HISTORY_LSN_LIKE_TIME
+        ? ": a number is an lsn, a count of commits; name a time as {\"time\": ms since the epoch}"
+          " or as a date string" : "");
   }else{
     replyFail(pReply, dosqlResultStatus(SQLITE_IOERR), dosqlResultName(SQLITE_IOERR),
         "storage failed to find the point %s names", zField);

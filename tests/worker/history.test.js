@@ -235,6 +235,11 @@ describe('history', () => {
       assert.equal(a.body.code, code, a.text);
       assert.ok(a.body.error.length > 20, a.text);
     }
+    // A time in ms given as a number is an lsn no commit reached: the answer says how to name a time.
+    const ms = await db.post('/query', { sql: 'SELECT 1', asOf: Date.now() - 3_600_000 });
+    assert.equal(ms.body.code, 'POINT_IN_FUTURE', ms.text);
+    assert.match(ms.body.error, /name a time as \{"time": ms since the epoch\}/, ms.text);
+    assert.doesNotMatch((await db.post('/query', cases[0][0])).body.error, /name a time/);
     // Digits of any length are named, not echoed whole (as an unknown transaction id is).
     const long = await db.post('/query', { sql: 'SELECT 1', asOf: '0'.repeat(100_000) });
     assert.equal(long.body.code, 'BAD_POINT', long.text.slice(0, 300));
