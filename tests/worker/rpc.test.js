@@ -129,6 +129,12 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await stub.query('SELECT v FROM a'), [{ v: 2 }]);
       assert.equal((await rpcFailure(stub.commit(second.txId))).code, 'TRANSACTION_EXPIRED');
       assert.equal((await rpcFailure(stub.begin({ timeoutMs: 5 }))).code, 'BAD_REQUEST');
+      // Forgetting the txId: the answer names the argument, not the HTTP header.
+      for (const [call, method] of /** @type {const} */ ([[() => stub.commit(), 'commit'], [() => stub.rollback(), 'rollback']])) {
+        const failed = await rpcFailure(call());
+        assert.equal(failed.code, 'BAD_REQUEST', failed.message);
+        assert.match(failed.message, new RegExp(`^${method}\\(\\) needs the transaction's id, the txId begin\\(\\) answered`), failed.message);
+      }
     });
 
     test('a misspelt option of begin(), transaction() or subscribe() is BAD_REQUEST, not dropped', async () => {

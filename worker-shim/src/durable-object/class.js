@@ -19,11 +19,24 @@ import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';
 import { checkCacheBytes } from '../storage/kv.js';
 import { checkKeys } from '../option-keys.js';
+import { DoSQLError } from '../client/error.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
 /** The options of the statement methods (query, queryOne, run, batch, exec). */
 const STATEMENT_OPTIONS = Object.freeze(['transaction', 'asOf']);
+
+/**
+ * The transaction an RPC call ends: over HTTP its header names it, over RPC the
+ * argument, which must be there (what else it may be, instance.js call checks).
+ * @param {unknown} txId @param {string} method
+ */
+function txIdGiven(txId, method) {
+  if (txId === undefined || txId === null) {
+    throw new DoSQLError(`${method}() needs the transaction's id, the txId begin() answered: stub.${method}(txId)`, { code: 'BAD_REQUEST', status: 400 });
+  }
+  return /** @type {string} */ (txId);
+}
 
 export class DoSQLDatabase extends DurableObject {
   /** @type {readonly Migration[]} */
@@ -157,12 +170,12 @@ export class DoSQLDatabase extends DurableObject {
 
   /** @param {string} txId */
   async commit(txId) {
-    await this.#statement(undefined, (_, send) => send('/commit', {}, txId));
+    await this.#statement(undefined, (_, send) => send('/commit', {}, txIdGiven(txId, 'commit')));
   }
 
   /** @param {string} txId */
   async rollback(txId) {
-    await this.#statement(undefined, (_, send) => send('/rollback', {}, txId));
+    await this.#statement(undefined, (_, send) => send('/rollback', {}, txIdGiven(txId, 'rollback')));
   }
 
   /**
