@@ -225,6 +225,14 @@ test('a DOSQL_URL that is no server\'s URL is refused, saying what it should be,
   assert.equal(spaced.out, 'n\n1\n', spaced.err);
 });
 
+test('a target that is neither a URL nor a tenant name is refused as such, before anything is sent', async () => {
+  for (const target of ['localhost:8787/db/acme', 'acme/', '..']) {
+    const r = await dosql(['history', target], { env: { DOSQL_TOKEN: TOKEN, DOSQL_URL: 'http://127.0.0.1:9' } });
+    assert.equal(r.code, 1, target);
+    assert.match(r.err, /is neither a database URL \(one begins with http:\/\/.*\) nor a tenant name: tenant names are/, target);
+  }
+});
+
 test('an export cut short leaves the earlier file of that name as it was, and no part of a database', async () => {
   // A server that sends the start of a database file, then drops the connection.
   const cut = createHttpServer((_req, res) => {

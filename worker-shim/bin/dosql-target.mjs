@@ -8,6 +8,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { tenantNameError } from '../src/tenant.js';
 
 export const DEFAULT_SERVER = 'http://localhost:8787';
 
@@ -21,6 +22,9 @@ export const DEFAULT_SERVER = 'http://localhost:8787';
 export function resolveTarget(target, env) {
   const given = target ?? 'default';
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+    // Said here, not by a server: one may not be running at DOSQL_URL (localhost:8787/db/acme).
+    const notTenant = tenantNameError(given);
+    if (notTenant) throw new Error(`${given} is neither a database URL (one begins with http://, https://, ws://, wss:// or libsql://) nor a tenant name: ${notTenant}`);
     const server = serverOf(env.DOSQL_URL);
     const http = `${server}/db/${encodeURIComponent(given)}/`;
     return { hrana: http, http, tenant: given };
