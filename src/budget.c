@@ -80,11 +80,9 @@ void budgetChargeParsed(sqlite3_int64 nBytes){
   }
 }
 
-void budgetChargeRecordCompare(sqlite3_int64 nBytes){
+void budgetChargeRecordCompares(sqlite3_int64 nUnits){
   Budget *p = pCharged;
-  if( p && p->db && !p->bSpent ){
-    budgetChargeAndStop(p, DOSQL_CPU_UNITS_PER_RECORD_COMPARE + nBytes/DOSQL_CPU_RECORD_BYTES_PER_UNIT);
-  }
+  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, nUnits);
 }
 
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */

@@ -611,13 +611,6 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
     }
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     runRequest(pConn, pReply, s, pReq, &bClosed, i==resume.iResume ? &resume.inner : 0, &stopped, &begunHere);
-    if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
-      replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "the pipeline's answer did not fit in memory at request %d: "
-          "it and the requests before it ran (what they committed outside a transaction stays), those "
-          "after it did not; the stream has ended: send fewer requests per pipeline", i);
-      failPipeline(pConn, pReply, s, bInTransaction);
-      goto done;
-    }
     if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ){
       int rc;
       progressFree(&begun);
@@ -649,6 +642,14 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
         pSqlAtBegin = 0;
         keepPending(pConn, pBody, s, iBegin, &begun, pOut, iResults, iBeginMark);
       }
+      goto done;
+    }
+    if( sqlite3_str_errcode(pOut)!=SQLITE_OK ){
+      /* The answer so far is lost (sqlite3_str frees it): say which requests ran. */
+      replyFail(pReply, 400, DOSQL_HEAP_LIMIT, "the pipeline's answer did not fit in memory at request %d: "
+          "it and the requests before it ran (what they committed outside a transaction stays), those "
+          "after it did not; the stream has ended: send fewer requests per pipeline", i);
+      failPipeline(pConn, pReply, s, bInTransaction);
       goto done;
     }
     if( pConn->bInteractive && sqlite3_get_autocommit(pConn->db) ){
