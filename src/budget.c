@@ -80,9 +80,10 @@ void budgetChargeParsed(sqlite3_int64 nBytes){
   }
 }
 
-void budgetChargeRecordCompares(sqlite3_int64 nUnits){
+int budgetChargeInStep(sqlite3_int64 nUnits){
   Budget *p = pCharged;
-  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, nUnits);
+  if( p==0 || p->db==0 ) return 0;
+  return p->bSpent || budgetChargeAndStop(p, nUnits);
 }
 
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */

@@ -91,11 +91,11 @@ void budgetChargeCompared(sqlite3_int64 nBytes);
 ** stops at its next step. */
 void budgetChargeParsed(sqlite3_int64 nBytes);
 
-/* Charge the budget of the request begun last nUnits for comparisons of records
-** by a sort or an index's search (sqlite/unit.c: DOSQL_CPU_UNITS_PER_RECORD_COMPARE
-** each, and a unit per DOSQL_CPU_RECORD_BYTES_PER_UNIT compared); a charge that
-** spends it interrupts the statement at its next step. */
-void budgetChargeRecordCompares(sqlite3_int64 nUnits);
+/* Charge the budget of the request begun last nUnits for work SQLite does inside
+** one step (sqlite/unit.c: record comparisons by a sort or an index's search,
+** geopoly's overlap sweep); a charge that spends it interrupts the statement at
+** its next step. Non-zero when the budget is spent (now or before). */
+int budgetChargeInStep(sqlite3_int64 nUnits);
 
 /* A virtual table's read (xFilter or xNext: sqlite/unit.c) runs a statement
 ** compiled for it, as a pragma's table-valued function does at each search:

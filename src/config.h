@@ -127,29 +127,29 @@
 #ifndef DOSQL_CPU_READ_BYTES_PER_UNIT
 # define DOSQL_CPU_READ_BYTES_PER_UNIT 8
 #endif
-/* The bytes SQLite's memcmp() compares in a block (sqlite/unit.c dosqlMemcmp):
-** each block found equal is charged a unit per DOSQL_CPU_COMPARE_BYTES_PER_UNIT;
-** a shorter equal prefix is paid for by the VM steps around the comparison.
-** memcmp() in dosql.wasm compares about 10 GB/s (1 MB in 0.095 ms, 1,000 times
-** in a query): some 350 bytes in 33 ns. */
+/* The equal prefix SQLite's memcmp() finds (sqlite/unit.c dosqlMemcmp) is charged
+** a unit per DOSQL_CPU_COMPARE_BYTES_PER_UNIT when it is DOSQL_CPU_COMPARE_BLOCK
+** bytes or more; a shorter one is paid for by the VM steps around the comparison.
+** dosqlMemcmp compares eight bytes at a time: 100,000 comparisons of equal 60 KB
+** texts took 1.9 s on a loaded machine (4.4 s byte by byte, wasi-libc's memcmp),
+** some 100 bytes in 33 ns. */
 #ifndef DOSQL_CPU_COMPARE_BLOCK
 # define DOSQL_CPU_COMPARE_BLOCK 64
 #endif
 #ifndef DOSQL_CPU_COMPARE_BYTES_PER_UNIT
-# define DOSQL_CPU_COMPARE_BYTES_PER_UNIT 256
-#endif
-/* What a function whose work grows with the square of its arguments' bytes is
-** charged beyond their bytes (sqlite/unit.c METER_SQUARE): a unit per this many
-** of that square. geopoly_overlap() of a 32,000-vertex zigzag (502 KB as JSON, 256
-** KB as a blob: 8 bytes a vertex) took 10.5 s, about 10 ns a pair of vertices. */
-#ifndef DOSQL_CPU_SQUARE_BYTES_PER_UNIT
-# define DOSQL_CPU_SQUARE_BYTES_PER_UNIT 256
+# define DOSQL_CPU_COMPARE_BYTES_PER_UNIT 128
 #endif
 /* What FTS5's highlight() and snippet() are charged for the text they tokenize at
 ** each call (sqlite/unit.c): a unit per this many bytes of the row's columns.
 ** 1,800 snippets of 600 KB documents took 16.7 s, 15 ns a byte. */
 #ifndef DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT
 # define DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT 2
+#endif
+/* What FTS5's snippet() is charged for scoring each instance of its row against
+** every other (sqlite/unit.c): a unit per this many pairs of instances. One
+** snippet of a document of 80,000 instances took 71 s, 11 ns a pair. */
+#ifndef DOSQL_CPU_SNIPPET_PAIRS_PER_UNIT
+# define DOSQL_CPU_SNIPPET_PAIRS_PER_UNIT 3
 #endif
 /* What a window aggregate's move or copy of what it holds is charged
 ** (sqlite/unit.c): a unit per this many bytes. group_concat() of 64-byte values

@@ -47,19 +47,26 @@ static int dosqlMemcmp(const void *pA, const void *pB, size_t n);
 #include "config.h"
 #include "unit.h"
 
-/* memcmp(), as SQLite's code calls it: the blocks found equal are charged. The
-** block that differs answers; only a tail shorter than a block is compared
-** after the loop. */
+/* memcmp(), as SQLite's code calls it: the equal prefix is found eight bytes
+** at a time (wasi-libc's memcmp() goes byte by byte, about 1.5 GB/s), and
+** charged when it is DOSQL_CPU_COMPARE_BLOCK bytes or more; the bytes from
+** the first eight that differ are compared one by one. */
 static int dosqlMemcmp(const void *pA, const void *pB, size_t n){
-  const char *a = (const char*)pA;
-  const char *b = (const char*)pB;
+  const unsigned char *a = (const unsigned char*)pA;
+  const unsigned char *b = (const unsigned char*)pB;
   size_t i = 0;
-  int r = 0;
-  while( n-i>=DOSQL_CPU_COMPARE_BLOCK && (r = memcmp(a+i, b+i, DOSQL_CPU_COMPARE_BLOCK))==0 ){
-    i += DOSQL_CPU_COMPARE_BLOCK;
+  while( n-i>=8 ){
+    sqlite3_uint64 x, y;
+    memcpy(&x, a+i, 8);
+    memcpy(&y, b+i, 8);
+    if( x!=y ) break;
+    i += 8;
   }
-  if( i>0 ) budgetChargeCompared(i);
-  return r!=0 ? r : memcmp(a+i, b+i, n-i);
+  if( i>=DOSQL_CPU_COMPARE_BLOCK ) budgetChargeCompared(i);
+  for(; i<n; i++){
+    if( a[i]!=b[i] ) return a[i]<b[i] ? -1 : 1;
+  }
+  return 0;
 }
 
 /* Past the bytes from z[i] (before z[n]) that are in the class isClass. */
@@ -107,7 +114,7 @@ static sqlite3_int64 nCompareUnits = 0;
 static void meterRecordCompare(sqlite3_int64 nBytes){
   nCompareUnits += DOSQL_CPU_UNITS_PER_RECORD_COMPARE + nBytes/DOSQL_CPU_RECORD_BYTES_PER_UNIT;
   if( nCompareUnits>=COMPARE_BATCH_UNITS ){
-    budgetChargeRecordCompares(nCompareUnits);
+    budgetChargeInStep(nCompareUnits);
     nCompareUnits = 0;
   }
 }
@@ -150,11 +157,56 @@ static RecordCompare sqlite3VdbeFindCompare(UnpackedRecord *p){
   return meteredRecordCompare;
 }
 
+/* The most edges of p1 and p2 that a vertical line crosses: the edges active at
+** once in geopolyOverlap()'s sweep, which walks them at each of its 2n events.
+** Two for a convex polygon, n for a comb whose teeth span it. -1: no memory. */
+static int geopolyCmpX(const void *pA, const void *pB){
+  double a = *(const double*)pA, b = *(const double*)pB;
+  return a<b ? -1 : a>b;
+}
+static sqlite3_int64 geopolyMostActive(GeoPoly *p1, GeoPoly *p2){
+  sqlite3_int64 nEdge = (sqlite3_int64)p1->nVertex + p2->nVertex, nOpen = 0, nMost = 0, i, j = 0;
+  double *aStart = sqlite3_malloc64(sizeof(double)*2*(nEdge+1)), *aEnd = aStart + nEdge;
+  GeoPoly *ap[2];
+  int k;
+  if( aStart==0 ) return -1;
+  ap[0] = p1;
+  ap[1] = p2;
+  for(k=0; k<2; k++){
+    int v;
+    for(v=0; v<ap[k]->nVertex; v++, j++){
+      double x0 = GeoX(ap[k], v), x1 = GeoX(ap[k], (v+1) % ap[k]->nVertex);
+      aStart[j] = x0<x1 ? x0 : x1;
+      aEnd[j] = x0<x1 ? x1 : x0;
+    }
+  }
+  qsort(aStart, (size_t)nEdge, sizeof(double), geopolyCmpX);
+  qsort(aEnd, (size_t)nEdge, sizeof(double), geopolyCmpX);
+  /* An edge that ends where another starts counts as open with it. */
+  for(i=0, j=0; i<nEdge; i++){
+    while( j<nEdge && aEnd[j]<aStart[i] ){ j++; nOpen--; }
+    if( ++nOpen>nMost ) nMost = nOpen;
+  }
+  sqlite3_free(aStart);
+  return nMost;
+}
+
+/* geopolyOverlap(), as geopoly_overlap(), geopoly_within() and the geopoly
+** table's constraints call it: its sweep walks the active edges at each event
+** (a comb of 32,000 vertices took 10 s in one call), so it is charged a unit
+** per DOSQL_CPU_PAIRS_PER_UNIT (event, active edge) pairs first, and fails as
+** out of memory (-1) when that spends the budget (the request answers CPU_LIMIT). */
+static int geopolyOverlap(GeoPoly *p1, GeoPoly *p2){
+  sqlite3_int64 nMost = geopolyMostActive(p1, p2);
+  sqlite3_int64 nEvent = 2*((sqlite3_int64)p1->nVertex + p2->nVertex);
+  if( nMost<0 || budgetChargeInStep(1 + nEvent*nMost/DOSQL_CPU_PAIRS_PER_UNIT) ) return -1;
+  return geopolyOverlapUnmetered(p1, p2);
+}
+
 /* How a metered function's work grows with its arguments. */
 typedef enum MeterCost {
   METER_LINEAR,     /* in the bytes of its arguments and result */
   METER_PRODUCT,    /* in the product of its first two arguments' bytes */
-  METER_SQUARE,     /* in the square of its arguments' bytes */
   METER_JSON,       /* linear, but for a first argument SQLite parsed already */
   METER_STATEMENTS  /* in the steps of the statements it runs */
 } MeterCost;
@@ -205,10 +257,10 @@ static const MeteredName aMeteredName[] = {
   { "json_group_array", METER_LINEAR }, { "jsonb_group_array", METER_LINEAR },
   { "json_group_object", METER_LINEAR }, { "jsonb_group_object", METER_LINEAR },
   /* The extensions' functions, registered on each connection (dosqlMeterFunctions).
-  ** geopoly_overlap() and geopoly_within() sweep their polygons' edges against the
-  ** edges active at each vertex: a zigzag of 32,000 vertices took 10 s in one call.
-  ** rtreecheck() reads the whole R-Tree through statements of its own. */
-  { "geopoly_overlap", METER_SQUARE }, { "geopoly_within", METER_SQUARE },
+  ** geopoly_overlap() and geopoly_within() are charged for their sweep too
+  ** (geopolyOverlap above). rtreecheck() reads the whole R-Tree through statements
+  ** of its own. */
+  { "geopoly_overlap", METER_LINEAR }, { "geopoly_within", METER_LINEAR },
   { "geopoly_area", METER_LINEAR }, { "geopoly_blob", METER_LINEAR },
   { "geopoly_json", METER_LINEAR }, { "geopoly_svg", METER_LINEAR },
   { "geopoly_contains_point", METER_LINEAR }, { "geopoly_bbox", METER_LINEAR },
@@ -250,7 +302,6 @@ static sqlite3_int64 meterBound(sqlite3_context *ctx, MeterCost eCost, int nArg,
   if( eCost==METER_PRODUCT && nArg>=2 ){
     nUnits += meterBytes(apArg[0]) * meterBytes(apArg[1]) / DOSQL_CPU_PAIRS_PER_UNIT;
   }
-  if( eCost==METER_SQUARE ) nUnits += nBytes * nBytes / DOSQL_CPU_SQUARE_BYTES_PER_UNIT;
   if( eCost==METER_STATEMENTS ) nUnits += DOSQL_CPU_UNITS_PER_FILTER;
   return nUnits;
 }
@@ -515,10 +566,19 @@ static int meteredNext(sqlite3_vtab_cursor *pCur){
 ** ranked 16,000 documents for 77 s). Charged before the call: a unit per
 ** DOSQL_CPU_PAIRS_PER_UNIT such pairs, the list made (once a row) to count them.
 ** highlight() and snippet() also tokenize the row's text at each call (1,800
-** snippets of 600 KB documents took 16.7 s): bTokenizes, they are charged a unit
-** per DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT bytes of it too.
+** snippets of 600 KB documents took 16.7 s): they are charged a unit per
+** DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT bytes of it too, of column iCol (-1: every
+** column). highlight() builds its
+** answer by printing it again at each append, three an instance (two marks and
+** the text before), the answer growing to about twice the text (40 rows of
+** 15,000 instances in 30 KB took 11 s): a unit per DOSQL_CPU_COPY_BYTES_PER_UNIT
+** bytes of four times the text, an instance. snippet() scores each instance
+** against every other (one snippet of 80,000 instances took 71 s): a unit per
+** DOSQL_CPU_SNIPPET_PAIRS_PER_UNIT pairs of instances.
 */
-static int fts5RowCharged(sqlite3_context *ctx, Fts5Cursor *pCsr, int bTokenizes){
+typedef enum Fts5Work { FTS5_RANKS, FTS5_HIGHLIGHTS, FTS5_SNIPPETS } Fts5Work;
+
+static int fts5RowCharged(sqlite3_context *ctx, Fts5Cursor *pCsr, Fts5Work eWork, int iCol){
   Budget *pBudget = budgetOf(sqlite3_context_db_handle(ctx));
   int nInst = 0;
   sqlite3_int64 nUnits = 1;
@@ -527,15 +587,17 @@ static int fts5RowCharged(sqlite3_context *ctx, Fts5Cursor *pCsr, int bTokenizes
    && fts5ApiInstCount((Fts5Context*)pCsr, &nInst)==SQLITE_OK ){
     nUnits += (sqlite3_int64)sqlite3Fts5ExprPhraseCount(pCsr->pExpr) * nInst / DOSQL_CPU_PAIRS_PER_UNIT;
   }
-  if( pCsr && bTokenizes ){
-    int iCol;
-    for(iCol=0; iCol<((Fts5Table*)pCsr->base.pVtab)->pConfig->nCol; iCol++){
+  if( pCsr && eWork!=FTS5_RANKS ){
+    sqlite3_int64 nText = 0;
+    int i;
+    for(i=0; i<((Fts5Table*)pCsr->base.pVtab)->pConfig->nCol; i++){
       const char *z;
       int n = 0;
-      if( fts5ApiColumnText((Fts5Context*)pCsr, iCol, &z, &n)==SQLITE_OK ){
-        nUnits += n / DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT;
-      }
+      if( (iCol<0 || i==iCol) && fts5ApiColumnText((Fts5Context*)pCsr, i, &z, &n)==SQLITE_OK ) nText += n;
     }
+    nUnits += nText / DOSQL_CPU_TOKENIZE_BYTES_PER_UNIT;
+    if( eWork==FTS5_HIGHLIGHTS ) nUnits += 4 * (sqlite3_int64)nInst * nText / DOSQL_CPU_COPY_BYTES_PER_UNIT;
+    if( eWork==FTS5_SNIPPETS ) nUnits += (sqlite3_int64)nInst * nInst / DOSQL_CPU_SNIPPET_PAIRS_PER_UNIT;
   }
   if( !budgetCharge(pBudget, nUnits) ) return 1;
   sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
@@ -547,8 +609,12 @@ static int fts5RowCharged(sqlite3_context *ctx, Fts5Cursor *pCsr, int bTokenizes
 static void meteredFts5Function(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   Fts5Auxiliary *pAux = (Fts5Auxiliary*)sqlite3_user_data(ctx);
   Fts5Cursor *pCsr = argc>0 ? fts5CursorFromCsrid(pAux->pGlobal, sqlite3_value_int64(argv[0])) : 0;
-  int bTokenizes = sqlite3_stricmp(pAux->zFunc, "highlight")==0 || sqlite3_stricmp(pAux->zFunc, "snippet")==0;
-  if( fts5RowCharged(ctx, pCsr, bTokenizes) ) fts5ApiCallback(ctx, argc, argv);
+  Fts5Work eWork = sqlite3_stricmp(pAux->zFunc, "highlight")==0 ? FTS5_HIGHLIGHTS
+                 : sqlite3_stricmp(pAux->zFunc, "snippet")==0 ? FTS5_SNIPPETS : FTS5_RANKS;
+  /* highlight(t, iCol, ...) and snippet(t, iCol, ...) read column iCol
+  ** (snippet's -1: every column); after the cursor's id, argv[1] is iCol. */
+  int iCol = argc>1 && sqlite3_value_type(argv[1])==SQLITE_INTEGER ? sqlite3_value_int(argv[1]) : -1;
+  if( fts5RowCharged(ctx, pCsr, eWork, iCol) ) fts5ApiCallback(ctx, argc, argv);
 }
 
 static int meteredFindFunction(sqlite3_vtab *pVtab, int nArg, const char *zName,
@@ -567,7 +633,7 @@ static int meteredColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i)
   int rc;
   /* FTS5's rank column (after its columns and the hidden one named as the table). */
   if( pMod->bFts5 && i==((Fts5Table*)pCur->pVtab)->pConfig->nCol+1
-   && !fts5RowCharged(ctx, (Fts5Cursor*)pCur, 0) ){
+   && !fts5RowCharged(ctx, (Fts5Cursor*)pCur, FTS5_RANKS, -1) ){
     return SQLITE_OK;
   }
   nReading++;

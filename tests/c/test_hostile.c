@@ -640,6 +640,12 @@ static void comparisons_are_charged_by_the_bytes(void){
       " INSERT INTO s SELECT printf('%.*c%05d', 3995, 'a', (i * 7919) % 1000) FROM k\"}");
   c.nCpuBudgetMs = 2;              /* 60,000 units */
   for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
+  /* = of equal 60 KB texts, 300 times: a memcmp() in one step each. */
+  c.nCpuBudgetMs = 4;              /* 120,000 units */
+  expectCode(&c, "/query", "{\"sql\":\"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<300),"
+      " t(a, b) AS MATERIALIZED (SELECT printf('%.60000c', 'x'), printf('%.60000c', 'x'))"
+      " SELECT count(*) FROM k, t WHERE CASE WHEN i THEN a END = b\"}", 400, "CPU_LIMIT");
+  c.nCpuBudgetMs = 2;
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_nocase ON s(v COLLATE NOCASE)\"}", 400, "CPU_LIMIT");
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_binary ON s(v)\"}", 400, "CPU_LIMIT");
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
@@ -736,6 +742,10 @@ static void extension_functions_are_charged_by_their_work(void){
     "SELECT length(snippet(f, 0, '[', ']', '', 10)) + length(snippet(f, 0, '[', ']', '', 9))"
     " + length(snippet(f, 0, '[', ']', '', 8)) FROM f WHERE f MATCH 'x'",
     "SELECT length(highlight(f, 0, '[', ']')) FROM f WHERE f MATCH 'x'",
+    /* 3,000 instances in a row: snippet() scores each against every other,
+    ** highlight() prints its answer again at each. */
+    "SELECT length(snippet(f, 0, '[', ']', '', 10)) FROM f WHERE f MATCH 'b'",
+    "SELECT length(highlight(f, 0, '[', ']')) FROM f WHERE f MATCH 'b'",
   };
   Conn c;
   int i;
@@ -746,8 +756,23 @@ static void extension_functions_are_charged_by_their_work(void){
       " INSERT INTO p SELECT '[' || group_concat('[' || ((i % 2) * 1000) || ',' || i || ']', ',')"
       " || ',[0,2000],[0,0]]' FROM (WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM r WHERE i<1999) SELECT i FROM r);"
       " INSERT INTO g(_shape) SELECT v FROM p;"
-      " INSERT INTO f VALUES ('x ' || replace(printf('%.100000c', 'a'), 'aa', 'a '))\"}");
+      " INSERT INTO f VALUES ('x ' || replace(printf('%.100000c', 'a'), 'aa', 'a '));"
+      " INSERT INTO f VALUES (replace(printf('%.6000c', 'b'), 'bb', 'b '));"
+      " CREATE VIRTUAL TABLE f2 USING fts5(title, body);"
+      " INSERT INTO f2 VALUES ('c', replace(printf('%.100000c', 'd'), 'dd', 'd '));"
+      " INSERT INTO g(_shape) SELECT geopoly_regular(i % 100, i / 100, 0.5, 50)"
+      " FROM (WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM r WHERE i<1999) SELECT i FROM r)\"}");
   for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectStoppedAtTwoMs(&c, azSql[i]);
+  /* The sweep of convex polygons walks a few edges at each event: a query of a
+  ** 1,000-vertex area over 2,000 regions of 50 answers (charged by the square
+  ** of its bytes, it was refused). */
+  CHECK_STR(scalar(&c, "SELECT count(*) > 0 FROM g WHERE geopoly_overlap(_shape, geopoly_regular(50, 10, 8, 1000))"), "1");
+  /* highlight() and snippet() of a short column are charged that column's text,
+  ** not the long one beside it. */
+  c.nCpuBudgetMs = 2;
+  CHECK_STR(scalar(&c, "SELECT highlight(f2, 0, '[', ']') || snippet(f2, 0, '[', ']', '', 4) FROM f2 WHERE f2 MATCH 'c'"),
+            "\"[c][c]\"");
+  c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
   connClose(&c);
 }
 
