@@ -62,28 +62,22 @@ static int budgetChargeAllocation(int n){
   return eWork!=DOSQL_WORK_OTHER && p->nExempt==0;
 }
 
-void budgetChargePageRead(int bFetched){
-  Budget *p = pCharged;
-  sqlite3_int64 nUnits = DOSQL_CPU_UNITS_PER_PAGE_READ + (bFetched ? DOSQL_CPU_UNITS_PER_FETCH : 0);
-  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, nUnits);
-}
-
-void budgetChargeCompared(sqlite3_int64 nBytes){
-  Budget *p = pCharged;
-  if( p && p->db && !p->bSpent ) budgetChargeAndStop(p, 1 + nBytes/DOSQL_CPU_COMPARE_BYTES_PER_UNIT);
-}
-
-void budgetChargeParsed(sqlite3_int64 nBytes){
-  Budget *p = pCharged;
-  if( nBytes>=DOSQL_CPU_PARSE_BYTES_PER_UNIT && p && p->db && !p->bSpent ){
-    budgetChargeAndStop(p, nBytes/DOSQL_CPU_PARSE_BYTES_PER_UNIT);
-  }
-}
-
 int budgetChargeInStep(sqlite3_int64 nUnits){
   Budget *p = pCharged;
   if( p==0 || p->db==0 ) return 0;
   return p->bSpent || budgetChargeAndStop(p, nUnits);
+}
+
+void budgetChargePageRead(int bFetched){
+  budgetChargeInStep(DOSQL_CPU_UNITS_PER_PAGE_READ + (bFetched ? DOSQL_CPU_UNITS_PER_FETCH : 0));
+}
+
+void budgetChargeCompared(sqlite3_int64 nBytes){
+  budgetChargeInStep(1 + nBytes/DOSQL_CPU_COMPARE_BYTES_PER_UNIT);
+}
+
+void budgetChargeParsed(sqlite3_int64 nBytes){
+  if( nBytes>=DOSQL_CPU_PARSE_BYTES_PER_UNIT ) budgetChargeInStep(nBytes/DOSQL_CPU_PARSE_BYTES_PER_UNIT);
 }
 
 /* Called every nProgressSteps VM steps: charge them; non-zero interrupts. */

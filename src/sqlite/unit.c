@@ -306,12 +306,17 @@ static sqlite3_int64 meterBound(sqlite3_context *ctx, MeterCost eCost, int nArg,
   return nUnits;
 }
 
+/* Fail the call of ctx for want of budget. */
+static void meterRefuse(sqlite3_context *ctx){
+  sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
+  sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+}
+
 /* Charge pBudget, ctx's request's (0: none), nUnits; refuse the call (its error
 ** set) when that spends it. */
 static int meterRefuses(sqlite3_context *ctx, Budget *pBudget, sqlite3_int64 nUnits){
   if( pBudget==0 || !budgetCharge(pBudget, nUnits) ) return 0;
-  sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
-  sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
+  meterRefuse(ctx);
   return 1;
 }
 
@@ -323,7 +328,7 @@ static void meterCall(sqlite3_context *ctx, int nArg, sqlite3_value **apArg, int
     /* Charged by the call, and by the steps of each statement it runs, which
     ** SQLite counts from zero (budget.h budgetBeginStatementRead). */
     if( !budgetBeginStatementRead(meterBound(ctx, m->eCost, nArg, apArg)) ) m->xOriginal(ctx, nArg, apArg);
-    else meterRefuses(ctx, pBudget, 0);
+    else meterRefuse(ctx);
     budgetEndStatementRead();
     return;
   }
@@ -599,10 +604,7 @@ static int fts5RowCharged(sqlite3_context *ctx, Fts5Cursor *pCsr, Fts5Work eWork
     if( eWork==FTS5_HIGHLIGHTS ) nUnits += 4 * (sqlite3_int64)nInst * nText / DOSQL_CPU_COPY_BYTES_PER_UNIT;
     if( eWork==FTS5_SNIPPETS ) nUnits += (sqlite3_int64)nInst * nInst / DOSQL_CPU_SNIPPET_PAIRS_PER_UNIT;
   }
-  if( !budgetCharge(pBudget, nUnits) ) return 1;
-  sqlite3_result_error(ctx, DOSQL_CPU_SPENT_MESSAGE, -1);
-  sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
-  return 0;
+  return !meterRefuses(ctx, pBudget, nUnits);
 }
 
 /* FTS5's auxiliary functions, as xFindFunction gives them, charged first. */

@@ -28,6 +28,12 @@ static void expectStoppedAtTwoMs(Conn *pConn, const char *zSql){
   sqlite3_free(zBody);
 }
 
+/* Each of the n bodies in az, posted to /query, answers status (and zCode). */
+static void expectEach(Conn *pConn, const char *const *az, int n, int status, const char *zCode){
+  int i;
+  for(i=0; i<n; i++) expectCode(pConn, "/query", az[i], status, zCode);
+}
+
 /* status 4 means any 4xx. */
 static void expectSql(Conn *pConn, const char *zSql, int status, const char *zCode){
   Answer a = postSql(pConn, "/run", zSql);
@@ -632,14 +638,13 @@ static void comparisons_are_charged_by_the_bytes(void){
     "{\"sql\":\"SELECT count(*) FROM s GROUP BY v || 'x' LIMIT 1\"}",
   };
   Conn c;
-  int i;
   openConn(&c);
   /* 1,000 strings of 4,000 bytes that differ in their last few */
   okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE s(v);"
       " WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<1000)"
       " INSERT INTO s SELECT printf('%.*c%05d', 3995, 'a', (i * 7919) % 1000) FROM k\"}");
   c.nCpuBudgetMs = 2;              /* 60,000 units */
-  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
+  expectEach(&c, azSql, (int)(sizeof(azSql)/sizeof(azSql[0])), 400, "CPU_LIMIT");
   /* = of equal 60 KB texts, 300 times: a memcmp() in one step each. */
   c.nCpuBudgetMs = 4;              /* 120,000 units */
   expectCode(&c, "/query", "{\"sql\":\"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM k WHERE i<300),"
@@ -811,16 +816,15 @@ static void sorts_are_charged_by_their_comparisons(void){
     "{\"sql\":\"SELECT count(*) FROM (SELECT v FROM s GROUP BY v)\"}",
   };
   Conn c;
-  int i;
   openConn(&c);
   okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE s(v);"
       " WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i<10000)"
       " INSERT INTO s SELECT hex(randomblob(200)) FROM r\"}");
   c.nCpuBudgetMs = 6;                /* 180,000 units */
-  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 400, "CPU_LIMIT");
+  expectEach(&c, azSql, (int)(sizeof(azSql)/sizeof(azSql[0])), 400, "CPU_LIMIT");
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_v ON s(v)\"}", 400, "CPU_LIMIT");
   c.nCpuBudgetMs = DOSQL_CPU_BUDGET_MS;
-  for(i=0; i<(int)(sizeof(azSql)/sizeof(azSql[0])); i++) expectCode(&c, "/query", azSql[i], 200, 0);
+  expectEach(&c, azSql, (int)(sizeof(azSql)/sizeof(azSql[0])), 200, 0);
   expectCode(&c, "/exec", "{\"sql\":\"CREATE INDEX s_v ON s(v)\"}", 200, 0);
   connClose(&c);
 }
