@@ -275,6 +275,7 @@ static void explainPrepareFailure(Conn *pConn, Reply *pReply, int iBase){
   if( pReply->zCode==0 || strncmp(pReply->zCode, "SQLITE_", 7)!=0 ) return;
   if( zTx && strcmp(pReply->zCode, "SQLITE_AUTH")==0 ){
     replyAmend(pReply, 400, DOSQL_TRANSACTION_STATEMENT, "");
+    pReply->zSqliteCode = 0;   /* our authorizer's refusal (SQLITE_AUTH), not SQLite's failure */
     pReply->zStatement = zTx;
     return;
   }
@@ -583,17 +584,28 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   else connCommitIfAnswered(pConn, pReply);
 }
 
+/* /exec failed outside its statements (rc, or the reply's own error with
+** SQLITE_OK): its savepoint, inside a transaction, is undone. */
+static void execFailed(Conn *pConn, Reply *pReply, int rc){
+  if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
+  if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
+}
+
 /*
 ** Run a script: every statement of sql in order (rows are discarded), all or
 ** nothing, split by SQLite's own parser, so strings, comments and trigger
-** bodies are never cut. Answers {"count": n}; a failure names its statement:
-** "operation" (0-based) and "statementOffset" (the byte in sql where it
-** begins), and "offset" in sql as explainPrepareFailure() gives it. D1's
-** exec() is this.
+** bodies are never cut. Answers {"count": n, "databaseChanged": b}, b whether a
+** statement changed a row or the schema (the D1 facade's COMMIT says so); a
+** failure names its statement: "operation" (0-based) and "statementOffset" (the
+** byte in sql where it begins), and "offset" in sql as explainPrepareFailure()
+** gives it. A script of no statement (blanks, comments, semicolons) is refused,
+** as /query refuses one. D1's exec() is this.
 */
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const char *zScript, *zSql, *zNext;
   int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0, bForeignKeysOff = 0;
+  int iCookieBefore = 0, iCookieAfter = 0;
+  sqlite3_int64 nChangesBefore;
   /* Refused, not ignored: a script's statements would run with NULLs in place of
   ** the values sent. */
   if( cJSON_GetObjectItemCaseSensitive(pBody, "params") ){
@@ -604,6 +616,11 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   zScript = zSql = zNext = operationSql(pReply, pBody);
   if( zSql==0 ) return;
   if( (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){
+    return;
+  }
+  nChangesBefore = sqlite3_total_changes64(pConn->db);
+  if( (rc = schemaCookie(pConn, &iCookieBefore))!=SQLITE_OK ){
+    execFailed(pConn, pReply, rc);
     return;
   }
   while( *zSql ){
@@ -623,8 +640,20 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
     return;
   }
+  if( n==0 ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "sql holds no statement");
+    pReply->iOperation = 0;          /* the statement that is not there, at the start */
+    pReply->iStatementOffset = 0;
+    execFailed(pConn, pReply, SQLITE_OK);
+    return;
+  }
   if( bForeignKeysOff && checkForeignKeys(pConn, pReply)!=SQLITE_OK ) return;
-  sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d}", n);
+  if( (rc = schemaCookie(pConn, &iCookieAfter))!=SQLITE_OK ){
+    execFailed(pConn, pReply, rc);
+    return;
+  }
+  sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d,\"databaseChanged\":%s}", n,
+      sqlite3_total_changes64(pConn->db)!=nChangesBefore || iCookieAfter!=iCookieBefore ? "true" : "false");
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
   else connCommitIfAnswered(pConn, pReply);
 }

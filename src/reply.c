@@ -69,6 +69,9 @@ void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix){
   sqlite3_free(p->zError);
   p->zError = zNew;
   p->status = status;
+  if( p->zSqliteCode==0 && strcmp(zCode, p->zCode)!=0 && strncmp(p->zCode, "SQLITE_", 7)==0 ){
+    p->zSqliteCode = p->zCode;
+  }
   p->zCode = zCode;
 }
 
@@ -124,6 +127,10 @@ static void replyErrorBody(Reply *p){
     sqlite3_str_appendall(pOut, ",\"allow\":");
     jsonAppendString(pOut, p->zAllow, -1);
   }
+  if( p->zSqliteCode ){
+    sqlite3_str_appendall(pOut, ",\"sqliteCode\":");
+    jsonAppendString(pOut, p->zSqliteCode, -1);
+  }
   sqlite3_str_appendchar(pOut, 1, '}');
 }
 
@@ -168,6 +175,7 @@ uint8_t *replyFinish(Reply *p){
     }
     p->zStatement = 0;         /* details of the error this one replaces */
     p->zAllow = 0;
+    p->zSqliteCode = 0;
     p->iOffset = p->iStatementOffset = -1;
     replyHead(p->pOut);
     replyErrorBody(p);

@@ -2,7 +2,8 @@
 ** reply.h — building the one response a call into the engine returns.
 **
 ** A Reply collects a JSON body, or the first error of the request. The error
-** body {"error","code"[,"operation"][,"statement"][,"offset"][,"statementOffset"]}
+** body {"error","code"[,"operation"][,"statement"][,"offset"][,"statementOffset"]
+** [,"allow"][,"sqliteCode"]}
 ** is built here and nowhere else.
 ** replyFinish() hands the caller one allocation in the layout of api.h.
 */
@@ -26,6 +27,8 @@ typedef struct Reply {
                          ** a script (/exec) begins, or -1 */
   const char *zAllow;    /* a 405's methods, as its Allow header lists them
                          ** (static text), or 0 */
+  const char *zSqliteCode;/* SQLite's code of an error replyAmend() gave another
+                         ** code (static text), or 0 */
 } Reply;
 
 /* Start an empty 200 reply. */
@@ -47,7 +50,8 @@ sqlite3_str *replyBody(Reply *p);
 void replyFail(Reply *p, int status, const char *zCode, const char *zFmt, ...);
 
 /* Change a recorded error's status and code and add zSuffix to its message
-** (an error that turned out to end more than its statement). No error, no change. */
+** (an error that turned out to end more than its statement); SQLite's code, if
+** it was one and the code changes, stays as "sqliteCode". No error, no change. */
 void replyAmend(Reply *p, int status, const char *zCode, const char *zSuffix);
 
 /* Replace a recorded error's message with a printf-style one, keeping its status

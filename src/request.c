@@ -70,8 +70,9 @@ static const char *scanString(Scan *s){
       if( c!='u' || !scanHex4(s, &v) ) return "a string holds an invalid escape";
       if( v==0 && !s->bNulEscape ){
         return "strings may not contain \\u0000 (valid JSON, but this engine's reader ends a "
-               "string there): send text holding NUL characters as {\"" JSON_TAG_TEXT
-               "\":\"<base64 of its UTF-8>\"} (dosql/client does), or over libSQL as a blob";
+               "string there): send a parameter holding NUL characters as {\"" JSON_TAG_TEXT
+               "\":\"<base64 of its UTF-8>\"} (dosql/client does), or over libSQL as a blob; "
+               "SQL text cannot hold one (SQLite ends a statement there)";
       }
       if( v>=0xdc00 && v<=0xdfff ) return SCAN_LONE_SURROGATE;
       if( v>=0xd800 && v<=0xdbff ){

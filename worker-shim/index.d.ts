@@ -412,7 +412,7 @@ export declare function lastEventId(request: Request): number | undefined;
 
 /** Every failure: message is SQLite's own text where SQLite failed; code is stable. */
 export declare class DoSQLError extends Error {
-  constructor(message: string, details?: { code?: string; status?: number; operation?: number; statement?: string; offset?: number; statementOffset?: number; cause?: unknown });
+  constructor(message: string, details?: { code?: string; status?: number; operation?: number; statement?: string; offset?: number; statementOffset?: number; sqliteCode?: string; cause?: unknown });
   readonly name: 'DoSQLError';
   /** e.g. "SQLITE_CONSTRAINT_UNIQUE", "TRANSACTION_EXPIRED", "TRANSACTION_ABORTED". */
   code: string;
@@ -426,6 +426,9 @@ export declare class DoSQLError extends Error {
   offset?: number;
   /** /exec: byte offset in the script where the failing statement begins. */
   statementOffset?: number;
+  /** TRANSACTION_ABORTED by SQLite's failure (a constraint of INSERT OR ROLLBACK, a deferred
+   *  foreign key at COMMIT): SQLite's code, e.g. "SQLITE_CONSTRAINT_FOREIGNKEY". */
+  sqliteCode?: string;
 }
 
 /**

@@ -252,7 +252,7 @@ static void exec_runs_a_script_as_sqlite_splits_it(void){
       "CREATE TABLE log(x);"
       "CREATE TRIGGER tr AFTER INSERT ON a BEGIN INSERT INTO log VALUES('end;'); END;"
       "INSERT INTO a VALUES ('it''s; fine')\"}");
-  CHECK_STR(a.zBody, "{\"count\":4}");
+  CHECK_STR(a.zBody, "{\"count\":4,\"databaseChanged\":true}");
   answerFree(&a);
   CHECK_STR(scalar(&c, "SELECT x FROM a"), "\"it's; fine\"");
   CHECK_STR(scalar(&c, "SELECT x FROM log"), "\"end;\"");
@@ -268,6 +268,78 @@ static void exec_runs_a_script_as_sqlite_splits_it(void){
   txOk(&c, "/exec", "{\"sql\":\"INSERT INTO a VALUES('three')\"}");
   txOk(&c, "/commit", "{}");
   CHECK_STR(scalar(&c, "SELECT group_concat(x, '|') FROM a"), "\"it's; fine|three\"");
+  connClose(&c);
+}
+
+/* What a script changed, the D1 facade's COMMIT says (meta.changed_db): rows or
+** the schema; reads, and a CREATE ... IF NOT EXISTS of what exists, change
+** nothing. A script of no statement is refused as /query refuses one. */
+static void exec_says_whether_it_changed_the_database(void){
+  static const char *azScript[] = {
+    "{\"sql\":\"SELECT 1; SELECT count(*) FROM t\"}", "false",
+    "{\"sql\":\"CREATE TABLE IF NOT EXISTS t(x)\"}", "false",
+    "{\"sql\":\"UPDATE t SET x = x WHERE 0\"}", "false",
+    "{\"sql\":\"INSERT INTO t VALUES (1)\"}", "true",
+    "{\"sql\":\"SELECT 1; CREATE INDEX tx ON t(x)\"}", "true",
+  };
+  static const char *azEmpty[] = { ";", " ;\\n; ", "-- only a comment", "/* and */ ;" };
+  Conn c;
+  Answer a;
+  int i;
+  setup(&c);
+  for(i=0; i<(int)(sizeof(azScript)/sizeof(azScript[0])); i+=2){
+    a = ok(&c, "/exec", azScript[i]);
+    CHECK_STR(cJSON_IsTrue(cJSON_GetObjectItem(a.pJson, "databaseChanged")) ? "true" : "false", azScript[i+1]);
+    answerFree(&a);
+  }
+  for(i=0; i<(int)(sizeof(azEmpty)/sizeof(azEmpty[0])); i++){
+    char *zBody = sqlite3_mprintf("{\"sql\":\"%s\"}", azEmpty[i]);
+    a = post(&c, "/exec", zBody);
+    CHECK(a.status==400);
+    CHECK_STR(answerCode(&a), "BAD_REQUEST");
+    CHECK_STR(answerError(&a), "sql holds no statement");
+    answerFree(&a);
+    sqlite3_free(zBody);
+  }
+  /* Inside a transaction too, which stays open. */
+  okFree(&c, "/begin", "{}");
+  a = tx(&c, "/exec", "{\"sql\":\";\"}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  CHECK(c.bInteractive);
+  txOk(&c, "/commit", "{}");
+  connClose(&c);
+}
+
+/* An error that rolled the whole transaction back answers TRANSACTION_ABORTED,
+** and keeps SQLite's code as "sqliteCode": what failed is still a UNIQUE or a
+** foreign key constraint. */
+static void an_aborted_transaction_keeps_sqlites_code(void){
+  Conn c;
+  Answer a;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t VALUES(1)\"}");
+  okFree(&c, "/begin", "{}");
+  a = tx(&c, "/run", "{\"sql\":\"INSERT OR ROLLBACK INTO t VALUES(1)\"}");
+  CHECK_STR(answerCode(&a), "TRANSACTION_ABORTED");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(a.pJson, "sqliteCode")), "SQLITE_CONSTRAINT_UNIQUE");
+  answerFree(&a);
+  CHECK(!c.bInteractive);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE p(id INTEGER PRIMARY KEY);"
+                     " CREATE TABLE ch(p REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)\"}");
+  okFree(&c, "/begin", "{}");
+  txOk(&c, "/run", "{\"sql\":\"INSERT INTO ch VALUES(7)\"}");
+  a = tx(&c, "/commit", "{}");
+  CHECK_STR(answerCode(&a), "TRANSACTION_ABORTED");
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(a.pJson, "sqliteCode")), "SQLITE_CONSTRAINT_FOREIGNKEY");
+  answerFree(&a);
+  /* A code that was ours to begin with gets none. */
+  okFree(&c, "/begin", "{}");
+  a = tx(&c, "/run", "{\"sql\":\"BEGIN\"}");
+  CHECK_STR(answerCode(&a), "TRANSACTION_STATEMENT");
+  CHECK(cJSON_GetObjectItem(a.pJson, "sqliteCode")==0);
+  answerFree(&a);
+  txOk(&c, "/rollback", "{}");
   connClose(&c);
 }
 
@@ -365,6 +437,8 @@ int main(void){
   RUN(a_request_keeps_its_savepoint);
   RUN(a_failed_commit_ends_the_transaction);
   RUN(exec_runs_a_script_as_sqlite_splits_it);
+  RUN(exec_says_whether_it_changed_the_database);
+  RUN(an_aborted_transaction_keeps_sqlites_code);
   RUN(the_answers_say_the_size_the_database_will_have);
   return HARNESS_END();
 }

@@ -20,6 +20,7 @@ import {
   statementsAtOnce,
 } from '../../worker-shim/src/client/client.js';
 import { toD1 } from '../../worker-shim/src/client/d1.js';
+import { encodeSql } from '../../worker-shim/src/client/values.js';
 
 const world = createWorld('client');
 before(() => world.start());
@@ -410,6 +411,31 @@ test('value encoding: params out, tagged values in', () => {
   assert.equal(decodeValue({ $real: 'Infinity' }), Infinity);
   assert.deepEqual(decodeValue({ other: 'x' }), { other: 'x' });
   assert.deepEqual(decodeRow({ a: 1, b: { $bigint: '9007199254740993' } }), { a: 1, b: 9007199254740993n });
+});
+
+test("an object parameter binds as the value it stands for would: a boxed primitive's, or its toJSON()'s, encoded as that value is", () => {
+  const standsFor = (/** @type {unknown} */ v) => ({ toJSON: () => v });
+  for (const value of [Infinity, -Infinity, -0, 'a\0b', 'cut \ud83d', new Uint8Array([1, 2]), 2n ** 60n, 5, 'plain', null, true]) {
+    assert.deepEqual(encodeValue(standsFor(value)), encodeValue(value), String(value));
+  }
+  assert.deepEqual(encodeValue(Object(5n)), { $bigint: '5' });
+  assert.equal(encodeValue(new Number(5)), 5);
+  assert.equal(encodeValue(new String('s')), 's');
+  // An object it gives is sent for the object to refuse, as any object is.
+  assert.deepEqual(encodeValue(standsFor({ a: 1 })), { a: 1 });
+  for (const nothing of [undefined, () => 1]) {
+    assert.throws(() => encodeValue(standsFor(nothing)), { code: 'BAD_PARAMS', message: /toJSON\(\) gave nothing JSON can write/ });
+  }
+});
+
+test('SQL text for the wire: half a UTF-16 pair becomes U+FFFD, as D1 sends it; a NUL is refused, naming sql', () => {
+  assert.equal(encodeSql("SELECT 'a\ud83d'"), "SELECT 'a\ufffd'");
+  assert.equal(encodeSql(42), 42, 'sent as it is: the object refuses it (400 BAD_REQUEST)');
+  assert.throws(() => encodeSql('SELECT 1;\0 DROP TABLE t'), {
+    name: 'DoSQLError',
+    code: 'BAD_REQUEST',
+    message: /^sql holds a NUL character \(at character 9\): SQLite ends a statement's text there/,
+  });
 });
 
 test("statements answer with a promise and reject what they refuse, whatever send answers; the class's own answer at once", async () => {

@@ -326,6 +326,14 @@ const STEPS = [
       assert.match(errorOf(ours), /^D1_EXEC_ERROR: Error in line 1: BEGIN;: not authorized: BEGIN, COMMIT and ROLLBACK are not allowed/);
     },
   },
+  // JavaScript's trim() takes every Unicode blank, SQLite's tokenizer only ASCII ones: D1 trims the script.
+  { name: 'exec: blanks SQLite does not know around the script', call: (db) => db.exec('\u00a0SELECT 1;\n\u3000\u2028') },
+  { name: 'exec: only a comment', call: (db) => db.exec(' -- nothing\n') },
+  { name: 'exec: only semicolons', call: (db) => db.exec(';\n;') },
+  // ---- SQL text JSON cannot carry as it is
+  { name: 'half a UTF-16 pair in SQL text', call: (db) => db.prepare("SELECT 'a\ud83d' AS a").first() },
+  { name: 'half a UTF-16 pair in SQL text, in a batch', call: (db) => db.batch([db.prepare("SELECT '\udc00' AS a")]) },
+  { name: 'a NUL in SQL text', call: (db) => db.prepare('SELECT 1 AS a\0garbage').first() },
   // ---- schema changes: changed_db
   { name: 'DDL: create table', call: (db) => db.prepare('CREATE TABLE extra (a INTEGER PRIMARY KEY, b TEXT)').run() },
   { name: 'DDL: create index', call: (db) => db.prepare('CREATE INDEX extra_b ON extra (b)').run() },

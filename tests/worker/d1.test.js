@@ -57,7 +57,9 @@ for (const backend of BACKENDS) {
     test('prepare / bind / run / all / first / raw, with meta', async () => {
       const db = database(backend, 'surface');
       assert.equal((await db.exec(SCHEMA)).count, 2);
-      assert.equal((await db.exec(' -- nothing\n')).count, 0);
+      // A script of no statement, as D1 answers it.
+      await assert.rejects(db.exec(' -- nothing\n'), { message: 'D1_EXEC_ERROR: Error in line 1: -- nothing: SQL code did not contain a statement.' });
+      await assert.rejects(db.exec(';\n;'), { message: 'D1_EXEC_ERROR: Error in line 1: ;: SQL code did not contain a statement.' });
 
       const insert = db.prepare('INSERT INTO users (name, email, active) VALUES (?, ?, ?)');
       const ran = await insert.bind('Ann', 'ann@x.io', true).run();
@@ -446,6 +448,54 @@ for (const backend of BACKENDS) {
       await db.prepare('ROLLBACK').run();
       await db.prepare('BEGIN').run();
       await db.prepare('COMMIT').run();
+    });
+
+    test('after the transaction ended, BEGIN fails with why it ended, until ROLLBACK', async () => {
+      const db = database(backend, 'tx-begin-dead', { transactionTimeoutMs: 100 });
+      await db.prepare('BEGIN').run();
+      await new Promise((r) => setTimeout(r, 400));
+      await rejectsD1(() => db.prepare('SELECT 1').all(), /^D1_ERROR: .*idled out/);
+      await rejectsD1(() => db.prepare('BEGIN').run(), /^D1_ERROR: .*idled out/);
+      await db.prepare('ROLLBACK').run();
+      await db.prepare('BEGIN').run();
+      await db.prepare('ROLLBACK').run();
+    });
+
+    test('an error that rolled the transaction back keeps SQLite\'s code, as D1 writes it', async () => {
+      const db = database(backend, 'tx-abort-code');
+      await db.exec(SCHEMA);
+      await db.prepare("INSERT INTO users (name, email) VALUES ('Ann', 'ann@x.io')").run();
+      await db.prepare('BEGIN').run();
+      const unique = await db.prepare("INSERT OR ROLLBACK INTO users (name, email) VALUES ('Dup', 'ann@x.io')").run().catch((e) => e);
+      assert.equal(unique.message, 'D1_ERROR: UNIQUE constraint failed: users.email; the transaction was rolled back: SQLITE_CONSTRAINT (extended: SQLITE_CONSTRAINT_UNIQUE)');
+      assert.deepEqual([unique.cause.code, unique.cause.sqliteCode], ['TRANSACTION_ABORTED', 'SQLITE_CONSTRAINT_UNIQUE']);
+      await db.prepare('ROLLBACK').run();
+      // A deferred foreign key, at COMMIT.
+      await db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (p REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);');
+      await db.prepare('BEGIN').run();
+      await db.prepare('INSERT INTO child VALUES (7)').run();
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: FOREIGN KEY constraint failed; the transaction was rolled back: SQLITE_CONSTRAINT \(extended: SQLITE_CONSTRAINT_FOREIGNKEY\)$/);
+      await db.prepare('ROLLBACK').run();
+    });
+
+    test('a COMMIT changed the database when exec() wrote inside its transaction, and not when it only read', async () => {
+      const db = database(backend, 'tx-exec-changed');
+      await db.exec(SCHEMA);
+      for (const [script, changed] of /** @type {const} */ ([["INSERT INTO users (name) VALUES ('a');\nINSERT INTO users (name) VALUES ('b');", true], ['SELECT 1;\nSELECT 2;', false]])) {
+        await db.prepare('BEGIN').run();
+        assert.equal((await db.exec(script)).count, 2);
+        assert.equal((await db.prepare('COMMIT').run()).meta.changed_db, changed, script);
+      }
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 2);
+    });
+
+    test('SQL text holding a NUL is refused before it is sent, in D1\'s words with DoSQL\'s as the cause', async () => {
+      const db = database(backend, 'sql-nul');
+      const failed = await db.prepare('SELECT 1 AS a\0garbage').first().catch((e) => e);
+      assert.equal(failed.message, 'D1_ERROR: SQL code did not contain a statement.');
+      assert.match(failed.cause.message, /^sql holds a NUL character \(at character 13\): SQLite ends a statement's text there/);
+      await rejectsD1(() => db.exec('SELECT 1;\nSELECT 2\0;'), /^D1_EXEC_ERROR: SQL code did not contain a statement\.$/);
+      await rejectsD1(() => db.batch([db.prepare('SELECT 1'), db.prepare('SELECT\0 2')]), /^D1_ERROR: SQL code did not contain a statement\.$/);
     });
 
     test('after the transaction idled out, a statement that fails with the end changes nothing, a setting PRAGMA included', async () => {

@@ -249,6 +249,11 @@ for (const backend of BACKENDS) {
       // Through createClient the value is encoded where toJSON() is the caller's own.
       await stubOf(backend, name, { client: true }).run('INSERT INTO c VALUES (?)', [{ $make: 'toJSON' }]);
       assert.deepEqual(await stub.query('SELECT v FROM c'), [{ v: '12.50 EUR' }]);
+      // SQL text JSON cannot carry as it is: as D1 takes it, or refused naming sql.
+      assert.deepEqual(await stub.query("SELECT 'a\ud83d' AS v"), [{ v: 'a\ufffd' }]);
+      const nul = await rpcFailure(stub.query("SELECT 'a\0b' AS v"));
+      assert.deepEqual([nul.code, nul.status], ['BAD_REQUEST', 400], nul.message);
+      assert.match(nul.message, /^sql holds a NUL character \(at character 9\)/);
       const inside = await rpcFailure(stub.query('SELECT ?', [{ $make: 'bytesInside' }]));
       assert.deepEqual([inside.code, inside.status], ['BAD_PARAMS', 400], inside.message);
       assert.match(inside.message, /parameter 1 is an object/);

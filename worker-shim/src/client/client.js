@@ -17,7 +17,7 @@
 
 import { lineDecoder } from '../changes/ndjson.js';
 import { DoSQLError, ERROR_DETAILS, objectThrew, objectUnavailable, rpcTooLarge } from './error.js';
-import { decodeRow, decodeRows, decodeValue, encodeParams, unwritableNumber } from './values.js';
+import { decodeRow, decodeRows, decodeValue, encodeParams, encodeSql, unwritableNumber } from './values.js';
 import { namespaceOf, rememberOrigin, stubLink, viaLink } from './stub-link.js';
 import { watchCalls } from './watched-calls.js';
 import { checkKeys } from '../option-keys.js';
@@ -257,7 +257,7 @@ export function statementsAtOnce(send, txId, asOf = undefined) {
      * @returns {{rowsAffected: number, lastInsertRowId: number} | Promise<{rowsAffected: number, lastInsertRowId: number}>}
      */
     run(sql, params) {
-      return onAnswer(send('/run', { sql, params: encodeParams(params), asOf }, txId), ({ rowsAffected, lastInsertRowId }) => ({
+      return onAnswer(send('/run', { sql: encodeSql(sql), params: encodeParams(params), asOf }, txId), ({ rowsAffected, lastInsertRowId }) => ({
         rowsAffected: decodeValue(rowsAffected),
         lastInsertRowId: decodeValue(lastInsertRowId),
       }));
@@ -268,7 +268,7 @@ export function statementsAtOnce(send, txId, asOf = undefined) {
      * @returns {{count: number} | Promise<{count: number}>}
      */
     exec(sql) {
-      return onAnswer(send('/exec', { sql, asOf }, txId), ({ count }) => ({ count }));
+      return onAnswer(send('/exec', { sql: encodeSql(sql), asOf }, txId), ({ count }) => ({ count }));
     },
   };
 }
@@ -295,14 +295,14 @@ function readsAtOnce(send, txId, asOf) {
      * @returns {any[] | Promise<any[]>}
      */
     query(sql, params) {
-      return onAnswer(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) => decodeRows(rows));
+      return onAnswer(send('/query', { sql: encodeSql(sql), params: encodeParams(params), asOf }, txId), ({ rows }) => decodeRows(rows));
     },
     /**
      * @param {string} sql
      * @param {unknown} [params]
      */
     queryOne(sql, params) {
-      return onAnswer(send('/query', { sql, params: encodeParams(params), asOf }, txId), ({ rows }) =>
+      return onAnswer(send('/query', { sql: encodeSql(sql), params: encodeParams(params), asOf }, txId), ({ rows }) =>
         Array.isArray(rows) && rows.length > 0 ? decodeRow(rows[0]) : null,
       );
     },
@@ -325,12 +325,14 @@ function readsAtOnce(send, txId, asOf) {
   };
 }
 
-/** One operation of batch() for the wire: its params encoded, its other fields kept. @param {unknown} s */
+/** One operation of batch() for the wire: its sql and params encoded, its other fields kept. @param {unknown} s */
 function operationOf(s) {
-  if (typeof s === 'string') return { sql: s };
+  if (typeof s === 'string') return { sql: encodeSql(s) };
   if (s === null || typeof s !== 'object' || Array.isArray(s)) return s;
-  const operation = /** @type {Record<string, unknown>} */ (s);
-  return 'params' in operation ? { ...operation, params: encodeParams(operation.params) } : { ...operation };
+  const operation = /** @type {Record<string, unknown>} */ ({ ...s });
+  if ('sql' in operation) operation.sql = encodeSql(operation.sql);
+  if ('params' in operation) operation.params = encodeParams(operation.params);
+  return operation;
 }
 
 /**

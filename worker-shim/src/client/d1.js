@@ -20,6 +20,7 @@
 // docs/d1.md (and tests/worker/d1-differential.test.js, which compares the two).
 
 import { DoSQLError, checkCallOptions, encodeValue, sendTo, stubFor } from './client.js';
+import { encodeSql } from './values.js';
 
 // ---- the database ---------------------------------------------------------------
 
@@ -108,16 +109,19 @@ export class DoSQLD1Database {
   async exec(sql) {
     if (typeof sql !== 'string') throw new TypeError('exec() needs the SQL text as a string');
     return this.#serialize(async () => {
-      // D1 refuses a blank script before it reaches SQLite, with this text.
-      if (sql.trim() === '') throw d1Error('D1_EXEC_ERROR', `Error in line 1: : ${NO_STATEMENTS}`, null);
+      // D1 trims the script (JavaScript's trim: every Unicode blank, where SQLite's
+      // tokenizer knows only ASCII ones) and refuses a blank one, with this text.
+      const script = sql.trim();
+      if (script === '') throw d1Error('D1_EXEC_ERROR', `Error in line 1: : ${NO_STATEMENTS}`, null);
       const tx = this.#tx;
       if (tx?.dead) throw tx.dead;
       const started = Date.now();
       try {
-        const { count } = await this.#request('/exec', { sql }, tx);
+        const { count, databaseChanged } = await this.#request('/exec', { sql: encodeSql(script) }, tx);
+        if (tx && databaseChanged) tx.wrote = true;
         return { count, duration: Date.now() - started };
       } catch (err) {
-        throw execError(sql, err);
+        throw execError(script, err);
       }
     });
   }
@@ -218,6 +222,9 @@ export class DoSQLD1Database {
    * @param {unknown[]} params @param {number} started
    */
   async #control(control, params, started) {
+    // Ended by the object, the transaction is still this instance's until ROLLBACK
+    // (or a failed COMMIT): BEGIN fails with the reason, as every statement does.
+    if (control === 'begin' && this.#tx?.dead) throw this.#tx.dead;
     if (control === 'begin' && this.#tx !== null) {
       throw d1Error('D1_ERROR', 'cannot start a transaction within a transaction: SQLITE_ERROR', null);
     }
@@ -275,11 +282,14 @@ export class DoSQLD1Database {
    */
   async #batch(operations, tx) {
     if (tx?.dead) throw tx.dead;
-    const body = {
-      rowMode: 'array',
-      operations: operations.map((o) => (o.params?.length ? { sql: o.sql, params: o.params.map(encodeValue) } : { sql: o.sql })),
-    };
     try {
+      const body = {
+        rowMode: 'array',
+        operations: operations.map((o) => {
+          const sql = encodeSql(o.sql);
+          return o.params?.length ? { sql, params: o.params.map(encodeValue) } : { sql };
+        }),
+      };
       return await this.#request('/batch', body, tx);
     } catch (err) {
       throw toD1Error(err, true);
@@ -546,9 +556,10 @@ function d1Error(prefix, message, cause) {
  */
 function d1Message(err, offsetBase = 0, ofStatements = false) {
   const message = String(err?.message ?? err);
-  const code = typeof err?.code === 'string' ? err.code : '';
-  if (code === 'BAD_PARAMS') return WRONG_PARAMETER_COUNT;
-  if (code === 'BAD_REQUEST' && ofStatements) return NO_STATEMENT_IN_SQL;
+  if (err?.code === 'BAD_PARAMS') return WRONG_PARAMETER_COUNT;
+  if (err?.code === 'BAD_REQUEST' && ofStatements) return NO_STATEMENT_IN_SQL;
+  // SQLite's code, also of a failure that rolled the transaction back (TRANSACTION_ABORTED).
+  const code = [err?.code, err?.sqliteCode].find((c) => typeof c === 'string' && c.startsWith('SQLITE_')) ?? '';
   const m = /^SQLITE_[A-Z]+/.exec(code);
   if (!m) return message;
   const at = Number.isInteger(err?.offset) && err.offset >= offsetBase ? ` at offset ${err.offset - offsetBase}` : '';
@@ -571,28 +582,25 @@ function rethrowD1(err) {
 
 /**
  * A failed exec() as D1 words it: "D1_EXEC_ERROR: Error in line N: <that line>:
- * <message>", N the line (of the trimmed script, as D1 splits it) where the
- * failing statement begins, and SQLite's offset counted from that line's start.
- * The object gives byte offsets into sql (statementOffset, offset); an error of the
- * request as a whole (its size, the object unavailable) has none, and names no line.
- * @param {string} sql @param {any} err
+ * <message>", N the line of the script (trimmed, as D1 splits it, and as sent) where
+ * the failing statement begins, and SQLite's offset counted from that line's start.
+ * The object gives byte offsets into the script (statementOffset, offset); an error of
+ * the request as a whole (its size, the object unavailable) has none, and names no line.
+ * @param {string} script @param {any} err
  */
-function execError(sql, err) {
+function execError(script, err) {
   if (!Number.isInteger(err?.statementOffset)) return d1Error('D1_EXEC_ERROR', d1Message(err, 0, true), err);
-  const script = sql.trim();
   const lines = script.split('\n');
   const bytes = new TextEncoder().encode(script);
-  const lead = new TextEncoder().encode(sql.slice(0, sql.length - sql.trimStart().length)).length;
   let line = 1;
   let lineStart = 0;
-  const at = err.statementOffset - lead;
-  for (let i = 0; i < at && i < bytes.length; i++) {
+  for (let i = 0; i < err.statementOffset && i < bytes.length; i++) {
     if (bytes[i] === 10) {
       line++;
       lineStart = i + 1;
     }
   }
-  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lead + lineStart, true)}`;
+  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lineStart, true)}`;
   return d1Error('D1_EXEC_ERROR', text, err);
 }
 

@@ -4,7 +4,7 @@
 // share it.
 
 /** What an error answer may say beside its message (docs/errors.md). */
-export const ERROR_DETAILS = /** @type {const} */ (['operation', 'statement', 'offset', 'statementOffset']);
+export const ERROR_DETAILS = /** @type {const} */ (['operation', 'statement', 'offset', 'statementOffset', 'sqliteCode']);
 
 /**
  * Why a call to a Durable Object stub threw without an answer, when the platform
@@ -54,10 +54,11 @@ export class DoSQLError extends Error {
   /**
    * @param {string} message  SQLite's own text where SQLite failed
    * @param {{code?: string, status?: number, operation?: number, statement?: string,
-   *   offset?: number, statementOffset?: number, cause?: unknown}} [details]  beside
-   *   code and status, each only when the answer said it: the failing operation of
-   *   a /batch or /transaction, the transaction statement refused
-   *   (TRANSACTION_STATEMENT), the byte offsets of the error and of its statement
+   *   offset?: number, statementOffset?: number, sqliteCode?: string, cause?: unknown}} [details]
+   *   beside code and status, each only when the answer said it: the failing operation
+   *   of a /batch or /transaction, the transaction statement refused
+   *   (TRANSACTION_STATEMENT), the byte offsets of the error and of its statement,
+   *   SQLite's code of a failure that ended more than its statement (TRANSACTION_ABORTED)
    */
   constructor(message, { code = 'UNKNOWN', status = 0, cause, ...details } = {}) {
     super(message, cause === undefined ? undefined : { cause });

@@ -10,6 +10,10 @@ import { DoSQLError } from './error.js';
 
 const encoder = new TextEncoder();
 
+const TOJSON_GAVE_PROMISE =
+  "a parameter's toJSON() gave a promise (an object's methods called over Workers RPC run on the caller's side): call toJSON() yourself and bind what it gives";
+const TOJSON_GAVE_NOTHING = "a parameter's toJSON() gave nothing JSON can write: bind a number, bigint, string, boolean, null, Date or bytes";
+
 /**
  * Parameters for the wire: an array (positional) or an object (named), each value
  * encoded with encodeValue. undefined stays undefined (no parameters); anything else
@@ -25,6 +29,26 @@ export function encodeParams(params) {
     return Object.fromEntries(Object.entries(/** @type {object} */ (params)).map(([k, v]) => [k, encodeValue(v)]));
   }
   return params;
+}
+
+/**
+ * SQL text for the wire, as D1 sends it: half a UTF-16 pair alone (text cut inside an
+ * emoji) becomes U+FFFD, as in a parameter. A NUL character is refused: SQLite ends a
+ * statement's text there, so what follows would never run (and JSON cannot carry it).
+ * Anything but a string goes as it is, for the object to refuse (400 BAD_REQUEST).
+ * @param {unknown} sql
+ * @returns {unknown}
+ */
+export function encodeSql(sql) {
+  if (typeof sql !== 'string') return sql;
+  const nul = sql.indexOf('\0');
+  if (nul >= 0) {
+    throw new DoSQLError(
+      `sql holds a NUL character (at character ${nul}): SQLite ends a statement's text there, so what follows would never run; remove it`,
+      { code: 'BAD_REQUEST', status: 400 },
+    );
+  }
+  return sql.isWellFormed() ? sql : sql.toWellFormed();
 }
 
 /**
@@ -51,8 +75,31 @@ export function encodeValue(value) {
   if (value instanceof Date) return value.toISOString();
   if (value instanceof ArrayBuffer) return { $blob: toBase64(new Uint8Array(value)) };
   if (ArrayBuffer.isView(value)) return { $blob: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
-  if (value !== null && typeof value === 'object') return asJSON(value);
+  if (value !== null && typeof value === 'object') {
+    const own = ownValue(value);
+    return own !== null && typeof own === 'object' && !(own instanceof ArrayBuffer) && !ArrayBuffer.isView(own) ? asJSON(own) : encodeValue(own);
+  }
   return value; // boolean, null
+}
+
+/**
+ * The value an object given as a parameter stands for, as JSON.stringify takes it: a
+ * boxed primitive's (new Number(5), Object(5n)), or what its toJSON() gives (then
+ * encoded as that value is: Infinity as a REAL, bytes as a blob); else the object.
+ * @param {object} value
+ */
+function ownValue(value) {
+  if (value instanceof Number || value instanceof String || value instanceof Boolean || value instanceof BigInt) return value.valueOf();
+  const toJSON = /** @type {any} */ (value).toJSON;
+  if (typeof toJSON !== 'function') return value;
+  const own = toJSON.call(value, '');
+  if (isThenable(own)) {
+    throw badParameter(TOJSON_GAVE_PROMISE);
+  }
+  if (own === undefined || typeof own === 'function' || typeof own === 'symbol') {
+    throw badParameter(TOJSON_GAVE_NOTHING);
+  }
+  return own;
 }
 
 /**
@@ -72,7 +119,7 @@ function asJSON(value) {
     if (err instanceof DoSQLError) throw err;
     throw badParameter(`a parameter cannot be sent: ${String(/** @type {any} */ (err)?.message).split('\n')[0]}; bind a number, bigint, string, boolean, null, Date or bytes`);
   }
-  if (text === undefined) throw badParameter('a parameter\'s toJSON() gave nothing JSON can write: bind a number, bigint, string, boolean, null, Date or bytes');
+  if (text === undefined) throw badParameter(TOJSON_GAVE_NOTHING);
   return JSON.parse(text);
 }
 
@@ -89,7 +136,7 @@ export function paramReplacer(_key, value) {
   if (typeof value === 'bigint') return { $bigint: String(value) };
   if (ArrayBuffer.isView(value)) return {};
   if (isThenable(value)) {
-    throw badParameter("a parameter's toJSON() gave a promise (an object's methods called over Workers RPC run on the caller's side): call toJSON() yourself and bind what it gives");
+    throw badParameter(TOJSON_GAVE_PROMISE);
   }
   return value;
 }
