@@ -345,7 +345,9 @@ static void keyOf(const Side *f, const char *zRowid, char **pzJoin, char **pzOrd
 
 /* When a row of f and its row of x differ (diff.h): byte for byte and type for
 ** type, not as the column compares (a NOCASE or RTRIM collation, or 1 = 1.0,
-** would hide a change the row holds). */
+** would hide a change the row holds). REAL -0.0 and 0.0 are equal to SQL, and
+** so is everything printed of them but their sign, which atan2(0, v) reads (pi
+** for -0.0). */
 static char *differs(const Side *f, const Side *x){
   Chain any = { sqlite3_str_new(0), " OR ", 0 };
   int i;
@@ -353,7 +355,9 @@ static char *differs(const Side *f, const Side *x){
     const char *z = f->azCol[i];
     if( hasColumn(x, z) ){
       chainAdd(&any, "f.\"%w\" IS NOT x.\"%w\" COLLATE BINARY"
-                     " OR typeof(f.\"%w\") IS NOT typeof(x.\"%w\")", z, z, z, z);
+                     " OR typeof(f.\"%w\") IS NOT typeof(x.\"%w\")"
+                     " OR (f.\"%w\" = 0 AND typeof(f.\"%w\") = 'real'"
+                     " AND atan2(0, f.\"%w\") IS NOT atan2(0, x.\"%w\"))", z, z, z, z, z, z, z, z);
     }else{
       chainAdd(&any, "f.\"%w\" IS NOT NULL", z);
     }
@@ -375,13 +379,16 @@ static void copyColumnName(const Side *f, const Side *x, char *zOut){
 /* A side's rows, each with its number (as zCopy) among the copies of its
 ** content: a table without a rowid name to pair by holds copies alike. Copies
 ** are alike as differs() sees rows: byte for byte and type for type, not as the
-** columns compare ('a' and 'A' under NOCASE are two rows, not two copies). */
+** columns compare ('a' and 'A' under NOCASE are two rows, not two copies; nor are
+** -0.0 and 0.0). */
 static char *numberedCopies(const Side *s, const char *zSchema, const char *zTable, const char *zCopy){
   sqlite3_str *pBy = sqlite3_str_new(0);
   char *zBy, *z;
   int i;
   for(i=0; i<s->nCol; i++){
-    sqlite3_str_appendf(pBy, "%st.\"%w\" COLLATE BINARY,typeof(t.\"%w\")", i ? "," : "", s->azCol[i], s->azCol[i]);
+    const char *z = s->azCol[i];
+    sqlite3_str_appendf(pBy, "%st.\"%w\" COLLATE BINARY,typeof(t.\"%w\"),"
+        "iif(t.\"%w\" = 0 AND typeof(t.\"%w\") = 'real', atan2(0, t.\"%w\"), NULL)", i ? "," : "", z, z, z, z, z);
   }
   if( s->nCol==0 ) sqlite3_str_appendall(pBy, "NULL");
   zBy = sqlite3_str_finish(pBy);

@@ -311,13 +311,15 @@ static void diff_counts_copies_as_they_are_stored(void){
   openConn(&c);
   okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE d(rowid, _rowid_, oid, dosql_diff_copy, dosql_diff_copy_1);"
       " INSERT INTO d VALUES(1, 1, 1, 5, 6), (1, 1, 1, 5, 6);"
-      " CREATE TABLE n(rowid, _rowid_, oid COLLATE NOCASE); INSERT INTO n VALUES(1, 1, 'a'), (1, 1, 'A'), (1, 1, 2), (1, 1, 2.0)\"}");
+      " CREATE TABLE n(rowid, _rowid_, oid COLLATE NOCASE); INSERT INTO n VALUES(1, 1, 'a'), (1, 1, 'A'), (1, 1, 2), (1, 1, 2.0),"
+      " (1, 1, 0.0), (1, 1, -0.0)\"}");
   from = currentLsn(&c);
   okFree(&c, "/exec", "{\"sql\":\"INSERT INTO d VALUES(1, 1, 1, 5, 6); DELETE FROM n WHERE oid = 'a' COLLATE BINARY;"
-      " DELETE FROM n WHERE typeof(oid) = 'real'\"}");
+      " DELETE FROM n WHERE typeof(oid) = 'real' AND oid <> 0; DELETE FROM n WHERE atan2(0, oid) > 0\"}");
   z = diffChanges(&c, ",\"tables\":[\"d\",\"n\"]", from);
   CHECK_STR(z, "200 \"changes\":[{\"table\":\"d\",\"type\":\"insert\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":1,"
                "\"dosql_diff_copy\":5,\"dosql_diff_copy_1\":6}},"
+               "{\"table\":\"n\",\"type\":\"delete\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":-0}},"
                "{\"table\":\"n\",\"type\":\"delete\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":2}},"
                "{\"table\":\"n\",\"type\":\"delete\",\"data\":{\"rowid\":1,\"_rowid_\":1,\"oid\":\"a\"}}],\"more\":false}");
   sqlite3_free(z);
@@ -325,7 +327,7 @@ static void diff_counts_copies_as_they_are_stored(void){
 }
 
 /* A change the column's comparison would not see is a change: a NOCASE or
-** RTRIM collation, an integer become a real; in a WITHOUT ROWID table, a key
+** RTRIM collation, an integer become a real, a zero's sign; in a WITHOUT ROWID table, a key
 ** that changed only in case is still its row, updated. */
 static void diff_sees_what_collations_and_numbers_hide(void){
   Conn c;
@@ -334,14 +336,18 @@ static void diff_sees_what_collations_and_numbers_hide(void){
   openConn(&c);
   okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE u(id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE, note TEXT COLLATE RTRIM, n);"
       " CREATE TABLE k(email TEXT COLLATE NOCASE PRIMARY KEY, n) WITHOUT ROWID;"
-      " INSERT INTO u VALUES(1, 'ada@x.io', 'hi', 1); INSERT INTO k VALUES('bob@x.io', 1)\"}");
+      " INSERT INTO u VALUES(1, 'ada@x.io', 'hi', 1); INSERT INTO k VALUES('bob@x.io', 1);"
+      " CREATE TABLE z(id INTEGER PRIMARY KEY, r); INSERT INTO z VALUES(1, -0.0), (2, 0.0), (3, 0.0)\"}");
   from = currentLsn(&c);
-  okFree(&c, "/exec", "{\"sql\":\"UPDATE u SET email = 'ADA@X.IO', note = 'hi   ', n = 1.0; UPDATE k SET email = 'BOB@X.IO'\"}");
-  z = diffChanges(&c, ",\"tables\":[\"u\",\"k\"]", from);
+  okFree(&c, "/exec", "{\"sql\":\"UPDATE u SET email = 'ADA@X.IO', note = 'hi   ', n = 1.0; UPDATE k SET email = 'BOB@X.IO';"
+      " UPDATE z SET r = 0.0 WHERE id = 1; UPDATE z SET r = -0.0 WHERE id = 2\"}");
+  z = diffChanges(&c, ",\"tables\":[\"u\",\"k\",\"z\"]", from);
   CHECK_STR(z, "200 \"changes\":[{\"table\":\"k\",\"type\":\"update\",\"data\":{\"email\":\"BOB@X.IO\",\"n\":1},"
                "\"old\":{\"email\":\"bob@x.io\",\"n\":1}},"
                "{\"table\":\"u\",\"type\":\"update\",\"data\":{\"id\":1,\"email\":\"ADA@X.IO\",\"note\":\"hi   \",\"n\":1},"
-               "\"old\":{\"id\":1,\"email\":\"ada@x.io\",\"note\":\"hi\",\"n\":1}}],\"more\":false}");
+               "\"old\":{\"id\":1,\"email\":\"ada@x.io\",\"note\":\"hi\",\"n\":1}},"
+               "{\"table\":\"z\",\"type\":\"update\",\"data\":{\"id\":1,\"r\":0},\"old\":{\"id\":1,\"r\":-0}},"
+               "{\"table\":\"z\",\"type\":\"update\",\"data\":{\"id\":2,\"r\":-0},\"old\":{\"id\":2,\"r\":0}}],\"more\":false}");
   sqlite3_free(z);
   connClose(&c);
 }
