@@ -62,6 +62,7 @@ test('the shell runs statements, dot commands and every output mode; an error do
       'SELECT 1 AS a; SELECT 2 AS b;',
       '.mode json',
       'SELECT id, name FROM pets WHERE id = 1;',
+      'SELECT 1e999 AS inf, -1e999 AS ninf, NULL AS nul;',
       '.mode csv',
       "SELECT name, photo FROM pets ORDER BY id; -- a comment",
       '.mode line',
@@ -74,6 +75,8 @@ test('the shell runs statements, dot commands and every output mode; an error do
   assert.equal(r.code, 1, 'a failed statement makes the exit code 1');
   assert.ok(r.out.startsWith("id  name        photo\n--  ----------  -------\n1   Rex         x'00ff'\n2   semi;colon  NULL\n"), r.out);
   assert.match(r.out, /\[\n {2}\{\n {4}"id": 1,\n {4}"name": "Rex"\n {2}\}\n\]/);
+  // ±Infinity as sqlite3 -json writes it, not as null, which is NULL's spelling.
+  assert.match(r.out, /\[\n {2}\{\n {4}"inf": 1e999,\n {4}"ninf": -1e999,\n {4}"nul": null\n {2}\}\n\]/);
   assert.match(r.out, /^name,photo\nRex,x'00ff'\nsemi;colon,$/m);
   assert.match(r.out, /^a\n-\n1\nb\n-\n2$/m, 'each statement of a line prints its rows');
   assert.match(r.out, /^big = 9007199254740993$/m);

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 
 export const MODES = ['table', 'json', 'csv', 'line'];
 const HISTORY_FILE = join(homedir(), '.dosql_history');
@@ -150,7 +151,16 @@ export function format(rs, mode) {
   const rows = rs.rows.map((r) => columns.map((_, i) => r[i]));
   if (mode === 'json') {
     const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof ArrayBuffer ? text(r[i]) : r[i]])));
-    return JSON.stringify(objects, (_, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : String(v)) : v), 2);
+    // JSON.stringify writes ±Infinity as null, NULL's spelling: as sqlite3 -json does,
+    // 1e999 (which JSON.parse reads back as Infinity), put in after in place of a mark
+    // no text of the rows can hold.
+    const mark = `dosql-infinity-${randomUUID()}`;
+    const json = JSON.stringify(objects, (_, v) => {
+      if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+      if (v === Infinity || v === -Infinity) return `${v < 0 ? '-' : ''}${mark}`;
+      return v;
+    }, 2);
+    return json.replaceAll(`"-${mark}"`, '-1e999').replaceAll(`"${mark}"`, '1e999');
   }
   if (mode === 'csv') return [columns, ...rows.map((r) => r.map((v) => (v === null ? '' : text(v))))].map((r) => r.map(csvField).join(',')).join('\n');
   // Widths by a loop, not Math.max(...list): a spread of many rows overflows the stack.
