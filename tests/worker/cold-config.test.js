@@ -86,9 +86,11 @@ test('a cold tier var is named when it is wrong, refused when no cold tier is se
     [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_GROUP_PAGES: '0' }, /DOSQL_GROUP_PAGES is "0": cold\.groupPages must be a whole number from 1 to 256/],
     [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_HOT_BYTES: '99999999999999999999' }, /DOSQL_HOT_BYTES is "99999999999999999999": cold\.hotBytes must be/],
     [{ DOSQL_COLD_BUCKET: 'COLD', DOSQL_GROUP_PAGES: '1e3' }, /DOSQL_GROUP_PAGES must be a whole number, in digits; got "1e3"/],
-    [{ DOSQL_COLD_BUCKET: 'SECRET', SECRET: 'not a bucket' }, /DOSQL_COLD_BUCKET is "SECRET": cold\.bucket must be an R2 bucket binding/],
+    [{ DOSQL_COLD_BUCKET: 'SECRET', SECRET: 'not a bucket' }, /DOSQL_COLD_BUCKET is "SECRET": cold\.bucket must be an R2 bucket binding \(add \[\[r2_buckets\]\] to the wrangler config\)$/],
+    // A KV namespace has get, put and delete too: it took the pages, and no read got them back.
+    [{ DOSQL_COLD_BUCKET: 'PAGES' }, /DOSQL_COLD_BUCKET is "PAGES": cold\.bucket must be an R2 bucket binding .*: this one has no head\(\) \(a KV namespace\?\)/],
   ])) {
-    const world = await startWorld({ migrations: MIGRATIONS, bindings, r2Buckets: ['COLD'] });
+    const world = await startWorld({ migrations: MIGRATIONS, bindings, r2Buckets: ['COLD'], kvNamespaces: ['PAGES'] });
     for (const backend of /** @type {const} */ (['sql', 'kv'])) {
       const answer = await world.client(backend, tenant('vars-bad')).post('/query', { sql: 'SELECT 1' });
       assert.deepEqual([answer.status, answer.body.code], [500, 'BAD_CONFIG'], `${JSON.stringify(bindings)}: ${answer.text}`);

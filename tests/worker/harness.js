@@ -67,6 +67,7 @@ const MODULE_RULES = [
  * @property {{pageSize?: number, cacheBytes?: number, changes?: false | {retainEvents?: number, retainMs?: number}, cold?: {binding: string, hotBytes?: number, groupPages?: number}, history?: {windowMs?: number, maxBytes?: number}}} [classOptions]
  * @property {Record<string, unknown>} [bindings]  extra env bindings
  * @property {string[]} [r2Buckets]  R2 bucket bindings, persisted in the world's folder
+ * @property {string[]} [kvNamespaces]  Workers KV namespace bindings (in memory)
  */
 
 /**
@@ -205,7 +206,8 @@ export function createWorld(name) {
         ].join('\n'),
       );
       const r2 = options.r2Buckets ? { r2Buckets: options.r2Buckets, r2Persist: join(dir, 'r2') } : {};
-      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {}, r2);
+      const kv = options.kvNamespaces ? { kvNamespaces: options.kvNamespaces } : {};
+      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {}, { ...r2, ...kv });
       return world;
     },
 

@@ -783,14 +783,22 @@ export class TieredPageStorage {
   }
 }
 
+/** The R2 bucket's methods the cold tier calls (cold-objects.js). */
+const R2_METHODS = ['get', 'put', 'delete', 'head'];
+
 /** Cold tier settings, checked; undefined for none. @param {unknown} value @returns {ColdSettings | undefined} */
 export function checkCold(value) {
   if (value === undefined || value === null || value === false) return undefined;
   if (typeof value !== 'object') throw new TypeError('cold must be {bucket, hotBytes?, groupPages?, prefix?}');
   checkKeys(value, ['bucket', 'hotBytes', 'groupPages', 'prefix'], 'cold');
   const { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix } = /** @type {any} */ (value);
-  if (!bucket || typeof bucket.get !== 'function' || typeof bucket.put !== 'function' || typeof bucket.delete !== 'function') {
-    throw new TypeError('cold.bucket must be an R2 bucket binding (add [[r2_buckets]] to the wrangler config)');
+  // Every method the cold tier calls: a KV namespace has all but head(), and took
+  // the pages it was given, which no R2 read could then get back.
+  const missing = R2_METHODS.find((method) => typeof bucket?.[method] !== 'function');
+  if (missing) {
+    throw new TypeError(
+      `cold.bucket must be an R2 bucket binding (add [[r2_buckets]] to the wrangler config)${typeof bucket === 'object' && bucket ? `: this one has no ${missing}() (a KV namespace?)` : ''}`,
+    );
   }
   if (!Number.isSafeInteger(hotBytes) || hotBytes < MIN_HOT_BYTES) {
     throw new TypeError(`cold.hotBytes must be a whole number of bytes, at least ${MIN_HOT_BYTES}; got ${JSON.stringify(hotBytes)}`);
