@@ -54,11 +54,11 @@ static int base64Digit(char c){
 ** Decode canonical base64, padded or not (sqld writes a blob without its "="s).
 ** Returns the decoded length and the bytes in *paOut (sqlite3_malloc'd; a 1-byte
 ** allocation for empty input), -1 for text that is not base64, or -2 when out
-** of memory.
+** of memory. With paOut 0 it only checks the text (and allocates nothing).
 */
 static int base64Decode(const char *z, unsigned char **paOut){
   size_t n = strlen(z), i, j = 0;
-  unsigned char *a;
+  unsigned char *a = 0;
   if( n%4==2 || n%4==3 ){
     char *zPadded = sqlite3_mprintf("%s%s", z, n%4==2 ? "==" : "=");
     int rc = zPadded ? base64Decode(zPadded, paOut) : -2;
@@ -66,28 +66,30 @@ static int base64Decode(const char *z, unsigned char **paOut){
     return rc;
   }
   if( n%4 ) return -1;
-  a = sqlite3_malloc64(n/4*3 + 1);
-  if( a==0 ) return -2;
+  if( paOut && (a = sqlite3_malloc64(n/4*3 + 1))==0 ) return -2;
   for(i=0; i<n; i+=4){
     int d0 = base64Digit(z[i]), d1 = base64Digit(z[i+1]);
     int d2 = base64Digit(z[i+2]), d3 = base64Digit(z[i+3]);
     int bLast = i+4==n;
     if( d0<0 || d1<0 ) goto bad;
-    a[j++] = (unsigned char)((d0<<2) | (d1>>4));
+    if( a ) a[j] = (unsigned char)((d0<<2) | (d1>>4));
+    j++;
     if( z[i+2]=='=' ){
       if( !bLast || z[i+3]!='=' || (d1&15) ) goto bad;
       break;
     }
     if( d2<0 ) goto bad;
-    a[j++] = (unsigned char)(((d1&15)<<4) | (d2>>2));
+    if( a ) a[j] = (unsigned char)(((d1&15)<<4) | (d2>>2));
+    j++;
     if( z[i+3]=='=' ){
       if( !bLast || (d2&3) ) goto bad;
       break;
     }
     if( d3<0 ) goto bad;
-    a[j++] = (unsigned char)(((d2&3)<<6) | d3);
+    if( a ) a[j] = (unsigned char)(((d2&3)<<6) | d3);
+    j++;
   }
-  *paOut = a;
+  if( paOut ) *paOut = a;
   return (int)j;
 bad:
   sqlite3_free(a);
@@ -479,6 +481,30 @@ static int parseInt64(const char *z, sqlite3_int64 *pV){
   return 1;
 }
 
+/* The REAL a $real tag's text z says (what JSON's numbers cannot: ±Infinity,
+** -0) in *pR: 1, or 0 for any other text. */
+static int realTagValue(const char *z, double *pR){
+  if( strcmp(z, "Infinity")==0 ) *pR = INFINITY;
+  else if( strcmp(z, "-Infinity")==0 ) *pR = -INFINITY;
+  else if( strcmp(z, "-0")==0 ) *pR = -0.0;
+  else return 0;
+  return 1;
+}
+
+int jsonIsWrittenValue(const cJSON *p){
+  const cJSON *pTag;
+  sqlite3_int64 v;
+  double r;
+  if( cJSON_IsNull(p) || cJSON_IsString(p) ) return 1;
+  if( cJSON_IsNumber(p) ) return isfinite(p->valuedouble);
+  pTag = cJSON_IsObject(p) ? p->child : 0;
+  if( pTag==0 || pTag->next || !cJSON_IsString(pTag) ) return 0;
+  if( strcmp(pTag->string, JSON_TAG_BIGINT)==0 ) return parseInt64(pTag->valuestring, &v);
+  if( strcmp(pTag->string, JSON_TAG_BLOB)==0 ) return base64Decode(pTag->valuestring, 0)>=0;
+  if( strcmp(pTag->string, JSON_TAG_REAL)==0 ) return realTagValue(pTag->valuestring, &r);
+  return 0;
+}
+
 /* Bind a tagged object {"$bigint"|"$blob"|"$real"|"$text": string}. */
 static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
   const cJSON *pTag = p->child;
@@ -508,9 +534,8 @@ static int bindTagged(sqlite3_stmt *pStmt, int i, const cJSON *p, char **pzErr){
     return sqlite3_bind_blob(pStmt, i, a, n, sqlite3_free);
   }
   if( strcmp(zTag, JSON_TAG_REAL)==0 ){
-    if( strcmp(zVal, "Infinity")==0 ) return sqlite3_bind_double(pStmt, i, INFINITY);
-    if( strcmp(zVal, "-Infinity")==0 ) return sqlite3_bind_double(pStmt, i, -INFINITY);
-    if( strcmp(zVal, "-0")==0 ) return sqlite3_bind_double(pStmt, i, -0.0);
+    double r;
+    if( realTagValue(zVal, &r) ) return sqlite3_bind_double(pStmt, i, r);
     *pzErr = sqlite3_mprintf("parameter %d: $real must be \"Infinity\", \"-Infinity\" or \"-0\"", i);
     return SQLITE_MISMATCH;
   }

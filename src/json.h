@@ -65,6 +65,11 @@ void jsonAppendColumn(sqlite3_str *pOut, sqlite3_stmt *pStmt, int i);
 ** a blob's base64 in quotes; 0 for a number or NULL, which take little. */
 sqlite3_int64 jsonValueLength(sqlite3_value *pVal);
 
+/* Whether p is a value as jsonAppendValue() writes one: null, a finite number, a
+** string, or a tag whose text its tag reads ($bigint a 64-bit integer, $blob
+** base64, $real ±Infinity or -0). An imported change log is trusted no further. */
+int jsonIsWrittenValue(const cJSON *p);
+
 /*
 ** Bind params (NULL, a JSON array for positional or an object for named
 ** parameters) to every parameter of pStmt. Returns SQLITE_OK, SQLITE_NOMEM,

@@ -271,11 +271,15 @@ cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
 int requestCheckStored(const char *z, int n){
   Scan scan = { (const uint8_t*)z, (uint32_t)n, 0, 1 };
   cJSON *pValue;
+  const cJSON *pMember;
   int bNoMem = 0, bValid;
   if( scanBody(&scan)!=0 || n<1 || z[0]!='{' ) return 0;
   pValue = cJSON_ParseWithLength(z, (size_t)n);
   if( pValue==0 ) return -1;     /* the scan accepted it: out of memory */
   bValid = requestDuplicateKey(pValue, &bNoMem)==0;
+  for(pMember=pValue->child; bValid && pMember; pMember=pMember->next){
+    bValid = jsonIsWrittenValue(pMember);
+  }
   cJSON_Delete(pValue);
   return bNoMem ? -1 : bValid;
 }

@@ -30,7 +30,8 @@ cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody);
 
 /* Whether stored JSON text (z, n bytes) is an object as capture.c writes
 ** one: valid as a body is, except that \u0000 may stand for a NUL character
-** of a text value. 1 when it is, 0 when not, -1 when out of memory. */
+** of a text value, and each member a value as results write one
+** (jsonIsWrittenValue). 1 when it is, 0 when not, -1 when out of memory. */
 int requestCheckStored(const char *z, int n);
 
 #endif /* DOSQL_REQUEST_H */

@@ -409,6 +409,17 @@ static void forged_internal_tables_are_refused(void){
       "'[\"x\",null]', '[[\"i\",[1,{]]]'",                    /* an unnamed column's value */
       "'[\"x\"]', '[[\"i\",[{\"a\": 1}]]]'",                 /* whitespace */
       "'[\"x\", \"y\"]', '[[\"i\",[1,2]]]'",
+      /* Values results never hold, which every reader would decode otherwise. */
+      "'[\"x\"]', '[[\"i\",[{\"$bigint\":\"abc\"}]]]'",
+      "'[\"x\"]', '[[\"i\",[{\"$bigint\":\"9223372036854775808\"}]]]'",
+      "'[\"x\"]', '[[\"i\",[{\"$blob\":\"!!\"}]]]'",
+      "'[\"x\"]', '[[\"i\",[{\"$real\":\"NaN\"}]]]'",
+      "'[\"x\"]', '[[\"i\",[{\"$text\":\"AA==\"}]]]'",
+      "'[\"x\"]', '[[\"i\",[1e999]]]'",
+      "'[\"x\"]', '[[\"i\",[{\"x\":[1]}]]]'",
+      "'[\"x\"]', '[[\"i\",[[1]]]]'",
+      "'[\"x\"]', '[[\"i\",[true]]]'",
+      "'[\"x\"]', '[[\"u\",[1],[{\"$bigint\":\"1.5\"}]]]'",
     };
     unsigned i;
     for(i=0; i<sizeof(azRow)/sizeof(azRow[0]); i++){
@@ -422,6 +433,14 @@ static void forged_internal_tables_are_refused(void){
       expectCode(&c, "/changes", "{}", 500, "CHANGE_LOG_CORRUPT");
       forge(&c, "DELETE FROM main._dosql_change_log WHERE last_lsn>1");
     }
+    /* Every value as results write it reads. */
+    forge(&c, "INSERT INTO main._dosql_change_log VALUES(2, 2, 2, 0, 't', '[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"]',"
+              " '[[\"i\",[{\"$bigint\":\"-9223372036854775808\"},{\"$blob\":\"AQI=\"},{\"$real\":\"-Infinity\"},"
+              "{\"$real\":\"-0\"},\"a\\\\u0000b\",-1.5e300]]]')");
+    a = callFlags(&c, "POST", "/import/check", "{}", DOSQL_REQUEST_INTERNAL);
+    CHECK(a.status==200);
+    answerFree(&a);
+    forge(&c, "DELETE FROM main._dosql_change_log WHERE last_lsn>1");
   }
   /* Events that are not one per lsn, or rows that overlap. */
   forge(&c, "INSERT INTO main._dosql_change_log VALUES(3, 2, 2, 0, 't', '[\"x\"]', '[[\"i\",[2]]]')");
