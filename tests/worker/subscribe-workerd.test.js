@@ -159,6 +159,32 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await it.return?.(), { done: true, value: undefined });
     });
 
+    test('a subscriber waits its turn behind a transaction however many requests wait: a full line does not end it', TIMEOUT, async () => {
+      const db = createClient(stubOf(world, backend, tenant('sub-line')));
+      await db.run('CREATE TABLE t (v)');
+      await db.run('INSERT INTO t VALUES (1)');
+      const it = db.subscribe(['t'], { since: 0 });
+      /** @type {Promise<IteratorResult<any>> | undefined} */
+      let first;
+      /** @type {Promise<string>[]} */
+      let queries = [];
+      await db.transaction(async (tx) => {
+        await tx.run('INSERT INTO t VALUES (2)');
+        // More requests than may wait (1,024): those past it are refused at once.
+        queries = Array.from({ length: 1040 }, () => db.query('SELECT 1').then(() => 'ok', (err) => err.code));
+        await new Promise((resolve) => { for (const q of queries) void q.then((code) => code === 'TOO_MANY_REQUESTS' && resolve(undefined)); });
+        first = it.next();
+        first.catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      });
+      assert.deepEqual(withoutTime((await /** @type {Promise<IteratorResult<any>>} */ (first)).value), { lsn: 1, txId: 1, type: 'insert', table: 't', data: { v: 1 } });
+      assert.deepEqual(withoutTime((await it.next()).value), { lsn: 2, txId: 2, type: 'insert', table: 't', data: { v: 2 } });
+      await it.return?.();
+      const answered = await Promise.all(queries);
+      assert.ok(answered.filter((code) => code === 'ok').length >= 1000, 'the line waited');
+      assert.ok(answered.every((code) => code === 'ok' || code === 'TOO_MANY_REQUESTS'), String(new Set(answered)));
+    });
+
     test('a float keeps its sign and its infinity in the stream, stored and live', TIMEOUT, async () => {
       const db = createClient(stubOf(world, backend, tenant('sub-float')));
       // An untyped column: a REAL one stores -0.0 as the integer 0 (SQLite's affinity).

@@ -225,11 +225,14 @@ export class DatabaseInstance {
     this.#feed = new ChangeFeed({
       ctx: options.ctx,
       log,
-      // Through the gate like any request: never inside an open transaction.
+      // Through the gate like any request: never inside an open transaction. The shim's
+      // own request, for a subscriber admitted already (one read each at a time): it
+      // waits its turn but is never refused for a full waiting line, which would end
+      // the subscription for what a moment later is gone.
       read: async (body) => {
         const failure = await this.start();
         if (failure) return failure;
-        return this.#request('POST', '/changes', encoder.encode(JSON.stringify(body)), null);
+        return this.#request('POST', '/changes', encoder.encode(JSON.stringify(body)), null, { internal: true });
       },
     });
   }

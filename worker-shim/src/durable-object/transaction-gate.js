@@ -100,7 +100,7 @@ export class TransactionGate {
    * the whole object).
    * @param {string} method @param {string} path @param {Body | Promise<Body>} body
    * @param {string | null} txId  the X-DoSQL-Transaction header
-   * @param {{internal?: boolean}} [options]  the shim's own request (the log's prune), which waits its turn too
+   * @param {{internal?: boolean}} [options]  the shim's own request (the log's prune, a subscriber's read), which waits its turn too
    * @returns {EngineResponse | Promise<EngineResponse>}  the response itself when the gate is free
    *   and the engine answers at once (#outside)
    */
@@ -379,7 +379,7 @@ export class TransactionGate {
   #expired(txId) {
     const reason = this.#ended.get(txId);
     const message = reason === undefined
-      ? `no transaction ${JSON.stringify(txId.length > 64 ? `${txId.slice(0, 64)}…` : txId)} is open on this database: the id is unknown (or it ended more than ${ENDED_MEMORY} transactions ago)`
+      ? `no transaction ${JSON.stringify(txId.length > 64 ? `${txId.slice(0, 64)}…` : txId)} is open on this database: the id is unknown to it (never given by it, ended more than ${ENDED_MEMORY} transactions ago, or lost when the object restarted, as a deploy or an eviction restarts it: then its writes were rolled back)`
       : reason === 'committed' || reason === 'rolled back'
         ? `transaction ${txId} has ended: it was already ${reason}`
         : reason.startsWith('idled out')
