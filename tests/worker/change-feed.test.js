@@ -100,3 +100,27 @@ test('a stream reading a long log back is never too slow for it, however long a 
   assert.equal(feed.subscribers.streams, 0, 'the stalled live stream was closed');
   await reader.cancel();
 });
+
+test('a live stream whose reader takes nothing between two keepalives, bytes waiting, has gone and is ended; one that reads stays', async (t) => {
+  const { engine, post, feed } = await feedOverEngine();
+  await post('/run', { sql: 'CREATE TABLE t (v TEXT)' });
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const subscribe = () =>
+    feed.subscribe(new Request('http://db/subscribe', { method: 'POST', body: '{}' }), async () => encoder.encode('{}'), (method, body) => engine.hostRequest(method, '/subscribe', body));
+  const gone = await subscribe();
+  const reading = /** @type {ReadableStream<Uint8Array>} */ ((await subscribe()).body).getReader();
+  await reading.read(); // ready
+  // A few small events, far under what a stream may leave unread: the one nobody reads keeps them.
+  await post('/run', { sql: "INSERT INTO t VALUES ('a')" });
+  feed.notify();
+  await sleep(20);
+  for (let i = 0; i < 3; i++) {
+    void reading.read();
+    t.mock.timers.tick(15_000);
+    await sleep(5);
+  }
+  assert.equal(feed.subscribers.streams, 1, 'the stream nobody read was ended; the one read stays');
+  const text = await new Response(gone.body).text();
+  assert.match(text, /"type":"end","code":"SUBSCRIBER_TOO_SLOW","error":"nothing was read for 15 s; subscribe again from the last lsn you saw"/);
+  await reading.cancel();
+});

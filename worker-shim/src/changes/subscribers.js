@@ -16,7 +16,7 @@
 //   last lsn, so that the log is never held in memory for a reader that reads none.
 
 import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
-import { MAX_UNREAD_BYTES, SOCKET_CATCH_UP_BYTES } from '../config.js';
+import { KEEPALIVE_MS, MAX_UNREAD_BYTES, SOCKET_CATCH_UP_BYTES } from '../config.js';
 
 const encoder = new TextEncoder();
 
@@ -71,6 +71,10 @@ export class StreamSubscriber extends Subscriber {
   #wake = () => {};
   /** A catch-up waits for the reader to take its pages: it is not slow meanwhile. */
   #waited = false;
+  /** Bytes ever enqueued; less those queued, the bytes the reader took. */
+  #enqueued = 0;
+  /** The bytes the reader had taken at the last keepalive (-1 before the first). */
+  #takenAtKeepalive = -1;
   #onClose;
 
   /**
@@ -130,11 +134,27 @@ export class StreamSubscriber extends Subscriber {
     return this.#enqueue(messages.map((m) => this.#frame(m)).join(''));
   }
 
-  /** The periodic keepalive (or the end of a reader that stopped reading, unless a
-   *  catch-up's pages are what it has yet to read). */
+  /**
+   * The periodic keepalive; or, unless a catch-up's pages are what the reader has yet
+   * to read, the end of one that stopped reading: behind by more than MAX_UNREAD_BYTES,
+   * or having taken nothing since the last keepalive while bytes waited for it. That
+   * one has gone: workerd does not always tell a stream that its reader went away, and
+   * every write to it then succeeds, so it would count among the subscribers for good.
+   */
   keepalive() {
-    if (this.closed || (!this.#waited && this.#tooSlow())) return;
+    if (this.closed) return;
+    const taken = this.#enqueued - this.queuedBytes;
+    if (!this.#waited && (this.#tooSlow() || this.#stalled(taken))) return;
+    this.#takenAtKeepalive = taken;
     this.#enqueue(this.#format === 'sse' ? SSE_KEEPALIVE : '{"type":"keepalive"}\n');
+  }
+
+  /** Whether the reader took nothing since the last keepalive, bytes waiting; then ended. @param {number} taken */
+  #stalled(taken) {
+    if (this.queuedBytes === 0 || taken !== this.#takenAtKeepalive) return false;
+    this.end('SUBSCRIBER_TOO_SLOW', `nothing was read for ${KEEPALIVE_MS / 1000} s; subscribe again from the last lsn you saw`);
+    this.#onClose();
+    return true;
   }
 
   /** Resolves once the reader took enough to go on with a catch-up (or left). */
@@ -175,7 +195,9 @@ export class StreamSubscriber extends Subscriber {
   /** @param {string} text */
   #enqueue(text) {
     try {
-      this.#controller.enqueue(encoder.encode(text));
+      const bytes = encoder.encode(text);
+      this.#controller.enqueue(bytes);
+      this.#enqueued += bytes.length;
       return true;
     } catch {
       // The reader went away.
