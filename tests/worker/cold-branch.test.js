@@ -96,6 +96,19 @@ describe('a branch with the cold tier shares its parent\'s R2 objects', () => {
     assert.deepEqual(await parent.query('SELECT body = ' + BODY('1') + ' AS same FROM t WHERE id = 1'), [{ same: 1 }]);
   });
 
+  test('a branch of a database whose R2 object was lost answers the loss as its reads do (COLD_TIER_CORRUPT, naming it), not as the branch\'s refusal', { timeout: 120_000 }, async () => {
+    const parent = await filled(tenant('lost'));
+    const lost = (await parent.manifest()).groups.at(-1)?.object;
+    assert.ok(lost, 'the parent has objects in R2');
+    await parent.deleteObject(lost);
+    const child = client(runtime, tenant('lost-child'));
+    const made = await parent.post('/branch', { name: child.name });
+    assert.deepEqual([made.status, made.body.code], [500, 'COLD_TIER_CORRUPT'], made.text);
+    assert.ok(made.body.error.includes(lost), made.body.error);
+    assert.match(made.body.error, /restore the bucket or import a backup/);
+    assert.deepEqual(await child.query('SELECT count(*) AS n FROM t'), [{ n: 0 }], 'the branch stayed new');
+  });
+
   test('objects the parent rewrites stay while the branch reads them, and go once it lets them go', { timeout: 120_000 }, async () => {
     const parent = await filled(tenant('owner'));
     const child = client(runtime, tenant('holder'));

@@ -27,6 +27,7 @@ import { jsonResponse, messageOf, valueOf } from './response.js';
 import { BodyReader } from './file-import.js';
 import { SHARED } from '../storage/tiered.js';
 import { byOwner } from '../storage/cold-manifest.js';
+import { corrupt } from '../storage/cold-objects.js';
 import { MAX_GROUP_PAGES, PAGES_PER_CHUNK, PAGES_PER_WRITE } from '../config.js';
 import { tenantNameError } from '../tenant.js';
 
@@ -150,12 +151,33 @@ async function share(lsn, holder, target, { namespace, storage, holdSharing, siz
       } catch (err) {
         return hostError('COLD_TIER_UNAVAILABLE', `the branch was not made: the new database failed while taking its pages: ${messageOf(err)}; retry`);
       }
-      return jsonResponse(answer.status, JSON.parse(answer.text));
+      const answered = jsonResponse(answer.status, JSON.parse(answer.text));
+      return answered.status === 400 ? ((await lostShared(groups, pageSize, storage)) ?? answered) : answered;
     } finally {
       done();
     }
   } finally {
     release();
+  }
+}
+
+/**
+ * After the branch refused what it was sent: when R2 does not hold one of this
+ * database's shared objects as its manifest names it, the loss is this database's,
+ * answered as its reads answer it (500 COLD_TIER_CORRUPT, naming the object), not as
+ * the branch's refusal; else null.
+ * @param {SharedGroup[]} groups @param {number} pageSize @param {any} storage
+ * @returns {Promise<EngineResponse | null>}
+ */
+async function lostShared(groups, pageSize, storage) {
+  try {
+    const object = await storage.unmatched(groups, pageSize);
+    if (object === null) return null;
+    const lost = corrupt(`${object} is missing from the bucket or does not match the SHA-256 the manifest recorded`);
+    return hostError(lost.code, lost.message);
+  } catch (err) {
+    if (err instanceof StorageError) return hostError(err.code, err.message);
+    throw err;
   }
 }
 
@@ -368,7 +390,7 @@ async function checkShared({ pageSize, groups }, { keeps, storage }) {
     if (!kept) return hostError('BRANCH_REFUSED', `this is no branch: database ${owner} keeps no such objects for it`);
   }
   try {
-    if (!(await storage.matchesAll(groups, pageSize))) return hostError('BRANCH_REFUSED', 'this is no branch: R2 does not hold its shared objects as its manifest names them');
+    if (await storage.unmatched(groups, pageSize)) return hostError('BRANCH_REFUSED', 'this is no branch: R2 does not hold its shared objects as its manifest names them');
   } catch (err) {
     if (err instanceof StorageError) return hostError(err.code, err.message);
     throw err;

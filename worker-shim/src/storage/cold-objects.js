@@ -141,7 +141,7 @@ function unavailable(what, err) {
   return new StorageError('COLD_TIER_UNAVAILABLE', `the cold tier (R2) failed ${what}: ${why}; nothing was changed, retry`, { cause: err });
 }
 
-/** @param {string} what */
-function corrupt(what) {
+/** R2 lost what: 500 COLD_TIER_CORRUPT, and what to do. @param {string} what */
+export function corrupt(what) {
   return new StorageError('COLD_TIER_CORRUPT', `the cold tier lost data: ${what}; restore the bucket or import a backup`);
 }

@@ -458,15 +458,18 @@ export class TieredPageStorage {
   }
 
   /**
-   * A branch's side: whether R2 has every shared object as its entry names it (one
-   * HEAD each, no download). @param {SharedGroup[]} groups @param {number} pageSize
+   * A shared object R2 does not have as its entry names it (one HEAD each, no
+   * download), or null: a branch's check of what it is sent, and its parent's of its
+   * own when the branch refused them. @param {SharedGroup[]} groups @param {number} pageSize
+   * @returns {Promise<string | null>}
    */
-  async matchesAll(groups, pageSize) {
-    let all = true;
+  async unmatched(groups, pageSize) {
+    /** @type {string | null} */
+    let first = null;
     await eachLimited(groups, TRANSFER_CONCURRENCY, async (group) => {
-      if (!(await this.#cold.matches(group, pageSize))) all = false;
+      if (first === null && !(await this.#cold.matches(group, pageSize))) first = group.object;
     });
-    return all;
+    return first;
   }
 
   /**
