@@ -137,6 +137,16 @@ describe('storage format: a page log over packed groups', () => {
     assert.ok(wrapped.openRows - fresh.openRows <= LOG_INDEX_ROWS, `an open read ${fresh.openRows} rows of a fresh ring, ${wrapped.openRows} of one come round`);
   });
 
+  test('history no point can read (below the floor the cold tier raised) is deleted at the checkpoint, not kept to its window', async () => {
+    const kept = await call('floorPruneRun', false);
+    const raised = await call('floorPruneRun', true);
+    assert.ok(kept.checkpoints >= 4 && raised.checkpoints === kept.checkpoints, `checkpoints ${kept.checkpoints}, ${raised.checkpoints}`);
+    assert.ok(kept.historyRows >= 4 && kept.historyBack > 0, `history kept as usual: ${JSON.stringify(kept)}`);
+    // At most the rows of the span checkpointed in the commit that raised the floor past it.
+    assert.equal(raised.historyBack, 0);
+    assert.ok(raised.historyRows <= 2 && raised.historyRows < kept.historyRows / 2, `history rows kept below the floor: ${JSON.stringify({ kept, raised })}`);
+  });
+
   test('a ring holds at least four spans: history keeps three before the current one, whatever checkpoint interval is asked for', async () => {
     // A ring of 40 rows: a checkpoint every 10, though 100 is asked for.
     const { checkpoints, historyBack } = await call('smallRingRun', 65);

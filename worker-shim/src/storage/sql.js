@@ -865,14 +865,15 @@ export class SqlPageStorage {
   }
 
   /** Delete the spans that stopped being history: the ring reused their first log row, or
-   *  they are older than the window, or history is past its bytes (then their log rows go
+   *  they are older than the window, or below history's floor (no point of theirs can be
+   *  read: the cold tier raised it), or history is past its bytes (then their log rows go
    *  too, before the ring reuses them). */
   #pruneHistory() {
     const spans = this.#spans();
     const intact = new Set(this.#intactSpans());
     const since = Date.now() - this.#tuning.historyMs;
     let bytes = spans.reduce((sum, span) => sum + span.bytes, 0);
-    while (spans.length > 0 && (!intact.has(spans[0]) || spans[0].lastTs < since || bytes > this.#tuning.historyBytes)) {
+    while (spans.length > 0 && (!intact.has(spans[0]) || spans[0].lastTs < since || spans[0].lastLsn <= this.#floor || bytes > this.#tuning.historyBytes)) {
       const span = /** @type {Span} */ (spans.shift());
       bytes -= span.bytes;
       this.exec(this.#statements.deleteSegments, span.firstSeg, span.lastSeg);
