@@ -9,6 +9,7 @@
 
 #include "budget.h"
 #include "config.h"
+#include "decimal.h"
 #include "json.h"
 #include "sqlite/unit.h"
 
@@ -274,21 +275,6 @@ static void trimPointZero(char *z){
   if( zDot && (zDot[2]==0 || zDot[2]=='e') ) memmove(zDot, zDot+2, strlen(zDot+2)+1);
 }
 
-/* 10^0 to 10^22: the powers of ten a double holds exactly. */
-static const double aPow10Exact[] = {
-  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-  1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
-/*
-** The real strtod() reads the decimal n*10^k as, for 0 <= n <= 2^53 and
-** |k| <= 22: both operands are exact, so the one multiplication or division
-** rounds once, as strtod does.
-*/
-static double jsonExactDecimal(sqlite3_int64 n, int k){
-  return k>=0 ? (double)n*aPow10Exact[k] : (double)n/aPow10Exact[-k];
-}
-
 /*
 ** Most stored reals are short decimals (7.5, 19.99): written here without
 ** printf and strtod, as N/10^d with the fewest fractional digits d that read
@@ -302,14 +288,14 @@ static int jsonPutShortReal(char *z, double r){
   double a = fabs(r);
   int d;
   if( !(a>=1e-4 && a<1e15) ) return 0;
-  for(d=0; d<(int)(sizeof(aPow10Exact)/sizeof(aPow10Exact[0])); d++){
-    double s = a*aPow10Exact[d];
+  for(d=0; d<=DECIMAL_EXACT_POW10; d++){
+    double s = a*decimalPow10(d);
     sqlite3_int64 n;
     int nInt, nAll, i;
     if( s>=1e15 ) return 0;
     if( s!=(double)(sqlite3_int64)s ) continue;
     n = (sqlite3_int64)s;
-    if( jsonExactDecimal(n, -d)!=a ) return 0;   /* the real the text reads back as */
+    if( decimalExact(n, -d)!=a ) return 0;   /* the real the text reads back as */
     for(; d>0 && n%10==0; d--) n /= 10;
     /* The digits of n, then the point moved d places in from the right. */
     i = r<0;
@@ -329,29 +315,6 @@ static int jsonPutShortReal(char *z, double r){
     return nAll+1;
   }
   return 0;
-}
-
-/*
-** Whether strtod() reads the decimal z (as SQLite's printf writes one:
-** -?digits(.digits)?(e[+-]digits)?) back as exactly r: by jsonExactDecimal
-** when its digits make an integer N <= 2^53 and it is N*10^k with |k| <= 22,
-** else by strtod itself.
-*/
-static int jsonReadsBackAs(const char *z, double r){
-  sqlite3_int64 n = 0;
-  int k = 0, i = z[0]=='-', bPoint = 0;
-  double v;
-  for(; z[i]; i++){
-    if( z[i]=='.' ){ bPoint = 1; continue; }
-    if( z[i]<'0' || z[i]>'9' ) break;
-    if( n>=((sqlite3_int64)1<<53)/10 ) return strtod(z, 0)==r;
-    n = n*10 + (z[i]-'0');
-    k -= bPoint;
-  }
-  if( z[i]=='e' ) k += atoi(&z[i+1]);
-  if( n>((sqlite3_int64)1<<53) || k<-22 || k>22 ) return strtod(z, 0)==r;
-  v = jsonExactDecimal(n, k);
-  return (z[0]=='-' ? -v : v)==r;
 }
 
 /* The shortest decimal (15 to 17 significant digits) that strtod() reads back
@@ -377,7 +340,7 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
   }
   for(nDigit=15; nDigit<=17; nDigit++){
     sqlite3_snprintf(sizeof(zBuf), zBuf, "%!.*g", nDigit, r);
-    if( jsonReadsBackAs(zBuf, r) ) break;
+    if( decimalValue(zBuf, (long long)strlen(zBuf))==r ) break;
   }
   trimPointZero(zBuf);
   sqlite3_str_appendall(pOut, zBuf);

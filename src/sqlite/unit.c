@@ -45,6 +45,7 @@ static int dosqlMemcmp(const void *pA, const void *pB, size_t n);
 
 #include "budget.h"
 #include "config.h"
+#include "decimal.h"
 #include "unit.h"
 
 /* memcmp(), as SQLite's code calls it: the equal prefix is found eight bytes
@@ -94,10 +95,22 @@ static sqlite3_int64 numberSpan(const char *z, sqlite3_int64 n){
 
 /* SQLite's parsers of numbers, as its code calls them (its prototypes declare
 ** them static): the bytes they may read are charged first. In UTF-16,
-** sqlite3Atoi64() reads every byte of its length. */
+** sqlite3Atoi64() reads every byte of its length.
+**
+** sqlite3AtoF()'s value is then taken again, correctly rounded (decimal.h):
+** SQLite 3.52's keeps 18 or 19 digits and rounds a tie up, so a text halfway
+** between two doubles read one step off where every other reader (and SQLite
+** before it) rounds to even: JavaScript writes whole doubles past 2^54 so
+** ("25014204380734210"), and json_extract() of such a number, or CAST of it,
+** gave another double. Its answer (a number, a prefix of one, none) stays
+** SQLite's; a zero is a zero either way. */
 static int sqlite3AtoF(const char *z, double *pResult){
-  budgetChargeParsed(numberSpan(z, LARGEST_INT64));
-  return sqlite3AtoFUnmetered(z, pResult);
+  sqlite3_int64 nSpan = numberSpan(z, LARGEST_INT64);
+  int rc;
+  budgetChargeParsed(nSpan);
+  rc = sqlite3AtoFUnmetered(z, pResult);
+  if( *pResult!=0.0 ) *pResult = decimalValue(z, nSpan);
+  return rc;
 }
 
 static int sqlite3Atoi64(const char *zNum, i64 *pNum, int length, u8 enc){

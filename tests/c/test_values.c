@@ -179,6 +179,70 @@ static void reals_are_written_as_before_the_short_path(void){
   connClose(&c);
 }
 
+/* The REAL of one SQL expression's result. */
+static double realOf(Conn *pConn, const char *zSql){
+  char *zBody = queryBody(pConn, zSql, 0);
+  cJSON *pBody = cJSON_Parse(zBody);
+  cJSON *pRow = cJSON_GetArrayItem(cJSON_GetObjectItem(pBody, "rows"), 0);
+  double r = pRow && cJSON_IsNumber(pRow->child) ? pRow->child->valuedouble : -1.0;
+  cJSON_Delete(pBody);
+  free(zBody);
+  return r;
+}
+
+/* A decimal reads as strtod() reads it, rounded to even at a tie, however SQL
+** reads it (a literal, CAST, an affinity, a JSON number): SQLite 3.52's own
+** parser rounds a tie up, and JavaScript writes whole doubles past 2^54 as
+** such ties. What SQLite answers of a text that is not all a number stays. */
+static void decimals_read_as_strtod_reads_them(void){
+  static const char *az[] = {
+    "9007199254740993", "9007199254740993.0", "25014204380734210", "-25014204380734210",
+    "2.5014204380734210e16", "1e23", "8.589973e9", "123456789012345678901234567890",
+    "0.1000000000000000055511151231257827", "4.9406564584124654e-324", "2.2250738585072011e-308",
+    "1.7976931348623157e308", "3.14", "-0.000001", "1e-400",
+  };
+  static const char *azForm[] = {
+    "SELECT %s", "SELECT CAST('%s' AS REAL)", "SELECT json_extract('[%s]', '$[0]')", "SELECT '%s' * 1.0",
+  };
+  Conn c;
+  unsigned i, j;
+  sqlite3_uint64 state = 0x9e3779b97f4a7c15ULL;
+  openConn(&c);
+  for(i=0; i<sizeof(az)/sizeof(az[0]); i++){
+    /* A literal or JSON number without a point or exponent that fits 64 bits is an INTEGER. */
+    int bInteger = strpbrk(az[i], ".eE")==0 && strlen(az[i])<=19;
+    for(j=bInteger ? 1 : 0; j<sizeof(azForm)/sizeof(azForm[0]); j++){
+      char zSql[200];
+      double r;
+      if( bInteger && j==2 ) continue;
+      snprintf(zSql, sizeof(zSql), azForm[j], az[i]);
+      r = realOf(&c, zSql);
+      if( r!=strtod(az[i], 0) ) printf("  %s: %.17g, not %.17g\n", zSql, r, strtod(az[i], 0));
+      CHECK(r==strtod(az[i], 0));
+    }
+  }
+  /* The shortest text of random doubles past 2^53, where ties are. */
+  for(i=0; i<300; i++){
+    char zText[40], zSql[80];
+    double v = (double)(nextRandom(&state)>>11) * 64.0 * (double)(1 + i%1000);
+    int n;
+    for(n=15; n<=17; n++){
+      snprintf(zText, sizeof(zText), "%.*g", n, v);
+      if( strtod(zText, 0)==v ) break;
+    }
+    snprintf(zSql, sizeof(zSql), "SELECT CAST('%s' AS REAL)", zText);
+    if( realOf(&c, zSql)!=v ) printf("  %s read as %.17g, not %.17g\n", zText, realOf(&c, zSql), v);
+    CHECK(realOf(&c, zSql)==v);
+  }
+  /* A text that is not all a number: its prefix, as SQLite reads it; no hexadecimal. */
+  CHECK(realOf(&c, "SELECT CAST('1.5abc' AS REAL)")==1.5);
+  CHECK(realOf(&c, "SELECT CAST(' 25014204380734210e0 x' AS REAL)")==strtod("25014204380734210", 0));
+  CHECK(realOf(&c, "SELECT CAST('0x10' AS REAL)")==0.0);
+  CHECK(realOf(&c, "SELECT CAST('1e' AS REAL)")==1.0);
+  CHECK_QUERY(&c, "SELECT typeof(CAST('1.5abc' AS NUMERIC)) AS t, '12 ' + 0 AS n", 0, "{\"rows\":[{\"t\":\"real\",\"n\":12}]}");
+  connClose(&c);
+}
+
 static void params_bind_every_type(void){
   Conn c;
   openConn(&c);
@@ -320,6 +384,7 @@ int main(void){
   RUN(a_json_string_is_as_long_as_its_length_says);
   RUN(results_encode_every_type);
   RUN(reals_read_back_exactly);
+  RUN(decimals_read_as_strtod_reads_them);
   RUN(reals_are_written_as_before_the_short_path);
   RUN(params_bind_every_type);
   RUN(values_round_trip_through_a_table);
