@@ -873,13 +873,13 @@ static void a_log_of_the_first_release_is_upgraded(void){
   run(&c, "CREATE TABLE t(a, b)");
   forge(&c, "DROP VIEW main._dosql_changes; DROP TABLE main._dosql_change_log; " LEGACY_TABLE ";"
               "INSERT INTO _dosql_changes VALUES(1, 1, 1795000000000, 'insert', 't', '{\"a\":1,\"b\":\"x\"}', NULL),"
-              " (2, 2, 1795000000001, 'update', 't', '{\"a\":1,\"b\":[1.50,{\"$blob\":\"AA==\"}]}', '{\"a\":1,\"b\":\"x\"}'),"
+              " (2, 2, 1795000000001, 'update', 't', '{\"a\":1.50,\"b\":{\"$blob\":\"AA==\"}}', '{\"a\":1,\"b\":\"x\"}'),"
               " (3, 2, 1795000000001, 'delete', 't', '{\"a\":1,\"b\":null}', NULL)");
   connClose(&c);
   openConn(&c);
-  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"a\":1,\"b\":\"x\"} | 2/2 update t {\"a\":1,\"b\":[1.5,{\"$blob\":\"AA==\"}]} {\"a\":1,\"b\":\"x\"}"
+  CHECK_STR(events(&c, "{}"), "1/1 insert t {\"a\":1,\"b\":\"x\"} | 2/2 update t {\"a\":1.5,\"b\":{\"$blob\":\"AA==\"}} {\"a\":1,\"b\":\"x\"}"
                               " | 3/2 delete t {\"a\":1,\"b\":null}");
-  CHECK_STR(scalar(&c, "SELECT data FROM _dosql_changes WHERE lsn=2"), "\"{\\\"a\\\":1,\\\"b\\\":[1.50,{\\\"$blob\\\":\\\"AA==\\\"}]}\"");
+  CHECK_STR(scalar(&c, "SELECT data FROM _dosql_changes WHERE lsn=2"), "\"{\\\"a\\\":1.50,\\\"b\\\":{\\\"$blob\\\":\\\"AA==\\\"}}\"");
   CHECK_STR(scalar(&c, "SELECT type FROM sqlite_schema WHERE name='_dosql_changes'"), "\"view\"");
   run(&c, "INSERT INTO t VALUES(2, 2)");
   CHECK(logField(&c, "{}", "head")==4);
