@@ -317,7 +317,7 @@ for (const backend of BACKENDS) {
       ];
       const children = async () => (await db.query('SELECT id FROM child ORDER BY id')).map((r) => r.id);
       let r = await post(stub, '/exec', { sql: rebuild(1).join(';\n') });
-      assert.deepEqual(r, { status: 200, body: { count: 6 } });
+      assert.deepEqual(r, { status: 200, body: { count: 6, databaseChanged: true } });
       assert.deepEqual(await children(), [10, 20]);
       r = await post(stub, '/batch', { operations: rebuild(2).map((sql) => ({ sql })) });
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -357,7 +357,7 @@ for (const backend of BACKENDS) {
         { type: 'sequence', sql: 'PRAGMA foreign_keys=OFF; DELETE FROM parent;' }, { type: 'close' }] });
       assert.equal(r.body.results[0].type, 'ok', JSON.stringify(r.body));
       r = await post(stub, '/exec', { sql: rebuild(4).join(';\n') });
-      assert.deepEqual(r, { status: 200, body: { count: 6 } });
+      assert.deepEqual(r, { status: 200, body: { count: 6, databaseChanged: true } });
       assert.deepEqual(await children(), [10]);
     });
 
