@@ -428,7 +428,9 @@ test("an object parameter binds as the value it stands for would: a boxed primit
   }
 });
 
-test('SQL text for the wire: half a UTF-16 pair becomes U+FFFD, as D1 sends it; a NUL is refused, naming sql', () => {
+test('SQL text for the wire: half a UTF-16 pair becomes U+FFFD, as D1 sends it; a NUL is refused, naming sql; parameter names alike', () => {
+  assert.deepEqual(encodeParams({ ':a\ud83d': 1 }), { ':a\ufffd': 1 }, 'the name as its SQL is sent');
+  assert.throws(() => encodeParams({ 'a\0': 1 }), { code: 'BAD_PARAMS', message: /the parameter name "a\\u0000" holds a NUL character/ });
   assert.equal(encodeSql("SELECT 'a\ud83d'"), "SELECT 'a\ufffd'");
   assert.equal(encodeSql(42), 42, 'sent as it is: the object refuses it (400 BAD_REQUEST)');
   assert.throws(() => encodeSql('SELECT 1;\0 DROP TABLE t'), {

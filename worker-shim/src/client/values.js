@@ -26,9 +26,20 @@ export function encodeParams(params) {
   if (params === undefined || params === null) return undefined;
   if (Array.isArray(params)) return params.map(encodeValue);
   if (typeof params === 'object') {
-    return Object.fromEntries(Object.entries(/** @type {object} */ (params)).map(([k, v]) => [k, encodeValue(v)]));
+    return Object.fromEntries(Object.entries(/** @type {object} */ (params)).map(([k, v]) => [parameterName(k), encodeValue(v)]));
   }
   return params;
+}
+
+/**
+ * A named parameter's name for the wire, sent as the SQL naming it is (encodeSql):
+ * half a UTF-16 pair alone as U+FFFD, so that the two still match; a NUL, which no
+ * name in SQL text can hold, refused.
+ * @param {string} name
+ */
+function parameterName(name) {
+  if (name.includes('\0')) throw badParameter(`the parameter name ${JSON.stringify(name)} holds a NUL character, which no name in SQL can hold`);
+  return name.isWellFormed() ? name : name.toWellFormed();
 }
 
 /**
