@@ -56,10 +56,12 @@ SRCS := $(sort $(wildcard src/*.c))
 SQLITE_UNIT := src/sqlite/unit.c
 # SQLite's internal functions unit.c meters at every call (a number parsed from a text
 # scans all of it inside one VM step; a sort or an index's search compares its records
-# many times inside one; geopoly's overlap sweeps edges against edges): unit.c
-# includes a copy of the amalgamation in which each one's definition is renamed
-# NAMEUnmetered (src/sqlite/interpose.sh), and defines NAME.
-SQLITE_INTERPOSED := sqlite3AtoF sqlite3Atoi64 vdbeSorterGetCompare sqlite3VdbeFindCompare geopolyOverlap
+# many times inside one; geopoly's overlap sweeps edges against edges), or takes its value
+# from our own code (a decimal scaled by a power of ten, correctly rounded: decimal.h):
+# unit.c includes a copy of the amalgamation in which each one's definition is renamed
+# NAMEOriginal (src/sqlite/interpose.sh), and defines NAME.
+SQLITE_INTERPOSED := sqlite3AtoF sqlite3Atoi64 vdbeSorterGetCompare sqlite3VdbeFindCompare geopolyOverlap \
+                     sqlite3Fp10Convert2
 SQLITE_COPY       := $(BUILD)/sqlite/sqlite3-interposed.c
 CJSON       := deps/cjson/cJSON.c
 # The native host (pages in memory) every native build of the engine runs over.

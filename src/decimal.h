@@ -1,6 +1,7 @@
 /*
-** decimal.h — decimal text to a double, correctly rounded: as strtod() reads it,
-** which SQLite 3.52's own parser does not always do (src/sqlite/unit.c).
+** decimal.h — decimal numbers to doubles, correctly rounded: as strtod() reads
+** them, nearest and ties to even, which SQLite 3.52's own conversion does not
+** always do (src/sqlite/unit.c takes its values from here).
 */
 #ifndef DOSQL_DECIMAL_H
 #define DOSQL_DECIMAL_H
@@ -15,14 +16,18 @@ double decimalPow10(int k);
 ** both operands are exact, so the one multiplication or division rounds once. */
 double decimalExact(long long n, int k);
 
+/* n*10^k, correctly rounded, for any n and k: by decimalExact() when it can be,
+** else by strtod() of its digits (no allocation: at most 20 digits and an exponent). */
+double decimalScaled(unsigned long long n, int k);
+
 /*
-** The double the first n bytes of z are, correctly rounded (ties to even), as a
-** number is written in SQL and JSON: spaces, a sign, digits, a point and digits,
-** an exponent; what follows that is not read (nor need z end at n). Exactly by
+** The double that the number at the start of the NUL-terminated text z is,
+** correctly rounded, as a number is written in SQL and JSON: spaces, a sign,
+** digits, a point and digits, an exponent; what follows is not read. Exactly by
 ** decimalExact() when it can be (most decimals of 15 digits or fewer), else by
-** strtod() over a copy of the bytes (which never sees a hexadecimal or "inf").
-** 0.0 when out of memory for a copy of a long text (SQLite's malloc fails alike).
+** strtod(), which then reads the same bytes (a text "0x..." is the number 0 here
+** and never reaches it).
 */
-double decimalValue(const char *z, long long n);
+double decimalValue(const char *z);
 
 #endif /* DOSQL_DECIMAL_H */

@@ -4,6 +4,7 @@
 ** sqlite3_str; reading binds from a cJSON tree.
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -340,8 +341,11 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
   }
   for(nDigit=15; nDigit<=17; nDigit++){
     sqlite3_snprintf(sizeof(zBuf), zBuf, "%!.*g", nDigit, r);
-    if( decimalValue(zBuf, (long long)strlen(zBuf))==r ) break;
+    if( decimalValue(zBuf)==r ) break;
   }
+  /* SQLite's 17 digits approximate: when even they miss, the C library's,
+  ** which are exact, and read back. */
+  if( nDigit>17 ) snprintf(zBuf, sizeof(zBuf), "%.17g", r);
   trimPointZero(zBuf);
   sqlite3_str_appendall(pOut, zBuf);
 }

@@ -27,7 +27,7 @@
 ** digit (150,000 conversions of a 60,000-digit text ran 21 s). SQLite's two
 ** parsers, sqlite3AtoF() and sqlite3Atoi64(), are defined here, charging the
 ** text's bytes before they call SQLite's, which the copy of the amalgamation
-** included names sqlite3AtoFUnmetered() and sqlite3Atoi64Unmetered()
+** included names sqlite3AtoFOriginal() and sqlite3Atoi64Original()
 ** (src/sqlite/interpose.sh: a macro cannot rename a definition but not its calls).
 **
 ** Metering sorts and index searches. A sort compares its records N log N times
@@ -97,25 +97,32 @@ static sqlite3_int64 numberSpan(const char *z, sqlite3_int64 n){
 ** them static): the bytes they may read are charged first. In UTF-16,
 ** sqlite3Atoi64() reads every byte of its length.
 **
-** sqlite3AtoF()'s value is then taken again, correctly rounded (decimal.h):
-** SQLite 3.52's keeps 18 or 19 digits and rounds a tie up, so a text halfway
-** between two doubles read one step off where every other reader (and SQLite
-** before it) rounds to even: JavaScript writes whole doubles past 2^54 so
-** ("25014204380734210"), and json_extract() of such a number, or CAST of it,
-** gave another double. Its answer (a number, a prefix of one, none) stays
-** SQLite's; a zero is a zero either way. */
+** Decimals to doubles, correctly rounded (decimal.h). SQLite 3.52 scales a
+** decimal's digits by a power of ten in sqlite3Fp10Convert2(), rounding a tie
+** up, and sqlite3AtoF() keeps 18 or 19 digits of a longer text: so a text
+** halfway between two doubles read one step off, where every other reader (and
+** SQLite before it) rounds to even. JavaScript writes whole doubles past 2^54 so
+** ("25014204380734210"): json_extract() or CAST of one gave another double. Both
+** take their value from decimal.c: sqlite3AtoF() the whole text's (its answer, a
+** number, a prefix of one or none, stays SQLite's), and sqlite3Fp10Convert2(),
+** by which printf's "%!.17g" finds the shortest text that reads back, the
+** scaling as that reader reads it, so what SQLite writes of a REAL still reads
+** back as it. */
 static int sqlite3AtoF(const char *z, double *pResult){
-  sqlite3_int64 nSpan = numberSpan(z, LARGEST_INT64);
   int rc;
-  budgetChargeParsed(nSpan);
-  rc = sqlite3AtoFUnmetered(z, pResult);
-  if( *pResult!=0.0 ) *pResult = decimalValue(z, nSpan);
+  budgetChargeParsed(numberSpan(z, LARGEST_INT64));
+  rc = sqlite3AtoFOriginal(z, pResult);
+  *pResult = decimalValue(z);
   return rc;
+}
+
+static double sqlite3Fp10Convert2(u64 d, int p){
+  return decimalScaled(d, p);
 }
 
 static int sqlite3Atoi64(const char *zNum, i64 *pNum, int length, u8 enc){
   budgetChargeParsed(enc==SQLITE_UTF8 ? numberSpan(zNum, length) : length);
-  return sqlite3Atoi64Unmetered(zNum, pNum, length, enc);
+  return sqlite3Atoi64Original(zNum, pNum, length, enc);
 }
 
 /* Units of record comparisons not charged yet: they are charged a batch at a
@@ -148,7 +155,7 @@ METERED_SORTER_COMPARE(meteredSorterCompareText, vdbeSorterCompareText)
 METERED_SORTER_COMPARE(meteredSorterCompareInt, vdbeSorterCompareInt)
 
 static SorterCompare vdbeSorterGetCompare(VdbeSorter *p){
-  SorterCompare xCompare = vdbeSorterGetCompareUnmetered(p);
+  SorterCompare xCompare = vdbeSorterGetCompareOriginal(p);
   if( xCompare==vdbeSorterCompareInt ) return meteredSorterCompareInt;
   if( xCompare==vdbeSorterCompareText ) return meteredSorterCompareText;
   return meteredSorterCompare;
@@ -164,7 +171,7 @@ METERED_RECORD_COMPARE(meteredRecordCompareInt, vdbeRecordCompareInt)
 METERED_RECORD_COMPARE(meteredRecordCompareString, vdbeRecordCompareString)
 
 static RecordCompare sqlite3VdbeFindCompare(UnpackedRecord *p){
-  RecordCompare xCompare = sqlite3VdbeFindCompareUnmetered(p);
+  RecordCompare xCompare = sqlite3VdbeFindCompareOriginal(p);
   if( xCompare==vdbeRecordCompareInt ) return meteredRecordCompareInt;
   if( xCompare==vdbeRecordCompareString ) return meteredRecordCompareString;
   return meteredRecordCompare;
@@ -213,7 +220,7 @@ static int geopolyOverlap(GeoPoly *p1, GeoPoly *p2){
   sqlite3_int64 nMost = geopolyMostActive(p1, p2);
   sqlite3_int64 nEvent = 2*((sqlite3_int64)p1->nVertex + p2->nVertex);
   if( nMost<0 || budgetChargeInStep(1 + nEvent*nMost/DOSQL_CPU_PAIRS_PER_UNIT) ) return -1;
-  return geopolyOverlapUnmetered(p1, p2);
+  return geopolyOverlapOriginal(p1, p2);
 }
 
 /* How a metered function's work grows with its arguments. */

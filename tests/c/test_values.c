@@ -200,6 +200,7 @@ static void decimals_read_as_strtod_reads_them(void){
     "2.5014204380734210e16", "1e23", "8.589973e9", "123456789012345678901234567890",
     "0.1000000000000000055511151231257827", "4.9406564584124654e-324", "2.2250738585072011e-308",
     "1.7976931348623157e308", "3.14", "-0.000001", "1e-400",
+    "2.4703282292062327209e-324",  /* more than 19 digits, just past half the least subnormal */
   };
   static const char *azForm[] = {
     "SELECT %s", "SELECT CAST('%s' AS REAL)", "SELECT json_extract('[%s]', '$[0]')", "SELECT '%s' * 1.0",
@@ -233,6 +234,21 @@ static void decimals_read_as_strtod_reads_them(void){
     snprintf(zSql, sizeof(zSql), "SELECT CAST('%s' AS REAL)", zText);
     if( realOf(&c, zSql)!=v ) printf("  %s read as %.17g, not %.17g\n", zText, realOf(&c, zSql), v);
     CHECK(realOf(&c, zSql)==v);
+  }
+  /* What SQLite writes of a REAL as text reads back as it: printf's "%!.17g"
+  ** shortens its text only when the shorter one reads back (2510231733300000256
+  ** is not 2.5102317333e+18, a tie that reads as the even neighbour), and quote()
+  ** checks its own. (JSON functions write 15 digits, which SQLite never made exact.) */
+  for(i=0; i<3000; i++){
+    char zSql[200];
+    double v = i==0 ? 2510231733300000256.0 : (double)(nextRandom(&state)>>11) * (double)(1 + i%2000);
+    int k;
+    for(k=0; k<2; k++){
+      sqlite3_snprintf(sizeof(zSql), zSql, k==0 ? "SELECT CAST(CAST(%!.17g AS TEXT) AS REAL)"
+                                                 : "SELECT CAST(quote(%!.17g) AS REAL)", v);
+      if( realOf(&c, zSql)!=v ) printf("  %s: %.17g\n", zSql, realOf(&c, zSql));
+      CHECK(realOf(&c, zSql)==v);
+    }
   }
   /* A text that is not all a number: its prefix, as SQLite reads it; no hexadecimal. */
   CHECK(realOf(&c, "SELECT CAST('1.5abc' AS REAL)")==1.5);

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   double got, want;
   memcpy(zText, aData, n);
   zText[n] = 0;
-  got = decimalValue(zText, (long long)n);
+  got = decimalValue(zText);
   want = strtod(zText, 0);
   if( got!=want ) fuzzFail("decimal", "\"%s\": %.17g, strtod() %.17g", zText, got, want);
   if( strpbrk(zText, "0123456789") ){
