@@ -15,7 +15,12 @@ const dir = join(TMP, `db-options-${randomUUID().slice(0, 8)}`);
 let mf;
 before(async () => {
   requireWasm();
-  mf = await startBothBackends(join(REPO, 'tests/worker/fixtures/db-options-worker.js'), join(dir, 'persist'), {}, { r2Buckets: ['COLD', 'COLD2'], r2Persist: join(dir, 'r2') });
+  mf = await startBothBackends(join(REPO, 'tests/worker/fixtures/db-options-worker.js'), join(dir, 'persist'), {}, {
+    r2Buckets: ['COLD', 'COLD2'],
+    r2Persist: join(dir, 'r2'),
+    kvNamespaces: ['PAGES'],
+    serviceBindings: { SVC: () => new Response('another Worker') },
+  });
 });
 after(async () => {
   await mf?.dispose();
@@ -40,4 +45,19 @@ test('DB() again for the object with another R2 bucket is BAD_CONFIG; with the s
   assert.equal(first.ok, true);
   assert.equal(second.code, 'BAD_CONFIG', JSON.stringify(second));
   assert.deepEqual(await calls('sameBucket'), [{ ok: true }, { ok: true }]);
+});
+
+test('a binding of the wrong kind is BAD_CONFIG when DB() is called, even one with every method asked for (a service binding)', async () => {
+  for (const call of await calls('ctxNotState')) {
+    assert.equal(call.code, 'BAD_CONFIG', JSON.stringify(call));
+    assert.match(call.error, /ctx must be the Durable Object's state \(this\.ctx, or this\.state in the guide's class\)/);
+  }
+  for (const call of await calls('hotNotStorage')) {
+    assert.equal(call.code, 'BAD_CONFIG', JSON.stringify(call));
+    assert.match(call.error, /storage\.hot must be the Durable Object's storage/);
+  }
+  for (const call of await calls('coldService')) {
+    assert.equal(call.code, 'BAD_CONFIG', JSON.stringify(call));
+    assert.match(call.error, /cold\.bucket must be an R2 bucket binding .*: this one is a service binding \(another Worker\)/);
+  }
 });

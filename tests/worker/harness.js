@@ -68,6 +68,7 @@ const MODULE_RULES = [
  * @property {Record<string, unknown>} [bindings]  extra env bindings
  * @property {string[]} [r2Buckets]  R2 bucket bindings, persisted in the world's folder
  * @property {string[]} [kvNamespaces]  Workers KV namespace bindings (in memory)
+ * @property {Record<string, (request: Request) => Response>} [serviceBindings]  service bindings, answered in Node
  */
 
 /**
@@ -207,7 +208,8 @@ export function createWorld(name) {
       );
       const r2 = options.r2Buckets ? { r2Buckets: options.r2Buckets, r2Persist: join(dir, 'r2') } : {};
       const kv = options.kvNamespaces ? { kvNamespaces: options.kvNamespaces } : {};
-      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {}, { ...r2, ...kv });
+      const services = options.serviceBindings ? { serviceBindings: options.serviceBindings } : {};
+      mf = await startBothBackends(join(dir, 'worker.js'), persist, options.bindings ?? {}, { ...r2, ...kv, ...services });
       return world;
     },
 

@@ -15,7 +15,9 @@ import { CHECKPOINT_ROWS, HISTORY_MAX_BYTES } from '../../worker-shim/src/config
 let world;
 before(async () => {
   world = createWorld('history');
-  await world.start({ migrations: [] });
+  // A service binding beside the class's namespaces (bound as SQL_DB and KV_DB, not
+  // DOSQL_DB): it has every method a namespace has, and a branch must not take it for one.
+  await world.start({ migrations: [], serviceBindings: { AAA: () => new Response('another Worker') } });
 });
 after(() => world.destroy());
 
@@ -135,6 +137,14 @@ describe('history', () => {
     assert.equal(restored.body.current.lsn, current.lsn + 2);
     assert.equal((await db.post('/restore', { to: restored.body.before.lsn })).status, 200);
     assert.deepEqual(await db.query('SELECT v FROM t'), [{ v: 1 }]);
+  });
+
+  test('getDB() and toD1() given a service binding refuse it, however it is passed, rather than call another Worker', async () => {
+    const answers = await (await world.mf.dispatchFetch(`http://localhost/sql/${tenant('hsvc')}/__service?binding=AAA`)).json();
+    assert.equal(answers.length, 4);
+    for (const answer of answers) assert.match(answer, /was given a service binding \(another Worker\)( as DOSQL_DB)?, not a Durable Object namespace or stub/);
+    // The class's own namespace is no service binding.
+    assert.deepEqual(await (await world.mf.dispatchFetch(`http://localhost/sql/${tenant('hsvc')}/__service?binding=SQL_DB`)).json(), ['made', 'made', 'made', 'made']);
   });
 
   test('a point before the first commit exports as an empty file and branches as an empty database', async () => {

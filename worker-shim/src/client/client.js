@@ -21,6 +21,7 @@ import { decodeRow, decodeRows, decodeValue, encodeParams, encodeSql, unwritable
 import { namespaceOf, rememberOrigin, stubLink, viaLink } from './stub-link.js';
 import { watchCalls } from './watched-calls.js';
 import { checkKeys } from '../option-keys.js';
+import { answersEveryName, hasMethods, isServiceBinding } from '../bindings.js';
 
 export { DoSQLError } from './error.js';
 export { encodeParams, encodeValue, decodeRow, decodeValue } from './values.js';
@@ -49,8 +50,18 @@ export function getDB(platformOrNamespace, tenantId = 'default') {
  * @param {any} target @param {string} tenantId @param {string} caller  named in the error
  */
 export function stubFor(target, tenantId, caller) {
-  if (target && typeof target.fetch === 'function') return target;
-  const isNamespace = (/** @type {any} */ n) => n && typeof n.idFromName === 'function' && typeof n.get === 'function';
+  // A service binding has every method (bindings.js): taken for a stub or a namespace,
+  // the tenant would be dropped, or the calls sent to another Worker. (A stub's own
+  // members are not asked: they too would be calls.)
+  const stub = answersEveryName(target);
+  const service = stub ? isServiceBinding(target) && target : [target?.DOSQL_DB, target?.env?.DOSQL_DB].find(isServiceBinding);
+  if (service) {
+    throw new TypeError(
+      `${caller} was given a service binding (another Worker)${service === target ? '' : ' as DOSQL_DB'}, not a Durable Object namespace or stub: bind the DoSQLDatabase class under [[durable_objects]]`,
+    );
+  }
+  if (stub || (target && typeof target.fetch === 'function')) return target;
+  const isNamespace = (/** @type {any} */ n) => hasMethods(n, ['idFromName', 'get']);
   for (const namespace of [target?.env?.DOSQL_DB, target?.DOSQL_DB, target]) {
     if (!isNamespace(namespace)) continue;
     // idFromName() takes any value as its text: null, a user object or an id missed

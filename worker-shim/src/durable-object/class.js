@@ -19,6 +19,7 @@ import { checkChanges } from '../changes/retention.js';
 import { checkHistory } from '../storage/sql.js';
 import { checkCacheBytes } from '../storage/kv.js';
 import { checkKeys } from '../option-keys.js';
+import { hasMethods } from '../bindings.js';
 import { DoSQLError } from '../client/error.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
@@ -339,7 +340,8 @@ export function defineDoSQL(options = {}) {
 function ownNamespace(env, ctx) {
   const id = ctx?.id?.toString?.();
   if (!id) return undefined;
-  const bindings = [env.DOSQL_DB, ...Object.values(env)].filter((b) => b && typeof b.idFromString === 'function' && typeof b.idFromName === 'function');
+  // A service binding has these methods too (bindings.js): asked, it would be sent the id.
+  const bindings = [env.DOSQL_DB, ...Object.values(env)].filter((b) => hasMethods(b, ['idFromString', 'idFromName']));
   return bindings.find((namespace) => {
     try {
       return namespace.idFromString(id).equals(ctx.id);

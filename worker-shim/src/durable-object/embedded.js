@@ -23,6 +23,7 @@ import { checkChanges } from '../changes/retention.js';
 import { checkCold } from '../storage/tiered.js';
 import { checkCacheBytes } from '../storage/kv.js';
 import { checkKeys } from '../option-keys.js';
+import { hasMethods } from '../bindings.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
 
@@ -57,6 +58,9 @@ export function DB(name, options = {}) {
   /** @type {import('../storage/tiered.js').ColdSettings | undefined} */
   let tier;
   try {
+    if (ctx !== undefined && !(hasMethods(ctx, ['blockConcurrencyWhile', 'abort']) && typeof ctx.storage === 'object')) {
+      throw badConfig(`${label}: ctx must be the Durable Object's state (this.ctx, or this.state in the guide's class), whose blockConcurrencyWhile() runs the start`);
+    }
     list = checkOptions(label, migrations, hot, pageSize, cacheBytes, cpuBudgetMs);
     retention = checkRetention(label, changes);
     tier = checkTier(label, cold, ctx, name);
@@ -155,7 +159,7 @@ function checkTier(label, cold, ctx, name) {
 
 /** @param {any} value */
 function isBucket(value) {
-  return typeof value?.get === 'function' && typeof value.put === 'function' && typeof value.head === 'function';
+  return hasMethods(value, ['get', 'put', 'head']);
 }
 
 /**

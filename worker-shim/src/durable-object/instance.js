@@ -43,6 +43,7 @@ import { KvPageStorage } from '../storage/kv.js';
 import { TieredPageStorage, checkCold } from '../storage/tiered.js';
 import { hasColdPages } from '../storage/cold-manifest.js';
 import { OPEN_READ_AHEAD } from '../config.js';
+import { answersEveryName, hasMethods } from '../bindings.js';
 import { branch, adoptBranch, peersIn, scratchPages, usedError } from './branch.js';
 
 /** @typedef {import('../wasm/engine.js').Migration} Migration */
@@ -1292,7 +1293,9 @@ function storageFailedAtStart(err) {
  * @param {any} storage
  */
 export function isDurableObjectStorage(storage) {
-  if (!storage || typeof storage !== 'object') return false;
-  return hasSql(storage) || (typeof storage.get === 'function' && typeof storage.put === 'function' && typeof storage.delete === 'function');
+  // A stub answers every name (bindings.js): its sql.exec() would be a call to another Worker.
+  if (!storage || typeof storage !== 'object' || answersEveryName(storage)) return false;
+  // A key-value one's transaction() is what an R2 bucket or a KV namespace lacks.
+  return hasSql(storage) || hasMethods(storage, ['get', 'put', 'delete', 'list', 'transaction']);
 }
 

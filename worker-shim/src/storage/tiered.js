@@ -27,6 +27,7 @@
 // copied, and each object's owner records the branch as a holder before the branch
 // exists. Objects are immutable, so sharing one needs no other coordination.
 
+import { answersEveryName, hasMethods } from '../bindings.js';
 import { checkKeys } from '../option-keys.js';
 import { FAULT, StorageError } from '../wasm/host.js';
 import { ColdObjects } from './cold-objects.js';
@@ -796,12 +797,12 @@ export function checkCold(value) {
   checkKeys(value, ['bucket', 'hotBytes', 'groupPages', 'prefix'], 'cold');
   const { bucket, hotBytes = DEFAULT_HOT_BYTES, groupPages = DEFAULT_GROUP_PAGES, prefix } = /** @type {any} */ (value);
   // Every method the cold tier calls: a KV namespace has all but head(), and took
-  // the pages it was given, which no R2 read could then get back.
-  const missing = R2_METHODS.find((method) => typeof bucket?.[method] !== 'function');
-  if (missing) {
-    throw new TypeError(
-      `cold.bucket must be an R2 bucket binding (add [[r2_buckets]] to the wrangler config)${typeof bucket === 'object' && bucket ? `: this one has no ${missing}() (a KV namespace?)` : ''}`,
-    );
+  // the pages it was given, which no R2 read could then get back; a service binding
+  // has them all, and would have sent the pages to another Worker.
+  if (!hasMethods(bucket, R2_METHODS)) {
+    const missing = R2_METHODS.find((method) => typeof bucket?.[method] !== 'function');
+    const which = answersEveryName(bucket) ? ': this one is a service binding (another Worker)' : typeof bucket === 'object' && bucket && missing ? `: this one has no ${missing}() (a KV namespace?)` : '';
+    throw new TypeError(`cold.bucket must be an R2 bucket binding (add [[r2_buckets]] to the wrangler config)${which}`);
   }
   if (!Number.isSafeInteger(hotBytes) || hotBytes < MIN_HOT_BYTES) {
     throw new TypeError(`cold.hotBytes must be a whole number of bytes, at least ${MIN_HOT_BYTES}; got ${JSON.stringify(hotBytes)}`);
