@@ -1,10 +1,10 @@
 /*
 ** decimal.c — decimal numbers to doubles, correctly rounded (contract in decimal.h).
 */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "decimal.h"
+#include "sqlite3.h"
 
 /* 10^0 to 10^22: the powers of ten a double holds exactly. */
 static const double aPow10Exact[DECIMAL_EXACT_POW10+1] = {
@@ -28,7 +28,7 @@ double decimalScaled(unsigned long long n, int k){
   if( n<=(unsigned long long)DECIMAL_EXACT_MAX && k>=-DECIMAL_EXACT_POW10 && k<=DECIMAL_EXACT_POW10 ){
     return decimalExact((long long)n, k);
   }
-  snprintf(zText, sizeof(zText), "%llue%d", n, k);
+  sqlite3_snprintf(sizeof(zText), zText, "%llue%d", n, k);
   return strtod(zText, 0);
 }
 

@@ -17,7 +17,8 @@ double decimalPow10(int k);
 double decimalExact(long long n, int k);
 
 /* n*10^k, correctly rounded, for any n and k: by decimalExact() when it can be,
-** else by strtod() of its digits (no allocation: at most 20 digits and an exponent). */
+** else by strtod() of its digits (no allocation: at most 20 digits and an exponent;
+** no stdio either, which the module does not link). */
 double decimalScaled(unsigned long long n, int k);
 
 /*

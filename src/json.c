@@ -4,7 +4,6 @@
 ** sqlite3_str; reading binds from a cJSON tree.
 */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -343,9 +342,6 @@ static void jsonAppendReal(sqlite3_str *pOut, double r){
     sqlite3_snprintf(sizeof(zBuf), zBuf, "%!.*g", nDigit, r);
     if( decimalValue(zBuf)==r ) break;
   }
-  /* SQLite's 17 digits approximate: when even they miss, the C library's,
-  ** which are exact, and read back. */
-  if( nDigit>17 ) snprintf(zBuf, sizeof(zBuf), "%.17g", r);
   trimPointZero(zBuf);
   sqlite3_str_appendall(pOut, zBuf);
 }
