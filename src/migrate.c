@@ -8,8 +8,9 @@
 ** checksum is FNV-1a (64-bit) of the file's bytes, written as 16 hex digits: it
 ** detects an edited file; it is not a security measure. It reads a CR before an
 ** LF as not there, so a checkout that turns line endings (git's autocrlf) is
-** not an edit; a record of the first releases, which read every byte, still
-** matches its file.
+** not an edit, and a UTF-8 byte-order mark at the start neither, which editors
+** add or drop unseen; a record of the first releases, which read every byte, or
+** of those that read the mark, still matches its file.
 */
 #include <string.h>
 
@@ -22,10 +23,20 @@
 #include "request.h"
 #include "sqlite/unit.h"
 
-/* The checksum of z into zOut; with bEveryByte, of every byte (the first
-** releases' checksum), else without the CR of each CRLF. */
-static void migrateChecksum(const char *z, int bEveryByte, char zOut[17]){
+/* A UTF-8 byte-order mark. */
+static const char zBom[] = "\xef\xbb\xbf";
+
+/* The checksum of z (its byte-order mark left out) into zOut; with bBom, of the
+** mark and then z (as releases before 2026-12-07 read a file saved with one);
+** with bEveryByte, of every byte (the first releases'), else without the CR of
+** each CRLF. */
+static void migrateChecksum(const char *z, int bBom, int bEveryByte, char zOut[17]){
   sqlite3_uint64 h = 0xcbf29ce484222325ull;
+  const char *zMark;
+  for(zMark=bBom ? zBom : ""; *zMark; zMark++){
+    h ^= (unsigned char)*zMark;
+    h *= 0x100000001b3ull;
+  }
   for(; *z; z++){
     if( !bEveryByte && z[0]=='\r' && z[1]=='\n' ) continue;
     h ^= (unsigned char)*z;
@@ -170,22 +181,29 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
     const cJSON *pName = cJSON_GetObjectItemCaseSensitive(pItem, "name");
     const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pItem, "sql");
     char zSum[17], zRecorded[17];
+    const char *zText;
     Reply why;
     int iLine;
     if( !cJSON_IsString(pName) || !cJSON_IsString(pSql) ){
       replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
       return;
     }
-    migrateChecksum(pSql->valuestring, 0, zSum);
+    zText = pSql->valuestring;
+    if( strncmp(zText, zBom, 3)==0 ) zText += 3;
+    migrateChecksum(zText, 0, 0, zSum);
     rc = migrateRecorded(pConn, pName->valuestring, zRecorded);
     if( rc<0 ){
       connFail(pConn, pReply, sqlite3_extended_errcode(pConn->db));
       return;
     }
     if( rc==1 ){
-      char zEveryByte[17];
-      migrateChecksum(pSql->valuestring, 1, zEveryByte);
-      if( strcmp(zRecorded, zSum)!=0 && strcmp(zRecorded, zEveryByte)!=0 ){
+      int bMatch = strcmp(zRecorded, zSum)==0, i;
+      for(i=1; i<4 && !bMatch; i++){
+        char zOlder[17];
+        migrateChecksum(zText, i&1, i>>1, zOlder);
+        bMatch = strcmp(zRecorded, zOlder)==0;
+      }
+      if( !bMatch ){
         replyFail(pReply, 500, DOSQL_MIGRATION_CHANGED,
             "migration %s was changed after it was applied (checksum %s, now %s): "
             "restore it and put the change in a new migration",
@@ -195,7 +213,7 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       continue;
     }
     replyInitSharing(&why, pReply);
-    rc = migrateRun(pConn, &why, pName->valuestring, pSql->valuestring, zSum, &iLine);
+    rc = migrateRun(pConn, &why, pName->valuestring, zText, zSum, &iLine);
     if( rc!=SQLITE_OK ){
       char zAt[32] = "";
       if( iLine>0 ) sqlite3_snprintf(sizeof(zAt), zAt, " at line %d", iLine);

@@ -78,6 +78,37 @@ static void line_endings_are_not_an_edit(void){
   connClose(&c);
 }
 
+#define M_BOM "{\"name\":\"001_crlf.sql\",\"sql\":\"\xef\xbb\xbf" "CREATE TABLE a(x);\\r\\nCREATE TABLE b(y);\\r\\n\"}"
+
+/* A UTF-8 byte-order mark is not an edit either, whichever way: a file saved
+** with one runs and matches itself without it; and a record of a release that
+** read the mark (its CRLF stripped, or every byte) matches the file without it. */
+static void a_byte_order_mark_is_not_an_edit(void){
+  Conn c;
+  Answer a;
+  char zSum[17], *zForge;
+  int i;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[" M_BOM "]}");
+  CHECK_STR(a.zBody, "{\"applied\":[\"001_crlf.sql\"]}");
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name IN ('a','b')"), "2");
+  a = migrate(&c, "{\"migrations\":[" M_LF "]}");
+  CHECK_STR(a.zBody, "{\"applied\":[]}");
+  answerFree(&a);
+  for(i=0; i<2; i++){
+    everyByteChecksum(i ? "\xef\xbb\xbf" "CREATE TABLE a(x);\r\nCREATE TABLE b(y);\r\n"
+                        : "\xef\xbb\xbf" "CREATE TABLE a(x);\nCREATE TABLE b(y);\n", zSum);
+    zForge = sqlite3_mprintf("UPDATE _dosql_migrations SET checksum='%s'", zSum);
+    forge(&c, zForge);
+    sqlite3_free(zForge);
+    a = migrate(&c, "{\"migrations\":[" M_CRLF "]}");
+    CHECK_STR(a.zBody, "{\"applied\":[]}");
+    answerFree(&a);
+  }
+  connClose(&c);
+}
+
 static void failing_migration_leaves_nothing_half_applied(void){
   Conn c;
   Answer a;
@@ -178,6 +209,7 @@ int main(void){
   RUN(migrations_apply_once_in_order);
   RUN(edited_applied_migration_is_refused);
   RUN(line_endings_are_not_an_edit);
+  RUN(a_byte_order_mark_is_not_an_edit);
   RUN(failing_migration_leaves_nothing_half_applied);
   RUN(migration_with_its_own_begin_fails_clearly);
   RUN(failing_migration_names_its_line);
