@@ -41,11 +41,15 @@ after(() => mf?.dispose());
 function dosql(args, { input = '', env = { DOSQL_TOKEN: TOKEN }, cwd = folder } = {}) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', DOSQL_URL: server, ...env } });
-    let out = '';
+    /** @type {Buffer[]} */
+    const bytes = [];
     let err = '';
-    child.stdout.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => bytes.push(d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => resolve({ code, out, err }));
+    child.on('close', (code) => {
+      const stdout = Buffer.concat(bytes);
+      resolve({ code, out: stdout.toString(), stdout, err });
+    });
     child.stdin.end(input);
   });
 }
@@ -62,7 +66,7 @@ test('the shell runs statements, dot commands and every output mode; an error do
       'SELECT 1 AS a; SELECT 2 AS b;',
       '.mode json',
       'SELECT id, name FROM pets WHERE id = 1;',
-      'SELECT 1e999 AS inf, -1e999 AS ninf, NULL AS nul;',
+      "SELECT 1e999 AS inf, -1e999 AS ninf, NULL AS nul, 9007199254740993 AS big, '9007199254740993' AS digits;",
       '.mode csv',
       "SELECT name, photo FROM pets ORDER BY id; -- a comment",
       '.mode line',
@@ -75,8 +79,9 @@ test('the shell runs statements, dot commands and every output mode; an error do
   assert.equal(r.code, 1, 'a failed statement makes the exit code 1');
   assert.ok(r.out.startsWith("id  name        photo\n--  ----------  -------\n1   Rex         x'00ff'\n2   semi;colon  NULL\n"), r.out);
   assert.match(r.out, /\[\n {2}\{\n {4}"id": 1,\n {4}"name": "Rex"\n {2}\}\n\]/);
-  // ±Infinity as sqlite3 -json writes it, not as null, which is NULL's spelling.
-  assert.match(r.out, /\[\n {2}\{\n {4}"inf": 1e999,\n {4}"ninf": -1e999,\n {4}"nul": null\n {2}\}\n\]/);
+  // ±Infinity and a 64-bit integer as sqlite3 -json writes them, not as null (NULL's
+  // spelling) nor as a string (TEXT's).
+  assert.match(r.out, /\[\n {2}\{\n {4}"inf": 1e999,\n {4}"ninf": -1e999,\n {4}"nul": null,\n {4}"big": 9007199254740993,\n {4}"digits": "9007199254740993"\n {2}\}\n\]/);
   assert.match(r.out, /^name,photo\nRex,x'00ff'\nsemi;colon,$/m);
   assert.match(r.out, /^a\n-\n1\nb\n-\n2$/m, 'each statement of a line prints its rows');
   assert.match(r.out, /^big = 9007199254740993$/m);
@@ -289,6 +294,20 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   writeFileSync(`${file}-wal`, '');
   assert.equal((await dosql(['import', file, other])).code, 0, 'an empty -wal is no obstacle');
 
+  // Through pipes: export to stdout (its bytes alone: what it says goes to stderr), and
+  // import from stdin, whose header cannot be read twice (the server checks it).
+  for (const out of ['-', '/dev/stdout']) {
+    const piped = await dosql(['export', db, '-o', out]);
+    assert.equal(piped.code, 0, piped.err);
+    assert.ok(piped.stdout.equals(readFileSync(file)), `stdout holds the file and nothing else (${piped.stdout.length} bytes)`);
+    assert.match(piped.err, /^wrote standard output \(\d+ bytes\)\n$/);
+  }
+  const fromPipe = await dosql(['import', '/dev/stdin', tenant('cli-pipe')], { input: readFileSync(file) });
+  assert.equal(fromPipe.code, 0, fromPipe.err);
+  const notAFile = await dosql(['import', '/dev/stdin', tenant('cli-pipe-text')], { input: 'SELECT 1;' });
+  assert.equal(notAFile.code, 1);
+  assert.match(notAFile.err, /IMPORT_/, 'the server refuses what is no database file');
+
   // A script not in UTF-8 is refused before any of it runs, not sent with U+FFFD for its letters.
   const latin1 = join(folder, 'latin1.sql');
   writeFileSync(latin1, Buffer.from("CREATE TABLE towns (name TEXT);\nINSERT INTO towns VALUES ('Z\xfcrich');\n", 'latin1'));
@@ -296,13 +315,26 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   assert.equal(refused.code, 1);
   assert.match(refused.err, /latin1\.sql is not UTF-8 \(line 2, byte 60: 0xfc\): save it as UTF-8/);
   assert.doesNotMatch((await dosql(['shell', other], { input: '.tables' })).out, /towns/, 'none of it ran');
+  // Nor is one holding a NUL byte (saved as UTF-16), whose text SQLite would end there.
+  const utf16 = join(folder, 'utf16.sql');
+  writeFileSync(utf16, Buffer.from('CREATE TABLE towns (name TEXT);\n', 'utf16le'));
+  const halved = await dosql(['exec', utf16, other]);
+  assert.equal(halved.code, 1);
+  assert.match(halved.err, /utf16\.sql holds a NUL byte \(line 1, byte 1\), which SQL text cannot: save it as UTF-8 text \(not UTF-16\)/);
 
   // A script that fails says on which line its failing statement begins (those before it ran).
   const broken = join(folder, 'broken.sql');
   writeFileSync(broken, 'CREATE TABLE later (x);\nINSERT INTO later VALUES (1);\n\n  INSERT INTO nowhere VALUES (2);\n');
   const failed = await dosql(['exec', broken, other]);
   assert.equal(failed.code, 1);
-  assert.match(failed.err, /no such table: nowhere \(the sequence's statement on line 4\)/);
+  assert.match(failed.err, /no such table: nowhere \(the sequence's statement on line 4\)\n/);
+  // Inside the script's own BEGIN ... COMMIT, what ran since the BEGIN went with it, and it says so.
+  const inTx = join(folder, 'in-tx.sql');
+  writeFileSync(inTx, 'CREATE TABLE undone (x);\nBEGIN;\nINSERT INTO undone VALUES (1);\nINSERT INTO nowhere VALUES (2);\nCOMMIT;\n');
+  const undone = await dosql(['exec', inTx, other]);
+  assert.equal(undone.code, 1);
+  assert.match(undone.err, /no such table: nowhere \(the sequence's statement on line 4\); it was inside the script's own BEGIN \.\.\. COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either/);
+  assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM undone;' })).out, 'n\n0\n');
 
   // A script whose last BEGIN has no COMMIT: what ran after it was rolled back, and it says so.
   const open = join(folder, 'open.sql');

@@ -151,16 +151,17 @@ export function format(rs, mode) {
   const rows = rs.rows.map((r) => columns.map((_, i) => r[i]));
   if (mode === 'json') {
     const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i] instanceof ArrayBuffer ? text(r[i]) : r[i]])));
-    // JSON.stringify writes ±Infinity as null, NULL's spelling: as sqlite3 -json does,
-    // 1e999 (which JSON.parse reads back as Infinity), put in after in place of a mark
-    // no text of the rows can hold.
-    const mark = `dosql-infinity-${randomUUID()}`;
+    // Numbers JSON.stringify cannot write, as sqlite3 -json writes them: ±Infinity as
+    // 1e999 (null is NULL's spelling; JSON.parse reads 1e999 back as Infinity), and an
+    // integer past 2^53 as its digits (not a string, which TEXT of those digits is).
+    // Each is put in after, in place of a mark no text of the rows can hold.
+    const mark = `dosql-number-${randomUUID()}:`;
     const json = JSON.stringify(objects, (_, v) => {
-      if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
-      if (v === Infinity || v === -Infinity) return `${v < 0 ? '-' : ''}${mark}`;
+      if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : `${mark}${v}`;
+      if (v === Infinity || v === -Infinity) return `${mark}${v < 0 ? '-' : ''}1e999`;
       return v;
     }, 2);
-    return json.replaceAll(`"-${mark}"`, '-1e999').replaceAll(`"${mark}"`, '1e999');
+    return json.replace(new RegExp(`"${mark}(-?[0-9e]+)"`, 'g'), '$1');
   }
   if (mode === 'csv') return [columns, ...rows.map((r) => r.map((v) => (v === null ? '' : text(v))))].map((r) => r.map(csvField).join(',')).join('\n');
   // Widths by a loop, not Math.max(...list): a spread of many rows overflows the stack.

@@ -59,6 +59,9 @@ else DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
 
 /** Whether the file at path begins as a SQLite database does. @param {string} path */
 function isSqliteFile(path) {
+  // A pipe (<(gunzip -c backup.gz), /dev/stdin) cannot be read twice: the server
+  // checks the header of what it is sent, and exec's text check refuses a file's NULs.
+  if (!statSync(path).isFile()) return false;
   const head = Buffer.alloc(16);
   const fd = openSync(path, 'r');
   try {
@@ -75,6 +78,7 @@ function isSqliteFile(path) {
  * @param {string} path
  */
 function checkImportable(path) {
+  if (!statSync(path).isFile()) return;
   if (!isSqliteFile(path)) throw new Error(`${path} is not a SQLite database file: to run the SQL in it, use dosql exec ${path}`);
   const beside = (/** @type {string} */ suffix) => {
     try {
@@ -144,7 +148,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       try {
         await client.executeMultiple(script);
       } catch (err) {
-        throw new Error(messageOf(err, target.hrana), { cause: err });
+        throw new Error(`${messageOf(err, target.hrana)}${undoneWith(script, messageOf(err, target.hrana))}`, { cause: err });
       } finally {
         client.close();
       }
@@ -155,18 +159,26 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     }
     case 'export': {
       const file = values.output ?? `${target.tenant}.sqlite`;
-      if (statOf(file)?.isDirectory()) throw new Error(`${file} is a folder: name the file to write, as -o ${join(file, `${target.tenant}.sqlite`)}`);
-      if (!statOf(dirname(file))?.isDirectory()) throw new Error(`${dirname(file)}, the folder of ${file}, does not exist`);
+      // Standard output (-o - or -o /dev/stdout, which a socket cannot be opened as) is written as it is.
+      const toStdout = file === '-' || file === '/dev/stdout';
+      if (!toStdout && statOf(file)?.isDirectory()) throw new Error(`${file} is a folder: name the file to write, as -o ${join(file, `${target.tenant}.sqlite`)}`);
+      if (!toStdout && !statOf(dirname(file))?.isDirectory()) throw new Error(`${dirname(file)}, the folder of ${file}, does not exist`);
       const answer = await endpoint(target.http, token, '/export', { method: 'GET' });
       if (!answer.ok) throw await answerError(answer);
-      const size = await download(answer, file);
-      stdout.write(`wrote ${file} (${size} bytes)\n`);
+      const size = await download(answer, toStdout ? stdout : file);
+      // On stderr: the file may be stdout itself (-o - | gzip), which this would end.
+      stderr.write(`wrote ${toStdout ? 'standard output' : file} (${size} bytes)\n`);
       return 0;
     }
     case 'import': {
-      checkFile(args[0]); // before the upload, whose failure would be fetch's "fetch failed"
-      checkImportable(args[0]);
-      const body = /** @type {any} */ (Readable.toWeb(createReadStream(args[0])));
+      // Standard input (- or /dev/stdin, which a socket cannot be opened as) is sent as it
+      // comes; the server checks its header, which a pipe cannot be read for twice.
+      const fromStdin = args[0] === '-' || args[0] === '/dev/stdin';
+      if (!fromStdin) {
+        checkFile(args[0]); // before the upload, whose failure would be fetch's "fetch failed"
+        checkImportable(args[0]);
+      }
+      const body = /** @type {any} */ (Readable.toWeb(fromStdin ? /** @type {any} */ (stdin) : createReadStream(args[0])));
       const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/vnd.sqlite3' } });
       if (!answer.ok) throw await answerError(answer);
       json(await answer.json());
@@ -192,10 +204,11 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
  * connection lost, the disk full) leaves an earlier file of that name as it was, and no
  * part of a database that opens as if it were whole. A device or pipe (/dev/stdout) is
  * written as it is; a symlink, through to its file. The bytes written.
- * @param {Response} answer @param {string} file
+ * @param {Response} answer @param {string | NodeJS.WritableStream} file  a path, or a stream (standard output)
  */
 async function download(answer, file) {
   const expected = Number(answer.headers.get('content-length') ?? NaN);
+  if (typeof file !== 'string') return downloadTo(answer, file, expected);
   const existing = statOf(file);
   const direct = existing !== null && !existing.isFile();
   const path = existing?.isFile() ? realpathSync(file) : file;
@@ -214,6 +227,23 @@ async function download(answer, file) {
     const of = Number.isFinite(expected) ? ` of ${expected}` : '';
     const kept = direct ? '' : `; ${file} was not written`;
     throw new Error(`the export failed after ${written}${of} bytes came (${why.split(partial).join(file)})${kept}`, { cause: err });
+  }
+}
+
+/**
+ * The export's bytes onto a stream (standard output), as they come; its size.
+ * @param {Response} answer @param {NodeJS.WritableStream} out @param {number} expected
+ */
+async function downloadTo(answer, out, expected) {
+  let written = 0;
+  const body = Readable.fromWeb(/** @type {any} */ (answer.body));
+  body.on('data', (/** @type {Buffer} */ chunk) => (written += chunk.length));
+  try {
+    await pipeline(body, out, { end: false });
+    return written;
+  } catch (err) {
+    const of = Number.isFinite(expected) ? ` of ${expected}` : '';
+    throw new Error(`the export failed after ${written}${of} bytes came (${err instanceof Error ? err.message : err})`, { cause: err });
   }
 }
 
@@ -290,6 +320,19 @@ function messageOf(err, url) {
   }
   const cause = /** @type {any} */ (err).cause;
   return `${new URL(url).origin} did not answer (${cause?.code ?? cause?.message ?? err.message}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
+}
+
+/**
+ * What a failed script's message adds when its failing statement (the line the
+ * message names) lies inside the script's own BEGIN ... COMMIT: that transaction was
+ * rolled back, so what ran since its BEGIN was not kept either (else '').
+ * @param {string} script @param {string} message
+ */
+function undoneWith(script, message) {
+  const line = Number(/statement on line (\d+)\)/.exec(message)?.[1]);
+  if (!Number.isInteger(line)) return '';
+  const before = script.split('\n').slice(0, line - 1).join('\n');
+  return endsInTransaction(before) ? '; it was inside the script\'s own BEGIN ... COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either' : '';
 }
 
 /** @param {Response} answer */

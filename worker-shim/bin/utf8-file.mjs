@@ -5,7 +5,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 
-/** Refuses what is not UTF-8, and keeps a BOM (a migration's checksum has always counted it). */
+/** Refuses what is not UTF-8, and keeps a BOM (a migration's checksum leaves it out, src/migrate.c). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
@@ -22,6 +22,12 @@ export function readUtf8File(path) {
     bytes = readFileSync(path);
   } catch (err) {
     throw new Error(`${path}: ${err instanceof Error ? err.message : err}`);
+  }
+  // A NUL ends SQLite's text there (and a file saved as UTF-16 holds one in every other byte).
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    const line = bytes.subarray(0, nul).filter((b) => b === 0x0a).length + 1;
+    throw new Error(`${path} holds a NUL byte (line ${line}, byte ${nul}), which SQL text cannot: save it as UTF-8 text (not UTF-16)`);
   }
   try {
     return UTF8.decode(bytes);
