@@ -415,3 +415,35 @@ test('the token comes from .dev.vars when nothing else gives it; without one, a 
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /no command frobnicate/);
 });
+
+test('a database URL under a path (a proxy serving the worker under /dosql) is the database there, as DOSQL_URL with that path names it', async () => {
+  const { resolveTarget } = await import('../../worker-shim/bin/dosql-target.mjs');
+  const viaEnv = resolveTarget('acme', { DOSQL_URL: 'https://proxy.example/dosql' });
+  assert.deepEqual(resolveTarget('https://proxy.example/dosql/db/acme/', {}), viaEnv);
+  assert.deepEqual(resolveTarget('wss://proxy.example/dosql/db/acme/', {}).http, viaEnv.http);
+  assert.equal(resolveTarget('http://127.0.0.1:8787/db/acme', {}).http, 'http://127.0.0.1:8787/db/acme/');
+  for (const notOne of ['https://proxy.example/dosql/dbx/acme/', 'https://proxy.example/db/']) {
+    assert.throws(() => resolveTarget(notOne, {}), /is no database URL: DoSQL's are <server>\/db\/<tenant>\//);
+  }
+});
+
+test('a URL that is no DoSQL database (another server, a wrong path) is named, with what it answered', async () => {
+  const other = createHttpServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'text/html' });
+    res.end('<html>Not Found</html>');
+  });
+  await new Promise((resolve) => other.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (other.address());
+  try {
+    const script = join(folder, 'one.sql');
+    writeFileSync(script, 'SELECT 1;\n');
+    const url = `http://127.0.0.1:${port}/db/acme/`;
+    for (const args of [['exec', script, url], ['shell', url]]) {
+      const r = await dosql(args, { input: 'SELECT 1;' });
+      assert.equal(r.code, 1);
+      assert.match(r.err, new RegExp(`${url.replaceAll('.', '\\.')} answered HTTP 404, not as a DoSQL database does: is the URL <server>/db/<tenant>/ of a server running DoSQL\\?`));
+    }
+  } finally {
+    other.close();
+  }
+});

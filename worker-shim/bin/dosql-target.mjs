@@ -30,12 +30,13 @@ export function resolveTarget(target, env) {
     return { hrana: http, http, tenant: given };
   }
   const url = new URL(given);
-  const tenant = /^\/db\/([^/]+)/.exec(url.pathname)?.[1];
+  // A path before /db is the server's (a proxy serving the worker under /dosql), as in DOSQL_URL.
+  const [, base = '', tenant] = /^(\/(?:[^/]+\/)*?)?\/?db\/([^/]+)/.exec(url.pathname) ?? [];
   if (!tenant) throw new Error(`${given} is no database URL: DoSQL's are <server>/db/<tenant>/`);
   // libsql:// is HTTPS, or HTTP with ?tls=0, as @libsql/client reads it.
   const libsql = url.searchParams.get('tls') === '0' ? 'http:' : 'https:';
   const scheme = { 'ws:': 'http:', 'wss:': 'https:', 'libsql:': libsql }[url.protocol] ?? url.protocol;
-  const http = `${scheme}//${url.host}/db/${tenant}/`;
+  const http = `${scheme}//${url.host}${base.replace(/\/$/, '')}/db/${tenant}/`;
   return { hrana: url.protocol.startsWith('ws') ? given : http, http, tenant: decodeURIComponent(tenant) };
 }
 

@@ -316,6 +316,9 @@ function messageOf(err, url) {
     // @libsql/client prefixes the code once more to an error of a statement inside a
     // transaction ("SQLITE_ERROR: SQLITE_ERROR: ..."): say it once, as elsewhere.
     const code = /** @type {any} */ (err)?.code;
+    // An HTTP status and no answer of DoSQL's (a 404 of another server or path): the URL.
+    const status = code === 'SERVER_ERROR' ? /HTTP status (\d+)/.exec(message)?.[1] : undefined;
+    if (status) return `${message}: ${url} answered HTTP ${status}, not as a DoSQL database does: is the URL <server>/db/<tenant>/ of a server running DoSQL?`;
     return typeof code === 'string' && message.startsWith(`${code}: ${code}: `) ? message.slice(code.length + 2) : message;
   }
   const cause = /** @type {any} */ (err).cause;
