@@ -35,7 +35,7 @@ test('migrations are sorted by number, not by name, and other files are ignored'
 
 test('a file holding a NUL character is refused, naming it', () => {
   const dir = folder({ '001_a.sql': 'CREATE TABLE a (x);', '002_b.sql': 'CREATE TABLE b (x); -- \u0000' });
-  assert.throws(() => readMigrations(dir), /002_b\.sql"?: its sql holds a NUL character/);
+  assert.throws(() => readMigrations(dir), /002_b\.sql holds a NUL byte \(line 1, byte 23\), which SQL text cannot/);
 });
 
 test('a name or text no request could carry (a NUL, a lone surrogate) is refused where the list is given, naming it', () => {

@@ -63,7 +63,8 @@ export const BATTERY = {
     { sql: 'SELECT ?, ?', params: [1] },
     { sql: 'SELECT ?5', params: [1] },
   ],
-  // a REAL turned into text (realAsText), a REAL literal past 2^53 (realLiteralPast2p53)
+  // a REAL turned into text (realAsText); a REAL literal past 2^53 (9007199254740993.0), which
+  // reads as native reads it since DoSQL rounds decimals to even (src/decimal.h)
   realAsText: [
     "SELECT CAST(0.1 + 0.2 AS TEXT), 1e15 || '', CAST(1.0 / 3 AS TEXT), group_concat(x) FROM (SELECT 3.141592653589793 AS x)",
     'SELECT 9007199254740993.0, json_array(9223372036854775807 * 1.0)',

@@ -42,14 +42,6 @@ const DIFFERENCES = /** @type {Record<string, Difference>} */ ({
       return na.length === nb.length && na.every((x, i) => x === nb[i] || (i % 2 === 1 && isRealAt15Digits(x, nb[i])));
     },
   },
-  realLiteralPast2p53: {
-    doc: 'docs/d1.md',
-    what: 'a REAL literal past 2^53 with more digits than a double holds reads back one unit in the last place apart',
-    cell: (n, d, step) => {
-      const [a, b] = [numberOf(n), numberOf(d)];
-      return /\d{16,}\.\d/.test(step.sql) && a !== null && b !== null && Math.abs(a) >= 2 ** 53 && Math.abs(a - b) === ulp(a);
-    },
-  },
   exactBigInt: {
     doc: 'docs/client.md (values)',
     what: 'an INTEGER past 2^53: DoSQL answers it exactly (a bigint), native a rounded number',
@@ -129,17 +121,6 @@ function textOf(v) {
 function isRealAt15Digits(a, b) {
   const x = Number(b);
   return /[.eE]/.test(a) && /[.eE]/.test(b) && Number.isFinite(x) && Number(a) === Number(x.toPrecision(15));
-}
-
-/** A REAL or INTEGER value as a JS number, null for others. @param {unknown} v */
-function numberOf(v) {
-  if (typeof v === 'number') return v;
-  return isTagged(v, '$bigint') ? Number(v.$bigint) : null;
-}
-
-/** One unit in the last place of a double of magnitude |x| (a normal one). @param {number} x */
-function ulp(x) {
-  return 2 ** (Math.floor(Math.log2(Math.abs(x))) - 52);
 }
 
 /** @param {unknown} v @param {string} tag @returns {v is Record<string, string>} */
