@@ -109,6 +109,19 @@ static int migrateLineOf(const char *zSql, const char *zAt){
   return iLine;
 }
 
+/* The objects of the temp schema, counted as trusted SQL (0 when it cannot say,
+** which the statements that follow will). */
+static int migrateTempObjects(Conn *pConn){
+  sqlite3_stmt *pStmt = 0;
+  int n = 0;
+  if( sqlite3_prepare_v2(pConn->db, "SELECT count(*) FROM temp.sqlite_schema", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    n = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return n;
+}
+
 /* Run one migration and record it, all in one transaction. Its statements run
 ** as a user's do: the guard's rules hold (no BEGIN, COMMIT or ROLLBACK, which
 ** would end the migration's transaction half way; nothing of the engine's own,
@@ -123,6 +136,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   DosqlChangeCounts counts;
   const char *zStart = zSql;
   int rc, bPrepared, bStatement, bForeignKeys = guardForeignKeysOn(pConn), bTurnedOff = 0;
+  int nTemp = migrateTempObjects(pConn);
   *piLine = 0;
   budgetStart(&pConn->budget, budgetUnitsForMs(DOSQL_MIGRATION_CPU_MS));
   rc = sqlite3_exec(pConn->db, "BEGIN", 0, 0, 0);
@@ -147,6 +161,13 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     }
   }
   pConn->bTrusted = 1;
+  /* A TEMP object lasts until the engine restarts, and a migration runs once. */
+  if( rc==SQLITE_OK && migrateTempObjects(pConn)>nTemp ){
+    replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it creates a TEMP table, view, index or trigger, "
+        "which lasts only until the object restarts, and a migration runs once: leave out TEMP, "
+        "or create it where it is used (CREATE TEMP ... IF NOT EXISTS)");
+    rc = SQLITE_ERROR;
+  }
   if( rc==SQLITE_OK && bTurnedOff ){
     rc = guardCheckForeignKeys(pConn, pWhy, 500, DOSQL_MIGRATION_FAILED, "it", "a migration");
   }

@@ -106,6 +106,23 @@ static void a_byte_order_mark_is_not_an_edit(void){
   connClose(&c);
 }
 
+/* A TEMP object made by a migration would last until the engine restarts, and
+** the migration never runs again: it fails, and nothing of it stays. */
+static void a_migration_makes_no_temp_object(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[{\"name\":\"001_temp.sql\",\"sql\":"
+                  "\"CREATE TABLE kept(x);\\nCREATE TEMP TRIGGER t AFTER INSERT ON kept BEGIN SELECT 1; END;\"}]}");
+  CHECK(a.status==500);
+  CHECK_STR(answerCode(&a), "MIGRATION_FAILED");
+  CHECK(answerError(&a) && strstr(answerError(&a), "001_temp.sql") && strstr(answerError(&a), "TEMP"));
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name='kept'"), "0");
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM temp.sqlite_schema"), "0");
+  connClose(&c);
+}
+
 static void failing_migration_leaves_nothing_half_applied(void){
   Conn c;
   Answer a;
@@ -207,6 +224,7 @@ int main(void){
   RUN(edited_applied_migration_is_refused);
   RUN(line_endings_are_not_an_edit);
   RUN(a_byte_order_mark_is_not_an_edit);
+  RUN(a_migration_makes_no_temp_object);
   RUN(failing_migration_leaves_nothing_half_applied);
   RUN(migration_with_its_own_begin_fails_clearly);
   RUN(failing_migration_names_its_line);
