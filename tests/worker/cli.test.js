@@ -302,8 +302,14 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
     assert.ok(piped.stdout.equals(readFileSync(file)), `stdout holds the file and nothing else (${piped.stdout.length} bytes)`);
     assert.match(piped.err, /^wrote standard output \(\d+ bytes\)\n$/);
   }
-  const fromPipe = await dosql(['import', '/dev/stdin', tenant('cli-pipe')], { input: readFileSync(file) });
+  const pipeDb = tenant('cli-pipe');
+  const fromPipe = await dosql(['import', '/dev/stdin', pipeDb], { input: readFileSync(file) });
   assert.equal(fromPipe.code, 0, fromPipe.err);
+  const stdinScript = await dosql(['exec', '-', pipeDb], { input: "INSERT INTO notes (body) VALUES ('three');\n" });
+  assert.equal(stdinScript.code, 0, stdinScript.err);
+  assert.equal((await dosql(['shell', pipeDb, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM notes;' })).out, 'n\n3\n');
+  const fileAsScript = await dosql(['exec', '-', pipeDb], { input: readFileSync(file) });
+  assert.match(fileAsScript.err, /standard input is a SQLite database file, not SQL: to make it the database, run dosql import -/);
   const notAFile = await dosql(['import', '/dev/stdin', tenant('cli-pipe-text')], { input: 'SELECT 1;' });
   assert.equal(notAFile.code, 1);
   assert.match(notAFile.err, /IMPORT_/, 'the server refuses what is no database file');

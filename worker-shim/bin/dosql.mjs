@@ -24,7 +24,7 @@ import { createClient as createLibsqlClient } from '@libsql/client';
 import { createClient } from '../src/client/client.js';
 import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
 import { MODES, endsInTransaction, runShell } from './dosql-shell.mjs';
-import { readUtf8File } from './utf8-file.mjs';
+import { readUtf8File, utf8Text } from './utf8-file.mjs';
 
 /**
  * The commands: their arguments (the first `needs` of them required), the options each
@@ -141,9 +141,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       }
     }
     case 'exec': {
-      checkFile(args[0]);
-      if (isSqliteFile(args[0])) throw new Error(`${args[0]} is a SQLite database file, not SQL: to make it the database, run dosql import ${args[0]}`);
-      const script = readUtf8File(args[0]);
+      const script = isStdin(args[0]) ? await stdinScript(stdin) : fileScript(args[0]);
       const client = sql();
       try {
         await client.executeMultiple(script);
@@ -173,7 +171,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     case 'import': {
       // Standard input (- or /dev/stdin, which a socket cannot be opened as) is sent as it
       // comes; the server checks its header, which a pipe cannot be read for twice.
-      const fromStdin = args[0] === '-' || args[0] === '/dev/stdin';
+      const fromStdin = isStdin(args[0]);
       if (!fromStdin) {
         checkFile(args[0]); // before the upload, whose failure would be fetch's "fetch failed"
         checkImportable(args[0]);
@@ -245,6 +243,31 @@ async function downloadTo(answer, out, expected) {
     const of = Number.isFinite(expected) ? ` of ${expected}` : '';
     throw new Error(`the export failed after ${written}${of} bytes came (${err instanceof Error ? err.message : err})`, { cause: err });
   }
+}
+
+/** Whether a FILE argument names standard input: - or /dev/stdin (which a socket, as a
+ *  spawned process's may be, cannot be opened as). @param {string} path */
+function isStdin(path) {
+  return path === '-' || path === '/dev/stdin';
+}
+
+/** The script of the file at path: SQL text in UTF-8, not a database file. @param {string} path */
+function fileScript(path) {
+  checkFile(path);
+  if (isSqliteFile(path)) throw new Error(`${path} is a SQLite database file, not SQL: to make it the database, run dosql import ${path}`);
+  return readUtf8File(path);
+}
+
+/** The script standard input holds, read whole. @param {NodeJS.ReadableStream} stdin */
+async function stdinScript(stdin) {
+  /** @type {Buffer[]} */
+  const chunks = [];
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
+  const bytes = Buffer.concat(chunks);
+  if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\0') {
+    throw new Error('standard input is a SQLite database file, not SQL: to make it the database, run dosql import -');
+  }
+  return utf8Text(bytes, 'standard input');
 }
 
 /** Throw, naming path, when it is missing or a folder: a file to read is wanted. @param {string} path */

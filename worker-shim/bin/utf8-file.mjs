@@ -23,18 +23,28 @@ export function readUtf8File(path) {
   } catch (err) {
     throw new Error(`${path}: ${err instanceof Error ? err.message : err}`);
   }
+  return utf8Text(bytes, path);
+}
+
+/**
+ * The text of bytes read from what `name` names (a file, standard input); an Error
+ * naming it when they hold a NUL or are not UTF-8.
+ * @param {Buffer} bytes @param {string} name
+ * @returns {string}
+ */
+export function utf8Text(bytes, name) {
   // A NUL ends SQLite's text there (and a file saved as UTF-16 holds one in every other byte).
   const nul = bytes.indexOf(0);
   if (nul >= 0) {
     const line = bytes.subarray(0, nul).filter((b) => b === 0x0a).length + 1;
-    throw new Error(`${path} holds a NUL byte (line ${line}, byte ${nul}), which SQL text cannot: save it as UTF-8 text (not UTF-16)`);
+    throw new Error(`${name} holds a NUL byte (line ${line}, byte ${nul}), which SQL text cannot: save it as UTF-8 text (not UTF-16)`);
   }
   try {
     return UTF8.decode(bytes);
   } catch {
     const bad = firstInvalidByte(bytes);
     const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
-    throw new Error(`${path} is not UTF-8 (line ${line}, byte ${bad}: 0x${bytes[bad].toString(16)}): save it as UTF-8, or its text would change on the way`);
+    throw new Error(`${name} is not UTF-8 (line ${line}, byte ${bad}: 0x${bytes[bad].toString(16)}): save it as UTF-8, or its text would change on the way`);
   }
 }
 
