@@ -584,13 +584,6 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
   else connCommitIfAnswered(pConn, pReply);
 }
 
-/* /exec failed outside its statements (rc, or the reply's own error with
-** SQLITE_OK): its savepoint, inside a transaction, is undone. */
-static void execFailed(Conn *pConn, Reply *pReply, int rc){
-  if( rc!=SQLITE_OK ) connFail(pConn, pReply, rc);
-  if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
-}
-
 /*
 ** Run a script: every statement of sql in order (rows are discarded), all or
 ** nothing, split by SQLite's own parser, so strings, comments and trigger
@@ -604,8 +597,7 @@ static void execFailed(Conn *pConn, Reply *pReply, int rc){
 static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const char *zScript, *zSql, *zNext;
   int rc = SQLITE_OK, n = 0, bPrepared = 0, bStatement = 0, bForeignKeysOff = 0;
-  int iCookieBefore = 0, iCookieAfter = 0;
-  sqlite3_int64 nChangesBefore;
+  sqlite3_int64 nChangesBefore, iSchemaBefore;
   /* Refused, not ignored: a script's statements would run with NULLs in place of
   ** the values sent. */
   if( cJSON_GetObjectItemCaseSensitive(pBody, "params") ){
@@ -619,10 +611,7 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     return;
   }
   nChangesBefore = sqlite3_total_changes64(pConn->db);
-  if( (rc = schemaCookie(pConn, &iCookieBefore))!=SQLITE_OK ){
-    execFailed(pConn, pReply, rc);
-    return;
-  }
+  iSchemaBefore = dosqlSchemaStamp(pConn->db);
   while( *zSql ){
     guardStartStatement(pConn);
     rc = connRunNextStatement(pConn, pReply, &zNext, &bPrepared, &bStatement);
@@ -644,16 +633,13 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "sql holds no statement");
     pReply->iOperation = 0;          /* the statement that is not there, at the start */
     pReply->iStatementOffset = 0;
-    execFailed(pConn, pReply, SQLITE_OK);
+    if( pConn->bInteractive ) connRelease(pConn, pReply, 1);
     return;
   }
   if( bForeignKeysOff && checkForeignKeys(pConn, pReply)!=SQLITE_OK ) return;
-  if( (rc = schemaCookie(pConn, &iCookieAfter))!=SQLITE_OK ){
-    execFailed(pConn, pReply, rc);
-    return;
-  }
   sqlite3_str_appendf(replyBody(pReply), "{\"count\":%d,\"databaseChanged\":%s}", n,
-      sqlite3_total_changes64(pConn->db)!=nChangesBefore || iCookieAfter!=iCookieBefore ? "true" : "false");
+      sqlite3_total_changes64(pConn->db)!=nChangesBefore
+      || dosqlSchemaStamp(pConn->db)!=iSchemaBefore ? "true" : "false");
   if( pConn->bInteractive ) connRelease(pConn, pReply, 0);
   else connCommitIfAnswered(pConn, pReply);
 }

@@ -54,31 +54,30 @@ static void everyByteChecksum(const char *z, char zOut[17]){
   sqlite3_snprintf(17, zOut, "%016llx", h);
 }
 
+/* Apply the migrations of zBody; the names it answers applied are zApplied. */
+static void migrateApplies(Conn *pConn, const char *zBody, const char *zApplied){
+  Answer a = migrate(pConn, zBody);
+  CHECK_STR(a.zBody, zApplied);
+  answerFree(&a);
+}
+
 /* Make the record of the applied migration the checksum of every byte of
 ** zText, as an older release wrote it: the CRLF file must still match it (nothing runs again). */
 static void recordedByAnOlderRelease(Conn *pConn, const char *zText){
   char zSum[17], *zForge;
-  Answer a;
   everyByteChecksum(zText, zSum);
   zForge = sqlite3_mprintf("UPDATE _dosql_migrations SET checksum='%s'", zSum);
   forge(pConn, zForge);
   sqlite3_free(zForge);
-  a = migrate(pConn, "{\"migrations\":[" M_CRLF "]}");
-  CHECK_STR(a.zBody, "{\"applied\":[]}");
-  answerFree(&a);
+  migrateApplies(pConn, "{\"migrations\":[" M_CRLF "]}", "{\"applied\":[]}");
 }
 
 static void line_endings_are_not_an_edit(void){
   Conn c;
-  Answer a;
   openConn(&c);
-  a = migrate(&c, "{\"migrations\":[" M_CRLF "]}");
-  CHECK_STR(a.zBody, "{\"applied\":[\"001_crlf.sql\"]}");
-  answerFree(&a);
+  migrateApplies(&c, "{\"migrations\":[" M_CRLF "]}", "{\"applied\":[\"001_crlf.sql\"]}");
   /* The same file checked out with LF line endings: applied, not changed. */
-  a = migrate(&c, "{\"migrations\":[" M_LF "]}");
-  CHECK_STR(a.zBody, "{\"applied\":[]}");
-  answerFree(&a);
+  migrateApplies(&c, "{\"migrations\":[" M_LF "]}", "{\"applied\":[]}");
   /* A record of a first release, the checksum of every byte of the CRLF file,
   ** still matches that file. */
   recordedByAnOlderRelease(&c, "CREATE TABLE a(x);\r\nCREATE TABLE b(y);\r\n");
@@ -92,15 +91,10 @@ static void line_endings_are_not_an_edit(void){
 ** read the mark (its CRLF stripped, or every byte) matches the file without it. */
 static void a_byte_order_mark_is_not_an_edit(void){
   Conn c;
-  Answer a;
   openConn(&c);
-  a = migrate(&c, "{\"migrations\":[" M_BOM "]}");
-  CHECK_STR(a.zBody, "{\"applied\":[\"001_crlf.sql\"]}");
-  answerFree(&a);
+  migrateApplies(&c, "{\"migrations\":[" M_BOM "]}", "{\"applied\":[\"001_crlf.sql\"]}");
   CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name IN ('a','b')"), "2");
-  a = migrate(&c, "{\"migrations\":[" M_LF "]}");
-  CHECK_STR(a.zBody, "{\"applied\":[]}");
-  answerFree(&a);
+  migrateApplies(&c, "{\"migrations\":[" M_LF "]}", "{\"applied\":[]}");
   recordedByAnOlderRelease(&c, "\xef\xbb\xbf" "CREATE TABLE a(x);\nCREATE TABLE b(y);\n");
   recordedByAnOlderRelease(&c, "\xef\xbb\xbf" "CREATE TABLE a(x);\r\nCREATE TABLE b(y);\r\n");
   connClose(&c);

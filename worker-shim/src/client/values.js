@@ -39,7 +39,7 @@ export function encodeParams(params) {
  */
 function parameterName(name) {
   if (name.includes('\0')) throw badParameter(`the parameter name ${JSON.stringify(name)} holds a NUL character, which no name in SQL can hold`);
-  return name.isWellFormed() ? name : name.toWellFormed();
+  return wellFormed(name);
 }
 
 /**
@@ -59,7 +59,7 @@ export function encodeSql(sql) {
       { code: 'BAD_REQUEST', status: 400 },
     );
   }
-  return sql.isWellFormed() ? sql : sql.toWellFormed();
+  return wellFormed(sql);
 }
 
 /**
@@ -197,6 +197,11 @@ function describe(value) {
   return isThenable(value) ? 'a promise (await it first)' : 'an invalid Date';
 }
 
+/** Text with half a UTF-16 pair alone (which has no UTF-8) as U+FFFD, as D1 sends it. @param {string} text */
+function wellFormed(text) {
+  return text.isWellFormed() ? text : text.toWellFormed();
+}
+
 /**
  * A string for the wire. JSON carries any text but two kinds, which D1 binds
  * anyway: NUL characters (the engine's JSON reader cannot keep them), sent as
@@ -207,7 +212,7 @@ function describe(value) {
  */
 function encodeText(text) {
   if (text.includes('\0')) return { $text: toBase64(encoder.encode(text)) };
-  return text.isWellFormed() ? text : text.toWellFormed();
+  return wellFormed(text);
 }
 
 /**
