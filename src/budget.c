@@ -25,6 +25,15 @@ void budgetStart(Budget *p, sqlite3_int64 nUnits){
   if( p->db ) pCharged = p;
 }
 
+void budgetResume(Budget *p){
+  if( p->db ) pCharged = p;
+}
+
+void budgetCarry(Budget *pTo, const Budget *pFrom){
+  pTo->nLeft = pFrom->nLeft;
+  pTo->bSpent = pFrom->bSpent;
+}
+
 /* SQLite's own allocator, which the charging one wraps. */
 static sqlite3_mem_methods memBase;
 

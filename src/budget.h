@@ -39,7 +39,8 @@
 ** Compiling is linear in what it allocates but for SQLite's flattening of
 ** subqueries, which walks the whole query for each: guard.c stops it in a
 ** statement past DOSQL_FLATTEN_MAX_CURSORS tables and subqueries.
-** Once spent, a budget stays spent until the next request: the VM is
+** Once spent, a budget stays spent until the next request (a retry after a
+** page fault is the same request: budgetResume): the VM is
 ** interrupted, metered functions fail, compiling and virtual tables' reads
 ** are refused memory, and the request answers CPU_LIMIT.
 ** Internal work (change capture, migrations) is charged like any other.
@@ -63,6 +64,16 @@ typedef struct Budget {
 
 /* A request with nUnits to spend begins. */
 void budgetStart(Budget *p, sqlite3_int64 nUnits);
+
+/* The host's call again after a page fault (DOSQL_REQUEST_RETRY) goes on with
+** what the request's earlier attempts left: it is the same request, and a
+** fresh budget per attempt would let one request run its budget once per
+** fault (64 of them on a key-value object). */
+void budgetResume(Budget *p);
+
+/* What pFrom has left becomes pTo's: work one request does on another
+** connection (a view of a past point) spends the request's budget. */
+void budgetCarry(Budget *pTo, const Budget *pFrom);
 
 /* Charge n units. Returns non-zero when the budget is spent (now or before).
 ** Inline: every metered function call charges, so every row of a scan. */

@@ -47,6 +47,13 @@ void connAnswerSize(Conn *p, Reply *pReply){
   sqlite3_str_appendchar(replyBody(pReply), 1, '}');
 }
 
+void connNoteEndedTransaction(Conn *p, int rc, const Reply *pReply){
+  p->rcEndedTx = rc;
+  p->zEndedTxCode = pReply->zCode;
+  sqlite3_free(p->zEndedTx);
+  p->zEndedTx = pReply->zError ? sqlite3_mprintf("%s", pReply->zError) : 0;
+}
+
 void connStartRequest(Conn *p, unsigned nCpuMs){
   p->zDenied = 0;
   if( p->bSchemaTouched && p->db && sqlite3_get_autocommit(p->db) ){
@@ -54,7 +61,8 @@ void connStartRequest(Conn *p, unsigned nCpuMs){
     connForgetStatements(p);
     p->bSchemaTouched = 0;
   }
-  budgetStart(&p->budget, budgetUnitsForMs(nCpuMs ? nCpuMs : (unsigned)p->nCpuBudgetMs));
+  if( p->bRetry ) budgetResume(&p->budget);
+  else budgetStart(&p->budget, budgetUnitsForMs(nCpuMs ? nCpuMs : (unsigned)p->nCpuBudgetMs));
   if( p->db ) dosqlAllowFlattening(p->db);   /* guard.c may have stopped it for a statement */
 }
 
@@ -108,31 +116,6 @@ int connRefuseScriptParams(Reply *pReply, sqlite3_stmt *pStmt, const char *zInst
   replyFail(pReply, 400, DOSQL_BAD_PARAMS, "a script binds no params, and a statement of it "
       "has %d (?, ?NNN, :name or @name): %s", n, zInstead);
   return 1;
-}
-
-int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement){
-  sqlite3_stmt *pStmt = 0;
-  const char *zTail = 0;
-  int rc;
-  p->bScriptSql = 1;
-  rc = sqlite3_prepare_v3(p->db, *pzSql, -1, 0, &pStmt, &zTail);
-  p->bScriptSql = 0;
-  *pbPrepared = rc==SQLITE_OK;
-  *pbStatement = pStmt!=0;
-  if( pStmt && connRefuseScriptParams(pReply, pStmt, "send it with its params to /run, /query or /batch") ){
-    sqlite3_finalize(pStmt);
-    return SQLITE_RANGE;
-  }
-  if( pStmt ){
-    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
-    /* Each statement's changes are logged with the columns its table has
-    ** when it ends: a later statement of the script may alter the table. */
-    if( rc==SQLITE_DONE ) rc = captureFlush(p);
-    else captureDiscard(p);
-    sqlite3_finalize(pStmt);
-  }
-  if( rc==SQLITE_OK ) *pzSql = zTail;
-  return rc;
 }
 
 int connExecTrusted(Conn *p, const char *zSql){
@@ -284,6 +267,7 @@ void connClose(Conn *p){
   sqlite3_close(p->db);
   p->db = 0;
   guardEndForeignKeys(p, 1);   /* a request it ended: what it counted */
+  sqlite3_free(p->zEndedTx);
   memset(p, 0, sizeof(*p));
 }
 
@@ -427,27 +411,84 @@ static int failUnrunSetting(Reply *pReply){
   return SQLITE_AUTH;
 }
 
-int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt){
-  const char *zTail = 0;
+/*
+** Prepare the first statement of zSql as user SQL, with prepFlags; bWhole: it
+** must be all of zSql (else MULTIPLE_STATEMENTS). A PRAGMA that sets a value
+** (SQLite applies it as it prepares it) is left out the first time, which tells
+** where it ends and whether it is explained: it is prepared again, and takes
+** effect, only when it is to run (neither explained nor only described). A
+** statement the engine refuses whole (a setting that would not run, VACUUM INTO)
+** fails the reply itself and sets *pbAnswered; else SQLite's result.
+*/
+static int prepareUserStatement(Conn *p, Reply *pReply, const char *zSql, unsigned prepFlags,
+                                int bWhole, sqlite3_stmt **ppStmt, const char **pzTail, int *pbAnswered){
   int rc;
-  p->pCacheable = *ppStmt = connTakeKept(p, zSql);
-  if( *ppStmt ) return SQLITE_OK;
-  /* A PRAGMA that sets a value (SQLite applies it as it prepares it) is left out
-  ** the first time, which tells where it ends and whether it is explained: it is
-  ** prepared again, and takes effect, only when nothing follows it and it is to
-  ** run (neither explained nor only described). */
   p->eParseOnly = CONN_PARSE_SETTINGS;
   p->bSettingDeferred = 0;
-  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, prepFlags, ppStmt, pzTail);
   p->eParseOnly = 0;
   if( p->bSettingDeferred ){
     int bExplained = *ppStmt && sqlite3_stmt_isexplain(*ppStmt);
     sqlite3_finalize(*ppStmt);
     *ppStmt = 0;
-    if( tailHoldsStatement(p, zTail) ) return failMultipleStatements(pReply);
+    *pbAnswered = 1;
+    if( bWhole && tailHoldsStatement(p, *pzTail) ) return failMultipleStatements(pReply);
     if( bExplained || p->bDescribeOnly ) return failUnrunSetting(pReply);
-    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt, &zTail);
+    *pbAnswered = 0;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, prepFlags, ppStmt, pzTail);
   }
+  if( rc==SQLITE_OK && *ppStmt && dosqlIsVacuumInto(*ppStmt) ){
+    /* Refused as it is prepared, as any other: SQLite's own check of where it
+    ** runs (not inside a transaction) would answer before the guard saw it. */
+    sqlite3_finalize(*ppStmt);
+    *ppStmt = 0;
+    *pbAnswered = 1;
+    replyFail(pReply, dosqlResultStatus(SQLITE_AUTH), dosqlResultName(SQLITE_AUTH),
+        "not authorized: %s", GUARD_VACUUM_INTO);
+    return SQLITE_AUTH;
+  }
+  return rc;
+}
+
+int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement){
+  sqlite3_stmt *pStmt = 0;
+  const char *zTail = 0;
+  int rc;
+  int bAnswered = 0;
+  p->bScriptSql = 1;
+  rc = prepareUserStatement(p, pReply, *pzSql, 0, 0, &pStmt, &zTail, &bAnswered);
+  p->bScriptSql = 0;
+  *pbPrepared = rc==SQLITE_OK || bAnswered;
+  *pbStatement = pStmt!=0;
+  if( pStmt && connRefuseScriptParams(pReply, pStmt, "send it with its params to /run, /query or /batch") ){
+    sqlite3_finalize(pStmt);
+    return SQLITE_RANGE;
+  }
+  if( pStmt ){
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
+    /* Each statement's changes are logged with the columns its table has
+    ** when it ends: a later statement of the script may alter the table. */
+    if( rc==SQLITE_DONE ) rc = captureFlush(p);
+    else captureDiscard(p);
+    sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK ) *pzSql = zTail;
+  return rc;
+}
+
+int connPrepareNext(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt, const char **pzTail){
+  int bAnswered = 0;
+  return prepareUserStatement(p, pReply, zSql, 0, 0, ppStmt, pzTail, &bAnswered);
+}
+
+int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt){
+  const char *zTail = 0;
+  int rc;
+  int bAnswered = 0;
+  p->pCacheable = *ppStmt = connTakeKept(p, zSql);
+  if( *ppStmt ) return SQLITE_OK;
+  rc = prepareUserStatement(p, pReply, zSql, SQLITE_PREPARE_PERSISTENT, 1, ppStmt, &zTail, &bAnswered);
+  if( bAnswered ) return rc;
   if( rc!=SQLITE_OK ){
     connFail(p, pReply, rc);
     /* A BEGIN, COMMIT or ROLLBACK refused is answered TRANSACTION_STATEMENT, and a
@@ -542,6 +583,9 @@ static void connEndTransaction(Conn *p){
   if( p->bReadOnlyTx ) connExecTrusted(p, "PRAGMA query_only=0");
   p->bReadOnlyTx = 0;
   p->rcEndedTx = 0;
+  p->zEndedTxCode = 0;
+  sqlite3_free(p->zEndedTx);
+  p->zEndedTx = 0;
   p->bInteractive = 0;
   p->iTxStream = 0;
 }

@@ -45,6 +45,9 @@ typedef struct Conn {
   int bSavepoint;            /* connSavepoint() is open inside it */
   int rcEndedTx;             /* the error of the statement SQLite ended the interactive
                              ** transaction at (handler.c), 0 until one did */
+  const char *zEndedTxCode;  /* what that statement answered: its code (static text) */
+  char *zEndedTx;            /* and its message (sqlite3_malloc'd), for a Hrana
+                             ** pipeline to fail with (connNoteEndedTransaction) */
   const char *zDenied;       /* why the authorizer last said no (static text, or zDenial) */
   char zDenial[256];         /* a reason that names what it refused (a PRAGMA's name) */
   /* What the user statement being prepared does, as the authorizer saw it
@@ -107,8 +110,14 @@ void connAnswerSize(Conn *p, Reply *pReply);
 ** and the result is not SQLITE_OK. D1's meta.size_after (docs/d1.md). */
 int connDatabaseBytes(Conn *p, Reply *pReply, int bStored, sqlite3_int64 *pnBytes);
 
+/* SQLite ended the interactive transaction at a statement that failed with
+** rc, whose answer pReply holds: keep why (rcEndedTx, zEndedTx) until the
+** transaction is over. */
+void connNoteEndedTransaction(Conn *p, int rc, const Reply *pReply);
+
 /* Forget per-request state (denial reason) and give the request its CPU
-** budget: nCpuMs milliseconds, or the connection's own when 0. */
+** budget: nCpuMs milliseconds, or the connection's own when 0; the call
+** again after a fault (bRetry) goes on with what its attempts left. */
 void connStartRequest(Conn *p, unsigned nCpuMs);
 
 /*
@@ -162,6 +171,13 @@ int connCheckTables(Conn *p, char **pzWhy);
 ** binds none, and it would run with NULLs (pReply fails with BAD_PARAMS).
 ** SQLITE_OK or the error. */
 int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement);
+
+/* Prepare the first statement of a script's zSql as connRunNextStatement()
+** does, for a caller that runs it itself (Hrana's sequence): SQLITE_OK with
+** *ppStmt (0 when only blanks and comments came first) and *pzTail past it, or
+** the error, which pReply says when the engine refused the statement itself (a
+** setting explained, VACUUM INTO) and connFail() would say otherwise. */
+int connPrepareNext(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppStmt, const char **pzTail);
 
 /* 1, failing pReply with BAD_PARAMS, when pStmt (a statement of a script, which
 ** binds no params) has parameters, saying zInstead (how to send it); else 0. */

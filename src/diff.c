@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "config.h"
 #include "diff.h"
 #include "errors.h"
 #include "history.h"
@@ -62,12 +63,21 @@ static sqlite3_stmt *diffPrepare(Diff *p, char *zSql){
   return pStmt;
 }
 
-/* Whether table zName is one the request asks for. */
-static int diffWanted(const Diff *p, const char *zName){
+/* Whether table zName is one the request asks for: 1 or 0, or -1 when the
+** comparing spent the request's budget (the reply says so). */
+static int diffWanted(Diff *p, const char *zName){
   const cJSON *pItem;
+  sqlite3_int64 nUnits;
   if( zName==0 || internalIsReserved(zName) ) return 0;
   if( p->pTables==0 ) return 1;
+  /* Every table against every name: the list may name one table a million times. */
+  nUnits = 1 + (sqlite3_int64)strlen(zName)/DOSQL_CPU_BYTES_PER_UNIT;
   cJSON_ArrayForEach(pItem, p->pTables){
+    if( budgetCharge(&p->pConn->budget, nUnits) ){
+      p->rc = SQLITE_INTERRUPT;
+      connFail(p->pConn, p->pReply, p->rc);
+      return -1;
+    }
     if( sqlite3_stricmp(pItem->valuestring, zName)==0 ) return 1;   /* as SQLite names tables */
   }
   return 0;
@@ -481,19 +491,22 @@ static int isShadow(const Diff *p, const char *zTable){
   return dosqlIsShadowTable(db, DIFF_FROM, zTable) || dosqlIsShadowTable(db, p->zTo, zTable);
 }
 
-/* The schema objects whose SQL differs. */
+/* The schema objects whose SQL differs, matched by name and type: a name whose
+** kind changed (a table now a view) is one object gone and another new. */
 static void diffSchema(Diff *p){
   sqlite3_str *pOut = replyBody(p->pReply);
   sqlite3_stmt *pStmt = diffPrepare(p, sqlite3_mprintf(
       "SELECT coalesce(f.type, x.type), coalesce(f.name, x.name), coalesce(f.tbl_name, x.tbl_name), f.sql, x.sql "
-      "FROM \"%w\".sqlite_schema AS f FULL JOIN \"%w\".sqlite_schema AS x ON x.name = f.name "
-      "WHERE f.sql IS NOT x.sql ORDER BY 2", DIFF_FROM, p->zTo));
+      "FROM \"%w\".sqlite_schema AS f FULL JOIN \"%w\".sqlite_schema AS x ON x.name = f.name AND x.type = f.type "
+      "WHERE f.sql IS NOT x.sql ORDER BY 2, 5 NULLS FIRST", DIFF_FROM, p->zTo));
   int n = 0;
   if( pStmt==0 ) return;
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 1);
     const char *zTbl = (const char*)sqlite3_column_text(pStmt, 2);
-    if( !diffWanted(p, zTbl) || internalIsReserved(zName) || isShadow(p, zTbl) ) continue;
+    int bWanted = diffWanted(p, zTbl);
+    if( bWanted<0 ) break;
+    if( !bWanted || internalIsReserved(zName) || isShadow(p, zTbl) ) continue;
     sqlite3_str_appendf(pOut, "%s{\"type\":", n++ ? "," : "");
     jsonAppendColumn(pOut, pStmt, 0);
     sqlite3_str_appendall(pOut, ",\"name\":");
@@ -503,6 +516,10 @@ static void diffSchema(Diff *p){
     sqlite3_str_appendall(pOut, ",\"after\":");
     jsonAppendColumn(pOut, pStmt, 4);
     sqlite3_str_appendchar(pOut, 1, '}');
+  }
+  if( p->rc!=SQLITE_OK ){
+    sqlite3_finalize(pStmt);
+    return;
   }
   p->rc = sqlite3_finalize(pStmt);
   if( p->rc!=SQLITE_OK ) connFail(p->pConn, p->pReply, p->rc);
@@ -529,7 +546,7 @@ static void diffTables(Diff *p){
   while( p->rc==SQLITE_OK && !p->bMore && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
     if( zName==0 || isShadow(p, zName) || !holdsRows(p, zName) ) continue;
-    if( diffWanted(p, zName) ) diffTable(p, zName);
+    if( diffWanted(p, zName)>0 ) diffTable(p, zName);
   }
   sqlite3_finalize(pStmt);
 }
@@ -560,10 +577,11 @@ static int diffCheckTables(Diff *p, double lsnFrom, double lsnTo){
     if( rc==SQLITE_DONE || internalIsReserved(zName) || sqlite3_strnicmp(zName, "sqlite_", 7)==0
      || isShadow(p, zName) ){
       replyFail(p->pReply, 400, DOSQL_BAD_REQUEST,
-          "tables names \"%s\", which is no table of yours at lsn %lld nor at lsn %lld: name tables "
+          "tables names \"%.*s%s\", which is no table of yours at lsn %lld nor at lsn %lld: name tables "
           "as they were at either point (in any case); SQLite's own (sqlite_*), the engine's "
           "(_dosql_*) and a virtual table's shadow tables (listed as the virtual table) are left out",
-          zName, (sqlite3_int64)lsnFrom, (sqlite3_int64)lsnTo);
+          replyEchoLength(zName), zName, zName[replyEchoLength(zName)] ? "..." : "",
+          (sqlite3_int64)lsnFrom, (sqlite3_int64)lsnTo);
       p->rc = SQLITE_MISUSE;
       break;
     }

@@ -166,7 +166,7 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
     ** database, copies of every table): allow it, but not VACUUM INTO, whose
     ** ATTACH names a file. */
     if( op==SQLITE_ATTACH && z3 && z3[0] ){
-      p->zDenied = "VACUUM INTO is not allowed: a Durable Object has no files; use /export";
+      p->zDenied = GUARD_VACUUM_INTO;
       return SQLITE_DENY;
     }
     return SQLITE_OK;

@@ -8,6 +8,10 @@
 
 #include "conn.h"
 
+/* Why VACUUM INTO is refused (connPrepareOne refuses it as it is prepared; the
+** authorizer again where VACUUM attaches its copy). */
+#define GUARD_VACUUM_INTO "VACUUM INTO is not allowed: a Durable Object has no files; use /export"
+
 /* Install the authorizer and defensive settings. */
 int guardInstall(Conn *p);
 

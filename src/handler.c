@@ -192,9 +192,6 @@ static const char *const azPruneFields[] = { "keepEvents", "keepMs", "keepBytes"
 static const char *const azCaptureFields[] = { "tables", 0 };
 static const char *const azRenumberFields[] = { "floor", 0 };
 
-/* The longest part of a refused field's name an error repeats. */
-#define FIELD_ECHO_BYTES 64
-
 /*
 ** Fail the reply with 400 BAD_REQUEST if the object pObj has a field not in
 ** azField, naming zWhat ("/query", "operation 2"), the field and the fields
@@ -211,15 +208,11 @@ static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pOb
     const char *zLike = 0;       /* a field that differs only in case */
     sqlite3_str *pMsg;
     char *zMsg;
-    int i, n = (int)strlen(zName);
+    int i, n = replyEchoLength(zName);
     for(i=0; azField[i] && strcmp(azField[i], zName)!=0; i++){
       if( sqlite3_stricmp(azField[i], zName)==0 ) zLike = azField[i];
     }
     if( azField[i] || (bQuery && zLike==0) ) continue;
-    if( n>FIELD_ECHO_BYTES ){
-      /* Cut where a character starts: the message stays UTF-8. */
-      for(n=FIELD_ECHO_BYTES; n>0 && (zName[n] & 0xc0)==0x80; n--){}
-    }
     pMsg = sqlite3_str_new(0);
     sqlite3_str_appendf(pMsg, "%s does not take the %s \"%.*s%s\": it takes ",
         zWhat, bQuery ? "query parameter" : "field", n, zName, zName[n] ? "..." : "");
@@ -404,9 +397,11 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   }
   pConn->bVacuum = 0;
   if( rc!=SQLITE_DONE ){
-    if( pConn->bInteractive && sqlite3_get_autocommit(db) ) pConn->rcEndedTx = sqlite3_extended_errcode(db);
+    int bEndedTx = pConn->bInteractive && sqlite3_get_autocommit(db);
+    int rcEnded = sqlite3_extended_errcode(db);
     captureDiscard(pConn);
     connFail(pConn, pReply, rc);
+    if( bEndedTx ) connNoteEndedTransaction(pConn, rcEnded, pReply);
     goto done;
   }
   /* Counted before captureFlush(), whose own inserts would count too; and
@@ -518,7 +513,8 @@ static int checkForeignKeys(Conn *pConn, Reply *pReply){
 ** TO. Inside an interactive transaction such a statement runs as it is: the
 ** request's own savepoint would end it again (a RELEASE of the request's
 ** savepoint releases the caller's savepoint taken inside it). Outside one the
-** authorizer refuses it, as for /run: there is no transaction for it to nest in.
+** authorizer refuses it, as for /run: there is no transaction for it to nest in;
+** and a VACUUM runs as it is, as for /run.
 */
 static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bEveryResult){
   const cJSON *pOps = cJSON_GetObjectItemCaseSensitive(pBody, "operations");
@@ -552,7 +548,9 @@ static void runAtomically(Conn *pConn, Reply *pReply, const cJSON *pBody, int bE
       pReply->iOperation = 0;
       return;
     }
-    bBare = pConn->bInteractive && guardIsSavepoint(pConn);
+    /* VACUUM too, outside one: it runs in no transaction (as for /run), and
+    ** the D1 facade sends each statement as a batch of one. */
+    bBare = pConn->bInteractive ? guardIsSavepoint(pConn) : isVacuum(pFirst);
   }
   if( !bBare
    && (pConn->bInteractive ? connSavepoint(pConn, pReply) : connBegin(pConn, pReply))!=SQLITE_OK ){

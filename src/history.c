@@ -236,11 +236,13 @@ int historyRunAsOf(Conn *pConn, Reply *pReply, const cJSON *pBody, HistoryEndpoi
   if( historyResolve(pConn, pReply, pPoint, "asOf", &lsn)!=SQLITE_OK ) return 1;
   if( (pView = viewOpen(pConn, pReply, lsn))!=0 ){
     connStartRequest(pView, 0);
+    budgetCarry(&pView->budget, &pConn->budget);
     xEndpoint(pView, pReply, pBody);
     if( pReply->zCode && strncmp(pReply->zCode, "SQLITE_READONLY", 15)==0 ){
       replyAmend(pReply, 400, pReply->zCode, ": a point in history (asOf) is read-only");
     }
     connFinish(pView, pReply);
+    budgetCarry(&pConn->budget, &pView->budget);   /* what a retry after a fault goes on with */
     viewClose(pView);
   }
   return 1;

@@ -211,7 +211,7 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     if( connResultTooLarge(pConn, pSub) ) break;
     guardStartStatement(pConn);
     pConn->bTxStatements = 1;
-    rc = sqlite3_prepare_v3(pConn->db, zSql, -1, 0, &pStmt, &zTail);
+    rc = connPrepareNext(pConn, pSub, zSql, &pStmt, &zTail);
     pConn->bTxStatements = 0;
     if( rc!=SQLITE_OK ){
       connFail(pConn, pSub, rc);
@@ -336,6 +336,10 @@ static void appendError(sqlite3_str *pOut, const Reply *pFailed){
   if( zExtension ){
     sqlite3_str_appendall(pOut, ",\"extended_code\":");
     jsonAppendString(pOut, zCode, -1);
+  }else if( pFailed->zSqliteCode ){
+    /* TRANSACTION_ABORTED by SQLite's failure (a deferred foreign key at COMMIT). */
+    sqlite3_str_appendall(pOut, ",\"extended_code\":");
+    jsonAppendString(pOut, pFailed->zSqliteCode, -1);
   }
   sqlite3_str_appendchar(pOut, 1, '}');
 }
@@ -356,6 +360,22 @@ static void takeBatchPoint(Progress *p, int i, const unsigned char *aOutcome, sq
   if( p->aOutcome ) memcpy(p->aOutcome, aOutcome, (size_t)i);
   p->zResults = textAt(sqlite3_str_value(pOut), iResults, iResultEnd - iResults);
   p->zErrors = iErrorEnd ? textAt(sqlite3_str_value(pErrors), 0, iErrorEnd) : sqlite3_mprintf("");
+}
+
+/*
+** Whether SQLite ended the stream's transaction at the statement just run, for
+** a reason that fails the pipeline (the CPU budget, memory, an I/O error:
+** hranaPipeline says which). One that rolls its transaction back by design
+** (ON CONFLICT ROLLBACK, RAISE(ROLLBACK)) failed alone, as in SQLite and sqld:
+** the transaction is over, and what follows (the next step of a batch, whose
+** is_autocommit is then true) runs outside it.
+*/
+static int transactionLost(Conn *pConn, HranaStream *s){
+  if( !pConn->bInteractive || !sqlite3_get_autocommit(pConn->db) ) return 0;
+  if( (pConn->rcEndedTx & 0xff)!=SQLITE_CONSTRAINT ) return 1;
+  connRollback(pConn);
+  s->bTx = 0;
+  return 0;
 }
 
 /* batch {batch: {steps: [{condition?, stmt}]}}: a BatchResult. From pFrom's
@@ -422,6 +442,7 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
       takeBatchPoint(pStopped, i, aOutcome, pOut, iResults, iResultEnd, pErrors, iErrorEnd);
       break;
     }
+    if( transactionLost(pConn, s) ) break;   /* no later step runs: the pipeline fails */
   }
   sqlite3_str_appendall(pOut, "],\"step_errors\":[");
   if( sqlite3_str_errcode(pErrors)!=SQLITE_OK ) connFail(pConn, pSub, SQLITE_NOMEM);
@@ -652,19 +673,15 @@ void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){
       failPipeline(pConn, pReply, s, bInTransaction);
       goto done;
     }
-    if( pConn->bInteractive && sqlite3_get_autocommit(pConn->db) ){
-      if( (pConn->rcEndedTx & 0xff)==SQLITE_CONSTRAINT ){
-        /* A statement that rolls its transaction back by design (ON CONFLICT
-        ** ROLLBACK, RAISE(ROLLBACK)) failed alone, as in SQLite and sqld: the
-        ** transaction is over, and the pipeline goes on outside it. */
-        connRollback(pConn);
-        s->bTx = 0;
+    if( transactionLost(pConn, s) ){
+      /* As its statement failed (the CPU budget, memory, an I/O error). */
+      if( pConn->zEndedTx ){
+        replyFail(pReply, 409, pConn->zEndedTxCode, "%s", pConn->zEndedTx);
       }else{
-        replyFail(pReply, 409, DOSQL_TRANSACTION_ABORTED,
-            "SQLite rolled the stream's transaction back (an I/O error, or the database is full)");
-        failPipeline(pConn, pReply, s, bInTransaction);
-        goto done;
+        replyFail(pReply, 409, DOSQL_TRANSACTION_ABORTED, "SQLite rolled the stream's transaction back");
       }
+      failPipeline(pConn, pReply, s, bInTransaction);
+      goto done;
     }
   }
   sqlite3_str_appendall(pOut, "],\"baton\":");

@@ -152,8 +152,9 @@ HranaStream *hranaStreamOfBaton(Conn *pConn, Reply *pReply, const cJSON *pBaton,
   s = hranaStreamOfId(id);
   if( s==0 ){
     replyFail(pReply, 400, DOSQL_STREAM_EXPIRED, "the stream has expired: it idled past its "
-        "limit (%d s, or %d ms while it held a transaction, which was rolled back), was "
-        "dropped for newer streams, or the database restarted; open a new stream",
+        "limit (%d s, or %d ms while it held a transaction, which was rolled back), ended "
+        "with a pipeline that failed whole (whose error said why; a transaction it held was "
+        "rolled back), was dropped for newer streams, or the database restarted; open a new stream",
         DOSQL_HRANA_STREAM_IDLE_MS/1000, DOSQL_HRANA_TRANSACTION_IDLE_MS);
     return 0;
   }

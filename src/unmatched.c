@@ -312,6 +312,43 @@ static int compareRows(const void *pA, const void *pB){
   return a->hValues < b->hValues ? -1 : a->hValues > b->hValues;
 }
 
+/* Add the rows PRAGMA zSchema.foreign_key_check finds, of table zTable (0:
+** every table). SQLite fails the check with "foreign key mismatch" when a key
+** names a parent it cannot search by (no UNIQUE index on its columns). */
+static int finderCheck(Finder *p, const char *zSchema, const char *zTable){
+  sqlite3_stmt *pCheck = 0;
+  char *zCheck = zTable ? sqlite3_mprintf("PRAGMA %s.foreign_key_check(\"%w\")", zSchema, zTable)
+                        : sqlite3_mprintf("PRAGMA %s.foreign_key_check", zSchema);
+  int rc = zCheck ? sqlite3_prepare_v2(p->db, zCheck, -1, &pCheck, 0) : SQLITE_NOMEM;
+  sqlite3_free(zCheck);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pCheck))==SQLITE_ROW ) rc = finderAddRow(p, zSchema, pCheck);
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pCheck);
+  return rc;
+}
+
+static int isKeyMismatch(sqlite3 *db, int rc){
+  return rc==SQLITE_ERROR && sqlite3_strglob("foreign key mismatch*", sqlite3_errmsg(db))==0;
+}
+
+/* One table at a time, those whose keys SQLite can check: a key with no
+** parent to search by never finds a row, with foreign keys on or off (a
+** write to its table fails while they are on), so it tells nothing of what
+** the request left. The rows found before the mismatch are found again. */
+static int finderCheckTables(Finder *p, const char *zSchema){
+  sqlite3_stmt *pList = 0;
+  char *zList = sqlite3_mprintf("SELECT name FROM %s.sqlite_schema WHERE type = 'table'", zSchema);
+  int rc = zList ? sqlite3_prepare_v2(p->db, zList, -1, &pList, 0) : SQLITE_NOMEM;
+  sqlite3_free(zList);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pList))==SQLITE_ROW ){
+    rc = finderCheck(p, zSchema, (const char*)sqlite3_column_text(pList, 0));
+    if( isKeyMismatch(p->db, rc) ) rc = SQLITE_OK;
+  }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  sqlite3_finalize(pList);
+  return rc;
+}
+
 int unmatchedFind(sqlite3 *db, UnmatchedRows **pp){
   static const char *azSchema[] = { "main", "temp" };
   Finder f;
@@ -322,13 +359,12 @@ int unmatchedFind(sqlite3 *db, UnmatchedRows **pp){
   if( f.pRows==0 ) rc = SQLITE_NOMEM;
   else memset(f.pRows, 0, sizeof(UnmatchedRows));
   for(i=0; rc==SQLITE_OK && i<2; i++){
-    sqlite3_stmt *pCheck = 0;
-    char *zCheck = sqlite3_mprintf("PRAGMA %s.foreign_key_check", azSchema[i]);
-    rc = zCheck ? sqlite3_prepare_v2(db, zCheck, -1, &pCheck, 0) : SQLITE_NOMEM;
-    sqlite3_free(zCheck);
-    while( rc==SQLITE_OK && (rc = sqlite3_step(pCheck))==SQLITE_ROW ) rc = finderAddRow(&f, azSchema[i], pCheck);
-    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
-    sqlite3_finalize(pCheck);
+    int nBefore = f.pRows->n;
+    rc = finderCheck(&f, azSchema[i], 0);
+    if( isKeyMismatch(db, rc) ){
+      f.pRows->n = nBefore;
+      rc = finderCheckTables(&f, azSchema[i]);
+    }
   }
   for(i=0; i<f.nRead; i++) sqlite3_finalize(f.apRead[i]);
   sqlite3_free(f.apRead);

@@ -900,6 +900,15 @@ int dosqlPreparingExplain(sqlite3 *db){
   return pParse->explain!=0;
 }
 
+int dosqlIsVacuumInto(sqlite3_stmt *pStmt){
+  const Vdbe *v = (const Vdbe*)pStmt;
+  int i;
+  for(i=0; i<v->nOp; i++){
+    if( v->aOp[i].opcode==OP_Vacuum && v->aOp[i].p2!=0 ) return 1;   /* p2: INTO's register */
+  }
+  return 0;
+}
+
 int dosqlSchemaIsUnused(sqlite3 *db, int iDb){
   return iDb>=0 && iDb<db->nDb && db->aDb[iDb].pBt==0;
 }

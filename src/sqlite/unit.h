@@ -105,6 +105,11 @@ int dosqlSavepointIsNewer(sqlite3 *db, const char *zName, const char *zOlder);
 ** PLAN): asked by the authorizer, which SQLite does not tell. */
 int dosqlPreparingExplain(sqlite3 *db);
 
+/* Whether pStmt is a VACUUM INTO (its program copies the database to a file):
+** the authorizer sees it only as the statement runs, inside SQLite's own
+** ATTACH, after checks of SQLite's that would answer first. */
+int dosqlIsVacuumInto(sqlite3_stmt *pStmt);
+
 /* What SQL's changes(), total_changes() and last_insert_rowid() answer (the
 ** first two SQLite's API can read but not set). Every write of the engine's own
 ** (the change log's rows and their pruning, a migration's record) saves them

@@ -375,6 +375,62 @@ static void diff_takes_a_view_for_no_table(void){
   connClose(&c);
 }
 
+/* A name whose kind changed is one object gone and another new, each with its
+** type; "tables" is charged against the budget as it is matched (one name a
+** thousand times, against every table), and a name that is no table is
+** repeated cut short. */
+static void diff_names_objects_by_their_kind_and_charges_the_list(void){
+  Conn c;
+  Answer a;
+  sqlite3_str *pBody;
+  char *zBody;
+  int from, i;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE base(id INTEGER PRIMARY KEY, v); CREATE TABLE k(x)\"}");
+  from = currentLsn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"DROP TABLE k; CREATE VIEW k AS SELECT 1 AS x\"}");
+  pBody = sqlite3_str_new(0);
+  sqlite3_str_appendf(pBody, "{\"from\":%d}", from);
+  zBody = sqlite3_str_finish(pBody);
+  a = post(&c, "/diff", zBody);
+  sqlite3_free(zBody);
+  CHECK(a.status==200);
+  CHECK(strstr(a.zBody, "\"schema\":[{\"type\":\"table\",\"name\":\"k\",\"before\":\"CREATE TABLE k(x)\",\"after\":null},"
+      "{\"type\":\"view\",\"name\":\"k\",\"before\":null,\"after\":\"CREATE VIEW k AS SELECT 1 AS x\"}]")!=0);
+  answerFree(&a);
+
+  pBody = sqlite3_str_new(0);
+  sqlite3_str_appendall(pBody, "{\"sql\":\"");
+  for(i=0; i<2000; i++) sqlite3_str_appendf(pBody, "CREATE TABLE t%d(x);", i);
+  sqlite3_str_appendall(pBody, "\"}");
+  zBody = sqlite3_str_finish(pBody);
+  okFree(&c, "/exec", zBody);
+  sqlite3_free(zBody);
+  pBody = sqlite3_str_new(0);
+  sqlite3_str_appendf(pBody, "{\"from\":%d,\"tables\":[", currentLsn(&c));
+  for(i=0; i<100000; i++) sqlite3_str_appendf(pBody, "%s\"t1\"", i ? "," : "");
+  sqlite3_str_appendall(pBody, "]}");
+  okFree(&c, "/run", "{\"sql\":\"INSERT INTO t1 VALUES(1)\"}");
+  zBody = sqlite3_str_finish(pBody);
+  a = post(&c, "/diff", zBody);
+  sqlite3_free(zBody);
+  CHECK(a.status==400);
+  CHECK_STR(answerCode(&a), "CPU_LIMIT");
+  answerFree(&a);
+
+  pBody = sqlite3_str_new(0);
+  sqlite3_str_appendf(pBody, "{\"from\":%d,\"tables\":[\"", from);
+  for(i=0; i<5000; i++) sqlite3_str_appendchar(pBody, 1, 'n');
+  sqlite3_str_appendall(pBody, "\"]}");
+  zBody = sqlite3_str_finish(pBody);
+  a = post(&c, "/diff", zBody);
+  sqlite3_free(zBody);
+  CHECK(a.status==400);
+  CHECK(answerError(&a) && strlen(answerError(&a))<1000 && strstr(answerError(&a), "nnnn...\", which is no table"));
+  answerFree(&a);
+  connClose(&c);
+}
+
 /* A table of 1,500 columns is compared as any other: a row's columns are not
 ** one chain of terms, which SQLite refuses past 1,000 deep; one of 700 keeps
 ** its updates (both sides' columns fit in a row). */
@@ -422,6 +478,7 @@ int main(void){
   RUN(diff_pairs_rows_by_what_both_points_have);
   RUN(diff_compares_wide_tables);
   RUN(diff_takes_a_view_for_no_table);
+  RUN(diff_names_objects_by_their_kind_and_charges_the_list);
   RUN(diff_counts_copies_as_they_are_stored);
   RUN(diff_sees_what_collations_and_numbers_hide);
   return HARNESS_END();

@@ -197,6 +197,82 @@ static void a_statement_that_rolls_back_its_transaction_fails_alone(void){
   connClose(&c);
 }
 
+/* Inside a batch, a step that rolls the transaction back by design ends it
+** for the steps after it: is_autocommit is true there, a step guarded by
+** not(is_autocommit) (@libsql/client's transactional batch) does not run, and
+** a later BEGIN opens a transaction that a later ROLLBACK undoes. */
+static void a_batch_step_after_a_rollback_by_design_runs_outside_the_transaction(void){
+  Conn c;
+  char cState;
+  Answer a;
+  const cJSON *pResult, *pSteps;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE t(x UNIQUE); INSERT INTO t VALUES('a');"
+      " CREATE TRIGGER no_bad BEFORE INSERT ON t WHEN new.x = 'bad' BEGIN SELECT RAISE(ROLLBACK, 'nope'); END\"}");
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":["
+      "{\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"condition\":{\"type\":\"not\",\"cond\":{\"type\":\"is_autocommit\"}},\"stmt\":{\"sql\":\"INSERT INTO t VALUES('in tx')\"}},"
+      "{\"condition\":{\"type\":\"not\",\"cond\":{\"type\":\"is_autocommit\"}},\"stmt\":{\"sql\":\"INSERT OR ROLLBACK INTO t VALUES('a')\"}},"
+      "{\"condition\":{\"type\":\"not\",\"cond\":{\"type\":\"is_autocommit\"}},\"stmt\":{\"sql\":\"INSERT INTO t VALUES('guarded')\"}},"
+      "{\"condition\":{\"type\":\"is_autocommit\"},\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"stmt\":{\"sql\":\"INSERT INTO t VALUES('z')\"}},"
+      "{\"stmt\":{\"sql\":\"INSERT INTO t VALUES('bad')\"}},"
+      "{\"condition\":{\"type\":\"not\",\"cond\":{\"type\":\"is_autocommit\"}},\"stmt\":{\"sql\":\"INSERT INTO t VALUES('after')\"}},"
+      "{\"stmt\":{\"sql\":\"SELECT group_concat(x) FROM t\"}}"
+      "]}},{\"type\":\"get_autocommit\"},{\"type\":\"close\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK(cState=='A');
+  pResult = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 0), "response"), "result");
+  pSteps = cJSON_GetObjectItem(pResult, "step_results");
+  CHECK_STR(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_errors"), 2), "code")->valuestring,
+            "SQLITE_CONSTRAINT");
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(pSteps, 3)));          /* not run: the transaction was over */
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(pResult, "step_errors"), 3)));
+  CHECK(!cJSON_IsNull(cJSON_GetArrayItem(pSteps, 4)));         /* its BEGIN ran */
+  CHECK(cJSON_IsNull(cJSON_GetArrayItem(pSteps, 7)));          /* the trigger's ROLLBACK ended it */
+  CHECK(strstr(a.zBody, "nope")!=0);
+  CHECK(strstr(a.zBody, "\"value\":\"a\"")!=0);               /* 'in tx' and 'z' undone */
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "is_autocommit")));
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t"), "\"a\"");
+  CHECK(!c.bInteractive);
+  connClose(&c);
+}
+
+/* A COMMIT that fails on a deferred foreign key: TRANSACTION_ABORTED, with
+** SQLite's code as extended_code; a sequence refuses what a statement does. */
+static void a_failed_commit_says_sqlites_code(void){
+  Conn c;
+  char cState, zBaton[80];
+  Answer a;
+  const cJSON *pError;
+  openConn(&c);
+  okFree(&c, "/exec", "{\"sql\":\"CREATE TABLE p(id INTEGER PRIMARY KEY);"
+      " CREATE TABLE k(pid REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)\"}");
+  a = execute(&c, "null", "BEGIN", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "INSERT INTO k VALUES (7)", &cState);
+  batonOf(&a, zBaton, sizeof(zBaton));
+  answerFree(&a);
+  a = execute(&c, zBaton, "COMMIT", &cState);
+  CHECK(a.status==200);
+  pError = cJSON_GetObjectItem(result(&a, 0), "error");
+  CHECK_STR(cJSON_GetObjectItem(pError, "code")->valuestring, "TRANSACTION_ABORTED");
+  CHECK_STR(cJSON_GetObjectItem(pError, "extended_code")->valuestring, "SQLITE_CONSTRAINT_FOREIGNKEY");
+  answerFree(&a);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"sequence\",\"sql\":"
+      "\"EXPLAIN PRAGMA foreign_keys=0; VACUUM INTO 'x.db'\"},{\"type\":\"sequence\",\"sql\":\"VACUUM INTO 'x.db'\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK_STR(errorCode(&a, 0), "SQLITE_AUTH");
+  CHECK(strstr(a.zBody, "may not be explained or described")!=0);
+  CHECK_STR(errorCode(&a, 1), "SQLITE_AUTH");
+  CHECK(strstr(a.zBody, "VACUUM INTO is not allowed")!=0);
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "PRAGMA foreign_keys"), "1");
+  connClose(&c);
+}
+
 static void named_args_find_every_prefix(void){
   Conn c;
   char cState;
@@ -980,6 +1056,8 @@ int main(void){
   RUN(every_value_type_goes_both_ways);
   RUN(last_insert_rowid_is_null_only_without_an_insert);
   RUN(a_statement_that_rolls_back_its_transaction_fails_alone);
+  RUN(a_batch_step_after_a_rollback_by_design_runs_outside_the_transaction);
+  RUN(a_failed_commit_says_sqlites_code);
   RUN(named_args_find_every_prefix);
   RUN(a_pipeline_past_the_heap_says_which_requests_ran);
   RUN(batons_are_single_use_and_unforgeable);
