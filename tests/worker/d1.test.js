@@ -118,6 +118,15 @@ for (const backend of BACKENDS) {
       assert.equal(updated.meta.last_row_id, 0, 'DoSQL: the rowid this statement inserted (none)');
     });
 
+    test('VACUUM runs as a statement of its own (prepare().run()); VACUUM INTO is refused as any way refuses it', async () => {
+      const db = database(backend, 'vacuum');
+      await db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+      const ran = await db.prepare('VACUUM').run();
+      assert.equal(ran.success, true);
+      assert.deepEqual((await db.prepare('SELECT x FROM t').all()).results, [{ x: 1 }]);
+      await rejectsD1(() => db.prepare("VACUUM INTO 'copy.db'").run(), /^D1_ERROR: not authorized: VACUUM INTO is not allowed: a Durable Object has no files; use \/export: SQLITE_AUTH$/);
+    });
+
     test('raw() keeps every column, even two of one name, in order', async () => {
       const db = database(backend, 'raw');
       await db.exec(SCHEMA);

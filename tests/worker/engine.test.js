@@ -237,6 +237,74 @@ test('faults inside PRAGMA integrity_check are retried, not reported as damage',
   assert.ok(cold.faults > 0);
 });
 
+/** A key-value database of n rows of a 3,000-byte blob, and engines over it with cold caches. */
+async function coldKvTable(n) {
+  const kv = new FakeKvStorage();
+  const writer = new Engine(mod, { storage: new KvPageStorage(kv) });
+  await ready(writer);
+  assert.equal((await writer.request('POST', '/run', bytes({ sql: 'CREATE TABLE big(i INTEGER PRIMARY KEY, b)' }))).status, 200);
+  for (let from = 0; from < n; from += 4000) {   // commits of 12 MB: a larger one is past SQLite's heap
+    const sql = `INSERT INTO big WITH RECURSIVE c(i) AS (SELECT ${from + 1} UNION ALL SELECT i + 1 FROM c WHERE i < ${Math.min(n, from + 4000)}) SELECT i, randomblob(3000) FROM c`;
+    const made = await writer.request('POST', '/run', bytes({ sql }));
+    assert.equal(made.status, 200, decoder.decode(made.body));
+  }
+  return kv;
+}
+
+test('a request\'s retries after faults spend one CPU budget, not one each', async () => {
+  const kv = await coldKvTable(2000);
+  // Work that takes about 60% of a budget, before a scan that faults: deterministic, in units.
+  const burn = (/** @type {number} */ n) => `SELECT count(*) AS n FROM big WHERE (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n}) SELECT count(*) FROM c) > 0`;
+  const warm = new Engine(mod, { storage: new KvPageStorage(kv, { cacheBytes: 64 * 1024 * 1024 }) });
+  assert.equal((await warm.open(0, { cpuBudgetMs: 100 })).status, 200);
+  assert.equal((await warm.request('POST', '/query', bytes({ sql: 'SELECT count(*) FROM big' }))).status, 200);
+  // The largest burn a warm engine runs within its budget, halved down from too much.
+  let n = 4_000_000;
+  while ((await warm.request('POST', '/query', bytes({ sql: burn(n) }))).status !== 200) n = Math.floor(n / 2);
+  const sql = burn(Math.floor(n * 0.6));
+  assert.equal((await warm.request('POST', '/query', bytes({ sql }))).status, 200, 'within the budget, warm');
+
+  const cold = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 64, maxReadAhead: 256 });
+  assert.equal((await cold.open(0, { cpuBudgetMs: 100 })).status, 200);
+  const r = await cold.request('POST', '/query', bytes({ sql }));
+  assert.ok(cold.faults >= 2, `faulted ${cold.faults} times`);
+  assert.equal(r.status, 400, decoder.decode(r.body));
+  assert.equal(json(r).code, 'CPU_LIMIT');
+});
+
+test('a key-value request that would hold more pages than one request may answers FAULT_LIMIT, holding none of them', async () => {
+  const kv = await coldKvTable(20_000);   // about 80 MB of pages
+  const storage = new KvPageStorage(kv);
+  const cold = new Engine(mod, { storage, maxReadAhead: 4096 });
+  await ready(cold);
+  const r = await cold.request('POST', '/query', bytes({ sql: 'SELECT count(*), sum(length(b)) FROM big' }));
+  assert.equal(r.status, 503, decoder.decode(r.body));
+  assert.equal(json(r).code, 'FAULT_LIMIT');
+  assert.match(json(r).error, /more pages than a key-value object keeps in memory for one request \(48 MiB, or cacheBytes when larger\)/);
+  assert.ok(storage.stats.cacheBytes <= 16 * 1024 * 1024, `trimmed after: ${storage.stats.cacheBytes}`);
+  const small = await cold.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM big WHERE rowid < 10' }));
+  assert.deepEqual(json(small), { rows: [{ n: 9 }] });
+});
+
+test('a transaction a fault aborted is retried with the window the fault left, not from the first', async () => {
+  const kv = await coldKvTable(2000);   // about 8 MB of pages
+  const cold = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 64 });
+  await ready(cold);
+  let tries = 0;
+  for (;;) {
+    tries++;
+    assert.equal((await cold.request('POST', '/begin', bytes({}))).status, 200);
+    const read = await cold.request('POST', '/query', bytes({ sql: 'SELECT sum(length(b)) AS n FROM big' }), { inTransaction: true });
+    if (read.status === 200) {
+      assert.equal((await cold.request('POST', '/commit', bytes({}), { inTransaction: true })).status, 200);
+      break;
+    }
+    assert.equal(json(read).code, 'TRANSACTION_ABORTED');
+    assert.ok(tries < 12, `still aborted after ${tries} tries`);
+  }
+  assert.ok(tries <= 8, `${tries} tries`);
+});
+
 test('a request that keeps faulting stops after the bound with 503 FAULT_LIMIT', async () => {
   // A storage whose prefetch never makes pages available.
   const stubborn = { readPage: () => FAULT, commit() {}, async prefetch() {} };

@@ -167,6 +167,23 @@ describe('history', () => {
     await sql(empty).run('CREATE TABLE t (x)');
   });
 
+  test('a database restored to before its rows is not new: a branch into its name is BRANCH_EXISTS, and the restore can still be undone', async () => {
+    const name = tenant('hvictim');
+    const victim = sql(name);
+    await victim.run('CREATE TABLE precious (v)');
+    await victim.run("INSERT INTO precious VALUES ('a'), ('b')");
+    const restored = await victim.post('/restore', { to: (await history(victim)).oldest.lsn });
+    assert.equal(restored.status, 200, restored.text);
+    const other = sql(tenant('hvictim-other'));
+    await other.run('CREATE TABLE unrelated (x)');
+    const branched = await other.post('/branch', { name });
+    assert.equal(branched.status, 409, branched.text);
+    assert.equal(branched.body.code, 'BRANCH_EXISTS');
+    assert.match(branched.body.error, /or history a restore can still undo/);
+    assert.equal((await victim.post('/restore', { to: restored.body.before.lsn })).status, 200);
+    assert.deepEqual(await victim.query('SELECT v FROM precious ORDER BY v'), [{ v: 'a' }, { v: 'b' }]);
+  });
+
   test('branches into one new name at once: one is made, the others are BRANCH_EXISTS (the name is being written), not an import in progress', async () => {
     const db = sql(tenant('hrace'));
     await db.run('CREATE TABLE t (x)');

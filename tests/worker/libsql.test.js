@@ -352,6 +352,7 @@ describe('libSQL over HTTP only', () => {
       const wrong = await fetch(url.replace(/v2\/pipeline$/, path), { method, headers: { authorization: `Bearer ${TOKEN}` }, body: method === 'POST' ? '{}' : undefined });
       const answer = await wrong.json();
       assert.deepEqual([wrong.status, answer.code, typeof answer.message], [405, 'METHOD_NOT_ALLOWED', 'string'], `${method} ${path}`);
+      assert.match(wrong.headers.get('allow') ?? '', path === 'v2' ? /^GET/ : /^POST$/, `${method} ${path}: Allow`);
     }
     const version = await fetch(url.replace(/\/pipeline$/, ''), { headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(version.status, 200);
@@ -453,6 +454,29 @@ describe('libSQL over WebSocket only', () => {
     const rs = await clientOf('http', name).execute('SELECT count(*) AS n FROM t');
     assert.equal(rs.rows[0].n, 0, 'the transaction was rolled back');
     assert.ok(Date.now() - started < 5000, 'well before the 15 s idle timeout');
+  });
+
+  test('a WebSocket to a wrong URL is refused in its hello, saying why, whatever its token', async () => {
+    const origin = servers.sql.origin.replace(/^http/, 'ws');
+    const hello = (/** @type {string} */ url) => new Promise((resolve) => {
+      const socket = new WebSocket(url, ['hrana2']);
+      /** @type {any[]} */
+      const got = [];
+      socket.addEventListener('open', () => socket.send(JSON.stringify({ type: 'hello', jwt: TOKEN })));
+      socket.addEventListener('message', (e) => got.push(JSON.parse(String(e.data))));
+      socket.addEventListener('error', () => resolve({ got, failed: true }));
+      socket.addEventListener('close', () => resolve({ got }));
+      setTimeout(() => socket.close(), 3000);
+    });
+    for (const [path, code, message] of [
+      ['', 'NOT_FOUND', /no database at .*: a libSQL URL names one, libsql:\/\/.*\/db\/<tenant>\//],
+      [`db/${tenant('libsql-ws-url')}/v2`, 'NOT_FOUND', /no libSQL WebSocket at \/v2: .* ws:\/\/.*\/db\/.*\/$/],
+      ['db/a%20b', 'BAD_TENANT', /./],
+    ]) {
+      const answer = /** @type {any} */ (await hello(`${origin}${path}`));
+      assert.deepEqual(answer.got.map((/** @type {any} */ m) => [m.type, m.error?.code]), [['hello_error', code]], `${path}: ${JSON.stringify(answer)}`);
+      assert.match(answer.got[0].error.message, message, path);
+    }
   });
 
   test('requests need a good hello first', async () => {

@@ -83,7 +83,8 @@ export function unservedSubprotocols(request) {
 /**
  * Accept the socket and serve it.
  * @param {object} options
- * @param {(jwt: unknown) => Promise<boolean>} options.authenticate  whether a hello's token is good
+ * @param {(jwt: unknown) => Promise<boolean | HranaError>} options.authenticate  whether a hello's
+ *   token is good (true), or why the hello is refused (false: the token)
  * @param {(body: string) => Promise<PipelineAnswer>} options.pipeline  POST /v2/pipeline to the database (its JSON body)
  * @param {(promise: Promise<unknown>) => void} options.waitUntil  keeps the Worker running for work
  *   done after the socket closed (ending its streams)
@@ -95,6 +96,22 @@ export function acceptHranaSocket({ authenticate, pipeline, waitUntil }) {
   new HranaSocket(server, authenticate, pipeline, waitUntil);
   return new Response(null, { status: 101, webSocket: client, headers: { 'sec-websocket-protocol': HRANA_SUBPROTOCOL } });
 }
+
+/**
+ * Accept the socket to refuse its hello with error, then close it: a refusal of the
+ * upgrade itself reaches a WebSocket client as a bare status ("Unexpected server
+ * response: 404"), where a hello_error's message is read as any error of the client.
+ * @param {HranaError} error @returns {Response}
+ */
+export function refuseHranaSocket(error) {
+  return acceptHranaSocket({
+    authenticate: async () => error,
+    pipeline: async () => ({ status: 500, value: error }),   // never called: no hello is taken
+    waitUntil: () => {},
+  });
+}
+
+/** @typedef {{message: string, code: string}} HranaError */
 
 /** One socket's connection (exported for tests, which give it a socket of their own). */
 export class HranaSocket {
@@ -150,12 +167,12 @@ export class HranaSocket {
       // After the hellos before it: one refused refuses every later one (the socket
       // closes), so no request queued behind a later hello runs.
       const jwt = message.jwt;
-      const hello = (this.#hello ?? Promise.resolve(true)).then((ok) => ok && this.#authenticate(jwt));
-      this.#hello = hello;
-      hello.then((ok) => {
-        if (ok) return this.#send({ type: 'hello_ok' });
-        this.#send({ type: 'hello_error', error: { message: 'missing or wrong token: give the client the worker\'s DOSQL_TOKEN as authToken', code: 'UNAUTHORIZED' } });
-        this.#socket.close(CLOSE_POLICY, 'unauthorized');
+      const verdict = (this.#hello ?? Promise.resolve(true)).then((ok) => ok === true && this.#authenticate(jwt));
+      this.#hello = verdict.then((ok) => ok === true);
+      verdict.then((ok) => {
+        if (ok === true) return this.#send({ type: 'hello_ok' });
+        this.#send({ type: 'hello_error', error: ok || { message: 'missing or wrong token: give the client the worker\'s DOSQL_TOKEN as authToken', code: 'UNAUTHORIZED' } });
+        this.#socket.close(CLOSE_POLICY, ok ? ok.code.toLowerCase() : 'unauthorized');
       });
     } else if (message?.type === 'request' && Number.isInteger(message.request_id) && this.#hello) {
       const id = message.request_id;
@@ -289,7 +306,7 @@ export class HranaSocket {
     const stream = /** @type {{baton: string | null, tail: Promise<void>}} */ (this.#streams.get(streamId));
     const run = stream.tail.then(async () => {
       const { status, value } = await this.#pipelineOf(stream.baton, request);
-      if (status !== 200) return { error: { message: value.message, code: value.code } };
+      if (status !== 200) return { error: value };   // {message, code, extended_code?}: hranaResponse
       stream.baton = value.baton;
       const [result] = value.results;
       return result.type === 'ok' ? { response: result.response } : { error: result.error };

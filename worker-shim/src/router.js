@@ -27,7 +27,7 @@ import { objectUnavailable } from './client/error.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse, withoutBody } from './durable-object/response.js';
 import { hranaResponse } from './durable-object/hrana.js';
-import { acceptHranaSocket, unservedSubprotocols, wantsHranaSocket } from './hrana-socket.js';
+import { acceptHranaSocket, refuseHranaSocket, unservedSubprotocols, wantsHranaSocket } from './hrana-socket.js';
 
 /** Tenant names: what idFromName receives; 1 to 128 of these characters. */
 
@@ -121,21 +121,30 @@ export async function route(request, env, ctx) {
     }
 
     const match = /^\/db\/([^/]*)(\/.*)?$/.exec(url.pathname);
-    if (!match && HRANA_PATH.test(url.pathname)) {
+    // A libSQL WebSocket is refused in its hello, which its client reads as an error.
+    const socket = wantsHranaSocket(request);
+    if (!match && (HRANA_PATH.test(url.pathname) || socket)) {
       // A libSQL client given the host alone, as a Turso URL is: say so as it reads errors.
-      return hranaResponse(hostError('NOT_FOUND', `no database at ${url.origin}/: a libSQL URL names one, ${url.origin.replace(/^http/, 'libsql')}/db/<tenant>/ (docs/hrana.md)`), { pipeline: false });
+      const error = `no database at ${url.origin}/: a libSQL URL names one, ${url.origin.replace(/^http/, 'libsql')}/db/<tenant>/ (docs/hrana.md)`;
+      return socket ? refuseHranaSocket({ message: error, code: 'NOT_FOUND' }) : hranaResponse(hostError('NOT_FOUND', error), { pipeline: false });
     }
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
     const path = match[2] ?? '/';
     const withoutTenant = HRANA_WITHOUT_TENANT.test(match[1]) && HRANA_PATH_WITHOUT_TENANT.test(path);
     const tail = HRANA_PATH.test(path) ? null : HRANA_TAIL.exec(path);
     libsql = HRANA_PATH.test(path) || withoutTenant || tail !== null;
-    const refuse = libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
+    const refuse = socket
+      ? (/** @type {string} */ code, /** @type {string} */ error) => refuseHranaSocket({ message: error, code })
+      : libsql ? (/** @type {string} */ code, /** @type {string} */ error) => hranaResponse(hostError(code, error), { pipeline: false }) : fail;
 
     const token = env.DOSQL_TOKEN;
     const tokenProblem = tokenError(token);
     if (tokenProblem) return refuse('BAD_CONFIG', tokenProblem);
-    if (wantsHranaSocket(request) && path === '/') return await hranaSocket(env, match[1], token, ctx);
+    if (socket && path === '/') return await hranaSocket(env, match[1], token, ctx);
+    if (socket) {
+      // Before the token: the upgrade carries none (it comes in the hello).
+      return refuse('NOT_FOUND', `no libSQL WebSocket at ${path}: a libSQL client connects to the database's URL itself, with nothing after its one final slash: ${url.origin.replace(/^http/, 'ws')}/db/${match[1]}/`);
+    }
     const unserved = path === '/' ? unservedSubprotocols(request) : null;
     if (unserved !== null) return hranaResponse(hostError('BAD_REQUEST', unserved), { pipeline: false });
     if (!(await bearerMatches(request.headers.get('authorization'), token))) {
@@ -204,7 +213,7 @@ function objectOf(env, tenant) {
  */
 async function hranaSocket(env, tenant, token, ctx) {
   const object = objectOf(env, tenant);
-  if (object.refused) return hranaResponse(hostError(...object.refused), { pipeline: false });
+  if (object.refused) return refuseHranaSocket({ code: object.refused[0], message: object.refused[1] });
   // A stub of its own for each pipeline, as each HTTP request has: a stub whose call
   // threw (the object was reset: a deploy, an abort, a limit) is broken for good, and
   // the socket outlives it, so a pipeline sent after the restart must reach the new

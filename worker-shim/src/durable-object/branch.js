@@ -81,7 +81,7 @@ export async function branch({ name, from }, source) {
   if (used) {
     const answer = JSON.parse(used.text);
     if (answer.code !== 'BRANCH_EXISTS') return jsonResponse(used.status, answer);
-    return hostError('BRANCH_EXISTS', `${name} holds more than its migrations make (rows, or change events of rows since deleted): a branch is a new database, so give it a name no database uses`);
+    return hostError('BRANCH_EXISTS', `${name} holds more than its migrations make (rows, change events of rows since deleted, or history a restore can still undo): a branch is a new database, so give it a name no database uses`);
   }
   // Sized holding the gate, as every read of a point: after an open transaction ends.
   const release = await source.hold();
@@ -404,14 +404,21 @@ async function checkShared({ pageSize, groups }, { keeps, storage }) {
  * user's, as many rows in each table (the migrations' own, a class whose migrations
  * seed tables; counted, as a seeded time or random value differs run to run), and
  * the same newest change event (a row written, changed or deleted since leaves a
- * newer one, with change capture on). Else BRANCH_EXISTS, or the failure of a query.
+ * newer one, with change capture on), and no more commits in its history (lsn: null
+ * without history) than the migrations made (a restore to before its rows, or rows
+ * written and deleted with capture off, leaves history a branch would end). Else
+ * BRANCH_EXISTS, or the failure of a query.
  * @param {(sql: string) => Promise<EngineResponse>} query  this database's
- * @param {() => Promise<{query: (sql: string) => Promise<EngineResponse>} | {failure: EngineResponse}>} fresh
+ * @param {() => Promise<{query: (sql: string) => Promise<EngineResponse>, commits: number} | {failure: EngineResponse}>} fresh
+ * @param {number | null} lsn  this database's newest point of history
  * @returns {Promise<EngineResponse | null>}
  */
-export async function usedError(query, fresh) {
+export async function usedError(query, fresh, lsn) {
   const made = await fresh();
   if ('failure' in made) return made.failure;
+  if (lsn !== null && lsn > made.commits) {
+    return hostError('BRANCH_EXISTS', `this database's history holds ${lsn - made.commits} commits more than its migrations make (rows written since, or a restore, which history can still undo): a branch replaces only a new database, and would end that history; branch to another name`);
+  }
   const schema = await sameAnswers(query, made.query, USER_SCHEMA_SQL);
   if (schema.differs !== false) return schema.differs ?? schema.failure;
   const tables = valueOf(schema.answer).rows.filter((r) => r.type === 'table' && !/^CREATE\s+VIRTUAL\b/i.test(r.sql)).map((r) => r.name);

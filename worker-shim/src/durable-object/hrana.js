@@ -51,7 +51,8 @@ export async function runPipeline({ engine, gate, body, method }) {
 
 /**
  * An answer of the Hrana routes as the client reads it: a pipeline's response
- * without C's byte before it, any other 200 as it is, an error as {message, code}.
+ * without C's byte before it, any other 200 as it is, an error as {message, code,
+ * extended_code?}.
  * @param {EngineResponse} answer @param {{pipeline: boolean}} options
  * @returns {Response}
  */
@@ -59,6 +60,10 @@ export function hranaResponse(answer, { pipeline }) {
   if (answer.status === 200) {
     return new Response(pipeline ? answer.body.subarray(1) : answer.body, { status: 200, headers: HRANA_HEADERS });
   }
-  const { error, code } = valueOf(answer);
-  return new Response(JSON.stringify({ message: error, code }), { status: answer.status, headers: HRANA_HEADERS });
+  const { error, code, sqliteCode, allow } = valueOf(answer);
+  // SQLite's code of a TRANSACTION_ABORTED it caused, where C's statement errors put it.
+  const body = sqliteCode ? { message: error, code, extended_code: sqliteCode } : { message: error, code };
+  // A 405 names the methods its route takes (RFC 9110), as toResponse's answers do.
+  const headers = answer.status === 405 && typeof allow === 'string' ? { ...HRANA_HEADERS, allow } : HRANA_HEADERS;
+  return new Response(JSON.stringify(body), { status: answer.status, headers });
 }

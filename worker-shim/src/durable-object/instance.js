@@ -729,13 +729,14 @@ export class DatabaseInstance {
   }
 
   #usedError() {
-    return usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), () => this.#fresh());
+    const history = /** @type {any} */ (this.#storage).historyInfo?.() ?? null;
+    return usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), () => this.#fresh(), history === null ? null : history.lsn);
   }
 
   /**
    * Queries of a database that just applied this deployment's migrations to nothing,
    * in memory: what a new database of this class holds. Or why it could not be made.
-   * @returns {Promise<{query: (sql: string) => Promise<EngineResponse>} | {failure: EngineResponse}>}
+   * @returns {Promise<{query: (sql: string) => Promise<EngineResponse>, commits: number} | {failure: EngineResponse}>}
    */
   async #fresh() {
     const engine = new Engine(wasmModule, { storage: scratchPages(), label: `${this.#options.label()} (fresh)` });
@@ -743,7 +744,7 @@ export class DatabaseInstance {
     if (opened.status !== 200) return { failure: opened };
     const migrated = await engine.migrate([...this.#options.migrations()]);
     if (migrated.status !== 200) return { failure: migrated };
-    return { query: (sql) => this.#internalQuery(engine, sql) };
+    return { query: (sql) => this.#internalQuery(engine, sql), commits: engine.commits };
   }
 
   /** The engine's check of its internal tables' rows, as an import's (POST /import/check): null, or the failure. */

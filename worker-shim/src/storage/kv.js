@@ -19,7 +19,8 @@
 //
 // Cache: LRU, bounded by a byte budget but trimmed only between requests (settle):
 // the pages one request needs must all stay resident until its final, fault-free
-// run, so a request may briefly take the cache above budget.
+// run, so a request may briefly take the cache above budget, up to MAX_REQUEST_BYTES
+// (503 FAULT_LIMIT past it).
 
 import { FAULT, NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { DEFAULT_CACHE_BYTES } from '../config.js';
@@ -42,6 +43,11 @@ const CHANGE_NUMBERS_KEY = 'dosql:change-numbers';
 /** An import's integrity check reads every page within one request, which keeps
  *  them all in the cache, so the file must fit in memory beside the live database. */
 export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+
+const MIB = 1024 * 1024;
+/** Bytes of pages one request may hold in the cache (the cacheBytes option when
+ *  larger): the isolate has 128 MB, of which SQLite's heap may take 64 MiB. */
+export const MAX_REQUEST_BYTES = 48 * MIB;
 
 /**
  * The cacheBytes option, checked where it is given (defineDoSQL, DB()): undefined
@@ -127,11 +133,16 @@ export class KvPageStorage {
     // Read-ahead never takes more than half the budget at once.
     const most = Math.max(1, Math.floor(this.#budget / 2 / this.#pageSize));
     const span = Math.max(1, Math.min(window, most));
+    // What the cache may hold before settle() trims it: a request's pages all stay
+    // until its last run, so past this it cannot be served at all.
+    const room = Math.floor((Math.max(this.#budget, MAX_REQUEST_BYTES) - this.#cacheBytes) / (this.#pageSize + ENTRY_OVERHEAD_BYTES));
     /** @type {Set<number>} */
-    const wanted = new Set();
+    const wanted = new Set(pages.filter((pgno) => !this.#cache.has(pgno)));
+    if (wanted.size > room) {
+      throw new StorageError('FAULT_LIMIT', `the request reads more pages than a key-value object keeps in memory for one request (${MAX_REQUEST_BYTES / MIB} MiB, or cacheBytes when larger): every page it reads must be held until it ends; split it into smaller requests (a LIMIT, or a range of keys each)`);
+    }
     for (const first of pages) {
-      if (!this.#cache.has(first)) wanted.add(first);
-      for (let pgno = Math.max(1, first - span + 1); pgno < first + span; pgno++) {
+      for (let pgno = Math.max(1, first - span + 1); pgno < first + span && wanted.size < room; pgno++) {
         if (this.#pageCount !== null && pgno > this.#pageCount) break;
         if (!this.#cache.has(pgno)) wanted.add(pgno);
       }

@@ -12,7 +12,8 @@
 // Faults: a storage adapter that cannot give a page synchronously makes C roll the
 // request back and answer DOSQL_STATUS_FAULT with the missing pages. The engine
 // asks the adapter to fetch them (with a read-ahead window that doubles on each
-// fault) and calls again with the same arguments, a bounded number of times —
+// fault, and goes on doubling for a fault within FAULT_WINDOW_KEEP_MS of the last,
+// another request's too) and calls again with the same arguments, a bounded number of times —
 // unless C's fault answer carries the final answer too (a request of the open
 // interactive transaction, which C rolled back: 503 TRANSACTION_ABORTED,
 // docs/transactions.md); then the pages are fetched and that is the answer.
@@ -27,7 +28,7 @@
 import { ABI_VERSION, contractOf, hostError } from './contract.js';
 import { StorageError, createImports } from './host.js';
 import { jsonResponse, valueOf } from '../durable-object/response.js';
-import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS, SPARE_DELAY_MS, SPARE_HEAP_BYTES } from '../config.js';
+import { DEFAULT_READ_AHEAD, DEFAULT_MAX_READ_AHEAD, DEFAULT_MAX_FAULTS, FAULT_WINDOW_KEEP_MS, SPARE_DELAY_MS, SPARE_HEAP_BYTES } from '../config.js';
 
 /** Exported functions, as listed in wasm/exports.txt (plus `memory`). */
 export const EXPORT_NAMES = Object.freeze([
@@ -225,6 +226,10 @@ export class Engine {
   #queued = 0;
   /** Faults served since start (for tests and stats). */
   #faults = 0;
+  /** The window the next fault fetches with while faults keep coming, and when the
+   *  last came (Date.now(): it moves with each fetch). */
+  #window = 0;
+  #windowAt = -Infinity;
   /** Commits written to storage since start. */
   #commits = 0;
   /** The module, until this engine's first answer asks for its next spare. @type {WebAssembly.Module | null} */
@@ -647,7 +652,10 @@ export class Engine {
    * @returns {Promise<EngineResponse>}
    */
   async #withFaults(attempt, first) {
-    let window = this.#readAhead;
+    // A fault soon after the last goes on from its window: a transaction the fault
+    // aborted is retried by its client as a new request, which otherwise fetched
+    // its pages DEFAULT_READ_AHEAD at a time, one abort each.
+    let window = Date.now() - this.#windowAt < FAULT_WINDOW_KEEP_MS ? this.#window : this.#readAhead;
     try {
       for (let nFault = 0; ; nFault++) {
         const response = nFault === 0 && first ? first : this.#call((e) => attempt(e, nFault > 0));
@@ -662,12 +670,14 @@ export class Engine {
         }
         this.#faults++;
         const failure = await this.#fetch(pages, window);
+        window = Math.min(window * 2, this.#maxReadAhead);
+        this.#window = window;
+        this.#windowAt = Date.now();
         if (final.code) {
           const error = failure ? `${final.error}; fetching the pages failed too: ${failure.message}` : final.error;
           return jsonResponse(final.status, { error, code: final.code });
         }
         if (failure) return hostError(failure.code, failure.message, this.#contract);
-        window = Math.min(window * 2, this.#maxReadAhead);
       }
     } finally {
       this.#storage.settle?.();
