@@ -362,6 +362,19 @@ static void takeBatchPoint(Progress *p, int i, const unsigned char *aOutcome, sq
   p->zErrors = iErrorEnd ? textAt(sqlite3_str_value(pErrors), 0, iErrorEnd) : sqlite3_mprintf("");
 }
 
+/* Whether the pipeline's answer pOut, about to grow, leaves SQLite's heap too
+** little room to: a growth doubles its buffer (SQLite's heap limit counts the
+** bytes added), and one that fails loses all of it (sqlite3_str), with it the
+** results of requests that committed. Checked between requests, when less
+** than DOSQL_PIPELINE_HEADROOM_BYTES of the buffer is left. */
+static int answerCrowdsHeap(sqlite3_str *pOut){
+  char *z = sqlite3_str_value(pOut);
+  sqlite3_int64 nAlloc = z ? sqlite3_msize(z) : 0;
+  sqlite3_int64 nLimit = sqlite3_hard_heap_limit64(-1);   /* 0: none */
+  if( nLimit<=0 || nAlloc - sqlite3_str_length(pOut) >= DOSQL_PIPELINE_HEADROOM_BYTES ) return 0;
+  return sqlite3_memory_used() + nAlloc + DOSQL_PIPELINE_HEADROOM_BYTES > nLimit;
+}
+
 /*
 ** Whether SQLite ended the stream's transaction at the statement just run, for
 ** a reason that fails the pipeline (the CPU budget, memory, an I/O error:
@@ -415,6 +428,14 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
     int iMark, iResultEnd = sqlite3_str_length(pOut), iErrorEnd = sqlite3_str_length(pErrors), bRun = 1;
     int bHeld = hranaStreamHoldsTransaction(pConn, s);
     if( i<iFirst ) continue;
+    if( answerCrowdsHeap(pOut) ){
+      /* As between a pipeline's requests: a failed growth would lose the answer,
+      ** and with it which steps committed. */
+      replyFail(pSub, 400, DOSQL_HEAP_LIMIT, "the batch's answer would not fit in memory: its steps "
+          "before step %d ran (what they committed outside a transaction stays), that one and those "
+          "after it did not: send fewer steps per batch, or select fewer rows", i);
+      break;
+    }
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');
     if( i ) sqlite3_str_appendchar(pErrors, 1, ',');
     iMark = sqlite3_str_length(pOut);
@@ -560,19 +581,6 @@ static void failPipeline(Conn *pConn, Reply *pReply, HranaStream *s, int bInTran
                "; the stream's transaction was rolled back");
   }
   hranaStreamFree(s);
-}
-
-/* Whether the pipeline's answer pOut, about to grow, leaves SQLite's heap too
-** little room to: a growth doubles its buffer (SQLite's heap limit counts the
-** bytes added), and one that fails loses all of it (sqlite3_str), with it the
-** results of requests that committed. Checked between requests, when less
-** than DOSQL_PIPELINE_HEADROOM_BYTES of the buffer is left. */
-static int answerCrowdsHeap(sqlite3_str *pOut){
-  char *z = sqlite3_str_value(pOut);
-  sqlite3_int64 nAlloc = z ? sqlite3_msize(z) : 0;
-  sqlite3_int64 nLimit = sqlite3_hard_heap_limit64(-1);   /* 0: none */
-  if( nLimit<=0 || nAlloc - sqlite3_str_length(pOut) >= DOSQL_PIPELINE_HEADROOM_BYTES ) return 0;
-  return sqlite3_memory_used() + nAlloc + DOSQL_PIPELINE_HEADROOM_BYTES > nLimit;
 }
 
 void hranaPipeline(Conn *pConn, Reply *pReply, const cJSON *pBody){

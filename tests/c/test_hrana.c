@@ -355,6 +355,47 @@ static void a_pipeline_past_the_heap_says_which_requests_ran(void){
   connClose(&c);
 }
 
+/* So does a batch whose own answer would outgrow the heap: its error names the
+** first step that did not run, and the steps before it committed (outside a
+** transaction), so a client that retries knows what it would write twice. */
+static void a_batch_past_the_heap_says_which_steps_ran(void){
+  static const char zStep[] = "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1) RETURNING 1, 2, 3\"}},";
+  const int nSteps = 80000;
+  sqlite3_str *pBody = sqlite3_str_new(0);
+  const char *zRan;
+  char *zBody, cState;
+  long nRan = -1;
+  sqlite3_int64 nLimitWas;
+  Conn c;
+  Answer a;
+  int i;
+  setup(&c);
+  okFree(&c, "/run", "{\"sql\":\"CREATE TABLE u(v)\"}");
+  sqlite3_str_appendall(pBody, "{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":[");
+  for(i=0; i<nSteps; i++) sqlite3_str_appendall(pBody, zStep);
+  sqlite3_str_appendall(pBody, "{\"stmt\":{\"sql\":\"SELECT 1\"}}]}},{\"type\":\"close\"}]}");
+  zBody = sqlite3_str_finish(pBody);
+  nLimitWas = sqlite3_hard_heap_limit64(16 * 1024 * 1024);
+  a = pipeline(&c, zBody, &cState);
+  sqlite3_hard_heap_limit64(nLimitWas);
+  CHECK(a.status==400 || a.status==200);
+  if( answerError(&a) ){
+    zRan = strstr(answerError(&a), "before request ");   /* the pipeline stopped after it */
+    CHECK(zRan==0 || strtol(zRan + strlen("before request "), 0, 10)>=1);
+  }
+  zRan = a.zBody ? strstr(a.zBody, "its steps before step ") : 0;
+  if( zRan ) nRan = strtol(zRan + strlen("its steps before step "), 0, 10);
+  CHECK(nRan>0 && nRan<nSteps);
+  {
+    char zWant[32];
+    snprintf(zWant, sizeof(zWant), "%ld", nRan);
+    CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), zWant);
+  }
+  answerFree(&a);
+  sqlite3_free(zBody);
+  connClose(&c);
+}
+
 static void batons_are_single_use_and_unforgeable(void){
   Conn c;
   char cState, zBaton[80], zOld[80], zForged[80];
@@ -1060,6 +1101,7 @@ int main(void){
   RUN(a_failed_commit_says_sqlites_code);
   RUN(named_args_find_every_prefix);
   RUN(a_pipeline_past_the_heap_says_which_requests_ran);
+  RUN(a_batch_past_the_heap_says_which_steps_ran);
   RUN(batons_are_single_use_and_unforgeable);
   RUN(a_transaction_spans_pipelines_and_keeps_others_out);
   RUN(a_transaction_ended_by_the_host_ends_its_stream);

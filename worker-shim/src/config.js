@@ -135,13 +135,14 @@ export const MAX_UNREAD_TOTAL_BYTES = 32 * 1024 * 1024;
 export const SOCKET_CATCH_UP_BYTES = 8 * 1024 * 1024;
 
 // ---- Page faults (wasm/engine.js): the window starts at DEFAULT_READ_AHEAD pages,
-// doubles on each further fault (of a request, or soon after the last) up to DEFAULT_MAX_READ_AHEAD, and a
+// doubles on each further fault (of a request, or soon after one that aborted a
+// transaction) up to DEFAULT_MAX_READ_AHEAD, and a
 // request gives up after DEFAULT_MAX_FAULTS faults (503 FAULT_LIMIT).
 export const DEFAULT_READ_AHEAD = 64;
 export const DEFAULT_MAX_READ_AHEAD = 4096;
 export const DEFAULT_MAX_FAULTS = 64;
-/** A fault within this long of the last fetches with the window the last left: the
- *  retry of a transaction a fault aborted (TRANSACTION_ABORTED, docs/transactions.md)
+/** A fault within this long of one that aborted a transaction fetches with the window
+ *  that one left: the retry of a transaction a fault aborted (TRANSACTION_ABORTED, docs/transactions.md)
  *  is a new request, and the pages it reads next are most often the ones after. */
 export const FAULT_WINDOW_KEEP_MS = 1000;
 

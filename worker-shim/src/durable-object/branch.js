@@ -404,20 +404,20 @@ async function checkShared({ pageSize, groups }, { keeps, storage }) {
  * user's, as many rows in each table (the migrations' own, a class whose migrations
  * seed tables; counted, as a seeded time or random value differs run to run), and
  * the same newest change event (a row written, changed or deleted since leaves a
- * newer one, with change capture on), and no more commits in its history (lsn: null
- * without history) than the migrations made (a restore to before its rows, or rows
- * written and deleted with capture off, leaves history a branch would end). Else
- * BRANCH_EXISTS, or the failure of a query.
+ * newer one, with change capture on), and no past point a restore could bring back,
+ * once it made more commits than the migrations do: a restore to before its rows, or
+ * rows written and deleted with capture off, leave history that a branch would end.
+ * Else BRANCH_EXISTS, or the failure of a query.
  * @param {(sql: string) => Promise<EngineResponse>} query  this database's
  * @param {() => Promise<{query: (sql: string) => Promise<EngineResponse>, commits: number} | {failure: EngineResponse}>} fresh
- * @param {number | null} lsn  this database's newest point of history
+ * @param {{lsn: number, oldestLsn: number} | null} history  this database's points (null: it keeps none)
  * @returns {Promise<EngineResponse | null>}
  */
-export async function usedError(query, fresh, lsn) {
+export async function usedError(query, fresh, history) {
   const made = await fresh();
   if ('failure' in made) return made.failure;
-  if (lsn !== null && lsn > made.commits) {
-    return hostError('BRANCH_EXISTS', `this database's history holds ${lsn - made.commits} commits more than its migrations make (rows written since, or a restore, which history can still undo): a branch replaces only a new database, and would end that history; branch to another name`);
+  if (history !== null && history.lsn > made.commits && history.oldestLsn < history.lsn) {
+    return hostError('BRANCH_EXISTS', `this database made ${history.lsn - made.commits} commits more than its migrations make, and its history can still restore points back to lsn ${history.oldestLsn}: a branch replaces only a new database, and would end that history; branch to another name`);
   }
   const schema = await sameAnswers(query, made.query, USER_SCHEMA_SQL);
   if (schema.differs !== false) return schema.differs ?? schema.failure;

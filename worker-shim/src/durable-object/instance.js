@@ -730,7 +730,7 @@ export class DatabaseInstance {
 
   #usedError() {
     const history = /** @type {any} */ (this.#storage).historyInfo?.() ?? null;
-    return usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), () => this.#fresh(), history === null ? null : history.lsn);
+    return usedError((sql) => this.#internalQuery(/** @type {Engine} */ (this.#engine), sql), () => this.#fresh(), history);
   }
 
   /**

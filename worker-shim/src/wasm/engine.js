@@ -12,8 +12,8 @@
 // Faults: a storage adapter that cannot give a page synchronously makes C roll the
 // request back and answer DOSQL_STATUS_FAULT with the missing pages. The engine
 // asks the adapter to fetch them (with a read-ahead window that doubles on each
-// fault, and goes on doubling for a fault within FAULT_WINDOW_KEEP_MS of the last,
-// another request's too) and calls again with the same arguments, a bounded number of times —
+// fault, and goes on doubling for a fault within FAULT_WINDOW_KEEP_MS of one that
+// aborted a transaction) and calls again with the same arguments, a bounded number of times —
 // unless C's fault answer carries the final answer too (a request of the open
 // interactive transaction, which C rolled back: 503 TRANSACTION_ABORTED,
 // docs/transactions.md); then the pages are fetched and that is the answer.
@@ -226,8 +226,8 @@ export class Engine {
   #queued = 0;
   /** Faults served since start (for tests and stats). */
   #faults = 0;
-  /** The window the next fault fetches with while faults keep coming, and when the
-   *  last came (Date.now(): it moves with each fetch). */
+  /** The window a fault fetches with soon after one aborted a transaction, and when
+   *  that one came (Date.now(): it moves with each fetch). */
   #window = 0;
   #windowAt = -Infinity;
   /** Commits written to storage since start. */
@@ -652,8 +652,8 @@ export class Engine {
    * @returns {Promise<EngineResponse>}
    */
   async #withFaults(attempt, first) {
-    // A fault soon after the last goes on from its window: a transaction the fault
-    // aborted is retried by its client as a new request, which otherwise fetched
+    // A fault soon after one that aborted a transaction goes on from its window: the
+    // transaction is retried by its client as a new request, which otherwise fetched
     // its pages DEFAULT_READ_AHEAD at a time, one abort each.
     let window = Date.now() - this.#windowAt < FAULT_WINDOW_KEEP_MS ? this.#window : this.#readAhead;
     try {
@@ -671,9 +671,9 @@ export class Engine {
         this.#faults++;
         const failure = await this.#fetch(pages, window);
         window = Math.min(window * 2, this.#maxReadAhead);
-        this.#window = window;
-        this.#windowAt = Date.now();
         if (final.code) {
+          this.#window = window;
+          this.#windowAt = Date.now();
           const error = failure ? `${final.error}; fetching the pages failed too: ${failure.message}` : final.error;
           return jsonResponse(final.status, { error, code: final.code });
         }
