@@ -485,7 +485,8 @@ int connPrepareOne(Conn *p, Reply *pReply, const char *zSql, sqlite3_stmt **ppSt
   const char *zTail = 0;
   int rc;
   int bAnswered = 0;
-  p->pCacheable = *ppStmt = connTakeKept(p, zSql);
+  /* A statement only described is prepared anew: a kept one was checked as one to run. */
+  p->pCacheable = *ppStmt = p->bDescribeOnly ? 0 : connTakeKept(p, zSql);
   if( *ppStmt ) return SQLITE_OK;
   rc = prepareUserStatement(p, pReply, zSql, SQLITE_PREPARE_PERSISTENT, 1, ppStmt, &zTail, &bAnswered);
   if( bAnswered ) return rc;

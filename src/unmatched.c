@@ -331,21 +331,44 @@ static int isKeyMismatch(sqlite3 *db, int rc){
   return rc==SQLITE_ERROR && sqlite3_strglob("foreign key mismatch*", sqlite3_errmsg(db))==0;
 }
 
-/* One table at a time, those whose keys SQLite can check: a key with no
-** parent to search by never finds a row, with foreign keys on or off (a
-** write to its table fails while they are on), so it tells nothing of what
-** the request left. The rows found before the mismatch are found again. */
+/* Whether table zTable of zSchema holds no row. */
+static int tableIsEmpty(sqlite3 *db, const char *zSchema, const char *zTable){
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("SELECT 1 FROM %s.\"%w\" LIMIT 1", zSchema, zTable);
+  int bEmpty = zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK
+            && sqlite3_step(pStmt)==SQLITE_DONE;
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return bEmpty;
+}
+
+/* One table at a time, those that hold rows (no row of an empty one can be
+** unmatched): a table SQLite cannot check (a key names a parent it cannot
+** search by) is so left out while it holds none; one that holds rows still
+** fails the check ("foreign key mismatch"), as its other keys cannot be
+** checked either. The rows found before are found again. */
 static int finderCheckTables(Finder *p, const char *zSchema){
   sqlite3_stmt *pList = 0;
+  sqlite3_str *pNames = sqlite3_str_new(p->db);   /* each name and its NUL */
   char *zList = sqlite3_mprintf("SELECT name FROM %s.sqlite_schema WHERE type = 'table'", zSchema);
+  const char *zTable, *zEnd;
+  char *zNames;
   int rc = zList ? sqlite3_prepare_v2(p->db, zList, -1, &pList, 0) : SQLITE_NOMEM;
   sqlite3_free(zList);
+  /* Listed first: a failing check's message is SQLite's last error, which
+  ** finishing another statement after it would clear. */
   while( rc==SQLITE_OK && (rc = sqlite3_step(pList))==SQLITE_ROW ){
-    rc = finderCheck(p, zSchema, (const char*)sqlite3_column_text(pList, 0));
-    if( isKeyMismatch(p->db, rc) ) rc = SQLITE_OK;
+    rc = SQLITE_OK;
+    sqlite3_str_appendall(pNames, (const char*)sqlite3_column_text(pList, 0));
+    sqlite3_str_appendchar(pNames, 1, 0);
   }
-  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+  if( rc==SQLITE_DONE ) rc = sqlite3_str_errcode(pNames);
   sqlite3_finalize(pList);
+  zEnd = (zNames = sqlite3_str_value(pNames)) + sqlite3_str_length(pNames);
+  for(zTable=zNames; rc==SQLITE_OK && zTable && zTable<zEnd; zTable+=strlen(zTable)+1){
+    if( !tableIsEmpty(p->db, zSchema, zTable) ) rc = finderCheck(p, zSchema, zTable);
+  }
+  sqlite3_free(sqlite3_str_finish(pNames));
   return rc;
 }
 

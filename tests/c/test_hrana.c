@@ -657,6 +657,13 @@ static void describing_a_setting_changes_nothing(void){
   answerFree(&a);
   CHECK_STR(scalar(&c, "PRAGMA recursive_triggers"), "0");
   CHECK_STR(scalar(&c, "PRAGMA secure_delete"), "0");
+  /* Run twice, the setting is a kept statement: a describe still prepares anew. */
+  okFree(&c, "/run", "{\"sql\":\"PRAGMA recursive_triggers = ON\"}");
+  okFree(&c, "/run", "{\"sql\":\"PRAGMA recursive_triggers = ON\"}");
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"describe\",\"sql\":\"PRAGMA recursive_triggers = ON\"}]}", &cState);
+  CHECK(a.status==200);
+  CHECK_STR(errorCode(&a, 0), "SQLITE_AUTH");
+  answerFree(&a);
   connClose(&c);
 }
 

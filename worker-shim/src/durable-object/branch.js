@@ -81,7 +81,8 @@ export async function branch({ name, from }, source) {
   if (used) {
     const answer = JSON.parse(used.text);
     if (answer.code !== 'BRANCH_EXISTS') return jsonResponse(used.status, answer);
-    return hostError('BRANCH_EXISTS', `${name} holds more than its migrations make (rows, change events of rows since deleted, or history a restore can still undo): a branch is a new database, so give it a name no database uses`);
+    // Its own words say which: its rows and schema, or its history.
+    return hostError('BRANCH_EXISTS', `${name} is not a new database (${answer.error.replace(/^this database /, 'it ')}), so give the branch a name no database uses`);
   }
   // Sized holding the gate, as every read of a point: after an open transaction ends.
   const release = await source.hold();
@@ -417,7 +418,7 @@ export async function usedError(query, fresh, history) {
   const made = await fresh();
   if ('failure' in made) return made.failure;
   if (history !== null && history.lsn > made.commits && history.oldestLsn < history.lsn) {
-    return hostError('BRANCH_EXISTS', `this database made ${history.lsn - made.commits} commits more than its migrations make, and its history can still restore points back to lsn ${history.oldestLsn}: a branch replaces only a new database, and would end that history; branch to another name`);
+    return hostError('BRANCH_EXISTS', `this database made ${history.lsn - made.commits} commits more than its migrations make (rows written, a restore, a VACUUM), and its history can still restore points back to lsn ${history.oldestLsn}, which a branch would end: a branch replaces only a new database`);
   }
   const schema = await sameAnswers(query, made.query, USER_SCHEMA_SQL);
   if (schema.differs !== false) return schema.differs ?? schema.failure;

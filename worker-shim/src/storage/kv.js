@@ -19,8 +19,8 @@
 //
 // Cache: LRU, bounded by a byte budget but trimmed only between requests (settle):
 // the pages one request needs must all stay resident until its final, fault-free
-// run, so a request may briefly take the cache above budget, up to MAX_REQUEST_BYTES
-// (503 FAULT_LIMIT past it).
+// run, so a request may briefly take the cache above budget, by up to MAX_REQUEST_BYTES
+// of pages it fetched (503 FAULT_LIMIT past it).
 
 import { FAULT, NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { DEFAULT_CACHE_BYTES } from '../config.js';
@@ -45,8 +45,9 @@ const CHANGE_NUMBERS_KEY = 'dosql:change-numbers';
 export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
 const MIB = 1024 * 1024;
-/** Bytes of pages one request may hold in the cache (the cacheBytes option when
- *  larger): the isolate has 128 MB, of which SQLite's heap may take 64 MiB. */
+/** Bytes of pages one request may fetch, beyond what the cache holds already (the
+ *  cacheBytes option when larger): the isolate has 128 MB, of which SQLite's heap may
+ *  take 64 MiB. */
 export const MAX_REQUEST_BYTES = 48 * MIB;
 
 /**
@@ -82,6 +83,8 @@ export class KvPageStorage {
   /** @type {Map<number, Uint8Array | null>} LRU order: oldest first */
   #cache = new Map();
   #cacheBytes = 0;
+  /** Bytes fetched since the last settle(): the request's own, which it holds to its end. */
+  #requestBytes = 0;
   #budget;
   /** As of the last commit or page 1 seen; null if unknown. */
   #pageCount = /** @type {number | null} */ (null);
@@ -133,9 +136,9 @@ export class KvPageStorage {
     // Read-ahead never takes more than half the budget at once.
     const most = Math.max(1, Math.floor(this.#budget / 2 / this.#pageSize));
     const span = Math.max(1, Math.min(window, most));
-    // What the cache may hold before settle() trims it: a request's pages all stay
+    // What one request may fetch before settle() trims the cache: its pages all stay
     // until its last run, so past this it cannot be served at all.
-    const room = Math.floor((Math.max(this.#budget, MAX_REQUEST_BYTES) - this.#cacheBytes) / (this.#pageSize + ENTRY_OVERHEAD_BYTES));
+    const room = Math.floor((Math.max(this.#budget, MAX_REQUEST_BYTES) - this.#requestBytes) / (this.#pageSize + ENTRY_OVERHEAD_BYTES));
     /** @type {Set<number>} */
     const wanted = new Set(pages.filter((pgno) => !this.#cache.has(pgno)));
     if (wanted.size > room) {
@@ -163,6 +166,7 @@ export class KvPageStorage {
         const value = found.get(key);
         const page = value === undefined ? null : asBytes(value, key);
         this.#remember(pgno, page);
+        this.#requestBytes += entryBytes(page);
       }
     });
     if (wanted.has(1) && this.#cache.get(1) === null) this.#pageCount = 0;
@@ -220,6 +224,7 @@ export class KvPageStorage {
 
   /** After a request: trim the cache to its budget, least recently used first. */
   settle() {
+    this.#requestBytes = 0;
     for (const [pgno, page] of this.#cache) {
       if (this.#cacheBytes <= this.#budget) break;
       this.#cache.delete(pgno);
