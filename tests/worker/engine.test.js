@@ -286,6 +286,16 @@ test('a key-value request that would hold more pages than one request may answer
   assert.deepEqual(json(small), { rows: [{ n: 9 }] });
 });
 
+test('a key-value cache larger than the per-request bound keeps serving once full: the bound counts what one request fetches', async () => {
+  const kv = await coldKvTable(32_000);   // about 100 MB of pages
+  const cold = new Engine(mod, { storage: new KvPageStorage(kv, { cacheBytes: 50 * 1024 * 1024 }) });
+  await ready(cold);
+  for (let first = 1; first <= 32_000; first += 8000) {
+    const r = await cold.request('POST', '/query', bytes({ sql: `SELECT count(*) AS n FROM big WHERE i BETWEEN ${first} AND ${first + 7999} AND length(b) = 3000` }));
+    assert.deepEqual(json(r), { rows: [{ n: 8000 }] }, `rows from ${first}`);
+  }
+});
+
 test('a transaction a fault aborted is retried with the window the fault left, not from the first', async () => {
   const kv = await coldKvTable(2000);   // about 8 MB of pages
   const cold = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 64 });
