@@ -17,8 +17,9 @@
 //    in one atomic write (replaceWith), and the owner restarts its engine on them
 //    before the gate opens. Requests see the old database or the new one.
 //
-// Steps 1 and 2 do not hold the gate: the old pages answer requests meanwhile. One
-// import runs at a time (the owner's concern).
+// Steps 1 and 2 do not hold the gate: the old pages answer requests while the file
+// arrives (the checks are synchronous calls into the engine, which nothing else runs
+// beside). One import runs at a time (the owner's concern).
 
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
