@@ -296,6 +296,20 @@ test('a key-value cache larger than the per-request bound keeps serving once ful
   }
 });
 
+test('a key-value request that commits many times holds no more of what it wrote than one request may', async () => {
+  const storage = new KvPageStorage(new FakeKvStorage());
+  await storage.prefetch([1], 1);
+  const data = new Uint8Array(4096);
+  let count = 0;
+  for (let c = 0; c < 40; c++) {   // 160 MiB in one request (no settle() between)
+    const pages = Array.from({ length: 1024 }, (_, i) => ({ pgno: count + i + 1, data }));
+    storage.commit({ pageSize: 4096, oldPageCount: count, newPageCount: count + 1024, pages });
+    count += 1024;
+  }
+  assert.ok(storage.stats.cacheBytes <= 48 * 1024 * 1024, `held ${storage.stats.cacheBytes} bytes`);
+  assert.equal(storage.readPage(count), data, 'the newest page is at hand');
+});
+
 test('a transaction a fault aborted is retried with the window the fault left, not from the first', async () => {
   const kv = await coldKvTable(2000);   // about 8 MB of pages
   const cold = new Engine(mod, { storage: new KvPageStorage(kv), readAhead: 64 });

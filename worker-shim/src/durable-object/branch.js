@@ -418,7 +418,8 @@ export async function usedError(query, fresh, history) {
   const made = await fresh();
   if ('failure' in made) return made.failure;
   if (history !== null && history.lsn > made.commits && history.oldestLsn < history.lsn) {
-    return hostError('BRANCH_EXISTS', `this database made ${history.lsn - made.commits} commits more than its migrations make (rows written, a restore, a VACUUM), and its history can still restore points back to lsn ${history.oldestLsn}, which a branch would end: a branch replaces only a new database`);
+    const more = history.lsn - made.commits;
+    return hostError('BRANCH_EXISTS', `this database made ${more} commit${more === 1 ? '' : 's'} more than its migrations make (rows written, a restore, a VACUUM, a PRAGMA that sets a value), and its history can still restore points back to lsn ${history.oldestLsn}, which a branch would end: a branch replaces only a new database`);
   }
   const schema = await sameAnswers(query, made.query, USER_SCHEMA_SQL);
   if (schema.differs !== false) return schema.differs ?? schema.failure;

@@ -217,6 +217,10 @@ export class KvPageStorage {
     for (const pgno of dropped) this.#remember(pgno, null);
     this.#pageCount = newPageCount;
     this.#pageSize = pageSize;
+    // A request that commits many times (a libSQL pipeline, migrations) would hold
+    // every page it wrote until it ends: past the bound the oldest go now. A page the
+    // request reads again is fetched again, and what it committed is not run again.
+    this.#trimTo(Math.max(this.#budget, MAX_REQUEST_BYTES));
     this.stats.keysWritten += pages.length;
     this.stats.keysDeleted += dropped.length;
     this.stats.commits++;
@@ -225,8 +229,13 @@ export class KvPageStorage {
   /** After a request: trim the cache to its budget, least recently used first. */
   settle() {
     this.#requestBytes = 0;
+    this.#trimTo(this.#budget);
+  }
+
+  /** Drop the least recently used pages until the cache holds at most bytes. @param {number} bytes */
+  #trimTo(bytes) {
     for (const [pgno, page] of this.#cache) {
-      if (this.#cacheBytes <= this.#budget) break;
+      if (this.#cacheBytes <= bytes) break;
       this.#cache.delete(pgno);
       this.#cacheBytes -= entryBytes(page);
     }
