@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { createWorld, BACKENDS, tenant } from '../worker/harness.js';
 
 const world = createWorld('durability');
-before(() => world.start());
+// A key-value object reads the whole big database in one request here (a full scan, the
+// integrity check): past 64 MiB one request may fetch that many only with a cacheBytes
+// as large (limits.md).
+const OPTIONS = { classOptions: { cacheBytes: 128 * 1024 * 1024 } };
+before(() => world.start(OPTIONS));
 after(() => world.destroy());
 
 /** Rows of 4000 random bytes per transaction: about 4 MB. */
@@ -35,7 +39,7 @@ for (const backend of BACKENDS) {
       assert.equal(failed.status, 409);
       const before = await db.query('SELECT u.name, p.title, p.content FROM posts p JOIN users u ON u.id = p.user_id ORDER BY p.id');
 
-      await world.restart();
+      await world.restart(OPTIONS);
       db = world.client(backend, name);
       assert.deepEqual(await db.query('SELECT u.name, p.title, p.content FROM posts p JOIN users u ON u.id = p.user_id ORDER BY p.id'), before);
       assert.deepEqual(await db.query('SELECT name FROM users ORDER BY id'), [{ name: 'Ann' }]);
@@ -67,7 +71,7 @@ for (const backend of BACKENDS) {
       const [{ page_count: pages, page_size: pageSize }] = await db.query('SELECT * FROM pragma_page_count, pragma_page_size');
       assert.ok(pages * pageSize > 50 * 1024 * 1024, `${pages} pages of ${pageSize} bytes`);
 
-      await world.restart();
+      await world.restart(OPTIONS);
       db = world.client(backend, name);
       assert.deepEqual(await db.query('PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
       assert.deepEqual(await db.queryOne(summary), expected);

@@ -280,7 +280,7 @@ test('a key-value request that would hold more pages than one request may answer
   const r = await cold.request('POST', '/query', bytes({ sql: 'SELECT count(*), sum(length(b)) FROM big' }));
   assert.equal(r.status, 503, decoder.decode(r.body));
   assert.equal(json(r).code, 'FAULT_LIMIT');
-  assert.match(json(r).error, /more pages than a key-value object keeps in memory for one request \(48 MiB, or cacheBytes when larger\)/);
+  assert.match(json(r).error, /more pages than a key-value object keeps in memory for one request \(64 MiB, or cacheBytes when larger\)/);
   assert.ok(storage.stats.cacheBytes <= 16 * 1024 * 1024, `trimmed after: ${storage.stats.cacheBytes}`);
   const small = await cold.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM big WHERE rowid < 10' }));
   assert.deepEqual(json(small), { rows: [{ n: 9 }] });
@@ -306,7 +306,7 @@ test('a key-value request that commits many times holds no more of what it wrote
     storage.commit({ pageSize: 4096, oldPageCount: count, newPageCount: count + 1024, pages });
     count += 1024;
   }
-  assert.ok(storage.stats.cacheBytes <= 48 * 1024 * 1024, `held ${storage.stats.cacheBytes} bytes`);
+  assert.ok(storage.stats.cacheBytes <= 64 * 1024 * 1024, `held ${storage.stats.cacheBytes} bytes`);
   assert.equal(storage.readPage(count), data, 'the newest page is at hand');
 });
 
