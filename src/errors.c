@@ -22,6 +22,7 @@ const DosqlError aDosqlError[] = {
   ENGINE(DOSQL_HEAP_LIMIT, 400),
   ENGINE(DOSQL_MIGRATION_CHANGED, 500),
   ENGINE(DOSQL_MIGRATION_FAILED, 500),
+  ENGINE(DOSQL_RESTORE_WOULD_MIGRATE, 409),
   ENGINE(DOSQL_UNSAFE_SCHEMA, 500),
   ENGINE(DOSQL_IMPORT_UNSAFE, 422),
   ENGINE(DOSQL_IMPORT_EMPTY, 400),
@@ -61,7 +62,6 @@ const DosqlError aDosqlError[] = {
   HOST("BRANCH_EXISTS", 409),
   HOST("BRANCH_REFUSED", 400),              /* adoptBranch: what it was sent is no branch (branch.js) */
   HOST("BRANCH_BUSY", 409),                 /* adoptBranch: the new database is making a branch itself */
-  HOST("RESTORE_WOULD_MIGRATE", 409),
   HOST("OBJECT_UNAVAILABLE", 503),          /* the platform reset the object, or it is overloaded
                                             ** (client/error.js objectUnavailable) */
 };

@@ -25,7 +25,8 @@
 **                                             numbered after an import (changelog.h)
 **   POST /changes/renumber {floor} (the host's only) -> {head}: an imported
 **                                             file's events numbered past them
-**   POST /migrations/applied (the host's only, asOf) -> the migrations a point had
+**   POST /restore/check {migrations} (the host's only, asOf) -> {}, or 409 when
+**                                             the point would not start with them
 **   POST /import/check   (the host's only)  -> {} when an imported file's
 **                                             internal tables are the engine's
 **   GET  /history  (or POST)                 -> the points history keeps (history.h)
@@ -185,6 +186,7 @@ static const char *const azBeginFields[] = { "timeoutMs", 0 };
 static const char *const azChangesFields[] = { "since", "limit", "tables", 0 };
 static const char *const azSubscribeFields[] = { "tables", "since", 0 };
 static const char *const azAsOfFields[] = { "asOf", 0 };
+static const char *const azRestoreCheckFields[] = { "migrations", "asOf", 0 };
 static const char *const azRestoreFields[] = { "to", 0 };
 static const char *const azDiffFields[] = { "from", "to", "tables", "limit", 0 };
 static const char *const azBranchFields[] = { "name", "from", 0 };
@@ -787,7 +789,7 @@ static const Route aRoute[] = {
   { "/changes/capture", changelogCapture, METHOD_POST, 0, 1, 0, 0, 0, azCaptureFields },
   { "/changes/replaced", changelogReplacedEndpoint, METHOD_POST, 0, 1, 0, 0, 0, azNoFields },
   { "/changes/renumber", changelogRenumber, METHOD_POST, 0, 1, 0, 0, 0, azRenumberFields },
-  { "/migrations/applied", migrateApplied, METHOD_POST, 0, 1, 1, 0, 0, azAsOfFields },
+  { "/restore/check", migrateCheckRestore, METHOD_POST, 0, 1, 1, 0, 0, azRestoreCheckFields },
   { "/import/check",  doImportCheck,      METHOD_POST, 0, 1, 0, 0, 0, azNoFields },
 };
 #define N_ROUTE ((int)(sizeof(aRoute)/sizeof(aRoute[0])))

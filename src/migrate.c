@@ -64,27 +64,109 @@ static int migrateRecorded(Conn *pConn, const char *zName, char zOut[17]){
   return rc;
 }
 
-void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody){
-  sqlite3_str *pOut = replyBody(pReply);
+/* Whether the checksum zRecorded is of zText (its mark already left out), as
+** this release or an earlier one wrote it. */
+static int migrateMatches(const char *zRecorded, const char *zText){
+  int i;
+  for(i=0; i<4; i++){
+    char zSum[17];
+    migrateChecksum(zText, i&1, i>>1, zSum);
+    if( strcmp(zRecorded, zSum)==0 ) return 1;
+  }
+  return 0;
+}
+
+/* zSql less its byte-order mark. */
+static const char *migrateText(const char *zSql){
+  return strncmp(zSql, zBom, 3)==0 ? zSql+3 : zSql;
+}
+
+/* Whether pItem is a migration {name, sql}; else the reply fails. */
+static int migrateIsEntry(Reply *pReply, const cJSON *pItem){
+  if( cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pItem, "name"))
+   && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pItem, "sql")) ){
+    return 1;
+  }
+  replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
+  return 0;
+}
+
+/* Whether the database has the table of applied migrations: a point from
+** before the engine's first open has none (nothing was applied). */
+static int migrateHasRecords(Conn *pConn){
   sqlite3_stmt *pStmt = 0;
-  int n = 0, rc;
-  (void)pBody;
-  sqlite3_str_appendall(pOut, "{\"applied\":[");
-  /* Before the engine's first open there is no table: nothing was applied. */
-  if( sqlite3_prepare_v2(pConn->db, "SELECT name FROM main._dosql_migrations ORDER BY rowid",
-                         -1, &pStmt, 0)==SQLITE_OK ){
-    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
-      if( n++ ) sqlite3_str_appendchar(pOut, 1, ',');
-      jsonAppendColumn(pOut, pStmt, 0);
+  int bHas = sqlite3_prepare_v2(pConn->db,
+      "SELECT 1 FROM main.sqlite_schema WHERE type='table' AND name='_dosql_migrations'",
+      -1, &pStmt, 0)==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW;
+  sqlite3_finalize(pStmt);
+  return bHas;
+}
+
+/* Append to pOut, ", " between, the names of pList's migrations whose record is
+** as bChanged asks: missing (0) or of another text (1); *pnFound counts them.
+** Non-zero on error, the reply failed. */
+static int migrateListUnmatched(Conn *pConn, Reply *pReply, const cJSON *pList, int bChanged,
+                                sqlite3_str *pOut, int *pnFound){
+  const cJSON *pItem;
+  int bRecords = migrateHasRecords(pConn);
+  for(pItem=pList->child; pItem; pItem=pItem->next){
+    const char *zName = cJSON_GetObjectItemCaseSensitive(pItem, "name")->valuestring;
+    const char *zText = migrateText(cJSON_GetObjectItemCaseSensitive(pItem, "sql")->valuestring);
+    char zRecorded[17];
+    int rc = bRecords ? migrateRecorded(pConn, zName, zRecorded) : 0;
+    if( rc<0 ){
+      connFail(pConn, pReply, sqlite3_extended_errcode(pConn->db));
+      return 1;
     }
-    if( rc!=SQLITE_DONE ){
-      sqlite3_finalize(pStmt);
-      connFail(pConn, pReply, rc);
-      return;
+    if( bChanged ? rc==1 && !migrateMatches(zRecorded, zText) : rc==0 ){
+      if( (*pnFound)++ ) sqlite3_str_appendall(pOut, ", ");
+      sqlite3_str_appendall(pOut, zName);
     }
   }
-  sqlite3_finalize(pStmt);
-  sqlite3_str_appendall(pOut, "]}");
+  return 0;
+}
+
+void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody){
+  const cJSON *pList = cJSON_GetObjectItemCaseSensitive(pBody, "migrations");
+  const cJSON *pAsOf = cJSON_GetObjectItemCaseSensitive(pBody, "asOf");
+  const cJSON *pItem;
+  sqlite3_str *pMissing, *pChanged;
+  sqlite3_int64 iLsn = cJSON_IsNumber(pAsOf) ? (sqlite3_int64)pAsOf->valuedouble : 0;
+  int nMissing = 0, nChanged = 0;
+  char *zMissing, *zChanged;
+  if( !cJSON_IsArray(pList) ){
+    replyFail(pReply, 400, DOSQL_BAD_REQUEST, "migrations must be an array");
+    return;
+  }
+  for(pItem=pList->child; pItem; pItem=pItem->next){
+    if( !migrateIsEntry(pReply, pItem) ) return;
+  }
+  pMissing = sqlite3_str_new(pConn->db);
+  pChanged = sqlite3_str_new(pConn->db);
+  if( migrateListUnmatched(pConn, pReply, pList, 0, pMissing, &nMissing)==0
+   && migrateListUnmatched(pConn, pReply, pList, 1, pChanged, &nChanged)==0 ){
+    if( sqlite3_str_errcode(pMissing) || sqlite3_str_errcode(pChanged) ){
+      connFail(pConn, pReply, SQLITE_NOMEM);
+    }else if( nMissing ){
+      replyFail(pReply, 409, DOSQL_RESTORE_WOULD_MIGRATE,
+          "lsn %lld is before the migration%s %s, which this deployment ships: the database "
+          "would start again by running %s on what was restored. Deploy without %s first, "
+          "or restore a point after %s", iLsn, nMissing>1 ? "s" : "", sqlite3_str_value(pMissing),
+          nMissing>1 ? "them" : "it", nMissing>1 ? "them" : "it", nMissing>1 ? "them" : "it");
+    }else if( nChanged ){
+      replyFail(pReply, 409, DOSQL_RESTORE_WOULD_MIGRATE,
+          "lsn %lld applied the migration%s %s with another text than this deployment ships: "
+          "the database would not start on what was restored (MIGRATION_CHANGED). Deploy %s "
+          "as %s then was, or restore another point", iLsn, nChanged>1 ? "s" : "",
+          sqlite3_str_value(pChanged), nChanged>1 ? "them" : "it", nChanged>1 ? "they" : "it");
+    }else{
+      sqlite3_str_appendall(replyBody(pReply), "{}");
+    }
+  }
+  zMissing = sqlite3_str_finish(pMissing);
+  zChanged = sqlite3_str_finish(pChanged);
+  sqlite3_free(zMissing);
+  sqlite3_free(zChanged);
 }
 
 /* z past the spaces and comments before its first token. */
@@ -200,17 +282,12 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
   sqlite3_str_appendall(pOut, "{\"applied\":[");
   for(pItem=pList->child; pItem; pItem=pItem->next){
     const cJSON *pName = cJSON_GetObjectItemCaseSensitive(pItem, "name");
-    const cJSON *pSql = cJSON_GetObjectItemCaseSensitive(pItem, "sql");
     char zSum[17], zRecorded[17];
     const char *zText;
     Reply why;
     int iLine;
-    if( !cJSON_IsString(pName) || !cJSON_IsString(pSql) ){
-      replyFail(pReply, 400, DOSQL_BAD_REQUEST, "each migration needs a name and sql (strings)");
-      return;
-    }
-    zText = pSql->valuestring;
-    if( strncmp(zText, zBom, 3)==0 ) zText += 3;
+    if( !migrateIsEntry(pReply, pItem) ) return;
+    zText = migrateText(cJSON_GetObjectItemCaseSensitive(pItem, "sql")->valuestring);
     migrateChecksum(zText, 0, 0, zSum);
     rc = migrateRecorded(pConn, pName->valuestring, zRecorded);
     if( rc<0 ){
@@ -218,13 +295,7 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       return;
     }
     if( rc==1 ){
-      int bMatch = strcmp(zRecorded, zSum)==0, i;
-      for(i=1; i<4 && !bMatch; i++){
-        char zOlder[17];
-        migrateChecksum(zText, i&1, i>>1, zOlder);
-        bMatch = strcmp(zRecorded, zOlder)==0;
-      }
-      if( !bMatch ){
+      if( !migrateMatches(zRecorded, zText) ){
         replyFail(pReply, 500, DOSQL_MIGRATION_CHANGED,
             "migration %s was changed after it was applied (checksum %s, now %s): "
             "restore it and put the change in a new migration",

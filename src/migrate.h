@@ -19,10 +19,12 @@
 uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody);
 
 /*
-** POST /migrations/applied {asOf?} (internal: a restore's check of the point it
-** puts back) -> {"applied":[names, in the order they ran]}, [] where the
-** database had none.
+** POST /restore/check {migrations, asOf} (internal: before a restore puts a
+** point back, the migrations a deployment ships, as for migrateApply) -> {} when
+** the database would start on that point; else 409 RESTORE_WOULD_MIGRATE naming
+** those it has no record of (its start would run them on what was restored) or
+** those it applied with another text (its start would fail, MIGRATION_CHANGED).
 */
-void migrateApplied(Conn *pConn, Reply *pReply, const cJSON *pBody);
+void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody);
 
 #endif /* DOSQL_MIGRATE_H */

@@ -131,6 +131,40 @@ static void failing_migration_leaves_nothing_half_applied(void){
   connClose(&c);
 }
 
+/* POST /restore/check (the host's, before a restore): a point is checked against
+** the migrations a deployment ships, with the rule the start applies. */
+static Answer restoreCheck(Conn *pConn, const char *zList){
+  char *zBody = sqlite3_mprintf("{\"migrations\":[%s]}", zList);
+  Answer a = callFlags(pConn, "POST", "/restore/check", zBody, DOSQL_REQUEST_INTERNAL);
+  sqlite3_free(zBody);
+  return a;
+}
+
+static void a_restore_is_checked_as_a_start_would_be(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  migrateApplies(&c, "{\"migrations\":[" M1 "," M2 "]}", "{\"applied\":[\"001_users.sql\",\"002_posts.sql\"]}");
+  a = restoreCheck(&c, M1 "," M2);
+  CHECK(a.status==200);
+  CHECK_STR(a.zBody, "{}");
+  answerFree(&a);
+  a = restoreCheck(&c, M1 "," M2 "," M3_BAD);
+  CHECK(a.status==409);
+  CHECK_STR(answerCode(&a), "RESTORE_WOULD_MIGRATE");
+  CHECK(answerError(&a) && strstr(answerError(&a), "before the migration 003_bad.sql,"));
+  answerFree(&a);
+  a = restoreCheck(&c, M1 "," M2_EDITED);
+  CHECK(a.status==409);
+  CHECK_STR(answerCode(&a), "RESTORE_WOULD_MIGRATE");
+  CHECK(answerError(&a) && strstr(answerError(&a), "002_posts.sql with another text"));
+  answerFree(&a);
+  a = restoreCheck(&c, "{\"name\":1}");
+  CHECK(a.status==400);
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void migration_with_its_own_begin_fails_clearly(void){
   Conn c;
   Answer a;
@@ -220,6 +254,7 @@ int main(void){
   RUN(a_byte_order_mark_is_not_an_edit);
   RUN(a_migration_makes_no_temp_object);
   RUN(failing_migration_leaves_nothing_half_applied);
+  RUN(a_restore_is_checked_as_a_start_would_be);
   RUN(migration_with_its_own_begin_fails_clearly);
   RUN(failing_migration_names_its_line);
   RUN(a_migration_logs_each_statement_with_its_columns);

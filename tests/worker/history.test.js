@@ -776,6 +776,31 @@ describe('restore and the deployment\'s migrations', () => {
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM users'), [{ n: 2 }]);
   });
 
+  test('a restore to a point that applied a migration of another text than the deployed one is refused, and the database stays usable', async () => {
+    deployed ??= createWorld('history-migrations');
+    const B = { name: '0002_b.sql', sql: 'CREATE TABLE b (id INTEGER PRIMARY KEY);' };
+    const FIXED = { name: '0002_b.sql', sql: 'CREATE TABLE b (id INTEGER PRIMARY KEY, note TEXT);' };
+    await deployed.restart({ migrations: [USERS] });
+    const db = deployed.client('sql', tenant('hchanged'));
+    await db.run("INSERT INTO users (email) VALUES ('a@x')");
+    const first = (await history(db)).current;
+    await deployed.restart({ migrations: [USERS, B] });
+    await db.run('INSERT INTO b (id) VALUES (1)');
+    // Undo 0002 as history.md says: deploy without it, restore; then ship it fixed, under its name.
+    await deployed.restart({ migrations: [USERS] });
+    const undone = await db.post('/restore', { to: first.lsn });
+    assert.equal(undone.status, 200, undone.text);
+    await deployed.restart({ migrations: [USERS, FIXED] });
+    await db.run("INSERT INTO b (id, note) VALUES (2, 'fixed')");
+    // The point before the first restore applied 0002 as it was: restored, the database would not start.
+    const refused = await db.post('/restore', { to: undone.body.before.lsn });
+    assert.equal(refused.status, 409, refused.text);
+    assert.equal(refused.body.code, 'RESTORE_WOULD_MIGRATE');
+    assert.match(refused.body.error, /0002_b\.sql with another text/);
+    assert.deepEqual(await db.query('SELECT id, note FROM b'), [{ id: 2, note: 'fixed' }], 'nothing was restored; the database answers');
+    assert.equal((await db.post('/restore', { to: first.lsn })).status, 409, 'a point before 0002: it would run again');
+  });
+
   test('a class whose migrations seed rows branches: a new database is what its migrations make, no more', async () => {
     // Seeded with a time, which differs from one run of the migrations to the next.
     const SEED = { name: '0002_plans.sql', sql: "CREATE TABLE plans (name TEXT, at DEFAULT (strftime('%Y-%m-%d %H:%M:%f', 'now'))); INSERT INTO plans(name) VALUES ('free'), ('pro');" };

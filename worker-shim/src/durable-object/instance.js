@@ -595,11 +595,9 @@ export class DatabaseInstance {
       const check = await this.#hostCheck(method, '/restore', body);
       if (check.failure) return check.failure;
       const { to, before, changes } = check.value;
-      const rerun = await this.#migrationsMissingAt(to.lsn);
-      if (rerun.length > 0) {
-        return hostError('RESTORE_WOULD_MIGRATE', `lsn ${to.lsn} is before the migrations ${rerun.join(', ')}, which this deployment ships: ` +
-          'the database would start again by running them on what was restored. Deploy without them first, or restore a point after them');
-      }
+      // C says whether the point would start with this deployment's migrations.
+      const migrations = await this.#hostCheck('POST', '/restore/check', encoder.encode(JSON.stringify({ migrations: this.#options.migrations(), asOf: to.lsn })));
+      if (migrations.failure) return migrations.failure;
       const storage = /** @type {Required<import('../wasm/host.js').StorageAdapter> & {restoreBatch: (lsn: number) => {batch: import('../wasm/host.js').CommitBatch, faults: number[]},
         commit: (batch: import('../wasm/host.js').CommitBatch, alongside: () => void) => void}} */ (this.#storage);
       let plan = storage.restoreBatch(to.lsn);
@@ -802,20 +800,6 @@ export class DatabaseInstance {
   async coldObjectsRead(owner, objects) {
     const storage = this.#storage instanceof TieredPageStorage ? this.#storage : await this.#coldStorage();
     return storage.stillReads(owner, objects);
-  }
-
-  /**
-   * The names of the migrations this deployment ships that the database had not applied
-   * at lsn (a restore to it would run them again at once).
-   * @param {number} lsn @returns {Promise<string[]>}
-   */
-  async #migrationsMissingAt(lsn) {
-    const shipped = this.#options.migrations();
-    if (shipped.length === 0) return [];
-    const answer = await /** @type {Engine} */ (this.#engine).request('POST', '/migrations/applied', encoder.encode(JSON.stringify({ asOf: lsn })), { internal: true });
-    if (answer.status !== 200) throw new Error(`reading the migrations of lsn ${lsn} failed: ${valueOf(answer).error}`);
-    const applied = new Set(valueOf(answer).applied);
-    return shipped.map((m) => m.name).filter((name) => !applied.has(name));
   }
 
   /** The started storage, which must have a cold tier. @returns {Promise<TieredPageStorage>} */
