@@ -343,6 +343,23 @@ test('gate: ended and unknown txIds answer 409 TRANSACTION_EXPIRED saying why', 
   }
 });
 
+test('gate: /begin with the header of an open transaction cannot nest; with an ended or unknown one it says so, and to drop the header', async () => {
+  const { gate } = setup();
+  const { txId: open } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const nested = await gate.request('POST', '/begin', bytes({}), open);
+  assert.equal(nested.status, 400);
+  assert.match(json(nested).error, /cannot be nested/);
+  await gate.request('POST', '/commit', bytes({}), open);
+  for (const [id, re] of [[open, /already committed/], ['nope', /unknown/]]) {
+    const r = await gate.request('POST', '/begin', bytes({}), id);
+    assert.equal(r.status, 400);
+    assert.equal(json(r).code, 'BAD_REQUEST');
+    assert.match(json(r).error, re);
+    assert.match(json(r).error, /send \/begin without the X-DoSQL-Transaction header/);
+    assert.doesNotMatch(json(r).error, /nested/);
+  }
+});
+
 test('gate: TRANSACTION_ABORTED from the engine ends the transaction; other errors leave it open', async () => {
   const { engine, gate } = setup();
   const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));

@@ -321,7 +321,10 @@ export class TransactionGate {
    */
   async #inTransaction(method, path, body, txId, { internal = false, ends } = {}) {
     if (path === '/begin') {
-      return hostError('BAD_REQUEST', `a transaction is open on this request (${this.#header}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`, this.#engine().contract);
+      const why = this.#current(txId)
+        ? `a transaction is open on this request (${this.#header}): /begin cannot be nested; use /batch or /transaction for atomic groups inside it`
+        : `${this.#expiredMessage(txId)}; send /begin without the ${this.#header} header to begin a new one`;
+      return hostError('BAD_REQUEST', why, this.#engine().contract);
     }
     // The body came first (request), with the idle timer running: a client that
     // stops sending half way does not hold the transaction open.
@@ -377,15 +380,19 @@ export class TransactionGate {
 
   /** @param {string} txId @returns {EngineResponse} */
   #expired(txId) {
+    return hostError('TRANSACTION_EXPIRED', this.#expiredMessage(txId), this.#engine().contract);
+  }
+
+  /** Why txId names no open transaction. @param {string} txId */
+  #expiredMessage(txId) {
     const reason = this.#ended.get(txId);
-    const message = reason === undefined
+    return reason === undefined
       ? `no transaction ${JSON.stringify(txId.length > 64 ? `${txId.slice(0, 64)}…` : txId)} is open on this database: the id is unknown to it (never given by it, ended more than ${ENDED_MEMORY} transactions ago, or lost when the object restarted, as a deploy or an eviction restarts it: then its writes were rolled back)`
       : reason === 'committed' || reason === 'rolled back'
         ? `transaction ${txId} has ended: it was already ${reason}`
         : reason.startsWith('idled out')
           ? `transaction ${txId} has ended: it ${reason} without a request, so it was rolled back`
           : `transaction ${txId} has ended: it was ${reason}`;
-    return hostError('TRANSACTION_EXPIRED', message, this.#engine().contract);
   }
 
   /** (Re)start the idle timer of an open transaction. @param {OpenTransaction} tx */
