@@ -485,6 +485,21 @@ describe('answers that are not DoSQL\'s', () => {
     }
   });
 
+  test("a 2xx JSON object without the field of the path's answer is BAD_RESPONSE: a transaction() against it does not pass for committed", async () => {
+    const db = over(() => Response.json({ ok: true }));
+    const calls = [
+      () => db.query('SELECT 1'), () => db.queryOne('SELECT 1'), () => db.run('INSERT INTO t VALUES (1)'), () => db.batch(['SELECT 1']),
+      () => db.exec('SELECT 1'), () => db.history(), () => db.transaction(async (tx) => tx.run('INSERT INTO t VALUES (1)')),
+    ];
+    for (const call of calls) {
+      await assert.rejects(call(), (/** @type {any} */ err) => {
+        assert.deepEqual([err instanceof DoSQLError, err.code, err.status], [true, 'BAD_RESPONSE', 200]);
+        assert.match(err.message, /answered \/[a-z]+ with \{"ok":true\}, which has no [a-zA-Z]+: not DoSQL's answer/);
+        return true;
+      });
+    }
+  });
+
   test('an exception the object threw instead of answering (its own fetch() failing before DoSQL) is OBJECT_THREW, its message kept', async () => {
     const thrown = Object.assign(new Error('DoSQLError: DB("app"): migrations: { folder } cannot work'), { remote: true });
     const db = createClient({ fetch: async () => { throw thrown; } });

@@ -575,8 +575,25 @@ export function answerOf(path, status, text) {
       status,
     });
   }
+  const field = ANSWER_FIELD[path];
+  if (field !== undefined && !(field in value)) {
+    throw new DoSQLError(
+      `the database answered ${path} with ${text.slice(0, 200)}, which has no ${field}: not DoSQL's answer. Bind the DoSQLDatabase class ` +
+        "(or a class of your own whose fetch() ends with `return db.serve(request)`), not a class that answers DoSQL's paths itself",
+      { code: 'BAD_RESPONSE', status },
+    );
+  }
   return value;
 }
+
+/** A field every success answer of the path holds (docs/protocol.md): a JSON object
+ *  without it is some other code's answer, whose missing values must not pass for
+ *  DoSQL's (a transaction() "committed" with no txId, a run() that wrote nothing). Not /commit
+ *  nor /rollback: their answers are read for nothing once /begin was DoSQL's. */
+const ANSWER_FIELD = Object.freeze(/** @type {Record<string, string>} */ ({
+  '/query': 'rows', '/run': 'rowsAffected', '/batch': 'results', '/exec': 'count', '/begin': 'txId',
+  '/history': 'current', '/restore': 'restoredTo', '/diff': 'changes', '/branch': 'name',
+}));
 
 // Workers RPC keeps only an error's message: a DoSQLError thrown by one of
 // DoSQLDatabase's statement methods crosses as "[CODE status detail value ...]
