@@ -580,7 +580,7 @@ static int diffCheckTables(Diff *p, double lsnFrom, double lsnTo){
           "tables names \"%.*s%s\", which is no table of yours at lsn %lld nor at lsn %lld: name tables "
           "as they were at either point (in any case); SQLite's own (sqlite_*), the engine's "
           "(_dosql_*) and a virtual table's shadow tables (listed as the virtual table) are left out",
-          replyEchoLength(zName), zName, zName[replyEchoLength(zName)] ? "..." : "",
+          replyEchoLength(zName, -1), zName, zName[replyEchoLength(zName, -1)] ? "..." : "",
           (sqlite3_int64)lsnFrom, (sqlite3_int64)lsnTo);
       p->rc = SQLITE_MISUSE;
       break;

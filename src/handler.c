@@ -210,7 +210,7 @@ static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pOb
     const char *zLike = 0;       /* a field that differs only in case */
     sqlite3_str *pMsg;
     char *zMsg;
-    int i, n = replyEchoLength(zName);
+    int i, n = replyEchoLength(zName, -1);
     for(i=0; azField[i] && strcmp(azField[i], zName)!=0; i++){
       if( sqlite3_stricmp(azField[i], zName)==0 ) zLike = azField[i];
     }
@@ -860,8 +860,10 @@ uint8_t *handleRequest(Conn *pConn, const char *zMethod, uint32_t nMethod,
   replyInit(&reply);
   pConn->bRetry = (flags & DOSQL_REQUEST_RETRY)!=0;
   if( pRoute==0 ){
+    int nEcho = replyEchoLength(zPath, (int)nPath);
     replyFail(&reply, 404, DOSQL_NOT_FOUND,
-        "no endpoint %.*s: use POST /query, /run, /transaction, /batch, /exec or /changes", (int)nPath, zPath);
+        "no endpoint %.*s%s: use POST /query, /run, /transaction, /batch, /exec or /changes",
+        nEcho, zPath, nEcho<(int)nPath ? "..." : "");
   }else if( (mMethod & pRoute->mMethods)==0 ){
     replyFail(&reply, 405, DOSQL_METHOD_NOT_ALLOWED,
         "%.*s %s: %s", (int)nMethod, zMethod, pRoute->zPath, methodsText(pRoute->mMethods));

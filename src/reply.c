@@ -44,8 +44,8 @@ void replyEndSharing(Reply *p){
   memset(p, 0, sizeof(*p));
 }
 
-int replyEchoLength(const char *z){
-  int n = (int)strlen(z);
+int replyEchoLength(const char *z, int n){
+  if( n<0 ) n = (int)strlen(z);
   if( n>REPLY_ECHO_BYTES ){
     for(n=REPLY_ECHO_BYTES; n>0 && (z[n] & 0xc0)==0x80; n--){}
   }

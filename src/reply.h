@@ -31,11 +31,12 @@ typedef struct Reply {
                          ** code (static text), or 0 */
 } Reply;
 
-/* How many bytes of a caller's text z an error message repeats: all of it up
-** to REPLY_ECHO_BYTES, else that many cut where a character starts (the
-** message stays UTF-8), to be followed by "...". A name may be megabytes. */
+/* How many bytes of a caller's text z (n bytes; n<0: up to its NUL) an error
+** message repeats: all of it up to REPLY_ECHO_BYTES, else that many cut where a
+** character starts (the message stays UTF-8), to be followed by "...". A name
+** may be megabytes. */
 #define REPLY_ECHO_BYTES 64
-int replyEchoLength(const char *z);
+int replyEchoLength(const char *z, int n);
 
 /* Start an empty 200 reply. */
 void replyInit(Reply *p);

@@ -233,7 +233,9 @@ cJSON *requestParse(Reply *pReply, const uint8_t *aBody, uint32_t nBody){
   if( nBody>DOSQL_MAX_REQUEST_BYTES ){
     /* nBody is the declared length, or what was read before reading stopped. */
     replyFail(pReply, 413, DOSQL_PAYLOAD_TOO_LARGE,
-        "the request body is %u bytes or more; the limit is %d", nBody, DOSQL_MAX_REQUEST_BYTES);
+        "the request body is %u bytes or more; the limit is %d (over Workers RPC, the call's "
+        "SQL and parameters as the JSON the object runs: a BLOB counts 4/3 of its size, a quote "
+        "or a backslash 2 bytes, a control character 6)", nBody, DOSQL_MAX_REQUEST_BYTES);
     return 0;
   }
   if( nBody==0 ){

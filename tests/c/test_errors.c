@@ -51,6 +51,18 @@ static void caller_mistakes_are_4xx(void){
   expect(&c, "POST", "/query", "{\"sql\":\"-- nothing\"}", 400, "BAD_REQUEST", "no statement");
   expect(&c, "POST", "/query", "{\"sql\":\"SELECT 1; SELECT 2\"}", 400, "MULTIPLE_STATEMENTS", "more than one");
   expect(&c, "POST", "/nope", "{}", 404, "NOT_FOUND", "no endpoint /nope");
+  {
+    /* A path may be megabytes: the message repeats its start. */
+    char zLong[4001];
+    Answer a;
+    memset(zLong, 'k', 4000);
+    zLong[0] = '/';
+    zLong[4000] = 0;
+    a = call(&c, "POST", zLong, "{}");
+    CHECK(a.status==404);
+    CHECK(answerError(&a) && strlen(answerError(&a))<300 && strstr(answerError(&a), "kkk...: use POST"));
+    answerFree(&a);
+  }
   expect(&c, "GET", "/query", "", 405, "METHOD_NOT_ALLOWED", "only POST");
   expect(&c, "POST", "/query", "{\"sql\":\"SELEC 1\"}", 400, "SQLITE_ERROR", "syntax error");
   expect(&c, "POST", "/query", "{\"sql\":\"SELECT * FROM nope\"}", 400, "SQLITE_ERROR", "no such table: nope");

@@ -838,4 +838,7 @@ test('the changes option: false, defaults, or {retainEvents?, retainMs?, retainB
     assert.throws(() => checkChanges(bad), TypeError, JSON.stringify(bad));
   }
   assert.throws(() => checkChanges({ retainEvent: 5 }), /"retainEvent" is not one of them/);
+  // Unknown keys are named cut short, a few of them: a key may be megabytes, and there may be thousands.
+  const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`${'k'.repeat(100_000)}${i}`, 1]));
+  assert.throws(() => checkChanges(many), (/** @type {Error} */ err) => err.message.length < 700 && /"k{64}…", .* and 995 more are not one of them$/.test(err.message));
 });

@@ -433,6 +433,11 @@ test('SQL text for the wire: half a UTF-16 pair becomes U+FFFD, as D1 sends it; 
   assert.throws(() => encodeParams({ 'a\0': 1 }), { code: 'BAD_PARAMS', message: /the parameter name "a\\u0000" holds a NUL character/ });
   assert.equal(encodeSql("SELECT 'a\ud83d'"), "SELECT 'a\ufffd'");
   assert.equal(encodeSql(42), 42, 'sent as it is: the object refuses it (400 BAD_REQUEST)');
+  // A boxed string is its text, checked as text is; what JSON would turn into text is refused while it is an object.
+  assert.equal(encodeSql(new String("SELECT 'a\ud83d'")), "SELECT 'a\ufffd'");
+  assert.throws(() => encodeSql(new String("SELECT 'x\0y'")), { code: 'BAD_REQUEST', message: /^sql holds a NUL character/ });
+  assert.throws(() => encodeSql(new Date()), { code: 'BAD_REQUEST', message: 'sql must be a string of SQL, not a Date' });
+  assert.throws(() => encodeSql({ toJSON: () => 'SELECT 1' }), { code: 'BAD_REQUEST', message: 'sql must be a string of SQL, not an object with toJSON()' });
   assert.throws(() => encodeSql('SELECT 1;\0 DROP TABLE t'), {
     name: 'DoSQLError',
     code: 'BAD_REQUEST',

@@ -345,7 +345,7 @@ for (const backend of BACKENDS) {
       await rejectsD1(() => db.exec('BEGIN; SELECT 1; COMMIT;'), /^D1_EXEC_ERROR: Error in line 1: BEGIN; SELECT 1; COMMIT;: not authorized: BEGIN, COMMIT and ROLLBACK are not allowed/);
       // A script past the request limit fails whole: no line of it is to blame.
       const script = 'INSERT INTO users (name) VALUES (0);\n'.repeat(250_000);
-      await rejectsD1(() => db.exec(script), /^D1_EXEC_ERROR: the request body is \d+ bytes or more; the limit is \d+$/);
+      await rejectsD1(() => db.exec(script), /^D1_EXEC_ERROR: the request body is \d+ bytes or more; the limit is \d+ \(over Workers RPC/);
       await rejectsD1(() => db.batch([db.prepare('BEGIN')]), /^D1_ERROR: not authorized: BEGIN, COMMIT and ROLLBACK are not allowed/);
       assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 1);
     });

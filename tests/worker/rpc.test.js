@@ -156,6 +156,23 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await stub.query('SELECT 1 AS ok'), [{ ok: 1 }]);
     });
 
+    test('history(), branch() and restore() take no options: an argument past theirs is BAD_REQUEST, and a transaction given to restore() is not waited for', async () => {
+      const name = tenant('rpc-extra');
+      const stub = stubOf(backend, name);
+      const { txId } = await stub.begin();
+      for (const [call, signature] of /** @type {const} */ ([
+        [() => stub.restore(0, { transaction: txId }), 'restore(to)'],
+        [() => stub.history({ nope: 1 }), 'history()'],
+        [() => stub.branch(tenant('rpc-extra-b'), undefined, { transaction: txId }), 'branch(name, from?)'],
+      ])) {
+        const failed = await rpcFailure(call());
+        assert.deepEqual([failed.code, failed.status], ['BAD_REQUEST', 400], failed.message);
+        assert.ok(failed.message.startsWith(`${signature} takes no more arguments`), failed.message);
+      }
+      // The caller's transaction did not idle out meanwhile.
+      await stub.commit(txId);
+    });
+
     test('a transaction id that is not a string is BAD_REQUEST, not 500 INTERNAL; a long unknown one is not echoed whole', async () => {
       const stub = stubOf(backend, tenant('rpc-txid'));
       for (const id of [2n ** 70n, { $make: 'cycle' }, [1, 2], 7]) {

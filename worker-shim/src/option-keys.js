@@ -15,9 +15,15 @@ export function checkKeys(value, allowed, label) {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`${takes()}; got ${brief(value)}`);
   const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
   if (unknown.length === 0) return;
-  const names = unknown.map((key) => JSON.stringify(key)).join(', ');
-  throw new TypeError(`${takes()}; ${names} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
+  // A key may be megabytes, and there may be thousands: a few, each cut short.
+  const shown = unknown.slice(0, SHOWN_KEYS).map((key) => JSON.stringify(key.length > KEY_ECHO ? `${key.slice(0, KEY_ECHO)}…` : key));
+  const more = unknown.length > SHOWN_KEYS ? ` and ${unknown.length - SHOWN_KEYS} more` : '';
+  throw new TypeError(`${takes()}; ${shown.join(', ')}${more} ${unknown.length === 1 ? 'is' : 'are'} not one of them`);
 }
+
+/** Unknown keys an error names, and the characters it repeats of each. */
+const SHOWN_KEYS = 5;
+const KEY_ECHO = 64;
 
 /** value as JSON, cut short: a list of migrations given in their place would be all of their SQL. @param {unknown} value */
 function brief(value) {

@@ -338,7 +338,7 @@ function readsAtOnce(send, txId, asOf) {
 
 /** One operation of batch() for the wire: its sql and params encoded, its other fields kept. @param {unknown} s */
 function operationOf(s) {
-  if (typeof s === 'string') return { sql: encodeSql(s) };
+  if (typeof s === 'string' || s instanceof String) return { sql: encodeSql(s) };
   if (s === null || typeof s !== 'object' || Array.isArray(s)) return s;
   const operation = /** @type {Record<string, unknown>} */ ({ ...s });
   if ('sql' in operation) operation.sql = encodeSql(operation.sql);

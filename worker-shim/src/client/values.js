@@ -46,11 +46,17 @@ function parameterName(name) {
  * SQL text for the wire, as D1 sends it: half a UTF-16 pair alone (text cut inside an
  * emoji) becomes U+FFFD, as in a parameter. A NUL character is refused: SQLite ends a
  * statement's text there, so what follows would never run (and JSON cannot carry it).
- * Anything but a string goes as it is, for the object to refuse (400 BAD_REQUEST).
+ * A boxed string (new String(...)) is its text. An object JSON would turn into text
+ * (a Date, anything with toJSON()) is refused here, where it is still an object; any
+ * other value goes as it is, for the object to refuse (400 BAD_REQUEST).
  * @param {unknown} sql
  * @returns {unknown}
  */
 export function encodeSql(sql) {
+  if (sql instanceof String) return encodeSql(sql.valueOf());
+  if (typeof sql === 'object' && sql !== null && typeof (/** @type {any} */ (sql).toJSON) === 'function') {
+    throw new DoSQLError(`sql must be a string of SQL, not ${sql instanceof Date ? 'a Date' : 'an object with toJSON()'}`, { code: 'BAD_REQUEST', status: 400 });
+  }
   if (typeof sql !== 'string') return sql;
   const nul = sql.indexOf('\0');
   if (nul >= 0) {

@@ -39,6 +39,18 @@ function txIdGiven(txId, method) {
   return /** @type {string} */ (txId);
 }
 
+/**
+ * Refuse arguments past a method's own (trailing undefined aside), as methods with
+ * options refuse an unknown one: restore(to, {transaction}) would otherwise wait for
+ * that very transaction to idle out, and roll it back.
+ * @param {string} signature  e.g. "restore(to)" @param {unknown[]} extra
+ */
+function noMoreArguments(signature, extra) {
+  if (extra.some((arg) => arg !== undefined)) {
+    throw new DoSQLError(`${signature} takes no more arguments (it has no options, and runs outside any transaction); got ${extra.length} more`, { code: 'BAD_REQUEST', status: 400 });
+  }
+}
+
 export class DoSQLDatabase extends DurableObject {
   /** @type {readonly Migration[]} */
   static migrations = Object.freeze([]);
@@ -146,9 +158,12 @@ export class DoSQLDatabase extends DurableObject {
     });
   }
 
-  /** The points history keeps (docs/history.md). */
-  history() {
-    return this.#statement(undefined, (_, send) => send('/history', {}, null));
+  /** The points history keeps (docs/history.md). @param {unknown[]} extra */
+  history(...extra) {
+    return this.#statement(undefined, (_, send) => {
+      noMoreArguments('history()', extra);
+      return send('/history', {}, null);
+    });
   }
 
   /** The row changes between two points. @param {unknown} from @param {{to?: unknown, tables?: string[], limit?: number} | null} [options] */
@@ -159,14 +174,20 @@ export class DoSQLDatabase extends DurableObject {
     });
   }
 
-  /** A new database, the object `name` of DOSQL_DB, holding this one as of a point. @param {string} name @param {unknown} [from] */
-  branch(name, from) {
-    return this.#statement(undefined, (_, send) => send('/branch', { name, from }, null));
+  /** A new database, the object `name` of DOSQL_DB, holding this one as of a point. @param {string} name @param {unknown} [from] @param {unknown[]} extra */
+  branch(name, from, ...extra) {
+    return this.#statement(undefined, (_, send) => {
+      noMoreArguments('branch(name, from?)', extra);
+      return send('/branch', { name, from }, null);
+    });
   }
 
-  /** The whole database back as it was at a point. @param {unknown} to */
-  restore(to) {
-    return this.#statement(undefined, (_, send) => send('/restore', { to }, null));
+  /** The whole database back as it was at a point. @param {unknown} to @param {unknown[]} extra */
+  restore(to, ...extra) {
+    return this.#statement(undefined, (_, send) => {
+      noMoreArguments('restore(to)', extra);
+      return send('/restore', { to }, null);
+    });
   }
 
   /** @param {string} txId */
