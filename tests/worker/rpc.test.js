@@ -173,6 +173,15 @@ for (const backend of BACKENDS) {
       await stub.commit(txId);
     });
 
+    test('adoptBranch() sent pages that are no stream refuses them: BRANCH_REFUSED, not a TypeError', async () => {
+      const stub = stubOf(backend, tenant('rpc-adopt'));
+      for (const pages of [{}, 'x', null]) {
+        const answer = await stub.adoptBranch({}, pages);
+        assert.deepEqual([answer.status, JSON.parse(answer.text).code], [400, 'BRANCH_REFUSED'], answer.text);
+      }
+      assert.deepEqual(await stub.query('SELECT 1 AS ok'), [{ ok: 1 }]);
+    });
+
     test('a transaction id that is not a string is BAD_REQUEST, not 500 INTERNAL; a long unknown one is not echoed whole', async () => {
       const stub = stubOf(backend, tenant('rpc-txid'));
       for (const id of [2n ** 70n, { $make: 'cycle' }, [1, 2], 7]) {

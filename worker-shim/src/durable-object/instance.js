@@ -664,6 +664,8 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse>}
    */
   async adoptBranch(manifest, pages) {
+    // A caller of the binding may send anything: the pages must at least be a stream.
+    if (!(pages instanceof ReadableStream)) return hostError('BRANCH_REFUSED', "this is no branch: its pages are not a stream of the branch's pages");
     const label = this.#options.label();
     if (this.#sharing > 0) {
       // Its branch waits, holding this database's gate, for a database that may be
