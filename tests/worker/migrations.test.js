@@ -4,7 +4,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWorld, BACKENDS, tenant } from './harness.js';
+import { createWorld, fixtureRuntime, BACKENDS, tenant } from './harness.js';
 import { DoSQLError, fromRpcError } from '../../worker-shim/src/client/client.js';
 
 const m001 = { name: '001_authors.sql', sql: 'CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL);' };
@@ -212,4 +212,25 @@ describe('migrations larger than one request', () => {
     assert.equal(refused.body.code, 'MIGRATION_FAILED', refused.text);
     assert.match(refused.body.error, /003_huge\.sql.*split it/);
   });
+});
+
+test("a subclass's own static migrations are checked as defineDoSQL()'s are: a mistake is 500 BAD_CONFIG naming the class and the migration", async () => {
+  const lists = [
+    [[{ name: '001_a.sql', sql: 'CREATE TABLE a(x);' }, { name: '001_a.sql', sql: 'CREATE TABLE b(x);' }], /static migrations of Sql: migration 001_a\.sql is listed twice/],
+    [[{ name: '001_a.sql', body: 'CREATE TABLE a(x);' }], /static migrations of Sql: migration 0 must be \{name: string, sql: string\}/],
+    [[{ name: '001_a.sql', sql: 'CREATE TABLE a(x);\u0000 DROP TABLE a;' }], /static migrations of Sql: migration "001_a\.sql": its sql holds a NUL character/],
+    [{ folder: '.do/migrations' }, /static migrations of Sql: migrations must be an array of \{name, sql\}/],
+  ];
+  for (const [list, message] of lists) {
+    const rt = fixtureRuntime('static-migrations', 'dosql-worker.js', 'staticMigrationClasses', [list]);
+    try {
+      await rt.start();
+      const res = await rt.fetch(`http://localhost/sql/${tenant('static')}/query`, { method: 'POST', body: JSON.stringify({ sql: 'SELECT 1' }) });
+      const body = await res.json();
+      assert.deepEqual([res.status, body.code], [500, 'BAD_CONFIG'], JSON.stringify(body));
+      assert.match(body.error, message);
+    } finally {
+      await rt.destroy();
+    }
+  }
 });

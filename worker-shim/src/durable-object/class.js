@@ -39,6 +39,28 @@ function txIdGiven(txId, method) {
   return /** @type {string} */ (txId);
 }
 
+/** Each class's static migrations, checked once. @type {WeakMap<Function, readonly Migration[]>} */
+const checkedMigrations = new WeakMap();
+
+/**
+ * A class's static migrations, checked as defineDoSQL() checks its list (a subclass of
+ * DoSQLDatabase may set them itself); a TypeError naming the class, which the start
+ * answers as BAD_CONFIG.
+ * @param {typeof DoSQLDatabase} cls @returns {readonly Migration[]}
+ */
+function staticMigrations(cls) {
+  let list = checkedMigrations.get(cls);
+  if (list === undefined) {
+    try {
+      list = checkMigrations(cls.migrations);
+    } catch (err) {
+      throw new TypeError(`static migrations of ${cls.name || 'the class'}: ${messageOf(err)}`);
+    }
+    checkedMigrations.set(cls, list);
+  }
+  return list;
+}
+
 /**
  * Refuse arguments past a method's own (trailing undefined aside), as methods with
  * options refuse an unknown one: restore(to, {transaction}) would otherwise wait for
@@ -72,7 +94,7 @@ export class DoSQLDatabase extends DurableObject {
     ctx: this.ctx,
     // Vars (DOSQL_*) configure the standalone worker without code.
     changes: () => changesSetting(this.env ?? {}, /** @type {typeof DoSQLDatabase} */ (this.constructor).changes),
-    migrations: () => /** @type {typeof DoSQLDatabase} */ (this.constructor).migrations,
+    migrations: () => staticMigrations(/** @type {typeof DoSQLDatabase} */ (this.constructor)),
     pageSize: () => this.#wholeSetting('DOSQL_PAGE_SIZE', 'pageSize'),
     cacheBytes: /** @type {typeof DoSQLDatabase} */ (this.constructor).cacheBytes,
     cpuBudgetMs: () => this.#wholeSetting('DOSQL_CPU_BUDGET_MS', 'cpuBudgetMs'),

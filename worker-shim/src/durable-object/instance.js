@@ -1098,6 +1098,7 @@ export class DatabaseInstance {
       pageSize = options.pageSize();
       cpuBudgetMs = options.cpuBudgetMs?.() ?? 0;
       changes = checkChanges(options.changes?.());
+      options.migrations(); // checked here, where a mistake is BAD_CONFIG
     } catch (err) {
       return hostError('BAD_CONFIG', messageOf(err));
     }
