@@ -1146,17 +1146,17 @@ export class DatabaseInstance {
       const failed = storageFailedAtStart(err);
       return hostError(failed.code, failed.message);
     }
-    const opened = await this.#engine.open(pageSize, {
-      ...captureOptions(changes),
-      cpuBudgetMs,
-    });
+    const openOptions = { ...captureOptions(changes), cpuBudgetMs };
+    const opened = await this.#engine.open(pageSize, openOptions);
     if (opened.status !== 200) return opened;
     /** @type {EngineResponse} */
     let migrated;
     try {
       migrated = await this.#engine.migrate([...options.migrations()]);
     } catch (err) {
-      if (err instanceof EngineBrokenError && err.code) return hostError('MIGRATION_FAILED', `the migrations failed: ${err.message}`);
+      if (err instanceof EngineBrokenError && err.code) {
+        return hostError('MIGRATION_FAILED', `${await this.#breakingMigration(pageSize, openOptions, options.migrations())} failed: ${err.message}`);
+      }
       throw err;
     }
     if (migrated.status !== 200) return migrated;
@@ -1165,6 +1165,27 @@ export class DatabaseInstance {
     // What start-up wrote needs no notice; the next commit arms the alarm.
     this.#commitsSeen = this.#engine.commits;
     return null;
+  }
+
+  /**
+   * Which migration broke the engine (a statement nested past its stack), found by
+   * applying them again one at a time on a fresh engine, which breaks on that one:
+   * those before it are applied, each in its own commit, so the next start skips them.
+   * @param {number} pageSize @param {object} openOptions  as the start opened its engine
+   * @param {readonly import('../wasm/engine.js').Migration[]} migrations
+   * @returns {Promise<string>}  "migration <name>", or "the migrations" when none broke it again
+   */
+  async #breakingMigration(pageSize, openOptions, migrations) {
+    const probe = new Engine(wasmModule, { storage: /** @type {import('../wasm/host.js').StorageAdapter} */ (this.#storage), label: this.#options.label() });
+    if ((await probe.open(pageSize, openOptions)).status !== 200) return 'the migrations';
+    for (const migration of migrations) {
+      try {
+        if ((await probe.migrate([migration])).status !== 200) break;
+      } catch {
+        return `migration ${migration.name}`;
+      }
+    }
+    return 'the migrations';
   }
 
   /**
