@@ -450,7 +450,8 @@ static int prepareUserStatement(Conn *p, Reply *pReply, const char *zSql, unsign
   return rc;
 }
 
-int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement){
+int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, const char *zNoParams,
+                         int *pbPrepared, int *pbStatement){
   sqlite3_stmt *pStmt = 0;
   const char *zTail = 0;
   int rc;
@@ -460,7 +461,7 @@ int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrep
   p->bScriptSql = 0;
   *pbPrepared = rc==SQLITE_OK || bAnswered;
   *pbStatement = pStmt!=0;
-  if( pStmt && connRefuseScriptParams(pReply, pStmt, "send it with its params to /run, /query or /batch") ){
+  if( pStmt && connRefuseScriptParams(pReply, pStmt, zNoParams) ){
     sqlite3_finalize(pStmt);
     return SQLITE_RANGE;
   }

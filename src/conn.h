@@ -168,9 +168,10 @@ int connCheckTables(Conn *p, char **pzWhy);
 ** then points past it. *pbPrepared: whether it compiled (if not, the error is
 ** the parser's or the authorizer's); *pbStatement: whether there was one, not
 ** only blanks and comments. A statement with parameters is not run: a script
-** binds none, and it would run with NULLs (pReply fails with BAD_PARAMS).
-** SQLITE_OK or the error. */
-int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, int *pbPrepared, int *pbStatement);
+** binds none, and it would run with NULLs (pReply fails with BAD_PARAMS,
+** zNoParams saying what to do instead). SQLITE_OK or the error. */
+int connRunNextStatement(Conn *p, Reply *pReply, const char **pzSql, const char *zNoParams,
+                         int *pbPrepared, int *pbStatement);
 
 /* Prepare the first statement of a script's zSql as connRunNextStatement()
 ** does, for a caller that runs it itself (Hrana's sequence): SQLITE_OK with

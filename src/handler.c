@@ -614,7 +614,8 @@ static void doExec(Conn *pConn, Reply *pReply, const cJSON *pBody){
   iSchemaBefore = dosqlSchemaStamp(pConn->db);
   while( *zSql ){
     guardStartStatement(pConn);
-    rc = connRunNextStatement(pConn, pReply, &zNext, &bPrepared, &bStatement);
+    rc = connRunNextStatement(pConn, pReply, &zNext, "send it with its params to /run, /query or /batch",
+                              &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ) rc = guardCheckSchema(pConn, pReply);
     if( rc!=SQLITE_OK ) break;
     if( !pConn->bInteractive ) bForeignKeysOff |= guardApplyForeignKeys(pConn);

@@ -227,7 +227,8 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   while( rc==SQLITE_OK && *zSql ){
     const char *zStatement = zSql;
     guardStartStatement(pConn);
-    rc = connRunNextStatement(pConn, pWhy, &zSql, &bPrepared, &bStatement);
+    rc = connRunNextStatement(pConn, pWhy, &zSql, "a migration runs as it is written: "
+                              "write the values into the statement", &bPrepared, &bStatement);
     if( rc==SQLITE_OK && bStatement ){
       rc = guardCheckSchema(pConn, pWhy);
       bTurnedOff |= guardApplyForeignKeys(pConn);

@@ -165,6 +165,21 @@ static void a_restore_is_checked_as_a_start_would_be(void){
   connClose(&c);
 }
 
+/* A statement with a parameter cannot run in a migration: it says so, not what /exec's would. */
+static void a_migration_parameter_says_to_write_the_value(void){
+  Conn c;
+  Answer a;
+  openConn(&c);
+  a = migrate(&c, "{\"migrations\":[{\"name\":\"001_p.sql\",\"sql\":\"CREATE TABLE t(x);\\nINSERT INTO t VALUES(?);\"}]}");
+  CHECK(a.status==500);
+  CHECK_STR(answerCode(&a), "MIGRATION_FAILED");
+  CHECK(answerError(&a) && strstr(answerError(&a), "001_p.sql failed at line 2")
+        && strstr(answerError(&a), "write the values into the statement")
+        && !strstr(answerError(&a), "/run"));
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void migration_with_its_own_begin_fails_clearly(void){
   Conn c;
   Answer a;
@@ -255,6 +270,7 @@ int main(void){
   RUN(a_migration_makes_no_temp_object);
   RUN(failing_migration_leaves_nothing_half_applied);
   RUN(a_restore_is_checked_as_a_start_would_be);
+  RUN(a_migration_parameter_says_to_write_the_value);
   RUN(migration_with_its_own_begin_fails_clearly);
   RUN(failing_migration_names_its_line);
   RUN(a_migration_logs_each_statement_with_its_columns);

@@ -136,9 +136,11 @@ for (const backend of BACKENDS) {
       const types = await db.fetch('/types');
       assert.deepEqual(types.body, { big: '9007199254740993', blob: [1, 2, 255], inf: true });
       // (Key-value storage keeps no history to branch from: that is said first.)
-      const { refused } = (await db.fetch('/own-branch')).body;
+      const { refused, served } = (await db.fetch('/own-branch')).body;
       assert.equal(refused?.code, backend === 'sql' ? 'BAD_CONFIG' : 'HISTORY_UNSUPPORTED', JSON.stringify(refused));
       if (backend === 'sql') assert.match(refused.error, /class of your own \(DB\(\)\) cannot make a branch/);
+      // Over HTTP the same, not RPC_ONLY: this class has no stub.branch() to point to.
+      assert.deepEqual([served.status, served.code], [500, 'BAD_CONFIG'], JSON.stringify(served));
     });
 
     test('a throw inside transaction() rolls back; a failing statement does too, with SQLite\'s message and code', async () => {

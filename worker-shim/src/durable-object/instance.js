@@ -632,11 +632,12 @@ export class DatabaseInstance {
    */
   async #branch(method, body, overRpc) {
     const check = await this.#hostCheck(method, '/branch', body, { overRpc });
-    if (check.failure) return check.failure;
-    // DB() knows no namespace: its class is the user's, which serves no branch's calls.
-    if (!this.#options.namespace) {
+    // DB() knows no namespace: its class is the user's, which serves no branch's calls
+    // (nor has the branch() method C's RPC_ONLY would point to).
+    if (!this.#options.namespace && (!check.failure || valueOf(check.failure)?.code === 'RPC_ONLY')) {
       return hostError('BAD_CONFIG', 'a database in a Durable Object class of your own (DB()) cannot make a branch, which needs the calls between databases that defineDoSQL()\'s class serves: use that class, or copy the database as of a point with GET /export?asOf= and POST /import (docs/own-class.md)');
     }
+    if (check.failure) return check.failure;
     return branch(check.value, {
       namespace: this.#options.namespace(),
       ctx: this.#options.ctx,
