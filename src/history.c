@@ -145,6 +145,28 @@ static int lookupFailed(Conn *pConn, Reply *pReply, double lsn, const char *zFie
   return 1;
 }
 
+/* The lsn of a point object as GET /history and /restore answer one, {lsn,
+** bookmark} (either alone too, agreeing when both are there); NAN if pPoint is
+** none: another field, or a value that names no lsn. */
+static double pointObjectLsn(const cJSON *pPoint){
+  const cJSON *p;
+  double lsn = NAN;
+  for(p=pPoint->child; p; p=p->next){
+    double v;
+    if( strcmp(p->string, "lsn")==0 && cJSON_IsNumber(p) && p->valuedouble>=0
+     && p->valuedouble==floor(p->valuedouble) ){
+      v = p->valuedouble;
+    }else if( strcmp(p->string, "bookmark")==0 && cJSON_IsString(p) && bookmarkLsn(p->valuestring)>=0 ){
+      v = bookmarkLsn(p->valuestring);
+    }else{
+      return NAN;
+    }
+    if( !isnan(lsn) && lsn!=v ) return NAN;
+    lsn = v;
+  }
+  return lsn;
+}
+
 int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *zField, double *pLsn){
   const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
   int kind = DOSQL_POINT_LSN, bPadded = 0;
@@ -165,6 +187,8 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     kind = DOSQL_POINT_TIME;
     /* A time after every commit names the newest, one before 1970 none (below). */
     value = pTime->valuedouble>MAX_LSN ? MAX_LSN : pTime->valuedouble;
+  }else if( cJSON_IsObject(pPoint) ){
+    value = pointObjectLsn(pPoint);
   }
   /* A time before 1970 is a time: older than any point history keeps. */
   asRead = value;
@@ -187,7 +211,8 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
   if( isnan(value) ){
     replyFail(pReply, 400, DOSQL_BAD_POINT,
         "%s must name a point: an lsn (a whole number), a bookmark (16 hex digits, as GET /history "
-        "gives), a time SQLite reads (\"2026-12-01 12:00:00\", ISO 8601) or {\"time\": ms since the epoch}",
+        "gives), a point as GET /history gives it ({\"lsn\", \"bookmark\"}), a time SQLite reads "
+        "(\"2026-12-01 12:00:00\", ISO 8601) or {\"time\": ms since the epoch}",
         zField);
     return SQLITE_MISUSE;
   }

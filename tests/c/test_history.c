@@ -101,6 +101,11 @@ static void bad_points_and_writes_are_refused(void){
   expectError(&c, "\"yesterday-ish\"", "SELECT 1", 400, "BAD_POINT");
   expectError(&c, "{\"time\":\"x\"}", "SELECT 1", 400, "BAD_POINT");
   expectError(&c, "{\"time\":1,\"lsn\":2}", "SELECT 1", 400, "BAD_POINT");
+  /* A point as GET /history gives one: its lsn and bookmark must agree, and it holds no more. */
+  expectError(&c, "{\"lsn\":1,\"bookmark\":\"0000000000000002\"}", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "{\"lsn\":1,\"note\":1}", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "{\"lsn\":1.5}", "SELECT 1", 400, "BAD_POINT");
+  expectError(&c, "{}", "SELECT 1", 400, "BAD_POINT");
   expectError(&c, "1000000", "SELECT 1", 400, "POINT_IN_FUTURE");
   expectError(&c, "\"00000000000f4240\"", "SELECT 1", 400, "POINT_IN_FUTURE");
   /* Past 2^53, where no lsn reaches, the same: as a number, digits or a bookmark. */

@@ -237,7 +237,15 @@ describe('history', () => {
     const count = async (/** @type {string} */ asOf) => (await db.post('/query', { sql: 'SELECT count(*) AS c FROM n', asOf })).body;
     const lower = await count(point.bookmark);
     assert.deepEqual(await count(point.bookmark.toUpperCase()), lower);
+    // The point object itself, as GET /history and /restore answer it, names it too.
+    assert.deepEqual(await count(/** @type {any} */ (point)), lower);
+    assert.deepEqual(await count(/** @type {any} */ ({ lsn: point.lsn })), lower);
     assert.equal(lower.rows[0].c, (await db.query('SELECT count(*) AS c FROM n'))[0].c - 1);
+    // So do /restore and /diff, which answer such objects.
+    const restored = await db.post('/restore', { to: point });
+    assert.equal(restored.status, 200, restored.text);
+    assert.deepEqual(restored.body.restoredTo, point);
+    assert.deepEqual((await db.post('/diff', { from: restored.body.before, to: restored.body.current })).status, 200);
   });
 
   test('points outside history, bad points and writes at a point are clear 4xx errors', async () => {
