@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "guard.h"
 #include "handler.h"
+#include "host.h"
 #include "json.h"
 #include "migrate.h"
 #include "request.h"
@@ -270,6 +271,26 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   return rc;
 }
 
+/* When a migration after pItem in the list is applied already, warn that pItem
+** runs after it here, where a new database runs them in the list's order (one
+** merged with a number below a deployed one): their two orders may differ. */
+static void migrateWarnOutOfOrder(Conn *pConn, const cJSON *pItem){
+  const char *zName = cJSON_GetObjectItemCaseSensitive(pItem, "name")->valuestring;
+  const cJSON *pLater;
+  for(pLater=pItem->next; pLater; pLater=pLater->next){
+    const cJSON *pLaterName = cJSON_GetObjectItemCaseSensitive(pLater, "name");
+    char zRecorded[17];
+    if( cJSON_IsString(pLaterName) && migrateRecorded(pConn, pLaterName->valuestring, zRecorded)==1 ){
+      char *zLine = sqlite3_mprintf("migration %s runs now, after %s, which this database "
+          "applied before it: a new database runs them in the other order (number it after "
+          "the migrations deployed already, docs/setup.md#migrations)", zName, pLaterName->valuestring);
+      if( zLine ) dosql_host_log(DOSQL_LOG_WARN, zLine, (uint32_t)strlen(zLine));
+      sqlite3_free(zLine);
+      return;
+    }
+  }
+}
+
 /* Apply every migration of the list; the reply gets the result or the error. */
 static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
   sqlite3_str *pOut = replyBody(pReply);
@@ -305,6 +326,7 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       }
       continue;
     }
+    migrateWarnOutOfOrder(pConn, pItem);
     replyInitSharing(&why, pReply);
     rc = migrateRun(pConn, &why, pName->valuestring, zText, zSum, &iLine);
     if( rc!=SQLITE_OK ){

@@ -3,6 +3,7 @@
 ** edited applied migration stops the object with an error naming the file.
 */
 #include "harness.h"
+#include "host.h"
 
 #define M1 "{\"name\":\"001_users.sql\",\"sql\":\"CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE);\"}"
 #define M2 "{\"name\":\"002_posts.sql\",\"sql\":\"CREATE TABLE posts(id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id)); CREATE INDEX posts_user ON posts(user_id);\"}"
@@ -180,6 +181,21 @@ static void a_migration_parameter_says_to_write_the_value(void){
   connClose(&c);
 }
 
+/* A migration listed before one the database applied already runs after it
+** here: it runs, and the host's log gets a warning. In order, no warning. */
+static void a_migration_below_an_applied_one_runs_with_a_warning(void){
+  Conn c;
+  openConn(&c);
+  migrateApplies(&c, "{\"migrations\":[" M1 "]}", "{\"applied\":[\"001_users.sql\"]}");
+  hostMemLogWorst();
+  migrateApplies(&c, "{\"migrations\":[" M1 "," M2 "]}", "{\"applied\":[\"002_posts.sql\"]}");
+  CHECK(hostMemLogWorst()==HOST_MEM_LOG_NONE);
+  migrateApplies(&c, "{\"migrations\":[{\"name\":\"0015_late.sql\",\"sql\":\"CREATE TABLE late(x);\"}," M1 "," M2 "]}",
+                 "{\"applied\":[\"0015_late.sql\"]}");
+  CHECK(hostMemLogWorst()==DOSQL_LOG_WARN);
+  connClose(&c);
+}
+
 static void migration_with_its_own_begin_fails_clearly(void){
   Conn c;
   Answer a;
@@ -271,6 +287,7 @@ int main(void){
   RUN(failing_migration_leaves_nothing_half_applied);
   RUN(a_restore_is_checked_as_a_start_would_be);
   RUN(a_migration_parameter_says_to_write_the_value);
+  RUN(a_migration_below_an_applied_one_runs_with_a_warning);
   RUN(migration_with_its_own_begin_fails_clearly);
   RUN(failing_migration_names_its_line);
   RUN(a_migration_logs_each_statement_with_its_columns);

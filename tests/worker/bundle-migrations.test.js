@@ -25,7 +25,7 @@ function folder(files) {
 }
 
 test('migrations are sorted by number, not by name, and other files are ignored', () => {
-  const dir = folder({ '10_ten.sql': 'SELECT 10;', '2_two.sql': 'SELECT 2;', '001_one.sql': 'SELECT 1;', 'README.md': 'no' });
+  const dir = folder({ '10_ten.sql': 'SELECT 10;', '2_two.sql': 'SELECT 2;', '001_one.sql': 'SELECT 1;', 'README.md': 'no', '2_two.sql~': 'an editor\'s backup' });
   assert.deepEqual(readMigrations(dir), [
     { name: '001_one.sql', sql: 'SELECT 1;' },
     { name: '2_two.sql', sql: 'SELECT 2;' },
@@ -70,7 +70,8 @@ test('a link to a folder, or one to nothing, among the migrations is named', () 
 });
 
 test('badly named .sql files are refused, naming them', () => {
-  for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql', '011_c.SQL']) {
+  // And the near misses that would be left out without a word: a trailing space, a hidden .txt.
+  for (const name of ['init.sql', '001-init.sql', '001_.sql', '001_in it.sql', '011_c.SQL', '1_a.sql ', '2_b.sql.txt']) {
     const dir = folder({ [name]: 'SELECT 1;' });
     assert.throws(() => readMigrations(dir), (err) => err instanceof Error && err.message.includes(name), name);
   }
@@ -109,6 +110,10 @@ test('the CLI writes an importable module equal to the folder, and fails with a 
   const r = spawnSync(process.execPath, [join(REPO, 'worker-shim/bin/bundle-migrations.mjs'), broken, out], { encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /bad\.sql/);
+  // An argument too many is a usage error, not dropped.
+  const extra = spawnSync(process.execPath, [join(REPO, 'worker-shim/bin/bundle-migrations.mjs'), dir, out, 'more'], { encoding: 'utf8' });
+  assert.equal(extra.status, 2);
+  assert.match(extra.stderr, /^usage: bundle-migrations\.mjs <folder> <out\.js>/);
 });
 
 test('the CLI run through a symlink (node_modules/dosql from a file: install, node_modules/.bin) still writes the module', () => {

@@ -386,6 +386,12 @@ test('history, branch and restore', async () => {
   const atTime = await dosql(['restore', new Date(Date.now() + 1000).toISOString(), db]);
   assert.equal(atTime.code, 0, atTime.err);
   assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
+  // Their errors say the code, as import's and exec's do.
+  const used = await dosql(['branch', name, db]);
+  assert.equal(used.code, 1);
+  assert.match(used.err, /^dosql: BRANCH_EXISTS: /);
+  const future = await dosql(['restore', String(before + 1000), db]);
+  assert.match(future.err, /^dosql: POINT_IN_FUTURE: /);
 });
 
 test('a target may be any URL form @libsql/client takes: http, ws, and libsql:// with ?tls=0', async () => {

@@ -32,8 +32,9 @@ export function readMigrations(folder) {
   if (folders.length) {
     throw new Error(`${folders.map((e) => join(folder, e.name)).join(', ')}: a folder inside the migrations folder, named .sql or holding .sql files, which would never run; migrations are ${folder}'s own NNN_name.sql files`);
   }
-  // Any case: a 0002_x.SQL left out without a word would be a migration that never ran.
-  const files = entries.filter((e) => !e.isDirectory() && e.name.toLowerCase().endsWith('.sql')).map((e) => e.name);
+  // Any case, and the near misses an editor or a file manager makes (a trailing space, a
+  // hidden .txt): a 0002_x.SQL left out without a word would be a migration that never ran.
+  const files = entries.filter((e) => !e.isDirectory() && meantAsSql(e.name)).map((e) => e.name);
   const bad = files.filter((f) => !MIGRATION_NAME.test(f));
   if (bad.length) {
     throw new Error(`${bad.join(', ')}: migration files are named NNN_name.sql (digits, "_", letters, digits, "_", ".", "-"; ".sql" in lowercase)`);
@@ -51,6 +52,12 @@ export function readMigrations(folder) {
     .map(([, name]) => ({ name, sql: readUtf8File(join(folder, name)) }));
   // What the class will check when it is defined, said now, at the build.
   return checkMigrations(list).map(({ name, sql }) => ({ name, sql }));
+}
+
+/** Whether a file name was meant as a migration's: .sql in any case, maybe followed by
+ *  blanks or a .txt. An editor's backup (1_a.sql~, .bak) is not. @param {string} name */
+function meantAsSql(name) {
+  return /\.sql(\s*|\.txt)$/i.test(name);
 }
 
 /** Whether a folder holds a .sql file (at its top). @param {string} folder */
@@ -106,8 +113,8 @@ function writeIfChanged(file, text) {
 // realpath: run through a symlink (node_modules/dosql from `file:`, node_modules/.bin)
 // argv[1] names the link while import.meta.url names the file.
 if (process.argv[1] && realpathSync(resolve(process.argv[1])) === realpathSync(fileURLToPath(import.meta.url))) {
-  const [folder, out] = process.argv.slice(2);
-  if (!folder || !out) {
+  const [folder, out, ...extra] = process.argv.slice(2);
+  if (!folder || !out || extra.length > 0) {
     console.error('usage: bundle-migrations.mjs <folder> <out.js>');
     process.exit(2);
   }

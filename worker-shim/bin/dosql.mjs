@@ -361,6 +361,14 @@ function undoneWith(script, message) {
   return endsInTransaction(before) ? '; it was inside the script\'s own BEGIN ... COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either' : '';
 }
 
+/** err's message, after its code when it has one the message does not start with (a
+ *  DoSQLError of history, restore or branch: RESTORE_WOULD_MIGRATE, BRANCH_EXISTS), so
+ *  every command says it as import and exec do. @param {any} err */
+function withCode(err) {
+  const message = err?.message ?? String(err);
+  return typeof err?.code === 'string' && !message.startsWith(err.code) ? `${err.code}: ${message}` : message;
+}
+
 /** @param {Response} answer */
 async function answerError(answer) {
   const text = await answer.text();
@@ -382,7 +390,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (err) => {
-      process.stderr.write(`dosql: ${err instanceof UsageError && err.usage ? `${err.message}\n\n${USAGE}` : err?.message ?? err}\n`);
+      process.stderr.write(`dosql: ${err instanceof UsageError && err.usage ? `${err.message}\n\n${USAGE}` : withCode(err)}\n`);
       process.exitCode = err instanceof UsageError ? 2 : 1;
     },
   );
