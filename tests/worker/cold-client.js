@@ -44,5 +44,7 @@ export function coldClient(runtime, backend, name) {
     releaseR2: () => get('/__r2/release'),
     /** Delete one object from the bucket behind DoSQL's back. @param {string} key */
     deleteObject: (key) => get(`/__r2/delete?key=${encodeURIComponent(key)}`),
+    /** Put one object back, its bytes, without R2's SHA-256 of it. @param {string} key */
+    recopyObject: (key) => get(`/__r2/recopy?key=${encodeURIComponent(key)}`),
   };
 }

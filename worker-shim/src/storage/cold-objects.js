@@ -66,21 +66,10 @@ export class ColdObjects {
    * @param {{object: string, sha256: string, pages: number, firstPgno: number}} entry @returns {Promise<{pages: Uint8Array[]}>}
    */
   async get({ object, sha256, pages: count, firstPgno }) {
-    let found;
-    /** @type {ArrayBuffer} */
-    let buffer;
-    try {
-      found = await this.#bucket.get(object);
-      buffer = found ? await found.arrayBuffer() : new ArrayBuffer(0);
-    } catch (err) {
-      throw unavailable(`reading ${object}`, err);
-    }
-    if (!found) throw corrupt(`${object} is missing from the bucket`);
-    const bytes = new Uint8Array(buffer);
-    this.stats.r2Reads++;
-    this.stats.r2BytesRead += bytes.byteLength;
+    const bytes = await this.#download(object);
+    if (!bytes) throw corrupt(`${object} is missing from the bucket`);
     if ((await sha256Hex(bytes)) !== sha256) throw corrupt(`${object} does not match the SHA-256 the manifest recorded`);
-    const view = new DataView(buffer);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const pageSize = bytes.byteLength >= GROUP_HEADER_BYTES ? view.getUint32(8, true) : 0;
     const held = pageSize ? (bytes.byteLength - GROUP_HEADER_BYTES) / pageSize : 0;
     if (!MAGIC.every((b, i) => bytes[i] === b) || view.getUint32(12, true) !== firstPgno || held < count) {
@@ -97,7 +86,8 @@ export class ColdObjects {
   /**
    * Whether the bucket has object as a manifest entry names it: its SHA-256 as R2 checked
    * it on upload, room for its pages of pageSize, and the group in its name (newName()).
-   * One HEAD, no download: how a branch checks the entries it is sent.
+   * One HEAD, no download unless R2 has no SHA-256 of it: how a branch checks the
+   * entries it is sent.
    * @param {{object: string, sha256: string, pages: number, group: number}} entry @param {number} pageSize
    */
   async matches({ object, sha256, pages, group }, pageSize) {
@@ -109,10 +99,30 @@ export class ColdObjects {
       throw unavailable(`reading ${object}`, err);
     }
     this.stats.r2Reads++;
-    const digest = found?.checksums?.sha256;
-    const hex = digest ? Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('') : null;
     const held = found ? (found.size - GROUP_HEADER_BYTES) / pageSize : 0;
-    return hex === sha256 && Number.isInteger(held) && held >= pages;
+    if (!Number.isInteger(held) || held < pages) return false;
+    const digest = found?.checksums?.sha256;
+    if (digest) return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('') === sha256;
+    // Put back or copied without its checksum (by hand, rclone, the S3 API): its bytes say.
+    const bytes = await this.#download(object);
+    return bytes !== null && (await sha256Hex(bytes)) === sha256;
+  }
+
+  /** An object's bytes, null when the bucket has none of that name; counted in stats. @param {string} object */
+  async #download(object) {
+    let found;
+    /** @type {ArrayBuffer} */
+    let buffer;
+    try {
+      found = await this.#bucket.get(object);
+      buffer = found ? await found.arrayBuffer() : new ArrayBuffer(0);
+    } catch (err) {
+      throw unavailable(`reading ${object}`, err);
+    }
+    if (!found) return null;
+    this.stats.r2Reads++;
+    this.stats.r2BytesRead += buffer.byteLength;
+    return new Uint8Array(buffer);
   }
 
   /** Deleting one that is already gone is not an error. @param {string[]} names */
