@@ -590,6 +590,30 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     }
   });
 
+  test('GET /export?asOf= of a database mostly in R2 promotes nothing either, and is the file of that point', async () => {
+    const db = await coldDatabase('export-at');
+    const { current } = (await db.post('/history', {})).body;
+    const [then] = await db.query('SELECT count(*) AS n, sum(k) AS k FROM t');
+    await db.run('UPDATE t SET k = k + 1 WHERE id = 2999');
+    await db.maintain();
+    await db.reopen();
+    await db.query('SELECT 1'); // open
+    const before = await db.storage();
+    const r = await runtime.fetch(`http://localhost/sql/${db.name}/export?asOf=${current.lsn}`);
+    assert.equal(r.status, 200);
+    const file = join(TMP, `${db.name}.sqlite`);
+    writeFileSync(file, Buffer.from(await r.arrayBuffer()));
+    const after = await db.storage();
+    assert.equal(after.promotedGroups, before.promotedGroups, 'the export promoted nothing');
+    assert.equal(after.hotBytes, before.hotBytes, 'the hot tier did not grow');
+    try {
+      assert.deepEqual(cli(file, 'PRAGMA integrity_check'), ['ok']);
+      assert.deepEqual(cli(file, "SELECT count(*) || '|' || sum(k) FROM t"), [`${then.n}|${then.k}`]);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   test('POST /import into a database mostly in R2: the new file reads back, the old objects are deleted, and upkeep tiers the new one', async () => {
     const source = await coldDatabase('import-source', 2000);
     const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${source.name}/export`)).arrayBuffer());

@@ -18,8 +18,9 @@ import { PAGES_PER_CHUNK, IDLE_MS } from '../config.js';
  * @property {() => Promise<import('./response.js').EngineResponse>} size  GET /export's {pageSize, pageCount}
  * @property {import('../wasm/host.js').StorageAdapter & {
  *   readForExport?: (first: number, last: number) => Promise<(Uint8Array | null)[]>,
+ *   readForExportAt?: (lsn: number, first: number, last: number) => Promise<(Uint8Array | null)[]>,
  *   groupPages?: number,
- * }} storage  readForExport (the cold tier) moves nothing between tiers
+ * }} storage  readForExport and readForExportAt (the cold tier) move nothing between tiers
  */
 
 /**
@@ -107,14 +108,16 @@ export async function exportResponse({ hold, size, storage }, filename) {
 }
 
 /**
- * The storage as of lsn, read through faults as the present is (no readForExport:
- * R2's objects hold the present).
+ * The storage as of lsn: the cold tier's pages straight from R2 (readForExportAt), as
+ * for the present; else read through faults.
  * @param {ExportSource['storage']} storage @param {number} lsn @returns {ExportSource['storage']}
  */
 function pagesAt(storage, lsn) {
   const readPageAt = /** @type {NonNullable<ExportSource['storage']['readPageAt']>} */ (storage.readPageAt);
+  const { readForExportAt } = storage;
   return {
     readPage: (pgno) => readPageAt.call(storage, lsn, pgno),
+    readForExport: readForExportAt && ((first, last) => readForExportAt.call(storage, lsn, first, last)),
     commit: () => {
       throw new Error('export: a point of history is read-only');
     },

@@ -106,6 +106,10 @@ export class TieredPageStorage {
   /** Bumped when an import replaces the database: every plan made before is void. */
   #epoch = 0;
   #counts = { hotReads: 0, coldReads: 0, promotedGroups: 0, demotedGroups: 0 };
+  /** The point an export of a past point reads through (readForExportAt), while no
+   *  commit came since; downloaded: the cold groups of the chunk being read.
+   *  @type {{lsn: number, at: number, view: import('./sql.js').HistoryView, downloaded: Map<number, Uint8Array[]>} | null} */
+  #exportView = null;
   maxReadAhead = MAX_READ_AHEAD;
 
   /** One group, so a point read costs one download; the neighbours come with the
@@ -327,6 +331,36 @@ export class TieredPageStorage {
       }
     }
     return pages;
+  }
+
+  /**
+   * Pages first..last as of lsn for an export, promoting nothing, as readForExport: a
+   * page history does not hold is the present one, read from its group's object
+   * (downloaded once per call). The caller holds the gate.
+   * @param {number} lsn @param {number} first @param {number} last
+   * @returns {Promise<(Uint8Array | null)[]>}
+   */
+  async readForExportAt(lsn, first, last) {
+    if (this.#exportView?.lsn !== lsn || this.#exportView.at !== this.#hot.lsn) {
+      /** @type {Map<number, Uint8Array[]>} */
+      const downloaded = new Map();
+      const view = this.#hot.historyView(lsn, (pgno) => {
+        if (!this.#inCold(pgno)) return null;
+        const group = this.#groupOf(pgno);
+        return downloaded.get(group)?.[pgno - this.#firstOf(group)] ?? FAULT;
+      });
+      this.#exportView = { lsn, at: this.#hot.lsn, view, downloaded };
+    }
+    const { view, downloaded } = this.#exportView;
+    const pgnos = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    const pages = pgnos.map((pgno) => view.readPage(pgno));
+    const groups = new Set(pgnos.filter((_, i) => pages[i] === FAULT).map((pgno) => this.#groupOf(pgno)));
+    try {
+      for (const group of groups) downloaded.set(group, (await this.#download(group, /** @type {ManifestEntry} */ (this.#groups.get(group)))).pages);
+      return pages.map((page, i) => /** @type {Uint8Array | null} */ (page === FAULT ? view.readPage(pgnos[i]) : page));
+    } finally {
+      downloaded.clear();
+    }
   }
 
   /** The hot tier stages an import whole, beside the live pages. */
