@@ -614,6 +614,33 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     }
   });
 
+  test('upkeep with one group\'s object lost moves the other groups and collects its garbage; it answers COLD_TIER_CORRUPT meanwhile', async () => {
+    const db = await coldDatabase('upkeep-lost');
+    await db.reopen();
+    await db.query('SELECT count(*) AS n FROM t WHERE id < 1200'); // the first groups are the most recently used
+    await db.maintain();
+    const { pageCount } = await db.storage();
+    const last = Math.floor((pageCount - 1) / 16);
+    const lost = (await db.manifest()).groups.find((g) => g.grp === last);
+    assert.ok(lost, 'the last group is in R2');
+    await db.deleteObject(lost.object);
+    await db.reopen();
+    // New pages in the last group and past it: its upload needs the lost object's pages.
+    await db.run('CREATE TABLE u (id INTEGER PRIMARY KEY, b BLOB)');
+    await db.run('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400) INSERT INTO u SELECT i, zeroblob(3000) FROM n');
+    const rounds = [];
+    for (let round = 0; round < 3; round++) {
+      const answer = await db.fetch('/__maintain');
+      assert.equal(answer.status, 500, answer.text);
+      assert.match(answer.body.error, /the cold tier lost data: .* is missing from the bucket/);
+      rounds.push(await db.storage());
+      await db.run('INSERT INTO u (b) VALUES (zeroblob(10))');
+    }
+    for (const s of rounds) assert.equal(s.garbageObjects, 0, `garbage collected after each round: ${JSON.stringify(s)}`);
+    assert.ok(rounds[0].hotBytes <= rounds[0].hotBudgetBytes + 2 * 16 * rounds[0].pageSize, `the other groups moved: ${JSON.stringify(rounds[0])}`);
+    assert.deepEqual(await db.query('SELECT count(*) AS n FROM u'), [{ n: 403 }]);
+  });
+
   test('POST /import into a database mostly in R2: the new file reads back, the old objects are deleted, and upkeep tiers the new one', async () => {
     const source = await coldDatabase('import-source', 2000);
     const file = new Uint8Array(await (await runtime.fetch(`http://localhost/sql/${source.name}/export`)).arrayBuffer());

@@ -74,7 +74,7 @@ export const SHARED = Symbol('in a shared R2 object');
  * when planned; reuse: the entry's object already holds these pages, else name is
  * the new object; stale: a commit changed the group meanwhile.
  * @typedef {{group: number, entry: ManifestEntry | undefined, version: number, epoch: number, pages: number,
- *   reuse: boolean, name?: string, sha256?: string, stale?: boolean}} Demotion
+ *   reuse: boolean, name?: string, sha256?: string, stale?: boolean, lost?: StorageError}} Demotion
  */
 
 export class TieredPageStorage {
@@ -563,13 +563,17 @@ export class TieredPageStorage {
 
   /** @param {() => Promise<() => void>} hold */
   async #maintain(hold) {
+    /** @type {StorageError | undefined} */
+    let lost;
     while (this.#hotBytes() > this.#budget) {
-      const moved = await this.#demote(this.#victims(), hold);
-      if (moved === 0) break; // every chosen group changed under us: leave it to the next run
+      const demoted = await this.#demote(this.#victims(), hold);
+      lost ??= demoted.lost;
+      if (demoted.moved === 0) break; // every chosen group changed under us, or its object is lost: leave it
     }
     while (this.#manifest.collectable > 0) {
       if ((await this.#collect()) === 0) break;
     }
+    if (lost) throw lost;
   }
 
   /** The least recently used groups whose demotion brings the hot tier nearest its budget. */
@@ -588,7 +592,8 @@ export class TieredPageStorage {
    * Upload the groups whose object would not hold their pages, then, holding the
    * gate, record them and delete them from the hot tier.
    * @param {number[]} groups @param {() => Promise<() => void>} hold
-   * @returns {Promise<number>}  how many groups left the hot tier
+   * @returns {Promise<{moved: number, lost?: StorageError}>}  how many groups left the hot tier;
+   *   lost: why a group whose old object is lost (COLD_TIER_CORRUPT) stayed, while the others moved
    */
   async #demote(groups, hold) {
     /** @type {Demotion[]} */
@@ -610,7 +615,7 @@ export class TieredPageStorage {
       await eachLimited(uploads, this.#transfers(), (plan) => this.#upload(plan));
       const release = await hold();
       try {
-        return this.#record(plans);
+        return { moved: this.#record(plans), lost: plans.find((plan) => plan.lost)?.lost };
       } finally {
         release();
       }
@@ -623,7 +628,19 @@ export class TieredPageStorage {
   async #upload(plan) {
     const first = this.#firstOf(plan.group);
     const needsOld = plan.entry && !allSet(this.#resident.get(plan.group), plan.pages);
-    const old = needsOld ? (await this.#download(plan.group, /** @type {ManifestEntry} */ (plan.entry))).pages : [];
+    /** @type {Uint8Array[]} */
+    let old = [];
+    if (needsOld) {
+      try {
+        old = (await this.#download(plan.group, /** @type {ManifestEntry} */ (plan.entry))).pages;
+      } catch (err) {
+        // Its object is lost: the group stays hot (its lost pages unread), the others move.
+        if (!(err instanceof StorageError && err.code === 'COLD_TIER_CORRUPT')) throw err;
+        plan.stale = true;
+        plan.lost = err;
+        return;
+      }
+    }
     if (this.#changed(plan)) {
       plan.stale = true;
       return;
