@@ -93,8 +93,10 @@ void connFail(Conn *p, Reply *pReply, int rc){
     /* SQLite's message is of its own last error; an error of ours (the
     ** capture's, a check's) that no SQLite call gave has SQLite's text. */
     int bSqlites = p->db && (sqlite3_errcode(p->db) & 0xff)==(rc & 0xff);
-    replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc), "%s",
-        bSqlites ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc));
+    const char *zMsg = bSqlites ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc);
+    int nMsg = replyCutLength(zMsg, -1, REPLY_MESSAGE_BYTES);
+    replyFail(pReply, dosqlResultStatus(rc), dosqlResultName(rc), "%.*s%s",
+        nMsg, zMsg, zMsg[nMsg] ? "..." : "");
   }
 }
 

@@ -8,7 +8,7 @@
 **                                           -> {results:[{rows, rowsAffected, lastInsertRowId}]}
 **
 ** With rowMode "array", a statement's result is {columns:[name...], rows:[[value...]],
-** rowsAffected, lastInsertRowId, readOnly, schemaChanged, sizeAfter} (/query: that
+** rowsAffected, lastInsertRowId, readOnly, schemaChanged, databaseChanged, sizeAfter} (/query: that
 ** object; /batch: one per operation): every column is kept, names come even without
 ** rows, the flags say what SQLite saw the statement do, and sizeAfter is the
 ** database's size in bytes as the statement left it (D1's meta.size_after); an
@@ -75,7 +75,8 @@ typedef enum Shape {
   SHAPE_RUN,           /* {"rowsAffected":n,"lastInsertRowId":n} */
   SHAPE_RESULT,        /* {"rows":[...],"rowsAffected":n,"lastInsertRowId":n}, for /batch */
   SHAPE_COLUMNS,       /* {"columns":[...],"rows":[[...]],"rowsAffected":n,"lastInsertRowId":n,
-                       ** "readOnly":b,"schemaChanged":b,"sizeAfter":n}: /query and /batch, rowMode "array" */
+                       ** "readOnly":b,"schemaChanged":b,"databaseChanged":b,"sizeAfter":n}:
+                       ** /query and /batch, rowMode "array" */
   SHAPE_HRANA,         /* Hrana's StmtResult {"cols":[{"name","decltype"}],"rows":[[value...]],
                        ** "affected_row_count":n,"last_insert_rowid":"n"|null} (hrana.h) */
   SHAPE_HRANA_NO_ROWS  /* ... with "rows":[] (want_rows false) */
@@ -344,7 +345,7 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   sqlite3_int64 nChangeBefore, nChange, iRowidBefore;
   ResultRow row;
   int rc, nCol, nRow = 0;
-  int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum, bInserted;
+  int bOwnTransaction = 0, bOwnSavepoint = 0, bVacuum, bInserted, bRowsChanged;
   int bUpsert = dosqlStmtMayUpdateInstead(pStmt);
   int bCookie = eShape==SHAPE_COLUMNS && guardMayChangeSchema(pConn);
   int iCookieBefore = 0, iCookieAfter = 0;
@@ -409,8 +410,8 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
   /* Counted before captureFlush(), whose own inserts would count too; and
   ** only for INSERT, UPDATE and DELETE (not the rows CREATE VIRTUAL TABLE
   ** writes into its shadow tables). */
-  nChange = sqlite3_total_changes64(db)==nChangeBefore || !dosqlStmtCountsChanges(pStmt)
-          ? 0 : sqlite3_changes64(db);
+  bRowsChanged = sqlite3_total_changes64(db)!=nChangeBefore;   /* its triggers' rows too */
+  nChange = !bRowsChanged || !dosqlStmtCountsChanges(pStmt) ? 0 : sqlite3_changes64(db);
   /* An INSERT of the rowid the connection already had changes nothing that
   ** can be seen, but counts; an ignored one does neither; an UPSERT's DO
   ** UPDATE counts too, so for an UPSERT the preupdate hook says. */
@@ -434,9 +435,10 @@ static void runPrepared(Conn *pConn, Reply *pReply, sqlite3_stmt *pStmt, Shape e
     if( eShape==SHAPE_COLUMNS ){
       sqlite3_int64 nBytes;
       if( connDatabaseBytes(pConn, pReply, 0, &nBytes)!=SQLITE_OK ) goto done;
-      sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s,\"sizeAfter\":%lld",
+      sqlite3_str_appendf(pOut, ",\"readOnly\":%s,\"schemaChanged\":%s,\"databaseChanged\":%s,\"sizeAfter\":%lld",
           sqlite3_stmt_readonly(pStmt) ? "true" : "false",
-          iCookieAfter!=iCookieBefore ? "true" : "false", nBytes);
+          iCookieAfter!=iCookieBefore ? "true" : "false",
+          bRowsChanged || iCookieAfter!=iCookieBefore ? "true" : "false", nBytes);
       if( guardExplainedTransactionStatement(pConn) ){
         sqlite3_str_appendf(pOut, ",\"explains\":\"%s\"", guardExplainedTransactionStatement(pConn));
       }

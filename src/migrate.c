@@ -271,31 +271,23 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
   return rc;
 }
 
-/* When a migration after pItem in the list is applied already, warn that pItem
-** runs after it here, where a new database runs them in the list's order (one
-** merged with a number below a deployed one): their two orders may differ. */
-static void migrateWarnOutOfOrder(Conn *pConn, const cJSON *pItem){
-  const char *zName = cJSON_GetObjectItemCaseSensitive(pItem, "name")->valuestring;
-  const cJSON *pLater;
-  for(pLater=pItem->next; pLater; pLater=pLater->next){
-    const cJSON *pLaterName = cJSON_GetObjectItemCaseSensitive(pLater, "name");
-    char zRecorded[17];
-    if( cJSON_IsString(pLaterName) && migrateRecorded(pConn, pLaterName->valuestring, zRecorded)==1 ){
-      char *zLine = sqlite3_mprintf("migration %s runs now, after %s, which this database "
-          "applied before it: a new database runs them in the other order (number it after "
-          "the migrations deployed already, docs/setup.md#migrations)", zName, pLaterName->valuestring);
-      if( zLine ) dosql_host_log(DOSQL_LOG_WARN, zLine, (uint32_t)strlen(zLine));
-      sqlite3_free(zLine);
-      return;
-    }
-  }
+/* Warn that zRanNow, which this call applied, ran after zEarlier, which the
+** database applied before it though the list has it later: a new database runs
+** them in the list's order (one merged with a number below a deployed one). */
+static void migrateWarnOutOfOrder(const char *zRanNow, const char *zEarlier){
+  char *zLine = sqlite3_mprintf("migration %s ran now, after %s, which this database applied "
+      "before it: a new database runs them in the other order (number a migration after those "
+      "deployed already, docs/setup.md#migrations)", zRanNow, zEarlier);
+  if( zLine ) dosql_host_log(DOSQL_LOG_WARN, zLine, (uint32_t)strlen(zLine));
+  sqlite3_free(zLine);
 }
 
 /* Apply every migration of the list; the reply gets the result or the error. */
 static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
   sqlite3_str *pOut = replyBody(pReply);
   const cJSON *pItem;
-  int nApplied = 0, rc;
+  const char *zFirstRanNow = 0;   /* the first migration this call applied */
+  int nApplied = 0, rc, bWarned = 0;
 
   if( !cJSON_IsArray(pList) ){
     replyFail(pReply, 400, DOSQL_BAD_REQUEST, "migrations must be an array");
@@ -317,6 +309,12 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       return;
     }
     if( rc==1 ){
+      /* Applied before, and listed after one this call applied: found without a
+      ** lookup ahead of each migration, which a new database's start would pay. */
+      if( zFirstRanNow && !bWarned ){
+        migrateWarnOutOfOrder(zFirstRanNow, pName->valuestring);
+        bWarned = 1;
+      }
       if( !migrateMatches(zRecorded, zText) ){
         replyFail(pReply, 500, DOSQL_MIGRATION_CHANGED,
             "migration %s was changed after it was applied (checksum %s, now %s): "
@@ -326,7 +324,6 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
       }
       continue;
     }
-    migrateWarnOutOfOrder(pConn, pItem);
     replyInitSharing(&why, pReply);
     rc = migrateRun(pConn, &why, pName->valuestring, zText, zSum, &iLine);
     if( rc!=SQLITE_OK ){
@@ -339,6 +336,7 @@ static void migrateAll(Conn *pConn, Reply *pReply, const cJSON *pList){
     }
     replyEndSharing(&why);
     if( rc!=SQLITE_OK ) return;
+    if( !zFirstRanNow ) zFirstRanNow = pName->valuestring;
     if( nApplied++ ) sqlite3_str_appendchar(pOut, 1, ',');
     jsonAppendString(pOut, pName->valuestring, -1);
   }

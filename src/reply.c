@@ -44,12 +44,16 @@ void replyEndSharing(Reply *p){
   memset(p, 0, sizeof(*p));
 }
 
-int replyEchoLength(const char *z, int n){
+int replyCutLength(const char *z, int n, int nMax){
   if( n<0 ) n = (int)strlen(z);
-  if( n>REPLY_ECHO_BYTES ){
-    for(n=REPLY_ECHO_BYTES; n>0 && (z[n] & 0xc0)==0x80; n--){}
+  if( n>nMax ){
+    for(n=nMax; n>0 && (z[n] & 0xc0)==0x80; n--){}
   }
   return n;
+}
+
+int replyEchoLength(const char *z, int n){
+  return replyCutLength(z, n, REPLY_ECHO_BYTES);
 }
 
 sqlite3_str *replyBody(Reply *p){

@@ -38,6 +38,11 @@ typedef struct Reply {
 #define REPLY_ECHO_BYTES 64
 int replyEchoLength(const char *z, int n);
 
+/* The same for a whole message of SQLite's, which repeats names as the SQL gave
+** them: at most REPLY_MESSAGE_BYTES (nMax: replyCutLength's limit). */
+#define REPLY_MESSAGE_BYTES 4096
+int replyCutLength(const char *z, int n, int nMax);
+
 /* Start an empty 200 reply. */
 void replyInit(Reply *p);
 

@@ -157,10 +157,11 @@ export interface RpcOptions {
 /**
  * A point of the database's history (docs/history.md): an lsn (the count of
  * commits that made it; not a change event's lsn), a bookmark (16 hex digits,
- * from history()), a time SQLite reads ("2026-12-01 12:00:00", ISO 8601), or
- * {time: ms since the epoch}: the newest commit at or before it.
+ * from history()), a point as history() and restore() answer it ({lsn, bookmark}), a
+ * time SQLite reads ("2026-12-01 12:00:00", ISO 8601), or {time: ms since the epoch}:
+ * the newest commit at or before it.
  */
-export type HistoryPoint = number | string | { time: number };
+export type HistoryPoint = number | string | { time: number } | { lsn: number; bookmark?: string } | { bookmark: string };
 
 export interface HistoryMark {
   lsn: number;

@@ -63,6 +63,17 @@ static void caller_mistakes_are_4xx(void){
     CHECK(answerError(&a) && strlen(answerError(&a))<300 && strstr(answerError(&a), "kkk...: use POST"));
     answerFree(&a);
   }
+  {
+    /* SQLite's own message repeats a name as given: cut short too. */
+    char *zBody = sqlite3_mprintf("{\"sql\":\"SELECT * FROM %.*c\"}", 60000, 'k');
+    Answer a = call(&c, "POST", "/query", zBody);
+    CHECK(a.status==400);
+    CHECK(answerError(&a) && strlen(answerError(&a))<=REPLY_MESSAGE_BYTES+3
+          && strncmp(answerError(&a), "no such table: kkk", 18)==0
+          && strcmp(answerError(&a)+strlen(answerError(&a))-6, "kkk...")==0);
+    answerFree(&a);
+    sqlite3_free(zBody);
+  }
   expect(&c, "GET", "/query", "", 405, "METHOD_NOT_ALLOWED", "only POST");
   expect(&c, "POST", "/query", "{\"sql\":\"SELEC 1\"}", 400, "SQLITE_ERROR", "syntax error");
   expect(&c, "POST", "/query", "{\"sql\":\"SELECT * FROM nope\"}", 400, "SQLITE_ERROR", "no such table: nope");

@@ -30,8 +30,8 @@ static void a_repeated_statement_is_kept_and_takes_new_params(void){
   okBody(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":[{\"sql\":\"SELECT b FROM t WHERE a = ?\",\"params\":[1]},"
        "{\"sql\":\"SELECT b FROM t WHERE a = ?\",\"params\":[2]}]}",
        "{\"results\":[{\"columns\":[\"b\"],\"rows\":[[\"x\"]],\"rowsAffected\":0,\"lastInsertRowId\":0,"
-       "\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480},{\"columns\":[\"b\"],\"rows\":[[\"y\"]],"
-       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480}]}");
+       "\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480},{\"columns\":[\"b\"],\"rows\":[[\"y\"]],"
+       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480}]}");
   connClose(&c);
 }
 
@@ -94,7 +94,7 @@ static void a_schema_change_is_seen_by_the_next_request(void){
   okFree(&c, "/run", "{\"sql\":\"CREATE VIEW v AS SELECT a FROM t\"}");
   okBody(&c, "/query", "{\"sql\":\"SELECT * FROM t\",\"rowMode\":\"array\"}",
        "{\"columns\":[\"a\",\"b\"],\"rows\":[[1,2]],\"rowsAffected\":0,\"lastInsertRowId\":0,"
-       "\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480}");
+       "\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480}");
   okBody(&c, "/query", "{\"sql\":\"SELECT * FROM v\"}", "{\"rows\":[{\"a\":1}]}");
   CHECK(isKept(&c, "SELECT * FROM t") && isKept(&c, "SELECT * FROM v"));
 
@@ -102,7 +102,7 @@ static void a_schema_change_is_seen_by_the_next_request(void){
   okFree(&c, "/run", "{\"sql\":\"ALTER TABLE t ADD COLUMN c DEFAULT 3\"}");
   okBody(&c, "/query", "{\"sql\":\"SELECT * FROM t\",\"rowMode\":\"array\"}",
        "{\"columns\":[\"a\",\"b\",\"c\"],\"rows\":[[1,2,3]],\"rowsAffected\":0,\"lastInsertRowId\":0,"
-       "\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480}");
+       "\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480}");
 
   /* By a script, and by a migration (trusted SQL). */
   okFree(&c, "/exec", "{\"sql\":\"DROP VIEW v; CREATE VIEW v AS SELECT b, a FROM t\"}");

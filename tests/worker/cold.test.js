@@ -609,6 +609,11 @@ describe('cold tier, 1 MiB hot in groups of 16 pages', () => {
     try {
       assert.deepEqual(cli(file, 'PRAGMA integrity_check'), ['ok']);
       assert.deepEqual(cli(file, "SELECT count(*) || '|' || sum(k) FROM t"), [`${then.n}|${then.k}`]);
+      // Reads that move groups between the tiers (no commit), then the same export again: still that point.
+      for (let id = 1; id < 3000; id += 97) await db.query('SELECT k FROM t WHERE id = ?', [id]);
+      await db.maintain();
+      writeFileSync(file, Buffer.from(await (await runtime.fetch(`http://localhost/sql/${db.name}/export?asOf=${current.lsn}`)).arrayBuffer()));
+      assert.deepEqual(cli(file, "SELECT count(*) || '|' || sum(k) FROM t"), [`${then.n}|${then.k}`], 'a second export is of the point too');
     } finally {
       rmSync(file, { force: true });
     }

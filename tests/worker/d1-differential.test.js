@@ -127,6 +127,22 @@ const STEPS = [
   { name: 'all(): insert ... returning', call: (db) => db.prepare("INSERT INTO users (name) VALUES ('Cy') RETURNING id, name").all(), inserts: true },
   { name: 'run: update, several rows', call: (db) => db.prepare('UPDATE users SET active = 1 WHERE active IS NOT 1').run() },
   { name: 'run: update, no row', call: (db) => db.prepare('UPDATE users SET active = 0 WHERE 0').run() },
+  // A row only a trigger writes: changed_db true, as D1 says (its changes count the trigger's row).
+  { name: 'a view', call: (db) => db.prepare('CREATE VIEW user_names AS SELECT id, name FROM users').run(), differs: 'changedDbSchema', check: changedDbOnlyOurs },
+  {
+    name: 'an INSTEAD OF trigger on it',
+    call: (db) => db.prepare('CREATE TRIGGER user_names_insert INSTEAD OF INSERT ON user_names BEGIN INSERT INTO users (name) VALUES (NEW.name); END').run(),
+    differs: 'changedDbSchema',
+    check: changedDbOnlyOurs,
+  },
+  {
+    name: 'run: an insert through the view, a trigger writes the row',
+    call: (db) => db.prepare("INSERT INTO user_names (name) VALUES ('Vee')").run(),
+    differs: 'changesOnBehalf',
+    check: changesOnlyOwn(0, false),
+  },
+  { name: 'drop the view', call: (db) => db.prepare('DROP VIEW user_names').run(), differs: 'changedDbSchema', check: changedDbOnlyOurs },
+  { name: 'delete its row', call: (db) => db.prepare("DELETE FROM users WHERE name = 'Vee'").run() },
   { name: 'run: insert or ignore, ignored', call: (db) => db.prepare("INSERT OR IGNORE INTO users (id, name) VALUES (1, 'dup')").run() },
   { name: 'run: delete', call: (db) => db.prepare("DELETE FROM users WHERE name = 'Cy'").run() },
   {
@@ -307,6 +323,9 @@ const STEPS = [
       assert.equal(errorOf(ours), `D1_EXEC_ERROR: Error in line 2:   SELECT 2 FROM;${tail}`, 'the offset counts from its line');
     },
   },
+  { name: 'prepare() and exec() take a boxed string, as D1 does', call: async (db) => [await db.prepare(new String('SELECT 1 AS a')).first(), (await db.exec(new String('SELECT 2'))).count] },
+  // The offset of an error after another statement on its line counts from that statement.
+  { name: 'exec: a syntax error after another statement on its line', call: (db) => db.exec('SELECT 1; SELEC 2;') },
   { name: 'nothing of the failed scripts is kept', call: (db) => db.prepare("SELECT count(*) AS n FROM users WHERE name IN ('x', 'y')").first('n') },
   {
     name: 'exec: two statements on one line',

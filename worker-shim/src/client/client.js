@@ -146,13 +146,14 @@ export function clientOver(send, more = {}) {
 
     /**
      * Read-only reads of the database as it was at a point (docs/history.md): an
-     * lsn, a bookmark from history(), a time ("2026-12-01 12:00:00", ISO 8601) or
-     * {time: ms}. Throws POINT_TOO_OLD (410) past the history window.
-     * @param {number | string | {time: number}} point
+     * lsn, a bookmark, a point as history() answers it ({lsn, bookmark}), a time
+     * ("2026-12-01 12:00:00", ISO 8601) or {time: ms}. Throws POINT_TOO_OLD (410)
+     * past the history window.
+     * @param {number | string | {time: number} | {lsn?: number, bookmark?: string}} point
      */
     asOf(point) {
       // BAD_POINT, as the database refuses any other value that names no point.
-      if (point === undefined || point === null) throw new DoSQLError('asOf needs a point: an lsn, a bookmark, a time or {time: ms}', { code: 'BAD_POINT', status: 400 });
+      if (point === undefined || point === null) throw new DoSQLError('asOf needs a point: an lsn, a bookmark, a point history() answers, a time or {time: ms}', { code: 'BAD_POINT', status: 400 });
       return Object.freeze(reads(send, null, point));
     },
 

@@ -9,7 +9,7 @@
 // Durable Object itself, over Workers RPC or its fetch (client/client.js sendTo): every statement goes to POST /batch with rowMode "array",
 // whose answer holds each statement's column names, its rows as arrays (so raw()
 // keeps `SELECT a.id, b.id` as two columns: drizzle reads every select that way),
-// its counts and what SQLite saw it do (readOnly, schemaChanged). This file reads
+// its counts and what SQLite saw it do (readOnly, databaseChanged). This file reads
 // no SQL: the object's SQLite says which statement is BEGIN / COMMIT / ROLLBACK
 // (the answer TRANSACTION_STATEMENT), and runs a savepoint statement inside the
 // open transaction.
@@ -76,8 +76,7 @@ export class DoSQLD1Database {
 
   /** @param {string} sql */
   prepare(sql) {
-    if (typeof sql !== 'string') throw new TypeError('prepare() needs the SQL text as a string');
-    return new DoSQLD1PreparedStatement(this, sql, []);
+    return new DoSQLD1PreparedStatement(this, sqlText(sql, 'prepare'), []);
   }
 
   /**
@@ -103,11 +102,11 @@ export class DoSQLD1Database {
   /**
    * A script of statements, run all or nothing by the object's POST /exec, which
    * lets SQLite's own parser find where each statement ends.
-   * @param {string} sql
+   * @param {string} text
    * @returns {Promise<{count: number, duration: number}>}
    */
-  async exec(sql) {
-    if (typeof sql !== 'string') throw new TypeError('exec() needs the SQL text as a string');
+  async exec(text) {
+    const sql = sqlText(text, 'exec');
     return this.#serialize(async () => {
       // D1 trims the script (JavaScript's trim: every Unicode blank, where SQLite's
       // tokenizer knows only ASCII ones) and refuses a blank one, with this text.
@@ -453,7 +452,7 @@ function decodedRows(r, options) {
 
 /**
  * A D1Result from a /batch result of rowMode "array":
- * {columns, rows, rowsAffected, lastInsertRowId, readOnly, schemaChanged}.
+ * {columns, rows, rowsAffected, lastInsertRowId, readOnly, databaseChanged}.
  * @param {any} r @param {number} duration @param {D1FacadeOptions} options
  */
 function d1Result(r, duration, options) {
@@ -470,8 +469,8 @@ function d1Result(r, duration, options) {
       changes,
       // Exact past 2^53 with int64: 'bigint', as the rows are.
       last_row_id: typeof lastRowId === 'bigint' ? lastRowId : toNumber(lastRowId),
-      // What SQLite saw the statement do: it wrote rows, or changed the schema.
-      changed_db: r?.readOnly === false && (changes > 0 || r?.schemaChanged === true),
+      // What SQLite saw the statement do: it (or a trigger it fired) wrote rows, or changed the schema.
+      changed_db: r?.readOnly === false && r?.databaseChanged === true,
       // Not measured per statement by DoSQL: rows_read is 0 and rows_written is
       // the rows changed (indexes not counted); see docs/d1.md.
       rows_read: 0,
@@ -581,9 +580,20 @@ function rethrowD1(err) {
 }
 
 /**
+ * The SQL text given to prepare() or exec(): a string, or a boxed one (D1 takes it).
+ * @param {unknown} sql @param {string} method @returns {string}
+ */
+function sqlText(sql, method) {
+  if (sql instanceof String) return sql.valueOf();
+  if (typeof sql !== 'string') throw new TypeError(`${method}() needs the SQL text as a string`);
+  return sql;
+}
+
+/**
  * A failed exec() as D1 words it: "D1_EXEC_ERROR: Error in line N: <that line>:
  * <message>", N the line of the script (trimmed, as D1 splits it, and as sent) where
- * the failing statement begins, and SQLite's offset counted from that line's start.
+ * the failing statement begins, and SQLite's offset counted from that line's start (from
+ * the statement's, when one ends before it on the line).
  * The object gives byte offsets into the script (statementOffset, offset); an error of
  * the request as a whole (its size, the object unavailable) has none, and names no line.
  * @param {string} script @param {any} err
@@ -600,7 +610,10 @@ function execError(script, err) {
       lineStart = i + 1;
     }
   }
-  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, lineStart, true)}`;
+  // D1 counts a token's offset from the line, or from the statement when another ends
+  // before it on that line ("SELECT 1; SELEC 2;": offset 0).
+  const first = bytes.subarray(lineStart, err.statementOffset).every((b) => b === 32 || b === 9 || b === 13);
+  const text = `Error in line ${line}: ${lines[line - 1] ?? ''}: ${d1Message(err, first ? lineStart : err.statementOffset, true)}`;
   return d1Error('D1_EXEC_ERROR', text, err);
 }
 

@@ -106,10 +106,8 @@ export class TieredPageStorage {
   /** Bumped when an import replaces the database: every plan made before is void. */
   #epoch = 0;
   #counts = { hotReads: 0, coldReads: 0, promotedGroups: 0, demotedGroups: 0 };
-  /** The point an export of a past point reads through (readForExportAt), while no
-   *  commit came since; downloaded: the cold groups of the chunk being read.
-   *  @type {{lsn: number, at: number, view: import('./sql.js').HistoryView, downloaded: Map<number, Uint8Array[]>} | null} */
-  #exportView = null;
+  /** Cold groups an export of a past point downloaded for the chunk it reads (readForExportAt). @type {Map<number, Uint8Array[]>} */
+  #exportGroups = new Map();
   maxReadAhead = MAX_READ_AHEAD;
 
   /** One group, so a point read costs one download; the neighbours come with the
@@ -198,8 +196,16 @@ export class TieredPageStorage {
 
   /** @param {number} lsn @param {number} pgno */
   readPageAt(lsn, pgno) {
-    return this.#hot.readPageAt(lsn, pgno, (p) => this.#coldRead(p));
+    return this.#hot.readPageAt(lsn, pgno, this.#pastFallback);
   }
+
+  /** A past page history does not hold: the present one, from what an export downloaded
+   *  or else from R2 (a fault). One function, so the hot tier's view of a point can be
+   *  kept for every read of it (it forgets its views at every write). @param {number} pgno */
+  #pastFallback = (pgno) => {
+    const group = this.#groupOf(pgno);
+    return this.#exportGroups.get(group)?.[pgno - this.#firstOf(group)] ?? this.#coldRead(pgno);
+  };
 
   changeNumbers() {
     return this.#hot.changeNumbers();
@@ -341,25 +347,14 @@ export class TieredPageStorage {
    * @returns {Promise<(Uint8Array | null)[]>}
    */
   async readForExportAt(lsn, first, last) {
-    if (this.#exportView?.lsn !== lsn || this.#exportView.at !== this.#hot.lsn) {
-      /** @type {Map<number, Uint8Array[]>} */
-      const downloaded = new Map();
-      const view = this.#hot.historyView(lsn, (pgno) => {
-        if (!this.#inCold(pgno)) return null;
-        const group = this.#groupOf(pgno);
-        return downloaded.get(group)?.[pgno - this.#firstOf(group)] ?? FAULT;
-      });
-      this.#exportView = { lsn, at: this.#hot.lsn, view, downloaded };
-    }
-    const { view, downloaded } = this.#exportView;
     const pgnos = Array.from({ length: last - first + 1 }, (_, i) => first + i);
-    const pages = pgnos.map((pgno) => view.readPage(pgno));
+    const pages = pgnos.map((pgno) => this.readPageAt(lsn, pgno));
     const groups = new Set(pgnos.filter((_, i) => pages[i] === FAULT).map((pgno) => this.#groupOf(pgno)));
     try {
-      for (const group of groups) downloaded.set(group, (await this.#download(group, /** @type {ManifestEntry} */ (this.#groups.get(group)))).pages);
-      return pages.map((page, i) => /** @type {Uint8Array | null} */ (page === FAULT ? view.readPage(pgnos[i]) : page));
+      for (const group of groups) this.#exportGroups.set(group, (await this.#download(group, /** @type {ManifestEntry} */ (this.#groups.get(group)))).pages);
+      return pages.map((page, i) => /** @type {Uint8Array | null} */ (page === FAULT ? this.readPageAt(lsn, pgnos[i]) : page));
     } finally {
-      downloaded.clear();
+      this.#exportGroups.clear();
     }
   }
 
