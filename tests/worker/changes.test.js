@@ -737,7 +737,7 @@ describe('change streams (sql only)', () => {
     for (const query of ['?tables=t&tables=u', '?since=1&since=0', '?tables=t&since=0&since=0']) {
       const twice = await sse(query);
       assert.equal(twice.status, 400, query);
-      assert.match((await twice.json()).error, /tables is given more than once|since/, query);
+      assert.match((await twice.json()).error, /^(tables|since) is given more than once/, query);
     }
     assert.deepEqual(await codeOf(db.fetch('/subscribe')), [400, 'BAD_REQUEST'], 'a GET that is neither SSE nor an upgrade');
     assert.deepEqual(await codeOf(db.fetch('/subscribe', { method: 'PUT', body: '{}' })), [405, 'METHOD_NOT_ALLOWED']);

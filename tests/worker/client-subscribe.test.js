@@ -64,10 +64,14 @@ function clientAnswering(respond) {
   return { db, requests };
 }
 
-/** @param {AsyncIterable<unknown>} iterable */
+/** The events until the body stops (STREAM_ENDED: these bodies have no end line). @param {AsyncIterable<unknown>} iterable */
 async function collect(iterable) {
   const out = [];
-  for await (const x of iterable) out.push(x);
+  try {
+    for await (const x of iterable) out.push(x);
+  } catch (err) {
+    if (!(err instanceof DoSQLError && err.code === 'STREAM_ENDED')) throw err;
+  }
   return out;
 }
 
@@ -114,6 +118,24 @@ describe('NDJSON, whatever the chunking', () => {
     assert.deepEqual(lines.end(), ['{"d":4}']);
   });
 
+  test('a body that stops without an end line (cut off, the object restarted) is STREAM_ENDED, not the end of the iteration; one that fails as it is read too', async () => {
+    const { db } = clientAnswering(() => ndjson(cutStream('{"type":"ready","lsn":0}\n', [])));
+    const it = db.subscribe();
+    assert.deepEqual(await it.next(), { done: false, value: { type: 'ready', lsn: 0 } });
+    await assert.rejects(it.next(), (/** @type {any} */ err) => err instanceof DoSQLError && err.code === 'STREAM_ENDED' && /subscribe again from the last lsn/.test(err.message));
+    assert.deepEqual(await it.next(), { done: true, value: undefined });
+    let pulled = 0;
+    const broken = new ReadableStream({
+      pull(controller) {
+        if (pulled++ === 0) controller.enqueue(encoder.encode('{"type":"ready","lsn":0}\n'));
+        else controller.error(new TypeError('terminated'));
+      },
+    });
+    const failing = clientAnswering(() => ndjson(broken)).db.subscribe();
+    assert.deepEqual(await failing.next(), { done: false, value: { type: 'ready', lsn: 0 } });
+    await assert.rejects(failing.next(), (/** @type {any} */ err) => err.code === 'STREAM_ENDED' && err.cause !== undefined && /\(terminated\)/.test(err.message));
+  });
+
   test('a line that is not a JSON object is BAD_RESPONSE, after the events before it', async () => {
     const { db } = clientAnswering(() => ndjson(cutStream('{"type":"ready","lsn":0}\n[1,2]\n{"type":"ready","lsn":1}\n', [])));
     const it = db.subscribe();
@@ -128,7 +150,7 @@ describe('the request and its answers', () => {
     const { db, requests } = clientAnswering(() => ndjson(cutStream('', [])));
     const it = db.subscribe(['users', 'orders'], { since: 41 });
     assert.equal(requests.length, 0);
-    assert.deepEqual(await it.next(), { done: true, value: undefined });
+    await assert.rejects(it.next(), { code: 'STREAM_ENDED' }); // this body has no end line
     await collect(db.subscribe());
     assert.deepEqual(
       requests.map((r) => [r.url, r.init.method, r.init.headers['Content-Type'], JSON.parse(r.init.body)]),
@@ -207,7 +229,7 @@ describe('the request and its answers', () => {
     const it = db.subscribe();
     const all = await Promise.all(EXPECTED.map(() => it.next()));
     assert.deepEqual(all.map((r) => r.value), EXPECTED);
-    assert.deepEqual(await it.next(), { done: true, value: undefined });
+    await assert.rejects(it.next(), { code: 'STREAM_ENDED' }); // this body has no end line
   });
 });
 
@@ -271,7 +293,7 @@ describe('stopping', () => {
     await body.cancelled;
   });
 
-  test('the body ending ends the iteration (the database closed the stream)', async () => {
+  test('the body ending without an end line (the database cut the stream off) is STREAM_ENDED, after the events it holds', async () => {
     const body = manualStream();
     const { db } = clientAnswering(() => ndjson(body.stream));
     const it = db.subscribe();
@@ -279,6 +301,7 @@ describe('stopping', () => {
     body.write('{"type":"ready","lsn":1}');
     body.close();
     assert.deepEqual(await waiting, { done: false, value: { type: 'ready', lsn: 1 } });
+    await assert.rejects(it.next(), { code: 'STREAM_ENDED' });
     assert.deepEqual(await it.next(), { done: true, value: undefined });
     assert.equal(body.wasCancelled, false);
   });

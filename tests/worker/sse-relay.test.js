@@ -102,6 +102,10 @@ describe('eventStream', () => {
     ]);
     const other = await parseSSE(/** @type {any} */ (eventStream(iterate([], new TypeError('boom'))).body));
     assert.deepEqual(parsed(other.messages), [{ type: 'end', lastEventId: '', data: { type: 'end', code: 'INTERNAL', error: 'boom' } }]);
+    // The upstream stopping without an end is passed on as such: the browser reconnects from Last-Event-ID.
+    const cut = new DoSQLError('the stream stopped', { code: 'STREAM_ENDED', status: 200 });
+    const relayed = await parseSSE(/** @type {any} */ (eventStream(iterate([WIRE_EVENTS[3]], cut)).body));
+    assert.deepEqual(parsed(relayed.messages), [EXPECTED[3]]);
   });
 
   test('the database\'s end line and error answers reach the browser as `end`', async () => {

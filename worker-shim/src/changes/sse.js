@@ -43,7 +43,8 @@ export function sseMessage(json, { event, id } = {}) {
 /**
  * A text/event-stream Response relaying events (e.g. db.subscribe(...)). An error
  * of the iterator is sent as a last `end` event {type, code, error}, then the
- * stream closes. When the browser goes away or the signal aborts, the iterator is
+ * stream closes; but STREAM_ENDED (the upstream stopped without an end) closes it
+ * without one, so that the browser reconnects. When the browser goes away or the signal aborts, the iterator is
  * returned, which cancels the subscription.
  * @param {AsyncIterable<any>} events
  * @param {{signal?: AbortSignal, keepAliveMs?: number, retryMs?: number}} [options]
@@ -91,6 +92,9 @@ export function eventStream(events, { signal, keepAliveMs = 15_000, retryMs = 3_
         if (done) return finish();
         text = message(value);
       } catch (err) {
+        // A stream that stopped without an end line is passed on as one: the browser's
+        // EventSource reconnects by itself, from Last-Event-ID.
+        if (/** @type {any} */ (err)?.code === 'STREAM_ENDED') return finish();
         text = message(endOf(err));
         last = true;
       }

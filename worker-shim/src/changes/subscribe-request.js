@@ -40,6 +40,7 @@ export async function parseSubscribeRequest(request, readBody, ask) {
   if (Array.isArray(query.tables)) {
     return hostError('BAD_REQUEST', 'tables is given more than once: name every table in one tables=, separated by commas (a name holding a comma as %2C)');
   }
+  if (Array.isArray(query.since)) return hostError('BAD_REQUEST', 'since is given more than once: give one lsn');
   const list = query.tables === undefined ? null : tableList(request.url);
   const lastEventId = websocket ? null : request.headers.get('last-event-id');
   const given = lastEventId !== null && lastEventId !== '' ? lastEventId : (query.since ?? null);

@@ -721,6 +721,19 @@ const DONE = Object.freeze({ done: true, value: undefined });
  * must cancel the body at once, while a read may wait 15 s for a keepalive.
  * @implements {AsyncIterableIterator<any>}
  */
+/**
+ * A subscription whose body stopped without an end line, or failed as it was read.
+ * @param {number} status @param {unknown} [cause]
+ */
+function streamEnded(status, cause) {
+  const why = cause === undefined ? '' : ` (${/** @type {any} */ (cause)?.message ?? cause})`;
+  return new DoSQLError(
+    `the subscription's stream stopped without an end line${why}: the database cut it off (its streams together held too much ` +
+      'unread), the object restarted, or the connection broke; subscribe again from the last lsn you saw',
+    { code: 'STREAM_ENDED', status, cause },
+  );
+}
+
 class Subscription {
   /** @type {() => Promise<Response>} */
   #open;
@@ -788,7 +801,11 @@ class Subscription {
           const event = this.#parse(line);
           if (event !== null) return { done: false, value: event };
         } else if (this.#ended) {
-          this.#close();
+          // The database ends a subscription only with an end line (thrown above): a body
+          // that stops without one was cut (its streams held too much unread, the object
+          // restarted, the connection broke), and the caller must subscribe again.
+          if (this.#closed) return DONE;
+          throw streamEnded(this.#status);
         } else if (this.#reader === null) {
           await this.#connect();
         } else {
@@ -830,7 +847,7 @@ class Subscription {
       // Closed while the read waited (return(), the signal): workerd rejects the read
       // ("Stream was cancelled."), where Node ends it.
       if (this.#closed) return;
-      throw err;
+      throw streamEnded(this.#status, err);
     }
     const { done, value } = chunk;
     const lines = done ? this.#lines.end() : this.#lines.push(value);
