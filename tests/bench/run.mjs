@@ -1108,7 +1108,7 @@ function markdown(out, svgRef, mdPath) {
   );
   L.push('');
   L.push('Systems: **DoSQL (SQLite-backed)** is `DoSQLDatabase` bound with `new_sqlite_classes` (the recommended backend, whose numbers the targets are read from); ' +
-    '**DoSQL (key-value)** the same class on a legacy key-value object (its page cache, `cacheBytes`, 320 MiB: a request of a key-value object holds every page it reads, and the 200 MB database's scans read it whole; change capture off: pruning the 200 MB database's log failed there, `tests/bench/compare-worker.js`); **native** a small Durable Object (`tests/bench/compare-worker.js`) running the same SQL ' +
+    '**DoSQL (key-value)** the same class on a legacy key-value object (its page cache, `cacheBytes`, 320 MiB: a request of a key-value object holds every page it reads, and the scans of the 200 MB database read it whole; change capture off: pruning the log of the 200 MB database failed there, `tests/bench/compare-worker.js`); **native** a small Durable Object (`tests/bench/compare-worker.js`) running the same SQL ' +
     'through `ctx.storage.sql` and answering the same JSON; **D1** Miniflare\'s local D1 through `prepare/bind/all/run` and `batch`. The Durable Objects are reached ' +
     'through their stubs\' `fetch` from the Worker, D1 through its binding.', '');
 

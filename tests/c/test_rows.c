@@ -98,21 +98,21 @@ static void array_mode_keeps_every_column_in_order(void){
   openConn(&c);
   okBody(&c, "/query", "{\"sql\":\"SELECT 1 AS a, 'x' AS a, NULL AS c, 2.5 AS \\\"0\\\"\",\"rowMode\":\"array\"}",
        "{\"columns\":[\"a\",\"a\",\"c\",\"0\"],\"rows\":[[1,\"x\",null,2.5]],"
-       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":16384}");
+       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":16384}");
   okFree(&c, "/run", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)\"}");
   okBody(&c, "/query", "{\"sql\":\"SELECT id, name FROM t WHERE 0\",\"rowMode\":\"array\"}",
        "{\"columns\":[\"id\",\"name\"],\"rows\":[],"
-       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480}");
+       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480}");
   okBody(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":["
        "{\"sql\":\"INSERT INTO t(name) VALUES(?),(?)\",\"params\":[\"Ann\",\"Bob\"]},"
        "{\"sql\":\"SELECT id, name FROM t ORDER BY id\"},"
        "{\"sql\":\"UPDATE t SET name = upper(name) WHERE id = 2 RETURNING name\"}]}",
        "{\"results\":["
-       "{\"columns\":[],\"rows\":[],\"rowsAffected\":2,\"lastInsertRowId\":2,\"readOnly\":false,\"schemaChanged\":false,\"sizeAfter\":20480},"
+       "{\"columns\":[],\"rows\":[],\"rowsAffected\":2,\"lastInsertRowId\":2,\"readOnly\":false,\"schemaChanged\":false,\"databaseChanged\":true,\"sizeAfter\":20480},"
        "{\"columns\":[\"id\",\"name\"],\"rows\":[[1,\"Ann\"],[2,\"Bob\"]],\"rowsAffected\":0,\"lastInsertRowId\":0,"
-       "\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480},"
+       "\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480},"
        "{\"columns\":[\"name\"],\"rows\":[[\"BOB\"]],\"rowsAffected\":1,\"lastInsertRowId\":0,"
-       "\"readOnly\":false,\"schemaChanged\":false,\"sizeAfter\":20480}]}");
+       "\"readOnly\":false,\"schemaChanged\":false,\"databaseChanged\":true,\"sizeAfter\":20480}]}");
   connClose(&c);
 }
 
@@ -124,7 +124,7 @@ static void array_mode_values_are_tagged_as_in_object_mode(void){
        "{\"columns\":[\"?\",\"?\",\"1e999\",\"-1e999\",\"9007199254740991\"],"
        "\"rows\":[[{\"$bigint\":\"9007199254740993\"},{\"$blob\":\"AAH/\"},{\"$real\":\"Infinity\"},"
        "{\"$real\":\"-Infinity\"},9007199254740991]],"
-       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":16384}");
+       "\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":16384}");
   connClose(&c);
 }
 
@@ -228,16 +228,16 @@ static void read_only_is_sqlite3_stmt_readonly(void){
        "{\"sql\":\"INSERT OR IGNORE INTO t VALUES(1)\"},{\"sql\":\"PRAGMA user_version = 1\"},"
        "{\"sql\":\"PRAGMA user_version\"}]}",
        "{\"results\":["
-       "{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":false,\"schemaChanged\":true,\"sizeAfter\":20480},"
-       "{\"columns\":[\"x\"],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480},"
-       "{\"columns\":[],\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":1,\"readOnly\":false,\"schemaChanged\":false,\"sizeAfter\":20480},"
-       "{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":false,\"schemaChanged\":false,\"sizeAfter\":20480},"
+       "{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":false,\"schemaChanged\":true,\"databaseChanged\":true,\"sizeAfter\":20480},"
+       "{\"columns\":[\"x\"],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480},"
+       "{\"columns\":[],\"rows\":[],\"rowsAffected\":1,\"lastInsertRowId\":1,\"readOnly\":false,\"schemaChanged\":false,\"databaseChanged\":true,\"sizeAfter\":20480},"
+       "{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":false,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480},"
        "{\"columns\":[\"user_version\"],\"rows\":[[1]],\"rowsAffected\":0,\"lastInsertRowId\":0,"
-       "\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480}]}");
+       "\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480}]}");
   /* Inside an interactive transaction too. */
   okFree(&c, "/begin", "{}");
   txBody(&c, "/query", "{\"rowMode\":\"array\",\"sql\":\"CREATE TABLE u(y)\"}",
-         "{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":false,\"schemaChanged\":true,\"sizeAfter\":24576}");
+         "{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,\"readOnly\":false,\"schemaChanged\":true,\"databaseChanged\":true,\"sizeAfter\":24576}");
   txOk(&c, "/rollback", "{}");
   CHECK_STR(scalar(&c, "SELECT count(*) FROM sqlite_schema WHERE name = 'u'"), "0");
   connClose(&c);
@@ -363,7 +363,7 @@ static void a_savepoint_alone_in_a_batch_nests_in_the_interactive_transaction(vo
   answerFree(&a);
   txBody(&c, "/batch", "{\"rowMode\":\"array\",\"operations\":[{\"sql\":\"SAVEPOINT sp2\"}]}",
          "{\"results\":[{\"columns\":[],\"rows\":[],\"rowsAffected\":0,\"lastInsertRowId\":0,"
-         "\"readOnly\":true,\"schemaChanged\":false,\"sizeAfter\":20480}]}");
+         "\"readOnly\":true,\"schemaChanged\":false,\"databaseChanged\":false,\"sizeAfter\":20480}]}");
   txOk(&c, "/batch", "{\"operations\":[{\"sql\":\"INSERT INTO t VALUES(3)\"}]}");
   txOk(&c, "/commit", "{}");
   CHECK_STR(scalar(&c, "SELECT group_concat(x) FROM t"), "\"1,3\"");
