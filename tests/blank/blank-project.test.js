@@ -91,7 +91,16 @@ function readmeSteps() {
 /** @param {string} command @param {string} cwd */
 function sh(command, cwd) {
   process.stderr.write(`# blank: ${command}\n`);
-  execFileSync('bash', ['-c', command], { cwd, env: ENV, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  try {
+    execFileSync('bash', ['-c', command], { cwd, env: ENV, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  } catch (err) {
+    // The newest wrangler may name, as its optional peer, a @cloudflare/workers-types the
+    // registry does not serve yet (ETARGET, 2026-12-07): what troubleshooting.md tells a
+    // user to do then.
+    if (!/^npm i .*@latest$/.test(command)) throw err;
+    process.stderr.write(`# blank: again, without installing optional peers: ${command} --legacy-peer-deps\n`);
+    execFileSync('bash', ['-c', `${command} --legacy-peer-deps`], { cwd, env: ENV, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  }
 }
 
 /** @param {string} from  a folder of files laid out as in the project */
