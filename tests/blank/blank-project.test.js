@@ -17,7 +17,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { QUIET_ENV, REPO, TMP, startServer } from '../e2e/harness.js';
 
@@ -98,8 +98,9 @@ function sh(command, cwd) {
     // registry does not serve yet (ETARGET, 2026-12-07): what troubleshooting.md tells a
     // user to do then.
     if (!/^npm i .*@latest$/.test(command)) throw err;
-    process.stderr.write(`# blank: again, without installing optional peers: ${command} --legacy-peer-deps\n`);
-    execFileSync('bash', ['-c', `${command} --legacy-peer-deps`], { cwd, env: ENV, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+    process.stderr.write(`# blank: again, with legacy-peer-deps=true in .npmrc (every later npm i needs it too): ${command}\n`);
+    appendFileSync(join(cwd, '.npmrc'), '\nlegacy-peer-deps=true\n');
+    execFileSync('bash', ['-c', command], { cwd, env: ENV, stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
   }
 }
 
