@@ -286,6 +286,20 @@ test('a key-value request that would hold more pages than one request may answer
   assert.deepEqual(json(small), { rows: [{ n: 9 }] });
 });
 
+test('a key-value request reading a few pages scattered over a large file is served: read-ahead it has not read gives way', async () => {
+  const kv = await coldKvTable(24_000);   // about 100 MB of pages, a row a page
+  const storage = new KvPageStorage(kv);
+  const cold = new Engine(mod, { storage, readAhead: 4096, maxReadAhead: 4096 });
+  await ready(cold);
+  // Each row faults, and each fault reads a window of 16 MiB around it: 90 MiB in
+  // all, though the rows' own pages take 24 KiB.
+  const keys = Array.from({ length: 6 }, (_, k) => 1 + k * 4100);
+  const r = await cold.request('POST', '/query', bytes({ sql: `SELECT count(*) AS n FROM big WHERE i IN (${keys}) AND length(b) = 3000` }));
+  assert.deepEqual(json(r), { rows: [{ n: 6 }] }, decoder.decode(r.body));
+  assert.ok(storage.stats.keysRead > (64 * 1024 * 1024) / 4096, `read ${storage.stats.keysRead} keys`);
+  assert.ok(storage.stats.cacheBytes <= 16 * 1024 * 1024, `trimmed after: ${storage.stats.cacheBytes}`);
+});
+
 test('a key-value cache larger than the per-request bound keeps serving once full: the bound counts what one request fetches', async () => {
   const kv = await coldKvTable(32_000);   // about 100 MB of pages
   const cold = new Engine(mod, { storage: new KvPageStorage(kv, { cacheBytes: 50 * 1024 * 1024 }) });

@@ -17,10 +17,11 @@
 // Durable Objects submit them as one atomic batch and the output gate holds the
 // response until it is durable; if the write fails, the runtime resets the object.
 //
-// Cache: LRU, bounded by a byte budget but trimmed only between requests (settle):
-// the pages one request needs must all stay resident until its final, fault-free
-// run, so a request may briefly take the cache above budget, by up to MAX_REQUEST_BYTES
-// of pages it fetched (503 FAULT_LIMIT past it).
+// Cache: LRU, bounded by a byte budget but trimmed to it only between requests
+// (settle): the pages one request reads must all stay resident until its final,
+// fault-free run, so a request may take the cache above budget, by up to
+// MAX_REQUEST_BYTES of pages it read (503 FAULT_LIMIT past it). Pages it has not
+// read (earlier requests', read-ahead not used yet) give way to its fetches.
 
 import { FAULT, NO_CHANGE_NUMBERS, StorageError } from '../wasm/host.js';
 import { DEFAULT_CACHE_BYTES } from '../config.js';
@@ -84,8 +85,10 @@ export class KvPageStorage {
   /** @type {Map<number, Uint8Array | null>} LRU order: oldest first */
   #cache = new Map();
   #cacheBytes = 0;
-  /** Bytes fetched since the last settle(): the request's own, which it holds to its end. */
-  #requestBytes = 0;
+  /** Pages read since the last settle(), and their bytes: the request's own, which it
+   *  holds to its end (a run after a fault reads them again). */
+  #read = new Set();
+  #readBytes = 0;
   #budget;
   /** As of the last commit or page 1 seen; null if unknown. */
   #pageCount = /** @type {number | null} */ (null);
@@ -123,6 +126,8 @@ export class KvPageStorage {
     if (page === undefined) return FAULT;
     this.#cache.delete(pgno); // most recently used goes last
     this.#cache.set(pgno, page);
+    const known = this.#read.size;
+    if (this.#read.add(pgno).size !== known) this.#readBytes += entryBytes(page);
     return page;
   }
 
@@ -137,14 +142,17 @@ export class KvPageStorage {
     // Read-ahead never takes more than half the budget at once.
     const most = Math.max(1, Math.floor(this.#budget / 2 / this.#pageSize));
     const span = Math.max(1, Math.min(window, most));
-    // What one request may fetch before settle() trims the cache: its pages all stay
-    // until its last run, so past this it cannot be served at all.
-    const room = Math.floor((Math.max(this.#budget, MAX_REQUEST_BYTES) - this.#requestBytes) / (this.#pageSize + ENTRY_OVERHEAD_BYTES));
+    const requestBytes = Math.max(this.#budget, MAX_REQUEST_BYTES);
+    const entry = this.#pageSize + ENTRY_OVERHEAD_BYTES;
     /** @type {Set<number>} */
     const wanted = new Set(pages.filter((pgno) => !this.#cache.has(pgno)));
-    if (wanted.size > room) {
+    // The pages the request read and those it faulted on stay until it ends: past the
+    // bound it cannot be served at all.
+    if (this.#readBytes + wanted.size * entry > requestBytes) {
       throw new StorageError('FAULT_LIMIT', `the request reads more pages than a key-value object keeps in memory for one request (${MAX_REQUEST_BYTES / MIB} MiB, or cacheBytes when larger): every page it reads must be held until it ends; split it into smaller requests (a LIMIT, or a range of keys each)`);
     }
+    // Read-ahead fills what is left of the request's bound above the budget.
+    const room = Math.floor((this.#budget + requestBytes - this.#readBytes) / entry);
     for (const first of pages) {
       for (let pgno = Math.max(1, first - span + 1); pgno < first + span && wanted.size < room; pgno++) {
         if (this.#pageCount !== null && pgno > this.#pageCount) break;
@@ -154,6 +162,7 @@ export class KvPageStorage {
     if (wanted.size === 0) return;
     const sorted = [...wanted].sort((a, b) => a - b);
     const chunks = chunk(sorted, MAX_KEYS_PER_CALL);
+    this.#trimUnread(this.#budget + requestBytes - sorted.length * entry);
     this.stats.fetches++;
     const results = await Promise.all(chunks.map((c) => this.#storage.get(c.map((pgno) => pageKey(pgno, generation)))));
     chunks.forEach((c, i) => {
@@ -167,7 +176,6 @@ export class KvPageStorage {
         const value = found.get(key);
         const page = value === undefined ? null : asBytes(value, key);
         this.#remember(pgno, page);
-        this.#requestBytes += entryBytes(page);
       }
     });
     if (wanted.has(1) && this.#cache.get(1) === null) this.#pageCount = 0;
@@ -229,8 +237,21 @@ export class KvPageStorage {
 
   /** After a request: trim the cache to its budget, least recently used first. */
   settle() {
-    this.#requestBytes = 0;
+    this.#read.clear();
+    this.#readBytes = 0;
     this.#trimTo(this.#budget);
+  }
+
+  /** Drop pages the request has not read, least recently used first, until the cache
+   *  holds at most bytes (or only pages it read). @param {number} bytes */
+  #trimUnread(bytes) {
+    for (const [pgno, page] of this.#cache) {
+      if (this.#cacheBytes <= bytes) break;
+      if (this.#read.has(pgno)) continue;
+      this.#cache.delete(pgno);
+      this.#cacheBytes -= entryBytes(page);
+    }
+    this.stats.cacheBytes = this.#cacheBytes;
   }
 
   /** Drop the least recently used pages until the cache holds at most bytes. @param {number} bytes */
