@@ -103,11 +103,18 @@ static int migrateHasRecords(Conn *pConn){
   return bHas;
 }
 
-/* Append to pOut, ", " between, the names of pList's migrations whose record is
-** as bChanged asks: missing (0) or of another text (1); *pnFound counts them.
-** Non-zero on error, the reply failed. */
-static int migrateListUnmatched(Conn *pConn, Reply *pReply, const cJSON *pList, int bChanged,
-                                sqlite3_str *pOut, int *pnFound){
+/* Append the name to pOut, ", " between, counting it in *pnFound. */
+static void migrateListName(sqlite3_str *pOut, int *pnFound, const char *zName){
+  if( (*pnFound)++ ) sqlite3_str_appendall(pOut, ", ");
+  sqlite3_str_appendall(pOut, zName);
+}
+
+/* List the names of pList's migrations the database has no record of in
+** pMissing, those it applied with another text in pChanged, counted in
+** *pnMissing and *pnChanged. Non-zero on error, the reply failed. */
+static int migrateListUnmatched(Conn *pConn, Reply *pReply, const cJSON *pList,
+                                sqlite3_str *pMissing, int *pnMissing,
+                                sqlite3_str *pChanged, int *pnChanged){
   const cJSON *pItem;
   int bRecords = migrateHasRecords(pConn);
   for(pItem=pList->child; pItem; pItem=pItem->next){
@@ -119,9 +126,10 @@ static int migrateListUnmatched(Conn *pConn, Reply *pReply, const cJSON *pList, 
       connFail(pConn, pReply, sqlite3_extended_errcode(pConn->db));
       return 1;
     }
-    if( bChanged ? rc==1 && !migrateMatches(zRecorded, zText) : rc==0 ){
-      if( (*pnFound)++ ) sqlite3_str_appendall(pOut, ", ");
-      sqlite3_str_appendall(pOut, zName);
+    if( rc==0 ){
+      migrateListName(pMissing, pnMissing, zName);
+    }else if( !migrateMatches(zRecorded, zText) ){
+      migrateListName(pChanged, pnChanged, zName);
     }
   }
   return 0;
@@ -144,8 +152,7 @@ void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody){
   }
   pMissing = sqlite3_str_new(pConn->db);
   pChanged = sqlite3_str_new(pConn->db);
-  if( migrateListUnmatched(pConn, pReply, pList, 0, pMissing, &nMissing)==0
-   && migrateListUnmatched(pConn, pReply, pList, 1, pChanged, &nChanged)==0 ){
+  if( migrateListUnmatched(pConn, pReply, pList, pMissing, &nMissing, pChanged, &nChanged)==0 ){
     if( sqlite3_str_errcode(pMissing) || sqlite3_str_errcode(pChanged) ){
       connFail(pConn, pReply, SQLITE_NOMEM);
     }else if( nMissing ){
