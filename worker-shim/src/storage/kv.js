@@ -33,6 +33,10 @@ const MAX_KEYS_PER_CALL = 128;
 const MAX_VALUE_BYTES = 128 * 1024;
 /** Bytes a cache entry costs beyond its data (Map entry, key, object). */
 const ENTRY_OVERHEAD_BYTES = 64;
+/** The narrowest read-ahead span (pages each side) a request whose read-ahead gives
+ *  way before it is read is cut down to: narrower, a request reading on through a part
+ *  of the file takes a fault every few pages. */
+const THRASH_SPAN = 256;
 /** For sizing read-ahead before the first page is seen. */
 const ASSUMED_PAGE_SIZE = 4096;
 
@@ -89,6 +93,10 @@ export class KvPageStorage {
    *  holds to its end (a run after a fault reads them again). */
   #read = new Set();
   #readBytes = 0;
+  /** Pages given way unread since the last settle(); the widest read-ahead span the
+   *  request's faults may take now, halved each time one of those is needed again. */
+  #evicted = new Set();
+  #spanCap = Infinity;
   #budget;
   /** As of the last commit or page 1 seen; null if unknown. */
   #pageCount = /** @type {number | null} */ (null);
@@ -139,9 +147,14 @@ export class KvPageStorage {
    */
   async prefetch(pages, window) {
     const generation = await this.#currentGeneration();
-    // Read-ahead never takes more than half the budget at once.
-    const most = Math.max(1, Math.floor(this.#budget / 2 / this.#pageSize));
-    const span = Math.max(1, Math.min(window, most));
+    // A window (span pages each side) never takes more than half the budget: the
+    // other half keeps what the requests before read (page 1, which every
+    // transaction reads first, among them).
+    const most = Math.max(1, Math.floor(this.#budget / 4 / (this.#pageSize + ENTRY_OVERHEAD_BYTES)));
+    let span = Math.max(1, Math.min(window, most, this.#spanCap));
+    // A page fetched and given way unread comes back: the windows are too wide for the
+    // parts of the file the request visits in turn, and would give way again.
+    if (pages.some((pgno) => this.#evicted.has(pgno))) span = this.#spanCap = Math.max(Math.min(THRASH_SPAN, span), Math.floor(span / 2));
     const requestBytes = Math.max(this.#budget, MAX_REQUEST_BYTES);
     const entry = this.#pageSize + ENTRY_OVERHEAD_BYTES;
     /** @type {Set<number>} */
@@ -237,9 +250,14 @@ export class KvPageStorage {
 
   /** After a request: trim the cache to its budget, least recently used first. */
   settle() {
+    // Read-ahead the request did not read goes first: a transaction a fault aborted
+    // is retried, reading again what its last try read.
+    this.#trimUnread(this.#budget);
+    this.#trimTo(this.#budget);
     this.#read.clear();
     this.#readBytes = 0;
-    this.#trimTo(this.#budget);
+    this.#evicted.clear();
+    this.#spanCap = Infinity;
   }
 
   /** Drop pages the request has not read, least recently used first, until the cache
@@ -249,6 +267,7 @@ export class KvPageStorage {
       if (this.#cacheBytes <= bytes) break;
       if (this.#read.has(pgno)) continue;
       this.#cache.delete(pgno);
+      this.#evicted.add(pgno);
       this.#cacheBytes -= entryBytes(page);
     }
     this.stats.cacheBytes = this.#cacheBytes;
