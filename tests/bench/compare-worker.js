@@ -46,10 +46,8 @@ import { makeClasses } from '../worker/fixtures/dosql-worker.js';
 
 const { Sql } = makeClasses([], {});
 // A key-value object holds every page one request reads (docs/limits.md): the 200 MB
-// database's count and full scan need a cache as large, set as a user would. Its change
-// log is off: pruning the cold-start database's, 200 MB of events, answered FAULT_LIMIT
-// (2026-12-07, not yet understood: the engine alone reads about 20 MB per prune call).
-const { Kv } = makeClasses([], { cacheBytes: 320 * 1024 * 1024, changes: false });
+// database's count and full scan need a cache as large, set as a user would.
+const { Kv } = makeClasses([], { cacheBytes: 320 * 1024 * 1024 });
 export { Sql as DoSQLSql, Kv as DoSQLKv };
 
 const STATS = '_bench/stats';

@@ -371,8 +371,10 @@ SELECT x, flag FROM t;
 
 test('history, branch and restore', async () => {
   const db = tenant('cli-history');
-  await dosql(['shell', db], { input: 'CREATE TABLE t (x); INSERT INTO t VALUES (1);' });
-  const before = JSON.parse((await dosql(['history', db])).out).current.lsn;
+  // Commits enough that the point's bookmark, all digits, is not its lsn written in decimal.
+  await dosql(['shell', db], { input: `CREATE TABLE t (x); ${'INSERT INTO t VALUES (0); '.repeat(12)}DELETE FROM t WHERE x = 0; INSERT INTO t VALUES (1);` });
+  const { lsn: before, bookmark } = JSON.parse((await dosql(['history', db])).out).current;
+  assert.match(bookmark, /^\d{16}$/);
   await dosql(['shell', db], { input: 'DELETE FROM t;' });
   const branched = await dosql(['branch', tenant('cli-branch'), db, '--from', String(before)]);
   assert.equal(branched.code, 0, branched.err);
@@ -381,6 +383,12 @@ test('history, branch and restore', async () => {
   const restored = await dosql(['restore', String(before), db]);
   assert.equal(restored.code, 0, restored.err);
   assert.equal(JSON.parse(restored.out).restoredTo.lsn, before);
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
+  // A bookmark as history printed it names its point, though it is all digits.
+  await dosql(['shell', db], { input: 'INSERT INTO t VALUES (2);' });
+  const byBookmark = await dosql(['restore', bookmark, db]);
+  assert.equal(byBookmark.code, 0, byBookmark.err);
+  assert.equal(JSON.parse(byBookmark.out).restoredTo.lsn, before);
   assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT x FROM t;' })).out, 'x\n1\n');
   // A time as typed: now is after every commit, so the restore keeps the rows as they are.
   const atTime = await dosql(['restore', new Date(Date.now() + 1000).toISOString(), db]);

@@ -186,10 +186,10 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       json(await db().history());
       return 0;
     case 'restore':
-      json(await db().restore(pointOf(args[0])));
+      json(await db().restore(args[0])); // the database reads the text: an lsn, a bookmark or a time
       return 0;
     case 'branch':
-      json(await db().branch(args[0], values.from === undefined ? undefined : pointOf(values.from)));
+      json(await db().branch(args[0], values.from));
       return 0;
     default:
       throw new Error(`dosql ${command} is in COMMANDS but not run`);
@@ -282,12 +282,6 @@ function statOf(path) {
   } catch {
     return null;
   }
-}
-
-/** A point as typed: digits are an lsn; other text goes as it is, for the database to read
- *  as a bookmark or a time (docs/history.md). @param {string} text */
-function pointOf(text) {
-  return /^\d+$/.test(text) ? Number(text) : text;
 }
 
 /** The command line's options and arguments; an unknown or incomplete option is a UsageError. @param {string[]} argv */
