@@ -164,6 +164,12 @@ static int prepareOne(Conn *pConn, Reply *pSub, const char *zSql, sqlite3_stmt *
   return rc;
 }
 
+/* Whether a Stmt gives args or named_args (any: they are read when bound). */
+static int hranaStmtHasArgs(const cJSON *pStmt){
+  return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pStmt, "args"))>0
+      || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pStmt, "named_args"))>0;
+}
+
 /* A Stmt {sql|sql_id, args?, named_args?, want_rows?}: append its StmtResult. */
 static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt){
   const char *zSql = hranaSqlText(s, pSub, pStmt);
@@ -173,12 +179,14 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
   char *zErr = 0;
   int rc;
   if( zSql==0 || connResultTooLarge(pConn, pSub) ) return;   /* config.h: starts in room */
-  if( prepareOne(pConn, pSub, zSql, &pPrepared)!=SQLITE_OK ) return;
-  if( (zTx = guardTransactionStatement(pConn))!=0 ){
-    connFinalize(pConn, pPrepared);
+  /* A spent budget refuses compiling any statement, but ending the transaction
+  ** costs nothing, and a client's guarded ROLLBACK is what frees the database. */
+  if( pConn->budget.bSpent && !hranaStmtHasArgs(pStmt) && (zTx = dosqlTransactionEnd(zSql))!=0 ){
     runTransactionStatement(pConn, pSub, s, zTx, zSql);
     return;
   }
+  if( prepareOne(pConn, pSub, zSql, &pPrepared)!=SQLITE_OK ) return;
+  /* Transaction control too: it has no parameter for an argument. */
   rc = jsonBindHranaArgs(pPrepared, cJSON_GetObjectItemCaseSensitive(pStmt, "args"),
                          cJSON_GetObjectItemCaseSensitive(pStmt, "named_args"), &zErr);
   if( rc!=SQLITE_OK ){
@@ -186,6 +194,11 @@ static void runStmt(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pStmt
     else connFail(pConn, pSub, rc);
     sqlite3_free(zErr);
     connFinalize(pConn, pPrepared);
+    return;
+  }
+  if( (zTx = guardTransactionStatement(pConn))!=0 ){
+    connFinalize(pConn, pPrepared);
+    runTransactionStatement(pConn, pSub, s, zTx, zSql);
     return;
   }
   handlerRunHrana(pConn, pSub, pPrepared, !cJSON_IsFalse(pWant));

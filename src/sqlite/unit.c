@@ -879,6 +879,20 @@ int dosqlIsReadOnlyBegin(const char *zSql){
   return eType==0 || eType==TK_SEMI;
 }
 
+const char *dosqlTransactionEnd(const char *zSql){
+  const unsigned char *z = (const unsigned char*)zSql;
+  int n = 0, eType = nextToken(&z, &n);
+  const char *zTx = eType==TK_COMMIT || eType==TK_END ? "commit" : eType==TK_ROLLBACK ? "rollback" : 0;
+  if( zTx==0 ) return 0;
+  eType = nextToken(&z, &n);
+  if( eType==TK_TRANSACTION ){
+    eType = nextToken(&z, &n);
+    if( eType!=0 && eType!=TK_SEMI && eType!=TK_TO ) eType = nextToken(&z, &n);   /* its name */
+  }
+  if( eType==TK_SEMI ) eType = nextToken(&z, &n);
+  return eType==0 ? zTx : 0;   /* ROLLBACK TO is a savepoint's */
+}
+
 int dosqlPragmaBoolean(const char *z){
   return sqlite3GetBoolean(z, 0)!=0;
 }

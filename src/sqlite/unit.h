@@ -129,6 +129,11 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 ** anywhere between), then the text's end or a semicolon. */
 int dosqlIsReadOnlyBegin(const char *zSql);
 
+/* "commit" or "rollback" when zSql is COMMIT, END or ROLLBACK [TRANSACTION
+** [name]] alone (but for one semicolon, blanks and comments; not ROLLBACK TO,
+** a savepoint's), read by SQLite's tokenizer without compiling it; else 0. */
+const char *dosqlTransactionEnd(const char *zSql);
+
 /* The connection's settings a user's PRAGMA may change (guard.c), but for
 ** foreign_keys and defer_foreign_keys (guard.h's own rules): recursive_triggers,
 ** reverse_unordered_selects, automatic_index, cell_size_check, analysis_limit,

@@ -921,6 +921,28 @@ static void a_readonly_transaction_refuses_writes(void){
 ** and blanks anywhere, any case, a kind of BEGIN, a statement of a sequence
 ** after others. A quoted "READONLY" is the transaction's name; a word after
 ** READONLY makes it no such BEGIN. */
+/* BEGIN, COMMIT and ROLLBACK have no parameter: an argument is BAD_PARAMS, as
+** for any statement, and nothing begins or ends. */
+static void transaction_control_takes_no_arguments(void){
+  Conn c;
+  char cState;
+  Answer a;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":["
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\",\"args\":[{\"type\":\"integer\",\"value\":\"1\"}]}},"
+      "{\"type\":\"get_autocommit\"},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql\":\"COMMIT\",\"named_args\":[{\"name\":\"x\",\"value\":{\"type\":\"bad\"}}]}},"
+      "{\"type\":\"get_autocommit\"},{\"type\":\"close\"}]}", &cState);
+  CHECK_STR(errorCode(&a, 0), "BAD_PARAMS");
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "is_autocommit")));
+  CHECK_STR(resultType(&a, 2), "ok");
+  CHECK_STR(errorCode(&a, 3), "BAD_PARAMS");
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 4), "response"), "is_autocommit")));
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void a_readonly_begin_is_read_as_sqlite_tokens_it(void){
   static const struct { const char *zRequest; int bReadOnly; } aCase[] = {
     { "\"execute\",\"stmt\":{\"sql\":\"/* c */ BEGIN TRANSACTION READONLY\"}", 1 },
@@ -1117,6 +1139,7 @@ int main(void){
   RUN(a_batch_near_the_answer_limit_answers_what_it_did);
   RUN(a_readonly_transaction_refuses_writes);
   RUN(a_readonly_begin_is_read_as_sqlite_tokens_it);
+  RUN(transaction_control_takes_no_arguments);
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
   RUN(a_transaction_run_again_stores_its_sql_again);
   RUN(a_fault_after_commit_in_a_pipeline_resumes);

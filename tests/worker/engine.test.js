@@ -558,3 +558,31 @@ test('PAGE_ERROR is the answer when readPage returns something other than bytes'
     console.error = quiet;
   }
 });
+
+test('a libSQL pipeline that spent its CPU budget still ends its transaction when asked, as an execute or a batch\'s guarded ROLLBACK', async () => {
+  const engine = new Engine(mod, { storage: new MemoryPages() });
+  assert.equal((await engine.open(0, { cpuBudgetMs: 50 })).status, 200);
+  const execute = (/** @type {string} */ sql) => ({ type: 'execute', stmt: { sql } });
+  const heavy = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c';
+  // @libsql/client's batch: BEGIN, the statements, COMMIT, and a ROLLBACK should the COMMIT not run.
+  const batch = { type: 'batch', batch: { steps: [
+    { stmt: { sql: 'BEGIN' } },
+    { condition: { type: 'ok', step: 0 }, stmt: { sql: 'INSERT INTO t VALUES (1)' } },
+    { condition: { type: 'ok', step: 1 }, stmt: { sql: heavy } },
+    { condition: { type: 'ok', step: 2 }, stmt: { sql: 'COMMIT' } },
+    { condition: { type: 'not', cond: { type: 'ok', step: 3 } }, stmt: { sql: 'ROLLBACK' } },
+  ] } };
+  const pipeline = async (/** @type {unknown[]} */ requests) => {
+    const r = await engine.request('POST', '/hrana/pipeline', bytes({ baton: null, requests: [...requests, { type: 'get_autocommit' }] }), { internal: true });
+    assert.equal(r.status, 200, decoder.decode(r.body));
+    return JSON.parse(decoder.decode(r.body).slice(1)).results;   // past the byte saying whether it holds a transaction
+  };
+  await pipeline([execute('CREATE TABLE t(a)')]);
+  for (const ending of [[execute('BEGIN'), execute('INSERT INTO t VALUES (1)'), execute(heavy), execute('ROLLBACK')], [batch]]) {
+    const results = await pipeline(ending);
+    assert.match(JSON.stringify(results), /"code":"CPU_LIMIT"/);
+    assert.deepEqual(results.at(-1).response, { type: 'get_autocommit', is_autocommit: true }, JSON.stringify(results));
+  }
+  const count = await engine.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM t' }));
+  assert.deepEqual(json(count), { rows: [{ n: 0 }] });
+});
