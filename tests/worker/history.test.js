@@ -733,6 +733,42 @@ describe('history', () => {
     for (const bad of [{ windowMs: -1 }, { maxBytes: 1.5 }, { days: 3 }, 'week']) assert.throws(() => checkHistory(bad), TypeError, JSON.stringify(bad));
   });
 
+  test('history keeps its window and its bytes between checkpoints: a point past the window is POINT_TOO_OLD at once, and the span past either is pruned at the next commit', async () => {
+    const short = createWorld('history-short');
+    try {
+      await short.start({ migrations: [], classOptions: { history: { windowMs: 1500, maxBytes: 3_000_000 } } });
+      const db = short.client('sql', tenant('hs'));
+      await db.run('CREATE TABLE secrets (x)');
+      await db.run("INSERT INTO secrets VALUES ('ssn 123-45-6789')");
+      const { current: withRow } = (await db.post('/history', {})).body;
+      const rowTime = Date.now();
+      await db.run('DELETE FROM secrets');
+      const read = (/** @type {unknown} */ asOf) => db.post('/query', { sql: 'SELECT x FROM secrets', asOf });
+      assert.deepEqual((await read(withRow.lsn)).body.rows, [{ x: 'ssn 123-45-6789' }], 'within the window');
+      await new Promise((resolve) => setTimeout(resolve, 1800));
+      // Far fewer commits than a checkpoint takes: the window alone puts the point past.
+      for (const asOf of [withRow.lsn, withRow.bookmark, { time: rowTime }]) {
+        const r = await read(asOf);
+        assert.deepEqual([r.status, r.body.code], [410, 'POINT_TOO_OLD'], `${JSON.stringify(asOf)}: ${r.text}`);
+      }
+      const before = (await db.post('/history', {})).body;
+      assert.equal(before.oldest.lsn, before.current.lsn, 'only the present is in the window');
+      // The next commit prunes the versions the window left behind.
+      await db.run('CREATE TABLE other (y)');
+      const after = (await db.post('/history', {})).body;
+      assert.ok(after.bytes < before.bytes, `history bytes ${before.bytes} -> ${after.bytes}`);
+      // Bytes: a 1 MB row written again and again, within one window and far fewer commits
+      // than a checkpoint takes, keeps about maxBytes of history, not one version a commit.
+      await db.run('CREATE TABLE big (b)');
+      await db.run('INSERT INTO big VALUES (randomblob(1000000))');
+      for (let i = 0; i < 12; i++) await db.run('UPDATE big SET b = randomblob(1000000)');
+      const { bytes } = (await db.post('/history', {})).body;
+      assert.ok(bytes <= 3_000_000 + 1_100_000, `history holds ${bytes} bytes`);
+    } finally {
+      await short.destroy();
+    }
+  });
+
   test('a key-value object says it keeps no history (501 HISTORY_UNSUPPORTED)', async () => {
     const db = world.client('kv', tenant('hkv'));
     await db.run('CREATE TABLE t (x)');

@@ -376,12 +376,12 @@ export class SqlPageStorage {
   commit({ pageSize, newPageCount, pages }, alongside) {
     // A commit of one statement needs no transaction of its own: the statement is
     // atomic, and the savepoint cost as much as the write (in workerd, 2026-12).
-    const alone = !alongside && this.#oneStatement(pages.length);
+    const ts = Date.now();
+    const alone = !alongside && this.#oneStatement(pages.length, ts);
     this.#write(() => {
       if (this.#pageSize === 0) this.#begin(pageSize);
       const { checkpointRows, perRow, rows } = this.#layout(pages.length);
       const lsn = this.#lsn + 1;
-      const ts = Date.now();
       if (rows > checkpointRows) {
         // Too large for the log: a span of its own, folded straight into the groups.
         if (this.#lsn > this.#checkpointLsn) this.#checkpoint();
@@ -393,7 +393,7 @@ export class SqlPageStorage {
         alongside?.();
         return;
       }
-      if (this.#ringFull(rows)) this.#checkpoint();
+      if (this.#ringFull(rows) || this.#spanAged(ts)) this.#checkpoint();
       this.#truncate(newPageCount, lsn);
       for (let first = 0, row = 0; row < rows; row++, first += perRow) {
         const part = pages.slice(first, first + perRow);
@@ -408,7 +408,7 @@ export class SqlPageStorage {
       this.#spanTimes.push(ts);
       this.#logRows += rows;
       this.#lsn = lsn;
-      const due = this.#upkeepDue(this.#logRows, this.#logPages.size, checkpointRows);
+      const due = this.#upkeepDue(this.#logRows, this.#logPages.size, this.#spanBytes, checkpointRows);
       if (due === 'checkpoint') this.#checkpoint();
       else if (due === 'index') this.#saveIndex();
       alongside?.();
@@ -427,13 +427,14 @@ export class SqlPageStorage {
     return { checkpointRows, perRow, rows: Math.max(1, Math.ceil(n / perRow)) };
   }
 
-  /** Whether commit() writes n pages with one statement: one log row, and no checkpoint
-   *  before or after it (every page counted as new to the log) nor index to save.
-   *  @param {number} n */
-  #oneStatement(n) {
+  /** Whether commit() writes n pages with one statement at now: one log row, and no
+   *  checkpoint before or after it (every page counted as new to the log, its bytes
+   *  whole) nor index to save. @param {number} n @param {number} now */
+  #oneStatement(n, now) {
     if (this.#pageSize === 0) return false;
     const { checkpointRows, rows } = this.#layout(n);
-    return rows === 1 && !this.#ringFull(1) && this.#upkeepDue(this.#logRows + 1, this.#logPages.size + n, checkpointRows) === null;
+    return rows === 1 && !this.#ringFull(1) && !this.#spanAged(now)
+      && this.#upkeepDue(this.#logRows + 1, this.#logPages.size + n, this.#spanBytes + n * this.#pageSize, checkpointRows) === null;
   }
 
   /** Whether rows more log rows would overrun the ring (a checkpoint first). @param {number} rows */
@@ -441,11 +442,20 @@ export class SqlPageStorage {
     return this.#logRows + rows > this.#logSlots - 1;
   }
 
-  /** What a log of logRows rows and `pages` distinct pages is due after a commit: a
-   *  checkpoint, its index saved, or nothing.
-   *  @param {number} logRows @param {number} pages @param {number} checkpointRows @returns {'checkpoint' | 'index' | null} */
-  #upkeepDue(logRows, pages, checkpointRows) {
+  /** Whether the span since the checkpoint began before the history window (a checkpoint
+   *  first): its commits' versions are pruned only once it is a span of its own, so a
+   *  quiet database's would otherwise stay until 1,024 more commits. @param {number} now */
+  #spanAged(now) {
+    return this.#tuning.historyMs > 0 && this.#spanTimes.length > 0 && this.#spanTimes[0] < now - this.#tuning.historyMs;
+  }
+
+  /** What a log of logRows rows, `pages` distinct pages and spanBytes bytes is due after a
+   *  commit: a checkpoint (also when the span holds more than history may keep, which
+   *  only a checkpoint prunes), its index saved, or nothing.
+   *  @param {number} logRows @param {number} pages @param {number} spanBytes @param {number} checkpointRows @returns {'checkpoint' | 'index' | null} */
+  #upkeepDue(logRows, pages, spanBytes, checkpointRows) {
     if (logRows >= checkpointRows || pages * this.#pageSize >= this.#tuning.checkpointBytes) return 'checkpoint';
+    if (this.#tuning.historyBytes > 0 && spanBytes > this.#tuning.historyBytes) return 'checkpoint';
     return logRows - this.#indexedRows >= this.#tuning.indexRows ? 'index' : null;
   }
 
@@ -510,10 +520,13 @@ export class SqlPageStorage {
     return this.#lsn;
   }
 
-  /** The oldest lsn history can still show. */
+  /** The oldest lsn history can still show: kept, and current at some time in the
+   *  window (the state a commit replaced before it is past, though its versions stay
+   *  until a checkpoint prunes them). */
   get oldestLsn() {
     const span = this.#intactSpans()[0];
-    return Math.max(this.#floor, span ? span.firstLsn - 1 : this.#checkpointLsn);
+    const windowStart = this.#tuning.historyMs > 0 ? this.#newestCommittedBy(Date.now() - this.#tuning.historyMs) : null;
+    return Math.max(this.#floor, span ? span.firstLsn - 1 : this.#checkpointLsn, windowStart ?? -1);
   }
 
   /**
@@ -637,20 +650,30 @@ export class SqlPageStorage {
 
   /** The newest lsn committed at or before ms, or null when that is older than history. @param {number} ms */
   lsnAtTime(ms) {
+    const lsn = this.#newestCommittedBy(ms);
+    return lsn !== null && lsn >= this.oldestLsn ? lsn : null;
+  }
+
+  /** The newest lsn committed at or before ms, as far as the times history keeps tell:
+   *  null when ms is before every one of them, or none is kept. @param {number} ms */
+  #newestCommittedBy(ms) {
     const current = { firstLsn: this.#checkpointLsn + 1, times: this.#spanTimes };
     const spans = [...this.#intactSpans().map((span) => ({ firstLsn: span.firstLsn, lastTs: span.lastTs, firstSeg: span.firstSeg })), current];
     // No time kept at all (history keeps nothing past a checkpoint just made): no time is
     // known to name the present, which may be older than any time asked.
     let timed = false;
     for (const [i, span] of spans.entries()) {
+      if ('lastTs' in span && span.lastTs > 0 && span.lastTs <= ms) {
+        timed = true; // every commit of it at or before ms: its times need no reading
+        continue;
+      }
       const times = 'times' in span ? span.times : decodeNumbers(/** @type {ArrayBuffer} */ (this.exec(this.#statements.selectSegmentTimes, span.firstSeg)[0][0]));
       timed ||= times.length > 0;
       if (times.length === 0 || times[times.length - 1] <= ms) continue;
       let newest = -1;
       times.forEach((ts, index) => { if (ts <= ms) newest = index; });
-      const lsn = span.firstLsn + newest;
       if (newest < 0 && i === 0) return null;
-      return lsn >= this.oldestLsn ? lsn : null;
+      return span.firstLsn + newest;
     }
     return timed ? this.#lsn : null;
   }
