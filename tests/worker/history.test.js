@@ -159,6 +159,8 @@ describe('history', () => {
     const misspelt = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asof=${oldest.lsn}`);
     assert.equal(misspelt.status, 400);
     assert.match((await misspelt.json()).error, /\/export does not take the query parameter "asof".*did you mean asOf\?/);
+    const twice = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${oldest.lsn}&asOf=${oldest.lsn}`);
+    assert.deepEqual([twice.status, (await twice.json()).code], [400, 'BAD_REQUEST']);
     const empty = tenant('hzero-branch');
     const branched = await db.post('/branch', { name: empty, from: oldest.lsn });
     assert.equal(branched.status, 200, branched.text);
