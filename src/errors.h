@@ -24,6 +24,7 @@
 #define DOSQL_HEAP_LIMIT          "HEAP_LIMIT"           /* 400: over DOSQL_HEAP_LIMIT_BYTES */
 #define DOSQL_MIGRATION_CHANGED   "MIGRATION_CHANGED"    /* 500: an applied migration's text changed */
 #define DOSQL_RESTORE_WOULD_MIGRATE "RESTORE_WOULD_MIGRATE" /* 409: a point the shipped migrations do not match */
+#define DOSQL_BRANCH_MIGRATION_CHANGED "BRANCH_MIGRATION_CHANGED" /* 409: a branch's point applied a shipped migration's other text */
 #define DOSQL_MIGRATION_FAILED    "MIGRATION_FAILED"     /* 500: a migration did not apply */
 #define DOSQL_UNSAFE_SCHEMA       "UNSAFE_SCHEMA"        /* 500: objects under names reserved for DoSQL (internal.h) */
 #define DOSQL_IMPORT_UNSAFE       "IMPORT_UNSAFE"        /* 422: an imported file's internal tables are not DoSQL's */

@@ -138,6 +138,7 @@ static int migrateListUnmatched(Conn *pConn, Reply *pReply, const cJSON *pList,
 void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody){
   const cJSON *pList = cJSON_GetObjectItemCaseSensitive(pBody, "migrations");
   const cJSON *pAsOf = cJSON_GetObjectItemCaseSensitive(pBody, "asOf");
+  int bBranch = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pBody, "branch"));
   const cJSON *pItem;
   sqlite3_str *pMissing, *pChanged;
   sqlite3_int64 iLsn = cJSON_IsNumber(pAsOf) ? (sqlite3_int64)pAsOf->valuedouble : 0;
@@ -155,18 +156,19 @@ void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody){
   if( migrateListUnmatched(pConn, pReply, pList, pMissing, &nMissing, pChanged, &nChanged)==0 ){
     if( sqlite3_str_errcode(pMissing) || sqlite3_str_errcode(pChanged) ){
       connFail(pConn, pReply, SQLITE_NOMEM);
-    }else if( nMissing ){
+    }else if( nMissing && !bBranch ){
       replyFail(pReply, 409, DOSQL_RESTORE_WOULD_MIGRATE,
           "lsn %lld is before the migration%s %s, which this deployment ships: the database "
           "would start again by running %s on what was restored. Deploy without %s first, "
           "or restore a point after %s", iLsn, nMissing>1 ? "s" : "", sqlite3_str_value(pMissing),
           nMissing>1 ? "them" : "it", nMissing>1 ? "them" : "it", nMissing>1 ? "them" : "it");
     }else if( nChanged ){
-      replyFail(pReply, 409, DOSQL_RESTORE_WOULD_MIGRATE,
+      replyFail(pReply, 409, bBranch ? DOSQL_BRANCH_MIGRATION_CHANGED : DOSQL_RESTORE_WOULD_MIGRATE,
           "lsn %lld applied the migration%s %s with another text than this deployment ships: "
-          "the database would not start on what was restored (MIGRATION_CHANGED). Deploy %s "
-          "as %s then was, or restore another point", iLsn, nChanged>1 ? "s" : "",
-          sqlite3_str_value(pChanged), nChanged>1 ? "them" : "it", nChanged>1 ? "they" : "it");
+          "%s (MIGRATION_CHANGED). Deploy %s as %s then was, or %s another point", iLsn,
+          nChanged>1 ? "s" : "", sqlite3_str_value(pChanged),
+          bBranch ? "a branch of it would not start" : "the database would not start on what was restored",
+          nChanged>1 ? "them" : "it", nChanged>1 ? "they" : "it", bBranch ? "branch" : "restore");
     }else{
       sqlite3_str_appendall(replyBody(pReply), "{}");
     }

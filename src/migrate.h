@@ -19,11 +19,14 @@
 uint8_t *migrateApply(Conn *pConn, const uint8_t *aBody, uint32_t nBody);
 
 /*
-** POST /restore/check {migrations, asOf} (internal: before a restore puts a
-** point back, the migrations a deployment ships, as for migrateApply) -> {} when
-** the database would start on that point; else 409 RESTORE_WOULD_MIGRATE naming
-** those it has no record of (its start would run them on what was restored) or
-** those it applied with another text (its start would fail, MIGRATION_CHANGED).
+** POST /restore/check {migrations, asOf, branch?} (internal: before a restore
+** puts a point back, the migrations a deployment ships, as for migrateApply) ->
+** {} when the database would start on that point; else 409 RESTORE_WOULD_MIGRATE
+** naming those it has no record of (its start would run them on what was
+** restored) or those it applied with another text (its start would fail,
+** MIGRATION_CHANGED). With branch true, for a branch of the point: only the
+** latter fail it (409 BRANCH_MIGRATION_CHANGED), as a branch runs the others at
+** its start, as a new database does.
 */
 void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody);
 

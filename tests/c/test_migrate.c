@@ -163,6 +163,16 @@ static void a_restore_is_checked_as_a_start_would_be(void){
   a = restoreCheck(&c, "{\"name\":1}");
   CHECK(a.status==400);
   answerFree(&a);
+  /* A branch runs the migrations it lacks at its start, as a new database does; one
+  ** applied with another text would fail it. */
+  a = callFlags(&c, "POST", "/restore/check", "{\"branch\":true,\"migrations\":[" M1 "," M2 "," M3_BAD "]}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==200);
+  answerFree(&a);
+  a = callFlags(&c, "POST", "/restore/check", "{\"branch\":true,\"migrations\":[" M1 "," M2_EDITED "]}", DOSQL_REQUEST_INTERNAL);
+  CHECK(a.status==409);
+  CHECK_STR(answerCode(&a), "BRANCH_MIGRATION_CHANGED");
+  CHECK(answerError(&a) && strstr(answerError(&a), "002_posts.sql with another text than this deployment ships: a branch of it would not start"));
+  answerFree(&a);
   connClose(&c);
 }
 

@@ -845,6 +845,13 @@ describe('restore and the deployment\'s migrations', () => {
     assert.match(refused.body.error, /0002_b\.sql with another text/);
     assert.deepEqual(await db.query('SELECT id, note FROM b'), [{ id: 2, note: 'fixed' }], 'nothing was restored; the database answers');
     assert.equal((await db.post('/restore', { to: first.lsn })).status, 409, 'a point before 0002: it would run again');
+    // A branch of that point would not start either; a branch of one before 0002 runs the fixed one.
+    const branched = await db.post('/branch', { name: tenant('hchanged-branch'), from: undone.body.before.lsn });
+    assert.deepEqual([branched.status, branched.body.code], [409, 'BRANCH_MIGRATION_CHANGED'], branched.text);
+    assert.match(branched.body.error, /0002_b\.sql with another text than this deployment ships: a branch of it would not start/);
+    const early = tenant('hchanged-early');
+    assert.equal((await db.post('/branch', { name: early, from: first.lsn })).status, 200);
+    assert.deepEqual(await deployed.client('sql', early).query('SELECT count(*) AS n FROM b'), [{ n: 0 }]);
   });
 
   test('a class whose migrations seed rows branches: a new database is what its migrations make, no more', async () => {
