@@ -566,6 +566,20 @@ static int numbersParams(sqlite3_stmt *pStmt, int nParam){
   return 0;
 }
 
+/* The statement's parameter that the bare name zName also names (":x", "@x" or
+** "$x" for "x"), or 0. */
+static const char *prefixedParameter(sqlite3_stmt *pStmt, const char *zName){
+  static const char azPrefix[] = ":@$";
+  int i;
+  for(i=0; i<3; i++){
+    char *zFull = sqlite3_mprintf("%c%s", azPrefix[i], zName);
+    int iParam = zFull ? sqlite3_bind_parameter_index(pStmt, zFull) : 0;
+    sqlite3_free(zFull);
+    if( iParam>0 ) return sqlite3_bind_parameter_name(pStmt, iParam);
+  }
+  return 0;
+}
+
 /*
 ** Bind named parameters from an object. A parameter ":x" (or "@x", "$x") takes
 ** the member keyed ":x", else the one keyed "x". The members are sorted once,
@@ -607,9 +621,14 @@ static int bindNamed(sqlite3_stmt *pStmt, Budget *pBudget, const cJSON *pParams,
     rc = bindValue(pStmt, pBudget, i, aMember[iMember], pzErr);
   }
   if( rc==SQLITE_OK && nUsed!=nMember ){
+    const char *zUnused, *zAlso;
     for(i=0; i<nMember && aUsed[i]; i++){}
-    *pzErr = sqlite3_mprintf("params names a parameter the statement does not have: %.200s",
-                             i<nMember ? aMember[i]->string : "");
+    zUnused = i<nMember ? aMember[i]->string : "";
+    zAlso = prefixedParameter(pStmt, zUnused);
+    *pzErr = zAlso
+        ? sqlite3_mprintf("params gives the parameter %.200s twice, as %.200s and as %.200s: give it once",
+                          zAlso, zUnused, zAlso)
+        : sqlite3_mprintf("params names a parameter the statement does not have: %.200s", zUnused);
     rc = SQLITE_MISMATCH;
   }
 done:

@@ -331,6 +331,11 @@ static void bad_params_are_rejected_with_reasons(void){
     Answer a = post(&c, "/query", "{\"sql\":\"SELECT :a\",\"params\":{\"a\":1,\"zz\":2}}");
     CHECK(answerError(&a) && strstr(answerError(&a), "does not have: zz"));
     answerFree(&a);
+    /* One it has, named both bare and with its prefix: it is given twice. */
+    a = post(&c, "/query", "{\"sql\":\"SELECT @a\",\"params\":{\"a\":1,\"@a\":2}}");
+    CHECK_STR(answerCode(&a), "BAD_PARAMS");
+    CHECK(answerError(&a) && strstr(answerError(&a), "params gives the parameter @a twice, as a and as @a: give it once"));
+    answerFree(&a);
   }
   {
     /* A plain object (JSON the caller meant to store): the message says how. */
