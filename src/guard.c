@@ -213,7 +213,11 @@ static int guardAuthorize(void *pArg, int op, const char *z3, const char *z4,
       ** open a transaction that outlives the request. */
       p->bSavepointSql = 1;
       if( sqlite3_get_autocommit(p->db) ){
-        zWhy = "SAVEPOINT, RELEASE and ROLLBACK TO are allowed only inside a transaction: "
+        /* In libSQL's words where its statements run (bTxStatements: hrana.c). */
+        zWhy = p->bTxStatements
+             ? "SAVEPOINT, RELEASE and ROLLBACK TO are allowed only inside a transaction: "
+               "after a BEGIN (a client's transaction(), or the statements of a batch)"
+             : "SAVEPOINT, RELEASE and ROLLBACK TO are allowed only inside a transaction: "
                "among the operations of one /transaction or /batch, or in an "
                "interactive transaction (/begin)";
       }else if( z4 && sqlite3_stricmp(z4, CONN_SAVEPOINT)==0 ){

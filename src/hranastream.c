@@ -268,7 +268,8 @@ const char *hranaSqlText(HranaStream *s, Reply *pSub, const cJSON *pObj){
   }
   if( (iId = sqlIdOf(pSub, pId))<0 ) return 0;
   if( (p = storedSql(s, iId))==0 ){
-    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id %d is not stored on this stream", iId);
+    replyFail(pSub, 400, DOSQL_BAD_REQUEST, "sql_id %d is not stored: store_sql keeps a text for "
+        "its stream over HTTP, for its connection over a WebSocket, until close_sql", iId);
     return 0;
   }
   return p->zSql;

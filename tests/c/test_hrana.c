@@ -943,6 +943,24 @@ static void transaction_control_takes_no_arguments(void){
   connClose(&c);
 }
 
+/* Errors in libSQL's words: a savepoint outside a transaction, an sql_id never
+** stored (not DoSQL's own endpoints, nor a stream where a socket keeps them). */
+static void errors_say_what_a_libsql_client_can_do(void){
+  Conn c;
+  char cState;
+  Answer a;
+  const cJSON *pMsg;
+  setup(&c);
+  a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"SAVEPOINT a\"}},"
+      "{\"type\":\"execute\",\"stmt\":{\"sql_id\":99}},{\"type\":\"close\"}]}", &cState);
+  pMsg = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 0), "error"), "message");
+  CHECK(cJSON_IsString(pMsg) && strstr(pMsg->valuestring, "after a BEGIN") && !strstr(pMsg->valuestring, "/begin"));
+  pMsg = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "error"), "message");
+  CHECK(cJSON_IsString(pMsg) && strstr(pMsg->valuestring, "over a WebSocket"));
+  answerFree(&a);
+  connClose(&c);
+}
+
 static void a_readonly_begin_is_read_as_sqlite_tokens_it(void){
   static const struct { const char *zRequest; int bReadOnly; } aCase[] = {
     { "\"execute\",\"stmt\":{\"sql\":\"/* c */ BEGIN TRANSACTION READONLY\"}", 1 },
@@ -1140,6 +1158,7 @@ int main(void){
   RUN(a_readonly_transaction_refuses_writes);
   RUN(a_readonly_begin_is_read_as_sqlite_tokens_it);
   RUN(transaction_control_takes_no_arguments);
+  RUN(errors_say_what_a_libsql_client_can_do);
   RUN(a_fault_in_a_transaction_begun_in_the_pipeline_resumes_at_its_begin);
   RUN(a_transaction_run_again_stores_its_sql_again);
   RUN(a_fault_after_commit_in_a_pipeline_resumes);
