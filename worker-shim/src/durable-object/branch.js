@@ -59,6 +59,8 @@ const PGNO_BYTES = 4;
  *   as BRANCH_BUSY, to adopt a branch meanwhile, so that no two databases ever wait for
  *   each other)
  * @property {(asOf: number) => Promise<EngineResponse>} size  GET /export's {pageSize, pageCount, lsn} as of a point
+ * @property {(asOf: number) => Promise<EngineResponse>} startsAt  C's check that a branch of the point starts with the
+ *   deployment's migrations: {} or 409 BRANCH_MIGRATION_CHANGED
  * @property {(asOf: number) => Promise<Response>} exportFile  GET /export?asOf=
  */
 
@@ -90,6 +92,11 @@ export async function branch({ name, from }, source) {
   let sized;
   try {
     sized = await source.size(from.lsn);
+    // C says whether the branch would start with this deployment's migrations.
+    if (sized.status === 200) {
+      const starts = await source.startsAt(from.lsn);
+      if (starts.status !== 200) sized = starts;
+    }
   } finally {
     release();
   }

@@ -638,9 +638,6 @@ export class DatabaseInstance {
       return hostError('BAD_CONFIG', 'a database in a Durable Object class of your own (DB()) cannot make a branch, which needs the calls between databases that defineDoSQL()\'s class serves: use that class, or copy the database as of a point with GET /export?asOf= and POST /import (docs/own-class.md)');
     }
     if (check.failure) return check.failure;
-    // C says whether the branch would start with this deployment's migrations.
-    const migrations = await this.#hostCheck('POST', '/restore/check', encoder.encode(JSON.stringify({ migrations: this.#options.migrations(), asOf: check.value.from.lsn, branch: true })));
-    if (migrations.failure) return migrations.failure;
     return branch(check.value, {
       namespace: this.#options.namespace(),
       ctx: this.#options.ctx,
@@ -657,6 +654,8 @@ export class DatabaseInstance {
         };
       },
       size: (lsn) => /** @type {Engine} */ (this.#engine).request('GET', '/export', encoder.encode(JSON.stringify({ asOf: String(lsn) })), { internal: true }),
+      startsAt: (lsn) => /** @type {Engine} */ (this.#engine).request('POST', '/restore/check',
+        encoder.encode(JSON.stringify({ migrations: this.#options.migrations(), asOf: lsn, branch: true })), { internal: true }),
       exportFile: (lsn) => this.#export({ asOf: String(lsn) }),
     });
   }
