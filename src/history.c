@@ -94,7 +94,7 @@ int historyUnsupported(Reply *pReply){
 
 /* How a point older than history was read, for its error: " (the time ...)" or
 ** " (lsn N)", so that text read as a time it did not mean ("1.5", a Julian day)
-** says so; "" when it cannot be told. sqlite3_free() it. */
+** says so. sqlite3_free() it. */
 static char *pointAsRead(Conn *pConn, int kind, double value){
   /* A time is printed to the millisecond it falls in (strftime would round it up
   ** to the next, which may be oldestTime: a refused time would read as one allowed). */
@@ -110,7 +110,8 @@ static char *pointAsRead(Conn *pConn, int kind, double value){
   }
   sqlite3_finalize(pStmt);
   pConn->bTrusted = 0;
-  return z ? z : sqlite3_mprintf("%s", "");
+  /* Past the years SQLite's dates reach: the number as it came. */
+  return z ? z : sqlite3_mprintf(" (the time %g ms since the epoch)", value);
 }
 
 /* Whether the host's answer lsn for the point zField (value, of kind) is a

@@ -282,7 +282,7 @@ describe('history', () => {
     assert.equal(long.body.code, 'BAD_POINT', long.text.slice(0, 300));
     assert.ok(long.body.error.length < 400, long.text.slice(0, 300));
     // A point too old says how it was read: text that is no lsn is a time ("1.5" a Julian day).
-    for (const [asOf, read] of [['1.5', /asOf \(the time -4713-11-26 00:00:00\.000 UTC\) is older than the oldest point history keeps, lsn 0 /], [' 7', /\(the time -4713-12-01 12:00:00\.000 UTC\)/], [{ time: 86_400_000 }, /\(the time 1970-01-02 00:00:00\.000 UTC\)/]]) {
+    for (const [asOf, read] of [['1.5', /asOf \(the time -4713-11-26 00:00:00\.000 UTC\) is older than the oldest point history keeps, lsn 0 /], [' 7', /\(the time -4713-12-01 12:00:00\.000 UTC\)/], [{ time: 86_400_000 }, /\(the time 1970-01-02 00:00:00\.000 UTC\)/], [{ time: -1e300 }, /\(the time -1e\+300 ms since the epoch\)/]]) {
       const a = await db.post('/query', { sql: 'SELECT 1', asOf });
       assert.equal(a.body.code, 'POINT_TOO_OLD', a.text);
       assert.match(a.body.error, read);
