@@ -128,6 +128,10 @@ void hranaAppendRow(sqlite3_str *pOut, sqlite3_stmt *pStmt, int nCol){
 ** cannot. Appends an empty StmtResult. */
 static void runTransactionStatement(Conn *pConn, Reply *pSub, HranaStream *s, const char *zTx, const char *zSql){
   int bBegin = strcmp(zTx, "begin")==0;
+  if( bBegin && pConn->budget.bSpent ){
+    connFail(pConn, pSub, SQLITE_INTERRUPT);   /* CPU_LIMIT: nothing more starts */
+    return;
+  }
   if( bBegin && pConn->bInteractive ){
     replyFail(pSub, 400, dosqlResultName(SQLITE_ERROR), "cannot start a transaction within a transaction");
     return;

@@ -889,7 +889,7 @@ const char *dosqlTransactionEnd(const char *zSql){
     eType = nextToken(&z, &n);
     if( eType!=0 && eType!=TK_SEMI && eType!=TK_TO ) eType = nextToken(&z, &n);   /* its name */
   }
-  if( eType==TK_SEMI ) eType = nextToken(&z, &n);
+  while( eType==TK_SEMI ) eType = nextToken(&z, &n);
   return eType==0 ? zTx : 0;   /* ROLLBACK TO is a savepoint's */
 }
 

@@ -130,7 +130,7 @@ void dosqlRestoreChangeCounts(sqlite3 *db, const DosqlChangeCounts *p);
 int dosqlIsReadOnlyBegin(const char *zSql);
 
 /* "commit" or "rollback" when zSql is COMMIT, END or ROLLBACK [TRANSACTION
-** [name]] alone (but for one semicolon, blanks and comments; not ROLLBACK TO,
+** [name]] alone (but for semicolons, blanks and comments; not ROLLBACK TO,
 ** a savepoint's), read by SQLite's tokenizer without compiling it; else 0. */
 const char *dosqlTransactionEnd(const char *zSql);
 

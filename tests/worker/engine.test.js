@@ -578,11 +578,15 @@ test('a libSQL pipeline that spent its CPU budget still ends its transaction whe
     return JSON.parse(decoder.decode(r.body).slice(1)).results;   // past the byte saying whether it holds a transaction
   };
   await pipeline([execute('CREATE TABLE t(a)')]);
-  for (const ending of [[execute('BEGIN'), execute('INSERT INTO t VALUES (1)'), execute(heavy), execute('ROLLBACK')], [batch]]) {
+  const begun = [execute('BEGIN'), execute('INSERT INTO t VALUES (1)'), execute(heavy)];
+  // Each ending, and the rows t then holds: a COMMIT keeps the INSERT; a BEGIN after the
+  // budget is spent (a sequence's) starts nothing.
+  for (const [ending, rows] of /** @type {[unknown[], number][]} */ ([[[...begun, execute('ROLLBACK')], 0], [[batch], 0],
+    [[...begun, execute('COMMIT;;')], 1], [[execute(heavy), { type: 'sequence', sql: 'BEGIN; INSERT INTO t VALUES (2); COMMIT' }], 1]])) {
     const results = await pipeline(ending);
     assert.match(JSON.stringify(results), /"code":"CPU_LIMIT"/);
     assert.deepEqual(results.at(-1).response, { type: 'get_autocommit', is_autocommit: true }, JSON.stringify(results));
+    const count = await engine.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM t' }));
+    assert.deepEqual(json(count), { rows: [{ n: rows }] }, JSON.stringify(ending));
   }
-  const count = await engine.request('POST', '/query', bytes({ sql: 'SELECT count(*) AS n FROM t' }));
-  assert.deepEqual(json(count), { rows: [{ n: 0 }] });
 });
