@@ -1075,3 +1075,38 @@ describe('groupPages is fixed by a database\'s first use', () => {
     }
   });
 });
+
+describe('the history window moving past a point while its restore waits for R2', () => {
+  const WINDOW_MS = 6000;
+  const runtime = fixtureRuntime('cold-window', 'cold-worker.js', 'makeColdClasses', [MIGRATIONS, { hotBytes: MiB, groupPages: 16 }, { changes: false, history: { windowMs: WINDOW_MS } }], {}, { r2Buckets: ['COLD'] });
+  before(() => runtime.start());
+  after(() => runtime.destroy());
+
+  test('the restore of a point named in the window completes: the window decides what may be named, not what a restore under way reads', async () => {
+    const db = coldClient(runtime, 'sql', tenant('window-edge'));
+    await db.insert(1, 3000);
+    await db.maintain();
+    const { current } = (await db.post('/history', {})).body;
+    await db.reopen();
+    await db.run("UPDATE t SET body = 'x' WHERE id BETWEEN 1000 AND 2000");
+    const updated = Date.now();
+    await db.maintain();
+    await db.reopen();
+    await db.query('SELECT 1'); // open
+    await db.holdR2('get');
+    try {
+      const restoring = db.post('/restore', { to: current.lsn });
+      while ((await db.heldR2()).held === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(Date.now() - updated < WINDOW_MS, 'the point was named within the window');
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, updated + WINDOW_MS + 500 - Date.now())));
+      await db.releaseR2();
+      const restored = await restoring;
+      assert.equal(restored.status, 200, restored.text);
+      assert.equal(restored.body.restoredTo.lsn, current.lsn);
+    } finally {
+      await db.releaseR2();
+    }
+    assert.deepEqual(await db.query("SELECT count(*) AS n FROM t WHERE body = 'x'"), [{ n: 0 }]);
+    await checkRange(db, 1, 3000);
+  });
+});

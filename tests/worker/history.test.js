@@ -769,6 +769,21 @@ describe('history', () => {
     } finally {
       await short.destroy();
     }
+    // A window of 0 names only the present.
+    const none = createWorld('history-none');
+    try {
+      await none.start({ migrations: [], classOptions: { history: { windowMs: 0 } } });
+      const db = none.client('sql', tenant('hn'));
+      await db.run('CREATE TABLE t (x)');
+      await db.run('INSERT INTO t VALUES (1)');
+      await db.run('DELETE FROM t');
+      const { current } = (await db.post('/history', {})).body;
+      const r = await db.post('/query', { sql: 'SELECT count(*) AS n FROM t', asOf: current.lsn - 1 });
+      assert.deepEqual([r.status, r.body.code], [410, 'POINT_TOO_OLD'], r.text);
+      assert.equal((await db.post('/query', { sql: 'SELECT 1', asOf: current.lsn })).status, 200);
+    } finally {
+      await none.destroy();
+    }
   });
 
   test('a key-value object says it keeps no history (501 HISTORY_UNSUPPORTED)', async () => {

@@ -520,22 +520,28 @@ export class SqlPageStorage {
     return this.#lsn;
   }
 
-  /** The oldest lsn history can still show: kept, and current at some time in the
-   *  window (the state a commit replaced before it is past, though its versions stay
-   *  until a checkpoint prunes them). */
+  /** The oldest lsn a caller may name: kept, and the present at some time in the window
+   *  (the state a commit replaced before it is past, though its versions stay until a
+   *  checkpoint prunes them; a window of 0 leaves the present alone). */
   get oldestLsn() {
+    const windowStart = this.#newestCommittedBy(Date.now() - this.#tuning.historyMs);
+    return Math.max(this.#keptLsn(), windowStart ?? -1);
+  }
+
+  /** The oldest lsn whose pages history still holds: a point named while in the window
+   *  stays readable after the window moves past it (a restore fetching from R2 meanwhile). */
+  #keptLsn() {
     const span = this.#intactSpans()[0];
-    const windowStart = this.#tuning.historyMs > 0 ? this.#newestCommittedBy(Date.now() - this.#tuning.historyMs) : null;
-    return Math.max(this.#floor, span ? span.firstLsn - 1 : this.#checkpointLsn, windowStart ?? -1);
+    return Math.max(this.#floor, span ? span.firstLsn - 1 : this.#checkpointLsn);
   }
 
   /**
-   * The database as of lsn (oldestLsn..lsn). fallback reads a page history does not
+   * The database as of lsn (one history keeps, up to the present). fallback reads a page history does not
    * hold and its group lacks (the cold tier's).
    * @param {number} lsn @param {(pgno: number) => Uint8Array | null | symbol} [fallback] @returns {HistoryView}
    */
   historyView(lsn, fallback = () => null) {
-    if (!(lsn >= this.oldestLsn && lsn <= this.#lsn)) throw new RangeError(`lsn ${lsn} is not in history (${this.oldestLsn}..${this.#lsn})`);
+    if (!(lsn >= this.#keptLsn() && lsn <= this.#lsn)) throw new RangeError(`lsn ${lsn} is not in history (${this.#keptLsn()}..${this.#lsn})`);
     const spans = this.#intactSpans();
     const at = spans.findIndex((span) => span.lastLsn > lsn);
     const span = at < 0 ? null : spans[at];
