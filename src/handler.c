@@ -201,7 +201,7 @@ static const char *const azRenumberFields[] = { "floor", 0 };
 ** zWhat takes. Non-zero when it did. With bQuery, pObj is a GET's query
 ** parameters (the host sends them as the body), which a page may also use for
 ** its own (a cache buster): only one that differs from a field in case alone
-** (?asof=) is refused, and a field given more than once.
+** (?asof=) is refused.
 */
 static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pObj,
                               const char *const *azField, int bQuery){
@@ -214,12 +214,6 @@ static int refuseUnknownField(Reply *pReply, const char *zWhat, const cJSON *pOb
     int i, n = replyEchoLength(zName, -1);
     for(i=0; azField[i] && strcmp(azField[i], zName)!=0; i++){
       if( sqlite3_stricmp(azField[i], zName)==0 ) zLike = azField[i];
-    }
-    if( azField[i] && bQuery && cJSON_IsArray(pItem) ){
-      /* The host lists a parameter's values when it is given more than once. */
-      replyFail(pReply, 400, DOSQL_BAD_REQUEST, "%s takes the query parameter %s once: it is "
-          "given %d times, and one would be read and the others dropped", zWhat, zName, cJSON_GetArraySize(pItem));
-      return 1;
     }
     if( azField[i] || (bQuery && zLike==0) ) continue;
     pMsg = sqlite3_str_new(0);
