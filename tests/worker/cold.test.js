@@ -1076,14 +1076,15 @@ describe('groupPages is fixed by a database\'s first use', () => {
   });
 });
 
-describe('the history window moving past a point while its restore waits for R2', () => {
+describe('the history window moving past a point while a request of it waits for R2', () => {
   const WINDOW_MS = 6000;
   const runtime = fixtureRuntime('cold-window', 'cold-worker.js', 'makeColdClasses', [MIGRATIONS, { hotBytes: MiB, groupPages: 16 }, { changes: false, history: { windowMs: WINDOW_MS } }], {}, { r2Buckets: ['COLD'] });
   before(() => runtime.start());
   after(() => runtime.destroy());
 
-  test('the restore of a point named in the window completes: the window decides what may be named, not what a restore under way reads', async () => {
-    const db = coldClient(runtime, 'sql', tenant('window-edge'));
+  /** A database mostly in R2, a point of it, and a commit since whose window passes it soon. @param {string} name */
+  async function pointAtTheEdge(name) {
+    const db = coldClient(runtime, 'sql', tenant(name));
     await db.insert(1, 3000);
     await db.maintain();
     const { current } = (await db.post('/history', {})).body;
@@ -1093,20 +1094,38 @@ describe('the history window moving past a point while its restore waits for R2'
     await db.maintain();
     await db.reopen();
     await db.query('SELECT 1'); // open
+    return { db, point: current.lsn, edge: updated + WINDOW_MS };
+  }
+
+  /** start()'s answer, R2 held from before it is asked until after the window passed its point.
+   *  @param {any} db @param {number} edge @param {() => Promise<any>} start */
+  async function acrossTheEdge(db, edge, start) {
     await db.holdR2('get');
     try {
-      const restoring = db.post('/restore', { to: current.lsn });
+      const answer = start();
       while ((await db.heldR2()).held === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.ok(Date.now() - updated < WINDOW_MS, 'the point was named within the window');
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, updated + WINDOW_MS + 500 - Date.now())));
+      assert.ok(Date.now() < edge, 'the point was named within the window');
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, edge + 500 - Date.now())));
       await db.releaseR2();
-      const restored = await restoring;
-      assert.equal(restored.status, 200, restored.text);
-      assert.equal(restored.body.restoredTo.lsn, current.lsn);
+      return await answer;
     } finally {
       await db.releaseR2();
     }
+  }
+
+  test('a restore of a point named in the window completes: the window decides what may be named, not what a request under way reads', async () => {
+    const { db, point, edge } = await pointAtTheEdge('window-restore');
+    const restored = await acrossTheEdge(db, edge, () => db.post('/restore', { to: point }));
+    assert.equal(restored.status, 200, restored.text);
+    assert.equal(restored.body.restoredTo.lsn, point);
     assert.deepEqual(await db.query("SELECT count(*) AS n FROM t WHERE body = 'x'"), [{ n: 0 }]);
     await checkRange(db, 1, 3000);
+  });
+
+  test('a read of a point named in the window answers its rows, though the run after its fault comes after the window passed', async () => {
+    const { db, point, edge } = await pointAtTheEdge('window-read');
+    const read = await acrossTheEdge(db, edge, () => db.post('/query', { sql: "SELECT count(*) AS n, sum(body = 'x') AS x FROM t", asOf: point }));
+    assert.equal(read.status, 200, read.text);
+    assert.deepEqual(read.body.rows, [{ n: 3000, x: 0 }]);
   });
 });

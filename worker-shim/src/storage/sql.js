@@ -265,6 +265,8 @@ export class SqlPageStorage {
   #checkpointLsn = 0;
   /** No point before this lsn is history (an import, an upgrade, a lost cold page). */
   #floor = 0;
+  /** The time the window is read by, from a request's first point to its end (settle). @type {number | null} */
+  #windowClock = null;
   /** The lsn before this adapter's first commit: an import's, the replaced database's then. */
   #firstLsn = 0;
   /** How change events are numbered after the last restore or import (wasm/host.js). */
@@ -524,8 +526,13 @@ export class SqlPageStorage {
    *  (the state a commit replaced before it is past, though its versions stay until a
    *  checkpoint prunes them; a window of 0 leaves the present alone). */
   get oldestLsn() {
-    const windowStart = this.#newestCommittedBy(Date.now() - this.#tuning.historyMs);
+    const windowStart = this.#newestCommittedBy((this.#windowClock ?? Date.now()) - this.#tuning.historyMs);
     return Math.max(this.#keptLsn(), windowStart ?? -1);
+  }
+
+  /** After each request (wasm/host.js StorageAdapter): its window clock goes. */
+  settle() {
+    this.#windowClock = null;
   }
 
   /** The oldest lsn whose pages history still holds: a point named while in the window
@@ -612,6 +619,9 @@ export class SqlPageStorage {
   /** The lsn of a point (an lsn, or ms since the epoch), or why history has none.
    *  @param {'lsn' | 'time'} kind @param {number} value @returns {number | 'before' | 'after'} */
   historyPoint(kind, value) {
+    // A run again after a fault (pages fetched from R2 meanwhile) names the points its
+    // first run did: the window is read by one clock a request.
+    this.#windowClock ??= Date.now();
     const lsn = kind === 'time' ? this.lsnAtTime(value) : value;
     if (lsn === null || lsn < this.oldestLsn) return 'before';
     return lsn > this.#lsn ? 'after' : lsn;

@@ -194,6 +194,11 @@ export class TieredPageStorage {
     return this.#hot.historyPoint(kind, value);
   }
 
+  /** After each request. */
+  settle() {
+    this.#hot.settle();
+  }
+
   /** @param {number} lsn @param {number} pgno */
   readPageAt(lsn, pgno) {
     return this.#hot.readPageAt(lsn, pgno, this.#pastFallback);
