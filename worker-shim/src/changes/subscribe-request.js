@@ -56,15 +56,19 @@ export async function parseSubscribeRequest(request, readBody, ask) {
  * @param {string} url @returns {string[]}
  */
 function tableList(url) {
-  const raw = new URL(url).search.slice(1).split('&').find((p) => p.split('=')[0] === 'tables');
-  const value = raw === undefined ? '' : raw.slice('tables='.length).replace(/\+/g, ' ');
-  return value.split(',').map((name) => {
-    try {
-      return decodeURIComponent(name);
-    } catch {
-      return name;
-    }
-  });
+  // Its name read as URLSearchParams reads it (tabl%65s is tables), its value as written.
+  const raw = new URL(url).search.slice(1).split('&').find((p) => decoded(p.split('=')[0]) === 'tables');
+  const value = raw === undefined || !raw.includes('=') ? '' : raw.slice(raw.indexOf('=') + 1);
+  return value.split(',').map(decoded);
+}
+
+/** A part of a query decoded, or as written when it does not decode. @param {string} part */
+function decoded(part) {
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    return part;
+  }
 }
 
 /** @param {EngineResponse} answer @returns {Selection | EngineResponse} */
