@@ -369,6 +369,19 @@ SELECT x, flag FROM t;
   assert.equal(r.out, 'x,flag\n5,11\n');
 });
 
+test('the shell stops at a piped line that is not UTF-8 text, naming it: the lines before it ran, none after', async () => {
+  const db = tenant('cli-latin1');
+  // Saved as Windows-1252: read lossily, 'José' would be stored as 'Jos\uFFFD'.
+  const script = Buffer.concat([Buffer.from("CREATE TABLE p (n TEXT);\nINSERT INTO p VALUES ('ok');\nINSERT INTO p VALUES ('Jos"), Buffer.from([0xe9]), Buffer.from("');\nINSERT INTO p VALUES ('after');\n")]);
+  const r = await dosql(['shell', db], { input: script });
+  assert.equal(r.code, 1);
+  assert.match(r.err, /standard input is not UTF-8 at line 3, so the shell stopped there/);
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'SELECT n FROM p;' })).out, 'n\nok\n');
+  const utf16 = await dosql(['shell', db], { input: Buffer.from('SELECT 1;\n', 'utf16le') });
+  assert.equal(utf16.code, 1);
+  assert.match(utf16.err, /holds a NUL byte \(is it UTF-16\?\) at line 1/);
+});
+
 test('history, branch and restore', async () => {
   const db = tenant('cli-history');
   // Commits enough that the point's bookmark, all digits, is not its lsn written in decimal.

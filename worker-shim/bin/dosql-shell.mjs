@@ -7,6 +7,7 @@
 // if any statement failed.
 
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -186,7 +187,7 @@ export function format(rs, mode) {
 export async function runShell(client, { input, output, errors, mode = 'table', banner, describe = (err) => /** @type {any} */ (err)?.message ?? String(err) }) {
   const tty = Boolean(input.isTTY);
   const history = tty && existsSync(HISTORY_FILE) ? readFileSync(HISTORY_FILE, 'utf8').split('\n').filter(Boolean).reverse().slice(0, HISTORY_LINES) : [];
-  const lines = createInterface({ input, output: tty ? output : undefined, terminal: tty, history, historySize: HISTORY_LINES });
+  const lines = createInterface({ input: tty ? input : strictText(input), output: tty ? output : undefined, terminal: tty, history, historySize: HISTORY_LINES });
   const say = (/** @type {string} */ s) => s && output.write(`${s}\n`);
   const complain = (/** @type {string} */ s) => errors.write(`${s}\n`);
   let failed = false;
@@ -253,6 +254,23 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   prompt();
   if (tty) lines.prompt();
   let taken = 0;
+  try {
+    await readLines();
+  } catch (err) {
+    if (!(err instanceof NotText)) throw err;
+    complain(`Error: ${err.message}`);
+    failed = true;
+  }
+  lines.close();
+  if (!failed && hasStatement(buffer)) await run(buffer);
+  if (tx) {
+    complain('Error: the input ended inside a transaction: it was rolled back');
+    tx.close();
+    failed = true;
+  }
+  return failed ? 1 : 0;
+
+  async function readLines() {
   for await (const line of lines) {
     if (++taken <= droppedThrough) {
       buffer = '';
@@ -283,12 +301,41 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
     prompt();
     if (tty) lines.prompt();
   }
-  lines.close();
-  if (hasStatement(buffer)) await run(buffer);
-  if (tx) {
-    complain('Error: the input ended inside a transaction: it was rolled back');
-    tx.close();
-    failed = true;
   }
-  return failed ? 1 : 0;
+}
+
+/** Piped input that is not UTF-8 text. */
+class NotText extends Error {}
+
+/**
+ * Piped input as text, stopped at the first line that is not UTF-8 (or holds a NUL, as
+ * a file saved as UTF-16 does): read lossily, its accented letters would become U+FFFD
+ * in the rows it writes, without a word. The statements before that line have run.
+ * @param {NodeJS.ReadableStream} input @returns {Readable}
+ */
+function strictText(input) {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let line = 0;
+  /** One line's text (0x0A never starts or ends a UTF-8 sequence). @param {Buffer} bytes */
+  const text = (bytes) => {
+    line++;
+    const stop = (/** @type {string} */ why) => new NotText(`standard input ${why} at line ${line}, so the shell stopped there (the statements before it ran): save the script as UTF-8 text`);
+    if (bytes.includes(0)) throw stop('holds a NUL byte (is it UTF-16?)');
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw stop('is not UTF-8');
+    }
+  };
+  return Readable.from((async function* () {
+    let pending = Buffer.alloc(0);
+    for await (const chunk of input) {
+      pending = Buffer.concat([pending, Buffer.from(chunk)]);
+      for (let end = pending.indexOf(0x0a); end >= 0; end = pending.indexOf(0x0a)) {
+        yield text(pending.subarray(0, end + 1));
+        pending = pending.subarray(end + 1);
+      }
+    }
+    if (pending.length > 0) yield text(pending);
+  })());
 }
