@@ -143,11 +143,15 @@ function endOf(err) {
 
 /**
  * Where a reconnecting EventSource left off: Last-Event-ID, else the `since` query
- * parameter (first connection); undefined (from now on) when neither is a whole number.
+ * parameter (first connection); undefined (from now on) when neither is given. One
+ * that is not a whole number is NaN, which subscribe() sends for the database to
+ * refuse (400 BAD_REQUEST, the relay's `end` event): read as "from now on", it would
+ * skip every stored event without a word.
  * @param {Request} request @returns {number | undefined}
  */
 export function lastEventId(request) {
-  return wholeNumber(request.headers.get('Last-Event-ID')) ?? wholeNumber(new URL(request.url).searchParams.get('since'));
+  const given = [request.headers.get('Last-Event-ID'), new URL(request.url).searchParams.get('since')].find((text) => text !== null && text.trim() !== '');
+  return given === undefined ? undefined : (wholeNumber(given) ?? NaN);
 }
 
 /** @param {string | null} text */
