@@ -242,6 +242,13 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     if( rc==SQLITE_OK && bStatement ){
       rc = guardCheckSchema(pConn, pWhy);
       bTurnedOff |= guardApplyForeignKeys(pConn);
+      /* A TEMP object lasts until the engine restarts, and a migration runs once. */
+      if( rc==SQLITE_OK && migrateTempObjects(pConn)>nTemp ){
+        replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it creates a TEMP table, view, index or trigger, "
+            "which lasts only until the object restarts, and a migration runs once: leave out TEMP, "
+            "or create it where it is used (CREATE TEMP ... IF NOT EXISTS)");
+        rc = SQLITE_ERROR;
+      }
     }else if( rc!=SQLITE_OK && guardTransactionStatement(pConn) ){
       replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it holds a %s statement: a migration runs "
           "in a transaction of its own, so leave out BEGIN, COMMIT and ROLLBACK",
@@ -254,13 +261,6 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     }
   }
   pConn->bTrusted = 1;
-  /* A TEMP object lasts until the engine restarts, and a migration runs once. */
-  if( rc==SQLITE_OK && migrateTempObjects(pConn)>nTemp ){
-    replyFail(pWhy, 500, DOSQL_MIGRATION_FAILED, "it creates a TEMP table, view, index or trigger, "
-        "which lasts only until the object restarts, and a migration runs once: leave out TEMP, "
-        "or create it where it is used (CREATE TEMP ... IF NOT EXISTS)");
-    rc = SQLITE_ERROR;
-  }
   if( rc==SQLITE_OK && bTurnedOff ){
     rc = guardCheckForeignKeys(pConn, pWhy, 500, DOSQL_MIGRATION_FAILED, "it", "a migration");
   }
