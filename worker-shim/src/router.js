@@ -125,7 +125,9 @@ export async function route(request, env, ctx) {
     const socket = wantsHranaSocket(request);
     if (!match && (HRANA_PATH.test(url.pathname) || socket)) {
       // A libSQL client given the host alone, as a Turso URL is: say so as it reads errors.
-      const error = `no database at ${url.origin}/: a libSQL URL names one, ${url.origin.replace(/^http/, 'libsql')}/db/<tenant>/ (docs/hrana.md)`;
+      // libsql:// is HTTPS to @libsql/client: over plain HTTP (wrangler dev), the http:// URL or ?tls=0.
+      const named = url.protocol === 'https:' ? `libsql://${url.host}/db/<tenant>/` : `${url.origin}/db/<tenant>/ (or libsql://${url.host}/db/<tenant>/?tls=0)`;
+      const error = `no database at ${url.origin}/: a libSQL URL names one, ${named} (docs/hrana.md)`;
       return socket ? refuseHranaSocket({ message: error, code: 'NOT_FOUND' }) : hranaResponse(hostError('NOT_FOUND', error), { pipeline: false });
     }
     if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
