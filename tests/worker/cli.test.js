@@ -6,8 +6,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -380,6 +381,21 @@ test('the shell stops at a piped line that is not UTF-8 text, naming it: the lin
   const utf16 = await dosql(['shell', db], { input: Buffer.from('SELECT 1;\n', 'utf16le') });
   assert.equal(utf16.code, 1);
   assert.match(utf16.err, /holds a NUL byte \(is it UTF-16\?\) at line 1/);
+});
+
+test('without @libsql/client installed (dosql linked from a folder), --help works and shell says what to install', () => {
+  // Outside the repository, whose node_modules would be found from inside it.
+  const copy = mkdtempSync(join(tmpdir(), 'dosql-alone-'));
+  try {
+    for (const part of ['bin', 'src', 'package.json']) cpSync(join(REPO, 'worker-shim', part), join(copy, part), { recursive: true });
+    const run = (/** @type {string[]} */ args) => spawnSync(process.execPath, [join(copy, 'bin/dosql.mjs'), ...args], { input: 'SELECT 1;', encoding: 'utf8', env: { PATH: process.env.PATH ?? '', DOSQL_URL: server, DOSQL_TOKEN: TOKEN } });
+    assert.equal(run(['--help']).status, 0);
+    const shell = run(['shell', tenant('cli-alone')]);
+    assert.equal(shell.status, 1);
+    assert.match(shell.stderr, /^dosql: dosql shell and exec need the package @libsql\/client, which is not installed: .*--install-links, or add it to the project: npm i @libsql\/client/);
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 });
 
 test('history, branch and restore', async () => {

@@ -20,7 +20,6 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createClient as createLibsqlClient } from '@libsql/client';
 import { createClient } from '../src/client/client.js';
 import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
 import { MODES, endsInTransaction, runShell } from './dosql-shell.mjs';
@@ -121,7 +120,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
   const target = resolveTarget(args[needs], env);
   const token = resolveToken(values.token, env, cwd);
   if (!token) throw new UsageError('no token: pass --token, set DOSQL_TOKEN, or run in the folder of ./build.sh dev (its .dev.vars)', { usage: false });
-  const sql = () => createLibsqlClient({ url: target.hrana, authToken: token, intMode: 'bigint' });
+  const sql = async () => (await libsqlClient()).createClient({ url: target.hrana, authToken: token, intMode: 'bigint' });
   const db = () => createClient({ fetch: (/** @type {string} */ url, /** @type {any} */ init = {}) => endpoint(target.http, token, new URL(url).pathname, init) });
   const json = (/** @type {unknown} */ v) => stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
@@ -129,7 +128,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     case 'shell': {
       const mode = values.mode ?? 'table';
       if (!MODES.includes(mode)) throw new UsageError(`--mode takes ${MODES.join(', ')}`);
-      const client = sql();
+      const client = await sql();
       try {
         return await runShell(client, {
           input: stdin, output: stdout, errors: stderr, mode,
@@ -142,7 +141,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
     }
     case 'exec': {
       const script = isStdin(args[0]) ? await stdinScript(stdin) : fileScript(args[0]);
-      const client = sql();
+      const client = await sql();
       try {
         await client.executeMultiple(script);
       } catch (err) {
@@ -242,6 +241,20 @@ async function downloadTo(answer, out, expected) {
   } catch (err) {
     const of = Number.isFinite(expected) ? ` of ${expected}` : '';
     throw new Error(`the export failed after ${written}${of} bytes came (${err instanceof Error ? err.message : err})`, { cause: err });
+  }
+}
+
+/**
+ * @libsql/client, which shell and exec speak libSQL's protocol with: imported when one
+ * runs, so that the rest of the command works without it, and its absence is said in
+ * words (npm links a dosql installed from a folder without installing its dependencies).
+ */
+async function libsqlClient() {
+  try {
+    return await import('@libsql/client');
+  } catch (err) {
+    if (/** @type {any} */ (err)?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error('dosql shell and exec need the package @libsql/client, which is not installed: npm does not install the dependencies of a package linked from a folder (npm i dosql@file:...); install it with --install-links, or add it to the project: npm i @libsql/client (docs/cli.md)', { cause: err });
   }
 }
 
