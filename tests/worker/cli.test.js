@@ -398,6 +398,13 @@ test('without @libsql/client installed (dosql linked from a folder), --help work
   }
 });
 
+test('the shell prints a REAL with no fraction as sqlite3 does (2.0), an INTEGER without one', async () => {
+  const db = tenant('cli-real');
+  const sql = 'SELECT 2.0 AS r, 2 AS i, 1.5 AS f, -3e0 AS n;';
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: sql })).out, 'r,i,f,n\n2.0,2,1.5,-3.0\n');
+  assert.deepEqual((await dosql(['shell', db, '--mode', 'json'], { input: sql })).out.replace(/\s+/g, ''), '[{"r":2.0,"i":2,"f":1.5,"n":-3.0}]');
+});
+
 test('history, branch and restore', async () => {
   const db = tenant('cli-history');
   // Commits enough that the point's bookmark, all digits, is not its lsn written in decimal.

@@ -136,7 +136,17 @@ export function transactionControl(sql) {
 function text(v) {
   if (v === null) return 'NULL';
   if (v instanceof ArrayBuffer) return `x'${Buffer.from(v).toString('hex')}'`;
+  if (wholeReal(v)) return `${v}.0`;
   return String(v);
+}
+
+/**
+ * Whether v is a REAL with no fraction, which sqlite3 prints as 2.0: with intMode
+ * "bigint" an INTEGER comes as a bigint, so a number is always a REAL. (Past 1e15
+ * JavaScript writes an exponent, as sqlite3 does.) @param {unknown} v
+ */
+function wholeReal(v) {
+  return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 1e15;
 }
 
 /** @param {string} s */
@@ -160,9 +170,10 @@ export function format(rs, mode) {
     const json = JSON.stringify(objects, (_, v) => {
       if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : `${mark}${v}`;
       if (v === Infinity || v === -Infinity) return `${mark}${v < 0 ? '-' : ''}1e999`;
+      if (wholeReal(v)) return `${mark}${v}.0`;
       return v;
     }, 2);
-    return json.replace(new RegExp(`"${mark}(-?[0-9e]+)"`, 'g'), '$1');
+    return json.replace(new RegExp(`"${mark}(-?[0-9e.]+)"`, 'g'), '$1');
   }
   if (mode === 'csv') return [columns, ...rows.map((r) => r.map((v) => (v === null ? '' : text(v))))].map((r) => r.map(csvField).join(',')).join('\n');
   // Widths by a loop, not Math.max(...list): a spread of many rows overflows the stack.
