@@ -469,7 +469,7 @@ describe('libSQL over WebSocket only', () => {
       setTimeout(() => socket.close(), 3000);
     });
     for (const [path, code, message] of [
-      ['', 'NOT_FOUND', /no database at .*: a libSQL URL names one, libsql:\/\/.*\/db\/<tenant>\//],
+      ['', 'NOT_FOUND', /no database at .*: a libSQL URL names one, http:\/\/.*\/db\/<tenant>\/ \(or libsql:\/\/.*\/db\/<tenant>\/\?tls=0\)/],
       [`db/${tenant('libsql-ws-url')}/v2`, 'NOT_FOUND', /no libSQL WebSocket at \/v2: .* ws:\/\/.*\/db\/.*\/$/],
       ['db/a%20b', 'BAD_TENANT', /./],
     ]) {
