@@ -102,6 +102,10 @@ describe('standalone router', () => {
     const nf = await db.post('/nope', { sql: 'SELECT 1' });
     assert.equal(nf.status, 404);
     assert.equal(nf.body.code, 'NOT_FOUND');
+    // A URL with no tenant in it says so, not that / is no endpoint.
+    const none = await answer(await mf.dispatchFetch('http://localhost/db/', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{}' }));
+    assert.equal(none.body.code, 'BAD_TENANT');
+    assert.match(none.body.error, /^the URL names no database: a database's URL is http:\/\/localhost\/db\/<tenant>\//);
     await db.run("INSERT INTO users (name, email) VALUES ('x', 'x@x.test')");
     const dup = await db.post('/run', { sql: "INSERT INTO users (name, email) VALUES ('y', 'x@x.test')" });
     assert.equal(dup.status, 409);

@@ -154,6 +154,7 @@ export async function route(request, env, ctx) {
     }
     if (!isEndpoint(path)) {
       await request.body?.cancel().catch(() => {});
+      if (match[1] === '') return refuse('BAD_TENANT', `the URL names no database: a database's URL is ${url.origin}/db/<tenant>/, followed by its endpoint (query, run, ...)`);
       if (withoutTenant) {
         return refuse('NOT_FOUND', `no database is named ${match[1]}: libSQL clients add ${match[1]}${path} to the URL they are given, so give them the database's URL ending in a slash: ${url.origin}/db/<tenant>/`);
       }
