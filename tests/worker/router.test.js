@@ -102,6 +102,10 @@ describe('standalone router', () => {
     const nf = await db.post('/nope', { sql: 'SELECT 1' });
     assert.equal(nf.status, 404);
     assert.equal(nf.body.code, 'NOT_FOUND');
+    // A path outside /db/ lists every endpoint, as one under it does.
+    const outside = await answer(await mf.dispatchFetch('http://localhost/nope'));
+    assert.equal(outside.body.code, 'NOT_FOUND');
+    assert.match(outside.body.error, /^no route for \/nope: use \/db\/<tenant>\/ followed by query, .*batch.*export.*history/);
     // A URL with no tenant in it says so, not that / is no endpoint.
     const none = await answer(await mf.dispatchFetch('http://localhost/db/', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{}' }));
     assert.equal(none.body.code, 'BAD_TENANT');

@@ -130,7 +130,7 @@ export async function route(request, env, ctx) {
       const error = `no database at ${url.origin}/: a libSQL URL names one, ${named} (docs/hrana.md)`;
       return socket ? refuseHranaSocket({ message: error, code: 'NOT_FOUND' }) : hranaResponse(hostError('NOT_FOUND', error), { pipeline: false });
     }
-    if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}; the API is /db/<tenant>/query|run|transaction`);
+    if (!match) return fail('NOT_FOUND', `no route for ${url.pathname}: use /db/<tenant>/ followed by ${endpointNames()}`);
     const path = match[2] ?? '/';
     const withoutTenant = HRANA_WITHOUT_TENANT.test(match[1]) && HRANA_PATH_WITHOUT_TENANT.test(path);
     const tail = HRANA_PATH.test(path) ? null : HRANA_TAIL.exec(path);
@@ -161,8 +161,7 @@ export async function route(request, env, ctx) {
       if (tail) {
         return refuse('NOT_FOUND', `no endpoint ${path}: libSQL clients add ${tail[1]} to the URL they are given, so give them the database's URL with nothing after its one final slash: ${url.origin}/db/${match[1]}/`);
       }
-      const names = shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1));
-      return refuse('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${names.join(', ')}`);
+      return refuse('NOT_FOUND', `no endpoint ${path}: use /db/<tenant>/ followed by ${endpointNames()}`);
     }
     const object = objectOf(env, match[1]);
     if (object.refused) return refuse(...object.refused);
@@ -254,4 +253,9 @@ async function bearerMatches(header, token) {
   let diff = given === '' ? 1 : 0;
   for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
   return diff === 0;
+}
+
+/** The endpoints a client may call after /db/<tenant>/, as C's route table lists them. */
+function endpointNames() {
+  return shippedContract().routes.filter((r) => !r.internal).map((r) => r.path.slice(1)).join(', ');
 }
