@@ -61,6 +61,11 @@ static const char *resultType(const Answer *a, int i){
   return cJSON_GetObjectItem(result(a, i), "type")->valuestring;
 }
 
+static const char *errorMessage(const Answer *a, int i){
+  const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(result(a, i), "error"), "message");
+  return cJSON_IsString(p) ? p->valuestring : 0;
+}
+
 static const char *errorCode(const Answer *a, int i){
   const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(result(a, i), "error"), "code");
   return cJSON_IsString(p) ? p->valuestring : 0;
@@ -949,14 +954,14 @@ static void errors_say_what_a_libsql_client_can_do(void){
   Conn c;
   char cState;
   Answer a;
-  const cJSON *pMsg;
+  const char *zMsg;
   setup(&c);
   a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"SAVEPOINT a\"}},"
       "{\"type\":\"execute\",\"stmt\":{\"sql_id\":99}},{\"type\":\"close\"}]}", &cState);
-  pMsg = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 0), "error"), "message");
-  CHECK(cJSON_IsString(pMsg) && strstr(pMsg->valuestring, "after a BEGIN") && !strstr(pMsg->valuestring, "/begin"));
-  pMsg = cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "error"), "message");
-  CHECK(cJSON_IsString(pMsg) && strstr(pMsg->valuestring, "over a WebSocket"));
+  zMsg = errorMessage(&a, 0);
+  CHECK(zMsg && strstr(zMsg, "after a BEGIN") && !strstr(zMsg, "/begin"));
+  zMsg = errorMessage(&a, 1);
+  CHECK(zMsg && strstr(zMsg, "over a WebSocket"));
   answerFree(&a);
   connClose(&c);
 }
