@@ -207,9 +207,15 @@ test('gate: requests of a transaction waiting behind one of it in the engine are
   const behind = gate.request('POST', '/run', body, txId);
   const refused = await gate.request('POST', '/run', new Uint8Array(1), txId);
   assert.deepEqual([refused.status, json(refused).code], [429, 'TOO_MANY_REQUESTS']);
+  // One that fits still waits its turn behind all before it, the refused one aside.
+  const last = gate.request('POST', '/run', new Uint8Array(0), txId);
+  await tick();
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/begin'], 'nothing passes the held /query');
   release();
   assert.equal((await first).status, 200);
   assert.equal((await behind).status, 200);
+  assert.equal((await last).status, 200);
+  assert.deepEqual(engine.calls.map((c) => `${c.path} ${c.body.length}`), ['/begin 2', '/query 2', `/run ${WAITING_MAX_BYTES}`, '/run 0']);
 });
 
 test('gate: a /begin waits until the requests admitted before it have finished', async () => {
@@ -405,6 +411,35 @@ test('gate: requests of one transaction reach the engine one at a time, so none 
   }
   assert.deepEqual(engine.calls.map((c) => c.path), ['/begin', '/query']);
   assert.equal(gate.openTransaction, null);
+});
+
+test('gate: requests of one transaction waiting behind a slow one go one at a time, in arrival order: one sent after the /commit is told it ended', async () => {
+  const engine = fakeEngine();
+  /** @type {() => void} */
+  let release = () => {};
+  const slow = {
+    contract: engine.contract,
+    /** @type {typeof engine.answer} */
+    async answer(method, path, body, o) {
+      if (path === '/query') await new Promise((r) => (release = () => r(undefined)));
+      return engine.answer(method, path, body, o);
+    },
+  };
+  const gate = new TransactionGate({ engine: () => slow, randomUUID: () => 'tx', setTimeout: () => 0, clearTimeout: () => {} });
+  const { txId } = json(await gate.request('POST', '/begin', bytes({}), null));
+  const first = gate.request('POST', '/query', bytes({ sql: 'slow' }), txId);
+  await tick();
+  const before = gate.request('POST', '/run', bytes({ sql: 'before' }), txId);
+  const commit = gate.request('POST', '/commit', bytes({}), txId);
+  const after = gate.request('POST', '/run', bytes({ sql: 'after' }), txId);
+  release();
+  assert.equal((await first).status, 200);
+  assert.equal((await before).status, 200);
+  assert.equal((await commit).status, 200);
+  const late = await after;
+  assert.deepEqual([late.status, json(late).code], [409, 'TRANSACTION_EXPIRED']);
+  assert.match(json(late).error, /already committed/);
+  assert.deepEqual(engine.calls.map((c) => `${c.path} ${c.body}`), ['/begin {}', '/query {"sql":"slow"}', '/run {"sql":"before"}', '/commit {}']);
 });
 
 test('gate: a failed /begin releases the gate', async () => {

@@ -36,9 +36,10 @@ const decoder = new TextDecoder();
  */
 
 /**
- * running: its requests in line or inside the engine now; busy: settles when the one in the engine answers.
+ * running: its requests in line or inside the engine now; last: settles when the last of them to
+ * arrive has answered (null when none is in line), so each waits for the one before it.
  * @typedef {{id: string, timeoutMs: number, state: 'beginning' | 'open' | 'ended', running: number, timer: any,
- *   busy: Promise<void> | null}} OpenTransaction
+ *   last: Promise<void> | null}} OpenTransaction
  */
 
 export class TransactionGate {
@@ -294,7 +295,7 @@ export class TransactionGate {
       if (next.begin) {
         if (this.#active > 0) return;
         this.#waiting.shift();
-        this.#tx = { id: this.#newId(), timeoutMs: 0, state: 'beginning', running: 0, timer: null, busy: null };
+        this.#tx = { id: this.#newId(), timeoutMs: 0, state: 'beginning', running: 0, timer: null, last: null };
         next.admit();
         return;
       }
@@ -335,19 +336,20 @@ export class TransactionGate {
     const endedBy = ends ?? ((/** @type {EngineResponse} */ a) => (ending && a.status === 200 ? (path === '/commit' ? 'committed' : 'rolled back') : null));
     tx.running++;
     this.#disarm(tx);
+    // One request of the transaction in the engine at a time, in arrival order: an
+    // answer may end the transaction (a commit, a rollback, an abort that was fetching
+    // pages from R2 meanwhile), and a request let in beside it would then reach C with
+    // no transaction open (500 INTERNAL) rather than be told it ended. Each waits for the
+    // one that arrived before it, never for "none busy", which all waiters see at once.
+    const before = tx.last;
+    /** @type {() => void} */
+    let answered = () => {};
+    const mine = new Promise((resolve) => (answered = () => resolve(undefined)));
+    tx.last = mine;
     try {
-      // One request of the transaction in the engine at a time, in arrival order: an
-      // answer may end the transaction (a commit, a rollback, an abort that was fetching
-      // pages from R2 meanwhile), and a request queued behind it in the engine would
-      // then reach C with no transaction open (500 INTERNAL) rather than be told it ended.
-      const refused = tx.busy && (await this.#waitCounted(body, internal, async () => {
-        while (tx.busy) await tx.busy;
-      }));
+      const refused = before && (await this.#waitCounted(body, internal, () => before));
       if (refused) return refused;
       if (this.#current(txId) !== tx) return this.#expired(txId);
-      /** @type {() => void} */
-      let answered = () => {};
-      tx.busy = new Promise((resolve) => (answered = resolve));
       try {
         const answer = await this.#engine().answer(method, path, body, { inTransaction: true, internal });
         const reason = endedBy(answer);
@@ -362,11 +364,16 @@ export class TransactionGate {
         // The engine failed under the transaction: its state is gone with it.
         this.#end(tx, `aborted: ${err instanceof Error ? err.message : String(err)}`);
         throw err;
-      } finally {
-        tx.busy = null;
-        answered();
       }
     } finally {
+      // A request refused while waiting (429) leaves before still running: the next
+      // one waits for that too.
+      const settle = () => {
+        answered();
+        if (tx.last === mine) tx.last = null;
+      };
+      if (before) void before.then(settle);
+      else settle();
       tx.running--;
       if (tx.state === 'open' && tx.running === 0) this.#arm(tx);
     }
