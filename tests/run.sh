@@ -369,13 +369,27 @@ run_suite() {
 
 # print_failures: each failed test's line from the suites' logs (C's and the fuzz suite's
 # "FAIL ...", node's "✖ ..."; a fuzz finding's report and input), once each and at most
-# FAILURES_SHOWN a suite, so that the output's tail, all CI keeps, says what failed.
-readonly FAILURES_SHOWN=20
+# FAILURES_SHOWN a suite, so that the output's tail, all CI keeps, says what failed. For
+# node's, the first ERROR_LINES lines of each one's error from its closing "failing tests"
+# list too (the assertion's message and diff, without the stack): a flaky failure in CI
+# must say why there, as it may not come back on another machine.
+readonly FAILURES_SHOWN=20 ERROR_LINES=10
 print_failures() {
-  local name lines
+  local name lines log
   for name in "${SUITES_RUN[@]}"; do
-    lines=$(grep -a -E '^ *(FAIL|✖) |^    (finding|input \(base64\)): ' "$LOGS/suite-$name.log" |
-              sed 's/^ *//' | grep -a -v '^✖ failing tests:$' | awk '!seen[$0]++' | head -n "$FAILURES_SHOWN" | cut -c1-2000 || true)
+    log=$LOGS/suite-$name.log
+    if grep -a -q '^✖ failing tests:$' "$log"; then
+      lines=$(awk -v max="$ERROR_LINES" '
+                /^✖ failing tests:$/ { listing = 1; next }
+                !listing || /^test at / || /^$/ { next }
+                /^✖ / { print; left = max; next }
+                /^ +at / { left = 0 }
+                left > 0 { print; left-- }' "$log" |
+              head -n $((FAILURES_SHOWN * (ERROR_LINES + 1))) | cut -c1-300 || true)
+    else
+      lines=$(grep -a -E '^ *(FAIL|✖) |^    (finding|input \(base64\)): ' "$log" |
+                sed 's/^ *//' | awk '!seen[$0]++' | head -n "$FAILURES_SHOWN" | cut -c1-2000 || true)
+    fi
     if [[ -n $lines ]]; then
       say "  failed in $name:"
       say "$lines" | sed 's/^/    /'
