@@ -21,11 +21,13 @@ static Conn theConn;
 
 /* Whether SQLite's log message for rc says something about us rather than about
 ** the caller's SQL. The caller's mistakes (syntax, constraints, denials, limits)
-** are answered to the caller and would only be noise in the object's log; a
-** failed read is a page fault on async storage, retried as a matter of course,
-** and a real storage failure is logged by the host where it happens. */
+** are answered to the caller and would only be noise in the object's log, as
+** would an automatic index, a missing index in the caller's schema logged on
+** every statement that builds one; a failed read is a page fault on async
+** storage, retried as a matter of course, and a real storage failure is logged
+** by the host where it happens. */
 static int apiLogWorthy(int rc){
-  if( rc==SQLITE_IOERR_READ ) return 0;
+  if( rc==SQLITE_IOERR_READ || rc==SQLITE_WARNING_AUTOINDEX ) return 0;
   switch( rc & 0xff ){
     case SQLITE_ERROR: case SQLITE_CONSTRAINT: case SQLITE_AUTH: case SQLITE_INTERRUPT:
     case SQLITE_RANGE: case SQLITE_MISMATCH: case SQLITE_TOOBIG: case SQLITE_ABORT:

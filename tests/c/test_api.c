@@ -72,6 +72,24 @@ static void heap_limit_is_a_clear_error_and_the_object_recovers(void){
   answerFree(&a);
 }
 
+/* An automatic index (SQLITE_WARNING_AUTOINDEX) says the caller's schema lacks
+** one: SQLite logs it on every such statement, which made a line in the object's
+** log per request (our own /diff's joins too). */
+static void an_automatic_index_is_not_logged(void){
+  Answer a = request("/exec", "{\"sql\":\"CREATE TABLE ai_a(x); CREATE TABLE ai_b(y);"
+                              " INSERT INTO ai_a VALUES(1),(2),(3); INSERT INTO ai_b VALUES(2),(3),(4)\"}");
+  CHECK(a.status==200);
+  answerFree(&a);
+  hostMemLogWorst();
+  a = request("/query", "{\"sql\":\"SELECT count(*) AS n FROM ai_a JOIN ai_b ON ai_a.x = ai_b.y\"}");
+  CHECK_STR(a.zBody, "{\"rows\":[{\"n\":2}]}");
+  answerFree(&a);
+  CHECK(hostMemLogWorst()==HOST_MEM_LOG_NONE);
+  a = request("/exec", "{\"sql\":\"DROP TABLE ai_a; DROP TABLE ai_b\"}");
+  CHECK(a.status==200);
+  answerFree(&a);
+}
+
 /* zeroblob() keeps SQLite's answers, but its zeros are in memory when it
 ** returns: a deferred one too large for the heap once broke the row written
 ** (capture.c captureZeroblob), which ASan and UBSan here would report. */
@@ -133,6 +151,7 @@ int main(void){
   RUN(requests_before_open_are_refused);
   RUN(open_migrate_and_query);
   RUN(heap_limit_is_a_clear_error_and_the_object_recovers);
+  RUN(an_automatic_index_is_not_logged);
   RUN(zeroblob_past_the_heap_fails_cleanly);
   RUN(an_answer_too_big_to_build_commits_nothing);
   RUN(a_huge_json_body_is_a_clear_error);
