@@ -459,6 +459,39 @@ for (const backend of BACKENDS) {
       await db.prepare('COMMIT').run();
     });
 
+    test('after a COMMIT failed because the transaction had ended, the next statement runs outside it, as in SQLite; a ROLLBACK right after it succeeds', async () => {
+      const db = database(backend, 'tx-after-failed-commit', { transactionTimeoutMs: 100 });
+      await db.exec(SCHEMA);
+      // Code that logs the failed COMMIT and goes on, without a ROLLBACK.
+      await db.prepare('BEGIN').run();
+      await db.prepare("INSERT INTO users (name) VALUES ('lost')").run();
+      await new Promise((r) => setTimeout(r, 400));
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: .*idled out/);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM users').first('n'), 0);
+      await db.prepare("INSERT INTO users (name) VALUES ('after')").run();
+      await rejectsD1(() => db.prepare('ROLLBACK').run(), /^D1_ERROR: cannot rollback - no transaction is active/);
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: cannot commit - no transaction is active/);
+      // BEGIN, batch() and exec() right after such a COMMIT run too.
+      /** @type {[string, () => Promise<unknown>][]} */
+      const nexts = [['BEGIN', () => db.prepare('BEGIN').run()], ['batch', () => db.batch([db.prepare('SELECT 1')])], ['exec', () => db.exec('SELECT 1')]];
+      for (const [what, next] of nexts) {
+        await db.prepare('BEGIN').run();
+        await new Promise((r) => setTimeout(r, 400));
+        await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: .*idled out/);
+        await next();
+        if (what === 'BEGIN') await db.prepare('ROLLBACK').run();
+      }
+      // A deferred foreign key that fails the COMMIT: a ROLLBACK right after it succeeds,
+      // a second does not.
+      await db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (p REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);');
+      await db.prepare('BEGIN').run();
+      await db.prepare('INSERT INTO child VALUES (7)').run();
+      await rejectsD1(() => db.prepare('COMMIT').run(), /^D1_ERROR: FOREIGN KEY constraint failed/);
+      await db.prepare('ROLLBACK').run();
+      await rejectsD1(() => db.prepare('ROLLBACK').run(), /^D1_ERROR: cannot rollback - no transaction is active/);
+      assert.equal(await db.prepare('SELECT count(*) AS n FROM child').first('n'), 0);
+    });
+
     test('after the transaction ended, BEGIN fails with why it ended, until ROLLBACK', async () => {
       const db = database(backend, 'tx-begin-dead', { transactionTimeoutMs: 100 });
       await db.prepare('BEGIN').run();

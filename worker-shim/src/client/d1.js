@@ -57,6 +57,11 @@ export class DoSQLD1Database {
   #options;
   /** The transaction opened by a BEGIN statement, once /begin answered. @type {Transaction | null} */
   #tx = null;
+  /** The transaction the object had ended, when the call before this one was its COMMIT,
+   *  which failed saying so: as SQLite's connection after such a COMMIT, the facade holds
+   *  no transaction any more, but a ROLLBACK right after it (an ORM's, after a failed
+   *  COMMIT) succeeds, as after any end. Each call takes it (#serialize). @type {Transaction | null} */
+  #lapsed = null;
   /** The calls of this instance, chained: each runs after the one before it. */
   #tail = Promise.resolve();
 
@@ -154,7 +159,7 @@ export class DoSQLD1Database {
    * @returns {Promise<{result: any, columns: string[], rows: unknown[][]}>}
    */
   async _execute(sql, params) {
-    return this.#serialize(async () => {
+    return this.#serialize(async (lapsed) => {
       // D1's own check, before SQLite sees the text (comment lines that start
       // with a blank are dropped): its answer for nothing to run.
       if (sql.replace(/^\s+--.*/gm, '').trim().length === 0) throw d1Error('D1_ERROR', NO_STATEMENTS, null);
@@ -167,7 +172,7 @@ export class DoSQLD1Database {
         answer = await this.#batch([{ sql, params }], tx);
       } catch (err) {
         const control = transactionStatement(err);
-        if (control !== null) return this.#control(control, params, started);
+        if (control !== null) return this.#control(control, params, started, lapsed);
         // The object had ended the transaction before this statement ran (it answers
         // TRANSACTION_EXPIRED before SQLite reads the text): the statement may be the
         // ROLLBACK that ends it here too, as after any death.
@@ -219,18 +224,22 @@ export class DoSQLD1Database {
    * transaction's /begin, /commit or /rollback.
    * @param {'begin' | 'commit' | 'rollback'} control
    * @param {unknown[]} params @param {number} started
+   * @param {Transaction | null} [lapsed]  the one whose COMMIT just failed (#lapsed)
    */
-  async #control(control, params, started) {
+  async #control(control, params, started, lapsed = null) {
     // Ended by the object, the transaction is still this instance's until ROLLBACK
     // (or a failed COMMIT): BEGIN fails with the reason, as every statement does.
     if (control === 'begin' && this.#tx?.dead) throw this.#tx.dead;
     if (control === 'begin' && this.#tx !== null) {
       throw d1Error('D1_ERROR', 'cannot start a transaction within a transaction: SQLITE_ERROR', null);
     }
+    if (params.length > 0) throw d1Error('D1_ERROR', WRONG_PARAMETER_COUNT, null);
+    if (control === 'rollback' && this.#tx === null && lapsed !== null) {
+      return emptyResult(Date.now() - started, false, lapsed.sizeAtBegin);
+    }
     if (control !== 'begin' && this.#tx === null) {
       throw d1Error('D1_ERROR', `cannot ${control} - no transaction is active: SQLITE_ERROR`, null);
     }
-    if (params.length > 0) throw d1Error('D1_ERROR', WRONG_PARAMETER_COUNT, null);
     if (control === 'begin') {
       const timeoutMs = this.#options.transactionTimeoutMs;
       const { txId, sizeAfter } = await this.#request('/begin', timeoutMs === undefined ? {} : { timeoutMs }, null).catch(rethrowD1);
@@ -239,11 +248,11 @@ export class DoSQLD1Database {
     }
     const tx = /** @type {Transaction} */ (this.#tx);
     if (tx.dead) {
-      // Rolled back already by the object: COMMIT fails and leaves it dead (so the
-      // ROLLBACK an ORM sends after a failed COMMIT succeeds); ROLLBACK ends it, the
-      // database left as the object's rollback left it: as it was at BEGIN.
-      if (control === 'commit') throw tx.dead;
+      // Rolled back already by the object: COMMIT fails saying so and ends it here
+      // (#lapsed); ROLLBACK ends it, the database left as the object's rollback left
+      // it: as it was at BEGIN.
       this.#tx = null;
+      if (control === 'commit') throw this.#lapse(tx, tx.dead);
       return emptyResult(Date.now() - started, false, tx.sizeAtBegin);
     }
     let answer;
@@ -253,10 +262,11 @@ export class DoSQLD1Database {
       const failure = toD1Error(err);
       if (control === 'commit' && err instanceof DoSQLError && endsTransaction(err)) {
         // The object rolled back (a deferred constraint, or the transaction was
-        // already over): dead, as after any end, so the ROLLBACK an ORM sends
-        // after a failed COMMIT (Drizzle does) succeeds and the reason stays.
-        tx.dead = failure;
-      } else if (control === 'rollback' || endsTransaction(err)) {
+        // already over): ended here too, and a ROLLBACK next succeeds (#lapsed).
+        this.#tx = null;
+        throw this.#lapse(tx, failure);
+      }
+      if (control === 'rollback' || endsTransaction(err)) {
         this.#tx = null;
       }
       // A COMMIT that got no answer (the network, the object restarting) may or may not
@@ -270,6 +280,16 @@ export class DoSQLD1Database {
     // A rollback leaves the size the transaction began with: nobody else wrote meanwhile.
     // A COMMIT changed the database when a statement of its transaction did.
     return emptyResult(Date.now() - started, control === 'commit' && tx.wrote, control === 'commit' ? answer.sizeAfter : tx.sizeAtBegin);
+  }
+
+  /**
+   * The COMMIT of tx failed with failure, as the object had ended it: the next call
+   * may be the ROLLBACK an ORM sends then (#lapsed).
+   * @param {Transaction} tx @param {Error} failure @returns {Error} failure
+   */
+  #lapse(tx, failure) {
+    this.#lapsed = tx;
+    return failure;
   }
 
   /**
@@ -315,10 +335,15 @@ export class DoSQLD1Database {
    * BEGIN only in its answer, so a call made while one is on its way must wait
    * to learn whether it belongs to the transaction; one at a time keeps that
    * simple, and the order of calls SQLite's (one connection).
-   * @template T @param {() => Promise<T>} fn @returns {Promise<T>}
+   * fn is given #lapsed, which no later call sees.
+   * @template T @param {(lapsed: Transaction | null) => Promise<T>} fn @returns {Promise<T>}
    */
   #serialize(fn) {
-    const run = this.#tail.then(fn);
+    const run = this.#tail.then(() => {
+      const lapsed = this.#lapsed;
+      this.#lapsed = null;
+      return fn(lapsed);
+    });
     this.#tail = run.then(
       () => {},
       () => {},
