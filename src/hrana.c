@@ -20,6 +20,7 @@
 #include "hranastream.h"
 #include "json.h"
 #include "sqlite/unit.h"
+#include "sqltext.h"
 #include "vfs.h"
 
 /*
@@ -257,11 +258,8 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
   /* A long script's error says where: the statements before it have run. */
   if( zStart && replyFailed(pSub) ){
     char zWhere[64];
-    int nLine = 1;
-    const char *z;
-    while( *zStart==' ' || *zStart=='\t' || *zStart=='\r' || *zStart=='\n' ) zStart++;
-    for(z=zText; z<zStart; z++) nLine += *z=='\n';
-    sqlite3_snprintf(sizeof(zWhere), zWhere, " (the sequence's statement on line %d)", nLine);
+    sqlite3_snprintf(sizeof(zWhere), zWhere, " (the sequence's statement on line %d)",
+                     dosqlLineOf(zText, dosqlFirstToken(zStart)));
     replyAmend(pSub, pSub->status, pSub->zCode, zWhere);
   }
 }

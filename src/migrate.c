@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "request.h"
 #include "sqlite/unit.h"
+#include "sqltext.h"
 
 /* A UTF-8 byte-order mark. */
 static const char zBom[] = "\xef\xbb\xbf";
@@ -179,28 +180,6 @@ void migrateCheckRestore(Conn *pConn, Reply *pReply, const cJSON *pBody){
   sqlite3_free(zChanged);
 }
 
-/* z past the spaces and comments before its first token. */
-static const char *migrateFirstToken(const char *z){
-  for(;;){
-    while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' || *z=='\v' ) z++;
-    if( z[0]=='-' && z[1]=='-' ){
-      z += strcspn(z, "\n");
-    }else if( z[0]=='/' && z[1]=='*' ){
-      const char *zEnd = strstr(z+2, "*/");
-      z = zEnd ? zEnd+2 : z+strlen(z);
-    }else{
-      return z;
-    }
-  }
-}
-
-/* The line (from 1) of zSql that zAt is on. */
-static int migrateLineOf(const char *zSql, const char *zAt){
-  int iLine = 1;
-  for(; zSql<zAt; zSql++) iLine += *zSql=='\n';
-  return iLine;
-}
-
 /* The objects of the temp schema, counted as trusted SQL (0 when it cannot say,
 ** which the statements that follow will). */
 static int migrateTempObjects(Conn *pConn){
@@ -257,7 +236,7 @@ static int migrateRun(Conn *pConn, Reply *pWhy, const char *zName, const char *z
     if( rc!=SQLITE_OK ){
       /* Where SQLite points (a syntax error's token), else where the statement starts. */
       int iOffset = bPrepared ? -1 : sqlite3_error_offset(pConn->db);
-      *piLine = migrateLineOf(zStart, iOffset>=0 ? zStatement+iOffset : migrateFirstToken(zStatement));
+      *piLine = dosqlLineOf(zStart, iOffset>=0 ? zStatement+iOffset : dosqlFirstToken(zStatement));
     }
   }
   pConn->bTrusted = 1;

@@ -635,6 +635,33 @@ static void explaining_transaction_control_runs_none(void){
   connClose(&c);
 }
 
+/* A failing statement of a sequence is named by the line it begins on: past the
+** comments above it (a script with a comment over each statement named the
+** comment's line), with lines ended by a lone CR counted too. */
+static void a_failing_sequence_statement_names_its_own_line(void){
+  static const struct { const char *zSql; const char *zLine; } aCase[] = {
+    { "SELECT 1;\\n-- a\\n-- b\\n-- c\\nINSERT INTO nope VALUES (1);", "line 5)" },
+    { "SELECT 1;\\n\\n/* c\\n */\\nINSERT INTO nope VALUES (1);", "line 5)" },
+    { "SELECT 1; -- done\\nINSERT INTO nope VALUES (1);", "line 2)" },
+    { "SELECT 1;\\rSELECT 2;\\rINSERT INTO nope VALUES (1);\\r", "line 3)" },
+    { "SELECT 1;\\r\\nSELECT 2; /* x */ INSERT INTO nope VALUES (1);", "line 2)" },
+  };
+  Conn c;
+  char cState, zBody[512];
+  int i;
+  setup(&c);
+  for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
+    Answer a;
+    snprintf(zBody, sizeof(zBody), "{\"baton\":null,\"requests\":[{\"type\":\"sequence\",\"sql\":\"%s\"}]}", aCase[i].zSql);
+    a = pipeline(&c, zBody, &cState);
+    CHECK_STR(resultType(&a, 0), "error");
+    CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), aCase[i].zLine));
+    if( !errorMessage(&a, 0) || !strstr(errorMessage(&a, 0), aCase[i].zLine) ) printf("  case %d: %s\n", i, a.zBody);
+    answerFree(&a);
+  }
+  connClose(&c);
+}
+
 /* Describing a PRAGMA that sets a value would apply it (SQLite does as it
 ** prepares it): refused, and nothing changes; one that reports is described. */
 static void describing_a_setting_changes_nothing(void){
@@ -1152,6 +1179,7 @@ int main(void){
   RUN(a_transaction_ended_by_the_host_ends_its_stream);
   RUN(a_batch_runs_its_conditions);
   RUN(sequence_describe_and_autocommit);
+  RUN(a_failing_sequence_statement_names_its_own_line);
   RUN(describing_a_setting_changes_nothing);
   RUN(explaining_transaction_control_runs_none);
   RUN(hostile_pipelines_get_clear_errors);

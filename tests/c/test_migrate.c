@@ -227,6 +227,7 @@ static void failing_migration_names_its_line(void){
     { "CREATE TABLE a(x);\\n\\nCREATE TABLE b(\\n  y,\\n  z,,\\n);", "failed at line 5: " },
     { "CREATE TABLE a(x UNIQUE);\\n/* two rows,\\n one value */\\n-- twice\\nINSERT INTO a VALUES(1),\\n(1);", "failed at line 5: UNIQUE constraint failed: a.x" },
     { "CREATE TABLE a(x);\\nSELECT * FROM nope;", "failed at line 2: no such table: nope" },
+    { "CREATE TABLE a(x);\\rCREATE TABLE b(x);\\rINSERT INTO nope VALUES(1);", "failed at line 3: no such table: nope" },
   };
   int i;
   for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
