@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { createClient as createLibsqlClient } from '@libsql/client';
 import { runShell } from '../../worker-shim/bin/dosql-shell.mjs';
 import { REPO, TMP, startStandalone, tenant } from './harness.js';
@@ -286,7 +287,7 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   // its user sees, is refused before anything is sent, saying what to do.
   const mixedUp = await dosql(['exec', file, other]);
   assert.equal(mixedUp.code, 1);
-  assert.match(mixedUp.err, /copy\.sqlite is a SQLite database file, not SQL: to make it the database, run dosql import/);
+  assert.match(mixedUp.err, /copy\.sqlite is a SQLite database file, not SQL text: to replace a database with it, use dosql import \S*copy\.sqlite\n/);
   const notSqlite = await dosql(['import', script, other]);
   assert.match(notSqlite.err, /seed\.sql is not a SQLite database file: to run the SQL in it, use dosql exec/);
   writeFileSync(`${file}-wal`, 'pages of a WAL-mode database');
@@ -310,7 +311,7 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   assert.equal(stdinScript.code, 0, stdinScript.err);
   assert.equal((await dosql(['shell', pipeDb, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM notes;' })).out, 'n\n3\n');
   const fileAsScript = await dosql(['exec', '-', pipeDb], { input: readFileSync(file) });
-  assert.match(fileAsScript.err, /standard input is a SQLite database file, not SQL: to make it the database, run dosql import -/);
+  assert.match(fileAsScript.err, /standard input is a SQLite database file, not SQL text: to replace a database with it, use dosql import -\n/);
   const notAFile = await dosql(['import', '/dev/stdin', tenant('cli-pipe-text')], { input: 'SELECT 1;' });
   assert.equal(notAFile.code, 1);
   assert.match(notAFile.err, /IMPORT_/, 'the server refuses what is no database file');
@@ -342,6 +343,13 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   assert.equal(undone.code, 1);
   assert.match(undone.err, /no such table: nowhere \(the sequence's statement on line 4\); it was inside the script's own BEGIN \.\.\. COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either/);
   assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM undone;' })).out, 'n\n0\n');
+  // The line is the statement's own, past the comments above it; a COMMIT that ran is not said to be rolled back.
+  const commented = join(folder, 'commented.sql');
+  writeFileSync(commented, 'CREATE TABLE done (x);\nBEGIN;\nINSERT INTO done VALUES (1);\nCOMMIT; -- batch 1 done\n-- now the next\n/* one */\nINSERT INTO nowhere VALUES (2);\n');
+  const afterCommit = await dosql(['exec', commented, other]);
+  assert.equal(afterCommit.code, 1);
+  assert.match(afterCommit.err, /no such table: nowhere \(the sequence's statement on line 7\)\n/);
+  assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM done;' })).out, 'n\n1\n');
 
   // A script whose last BEGIN has no COMMIT: what ran after it was rolled back, and it says so.
   const open = join(folder, 'open.sql');
@@ -481,6 +489,72 @@ test('a database URL under a path (a proxy serving the worker under /dosql) is t
   for (const notOne of ['https://proxy.example/dosql/dbx/acme/', 'https://proxy.example/db/']) {
     assert.throws(() => resolveTarget(notOne, {}), /is no database URL: DoSQL's are <server>\/db\/<tenant>\//);
   }
+});
+
+test('export and import against a server that is no DoSQL database (a sign-in page, an app) fail and keep the earlier file', async () => {
+  const other = createHttpServer((req, res) => {
+    if (req.url?.startsWith('/login')) {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<!doctype html><title>Sign in</title>');
+    } else if (req.method === 'POST') {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"id":1,"hits":1}');
+    } else {
+      res.writeHead(302, { location: '/login' });
+      res.end();
+    }
+  });
+  await new Promise((resolve) => other.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (other.address());
+  try {
+    const dir = mkdtempSync(join(folder, 'other-'));
+    writeFileSync(join(dir, 'acme.sqlite'), 'the backup of yesterday');
+    const env = { DOSQL_TOKEN: TOKEN, DOSQL_URL: `http://127.0.0.1:${port}` };
+    const exported = await dosql(['export', 'acme'], { cwd: dir, env });
+    assert.equal(exported.code, 1);
+    assert.match(exported.err, /^dosql: BAD_RESPONSE: http:\/\/127\.0\.0\.1:\d+\/login answered with text\/html \("<!doctype html>.*"\), not a SQLite file: not DoSQL's answer, so acme\.sqlite was not written/);
+    assert.equal(readFileSync(join(dir, 'acme.sqlite'), 'utf8'), 'the backup of yesterday');
+    assert.deepEqual(readdirSync(dir), ['acme.sqlite']);
+    const database = Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(496)]);
+    writeFileSync(join(dir, 'db.sqlite'), database);
+    const imported = await dosql(['import', 'db.sqlite', 'acme'], { cwd: dir, env });
+    assert.equal(imported.code, 1);
+    assert.match(imported.err, /BAD_RESPONSE.*the database answered \/import with \{"id":1,"hits":1\}, which has no pages: not DoSQL's answer/);
+    assert.equal(imported.out, '');
+  } finally {
+    other.close();
+  }
+});
+
+test('export refuses a file that has a -wal or -journal beside it, which SQLite would read onto the new file', async () => {
+  const db = tenant('cli-wal');
+  assert.equal((await dosql(['shell', db], { input: 'CREATE TABLE t (x); INSERT INTO t VALUES (1);' })).code, 0);
+  const dir = mkdtempSync(join(folder, 'wal-'));
+  for (const companion of ['-wal', '-journal']) {
+    writeFileSync(join(dir, 'copy.sqlite'), 'an older export');
+    writeFileSync(join(dir, `copy.sqlite${companion}`), 'pages of the older export');
+    const r = await dosql(['export', db, '-o', 'copy.sqlite'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`copy\\.sqlite${companion} is beside copy\\.sqlite: SQLite would read it onto the new export when it opens it`));
+    assert.equal(readFileSync(join(dir, 'copy.sqlite'), 'utf8'), 'an older export');
+    rmSync(join(dir, `copy.sqlite${companion}`));
+  }
+  assert.equal((await dosql(['export', db, '-o', 'copy.sqlite'], { cwd: dir })).code, 0);
+});
+
+test('a compressed backup is named as such: import and exec say to decompress it, not that it is SQL or UTF-16', async () => {
+  const dir = mkdtempSync(join(folder, 'gz-'));
+  writeFileSync(join(dir, 'backup.sqlite.gz'), gzipSync(Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(496)])));
+  writeFileSync(join(dir, 'backup.zip'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+  const imported = await dosql(['import', 'backup.sqlite.gz', tenant('cli-gz')], { cwd: dir });
+  assert.equal(imported.code, 1);
+  assert.match(imported.err, /backup\.sqlite\.gz is compressed with gzip, not a SQLite database file: decompress it first, as dosql import <\(gunzip -c backup\.sqlite\.gz\)/);
+  const ran = await dosql(['exec', 'backup.sqlite.gz', tenant('cli-gz')], { cwd: dir });
+  assert.equal(ran.code, 1);
+  assert.match(ran.err, /backup\.sqlite\.gz is compressed with gzip, not SQL text: decompress it first/);
+  const zipped = await dosql(['import', 'backup.zip', tenant('cli-gz')], { cwd: dir });
+  assert.match(zipped.err, /backup\.zip is a zip archive, not a SQLite database file: unzip it, and use the file in it/);
 });
 
 test('a URL that is no DoSQL database (another server, a wrong path) is named, with what it answered', async () => {

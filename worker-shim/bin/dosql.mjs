@@ -20,10 +20,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createClient } from '../src/client/client.js';
+import { SQLITE_FILE_TYPE, answerOf, createClient } from '../src/client/client.js';
 import { resolveTarget, resolveToken, DEFAULT_SERVER } from './dosql-target.mjs';
 import { MODES, endsInTransaction, runShell } from './dosql-shell.mjs';
-import { readUtf8File, utf8Text } from './utf8-file.mjs';
+import { packedKind, readUtf8File, utf8Text } from './utf8-file.mjs';
 
 /**
  * The commands: their arguments (the first `needs` of them required), the options each
@@ -56,15 +56,12 @@ TARGET: a database URL (http://host/db/TENANT/, ws://..., libsql://...) or a ten
 name on DOSQL_URL (default ${DEFAULT_SERVER}, ./build.sh dev). The token: --token,
 else DOSQL_TOKEN, else the DOSQL_TOKEN of the nearest .dev.vars.`;
 
-/** Whether the file at path begins as a SQLite database does. @param {string} path */
-function isSqliteFile(path) {
-  // A pipe (<(gunzip -c backup.gz), /dev/stdin) cannot be read twice: the server
-  // checks the header of what it is sent, and exec's text check refuses a file's NULs.
-  if (!statSync(path).isFile()) return false;
+/** The first 16 bytes of the file at path (fewer when it is shorter). @param {string} path */
+function headOf(path) {
   const head = Buffer.alloc(16);
   const fd = openSync(path, 'r');
   try {
-    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+    return head.subarray(0, readSync(fd, head, 0, 16, 0));
   } finally {
     closeSync(fd);
   }
@@ -77,23 +74,39 @@ function isSqliteFile(path) {
  * @param {string} path
  */
 function checkImportable(path) {
+  // A pipe (<(gunzip -c backup.gz), /dev/stdin) cannot be read twice: the server checks
+  // the header of what it is sent.
   if (!statSync(path).isFile()) return;
-  if (!isSqliteFile(path)) throw new Error(`${path} is not a SQLite database file: to run the SQL in it, use dosql exec ${path}`);
-  const beside = (/** @type {string} */ suffix) => {
-    try {
-      return statSync(path + suffix).size > 0;
-    } catch {
-      return false;
-    }
-  };
-  if (beside('-wal')) {
+  const kind = packedKind(headOf(path));
+  if (kind?.what !== 'a SQLite database file') {
+    throw new Error(kind ? `${path} is ${kind.what}, not a SQLite database file: ${kind.instead(path)}` : `${path} is not a SQLite database file: to run the SQL in it, use dosql exec ${path}`);
+  }
+  if (beside(path, '-wal')) {
     throw new Error(`${path}-wal is beside it and holds its newest pages, which an import of ${path} alone would leave out: ` +
       `first run sqlite3 ${path} 'PRAGMA wal_checkpoint(TRUNCATE)' (with nothing else using it)`);
   }
-  if (beside('-journal')) {
+  if (beside(path, '-journal')) {
     throw new Error(`${path}-journal is beside it: a transaction on it did not finish. Open it once with sqlite3 ${path} ` +
       `(which rolls that transaction back), then import it`);
   }
+}
+
+/**
+ * Refuse to write an export over a file whose -wal or -journal beside it SQLite would
+ * read onto the new file when it opens it (a tool has it open, or left them there):
+ * the pages of the old file over the new one.
+ * @param {string} file
+ */
+function checkExportable(file) {
+  const companion = ['-wal', '-journal'].find((suffix) => beside(file, suffix));
+  if (companion === undefined) return;
+  throw new Error(`${file}${companion} is beside ${file}: SQLite would read it onto the new export when it opens it ` +
+    `(a tool has ${file} open, or left it there). Close that tool, or export to another file`);
+}
+
+/** Whether a non-empty file path + suffix is there. @param {string} path @param {string} suffix */
+function beside(path, suffix) {
+  return (statOf(path + suffix)?.size ?? 0) > 0;
 }
 
 /** @param {string[]} argv @returns {Promise<number>} the exit code */
@@ -160,8 +173,17 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       const toStdout = file === '-' || file === '/dev/stdout';
       if (!toStdout && statOf(file)?.isDirectory()) throw new Error(`${file} is a folder: name the file to write, as -o ${join(file, `${target.tenant}.sqlite`)}`);
       if (!toStdout && !statOf(dirname(file))?.isDirectory()) throw new Error(`${dirname(file)}, the folder of ${file}, does not exist`);
+      if (!toStdout) checkExportable(file);
       const answer = await endpoint(target.http, token, '/export', { method: 'GET' });
       if (!answer.ok) throw await answerError(answer);
+      // Another server's 200 (a wrong URL, a sign-in page it was sent on to) must not
+      // replace an earlier export.
+      const type = answer.headers.get('content-type');
+      if (type !== SQLITE_FILE_TYPE) {
+        const text = (await answer.text()).slice(0, 200);
+        throw new Error(`BAD_RESPONSE: ${answer.url} answered with ${type ?? 'no content type'} (${JSON.stringify(text)}), not a SQLite file: not DoSQL's answer, ` +
+          `so ${toStdout ? 'nothing was written' : `${file} was not written`}. Is the URL <server>/db/<tenant>/ of a server running DoSQL?`);
+      }
       const size = await download(answer, toStdout ? stdout : file);
       // On stderr: the file may be stdout itself (-o - | gzip), which this would end.
       stderr.write(`wrote ${toStdout ? 'standard output' : file} (${size} bytes)\n`);
@@ -176,9 +198,10 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
         checkImportable(args[0]);
       }
       const body = /** @type {any} */ (Readable.toWeb(fromStdin ? /** @type {any} */ (stdin) : createReadStream(args[0])));
-      const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/vnd.sqlite3' } });
+      const answer = await endpoint(target.http, token, '/import', { method: 'POST', body, duplex: 'half', headers: { 'content-type': SQLITE_FILE_TYPE } });
       if (!answer.ok) throw await answerError(answer);
-      json(await answer.json());
+      // Another server's 200 (a wrong URL) is no import.
+      json(answerOf('/import', answer.status, await answer.text()));
       return 0;
     }
     case 'history':
@@ -264,10 +287,9 @@ function isStdin(path) {
   return path === '-' || path === '/dev/stdin';
 }
 
-/** The script of the file at path: SQL text in UTF-8, not a database file. @param {string} path */
+/** The script of the file at path: SQL text in UTF-8, not a database file nor an archive (utf8Text). @param {string} path */
 function fileScript(path) {
   checkFile(path);
-  if (isSqliteFile(path)) throw new Error(`${path} is a SQLite database file, not SQL: to make it the database, run dosql import ${path}`);
   return readUtf8File(path);
 }
 
@@ -276,11 +298,7 @@ async function stdinScript(stdin) {
   /** @type {Buffer[]} */
   const chunks = [];
   for await (const chunk of stdin) chunks.push(Buffer.from(chunk));
-  const bytes = Buffer.concat(chunks);
-  if (bytes.subarray(0, 16).toString('latin1') === 'SQLite format 3\0') {
-    throw new Error('standard input is a SQLite database file, not SQL: to make it the database, run dosql import -');
-  }
-  return utf8Text(bytes, 'standard input');
+  return utf8Text(Buffer.concat(chunks), 'standard input', '-');
 }
 
 /** Throw, naming path, when it is missing or a folder: a file to read is wanted. @param {string} path */

@@ -28,13 +28,17 @@ export function readUtf8File(path) {
 
 /**
  * The text of bytes read from what `name` names (a file, standard input); an Error
- * naming it when they hold a NUL or are not UTF-8.
+ * naming it when they are a database or an archive (packedKind), hold a NUL or are not
+ * UTF-8.
  * @param {Buffer} bytes @param {string} name
+ * @param {string} [arg]  how a command names it (- for standard input)
  * @returns {string}
  */
-export function utf8Text(bytes, name) {
+export function utf8Text(bytes, name, arg = name) {
   // A NUL ends SQLite's text there (and a file saved as UTF-16 holds one in every other byte).
   const nul = bytes.indexOf(0);
+  const kind = packedKind(bytes);
+  if (kind !== null) throw new Error(`${name} is ${kind.what}, not SQL text: ${kind.instead(arg)}`);
   if (nul >= 0) {
     const line = bytes.subarray(0, nul).filter((b) => b === 0x0a).length + 1;
     throw new Error(`${name} holds a NUL byte (line ${line}, byte ${nul}), which SQL text cannot: save it as UTF-8 text (not UTF-16)`);
@@ -46,6 +50,25 @@ export function utf8Text(bytes, name) {
     const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
     throw new Error(`${name} is not UTF-8 (line ${line}, byte ${bad}: 0x${bytes[bad].toString(16)}): save it as UTF-8, or its text would change on the way`);
   }
+}
+
+/**
+ * What a file that begins with these bytes is, when it is a database or an archive (a
+ * backup, as docs/cli.md makes one: dosql export -o - | gzip), and what to do with it
+ * instead; else null.
+ * @param {Uint8Array} head  its first bytes (16 or more)
+ * @returns {{what: string, instead: (name: string) => string} | null}
+ */
+export function packedKind(head) {
+  const starts = (/** @type {number[]} */ magic) => magic.every((b, i) => head[i] === b);
+  if (Buffer.from(head.subarray(0, 16)).toString('latin1') === 'SQLite format 3\0') {
+    return { what: 'a SQLite database file', instead: (name) => `to replace a database with it, use dosql import ${name}` };
+  }
+  if (starts([0x1f, 0x8b])) {
+    return { what: 'compressed with gzip', instead: (name) => `decompress it first, as dosql import <(gunzip -c ${name}) or gunzip -c ${name} > FILE does` };
+  }
+  if (starts([0x50, 0x4b, 0x03, 0x04])) return { what: 'a zip archive', instead: () => 'unzip it, and use the file in it' };
+  return null;
 }
 
 /** The offset of the first byte that does not decode as UTF-8, in bytes that do not. @param {Buffer} bytes */

@@ -29,6 +29,8 @@ export { eventStream, lastEventId } from '../changes/sse.js';
 
 /** The header naming a request's transaction (the engine's contract; tests/worker/contract.test.js). */
 export const TRANSACTION_HEADER = 'X-DoSQL-Transaction';
+/** The content type of a SQLite file, as /export answers it and /import takes it. */
+export const SQLITE_FILE_TYPE = 'application/vnd.sqlite3';
 const BASE_URL = 'http://internal';
 const decoder = new TextDecoder();
 
@@ -593,7 +595,7 @@ export function answerOf(path, status, text) {
  *  nor /rollback: their answers are read for nothing once /begin was DoSQL's. */
 const ANSWER_FIELD = Object.freeze(/** @type {Record<string, string>} */ ({
   '/query': 'rows', '/run': 'rowsAffected', '/batch': 'results', '/exec': 'count', '/begin': 'txId',
-  '/history': 'current', '/restore': 'restoredTo', '/diff': 'changes', '/branch': 'name',
+  '/history': 'current', '/restore': 'restoredTo', '/diff': 'changes', '/branch': 'name', '/import': 'pages',
 }));
 
 // Workers RPC keeps only an error's message: a DoSQLError thrown by one of

@@ -10,7 +10,7 @@
 // Options and methods are documented in index.d.ts (DoSQLOptions, DoSQLDatabase).
 
 import { DurableObject } from 'cloudflare:workers';
-import { BEGIN_OPTIONS, DIFF_OPTIONS, answerOfRpc, checkCallOptions, decodeDiff, onAnswer, statementsAtOnce, toRpcError } from '../client/client.js';
+import { BEGIN_OPTIONS, DIFF_OPTIONS, SQLITE_FILE_TYPE, answerOfRpc, checkCallOptions, decodeDiff, onAnswer, statementsAtOnce, toRpcError } from '../client/client.js';
 import { DatabaseInstance } from './instance.js';
 import { checkMigrations } from './migration-list.js';
 import { messageOf, rpcAnswer } from './response.js';
@@ -269,7 +269,7 @@ export class DoSQLDatabase extends DurableObject {
    * @param {ReadableStream<Uint8Array>} file @returns {Promise<{status: number, text: string}>}
    */
   async importBranch(file) {
-    const request = new Request('http://dosql/import', { method: 'POST', body: file, headers: { 'content-type': 'application/vnd.sqlite3' } });
+    const request = new Request('http://dosql/import', { method: 'POST', body: file, headers: { 'content-type': SQLITE_FILE_TYPE } });
     const answer = await this.#instance.importDatabase(request, { ifNew: true });
     return { status: answer.status, text: await answer.text() };
   }

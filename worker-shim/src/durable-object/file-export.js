@@ -11,6 +11,7 @@
 import { FAULT } from '../wasm/host.js';
 import { toResponse, valueOf } from './response.js';
 import { PAGES_PER_CHUNK, IDLE_MS } from '../config.js';
+import { SQLITE_FILE_TYPE } from '../client/client.js';
 
 /**
  * @typedef {object} ExportSource
@@ -53,7 +54,7 @@ export async function exportResponse({ hold, size, storage }, filename) {
   }
   const { pageSize, pageCount, lsn } = valueOf(sized);
   const headers = {
-    'content-type': 'application/vnd.sqlite3',
+    'content-type': SQLITE_FILE_TYPE,
     'content-disposition': `attachment; filename="${filename.replace(/[^A-Za-z0-9._-]/g, '_')}${lsn === undefined ? '' : `-${lsn}`}.sqlite"`,
     'cache-control': 'no-store',
   };
