@@ -406,6 +406,27 @@ test('without @libsql/client installed (dosql linked from a folder), --help work
   }
 });
 
+test('the shell refuses PRAGMA foreign_keys, which would not last to its next statement: piped input stops there, nothing after it runs', async () => {
+  const db = tenant('cli-fk');
+  const setup = await dosql(['shell', db], {
+    input: 'CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);\n' +
+      "INSERT INTO parent VALUES (1, 'p');\nINSERT INTO child VALUES (10, 1), (11, 1);\n",
+  });
+  assert.equal(setup.code, 0, setup.err);
+  // SQLite's procedure to rebuild a table: with foreign keys on, DROP TABLE parent would delete the children.
+  const rebuild = await dosql(['shell', db], {
+    input: 'SELECT 1 AS before;\n/* rebuild */ pragma Foreign_Keys = off;\nBEGIN;\nCREATE TABLE new_parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT \'\');\n' +
+      "INSERT INTO new_parent SELECT id, coalesce(name, '') FROM parent;\nDROP TABLE parent;\nALTER TABLE new_parent RENAME TO parent;\nCOMMIT;\nPRAGMA foreign_keys = ON;\n",
+  });
+  assert.equal(rebuild.code, 1);
+  assert.match(rebuild.out, /before/, 'the statements before it ran');
+  assert.match(rebuild.err, /^Error: PRAGMA foreign_keys cannot be set in dosql shell: each statement is a request of its own.*Run a script that needs it with dosql exec FILE.*; the shell stopped there \(the statements before it ran\)\n$/);
+  const left = await dosql(['shell', db, '--mode', 'csv'], { input: "SELECT (SELECT count(*) FROM child) AS children, (SELECT count(*) FROM sqlite_schema WHERE name = 'new_parent') AS rebuilt;" });
+  assert.equal(left.out, 'children,rebuilt\n2,0\n');
+  // Reading it is no setting.
+  assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'PRAGMA foreign_keys;' })).out, 'foreign_keys\n1\n');
+});
+
 test('the shell prints a REAL with no fraction as sqlite3 does (2.0), an INTEGER without one', async () => {
   const db = tenant('cli-real');
   const sql = 'SELECT 2.0 AS r, 2 AS i, 1.5 AS f, -3e0 AS n;';

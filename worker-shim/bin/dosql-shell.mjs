@@ -132,6 +132,16 @@ export function transactionControl(sql) {
   return null;
 }
 
+/**
+ * Whether a statement sets PRAGMA foreign_keys, which in this shell would end with its
+ * own request (docs/protocol.md): the shell sends each statement as one.
+ * @param {string} sql
+ */
+export function setsForeignKeys(sql) {
+  const text = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().toLowerCase();
+  return /^pragma\s+(?:\S+\s*\.\s*)?[`"[]?foreign_keys[`"\]]?\s*[=(]/.test(text);
+}
+
 /** A value as the table, csv and line modes print it. @param {unknown} v */
 function text(v) {
   if (v === null) return 'NULL';
@@ -222,10 +232,19 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
         const ending = tx;
         tx = null;
         await (control === 'commit' ? ending.commit() : ending.rollback());
+      } else if (!tx && setsForeignKeys(sql)) {
+        // It would do nothing for the statements after it, and a script (a table
+        // rebuilt, a sqlite3 .dump) that goes on without it loses rows: piped input stops.
+        const why = 'PRAGMA foreign_keys cannot be set in dosql shell: each statement is a request of its own, and the setting ' +
+          'lasts to the end of its request (docs/protocol.md). Run a script that needs it with dosql exec FILE, where it lasts to ' +
+          "the end of the script (up to 8 MiB; a larger sqlite3 .dump: sqlite3 new.db < dump.sql, then dosql import new.db)";
+        if (!tty) throw new Stopped(`${why}; the shell stopped there (the statements before it ran)`);
+        throw new Error(why);
       } else {
         say(format(await (tx ?? client).execute(sql), mode));
       }
     } catch (err) {
+      if (err instanceof Stopped) throw err;
       failed = true;
       complain(`Error: ${describe(err)}`);
     }
@@ -268,7 +287,7 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   try {
     await readLines();
   } catch (err) {
-    if (!(err instanceof NotText)) throw err;
+    if (!(err instanceof Stopped)) throw err;
     complain(`Error: ${err.message}`);
     failed = true;
   }
@@ -315,8 +334,8 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   }
 }
 
-/** Piped input that is not UTF-8 text. */
-class NotText extends Error {}
+/** Piped input the shell stops at, saying why. */
+class Stopped extends Error {}
 
 /**
  * Piped input as text, stopped at the first line that is not UTF-8 (or holds a NUL, as
@@ -330,7 +349,7 @@ function strictText(input) {
   /** One line's text (0x0A never starts or ends a UTF-8 sequence). @param {Buffer} bytes */
   const text = (bytes) => {
     line++;
-    const stop = (/** @type {string} */ why) => new NotText(`standard input ${why} at line ${line}, so the shell stopped there (the statements before it ran): save the script as UTF-8 text`);
+    const stop = (/** @type {string} */ why) => new Stopped(`standard input ${why} at line ${line}, so the shell stopped there (the statements before it ran): save the script as UTF-8 text`);
     if (bytes.includes(0)) throw stop('holds a NUL byte (is it UTF-16?)');
     try {
       return decoder.decode(bytes);

@@ -382,7 +382,8 @@ function messageOf(err, url) {
 function undoneWith(script, message) {
   const line = Number(/statement on line (\d+)\)/.exec(message)?.[1]);
   if (!Number.isInteger(line)) return '';
-  const before = script.split('\n').slice(0, line - 1).join('\n');
+  // Lines as the engine counts them (src/sqltext.h): a lone CR ends one too.
+  const before = script.split(/\r\n|\r|\n/).slice(0, line - 1).join('\n');
   return endsInTransaction(before) ? '; it was inside the script\'s own BEGIN ... COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either' : '';
 }
 
