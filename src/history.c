@@ -2,6 +2,7 @@
 ** history.c — points of the database's history, and reads at them (history.h).
 */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "changelog.h"
@@ -39,6 +40,19 @@ static int paddedDigits(const char *z){
     if( z[i]<'0' || z[i]>'9' ) return 0;
   }
   return 1;
+}
+
+/* Whether SQLite would read z as a number ("2.0", " 4", "+2", "1e0"): as a time,
+** a Julian day, before 4713 BC, so no point of history; and not an lsn, which is
+** digits alone. */
+static int numberText(const char *z){
+  char *zEnd = 0;
+  while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' ) z++;
+  if( *z==0 || !(*z=='+' || *z=='-' || *z=='.' || (*z>='0' && *z<='9')) ) return 0;
+  (void)strtod(z, &zEnd);
+  if( zEnd==z ) return 0;
+  while( *zEnd==' ' || *zEnd=='\t' || *zEnd=='\n' || *zEnd=='\r' ) zEnd++;
+  return *zEnd==0;
 }
 
 /* The lsn a bookmark names (past MAX_LSN for one after every commit), or -1 when
@@ -172,6 +186,25 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
   const cJSON *pTime = cJSON_GetObjectItemCaseSensitive(pPoint, "time");
   int kind = DOSQL_POINT_LSN, bPadded = 0;
   double value = NAN, asRead, lsn;
+  /* A point object as text (GET /export?asOf=, a query string, holds only text). */
+  if( cJSON_IsString(pPoint) && pPoint->valuestring[0]=='{' ){
+    cJSON *pParsed = cJSON_Parse(pPoint->valuestring);
+    if( cJSON_IsObject(pParsed) ){
+      int rc = historyResolve(pConn, pReply, pParsed, zField, pLsn);
+      cJSON_Delete(pParsed);
+      return rc;
+    }
+    cJSON_Delete(pParsed);
+  }
+  if( cJSON_IsString(pPoint) && numberText(pPoint->valuestring) && digitsLsn(pPoint->valuestring)<0
+   && bookmarkLsn(pPoint->valuestring)<0 ){
+    replyFail(pReply, 400, DOSQL_BAD_POINT,
+        "%s \"%.32s%s\" is a number written as text, but no lsn (digits alone: no sign, point, exponent "
+        "or blank) nor a time (SQLite would read it as a Julian day, before 4713 BC): write an lsn "
+        "as digits, a time as a date (\"2026-12-01 12:00:00\")",
+        zField, pPoint->valuestring, strlen(pPoint->valuestring)>32 ? "..." : "");
+    return SQLITE_MISUSE;
+  }
   if( cJSON_IsNumber(pPoint) ){
     value = pPoint->valuedouble;
     if( !(value>=0 && value==floor(value)) ) value = NAN;

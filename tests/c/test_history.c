@@ -60,6 +60,14 @@ static void reads_see_each_point(void){
   /* A bookmark names the same lsn. */
   snprintf(zPoint, sizeof(zPoint), "\"%016x\"", before);
   expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":1}]}");
+  /* A bookmark that reads as a number too ("…1e5") is a bookmark. */
+  expectError(&c, "\"00000000000001e5\"", "SELECT 1", 400, "POINT_IN_FUTURE");
+  /* A point object as text (a query string's asOf), as GET /history gives it. */
+  {
+    char zText[96];
+    snprintf(zText, sizeof(zText), "\"{\\\"lsn\\\":%d,\\\"bookmark\\\":\\\"%016x\\\"}\"", before, before);
+    expectRows(&c, zText, "SELECT x FROM t", "{\"rows\":[{\"x\":1}]}");
+  }
   /* Lsn 0 is the empty database. */
   expectRows(&c, "0", "SELECT count(*) AS n FROM sqlite_schema", "{\"rows\":[{\"n\":0}]}");
   /* The present is what a plain read sees. */
@@ -80,6 +88,8 @@ static void a_time_names_the_newest_commit_at_or_before_it(void){
     /* Half an hour ago, by the host's clock. */
     double ms = dosql_host_now_ms() - 1800000.0;
     snprintf(zPoint, sizeof(zPoint), "{\"time\":%.0f}", ms);
+    expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":\"old\"}]}");
+    snprintf(zPoint, sizeof(zPoint), "\"{\\\"time\\\":%.0f}\"", ms);
     expectRows(&c, zPoint, "SELECT x FROM t", "{\"rows\":[{\"x\":\"old\"}]}");
     expectRows(&c, "\"2999-01-01 00:00:00\"", "SELECT x FROM t", "{\"rows\":[{\"x\":\"new\"}]}");
     /* Before the first commit: the empty database. */
@@ -106,6 +116,15 @@ static void bad_points_and_writes_are_refused(void){
   expectError(&c, "{\"lsn\":1,\"note\":1}", "SELECT 1", 400, "BAD_POINT");
   expectError(&c, "{\"lsn\":1.5}", "SELECT 1", 400, "BAD_POINT");
   expectError(&c, "{}", "SELECT 1", 400, "BAD_POINT");
+  /* A number written as text that is no lsn: SQLite would read it as a Julian day
+  ** (before 4713 BC), which no point can be, so no point, not a point too old. */
+  {
+    static const char *azNumber[] = { "\" 4\"", "\"4 \"", "\"2.0\"", "\"+2\"", "\"1e0\"", "\"1.5\"", "\"-3\"", "\".5\"" };
+    int i;
+    for(i=0; i<(int)(sizeof(azNumber)/sizeof(azNumber[0])); i++){
+      expectError(&c, azNumber[i], "SELECT 1", 400, "BAD_POINT");
+    }
+  }
   expectError(&c, "1000000", "SELECT 1", 400, "POINT_IN_FUTURE");
   expectError(&c, "\"00000000000f4240\"", "SELECT 1", 400, "POINT_IN_FUTURE");
   /* Past 2^53, where no lsn reaches, the same: as a number, digits or a bookmark. */

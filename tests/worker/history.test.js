@@ -251,7 +251,8 @@ describe('history', () => {
   });
 
   test('points outside history, bad points and writes at a point are clear 4xx errors', async () => {
-    const db = sql(tenant('hbad'));
+    const name = tenant('hbad');
+    const db = sql(name);
     await db.run('CREATE TABLE t (x)');
     const { current } = await history(db);
     const cases = [
@@ -281,11 +282,19 @@ describe('history', () => {
     const long = await db.post('/query', { sql: 'SELECT 1', asOf: '0'.repeat(100_000) });
     assert.equal(long.body.code, 'BAD_POINT', long.text.slice(0, 300));
     assert.ok(long.body.error.length < 400, long.text.slice(0, 300));
-    // A point too old says how it was read: text that is no lsn is a time ("1.5" a Julian day).
-    for (const [asOf, read] of [['1.5', /asOf \(the time -4713-11-26 00:00:00\.000 UTC\) is older than the oldest point history keeps, lsn 0 /], [' 7', /\(the time -4713-12-01 12:00:00\.000 UTC\)/], [{ time: 86_400_000 }, /\(the time 1970-01-02 00:00:00\.000 UTC\)/], [{ time: -1e300 }, /\(the time -1e\+300 ms since the epoch\)/]]) {
+    // A point too old says how it was read: text that is no lsn is a time.
+    for (const [asOf, read] of [['1970-01-02', /asOf \(the time 1970-01-02 00:00:00\.000 UTC\) is older than the oldest point history keeps, lsn 0 /], [{ time: 86_400_000 }, /\(the time 1970-01-02 00:00:00\.000 UTC\)/], [{ time: -1e300 }, /\(the time -1e\+300 ms since the epoch\)/]]) {
       const a = await db.post('/query', { sql: 'SELECT 1', asOf });
       assert.equal(a.body.code, 'POINT_TOO_OLD', a.text);
       assert.match(a.body.error, read);
+    }
+    // Text that reads as a number but is no lsn would be a Julian day before 4713 BC: no point at all.
+    for (const asOf of ['1.5', ' 7', '7 ', '+2', '1e0']) {
+      const a = await db.post('/query', { sql: 'SELECT 1', asOf });
+      assert.equal(a.body.code, 'BAD_POINT', a.text);
+      assert.match(a.body.error, /is a number written as text, but no lsn \(digits alone.*nor a time \(SQLite would read it as a Julian day/);
+      const exported = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${encodeURIComponent(asOf)}`);
+      assert.deepEqual([exported.status, (await exported.json()).code], [400, 'BAD_POINT'], asOf);
     }
     const run = await db.post('/run', { sql: 'SELECT 1', asOf: current.lsn });
     assert.equal(run.body.code, 'BAD_REQUEST');
@@ -555,6 +564,13 @@ describe('history', () => {
     const file = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${point.lsn}`);
     assert.equal(file.status, 200);
     assert.match(file.headers.get('content-disposition') ?? '', new RegExp(`-${point.lsn}\\.sqlite`));
+    // A point object (history()'s, or {time}) as its JSON, URL-encoded: the same point.
+    for (const asOf of [point, { time: Date.now() + 60_000 }]) {
+      const same = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${encodeURIComponent(JSON.stringify(asOf))}`);
+      assert.equal(same.status, 200, await same.clone().text());
+      assert.match(same.headers.get('content-disposition') ?? '', asOf === point ? new RegExp(`-${point.lsn}\\.sqlite`) : new RegExp(`-${point.lsn + 1}\\.sqlite`));
+      await same.arrayBuffer();
+    }
     assert.equal(new TextDecoder().decode(new Uint8Array(await file.arrayBuffer()).subarray(0, 15)), 'SQLite format 3');
 
     const preview = tenant('hb-preview');
