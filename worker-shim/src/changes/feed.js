@@ -256,8 +256,13 @@ export class ChangeFeed {
       const next = live ? page.head : page.next;
       const caughtUp = next >= page.head;
       const readyNow = caughtUp && !sub.ready;
+      // Live, a subscriber that selects tables is told ready again when the events it
+      // passed over end the page: the lsn to resume from, else a reconnect would resume
+      // from its own tables' last event, and be told gap once other tables' events
+      // after it are pruned, though it missed nothing.
+      const passedOver = caughtUp && !readyNow && next > (out.at(-1)?.id ?? sub.sentThrough);
       sub.cursor = next;
-      if (readyNow) {
+      if (readyNow || passedOver) {
         sub.ready = true;
         out.push(control({ type: 'ready', lsn: next }, next));
       }

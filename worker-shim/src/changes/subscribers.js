@@ -12,8 +12,8 @@
 // - a WebSocket keeps {tables, cursor, ready} in its attachment, to be rebuilt
 //   after hibernation. The platform buffers its messages whole, and says nothing of
 //   how far its reader got: live, it is never too slow; catching up, it ends
-//   (SUBSCRIBER_TOO_SLOW) once SOCKET_CATCH_UP_BYTES are sent, to go on from its
-//   last lsn, so that the log is never held in memory for a reader that reads none.
+//   (SUBSCRIBER_TOO_SLOW) before it is sent more than SOCKET_CATCH_UP_BYTES, to go on
+//   from its last lsn, so that the log is never held in memory for a reader that reads none.
 
 import { SSE_HEADERS, SSE_KEEPALIVE, sseMessage } from './sse.js';
 import { KEEPALIVE_MS, MAX_UNREAD_BYTES, SOCKET_CATCH_UP_BYTES } from '../config.js';
@@ -43,6 +43,8 @@ class Subscriber {
   filter;
   /** The last lsn passed (sent or filtered out); null until a live start read the head. @type {number | null} */
   cursor;
+  /** The lsn of the last message sent that carries one (an event, gap or ready): where the reader resumes. */
+  sentThrough;
   ready;
   pumping = false;
   again = false;
@@ -52,7 +54,13 @@ class Subscriber {
   constructor(tables, cursor, ready) {
     this.filter = tables === null ? null : new Set(tables.map(foldCase));
     this.cursor = cursor;
+    this.sentThrough = cursor ?? 0;
     this.ready = ready;
+  }
+
+  /** Note the lsns of messages sent. @param {Message[]} messages */
+  sent(messages) {
+    for (const m of messages) if (m.id !== undefined && m.id > this.sentThrough) this.sentThrough = m.id;
   }
 
   /** @param {string} table */
@@ -131,7 +139,9 @@ export class StreamSubscriber extends Subscriber {
     if (this.closed) return false;
     if (messages.length === 0) return true;
     if (this.#tooSlow()) return false;
-    return this.#enqueue(messages.map((m) => this.#frame(m)).join(''));
+    if (!this.#enqueue(messages.map((m) => this.#frame(m)).join(''))) return false;
+    this.sent(messages);
+    return true;
   }
 
   /**
@@ -221,12 +231,15 @@ export class SocketSubscriber extends Subscriber {
   #tables;
   /** Bytes of stored events sent before ready. */
   #caughtUpBytes = 0;
+  /** Reading the log back: no ready sent yet. */
+  #catchingUp;
 
   /** @param {WebSocket} ws @param {SocketState} state */
   constructor(ws, { tables, cursor, ready }) {
     super(tables, cursor, ready);
     this.ws = ws;
     this.#tables = tables;
+    this.#catchingUp = !ready;
   }
 
   /**
@@ -239,13 +252,26 @@ export class SocketSubscriber extends Subscriber {
     this.ws.serializeAttachment({ tables: this.#tables, cursor, ready: this.ready });
   }
 
-  /** @param {Message[]} messages */
+  /**
+   * Sent as they come, but a catch-up ends (SUBSCRIBER_TOO_SLOW) before the event that
+   * would take it past SOCKET_CATCH_UP_BYTES (the first is sent whatever its size, or
+   * a reader could never get past it).
+   * @param {Message[]} messages
+   */
   deliver(messages) {
     if (this.closed) return false;
     try {
       for (const m of messages) {
+        if (this.#catchingUp && m.event === undefined) {
+          if (this.#caughtUpBytes > 0 && this.#caughtUpBytes + m.text.length > SOCKET_CATCH_UP_BYTES) {
+            this.end('SUBSCRIBER_TOO_SLOW', `this WebSocket's catch-up was sent ${this.#caughtUpBytes} bytes of stored events, and the next would pass ${SOCKET_CATCH_UP_BYTES}, which the runtime would hold until they are read: subscribe again from the last lsn you saw to read on`);
+            return false;
+          }
+          this.#caughtUpBytes += m.text.length;
+        }
+        if (m.event === 'ready') this.#catchingUp = false;
         this.ws.send(m.text);
-        if (!this.ready) this.#caughtUpBytes += m.text.length;
+        this.sent([m]);
       }
       this.save();
       return true;
@@ -255,12 +281,8 @@ export class SocketSubscriber extends Subscriber {
     }
   }
 
-  /** Between pages of a catch-up: nothing to wait for (the platform buffers the
-   *  messages), but past SOCKET_CATCH_UP_BYTES, the end of this socket. */
+  /** Between pages of a catch-up: nothing to wait for (the platform buffers the messages, which deliver bounds). */
   drained() {
-    if (!this.ready && this.#caughtUpBytes > SOCKET_CATCH_UP_BYTES) {
-      this.end('SUBSCRIBER_TOO_SLOW', `this WebSocket was sent ${SOCKET_CATCH_UP_BYTES} bytes of stored events, which the runtime holds until they are read: subscribe again from the last lsn you saw to read on`);
-    }
     return Promise.resolve();
   }
 
