@@ -177,9 +177,24 @@ test('a server that does not answer is named, with why; flag mistakes are usage 
     assert.equal(r.code, 1);
     assert.match(r.err, new RegExp(`http://127\\.0\\.0\\.1:${port} did not answer \\(ECONNREFUSED\\): is the server running there`), args[0]);
   }
-  const missing = await dosql(['import', join(folder, 'nope.sqlite'), 'x']);
-  assert.equal(missing.code, 1);
-  assert.match(missing.err, /ENOENT.*nope\.sqlite/);
+  for (const command of ['import', 'exec']) {
+    const missing = await dosql([command, 'nope.sqlite', 'x']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /^dosql: nope\.sqlite does not exist \(from the folder .*\)\n$/, command);
+  }
+  // TLS to a server that speaks plain HTTP (as ./build.sh dev does) says to use http://.
+  const plain = createHttpServer((_req, res) => res.end('plain'));
+  await new Promise((resolve) => plain.listen(0, '127.0.0.1', () => resolve(undefined)));
+  try {
+    const { port: plainPort } = /** @type {import('node:net').AddressInfo} */ (plain.address());
+    for (const args of [['history', `https://127.0.0.1:${plainPort}/db/x/`], ['export', `https://127.0.0.1:${plainPort}/db/x/`, '-o', '-']]) {
+      const r = await dosql(args);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /did not answer over TLS \(ERR_SSL_[A-Z_]+\): a server that speaks plain HTTP, as \.\/build\.sh dev and wrangler dev do, is reached with http:\/\//, args[0]);
+    }
+  } finally {
+    plain.close();
+  }
   for (const args of [['history', '--bogus'], ['export', 'x', '-o'], ['history', '--token']]) {
     const r = await dosql(args);
     assert.equal(r.code, 2, args.join(' '));

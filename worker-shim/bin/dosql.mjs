@@ -303,7 +303,9 @@ async function stdinScript(stdin) {
 
 /** Throw, naming path, when it is missing or a folder: a file to read is wanted. @param {string} path */
 function checkFile(path) {
-  if (statSync(path).isDirectory()) throw new Error(`${path} is a folder: name a file in it`);
+  const stat = statOf(path);
+  if (stat === null) throw new Error(`${path} does not exist (from the folder ${process.cwd()})`);
+  if (stat.isDirectory()) throw new Error(`${path} is a folder: name a file in it`);
 }
 
 /** The stat of path, null when nothing is there. @param {string} path */
@@ -370,7 +372,14 @@ function messageOf(err, url) {
     return typeof code === 'string' && message.startsWith(`${code}: ${code}: `) ? message.slice(code.length + 2) : message;
   }
   const cause = /** @type {any} */ (err).cause;
-  return `${new URL(url).origin} did not answer (${cause?.code ?? cause?.message ?? err.message}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
+  const { origin, protocol, hostname } = new URL(url);
+  const why = cause?.code ?? cause?.message ?? err.message;
+  // TLS to a server that speaks plain HTTP fails at once (or, at workerd, after the connect timeout).
+  const local = ['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(hostname);
+  if (/^(https|wss):$/.test(protocol) && (/SSL|TLS/.test(String(why)) || (local && why === 'UND_ERR_CONNECT_TIMEOUT'))) {
+    return `${origin} did not answer over TLS (${why}): a server that speaks plain HTTP, as ./build.sh dev and wrangler dev do, is reached with http:// (or libsql://...?tls=0)`;
+  }
+  return `${origin} did not answer (${why}): is the server running there (./build.sh dev), and is DOSQL_URL or the URL right?`;
 }
 
 /**
