@@ -422,7 +422,15 @@ describe('POST /import', () => {
       const events = client.subscribe(null, { since: 0 });
       assert.equal((await events.next()).value.type, 'insert');
       assert.equal((await events.next()).value.type, 'ready');
-      assert.equal((await importInto(backend, name, source.bytes)).status, 200);
+      // An import that waited for a transaction: the subscriber gets its events before the end.
+      const { txId } = (await db.post('/begin', {})).body;
+      const inTx = { headers: { 'Content-Type': 'application/json', 'X-DoSQL-Transaction': txId } };
+      assert.equal((await db.post('/run', { sql: "INSERT INTO notes (body) VALUES ('last')" }, inTx)).status, 200);
+      const imported = importInto(backend, name, source.bytes);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal((await db.post('/commit', {}, inTx)).status, 200);
+      assert.equal((await imported).status, 200);
+      assert.deepEqual((await events.next()).value.data.body, 'last');
       await assert.rejects(events.next(), { name: 'DoSQLError', code: 'DATABASE_REPLACED' });
       const object = await objectOf(backend, name);
       assert.deepEqual((await object.stats()).subscribers, { streams: 0, sockets: 0 });

@@ -90,6 +90,31 @@ export class ChangeFeed {
   }
 
   /**
+   * Before a restore or an import replaces the log, the caller holding the gate: send
+   * each live subscriber the events it has not been sent yet (one page each), read with
+   * read (the engine itself: the pumps' reads wait behind the caller, and would find
+   * the log replaced), so that its last events come before its `end`.
+   * @param {(body: {since: number}) => Promise<EngineResponse>} read
+   */
+  async flush(read) {
+    this.#loadSockets();
+    for (const sub of [...this.#streams, ...this.#sockets.values()]) {
+      if (sub.closed || !sub.ready || sub.cursor === null) continue;
+      let page;
+      try {
+        page = parsePage(await read({ since: sub.cursor }));
+      } catch (err) {
+        this.#options.log('reading the change log for a subscriber before the log was replaced failed:', err);
+        continue;
+      }
+      if (sub.closed) continue;
+      const out = this.#events(sub, page);
+      sub.cursor = page.next;
+      if (!sub.deliver(out)) this.#remove(sub);
+    }
+  }
+
+  /**
    * Send every subscriber `end` and close it (an import replaced the log their
    * cursors point into); pumps in flight find it closed and stop.
    * @param {string} code @param {string} error
@@ -242,17 +267,14 @@ export class ChangeFeed {
     for (;;) {
       if (sub.closed) return;
       const live = sub.cursor === null;
-      const page = await this.#page(sub.cursor);
+      const from = sub.cursor;
+      const page = await this.#page(from);
       if (sub.closed) return;
-      /** @type {Message[]} */
-      const out = [];
+      // flush() sent it on while the read waited (behind a restore or an import that was
+      // then refused): read again from there.
+      if (sub.cursor !== from) continue;
       // A live start wants nothing up to the head: the stream starts after it.
-      if (!live) {
-        if (page.gap) out.push(control({ type: 'gap', since: sub.cursor, head: page.head }, page.head));
-        page.events.forEach((e, i) => {
-          if (sub.wants(e.table)) out.push({ text: page.lines[i], id: e.lsn });
-        });
-      }
+      const out = live ? [] : this.#events(sub, page);
       const next = live ? page.head : page.next;
       const caughtUp = next >= page.head;
       const readyNow = caughtUp && !sub.ready;
@@ -281,6 +303,17 @@ export class ChangeFeed {
       }
       if (caughtUp) return;
     }
+  }
+
+  /** The messages of a page for sub: a gap, and the events of its tables. @param {StreamSubscriber | SocketSubscriber} sub @param {Page} page */
+  #events(sub, page) {
+    /** @type {Message[]} */
+    const out = [];
+    if (page.gap) out.push(control({ type: 'gap', since: sub.cursor, head: page.head }, page.head));
+    page.events.forEach((e, i) => {
+      if (sub.wants(e.table)) out.push({ text: page.lines[i], id: e.lsn });
+    });
+    return out;
   }
 
   /**

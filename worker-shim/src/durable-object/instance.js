@@ -506,7 +506,7 @@ export class DatabaseInstance {
             newEngine: (staged) => new Engine(wasmModule, { storage: staged, label: `${label} (import)` }),
             migrations: this.#options.migrations(),
             ...captureOptions(this.#capture),
-            hold: () => this.#gate.hold(),
+            hold: () => this.#holdToReplaceLog(),
             unused: ifNew ? () => this.#usedError() : undefined,
             replaced: () => this.#restartAfterImport(),
             progress,
@@ -595,7 +595,7 @@ export class DatabaseInstance {
    * @returns {Promise<EngineResponse>}
    */
   async #restore(method, body) {
-    const release = await this.#gate.hold();
+    const release = await this.#holdToReplaceLog();
     try {
       const check = await this.#hostCheck(method, '/restore', body);
       if (check.failure) return check.failure;
@@ -818,6 +818,19 @@ export class DatabaseInstance {
     if (failure) throw startFailure('the cold tier', failure);
     if (!(this.#storage instanceof TieredPageStorage)) throw new Error(`${this.#options.label()} has no cold tier, so it shares no R2 objects`);
     return this.#storage;
+  }
+
+  /**
+   * Hold the gate for a restore or an import, which replace the change log: first the
+   * live subscribers are sent what was committed before (ChangeFeed.flush).
+   * @returns {Promise<() => void>}  releases the gate
+   */
+  async #holdToReplaceLog() {
+    const release = await this.#gate.hold();
+    // The engine as it is (no start: one that is not running has sent its subscribers nothing).
+    const engine = this.#started ? this.#engine : null;
+    if (engine) await this.#feed.flush((body) => engine.request('POST', '/changes', encoder.encode(JSON.stringify(body)), { internal: true }));
+    return release;
   }
 
   /**
