@@ -42,17 +42,22 @@ static int paddedDigits(const char *z){
   return 1;
 }
 
-/* Whether SQLite would read z as a number ("2.0", " 4", "+2", "1e0"): as a time,
-** a Julian day, before 4713 BC, so no point of history; and not an lsn, which is
-** digits alone. */
-static int numberText(const char *z){
+/* The Julian day of 1970-01-01 00:00 UTC, where the epoch of times in ms begins. */
+#define JULIAN_DAY_OF_EPOCH 2440587.5
+
+/* Whether SQLite would read z as a number that names a day before 1970 ("2.0",
+** " 4", "+2", "1e0", "1.5"): as a time it is a Julian day no commit can be at,
+** and it is no lsn, which is digits alone; an lsn written oddly, then. A Julian
+** day since 1970 ("2460000.5") is a time. */
+static int oldDayText(const char *z){
   char *zEnd = 0;
+  double v;
   while( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' ) z++;
   if( *z==0 || !(*z=='+' || *z=='-' || *z=='.' || (*z>='0' && *z<='9')) ) return 0;
-  (void)strtod(z, &zEnd);
+  v = strtod(z, &zEnd);
   if( zEnd==z ) return 0;
   while( *zEnd==' ' || *zEnd=='\t' || *zEnd=='\n' || *zEnd=='\r' ) zEnd++;
-  return *zEnd==0;
+  return *zEnd==0 && v<JULIAN_DAY_OF_EPOCH;
 }
 
 /* The lsn a bookmark names (past MAX_LSN for one after every commit), or -1 when
@@ -196,12 +201,12 @@ int historyResolve(Conn *pConn, Reply *pReply, const cJSON *pPoint, const char *
     }
     cJSON_Delete(pParsed);
   }
-  if( cJSON_IsString(pPoint) && numberText(pPoint->valuestring) && digitsLsn(pPoint->valuestring)<0
+  if( cJSON_IsString(pPoint) && oldDayText(pPoint->valuestring) && digitsLsn(pPoint->valuestring)<0
    && bookmarkLsn(pPoint->valuestring)<0 ){
     replyFail(pReply, 400, DOSQL_BAD_POINT,
         "%s \"%.32s%s\" is a number written as text, but no lsn (digits alone: no sign, point, exponent "
-        "or blank) nor a time (SQLite would read it as a Julian day, before 4713 BC): write an lsn "
-        "as digits, a time as a date (\"2026-12-01 12:00:00\")",
+        "or blank) nor a time (SQLite would read it as a Julian day before 1970, when no commit was): "
+        "write an lsn as digits, a time as a date (\"2026-12-01 12:00:00\")",
         zField, pPoint->valuestring, strlen(pPoint->valuestring)>32 ? "..." : "");
     return SQLITE_MISUSE;
   }

@@ -292,7 +292,7 @@ describe('history', () => {
     for (const asOf of ['1.5', ' 7', '7 ', '+2', '1e0']) {
       const a = await db.post('/query', { sql: 'SELECT 1', asOf });
       assert.equal(a.body.code, 'BAD_POINT', a.text);
-      assert.match(a.body.error, /is a number written as text, but no lsn \(digits alone.*nor a time \(SQLite would read it as a Julian day/);
+      assert.match(a.body.error, /is a number written as text, but no lsn \(digits alone.*nor a time \(SQLite would read it as a Julian day before 1970/);
       const exported = await world.mf.dispatchFetch(`http://localhost/sql/${name}/export?asOf=${encodeURIComponent(asOf)}`);
       assert.deepEqual([exported.status, (await exported.json()).code], [400, 'BAD_POINT'], asOf);
     }
@@ -433,6 +433,39 @@ describe('history', () => {
     }
     assert.match(text, /DATABASE_RESTORED/);
     assert.deepEqual(await db.query('SELECT count(*) AS n FROM t'), [{ n: 0 }]);
+  });
+
+  test('a restore waiting behind a transaction: the live stream is sent the transaction\'s events before its end', async () => {
+    const name = tenant('hs-last');
+    const db = sql(name);
+    await db.run('CREATE TABLE t (x)');
+    const { current } = await history(db);
+    const stream = await world.mf.dispatchFetch(`http://localhost/sql/${name}/subscribe`, { method: 'POST', body: '{}' });
+    const reader = /** @type {ReadableStream<Uint8Array>} */ (stream.body).getReader();
+    const lines = async function* () {
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += new TextDecoder().decode(value);
+        for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+          yield JSON.parse(text.slice(0, nl));
+          text = text.slice(nl + 1);
+        }
+      }
+    }();
+    assert.equal((await lines.next()).value.type, 'ready');
+    const { txId } = (await db.post('/begin', {})).body;
+    const inTx = { headers: { 'Content-Type': 'application/json', 'X-DoSQL-Transaction': txId } };
+    assert.equal((await db.post('/run', { sql: 'INSERT INTO t VALUES (1)' }, inTx)).status, 200);
+    // The restore waits for the transaction; the commit lets it in before the stream reads the log.
+    const restored = db.post('/restore', { to: current.lsn });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await db.post('/commit', {}, inTx)).status, 200);
+    assert.equal((await restored).status, 200);
+    const got = [];
+    for await (const m of lines) got.push(m.type === 'end' ? m.code : `${m.type} ${JSON.stringify(m.data)}`);
+    assert.deepEqual(got, ['insert {"x":1}', 'DATABASE_RESTORED']);
   });
 
   test('over RPC: query/batch take {asOf}, history() and restore(), and createClient(stub).asOf(point)', async () => {
