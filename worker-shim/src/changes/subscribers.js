@@ -263,11 +263,12 @@ export class SocketSubscriber extends Subscriber {
     try {
       for (const m of messages) {
         if (this.#catchingUp && m.event === undefined) {
-          if (this.#caughtUpBytes > 0 && this.#caughtUpBytes + m.text.length > SOCKET_CATCH_UP_BYTES) {
+          const bytes = encoder.encode(m.text).byteLength;
+          if (this.#caughtUpBytes > 0 && this.#caughtUpBytes + bytes > SOCKET_CATCH_UP_BYTES) {
             this.end('SUBSCRIBER_TOO_SLOW', `this WebSocket's catch-up was sent ${this.#caughtUpBytes} bytes of stored events, and the next would pass ${SOCKET_CATCH_UP_BYTES}, which the runtime would hold until they are read: subscribe again from the last lsn you saw to read on`);
             return false;
           }
-          this.#caughtUpBytes += m.text.length;
+          this.#caughtUpBytes += bytes;
         }
         if (m.event === 'ready') this.#catchingUp = false;
         this.ws.send(m.text);
