@@ -255,11 +255,14 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
       return;
     }
   }
-  /* A long script's error says where: the statements before it have run. */
+  /* A long script's error says where (the statements before it have run), and
+  ** whether a transaction of the stream is still open: what ran in it is kept
+  ** only if the stream goes on to commit it. */
   if( zStart && replyFailed(pSub) ){
-    char zWhere[64];
-    sqlite3_snprintf(sizeof(zWhere), zWhere, " (the sequence's statement on line %d)",
-                     dosqlLineOf(zText, dosqlFirstToken(zStart)));
+    char zWhere[96];
+    sqlite3_snprintf(sizeof(zWhere), zWhere, " (the sequence's statement on line %d%s)",
+                     dosqlLineOf(zText, dosqlFirstToken(zStart)),
+                     hranaStreamHoldsTransaction(pConn, s) ? ", inside a transaction the stream still holds" : "");
     replyAmend(pSub, pSub->status, pSub->zCode, zWhere);
   }
 }

@@ -659,6 +659,15 @@ static void a_failing_sequence_statement_names_its_own_line(void){
     if( !errorMessage(&a, 0) || !strstr(errorMessage(&a, 0), aCase[i].zLine) ) printf("  case %d: %s\n", i, a.zBody);
     answerFree(&a);
   }
+  /* Inside a transaction the sequence began, it says the stream still holds it (what
+  ** ran since its BEGIN is kept only if the stream commits it); the close rolls it back. */
+  {
+    Answer a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"sequence\",\"sql\":"
+        "\"BEGIN; INSERT INTO t(name) VALUES ('x'); INSERT INTO nope VALUES (1)\"},{\"type\":\"close\"}]}", &cState);
+    CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), "(the sequence's statement on line 1, inside a transaction the stream still holds)"));
+    answerFree(&a);
+    CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+  }
   connClose(&c);
 }
 

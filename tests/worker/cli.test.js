@@ -356,7 +356,7 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   writeFileSync(inTx, 'CREATE TABLE undone (x);\nBEGIN;\nINSERT INTO undone VALUES (1);\nINSERT INTO nowhere VALUES (2);\nCOMMIT;\n');
   const undone = await dosql(['exec', inTx, other]);
   assert.equal(undone.code, 1);
-  assert.match(undone.err, /no such table: nowhere \(the sequence's statement on line 4\); it was inside the script's own BEGIN \.\.\. COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either/);
+  assert.match(undone.err, /no such table: nowhere \(the sequence's statement on line 4, inside a transaction the stream still holds\); it was inside the script's own BEGIN \.\.\. COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either/);
   assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM undone;' })).out, 'n\n0\n');
   // The line is the statement's own, past the comments above it; a COMMIT that ran is not said to be rolled back.
   const commented = join(folder, 'commented.sql');
@@ -365,6 +365,21 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   assert.equal(afterCommit.code, 1);
   assert.match(afterCommit.err, /no such table: nowhere \(the sequence's statement on line 7\)\n/);
   assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT count(*) AS n FROM done;' })).out, 'n\n1\n');
+  // The engine says whether the failure was inside the transaction, however the statements share lines.
+  const sameLine = join(folder, 'same-line.sql');
+  writeFileSync(sameLine, 'CREATE TABLE kept1 (x);\nBEGIN;\nINSERT INTO kept1 VALUES (1);\nCOMMIT; INSERT INTO nowhere VALUES (2);\n');
+  const keptOnLine = await dosql(['exec', sameLine, other]);
+  assert.match(keptOnLine.err, /no such table: nowhere \(the sequence's statement on line 4\)\n/);
+  writeFileSync(sameLine, 'CREATE TABLE undone1 (x);\nBEGIN; INSERT INTO undone1 VALUES (1); INSERT INTO nowhere VALUES (2); COMMIT;\n');
+  const undoneOnLine = await dosql(['exec', sameLine, other]);
+  assert.match(undoneOnLine.err, /\(the sequence's statement on line 2, inside a transaction the stream still holds\); it was inside the script's own BEGIN/);
+  assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: 'SELECT (SELECT count(*) FROM kept1) AS kept, (SELECT count(*) FROM undone1) AS undone;' })).out, 'kept,undone\n1,0\n');
+  // A script with old Mac line endings would run nothing after a -- comment (SQLite ends one only at a line feed): refused.
+  const oldMac = join(folder, 'old-mac.sql');
+  writeFileSync(oldMac, 'CREATE TABLE mac (x);\r-- a comment\rINSERT INTO mac VALUES (1);\r');
+  const mac = await dosql(['exec', oldMac, other]);
+  assert.equal(mac.code, 1);
+  assert.match(mac.err, /old-mac\.sql ends line 1 with a carriage return alone \(old Mac line endings\), where SQLite does not end a -- comment/);
 
   // A script whose last BEGIN has no COMMIT: what ran after it was rolled back, and it says so.
   const open = join(folder, 'open.sql');
@@ -588,7 +603,7 @@ test('a compressed backup is named as such: import and exec say to decompress it
   assert.match(imported.err, /backup\.sqlite\.gz is compressed with gzip, not a SQLite database file: decompress it first, as dosql import <\(gunzip -c backup\.sqlite\.gz\)/);
   const ran = await dosql(['exec', 'backup.sqlite.gz', tenant('cli-gz')], { cwd: dir });
   assert.equal(ran.code, 1);
-  assert.match(ran.err, /backup\.sqlite\.gz is compressed with gzip, not SQL text: decompress it first/);
+  assert.match(ran.err, /backup\.sqlite\.gz is compressed with gzip, not SQL text: decompress it first \(gunzip\)\n/);
   const zipped = await dosql(['import', 'backup.zip', tenant('cli-gz')], { cwd: dir });
   assert.match(zipped.err, /backup\.zip is a zip archive, not a SQLite database file: unzip it, and use the file in it/);
 });

@@ -139,7 +139,8 @@ export function transactionControl(sql) {
  */
 export function setsForeignKeys(sql) {
   const text = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().toLowerCase();
-  return /^pragma\s+(?:\S+\s*\.\s*)?[`"[]?foreign_keys[`"\]]?\s*[=(]/.test(text);
+  // The name as SQLite takes it: bare, or quoted as an identifier or a string.
+  return /^pragma\s+(?:\S+\s*\.\s*)?[`"'[]?foreign_keys[`"'\]]?\s*[=(]/.test(text);
 }
 
 /** A value as the table, csv and line modes print it. @param {unknown} v */

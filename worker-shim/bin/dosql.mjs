@@ -78,9 +78,8 @@ function checkImportable(path) {
   // the header of what it is sent.
   if (!statSync(path).isFile()) return;
   const kind = packedKind(headOf(path));
-  if (kind?.what !== 'a SQLite database file') {
-    throw new Error(kind ? `${path} is ${kind.what}, not a SQLite database file: ${kind.instead(path)}` : `${path} is not a SQLite database file: to run the SQL in it, use dosql exec ${path}`);
-  }
+  if (kind === null) throw new Error(`${path} is not a SQLite database file: to run the SQL in it, use dosql exec ${path}`);
+  if (kind.asDatabase) throw new Error(`${path} is ${kind.what}, not a SQLite database file: ${kind.asDatabase(path)}`);
   if (beside(path, '-wal')) {
     throw new Error(`${path}-wal is beside it and holds its newest pages, which an import of ${path} alone would leave out: ` +
       `first run sqlite3 ${path} 'PRAGMA wal_checkpoint(TRUNCATE)' (with nothing else using it)`);
@@ -158,7 +157,7 @@ export async function main(argv, { env = process.env, cwd = process.cwd(), stdin
       try {
         await client.executeMultiple(script);
       } catch (err) {
-        throw new Error(`${messageOf(err, target.hrana)}${undoneWith(script, messageOf(err, target.hrana))}`, { cause: err });
+        throw new Error(`${messageOf(err, target.hrana)}${undoneWith(messageOf(err, target.hrana))}`, { cause: err });
       } finally {
         client.close();
       }
@@ -383,17 +382,15 @@ function messageOf(err, url) {
 }
 
 /**
- * What a failed script's message adds when its failing statement (the line the
- * message names) lies inside the script's own BEGIN ... COMMIT: that transaction was
- * rolled back, so what ran since its BEGIN was not kept either (else '').
- * @param {string} script @param {string} message
+ * What a failed script's message adds when the engine says its failing statement
+ * was inside a transaction (the script's own BEGIN ... COMMIT, src/hrana.c): closing
+ * the stream rolled it back, so what ran since its BEGIN was not kept either (else '').
+ * @param {string} message
  */
-function undoneWith(script, message) {
-  const line = Number(/statement on line (\d+)\)/.exec(message)?.[1]);
-  if (!Number.isInteger(line)) return '';
-  // Lines as the engine counts them (src/sqltext.h): a lone CR ends one too.
-  const before = script.split(/\r\n|\r|\n/).slice(0, line - 1).join('\n');
-  return endsInTransaction(before) ? '; it was inside the script\'s own BEGIN ... COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either' : '';
+function undoneWith(message) {
+  return /, inside a transaction the stream still holds\)/.test(message)
+    ? '; it was inside the script\'s own BEGIN ... COMMIT, so that transaction was rolled back: what ran since its BEGIN was not kept either'
+    : '';
 }
 
 /** err's message, after its code when it has one the message does not start with (a

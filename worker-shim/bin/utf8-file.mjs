@@ -38,36 +38,55 @@ export function utf8Text(bytes, name, arg = name) {
   // A NUL ends SQLite's text there (and a file saved as UTF-16 holds one in every other byte).
   const nul = bytes.indexOf(0);
   const kind = packedKind(bytes);
-  if (kind !== null) throw new Error(`${name} is ${kind.what}, not SQL text: ${kind.instead(arg)}`);
+  if (kind !== null) throw new Error(`${name} is ${kind.what}, not SQL text: ${kind.asScript(arg)}`);
   if (nul >= 0) {
     const line = bytes.subarray(0, nul).filter((b) => b === 0x0a).length + 1;
     throw new Error(`${name} holds a NUL byte (line ${line}, byte ${nul}), which SQL text cannot: save it as UTF-8 text (not UTF-16)`);
   }
+  /** @type {string} */
+  let text;
   try {
-    return UTF8.decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     const bad = firstInvalidByte(bytes);
     const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
     throw new Error(`${name} is not UTF-8 (line ${line}, byte ${bad}: 0x${bytes[bad].toString(16)}): save it as UTF-8, or its text would change on the way`);
   }
+  // SQLite ends a -- comment only at a line feed: after one, the rest of such a file
+  // would be comment, and run nothing, without a word.
+  const loneCr = text.search(/\r(?!\n)/);
+  if (loneCr >= 0) {
+    const line = text.slice(0, loneCr).split(/\r\n|\r|\n/).length;
+    throw new Error(`${name} ends line ${line} with a carriage return alone (old Mac line endings), where SQLite does not end a -- comment, ` +
+      'so what follows one would not run: save it with LF (or CRLF) line endings');
+  }
+  return text;
 }
 
 /**
  * What a file that begins with these bytes is, when it is a database or an archive (a
  * backup, as docs/cli.md makes one: dosql export -o - | gzip), and what to do with it
- * instead; else null.
+ * instead, as a script (asScript) and as a database to import (asDatabase, null when it
+ * is one); else null.
  * @param {Uint8Array} head  its first bytes (16 or more)
- * @returns {{what: string, instead: (name: string) => string} | null}
+ * @returns {{what: string, asScript: (name: string) => string, asDatabase: ((name: string) => string) | null} | null}
  */
 export function packedKind(head) {
   const starts = (/** @type {number[]} */ magic) => magic.every((b, i) => head[i] === b);
   if (Buffer.from(head.subarray(0, 16)).toString('latin1') === 'SQLite format 3\0') {
-    return { what: 'a SQLite database file', instead: (name) => `to replace a database with it, use dosql import ${name}` };
+    return { what: 'a SQLite database file', asScript: (name) => `to replace a database with it, use dosql import ${name}`, asDatabase: null };
   }
   if (starts([0x1f, 0x8b])) {
-    return { what: 'compressed with gzip', instead: (name) => `decompress it first, as dosql import <(gunzip -c ${name}) or gunzip -c ${name} > FILE does` };
+    return {
+      what: 'compressed with gzip',
+      asScript: () => 'decompress it first (gunzip)',
+      asDatabase: (name) => `decompress it first, as dosql import <(gunzip -c ${name}) does`,
+    };
   }
-  if (starts([0x50, 0x4b, 0x03, 0x04])) return { what: 'a zip archive', instead: () => 'unzip it, and use the file in it' };
+  if (starts([0x50, 0x4b, 0x03, 0x04])) {
+    const unzip = () => 'unzip it, and use the file in it';
+    return { what: 'a zip archive', asScript: unzip, asDatabase: unzip };
+  }
   return null;
 }
 
