@@ -159,5 +159,6 @@ for (const backend of BACKENDS) {
 test('cacheBytes is checked where it is given (defineDoSQL at definition, DB() with BAD_CONFIG)', () => {
   assert.equal(checkCacheBytes(undefined), undefined);
   assert.equal(checkCacheBytes(1 << 20), 1 << 20);
-  for (const bad of [0, -5, 1.5, '1000', null]) assert.throws(() => checkCacheBytes(bad), /cacheBytes must be a positive whole number of bytes/, String(bad));
+  assert.equal(checkCacheBytes(16 * 1024), 16 * 1024);
+  for (const bad of [0, -5, 1.5, '1000', null, 1, 4095, 16 * 1024 - 1, 2 ** 60]) assert.throws(() => checkCacheBytes(bad), /cacheBytes must be a whole number of bytes, at least 16384 \(four 4 KiB pages\)/, String(bad));
 });

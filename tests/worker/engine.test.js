@@ -449,6 +449,22 @@ test('a readPage that throws gives an error response, and the engine keeps worki
   assert.deepEqual(json(r), { rows: [{ one: 1 }] });
 });
 
+test('migrations that fault past the limit name themselves: the request that started the object did not fail by its own reads', async () => {
+  const kv = new FakeKvStorage();
+  const first = new Engine(mod, { storage: new KvPageStorage(kv) });
+  await ready(first);
+  const filled = await first.request('POST', '/run', bytes({ sql: "CREATE TABLE big AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) SELECT x, printf('%.*c', 500, 'v') AS v FROM c" }));
+  assert.equal(filled.status, 200, decoder.decode(filled.body));
+  // A new object (a cold cache) with a deployment adding an index over the table, fetching a page at a time.
+  const cold = new Engine(mod, { storage: new KvPageStorage(kv, { cacheBytes: 64 * 1024 }), readAhead: 1, maxReadAhead: 1, maxFaults: 4 });
+  assert.equal((await cold.open(0)).status, 200);
+  const later = [...migrations, { name: '900_index.sql', sql: 'CREATE INDEX big_v ON big (v);' }];
+  const migrated = await cold.migrate(later);
+  assert.equal(migrated.status, 503, decoder.decode(migrated.body));
+  assert.equal(json(migrated).code, 'FAULT_LIMIT');
+  assert.match(json(migrated).error, /^checking and applying the migrations \(.*900_index\.sql\) failed before this request ran: the request still needed pages .* so the same request again may get further/);
+});
+
 test('concurrent calls are serialized: 50 faulting inserts all land', async () => {
   const kv = new FakeKvStorage();
   const engine = new Engine(mod, { storage: new KvPageStorage(kv, { cacheBytes: 64 * 1024 }), readAhead: 1, maxReadAhead: 1 });

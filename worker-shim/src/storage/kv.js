@@ -56,15 +56,19 @@ const MIB = 1024 * 1024;
  *  database up to this size can be read whole in one request (integrity_check). */
 export const MAX_REQUEST_BYTES = 64 * MIB;
 
+/** The smallest cacheBytes: four pages of the default size. Below a page, a fault
+ *  fetches nothing ahead and a transaction reading a few pages never commits. */
+export const MIN_CACHE_BYTES = 16 * 1024;
+
 /**
  * The cacheBytes option, checked where it is given (defineDoSQL, DB()): undefined
- * for the default, else a positive whole number of bytes; throws TypeError naming
- * what is wrong.
+ * for the default, else a whole number of bytes, at least MIN_CACHE_BYTES; throws
+ * TypeError naming what is wrong.
  * @param {unknown} cacheBytes @returns {number | undefined}
  */
 export function checkCacheBytes(cacheBytes) {
-  if (cacheBytes === undefined || (Number.isInteger(cacheBytes) && /** @type {number} */ (cacheBytes) > 0)) return /** @type {number | undefined} */ (cacheBytes);
-  throw new TypeError(`cacheBytes must be a positive whole number of bytes; got ${JSON.stringify(cacheBytes)}`);
+  if (cacheBytes === undefined || (Number.isSafeInteger(cacheBytes) && /** @type {number} */ (cacheBytes) >= MIN_CACHE_BYTES)) return /** @type {number | undefined} */ (cacheBytes);
+  throw new TypeError(`cacheBytes must be a whole number of bytes, at least ${MIN_CACHE_BYTES} (four 4 KiB pages); got ${JSON.stringify(cacheBytes)}`);
 }
 
 /** Billed reads and writes (keys), prefetch calls, commits, bytes cached now.

@@ -390,16 +390,26 @@ export class Engine {
     const applied = [];
     /** @type {Uint8Array[]} */
     let chunk = [];
+    /** @type {string[]} */
+    let names = [];
     let bytes = 0;
     const flush = async () => {
       if (chunk.length === 0) return null;
       const body = joinMigrations(chunk);
+      const sent = names;
       chunk = [];
+      names = [];
       bytes = 0;
       const answer = await this.#submit([body], (e, [pBody]) => e.dosql_migrate(pBody, body.length));
-      if (answer.status !== 200) return answer;
-      applied.push(...valueOf(answer).applied);
-      return null;
+      if (answer.status === 200) {
+        applied.push(...valueOf(answer).applied);
+        return null;
+      }
+      // C names the migration that failed; a failure of the host around it (FAULT_LIMIT,
+      // CPU_LIMIT) would read as the request's own: it was the migrations' check.
+      const { error, code } = valueOf(answer);
+      if (typeof code === 'string' && code.startsWith('MIGRATION_')) return answer;
+      return jsonResponse(answer.status, { error: `checking and applying the migrations (${sent.join(', ')}) failed before this request ran: ${error}`, code });
     };
     for (const { name, sql } of migrations) {
       const one = encoder.encode(JSON.stringify({ name, sql }));
@@ -411,6 +421,7 @@ export class Engine {
         if (failed) return failed;
       }
       chunk.push(one);
+      names.push(name);
       bytes += one.length + 1;
     }
     return (await flush()) ?? jsonResponse(200, { applied });
@@ -664,7 +675,8 @@ export class Engine {
         if (nFault >= this.#maxFaults && !final.code) {
           return hostError(
             'FAULT_LIMIT',
-            `the request still needed pages that storage could not give at once (${pages.slice(0, 8).join(', ')}) after ${nFault} reads: it reads more than the page cache can hold; split it into smaller requests, or raise the cache budget`,
+            `the request still needed pages that storage could not give at once (${pages.slice(0, 8).join(', ')}) after ${nFault} reads: ` +
+              'those it read stay cached as far as cacheBytes holds them, so the same request again may get further; else split it into smaller requests, or raise cacheBytes',
             this.#contract,
           );
         }
