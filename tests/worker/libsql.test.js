@@ -7,7 +7,7 @@
 // @libsql/kysely-libsql. Then what only one transport has: batons over HTTP, the hello
 // and a socket that goes away mid-transaction over WebSocket.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient as createHttpClient } from '@libsql/client/http';
 import { createClient as createWsClient } from '@libsql/client/ws';
@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { startStandalone, tenant, TMP } from './harness.js';
 import { HranaSocket } from '../../worker-shim/src/hrana-socket.js';
 import { openHranaSocket } from './hrana-socket-client.js';
-import { SOCKET_MAX_IN_FLIGHT as MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_STREAMS } from '../../worker-shim/src/config.js';
+import { SOCKET_HELLO_MS, SOCKET_MAX_IN_FLIGHT as MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_STREAMS } from '../../worker-shim/src/config.js';
 
 const TOKEN = 'libsql-test-token';
 
@@ -601,6 +601,28 @@ describe('libSQL over WebSocket only', () => {
       assert.ok(refused.length >= 15 && refused.every((m) => m.error.code === 'TOO_MANY_REQUESTS'), JSON.stringify(refused.map((m) => m.error)));
     });
   }
+
+  test('a socket that sends no hello is closed after SOCKET_HELLO_MS; one that did stays open', () => {
+    mock.timers.enable({ apis: ['setTimeout'] });
+    try {
+      const sockets = [0, 1].map(() => {
+        const socket = new EventTarget();
+        /** @type {[number, string][]} */
+        const closed = [];
+        Object.assign(socket, { send: () => {}, close: (/** @type {number} */ code, /** @type {string} */ why) => closed.push([code, why]) });
+        new HranaSocket(/** @type {any} */ (socket), async () => true, async () => ({ status: 500, value: {} }), () => {});
+        return { socket, closed };
+      });
+      sockets[1].socket.dispatchEvent(Object.assign(new Event('message'), { data: JSON.stringify({ type: 'hello', jwt: 'x' }) }));
+      mock.timers.tick(SOCKET_HELLO_MS - 1);
+      assert.deepEqual(sockets[0].closed, []);
+      mock.timers.tick(1);
+      assert.deepEqual(sockets[0].closed, [[1008, `no hello within ${SOCKET_HELLO_MS / 1000} s`]]);
+      assert.deepEqual(sockets[1].closed, []);
+    } finally {
+      mock.timers.reset();
+    }
+  });
 
   test(`a client that sends faster than the database answers is refused past ${MAX_IN_FLIGHT} requests in flight`, async () => {
     // The connection alone, in Node, over a socket of the test's and a database that

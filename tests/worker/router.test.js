@@ -37,7 +37,8 @@ describe('standalone router', () => {
     const a = await answer(await mf.dispatchFetch('http://localhost/health'));
     assert.deepEqual(a, { status: 200, body: { ok: true }, type: 'application/json; charset=utf-8' });
     const posted = await mf.dispatchFetch('http://localhost/health', { method: 'POST', body: '{}' });
-    assert.deepEqual([posted.status, posted.headers.get('allow'), (await posted.json()).code], [405, 'GET, HEAD', 'METHOD_NOT_ALLOWED']);
+    const refused = await posted.json();
+    assert.deepEqual([posted.status, posted.headers.get('allow'), refused.code, refused.allow], [405, 'GET, HEAD', 'METHOD_NOT_ALLOWED', 'GET, HEAD']);
   });
 
   test('the scheme name is case-insensitive, the token is not; spaces or tabs part them, and those at the end are none of it', async () => {
@@ -177,6 +178,23 @@ describe('standalone router', () => {
     }
   });
 
+  test('a refusal of the router to a request with a large body is answered, not a reset connection: the body is drained first', async () => {
+    const origin = String(await mf.ready);
+    const body = new Uint8Array(9 * 1024 * 1024).fill(0x20);
+    const cases = [
+      ['db/acme/query', {}, 401, 'UNAUTHORIZED'],
+      ['db/acme/nope', { Authorization: `Bearer ${TOKEN}` }, 404, 'NOT_FOUND'],
+      ['db/a%20b/query', { Authorization: `Bearer ${TOKEN}` }, 400, 'BAD_TENANT'],
+      ['elsewhere', {}, 404, 'NOT_FOUND'],
+      ['health', {}, 405, 'METHOD_NOT_ALLOWED'],
+      ['db/acme/v2/pipeline', {}, 401, 'UNAUTHORIZED'],
+    ];
+    for (const [path, headers, status, code] of /** @type {[string, Record<string, string>, number, string][]} */ (cases)) {
+      const r = await fetch(`${origin}${path}`, { method: 'POST', headers, body });
+      assert.deepEqual([r.status, (await r.json()).code], [status, code], path);
+    }
+  });
+
   test('a request that says "Upgrade: websocket" without a WebSocket handshake gets a JSON answer, not a plain-text 500', async () => {
     // Over a real socket: the runtime shows any such request to the Worker as a GET.
     const origin = new URL(String(await mf.ready));
@@ -274,5 +292,20 @@ describe('behind the per-tenant front Worker of docs/security.md', () => {
       assert.deepEqual((await as(name, '/query', { sql: 'SELECT name FROM users' })).body.rows, []);
     }
     assert.equal((await as('bob', '/changes', { since: 0 })).body.events.length, 2, 'bob\'s history is his');
+  });
+
+  test('the query string goes through: GET /subscribe?tables=&since= and /export?asOf= select what they name', async () => {
+    await as('dora', '/exec', { sql: "CREATE TABLE a (v); CREATE TABLE b (v); INSERT INTO a VALUES ('a1'); INSERT INTO b VALUES ('b1')" });
+    const stream = await mf.dispatchFetch('http://localhost/subscribe?tables=b&since=0', { headers: { 'x-user': 'dora', accept: 'text/event-stream' } });
+    const reader = /** @type {ReadableStream<Uint8Array>} */ (stream.body).getReader();
+    let text = '';
+    while (!/event: ready/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    assert.match(text, /"b1"/);
+    assert.doesNotMatch(text, /"a1"/, 'tables=b selects b');
+    // This world's objects keep no history (key-value storage): asOf reaching the object is
+    // refused so, where without the query string the present would be exported.
+    const point = await mf.dispatchFetch('http://localhost/export?asOf=2', { headers: { 'x-user': 'dora' } });
+    assert.deepEqual([point.status, (await point.json()).code], [501, 'HISTORY_UNSUPPORTED']);
   });
 });

@@ -15,6 +15,10 @@ export const RECYCLE_MEMORY_BYTES = 48 * 1024 * 1024;
  *  requests may be in flight; the database keeps 64 streams in all, dropping the one
  *  idle longest (docs/hrana.md), as it does for HTTP clients. */
 export const SOCKET_MAX_STREAMS = 1024;
+
+/** How long a libSQL WebSocket may stay open without its hello (clients send it at
+ *  once): a socket opened and left silent, with no token, would hold the Worker. */
+export const SOCKET_HELLO_MS = 10_000;
 /** Requests waiting for their answers, by count and by bytes of their messages: past
  *  either, a request is refused (TOO_MANY_REQUESTS) and the socket stays. The bytes
  *  also bound one request with its stored SQL copied in (PAYLOAD_TOO_LARGE). */

@@ -18,7 +18,7 @@
 /** @typedef {{status: number, value: any}} PipelineAnswer */
 
 import {
-  SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
+  SOCKET_HELLO_MS, SOCKET_MAX_IN_FLIGHT, SOCKET_MAX_IN_FLIGHT_BYTES, SOCKET_MAX_SQL, SOCKET_MAX_SQL_BYTES, SOCKET_MAX_STREAMS,
 } from './config.js';
 import { objectUnavailable } from './client/error.js';
 import { exactJson } from './exact-json.js';
@@ -142,8 +142,12 @@ export class HranaSocket {
     this.#authenticate = authenticate;
     this.#pipeline = pipeline;
     this.#waitUntil = waitUntil;
+    const noHello = setTimeout(() => {
+      if (!this.#hello) this.#socket.close(CLOSE_POLICY, `no hello within ${SOCKET_HELLO_MS / 1000} s`);
+    }, SOCKET_HELLO_MS);
     socket.addEventListener('message', (event) => this.#onMessage(event.data));
     socket.addEventListener('close', (event) => {
+      clearTimeout(noHello);
       this.#closeStreams();
       // Answer the client's close frame, or the runtime waits for it forever.
       try {

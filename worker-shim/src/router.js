@@ -26,6 +26,7 @@ import { hostError, shippedContract, transactionIdOf } from './wasm/contract.js'
 import { objectUnavailable } from './client/error.js';
 import './wasm/module.js';
 import { jsonResponse, toResponse, withoutBody } from './durable-object/response.js';
+import { discardBody } from './durable-object/request-body.js';
 import { hranaResponse } from './durable-object/hrana.js';
 import { acceptHranaSocket, refuseHranaSocket, unservedSubprotocols, wantsHranaSocket } from './hrana-socket.js';
 
@@ -104,7 +105,26 @@ function tokenError(token) {
   return null;
 }
 
+/**
+ * The standalone worker's answer to a request. One the router answers itself (a
+ * refusal) has its body drained first, as the database's own 413 is: answered while
+ * the client still sends, the connection would be reset, and the client would read
+ * ECONNRESET instead of the answer. A body passed on to the database is its.
+ * @param {Request} request @param {any} env @param {any} ctx @returns {Promise<Response>}
+ */
 export async function route(request, env, ctx) {
+  const passed = { body: false };
+  const response = await answer(request, env, ctx, passed);
+  if (!passed.body) await discardBody(request.body);
+  return response;
+}
+
+/**
+ * @param {Request} request @param {any} env @param {any} ctx
+ * @param {{body: boolean}} passed  set once the body is handed to the database
+ * @returns {Promise<Response>}
+ */
+async function answer(request, env, ctx, passed) {
   // A libSQL client reads an error only as {message, code}: so is every answer to one,
   // a failure no check foresaw (the object reset under the request) too.
   let libsql = false;
@@ -112,7 +132,7 @@ export async function route(request, env, ctx) {
     const url = new URL(request.url);
     if (url.pathname === '/health') {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        const refused = fail('METHOD_NOT_ALLOWED', `${request.method} is not allowed on /health; use GET`);
+        const refused = toResponse(jsonResponse(405, { error: `${request.method} is not allowed on /health; use GET`, code: 'METHOD_NOT_ALLOWED', allow: 'GET, HEAD' }));
         refused.headers.set('allow', 'GET, HEAD');
         return refused;
       }
@@ -153,7 +173,6 @@ export async function route(request, env, ctx) {
       return refuse('UNAUTHORIZED', 'missing or wrong bearer token: send Authorization: Bearer <DOSQL_TOKEN>');
     }
     if (!isEndpoint(path)) {
-      await request.body?.cancel().catch(() => {});
       if (match[1] === '') return refuse('BAD_TENANT', `the URL names no database: a database's URL is ${url.origin}/db/<tenant>/, followed by its endpoint (query, run, ...)`);
       if (withoutTenant) {
         return refuse('NOT_FOUND', `no database is named ${match[1]}: libSQL clients add ${match[1]}${path} to the URL they are given, so give them the database's URL ending in a slash: ${url.origin}/db/<tenant>/`);
@@ -179,6 +198,7 @@ export async function route(request, env, ctx) {
       body: bodyless ? null : request.body,
       redirect: 'manual',
     });
+    passed.body = !bodyless;
     return await forwardTo(object.stub, target, forwarded);
   } catch (err) {
     const unavailable = objectUnavailable(err);
