@@ -318,7 +318,13 @@ static int condition(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pCon
     return aOutcome[i]==(zType[0]=='o' ? STEP_OK : STEP_FAILED);
   }
   if( strcmp(zType, "not")==0 ){
-    int b = condition(pConn, pSub, s, cJSON_GetObjectItemCaseSensitive(pCond, "cond"), aOutcome, iStep);
+    const cJSON *pInner = cJSON_GetObjectItemCaseSensitive(pCond, "cond");
+    int b;
+    if( !cJSON_IsObject(pInner) ){
+      replyFail(pSub, 400, DOSQL_BAD_REQUEST, "step %d: \"not\" needs cond, a condition", iStep);
+      return -1;
+    }
+    b = condition(pConn, pSub, s, pInner, aOutcome, iStep);
     return b<0 ? b : !b;
   }
   if( strcmp(zType, "and")==0 || strcmp(zType, "or")==0 ){
@@ -420,6 +426,7 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
   sqlite3_str *pErrors;
   unsigned char *aOutcome;
   int i, iResults, iFirst = 0, n = cJSON_GetArraySize(pSteps);
+  int bHeldBefore = hranaStreamHoldsTransaction(pConn, s);
   if( !cJSON_IsArray(pSteps) ){
     replyFail(pSub, 400, DOSQL_BAD_REQUEST, "a batch request is {\"batch\": {\"steps\": [...]}}");
     return;
@@ -452,6 +459,14 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
       replyFail(pSub, 400, DOSQL_HEAP_LIMIT, "the batch's answer would not fit in memory: its steps "
           "before step %d ran (what they committed outside a transaction stays), that one and those "
           "after it did not: send fewer steps per batch, or select fewer rows", i);
+      /* Its COMMIT and the guarded ROLLBACK after it will not run: a transaction the
+      ** batch began is rolled back, or the stream would hold part of the batch,
+      ** everyone else waiting, for any later COMMIT to keep. */
+      if( !bHeldBefore && hranaStreamHoldsTransaction(pConn, s) ){
+        connRollback(pConn);
+        s->bTx = 0;
+        replyAmend(pSub, pSub->status, pSub->zCode, "; the transaction the batch began was rolled back");
+      }
       break;
     }
     if( i ) sqlite3_str_appendchar(pOut, 1, ',');

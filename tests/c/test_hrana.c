@@ -96,6 +96,15 @@ static Answer execute(Conn *pConn, const char *zBaton, const char *zSql, char *p
   return pipeline(pConn, zBody, pcState);
 }
 
+/* A pipeline's answer holds zWant (printed when it does not). */
+static void expectAnswerHolds(Conn *pConn, const char *zBody, const char *zWant){
+  char cState;
+  Answer a = pipeline(pConn, zBody, &cState);
+  CHECK(a.zBody && strstr(a.zBody, zWant));
+  if( !a.zBody || !strstr(a.zBody, zWant) ) printf("  %s -> %s\n", zBody, a.zBody);
+  answerFree(&a);
+}
+
 static void setup(Conn *pConn){
   openConn(pConn);
   okFree(pConn, "/run", "{\"sql\":\"CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)\"}");
@@ -394,6 +403,24 @@ static void a_batch_past_the_heap_says_which_steps_ran(void){
   connClose(&c);
 }
 
+/* A batch stopped so inside the transaction its own BEGIN step began will run
+** neither its COMMIT nor the guarded ROLLBACK after it: the transaction is rolled
+** back, not left to the stream (everyone else waiting) with part of the batch. */
+static void a_batch_past_the_heap_rolls_back_the_transaction_it_began(void){
+  Conn c;
+  Answer a = pipelineInSmallHeap(&c, "{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":["
+      "{\"stmt\":{\"sql\":\"BEGIN\"}},",
+      "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1) RETURNING 1, 2, 3\"}},", 80000,
+      "{\"stmt\":{\"sql\":\"COMMIT\"}}]}},{\"type\":\"get_autocommit\"}]}");
+  CHECK(a.status==200);
+  CHECK_STR(errorCode(&a, 0), "HEAP_LIMIT");
+  CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), "; the transaction the batch began was rolled back"));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "is_autocommit")));
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), "0");
+  connClose(&c);
+}
+
 static void batons_are_single_use_and_unforgeable(void){
   Conn c;
   char cState, zBaton[80], zOld[80], zForged[80];
@@ -560,6 +587,25 @@ static void a_batch_runs_its_conditions(void){
   connClose(&c);
 }
 
+/* A condition missing its operands says which, whatever its type. */
+static void a_condition_without_its_operands_says_so(void){
+  static const struct { const char *zCond, *zWant; } aCase[] = {
+    { "{\"type\":\"not\"}", "\\\"not\\\" needs cond, a condition" },
+    { "{\"type\":\"not\",\"cond\":1}", "\\\"not\\\" needs cond, a condition" },
+    { "{\"type\":\"and\"}", "\\\"and\\\" needs conds, an array" },
+  };
+  Conn c;
+  char zBody[512];
+  int i;
+  setup(&c);
+  for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
+    snprintf(zBody, sizeof(zBody), "{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":["
+        "{\"condition\":%s,\"stmt\":{\"sql\":\"SELECT 1\"}}]}}]}", aCase[i].zCond);
+    expectAnswerHolds(&c, zBody, aCase[i].zWant);
+  }
+  connClose(&c);
+}
+
 static void sequence_describe_and_autocommit(void){
   Conn c;
   char cState;
@@ -651,13 +697,8 @@ static void a_failing_sequence_statement_names_its_own_line(void){
   int i;
   setup(&c);
   for(i=0; i<(int)(sizeof(aCase)/sizeof(aCase[0])); i++){
-    Answer a;
     snprintf(zBody, sizeof(zBody), "{\"baton\":null,\"requests\":[{\"type\":\"sequence\",\"sql\":\"%s\"}]}", aCase[i].zSql);
-    a = pipeline(&c, zBody, &cState);
-    CHECK_STR(resultType(&a, 0), "error");
-    CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), aCase[i].zLine));
-    if( !errorMessage(&a, 0) || !strstr(errorMessage(&a, 0), aCase[i].zLine) ) printf("  case %d: %s\n", i, a.zBody);
-    answerFree(&a);
+    expectAnswerHolds(&c, zBody, aCase[i].zLine);
   }
   /* Inside a transaction the sequence began, it says the stream still holds it (what
   ** ran since its BEGIN is kept only if the stream commits it); the close rolls it back. */
@@ -1183,11 +1224,13 @@ int main(void){
   RUN(named_args_find_every_prefix);
   RUN(a_pipeline_past_the_heap_says_which_requests_ran);
   RUN(a_batch_past_the_heap_says_which_steps_ran);
+  RUN(a_batch_past_the_heap_rolls_back_the_transaction_it_began);
   RUN(batons_are_single_use_and_unforgeable);
   RUN(a_transaction_spans_pipelines_and_keeps_others_out);
   RUN(a_transaction_ended_by_the_host_ends_its_stream);
   RUN(a_batch_runs_its_conditions);
   RUN(sequence_describe_and_autocommit);
+  RUN(a_condition_without_its_operands_says_so);
   RUN(a_failing_sequence_statement_names_its_own_line);
   RUN(describing_a_setting_changes_nothing);
   RUN(explaining_transaction_control_runs_none);
