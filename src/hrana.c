@@ -262,7 +262,9 @@ static void runSequence(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *p
     char zWhere[96];
     sqlite3_snprintf(sizeof(zWhere), zWhere, " (the sequence's statement on line %d%s)",
                      dosqlLineOf(zText, dosqlFirstToken(zStart)),
-                     hranaStreamHoldsTransaction(pConn, s) ? ", inside a transaction the stream still holds" : "");
+                     /* Not one the statement itself rolled back (INSERT OR ROLLBACK). */
+                     hranaStreamHoldsTransaction(pConn, s) && !sqlite3_get_autocommit(pConn->db)
+                       ? ", inside a transaction the stream still holds" : "");
     replyAmend(pSub, pSub->status, pSub->zCode, zWhere);
   }
 }

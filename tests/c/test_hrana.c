@@ -708,6 +708,13 @@ static void a_failing_sequence_statement_names_its_own_line(void){
     CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), "(the sequence's statement on line 1, inside a transaction the stream still holds)"));
     answerFree(&a);
     CHECK_STR(scalar(&c, "SELECT count(*) FROM t"), "0");
+    /* Not when the failing statement rolled the transaction back itself. */
+    a = pipeline(&c, "{\"baton\":null,\"requests\":[{\"type\":\"sequence\",\"sql\":"
+        "\"BEGIN; INSERT INTO t(id, name) VALUES (1, 'a'); INSERT OR ROLLBACK INTO t(id, name) VALUES (1, 'b')\"},"
+        "{\"type\":\"get_autocommit\"},{\"type\":\"close\"}]}", &cState);
+    CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), "(the sequence's statement on line 1)"));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "is_autocommit")));
+    answerFree(&a);
   }
   connClose(&c);
 }

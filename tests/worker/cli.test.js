@@ -379,7 +379,11 @@ INSERT INTO notes (body) VALUES ('one'), ('two');\n`);
   writeFileSync(oldMac, 'CREATE TABLE mac (x);\r-- a comment\rINSERT INTO mac VALUES (1);\r');
   const mac = await dosql(['exec', oldMac, other]);
   assert.equal(mac.code, 1);
-  assert.match(mac.err, /old-mac\.sql ends line 1 with a carriage return alone \(old Mac line endings\), where SQLite does not end a -- comment/);
+  assert.match(mac.err, /old-mac\.sql ends line 2, a -- comment, with a carriage return alone \(old Mac line endings\), where SQLite does not end the comment/);
+  // A CR in a string, or lines ended by CRs with no -- comment among them, run as written.
+  writeFileSync(oldMac, "CREATE TABLE mac (x);\rINSERT INTO mac VALUES ('one\rtwo');\r/* a comment */ INSERT INTO mac VALUES ('-- \r no comment');\r");
+  assert.equal((await dosql(['exec', oldMac, other])).code, 0);
+  assert.equal((await dosql(['shell', other, '--mode', 'csv'], { input: "SELECT count(*) AS n FROM mac WHERE x LIKE '%' || char(13) || '%';" })).out, 'n\n2\n');
 
   // A script whose last BEGIN has no COMMIT: what ran after it was rolled back, and it says so.
   const open = join(folder, 'open.sql');
@@ -453,6 +457,13 @@ test('the shell refuses PRAGMA foreign_keys, which would not last to its next st
   assert.match(rebuild.err, /^Error: PRAGMA foreign_keys cannot be set in dosql shell: each statement is a request of its own.*Run a script that needs it with dosql exec FILE.*; the shell stopped there \(the statements before it ran\)\n$/);
   const left = await dosql(['shell', db, '--mode', 'csv'], { input: "SELECT (SELECT count(*) FROM child) AS children, (SELECT count(*) FROM sqlite_schema WHERE name = 'new_parent') AS rebuilt;" });
   assert.equal(left.out, 'children,rebuilt\n2,0\n');
+  // Every spelling SQLite reads as the setting.
+  for (const spelling of ["PRAGMA 'foreign_keys' = OFF;", 'PRAGMA/**/foreign_keys=OFF;', 'pragma main."foreign_keys"(0);', 'PRAGMA --\n foreign_keys = no;']) {
+    const r = await dosql(['shell', db], { input: `${spelling}\nSELECT 1;\n` });
+    assert.equal(r.code, 1, spelling);
+    assert.match(r.err, /^Error: PRAGMA foreign_keys cannot be set in dosql shell/, spelling);
+    assert.equal(r.out, '', `${spelling}: nothing after it ran`);
+  }
   // Reading it is no setting.
   assert.equal((await dosql(['shell', db, '--mode', 'csv'], { input: 'PRAGMA foreign_keys;' })).out, 'foreign_keys\n1\n');
 });

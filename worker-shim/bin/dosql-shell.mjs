@@ -115,8 +115,11 @@ function dotArgument(rest) {
   return bracketed ? bracketed[1] : rest;
 }
 
+/** The text with each comment a blank, as SQLite's tokenizer reads one. @param {string} text */
+const withoutComments = (text) => text.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
+
 /** Whether text holds more than blanks, comments and ";"s. @param {string} text */
-const hasStatement = (text) => text.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').replace(/;/g, '').trim() !== '';
+const hasStatement = (text) => withoutComments(text).replace(/;/g, '').trim() !== '';
 
 /**
  * Whether a statement begins or ends a transaction: "begin", "commit" (also END) or
@@ -125,7 +128,7 @@ const hasStatement = (text) => text.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]
  * @returns {'begin' | 'commit' | 'rollback' | null}
  */
 export function transactionControl(sql) {
-  const text = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().toLowerCase();
+  const text = withoutComments(sql).trim().toLowerCase();
   if (/^begin\b/.test(text)) return 'begin';
   if (/^(commit|end)\b/.test(text)) return 'commit';
   if (/^rollback\b/.test(text) && !/^rollback(\s+transaction)?\s+to\b/.test(text)) return 'rollback';
@@ -138,7 +141,7 @@ export function transactionControl(sql) {
  * @param {string} sql
  */
 export function setsForeignKeys(sql) {
-  const text = sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().toLowerCase();
+  const text = withoutComments(sql).trim().toLowerCase();
   // The name as SQLite takes it: bare, or quoted as an identifier or a string.
   return /^pragma\s+(?:\S+\s*\.\s*)?[`"'[]?foreign_keys[`"'\]]?\s*[=(]/.test(text);
 }

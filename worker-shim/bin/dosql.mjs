@@ -233,13 +233,16 @@ async function download(answer, file) {
   const path = existing?.isFile() ? realpathSync(file) : file;
   const partial = direct ? file : join(dirname(path), `.${basename(path)}.${process.pid}.part`);
   let written = 0;
+  const out = createWriteStream(partial, { flags: direct ? 'w' : 'wx' });
   try {
     const body = Readable.fromWeb(/** @type {any} */ (answer.body));
     body.on('data', (/** @type {Buffer} */ chunk) => (written += chunk.length));
-    await pipeline(body, createWriteStream(partial, { flags: direct ? 'w' : 'wx' }));
+    await pipeline(body, out);
     if (!direct) renameSync(partial, path);
     return written;
   } catch (err) {
+    // The file may be opened after the body failed: removed once the stream is closed.
+    if (!out.closed) await new Promise((resolve) => out.once('close', resolve));
     if (!direct) rmSync(partial, { force: true });
     const cause = /** @type {any} */ (err)?.cause;
     const why = [err instanceof Error ? err.message : String(err), cause?.message ?? cause?.code].filter(Boolean).join(': ');

@@ -52,15 +52,44 @@ export function utf8Text(bytes, name, arg = name) {
     const line = bytes.subarray(0, bad).filter((b) => b === 0x0a).length + 1;
     throw new Error(`${name} is not UTF-8 (line ${line}, byte ${bad}: 0x${bytes[bad].toString(16)}): save it as UTF-8, or its text would change on the way`);
   }
-  // SQLite ends a -- comment only at a line feed: after one, the rest of such a file
-  // would be comment, and run nothing, without a word.
-  const loneCr = text.search(/\r(?!\n)/);
-  if (loneCr >= 0) {
-    const line = text.slice(0, loneCr).split(/\r\n|\r|\n/).length;
-    throw new Error(`${name} ends line ${line} with a carriage return alone (old Mac line endings), where SQLite does not end a -- comment, ` +
-      'so what follows one would not run: save it with LF (or CRLF) line endings');
+  const swallowed = commentPastCr(text);
+  if (swallowed >= 0) {
+    const line = text.slice(0, swallowed).split(/\r\n|\r|\n/).length;
+    throw new Error(`${name} ends line ${line}, a -- comment, with a carriage return alone (old Mac line endings), where SQLite does not ` +
+      'end the comment: the lines after it up to the next line feed would not run. Save it with LF (or CRLF) line endings');
   }
   return text;
+}
+
+/**
+ * Where a -- comment (outside strings, quoted names and block comments) reaches past
+ * a lone CR to more text before its line feed: SQLite ends such a comment only at a
+ * line feed, so that text, which an editor shows on lines of its own, would not run.
+ * The offset of that CR, or -1.
+ * @param {string} text
+ */
+function commentPastCr(text) {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const close = c === "'" || c === '"' || c === '`' ? c : c === '[' ? ']' : null;
+    if (close !== null) {
+      const end = text.indexOf(close, i + 1);
+      if (end < 0) return -1;
+      i = end; // a doubled quote is two quoted runs, read the same way
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      if (end < 0) return -1;
+      i = end + 1;
+    } else if (c === '-' && text[i + 1] === '-') {
+      const lf = text.indexOf('\n', i);
+      const comment = text.slice(i, lf < 0 ? text.length : lf);
+      const cr = comment.search(/\r(?!$)/);
+      if (cr >= 0 && comment.slice(cr + 1).trim() !== '') return i + cr;
+      if (lf < 0) return -1;
+      i = lf;
+    }
+  }
+  return -1;
 }
 
 /**

@@ -91,26 +91,33 @@ export class ChangeFeed {
 
   /**
    * Before a restore or an import replaces the log, the caller holding the gate: send
-   * each live subscriber the events it has not been sent yet (one page each), read with
-   * read (the engine itself: the pumps' reads wait behind the caller, and would find
-   * the log replaced), so that its last events come before its `end`.
+   * each live subscriber the events it has not been sent yet, page by page to the head,
+   * read with read (the engine itself: the pumps' reads wait behind the caller, and
+   * would find the log replaced), so that its last events come before its `end`. A
+   * stream that cannot take them is ended as too slow, as it would be live.
    * @param {(body: {since: number}) => Promise<EngineResponse>} read
    */
   async flush(read) {
     this.#loadSockets();
     for (const sub of [...this.#streams, ...this.#sockets.values()]) {
-      if (sub.closed || !sub.ready || sub.cursor === null) continue;
-      let page;
-      try {
-        page = parsePage(await read({ since: sub.cursor }));
-      } catch (err) {
-        this.#options.log('reading the change log for a subscriber before the log was replaced failed:', err);
-        continue;
+      if (!sub.ready) continue;
+      while (!sub.closed && sub.cursor !== null) {
+        let page;
+        try {
+          page = parsePage(await read({ since: sub.cursor }));
+        } catch (err) {
+          this.#options.log('reading the change log for a subscriber before the log was replaced failed:', err);
+          break;
+        }
+        if (sub.closed) break;
+        const out = this.#events(sub, page);
+        sub.cursor = page.next;
+        if (!sub.deliver(out)) {
+          this.#remove(sub);
+          break;
+        }
+        if (page.next >= page.head) break;
       }
-      if (sub.closed) continue;
-      const out = this.#events(sub, page);
-      sub.cursor = page.next;
-      if (!sub.deliver(out)) this.#remove(sub);
     }
   }
 
