@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransactionGate } from '../../worker-shim/src/durable-object/transaction-gate.js';
-import { ENDED_MEMORY, WAITING_MAX_BYTES, WAITING_MAX_REQUESTS } from '../../worker-shim/src/config.js';
+import { ENDED_MEMORY, IDLE_GRACE_MS, WAITING_MAX_BYTES, WAITING_MAX_REQUESTS } from '../../worker-shim/src/config.js';
 import { Engine } from '../../worker-shim/src/wasm/engine.js';
 import { compileWasm } from './harness.js';
 import { MemoryPages } from './fixtures/memory-storage.js';
@@ -260,6 +260,28 @@ test('gate: a request whose body has not arrived holds up only itself, a /begin 
     assert.equal(engine.calls.at(-1)?.path, stalledPath);
     if (stalledPath === '/begin') await gate.request('POST', '/rollback', bytes({}), json(answer).txId);
   }
+});
+
+test('gate: an idle timer that fires late (the isolate was busy) waits a little more once, for a request sent in time', async () => {
+  const engine = fakeEngine();
+  const timers = fakeTimers();
+  let clock = 1000;
+  const gate = new TransactionGate({ engine: () => engine, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, now: () => clock, randomUUID: () => 'tx', log: () => {} });
+  const { txId } = json(await gate.request('POST', '/begin', bytes({ timeoutMs: 500 }), null));
+  // Another database's long query held the isolate: the timer fires 2.5 s late.
+  clock += 3000;
+  timers.fireAll();
+  assert.equal(gate.openTransaction, txId, 'not idled out yet');
+  assert.deepEqual([...timers.timers.values()].map((t) => t.ms), [IDLE_GRACE_MS]);
+  // The request that was queued behind the busy isolate arrives: the transaction goes on.
+  assert.equal((await gate.request('POST', '/run', bytes({ sql: 'x' }), txId)).status, 200);
+  assert.equal(gate.openTransaction, txId);
+  // On time, or late a second time, it idles out.
+  clock += 500;
+  timers.fireAll();
+  await tick();
+  assert.equal(gate.openTransaction, null);
+  assert.deepEqual(engine.calls.map((c) => c.path), ['/begin', '/run', '/rollback']);
 });
 
 test('gate: the idle timer is cleared while a request of the transaction runs and rolls it back when idle', async () => {

@@ -37,6 +37,12 @@ export const SOCKET_MAX_SQL_BYTES = 256 * 1024;
 export const WAITING_MAX_REQUESTS = 1024;
 export const WAITING_MAX_BYTES = 16 * 1024 * 1024;
 
+/** A transaction's idle timer that fires this late (the isolate ran other work, another
+ *  database's long query, meanwhile) waits IDLE_GRACE_MS more once: a request of the
+ *  transaction that arrived in time may be queued behind that work. */
+export const IDLE_LATE_MS = 50;
+export const IDLE_GRACE_MS = 200;
+
 // ---- Import (durable-object/file-import.js)
 /** Pages staged per storage write (the key-value backend's most keys per call). */
 export const PAGES_PER_WRITE = 128;

@@ -21,7 +21,7 @@
 
 import { jsonResponse, valueOf } from './response.js';
 import { hostError } from '../wasm/contract.js';
-import { ENDED_MEMORY, WAITING_MAX_BYTES, WAITING_MAX_REQUESTS } from '../config.js';
+import { ENDED_MEMORY, IDLE_GRACE_MS, IDLE_LATE_MS, WAITING_MAX_BYTES, WAITING_MAX_REQUESTS } from '../config.js';
 
 const decoder = new TextDecoder();
 
@@ -47,6 +47,7 @@ export class TransactionGate {
   #engine;
   #setTimeout;
   #clearTimeout;
+  #now;
   #randomUUID;
   #log;
   /** Holds the gate (beginning, open, or being rolled back). @type {OpenTransaction | null} */
@@ -66,13 +67,15 @@ export class TransactionGate {
    * @param {() => GateEngine} options.engine  asked for on each call (it may be replaced after a failure)
    * @param {(fn: () => void, ms: number) => any} [options.setTimeout]
    * @param {(timer: any) => void} [options.clearTimeout]
+   * @param {() => number} [options.now]  ms, for the idle timer's lateness
    * @param {() => string} [options.randomUUID]
    * @param {(...args: unknown[]) => void} [options.log]  for failures nobody awaits
    */
-  constructor({ engine, setTimeout: set, clearTimeout: clear, randomUUID, log } = /** @type {any} */ ({})) {
+  constructor({ engine, setTimeout: set, clearTimeout: clear, now, randomUUID, log } = /** @type {any} */ ({})) {
     this.#engine = engine;
     this.#setTimeout = set ?? ((fn, ms) => globalThis.setTimeout(fn, ms));
     this.#clearTimeout = clear ?? ((t) => globalThis.clearTimeout(t));
+    this.#now = now ?? (() => Date.now());
     this.#randomUUID = randomUUID ?? (() => crypto.randomUUID());
     this.#log = log ?? ((...args) => console.error('[dosql]', ...args));
   }
@@ -405,10 +408,15 @@ export class TransactionGate {
   /** (Re)start the idle timer of an open transaction. @param {OpenTransaction} tx */
   #arm(tx) {
     this.#disarm(tx);
-    tx.timer = this.#setTimeout(() => {
+    const due = this.#now() + tx.timeoutMs;
+    const fire = (/** @type {boolean} */ graced) => {
       tx.timer = null;
-      if (tx.state === 'open' && tx.running === 0 && this.#tx === tx) void this.#idleOut(tx);
-    }, tx.timeoutMs);
+      if (!(tx.state === 'open' && tx.running === 0 && this.#tx === tx)) return;
+      // Late, the isolate was busy: a request sent in time may wait to be delivered.
+      if (!graced && this.#now() - due > IDLE_LATE_MS) tx.timer = this.#setTimeout(() => fire(true), IDLE_GRACE_MS);
+      else void this.#idleOut(tx);
+    };
+    tx.timer = this.#setTimeout(() => fire(false), tx.timeoutMs);
   }
 
   /** @param {OpenTransaction} tx */
