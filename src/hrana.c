@@ -428,7 +428,7 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
   sqlite3_str *pErrors;
   unsigned char *aOutcome;
   int i, iResults, iFirst = 0, n = cJSON_GetArraySize(pSteps);
-  int bHeldBefore = hranaStreamHoldsTransaction(pConn, s);
+  int bBegan = 0;   /* a step began the stream's transaction */
   if( !cJSON_IsArray(pSteps) ){
     replyFail(pSub, 400, DOSQL_BAD_REQUEST, "a batch request is {\"batch\": {\"steps\": [...]}}");
     return;
@@ -464,7 +464,7 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
       /* Its COMMIT and the guarded ROLLBACK after it will not run: a transaction the
       ** batch began is rolled back, or the stream would hold part of the batch,
       ** everyone else waiting, for any later COMMIT to keep. */
-      if( !bHeldBefore && hranaStreamHoldsTransaction(pConn, s) ){
+      if( bBegan && hranaStreamHoldsTransaction(pConn, s) ){
         connRollback(pConn);
         s->bTx = 0;
         replyAmend(pSub, pSub->status, pSub->zCode, "; the transaction the batch began was rolled back");
@@ -490,6 +490,7 @@ static void runBatch(Conn *pConn, Reply *pSub, HranaStream *s, const cJSON *pReq
     replyEndSharing(&step);
     if( !bHeld && hranaStreamHoldsTransaction(pConn, s) ){
       /* Its BEGIN: where a fault inside the transaction resumes (hranaPipeline). */
+      bBegan = 1;
       progressFree(pBegun);
       takeBatchPoint(pBegun, i, aOutcome, pOut, iResults, iResultEnd, pErrors, iErrorEnd);
     }

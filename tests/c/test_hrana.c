@@ -421,6 +421,21 @@ static void a_batch_past_the_heap_rolls_back_the_transaction_it_began(void){
   connClose(&c);
 }
 
+/* So is one it began after committing the one the stream held. */
+static void a_batch_past_the_heap_rolls_back_a_transaction_begun_after_a_commit(void){
+  Conn c;
+  Answer a = pipelineInSmallHeap(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"batch\",\"batch\":{\"steps\":[{\"stmt\":{\"sql\":\"COMMIT\"}},{\"stmt\":{\"sql\":\"BEGIN\"}},",
+      "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1) RETURNING 1, 2, 3\"}},", 80000,
+      "{\"stmt\":{\"sql\":\"COMMIT\"}}]}},{\"type\":\"get_autocommit\"}]}");
+  CHECK_STR(errorCode(&a, 1), "HEAP_LIMIT");
+  CHECK(errorMessage(&a, 1) && strstr(errorMessage(&a, 1), "; the transaction the batch began was rolled back"));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 2), "response"), "is_autocommit")));
+  answerFree(&a);
+  CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), "0");
+  connClose(&c);
+}
+
 static void batons_are_single_use_and_unforgeable(void){
   Conn c;
   char cState, zBaton[80], zOld[80], zForged[80];
@@ -1232,6 +1247,7 @@ int main(void){
   RUN(a_pipeline_past_the_heap_says_which_requests_ran);
   RUN(a_batch_past_the_heap_says_which_steps_ran);
   RUN(a_batch_past_the_heap_rolls_back_the_transaction_it_began);
+  RUN(a_batch_past_the_heap_rolls_back_a_transaction_begun_after_a_commit);
   RUN(batons_are_single_use_and_unforgeable);
   RUN(a_transaction_spans_pipelines_and_keeps_others_out);
   RUN(a_transaction_ended_by_the_host_ends_its_stream);

@@ -141,6 +141,10 @@ test('Ctrl-C at the terminal drops the statement being typed, and the shell goes
     const done = runShell(client, { input, output, errors: output, mode: 'csv' });
     input.write('DELETE FROM t\r');
     input.write('\x03');
+    // A line being typed, not yet entered, goes too.
+    input.write('DELETE FROM t');
+    input.write('\x03');
+    input.write('\r');
     input.write('SELECT count(*) AS n FROM t;\r');
     await new Promise((resolve) => setTimeout(resolve, 500));
     input.end();

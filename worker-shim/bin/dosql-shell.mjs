@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { withoutComments } from './sql-comments.mjs';
 
 export const MODES = ['table', 'json', 'csv', 'line'];
 const HISTORY_FILE = join(homedir(), '.dosql_history');
@@ -114,9 +115,6 @@ function dotArgument(rest) {
   const bracketed = /^\[([\s\S]*)\]$/.exec(rest);
   return bracketed ? bracketed[1] : rest;
 }
-
-/** The text with each comment a blank, as SQLite's tokenizer reads one. @param {string} text */
-const withoutComments = (text) => text.replace(/--[^\n]*/g, ' ').replace(/\/\*[\s\S]*?\*\//g, ' ');
 
 /** Whether text holds more than blanks, comments and ";"s. @param {string} text */
 const hasStatement = (text) => withoutComments(text).replace(/;/g, '').trim() !== '';
@@ -281,6 +279,9 @@ export async function runShell(client, { input, output, errors, mode = 'table', 
   lines.on('SIGINT', () => {
     droppedThrough = given;
     buffer = '';
+    // The line being typed too: readline keeps it, and the next Enter would send it.
+    lines.write(null, { ctrl: true, name: 'e' });
+    lines.write(null, { ctrl: true, name: 'u' });
     output.write('^C\n');
     prompt();
     lines.prompt();

@@ -4,6 +4,7 @@
 // rows its SQL inserts would hold them.
 
 import { readFileSync, statSync } from 'node:fs';
+import { sqlComments } from './sql-comments.mjs';
 
 /** Refuses what is not UTF-8, and keeps a BOM (a migration's checksum leaves it out, src/migrate.c). */
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -62,32 +63,17 @@ export function utf8Text(bytes, name, arg = name) {
 }
 
 /**
- * Where a -- comment (outside strings, quoted names and block comments) reaches past
- * a lone CR to more text before its line feed: SQLite ends such a comment only at a
- * line feed, so that text, which an editor shows on lines of its own, would not run.
- * The offset of that CR, or -1.
+ * Where a -- comment reaches past a lone CR to more text before its line feed: SQLite
+ * ends such a comment only at a line feed, so that text, which an editor shows on lines
+ * of its own, would not run. The offset of that CR, or -1.
  * @param {string} text
  */
 function commentPastCr(text) {
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    const close = c === "'" || c === '"' || c === '`' ? c : c === '[' ? ']' : null;
-    if (close !== null) {
-      const end = text.indexOf(close, i + 1);
-      if (end < 0) return -1;
-      i = end; // a doubled quote is two quoted runs, read the same way
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      if (end < 0) return -1;
-      i = end + 1;
-    } else if (c === '-' && text[i + 1] === '-') {
-      const lf = text.indexOf('\n', i);
-      const comment = text.slice(i, lf < 0 ? text.length : lf);
-      const cr = comment.search(/\r(?!$)/);
-      if (cr >= 0 && comment.slice(cr + 1).trim() !== '') return i + cr;
-      if (lf < 0) return -1;
-      i = lf;
-    }
+  for (const { start, end, line } of sqlComments(text)) {
+    if (!line) continue;
+    const comment = text.slice(start, end);
+    const cr = comment.search(/\r(?!$)/);
+    if (cr >= 0 && comment.slice(cr + 1).trim() !== '') return start + cr;
   }
   return -1;
 }

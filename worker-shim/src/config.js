@@ -133,6 +133,9 @@ export const ALARM_DELAY_MS = 60_000;
 export const MAX_STREAMS = 1000;
 /** Keeps proxies from closing idle streams. */
 export const KEEPALIVE_MS = 15_000;
+/** How long a restore or an import, holding the database, waits in all for live
+ *  streams' readers to take the events committed before it (ChangeFeed.flush). */
+export const FLUSH_MS = 2_000;
 /** Unread bytes a stream may have queued before it is too slow. */
 export const MAX_UNREAD_BYTES = 1024 * 1024;
 /** Unread bytes all of an object's streams may have queued together: MAX_STREAMS times

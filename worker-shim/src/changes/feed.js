@@ -21,7 +21,7 @@ import { messageOf, toResponse, valueOf } from '../durable-object/response.js';
 import { hostError } from '../wasm/contract.js';
 import { parseSubscribeRequest } from './subscribe-request.js';
 import { SocketSubscriber, StreamSubscriber, control } from './subscribers.js';
-import { MAX_STREAMS, KEEPALIVE_MS, MAX_UNREAD_TOTAL_BYTES } from '../config.js';
+import { FLUSH_MS, MAX_STREAMS, KEEPALIVE_MS, MAX_UNREAD_TOTAL_BYTES } from '../config.js';
 import { exactJson } from '../exact-json.js';
 
 /** A class of one's own may hibernate sockets of its own too. */
@@ -93,12 +93,14 @@ export class ChangeFeed {
    * Before a restore or an import replaces the log, the caller holding the gate: send
    * each live subscriber the events it has not been sent yet, page by page to the head,
    * read with read (the engine itself: the pumps' reads wait behind the caller, and
-   * would find the log replaced), so that its last events come before its `end`. A
-   * stream that cannot take them is ended as too slow, as it would be live.
+   * would find the log replaced), so that its last events come before its `end`. Between
+   * pages it waits for a stream's reader, as a catch-up does, for FLUSH_MS in all (the
+   * caller holds the database): a reader slower than that is sent no more of them.
    * @param {(body: {since: number}) => Promise<EngineResponse>} read
    */
   async flush(read) {
     this.#loadSockets();
+    const until = Date.now() + FLUSH_MS;
     for (const sub of [...this.#streams, ...this.#sockets.values()]) {
       if (!sub.ready) continue;
       while (!sub.closed && sub.cursor !== null) {
@@ -116,7 +118,7 @@ export class ChangeFeed {
           this.#remove(sub);
           break;
         }
-        if (page.next >= page.head) break;
+        if (page.next >= page.head || !(await drainedBy(sub, until))) break;
       }
     }
   }
@@ -343,6 +345,18 @@ export class ChangeFeed {
       reads.set(key, read);
     }
     return read;
+  }
+}
+
+/** Whether sub's reader took what it was sent before the time until (ms). @param {StreamSubscriber | SocketSubscriber} sub @param {number} until */
+async function drainedBy(sub, until) {
+  /** @type {any} */
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, until - Date.now()))));
+  try {
+    return await Promise.race([sub.drained().then(() => !sub.closed), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
