@@ -588,6 +588,10 @@ test('export and import against a server that is no DoSQL database (a sign-in pa
     assert.equal(imported.code, 1);
     assert.match(imported.err, /BAD_RESPONSE.*the database answered \/import with \{"id":1,"hits":1\}, which has no pages: not DoSQL's answer/);
     assert.equal(imported.out, '');
+    // The shell, whose libSQL client reads that JSON as a broken answer, says so too.
+    const shell = await dosql(['shell', 'acme'], { cwd: dir, env, input: 'SELECT 1;' });
+    assert.equal(shell.code, 1);
+    assert.match(shell.err, /answered, but not as a DoSQL database does: is the URL <server>\/db\/<tenant>\/ of a server running DoSQL \(DOSQL_URL: the standalone worker, not your app's\)\?/);
   } finally {
     other.close();
   }

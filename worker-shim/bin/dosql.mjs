@@ -371,6 +371,8 @@ function messageOf(err, url) {
     // An HTTP status and no answer of DoSQL's (a 404 of another server or path): the URL.
     const status = code === 'SERVER_ERROR' ? /HTTP status (\d+)/.exec(message)?.[1] : undefined;
     if (status) return `${message}: ${url} answered HTTP ${status}, not as a DoSQL database does: is the URL <server>/db/<tenant>/ of a server running DoSQL?`;
+    // A 200 that is not libSQL's answer: another app (a project's own worker on :8787).
+    if (code === 'HRANA_PROTO_ERROR') return `${message}: ${url} answered, but not as a DoSQL database does: is the URL <server>/db/<tenant>/ of a server running DoSQL (DOSQL_URL: the standalone worker, not your app's)?`;
     return typeof code === 'string' && message.startsWith(`${code}: ${code}: `) ? message.slice(code.length + 2) : message;
   }
   const cause = /** @type {any} */ (err).cause;
