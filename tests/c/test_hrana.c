@@ -403,37 +403,34 @@ static void a_batch_past_the_heap_says_which_steps_ran(void){
   connClose(&c);
 }
 
-/* A batch stopped so inside the transaction its own BEGIN step began will run
-** neither its COMMIT nor the guarded ROLLBACK after it: the transaction is rolled
-** back, not left to the stream (everyone else waiting) with part of the batch. */
-static void a_batch_past_the_heap_rolls_back_the_transaction_it_began(void){
+/* The pipeline zHead, then that batch of many steps and a COMMIT, then get_autocommit:
+** the batch (request iBatch) is HEAP_LIMIT, saying it rolled back the transaction it
+** began, and nothing of it stays. */
+static void expectBatchRolledBack(const char *zHead, int iBatch){
   Conn c;
-  Answer a = pipelineInSmallHeap(&c, "{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":["
-      "{\"stmt\":{\"sql\":\"BEGIN\"}},",
-      "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1) RETURNING 1, 2, 3\"}},", 80000,
+  Answer a = pipelineInSmallHeap(&c, zHead, "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1) RETURNING 1, 2, 3\"}},", 80000,
       "{\"stmt\":{\"sql\":\"COMMIT\"}}]}},{\"type\":\"get_autocommit\"}]}");
   CHECK(a.status==200);
-  CHECK_STR(errorCode(&a, 0), "HEAP_LIMIT");
-  CHECK(errorMessage(&a, 0) && strstr(errorMessage(&a, 0), "; the transaction the batch began was rolled back"));
-  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 1), "response"), "is_autocommit")));
+  CHECK_STR(errorCode(&a, iBatch), "HEAP_LIMIT");
+  CHECK(errorMessage(&a, iBatch) && strstr(errorMessage(&a, iBatch), "; the transaction the batch began was rolled back"));
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, iBatch + 1), "response"), "is_autocommit")));
   answerFree(&a);
   CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), "0");
   connClose(&c);
 }
 
+/* A batch stopped so inside the transaction its own BEGIN step began will run
+** neither its COMMIT nor the guarded ROLLBACK after it: the transaction is rolled
+** back, not left to the stream (everyone else waiting) with part of the batch. */
+static void a_batch_past_the_heap_rolls_back_the_transaction_it_began(void){
+  expectBatchRolledBack("{\"baton\":null,\"requests\":[{\"type\":\"batch\",\"batch\":{\"steps\":["
+      "{\"stmt\":{\"sql\":\"BEGIN\"}},", 0);
+}
+
 /* So is one it began after committing the one the stream held. */
 static void a_batch_past_the_heap_rolls_back_a_transaction_begun_after_a_commit(void){
-  Conn c;
-  Answer a = pipelineInSmallHeap(&c, "{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
-      "{\"type\":\"batch\",\"batch\":{\"steps\":[{\"stmt\":{\"sql\":\"COMMIT\"}},{\"stmt\":{\"sql\":\"BEGIN\"}},",
-      "{\"stmt\":{\"sql\":\"INSERT INTO u VALUES(1) RETURNING 1, 2, 3\"}},", 80000,
-      "{\"stmt\":{\"sql\":\"COMMIT\"}}]}},{\"type\":\"get_autocommit\"}]}");
-  CHECK_STR(errorCode(&a, 1), "HEAP_LIMIT");
-  CHECK(errorMessage(&a, 1) && strstr(errorMessage(&a, 1), "; the transaction the batch began was rolled back"));
-  CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(result(&a, 2), "response"), "is_autocommit")));
-  answerFree(&a);
-  CHECK_STR(scalar(&c, "SELECT count(*) FROM u"), "0");
-  connClose(&c);
+  expectBatchRolledBack("{\"baton\":null,\"requests\":[{\"type\":\"execute\",\"stmt\":{\"sql\":\"BEGIN\"}},"
+      "{\"type\":\"batch\",\"batch\":{\"steps\":[{\"stmt\":{\"sql\":\"COMMIT\"}},{\"stmt\":{\"sql\":\"BEGIN\"}},", 1);
 }
 
 static void batons_are_single_use_and_unforgeable(void){
